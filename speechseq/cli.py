@@ -1,0 +1,70 @@
+"""The `speechseq` command: a thin dispatcher over speechseq/commands/<name>.py.
+
+Each command module exposes `register(subparsers)`, which adds its parser and sets
+`func=run`. Grouped commands (`train X`, `eval X`) have a module per target. Command modules
+import their heavy dependencies inside `run`, so `speechseq --help` stays fast.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from . import __version__
+from .errors import SpeechseqError
+
+__all__ = ["main", "build_parser"]
+
+# speechseq/commands/<name>.py, in the order --help lists them.
+COMMANDS: tuple[str, ...] = ("features", "export")
+# `speechseq train <target>` and `speechseq eval <target>`: speechseq/commands/<group>_<target>.py
+GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "train": ("train a model (detector, recognizer, lm) from data", ()),
+    "eval": ("measure a model on labelled recordings", ()),
+}
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="speechseq", formatter_class=_Formatter,
+        description="Offline trigger-word detection and speech recognition with recurrent models.",
+        epilog="Run `speechseq COMMAND --help` for the options of a command.")
+    parser.add_argument("--version", action="version", version=f"speechseq {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"speechseq.commands.{name}").register(sub)
+    for group, (help_text, targets) in GROUPS.items():
+        if not targets:
+            continue
+        gp = sub.add_parser(group, help=help_text, description=help_text, formatter_class=_Formatter)
+        gsub = gp.add_subparsers(dest="target", metavar="TARGET", required=True)
+        for target in targets:
+            importlib.import_module(f"speechseq.commands.{group}_{target}").register(gsub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        code = args.func(args)
+    except SpeechseqError as err:
+        print(f"speechseq: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("speechseq: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    return int(code or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

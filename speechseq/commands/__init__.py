@@ -1,0 +1,1 @@
+"""One module per `speechseq` subcommand (see speechseq/cli.py)."""

@@ -1,0 +1,49 @@
+"""Helpers shared by command modules: input file lists, output of JSON lines, progress."""
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from ..errors import SpeechseqError
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".au")
+
+
+def expand_inputs(paths: Iterable[str], recursive_dirs: bool = True) -> list[Path]:
+    """Files named, plus audio files inside directories named; a missing path is an error."""
+    out: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir() and recursive_dirs:
+            found = sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in AUDIO_SUFFIXES)
+            if not found:
+                raise SpeechseqError(f"{p}: directory holds no audio files ({', '.join(AUDIO_SUFFIXES)})")
+            out.extend(found)
+        elif p.is_dir():
+            raise SpeechseqError(f"{p}: is a directory, not an audio file")
+        else:
+            out.append(p)
+    return out
+
+
+def print_json_line(obj: dict) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def warn(msg: str) -> None:
+    print(f"speechseq: warning: {msg}", file=sys.stderr)
+
+
+def progress(it: Iterable, total: int | None = None, desc: str = "", enable: bool | None = None) -> Iterator:
+    """tqdm on stderr when it is a terminal (or when asked), silent otherwise."""
+    if enable is None:
+        enable = sys.stderr.isatty()
+    if not enable:
+        yield from it
+        return
+    from tqdm import tqdm
+
+    yield from tqdm(it, total=total, desc=desc, unit="file", file=sys.stderr)

@@ -1,0 +1,52 @@
+"""`speechseq export`: turn the frontend or a training checkpoint into an ONNX file."""
+from __future__ import annotations
+
+import argparse
+import importlib
+from pathlib import Path
+
+from ..errors import SpeechseqError
+
+# checkpoint "kind" -> "module:function(checkpoint_path, out_path, int8) -> list[str]" (files written)
+EXPORTERS: dict[str, str] = {}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="export the frontend or a trained checkpoint to ONNX",
+                       description="Export a training checkpoint (detector, recognizer, lm) to ONNX for "
+                                   "onnxruntime, or the log-mel frontend itself (WHAT = frontend).",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("what", metavar="WHAT", help="'frontend' or a checkpoint file (.pt) written by `speechseq train`")
+    p.add_argument("--out", required=True, help="output .onnx path")
+    p.add_argument("--n-mels", type=int, default=40, help="mel bands (frontend only)")
+    p.add_argument("--int8", action="store_true", help="also write an int8 (dynamic quantised) twin, where it helps")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        import torch
+    except ImportError:
+        raise SpeechseqError("export needs torch: pip install 'speechseq[train]'") from None
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if args.what == "frontend":
+        from ..frontend import FrontendConfig
+        from ..nn.frontend import export_frontend
+
+        export_frontend(FrontendConfig(n_mels=args.n_mels), str(out))
+        print(f"wrote {out}")
+        return 0
+    ckpt = Path(args.what)
+    if not ckpt.is_file():
+        raise SpeechseqError(f"{ckpt}: no such checkpoint (or 'frontend')")
+    try:
+        kind = torch.load(ckpt, map_location="cpu", weights_only=False).get("kind")
+    except Exception as err:
+        raise SpeechseqError(f"{ckpt}: not a speechseq checkpoint ({err.__class__.__name__})") from None
+    if kind not in EXPORTERS:
+        raise SpeechseqError(f"{ckpt}: cannot export a checkpoint of kind {kind!r} (known: {sorted(EXPORTERS)})")
+    module, func = EXPORTERS[kind].split(":")
+    for path in getattr(importlib.import_module(module), func)(ckpt, out, args.int8):
+        print(f"wrote {path}")
+    return 0

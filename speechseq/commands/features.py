@@ -1,0 +1,82 @@
+"""`speechseq features`: stream files through the log-mel frontend and show what it sees."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+from .common import expand_inputs, print_json_line, warn
+
+_BARS = " .:-=+*#%@"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("features", help="stream audio files through the log-mel frontend and summarise them",
+                       description="Decode each file to 16 kHz mono, stream it through the log-mel frontend in "
+                                   "chunks (as the listener does) and print a per-second loudness line, or JSON.",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV/FLAC/OGG/MP3) or directories")
+    p.add_argument("--n-mels", type=int, default=40, help="mel bands")
+    p.add_argument("--chunk-ms", type=float, default=100.0, help="chunk size fed to the streaming frontend")
+    p.add_argument("--json", action="store_true", help="one JSON object per file instead of text")
+    p.add_argument("--plot", metavar="PNG", help="draw the log-mel spectrogram of the (first) file")
+    p.set_defaults(func=run)
+
+
+def _summary(path, n_mels: int, chunk_ms: float):
+    from ..audio import stream_audio
+    from ..frontend import FrontendConfig, StreamingFrontend
+
+    cfg = FrontendConfig(n_mels=n_mels)
+    fe = StreamingFrontend(cfg)
+    state = fe.initial_state()
+    chunk = max(1, int(cfg.sample_rate * chunk_ms / 1000))
+    feats, n_samples = [], 0
+    for block in stream_audio(path, block_s=5.0):
+        n_samples += len(block)
+        for i in range(0, len(block), chunk):
+            f, state = fe.step(block[i : i + chunk], state)
+            feats.append(f)
+    return cfg, n_samples, np.concatenate(feats) if feats else np.zeros((0, n_mels), np.float32)
+
+
+def run(args: argparse.Namespace) -> int:
+    failed = 0
+    for i, path in enumerate(expand_inputs(args.files)):
+        try:
+            cfg, n, feats = _summary(path, args.n_mels, args.chunk_ms)
+        except Exception as err:  # one bad file is reported; the rest go on
+            warn(f"{err}")
+            failed += 1
+            continue
+        fps = int(cfg.frame_rate)
+        energy = feats.mean(axis=1) if len(feats) else np.zeros(0)
+        per_s = [float(energy[j : j + fps].mean()) for j in range(0, len(energy), fps)]
+        if args.json:
+            print_json_line({"file": str(path), "duration": round(n / cfg.sample_rate, 3), "frames": len(feats),
+                             "n_mels": cfg.n_mels, "mean_logmel_per_second": [round(v, 3) for v in per_s]})
+        else:
+            lo, hi = np.log(cfg.floor), max(per_s + [np.log(cfg.floor) + 1])
+            line = "".join(_BARS[int((len(_BARS) - 1) * (v - lo) / (hi - lo + 1e-9))] for v in per_s)
+            print(f"{path}: {n / cfg.sample_rate:.2f} s, {len(feats)} frames x {cfg.n_mels} mels "
+                  f"(streamed in {args.chunk_ms:g} ms chunks)")
+            print(f"  loudness per second |{line}|")
+        if args.plot and i == 0:
+            _plot(feats, cfg, args.plot, str(path))
+    return 1 if failed else 0
+
+
+def _plot(feats: np.ndarray, cfg, out: str, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(10, 3))
+    ax.imshow(feats.T, origin="lower", aspect="auto", extent=(0, len(feats) / cfg.frame_rate, 0, cfg.n_mels))
+    ax.set(xlabel="time (s)", ylabel="mel band", title=title)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    print(f"wrote {out}", file=sys.stderr)

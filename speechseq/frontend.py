@@ -1,0 +1,143 @@
+"""The log-mel frontend shared by every model: constants, numpy features, and a streaming wrapper.
+
+Frames are causal and unpadded: frame t covers samples [t * hop, t * hop + win), so a clip of N
+samples has 1 + (N - win) // hop frames (0 when N < win), and the features of a stream cut into
+chunks of any size are exactly the features of the whole clip. The torch twin used for training
+and ONNX export is `speechseq.nn.frontend.LogMel`; tests pin the three together.
+
+    power[t, k] = |sum_n hann[n] x[t*hop + n] e^{-2 pi i k n / n_fft}|^2     k = 0 .. n_fft/2
+    logmel[t, m] = log(sum_k mel[m, k] power[t, k] + floor)
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+__all__ = ["FrontendConfig", "FrontendState", "StreamingFrontend", "logmel", "mel_filterbank",
+           "hann_window", "num_frames"]
+
+
+@dataclass(frozen=True)
+class FrontendConfig:
+    sample_rate: int = 16000
+    win_length: int = 400      # 25 ms
+    hop_length: int = 160      # 10 ms: 100 frames per second
+    n_fft: int = 512           # window zero-padded to the next power of two: 257 bins, 31.25 Hz apart
+    n_mels: int = 40
+    fmin: float = 20.0
+    fmax: float = 7600.0       # below Nyquist (8 kHz), where resamplers roll off
+    floor: float = 1e-5        # log floor: digital silence reads log(1e-5) = -11.5 (about -65 dBFS noise)
+
+    @property
+    def frame_rate(self) -> float:
+        return self.sample_rate / self.hop_length
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def num_frames(n_samples: int, cfg: FrontendConfig) -> int:
+    """Frames in a clip of `n_samples` (no padding)."""
+    return 0 if n_samples < cfg.win_length else 1 + (n_samples - cfg.win_length) // cfg.hop_length
+
+
+def hann_window(cfg: FrontendConfig) -> np.ndarray:
+    """Periodic Hann window of `win_length` samples (float64)."""
+    n = np.arange(cfg.win_length)
+    return 0.5 - 0.5 * np.cos(2 * np.pi * n / cfg.win_length)
+
+
+def _hz_to_mel(f: np.ndarray) -> np.ndarray:
+    # Slaney's auditory toolbox scale (librosa's default): linear to 1 kHz, logarithmic above.
+    f = np.asarray(f, dtype=np.float64)
+    lin = f / (200.0 / 3)
+    log = 15.0 + np.log(np.maximum(f, 1e-10) / 1000.0) / (np.log(6.4) / 27.0)
+    return np.where(f >= 1000.0, log, lin)
+
+
+def _mel_to_hz(m: np.ndarray) -> np.ndarray:
+    m = np.asarray(m, dtype=np.float64)
+    lin = m * (200.0 / 3)
+    log = 1000.0 * np.exp((np.log(6.4) / 27.0) * (m - 15.0))
+    return np.where(m >= 15.0, log, lin)
+
+
+def mel_filterbank(cfg: FrontendConfig) -> np.ndarray:
+    """Triangular Slaney-normalised filters, shape (n_mels, n_fft // 2 + 1), float64.
+
+    Equal to librosa.filters.mel(sr, n_fft, n_mels, fmin, fmax) (htk=False, norm="slaney").
+    """
+    fft_hz = np.linspace(0.0, cfg.sample_rate / 2, cfg.n_fft // 2 + 1)
+    mel_hz = _mel_to_hz(np.linspace(_hz_to_mel(cfg.fmin), _hz_to_mel(cfg.fmax), cfg.n_mels + 2))
+    widths = np.diff(mel_hz)
+    ramps = mel_hz[:, None] - fft_hz[None, :]
+    lower = -ramps[:-2] / widths[:-1, None]
+    upper = ramps[2:] / widths[1:, None]
+    weights = np.maximum(0.0, np.minimum(lower, upper))
+    return weights * (2.0 / (mel_hz[2:] - mel_hz[:-2]))[:, None]
+
+
+class _Tables:
+    """Window and filterbank per config, built once."""
+
+    _cache: dict[FrontendConfig, tuple[np.ndarray, np.ndarray]] = {}
+
+    @classmethod
+    def get(cls, cfg: FrontendConfig) -> tuple[np.ndarray, np.ndarray]:
+        if cfg not in cls._cache:
+            cls._cache[cfg] = (hann_window(cfg).astype(np.float32),
+                               np.ascontiguousarray(mel_filterbank(cfg).T, dtype=np.float32))
+        return cls._cache[cfg]
+
+
+def logmel(audio: np.ndarray, cfg: FrontendConfig = FrontendConfig()) -> np.ndarray:
+    """Log-mel features of a whole clip.
+
+    audio: (N,) float samples at cfg.sample_rate. Returns (T, n_mels) float32, T = num_frames(N).
+    """
+    # float32 throughout (pocketfft keeps the precision): within 2e-5 of a float64 reference on
+    # speech, and about a third cheaper.
+    x = np.asarray(audio, dtype=np.float32)
+    if x.ndim != 1:
+        raise ValueError(f"audio must be 1-D (mono), got shape {x.shape}")
+    t = num_frames(len(x), cfg)
+    if t == 0:
+        return np.zeros((0, cfg.n_mels), dtype=np.float32)
+    window, fb_t = _Tables.get(cfg)
+    frames = np.lib.stride_tricks.sliding_window_view(x, cfg.win_length)[:: cfg.hop_length][:t]
+    spec = np.fft.rfft(frames * window, n=cfg.n_fft)
+    power = spec.real**2 + spec.imag**2
+    return np.log(power @ fb_t + np.float32(cfg.floor))
+
+
+@dataclass(frozen=True)
+class FrontendState:
+    """Samples received but not yet consumed by a complete frame (fewer than win_length + hop)."""
+
+    pending: np.ndarray
+
+
+class StreamingFrontend:
+    """Log-mel features of a stream fed in chunks of any size; state is an explicit value.
+
+        fe = StreamingFrontend(cfg)
+        state = fe.initial_state()
+        feats, state = fe.step(chunk, state)     # feats: (t, n_mels), t >= 0
+
+    Concatenating the outputs over a stream equals `logmel` of the whole stream.
+    """
+
+    def __init__(self, cfg: FrontendConfig = FrontendConfig()) -> None:
+        self.cfg = cfg
+
+    def initial_state(self) -> FrontendState:
+        return FrontendState(np.zeros(0, dtype=np.float32))
+
+    def step(self, chunk: np.ndarray, state: FrontendState) -> tuple[np.ndarray, FrontendState]:
+        chunk = np.asarray(chunk, dtype=np.float32).reshape(-1)
+        buf = np.concatenate([state.pending, chunk]) if len(state.pending) else chunk
+        t = num_frames(len(buf), self.cfg)
+        feats = logmel(buf, self.cfg)
+        consumed = t * self.cfg.hop_length
+        return feats, FrontendState(buf[consumed:].copy())

@@ -1,0 +1,45 @@
+"""The log-mel frontend as a torch module, for training and ONNX export.
+
+Same arithmetic as `speechseq.frontend.logmel` (pinned by tests): the windowed DFT is a strided
+Conv1d whose kernels are hann * cos and hann * sin, so the exported graph is plain Conv/Mul/MatMul/Log.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..frontend import FrontendConfig, hann_window, mel_filterbank
+
+__all__ = ["LogMel"]
+
+
+class LogMel(nn.Module):
+    """(B, N) audio at cfg.sample_rate -> (B, T, n_mels) log-mel, T = 1 + (N - win) // hop."""
+
+    def __init__(self, cfg: FrontendConfig = FrontendConfig()) -> None:
+        super().__init__()
+        self.cfg = cfg
+        n = np.arange(cfg.win_length)
+        k = np.arange(cfg.n_fft // 2 + 1)
+        angle = 2 * np.pi * np.outer(k, n) / cfg.n_fft
+        window = hann_window(cfg)
+        kernels = np.concatenate([window * np.cos(angle), -window * np.sin(angle)])  # (2K, win)
+        self.register_buffer("dft", torch.tensor(kernels[:, None, :], dtype=torch.float32), persistent=False)
+        self.register_buffer("mel", torch.tensor(mel_filterbank(cfg).T, dtype=torch.float32), persistent=False)
+        self.n_bins = len(k)
+
+    def forward(self, audio: torch.Tensor) -> torch.Tensor:
+        spec = nn.functional.conv1d(audio.unsqueeze(1), self.dft, stride=self.cfg.hop_length)  # (B, 2K, T)
+        re, im = spec[:, : self.n_bins], spec[:, self.n_bins :]
+        power = (re * re + im * im).transpose(1, 2)  # (B, T, K)
+        return torch.log(power @ self.mel + self.cfg.floor)
+
+
+def export_frontend(cfg: FrontendConfig, path: str, opset: int = 17) -> None:
+    """Write the frontend as an ONNX graph: input "audio" (B, N) -> output "logmel" (B, T, n_mels)."""
+    model = LogMel(cfg).eval()
+    example = torch.zeros(1, cfg.sample_rate)
+    torch.onnx.export(model, (example,), path, input_names=["audio"], output_names=["logmel"],
+                      dynamic_axes={"audio": {0: "batch", 1: "samples"}, "logmel": {0: "batch", 1: "frames"}},
+                      opset_version=opset, dynamo=False)

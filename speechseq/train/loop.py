@@ -1,0 +1,200 @@
+"""One training loop for every model: progress, clipping, EMA, validation, checkpoints, resume.
+
+    history = train_loop(model, batches_for_epoch, loss_fn, validate_fn, out_dir, kind="detector",
+                         model_config=asdict(cfg), loop_cfg=LoopConfig(epochs=20, lr=1e-3),
+                         select="frr_at_fa", mode="min")
+
+Checkpoints are written atomically (temp file + rename), so a run killed at any moment leaves a
+readable `last.pt`; rerunning the same command resumes from it with no lost epoch (the epoch in
+flight is redone from its start). `best.pt` holds the EMA weights of the best validated epoch.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+__all__ = ["LoopConfig", "train_loop", "load_checkpoint", "save_checkpoint", "plot_history"]
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    epochs: int = 10
+    lr: float = 1e-3
+    grad_clip: float = 5.0
+    weight_decay: float = 0.0
+    ema_decay: float | None = 0.999
+    log_every: int = 20
+    seed: int = 0
+    device: str = "cpu"
+    warmup_steps: int = 0
+    lr_min_ratio: float = 0.05       # cosine decay over the run down to lr * lr_min_ratio
+    steps_per_epoch: int | None = None  # for the schedule; None = measured in the first epoch
+    extra: dict = field(default_factory=dict)
+
+
+def save_checkpoint(obj: dict, path: Path) -> None:
+    """torch.save to a temp file, then rename: never a half-written checkpoint."""
+    path = Path(path)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict:
+    return torch.load(Path(path), map_location="cpu", weights_only=False)
+
+
+class _Ema:
+    """Exponential moving average of the weights (buffers copied as they are)."""
+
+    def __init__(self, model: torch.nn.Module, decay: float) -> None:
+        self.decay = decay
+        self.model = copy.deepcopy(model).eval()
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module) -> None:
+        for e, p in zip(self.model.parameters(), model.parameters()):
+            e.lerp_(p.detach(), 1.0 - self.decay)
+        for e, b in zip(self.model.buffers(), model.buffers()):
+            e.copy_(b)
+
+
+def _lr_at(step: int, total: int, cfg: LoopConfig) -> float:
+    if cfg.warmup_steps and step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    if total <= 0:
+        return cfg.lr
+    frac = min(1.0, (step - cfg.warmup_steps) / max(1, total - cfg.warmup_steps))
+    return cfg.lr * (cfg.lr_min_ratio + (1 - cfg.lr_min_ratio) * 0.5 * (1 + math.cos(math.pi * frac)))
+
+
+def train_loop(model: torch.nn.Module, batches_for_epoch: Callable[[int], Iterable],
+               loss_fn: Callable[[torch.nn.Module, object], tuple[torch.Tensor, dict]],
+               validate_fn: Callable[[torch.nn.Module], dict[str, float]] | None,
+               out_dir: str | os.PathLike, kind: str, model_config: dict, loop_cfg: LoopConfig,
+               select: str = "loss", mode: str = "min", extra: dict | None = None,
+               progress: bool = True, is_main: bool = True) -> list[dict]:
+    """Train `model` for loop_cfg.epochs, resuming from out_dir/last.pt if present.
+
+    batches_for_epoch(epoch) yields batches (the caller seeds its shuffling with the epoch, so a
+    resumed run sees the same batches); loss_fn(model, batch) -> (loss, logs) runs the forward;
+    validate_fn(model) -> metrics dict (must contain `select`) is called with the EMA weights.
+    Returns the history: one dict per finished epoch.
+    """
+    if mode not in ("min", "max"):
+        raise ValueError("mode must be 'min' or 'max'")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    dev = torch.device(loop_cfg.device)
+    torch.manual_seed(loop_cfg.seed)
+    model.to(dev)
+    opt = torch.optim.AdamW(model.parameters(), lr=loop_cfg.lr, weight_decay=loop_cfg.weight_decay)
+    ema = _Ema(model, loop_cfg.ema_decay) if loop_cfg.ema_decay else None
+    history: list[dict] = []
+    start_epoch, step, best = 0, 0, None
+    steps_per_epoch = loop_cfg.steps_per_epoch
+    last = out / "last.pt"
+    if last.exists():
+        ck = load_checkpoint(last)
+        if ck.get("kind") != kind:
+            raise ValueError(f"{last} is a {ck.get('kind')!r} checkpoint, not {kind!r}: use another --out")
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        if ema is not None and ck.get("ema") is not None:
+            ema.model.load_state_dict(ck["ema"])
+        history, start_epoch, step = ck["history"], ck["epoch"], ck["step"]
+        best, steps_per_epoch = ck.get("best"), ck.get("steps_per_epoch") or steps_per_epoch
+        if is_main:
+            print(f"resuming from {last}: epoch {start_epoch} of {loop_cfg.epochs} done", file=sys.stderr)
+
+    def checkpoint(epoch: int) -> dict:
+        return {"kind": kind, "model_config": model_config, "loop_config": asdict(loop_cfg),
+                "model": model.state_dict(), "optimizer": opt.state_dict(),
+                "ema": ema.model.state_dict() if ema is not None else None, "epoch": epoch, "step": step,
+                "steps_per_epoch": steps_per_epoch, "history": history, "best": best, "extra": extra or {}}
+
+    for epoch in range(start_epoch, loop_cfg.epochs):
+        model.train()
+        t0, n, sums = time.time(), 0, {}
+        total = (steps_per_epoch or 0) * loop_cfg.epochs
+        it = batches_for_epoch(epoch)
+        if progress and is_main:
+            from tqdm import tqdm
+
+            it = tqdm(it, total=steps_per_epoch, desc=f"epoch {epoch + 1}/{loop_cfg.epochs}", file=sys.stderr,
+                      leave=False, dynamic_ncols=True)
+        for batch in it:
+            for g in opt.param_groups:
+                g["lr"] = _lr_at(step, total, loop_cfg)
+            loss, logs = loss_fn(model, batch)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), loop_cfg.grad_clip)
+            if not torch.isfinite(gnorm):
+                continue  # a bad batch (e.g. CTC inf) must not poison the weights
+            opt.step()
+            if ema is not None:
+                ema.update(model)
+            step, n = step + 1, n + 1
+            for k, v in {"loss": float(loss), **logs}.items():
+                sums[k] = sums.get(k, 0.0) + float(v)
+            if progress and is_main and n % loop_cfg.log_every == 0 and hasattr(it, "set_postfix"):
+                it.set_postfix(loss=f"{sums['loss'] / n:.4f}")
+        steps_per_epoch = steps_per_epoch or n
+        record = {"epoch": epoch + 1, "step": step, "seconds": round(time.time() - t0, 1),
+                  **{f"train_{k}": v / max(1, n) for k, v in sums.items()}}
+        eval_model = ema.model if ema is not None else model
+        if validate_fn is not None and is_main:
+            eval_model.eval()
+            with torch.no_grad():
+                record.update(validate_fn(eval_model))
+        history.append(record)
+        score = record.get(select, record.get(f"train_{select}"))
+        improved = score is not None and (best is None or (score < best["score"] if mode == "min" else score > best["score"]))
+        if is_main:
+            if improved:
+                best = {"epoch": epoch + 1, "score": score, "select": select}
+                ck = checkpoint(epoch + 1)
+                ck["model"] = eval_model.state_dict()
+                save_checkpoint(ck, out / "best.pt")
+            save_checkpoint(checkpoint(epoch + 1), last)
+            (out / "history.json").write_text(json.dumps(history, indent=1))
+            plot_history(history, out / "curve.png", select)
+            shown = ", ".join(f"{k}={v:.4g}" for k, v in record.items() if isinstance(v, float) and k != "seconds")
+            print(f"epoch {epoch + 1}/{loop_cfg.epochs} ({record['seconds']} s): {shown}"
+                  + ("  [best]" if improved else ""), file=sys.stderr)
+    return history
+
+
+def plot_history(history: list[dict], path: Path, select: str | None = None) -> None:
+    """Training curve: train loss and every validation metric against the epoch."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = [k for k in history[0] if k not in ("epoch", "step", "seconds") and isinstance(history[0][k], (int, float))]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    epochs = [h["epoch"] for h in history]
+    for k in keys:
+        ax = axes[0] if k.startswith("train_") else axes[1]
+        ax.plot(epochs, [h.get(k, float("nan")) for h in history], marker="o", label=k + (" (selects)" if k == select else ""))
+    axes[0].set(title="training", xlabel="epoch")
+    axes[1].set(title="validation", xlabel="epoch")
+    for ax in axes:
+        if ax.lines:
+            ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)

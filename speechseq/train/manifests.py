@@ -1,0 +1,399 @@
+"""Read the speech manifests people already have into one list of `Utterance`s.
+
+Formats: JSONL (NeMo style, the format of ../shared/data/*/manifest.jsonl), CSV/TSV with a
+header, a LibriSpeech tree, a Common Voice .tsv, Speech Commands folders and a Kaldi data dir.
+`load_manifest(path)` detects which. Every returned path is absolute and has been checked to
+exist; durations the format lacks are read from the file header with `soundfile.info`.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import soundfile as sf
+
+from speechseq.errors import SpeechseqError
+
+__all__ = ["Utterance", "FORMATS", "detect_format", "load_manifest", "load_jsonl", "load_csv",
+           "load_librispeech", "load_commonvoice", "load_speech_commands", "load_kaldi"]
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One training or evaluation example.
+
+    audio: absolute path of the audio file.  text: transcript as written (not normalised).
+    duration: seconds of speech this utterance covers (the segment's length when `offset` is set).
+    offset, end: the segment [offset, end) in seconds within `audio`; None = the whole file.
+    source: where it came from (dataset name), for mixing and reporting.
+    split: the split named by the manifest (train/dev/test/validation...), when it names one.
+    extra: other manifest fields as sorted (key, value) pairs, e.g. (("kind", "wake-word"),).
+    """
+
+    audio: str
+    text: str
+    duration: float
+    speaker: str | None = None
+    offset: float | None = None
+    end: float | None = None
+    source: str = ""
+    split: str | None = None
+    extra: tuple[tuple[str, Any], ...] = ()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value of an extra manifest field, or `default`."""
+        return dict(self.extra).get(key, default)
+
+
+PATH_KEYS = ("audio_filepath", "path", "audio", "file", "wav", "filename", "wav_filename",
+             "audio_path", "filepath")
+TEXT_KEYS = ("text", "transcript", "sentence", "transcription", "normalized_text")
+SPEAKER_KEYS = ("speaker", "speaker_id", "client_id", "spk")
+
+
+@dataclass(frozen=True)
+class _Reader:
+    """Shared checks: resolve a path, report where a bad entry is, skip or fail when missing."""
+
+    skip_missing: bool
+
+    def audio(self, raw: str, base: Path, where: str) -> str | None:
+        """Absolute path of `raw` (relative to `base`), or None when missing and skipping."""
+        path = Path(os.path.expanduser(raw))
+        path = path if path.is_absolute() else base / path
+        if path.is_file():
+            return str(path.resolve())
+        self.missing(path, where)
+        return None
+
+    def missing(self, path: Path, where: str) -> None:
+        if not self.skip_missing:
+            raise SpeechseqError(f"{where}: audio file not found: {path}")
+        warnings.warn(f"{where}: audio file not found: {path} (skipped)", stacklevel=4)
+
+    def duration(self, audio: str, where: str) -> float:
+        try:
+            return float(sf.info(audio).duration)
+        except (RuntimeError, sf.LibsndfileError) as e:  # LibsndfileError: soundfile >= 0.11
+            raise SpeechseqError(f"{where}: cannot read audio header of {audio}: {e}") from e
+
+
+def _splits(split: str | Iterable[str] | None) -> frozenset[str] | None:
+    return None if split is None else frozenset([split] if isinstance(split, str) else split)
+
+
+def _source(path: Path) -> str:
+    """Default source tag: the dataset folder for `manifest.*`, else the file or folder name."""
+    return path.parent.name if path.stem == "manifest" else path.stem if path.is_file() else path.name
+
+
+def _number(value: Any, where: str, what: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise SpeechseqError(f"{where}: {what} is not a number: {value!r}") from None
+
+
+def load_jsonl(path: str | Path, *, split: str | Iterable[str] | None = None,
+               skip_missing: bool = False, source: str | None = None) -> list[Utterance]:
+    """One JSON object a line: `audio_filepath` (relative to the manifest or absolute), `text`,
+    optional `duration`, `offset` (NeMo segments: [offset, offset + duration)), `speaker`,
+    `split`; other keys go to `Utterance.extra`. `split` keeps only lines whose split matches."""
+    path = Path(path).resolve()
+    reader, want, tag = _Reader(skip_missing), _splits(split), source or _source(path)
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            where = f"{path}:{lineno}"
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                rec = None
+            if not isinstance(rec, dict):
+                raise SpeechseqError(f"{where}: not a JSON object: {line.strip()[:80]}")
+            out.extend(_record(rec, path.parent, where, reader, want, tag))
+    return out
+
+
+def _record(rec: dict[str, Any], base: Path, where: str, reader: _Reader,
+            want: frozenset[str] | None, tag: str) -> list[Utterance]:
+    """The Utterance of one manifest record (JSONL object or CSV row), [] when filtered out."""
+    keys = {k.lower().strip(): k for k in rec}
+    rec_split = rec.get(keys.get("split", ""))
+    if want is not None and rec_split not in want:
+        return []
+    path_key = next((keys[k] for k in PATH_KEYS if k in keys), None)
+    text_key = next((keys[k] for k in TEXT_KEYS if k in keys), None)
+    if path_key is None or text_key is None:
+        raise SpeechseqError(f"{where}: needs an audio path ({', '.join(PATH_KEYS[:5])}) "
+                             f"and a text ({', '.join(TEXT_KEYS[:3])}); found {sorted(rec)}")
+    audio = reader.audio(str(rec[path_key]), base, where)
+    if audio is None:
+        return []
+    dur_key, spk_key = keys.get("duration"), next((keys[k] for k in SPEAKER_KEYS if k in keys), None)
+    offset = rec.get(keys.get("offset", ""))
+    has_dur = dur_key is not None and rec[dur_key] not in (None, "")
+    duration = _number(rec[dur_key], where, "duration") if has_dur else reader.duration(audio, where)
+    offset_s = None if offset in (None, "") else _number(offset, where, "offset")
+    if offset_s is not None and not has_dur:
+        duration -= offset_s
+    used = {path_key, text_key, dur_key, spk_key, keys.get("split"), keys.get("offset")}
+    speaker = rec.get(spk_key) if spk_key else None
+    return [Utterance(
+        audio=audio, text=str(rec[text_key] or ""), duration=duration,
+        speaker=None if speaker in (None, "") else str(speaker),
+        offset=offset_s, end=None if offset_s is None else offset_s + duration, source=tag,
+        split=None if rec_split in (None, "") else str(rec_split),
+        extra=tuple(sorted((k, v) for k, v in rec.items() if k not in used)))]
+
+
+def load_csv(path: str | Path, *, split: str | Iterable[str] | None = None,
+             skip_missing: bool = False, source: str | None = None,
+             delimiter: str | None = None) -> list[Utterance]:
+    """A CSV (or TSV: tab-separated by extension or by sniffing) whose header names the audio
+    path (path, audio, audio_filepath, file, wav, ...) and text (text, transcript, sentence),
+    optionally duration, speaker, split; header names are case-insensitive. Paths are
+    relative to the file."""
+    path = Path(path).resolve()
+    reader, want, tag = _Reader(skip_missing), _splits(split), source or _source(path)
+    with open(path, encoding="utf-8", newline="") as f:
+        if delimiter is None:
+            head = f.readline()
+            delimiter = "\t" if path.suffix.lower() == ".tsv" or "\t" in head else (
+                ";" if head.count(";") > head.count(",") else ",")
+            f.seek(0)
+        out = []
+        for lineno, row in enumerate(csv.DictReader(f, delimiter=delimiter), 2):
+            row = {k: v for k, v in row.items() if k is not None}  # None: cells past the header
+            if not any((v or "").strip() for v in row.values()):
+                continue
+            out.extend(_record(row, path.parent, f"{path}:{lineno}", reader, want, tag))
+    return out
+
+
+def load_librispeech(root: str | Path, *, skip_missing: bool = False,
+                     source: str | None = None) -> list[Utterance]:
+    """Every `<speaker>/<chapter>/<speaker>-<chapter>.trans.txt` under `root` (a subset such as
+    train-clean-100, or the LibriSpeech folder holding several); each line `ID TEXT` names
+    `ID.flac` beside it. Speaker = the first part of the ID."""
+    root = Path(root).resolve()
+    reader, tag, out = _Reader(skip_missing), source or root.name, []
+    for trans in sorted(root.rglob("*.trans.txt")):
+        for lineno, line in enumerate(trans.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            uid, text = (line.split(maxsplit=1) + [""])[:2]
+            where = f"{trans}:{lineno}"
+            audio = reader.audio(f"{uid}.flac", trans.parent, where)
+            if audio is None:
+                continue
+            out.append(Utterance(audio, text.strip(), reader.duration(audio, where),
+                                 speaker=uid.split("-")[0], source=tag))
+    return out
+
+
+def load_commonvoice(path: str | Path, *, split: str | None = None, skip_missing: bool = False,
+                     source: str | None = None) -> list[Utterance]:
+    """A Common Voice split file (`train.tsv`, `dev.tsv`, `validated.tsv`, ...: columns
+    client_id, path, sentence) with its clips in the sibling `clips/` folder; or the release
+    folder with `split` naming the .tsv. Durations come from `clip_durations.tsv` when present
+    (newer releases), else from the clip headers. Speaker = client_id."""
+    path = Path(path).resolve()
+    if path.is_file() and split is not None and split != path.stem:
+        raise SpeechseqError(f"{path}: split={split!r} asked for, but this file is {path.stem!r}")
+    if path.is_dir():
+        if split is None:
+            names = sorted(p.stem for p in path.glob("*.tsv") if p.stem != "clip_durations")
+            raise SpeechseqError(f"{path}: a Common Voice folder needs split= (one of {names})")
+        path = path / f"{split}.tsv"
+        if not path.is_file():
+            raise SpeechseqError(f"Common Voice split file not found: {path}")
+    reader, tag = _Reader(skip_missing), source or f"{path.parent.name}/{path.stem}"
+    known: dict[str, float] = {}
+    durations = path.parent / "clip_durations.tsv"
+    if durations.is_file():
+        with open(durations, encoding="utf-8", newline="") as f:
+            for row in csv.reader(f, delimiter="\t"):
+                if len(row) >= 2 and row[1].strip().isdigit():
+                    known[row[0]] = int(row[1]) / 1000.0  # the file gives milliseconds
+    out = []
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+        if not {"path", "sentence"} <= set(rows.fieldnames or ()):
+            raise SpeechseqError(f"{path}: not a Common Voice .tsv (needs columns path, sentence)")
+        for lineno, row in enumerate(rows, 2):
+            where = f"{path}:{lineno}"
+            audio = reader.audio(row["path"], path.parent / "clips", where)
+            if audio is None:
+                continue
+            duration = known.get(row["path"]) or reader.duration(audio, where)
+            out.append(Utterance(audio, row["sentence"] or "", duration,
+                                 speaker=row.get("client_id") or None, source=tag,
+                                 split=path.stem))
+    return out
+
+
+SPEECH_COMMANDS_SPLITS = ("train", "validation", "test")
+
+
+def load_speech_commands(root: str | Path, *, split: str | Iterable[str] | None = None,
+                         skip_missing: bool = False, source: str | None = None) -> list[Utterance]:
+    """Speech Commands: one folder per word of .wav clips (text = the folder name; folders
+    starting with `_`, such as `_background_noise_`, are not words). `split` is train /
+    validation / test, read from validation_list.txt and testing_list.txt (train = the rest).
+    Speaker = the file name before `_nohash_`."""
+    root = Path(root).resolve()
+    want, tag = _splits(split), source or root.name
+    if want is not None and not want <= set(SPEECH_COMMANDS_SPLITS):
+        raise SpeechseqError(f"Speech Commands splits are {SPEECH_COMMANDS_SPLITS}, not {split!r}")
+    listed: dict[str, str] = {}
+    for name, file in (("validation", "validation_list.txt"), ("test", "testing_list.txt")):
+        if (root / file).is_file():
+            for line in (root / file).read_text(encoding="utf-8").split():
+                listed[line.strip()] = name
+        elif want is not None and name in want:
+            raise SpeechseqError(f"split {name!r} asked for but {root / file} does not exist")
+    reader, out = _Reader(skip_missing), []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))):
+        for wav in sorted(folder.glob("*.wav")):
+            rel = f"{folder.name}/{wav.name}"
+            which = listed.get(rel, "train")
+            if want is None or which in want:
+                out.append(Utterance(str(wav), folder.name, reader.duration(str(wav), str(wav)),
+                                     speaker=wav.stem.split("_nohash_")[0], source=tag,
+                                     split=which if listed else None))
+    return out
+
+
+def _kaldi_table(path: Path) -> dict[str, tuple[str, int]]:
+    """`key rest-of-line` lines -> {key: (rest, line number)}."""
+    table = {}
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            key, rest = (line.split(maxsplit=1) + [""])[:2]
+            table[key] = (rest.strip(), lineno)
+    return table
+
+
+def load_kaldi(data_dir: str | Path, *, skip_missing: bool = False,
+               source: str | None = None) -> list[Utterance]:
+    """A Kaldi data dir: `wav.scp` (plain paths only; pipes are refused) and `text`, optional
+    `segments` (utt rec start end, end -1 = to the end), `utt2spk`, `utt2dur`. Relative paths
+    are tried against the working directory, the data dir and the recipe root (its
+    grandparent: Kaldi recipes run from the folder holding data/)."""
+    d = Path(data_dir).resolve()
+    for need in ("wav.scp", "text"):
+        if not (d / need).is_file():
+            raise SpeechseqError(f"{d}: not a Kaldi data dir ({need} is missing)")
+    reader, tag = _Reader(skip_missing), source or d.name
+    recordings: dict[str, str | None] = {}
+    for rec, (value, lineno) in _kaldi_table(d / "wav.scp").items():
+        where = f"{d / 'wav.scp'}:{lineno}"
+        if value.endswith("|") or value.startswith(("ark:", "scp:")) or " " in value:
+            raise SpeechseqError(f"{where}: only plain file paths are supported, not {value!r}; "
+                                 "write the audio to files first (e.g. wav-copy scp:wav.scp ark,t:-)")
+        raw = Path(value)
+        tries = [raw] if raw.is_absolute() else [Path.cwd() / raw, d / raw, d.parent.parent / raw]
+        found = next((p for p in tries if p.is_file()), None)
+        recordings[rec] = str(found.resolve()) if found else None
+        if found is None:
+            reader.missing(tries[-1], where)
+    spk = {k: v for k, (v, _) in _kaldi_table(d / "utt2spk").items()} if (d / "utt2spk").is_file() else {}
+    segs = _kaldi_table(d / "segments") if (d / "segments").is_file() else None
+    u2d = _kaldi_table(d / "utt2dur") if (d / "utt2dur").is_file() else {}
+    out, whole = [], {}
+    for utt, (text, lineno) in _kaldi_table(d / "text").items():
+        where = f"{d / 'text'}:{lineno}"
+        offset = end = None
+        if segs is not None:
+            if utt not in segs:
+                raise SpeechseqError(f"{where}: utterance {utt} has no line in {d / 'segments'}")
+            fields, seg_where = segs[utt][0].split(), f"{d / 'segments'}:{segs[utt][1]}"
+            if len(fields) != 3:
+                raise SpeechseqError(f"{seg_where}: expected 'utterance recording start end'")
+            rec, offset, end = fields[0], _number(fields[1], seg_where, "start"), \
+                _number(fields[2], seg_where, "end")
+        else:
+            rec = utt
+        if rec not in recordings:
+            raise SpeechseqError(f"{where}: recording {rec} is not in {d / 'wav.scp'}")
+        audio = recordings[rec]
+        if audio is None:
+            continue  # reported above
+        if segs is None:
+            duration = _number(u2d[utt][0], f"{d / 'utt2dur'}:{u2d[utt][1]}", "duration") \
+                if utt in u2d else reader.duration(audio, where)
+        else:
+            if end < 0:  # Kaldi: -1 = to the end of the recording
+                if audio not in whole:
+                    whole[audio] = reader.duration(audio, where)
+                end = whole[audio]
+            duration = end - offset
+        out.append(Utterance(audio, text, duration, speaker=spk.get(utt), offset=offset,
+                             end=end, source=tag))
+    return out
+
+
+FORMATS: dict[str, Callable[..., list[Utterance]]] = {
+    "jsonl": load_jsonl, "csv": load_csv, "librispeech": load_librispeech,
+    "commonvoice": load_commonvoice, "speech_commands": load_speech_commands, "kaldi": load_kaldi}
+
+
+def detect_format(path: str | Path) -> str:
+    """The name (a key of FORMATS) of the manifest format at `path`, a file or a folder."""
+    p = Path(path)
+    if p.is_dir():
+        if (p / "wav.scp").is_file():
+            return "kaldi"
+        if (p / "manifest.jsonl").is_file():
+            return "jsonl"
+        if (p / "clips").is_dir() and any(p.glob("*.tsv")):
+            return "commonvoice"
+        if (p / "validation_list.txt").is_file() or (p / "_background_noise_").is_dir():
+            return "speech_commands"
+        if any(next(p.glob(pattern), None) for pattern in ("*/*/*.trans.txt", "*/*/*/*.trans.txt")):
+            return "librispeech"
+        if next(p.glob("*/*.wav"), None) is not None:
+            return "speech_commands"
+        raise SpeechseqError(f"{p}: cannot tell the manifest format of this folder "
+                             f"(known: {', '.join(FORMATS)}); pass format=")
+    if not p.is_file():
+        raise SpeechseqError(f"manifest not found: {p}")
+    if p.name == "wav.scp":
+        return "kaldi"
+    with open(p, encoding="utf-8", errors="replace") as f:
+        head = next((line for line in f if line.strip()), "")
+    if p.suffix.lower() in (".jsonl", ".json") or head.lstrip().startswith("{"):
+        return "jsonl"
+    columns = {c.strip().lower() for c in head.split("\t")}
+    return "commonvoice" if {"client_id", "path", "sentence"} <= columns else "csv"
+
+
+def load_manifest(path: str | Path, format: str = "auto", *,
+                  split: str | Iterable[str] | None = None, skip_missing: bool = False,
+                  source: str | None = None) -> list[Utterance]:
+    """Utterances of the manifest at `path` in `format` (a key of FORMATS, or "auto").
+
+    split: keep one split (or several); only for formats that name splits (jsonl, csv,
+    commonvoice, speech_commands). skip_missing: warn and skip missing audio files instead of
+    raising SpeechseqError."""
+    fmt = detect_format(path) if format == "auto" else format
+    if fmt not in FORMATS:
+        raise SpeechseqError(f"unknown manifest format {fmt!r} (known: {', '.join(FORMATS)})")
+    p = Path(path)
+    if fmt == "kaldi" and p.name == "wav.scp" or fmt == "jsonl" and p.is_dir():
+        p = p.parent if fmt == "kaldi" else p / "manifest.jsonl"
+    kwargs: dict[str, Any] = {"skip_missing": skip_missing, "source": source}
+    if split is not None:
+        if fmt in ("librispeech", "kaldi"):
+            raise SpeechseqError(f"a {fmt} manifest has no splits: point at the split's folder")
+        kwargs["split"] = split
+    return FORMATS[fmt](p, **kwargs)

@@ -1,0 +1,73 @@
+"""The command line: help, version, and one clear line (no traceback) for user mistakes."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from speechseq import __version__
+from speechseq.cli import COMMANDS
+
+
+def speechseq(*args, timeout=120):
+    return subprocess.run([sys.executable, "-m", "speechseq", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_help_lists_commands_and_version():
+    r = speechseq("--help")
+    assert r.returncode == 0
+    for name in COMMANDS:
+        assert name in r.stdout
+    r = speechseq("--version")
+    assert r.returncode == 0 and r.stdout.strip() == f"speechseq {__version__}"
+
+
+def test_bad_option_is_an_error():
+    r = speechseq("features", "--no-such-option", "x.wav")
+    assert r.returncode == 2 and "unrecognized arguments" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.fixture
+def bad_inputs(tmp_path):
+    good = tmp_path / "good.wav"
+    t = np.arange(16000 * 2) / 16000
+    sf.write(good, 0.3 * np.sin(2 * np.pi * 300 * t), 16000, subtype="PCM_16")
+    (tmp_path / "empty.wav").write_bytes(b"")
+    (tmp_path / "truncated.wav").write_bytes(good.read_bytes()[:40])
+    (tmp_path / "notaudio.wav").write_bytes(b"%PDF-1.4\n" + bytes(range(256)) * 8)
+    (tmp_path / "folder").mkdir()
+    return tmp_path
+
+
+CASES = [("missing.wav", "no such file"), ("empty.wav", "empty"), ("truncated.wav", "cannot decode"),
+         ("notaudio.wav", "cannot decode"), ("folder", "no audio files")]
+
+
+@pytest.mark.parametrize("name,message", CASES)
+def test_user_mistakes_are_one_clear_line(bad_inputs, name, message):
+    r = speechseq("features", bad_inputs / name)
+    assert r.returncode != 0
+    assert "Traceback" not in r.stderr
+    assert message in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_one_bad_file_does_not_lose_the_rest(bad_inputs):
+    r = speechseq("features", "--json", bad_inputs / "empty.wav", bad_inputs / "good.wav",
+                  bad_inputs / "notaudio.wav")
+    assert r.returncode == 1  # non-zero at the end, after the good file was processed
+    rows = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [row["file"].endswith("good.wav") for row in rows] == [True]
+    assert rows[0]["duration"] == pytest.approx(2.0) and rows[0]["frames"] == 198
+    assert r.stderr.count("warning") == 2
+
+
+def test_features_on_the_shipped_recording(demo_wav, tmp_path):
+    png = tmp_path / "spec.png"
+    r = speechseq("features", demo_wav, "--plot", png)
+    assert r.returncode == 0, r.stderr
+    assert "5.17 s" in r.stdout and "40 mels" in r.stdout
+    assert png.stat().st_size > 5000

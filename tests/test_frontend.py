@@ -1,0 +1,94 @@
+"""One frontend: streamed chunks == whole clip == torch module == ONNX graph, on speech."""
+import numpy as np
+import pytest
+
+from speechseq.audio import load_audio
+from speechseq.frontend import FrontendConfig, StreamingFrontend, logmel, mel_filterbank, num_frames
+
+from .conftest import real_speech_files
+
+SPEECH = ["demo"] + [str(p) for p in real_speech_files()]
+
+
+def _audio(name, demo_wav):
+    return load_audio(demo_wav if name == "demo" else name)
+
+
+def _stream(audio, cfg, rng, max_chunk=4000):
+    fe = StreamingFrontend(cfg)
+    state, out, i = fe.initial_state(), [], 0
+    while i < len(audio):
+        n = int(rng.choice([1, 2, 159, 160, 161, 399, 400, 1600, int(rng.integers(1, max_chunk))]))
+        f, state = fe.step(audio[i : i + n], state)
+        out.append(f)
+        i += n
+    return np.concatenate(out), state
+
+
+@pytest.mark.parametrize("n_mels", [40, 80])
+@pytest.mark.parametrize("name", SPEECH)
+def test_streaming_equals_whole_clip(name, n_mels, demo_wav, rng):
+    cfg = FrontendConfig(n_mels=n_mels)
+    audio = _audio(name, demo_wav)
+    whole = logmel(audio, cfg)
+    streamed, state = _stream(audio, cfg, rng)
+    assert whole.shape == (num_frames(len(audio), cfg), n_mels)
+    assert streamed.shape == whole.shape
+    assert np.abs(streamed - whole).max() <= 1e-4
+    assert len(state.pending) < cfg.win_length + cfg.hop_length
+
+
+def test_one_sample_chunks(demo_wav):
+    cfg = FrontendConfig()
+    audio = load_audio(demo_wav)[:3000]
+    fe = StreamingFrontend(cfg)
+    state, out = fe.initial_state(), []
+    for s in audio:
+        f, state = fe.step(np.array([s]), state)
+        out.append(f)
+    assert np.abs(np.concatenate(out) - logmel(audio, cfg)).max() <= 1e-4
+
+
+@pytest.mark.parametrize("n_mels", [40, 80])
+def test_filterbank_matches_librosa(n_mels):
+    librosa = pytest.importorskip("librosa")
+    cfg = FrontendConfig(n_mels=n_mels)
+    ref = librosa.filters.mel(sr=16000, n_fft=512, n_mels=n_mels, fmin=cfg.fmin, fmax=cfg.fmax)
+    assert np.abs(ref - mel_filterbank(cfg)).max() < 1e-7
+
+
+def test_features_follow_the_signal():
+    cfg = FrontendConfig(n_mels=40)
+    t = np.arange(16000) / 16000
+    tone = (0.5 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)
+    f = logmel(tone, cfg)
+    assert f.shape == (98, 40)
+    peak = f.mean(axis=0).argmax()
+    centres = np.linspace(0, 1, 42)  # rough check: 1 kHz lies in the lower third of 20 Hz..7.6 kHz (mel)
+    assert 8 <= peak <= 16, peak
+    silent = logmel(np.zeros(16000, np.float32), cfg)
+    assert np.allclose(silent, np.log(cfg.floor), atol=1e-6)
+    assert logmel(np.zeros(399, np.float32), cfg).shape == (0, 40)
+
+
+@pytest.mark.parametrize("n_mels", [40, 80])
+@pytest.mark.parametrize("name", SPEECH)
+def test_torch_and_onnx_equal_numpy(name, n_mels, demo_wav, tmp_path):
+    torch = pytest.importorskip("torch")
+    ort = pytest.importorskip("onnxruntime")
+    from speechseq.nn.frontend import LogMel, export_frontend
+
+    cfg = FrontendConfig(n_mels=n_mels)
+    audio = _audio(name, demo_wav)[: 16000 * 8]
+    ref = logmel(audio, cfg)
+    with torch.no_grad():
+        got = LogMel(cfg)(torch.from_numpy(audio)[None]).numpy()[0]
+    assert got.shape == ref.shape and np.abs(got - ref).max() <= 1e-4
+    path = tmp_path / "frontend.onnx"
+    export_frontend(cfg, str(path))
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    out = sess.run(None, {"audio": audio[None]})[0][0]
+    assert out.shape == ref.shape and np.abs(out - ref).max() <= 1e-4
+    # another length through the same graph: the time axis is dynamic
+    out2 = sess.run(None, {"audio": audio[None, :12345]})[0][0]
+    assert np.abs(out2 - logmel(audio[:12345], cfg)).max() <= 1e-4

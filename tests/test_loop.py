@@ -1,0 +1,79 @@
+"""The shared training loop: it learns, keeps the best checkpoint, and resumes where it stopped."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from speechseq.train.loop import LoopConfig, load_checkpoint, train_loop  # noqa: E402
+
+SCRIPT = r'''
+import sys, time, torch
+from speechseq.train.loop import LoopConfig, train_loop
+torch.manual_seed(0)
+x = torch.randn(64, 3); y = x @ torch.tensor([1.0, -2.0, 0.5])
+model = torch.nn.Linear(3, 1)
+slow = float(sys.argv[2])
+def batches(epoch):
+    g = torch.Generator().manual_seed(epoch)
+    for idx in torch.randperm(64, generator=g).split(16):
+        time.sleep(slow)
+        yield idx
+def loss_fn(m, idx):
+    return ((m(x[idx]).squeeze(1) - y[idx]) ** 2).mean(), {}
+def validate(m):
+    return {"mse": float(((m(x).squeeze(1) - y) ** 2).mean())}
+train_loop(model, batches, loss_fn, validate, sys.argv[1], "toy", {"n": 3},
+           LoopConfig(epochs=int(sys.argv[3]), lr=0.2, ema_decay=None), select="mse", mode="min", progress=False)
+'''
+
+
+def _run(out: Path, slow: float, epochs: int, **kw) -> subprocess.Popen:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen([sys.executable, "-c", SCRIPT, str(out), str(slow), str(epochs)], env=env,
+                            stderr=subprocess.PIPE, text=True, **kw)
+
+
+def test_loop_learns_and_keeps_best(tmp_path):
+    p = _run(tmp_path, 0.0, 8)
+    assert p.wait(timeout=120) == 0, p.stderr.read()
+    hist = json.loads((tmp_path / "history.json").read_text())
+    assert len(hist) == 8
+    assert hist[-1]["mse"] < 0.2 * hist[0]["mse"]
+    best = load_checkpoint(tmp_path / "best.pt")
+    assert best["best"]["score"] == pytest.approx(min(h["mse"] for h in hist))
+    assert (tmp_path / "curve.png").stat().st_size > 1000
+
+
+def test_killed_run_resumes_from_last_checkpoint(tmp_path):
+    p = _run(tmp_path, 0.15, 6)
+    deadline = time.time() + 60
+    while time.time() < deadline and not (tmp_path / "last.pt").exists():
+        time.sleep(0.05)
+    time.sleep(0.9)  # somewhere inside a later epoch
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    done = load_checkpoint(tmp_path / "last.pt")["epoch"]
+    assert 1 <= done < 6
+    before = json.loads((tmp_path / "history.json").read_text())
+    p2 = _run(tmp_path, 0.0, 6)
+    assert p2.wait(timeout=120) == 0
+    err = p2.stderr.read()
+    assert f"resuming from" in err and f"epoch {done} of 6 done" in err
+    after = json.loads((tmp_path / "history.json").read_text())
+    assert len(after) == 6
+    assert after[:done] == before[:done]  # finished epochs are kept, not redone
+
+
+def test_wrong_kind_refuses_to_resume(tmp_path):
+    model = torch.nn.Linear(2, 1)
+    args = (lambda e: [0], lambda m, b: (m(torch.ones(1, 2)).sum() ** 2, {}), None, tmp_path)
+    train_loop(model, *args, "a", {}, LoopConfig(epochs=1), progress=False)
+    with pytest.raises(ValueError, match="not 'b'"):
+        train_loop(model, *args, "b", {}, LoopConfig(epochs=1), progress=False)
