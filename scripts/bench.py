@@ -1,0 +1,136 @@
+#!/usr/bin/env python
+"""speechseq benchmarks: one table, one function per row group (others add their groups).
+
+    .venv/bin/python scripts/bench.py [--seconds 60] [--repeat 3] [--groups detector]
+
+CPU time is process time (single thread: OMP_NUM_THREADS=1, onnxruntime with 1 thread),
+the best of --repeat runs, divided by the seconds of audio processed.
+Row groups:
+  detector  frontend + 1 detector and + 10 detectors streamed in 80 and 100 ms chunks; the
+            median delay from a keyword's end to its event (held-out synthetic voices, when
+            cache/synth/kw-activate exists); the model file size.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+Row = tuple[str, str, str, str]  # group, what, measured, target
+
+
+def _audio(seconds: float) -> np.ndarray:
+    """Speech-like test audio: noise bursts with pauses (the cost does not depend on content)."""
+    rng = np.random.default_rng(0)
+    n = int(16000 * seconds)
+    env = np.repeat(rng.random(n // 1600 + 1) > 0.4, 1600)[:n]
+    return (0.1 * rng.standard_normal(n) * (0.05 + env)).astype(np.float32)
+
+
+def cpu_ms_per_s(fn: Callable[[], None], seconds: float, repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.process_time()
+        fn()
+        best = min(best, time.process_time() - t0)
+    return 1000 * best / seconds
+
+
+def stream(det, audio: np.ndarray, chunk: int) -> None:
+    state = det.initial_state()
+    for i in range(0, len(audio), chunk):
+        _, state = det.step(audio[i: i + chunk], state)
+
+
+def detector_rows(seconds: float, repeat: int) -> list[Row]:
+    from speechseq.frontend import FrontendConfig, StreamingFrontend
+    from speechseq.runtime.detector import Detector
+
+    model = ROOT / "models" / "activate.onnx"
+    audio = _audio(seconds)
+    rows: list[Row] = []
+    fe = StreamingFrontend(FrontendConfig(n_mels=40))
+
+    def frontend_only(chunk: int = 1600) -> None:
+        s = fe.initial_state()
+        for i in range(0, len(audio), chunk):
+            _, s = fe.step(audio[i: i + chunk], s)
+
+    rows.append(("detector", "frontend alone, 100 ms chunks (CPU ms per s of audio)",
+                 f"{cpu_ms_per_s(frontend_only, seconds, repeat):.3f}", ""))
+    for n in (1, 10):
+        det = Detector.load([model] * n, threads=1)
+        for ms in (80, 100):
+            cost = cpu_ms_per_s(lambda: stream(det, audio, 16 * ms), seconds, repeat)
+            rows.append(("detector", f"frontend + {n} detector{'s' if n > 1 else ''}, {ms} ms chunks (CPU ms per s)",
+                         f"{cost:.3f}", "<= 1 for one keyword" if n == 1 else ""))
+    rows.append(("detector", "model file size (activate.onnx)", f"{model.stat().st_size / 1e6:.2f} MB", "<= 1 MB"))
+    delay = _median_delay(model)
+    rows.append(("detector", "median delay, keyword end to event (held-out synthetic voices)",
+                 f"{delay:.3f} s" if delay is not None else "n/a (no cache/synth/kw-activate)", ""))
+    return rows
+
+
+def _median_delay(model: Path) -> float | None:
+    import json
+
+    from speechseq.audio import load_audio
+    from speechseq.runtime.detector import Detector
+
+    manifest = ROOT / "cache" / "synth" / "kw-activate" / "positives.jsonl"
+    if not manifest.exists():
+        return None
+    det = Detector.load([model])
+    rng = np.random.default_rng(1)
+    delays = []
+    with open(manifest) as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    for r in [r for r in rows if r["heldout"]]:
+        clip = load_audio(manifest.parent / r["audio_filepath"])
+        x = (rng.standard_normal(8000 + len(clip) + 16000) * 10 ** (-70 / 20)).astype(np.float32)
+        x[8000: 8000 + len(clip)] += clip
+        state, events = det.initial_state(), []
+        for i in range(0, len(x), 1600):  # as a microphone delivers it: the event comes with a chunk
+            got, state = det.step(x[i: i + 1600], state)
+            events += [(e, min(len(x), i + 1600) / 16000) for e in got]
+        if events:
+            delays.append(events[0][1] - (8000 + len(clip)) / 16000)
+    return float(np.median(delays)) if delays else None
+
+
+GROUPS: dict[str, Callable[[float, int], list[Row]]] = {"detector": detector_rows}
+
+
+def print_table(rows: list[Row]) -> None:
+    head = ("group", "what", "measured", "target")
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
+    line = "| " + " | ".join(h.ljust(w) for h, w in zip(head, widths)) + " |"
+    print(line)
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for r in rows:
+        print("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=60.0, help="audio streamed per measurement")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--groups", nargs="+", default=list(GROUPS), choices=list(GROUPS))
+    args = ap.parse_args()
+    rows: list[Row] = []
+    for g in args.groups:
+        rows += GROUPS[g](args.seconds, args.repeat)
+    print_table(rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,309 @@
+#!/usr/bin/env python
+"""Reproduce the shipped trigger-word detectors: models/activate.onnx and models/computer.onnx.
+
+    .venv/bin/python scripts/train_detectors.py --data ../shared/data --synth cache/synth \\
+        --keywords activate computer [--device cuda]
+
+Needs SYNTH/kw-activate, kw-computer, kw-amelia (scripts/make_synth_data.py keyword; each
+keyword's clips are negatives for the others) and SYNTH/sentences (make_synth_data.py sentences).
+The cards: scripts/eval_detectors.py, after this.
+
+Stages (all by default, or one with --stage):
+  bank    features of the synthetic keyword data and sentences and of the real non-keyword
+          recordings in DATA, into BANKS/
+          (kathleen train + fsdd train: 85 % backgrounds, 15 % validation by a hash of the file
+          name; precise android / hey chatterbox / not-wake-word / noise; generated noise and
+          babble). Kathleen dev and FSDD test are never read. For "amelia" the real precise
+          amelia clips of the dev half (hash) are added as "real_pos", measured, never trained on.
+  train   one run per keyword (and recipe variant) into RUNS/KEYWORD[-VARIANT]
+          (speechseq.train.detector.train_detector; resumable).
+  export  the mean of RUNS/KEYWORD's last 3 epoch snapshots -> models/KEYWORD.onnx, threshold
+          by speechseq.train.detector.choose_threshold (real validation speech + synthetic
+          threshold-choice sentences).
+
+The training stage runs on a GPU with --device cuda, or on the CPU (slower; same result up to
+floating point). --parallel runs the keywords' trainings as concurrent processes.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from speechseq.train.kwbank import (BankConfig, BankItem, build_bank, load_bank, merge_banks,  # noqa: E402
+                                    save_bank, select_clips)
+
+# Background streams and their share of the training backgrounds.
+BG_WEIGHTS = {"kathleen": 0.30, "fsdd": 0.08, "precise-speech": 0.12, "noise-real": 0.15, "white": 0.03,
+              "pink": 0.05, "brown": 0.04, "babble": 0.23}
+# Synthetic sentences (scripts/make_synth_data.py sentences, train.jsonl) by a hash of the file:
+# [0, 35) negatives for training, [35, 55) for choosing the threshold, [55, 100) + heldout.jsonl
+# (held-out voices) only for measuring false accepts (scripts/eval_detectors.py).
+SENTENCE_SPLIT = (35, 55)
+# Recipe variants: (bg weight overrides, MixConfig overrides, TrainRecipe overrides, DetectorConfig overrides).
+VARIANTS: dict[str, tuple[dict, dict, dict, dict]] = {
+    "": ({}, {}, {}, {}),
+    "synthbg": ({"kathleen": 0.0, "fsdd": 0.0, "precise-speech": 0.0, "babble": 0.6}, {}, {}, {}),
+    "wide": ({}, {"vtlp": (0.8, 1.2), "tempo": (0.8, 1.25), "reverb_prob": 0.6, "colour_db": 10.0}, {}, {}),
+}
+DEFAULT_EPOCHS, DEFAULT_STEPS, DEFAULT_BATCH = 10, 200, 128
+
+
+def _hash_pct(name: str) -> int:
+    return int(hashlib.sha1(Path(name).name.encode()).hexdigest()[:8], 16) % 100
+
+
+def _rows(manifest: Path) -> list[dict]:
+    with open(manifest) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def bg_items(data: Path) -> list[BankItem]:
+    items = []
+    for name in ("kathleen", "fsdd"):
+        for r in _rows(data / name / "manifest.jsonl"):
+            if r.get("split") != "train":
+                continue  # kathleen dev / fsdd test: evaluation audio, never read here
+            role = "val_bg" if _hash_pct(r["audio_filepath"]) < 15 else "bg"
+            items.append(BankItem(str(data / name / r["audio_filepath"]), role, BG_WEIGHTS[name], name))
+    for r in _rows(data / "precise" / "manifest.jsonl"):
+        path = str(data / "precise" / r["audio_filepath"])
+        if r["kind"] == "noise":
+            items.append(BankItem(path, "bg", BG_WEIGHTS["noise-real"], "noise-real"))
+        elif r["kind"] == "not-wake-word":
+            role = "val_bg" if _hash_pct(path) < 50 else "bg"
+            items.append(BankItem(path, role, BG_WEIGHTS["precise-speech"], "precise-speech"))
+        elif r["text"] != "amelia":
+            items.append(BankItem(path, "bg", BG_WEIGHTS["precise-speech"], "precise-speech"))
+    for f in sorted((data / "noise").glob("*.wav")):
+        items.append(BankItem(str(f), "bg", BG_WEIGHTS["noise-real"], "noise-real"))
+    return items
+
+
+def generated_backgrounds(synth: Path, keywords: list[str], seconds: int = 120) -> dict:
+    """Generated noise (white/pink/brown) and babble: 4-7 synthetic negatives (training voices) at once."""
+    from speechseq.audio import load_audio
+    from speechseq.train.augment import coloured_noise
+
+    rng = np.random.default_rng(11)
+    out = {k: (coloured_noise(k, 16000 * 60, rng) * 0.05, "bg") for k in ("white", "pink", "brown")}
+    negs = [synth / f"kw-{k}" / r["audio_filepath"] for k in keywords for r in _rows(synth / f"kw-{k}" / "negatives.jsonl")
+            if not r["heldout"]]
+    babble = np.zeros(16000 * seconds, np.float32)
+    for path in rng.choice(negs, size=min(len(negs), seconds * 6), replace=False):
+        x = load_audio(path)
+        start = rng.integers(0, len(babble) - len(x))
+        babble[start: start + len(x)] += x * rng.uniform(0.3, 1.0)
+    out["babble"] = (babble / np.max(np.abs(babble)) * 0.5, "bg")
+    return out
+
+
+def kw_items(synth: Path, keyword: str, data: Path) -> list[BankItem]:
+    d = synth / f"kw-{keyword}"
+    if not (d / "positives.jsonl").exists():
+        raise SystemExit(f"no synthetic data in {d}: run scripts/make_synth_data.py keyword --keyword {keyword} --out {d}")
+    items = []
+    for kind, role in (("positives", "pos"), ("negatives", "neg")):
+        for r in _rows(d / f"{kind}.jsonl"):
+            items.append(BankItem(str(d / r["audio_filepath"]), ("val_" + role) if r["heldout"] else role, 1.0,
+                                  r["engine"], synthetic=True, text=r["text"]))
+    if keyword == "amelia":  # real recordings, dev half only: measured during training, never trained on
+        for r in _rows(data / "precise" / "manifest.jsonl"):
+            if r["kind"] == "wake-word" and r["text"] == "amelia" and _hash_pct(r["audio_filepath"]) % 2 == 0:
+                items.append(BankItem(str(data / "precise" / r["audio_filepath"]), "real_pos", 1.0, "precise-amelia",
+                                      text="amelia"))
+    return items
+
+
+def sentence_items(synth: Path, keywords: list[str]) -> list[BankItem]:
+    """Synthetic sentences without any of the keywords: training negatives and threshold-choice speech."""
+    from speechseq.train.words import contains_keyword
+
+    manifest = synth / "sentences" / "train.jsonl"
+    if not manifest.exists():
+        raise SystemExit(f"no {manifest}: run scripts/make_synth_data.py sentences --out {manifest.parent} ...")
+    items = []
+    for r in _rows(manifest):
+        if any(contains_keyword(r["text"], k) for k in keywords):
+            continue
+        h = _hash_pct(r["audio_filepath"])
+        path = str(manifest.parent / r["audio_filepath"])
+        if h < SENTENCE_SPLIT[0]:
+            items.append(BankItem(path, "neg", 1.0, r["engine"], synthetic=True, text=r["text"]))
+        elif h < SENTENCE_SPLIT[1]:
+            items.append(BankItem(path, "tune_bg", 1.0, "sentences", text=r["text"]))
+    return items
+
+
+def stage_bank(args: argparse.Namespace) -> None:
+    banks = Path(args.banks)
+    kws = sorted(set(args.keywords) | set(args.negative_keywords))
+    if not (banks / "bg.npz").exists() or args.rebuild:
+        bank = build_bank(bg_items(Path(args.data)), BankConfig(), args.workers,
+                          extra_arrays=generated_backgrounds(Path(args.synth), sorted(args.keywords)), meta={"what": "backgrounds"})
+        for src in ("white", "pink", "brown", "babble"):  # generated streams: weights by name
+            i = bank["meta"]["roles"]["bg"]["sources"].index(src)
+            bank["bg/weight"][bank["bg/source"] == i] = BG_WEIGHTS[src]
+        print(f"wrote {save_bank(bank, banks / 'bg.npz')}: {json.dumps(bank['meta']['roles'])[:400]}")
+    if not (banks / "sentences.npz").exists() or args.rebuild:
+        items = sentence_items(Path(args.synth), kws)
+        for name, roles in (("sentences", ("neg",)), ("sentences-tune", ("tune_bg",))):
+            bank = build_bank([i for i in items if i.role in roles], BankConfig(), args.workers, meta={"what": name})
+            print(f"wrote {save_bank(bank, banks / f'{name}.npz')}: {json.dumps(bank['meta']['roles'])[:300]}")
+    for k in kws:
+        path = banks / f"kw-{k}.npz"
+        if path.exists() and not args.rebuild:
+            continue
+        bank = build_bank(kw_items(Path(args.synth), k, Path(args.data)), BankConfig(), args.workers, meta={"keyword": k})
+        print(f"wrote {save_bank(bank, path)}: {json.dumps(bank['meta']['roles'])[:400]}")
+
+
+def keyword_bank(banks: Path, keyword: str, others: list[str], bg_weights: dict) -> dict:
+    """The training bank of one keyword: its clips, the other keywords' clips as negatives (unless
+    their text contains the keyword), and the shared backgrounds re-weighted by source."""
+    from speechseq.train.words import contains_keyword
+
+    parts = [(load_bank(banks / f"kw-{keyword}.npz"), {r: r for r in ("pos", "neg", "val_pos", "val_neg", "real_pos")})]
+    for other in others:
+        b = load_bank(banks / f"kw-{other}.npz")
+        for role in ("pos", "neg", "val_pos", "val_neg"):
+            keep = np.array([not contains_keyword(t, keyword) for t in b["meta"]["texts"][role]])
+            b = select_clips(b, role, keep)
+            b[f"{role}/weight"] = b[f"{role}/weight"] * 0.5
+        parts.append((b, {"pos": "neg", "neg": "neg", "val_pos": "val_neg", "val_neg": "val_neg"}))
+    if (banks / "sentences.npz").exists():
+        parts.append((load_bank(banks / "sentences.npz"), {"neg": "neg"}))
+    if (banks / "sentences-tune.npz").exists():  # absent on the training machine: only export uses it
+        parts.append((load_bank(banks / "sentences-tune.npz"), {"tune_bg": "tune_bg"}))
+    bg = load_bank(banks / "bg.npz")
+    names = bg["meta"]["roles"]["bg"]["sources"]
+    w = np.array([bg_weights.get(names[i], 0.0) for i in bg["bg/source"]], dtype=np.float32)
+    keep = w > 0
+    bg["bg/weight"] = w
+    bg = select_clips(bg, "bg", keep)
+    parts.append((bg, {"bg": "bg", "val_bg": "val_bg"}))
+    bank = merge_banks(parts)
+    bank["meta"]["keyword"] = keyword
+    return bank
+
+
+def run_name(keyword: str, variant: str) -> str:
+    return keyword + (f"-{variant}" if variant else "")
+
+
+def stage_train(args: argparse.Namespace) -> None:
+    jobs = [(k, v) for k in args.keywords for v in args.variants]
+    if args.parallel and len(jobs) > 1:
+        procs = []
+        for k, v in jobs:
+            cmd = [sys.executable, __file__, "--stage", "train", "--keywords", k, "--variants", v or "base",
+                   "--banks", args.banks, "--runs", args.runs, "--device", args.device, "--epochs", str(args.epochs),
+                   "--steps", str(args.steps), "--batch", str(args.batch), "--negative-keywords", *args.negative_keywords]
+            log = open(Path(args.runs) / f"{run_name(k, v)}.log", "w")
+            procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT))
+        codes = [p.wait() for p in procs]
+        if any(codes):
+            raise SystemExit(f"training failed: exit codes {codes} (see {args.runs}/*.log)")
+        return
+    import torch
+
+    from speechseq.nn.detector import DetectorConfig
+    from speechseq.train.detector import TrainRecipe, train_detector
+    from speechseq.train.kwmix import MixConfig
+
+    torch.set_num_threads(1 if args.device == "cpu" else 2)
+    torch.backends.cudnn.benchmark = True
+    for k, v in jobs:
+        bgw, mixo, reco, modo = VARIANTS[v]
+        others = [o for o in args.negative_keywords if o != k]
+        bank = keyword_bank(Path(args.banks), k, others, {**BG_WEIGHTS, **bgw})
+        recipe = TrainRecipe(batch=args.batch, steps_per_epoch=args.steps, epochs=args.epochs, **reco)
+        out = Path(args.runs) / run_name(k, v)
+        print(f"training {out} on {args.device}: {json.dumps(bank['meta']['roles'])[:600]}", flush=True)
+        train_detector(bank, out, k, recipe, DetectorConfig(**modo), replace(MixConfig(), **mixo), args.device,
+                       progress=sys.stderr.isatty())
+
+
+def final_checkpoint(run: Path, last: int = 3) -> dict:
+    """The shipped weights of a run: the mean of its last `last` epochs' EMA snapshots (on amelia,
+    chosen by real recordings, this beat both the last epoch and the epoch chosen by synthetic
+    validation), with the threshold from `choose_threshold`."""
+    import torch
+
+    from speechseq.train.detector import average_snapshots
+
+    ck = torch.load(run / "last.pt", map_location="cpu", weights_only=False)
+    snaps = sorted((run / "snapshots").glob("epoch_*.pt"))[-last:]
+    ck["model"] = average_snapshots(snaps)
+    ck["averaged"] = [p.name for p in snaps]
+    return ck
+
+
+def stage_export(args: argparse.Namespace) -> None:
+    import torch
+
+    from speechseq.train.detector import choose_threshold
+    from speechseq.train.export_detector import detector_from_checkpoint, export_checkpoint
+    from speechseq.train.loop import save_checkpoint
+
+    for k in args.keywords:
+        run = Path(args.runs) / run_name(k, args.variants[0])
+        ck = torch.load(args.checkpoint, map_location="cpu", weights_only=False) if args.checkpoint else final_checkpoint(run)
+        others = [o for o in args.negative_keywords if o != k]
+        bank = keyword_bank(Path(args.banks), k, others, {**BG_WEIGHTS, **VARIANTS[args.variants[0]][0]})
+        th, table = choose_threshold(detector_from_checkpoint(ck), bank)
+        ck["extra"] = {**ck["extra"], "threshold": th, "threshold_table": table,
+                       "checkpoint": f"mean of the EMA weights of epochs {ck.get('averaged')}"}
+        run.mkdir(parents=True, exist_ok=True)
+        save_checkpoint(ck, run / "final.pt")
+        for path in export_checkpoint(run / "final.pt", Path(args.models) / f"{k}.onnx"):
+            print(f"wrote {path} (threshold {th})")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"), help="the real recordings (read-only)")
+    ap.add_argument("--synth", default=str(ROOT / "cache" / "synth"), help="scripts/make_synth_data.py output")
+    ap.add_argument("--banks", default=str(ROOT / "cache" / "kwbanks"), help="feature banks (made by --stage bank)")
+    ap.add_argument("--runs", default=str(ROOT / "runs" / "detectors"), help="training runs")
+    ap.add_argument("--models", default=str(ROOT / "models"))
+    ap.add_argument("--keywords", nargs="+", default=["activate", "computer"])
+    ap.add_argument("--negative-keywords", nargs="*", default=["activate", "computer", "amelia"],
+                    help="keyword sets whose clips are negatives for the others")
+    ap.add_argument("--variants", nargs="+", default=["base"], help=f"recipe variants: base {' '.join(v for v in VARIANTS if v)}")
+    ap.add_argument("--stage", choices=["bank", "train", "export", "all"], default="all")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
+    ap.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="batches per epoch")
+    ap.add_argument("--batch", type=int, default=DEFAULT_BATCH)
+    ap.add_argument("--workers", type=int, default=2, help="processes for the features")
+    ap.add_argument("--parallel", action="store_true", help="train keywords/variants as concurrent processes")
+    ap.add_argument("--rebuild", action="store_true", help="rebuild feature banks that exist")
+    ap.add_argument("--checkpoint", help="export this (already averaged) checkpoint instead of RUNS/KEYWORD's")
+    args = ap.parse_args()
+    args.variants = ["" if v == "base" else v for v in args.variants]
+    for v in args.variants:
+        if v not in VARIANTS:
+            raise SystemExit(f"unknown variant {v!r}")
+    Path(args.runs).mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if args.stage in ("bank", "all"):
+        stage_bank(args)
+    if args.stage in ("train", "all"):
+        stage_train(args)
+    if args.stage in ("export", "all"):
+        stage_export(args)
+
+
+if __name__ == "__main__":
+    main()

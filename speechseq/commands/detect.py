@@ -1,0 +1,120 @@
+"""`speechseq detect`: find trigger words in audio files with one or more detector models."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import SpeechseqError
+from .common import expand_inputs, print_json_line, warn
+
+MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+DEFAULT_MODELS = ("activate.onnx", "computer.onnx")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("detect", help="find trigger words in audio files",
+                       description="Stream each file through the log-mel frontend and every keyword model (as a "
+                                   "live microphone would be, in chunks) and print the detections: keyword, "
+                                   "estimated start, end (when the keyword ended) and score. Without --model, "
+                                   "the shipped models (" + ", ".join(DEFAULT_MODELS) + ").",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV/FLAC/OGG/MP3) or directories")
+    p.add_argument("--model", action="append", metavar="PATH", help="detector .onnx (repeat for several keywords)")
+    p.add_argument("--threshold", type=float, help="detection threshold for every model (default: each model's own)")
+    p.add_argument("--smoothing", type=int, help="posterior smoothing window in output steps (default: the model's)")
+    p.add_argument("--refractory", type=float, help="seconds before the same keyword can fire again (default: the model's)")
+    p.add_argument("--chunk-ms", type=float, default=100.0, help="audio chunk fed to the detector")
+    p.add_argument("--json", action="store_true", help="one JSON object per file")
+    p.add_argument("--plot", metavar="PNG", help="draw spectrogram, posteriors and detections (of the first file)")
+    p.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
+    p.set_defaults(func=run)
+
+
+def default_models() -> list[Path]:
+    found = [MODELS_DIR / m for m in DEFAULT_MODELS if (MODELS_DIR / m).is_file()]
+    if not found:
+        raise SpeechseqError(f"no shipped models in {MODELS_DIR}: pass --model PATH")
+    return found
+
+
+def detect_file(det, path: Path, chunk_ms: float = 100.0, keep: bool = False):
+    """Stream one file through `det`. Returns (events, duration s, posteriors per keyword or None, features or None)."""
+    from ..audio import stream_audio
+
+    state = det.initial_state()
+    chunk = max(1, int(round(16000 * chunk_ms / 1000)))
+    post = [[] for _ in det.models] if keep else None
+    feats = [] if keep else None
+    events, n = [], 0
+    for block in stream_audio(path, block_s=10.0):
+        n += len(block)
+        for i in range(0, len(block), chunk):
+            piece = block[i: i + chunk]
+            if keep:
+                from ..frontend import logmel
+
+                feats.append(piece)
+            got, state = det.step(piece, state, post)
+            events += got
+    events += det.flush(state)
+    spec = None
+    if keep:
+        from ..frontend import logmel
+
+        spec = logmel(np.concatenate(feats) if feats else np.zeros(0, np.float32), det.frontend.cfg)
+        post = [np.concatenate(p) if p else np.zeros(0, np.float32) for p in post]
+    return events, n / 16000, post, spec
+
+
+def plot_detections(path: Path, out: str, det, events, duration: float, post, spec) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 5))
+    FigureCanvasAgg(fig)
+    ax1, ax2 = fig.subplots(2, 1, sharex=True)
+    if len(spec):
+        ax1.imshow(spec.T, origin="lower", aspect="auto", extent=(0, len(spec) / 100, 0, spec.shape[1]), cmap="magma")
+    ax1.set(ylabel="mel band", title=str(path.name))
+    for m, p, thr in zip(det.models, post, det.thresholds):
+        t = np.arange(1, len(p) + 1) * m.step_s
+        line, = ax2.plot(t, p, label=m.keyword)
+        ax2.axhline(thr, color=line.get_color(), ls=":", lw=0.8)
+    for e in events:
+        for ax in (ax1, ax2):
+            ax.axvspan(e.start, e.end, color="cyan", alpha=0.25)
+        ax2.annotate(f"{e.keyword} {e.score:.2f}", (e.end, min(0.98, e.score)), fontsize=8)
+    ax2.set(xlabel="time (s)", ylabel="posterior", ylim=(0, 1), xlim=(0, max(duration, 0.01)))
+    ax2.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..runtime.detector import Detector
+
+    paths = [Path(m) for m in args.model] if args.model else default_models()
+    if args.threshold is not None and not 0.0 < args.threshold < 1.0:
+        raise SpeechseqError(f"--threshold must lie in (0, 1), got {args.threshold}")
+    det = Detector.load(paths, threads=args.threads, threshold=args.threshold, smoothing_steps=args.smoothing,
+                        refractory_s=args.refractory)
+    failed = 0
+    for i, path in enumerate(expand_inputs(args.files)):
+        keep = bool(args.plot) and i == 0
+        try:
+            events, duration, post, spec = detect_file(det, path, args.chunk_ms, keep)
+        except SpeechseqError as err:  # one bad file is reported; the rest go on
+            warn(str(err))
+            failed += 1
+            continue
+        if keep:
+            plot_detections(path, args.plot, det, events, duration, post, spec)
+        if args.json:
+            print_json_line({"file": str(path), "duration": round(duration, 3),
+                             "detections": [e.to_dict() for e in events]})
+        else:
+            found = ", ".join(f"{e.keyword} {e.start:.2f}-{e.end:.2f} s ({e.score:.2f})" for e in events) or "nothing"
+            print(f"{path}: {duration:.2f} s: {found}")
+    return 1 if failed else 0

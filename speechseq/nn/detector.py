@@ -1,0 +1,130 @@
+"""The trigger-word detector: strided Conv1D + batch norm + ReLU -> unidirectional GRUs -> sigmoid.
+
+The course's model, made causal and streamable. Shapes (B: batch, T: feature frames at 100 per
+second, F: n_mels, S: conv stride, K: conv kernel, H: GRU hidden size, L: GRU layers):
+
+    features (B, T, F) -> conv over [context (K - S frames), features] -> (B, T // S, C)
+                       -> GRU x L -> (B, T // S, H) -> dense -> logits (B, T // S)
+
+Output step j covers frames [S j - (K - S), S j + S): it is ready once frame S j + S - 1 exists.
+The K - S frames before the first one are "digital silence" (log of the frontend's floor) for a
+fresh stream, so `forward(x)` equals `step(x, initial_state)`, and streaming a clip in chunks of
+any multiple of S frames, carrying the state, gives the same outputs as the whole clip.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+__all__ = ["DetectorConfig", "Detector", "DetectorState", "StepGraph"]
+
+DetectorState = tuple[torch.Tensor, torch.Tensor]  # (context (B, K - S, F), hidden (L, B, H))
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    n_mels: int = 40
+    conv_channels: int = 128
+    kernel: int = 9            # frames (90 ms of hops + one 25 ms window)
+    stride: int = 4            # 100 frames/s -> 25 outputs/s
+    hidden: int = 112
+    layers: int = 2
+    dropout: float = 0.25
+    floor: float = 1e-6        # the frontend's log floor: what "before the stream" looks like
+    feat_shift: float = -6.0   # fixed input scaling: (logmel - shift) / scale is about N(0, 1)
+    feat_scale: float = 4.0
+
+    def __post_init__(self) -> None:
+        if self.kernel <= self.stride:
+            raise ValueError(f"kernel ({self.kernel}) must exceed stride ({self.stride}): the left context is the state")
+        if min(self.n_mels, self.conv_channels, self.hidden, self.layers, self.stride) < 1:
+            raise ValueError(f"sizes must be positive: {self}")
+
+    @property
+    def context(self) -> int:
+        """Frames of left context carried between chunks (K - S)."""
+        return self.kernel - self.stride
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "DetectorConfig":
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+class Detector(nn.Module):
+    """Keyword posterior per output step; `forward` for training, `step` for streaming."""
+
+    def __init__(self, cfg: DetectorConfig = DetectorConfig()) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.conv = nn.Conv1d(cfg.n_mels, cfg.conv_channels, cfg.kernel, stride=cfg.stride)
+        self.norm = nn.BatchNorm1d(cfg.conv_channels)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.gru = nn.GRU(cfg.conv_channels, cfg.hidden, num_layers=cfg.layers, batch_first=True,
+                          dropout=cfg.dropout if cfg.layers > 1 else 0.0)
+        self.out = nn.Linear(cfg.hidden, 1)
+
+    def initial_state(self, batch: int = 1, device: torch.device | str = "cpu") -> DetectorState:
+        """A fresh stream: silence as left context, zero GRU state."""
+        c = self.cfg
+        ctx = torch.full((batch, c.context, c.n_mels), math.log(c.floor), device=device)
+        return ctx, torch.zeros(c.layers, batch, c.hidden, device=device)
+
+    def _logits(self, x: torch.Tensor, state: DetectorState) -> tuple[torch.Tensor, DetectorState]:
+        c = self.cfg
+        ctx, h = state
+        full = torch.cat([ctx, x], dim=1)  # (B, K - S + T, F)
+        z = (full - c.feat_shift) / c.feat_scale
+        z = self.drop(torch.relu(self.norm(self.conv(z.transpose(1, 2))))).transpose(1, 2)  # (B, T // S, C)
+        y, h = self.gru(z, h)
+        logits = self.out(self.drop(y)).squeeze(-1)  # (B, T // S)
+        # Negative slicing keeps the exported graph valid for any chunk length (a multiple of S).
+        if x.shape[1] % c.stride == 0:
+            new_ctx = full[:, -c.context:]
+        else:  # whole-clip forward of a ragged clip: the tail frames are the caller's
+            used = c.stride * (x.shape[1] // c.stride)
+            new_ctx = full[:, used: used + c.context]
+        return logits, (new_ctx, h)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (B, T, F) log-mel of whole clips -> logits (B, T // S) (apply sigmoid for probabilities)."""
+        logits, _ = self._logits(x, self.initial_state(x.shape[0], x.device))
+        return logits
+
+    def step(self, x: torch.Tensor, state: DetectorState | None = None) -> tuple[torch.Tensor, DetectorState]:
+        """One chunk of a stream. x: (B, T, F) with T a multiple of the stride.
+
+        Returns probabilities (B, T // S) and the state to pass with the next chunk.
+        """
+        if x.shape[1] % self.cfg.stride:
+            raise ValueError(f"chunk of {x.shape[1]} frames is not a multiple of the stride {self.cfg.stride}")
+        if state is None:
+            state = self.initial_state(x.shape[0], x.device)
+        logits, state = self._logits(x, state)
+        return torch.sigmoid(logits), state
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+class StepGraph(nn.Module):
+    """The exported streaming graph (eval mode).
+
+    inputs:  features (B, T, F) float32, T a multiple of the stride;
+             context (B, K - S, F) float32; hidden (L, B, H) float32
+    outputs: probs (B, T // S); context_out; hidden_out (same shapes as the inputs)
+    """
+
+    def __init__(self, model: Detector) -> None:
+        super().__init__()
+        self.model = model
+        self.eval()  # the exporter restores the wrapper's mode afterwards: it must be eval too
+
+    def forward(self, features: torch.Tensor, context: torch.Tensor, hidden: torch.Tensor):
+        logits, (ctx, h) = self.model._logits(features, (context, hidden))
+        return torch.sigmoid(logits), ctx, h

@@ -1,0 +1,256 @@
+"""Streaming trigger-word detection on onnxruntime: one frontend feeding any number of keyword models.
+
+    det = Detector.load(["models/activate.onnx", "models/computer.onnx"])
+    state = det.initial_state()
+    for chunk in chunks:                       # float32 mono 16 kHz, any length
+        events, state = det.step(chunk, state)
+    events += det.flush(state)
+
+Each model turns log-mel frames into one keyword posterior per output step (S frames). The
+posterior is smoothed by a causal moving average; an event starts when it reaches the threshold
+and is emitted at its peak (when the posterior first drops, or after `max_wait_s`). After an
+event the keyword is re-armed only once the posterior has fallen below the threshold again and
+`refractory_s` has passed, so one utterance gives one event and a stuck posterior gives one
+event, not a flood. The state is a plain value: nothing is hidden in the Detector.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..frontend import FrontendConfig, FrontendState, StreamingFrontend
+from .onnx import ModelError, make_session, session_metadata
+
+__all__ = ["Detection", "KeywordModel", "KeywordState", "DetectorState", "Detector", "smooth", "trigger_events"]
+
+
+def smooth(probs: np.ndarray, steps: int) -> np.ndarray:
+    """Causal moving average over `steps` outputs, as the streaming detector applies it.
+
+    probs: (..., N) -> (..., N); the first outputs average over the history they have, padded
+    with zeros (a fresh stream's history is zeros).
+    """
+    if steps <= 1:
+        return np.asarray(probs, dtype=np.float32)
+    p = np.asarray(probs, dtype=np.float64)
+    pad = np.zeros(p.shape[:-1] + (steps - 1,))
+    c = np.cumsum(np.concatenate([pad, p], axis=-1), axis=-1)
+    c = np.concatenate([np.zeros(p.shape[:-1] + (1,)), c], axis=-1)
+    return ((c[..., steps:] - c[..., :-steps]) / steps).astype(np.float32)
+
+
+def trigger_events(post: np.ndarray, threshold: float, refractory_steps: int, max_wait_steps: int) -> list[tuple[int, int, float]]:
+    """The events the streaming trigger emits on a whole smoothed posterior (N,), exactly.
+
+    Returns (start step, emit step, score) per event; a run still open at the end is emitted
+    at its last step (as `Detector.flush` does). Cost grows with the number of events, not N.
+    """
+    p = np.asarray(post, dtype=np.float64)
+    above = p >= threshold
+    # start candidates: above threshold with a below-threshold step (or the stream start) just before
+    rising = np.flatnonzero(above & np.concatenate([[True], ~above[:-1]]))
+    events, i, rearm = [], 0, -1
+    while i < len(rising):
+        s = int(rising[i])
+        if s > 0 and s - 1 < rearm:  # not re-armed yet: the below-threshold step came too early
+            i += 1
+            continue
+        best, e = p[s], None
+        for n in range(s + 1, min(len(p), s + max_wait_steps + 1)):
+            if p[n] > best:
+                best = p[n]
+            if p[n] < best or n - s >= max_wait_steps:
+                e = n
+                break
+        if e is None:  # the stream ended inside the run
+            events.append((s, len(p) - 1, float(best)))
+            break
+        events.append((s, e, float(best)))
+        rearm = e + max(1, refractory_steps)  # the emitting step itself never re-arms
+        i = int(np.searchsorted(rising, e + 1))
+    return events
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One event. Times in seconds from the start of the stream: `end` is when the keyword ended
+    (estimated from the posterior's onset), `start` its estimated start; `time` is when it was emitted."""
+
+    keyword: str
+    start: float
+    end: float
+    score: float
+    time: float
+
+    def to_dict(self) -> dict:
+        return {"keyword": self.keyword, "start": round(self.start, 3), "end": round(self.end, 3),
+                "score": round(self.score, 4)}
+
+
+class KeywordModel:
+    """One exported detector (stateless): an onnxruntime session and its metadata."""
+
+    def __init__(self, path: str | os.PathLike, threads: int = 1) -> None:
+        self.path = str(path)
+        self.session = make_session(path, threads)
+        meta = session_metadata(self.session)
+        if meta.get("kind") != "detector":
+            raise ModelError(f"{path}: not a speechseq detector (metadata kind {meta.get('kind')!r})")
+        self.meta = meta
+        self.keyword: str = meta["keyword"]
+        self.threshold = float(meta["threshold"])
+        self.stride, self.context = int(meta["stride"]), int(meta["context"])
+        self.layers, self.hidden = int(meta["layers"]), int(meta["hidden"])
+        self.frontend = FrontendConfig(**meta["frontend"])
+        self.n_mels = self.frontend.n_mels
+        self.step_s = float(meta["step_s"])
+        self.smoothing_steps = int(meta.get("smoothing_steps", 1))
+        self.refractory_s = float(meta.get("refractory_s", 1.0))
+        self.keyword_duration_s = float(meta.get("keyword_duration_s", 0.6))
+        self.end_offset_s = float(meta.get("end_offset_s", 0.0))
+
+    def initial_state(self) -> tuple[np.ndarray, np.ndarray]:
+        ctx = np.full((1, self.context, self.n_mels), np.log(self.frontend.floor), dtype=np.float32)
+        return ctx, np.zeros((self.layers, 1, self.hidden), dtype=np.float32)
+
+    def run(self, feats: np.ndarray, ctx: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """feats (T, F), T a multiple of the stride -> raw probabilities (T // S,), context, hidden."""
+        probs, ctx, h = self.session.run(None, {"features": feats[None].astype(np.float32, copy=False),
+                                                "context": ctx, "hidden": h})
+        return probs[0], ctx, h
+
+
+@dataclass(frozen=True)
+class KeywordState:
+    """Per keyword: frames not yet a full stride, model state, smoothing history and trigger state."""
+
+    pending: np.ndarray        # (t < S, F) frames waiting for a full stride
+    ctx: np.ndarray
+    hidden: np.ndarray
+    history: np.ndarray        # last smoothing_steps - 1 raw probabilities
+    steps: int = 0             # output steps produced so far
+    armed: bool = True
+    run_start: int = -1        # step where the current above-threshold run began (-1: none)
+    run_best: float = 0.0
+    run_best_step: int = -1
+    rearm_step: int = 0        # no new event before this step
+
+
+@dataclass(frozen=True)
+class DetectorState:
+    frontend: FrontendState
+    keywords: tuple[KeywordState, ...]
+
+
+class Detector:
+    """Several keyword models behind one frontend. Settings given here override each model's own."""
+
+    def __init__(self, models: Sequence[KeywordModel], threshold: float | None = None,
+                 smoothing_steps: int | None = None, refractory_s: float | None = None,
+                 max_wait_s: float = 0.2) -> None:
+        if not models:
+            raise ModelError("no detector models given")
+        fe = {m.frontend for m in models}
+        if len(fe) != 1:
+            raise ModelError("detector models use different frontends: " + ", ".join(m.path for m in models))
+        self.models = list(models)
+        self.frontend = StreamingFrontend(fe.pop())
+        self.thresholds = [float(threshold) if threshold is not None else m.threshold for m in models]
+        for t in self.thresholds:
+            if not 0.0 < t < 1.0:
+                raise ValueError(f"threshold must lie in (0, 1), got {t}")
+        self.smoothing = [max(1, int(smoothing_steps if smoothing_steps is not None else m.smoothing_steps))
+                          for m in models]
+        self.refractory = [int(round((refractory_s if refractory_s is not None else m.refractory_s) / m.step_s))
+                           for m in models]
+        self.max_wait = [max(1, int(round(max_wait_s / m.step_s))) for m in models]
+
+    @classmethod
+    def load(cls, paths: Sequence[str | os.PathLike], threads: int = 1, **kwargs) -> "Detector":
+        return cls([KeywordModel(p, threads) for p in paths], **kwargs)
+
+    @property
+    def keywords(self) -> list[str]:
+        return [m.keyword for m in self.models]
+
+    def initial_state(self) -> DetectorState:
+        kws = []
+        for m, w in zip(self.models, self.smoothing):
+            ctx, h = m.initial_state()
+            kws.append(KeywordState(np.zeros((0, m.n_mels), np.float32), ctx, h, np.zeros(w - 1, np.float32)))
+        return DetectorState(self.frontend.initial_state(), tuple(kws))
+
+    def _time(self, m: KeywordModel, step: float) -> float:
+        """Seconds from stream start to the end of the audio that output `step` has seen."""
+        cfg = m.frontend
+        last_frame = m.stride * (step + 1) - 1
+        return (last_frame * cfg.hop_length + cfg.win_length) / cfg.sample_rate
+
+    def _event(self, i: int, ks: KeywordState, emit_step: int) -> Detection:
+        m = self.models[i]
+        # The posterior rises once the keyword has ended; the smoother delays it (w - 1) / 2 steps.
+        onset = ks.run_start - (self.smoothing[i] - 1) / 2
+        end = max(0.0, self._time(m, onset) - m.end_offset_s)
+        return Detection(m.keyword, max(0.0, end - m.keyword_duration_s), end, ks.run_best, self._time(m, emit_step))
+
+    def _trigger(self, i: int, ks: KeywordState, smoothed: np.ndarray, events: list[Detection]) -> KeywordState:
+        thr = self.thresholds[i]
+        if ks.run_start < 0 and ks.armed and float(smoothed.max()) < thr:  # the usual case: nothing happens
+            return replace(ks, steps=ks.steps + len(smoothed))
+        armed, start, best, best_step, rearm = ks.armed, ks.run_start, ks.run_best, ks.run_best_step, ks.rearm_step
+        for j, p in enumerate(smoothed.tolist()):
+            n = ks.steps + j
+            if start >= 0:  # inside a run: wait for the peak
+                if p > best:
+                    best, best_step = p, n
+                if p < best or n - start >= self.max_wait[i]:
+                    events.append(self._event(i, replace(ks, run_start=start, run_best=best), n))
+                    start, armed, rearm = -1, False, n + max(1, self.refractory[i])
+                continue
+            if not armed and p < thr and n >= rearm:
+                armed = True
+            if armed and p >= thr:
+                start, best, best_step = n, p, n
+        return replace(ks, steps=ks.steps + len(smoothed), armed=armed, run_start=start, run_best=best,
+                       run_best_step=best_step, rearm_step=rearm)
+
+    def step(self, chunk: np.ndarray, state: DetectorState,
+             posteriors: list[list[np.ndarray]] | None = None) -> tuple[list[Detection], DetectorState]:
+        """Feed audio (N,) float32 at the frontend's rate; returns the events completed by it.
+
+        If `posteriors` is a list (one list per keyword), each keyword's smoothed posterior for
+        this chunk is appended to it (for plots and evaluation).
+        """
+        chunk = np.asarray(chunk, dtype=np.float32).reshape(-1)
+        if not np.isfinite(chunk.sum()):  # NaN/inf samples (broken float files): silence them, cheaply checked
+            chunk = np.nan_to_num(chunk, nan=0.0, posinf=1.0, neginf=-1.0)
+        feats, fe_state = self.frontend.step(chunk, state.frontend)
+        events: list[Detection] = []
+        new = []
+        for i, (m, ks) in enumerate(zip(self.models, state.keywords)):
+            buf = np.concatenate([ks.pending, feats]) if len(ks.pending) else feats
+            usable = m.stride * (len(buf) // m.stride)
+            if usable == 0:
+                new.append(replace(ks, pending=buf))
+                continue
+            raw, ctx, h = m.run(buf[:usable], ks.ctx, ks.hidden)
+            w = self.smoothing[i]
+            hist = np.concatenate([ks.history, raw])
+            smoothed = np.convolve(hist, np.full(w, 1.0 / w), mode="valid").astype(np.float32) if w > 1 else raw
+            if posteriors is not None:
+                posteriors[i].append(smoothed)
+            ks = replace(ks, pending=buf[usable:], ctx=ctx, hidden=h, history=hist[len(hist) - (w - 1):] if w > 1 else ks.history)
+            new.append(self._trigger(i, ks, smoothed, events))
+        events.sort(key=lambda e: e.time)
+        return events, DetectorState(fe_state, tuple(new))
+
+    def flush(self, state: DetectorState) -> list[Detection]:
+        """Events still waiting for their peak when the stream ends."""
+        out = []
+        for i, ks in enumerate(state.keywords):
+            if ks.run_start >= 0:
+                out.append(self._event(i, ks, max(ks.steps - 1, ks.run_start)))
+        return out

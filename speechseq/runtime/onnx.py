@@ -1,0 +1,73 @@
+"""onnxruntime sessions and the metadata every speechseq ONNX file carries.
+
+Metadata is one JSON object stored under the key "speechseq" in the model's `metadata_props`
+(readable by any ONNX tool, and by onnxruntime without the `onnx` package). Writing it needs the
+`onnx` package (an export-time dependency); reading needs only onnxruntime.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from ..errors import SpeechseqError
+
+__all__ = ["METADATA_KEY", "ModelError", "make_session", "read_metadata", "write_metadata", "session_metadata"]
+
+METADATA_KEY = "speechseq"
+
+
+class ModelError(SpeechseqError):
+    """A model file that is missing, unreadable, or not a speechseq model of the expected kind."""
+
+
+def make_session(path: str | os.PathLike, threads: int = 1):
+    """An onnxruntime CPU session, single-threaded by default (predictable, and fair on shared machines).
+
+    Raises ModelError when the file is missing or not a valid ONNX model.
+    """
+    import onnxruntime as ort
+
+    p = Path(path)
+    if not p.is_file():
+        raise ModelError(f"{p}: no such model file")
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = max(1, int(threads))
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(p), sess_options=opts, providers=["CPUExecutionProvider"])
+    except Exception as err:  # onnxruntime raises its own exception types
+        raise ModelError(f"{p}: cannot load ONNX model ({str(err).splitlines()[0][:200]})") from None
+
+
+def session_metadata(session) -> dict:
+    """The speechseq metadata of a loaded session ({} when it has none)."""
+    raw = session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
+    if raw is None:
+        return {}
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as err:
+        raise ModelError(f"model metadata is not valid JSON ({err})") from None
+
+
+def read_metadata(path: str | os.PathLike) -> dict:
+    """The speechseq metadata of an ONNX file, read through onnxruntime ({} when it has none)."""
+    return session_metadata(make_session(path))
+
+
+def write_metadata(path: str | os.PathLike, meta: dict) -> None:
+    """Store `meta` (JSON-serialisable) in the ONNX file at `path`, replacing earlier speechseq metadata."""
+    import onnx
+
+    model = onnx.load(str(path))
+    props = [p for p in model.metadata_props if p.key != METADATA_KEY]
+    del model.metadata_props[:]
+    model.metadata_props.extend(props)
+    entry = model.metadata_props.add()
+    entry.key, entry.value = METADATA_KEY, json.dumps(meta, sort_keys=True)
+    tmp = Path(str(path) + ".tmp")
+    onnx.save(model, str(tmp))
+    os.replace(tmp, path)

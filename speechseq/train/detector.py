@@ -1,0 +1,268 @@
+"""Training a keyword detector from a feature bank: recipe, validation, the loop, checkpoints.
+
+    bank = load_bank("cache/banks/activate.npz")          # speechseq.train.kwbank
+    history = train_detector(bank, "runs/activate", TrainRecipe(), "activate", device="cuda")
+
+Validation (each epoch, on the EMA weights) mirrors the runtime: posteriors smoothed over
+`smoothing_steps`, events counted by the streaming trigger (`trigger_events`) on negative
+audio (held-out real recordings, plus held-out synthetic negatives mixed over them), and each
+held-out positive scored by its maximum posterior just after it ends. It reports the false
+reject rate at the lowest threshold whose false accepts per hour stay within the target
+(`val_frr_at_fa`, what selects the best checkpoint) and that threshold (`val_threshold`).
+If the bank has real keyword recordings ("real_pos"), their false reject rate at that
+threshold is reported too (`real_frr`): measured, never used for selection.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..nn.detector import Detector, DetectorConfig
+from ..runtime.detector import smooth, trigger_events
+from .kwmix import MixConfig, Mixer
+from .loop import LoopConfig, save_checkpoint, train_loop
+
+__all__ = ["KIND", "TrainRecipe", "Validation", "train_detector", "data_summary"]
+
+KIND = "detector"
+THRESHOLDS = np.round(np.arange(0.05, 0.9951, 0.01), 3)
+
+
+@dataclass(frozen=True)
+class TrainRecipe:
+    batch: int = 64
+    steps_per_epoch: int = 200
+    epochs: int = 20
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    ema_decay: float = 0.999
+    fa_target_per_h: float = 0.5
+    smoothing_steps: int = 3
+    refractory_s: float = 1.0
+    max_wait_s: float = 0.2
+    val_positives: int = 600
+    val_neg_hours: float = 1.0
+    seed: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Validation:
+    """A fixed validation set (made once, seeded) and the metrics of a model on it."""
+
+    def __init__(self, bank: dict, mix: MixConfig, recipe: TrainRecipe, stride: int, device: str) -> None:
+        self.recipe, self.stride, self.dev = recipe, stride, torch.device(device)
+        self.step_s = stride / 100
+        rng = np.random.default_rng(recipe.seed + 1000)
+        quiet = replace(mix, specaug_prob=0.0, trunc_neg_prob=0.0, clip_s=4.0)
+        roles = ("val_pos", "val_neg", "val_bg")
+        self.has_val = all(f"{r}/q" in bank for r in roles)
+        self.pos_x, self.pos_y, self.neg_x, self.real = [], [], [], []
+        if self.has_val:
+            pos_mixer = Mixer(bank, quiet, stride, device, roles=roles)
+            for n in _split(recipe.val_positives, 128):
+                x, y = pos_mixer.batch(rng, n, min_pos=1, max_pos=1, max_neg=1, specaug=False)
+                self.pos_x.append(x)
+                self.pos_y.append(y)
+            neg_mixer = Mixer(bank, replace(quiet, clip_s=10.0), stride, device, roles=roles)
+            for n in _split(int(recipe.val_neg_hours * 360), 128):
+                self.neg_x.append(neg_mixer.batch(rng, n, max_pos=0, specaug=False)[0])
+            self.neg_x += _stream_rows(bank, "val_bg", 3000, self.dev)  # the real recordings as they are
+        self.neg_hours = sum(x.shape[0] * x.shape[1] for x in self.neg_x) / 100 / 3600
+        if "real_pos/q" in bank:
+            self.real = _clip_rows(bank, "real_pos", self.dev)
+
+    def _posteriors(self, model: torch.nn.Module, x: torch.Tensor) -> np.ndarray:
+        out = [torch.sigmoid(model(x[i: i + 128])).float().cpu().numpy() for i in range(0, len(x), 128)]
+        return smooth(np.concatenate(out), self.recipe.smoothing_steps)
+
+    @torch.no_grad()
+    def __call__(self, model: torch.nn.Module) -> dict[str, float]:
+        r = self.recipe
+        model.eval()
+        out: dict[str, float] = {}
+        if self.has_val:
+            refr, wait = int(round(r.refractory_s / self.step_s)), max(1, int(round(r.max_wait_s / self.step_s)))
+            neg = [p for x in self.neg_x for p in self._posteriors(model, x)]
+            fa = np.array([sum(len(trigger_events(p, th, refr, wait)) for p in neg) for th in THRESHOLDS]) / self.neg_hours
+            scores, onsets = [], []
+            for x, y in zip(self.pos_x, self.pos_y):
+                post = self._posteriors(model, x)
+                yy = y.cpu().numpy()
+                for p, lab in zip(post, yy):
+                    on = np.flatnonzero(lab)
+                    window = p[on[0]: on[-1] + 6] if len(on) else p[:0]
+                    scores.append(float(window.max()) if len(window) else 0.0)
+                    onsets.append((p[on[0]:], on[0]) if len(on) else (p[:0], 0))
+            scores = np.array(scores)
+            frr = np.array([(scores < th).mean() for th in THRESHOLDS])
+            ok = np.flatnonzero(fa <= r.fa_target_per_h)
+            i = int(ok[0]) if len(ok) else len(THRESHOLDS) - 1
+            th = float(THRESHOLDS[i])
+            out.update(val_frr_at_fa=float(frr[i]) if len(ok) else 1.0, val_threshold=th, val_fa_per_h=float(fa[i]),
+                       val_frr_at_05=float(frr[np.argmin(np.abs(THRESHOLDS - 0.5))]),
+                       val_fa_per_h_at_05=float(fa[np.argmin(np.abs(THRESHOLDS - 0.5))]))
+            delays = [int(np.argmax(p >= th)) - (r.smoothing_steps - 1) / 2 for p, _ in onsets if len(p) and p.max() >= th]
+            out["val_end_offset_s"] = float(np.median(delays) * self.step_s) if delays else 0.0
+        if self.real:
+            th = out.get("val_threshold", 0.5)
+            real = np.array([float(self._posteriors(model, x)[0].max()) for x in self.real])
+            out.update(real_frr=float((real < th).mean()), real_frr_at_05=float((real < 0.5).mean()))
+        model.train()
+        return out
+
+
+def _split(total: int, size: int) -> list[int]:
+    return [min(size, total - i) for i in range(0, total, size)]
+
+
+def _stream_rows(bank: dict, role: str, frames: int, device: torch.device) -> list[torch.Tensor]:
+    """A role's frames end to end, cut into rows of `frames` (the last partial row dropped)."""
+    from .kwbank import dequantize
+
+    if f"{role}/q" not in bank:
+        return []
+    q = bank[f"{role}/q"]
+    n = len(q) // frames
+    if n == 0:
+        return []
+    x = torch.from_numpy(dequantize(q[: n * frames]).reshape(n, frames, -1)).to(device)
+    return list(x.split(128))
+
+
+def _clip_rows(bank: dict, role: str, device: torch.device) -> list[torch.Tensor]:
+    """Each clip of a role as its own (1, T, F) tensor."""
+    from .kwbank import dequantize
+
+    off = bank[f"{role}/offsets"]
+    return [torch.from_numpy(dequantize(bank[f"{role}/q"][a:b])[None]).to(device) for a, b in zip(off[:-1], off[1:])]
+
+
+def data_summary(bank: dict) -> dict:
+    """What the model was trained on (stored in the checkpoint and the ONNX metadata)."""
+    roles = bank["meta"].get("roles", {})
+    return {role: {"clips": v["clips"], "hours": v["hours"], "sources": v.get("per_source", {})}
+            for role, v in roles.items()}
+
+
+def keyword_duration(bank: dict) -> float:
+    """Median spoken length of the training positives (s), for estimating an event's start."""
+    pad = int(round(bank["meta"]["config"]["pad_s"] * 100))
+    return float(np.median(np.maximum(bank["pos/end"] - pad, 1)) / 100)
+
+
+def train_detector(bank: dict, out_dir: str | os.PathLike, keyword: str, recipe: TrainRecipe = TrainRecipe(),
+                   model_cfg: DetectorConfig = DetectorConfig(), mix: MixConfig = MixConfig(), device: str = "cpu",
+                   progress: bool = True) -> list[dict]:
+    """Train (or resume) a detector in out_dir: last.pt, best.pt (EMA weights of the epoch with the
+    lowest val_frr_at_fa), history.json, curve.png, and snapshots/epoch_NNN.pt (EMA weights of every
+    epoch, for averaging or choosing on real recordings afterwards)."""
+    out = Path(out_dir)
+    (out / "snapshots").mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(recipe.seed)
+    model = Detector(model_cfg)
+    mixer = Mixer(bank, mix, model_cfg.stride, device)
+    validation = Validation(bank, mix, recipe, model_cfg.stride, device)
+    done = sorted((out / "snapshots").glob("epoch_*.pt"))
+
+    def batches(epoch: int):
+        rng = np.random.default_rng([recipe.seed, epoch])
+        for _ in range(recipe.steps_per_epoch):
+            yield mixer.batch(rng, recipe.batch)
+
+    bce = torch.nn.BCEWithLogitsLoss()
+
+    def loss_fn(m: torch.nn.Module, batch) -> tuple[torch.Tensor, dict]:
+        x, y = batch
+        logits = m(x)
+        return bce(logits, y), {}
+
+    counter = {"epoch": len(done)}
+
+    def validate(m: torch.nn.Module) -> dict[str, float]:
+        counter["epoch"] += 1
+        save_checkpoint({"model": m.state_dict(), "epoch": counter["epoch"]},
+                        out / "snapshots" / f"epoch_{counter['epoch']:03d}.pt")
+        return validation(m)
+
+    extra = {"keyword": keyword, "recipe": recipe.to_dict(), "mix": mix.to_dict(), "data": data_summary(bank),
+             "label_s": mix.label_s, "smoothing_steps": recipe.smoothing_steps, "refractory_s": recipe.refractory_s,
+             "keyword_duration_s": round(keyword_duration(bank), 3), "val_neg_hours": round(validation.neg_hours, 3)}
+    loop = LoopConfig(epochs=recipe.epochs, lr=recipe.lr, weight_decay=recipe.weight_decay, ema_decay=recipe.ema_decay,
+                      seed=recipe.seed, device=device, warmup_steps=100, steps_per_epoch=recipe.steps_per_epoch)
+    select = "val_frr_at_fa" if validation.has_val else "loss"
+    return train_loop(model, batches, loss_fn, validate, out, KIND, model_cfg.to_dict(), loop, select=select,
+                      mode="min", extra=extra, progress=progress)
+
+
+def average_snapshots(paths: list[Path]) -> dict:
+    """Mean of several snapshots' weights (batch-norm statistics averaged too)."""
+    states = [torch.load(p, map_location="cpu", weights_only=False)["model"] for p in paths]
+    avg = {}
+    for k, v in states[0].items():
+        if v.dtype.is_floating_point:
+            avg[k] = sum(s[k] for s in states) / len(states)
+        else:
+            avg[k] = v.clone()
+    return avg
+
+
+def finish_checkpoint(ckpt: dict, history: list[dict] | None = None) -> dict:
+    """The export settings of a checkpoint from its best epoch's validation: threshold, end offset, metrics."""
+    history = history if history is not None else ckpt.get("history", [])
+    extra = dict(ckpt.get("extra") or {})
+    best = (ckpt.get("best") or {}).get("epoch") or ckpt.get("epoch") or len(history)
+    if ckpt.get("averaged"):  # weights averaged over the last epochs: the last record describes them best
+        best = len(history)
+    rec = history[best - 1] if 0 < best <= len(history) else {}
+    if "threshold" not in extra and "val_threshold" in rec:
+        extra["threshold"] = rec["val_threshold"]
+    if "end_offset_s" not in extra and "val_end_offset_s" in rec:
+        extra["end_offset_s"] = round(rec["val_end_offset_s"], 3)
+    extra.setdefault("metrics", {k: (round(v, 4) if isinstance(v, float) else v) for k, v in rec.items()
+                                 if k.startswith(("val_", "real_"))})
+    return {**ckpt, "extra": extra}
+
+
+
+@torch.no_grad()
+def choose_threshold(model: torch.nn.Module, bank: dict, recipe: TrainRecipe = TrainRecipe(), max_tune_fa: float = 1.0,
+                     lowest: float = 0.3, grid_step: float = 0.05) -> tuple[float, dict]:
+    """The shipped threshold: the lowest grid threshold with no false accept on the bank's real
+    validation speech ("val_bg") and at most `max_tune_fa` per hour on its threshold-choice speech
+    ("tune_bg": synthetic sentences never trained on), and at least `lowest`.
+
+    Chosen on amelia, where real keyword recordings exist: thresholds set by the synthetic
+    negatives of the validation (dense sound-alikes) missed most real keywords, while the real
+    validation speech alone (0.25 h) let through false accepts on other speech. Returns the
+    threshold and a table of false accepts per hour at every grid threshold on each stream.
+    """
+    model = model.eval()
+    stride = model.cfg.stride
+    step_s = stride / 100
+    refr, wait = int(round(recipe.refractory_s / step_s)), max(1, int(round(recipe.max_wait_s / step_s)))
+    cpu = torch.device("cpu")
+
+    def posteriors(role: str) -> tuple[list[np.ndarray], float]:
+        rows = _stream_rows(bank, role, 3000, cpu)
+        out = [smooth(torch.sigmoid(model(x)).numpy(), recipe.smoothing_steps) for x in rows]
+        post = [p for o in out for p in o]
+        return post, sum(len(p) for p in post) * step_s / 3600
+
+    grid = np.round(np.arange(grid_step, 1.0, grid_step), 3)
+    table: dict = {"threshold": grid.tolist()}
+    ok = np.ones(len(grid), bool)
+    for role, limit in (("val_bg", 0.0), ("tune_bg", max_tune_fa)):
+        post, hours = posteriors(role)
+        if hours == 0:
+            continue
+        fa = [sum(len(trigger_events(p, th, refr, wait)) for p in post) / hours for th in grid]
+        table[role] = {"hours": round(hours, 3), "fa_per_h": [round(f, 2) for f in fa]}
+        ok &= np.array(fa) <= limit
+    th = float(grid[np.flatnonzero(ok)[0]]) if ok.any() else float(grid[-1])
+    return round(max(lowest, th), 3), table

@@ -1,0 +1,80 @@
+"""Export a trained detector to ONNX: the streaming step graph plus its metadata.
+
+The graph (see `speechseq.nn.detector.StepGraph`): inputs `features` (B, T, F), `context`
+(B, K - S, F), `hidden` (L, B, H); outputs `probs` (B, T // S), `context_out`, `hidden_out`.
+Batch and time axes are dynamic. The metadata (JSON under "speechseq") holds everything the
+runtime needs: keyword, threshold, frontend constants, sizes, timing, training data and metrics.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..frontend import FrontendConfig
+from ..nn.detector import Detector, DetectorConfig, StepGraph
+from ..runtime.onnx import write_metadata
+
+__all__ = ["export_detector", "export_checkpoint", "detector_from_checkpoint", "DEFAULT_RUNTIME"]
+
+# Runtime settings stored in the file (the user can override them): posterior smoothing window,
+# time after an event during which the same keyword cannot fire again.
+DEFAULT_RUNTIME = {"threshold": 0.5, "smoothing_steps": 3, "refractory_s": 1.0}
+
+
+def detector_from_checkpoint(ckpt: dict) -> Detector:
+    """Rebuild the model of a checkpoint (EMA weights in best.pt) in eval mode."""
+    model = Detector(DetectorConfig.from_dict(ckpt["model_config"]))
+    model.load_state_dict(ckpt["model"])
+    return model.eval()
+
+
+def export_detector(model: Detector, out: str | os.PathLike, meta: dict, opset: int = 17) -> Path:
+    """Write `model`'s step graph to `out` with `meta` merged into the standard metadata."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cfg = model.cfg
+    was_training = model.training
+    graph = StepGraph(model.cpu().eval())
+    ctx, h = model.initial_state(1)
+    feats = torch.zeros(1, 4 * cfg.stride, cfg.n_mels)
+    torch.onnx.export(
+        graph, (feats, ctx, h), str(out), input_names=["features", "context", "hidden"],
+        output_names=["probs", "context_out", "hidden_out"], opset_version=opset, dynamo=False,
+        dynamic_axes={"features": {0: "batch", 1: "frames"}, "context": {0: "batch"}, "hidden": {1: "batch"},
+                      "probs": {0: "batch", 1: "steps"}, "context_out": {0: "batch"}, "hidden_out": {1: "batch"}})
+    model.train(was_training)
+    frontend = FrontendConfig(n_mels=cfg.n_mels, floor=cfg.floor)
+    full = {"kind": "detector", "format": 1, **DEFAULT_RUNTIME, **meta,
+            "frontend": frontend.to_dict(), "model_config": cfg.to_dict(),
+            "stride": cfg.stride, "context": cfg.context, "layers": cfg.layers, "hidden": cfg.hidden,
+            "step_s": cfg.stride / frontend.frame_rate, "parameters": model.num_parameters()}
+    full.setdefault("keyword", "keyword")
+    write_metadata(out, full)
+    return out
+
+
+def export_checkpoint(ckpt_path: str | os.PathLike, out: str | os.PathLike, int8: bool = False) -> list[str]:
+    """`speechseq export` for checkpoints of kind "detector". int8 is ignored: GRUs gain nothing from it."""
+    from .detector import finish_checkpoint
+
+    ckpt = finish_checkpoint(torch.load(Path(ckpt_path), map_location="cpu", weights_only=False))
+    model = detector_from_checkpoint(ckpt)
+    extra = dict(ckpt.get("extra") or {})
+    meta = {k: extra[k] for k in ("keyword", "threshold", "smoothing_steps", "refractory_s", "label_s",
+                                  "keyword_duration_s", "end_offset_s", "data", "metrics", "recipe", "threshold_table",
+                                  "checkpoint") if k in extra}
+    meta["checkpoint_epoch"] = int(ckpt.get("epoch", 0))
+    return [str(export_detector(model, out, _jsonable(meta)))]
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (np.floating, np.integer)):
+        return obj.item()
+    return obj

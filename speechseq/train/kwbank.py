@@ -1,0 +1,269 @@
+"""A compact bank of keyword-training log-mel features (detectors): built once from audio, mixed many times.
+
+Every clip goes through the runtime frontend (`speechseq.frontend.logmel`) once; training then
+mixes features in the power domain (`speechseq.train.kwmix`), on CPU or GPU, without audio.
+Features are stored as uint8 (log value = LO + STEP * q, STEP = 0.1 nepers = 0.43 dB): a
+10-s mix of 40 bands is 40 kB, so hours of material fit in a few tens of MB.
+
+Roles: "pos" / "neg" (keyword / other speech clips, synthetic ones given a random room and
+microphone first), "bg" (backgrounds: real recordings, generated noise, babble), and the
+validation roles "val_pos", "val_neg", "val_bg" (held-out voices and recordings), plus
+"real_pos" (real keyword recordings, measured only) and "tune_bg" (speech for choosing the
+threshold). Each role stores the frames of all its
+clips end to end with offsets, the frame where each clip's speech ends, its mean speech power
+and its sampling weight.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..frontend import FrontendConfig, logmel
+
+__all__ = ["LO", "STEP", "ROLES", "BankItem", "BankConfig", "quantize", "dequantize", "build_bank", "save_bank",
+           "load_bank", "merge_banks", "select_clips", "clip_features", "pad_recording"]
+
+LO, STEP = -16.0, 0.1
+ROLES = ("pos", "neg", "bg", "val_pos", "val_neg", "val_bg", "real_pos", "tune_bg")
+
+
+def quantize(x: np.ndarray) -> np.ndarray:
+    return np.clip(np.round((x - LO) / STEP), 0, 255).astype(np.uint8)
+
+
+def dequantize(q: np.ndarray) -> np.ndarray:
+    return (LO + STEP * q.astype(np.float32)).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class BankItem:
+    """One clip for the bank. synthetic: give it a random room and microphone first."""
+
+    path: str
+    role: str
+    weight: float = 1.0
+    source: str = ""
+    synthetic: bool = False
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class BankConfig:
+    n_mels: int = 40
+    pad_s: float = 0.1          # silence around each clip (features of the onset and the tail)
+    reverb_prob: float = 0.5    # synthetic clips given a random room in the waveform
+    colour_prob: float = 0.8    # synthetic clips given a random microphone
+    max_bg_s: float = 600.0     # longer background files are cut
+    seed: int = 0
+
+
+def clip_features(audio: np.ndarray, cfg: BankConfig, rng: np.random.Generator | None = None,
+                  synthetic: bool = False) -> tuple[np.ndarray, int, float]:
+    """Features of one clip: (T, F) float32, the exclusive frame where the speech ends, mean power.
+
+    The clip is padded with `pad_s` of digital silence on both sides; power is the mean over
+    frames within 30 dB of the loudest of the summed mel power (what SNRs are measured on).
+    """
+    from .augment import end_frame, mic_colour, reverberate, synth_rir
+
+    x = np.asarray(audio, dtype=np.float32)
+    speech_len = len(x)
+    if synthetic and rng is not None:
+        if rng.random() < cfg.reverb_prob:
+            x = reverberate(x, synth_rir(rng))
+        if rng.random() < cfg.colour_prob:
+            x = mic_colour(x, rng)
+    pad = int(round(cfg.pad_s * 16000))
+    x = np.concatenate([np.zeros(pad, np.float32), x, np.zeros(pad, np.float32)])
+    fe = FrontendConfig(n_mels=cfg.n_mels)
+    feats = logmel(x, fe)
+    power = np.exp(feats.astype(np.float64)).sum(axis=1)
+    active = power >= power.max() * 1e-3
+    end = min(len(feats), end_frame(pad + speech_len, fe.hop_length))
+    return feats, end, float(power[active].mean())
+
+
+def _work(args: tuple[int, BankItem, BankConfig]) -> tuple[int, np.ndarray | None, int, float, str | None]:
+    index, item, cfg = args
+    from ..audio import load_audio
+
+    try:
+        audio = load_audio(item.path)
+    except Exception as err:  # a bad file is reported and skipped, not fatal
+        return index, None, 0, 0.0, str(err)
+    rng = np.random.default_rng([cfg.seed, index])
+    if item.role.endswith("bg"):
+        audio = audio[: int(cfg.max_bg_s * 16000)]
+        feats = logmel(audio, FrontendConfig(n_mels=cfg.n_mels))
+        if len(feats) == 0:
+            return index, None, 0, 0.0, "shorter than one frame"
+        return index, quantize(feats), -1, float(np.exp(feats.astype(np.float64)).sum(axis=1).mean()), None
+    if item.role == "real_pos":  # measured as the evaluation does: padded with a quiet noise floor
+        audio = pad_recording(audio, rng)
+    feats, end, power = clip_features(audio, cfg, rng, item.synthetic)
+    return index, quantize(feats), end, power, None
+
+
+def pad_recording(audio: np.ndarray, rng: np.random.Generator | None = None, lead_s: float = 0.5,
+                  tail_s: float = 1.0, floor_dbfs: float = -70.0) -> np.ndarray:
+    """A short recording with quiet pink noise before and after, so that the detector sees the
+    keyword end and the moments after it (how positive clips are scored)."""
+    from .augment import coloured_noise
+
+    rng = rng if rng is not None else np.random.default_rng(0)
+    lead, tail = int(lead_s * 16000), int(tail_s * 16000)
+    noise = coloured_noise("pink", lead + tail, rng) * 10 ** (floor_dbfs / 20)
+    return np.concatenate([noise[:lead], np.asarray(audio, np.float32), noise[lead:]]).astype(np.float32)
+
+
+def build_bank(items: Sequence[BankItem], cfg: BankConfig = BankConfig(), workers: int = 2,
+               extra_arrays: dict[str, tuple[np.ndarray, str]] | None = None, meta: dict | None = None) -> dict:
+    """Compute features of every item (in parallel, with a progress bar) into a bank dict.
+
+    extra_arrays: name -> (float (N,) audio, role): generated audio (noise, babble) added as
+    one clip of that role each. Returns {"meta": dict, "<role>/<field>": ndarray, ...}.
+    """
+    import multiprocessing
+
+    from tqdm import tqdm
+
+    for it in items:
+        if it.role not in ROLES:
+            raise ValueError(f"unknown role {it.role!r}; known: {ROLES}")
+    results: list[tuple | None] = [None] * len(items)
+    jobs = [(i, it, cfg) for i, it in enumerate(items)]
+    ctx = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
+    pool = ctx.Pool(workers) if workers > 1 and len(jobs) > 1 else None
+    failed = 0
+    try:
+        done = pool.imap_unordered(_work, jobs, chunksize=8) if pool else map(_work, jobs)
+        for index, q, end, power, err in tqdm(done, total=len(jobs), desc="features", unit="clip", dynamic_ncols=True):
+            if err is not None:
+                failed += 1
+                tqdm.write(f"skipped {items[index].path}: {err}")
+                continue
+            results[index] = (q, end, power)
+    finally:
+        if pool:
+            pool.close()
+            pool.join()
+    per_role: dict[str, list] = {r: [] for r in ROLES}
+    texts: dict[str, list[str]] = {r: [] for r in ROLES}
+    streams: dict[tuple[str, str], list] = {}
+    for it, res in zip(items, results):
+        if res is None:
+            continue
+        if it.role.endswith("bg"):  # backgrounds: one stream per source, so crops run through recordings
+            streams.setdefault((it.role, it.source), []).append((res[0], it.weight))
+        else:
+            per_role[it.role].append((res[0], res[1], res[2], it.weight, it.source))
+            texts[it.role].append(it.text)
+    for (role, source), parts in streams.items():
+        q = np.concatenate([p[0] for p in parts])
+        power = float(np.exp(dequantize(q).astype(np.float64)).sum(axis=1).mean())
+        per_role[role].append((q, -1, power, parts[0][1], source))
+        texts[role].append("")
+    for name, (audio, role) in (extra_arrays or {}).items():
+        feats = logmel(np.asarray(audio, np.float32), FrontendConfig(n_mels=cfg.n_mels))
+        per_role[role].append((quantize(feats), -1, float(np.exp(feats.astype(np.float64)).sum(axis=1).mean()), 1.0, name))
+        texts[role].append("")
+    bank: dict = {}
+    summary = {}
+    for role, rows in per_role.items():
+        if not rows:
+            continue
+        lengths = np.array([len(r[0]) for r in rows], dtype=np.int64)
+        bank[f"{role}/q"] = np.concatenate([r[0] for r in rows])
+        bank[f"{role}/offsets"] = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        bank[f"{role}/end"] = np.array([r[1] for r in rows], dtype=np.int32)
+        bank[f"{role}/power"] = np.array([r[2] for r in rows], dtype=np.float32)
+        bank[f"{role}/weight"] = np.array([r[3] for r in rows], dtype=np.float32)
+        sources = sorted({r[4] for r in rows})
+        bank[f"{role}/source"] = np.array([sources.index(r[4]) for r in rows], dtype=np.int16)
+        summary[role] = {"clips": len(rows), "hours": round(float(lengths.sum()) / 100 / 3600, 3), "sources": sources,
+                         "per_source": {s: sum(1 for r in rows if r[4] == s) for s in sources}}
+    bank["meta"] = {**(meta or {}), "config": asdict(cfg), "roles": summary, "failed": failed,
+                    "quant": {"lo": LO, "step": STEP}, "texts": {r: t for r, t in texts.items() if t}}
+    return bank
+
+
+def merge_banks(parts: Sequence[tuple[dict, dict[str, str]]]) -> dict:
+    """One bank from several: parts are (bank, {role in that bank: role in the result}).
+
+    Clips keep their weights; `meta` keeps the first bank's config and lists every role's sources.
+    """
+    fields = ("q", "offsets", "end", "power", "weight", "source")
+    acc: dict[str, dict[str, list]] = {}
+    for bank, mapping in parts:
+        for src_role, dst_role in mapping.items():
+            if f"{src_role}/q" not in bank:
+                continue
+            a = acc.setdefault(dst_role, {f: [] for f in fields} | {"names": [], "texts": []})
+            names = bank["meta"]["roles"][src_role]["sources"]
+            a["q"].append(bank[f"{src_role}/q"])
+            a["offsets"].append(bank[f"{src_role}/offsets"])
+            for f in ("end", "power", "weight"):
+                a[f].append(bank[f"{src_role}/{f}"])
+            a["names"].append([names[i] for i in bank[f"{src_role}/source"]])
+            a["texts"] += bank["meta"].get("texts", {}).get(src_role, [""] * len(bank[f"{src_role}/end"]))
+    out: dict = {}
+    summary = {}
+    for role, a in acc.items():
+        lengths = np.concatenate([np.diff(o) for o in a["offsets"]])
+        out[f"{role}/q"] = np.concatenate(a["q"])
+        out[f"{role}/offsets"] = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        for f in ("end", "power", "weight"):
+            out[f"{role}/{f}"] = np.concatenate(a[f])
+        names = [n for part in a["names"] for n in part]
+        sources = sorted(set(names))
+        out[f"{role}/source"] = np.array([sources.index(n) for n in names], dtype=np.int16)
+        summary[role] = {"clips": len(names), "hours": round(float(lengths.sum()) / 100 / 3600, 3), "sources": sources,
+                         "per_source": {s: names.count(s) for s in sources}}
+    first = parts[0][0]["meta"]
+    out["meta"] = {**first, "roles": summary, "texts": {r: a["texts"] for r, a in acc.items()}}
+    return out
+
+
+def select_clips(bank: dict, role: str, keep: np.ndarray) -> dict:
+    """A copy of `bank` whose `role` holds only the clips where keep (bool, per clip) is true."""
+    keep = np.asarray(keep, dtype=bool)
+    off = bank[f"{role}/offsets"]
+    out = dict(bank)
+    rows = np.concatenate([np.arange(a, b) for a, b, k in zip(off[:-1], off[1:], keep) if k] or [np.zeros(0, np.int64)])
+    out[f"{role}/q"] = bank[f"{role}/q"][rows]
+    lengths = np.diff(off)[keep]
+    out[f"{role}/offsets"] = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    for f in ("end", "power", "weight", "source"):
+        out[f"{role}/{f}"] = bank[f"{role}/{f}"][keep]
+    meta = dict(bank["meta"])
+    texts = dict(meta.get("texts", {}))
+    if role in texts:
+        texts[role] = [t for t, k in zip(texts[role], keep) if k]
+    roles = dict(meta["roles"])
+    roles[role] = {**roles[role], "clips": int(keep.sum()), "hours": round(float(lengths.sum()) / 100 / 3600, 3)}
+    out["meta"] = {**meta, "texts": texts, "roles": roles}
+    return out
+
+
+def save_bank(bank: dict, path: str | os.PathLike) -> Path:
+    """One compressed .npz (meta as a JSON string); written atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {k.replace("/", "__"): v for k, v in bank.items() if k != "meta"}
+    arrays["meta"] = np.array(json.dumps(bank["meta"]))
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez_compressed(tmp, **arrays)
+    os.replace(tmp, path)
+    return path
+
+
+def load_bank(path: str | os.PathLike) -> dict:
+    with np.load(Path(path)) as z:
+        bank = {k.replace("__", "/"): z[k] for k in z.files if k != "meta"}
+        bank["meta"] = json.loads(str(z["meta"]))
+    return bank

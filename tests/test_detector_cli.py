@@ -1,0 +1,119 @@
+"""`speechseq detect` and `speechseq eval detector` on the shipped models."""
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = [ROOT / "models" / "activate.onnx", ROOT / "models" / "computer.onnx"]
+pytestmark = pytest.mark.skipif(not all(m.exists() for m in MODELS), reason="shipped models missing")
+
+
+def speechseq(*args, timeout=120):
+    return subprocess.run([sys.executable, "-m", "speechseq", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT)
+
+
+@pytest.fixture(scope="module")
+def speech_wav(tmp_path_factory) -> Path:
+    """Quiet room noise, then "activate" (espeak-ng, when installed), then more noise: 4 s."""
+    rng = np.random.default_rng(0)
+    audio = (0.002 * rng.standard_normal(16000 * 4)).astype(np.float32)
+    if shutil.which("espeak-ng"):
+        from speechseq.train.synth import Voice, synthesize
+
+        word = 0.3 * synthesize("activate", Voice("espeak-ng", "en-us"))
+        audio[16000: 16000 + len(word)] += word
+    path = tmp_path_factory.mktemp("detect") / "speech.wav"
+    sf.write(path, audio, 16000, subtype="PCM_16")
+    return path
+
+
+def test_detect_json_schema(speech_wav, tmp_path):
+    plot = tmp_path / "plot.png"
+    r = speechseq("detect", "--json", "--plot", plot, speech_wav, speech_wav)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert len(lines) == 2
+    for line in lines:
+        obj = json.loads(line)
+        assert list(obj) == ["file", "duration", "detections"]
+        assert isinstance(obj["file"], str) and obj["duration"] == pytest.approx(4.0, abs=0.01)
+        for d in obj["detections"]:
+            assert list(d) == ["keyword", "start", "end", "score"]
+            assert d["keyword"] in ("activate", "computer") and 0 <= d["start"] < d["end"] <= 4.0 and 0 < d["score"] <= 1
+    assert plot.exists() and plot.stat().st_size > 5000
+    if shutil.which("espeak-ng"):  # the synthetic "activate" is found where it was put
+        found = [d for d in json.loads(lines[0])["detections"] if d["keyword"] == "activate"]
+        assert len(found) == 1 and 1.3 < found[0]["end"] < 2.2
+
+
+def test_detect_options_and_errors(speech_wav, tmp_path):
+    r = speechseq("detect", "--model", MODELS[1], "--threshold", "0.99", speech_wav)
+    assert r.returncode == 0 and r.stdout.startswith(str(speech_wav))
+    r = speechseq("detect", "--threshold", "1.5", speech_wav)
+    assert r.returncode == 1 and "threshold" in r.stderr and "Traceback" not in r.stderr
+    r = speechseq("detect", "--model", tmp_path / "missing.onnx", speech_wav)
+    assert r.returncode == 1 and "no such model" in r.stderr
+    (tmp_path / "bad.wav").write_bytes(b"not audio at all" * 10)
+    r = speechseq("detect", "--json", tmp_path / "bad.wav", speech_wav)
+    assert r.returncode == 1 and len(r.stdout.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+def test_bad_audio_gives_no_flood():
+    from speechseq.runtime.detector import Detector
+
+    det = Detector.load(MODELS)
+    n = 16000 * 60
+    rng = np.random.default_rng(2)
+    cases = {"silence": np.zeros(n), "clipping": np.clip(4 * rng.standard_normal(n), -1, 1),
+             "dc offset": np.full(n, 0.5) + 0.001 * rng.standard_normal(n), "loud noise": 0.9 * rng.standard_normal(n)}
+    for name, audio in cases.items():
+        state, events = det.initial_state(), []
+        for i in range(0, n, 1600):
+            got, state = det.step(audio[i: i + 1600].astype(np.float32), state)
+            events += got
+        assert len(events) <= 2, (name, events)
+
+
+def test_eval_detector_reports_rates(speech_wav, tmp_path):
+    neg = tmp_path / "neg"
+    neg.mkdir()
+    sf.write(neg / "noise.wav", (0.01 * np.random.default_rng(3).standard_normal(16000 * 20)).astype(np.float32), 16000)
+    r = speechseq("eval", "detector", "--model", MODELS[0], "--positives", speech_wav, "--negatives", neg,
+                  "--json", "--det", tmp_path / "det.png")
+    assert r.returncode == 0, r.stderr
+    s = json.loads(r.stdout)
+    assert s["keyword"] == "activate" and s["positives"] == 1 and s["negative_hours"] == pytest.approx(20 / 3600, abs=1e-4)
+    assert s["false_accepts"] == 0 and s["fa_per_hour"] == 0 and 0 <= s["frr"] <= 1
+    assert (tmp_path / "det.png").exists()
+
+
+@pytest.mark.slow
+def test_one_hour_file_bounded_memory(tmp_path):
+    import psutil
+
+    path = tmp_path / "hour.wav"
+    rng = np.random.default_rng(4)
+    with sf.SoundFile(path, "w", 16000, 1, "PCM_16") as f:
+        for _ in range(60):
+            f.write((0.05 * rng.standard_normal(16000 * 60)).astype(np.float32))
+    proc = subprocess.Popen([sys.executable, "-m", "speechseq", "detect", "--json", str(path)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    p = psutil.Process(proc.pid)
+    while proc.poll() is None:
+        try:
+            peak = max(peak, p.memory_info().rss)
+        except psutil.NoSuchProcess:
+            break
+    out, err = proc.communicate()
+    assert proc.returncode == 0, err
+    obj = json.loads(out)
+    assert obj["duration"] == pytest.approx(3600, abs=0.1) and len(obj["detections"]) <= 10
+    assert peak < 400e6

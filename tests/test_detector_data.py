@@ -1,0 +1,129 @@
+"""Keyword training data: placement, labels, feature-domain mixes, the bank."""
+import math
+
+import numpy as np
+import pytest
+
+from speechseq.frontend import FrontendConfig, logmel
+from speechseq.train.augment import (coloured_noise, label_vector, mix_clip, mic_colour, place_without_overlap,
+                                     reverberate, synth_rir)
+
+
+def test_placement_never_overlaps_and_drops_what_cannot_fit(rng):
+    for _ in range(200):
+        lengths = rng.integers(20, 300, size=rng.integers(0, 8))
+        starts = place_without_overlap(rng, 1000, lengths)
+        placed = sorted((s, s + n) for s, n in zip(starts, lengths) if s >= 0)
+        assert all(a1 <= b0 for (_, a1), (b0, _) in zip(placed, placed[1:]))
+        assert all(0 <= s and e <= 1000 for s, e in placed)
+        if lengths.sum() <= 1000:
+            assert (starts >= 0).all()
+    starts = place_without_overlap(rng, 100, [80, 60])
+    assert (starts >= 0).sum() == 1 and starts[0] == -1  # the longest is dropped first
+
+
+def test_placement_is_uniform_enough(rng):
+    starts = np.array([place_without_overlap(rng, 1000, [100])[0] for _ in range(4000)])
+    assert starts.min() < 20 and starts.max() > 880
+    assert abs(starts.mean() - 450) < 15
+
+
+def test_labels_follow_the_recipe():
+    # stride 4, 10 label steps: a keyword ending before frame 100 is complete at step 24
+    y = label_vector(250, [100, 203], stride=4, label_steps=10)
+    assert y.sum() == 20
+    assert np.flatnonzero(y)[0] == 24 and y[24:34].all() and not y[34]
+    assert y[50:60].all() and not y[49] and not y[60]  # ceil(203 / 4) - 1 = 50
+    # a stretch running past the end is cut, not wrapped
+    assert label_vector(30, [118], 4, 10).sum() == 1
+
+
+def test_mix_clip_labels_match_the_positive_ends(rng):
+    bg = 0.01 * coloured_noise("pink", 16000 * 10, rng)
+    tone = (0.5 * np.sin(np.arange(8000) * 2 * np.pi * 440 / 16000)).astype(np.float32)
+    out = mix_clip(rng, bg, [tone, tone], [tone[:3000]], stride=4, label_s=0.4)
+    assert out.audio.shape == bg.shape and len(out.positive_ends) == 2
+    assert out.labels.shape == ((1 + (len(bg) - 400) // 160) // 4,)
+    assert out.labels.sum() == 20
+    for end in out.positive_ends:
+        first = int(math.ceil(round(end * 100) / 4)) - 1
+        assert out.labels[first] == 1 and (first == 0 or out.labels[first - 1] == 0)
+    assert np.abs(out.audio).max() <= 0.99 + 1e-6
+
+
+def test_room_and_microphone_keep_the_level(rng):
+    x = (0.3 * rng.standard_normal(16000)).astype(np.float32)
+    h = synth_rir(rng)
+    assert h[0] == 1.0 and 0.1 * 16000 < len(h) <= 1.2 * 16000
+    y = reverberate(x, h)
+    assert len(y) >= len(x) and abs(np.abs(y).max() - np.abs(x).max()) < 1e-3
+    z = mic_colour(x, rng)
+    assert abs(np.sqrt(np.mean(z**2)) - np.sqrt(np.mean(x**2))) < 1e-3
+
+
+torch = pytest.importorskip("torch")
+
+
+def _tiny_bank(rng):
+    from speechseq.train.kwbank import BankConfig, clip_features, dequantize, quantize
+
+    cfg = BankConfig()
+    bank = {"meta": {"config": {"pad_s": cfg.pad_s}, "roles": {}}}
+    tone = (0.5 * np.sin(np.arange(6000) * 2 * np.pi * 700 / 16000)).astype(np.float32)
+    for role, clips in (("pos", [tone] * 3), ("neg", [tone[:2000]] * 2)):
+        feats = [clip_features(c, cfg) for c in clips]
+        q = [quantize(f) for f, _, _ in feats]
+        bank[f"{role}/q"] = np.concatenate(q)
+        bank[f"{role}/offsets"] = np.concatenate([[0], np.cumsum([len(x) for x in q])])
+        bank[f"{role}/end"] = np.array([e for _, e, _ in feats])
+        bank[f"{role}/power"] = np.array([p for _, _, p in feats])
+        bank[f"{role}/weight"] = np.ones(len(q), np.float32)
+    bgq = quantize(logmel(0.01 * coloured_noise("brown", 16000 * 12, rng), FrontendConfig()))
+    bank.update({"bg/q": bgq, "bg/offsets": np.array([0, len(bgq)]), "bg/end": np.array([-1]),
+                 "bg/power": np.array([float(np.exp(dequantize(bgq)).sum(1).mean())]), "bg/weight": np.ones(1)})
+    return bank
+
+
+def test_feature_mix_labels_and_levels(rng):
+    from speechseq.train.kwmix import Mixer, MixConfig
+
+    bank = _tiny_bank(rng)
+    mixer = Mixer(bank, MixConfig(clip_s=4.0, tempo=(1.0, 1.0), vtlp=(1.0, 1.0), reverb_prob=0.0, snr_db=(15.0, 20.0)), stride=4)
+    x, y = mixer.batch(rng, 16, min_pos=1, max_pos=1, max_neg=0, specaug=False)
+    assert x.shape == (16, 400, 40) and y.shape == (16, 100)
+    assert torch.isfinite(x).all()
+    # one positive per example: one stretch of 10 label steps (cut at the end of the example)
+    for b in range(16):
+        on = torch.nonzero(y[b])[:, 0]
+        assert len(on) == min(10, 100 - int(on[0])) and int(on[-1] - on[0]) == len(on) - 1
+    # the stretch starts where the tone ends: energy at 700 Hz (band ~10) drops right before it
+    band = x[:, :, 8:13].mean(-1)
+    for b in range(16):
+        j0 = int(torch.nonzero(y[b])[0])
+        frame = 4 * (j0 + 1)
+        assert band[b, frame - 12: frame - 6].mean() > band[b, frame + 4: frame + 10].mean() + 3
+    # no positives: no labels
+    _, y0 = mixer.batch(rng, 8, max_pos=0)
+    assert y0.sum() == 0
+
+
+def test_bank_roundtrip_and_merge(tmp_path, rng):
+    from speechseq.train.kwbank import BankItem, build_bank, load_bank, merge_banks, save_bank, select_clips
+    import soundfile as sf
+
+    paths = []
+    for i in range(4):
+        p = tmp_path / f"c{i}.wav"
+        sf.write(p, (0.3 * np.sin(np.arange(4000 + 800 * i) * 0.2)).astype(np.float32), 16000)
+        paths.append(p)
+    items = [BankItem(str(paths[0]), "pos", text="hello", synthetic=True), BankItem(str(paths[1]), "neg", text="yellow"),
+             BankItem(str(paths[2]), "bg", source="a"), BankItem(str(paths[3]), "bg", source="a")]
+    bank = build_bank(items, workers=1)
+    assert bank["bg/offsets"].tolist() == [0, len(bank["bg/q"])]  # one stream per background source
+    saved = load_bank(save_bank(bank, tmp_path / "b.npz"))
+    assert np.array_equal(saved["pos/q"], bank["pos/q"]) and saved["meta"]["texts"]["neg"] == ["yellow"]
+    merged = merge_banks([(saved, {"pos": "pos", "neg": "neg"}), (saved, {"pos": "neg"})])
+    assert merged["meta"]["roles"]["neg"]["clips"] == 2 and merged["meta"]["texts"]["neg"] == ["yellow", "hello"]
+    assert len(merged["neg/q"]) == len(bank["neg/q"]) + len(bank["pos/q"])
+    only = select_clips(merged, "neg", np.array([False, True]))
+    assert np.array_equal(only["neg/q"], bank["pos/q"])

@@ -1,0 +1,120 @@
+"""The detector model: streaming in random chunks == whole clip, in torch and in ONNX."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("onnx")
+
+from speechseq.frontend import FrontendConfig, StreamingFrontend, logmel  # noqa: E402
+from speechseq.nn.detector import Detector, DetectorConfig  # noqa: E402
+from speechseq.runtime.detector import Detector as RuntimeDetector, KeywordModel  # noqa: E402
+from speechseq.runtime.onnx import read_metadata  # noqa: E402
+from speechseq.train.export_detector import export_detector  # noqa: E402
+
+TINY = DetectorConfig(n_mels=40, conv_channels=16, kernel=7, stride=3, hidden=12, layers=2, dropout=0.1)
+
+
+def _trained_like(cfg: DetectorConfig) -> Detector:
+    """A model with non-trivial batch-norm statistics, in eval mode."""
+    torch.manual_seed(0)
+    model = Detector(cfg)
+    with torch.no_grad():
+        model.norm.running_mean.normal_(0, 0.5)
+        model.norm.running_var.uniform_(0.5, 2.0)
+        model.out.bias.fill_(-0.5)
+    return model.eval()
+
+
+def _features(seconds: float, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    audio = (0.1 * rng.standard_normal(int(16000 * seconds)) * np.sin(np.linspace(0, 20, int(16000 * seconds))))
+    return logmel(audio.astype(np.float32), FrontendConfig(n_mels=40))
+
+
+def _random_chunks(total: int, stride: int, rng: np.random.Generator) -> list[int]:
+    sizes = []
+    while sum(sizes) < total:
+        sizes.append(stride * int(rng.integers(1, 12)))
+    sizes[-1] -= sum(sizes) - total
+    return [s for s in sizes if s > 0]
+
+
+def test_shapes_and_size():
+    model = Detector(DetectorConfig())
+    x = torch.randn(2, 250, 40)
+    assert model(x).shape == (2, 250 // 4)
+    # the shipped size: under 1 MB of float32 weights
+    assert model.num_parameters() * 4 < 1_000_000
+    with pytest.raises(ValueError):
+        DetectorConfig(kernel=4, stride=4)
+
+
+def test_torch_streaming_equals_whole_clip():
+    model = _trained_like(TINY)
+    feats = _features(3.0)
+    t = TINY.stride * (len(feats) // TINY.stride)
+    x = torch.tensor(feats[None, :t])
+    with torch.no_grad():
+        whole = torch.sigmoid(model(x))[0].numpy()
+        rng = np.random.default_rng(1)
+        state, parts, pos = None, [], 0
+        for size in _random_chunks(t, TINY.stride, rng):
+            p, state = model.step(x[:, pos: pos + size], state)
+            parts.append(p[0].numpy())
+            pos += size
+    streamed = np.concatenate(parts)
+    assert streamed.shape == whole.shape == (t // TINY.stride,)
+    assert np.abs(streamed - whole).max() <= 1e-5
+    assert whole.std() > 1e-3  # the check means something only if the outputs vary
+    with pytest.raises(ValueError):
+        model.step(x[:, :TINY.stride + 1])
+
+
+def test_onnx_streaming_equals_torch(tmp_path):
+    model = _trained_like(TINY)
+    path = export_detector(model, tmp_path / "kw.onnx", {"keyword": "hello", "threshold": 0.7,
+                                                         "keyword_duration_s": 0.5})
+    meta = read_metadata(path)
+    assert meta["keyword"] == "hello" and meta["threshold"] == 0.7 and meta["stride"] == 3
+    assert meta["frontend"]["n_mels"] == 40 and meta["frontend"]["hop_length"] == 160
+    kw = KeywordModel(path)
+    feats = _features(2.5, seed=3)
+    t = TINY.stride * (len(feats) // TINY.stride)
+    with torch.no_grad():
+        whole = torch.sigmoid(model(torch.tensor(feats[None, :t])))[0].numpy()
+    ctx, h = kw.initial_state()
+    parts, pos = [], 0
+    for size in _random_chunks(t, TINY.stride, np.random.default_rng(2)):
+        p, ctx, h = kw.run(feats[pos: pos + size], ctx, h)
+        parts.append(p)
+        pos += size
+    assert np.abs(np.concatenate(parts) - whole).max() <= 1e-4
+
+
+def test_runtime_audio_chunks_equal_whole_clip(tmp_path):
+    """Audio in random chunk sizes through frontend + model == training features through torch."""
+    model = _trained_like(TINY)
+    path = export_detector(model, tmp_path / "kw.onnx", {"keyword": "hello", "threshold": 0.5})
+    det = RuntimeDetector.load([path], smoothing_steps=1)
+    rng = np.random.default_rng(5)
+    audio = (0.2 * rng.standard_normal(16000 * 3)).astype(np.float32)
+    post: list[list[np.ndarray]] = [[]]
+    state = det.initial_state()
+    pos = 0
+    while pos < len(audio):
+        n = int(rng.integers(1, 3000))
+        _, state = det.step(audio[pos: pos + n], state, post)
+        pos += n
+    streamed = np.concatenate(post[0])
+    feats = logmel(audio, FrontendConfig(n_mels=40))
+    with torch.no_grad():
+        whole = torch.sigmoid(model(torch.tensor(feats[None])))[0].numpy()
+    assert streamed.shape == whole.shape
+    assert np.abs(streamed - whole).max() <= 1e-4
+    # the numpy streaming frontend is the frontend the model trains on
+    fe = StreamingFrontend(FrontendConfig(n_mels=40))
+    s, got = fe.initial_state(), []
+    for piece in np.array_split(audio, 7):
+        f, s = fe.step(piece, s)
+        got.append(f)
+    assert np.abs(np.concatenate(got) - feats).max() <= 1e-4

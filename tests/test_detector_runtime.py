@@ -1,0 +1,83 @@
+"""The streaming trigger: smoothing, one event per utterance, no flood, and the eval's event
+counting (`trigger_events` on a whole posterior) equal to what the stream emits."""
+import numpy as np
+import pytest
+
+from speechseq.runtime.detector import smooth, trigger_events
+
+
+def test_smooth_is_a_causal_moving_average():
+    p = np.array([0.0, 1.0, 1.0, 1.0, 0.0, 0.0], np.float32)
+    assert np.allclose(smooth(p, 3), [0, 1 / 3, 2 / 3, 1, 2 / 3, 1 / 3])
+    assert np.allclose(smooth(p, 1), p)
+
+
+def test_trigger_gives_one_event_per_run_and_respects_refractory():
+    p = np.zeros(200, np.float32)
+    p[10:20] = [0.6, 0.8, 0.9, 0.95, 0.9, 0.7, 0.6, 0.6, 0.6, 0.6]   # one utterance: one event at its peak
+    p[30:33] = 0.9                                                      # inside the refractory time: none
+    p[100:200] = 0.99                                                   # stuck high: one event, not a flood
+    ev = trigger_events(p, 0.5, refractory_steps=25, max_wait_steps=5)
+    assert [(s, e) for s, e, _ in ev] == [(10, 14), (100, 105)]
+    assert ev[0][2] == pytest.approx(0.95)
+    assert trigger_events(p, 0.5, refractory_steps=5, max_wait_steps=5)[1][0] == 30
+
+
+class LoudnessModel:
+    """A stand-in keyword model (same interface as KeywordModel): the posterior follows loudness."""
+
+    def __init__(self) -> None:
+        from speechseq.frontend import FrontendConfig
+
+        self.path, self.keyword, self.threshold = "stub", "kw", 0.5
+        self.stride, self.frontend, self.n_mels = 4, FrontendConfig(), 40
+        self.step_s, self.smoothing_steps, self.refractory_s = 0.04, 2, 0.2
+        self.keyword_duration_s, self.end_offset_s = 0.5, 0.0
+
+    def initial_state(self):
+        return np.zeros((1, 5, 40), np.float32), np.zeros((1, 1, 4), np.float32)
+
+    def run(self, feats, ctx, h):
+        level = feats.reshape(-1, self.stride, self.n_mels).mean(axis=(1, 2))
+        return (1 / (1 + np.exp(-(level + 4.0)))).astype(np.float32), ctx, h
+
+
+def _model(tmp_path):
+    from speechseq.runtime.detector import Detector
+
+    return Detector([LoudnessModel()])
+
+
+def test_stream_events_equal_whole_posterior_events(tmp_path):
+    det = _model(tmp_path)
+    rng = np.random.default_rng(0)
+    audio = (0.3 * rng.standard_normal(16000 * 20) * np.repeat(rng.random(200) > 0.5, 1600)).astype(np.float32)
+    state, events, post = det.initial_state(), [], [[]]
+    for i in range(0, len(audio), 1600):
+        got, state = det.step(audio[i: i + 1600], state, post)
+        events += got
+    events += det.flush(state)
+    p = np.concatenate(post[0])
+    expected = trigger_events(p, 0.5, det.refractory[0], det.max_wait[0])
+    assert len(events) >= 3
+    assert [round(e.score, 5) for e in events] == [round(s, 5) for _, _, s in expected]
+    step = det.models[0].step_s
+    for e, (s, emit, _) in zip(events, expected):
+        assert e.time == pytest.approx(((4 * (emit + 1) - 1) * 160 + 400) / 16000)
+        assert e.start < e.end <= e.time and e.end <= ((4 * (s + 1) - 1) * 160 + 400) / 16000 + step
+
+
+def test_bad_input_no_crash_no_flood(tmp_path):
+    det = _model(tmp_path)
+    n = 16000 * 30
+    rng = np.random.default_rng(1)
+    cases = {"silence": np.zeros(n), "clipping": np.clip(3 * rng.standard_normal(n), -1, 1),
+             "dc": np.full(n, 0.7), "loud noise": rng.standard_normal(n), "nan": np.full(n, np.nan)}
+    for name, audio in cases.items():
+        state, events = det.initial_state(), []
+        for i in range(0, n, 1600):
+            got, state = det.step(audio[i: i + 1600].astype(np.float32), state)
+            events += got
+        # refractory 0.2 s and re-arming below threshold: at most a few events in 30 s
+        assert len(events) <= 30 * 2, name
+        assert len(state.frontend.pending) < 560 and all(len(k.pending) < 4 for k in state.keywords)

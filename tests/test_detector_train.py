@@ -1,0 +1,138 @@
+"""Training a detector: a tiny model learns "yes" against "no" in seconds; a killed run resumes."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("onnx")
+
+from speechseq.frontend import FrontendConfig, logmel  # noqa: E402
+from speechseq.nn.detector import DetectorConfig  # noqa: E402
+from speechseq.train.augment import coloured_noise  # noqa: E402
+from speechseq.train.kwbank import BankConfig, clip_features, dequantize, quantize, save_bank  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = DetectorConfig(conv_channels=24, kernel=7, stride=4, hidden=24, layers=2, dropout=0.1)
+VOICES = ["en-us", "en-gb", "en-us+f3", "en-gb-scotland", "en-029", "en-us+m3", "en-gb-x-rp+f2", "en-us-nyc"]
+
+
+def _role(bank: dict, role: str, clips: list[np.ndarray]) -> None:
+    feats = [clip_features(c, BankConfig(reverb_prob=0, colour_prob=0)) for c in clips]
+    q = [quantize(f) for f, _, _ in feats]
+    bank[f"{role}/q"] = np.concatenate(q)
+    bank[f"{role}/offsets"] = np.concatenate([[0], np.cumsum([len(x) for x in q])]).astype(np.int64)
+    bank[f"{role}/end"] = np.array([e for _, e, _ in feats], np.int32)
+    bank[f"{role}/power"] = np.array([p for _, _, p in feats], np.float32)
+    bank[f"{role}/weight"] = np.ones(len(q), np.float32)
+    bank[f"{role}/source"] = np.zeros(len(q), np.int16)
+    bank["meta"]["roles"][role] = {"clips": len(q), "hours": 0.0, "sources": ["espeak-ng"], "per_source": {}}
+
+
+@pytest.fixture(scope="module")
+def yes_no_bank(tmp_path_factory) -> Path:
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed (scripts/install-system.sh)")
+    from speechseq.train.synth import Voice, synthesize
+
+    bank = {"meta": {"config": {"pad_s": 0.1}, "roles": {}, "keyword": "yes"}}
+    clips = {w: [0.5 * synthesize(w, Voice("espeak-ng", v), speed, pitch) for v in VOICES
+                 for speed, pitch in ((1.0, 1.0), (0.85, 1.2), (1.2, 0.85))] for w in ("yes", "no")}
+    _role(bank, "pos", clips["yes"][:-3])
+    _role(bank, "neg", clips["no"][:-3])
+    _role(bank, "val_pos", clips["yes"][-3:])
+    _role(bank, "val_neg", clips["no"][-3:])
+    for role, seed in (("bg", 1), ("val_bg", 2)):
+        q = quantize(logmel(0.01 * coloured_noise("pink", 16000 * 30, np.random.default_rng(seed)), FrontendConfig()))
+        bank.update({f"{role}/q": q, f"{role}/offsets": np.array([0, len(q)]), f"{role}/end": np.array([-1], np.int32),
+                     f"{role}/power": np.array([float(np.exp(dequantize(q)).sum(1).mean())], np.float32),
+                     f"{role}/weight": np.ones(1, np.float32), f"{role}/source": np.zeros(1, np.int16)})
+        bank["meta"]["roles"][role] = {"clips": 1, "hours": 0.008, "sources": ["pink"], "per_source": {}}
+    path = tmp_path_factory.mktemp("bank") / "yesno.npz"
+    save_bank(bank, path)
+    return path
+
+
+def _recipe(**kw):
+    from speechseq.train.detector import TrainRecipe
+
+    base = dict(batch=16, steps_per_epoch=40, epochs=3, lr=5e-3, val_positives=24, val_neg_hours=0.02, ema_decay=0.9)
+    return TrainRecipe(**{**base, **kw})
+
+
+def test_tiny_model_separates_yes_from_no(yes_no_bank, tmp_path):
+    from speechseq.train.detector import train_detector
+    from speechseq.train.kwbank import load_bank
+    from speechseq.train.kwmix import MixConfig, Mixer
+    from speechseq.train.loop import load_checkpoint
+    from speechseq.train.export_detector import detector_from_checkpoint
+
+    torch.set_num_threads(1)
+    bank = load_bank(yes_no_bank)
+    mix = MixConfig(clip_s=3.0, max_pos=2, max_neg=2, snr_db=(10.0, 25.0), reverb_prob=0.0)
+    t0 = time.time()
+    history = train_detector(bank, tmp_path / "run", "yes", _recipe(), TINY, mix, progress=False)
+    assert time.time() - t0 < 60
+    assert len(history) == 3 and history[-1]["train_loss"] < history[0]["train_loss"]
+    assert {"val_frr_at_fa", "val_threshold", "val_fa_per_h"} <= set(history[-1])
+    assert (tmp_path / "run" / "best.pt").exists() and (tmp_path / "run" / "curve.png").exists()
+    model = detector_from_checkpoint(load_checkpoint(tmp_path / "run" / "best.pt"))
+    # fresh mixes: one "yes" (positive) or one "no" (negative) each, over the noise
+    mixer = Mixer(bank, mix, TINY.stride, roles=("val_pos", "val_neg", "val_bg"))
+    rng = np.random.default_rng(9)
+    xp, yp = mixer.batch(rng, 32, min_pos=1, max_pos=1, max_neg=0, specaug=False)
+    xn, _ = mixer.batch(rng, 32, max_pos=0, max_neg=1, specaug=False)
+    with torch.no_grad():
+        pp, pn = torch.sigmoid(model(xp)), torch.sigmoid(model(xn))
+    yes = np.array([float(p[y > 0].max()) for p, y in zip(pp, yp)])
+    no = pn.max(dim=1).values.numpy()
+    assert np.median(yes) > 0.5 > np.median(no)
+    assert (yes > 0.5).mean() >= 0.7 and (no > 0.5).mean() <= 0.3
+
+
+RESUME = r'''
+import sys, time, numpy as np, torch
+torch.set_num_threads(1)
+from speechseq.train import detector as d
+from speechseq.train.kwbank import load_bank
+from speechseq.train.kwmix import MixConfig, Mixer
+from speechseq.nn.detector import DetectorConfig
+slow = float(sys.argv[3])
+orig = Mixer.batch
+def batch(self, *a, **k):
+    time.sleep(slow)
+    return orig(self, *a, **k)
+Mixer.batch = batch
+cfg = DetectorConfig(conv_channels=8, kernel=7, stride=4, hidden=8, layers=1, dropout=0.0)
+recipe = d.TrainRecipe(batch=4, steps_per_epoch=6, epochs=3, val_positives=4, val_neg_hours=0.005)
+d.train_detector(load_bank(sys.argv[1]), sys.argv[2], "yes", recipe, cfg, MixConfig(clip_s=2.0), progress=False)
+'''
+
+
+def test_killed_run_resumes_from_its_checkpoint(yes_no_bank, tmp_path):
+    out = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-c", RESUME, str(yes_no_bank), str(out)]
+    proc = subprocess.Popen(cmd + ["0.15"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.time() + 60
+    while not (out / "last.pt").exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    first = json.loads((out / "history.json").read_text())
+    assert 1 <= len(first) < 3  # killed in the middle of the run
+    r = subprocess.run(cmd + ["0.0"], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert f"resuming from {out / 'last.pt'}: epoch {len(first)} of 3 done" in r.stderr
+    history = json.loads((out / "history.json").read_text())
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    assert history[: len(first)] == first  # finished epochs are kept, not redone
+    assert len(list((out / "snapshots").glob("epoch_*.pt"))) == 3
