@@ -1,0 +1,286 @@
+#!/usr/bin/env python
+"""Reproduce models/recognizer-en.onnx and models/recognizer-en.int8.onnx.
+
+One command does everything (features, two training stages, export), on a GPU when there is one
+(about 12 minutes of an H100; on one CPU thread it would take days):
+    python scripts/train_recognizer.py all --data ../shared/data --synth cache/synth/sentences \
+        --work runs/recognizer-en --models models
+
+How the shipped model was made, step by step (features here, training on a GPU machine that
+gets the features as a <64 MB transfer):
+    # 1. features of the training audio, quantised and packed (~60 MB):
+    python scripts/train_recognizer.py prepare --data ../shared/data --synth cache/synth/sentences --out .carry/asr
+    # 2. stage 1, full augmentation, epochs fitted to a time budget (it gave 41):
+    python scripts/train_recognizer.py fit --features .carry/asr --out runs/stage1 --device cuda --minutes 8
+    # 3. stage 2, milder augmentation, from stage 1's best weights (18 epochs scheduled; the
+    #    shipped checkpoint is epoch 17, the run was stopped by its time limit in epoch 18):
+    python scripts/train_recognizer.py fit --features .carry/asr --out runs/stage2 --device cuda --epochs 18 \
+        --init runs/stage1/best.pt --augment light --fsdd-repeats 0.3 --synth-fraction 0.8 --warmup 100
+    # 4. ONNX export, fp32 and int8:
+    python scripts/train_recognizer.py export --checkpoint runs/stage2/best.pt --out models/recognizer-en.onnx
+
+Training data: Kathleen `train`, FSDD `train` (../shared/data) and synthetic sentences of the
+voices that are not held out (scripts/make_synth_data.py sentences). Kathleen `dev` and FSDD
+`test` are never read here: they are what the model is measured on (speechseq eval recognizer).
+A small validation slice of each training source (whole prompts, never a prompt on both
+sides) is held out to pick the best epoch.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import types
+import zlib
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+try:  # a GPU machine without libsndfile can still train from packed features (no audio is read)
+    import soundfile  # noqa: F401
+except (ImportError, OSError):
+    sys.modules["soundfile"] = types.ModuleType("soundfile")
+
+import numpy as np  # noqa: E402
+
+from speechseq.train.featbank import FeatureBank  # noqa: E402
+
+SOURCES = ("kathleen", "fsdd", "synth")
+# Milder than AugmentConfig(): less noise, less reverberation, fewer masks (for fine-tuning).
+LIGHT_AUGMENT_ARGS = dict(noise_prob=0.4, snr_db=(10.0, 40.0), reverb_prob=0.2, reverb_gain=(0.02, 0.2),
+                          time_masks_per_s=0.3, freq_masks=1)
+VAL_PERCENT = {"kathleen": 4, "fsdd": 4, "synth": 3}
+
+
+def _val_side(key: str, percent: int) -> bool:
+    return zlib.crc32(key.encode()) % 100 < percent
+
+
+def prepare(args: argparse.Namespace) -> None:
+    """Features of every training utterance (+ validation slices + noise) into args.out."""
+    from speechseq.audio import load_audio
+    from speechseq.train.data import load_manifest
+    from speechseq.train.feataug import colored_noise_features
+    from speechseq.train.featbank import featurize, quantize
+    from speechseq.train.recognizer import FRONTEND
+
+    data, out = Path(args.data), Path(args.out)
+    sets = {
+        # Kathleen reads some prompts twice: split by prompt id so no prompt is on both sides.
+        "kathleen": (load_manifest(data / "kathleen/manifest.jsonl", split="train"),
+                     lambda u: Path(u.audio).name.split("_")[1]),
+        # FSDD: split by take (speaker + take number), all digits of a take together.
+        "fsdd": (load_manifest(data / "fsdd/manifest.jsonl", split="train"),
+                 lambda u: "_".join(Path(u.audio).stem.split("_")[1:])),
+    }
+    if args.synth:
+        synth = load_manifest(Path(args.synth) / "train.jsonl")
+        if any(u.get("heldout") for u in synth):
+            raise SystemExit("the synthetic train manifest holds held-out voices")
+        rng = np.random.default_rng(0)
+        order = rng.permutation(len(synth))
+        keep, total = [], 0.0
+        for i in order:  # at most --synth-hours of it, a random choice
+            if total + synth[i].duration > args.synth_hours * 3600:
+                continue
+            keep.append(synth[i])
+            total += synth[i].duration
+        sets["synth"] = (keep, lambda u: u.text)
+    for name, (utts, key) in sets.items():
+        if any(u.split in ("dev", "test") for u in utts):
+            raise SystemExit(f"{name}: evaluation audio in the training list")
+        val = [u for u in utts if _val_side(key(u), VAL_PERCENT[name])]
+        train = [u for u in utts if not _val_side(key(u), VAL_PERCENT[name])]
+        for side, part in (("train", train), ("val", val)):
+            bank = featurize(part, FRONTEND, name)
+            js, xz = bank.save(out / f"{name}_{side}")
+            print(f"{name} {side}: {len(bank)} utterances, {bank.hours * 60:.1f} min, "
+                  f"{xz.stat().st_size / 1e6:.1f} MB", file=sys.stderr)
+    # Noise for augmentation: kitchen noise and white, pink and brown noise, 20 s each.
+    feats = colored_noise_features(FRONTEND, extra=[load_audio(p) for p in sorted((data / "noise").glob("*.wav"))])
+    bank = FeatureBank(quantize(feats), np.array([0, len(feats)]), ["noise"], ["noise"], FRONTEND.to_dict())
+    bank.save(out / "noise")
+
+
+def load_banks(features: Path, sources=SOURCES, synth_fraction: float = 1.0
+               ) -> tuple[FeatureBank, dict[str, FeatureBank], np.ndarray]:
+    found = [s for s in sources if (features / f"{s}_train.json").exists()]
+    banks = [FeatureBank.load(features / f"{s}_train") for s in found]
+    for k, s in enumerate(found):
+        if s == "synth" and synth_fraction < 1.0:  # a fixed random share (seed 0)
+            order = np.random.default_rng(0).permutation(len(banks[k]))
+            banks[k] = banks[k].subset(sorted(order[: int(synth_fraction * len(banks[k]))]))
+    train = FeatureBank.concat(banks)
+    val = {s: FeatureBank.load(features / f"{s}_val") for s in found}
+    noise = FeatureBank.load(features / "noise")[0]
+    return train, val, noise
+
+
+def _light():
+    from speechseq.train.feataug import AugmentConfig
+
+    return AugmentConfig(**LIGHT_AUGMENT_ARGS)
+
+
+def fit(args: argparse.Namespace) -> None:
+    """Train to a time budget: a few timed steps fit the number of epochs to --minutes."""
+    import torch
+
+    from speechseq.nn.recognizer import RecognizerConfig
+    from speechseq.train.loop import LoopConfig
+    from speechseq.train.recognizer import TrainOptions, calibrate, train_recognizer
+
+    t_start = time.time()
+    train, val, noise = load_banks(Path(args.features), synth_fraction=args.synth_fraction)
+    print(f"train: {len(train)} utterances, {train.hours:.2f} h "
+          f"{ {s: train.sources.count(s) for s in dict.fromkeys(train.sources)} }; "
+          f"val: { {k: len(v) for k, v in val.items()} }", file=sys.stderr)
+    model_cfg = RecognizerConfig(hidden=args.hidden, layers=args.layers, front=args.front, stride=args.stride,
+                                 front_dim=args.front_dim, dropout=args.dropout)
+    from speechseq.train.feataug import AugmentConfig
+
+    augment = AugmentConfig() if args.augment == "full" else _light()
+    opts = TrainOptions(batch_seconds=args.batch_seconds, workers=args.workers, augment=augment,
+                        repeats={"kathleen": args.kathleen_repeats, "fsdd": args.fsdd_repeats,
+                                 "synth": args.synth_repeats})
+    init = None
+    if args.init:
+        init = torch.load(args.init, map_location="cpu", weights_only=False)["model"]
+    epochs = args.epochs
+    if epochs is None:
+        per_epoch = calibrate(train, val, model_cfg, opts, args.device, noise)
+        left = args.minutes * 60 - (time.time() - t_start)
+        epochs = max(1, int(0.9 * left / per_epoch))
+        print(f"calibration: {per_epoch:.1f} s per epoch -> {epochs} epochs in {left:.0f} s", file=sys.stderr)
+    loop_cfg = LoopConfig(epochs=epochs, lr=args.lr, device=args.device, warmup_steps=args.warmup,
+                          ema_decay=args.ema, weight_decay=args.weight_decay)
+    extra = {"training": {"device": args.device, "hardware": _hardware(args.device), "epochs": epochs,
+                          "command": " ".join(sys.argv)}}
+    extra["training"]["init"] = args.init
+    extra["training"]["augment"] = args.augment
+    train_recognizer(train, val, args.out, model_cfg, loop_cfg, opts, noise=noise, extra=extra,
+                     progress=not args.quiet, init=init)
+    print(f"training done in {(time.time() - t_start) / 60:.1f} min", file=sys.stderr)
+    if args.slim:
+        slim(Path(args.out) / "best.pt", Path(args.slim))
+
+
+def _hardware(device: str) -> str:
+    import torch
+
+    if device.startswith("cuda"):
+        return torch.cuda.get_device_name(0)
+    import platform
+
+    return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} thread(s)"
+
+
+def slim(best: Path, out_dir: Path, part_mb: float = 15.0) -> None:
+    """best.pt without optimizer and EMA state, cut into parts of < part_mb MB (transfer limits).
+    Join with `cat best.slim.pt.part* > best.pt`."""
+    import io
+
+    import torch
+
+    ck = torch.load(best, map_location="cpu", weights_only=False)
+    keep = {k: ck[k] for k in ("kind", "model_config", "model", "epoch", "step", "history", "best", "extra",
+                               "loop_config") if k in ck}
+    buf = io.BytesIO()
+    torch.save(keep, buf)
+    raw = buf.getvalue()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    size = int(part_mb * 1e6)
+    for k in range(0, len(raw), size):
+        (out_dir / f"best.slim.pt.part{k // size}").write_bytes(raw[k : k + size])
+    print(f"slim checkpoint: {len(raw) / 1e6:.1f} MB in {(len(raw) + size - 1) // size} part(s)", file=sys.stderr)
+
+
+def export(args: argparse.Namespace) -> None:
+    from speechseq.train.export_recognizer import export_checkpoint
+
+    for p in export_checkpoint(args.checkpoint, args.out, int8=True):
+        print(f"wrote {p} ({Path(p).stat().st_size / 1e6:.1f} MB)")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="step", required=True)
+    pp = sub.add_parser("prepare")
+    pp.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    pp.add_argument("--synth", help="folder of `make_synth_data.py sentences` (train.jsonl)")
+    pp.add_argument("--synth-hours", type=float, default=2.2)
+    pp.add_argument("--out", default=".carry/asr")
+    pf = sub.add_parser("fit")
+    pf.add_argument("--features", default=".carry/asr")
+    pf.add_argument("--out", default="runs/recognizer-en")
+    pf.add_argument("--slim", help="also write best.pt, slimmed and cut in parts, to this folder")
+    pf.add_argument("--quiet", action="store_true", help="no progress bars")
+    _fit_options(pf)
+    ps = sub.add_parser("slim", help="best.pt without optimizer state, cut in parts (for transfers)")
+    ps.add_argument("--checkpoint", required=True)
+    ps.add_argument("--out", required=True)
+    pe = sub.add_parser("export")
+    pe.add_argument("--checkpoint", required=True)
+    pe.add_argument("--out", default="models/recognizer-en.onnx")
+    pa = sub.add_parser("all")
+    pa.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    pa.add_argument("--synth")
+    pa.add_argument("--synth-hours", type=float, default=2.2)
+    pa.add_argument("--work", default="runs/recognizer-en")
+    pa.add_argument("--models", default="models")
+    pa.add_argument("--quiet", action="store_true")
+    pa.add_argument("--stage2-epochs", type=int, default=18)
+    _fit_options(pa)
+    args = p.parse_args()
+    if args.step == "prepare":
+        prepare(args)
+    elif args.step == "fit":
+        fit(args)
+    elif args.step == "export":
+        export(args)
+    elif args.step == "slim":
+        slim(Path(args.checkpoint), Path(args.out))
+    else:
+        work = Path(args.work)
+        prepare(argparse.Namespace(**{**vars(args), "out": str(work / "features")}))
+        base = {**vars(args), "features": str(work / "features"), "slim": None, "minutes": None}
+        # Stage 1: full augmentation from random weights. Stage 2: milder augmentation, from
+        # stage 1's best weights, FSDD mostly left out (already learnt), 80% of the synthetic bank.
+        fit(argparse.Namespace(**{**base, "out": str(work / "stage1"), "epochs": args.epochs or 41}))
+        fit(argparse.Namespace(**{**base, "out": str(work / "stage2"), "epochs": args.stage2_epochs,
+                                  "init": str(work / "stage1" / "best.pt"), "augment": "light",
+                                  "fsdd_repeats": 0.3, "synth_fraction": 0.8, "warmup": 100}))
+        export(argparse.Namespace(checkpoint=str(work / "stage2" / "best.pt"),
+                                  out=str(Path(args.models) / "recognizer-en.onnx")))
+
+def _fit_options(p: argparse.ArgumentParser) -> None:
+    import torch
+
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--minutes", type=float, default=8.0, help="time budget (epochs fitted to it)")
+    p.add_argument("--epochs", type=int, help="fixed number of epochs instead of --minutes")
+    p.add_argument("--hidden", type=int, default=256)
+    p.add_argument("--layers", type=int, default=3)
+    p.add_argument("--front", default="conv", choices=("conv", "stack"))
+    p.add_argument("--front-dim", type=int, default=256)
+    p.add_argument("--stride", type=int, default=2)
+    p.add_argument("--dropout", type=float, default=0.15)
+    p.add_argument("--lr", type=float, default=1.5e-3)
+    p.add_argument("--warmup", type=int, default=500)
+    p.add_argument("--ema", type=float, default=0.999)
+    p.add_argument("--weight-decay", type=float, default=1e-2)
+    p.add_argument("--batch-seconds", type=float, default=160.0, help="padded audio per batch")
+    p.add_argument("--workers", type=int, default=min(8, max(0, (os.cpu_count() or 1) - 2)),
+                   help="processes making batches (0: in the training process)")
+    p.add_argument("--kathleen-repeats", type=float, default=2.0)
+    p.add_argument("--augment", choices=("full", "light"), default="full")
+    p.add_argument("--init", help="start from this checkpoint's weights (fine-tuning)")
+    p.add_argument("--fsdd-repeats", type=float, default=1.0)
+    p.add_argument("--synth-repeats", type=float, default=1.0)
+    p.add_argument("--synth-fraction", type=float, default=1.0, help="use only this share of the synthetic bank")
+
+
+if __name__ == "__main__":
+    main()

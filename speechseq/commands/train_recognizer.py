@@ -1,0 +1,120 @@
+"""`speechseq train recognizer`: train a BiLSTM + CTC recogniser from manifests.
+
+    speechseq train recognizer --manifest ../shared/data/kathleen/manifest.jsonl --split train \\
+        --manifest cache/synth/sentences/train.jsonl --out runs/my-recognizer --epochs 30
+    speechseq export runs/my-recognizer/best.pt --out models/my-recognizer.onnx --int8
+
+Features are computed once (and cached in OUT/features) and augmented on the fly. Rerunning the
+same command resumes from OUT/last.pt. Validation WER/CER is measured each epoch on
+--val-manifest, or on a small slice held out from the training manifests; OUT/best.pt keeps the
+best epoch and OUT/curve.png the training curve. For several processes: torchrun
+--nproc-per-node N -m speechseq.train.ddp ... (see speechseq/train/ddp.py).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import zlib
+from pathlib import Path
+
+from ..errors import SpeechseqError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("recognizer", help="train a BiLSTM + CTC speech recogniser",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(p)
+    p.set_defaults(func=run)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--manifest", action="append", required=True, metavar="PATH",
+                   help="training manifest or corpus directory (repeat to mix several)")
+    p.add_argument("--split", help="only this split of the training manifests (e.g. train)")
+    p.add_argument("--repeat", action="append", type=float, metavar="R",
+                   help="times each --manifest is used per epoch, in order (default 1 each)")
+    p.add_argument("--val-manifest", metavar="PATH", help="validation manifest (default: 3%% held out of training)")
+    p.add_argument("--val-split", help="only this split of --val-manifest")
+    p.add_argument("--out", required=True, help="output folder (checkpoints, curve, features cache)")
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--lr", type=float, default=1.5e-3)
+    p.add_argument("--batch-seconds", type=float, default=160.0, help="padded audio per batch")
+    p.add_argument("--hidden", type=int, default=256, help="LSTM units per direction")
+    p.add_argument("--layers", type=int, default=3)
+    p.add_argument("--stride", type=int, default=2)
+    p.add_argument("--front", choices=("conv", "stack"), default="conv")
+    p.add_argument("--no-augment", action="store_true", help="no SpecAugment, noise, speed or reverberation")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--workers", type=int, default=0, help="processes making batches")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def _banks(args: argparse.Namespace):
+    """Training and validation feature banks (cached in OUT/features)."""
+    from ..train.data import load_manifest
+    from ..train.featbank import FeatureBank, featurize
+    from ..train.recognizer import FRONTEND
+
+    cache = Path(args.out) / "features"
+    train_parts, val_parts = [], []
+    for k, m in enumerate(args.manifest):
+        name = f"m{k}"
+        if not (cache / f"{name}.json").exists():
+            utts = load_manifest(m, split=args.split)
+            if not utts:
+                raise SpeechseqError(f"{m}: no utterances" + (f" in split {args.split!r}" if args.split else ""))
+            featurize(utts, FRONTEND, Path(m).parent.name or name).save(cache / name)
+        bank = FeatureBank.load(cache / name)
+        if args.val_manifest:
+            train_parts.append(bank)
+        else:  # whole transcripts on one side only
+            held = [zlib.crc32(t.encode()) % 100 < 3 for t in bank.texts]
+            if sum(held) == 0 or all(held):
+                held = [i % 33 == 0 for i in range(len(bank))]
+            train_parts.append(bank.subset([i for i, h in enumerate(held) if not h]))
+            val_parts.append(bank.subset([i for i, h in enumerate(held) if h]))
+    if args.val_manifest:
+        if not (cache / "val.json").exists():
+            featurize(load_manifest(args.val_manifest, split=args.val_split), FRONTEND, "val").save(cache / "val")
+        val_parts = [FeatureBank.load(cache / "val")]
+    return train_parts, FeatureBank.concat([v for v in val_parts if len(v)])
+
+
+def setup(args: argparse.Namespace, device: str, verbose: bool = True) -> dict:
+    """The keyword arguments of speechseq.train.recognizer.train_recognizer for these options."""
+    from ..nn.recognizer import RecognizerConfig
+    from ..train.feataug import AugmentConfig, colored_noise_features
+    from ..train.featbank import FeatureBank
+    from ..train.loop import LoopConfig
+    from ..train.recognizer import FRONTEND, TrainOptions
+
+    if args.repeat and len(args.repeat) != len(args.manifest):
+        raise SpeechseqError("give one --repeat per --manifest")
+    train_parts, val = _banks(args)
+    for k, part in enumerate(train_parts):  # one source name per manifest, for --repeat
+        part.sources[:] = [f"m{k}"] * len(part)
+    train = FeatureBank.concat(train_parts)
+    repeats = {f"m{k}": r for k, r in enumerate(args.repeat or [])}
+    opts = TrainOptions(batch_seconds=args.batch_seconds, repeats=repeats, seed=args.seed, workers=args.workers,
+                        augment=AugmentConfig.off() if args.no_augment else AugmentConfig())
+    model_cfg = RecognizerConfig(hidden=args.hidden, layers=args.layers, stride=args.stride, front=args.front,
+                                 front_dim=args.hidden)
+    loop_cfg = LoopConfig(epochs=args.epochs, lr=args.lr, device=device, seed=args.seed,
+                          warmup_steps=min(500, 5 * len(train)))
+    if verbose:
+        print(f"training on {len(train)} utterances ({train.hours:.2f} h), validating on {len(val)}", file=sys.stderr)
+    return dict(train=train, val={"val": val}, out_dir=args.out, model_cfg=model_cfg, loop_cfg=loop_cfg, opts=opts,
+                noise=None if args.no_augment else colored_noise_features(FRONTEND),
+                extra={"manifests": [str(m) for m in args.manifest]})
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise SpeechseqError("training needs torch: pip install 'speechseq[train]'") from None
+    from ..train.recognizer import train_recognizer
+
+    train_recognizer(**setup(args, args.device))
+    print(f"best checkpoint: {Path(args.out) / 'best.pt'}", file=sys.stderr)
+    return 0

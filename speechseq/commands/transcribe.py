@@ -1,0 +1,161 @@
+"""`speechseq transcribe`: speech to text for audio files of any length.
+
+    speechseq transcribe talk.flac
+    speechseq transcribe recordings/ --format json > transcripts.jsonl
+    speechseq transcribe a.wav b.mp3 --decoder beam --beam-size 8 --format srt --output-dir subs/
+
+With --format json and no --output-dir, one JSON object per file on stdout, exactly
+    {"file": str, "duration": float, "text": str,
+     "words": [{"word": str, "start": float, "end": float, "confidence": float}]}
+A file that cannot be read is reported on stderr and the others go on; the exit code is then 1.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from ..errors import SpeechseqError
+from .common import expand_inputs, print_json_line, warn
+
+MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+DEFAULT_MODEL = MODELS_DIR / "recognizer-en.onnx"
+FORMATS = ("txt", "json", "srt", "vtt")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("transcribe", help="speech to text for audio files",
+                       description="Transcribe audio files of any length with a CTC recogniser; long files are cut "
+                                   "at pauses into utterances of at most --max-segment seconds. Words come with "
+                                   "start and end times and a confidence.",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV/FLAC/OGG/MP3) or directories")
+    p.add_argument("--model", default=str(DEFAULT_MODEL), help="recogniser .onnx")
+    p.add_argument("--decoder", choices=("greedy", "beam", "beam-lm", "rescore"), default="greedy",
+                   help="CTC decoding: best path, prefix beam search, + character LM (shallow fusion), "
+                        "+ LM and attention-decoder rescoring of the n-best")
+    p.add_argument("--beam-size", type=int, default=8, help="beam width (--decoder beam, beam-lm, rescore)")
+    p.add_argument("--lm", default=str(MODELS_DIR / "lm-en.onnx"), help="character LM (beam-lm, rescore)")
+    p.add_argument("--lm-weight", type=float, default=0.5, help="alpha: weight of log P_lm (beam-lm, rescore)")
+    p.add_argument("--word-bonus", type=float, default=1.0, help="beta: bonus per character (beam-lm, rescore)")
+    p.add_argument("--attention-decoder", default=str(MODELS_DIR / "decoder-en.onnx"),
+                   help="attention decoder (rescore, --plot-attention); needs a recogniser with encoder_out")
+    p.add_argument("--plot-attention", metavar="PNG", help="draw the attention over the spectrogram of the "
+                                                         "first file's first segment")
+    p.add_argument("--format", choices=FORMATS, default="txt", help="output format")
+    p.add_argument("--output-dir", metavar="DIR", help="write one FILE_STEM.FORMAT per input here instead of stdout")
+    p.add_argument("--max-segment", type=float, default=20.0, help="longest utterance (s) before a cut at a pause")
+    p.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bar on stderr (default: when stderr is a terminal)")
+    p.set_defaults(func=run)
+
+
+def _timestamp(t: float, sep: str) -> str:
+    ms = int(round(max(0.0, t) * 1000))
+    h, rest = divmod(ms, 3_600_000)
+    m, rest = divmod(rest, 60_000)
+    s, ms = divmod(rest, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
+
+
+def cues(words, max_chars: int = 60, max_s: float = 6.0, max_gap_s: float = 0.8) -> list[tuple[float, float, str]]:
+    """Subtitle cues: words grouped until a cue would pass max_chars or max_s, or a pause > max_gap_s."""
+    out, cur = [], []
+    for w in words:
+        if cur and (len(" ".join(x.word for x in cur)) + 1 + len(w.word) > max_chars or w.end - cur[0].start > max_s
+                    or w.start - cur[-1].end > max_gap_s):
+            out.append((cur[0].start, cur[-1].end, " ".join(x.word for x in cur)))
+            cur = []
+        cur.append(w)
+    if cur:
+        out.append((cur[0].start, cur[-1].end, " ".join(x.word for x in cur)))
+    return out
+
+
+def render(transcript, path: Path, fmt: str) -> str:
+    """The text of one file's output in `fmt`."""
+    if fmt == "txt":
+        return transcript.text + "\n"
+    if fmt == "json":
+        return json.dumps(transcript.to_json(str(path)), ensure_ascii=False) + "\n"
+    lines = ["WEBVTT", ""] if fmt == "vtt" else []
+    sep = "." if fmt == "vtt" else ","
+    for k, (a, b, text) in enumerate(cues(transcript.words), 1):
+        if fmt == "srt":
+            lines.append(str(k))
+        lines += [f"{_timestamp(a, sep)} --> {_timestamp(b, sep)}", text, ""]
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..runtime.recognizer import DecodeOptions, Recognizer
+
+    if args.beam_size < 1:
+        raise SpeechseqError(f"--beam-size must be >= 1, got {args.beam_size}")
+    if not Path(args.model).is_file():
+        raise SpeechseqError(f"{args.model}: no such model (pass --model PATH)")
+    if args.decoder in ("greedy", "beam"):
+        rec = Recognizer(args.model, threads=args.threads)
+        opts = DecodeOptions(decoder=args.decoder, beam_size=args.beam_size)
+    else:  # the text side (speechseq.runtime.text_decoder): LM fusion, attention rescoring
+        from ..runtime.text_decoder import cli_recognizer
+
+        rec, opts = cli_recognizer(args), None
+    first = None  # (path, text of its first segment), for --plot-attention
+    files = expand_inputs(args.files)
+    out_dir = Path(args.output_dir) if args.output_dir else None
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    show = sys.stderr.isatty() if args.progress is None else args.progress
+    bar = None
+    if show:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(files), unit="file", file=sys.stderr, desc="transcribing")
+    failed, audio_s, t0 = 0, 0.0, time.perf_counter()
+    for path in files:
+        if bar is not None:
+            bar.set_postfix_str(path.name[-30:])
+
+            def on_segment(seg, _bar=bar, _name=path.name):
+                _bar.set_postfix_str(f"{_name[-30:]} {seg.end:.0f} s")
+        else:
+            on_segment = None
+        try:
+            t = rec.transcribe_file(path, opts, args.max_segment, on_segment)
+        except SpeechseqError as err:  # one bad file is reported; the rest go on
+            warn(str(err))
+            failed += 1
+            if bar is not None:
+                bar.update(1)
+            continue
+        audio_s += t.duration
+        if first is None:
+            first = (path, t.segments[0].text if t.segments else t.text)
+        if out_dir is not None:
+            (out_dir / f"{path.stem}.{args.format}").write_text(render(t, path, args.format), encoding="utf-8")
+        elif args.format == "json":
+            print_json_line(t.to_json(str(path)))
+        elif args.format == "txt":
+            sys.stdout.write((f"{path}: " if len(files) > 1 else "") + t.text + "\n")
+        else:
+            sys.stdout.write(render(t, path, args.format) + "\n")
+        sys.stdout.flush()
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    elapsed = time.perf_counter() - t0
+    if audio_s > 0 and show:
+        print(f"{len(files) - failed} file(s), {audio_s:.1f} s of audio in {elapsed:.1f} s "
+              f"(real-time factor {elapsed / audio_s:.3f})", file=sys.stderr)
+    if args.plot_attention and first is not None:
+        from ..runtime.text_decoder import plot_attention_for_file
+
+        plot_attention_for_file(args, *first)
+    if failed:
+        warn(f"{failed} of {len(files)} file(s) could not be transcribed")
+    return 1 if failed else 0

@@ -1,0 +1,172 @@
+"""Utterance and file recognition on onnxruntime (no torch).
+
+    rec = Recognizer("models/recognizer-en.onnx")
+    result = rec.recognize(audio)                       # float32 16 kHz, one utterance
+    print(result.text, [(w.word, w.start, w.end) for w in result.words])
+    t = rec.transcribe_file("talk.flac", DecodeOptions(decoder="beam", beam_size=8))
+
+Long files are read in blocks (bounded memory) and cut at pauses into segments of at most
+`max_segment_s` (about 20 s): when the buffer holds that much audio, it is cut at its quietest
+stretch (the lowest energy over a 300 ms window) between `min_segment_s` and `max_segment_s`,
+and the part before the cut is recognised on its own. Word times are relative to the file.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..frontend import FrontendConfig, logmel
+from .decoding import Hypothesis, LanguageModel, Word, greedy, prefix_beam_search, word_timestamps
+from .onnx import ModelError, make_session, session_metadata
+
+__all__ = ["DecodeOptions", "Result", "Segment", "Transcript", "Recognizer", "split_at_pauses"]
+
+
+@dataclass(frozen=True)
+class DecodeOptions:
+    decoder: str = "greedy"                  # "greedy" or "beam" (CTC prefix beam search)
+    beam_size: int = 8
+    nbest: int = 1                           # hypotheses kept in Result.hypotheses (beam only)
+    lm: LanguageModel | None = None          # shallow fusion (beam only)
+    alpha: float = 0.5
+    beta: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.decoder not in ("greedy", "beam"):
+            raise ValueError(f"decoder must be 'greedy' or 'beam', got {self.decoder!r}")
+        if self.beam_size < 1 or self.nbest < 1:
+            raise ValueError("beam_size and nbest must be >= 1")
+
+
+@dataclass(frozen=True)
+class Result:
+    """One utterance: text, words (seconds from the utterance start), the n-best hypotheses."""
+
+    text: str
+    words: tuple[Word, ...]
+    hypotheses: tuple[Hypothesis, ...]
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of a file recognised as one utterance; times in seconds from the file start."""
+
+    start: float
+    end: float
+    text: str
+    words: tuple[Word, ...]
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """A whole file: duration (s), text (segments joined), words and segments with file times."""
+
+    duration: float
+    text: str
+    words: tuple[Word, ...]
+    segments: tuple[Segment, ...] = field(default=())
+
+    def to_json(self, file: str) -> dict:
+        """The `speechseq transcribe --format json` object (exact schema)."""
+        return {"file": file, "duration": round(self.duration, 3), "text": self.text,
+                "words": [{"word": w.word, "start": round(w.start, 3), "end": round(w.end, 3),
+                           "confidence": round(w.confidence, 4)} for w in self.words]}
+
+
+def _frame_energy(audio: np.ndarray, hop: int) -> np.ndarray:
+    """(N,) -> (N // hop,) log mean square per hop-sized frame."""
+    n = len(audio) // hop
+    x = audio[: n * hop].astype(np.float64).reshape(n, hop)
+    return np.log((x * x).mean(axis=1) + 1e-10)
+
+
+def split_at_pauses(blocks: Iterable[np.ndarray], sample_rate: int = 16000, max_segment_s: float = 20.0,
+                    min_segment_s: float = 5.0, window_s: float = 0.3) -> Iterator[tuple[int, np.ndarray]]:
+    """Cut a stream of audio blocks into segments of at most max_segment_s, at pauses.
+
+    Yields (first sample index, segment samples). Concatenating the segments gives the stream.
+    Memory holds at most max_segment_s plus one block.
+    """
+    hop = sample_rate // 100
+    max_n, min_n = int(max_segment_s * sample_rate), int(min_segment_s * sample_rate)
+    win = max(1, int(window_s * 100))
+    buf, start = np.zeros(0, np.float32), 0
+    for block in blocks:
+        buf = np.concatenate([buf, np.asarray(block, np.float32)])
+        while len(buf) > max_n:
+            energy = _frame_energy(buf[:max_n], hop)
+            smooth = np.convolve(energy, np.ones(win) / win, mode="same")
+            lo = min_n // hop
+            cut = (lo + int(np.argmin(smooth[lo:]))) * hop if len(smooth) > lo else max_n
+            cut = max(hop, min(cut, max_n))
+            yield start, buf[:cut]
+            buf, start = buf[cut:], start + cut
+    if len(buf):
+        yield start, buf
+
+
+class Recognizer:
+    """A speechseq recogniser ONNX file: log-mel features (T, F) -> CTC log-probs (T', V)."""
+
+    def __init__(self, path: str | os.PathLike, threads: int = 1) -> None:
+        self.path = str(path)
+        self.session = make_session(path, threads)
+        meta = session_metadata(self.session)
+        if meta.get("kind") != "recognizer":
+            raise ModelError(f"{path}: not a speechseq recognizer (metadata kind {meta.get('kind')!r})")
+        self.meta = meta
+        self.frontend = FrontendConfig(**meta["frontend"])
+        self.frame_shift_s = float(meta["frame_shift_s"])
+        self.vocabulary = tuple(meta["vocabulary"])
+
+    def log_probs(self, feats: np.ndarray) -> np.ndarray:
+        """(T, F) log-mel -> (T', V) log-probs."""
+        return self.session.run(None, {"features": np.asarray(feats, np.float32)[None]})[0][0]
+
+    def decode(self, log_probs: np.ndarray, opts: DecodeOptions = DecodeOptions()) -> Result:
+        """Text, timed words and n-best of (T', V) log-probs."""
+        if opts.decoder == "greedy":
+            hyps = [greedy(log_probs)]
+        else:
+            hyps = prefix_beam_search(log_probs, opts.beam_size, lm=opts.lm, alpha=opts.alpha,
+                                      beta=opts.beta)[: opts.nbest]
+        best = hyps[0]
+        words = word_timestamps(log_probs, best, self.frame_shift_s) if best.tokens else []
+        return Result(best.text.strip(), tuple(words), tuple(hyps))
+
+    def recognize(self, audio: np.ndarray, opts: DecodeOptions = DecodeOptions()) -> Result:
+        """One utterance: (N,) float32 samples at the model's sample rate."""
+        feats = logmel(np.asarray(audio, np.float32), self.frontend)
+        if len(feats) == 0:
+            return Result("", (), ())
+        return self.decode(self.log_probs(feats), opts)
+
+    def transcribe(self, blocks: Iterable[np.ndarray], opts: DecodeOptions = DecodeOptions(),
+                   max_segment_s: float = 20.0,
+                   on_segment: Callable[[Segment], None] | None = None) -> Transcript:
+        """A stream of any length, as blocks of samples, cut at pauses (see split_at_pauses)."""
+        sr = self.frontend.sample_rate
+        segments, total = [], 0
+        for first, audio in split_at_pauses(blocks, sr, max_segment_s):
+            r = self.recognize(audio, opts)
+            t0 = first / sr
+            seg = Segment(t0, t0 + len(audio) / sr, r.text,
+                          tuple(Word(w.word, w.start + t0, w.end + t0, w.confidence) for w in r.words))
+            segments.append(seg)
+            total = first + len(audio)
+            if on_segment is not None:
+                on_segment(seg)
+        text = " ".join(s.text for s in segments if s.text)
+        return Transcript(total / sr, text, tuple(w for s in segments for w in s.words), tuple(segments))
+
+    def transcribe_file(self, path: str | os.PathLike, opts: DecodeOptions = DecodeOptions(),
+                        max_segment_s: float = 20.0,
+                        on_segment: Callable[[Segment], None] | None = None) -> Transcript:
+        """A file of any length (read in blocks; raises speechseq.audio.AudioError if unreadable)."""
+        from ..audio import stream_audio
+
+        return self.transcribe(stream_audio(path, block_s=10.0, sr=self.frontend.sample_rate), opts,
+                               max_segment_s, on_segment)

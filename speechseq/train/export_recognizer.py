@@ -1,0 +1,110 @@
+"""Export a trained recogniser to ONNX (fp32) and its int8 twin, with metadata.
+
+The graph: input `features` (B, T, F) raw log-mel of the frontend named in the metadata;
+output `log_probs` (B, T', V), T' = ceil(T / stride). Batch and time are dynamic (one utterance
+per row, no padding: the graph has no lengths input). The int8 twin comes from
+`onnxruntime.quantization.quantize_dynamic` (weights int8, activations quantised on the fly);
+the LSTMs become DynamicQuantizeLSTM, the linear layers MatMulInteger; the convolution stays
+float (ConvInteger is slower than float Conv in onnxruntime). The metadata (JSON under
+"speechseq") holds the vocabulary, frontend constants, stride, sizes, training data and metrics.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..nn.recognizer import Recognizer
+from ..runtime.onnx import write_metadata
+from ..text import CTC_SIZE, VOCAB
+from .recognizer import FRONTEND, load_recognizer_checkpoint
+
+__all__ = ["export_recognizer", "quantize_recognizer", "export_checkpoint", "int8_path"]
+
+
+def int8_path(out: str | os.PathLike) -> Path:
+    """models/x.onnx -> models/x.int8.onnx"""
+    out = Path(out)
+    return out.with_name(out.name.removesuffix(".onnx") + ".int8.onnx")
+
+
+def _metadata(model: Recognizer, frontend: dict, meta: dict) -> dict:
+    cfg = model.cfg
+    frame_rate = frontend["sample_rate"] / frontend["hop_length"]
+    return {"kind": "recognizer", "format": 1, **meta,
+            "frontend": frontend, "model_config": cfg.to_dict(), "vocabulary": list(VOCAB[:CTC_SIZE]),
+            "blank": 0, "stride": cfg.stride, "frame_shift_s": cfg.stride / frame_rate,
+            "parameters": int(sum(p.numel() for p in model.parameters())),
+            "inputs": {"features": "(batch, frames, n_mels) log-mel"},
+            "outputs": {"log_probs": "(batch, ceil(frames / stride), vocabulary) CTC log-probabilities",
+                        "encoder_out": "(batch, ceil(frames / stride), 2 x hidden) BiLSTM outputs (attention decoder memory)"}}
+
+
+def export_recognizer(model: Recognizer, out: str | os.PathLike, meta: dict | None = None,
+                      frontend: dict | None = None, opset: int = 17) -> Path:
+    """Write `model` to `out` (fp32) with its metadata."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    model = model.cpu().eval()
+    example = torch.randn(1, 100, model.cfg.n_mels)
+    torch.onnx.export(_Graph(model).eval(), (example,), str(out), input_names=["features"], output_names=["log_probs", "encoder_out"],
+                      opset_version=opset, dynamo=False,
+                      dynamic_axes={"features": {0: "batch", 1: "frames"}, "log_probs": {0: "batch", 1: "steps"},
+                                    "encoder_out": {0: "batch", 1: "steps"}})
+    write_metadata(out, _jsonable(_metadata(model, frontend or FRONTEND.to_dict(), meta or {})))
+    return out
+
+
+class _Graph(torch.nn.Module):
+    """The exported computation: features (B, T, F) -> log_probs (B, T', V) and encoder_out
+    (B, T', 2H), the BiLSTM outputs the attention decoder reads (speechseq.train.joint)."""
+
+    def __init__(self, model: Recognizer) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        from .joint import encoder_outputs
+
+        log_probs, _, memory = encoder_outputs(self.model, features)
+        return log_probs, memory
+
+
+def quantize_recognizer(fp32: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
+    """The int8 twin of an exported recogniser (metadata copied, "quantization" added)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from ..runtime.onnx import read_metadata
+
+    fp32 = Path(fp32)
+    out = Path(out) if out is not None else int8_path(fp32)
+    quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8, op_types_to_quantize=["LSTM", "MatMul", "Gemm"])
+    meta = read_metadata(fp32)
+    meta["quantization"] = "int8 dynamic (onnxruntime quantize_dynamic: LSTM, MatMul, Gemm)"
+    write_metadata(out, meta)
+    return out
+
+
+def export_checkpoint(ckpt_path: str | os.PathLike, out: str | os.PathLike, int8: bool = False) -> list[str]:
+    """`speechseq export` for checkpoints of kind "recognizer": out (+ its .int8.onnx twin)."""
+    model, ckpt = load_recognizer_checkpoint(ckpt_path)
+    extra = dict(ckpt.get("extra") or {})
+    meta = {k: extra[k] for k in ("train_hours", "train_sources", "data", "metrics", "recipe", "training")
+            if k in extra}
+    meta["checkpoint_epoch"] = int(ckpt.get("epoch", 0))
+    paths = [export_recognizer(model, out, meta, extra.get("frontend"))]
+    if int8:
+        paths.append(quantize_recognizer(paths[0]))
+    return [str(p) for p in paths]
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (np.floating, np.integer)):
+        return obj.item()
+    return obj

@@ -1,0 +1,282 @@
+"""Training the CTC recogniser: batches from feature banks, augmentation, CTC loss, validation
+WER/CER, and the glue to the shared training loop (speechseq.train.loop).
+
+    train = FeatureBank.concat([featurize(load_manifest(m, split="train"), FRONTEND, "kathleen"), ...])
+    history = train_recognizer(train, val, out_dir, RecognizerConfig(), LoopConfig(epochs=30))
+
+Batches are length-bucketed (speechseq.train.data.length_buckets) within a padded-seconds
+budget, so short digit clips and long sentences each fill a batch; the batch list is a pure
+function of the epoch, so a resumed run and every DDP rank see the same batches.
+"""
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+from ..frontend import FrontendConfig
+from ..nn.recognizer import Recognizer, RecognizerConfig, build_recognizer
+from ..text import encode
+from .featbank import FeatureBank
+from .feataug import AugmentConfig, augment_batch, speed_warp
+
+__all__ = ["FRONTEND", "Batch", "TrainOptions", "make_batches", "ctc_loss_fn", "make_validate",
+           "recognize_bank", "feature_stats", "train_recognizer", "load_recognizer_checkpoint", "KIND"]
+
+KIND = "recognizer"
+FRONTEND = FrontendConfig(n_mels=80)
+
+
+class Batch(NamedTuple):
+    """features (B, T, F) float32, lengths (B,), targets (sum S_i,) int, target_lengths (B,)."""
+
+    features: torch.Tensor
+    lengths: torch.Tensor
+    targets: torch.Tensor
+    target_lengths: torch.Tensor
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    batch_seconds: float = 160.0            # padded audio per batch
+    max_batch_size: int = 128
+    repeats: dict = field(default_factory=dict)  # source -> times per epoch (default 1; fractions sample)
+    augment: AugmentConfig = AugmentConfig()
+    seed: int = 0
+    workers: int = 0                        # processes making batches (0: in the training process)
+
+
+def feature_stats(bank: FeatureBank, max_frames: int = 2_000_000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Per-band mean and standard deviation of a bank's frames (a random sample), (F,) each."""
+    rng = np.random.default_rng(seed)
+    n = len(bank.frames)
+    idx = rng.choice(n, size=min(n, max_frames), replace=False) if n > max_frames else slice(None)
+    x = bank.frames[idx].astype(np.float32) * 0.25 - 14.0
+    return x.mean(axis=0), x.std(axis=0)
+
+
+def _epoch_items(bank: FeatureBank, opts: TrainOptions, rng: np.random.Generator) -> np.ndarray:
+    """Item indices of one epoch: each source repeated opts.repeats[source] times."""
+    sources = np.array(bank.sources)
+    out = []
+    for src in dict.fromkeys(bank.sources):
+        idx = np.flatnonzero(sources == src)
+        r = float(opts.repeats.get(src, 1.0))
+        whole, frac = int(r), r - int(r)
+        out += [idx] * whole
+        if frac > 0:
+            out.append(rng.choice(idx, size=int(round(frac * len(idx))), replace=False))
+    return np.concatenate(out) if out else np.zeros(0, np.int64)
+
+
+def _plan(bank: FeatureBank, epoch: int, opts: TrainOptions, rank: int, world: int,
+          augment: bool) -> tuple[np.ndarray, list[list[int]]]:
+    """Items of the epoch and this rank's batches of them (indices into the items)."""
+    from .batching import length_buckets
+
+    items = _epoch_items(bank, opts, np.random.default_rng([opts.seed, epoch]))
+    fps = FrontendConfig(**bank.frontend).frame_rate
+    seconds = bank.lengths[items] / fps * (opts.augment.speed[1] if augment else 1.0)
+    batches = length_buckets(seconds.tolist(), opts.batch_seconds, seed=opts.seed * 1000 + epoch,
+                             pool_size=4096, max_batch_size=opts.max_batch_size, drop_long=True)
+    if world > 1:  # equal shares so every rank runs the same number of steps
+        batches = batches[: len(batches) - len(batches) % world][rank::world]
+    return items, batches
+
+
+def _make_one(bank: FeatureBank, opts: TrainOptions, augment: bool, seed: list[int], chosen: np.ndarray) -> tuple:
+    """One batch as numpy arrays (what a worker process sends back)."""
+    rng = np.random.default_rng(seed)
+    feats = [speed_warp(bank[int(i)], opts.augment, rng) if augment else bank[int(i)] for i in chosen]
+    return _collate_np(feats, [bank.texts[int(i)] for i in chosen])
+
+
+_POOL: dict = {}
+
+
+def _pool_job(job: tuple) -> tuple:
+    bank, opts, augment = _POOL["state"]
+    return _make_one(bank, opts, augment, *job)
+
+
+def make_batches(bank: FeatureBank, epoch: int, opts: TrainOptions, rank: int = 0, world: int = 1,
+                 augment: bool = True, workers: int = 0) -> Iterator[Batch]:
+    """The batches of `epoch` (this rank's share of them), CPU-side augmentation applied.
+
+    workers > 0 makes them in that many forked processes (kept for later epochs), in order; the
+    result is the same either way (each batch has its own seed).
+    """
+    items, batches = _plan(bank, epoch, opts, rank, world, augment)
+    jobs = [([opts.seed, epoch, rank, k], items[b]) for k, b in enumerate(batches)]
+    if workers <= 0:
+        for job in jobs:
+            yield Batch(*map(torch.from_numpy, _make_one(bank, opts, augment, *job)))
+        return
+    import multiprocessing
+
+    key = (id(bank), id(opts), augment, workers)
+    if _POOL.get("key") != key:
+        if "pool" in _POOL:
+            _POOL["pool"].terminate()
+        _POOL.update(state=(bank, opts, augment), key=key)
+        _POOL["pool"] = multiprocessing.get_context("fork").Pool(workers)
+    for arrays in _POOL["pool"].imap(_pool_job, jobs, chunksize=2):
+        yield Batch(*map(torch.from_numpy, arrays))
+
+
+def _collate_np(feats: Sequence[np.ndarray], texts: Sequence[str]) -> tuple[np.ndarray, ...]:
+    lengths = np.array([len(f) for f in feats], dtype=np.int64)
+    x = np.full((len(feats), int(lengths.max()), feats[0].shape[1]), math.log(1e-6), dtype=np.float32)
+    for k, f in enumerate(feats):
+        x[k, : len(f)] = f
+    ids = [encode(t) for t in texts]
+    return (x, lengths, np.array([c for s in ids for c in s], dtype=np.int64),
+            np.array([len(s) for s in ids], dtype=np.int64))
+
+
+def collate(feats: Sequence[np.ndarray], texts: Sequence[str]) -> Batch:
+    """Pad (T_i, F) features with the log floor and concatenate the encoded texts."""
+    return Batch(*map(torch.from_numpy, _collate_np(feats, texts)))
+
+
+def ctc_loss_fn(opts: TrainOptions, noise: torch.Tensor | None = None, device: str = "cpu",
+                rank: int = 0) -> Callable[[torch.nn.Module, Batch], tuple[torch.Tensor, dict]]:
+    """loss_fn(model, batch) for train_loop: batch augmentation (on `device`), then the mean CTC
+    loss (per target symbol, averaged over the batch)."""
+    g = torch.Generator(device=device).manual_seed(opts.seed * 7919 + rank)
+    noise_dev = None if noise is None else noise.to(device)
+
+    def loss_fn(model: torch.nn.Module, batch: Batch) -> tuple[torch.Tensor, dict]:
+        core = model.module if hasattr(model, "module") else model
+        x, lengths = batch.features.to(device, non_blocking=True), batch.lengths.to(device)
+        x = augment_batch(x, lengths, opts.augment, g, noise_dev, core.feat_mean)
+        log_probs, out_lengths = model(x, lengths)
+        loss = torch.nn.functional.ctc_loss(log_probs.transpose(0, 1), batch.targets.to(device), out_lengths,
+                                            batch.target_lengths.to(device), blank=0, reduction="mean",
+                                            zero_infinity=True)
+        return loss, {}
+
+    return loss_fn
+
+
+@torch.no_grad()
+def recognize_bank(model: Recognizer, bank: FeatureBank, device: str = "cpu",
+                   batch_seconds: float = 600.0) -> list[str]:
+    """Greedy transcripts of every item of `bank`, in order."""
+    from ..runtime.decoding import greedy
+    from .data import length_buckets
+
+    model.eval()
+    fps = FrontendConfig(**bank.frontend).frame_rate
+    hyps: list[str] = [""] * len(bank)
+    for batch in length_buckets((bank.lengths / fps).tolist(), batch_seconds, shuffle=False, drop_long=True):
+        feats = [bank[i] for i in batch]
+        b = collate(feats, [""] * len(feats))
+        lp, n = model(b.features.to(device), b.lengths.to(device))
+        lp, n = lp.float().cpu().numpy(), n.cpu().numpy()
+        for k, i in enumerate(batch):
+            hyps[i] = greedy(lp[k, : n[k]]).text
+    return hyps
+
+
+def make_validate(banks: dict[str, FeatureBank], device: str = "cpu") -> Callable[[torch.nn.Module], dict]:
+    """validate(model) -> {"val_wer", "val_cer", "<name>_wer" ...}; WER/CER in percent, pooled
+    over every bank for val_wer/val_cer."""
+    from ..metrics import cer, wer
+
+    def validate(model: torch.nn.Module) -> dict[str, float]:
+        core = model.module if hasattr(model, "module") else model
+        out, refs, hyps = {}, [], []
+        for name, bank in banks.items():
+            h = recognize_bank(core, bank, device)
+            out[f"{name}_wer"] = 100 * wer(bank.texts, h).rate
+            refs += bank.texts
+            hyps += h
+        out["val_wer"] = 100 * wer(refs, hyps).rate
+        out["val_cer"] = 100 * cer(refs, hyps).rate
+        return out
+
+    return validate
+
+
+def calibrate(train: FeatureBank, val: dict[str, FeatureBank], model_cfg: RecognizerConfig, opts: TrainOptions,
+              device: str, noise: np.ndarray | None = None, steps: int = 12) -> float:
+    """Estimated seconds per epoch (training steps plus validation), from a few timed steps of
+    a throwaway model, for fitting the number of epochs to a time budget."""
+    import time
+
+    model = Recognizer(model_cfg).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    loss_fn = ctc_loss_fn(opts, None if noise is None else torch.as_tensor(noise), device)
+    batches = list(make_batches(train, 0, opts, workers=opts.workers))
+    order = np.argsort([-int(b.lengths.max()) for b in batches])  # the longest first: cuDNN plans, memory
+    sample = [batches[i] for i in order[:3]] + [batches[i] for i in np.random.default_rng(0).permutation(len(batches))[:steps]]
+
+    def run(bs: list[Batch]) -> None:
+        for b in bs:
+            loss, _ = loss_fn(model, b)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+
+    run(sample[:3])
+    t0 = time.time()
+    make = list(make_batches(train, 1, opts, workers=opts.workers))  # CPU-side batch making, timed with the steps
+    t_make = time.time() - t0
+    t0 = time.time()
+    run(sample[3:])
+    t_step = (time.time() - t0) / max(1, len(sample) - 3)
+    t0 = time.time()
+    if val:
+        make_validate(val, device)(model)
+    t_val = time.time() - t0
+    return t_make + t_step * len(make) + t_val
+
+
+def train_recognizer(train: FeatureBank, val: dict[str, FeatureBank], out_dir: str | os.PathLike,
+                     model_cfg: RecognizerConfig, loop_cfg, opts: TrainOptions = TrainOptions(),
+                     noise: np.ndarray | None = None, rank: int = 0, world: int = 1,
+                     wrap: Callable[[torch.nn.Module], torch.nn.Module] | None = None,
+                     progress: bool = True, extra: dict | None = None, init: dict | None = None) -> list[dict]:
+    """Train (or resume) a recogniser in out_dir; best.pt is chosen by pooled validation WER.
+
+    noise: (N, F) log-mel of noise recordings for augmentation. wrap: e.g. DistributedDataParallel.
+    init: a state dict to start from (fine-tuning) instead of random weights.
+    """
+    from .loop import train_loop
+
+    torch.manual_seed(loop_cfg.seed)
+    model = Recognizer(model_cfg)
+    mean, std = feature_stats(train)
+    model.set_normalization(torch.from_numpy(mean), torch.from_numpy(std))
+    if init is not None:
+        model.load_state_dict({k.removeprefix("module."): v for k, v in init.items()})
+    model.to(loop_cfg.device)
+    net = wrap(model) if wrap is not None else model
+    noise_t = None if noise is None else torch.as_tensor(noise, dtype=torch.float32)
+    info = {"frontend": train.frontend, "train_hours": round(train.hours, 3),
+            "train_sources": {s: train.sources.count(s) for s in dict.fromkeys(train.sources)},
+            "augment": asdict(opts.augment), "batch_seconds": opts.batch_seconds, **(extra or {})}
+    return train_loop(net, lambda epoch: make_batches(train, epoch, opts, rank, world, workers=opts.workers),
+                      ctc_loss_fn(opts, noise_t, loop_cfg.device, rank),
+                      make_validate(val, loop_cfg.device) if val else None, out_dir, KIND, model_cfg.to_dict(),
+                      loop_cfg, select="val_wer" if val else "loss", mode="min", extra=info,
+                      progress=progress, is_main=rank == 0)
+
+
+def load_recognizer_checkpoint(path: str | os.PathLike) -> tuple[Recognizer, dict]:
+    """The model of a recogniser checkpoint (EMA weights in best.pt), in eval mode, and the checkpoint."""
+    ck = torch.load(path, map_location="cpu", weights_only=False)
+    if ck.get("kind") != KIND:
+        raise ValueError(f"{path}: a {ck.get('kind')!r} checkpoint, not a recognizer")
+    model = build_recognizer(ck["model_config"])
+    state = {k.removeprefix("module."): v for k, v in ck["model"].items()}
+    model.load_state_dict(state)
+    return model.eval(), ck
