@@ -1,0 +1,329 @@
+#!/usr/bin/env python
+"""Benchmark the live listener: latencies, CPU, memory, and streamed versus offline accuracy.
+
+    python scripts/bench_listener.py                      # shipped models, held-out synthetic voices
+    python scripts/bench_listener.py --settings 200:100,400:200,800:400,400:0 --json cache/bench_listener.json
+
+Scenarios: "activate", 0.6 s, a ~5 s command, 1.5 s, spoken by synthesis voices held out from
+training (speechseq.train.synth.heldout), over a -60 dBFS noise floor; the keyword's end and
+the command's end are known from the assembly. The listener runs as fast as it can over 50 ms
+blocks, and each delay is the stream time at which the event's block ended plus the CPU time
+that block took (what a real-time run would see, when processing keeps up):
+  wake delay      keyword end -> wake event
+  final delay     end of speech -> final event (includes the trailing silence the VAD waits for)
+  partial lag     end of a word -> the first partial holding the final's word at that place
+                  (and, accuracy aside, -> the first partial holding that many words)
+  CPU             per second of audio while listening (idle) and while recording (transcribing)
+  WER             offline final vs the streamed result (chunked recogniser alone) vs the last partial
+With --live (PulseAudio installed) the command itself also runs on a private virtual microphone
+(44.1 kHz stereo through the ALSA pulse plugin, resampled to 16 kHz) for --idle-s seconds: its
+CPU use while idle-listening and its resident memory (RSS) come from the process itself.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+SR = 16000
+BLOCK = 800
+COMMANDS = (  # about 5 s each when spoken
+    "turn on the kitchen lights and set the living room to seventy degrees please and close the blinds",
+    "remind me to call my sister tomorrow morning at nine about the birthday party on saturday",
+    "play some quiet music in the bedroom and dim the lights to twenty percent for the next hour",
+    "what is the weather going to be like this weekend in the mountains near the lake by the old town",
+)
+VOICES = ("flite:kal", "festival:cmu_us_slt_arctic_hts", "pico:en-US", "mbrola:mb-us3",
+          "espeak-ng:en-us+m2", "espeak-ng:en-gb+f3")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    voice: str
+    text: str
+    audio: np.ndarray
+    kw_end: float
+    cmd_start: float
+    cmd_end: float
+
+
+def make_scenarios(voices: list[str], n_commands: int, cache: Path) -> list[Scenario]:
+    from speechseq.train.synth import SynthError, Voice, heldout, synthesize, trim_silence
+
+    cache.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    out = []
+    for vid in voices:
+        engine, name = vid.split(":", 1)
+        voice = Voice(engine, name)
+        if not heldout(voice):
+            print(f"warning: {vid} is not a held-out voice", file=sys.stderr)
+        try:
+            kw = trim_silence(_cached(cache, "activate", voice, synthesize))
+            cmds = [trim_silence(_cached(cache, t, voice, synthesize)) for t in COMMANDS[:n_commands]]
+        except SynthError as err:
+            print(f"skipping {vid}: {err}", file=sys.stderr)
+            continue
+        for text, cmd in zip(COMMANDS, cmds):
+            parts = [np.zeros(SR, np.float32), 0.5 * kw, np.zeros(int(0.6 * SR), np.float32), 0.5 * cmd,
+                     np.zeros(int(1.5 * SR), np.float32)]
+            audio = np.concatenate(parts)
+            audio = audio + rng.normal(0, 1e-3, len(audio)).astype(np.float32)   # -60 dBFS floor
+            kw_end = (SR + len(kw)) / SR
+            cmd_start = kw_end + 0.6
+            out.append(Scenario(vid, text, audio, kw_end, cmd_start, cmd_start + len(cmd) / SR))
+    return out
+
+
+def _cached(cache: Path, text: str, voice, synthesize) -> np.ndarray:
+    import soundfile as sf
+
+    p = cache / f"{voice.engine}_{voice.name.replace('/', '_')}_{zlib.crc32(text.encode()):08x}.wav"
+    key = cache / (p.name + ".txt")
+    if p.is_file() and key.is_file() and key.read_text() == text:
+        return sf.read(p, dtype="float32")[0]
+    a = synthesize(text, voice)
+    sf.write(p, a, SR, subtype="PCM_16")
+    key.write_text(text)
+    return a
+
+
+def run_listener(listener, audio: np.ndarray):
+    """Events with their effective times (block end + its CPU time), CPU split by mode."""
+    from speechseq.runtime.listener import Mode
+
+    state = listener.initial_state()
+    timed, cpu = [], {Mode.LISTENING: 0.0, Mode.RECORDING: 0.0}
+    secs = {Mode.LISTENING: 0.0, Mode.RECORDING: 0.0}
+    for i in range(0, len(audio), BLOCK):
+        mode = state.mode
+        t0 = time.process_time()
+        events, state = listener.step(audio[i : i + BLOCK], state)
+        dt = time.process_time() - t0
+        cpu[mode] += dt
+        secs[mode] += BLOCK / SR
+        timed += [(e, e.time + dt) for e in events]
+    timed += [(e, e.time) for e in listener.finish(state)]
+    return timed, cpu, secs
+
+
+def _pct(xs: list[float], q: float) -> float:
+    return float(np.percentile(xs, q)) if xs else float("nan")
+
+
+def measure(listener, scenarios: list[Scenario]) -> dict:
+    from speechseq.metrics import wer
+    from speechseq.runtime.events import FinalEvent, PartialEvent, WakeEvent
+
+    wake_d, final_d, lags, count_lags, missing_words, words_total = [], [], [], [], 0, 0
+    refs, finals, lasts, streamed, offline_greedy, misses = [], [], [], [], [], 0
+    cpu_idle = cpu_rec = secs_idle = secs_rec = 0.0
+    for sc in scenarios:
+        timed, cpu, secs = run_listener(listener, sc.audio)
+        modes = list(cpu)
+        cpu_idle, cpu_rec = cpu_idle + cpu[modes[0]], cpu_rec + cpu[modes[1]]
+        secs_idle, secs_rec = secs_idle + secs[modes[0]], secs_rec + secs[modes[1]]
+        wakes = [(e, t) for e, t in timed if isinstance(e, WakeEvent)]
+        fin = [(e, t) for e, t in timed if isinstance(e, FinalEvent)]
+        if not wakes or not fin:
+            misses += 1
+            continue
+        wake_d.append(wakes[0][1] - sc.kw_end)
+        final, t_final = fin[0]
+        final_d.append(t_final - sc.cmd_end)
+        partials = [(e, t) for e, t in timed if isinstance(e, PartialEvent) and t <= t_final]
+        fw = final.text.split()
+        for k, w in enumerate(final.words):
+            words_total += 1
+            seen = next((t for e, t in partials if e.text.split()[k : k + 1] == fw[k : k + 1]), None)
+            if seen is None:
+                missing_words += 1
+            else:
+                lags.append(seen - w.end)
+            # accuracy aside: when did the partial first hold k + 1 words?
+            count = next((t for e, t in partials if len(e.text.split()) > k), t_final)
+            count_lags.append(count - w.end)
+        refs.append(sc.text)
+        finals.append(final.text)
+        lasts.append(partials[-1][0].text if partials else "")
+        if listener.streaming is not None:
+            s_text, o_text = _streamed_text(listener, sc)
+            streamed.append(s_text)
+            offline_greedy.append(o_text)
+    res = {
+        "scenarios": len(scenarios), "missed_wakes_or_finals": misses,
+        "wake_delay_ms": {"median": 1000 * _pct(wake_d, 50), "p90": 1000 * _pct(wake_d, 90)},
+        "final_delay_ms": {"median": 1000 * _pct(final_d, 50), "p90": 1000 * _pct(final_d, 90)},
+        "partial_lag_ms": {"median": 1000 * _pct(lags, 50), "p90": 1000 * _pct(lags, 90),
+                           "words_never_in_a_partial": f"{missing_words}/{words_total}"},
+        "partial_word_count_lag_ms": {"median": 1000 * _pct(count_lags, 50), "p90": 1000 * _pct(count_lags, 90)},
+        "cpu_idle_pct_of_core": 100 * cpu_idle / max(secs_idle, 1e-9),
+        "cpu_recording_pct_of_core": 100 * cpu_rec / max(secs_rec, 1e-9),
+    }
+    if refs:
+        res["wer_offline_final"] = wer(refs, finals).rate
+        res["wer_last_partial"] = wer(refs, lasts).rate
+        if streamed:
+            res["wer_streamed"] = wer(refs, streamed).rate
+            res["wer_offline_greedy"] = wer(refs, offline_greedy).rate
+    return res
+
+
+def _streamed_text(listener, sc: Scenario) -> tuple[str, str]:
+    """Greedy text of the chunked recogniser alone over the command (from the keyword's end to the end
+    of the audio), and of the offline recogniser over the same features."""
+    from speechseq.frontend import logmel
+    from speechseq.runtime.decoding import greedy
+
+    rec = listener.streaming
+    feats = logmel(sc.audio[int(sc.kw_end * SR) :], rec.frontend)
+    state = rec.initial_state()
+    for i in range(0, len(feats), 5):
+        state = rec.accept(feats[i : i + 5], state)
+    offline = listener.transcriber.recognizer.log_probs(feats)
+    return greedy(rec.finish(state)).text.strip(), greedy(offline).text.strip()
+
+
+def live_run(args, idle_s: float, wav: Path) -> dict:
+    """`speechseq listen` on a private PulseAudio virtual mic: idle CPU and RSS of the process."""
+    import subprocess
+
+    import psutil
+
+    from tests.pulse import start_pulse
+
+    mic = start_pulse()
+    try:
+        cmd = [sys.executable, "-m", "speechseq", "listen", "--json", *model_args(args)]
+        # A shell's background job ignores SIGINT, and a child would inherit that: restore it.
+        proc = subprocess.Popen(cmd, cwd=ROOT, env={**mic.env, "OMP_NUM_THREADS": "1"}, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        ps = psutil.Process(proc.pid)
+        while "listening on" not in (proc.stderr.readline() or "listening on"):
+            pass
+        time.sleep(2.0)
+        c0, t0 = sum(ps.cpu_times()[:2]), time.monotonic()
+        time.sleep(idle_s)
+        idle = 100 * (sum(ps.cpu_times()[:2]) - c0) / (time.monotonic() - t0)
+        rss_idle = ps.memory_info().rss
+        c0, t0 = sum(ps.cpu_times()[:2]), time.monotonic()
+        mic.play(wav)
+        time.sleep(2.0)
+        busy = 100 * (sum(ps.cpu_times()[:2]) - c0) / (time.monotonic() - t0)
+        rss = max(rss_idle, ps.memory_info().rss)
+        t_stop = time.monotonic()
+        proc.send_signal(2)
+        try:
+            out, _ = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+            print(f"warning: the listener did not stop within 30 s of Ctrl+C; its stderr ends:\n{err[-800:]}",
+                  file=sys.stderr)
+        stop_s = time.monotonic() - t_stop
+        events = [json.loads(x) for x in out.splitlines() if x.startswith("{")]
+        return {"idle_cpu_pct_of_core": idle, "cpu_pct_while_playing_demo": busy, "rss_mb": rss / 2**20,
+                "stop_s": stop_s, "exit_code": proc.returncode,
+                "events": [e["event"] for e in events], "final": next((e["text"] for e in events if e["event"] == "final"), None)}
+    finally:
+        mic.stop()
+
+
+def model_args(args) -> list[str]:
+    out = []
+    for k in args.keyword_model or []:
+        out += ["--keyword-model", k]
+    if args.model:
+        out += ["--model", args.model]
+    if args.stream_model:
+        out += ["--stream-model", args.stream_model]
+    if args.lm:
+        out += ["--lm", args.lm]
+    return out
+
+
+def build(args, chunk_ms: float, lookahead_ms: float):
+    from speechseq.commands.listen import build_listener, register
+
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers()
+    register(sub)
+    ns = ap.parse_args(["listen", *model_args(args), "--chunk-ms", str(chunk_ms), "--lookahead-ms", str(lookahead_ms),
+                        "--vad", args.vad])
+    return build_listener(ns)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--keyword-model", action="append")
+    ap.add_argument("--model")
+    ap.add_argument("--stream-model")
+    ap.add_argument("--lm", help="auto (default: the shipped LM when present), none, or a path")
+    ap.add_argument("--vad", default="auto")
+    ap.add_argument("--voices", default=",".join(VOICES))
+    ap.add_argument("--commands", type=int, default=4)
+    ap.add_argument("--settings", default="400:200,200:100,800:400,400:0", help="chunk_ms:lookahead_ms,...")
+    ap.add_argument("--cache", default=str(ROOT / "cache" / "bench_listener"))
+    ap.add_argument("--live", action="store_true", help="also run the command on a PulseAudio virtual mic")
+    ap.add_argument("--idle-s", type=float, default=20.0)
+    ap.add_argument("--json", help="write the results here")
+    args = ap.parse_args()
+    scenarios = make_scenarios(args.voices.split(","), args.commands, Path(args.cache))
+    durations = [s.cmd_end - s.cmd_start for s in scenarios]
+    print(f"{len(scenarios)} scenarios, commands {min(durations):.1f}-{max(durations):.1f} s "
+          f"(median {np.median(durations):.1f} s)", file=sys.stderr)
+    results = {"scenarios": len(scenarios), "command_s_median": float(np.median(durations)), "settings": {}}
+    for setting in args.settings.split(","):
+        c, r = (float(v) for v in setting.split(":"))
+        listener = build(args, c, r)
+        res = measure(listener, scenarios)
+        res["vad"] = listener.vad.name
+        res["final_decoder"] = ("beam+LM" if listener.transcriber.opts.lm is not None else listener.transcriber.opts.decoder)
+        results["settings"][setting] = res
+        print(f"chunk {c:.0f} ms + look-ahead {r:.0f} ms: " + json.dumps(res), file=sys.stderr)
+    if args.live:
+        wav = ROOT / "data" / "samples" / "activate_kitchen_lights.wav"
+        results["live"] = live_run(args, args.idle_s, wav)
+        print("live: " + json.dumps(results["live"]), file=sys.stderr)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    _table(results)
+    return 0
+
+
+def _table(results: dict) -> None:
+    print("| chunk + look-ahead | wake delay med / p90 | final delay med / p90 | partial lag med / p90 "
+          "(word count) | CPU idle / recording | WER final / offline greedy / streamed greedy / last partial |")
+    print("|---|---|---|---|---|---|")
+    for k, r in results["settings"].items():
+        c, la = k.split(":")
+        print(f"| {c} + {la} ms | {r['wake_delay_ms']['median']:.0f} / {r['wake_delay_ms']['p90']:.0f} ms | "
+              f"{r['final_delay_ms']['median']:.0f} / {r['final_delay_ms']['p90']:.0f} ms | "
+              f"{r['partial_lag_ms']['median']:.0f} / {r['partial_lag_ms']['p90']:.0f} ms "
+              f"({r['partial_word_count_lag_ms']['median']:.0f} / {r['partial_word_count_lag_ms']['p90']:.0f} ms) | "
+              f"{r['cpu_idle_pct_of_core']:.2f}% / {r['cpu_recording_pct_of_core']:.1f}% | "
+              f"{100 * r.get('wer_offline_final', float('nan')):.1f}% / {100 * r.get('wer_offline_greedy', float('nan')):.1f}% / "
+              f"{100 * r.get('wer_streamed', float('nan')):.1f}% / "
+              f"{100 * r.get('wer_last_partial', float('nan')):.1f}% |")
+    if "live" in results:
+        lv = results["live"]
+        print(f"\nlive (virtual mic): idle CPU {lv['idle_cpu_pct_of_core']:.1f}% of a core, "
+              f"RSS {lv['rss_mb']:.0f} MB, events {lv['events']}, final {lv['final']!r}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,290 @@
+"""`speechseq listen`: the live listener (microphone or file -> keyword -> streamed transcription).
+
+    speechseq listen                                   # default microphone, shipped models
+    speechseq listen --list-devices
+    speechseq listen --device 2 --keyword-model models/computer.onnx --chime
+    speechseq listen --json --exec "notify-send"       # one JSON object a line; run a command per final
+    speechseq listen --input data/samples/activate_kitchen_lights.wav --fast
+"""
+from __future__ import annotations
+
+import argparse
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from ..errors import SpeechseqError
+from .common import print_json_line, warn
+
+MODELS = Path(__file__).resolve().parents[2] / "models"
+DEFAULT_KEYWORDS = ("activate.onnx", "computer.onnx")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("listen", help="listen for a keyword, then transcribe what is said next (live)",
+                       description="Listen to the microphone (or a file), wake on a keyword, stream a transcription "
+                                   "of what follows until the speaker stops, and go back to listening.",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    src = p.add_argument_group("input")
+    src.add_argument("--device", help="input device index or name substring (default: the system's default input)")
+    src.add_argument("--list-devices", action="store_true", help="list input devices and exit")
+    src.add_argument("--check-input", action="store_true",
+                     help="exit 0 if the input device opens and delivers audio, 1 otherwise")
+    src.add_argument("--samplerate", type=int, help="open the device at this rate (default: the device's own)")
+    src.add_argument("--input", metavar="FILE", help="stream this audio file instead of a microphone")
+    src.add_argument("--fast", action="store_true", help="with --input: as fast as possible, not in real time")
+    src.add_argument("--block-ms", type=float, default=50.0, help="audio block size")
+    src.add_argument("--reconnect-s", type=float, default=30.0,
+                     help="when the device vanishes, keep trying to reopen it this long (0: exit at once)")
+    src.add_argument("--max-minutes", type=float, help="stop after this many minutes of audio")
+    m = p.add_argument_group("models")
+    m.add_argument("--keyword-model", action="append", metavar="ONNX",
+                   help="a keyword detector (repeat for several; default: the shipped ones)")
+    m.add_argument("--threshold", type=float, help="detection threshold for every keyword (default: each model's)")
+    m.add_argument("--wake-wait-ms", type=float, default=80.0,
+                   help="after the threshold is crossed, wait this long for the posterior's peak before waking")
+    m.add_argument("--model", default=str(MODELS / "recognizer-en.int8.onnx"),
+                   help="recogniser for the final text (falls back to recognizer-en.onnx)")
+    m.add_argument("--stream-model", help="chunked recogniser for partial text (default: the --model's "
+                                          ".stream.onnx twin when present)")
+    m.add_argument("--lm", default="auto", help="character LM for the final decode (beam search + fusion): a "
+                                                 "path, 'auto' (the shipped lm-en.onnx when present) or 'none'")
+    m.add_argument("--lm-weight", type=float, default=0.5, help="shallow fusion weight (alpha)")
+    m.add_argument("--word-bonus", type=float, default=1.0, help="shallow fusion length bonus (beta)")
+    m.add_argument("--decoder", choices=("greedy", "beam"), default="greedy", help="final decoder without an LM")
+    m.add_argument("--beam-size", type=int, default=8)
+    m.add_argument("--chunk-ms", type=float, default=400.0, help="chunk size of the streamed recogniser")
+    m.add_argument("--lookahead-ms", type=float, default=200.0, help="look-ahead of the streamed recogniser")
+    m.add_argument("--no-partials", action="store_true", help="final text only (no streamed recogniser)")
+    e = p.add_argument_group("endpointing")
+    e.add_argument("--vad", choices=("auto", "silero", "energy"), default="auto",
+                   help="voice activity detector (auto: Silero when installed)")
+    e.add_argument("--silence-ms", type=float, default=350.0, help="trailing silence that ends an utterance")
+    e.add_argument("--max-utterance-s", type=float, default=15.0)
+    e.add_argument("--no-speech-s", type=float, default=3.0, help="give up when nothing is said after the keyword")
+    o = p.add_argument_group("output")
+    o.add_argument("--json", action="store_true", help="one JSON object a line (wake, partial, final, overrun)")
+    o.add_argument("--chime", action="store_true", help="play a short chime on the default output at each wake")
+    o.add_argument("--exec", dest="exec_cmd", metavar="CMD",
+                   help="run CMD with the final text as its last argument (also in $SPEECHSEQ_TEXT)")
+    p.set_defaults(func=run)
+
+
+def _existing(path: Path, *fallbacks: Path) -> Path:
+    for p in (path, *fallbacks):
+        if p.is_file():
+            return p
+    return path
+
+
+def build_listener(args: argparse.Namespace):
+    """The Listener for these options (models loaded, files checked)."""
+    from ..runtime.detector import Detector
+    from ..runtime.listener import Listener, ListenerConfig, Transcriber
+    from ..runtime.recognizer import DecodeOptions
+    from ..runtime.streaming_recognizer import StreamingRecognizer, source_digest
+    from ..runtime.vad import load_vad
+
+    kw = args.keyword_model or [str(MODELS / k) for k in DEFAULT_KEYWORDS if (MODELS / k).is_file()]
+    if not kw:
+        raise SpeechseqError(f"no keyword models given and none shipped in {MODELS} (--keyword-model PATH)")
+    detector = Detector.load(kw, threshold=args.threshold, max_wait_s=args.wake_wait_ms / 1000)
+    model = Path(args.model)
+    if not model.is_file() and model.name.endswith(".int8.onnx"):
+        model = _existing(model, model.with_name(model.name.replace(".int8.onnx", ".onnx")))
+    lm_path = {"none": None, "auto": MODELS / "lm-en.onnx"}.get(args.lm, Path(args.lm))
+    if args.lm == "auto" and not lm_path.is_file():
+        lm_path = None
+    lm = None
+    if lm_path is not None:
+        from ..runtime.lm import OnnxLM
+        lm = OnnxLM(lm_path)
+    opts = DecodeOptions(decoder="beam" if lm is not None else args.decoder, beam_size=args.beam_size, lm=lm,
+                         alpha=args.lm_weight, beta=args.word_bonus)
+    transcriber = Transcriber(model, opts)
+    streaming = None
+    if not args.no_partials:
+        base = model.name.removesuffix(".onnx").removesuffix(".int8")
+        stream_path = Path(args.stream_model) if args.stream_model else _existing(
+            model.with_name(base + ".stream.int8.onnx"), model.with_name(base + ".stream.onnx"))
+        if stream_path.is_file():
+            streaming = StreamingRecognizer(stream_path, args.chunk_ms / 1000, args.lookahead_ms / 1000)
+            made_from = streaming.meta.get("source_digest")
+            if made_from and made_from != source_digest(transcriber.recognizer.meta):
+                warn(f"{stream_path} was made from another version of {model.name}: partial text may disagree with "
+                     "the final (remake it: python -m speechseq.train.export_streaming --from-onnx MODEL)")
+        elif args.stream_model:
+            raise SpeechseqError(f"{stream_path}: no such chunked recogniser")
+        else:
+            warn(f"no chunked recogniser next to {model} (make one: python -m speechseq.train.export_streaming "
+                 f"--from-onnx MODEL): final text only")
+    cfg = ListenerConfig(silence_s=args.silence_ms / 1000, no_speech_s=args.no_speech_s,
+                         max_utterance_s=args.max_utterance_s, partials=streaming is not None)
+    return Listener(detector, transcriber, streaming, load_vad(args.vad), cfg)
+
+
+class _Output:
+    """Prints events, plays the chime and runs --exec commands (without waiting for them)."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.json, self.exec_cmd, self.chime = args.json, args.exec_cmd, args.chime
+        self.children: list[subprocess.Popen] = []
+        self._chime_failed = False
+        self._tty = sys.stdout.isatty() and not self.json
+        self._open_line = False        # a partial is on screen, to be overwritten
+
+    def __call__(self, events) -> None:
+        from ..runtime.events import FinalEvent, PartialEvent, WakeEvent
+
+        for ev in events:
+            if self.json:
+                print_json_line(ev.to_dict())
+            elif self._tty:
+                sys.stdout.write("\r\033[K" + str(ev) + ("" if isinstance(ev, PartialEvent) else "\n"))
+                sys.stdout.flush()
+                self._open_line = isinstance(ev, PartialEvent)
+            else:
+                print(ev, flush=True)
+            if isinstance(ev, WakeEvent) and self.chime:
+                self._play_chime()
+            if isinstance(ev, FinalEvent) and self.exec_cmd and ev.text:
+                self._exec(ev.text)
+        self.children = [c for c in self.children if c.poll() is None]
+
+    def _exec(self, text: str) -> None:
+        import os
+
+        try:
+            self.children.append(subprocess.Popen([*shlex.split(self.exec_cmd), text],
+                                                  env={**os.environ, "SPEECHSEQ_TEXT": text}))
+        except OSError as err:
+            warn(f"--exec {self.exec_cmd!r}: {err}")
+
+    def _play_chime(self) -> None:
+        if self._chime_failed:
+            return
+        try:
+            import numpy as np
+
+            from ..sources import import_sounddevice
+            sd = import_sounddevice()
+            sr = 16000
+            t = np.arange(int(0.15 * sr)) / sr
+            tone = 0.2 * np.sin(2 * np.pi * 880 * t) * np.minimum(1, np.minimum(t, t[::-1]) / 0.01)
+            sd.play(tone.astype(np.float32), sr)           # returns at once
+        except Exception as err:  # no output device: say so once, keep listening
+            self._chime_failed = True
+            warn(f"cannot play the chime ({err})")
+
+
+def _list_devices() -> int:
+    from ..sources import list_devices
+
+    devices = list_devices()
+    if not devices:
+        print("no input devices found")
+        return 1
+    for d in devices:
+        mark = "*" if d.is_default else " "
+        print(f"{mark} {d.index:3d}  {d.name}  ({d.hostapi}, {d.max_input_channels} ch, {d.default_samplerate:g} Hz)")
+    return 0
+
+
+def _device(arg: str | None):
+    return int(arg) if arg is not None and arg.isdigit() else arg
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..sources import probe_input
+
+    if args.list_devices:
+        return _list_devices()
+    if args.check_input:
+        name = probe_input(_device(args.device))
+        print(f"input device: {name}" if name else "no working input device", file=sys.stderr)
+        return 0 if name else 1
+    if args.fast and not args.input:
+        raise SpeechseqError("--fast needs --input FILE")
+    listener = build_listener(args)
+    out = _Output(args)
+    restore = _stop_on_sigterm()
+    try:
+        return _loop(args, listener, out)
+    finally:
+        restore()
+
+
+def _loop(args: argparse.Namespace, listener, out: "_Output") -> int:
+    from ..sources import DeviceLost, FileStream, Microphone, Overrun, import_sounddevice
+
+    limit_s = args.max_minutes * 60 if args.max_minutes else None
+    state = listener.initial_state()
+    lost_at: float | None = None
+    block_s = args.block_ms / 1000
+    try:
+        while True:
+            if args.input:
+                source = FileStream(args.input, realtime=not args.fast, block_s=block_s)
+            else:
+                source = Microphone(_device(args.device), samplerate=args.samplerate, block_s=block_s)
+            try:
+                with source:
+                    announced = False
+                    for item in source.blocks():
+                        if isinstance(item, Overrun):
+                            events, state = listener.overrun(item.dropped_s, state)
+                        else:
+                            if not announced:
+                                announced, lost_at = True, None
+                                _announce(source, listener, args)
+                            events, state = listener.step(item, state)
+                        out(events)
+                        if limit_s is not None and state.time >= limit_s:
+                            print(f"speechseq: stopping after {args.max_minutes:g} min (--max-minutes)", file=sys.stderr)
+                            break
+                break
+            except DeviceLost as err:
+                lost_at = lost_at or time.monotonic()
+                if time.monotonic() - lost_at >= args.reconnect_s:
+                    raise SpeechseqError(f"{err}; gave up after {args.reconnect_s:g} s") from None
+                warn(f"{err}; reopening (for up to {args.reconnect_s:g} s)")
+                time.sleep(1.0)
+                sd = import_sounddevice()
+                sd._terminate()      # PortAudio lists devices once per initialisation: refresh the list
+                sd._initialize()
+            except SpeechseqError as err:
+                if lost_at is None:
+                    raise
+                if time.monotonic() - lost_at >= args.reconnect_s:
+                    raise SpeechseqError(f"{err}; gave up after {args.reconnect_s:g} s") from None
+                time.sleep(1.0)
+        out(listener.finish(state))
+    except KeyboardInterrupt:
+        out(listener.finish(state))
+        print("speechseq: stopped", file=sys.stderr)
+    return 0
+
+
+def _stop_on_sigterm():
+    """SIGTERM (a service manager, `kill`) stops the listener as Ctrl+C does: cleanly. Returns a
+    function that puts the previous handler back."""
+    import signal
+    import threading
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.signal(signal.SIGTERM, handler)
+    return lambda: signal.signal(signal.SIGTERM, previous)
+
+
+def _announce(source, listener, args) -> None:
+    where = f"{source.name} ({source.rate} Hz, {source.channels} ch)" if hasattr(source, "rate") else source.name
+    kws = ", ".join(m.keyword for m in listener.detector.models)
+    partial = (f"partials every {listener.streaming.chunk_s * 1000:.0f} ms + {listener.streaming.lookahead_s * 1000:.0f} ms "
+               "look-ahead" if listener.streaming is not None else "no partials")
+    print(f"speechseq: listening on {where} for: {kws} (VAD: {listener.vad.name}; {partial})", file=sys.stderr, flush=True)

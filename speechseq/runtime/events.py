@@ -1,0 +1,83 @@
+"""What the listener says: frozen event values, each with its one-line JSON form.
+
+`time` is stream time in seconds (audio delivered so far, dropped audio included) when the
+event was produced; word times are stream times too.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .decoding import Word
+
+__all__ = ["WakeEvent", "PartialEvent", "FinalEvent", "OverrunEvent", "Event"]
+
+
+@dataclass(frozen=True)
+class WakeEvent:
+    """A keyword was heard; `keyword_end` is where it ended (the utterance is recorded from there)."""
+
+    keyword: str
+    time: float
+    score: float
+    keyword_end: float
+
+    def to_dict(self) -> dict:
+        return {"event": "wake", "keyword": self.keyword, "time": round(self.time, 3), "score": round(self.score, 4)}
+
+    def __str__(self) -> str:
+        return f"[{self.time:7.2f}s] wake: {self.keyword} ({self.score:.2f})"
+
+
+@dataclass(frozen=True)
+class PartialEvent:
+    """Text so far while the user speaks; only its last word or so may still change."""
+
+    text: str
+    time: float
+
+    def to_dict(self) -> dict:
+        return {"event": "partial", "text": self.text, "time": round(self.time, 3)}
+
+    def __str__(self) -> str:
+        return f"[{self.time:7.2f}s]   ... {self.text}"
+
+
+@dataclass(frozen=True)
+class FinalEvent:
+    """The utterance after the keyword, decoded whole; empty text when nothing was said.
+
+    `start`/`end` bound the recorded audio; `speech_end` is where the VAD last heard speech.
+    """
+
+    text: str
+    words: tuple[Word, ...]
+    time: float
+    start: float
+    end: float
+    speech_end: float
+
+    def to_dict(self) -> dict:
+        return {"event": "final", "text": self.text,
+                "words": [{"word": w.word, "start": round(w.start, 3), "end": round(w.end, 3),
+                           "confidence": round(w.confidence, 3)} for w in self.words],
+                "time": round(self.time, 3)}
+
+    def __str__(self) -> str:
+        return f"[{self.time:7.2f}s] heard: {self.text}" if self.text else f"[{self.time:7.2f}s] heard nothing"
+
+
+@dataclass(frozen=True)
+class OverrunEvent:
+    """Audio was dropped because processing fell behind (the listener goes on)."""
+
+    dropped_s: float
+    time: float
+
+    def to_dict(self) -> dict:
+        return {"event": "overrun", "dropped_s": round(self.dropped_s, 3)}
+
+    def __str__(self) -> str:
+        return f"[{self.time:7.2f}s] overrun: {self.dropped_s * 1000:.0f} ms of audio dropped (processing fell behind)"
+
+
+Event = WakeEvent | PartialEvent | FinalEvent | OverrunEvent

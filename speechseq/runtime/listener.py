@@ -1,0 +1,244 @@
+"""The live listener: wait for a keyword, record what follows until the speaker stops, transcribe it.
+
+    listener = Listener(Detector.load(paths), Transcriber("models/recognizer-en.onnx"),
+                        streaming=StreamingRecognizer(...), vad=load_vad())
+    state = listener.initial_state()
+    for block in source.blocks():                   # float32 mono 16 kHz (or sources.Overrun)
+        events, state = listener.step(block, state)
+    events = listener.finish(state)
+
+States: LISTENING (only the detectors run: cheap) -> on a wake event, RECORDING from where the
+keyword ended (kept in a short history buffer, so nothing said right after the keyword is lost):
+the recogniser's frontend, the chunked recogniser (partial text) and the VAD run; the utterance
+ends after `silence_s` of trailing silence once speech was heard, after `no_speech_s` without
+speech, or at `max_utterance_s`; then the whole utterance is decoded offline (final event) and
+the listener goes back to LISTENING with fresh detector state. The state is a value.
+"""
+from __future__ import annotations
+
+import enum
+import os
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..frontend import FrontendState, StreamingFrontend
+from .decoding import Word
+from .detector import Detector, DetectorState
+from .events import Event, FinalEvent, OverrunEvent, PartialEvent, WakeEvent
+from .onnx import ModelError
+from .recognizer import DecodeOptions, Recognizer
+from .streaming_recognizer import StreamingRecognizer, StreamState
+from .vad import Vad, VadState, load_vad
+
+__all__ = ["ListenerConfig", "Mode", "ListenerState", "Listener", "Transcriber"]
+
+SAMPLE_RATE = 16000
+
+
+@dataclass(frozen=True)
+class ListenerConfig:
+    silence_s: float = 0.35         # trailing silence that ends an utterance
+    no_speech_s: float = 3.0        # give up when nothing is said this long after the keyword
+    max_utterance_s: float = 15.0
+    vad_threshold: float = 0.5
+    start_offset_s: float = 0.0     # the utterance starts this long after the keyword's estimated end
+    history_s: float = 1.5          # audio kept while listening (covers the wake event's delay)
+    keyword_tail_s: float = 0.35    # speech ending this soon after the start, then a pause of
+    tail_gap_s: float = 0.2         # tail_gap_s, is the keyword's own tail (its end is estimated)
+    pre_speech_s: float = 0.3       # audio kept before the VAD's speech onset (the rest is dropped)
+    partials: bool = True
+
+
+class Transcriber:
+    """The final, offline decode of a whole utterance: log-mel (T, F) -> text and timed words.
+
+    A thin layer over `speechseq.runtime.recognizer.Recognizer` with fixed decoding options.
+    """
+
+    def __init__(self, path: str | os.PathLike, opts: DecodeOptions = DecodeOptions(), threads: int = 1) -> None:
+        self.recognizer = Recognizer(path, threads)
+        self.opts = opts
+        self.frontend = self.recognizer.frontend
+
+    def transcribe(self, feats: np.ndarray) -> tuple[str, list[Word]]:
+        """Text and words (seconds from the first frame) of an utterance's features (T, F)."""
+        if len(feats) == 0:
+            return "", []
+        result = self.recognizer.decode(self.recognizer.log_probs(feats), self.opts)
+        return result.text, list(result.words)
+
+
+class Mode(enum.Enum):
+    LISTENING = "listening"
+    RECORDING = "recording"
+
+
+@dataclass(frozen=True)
+class Recording:
+    """One utterance in progress. start: its first sample's stream time; samples: its length;
+    origin: the stream time where its frontend and VAD started (before a keyword tail was dropped)."""
+
+    start: float
+    origin: float
+    samples: int
+    frontend: FrontendState
+    feats: tuple[np.ndarray, ...]
+    vad: VadState
+    stream: StreamState | None
+    speech_seen: bool = False
+    silence_s: float = 0.0
+    speech_end: float = 0.0
+    partial: str = ""
+
+
+@dataclass(frozen=True)
+class ListenerState:
+    mode: Mode
+    time: float                          # stream seconds so far (dropped audio included)
+    detector: DetectorState
+    detector_offset: float               # stream time of the detector's zero
+    history: tuple[np.ndarray, ...]      # the last history_s seconds of audio, while listening
+    recording: Recording | None = None
+
+
+class Listener:
+    """Detectors + recogniser + VAD; stateless (the state is passed in and returned)."""
+
+    def __init__(self, detector: Detector, transcriber: Transcriber, streaming: StreamingRecognizer | None = None,
+                 vad: Vad | None = None, cfg: ListenerConfig = ListenerConfig()) -> None:
+        self.detector, self.transcriber, self.streaming, self.cfg = detector, transcriber, streaming, cfg
+        self.vad = vad if vad is not None else load_vad()
+        self.frontend = StreamingFrontend(transcriber.frontend)
+        if streaming is not None and streaming.frontend != transcriber.frontend:
+            raise ModelError("the chunked and offline recognisers use different frontends")
+
+    def initial_state(self) -> ListenerState:
+        return ListenerState(Mode.LISTENING, 0.0, self.detector.initial_state(), 0.0, ())
+
+    # -- listening ---------------------------------------------------------------------------
+    def _listen(self, block: np.ndarray, state: ListenerState) -> tuple[list[Event], ListenerState]:
+        dets, det_state = self.detector.step(block, state.detector)
+        history = _trim((*state.history, block), int(self.cfg.history_s * SAMPLE_RATE))
+        state = replace(state, time=state.time + len(block) / SAMPLE_RATE, detector=det_state, history=history)
+        if not dets:
+            return [], state
+        det = max(dets, key=lambda d: d.score)
+        kw_end = state.detector_offset + det.end
+        wake = WakeEvent(det.keyword, state.time, det.score, kw_end)
+        # Record from the keyword's end: take what followed it from the history.
+        audio = np.concatenate(history) if history else np.zeros(0, np.float32)
+        hist_start = state.time - len(audio) / SAMPLE_RATE
+        start = min(max(kw_end + self.cfg.start_offset_s, hist_start), state.time)
+        audio = audio[int(round((start - hist_start) * SAMPLE_RATE)) :]
+        rec = Recording(start, start, 0, self.frontend.initial_state(), (), self.vad.initial_state(),
+                        self.streaming.initial_state() if self.streaming is not None else None, speech_end=start)
+        state = replace(state, mode=Mode.RECORDING, history=(), recording=rec)
+        events, state = self._record(audio, state, advance=False)
+        return [wake, *events], state
+
+    # -- recording ---------------------------------------------------------------------------
+    def _record(self, block: np.ndarray, state: ListenerState, advance: bool = True
+                ) -> tuple[list[Event], ListenerState]:
+        rec, cfg = state.recording, self.cfg
+        now = state.time + (len(block) / SAMPLE_RATE if advance else 0.0)
+        feats, fe_state = self.frontend.step(block, rec.frontend)
+        probs, vad_state = self.vad.step(block, rec.vad)
+        stream = rec.stream
+        if stream is not None and len(feats):
+            stream = self.streaming.accept(feats, stream)
+        speech_seen, silence, speech_end, onset = rec.speech_seen, rec.silence_s, rec.speech_end, None
+        frame_s = self.vad.frame_s
+        for i, p in enumerate(probs.tolist()):
+            t = rec.origin + (vad_state.frames - len(probs) + i) * frame_s    # this VAD frame's start
+            if p >= cfg.vad_threshold:
+                if not speech_seen:
+                    onset = t
+                speech_seen, silence, speech_end = True, 0.0, t + frame_s
+            else:
+                silence += frame_s
+        rec = replace(rec, samples=rec.samples + len(block), frontend=fe_state, vad=vad_state, stream=stream,
+                      feats=(*rec.feats, feats) if len(feats) else rec.feats, speech_seen=speech_seen,
+                      silence_s=silence, speech_end=speech_end)
+        if speech_seen and silence >= cfg.tail_gap_s and speech_end - rec.start <= cfg.keyword_tail_s:
+            rec = self._restart(rec, speech_end, keep_speech=False)      # that was the keyword's own tail
+        elif onset is not None and onset - cfg.pre_speech_s > rec.start:
+            rec = self._restart(rec, onset - cfg.pre_speech_s, keep_speech=True)   # drop the silence before
+        events: list[Event] = []
+        if cfg.partials and rec.stream is not None and rec.speech_seen:
+            text = self.streaming.partial(rec.stream).text
+            if text and text != rec.partial:
+                rec = replace(rec, partial=text)
+                events.append(PartialEvent(text, now))
+        state = replace(state, time=now, recording=rec)
+        length = rec.samples / SAMPLE_RATE
+        done = ((rec.speech_seen and rec.silence_s >= cfg.silence_s) or (not rec.speech_seen and length >= cfg.no_speech_s)
+                or length >= cfg.max_utterance_s)
+        if done:
+            final, state = self._final(state)
+            events.append(final)
+        return events, state
+
+    def _restart(self, rec: Recording, new_start: float, keep_speech: bool) -> Recording:
+        """The utterance from `new_start` on (features cut, the chunked recogniser re-fed)."""
+        hop = self.frontend.cfg.hop_length
+        skip = max(0, int(round((new_start - rec.start) * SAMPLE_RATE / hop)))
+        feats = np.concatenate(rec.feats)[skip:] if rec.feats else np.zeros((0, self.frontend.cfg.n_mels), np.float32)
+        stream = rec.stream
+        if stream is not None:
+            stream = self.streaming.accept(feats, self.streaming.initial_state())
+        start = rec.start + skip * hop / SAMPLE_RATE
+        rec = replace(rec, start=start, samples=rec.samples - skip * hop, feats=(feats,) if len(feats) else (),
+                      stream=stream, partial="")
+        return rec if keep_speech else replace(rec, speech_seen=False, silence_s=0.0, speech_end=start)
+
+    def _final(self, state: ListenerState) -> tuple[FinalEvent, ListenerState]:
+        rec = state.recording
+        text, words = "", []
+        if rec.speech_seen and rec.feats:
+            text, words = self.transcriber.transcribe(np.concatenate(rec.feats))
+        shift = rec.start
+        final = FinalEvent(text, tuple(replace(w, start=w.start + shift, end=w.end + shift) for w in words),
+                           state.time, rec.start, rec.start + rec.samples / SAMPLE_RATE, rec.speech_end)
+        return final, replace(state, mode=Mode.LISTENING, recording=None, detector=self.detector.initial_state(),
+                              detector_offset=state.time, history=())
+
+    # -- public ------------------------------------------------------------------------------
+    def step(self, block: np.ndarray, state: ListenerState) -> tuple[list[Event], ListenerState]:
+        """Feed a block (N,) float32 at 16 kHz; returns the events it completed."""
+        block = np.nan_to_num(np.asarray(block, dtype=np.float32).reshape(-1))
+        if state.mode is Mode.LISTENING:
+            return self._listen(block, state)
+        return self._record(block, state)
+
+    def overrun(self, dropped_s: float, state: ListenerState) -> tuple[list[Event], ListenerState]:
+        """Account for audio that never arrived: report it and keep the clocks in step.
+
+        While listening the detector's clock is shifted; while recording the gap is simply absent
+        from the utterance (its later word times shift by it).
+        """
+        event = OverrunEvent(dropped_s, state.time)
+        state = replace(state, time=state.time + dropped_s)
+        if state.mode is Mode.LISTENING:
+            state = replace(state, detector_offset=state.detector_offset + dropped_s, history=())
+        return [event], state
+
+    def finish(self, state: ListenerState) -> list[Event]:
+        """End of the stream: a keyword still waiting for its peak and an utterance in progress are reported."""
+        events: list[Event] = []
+        if state.mode is Mode.LISTENING:
+            for det in self.detector.flush(state.detector):
+                events.append(WakeEvent(det.keyword, state.time, det.score, state.detector_offset + det.end))
+            return events
+        final, _ = self._final(state)
+        return [final]
+
+
+def _trim(blocks: tuple[np.ndarray, ...], max_samples: int) -> tuple[np.ndarray, ...]:
+    """Drop the oldest whole blocks beyond max_samples (keeps at least the newest block)."""
+    total = sum(len(b) for b in blocks)
+    i = 0
+    while i < len(blocks) - 1 and total - len(blocks[i]) >= max_samples:
+        total -= len(blocks[i])
+        i += 1
+    return blocks[i:]

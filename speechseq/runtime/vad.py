@@ -1,0 +1,139 @@
+"""Voice activity detection for endpointing: Silero's ONNX model when installed, else an energy VAD.
+
+    vad = load_vad()                       # "auto": Silero if the silero-vad wheel is there
+    state = vad.initial_state()
+    probs, state = vad.step(chunk, state)  # chunk (N,) float32 16 kHz -> (n,) speech probabilities,
+                                           # one per 32 ms frame completed by the chunk
+
+Silero VAD (MIT, ~2 MB) ships inside the `silero-vad` wheel; only its ONNX file is used, through
+onnxruntime (install it with `pip install --no-deps silero-vad`: its declared dependencies pull
+torch, which is not needed). Its input is 64 samples of context + 512 new samples with a
+(2, 1, 128) recurrent state; both are carried in the state value here.
+
+The energy VAD tracks the noise floor (falls fast, rises slowly) and maps a frame's level above
+it to a probability; it is the fallback when Silero is absent, and cruder in noise.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from .onnx import ModelError, make_session
+
+__all__ = ["FRAME", "VadState", "Vad", "SileroVad", "EnergyVad", "load_vad", "silero_model_path"]
+
+FRAME = 512          # samples per VAD frame at 16 kHz (32 ms)
+SAMPLE_RATE = 16000
+
+
+@dataclass(frozen=True)
+class VadState:
+    """pending: samples not yet a whole frame (< FRAME,); context: the last 64 samples (Silero);
+    rnn: Silero's (2, 1, 128) state; floor_db: the energy VAD's noise floor; frames: frames so far."""
+
+    pending: np.ndarray
+    context: np.ndarray
+    rnn: np.ndarray
+    floor_db: float = -60.0
+    frames: int = 0
+
+
+class Vad(Protocol):
+    name: str
+    frame_s: float
+
+    def initial_state(self) -> VadState: ...
+
+    def step(self, chunk: np.ndarray, state: VadState) -> tuple[np.ndarray, VadState]: ...
+
+
+def _frames(chunk: np.ndarray, state: VadState) -> tuple[np.ndarray, np.ndarray]:
+    """(k, FRAME) whole frames of pending + chunk, and the rest."""
+    chunk = np.asarray(chunk, dtype=np.float32).reshape(-1)
+    buf = np.concatenate([state.pending, chunk]) if len(state.pending) else chunk
+    k = len(buf) // FRAME
+    return buf[: k * FRAME].reshape(k, FRAME), buf[k * FRAME :].copy()
+
+
+def silero_model_path() -> Path | None:
+    """silero_vad.onnx inside the installed `silero-vad` wheel, found without importing it (it imports torch)."""
+    spec = importlib.util.find_spec("silero_vad")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for root in spec.submodule_search_locations:
+        p = Path(root) / "data" / "silero_vad.onnx"
+        if p.is_file():
+            return p
+    return None
+
+
+class SileroVad:
+    """Silero VAD v5/v6 on onnxruntime (16 kHz)."""
+
+    name = "silero"
+    frame_s = FRAME / SAMPLE_RATE
+    context = 64
+
+    def __init__(self, path: str | os.PathLike | None = None, threads: int = 1) -> None:
+        path = path or silero_model_path()
+        if path is None:
+            raise ModelError("Silero VAD not installed (pip install --no-deps silero-vad)")
+        self.path = str(path)
+        self.session = make_session(path, threads)
+        self._sr = np.array(SAMPLE_RATE, dtype=np.int64)
+
+    def initial_state(self) -> VadState:
+        return VadState(np.zeros(0, np.float32), np.zeros(self.context, np.float32), np.zeros((2, 1, 128), np.float32))
+
+    def step(self, chunk: np.ndarray, state: VadState) -> tuple[np.ndarray, VadState]:
+        frames, rest = _frames(chunk, state)
+        ctx, rnn = state.context, state.rnn
+        probs = np.empty(len(frames), np.float32)
+        for i, f in enumerate(frames):
+            x = np.concatenate([ctx, f])[None]
+            p, rnn = self.session.run(None, {"input": x, "state": rnn, "sr": self._sr})
+            probs[i] = p.reshape(-1)[0]
+            ctx = f[-self.context :]
+        return probs, replace(state, pending=rest, context=ctx, rnn=rnn, frames=state.frames + len(frames))
+
+
+class EnergyVad:
+    """Level above a tracked noise floor -> probability: 0.5 at `margin_db` above the floor."""
+
+    name = "energy"
+    frame_s = FRAME / SAMPLE_RATE
+
+    def __init__(self, margin_db: float = 12.0, slope_db: float = 3.0, min_db: float = -55.0,
+                 rise_db_per_s: float = 1.5) -> None:
+        self.margin_db, self.slope_db, self.min_db = margin_db, slope_db, min_db
+        self.rise = rise_db_per_s * self.frame_s
+
+    def initial_state(self) -> VadState:
+        return VadState(np.zeros(0, np.float32), np.zeros(0, np.float32), np.zeros(0, np.float32), floor_db=-60.0)
+
+    def step(self, chunk: np.ndarray, state: VadState) -> tuple[np.ndarray, VadState]:
+        frames, rest = _frames(chunk, state)
+        level = 10 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-10) if len(frames) else np.zeros(0)
+        floor = state.floor_db
+        probs = np.empty(len(frames), np.float32)
+        for i, db in enumerate(level.tolist()):
+            floor = db if db < floor else min(floor + self.rise, db)
+            x = (db - max(floor, self.min_db - self.margin_db) - self.margin_db) / self.slope_db
+            probs[i] = 1.0 / (1.0 + np.exp(-x))
+        return probs, replace(state, pending=rest, floor_db=floor, frames=state.frames + len(frames))
+
+
+def load_vad(kind: str = "auto", path: str | os.PathLike | None = None, threads: int = 1) -> Vad:
+    """"silero" (error if missing), "energy", or "auto" (Silero when installed, else energy)."""
+    if kind == "energy":
+        return EnergyVad()
+    if kind == "silero" or path is not None:
+        return SileroVad(path, threads)
+    if kind != "auto":
+        raise ValueError(f"VAD kind must be auto, silero or energy, got {kind!r}")
+    return SileroVad(threads=threads) if silero_model_path() is not None else EnergyVad()

@@ -1,0 +1,193 @@
+"""Fine-tune a trained recogniser for chunked (latency-controlled) decoding, and export its streaming twin.
+
+    python -m speechseq.train.stream_finetune --from-onnx models/recognizer-en.onnx --features .carry/asr \\
+        --out runs/recognizer-en-stream --epochs 3 [--device cuda] [--export models/recognizer-en.stream.onnx --int8]
+
+A BiLSTM trained on whole utterances has only seen backward states that start at the utterance's
+end; in chunked mode they start at the end of a short look-ahead, and its partial text suffers.
+Training on the chunked forward itself (speechseq.nn.streaming.chunked_forward, the same
+computation as the exported graph, differentiable through the model's weights) with chunk and
+look-ahead sizes drawn around the deployed ones fixes most of that. The offline CTC loss is
+kept in the mix (weight --offline-weight) so that the fine-tuned weights stay sound for the whole
+utterance too. The listener still decodes its final text with the offline model; this model only
+produces the partials. Data: the feature banks of scripts/train_recognizer.py prepare (train and
+validation splits of the same sources; evaluation audio is never in them). The shared training
+loop gives checkpoints, resume, EMA and the curve; the best epoch is chosen by the chunked WER.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..frontend import FrontendConfig
+from ..nn.recognizer import Recognizer
+from ..nn.streaming import chunked_forward
+from .feataug import augment_batch
+from .featbank import FeatureBank
+from .recognizer import Batch, TrainOptions, collate, make_batches
+
+__all__ = ["SETTINGS", "chunked_loss_fn", "chunked_validate", "main"]
+
+KIND = "recognizer"
+# (chunk, look-ahead) in output steps (20 ms at stride 2), drawn uniformly per batch.
+SETTINGS: tuple[tuple[int, int], ...] = ((10, 5), (20, 5), (20, 10), (20, 20), (40, 10), (40, 20))
+
+
+def chunked_loss_fn(opts: TrainOptions, noise: torch.Tensor | None, device: str, offline_weight: float,
+                    settings: Sequence[tuple[int, int]] = SETTINGS) -> Callable[[torch.nn.Module, Batch], tuple]:
+    """loss_fn(model, batch) for train_loop: chunked CTC (+ offline_weight x offline CTC)."""
+    g = torch.Generator(device=device).manual_seed(opts.seed * 7919 + 1)
+    rng = np.random.default_rng(opts.seed)
+    noise_dev = None if noise is None else noise.to(device)
+
+    def ctc(lp: torch.Tensor, out_len: torch.Tensor, batch: Batch) -> torch.Tensor:
+        return torch.nn.functional.ctc_loss(lp.transpose(0, 1), batch.targets.to(device), out_len,
+                                            batch.target_lengths.to(device), blank=0, reduction="mean",
+                                            zero_infinity=True)
+
+    def loss_fn(model: torch.nn.Module, batch: Batch) -> tuple[torch.Tensor, dict]:
+        x, lengths = batch.features.to(device, non_blocking=True), batch.lengths.to(device)
+        x = augment_batch(x, lengths, opts.augment, g, noise_dev, model.feat_mean)
+        c, r = settings[int(rng.integers(len(settings)))]
+        out_len = model.output_lengths(lengths).clamp(1)
+        loss_chunked = ctc(chunked_forward(model, x, c, r, lengths), out_len, batch)
+        logs = {"chunked": float(loss_chunked.detach())}
+        loss = loss_chunked
+        if offline_weight > 0:
+            lp, out_len = model(x, lengths)
+            loss_offline = ctc(lp, out_len, batch)
+            loss = loss + offline_weight * loss_offline
+            logs["offline"] = float(loss_offline.detach())
+        return loss, logs
+
+    return loss_fn
+
+
+@torch.no_grad()
+def _recognize(model: Recognizer, bank: FeatureBank, device: str, chunk: int | None, lookahead: int,
+               batch: int = 32) -> list[str]:
+    from ..runtime.decoding import greedy
+
+    model.eval()
+    order = np.argsort(bank.lengths)
+    out: list[str] = [""] * len(bank)
+    for k in range(0, len(order), batch):
+        idx = order[k : k + batch]
+        b = collate([bank[int(i)] for i in idx], ["" for _ in idx])
+        x, lengths = b.features.to(device), b.lengths.to(device)
+        lp = model(x, lengths)[0] if chunk is None else chunked_forward(model, x, chunk, lookahead, lengths)
+        n = model.output_lengths(lengths).cpu().numpy()
+        lp = lp.float().cpu().numpy()
+        for j, i in enumerate(idx):
+            out[int(i)] = greedy(lp[j, : n[j]]).text.strip()
+    return out
+
+
+def chunked_validate(banks: dict[str, FeatureBank], device: str, chunk: int = 20, lookahead: int = 10
+                     ) -> Callable[[torch.nn.Module], dict]:
+    """validate(model) -> {"val_wer" (chunked, the deployed setting), "offline_wer"} in percent."""
+    from ..metrics import wer
+
+    def validate(model: torch.nn.Module) -> dict[str, float]:
+        refs, chunked, offline = [], [], []
+        for bank in banks.values():
+            refs += bank.texts
+            chunked += _recognize(model, bank, device, chunk, lookahead)
+            offline += _recognize(model, bank, device, None, 0)
+        return {"val_wer": 100 * wer(refs, chunked).rate, "offline_wer": 100 * wer(refs, offline).rate}
+
+    return validate
+
+
+def _load_banks(features: Path, val_limit: int) -> tuple[FeatureBank, dict[str, FeatureBank], torch.Tensor | None]:
+    names = sorted(p.name.removesuffix("_train.json") for p in features.glob("*_train.json"))
+    if not names:
+        raise SystemExit(f"{features}: no *_train feature banks (scripts/train_recognizer.py prepare makes them)")
+    train = FeatureBank.concat([FeatureBank.load(features / f"{n}_train") for n in names])
+    val = {}
+    for n in names:
+        if (features / f"{n}_val.json").exists():
+            bank = FeatureBank.load(features / f"{n}_val")
+            val[n] = bank.subset(np.arange(min(len(bank), val_limit)))
+    noise = None
+    if (features / "noise.json").exists():
+        noise = torch.from_numpy(np.ascontiguousarray(FeatureBank.load(features / "noise")[0]))
+    return train, val, noise
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .loop import LoopConfig, load_checkpoint, train_loop
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--from-onnx", help="the fp32 offline recogniser export to start from")
+    src.add_argument("--checkpoint", help="a recogniser training checkpoint to start from")
+    ap.add_argument("--features", required=True, help="feature banks (scripts/train_recognizer.py prepare)")
+    ap.add_argument("--out", required=True, help="run directory (checkpoints; rerun to resume)")
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--fraction", type=float, default=0.5, help="share of the training data per epoch")
+    ap.add_argument("--lr", type=float, default=2e-4)
+    ap.add_argument("--offline-weight", type=float, default=0.3)
+    ap.add_argument("--ema", type=float, default=0.99, help="EMA decay of the weights (0: none)")
+    ap.add_argument("--batch-seconds", type=float, default=320.0)
+    ap.add_argument("--val-limit", type=int, default=300, help="validation utterances per source")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--export", help="write the streaming twin of the best epoch here (.stream.onnx)")
+    ap.add_argument("--int8", action="store_true", help="with --export: also the int8 twin")
+    args = ap.parse_args(argv)
+    if args.device == "cpu":
+        torch.set_num_threads(1)
+    if args.from_onnx:
+        from .export_streaming import recognizer_from_onnx
+
+        from ..runtime.streaming_recognizer import source_digest
+
+        model, meta = recognizer_from_onnx(args.from_onnx)
+        meta = {**meta, "source": Path(args.from_onnx).name, "source_digest": source_digest(meta)}
+    else:
+        from .recognizer import load_recognizer_checkpoint
+
+        model, ck = load_recognizer_checkpoint(args.checkpoint)
+        meta = {k: v for k, v in (ck.get("extra") or {}).items() if k in ("frontend", "data")}
+    train, val, noise = _load_banks(Path(args.features), args.val_limit)
+    if FrontendConfig(**train.frontend).n_mels != model.cfg.n_mels:
+        raise SystemExit("the feature banks and the model use different frontends")
+    opts = TrainOptions(batch_seconds=args.batch_seconds, repeats={s: args.fraction for s in set(train.sources)})
+    loop_cfg = LoopConfig(epochs=args.epochs, lr=args.lr, device=args.device, ema_decay=args.ema or None)
+    validate = chunked_validate(val, args.device)
+    if not (Path(args.out) / "last.pt").exists():
+        model.to(args.device)
+        print(f"before fine-tuning: {validate(model)}", file=sys.stderr)
+    extra = {"stream_finetune": {"settings": SETTINGS, "offline_weight": args.offline_weight, "source": meta.get("source"),
+                                 "command": " ".join(sys.argv)}, "frontend": meta.get("frontend")}
+    train_loop(model, lambda e: make_batches(train, e, opts), chunked_loss_fn(opts, noise, args.device, args.offline_weight),
+               validate, args.out, KIND, model.cfg.to_dict(), loop_cfg, select="val_wer", mode="min", extra=extra)
+    if args.export:
+        from .export_streaming import export_streaming, quantize_streaming
+
+        best = load_checkpoint(Path(args.out) / "best.pt")
+        model.load_state_dict(best["model"])
+        model.cpu().eval()
+        hist = best.get("history") or [{}]
+        meta = {**meta, "stream_finetune": extra["stream_finetune"],
+                "stream_metrics": {k: v for k, v in hist[-1].items() if "wer" in k}}
+        out = export_streaming(model, args.export, meta)
+        if args.int8:
+            quantize_streaming(out, out.with_name(out.name.removesuffix(".onnx") + ".int8.onnx"))
+        print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    try:  # a GPU machine without libsndfile can still train from feature banks (no audio is read)
+        import soundfile  # noqa: F401
+    except (ImportError, OSError):
+        import types
+
+        sys.modules["soundfile"] = types.ModuleType("soundfile")
+    sys.exit(main())

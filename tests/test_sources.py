@@ -1,0 +1,155 @@
+"""Live sources: the bounded queue never blocks and counts drops; files paced like a microphone;
+a real microphone through a private PulseAudio server; a friendly error without PortAudio."""
+from __future__ import annotations
+
+import builtins
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from speechseq.audio import load_audio
+from speechseq.sources import (AudioDeviceError, BlockQueue, DeviceLost, FileStream, Microphone, Overrun,
+                               import_sounddevice)
+
+from .conftest import SAMPLES
+from .pulse import pulse_mic, pulse_session, reinit_portaudio  # noqa: F401  (fixture)
+
+WAV = SAMPLES / "activate_kitchen_lights.wav"
+
+
+@pytest.fixture(scope="module")
+def short_wav(tmp_path_factory):
+    """1.5 s of the demo recording around "activate" (keeps the real-time tests short)."""
+    import soundfile as sf
+
+    p = tmp_path_factory.mktemp("src") / "short.wav"
+    sf.write(p, load_audio(WAV)[8000:32000], 16000, subtype="PCM_16")
+    return p
+
+
+def test_block_queue_drops_and_counts_without_blocking():
+    q = BlockQueue(3)
+    blocks = [np.full(100, i, np.float32) for i in range(5)]
+    t0 = time.perf_counter()
+    accepted = [q.offer(b) for b in blocks]
+    assert time.perf_counter() - t0 < 0.05          # a full queue costs nothing
+    assert accepted == [True, True, True, False, False]
+    assert q.take_dropped() == 200
+    assert q.take_dropped() == 0                     # reported once
+    assert [float(q.get(0.01)[0]) for _ in range(3)] == [0.0, 1.0, 2.0]
+    assert q.get(0.01) is None
+
+
+def test_filestream_fast_gives_the_file_then_trailing_silence():
+    ref = load_audio(WAV)
+    src = FileStream(WAV, realtime=False, block_s=0.05, tail_s=0.5)
+    blocks = list(src.blocks())
+    assert all(isinstance(b, np.ndarray) for b in blocks)
+    assert {len(b) for b in blocks[:-1]} == {800}
+    x = np.concatenate(blocks)
+    assert len(x) == len(ref) + 8000
+    assert np.allclose(x[: len(ref)], ref, atol=1e-6)
+    assert not x[len(ref) :].any()
+    assert src.time == pytest.approx(len(x) / 16000)
+
+
+def test_filestream_realtime_is_paced(short_wav):
+    src = FileStream(short_wav, realtime=True, block_s=0.1, tail_s=0.0)
+    t0 = time.monotonic()
+    n = 0
+    for item in src.blocks():
+        assert not isinstance(item, Overrun)
+        n += len(item)
+    elapsed = time.monotonic() - t0
+    duration = n / 16000
+    assert duration == pytest.approx(1.5, abs=0.01)
+    assert duration - 0.05 < elapsed < duration + 0.4
+
+
+def test_slow_consumer_gets_an_overrun_not_an_error(short_wav):
+    src = FileStream(short_wav, realtime=True, block_s=0.05, queue_s=0.2, tail_s=0.0)
+    got, overruns = 0, []
+    for i, item in enumerate(src.blocks()):
+        if isinstance(item, Overrun):
+            overruns.append(item)
+            continue
+        got += len(item)
+        if i == 2:
+            time.sleep(1.0)          # fall behind by a second with a 0.2 s queue
+    dropped = sum(o.dropped_s for o in overruns)
+    assert overruns, "a stall longer than the queue must be reported"
+    assert 0.6 <= dropped <= 0.9     # about 1 s stalled, minus the 0.2 s queue
+    assert got / 16000 + dropped == pytest.approx(1.5, abs=0.06)   # the stream went on to the end
+    assert src.time == pytest.approx(1.5, abs=0.06)
+
+
+def test_missing_portaudio_gives_a_friendly_error(monkeypatch):
+    import sys
+
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name == "sounddevice":
+            raise OSError("PortAudio library not found")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.delitem(sys.modules, "sounddevice", raising=False)
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    with pytest.raises(AudioDeviceError, match="libportaudio2"):
+        import_sounddevice()
+    with pytest.raises(AudioDeviceError, match="PortAudio"):
+        Microphone().open()
+
+
+def _has_portaudio() -> bool:
+    try:
+        import_sounddevice()
+        return True
+    except AudioDeviceError:
+        return False
+
+
+needs_portaudio = pytest.mark.skipif(not _has_portaudio(), reason="PortAudio (libportaudio2) not installed")
+
+
+@needs_portaudio
+def test_microphone_records_what_is_played(pulse_mic, short_wav):  # noqa: F811
+    reinit_portaudio()
+    ref = load_audio(short_wav)
+    got, player = [], None
+    with Microphone(block_s=0.05) as mic:
+        assert mic.rate > 0 and mic.channels >= 1
+        for item in mic.blocks():
+            if isinstance(item, Overrun):
+                continue
+            got.append(item)
+            if player is None:           # the first callback has come: the stream is live
+                player = threading.Thread(target=pulse_mic.play, args=(short_wav,))
+                player.start()
+            if sum(map(len, got)) >= 16000 * 2.5:
+                break
+    player.join()
+    x = np.concatenate(got)
+    probe = ref[11500:19000]            # "activate" (0.7-1.2 s into the clip)
+    c = np.correlate(x, probe, mode="valid")
+    lag = int(np.argmax(np.abs(c))) - 11500
+    seg = x[lag + 8000 : lag + len(ref)]  # paplay may drop up to ~0.1 s at the start of an idle sink
+    assert len(seg) == len(ref) - 8000
+    assert np.corrcoef(seg, ref[8000:])[0, 1] > 0.99     # resampled twice (device rate and back), still the same audio
+
+
+@needs_portaudio
+def test_vanished_device_raises_device_lost():
+    with pulse_session() as server:       # its own server: this test kills it
+        reinit_portaudio()
+        t_stop = None
+        with pytest.raises(DeviceLost, match="stopped delivering"):
+            with Microphone(block_s=0.05, stall_s=2.0) as mic:
+                for _ in mic.blocks():
+                    if t_stop is None:
+                        server.stop()     # the sound server goes away under the open stream
+                        t_stop = time.monotonic()
+                    assert time.monotonic() - t_stop < 8.0
+        assert time.monotonic() - t_stop < 8.0
