@@ -28,6 +28,11 @@ if [ "${have%% *}" != "${want%% *}" ] || [ "$covered" = 0 ]; then
   echo "installing speechseq ${spec} into .venv (pip)"
   .venv/bin/python -m pip install -q --disable-pip-version-check -e "$spec" 2>&1 \
     | grep -vE "^WARNING: Location .* is ignored" || true
-  .venv/bin/python -c "import speechseq" 
+  # Silero's VAD model (the listener's end-of-speech detector) rides in the silero-vad wheel, whose
+  # metadata asks for torch; the ONNX file needs only onnxruntime, so install it without deps.
+  { .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps "silero-vad==6.2.*" \
+      || echo "note: silero-vad not installed; the listener uses its energy VAD"; } 2>&1 \
+    | grep -vE "^WARNING: Location .* is ignored" || true
+  .venv/bin/python -c "import speechseq"
   echo "$want" > "$stamp"
 fi
