@@ -16,11 +16,12 @@ from .errors import SpeechseqError
 __all__ = ["main", "build_parser"]
 
 # speechseq/commands/<name>.py, in the order --help lists them.
-COMMANDS: tuple[str, ...] = ("features", "export")
+COMMANDS: tuple[str, ...] = ("features", "export", "listen", "sample", "analyze", "transcribe", "detect")
 # `speechseq train <target>` and `speechseq eval <target>`: speechseq/commands/<group>_<target>.py
 GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "train": ("train a model (detector, recognizer, lm) from data", ()),
-    "eval": ("measure a model on labelled recordings", ()),
+    "train": ("train a model (detector, recognizer, lm) from data", ("lm", "recognizer", "detector")),
+    "eval": ("measure a model on labelled recordings", ("recognizer", "detector")),
+    "tune": ("tune decoding weights on a dev set", ("fusion",)),
 }
 
 

@@ -8,7 +8,13 @@ from pathlib import Path
 from ..errors import SpeechseqError
 
 # checkpoint "kind" -> "module:function(checkpoint_path, out_path, int8) -> list[str]" (files written)
-EXPORTERS: dict[str, str] = {}
+EXPORTERS: dict[str, str] = {
+    "lm": "speechseq.train.export_lm:export_checkpoint",
+    "attention-decoder": "speechseq.train.export_lm:export_decoder_checkpoint",
+    "joint": "speechseq.train.export_lm:export_decoder_checkpoint",
+    "recognizer": "speechseq.train.export_recognizer:export_checkpoint",
+    "detector": "speechseq.train.export_detector:export_checkpoint",
+}
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -1,0 +1,132 @@
+#!/usr/bin/env python
+"""Reproduce models/decoder-en.onnx: the attention decoder that rescores the recogniser's n-best,
+trained on CPU on the shipped recogniser's (frozen) encoder outputs.
+
+    # 1. a recogniser graph that also outputs its BiLSTM states (same weights, same log-probs):
+    python scripts/train_decoder.py encoder --checkpoint runs/recognizer-en/best.pt --out cache/dec/recognizer-mem.onnx
+    # 2. encoder outputs of the training audio, decoder training, export:
+    nice -n 10 python scripts/train_decoder.py fit --recognizer cache/dec/recognizer-mem.onnx \\
+        --lm-checkpoint runs/lm-en/best.pt --data ../shared/data --synth cache/synth/sentences/train.jsonl \\
+        --work runs/decoder-en --out models/decoder-en.onnx
+
+Training audio: Kathleen `train`, FSDD `train` and (optionally) synthetic sentences of the
+non-held-out voices, the same sources as the recogniser. Kathleen `dev`, FSDD `test` and the
+held-out voices are never read. 4% of the training prompts (whole prompts) are held out to
+pick the epoch. The decoder's embedding starts from the LM's (--lm-checkpoint).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import zlib
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def encoder(args: argparse.Namespace) -> int:
+    from speechseq.train.export_lm import export_encoder
+    from speechseq.train.recognizer import load_recognizer_checkpoint
+
+    model, ck = load_recognizer_checkpoint(args.checkpoint)
+    extra = dict(ck.get("extra") or {})
+    meta = {k: extra[k] for k in ("train_hours", "train_sources", "data", "metrics", "recipe", "training") if k in extra}
+    print(f"wrote {export_encoder(model, args.out, meta, extra.get('frontend'))}")
+    return 0
+
+
+def _utterances(args: argparse.Namespace):
+    from speechseq.train.manifests import load_manifest
+
+    data = Path(args.data)
+    utts = list(load_manifest(data / "kathleen/manifest.jsonl", split="train"))
+    utts += list(load_manifest(data / "fsdd/manifest.jsonl", split="train"))
+    if args.synth:
+        synth = [u for u in load_manifest(args.synth) if not u.get("heldout")]
+        utts += synth[: args.synth_limit]
+    return utts[:: args.every]
+
+
+def fit(args: argparse.Namespace) -> int:
+    import numpy as np
+    import torch
+
+    from speechseq.audio import load_audio
+    from speechseq.nn.text import DecoderConfig
+    from speechseq.runtime.posteriors import RecognizerRunner
+    from speechseq.text import normalize
+    from speechseq.train.export_lm import export_decoder_checkpoint
+    from speechseq.train.joint import JointConfig, train_decoder
+    from speechseq.train.lm import load_lm_checkpoint
+    from speechseq.train.loop import LoopConfig
+
+    torch.set_num_threads(1)
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    cache = work / "memories.npz"
+    runner = RecognizerRunner(args.recognizer)
+    if not runner.has_memory:
+        raise SystemExit(f"{args.recognizer} has no encoder_out output: run the `encoder` step first")
+    if cache.exists():
+        z = np.load(cache, allow_pickle=True)
+        mems, texts, keys = list(z["mems"]), list(z["texts"]), list(z["keys"])
+    else:
+        mems, texts, keys = [], [], []
+        utts = _utterances(args)
+        for k, u in enumerate(utts):
+            _, mem = runner(load_audio(u.audio, runner.frontend.sample_rate))
+            mems.append(mem.astype(np.float16))
+            texts.append(normalize(u.text))
+            keys.append(u.text)
+            if k % 200 == 0:
+                print(f"encoder outputs: {k}/{len(utts)}", file=sys.stderr, flush=True)
+        np.savez(cache, mems=np.array(mems, dtype=object), texts=np.array(texts), keys=np.array(keys))
+    val = [zlib.crc32(normalize(k).encode()) % 100 < 4 for k in keys]       # whole prompts held out
+    train = ([m for m, v in zip(mems, val) if not v], [t for t, v in zip(texts, val) if not v])
+    held = ([m for m, v in zip(mems, val) if v], [t for t, v in zip(texts, val) if v])
+    lm, _ = load_lm_checkpoint(args.lm_checkpoint)
+    cfg = DecoderConfig(embed_dim=lm.cfg.embed_dim, enc_dim=mems[0].shape[1], hidden=args.hidden, attn_dim=128,
+                        dropout=0.2)
+    print(f"{len(train[0])} training utterances, {len(held[0])} held out", file=sys.stderr)
+    train_decoder(train, held, work, cfg, LoopConfig(epochs=args.epochs, lr=2e-3, ema_decay=0.995, warmup_steps=50),
+                  JointConfig(ctc_weight=0.0, label_smoothing=0.1, memory_dropout=0.2), embedding=lm.embedding,
+                  batch_frames=args.batch_frames,
+                  extra={"encoder": Path(args.recognizer).name, "data": {"kathleen": "train", "fsdd": "train",
+                                                                          "synth": bool(args.synth)}})
+    from speechseq.runtime.onnx import read_metadata, write_metadata
+    from speechseq.runtime.text_decoder import encoder_probe
+
+    for p in export_decoder_checkpoint(work / "best.pt", args.out):
+        meta = read_metadata(p)  # which recogniser this decoder reads (checked when rescoring)
+        meta["encoder_probe"] = encoder_probe(runner.session, runner.frontend.n_mels)
+        write_metadata(p, meta)
+        print(f"wrote {p}")
+    return 0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="step", required=True)
+    e = sub.add_parser("encoder", help="recogniser checkpoint -> ONNX with log_probs + encoder_out")
+    e.add_argument("--checkpoint", required=True)
+    e.add_argument("--out", required=True)
+    f = sub.add_parser("fit", help="train the decoder on frozen encoder outputs and export it")
+    f.add_argument("--recognizer", required=True, help="recogniser .onnx with an encoder_out output")
+    f.add_argument("--lm-checkpoint", required=True, help="LM checkpoint whose embedding the decoder starts from")
+    f.add_argument("--data", default="../shared/data")
+    f.add_argument("--synth", default=None, help="synthetic sentences manifest (train.jsonl)")
+    f.add_argument("--synth-limit", type=int, default=3000)
+    f.add_argument("--work", default="runs/decoder-en")
+    f.add_argument("--out", default="models/decoder-en.onnx")
+    f.add_argument("--every", type=int, default=1, help="use every N-th utterance only (quick trials)")
+    f.add_argument("--epochs", type=int, default=15)
+    f.add_argument("--hidden", type=int, default=256)
+    f.add_argument("--batch-frames", type=int, default=12000)
+    args = ap.parse_args()
+    return encoder(args) if args.step == "encoder" else fit(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""`speechseq analyze`: beam-search error analysis over a labelled manifest.
+
+    speechseq analyze --model models/recognizer-en.onnx --lm models/lm-en.onnx \\
+        --manifest ../shared/data/kathleen/manifest.jsonl --split dev --beam 8
+
+For each utterance decoded wrongly, the model's score of the reference is compared with its
+score of the output (on the objective the search maximises): reference higher -> the search is
+at fault (try a wider beam), else the model is (try a better model, LM, or more data). Prints
+the two shares and the worst cases.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+
+from ..errors import SpeechseqError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("analyze", help="blame recognition errors on the beam search or on the model",
+                       description="Beam-search error analysis: for every wrong output, is the reference "
+                                   "scored higher than the output (a search error) or not (a model error)?",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--model", required=True, help="recogniser (.onnx)")
+    p.add_argument("--manifest", required=True, help="labelled manifest (JSONL, CSV, ...)")
+    p.add_argument("--split", default=None, help="only the rows of this split")
+    p.add_argument("--limit", type=int, default=None, help="first N utterances only")
+    p.add_argument("--system", choices=["ctc", "attention"], default="ctc",
+                   help="ctc: prefix beam search (+ LM with --lm); attention: the decoder's own beam search")
+    p.add_argument("--beam", type=int, default=8)
+    p.add_argument("--lm", default=None, help="language model (.onnx) for shallow fusion (ctc)")
+    p.add_argument("--lm-weight", type=float, default=0.5, help="alpha")
+    p.add_argument("--word-bonus", type=float, default=1.0, help="beta, per character")
+    p.add_argument("--decoder", default=None, help="attention decoder (.onnx), for --system attention")
+    p.add_argument("--length-norm", type=float, default=0.7, help="attention: score / length ** this")
+    p.add_argument("--worst", type=int, default=10, help="how many of the worst cases to print")
+    p.add_argument("--json", action="store_true", help="one JSON object a case, then the summary")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..metrics import edit_distance
+    from ..runtime.analysis import analyze_attention, analyze_ctc, summarize
+    from ..runtime.posteriors import manifest_outputs
+
+    if args.beam < 1:
+        raise SpeechseqError("--beam must be >= 1")
+    lm = dec = None
+    if args.system == "attention":
+        if not args.decoder:
+            raise SpeechseqError("--system attention needs --decoder")
+        from ..runtime.attention import OnnxDecoder
+
+        dec = OnnxDecoder(args.decoder)
+    elif args.lm:
+        from ..runtime.lm import OnnxLM
+
+        lm = OnnxLM(args.lm)
+    utts = manifest_outputs(args.model, args.manifest, args.split, args.limit)
+    if not utts:
+        raise SpeechseqError(f"{args.manifest}: no utterances (split {args.split!r})")
+    cases = []
+    for u in utts:
+        if dec is not None:
+            if u.memory is None:
+                raise SpeechseqError(f"{args.model}: the recogniser has no encoder_out output for the decoder")
+            cases.append(analyze_attention(u.key, dec.step_fn(u.memory), dec.initial_state(), u.text, args.beam,
+                                           max_len=2 * len(u.text) + 20, length_norm_alpha=args.length_norm))
+        else:
+            cases.append(analyze_ctc(u.key, u.log_probs, u.text, args.beam, lm, args.lm_weight if lm else 0.0,
+                                     args.word_bonus if lm else 0.0))
+    summary = summarize(cases)
+    wrong = [c for c in cases if c is not None]
+    errs = {c.key: edit_distance(c.reference.split(), c.output.split()).distance for c in wrong}
+    worst = sorted(wrong, key=lambda c: (-errs[c.key], -abs(c.margin)))[: args.worst]
+    if args.json:
+        for c in wrong:
+            print(json.dumps({"key": c.key, "reference": c.reference, "output": c.output, "blame": c.blame,
+                              "reference_score": c.reference_score, "output_score": c.output_score,
+                              "word_errors": errs[c.key]}))
+        print(json.dumps({"summary": summary}))
+        return 0
+    print(f"{summary['wrong']} of {summary['utterances']} utterances wrong: "
+          f"search errors {summary['search']} ({100 * summary['search_share']:.0f}%), "
+          f"model errors {summary['model']} ({100 * summary['model_share']:.0f}%)")
+    for c in worst:
+        print(f"\n[{c.blame}] {c.key}  ({errs[c.key]} word errors, score ref {c.reference_score:.2f} "
+              f"vs out {c.output_score:.2f})\n  ref: {c.reference}\n  out: {c.output}")
+    return 0

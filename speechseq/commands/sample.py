@@ -1,0 +1,51 @@
+"""`speechseq sample`: sentences drawn from the character language model.
+
+    speechseq sample --lm models/lm-en.onnx -n 5 --temperature 0.8 --prefix "the president"
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..errors import SpeechseqError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sample", help="sample sentences from a language model",
+                       description="Sample sentences from a character language model (models/lm-en.onnx), "
+                                   "one character at a time until <eos>. Lower temperatures give safer, "
+                                   "more repetitive text.",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--lm", default="models/lm-en.onnx", help="language model (.onnx)")
+    p.add_argument("-n", "--num", type=int, default=5, help="sentences to draw")
+    p.add_argument("--temperature", type=float, default=0.8)
+    p.add_argument("--prefix", default="", help="text every sentence starts with (normalised)")
+    p.add_argument("--max-chars", type=int, default=300)
+    p.add_argument("--seed", type=int, default=None, help="random seed (default: a fresh one)")
+    p.add_argument("--novel-against", nargs="*", default=[], metavar="TEXT",
+                   help="text files (e.g. the training text): mark sentences found there with '(seen)'")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ..runtime.lm import OnnxLM, sample
+    from ..text import normalize
+
+    if args.temperature <= 0:
+        raise SpeechseqError("--temperature must be > 0")
+    if args.num < 1:
+        raise SpeechseqError("-n must be >= 1")
+    lm = OnnxLM(args.lm)
+    seen: set[str] = set()
+    for f in args.novel_against:
+        if not Path(f).is_file():
+            raise SpeechseqError(f"{f}: no such file")
+        seen.update(normalize(line) for line in Path(f).read_text(encoding="utf-8").splitlines())
+    prefix = normalize(args.prefix) + (" " if args.prefix.endswith(" ") and args.prefix.strip() else "")
+    rng = np.random.default_rng(args.seed)
+    for _ in range(args.num):
+        text = sample(lm, rng, args.temperature, prefix, args.max_chars)
+        print(text + ("  (seen)" if text in seen else ""))
+    return 0

@@ -1,0 +1,80 @@
+"""`speechseq train lm`: train the character language model on text files (resumable).
+
+    speechseq train lm --text ../shared/data/text/ljspeech.txt ../shared/data/text/arctic_prompts.txt \\
+        --exclude-manifest ../shared/data/kathleen/manifest.jsonl --exclude-split dev --out runs/lm-en
+    speechseq export runs/lm-en/best.pt --out models/lm-en.onnx
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import SpeechseqError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("lm", help="train the character language model",
+                       description="Train a character RNN language model on text files (one sentence per "
+                                   "line). Held-out perplexity is measured each epoch; rerunning the same "
+                                   "command resumes from OUT/last.pt. Export OUT/best.pt with `speechseq export`.",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--text", nargs="+", required=True, metavar="FILE", help="training text files")
+    p.add_argument("--out", required=True, help="run directory (checkpoints, history, curve)")
+    p.add_argument("--exclude-manifest", nargs="*", default=[], metavar="JSONL",
+                   help="manifests whose transcripts the LM must never see (evaluation prompts)")
+    p.add_argument("--exclude-split", default="dev",
+                   help="only exclude the rows of this split of the manifests ('' = every row)")
+    p.add_argument("--exclude-manifest-all", nargs="*", default=[], metavar="JSONL",
+                   help="manifests whose every transcript is excluded (e.g. a held-out synthetic test set)")
+    p.add_argument("--heldout-percent", type=float, default=5.0, help="sentences held out for perplexity")
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--batch-tokens", type=int, default=4096, help="padded characters per batch")
+    p.add_argument("--rnn", choices=["lstm", "gru"], default="lstm")
+    p.add_argument("--hidden", type=int, default=512)
+    p.add_argument("--layers", type=int, default=1)
+    p.add_argument("--embed-dim", type=int, default=64)
+    p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        import torch
+    except ImportError:
+        raise SpeechseqError("training needs torch: pip install 'speechseq[train]'") from None
+    from pathlib import Path
+
+    from ..nn.text import LMConfig
+    from ..train.lm import load_corpus, manifest_texts, split_heldout, train_lm
+    from ..train.loop import LoopConfig
+
+    for f in [*args.text, *args.exclude_manifest, *args.exclude_manifest_all]:
+        if not Path(f).is_file():
+            raise SpeechseqError(f"{f}: no such file")
+    torch.set_num_threads(args.threads)
+    exclude = [t for m in args.exclude_manifest for t in manifest_texts(m, args.exclude_split or None)]
+    exclude += [t for m in args.exclude_manifest_all for t in manifest_texts(m)]
+    sentences = load_corpus(args.text, exclude=exclude)
+    if not sentences:
+        raise SpeechseqError("no sentences left in the training text")
+    train, heldout = split_heldout(sentences, args.heldout_percent)
+    print(f"{len(sentences)} sentences ({len(train)} train, {len(heldout)} held out); "
+          f"{len(set(exclude))} excluded prompts", file=sys.stderr)
+    cfg = LMConfig(embed_dim=args.embed_dim, hidden=args.hidden, layers=args.layers, rnn=args.rnn,
+                   dropout=args.dropout)
+    loop = LoopConfig(epochs=args.epochs, lr=args.lr, ema_decay=0.995, seed=args.seed, device=args.device,
+                      warmup_steps=100)
+    data = {"text": [Path(t).name for t in args.text],
+            "excluded": [Path(m).name for m in args.exclude_manifest] + [f"{Path(m).parent.name}/{Path(m).name} (all rows)"
+                                                                          for m in args.exclude_manifest_all],
+            "exclude_split": args.exclude_split, "heldout_percent": args.heldout_percent}
+    history = train_lm(train, heldout, args.out, cfg, loop, args.batch_tokens, extra={"data": data})
+    if history:
+        best = min(history, key=lambda h: h.get("val_ppl", float("inf")))
+        print(f"best epoch {best['epoch']}: held-out perplexity {best.get('val_ppl', float('nan')):.4f} per character "
+              f"({best.get('val_bpc', float('nan')):.4f} bits)", file=sys.stderr)
+    return 0

@@ -1,0 +1,105 @@
+"""`speechseq tune fusion`: choose the LM weight (alpha) and word bonus (beta) of shallow fusion
+on a dev manifest, by word error rate.
+
+    speechseq tune fusion --model models/recognizer-en.onnx --lm models/lm-en.onnx \\
+        --manifest ../shared/data/kathleen/manifest.jsonl --split dev --alphas 0 0.3 0.5 0.8 --betas 0 0.5 1 2
+
+Tune on a dev set, report on another: the chosen pair is fitted to the set it was tuned on.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ..errors import SpeechseqError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("fusion", help="grid-search the LM weight and length bonus of beam + LM",
+                       description="Decode a dev manifest with CTC prefix beam search + shallow LM fusion "
+                                   "for every (alpha, beta) of a grid and print the WER of each; the best "
+                                   "pair is the one to pass as --lm-weight / --word-bonus.",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--model", required=True, help="recogniser (.onnx)")
+    p.add_argument("--lm", required=True, help="language model (.onnx)")
+    p.add_argument("--manifest", required=True, help="dev manifest (JSONL, CSV, ...)")
+    p.add_argument("--split", default=None, help="only the rows of this split")
+    p.add_argument("--limit", type=int, default=None, help="first N utterances only")
+    p.add_argument("--beam", type=int, default=8)
+    p.add_argument("--alphas", type=float, nargs="+", default=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    p.add_argument("--betas", type=float, nargs="+", default=[0.0, 0.5, 1.0, 1.5, 2.0])
+    p.add_argument("--attention-decoder", default=None,
+                   help="also tune the rescoring weight of this attention decoder, at the best alpha and beta "
+                        "(the recogniser needs an encoder_out output)")
+    p.add_argument("--attention-weights", type=float, nargs="+", default=[0.0, 0.25, 0.5, 0.75, 1.0, 1.5])
+    p.add_argument("--json", action="store_true", help="print the grid as one JSON object")
+    p.set_defaults(func=run)
+
+
+def grid_wer(utts, lm, alphas, betas, beam: int) -> dict[tuple[float, float], float]:
+    """{(alpha, beta): WER in percent} of prefix beam search + fusion over recogniser outputs."""
+    from ..metrics import wer
+    from ..runtime.decoding import prefix_beam_search
+    from ..text import normalize
+
+    refs = [normalize(u.text) for u in utts]
+    out = {}
+    for a in alphas:
+        for b in betas:
+            if a == 0.0 and b != betas[0]:   # without the LM, beta is not applied either
+                out[(a, b)] = out[(a, betas[0])]
+                continue
+            hyps = [prefix_beam_search(u.log_probs, beam, lm=lm, alpha=a, beta=b)[0].text for u in utts]
+            out[(a, b)] = 100 * wer(refs, hyps).rate
+    return out
+
+
+def attention_wer(utts, lm, decoder, weights, alpha: float, beta: float, beam: int) -> dict[float, float]:
+    """{attention weight: WER in percent} of beam + LM n-best rescoring with the attention decoder."""
+    from ..metrics import wer
+    from ..runtime.text_decoder import DecodeOptions, TextDecoder
+    from ..text import normalize
+
+    refs = [normalize(u.text) for u in utts]
+    nbest = [TextDecoder(DecodeOptions("beam-lm", beam, alpha, beta), lm=lm).nbest(u.log_probs) for u in utts]
+    out = {}
+    for w in weights:
+        dec = TextDecoder(DecodeOptions("rescore", beam, alpha, beta, attention_weight=w), lm=lm, attention=decoder)
+        hyps = [dec(u.log_probs, u.memory, nbest=hs).text for u, hs in zip(utts, nbest)]  # one n-best, reranked
+        out[w] = 100 * wer(refs, hyps).rate
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..runtime.lm import OnnxLM
+    from ..runtime.posteriors import manifest_outputs
+
+    if args.beam < 1:
+        raise SpeechseqError("--beam must be >= 1")
+    lm = OnnxLM(args.lm)
+    utts = manifest_outputs(args.model, args.manifest, args.split, args.limit)
+    if not utts:
+        raise SpeechseqError(f"{args.manifest}: no utterances (split {args.split!r})")
+    grid = grid_wer(utts, lm, args.alphas, args.betas, args.beam)
+    (a, b), best = min(grid.items(), key=lambda kv: (kv[1], kv[0]))
+    att = {}
+    if args.attention_decoder:
+        from ..runtime.attention import OnnxDecoder
+
+        if utts[0].memory is None:
+            raise SpeechseqError(f"{args.model}: no encoder_out output, which rescoring needs")
+        att = attention_wer(utts, lm, OnnxDecoder(args.attention_decoder), args.attention_weights, a, b, args.beam)
+    if args.json:
+        print(json.dumps({"grid": [{"alpha": k[0], "beta": k[1], "wer": v} for k, v in grid.items()],
+                          "best": {"alpha": a, "beta": b, "wer": best}, "utterances": len(utts),
+                          "attention": [{"weight": w, "wer": v} for w, v in att.items()]}))
+        return 0
+    print("WER %   " + " ".join(f"b={x:<6g}" for x in args.betas))
+    for al in args.alphas:
+        print(f"a={al:<5g} " + " ".join(f"{grid[(al, be)]:<8.2f}" for be in args.betas))
+    print(f"best: --lm-weight {a:g} --word-bonus {b:g} (WER {best:.2f}% on {len(utts)} utterances)",
+          file=sys.stderr)
+    for w, v in att.items():
+        print(f"rescoring, attention weight {w:<5g} WER {v:.2f}%")
+    return 0

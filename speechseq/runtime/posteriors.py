@@ -1,0 +1,76 @@
+"""Recogniser outputs over a manifest, for tuning and analysing decoders: each utterance's CTC
+log-probs (T', V) and, when the recogniser graph has an `encoder_out` output, its BiLSTM outputs
+(T', E) for the attention decoder, with the seconds the frontend and the graph took.
+
+    outs = manifest_outputs("models/recognizer-en.onnx", "../shared/data/kathleen/manifest.jsonl", split="dev")
+"""
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..frontend import FrontendConfig, logmel
+from .onnx import ModelError, make_session, session_metadata
+
+__all__ = ["Utterance", "RecognizerRunner", "manifest_outputs"]
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """key: audio path; text: the transcript as the manifest writes it; duration: seconds of audio;
+    log_probs: (T', V); memory: (T', E) or None; seconds: frontend + recogniser CPU wall time."""
+
+    key: str
+    text: str
+    duration: float
+    log_probs: np.ndarray
+    memory: np.ndarray | None
+    seconds: float
+
+
+class RecognizerRunner:
+    """An exported recogniser graph (input `features`, outputs `log_probs` [+ `encoder_out`])."""
+
+    def __init__(self, path: str | os.PathLike, threads: int = 1) -> None:
+        self.session = make_session(path, threads)
+        self.meta = session_metadata(self.session)
+        if self.meta.get("kind") != "recognizer":
+            raise ModelError(f"{path}: not a speechseq recogniser (kind {self.meta.get('kind')!r})")
+        self.frontend = FrontendConfig(**self.meta["frontend"])
+        outputs = [o.name for o in self.session.get_outputs()]
+        self.outputs = ["log_probs"] + (["encoder_out"] if "encoder_out" in outputs else [])
+        self.has_memory = len(self.outputs) == 2
+
+    def __call__(self, audio: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """audio (N,) float32 at the frontend's rate -> (log_probs (T', V), memory (T', E) or None)."""
+        feats = logmel(audio, self.frontend)
+        if len(feats) == 0:
+            feats = np.zeros((1, self.frontend.n_mels), np.float32) + np.log(self.frontend.floor)
+        res = self.session.run(self.outputs, {"features": feats[None].astype(np.float32)})
+        return res[0][0], (res[1][0] if self.has_memory else None)
+
+
+def manifest_outputs(model: str | os.PathLike | RecognizerRunner, manifest: str | os.PathLike,
+                     split: str | Sequence[str] | None = None, limit: int | None = None,
+                     threads: int = 1) -> list[Utterance]:
+    """Run the recogniser on every utterance of a manifest (the first `limit` ones)."""
+    from ..audio import load_audio
+    from ..train.manifests import load_manifest
+
+    runner = model if isinstance(model, RecognizerRunner) else RecognizerRunner(model, threads)
+    utts = load_manifest(manifest, split=split)[:limit]
+    out = []
+    for u in utts:
+        audio = load_audio(u.audio, sr=runner.frontend.sample_rate)
+        if u.offset is not None:
+            sr = runner.frontend.sample_rate
+            audio = audio[int(u.offset * sr): None if u.end is None else int(u.end * sr)]
+        t0 = time.perf_counter()
+        lp, mem = runner(audio)
+        out.append(Utterance(u.audio, u.text, len(audio) / runner.frontend.sample_rate, lp, mem,
+                             time.perf_counter() - t0))
+    return out

@@ -1,0 +1,211 @@
+"""Choosing the decoder that turns CTC log-probs into text: greedy, beam, beam + LM, or beam + LM +
+attention rescoring; and the attention picture.
+
+    dec = TextDecoder(DecodeOptions("beam-lm", lm_weight=0.5, word_bonus=1.0), lm="models/lm-en.onnx")
+    hyp = dec(log_probs)                          # (T', V) -> Hypothesis
+    hyp = dec(log_probs, memory)                  # "rescore" needs the encoder outputs (T', E)
+
+`speechseq transcribe --decoder greedy|beam|beam-lm|rescore` maps onto DecodeOptions.kind.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..errors import SpeechseqError
+from .decoding import Hypothesis, greedy, prefix_beam_search
+
+__all__ = ["DECODERS", "DEFAULT_DECODER", "DecodeOptions", "TextDecoder", "rescoring_recognizer", "cli_recognizer",
+           "plot_attention_for_file", "encoder_probe", "encoder_run", "attention_picture", "plot_attention"]
+
+DECODERS = ("greedy", "beam", "beam-lm", "rescore")
+DEFAULT_DECODER = "beam-lm"   # the most accurate one within the real-time target (see models/lm-en.md)
+
+
+@dataclass(frozen=True)
+class DecodeOptions:
+    kind: str = DEFAULT_DECODER
+    beam_size: int = 8
+    lm_weight: float = 0.5          # alpha: shallow fusion (beam-lm, rescore's n-best)
+    word_bonus: float = 1.0         # beta, per character (spaces included)
+    attention_weight: float = 0.5   # rescore: log P_ctc + alpha log P_lm + beta len + this x log P_att
+
+    def __post_init__(self) -> None:
+        if self.kind not in DECODERS:
+            raise ValueError(f"decoder must be one of {', '.join(DECODERS)}, got {self.kind!r}")
+        if self.beam_size < 1:
+            raise ValueError(f"beam_size must be >= 1, got {self.beam_size}")
+
+
+class TextDecoder:
+    """CTC log-probs (T', V) [+ encoder outputs (T', E)] -> the best Hypothesis."""
+
+    def __init__(self, opts: DecodeOptions = DecodeOptions(), lm: str | os.PathLike | object | None = None,
+                 attention: str | os.PathLike | object | None = None, threads: int = 1) -> None:
+        from .attention import OnnxDecoder
+        from .lm import OnnxLM
+
+        self.opts = opts
+        needs_lm = opts.kind in ("beam-lm", "rescore")
+        if needs_lm and lm is None:
+            raise SpeechseqError(f"--decoder {opts.kind} needs a language model (--lm PATH)")
+        if opts.kind == "rescore" and attention is None:
+            raise SpeechseqError("--decoder rescore needs an attention decoder (--attention-decoder PATH)")
+        self.lm = (OnnxLM(lm, threads) if isinstance(lm, (str, os.PathLike)) else lm) if needs_lm else None
+        self.attention = None
+        if opts.kind == "rescore":
+            self.attention = OnnxDecoder(attention, threads) if isinstance(attention, (str, os.PathLike)) else attention
+
+    @property
+    def needs_memory(self) -> bool:
+        return self.opts.kind == "rescore"
+
+    def nbest(self, log_probs: np.ndarray) -> list[Hypothesis]:
+        """The beam's hypotheses, best first (greedy: one)."""
+        o = self.opts
+        if o.kind == "greedy":
+            return [greedy(log_probs)]
+        if o.kind == "beam":
+            return prefix_beam_search(log_probs, o.beam_size)
+        return prefix_beam_search(log_probs, o.beam_size, lm=self.lm, alpha=o.lm_weight, beta=o.word_bonus)
+
+    def __call__(self, log_probs: np.ndarray, memory: np.ndarray | None = None,
+                 nbest: list[Hypothesis] | None = None) -> Hypothesis:
+        """The best hypothesis; `nbest`: this decoder's n-best of log_probs when already computed."""
+        hyps = nbest if nbest is not None else self.nbest(log_probs)
+        if self.opts.kind != "rescore" or len(hyps) < 2:
+            return hyps[0]
+        if memory is None:
+            raise SpeechseqError("rescoring needs the recogniser's encoder outputs (a model exported with encoder_out)")
+        from .attention import RescoreWeights, rescore
+
+        o = self.opts
+        # With attention_weight 0 this is the beam's own ranking: rescoring only adds the decoder.
+        w = RescoreWeights(ctc=1.0, attention=o.attention_weight, lm=o.lm_weight,
+                           length=o.word_bonus if o.lm_weight else 0.0)   # as prefix_beam_search does
+        top = rescore(hyps, memory, self.attention, self.lm, w)[0]
+        chosen = next(h for h in hyps if h.tokens == top.tokens)
+        return replace(chosen, score=top.score)
+
+
+def rescoring_recognizer(path: str | os.PathLike, text_decoder: TextDecoder, threads: int = 1):
+    """A speechseq.runtime.recognizer.Recognizer whose utterances are decoded by `text_decoder`
+    (any kind, "rescore" included: it reads the graph's `encoder_out` too); word times come from
+    the CTC alignment of the chosen text, as in the plain recogniser."""
+    from .decoding import word_timestamps
+    from .recognizer import Recognizer, Result
+
+    class _Rescoring(Recognizer):
+        def recognize(self, audio, opts=None):  # opts: the plain recogniser's, unused here
+            from ..frontend import logmel
+
+            feats = logmel(np.asarray(audio, np.float32), self.frontend)
+            if len(feats) == 0:
+                return Result("", (), ())
+            lp, mem = encoder_run(self.session, feats)
+            best = text_decoder(lp, mem)
+            words = word_timestamps(lp, best, self.frame_shift_s) if best.tokens else []
+            return Result(best.text.strip(), tuple(words), (best,))
+
+    rec = _Rescoring(path, threads)
+    if text_decoder.needs_memory:
+        if "encoder_out" not in [o.name for o in rec.session.get_outputs()]:
+            raise SpeechseqError(f"{path}: this recogniser has no encoder_out output, which --decoder rescore needs")
+        want = text_decoder.attention.meta.get("encoder_probe")
+        if want is not None:
+            got = encoder_probe(rec.session, rec.frontend.n_mels)
+            if len(got) != len(want) or max(abs(a - b) for a, b in zip(got, want)) > 0.05:
+                import warnings
+
+                warnings.warn(f"{path} is not the recogniser the attention decoder was trained on "
+                              f"({text_decoder.attention.meta.get('encoder', '?')}): rescoring may hurt", stacklevel=2)
+    return rec
+
+
+def cli_recognizer(args):
+    """The recogniser `speechseq transcribe` runs for --decoder beam-lm|rescore (args: its namespace,
+    with model, decoder, beam_size, lm, lm_weight, word_bonus, attention_decoder, threads)."""
+    from pathlib import Path
+
+    for flag, path in (("--lm", args.lm), ("--attention-decoder", args.attention_decoder if args.decoder == "rescore" else None)):
+        if path is not None and not Path(path).is_file():
+            raise SpeechseqError(f"{path}: no such model file (pass {flag} PATH)")
+    opts = DecodeOptions(args.decoder, beam_size=args.beam_size, lm_weight=args.lm_weight, word_bonus=args.word_bonus)
+    dec = TextDecoder(opts, lm=args.lm, attention=args.attention_decoder, threads=args.threads)
+    return rescoring_recognizer(args.model, dec, args.threads)
+
+
+def plot_attention_for_file(args, path, text: str) -> None:
+    """--plot-attention: the attention of args.attention_decoder over the first utterance-sized
+    stretch of `path` (at most --max-segment seconds), forced through `text`'s words there."""
+    from ..audio import load_audio
+    from .attention import OnnxDecoder
+    from .recognizer import Recognizer
+
+    rec = Recognizer(args.model, args.threads)
+    audio = load_audio(path, rec.frontend.sample_rate)[: int(args.max_segment * rec.frontend.sample_rate)]
+    attention_picture(args.plot_attention, rec, OnnxDecoder(args.attention_decoder, args.threads), audio, text)
+
+
+def encoder_probe(session, n_mels: int) -> list[float]:
+    """A fingerprint of a recogniser graph's encoder: the time-mean of the first 16 encoder_out
+    channels on a fixed 60-frame input. A decoder stores its encoder's probe, so a rescoring
+    pair that does not belong together is noticed."""
+    t = np.arange(60)[:, None]
+    feats = (-6.0 + 3.0 * np.sin(0.3 * t + 0.2 * np.arange(n_mels)[None, :])).astype(np.float32)
+    _, mem = encoder_run(session, feats)
+    if mem is None:
+        raise SpeechseqError("the recogniser has no encoder_out output")
+    return [round(float(v), 5) for v in mem.mean(axis=0)[:16]]
+
+
+def encoder_run(session, feats: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """features (T, F) -> (log_probs (T', V), encoder outputs (T', E) or None when the graph has none)."""
+    names = [o.name for o in session.get_outputs()]
+    want = ["log_probs"] + (["encoder_out"] if "encoder_out" in names else [])
+    res = session.run(want, {"features": np.asarray(feats, np.float32)[None]})
+    return res[0][0], (res[1][0] if len(res) > 1 else None)
+
+
+def attention_picture(path: str | os.PathLike, recognizer, decoder, audio: np.ndarray, text: str) -> None:
+    """Run `recognizer` (runtime Recognizer with encoder_out) on `audio`, force the attention
+    `decoder` (OnnxDecoder) through `text` and draw plot_attention to `path`."""
+    from ..frontend import logmel
+    from ..text import encode, normalize
+
+    feats = logmel(np.asarray(audio, np.float32), recognizer.frontend)
+    _, mem = encoder_run(recognizer.session, feats)
+    if mem is None:
+        raise SpeechseqError("--plot-attention needs a recogniser with an encoder_out output")
+    text = normalize(text)
+    attn = decoder.teacher_forced(mem, [encode(text)])[1][0]
+    plot_attention(path, feats, attn, text, recognizer.frame_shift_s, 1.0 / recognizer.frontend.frame_rate)
+
+
+def plot_attention(path: str | os.PathLike, features: np.ndarray, attention: np.ndarray, text: str,
+                   frame_shift_s: float, feature_shift_s: float = 0.01) -> None:
+    """Draw the log-mel spectrogram (T, F) above the decoder's attention weights (len(text) + 1, T')
+    (one row per output character, <eos> last) on a shared time axis."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [("␣" if ch == " " else ch) for ch in text] + ["</s>"]
+    if attention.shape[0] != len(labels):
+        raise ValueError(f"attention has {attention.shape[0]} rows for {len(labels)} symbols")
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(max(6.0, 0.6 + features.shape[0] * 0.012), 7), sharex=True,
+                                   gridspec_kw={"height_ratios": [1, 2]})
+    ax1.imshow(features.T, origin="lower", aspect="auto", cmap="magma",
+               extent=(0, features.shape[0] * feature_shift_s, 0, features.shape[1]))
+    ax1.set(ylabel="mel band", title=f"attention: “{text}”")
+    ax2.imshow(attention, origin="upper", aspect="auto", cmap="viridis", interpolation="nearest",
+               extent=(0, attention.shape[1] * frame_shift_s, len(labels) - 0.5, -0.5))
+    ax2.set_yticks(range(len(labels)))
+    ax2.set_yticklabels(labels, fontsize=7)
+    ax2.set(xlabel="time (s)", ylabel="output character")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

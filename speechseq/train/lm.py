@@ -1,0 +1,195 @@
+"""Training the character language model: corpus, held-out split, batches, perplexity.
+
+    sents = load_corpus(["../shared/data/text/ljspeech.txt"], exclude=dev_texts)
+    train, heldout = split_heldout(sents, percent=5)
+    history = train_lm(train, heldout, "runs/lm", LMConfig(), LoopConfig(epochs=5, lr=2e-3))
+
+A sentence is the model's unit: it reads <sos> c1 ... cn and predicts c1 ... cn <eos>, so
+perplexity is per character with one <eos> a sentence counted as a character. Sentences that
+overlap the evaluation prompts (e.g. Kathleen `dev`) are removed before anything else, so the
+LM never saw a sentence it will help to decode.
+"""
+from __future__ import annotations
+
+import math
+import os
+import zlib
+from dataclasses import replace
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..nn.text import CharLM, LMConfig, build_lm
+from ..text import BLANK, EOS, SOS, encode, normalize
+
+__all__ = ["KIND", "load_corpus", "overlaps", "split_heldout", "make_lm_batches", "lm_loss_fn",
+           "perplexity", "train_lm", "load_lm_checkpoint", "manifest_texts"]
+
+KIND = "lm"
+
+
+def manifest_texts(path: str | os.PathLike, split: str | None = None) -> list[str]:
+    """Transcripts of a JSONL manifest (rows of `split` only when given), normalised."""
+    import json
+
+    out = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            rec = json.loads(line)
+            if split is None or rec.get("split") == split:
+                out.append(normalize(rec["text"]))
+    return out
+
+
+def _trigrams(words: Sequence[str]) -> set[tuple[str, ...]]:
+    return {tuple(words[i:i + 3]) for i in range(max(1, len(words) - 2))}
+
+
+def overlaps(sentences: Sequence[str], exclude: Sequence[str], threshold: float = 0.5) -> list[bool]:
+    """For each normalised sentence: does it (nearly) repeat one of `exclude`?
+
+    True when half or more of its word trigrams occur in a single excluded sentence (prompt
+    texts and what a speaker read differ by a word here and there), or when the sentence is
+    contained in one of them (short fragments).
+    """
+    index: dict[tuple[str, ...], set[int]] = {}
+    for j, text in enumerate(exclude):
+        for g in _trigrams(text.split()):
+            index.setdefault(g, set()).add(j)
+    out = []
+    for s in sentences:
+        grams = _trigrams(s.split())
+        counts: dict[int, int] = {}
+        for g in grams:
+            for j in index.get(g, ()):
+                counts[j] = counts.get(j, 0) + 1
+        hit = bool(counts) and max(counts.values()) >= threshold * len(grams)
+        out.append(hit or any(s and s in e for e in exclude if len(s) >= 0.5 * len(e)))
+    return out
+
+
+def load_corpus(paths: Iterable[str | os.PathLike], exclude: Sequence[str] = (),
+                min_chars: int = 2) -> list[str]:
+    """Normalised sentences of text files (one sentence or line each), duplicates and sentences
+    that overlap `exclude` (normalised texts) removed; order kept."""
+    seen, out = set(), []
+    for path in paths:
+        for line in Path(path).read_text(encoding="utf-8").splitlines():
+            s = normalize(line)
+            if len(s) >= min_chars and s not in seen:
+                seen.add(s)
+                out.append(s)
+    if exclude:
+        drop = overlaps(out, [normalize(e) for e in exclude])
+        out = [s for s, d in zip(out, drop) if not d]
+    return out
+
+
+def split_heldout(sentences: Sequence[str], percent: float = 5.0) -> tuple[list[str], list[str]]:
+    """(train, heldout): a sentence is held out when crc32(sentence) % 1000 < 10 * percent, a
+    choice that does not depend on the order or on the other sentences."""
+    train, held = [], []
+    for s in sentences:
+        (held if zlib.crc32(s.encode()) % 1000 < 10 * percent else train).append(s)
+    return train, held
+
+
+def _encode_all(sentences: Sequence[str]) -> list[np.ndarray]:
+    return [np.array([SOS, *encode(s), EOS], dtype=np.int64) for s in sentences]
+
+
+def make_lm_batches(seqs: Sequence[np.ndarray], batch_tokens: int, seed: int | None) -> list[torch.Tensor]:
+    """Padded (B, S + 1) token batches (<sos> ... <eos>, padding = BLANK), each at most
+    `batch_tokens` padded tokens; sorted by length within pools, batch order shuffled by seed
+    (None: in order, for validation)."""
+    lengths = np.array([len(s) for s in seqs])
+    rng = np.random.default_rng(seed)
+    order = np.argsort(lengths, kind="stable") if seed is None else rng.permutation(len(seqs))
+    batches, pool = [], 2048
+    for p in range(0, len(order), pool):
+        chunk = order[p:p + pool]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        start = 0
+        while start < len(chunk):
+            end = start + 1
+            while end < len(chunk) and (end + 1 - start) * lengths[chunk[end]] <= batch_tokens:
+                end += 1
+            idx = chunk[start:end]
+            x = torch.full((len(idx), int(lengths[idx].max())), BLANK, dtype=torch.long)
+            for k, i in enumerate(idx):
+                x[k, : lengths[i]] = torch.from_numpy(seqs[i])
+            batches.append(x)
+            start = end
+    if seed is not None:
+        batches = [batches[i] for i in rng.permutation(len(batches))]
+    return batches
+
+
+def lm_loss_fn(model: CharLM, batch: torch.Tensor) -> tuple[torch.Tensor, dict]:
+    """Mean cross-entropy (nats per predicted character, padding ignored)."""
+    dev = model.bias.device
+    batch = batch.to(dev)
+    logits, _ = model(batch[:, :-1])
+    loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), batch[:, 1:].reshape(-1),
+                                             ignore_index=BLANK)
+    return loss, {}
+
+
+@torch.no_grad()
+def perplexity(model: CharLM, sentences_or_batches: Sequence[str] | Sequence[torch.Tensor],
+               batch_tokens: int = 16384) -> dict[str, float]:
+    """{"ppl": per-character perplexity, "bpc": bits per character, "nll": nats per character}
+    of normalised sentences (each with its <eos>), the model in eval mode."""
+    items = sentences_or_batches
+    batches = (make_lm_batches(_encode_all(items), batch_tokens, None)
+               if items and isinstance(items[0], str) else items)
+    was = model.training
+    model.eval()
+    total, count = 0.0, 0
+    for b in batches:
+        b = b.to(model.bias.device)
+        logits, _ = model(b[:, :-1])
+        target = b[:, 1:].reshape(-1)
+        total += float(torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), target,
+                                                         ignore_index=BLANK, reduction="sum"))
+        count += int((target != BLANK).sum())
+    model.train(was)
+    nll = total / max(1, count)
+    return {"ppl": math.exp(nll), "bpc": nll / math.log(2), "nll": nll}
+
+
+def train_lm(train: Sequence[str], heldout: Sequence[str], out_dir: str | os.PathLike, cfg: LMConfig,
+             loop_cfg, batch_tokens: int = 8192, extra: dict | None = None, progress: bool = True) -> list[dict]:
+    """Train (or resume) an LM in out_dir; best.pt is chosen by held-out perplexity ("val_ppl")."""
+    from .loop import train_loop
+
+    torch.manual_seed(loop_cfg.seed)
+    model = CharLM(cfg)
+    seqs = _encode_all(train)
+    val_batches = make_lm_batches(_encode_all(heldout), 4 * batch_tokens, None) if heldout else []
+
+    def batches(epoch: int) -> Iterator[torch.Tensor]:
+        return iter(make_lm_batches(seqs, batch_tokens, seed=loop_cfg.seed * 1000 + epoch))
+
+    def validate(m: torch.nn.Module) -> dict[str, float]:
+        r = perplexity(m, val_batches)
+        return {"val_ppl": r["ppl"], "val_bpc": r["bpc"]}
+
+    info = {"train_sentences": len(train), "train_chars": int(sum(len(s) - 1 for s in seqs)),
+            "heldout_sentences": len(heldout), "batch_tokens": batch_tokens, **(extra or {})}
+    if not loop_cfg.steps_per_epoch:  # the cosine schedule needs it from the first epoch on
+        loop_cfg = replace(loop_cfg, steps_per_epoch=len(make_lm_batches(seqs, batch_tokens, 0)))
+    return train_loop(model, batches, lm_loss_fn, validate if heldout else None, out_dir, KIND, cfg.to_dict(),
+                      loop_cfg, select="val_ppl" if heldout else "loss", mode="min", extra=info, progress=progress)
+
+
+def load_lm_checkpoint(path: str | os.PathLike) -> tuple[CharLM, dict]:
+    """The LM of a checkpoint (EMA weights in best.pt), in eval mode, and the checkpoint."""
+    ck = torch.load(path, map_location="cpu", weights_only=False)
+    if ck.get("kind") != KIND:
+        raise ValueError(f"{path}: a {ck.get('kind')!r} checkpoint, not an lm")
+    model = build_lm(ck["model_config"])
+    model.load_state_dict({k.removeprefix("module."): v for k, v in ck["model"].items()})
+    return model.eval(), ck

@@ -1,0 +1,173 @@
+"""The text side's commands end to end on tiny models: train lm + export, sample, tune fusion, analyze."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+torch = pytest.importorskip("torch")
+
+
+def speechseq(*args, timeout=180):
+    return subprocess.run([sys.executable, "-m", "speechseq", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"})
+
+
+@pytest.fixture(scope="module")
+def trained_lm(tmp_path_factory):
+    d = tmp_path_factory.mktemp("lmcli")
+    text = d / "corpus.txt"
+    text.write_text("\n".join(["the cat sat on the mat", "the dog sat on the log", "a cat and a dog"] * 30 +
+                              [f"line number {i}" for i in range(40)]))
+    dev = d / "dev.jsonl"
+    dev.write_text(json.dumps({"audio_filepath": "x.wav", "duration": 1.0, "text": "A cat and a dog!",
+                               "split": "dev"}) + "\n")
+    r = speechseq("train", "lm", "--text", text, "--exclude-manifest", dev, "--out", d / "run", "--epochs", "2",
+                  "--hidden", "32", "--embed-dim", "8", "--batch-tokens", "512", "--lr", "0.01")
+    assert r.returncode == 0, r.stderr
+    assert "1 excluded prompts" in r.stderr and "held-out perplexity" in r.stderr
+    r = speechseq("export", d / "run" / "best.pt", "--out", d / "lm.onnx")
+    assert r.returncode == 0, r.stderr
+    return d
+
+
+@pytest.mark.slow
+def test_train_export_and_sample(trained_lm):
+    from speechseq.runtime.lm import OnnxLM
+
+    lm = OnnxLM(trained_lm / "lm.onnx")
+    hist = json.loads((trained_lm / "run" / "history.json").read_text())
+    assert lm.meta["heldout_perplexity"] == pytest.approx(min(h["val_ppl"] for h in hist), rel=1e-3)
+    assert lm.meta["train_sentences"] + lm.meta["heldout_sentences"] == 3 + 40 - 1   # "a cat and a dog" excluded
+    r = speechseq("sample", "--lm", trained_lm / "lm.onnx", "-n", "3", "--seed", "0", "--prefix", "the ",
+                  "--novel-against", trained_lm / "corpus.txt")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert len(lines) == 3 and all(line.startswith("the ") for line in lines)
+    r = speechseq("sample", "--lm", trained_lm / "missing.onnx")
+    assert r.returncode == 1 and "no such model file" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.fixture(scope="module")
+def tiny_lm(tmp_path_factory):
+    from speechseq.nn.text import CharLM, LMConfig
+    from speechseq.train.export_lm import export_lm
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("lm") / "lm.onnx"
+    export_lm(CharLM(LMConfig(embed_dim=8, hidden=16)).eval(), path)
+    return path
+
+
+def test_sample_command(tiny_lm):
+    r = speechseq("sample", "--lm", tiny_lm, "-n", "3", "--seed", "0", "--prefix", "the ", "--max-chars", "30")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.rstrip("\n").split("\n")
+    assert len(lines) == 3 and all(line.startswith("the ") and len(line) <= 30 for line in lines)
+    r = speechseq("sample", "--lm", tiny_lm, "--temperature", "0")
+    assert r.returncode == 1 and "temperature" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.fixture(scope="module")
+def tiny_recognizer(tmp_path_factory):
+    from speechseq.nn.recognizer import Recognizer, RecognizerConfig
+    from speechseq.train.export_lm import export_encoder
+
+    d = tmp_path_factory.mktemp("rec")
+    torch.manual_seed(0)
+    export_encoder(Recognizer(RecognizerConfig(n_mels=80, front_dim=16, hidden=8, layers=1)).eval(), d / "rec.onnx")
+    rng = np.random.default_rng(0)
+    rows = []
+    for i, text in enumerate(["one two", "three", "four five six"]):
+        sf.write(d / f"u{i}.wav", rng.normal(0, 0.1, 8000 + 4000 * i).astype(np.float32), 16000)
+        rows.append(json.dumps({"audio_filepath": f"u{i}.wav", "duration": 0.5 + 0.25 * i, "text": text}))
+    (d / "m.jsonl").write_text("\n".join(rows) + "\n")
+    return d
+
+
+def test_tune_fusion_grid_and_analyze(tiny_lm, tiny_recognizer, tmp_path):
+    from speechseq.nn.text import AttentionDecoder, DecoderConfig, SharedEmbedding
+    from speechseq.train.export_lm import export_decoder
+
+    d = tiny_recognizer
+    torch.manual_seed(0)
+    export_decoder(AttentionDecoder(DecoderConfig(embed_dim=8, enc_dim=16, hidden=8, attn_dim=8),
+                                    SharedEmbedding(dim=8)).eval(), tmp_path / "dec.onnx")
+    r = speechseq("tune", "fusion", "--model", d / "rec.onnx", "--lm", tiny_lm, "--manifest",
+                  d / "m.jsonl", "--alphas", "0", "0.5", "--betas", "0", "1", "--beam", "4", "--json",
+                  "--attention-decoder", tmp_path / "dec.onnx", "--attention-weights", "0", "1")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert len(out["grid"]) == 4 and out["utterances"] == 3
+    assert [a["weight"] for a in out["attention"]] == [0, 1]
+    assert out["attention"][0]["wer"] == pytest.approx(out["best"]["wer"])   # weight 0 = the fused beam
+    assert all(g["wer"] >= 0 for g in out["grid"]) and out["best"]["wer"] == min(g["wer"] for g in out["grid"])
+    r = speechseq("analyze", "--model", d / "rec.onnx", "--manifest", d / "m.jsonl", "--lm", tiny_lm,
+                  "--beam", "4", "--json")
+    assert r.returncode == 0, r.stderr
+    lines = [json.loads(x) for x in r.stdout.strip().splitlines()]
+    summary = lines[-1]["summary"]
+    assert summary["utterances"] == 3 and summary["wrong"] == len(lines) - 1 == 3   # a random model gets all wrong
+    assert summary["search"] + summary["model"] == 3
+    assert {c["blame"] for c in lines[:-1]} <= {"search", "model"}
+
+
+def test_rescoring_recognizer_and_attention_picture(tiny_lm, tiny_recognizer, tmp_path):
+    from speechseq.audio import load_audio
+    from speechseq.nn.text import AttentionDecoder, DecoderConfig, SharedEmbedding
+    from speechseq.runtime.attention import OnnxDecoder
+    from speechseq.runtime.recognizer import DecodeOptions as PlainOptions
+    from speechseq.runtime.recognizer import Recognizer
+    from speechseq.runtime.text_decoder import DecodeOptions, TextDecoder, attention_picture, rescoring_recognizer
+    from speechseq.train.export_lm import export_decoder
+
+    torch.manual_seed(0)
+    export_decoder(AttentionDecoder(DecoderConfig(embed_dim=8, enc_dim=16, hidden=8, attn_dim=8),
+                                    SharedEmbedding(dim=8)).eval(), tmp_path / "dec.onnx")
+    dec = OnnxDecoder(tmp_path / "dec.onnx")
+    rec_path, wav = tiny_recognizer / "rec.onnx", tiny_recognizer / "u2.wav"
+    plain = Recognizer(rec_path).transcribe_file(wav, PlainOptions(decoder="beam", beam_size=4))
+    beam = rescoring_recognizer(rec_path, TextDecoder(DecodeOptions("beam", beam_size=4))).transcribe_file(wav)
+    assert beam.text == plain.text and [w.word for w in beam.words] == [w.word for w in plain.words]
+    resc = rescoring_recognizer(rec_path, TextDecoder(DecodeOptions("rescore", beam_size=4), lm=tiny_lm, attention=dec))
+    t = resc.transcribe_file(wav)
+    assert t.duration == pytest.approx(1.0) and isinstance(t.text, str)
+    attention_picture(tmp_path / "a.png", resc, dec, load_audio(wav), "four five six")
+    assert (tmp_path / "a.png").stat().st_size > 5000
+    # A decoder remembers which recogniser it was trained on: another one is flagged.
+    import warnings
+
+    from speechseq.runtime.onnx import read_metadata, write_metadata
+    from speechseq.runtime.text_decoder import encoder_probe
+
+    probe = encoder_probe(Recognizer(rec_path).session, 80)
+    for name, values, warns in (("same", probe, False), ("other", [v + 0.5 for v in probe], True)):
+        meta = read_metadata(tmp_path / "dec.onnx")
+        meta["encoder_probe"] = values
+        write_metadata(tmp_path / "dec.onnx", meta)
+        td = TextDecoder(DecodeOptions("rescore", beam_size=4), lm=tiny_lm, attention=OnnxDecoder(tmp_path / "dec.onnx"))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            rescoring_recognizer(rec_path, td)
+        assert any("not the recogniser" in str(w.message) for w in caught) == warns, name
+
+
+def test_transcribe_with_lm_fusion_rescoring_and_attention_plot(tiny_lm, tiny_recognizer, tmp_path):
+    from speechseq.nn.text import AttentionDecoder, DecoderConfig, SharedEmbedding
+    from speechseq.train.export_lm import export_decoder
+
+    torch.manual_seed(0)
+    export_decoder(AttentionDecoder(DecoderConfig(embed_dim=8, enc_dim=16, hidden=8, attn_dim=8),
+                                    SharedEmbedding(dim=8)).eval(), tmp_path / "dec.onnx")
+    wav, rec = tiny_recognizer / "u2.wav", tiny_recognizer / "rec.onnx"
+    for decoder in ("beam-lm", "rescore"):
+        r = speechseq("transcribe", wav, "--model", rec, "--decoder", decoder, "--lm", tiny_lm, "--lm-weight", "0.3",
+                      "--attention-decoder", tmp_path / "dec.onnx", "--format", "json", "--beam-size", "4",
+                      "--plot-attention", tmp_path / f"{decoder}.png")
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["duration"] == pytest.approx(1.0)
+        assert (tmp_path / f"{decoder}.png").stat().st_size > 5000
+    r = speechseq("transcribe", wav, "--model", rec, "--decoder", "beam-lm", "--lm", tmp_path / "nope.onnx")
+    assert r.returncode == 1 and "nope.onnx" in r.stderr and "Traceback" not in r.stderr

@@ -1,0 +1,155 @@
+"""The text side's torch modules and the attention decoder's ONNX step graph."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from speechseq.nn.text import AttentionDecoder, CharLM, DecoderConfig, LMConfig  # noqa: E402
+from speechseq.runtime.attention import OnnxDecoder, RescoreWeights, rescore  # noqa: E402
+from speechseq.runtime.decoding import Hypothesis, attention_beam_search, score_sequence  # noqa: E402
+from speechseq.text import EOS, SOS, VOCAB, encode  # noqa: E402
+from speechseq.train.export_lm import export_decoder  # noqa: E402
+
+LM_CFG = LMConfig(embed_dim=16, hidden=24, layers=1, dropout=0.0)
+DEC_CFG = DecoderConfig(embed_dim=16, enc_dim=12, hidden=20, layers=2, attn_dim=8, dropout=0.0)
+
+
+def _pair():
+    torch.manual_seed(0)
+    lm = CharLM(LM_CFG).eval()
+    dec = AttentionDecoder(DEC_CFG, lm.embedding).eval()
+    return lm, dec
+
+
+def test_lm_and_decoder_share_one_embedding_object():
+    lm, dec = _pair()
+    assert dec.embedding is lm.embedding
+    tokens = torch.tensor([[SOS, *encode("abc")]])
+    memory = torch.randn(1, 9, DEC_CFG.enc_dim)
+    with torch.no_grad():
+        lm_before, dec_before = lm(tokens)[0], dec(memory, None, tokens)[0]
+        lm.embedding.weight[VOCAB.index("b")] += 1.0           # change it through the LM ...
+        lm_after, dec_after = lm(tokens)[0], dec(memory, None, tokens)[0]
+    assert not torch.allclose(lm_before, lm_after) and not torch.allclose(dec_before, dec_after)  # ... both move
+    joint = torch.nn.ModuleDict({"lm": lm, "dec": dec})                 # counted and trained once
+    n_emb = lm.embedding.weight.numel()
+    assert sum(p.numel() for p in joint.parameters()) == (sum(p.numel() for p in lm.parameters())
+                                                           + sum(p.numel() for p in dec.parameters()) - n_emb)
+    with pytest.raises(ValueError):
+        AttentionDecoder(DecoderConfig(embed_dim=32), lm.embedding)
+
+
+def test_decoder_attends_only_to_real_frames():
+    _, dec = _pair()
+    memory = torch.randn(2, 10, DEC_CFG.enc_dim)
+    tokens = torch.tensor([[SOS, 3, 4], [SOS, 5, 6]])
+    with torch.no_grad():
+        logits, weights = dec(memory, torch.tensor([10, 6]), tokens)
+        short = dec(memory[1:, :6], None, tokens[1:])[0]
+    assert logits.shape == (2, 3, len(VOCAB)) and weights.shape == (2, 3, 10)
+    np.testing.assert_allclose(weights.sum(-1).numpy(), 1.0, atol=1e-5)
+    assert float(weights[1, :, 6:].max()) < 1e-6
+    np.testing.assert_allclose(logits[1].numpy(), short[0].numpy(), atol=1e-5)  # padding changes nothing
+
+
+@pytest.fixture(scope="module")
+def exported_decoder(tmp_path_factory):
+    _, dec = _pair()
+    path = tmp_path_factory.mktemp("dec") / "decoder.onnx"
+    export_decoder(dec, path)
+    return dec, OnnxDecoder(path)
+
+
+def test_decoder_step_graph_equals_torch_teacher_forcing(exported_decoder):
+    dec, onnx_dec = exported_decoder
+    rng = np.random.default_rng(0)
+    memory = rng.normal(size=(13, DEC_CFG.enc_dim)).astype(np.float32)
+    seqs = [encode("hello"), encode("hi there")]
+    scores, maps = onnx_dec.teacher_forced(memory, seqs)           # batched, padded, streamed step by step
+    for seq, score, attn in zip(seqs, scores, maps):
+        ids = torch.tensor([[SOS, *seq]])
+        with torch.no_grad():
+            logits, weights = dec(torch.from_numpy(memory)[None], None, ids)
+        lp = torch.log_softmax(logits, -1)[0]
+        expected = float(sum(lp[k, t] for k, t in enumerate([*seq, EOS])))
+        assert score == pytest.approx(expected, abs=1e-4)
+        np.testing.assert_allclose(attn, weights[0].numpy(), atol=1e-5)
+    step = onnx_dec.step_fn(memory)                                   # the beam-search form agrees
+    assert score_sequence(step, onnx_dec.initial_state(), seqs[0]) == pytest.approx(scores[0], abs=1e-4)
+    hyps = attention_beam_search(step, onnx_dec.initial_state(), beam_size=3, max_len=6)
+    assert 1 <= len(hyps) <= 3 and all(len(h.tokens) < 6 for h in hyps if h.finished)
+
+
+def _table_step(table):
+    """A hand-made decoder: next-token log-probs looked up by the prefix (the state)."""
+    def step(tokens, states):
+        prefixes = [p + (int(t),) for p, t in zip(states, tokens)]
+        rows = np.full((len(prefixes), len(VOCAB)), -30.0)
+        for r, p in enumerate(prefixes):
+            for tok, prob in table.get(p[1:], {}).items():
+                rows[r, tok] = np.log(prob)
+        return rows, prefixes
+    return step
+
+
+def test_length_normalisation_prefers_the_complete_output():
+    a, b = VOCAB.index("a"), VOCAB.index("b")
+    # Empty output: 0.4. "ab": 0.6 * 0.6 * 0.9 = 0.324, less in total but 3 factors long.
+    table = {(): {EOS: 0.4, a: 0.6}, (a,): {b: 0.6, EOS: 0.1, VOCAB.index("c"): 0.3},
+             (a, b): {EOS: 0.9, a: 0.1}, (a, VOCAB.index("c")): {EOS: 0.1, a: 0.9}}
+    step = _table_step(table)
+    init = [()]
+    raw = attention_beam_search(step, init, beam_size=4, max_len=6, length_norm_alpha=0.0, reorder=_reorder)
+    normed = attention_beam_search(step, init, beam_size=4, max_len=6, length_norm_alpha=1.0, reorder=_reorder)
+    assert raw[0].tokens == () and raw[0].score == pytest.approx(np.log(0.4))
+    assert normed[0].tokens == (a, b) and normed[0].score == pytest.approx(np.log(0.324) / 3)
+
+
+def _reorder(states, rows):
+    return [states[r] for r in rows]
+
+
+def test_rescoring_reranks_with_decoder_and_lm(exported_decoder):
+    _, onnx_dec = exported_decoder
+    memory = np.random.default_rng(1).normal(size=(8, DEC_CFG.enc_dim)).astype(np.float32)
+    nbest = [Hypothesis(tuple(encode(t)), t, s, s) for t, s in (("ab", -1.0), ("abc", -1.2))]
+    att = onnx_dec.teacher_forced(memory, [h.tokens for h in nbest])[0]
+    only_ctc = rescore(nbest, memory, onnx_dec, None, RescoreWeights(ctc=1.0, attention=0.0, lm=0.0, length=0.0))
+    assert [r.text for r in only_ctc] == ["ab", "abc"]
+    only_att = rescore(nbest, memory, onnx_dec, None, RescoreWeights(ctc=0.0, attention=1.0, lm=0.0, length=0.0))
+    assert [r.text for r in only_att] == [["ab", "abc"][i] for i in np.argsort(-att)]
+    assert only_att[0].attention_score == pytest.approx(att.max(), abs=1e-6)
+
+
+def test_text_decoder_kinds_and_attention_plot(exported_decoder, tmp_path):
+    from speechseq.errors import SpeechseqError
+    from speechseq.runtime.decoding import greedy, prefix_beam_search
+    from speechseq.runtime.lm import OnnxLM
+    from speechseq.runtime.text_decoder import DecodeOptions, TextDecoder, plot_attention
+    from speechseq.train.export_lm import export_lm
+
+    _, onnx_dec = exported_decoder
+    lm, _ = _pair()
+    export_lm(lm, tmp_path / "lm.onnx")
+    rng = np.random.default_rng(2)
+    logits = rng.normal(0, 2, size=(20, 29))
+    lp = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+    memory = rng.normal(size=(20, DEC_CFG.enc_dim)).astype(np.float32)
+    assert TextDecoder(DecodeOptions("greedy"))(lp).tokens == greedy(lp).tokens
+    assert TextDecoder(DecodeOptions("beam", beam_size=4))(lp).tokens == prefix_beam_search(lp, 4)[0].tokens
+    olm = OnnxLM(tmp_path / "lm.onnx")
+    fused = TextDecoder(DecodeOptions("beam-lm", beam_size=4, lm_weight=0.9, word_bonus=0.2), lm=olm)(lp)
+    assert fused.tokens == prefix_beam_search(lp, 4, lm=olm, alpha=0.9, beta=0.2)[0].tokens
+    resc = TextDecoder(DecodeOptions("rescore", beam_size=4), lm=olm, attention=onnx_dec)
+    nbest = [h.tokens for h in resc.nbest(lp)]
+    assert resc(lp, memory).tokens in nbest
+    same = TextDecoder(DecodeOptions("rescore", beam_size=4, lm_weight=0.9, word_bonus=0.2, attention_weight=0.0),
+                       lm=olm, attention=onnx_dec)
+    assert same(lp, memory).tokens == fused.tokens            # weight 0: the beam's own ranking
+    with pytest.raises(SpeechseqError):
+        TextDecoder(DecodeOptions("beam-lm"))
+    with pytest.raises(ValueError):
+        DecodeOptions("nonsense")
+    attn = onnx_dec.teacher_forced(memory, [encode("hi")])[1][0]
+    plot_attention(tmp_path / "att.png", rng.normal(size=(40, 8)), attn, "hi", frame_shift_s=0.02)
+    assert (tmp_path / "att.png").stat().st_size > 5000
