@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..errors import SpeechseqError
 
-__all__ = ["METADATA_KEY", "ModelError", "make_session", "read_metadata", "write_metadata", "session_metadata"]
+__all__ = ["METADATA_KEY", "ModelError", "make_session", "read_metadata", "write_metadata", "session_metadata", "jsonable"]
 
 METADATA_KEY = "speechseq"
 
@@ -71,3 +71,14 @@ def write_metadata(path: str | os.PathLike, meta: dict) -> None:
     tmp = Path(str(path) + ".tmp")
     onnx.save(model, str(tmp))
     os.replace(tmp, path)
+
+
+def jsonable(obj):
+    """`obj` with numpy scalars made Python numbers and tuples made lists, ready for json.dumps."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if hasattr(obj, "item") and getattr(obj, "shape", None) == ():  # numpy scalar
+        return obj.item()
+    return obj

@@ -10,12 +10,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from ..frontend import FrontendConfig
 from ..nn.detector import Detector, DetectorConfig, StepGraph
-from ..runtime.onnx import write_metadata
+from ..runtime.onnx import write_metadata, jsonable
 
 __all__ = ["export_detector", "export_checkpoint", "detector_from_checkpoint", "DEFAULT_RUNTIME"]
 
@@ -67,14 +66,4 @@ def export_checkpoint(ckpt_path: str | os.PathLike, out: str | os.PathLike, int8
                                   "keyword_duration_s", "end_offset_s", "data", "metrics", "recipe", "threshold_table",
                                   "checkpoint") if k in extra}
     meta["checkpoint_epoch"] = int(ckpt.get("epoch", 0))
-    return [str(export_detector(model, out, _jsonable(meta)))]
-
-
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (np.floating, np.integer)):
-        return obj.item()
-    return obj
+    return [str(export_detector(model, out, jsonable(meta)))]

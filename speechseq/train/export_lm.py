@@ -19,11 +19,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from ..nn.text import AttentionDecoder, CharLM
-from ..runtime.onnx import write_metadata
+from ..runtime.onnx import write_metadata, jsonable
 from ..text import EOS, SOS, UNK, VOCAB
 
 __all__ = ["export_lm", "export_decoder", "export_encoder", "export_checkpoint", "export_decoder_checkpoint", "OPSET"]
@@ -60,7 +59,7 @@ def export_lm(model: CharLM, out: str | os.PathLike, meta: dict | None = None) -
         torch.onnx.export(_LMStep(model).eval(), (torch.tensor([SOS, 3]), *state), str(out), dynamo=False,
                           input_names=["tokens", *names], output_names=["log_probs", *(n + "_out" for n in names)],
                           dynamic_axes=dyn, opset_version=OPSET)
-    write_metadata(out, _jsonable({
+    write_metadata(out, jsonable({
         "kind": "lm", "format": 1, **(meta or {}), "model_config": cfg.to_dict(), "vocabulary": list(VOCAB),
         "sos": SOS, "eos": EOS, "unk": UNK, "states": {n: [cfg.layers, cfg.hidden] for n in names},
         "parameters": int(sum(p.numel() for p in model.parameters())),
@@ -95,7 +94,7 @@ def export_decoder(model: AttentionDecoder, out: str | os.PathLike, meta: dict |
     with torch.no_grad():
         torch.onnx.export(_DecoderStep(model).eval(), (memory, torch.tensor([SOS, 3]), h, c, ctx), str(out), dynamo=False,
                           input_names=names_in, output_names=names_out, dynamic_axes=dyn, opset_version=OPSET)
-    write_metadata(out, _jsonable({
+    write_metadata(out, jsonable({
         "kind": "attention-decoder", "format": 1, **(meta or {}), "model_config": cfg.to_dict(),
         "vocabulary": list(VOCAB), "sos": SOS, "eos": EOS,
         "states": {"state_h": [cfg.layers, cfg.hidden], "state_c": [cfg.layers, cfg.hidden], "context": [cfg.enc_dim]},
@@ -157,7 +156,7 @@ def export_encoder(recognizer, out: str | os.PathLike, meta: dict | None = None,
                           dynamic_axes={"features": {0: "batch", 1: "frames"}, "log_probs": {0: "batch", 1: "steps"},
                                         "encoder_out": {0: "batch", 1: "steps"}})
     full.setdefault("outputs", {})["encoder_out"] = "(batch, steps, 2 x hidden) BiLSTM outputs (attention decoder memory)"
-    write_metadata(out, _jsonable(full))
+    write_metadata(out, jsonable(full))
     return out
 
 
@@ -186,13 +185,3 @@ def export_decoder_checkpoint(ckpt_path: str | os.PathLike, out: str | os.PathLi
         paths.append(quantize_recognizer(paths[0]))
     paths.append(export_decoder(decoder, out.with_name(out.name.removesuffix(".onnx") + ".decoder.onnx"), meta))
     return [str(p) for p in paths]
-
-
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (np.floating, np.integer)):
-        return obj.item()
-    return obj

@@ -13,11 +13,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from ..nn.recognizer import Recognizer
-from ..runtime.onnx import write_metadata
+from ..runtime.onnx import write_metadata, jsonable
 from ..text import CTC_SIZE, VOCAB
 from .recognizer import FRONTEND, load_recognizer_checkpoint
 
@@ -53,7 +52,7 @@ def export_recognizer(model: Recognizer, out: str | os.PathLike, meta: dict | No
                       opset_version=opset, dynamo=False,
                       dynamic_axes={"features": {0: "batch", 1: "frames"}, "log_probs": {0: "batch", 1: "steps"},
                                     "encoder_out": {0: "batch", 1: "steps"}})
-    write_metadata(out, _jsonable(_metadata(model, frontend or FRONTEND.to_dict(), meta or {})))
+    write_metadata(out, jsonable(_metadata(model, frontend or FRONTEND.to_dict(), meta or {})))
     return out
 
 
@@ -98,13 +97,3 @@ def export_checkpoint(ckpt_path: str | os.PathLike, out: str | os.PathLike, int8
     if int8:
         paths.append(quantize_recognizer(paths[0]))
     return [str(p) for p in paths]
-
-
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (np.floating, np.integer)):
-        return obj.item()
-    return obj
