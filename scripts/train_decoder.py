@@ -32,7 +32,8 @@ def encoder(args: argparse.Namespace) -> int:
 
     model, ck = load_recognizer_checkpoint(args.checkpoint)
     extra = dict(ck.get("extra") or {})
-    meta = {k: extra[k] for k in ("train_hours", "train_sources", "data", "metrics", "recipe", "training") if k in extra}
+    keys = ("train_hours", "train_sources", "data", "metrics", "recipe", "training")
+    meta = {k: extra[k] for k in keys if k in extra}
     print(f"wrote {export_encoder(model, args.out, meta, extra.get('frontend'))}")
     return 0
 

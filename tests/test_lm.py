@@ -12,7 +12,8 @@ from speechseq.runtime.decoding import prefix_beam_search  # noqa: E402
 from speechseq.runtime.lm import OnnxLM, sample  # noqa: E402
 from speechseq.text import EOS, SOS, VOCAB, encode  # noqa: E402
 from speechseq.train.export_lm import export_lm  # noqa: E402
-from speechseq.train.lm import lm_loss_fn, load_corpus, make_lm_batches, overlaps, perplexity, split_heldout  # noqa: E402
+from speechseq.train.lm import (lm_loss_fn, load_corpus, make_lm_batches, overlaps, perplexity,  # noqa: E402
+                                split_heldout)
 
 
 @pytest.fixture(scope="module", params=["lstm", "gru"])

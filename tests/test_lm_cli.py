@@ -140,18 +140,22 @@ def test_rescoring_recognizer_and_attention_picture(tiny_lm, tiny_recognizer, tm
     import warnings
 
     from speechseq.runtime.onnx import read_metadata, write_metadata
-    from speechseq.runtime.text_decoder import encoder_probe
+    from speechseq.runtime.text_decoder import best_available, encoder_probe
 
     probe = encoder_probe(Recognizer(rec_path).session, 80)
     for name, values, warns in (("same", probe, False), ("other", [v + 0.5 for v in probe], True)):
         meta = read_metadata(tmp_path / "dec.onnx")
         meta["encoder_probe"] = values
         write_metadata(tmp_path / "dec.onnx", meta)
-        td = TextDecoder(DecodeOptions("rescore", beam_size=4), lm=tiny_lm, attention=OnnxDecoder(tmp_path / "dec.onnx"))
+        td = TextDecoder(DecodeOptions("rescore", beam_size=4), lm=tiny_lm,
+                         attention=OnnxDecoder(tmp_path / "dec.onnx"))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             rescoring_recognizer(rec_path, td)
         assert any("not the recogniser" in str(w.message) for w in caught) == warns, name
+        assert best_available(rec_path, tiny_lm, tmp_path / "dec.onnx") == ("beam-lm" if warns else "rescore")
+    assert best_available(rec_path, tiny_lm, tmp_path / "none.onnx") == "beam-lm"
+    assert best_available(rec_path, tmp_path / "none.onnx", tmp_path / "dec.onnx") == "greedy"
 
 
 def test_transcribe_with_lm_fusion_rescoring_and_attention_plot(tiny_lm, tiny_recognizer, tmp_path):

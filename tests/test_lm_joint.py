@@ -9,7 +9,7 @@ from speechseq.nn.recognizer import Recognizer, RecognizerConfig  # noqa: E402
 from speechseq.nn.text import AttentionDecoder, CharLM, DecoderConfig, LMConfig  # noqa: E402
 from speechseq.text import BLANK, EOS, SOS, encode  # noqa: E402
 from speechseq.train.joint import (JointConfig, JointModel, decoder_targets, encoder_outputs,  # noqa: E402
-                                   joint_loss_fn, memories, memory_batches, train_decoder)
+                                   joint_loss_fn, memories, memory_batches, train_decoder, train_joint)
 from speechseq.train.loop import LoopConfig  # noqa: E402
 
 REC = RecognizerConfig(n_mels=8, front_dim=12, hidden=6, layers=2, dropout=0.0)
@@ -112,3 +112,26 @@ def test_joint_checkpoint_exports_recogniser_with_memory_and_decoder(tmp_path):
     lp_dec = torch.log_softmax(logits, -1)[0]
     expected = float(sum(lp_dec[k, t] for k, t in enumerate([*encode("hi"), EOS])))
     assert dec.teacher_forced(mem, [encode("hi")])[0][0] == pytest.approx(expected, abs=1e-3)
+
+
+def test_train_joint_runs_on_feature_banks(tmp_path):
+    from speechseq.train.featbank import FeatureBank, quantize
+    from speechseq.train.feataug import AugmentConfig
+    from speechseq.train.joint import KIND_JOINT
+    from speechseq.train.loop import load_checkpoint
+    from speechseq.train.recognizer import TrainOptions
+
+    rng = np.random.default_rng(0)
+    texts = ["one", "two", "three", "four"] * 4
+    feats = [rng.normal(-5, 2, size=(int(rng.integers(30, 50)), 8)).astype(np.float32) for _ in texts]
+    frontend = {"sample_rate": 16000, "win_length": 400, "hop_length": 160, "n_fft": 512, "n_mels": 8,
+                "fmin": 20.0, "fmax": 7600.0, "floor": 1e-5}
+    offsets = np.concatenate([[0], np.cumsum([len(f) for f in feats])]).astype(np.int64)
+    bank = FeatureBank(quantize(np.concatenate(feats)), offsets, texts, ["x"] * len(texts), frontend)
+    torch.manual_seed(0)
+    hist = train_joint(bank, {"x": bank.subset(range(4))}, tmp_path, Recognizer(REC), DEC,
+                       LoopConfig(epochs=1, lr=1e-3, ema_decay=None), JointConfig(ctc_weight=0.5),
+                       TrainOptions(batch_seconds=2.0, augment=AugmentConfig.off()), progress=False)
+    assert "val_wer" in hist[0] and np.isfinite(hist[0]["train_ctc"]) and np.isfinite(hist[0]["train_att"])
+    ck = load_checkpoint(tmp_path / "best.pt")
+    assert ck["kind"] == KIND_JOINT and set(ck["model_config"]) == {"recognizer", "decoder"}

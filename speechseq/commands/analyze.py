@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="ctc: prefix beam search (+ LM with --lm); attention: the decoder's own beam search")
     p.add_argument("--beam", type=int, default=8)
     p.add_argument("--lm", default=None, help="language model (.onnx) for shallow fusion (ctc)")
-    p.add_argument("--lm-weight", type=float, default=0.5, help="alpha")
+    p.add_argument("--lm-weight", type=float, default=0.8, help="alpha")
     p.add_argument("--word-bonus", type=float, default=1.0, help="beta, per character")
     p.add_argument("--decoder", default=None, help="attention decoder (.onnx), for --system attention")
     p.add_argument("--length-norm", type=float, default=0.7, help="attention: score / length ** this")

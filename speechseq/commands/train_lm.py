@@ -69,8 +69,8 @@ def run(args: argparse.Namespace) -> int:
     loop = LoopConfig(epochs=args.epochs, lr=args.lr, ema_decay=0.995, seed=args.seed, device=args.device,
                       warmup_steps=100)
     data = {"text": [Path(t).name for t in args.text],
-            "excluded": [Path(m).name for m in args.exclude_manifest] + [f"{Path(m).parent.name}/{Path(m).name} (all rows)"
-                                                                          for m in args.exclude_manifest_all],
+            "excluded": [Path(m).name for m in args.exclude_manifest]
+            + [f"{Path(m).parent.name}/{Path(m).name} (all rows)" for m in args.exclude_manifest_all],
             "exclude_split": args.exclude_split, "heldout_percent": args.heldout_percent}
     history = train_lm(train, heldout, args.out, cfg, loop, args.batch_tokens, extra={"data": data})
     if history:

@@ -33,12 +33,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV/FLAC/OGG/MP3) or directories")
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="recogniser .onnx")
-    p.add_argument("--decoder", choices=("greedy", "beam", "beam-lm", "rescore"), default="greedy",
+    p.add_argument("--decoder", choices=("auto", "greedy", "beam", "beam-lm", "rescore"), default="auto",
                    help="CTC decoding: best path, prefix beam search, + character LM (shallow fusion), "
-                        "+ LM and attention-decoder rescoring of the n-best")
+                        "+ LM and attention-decoder rescoring of the n-best; auto: the most accurate the "
+                        "model files allow (rescore, else beam-lm, else greedy)")
     p.add_argument("--beam-size", type=int, default=8, help="beam width (--decoder beam, beam-lm, rescore)")
     p.add_argument("--lm", default=str(MODELS_DIR / "lm-en.onnx"), help="character LM (beam-lm, rescore)")
-    p.add_argument("--lm-weight", type=float, default=0.5, help="alpha: weight of log P_lm (beam-lm, rescore)")
+    p.add_argument("--lm-weight", type=float, default=0.8, help="alpha: weight of log P_lm (beam-lm, rescore)")
     p.add_argument("--word-bonus", type=float, default=1.0, help="beta: bonus per character (beam-lm, rescore)")
     p.add_argument("--attention-decoder", default=str(MODELS_DIR / "decoder-en.onnx"),
                    help="attention decoder (rescore, --plot-attention); needs a recogniser with encoder_out")
@@ -97,6 +98,10 @@ def run(args: argparse.Namespace) -> int:
         raise SpeechseqError(f"--beam-size must be >= 1, got {args.beam_size}")
     if not Path(args.model).is_file():
         raise SpeechseqError(f"{args.model}: no such model (pass --model PATH)")
+    if args.decoder == "auto":
+        from ..runtime.text_decoder import best_available
+
+        args.decoder = best_available(args.model, args.lm, args.attention_decoder)
     if args.decoder in ("greedy", "beam"):
         rec = Recognizer(args.model, threads=args.threads)
         opts = DecodeOptions(decoder=args.decoder, beam_size=args.beam_size)

@@ -110,6 +110,6 @@ def summarize(cases: Sequence[ErrorCase | None]) -> dict[str, float]:
     analysed utterance (None = correct); shares are of the wrong ones (0 when none is)."""
     wrong = [c for c in cases if c is not None]
     n_search = sum(c.blame == "search" for c in wrong)
-    n = max(1, len(wrong))
+    n = max(1, len(wrong))   # shares are 0.0 when nothing is wrong
     return {"utterances": len(cases), "wrong": len(wrong), "search": n_search, "model": len(wrong) - n_search,
-            "search_share": n_search / n if wrong else 0.0, "model_share": (len(wrong) - n_search) / n if wrong else 0.0}
+            "search_share": n_search / n, "model_share": (len(wrong) - n_search) / n}

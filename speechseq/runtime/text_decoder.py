@@ -17,7 +17,8 @@ import numpy as np
 from ..errors import SpeechseqError
 from .decoding import Hypothesis, greedy, prefix_beam_search
 
-__all__ = ["DECODERS", "DEFAULT_DECODER", "DecodeOptions", "TextDecoder", "rescoring_recognizer", "cli_recognizer",
+__all__ = ["DECODERS", "DEFAULT_DECODER", "DecodeOptions", "TextDecoder", "best_available", "rescoring_recognizer",
+           "cli_recognizer",
            "plot_attention_for_file", "encoder_probe", "encoder_run", "attention_picture", "plot_attention"]
 
 DECODERS = ("greedy", "beam", "beam-lm", "rescore")
@@ -28,9 +29,9 @@ DEFAULT_DECODER = "beam-lm"   # the most accurate one within the real-time targe
 class DecodeOptions:
     kind: str = DEFAULT_DECODER
     beam_size: int = 8
-    lm_weight: float = 0.5          # alpha: shallow fusion (beam-lm, rescore's n-best)
+    lm_weight: float = 0.8          # alpha: shallow fusion (beam-lm, rescore's n-best), tuned on Kathleen dev
     word_bonus: float = 1.0         # beta, per character (spaces included)
-    attention_weight: float = 0.5   # rescore: log P_ctc + alpha log P_lm + beta len + this x log P_att
+    attention_weight: float = 1.0   # rescore: log P_ctc + alpha log P_lm + beta len + this x log P_att
 
     def __post_init__(self) -> None:
         if self.kind not in DECODERS:
@@ -124,12 +125,38 @@ def rescoring_recognizer(path: str | os.PathLike, text_decoder: TextDecoder, thr
     return rec
 
 
+def best_available(model: str | os.PathLike, lm: str | os.PathLike | None,
+                   attention: str | os.PathLike | None) -> str:
+    """The most accurate decoder these files allow, all of which run far within the real-time
+    target (models/lm-en.md): "rescore" when the attention decoder exists and was trained on this
+    recogniser (which has an encoder_out output), else "beam-lm" when the LM exists, else "greedy"."""
+    from pathlib import Path
+
+    from .attention import OnnxDecoder
+    from .onnx import make_session, session_metadata
+
+    if lm is None or not Path(lm).is_file():
+        return "greedy"
+    if attention is None or not Path(attention).is_file():
+        return "beam-lm"
+    session = make_session(model)
+    if "encoder_out" not in [o.name for o in session.get_outputs()]:
+        return "beam-lm"
+    want = OnnxDecoder(attention).meta.get("encoder_probe")
+    got = encoder_probe(session, int(session_metadata(session)["frontend"]["n_mels"]))
+    ok = want is not None and len(want) == len(got) and max(abs(a - b) for a, b in zip(got, want)) <= 0.05
+    return "rescore" if ok else "beam-lm"
+
+
 def cli_recognizer(args):
     """The recogniser `speechseq transcribe` runs for --decoder beam-lm|rescore (args: its namespace,
     with model, decoder, beam_size, lm, lm_weight, word_bonus, attention_decoder, threads)."""
     from pathlib import Path
 
-    for flag, path in (("--lm", args.lm), ("--attention-decoder", args.attention_decoder if args.decoder == "rescore" else None)):
+    needed = [("--lm", args.lm)]
+    if args.decoder == "rescore":
+        needed.append(("--attention-decoder", args.attention_decoder))
+    for flag, path in needed:
         if path is not None and not Path(path).is_file():
             raise SpeechseqError(f"{path}: no such model file (pass {flag} PATH)")
     opts = DecodeOptions(args.decoder, beam_size=args.beam_size, lm_weight=args.lm_weight, word_bonus=args.word_bonus)

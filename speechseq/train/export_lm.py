@@ -92,7 +92,8 @@ def export_decoder(model: AttentionDecoder, out: str | os.PathLike, meta: dict |
     dyn = {"memory": {0: "mem_batch", 1: "frames"}, "attention": {0: "batch", 1: "frames"},
            **{n: {0: "batch"} for n in names_in[1:] + names_out if n != "attention"}}
     with torch.no_grad():
-        torch.onnx.export(_DecoderStep(model).eval(), (memory, torch.tensor([SOS, 3]), h, c, ctx), str(out), dynamo=False,
+        torch.onnx.export(_DecoderStep(model).eval(), (memory, torch.tensor([SOS, 3]), h, c, ctx), str(out),
+                          dynamo=False,
                           input_names=names_in, output_names=names_out, dynamic_axes=dyn, opset_version=OPSET)
     write_metadata(out, jsonable({
         "kind": "attention-decoder", "format": 1, **(meta or {}), "model_config": cfg.to_dict(),
@@ -155,7 +156,8 @@ def export_encoder(recognizer, out: str | os.PathLike, meta: dict | None = None,
                           output_names=["log_probs", "encoder_out"], opset_version=OPSET, dynamo=False,
                           dynamic_axes={"features": {0: "batch", 1: "frames"}, "log_probs": {0: "batch", 1: "steps"},
                                         "encoder_out": {0: "batch", 1: "steps"}})
-    full.setdefault("outputs", {})["encoder_out"] = "(batch, steps, 2 x hidden) BiLSTM outputs (attention decoder memory)"
+    full.setdefault("outputs", {})["encoder_out"] = ("(batch, steps, 2 x hidden) BiLSTM outputs "
+                                                     "(attention decoder memory)")
     write_metadata(out, jsonable(full))
     return out
 

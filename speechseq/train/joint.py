@@ -109,12 +109,20 @@ def decoder_loss(logits: torch.Tensor, out: torch.Tensor, label_smoothing: float
     return loss, {"att_acc": float(acc)}
 
 
-def joint_loss_fn(cfg: JointConfig, device: str = "cpu") -> Callable[[nn.Module, object], tuple[torch.Tensor, dict]]:
-    """loss_fn(model, batch) for train_loop over the recogniser's batches (speechseq.train.recognizer.Batch)."""
+def joint_loss_fn(cfg: JointConfig, device: str = "cpu", augment=None, noise: torch.Tensor | None = None,
+                  seed: int = 0) -> Callable[[nn.Module, object], tuple[torch.Tensor, dict]]:
+    """loss_fn(model, batch) for train_loop over the recogniser's batches (speechseq.train.recognizer.Batch);
+    `augment`: an AugmentConfig applied to each batch as the recogniser's own CTC training does."""
+    g = torch.Generator(device=device).manual_seed(seed * 7919)
+    noise_dev = None if noise is None else noise.to(device)
 
     def loss_fn(model: nn.Module, batch) -> tuple[torch.Tensor, dict]:
         core = model.module if hasattr(model, "module") else model
         x, lengths = batch.features.to(device), batch.lengths.to(device)
+        if augment is not None:
+            from .feataug import augment_batch
+
+            x = augment_batch(x, lengths, augment, g, noise_dev, core.recognizer.feat_mean)
         inp, out = decoder_targets(targets=batch.targets, target_lengths=batch.target_lengths)
         log_probs, out_lengths, memory = encoder_outputs(core.recognizer, x, lengths)
         ctc = nn.functional.ctc_loss(log_probs.transpose(0, 1), batch.targets.to(device), out_lengths,
@@ -188,7 +196,8 @@ def train_decoder(train: tuple[Sequence[np.ndarray], Sequence[str]], val: tuple[
     from .loop import train_loop
 
     torch.manual_seed(loop_cfg.seed)
-    model = AttentionDecoder(cfg, embedding if embedding is not None else SharedEmbedding(cfg.vocab_size, cfg.embed_dim))
+    emb = embedding if embedding is not None else SharedEmbedding(cfg.vocab_size, cfg.embed_dim)
+    model = AttentionDecoder(cfg, emb)
 
     def loss_fn(m: nn.Module, batch) -> tuple[torch.Tensor, dict]:
         mem, n, inp, out = (t.to(loop_cfg.device) for t in batch)
@@ -214,7 +223,7 @@ def train_decoder(train: tuple[Sequence[np.ndarray], Sequence[str]], val: tuple[
 
 def train_joint(train_bank, val_banks: dict, out_dir: str | os.PathLike, recognizer: Recognizer, dec_cfg: DecoderConfig,
                 loop_cfg, joint: JointConfig = JointConfig(), opts=None, embedding: SharedEmbedding | None = None,
-                extra: dict | None = None, progress: bool = True) -> list[dict]:
+                noise: np.ndarray | None = None, extra: dict | None = None, progress: bool = True) -> list[dict]:
     """Joint CTC-attention training over the recogniser's feature banks and batches
     (speechseq.train.recognizer.make_batches); `recognizer` is the starting point (fresh with its
     feature statistics set, or a trained one to fine-tune). best.pt is chosen by greedy CTC WER."""
@@ -229,7 +238,9 @@ def train_joint(train_bank, val_banks: dict, out_dir: str | os.PathLike, recogni
     config = {"recognizer": recognizer.cfg.to_dict(), "decoder": dec_cfg.to_dict()}
     info = {"frontend": train_bank.frontend, "train_hours": round(train_bank.hours, 3), "joint": asdict(joint),
             **(extra or {})}
-    return train_loop(model, lambda epoch: make_batches(train_bank, epoch, opts), joint_loss_fn(joint, loop_cfg.device),
+    noise_t = None if noise is None else torch.as_tensor(noise, dtype=torch.float32)
+    loss_fn = joint_loss_fn(joint, loop_cfg.device, opts.augment, noise_t, opts.seed)
+    return train_loop(model, lambda epoch: make_batches(train_bank, epoch, opts), loss_fn,
                       (lambda m: rec_validate(m.recognizer)) if rec_validate else None, out_dir, KIND_JOINT, config,
                       loop_cfg, select="val_wer" if rec_validate else "loss", mode="min", extra=info,
                       progress=progress)
