@@ -11,7 +11,6 @@ import argparse
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -20,15 +19,9 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from speechseq.audio import load_audio  # noqa: E402
 from speechseq.frontend import FrontendConfig, StreamingFrontend, logmel  # noqa: E402
+from bench import cpu_ms_per_s  # noqa: E402  (scripts/bench.py: one CPU-time measure for every table)
 
 
-def cpu_ms_per_audio_s(fn, seconds: float, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.process_time()
-        fn()
-        best = min(best, time.process_time() - t0)
-    return 1000 * best / seconds
 
 
 def main() -> None:
@@ -49,8 +42,8 @@ def main() -> None:
             for i in range(0, len(audio), chunk):
                 _, state = fe.step(audio[i : i + chunk], state)
 
-        rows.append((f"numpy, {n_mels} mels", cpu_ms_per_audio_s(streamed, args.seconds, args.repeat),
-                     cpu_ms_per_audio_s(lambda: logmel(audio, cfg), args.seconds, args.repeat)))
+        rows.append((f"numpy, {n_mels} mels", cpu_ms_per_s(streamed, args.seconds, args.repeat),
+                     cpu_ms_per_s(lambda: logmel(audio, cfg), args.seconds, args.repeat)))
         try:
             import onnxruntime as ort
 
@@ -74,8 +67,8 @@ def main() -> None:
                         sess.run(None, {"audio": buf[None, : (t - 1) * hop + win]})
                     pending = buf[t * hop :]
 
-            rows.append((f"onnxruntime, {n_mels} mels", cpu_ms_per_audio_s(onnx_streamed, args.seconds, args.repeat),
-                         cpu_ms_per_audio_s(lambda: sess.run(None, {"audio": audio[None]}), args.seconds, args.repeat)))
+            rows.append((f"onnxruntime, {n_mels} mels", cpu_ms_per_s(onnx_streamed, args.seconds, args.repeat),
+                         cpu_ms_per_s(lambda: sess.run(None, {"audio": audio[None]}), args.seconds, args.repeat)))
     print(f"frontend CPU time per second of audio (single thread, {args.seconds:g} s of audio, best of {args.repeat})")
     print(f"{'implementation':<24} {'streamed 100 ms (ms/s)':>24} {'whole file (ms/s)':>20}")
     for name, s, w in rows:

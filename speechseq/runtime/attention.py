@@ -19,7 +19,7 @@ import numpy as np
 
 from ..text import BLANK, EOS, SOS, VOCAB, decode
 from .decoding import Hypothesis
-from .onnx import ModelError, make_session, session_metadata
+from .onnx import open_model
 
 __all__ = ["OnnxDecoder", "RescoreWeights", "Rescored", "rescore"]
 
@@ -34,12 +34,7 @@ class OnnxDecoder:
 
     def __init__(self, path: str | os.PathLike, threads: int = 1) -> None:
         self.path = str(path)
-        self.session = make_session(path, threads)
-        self.meta = session_metadata(self.session)
-        if self.meta.get("kind") != "attention-decoder":
-            raise ModelError(f"{path}: not a speechseq attention decoder (kind {self.meta.get('kind')!r})")
-        if list(self.meta.get("vocabulary", [])) != list(VOCAB):
-            raise ModelError(f"{path}: the model's vocabulary differs from speechseq.text.VOCAB")
+        self.session, self.meta = open_model(path, "attention-decoder", "attention decoder", threads, VOCAB)
         self.shapes = [tuple(self.meta["states"][n]) for n in self._IN]
         self.enc_dim = int(self.meta["model_config"]["enc_dim"])
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..text import BLANK, EOS, SOS, UNK, VOCAB, decode, encode
-from .onnx import ModelError, make_session, session_metadata
+from .onnx import open_model
 
 __all__ = ["OnnxLM", "sample"]
 
@@ -29,12 +29,7 @@ class OnnxLM:
 
     def __init__(self, path: str | os.PathLike, threads: int = 1) -> None:
         self.path = str(path)
-        self.session = make_session(path, threads)
-        self.meta = session_metadata(self.session)
-        if self.meta.get("kind") != "lm":
-            raise ModelError(f"{path}: not a speechseq language model (kind {self.meta.get('kind')!r})")
-        if list(self.meta.get("vocabulary", [])) != list(VOCAB):
-            raise ModelError(f"{path}: the model's vocabulary differs from speechseq.text.VOCAB")
+        self.session, self.meta = open_model(path, "lm", "language model", threads, VOCAB)
         self.state_names = list(self.meta["states"])
         self.state_shapes = [tuple(self.meta["states"][n]) for n in self.state_names]
         self.out_names = ["log_probs", *(n + "_out" for n in self.state_names)]

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from ..errors import SpeechseqError
 
-__all__ = ["METADATA_KEY", "ModelError", "make_session", "read_metadata", "write_metadata", "session_metadata", "jsonable"]
+__all__ = ["METADATA_KEY", "ModelError", "make_session", "read_metadata", "write_metadata", "session_metadata", "jsonable",
+           "open_model"]
 
 METADATA_KEY = "speechseq"
 
@@ -82,3 +83,16 @@ def jsonable(obj):
     if hasattr(obj, "item") and getattr(obj, "shape", None) == ():  # numpy scalar
         return obj.item()
     return obj
+
+
+def open_model(path: str | os.PathLike, kind: str, what: str, threads: int = 1,
+               vocabulary: tuple[str, ...] | None = None):
+    """A session for a speechseq model of `kind`, and its metadata; ModelError when the file is of
+    another kind or (if `vocabulary` is given) was trained on another vocabulary."""
+    session = make_session(path, threads)
+    meta = session_metadata(session)
+    if meta.get("kind") != kind:
+        raise ModelError(f"{path}: not a speechseq {what} (kind {meta.get('kind')!r})")
+    if vocabulary is not None and list(meta.get("vocabulary", [])) != list(vocabulary):
+        raise ModelError(f"{path}: the model's vocabulary differs from speechseq.text.VOCAB")
+    return session, meta
