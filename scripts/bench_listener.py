@@ -7,8 +7,8 @@
 Scenarios: "activate", 0.6 s, a ~5 s command, 1.5 s, spoken by synthesis voices held out from
 training (speechseq.train.synth.heldout), over a -60 dBFS noise floor; the keyword's end and
 the command's end are known from the assembly. The listener runs as fast as it can over 50 ms
-blocks, and each delay is the stream time at which the event's block ended plus the CPU time
-that block took (what a real-time run would see, when processing keeps up):
+blocks, and each delay is the time a real-time run would emit the event: its block's end in
+stream time plus the CPU time of that block and of any backlog before it:
   wake delay      keyword end -> wake event
   final delay     end of speech -> final event (includes the trailing silence the VAD waits for)
   partial lag     end of a word -> the first partial holding the final's word at that place
@@ -101,12 +101,18 @@ def _cached(cache: Path, text: str, voice, synthesize) -> np.ndarray:
 
 
 def run_listener(listener, audio: np.ndarray):
-    """Events with their effective times (block end + its CPU time), CPU split by mode."""
+    """Events with the times a real-time run would see them, CPU split by mode.
+
+    A block can be processed once it has arrived (its end in stream time) and once the blocks
+    before it are done: clock = max(clock, block end) + CPU time of the block. An event's time is
+    the clock after its block, so a slow block also delays the events of the blocks behind it.
+    """
     from speechseq.runtime.listener import Mode
 
     state = listener.initial_state()
     timed, cpu = [], {Mode.LISTENING: 0.0, Mode.RECORDING: 0.0}
     secs = {Mode.LISTENING: 0.0, Mode.RECORDING: 0.0}
+    clock = 0.0
     for i in range(0, len(audio), BLOCK):
         mode = state.mode
         t0 = time.process_time()
@@ -114,7 +120,8 @@ def run_listener(listener, audio: np.ndarray):
         dt = time.process_time() - t0
         cpu[mode] += dt
         secs[mode] += BLOCK / SR
-        timed += [(e, e.time + dt) for e in events]
+        clock = max(clock, min(i + BLOCK, len(audio)) / SR) + dt
+        timed += [(e, clock) for e in events]
     timed += [(e, e.time) for e in listener.finish(state)]
     return timed, cpu, secs
 
@@ -262,7 +269,7 @@ def build(args, chunk_ms: float, lookahead_ms: float):
     sub = ap.add_subparsers()
     register(sub)
     ns = ap.parse_args(["listen", *model_args(args), "--chunk-ms", str(chunk_ms), "--lookahead-ms", str(lookahead_ms),
-                        "--vad", args.vad])
+                        "--vad", args.vad, "--early-decode-ms", str(args.early_decode_ms)])
     return build_listener(ns)
 
 
@@ -273,6 +280,7 @@ def main() -> int:
     ap.add_argument("--stream-model")
     ap.add_argument("--lm", help="auto (default: the shipped LM when present), none, or a path")
     ap.add_argument("--vad", default="auto")
+    ap.add_argument("--early-decode-ms", type=float, default=150.0, help="the listener's option (0: off)")
     ap.add_argument("--voices", default=",".join(VOICES))
     ap.add_argument("--commands", type=int, default=4)
     ap.add_argument("--settings", default="400:200,200:100,800:400,400:0", help="chunk_ms:lookahead_ms,...")
@@ -291,6 +299,7 @@ def main() -> int:
         listener = build(args, c, r)
         res = measure(listener, scenarios)
         res["vad"] = listener.vad.name
+        res["early_decode_ms"] = args.early_decode_ms
         res["final_decoder"] = ("beam+LM" if listener.transcriber.opts.lm is not None else listener.transcriber.opts.decoder)
         results["settings"][setting] = res
         print(f"chunk {c:.0f} ms + look-ahead {r:.0f} ms: " + json.dumps(res), file=sys.stderr)

@@ -196,6 +196,67 @@ def test_max_utterance_length_cuts_endless_speech(tiny_models):
     assert final[0].end - final[0].start == pytest.approx(2.0, abs=0.06)
 
 
+class CountingTranscriber(Transcriber):
+    """The real transcriber, noting the stream time of every decode (set by the test loop)."""
+
+    def __init__(self, path) -> None:
+        super().__init__(path)
+        self.now, self.calls = 0.0, []
+
+    def transcribe(self, feats):
+        self.calls.append((self.now, len(feats)))
+        return super().transcribe(feats)
+
+
+def _run_counting(listener: Listener, audio: np.ndarray):
+    state, events = listener.initial_state(), []
+    for i in range(0, len(audio), BLOCK):
+        listener.transcriber.now = (i + BLOCK) / 16000
+        ev, state = listener.step(audio[i : i + BLOCK], state)
+        events += ev
+    return events + listener.finish(state)
+
+
+def test_early_decode_gives_the_same_final_before_the_endpoint(tiny_models, demo_audio):
+    """Decoding ahead after 150 ms of silence: the same text, words and endpoint as decoding at the
+    end, but the one decode ran at least silence_s - early_decode_s - one block before the final."""
+    finals = {}
+    for early in (None, 0.15):
+        tr = CountingTranscriber(tiny_models.recognizer)
+        listener = Listener(Detector.load([tiny_models.detector]), tr, None, load_vad(),
+                            ListenerConfig(early_decode_s=early))
+        events = _run_counting(listener, demo_audio)
+        final = [e for e in events if isinstance(e, FinalEvent)]
+        assert len(final) == 1 and len(tr.calls) == 1
+        finals[early] = (final[0], tr.calls[0][0])
+    (late, t_late), (early, t_early) = finals[None], finals[0.15]
+    assert early.text == late.text and wer(COMMAND, early.text) <= 0.2
+    assert [w.word for w in early.words] == [w.word for w in late.words]
+    # the network saw 200 ms less trailing silence: word times move by a frame or two at most
+    assert max(abs(a.start - b.start) + abs(a.end - b.end) for a, b in zip(early.words, late.words)) <= 0.04
+    assert early.time == late.time and early.speech_end == late.speech_end
+    assert t_late == pytest.approx(late.time)
+    assert late.time - t_early >= 0.35 - 0.15 - BLOCK / 16000 - 1e-6
+
+
+def test_speech_after_a_short_pause_discards_the_early_decode(tiny_models):
+    """A pause longer than early_decode_s but shorter than silence_s: the early result covered only
+    the first part, so the final is decoded again and ends after the second part."""
+    speech = load_audio(SAMPLE)[int(2.6 * 16000) : int(4.16 * 16000)]   # "turn on the kitchen lights"
+    z = lambda s: np.zeros(int(s * 16000), np.float32)  # noqa: E731
+    audio = np.concatenate([z(1.0), speech, z(0.12), speech, z(1.0)])    # a pause of about 0.25 s with the edges
+    tr = CountingTranscriber(tiny_models.recognizer)
+    listener = Listener(ScriptedDetector(0.9), tr, None, load_vad(), ListenerConfig(early_decode_s=0.1))
+    events = _run_counting(listener, audio)
+    final = [e for e in events if isinstance(e, FinalEvent)]
+    assert len(final) == 1
+    second_start = 1.0 + len(speech) / 16000 + 0.12 + 0.08             # "turn" starts 80 ms into the cut
+    assert len(tr.calls) == 2 and tr.calls[0][0] < second_start < tr.calls[1][0]
+    assert tr.calls[1][1] > tr.calls[0][1] + 100            # the second decode saw the second part
+    assert final[0].speech_end > second_start + 1.0
+    assert final[0].words and final[0].words[-1].end > second_start
+
+
 def test_energy_vad_endpoints_like_silero(tiny_models, demo_audio):
     events, _ = _run(_listener(tiny_models, vad=EnergyVad()), demo_audio)
     final = next(e for e in events if isinstance(e, FinalEvent))

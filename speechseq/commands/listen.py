@@ -62,6 +62,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--vad", choices=("auto", "silero", "energy"), default="auto",
                    help="voice activity detector (auto: Silero when installed)")
     e.add_argument("--silence-ms", type=float, default=350.0, help="trailing silence that ends an utterance")
+    e.add_argument("--early-decode-ms", type=float, default=150.0,
+                   help="decode ahead once this much trailing silence is heard, so the final text is ready "
+                        "when --silence-ms is reached (0: decode only at the end)")
     e.add_argument("--max-utterance-s", type=float, default=15.0)
     e.add_argument("--no-speech-s", type=float, default=3.0, help="give up when nothing is said after the keyword")
     o = p.add_argument_group("output")
@@ -120,7 +123,8 @@ def build_listener(args: argparse.Namespace):
         else:
             warn(f"no chunked recogniser next to {model} (make one: python -m speechseq.train.export_streaming "
                  f"--from-onnx MODEL): final text only")
-    cfg = ListenerConfig(silence_s=args.silence_ms / 1000, no_speech_s=args.no_speech_s,
+    early = args.early_decode_ms / 1000 if args.early_decode_ms > 0 else None
+    cfg = ListenerConfig(silence_s=args.silence_ms / 1000, early_decode_s=early, no_speech_s=args.no_speech_s,
                          max_utterance_s=args.max_utterance_s, partials=streaming is not None)
     return Listener(detector, transcriber, streaming, load_vad(args.vad), cfg)
 

@@ -13,6 +13,12 @@ the recogniser's frontend, the chunked recogniser (partial text) and the VAD run
 ends after `silence_s` of trailing silence once speech was heard, after `no_speech_s` without
 speech, or at `max_utterance_s`; then the whole utterance is decoded offline (final event) and
 the listener goes back to LISTENING with fresh detector state. The state is a value.
+
+Early decode: once the trailing silence reaches `early_decode_s` the utterance so far is decoded
+ahead of time and kept; if no speech follows before `silence_s`, that result is the final one, so
+the final event does not wait for the decode (in real time the decode runs while the rest of the
+silence arrives). Speech that resumes discards it. The result is the same text the final decode
+gives, up to the shorter trailing silence it saw.
 """
 from __future__ import annotations
 
@@ -39,6 +45,7 @@ SAMPLE_RATE = 16000
 @dataclass(frozen=True)
 class ListenerConfig:
     silence_s: float = 0.35         # trailing silence that ends an utterance
+    early_decode_s: float | None = 0.15  # decode ahead after this much silence (None: only at the end)
     no_speech_s: float = 3.0        # give up when nothing is said this long after the keyword
     max_utterance_s: float = 15.0
     vad_threshold: float = 0.5
@@ -90,6 +97,7 @@ class Recording:
     silence_s: float = 0.0
     speech_end: float = 0.0
     partial: str = ""
+    early: tuple[float, str, tuple[Word, ...]] | None = None   # (speech_end it covers, text, words)
 
 
 @dataclass(frozen=True)
@@ -164,6 +172,12 @@ class Listener:
             rec = self._restart(rec, speech_end, keep_speech=False)      # that was the keyword's own tail
         elif onset is not None and onset - cfg.pre_speech_s > rec.start:
             rec = self._restart(rec, onset - cfg.pre_speech_s, keep_speech=True)   # drop the silence before
+        if rec.early is not None and rec.early[0] != rec.speech_end:
+            rec = replace(rec, early=None)                                  # speech resumed
+        if (cfg.early_decode_s is not None and rec.early is None and rec.speech_seen and rec.feats
+                and cfg.early_decode_s <= rec.silence_s < cfg.silence_s):
+            text, words = self.transcriber.transcribe(np.concatenate(rec.feats))
+            rec = replace(rec, early=(rec.speech_end, text, tuple(words)))
         events: list[Event] = []
         if cfg.partials and rec.stream is not None and rec.speech_seen:
             text = self.streaming.partial(rec.stream).text
@@ -189,13 +203,15 @@ class Listener:
             stream = self.streaming.accept(feats, self.streaming.initial_state())
         start = rec.start + skip * hop / SAMPLE_RATE
         rec = replace(rec, start=start, samples=rec.samples - skip * hop, feats=(feats,) if len(feats) else (),
-                      stream=stream, partial="")
+                      stream=stream, partial="", early=None)
         return rec if keep_speech else replace(rec, speech_seen=False, silence_s=0.0, speech_end=start)
 
     def _final(self, state: ListenerState) -> tuple[FinalEvent, ListenerState]:
         rec = state.recording
         text, words = "", []
-        if rec.speech_seen and rec.feats:
+        if rec.early is not None and rec.early[0] == rec.speech_end:
+            text, words = rec.early[1], list(rec.early[2])
+        elif rec.speech_seen and rec.feats:
             text, words = self.transcriber.transcribe(np.concatenate(rec.feats))
         shift = rec.start
         final = FinalEvent(text, tuple(replace(w, start=w.start + shift, end=w.end + shift) for w in words),
