@@ -6,7 +6,8 @@
 CPU time is process time (single thread: OMP_NUM_THREADS=1, onnxruntime with 1 thread),
 the best of --repeat runs, divided by the seconds of audio processed.
 Row groups:
-  detector  frontend + 1 detector and + 10 detectors streamed in 80 and 100 ms chunks; the
+  detector  frontend + 1 detector and + 10 detectors (one merged onnxruntime graph, the default,
+            and one session per model, its peer) streamed in 80 and 100 ms chunks; the
             median delay from a keyword's end to its event (held-out synthetic voices, when
             cache/synth/kw-activate exists); the model file size.
 """
@@ -67,11 +68,12 @@ def detector_rows(seconds: float, repeat: int) -> list[Row]:
 
     rows.append(("detector", "frontend alone, 100 ms chunks (CPU ms per s of audio)",
                  f"{cpu_ms_per_s(frontend_only, seconds, repeat):.3f}", ""))
-    for n in (1, 10):
-        det = Detector.load([model] * n, threads=1)
+    for n, merge in ((1, True), (10, True), (10, False)):
+        det = Detector.load([model] * n, threads=1, merge=merge)
+        how = "" if n == 1 else (", one merged graph" if merge else ", one session each")
         for ms in (80, 100):
             cost = cpu_ms_per_s(lambda: stream(det, audio, 16 * ms), seconds, repeat)
-            rows.append(("detector", f"frontend + {n} detector{'s' if n > 1 else ''}, {ms} ms chunks (CPU ms per s)",
+            rows.append(("detector", f"frontend + {n} detector{'s' if n > 1 else ''}{how}, {ms} ms chunks (CPU ms per s)",
                          f"{cost:.3f}", "<= 1 for one keyword" if n == 1 else ""))
     rows.append(("detector", "model file size (activate.onnx)", f"{model.stat().st_size / 1e6:.2f} MB", "<= 1 MB"))
     delay = _median_delay(model)

@@ -81,3 +81,56 @@ def test_bad_input_no_crash_no_flood(tmp_path):
         # refractory 0.2 s and re-arming below threshold: at most a few events in 30 s
         assert len(events) <= 30 * 2, name
         assert len(state.frontend.pending) < 560 and all(len(k.pending) < 4 for k in state.keywords)
+
+
+def test_merged_graph_equals_one_session_per_model():
+    """Two shipped keyword models (plus a copy of one) as one merged onnxruntime graph: the same
+    posteriors and events as separate sessions, streamed in uneven chunks, with one call per chunk."""
+    from pathlib import Path
+
+    from speechseq.audio import load_audio
+    from speechseq.runtime.detector import Detector
+
+    root = Path(__file__).resolve().parents[1]
+    paths = [root / "models" / "activate.onnx", root / "models" / "computer.onnx", root / "models" / "activate.onnx"]
+    audio = np.concatenate([load_audio(root / "data" / "samples" / "activate_kitchen_lights.wav")] * 2)
+    runs = {}
+    for merge in (True, False):
+        det = Detector.load(paths, merge=merge)
+        assert (det._merged is not None) == merge
+        rng = np.random.default_rng(1)
+        state, events, post, i = det.initial_state(), [], [[] for _ in paths], 0
+        while i < len(audio):
+            n = int(rng.integers(1, 3000))
+            got, state = det.step(audio[i: i + n], state, post)
+            events += got
+            i += n
+        events += det.flush(state)
+        runs[merge] = ([np.concatenate(p) for p in post], events)
+    (pm, em), (ps, es) = runs[True], runs[False]
+    for a, b in zip(pm, ps):
+        assert a.shape == b.shape and len(a) > 200
+        assert np.abs(a - b).max() <= 1e-6
+    assert np.abs(pm[0] - pm[2]).max() == 0.0                 # the copy: identical, not crossed with computer
+    assert np.abs(pm[0] - pm[1]).max() > 0.1
+    assert [(e.keyword, round(e.time, 3)) for e in em] == [(e.keyword, round(e.time, 3)) for e in es]
+    assert sum(e.keyword == "activate" for e in em) == 4        # twice the recording, two activate models
+
+
+def test_merge_rejects_a_model_without_the_shared_input():
+    import onnx
+    from onnx import TensorProto, helper
+
+    from speechseq.runtime.graph_merge import merge_side_by_side
+
+    def ident(inp: str):
+        g = helper.make_graph([helper.make_node("Identity", [inp], ["y"])], "g",
+                              [helper.make_tensor_value_info(inp, TensorProto.FLOAT, [1])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
+        return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+
+    merged = merge_side_by_side([ident("x"), ident("x")], shared_inputs={"x"})
+    onnx.checker.check_model(merged)
+    assert [v.name for v in merged.graph.input] == ["x"] and [v.name for v in merged.graph.output] == ["m0.y", "m1.y"]
+    with pytest.raises(ValueError, match="shared inputs"):
+        merge_side_by_side([ident("x"), ident("z")], shared_inputs={"x"})

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..frontend import FrontendConfig, FrontendState, StreamingFrontend
+from .graph_merge import merge_side_by_side, prefixed
 from .onnx import ModelError, make_session, session_metadata
 
 __all__ = ["Detection", "KeywordModel", "KeywordState", "DetectorState", "Detector", "smooth", "trigger_events"]
@@ -94,7 +95,7 @@ class KeywordModel:
     """One exported detector (stateless): an onnxruntime session and its metadata."""
 
     def __init__(self, path: str | os.PathLike, threads: int = 1) -> None:
-        self.path = str(path)
+        self.path, self.threads = str(path), threads
         self.session = make_session(path, threads)
         meta = session_metadata(self.session)
         if meta.get("kind") != "detector":
@@ -146,11 +147,15 @@ class DetectorState:
 
 
 class Detector:
-    """Several keyword models behind one frontend. Settings given here override each model's own."""
+    """Several keyword models behind one frontend. Settings given here override each model's own.
+
+    Models with the same stride run as one merged onnxruntime graph (`merge`, the default): one
+    call per chunk for all keywords, with the same outputs as one call per model.
+    """
 
     def __init__(self, models: Sequence[KeywordModel], threshold: float | None = None,
                  smoothing_steps: int | None = None, refractory_s: float | None = None,
-                 max_wait_s: float = 0.2) -> None:
+                 max_wait_s: float = 0.2, merge: bool = True) -> None:
         if not models:
             raise ModelError("no detector models given")
         fe = {m.frontend for m in models}
@@ -167,6 +172,7 @@ class Detector:
         self.refractory = [int(round((refractory_s if refractory_s is not None else m.refractory_s) / m.step_s))
                            for m in models]
         self.max_wait = [max(1, int(round(max_wait_s / m.step_s))) for m in models]
+        self._merged = _merged_session(self.models) if merge else None
 
     @classmethod
     def load(cls, paths: Sequence[str | os.PathLike], threads: int = 1, **kwargs) -> "Detector":
@@ -229,23 +235,47 @@ class Detector:
             chunk = np.nan_to_num(chunk, nan=0.0, posinf=1.0, neginf=-1.0)
         feats, fe_state = self.frontend.step(chunk, state.frontend)
         events: list[Detection] = []
-        new = []
-        for i, (m, ks) in enumerate(zip(self.models, state.keywords)):
-            buf = np.concatenate([ks.pending, feats]) if len(ks.pending) else feats
-            usable = m.stride * (len(buf) // m.stride)
+        kws = state.keywords
+        if self._merged is not None:
+            buf = np.concatenate([kws[0].pending, feats]) if len(kws[0].pending) else feats
+            usable = self.models[0].stride * (len(buf) // self.models[0].stride)
             if usable == 0:
-                new.append(replace(ks, pending=buf))
-                continue
-            raw, ctx, h = m.run(buf[:usable], ks.ctx, ks.hidden)
-            w = self.smoothing[i]
-            hist = np.concatenate([ks.history, raw])
-            smoothed = np.convolve(hist, np.full(w, 1.0 / w), mode="valid").astype(np.float32) if w > 1 else raw
-            if posteriors is not None:
-                posteriors[i].append(smoothed)
-            ks = replace(ks, pending=buf[usable:], ctx=ctx, hidden=h, history=hist[len(hist) - (w - 1):] if w > 1 else ks.history)
-            new.append(self._trigger(i, ks, smoothed, events))
-        events.sort(key=lambda e: e.time)
+                new = [replace(ks, pending=buf) for ks in kws]
+            else:
+                feed = {"features": buf[None, :usable]}
+                for i, ks in enumerate(kws):
+                    feed[prefixed(i, "context")], feed[prefixed(i, "hidden")] = ks.ctx, ks.hidden
+                outs = self._merged.run(None, feed)
+                new = [self._advance(i, ks, buf[usable:], outs[3 * i][0], outs[3 * i + 1], outs[3 * i + 2],
+                                     events, posteriors) for i, ks in enumerate(kws)]
+        else:
+            new = []
+            for i, (m, ks) in enumerate(zip(self.models, kws)):
+                buf = np.concatenate([ks.pending, feats]) if len(ks.pending) else feats
+                usable = m.stride * (len(buf) // m.stride)
+                if usable == 0:
+                    new.append(replace(ks, pending=buf))
+                    continue
+                raw, ctx, h = m.run(buf[:usable], ks.ctx, ks.hidden)
+                new.append(self._advance(i, ks, buf[usable:], raw, ctx, h, events, posteriors))
+        if len(events) > 1:
+            events.sort(key=lambda e: e.time)
         return events, DetectorState(fe_state, tuple(new))
+
+    def _advance(self, i: int, ks: KeywordState, rest: np.ndarray, raw: np.ndarray, ctx: np.ndarray,
+                 h: np.ndarray, events: list[Detection], posteriors: list[list[np.ndarray]] | None) -> KeywordState:
+        """Keyword i after the model produced `raw` (n,) probabilities: smoothing, then the trigger."""
+        w = self.smoothing[i]
+        if w > 1:
+            hist = np.concatenate([ks.history, raw])
+            smoothed = np.convolve(hist, np.full(w, 1.0 / w), mode="valid").astype(np.float32)
+            history = hist[len(hist) - (w - 1):]
+        else:
+            smoothed, history = raw, ks.history
+        if posteriors is not None:
+            posteriors[i].append(smoothed)
+        ks = replace(ks, pending=rest, ctx=ctx, hidden=h, history=history)
+        return self._trigger(i, ks, smoothed, events)
 
     def flush(self, state: DetectorState) -> list[Detection]:
         """Events still waiting for their peak when the stream ends."""
@@ -254,3 +284,13 @@ class Detector:
             if ks.run_start >= 0:
                 out.append(self._event(i, ks, max(ks.steps - 1, ks.run_start)))
         return out
+
+
+def _merged_session(models: Sequence[KeywordModel]):
+    """One session running every model (None for a single model or models of different strides)."""
+    if len(models) < 2 or len({m.stride for m in models}) != 1:
+        return None
+    import onnx
+
+    merged = merge_side_by_side([onnx.load(m.path) for m in models], shared_inputs={"features"})
+    return make_session(merged.SerializeToString(), models[0].threads)

@@ -22,15 +22,16 @@ class ModelError(SpeechseqError):
     """A model file that is missing, unreadable, or not a speechseq model of the expected kind."""
 
 
-def make_session(path: str | os.PathLike, threads: int = 1):
+def make_session(path: str | os.PathLike | bytes, threads: int = 1):
     """An onnxruntime CPU session, single-threaded by default (predictable, and fair on shared machines).
 
-    Raises ModelError when the file is missing or not a valid ONNX model.
+    `path` is a file, or a serialized model (bytes). Raises ModelError when the file is missing
+    or not a valid ONNX model.
     """
     import onnxruntime as ort
 
-    p = Path(path)
-    if not p.is_file():
+    p = path if isinstance(path, bytes) else Path(path)
+    if not isinstance(p, bytes) and not p.is_file():
         raise ModelError(f"{p}: no such model file")
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = max(1, int(threads))
@@ -38,9 +39,11 @@ def make_session(path: str | os.PathLike, threads: int = 1):
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.log_severity_level = 3
     try:
-        return ort.InferenceSession(str(p), sess_options=opts, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(p if isinstance(p, bytes) else str(p), sess_options=opts,
+                                    providers=["CPUExecutionProvider"])
     except Exception as err:  # onnxruntime raises its own exception types
-        raise ModelError(f"{p}: cannot load ONNX model ({str(err).splitlines()[0][:200]})") from None
+        where = "merged model" if isinstance(p, bytes) else p
+        raise ModelError(f"{where}: cannot load ONNX model ({str(err).splitlines()[0][:200]})") from None
 
 
 def session_metadata(session) -> dict:
