@@ -2,6 +2,7 @@
 
     speechseq eval recognizer --manifest ../shared/data/kathleen/manifest.jsonl --split dev
     speechseq eval recognizer --manifest ../shared/data/fsdd/manifest.jsonl --split test --decoder beam
+    speechseq eval recognizer --manifest ../shared/data/kathleen/manifest.jsonl --split dev --decoder lexicon
 """
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 from ..errors import SpeechseqError
 from .common import progress, warn
-from .transcribe import DEFAULT_MODEL
+from .transcribe import DEFAULT_MODEL, MODELS_DIR, add_lexicon_args, lexicon_decode_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,12 +27,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--manifest", required=True, help="manifest file or corpus directory")
     p.add_argument("--split", help="only this split (e.g. dev, test)")
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="recogniser .onnx")
-    p.add_argument("--decoder", choices=("greedy", "beam"), default="greedy")
+    p.add_argument("--decoder", choices=("greedy", "beam", "beam-lm", "lexicon"), default="greedy",
+                   help="best path; prefix beam search; + character LM shallow fusion; beam search kept to "
+                        "the words of --lexicon with its word LM (see `speechseq transcribe --help`)")
     p.add_argument("--beam-size", type=int, default=8)
+    p.add_argument("--lm", default=str(MODELS_DIR / "lm-en.onnx"), help="character LM (beam-lm; lexicon with "
+                                                                        "--char-lm-weight)")
+    p.add_argument("--lm-weight", type=float, default=0.8, help="alpha: weight of log P_lm (beam-lm)")
+    p.add_argument("--word-bonus", type=float, default=1.0, help="beta: bonus per character (beam-lm)")
     p.add_argument("--worst", type=int, default=10, help="rows of the worst-utterance table")
     p.add_argument("--limit", type=int, help="only the first N utterances")
     p.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
     p.add_argument("--json", metavar="PATH", help="also write the figures and every utterance here")
+    add_lexicon_args(p)
     p.set_defaults(func=run)
 
 
@@ -78,8 +87,26 @@ def run(args: argparse.Namespace) -> int:
         utts = utts[: args.limit]
     if not utts:
         raise SpeechseqError(f"{args.manifest}: no utterances" + (f" in split {args.split!r}" if args.split else ""))
-    res = evaluate(rec, utts, DecodeOptions(decoder=args.decoder, beam_size=args.beam_size))
-    dec = args.decoder + (f" {args.beam_size}" if args.decoder == "beam" else "")
+    if args.beam_size < 1:
+        raise SpeechseqError(f"--beam-size must be >= 1, got {args.beam_size}")
+    if args.decoder == "lexicon":
+        opts = lexicon_decode_options(args)
+        o = opts.lexicon_options
+        dec = (f"lexicon {args.beam_size} (word LM weight {o.word_weight:g}, word bonus {o.word_bonus:g}, "
+               f"OOV penalty {o.oov_penalty:g}" + (f", char LM {o.char_weight:g}/{o.char_bonus:g}" if opts.lm else "")
+               + ")")
+    elif args.decoder == "beam-lm":
+        from ..runtime.lm import OnnxLM
+
+        if not Path(args.lm).is_file():
+            raise SpeechseqError(f"{args.lm}: no such model file (pass --lm PATH)")
+        opts = DecodeOptions(decoder="beam", beam_size=args.beam_size, lm=OnnxLM(args.lm, args.threads),
+                             alpha=args.lm_weight, beta=args.word_bonus)
+        dec = f"beam-lm {args.beam_size} (alpha {args.lm_weight:g}, beta {args.word_bonus:g})"
+    else:
+        opts = DecodeOptions(decoder=args.decoder, beam_size=args.beam_size)
+        dec = args.decoder + (f" {args.beam_size}" if args.decoder == "beam" else "")
+    res = evaluate(rec, utts, opts)
     print(f"{args.manifest}{' [' + args.split + ']' if args.split else ''}: {res['utterances']} utterances, "
           f"{res['audio_s'] / 60:.1f} min, model {args.model}, decoder {dec}")
     print(f"  WER {res['wer']:.2f}%   CER {res['cer']:.2f}%   utterance accuracy {res['utterance_accuracy']:.2f}%   "

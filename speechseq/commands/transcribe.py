@@ -3,6 +3,7 @@
     speechseq transcribe talk.flac
     speechseq transcribe recordings/ --format json > transcripts.jsonl
     speechseq transcribe a.wav b.mp3 --decoder beam --beam-size 8 --format srt --output-dir subs/
+    speechseq transcribe talk.wav --decoder lexicon --lexicon models/words-en.npz
 
 With --format json and no --output-dir, one JSON object per file on stdout, exactly
     {"file": str, "duration": float, "text": str,
@@ -22,6 +23,7 @@ from .common import expand_inputs, print_json_line, warn
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 DEFAULT_MODEL = MODELS_DIR / "recognizer-en.onnx"
+DEFAULT_LEXICON = MODELS_DIR / "words-en.npz"
 FORMATS = ("txt", "json", "srt", "vtt")
 
 
@@ -33,14 +35,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV/FLAC/OGG/MP3) or directories")
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="recogniser .onnx")
-    p.add_argument("--decoder", choices=("auto", "greedy", "beam", "beam-lm", "rescore"), default="auto",
+    p.add_argument("--decoder", choices=("auto", "greedy", "beam", "beam-lm", "rescore", "lexicon"), default="auto",
                    help="CTC decoding: best path, prefix beam search, + character LM (shallow fusion), "
-                        "+ LM and attention-decoder rescoring of the n-best; auto: the most accurate the "
+                        "+ LM and attention-decoder rescoring of the n-best, or lexicon: beam search kept to "
+                        "the words of --lexicon with its word trigram LM; auto: the most accurate the "
                         "model files allow (rescore, else beam-lm, else greedy)")
-    p.add_argument("--beam-size", type=int, default=8, help="beam width (--decoder beam, beam-lm, rescore)")
+    p.add_argument("--beam-size", type=int, default=8, help="beam width (--decoder beam, beam-lm, rescore, lexicon)")
     p.add_argument("--lm", default=str(MODELS_DIR / "lm-en.onnx"), help="character LM (beam-lm, rescore)")
     p.add_argument("--lm-weight", type=float, default=0.8, help="alpha: weight of log P_lm (beam-lm, rescore)")
     p.add_argument("--word-bonus", type=float, default=1.0, help="beta: bonus per character (beam-lm, rescore)")
+    add_lexicon_args(p)
     p.add_argument("--attention-decoder", default=str(MODELS_DIR / "decoder-en.onnx"),
                    help="attention decoder (rescore, --plot-attention); needs a recogniser with encoder_out")
     p.add_argument("--plot-attention", metavar="PNG", help="draw the attention over the spectrogram of the "
@@ -52,6 +56,46 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar on stderr (default: when stderr is a terminal)")
     p.set_defaults(func=run)
+
+
+def add_lexicon_args(p: argparse.ArgumentParser) -> None:
+    """The options of --decoder lexicon (shared with `speechseq eval recognizer`)."""
+    from ..runtime.lexicon_search import LexiconOptions
+
+    d = LexiconOptions()
+    g = p.add_argument_group("--decoder lexicon")
+    g.add_argument("--lexicon", default=str(DEFAULT_LEXICON), help="word list + word trigram LM (.npz)")
+    g.add_argument("--word-lm-weight", type=float, default=d.word_weight, help="weight of the word LM's ln P")
+    g.add_argument("--word-insertion-bonus", type=float, default=d.word_bonus, help="bonus per word")
+    g.add_argument("--oov-penalty", type=float, default=d.oov_penalty,
+                   help="cost of a word that is not in the lexicon (higher: fewer such words)")
+    g.add_argument("--char-lm-weight", type=float, default=d.char_weight,
+                   help="also fuse the character LM --lm with this weight (0: not used)")
+    g.add_argument("--char-bonus", type=float, default=d.char_bonus,
+                   help="bonus per character, with --char-lm-weight only")
+
+
+def lexicon_decode_options(args: argparse.Namespace):
+    """runtime.recognizer.DecodeOptions for --decoder lexicon (loads the lexicon, and the
+    character LM when --char-lm-weight is not 0)."""
+    from ..runtime.lexicon import load_lexicon
+    from ..runtime.lexicon_search import LexiconOptions
+    from ..runtime.recognizer import DecodeOptions
+
+    lm = None
+    if args.char_lm_weight != 0:
+        from ..runtime.lm import OnnxLM
+
+        if not Path(args.lm).is_file():
+            raise SpeechseqError(f"{args.lm}: no such model file (pass --lm PATH, or --char-lm-weight 0)")
+        lm = OnnxLM(args.lm, args.threads)
+    try:
+        lex_opts = LexiconOptions(args.beam_size, args.word_lm_weight, args.word_insertion_bonus, args.oov_penalty,
+                                  args.char_lm_weight, args.char_bonus)
+    except ValueError as err:
+        raise SpeechseqError(str(err)) from None
+    return DecodeOptions(decoder="lexicon", beam_size=args.beam_size, lm=lm, lexicon=load_lexicon(args.lexicon),
+                         lexicon_options=lex_opts)
 
 
 def _timestamp(t: float, sep: str) -> str:
@@ -105,6 +149,9 @@ def run(args: argparse.Namespace) -> int:
     if args.decoder in ("greedy", "beam"):
         rec = Recognizer(args.model, threads=args.threads)
         opts = DecodeOptions(decoder=args.decoder, beam_size=args.beam_size)
+    elif args.decoder == "lexicon":
+        opts = lexicon_decode_options(args)
+        rec = Recognizer(args.model, threads=args.threads)
     else:  # the text side (speechseq.runtime.text_decoder): LM fusion, attention rescoring
         from ..runtime.text_decoder import cli_recognizer
 

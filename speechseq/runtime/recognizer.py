@@ -4,6 +4,7 @@
     result = rec.recognize(audio)                       # float32 16 kHz, one utterance
     print(result.text, [(w.word, w.start, w.end) for w in result.words])
     t = rec.transcribe_file("talk.flac", DecodeOptions(decoder="beam", beam_size=8))
+    t = rec.transcribe_file("talk.flac", DecodeOptions(decoder="lexicon", lexicon=load_lexicon("models/words-en.npz")))
 
 Long files are read in blocks (bounded memory) and cut at pauses into segments of at most
 `max_segment_s` (about 20 s): when the buffer holds that much audio, it is cut at its quietest
@@ -14,12 +15,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from ..frontend import FrontendConfig, logmel
 from .decoding import Hypothesis, LanguageModel, Word, greedy, prefix_beam_search, word_timestamps
+from .lexicon import Lexicon
+from .lexicon_search import LexiconOptions, lexicon_beam_search
 from .onnx import ModelError, make_session, session_metadata
 
 __all__ = ["DecodeOptions", "Result", "Segment", "Transcript", "Recognizer", "split_at_pauses"]
@@ -27,18 +30,22 @@ __all__ = ["DecodeOptions", "Result", "Segment", "Transcript", "Recognizer", "sp
 
 @dataclass(frozen=True)
 class DecodeOptions:
-    decoder: str = "greedy"                  # "greedy" or "beam" (CTC prefix beam search)
+    decoder: str = "greedy"                  # "greedy", "beam" (CTC prefix beam search) or "lexicon"
     beam_size: int = 8
-    nbest: int = 1                           # hypotheses kept in Result.hypotheses (beam only)
-    lm: LanguageModel | None = None          # shallow fusion (beam only)
-    alpha: float = 0.5
+    nbest: int = 1                           # hypotheses kept in Result.hypotheses (beam, lexicon)
+    lm: LanguageModel | None = None          # character LM: shallow fusion (beam), or with lexicon
+    alpha: float = 0.5                       # beam + lm: LM weight and per-character bonus
     beta: float = 1.0
+    lexicon: Lexicon | None = None           # "lexicon": runtime.lexicon.load_lexicon(path)
+    lexicon_options: LexiconOptions = LexiconOptions()  # its weights (its beam_size is replaced by ours)
 
     def __post_init__(self) -> None:
-        if self.decoder not in ("greedy", "beam"):
-            raise ValueError(f"decoder must be 'greedy' or 'beam', got {self.decoder!r}")
+        if self.decoder not in ("greedy", "beam", "lexicon"):
+            raise ValueError(f"decoder must be 'greedy', 'beam' or 'lexicon', got {self.decoder!r}")
         if self.beam_size < 1 or self.nbest < 1:
             raise ValueError("beam_size and nbest must be >= 1")
+        if self.decoder == "lexicon" and self.lexicon is None:
+            raise ValueError("decoder 'lexicon' needs a lexicon")
 
 
 @dataclass(frozen=True)
@@ -130,6 +137,9 @@ class Recognizer:
         """Text, timed words and n-best of (T', V) log-probs."""
         if opts.decoder == "greedy":
             hyps = [greedy(log_probs)]
+        elif opts.decoder == "lexicon":
+            lex_opts = replace(opts.lexicon_options, beam_size=opts.beam_size)
+            hyps = lexicon_beam_search(log_probs, opts.lexicon, lex_opts, lm=opts.lm)[: opts.nbest]
         else:
             hyps = prefix_beam_search(log_probs, opts.beam_size, lm=opts.lm, alpha=opts.alpha,
                                       beta=opts.beta)[: opts.nbest]

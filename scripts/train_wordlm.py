@@ -1,0 +1,72 @@
+#!/usr/bin/env python
+"""Reproduce models/words-en.npz: the lexicon and word trigram LM of `--decoder lexicon`.
+
+    .venv/bin/python scripts/train_wordlm.py --data ../shared/data --out models/words-en.npz \\
+        --exclude-all cache/synth/sentences/heldout.jsonl
+
+Text and exclusions are those of the character LM (scripts/train_lm.py): ../shared/data/text/
+ljspeech.txt and arctic_prompts.txt, normalised, duplicates removed, every sentence that overlaps
+a Kathleen `dev` prompt or a held-out synthetic sentence dropped. So a dev word that occurs only in
+the dev prompts is out of the vocabulary, as it would be for unseen speech. Seconds on one CPU.
+
+--exclude-also adds manifests whose every text is dropped too (e.g. the Kathleen train prompts
+used to tune the decoder's weights, so that tuning sees unseen sentences as dev does).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default="../shared/data", help="the shared data folder")
+    ap.add_argument("--out", default="models/words-en.npz")
+    ap.add_argument("--exclude-all", nargs="*", default=[], metavar="JSONL",
+                    help="evaluation manifests whose every text is excluded (cache/synth/sentences/heldout.jsonl)")
+    ap.add_argument("--exclude-also", nargs="*", default=[], metavar="JSONL[:SPLIT]",
+                    help="more manifests (or one split of them) whose texts are excluded")
+    ap.add_argument("--min-count", type=int, default=1, help="least count of a vocabulary word")
+    args = ap.parse_args()
+
+    from speechseq.runtime.lexicon import load_lexicon, save_word_lm
+    from speechseq.train.lm import manifest_texts
+    from speechseq.train.wordlm import corpus_sentences, kneser_ney
+
+    t0 = time.perf_counter()
+    data = Path(args.data)
+    texts = [data / "text/ljspeech.txt", data / "text/arctic_prompts.txt"]
+    kathleen = data / "kathleen/manifest.jsonl"
+    exclude = [(kathleen, "dev"), *((m, None) for m in args.exclude_all)]
+    for spec in args.exclude_also:
+        path, _, split = spec.partition(":")
+        exclude.append((path, split or None))
+    for f in [*texts, *(p for p, _ in exclude)]:
+        if not Path(f).is_file():
+            sys.exit(f"{f}: no such file")
+    sentences, n_excl = corpus_sentences(texts, exclude)
+    arrays, meta = kneser_ney(sentences, args.min_count)
+    meta["data"] = {"text": [p.name for p in texts],
+                    "excluded": [f"{Path(p).parent.name}/{Path(p).name}" + (f" [{s}]" if s else " (all rows)")
+                                 for p, s in exclude], "excluded_texts": n_excl}
+    save_word_lm(args.out, arrays, meta)
+    lex = load_lexicon(args.out)
+    dev = manifest_texts(kathleen, "dev")
+    took = time.perf_counter() - t0
+    print(f"{args.out}: {meta['sentences']} sentences, {meta['tokens']} words, vocabulary {meta['vocabulary']}, "
+          f"n-grams {meta['ngrams']}, discounts {meta['discounts']}, {Path(args.out).stat().st_size / 1e6:.2f} MB, "
+          f"{took:.1f} s")
+    print(f"Kathleen dev OOV rate {100 * lex.oov_rate(dev):.2f}% of running words; trie {lex.trie.size} nodes")
+    for m in args.exclude_all:
+        print(f"{m}: OOV rate {100 * lex.oov_rate(manifest_texts(m)):.2f}%")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+#!/usr/bin/env python
+"""Tune the weights of `--decoder lexicon` on audio the recogniser never trained on, never on dev.
+
+    OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python scripts/tune_lexicon.py --data ../shared/data \\
+        --word-weights 0.4 0.8 1.2 --word-bonuses 0 1 2 3 --oov-penalties 4 8 12
+
+Tuning sets: the Kathleen train utterances that scripts/train_recognizer.py held out for validation
+(crc32 of the prompt id % 100 < 4; the rest of Kathleen train was trained on, so the recogniser is
+far too good there to tune against) and the first half of the held-out synthetic sentences. Their
+prompts are ARCTIC / LJ Speech sentences, so they are decoded with a word LM rebuilt without them
+(and without dev and the held-out synthetic sentences): like dev, their sentences are unseen and
+some of their words are out of the vocabulary. Recogniser outputs are cached under --cache.
+Prints one WER per grid point (pooled, and per set).
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import sys
+import time
+import zlib
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default="../shared/data")
+    ap.add_argument("--model", default="models/recognizer-en.onnx")
+    ap.add_argument("--synth", default="cache/synth/sentences/heldout.jsonl", help="held-out synthetic sentences")
+    ap.add_argument("--sets", nargs="+", choices=("kathleen-val", "synth-a"), default=["kathleen-val", "synth-a"],
+                    help="kathleen-val: the Kathleen train utterances the recogniser held out for validation; "
+                         "synth-a: the first half of the held-out synthetic sentences")
+    ap.add_argument("--cache", default="cache/lexicon-tune")
+    ap.add_argument("--beam", type=int, default=8)
+    ap.add_argument("--word-weights", type=float, nargs="+", default=[0.4, 0.8, 1.2])
+    ap.add_argument("--word-bonuses", type=float, nargs="+", default=[0.0, 1.0, 2.0, 3.0])
+    ap.add_argument("--oov-penalties", type=float, nargs="+", default=[4.0, 8.0, 12.0])
+    ap.add_argument("--char-weights", type=float, nargs="+", default=[0.0])
+    ap.add_argument("--char-bonuses", type=float, nargs="+", default=[0.0])
+    ap.add_argument("--lm", default="models/lm-en.onnx", help="character LM (when a char weight is not 0)")
+    args = ap.parse_args()
+
+    import numpy as np
+
+    from speechseq.metrics import wer
+    from speechseq.runtime.decoding import greedy
+    from speechseq.runtime.lexicon import Lexicon, WordLM
+    from speechseq.runtime.lexicon_search import LexiconOptions, lexicon_beam_search
+    from speechseq.runtime.posteriors import manifest_outputs
+    from speechseq.text import normalize
+    from speechseq.train.wordlm import corpus_sentences, kneser_ney
+
+    data, cache = Path(args.data).resolve(), Path(args.cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    kathleen = data / "kathleen/manifest.jsonl"
+    rows = [json.loads(x) for x in kathleen.read_text().splitlines() if x.strip()]
+    for r in rows:
+        r["audio_filepath"] = str(kathleen.parent / r["audio_filepath"])
+    # The recogniser's own validation slice of Kathleen train (scripts/train_recognizer.py): never trained on.
+    val = [r for r in rows if r.get("split") == "train"
+           and zlib.crc32(Path(r["audio_filepath"]).name.split("_")[1].encode()) % 100 < 4]
+    heldout = Path(args.synth).resolve()
+    synth = [json.loads(x) for x in heldout.read_text().splitlines() if x.strip()]
+    for r in synth:
+        r["audio_filepath"] = str(heldout.parent / r["audio_filepath"])
+    chosen = {"kathleen-val": val, "synth-a": synth[: len(synth) // 2]}
+    sets = {}
+    for name in args.sets:
+        subset = cache / f"{name}.jsonl"
+        subset.write_text("".join(json.dumps(r) + "\n" for r in chosen[name]))
+        lp_file = cache / f"{name}.npz"
+        if lp_file.is_file():
+            with np.load(lp_file) as z:
+                log_probs = [z[f"u{i}"] for i in range(len(chosen[name]))]
+        else:
+            t0 = time.perf_counter()
+            log_probs = [u.log_probs for u in manifest_outputs(args.model, subset)]
+            np.savez(lp_file, **{f"u{i}": x for i, x in enumerate(log_probs)})
+            print(f"{name}: recogniser outputs of {len(log_probs)} utterances in {time.perf_counter() - t0:.0f} s",
+                  file=sys.stderr)
+        sets[name] = (log_probs, [normalize(r["text"]) for r in chosen[name]], subset)
+    texts = [data / "text/ljspeech.txt", data / "text/arctic_prompts.txt"]
+    excl = [(kathleen, "dev"), (heldout, None), *((sub, None) for _, _, sub in sets.values())]
+    sents, _ = corpus_sentences(texts, excl)
+    lex = Lexicon(WordLM(*kneser_ney(sents)))
+    print(f"tuning LM: {len(sents)} sentences, vocabulary {len(lex.vocabulary)}", file=sys.stderr)
+    for name, (lps, refs, _) in sets.items():
+        greedy_wer = 100 * wer(refs, [greedy(x).text.strip() for x in lps]).rate
+        print(f"{name}: {len(refs)} utterances, OOV rate {100 * lex.oov_rate(refs):.2f}%, greedy WER "
+              f"{greedy_wer:.2f}%", file=sys.stderr)
+    char_lm = None
+    if any(c != 0 for c in args.char_weights):
+        from speechseq.runtime.lm import OnnxLM
+
+        char_lm = OnnxLM(args.lm)
+    results = []
+    grid = itertools.product(args.word_weights, args.word_bonuses, args.oov_penalties, args.char_weights,
+                             args.char_bonuses)
+    for ww, wb, op, cw, cb in grid:
+        opts = LexiconOptions(beam_size=args.beam, word_weight=ww, word_bonus=wb, oov_penalty=op, char_weight=cw,
+                              char_bonus=cb)
+        t0 = time.perf_counter()
+        per, all_refs, all_hyps = [], [], []
+        for name, (lps, refs, _) in sets.items():
+            hyps = [lexicon_beam_search(x, lex, opts, lm=char_lm)[0].text.strip() for x in lps]
+            per.append(f"{name} {100 * wer(refs, hyps).rate:6.2f}%")
+            all_refs += refs
+            all_hyps += hyps
+        w = 100 * wer(all_refs, all_hyps).rate
+        results.append((w, ww, wb, op, cw, cb))
+        print(f"word_weight {ww:<4g} word_bonus {wb:<4g} oov_penalty {op:<4g} char_weight {cw:<4g} "
+              f"char_bonus {cb:<4g} WER {w:6.2f}%  ({', '.join(per)}; {time.perf_counter() - t0:.0f} s)", flush=True)
+    best = min(results)
+    print(f"best: WER {best[0]:.2f}% word_weight {best[1]:g} word_bonus {best[2]:g} oov_penalty {best[3]:g} "
+          f"char_weight {best[4]:g} char_bonus {best[5]:g}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

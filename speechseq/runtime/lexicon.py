@@ -1,0 +1,216 @@
+"""A word lexicon (a character trie) and a word trigram language model, for lexicon-constrained
+CTC decoding (speechseq.runtime.lexicon_search). numpy only.
+
+    lex = load_lexicon("models/words-en.npz")
+    node = lex.trie.walk(encode("hous"))           # trie node of a partial word, -1 if none
+    lex.lm.logp(lex.lm.id("cat"), h1=lex.lm.id("the"), h2=BOS)   # ln P(cat | <s> the)
+
+The trie runs over CTC symbols (letters a..z = 2..27 and the apostrophe 28, speechseq.text):
+``child`` is an (N, CTC_SIZE) int32 table of child nodes (-1: none), ``word`` (N,) the LM word id
+ending at each node (-1: not a word), ``smear`` (N,) the best unigram ln-probability of any word
+below a node (the LM look-ahead). Node 0 is the root (the empty partial word).
+
+The word LM is an interpolated Kneser-Ney trigram stored in backoff form, probabilities in
+**natural log** (the unit of CTC log-probs). Word ids: 0 = <s> (a context only, never predicted),
+1 = </s>, 2 = <unk>, 3.. = the words. For the vocabulary V' (every id but <s>):
+    ln P(w | h2 h1) = tri[h2 h1 w]                                    if that trigram was seen
+                    = bow2[h2 h1] + bi[h1 w]                          elif the bigram was seen
+                    = bow2[h2 h1] + bow1[h1] + uni[w]                 otherwise
+(bow2 = 0 for an unseen history), which sums to 1 over V' for every context.
+
+File: an .npz (no pickle) with the arrays words (V,) str, uni (V,), bow1 (V,), bi_keys (B,) int64
+= h1 * V + w (sorted), bi (B,), h2_keys (H,) int64 = h2 * V + h1 (sorted), bow2 (H,), tri_keys (G,)
+int64 = (h2 * V + h1) * V + w (sorted), tri (G,), and meta: a JSON string (data, counts, discounts).
+Written by speechseq.train.wordlm.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import SpeechseqError
+from ..text import CTC_SIZE, encode
+
+__all__ = ["BOS", "EOS_WORD", "UNK_WORD", "SPECIALS", "FORMAT", "LexiconError", "Trie", "WordLM", "Lexicon",
+           "load_lexicon", "save_word_lm"]
+
+BOS, EOS_WORD, UNK_WORD = 0, 1, 2
+SPECIALS = ("<s>", "</s>", "<unk>")
+FORMAT = "speechseq-wordlm-1"
+_ARRAYS = ("words", "uni", "bow1", "bi_keys", "bi", "h2_keys", "bow2", "tri_keys", "tri")
+
+
+class LexiconError(SpeechseqError):
+    """A lexicon file that is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Trie:
+    """Words as paths of CTC symbols. child: (N, CTC_SIZE) int32; word, parent, depth: (N,) int32."""
+
+    child: np.ndarray
+    word: np.ndarray
+    parent: np.ndarray
+    depth: np.ndarray
+
+    @classmethod
+    def build(cls, spellings: Sequence[Sequence[int]], word_ids: Sequence[int]) -> "Trie":
+        """A trie of `spellings` (each a sequence of symbols 2..CTC_SIZE-1); the node ending
+        spellings[i] gets word id word_ids[i] (the first one, for a duplicate spelling)."""
+        child = [[-1] * CTC_SIZE]
+        word, parent, depth = [-1], [-1], [0]
+        for spelling, wid in zip(spellings, word_ids):
+            node = 0
+            for sym in spelling:
+                if not 2 <= sym < CTC_SIZE:
+                    raise ValueError(f"symbol {sym} cannot be part of a word (letters and apostrophe only)")
+                nxt = child[node][sym]
+                if nxt < 0:
+                    nxt = child[node][sym] = len(child)
+                    child.append([-1] * CTC_SIZE)
+                    word.append(-1)
+                    parent.append(node)
+                    depth.append(depth[node] + 1)
+                node = nxt
+            if node and word[node] < 0:
+                word[node] = int(wid)
+        return cls(np.array(child, np.int32), np.array(word, np.int32), np.array(parent, np.int32),
+                   np.array(depth, np.int32))
+
+    @property
+    def size(self) -> int:
+        return len(self.word)
+
+    def walk(self, symbols: Sequence[int], node: int = 0) -> int:
+        """The node reached from `node` by `symbols`, or -1 when that path leaves the trie."""
+        for sym in symbols:
+            if node < 0 or not 0 <= sym < CTC_SIZE:
+                return -1
+            node = int(self.child[node, sym])
+        return node
+
+    def is_prefix(self, text: str) -> bool:
+        """Is `text` (one partial word, normalised) the beginning of a lexicon word?"""
+        return self.walk(encode(text)) >= 0
+
+    def word_at(self, text: str) -> int:
+        """The word id of `text` when it is a lexicon word, else -1."""
+        node = self.walk(encode(text))
+        return int(self.word[node]) if node > 0 else -1
+
+    def subtree_max(self, values: np.ndarray) -> np.ndarray:
+        """(N,) for each node the max of `values` (indexed by word id) over the words at or below
+        it; -inf where none (cannot happen in a trie built from words)."""
+        out = np.full(self.size, -np.inf)
+        ends = self.word >= 0
+        out[ends] = values[self.word[ends]]
+        for d in range(int(self.depth.max()), 0, -1):   # children before parents
+            nodes = np.flatnonzero(self.depth == d)
+            np.maximum.at(out, self.parent[nodes], out[nodes])
+        return out
+
+
+class WordLM:
+    """A backoff word trigram (see the module docstring); ln-probabilities, float64 lookups."""
+
+    def __init__(self, arrays: dict[str, np.ndarray], meta: dict | None = None) -> None:
+        missing = [k for k in _ARRAYS if k not in arrays]
+        if missing:
+            raise LexiconError(f"word LM arrays missing: {', '.join(missing)}")
+        self.words = [str(w) for w in arrays["words"]]
+        if tuple(self.words[:3]) != SPECIALS:
+            raise LexiconError(f"the first words must be {SPECIALS}, got {tuple(self.words[:3])}")
+        self.size = len(self.words)
+        if self.size >= 2 ** 21:
+            raise LexiconError(f"vocabulary of {self.size} words is too large (trigram keys are int64)")
+        self.arrays = {k: np.asarray(arrays[k]) for k in _ARRAYS}
+        self.meta = dict(meta or {})
+        self.uni = self.arrays["uni"].astype(np.float64)
+        self.bow1 = self.arrays["bow1"].astype(np.float64)
+        self._index = {w: i for i, w in enumerate(self.words)}
+        a = self.arrays
+        self._bi = dict(zip(a["bi_keys"].tolist(), a["bi"].astype(np.float64).tolist()))
+        self._bow2 = dict(zip(a["h2_keys"].tolist(), a["bow2"].astype(np.float64).tolist()))
+        self._tri = dict(zip(a["tri_keys"].tolist(), a["tri"].astype(np.float64).tolist()))
+
+    def id(self, word: str) -> int:
+        """The id of `word`, or UNK_WORD."""
+        return self._index.get(word, UNK_WORD)
+
+    def logp(self, w: int, h1: int, h2: int) -> float:
+        """ln P(w | h2 h1): h1 the previous word, h2 the one before (BOS at a sentence start)."""
+        v = self.size
+        p = self._tri.get((h2 * v + h1) * v + w)
+        if p is not None:
+            return p
+        b = self._bow2.get(h2 * v + h1, 0.0)
+        p = self._bi.get(h1 * v + w)
+        return b + p if p is not None else b + self.bow1[h1] + self.uni[w]
+
+    def next_logprobs(self, h1: int, h2: int) -> np.ndarray:
+        """(V,) ln P(w | h2 h1) for every id w (ln P(<s>) is very negative: never predicted)."""
+        return np.array([self.logp(w, h1, h2) for w in range(self.size)])
+
+    def sentence_logp(self, text: str) -> float:
+        """ln P(words </s>) of a normalised sentence, from <s> <s>; unknown words count as <unk>."""
+        h2, h1, total = BOS, BOS, 0.0
+        for w in [*(self.id(x) for x in text.split()), EOS_WORD]:
+            total += self.logp(w, h1, h2)
+            h2, h1 = h1, w
+        return total
+
+
+class Lexicon:
+    """The trie of the word LM's vocabulary (ids 3..), with the unigram look-ahead per node."""
+
+    def __init__(self, lm: WordLM) -> None:
+        self.lm = lm
+        ids = range(len(SPECIALS), lm.size)
+        self.trie = Trie.build([encode(lm.words[i]) for i in ids], list(ids))
+        smear = self.trie.subtree_max(lm.uni)
+        smear[0] = 0.0            # the empty partial word commits to nothing
+        self.smear = smear
+
+    @property
+    def vocabulary(self) -> list[str]:
+        return self.lm.words[len(SPECIALS):]
+
+    def oov_rate(self, texts: Sequence[str]) -> float:
+        """Share of the running words of `texts` (normalised) that are not in the lexicon."""
+        words = [w for t in texts for w in t.split()]
+        return sum(self.trie.word_at(w) < 0 for w in words) / max(1, len(words))
+
+
+def save_word_lm(path: str | os.PathLike, arrays: dict[str, np.ndarray], meta: dict) -> Path:
+    """Write a word LM file (.npz, compressed, no pickled objects)."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    data = {k: np.asarray(arrays[k]) for k in _ARRAYS}
+    data["words"] = np.asarray([str(w) for w in arrays["words"]], dtype=str)
+    data["meta"] = np.asarray(json.dumps({"format": FORMAT, **meta}))
+    tmp = p.with_name(p.name + ".tmp.npz")
+    np.savez_compressed(tmp, **data)
+    os.replace(tmp, p)
+    return p
+
+
+def load_lexicon(path: str | os.PathLike) -> Lexicon:
+    """Read a word LM file (speechseq.train.wordlm) and build its lexicon trie."""
+    p = Path(path)
+    if not p.is_file():
+        raise LexiconError(f"{p}: no such lexicon file (make one with scripts/train_wordlm.py)")
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (OSError, ValueError) as err:
+        raise LexiconError(f"{p}: not a word LM file ({err})") from None
+    meta = json.loads(str(arrays.pop("meta", "{}")))
+    if meta.get("format") != FORMAT:
+        raise LexiconError(f"{p}: format {meta.get('format')!r}, expected {FORMAT!r}")
+    return Lexicon(WordLM(arrays, meta))
+

@@ -1,0 +1,224 @@
+"""Lexicon-constrained CTC prefix beam search with a word trigram LM (+ optional character LM).
+
+    lex = load_lexicon("models/words-en.npz")
+    hyps = lexicon_beam_search(log_probs, lex, LexiconOptions(beam_size=8))   # (T, V) -> best first
+
+Every hypothesis is a character prefix, as in speechseq.runtime.decoding.prefix_beam_search (paths
+summed over CTC alignments), whose last, unfinished word is followed in the lexicon trie. A word
+ends at a space or at the end of the input; a hypothesis is ranked by
+    log P_ctc + word_weight * (ln P_wordlm(finished words) + lookahead(partial word))
+              + word_bonus * (finished words) - oov_penalty * (out-of-vocabulary words)
+              [+ char_weight * ln P_charlm(characters) + char_bonus * (characters)]
+where lookahead is the best unigram ln P of any lexicon word the partial word can still become
+(0 for an empty one), replaced by the real trigram score when the word ends, and ln
+P_wordlm(</s> | last two words) is added at the end. The out-of-vocabulary escape: a partial word
+may leave the trie (at a letter the trie has no branch for) or end on a node that is not a word;
+it then costs oov_penalty once, has no LM score, and the next word's context is <unk>. A space
+cannot open a word or follow a space. States are functions of the prefix's text, so prefixes that
+meet are merged as in the plain search.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..text import BLANK, EOS, SOS, SPACE, decode
+from .decoding import Hypothesis, LanguageModel, _check_log_probs, _concat, _take
+from .lexicon import BOS, EOS_WORD, UNK_WORD, Lexicon
+
+__all__ = ["LexiconOptions", "lexicon_beam_search"]
+
+_NEG = -np.inf
+
+
+@dataclass(frozen=True)
+class LexiconOptions:
+    """Weights of the lexicon search (defaults: tuned on Kathleen train utterances, models/words-en.md)."""
+
+    beam_size: int = 8
+    word_weight: float = 0.6        # on the word LM's ln-probabilities
+    word_bonus: float = 0.0         # per finished word
+    oov_penalty: float = 24.0       # per out-of-vocabulary word
+    char_weight: float = 0.0        # character LM shallow fusion (0: off, no LM needed)
+    char_bonus: float = 0.0         # per character, with the character LM only
+    prune_top_k: int = 12
+    prune_logp: float = -10.0
+    blank_skip: float = 0.999
+
+    def __post_init__(self) -> None:
+        if self.beam_size < 1:
+            raise ValueError(f"beam_size must be >= 1, got {self.beam_size}")
+        if self.oov_penalty < 0 or self.word_weight < 0:
+            raise ValueError("oov_penalty and word_weight must be >= 0")
+
+
+def lexicon_beam_search(log_probs: np.ndarray, lexicon: Lexicon, opts: LexiconOptions = LexiconOptions(),
+                        lm: LanguageModel | None = None) -> list[Hypothesis]:
+    """Decode (T, V) CTC log-probs under `lexicon`; returns up to beam_size Hypothesis, best first.
+
+    Hypothesis.lm_score is the word LM's ln P(words </s>) of the in-vocabulary words (OOV words
+    contribute nothing); score is the full ranking score above. `lm` (a character LM) is used
+    only when opts.char_weight != 0. Pruning as in prefix_beam_search (top-k symbols per frame,
+    frames with blank probability above blank_skip extend nothing).
+    """
+    lp = _check_log_probs(log_probs)
+    o = opts
+    fuse = lm is not None and o.char_weight != 0.0
+    trie, wlm, smear = lexicon.trie, lexicon.lm, lexicon.smear
+    n_frames, n_sym = lp.shape
+    if n_sym > trie.child.shape[1]:
+        raise ValueError(f"log_probs have {n_sym} symbols, the lexicon knows {trie.child.shape[1]}")
+    ww, wb, op = o.word_weight, o.word_bonus, o.oov_penalty
+    # Trie tables with one extra node, OOV, whose every letter leads back to itself.
+    oov = trie.size
+    child = np.vstack([trie.child[:, :n_sym], np.full((1, n_sym), oov, np.int32)])
+    child[:, :2] = -1                                       # blank and space are not letters
+    child[oov, :2] = -1
+    word_of = np.append(trie.word, -1)
+    smear = np.append(smear, 0.0)
+    lp = np.concatenate([lp, np.full((n_frames, 1), _NEG)], axis=1)
+    k = max(1, min(o.prune_top_k, n_sym - 1))
+    top = np.argpartition(-lp[:, 1:n_sym], k - 1, axis=1)[:, :k] + 1
+    top_lp = np.take_along_axis(lp, top, axis=1)
+    top_lp[top_lp < o.prune_logp] = _NEG
+    col = np.full((n_frames, n_sym + 1), -1)
+    np.put_along_axis(col, top, np.where(top_lp > _NEG, np.arange(k), -1), axis=1)
+    active = (top_lp > _NEG).any(axis=1)
+    if o.blank_skip < 1.0:
+        active &= lp[:, BLANK] <= np.log(o.blank_skip)
+
+    parent, token, first_frame = [-1], [-1], [-1]
+    children: dict[tuple[int, int], int] = {}
+    ids = [0]
+    pb, pnb = np.zeros(1), np.full(1, _NEG)
+    last, ppos = np.full(1, n_sym), np.full(1, -1)
+    node = np.zeros(1, np.int64)                       # trie node of the partial word
+    h1, h2 = np.full(1, BOS), np.full(1, BOS)         # the last two finished words
+    wsum, nwords, noov = np.zeros(1), np.zeros(1), np.zeros(1)
+    end_lp, end_oov = np.zeros(1), np.zeros(1)        # what ending the partial word now would add
+    n_chars, c_prev = np.zeros(1), np.zeros(1)
+    cache: dict[tuple[int, int, int], float] = {}
+
+    def word_logp(w: int, a: int, b: int) -> float:
+        key = (w, a, b)
+        v = cache.get(key)
+        if v is None:
+            v = cache[key] = wlm.logp(w, a, b)
+        return v
+
+    def ending(nodes: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(LM ln-prob, OOV count 0/1) that ending each partial word adds; (0, 0) at the root."""
+        w = word_of[nodes]
+        lpw = np.array([word_logp(int(x), int(y), int(z)) if x >= 0 else 0.0 for x, y, z in zip(w, a, b)])
+        return lpw, ((w < 0) & (nodes > 0) & (nodes != oov)).astype(np.float64)   # OOV paid on leaving
+
+    def bonus_of(wsum_, nwords_, noov_, node_, c_prev_, n_chars_):
+        out = ww * (wsum_ + smear[node_]) + wb * nwords_ - op * noov_
+        return out + o.char_weight * c_prev_ + o.char_bonus * n_chars_ if fuse else out
+
+    bonus = bonus_of(wsum, nwords, noov, node, c_prev, n_chars)
+    if fuse:
+        lm_rows, lm_states = lm.step(np.array([SOS], dtype=np.int64), lm.initial_state())
+        lm_rows = np.asarray(lm_rows, dtype=np.float64)
+    for t in range(n_frames):
+        frame = lp[t]
+        total = np.logaddexp(pb, pnb)
+        new_pb = total + frame[BLANK]
+        new_pnb = pnb + frame[last]
+        if not active[t]:
+            pb, pnb = new_pb, new_pnb
+            continue
+        cand = top[t]
+        ext = np.where(last[:, None] == cand, pb[:, None], total[:, None]) + top_lp[t]
+        cols = col[t, last]
+        js = np.flatnonzero((ppos >= 0) & (cols >= 0))
+        if js.size:
+            r, c = ppos[js], cols[js]
+            new_pnb[js] = np.logaddexp(new_pnb[js], ext[r, c])
+            ext[r, c] = _NEG
+        # The state each (prefix, symbol) extension would have.
+        nxt = child[node][:, cand]                                    # (n, k)
+        is_space = (cand == SPACE)[None, :]
+        leaves = (nxt < 0) & ~is_space
+        g_node = np.where(is_space, 0, np.where(leaves, oov, nxt))
+        g_wsum = wsum[:, None] + is_space * end_lp[:, None]
+        g_nwords = nwords[:, None] + is_space
+        g_noov = noov[:, None] + leaves + is_space * end_oov[:, None]
+        grow = ext + bonus_of(g_wsum, g_nwords, g_noov, g_node, c_prev[:, None], n_chars[:, None] + 1)
+        if fuse:
+            grow = grow + o.char_weight * lm_rows[:, cand]
+        grow[is_space & (node == 0)[:, None]] = _NEG                 # no empty words
+        stay = np.logaddexp(new_pb, new_pnb) + bonus
+        scores = np.concatenate([stay, grow.ravel()])
+        m = o.beam_size
+        sel = np.argpartition(-scores, m - 1)[:m] if scores.size > m else np.arange(scores.size)
+        sel = sel[scores[sel] > _NEG]
+        if sel.size == 0:
+            raise ValueError(f"every prefix has probability 0 at frame {t}: pass log-softmax outputs")
+        n_beam = len(ids)
+        kept, grown = sel[sel < n_beam], sel[sel >= n_beam] - n_beam
+        rows, cidx = grown // k, grown % k
+        syms = cand[cidx]
+        new_ids = [ids[j] for j in kept.tolist()]
+        for i, sym in zip(rows.tolist(), syms.tolist()):
+            key = (ids[i], sym)
+            nd = children.get(key)
+            if nd is None:
+                nd = children[key] = len(parent)
+                parent.append(ids[i])
+                token.append(sym)
+                first_frame.append(t)
+            new_ids.append(nd)
+        sp = syms == SPACE
+        gn = g_node[rows, cidx]
+        pb = np.concatenate([new_pb[kept], np.full(grown.size, _NEG)])
+        pnb = np.concatenate([new_pnb[kept], ext[rows, cidx]])
+        last = np.concatenate([last[kept], syms])
+        finished = np.where(word_of[node[rows]] >= 0, word_of[node[rows]], UNK_WORD)
+        n_h1 = np.where(sp, finished, h1[rows])
+        n_h2 = np.where(sp, h1[rows], h2[rows])
+        e_lp, e_oov = ending(gn, n_h1, n_h2)
+        wsum = np.concatenate([wsum[kept], g_wsum[rows, cidx]])
+        nwords = np.concatenate([nwords[kept], g_nwords[rows, cidx]])
+        noov = np.concatenate([noov[kept], g_noov[rows, cidx]])
+        node = np.concatenate([node[kept], gn])
+        h1, h2 = np.concatenate([h1[kept], n_h1]), np.concatenate([h2[kept], n_h2])
+        end_lp, end_oov = np.concatenate([end_lp[kept], e_lp]), np.concatenate([end_oov[kept], e_oov])
+        if fuse:
+            n_chars = np.concatenate([n_chars[kept], n_chars[rows] + 1])
+            c_prev = np.concatenate([c_prev[kept], c_prev[rows] + lm_rows[rows, syms]])
+            if grown.size:
+                new_rows, new_states = lm.step(syms.astype(np.int64), _take(lm_states, rows))
+                lm_rows = np.concatenate([lm_rows[kept], np.asarray(new_rows, dtype=np.float64)])
+                lm_states = _concat([_take(lm_states, kept), new_states])
+            else:
+                lm_rows, lm_states = lm_rows[kept], _take(lm_states, kept)
+        bonus = bonus_of(wsum, nwords, noov, node, c_prev, n_chars)
+        pos = {nd: j for j, nd in enumerate(new_ids)}
+        ppos = np.array([pos.get(parent[nd], -1) for nd in new_ids])
+        ids = new_ids
+
+    # The end: finish the partial word, then </s>.
+    open_word = node > 0
+    wsum = wsum + end_lp
+    nwords = nwords + open_word
+    noov = noov + end_oov
+    finished = np.where(word_of[node] >= 0, word_of[node], UNK_WORD)
+    f_h1, f_h2 = np.where(open_word, finished, h1), np.where(open_word, h1, h2)
+    wsum = wsum + np.array([word_logp(EOS_WORD, int(a), int(b)) for a, b in zip(f_h1, f_h2)])
+    ctc = np.logaddexp(pb, pnb)
+    score = ctc + ww * wsum + wb * nwords - op * noov
+    if fuse:
+        score = score + o.char_weight * (c_prev + lm_rows[:, EOS]) + o.char_bonus * n_chars
+    out = []
+    for j in np.argsort(-score, kind="stable"):
+        toks, frames, nd = [], [], ids[j]
+        while nd > 0:
+            toks.append(token[nd])
+            frames.append(first_frame[nd])
+            nd = parent[nd]
+        toks.reverse()
+        out.append(Hypothesis(tuple(toks), decode(toks), float(score[j]), float(ctc[j]), float(wsum[j]),
+                              tuple(reversed(frames))))
+    return out

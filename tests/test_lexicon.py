@@ -1,0 +1,174 @@
+"""The word lexicon (trie), the Kneser-Ney word trigram LM, lexicon-constrained CTC beam search and
+`--decoder lexicon` in the CLI. Tiny hand-made inputs; no shared data."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from speechseq.cli import main
+from speechseq.runtime.decoding import prefix_beam_search, word_timestamps
+from speechseq.runtime.lexicon import BOS, EOS_WORD, UNK_WORD, Lexicon, LexiconError, Trie, WordLM, load_lexicon, \
+    save_word_lm
+from speechseq.runtime.lexicon_search import LexiconOptions, lexicon_beam_search
+from speechseq.text import VOCAB, encode
+from speechseq.train.wordlm import kneser_ney
+
+ROOT = Path(__file__).resolve().parents[1]
+SENTENCES = ["the cat sat on the mat", "the dog sat", "a cat ran on the road", "the cat ran home",
+             "the dog ran to the cat", "a dog sat on a mat"]
+
+
+@pytest.fixture(scope="module")
+def lexicon() -> Lexicon:
+    return Lexicon(WordLM(*kneser_ney(SENTENCES)))
+
+
+def _frames(spec: list[dict[str, float]]) -> np.ndarray:
+    """CTC log-probs (2 * len(spec), 29): each dict's symbols ("_" = blank) on one frame, the rest of
+    its mass on blank, then a frame of blank."""
+    rows = []
+    for d in spec:
+        p = np.full(29, 1e-4)
+        for ch, q in d.items():
+            p[0 if ch == "_" else VOCAB.index(ch)] = q
+        p[0] += max(0.0, 1.0 - sum(d.values()))
+        blank = np.full(29, 1e-4)
+        blank[0] = 1.0
+        rows += [np.log(p / p.sum()), np.log(blank / blank.sum())]
+    return np.array(rows)
+
+
+def _spell(text: str, p: float = 0.9) -> list[dict[str, float]]:
+    return [{ch: p} for ch in text]
+
+
+def test_trie_prefixes_and_words():
+    trie = Trie.build([encode(w) for w in ["cat", "cats", "car", "dog"]], [3, 4, 5, 6])
+    assert trie.is_prefix("ca") and trie.is_prefix("cat") and trie.is_prefix("d")
+    assert not trie.is_prefix("cx") and not trie.is_prefix("dogs") and not trie.is_prefix("a")
+    assert [trie.word_at(w) for w in ["cat", "cats", "car", "dog", "ca", "do", "x"]] == [3, 4, 5, 6, -1, -1, -1]
+    assert trie.size == 1 + 4 + 1 + 3                           # root, c-a-t-s, r, d-o-g
+    assert trie.walk(encode("ca")) > 0 and trie.walk(encode("cab")) == -1
+    look = trie.subtree_max(np.array([0, 0, 0, -1.0, -3.0, -2.0, -4.0]))
+    assert look[trie.walk(encode("ca"))] == -1.0 and look[trie.walk(encode("cats"))] == -3.0
+    assert look[trie.walk(encode("do"))] == -4.0
+    with pytest.raises(ValueError):
+        Trie.build([[1, 2]], [3])                               # a space inside a word
+
+
+@pytest.mark.parametrize("context", [("<s>", "<s>"), ("<s>", "the"), ("the", "cat"), ("cat", "dog"),
+                                     ("zebra", "the"), ("the", "zebra"), ("mat", "</s>")])
+def test_word_lm_is_a_distribution(lexicon, context):
+    lm = lexicon.lm
+    p = np.exp(lm.next_logprobs(lm.id(context[1]), lm.id(context[0])))
+    assert p[BOS] < 1e-30
+    assert abs(p.sum() - 1.0) < 1e-5
+    assert (p[1:] > 0).all()                                   # every word, </s> and <unk> possible
+
+
+def test_word_lm_prefers_seen_continuations(lexicon):
+    lm = lexicon.lm
+    the, cat, sat, road = lm.id("the"), lm.id("cat"), lm.id("sat"), lm.id("road")
+    assert lm.logp(cat, the, BOS) > lm.logp(road, the, BOS)
+    assert lm.logp(sat, cat, the) > lm.logp(road, cat, the)
+    assert lm.id("zebra") == UNK_WORD and lm.logp(EOS_WORD, lm.id("mat"), the) > np.log(0.3)
+    assert lm.sentence_logp("the cat sat") > lm.sentence_logp("sat cat the")
+    meta = lm.meta
+    assert meta["vocabulary"] == 11 and meta["ngrams"][0] == 12 and all(0 < d < 1 for d in meta["discounts"])
+
+
+def test_build_load_round_trip(lexicon, tmp_path):
+    path = save_word_lm(tmp_path / "w.npz", lexicon.lm.arrays, {**lexicon.lm.meta, "note": "x"})
+    lex = load_lexicon(path)
+    assert lex.vocabulary == lexicon.vocabulary and lex.lm.meta["note"] == "x"
+    for ctx in [(BOS, BOS), (BOS, lex.lm.id("the")), (lex.lm.id("dog"), lex.lm.id("ran"))]:
+        assert np.allclose(lex.lm.next_logprobs(ctx[1], ctx[0]), lexicon.lm.next_logprobs(ctx[1], ctx[0]))
+    np.load(path, allow_pickle=False)["words"]                  # readable without pickle
+    (tmp_path / "bad.npz").write_bytes(b"not a zip")
+    with pytest.raises(LexiconError):
+        load_lexicon(tmp_path / "bad.npz")
+    with pytest.raises(LexiconError):
+        load_lexicon(tmp_path / "missing.npz")
+
+
+def test_lexicon_corrects_a_small_acoustic_margin(lexicon):
+    opts = LexiconOptions(word_weight=1.0, word_bonus=1.0, oov_penalty=6.0)
+    small = _frames(_spell("the ") + [{"k": 0.55, "c": 0.4}] + _spell("at"))
+    assert prefix_beam_search(small, 8)[0].text == "the kat"
+    best = lexicon_beam_search(small, lexicon, opts)[0]
+    assert best.text == "the cat"
+    assert best.lm_score == pytest.approx(lexicon.lm.sentence_logp("the cat"), abs=1e-9)
+    # The same labelling as the plain search's runner-up (its paths pruned a little differently).
+    runner_up = prefix_beam_search(small, 8)[1]
+    assert runner_up.text == "the cat" and best.ctc_score == pytest.approx(runner_up.ctc_score, abs=1e-2)
+    large = _frames(_spell("the ") + [{"k": 0.97, "c": 0.001}] + _spell("at"))
+    assert lexicon_beam_search(large, lexicon, opts)[0].text == "the kat"     # the acoustic answer (OOV)
+
+
+def test_oov_escape_and_its_penalty(lexicon):
+    lp = _frames(_spell("the zog sat"))
+    assert lexicon_beam_search(lp, lexicon, LexiconOptions(oov_penalty=5.0))[0].text == "the zog sat"
+    # Without the escape (a prohibitive penalty) only lexicon words come out.
+    words = lexicon_beam_search(lp, lexicon, LexiconOptions(oov_penalty=1e4))[0].text.split()
+    assert words and all(lexicon.trie.word_at(w) >= 0 for w in words)
+    # A partial word that ends on a trie node that is no word is an OOV word too: "ca" -> "cat"/"car"...
+    assert lexicon_beam_search(_frames(_spell("ca")), lexicon, LexiconOptions(oov_penalty=1e4))[0].text != "ca"
+
+
+def test_without_weights_it_is_plain_beam_search(lexicon):
+    rng = np.random.default_rng(3)
+    logits = rng.normal(0, 2.0, (60, 29))
+    logits[:, 1] = -30.0                                        # no spaces: the one constraint not in play
+    lp = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
+    plain = prefix_beam_search(lp, 8)
+    lex = lexicon_beam_search(lp, lexicon, LexiconOptions(word_weight=0.0, word_bonus=0.0, oov_penalty=0.0))
+    assert [h.text for h in lex] == [h.text for h in plain]
+    assert np.allclose([h.ctc_score for h in lex], [h.ctc_score for h in plain])
+
+
+def test_no_empty_words_and_timestamps(lexicon):
+    lp = _frames([{" ": 0.9}] + _spell("the") + [{" ": 0.9}, {" ": 0.9}] + _spell("cat") + [{" ": 0.9}])
+    best = lexicon_beam_search(lp, lexicon, LexiconOptions())[0]
+    assert best.text.strip() == "the cat" and "  " not in best.text and not best.text.startswith(" ")
+    words = word_timestamps(lp, best, 0.04)
+    assert [w.word for w in words] == ["the", "cat"] and words[0].end <= words[1].start
+
+
+def test_char_lm_fusion_is_used(lexicon):
+    class Uniform:                     # a character LM that dislikes "k" only
+        def initial_state(self):
+            return np.zeros((1, 1))
+
+        def step(self, tokens, states):
+            out = np.full((len(tokens), len(VOCAB)), np.log(1 / 30))
+            out[:, VOCAB.index("k")] = -20.0
+            return out, np.zeros((len(tokens), 1))
+
+    lp = _frames(_spell("the ") + [{"k": 0.7, "c": 0.25}] + _spell("ap"))    # "kap", "cap": both OOV
+    no_lm = LexiconOptions(oov_penalty=1.0)
+    assert lexicon_beam_search(lp, lexicon, no_lm, lm=Uniform())[0].text == "the kap"
+    fused = LexiconOptions(oov_penalty=1.0, char_weight=0.5, char_bonus=0.5 * np.log(30))  # bonus offsets 1/30
+    assert lexicon_beam_search(lp, lexicon, fused, lm=Uniform())[0].text == "the cap"
+
+
+def test_cli_decoder_lexicon(lexicon, tmp_path, capsys):
+    sample = ROOT / "data" / "samples" / "activate_kitchen_lights.wav"
+    lex_file = save_word_lm(tmp_path / "words.npz", lexicon.lm.arrays, lexicon.lm.meta)
+    code = main(["transcribe", str(sample), "--decoder", "lexicon", "--lexicon", str(lex_file), "--format", "json",
+                 "--oov-penalty", "1000"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["words"] and all(lexicon.trie.word_at(w["word"]) >= 0 for w in out["words"])
+    assert out["text"] == " ".join(w["word"] for w in out["words"])
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(json.dumps({"audio_filepath": str(sample), "text": "activate kitchen lights"}) + "\n")
+    for decoder in ("lexicon", "beam-lm"):
+        assert main(["eval", "recognizer", "--manifest", str(manifest), "--decoder", decoder, "--lexicon",
+                     str(lex_file), "--worst", "0"]) == 0
+        text = capsys.readouterr().out
+        assert f"decoder {decoder}" in text and "WER" in text
+    with pytest.raises(SystemExit):
+        main(["transcribe", str(sample), "--decoder", "nonsense"])
