@@ -10,6 +10,9 @@ How the shipped model was made, step by step (features here, training on a GPU m
 gets the features as a <64 MB transfer):
     # 1. features of the training audio, quantised and packed (~60 MB):
     python scripts/train_recognizer.py prepare --data ../shared/data --synth cache/synth/sentences --out .carry/asr
+    #    (more synthetic folders and hours: --synth DIR DIR --synth-hours 14 --shard-hours 4 writes
+    #    OUT/shardK/ folders of < 64 MB each; carry them to the GPU machine one per call, where they
+    #    stay while it is warm, then `fit --features .carry/asr` reads them all)
     # 2. stage 1, full augmentation, epochs fitted to a time budget (it gave 41):
     python scripts/train_recognizer.py fit --features .carry/asr --out runs/stage1 --device cuda --minutes 8
     # 3. stage 2, milder augmentation, from stage 1's best weights (18 epochs scheduled; the
@@ -45,6 +48,7 @@ except (ImportError, OSError):
 
 import numpy as np  # noqa: E402
 
+from speechseq.frontend import FrontendConfig  # noqa: E402
 from speechseq.train.featbank import FeatureBank  # noqa: E402
 
 SOURCES = ("kathleen", "fsdd", "synth")
@@ -76,7 +80,7 @@ def prepare(args: argparse.Namespace) -> None:
                  lambda u: "_".join(Path(u.audio).stem.split("_")[1:])),
     }
     if args.synth:
-        synth = load_manifest(Path(args.synth) / "train.jsonl")
+        synth = [u for d in _as_list(args.synth) for u in load_manifest(Path(d) / "train.jsonl")]
         if any(u.get("heldout") for u in synth):
             raise SystemExit("the synthetic train manifest holds held-out voices")
         rng = np.random.default_rng(0)
@@ -95,26 +99,62 @@ def prepare(args: argparse.Namespace) -> None:
         train = [u for u in utts if not _val_side(key(u), VAL_PERCENT[name])]
         for side, part in (("train", train), ("val", val)):
             bank = featurize(part, FRONTEND, name)
-            js, xz = bank.save(out / f"{name}_{side}")
-            print(f"{name} {side}: {len(bank)} utterances, {bank.hours * 60:.1f} min, "
-                  f"{xz.stat().st_size / 1e6:.1f} MB", file=sys.stderr)
+            for where, piece in _shards(bank, out, name, side, getattr(args, "shard_hours", None)):
+                js, xz = piece.save(where)
+                print(f"{where.parent.name}/{where.name}: {len(piece)} utterances, {piece.hours * 60:.1f} min, "
+                      f"{xz.stat().st_size / 1e6:.1f} MB", file=sys.stderr)
     # Noise for augmentation: kitchen noise and white, pink and brown noise, 20 s each.
     feats = colored_noise_features(FRONTEND, extra=[load_audio(p) for p in sorted((data / "noise").glob("*.wav"))])
     bank = FeatureBank(quantize(feats), np.array([0, len(feats)]), ["noise"], ["noise"], FRONTEND.to_dict())
     bank.save(out / "noise")
 
 
-def load_banks(features: Path, sources=SOURCES, synth_fraction: float = 1.0
+def _as_list(x) -> list:
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def _shards(bank: FeatureBank, out: Path, name: str, side: str, shard_hours: float | None):
+    """Where each piece of `bank` goes: out/NAME_SIDE, or with shard_hours (synthetic training side) the
+    first shard there and the others in out/shardK/NAME_SIDE, each at most shard_hours of audio
+    (so each folder fits one transfer to a GPU machine; `fit --features` takes them all)."""
+    if not shard_hours or side != "train" or name != "synth" or bank.hours <= shard_hours:
+        return [(out / f"{name}_{side}", bank)]
+    secs = bank.lengths / FrontendConfig(**bank.frontend).frame_rate
+    pieces, start, acc = [], 0, 0.0
+    for i, d in enumerate(secs):
+        if acc + d > shard_hours * 3600 and i > start:
+            pieces.append(range(start, i))
+            start, acc = i, 0.0
+        acc += d
+    pieces.append(range(start, len(secs)))
+    return [(out / f"{name}_{side}" if k == 0 else out / f"shard{k}" / f"{name}_{side}", bank.subset(list(r)))
+            for k, r in enumerate(pieces)]
+
+
+def load_banks(features: Path | list[Path], sources=SOURCES, synth_fraction: float = 1.0
                ) -> tuple[FeatureBank, dict[str, FeatureBank], np.ndarray]:
-    found = [s for s in sources if (features / f"{s}_train.json").exists()]
-    banks = [FeatureBank.load(features / f"{s}_train") for s in found]
-    for k, s in enumerate(found):
+    """Training banks of every source found in the feature folders (a folder's shardK/ subfolders
+    too), the validation banks and the noise (from the first folder that has them)."""
+    dirs = [Path(d) for d in _as_list(features)]
+    dirs += [s for d in dirs for s in sorted(d.glob("shard*")) if s.is_dir() and s not in dirs]
+    by_source: dict[str, list[FeatureBank]] = {}
+    for s in sources:
+        for d in dirs:
+            if (d / f"{s}_train.json").exists():
+                by_source.setdefault(s, []).append(FeatureBank.load(d / f"{s}_train"))
+    if not by_source:
+        raise SystemExit(f"no training features in {', '.join(map(str, dirs))} (make them: prepare --out DIR)")
+    banks = []
+    for s, parts in by_source.items():
+        bank = FeatureBank.concat(parts)
         if s == "synth" and synth_fraction < 1.0:  # a fixed random share (seed 0)
-            order = np.random.default_rng(0).permutation(len(banks[k]))
-            banks[k] = banks[k].subset(sorted(order[: int(synth_fraction * len(banks[k]))]))
+            order = np.random.default_rng(0).permutation(len(bank))
+            bank = bank.subset(sorted(order[: int(synth_fraction * len(bank))]))
+        banks.append(bank)
     train = FeatureBank.concat(banks)
-    val = {s: FeatureBank.load(features / f"{s}_val") for s in found}
-    noise = FeatureBank.load(features / "noise")[0]
+    first = lambda name: next(d for d in dirs if (d / f"{name}.json").exists())  # noqa: E731
+    val = {s: FeatureBank.load(first(f"{s}_val") / f"{s}_val") for s in by_source}
+    noise = FeatureBank.load(first("noise") / "noise")[0]
     return train, val, noise
 
 
@@ -133,7 +173,7 @@ def fit(args: argparse.Namespace) -> None:
     from speechseq.train.recognizer import TrainOptions, calibrate, train_recognizer
 
     t_start = time.time()
-    train, val, noise = load_banks(Path(args.features), synth_fraction=args.synth_fraction)
+    train, val, noise = load_banks([Path(f) for f in _as_list(args.features)], synth_fraction=args.synth_fraction)
     print(f"train: {len(train)} utterances, {train.hours:.2f} h "
           f"{ {s: train.sources.count(s) for s in dict.fromkeys(train.sources)} }; "
           f"val: { {k: len(v) for k, v in val.items()} }", file=sys.stderr)
@@ -209,11 +249,14 @@ def main() -> None:
     sub = p.add_subparsers(dest="step", required=True)
     pp = sub.add_parser("prepare")
     pp.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
-    pp.add_argument("--synth", help="folder of `make_synth_data.py sentences` (train.jsonl)")
+    pp.add_argument("--synth", nargs="+", help="folders of `make_synth_data.py sentences` (train.jsonl)")
     pp.add_argument("--synth-hours", type=float, default=2.2)
     pp.add_argument("--out", default=".carry/asr")
+    pp.add_argument("--shard-hours", type=float, help="split the synthetic training features into OUT and "
+                    "OUT/shardK/ folders of at most this much audio each (about 2.3 h per 30 MB)")
     pf = sub.add_parser("fit")
-    pf.add_argument("--features", default=".carry/asr")
+    pf.add_argument("--features", nargs="+", default=[".carry/asr"],
+                    help="feature folders from `prepare` (their shardK/ subfolders are read too)")
     pf.add_argument("--out", default="runs/recognizer-en")
     pf.add_argument("--slim", help="also write best.pt, slimmed and cut in parts, to this folder")
     pf.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -226,7 +269,7 @@ def main() -> None:
     pe.add_argument("--out", default="models/recognizer-en.onnx")
     pa = sub.add_parser("all")
     pa.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
-    pa.add_argument("--synth")
+    pa.add_argument("--synth", nargs="+")
     pa.add_argument("--synth-hours", type=float, default=2.2)
     pa.add_argument("--work", default="runs/recognizer-en")
     pa.add_argument("--models", default="models")
