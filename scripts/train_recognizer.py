@@ -31,7 +31,6 @@ sides) is held out to pick the best epoch.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time

@@ -20,6 +20,8 @@ import numpy as np
 
 from speechseq.text import BLANK, EOS, SOS, SPACE, decode
 
+from .ctc_prefix import PrefixTrie, advance, extensions, prune
+
 __all__ = ["Hypothesis", "Word", "AttentionHypothesis", "LanguageModel", "greedy", "prefix_beam_search",
            "ctc_align", "word_timestamps", "attention_beam_search", "score_sequence", "classify_error"]
 
@@ -156,50 +158,25 @@ def prefix_beam_search(
     lp = _check_log_probs(log_probs)
     if beam_size < 1:
         raise ValueError(f"beam_size must be >= 1, got {beam_size}")
-    n_frames, n_sym = lp.shape
+    n_sym = lp.shape[1]
     fuse = lm is not None and alpha != 0.0
-    # Column n_sym is -inf: the "last symbol" of the empty prefix, which has no repeat to extend.
-    lp = np.concatenate([lp, np.full((n_frames, 1), _NEG)], axis=1)
-    k = max(1, min(prune_top_k, n_sym - 1))
-    top = np.argpartition(-lp[:, 1:n_sym], k - 1, axis=1)[:, :k] + 1              # (T, k)
-    top_lp = np.take_along_axis(lp, top, axis=1)
-    top_lp[top_lp < prune_logp] = _NEG
-    col = np.full((n_frames, n_sym + 1), -1)                  # col[t, s]: s's place in top[t]
-    np.put_along_axis(col, top, np.where(top_lp > _NEG, np.arange(k), -1), axis=1)
-    active = (top_lp > _NEG).any(axis=1)
-    if blank_skip < 1.0:
-        active &= lp[:, BLANK] <= np.log(blank_skip)
-
-    # Prefixes are trie nodes (node 0 = empty prefix). ``children`` gives a prefix that left the
-    # beam and comes back its old node, so "parent in the beam" stays a test on node ids.
-    parent, token, first_frame = [-1], [-1], [-1]
-    children: dict[tuple[int, int], int] = {}
+    pr = prune(lp, prune_top_k, prune_logp, blank_skip)
+    trie = PrefixTrie()
     ids = [0]
     pb, pnb = np.zeros(1), np.full(1, _NEG)
-    last = np.full(1, n_sym)                  # last symbol of each prefix
+    last = np.full(1, n_sym)                  # last symbol of each prefix (n_sym: none)
     ppos = np.full(1, -1)                     # position of each prefix's parent in the beam
     n_chars, lm_prev, bonus = np.zeros(1), np.zeros(1), np.zeros(1)
     if fuse:
         lm_rows, lm_states = lm.step(np.array([SOS], dtype=np.int64), lm.initial_state())
         lm_rows = np.asarray(lm_rows, dtype=np.float64)      # (n, V_lm) next-token log-probs
-    for t in range(n_frames):
-        frame = lp[t]
-        total = np.logaddexp(pb, pnb)
-        new_pb = total + frame[BLANK]
-        new_pnb = pnb + frame[last]
-        if not active[t]:
+    for t in range(len(lp)):
+        new_pb, new_pnb, total = advance(pb, pnb, last, pr.lp[t])
+        if not pr.active[t]:
             pb, pnb = new_pb, new_pnb
             continue
-        cand = top[t]
-        # Extending by the prefix's own last symbol needs a blank in between: only pb counts.
-        ext = np.where(last[:, None] == cand, pb[:, None], total[:, None]) + top_lp[t]
-        # An extension that re-creates a prefix already in the beam adds to that prefix instead.
-        cols = col[t, last]
-        js = np.flatnonzero((ppos >= 0) & (cols >= 0))
-        if js.size:
-            r, c = ppos[js], cols[js]
-            new_pnb[js] = np.logaddexp(new_pnb[js], ext[r, c])
-            ext[r, c] = _NEG
+        cand = pr.top[t]
+        ext = extensions(pb, total, new_pnb, last, ppos, pr, t)
         stay, grow = np.logaddexp(new_pb, new_pnb), ext
         if fuse:
             stay = stay + bonus
@@ -211,16 +188,9 @@ def prefix_beam_search(
             raise ValueError(f"every prefix has probability 0 at frame {t}: pass log-softmax outputs")
         n_beam = len(ids)
         kept, grown = sel[sel < n_beam], sel[sel >= n_beam] - n_beam
-        rows, syms = grown // k, cand[grown % k]
+        rows, syms = grown // pr.k, cand[grown % pr.k]
         new_ids = [ids[j] for j in kept.tolist()]
-        for i, sym in zip(rows.tolist(), syms.tolist()):
-            node = children.get((ids[i], sym))
-            if node is None:
-                node = children[(ids[i], sym)] = len(parent)
-                parent.append(ids[i])
-                token.append(sym)
-                first_frame.append(t)
-            new_ids.append(node)
+        new_ids += [trie.child(ids[i], sym, t) for i, sym in zip(rows.tolist(), syms.tolist())]
         pb = np.concatenate([new_pb[kept], np.full(grown.size, _NEG)])
         pnb = np.concatenate([new_pnb[kept], ext.ravel()[grown]])
         last = np.concatenate([last[kept], syms])
@@ -228,14 +198,8 @@ def prefix_beam_search(
             n_chars = np.concatenate([n_chars[kept], n_chars[rows] + 1])
             lm_prev = np.concatenate([lm_prev[kept], lm_prev[rows] + lm_rows[rows, syms]])
             bonus = alpha * lm_prev + beta * n_chars
-            if grown.size:
-                new_rows, new_states = lm.step(syms.astype(np.int64), _take(lm_states, rows))
-                lm_rows = np.concatenate([lm_rows[kept], np.asarray(new_rows, dtype=np.float64)])
-                lm_states = _concat([_take(lm_states, kept), new_states])
-            else:
-                lm_rows, lm_states = lm_rows[kept], _take(lm_states, kept)
-        pos = {node: j for j, node in enumerate(new_ids)}
-        ppos = np.array([pos.get(parent[node], -1) for node in new_ids])
+            lm_rows, lm_states = advance_lm(lm, lm_rows, lm_states, kept, rows, syms)
+        ppos = trie.parent_positions(new_ids)
         ids = new_ids
 
     ctc = np.logaddexp(pb, pnb)
@@ -246,15 +210,20 @@ def prefix_beam_search(
         lm_score, score = np.zeros(len(ids)), ctc
     out = []
     for j in np.argsort(-score, kind="stable"):
-        toks, frames, node = [], [], ids[j]
-        while node > 0:
-            toks.append(token[node])
-            frames.append(first_frame[node])
-            node = parent[node]
-        toks.reverse()
-        out.append(Hypothesis(tuple(toks), decode(toks), float(score[j]), float(ctc[j]),
-                              float(lm_score[j]), tuple(reversed(frames))))
+        toks, frames = trie.backtrace(ids[j])
+        out.append(Hypothesis(toks, decode(list(toks)), float(score[j]), float(ctc[j]), float(lm_score[j]), frames))
     return out
+
+
+def advance_lm(lm: LanguageModel, lm_rows: np.ndarray, lm_states: Any, kept: np.ndarray, rows: np.ndarray,
+               syms: np.ndarray) -> tuple[np.ndarray, Any]:
+    """The LM's next-token rows and states for the new beam: the kept prefixes' as they were, then
+    one batched LM step for the prefixes grown from `rows` by `syms`."""
+    if not rows.size:
+        return lm_rows[kept], _take(lm_states, kept)
+    new_rows, new_states = lm.step(syms.astype(np.int64), _take(lm_states, rows))
+    return (np.concatenate([lm_rows[kept], np.asarray(new_rows, dtype=np.float64)]),
+            _concat([_take(lm_states, kept), new_states]))
 
 
 def ctc_align(log_probs: np.ndarray, tokens: Sequence[int]) -> np.ndarray:

@@ -23,8 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..text import BLANK, EOS, SOS, SPACE, decode
-from .decoding import Hypothesis, LanguageModel, _check_log_probs, _concat, _take
+from ..text import EOS, SOS, SPACE, decode
+from .ctc_prefix import PrefixTrie, advance, extensions, prune
+from .decoding import Hypothesis, LanguageModel, _check_log_probs, advance_lm
 from .lexicon import BOS, EOS_WORD, UNK_WORD, Lexicon
 
 __all__ = ["LexiconOptions", "lexicon_beam_search"]
@@ -77,19 +78,9 @@ def lexicon_beam_search(log_probs: np.ndarray, lexicon: Lexicon, opts: LexiconOp
     child[oov, :2] = -1
     word_of = np.append(trie.word, -1)
     smear = np.append(smear, 0.0)
-    lp = np.concatenate([lp, np.full((n_frames, 1), _NEG)], axis=1)
-    k = max(1, min(o.prune_top_k, n_sym - 1))
-    top = np.argpartition(-lp[:, 1:n_sym], k - 1, axis=1)[:, :k] + 1
-    top_lp = np.take_along_axis(lp, top, axis=1)
-    top_lp[top_lp < o.prune_logp] = _NEG
-    col = np.full((n_frames, n_sym + 1), -1)
-    np.put_along_axis(col, top, np.where(top_lp > _NEG, np.arange(k), -1), axis=1)
-    active = (top_lp > _NEG).any(axis=1)
-    if o.blank_skip < 1.0:
-        active &= lp[:, BLANK] <= np.log(o.blank_skip)
-
-    parent, token, first_frame = [-1], [-1], [-1]
-    children: dict[tuple[int, int], int] = {}
+    pr = prune(lp, o.prune_top_k, o.prune_logp, o.blank_skip)
+    k = pr.k
+    trie_p = PrefixTrie()
     ids = [0]
     pb, pnb = np.zeros(1), np.full(1, _NEG)
     last, ppos = np.full(1, n_sym), np.full(1, -1)
@@ -122,21 +113,12 @@ def lexicon_beam_search(log_probs: np.ndarray, lexicon: Lexicon, opts: LexiconOp
         lm_rows, lm_states = lm.step(np.array([SOS], dtype=np.int64), lm.initial_state())
         lm_rows = np.asarray(lm_rows, dtype=np.float64)
     for t in range(n_frames):
-        frame = lp[t]
-        total = np.logaddexp(pb, pnb)
-        new_pb = total + frame[BLANK]
-        new_pnb = pnb + frame[last]
-        if not active[t]:
+        new_pb, new_pnb, total = advance(pb, pnb, last, pr.lp[t])
+        if not pr.active[t]:
             pb, pnb = new_pb, new_pnb
             continue
-        cand = top[t]
-        ext = np.where(last[:, None] == cand, pb[:, None], total[:, None]) + top_lp[t]
-        cols = col[t, last]
-        js = np.flatnonzero((ppos >= 0) & (cols >= 0))
-        if js.size:
-            r, c = ppos[js], cols[js]
-            new_pnb[js] = np.logaddexp(new_pnb[js], ext[r, c])
-            ext[r, c] = _NEG
+        cand = pr.top[t]
+        ext = extensions(pb, total, new_pnb, last, ppos, pr, t)
         # The state each (prefix, symbol) extension would have.
         nxt = child[node][:, cand]                                    # (n, k)
         is_space = (cand == SPACE)[None, :]
@@ -161,15 +143,7 @@ def lexicon_beam_search(log_probs: np.ndarray, lexicon: Lexicon, opts: LexiconOp
         rows, cidx = grown // k, grown % k
         syms = cand[cidx]
         new_ids = [ids[j] for j in kept.tolist()]
-        for i, sym in zip(rows.tolist(), syms.tolist()):
-            key = (ids[i], sym)
-            nd = children.get(key)
-            if nd is None:
-                nd = children[key] = len(parent)
-                parent.append(ids[i])
-                token.append(sym)
-                first_frame.append(t)
-            new_ids.append(nd)
+        new_ids += [trie_p.child(ids[i], sym, t) for i, sym in zip(rows.tolist(), syms.tolist())]
         sp = syms == SPACE
         gn = g_node[rows, cidx]
         pb = np.concatenate([new_pb[kept], np.full(grown.size, _NEG)])
@@ -188,15 +162,9 @@ def lexicon_beam_search(log_probs: np.ndarray, lexicon: Lexicon, opts: LexiconOp
         if fuse:
             n_chars = np.concatenate([n_chars[kept], n_chars[rows] + 1])
             c_prev = np.concatenate([c_prev[kept], c_prev[rows] + lm_rows[rows, syms]])
-            if grown.size:
-                new_rows, new_states = lm.step(syms.astype(np.int64), _take(lm_states, rows))
-                lm_rows = np.concatenate([lm_rows[kept], np.asarray(new_rows, dtype=np.float64)])
-                lm_states = _concat([_take(lm_states, kept), new_states])
-            else:
-                lm_rows, lm_states = lm_rows[kept], _take(lm_states, kept)
+            lm_rows, lm_states = advance_lm(lm, lm_rows, lm_states, kept, rows, syms)
         bonus = bonus_of(wsum, nwords, noov, node, c_prev, n_chars)
-        pos = {nd: j for j, nd in enumerate(new_ids)}
-        ppos = np.array([pos.get(parent[nd], -1) for nd in new_ids])
+        ppos = trie_p.parent_positions(new_ids)
         ids = new_ids
 
     # The end: finish the partial word, then </s>.
@@ -213,12 +181,6 @@ def lexicon_beam_search(log_probs: np.ndarray, lexicon: Lexicon, opts: LexiconOp
         score = score + o.char_weight * (c_prev + lm_rows[:, EOS]) + o.char_bonus * n_chars
     out = []
     for j in np.argsort(-score, kind="stable"):
-        toks, frames, nd = [], [], ids[j]
-        while nd > 0:
-            toks.append(token[nd])
-            frames.append(first_frame[nd])
-            nd = parent[nd]
-        toks.reverse()
-        out.append(Hypothesis(tuple(toks), decode(toks), float(score[j]), float(ctc[j]), float(wsum[j]),
-                              tuple(reversed(frames))))
+        toks, frames = trie_p.backtrace(ids[j])
+        out.append(Hypothesis(toks, decode(list(toks)), float(score[j]), float(ctc[j]), float(wsum[j]), frames))
     return out
