@@ -82,6 +82,13 @@ def prepare(args: argparse.Namespace) -> None:
         synth = [u for d in _as_list(args.synth) for u in load_manifest(Path(d) / "train.jsonl")]
         if any(u.get("heldout") for u in synth):
             raise SystemExit("the synthetic train manifest holds held-out voices")
+        # Held-out synthetic sentences are evaluation text: no training voice may say them either
+        # (folders made with other seeds share the text pool).
+        held_files = getattr(args, "heldout_text", None) or [Path(d) / "heldout.jsonl" for d in _as_list(args.synth)]
+        held = {u.text for f in held_files if Path(f).exists() for u in load_manifest(f)}
+        n = len(synth)
+        synth = [u for u in synth if u.text not in held]
+        print(f"synth: {n - len(synth)} of {n} utterances dropped (their text is held out)", file=sys.stderr)
         rng = np.random.default_rng(0)
         order = rng.permutation(len(synth))
         keep, total = [], 0.0
@@ -251,6 +258,9 @@ def main() -> None:
     pp.add_argument("--synth", nargs="+", help="folders of `make_synth_data.py sentences` (train.jsonl)")
     pp.add_argument("--synth-hours", type=float, default=2.2)
     pp.add_argument("--out", default=".carry/asr")
+    pp.add_argument("--heldout-text", nargs="+", metavar="MANIFEST",
+                    help="synthetic utterances whose text is in these manifests are not trained on (default: every "
+                         "--synth folder's heldout.jsonl; name fewer to keep more data, and evaluate only on those)")
     pp.add_argument("--shard-hours", type=float, help="split the synthetic training features into OUT and "
                     "OUT/shardK/ folders of at most this much audio each (about 2.3 h per 30 MB)")
     pf = sub.add_parser("fit")
