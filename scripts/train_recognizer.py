@@ -199,7 +199,9 @@ def fit(args: argparse.Namespace) -> None:
         per_epoch = calibrate(train, val, model_cfg, opts, args.device, noise)
         left = args.minutes * 60 - (time.time() - t_start)
         epochs = max(1, int(0.9 * left / per_epoch))
-        print(f"calibration: {per_epoch:.1f} s per epoch -> {epochs} epochs in {left:.0f} s", file=sys.stderr)
+        note = "" if left >= per_epoch else " (less than one epoch is left: one epoch is run anyway)"
+        print(f"calibration: {per_epoch:.1f} s per epoch, {max(0.0, left):.0f} s left -> {epochs} epochs{note}",
+              file=sys.stderr)
     loop_cfg = LoopConfig(epochs=epochs, lr=args.lr, device=args.device, warmup_steps=args.warmup,
                           ema_decay=args.ema, weight_decay=args.weight_decay)
     extra = {"training": {"device": args.device, "hardware": _hardware(args.device), "epochs": epochs,
