@@ -269,7 +269,7 @@ def build(args, chunk_ms: float, lookahead_ms: float):
     sub = ap.add_subparsers()
     register(sub)
     ns = ap.parse_args(["listen", *model_args(args), "--chunk-ms", str(chunk_ms), "--lookahead-ms", str(lookahead_ms),
-                        "--vad", args.vad, "--early-decode-ms", str(args.early_decode_ms)])
+                        "--vad", args.vad, "--early-decode-ms", str(args.early_decode_ms), "--decoder", args.decoder])
     return build_listener(ns)
 
 
@@ -281,6 +281,7 @@ def main() -> int:
     ap.add_argument("--lm", help="auto (default: the shipped LM when present), none, or a path")
     ap.add_argument("--vad", default="auto")
     ap.add_argument("--early-decode-ms", type=float, default=150.0, help="the listener's option (0: off)")
+    ap.add_argument("--decoder", default="auto", help="the listener's final decoder (auto, greedy, beam, lexicon)")
     ap.add_argument("--voices", default=",".join(VOICES))
     ap.add_argument("--commands", type=int, default=4)
     ap.add_argument("--settings", default="400:200,200:100,800:400,400:0", help="chunk_ms:lookahead_ms,...")
@@ -300,7 +301,8 @@ def main() -> int:
         res = measure(listener, scenarios)
         res["vad"] = listener.vad.name
         res["early_decode_ms"] = args.early_decode_ms
-        res["final_decoder"] = ("beam+LM" if listener.transcriber.opts.lm is not None else listener.transcriber.opts.decoder)
+        o = listener.transcriber.opts
+        res["final_decoder"] = o.decoder + ("+LM" if o.lm is not None else "")
         results["settings"][setting] = res
         print(f"chunk {c:.0f} ms + look-ahead {r:.0f} ms: " + json.dumps(res), file=sys.stderr)
     if args.live:

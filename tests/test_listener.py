@@ -18,7 +18,7 @@ from speechseq.runtime.streaming_recognizer import StreamingRecognizer
 from speechseq.runtime.vad import EnergyVad, load_vad
 from speechseq.sources import FileStream, Overrun
 
-from .listener_fixtures import COMMAND, KEYWORD_END_S, SAMPLE, tiny_models  # noqa: F401  (fixture)
+from .listener_fixtures import COMMAND, KEYWORD_END_S, ROOT, SAMPLE, tiny_models  # noqa: F401  (fixture)
 
 BLOCK = 800  # 50 ms
 
@@ -288,6 +288,27 @@ def test_cli_json_events(tiny_models, capsys):
     assert wer(COMMAND, final["text"]) <= 0.2
     assert all(set(w) == {"word", "start", "end", "confidence"} for w in final["words"])
     assert "listening on" in err
+
+
+def test_cli_final_decoders(tiny_models, capsys, tmp_path):
+    """--decoder greedy / lexicon (the shipped words-en lexicon, no LM) give a final on the tiny
+    model; the lexicon's words are all lexicon words; a missing lexicon is a one-line error."""
+    from speechseq.runtime.lexicon import load_lexicon
+
+    m = tiny_models
+    base = ["listen", "--input", str(SAMPLE), "--fast", "--json", "--keyword-model", str(m.detector),
+            "--model", str(m.recognizer), "--no-partials", "--lm", "none"]
+    finals = {}
+    for dec in ("greedy", "lexicon"):
+        code, lines, err = _cli(base + ["--decoder", dec], capsys)
+        assert code == 0, err
+        finals[dec] = [json.loads(x) for x in lines][-1]
+        assert finals[dec]["event"] == "final"
+    assert wer(COMMAND, finals["greedy"]["text"]) <= 0.2
+    words = set(load_lexicon(ROOT / "models" / "words-en.npz").vocabulary)
+    assert finals["lexicon"]["text"] and all(w in words for w in finals["lexicon"]["text"].split())
+    code, _, err = _cli(base + ["--decoder", "lexicon", "--lexicon", str(tmp_path / "none.npz")], capsys)
+    assert code == 1 and err.count("\n") == 1 and "none.npz" in err
 
 
 def test_cli_exec_runs_a_command_with_the_final_text(tiny_models, capsys, tmp_path):

@@ -53,7 +53,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                  "path, 'auto' (the shipped lm-en.onnx when present) or 'none'")
     m.add_argument("--lm-weight", type=float, default=0.5, help="shallow fusion weight (alpha)")
     m.add_argument("--word-bonus", type=float, default=1.0, help="shallow fusion length bonus (beta)")
-    m.add_argument("--decoder", choices=("greedy", "beam"), default="greedy", help="final decoder without an LM")
+    m.add_argument("--decoder", choices=("auto", "greedy", "beam", "lexicon"), default="auto",
+                   help="final decoder: lexicon (beam search kept to the words of --lexicon with its word "
+                        "trigram LM, + the character LM when there is one), beam (+ the LM when there is one), "
+                        "greedy; auto: lexicon when the lexicon file exists, else beam with an LM, else greedy")
+    m.add_argument("--lexicon", default=str(MODELS / "words-en.npz"), help="word list + word LM for --decoder lexicon")
     m.add_argument("--beam-size", type=int, default=8)
     m.add_argument("--chunk-ms", type=float, default=400.0, help="chunk size of the streamed recogniser")
     m.add_argument("--lookahead-ms", type=float, default=200.0, help="look-ahead of the streamed recogniser")
@@ -104,8 +108,12 @@ def build_listener(args: argparse.Namespace):
     if lm_path is not None:
         from ..runtime.lm import OnnxLM
         lm = OnnxLM(lm_path)
-    opts = DecodeOptions(decoder="beam" if lm is not None else args.decoder, beam_size=args.beam_size, lm=lm,
-                         alpha=args.lm_weight, beta=args.word_bonus)
+    if args.decoder == "lexicon" or (args.decoder == "auto" and Path(args.lexicon).is_file()):
+        opts = _lexicon_options(Path(args.lexicon), lm, args.beam_size)
+    else:
+        greedy = args.decoder == "greedy" or (args.decoder == "auto" and lm is None)
+        opts = DecodeOptions(decoder="greedy" if greedy else "beam", beam_size=args.beam_size,
+                             lm=None if greedy else lm, alpha=args.lm_weight, beta=args.word_bonus)
     transcriber = Transcriber(model, opts)
     streaming = None
     if not args.no_partials:
@@ -127,6 +135,20 @@ def build_listener(args: argparse.Namespace):
     cfg = ListenerConfig(silence_s=args.silence_ms / 1000, early_decode_s=early, no_speech_s=args.no_speech_s,
                          max_utterance_s=args.max_utterance_s, partials=streaming is not None)
     return Listener(detector, transcriber, streaming, load_vad(args.vad), cfg)
+
+
+def _lexicon_options(path: Path, lm, beam_size: int):
+    """DecodeOptions for --decoder lexicon: the weights tuned in models/words-en.md (with the
+    character LM fused when there is one)."""
+    from ..runtime.lexicon import load_lexicon
+    from ..runtime.lexicon_search import LexiconOptions
+    from ..runtime.recognizer import DecodeOptions
+
+    if not path.is_file():
+        raise SpeechseqError(f"{path}: no such lexicon (pass --lexicon PATH, or another --decoder)")
+    lex = LexiconOptions(beam_size) if lm is None else LexiconOptions(beam_size, word_bonus=-1.0, char_weight=0.3,
+                                                                       char_bonus=1.0)
+    return DecodeOptions(decoder="lexicon", beam_size=beam_size, lm=lm, lexicon=load_lexicon(path), lexicon_options=lex)
 
 
 class _Output:
