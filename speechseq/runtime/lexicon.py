@@ -49,6 +49,21 @@ class LexiconError(SpeechseqError):
     """A lexicon file that is missing or malformed."""
 
 
+class _Table:
+    """A sorted int64 key -> float mapping; get(key) -> value or None."""
+
+    def __init__(self, keys: np.ndarray, values: np.ndarray) -> None:
+        self.keys = np.ascontiguousarray(keys, dtype=np.int64)
+        if len(self.keys) > 1 and not bool((np.diff(self.keys) > 0).all()):
+            raise LexiconError("word LM keys are not sorted and unique")
+        self.values = np.asarray(values, dtype=np.float64)
+        self._n = len(self.keys)
+
+    def get(self, key: int, default: float | None = None) -> float | None:
+        i = int(self.keys.searchsorted(key))
+        return float(self.values[i]) if i < self._n and self.keys[i] == key else default
+
+
 @dataclass(frozen=True)
 class Trie:
     """Words as paths of CTC symbols. child: (N, CTC_SIZE) int32; word, parent, depth: (N,) int32."""
@@ -133,10 +148,10 @@ class WordLM:
         self.uni = self.arrays["uni"].astype(np.float64)
         self.bow1 = self.arrays["bow1"].astype(np.float64)
         self._index = {w: i for i, w in enumerate(self.words)}
-        a = self.arrays
-        self._bi = dict(zip(a["bi_keys"].tolist(), a["bi"].astype(np.float64).tolist()))
-        self._bow2 = dict(zip(a["h2_keys"].tolist(), a["bow2"].astype(np.float64).tolist()))
-        self._tri = dict(zip(a["tri_keys"].tolist(), a["tri"].astype(np.float64).tolist()))
+        # Sorted int64 keys searched with searchsorted: a tenth of the memory of dicts (the
+        # listener's resident size counts), about a microsecond a lookup.
+        self._bi, self._bow2, self._tri = (_Table(self.arrays[k], self.arrays[v]) for k, v in
+                                           (("bi_keys", "bi"), ("h2_keys", "bow2"), ("tri_keys", "tri")))
 
     def id(self, word: str) -> int:
         """The id of `word`, or UNK_WORD."""
