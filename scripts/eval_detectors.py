@@ -144,7 +144,16 @@ def measure(model: Path, data: Path, synth: Path) -> dict:
 def card(res: dict, amelia: dict | None, meta: dict) -> str:
     kw, th = res["keyword"], res["threshold"]
     syn = res["synthetic_heldout_voices"]
-    lines = [f"# {kw}.onnx: trigger word \"{kw}\"", "",
+    fa = res.get("fa_real_unseen", {})
+    lines = [f"# {kw}.onnx: trigger word \"{kw}\"", "", "## Card", "",
+             "**Data:** synthetic speech only for the keyword (espeak-ng, festival, flite, mbrola, pico, piper voices; "
+             "held-out voices excluded), real non-keyword speech and noise from `../shared/data` as backgrounds "
+             "(Kathleen `train`, FSDD `train`, Precise non-keyword clips and noise); never Kathleen `dev` or FSDD "
+             "`test`. **Command:** `python scripts/train_detectors.py --keywords activate computer --device cuda` "
+             "(bank, train, export), card by `python scripts/eval_detectors.py`. **Metrics (measured, below):** "
+             f"{100 * syn['clean']['frr']:.1f} % missed on {syn['clips']} held-out synthetic clips at threshold {th}; "
+             f"{fa.get('fa_per_hour', float('nan'))} false accepts per hour on {fa.get('hours', 0)} h of unseen real "
+             "speech (all unseen speech: table below).", "",
              f"Conv1D + 2 x GRU detector ({meta['parameters']:,} parameters, {res['bytes'] / 1e6:.2f} MB), streamed on "
              f"onnxruntime over 40 log-mel bands; one posterior every {meta['step_s'] * 1000:.0f} ms, smoothed over "
              f"{meta['smoothing_steps']} steps; threshold **{th}**, refractory {meta['refractory_s']} s.", "",
