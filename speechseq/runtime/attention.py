@@ -17,8 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..text import BLANK, EOS, SOS, VOCAB, decode
+from ..text import VOCAB, decode
 from .decoding import Hypothesis
+from .lm import teacher_forced
 from .onnx import open_model
 
 __all__ = ["OnnxDecoder", "RescoreWeights", "Rescored", "rescore"]
@@ -76,12 +77,8 @@ class OnnxDecoder:
         n = len(batch)
         if n == 0:
             return np.zeros(0), []
-        length = max(len(t) for t in batch) + 1
-        inputs = np.full((n, length), BLANK, dtype=np.int64)
-        targets = np.full((n, length), -1, dtype=np.int64)
-        for i, toks in enumerate(batch):
-            inputs[i, : len(toks) + 1] = [SOS, *toks]
-            targets[i, : len(toks) + 1] = [*toks, EOS]
+        inputs, targets = teacher_forced(batch)
+        length = inputs.shape[1]
         states = self.initial_state(n)
         total, maps = np.zeros(n), []
         for s in range(length):

@@ -19,7 +19,7 @@ import numpy as np
 from ..text import BLANK, EOS, SOS, UNK, VOCAB, decode, encode
 from .onnx import open_model
 
-__all__ = ["OnnxLM", "sample"]
+__all__ = ["OnnxLM", "sample", "teacher_forced"]
 
 LMState = tuple[np.ndarray, ...]
 
@@ -53,12 +53,8 @@ class OnnxLM:
         n = len(batch)
         if n == 0:
             return np.zeros(0)
-        length = max(len(t) for t in batch) + 1
-        inputs = np.full((n, length), BLANK, dtype=np.int64)
-        targets = np.full((n, length), -1, dtype=np.int64)
-        for i, toks in enumerate(batch):
-            inputs[i, : len(toks) + 1] = [SOS, *toks]
-            targets[i, : len(toks) + 1] = [*toks, EOS]
+        inputs, targets = teacher_forced(batch)
+        length = inputs.shape[1]
         states = self.initial_state(n)
         total = np.zeros(n)
         for s in range(length):
@@ -99,3 +95,15 @@ def sample(lm: OnnxLM, rng: np.random.Generator, temperature: float = 1.0, prefi
         out.append(nxt)
         log_probs, states = lm.step(np.array([nxt]), states)
     return decode(out)
+
+
+def teacher_forced(batch: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Token sequences (no <sos>/<eos>) as padded step inputs and targets, both (N, L + 1) int64:
+    inputs <sos> t1 .. tL (BLANK padding), targets t1 .. tL <eos> (-1 padding), L the longest."""
+    length = max(len(t) for t in batch) + 1
+    inputs = np.full((len(batch), length), BLANK, dtype=np.int64)
+    targets = np.full((len(batch), length), -1, dtype=np.int64)
+    for i, toks in enumerate(batch):
+        inputs[i, : len(toks) + 1] = [SOS, *toks]
+        targets[i, : len(toks) + 1] = [*toks, EOS]
+    return inputs, targets
