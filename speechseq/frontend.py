@@ -79,16 +79,25 @@ def mel_filterbank(cfg: FrontendConfig) -> np.ndarray:
 
 
 class _Tables:
-    """Window and filterbank per config, built once."""
+    """Per config, built once: the window, and the filterbank cut to the bins it weights, each
+    row twice, to weigh the interleaved (real, imaginary) parts of the spectrum."""
 
-    _cache: dict[FrontendConfig, tuple[np.ndarray, np.ndarray]] = {}
+    _cache: dict[FrontendConfig, tuple[np.ndarray, np.ndarray, int, int]] = {}
 
     @classmethod
-    def get(cls, cfg: FrontendConfig) -> tuple[np.ndarray, np.ndarray]:
+    def get(cls, cfg: FrontendConfig) -> tuple[np.ndarray, np.ndarray, int, int]:
+        """(window (win_length,), filterbank (2 (k1 - k0), n_mels), k0, k1), float32."""
         if cfg not in cls._cache:
+            fb = mel_filterbank(cfg)
+            used = np.flatnonzero(fb.any(axis=0))
+            k0, k1 = int(used[0]), int(used[-1]) + 1
             cls._cache[cfg] = (hann_window(cfg).astype(np.float32),
-                               np.ascontiguousarray(mel_filterbank(cfg).T, dtype=np.float32))
+                               np.ascontiguousarray(np.repeat(fb[:, k0:k1].T, 2, axis=0), dtype=np.float32), k0, k1)
         return cls._cache[cfg]
+
+
+_BLOCK = 2048  # frames per FFT block: bounds the scratch memory of long clips (about 4 MB)
+_rfft = None   # scipy.fft.rfft, imported on first use (scipy.fft takes a quarter second to import)
 
 
 def logmel(audio: np.ndarray, cfg: FrontendConfig = FrontendConfig()) -> np.ndarray:
@@ -97,18 +106,30 @@ def logmel(audio: np.ndarray, cfg: FrontendConfig = FrontendConfig()) -> np.ndar
     audio: (N,) float samples at cfg.sample_rate. Returns (T, n_mels) float32, T = num_frames(N).
     """
     # float32 throughout (pocketfft keeps the precision): within 2e-5 of a float64 reference on
-    # speech, and about a third cheaper.
-    x = np.asarray(audio, dtype=np.float32)
+    # speech. scipy's rfft of zero-padded frames is about twice as fast as numpy's at these sizes,
+    # which matters in 100 ms streaming chunks (10 frames: about 25 us per call in all).
+    global _rfft
+    if _rfft is None:
+        from scipy.fft import rfft as _rfft
+    x = np.ascontiguousarray(audio, dtype=np.float32)
     if x.ndim != 1:
         raise ValueError(f"audio must be 1-D (mono), got shape {x.shape}")
     t = num_frames(len(x), cfg)
+    out = np.empty((t, cfg.n_mels), dtype=np.float32)
     if t == 0:
-        return np.zeros((0, cfg.n_mels), dtype=np.float32)
-    window, fb_t = _Tables.get(cfg)
-    frames = np.lib.stride_tricks.sliding_window_view(x, cfg.win_length)[:: cfg.hop_length][:t]
-    spec = np.fft.rfft(frames * window, n=cfg.n_fft)
-    power = spec.real**2 + spec.imag**2
-    return np.log(power @ fb_t + np.float32(cfg.floor))
+        return out
+    window, fb2, k0, k1 = _Tables.get(cfg)
+    win, hop = cfg.win_length, cfg.hop_length
+    frames = np.zeros((min(t, _BLOCK), cfg.n_fft), dtype=np.float32)  # the padding stays zero
+    for b in range(0, t, _BLOCK):
+        n = min(_BLOCK, t - b)
+        view = np.ndarray((n, win), np.float32, x, 4 * b * hop, (4 * hop, 4))  # frames, no copy
+        np.multiply(view, window, out=frames[:n, :win])
+        ri = _rfft(frames[:n], axis=-1).view(np.float32)[:, 2 * k0 : 2 * k1]  # re, im interleaved
+        mel = np.matmul(np.square(ri), fb2, out=out[b : b + n])  # sum_k fb[m, k] (re_k^2 + im_k^2)
+        mel += np.float32(cfg.floor)
+        np.log(mel, out=mel)
+    return out
 
 
 @dataclass(frozen=True)

@@ -172,6 +172,7 @@ class Detector:
         self.refractory = [int(round((refractory_s if refractory_s is not None else m.refractory_s) / m.step_s))
                            for m in models]
         self.max_wait = [max(1, int(round(max_wait_s / m.step_s))) for m in models]
+        self._kernels = [np.full(w, 1.0 / w, dtype=np.float32) for w in self.smoothing]
         self._merged = _merged_session(self.models) if merge else None
 
     @classmethod
@@ -195,33 +196,34 @@ class Detector:
         last_frame = m.stride * (step + 1) - 1
         return (last_frame * cfg.hop_length + cfg.win_length) / cfg.sample_rate
 
-    def _event(self, i: int, ks: KeywordState, emit_step: int) -> Detection:
+    def _event(self, i: int, run_start: int, score: float, emit_step: int) -> Detection:
         m = self.models[i]
         # The posterior rises once the keyword has ended; the smoother delays it (w - 1) / 2 steps.
-        onset = ks.run_start - (self.smoothing[i] - 1) / 2
+        onset = run_start - (self.smoothing[i] - 1) / 2
         end = max(0.0, self._time(m, onset) - m.end_offset_s)
-        return Detection(m.keyword, max(0.0, end - m.keyword_duration_s), end, ks.run_best, self._time(m, emit_step))
+        return Detection(m.keyword, max(0.0, end - m.keyword_duration_s), end, score, self._time(m, emit_step))
 
-    def _trigger(self, i: int, ks: KeywordState, smoothed: np.ndarray, events: list[Detection]) -> KeywordState:
-        thr = self.thresholds[i]
-        if ks.run_start < 0 and ks.armed and float(smoothed.max()) < thr:  # the usual case: nothing happens
-            return replace(ks, steps=ks.steps + len(smoothed))
+    def _trigger(self, i: int, ks: KeywordState, smoothed: np.ndarray,
+                 events: list[Detection]) -> tuple[bool, int, float, int, int]:
+        """The trigger fields (armed, run_start, run_best, run_best_step, rearm_step) after `smoothed`."""
         armed, start, best, best_step, rearm = ks.armed, ks.run_start, ks.run_best, ks.run_best_step, ks.rearm_step
+        if start < 0 and armed and smoothed.max() < self.thresholds[i]:  # the usual case: nothing happens
+            return armed, start, best, best_step, rearm
+        thr = self.thresholds[i]
         for j, p in enumerate(smoothed.tolist()):
             n = ks.steps + j
             if start >= 0:  # inside a run: wait for the peak
                 if p > best:
                     best, best_step = p, n
                 if p < best or n - start >= self.max_wait[i]:
-                    events.append(self._event(i, replace(ks, run_start=start, run_best=best), n))
+                    events.append(self._event(i, start, best, n))
                     start, armed, rearm = -1, False, n + max(1, self.refractory[i])
                 continue
             if not armed and p < thr and n >= rearm:
                 armed = True
             if armed and p >= thr:
                 start, best, best_step = n, p, n
-        return replace(ks, steps=ks.steps + len(smoothed), armed=armed, run_start=start, run_best=best,
-                       run_best_step=best_step, rearm_step=rearm)
+        return armed, start, best, best_step, rearm
 
     def step(self, chunk: np.ndarray, state: DetectorState,
              posteriors: list[list[np.ndarray]] | None = None) -> tuple[list[Detection], DetectorState]:
@@ -267,22 +269,22 @@ class Detector:
         """Keyword i after the model produced `raw` (n,) probabilities: smoothing, then the trigger."""
         w = self.smoothing[i]
         if w > 1:
-            hist = np.concatenate([ks.history, raw])
-            smoothed = np.convolve(hist, np.full(w, 1.0 / w), mode="valid").astype(np.float32)
+            hist = np.concatenate((ks.history, raw))
+            smoothed = np.convolve(hist, self._kernels[i], mode="valid")  # float32 in, float32 out
             history = hist[len(hist) - (w - 1):]
         else:
             smoothed, history = raw, ks.history
         if posteriors is not None:
             posteriors[i].append(smoothed)
-        ks = replace(ks, pending=rest, ctx=ctx, hidden=h, history=history)
-        return self._trigger(i, ks, smoothed, events)
+        # one new state, built directly (dataclasses.replace costs several microseconds a call)
+        return KeywordState(rest, ctx, h, history, ks.steps + len(smoothed), *self._trigger(i, ks, smoothed, events))
 
     def flush(self, state: DetectorState) -> list[Detection]:
         """Events still waiting for their peak when the stream ends."""
         out = []
         for i, ks in enumerate(state.keywords):
             if ks.run_start >= 0:
-                out.append(self._event(i, ks, max(ks.steps - 1, ks.run_start)))
+                out.append(self._event(i, ks.run_start, ks.run_best, max(ks.steps - 1, ks.run_start)))
         return out
 
 
