@@ -101,6 +101,7 @@ class KeywordModel:
         if meta.get("kind") != "detector":
             raise ModelError(f"{path}: not a speechseq detector (metadata kind {meta.get('kind')!r})")
         self.meta = meta
+        self._outputs = [o.name for o in self.session.get_outputs()]  # named: a few us less per call than None
         self.keyword: str = meta["keyword"]
         self.threshold = float(meta["threshold"])
         self.stride, self.context = int(meta["stride"]), int(meta["context"])
@@ -119,7 +120,7 @@ class KeywordModel:
 
     def run(self, feats: np.ndarray, ctx: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """feats (T, F), T a multiple of the stride -> raw probabilities (T // S,), context, hidden."""
-        probs, ctx, h = self.session.run(None, {"features": feats[None].astype(np.float32, copy=False),
+        probs, ctx, h = self.session.run(self._outputs, {"features": feats[None].astype(np.float32, copy=False),
                                                 "context": ctx, "hidden": h})
         return probs[0], ctx, h
 
@@ -174,6 +175,7 @@ class Detector:
         self.max_wait = [max(1, int(round(max_wait_s / m.step_s))) for m in models]
         self._kernels = [np.full(w, 1.0 / w, dtype=np.float32) for w in self.smoothing]
         self._merged = _merged_session(self.models) if merge else None
+        self._merged_outputs = [o.name for o in self._merged.get_outputs()] if self._merged is not None else []
 
     @classmethod
     def load(cls, paths: Sequence[str | os.PathLike], threads: int = 1, **kwargs) -> "Detector":
@@ -247,7 +249,7 @@ class Detector:
                 feed = {"features": buf[None, :usable]}
                 for i, ks in enumerate(kws):
                     feed[prefixed(i, "context")], feed[prefixed(i, "hidden")] = ks.ctx, ks.hidden
-                outs = self._merged.run(None, feed)
+                outs = self._merged.run(self._merged_outputs, feed)
                 new = [self._advance(i, ks, buf[usable:], outs[3 * i][0], outs[3 * i + 1], outs[3 * i + 2],
                                      events, posteriors) for i, ks in enumerate(kws)]
         else:
