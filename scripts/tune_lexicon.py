@@ -43,6 +43,9 @@ def main() -> int:
     ap.add_argument("--char-weights", type=float, nargs="+", default=[0.0])
     ap.add_argument("--char-bonuses", type=float, nargs="+", default=[0.0])
     ap.add_argument("--lm", default="models/lm-en.onnx", help="character LM (when a char weight is not 0)")
+    ap.add_argument("--background", metavar="MSGPACK_GZ", help="general word list for the LM (see train_wordlm.py)")
+    ap.add_argument("--background-words", type=int, nargs="+", default=[50000],
+                    help="vocabulary sizes taken from --background (one LM per value)")
     args = ap.parse_args()
 
     import numpy as np
@@ -53,7 +56,7 @@ def main() -> int:
     from speechseq.runtime.lexicon_search import LexiconOptions, lexicon_beam_search
     from speechseq.runtime.posteriors import manifest_outputs
     from speechseq.text import normalize
-    from speechseq.train.wordlm import corpus_sentences, kneser_ney
+    from speechseq.train.wordlm import corpus_sentences, kneser_ney, read_wordfreq
 
     data, cache = Path(args.data).resolve(), Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
@@ -87,21 +90,26 @@ def main() -> int:
     texts = [data / "text/ljspeech.txt", data / "text/arctic_prompts.txt"]
     excl = [(kathleen, "dev"), (heldout, None), *((sub, None) for _, _, sub in sets.values())]
     sents, _ = corpus_sentences(texts, excl)
-    lex = Lexicon(WordLM(*kneser_ney(sents)))
-    print(f"tuning LM: {len(sents)} sentences, vocabulary {len(lex.vocabulary)}", file=sys.stderr)
-    for name, (lps, refs, _) in sets.items():
-        greedy_wer = 100 * wer(refs, [greedy(x).text.strip() for x in lps]).rate
-        print(f"{name}: {len(refs)} utterances, OOV rate {100 * lex.oov_rate(refs):.2f}%, greedy WER "
-              f"{greedy_wer:.2f}%", file=sys.stderr)
+    lexicons = {}
+    for n in (args.background_words if args.background else [0]):
+        bg = read_wordfreq(args.background, n) if n else None
+        lex = lexicons[n] = Lexicon(WordLM(*kneser_ney(sents, background=bg)))
+        print(f"tuning LM: {len(sents)} sentences, vocabulary {len(lex.vocabulary)}"
+              + (f" ({n} background words)" if n else ""), file=sys.stderr)
+        for name, (lps, refs, _) in sets.items():
+            greedy_wer = 100 * wer(refs, [greedy(x).text.strip() for x in lps]).rate
+            print(f"{name}: {len(refs)} utterances, OOV rate {100 * lex.oov_rate(refs):.2f}%, greedy WER "
+                  f"{greedy_wer:.2f}%", file=sys.stderr)
     char_lm = None
     if any(c != 0 for c in args.char_weights):
         from speechseq.runtime.lm import OnnxLM
 
         char_lm = OnnxLM(args.lm)
     results = []
-    grid = itertools.product(args.word_weights, args.word_bonuses, args.oov_penalties, args.char_weights,
+    grid = itertools.product(lexicons, args.word_weights, args.word_bonuses, args.oov_penalties, args.char_weights,
                              args.char_bonuses)
-    for ww, wb, op, cw, cb in grid:
+    for bgn, ww, wb, op, cw, cb in grid:
+        lex = lexicons[bgn]
         opts = LexiconOptions(beam_size=args.beam, word_weight=ww, word_bonus=wb, oov_penalty=op, char_weight=cw,
                               char_bonus=cb)
         t0 = time.perf_counter()
@@ -112,12 +120,12 @@ def main() -> int:
             all_refs += refs
             all_hyps += hyps
         w = 100 * wer(all_refs, all_hyps).rate
-        results.append((w, ww, wb, op, cw, cb))
-        print(f"word_weight {ww:<4g} word_bonus {wb:<4g} oov_penalty {op:<4g} char_weight {cw:<4g} "
+        results.append((w, ww, wb, op, cw, cb, bgn))
+        print(f"background {bgn:<6d} word_weight {ww:<4g} word_bonus {wb:<4g} oov_penalty {op:<4g} char_weight {cw:<4g} "
               f"char_bonus {cb:<4g} WER {w:6.2f}%  ({', '.join(per)}; {time.perf_counter() - t0:.0f} s)", flush=True)
     best = min(results)
     print(f"best: WER {best[0]:.2f}% word_weight {best[1]:g} word_bonus {best[2]:g} oov_penalty {best[3]:g} "
-          f"char_weight {best[4]:g} char_bonus {best[5]:g}")
+          f"char_weight {best[4]:g} char_bonus {best[5]:g} background words {best[6]}")
     return 0
 
 

@@ -80,6 +80,27 @@ def test_word_lm_prefers_seen_continuations(lexicon):
     assert meta["vocabulary"] == 11 and meta["ngrams"][0] == 12 and all(0 < d < 1 for d in meta["discounts"])
 
 
+BACKGROUND = {"the": 0.05, "cat": 0.001, "zebra": 0.0004, "music": 0.0002, "kitchen": 0.0001}
+
+
+@pytest.mark.parametrize("context", [("<s>", "<s>"), ("the", "cat"), ("the", "zebra"), ("cat", "dog")])
+def test_background_words_join_and_it_stays_a_distribution(context):
+    """A general word list (wordfreq's, for the shipped LM) adds its words to the vocabulary, with
+    the lowest order's unseen-continuation share split by their frequency."""
+    lm = Lexicon(WordLM(*kneser_ney(SENTENCES, background=BACKGROUND))).lm
+    assert lm.meta["vocabulary"] == 11 + 3 and lm.meta["vocabulary_from_background"] == 3
+    zebra, music, kitchen = lm.id("zebra"), lm.id("music"), lm.id("kitchen")
+    assert min(zebra, music, kitchen) > UNK_WORD                 # in the vocabulary now
+    p = np.exp(lm.next_logprobs(lm.id(context[1]), lm.id(context[0])))
+    assert abs(p.sum() - 1.0) < 1e-5 and p[BOS] < 1e-30 and (p[1:] > 0).all()
+    uni = np.exp(lm.next_logprobs(lm.id("zzz"), lm.id("zzz")))  # unknown context: backs off to the unigrams
+    assert uni[zebra] > uni[music] > uni[kitchen]             # in the order of the list's frequencies
+    # the seen words keep most of the mass: a text word beats any background-only word
+    assert uni[lm.id("road")] > uni[zebra]
+    plain = Lexicon(WordLM(*kneser_ney(SENTENCES))).lm
+    assert plain.id("music") == UNK_WORD
+
+
 def test_build_load_round_trip(lexicon, tmp_path):
     path = save_word_lm(tmp_path / "w.npz", lexicon.lm.arrays, {**lexicon.lm.meta, "note": "x"})
     lex = load_lexicon(path)
@@ -172,3 +193,25 @@ def test_cli_decoder_lexicon(lexicon, tmp_path, capsys):
         assert f"decoder {decoder}" in text and "WER" in text
     with pytest.raises(SystemExit):
         main(["transcribe", str(sample), "--decoder", "nonsense"])
+
+
+def test_read_wordfreq_list(tmp_path):
+    """wordfreq's file format (gzip'd msgpack: a header, then one word list per centibel bin): the
+    most frequent spellable words, with frequency 10^(-bin/100)."""
+    import gzip
+
+    import msgpack
+
+    from speechseq.train.wordlm import read_wordfreq
+
+    bins = [["the"], [], ["of", "2020", "New"], ["don't", "'til", "café", "cat"]]
+    f = tmp_path / "tiny_en.msgpack.gz"
+    f.write_bytes(gzip.compress(msgpack.packb([{"format": "cB", "version": 1}, *bins])))
+    got = read_wordfreq(f, 10)
+    assert list(got) == ["the", "of", "don't", "cat"]          # digits, capitals, accents, leading ' dropped
+    assert got["the"] == 1.0 and abs(got["of"] - 10 ** -0.02) < 1e-12 and abs(got["cat"] - 10 ** -0.03) < 1e-12
+    assert list(read_wordfreq(f, 2)) == ["the", "of"]
+    bad = tmp_path / "bad.msgpack.gz"
+    bad.write_bytes(gzip.compress(msgpack.packb([{"format": "other"}])))
+    with pytest.raises(ValueError):
+        read_wordfreq(bad, 5)

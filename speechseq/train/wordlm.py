@@ -11,20 +11,24 @@ and one absolute discount per order, D = n1 / (n1 + 2 n2) from that order's coun
     P2(c | b)   = max(N(. b c) - D2, 0) / N(. b .) + D2 N1+(b .) / N(. b .) * P1(c)
     P1(c)       = max(N(. c) - D1, 0) / N(. .) + D1 N1+(.) / N(. .) / |V'|
 V' is every word id but <s> (</s> and <unk> included): the uniform share gives <unk> and words
-rarer than `min_count` (mapped to <unk>) their probability. The result is stored in backoff form
+rarer than `min_count` (mapped to <unk>) their probability. With a `background` word list (word ->
+relative frequency, e.g. wordfreq's English list), its words join the vocabulary and the uniform
+1 / |V'| becomes Q(c) = (1 - u) B(c) + u / |V'|, B the list's frequencies normalised over V':
+words the text never had get the share of P1 that KN gives unseen continuations, in proportion to
+how common they are in general English. The result is stored in backoff form
 (speechseq.runtime.lexicon), in natural log.
 """
 from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
 from ..runtime.lexicon import BOS, EOS_WORD, SPECIALS, UNK_WORD
 
-__all__ = ["corpus_sentences", "kneser_ney"]
+__all__ = ["corpus_sentences", "kneser_ney", "read_wordfreq"]
 
 
 def corpus_sentences(text_files: Iterable[str | os.PathLike],
@@ -39,6 +43,31 @@ def corpus_sentences(text_files: Iterable[str | os.PathLike],
     return load_corpus(list(text_files), exclude=exclude), len(set(exclude))
 
 
+def read_wordfreq(path: str | os.PathLike, n_words: int) -> dict[str, float]:
+    """The `n_words` most frequent words of a wordfreq list file (e.g. wordfreq/data/large_en.msgpack.gz
+    from the `wordfreq` wheel: gzip'd msgpack, a header then one list of words per centibel bin,
+    bin i holding the words of frequency 10^(-i/100)) that the CTC vocabulary can spell
+    (a-z and the apostrophe, starting with a letter): word -> frequency."""
+    import gzip
+    import re
+
+    import msgpack
+
+    with gzip.open(path, "rb") as f:
+        data = msgpack.unpackb(f.read(), raw=False)
+    if not data or not isinstance(data[0], dict) or data[0].get("format") != "cB":
+        raise ValueError(f"{path}: not a wordfreq cB list")
+    spellable = re.compile(r"^[a-z][a-z']*$")
+    out: dict[str, float] = {}
+    for i, words in enumerate(data[1:]):
+        for w in words:
+            if spellable.match(w) and w not in out:
+                out[w] = 10.0 ** (-i / 100)
+                if len(out) >= n_words:
+                    return out
+    return out
+
+
 def _discount(counts: np.ndarray) -> float:
     n1, n2 = int(np.sum(counts == 1)), int(np.sum(counts == 2))
     return float(np.clip(n1 / (n1 + 2 * n2), 0.05, 0.95)) if n1 + n2 else 0.5
@@ -50,12 +79,17 @@ def _group(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return uniq, inv, np.bincount(inv, weights=values), np.bincount(inv)
 
 
-def kneser_ney(sentences: Sequence[str], min_count: int = 1) -> tuple[dict[str, np.ndarray], dict]:
+def kneser_ney(sentences: Sequence[str], min_count: int = 1, background: Mapping[str, float] | None = None,
+               uniform_share: float = 0.1) -> tuple[dict[str, np.ndarray], dict]:
     """The arrays of a word LM file (see speechseq.runtime.lexicon) and its meta (counts,
-    discounts). Words seen fewer than `min_count` times are left out of the vocabulary."""
+    discounts). Words seen fewer than `min_count` times are left out of the vocabulary (unless the
+    `background` list has them); `uniform_share` is u above."""
     freq = Counter(w for s in sentences for w in s.split())
     vocab = sorted((w for w, c in freq.items() if c >= min_count), key=lambda w: (-freq[w], w))
-    words = [*SPECIALS, *vocab]
+    seen = set(vocab)
+    extra = sorted((w for w in (background or {}) if w not in seen and w not in SPECIALS),
+                   key=lambda w: (-background[w], w))
+    words = [*SPECIALS, *vocab, *extra]
     index = {w: i for i, w in enumerate(words)}
     v = len(words)
     toks: list[int] = []
@@ -78,7 +112,14 @@ def kneser_ney(sentences: Sequence[str], min_count: int = 1) -> tuple[dict[str, 
     uni_cc[BOS] = 0.0
     d1 = _discount(uni_cc[uni_cc > 0])
     total1, types1 = uni_cc.sum(), np.count_nonzero(uni_cc)
-    p1 = np.maximum(uni_cc - d1, 0.0) / total1 + d1 * types1 / total1 / (v - 1)
+    floor = np.full(v, 1.0 / (v - 1))  # the lowest order's target over V' (every id but <s>)
+    if background:
+        b = np.array([float(background.get(w, 0.0)) for w in words])
+        b[BOS] = 0.0
+        if b.sum() > 0:
+            floor = (1.0 - uniform_share) * b / b.sum() + uniform_share * floor
+    floor[BOS] = 0.0
+    p1 = np.maximum(uni_cc - d1, 0.0) / total1 + d1 * types1 / total1 * floor
     p1[BOS] = 0.0
     bow1 = np.ones(v)
     bow1[h1] = d2 * h1_types / h1_total
@@ -94,7 +135,8 @@ def kneser_ney(sentences: Sequence[str], min_count: int = 1) -> tuple[dict[str, 
               "h2_keys": h3, "bow2": np.log(bow2).astype(np.float32), "tri_keys": tri_keys,
               "tri": np.log(p3).astype(np.float32)}
     meta = {"order": 3, "smoothing": "interpolated Kneser-Ney, one discount per order", "log": "natural",
-            "sentences": len(sentences), "tokens": int(sum(freq.values())), "vocabulary": len(vocab),
+            "sentences": len(sentences), "tokens": int(sum(freq.values())), "vocabulary": len(vocab) + len(extra),
+            "vocabulary_from_text": len(vocab), "vocabulary_from_background": len(extra),
             "min_count": min_count, "discounts": [round(d1, 4), round(d2, 4), round(d3, 4)],
             "ngrams": [int(np.count_nonzero(uni_cc)), int(len(bi_keys)), int(len(tri_keys))]}
     return arrays, meta
