@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +56,7 @@ class _Table:
         self.keys = np.ascontiguousarray(keys, dtype=np.int64)
         if len(self.keys) > 1 and not bool((np.diff(self.keys) > 0).all()):
             raise LexiconError("word LM keys are not sorted and unique")
-        self.values = np.asarray(values, dtype=np.float64)
+        self.values = np.asarray(values)   # as stored (float32): float() of it is exact
         self._n = len(self.keys)
 
     def get(self, key: int, default: float | None = None) -> float | None:
@@ -77,25 +77,30 @@ class Trie:
     def build(cls, spellings: Sequence[Sequence[int]], word_ids: Sequence[int]) -> "Trie":
         """A trie of `spellings` (each a sequence of symbols 2..CTC_SIZE-1); the node ending
         spellings[i] gets word id word_ids[i] (the first one, for a duplicate spelling)."""
-        child = [[-1] * CTC_SIZE]
+        # Edges in a dict, then one dense table: a list of per-node lists would hold ~4x the
+        # table's memory while building, and the process would keep that resident afterwards.
+        edges: dict[int, int] = {}                     # node * CTC_SIZE + symbol -> child node
         word, parent, depth = [-1], [-1], [0]
         for spelling, wid in zip(spellings, word_ids):
             node = 0
             for sym in spelling:
                 if not 2 <= sym < CTC_SIZE:
                     raise ValueError(f"symbol {sym} cannot be part of a word (letters and apostrophe only)")
-                nxt = child[node][sym]
+                key = node * CTC_SIZE + sym
+                nxt = edges.get(key, -1)
                 if nxt < 0:
-                    nxt = child[node][sym] = len(child)
-                    child.append([-1] * CTC_SIZE)
+                    nxt = edges[key] = len(word)
                     word.append(-1)
                     parent.append(node)
                     depth.append(depth[node] + 1)
                 node = nxt
             if node and word[node] < 0:
                 word[node] = int(wid)
-        return cls(np.array(child, np.int32), np.array(word, np.int32), np.array(parent, np.int32),
-                   np.array(depth, np.int32))
+        child = np.full((len(word), CTC_SIZE), -1, np.int32)
+        if edges:
+            keys = np.fromiter(edges.keys(), np.int64, len(edges))
+            child.reshape(-1)[keys] = np.fromiter(edges.values(), np.int32, len(edges))
+        return cls(child, np.array(word, np.int32), np.array(parent, np.int32), np.array(depth, np.int32))
 
     @property
     def size(self) -> int:
@@ -143,15 +148,21 @@ class WordLM:
         self.size = len(self.words)
         if self.size >= 2 ** 21:
             raise LexiconError(f"vocabulary of {self.size} words is too large (trigram keys are int64)")
-        self.arrays = {k: np.asarray(arrays[k]) for k in _ARRAYS}
+        # the word strings live once, in self.words (the file's array of them is not kept)
+        self._arrays = {k: np.asarray(arrays[k]) for k in _ARRAYS if k != "words"}
         self.meta = dict(meta or {})
-        self.uni = self.arrays["uni"].astype(np.float64)
-        self.bow1 = self.arrays["bow1"].astype(np.float64)
+        self.uni = self._arrays["uni"].astype(np.float64)
+        self.bow1 = self._arrays["bow1"].astype(np.float64)
         self._index = {w: i for i, w in enumerate(self.words)}
         # Sorted int64 keys searched with searchsorted: a tenth of the memory of dicts (the
         # listener's resident size counts), about a microsecond a lookup.
-        self._bi, self._bow2, self._tri = (_Table(self.arrays[k], self.arrays[v]) for k, v in
+        self._bi, self._bow2, self._tri = (_Table(self._arrays[k], self._arrays[v]) for k, v in
                                            (("bi_keys", "bi"), ("h2_keys", "bow2"), ("tri_keys", "tri")))
+
+    @property
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The arrays of the file (for save_word_lm)."""
+        return {**self._arrays, "words": np.array(self.words, dtype=str)}
 
     def id(self, word: str) -> int:
         """The id of `word`, or UNK_WORD."""
@@ -186,10 +197,22 @@ class Lexicon:
     def __init__(self, lm: WordLM) -> None:
         self.lm = lm
         ids = range(len(SPECIALS), lm.size)
-        self.trie = Trie.build([encode(lm.words[i]) for i in ids], list(ids))
-        smear = self.trie.subtree_max(lm.uni)
+        trie = Trie.build([encode(lm.words[i]) for i in ids], list(ids))
+        smear = trie.subtree_max(lm.uni)
         smear[0] = 0.0            # the empty partial word commits to nothing
         self.smear = smear
+        # The search's tables: the trie's nodes plus one, OOV, whose every letter leads back to
+        # itself. One child table serves both (the trie's is a view of its first rows), built
+        # once: it is the lexicon's largest array (about 14 MB for 50,000 words).
+        n = trie.size
+        child = np.empty((n + 1, CTC_SIZE), np.int32)
+        child[:n] = trie.child
+        child[n] = n
+        child[n, :2] = -1                                   # blank and space are not letters
+        self.trie = replace(trie, child=child[:n])
+        self.search_child = child
+        self.search_word = np.append(trie.word, -1)
+        self.search_smear = np.append(smear, 0.0)
 
     @property
     def vocabulary(self) -> list[str]:

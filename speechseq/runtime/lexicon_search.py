@@ -66,18 +66,16 @@ def lexicon_beam_search(log_probs: np.ndarray, lexicon: Lexicon, opts: LexiconOp
     lp = _check_log_probs(log_probs)
     o = opts
     fuse = lm is not None and o.char_weight != 0.0
-    trie, wlm, smear = lexicon.trie, lexicon.lm, lexicon.smear
+    trie, wlm = lexicon.trie, lexicon.lm
     n_frames, n_sym = lp.shape
     if n_sym > trie.child.shape[1]:
         raise ValueError(f"log_probs have {n_sym} symbols, the lexicon knows {trie.child.shape[1]}")
     ww, wb, op = o.word_weight, o.word_bonus, o.oov_penalty
-    # Trie tables with one extra node, OOV, whose every letter leads back to itself.
+    # Trie tables with one extra node, OOV, whose every letter leads back to itself (built once,
+    # by the Lexicon; a view here, not a copy).
     oov = trie.size
-    child = np.vstack([trie.child[:, :n_sym], np.full((1, n_sym), oov, np.int32)])
-    child[:, :2] = -1                                       # blank and space are not letters
-    child[oov, :2] = -1
-    word_of = np.append(trie.word, -1)
-    smear = np.append(smear, 0.0)
+    child = lexicon.search_child[:, :n_sym]
+    word_of, smear = lexicon.search_word, lexicon.search_smear
     pr = prune(lp, o.prune_top_k, o.prune_logp, o.blank_skip)
     k = pr.k
     trie_p = PrefixTrie()
