@@ -141,14 +141,13 @@ def _lexicon_options(path: Path, lm, beam_size: int):
     """DecodeOptions for --decoder lexicon: the weights tuned in models/words-en.md (with the
     character LM fused when there is one)."""
     from ..runtime.lexicon import load_lexicon
-    from ..runtime.lexicon_search import LexiconOptions
+    from ..runtime.lexicon_search import tuned_options
     from ..runtime.recognizer import DecodeOptions
 
     if not path.is_file():
         raise SpeechseqError(f"{path}: no such lexicon (pass --lexicon PATH, or another --decoder)")
-    lex = LexiconOptions(beam_size) if lm is None else LexiconOptions(beam_size, word_bonus=-1.0, char_weight=0.3,
-                                                                       char_bonus=1.0)
-    return DecodeOptions(decoder="lexicon", beam_size=beam_size, lm=lm, lexicon=load_lexicon(path), lexicon_options=lex)
+    return DecodeOptions(decoder="lexicon", beam_size=beam_size, lm=lm, lexicon=load_lexicon(path),
+                         lexicon_options=tuned_options(beam_size, char_lm=lm is not None))
 
 
 class _Output:

@@ -39,7 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="CTC decoding: best path, prefix beam search, + character LM (shallow fusion), "
                         "+ LM and attention-decoder rescoring of the n-best, or lexicon: beam search kept to "
                         "the words of --lexicon with its word trigram LM; auto: the most accurate the "
-                        "model files allow (rescore, else beam-lm, else greedy)")
+                        "model files allow: lexicon with the character LM fused and the weights tuned in "
+                        "models/words-en.md when --lexicon exists, else rescore, else beam-lm, else greedy")
     p.add_argument("--beam-size", type=int, default=8, help="beam width (--decoder beam, beam-lm, rescore, lexicon)")
     p.add_argument("--lm", default=str(MODELS_DIR / "lm-en.onnx"), help="character LM (beam-lm, rescore)")
     p.add_argument("--lm-weight", type=float, default=0.8, help="alpha: weight of log P_lm (beam-lm, rescore)")
@@ -75,13 +76,22 @@ def add_lexicon_args(p: argparse.ArgumentParser) -> None:
                    help="bonus per character, with --char-lm-weight only")
 
 
-def lexicon_decode_options(args: argparse.Namespace):
+def lexicon_decode_options(args: argparse.Namespace, tuned: bool = False):
     """runtime.recognizer.DecodeOptions for --decoder lexicon (loads the lexicon, and the
-    character LM when --char-lm-weight is not 0)."""
+    character LM when --char-lm-weight is not 0). tuned (--decoder auto): the weights of
+    models/words-en.md instead of the options, with the character LM when --lm exists."""
     from ..runtime.lexicon import load_lexicon
-    from ..runtime.lexicon_search import LexiconOptions
+    from ..runtime.lexicon_search import LexiconOptions, tuned_options
     from ..runtime.recognizer import DecodeOptions
 
+    if tuned:
+        lm = None
+        if Path(args.lm).is_file():
+            from ..runtime.lm import OnnxLM
+
+            lm = OnnxLM(args.lm, args.threads)
+        return DecodeOptions(decoder="lexicon", beam_size=args.beam_size, lm=lm, lexicon=load_lexicon(args.lexicon),
+                             lexicon_options=tuned_options(args.beam_size, char_lm=lm is not None))
     lm = None
     if args.char_lm_weight != 0:
         from ..runtime.lm import OnnxLM
@@ -142,7 +152,10 @@ def run(args: argparse.Namespace) -> int:
         raise SpeechseqError(f"--beam-size must be >= 1, got {args.beam_size}")
     if not Path(args.model).is_file():
         raise SpeechseqError(f"{args.model}: no such model (pass --model PATH)")
-    if args.decoder == "auto":
+    tuned = False
+    if args.decoder == "auto" and Path(args.lexicon).is_file():
+        args.decoder, tuned = "lexicon", True
+    elif args.decoder == "auto":
         from ..runtime.text_decoder import best_available
 
         args.decoder = best_available(args.model, args.lm, args.attention_decoder)
@@ -150,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
         rec = Recognizer(args.model, threads=args.threads)
         opts = DecodeOptions(decoder=args.decoder, beam_size=args.beam_size)
     elif args.decoder == "lexicon":
-        opts = lexicon_decode_options(args)
+        opts = lexicon_decode_options(args, tuned)
         rec = Recognizer(args.model, threads=args.threads)
     else:  # the text side (speechseq.runtime.text_decoder): LM fusion, attention rescoring
         from ..runtime.text_decoder import cli_recognizer

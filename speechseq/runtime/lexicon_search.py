@@ -54,6 +54,14 @@ class LexiconOptions:
             raise ValueError("oov_penalty and word_weight must be >= 0")
 
 
+def tuned_options(beam_size: int = 8, char_lm: bool = False) -> LexiconOptions:
+    """The weights tuned in models/words-en.md (never on Kathleen dev): the defaults when the
+    lexicon's word LM is alone, word bonus -1 and character LM 0.3 / bonus 1.0 with it fused."""
+    if char_lm:
+        return LexiconOptions(beam_size, word_bonus=-1.0, char_weight=0.3, char_bonus=1.0)
+    return LexiconOptions(beam_size)
+
+
 def lexicon_beam_search(log_probs: np.ndarray, lexicon: Lexicon, opts: LexiconOptions = LexiconOptions(),
                         lm: LanguageModel | None = None) -> list[Hypothesis]:
     """Decode (T, V) CTC log-probs under `lexicon`; returns up to beam_size Hypothesis, best first.
