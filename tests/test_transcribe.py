@@ -143,3 +143,30 @@ def test_shipped_model_transcribes_synthetic_speech(path):
     # The shipped model (see models/recognizer-en.md) measured CER 0.22-0.25 on these voices;
     # an untrained or broken model is near 1.0.
     assert cer(refs, hyps).rate <= 0.35, hyps
+
+
+def test_auto_decoder_is_the_tuned_lexicon_search(tmp_path, capsys):
+    """--decoder auto with a lexicon present = the lexicon search with the character LM and the
+    weights of models/words-en.md; without the lexicon it falls back to the LM decoders (shipped
+    models, the shipped demo recording)."""
+    from speechseq.runtime.lexicon_search import tuned_options
+
+    root = Path(__file__).resolve().parents[1]
+    base = ["transcribe", str(root / "data/samples/activate_kitchen_lights.wav"), "--format", "json",
+            "--model", str(root / "models/recognizer-en.int8.onnx")]
+
+    def text(*extra):
+        assert main([*base, *extra]) == 0
+        return json.loads(capsys.readouterr().out)["text"]
+
+    t = tuned_options(8, char_lm=True)
+    assert (t.word_bonus, t.char_weight, t.char_bonus) == (-1.0, 0.3, 1.0)
+    auto = text()
+    explicit = text("--decoder", "lexicon", "--word-insertion-bonus", "-1", "--char-lm-weight", "0.3",
+                    "--char-bonus", "1.0")
+    plain = text("--decoder", "lexicon")
+    assert auto == explicit
+    assert plain != explicit                                  # the weights matter on this recording
+    # no lexicon file: not the lexicon search (beam + LM, or rescoring when the decoder fits)
+    fallback = text("--lexicon", str(tmp_path / "none.npz"))
+    assert fallback in (text("--decoder", "beam-lm"), text("--decoder", "rescore"))
