@@ -47,3 +47,17 @@ def progress(it: Iterable, total: int | None = None, desc: str = "", enable: boo
     from tqdm import tqdm
 
     yield from tqdm(it, total=total, desc=desc, unit="file", file=sys.stderr)
+
+
+def tuned_lexicon_options(path: Path, lm, beam_size: int):
+    """DecodeOptions for the lexicon search with the weights tuned in models/words-en.md, the
+    character LM `lm` (an OnnxLM or None) fused when given: `listen`'s and `transcribe`'s
+    --decoder auto."""
+    from ..runtime.lexicon import load_lexicon
+    from ..runtime.lexicon_search import tuned_options
+    from ..runtime.recognizer import DecodeOptions
+
+    if not path.is_file():
+        raise SpeechseqError(f"{path}: no such lexicon (pass --lexicon PATH, or another --decoder)")
+    return DecodeOptions(decoder="lexicon", beam_size=beam_size, lm=lm, lexicon=load_lexicon(path),
+                         lexicon_options=tuned_options(beam_size, char_lm=lm is not None))

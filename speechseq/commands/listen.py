@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from ..errors import SpeechseqError
-from .common import print_json_line, warn
+from .common import print_json_line, tuned_lexicon_options, warn
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 DEFAULT_KEYWORDS = ("activate.onnx", "computer.onnx")
@@ -109,7 +109,7 @@ def build_listener(args: argparse.Namespace):
         from ..runtime.lm import OnnxLM
         lm = OnnxLM(lm_path)
     if args.decoder == "lexicon" or (args.decoder == "auto" and Path(args.lexicon).is_file()):
-        opts = _lexicon_options(Path(args.lexicon), lm, args.beam_size)
+        opts = tuned_lexicon_options(Path(args.lexicon), lm, args.beam_size)
     else:
         greedy = args.decoder == "greedy" or (args.decoder == "auto" and lm is None)
         opts = DecodeOptions(decoder="greedy" if greedy else "beam", beam_size=args.beam_size,
@@ -135,19 +135,6 @@ def build_listener(args: argparse.Namespace):
     cfg = ListenerConfig(silence_s=args.silence_ms / 1000, early_decode_s=early, no_speech_s=args.no_speech_s,
                          max_utterance_s=args.max_utterance_s, partials=streaming is not None)
     return Listener(detector, transcriber, streaming, load_vad(args.vad), cfg)
-
-
-def _lexicon_options(path: Path, lm, beam_size: int):
-    """DecodeOptions for --decoder lexicon: the weights tuned in models/words-en.md (with the
-    character LM fused when there is one)."""
-    from ..runtime.lexicon import load_lexicon
-    from ..runtime.lexicon_search import tuned_options
-    from ..runtime.recognizer import DecodeOptions
-
-    if not path.is_file():
-        raise SpeechseqError(f"{path}: no such lexicon (pass --lexicon PATH, or another --decoder)")
-    return DecodeOptions(decoder="lexicon", beam_size=beam_size, lm=lm, lexicon=load_lexicon(path),
-                         lexicon_options=tuned_options(beam_size, char_lm=lm is not None))
 
 
 class _Output:

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from ..errors import SpeechseqError
-from .common import expand_inputs, print_json_line, warn
+from .common import expand_inputs, print_json_line, tuned_lexicon_options, warn
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 DEFAULT_MODEL = MODELS_DIR / "recognizer-en.onnx"
@@ -81,7 +81,7 @@ def lexicon_decode_options(args: argparse.Namespace, tuned: bool = False):
     character LM when --char-lm-weight is not 0). tuned (--decoder auto): the weights of
     models/words-en.md instead of the options, with the character LM when --lm exists."""
     from ..runtime.lexicon import load_lexicon
-    from ..runtime.lexicon_search import LexiconOptions, tuned_options
+    from ..runtime.lexicon_search import LexiconOptions
     from ..runtime.recognizer import DecodeOptions
 
     if tuned:
@@ -90,8 +90,7 @@ def lexicon_decode_options(args: argparse.Namespace, tuned: bool = False):
             from ..runtime.lm import OnnxLM
 
             lm = OnnxLM(args.lm, args.threads)
-        return DecodeOptions(decoder="lexicon", beam_size=args.beam_size, lm=lm, lexicon=load_lexicon(args.lexicon),
-                             lexicon_options=tuned_options(args.beam_size, char_lm=lm is not None))
+        return tuned_lexicon_options(Path(args.lexicon), lm, args.beam_size)
     lm = None
     if args.char_lm_weight != 0:
         from ..runtime.lm import OnnxLM

@@ -209,9 +209,9 @@ class Detector:
                  events: list[Detection]) -> tuple[bool, int, float, int, int]:
         """The trigger fields (armed, run_start, run_best, run_best_step, rearm_step) after `smoothed`."""
         armed, start, best, best_step, rearm = ks.armed, ks.run_start, ks.run_best, ks.run_best_step, ks.rearm_step
-        if start < 0 and armed and smoothed.max() < self.thresholds[i]:  # the usual case: nothing happens
-            return armed, start, best, best_step, rearm
         thr = self.thresholds[i]
+        if start < 0 and armed and smoothed.max() < thr:  # the usual case: nothing happens
+            return armed, start, best, best_step, rearm
         for j, p in enumerate(smoothed.tolist()):
             n = ks.steps + j
             if start >= 0:  # inside a run: wait for the peak

@@ -7,8 +7,9 @@ CTC decoding (speechseq.runtime.lexicon_search). numpy only.
 
 The trie runs over CTC symbols (letters a..z = 2..27 and the apostrophe 28, speechseq.text):
 ``child`` is an (N, CTC_SIZE) int32 table of child nodes (-1: none), ``word`` (N,) the LM word id
-ending at each node (-1: not a word), ``smear`` (N,) the best unigram ln-probability of any word
-below a node (the LM look-ahead). Node 0 is the root (the empty partial word).
+ending at each node (-1: not a word); the Lexicon's ``search_smear`` (N + 1,) is the best unigram
+ln-probability of any word below a node (the LM look-ahead; the last entry is the search's OOV
+node). Node 0 is the root (the empty partial word).
 
 The word LM is an interpolated Kneser-Ney trigram stored in backoff form, probabilities in
 **natural log** (the unit of CTC log-probs). Word ids: 0 = <s> (a context only, never predicted),
@@ -200,7 +201,6 @@ class Lexicon:
         trie = Trie.build([encode(lm.words[i]) for i in ids], list(ids))
         smear = trie.subtree_max(lm.uni)
         smear[0] = 0.0            # the empty partial word commits to nothing
-        self.smear = smear
         # The search's tables: the trie's nodes plus one, OOV, whose every letter leads back to
         # itself. One child table serves both (the trie's is a view of its first rows), built
         # once: it is the lexicon's largest array (about 14 MB for 50,000 words).
