@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Measure shipped detectors and write their cards (models/KEYWORD.md; the numbers also as JSON).
+"""Measure shipped detectors and write their cards (models/KEYWORD.md; the numbers also as JSON;
+then `scripts/model_cards.py` refreshes models/KEYWORD.json from the card).
 
     .venv/bin/python scripts/eval_detectors.py --keywords activate computer \\
         [--amelia runs/amelia-model/amelia.onnx]
