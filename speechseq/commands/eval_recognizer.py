@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import SpeechseqError
 from .common import progress, warn
-from .transcribe import DEFAULT_MODEL, MODELS_DIR, add_lexicon_args, lexicon_decode_options
+from .transcribe import DEFAULT_MODEL, MODELS_DIR, add_lexicon_args, add_vad_arg, lexicon_decode_options, make_vad
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,13 +38,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--worst", type=int, default=10, help="rows of the worst-utterance table")
     p.add_argument("--limit", type=int, help="only the first N utterances")
     p.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
+    add_vad_arg(p, "off")
     p.add_argument("--json", metavar="PATH", help="also write the figures and every utterance here")
     add_lexicon_args(p)
     p.set_defaults(func=run)
 
 
-def evaluate(rec, utterances, opts, show_progress: bool | None = None) -> dict:
-    """Recognise `utterances` (speechseq.train.data.Utterance); figures in percent."""
+def evaluate(rec, utterances, opts, show_progress: bool | None = None, vad=None) -> dict:
+    """Recognise `utterances` (speechseq.train.data.Utterance); figures in percent. With a `vad`,
+    as `transcribe` does: only the speech regions it finds are recognised."""
     from ..audio import load_audio
     from ..metrics import cer, wer
     from ..text import normalize
@@ -61,7 +63,10 @@ def evaluate(rec, utterances, opts, show_progress: bool | None = None) -> dict:
             sr = rec.frontend.sample_rate
             x = x[int(u.offset * sr): None if u.end is None else int(u.end * sr)]
         t0 = time.perf_counter()
-        r = rec.transcribe([x], opts) if len(x) > 20 * rec.frontend.sample_rate else rec.recognize(x, opts)
+        if vad is not None or len(x) > 20 * rec.frontend.sample_rate:
+            r = rec.transcribe([x], opts, vad=vad)
+        else:
+            r = rec.recognize(x, opts)
         compute_s += time.perf_counter() - t0
         audio_s += len(x) / rec.frontend.sample_rate
         refs.append(normalize(u.text))
@@ -106,7 +111,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         opts = DecodeOptions(decoder=args.decoder, beam_size=args.beam_size)
         dec = args.decoder + (f" {args.beam_size}" if args.decoder == "beam" else "")
-    res = evaluate(rec, utts, opts)
+    vad = make_vad(args.vad, args.threads)
+    if vad is not None:
+        dec += f", speech regions by the {vad.name} VAD"
+    res = evaluate(rec, utts, opts, vad=vad)
     print(f"{args.manifest}{' [' + args.split + ']' if args.split else ''}: {res['utterances']} utterances, "
           f"{res['audio_s'] / 60:.1f} min, model {args.model}, decoder {dec}")
     print(f"  WER {res['wer']:.2f}%   CER {res['cer']:.2f}%   utterance accuracy {res['utterance_accuracy']:.2f}%   "

@@ -53,6 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=FORMATS, default="txt", help="output format")
     p.add_argument("--output-dir", metavar="DIR", help="write one FILE_STEM.FORMAT per input here instead of stdout")
     p.add_argument("--max-segment", type=float, default=20.0, help="longest utterance (s) before a cut at a pause")
+    add_vad_arg(p, "auto")
     p.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar on stderr (default: when stderr is a terminal)")
@@ -74,6 +75,26 @@ def add_lexicon_args(p: argparse.ArgumentParser) -> None:
                    help="also fuse the character LM --lm with this weight (0: not used)")
     g.add_argument("--char-bonus", type=float, default=d.char_bonus,
                    help="bonus per character, with --char-lm-weight only")
+
+
+def add_vad_arg(p: argparse.ArgumentParser, default: str) -> None:
+    p.add_argument("--vad", choices=("auto", "silero", "energy", "off"), default=default,
+                   help="recognise only where a voice activity detector hears speech (auto: Silero when "
+                        "installed, else the energy VAD); silence and noise then give no words. "
+                        f"off: recognise everything (default: {default})")
+
+
+def make_vad(kind: str, threads: int = 1):
+    """The --vad choice as a speechseq.runtime.vad.Vad, or None for off."""
+    if kind == "off":
+        return None
+    from ..runtime.onnx import ModelError
+    from ..runtime.vad import load_vad
+
+    try:
+        return load_vad(kind, threads=threads)
+    except ModelError as err:
+        raise SpeechseqError(str(err)) from None
 
 
 def lexicon_decode_options(args: argparse.Namespace, tuned: bool = False):
@@ -168,6 +189,7 @@ def run(args: argparse.Namespace) -> int:
         from ..runtime.text_decoder import cli_recognizer
 
         rec, opts = cli_recognizer(args), None
+    vad = make_vad(args.vad, args.threads)
     first = None  # (path, text of its first segment), for --plot-attention
     files = expand_inputs(args.files)
     out_dir = Path(args.output_dir) if args.output_dir else None
@@ -189,7 +211,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             on_segment = None
         try:
-            t = rec.transcribe_file(path, opts, args.max_segment, on_segment)
+            t = rec.transcribe_file(path, opts, args.max_segment, on_segment, vad)
         except SpeechseqError as err:  # one bad file is reported; the rest go on
             warn(str(err))
             failed += 1

@@ -10,6 +10,9 @@ Long files are read in blocks (bounded memory) and cut at pauses into segments o
 `max_segment_s` (about 20 s): when the buffer holds that much audio, it is cut at its quietest
 stretch (the lowest energy over a 300 ms window) between `min_segment_s` and `max_segment_s`,
 and the part before the cut is recognised on its own. Word times are relative to the file.
+With a voice activity detector (`transcribe(..., vad=load_vad())`), only the speech in each
+segment is recognised, stretch by stretch (`speech_regions`): silence and steady noise give no
+words instead of the recogniser's guesses.
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from .decoding import Hypothesis, LanguageModel, Word, greedy, prefix_beam_searc
 from .lexicon import Lexicon
 from .lexicon_search import LexiconOptions, lexicon_beam_search
 from .onnx import ModelError, make_session, session_metadata
+from .speech_regions import RegionConfig, speech_probabilities, speech_regions
 
 __all__ = ["DecodeOptions", "Result", "Segment", "Transcript", "Recognizer", "split_at_pauses"]
 
@@ -156,27 +160,38 @@ class Recognizer:
 
     def transcribe(self, blocks: Iterable[np.ndarray], opts: DecodeOptions = DecodeOptions(),
                    max_segment_s: float = 20.0,
-                   on_segment: Callable[[Segment], None] | None = None) -> Transcript:
-        """A stream of any length, as blocks of samples, cut at pauses (see split_at_pauses)."""
+                   on_segment: Callable[[Segment], None] | None = None,
+                   vad=None, regions: RegionConfig = RegionConfig()) -> Transcript:
+        """A stream of any length, as blocks of samples, cut at pauses (see split_at_pauses).
+
+        vad: a speechseq.runtime.vad.Vad; when given, each cut is recognised only where it
+        has speech (one Segment per speech region; none for a cut without speech).
+        """
         sr = self.frontend.sample_rate
         segments, total = [], 0
         for first, audio in split_at_pauses(blocks, sr, max_segment_s):
-            r = self.recognize(audio, opts)
-            t0 = first / sr
-            seg = Segment(t0, t0 + len(audio) / sr, r.text,
-                          tuple(Word(w.word, w.start + t0, w.end + t0, w.confidence) for w in r.words))
-            segments.append(seg)
+            if vad is None:
+                spans = [(0, len(audio))]
+            else:
+                spans = speech_regions(speech_probabilities(vad, audio, sr), vad.frame_s, len(audio), sr, regions)
+            for a, b in spans:
+                r = self.recognize(audio[a:b], opts)
+                t0 = (first + a) / sr
+                seg = Segment(t0, t0 + (b - a) / sr, r.text,
+                              tuple(Word(w.word, w.start + t0, w.end + t0, w.confidence) for w in r.words))
+                segments.append(seg)
+                if on_segment is not None:
+                    on_segment(seg)
             total = first + len(audio)
-            if on_segment is not None:
-                on_segment(seg)
         text = " ".join(s.text for s in segments if s.text)
         return Transcript(total / sr, text, tuple(w for s in segments for w in s.words), tuple(segments))
 
     def transcribe_file(self, path: str | os.PathLike, opts: DecodeOptions = DecodeOptions(),
                         max_segment_s: float = 20.0,
-                        on_segment: Callable[[Segment], None] | None = None) -> Transcript:
+                        on_segment: Callable[[Segment], None] | None = None, vad=None,
+                        regions: RegionConfig = RegionConfig()) -> Transcript:
         """A file of any length (read in blocks; raises speechseq.audio.AudioError if unreadable)."""
         from ..audio import stream_audio
 
         return self.transcribe(stream_audio(path, block_s=10.0, sr=self.frontend.sample_rate), opts,
-                               max_segment_s, on_segment)
+                               max_segment_s, on_segment, vad, regions)

@@ -1,0 +1,115 @@
+"""speech_regions: VAD probabilities -> the padded sample ranges that transcribe recognises;
+and transcribe with a VAD gives no words for silence and noise but keeps speech."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from speechseq.cli import main
+from speechseq.runtime.speech_regions import RegionConfig, speech_probabilities, speech_regions
+
+F = 0.032  # seconds per VAD frame (512 samples at 16 kHz)
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def probs(*runs: tuple[int, int], n: int = 200) -> np.ndarray:
+    p = np.full(n, 0.1, np.float32)
+    for a, b in runs:
+        p[a:b] = 0.9
+    return p
+
+
+def test_no_speech_gives_no_region():
+    assert speech_regions(np.full(100, 0.49), F, 100 * 512) == []
+    assert speech_regions(np.zeros(0), F, 0) == []
+
+
+def test_one_run_is_padded_and_clipped_to_the_audio():
+    cfg = RegionConfig(pad_s=0.3)
+    assert speech_regions(probs((50, 60)), F, 200 * 512, cfg=cfg) == [(50 * 512 - 4800, 60 * 512 + 4800)]
+    # at the edges the padding stops at the first and last sample
+    assert speech_regions(probs((0, 10)), F, 200 * 512, cfg=cfg) == [(0, 10 * 512 + 4800)]
+    assert speech_regions(probs((190, 200)), F, 200 * 512 - 100, cfg=cfg) == [(190 * 512 - 4800, 200 * 512 - 100)]
+
+
+def test_short_pauses_merge_long_ones_split():
+    cfg = RegionConfig(merge_gap_s=0.8, pad_s=0.0)
+    # 20 frames = 0.64 s < 0.8 s: one region; 40 frames = 1.28 s: two
+    assert speech_regions(probs((10, 20), (40, 50)), F, 200 * 512, cfg=cfg) == [(10 * 512, 50 * 512)]
+    assert speech_regions(probs((10, 20), (60, 70)), F, 200 * 512, cfg=cfg) == [(10 * 512, 20 * 512), (60 * 512, 70 * 512)]
+    # two regions whose padding overlaps become one
+    wide = RegionConfig(merge_gap_s=0.8, pad_s=0.7)
+    assert speech_regions(probs((10, 20), (60, 70)), F, 200 * 512, cfg=wide) == [(0, 70 * 512 + 11200)]
+
+
+def test_blips_shorter_than_min_speech_are_dropped():
+    cfg = RegionConfig(min_speech_s=0.1, pad_s=0.0)
+    assert speech_regions(probs((10, 12)), F, 200 * 512, cfg=cfg) == []      # 64 ms
+    assert speech_regions(probs((10, 14)), F, 200 * 512, cfg=cfg) == [(10 * 512, 14 * 512)]  # 128 ms
+
+
+def test_regions_are_ordered_disjoint_and_inside_the_audio():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        n = int(rng.integers(1, 300))
+        p = (rng.random(n) < rng.random()).astype(np.float32)
+        samples = n * 512 + int(rng.integers(0, 512))
+        cfg = RegionConfig(merge_gap_s=float(rng.uniform(0, 1)), min_speech_s=float(rng.uniform(0, 0.2)),
+                           pad_s=float(rng.uniform(0, 0.5)))
+        r = speech_regions(p, F, samples, cfg=cfg)
+        flat = [x for ab in r for x in ab]
+        assert flat == sorted(flat) and all(a < b for a, b in r)
+        assert all(r[i][1] < r[i + 1][0] for i in range(len(r) - 1))
+        assert not r or (r[0][0] >= 0 and r[-1][1] <= samples)
+        # every speech frame of a run long enough to count lies inside a region
+        if cfg.min_speech_s == 0:
+            for k in np.flatnonzero(p >= 0.5):
+                assert any(a <= k * 512 and (k + 1) * 512 <= b + 512 for a, b in r)
+
+
+def test_bad_config_is_refused():
+    with pytest.raises(ValueError):
+        RegionConfig(threshold=1.0)
+    with pytest.raises(ValueError):
+        RegionConfig(pad_s=-0.1)
+
+
+@pytest.mark.parametrize("vad", ["energy", "auto"])
+def test_transcribe_with_vad_is_silent_on_silence_and_noise_and_keeps_the_speech(tmp_path, capsys, vad):
+    """Shipped recogniser: 5 s of digital silence and of -60 dBFS hiss give no words with a VAD
+    (without one, the shipped model wrote "six" into both); speech padded with 4 s of silence on
+    each side still gives its words, timed inside the speech."""
+    model = ROOT / "models" / "recognizer-en.int8.onnx"
+    speech, sr = sf.read(ROOT / "data/samples/activate_kitchen_lights.wav", dtype="float32")
+    rng = np.random.default_rng(0)
+    sf.write(tmp_path / "silence.wav", np.zeros(5 * sr, np.float32), sr)
+    sf.write(tmp_path / "hiss.wav", (1e-3 * rng.standard_normal(5 * sr)).astype(np.float32), sr)
+    pad = np.zeros(4 * sr, np.float32)
+    sf.write(tmp_path / "padded.wav", np.concatenate([pad, speech, pad]), sr)
+    args = ["transcribe", "--format", "json", "--decoder", "greedy", "--model", str(model), "--vad", vad]
+    assert main([*args, str(tmp_path / "silence.wav"), str(tmp_path / "hiss.wav"), str(tmp_path / "padded.wav")]) == 0
+    out = {Path(d["file"]).name: d for d in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert out["silence.wav"]["text"] == "" and out["silence.wav"]["words"] == []
+    assert out["hiss.wav"]["text"] == "" and out["hiss.wav"]["duration"] == 5.0
+    words = out["padded.wav"]["words"]
+    assert len(words) >= 4, out["padded.wav"]
+    # the speech of the demo recording lies in 1.0-4.5 s of it: 5.0-8.5 s here
+    assert all(4.5 <= w["start"] < w["end"] <= 9.0 for w in words), words
+    assert out["padded.wav"]["duration"] == round((len(speech) + 8 * sr) / sr, 3)
+
+
+def test_speech_probabilities_drop_the_lead_in_and_keep_frame_alignment():
+    from speechseq.runtime.vad import EnergyVad
+
+    sr = 16000
+    x = np.zeros(3 * sr, np.float32)
+    x[sr: 2 * sr] = 0.3 * np.sin(2 * np.pi * 440 * np.arange(sr) / sr)  # a tone from 1 s to 2 s
+    p = speech_probabilities(EnergyVad(), x)
+    assert len(p) == len(x) // 512
+    loud = np.flatnonzero(p >= 0.5)
+    # frames k with [512 k, 512 (k + 1)) inside the tone: 32 .. 61
+    assert loud.min() in (31, 32) and loud.max() in (61, 62), loud
