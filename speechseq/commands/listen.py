@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from ..errors import SpeechseqError
-from .common import print_json_line, tuned_lexicon_options, warn
+from .common import LISTEN_LEXICON_BEAM, beam_size, print_json_line, tuned_lexicon_options, warn
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 DEFAULT_KEYWORDS = ("activate.onnx", "computer.onnx")
@@ -58,7 +58,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "trigram LM, + the character LM when there is one), beam (+ the LM when there is one), "
                         "greedy; auto: lexicon when the lexicon file exists, else beam with an LM, else greedy")
     m.add_argument("--lexicon", default=str(MODELS / "words-en.npz"), help="word list + word LM for --decoder lexicon")
-    m.add_argument("--beam-size", type=int, default=8)
+    m.add_argument("--beam-size", type=int, default=None,
+                   help="final decode's beam width (default: 32 for lexicon, so that the decode fits in the "
+                        "endpoint's silence; 8 for beam)")
     m.add_argument("--chunk-ms", type=float, default=400.0, help="chunk size of the streamed recogniser")
     m.add_argument("--lookahead-ms", type=float, default=200.0, help="look-ahead of the streamed recogniser")
     m.add_argument("--no-partials", action="store_true", help="final text only (no streamed recogniser)")
@@ -109,10 +111,10 @@ def build_listener(args: argparse.Namespace):
         from ..runtime.lm import OnnxLM
         lm = OnnxLM(lm_path)
     if args.decoder == "lexicon" or (args.decoder == "auto" and Path(args.lexicon).is_file()):
-        opts = tuned_lexicon_options(Path(args.lexicon), lm, args.beam_size)
+        opts = tuned_lexicon_options(Path(args.lexicon), lm, beam_size(args.beam_size, "lexicon", LISTEN_LEXICON_BEAM))
     else:
         greedy = args.decoder == "greedy" or (args.decoder == "auto" and lm is None)
-        opts = DecodeOptions(decoder="greedy" if greedy else "beam", beam_size=args.beam_size,
+        opts = DecodeOptions(decoder="greedy" if greedy else "beam", beam_size=beam_size(args.beam_size, "beam"),
                              lm=None if greedy else lm, alpha=args.lm_weight, beta=args.word_bonus)
     transcriber = Transcriber(model, opts)
     streaming = None
