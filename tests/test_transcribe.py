@@ -171,3 +171,14 @@ def test_auto_decoder_is_the_tuned_lexicon_search(tmp_path, capsys):
     # no lexicon file: not the lexicon search (beam + LM, or rescoring when the decoder fits)
     fallback = text("--lexicon", str(tmp_path / "none.npz"))
     assert fallback in (text("--decoder", "beam-lm"), text("--decoder", "rescore"))
+
+
+def test_beam_defaults_wide_for_the_lexicon_search_and_refuse_bad_widths():
+    from speechseq.commands.common import LISTEN_LEXICON_BEAM, beam_size
+    from speechseq.errors import SpeechseqError
+
+    assert beam_size(None, "lexicon") == 64 and beam_size(None, "lexicon", LISTEN_LEXICON_BEAM) == 32
+    assert beam_size(None, "beam") == beam_size(None, "beam-lm") == beam_size(None, "rescore") == 8
+    assert beam_size(5, "lexicon") == 5
+    with pytest.raises(SpeechseqError, match="beam-size"):
+        beam_size(0, "beam")
