@@ -182,3 +182,17 @@ def test_beam_defaults_wide_for_the_lexicon_search_and_refuse_bad_widths():
     assert beam_size(5, "lexicon") == 5
     with pytest.raises(SpeechseqError, match="beam-size"):
         beam_size(0, "beam")
+
+
+def test_beam_size_option_takes_auto_or_a_positive_width(capsys):
+    import argparse
+
+    from speechseq.commands.common import beam_arg
+
+    assert beam_arg("auto") is None and beam_arg("12") == 12
+    for bad in ("0", "-3", "wide"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            beam_arg(bad)
+    with pytest.raises(SystemExit):
+        main(["transcribe", "--beam-size", "0", "x.wav"])
+    assert "beam width must be >= 1" in capsys.readouterr().err

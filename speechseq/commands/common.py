@@ -1,6 +1,7 @@
 """Helpers shared by command modules: input file lists, output of JSON lines, progress."""
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from collections.abc import Iterable, Iterator
@@ -54,6 +55,19 @@ def progress(it: Iterable, total: int | None = None, desc: str = "", enable: boo
 # at about 20 / 30 / 40 ms of decoding per second of audio. The listener's final decode must fit in
 # the endpoint's silence, so it takes 32; the other decoders keep 8 (their LM runs per hypothesis).
 LEXICON_BEAM, LISTEN_LEXICON_BEAM, OTHER_BEAM = 64, 32, 8
+
+
+def beam_arg(text: str) -> int | None:
+    """argparse type of --beam-size: a width >= 1, or "auto" (None: the decoder's default)."""
+    if text == "auto":
+        return None
+    try:
+        width = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a beam width: {text!r} (a whole number >= 1, or auto)") from None
+    if width < 1:
+        raise argparse.ArgumentTypeError(f"beam width must be >= 1, got {width}")
+    return width
 
 
 def beam_size(requested: int | None, decoder: str, lexicon_default: int = LEXICON_BEAM) -> int:

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from ..errors import SpeechseqError
-from .common import beam_size, progress, warn
+from .common import beam_arg, beam_size, progress, warn
 from .transcribe import DEFAULT_MODEL, MODELS_DIR, add_lexicon_args, add_vad_arg, lexicon_decode_options, make_vad
 
 
@@ -30,8 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--decoder", choices=("greedy", "beam", "beam-lm", "lexicon"), default="greedy",
                    help="best path; prefix beam search; + character LM shallow fusion; beam search kept to "
                         "the words of --lexicon with its word LM (see `speechseq transcribe --help`)")
-    p.add_argument("--beam-size", type=int, default=None,
-                   help="beam width (default: 64 for lexicon, 8 for beam and beam-lm, as in transcribe)")
+    p.add_argument("--beam-size", type=beam_arg, default="auto",
+                   help="beam width; auto: 64 for lexicon, 8 for beam and beam-lm, as in transcribe")
     p.add_argument("--lm", default=str(MODELS_DIR / "lm-en.onnx"), help="character LM (beam-lm; lexicon with "
                                                                         "--char-lm-weight)")
     p.add_argument("--lm-weight", type=float, default=0.8, help="alpha: weight of log P_lm (beam-lm)")

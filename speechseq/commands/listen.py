@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from ..errors import SpeechseqError
-from .common import LISTEN_LEXICON_BEAM, beam_size, print_json_line, tuned_lexicon_options, warn
+from .common import LISTEN_LEXICON_BEAM, beam_arg, beam_size, print_json_line, tuned_lexicon_options, warn
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 DEFAULT_KEYWORDS = ("activate.onnx", "computer.onnx")
@@ -58,9 +58,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "trigram LM, + the character LM when there is one), beam (+ the LM when there is one), "
                         "greedy; auto: lexicon when the lexicon file exists, else beam with an LM, else greedy")
     m.add_argument("--lexicon", default=str(MODELS / "words-en.npz"), help="word list + word LM for --decoder lexicon")
-    m.add_argument("--beam-size", type=int, default=None,
-                   help="final decode's beam width (default: 32 for lexicon, so that the decode fits in the "
-                        "endpoint's silence; 8 for beam)")
+    m.add_argument("--beam-size", type=beam_arg, default="auto",
+                   help="final decode's beam width; auto: 32 for lexicon (the decode must fit in the "
+                        "endpoint's silence), 8 for beam")
     m.add_argument("--chunk-ms", type=float, default=400.0, help="chunk size of the streamed recogniser")
     m.add_argument("--lookahead-ms", type=float, default=200.0, help="look-ahead of the streamed recogniser")
     m.add_argument("--no-partials", action="store_true", help="final text only (no streamed recogniser)")

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from ..errors import SpeechseqError
-from .common import beam_size, expand_inputs, print_json_line, tuned_lexicon_options, warn
+from .common import beam_arg, beam_size, expand_inputs, print_json_line, tuned_lexicon_options, warn
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 DEFAULT_MODEL = MODELS_DIR / "recognizer-en.onnx"
@@ -41,8 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "the words of --lexicon with its word trigram LM; auto: the most accurate the "
                         "model files allow: lexicon with the character LM fused and the weights tuned in "
                         "models/words-en.md when --lexicon exists, else rescore, else beam-lm, else greedy")
-    p.add_argument("--beam-size", type=int, default=None,
-                   help="beam width (default: 64 for the lexicon search, 8 for beam, beam-lm, rescore)")
+    p.add_argument("--beam-size", type=beam_arg, default="auto",
+                   help="beam width; auto: 64 for the lexicon search, 8 for beam, beam-lm, rescore")
     p.add_argument("--lm", default=str(MODELS_DIR / "lm-en.onnx"), help="character LM (beam-lm, rescore)")
     p.add_argument("--lm-weight", type=float, default=0.8, help="alpha: weight of log P_lm (beam-lm, rescore)")
     p.add_argument("--word-bonus", type=float, default=1.0, help="beta: bonus per character (beam-lm, rescore)")
