@@ -169,7 +169,6 @@ def render(transcript, path: Path, fmt: str) -> str:
 def run(args: argparse.Namespace) -> int:
     from ..runtime.recognizer import DecodeOptions, Recognizer
 
-    beam_size(args.beam_size, args.decoder)  # a bad --beam-size is refused before anything loads
     if not Path(args.model).is_file():
         raise SpeechseqError(f"{args.model}: no such model (pass --model PATH)")
     tuned = False
