@@ -59,6 +59,8 @@ VARIANTS: dict[str, tuple[dict, dict, dict, dict]] = {
     # amelia (both halves) 47.5 % missed at 0.97 synthetic false accepts/h against the base's 28.7 %
     # (session 4, CPU, 10 x 200 x 128); kept for the record, not shipped
     "small": ({}, {}, {}, {"conv_channels": 64, "hidden": 64}),
+    # the course's per-step BCE plus a max-pooling event loss (TrainRecipe.event_loss_weight)
+    "maxpool": ({}, {}, {"event_loss_weight": 1.0}, {}),
 }
 DEFAULT_EPOCHS, DEFAULT_STEPS, DEFAULT_BATCH = 10, 200, 128
 

@@ -26,7 +26,7 @@ from ..runtime.detector import smooth, trigger_events
 from .kwmix import MixConfig, Mixer
 from .loop import LoopConfig, save_checkpoint, train_loop
 
-__all__ = ["KIND", "TrainRecipe", "Validation", "train_detector", "data_summary"]
+__all__ = ["KIND", "TrainRecipe", "Validation", "train_detector", "data_summary", "event_max_loss"]
 
 KIND = "detector"
 THRESHOLDS = np.round(np.arange(0.05, 0.9951, 0.01), 3)
@@ -47,6 +47,12 @@ class TrainRecipe:
     val_positives: int = 600
     val_neg_hours: float = 1.0
     seed: int = 0
+    # Max-pooling event loss beside the course's per-step BCE (0: off): each labelled stretch's
+    # highest logit is pushed to 1, and each clip's highest logit away from any keyword to 0 --
+    # the two numbers that decide a miss and a false accept at the runtime's threshold.
+    event_loss_weight: float = 0.0
+    event_guard_before: int = 25   # output steps before a stretch (the keyword itself) left out of the negatives
+    event_guard_after: int = 5     # and after it
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -180,7 +186,11 @@ def train_detector(bank: dict, out_dir: str | os.PathLike, keyword: str, recipe:
     def loss_fn(m: torch.nn.Module, batch) -> tuple[torch.Tensor, dict]:
         x, y = batch
         logits = m(x)
-        return bce(logits, y), {}
+        loss = bce(logits, y)
+        if recipe.event_loss_weight <= 0:
+            return loss, {}
+        pos, neg = event_max_loss(logits, y, recipe.event_guard_before, recipe.event_guard_after)
+        return loss + recipe.event_loss_weight * (pos + neg), {"event_pos": pos.detach(), "event_neg": neg.detach()}
 
     counter = {"epoch": len(done)}
 
@@ -198,6 +208,42 @@ def train_detector(bank: dict, out_dir: str | os.PathLike, keyword: str, recipe:
     select = "val_frr_at_fa" if validation.has_val else "loss"
     return train_loop(model, batches, loss_fn, validate, out, KIND, model_cfg.to_dict(), loop, select=select,
                       mode="min", extra=extra, progress=progress)
+
+
+def event_max_loss(logits: torch.Tensor, labels: torch.Tensor, guard_before: int = 25,
+                   guard_after: int = 5) -> tuple[torch.Tensor, torch.Tensor]:
+    """Max-pooling losses over (B, T) logits and 0/1 labels (Sun et al., 2016, for keyword spotting).
+
+    pos: mean BCE(max logit of each labelled stretch, 1) over the stretches in the batch (0 if none);
+    neg: mean BCE(max logit of each clip outside every stretch widened by `guard_before` steps
+    before and `guard_after` after, 0) over the clips that have such steps.
+    """
+    y = (labels > 0.5).to(logits.dtype)
+    b, t = y.shape
+    starts = torch.diff(y, dim=1, prepend=torch.zeros_like(y[:, :1])) > 0
+    run = torch.cumsum(starts.to(torch.long), dim=1) * y.to(torch.long)          # 0 off a stretch, 1..R on
+    n_runs = int(run.max()) if run.numel() else 0
+    zero = logits.sum() * 0.0
+    if n_runs > 0:
+        slot = (torch.arange(b, device=logits.device)[:, None] * (n_runs + 1) + run).reshape(-1)
+        peak = torch.full((b * (n_runs + 1),), -1e4, dtype=logits.dtype, device=logits.device)
+        peak = peak.scatter_reduce(0, slot, logits.reshape(-1), reduce="amax", include_self=False)
+        seen = torch.zeros(b * (n_runs + 1), dtype=torch.bool, device=logits.device)
+        seen[slot[run.reshape(-1) > 0]] = True
+        peaks = peak[seen]
+        pos = torch.nn.functional.binary_cross_entropy_with_logits(peaks, torch.ones_like(peaks))
+    else:
+        pos = zero
+    near = torch.nn.functional.max_pool1d(torch.nn.functional.pad(y[:, None], (guard_after, guard_before)),
+                                          guard_before + guard_after + 1, stride=1)[:, 0]
+    far = near < 0.5
+    has = far.any(dim=1)
+    if bool(has.any()):
+        worst = logits.masked_fill(~far, -1e4).amax(dim=1)[has]
+        neg = torch.nn.functional.binary_cross_entropy_with_logits(worst, torch.zeros_like(worst))
+    else:
+        neg = zero
+    return pos, neg
 
 
 def average_snapshots(paths: list[Path]) -> dict:

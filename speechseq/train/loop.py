@@ -147,8 +147,8 @@ def train_loop(model: torch.nn.Module, batches_for_epoch: Callable[[int], Iterab
             if ema is not None:
                 ema.update(model)
             step, n = step + 1, n + 1
-            for k, v in {"loss": float(loss), **logs}.items():
-                sums[k] = sums.get(k, 0.0) + float(v)
+            for k, v in {"loss": loss, **logs}.items():
+                sums[k] = sums.get(k, 0.0) + float(v.detach() if isinstance(v, torch.Tensor) else v)
             if progress and is_main and n % loop_cfg.log_every == 0 and hasattr(it, "set_postfix"):
                 it.set_postfix(loss=f"{sums['loss'] / n:.4f}")
         steps_per_epoch = steps_per_epoch or n
