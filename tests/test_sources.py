@@ -32,9 +32,11 @@ def short_wav(tmp_path_factory):
 def test_block_queue_drops_and_counts_without_blocking():
     q = BlockQueue(3)
     blocks = [np.full(100, i, np.float32) for i in range(5)]
-    t0 = time.perf_counter()
-    accepted = [q.offer(b) for b in blocks]
-    assert time.perf_counter() - t0 < 0.05          # a full queue costs nothing
+    accepted = []
+    offering = threading.Thread(target=lambda: accepted.extend(q.offer(b) for b in blocks))
+    offering.start()
+    offering.join(5.0)
+    assert not offering.is_alive()                   # a full queue refuses; it never waits
     assert accepted == [True, True, True, False, False]
     assert q.take_dropped() == 200
     assert q.take_dropped() == 0                     # reported once
@@ -65,7 +67,8 @@ def test_filestream_realtime_is_paced(short_wav):
     elapsed = time.monotonic() - t0
     duration = n / 16000
     assert duration == pytest.approx(1.5, abs=0.01)
-    assert duration - 0.05 < elapsed < duration + 0.4
+    assert elapsed > duration - 0.05                 # paced, not as fast as it can read
+    assert elapsed < duration + 3.0                  # and not stalled (generous: shared CI machines)
 
 
 def test_slow_consumer_gets_an_overrun_not_an_error(short_wav):
