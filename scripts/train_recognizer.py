@@ -245,6 +245,35 @@ def slim(best: Path, out_dir: Path, part_mb: float = 15.0) -> None:
     print(f"slim checkpoint: {len(raw) / 1e6:.1f} MB in {(len(raw) + size - 1) // size} part(s)", file=sys.stderr)
 
 
+def average(args: argparse.Namespace) -> None:
+    """The mean of several checkpoints' weights (runs fine-tuned from one start average well);
+    with --features, each input and the mean are measured on the validation slices first."""
+    import torch
+
+    from speechseq.train.loop import average_states, save_checkpoint
+    from speechseq.train.recognizer import load_recognizer_checkpoint, make_validate
+
+    cks = [torch.load(p, map_location="cpu", weights_only=False) for p in args.checkpoints]
+    configs = {repr(ck.get("model_config")) for ck in cks}
+    if len(configs) != 1 or any(ck.get("kind") != cks[0].get("kind") for ck in cks):
+        raise SystemExit("these checkpoints are not of one model (different kinds or configs)")
+    out = {k: cks[0][k] for k in ("kind", "model_config", "extra", "loop_config") if k in cks[0]}
+    out["model"] = average_states([ck["model"] for ck in cks])
+    out["averaged_from"] = [str(p) for p in args.checkpoints]
+    out["epoch"] = max(int(ck.get("epoch") or 0) for ck in cks)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(out, Path(args.out))
+    print(f"wrote {args.out}: the mean of {len(cks)} checkpoints")
+    if args.features:
+        _, val, _ = load_banks([Path(f) for f in args.features])
+        validate = make_validate(val)
+        rows = [(str(p), validate(load_recognizer_checkpoint(p)[0])) for p in [*args.checkpoints, args.out]]
+        keys = ["val_wer", "val_cer", *sorted(k for k in rows[0][1] if k not in ("val_wer", "val_cer"))]
+        print("| checkpoint | " + " | ".join(keys) + " |\n|---|" + "---|" * len(keys))
+        for name, r in rows:
+            print(f"| {name} | " + " | ".join(f"{r[k]:.2f}" for k in keys) + " |")
+
+
 def export(args: argparse.Namespace) -> None:
     from speechseq.train.export_recognizer import export_checkpoint
 
@@ -275,6 +304,10 @@ def main() -> None:
     ps = sub.add_parser("slim", help="best.pt without optimizer state, cut in parts (for transfers)")
     ps.add_argument("--checkpoint", required=True)
     ps.add_argument("--out", required=True)
+    pv = sub.add_parser("average", help="average checkpoints' weights (optionally measured on the validation slices)")
+    pv.add_argument("--checkpoints", nargs="+", required=True)
+    pv.add_argument("--out", required=True)
+    pv.add_argument("--features", nargs="*", help="feature folders (as for fit): validate each input and the mean")
     pe = sub.add_parser("export")
     pe.add_argument("--checkpoint", required=True)
     pe.add_argument("--out", default="models/recognizer-en.onnx")
@@ -296,6 +329,8 @@ def main() -> None:
         export(args)
     elif args.step == "slim":
         slim(Path(args.checkpoint), Path(args.out))
+    elif args.step == "average":
+        average(args)
     else:
         work = Path(args.work)
         prepare(argparse.Namespace(**{**vars(args), "out": str(work / "features")}))

@@ -77,3 +77,43 @@ def test_wrong_kind_refuses_to_resume(tmp_path):
     train_loop(model, *args, "a", {}, LoopConfig(epochs=1), progress=False)
     with pytest.raises(ValueError, match="not 'b'"):
         train_loop(model, *args, "b", {}, LoopConfig(epochs=1), progress=False)
+
+
+def test_average_states_is_the_elementwise_mean_and_keeps_counters():
+    from speechseq.train.loop import average_states
+
+    a = {"w": torch.tensor([1.0, 2.0]), "n": torch.tensor(3)}
+    b = {"w": torch.tensor([3.0, -2.0]), "n": torch.tensor(7)}
+    c = {"w": torch.tensor([2.0, 3.0]), "n": torch.tensor(9)}
+    avg = average_states([a, b, c])
+    assert avg["w"].tolist() == [2.0, 1.0] and avg["w"].dtype == torch.float32
+    assert int(avg["n"]) == 3                      # counters are not averaged
+    with pytest.raises(ValueError, match="does not match"):
+        average_states([a, {"w": torch.zeros(3), "n": torch.tensor(1)}])
+    with pytest.raises(ValueError, match="nothing"):
+        average_states([])
+
+
+def test_train_recognizer_average_writes_a_loadable_mean(tmp_path):
+    from speechseq.nn.recognizer import Recognizer, RecognizerConfig
+    from speechseq.train.loop import save_checkpoint
+    from speechseq.train.recognizer import load_recognizer_checkpoint
+
+    cfg = RecognizerConfig(n_mels=16, front="stack", stride=2, hidden=8, layers=1, dropout=0.0)
+    paths, states = [], []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        m = Recognizer(cfg)
+        states.append(m.state_dict())
+        paths.append(tmp_path / f"r{seed}.pt")
+        save_checkpoint({"kind": "recognizer", "model_config": cfg.to_dict(), "model": m.state_dict(),
+                         "epoch": 3 + seed}, paths[-1])
+    out = tmp_path / "mean.pt"
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, str(root / "scripts/train_recognizer.py"), "average", "--checkpoints",
+                           *map(str, paths), "--out", str(out)], capture_output=True, text=True, cwd=root)
+    assert proc.returncode == 0, proc.stderr
+    model, ck = load_recognizer_checkpoint(out)
+    for k, v in model.state_dict().items():
+        assert torch.allclose(v, (states[0][k] + states[1][k]) / 2, atol=1e-7), k
+    assert ck["averaged_from"] == [str(p) for p in paths] and ck["epoch"] == 4

@@ -24,7 +24,7 @@ import torch
 from ..nn.detector import Detector, DetectorConfig
 from ..runtime.detector import smooth, trigger_events
 from .kwmix import MixConfig, Mixer
-from .loop import LoopConfig, save_checkpoint, train_loop
+from .loop import LoopConfig, average_states, save_checkpoint, train_loop
 
 __all__ = ["KIND", "TrainRecipe", "Validation", "train_detector", "data_summary", "event_max_loss"]
 
@@ -248,14 +248,7 @@ def event_max_loss(logits: torch.Tensor, labels: torch.Tensor, guard_before: int
 
 def average_snapshots(paths: list[Path]) -> dict:
     """Mean of several snapshots' weights (batch-norm statistics averaged too)."""
-    states = [torch.load(p, map_location="cpu", weights_only=False)["model"] for p in paths]
-    avg = {}
-    for k, v in states[0].items():
-        if v.dtype.is_floating_point:
-            avg[k] = sum(s[k] for s in states) / len(states)
-        else:
-            avg[k] = v.clone()
-    return avg
+    return average_states([torch.load(p, map_location="cpu", weights_only=False)["model"] for p in paths])
 
 
 def finish_checkpoint(ckpt: dict, history: list[dict] | None = None) -> dict:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["LoopConfig", "train_loop", "load_checkpoint", "save_checkpoint", "plot_history"]
+__all__ = ["LoopConfig", "train_loop", "load_checkpoint", "save_checkpoint", "plot_history", "average_states"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,19 @@ def save_checkpoint(obj: dict, path: Path) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save(obj, tmp)
     os.replace(tmp, path)
+
+
+def average_states(states: list[dict]) -> dict:
+    """The element-wise mean of several state dicts of one model ("checkpoint averaging", or a
+    "model soup" of runs fine-tuned from one start); integer entries (counters) come from the first."""
+    if not states:
+        raise ValueError("nothing to average")
+    keys = list(states[0])
+    for i, s in enumerate(states[1:], 1):
+        if list(s) != keys or any(s[k].shape != states[0][k].shape for k in keys):
+            raise ValueError(f"state {i} does not match state 0 (different model)")
+    return {k: (sum(s[k].double() for s in states) / len(states)).to(states[0][k].dtype)
+            if states[0][k].dtype.is_floating_point else states[0][k].clone() for k in keys}
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict:
