@@ -246,8 +246,9 @@ def slim(best: Path, out_dir: Path, part_mb: float = 15.0) -> None:
 
 
 def average(args: argparse.Namespace) -> None:
-    """The mean of several checkpoints' weights (runs fine-tuned from one start average well);
-    with --features, each input and the mean are measured on the validation slices first."""
+    """The mean of several checkpoints' weights (a "model soup" of runs fine-tuned from one start);
+    with --features, each input and the mean are measured on the validation slices, so that the
+    mean is kept only when it beats them (in session 5 it did not: the recogniser card)."""
     import torch
 
     from speechseq.train.loop import average_states, save_checkpoint

@@ -219,7 +219,7 @@ def event_max_loss(logits: torch.Tensor, labels: torch.Tensor, guard_before: int
     before and `guard_after` after, 0) over the clips that have such steps.
     """
     y = (labels > 0.5).to(logits.dtype)
-    b, t = y.shape
+    b = y.shape[0]
     starts = torch.diff(y, dim=1, prepend=torch.zeros_like(y[:, :1])) > 0
     run = torch.cumsum(starts.to(torch.long), dim=1) * y.to(torch.long)          # 0 off a stretch, 1..R on
     n_runs = int(run.max()) if run.numel() else 0
