@@ -10,6 +10,11 @@ Row groups:
             and one session per model, its peer) streamed in 80 and 100 ms chunks; the
             median delay from a keyword's end to its event (held-out synthetic voices, when
             cache/synth/kw-activate exists); the model file size.
+  peers     the wake-word peers that run offline here, each streamed over the same audio in the same
+            run as ours (frontend + computer.onnx, 80 ms chunks): Porcupine 1.9 ("computer", its
+            512-sample frames; `pip install --no-deps pvporcupine==1.9.5`) and openWakeWord 0.5.1
+            ("alexa", 80 ms chunks, its ONNX models; `pip install --no-deps openwakeword==0.5.1`).
+            A peer that is not installed gets a row that says so.
 """
 from __future__ import annotations
 
@@ -109,7 +114,55 @@ def _median_delay(model: Path) -> float | None:
     return float(np.median(delays)) if delays else None
 
 
-GROUPS: dict[str, Callable[[float, int], list[Row]]] = {"detector": detector_rows}
+def peer_rows(seconds: float, repeat: int) -> list[Row]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    from speechseq.runtime.detector import Detector
+
+    audio = _audio(seconds)
+    pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16)
+    ours = Detector.load([ROOT / "models" / "computer.onnx"], threads=1)
+    our_cost = cpu_ms_per_s(lambda: stream(ours, audio, 1280), seconds, repeat)
+    rows: list[Row] = [("peers", "speechseq: frontend + computer.onnx, 80 ms chunks (CPU ms per s)", f"{our_cost:.3f}", "")]
+
+    def peer(name: str, package: str, install: str, make: Callable[[], Callable[[], None]]) -> None:
+        try:
+            ver = version(package)
+            run = make()
+        except (ImportError, PackageNotFoundError) as e:
+            rows.append(("peers", name, f"n/a ({type(e).__name__}: {install})", ""))
+            return
+        cost = cpu_ms_per_s(run, seconds, repeat)
+        rows.append(("peers", name.replace("VER", ver), f"{cost:.3f} (ours: {cost / our_cost:.1f}x less CPU)", ""))
+
+    def porcupine() -> Callable[[], None]:
+        import pvporcupine
+
+        handle = pvporcupine.create(keywords=["computer"])
+        n = handle.frame_length
+        frames = [pcm[i: i + n].tolist() for i in range(0, len(pcm) - n + 1, n)]  # as its examples pass them
+        return lambda: [handle.process(f) for f in frames] and None
+
+    def openwakeword() -> Callable[[], None]:
+        from openwakeword.model import Model
+
+        model = Model(wakeword_models=["alexa"], inference_framework="onnx")
+        chunks = [pcm[i: i + 1280] for i in range(0, len(pcm) - 1279, 1280)]
+
+        def run() -> None:
+            model.reset()
+            for c in chunks:
+                model.predict(c)
+        return run
+
+    peer("Porcupine VER: 'computer', 512-sample frames (CPU ms per s)", "pvporcupine",
+         "pip install --no-deps pvporcupine==1.9.5", porcupine)
+    peer("openWakeWord VER: 'alexa', 80 ms chunks (CPU ms per s)", "openwakeword",
+         "pip install --no-deps openwakeword==0.5.1", openwakeword)
+    return rows
+
+
+GROUPS: dict[str, Callable[[float, int], list[Row]]] = {"detector": detector_rows, "peers": peer_rows}
 
 
 def print_table(rows: list[Row]) -> None:

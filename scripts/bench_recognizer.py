@@ -3,11 +3,17 @@
 
     python scripts/bench_recognizer.py --manifest ../shared/data/kathleen/manifest.jsonl --split dev --limit 60
 
-For each model (fp32, int8) and decoder (greedy, beam 8) a fresh process loads the model and
+For each model (fp32, int8) and decoder (greedy, beam 8; with --lexicon also `transcribe`'s default,
+the lexicon search with both LMs at beam 64) a fresh process loads the model and
 recognises every file once after one warm-up file: the real-time factor is the time of frontend +
 network + decoding over the audio's duration, with onnxruntime and numpy on one thread
 (OMP_NUM_THREADS=1, intra-op threads 1). Peak memory is the process's maximum resident set
 (ru_maxrss), Python and onnxruntime included. Audio is decoded before the clock starts.
+
+The peer, measured in the same run on the same files when its wheel is installed
+(`pip install pocketsphinx==5.1.1`): pocketsphinx with its bundled US English acoustic model,
+language model and dictionary, one utterance per file. With a manifest that has transcripts, every
+row also gives the WER (text normalised as for `speechseq eval recognizer`).
 """
 from __future__ import annotations
 
@@ -25,32 +31,70 @@ sys.path.insert(0, str(ROOT))
 
 
 def worker(model: str, decoder: str, beam: int, files: list[str]) -> dict:
-    import numpy as np
-
     from speechseq.audio import load_audio
     from speechseq.frontend import logmel
     from speechseq.runtime.recognizer import DecodeOptions, Recognizer
 
     rec = Recognizer(model, threads=1)
-    opts = DecodeOptions(decoder=decoder, beam_size=beam)
+    if decoder == "lexicon":  # transcribe's default: lexicon search + word and character LMs, beam 64
+        from speechseq.commands.common import LEXICON_BEAM, tuned_lexicon_options
+        from speechseq.runtime.lm import OnnxLM
+
+        beam = LEXICON_BEAM
+        opts = tuned_lexicon_options(ROOT / "models/words-en.npz", OnnxLM(str(ROOT / "models/lm-en.onnx"), 1), beam)
+    else:
+        opts = DecodeOptions(decoder=decoder, beam_size=beam)
     audio = [load_audio(f) for f in files]
     rec.recognize(audio[0], opts)  # warm-up
     t_front = t_net = t_dec = 0.0
+    hyps = []
     for x in audio:
         t0 = time.perf_counter()
         feats = logmel(x, rec.frontend)
         t1 = time.perf_counter()
         lp = rec.log_probs(feats)
         t2 = time.perf_counter()
-        rec.decode(lp, opts)
+        hyps.append(rec.decode(lp, opts).text)
         t3 = time.perf_counter()
         t_front, t_net, t_dec = t_front + t1 - t0, t_net + t2 - t1, t_dec + t3 - t2
     seconds = sum(len(x) for x in audio) / 16000
-    return {"model": model, "decoder": decoder + (f" {beam}" if decoder == "beam" else ""),
+    return {"model": model, "decoder": decoder + (f" {beam}" if decoder == "beam" else " 64 + LMs" if decoder == "lexicon" else ""),
             "audio_s": round(seconds, 1), "rtf": (t_front + t_net + t_dec) / seconds,
             "rtf_frontend": t_front / seconds, "rtf_network": t_net / seconds, "rtf_decoder": t_dec / seconds,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "size_mb": os.path.getsize(model) / 1e6}
+            "size_mb": os.path.getsize(model) / 1e6, "hyps": hyps}
+
+
+def peer_worker(files: list[str]) -> dict:
+    import numpy as np
+    from pocketsphinx import Decoder
+
+    from speechseq.audio import load_audio
+
+    dec = Decoder(samprate=16000, loglevel="FATAL")
+    audio = [(np.clip(load_audio(f), -1, 1) * 32767).astype(np.int16).tobytes() for f in files]
+
+    def run(pcm: bytes) -> str:
+        dec.start_utt()
+        dec.process_raw(pcm, full_utt=True)
+        dec.end_utt()
+        return dec.hyp().hypstr if dec.hyp() else ""
+
+    run(audio[0])  # warm-up
+    t0 = time.perf_counter()
+    hyps = [run(pcm) for pcm in audio]
+    seconds = sum(len(pcm) // 2 for pcm in audio) / 16000
+    from importlib.metadata import version
+
+    return {"model": f"pocketsphinx {version('pocketsphinx')} (peer)",
+            "decoder": "its own (LM + dictionary)", "audio_s": round(seconds, 1),
+            "rtf": (time.perf_counter() - t0) / seconds, "rtf_frontend": None, "rtf_network": None,
+            "rtf_decoder": None, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "size_mb": None, "hyps": hyps}
+
+
+def _cell(v: float | None, fmt: str) -> str:
+    return "" if v is None else format(v, fmt)
 
 
 def main() -> None:
@@ -63,30 +107,62 @@ def main() -> None:
     p.add_argument("--beam-size", type=int, default=8)
     p.add_argument("--json", help="write the rows here too")
     p.add_argument("--worker", nargs=3, metavar=("MODEL", "DECODER", "FILES_JSON"), help=argparse.SUPPRESS)
+    p.add_argument("--no-peer", action="store_true", help="leave pocketsphinx out")
+    p.add_argument("--lexicon", action="store_true",
+                   help="also the default decoder of transcribe (lexicon search + word and character LMs, beam 64)")
     args = p.parse_args()
     if args.worker:
         model, decoder, files = args.worker
-        print(json.dumps(worker(model, decoder, args.beam_size, json.loads(files))))
+        fn = peer_worker(json.loads(files)) if model == "pocketsphinx" else worker(model, decoder, args.beam_size,
+                                                                                  json.loads(files))
+        print(json.dumps(fn))
         return
+    texts = None
     if args.manifest:
         from speechseq.train.data import load_manifest
 
-        files = [u.audio for u in load_manifest(args.manifest, split=args.split)[: args.limit]]
+        utts = load_manifest(args.manifest, split=args.split)[: args.limit]
+        files, texts = [u.audio for u in utts], [u.text for u in utts]
     else:
         files = [str(f) for f in sorted((ROOT / "data/samples").glob("*.wav"))]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    jobs = [(model, decoder) for model in args.models for decoder in ("greedy", "beam")]
+    if args.lexicon:
+        jobs += [(model, "lexicon") for model in args.models]
+    if not args.no_peer:
+        try:
+            import importlib
+
+            importlib.import_module("pocketsphinx")
+            jobs.append(("pocketsphinx", "-"))
+        except ImportError:
+            print("peer left out: pocketsphinx is not installed (pip install pocketsphinx==5.1.1)", file=sys.stderr)
     rows = []
-    for model in args.models:
-        for decoder in ("greedy", "beam"):
-            out = subprocess.run([sys.executable, __file__, "--beam-size", str(args.beam_size), "--worker", model,
-                                  decoder, json.dumps(files)], env=env, capture_output=True, text=True, check=True)
-            rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    for model, decoder in jobs:
+        out = subprocess.run([sys.executable, __file__, "--beam-size", str(args.beam_size), "--worker", model,
+                              decoder, json.dumps(files)], env=env, capture_output=True, text=True)
+        if out.returncode != 0:
+            raise SystemExit(f"{model} {decoder}: the worker failed:\n{out.stderr[-2000:]}")
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    if texts is not None:
+        from speechseq.metrics import wer
+        from speechseq.text import normalize
+
+        for r in rows:
+            r["wer"] = 100 * wer([normalize(t) for t in texts], [normalize(h) for h in r["hyps"]]).rate
     print(f"{len(files)} files, {rows[0]['audio_s']} s of audio, one thread ({os.cpu_count()} cores present)")
-    print(f"| model | size MB | decoder | RTF | frontend | network | decoder | peak RSS MB |")
-    print(f"|---|---|---|---|---|---|---|---|")
+    print("| model | size MB | decoder | RTF | frontend | network | decoder | peak RSS MB | WER % |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {Path(r['model']).name} | {r['size_mb']:.1f} | {r['decoder']} | {r['rtf']:.4f} | "
-              f"{r['rtf_frontend']:.4f} | {r['rtf_network']:.4f} | {r['rtf_decoder']:.4f} | {r['peak_rss_mb']:.0f} |")
+        print(f"| {Path(r['model']).name} | {_cell(r['size_mb'], '.1f')} | {r['decoder']} | {r['rtf']:.4f} | "
+              f"{_cell(r['rtf_frontend'], '.4f')} | {_cell(r['rtf_network'], '.4f')} | "
+              f"{_cell(r['rtf_decoder'], '.4f')} | {r['peak_rss_mb']:.0f} | {_cell(r.get('wer'), '.1f')} |")
+    peer = next((r for r in rows if r["model"].startswith("pocketsphinx")), None)
+    if peer:
+        for r in rows:
+            if r is not peer:
+                print(f"{Path(r['model']).name} {r['decoder']}: {peer['rtf'] / r['rtf']:.1f}x faster than "
+                      f"pocketsphinx (same files, same run)")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
 

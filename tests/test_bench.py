@@ -1,0 +1,35 @@
+"""The benchmark scripts run and print their tables; a peer that is not installed is named, not fatal."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+def test_bench_peers_group_measures_ours_and_names_each_peer():
+    out = subprocess.run([sys.executable, "scripts/bench.py", "--seconds", "2", "--repeat", "1", "--groups", "peers"],
+                         cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    rows = [line for line in out.stdout.splitlines() if line.startswith("| peers")]
+    assert len(rows) == 3
+    ours = float(rows[0].split("|")[3])
+    assert 0 < ours < 1000
+    assert "Porcupine" in rows[1] and "openWakeWord" in rows[2]
+    for row in rows[1:]:
+        cell = row.split("|")[3].strip()
+        assert cell.startswith("n/a (") or re.fullmatch(r"[0-9.]+ \(ours: [0-9.]+x less CPU\)", cell), cell
+
+
+def test_bench_recognizer_prints_a_row_per_model_and_decoder():
+    out = subprocess.run([sys.executable, "scripts/bench_recognizer.py", "--no-peer", "--models",
+                          "models/recognizer-en.int8.onnx"], cwd=ROOT, env=ENV, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    rows = [line for line in out.stdout.splitlines() if line.startswith("| recognizer-en.int8.onnx")]
+    assert [r.split("|")[3].strip() for r in rows] == ["greedy", "beam 8"]
+    assert all(0 < float(r.split("|")[4]) < 1 for r in rows)      # a real-time factor
