@@ -129,5 +129,5 @@ def test_sigterm_stops_cleanly(pulse_mic, tiny_models):  # noqa: F811
     t0 = time.monotonic()
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=15)
-    assert proc.returncode == 0 and "speechseq: stopped" in err and "Traceback" not in err
+    assert proc.returncode == 0 and "speechseq: stopped" in err and "Traceback" not in err, (proc.returncode, err[-3000:])
     assert time.monotonic() - t0 < 5.0
