@@ -252,7 +252,7 @@ def average(args: argparse.Namespace) -> None:
     import torch
 
     from speechseq.train.loop import average_states, save_checkpoint
-    from speechseq.train.recognizer import load_recognizer_checkpoint, make_validate
+    from speechseq.train.recognizer import make_validate, recognizer_from_checkpoint
 
     cks = [torch.load(p, map_location="cpu", weights_only=False) for p in args.checkpoints]
     configs = {repr(ck.get("model_config")) for ck in cks}
@@ -268,7 +268,8 @@ def average(args: argparse.Namespace) -> None:
     if args.features:
         _, val, _ = load_banks([Path(f) for f in args.features])
         validate = make_validate(val)
-        rows = [(str(p), validate(load_recognizer_checkpoint(p)[0])) for p in [*args.checkpoints, args.out]]
+        named = [*zip(args.checkpoints, cks), (args.out, out)]       # no checkpoint is read twice
+        rows = [(str(p), validate(recognizer_from_checkpoint(ck, str(p)))) for p, ck in named]
         keys = ["val_wer", "val_cer", *sorted(k for k in rows[0][1] if k not in ("val_wer", "val_cer"))]
         print("| checkpoint | " + " | ".join(keys) + " |\n|---|" + "---|" * len(keys))
         for name, r in rows:

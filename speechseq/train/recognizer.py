@@ -25,7 +25,7 @@ from ..text import encode
 from .featbank import FeatureBank
 from .feataug import AugmentConfig, augment_batch, speed_warp
 
-__all__ = ["FRONTEND", "Batch", "TrainOptions", "make_batches", "ctc_loss_fn", "make_validate",
+__all__ = ["FRONTEND", "Batch", "TrainOptions", "make_batches", "ctc_loss_fn", "make_validate", "recognizer_from_checkpoint",
            "recognize_bank", "feature_stats", "train_recognizer", "load_recognizer_checkpoint", "KIND"]
 
 KIND = "recognizer"
@@ -271,12 +271,17 @@ def train_recognizer(train: FeatureBank, val: dict[str, FeatureBank], out_dir: s
                       progress=progress, is_main=rank == 0)
 
 
-def load_recognizer_checkpoint(path: str | os.PathLike) -> tuple[Recognizer, dict]:
-    """The model of a recogniser checkpoint (EMA weights in best.pt), in eval mode, and the checkpoint."""
-    ck = torch.load(path, map_location="cpu", weights_only=False)
+def recognizer_from_checkpoint(ck: dict, name: str = "checkpoint") -> Recognizer:
+    """The model of a loaded recogniser checkpoint dict, in eval mode."""
     if ck.get("kind") != KIND:
-        raise ValueError(f"{path}: a {ck.get('kind')!r} checkpoint, not a recognizer")
+        raise ValueError(f"{name}: a {ck.get('kind')!r} checkpoint, not a recognizer")
     model = build_recognizer(ck["model_config"])
     state = {k.removeprefix("module."): v for k, v in ck["model"].items()}
     model.load_state_dict(state)
-    return model.eval(), ck
+    return model.eval()
+
+
+def load_recognizer_checkpoint(path: str | os.PathLike) -> tuple[Recognizer, dict]:
+    """The model of a recogniser checkpoint (EMA weights in best.pt), in eval mode, and the checkpoint."""
+    ck = torch.load(path, map_location="cpu", weights_only=False)
+    return recognizer_from_checkpoint(ck, str(path)), ck
