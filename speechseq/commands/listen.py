@@ -12,6 +12,7 @@ import argparse
 import shlex
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -223,14 +224,16 @@ def run(args: argparse.Namespace) -> int:
         raise SpeechseqError("--fast needs --input FILE")
     listener = build_listener(args)
     out = _Output(args)
-    restore = _stop_on_sigterm()
+    stop = threading.Event()
+    restore = _stop_on_sigterm(stop)
     try:
-        return _loop(args, listener, out)
+        return _loop(args, listener, out, stop)
     finally:
         restore()
 
 
-def _loop(args: argparse.Namespace, listener, out: "_Output") -> int:
+def _loop(args: argparse.Namespace, listener, out: "_Output", stop: threading.Event) -> int:
+    """Stream the source through the listener until it ends, `--max-minutes`, Ctrl+C or `stop` is set."""
     from ..sources import DeviceLost, FileStream, Microphone, Overrun, import_sounddevice
 
     limit_s = args.max_minutes * 60 if args.max_minutes else None
@@ -255,6 +258,8 @@ def _loop(args: argparse.Namespace, listener, out: "_Output") -> int:
                                 _announce(source, listener, args)
                             events, state = listener.step(item, state)
                         out(events)
+                        if stop.is_set():
+                            raise KeyboardInterrupt
                         if limit_s is not None and state.time >= limit_s:
                             print(f"speechseq: stopping after {args.max_minutes:g} min (--max-minutes)", file=sys.stderr)
                             break
@@ -264,7 +269,8 @@ def _loop(args: argparse.Namespace, listener, out: "_Output") -> int:
                 if time.monotonic() - lost_at >= args.reconnect_s:
                     raise SpeechseqError(f"{err}; gave up after {args.reconnect_s:g} s") from None
                 warn(f"{err}; reopening (for up to {args.reconnect_s:g} s)")
-                time.sleep(1.0)
+                if stop.wait(1.0):
+                    raise KeyboardInterrupt from None
                 sd = import_sounddevice()
                 sd._terminate()      # PortAudio lists devices once per initialisation: refresh the list
                 sd._initialize()
@@ -273,7 +279,8 @@ def _loop(args: argparse.Namespace, listener, out: "_Output") -> int:
                     raise
                 if time.monotonic() - lost_at >= args.reconnect_s:
                     raise SpeechseqError(f"{err}; gave up after {args.reconnect_s:g} s") from None
-                time.sleep(1.0)
+                if stop.wait(1.0):
+                    raise KeyboardInterrupt from None
         out(listener.finish(state))
     except KeyboardInterrupt:
         out(listener.finish(state))
@@ -281,14 +288,15 @@ def _loop(args: argparse.Namespace, listener, out: "_Output") -> int:
     return 0
 
 
-def _stop_on_sigterm():
-    """SIGTERM (a service manager, `kill`) stops the listener as Ctrl+C does: cleanly. Returns a
-    function that puts the previous handler back."""
+def _stop_on_sigterm(stop: threading.Event):
+    """SIGTERM (a service manager, `kill`) stops the listener as Ctrl+C does, cleanly: the handler
+    only sets `stop`, which the loop checks after every block (so no exception is raised at an
+    arbitrary point, such as inside a device's or a model's clean-up). Returns a function that puts
+    the previous handler back."""
     import signal
-    import threading
 
     def handler(signum, frame):
-        raise KeyboardInterrupt
+        stop.set()
 
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
