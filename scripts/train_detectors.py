@@ -64,6 +64,9 @@ VARIANTS: dict[str, tuple[dict, dict, dict, dict]] = {
     # halves) missed at 0.49 synthetic false accepts/h against the base's 28.7 % at 0.97/h; at fixed
     # thresholds 0.3 / 0.5 / 0.7 it misses more (12.6 / 20.6 / 30.9 % vs 9.0 / 14.3 / 22.4 %): not adopted
     "maxpool": ({}, {}, {"event_loss_weight": 1.0}, {}),
+    # each log-mel frame minus the mean of the last second (per mel bin): a streaming cepstral mean
+    # normalisation against the microphone's colouring and level (DetectorConfig.norm_frames)
+    "cmn": ({}, {}, {}, {"norm_frames": 100}),
 }
 DEFAULT_EPOCHS, DEFAULT_STEPS, DEFAULT_BATCH = 10, 200, 128
 

@@ -12,6 +12,8 @@ from speechseq.runtime.onnx import read_metadata  # noqa: E402
 from speechseq.train.export_detector import export_detector  # noqa: E402
 
 TINY = DetectorConfig(n_mels=40, conv_channels=16, kernel=7, stride=3, hidden=12, layers=2, dropout=0.1)
+TINY_CMN = DetectorConfig(n_mels=40, conv_channels=16, kernel=7, stride=3, hidden=12, layers=2, dropout=0.1,
+                          norm_frames=20)  # with the running mean normalisation: a longer context
 
 
 def _trained_like(cfg: DetectorConfig) -> Detector:
@@ -49,8 +51,9 @@ def test_shapes_and_size():
         DetectorConfig(kernel=4, stride=4)
 
 
-def test_torch_streaming_equals_whole_clip():
-    model = _trained_like(TINY)
+@pytest.mark.parametrize("cfg", [TINY, TINY_CMN], ids=["plain", "cmn"])
+def test_torch_streaming_equals_whole_clip(cfg):
+    model = _trained_like(cfg)
     feats = _features(3.0)
     t = TINY.stride * (len(feats) // TINY.stride)
     x = torch.tensor(feats[None, :t])
@@ -70,8 +73,28 @@ def test_torch_streaming_equals_whole_clip():
         model.step(x[:, :TINY.stride + 1])
 
 
-def test_onnx_streaming_equals_torch(tmp_path):
-    model = _trained_like(TINY)
+def test_running_mean_normalisation_removes_a_channel_offset():
+    """With norm_frames, a fixed offset per mel bin (a microphone's colouring, a gain: both add a
+    constant to log-mel) on the context and the features leaves the outputs unchanged; without it,
+    it changes them."""
+    offset = torch.tensor(np.random.default_rng(5).normal(0, 3.0, 40), dtype=torch.float32)
+    x = torch.tensor(_features(2.0, seed=4)[None, :150])
+    for cfg, same in ((TINY_CMN, True), (TINY, False)):
+        model = _trained_like(cfg)
+        ctx, h = model.initial_state()
+        with torch.no_grad():
+            a, _ = model.step(x, (ctx, h))
+            b, _ = model.step(x + offset, (ctx + offset, h))
+        diff = (a - b).abs().max().item()
+        assert (diff <= 1e-5) if same else (diff > 1e-3), (cfg.norm_frames, diff)
+    with pytest.raises(ValueError):
+        DetectorConfig(norm_frames=1)
+    assert TINY_CMN.context == TINY.context + 19
+
+
+@pytest.mark.parametrize("cfg", [TINY, TINY_CMN], ids=["plain", "cmn"])
+def test_onnx_streaming_equals_torch(tmp_path, cfg):
+    model = _trained_like(cfg)
     path = export_detector(model, tmp_path / "kw.onnx", {"keyword": "hello", "threshold": 0.7,
                                                          "keyword_duration_s": 0.5})
     meta = read_metadata(path)

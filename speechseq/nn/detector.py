@@ -3,7 +3,8 @@
 The course's model, made causal and streamable. Shapes (B: batch, T: feature frames at 100 per
 second, F: n_mels, S: conv stride, K: conv kernel, H: GRU hidden size, L: GRU layers):
 
-    features (B, T, F) -> conv over [context (K - S frames), features] -> (B, T // S, C)
+    features (B, T, F) -> [optional: minus their running mean over N frames]
+                       -> conv over [context (K - S frames), features] -> (B, T // S, C)
                        -> GRU x L -> (B, T // S, H) -> dense -> logits (B, T // S)
 
 Output step j covers frames [S j - (K - S), S j + S): it is ready once frame S j + S - 1 exists.
@@ -36,17 +37,21 @@ class DetectorConfig:
     floor: float = 1e-6        # the frontend's log floor: what "before the stream" looks like
     feat_shift: float = -6.0   # fixed input scaling: (logmel - shift) / scale is about N(0, 1)
     feat_scale: float = 4.0
+    norm_frames: int = 0       # 0: off; N >= 2: subtract from each frame the mean of the last N frames
+                               # (per mel bin, itself included): a streaming cepstral mean normalisation
 
     def __post_init__(self) -> None:
         if self.kernel <= self.stride:
             raise ValueError(f"kernel ({self.kernel}) must exceed stride ({self.stride}): the left context is the state")
         if min(self.n_mels, self.conv_channels, self.hidden, self.layers, self.stride) < 1:
             raise ValueError(f"sizes must be positive: {self}")
+        if self.norm_frames < 0 or self.norm_frames == 1:
+            raise ValueError(f"norm_frames must be 0 (off) or at least 2, got {self.norm_frames}")
 
     @property
     def context(self) -> int:
-        """Frames of left context carried between chunks (K - S)."""
-        return self.kernel - self.stride
+        """Frames of left context carried between chunks (K - S, plus norm_frames - 1 for the mean)."""
+        return self.kernel - self.stride + max(0, self.norm_frames - 1)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -80,6 +85,9 @@ class Detector(nn.Module):
         ctx, h = state
         full = torch.cat([ctx, x], dim=1)  # (B, K - S + T, F)
         z = (full - c.feat_shift) / c.feat_scale
+        if c.norm_frames > 1:  # each frame minus the mean of the norm_frames frames ending at it
+            mean = nn.functional.avg_pool1d(z.transpose(1, 2), c.norm_frames, stride=1).transpose(1, 2)
+            z = z[:, c.norm_frames - 1:] - mean
         z = self.drop(torch.relu(self.norm(self.conv(z.transpose(1, 2))))).transpose(1, 2)  # (B, T // S, C)
         y, h = self.gru(z, h)
         logits = self.out(self.drop(y)).squeeze(-1)  # (B, T // S)
