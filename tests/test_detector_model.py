@@ -89,7 +89,7 @@ def test_running_mean_normalisation_removes_a_channel_offset():
         assert (diff <= 1e-5) if same else (diff > 1e-3), (cfg.norm_frames, diff)
     with pytest.raises(ValueError):
         DetectorConfig(norm_frames=1)
-    assert TINY_CMN.context == TINY.context + 19
+    assert TINY_CMN.context == TINY.context + 20
 
 
 @pytest.mark.parametrize("cfg", [TINY, TINY_CMN], ids=["plain", "cmn"])
