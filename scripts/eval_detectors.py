@@ -64,10 +64,17 @@ def real_sets(data: Path, keyword: str) -> dict[str, list[Path]]:
             "amelia_dev": [data / "precise" / r["audio_filepath"] for r in amelia if _hash_pct(r["audio_filepath"]) % 2 == 0]}
 
 
-def fa_rate(det: Detector, files: list[Path]) -> dict:
+SWEEP = (0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
+
+
+def fa_rate(det: Detector, files: list[Path], sweep: tuple[float, ...] = ()) -> dict:
+    """False accepts at the model's threshold, and per hour at each threshold of `sweep`."""
     post, hours = negative_posteriors(det, files, show=False)
     n = count_events(det, 0, post, det.thresholds[0])
-    return {"files": len(files), "hours": round(hours, 3), "false_accepts": n, "fa_per_hour": round(n / max(hours, 1e-9), 2)}
+    out = {"files": len(files), "hours": round(hours, 3), "false_accepts": n, "fa_per_hour": round(n / max(hours, 1e-9), 2)}
+    if sweep:
+        out["fa_per_hour_at"] = {str(t): round(count_events(det, 0, post, t) / max(hours, 1e-9), 2) for t in sweep}
+    return out
 
 
 def synthetic_positives(det: Detector, synth: Path, keyword: str, data: Path, seed: int = 0) -> dict:
@@ -132,39 +139,49 @@ def measure(model: Path, data: Path, synth: Path) -> dict:
            "fa_real_unseen_by_set": {g: fa_rate(det, files) for g, files in sets["unseen_groups"].items()}}
     sent = sentences(synth, kw)
     if sent:
-        res["fa_synthetic_sentences"] = fa_rate(det, sent)
+        res["fa_synthetic_sentences"] = fa_rate(det, sent, SWEEP if kw == "amelia" else ())
     if kw == "amelia":
         for half in ("amelia_test", "amelia_dev"):
             s = positive_scores(det, sets[half], show=False)[:, 0]
             res[f"real_{half}"] = {"clips": len(s), "frr": round(float((s < det.thresholds[0]).mean()), 4),
                                    "frr_at_0.3": round(float((s < 0.3).mean()), 4), "frr_at_0.5": round(float((s < 0.5).mean()), 4),
-                                   "frr_at_0.7": round(float((s < 0.7).mean()), 4)}
+                                   "frr_at_0.7": round(float((s < 0.7).mean()), 4),
+                                   "frr_at": {str(t): round(float((s < t).mean()), 4) for t in SWEEP}}
     return res
 
 
-def card(res: dict, amelia: dict | None, meta: dict) -> str:
+TRAIN_COMMAND = "python scripts/train_detectors.py --keywords activate computer --variants cmn --runs runs/cpu-exp --device cpu"
+AMELIA_COMMAND = ("python scripts/train_detectors.py --keywords amelia --variants cmn --runs runs/cpu-exp "
+                  "--models runs/cpu-exp/models-cmn --device cpu")
+HARDWARE = ("on this project's 2-core CPU (session 6; about 45 minutes per model on one thread, beside other "
+            "training; the same recipe takes about a minute per model on one H100)")
+
+
+def card(res: dict, amelia: dict | None, meta: dict, amelia_model: str = "runs/cpu-exp/models-cmn/amelia.onnx") -> str:
     kw, th = res["keyword"], res["threshold"]
     syn = res["synthetic_heldout_voices"]
     fa = res.get("fa_real_unseen", {})
+    norm = int(meta.get("model_config", {}).get("norm_frames", 0))
     lines = [f"# {kw}.onnx: trigger word \"{kw}\"", "", "## Card", "",
              "**Data:** synthetic speech only for the keyword (espeak-ng, festival, flite, mbrola, pico, piper voices; "
              "held-out voices excluded), real non-keyword speech and noise from `../shared/data` as backgrounds "
              "(Kathleen `train`, FSDD `train`, Precise non-keyword clips and noise); never Kathleen `dev` or FSDD "
-             "`test`. **Command:** `python scripts/train_detectors.py --keywords activate computer --device cuda` "
+             f"`test`. **Command:** `{TRAIN_COMMAND}` "
              "(bank, train, export), card by `python scripts/eval_detectors.py`. **Metrics (measured, below):** "
              f"{100 * syn['clean']['frr']:.1f} % missed on {syn['clips']} held-out synthetic clips at threshold {th}; "
              f"{fa.get('fa_per_hour', float('nan'))} false accepts per hour on {fa.get('hours', 0)} h of unseen real "
              "speech (all unseen speech: table below).", "",
              f"Conv1D + 2 x GRU detector ({meta['parameters']:,} parameters, {res['bytes'] / 1e6:.2f} MB), streamed on "
-             f"onnxruntime over 40 log-mel bands; one posterior every {meta['step_s'] * 1000:.0f} ms, smoothed over "
+             f"onnxruntime over 40 log-mel bands"
+             + (f", each frame minus the mean of the last {norm} frames per band (a streaming cepstral mean "
+                "normalisation, part of the graph)" if norm else "")
+             + f"; one posterior every {meta['step_s'] * 1000:.0f} ms, smoothed over "
              f"{meta['smoothing_steps']} steps; threshold **{th}**, refractory {meta['refractory_s']} s.", "",
              "Trained on synthetic speech only for the keyword (no real recordings of it exist here), with real "
-             "non-keyword speech and noise as backgrounds. Reproduce: `.venv/bin/python scripts/train_detectors.py "
-             "--keywords activate computer --device cuda` (stages bank, train, export; the shipped weights came from "
-             "that recipe on one H100, 10 epochs x 200 batches of 128 ten-second mixes, about 1 minute per model), then "
-             "`.venv/bin/python scripts/eval_detectors.py --amelia runs/detectors/amelia-model/amelia.onnx` for this "
-             "card (the amelia model: `scripts/train_detectors.py --keywords amelia --models runs/detectors/amelia-model "
-             "--device cuda`). Weights: the mean of the EMA weights of the last 3 epochs; threshold: the lowest with no "
+             f"non-keyword speech and noise as backgrounds. Reproduce: `.venv/bin/{TRAIN_COMMAND}` (stages bank, "
+             f"train, export; 10 epochs x 200 batches of 128 ten-second mixes, {HARDWARE}), then "
+             f"`.venv/bin/python scripts/eval_detectors.py --amelia {amelia_model}` for this card (the amelia model: "
+             f"`{AMELIA_COMMAND}`). Weights: the mean of the EMA weights of the last 3 epochs; threshold: the lowest with no "
              "false accept on the real validation speech and at most 1 per hour on 0.6 h of threshold-choice synthetic "
              "sentences (both rules chosen on amelia's real recordings).", "",
              "## Measured (runtime, at the shipped threshold)", "",
@@ -201,6 +218,15 @@ def card(res: dict, amelia: dict | None, meta: dict) -> str:
                      f"{100 * d['frr']:.1f} % of {d['clips']} |")
         for x in ("0.3", "0.5", "0.7"):
             lines.append(f"| {x} | {100 * t[f'frr_at_{x}']:.1f} % | {100 * d[f'frr_at_{x}']:.1f} % |")
+        fa_at = amelia.get("fa_synthetic_sentences", {}).get("fa_per_hour_at")
+        if fa_at and "frr_at" in t:
+            lines += ["", "The trade-off (misses on both halves together against false accepts per hour on the "
+                      f"{amelia['fa_synthetic_sentences']['hours']} h of unseen synthetic sentences):", "",
+                      "| threshold | " + " | ".join(fa_at) + " |", "|---|" + "---|" * len(fa_at),
+                      "| real amelia missed | " + " | ".join(
+                          f"{100 * (t['frr_at'][x] * t['clips'] + d['frr_at'][x] * d['clips']) / (t['clips'] + d['clips']):.1f} %"
+                          for x in fa_at) + " |",
+                      "| synthetic false accepts per hour | " + " | ".join(str(v) for v in fa_at.values()) + " |"]
         u = amelia["fa_real_unseen"]
         lines.append("")
         lines.append(f"amelia's false accepts at its threshold: {u['fa_per_hour']}/h on {u['hours']} h of unseen real speech, "
@@ -236,7 +262,7 @@ def main() -> None:
         if args.json_dir:
             Path(args.json_dir).mkdir(parents=True, exist_ok=True)
             (Path(args.json_dir) / f"{k}.json").write_text(json.dumps(res, indent=1) + "\n")
-        (Path(args.models) / f"{k}.md").write_text(card(res, amelia, read_metadata(model)))
+        (Path(args.models) / f"{k}.md").write_text(card(res, amelia, read_metadata(model), args.amelia or "AMELIA.onnx"))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from speechseq.runtime.detector import Detector as RuntimeDetector, KeywordModel
 from speechseq.runtime.onnx import read_metadata  # noqa: E402
 from speechseq.train.export_detector import export_detector  # noqa: E402
 
-TINY = DetectorConfig(n_mels=40, conv_channels=16, kernel=7, stride=3, hidden=12, layers=2, dropout=0.1)
+TINY = DetectorConfig(n_mels=40, conv_channels=16, kernel=7, stride=3, hidden=12, layers=2, dropout=0.1, norm_frames=0)
 TINY_CMN = DetectorConfig(n_mels=40, conv_channels=16, kernel=7, stride=3, hidden=12, layers=2, dropout=0.1,
                           norm_frames=20)  # with the running mean normalisation: a longer context
 
@@ -90,6 +90,10 @@ def test_running_mean_normalisation_removes_a_channel_offset():
     with pytest.raises(ValueError):
         DetectorConfig(norm_frames=1)
     assert TINY_CMN.context == TINY.context + 20
+    # the default; checkpoints written before the option existed load without it
+    assert DetectorConfig().norm_frames == 100
+    old = {k: v for k, v in DetectorConfig().to_dict().items() if k != "norm_frames"}
+    assert DetectorConfig.from_dict(old).norm_frames == 0
 
 
 @pytest.mark.parametrize("cfg", [TINY, TINY_CMN], ids=["plain", "cmn"])

@@ -37,8 +37,10 @@ class DetectorConfig:
     floor: float = 1e-6        # the frontend's log floor: what "before the stream" looks like
     feat_shift: float = -6.0   # fixed input scaling: (logmel - shift) / scale is about N(0, 1)
     feat_scale: float = 4.0
-    norm_frames: int = 0       # 0: off; N >= 2: subtract from each frame the mean of the last N frames
-                               # (per mel bin, itself included): a streaming cepstral mean normalisation
+    norm_frames: int = 100     # N >= 2: subtract from each frame the mean of the last N frames (per mel
+                               # bin, itself included), a streaming cepstral mean normalisation; 0: off.
+                               # On real "amelia" it cut misses at 1 synthetic false accept/h from 28.7 to
+                               # 18.4 % (session 6, models/activate.md)
 
     def __post_init__(self) -> None:
         if self.kernel <= self.stride:
@@ -58,6 +60,7 @@ class DetectorConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "DetectorConfig":
+        d = {"norm_frames": 0, **d}  # checkpoints from before norm_frames existed have no normalisation
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
 
 
