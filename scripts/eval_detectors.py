@@ -153,11 +153,18 @@ def measure(model: Path, data: Path, synth: Path) -> dict:
 TRAIN_COMMAND = "python scripts/train_detectors.py --keywords activate computer --variants cmn --runs runs/cpu-exp --device cpu"
 AMELIA_COMMAND = ("python scripts/train_detectors.py --keywords amelia --variants cmn --runs runs/cpu-exp "
                   "--models runs/cpu-exp/models-cmn --device cpu")
-HARDWARE = ("on this project's 2-core CPU (session 6; about 45 minutes per model on one thread, beside other "
-            "training; the same recipe takes about a minute per model on one H100)")
+HARDWARE = ("on this project's 2-core CPU in session 6: about 45 minutes per model on one thread beside other "
+            "training; about a minute per model on one H100")
 
 
-def card(res: dict, amelia: dict | None, meta: dict, amelia_model: str = "runs/cpu-exp/models-cmn/amelia.onnx") -> str:
+def _missed(m: dict, x: str) -> str:
+    """Misses on both halves of the real amelia clips together at threshold x."""
+    t, d = m["real_amelia_test"], m["real_amelia_dev"]
+    return f"{100 * (t['frr_at'][x] * t['clips'] + d['frr_at'][x] * d['clips']) / (t['clips'] + d['clips']):.1f} %"
+
+
+def card(res: dict, amelia: dict | None, meta: dict, amelia_model: str = "runs/cpu-exp/models-cmn/amelia.onnx",
+         baseline: dict | None = None) -> str:
     kw, th = res["keyword"], res["threshold"]
     syn = res["synthetic_heldout_voices"]
     fa = res.get("fa_real_unseen", {})
@@ -180,7 +187,8 @@ def card(res: dict, amelia: dict | None, meta: dict, amelia_model: str = "runs/c
              "Trained on synthetic speech only for the keyword (no real recordings of it exist here), with real "
              f"non-keyword speech and noise as backgrounds. Reproduce: `.venv/bin/{TRAIN_COMMAND}` (stages bank, "
              f"train, export; 10 epochs x 200 batches of 128 ten-second mixes, {HARDWARE}), then "
-             f"`.venv/bin/python scripts/eval_detectors.py --amelia {amelia_model}` for this card (the amelia model: "
+             f"`.venv/bin/python scripts/eval_detectors.py --amelia {amelia_model}"
+             + (f" --amelia-baseline {baseline['model']}" if baseline else "") + "` for this card (the amelia model: "
              f"`{AMELIA_COMMAND}`). Weights: the mean of the EMA weights of the last 3 epochs; threshold: the lowest with no "
              "false accept on the real validation speech and at most 1 per hour on 0.6 h of threshold-choice synthetic "
              "sentences (both rules chosen on amelia's real recordings).", "",
@@ -223,10 +231,14 @@ def card(res: dict, amelia: dict | None, meta: dict, amelia_model: str = "runs/c
             lines += ["", "The trade-off (misses on both halves together against false accepts per hour on the "
                       f"{amelia['fa_synthetic_sentences']['hours']} h of unseen synthetic sentences):", "",
                       "| threshold | " + " | ".join(fa_at) + " |", "|---|" + "---|" * len(fa_at),
-                      "| real amelia missed | " + " | ".join(
-                          f"{100 * (t['frr_at'][x] * t['clips'] + d['frr_at'][x] * d['clips']) / (t['clips'] + d['clips']):.1f} %"
-                          for x in fa_at) + " |",
+                      "| real amelia missed | " + " | ".join(_missed(amelia, x) for x in fa_at) + " |",
                       "| synthetic false accepts per hour | " + " | ".join(str(v) for v in fa_at.values()) + " |"]
+            base_fa = (baseline or {}).get("fa_synthetic_sentences", {}).get("fa_per_hour_at")
+            if base_fa and all(x in base_fa for x in fa_at):
+                lines += [f"| previous recipe ({baseline['model']}): real amelia missed | "
+                          + " | ".join(_missed(baseline, x) for x in fa_at) + " |",
+                          "| previous recipe: synthetic false accepts per hour | "
+                          + " | ".join(str(base_fa[x]) for x in fa_at) + " |"]
         u = amelia["fa_real_unseen"]
         lines.append("")
         lines.append(f"amelia's false accepts at its threshold: {u['fa_per_hour']}/h on {u['hours']} h of unseen real speech, "
@@ -247,13 +259,28 @@ def main() -> None:
     ap.add_argument("--models", default=str(ROOT / "models"))
     ap.add_argument("--keywords", nargs="+", default=["activate", "computer"])
     ap.add_argument("--amelia", help="the amelia model trained by the same recipe (for the real-voice check)")
+    ap.add_argument("--amelia-json", help="its measurement from an earlier run (JSON-DIR/amelia.json) instead of measuring again")
+    ap.add_argument("--amelia-baseline", help="an amelia model of an earlier recipe: its trade-off joins the card's, for comparison")
+    ap.add_argument("--amelia-baseline-json", help="its measurement from an earlier run instead of measuring again")
     ap.add_argument("--json-dir", default=str(ROOT / "runs" / "detectors"), help="where the measurements go as JSON")
     args = ap.parse_args()
     data, synth = Path(args.data), Path(args.synth)
     amelia = None
-    if args.amelia:
+    if args.amelia_json:
+        amelia = json.loads(Path(args.amelia_json).read_text())
+    elif args.amelia:
         amelia = measure(Path(args.amelia), data, synth)
         print(json.dumps(amelia), flush=True)
+        if args.json_dir:
+            Path(args.json_dir).mkdir(parents=True, exist_ok=True)
+            (Path(args.json_dir) / "amelia.json").write_text(json.dumps(amelia, indent=1) + "\n")
+    baseline = None
+    if args.amelia_baseline_json:
+        baseline = json.loads(Path(args.amelia_baseline_json).read_text())
+    elif args.amelia_baseline:
+        baseline = measure(Path(args.amelia_baseline), data, synth)
+        if args.json_dir:
+            (Path(args.json_dir) / "amelia-baseline.json").write_text(json.dumps(baseline, indent=1) + "\n")
     for k in args.keywords:
         model = Path(args.models) / f"{k}.onnx"
         res = measure(model, data, synth)
@@ -262,7 +289,8 @@ def main() -> None:
         if args.json_dir:
             Path(args.json_dir).mkdir(parents=True, exist_ok=True)
             (Path(args.json_dir) / f"{k}.json").write_text(json.dumps(res, indent=1) + "\n")
-        (Path(args.models) / f"{k}.md").write_text(card(res, amelia, read_metadata(model), args.amelia or "AMELIA.onnx"))
+        (Path(args.models) / f"{k}.md").write_text(card(res, amelia, read_metadata(model), args.amelia or (amelia or {}).get("model", "AMELIA.onnx"),
+                                                           baseline))
 
 
 if __name__ == "__main__":
