@@ -163,8 +163,28 @@ def _missed(m: dict, x: str) -> str:
     return f"{100 * (t['frr_at'][x] * t['clips'] + d['frr_at'][x] * d['clips']) / (t['clips'] + d['clips']):.1f} %"
 
 
+def _against_previous(res: dict, prev: dict) -> list[str]:
+    """Rows comparing this file's measurements with the previous shipped file's (same script)."""
+    def frr(r: dict, key: str) -> str:
+        return f"{100 * r['synthetic_heldout_voices'][key]['frr']:.1f} %"
+
+    def fa(r: dict, key: str) -> str:
+        return f"{r[key]['fa_per_hour']} ({r[key]['false_accepts']} in {r[key]['hours']} h)" if key in r else "n/a"
+
+    rows = [("threshold", str(res["threshold"]), str(prev["threshold"]))]
+    rows += [(f"held-out synthetic voices missed, {what}", frr(res, key), frr(prev, key))
+             for key, what in (("clean", "clean"), ("snr_20db", "20 dB"), ("snr_10db", "10 dB"), ("snr_5db", "5 dB"))]
+    rows += [("median delay, keyword end to event", f"{res['synthetic_heldout_voices']['median_delay_s']} s",
+              f"{prev['synthetic_heldout_voices']['median_delay_s']} s"),
+             ("false accepts per hour, unseen real speech", fa(res, "fa_real_unseen"), fa(prev, "fa_real_unseen")),
+             ("false accepts per hour, unseen synthetic sentences", fa(res, "fa_synthetic_sentences"),
+              fa(prev, "fa_synthetic_sentences"))]
+    return ["", f"Against the previous file (`{prev.get('model', '?')}`, measured by this script, same data):", "",
+            "| what | this file | previous file |", "|---|---|---|"] + [f"| {a} | {b} | {c} |" for a, b, c in rows]
+
+
 def card(res: dict, amelia: dict | None, meta: dict, amelia_model: str = "runs/cpu-exp/models-cmn/amelia.onnx",
-         baseline: dict | None = None) -> str:
+         baseline: dict | None = None, previous: dict | None = None) -> str:
     kw, th = res["keyword"], res["threshold"]
     syn = res["synthetic_heldout_voices"]
     fa = res.get("fa_real_unseen", {})
@@ -214,6 +234,8 @@ def card(res: dict, amelia: dict | None, meta: dict, amelia_model: str = "runs/c
     total = sum(res[k]["hours"] for k in ("fa_real_unseen", "fa_synthetic_sentences") if k in res)
     n = sum(res[k]["false_accepts"] for k in ("fa_real_unseen", "fa_synthetic_sentences") if k in res)
     lines.append(f"| false accepts per hour, together | unseen real + synthetic sentences: {total:.2f} h | {n / max(total, 1e-9):.2f} |")
+    if previous:
+        lines += _against_previous(res, previous)
     if amelia:
         lines += ["", "## The recipe on real voices: \"amelia\"", "",
                   "No real recordings of this keyword exist here, so the recipe was checked on a custom keyword "
@@ -262,6 +284,10 @@ def main() -> None:
     ap.add_argument("--amelia-json", help="its measurement from an earlier run (JSON-DIR/amelia.json) instead of measuring again")
     ap.add_argument("--amelia-baseline", help="an amelia model of an earlier recipe: its trade-off joins the card's, for comparison")
     ap.add_argument("--amelia-baseline-json", help="its measurement from an earlier run instead of measuring again")
+    ap.add_argument("--cards-only", action="store_true",
+                    help="measure nothing: write the cards from the measurements already in --json-dir")
+    ap.add_argument("--previous-json-dir", help="the previous shipped files' measurements (KEYWORD.json, as --json-dir "
+                                                "wrote them): a comparison table joins each card")
     ap.add_argument("--json-dir", default=str(ROOT / "runs" / "detectors"), help="where the measurements go as JSON")
     args = ap.parse_args()
     data, synth = Path(args.data), Path(args.synth)
@@ -283,14 +309,19 @@ def main() -> None:
             (Path(args.json_dir) / "amelia-baseline.json").write_text(json.dumps(baseline, indent=1) + "\n")
     for k in args.keywords:
         model = Path(args.models) / f"{k}.onnx"
-        res = measure(model, data, synth)
-        res["amelia"] = amelia
-        print(json.dumps(res), flush=True)
-        if args.json_dir:
+        prev_path = Path(args.previous_json_dir) / f"{k}.json" if args.previous_json_dir else None
+        previous = json.loads(prev_path.read_text()) if prev_path and prev_path.exists() else None
+        if args.cards_only:
+            res = json.loads((Path(args.json_dir) / f"{k}.json").read_text())
+        else:
+            res = measure(model, data, synth)
+            res["amelia"] = amelia
+            print(json.dumps(res), flush=True)
+        if args.json_dir and not args.cards_only:
             Path(args.json_dir).mkdir(parents=True, exist_ok=True)
             (Path(args.json_dir) / f"{k}.json").write_text(json.dumps(res, indent=1) + "\n")
         (Path(args.models) / f"{k}.md").write_text(card(res, amelia, read_metadata(model), args.amelia or (amelia or {}).get("model", "AMELIA.onnx"),
-                                                           baseline))
+                                                           baseline, previous))
 
 
 if __name__ == "__main__":
