@@ -3,12 +3,14 @@
 The course's model, made causal and streamable. Shapes (B: batch, T: feature frames at 100 per
 second, F: n_mels, S: conv stride, K: conv kernel, H: GRU hidden size, L: GRU layers):
 
-    features (B, T, F) -> [optional: minus their running mean over N frames]
-                       -> conv over [context (K - S frames), features] -> (B, T // S, C)
+    features (B, T, F) -> [context (K - S + N frames), features], each frame minus the mean of the
+                          N frames ending at it (N = norm_frames; 0: no normalisation)
+                       -> conv over the last K - S + T frames -> (B, T // S, C)
                        -> GRU x L -> (B, T // S, H) -> dense -> logits (B, T // S)
 
-Output step j covers frames [S j - (K - S), S j + S): it is ready once frame S j + S - 1 exists.
-The K - S frames before the first one are "digital silence" (log of the frontend's floor) for a
+Output step j covers frames [S j - (K - S), S j + S) (their means reach N frames further back): it
+is ready once frame S j + S - 1 exists.
+The K - S + N frames before the first one are "digital silence" (log of the frontend's floor) for a
 fresh stream, so `forward(x)` equals `step(x, initial_state)`, and streaming a clip in chunks of
 any multiple of S frames, carrying the state, gives the same outputs as the whole clip.
 """
@@ -22,7 +24,7 @@ from torch import nn
 
 __all__ = ["DetectorConfig", "Detector", "DetectorState", "StepGraph"]
 
-DetectorState = tuple[torch.Tensor, torch.Tensor]  # (context (B, K - S, F), hidden (L, B, H))
+DetectorState = tuple[torch.Tensor, torch.Tensor]  # (context (B, K - S + N, F), hidden (L, B, H))
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ class Detector(nn.Module):
     def _logits(self, x: torch.Tensor, state: DetectorState) -> tuple[torch.Tensor, DetectorState]:
         c = self.cfg
         ctx, h = state
-        full = torch.cat([ctx, x], dim=1)  # (B, K - S + T, F)
+        full = torch.cat([ctx, x], dim=1)  # (B, K - S + N + T, F)
         z = (full - c.feat_shift) / c.feat_scale
         if c.norm_frames:
             # Each frame minus the mean of the N frames ending at it. The window sums are differences
@@ -131,7 +133,7 @@ class StepGraph(nn.Module):
     """The exported streaming graph (eval mode).
 
     inputs:  features (B, T, F) float32, T a multiple of the stride;
-             context (B, K - S, F) float32; hidden (L, B, H) float32
+             context (B, K - S + N, F) float32; hidden (L, B, H) float32
     outputs: probs (B, T // S); context_out; hidden_out (same shapes as the inputs)
     """
 
