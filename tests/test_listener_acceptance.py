@@ -30,7 +30,8 @@ def test_shipped_models_wake_and_transcribe_through_the_virtual_mic(pulse_mic): 
 # greedy, 41% with the lexicon decoder, see models/recognizer-en.md); on this recording its final
 # text was "fore on the cicin life" (sessions 1-2, beam + LM), "for on the cities" (session 2,
 # lexicon + LM), "are on the citing life" (sessions 3 and 4) and "one on the citing life" /
-# "are on the carton life" (session 5, file / virtual mic): WER 60%. Remove the mark when a
+# "are on the carton life" (session 5, file / virtual mic), "one on the citing life" / "are on the
+# citing life" (session 6): WER 60%. Remove the mark when a
 # better recogniser ships.
 @pytest.mark.xfail(reason="shipped recognizer-en too weak: WER ~60% on this sentence (issue 4)", strict=False)
 def test_acceptance_listen_with_shipped_models(pulse_mic):  # noqa: F811
