@@ -153,7 +153,7 @@ def measure(model: Path, data: Path, synth: Path) -> dict:
 TRAIN_COMMAND = "python scripts/train_detectors.py --keywords activate computer --variants cmn --runs runs/cpu-exp --device cpu"
 AMELIA_COMMAND = ("python scripts/train_detectors.py --keywords amelia --variants cmn --runs runs/cpu-exp "
                   "--models runs/cpu-exp/models-cmn --device cpu")
-HARDWARE = ("on this project's 2-core CPU in session 6: about 45 minutes per model on one thread beside other "
+HARDWARE = ("on this project's 2-core CPU in session 6: 44-56 minutes per model on one thread beside other "
             "training; about a minute per model on one H100")
 
 
