@@ -274,6 +274,13 @@ def card(res: dict, amelia: dict | None, meta: dict, amelia_model: str = "runs/c
     return "\n".join(lines) + "\n"
 
 
+def _save(json_dir: str | None, name: str, res: dict) -> None:
+    """Write one measurement as JSON_DIR/NAME.json (nothing when no --json-dir)."""
+    if json_dir:
+        Path(json_dir).mkdir(parents=True, exist_ok=True)
+        (Path(json_dir) / f"{name}.json").write_text(json.dumps(res, indent=1) + "\n")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
@@ -297,16 +304,13 @@ def main() -> None:
     elif args.amelia:
         amelia = measure(Path(args.amelia), data, synth)
         print(json.dumps(amelia), flush=True)
-        if args.json_dir:
-            Path(args.json_dir).mkdir(parents=True, exist_ok=True)
-            (Path(args.json_dir) / "amelia.json").write_text(json.dumps(amelia, indent=1) + "\n")
+        _save(args.json_dir, "amelia", amelia)
     baseline = None
     if args.amelia_baseline_json:
         baseline = json.loads(Path(args.amelia_baseline_json).read_text())
     elif args.amelia_baseline:
         baseline = measure(Path(args.amelia_baseline), data, synth)
-        if args.json_dir:
-            (Path(args.json_dir) / "amelia-baseline.json").write_text(json.dumps(baseline, indent=1) + "\n")
+        _save(args.json_dir, "amelia-baseline", baseline)
     for k in args.keywords:
         model = Path(args.models) / f"{k}.onnx"
         prev_path = Path(args.previous_json_dir) / f"{k}.json" if args.previous_json_dir else None
@@ -317,11 +321,9 @@ def main() -> None:
             res = measure(model, data, synth)
             res["amelia"] = amelia
             print(json.dumps(res), flush=True)
-        if args.json_dir and not args.cards_only:
-            Path(args.json_dir).mkdir(parents=True, exist_ok=True)
-            (Path(args.json_dir) / f"{k}.json").write_text(json.dumps(res, indent=1) + "\n")
-        (Path(args.models) / f"{k}.md").write_text(card(res, amelia, read_metadata(model), args.amelia or (amelia or {}).get("model", "AMELIA.onnx"),
-                                                           baseline, previous))
+            _save(args.json_dir, k, res)
+        amelia_model = (amelia or {}).get("model", "AMELIA.onnx")  # a measurement names its model
+        (Path(args.models) / f"{k}.md").write_text(card(res, amelia, read_metadata(model), amelia_model, baseline, previous))
 
 
 if __name__ == "__main__":
