@@ -50,8 +50,9 @@ BG_WEIGHTS = {"kathleen": 0.30, "fsdd": 0.08, "precise-speech": 0.12, "noise-rea
 # [0, 35) negatives for training, [35, 55) for choosing the threshold, [55, 100) + heldout.jsonl
 # (held-out voices) only for measuring false accepts (scripts/eval_detectors.py).
 SENTENCE_SPLIT = (35, 55)
-# Recipe variants: (bg weight overrides, MixConfig overrides, TrainRecipe overrides, DetectorConfig overrides).
-VARIANTS: dict[str, tuple[dict, dict, dict, dict]] = {
+# Recipe variants: (bg weight overrides, MixConfig overrides, TrainRecipe overrides, DetectorConfig overrides)
+# and, optionally, sampling-weight factors of the positives by synthesis engine.
+VARIANTS: dict[str, tuple] = {
     "": ({}, {}, {}, {}),
     "synthbg": ({"kathleen": 0.0, "fsdd": 0.0, "precise-speech": 0.0, "babble": 0.6}, {}, {}, {}),
     "wide": ({}, {"vtlp": (0.8, 1.2), "tempo": (0.8, 1.25), "reverb_prob": 0.6, "colour_db": 10.0}, {}, {}),
@@ -72,6 +73,13 @@ VARIANTS: dict[str, tuple[dict, dict, dict, dict]] = {
     "cmn": ({}, {}, {}, {"norm_frames": 100}),
     # the recipe of sessions 1-5, without the mean normalisation
     "plain": ({}, {}, {}, {"norm_frames": 0}),
+    # the base recipe with another seed (mixes, initial weights): how much one run's result varies
+    "seed1": ({}, {}, {"seed": 1}, {}),
+    # espeak-ng's formant voices are 80 % of the positives; the five more natural engines (festival,
+    # flite, MBROLA, pico, piper) drawn 4x as often, so that they make half of the positives
+    "natural": ({}, {}, {}, {}, {"festival": 4.0, "flite": 4.0, "mbrola": 4.0, "pico": 4.0, "piper": 4.0}),
+    # half of the examples heard through a band limit: high-pass 80-600 Hz, low-pass 3-8 kHz (MixConfig.band_prob)
+    "band": ({}, {"band_prob": 0.5}, {}, {}),
 }
 DEFAULT_EPOCHS, DEFAULT_STEPS, DEFAULT_BATCH = 10, 200, 128
 
@@ -185,12 +193,18 @@ def stage_bank(args: argparse.Namespace) -> None:
         print(f"wrote {save_bank(bank, path)}: {json.dumps(bank['meta']['roles'])[:400]}")
 
 
-def keyword_bank(banks: Path, keyword: str, others: list[str], bg_weights: dict) -> dict:
-    """The training bank of one keyword: its clips, the other keywords' clips as negatives (unless
-    their text contains the keyword), and the shared backgrounds re-weighted by source."""
+def keyword_bank(banks: Path, keyword: str, others: list[str], bg_weights: dict, pos_weights: dict | None = None) -> dict:
+    """The training bank of one keyword: its clips (positives re-weighted by engine with
+    `pos_weights`), the other keywords' clips as negatives (unless their text contains the keyword),
+    and the shared backgrounds re-weighted by source."""
     from speechseq.train.words import contains_keyword
 
-    parts = [(load_bank(banks / f"kw-{keyword}.npz"), {r: r for r in ("pos", "neg", "val_pos", "val_neg", "real_pos")})]
+    own = load_bank(banks / f"kw-{keyword}.npz")
+    if pos_weights:
+        engines = own["meta"]["roles"]["pos"]["sources"]
+        factor = np.array([pos_weights.get(e, 1.0) for e in engines], dtype=np.float32)
+        own["pos/weight"] = own["pos/weight"] * factor[own["pos/source"]]
+    parts = [(own, {r: r for r in ("pos", "neg", "val_pos", "val_neg", "real_pos")})]
     for other in others:
         b = load_bank(banks / f"kw-{other}.npz")
         for role in ("pos", "neg", "val_pos", "val_neg"):
@@ -212,6 +226,10 @@ def keyword_bank(banks: Path, keyword: str, others: list[str], bg_weights: dict)
     bank = merge_banks(parts)
     bank["meta"]["keyword"] = keyword
     return bank
+
+
+def variant_pos_weights(variant: str) -> dict:
+    return VARIANTS[variant][4] if len(VARIANTS[variant]) > 4 else {}
 
 
 def run_name(keyword: str, variant: str) -> str:
@@ -241,9 +259,9 @@ def stage_train(args: argparse.Namespace) -> None:
     torch.set_num_threads(1 if args.device == "cpu" else 2)
     torch.backends.cudnn.benchmark = True
     for k, v in jobs:
-        bgw, mixo, reco, modo = VARIANTS[v]
+        bgw, mixo, reco, modo = VARIANTS[v][:4]
         others = [o for o in args.negative_keywords if o != k]
-        bank = keyword_bank(Path(args.banks), k, others, {**BG_WEIGHTS, **bgw})
+        bank = keyword_bank(Path(args.banks), k, others, {**BG_WEIGHTS, **bgw}, variant_pos_weights(v))
         recipe = TrainRecipe(batch=args.batch, steps_per_epoch=args.steps, epochs=args.epochs, **reco)
         out = Path(args.runs) / run_name(k, v)
         print(f"training {out} on {args.device}: {json.dumps(bank['meta']['roles'])[:600]}", flush=True)
@@ -277,7 +295,8 @@ def stage_export(args: argparse.Namespace) -> None:
         run = Path(args.runs) / run_name(k, args.variants[0])
         ck = torch.load(args.checkpoint, map_location="cpu", weights_only=False) if args.checkpoint else final_checkpoint(run)
         others = [o for o in args.negative_keywords if o != k]
-        bank = keyword_bank(Path(args.banks), k, others, {**BG_WEIGHTS, **VARIANTS[args.variants[0]][0]})
+        bank = keyword_bank(Path(args.banks), k, others, {**BG_WEIGHTS, **VARIANTS[args.variants[0]][0]},
+                            variant_pos_weights(args.variants[0]))
         th, table = choose_threshold(detector_from_checkpoint(ck), bank)
         ck["extra"] = {**ck["extra"], "threshold": th, "threshold_table": table,
                        "checkpoint": f"mean of the EMA weights of epochs {ck.get('averaged')}"}

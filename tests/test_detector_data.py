@@ -107,6 +107,31 @@ def test_feature_mix_labels_and_levels(rng):
     assert y0.sum() == 0
 
 
+def test_band_limit_follows_the_filter_response(rng):
+    """MixConfig.band_prob: examples heard through a high-pass and a low-pass: per mel band the
+    power gain is the Butterworth response averaged over the band; 1 where the limit is off."""
+    from speechseq.frontend import mel_filterbank
+    from speechseq.train.kwmix import Mixer, MixConfig
+
+    bank = _tiny_bank(rng)
+    cfg = MixConfig(clip_s=4.0, band_prob=1.0, highpass_hz=(400.0, 400.0), lowpass_hz=(3000.0, 3000.0), band_order=(4, 4))
+    gains = Mixer(bank, cfg)._band_gains(rng, 4).numpy()
+    fb = mel_filterbank(FrontendConfig())
+    centre_hz = (fb * np.linspace(0, 8000, fb.shape[1])).sum(1) / fb.sum(1)
+    db = 10 * np.log10(gains)
+    assert np.allclose(gains, gains[:1])                              # fixed cut-offs: one response
+    assert (db[:, centre_hz < 150] < -30).all()                      # far below the high-pass
+    assert (np.abs(db[:, (centre_hz > 900) & (centre_hz < 2000)]) < 0.5).all()   # the pass band
+    high = centre_hz > 4500                                          # above the low-pass: about its response
+    assert np.allclose(db[0, high], -10 * np.log10(1 + (centre_hz[high] / 3000) ** 8), atol=1.5)
+    assert db[0, -1] < -28
+    assert np.all(np.diff(db[0, centre_hz > 3500]) < 0)              # falling above the cut-off
+    off = Mixer(bank, MixConfig(band_prob=0.0))._band_gains(rng, 4).numpy()
+    assert np.allclose(off, 1.0, atol=1e-5)
+    x, _ = Mixer(bank, MixConfig(clip_s=4.0, band_prob=0.5)).batch(rng, 8)
+    assert torch.isfinite(x).all()
+
+
 def test_bank_roundtrip_and_merge(tmp_path, rng):
     from speechseq.train.kwbank import BankItem, build_bank, load_bank, merge_banks, save_bank, select_clips
     import soundfile as sf

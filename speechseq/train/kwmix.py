@@ -10,7 +10,8 @@ batch, for each 10-s example (course recipe, see `speechseq.train.augment`):
   clip with its own tempo (frame resampling) and vocal-tract warp (VTLP on the mel axis); some
   negatives are truncated positives (the keyword's first part); room reverberation on the
   speech (exponential tails per mel band); microphone colouring (a smooth random curve over the
-  bands); the mix set to -40..-10 dBFS with a pink noise floor at -75..-45 dBFS; SpecAugment.
+  bands), and in some examples a band limit (a high-pass and a low-pass Butterworth response, as
+  small or cheap microphones and phone-grade channels have); the mix set to -40..-10 dBFS with a pink noise floor at -75..-45 dBFS; SpecAugment.
 
 Labels: 1 for `label_s` of output steps from the step at which each positive is complete.
 Shapes: B batch, T frames (100/s), F mel bands, R placed rows (frames of all clips in a batch).
@@ -50,6 +51,10 @@ class MixConfig:
     rt60_s: tuple[float, float] = (0.2, 0.8)
     drr_db: tuple[float, float] = (0.0, 12.0)
     colour_db: float = 6.0
+    band_prob: float = 0.0              # examples heard through a band limit (high-pass + low-pass)
+    highpass_hz: tuple[float, float] = (80.0, 600.0)
+    lowpass_hz: tuple[float, float] = (3000.0, 8000.0)
+    band_order: tuple[int, int] = (2, 6)
     vtlp: tuple[float, float] = (0.88, 1.12)
     tempo: tuple[float, float] = (0.88, 1.12)
     specaug_prob: float = 0.7
@@ -117,6 +122,10 @@ class Mixer:
         pink = np.exp(logmel(noise, FrontendConfig(n_mels=self.n_mels)).astype(np.float64)) - 1e-6
         self.pink = torch.tensor(pink, dtype=torch.float32, device=self.dev)  # (T_pink, F), RMS 1
         self.mband = torch.arange(self.n_mels, device=self.dev, dtype=torch.float32) / max(1, self.n_mels - 1)
+        fcfg = FrontendConfig(n_mels=self.n_mels)
+        fb = mel_filterbank(fcfg)
+        self.fb = torch.tensor(fb / fb.sum(1, keepdims=True), dtype=torch.float32, device=self.dev)   # (F, K)
+        self.fft_hz = np.linspace(0.0, fcfg.sample_rate / 2, fcfg.n_fft // 2 + 1)
 
     def _power(self, q: torch.Tensor) -> torch.Tensor:
         return torch.clamp(torch.exp(LO + STEP * q.float()) - 1e-6, min=0.0)
@@ -196,6 +205,8 @@ class Mixer:
             phase = torch.tensor(rng.uniform(0, 2 * math.pi, size), dtype=torch.float32, device=dev)
             curve += amp[:, None] / 3 * torch.cos(2 * math.pi * freq[:, None] * self.mband[None] + phase[:, None])
         mix = mix * (10 ** (curve / 10))[:, None, :]
+        if c.band_prob > 0:
+            mix = mix * self._band_gains(rng, size)[:, None, :]
         level = mix.sum(-1).mean(-1)
         target = WHITE_RMS1_POWER * 10 ** (torch.tensor(rng.uniform(*c.level_dbfs, size), dtype=torch.float32, device=dev) / 10)
         mix = mix * (target / (level + 1e-10))[:, None, None]
@@ -207,6 +218,19 @@ class Mixer:
         if specaug:
             x = self._specaug(rng, x)
         return x, torch.from_numpy(labels).to(dev)
+
+    def _band_gains(self, rng: np.random.Generator, size: int) -> torch.Tensor:
+        """(B, F) power gains per mel band: 1 for examples without a band limit, else the band's
+        average of |H(f)|^2 of a Butterworth high-pass times low-pass of random cut-offs and order."""
+        c = self.cfg
+        on = rng.random(size) < c.band_prob
+        f = np.maximum(self.fft_hz, 1.0)[None, :]
+        hp = np.exp(rng.uniform(*np.log(c.highpass_hz), size))[:, None]
+        lp = np.exp(rng.uniform(*np.log(c.lowpass_hz), size))[:, None]
+        order = rng.integers(c.band_order[0], c.band_order[1] + 1, size)[:, None]
+        h2 = 1.0 / (1.0 + (hp / f) ** (2 * order)) / (1.0 + (f / lp) ** (2 * order))
+        h2[~on] = 1.0
+        return torch.tensor(h2, dtype=torch.float32, device=self.dev) @ self.fb.T
 
     def _reverb(self, rng: np.random.Generator, fg: torch.Tensor) -> torch.Tensor:
         """Late reverberation in the power domain: each band convolved with an exponential tail."""
