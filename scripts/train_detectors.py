@@ -19,7 +19,8 @@ Stages (all by default, or one with --stage):
           (speechseq.train.detector.train_detector; resumable).
   export  the mean of RUNS/KEYWORD's last 3 epoch snapshots -> models/KEYWORD.onnx, threshold
           by speechseq.train.detector.choose_threshold (real validation speech + synthetic
-          threshold-choice sentences).
+          threshold-choice sentences). With --ensemble and several --variants: one model whose
+          posterior is the mean of those runs' (each averaged as above).
 
 The training stage runs on a GPU with --device cuda, or on the CPU (slower; same result up to
 floating point). --parallel runs the keywords' trainings as concurrent processes.
@@ -294,12 +295,18 @@ def stage_export(args: argparse.Namespace) -> None:
     for k in args.keywords:
         run = Path(args.runs) / run_name(k, args.variants[0])
         ck = torch.load(args.checkpoint, map_location="cpu", weights_only=False) if args.checkpoint else final_checkpoint(run)
+        if args.ensemble:  # the mean of the runs of every listed variant, one network each
+            runs = [Path(args.runs) / run_name(k, v) for v in args.variants]
+            ck["members"] = [final_checkpoint(r)["model"] for r in runs]
+            del ck["model"]
+            ck["averaged"] = f"ensemble of {', '.join(r.name for r in runs)}, each {ck['averaged']}"
+            run = Path(args.runs) / f"{k}-ensemble-{'-'.join(v or 'base' for v in args.variants)}"
         others = [o for o in args.negative_keywords if o != k]
         bank = keyword_bank(Path(args.banks), k, others, {**BG_WEIGHTS, **VARIANTS[args.variants[0]][0]},
                             variant_pos_weights(args.variants[0]))
         th, table = choose_threshold(detector_from_checkpoint(ck), bank)
-        ck["extra"] = {**ck["extra"], "threshold": th, "threshold_table": table,
-                       "checkpoint": f"mean of the EMA weights of epochs {ck.get('averaged')}"}
+        what = ck.get("averaged") if args.ensemble else f"the EMA weights of epochs {ck.get('averaged')}"
+        ck["extra"] = {**ck["extra"], "threshold": th, "threshold_table": table, "checkpoint": f"mean of {what}"}
         run.mkdir(parents=True, exist_ok=True)
         save_checkpoint(ck, run / "final.pt")
         for path in export_checkpoint(run / "final.pt", Path(args.models) / f"{k}.onnx"):
@@ -326,6 +333,9 @@ def main() -> None:
     ap.add_argument("--parallel", action="store_true", help="train keywords/variants as concurrent processes")
     ap.add_argument("--rebuild", action="store_true", help="rebuild feature banks that exist")
     ap.add_argument("--checkpoint", help="export this (already averaged) checkpoint instead of RUNS/KEYWORD's")
+    ap.add_argument("--ensemble", action="store_true",
+                    help="export: one model whose posterior is the mean of the runs of all --variants "
+                         "(speechseq.nn.detector.DetectorEnsemble), e.g. --variants base seed1")
     args = ap.parse_args()
     args.variants = ["" if v == "base" else v for v in args.variants]
     for v in args.variants:

@@ -145,3 +145,43 @@ def test_runtime_audio_chunks_equal_whole_clip(tmp_path):
         f, s = fe.step(piece, s)
         got.append(f)
     assert np.abs(np.concatenate(got) - feats).max() <= 1e-4
+
+
+def test_ensemble_is_the_mean_of_its_members_and_streams_in_onnx(tmp_path):
+    """DetectorEnsemble: the posterior is the mean of the members' posteriors; streamed in random
+    chunks through the exported graph it equals the whole clip in torch; its state is the members'
+    GRU states stacked, which the runtime sizes from the metadata alone."""
+    from speechseq.nn.detector import DetectorEnsemble
+    from speechseq.train.export_detector import detector_from_checkpoint
+
+    a = _trained_like(TINY_CMN)
+    torch.manual_seed(1)
+    b = Detector(TINY_CMN).eval()
+    ens = DetectorEnsemble([a, b]).eval()
+    feats = _features(2.5, seed=6)
+    t = TINY.stride * (len(feats) // TINY.stride)
+    x = torch.tensor(feats[None, :t])
+    with torch.no_grad():
+        pa, pb, pe = (torch.sigmoid(m(x))[0].numpy() for m in (a, b, ens))
+    assert np.abs(pe - (pa + pb) / 2).max() <= 1e-5
+    assert np.abs(pa - pb).max() > 1e-2  # the members differ, so the check means something
+    # a checkpoint of the members' weights rebuilds the same ensemble
+    ck = {"model_config": TINY_CMN.to_dict(), "members": [a.state_dict(), b.state_dict()]}
+    with torch.no_grad():
+        again = torch.sigmoid(detector_from_checkpoint(ck)(x))[0].numpy()
+    assert np.abs(again - pe).max() <= 1e-6
+    with pytest.raises(ValueError):
+        DetectorEnsemble([a, Detector(TINY)])
+    path = export_detector(ens, tmp_path / "ens.onnx", {"keyword": "hello", "threshold": 0.5})
+    meta = read_metadata(path)
+    assert meta["layers"] == 2 * TINY_CMN.layers and meta["members"] == 2
+    assert meta["parameters"] == a.num_parameters() + b.num_parameters()
+    kw = KeywordModel(path)
+    ctx, h = kw.initial_state()
+    assert h.shape == (2 * TINY_CMN.layers, 1, TINY_CMN.hidden)
+    parts, pos = [], 0
+    for size in _random_chunks(t, TINY.stride, np.random.default_rng(7)):
+        p, ctx, h = kw.run(feats[pos: pos + size], ctx, h)
+        parts.append(p)
+        pos += size
+    assert np.abs(np.concatenate(parts) - pe).max() <= 1e-4

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-__all__ = ["DetectorConfig", "Detector", "DetectorState", "StepGraph"]
+__all__ = ["DetectorConfig", "Detector", "DetectorEnsemble", "DetectorState", "StepGraph"]
 
 DetectorState = tuple[torch.Tensor, torch.Tensor]  # (context (B, K - S + N, F), hidden (L, B, H))
 
@@ -127,6 +127,44 @@ class Detector(nn.Module):
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+class DetectorEnsemble(nn.Module):
+    """Several detectors of one configuration (e.g. trained with different seeds) as one: the
+    posterior is the mean of theirs. Their false accepts fall on different sounds more than their
+    detections do, so the mean separates keywords from other speech better than each member.
+
+    Streams like a `Detector`: one shared context (the members read the same frames) and the
+    members' GRU states stacked on the layer axis, (members * L, B, H); `forward` gives the logit
+    of the mean probability, so it drops in wherever a `Detector`'s logits are used.
+    """
+
+    def __init__(self, members: list[Detector]) -> None:
+        super().__init__()
+        if not members or any(m.cfg != members[0].cfg for m in members):
+            raise ValueError("an ensemble needs one or more detectors of the same configuration")
+        self.members = nn.ModuleList(members)
+        self.cfg = members[0].cfg
+        self.state_layers = len(members) * self.cfg.layers
+
+    def initial_state(self, batch: int = 1, device: torch.device | str = "cpu") -> DetectorState:
+        ctx, h = self.members[0].initial_state(batch, device)
+        return ctx, h.repeat(len(self.members), 1, 1)
+
+    def _logits(self, x: torch.Tensor, state: DetectorState) -> tuple[torch.Tensor, DetectorState]:
+        ctx, h = state
+        L = self.cfg.layers
+        probs, hs, new_ctx = [], [], ctx
+        for i, m in enumerate(self.members):
+            logits, (new_ctx, hi) = m._logits(x, (ctx, h[i * L:(i + 1) * L]))
+            probs.append(torch.sigmoid(logits))
+            hs.append(hi)
+        p = torch.clamp(torch.stack(probs).mean(0), 1e-7, 1 - 1e-7)
+        return torch.log(p) - torch.log1p(-p), (new_ctx, torch.cat(hs, dim=0))
+
+    forward = Detector.forward
+    step = Detector.step
+    num_parameters = Detector.num_parameters
 
 
 class StepGraph(nn.Module):

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from ..frontend import FrontendConfig
-from ..nn.detector import Detector, DetectorConfig, StepGraph
+from ..nn.detector import Detector, DetectorConfig, DetectorEnsemble, StepGraph
 from ..runtime.onnx import write_metadata, jsonable
 
 __all__ = ["export_detector", "export_checkpoint", "detector_from_checkpoint", "DEFAULT_RUNTIME"]
@@ -23,14 +23,21 @@ __all__ = ["export_detector", "export_checkpoint", "detector_from_checkpoint", "
 DEFAULT_RUNTIME = {"threshold": 0.5, "smoothing_steps": 3, "refractory_s": 1.0}
 
 
-def detector_from_checkpoint(ckpt: dict) -> Detector:
-    """Rebuild the model of a checkpoint (EMA weights in best.pt) in eval mode."""
-    model = Detector(DetectorConfig.from_dict(ckpt["model_config"]))
+def detector_from_checkpoint(ckpt: dict) -> Detector | DetectorEnsemble:
+    """Rebuild the model of a checkpoint (EMA weights in best.pt) in eval mode; a checkpoint with
+    "members" (weights of several runs of one configuration) gives their ensemble."""
+    cfg = DetectorConfig.from_dict(ckpt["model_config"])
+    if "members" in ckpt:
+        members = [Detector(cfg) for _ in ckpt["members"]]
+        for m, weights in zip(members, ckpt["members"]):
+            m.load_state_dict(weights)
+        return DetectorEnsemble(members).eval()
+    model = Detector(cfg)
     model.load_state_dict(ckpt["model"])
     return model.eval()
 
 
-def export_detector(model: Detector, out: str | os.PathLike, meta: dict, opset: int = 17) -> Path:
+def export_detector(model: Detector | DetectorEnsemble, out: str | os.PathLike, meta: dict, opset: int = 17) -> Path:
     """Write `model`'s step graph to `out` with `meta` merged into the standard metadata."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -48,7 +55,8 @@ def export_detector(model: Detector, out: str | os.PathLike, meta: dict, opset: 
     frontend = FrontendConfig(n_mels=cfg.n_mels, floor=cfg.floor)
     full = {"kind": "detector", "format": 1, **DEFAULT_RUNTIME, **meta,
             "frontend": frontend.to_dict(), "model_config": cfg.to_dict(),
-            "stride": cfg.stride, "context": cfg.context, "layers": cfg.layers, "hidden": cfg.hidden,
+            "stride": cfg.stride, "context": cfg.context, "layers": getattr(model, "state_layers", cfg.layers),
+            "hidden": cfg.hidden, "members": len(getattr(model, "members", [model])),
             "step_s": cfg.stride / frontend.frame_rate, "parameters": model.num_parameters()}
     full.setdefault("keyword", "keyword")
     write_metadata(out, full)
