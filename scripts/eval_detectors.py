@@ -212,7 +212,7 @@ def _against_previous(res: dict, prev: dict) -> list[str]:
             "| what | this file | previous file |", "|---|---|---|"] + [f"| {a} | {b} | {c} |" for a, b, c in rows]
 
 
-def _amelia_in_noise(amelia: dict, baseline: dict | None) -> list[str]:
+def _amelia_in_noise(amelia: dict, others: list[tuple[str, dict]]) -> list[str]:
     """Card rows: the real amelia clips (both halves) over real noise at 20 / 10 / 5 dB."""
     noisy = amelia.get("real_amelia_noise")
     if not noisy:
@@ -222,7 +222,7 @@ def _amelia_in_noise(amelia: dict, baseline: dict | None) -> list[str]:
              "against noise RMS), as the issue's unseen real recordings are scored; misses:", "",
              "| model | threshold | " + " | ".join(k.removeprefix("snr_").replace("db", " dB") for k in snrs) + " |",
              "|---|---|" + "---|" * len(snrs)]
-    rows = [("this recipe", amelia)] + ([("previous recipe", baseline)] if baseline and "real_amelia_noise" in baseline else [])
+    rows = [("this recipe", amelia)] + [(name, m) for name, m in others if "real_amelia_noise" in m]
     for name, m in rows:
         th = str(m["threshold"])
         for t in dict.fromkeys([th, "0.5"]):
@@ -233,7 +233,10 @@ def _amelia_in_noise(amelia: dict, baseline: dict | None) -> list[str]:
 
 
 def card(res: dict, amelia: dict | None, meta: dict, amelia_model: str = "runs/cpu-exp/models-cmn/amelia.onnx",
-         baseline: dict | None = None, previous: dict | None = None) -> str:
+         baseline: dict | None = None, previous: dict | None = None, also: list[tuple[str, dict]] = ()) -> str:
+    """The Markdown card of a shipped detector from its measurement `res`; `amelia`: the same recipe's
+    amelia model measured on real recordings; `baseline`: the previous recipe's amelia; `also`:
+    more amelia models (label, measurement) for the trade-off tables, e.g. another seed."""
     kw, th = res["keyword"], res["threshold"]
     syn = res["synthetic_heldout_voices"]
     fa = res.get("fa_real_unseen", {})
@@ -286,6 +289,7 @@ def card(res: dict, amelia: dict | None, meta: dict, amelia_model: str = "runs/c
     if previous:
         lines += _against_previous(res, previous)
     if amelia:
+        others = ([("previous recipe", baseline)] if baseline else []) + list(also)
         lines += ["", "## The recipe on real voices: \"amelia\"", "",
                   "No real recordings of this keyword exist here, so the recipe was checked on a custom keyword "
                   "that has them: \"amelia\" trained by the same recipe from synthetic speech only, measured on the "
@@ -304,13 +308,13 @@ def card(res: dict, amelia: dict | None, meta: dict, amelia_model: str = "runs/c
                       "| threshold | " + " | ".join(fa_at) + " |", "|---|" + "---|" * len(fa_at),
                       "| real amelia missed | " + " | ".join(_missed(amelia, x) for x in fa_at) + " |",
                       "| synthetic false accepts per hour | " + " | ".join(str(v) for v in fa_at.values()) + " |"]
-            base_fa = (baseline or {}).get("fa_synthetic_sentences", {}).get("fa_per_hour_at")
-            if base_fa and all(x in base_fa for x in fa_at):
-                lines += [f"| previous recipe ({baseline['model']}): real amelia missed | "
-                          + " | ".join(_missed(baseline, x) for x in fa_at) + " |",
-                          "| previous recipe: synthetic false accepts per hour | "
-                          + " | ".join(str(base_fa[x]) for x in fa_at) + " |"]
-        lines += _amelia_in_noise(amelia, baseline)
+            for name, m in others:
+                m_fa = m.get("fa_synthetic_sentences", {}).get("fa_per_hour_at")
+                if m_fa and all(x in m_fa for x in fa_at):
+                    lines += [f"| {name} ({m['model']}): real amelia missed | "
+                              + " | ".join(_missed(m, x) for x in fa_at) + " |",
+                              f"| {name}: synthetic false accepts per hour | " + " | ".join(str(m_fa[x]) for x in fa_at) + " |"]
+        lines += _amelia_in_noise(amelia, others)
         u = amelia["fa_real_unseen"]
         lines.append("")
         lines.append(f"amelia's false accepts at its threshold: {u['fa_per_hour']}/h on {u['hours']} h of unseen real speech, "
@@ -341,6 +345,9 @@ def main() -> None:
     ap.add_argument("--amelia-json", help="its measurement from an earlier run (JSON-DIR/amelia.json) instead of measuring again")
     ap.add_argument("--amelia-baseline", help="an amelia model of an earlier recipe: its trade-off joins the card's, for comparison")
     ap.add_argument("--amelia-baseline-json", help="its measurement from an earlier run instead of measuring again")
+    ap.add_argument("--amelia-also", action="append", default=[], metavar="LABEL=JSON",
+                    help="another amelia measurement (e.g. the recipe with another seed) whose trade-off joins the "
+                         "card's under LABEL (repeatable)")
     ap.add_argument("--cards-only", action="store_true",
                     help="measure nothing: write the cards from the measurements already in --json-dir")
     ap.add_argument("--previous-json-dir", help="the previous shipped files' measurements (KEYWORD.json, as --json-dir "
@@ -361,6 +368,12 @@ def main() -> None:
     elif args.amelia_baseline:
         baseline = measure(Path(args.amelia_baseline), data, synth)
         _save(args.json_dir, "amelia-baseline", baseline)
+    also = []
+    for item in args.amelia_also:
+        label, _, path = item.partition("=")
+        if not path:
+            raise SystemExit(f"--amelia-also wants LABEL=JSON, got {item!r}")
+        also.append((label, json.loads(Path(path).read_text())))
     for k in args.keywords:
         model = Path(args.models) / f"{k}.onnx"
         prev_path = Path(args.previous_json_dir) / f"{k}.json" if args.previous_json_dir else None
@@ -373,7 +386,8 @@ def main() -> None:
             print(json.dumps(res), flush=True)
             _save(args.json_dir, k, res)
         amelia_model = (amelia or {}).get("model", "AMELIA.onnx")  # a measurement names its model
-        (Path(args.models) / f"{k}.md").write_text(card(res, amelia, read_metadata(model), amelia_model, baseline, previous))
+        (Path(args.models) / f"{k}.md").write_text(card(res, amelia, read_metadata(model), amelia_model, baseline,
+                                                        previous, also))
 
 
 if __name__ == "__main__":
