@@ -41,6 +41,17 @@ def _random_chunks(total: int, stride: int, rng: np.random.Generator) -> list[in
     return [s for s in sizes if s > 0]
 
 
+def _stream_onnx(kw: KeywordModel, feats: np.ndarray, seed: int) -> np.ndarray:
+    """An exported model's probabilities for `feats` fed in random chunk sizes, state carried."""
+    ctx, h = kw.initial_state()
+    parts, pos = [], 0
+    for size in _random_chunks(len(feats), kw.stride, np.random.default_rng(seed)):
+        p, ctx, h = kw.run(feats[pos: pos + size], ctx, h)
+        parts.append(p)
+        pos += size
+    return np.concatenate(parts)
+
+
 def test_shapes_and_size():
     model = Detector(DetectorConfig())
     x = torch.randn(2, 250, 40)
@@ -109,13 +120,7 @@ def test_onnx_streaming_equals_torch(tmp_path, cfg):
     t = TINY.stride * (len(feats) // TINY.stride)
     with torch.no_grad():
         whole = torch.sigmoid(model(torch.tensor(feats[None, :t])))[0].numpy()
-    ctx, h = kw.initial_state()
-    parts, pos = [], 0
-    for size in _random_chunks(t, TINY.stride, np.random.default_rng(2)):
-        p, ctx, h = kw.run(feats[pos: pos + size], ctx, h)
-        parts.append(p)
-        pos += size
-    assert np.abs(np.concatenate(parts) - whole).max() <= 1e-4
+    assert np.abs(_stream_onnx(kw, feats[:t], seed=2) - whole).max() <= 1e-4
 
 
 def test_runtime_audio_chunks_equal_whole_clip(tmp_path):
@@ -177,11 +182,5 @@ def test_ensemble_is_the_mean_of_its_members_and_streams_in_onnx(tmp_path):
     assert meta["layers"] == 2 * TINY_CMN.layers and meta["members"] == 2
     assert meta["parameters"] == a.num_parameters() + b.num_parameters()
     kw = KeywordModel(path)
-    ctx, h = kw.initial_state()
-    assert h.shape == (2 * TINY_CMN.layers, 1, TINY_CMN.hidden)
-    parts, pos = [], 0
-    for size in _random_chunks(t, TINY.stride, np.random.default_rng(7)):
-        p, ctx, h = kw.run(feats[pos: pos + size], ctx, h)
-        parts.append(p)
-        pos += size
-    assert np.abs(np.concatenate(parts) - pe).max() <= 1e-4
+    assert kw.initial_state()[1].shape == (2 * TINY_CMN.layers, 1, TINY_CMN.hidden)
+    assert np.abs(_stream_onnx(kw, feats[:t], seed=7) - pe).max() <= 1e-4
