@@ -130,9 +130,10 @@ class Detector(nn.Module):
 
 
 class DetectorEnsemble(nn.Module):
-    """Several detectors of one configuration (e.g. trained with different seeds) as one: the
-    posterior is the mean of theirs. Their false accepts fall on different sounds more than their
-    detections do, so the mean separates keywords from other speech better than each member.
+    """Several detectors of one configuration (e.g. trained by different recipes) as one: the
+    posterior is the mean of theirs. Where the members err on different sounds, the mean separates
+    keywords from other speech better than each of them (measured on amelia: the docstring of
+    scripts/train_detectors.py); it costs the members' size and most of their CPU.
 
     Streams like a `Detector`: one shared context (the members read the same frames) and the
     members' GRU states stacked on the layer axis, (members * L, B, H); `forward` gives the logit

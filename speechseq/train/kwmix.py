@@ -11,7 +11,8 @@ batch, for each 10-s example (course recipe, see `speechseq.train.augment`):
   negatives are truncated positives (the keyword's first part); room reverberation on the
   speech (exponential tails per mel band); microphone colouring (a smooth random curve over the
   bands), and in some examples a band limit (a high-pass and a low-pass Butterworth response, as
-  small or cheap microphones and phone-grade channels have); the mix set to -40..-10 dBFS with a pink noise floor at -75..-45 dBFS; SpecAugment.
+  small or cheap microphones and phone-grade channels have; off by default); the mix set to
+  -40..-10 dBFS with a pink noise floor at -75..-45 dBFS; SpecAugment.
 
 Labels: 1 for `label_s` of output steps from the step at which each positive is complete.
 Shapes: B batch, T frames (100/s), F mel bands, R placed rows (frames of all clips in a batch).
