@@ -91,7 +91,7 @@ VARIANTS: dict[str, tuple] = {
     # 0.65, misses 11.7 % at 1.94 synthetic FA/h; held-out synthetic voices 15.2 % against 12.0 %):
     # better than both base runs, by less than their spread. Its second seed ("natural-seed1"): 16.6 %
     # at 0.97/h, 22.4 % at 0/h (its threshold by the rule, 0.85); on a 0.01 grid at <= 0.5/h the two
-    # natural runs miss 16.6 / 17.0 %, the two base runs 19.3 / 23.3 % (runs/cpu-exp, session 7)
+    # natural runs miss 16.6 / 17.0 %, the two base runs 19.3 / 23.3 % (scripts/detector_tradeoff.py)
     "natural": ({}, {}, {}, {}, {"festival": 4.0, "flite": 4.0, "mbrola": 4.0, "pico": 4.0, "piper": 4.0}),
     "natural-seed1": ({}, {}, {"seed": 1}, {}, {"festival": 4.0, "flite": 4.0, "mbrola": 4.0, "pico": 4.0, "piper": 4.0}),
     # half of the examples heard through a band limit: high-pass 80-600 Hz, low-pass 3-8 kHz (MixConfig.band_prob).

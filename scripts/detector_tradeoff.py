@@ -1,0 +1,96 @@
+#!/usr/bin/env python
+"""Real-voice misses against synthetic false accepts, on a fine threshold grid, for amelia models
+and the mean of their posteriors (what `train_detectors.py --stage export --ensemble` ships).
+
+    .venv/bin/python scripts/detector_tradeoff.py runs/cpu-exp/models-cmn/amelia.onnx \\
+        runs/cpu-exp/models-natural/amelia.onnx [--cache runs/tradeoff]
+
+Per model: raw posteriors (no smoothing) of the unseen synthetic sentences, of the real speech
+(unseen + threshold-choice sets) and of the 223 real Precise amelia clips (padded as
+scripts/eval_detectors.py pads them), cached as .npz; then the runtime's smoothing and trigger
+on a 0.01 grid: for each false-accept budget per hour on the synthetic sentences, the lowest
+threshold within it and the share of real amelia clips missed there. Every pair and larger set
+of models is scored with the mean of their posteriors.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import itertools
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from eval_detectors import real_sets, sentences  # noqa: E402
+from speechseq.audio import load_audio  # noqa: E402
+from speechseq.commands.eval_detector import negative_posteriors  # noqa: E402
+from speechseq.runtime.detector import Detector, smooth, trigger_events  # noqa: E402
+from speechseq.train.kwbank import pad_recording  # noqa: E402
+
+BUDGETS = (2.0, 1.0, 0.5, 0.0)
+
+
+def raw_posteriors(model: Path, data: Path, synth: Path, cache: Path) -> dict:
+    """{"syn": [...], "real": [...], "pos": [...], "h_syn": hours} for one model, cached by its bytes."""
+    key = hashlib.sha1(model.read_bytes()).hexdigest()[:12]
+    path = cache / f"{model.parent.name}-{model.stem}-{key}.npz"
+    if path.exists():
+        z = np.load(path, allow_pickle=True)
+        return {k: z[k].item() if z[k].shape == () else list(z[k]) for k in z.files}
+    det = Detector.load([model], smoothing_steps=1)
+    sets = real_sets(data, det.models[0].keyword)
+    syn, h_syn = negative_posteriors(det, sentences(synth, det.models[0].keyword), show=False)
+    real, _ = negative_posteriors(det, sets["unseen"] + sets["threshold_choice"], show=False)
+    pos = []
+    for f in sets["amelia_dev"] + sets["amelia_test"]:
+        post = [[]]
+        det.step(pad_recording(load_audio(f), np.random.default_rng(0)), det.initial_state(), post)
+        pos.append(np.concatenate(post[0]))
+    out = {"syn": [p[0] for p in syn], "real": [p[0] for p in real], "pos": pos, "h_syn": h_syn}
+    cache.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **{k: (np.array(v, dtype=object) if isinstance(v, list) else v) for k, v in out.items()})
+    return out
+
+
+def tradeoff(posts: list[dict], smoothing: int = 3, refractory: int = 25, max_wait: int = 5) -> list[str]:
+    """For each budget: 'FA<=b/h: th T, missed M %, real-speech events E' of the mean posterior."""
+    def mean(group: str, j: int) -> np.ndarray:
+        ps = [p[group][j] for p in posts]
+        n = min(len(p) for p in ps)
+        return smooth(np.mean([p[:n] for p in ps], 0), smoothing)
+
+    syn = [mean("syn", j) for j in range(len(posts[0]["syn"]))]
+    real = [mean("real", j) for j in range(len(posts[0]["real"]))]
+    top = np.array([mean("pos", j).max() for j in range(len(posts[0]["pos"]))])
+    grid = np.round(np.arange(0.1, 0.995, 0.01), 3)
+    fa = np.array([sum(len(trigger_events(p, t, refractory, max_wait)) for p in syn) for t in grid]) / posts[0]["h_syn"]
+    out = []
+    for budget in BUDGETS:
+        i = int(np.flatnonzero(fa <= budget + 1e-9)[0]) if (fa <= budget + 1e-9).any() else len(grid) - 1
+        events = sum(len(trigger_events(p, grid[i], refractory, max_wait)) for p in real)
+        out.append(f"FA<={budget}/h: th {grid[i]:.2f}, missed {100 * np.mean(top < grid[i]):.1f} %, real-speech events {events}")
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("models", nargs="+", type=Path, help="amelia detectors (.onnx)")
+    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    ap.add_argument("--synth", type=Path, default=ROOT / "cache" / "synth")
+    ap.add_argument("--cache", type=Path, default=ROOT / "runs" / "tradeoff", help="raw posteriors per model")
+    ap.add_argument("--max-set", type=int, default=2, help="largest set of models to average")
+    args = ap.parse_args()
+    posts = [raw_posteriors(m, args.data, args.synth, args.cache) for m in args.models]
+    names = [f"{m.parent.name}/{m.name}" for m in args.models]
+    for k in range(1, min(args.max_set, len(posts)) + 1):
+        for idx in itertools.combinations(range(len(posts)), k):
+            print(" + ".join(names[i] for i in idx), "|", " | ".join(tradeoff([posts[i] for i in idx])), flush=True)
+
+
+if __name__ == "__main__":
+    main()
