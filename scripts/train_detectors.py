@@ -96,7 +96,7 @@ VARIANTS: dict[str, tuple] = {
     "natural-seed1": ({}, {}, {"seed": 1}, {}, {"festival": 4.0, "flite": 4.0, "mbrola": 4.0, "pico": 4.0, "piper": 4.0}),
     # half of the examples heard through a band limit: high-pass 80-600 Hz, low-pass 3-8 kHz (MixConfig.band_prob).
     # Session 7, as for seed1: synthetic validation far better (misses at 0 FA 33 % against 61-90 %),
-    # real amelia not: 24.2 % missed at 0.49/h, 29.6 % at 0/h; threshold 0.85 by the rule, 31.8 %. Not adopted
+    # real amelia not: 24.2 % missed at 0.49/h, 31.8 % at 0/h (threshold 0.85, also the rule's). Not adopted
     "band": ({}, {"band_prob": 0.5}, {}, {}),
 }
 DEFAULT_EPOCHS, DEFAULT_STEPS, DEFAULT_BATCH = 10, 200, 128
