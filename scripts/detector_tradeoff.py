@@ -51,14 +51,18 @@ def raw_posteriors(model: Path, data: Path, synth: Path, cache: Path) -> dict:
         post = [[]]
         det.step(pad_recording(load_audio(f), np.random.default_rng(0)), det.initial_state(), post)
         pos.append(np.concatenate(post[0]))
-    out = {"syn": [p[0] for p in syn], "real": [p[0] for p in real], "pos": pos, "h_syn": h_syn}
+    m = det.models[0]
+    out = {"syn": [p[0] for p in syn], "real": [p[0] for p in real], "pos": pos, "h_syn": h_syn,
+           "trigger": (m.smoothing_steps, det.refractory[0], det.max_wait[0])}  # the runtime's, from the metadata
     cache.mkdir(parents=True, exist_ok=True)
     np.savez(path, **{k: (np.array(v, dtype=object) if isinstance(v, list) else v) for k, v in out.items()})
     return out
 
 
-def tradeoff(posts: list[dict], smoothing: int = 3, refractory: int = 25, max_wait: int = 5) -> list[str]:
-    """For each budget: 'FA<=b/h: th T, missed M %, real-speech events E' of the mean posterior."""
+def tradeoff(posts: list[dict]) -> list[str]:
+    """For each budget: 'FA<=b/h: th T, missed M %, real-speech events E' of the mean posterior,
+    smoothed and triggered as the first model's metadata says."""
+    smoothing, refractory, max_wait = (int(v) for v in posts[0]["trigger"])
     def mean(group: str, j: int) -> np.ndarray:
         ps = [p[group][j] for p in posts]
         n = min(len(p) for p in ps)

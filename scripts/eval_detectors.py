@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from speechseq.audio import load_audio  # noqa: E402
-from speechseq.commands.eval_detector import count_events, negative_posteriors, positive_scores  # noqa: E402
+from speechseq.commands.eval_detector import count_events, negative_posteriors, peak_scores, positive_scores  # noqa: E402
 from speechseq.runtime.detector import Detector  # noqa: E402
 from speechseq.runtime.onnx import read_metadata  # noqa: E402
 from speechseq.train.augment import rms_dbfs  # noqa: E402
@@ -103,12 +103,8 @@ def real_in_noise(det: Detector, files: list[Path], data: Path, seed: int = 0) -
     rng = np.random.default_rng(seed)
     out = {}
     for snr in (20, 10, 5):
-        scores = []
-        for clip in clips:
-            post = [[]]
-            det.step(over_noise(clip, noises[rng.integers(len(noises))], snr, rng), det.initial_state(), post)
-            scores.append(float(np.concatenate(post[0]).max()) if post[0] else 0.0)
-        s = np.array(scores)
+        s = np.array([peak_scores(det, over_noise(clip, noises[rng.integers(len(noises))], snr, rng))[0]
+                      for clip in clips])
         out[f"snr_{snr}db"] = {"clips": len(s), "frr": round(float((s < det.thresholds[0]).mean()), 4),
                                "frr_at": {str(t): round(float((s < t).mean()), 4) for t in SWEEP}}
     return out
@@ -224,10 +220,9 @@ def _amelia_in_noise(amelia: dict, others: list[tuple[str, dict]]) -> list[str]:
              "|---|---|" + "---|" * len(snrs)]
     rows = [("this recipe", amelia)] + [(name, m) for name, m in others if "real_amelia_noise" in m]
     for name, m in rows:
-        th = str(m["threshold"])
+        noise, th = m["real_amelia_noise"], str(m["threshold"])
         for t in dict.fromkeys([th, "0.5"]):
-            cells = [f"{100 * m['real_amelia_noise'][k]['frr_at'].get(t, m['real_amelia_noise'][k]['frr'] if t == th else float('nan')):.1f} %"
-                     for k in snrs]
+            cells = [f"{100 * (noise[k]['frr'] if t == th else noise[k]['frr_at'][t]):.1f} %" for k in snrs]
             lines.append(f"| {name} | {t}{' (its own)' if t == th else ''} | " + " | ".join(cells) + " |")
     return lines
 

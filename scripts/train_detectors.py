@@ -311,13 +311,15 @@ def stage_export(args: argparse.Namespace) -> None:
 
     for k in args.keywords:
         run = Path(args.runs) / run_name(k, args.variants[0])
-        ck = torch.load(args.checkpoint, map_location="cpu", weights_only=False) if args.checkpoint else final_checkpoint(run)
         if args.ensemble:  # the mean of the runs of every listed variant, one network each
             runs = [Path(args.runs) / run_name(k, v) for v in args.variants]
-            ck["members"] = [final_checkpoint(r)["model"] for r in runs]
+            cks = [final_checkpoint(r) for r in runs]
+            ck = {**cks[0], "members": [c["model"] for c in cks],
+                  "averaged": f"ensemble of {', '.join(r.name for r in runs)}, each {cks[0]['averaged']}"}
             del ck["model"]
-            ck["averaged"] = f"ensemble of {', '.join(r.name for r in runs)}, each {ck['averaged']}"
             run = Path(args.runs) / f"{k}-ensemble-{'-'.join(v or 'base' for v in args.variants)}"
+        else:
+            ck = torch.load(args.checkpoint, map_location="cpu", weights_only=False) if args.checkpoint else final_checkpoint(run)
         others = [o for o in args.negative_keywords if o != k]
         bank = keyword_bank(Path(args.banks), k, others, {**BG_WEIGHTS, **VARIANTS[args.variants[0]][0]},
                             variant_pos_weights(args.variants[0]))

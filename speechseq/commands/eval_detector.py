@@ -64,13 +64,16 @@ def positive_scores(det, files: list[Path], show: bool | None = None) -> np.ndar
     from ..audio import load_audio
     from ..train.kwbank import pad_recording
 
-    scores = []
-    for path in progress(files, len(files), "positives", show):
-        audio = pad_recording(load_audio(path), np.random.default_rng(0))
-        post = [[] for _ in det.models]
-        det.step(audio, det.initial_state(), post)
-        scores.append([float(np.concatenate(p).max()) if p else 0.0 for p in post])
+    scores = [peak_scores(det, pad_recording(load_audio(path), np.random.default_rng(0)))
+              for path in progress(files, len(files), "positives", show)]
     return np.array(scores).reshape(len(files), len(det.models))
+
+
+def peak_scores(det, audio: np.ndarray) -> list[float]:
+    """The highest smoothed posterior of each keyword model over one recording, from a fresh stream."""
+    post = [[] for _ in det.models]
+    det.step(audio, det.initial_state(), post)
+    return [float(np.concatenate(p).max()) if p else 0.0 for p in post]
 
 
 def negative_posteriors(det, files: list[Path], show: bool | None = None) -> tuple[list[list[np.ndarray]], float]:
