@@ -6,7 +6,8 @@
 CPU time is process time (single thread: OMP_NUM_THREADS=1, onnxruntime with 1 thread),
 the best of --repeat runs, divided by the seconds of audio processed.
 Row groups:
-  detector  frontend + 1 detector and + 10 detectors (one merged onnxruntime graph, the default,
+  detector  frontend alone; the model's onnxruntime calls alone and an empty call as often (where a
+            keyword's CPU goes); frontend + 1 detector and + 10 detectors (one merged graph, the default,
             and one session per model, its peer) streamed in 80 and 100 ms chunks; the
             median delay from a keyword's end to its event (held-out synthetic voices, when
             cache/synth/kw-activate exists); the model file size.
@@ -65,6 +66,7 @@ def detector_rows(seconds: float, repeat: int) -> list[Row]:
     audio = _audio(seconds)
     rows: list[Row] = []
     fe = StreamingFrontend(FrontendConfig(n_mels=40))
+    fe.step(audio[:1600], fe.initial_state())  # first call imports scipy.fft: not part of the cost
 
     def frontend_only(chunk: int = 1600) -> None:
         s = fe.initial_state()
@@ -73,6 +75,7 @@ def detector_rows(seconds: float, repeat: int) -> list[Row]:
 
     rows.append(("detector", "frontend alone, 100 ms chunks (CPU ms per s of audio)",
                  f"{cpu_ms_per_s(frontend_only, seconds, repeat):.3f}", ""))
+    rows += _model_call_rows(model, fe, audio, seconds, repeat)
     for n, merge in ((1, True), (10, True), (10, False)):
         det = Detector.load([model] * n, threads=1, merge=merge)
         how = "" if n == 1 else (", one merged graph" if merge else ", one session each")
@@ -85,6 +88,54 @@ def detector_rows(seconds: float, repeat: int) -> list[Row]:
     rows.append(("detector", "median delay, keyword end to event (held-out synthetic voices)",
                  f"{delay:.3f} s" if delay is not None else "n/a (no cache/synth/kw-activate)", ""))
     return rows
+
+
+def _model_call_rows(model: Path, fe, audio: np.ndarray, seconds: float, repeat: int) -> list[Row]:
+    """Where one keyword's cost goes: the onnxruntime calls alone, fed the frames a stream of 80 / 100 ms
+    chunks gives them (whole strides: 8 frames a call, or 8 and 12 in turn), beside an empty call of
+    the same inputs (onnxruntime's own cost per call, which no model can go under)."""
+    from speechseq.runtime.detector import KeywordModel
+    from speechseq.runtime.onnx import make_session
+
+    km = KeywordModel(model, threads=1)
+    rows: list[Row] = []
+    for ms in (80, 100):
+        s, feeds, pending = fe.initial_state(), [], np.zeros((0, km.n_mels), np.float32)
+        for i in range(0, len(audio), 16 * ms):
+            f, s = fe.step(audio[i: i + 16 * ms], s)
+            buf = np.concatenate([pending, f])
+            used = km.stride * (len(buf) // km.stride)
+            if used:
+                feeds.append(buf[:used])
+            pending = buf[used:]
+
+        def calls() -> None:
+            ctx, h = km.initial_state()
+            for x in feeds:
+                _, ctx, h = km.run(x, ctx, h)
+        rows.append(("detector", f"the model's onnxruntime calls alone, {ms} ms chunks ({len(feeds) / seconds:.1f} calls "
+                     "per s; CPU ms per s)", f"{cpu_ms_per_s(calls, seconds, repeat):.3f}", ""))
+    empty = make_session(_identity_graph(["features", "context", "hidden"]))
+    names = [o.name for o in empty.get_outputs()]
+    ctx, h = km.initial_state()
+    feed = {"features": feeds[0][None], "context": ctx, "hidden": h}
+    per_s = len(feeds) / seconds
+
+    def empty_calls() -> None:
+        for _ in feeds:
+            empty.run(names, feed)
+    rows.append(("detector", f"an empty onnxruntime call of the same inputs, as often ({per_s:.1f} per s; CPU ms per s)",
+                 f"{cpu_ms_per_s(empty_calls, seconds, repeat):.3f}", ""))
+    return rows
+
+
+def _identity_graph(names: list[str]) -> bytes:
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph([helper.make_node("Identity", [n], [n + "_out"]) for n in names], "empty",
+                              [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in names],
+                              [helper.make_tensor_value_info(n + "_out", TensorProto.FLOAT, None) for n in names])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
 
 
 def _median_delay(model: Path) -> float | None:

@@ -228,8 +228,10 @@ def get_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="keyword clips by every voice, plus negatives")
     kw.add_argument("--keyword", required=True, help="the word to say, e.g. activate")
     kw.add_argument("--variations", type=int, default=3, help="clips per voice (the first at natural speed and pitch)")
-    kw.add_argument("--min-per-engine", type=int, default=60,
-                    help="at least this many positives per engine (engines with few voices get more variations)")
+    kw.add_argument("--min-per-engine", type=int, default=100,
+                    help="at least this many positives per engine (engines with few voices get more variations; "
+                         "100 made the shipped detectors' data: with espeak-ng's hundreds of voices, the five more "
+                         "natural engines are otherwise a few dozen clips each)")
     kw.add_argument("--neg-ratio", type=float, default=1.0, help="negatives per positive")
     kw.add_argument("--alike-words", type=int, default=150, help="distinct sound-alike words (40%% of negatives)")
     kw.add_argument("--text", nargs="*", default=[], help="text files to cut short negative phrases from (25%% of negatives)")

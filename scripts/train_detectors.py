@@ -4,9 +4,18 @@
     .venv/bin/python scripts/train_detectors.py --data ../shared/data --synth cache/synth \\
         --keywords activate computer [--device cuda]
 
-Needs SYNTH/kw-activate, kw-computer, kw-amelia (scripts/make_synth_data.py keyword; each
-keyword's clips are negatives for the others) and SYNTH/sentences (make_synth_data.py sentences).
-The cards: scripts/eval_detectors.py, after this.
+Needs SYNTH/kw-activate, kw-computer, kw-amelia (each keyword's clips are negatives for the
+others) and SYNTH/sentences, made by (on this 2-core CPU, session 8: 3-5 minutes a keyword and 8
+for the sentences):
+
+    python scripts/make_synth_data.py keyword --keyword K --out cache/synth/kw-K \\
+        --text ../shared/data/text/ljspeech.txt                       # K = activate, computer, amelia
+    python scripts/make_synth_data.py sentences --n 4000 --out cache/synth/sentences \\
+        --text ../shared/data/text/arctic_prompts.txt ../shared/data/text/ljspeech.txt \\
+        --exclude-manifest ../shared/data/kathleen/manifest.jsonl
+
+(`keyword`'s --min-per-engine is 100 by default: so were the shipped models' data made.) The
+cards: scripts/eval_detectors.py, after this.
 
 Stages (all by default, or one with --stage):
   bank    features of the synthetic keyword data and sentences and of the real non-keyword

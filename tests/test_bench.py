@@ -25,6 +25,23 @@ def test_bench_peers_group_measures_ours_and_names_each_peer():
         assert cell.startswith("n/a (") or re.fullmatch(r"[0-9.]+ \(ours: [0-9.]+x less CPU\)", cell), cell
 
 
+def test_bench_detector_group_splits_the_cost():
+    """The detector rows: the frontend, the model's onnxruntime calls alone and an empty call (where
+    one keyword's CPU goes), each a positive figure; the empty call costs less than the model's."""
+    out = subprocess.run([sys.executable, "scripts/bench.py", "--seconds", "2", "--repeat", "1", "--groups", "detector"],
+                         cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    rows = {r.split("|")[2].strip(): r.split("|")[3].strip() for r in out.stdout.splitlines() if r.startswith("| detector")}
+    value = {k: float(v) for k, v in rows.items() if re.fullmatch(r"[0-9.]+", v)}
+    calls = [v for k, v in value.items() if k.startswith("the model's onnxruntime calls alone")]
+    empty = [v for k, v in value.items() if k.startswith("an empty onnxruntime call")]
+    whole = [v for k, v in value.items() if k.startswith("frontend + 1 detector")]
+    assert len(calls) == 2 and len(empty) == 1 and len(whole) == 2
+    assert all(v > 0 for v in calls + empty + whole)
+    assert empty[0] < max(calls)                        # a real model costs more than an empty call
+    assert rows["model file size (activate.onnx)"].endswith(" MB")
+
+
 def test_bench_recognizer_prints_a_row_per_model_and_decoder():
     out = subprocess.run([sys.executable, "scripts/bench_recognizer.py", "--no-peer", "--models",
                           "models/recognizer-en.int8.onnx"], cwd=ROOT, env=ENV, capture_output=True, text=True,

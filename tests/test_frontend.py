@@ -112,3 +112,31 @@ def test_long_clip_across_fft_blocks_matches_a_float64_reference(demo_wav):
     ref = np.log((np.abs(spec) ** 2) @ mel_filterbank(cfg).T + cfg.floor)
     assert np.abs(got - ref).max() < 2e-4
     assert np.abs(got[2040:2060] - ref[2040:2060]).max() < 2e-4   # across the first block boundary
+
+
+def test_the_fast_fft_is_scipys_rfft_bit_for_bit(rng):
+    """The streaming path calls pocketfft directly where scipy has it: the same numbers as scipy.fft.rfft."""
+    from scipy.fft import rfft
+
+    from speechseq.frontend import _load_rfft
+
+    fft = _load_rfft()
+    for n in (1, 3, 10, 2048):
+        frames = rng.standard_normal((n, 512)).astype(np.float32)
+        got, want = fft(frames), rfft(frames, axis=-1)
+        assert got.dtype == np.complex64 and got.shape == (n, 257)
+        assert np.array_equal(got, want)
+
+
+def test_tables_follow_the_config_not_the_object():
+    """The tables are cached by the last config object seen; equal configs share them, others do not."""
+    from speechseq.frontend import _Tables
+
+    a40, b40, a80 = FrontendConfig(n_mels=40), FrontendConfig(n_mels=40), FrontendConfig(n_mels=80)
+    t40 = _Tables.get(a40)
+    assert _Tables.get(b40) is t40
+    t80 = _Tables.get(a80)
+    assert t80[1].shape[1] == 80 and t40[1].shape[1] == 40
+    assert _Tables.get(a40) is t40 and _Tables.get(a80) is t80
+    x = np.random.default_rng(1).standard_normal(4000).astype(np.float32)
+    assert logmel(x, a40).shape[1] == 40 and logmel(x, a80).shape[1] == 80 and logmel(x, b40).shape[1] == 40
