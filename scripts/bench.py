@@ -75,7 +75,7 @@ def detector_rows(seconds: float, repeat: int) -> list[Row]:
 
     rows.append(("detector", "frontend alone, 100 ms chunks (CPU ms per s of audio)",
                  f"{cpu_ms_per_s(frontend_only, seconds, repeat):.3f}", ""))
-    rows += _model_call_rows(model, fe, audio, seconds, repeat)
+    rows += _model_call_rows(model, audio, seconds, repeat)
     for n, merge in ((1, True), (10, True), (10, False)):
         det = Detector.load([model] * n, threads=1, merge=merge)
         how = "" if n == 1 else (", one merged graph" if merge else ", one session each")
@@ -90,24 +90,21 @@ def detector_rows(seconds: float, repeat: int) -> list[Row]:
     return rows
 
 
-def _model_call_rows(model: Path, fe, audio: np.ndarray, seconds: float, repeat: int) -> list[Row]:
+def _model_call_rows(model: Path, audio: np.ndarray, seconds: float, repeat: int) -> list[Row]:
     """Where one keyword's cost goes: the onnxruntime calls alone, fed the frames a stream of 80 / 100 ms
     chunks gives them (whole strides: 8 frames a call, or 8 and 12 in turn), beside an empty call of
     the same inputs (onnxruntime's own cost per call, which no model can go under)."""
-    from speechseq.runtime.detector import KeywordModel
+    from speechseq.runtime.detector import Detector, KeywordModel
     from speechseq.runtime.onnx import make_session
 
     km = KeywordModel(model, threads=1)
+    det, run = Detector([km]), km.run
     rows: list[Row] = []
     for ms in (80, 100):
-        s, feeds, pending = fe.initial_state(), [], np.zeros((0, km.n_mels), np.float32)
-        for i in range(0, len(audio), 16 * ms):
-            f, s = fe.step(audio[i: i + 16 * ms], s)
-            buf = np.concatenate([pending, f])
-            used = km.stride * (len(buf) // km.stride)
-            if used:
-                feeds.append(buf[:used])
-            pending = buf[used:]
+        feeds: list[np.ndarray] = []  # the features the detector's own stream passes to each call
+        km.run = lambda x, ctx, h: (feeds.append(x), run(x, ctx, h))[1]
+        stream(det, audio, 16 * ms)
+        km.run = run
 
         def calls() -> None:
             ctx, h = km.initial_state()
@@ -119,12 +116,12 @@ def _model_call_rows(model: Path, fe, audio: np.ndarray, seconds: float, repeat:
     names = [o.name for o in empty.get_outputs()]
     ctx, h = km.initial_state()
     feed = {"features": feeds[0][None], "context": ctx, "hidden": h}
-    per_s = len(feeds) / seconds
 
     def empty_calls() -> None:
         for _ in feeds:
             empty.run(names, feed)
-    rows.append(("detector", f"an empty onnxruntime call of the same inputs, as often ({per_s:.1f} per s; CPU ms per s)",
+    rows.append(("detector", f"an empty onnxruntime call of the same inputs, as often ({len(feeds) / seconds:.1f} per s; "
+                 "CPU ms per s)",
                  f"{cpu_ms_per_s(empty_calls, seconds, repeat):.3f}", ""))
     return rows
 

@@ -91,14 +91,16 @@ class _Tables:
         last_cfg, tables = cls._last
         if last_cfg is cfg:  # a stream asks with the same config object every chunk: no hashing
             return tables
-        if cfg not in cls._cache:
+        tables = cls._cache.get(cfg)
+        if tables is None:
             fb = mel_filterbank(cfg)
             used = np.flatnonzero(fb.any(axis=0))
             k0, k1 = int(used[0]), int(used[-1]) + 1
-            cls._cache[cfg] = (hann_window(cfg).astype(np.float32),
-                               np.ascontiguousarray(np.repeat(fb[:, k0:k1].T, 2, axis=0), dtype=np.float32), k0, k1)
-        cls._last = (cfg, cls._cache[cfg])
-        return cls._cache[cfg]
+            tables = cls._cache[cfg] = (hann_window(cfg).astype(np.float32),
+                                        np.ascontiguousarray(np.repeat(fb[:, k0:k1].T, 2, axis=0), dtype=np.float32),
+                                        k0, k1)
+        cls._last = (cfg, tables)
+        return tables
 
 
 def _load_rfft():
