@@ -207,7 +207,8 @@ def _against_previous(res: dict, prev: dict) -> list[str]:
              ("false accepts per hour, unseen real speech", fa(res, "fa_real_unseen"), fa(prev, "fa_real_unseen")),
              ("false accepts per hour, unseen synthetic sentences", fa(res, "fa_synthetic_sentences"),
               fa(prev, "fa_synthetic_sentences"))]
-    return ["", f"Against the previous file (`{prev.get('model', '?')}`, measured by this script, same data):", "",
+    what = f"`{prev.get('model', '?')}`" + (f", {prev['about']}" if prev.get("about") else "")  # "about": a note in its JSON
+    return ["", f"Against the previous file ({what}; measured by this script on the same data):", "",
             "| what | this file | previous file |", "|---|---|---|"] + [f"| {a} | {b} | {c} |" for a, b, c in rows]
 
 
@@ -251,7 +252,8 @@ def card(res: dict, amelia: dict | None, meta: dict, amelia_model: str = "runs/c
              f"Conv1D + 2 x GRU detector ({meta['parameters']:,} parameters, {res['bytes'] / 1e6:.2f} MB), streamed on "
              f"onnxruntime over 40 log-mel bands"
              + (f", each frame minus the mean of the last {norm} frames per band (a streaming cepstral mean "
-                "normalisation, part of the graph)" if norm else "")
+                "normalisation, part of the graph; the fixed input scaling is folded into the conv's weights at export)"
+                if norm else "")
              + f"; one posterior every {meta['step_s'] * 1000:.0f} ms, smoothed over "
              f"{meta['smoothing_steps']} steps; threshold **{th}**, refractory {meta['refractory_s']} s.", "",
              "Trained on synthetic speech only for the keyword (no real recordings of it exist here), with real "

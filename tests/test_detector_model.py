@@ -108,6 +108,36 @@ def test_running_mean_normalisation_removes_a_channel_offset():
 
 
 @pytest.mark.parametrize("cfg", [TINY, TINY_CMN], ids=["plain", "cmn"])
+def test_folded_scaling_gives_the_same_outputs_with_fewer_graph_ops(tmp_path, cfg):
+    """Detector.folded moves (x - shift) / scale into the conv: the same probabilities (plain: the
+    shift goes into the bias; mean-normalised: it cancels), and the exported graph has no op
+    between the concatenated frames and the conv's input beyond the normalisation's own."""
+    import onnx
+
+    model = _trained_like(cfg)
+    with torch.no_grad():
+        model.conv.weight.add_(0.05)  # weights that do not sum to ~0: a dropped shift would show
+    folded = model.folded()
+    assert (folded.cfg.feat_shift, folded.cfg.feat_scale) == (0.0, 1.0)
+    assert (model.cfg.feat_shift, model.cfg.feat_scale) == (-6.0, 4.0)  # the original is untouched
+    x = torch.tensor(_features(2.0, seed=6)[None, :150])
+    with torch.no_grad():
+        a, b = torch.sigmoid(model(x)), torch.sigmoid(folded(x))
+        wrong = model.folded()
+        wrong.conv.bias.copy_(model.conv.bias)  # without the bias correction
+        c = torch.sigmoid(wrong(x))
+    assert (a - b).abs().max().item() <= 1e-5
+    assert a.std().item() > 1e-3
+    if not cfg.norm_frames:
+        assert (a - c).abs().max().item() > 1e-3
+    path = export_detector(model, tmp_path / "kw.onnx", {"keyword": "hi"})
+    ops = [n.op_type for n in onnx.load(path).graph.node if n.op_type != "Constant"]
+    assert "Div" not in ops
+    assert ops.count("Sub") == (2 if cfg.norm_frames else 0), ops  # the mean's two, or none
+    assert read_metadata(path)["model_config"]["feat_scale"] == 4.0  # the model's own config is recorded
+
+
+@pytest.mark.parametrize("cfg", [TINY, TINY_CMN], ids=["plain", "cmn"])
 def test_onnx_streaming_equals_torch(tmp_path, cfg):
     model = _trained_like(cfg)
     path = export_detector(model, tmp_path / "kw.onnx", {"keyword": "hello", "threshold": 0.7,

@@ -17,7 +17,8 @@ any multiple of S frames, carrying the state, gives the same outputs as the whol
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+import copy
+from dataclasses import asdict, dataclass, replace
 
 import torch
 from torch import nn
@@ -89,7 +90,8 @@ class Detector(nn.Module):
         c = self.cfg
         ctx, h = state
         full = torch.cat([ctx, x], dim=1)  # (B, K - S + N + T, F)
-        z = (full - c.feat_shift) / c.feat_scale
+        # (a copy made by `folded` has its scaling in the conv weights: no graph ops for it here)
+        z = full if (c.feat_shift, c.feat_scale) == (0.0, 1.0) else (full - c.feat_shift) / c.feat_scale
         if c.norm_frames:
             # Each frame minus the mean of the N frames ending at it. The window sums are differences
             # of a running sum over the chunk; carrying N context frames (not N - 1) means no zero row
@@ -127,6 +129,23 @@ class Detector(nn.Module):
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+    def folded(self) -> "Detector":
+        """A copy with the same outputs whose fixed input scaling (x - shift) / scale lives in the conv.
+
+        The conv is linear and unpadded, so conv(W, (x - a) / b) = conv(W / b, x) - (a / b) sum(W);
+        with the mean normalisation the shift cancels outright (each frame minus a mean of frames).
+        The exported step graph is this copy's: two elementwise ops fewer over every chunk's frames.
+        """
+        c = self.cfg
+        out = copy.deepcopy(self)
+        with torch.no_grad():
+            w = out.conv.weight
+            if not c.norm_frames:
+                out.conv.bias -= (c.feat_shift / c.feat_scale) * w.sum(dim=(1, 2))
+            w /= c.feat_scale
+        out.cfg = replace(c, feat_shift=0.0, feat_scale=1.0)
+        return out
 
 
 class DetectorEnsemble(nn.Module):
@@ -167,6 +186,9 @@ class DetectorEnsemble(nn.Module):
     step = Detector.step
     num_parameters = Detector.num_parameters
 
+    def folded(self) -> "DetectorEnsemble":
+        return DetectorEnsemble([m.folded() for m in self.members])
+
 
 class StepGraph(nn.Module):
     """The exported streaming graph (eval mode).
@@ -176,9 +198,9 @@ class StepGraph(nn.Module):
     outputs: probs (B, T // S); context_out; hidden_out (same shapes as the inputs)
     """
 
-    def __init__(self, model: Detector) -> None:
+    def __init__(self, model: Detector | DetectorEnsemble) -> None:
         super().__init__()
-        self.model = model
+        self.model = model.folded()  # the input scaling folded into the conv (Detector.folded)
         self.eval()  # the exporter restores the wrapper's mode afterwards: it must be eval too
 
     def forward(self, features: torch.Tensor, context: torch.Tensor, hidden: torch.Tensor):
