@@ -269,7 +269,8 @@ def build(args, chunk_ms: float, lookahead_ms: float):
     sub = ap.add_subparsers()
     register(sub)
     ns = ap.parse_args(["listen", *model_args(args), "--chunk-ms", str(chunk_ms), "--lookahead-ms", str(lookahead_ms),
-                        "--vad", args.vad, "--early-decode-ms", str(args.early_decode_ms), "--decoder", args.decoder])
+                        "--vad", args.vad, "--early-decode-ms", str(args.early_decode_ms), "--decoder", args.decoder,
+                        *(["--wake-wait-ms", str(args.wake_wait_ms)] if args.wake_wait_ms is not None else [])])
     return build_listener(ns)
 
 
@@ -282,6 +283,7 @@ def main() -> int:
     ap.add_argument("--vad", default="auto")
     ap.add_argument("--early-decode-ms", type=float, default=150.0, help="the listener's option (0: off)")
     ap.add_argument("--decoder", default="auto", help="the listener's final decoder (auto, greedy, beam, lexicon)")
+    ap.add_argument("--wake-wait-ms", type=float, help="the listener's option (default: the listener's default)")
     ap.add_argument("--voices", default=",".join(VOICES))
     ap.add_argument("--commands", type=int, default=4)
     ap.add_argument("--settings", default="400:200,200:100,800:400,400:0", help="chunk_ms:lookahead_ms,...")
@@ -301,6 +303,7 @@ def main() -> int:
         res = measure(listener, scenarios)
         res["vad"] = listener.vad.name
         res["early_decode_ms"] = args.early_decode_ms
+        res["wake_wait_ms"] = 1000 * listener.detector.max_wait[0] * listener.detector.models[0].step_s
         o = listener.transcriber.opts
         res["final_decoder"] = o.decoder + ("+LM" if o.lm is not None else "")
         results["settings"][setting] = res
