@@ -16,8 +16,8 @@ any multiple of S frames, carrying the state, gives the same outputs as the whol
 """
 from __future__ import annotations
 
-import math
 import copy
+import math
 from dataclasses import asdict, dataclass, replace
 
 import torch
