@@ -16,6 +16,11 @@ Row groups:
             512-sample frames; `pip install --no-deps pvporcupine==1.9.5`) and openWakeWord 0.5.1
             ("alexa", 80 ms chunks, its ONNX models; `pip install --no-deps openwakeword==0.5.1`).
             A peer that is not installed gets a row that says so.
+  nodes     where one model call's time goes, by onnxruntime's own profiler (kernel time per node
+            kind, summed over a stream's calls; the rest of a call is onnxruntime's per-call and
+            per-node dispatch): the shipped activate.onnx fed the frames of 100 ms chunks. The
+            profiler's own overhead inflates every node alike, so the shares, not the microseconds,
+            are the figure.
 """
 from __future__ import annotations
 
@@ -126,6 +131,52 @@ def _model_call_rows(model: Path, audio: np.ndarray, seconds: float, repeat: int
     return rows
 
 
+def node_rows(seconds: float, repeat: int) -> list[Row]:
+    """Kernel time by node kind (onnxruntime's profiler), per model call of a 100 ms-chunk stream."""
+    import json
+    from collections import Counter
+
+    import onnxruntime as ort
+
+    from speechseq.runtime.detector import Detector, KeywordModel
+
+    model = ROOT / "models" / "activate.onnx"
+    km = KeywordModel(model, threads=1)
+    feeds: list[np.ndarray] = []
+    run = km.run
+    km.run = lambda x, ctx, h: (feeds.append(x), run(x, ctx, h))[1]
+    stream(Detector([km]), _audio(seconds), 1600)
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = opts.inter_op_num_threads = 1
+    opts.enable_profiling = True
+    opts.profile_file_prefix = "/tmp/speechseq-bench-nodes"
+    sess = ort.InferenceSession(str(model), sess_options=opts, providers=["CPUExecutionProvider"])
+    names = [o.name for o in sess.get_outputs()]
+    ctx, h = km.initial_state()
+    for _ in range(repeat):
+        for x in feeds:
+            _, ctx, h = sess.run(names, {"features": x[None], "context": ctx, "hidden": h})
+    trace = Path(sess.end_profiling())
+    events = json.loads(trace.read_text())
+    trace.unlink()
+    kinds: Counter = Counter()
+    nodes: set[str] = set()
+    run_us = 0.0
+    for e in events:
+        if e.get("cat") == "Node" and e["name"].endswith("_kernel_time"):
+            kinds[e["args"]["op_name"]] += e["dur"]
+            nodes.add(e["name"])
+        elif e.get("cat") == "Session" and e["name"] == "model_run":
+            run_us += e["dur"]
+    calls = repeat * len(feeds)
+    kernel = sum(kinds.values())
+    rows: list[Row] = [("nodes", f"activate.onnx: nodes run per call ({calls} calls profiled)", str(len(nodes)), ""),
+                       ("nodes", "kernel time, share of the profiled call time", f"{100 * kernel / run_us:.1f} %", "")]
+    for op, us in kinds.most_common():
+        rows.append(("nodes", f"{op} kernels, share of kernel time", f"{100 * us / kernel:.1f} %", ""))
+    return rows
+
+
 def _identity_graph(names: list[str]) -> bytes:
     from onnx import TensorProto, helper
 
@@ -210,7 +261,8 @@ def peer_rows(seconds: float, repeat: int) -> list[Row]:
     return rows
 
 
-GROUPS: dict[str, Callable[[float, int], list[Row]]] = {"detector": detector_rows, "peers": peer_rows}
+GROUPS: dict[str, Callable[[float, int], list[Row]]] = {"detector": detector_rows, "peers": peer_rows,
+                                                        "nodes": node_rows}
 
 
 def print_table(rows: list[Row]) -> None:

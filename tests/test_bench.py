@@ -50,3 +50,19 @@ def test_bench_recognizer_prints_a_row_per_model_and_decoder():
     rows = [line for line in out.stdout.splitlines() if line.startswith("| recognizer-en.int8.onnx")]
     assert [r.split("|")[3].strip() for r in rows] == ["greedy", "beam 8"]
     assert all(0 < float(r.split("|")[4]) < 1 for r in rows)      # a real-time factor
+
+
+def test_bench_nodes_group_splits_a_call_by_node_kind():
+    """onnxruntime's profiler: the shares of kernel time by node kind sum to 100 %, the model's
+    recurrent and convolution kernels among them."""
+    out = subprocess.run([sys.executable, "scripts/bench.py", "--seconds", "2", "--repeat", "1", "--groups", "nodes"],
+                         cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    rows = {r.split("|")[2].strip(): r.split("|")[3].strip() for r in out.stdout.splitlines() if r.startswith("| nodes")}
+    shares = {k.split()[0]: float(v.rstrip(" %")) for k, v in rows.items() if k.endswith("share of kernel time")}
+    assert abs(sum(shares.values()) - 100.0) < 0.5
+    assert {"GRU", "MatMul"} <= set(shares) and any("Conv" in k for k in shares)
+    nodes = next(v for k, v in rows.items() if k.startswith("activate.onnx: nodes run per call"))
+    assert int(nodes) >= 4
+    kernel = next(v for k, v in rows.items() if k.startswith("kernel time, share"))
+    assert 0 < float(kernel.rstrip(" %")) <= 100
