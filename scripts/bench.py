@@ -95,21 +95,31 @@ def detector_rows(seconds: float, repeat: int) -> list[Row]:
     return rows
 
 
+def _stream_feeds(km, audio: np.ndarray, chunk: int) -> list[np.ndarray]:
+    """The features the detector's own stream of `chunk`-sample chunks passes to each model call."""
+    from speechseq.runtime.detector import Detector
+
+    feeds: list[np.ndarray] = []
+    run = km.run
+    km.run = lambda x, ctx, h: (feeds.append(x), run(x, ctx, h))[1]
+    try:
+        stream(Detector([km]), audio, chunk)
+    finally:
+        km.run = run
+    return feeds
+
+
 def _model_call_rows(model: Path, audio: np.ndarray, seconds: float, repeat: int) -> list[Row]:
     """Where one keyword's cost goes: the onnxruntime calls alone, fed the frames a stream of 80 / 100 ms
     chunks gives them (whole strides: 8 frames a call, or 8 and 12 in turn), beside an empty call of
     the same inputs (onnxruntime's own cost per call, which no model can go under)."""
-    from speechseq.runtime.detector import Detector, KeywordModel
+    from speechseq.runtime.detector import KeywordModel
     from speechseq.runtime.onnx import make_session
 
     km = KeywordModel(model, threads=1)
-    det, run = Detector([km]), km.run
     rows: list[Row] = []
     for ms in (80, 100):
-        feeds: list[np.ndarray] = []  # the features the detector's own stream passes to each call
-        km.run = lambda x, ctx, h: (feeds.append(x), run(x, ctx, h))[1]
-        stream(det, audio, 16 * ms)
-        km.run = run
+        feeds = _stream_feeds(km, audio, 16 * ms)
 
         def calls() -> None:
             ctx, h = km.initial_state()
@@ -136,21 +146,15 @@ def node_rows(seconds: float, repeat: int) -> list[Row]:
     import json
     from collections import Counter
 
-    import onnxruntime as ort
+    import tempfile
 
-    from speechseq.runtime.detector import Detector, KeywordModel
+    from speechseq.runtime.detector import KeywordModel
+    from speechseq.runtime.onnx import make_session
 
     model = ROOT / "models" / "activate.onnx"
     km = KeywordModel(model, threads=1)
-    feeds: list[np.ndarray] = []
-    run = km.run
-    km.run = lambda x, ctx, h: (feeds.append(x), run(x, ctx, h))[1]
-    stream(Detector([km]), _audio(seconds), 1600)
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = opts.inter_op_num_threads = 1
-    opts.enable_profiling = True
-    opts.profile_file_prefix = "/tmp/speechseq-bench-nodes"
-    sess = ort.InferenceSession(str(model), sess_options=opts, providers=["CPUExecutionProvider"])
+    feeds = _stream_feeds(km, _audio(seconds), 1600)
+    sess = make_session(model, profile_prefix=str(Path(tempfile.gettempdir()) / "speechseq-bench-nodes"))
     names = [o.name for o in sess.get_outputs()]
     ctx, h = km.initial_state()
     for _ in range(repeat):

@@ -22,11 +22,12 @@ class ModelError(SpeechseqError):
     """A model file that is missing, unreadable, or not a speechseq model of the expected kind."""
 
 
-def make_session(path: str | os.PathLike | bytes, threads: int = 1):
+def make_session(path: str | os.PathLike | bytes, threads: int = 1, profile_prefix: str | None = None):
     """An onnxruntime CPU session, single-threaded by default (predictable, and fair on shared machines).
 
-    `path` is a file, or a serialized model (bytes). Raises ModelError when the file is missing
-    or not a valid ONNX model.
+    `path` is a file, or a serialized model (bytes). With `profile_prefix`, onnxruntime's profiler
+    records every call into a JSON trace under that prefix (`session.end_profiling()` names it).
+    Raises ModelError when the file is missing or not a valid ONNX model.
     """
     import onnxruntime as ort
 
@@ -38,6 +39,9 @@ def make_session(path: str | os.PathLike | bytes, threads: int = 1):
     opts.inter_op_num_threads = 1
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.log_severity_level = 3
+    if profile_prefix is not None:
+        opts.enable_profiling = True
+        opts.profile_file_prefix = profile_prefix
     try:
         return ort.InferenceSession(p if isinstance(p, bytes) else str(p), sess_options=opts,
                                     providers=["CPUExecutionProvider"])
