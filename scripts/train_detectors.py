@@ -24,8 +24,11 @@ Stages (all by default, or one with --stage):
           name; precise android / hey chatterbox / not-wake-word / noise; generated noise and
           babble). Kathleen dev and FSDD test are never read. For "amelia" the real precise
           amelia clips of the dev half (hash) are added as "real_pos", measured, never trained on.
-  train   one run per keyword (and recipe variant) into RUNS/KEYWORD[-VARIANT]
-          (speechseq.train.detector.train_detector; resumable).
+  train   one run per keyword (and recipe variant) into RUNS/KEYWORD[-VARIANT][SUFFIX]
+          (speechseq.train.detector.train_detector; resumable). With --init-run R the run starts as
+          a copy of run R and continues it to --epochs (a fine-tuning at the end of R's learning-rate
+          schedule); with --mine as well, hard-negative mining (speechseq.train.mining): the negatives
+          that R's model scores >= --mine-threshold are drawn --mine-boost times as often.
   export  the mean of RUNS/KEYWORD's last 3 epoch snapshots -> models/KEYWORD.onnx, threshold
           by speechseq.train.detector.choose_threshold (real validation speech + synthetic
           threshold-choice sentences). With --ensemble and several --variants: one model whose
@@ -279,8 +282,13 @@ def stage_train(args: argparse.Namespace) -> None:
         for k, v in jobs:
             cmd = [sys.executable, __file__, "--stage", "train", "--keywords", k, "--variants", v or "base",
                    "--banks", args.banks, "--runs", args.runs, "--device", args.device, "--epochs", str(args.epochs),
-                   "--steps", str(args.steps), "--batch", str(args.batch), "--negative-keywords", *args.negative_keywords]
-            log = open(Path(args.runs) / f"{run_name(k, v)}.log", "w")
+                   "--steps", str(args.steps), "--batch", str(args.batch), "--negative-keywords", *args.negative_keywords,
+                   "--threads", str(args.threads), "--suffix", args.suffix]
+            if args.init_run:
+                cmd += ["--init-run", args.init_run]
+            if args.mine:
+                cmd += ["--mine", "--mine-threshold", str(args.mine_threshold), "--mine-boost", str(args.mine_boost)]
+            log = open(Path(args.runs) / f"{run_name(k, v)}{args.suffix}.log", "w")
             procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT))
         codes = [p.wait() for p in procs]
         if any(codes):
@@ -292,17 +300,59 @@ def stage_train(args: argparse.Namespace) -> None:
     from speechseq.train.detector import TrainRecipe, train_detector
     from speechseq.train.kwmix import MixConfig
 
-    torch.set_num_threads(1 if args.device == "cpu" else 2)
+    torch.set_num_threads(args.threads or (1 if args.device == "cpu" else 2))
     torch.backends.cudnn.benchmark = True
     for k, v in jobs:
         bgw, mixo, reco, modo = VARIANTS[v][:4]
         others = [o for o in args.negative_keywords if o != k]
         bank = keyword_bank(Path(args.banks), k, others, {**BG_WEIGHTS, **bgw}, variant_pos_weights(v))
         recipe = TrainRecipe(batch=args.batch, steps_per_epoch=args.steps, epochs=args.epochs, **reco)
-        out = Path(args.runs) / run_name(k, v)
+        out = Path(args.runs) / (run_name(k, v) + args.suffix)
+        if args.init_run:
+            continue_from(Path(args.runs) / args.init_run, out)
+        if args.mine:
+            mine_negatives(bank, Path(args.runs) / args.init_run, recipe, args.mine_threshold, args.mine_boost)
         print(f"training {out} on {args.device}: {json.dumps(bank['meta']['roles'])[:600]}", flush=True)
         train_detector(bank, out, k, recipe, DetectorConfig(**modo), replace(MixConfig(), **mixo), args.device,
                        progress=sys.stderr.isatty())
+
+
+def continue_from(src: Path, out: Path) -> None:
+    """Start run `out` as a copy of run `src` (its last.pt, snapshots and history), so that training
+    it to more --epochs continues where `src` stopped; an `out` that has a last.pt resumes as is."""
+    import shutil
+
+    if (out / "last.pt").exists():
+        return
+    if not (src / "last.pt").exists():
+        raise SystemExit(f"--init-run: no {src / 'last.pt'}")
+    (out / "snapshots").mkdir(parents=True, exist_ok=True)
+    for f in sorted((src / "snapshots").glob("epoch_*.pt")):
+        shutil.copy2(f, out / "snapshots" / f.name)
+    for name in ("history.json", "best.pt", "last.pt"):  # last.pt last: it marks the copy complete
+        if (src / name).exists():
+            shutil.copy2(src / name, out / name)
+
+
+def mine_negatives(bank: dict, src: Path, recipe, threshold: float, boost: float) -> None:
+    """Hard-negative mining (speechseq.train.mining): the bank's negatives that run `src`'s EMA
+    model scores at least `threshold` are drawn `boost` times as often."""
+    import torch
+
+    from speechseq.train.export_detector import detector_from_checkpoint
+    from speechseq.train.mining import clip_scores, mined_weights
+
+    ck = torch.load(src / "last.pt", map_location="cpu", weights_only=False)
+    model = detector_from_checkpoint({**ck, "model": ck.get("ema") or ck["model"]})
+    scores = clip_scores(model, bank, "neg", recipe.smoothing_steps)
+    hard = scores >= threshold
+    w = bank["neg/weight"].astype(np.float64)
+    bank["neg/weight"] = mined_weights(bank["neg/weight"], scores, threshold, boost)
+    share = float(bank["neg/weight"][hard].sum() / bank["neg/weight"].sum())
+    q = np.quantile(scores, [0.5, 0.9, 0.99])
+    print(f"mining with {src.name}: {int(hard.sum())} of {len(scores)} negatives score >= {threshold} "
+          f"(median {q[0]:.3f}, 90 % {q[1]:.3f}, 99 % {q[2]:.3f}); their share of the draws "
+          f"{float(w[hard].sum() / w.sum()):.1%} -> {share:.1%}", flush=True)
 
 
 def final_checkpoint(run: Path, last: int = 3) -> dict:
@@ -328,7 +378,7 @@ def stage_export(args: argparse.Namespace) -> None:
     from speechseq.train.loop import save_checkpoint
 
     for k in args.keywords:
-        run = Path(args.runs) / run_name(k, args.variants[0])
+        run = Path(args.runs) / (run_name(k, args.variants[0]) + args.suffix)
         if args.ensemble:  # the mean of the runs of every listed variant, one network each
             runs = [Path(args.runs) / run_name(k, v) for v in args.variants]
             cks = [final_checkpoint(r) for r in runs]
@@ -367,6 +417,15 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="batches per epoch")
     ap.add_argument("--batch", type=int, default=DEFAULT_BATCH)
     ap.add_argument("--workers", type=int, default=2, help="processes for the features")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads for training (default: 1 on the CPU)")
+    ap.add_argument("--init-run", help="train: start as a copy of this run (a name under --runs) and continue it "
+                                       "to --epochs (fine-tuning, e.g. with --mine)")
+    ap.add_argument("--mine", action="store_true", help="train, with --init-run: hard-negative mining -- the "
+                    "negatives that run's model scores >= --mine-threshold are drawn --mine-boost times as often")
+    ap.add_argument("--mine-threshold", type=float, default=0.2, help="--mine: the score (highest smoothed posterior "
+                    "of the clip alone) from which a negative counts as hard")
+    ap.add_argument("--mine-boost", type=float, default=8.0, help="--mine: how many times as often a hard negative is drawn")
+    ap.add_argument("--suffix", default="", help="appended to the run's name (e.g. -mined)")
     ap.add_argument("--parallel", action="store_true", help="train keywords/variants as concurrent processes")
     ap.add_argument("--rebuild", action="store_true", help="rebuild feature banks that exist")
     ap.add_argument("--checkpoint", help="export this (already averaged) checkpoint instead of RUNS/KEYWORD's")
@@ -375,6 +434,8 @@ def main() -> None:
                          "(speechseq.nn.detector.DetectorEnsemble), e.g. --variants base seed1")
     args = ap.parse_args()
     args.variants = ["" if v == "base" else v for v in args.variants]
+    if args.mine and not args.init_run:
+        raise SystemExit("--mine needs --init-run (the run whose model finds the hard negatives)")
     for v in args.variants:
         if v not in VARIANTS:
             raise SystemExit(f"unknown variant {v!r}")

@@ -93,6 +93,11 @@ def test_tiny_model_separates_yes_from_no(yes_no_bank, tmp_path):
     no = pn.max(dim=1).values.numpy()
     assert np.median(yes) > 0.5 > np.median(no)
     assert (yes > 0.5).mean() >= 0.7 and (no > 0.5).mean() <= 0.3
+    # hard-negative mining's scores: a "yes" put among the negatives would be the one mined
+    from speechseq.train.mining import clip_scores
+
+    yes_s, no_s = clip_scores(model, bank, "pos"), clip_scores(model, bank, "neg")
+    assert np.median(yes_s) > 0.5 > np.median(no_s)
 
 
 RESUME = r'''
