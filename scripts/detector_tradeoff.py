@@ -59,10 +59,12 @@ def raw_posteriors(model: Path, data: Path, synth: Path, cache: Path) -> dict:
     return out
 
 
-def tradeoff(posts: list[dict]) -> list[str]:
+def tradeoff(posts: list[dict], smoothing: int | None = None) -> list[str]:
     """For each budget: 'FA<=b/h: th T, missed M %, real-speech events E' of the mean posterior,
-    smoothed and triggered as the first model's metadata says."""
-    smoothing, refractory, max_wait = (int(v) for v in posts[0]["trigger"])
+    smoothed (over `smoothing` outputs, or as the first model's metadata says) and triggered as
+    the runtime does."""
+    own, refractory, max_wait = (int(v) for v in posts[0]["trigger"])
+    smoothing = smoothing or own
     def mean(group: str, j: int) -> np.ndarray:
         ps = [p[group][j] for p in posts]
         n = min(len(p) for p in ps)
@@ -88,12 +90,16 @@ def main() -> None:
     ap.add_argument("--synth", type=Path, default=ROOT / "cache" / "synth")
     ap.add_argument("--cache", type=Path, default=ROOT / "runs" / "tradeoff", help="raw posteriors per model")
     ap.add_argument("--max-set", type=int, default=2, help="largest set of models to average")
+    ap.add_argument("--smoothing", type=int, nargs="+", default=[0], metavar="N",
+                    help="moving-average windows (model outputs) to score; 0: the model's own (metadata)")
     args = ap.parse_args()
     posts = [raw_posteriors(m, args.data, args.synth, args.cache) for m in args.models]
     names = [f"{m.parent.name}/{m.name}" for m in args.models]
     for k in range(1, min(args.max_set, len(posts)) + 1):
         for idx in itertools.combinations(range(len(posts)), k):
-            print(" + ".join(names[i] for i in idx), "|", " | ".join(tradeoff([posts[i] for i in idx])), flush=True)
+            for w in args.smoothing:
+                label = " + ".join(names[i] for i in idx) + (f" (smoothing {w})" if w else "")
+                print(label, "|", " | ".join(tradeoff([posts[i] for i in idx], w)), flush=True)
 
 
 if __name__ == "__main__":

@@ -425,7 +425,7 @@ def main() -> None:
     ap.add_argument("--mine-threshold", type=float, default=0.2, help="--mine: the score (highest smoothed posterior "
                     "of the clip alone) from which a negative counts as hard")
     ap.add_argument("--mine-boost", type=float, default=8.0, help="--mine: how many times as often a hard negative is drawn")
-    ap.add_argument("--suffix", default="", help="appended to the run's name (e.g. -mined)")
+    ap.add_argument("--suffix", default="", help="appended to the run's name; write it as --suffix=-mined (a value that starts with - needs the =)")
     ap.add_argument("--parallel", action="store_true", help="train keywords/variants as concurrent processes")
     ap.add_argument("--rebuild", action="store_true", help="rebuild feature banks that exist")
     ap.add_argument("--checkpoint", help="export this (already averaged) checkpoint instead of RUNS/KEYWORD's")
