@@ -283,7 +283,7 @@ def stage_train(args: argparse.Namespace) -> None:
             cmd = [sys.executable, __file__, "--stage", "train", "--keywords", k, "--variants", v or "base",
                    "--banks", args.banks, "--runs", args.runs, "--device", args.device, "--epochs", str(args.epochs),
                    "--steps", str(args.steps), "--batch", str(args.batch), "--negative-keywords", *args.negative_keywords,
-                   "--threads", str(args.threads), "--suffix", args.suffix]
+                   "--threads", str(args.threads), f"--suffix={args.suffix}"]
             if args.init_run:
                 cmd += ["--init-run", args.init_run]
             if args.mine:
