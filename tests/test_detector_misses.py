@@ -1,0 +1,30 @@
+"""scripts/detector_misses.py: the recording traits it bins real clips by, and its error without data."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from detector_misses import clip_traits  # noqa: E402
+
+
+def test_clip_traits_measure_floor_level_and_low_band():
+    rng = np.random.default_rng(0)
+    floor = 1e-4 * rng.standard_normal(16000)                     # -80 dB RMS
+    t = np.arange(16000) / 16000
+    tone = 0.1 * np.sqrt(2) * np.sin(2 * np.pi * 100 * t)         # -20 dB RMS, all of it under 300 Hz
+    lo, level, low = clip_traits(np.concatenate([floor, tone]).astype(np.float32))
+    assert abs(lo + 80) < 1.5 and abs(level + 20) < 0.5 and low > 0.99
+    _, _, low_hiss = clip_traits((0.1 * rng.standard_normal(32000)).astype(np.float32))
+    assert abs(low_hiss - 300 / 8000) < 0.01                      # white noise: its share of the band
+
+
+def test_missing_data_is_a_clear_error(tmp_path):
+    out = subprocess.run([sys.executable, "scripts/detector_misses.py", "models/activate.onnx", "--data", str(tmp_path)],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode != 0 and "give --data" in out.stderr and "Traceback" not in out.stderr
