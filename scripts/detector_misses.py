@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from eval_detectors import real_sets  # noqa: E402
 from speechseq.audio import load_audio  # noqa: E402
+from speechseq.commands.eval_detector import peak_scores  # noqa: E402
 from speechseq.runtime.detector import Detector  # noqa: E402
 from speechseq.train.augment import coloured_noise  # noqa: E402
 from speechseq.train.kwbank import pad_recording  # noqa: E402
@@ -51,12 +52,7 @@ def clip_traits(audio: np.ndarray) -> tuple[float, float, float]:
 
 
 def peaks(det: Detector, clips: list[np.ndarray]) -> np.ndarray:
-    out = []
-    for x in clips:
-        post: list[list[np.ndarray]] = [[]]
-        det.step(x, det.initial_state(), post)
-        out.append(float(np.concatenate(post[0]).max()))
-    return np.array(out)
+    return np.array([peak_scores(det, x)[0] for x in clips])
 
 
 def by_bins(name: str, values: np.ndarray, missed: np.ndarray, edges: list[float]) -> None:
