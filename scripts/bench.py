@@ -21,6 +21,9 @@ Row groups:
             per-node dispatch): the shipped activate.onnx fed the frames of 100 ms chunks. The
             profiler's own overhead inflates every node alike, so the shares, not the microseconds,
             are the figure.
+  floor     the least any onnxruntime graph of this model can cost: its conv, GRU layers and output
+            layer each run alone in a one-node graph on the tensors they get inside the model (80 ms
+            chunks), onnxruntime's per-call cost counted once, plus the frontend.
 """
 from __future__ import annotations
 
@@ -181,6 +184,90 @@ def node_rows(seconds: float, repeat: int) -> list[Row]:
     return rows
 
 
+def floor_rows(seconds: float, repeat: int) -> list[Row]:
+    """The least any onnxruntime graph of the shipped model can cost: its essential ops (the conv, each
+    GRU layer, the output layer) each run alone in a one-node graph, fed exactly the tensors they get
+    inside the model on an 80 ms-chunk stream (captured from the model itself), as often as the stream
+    calls the model. Every other node of the graph (slicing, normalisation, transposes) is left out and
+    onnxruntime's per-call cost is counted once, so frontend + this floor is what one keyword would cost
+    if the graph held nothing but these ops."""
+    import onnx
+    from onnx import helper
+
+    from speechseq.frontend import FrontendConfig, StreamingFrontend
+    from speechseq.runtime.detector import KeywordModel
+    from speechseq.runtime.onnx import make_session
+
+    model_path = ROOT / "models" / "activate.onnx"
+    audio = _audio(seconds)
+    km = KeywordModel(model_path, threads=1)
+    feeds = _stream_feeds(km, audio, 1280)
+    model = onnx.load(str(model_path))
+    g = model.graph
+    inits = {t.name: t for t in g.initializer}
+    nodes = [n for n in g.node if n.op_type in ("Conv", "GRU", "MatMul", "Gemm")]
+    needed = sorted({i for n in nodes for i in n.input if i and i not in inits})
+    probe = onnx.ModelProto()
+    probe.CopyFrom(model)
+    have = {o.name for o in probe.graph.output}
+    probe.graph.output.extend(helper.make_tensor_value_info(i, onnx.TensorProto.FLOAT, None) for i in needed if i not in have)
+    sess = make_session(probe.SerializeToString())
+    names = [o.name for o in sess.get_outputs()]
+    captured: list[dict] = []
+    ctx, h = km.initial_state()
+    for x in feeds:
+        outs = dict(zip(names, sess.run(names, {"features": x[None], "context": ctx, "hidden": h})))
+        ctx, h = outs["context_out"], outs["hidden_out"]
+        captured.append({i: outs[i] for i in needed})
+
+    def alone(node) -> float:
+        ins = [i for i in node.input if i and i not in inits]
+        one = helper.make_graph([node], node.op_type, [helper.make_tensor_value_info(i, onnx.TensorProto.FLOAT, None) for i in ins],
+                                [helper.make_tensor_value_info(o, onnx.TensorProto.FLOAT, None) for o in node.output if o],
+                                [inits[i] for i in node.input if i in inits])
+        s1 = make_session(helper.make_model(one, opset_imports=model.opset_import).SerializeToString())
+        outs1 = [o.name for o in s1.get_outputs()]
+        fed = [{i: c[i] for i in ins} for c in captured]
+
+        def calls() -> None:
+            for f in fed:
+                s1.run(outs1, f)
+        return cpu_ms_per_s(calls, seconds, repeat)
+
+    empty = make_session(_identity_graph(["features", "context", "hidden"]))
+    enames = [o.name for o in empty.get_outputs()]
+    efeed = {"features": feeds[0][None], "context": ctx, "hidden": h}
+
+    def empty_calls() -> None:
+        for _ in feeds:
+            empty.run(enames, efeed)
+    per_call = cpu_ms_per_s(empty_calls, seconds, repeat)
+    fe = StreamingFrontend(FrontendConfig(n_mels=km.n_mels))
+    fe.step(audio[:1280], fe.initial_state())
+
+    def frontend_only() -> None:
+        s = fe.initial_state()
+        for i in range(0, len(audio), 1280):
+            _, s = fe.step(audio[i: i + 1280], s)
+    front = cpu_ms_per_s(frontend_only, seconds, repeat)
+    rate = len(feeds) / seconds
+    rows: list[Row] = [("floor", f"an empty onnxruntime call ({rate:.1f} calls per s, 80 ms chunks; CPU ms per s)",
+                        f"{per_call:.3f}", "")]
+    total = per_call
+    seen: dict[str, int] = {}
+    for node in nodes:
+        seen[node.op_type] = seen.get(node.op_type, 0) + 1
+        cost = alone(node)
+        total += max(0.0, cost - per_call)
+        rows.append(("floor", f"{node.op_type} {seen[node.op_type]} of activate.onnx alone, as often (CPU ms per s)",
+                     f"{cost:.3f}", ""))
+    rows.append(("floor", "the model's essential ops, one call's cost counted once (CPU ms per s)", f"{total:.3f}", ""))
+    rows.append(("floor", "frontend alone, 80 ms chunks (CPU ms per s)", f"{front:.3f}", ""))
+    rows.append(("floor", "frontend + the essential ops: the least one keyword costs on onnxruntime (CPU ms per s)",
+                 f"{front + total:.3f}", "<= 1 for one keyword"))
+    return rows
+
+
 def _identity_graph(names: list[str]) -> bytes:
     from onnx import TensorProto, helper
 
@@ -266,7 +353,7 @@ def peer_rows(seconds: float, repeat: int) -> list[Row]:
 
 
 GROUPS: dict[str, Callable[[float, int], list[Row]]] = {"detector": detector_rows, "peers": peer_rows,
-                                                        "nodes": node_rows}
+                                                        "nodes": node_rows, "floor": floor_rows}
 
 
 def print_table(rows: list[Row]) -> None:

@@ -7,6 +7,11 @@ Usage:
     python scripts/make_synth_data.py keyword --keyword activate --out cache/synth/kw-activate \\
         --text ../shared/data/text/ljspeech.txt
 
+    # The keyword said in several ways in turn (the engines' intonation follows the punctuation;
+    # no word may follow the keyword, since labels start where the clip ends):
+    python scripts/make_synth_data.py keyword --keyword amelia --out cache/synth-p/kw-amelia \
+        --phrasings '{}' '{}?' '{}!' 'hey, {}' 'well, {}' '{}...'
+
     # Sentences by random voices for the recogniser, Kathleen's dev prompts left out:
     python scripts/make_synth_data.py sentences --n 4000 --out cache/synth/sentences \\
         --text ../shared/data/text/arctic_prompts.txt ../shared/data/text/ljspeech.txt \\
@@ -94,18 +99,36 @@ def _summary(name: str, rows: list[dict]) -> str:
     return f"{name}: {len(rows)} clips, {hours:.2f} h, {held} from held-out voices, by engine {engines}"
 
 
+def spoken_forms(keyword: str, templates: list[str]) -> list[str]:
+    """The texts a positive is made from: each template with "{}" replaced by the keyword.
+
+    A template must end with the keyword (punctuation after it allowed): labels start where the
+    clip ends, so a word after the keyword would put them in the wrong place.
+    """
+    forms = []
+    for t in templates:
+        if t.count("{}") != 1:
+            raise SpeechseqError(f"phrasing {t!r} must contain the keyword's place {{}} exactly once")
+        if re.search(r"[A-Za-z0-9]", t.split("{}")[1]):
+            raise SpeechseqError(f"phrasing {t!r} has words after the keyword: labels start where the clip ends")
+        forms.append(t.replace("{}", keyword))
+    return forms
+
+
 def cmd_keyword(args: argparse.Namespace) -> None:
     rng = random.Random(args.seed)
     voices = list_voices(args.engines)
     if not voices:
         raise SpeechseqError("no speech engines installed (need espeak-ng, flite, festival, pico2wave or piper)")
     count = {e: sum(v.engine == e for v in voices) for e in ENGINES}
+    phrasings = spoken_forms(args.keyword, args.phrasings)
     jobs, extra = [], []
-    for voice in voices:
+    for v, voice in enumerate(voices):
         k = max(args.variations, math.ceil(args.min_per_engine / count[voice.engine]))
         for i in range(k):
             speed, pitch = (1.0, 1.0) if i == 0 else _vary(rng, args.speed_min, args.speed_max)
-            jobs.append(SynthJob(args.keyword, voice, speed, pitch))
+            # the phrasings in turn, each voice starting one further on: every voice says several
+            jobs.append(SynthJob(phrasings[(v + i) % len(phrasings)], voice, speed, pitch))
             extra.append({"label": 1, "kind": "keyword"})
     n_pos = len(jobs)
     n_neg = int(round(n_pos * args.neg_ratio))
@@ -232,6 +255,9 @@ def get_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help="at least this many positives per engine (engines with few voices get more variations; "
                          "100 made the shipped detectors' data: with espeak-ng's hundreds of voices, the five more "
                          "natural engines are otherwise a few dozen clips each)")
+    kw.add_argument("--phrasings", nargs="+", default=["{}"], metavar="TEMPLATE",
+                    help="how the keyword is said, taken in turn: {} is the keyword, e.g. '{}' '{}?' '{}!' 'hey, {}' "
+                         "(punctuation changes the engines' intonation; no words may follow the keyword)")
     kw.add_argument("--neg-ratio", type=float, default=1.0, help="negatives per positive")
     kw.add_argument("--alike-words", type=int, default=150, help="distinct sound-alike words (40%% of negatives)")
     kw.add_argument("--text", nargs="*", default=[], help="text files to cut short negative phrases from (25%% of negatives)")

@@ -66,3 +66,22 @@ def test_bench_nodes_group_splits_a_call_by_node_kind():
     assert int(nodes) >= 4
     kernel = next(v for k, v in rows.items() if k.startswith("kernel time, share"))
     assert 0 < float(kernel.rstrip(" %")) <= 100
+
+
+def test_bench_floor_group_times_each_essential_op():
+    """The floor rows: the shipped model's conv, each GRU layer and the output layer, each run alone on
+    the tensors it gets inside the model; the floor adds them with one call's cost counted once."""
+    out = subprocess.run([sys.executable, "scripts/bench.py", "--seconds", "2", "--repeat", "1", "--groups", "floor"],
+                         cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    rows = {r.split("|")[2].strip(): float(r.split("|")[3]) for r in out.stdout.splitlines() if r.startswith("| floor")}
+    ops = {k.split(" of ")[0]: v for k, v in rows.items() if " of activate.onnx alone" in k}
+    assert set(ops) == {"Conv 1", "GRU 1", "GRU 2", "MatMul 1"}
+    assert all(v > 0 for v in rows.values())
+    empty = next(v for k, v in rows.items() if k.startswith("an empty onnxruntime call"))
+    total = next(v for k, v in rows.items() if k.startswith("the model's essential ops"))
+    front = next(v for k, v in rows.items() if k.startswith("frontend alone"))
+    least = next(v for k, v in rows.items() if k.startswith("frontend + the essential ops"))
+    assert abs(total - (empty + sum(max(0.0, v - empty) for v in ops.values()))) < 0.005
+    assert abs(least - (front + total)) < 0.005
+    assert total > max(ops["GRU 1"], ops["GRU 2"])  # two recurrent layers cost more than one

@@ -203,3 +203,31 @@ def test_keyword_command_small(tmp_path):
     assert len(pos) == 10 and len(neg) == 10
     assert all(r["text"] == "activate" and (out / r["audio_filepath"]).exists() for r in pos)
     assert not any("activate" in r["text"] for r in neg)
+
+
+def test_spoken_forms_end_with_the_keyword():
+    script = _script()
+    assert script.spoken_forms("amelia", ["{}", "{}?", "hey, {}"]) == ["amelia", "amelia?", "hey, amelia"]
+    with pytest.raises(script.SpeechseqError, match="after the keyword"):
+        script.spoken_forms("amelia", ["{}, please"])
+    with pytest.raises(script.SpeechseqError, match="exactly once"):
+        script.spoken_forms("amelia", ["{} {}"])
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
+def test_keyword_command_phrasings(tmp_path):
+    script = _script()
+    out = tmp_path / "kw"
+    assert script.main(["keyword", "--keyword", "amelia", "--out", str(out), "--engines", "espeak-ng",
+                        "--variations", "2", "--min-per-engine", "0", "--neg-ratio", "0", "--workers", "1",
+                        "--phrasings", "{}", "{}?", "hey, {}"]) == 0
+    pos = [json.loads(line) for line in (out / "positives.jsonl").read_text().splitlines()]
+    texts = {r["text"] for r in pos}
+    assert texts == {"amelia", "hey amelia"}  # the manifest holds the normalised words
+    # each voice says two of the three forms, one further on per voice: all three are used
+    assert len({r["audio_filepath"] for r in pos}) == len(pos)
+    by_voice = {}
+    for r in pos:
+        by_voice.setdefault(r["voice"], []).append(r["text"])
+    assert any(t == ["hey amelia", "amelia"] for t in by_voice.values())
+    assert any(t == ["amelia", "amelia"] for t in by_voice.values())  # "{}" then "{}?"
