@@ -29,10 +29,11 @@ the engines vary their intonation (a question's rise, an exclamation, the keywor
 
 Amelia "natural" on that bank (CPU, 10 x 200 x 128, 1 thread a run, ~320 s an epoch, runs/s15),
 scripts/detector_tradeoff.py on the 223 real Precise clips, missed at <= 2 / 1 / 0.5 / 0 synthetic
-FA/h (2.06 h of unseen synthetic sentences): seed 0 9.4 / 11.2 / 14.8 / 18.8 %, seed 1 9.4 / 17.9 /
-19.7 / 27.8 %, against the bare word's runs of the same recipe (sessions 9 and 14) 15.2 / 17.5 /
-19.3 / 20.2 % and 14.3 / 16.6 / 17.9 / 17.9 %. Better at 2/h by about 5 points in both seeds, not
-at 0.5/h (the target's budget), where a seed moves it by 5: not yet used for the shipped models.
+FA/h (2.06 h of unseen synthetic sentences), three seeds each: phrasings 9.4 / 11.2 / 14.8 / 18.8 %,
+9.4 / 17.9 / 19.7 / 27.8 %, 17.0 / 19.7 / 23.8 / 24.2 %; the bare word (session 14's run, session 9's,
+and a third seed run beside these, `--variants natural-seed2 --suffix=-plain` on cache/kwbanks)
+14.3 / 16.6 / 17.9 / 17.9 %, 15.2 / 17.5 / 19.3 / 20.2 %, 6.7 / 11.7 / 14.3 / 22.4 %. Means at 0.5/h:
+19.4 % with phrasings, 17.2 % without; a seed moves a run by up to 8 points. Not adopted.
 
 Stages (all by default, or one with --stage):
   bank    features of the synthetic keyword data and sentences and of the real non-keyword
