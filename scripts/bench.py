@@ -66,23 +66,43 @@ def stream(det, audio: np.ndarray, chunk: int) -> None:
         _, state = det.step(audio[i: i + chunk], state)
 
 
-def detector_rows(seconds: float, repeat: int) -> list[Row]:
+def _frontend_cost(audio: np.ndarray, chunk: int, seconds: float, repeat: int, n_mels: int = 40) -> float:
+    """CPU ms per s of the streaming frontend alone over `audio` in `chunk`-sample chunks."""
     from speechseq.frontend import FrontendConfig, StreamingFrontend
+
+    fe = StreamingFrontend(FrontendConfig(n_mels=n_mels))
+    fe.step(audio[:chunk], fe.initial_state())  # first call imports scipy.fft: not part of the cost
+
+    def frontend_only() -> None:
+        s = fe.initial_state()
+        for i in range(0, len(audio), chunk):
+            _, s = fe.step(audio[i: i + chunk], s)
+    return cpu_ms_per_s(frontend_only, seconds, repeat)
+
+
+def _empty_call_cost(km, features: np.ndarray, calls: int, seconds: float, repeat: int) -> float:
+    """CPU ms per s of `calls` empty onnxruntime calls fed a detector's inputs: the per-call cost no graph goes under."""
+    from speechseq.runtime.onnx import make_session
+
+    empty = make_session(_identity_graph(["features", "context", "hidden"]))
+    names = [o.name for o in empty.get_outputs()]
+    ctx, h = km.initial_state()
+    feed = {"features": features[None], "context": ctx, "hidden": h}
+
+    def empty_calls() -> None:
+        for _ in range(calls):
+            empty.run(names, feed)
+    return cpu_ms_per_s(empty_calls, seconds, repeat)
+
+
+def detector_rows(seconds: float, repeat: int) -> list[Row]:
     from speechseq.runtime.detector import Detector
 
     model = ROOT / "models" / "activate.onnx"
     audio = _audio(seconds)
     rows: list[Row] = []
-    fe = StreamingFrontend(FrontendConfig(n_mels=40))
-    fe.step(audio[:1600], fe.initial_state())  # first call imports scipy.fft: not part of the cost
-
-    def frontend_only(chunk: int = 1600) -> None:
-        s = fe.initial_state()
-        for i in range(0, len(audio), chunk):
-            _, s = fe.step(audio[i: i + chunk], s)
-
     rows.append(("detector", "frontend alone, 100 ms chunks (CPU ms per s of audio)",
-                 f"{cpu_ms_per_s(frontend_only, seconds, repeat):.3f}", ""))
+                 f"{_frontend_cost(audio, 1600, seconds, repeat):.3f}", ""))
     rows += _model_call_rows(model, audio, seconds, repeat)
     for n, merge in ((1, True), (10, True), (10, False)):
         det = Detector.load([model] * n, threads=1, merge=merge)
@@ -117,7 +137,6 @@ def _model_call_rows(model: Path, audio: np.ndarray, seconds: float, repeat: int
     chunks gives them (whole strides: 8 frames a call, or 8 and 12 in turn), beside an empty call of
     the same inputs (onnxruntime's own cost per call, which no model can go under)."""
     from speechseq.runtime.detector import KeywordModel
-    from speechseq.runtime.onnx import make_session
 
     km = KeywordModel(model, threads=1)
     rows: list[Row] = []
@@ -130,17 +149,9 @@ def _model_call_rows(model: Path, audio: np.ndarray, seconds: float, repeat: int
                 _, ctx, h = km.run(x, ctx, h)
         rows.append(("detector", f"the model's onnxruntime calls alone, {ms} ms chunks ({len(feeds) / seconds:.1f} calls "
                      "per s; CPU ms per s)", f"{cpu_ms_per_s(calls, seconds, repeat):.3f}", ""))
-    empty = make_session(_identity_graph(["features", "context", "hidden"]))
-    names = [o.name for o in empty.get_outputs()]
-    ctx, h = km.initial_state()
-    feed = {"features": feeds[0][None], "context": ctx, "hidden": h}
-
-    def empty_calls() -> None:
-        for _ in feeds:
-            empty.run(names, feed)
     rows.append(("detector", f"an empty onnxruntime call of the same inputs, as often ({len(feeds) / seconds:.1f} per s; "
                  "CPU ms per s)",
-                 f"{cpu_ms_per_s(empty_calls, seconds, repeat):.3f}", ""))
+                 f"{_empty_call_cost(km, feeds[0], len(feeds), seconds, repeat):.3f}", ""))
     return rows
 
 
@@ -194,7 +205,6 @@ def floor_rows(seconds: float, repeat: int) -> list[Row]:
     import onnx
     from onnx import helper
 
-    from speechseq.frontend import FrontendConfig, StreamingFrontend
     from speechseq.runtime.detector import KeywordModel
     from speechseq.runtime.onnx import make_session
 
@@ -234,22 +244,8 @@ def floor_rows(seconds: float, repeat: int) -> list[Row]:
                 s1.run(outs1, f)
         return cpu_ms_per_s(calls, seconds, repeat)
 
-    empty = make_session(_identity_graph(["features", "context", "hidden"]))
-    enames = [o.name for o in empty.get_outputs()]
-    efeed = {"features": feeds[0][None], "context": ctx, "hidden": h}
-
-    def empty_calls() -> None:
-        for _ in feeds:
-            empty.run(enames, efeed)
-    per_call = cpu_ms_per_s(empty_calls, seconds, repeat)
-    fe = StreamingFrontend(FrontendConfig(n_mels=km.n_mels))
-    fe.step(audio[:1280], fe.initial_state())
-
-    def frontend_only() -> None:
-        s = fe.initial_state()
-        for i in range(0, len(audio), 1280):
-            _, s = fe.step(audio[i: i + 1280], s)
-    front = cpu_ms_per_s(frontend_only, seconds, repeat)
+    per_call = _empty_call_cost(km, feeds[0], len(feeds), seconds, repeat)
+    front = _frontend_cost(audio, 1280, seconds, repeat, km.n_mels)
     rate = len(feeds) / seconds
     rows: list[Row] = [("floor", f"an empty onnxruntime call ({rate:.1f} calls per s, 80 ms chunks; CPU ms per s)",
                         f"{per_call:.3f}", "")]
