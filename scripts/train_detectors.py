@@ -155,6 +155,16 @@ VARIANTS: dict[str, tuple] = {
     # Session 7, as for seed1: synthetic validation far better (misses at 0 FA 33 % against 61-90 %),
     # real amelia not: 24.2 % missed at 0.49/h, 31.8 % at 0/h (threshold 0.85, also the rule's). Not adopted
     "band": ({}, {"band_prob": 0.5}, {}, {}),
+    # session 16: cepstral smoothing of the input (DetectorConfig.lifter): each normalised frame keeps its
+    # first 13 (or 20) of 40 DCT coefficients, the spectral envelope without the harmonics' fine structure,
+    # where synthetic voices differ most from people (their monotone or buzzy excitation). Amelia, CPU,
+    # 10 x 200 x 128, 1 thread a run (~330 s an epoch), runs/s16, scripts/detector_tradeoff.py on the 223 real
+    # clips, missed at <= 2 / 1 / 0.5 / 0 FA/h (2.06 h of unseen synthetic sentences): lift13 13.0 / 20.6 /
+    # 20.6 / 26.0 %, lift20 9.0 / 16.1 / 16.6 / 20.2 %, against the three bare "natural" seeds' 14.3 / 16.6 /
+    # 17.9 / 17.9, 15.2 / 17.5 / 19.3 / 20.2, 6.7 / 11.7 / 14.3 / 22.4 %: within a seed's spread (one seed
+    # each), stronger smoothing no better: not adopted
+    "natural-lift13": ({}, {}, {}, {"lifter": 13}, NATURAL),
+    "natural-lift20": ({}, {}, {}, {"lifter": 20}, NATURAL),
 }
 DEFAULT_EPOCHS, DEFAULT_STEPS, DEFAULT_BATCH = 10, 200, 128
 

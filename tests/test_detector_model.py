@@ -1,4 +1,6 @@
 """The detector model: streaming in random chunks == whole clip, in torch and in ONNX."""
+import math
+
 import numpy as np
 import pytest
 
@@ -14,6 +16,11 @@ from speechseq.train.export_detector import export_detector  # noqa: E402
 TINY = DetectorConfig(n_mels=40, conv_channels=16, kernel=7, stride=3, hidden=12, layers=2, dropout=0.1, norm_frames=0)
 TINY_CMN = DetectorConfig(n_mels=40, conv_channels=16, kernel=7, stride=3, hidden=12, layers=2, dropout=0.1,
                           norm_frames=20)  # with the running mean normalisation: a longer context
+# with cepstral smoothing (DetectorConfig.lifter), on the plain and the mean-normalised input
+TINY_LIFT = DetectorConfig(n_mels=40, conv_channels=16, kernel=7, stride=3, hidden=12, layers=2, dropout=0.1,
+                           norm_frames=0, lifter=10)
+TINY_CMN_LIFT = DetectorConfig(n_mels=40, conv_channels=16, kernel=7, stride=3, hidden=12, layers=2, dropout=0.1,
+                               norm_frames=20, lifter=13)
 
 
 def _trained_like(cfg: DetectorConfig) -> Detector:
@@ -107,7 +114,24 @@ def test_running_mean_normalisation_removes_a_channel_offset():
     assert DetectorConfig.from_dict(old).norm_frames == 0
 
 
-@pytest.mark.parametrize("cfg", [TINY, TINY_CMN], ids=["plain", "cmn"])
+def test_lifter_keeps_the_envelope_and_drops_the_ripple():
+    """lifter_matrix(F, k) projects each frame on its first k DCT-II coefficients: all of them is the
+    identity, a smooth envelope passes, a bin-to-bin ripple (pitch harmonics' fine structure) does not."""
+    from speechseq.nn.detector import lifter_matrix
+
+    f = torch.arange(40, dtype=torch.float32)
+    assert torch.allclose(lifter_matrix(40, 40), torch.eye(40), atol=1e-5)
+    m = lifter_matrix(40, 13)
+    assert torch.allclose(m @ m, m, atol=1e-5) and torch.allclose(m, m.T, atol=1e-6)  # a projection
+    envelope = 2.0 * torch.cos(math.pi * 3 * (f + 0.5) / 40) + 0.5   # 4th DCT basis vector and the mean
+    ripple = 0.7 * torch.cos(math.pi * 30 * (f + 0.5) / 40)         # the 31st
+    y = (envelope + ripple) @ m
+    assert torch.allclose(y, envelope, atol=1e-4)
+    with pytest.raises(ValueError, match="lifter"):
+        DetectorConfig(lifter=41)
+
+
+@pytest.mark.parametrize("cfg", [TINY, TINY_CMN, TINY_LIFT, TINY_CMN_LIFT], ids=["plain", "cmn", "lift", "cmn-lift"])
 def test_folded_scaling_gives_the_same_outputs_with_fewer_graph_ops(tmp_path, cfg):
     """Detector.folded moves (x - shift) / scale into the conv: the same probabilities (plain: the
     shift goes into the bias; mean-normalised: it cancels), and the exported graph has no op
@@ -118,7 +142,7 @@ def test_folded_scaling_gives_the_same_outputs_with_fewer_graph_ops(tmp_path, cf
     with torch.no_grad():
         model.conv.weight.add_(0.05)  # weights that do not sum to ~0: a dropped shift would show
     folded = model.folded()
-    assert (folded.cfg.feat_shift, folded.cfg.feat_scale) == (0.0, 1.0)
+    assert (folded.cfg.feat_shift, folded.cfg.feat_scale, folded.cfg.lifter) == (0.0, 1.0, 0)
     assert (model.cfg.feat_shift, model.cfg.feat_scale) == (-6.0, 4.0)  # the original is untouched
     x = torch.tensor(_features(2.0, seed=6)[None, :150])
     with torch.no_grad():
@@ -137,7 +161,7 @@ def test_folded_scaling_gives_the_same_outputs_with_fewer_graph_ops(tmp_path, cf
     assert read_metadata(path)["model_config"]["feat_scale"] == 4.0  # the model's own config is recorded
 
 
-@pytest.mark.parametrize("cfg", [TINY, TINY_CMN], ids=["plain", "cmn"])
+@pytest.mark.parametrize("cfg", [TINY, TINY_CMN, TINY_CMN_LIFT], ids=["plain", "cmn", "cmn-lift"])
 def test_onnx_streaming_equals_torch(tmp_path, cfg):
     model = _trained_like(cfg)
     path = export_detector(model, tmp_path / "kw.onnx", {"keyword": "hello", "threshold": 0.7,

@@ -185,3 +185,26 @@ def test_training_with_the_event_loss_logs_both_terms_and_learns(yes_no_bank, tm
     first, last = history
     assert 0 < last["train_event_pos"] < first["train_event_pos"]
     assert 0 < last["train_event_neg"] and np.isfinite(last["train_loss"])
+
+
+def test_every_recipe_variant_of_the_training_script_builds_its_configs():
+    """scripts/train_detectors.py's VARIANTS name real fields with valid values: each variant's model,
+    mixing and recipe overrides make configs, and its engine weights name synthesis engines."""
+    import importlib.util
+    from dataclasses import replace
+
+    from speechseq.train.detector import TrainRecipe
+    from speechseq.train.kwmix import MixConfig
+    from speechseq.train.synth import ENGINES
+
+    spec = importlib.util.spec_from_file_location("train_detectors", ROOT / "scripts" / "train_detectors.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    assert {"", "natural", "natural-lift13"} <= set(script.VARIANTS)
+    for name, (bgw, mixo, reco, modo, *engines) in script.VARIANTS.items():
+        assert set(bgw) <= set(script.BG_WEIGHTS), name
+        DetectorConfig(**modo)
+        replace(MixConfig(), **mixo)
+        TrainRecipe(**reco)
+        assert all(set(e) <= set(ENGINES) for e in engines), name
+    assert DetectorConfig(**script.VARIANTS["natural-lift13"][3]).lifter == 13

@@ -44,6 +44,12 @@ class DetectorConfig:
                                # bin, itself included), a streaming cepstral mean normalisation; 0: off.
                                # On real "amelia" it cut misses at 1 synthetic false accept/h from 28.7 to
                                # 18.4 % (session 6, models/activate.md)
+    lifter: int = 0            # k >= 1: keep only the first k cepstral coefficients of each (normalised)
+                               # frame (a DCT over the mel bins, truncated, inverted): the spectral
+                               # envelope without the pitch harmonics' fine structure; 0: off. A fixed
+                               # linear map, folded into the conv at export (no graph ops for it). On
+                               # real "amelia" (session 16, scripts/train_detectors.py) 13 or 20 of 40
+                               # did not beat 0 (16.6-20.6 vs 14.3-19.3 % missed at 0.5 FA/h)
 
     def __post_init__(self) -> None:
         if self.kernel <= self.stride:
@@ -52,6 +58,8 @@ class DetectorConfig:
             raise ValueError(f"sizes must be positive: {self}")
         if self.norm_frames < 0 or self.norm_frames == 1:
             raise ValueError(f"norm_frames must be 0 (off) or at least 2, got {self.norm_frames}")
+        if not 0 <= self.lifter <= self.n_mels:
+            raise ValueError(f"lifter must be 0 (off) or 1..n_mels ({self.n_mels}), got {self.lifter}")
 
     @property
     def context(self) -> int:
@@ -67,6 +75,15 @@ class DetectorConfig:
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
 
 
+def lifter_matrix(n_mels: int, keep: int) -> torch.Tensor:
+    """(F, F) symmetric projection: x @ M keeps the first `keep` orthonormal DCT-II coefficients of x."""
+    f = torch.arange(n_mels, dtype=torch.float64)
+    k = torch.arange(keep, dtype=torch.float64)[:, None]
+    dct = torch.cos(math.pi * k * (f + 0.5) / n_mels) * math.sqrt(2.0 / n_mels)  # (keep, F)
+    dct[0] /= math.sqrt(2.0)
+    return (dct.T @ dct).float()
+
+
 class Detector(nn.Module):
     """Keyword posterior per output step; `forward` for training, `step` for streaming."""
 
@@ -79,6 +96,8 @@ class Detector(nn.Module):
         self.gru = nn.GRU(cfg.conv_channels, cfg.hidden, num_layers=cfg.layers, batch_first=True,
                           dropout=cfg.dropout if cfg.layers > 1 else 0.0)
         self.out = nn.Linear(cfg.hidden, 1)
+        if cfg.lifter:
+            self.register_buffer("lift", lifter_matrix(cfg.n_mels, cfg.lifter), persistent=False)
 
     def initial_state(self, batch: int = 1, device: torch.device | str = "cpu") -> DetectorState:
         """A fresh stream: silence as left context, zero GRU state."""
@@ -99,6 +118,8 @@ class Detector(nn.Module):
             n = c.norm_frames
             run = torch.cumsum(z, dim=1)
             z = z[:, n:] - (run[:, n:] - run[:, :-n]) * (1.0 / n)
+        if c.lifter:
+            z = z @ self.lift
         z = self.drop(torch.relu(self.norm(self.conv(z.transpose(1, 2))))).transpose(1, 2)  # (B, T // S, C)
         y, h = self.gru(z, h)
         logits = self.out(self.drop(y)).squeeze(-1)  # (B, T // S)
@@ -136,15 +157,19 @@ class Detector(nn.Module):
         The conv is linear and unpadded, so conv(W, (x - a) / b) = conv(W / b, x) - (a / b) sum(W);
         with the mean normalisation the shift cancels outright (each frame minus a mean of frames).
         The exported step graph is this copy's: two elementwise ops fewer over every chunk's frames.
+        The lifter (a linear map over the mel bins after the normalisation) goes into the conv too.
         """
         c = self.cfg
         out = copy.deepcopy(self)
         with torch.no_grad():
             w = out.conv.weight
+            if c.lifter:
+                w.copy_(torch.einsum("fg,cgk->cfk", out.lift, w))
+                del out.lift
             if not c.norm_frames:
                 out.conv.bias -= (c.feat_shift / c.feat_scale) * w.sum(dim=(1, 2))
             w /= c.feat_scale
-        out.cfg = replace(c, feat_shift=0.0, feat_scale=1.0)
+        out.cfg = replace(c, feat_shift=0.0, feat_scale=1.0, lifter=0)
         return out
 
 
