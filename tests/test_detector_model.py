@@ -1,5 +1,6 @@
 """The detector model: streaming in random chunks == whole clip, in torch and in ONNX."""
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -17,10 +18,7 @@ TINY = DetectorConfig(n_mels=40, conv_channels=16, kernel=7, stride=3, hidden=12
 TINY_CMN = DetectorConfig(n_mels=40, conv_channels=16, kernel=7, stride=3, hidden=12, layers=2, dropout=0.1,
                           norm_frames=20)  # with the running mean normalisation: a longer context
 # with cepstral smoothing (DetectorConfig.lifter), on the plain and the mean-normalised input
-TINY_LIFT = DetectorConfig(n_mels=40, conv_channels=16, kernel=7, stride=3, hidden=12, layers=2, dropout=0.1,
-                           norm_frames=0, lifter=10)
-TINY_CMN_LIFT = DetectorConfig(n_mels=40, conv_channels=16, kernel=7, stride=3, hidden=12, layers=2, dropout=0.1,
-                               norm_frames=20, lifter=13)
+TINY_LIFT, TINY_CMN_LIFT = replace(TINY, lifter=10), replace(TINY_CMN, lifter=13)
 
 
 def _trained_like(cfg: DetectorConfig) -> Detector:
