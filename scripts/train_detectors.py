@@ -42,6 +42,11 @@ Stages (all by default, or one with --stage):
           name; precise android / hey chatterbox / not-wake-word / noise; generated noise and
           babble). Kathleen dev and FSDD test are never read. For "amelia" the real precise
           amelia clips of the dev half (hash) are added as "real_pos", measured, never trained on.
+  pretrain (only when named) the backbone of the "-pre" variants: the detector's conv + GRUs trained
+          as a streaming character recogniser (CTC) on transcribed training speech -- Kathleen and
+          FSDD train (the background role), the training-negative synthetic sentences, the keyword
+          clips of training voices -- into RUNS/pretrain (speechseq.train.detector_pretrain;
+          resumable); features cached in BANKS/pretrain.npz
   train   one run per keyword (and recipe variant) into RUNS/KEYWORD[-VARIANT][SUFFIX]
           (speechseq.train.detector.train_detector; resumable). With --init-run R the run starts as
           a copy of run R and continues it to --epochs (a fine-tuning at the end of R's learning-rate
@@ -165,6 +170,11 @@ VARIANTS: dict[str, tuple] = {
     # each), stronger smoothing no better: not adopted
     "natural-lift13": ({}, {}, {}, {"lifter": 13}, NATURAL),
     "natural-lift20": ({}, {}, {}, {"lifter": 20}, NATURAL),
+    # session 17: the conv + GRUs first trained as a streaming character recogniser by CTC on real read
+    # speech (Kathleen and FSDD train) and synthetic sentences and keyword clips (--stage pretrain, into
+    # RUNS/pretrain), then the "natural" recipe from those weights (TrainRecipe.init)
+    "natural-pre": ({}, {}, {"init": "pretrain/best.pt"}, {}, NATURAL),
+    "natural-pre-seed1": ({}, {}, {"init": "pretrain/best.pt", "seed": 1}, {}, NATURAL),
 }
 DEFAULT_EPOCHS, DEFAULT_STEPS, DEFAULT_BATCH = 10, 200, 128
 
@@ -253,6 +263,86 @@ def sentence_items(synth: Path, keywords: list[str]) -> list[BankItem]:
         elif h < SENTENCE_SPLIT[1]:
             items.append(BankItem(path, "tune_bg", 1.0, "sentences", text=r["text"]))
     return items
+
+
+# pretraining (--stage pretrain): each group's share of the clips drawn, whatever its size
+PRETRAIN_SHARES = {"kathleen": 0.35, "fsdd": 0.10, "sentences": 0.30, "keywords": 0.25}
+
+
+def pretrain_items(data: Path, synth: Path, keywords: list[str]) -> list[tuple[str, str, str]]:
+    """(path, text, group) of transcribed training speech for the CTC pretraining: Kathleen and FSDD
+    `train` clips of the background role (hash >= 15; never dev/test, nor the threshold-choice 15 %),
+    the synthetic training-negative sentences ([0, 35) of SENTENCE_SPLIT) and the keyword data's
+    synthetic positives and negatives of training voices. Nothing the evaluation measures."""
+    from speechseq.text import normalize
+    from speechseq.train.words import contains_keyword
+
+    out = []
+    for name in ("kathleen", "fsdd"):
+        for r in _rows(data / name / "manifest.jsonl"):
+            if r.get("split") == "train" and _hash_pct(r["audio_filepath"]) >= 15:
+                out.append((str(data / name / r["audio_filepath"]), normalize(r["text"]), name))
+    d = synth / "sentences"
+    for r in _rows(d / "train.jsonl"):
+        if _hash_pct(r["audio_filepath"]) < SENTENCE_SPLIT[0] and not any(contains_keyword(r["text"], k) for k in keywords):
+            out.append((str(d / r["audio_filepath"]), normalize(r["text"]), "sentences"))
+    for k in keywords:
+        for kind in ("positives", "negatives"):
+            for r in _rows(synth / f"kw-{k}" / f"{kind}.jsonl"):
+                if not r["heldout"]:
+                    out.append((str(synth / f"kw-{k}" / r["audio_filepath"]), normalize(r["text"]), "keywords"))
+    return out
+
+
+def _pretrain_features(item: tuple[str, str, str]) -> np.ndarray | None:
+    from speechseq.audio import load_audio
+    from speechseq.frontend import FrontendConfig, logmel
+
+    try:
+        return logmel(load_audio(item[0]), FrontendConfig(n_mels=40)).astype(np.float16)
+    except Exception as err:  # one bad file is reported and skipped
+        print(f"skipped {item[0]}: {err}", file=sys.stderr)
+        return None
+
+
+def stage_pretrain(args: argparse.Namespace) -> None:
+    """The backbone of the "-pre" variants: the detector's conv + GRUs as a CTC character recogniser
+    (speechseq.train.detector_pretrain) -> RUNS/pretrain/best.pt. Features cached in BANKS/pretrain.npz."""
+    from multiprocessing import Pool
+
+    import torch
+
+    from speechseq.audio import load_audio
+    from speechseq.frontend import FrontendConfig
+    from speechseq.nn.detector import DetectorConfig
+    from speechseq.train.detector_pretrain import PretrainRecipe, pretrain_detector
+    from speechseq.train.feataug import colored_noise_features
+
+    cache = Path(args.banks) / "pretrain.npz"
+    kws = sorted(set(args.keywords) | set(args.negative_keywords))
+    if cache.exists() and not args.rebuild:
+        z = np.load(cache, allow_pickle=True)
+        feats, texts, groups = list(z["feats"]), list(z["texts"]), list(z["groups"])
+    else:
+        items = pretrain_items(Path(args.data), Path(args.synth), kws)
+        with Pool(args.workers) as pool:
+            got = pool.map(_pretrain_features, items, chunksize=64)
+        keep = [i for i, f in enumerate(got) if f is not None and len(f)]
+        feats, texts, groups = [got[i] for i in keep], [items[i][1] for i in keep], [items[i][2] for i in keep]
+        arr = np.empty(len(feats), object)
+        arr[:] = feats
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(cache, feats=arr, texts=np.array(texts), groups=np.array(groups))
+    counts = {g: groups.count(g) for g in PRETRAIN_SHARES}
+    print(f"pretraining clips: {counts}, {sum(len(f) for f in feats) / 360000:.2f} h", flush=True)
+    weights = [PRETRAIN_SHARES[g] / counts[g] for g in groups]
+    noise_audio = [load_audio(f) for f in sorted((Path(args.data) / "noise").glob("*.wav"))]
+    noise = colored_noise_features(FrontendConfig(n_mels=40), extra=noise_audio)
+    torch.set_num_threads(args.threads or 1)
+    variant = args.variants[0] if args.variants[0] != "base" else ""
+    recipe = PretrainRecipe(epochs=args.epochs, clips_per_epoch=args.pretrain_clips)
+    pretrain_detector(list(zip(feats, texts, weights)), Path(args.runs) / "pretrain", DetectorConfig(**VARIANTS[variant][3]),
+                      recipe, noise, args.device, progress=sys.stderr.isatty())
 
 
 def stage_bank(args: argparse.Namespace) -> None:
@@ -352,6 +442,10 @@ def stage_train(args: argparse.Namespace) -> None:
         bgw, mixo, reco, modo = VARIANTS[v][:4]
         others = [o for o in args.negative_keywords if o != k]
         bank = keyword_bank(Path(args.banks), k, others, {**BG_WEIGHTS, **bgw}, variant_pos_weights(v))
+        if reco.get("init") and not Path(reco["init"]).is_absolute():  # a pretrained backbone under --runs
+            reco = {**reco, "init": str(Path(args.runs) / reco["init"])}
+            if not Path(reco["init"]).exists():
+                raise SystemExit(f"variant {v}: no {reco['init']}: run --stage pretrain --runs {args.runs} first")
         recipe = TrainRecipe(batch=args.batch, steps_per_epoch=args.steps, epochs=args.epochs, **reco)
         out = Path(args.runs) / (run_name(k, v) + args.suffix)
         if args.init_run:
@@ -457,7 +551,8 @@ def main() -> None:
     ap.add_argument("--negative-keywords", nargs="*", default=["activate", "computer", "amelia"],
                     help="keyword sets whose clips are negatives for the others")
     ap.add_argument("--variants", nargs="+", default=["base"], help=f"recipe variants: base {' '.join(v for v in VARIANTS if v)}")
-    ap.add_argument("--stage", choices=["bank", "train", "export", "all"], default="all")
+    ap.add_argument("--stage", choices=["bank", "pretrain", "train", "export", "all"], default="all",
+                    help="all = bank, train, export; pretrain (for the -pre variants) runs only when named")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
     ap.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="batches per epoch")
@@ -471,6 +566,7 @@ def main() -> None:
     ap.add_argument("--mine-threshold", type=float, default=0.2, help="--mine: the score (highest smoothed posterior "
                     "of the clip alone) from which a negative counts as hard")
     ap.add_argument("--mine-boost", type=float, default=8.0, help="--mine: how many times as often a hard negative is drawn")
+    ap.add_argument("--pretrain-clips", type=int, default=6000, help="pretrain: clips drawn an epoch (by PRETRAIN_SHARES)")
     ap.add_argument("--suffix", default="", help="appended to the run's name; write it as --suffix=-mined (a value that starts with - needs the =)")
     ap.add_argument("--parallel", action="store_true", help="train keywords/variants as concurrent processes")
     ap.add_argument("--rebuild", action="store_true", help="rebuild feature banks that exist")
@@ -487,6 +583,8 @@ def main() -> None:
             raise SystemExit(f"unknown variant {v!r}")
     Path(args.runs).mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if args.stage == "pretrain":
+        stage_pretrain(args)
     if args.stage in ("bank", "all"):
         stage_bank(args)
     if args.stage in ("train", "all"):

@@ -106,6 +106,11 @@ class Detector(nn.Module):
         return ctx, torch.zeros(c.layers, batch, c.hidden, device=device)
 
     def _logits(self, x: torch.Tensor, state: DetectorState) -> tuple[torch.Tensor, DetectorState]:
+        y, state = self._encode(x, state)
+        return self.out(self.drop(y)).squeeze(-1), state  # (B, T // S)
+
+    def _encode(self, x: torch.Tensor, state: DetectorState) -> tuple[torch.Tensor, DetectorState]:
+        """The last GRU layer's outputs (B, T // S, H) and the next state."""
         c = self.cfg
         ctx, h = state
         full = torch.cat([ctx, x], dim=1)  # (B, K - S + N + T, F)
@@ -122,19 +127,24 @@ class Detector(nn.Module):
             z = z @ self.lift
         z = self.drop(torch.relu(self.norm(self.conv(z.transpose(1, 2))))).transpose(1, 2)  # (B, T // S, C)
         y, h = self.gru(z, h)
-        logits = self.out(self.drop(y)).squeeze(-1)  # (B, T // S)
         # Negative slicing keeps the exported graph valid for any chunk length (a multiple of S).
         if x.shape[1] % c.stride == 0:
             new_ctx = full[:, -c.context:]
         else:  # whole-clip forward of a ragged clip: the tail frames are the caller's
             used = c.stride * (x.shape[1] // c.stride)
             new_ctx = full[:, used: used + c.context]
-        return logits, (new_ctx, h)
+        return y, (new_ctx, h)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, T, F) log-mel of whole clips -> logits (B, T // S) (apply sigmoid for probabilities)."""
         logits, _ = self._logits(x, self.initial_state(x.shape[0], x.device))
         return logits
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (B, T, F) log-mel of whole clips -> the last GRU layer's outputs (B, T // S, H), what
+        the sigmoid head reads (and a pretraining head, speechseq.train.detector_pretrain)."""
+        y, _ = self._encode(x, self.initial_state(x.shape[0], x.device))
+        return y
 
     def step(self, x: torch.Tensor, state: DetectorState | None = None) -> tuple[torch.Tensor, DetectorState]:
         """One chunk of a stream. x: (B, T, F) with T a multiple of the stride.

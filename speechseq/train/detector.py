@@ -23,6 +23,7 @@ import torch
 
 from ..nn.detector import Detector, DetectorConfig
 from ..runtime.detector import smooth, trigger_events
+from .detector_pretrain import init_from_pretrained
 from .kwmix import MixConfig, Mixer
 from .loop import LoopConfig, average_states, save_checkpoint, train_loop
 
@@ -53,6 +54,9 @@ class TrainRecipe:
     event_loss_weight: float = 0.0
     event_guard_before: int = 25   # output steps before a stretch (the keyword itself) left out of the negatives
     event_guard_after: int = 5     # and after it
+    # A backbone pretrained as a character recogniser (speechseq.train.detector_pretrain, its best.pt):
+    # the conv, batch norm and GRU weights start from it ("": from a random initialisation).
+    init: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -172,6 +176,8 @@ def train_detector(bank: dict, out_dir: str | os.PathLike, keyword: str, recipe:
     (out / "snapshots").mkdir(parents=True, exist_ok=True)
     torch.manual_seed(recipe.seed)
     model = Detector(model_cfg)
+    if recipe.init and not (out / "last.pt").exists():  # a resumed run has its own weights
+        init_from_pretrained(model, recipe.init)
     mixer = Mixer(bank, mix, model_cfg.stride, device)
     validation = Validation(bank, mix, recipe, model_cfg.stride, device)
     done = sorted((out / "snapshots").glob("epoch_*.pt"))

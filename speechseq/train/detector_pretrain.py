@@ -1,0 +1,202 @@
+"""Pretraining a detector's conv + GRU layers as a small streaming character recogniser (CTC).
+
+Transfer learning, as the course does it for small data sets: the keyword training sees a few
+thousand synthetic utterances of one word, from a few dozen voices, and learns whatever separates
+them from everything else -- including the synthesis itself. A backbone first trained to spell
+out sentences (real read speech and synthetic voices alike, e.g. Kathleen `train` and the
+synthetic sentences) has to represent what is said rather than who or what said it; the keyword
+training then starts from those weights (`TrainRecipe.init`).
+
+The network is the detector itself (`speechseq.nn.detector.Detector`, unidirectional and causal:
+what it learns here streams as before) with a linear CTC head over the recogniser's characters on
+its last GRU layer, in place of the sigmoid. Only conv, batch norm and GRU weights carry over.
+
+    clips: [(log-mel (T, F) float, normalised text, sampling weight), ...]
+    pretrain_detector(clips, out_dir, DetectorConfig(...), PretrainRecipe(...))  -> out_dir/best.pt
+    init_from_pretrained(Detector(cfg), out_dir / "best.pt")
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..metrics import cer
+from ..nn.detector import Detector, DetectorConfig
+from ..text import BLANK, CTC_SIZE, decode, encode
+from .feataug import AugmentConfig, augment_batch, speed_warp
+from .loop import LoopConfig, load_checkpoint, train_loop
+
+__all__ = ["KIND", "PretrainRecipe", "CTCPretrainNet", "pretrain_detector", "init_from_pretrained", "ctc_fits"]
+
+KIND = "detector-pretrain"
+# the weights a keyword detector takes over; its output layer is the keyword's own
+CARRIED = ("conv.", "norm.", "gru.")
+# DetectorConfig fields that must agree between the pretrained backbone and the detector
+SHAPE_FIELDS = ("n_mels", "conv_channels", "kernel", "stride", "hidden", "layers", "norm_frames", "lifter",
+                "feat_shift", "feat_scale", "floor")
+
+
+def _detector_augment() -> AugmentConfig:
+    # 40 bands: the band limit's cut-off scaled from the recogniser's 80 (about 2.3-6.6 kHz)
+    return AugmentConfig(band_cut=(22, 37), freq_width=6)
+
+
+@dataclass(frozen=True)
+class PretrainRecipe:
+    epochs: int = 30
+    clips_per_epoch: int = 0          # clips drawn (by weight, with replacement) an epoch; 0: as many as there are
+    batch_frames: int = 8000          # feature frames per batch (80 s of audio), padding included
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    ema_decay: float = 0.999
+    val_share: float = 0.05           # of the clips, by position after a seeded shuffle
+    seed: int = 0
+    augment: AugmentConfig = field(default_factory=_detector_augment)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class CTCPretrainNet(nn.Module):
+    """A detector's backbone with a CTC head: log-mel (B, T, F) -> log-probs (B, T // S, CTC_SIZE)."""
+
+    def __init__(self, cfg: DetectorConfig) -> None:
+        super().__init__()
+        self.detector = Detector(cfg)
+        self.head = nn.Linear(cfg.hidden, CTC_SIZE)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.detector.encode(x)
+        return torch.log_softmax(self.head(self.detector.drop(y)), dim=-1)
+
+
+def ctc_fits(frames: int, labels: Sequence[int], stride: int) -> bool:
+    """Whether CTC can align `labels` to the T // S outputs of `frames` (repeats need a blank between)."""
+    repeats = sum(1 for a, b in zip(labels, labels[1:]) if a == b)
+    return len(labels) > 0 and frames // stride >= len(labels) + repeats
+
+
+def _batches(lengths: np.ndarray, order: np.ndarray, batch_frames: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Clips of similar length together (sorted in chunks of 64 batches' worth), batches shuffled."""
+    out = []
+    chunk = max(1, 64 * batch_frames // max(1, int(np.median(lengths))))
+    for s in range(0, len(order), chunk):
+        part = order[s: s + chunk]
+        part = part[np.argsort(lengths[part], kind="stable")]
+        cur: list[int] = []
+        for i in part:
+            if cur and (len(cur) + 1) * max(lengths[cur + [i]]) > batch_frames:
+                out.append(np.asarray(cur))
+                cur = []
+            cur.append(int(i))
+        if cur:
+            out.append(np.asarray(cur))
+    rng.shuffle(out)
+    return out
+
+
+def _pad(feats: list[np.ndarray], floor: float) -> tuple[torch.Tensor, torch.Tensor]:
+    t = max(len(f) for f in feats)
+    x = np.full((len(feats), t, feats[0].shape[1]), floor, np.float32)
+    for i, f in enumerate(feats):
+        x[i, : len(f)] = f
+    return torch.from_numpy(x), torch.tensor([len(f) for f in feats])
+
+
+def pretrain_detector(clips: Sequence[tuple[np.ndarray, str, float]], out_dir: str | os.PathLike,
+                      model_cfg: DetectorConfig = DetectorConfig(), recipe: PretrainRecipe = PretrainRecipe(),
+                      noise: np.ndarray | None = None, device: str = "cpu", progress: bool = True) -> list[dict]:
+    """Train (or resume) the CTC backbone in out_dir (last.pt, best.pt by validation CER, history.json,
+    curve.png). clips: (log-mel (T, F), normalised text, weight); a clip whose text does not fit its
+    output steps is left out. noise: (N, F) log-mel of noise for the augmentation (None: no noise)."""
+    stride, floor = model_cfg.stride, float(np.log(model_cfg.floor))
+    kept = [(np.asarray(f, np.float32), t, float(w)) for f, t, w in clips if ctc_fits(len(f), encode(t), stride)]
+    if len(kept) < 2:
+        raise ValueError(f"{len(kept)} of {len(clips)} clips fit CTC at stride {stride}: nothing to pretrain on")
+    perm = np.random.default_rng(recipe.seed).permutation(len(kept))
+    n_val = max(1, int(round(recipe.val_share * len(kept))))
+    val = [kept[i] for i in perm[:n_val]]
+    train = [kept[i] for i in perm[n_val:]]
+    lengths = np.array([len(f) for f, _, _ in train])
+    p = np.array([w for _, _, w in train])
+    p = p / p.sum()
+    noise_t = None if noise is None else torch.as_tensor(np.asarray(noise, np.float32))
+    torch.manual_seed(recipe.seed)
+    model = CTCPretrainNet(model_cfg)
+    dev = torch.device(device)
+
+    def plan(epoch: int) -> tuple[np.random.Generator, list[np.ndarray]]:
+        rng = np.random.default_rng([recipe.seed, epoch])
+        order = rng.choice(len(train), size=recipe.clips_per_epoch or len(train), p=p)  # weighted, with replacement
+        return rng, _batches(lengths, order, recipe.batch_frames, rng)
+
+    n_steps = len(plan(0)[1])
+
+    def batches(epoch: int):
+        rng, plan_ = plan(epoch)
+        g = torch.Generator().manual_seed(int(rng.integers(2**31)))
+        for idx in plan_:
+            feats = [speed_warp(train[i][0], recipe.augment, rng) for i in idx]
+            labels = [encode(train[i][1]) for i in idx]
+            ok = [k for k, (f, lab) in enumerate(zip(feats, labels)) if ctc_fits(len(f), lab, stride)]
+            if not ok:
+                continue
+            x, lens = _pad([feats[k] for k in ok], floor)
+            x = augment_batch(x, lens, recipe.augment, g, noise_t)
+            yield x, lens, [labels[k] for k in ok]
+
+    def loss_fn(m: torch.nn.Module, batch) -> tuple[torch.Tensor, dict]:
+        x, lens, labels = batch
+        lp = m(x.to(dev))  # (B, U, V)
+        out_lens = torch.clamp(lens // stride, max=lp.shape[1])
+        targets = torch.tensor([i for lab in labels for i in lab])
+        tgt_lens = torch.tensor([len(lab) for lab in labels])
+        loss = nn.functional.ctc_loss(lp.transpose(0, 1), targets.to(dev), out_lens, tgt_lens, blank=BLANK,
+                                      reduction="mean", zero_infinity=True)
+        return loss, {}
+
+    def validate(m: torch.nn.Module) -> dict[str, float]:
+        refs, hyps = [], []
+        for s in range(0, len(val), 32):
+            part = val[s: s + 32]
+            x, lens = _pad([f for f, _, _ in part], floor)
+            best = m(x.to(dev)).argmax(-1).cpu().numpy()
+            for row, n, (_, text, _) in zip(best, (lens // stride).tolist(), part):
+                ids = row[:n]
+                keep = np.concatenate([[True], ids[1:] != ids[:-1]]) & (ids != BLANK)
+                refs.append(text)
+                hyps.append(decode(ids[keep].tolist()))
+        return {"val_cer": cer(refs, hyps).rate}
+
+    loop = LoopConfig(epochs=recipe.epochs, lr=recipe.lr, weight_decay=recipe.weight_decay, ema_decay=recipe.ema_decay,
+                      seed=recipe.seed, device=device, warmup_steps=100, steps_per_epoch=n_steps)
+    extra = {"recipe": recipe.to_dict(), "clips": {"train": len(train), "val": len(val), "left_out": len(clips) - len(kept),
+                                                   "train_hours": round(float(lengths.sum()) / 360000, 3)}}
+    return train_loop(model, batches, loss_fn, validate, out_dir, KIND, model_cfg.to_dict(), loop, select="val_cer",
+                      mode="min", extra=extra, progress=progress)
+
+
+def init_from_pretrained(model: Detector, path: str | os.PathLike) -> Detector:
+    """Copy a pretrained backbone's conv, batch norm and GRU weights (best.pt of pretrain_detector,
+    its EMA weights) into `model`, in place; its output layer keeps its own initialisation."""
+    ck = load_checkpoint(Path(path))
+    if ck.get("kind") != KIND:
+        raise ValueError(f"{path} is a {ck.get('kind')!r} checkpoint, not a pretrained detector backbone ({KIND!r})")
+    theirs = DetectorConfig.from_dict(ck["model_config"])
+    diff = [f"{k}: {getattr(theirs, k)} vs {getattr(model.cfg, k)}" for k in SHAPE_FIELDS
+            if getattr(theirs, k) != getattr(model.cfg, k)]
+    if diff:
+        raise ValueError(f"{path} was pretrained for another detector configuration ({'; '.join(diff)})")
+    state = {k[len("detector."):]: v for k, v in ck["model"].items()
+             if k.startswith("detector.") and k[len("detector."):].startswith(CARRIED)}
+    missing = [k for k in model.state_dict() if k.startswith(CARRIED) and k not in state]
+    if missing:
+        raise ValueError(f"{path} lacks {missing[:3]}")
+    model.load_state_dict(state, strict=False)
+    return model
