@@ -172,7 +172,15 @@ VARIANTS: dict[str, tuple] = {
     "natural-lift20": ({}, {}, {}, {"lifter": 20}, NATURAL),
     # session 17: the conv + GRUs first trained as a streaming character recogniser by CTC on real read
     # speech (Kathleen and FSDD train) and synthetic sentences and keyword clips (--stage pretrain, into
-    # RUNS/pretrain), then the "natural" recipe from those weights (TrainRecipe.init)
+    # RUNS/pretrain), then the "natural" recipe from those weights (TrainRecipe.init). Amelia, CPU, runs/s17:
+    # pretraining 30 epochs x 6000 clips (4.97 h of clips, 1 thread, 19 min), validation CER 64.5 %; then
+    # 10 x 200 x 128 (1 thread a run, ~370 s an epoch). On the real dev half the misses at 0.5 fell much
+    # earlier (4-7 % by epoch 4, the bare recipe's 14-39 %), but the synthetic false accepts at 0.5 were
+    # 4-20x the bare recipe's all along: scripts/detector_tradeoff.py on the 223 real clips, missed at
+    # <= 2 / 1 / 0.5 / 0 FA/h (2.06 h of unseen synthetic sentences), thresholds 0.89-0.97: natural-pre
+    # 26.0 / 29.6 / 33.2 / 40.8 %, natural-pre-seed1 12.1 / 16.6 / 17.9 / 22.4 %, against the bare
+    # "natural" seeds' 14.3-19.3 % at 0.5/h. A backbone that hears what is said also hears "amended" and
+    # "alias" as near-amelia: no better at equal false accepts, not adopted
     "natural-pre": ({}, {}, {"init": "pretrain/best.pt"}, {}, NATURAL),
     "natural-pre-seed1": ({}, {}, {"init": "pretrain/best.pt", "seed": 1}, {}, NATURAL),
 }

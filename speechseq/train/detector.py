@@ -55,7 +55,8 @@ class TrainRecipe:
     event_guard_before: int = 25   # output steps before a stretch (the keyword itself) left out of the negatives
     event_guard_after: int = 5     # and after it
     # A backbone pretrained as a character recogniser (speechseq.train.detector_pretrain, its best.pt):
-    # the conv, batch norm and GRU weights start from it ("": from a random initialisation).
+    # the conv, batch norm and GRU weights start from it ("": from a random initialisation). On real
+    # "amelia" no better at equal false accepts (session 17, scripts/train_detectors.py "natural-pre").
     init: str = ""
 
     def to_dict(self) -> dict:
