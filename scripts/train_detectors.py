@@ -180,7 +180,10 @@ VARIANTS: dict[str, tuple] = {
     # <= 2 / 1 / 0.5 / 0 FA/h (2.06 h of unseen synthetic sentences), thresholds 0.89-0.97: natural-pre
     # 26.0 / 29.6 / 33.2 / 40.8 %, natural-pre-seed1 12.1 / 16.6 / 17.9 / 22.4 %, against the bare
     # "natural" seeds' 14.3-19.3 % at 0.5/h. More of the other synthetic speech scores near the keyword,
-    # so the thresholds rise: no better at equal false accepts, not adopted
+    # so the thresholds rise: no better at equal false accepts, not adopted. As a partner in a two-model mean
+    # (--ensemble; 2x the CPU and size) with a bare "natural" run (s13 seed 0, s15 seed 2), missed at 0.5/h:
+    # pre-seed1 + s15 9.4 % (11.7 % at 0/h), pre-seed1 + s13 13.5 %, pre + s15 17.9 %, pre + s13 22.4 %,
+    # against s13 + s15 14.8 %: one good pair among four, not a reliable gain
     "natural-pre": ({}, {}, {"init": "pretrain/best.pt"}, {}, NATURAL),
     "natural-pre-seed1": ({}, {}, {"init": "pretrain/best.pt", "seed": 1}, {}, NATURAL),
 }
