@@ -33,9 +33,12 @@ from torch import nn
 
 from ..metrics import cer
 from ..nn.detector import Detector, DetectorConfig
-from ..text import BLANK, CTC_SIZE, decode, encode
+from ..runtime.decoding import greedy
+from ..text import BLANK, CTC_SIZE, encode
+from .batching import length_buckets
 from .feataug import AugmentConfig, augment_batch, speed_warp
 from .loop import LoopConfig, load_checkpoint, train_loop
+from .recognizer import Batch, collate
 
 __all__ = ["KIND", "PretrainRecipe", "CTCPretrainNet", "pretrain_detector", "init_from_pretrained", "ctc_fits"]
 
@@ -87,40 +90,13 @@ def ctc_fits(frames: int, labels: Sequence[int], stride: int) -> bool:
     return len(labels) > 0 and frames // stride >= len(labels) + repeats
 
 
-def _batches(lengths: np.ndarray, order: np.ndarray, batch_frames: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """Clips of similar length together (sorted in chunks of 64 batches' worth), batches shuffled."""
-    out = []
-    chunk = max(1, 64 * batch_frames // max(1, int(np.median(lengths))))
-    for s in range(0, len(order), chunk):
-        part = order[s: s + chunk]
-        part = part[np.argsort(lengths[part], kind="stable")]
-        cur: list[int] = []
-        for i in part:
-            if cur and (len(cur) + 1) * max(lengths[cur + [i]]) > batch_frames:
-                out.append(np.asarray(cur))
-                cur = []
-            cur.append(int(i))
-        if cur:
-            out.append(np.asarray(cur))
-    rng.shuffle(out)
-    return out
-
-
-def _pad(feats: list[np.ndarray], floor: float) -> tuple[torch.Tensor, torch.Tensor]:
-    t = max(len(f) for f in feats)
-    x = np.full((len(feats), t, feats[0].shape[1]), floor, np.float32)
-    for i, f in enumerate(feats):
-        x[i, : len(f)] = f
-    return torch.from_numpy(x), torch.tensor([len(f) for f in feats])
-
-
 def pretrain_detector(clips: Sequence[tuple[np.ndarray, str, float]], out_dir: str | os.PathLike,
                       model_cfg: DetectorConfig = DetectorConfig(), recipe: PretrainRecipe = PretrainRecipe(),
                       noise: np.ndarray | None = None, device: str = "cpu", progress: bool = True) -> list[dict]:
     """Train (or resume) the CTC backbone in out_dir (last.pt, best.pt by validation CER, history.json,
     curve.png). clips: (log-mel (T, F), normalised text, weight); a clip whose text does not fit its
     output steps is left out. noise: (N, F) log-mel of noise for the augmentation (None: no noise)."""
-    stride, floor = model_cfg.stride, float(np.log(model_cfg.floor))
+    stride = model_cfg.stride
     kept = [(np.asarray(f, np.float32), t, float(w)) for f, t, w in clips if ctc_fits(len(f), encode(t), stride)]
     if len(kept) < 2:
         raise ValueError(f"{len(kept)} of {len(clips)} clips fit CTC at stride {stride}: nothing to pretrain on")
@@ -128,7 +104,7 @@ def pretrain_detector(clips: Sequence[tuple[np.ndarray, str, float]], out_dir: s
     n_val = max(1, int(round(recipe.val_share * len(kept))))
     val = [kept[i] for i in perm[:n_val]]
     train = [kept[i] for i in perm[n_val:]]
-    lengths = np.array([len(f) for f, _, _ in train])
+    seconds = np.array([len(f) / 100 for f, _, _ in train])
     p = np.array([w for _, _, w in train])
     p = p / p.sum()
     noise_t = None if noise is None else torch.as_tensor(np.asarray(noise, np.float32))
@@ -139,7 +115,10 @@ def pretrain_detector(clips: Sequence[tuple[np.ndarray, str, float]], out_dir: s
     def plan(epoch: int) -> tuple[np.random.Generator, list[np.ndarray]]:
         rng = np.random.default_rng([recipe.seed, epoch])
         order = rng.choice(len(train), size=recipe.clips_per_epoch or len(train), p=p)  # weighted, with replacement
-        return rng, _batches(lengths, order, recipe.batch_frames, rng)
+        batch_s = recipe.batch_frames / 100
+        pool = max(1, int(64 * batch_s / np.median(seconds)))  # 64 batches' worth sorted by length at a time
+        buckets = length_buckets(seconds[order], batch_s, seed=int(rng.integers(2**31)), pool_size=pool, drop_long=True)
+        return rng, [order[b] for b in buckets]
 
     n_steps = len(plan(0)[1])
 
@@ -148,21 +127,16 @@ def pretrain_detector(clips: Sequence[tuple[np.ndarray, str, float]], out_dir: s
         g = torch.Generator().manual_seed(int(rng.integers(2**31)))
         for idx in plan_:
             feats = [speed_warp(train[i][0], recipe.augment, rng) for i in idx]
-            labels = [encode(train[i][1]) for i in idx]
-            ok = [k for k, (f, lab) in enumerate(zip(feats, labels)) if ctc_fits(len(f), lab, stride)]
+            ok = [k for k, i in enumerate(idx) if ctc_fits(len(feats[k]), encode(train[i][1]), stride)]
             if not ok:
                 continue
-            x, lens = _pad([feats[k] for k in ok], floor)
-            x = augment_batch(x, lens, recipe.augment, g, noise_t)
-            yield x, lens, [labels[k] for k in ok]
+            b = collate([feats[k] for k in ok], [train[idx[k]][1] for k in ok])
+            yield b._replace(features=augment_batch(b.features, b.lengths, recipe.augment, g, noise_t))
 
-    def loss_fn(m: torch.nn.Module, batch) -> tuple[torch.Tensor, dict]:
-        x, lens, labels = batch
-        lp = m(x.to(dev))  # (B, U, V)
-        out_lens = torch.clamp(lens // stride, max=lp.shape[1])
-        targets = torch.tensor([i for lab in labels for i in lab])
-        tgt_lens = torch.tensor([len(lab) for lab in labels])
-        loss = nn.functional.ctc_loss(lp.transpose(0, 1), targets.to(dev), out_lens, tgt_lens, blank=BLANK,
+    def loss_fn(m: torch.nn.Module, b: Batch) -> tuple[torch.Tensor, dict]:
+        lp = m(b.features.to(dev))  # (B, U, V)
+        out_lens = torch.clamp(b.lengths // stride, max=lp.shape[1])
+        loss = nn.functional.ctc_loss(lp.transpose(0, 1), b.targets.to(dev), out_lens, b.target_lengths, blank=BLANK,
                                       reduction="mean", zero_infinity=True)
         return loss, {}
 
@@ -170,19 +144,17 @@ def pretrain_detector(clips: Sequence[tuple[np.ndarray, str, float]], out_dir: s
         refs, hyps = [], []
         for s in range(0, len(val), 32):
             part = val[s: s + 32]
-            x, lens = _pad([f for f, _, _ in part], floor)
-            best = m(x.to(dev)).argmax(-1).cpu().numpy()
-            for row, n, (_, text, _) in zip(best, (lens // stride).tolist(), part):
-                ids = row[:n]
-                keep = np.concatenate([[True], ids[1:] != ids[:-1]]) & (ids != BLANK)
+            b = collate([f for f, _, _ in part], [t for _, t, _ in part])
+            lp = m(b.features.to(dev)).cpu().numpy()
+            for row, n, (_, text, _) in zip(lp, (b.lengths // stride).tolist(), part):
                 refs.append(text)
-                hyps.append(decode(ids[keep].tolist()))
+                hyps.append(greedy(row[:n]).text)
         return {"val_cer": cer(refs, hyps).rate}
 
     loop = LoopConfig(epochs=recipe.epochs, lr=recipe.lr, weight_decay=recipe.weight_decay, ema_decay=recipe.ema_decay,
                       seed=recipe.seed, device=device, warmup_steps=100, steps_per_epoch=n_steps)
     extra = {"recipe": recipe.to_dict(), "clips": {"train": len(train), "val": len(val), "left_out": len(clips) - len(kept),
-                                                   "train_hours": round(float(lengths.sum()) / 360000, 3)}}
+                                                   "train_hours": round(float(seconds.sum()) / 3600, 3)}}
     return train_loop(model, batches, loss_fn, validate, out_dir, KIND, model_cfg.to_dict(), loop, select="val_cer",
                       mode="min", extra=extra, progress=progress)
 
