@@ -69,6 +69,22 @@ def raw_posteriors(model: Path, data: Path, synth: Path, cache: Path) -> dict:
     return out
 
 
+def extra_sentences(model: Path, synth: Path, cache: Path) -> dict:
+    """{"syn": [...], "h_syn": hours}: raw posteriors of another synthesis folder's unseen sentences
+    (the same rule as SYNTH's), cached per model and folder."""
+    key = hashlib.sha1(model.read_bytes() + str(synth.resolve()).encode()).hexdigest()[:12]
+    path = cache / f"{model.parent.name}-{model.stem}-extra-{key}.npz"
+    if path.exists():
+        z = np.load(path, allow_pickle=True)
+        return {"syn": list(z["syn"]), "h_syn": z["h_syn"].item()}
+    det = Detector.load([model], smoothing_steps=1)
+    syn, h_syn = negative_posteriors(det, sentences(synth, det.models[0].keyword), show=False)
+    out = {"syn": [p[0] for p in syn], "h_syn": h_syn}
+    cache.mkdir(parents=True, exist_ok=True)
+    np.savez(path, syn=np.array(out["syn"], dtype=object), h_syn=h_syn)
+    return out
+
+
 def tradeoff(posts: list[dict], smoothing: int | None = None) -> list[str]:
     """For each budget: 'FA<=b/h: th T, missed M %, real-speech events E' of the mean posterior,
     smoothed (over `smoothing` outputs, or as the first model's metadata says) and triggered as
@@ -98,12 +114,22 @@ def main() -> None:
     ap.add_argument("models", nargs="+", type=Path, help="amelia detectors (.onnx)")
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--synth", type=Path, default=ROOT / "cache" / "synth")
+    ap.add_argument("--extra-synth", type=Path, nargs="*", default=[], metavar="DIR",
+                    help="more synthesis folders whose unseen sentences join SYNTH's as the false-accept set "
+                         "(e.g. the voices of engines added later: train_detectors.py --extra-synth)")
     ap.add_argument("--cache", type=Path, default=ROOT / "runs" / "tradeoff", help="raw posteriors per model")
     ap.add_argument("--max-set", type=int, default=2, help="largest set of models to average")
     ap.add_argument("--smoothing", type=int, nargs="+", default=[0], metavar="N",
                     help="moving-average windows (model outputs) to score; 0: the model's own (metadata)")
     args = ap.parse_args()
     posts = [raw_posteriors(m, args.data, args.synth, args.cache) for m in args.models]
+    for m, post in zip(args.models, posts):
+        for d in args.extra_synth:
+            more = extra_sentences(m, d, args.cache)
+            post["syn"] = list(post["syn"]) + more["syn"]
+            post["h_syn"] = post["h_syn"] + more["h_syn"]
+    if args.extra_synth:
+        print(f"false accepts counted on {posts[0]['h_syn']:.2f} h of unseen synthetic sentences", flush=True)
     names = [f"{m.parent.name}/{m.name}" for m in args.models]
     for k in range(1, min(args.max_set, len(posts)) + 1):
         for idx in itertools.combinations(range(len(posts)), k):

@@ -110,10 +110,15 @@ def real_in_noise(det: Detector, files: list[Path], data: Path, seed: int = 0) -
     return out
 
 
-def synthetic_positives(det: Detector, synth: Path, keyword: str, data: Path, seed: int = 0) -> dict:
-    """False rejects of held-out synthetic voices, clean and over real noise; median event delay."""
-    rows = [r for r in _rows(synth / f"kw-{keyword}" / "positives.jsonl") if r["heldout"]]
-    clips = [load_audio(synth / f"kw-{keyword}" / r["audio_filepath"]) for r in rows]
+def synthetic_positives(det: Detector, synths: list[Path], keyword: str, data: Path, seed: int = 0) -> dict:
+    """False rejects of held-out synthetic voices (of every synthesis folder that has the keyword),
+    clean and over real noise; median event delay."""
+    rows, clips = [], []
+    for d in (s / f"kw-{keyword}" for s in synths):
+        if (d / "positives.jsonl").exists():
+            held = [r for r in _rows(d / "positives.jsonl") if r["heldout"]]
+            rows += held
+            clips += [load_audio(d / r["audio_filepath"]) for r in held]
     noises = real_noises(data)
     rng = np.random.default_rng(seed)
     out: dict = {"clips": len(clips), "voices": len({r["voice"] for r in rows}),
@@ -153,15 +158,18 @@ def sentences(synth: Path, keyword: str, first: int = 55) -> list[Path]:
     return files
 
 
-def measure(model: Path, data: Path, synth: Path) -> dict:
+def measure(model: Path, data: Path, synth: Path | list[Path]) -> dict:
+    """Everything the card reports, for one model. synth: one synthesis folder or several (their
+    held-out voices and unseen sentences together)."""
+    synths = [synth] if isinstance(synth, Path) else list(synth)
     det = Detector.load([model])
     kw = det.models[0].keyword
     sets = real_sets(data, kw)
     res = {"keyword": kw, "threshold": det.thresholds[0], "model": str(model), "bytes": model.stat().st_size,
-           "synthetic_heldout_voices": synthetic_positives(det, synth, kw, data),
+           "synthetic_heldout_voices": synthetic_positives(det, synths, kw, data),
            "fa_real_unseen": fa_rate(det, sets["unseen"]), "fa_real_threshold_choice": fa_rate(det, sets["threshold_choice"]),
            "fa_real_unseen_by_set": {g: fa_rate(det, files) for g, files in sets["unseen_groups"].items()}}
-    sent = sentences(synth, kw)
+    sent = [f for d in synths for f in sentences(d, kw)]
     if sent:
         res["fa_synthetic_sentences"] = fa_rate(det, sent, SWEEP if kw == "amelia" else ())
     if kw == "amelia":
@@ -175,14 +183,18 @@ def measure(model: Path, data: Path, synth: Path) -> dict:
     return res
 
 
-TRAIN_COMMAND = ("python scripts/train_detectors.py --keywords activate computer --variants natural --runs runs/cpu-exp "
-                 "--device cpu --parallel")
-AMELIA_COMMAND = ("python scripts/train_detectors.py --keywords amelia --variants natural --runs runs/cpu-exp "
-                  "--models runs/cpu-exp/models-natural --device cpu")
-HARDWARE = ("on this project's 2-core CPU in session 8: 72-76 minutes of epochs per model on one thread, three trainings side by "
-            "side; about a minute per model on one H100")
-RECIPE = ("the positives of the five more natural engines (festival, flite, MBROLA, pico, piper) drawn 4x as often as "
-          "espeak-ng's (`--variants natural`: 40 % of the positives instead of 14 %)")
+TRAIN_COMMAND = ("python scripts/train_detectors.py --keywords activate computer --variants natural --runs runs/s19 "
+                 "--extra-synth cache/synth-new --banks cache/kwbanks-s19 --device cpu --parallel --threads 1")
+AMELIA_COMMAND = ("python scripts/train_detectors.py --keywords amelia --variants natural --runs runs/s19 "
+                  "--extra-synth cache/synth-new --banks cache/kwbanks-s19 --models runs/s19/models-natural --device cpu")
+HARDWARE = ("on this project's 2-core CPU in session 19: about 40 minutes of epochs per model on one thread, two trainings "
+            "side by side")
+RECIPE = ("the positives of the six more natural engines (festival, flite, MBROLA, pico, piper, RHVoice) drawn 4x as "
+          "often as espeak-ng's (`--variants natural`); the RHVoice voices and festival's six added voices (session 19) "
+          "from `make_synth_data.py keyword|sentences --engines rhvoice festival --out cache/synth-new/...`, joined by "
+          "`--extra-synth cache/synth-new`")
+EVAL_SYNTH = "cache/synth cache/synth-new"  # the synthesis folders the cards measure
+ENGINES_USED = "espeak-ng, festival, flite, mbrola, pico, piper, RHVoice"
 
 
 def _missed(m: dict, x: str) -> str:
@@ -241,7 +253,7 @@ def card(res: dict, amelia: dict | None, meta: dict, amelia_model: str = "runs/c
     fa = res.get("fa_real_unseen", {})
     norm = int(meta.get("model_config", {}).get("norm_frames", 0))
     lines = [f"# {kw}.onnx: trigger word \"{kw}\"", "", "## Card", "",
-             "**Data:** synthetic speech only for the keyword (espeak-ng, festival, flite, mbrola, pico, piper voices; "
+             f"**Data:** synthetic speech only for the keyword ({ENGINES_USED} voices; "
              f"held-out voices excluded; {RECIPE}), real non-keyword speech and noise from `../shared/data` as backgrounds "
              "(Kathleen `train`, FSDD `train`, Precise non-keyword clips and noise); never Kathleen `dev` or FSDD "
              f"`test`. **Command:** `{TRAIN_COMMAND}` "
@@ -260,7 +272,7 @@ def card(res: dict, amelia: dict | None, meta: dict, amelia_model: str = "runs/c
              f"non-keyword speech and noise as backgrounds. Reproduce: the synthetic data first (the `make_synth_data.py` "
              f"commands in `scripts/train_detectors.py`'s docstring), then `.venv/bin/{TRAIN_COMMAND}` (stages bank, "
              f"train, export; 10 epochs x 200 batches of 128 ten-second mixes, {HARDWARE}), then "
-             f"`.venv/bin/python scripts/eval_detectors.py --amelia {amelia_model}"
+             f"`.venv/bin/python scripts/eval_detectors.py --keywords {kw} --synth {EVAL_SYNTH} --amelia {amelia_model}"
              + (f" --amelia-baseline {baseline['model']}" if baseline else "") + "` for this card (the amelia model: "
              f"`{AMELIA_COMMAND}`). Weights: the mean of the EMA weights of the last 3 epochs; threshold: the lowest with no "
              "false accept on the real validation speech and at most 1 per hour on 0.6 h of threshold-choice synthetic "
@@ -322,8 +334,7 @@ def card(res: dict, amelia: dict | None, meta: dict, amelia_model: str = "runs/c
                      f"{amelia.get('fa_synthetic_sentences', {}).get('fa_per_hour')}/h on synthetic sentences.")
     lines += ["", "## Training data", "", "```", json.dumps(meta.get("data", {}), indent=1)[:3000], "```", "",
               "Licences: Kathleen (CC0), FSDD (CC BY-SA 4.0), Mycroft Precise recordings (public domain), "
-              "Speech Commands background noise (CC BY 4.0). Synthetic speech: espeak-ng, MBROLA, flite, festival, "
-              "pico, piper voices.", "",
+              f"Speech Commands background noise (CC BY 4.0). Synthetic speech: {ENGINES_USED} voices.", "",
               "Limits: the real-speech false-accept sets are short (see hours); the numbers on synthetic voices "
               "do not predict real voices (see the amelia check)."]
     return "\n".join(lines) + "\n"
@@ -339,7 +350,9 @@ def _save(json_dir: str | None, name: str, res: dict) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
-    ap.add_argument("--synth", default=str(ROOT / "cache" / "synth"))
+    ap.add_argument("--synth", nargs="+", default=[str(ROOT / "cache" / "synth")],
+                    help="synthesis folders (make_synth_data.py output): held-out voices' keyword clips and unseen "
+                         "sentences of all of them are measured (session 19: cache/synth cache/synth-new)")
     ap.add_argument("--models", default=str(ROOT / "models"))
     ap.add_argument("--keywords", nargs="+", default=["activate", "computer"])
     ap.add_argument("--amelia", help="the amelia model trained by the same recipe (for the real-voice check)")
@@ -355,7 +368,7 @@ def main() -> None:
                                                 "wrote them): a comparison table joins each card")
     ap.add_argument("--json-dir", default=str(ROOT / "runs" / "detectors"), help="where the measurements go as JSON")
     args = ap.parse_args()
-    data, synth = Path(args.data), Path(args.synth)
+    data, synth = Path(args.data), [Path(d) for d in args.synth]
     amelia = None
     if args.amelia_json:
         amelia = json.loads(Path(args.amelia_json).read_text())

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages speechseq uses, on Debian/Ubuntu. Idempotent: safe to run again.
 #   audio I/O:        libsndfile1, libportaudio2 (sounddevice), ffmpeg (mp3/odd formats via librosa)
-#   speech synthesis: espeak-ng, flite, festival (+ voices), pico, MBROLA voices (contrib/non-free)
+#   speech synthesis: espeak-ng, flite, festival (+ voices), pico, MBROLA voices, more festival
+#                     voices, RHVoice (contrib/non-free)
 #   virtual mic:      pulseaudio, pulseaudio-utils, alsa-utils, libasound2-plugins
 #   data helpers:     sox, wamerican
 set -euo pipefail
@@ -12,7 +13,8 @@ stamp=/var/tmp/speechseq-system-packages.v1
 pkgs_main="python3-venv libsndfile1 libportaudio2 sox wamerican espeak-ng flite
   festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts festlex-cmu
   pulseaudio pulseaudio-utils alsa-utils libasound2-plugins"
-pkgs_nonfree="mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 libttspico-utils"
+pkgs_nonfree="mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 libttspico-utils
+  festvox-rablpc16k festvox-don festvox-us1 festvox-us2 festvox-us3 festvox-en1 rhvoice rhvoice-english"
 
 missing=()
 for p in $pkgs_main $pkgs_nonfree; do
@@ -42,6 +44,6 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends $pkgs_main >/dev/null
 # Non-free voices are a bonus: training uses what is there, so do not fail without them.
 $SUDO apt-get install -y -qq --no-install-recommends $pkgs_nonfree >/dev/null \
-  || echo "warning: MBROLA/pico voices not installed (contrib/non-free unavailable); continuing"
+  || echo "warning: MBROLA/pico/RHVoice/extra festival voices not installed (contrib/non-free unavailable); continuing"
 touch "$stamp" 2>/dev/null || true
 echo "system packages: installed"

@@ -45,7 +45,8 @@ from speechseq.train.words import ordinary_phrases, ordinary_words, sound_alikes
 
 # Share of random-voice utterances per engine: espeak-ng has ~800 voices but the least natural
 # sound, so it is not let dominate (see ENVIRONMENT.md: recognisers fail most on it).
-ENGINE_WEIGHTS = {"espeak-ng": 0.40, "mbrola": 0.10, "flite": 0.15, "festival": 0.10, "pico": 0.10, "piper": 0.15}
+ENGINE_WEIGHTS = {"espeak-ng": 0.40, "mbrola": 0.10, "flite": 0.15, "festival": 0.10, "pico": 0.10, "piper": 0.15,
+                  "rhvoice": 0.10}
 # Abbreviations and acronyms are read differently by engines than normalize() writes them.
 _UNSAYABLE = re.compile(r"\d|\b(Mr|Mrs|Dr|St|Messrs|Co|No|Jr|Sr|Ltd|Gen|Col|Capt|Lt|Rev|Hon|vs|etc)\.|\b[A-Z]{2,}\b")
 

@@ -208,3 +208,47 @@ def test_every_recipe_variant_of_the_training_script_builds_its_configs():
         TrainRecipe(**reco)
         assert all(set(e) <= set(ENGINES) for e in engines), name
     assert DetectorConfig(**script.VARIANTS["natural-lift13"][3]).lifter == 13
+
+
+def test_training_script_banks_join_an_extra_synthesis_folder(tmp_path):
+    """--extra-synth: another synthesis folder's keyword clips and sentences join the main folder's
+    (their held-out voices as validation), and the real amelia clips are taken once, from the main."""
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("train_detectors", ROOT / "scripts" / "train_detectors.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+
+    def write(path, rows):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    def clip(name, engine, text, held=False):
+        return {"audio_filepath": f"audio/{name}.wav", "engine": engine, "text": text, "heldout": held}
+
+    main, extra, data = tmp_path / "synth", tmp_path / "synth-new", tmp_path / "data"
+    write(main / "kw-amelia" / "positives.jsonl", [clip("p1", "flite", "amelia"), clip("p2", "flite", "amelia", True)])
+    write(main / "kw-amelia" / "negatives.jsonl", [clip("n1", "flite", "ophelia")])
+    write(extra / "kw-amelia" / "positives.jsonl", [clip("q1", "rhvoice", "amelia"), clip("q2", "rhvoice", "amelia", True)])
+    write(extra / "kw-amelia" / "negatives.jsonl", [clip("m1", "rhvoice", "amalia")])
+    real = [{"audio_filepath": f"amelia/{i}.wav", "kind": "wake-word", "text": "amelia"} for i in range(40)]
+    write(data / "precise" / "manifest.jsonl", real)
+    items = script.kw_items(main, "amelia", data) + script.kw_items(extra, "amelia", data, real=False)
+    roles = {}
+    for i in items:
+        roles.setdefault(i.role, []).append(i)
+    assert sorted((i.source, Path(i.path).name) for i in roles["pos"]) == [("flite", "p1.wav"), ("rhvoice", "q1.wav")]
+    assert sorted(Path(i.path).name for i in roles["val_pos"]) == ["p2.wav", "q2.wav"]
+    assert sorted(Path(i.path).name for i in roles["neg"]) == ["m1.wav", "n1.wav"]
+    n_real = sum(script._hash_pct(r["audio_filepath"]) % 2 == 0 for r in real)
+    assert 0 < len(roles["real_pos"]) == n_real < 40  # the dev half, once
+    assert all(str(i.path).startswith(str(data)) for i in roles["real_pos"])
+    # sentences: the same hash split in both folders; texts with the keyword are left out
+    rows = [clip(f"s{i}", "rhvoice", f"sentence number {i}") for i in range(60)] + [clip("k", "rhvoice", "hello amelia there")]
+    write(extra / "sentences" / "train.jsonl", rows)
+    sent = script.sentence_items(extra, ["amelia"])
+    assert all("amelia" not in i.text for i in sent)
+    assert {i.role for i in sent} == {"neg", "tune_bg"}
+    expect = sum(script._hash_pct(r["audio_filepath"]) < script.SENTENCE_SPLIT[1] for r in rows[:60])
+    assert len(sent) == expect

@@ -39,7 +39,7 @@ def test_required_engines_say_yes(voice):
     assert loud[0] <= 4 and loud[-1] >= len(rms) - 5
 
 
-@pytest.mark.parametrize("engine", ["mbrola", "festival", "pico", "piper"])
+@pytest.mark.parametrize("engine", ["mbrola", "festival", "pico", "piper", "rhvoice"])
 def test_optional_engine_says_yes(engine):
     voices = list_voices([engine])
     if not voices:
@@ -96,6 +96,10 @@ def test_heldout_split_is_fixed():
             assert 1 <= len(held) < len(names), engine
     # A stable hash (sha1), not Python's salted hash(): these hold on every machine and run.
     assert heldout(Voice("flite", "kal")) and not heldout(Voice("flite", "slt"))
+    # Festival's catalogue grew from 3 to 9 voices (session 19) without changing the old voices' split.
+    festival = {n for n in synth.FESTIVAL_VOICES if heldout(Voice("festival", n))}
+    assert festival == {"cmu_us_slt_arctic_hts", "us2_mbrola"}
+    assert [n for n in synth.RHVOICE_VOICES if heldout(Voice("rhvoice", n))] == ["clb"]
 
 
 def test_cache_hit_does_not_resynthesize(tmp_path, monkeypatch):
@@ -231,3 +235,19 @@ def test_keyword_command_phrasings(tmp_path):
         by_voice.setdefault(r["voice"], []).append(r["text"])
     assert any(t == ["hey amelia", "amelia"] for t in by_voice.values())
     assert any(t == ["amelia", "amelia"] for t in by_voice.values())  # "{}" then "{}?"
+
+
+def test_voice_picker_covers_every_engine():
+    # Every engine has a share of the random-voice utterances (a new engine without one would be a
+    # KeyError), and the picker draws engines by those shares, then a voice of that engine.
+    import random
+
+    script = _script()
+    assert set(script.ENGINE_WEIGHTS) == set(synth.ENGINES)
+    voices = [Voice("espeak-ng", "en-us"), Voice("espeak-ng", "en-gb"), Voice("rhvoice", "slt")]
+    pick = script.VoicePicker(voices, random.Random(0))
+    drawn = [pick() for _ in range(5000)]
+    share = sum(v.engine == "rhvoice" for v in drawn) / len(drawn)
+    w = script.ENGINE_WEIGHTS
+    assert share == pytest.approx(w["rhvoice"] / (w["rhvoice"] + w["espeak-ng"]), abs=0.02)
+    assert {v.name for v in drawn if v.engine == "espeak-ng"} == {"en-us", "en-gb"}
