@@ -1,0 +1,76 @@
+"""scripts/eval_detectors.py with several synthesis folders (--synth A B): the held-out voices'
+keyword clips and the unseen sentences of every folder are measured, each folder by the same rules."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+
+from speechseq.nn.detector import Detector as DetectorNet, DetectorConfig
+from speechseq.runtime.detector import Detector
+from speechseq.train.export_detector import export_detector
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = DetectorConfig(n_mels=40, conv_channels=16, kernel=7, stride=3, hidden=12, layers=2, dropout=0.1, norm_frames=0)
+
+
+def _script():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    spec = importlib.util.spec_from_file_location("eval_detectors", ROOT / "scripts" / "eval_detectors.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _wav(path: Path, seconds: float, seed: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    t = np.arange(int(16000 * seconds)) / 16000
+    x = 0.3 * np.sin(2 * np.pi * (200 + 50 * seed) * t) + 0.01 * np.random.default_rng(seed).standard_normal(len(t))
+    sf.write(path, x.astype(np.float32), 16000)
+
+
+def _folder(root: Path, engine: str, held: list[bool], sentences: int, seed: int) -> None:
+    rows = []
+    for i, h in enumerate(held):
+        name = f"audio/{engine}-kw{i}.wav"
+        _wav(root / "kw-hello" / name, 0.5, seed + i)
+        rows.append({"audio_filepath": name, "engine": engine, "voice": f"{engine}{i}", "text": "hello", "heldout": h})
+    (root / "kw-hello" / "positives.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    rows = []
+    for i in range(sentences):
+        name = f"audio/{engine}-s{i}.wav"
+        _wav(root / "sentences" / name, 1.0, seed + 10 + i)
+        rows.append({"audio_filepath": name, "engine": engine, "text": f"a sentence number {i}", "heldout": False})
+    rows.append({"audio_filepath": "audio/kw.wav", "engine": engine, "text": "say hello there", "heldout": False})
+    (root / "sentences" / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_several_synthesis_folders_are_measured_together(tmp_path):
+    script = _script()
+    torch.manual_seed(0)
+    model = export_detector(DetectorNet(TINY).eval(), tmp_path / "hello.onnx", {"keyword": "hello", "threshold": 0.5})
+    det = Detector.load([model])
+    a, b, data = tmp_path / "synth", tmp_path / "synth-new", tmp_path / "data"
+    _folder(a, "flite", [True, False, True], 30, seed=0)
+    _folder(b, "rhvoice", [False, True], 20, seed=5)
+    _wav(data / "noise" / "kitchen.wav", 3.0, seed=99)
+    (data / "precise").mkdir(parents=True)
+    (data / "precise" / "manifest.jsonl").write_text("")
+
+    both = script.synthetic_positives(det, [a, b], "hello", data)
+    assert both["clips"] == 3 and both["voices"] == 3 and both["engines"] == ["flite", "rhvoice"]
+    assert script.synthetic_positives(det, [a], "hello", data)["clips"] == 2
+    assert script.synthetic_positives(det, [b, tmp_path / "absent"], "hello", data)["clips"] == 1
+    for key in ("clean", "snr_20db", "snr_10db", "snr_5db"):
+        assert 0 <= both[key]["misses"] <= 3 and both[key]["frr"] == round(both[key]["misses"] / 3, 4)
+
+    # sentences: from hash 55 on in each folder, never one with the keyword in it
+    sa, sb = script.sentences(a, "hello"), script.sentences(b, "hello")
+    assert all(p.name != "kw.wav" for p in sa + sb)
+    expect = [sum(script._hash_pct(f"audio/{e}-s{i}.wav") >= 55 for i in range(n)) for e, n in (("flite", 30), ("rhvoice", 20))]
+    assert [len(sa), len(sb)] == expect and 0 < len(sa) < 30
