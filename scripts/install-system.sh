@@ -13,11 +13,12 @@ stamp=/var/tmp/speechseq-system-packages.v1
 pkgs_main="python3-venv libsndfile1 libportaudio2 sox wamerican espeak-ng flite
   festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts festlex-cmu
   pulseaudio pulseaudio-utils alsa-utils libasound2-plugins"
-pkgs_nonfree="mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 libttspico-utils
-  festvox-rablpc16k festvox-don festvox-us1 festvox-us2 festvox-us3 festvox-en1 rhvoice rhvoice-english"
+pkgs_nonfree="mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 libttspico-utils"
+# voices added in session 19, apart so that a distribution without one of them keeps the others
+pkgs_extra="festvox-rablpc16k festvox-don festvox-us1 festvox-us2 festvox-us3 festvox-en1 rhvoice rhvoice-english"
 
 missing=()
-for p in $pkgs_main $pkgs_nonfree; do
+for p in $pkgs_main $pkgs_nonfree $pkgs_extra; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
@@ -44,6 +45,8 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends $pkgs_main >/dev/null
 # Non-free voices are a bonus: training uses what is there, so do not fail without them.
 $SUDO apt-get install -y -qq --no-install-recommends $pkgs_nonfree >/dev/null \
-  || echo "warning: MBROLA/pico/RHVoice/extra festival voices not installed (contrib/non-free unavailable); continuing"
+  || echo "warning: MBROLA/pico voices not installed (contrib/non-free unavailable); continuing"
+$SUDO apt-get install -y -qq --no-install-recommends $pkgs_extra >/dev/null \
+  || echo "warning: RHVoice / extra festival voices not installed; continuing"
 touch "$stamp" 2>/dev/null || true
 echo "system packages: installed"
