@@ -50,8 +50,7 @@ def raw_posteriors(model: Path, data: Path, synth: Path, cache: Path) -> dict:
     key = hashlib.sha1(model.read_bytes()).hexdigest()[:12]
     path = cache / f"{model.parent.name}-{model.stem}-{key}.npz"
     if path.exists():
-        z = np.load(path, allow_pickle=True)
-        return {k: z[k].item() if z[k].shape == () else list(z[k]) for k in z.files}
+        return _load(path)
     det = Detector.load([model], smoothing_steps=1)
     sets = real_sets(data, det.models[0].keyword)
     syn, h_syn = negative_posteriors(det, sentences(synth, det.models[0].keyword), show=False)
@@ -64,7 +63,16 @@ def raw_posteriors(model: Path, data: Path, synth: Path, cache: Path) -> dict:
     m = det.models[0]
     out = {"syn": [p[0] for p in syn], "real": [p[0] for p in real], "pos": pos, "h_syn": h_syn,
            "trigger": (m.smoothing_steps, det.refractory[0], det.max_wait[0])}  # the runtime's, from the metadata
-    cache.mkdir(parents=True, exist_ok=True)
+    return _save(path, out)
+
+
+def _load(path: Path) -> dict:
+    z = np.load(path, allow_pickle=True)
+    return {k: z[k].item() if z[k].shape == () else list(z[k]) for k in z.files}
+
+
+def _save(path: Path, out: dict) -> dict:
+    path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, **{k: (np.array(v, dtype=object) if isinstance(v, list) else v) for k, v in out.items()})
     return out
 
@@ -75,14 +83,10 @@ def extra_sentences(model: Path, synth: Path, cache: Path) -> dict:
     key = hashlib.sha1(model.read_bytes() + str(synth.resolve()).encode()).hexdigest()[:12]
     path = cache / f"{model.parent.name}-{model.stem}-extra-{key}.npz"
     if path.exists():
-        z = np.load(path, allow_pickle=True)
-        return {"syn": list(z["syn"]), "h_syn": z["h_syn"].item()}
+        return _load(path)
     det = Detector.load([model], smoothing_steps=1)
     syn, h_syn = negative_posteriors(det, sentences(synth, det.models[0].keyword), show=False)
-    out = {"syn": [p[0] for p in syn], "h_syn": h_syn}
-    cache.mkdir(parents=True, exist_ok=True)
-    np.savez(path, syn=np.array(out["syn"], dtype=object), h_syn=h_syn)
-    return out
+    return _save(path, {"syn": [p[0] for p in syn], "h_syn": h_syn})
 
 
 def tradeoff(posts: list[dict], smoothing: int | None = None) -> list[str]:
@@ -126,7 +130,7 @@ def main() -> None:
     for m, post in zip(args.models, posts):
         for d in args.extra_synth:
             more = extra_sentences(m, d, args.cache)
-            post["syn"] = list(post["syn"]) + more["syn"]
+            post["syn"] = post["syn"] + more["syn"]
             post["h_syn"] = post["h_syn"] + more["h_syn"]
     if args.extra_synth:
         print(f"false accepts counted on {posts[0]['h_syn']:.2f} h of unseen synthetic sentences", flush=True)

@@ -158,10 +158,9 @@ def sentences(synth: Path, keyword: str, first: int = 55) -> list[Path]:
     return files
 
 
-def measure(model: Path, data: Path, synth: Path | list[Path]) -> dict:
-    """Everything the card reports, for one model. synth: one synthesis folder or several (their
-    held-out voices and unseen sentences together)."""
-    synths = [synth] if isinstance(synth, Path) else list(synth)
+def measure(model: Path, data: Path, synths: list[Path]) -> dict:
+    """Everything the card reports, for one model. synths: the synthesis folders (their held-out
+    voices and unseen sentences together)."""
     det = Detector.load([model])
     kw = det.models[0].keyword
     sets = real_sets(data, kw)
@@ -368,19 +367,19 @@ def main() -> None:
                                                 "wrote them): a comparison table joins each card")
     ap.add_argument("--json-dir", default=str(ROOT / "runs" / "detectors"), help="where the measurements go as JSON")
     args = ap.parse_args()
-    data, synth = Path(args.data), [Path(d) for d in args.synth]
+    data, synths = Path(args.data), [Path(d) for d in args.synth]
     amelia = None
     if args.amelia_json:
         amelia = json.loads(Path(args.amelia_json).read_text())
     elif args.amelia:
-        amelia = measure(Path(args.amelia), data, synth)
+        amelia = measure(Path(args.amelia), data, synths)
         print(json.dumps(amelia), flush=True)
         _save(args.json_dir, "amelia", amelia)
     baseline = None
     if args.amelia_baseline_json:
         baseline = json.loads(Path(args.amelia_baseline_json).read_text())
     elif args.amelia_baseline:
-        baseline = measure(Path(args.amelia_baseline), data, synth)
+        baseline = measure(Path(args.amelia_baseline), data, synths)
         _save(args.json_dir, "amelia-baseline", baseline)
     also = []
     for item in args.amelia_also:
@@ -395,7 +394,7 @@ def main() -> None:
         if args.cards_only:
             res = json.loads((Path(args.json_dir) / f"{k}.json").read_text())
         else:
-            res = measure(model, data, synth)
+            res = measure(model, data, synths)
             res["amelia"] = amelia
             print(json.dumps(res), flush=True)
             _save(args.json_dir, k, res)
