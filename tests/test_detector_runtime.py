@@ -23,6 +23,15 @@ def test_trigger_gives_one_event_per_run_and_respects_refractory():
     assert trigger_events(p, 0.5, refractory_steps=5, max_wait_steps=5)[1][0] == 30
 
 
+def test_no_wait_emits_at_the_crossing_with_its_value():
+    p = np.zeros(200, np.float32)
+    p[10:20] = [0.6, 0.8, 0.9, 0.95, 0.9, 0.7, 0.6, 0.6, 0.6, 0.6]
+    p[100:200] = 0.99
+    ev = trigger_events(p, 0.5, refractory_steps=25, max_wait_steps=0)
+    assert [(s, e) for s, e, _ in ev] == [(10, 10), (100, 100)]
+    assert ev[0][2] == pytest.approx(0.6)
+
+
 class LoudnessModel:
     """A stand-in keyword model (same interface as KeywordModel): the posterior follows loudness."""
 
@@ -48,8 +57,11 @@ def _model(tmp_path):
     return Detector([LoudnessModel()])
 
 
-def test_stream_events_equal_whole_posterior_events(tmp_path):
-    det = _model(tmp_path)
+@pytest.mark.parametrize("wait_s", [0.0, 0.2])
+def test_stream_events_equal_whole_posterior_events(tmp_path, wait_s):
+    from speechseq.runtime.detector import Detector
+
+    det = Detector([LoudnessModel()], max_wait_s=wait_s)
     rng = np.random.default_rng(0)
     audio = (0.3 * rng.standard_normal(16000 * 20) * np.repeat(rng.random(200) > 0.5, 1600)).astype(np.float32)
     state, events, post = det.initial_state(), [], [[]]
@@ -62,6 +74,8 @@ def test_stream_events_equal_whole_posterior_events(tmp_path):
     assert len(events) >= 3
     assert [round(e.score, 5) for e in events] == [round(s, 5) for _, _, s in expected]
     step = det.models[0].step_s
+    if wait_s == 0:
+        assert all(s == emit for s, emit, _ in expected)
     for e, (s, emit, _) in zip(events, expected):
         assert e.time == pytest.approx(((4 * (emit + 1) - 1) * 160 + 400) / 16000)
         assert e.start < e.end <= e.time and e.end <= ((4 * (s + 1) - 1) * 160 + 400) / 16000 + step

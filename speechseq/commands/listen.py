@@ -44,10 +44,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--keyword-model", action="append", metavar="ONNX",
                    help="a keyword detector (repeat for several; default: the shipped ones)")
     m.add_argument("--threshold", type=float, help="detection threshold for every keyword (default: each model's)")
-    m.add_argument("--wake-wait-ms", type=float, default=40.0,
-                   help="after the threshold is crossed, wait this long for the posterior's peak before waking "
-                        "(at least one output step, 40 ms; longer waits give a truer score and a later wake: "
-                        "scripts/bench_listener.py --wake-wait-ms)")
+    m.add_argument("--wake-wait-ms", type=float, default=0.0,
+                   help="after the threshold is crossed, wait up to this long for the posterior's peak before "
+                        "waking (default 0: wake at the crossing, scored by the crossing value; each 40 ms output "
+                        "step of waiting gives a truer score and a later wake: scripts/bench_listener.py --wake-wait-ms)")
     m.add_argument("--model", default=str(MODELS / "recognizer-en.int8.onnx"),
                    help="recogniser for the final text (falls back to recognizer-en.onnx)")
     m.add_argument("--stream-model", help="chunked recogniser for partial text (default: the --model's "

@@ -8,7 +8,8 @@
 
 Each model turns log-mel frames into one keyword posterior per output step (S frames). The
 posterior is smoothed by a causal moving average; an event starts when it reaches the threshold
-and is emitted at its peak (when the posterior first drops, or after `max_wait_s`). After an
+and is emitted at its peak (when the posterior first drops, or after `max_wait_s`; with
+`max_wait_s=0`, at the crossing itself, the earliest wake, scored by the crossing value). After an
 event the keyword is re-armed only once the posterior has fallen below the threshold again and
 `refractory_s` has passed, so one utterance gives one event and a stuck posterior gives one
 event, not a flood. The state is a plain value: nothing is hidden in the Detector.
@@ -59,7 +60,7 @@ def trigger_events(post: np.ndarray, threshold: float, refractory_steps: int, ma
         if s > 0 and s - 1 < rearm:  # not re-armed yet: the below-threshold step came too early
             i += 1
             continue
-        best, e = p[s], None
+        best, e = p[s], (s if max_wait_steps <= 0 else None)  # no wait: the crossing step emits
         for n in range(s + 1, min(len(p), s + max_wait_steps + 1)):
             if p[n] > best:
                 best = p[n]
@@ -172,7 +173,9 @@ class Detector:
                           for m in models]
         self.refractory = [int(round((refractory_s if refractory_s is not None else m.refractory_s) / m.step_s))
                            for m in models]
-        self.max_wait = [max(1, int(round(max_wait_s / m.step_s))) for m in models]
+        if max_wait_s < 0:
+            raise ValueError(f"max_wait_s must be >= 0, got {max_wait_s}")
+        self.max_wait = [int(round(max_wait_s / m.step_s)) for m in models]  # 0: emit at the crossing
         self._kernels = [np.full(w, 1.0 / w, dtype=np.float32) for w in self.smoothing]
         self._merged = _merged_session(self.models) if merge else None
         self._merged_outputs = [o.name for o in self._merged.get_outputs()] if self._merged is not None else []
@@ -225,6 +228,9 @@ class Detector:
                 armed = True
             if armed and p >= thr:
                 start, best, best_step = n, p, n
+                if self.max_wait[i] == 0:  # no wait for the peak: the crossing step emits
+                    events.append(self._event(i, start, best, n))
+                    start, armed, rearm = -1, False, n + max(1, self.refractory[i])
         return armed, start, best, best_step, rearm
 
     def step(self, chunk: np.ndarray, state: DetectorState,
