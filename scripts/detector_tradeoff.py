@@ -1,6 +1,7 @@
 #!/usr/bin/env python
-"""Real-voice misses against synthetic false accepts, on a fine threshold grid, for amelia models
-and the mean of their posteriors (what `train_detectors.py --stage export --ensemble` ships).
+"""Real-voice misses against synthetic false accepts, on a fine threshold grid, for models of a
+Precise wake word (amelia; android and hey chatterbox too, since session 20) and the mean of their
+posteriors (what `train_detectors.py --stage export --ensemble` ships).
 
     .venv/bin/python scripts/detector_tradeoff.py runs/cpu-exp/models-cmn/amelia.onnx \\
         runs/cpu-exp/models-natural/amelia.onnx [--cache runs/tradeoff]
@@ -56,7 +57,10 @@ def raw_posteriors(model: Path, data: Path, synth: Path, cache: Path) -> dict:
     syn, h_syn = negative_posteriors(det, sentences(synth, det.models[0].keyword), show=False)
     real, _ = negative_posteriors(det, sets["unseen"] + sets["threshold_choice"], show=False)
     pos = []
-    for f in sets["amelia_dev"] + sets["amelia_test"]:
+    if not sets["keyword_real"]:
+        raise SystemExit(f"{model}: no real recordings of {det.models[0].keyword!r} in {data / 'precise'} "
+                         "(the Precise wake words: amelia, android, hey chatterbox)")
+    for f in sets["keyword_real"]:
         post = [[]]
         det.step(pad_recording(load_audio(f), np.random.default_rng(0)), det.initial_state(), post)
         pos.append(np.concatenate(post[0]))
@@ -115,7 +119,7 @@ def tradeoff(posts: list[dict], smoothing: int | None = None) -> list[str]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("models", nargs="+", type=Path, help="amelia detectors (.onnx)")
+    ap.add_argument("models", nargs="+", type=Path, help="detectors of one Precise wake word (.onnx)")
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--synth", type=Path, default=ROOT / "cache" / "synth")
     ap.add_argument("--extra-synth", type=Path, nargs="*", default=[], metavar="DIR",

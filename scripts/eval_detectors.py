@@ -59,7 +59,10 @@ def real_sets(data: Path, keyword: str) -> dict[str, list[Path]]:
     val += [data / "precise" / r["audio_filepath"] for r in pre
             if r["kind"] == "not-wake-word" and _hash_pct(str(data / "precise" / r["audio_filepath"])) < 50]
     amelia = [r for r in pre if r["text"] == "amelia"]
+    own = [r for r in pre if r["kind"] == "wake-word" and r["text"] == keyword]
+    own = [r for r in own if _hash_pct(r["audio_filepath"]) % 2 == 0] + [r for r in own if _hash_pct(r["audio_filepath"]) % 2 == 1]
     return {"unseen": unseen, "unseen_groups": groups, "threshold_choice": val,
+            "keyword_real": [data / "precise" / r["audio_filepath"] for r in own],  # dev half, then test half
             "amelia_test": [data / "precise" / r["audio_filepath"] for r in amelia if _hash_pct(r["audio_filepath"]) % 2 == 1],
             "amelia_dev": [data / "precise" / r["audio_filepath"] for r in amelia if _hash_pct(r["audio_filepath"]) % 2 == 0]}
 

@@ -252,3 +252,39 @@ def test_training_script_banks_join_an_extra_synthesis_folder(tmp_path):
     assert {i.role for i in sent} == {"neg", "tune_bg"}
     expect = sum(script._hash_pct(r["audio_filepath"]) < script.SENTENCE_SPLIT[1] for r in rows[:60])
     assert len(sent) == expect
+
+
+def test_a_precise_keyword_is_measured_never_a_background(tmp_path):
+    """Training a Precise wake word (android): its real clips leave the background speech and its
+    dev half is measured ("real_pos"); the other wake words stay backgrounds; amelia never is one."""
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("train_detectors", ROOT / "scripts" / "train_detectors.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    data = tmp_path / "data"
+    rows = [{"audio_filepath": f"{w.replace(' ', '-')}/{i}.wav", "kind": "wake-word", "text": w}
+            for w in ("amelia", "android", "hey chatterbox") for i in range(20)]
+    rows += [{"audio_filepath": f"nww/{i}.wav", "kind": "not-wake-word", "text": "wine glass"} for i in range(4)]
+    (data / "precise").mkdir(parents=True)
+    (data / "precise" / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    for name in ("kathleen", "fsdd"):
+        (data / name).mkdir()
+        (data / name / "manifest.jsonl").write_text("")
+    (data / "noise").mkdir()
+
+    def bg_words(keywords):
+        return {Path(i.path).parent.name for i in script.bg_items(data, keywords)}
+
+    assert bg_words(["activate", "computer"]) == {"android", "hey-chatterbox", "nww"}   # the shipped banks
+    assert bg_words(["android", "activate"]) == {"hey-chatterbox", "nww"}
+    synth = tmp_path / "synth"
+    for kw in ("android", "activate"):
+        (synth / f"kw-{kw}").mkdir(parents=True)
+        for kind in ("positives", "negatives"):
+            (synth / f"kw-{kw}" / f"{kind}.jsonl").write_text("")
+    real = [i for i in script.kw_items(synth, "android", data) if i.role == "real_pos"]
+    expect = sum(script._hash_pct(r["audio_filepath"]) % 2 == 0 for r in rows[20:40])
+    assert 0 < len(real) == expect < 20 and all("/android/" in i.path for i in real)
+    assert not script.kw_items(synth, "activate", data)  # no real recordings of it: none measured

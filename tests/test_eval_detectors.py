@@ -74,3 +74,30 @@ def test_several_synthesis_folders_are_measured_together(tmp_path):
     assert all(p.name != "kw.wav" for p in sa + sb)
     expect = [sum(script._hash_pct(f"audio/{e}-s{i}.wav") >= 55 for i in range(n)) for e, n in (("flite", 30), ("rhvoice", 20))]
     assert [len(sa), len(sb)] == expect and 0 < len(sa) < 30
+
+
+def test_real_sets_give_any_precise_keyword_its_own_clips(tmp_path):
+    """A Precise wake word's real clips (dev half first) are its positives; they are never in the
+    real negative sets, while amelia's clips are unseen negatives for every other keyword."""
+    script = _script()
+    data = tmp_path / "data"
+    rows = [{"audio_filepath": f"{w}/{w}-{i}.wav", "kind": "wake-word", "text": w}
+            for w in ("amelia", "android") for i in range(30)]
+    rows += [{"audio_filepath": f"nww/n{i}.wav", "kind": "not-wake-word", "text": "wine glass"} for i in range(6)]
+    (data / "precise").mkdir(parents=True)
+    (data / "precise" / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    for name in ("kathleen", "fsdd"):
+        (data / name).mkdir()
+        (data / name / "manifest.jsonl").write_text("")
+    android = script.real_sets(data, "android")
+    own = android["keyword_real"]
+    assert sorted(p.name for p in own) == sorted(f"android-{i}.wav" for i in range(30))
+    halves = [script._hash_pct(str(p.relative_to(data / "precise"))) % 2 for p in own]
+    assert halves == sorted(halves) and 0 in halves and 1 in halves  # dev half, then test half
+    negatives = android["unseen"] + android["threshold_choice"]
+    assert not set(own) & set(negatives)
+    assert sum("amelia" in p.name for p in negatives) == 30
+    amelia = script.real_sets(data, "amelia")
+    assert amelia["keyword_real"] == amelia["amelia_dev"] + amelia["amelia_test"]
+    assert not any("amelia" in p.name for p in amelia["unseen"] + amelia["threshold_choice"])
+    assert script.real_sets(data, "activate")["keyword_real"] == []
