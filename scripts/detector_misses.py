@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Which real amelia clips an amelia detector misses: its miss rate by the recordings' noise floor,
+"""Which real clips a detector of a Precise wake word (amelia, android, hey chatterbox) misses: its miss rate by the recordings' noise floor,
 speech level and low-band share, and with a noise floor added to every clip.
 
     .venv/bin/python scripts/detector_misses.py runs/s13/models-base/amelia.onnx \\
@@ -76,9 +76,10 @@ def main() -> None:
     det = Detector.load([args.model])
     thr = args.threshold if args.threshold is not None else det.thresholds[0]
     sets = real_sets(args.data, det.models[0].keyword)
-    files = sets["amelia_dev"] + sets["amelia_test"]
+    files = sets["keyword_real"]
     if not files:
-        raise SystemExit(f"no real amelia clips under {args.data / 'precise'}")
+        raise SystemExit(f"no real {det.models[0].keyword!r} clips under {args.data / 'precise'} "
+                         "(the Precise wake words: amelia, android, hey chatterbox)")
     audio = [load_audio(f) for f in files]
     clips = [pad_recording(a, np.random.default_rng(0)) for a in audio]
     p = peaks(det, clips)
