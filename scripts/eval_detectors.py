@@ -58,13 +58,16 @@ def real_sets(data: Path, keyword: str) -> dict[str, list[Path]]:
     val += [data / "fsdd" / r["audio_filepath"] for r in fsdd if r["split"] == "train" and _hash_pct(r["audio_filepath"]) < 15]
     val += [data / "precise" / r["audio_filepath"] for r in pre
             if r["kind"] == "not-wake-word" and _hash_pct(str(data / "precise" / r["audio_filepath"])) < 50]
-    amelia = [r for r in pre if r["text"] == "amelia"]
-    own = [r for r in pre if r["kind"] == "wake-word" and r["text"] == keyword]
-    own = [r for r in own if _hash_pct(r["audio_filepath"]) % 2 == 0] + [r for r in own if _hash_pct(r["audio_filepath"]) % 2 == 1]
+
+    def halves(word: str) -> tuple[list[Path], list[Path]]:
+        """A Precise wake word's real clips: (dev half, test half) by a hash of the file."""
+        own = [data / "precise" / r["audio_filepath"] for r in pre if r["kind"] == "wake-word" and r["text"] == word]
+        return [f for f in own if _hash_pct(f.name) % 2 == 0], [f for f in own if _hash_pct(f.name) % 2 == 1]
+
+    amelia_dev, amelia_test = halves("amelia")
     return {"unseen": unseen, "unseen_groups": groups, "threshold_choice": val,
-            "keyword_real": [data / "precise" / r["audio_filepath"] for r in own],  # dev half, then test half
-            "amelia_test": [data / "precise" / r["audio_filepath"] for r in amelia if _hash_pct(r["audio_filepath"]) % 2 == 1],
-            "amelia_dev": [data / "precise" / r["audio_filepath"] for r in amelia if _hash_pct(r["audio_filepath"]) % 2 == 0]}
+            "keyword_real": sum(halves(keyword), []),  # dev half, then test half
+            "amelia_test": amelia_test, "amelia_dev": amelia_dev}
 
 
 SWEEP = (0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)

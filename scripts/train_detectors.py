@@ -172,8 +172,8 @@ SENTENCE_SPLIT = (35, 55)
 # Session 20, a second real speaker: "android" by the shipped recipe (the commands in the docstring; 10 x 200 x
 # 128, ~225 s an epoch, runs/s20) and by the recipe before session 19's voices (runs/s20/old), on the 64 real
 # Precise android clips (another contributor than amelia's), missed at <= 2 / 1 / 0.5 / 0 synthetic FA/h on the
-# 2.06 h set: 51.6 / 62.5 / 64.1 / 87.5 % (old: 50.0 / 67.2 / 70.3 / 75.0 %); 2.96 h set: 60.9 / 64.1 / 84.4 /
-# 87.5 % (57.8 / 67.2 / 70.3 / 75.0 %); and 3-5 false accepts on the 0.53 h of real non-keyword speech at
+# 2.06 h set: 50.0 / 67.2 / 70.3 / 75.0 % (old: 51.6 / 62.5 / 64.1 / 87.5 %); 2.96 h set: 57.8 / 67.2 / 70.3 /
+# 75.0 % (60.9 / 64.1 / 84.4 / 87.5 %); and 3-5 false accepts on the 0.53 h of real non-keyword speech at
 # the <= 2 / 1 / 0.5 thresholds (up to 9.5/h; amelia's models: 0-1). Their peak
 # posterior's median is 0.69, and 12 dB more gain moves the share over 0.77 from 38 to 41 %: the voice, not
 # the level (scripts/detector_misses.py at 0.77: 40 of 64 missed; every clip's noise floor is -70..-55 dB;

@@ -20,6 +20,16 @@ from speechseq.train.augment import coloured_noise  # noqa: E402
 from speechseq.train.kwbank import BankConfig, clip_features, dequantize, quantize, save_bank  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def _train_script():
+    """scripts/train_detectors.py as a module."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("train_detectors", ROOT / "scripts" / "train_detectors.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    return script
 TINY = DetectorConfig(conv_channels=24, kernel=7, stride=4, hidden=24, layers=2, dropout=0.1)
 VOICES = ["en-us", "en-gb", "en-us+f3", "en-gb-scotland", "en-029", "en-us+m3", "en-gb-x-rp+f2", "en-us-nyc"]
 
@@ -190,16 +200,13 @@ def test_training_with_the_event_loss_logs_both_terms_and_learns(yes_no_bank, tm
 def test_every_recipe_variant_of_the_training_script_builds_its_configs():
     """scripts/train_detectors.py's VARIANTS name real fields with valid values: each variant's model,
     mixing and recipe overrides make configs, and its engine weights name synthesis engines."""
-    import importlib.util
     from dataclasses import replace
 
     from speechseq.train.detector import TrainRecipe
     from speechseq.train.kwmix import MixConfig
     from speechseq.train.synth import ENGINES
 
-    spec = importlib.util.spec_from_file_location("train_detectors", ROOT / "scripts" / "train_detectors.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = _train_script()
     assert {"", "natural", "natural-lift13"} <= set(script.VARIANTS)
     for name, (bgw, mixo, reco, modo, *engines) in script.VARIANTS.items():
         assert set(bgw) <= set(script.BG_WEIGHTS), name
@@ -213,12 +220,7 @@ def test_every_recipe_variant_of_the_training_script_builds_its_configs():
 def test_training_script_banks_join_an_extra_synthesis_folder(tmp_path):
     """--extra-synth: another synthesis folder's keyword clips and sentences join the main folder's
     (their held-out voices as validation), and the real amelia clips are taken once, from the main."""
-    import importlib.util
-    import json
-
-    spec = importlib.util.spec_from_file_location("train_detectors", ROOT / "scripts" / "train_detectors.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = _train_script()
 
     def write(path, rows):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -257,21 +259,11 @@ def test_training_script_banks_join_an_extra_synthesis_folder(tmp_path):
 def test_a_precise_keyword_is_measured_never_a_background(tmp_path):
     """Training a Precise wake word (android): its real clips leave the background speech and its
     dev half is measured ("real_pos"); the other wake words stay backgrounds; amelia never is one."""
-    import importlib.util
-    import json
+    from .fake_precise import write_fake_data
 
-    spec = importlib.util.spec_from_file_location("train_detectors", ROOT / "scripts" / "train_detectors.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = _train_script()
     data = tmp_path / "data"
-    rows = [{"audio_filepath": f"{w.replace(' ', '-')}/{i}.wav", "kind": "wake-word", "text": w}
-            for w in ("amelia", "android", "hey chatterbox") for i in range(20)]
-    rows += [{"audio_filepath": f"nww/{i}.wav", "kind": "not-wake-word", "text": "wine glass"} for i in range(4)]
-    (data / "precise").mkdir(parents=True)
-    (data / "precise" / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    for name in ("kathleen", "fsdd"):
-        (data / name).mkdir()
-        (data / name / "manifest.jsonl").write_text("")
+    rows = write_fake_data(data, ("amelia", "android", "hey chatterbox"), 20, 4)
     (data / "noise").mkdir()
 
     def bg_words(keywords):

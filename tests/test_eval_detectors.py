@@ -79,16 +79,11 @@ def test_several_synthesis_folders_are_measured_together(tmp_path):
 def test_real_sets_give_any_precise_keyword_its_own_clips(tmp_path):
     """A Precise wake word's real clips (dev half first) are its positives; they are never in the
     real negative sets, while amelia's clips are unseen negatives for every other keyword."""
+    from .fake_precise import write_fake_data
+
     script = _script()
     data = tmp_path / "data"
-    rows = [{"audio_filepath": f"{w}/{w}-{i}.wav", "kind": "wake-word", "text": w}
-            for w in ("amelia", "android") for i in range(30)]
-    rows += [{"audio_filepath": f"nww/n{i}.wav", "kind": "not-wake-word", "text": "wine glass"} for i in range(6)]
-    (data / "precise").mkdir(parents=True)
-    (data / "precise" / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    for name in ("kathleen", "fsdd"):
-        (data / name).mkdir()
-        (data / name / "manifest.jsonl").write_text("")
+    write_fake_data(data, ("amelia", "android"), 30, 6)
     android = script.real_sets(data, "android")
     own = android["keyword_real"]
     assert sorted(p.name for p in own) == sorted(f"android-{i}.wav" for i in range(30))

@@ -217,20 +217,17 @@ class Detector:
             return armed, start, best, best_step, rearm
         for j, p in enumerate(smoothed.tolist()):
             n = ks.steps + j
-            if start >= 0:  # inside a run: wait for the peak
-                if p > best:
-                    best, best_step = p, n
-                if p < best or n - start >= self.max_wait[i]:
-                    events.append(self._event(i, start, best, n))
-                    start, armed, rearm = -1, False, n + max(1, self.refractory[i])
-                continue
-            if not armed and p < thr and n >= rearm:
-                armed = True
-            if armed and p >= thr:
-                start, best, best_step = n, p, n
-                if self.max_wait[i] == 0:  # no wait for the peak: the crossing step emits
-                    events.append(self._event(i, start, best, n))
-                    start, armed, rearm = -1, False, n + max(1, self.refractory[i])
+            if start < 0:
+                if not armed and p < thr and n >= rearm:
+                    armed = True
+                if not (armed and p >= thr):
+                    continue
+                start, best, best_step = n, p, n  # a run starts (with no wait, this step emits below)
+            elif p > best:  # inside a run: wait for the peak
+                best, best_step = p, n
+            if p < best or n - start >= self.max_wait[i]:
+                events.append(self._event(i, start, best, n))
+                start, armed, rearm = -1, False, n + max(1, self.refractory[i])
         return armed, start, best, best_step, rearm
 
     def step(self, chunk: np.ndarray, state: DetectorState,
