@@ -280,6 +280,13 @@ VARIANTS: dict[str, tuple] = {
     # noprecise 12.1 / 16.1 / 17.0 / 17.9 %, synthbg 13.0 / 14.3 / 19.7 / 20.2 % (0 events on the real
     # speech for both), against the bare "natural" seeds' 14.3-19.3 % at 0.5/h: no gain, not adopted.
     "natural-noprecise": ({"precise-speech": 0.0}, {}, {}, {}, NATURAL),
+    # session 21: domain-adversarial training (TrainRecipe.domain_weight, speechseq.train.domain): a critic
+    # tells synthetic from real speech (the training negatives against pieces of the real background speech,
+    # both mixed over noise alike) by the last GRU layer's outputs, and the detector gets its gradient reversed,
+    # so that a real voice and a synthetic one look alike to the keyword head.
+    "natural-dann": ({}, {}, {"domain_weight": 0.5}, {}, NATURAL),
+    # the critic at each output step just after a clip ends (where the keyword head decides), not on the average
+    "natural-dann-end": ({}, {}, {"domain_weight": 0.5, "domain_pool": "end"}, {}, NATURAL),
     "natural-synthbg": ({"kathleen": 0.0, "fsdd": 0.0, "precise-speech": 0.0, "babble": 0.73}, {}, {}, {}, NATURAL),
 }
 DEFAULT_EPOCHS, DEFAULT_STEPS, DEFAULT_BATCH = 10, 200, 128

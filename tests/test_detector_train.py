@@ -280,3 +280,80 @@ def test_a_precise_keyword_is_measured_never_a_background(tmp_path):
     expect = sum(script._hash_pct(r["audio_filepath"]) % 2 == 0 for r in rows[20:40])
     assert 0 < len(real) == expect < 20 and all("/android/" in i.path for i in real)
     assert not script.kw_items(synth, "activate", data)  # no real recordings of it: none measured
+
+
+def test_gradient_reversal_flips_and_scales_the_gradient_only():
+    from speechseq.train.domain import ramp, reverse_gradient
+
+    x = torch.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    y = reverse_gradient(x, 0.25)
+    assert torch.equal(y, x)
+    (y * torch.tensor([1.0, 2.0, 4.0])).sum().backward()
+    assert torch.allclose(x.grad, torch.tensor([-0.25, -0.5, -1.0]))
+    steps = [ramp(p) for p in np.linspace(0, 1, 11)]
+    assert steps[0] == 0.0 and all(b > a for a, b in zip(steps, steps[1:])) and 0.99 < steps[-1] < 1.0
+
+
+def _with_real_speech(bank_path: Path) -> dict:
+    """The yes/no bank with a second background stream, "kathleen": noise bursts standing in for real
+    speech (the pink stream stays, the noise)."""
+    from speechseq.train.kwbank import load_bank
+
+    bank = load_bank(bank_path)
+    rng = np.random.default_rng(5)
+    env = np.repeat(rng.random(100) > 0.4, 4800)
+    talk = quantize(logmel(0.05 * coloured_noise("brown", len(env), rng) * env, FrontendConfig()))
+    q = np.concatenate([bank["bg/q"], talk])
+    bank.update({"bg/q": q, "bg/offsets": np.array([0, len(bank["bg/q"]), len(q)]),
+                 "bg/end": np.array([-1, -1], np.int32), "bg/power": np.array([bank["bg/power"][0], 1.0], np.float32),
+                 "bg/weight": np.ones(2, np.float32), "bg/source": np.array([1, 0], np.int16)})
+    bank["meta"]["roles"]["bg"] = {"clips": 2, "hours": 0.02, "sources": ["kathleen", "pink"], "per_source": {}}
+    return bank
+
+
+def test_domain_data_mixes_synthetic_and_real_speech_alike(yes_no_bank):
+    from speechseq.train.domain import DomainData, chop_role
+    from speechseq.train.kwmix import MixConfig
+
+    bank = _with_real_speech(yes_no_bank)
+    lengths = np.array([40, 60, 90])
+    real = chop_role(bank, "bg", np.array([False, True]), lengths, np.random.default_rng(0))
+    n = np.diff(real["offsets"])
+    assert len(n) > 10 and n.max() <= 90 and n.min() >= 40 and n.sum() <= bank["bg/offsets"][2] - bank["bg/offsets"][1]
+    assert np.all(real["power"] > 0) and np.array_equal(real["end"], n)
+    data = DomainData(bank, MixConfig(clip_s=3.0), 4, clips_per_example=(1, 2))
+    assert data.summary["synthetic_clips"] == len(bank["neg/end"])
+    x, y, ends = data.batch(np.random.default_rng(1), 5)
+    assert x.shape == (10, 300, 40) and torch.isfinite(x).all()
+    assert y.tolist() == [1.0] * 5 + [0.0] * 5
+    # every example holds 1-2 clips, each marked by up to 0.4 s (10 output steps) after its end
+    assert ends.shape == (10, 75) and all(1 <= int(e.sum()) <= 20 for e in ends)
+    only_noise = _with_real_speech(yes_no_bank)
+    only_noise["bg/source"] = np.array([1, 1], np.int16)  # no real speech among the backgrounds
+    with pytest.raises(ValueError, match="real speech and noise"):
+        DomainData(only_noise, MixConfig(clip_s=3.0), 4)
+
+
+@pytest.mark.parametrize("pool", ["mean", "end"])
+def test_domain_adversarial_training_trains_its_critic_and_resumes_it(yes_no_bank, tmp_path, pool):
+    """The critic is trained beside the detector (its weights move, its loss is logged); its state is
+    saved with each epoch and a resumed run continues its step count."""
+    from dataclasses import replace
+
+    from speechseq.train.detector import train_detector
+    from speechseq.train.kwmix import MixConfig
+
+    torch.set_num_threads(1)
+    mix = MixConfig(clip_s=3.0, max_pos=2, max_neg=2, snr_db=(10.0, 25.0), reverb_prob=0.0)
+    bank = _with_real_speech(yes_no_bank)
+    run = tmp_path / "run"
+    recipe = _recipe(epochs=1, domain_weight=0.5, domain_clips=8, domain_pool=pool)
+    train_detector(bank, run, "yes", recipe, TINY, mix, progress=False)
+    first = torch.load(run / "critic.pt", weights_only=False)
+    assert first["step"] == 40
+    history = train_detector(bank, run, "yes", replace(recipe, epochs=2), TINY, mix, progress=False)
+    second = torch.load(run / "critic.pt", weights_only=False)
+    assert len(history) == 2 and second["step"] == 2 * 40
+    assert all(0.0 <= h["train_domain_acc"] <= 1.0 and 0.0 < h["train_domain_loss"] < 5.0 for h in history)
+    moved = [float((second["critic"][k] - v).abs().max()) for k, v in first["critic"].items()]
+    assert min(moved) > 1e-4

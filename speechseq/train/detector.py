@@ -58,6 +58,14 @@ class TrainRecipe:
     # the conv, batch norm and GRU weights start from it ("": from a random initialisation). On real
     # "amelia" no better at equal false accepts (session 17, scripts/train_detectors.py "natural-pre").
     init: str = ""
+    # Domain-adversarial training (speechseq.train.domain; 0: off): a critic tells synthetic from real
+    # speech by the last GRU layer's outputs; its gradient reaches the detector reversed, times this
+    # weight (ramped up over training), so that real voices and synthetic ones look alike to the head.
+    domain_weight: float = 0.0
+    domain_clips: int = 16         # examples of each domain per step, beside the `batch` mixes
+    domain_pool: str = "mean"      # what the critic reads: "mean" the last GRU layer's outputs averaged over
+                                   # each example, "end" each output step just after a clip ends (where the
+                                   # keyword head decides; the mixer's label stretches)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -182,15 +190,21 @@ def train_detector(bank: dict, out_dir: str | os.PathLike, keyword: str, recipe:
     mixer = Mixer(bank, mix, model_cfg.stride, device)
     validation = Validation(bank, mix, recipe, model_cfg.stride, device)
     done = sorted((out / "snapshots").glob("epoch_*.pt"))
+    adversary = _Adversary(bank, mix, recipe, model_cfg, device, out) if recipe.domain_weight > 0 else None
 
     def batches(epoch: int):
         rng = np.random.default_rng([recipe.seed, epoch])
         for _ in range(recipe.steps_per_epoch):
-            yield mixer.batch(rng, recipe.batch)
+            if adversary is None:
+                yield mixer.batch(rng, recipe.batch)
+            else:
+                yield (*mixer.batch(rng, recipe.batch), *adversary.data.batch(rng, recipe.domain_clips))
 
     bce = torch.nn.BCEWithLogitsLoss()
 
     def loss_fn(m: torch.nn.Module, batch) -> tuple[torch.Tensor, dict]:
+        if adversary is not None:
+            return adversary.loss(m, batch, bce)
         x, y = batch
         logits = m(x)
         loss = bce(logits, y)
@@ -205,16 +219,70 @@ def train_detector(bank: dict, out_dir: str | os.PathLike, keyword: str, recipe:
         counter["epoch"] += 1
         save_checkpoint({"model": m.state_dict(), "epoch": counter["epoch"]},
                         out / "snapshots" / f"epoch_{counter['epoch']:03d}.pt")
+        if adversary is not None:
+            adversary.save()
         return validation(m)
 
     extra = {"keyword": keyword, "recipe": recipe.to_dict(), "mix": mix.to_dict(), "data": data_summary(bank),
              "label_s": mix.label_s, "smoothing_steps": recipe.smoothing_steps, "refractory_s": recipe.refractory_s,
              "keyword_duration_s": round(keyword_duration(bank), 3), "val_neg_hours": round(validation.neg_hours, 3)}
+    if adversary is not None:
+        extra["domain"] = adversary.data.summary
     loop = LoopConfig(epochs=recipe.epochs, lr=recipe.lr, weight_decay=recipe.weight_decay, ema_decay=recipe.ema_decay,
                       seed=recipe.seed, device=device, warmup_steps=100, steps_per_epoch=recipe.steps_per_epoch)
     select = "val_frr_at_fa" if validation.has_val else "loss"
     return train_loop(model, batches, loss_fn, validate, out, KIND, model_cfg.to_dict(), loop, select=select,
                       mode="min", extra=extra, progress=progress)
+
+
+class _Adversary:
+    """The critic of domain-adversarial training, its own optimiser (stepped with the gradients of the
+    previous step, at the start of the next), and its state beside the run (critic.pt) for a resume."""
+
+    def __init__(self, bank: dict, mix: MixConfig, recipe: TrainRecipe, model_cfg: DetectorConfig, device: str,
+                 out: Path) -> None:
+        from .domain import Critic, DomainData
+
+        if recipe.domain_pool not in ("mean", "end"):
+            raise ValueError(f"domain_pool must be 'mean' or 'end', got {recipe.domain_pool!r}")
+        self.recipe, self.path = recipe, out / "critic.pt"
+        self.data = DomainData(bank, mix, model_cfg.stride, device, seed=recipe.seed)
+        self.critic = Critic(model_cfg.hidden).to(device)
+        self.opt = torch.optim.AdamW(self.critic.parameters(), lr=recipe.lr)
+        self.step, self.total = 0, recipe.epochs * recipe.steps_per_epoch
+        if self.path.exists():
+            ck = torch.load(self.path, map_location=device, weights_only=False)
+            self.critic.load_state_dict(ck["critic"])
+            self.opt.load_state_dict(ck["optimizer"])
+            self.step = ck["step"]
+
+    def save(self) -> None:
+        save_checkpoint({"critic": self.critic.state_dict(), "optimizer": self.opt.state_dict(), "step": self.step},
+                        self.path)
+
+    def loss(self, m: Detector, batch, bce) -> tuple[torch.Tensor, dict]:
+        from .domain import ramp, reverse_gradient
+
+        if self.step > 0 and any(p.grad is not None for p in self.critic.parameters()):
+            self.opt.step()  # the previous step's gradients (train_loop steps only the detector)
+        self.opt.zero_grad(set_to_none=True)
+        x, y, xd, yd, ends = batch
+        b = len(x)
+        if xd.shape[1] != x.shape[1]:
+            raise ValueError("domain clips must be as long as the training mixes")
+        h = m.encode(torch.cat([x, xd]))                        # one pass: batch norm sees both
+        logits = m.out(m.drop(h[:b])).squeeze(-1)
+        scale = self.recipe.domain_weight * ramp(self.step / max(1, self.total))
+        if self.recipe.domain_pool == "end":
+            at = ends > 0
+            d_logits = self.critic(reverse_gradient(h[b:][at], scale))    # (steps after clip ends,)
+            yd = yd[:, None].expand_as(ends)[at]
+        else:
+            d_logits = self.critic(reverse_gradient(h[b:].mean(1), scale))
+        d_loss = bce(d_logits, yd)
+        self.step += 1
+        acc = ((d_logits > 0).float() == yd).float().mean()
+        return bce(logits, y) + d_loss, {"domain_loss": d_loss.detach(), "domain_acc": acc.detach()}
 
 
 def event_max_loss(logits: torch.Tensor, labels: torch.Tensor, guard_before: int = 25,
