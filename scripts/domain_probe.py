@@ -14,8 +14,11 @@ decides). 0.5 is chance: the lower, the less the features carry which kind of vo
 checkpoints (snapshots/epoch_NNN.pt, best.pt, final.pt; the EMA weights where a file has them).
 
 Session 21 (amelia, epoch-5 snapshots): the bare "natural" recipe (runs/s19) 0.859 / 0.782 (mean /
-end), the "natural-dann" run (critic on the mean; runs/s21, stopped after epoch 6) 0.859 / 0.769: its
-critic, at chance all along (train_domain_acc 0.48-0.50), had changed nothing. The full table of session 21: scripts/train_detectors.py, "natural-dann-end".
+end), the "natural-dann" run (critic on the mean; runs/s21, stopped after epoch 5) 0.859 / 0.769: its
+critic, at chance all along (train_domain_acc 0.48-0.50), had changed nothing. The "natural-dann-end"
+runs (critic on the end steps), epoch 10: amelia 0.781 / 0.745 against runs/s19's 0.797 / 0.785;
+android 0.773 / 0.730 against runs/s20's two seeds 0.789 / 0.785 and 0.852 / 0.787 (and yet more real
+clips missed: scripts/train_detectors.py, "natural-dann-end").
 """
 from __future__ import annotations
 

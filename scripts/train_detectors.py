@@ -282,10 +282,25 @@ VARIANTS: dict[str, tuple] = {
     "natural-noprecise": ({"precise-speech": 0.0}, {}, {}, {}, NATURAL),
     # session 21: domain-adversarial training (TrainRecipe.domain_weight, speechseq.train.domain): a critic
     # tells synthetic from real speech (the training negatives against pieces of the real background speech,
-    # both mixed over noise alike) by the last GRU layer's outputs, and the detector gets its gradient reversed,
-    # so that a real voice and a synthetic one look alike to the keyword head.
+    # both mixed over noise alike; 16 + 16 examples a step beside the 128 mixes, ~275 s an epoch against ~230)
+    # by the last GRU layer's outputs, and the detector gets its gradient reversed (weight 0.5, DANN's ramp), so
+    # that a real voice and a synthetic one look alike to the keyword head. CPU, 10 x 200 x 128, 1 thread a run,
+    # runs/s21. "natural-dann" (the critic on each example's average) was stopped after 5 epochs: its critic
+    # stayed at chance (train_domain_acc 0.48-0.50) and changed nothing (scripts/domain_probe.py, epoch-5
+    # snapshots: a linear probe tells the two domains apart at 0.859 / 0.769 (average / end steps) against the
+    # bare recipe's 0.859 / 0.782). "natural-dann-end" (the critic on the output steps just after each clip
+    # ends) did act (probe at the end steps 0.745 against 0.785 for amelia, 0.730 against 0.785 / 0.787 for
+    # android, epoch 10) but made both speakers worse: scripts/detector_tradeoff.py, missed at <= 2 / 1 / 0.5 /
+    # 0 synthetic FA/h (2.06 h of unseen sentences): android 73.4 / 81.2 / 84.4 / 84.4 % of the 64 real clips
+    # (the bare recipe's two seeds, same run: 50.0 / 67.2 / 70.3 / 75.0 and 48.4 / 54.7 / 60.9 / 67.2 %), amelia
+    # 10.3 / 10.3 / 11.7 / 32.3 % of the 223 (session 19's seeds: 8.1 / 9.4 / 9.4 / 11.7 and 7.2 / 7.2 / 9.0 /
+    # 10.8 %; this run's amelia bank held 678 more negatives, the activate and computer clips of session 19's
+    # new voices). Its thresholds rose (0.86-0.90 against 0.69-0.81): more synthetic negatives score like the
+    # keyword. Not adopted. (Same runs: the mean of the bare recipe's two android seeds misses 51.6 / 53.1 /
+    # 54.7 / 56.2 %, at twice the CPU.) The runs: `--stage train --keywords android --variants natural-dann-end
+    # --banks cache/kwbanks-android --runs runs/s21` (amelia: --banks cache/kwbanks-s19), then --stage export
+    # --models runs/s21/models-android-dann-end, and detector_tradeoff.py on it beside runs/s20's two files.
     "natural-dann": ({}, {}, {"domain_weight": 0.5}, {}, NATURAL),
-    # the critic at each output step just after a clip ends (where the keyword head decides), not on the average
     "natural-dann-end": ({}, {}, {"domain_weight": 0.5, "domain_pool": "end"}, {}, NATURAL),
     "natural-synthbg": ({"kathleen": 0.0, "fsdd": 0.0, "precise-speech": 0.0, "babble": 0.73}, {}, {}, {}, NATURAL),
 }
