@@ -28,3 +28,30 @@ def test_missing_data_is_a_clear_error(tmp_path):
     out = subprocess.run([sys.executable, "scripts/detector_misses.py", "models/activate.onnx", "--data", str(tmp_path)],
                          cwd=ROOT, capture_output=True, text=True)
     assert out.returncode != 0 and "give --data" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_every_table_is_printed_for_a_precise_keyword(tmp_path):
+    """End to end on made-up Precise clips of "activate" (the shipped model's keyword): the traits, the
+    added floors, the gains and the lead-ins each get their table, with a share per row."""
+    import re
+
+    import soundfile as sf
+
+    sys.path.insert(0, str(ROOT))
+    from tests.fake_precise import write_fake_data
+
+    rows = write_fake_data(tmp_path, ("activate",), 3, 1)
+    rng = np.random.default_rng(0)
+    for r in rows:
+        path = tmp_path / "precise" / r["audio_filepath"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(path, (0.05 * rng.standard_normal(16000)).astype(np.float32), 16000)
+    out = subprocess.run([sys.executable, "scripts/detector_misses.py", "models/activate.onnx", "--data", str(tmp_path),
+                          "--added-floor", "-60", "--gain", "6", "--lead", "0.5", "2"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "3 real clips" in out.stdout
+    lead = re.findall(r"^\| (0\.5|2) \| (\d+\.\d) % \| (\d+\.\d) % \|$", out.stdout, re.M)
+    assert [r[0] for r in lead] == ["0.5", "2"] and all(0 <= float(v) <= 100 for r in lead for v in r[1:])
+    assert re.search(r"^\| -60 \| \d+\.\d % \| \d+\.\d % \|$", out.stdout, re.M)
+    assert re.search(r"^\| \+6 \| \d+\.\d % \|$", out.stdout, re.M)
