@@ -129,8 +129,19 @@ def main() -> None:
     ap.add_argument("--max-set", type=int, default=2, help="largest set of models to average")
     ap.add_argument("--smoothing", type=int, nargs="+", default=[0], metavar="N",
                     help="moving-average windows (model outputs) to score; 0: the model's own (metadata)")
+    ap.add_argument("--real-half", choices=["all", "dev", "test"], default="all",
+                    help="score the keyword's real clips of one half only (test: for a model trained on the dev "
+                         "half, train_detectors.py --real-dev-share)")
     args = ap.parse_args()
     posts = [raw_posteriors(m, args.data, args.synth, args.cache) for m in args.models]
+    if args.real_half != "all":
+        from speechseq.runtime.onnx import read_metadata
+
+        sets = real_sets(args.data, read_metadata(args.models[0])["keyword"])
+        n_dev = len(sets["keyword_dev"])
+        for post in posts:
+            post["pos"] = post["pos"][:n_dev] if args.real_half == "dev" else post["pos"][n_dev:]
+        print(f"the {args.real_half} half's {len(posts[0]['pos'])} real clips", flush=True)
     for m, post in zip(args.models, posts):
         for d in args.extra_synth:
             more = extra_sentences(m, d, args.cache)

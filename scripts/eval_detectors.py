@@ -65,8 +65,9 @@ def real_sets(data: Path, keyword: str) -> dict[str, list[Path]]:
         return [f for f in own if _hash_pct(f.name) % 2 == 0], [f for f in own if _hash_pct(f.name) % 2 == 1]
 
     amelia_dev, amelia_test = halves("amelia")
+    own_dev, own_test = halves(keyword)
     return {"unseen": unseen, "unseen_groups": groups, "threshold_choice": val,
-            "keyword_real": sum(halves(keyword), []),  # dev half, then test half
+            "keyword_real": own_dev + own_test, "keyword_dev": own_dev, "keyword_test": own_test,
             "amelia_test": amelia_test, "amelia_dev": amelia_dev}
 
 

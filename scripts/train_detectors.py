@@ -119,8 +119,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from speechseq.train.kwbank import (BankConfig, BankItem, build_bank, load_bank, merge_banks,  # noqa: E402
-                                    save_bank, select_clips)
+from speechseq.train.kwbank import (BankConfig, BankItem, build_bank, dequantize, load_bank,  # noqa: E402
+                                    merge_banks, save_bank, select_clips, speech_span)
 
 # Background streams and their share of the training backgrounds.
 BG_WEIGHTS = {"kathleen": 0.30, "fsdd": 0.08, "precise-speech": 0.12, "noise-real": 0.15, "white": 0.03,
@@ -539,6 +539,31 @@ def keyword_bank(banks: Path, keyword: str, others: list[str], bg_weights: dict,
     return bank
 
 
+def with_real_positives(bank: dict, share: float) -> dict:
+    """The bank with its real keyword clips (real_pos: a Precise wake word's dev half) among the training
+    positives too, drawn as `share` of all positive draws: a user's own recordings of a custom keyword.
+    They stay in real_pos as well, so the training log's real_frr is then a training-set figure."""
+    if not 0.0 < share < 1.0:
+        raise SystemExit(f"--real-dev-share must lie in (0, 1), got {share}")
+    if "real_pos/q" not in bank or len(bank["real_pos/end"]) == 0:
+        raise SystemExit("--real-dev-share: the bank has no real clips of this keyword (a Precise wake word's)")
+    real = dict(bank)
+    # real_pos clips are padded recordings: the label follows where the speech ends (kwbank.speech_span, as
+    # the bank cuts a user's recordings), not where the padded clip ends
+    off = bank["real_pos/offsets"]
+    ends = []
+    for a, b in zip(off[:-1], off[1:]):
+        power = np.exp(dequantize(bank["real_pos/q"][a:b]).astype(np.float64)).sum(1)
+        ends.append(speech_span(10 * np.log10(power + 1e-12))[1] + 3)
+    real["real_pos/end"] = np.minimum(np.array(ends), np.diff(off)).astype(bank["real_pos/end"].dtype)
+    real["real_pos/weight"] = np.full(len(bank["real_pos/end"]), bank["pos/weight"].sum() * share / (1 - share)
+                                      / len(bank["real_pos/end"]), dtype=np.float32)
+    roles = [r for r in ("pos", "neg", "bg", "val_pos", "val_neg", "val_bg", "real_pos", "tune_bg") if f"{r}/q" in bank]
+    merged = merge_banks([(bank, {r: r for r in roles}), (real, {"real_pos": "pos"})])
+    merged["meta"] = {**bank["meta"], "roles": merged["meta"]["roles"], "texts": merged["meta"]["texts"]}
+    return merged
+
+
 def variant_pos_weights(variant: str) -> dict:
     return VARIANTS[variant][4] if len(VARIANTS[variant]) > 4 else {}
 
@@ -555,7 +580,7 @@ def stage_train(args: argparse.Namespace) -> None:
             cmd = [sys.executable, __file__, "--stage", "train", "--keywords", k, "--variants", v or "base",
                    "--banks", args.banks, "--runs", args.runs, "--device", args.device, "--epochs", str(args.epochs),
                    "--steps", str(args.steps), "--batch", str(args.batch), "--negative-keywords", *args.negative_keywords,
-                   "--threads", str(args.threads), f"--suffix={args.suffix}"]
+                   "--threads", str(args.threads), f"--suffix={args.suffix}", "--real-dev-share", str(args.real_dev_share)]
             if args.init_run:
                 cmd += ["--init-run", args.init_run]
             if args.mine:
@@ -578,6 +603,8 @@ def stage_train(args: argparse.Namespace) -> None:
         bgw, mixo, reco, modo = VARIANTS[v][:4]
         others = [o for o in args.negative_keywords if o != k]
         bank = keyword_bank(Path(args.banks), k, others, {**BG_WEIGHTS, **bgw}, variant_pos_weights(v))
+        if args.real_dev_share > 0:
+            bank = with_real_positives(bank, args.real_dev_share)
         if reco.get("init") and not Path(reco["init"]).is_absolute():  # a pretrained backbone under --runs
             reco = {**reco, "init": str(Path(args.runs) / reco["init"])}
             if not Path(reco["init"]).exists():
@@ -694,6 +721,10 @@ def main() -> None:
     ap.add_argument("--stage", choices=["bank", "pretrain", "train", "export", "all"], default="all",
                     help="all = bank, train, export; pretrain (for the -pre variants) runs only when named")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--real-dev-share", type=float, default=0.0, metavar="S",
+                    help="train: a Precise wake word's real dev-half clips join the positives as this share of the "
+                         "positive draws (a user's own recordings; measure on the test half: detector_tradeoff.py "
+                         "--real-half test)")
     ap.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
     ap.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="batches per epoch")
     ap.add_argument("--batch", type=int, default=DEFAULT_BATCH)

@@ -152,3 +152,35 @@ def test_bank_roundtrip_and_merge(tmp_path, rng):
     assert len(merged["neg/q"]) == len(bank["neg/q"]) + len(bank["pos/q"])
     only = select_clips(merged, "neg", np.array([False, True]))
     assert np.array_equal(only["neg/q"], bank["pos/q"])
+
+
+def test_speech_span_finds_speech_over_any_noise_floor():
+    from speechseq.train.kwbank import speech_span
+
+    db = np.full(200, -60.0)
+    db[50:120] = -35.0                                     # speech 25 dB over the floor (under trim_silence's 40)
+    assert speech_span(db) == (50, 120)
+    db[130:133] = -56.0                                    # a click just over the floor is not speech
+    assert speech_span(db) == (50, 120)
+    assert speech_span(np.zeros(0)) == (0, 0)
+
+
+def test_a_persons_recording_is_cut_to_its_speech_so_the_label_follows_the_word(tmp_path, rng):
+    """A user's positive (half a second of floor, the word, a second of floor; 30 dB over the floor) gets
+    its end frame where the word ends; a synthetic clip, already cut at synthesis, is left whole."""
+    import soundfile as sf
+
+    from speechseq.train.kwbank import BankConfig, BankItem, build_bank
+
+    t = np.arange(8000) / 16000
+    word = (0.1 * np.sin(2 * np.pi * 300 * t)).astype(np.float32)
+    floor = lambda n: (0.003 * rng.standard_normal(n)).astype(np.float32)  # noqa: E731  (-50 dBFS, 30 dB under)
+    sf.write(tmp_path / "mine.wav", np.concatenate([floor(8000), word, floor(16000)]), 16000)
+    cfg = BankConfig(reverb_prob=0.0, colour_prob=0.0)
+    pad = int(round(cfg.pad_s * 100))
+    ends = {}
+    for synthetic in (False, True):
+        bank = build_bank([BankItem(str(tmp_path / "mine.wav"), "pos", 1.0, "user", synthetic)], cfg, workers=1)
+        ends[synthetic] = int(bank["pos/end"][0])
+    assert abs(ends[False] - (pad + 53)) <= 3              # the word's 50 frames and 3 of margin each side
+    assert abs(ends[True] - (pad + 200)) <= 2              # the whole 2 s recording

@@ -357,3 +357,37 @@ def test_domain_adversarial_training_trains_its_critic_and_resumes_it(yes_no_ban
     assert all(0.0 <= h["train_domain_acc"] <= 1.0 and 0.0 < h["train_domain_loss"] < 5.0 for h in history)
     moved = [float((second["critic"][k] - v).abs().max()) for k, v in first["critic"].items()]
     assert min(moved) > 1e-4
+
+
+def test_real_dev_clips_join_the_positives_at_their_share_with_the_label_at_the_words_end():
+    """train_detectors.py --real-dev-share: a Precise keyword's dev-half clips (padded recordings) are
+    drawn as that share of the positives, each ending where its speech ends, not where its padding does."""
+    script = _train_script()
+
+    def role(bank, name, clips, sources):
+        q = [quantize(c) for c in clips]
+        bank[f"{name}/q"] = np.concatenate(q)
+        bank[f"{name}/offsets"] = np.concatenate([[0], np.cumsum([len(x) for x in q])]).astype(np.int64)
+        bank[f"{name}/end"] = np.array([len(x) for x in q], np.int32)
+        bank[f"{name}/power"] = np.ones(len(q), np.float32)
+        bank[f"{name}/weight"] = np.full(len(q), 2.0, np.float32)
+        bank[f"{name}/source"] = np.zeros(len(q), np.int16)
+        bank["meta"]["roles"][name] = {"clips": len(q), "hours": 0.0, "sources": sources, "per_source": {}}
+
+    quiet, loud = np.full((1, 40), -12.0, np.float32), np.full((1, 40), -5.0, np.float32)
+    bank = {"meta": {"config": {"pad_s": 0.1}, "roles": {}, "texts": {}}}
+    role(bank, "pos", [np.repeat(loud, 60, 0)] * 4, ["espeak-ng"])
+    role(bank, "real_pos", [np.concatenate([np.repeat(quiet, 50, 0), np.repeat(loud, 40 + 10 * i, 0),
+                                            np.repeat(quiet, 100, 0)]) for i in range(2)], ["precise-android"])
+    merged = script.with_real_positives(bank, 0.2)
+    src = np.array(merged["meta"]["roles"]["pos"]["sources"])[merged["pos/source"]]
+    real = src == "precise-android"
+    assert real.sum() == 2 and (~real).sum() == 4 and len(merged["real_pos/end"]) == 2
+    assert abs(merged["pos/weight"][real].sum() / merged["pos/weight"].sum() - 0.2) < 1e-6
+    assert merged["pos/end"][real].tolist() == [50 + 40 + 3, 50 + 50 + 3]
+    assert merged["pos/end"][~real].tolist() == [60] * 4
+    with pytest.raises(SystemExit, match="must lie in"):
+        script.with_real_positives(bank, 1.0)
+    del bank["real_pos/q"]
+    with pytest.raises(SystemExit, match="no real clips"):
+        script.with_real_positives(bank, 0.2)

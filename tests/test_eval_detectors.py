@@ -89,6 +89,7 @@ def test_real_sets_give_any_precise_keyword_its_own_clips(tmp_path):
     assert sorted(p.name for p in own) == sorted(f"android-{i}.wav" for i in range(30))
     halves = [script._hash_pct(str(p.relative_to(data / "precise"))) % 2 for p in own]
     assert halves == sorted(halves) and 0 in halves and 1 in halves  # dev half, then test half
+    assert own == android["keyword_dev"] + android["keyword_test"] and len(android["keyword_dev"]) == halves.count(0)
     negatives = android["unseen"] + android["threshold_choice"]
     assert not set(own) & set(negatives)
     assert sum("amelia" in p.name for p in negatives) == 30
