@@ -542,7 +542,16 @@ def keyword_bank(banks: Path, keyword: str, others: list[str], bg_weights: dict,
 def with_real_positives(bank: dict, share: float) -> dict:
     """The bank with its real keyword clips (real_pos: a Precise wake word's dev half) among the training
     positives too, drawn as `share` of all positive draws: a user's own recordings of a custom keyword.
-    They stay in real_pos as well, so the training log's real_frr is then a training-set figure."""
+    They stay in real_pos as well, so the training log's real_frr is then a training-set figure.
+
+    Session 21, share 0.2, "natural" (CPU, 10 x 200 x 128, ~215 s an epoch, runs/s21, --suffix=-own), measured on
+    the test halves (detector_tradeoff.py --real-half test), missed at <= 2 / 1 / 0.5 / 0 synthetic FA/h (2.06 h):
+    android (35 dev clips trained on, 29 test clips): 0.0 / 0.0 / 0.0 / 0.0 % against the synthetic-only seeds'
+    48.3 / 62.1 / 69.0 / 72.4 and 41.4 / 55.2 / 55.2 / 65.5 %, but with more events on the 0.53 h of real
+    non-keyword speech (9 / 6 / 6 / 4 against 5 / 4 / 4 / 2 and 0): the speaker's voice or microphone became
+    part of the keyword; amelia (117 dev clips, 106 test clips): 10.4 / 14.2 / 17.0 / 34.9 % against 7.5 / 8.5 /
+    8.5 / 9.4 and 7.5 / 7.5 / 7.5 / 8.5 %: worse, for reasons not found (one run each; her clips' speech spans
+    look sound: median 0.79 s, 44 dB over their floor). Not a recipe change: a measurement of the user's path."""
     if not 0.0 < share < 1.0:
         raise SystemExit(f"--real-dev-share must lie in (0, 1), got {share}")
     if "real_pos/q" not in bank or len(bank["real_pos/end"]) == 0:
