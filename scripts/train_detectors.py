@@ -119,7 +119,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from speechseq.train.kwbank import (BankConfig, BankItem, build_bank, dequantize, load_bank,  # noqa: E402
+from speechseq.train.kwbank import (ROLES, BankConfig, BankItem, build_bank, dequantize, load_bank,  # noqa: E402
                                     merge_banks, save_bank, select_clips, speech_span)
 
 # Background streams and their share of the training backgrounds.
@@ -550,8 +550,8 @@ def with_real_positives(bank: dict, share: float) -> dict:
     48.3 / 62.1 / 69.0 / 72.4 and 41.4 / 55.2 / 55.2 / 65.5 %, but with more events on the 0.53 h of real
     non-keyword speech (9 / 6 / 6 / 4 against 5 / 4 / 4 / 2 and 0), all of them on real "amelia" clips (another
     speaker, another three-syllable word), at its lower thresholds: at one threshold, 0.70, it fires on 6 of
-    them and seed 0 on 5 of the same; amelia (117 dev clips, 106 test clips): 10.4 / 14.2 / 17.0 / 34.9 % against 7.5 / 8.5 /
-    8.5 / 9.4 and 7.5 / 7.5 / 7.5 / 8.5 %: worse, for reasons not found (one run each; her clips' speech spans
+    them and seed 0 on 5 of the same; amelia (117 dev clips, 106 test clips): 10.4 / 14.2 / 17.0 / 34.9 %
+    against 7.5 / 8.5 / 8.5 / 9.4 and 7.5 / 7.5 / 7.5 / 8.5 %: worse, for reasons not found (one run each; her clips' speech spans
     look sound: median 0.79 s, 44 dB over their floor). Not a recipe change: a measurement of the user's path."""
     if not 0.0 < share < 1.0:
         raise SystemExit(f"--real-dev-share must lie in (0, 1), got {share}")
@@ -568,7 +568,7 @@ def with_real_positives(bank: dict, share: float) -> dict:
     real["real_pos/end"] = np.minimum(np.array(ends), np.diff(off)).astype(bank["real_pos/end"].dtype)
     real["real_pos/weight"] = np.full(len(bank["real_pos/end"]), bank["pos/weight"].sum() * share / (1 - share)
                                       / len(bank["real_pos/end"]), dtype=np.float32)
-    roles = [r for r in ("pos", "neg", "bg", "val_pos", "val_neg", "val_bg", "real_pos", "tune_bg") if f"{r}/q" in bank]
+    roles = [r for r in ROLES if f"{r}/q" in bank]
     merged = merge_banks([(bank, {r: r for r in roles}), (real, {"real_pos": "pos"})])
     merged["meta"] = {**bank["meta"], "roles": merged["meta"]["roles"], "texts": merged["meta"]["texts"]}
     return merged

@@ -21,7 +21,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from .kwbank import dequantize
+from .kwbank import dequantize, select_clips
 from .kwmix import MixConfig, Mixer
 
 __all__ = ["REAL_SPEECH", "NOISE", "reverse_gradient", "ramp", "Critic", "chop_role", "DomainData"]
@@ -94,13 +94,11 @@ def chop_role(bank: dict, role: str, keep: np.ndarray, lengths: np.ndarray, rng:
             "source": np.zeros(len(pieces), np.int16)}
 
 
-def _role_of(bank: dict, role: str, keep: np.ndarray) -> dict:
-    off = bank[f"{role}/offsets"]
-    rows = np.concatenate([np.arange(off[i], off[i + 1]) for i in np.flatnonzero(keep)])
-    lens = np.diff(off)[keep]
-    return {"q": bank[f"{role}/q"][rows], "offsets": np.concatenate([[0], np.cumsum(lens)]).astype(np.int64),
-            "end": bank[f"{role}/end"][keep], "power": bank[f"{role}/power"][keep],
-            "weight": bank[f"{role}/weight"][keep], "source": bank[f"{role}/source"][keep]}
+def _role_of(bank: dict, role: str, keep: np.ndarray | None = None) -> dict:
+    """One role's clip arrays ({"q", "offsets", ...}), only the kept clips where `keep` is given."""
+    if keep is not None:
+        bank = select_clips(bank, role, keep)
+    return {f: bank[f"{role}/{f}"] for f in ("q", "offsets", "end", "power", "weight", "source")}
 
 
 def _as_bank(meta: dict, clips: dict, bg: dict) -> dict:
@@ -126,7 +124,7 @@ class DomainData:
         speech = _source_mask(bank, "bg", REAL_SPEECH)
         if not noise.any() or not speech.any():
             raise ValueError("domain-adversarial training needs real speech and noise among the backgrounds")
-        syn = _role_of(bank, "neg", np.ones(len(bank["neg/end"]), bool))
+        syn = _role_of(bank, "neg")
         syn_len = np.diff(syn["offsets"])
         short = syn_len <= int(max_clip_s * 100)
         syn["weight"] = np.where(short, syn["weight"], 0.0).astype(np.float32)
