@@ -1,0 +1,214 @@
+#!/usr/bin/env python
+"""Keyword clips spliced from a real speaker's recordings (speechseq.train.splice): real-voice training data.
+
+    # 1. align a speaker's transcribed recordings to phones (pocketsphinx's forced alignment and its
+    #    US English dictionary: `pip install pocketsphinx==5.1.1`); Kathleen `train` only, and only its
+    #    background-role clips (file-name hash >= 15, as scripts/train_detectors.py splits them): never
+    #    dev, never the threshold-choice clips
+    python scripts/make_splice_data.py align --data ../shared/data --out cache/splice/align.json
+
+    # 2. a keyword's positives (its pronunciations spelled from the recorded phones) and negatives
+    #    (its sound-alikes and ordinary words, spliced the same way, so that the joins are no cue)
+    python scripts/make_splice_data.py keyword --keyword android --align cache/splice/align.json \\
+        --out cache/splice/kw-android [--positives 500 --negatives 600]
+
+The keyword folder has the layout of scripts/make_synth_data.py's (positives.jsonl, negatives.jsonl,
+audio/), engine "splice", voice the speaker's name, so it joins a detector's bank with
+`scripts/train_detectors.py --extra-synth cache/splice`.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from speechseq.train.splice import Phone, SpliceError, UnitIndex, Utterance, splice  # noqa: E402
+
+RMS = 0.05  # every recording scaled to this RMS before cutting, so that the units' levels agree
+
+
+def _hash_pct(name: str) -> int:  # as scripts/train_detectors.py splits Kathleen train (bg / val_bg)
+    return int(hashlib.sha1(Path(name).name.encode()).hexdigest()[:8], 16) % 100
+
+
+def _dictionary() -> dict[str, list[tuple[str, ...]]]:
+    try:
+        from pocketsphinx import get_model_path
+    except ImportError:
+        raise SystemExit("needs pocketsphinx (its aligner and dictionary): .venv/bin/pip install pocketsphinx==5.1.1") from None
+
+    prons: dict[str, list[tuple[str, ...]]] = {}
+    with open(Path(get_model_path()) / "en-us" / "cmudict-en-us.dict") as f:
+        for line in f:
+            parts = line.split()
+            if parts:
+                prons.setdefault(re.sub(r"\(\d+\)$", "", parts[0]), []).append(tuple(parts[1:]))
+    return prons
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in re.sub(r"[^a-z' ]", " ", text.lower()).split() if w.strip("'")]
+
+
+_DECODER = None
+
+
+def _align_one(item: tuple[str, str]) -> tuple[str, list | None, str | None]:
+    """(path, [(phone, start frame, frames), ...] or None, error)."""
+    global _DECODER
+    import soundfile as sf
+    from pocketsphinx import Decoder
+
+    path, text = item
+    try:
+        if _DECODER is None:
+            _DECODER = Decoder(lm=None, loglevel="FATAL")
+        audio, sr = sf.read(path, dtype="int16")
+        if sr != 16000 or audio.ndim != 1:
+            return path, None, f"needs 16 kHz mono, got {sr} Hz, shape {audio.shape}"
+        d = _DECODER
+        d.set_align_text(text)
+        for second in (False, True):  # word alignment, then phones
+            if second:
+                d.set_alignment()
+            d.start_utt()
+            d.process_raw(audio.tobytes(), full_utt=True)
+            d.end_utt()
+        phones = [(p.name, p.start, p.duration) for w in d.get_alignment() for p in w]
+        return path, phones, None
+    except Exception as err:  # one bad file is reported and skipped
+        return path, None, str(err)
+
+
+def cmd_align(args: argparse.Namespace) -> None:
+    from multiprocessing import Pool
+
+    from tqdm import tqdm
+
+    data = Path(args.data)
+    prons = _dictionary()
+    items, skipped = [], 0
+    with open(data / "kathleen" / "manifest.jsonl") as f:
+        for line in f:
+            r = json.loads(line)
+            if r.get("split") != "train" or _hash_pct(r["audio_filepath"]) < 15:
+                continue  # dev: evaluation audio; hash < 15: the threshold-choice speech
+            words = _words(r["text"])
+            if not words or any(w not in prons for w in words):
+                skipped += 1
+                continue
+            items.append((str(data / "kathleen" / r["audio_filepath"]), " ".join(words)))
+    out = []
+    with Pool(args.workers) as pool:
+        for path, phones, err in tqdm(pool.imap(_align_one, items, chunksize=4), total=len(items), desc="align", unit="utt"):
+            if err is not None:
+                tqdm.write(f"skipped {path}: {err}")
+                continue
+            out.append({"audio_filepath": path, "speaker": "kathleen", "phones": phones})
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(out))
+    print(f"wrote {args.out}: {len(out)} utterances aligned ({skipped} with words outside the dictionary skipped)")
+
+
+def load_index(path: Path) -> UnitIndex:
+    from speechseq.audio import load_audio
+
+    utts = []
+    for r in json.loads(Path(path).read_text()):
+        audio = load_audio(r["audio_filepath"])
+        audio = audio * np.float32(RMS / max(1e-6, float(np.sqrt(np.mean(audio.astype(np.float64) ** 2)))))
+        phones = tuple(Phone(n, 160 * s, 160 * (s + d)) for n, s, d in r["phones"])
+        utts.append(Utterance(audio.astype(np.float32), phones, r["audio_filepath"]))
+    return UnitIndex(utts)
+
+
+def cmd_keyword(args: argparse.Namespace) -> None:
+    import soundfile as sf
+    from tqdm import tqdm
+
+    from speechseq.train.words import contains_keyword, ordinary_words, sound_alikes
+
+    t0 = time.time()
+    prons = _dictionary()
+    index = load_index(Path(args.align))
+    speaker = "kathleen"
+
+    def pronunciations(text: str) -> list[tuple[str, ...]]:
+        words = _words(text)
+        if not words or any(w not in prons for w in words):
+            return []
+        out = [()]
+        for w in words:
+            out = [p + q for p in out for q in prons[w]]
+        return out
+
+    key = pronunciations(args.keyword)
+    if not key:
+        raise SystemExit(f"{args.keyword!r}: not in pocketsphinx's dictionary (no pronunciation to splice)")
+    rng = np.random.default_rng(args.seed)
+    out = Path(args.out)
+    (out / "audio").mkdir(parents=True, exist_ok=True)
+    alike = sound_alikes(args.keyword, args.negatives, seed=args.seed)
+    ordinary = ordinary_words(args.negatives, seed=args.seed, exclude=[args.keyword])
+    neg_texts = [w for w in alike + ordinary if pronunciations(w) and not contains_keyword(w, args.keyword)]
+    jobs = [(args.keyword, 1, "keyword", key[i % len(key)]) for i in range(args.positives)]
+    kinds = {w: "sound-alike" for w in alike}
+    for i in range(args.negatives):
+        w = neg_texts[i % len(neg_texts)]
+        p = pronunciations(w)
+        jobs.append((w, 0, kinds.get(w, "word"), p[int(rng.integers(len(p)))]))
+    rows: dict[str, list[dict]] = {"positives": [], "negatives": []}
+    failed = 0
+    for text, label, kind, pron in tqdm(jobs, desc=f"splice {args.keyword}", unit="clip"):
+        try:
+            audio, units = splice(index, pron, rng, fade=args.fade)
+        except SpliceError as err:
+            failed += 1
+            tqdm.write(f"skipped {text!r}: {err}")
+            continue
+        name = hashlib.sha1(f"{text}|{[(u.utterance, u.first, u.length) for u in units]}".encode()).hexdigest()[:20]
+        path = out / "audio" / f"{name}.wav"
+        sf.write(path, np.clip(audio, -1, 1), 16000, subtype="PCM_16")
+        rows["positives" if label else "negatives"].append(
+            {"audio_filepath": f"audio/{name}.wav", "duration": round(len(audio) / 16000, 3), "text": text,
+             "voice": speaker, "engine": "splice", "speed": 1.0, "pitch": 1.0, "heldout": False, "label": label,
+             "kind": kind, "units": len(units)})
+    for kind, rs in rows.items():
+        with open(out / f"{kind}.jsonl", "w") as f:
+            f.writelines(json.dumps(r) + "\n" for r in rs)
+    n_units = [r["units"] for r in rows["positives"]]
+    print(f"wrote {out}: {len(rows['positives'])} positives ({' / '.join(' '.join(p) for p in key)}; "
+          f"{np.mean(n_units):.1f} units a clip), {len(rows['negatives'])} negatives, {failed} skipped, "
+          f"{time.time() - t0:.0f} s")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog=__doc__.split("\n", 1)[1])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    a = sub.add_parser("align", help="phone-align Kathleen train (background-role clips) with pocketsphinx")
+    a.add_argument("--data", default="../shared/data")
+    a.add_argument("--out", default="cache/splice/align.json")
+    a.add_argument("--workers", type=int, default=2)
+    k = sub.add_parser("keyword", help="spliced positives and negatives of a keyword")
+    k.add_argument("--keyword", required=True)
+    k.add_argument("--align", default="cache/splice/align.json")
+    k.add_argument("--out", required=True)
+    k.add_argument("--positives", type=int, default=500)
+    k.add_argument("--negatives", type=int, default=600)
+    k.add_argument("--fade", type=int, default=80, help="crossfade at each join, samples (default 80: 5 ms)")
+    k.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    {"align": cmd_align, "keyword": cmd_keyword}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""Keyword clips spliced from a real person's recorded speech: concatenative synthesis by phones.
+
+No synthesis engine here sounds like a person through a microphone, and a detector trained on them
+misses many real voices. A speaker's read sentences, aligned to phones, hold that sound: a keyword's
+pronunciation is spelled with the longest runs of phones any sentence has (a run is cut whole from
+one recording, so the joins are few and fall between phones), joined by short raised-cosine
+crossfades. The clip is choppy, but every sample of it is a real voice.
+
+    units = UnitIndex(utterances)                      # utterances: their audio and phone alignment
+    audio, plan = splice(units, ("AE", "N", "D", "R", "OY", "D"), rng)
+
+The alignment itself (pocketsphinx's forced alignment) is made by scripts/make_splice_data.py; this
+module is pure numpy.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import SpeechseqError
+
+__all__ = ["Phone", "Utterance", "Unit", "UnitIndex", "SpliceError", "plan_units", "render", "splice", "SILENCE"]
+
+SILENCE = frozenset({"SIL", "sil", "<sil>", "+NSN+", "+SPN+", "+BREATH+", "+NOISE+"})
+
+
+class SpliceError(SpeechseqError):
+    """A pronunciation that the recorded phones cannot spell."""
+
+
+@dataclass(frozen=True)
+class Phone:
+    name: str
+    start: int   # samples
+    end: int
+
+
+@dataclass(frozen=True)
+class Utterance:
+    audio: np.ndarray           # float32 (N,)
+    phones: tuple[Phone, ...]   # in time order; silences and noises break runs
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Unit:
+    utterance: int   # index into the UnitIndex's utterances
+    first: int       # index of its first phone in that utterance
+    length: int      # phones
+
+
+class UnitIndex:
+    """Every run of 1..max_len consecutive spoken phones (no silence inside) of every utterance, by its phones."""
+
+    def __init__(self, utterances: Sequence[Utterance], max_len: int = 8) -> None:
+        if max_len < 1:
+            raise ValueError(f"max_len must be at least 1, got {max_len}")
+        self.utterances = list(utterances)
+        self.max_len = max_len
+        self.runs: dict[tuple[str, ...], list[tuple[int, int]]] = {}
+        for u, utt in enumerate(self.utterances):
+            names = [p.name for p in utt.phones]
+            for i in range(len(names)):
+                for n in range(1, max_len + 1):
+                    seq = tuple(names[i: i + n])
+                    if len(seq) < n or seq[-1] in SILENCE or (n > 1 and utt.phones[i + n - 2].end != utt.phones[i + n - 1].start):
+                        break  # a silence, a gap or the end: no longer run starts here
+                    self.runs.setdefault(seq, []).append((u, i))
+
+    def phones(self) -> set[str]:
+        return {k[0] for k in self.runs}
+
+    def neighbour(self, u: int, i: int) -> str:
+        """The phone at index i of utterance u, or "SIL" outside it."""
+        phones = self.utterances[u].phones
+        return phones[i].name if 0 <= i < len(phones) else "SIL"
+
+
+def plan_units(index: UnitIndex, target: Sequence[str], rng: np.random.Generator, p_longest: float = 0.6,
+               context_weight: float = 3.0) -> list[Unit]:
+    """The runs that spell `target`, left to right: at each point the longest run that exists (or, with
+    probability 1 - p_longest, the next shorter one, for variety), among its occurrences one drawn at
+    random, those whose neighbours match the target's (or its edges) `context_weight` times as likely each."""
+    target = tuple(target)
+    if not target:
+        raise SpliceError("empty pronunciation")
+    units: list[Unit] = []
+    i = 0
+    while i < len(target):
+        lengths = [n for n in range(min(index.max_len, len(target) - i), 0, -1) if target[i: i + n] in index.runs]
+        if not lengths:
+            raise SpliceError(f"no recording has the phone {target[i]!r}")
+        n = lengths[0] if len(lengths) == 1 or rng.random() < p_longest else lengths[1]
+        cands = index.runs[target[i: i + n]]
+        left = target[i - 1] if i > 0 else "SIL"
+        right = target[i + n] if i + n < len(target) else "SIL"
+        w = np.array([1.0 + context_weight * (index.neighbour(u, j - 1) == left)
+                      + context_weight * (index.neighbour(u, j + n) == right) for u, j in cands])
+        u, j = cands[int(rng.choice(len(cands), p=w / w.sum()))]
+        units.append(Unit(u, j, n))
+        i += n
+    return units
+
+
+def render(index: UnitIndex, units: Sequence[Unit], fade: int = 80) -> np.ndarray:
+    """The units' audio in turn, each cut from its first phone's start to its last phone's end and
+    overlapped with the next by `fade` samples (raised-cosine crossfade; the cut is widened by fade / 2 on
+    each side where the recording allows, so the joins fall on the phone boundaries)."""
+    half = fade // 2
+    pieces = []
+    for unit in units:
+        utt = index.utterances[unit.utterance]
+        a, b = utt.phones[unit.first].start, utt.phones[unit.first + unit.length - 1].end
+        pieces.append(np.asarray(utt.audio[max(0, a - half): min(len(utt.audio), b + half)], dtype=np.float32))
+    out = pieces[0]
+    for p in pieces[1:]:
+        f = min(fade, len(out), len(p))
+        if f == 0:
+            out = np.concatenate([out, p])
+            continue
+        ramp = (0.5 - 0.5 * np.cos(np.pi * (np.arange(f) + 0.5) / f)).astype(np.float32)
+        joined = out[len(out) - f:] * ramp[::-1] + p[:f] * ramp
+        out = np.concatenate([out[: len(out) - f], joined, p[f:]])
+    return out.astype(np.float32)
+
+
+def splice(index: UnitIndex, target: Sequence[str], rng: np.random.Generator, fade: int = 80,
+           p_longest: float = 0.6) -> tuple[np.ndarray, list[Unit]]:
+    """One clip of `target` (a phone sequence) and the units it was made of."""
+    units = plan_units(index, target, rng, p_longest)
+    return render(index, units, fade), units
