@@ -120,7 +120,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from speechseq.train.kwbank import (ROLES, BankConfig, BankItem, build_bank, dequantize, load_bank,  # noqa: E402
-                                    merge_banks, save_bank, select_clips, speech_span)
+                                    merge_banks, padded_speech_end, save_bank, select_clips)
 
 # Background streams and their share of the training backgrounds.
 BG_WEIGHTS = {"kathleen": 0.30, "fsdd": 0.08, "precise-speech": 0.12, "noise-real": 0.15, "white": 0.03,
@@ -322,6 +322,8 @@ VARIANTS: dict[str, tuple] = {
     # (links to cache/kwbanks-android's other files; amelia: --extra-synth cache/synth-new cache/splice, links to
     # cache/kwbanks-s19's); --stage train --variants natural-splice --runs runs/s22; --stage export.
     "natural-splice": ({}, {}, {}, {}, {**NATURAL, "splice": 3.0}, {"splice": 3.0}),
+    "natural-splice-seed1": ({}, {}, {"seed": 1}, {}, {**NATURAL, "splice": 3.0}, {"splice": 3.0}),
+    "natural-splice6": ({}, {}, {}, {}, {**NATURAL, "splice": 6.0}, {"splice": 6.0}),
 }
 DEFAULT_EPOCHS, DEFAULT_STEPS, DEFAULT_BATCH = 10, 200, 128
 
@@ -579,13 +581,13 @@ def with_real_positives(bank: dict, share: float) -> dict:
     if "real_pos/q" not in bank or len(bank["real_pos/end"]) == 0:
         raise SystemExit("--real-dev-share: the bank has no real clips of this keyword (a Precise wake word's)")
     real = dict(bank)
-    # real_pos clips are padded recordings: the label follows where the speech ends (kwbank.speech_span, as
-    # the bank cuts a user's recordings), not where the padded clip ends
+    # real_pos clips are padded recordings: the label follows where the speech ends (kwbank.speech_span over
+    # the recording's own frames, as the bank cuts a user's recordings), not where the padded clip ends
     off = bank["real_pos/offsets"]
     ends = []
     for a, b in zip(off[:-1], off[1:]):
         power = np.exp(dequantize(bank["real_pos/q"][a:b]).astype(np.float64)).sum(1)
-        ends.append(speech_span(10 * np.log10(power + 1e-12))[1] + 3)
+        ends.append(padded_speech_end(10 * np.log10(power + 1e-12)) + 3)
     real["real_pos/end"] = np.minimum(np.array(ends), np.diff(off)).astype(bank["real_pos/end"].dtype)
     real["real_pos/weight"] = np.full(len(bank["real_pos/end"]), bank["pos/weight"].sum() * share / (1 - share)
                                       / len(bank["real_pos/end"]), dtype=np.float32)

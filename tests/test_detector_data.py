@@ -184,3 +184,24 @@ def test_a_persons_recording_is_cut_to_its_speech_so_the_label_follows_the_word(
         ends[synthetic] = int(bank["pos/end"][0])
     assert abs(ends[False] - (pad + 53)) <= 3              # the word's 50 frames and 3 of margin each side
     assert abs(ends[True] - (pad + 200)) <= 2              # the whole 2 s recording
+
+
+def test_a_padded_real_clips_speech_end_ignores_the_padding(tmp_path, rng):
+    """A real keyword clip in the bank (real_pos) is the recording padded with a quieter noise floor: its
+    word's end is found over the recording's own frames, where the whole clip's floor would be the padding's
+    and the recording's own noise would pass for speech up to its end."""
+    import soundfile as sf
+
+    from speechseq.train.kwbank import (REAL_LEAD_S, BankConfig, BankItem, build_bank, dequantize,
+                                        padded_speech_end, speech_span)
+
+    t = np.arange(8000) / 16000
+    word = (0.1 * np.sin(2 * np.pi * 300 * t)).astype(np.float32)
+    floor = lambda n: (0.01 * rng.standard_normal(n)).astype(np.float32)  # noqa: E731  (-40 dBFS, 17 dB under)
+    sf.write(tmp_path / "real.wav", np.concatenate([floor(8000), word, floor(16000)]), 16000)
+    cfg = BankConfig()
+    bank = build_bank([BankItem(str(tmp_path / "real.wav"), "real_pos", 1.0, "precise-x")], cfg, workers=1)
+    db = 10 * np.log10(np.exp(dequantize(bank["real_pos/q"]).astype(np.float64)).sum(1) + 1e-12)
+    word_end = int(round((cfg.pad_s + REAL_LEAD_S) * 100)) + 50 + 50  # padding, the recording's lead, the word
+    assert abs(padded_speech_end(db, cfg) - word_end) <= 3
+    assert speech_span(db)[1] - word_end > 80                            # the whole clip's floor: the recording's end
