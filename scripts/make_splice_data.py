@@ -30,7 +30,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from speechseq.train.splice import Phone, SpliceError, UnitIndex, Utterance, splice  # noqa: E402
+from speechseq.train.splice import ENGINE, Phone, SpliceError, UnitIndex, Utterance, splice  # noqa: E402
 
 RMS = 0.05  # every recording scaled to this RMS before cutting, so that the units' levels agree
 
@@ -179,7 +179,7 @@ def cmd_keyword(args: argparse.Namespace) -> None:
         sf.write(path, np.clip(audio, -1, 1), 16000, subtype="PCM_16")
         rows["positives" if label else "negatives"].append(
             {"audio_filepath": f"audio/{name}.wav", "duration": round(len(audio) / 16000, 3), "text": text,
-             "voice": speaker, "engine": "splice", "speed": 1.0, "pitch": 1.0, "heldout": False, "label": label,
+             "voice": speaker, "engine": ENGINE, "speed": 1.0, "pitch": 1.0, "heldout": False, "label": label,
              "kind": kind, "units": len(units)})
     for kind, rs in rows.items():
         with open(out / f"{kind}.jsonl", "w") as f:

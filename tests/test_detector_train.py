@@ -199,11 +199,13 @@ def test_training_with_the_event_loss_logs_both_terms_and_learns(yes_no_bank, tm
 
 def test_every_recipe_variant_of_the_training_script_builds_its_configs():
     """scripts/train_detectors.py's VARIANTS name real fields with valid values: each variant's model,
-    mixing and recipe overrides make configs, and its engine weights name synthesis engines."""
+    mixing and recipe overrides make configs, and its engine weights name synthesis engines (or the spliced
+    real voice of scripts/make_splice_data.py)."""
     from dataclasses import replace
 
     from speechseq.train.detector import TrainRecipe
     from speechseq.train.kwmix import MixConfig
+    from speechseq.train.splice import ENGINE as SPLICE
     from speechseq.train.synth import ENGINES
 
     script = _train_script()
@@ -213,7 +215,7 @@ def test_every_recipe_variant_of_the_training_script_builds_its_configs():
         DetectorConfig(**modo)
         replace(MixConfig(), **mixo)
         TrainRecipe(**reco)
-        assert all(set(e) <= set(ENGINES) for e in engines), name
+        assert all(set(e) <= set(ENGINES) | {SPLICE} for e in engines), name
     assert DetectorConfig(**script.VARIANTS["natural-lift13"][3]).lifter == 13
 
 
@@ -374,17 +376,20 @@ def test_real_dev_clips_join_the_positives_at_their_share_with_the_label_at_the_
         bank[f"{name}/source"] = np.zeros(len(q), np.int16)
         bank["meta"]["roles"][name] = {"clips": len(q), "hours": 0.0, "sources": sources, "per_source": {}}
 
-    quiet, loud = np.full((1, 40), -12.0, np.float32), np.full((1, 40), -5.0, np.float32)
+    # a padded recording: the padding (0.1 s of silence and 0.5 s of quiet noise before, 1 s + 0.1 s after), and
+    # inside it the recording's own noise floor, louder than the padding's, around the word
+    pad, floor, loud = (np.full((1, 40), v, np.float32) for v in (-14.0, -9.0, -5.0))
     bank = {"meta": {"config": {"pad_s": 0.1}, "roles": {}, "texts": {}}}
     role(bank, "pos", [np.repeat(loud, 60, 0)] * 4, ["espeak-ng"])
-    role(bank, "real_pos", [np.concatenate([np.repeat(quiet, 50, 0), np.repeat(loud, 40 + 10 * i, 0),
-                                            np.repeat(quiet, 100, 0)]) for i in range(2)], ["precise-android"])
+    role(bank, "real_pos", [np.concatenate([np.repeat(pad, 60, 0), np.repeat(floor, 20, 0), np.repeat(loud, 40 + 10 * i, 0),
+                                            np.repeat(floor, 30, 0), np.repeat(pad, 110, 0)]) for i in range(2)],
+         ["precise-android"])
     merged = script.with_real_positives(bank, 0.2)
     src = np.array(merged["meta"]["roles"]["pos"]["sources"])[merged["pos/source"]]
     real = src == "precise-android"
     assert real.sum() == 2 and (~real).sum() == 4 and len(merged["real_pos/end"]) == 2
     assert abs(merged["pos/weight"][real].sum() / merged["pos/weight"].sum() - 0.2) < 1e-6
-    assert merged["pos/end"][real].tolist() == [50 + 40 + 3, 50 + 50 + 3]
+    assert merged["pos/end"][real].tolist() == [60 + 20 + 40 + 3, 60 + 20 + 50 + 3]  # the word's end, not the recording's
     assert merged["pos/end"][~real].tolist() == [60] * 4
     with pytest.raises(SystemExit, match="must lie in"):
         script.with_real_positives(bank, 1.0)

@@ -21,7 +21,10 @@ import numpy as np
 
 from ..errors import SpeechseqError
 
-__all__ = ["Phone", "Utterance", "Unit", "UnitIndex", "SpliceError", "plan_units", "render", "splice", "SILENCE"]
+__all__ = ["Phone", "Utterance", "Unit", "UnitIndex", "SpliceError", "plan_units", "render", "splice", "SILENCE",
+           "ENGINE"]
+
+ENGINE = "splice"  # the "engine" of spliced clips in a keyword folder's manifests (and a bank's source name)
 
 SILENCE = frozenset({"SIL", "sil", "<sil>", "+NSN+", "+SPN+", "+BREATH+", "+NOISE+"})
 
