@@ -2,10 +2,11 @@
 """Keyword clips spliced from a real speaker's recordings (speechseq.train.splice): real-voice training data.
 
     # 1. align a speaker's transcribed recordings to phones (pocketsphinx's forced alignment and its
-    #    US English dictionary: `pip install pocketsphinx==5.1.1`); Kathleen `train` only, and only its
-    #    background-role clips (file-name hash >= 15, as scripts/train_detectors.py splits them): never
-    #    dev, never the threshold-choice clips
-    python scripts/make_splice_data.py align --data ../shared/data --out cache/splice/align.json
+    #    US English dictionary: `pip install pocketsphinx==5.1.1`); by default Kathleen `train`, and only
+    #    its background-role clips (file-name hash >= 15, as scripts/train_detectors.py splits them):
+    #    never dev, never the threshold-choice clips
+    python scripts/make_splice_data.py align --manifest ../shared/data/kathleen/manifest.jsonl \\
+        --out cache/splice/align.json           # any JSONL manifest of one speaker (audio_filepath, text)
 
     # 2. a keyword's positives (its pronunciations spelled from the recorded phones) and negatives
     #    (its sound-alikes and ordinary words, spliced the same way, so that the joins are no cue)
@@ -14,7 +15,8 @@
 
 The keyword folder has the layout of scripts/make_synth_data.py's (positives.jsonl, negatives.jsonl,
 audio/), engine "splice", voice the speaker's name, so it joins a detector's bank with
-`scripts/train_detectors.py --extra-synth cache/splice`.
+`scripts/train_detectors.py --extra-synth cache/splice`, or a training as a synthesis folder does:
+`speechseq train detector --synth cache/synth/kw-android cache/splice/kw-android ...`.
 """
 from __future__ import annotations
 
@@ -93,26 +95,30 @@ def cmd_align(args: argparse.Namespace) -> None:
 
     from tqdm import tqdm
 
-    data = Path(args.data)
+    manifest = Path(args.manifest)
+    if not manifest.is_file():
+        raise SystemExit(f"{manifest}: no such manifest (JSONL rows with audio_filepath and text)")
     prons = _dictionary()
-    items, skipped = [], 0
-    with open(data / "kathleen" / "manifest.jsonl") as f:
+    items, speakers, skipped = [], {}, 0
+    with open(manifest) as f:
         for line in f:
             r = json.loads(line)
-            if r.get("split") != "train" or _hash_pct(r["audio_filepath"]) < 15:
-                continue  # dev: evaluation audio; hash < 15: the threshold-choice speech
-            words = _words(r["text"])
+            if (args.split and r.get("split") != args.split) or _hash_pct(r["audio_filepath"]) < args.skip_pct:
+                continue  # Kathleen: dev is evaluation audio, hash < 15 the threshold-choice speech
+            words = _words(r.get("text", ""))
             if not words or any(w not in prons for w in words):
                 skipped += 1
                 continue
-            items.append((str(data / "kathleen" / r["audio_filepath"]), " ".join(words)))
+            path = str(manifest.parent / r["audio_filepath"])
+            items.append((path, " ".join(words)))
+            speakers[path] = r.get("speaker", manifest.parent.name)
     out = []
     with Pool(args.workers) as pool:
         for path, phones, err in tqdm(pool.imap(_align_one, items, chunksize=4), total=len(items), desc="align", unit="utt"):
             if err is not None:
                 tqdm.write(f"skipped {path}: {err}")
                 continue
-            out.append({"audio_filepath": path, "speaker": "kathleen", "phones": phones})
+            out.append({"audio_filepath": path, "speaker": speakers[path], "phones": phones})
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out))
     print(f"wrote {args.out}: {len(out)} utterances aligned ({skipped} with words outside the dictionary skipped)")
@@ -139,7 +145,7 @@ def cmd_keyword(args: argparse.Namespace) -> None:
     t0 = time.time()
     prons = _dictionary()
     index = load_index(Path(args.align))
-    speaker = "kathleen"
+    speaker = "+".join(sorted({r.get("speaker", "") for r in json.loads(Path(args.align).read_text())})) or "unknown"
 
     def pronunciations(text: str) -> list[tuple[str, ...]]:
         words = _words(text)
@@ -194,8 +200,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog=__doc__.split("\n", 1)[1])
     sub = ap.add_subparsers(dest="cmd", required=True)
-    a = sub.add_parser("align", help="phone-align Kathleen train (background-role clips) with pocketsphinx")
-    a.add_argument("--data", default="../shared/data")
+    a = sub.add_parser("align", help="phone-align a speaker's transcribed recordings with pocketsphinx")
+    a.add_argument("--manifest", default="../shared/data/kathleen/manifest.jsonl",
+                   help="JSONL rows with audio_filepath (relative to the manifest) and text; 16 kHz mono files")
+    a.add_argument("--split", default="train", help="only rows of this split (empty: every row)")
+    a.add_argument("--skip-pct", type=int, default=15,
+                   help="leave out the files whose name hash (0-99) is below this (Kathleen: the threshold-choice clips)")
     a.add_argument("--out", default="cache/splice/align.json")
     a.add_argument("--workers", type=int, default=2)
     k = sub.add_parser("keyword", help="spliced positives and negatives of a keyword")

@@ -319,8 +319,9 @@ VARIANTS: dict[str, tuple] = {
     # two splice seeds' mean 35.9 / 40.6 / 46.9 / 81.2 % (8 / 6 / 6 / 2 events; the bare seeds' mean 51.6 / 53.1 /
     # 54.7 / 56.2 %, 4 / 4 / 3 / 3). One real voice's phones move the model towards real voices: android's misses
     # fall 10-20 points at <= 2/h for both seeds and 2-17 at 0.5/h, but it fires more on real non-keyword speech
-    # (5 events in 0.53 h at the 0.5/h threshold: about 9 an hour) and misses more at 0/h, and amelia, which
-    # synthetic voices already serve, loses 5 points: not adopted.
+    # (5 events in 0.53 h at the 0.5/h threshold: about 9 an hour; every one on a real "amelia" clip, 3-5 of the
+    # same 4 the bare seed 0 fires on) and misses more at 0/h, and amelia, which synthetic voices already serve,
+    # loses 5 points: not adopted.
     # (pocketsphinx, told nothing, hears "android" in 10 of the first 25 spliced android clips, "amelia" in 3 of 25:
     # choppy, but mostly the word.) Commands: make_splice_data.py align, then keyword --keyword K --out
     # cache/splice/kw-K; --stage bank --keywords android --extra-synth cache/splice --banks cache/kwbanks-splice-android
