@@ -322,6 +322,14 @@ VARIANTS: dict[str, tuple] = {
     # (5 events in 0.53 h at the 0.5/h threshold: about 9 an hour; every one on a real "amelia" clip, 3-5 of the
     # same 4 the bare seed 0 fires on) and misses more at 0/h, and amelia, which synthetic voices already serve,
     # loses 5 points: not adopted.
+    # With 2,000 spliced negatives instead of 600 (make_splice_data.py keyword --negatives 2000 --out
+    # cache/splice2/kw-android; bank cache/kwbanks-splice2-android with --extra-synth cache/splice2; the same two
+    # variants, --suffix=-neg2000): android 43.8 / 54.7 / 54.7 / 56.2 % (events 6 / 2 / 2 / 2) and 29.7 / 43.8 /
+    # 43.8 / 59.4 % (8 / 4 / 4 / 2) on the 2.06 h set: both seeds under both bare seeds at every budget (those:
+    # 50.0 / 67.2 / 70.3 / 75.0 and 48.4 / 54.7 / 60.9 / 67.2 %), by 6-27 points at 0.5/h, with as many real-speech
+    # events (2 and 4 against 4 and 0). The lead of session 22; amelia on the same recipe (cache/splice2/kw-amelia,
+    # cache/kwbanks-splice2-amelia, runs/s22/amelia-natural-splice-neg2000) was started at its end, unmeasured:
+    # adopt only if amelia holds, then splice activate and computer the same way.
     # (pocketsphinx, told nothing, hears "android" in 10 of the first 25 spliced android clips, "amelia" in 3 of 25:
     # choppy, but mostly the word.) Commands: make_splice_data.py align, then keyword --keyword K --out
     # cache/splice/kw-K; --stage bank --keywords android --extra-synth cache/splice --banks cache/kwbanks-splice-android
