@@ -19,7 +19,6 @@ Measured, all with the runtime (onnxruntime, streamed, the model's own threshold
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from pathlib import Path
@@ -33,12 +32,12 @@ from speechseq.audio import load_audio  # noqa: E402
 from speechseq.commands.eval_detector import count_events, negative_posteriors, peak_scores, positive_scores  # noqa: E402
 from speechseq.runtime.detector import Detector  # noqa: E402
 from speechseq.runtime.onnx import read_metadata  # noqa: E402
+from speechseq.train.manifests import name_pct  # noqa: E402
 from speechseq.train.augment import rms_dbfs  # noqa: E402
 from speechseq.train.words import contains_keyword  # noqa: E402
 
 
-def _hash_pct(name: str) -> int:
-    return int(hashlib.sha1(Path(name).name.encode()).hexdigest()[:8], 16) % 100
+_hash_pct = name_pct
 
 
 def _rows(m: Path) -> list[dict]:

@@ -32,13 +32,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from speechseq.train.manifests import name_pct  # noqa: E402
 from speechseq.train.splice import ENGINE, Phone, SpliceError, UnitIndex, Utterance, splice  # noqa: E402
 
 RMS = 0.05  # every recording scaled to this RMS before cutting, so that the units' levels agree
 
 
-def _hash_pct(name: str) -> int:  # as scripts/train_detectors.py splits Kathleen train (bg / val_bg)
-    return int(hashlib.sha1(Path(name).name.encode()).hexdigest()[:8], 16) % 100
+_hash_pct = name_pct
 
 
 def _dictionary() -> dict[str, list[tuple[str, ...]]]:

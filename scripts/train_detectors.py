@@ -105,7 +105,6 @@ floating point). --parallel runs the keywords' trainings as concurrent processes
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import subprocess
@@ -119,6 +118,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from speechseq.train.manifests import name_pct  # noqa: E402
 from speechseq.train.kwbank import (ROLES, BankConfig, BankItem, build_bank, dequantize, load_bank,  # noqa: E402
                                     merge_banks, padded_speech_end, save_bank, select_clips)
 
@@ -327,9 +327,12 @@ VARIANTS: dict[str, tuple] = {
     # variants, --suffix=-neg2000): android 43.8 / 54.7 / 54.7 / 56.2 % (events 6 / 2 / 2 / 2) and 29.7 / 43.8 /
     # 43.8 / 59.4 % (8 / 4 / 4 / 2) on the 2.06 h set: both seeds under both bare seeds at every budget (those:
     # 50.0 / 67.2 / 70.3 / 75.0 and 48.4 / 54.7 / 60.9 / 67.2 %), by 6-27 points at 0.5/h, with as many real-speech
-    # events (2 and 4 against 4 and 0). The lead of session 22; amelia on the same recipe (cache/splice2/kw-amelia,
-    # cache/kwbanks-splice2-amelia, runs/s22/amelia-natural-splice-neg2000) was started at its end, unmeasured:
-    # adopt only if amelia holds, then splice activate and computer the same way.
+    # events (2 and 4 against 4 and 0). Amelia on the same recipe (cache/splice2/kw-amelia, cache/kwbanks-splice2-amelia,
+    # runs/s22/amelia-natural-splice-neg2000; detector_tradeoff.py beside runs/s19/models-natural{,-seed1}) holds:
+    # 7.2 / 8.1 / 8.1 / 13.5 % of the 223 with 0 real-speech events (the bare seeds 8.1 / 9.4 / 9.4 / 11.7 and 7.2 /
+    # 7.2 / 9.0 / 10.8 %): within the seeds at <= 2 / 1 / 0.5/h, 2.7 points worse at 0/h. Session 23 spliced
+    # activate and computer the same way (cache/splice2/kw-{activate,computer}, bank cache/kwbanks-splice2-ac with
+    # links to cache/kwbanks-s19's other files, --extra-synth cache/synth-new cache/splice2, runs/s23).
     # (pocketsphinx, told nothing, hears "android" in 10 of the first 25 spliced android clips, "amelia" in 3 of 25:
     # choppy, but mostly the word.) Commands: make_splice_data.py align, then keyword --keyword K --out
     # cache/splice/kw-K; --stage bank --keywords android --extra-synth cache/splice --banks cache/kwbanks-splice-android
@@ -341,8 +344,7 @@ VARIANTS: dict[str, tuple] = {
 DEFAULT_EPOCHS, DEFAULT_STEPS, DEFAULT_BATCH = 10, 200, 128
 
 
-def _hash_pct(name: str) -> int:
-    return int(hashlib.sha1(Path(name).name.encode()).hexdigest()[:8], 16) % 100
+_hash_pct = name_pct
 
 
 def _rows(manifest: Path) -> list[dict]:

@@ -8,6 +8,7 @@ exist; durations the format lacks are read from the file header with `soundfile.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import warnings
@@ -20,7 +21,7 @@ import soundfile as sf
 
 from speechseq.errors import SpeechseqError
 
-__all__ = ["Utterance", "FORMATS", "detect_format", "load_manifest", "load_jsonl", "load_csv",
+__all__ = ["Utterance", "FORMATS", "name_pct", "detect_format", "load_manifest", "load_jsonl", "load_csv",
            "load_librispeech", "load_commonvoice", "load_speech_commands", "load_kaldi"]
 
 
@@ -82,6 +83,12 @@ class _Reader:
             return float(sf.info(audio).duration)
         except (RuntimeError, sf.LibsndfileError) as e:  # LibsndfileError: soundfile >= 0.11
             raise SpeechseqError(f"{where}: cannot read audio header of {audio}: {e}") from e
+
+
+def name_pct(path: str | Path) -> int:
+    """A stable 0-99 bucket from a file's base name (SHA-1), for splitting a manifest by file
+    without a random seed: the detector recipes split held-out clips with it."""
+    return int(hashlib.sha1(Path(path).name.encode()).hexdigest()[:8], 16) % 100
 
 
 def _splits(split: str | Iterable[str] | None) -> frozenset[str] | None:
