@@ -130,7 +130,7 @@ def synthetic_positives(det: Detector, synths: list[Path], keyword: str, data: P
     out: dict = {"clips": len(clips), "voices": len({r["voice"] for r in rows}),
                  "engines": sorted({r["engine"] for r in rows})}
     for snr in (None, 20, 10, 5):
-        misses, delays = 0, []
+        misses, delays, peaks = 0, [], []
         for clip in clips:
             lead, tail = 8000, 16000
             if snr is None:
@@ -139,14 +139,18 @@ def synthetic_positives(det: Detector, synths: list[Path], keyword: str, data: P
                 x *= 0.3 / max(0.3, float(np.abs(x).max()))
             else:
                 x = over_noise(clip, noises[rng.integers(len(noises))], snr, rng, lead, tail)
-            events, state = det.step(x, det.initial_state())
+            post: list[list[np.ndarray]] = [[]]
+            events, state = det.step(x, det.initial_state(), post)
             events += det.flush(state)
+            peaks.append(float(np.concatenate(post[0]).max()) if post[0] else 0.0)
             if not events:
                 misses += 1
             elif snr is None:
                 delays.append(events[0].time - (lead + len(clip)) / 16000)
         key = "clean" if snr is None else f"snr_{snr}db"
-        out[key] = {"frr": round(misses / len(clips), 4), "misses": misses}
+        s = np.array(peaks)  # an event fires at threshold t exactly when the smoothed posterior reaches t
+        out[key] = {"frr": round(misses / len(clips), 4), "misses": misses,
+                    "frr_at": {str(t): round(float((s < t).mean()), 4) for t in SWEEP}}
         if snr is None:
             out["median_delay_s"] = round(float(np.median(delays)), 3) if delays else None
     return out
@@ -172,11 +176,12 @@ def measure(model: Path, data: Path, synths: list[Path]) -> dict:
     sets = real_sets(data, kw)
     res = {"keyword": kw, "threshold": det.thresholds[0], "model": str(model), "bytes": model.stat().st_size,
            "synthetic_heldout_voices": synthetic_positives(det, synths, kw, data),
-           "fa_real_unseen": fa_rate(det, sets["unseen"]), "fa_real_threshold_choice": fa_rate(det, sets["threshold_choice"]),
+           "fa_real_unseen": fa_rate(det, sets["unseen"], SWEEP),
+           "fa_real_threshold_choice": fa_rate(det, sets["threshold_choice"], SWEEP),
            "fa_real_unseen_by_set": {g: fa_rate(det, files) for g, files in sets["unseen_groups"].items()}}
     sent = [f for d in synths for f in sentences(d, kw)]
     if sent:
-        res["fa_synthetic_sentences"] = fa_rate(det, sent, SWEEP if kw == "amelia" else ())
+        res["fa_synthetic_sentences"] = fa_rate(det, sent, SWEEP)
     if kw == "amelia":
         for half in ("amelia_test", "amelia_dev"):
             s = positive_scores(det, sets[half], show=False)[:, 0]
@@ -227,6 +232,32 @@ def _against_previous(res: dict, prev: dict) -> list[str]:
     what = f"`{prev.get('model', '?')}`" + (f", {prev['about']}" if prev.get("about") else "")  # "about": a note in its JSON
     return ["", f"Against the previous file ({what}; measured by this script on the same data):", "",
             "| what | this file | previous file |", "|---|---|---|"] + [f"| {a} | {b} | {c} |" for a, b, c in rows]
+
+
+def _tradeoff(res: dict, prev: dict | None) -> list[str]:
+    """Card rows: held-out synthetic misses and false accepts per hour at each threshold of SWEEP (this
+    file, and the previous file where its measurement has them)."""
+    def rows(r: dict, label: str) -> list[str]:
+        syn, out = r["synthetic_heldout_voices"], []
+        if "frr_at" not in syn.get("clean", {}):
+            return out
+        for key, what in (("clean", "held-out synthetic voices missed, clean"), ("snr_20db", "the same at 20 dB"),
+                          ("snr_10db", "the same at 10 dB")):
+            out.append(f"| {label}{what} | " + " | ".join(f"{100 * syn[key]['frr_at'][x]:.1f} %" for x in ths) + " |")
+        for key, what in (("fa_real_unseen", "false accepts per hour, unseen real speech"),
+                          ("fa_real_threshold_choice", "false accepts per hour, threshold-choice real speech"),
+                          ("fa_synthetic_sentences", "false accepts per hour, unseen synthetic sentences")):
+            at = r.get(key, {}).get("fa_per_hour_at")
+            if at:
+                out.append(f"| {label}{what} | " + " | ".join(str(at[x]) for x in ths) + " |")
+        return out
+
+    ths = [str(x) for x in SWEEP]
+    body = rows(res, "") + (rows(prev, "previous file: ") if prev else [])
+    if not body:
+        return []
+    return ["", "At other thresholds (the same measurements, the same data):", "",
+            "| threshold | " + " | ".join(ths) + " |", "|---|" + "---|" * len(ths)] + body
 
 
 def _amelia_in_noise(amelia: dict, others: list[tuple[str, dict]]) -> list[str]:
@@ -306,6 +337,7 @@ def card(res: dict, amelia: dict | None, meta: dict, amelia_model: str = "runs/c
     lines.append(f"| false accepts per hour, together | unseen real + synthetic sentences: {total:.2f} h | {n / max(total, 1e-9):.2f} |")
     if previous:
         lines += _against_previous(res, previous)
+    lines += _tradeoff(res, previous)
     if amelia:
         others = ([("previous recipe", baseline)] if baseline else []) + list(also)
         lines += ["", "## The recipe on real voices: \"amelia\"", "",

@@ -68,6 +68,13 @@ def test_several_synthesis_folders_are_measured_together(tmp_path):
     assert script.synthetic_positives(det, [b, tmp_path / "absent"], "hello", data)["clips"] == 1
     for key in ("clean", "snr_20db", "snr_10db", "snr_5db"):
         assert 0 <= both[key]["misses"] <= 3 and both[key]["frr"] == round(both[key]["misses"] / 3, 4)
+        at = both[key]["frr_at"]  # the misses at every swept threshold, from the same streams' peaks
+        assert list(at) == [str(x) for x in script.SWEEP] and at["0.5"] == both[key]["frr"]
+        assert all(a <= b for a, b in zip(list(at.values()), list(at.values())[1:]))
+    # a swept threshold's misses are the misses of the detector run at that threshold
+    for x in ("0.3", "0.8"):
+        other = script.synthetic_positives(Detector(det.models, threshold=float(x)), [a, b], "hello", data)
+        assert [other[k]["frr"] for k in ("clean", "snr_20db")] == [both[k]["frr_at"][x] for k in ("clean", "snr_20db")]
 
     # sentences: from hash 55 on in each folder, never one with the keyword in it
     sa, sb = script.sentences(a, "hello"), script.sentences(b, "hello")
