@@ -359,6 +359,11 @@ VARIANTS: dict[str, tuple] = {
     # two real speakers the recipe misses 6-27 points fewer of android and 1 point more of amelia on average, and
     # activate's spliced file fires on no real speech down to 0.5; both computer seeds fire on real amelia clips
     # that the shipped computer (session 8's, 0 events from 0.85 on) ignores, so computer stays as it is.
+    # Nor did amelia's spliced clips as computer's negatives stop it (bank cache/kwbanks-splice2-all: kw-amelia from
+    # cache/kwbanks-splice2-amelia, 500 spliced amelias and 2,000 spliced negatives among its clips; the two seeds,
+    # --suffix=-neg2000-all, runs/s23): at the rule's 0.8 / 0.9, 4.2 / 3.0 / 7.0 / 12.5 % and 7.0 / 4.7 / 11.7 /
+    # 21.7 % held-out synthetic missed, 2 and 1 false accepts on the real amelia clips (up to 0.9), 1.69 and 0.68/h
+    # synthetic: not shipped either.
     # (pocketsphinx, told nothing, hears "android" in 10 of the first 25 spliced android clips, "amelia" in 3 of 25:
     # choppy, but mostly the word.) Commands: make_splice_data.py align, then keyword --keyword K --out
     # cache/splice/kw-K; --stage bank --keywords android --extra-synth cache/splice --banks cache/kwbanks-splice-android
