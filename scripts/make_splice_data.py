@@ -38,8 +38,6 @@ from speechseq.train.splice import ENGINE, Phone, SpliceError, UnitIndex, Uttera
 RMS = 0.05  # every recording scaled to this RMS before cutting, so that the units' levels agree
 
 
-_hash_pct = name_pct
-
 
 def _dictionary() -> dict[str, list[tuple[str, ...]]]:
     try:
@@ -103,7 +101,7 @@ def cmd_align(args: argparse.Namespace) -> None:
     with open(manifest) as f:
         for line in f:
             r = json.loads(line)
-            if (args.split and r.get("split") != args.split) or _hash_pct(r["audio_filepath"]) < args.skip_pct:
+            if (args.split and r.get("split") != args.split) or name_pct(r["audio_filepath"]) < args.skip_pct:
                 continue  # Kathleen: dev is evaluation audio, hash < 15 the threshold-choice speech
             words = _words(r.get("text", ""))
             if not words or any(w not in prons for w in words):
@@ -124,16 +122,17 @@ def cmd_align(args: argparse.Namespace) -> None:
     print(f"wrote {args.out}: {len(out)} utterances aligned ({skipped} with words outside the dictionary skipped)")
 
 
-def load_index(path: Path) -> UnitIndex:
+def load_index(path: Path) -> tuple[UnitIndex, str]:
+    """The unit index of an align file, and its speakers' names joined by "+"."""
     from speechseq.audio import load_audio
 
-    utts = []
-    for r in json.loads(Path(path).read_text()):
+    rows, utts = json.loads(Path(path).read_text()), []
+    for r in rows:
         audio = load_audio(r["audio_filepath"])
         audio = audio * np.float32(RMS / max(1e-6, float(np.sqrt(np.mean(audio.astype(np.float64) ** 2)))))
         phones = tuple(Phone(n, 160 * s, 160 * (s + d)) for n, s, d in r["phones"])
         utts.append(Utterance(audio.astype(np.float32), phones, r["audio_filepath"]))
-    return UnitIndex(utts)
+    return UnitIndex(utts), "+".join(sorted({r.get("speaker", "") for r in rows})) or "unknown"
 
 
 def cmd_keyword(args: argparse.Namespace) -> None:
@@ -144,8 +143,7 @@ def cmd_keyword(args: argparse.Namespace) -> None:
 
     t0 = time.time()
     prons = _dictionary()
-    index = load_index(Path(args.align))
-    speaker = "+".join(sorted({r.get("speaker", "") for r in json.loads(Path(args.align).read_text())})) or "unknown"
+    index, speaker = load_index(Path(args.align))
 
     def pronunciations(text: str) -> list[tuple[str, ...]]:
         words = _words(text)

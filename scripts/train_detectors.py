@@ -375,8 +375,6 @@ VARIANTS: dict[str, tuple] = {
 DEFAULT_EPOCHS, DEFAULT_STEPS, DEFAULT_BATCH = 10, 200, 128
 
 
-_hash_pct = name_pct
-
 
 def _rows(manifest: Path) -> list[dict]:
     with open(manifest) as f:
@@ -393,14 +391,14 @@ def bg_items(data: Path, keywords: Sequence[str] = ()) -> list[BankItem]:
         for r in _rows(data / name / "manifest.jsonl"):
             if r.get("split") != "train":
                 continue  # kathleen dev / fsdd test: evaluation audio, never read here
-            role = "val_bg" if _hash_pct(r["audio_filepath"]) < 15 else "bg"
+            role = "val_bg" if name_pct(r["audio_filepath"]) < 15 else "bg"
             items.append(BankItem(str(data / name / r["audio_filepath"]), role, BG_WEIGHTS[name], name))
     for r in _rows(data / "precise" / "manifest.jsonl"):
         path = str(data / "precise" / r["audio_filepath"])
         if r["kind"] == "noise":
             items.append(BankItem(path, "bg", BG_WEIGHTS["noise-real"], "noise-real"))
         elif r["kind"] == "not-wake-word":
-            role = "val_bg" if _hash_pct(path) < 50 else "bg"
+            role = "val_bg" if name_pct(path) < 50 else "bg"
             items.append(BankItem(path, role, BG_WEIGHTS["precise-speech"], "precise-speech"))
         elif r["text"] not in held:
             items.append(BankItem(path, "bg", BG_WEIGHTS["precise-speech"], "precise-speech"))
@@ -438,7 +436,7 @@ def kw_items(synth: Path, keyword: str, data: Path, real: bool = True) -> list[B
                                   r["engine"], synthetic=True, text=r["text"]))
     if real:  # a Precise wake word's real recordings, dev half only: measured during training, never trained on
         for r in _rows(data / "precise" / "manifest.jsonl"):
-            if r["kind"] == "wake-word" and r["text"] == keyword and _hash_pct(r["audio_filepath"]) % 2 == 0:
+            if r["kind"] == "wake-word" and r["text"] == keyword and name_pct(r["audio_filepath"]) % 2 == 0:
                 items.append(BankItem(str(data / "precise" / r["audio_filepath"]), "real_pos", 1.0,
                                       f"precise-{keyword}", text=keyword))
     return items
@@ -455,7 +453,7 @@ def sentence_items(synth: Path, keywords: list[str]) -> list[BankItem]:
     for r in _rows(manifest):
         if any(contains_keyword(r["text"], k) for k in keywords):
             continue
-        h = _hash_pct(r["audio_filepath"])
+        h = name_pct(r["audio_filepath"])
         path = str(manifest.parent / r["audio_filepath"])
         if h < SENTENCE_SPLIT[0]:
             items.append(BankItem(path, "neg", 1.0, r["engine"], synthetic=True, text=r["text"]))
@@ -479,11 +477,11 @@ def pretrain_items(data: Path, synth: Path, keywords: list[str]) -> list[tuple[s
     out = []
     for name in ("kathleen", "fsdd"):
         for r in _rows(data / name / "manifest.jsonl"):
-            if r.get("split") == "train" and _hash_pct(r["audio_filepath"]) >= 15:
+            if r.get("split") == "train" and name_pct(r["audio_filepath"]) >= 15:
                 out.append((str(data / name / r["audio_filepath"]), normalize(r["text"]), name))
     d = synth / "sentences"
     for r in _rows(d / "train.jsonl"):
-        if _hash_pct(r["audio_filepath"]) < SENTENCE_SPLIT[0] and not any(contains_keyword(r["text"], k) for k in keywords):
+        if name_pct(r["audio_filepath"]) < SENTENCE_SPLIT[0] and not any(contains_keyword(r["text"], k) for k in keywords):
             out.append((str(d / r["audio_filepath"]), normalize(r["text"]), "sentences"))
     for k in keywords:
         for kind in ("positives", "negatives"):

@@ -18,6 +18,7 @@ from speechseq.frontend import FrontendConfig, logmel  # noqa: E402
 from speechseq.nn.detector import DetectorConfig  # noqa: E402
 from speechseq.train.augment import coloured_noise  # noqa: E402
 from speechseq.train.kwbank import BankConfig, clip_features, dequantize, quantize, save_bank  # noqa: E402
+from speechseq.train.manifests import name_pct  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -245,7 +246,7 @@ def test_training_script_banks_join_an_extra_synthesis_folder(tmp_path):
     assert sorted((i.source, Path(i.path).name) for i in roles["pos"]) == [("flite", "p1.wav"), ("rhvoice", "q1.wav")]
     assert sorted(Path(i.path).name for i in roles["val_pos"]) == ["p2.wav", "q2.wav"]
     assert sorted(Path(i.path).name for i in roles["neg"]) == ["m1.wav", "n1.wav"]
-    n_real = sum(script._hash_pct(r["audio_filepath"]) % 2 == 0 for r in real)
+    n_real = sum(name_pct(r["audio_filepath"]) % 2 == 0 for r in real)
     assert 0 < len(roles["real_pos"]) == n_real < 40  # the dev half, once
     assert all(str(i.path).startswith(str(data)) for i in roles["real_pos"])
     # sentences: the same hash split in both folders; texts with the keyword are left out
@@ -254,7 +255,7 @@ def test_training_script_banks_join_an_extra_synthesis_folder(tmp_path):
     sent = script.sentence_items(extra, ["amelia"])
     assert all("amelia" not in i.text for i in sent)
     assert {i.role for i in sent} == {"neg", "tune_bg"}
-    expect = sum(script._hash_pct(r["audio_filepath"]) < script.SENTENCE_SPLIT[1] for r in rows[:60])
+    expect = sum(name_pct(r["audio_filepath"]) < script.SENTENCE_SPLIT[1] for r in rows[:60])
     assert len(sent) == expect
 
 
@@ -279,7 +280,7 @@ def test_a_precise_keyword_is_measured_never_a_background(tmp_path):
         for kind in ("positives", "negatives"):
             (synth / f"kw-{kw}" / f"{kind}.jsonl").write_text("")
     real = [i for i in script.kw_items(synth, "android", data) if i.role == "real_pos"]
-    expect = sum(script._hash_pct(r["audio_filepath"]) % 2 == 0 for r in rows[20:40])
+    expect = sum(name_pct(r["audio_filepath"]) % 2 == 0 for r in rows[20:40])
     assert 0 < len(real) == expect < 20 and all("/android/" in i.path for i in real)
     assert not script.kw_items(synth, "activate", data)  # no real recordings of it: none measured
 

@@ -14,6 +14,7 @@ import torch
 from speechseq.nn.detector import Detector as DetectorNet, DetectorConfig
 from speechseq.runtime.detector import Detector
 from speechseq.train.export_detector import export_detector
+from speechseq.train.manifests import name_pct
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = DetectorConfig(n_mels=40, conv_channels=16, kernel=7, stride=3, hidden=12, layers=2, dropout=0.1, norm_frames=0)
@@ -79,7 +80,7 @@ def test_several_synthesis_folders_are_measured_together(tmp_path):
     # sentences: from hash 55 on in each folder, never one with the keyword in it
     sa, sb = script.sentences(a, "hello"), script.sentences(b, "hello")
     assert all(p.name != "kw.wav" for p in sa + sb)
-    expect = [sum(script._hash_pct(f"audio/{e}-s{i}.wav") >= 55 for i in range(n)) for e, n in (("flite", 30), ("rhvoice", 20))]
+    expect = [sum(name_pct(f"audio/{e}-s{i}.wav") >= 55 for i in range(n)) for e, n in (("flite", 30), ("rhvoice", 20))]
     assert [len(sa), len(sb)] == expect and 0 < len(sa) < 30
 
 
@@ -94,7 +95,7 @@ def test_real_sets_give_any_precise_keyword_its_own_clips(tmp_path):
     android = script.real_sets(data, "android")
     own = android["keyword_real"]
     assert sorted(p.name for p in own) == sorted(f"android-{i}.wav" for i in range(30))
-    halves = [script._hash_pct(str(p.relative_to(data / "precise"))) % 2 for p in own]
+    halves = [name_pct(str(p.relative_to(data / "precise"))) % 2 for p in own]
     assert halves == sorted(halves) and 0 in halves and 1 in halves  # dev half, then test half
     assert own == android["keyword_dev"] + android["keyword_test"] and len(android["keyword_dev"]) == halves.count(0)
     negatives = android["unseen"] + android["threshold_choice"]
