@@ -33,7 +33,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from speechseq.train.manifests import name_pct  # noqa: E402
-from speechseq.train.splice import ENGINE, Phone, SpliceError, UnitIndex, Utterance, splice  # noqa: E402
+from speechseq.train.splice import ENGINE, Phone, SpliceError, UnitIndex, Utterance, splice, word_pronunciations  # noqa: E402
 
 RMS = 0.05  # every recording scaled to this RMS before cutting, so that the units' levels agree
 
@@ -147,11 +147,12 @@ def cmd_keyword(args: argparse.Namespace) -> None:
 
     def pronunciations(text: str) -> list[tuple[str, ...]]:
         words = _words(text)
-        if not words or any(w not in prons for w in words):
+        spelled = [word_pronunciations(w, prons) for w in words]  # a compound: from its parts
+        if not words or not all(spelled):
             return []
         out = [()]
-        for w in words:
-            out = [p + q for p in out for q in prons[w]]
+        for ps in spelled:
+            out = [p + q for p in out for q in ps]
         return out
 
     key = pronunciations(args.keyword)

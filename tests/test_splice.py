@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from speechseq.train.splice import Phone, SpliceError, Unit, UnitIndex, Utterance, plan_units, render, splice
+from speechseq.train.splice import (Phone, SpliceError, Unit, UnitIndex, Utterance, plan_units, render, splice,
+                                    word_pronunciations)
 
 PH = 800  # samples a phone
 
@@ -84,3 +85,15 @@ def test_splice_is_reproducible_by_seed():
     a, ua = splice(index, ("A", "N", "D", "R", "OY", "D"), np.random.default_rng(5))
     b, ub = splice(index, ("A", "N", "D", "R", "OY", "D"), np.random.default_rng(5))
     assert ua == ub and np.array_equal(a, b) and a.dtype == np.float32
+
+
+def test_word_pronunciations_spell_a_compound_from_its_parts():
+    prons = {"chatter": [("CH", "AE", "T", "ER")], "box": [("B", "AA", "K", "S")], "chat": [("CH", "AE", "T")],
+             "terbox": [("X",)], "ter": [("T", "ER")], "hey": [("HH", "EY"), ("HH", "EY", "Y")], "a": [("AH",)]}
+    assert word_pronunciations("hey", prons) == [("HH", "EY"), ("HH", "EY", "Y")]
+    # two parts beat three (chat + ter + box), and of the two-part splits the longest first part wins
+    assert word_pronunciations("chatterbox", prons) == [("CH", "AE", "T", "ER", "B", "AA", "K", "S")]
+    assert word_pronunciations("heyhey", prons) == [("HH", "EY", "HH", "EY"), ("HH", "EY", "HH", "EY", "Y"),
+                                                    ("HH", "EY", "Y", "HH", "EY"), ("HH", "EY", "Y", "HH", "EY", "Y")]
+    assert word_pronunciations("boxq", prons) == []          # no split into known parts
+    assert word_pronunciations("abox", prons) == []          # a one-letter part is not a word here

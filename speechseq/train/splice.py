@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import SpeechseqError
 
-__all__ = ["Phone", "Utterance", "Unit", "UnitIndex", "SpliceError", "plan_units", "render", "splice", "SILENCE",
+__all__ = ["Phone", "Utterance", "Unit", "UnitIndex", "SpliceError", "plan_units", "render", "splice", "word_pronunciations", "SILENCE",
            "ENGINE"]
 
 ENGINE = "splice"  # the "engine" of spliced clips in a keyword folder's manifests (and a bank's source name)
@@ -134,3 +134,31 @@ def splice(index: UnitIndex, target: Sequence[str], rng: np.random.Generator, fa
     """One clip of `target` (a phone sequence) and the units it was made of."""
     units = plan_units(index, target, rng, p_longest)
     return render(index, units, fade), units
+
+
+
+def word_pronunciations(word: str, prons: dict[str, list[tuple[str, ...]]], min_part: int = 2) -> list[tuple[str, ...]]:
+    """A word's pronunciations from a dictionary; a word it lacks, spelled as a compound of words it has
+    ("chatterbox" -> "chatter" + "box"): the split with the fewest parts, then the longest first part.
+    Returns [] when no split into parts of at least `min_part` letters is in the dictionary."""
+    if word in prons:
+        return list(prons[word])
+
+    def parts(rest: str) -> list[str] | None:
+        if rest in prons:
+            return [rest]
+        found = None
+        for i in range(len(rest) - min_part, min_part - 1, -1):  # longest first part first
+            if rest[:i] in prons:
+                tail = parts(rest[i:])
+                if tail is not None and (found is None or 1 + len(tail) < len(found)):
+                    found = [rest[:i]] + tail
+        return found
+
+    words = parts(word) if len(word) >= 2 * min_part else None
+    if not words:
+        return []
+    out: list[tuple[str, ...]] = [()]
+    for w in words:
+        out = [p + q for p in out for q in prons[w]]
+    return out
