@@ -397,7 +397,12 @@ VARIANTS: dict[str, tuple] = {
     # natural-splice 19.6 / 21.4 / 25.0 / 26.8 % and (seed 1) 16.1 / 19.6 / 19.6 / 26.8 %, the bare "natural" seeds
     # 26.8 / 28.6 / 28.6 / 30.4 and 28.6 / 30.4 / 30.4 / 32.1 %; 0 events on the 0.53 h of real non-keyword speech at
     # <= 1/h (1 at 2/h, splice seed 1). The splice recipe misses fewer at every budget in both seeds, as on android.
-    # session 24: the spliced clips drawn 6x instead of 3x (about two fifths of the positives)
+    # Session 24: the spliced clips drawn 6x instead of 3x (about two fifths of the positives), one seed each (CPU,
+    # two runs at once, ~215 s an epoch, runs/s24; android on cache/kwbanks-splice2-android, hey chatterbox on
+    # cache/kwbanks-chat-splice), missed at <= 2 / 1 / 0.5 / 0 synthetic FA/h on the 2.06 h: android 43.8 / 51.6 /
+    # 65.6 / 75.0 % with 5 / 4 / 4 / 2 real-speech events (3x seeds 43.8 / 54.7 / 54.7 / 56.2 and 29.7 / 43.8 / 43.8 /
+    # 59.4 %), hey chatterbox 19.6 / 19.6 / 19.6 / 21.4 % with 0 events (3x seeds above): worse on android at <= 0.5/h,
+    # within the seeds on hey chatterbox: not adopted (runs/s24/eval2.sh)
     "natural-splice6": ({}, {}, {}, {}, {**NATURAL, "splice": 6.0}, {"splice": 6.0}),
 }
 DEFAULT_EPOCHS, DEFAULT_STEPS, DEFAULT_BATCH = 10, 200, 128
