@@ -337,11 +337,11 @@ def _table(results: dict) -> None:
               f"{100 * r.get('wer_offline_final', float('nan')):.1f}% / {100 * r.get('wer_offline_greedy', float('nan')):.1f}% / "
               f"{100 * r.get('wer_streamed', float('nan')):.1f}% / "
               f"{100 * r.get('wer_last_partial', float('nan')):.1f}% |")
-    for k, r in results["settings"].items():  # the p90 of a few voices is set by the slowest voice
-        by = r["wake_delay_ms"].get("by_voice_median", {})
+    if results["settings"]:  # the first setting's (the p90 of a few voices is set by the slowest voice)
+        k, r = next(iter(results["settings"].items()))
+        by = r["wake_delay_ms"]["by_voice_median"]
         print(f"\nwake delay by voice, median ({k.replace(':', ' + ')} ms): "
               + ", ".join(f"{v} {d:.0f} ms" for v, d in sorted(by.items(), key=lambda x: -x[1])))
-        break
     if "live" in results:
         lv = results["live"]
         print(f"\nlive (virtual mic): idle CPU {lv['idle_cpu_pct_of_core']:.1f}% of a core, "

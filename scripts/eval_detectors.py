@@ -37,7 +37,6 @@ from speechseq.train.augment import rms_dbfs  # noqa: E402
 from speechseq.train.words import contains_keyword  # noqa: E402
 
 
-
 def _rows(m: Path) -> list[dict]:
     with open(m) as f:
         return [json.loads(line) for line in f if line.strip()]

@@ -33,10 +33,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from speechseq.train.manifests import name_pct  # noqa: E402
-from speechseq.train.splice import ENGINE, Phone, SpliceError, UnitIndex, Utterance, splice, word_pronunciations  # noqa: E402
+from speechseq.train.splice import ENGINE, Phone, SpliceError, UnitIndex, Utterance, phrase_pronunciations, splice  # noqa: E402
 
 RMS = 0.05  # every recording scaled to this RMS before cutting, so that the units' levels agree
-
 
 
 def _dictionary() -> dict[str, list[tuple[str, ...]]]:
@@ -146,14 +145,7 @@ def cmd_keyword(args: argparse.Namespace) -> None:
     index, speaker = load_index(Path(args.align))
 
     def pronunciations(text: str) -> list[tuple[str, ...]]:
-        words = _words(text)
-        spelled = [word_pronunciations(w, prons) for w in words]  # a compound: from its parts
-        if not words or not all(spelled):
-            return []
-        out = [()]
-        for ps in spelled:
-            out = [p + q for p in out for q in ps]
-        return out
+        return phrase_pronunciations(_words(text), prons)  # a compound word: from its parts
 
     key = pronunciations(args.keyword)
     if not key:

@@ -408,7 +408,6 @@ VARIANTS: dict[str, tuple] = {
 DEFAULT_EPOCHS, DEFAULT_STEPS, DEFAULT_BATCH = 10, 200, 128
 
 
-
 def _rows(manifest: Path) -> list[dict]:
     with open(manifest) as f:
         return [json.loads(line) for line in f if line.strip()]

@@ -14,6 +14,7 @@ module is pure numpy.
 """
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,7 +22,7 @@ import numpy as np
 
 from ..errors import SpeechseqError
 
-__all__ = ["Phone", "Utterance", "Unit", "UnitIndex", "SpliceError", "plan_units", "render", "splice", "word_pronunciations", "SILENCE",
+__all__ = ["Phone", "Utterance", "Unit", "UnitIndex", "SpliceError", "plan_units", "render", "splice", "word_pronunciations", "phrase_pronunciations", "SILENCE",
            "ENGINE"]
 
 ENGINE = "splice"  # the "engine" of spliced clips in a keyword folder's manifests (and a bank's source name)
@@ -137,6 +138,7 @@ def splice(index: UnitIndex, target: Sequence[str], rng: np.random.Generator, fa
 
 
 
+
 def word_pronunciations(word: str, prons: dict[str, list[tuple[str, ...]]], min_part: int = 2) -> list[tuple[str, ...]]:
     """A word's pronunciations from a dictionary; a word it lacks, spelled as a compound of words it has
     ("chatterbox" -> "chatter" + "box"): the split with the fewest parts, then the longest first part.
@@ -156,9 +158,13 @@ def word_pronunciations(word: str, prons: dict[str, list[tuple[str, ...]]], min_
         return found
 
     words = parts(word) if len(word) >= 2 * min_part else None
-    if not words:
+    return phrase_pronunciations(words, prons) if words else []
+
+
+def phrase_pronunciations(words: Sequence[str], prons: dict[str, list[tuple[str, ...]]]) -> list[tuple[str, ...]]:
+    """Every pronunciation of a word sequence (each word's by `word_pronunciations`, in order); [] when
+    there are no words or one of them cannot be spelled."""
+    spelled = [word_pronunciations(w, prons) for w in words]
+    if not spelled or not all(spelled):
         return []
-    out: list[tuple[str, ...]] = [()]
-    for w in words:
-        out = [p + q for p in out for q in prons[w]]
-    return out
+    return [tuple(itertools.chain.from_iterable(c)) for c in itertools.product(*spelled)]
