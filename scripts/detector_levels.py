@@ -42,6 +42,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 
 from speechseq.audio import load_audio  # noqa: E402
 from speechseq.runtime.detector import Detector  # noqa: E402
@@ -103,8 +104,14 @@ def main() -> None:
     ap.add_argument("--peaks", type=float, nargs="+", default=[0.1, 0.3, 0.95])
     ap.add_argument("--floors", type=float, nargs="+", default=[-70.0, -60.0, -50.0], help="dBFS RMS")
     ap.add_argument("--json", type=Path, help="write the results here")
+    ap.add_argument("--limit", type=float, metavar="CEILING",
+                    help="pass every signal through a peak limiter with this ceiling first (speechseq.runtime.level)")
     args = ap.parse_args()
     dets = [Detector.load([m], max_wait_s=0.0) for m in args.models]
+    if args.limit:
+        from detector_tradeoff import Gained
+
+        dets = [Gained(d, 1.0, args.limit) for d in dets]
     keywords = {d.models[0].keyword for d in dets}
     if len(keywords) != 1:
         raise SystemExit(f"the models detect different keywords: {sorted(keywords)}")
@@ -117,10 +124,11 @@ def main() -> None:
     print("|---|---|---|---|" + "---|" * len(engines) + "---|")
     results = []
     for path, det in zip(args.models, dets):
+        path = f"{path} (limit {args.limit:g})" if args.limit else str(path)
         for peak in args.peaks:
             for floor in args.floors:
                 r = measure(det, clips, peak, floor)
-                results.append({"model": str(path), "peak": peak, "floor_dbfs": floor, **r})
+                results.append({"model": path, "peak": peak, "floor_dbfs": floor, **r})
                 d = f"{r['delay_p50_ms']:.0f} / {r['delay_p90_ms']:.0f}" if r["delay_p50_ms"] is not None else "-"
                 print(f"| {path} | {peak} | {floor:g} | {100 * r['missed']:.1f} % | "
                       + " | ".join(f"{100 * r['by_engine'][e]:.0f} %" for e in engines) + f" | {d} |", flush=True)

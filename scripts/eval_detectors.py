@@ -243,7 +243,9 @@ LOUD_INPUT = (
     "of 0.1-0.3 over those floors 0-0.5 %, and over -50 dBFS 0-2.7 % at every peak. Training on louder, cleaner mixes "
     "(variants natural-splice-clean and -clean2 in scripts/train_detectors.py, one seed each) only cut the 12.0 % to "
     "10.0 and 8.0 %, and missed more real amelia at <= 0.5 synthetic false accepts per hour (13.9 and 16.6 % against "
-    "8.1 and 12.6 %): not adopted. Wake-word audio this loud over near-digital silence comes from synthesis or "
+    "8.1 and 12.6 %): not adopted. Nor was a peak limiter (ceiling 0.3) before the detector: it cut the 12.0 % to 3.5 % "
+    "but missed 3.2 points more real voices on average at <= 0.5 synthetic false accepts per hour (amelia, android, hey "
+    "chatterbox, two seeds each; `speechseq/runtime/level.py`). Wake-word audio this loud over near-digital silence comes from synthesis or "
     "edited files more than from microphones, but a close, loud talker into a quiet microphone is this case too.")
 ENGINES_USED = "espeak-ng, festival, flite, mbrola, pico, piper, RHVoice, and one real speaker's spliced phones"
 
