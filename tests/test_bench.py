@@ -40,6 +40,8 @@ def test_bench_detector_group_splits_the_cost():
     assert all(v > 0 for v in calls + empty + whole)
     assert empty[0] < max(calls)                        # a real model costs more than an empty call
     assert rows["model file size (activate.onnx)"].endswith(" MB")
+    wake = [v for k, v in rows.items() if k.startswith("median / p90 delay, keyword end to `listen`'s wake")]
+    assert len(wake) == 1 and (wake[0].startswith("n/a") or re.match(r"\d+ / \d+ ms \(\d+ clips", wake[0])), wake
 
 
 def test_bench_recognizer_prints_a_row_per_model_and_decoder():
