@@ -44,7 +44,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from speechseq.audio import load_audio  # noqa: E402
 from speechseq.runtime.detector import Detector  # noqa: E402
 
 LEAD, TAIL, CHUNK, SR = 8000, 16000, 800, 16000
@@ -63,18 +62,11 @@ def level_mix(clip: np.ndarray, peak: float, floor_dbfs: float, rng: np.random.G
 
 def heldout_clips(synths: list[Path], keyword: str) -> list[tuple[str, np.ndarray]]:
     """(engine, trimmed clip) of every held-out positive of `keyword` in the synthesis folders."""
+    from eval_detectors import heldout_positives
+
     from speechseq.train.synth import trim_silence
 
-    out = []
-    for d in (s / f"kw-{keyword}" for s in synths):
-        man = d / "positives.jsonl"
-        if not man.exists():
-            continue
-        for line in man.read_text().splitlines():
-            r = json.loads(line) if line.strip() else None
-            if r and r["heldout"]:
-                out.append((r["engine"], trim_silence(load_audio(d / r["audio_filepath"]))))
-    return out
+    return [(r["engine"], trim_silence(clip)) for r, clip in heldout_positives(synths, keyword)]
 
 
 def measure(det: Detector, clips: list[tuple[str, np.ndarray]], peak: float, floor_dbfs: float, seed: int = 0) -> dict:
@@ -86,8 +78,9 @@ def measure(det: Detector, clips: list[tuple[str, np.ndarray]], peak: float, flo
         state, when = det.initial_state(), None
         for i in range(0, len(x), CHUNK):
             events, state = det.step(x[i: i + CHUNK], state)
-            if events and when is None:
+            if events:  # the first event is all that is measured
                 when = min(len(x), i + CHUNK) / SR
+                break
         missed.setdefault(engine, []).append(when is None)
         if when is not None:
             delays.append(when - (LEAD + len(clip)) / SR)

@@ -113,15 +113,20 @@ def real_in_noise(det: Detector, files: list[Path], data: Path, seed: int = 0) -
     return out
 
 
+def heldout_positives(synths: list[Path], keyword: str) -> list[tuple[dict, np.ndarray]]:
+    """(manifest row, audio) of every held-out voice's clip of `keyword`, in every synthesis folder that has it."""
+    out = []
+    for d in (s / f"kw-{keyword}" for s in synths):
+        if (d / "positives.jsonl").exists():
+            out += [(r, load_audio(d / r["audio_filepath"])) for r in _rows(d / "positives.jsonl") if r["heldout"]]
+    return out
+
+
 def synthetic_positives(det: Detector, synths: list[Path], keyword: str, data: Path, seed: int = 0) -> dict:
     """False rejects of held-out synthetic voices (of every synthesis folder that has the keyword),
     clean and over real noise; median event delay."""
-    rows, clips = [], []
-    for d in (s / f"kw-{keyword}" for s in synths):
-        if (d / "positives.jsonl").exists():
-            held = [r for r in _rows(d / "positives.jsonl") if r["heldout"]]
-            rows += held
-            clips += [load_audio(d / r["audio_filepath"]) for r in held]
+    held = heldout_positives(synths, keyword)
+    rows, clips = [r for r, _ in held], [c for _, c in held]
     noises = real_noises(data)
     rng = np.random.default_rng(seed)
     out: dict = {"clips": len(clips), "voices": len({r["voice"] for r in rows}),
