@@ -38,6 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from speechseq.commands.common import HelpFormatter  # noqa: E402
 from speechseq.errors import SpeechseqError  # noqa: E402
 from speechseq.text import normalize  # noqa: E402
 from speechseq.train.synth import ENGINES, SynthJob, Voice, heldout, list_voices, synthesize_many  # noqa: E402
@@ -238,9 +239,9 @@ def cmd_sentences(args: argparse.Namespace) -> None:
 
 def get_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                     formatter_class=HelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    common = argparse.ArgumentParser(add_help=False, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    common = argparse.ArgumentParser(add_help=False, formatter_class=HelpFormatter)
     common.add_argument("--out", required=True, help="output folder (audio/ and manifests)")
     common.add_argument("--seed", type=int, default=0, help="random seed (same seed, same data)")
     common.add_argument("--workers", type=int, default=2, help="parallel synthesis processes")
@@ -248,7 +249,7 @@ def get_args(argv: list[str] | None = None) -> argparse.Namespace:
     common.add_argument("--speed-min", type=float, default=0.85, help="lowest speed/pitch factor of a variation")
     common.add_argument("--speed-max", type=float, default=1.2, help="highest speed/pitch factor of a variation")
 
-    kw = sub.add_parser("keyword", parents=[common], formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    kw = sub.add_parser("keyword", parents=[common], formatter_class=HelpFormatter,
                         help="keyword clips by every voice, plus negatives")
     kw.add_argument("--keyword", required=True, help="the word to say, e.g. activate")
     kw.add_argument("--variations", type=int, default=3, help="clips per voice (the first at natural speed and pitch)")
@@ -264,7 +265,7 @@ def get_args(argv: list[str] | None = None) -> argparse.Namespace:
     kw.add_argument("--text", nargs="*", default=[], help="text files to cut short negative phrases from (25%% of negatives)")
     kw.set_defaults(func=cmd_keyword)
 
-    se = sub.add_parser("sentences", parents=[common], formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    se = sub.add_parser("sentences", parents=[common], formatter_class=HelpFormatter,
                         help="sentences by random voices (held-out voices to heldout.jsonl)")
     se.add_argument("--text", nargs="+", required=True, help="text files, one sentence a line")
     se.add_argument("--n", type=int, default=4000, help="utterances to make")

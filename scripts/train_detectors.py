@@ -454,19 +454,13 @@ def bg_items(data: Path, keywords: Sequence[str] = ()) -> list[BankItem]:
 
 def generated_backgrounds(synth: Path, keywords: list[str], seconds: int = 120) -> dict:
     """Generated noise (white/pink/brown) and babble: 4-7 synthetic negatives (training voices) at once."""
-    from speechseq.audio import load_audio
-    from speechseq.train.augment import coloured_noise
+    from speechseq.train.augment import babble, coloured_noise
 
     rng = np.random.default_rng(11)
     out = {k: (coloured_noise(k, 16000 * 60, rng) * 0.05, "bg") for k in ("white", "pink", "brown")}
     negs = [synth / f"kw-{k}" / r["audio_filepath"] for k in keywords for r in _rows(synth / f"kw-{k}" / "negatives.jsonl")
             if not r["heldout"]]
-    babble = np.zeros(16000 * seconds, np.float32)
-    for path in rng.choice(negs, size=min(len(negs), seconds * 6), replace=False):
-        x = load_audio(path)
-        start = rng.integers(0, len(babble) - len(x))
-        babble[start: start + len(x)] += x * rng.uniform(0.3, 1.0)
-    out["babble"] = (babble / np.max(np.abs(babble)) * 0.5, "bg")
+    out["babble"] = (babble(negs, seconds, rng), "bg")
     return out
 
 

@@ -12,6 +12,7 @@ import sys
 
 from . import __version__
 from .errors import SpeechseqError
+from .commands.common import HelpFormatter
 
 __all__ = ["main", "build_parser"]
 
@@ -25,13 +26,9 @@ GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
-class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    pass
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="speechseq", formatter_class=_Formatter,
+        prog="speechseq", formatter_class=HelpFormatter,
         description="Offline trigger-word detection and speech recognition with recurrent models.",
         epilog="Run `speechseq COMMAND --help` for the options of a command.")
     parser.add_argument("--version", action="version", version=f"speechseq {__version__}")
@@ -41,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     for group, (help_text, targets) in GROUPS.items():
         if not targets:
             continue
-        gp = sub.add_parser(group, help=help_text, description=help_text, formatter_class=_Formatter)
+        gp = sub.add_parser(group, help=help_text, description=help_text, formatter_class=HelpFormatter)
         gsub = gp.add_subparsers(dest="target", metavar="TARGET", required=True)
         for target in targets:
             importlib.import_module(f"speechseq.commands.{group}_{target}").register(gsub)

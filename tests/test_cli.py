@@ -1,5 +1,6 @@
 """The command line: help, version, and one clear line (no traceback) for user mistakes."""
 import json
+import re
 import subprocess
 import sys
 
@@ -71,3 +72,33 @@ def test_features_on_the_shipped_recording(demo_wav, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "5.17 s" in r.stdout and "40 mels" in r.stdout
     assert png.stat().st_size > 5000
+
+
+def _command_parsers(parser, prefix=()):
+    """(name, parser) for every command and `group target` of the CLI."""
+    import argparse
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield (*prefix, name), sub
+                yield from _command_parsers(sub, (*prefix, name))
+
+
+def test_help_names_defaults_once_and_only_real_ones():
+    from speechseq.cli import build_parser
+
+    helps = {" ".join(name): p.format_help() for name, p in _command_parsers(build_parser())}
+    assert {"listen", "detect", "transcribe", "train detector", "train recognizer", "eval detector"} <= set(helps)
+    for name, text in helps.items():
+        flat = " ".join(text.split())
+        for noise in ("(default: None)", "(default: False)", "(default: [])"):
+            assert noise not in flat, (name, noise)
+        assert not re.search(r"\(default[^)]*\) \(default", flat), name  # never named twice
+    flat = " ".join(helps["train detector"].split())
+    assert "the best one is kept (default: 10)" in flat and "peak learning rate (default: 0.002)" in flat
+    assert "--out OUT run directory --synth" in flat                              # required: no default
+    assert "layers (default: 3)" in " ".join(helps["train recognizer"].split())
+    # examples keep their lines; prose is wrapped to the terminal
+    assert "  speechseq train detector --keyword activate --out runs/act --positives raw_data/activates \\" \
+        in helps["train detector"]
+    assert max(map(len, helps["detect"].splitlines())) <= 100

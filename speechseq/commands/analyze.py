@@ -14,13 +14,14 @@ import argparse
 import json
 
 from ..errors import SpeechseqError
+from .common import HelpFormatter
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("analyze", help="blame recognition errors on the beam search or on the model",
                        description="Beam-search error analysis: for every wrong output, is the reference "
                                    "scored higher than the output (a search error) or not (a model error)?",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=HelpFormatter)
     p.add_argument("--model", required=True, help="recogniser (.onnx)")
     p.add_argument("--manifest", required=True, help="labelled manifest (JSONL, CSV, ...)")
     p.add_argument("--split", default=None, help="only the rows of this split")

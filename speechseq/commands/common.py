@@ -9,6 +9,42 @@ from pathlib import Path
 
 from ..errors import SpeechseqError
 
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """--help of every command. "(default: X)" follows the help of each option whose default is worth
+    naming (not a required option's, a flag's, an empty list or None, nor where the help names it).
+    Descriptions and epilogs are wrapped paragraph by paragraph; an indented line (a command example)
+    is kept as written."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.required or action.default in (None, False, [], argparse.SUPPRESS) or "(default" in text:
+            return text
+        return super()._get_help_string(action)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        import textwrap
+
+        out: list[str] = []
+        para: list[str] = []
+
+        def flush() -> None:
+            if para:
+                out.append(textwrap.fill(" ".join(para), width, initial_indent=indent, subsequent_indent=indent))
+                para.clear()
+        for line in text.splitlines():
+            if not line.strip():
+                flush()
+                out.append("")
+            elif line[0].isspace():
+                flush()
+                out.append(indent + line)
+            else:
+                para.append(line.strip())
+        flush()
+        return "\n".join(out)
+
+
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".au")
 
 

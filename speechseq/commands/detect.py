@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SpeechseqError
-from .common import expand_inputs, print_json_line, warn
+from .common import HelpFormatter, expand_inputs, print_json_line, warn
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 DEFAULT_MODELS = ("activate.onnx", "computer.onnx")
@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "live microphone would be, in chunks) and print the detections: keyword, "
                                    "estimated start, end (when the keyword ended) and score. Without --model, "
                                    "the shipped models (" + ", ".join(DEFAULT_MODELS) + ").",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=HelpFormatter)
     p.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV/FLAC/OGG/MP3) or directories")
     p.add_argument("--model", action="append", metavar="PATH", help="detector .onnx (repeat for several keywords)")
     p.add_argument("--threshold", type=float, help="detection threshold for every model (default: each model's own)")

@@ -16,14 +16,14 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SpeechseqError
-from .common import AUDIO_SUFFIXES, expand_inputs, print_json_line, progress
+from .common import AUDIO_SUFFIXES, HelpFormatter, expand_inputs, print_json_line, progress
 
 THRESHOLDS = np.round(np.arange(0.02, 0.9951, 0.005), 4)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("detector", help="false rejects, false accepts per hour and a DET curve of a detector",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--model", required=True, help="detector .onnx")
     p.add_argument("--positives", nargs="*", default=[], metavar="PATH",
                    help="recordings of the keyword: files, directories or JSONL manifests")

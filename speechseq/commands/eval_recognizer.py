@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from ..errors import SpeechseqError
-from .common import beam_arg, beam_size, progress, warn
+from .common import HelpFormatter, beam_arg, beam_size, progress, warn
 from .transcribe import DEFAULT_MODEL, MODELS_DIR, add_lexicon_args, add_vad_arg, lexicon_decode_options, make_vad
 
 
@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "WER, CER, utterance accuracy (the share recognised exactly: word accuracy for "
                                    "single-word sets), a table of the worst utterances, and the real-time factor "
                                    "(recognition time, decoding included, over audio time; one thread).",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=HelpFormatter)
     p.add_argument("--manifest", required=True, help="manifest file or corpus directory")
     p.add_argument("--split", help="only this split (e.g. dev, test)")
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="recogniser .onnx")

@@ -6,6 +6,7 @@ import importlib
 from pathlib import Path
 
 from ..errors import SpeechseqError
+from .common import HelpFormatter
 
 # checkpoint "kind" -> "module:function(checkpoint_path, out_path, int8) -> list[str]" (files written)
 EXPORTERS: dict[str, str] = {
@@ -21,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="export the frontend or a trained checkpoint to ONNX",
                        description="Export a training checkpoint (detector, recognizer, lm) to ONNX for "
                                    "onnxruntime, or the log-mel frontend itself (WHAT = frontend).",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=HelpFormatter)
     p.add_argument("what", metavar="WHAT", help="'frontend' or a checkpoint file (.pt) written by `speechseq train`")
     p.add_argument("--out", required=True, help="output .onnx path")
     p.add_argument("--n-mels", type=int, default=40, help="mel bands (frontend only)")

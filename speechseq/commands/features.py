@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 
-from .common import expand_inputs, print_json_line, warn
+from .common import HelpFormatter, expand_inputs, print_json_line, warn
 
 _BARS = " .:-=+*#%@"
 
@@ -15,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("features", help="stream audio files through the log-mel frontend and summarise them",
                        description="Decode each file to 16 kHz mono, stream it through the log-mel frontend in "
                                    "chunks (as the listener does) and print a per-second loudness line, or JSON.",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=HelpFormatter)
     p.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV/FLAC/OGG/MP3) or directories")
     p.add_argument("--n-mels", type=int, default=40, help="mel bands")
     p.add_argument("--chunk-ms", type=float, default=100.0, help="chunk size fed to the streaming frontend")

@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 
 from ..errors import SpeechseqError
-from .common import LISTEN_LEXICON_BEAM, beam_arg, beam_size, print_json_line, tuned_lexicon_options, warn
+from .common import (LISTEN_LEXICON_BEAM, HelpFormatter, beam_arg, beam_size, print_json_line, tuned_lexicon_options,
+                     warn)
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 DEFAULT_KEYWORDS = ("activate.onnx", "computer.onnx")
@@ -27,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("listen", help="listen for a keyword, then transcribe what is said next (live)",
                        description="Listen to the microphone (or a file), wake on a keyword, stream a transcription "
                                    "of what follows until the speaker stops, and go back to listening.",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=HelpFormatter)
     src = p.add_argument_group("input")
     src.add_argument("--device", help="input device index or name substring (default: the system's default input)")
     src.add_argument("--list-devices", action="store_true", help="list input devices and exit")

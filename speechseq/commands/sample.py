@@ -8,6 +8,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import SpeechseqError
+from .common import HelpFormatter
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Sample sentences from a character language model (models/lm-en.onnx), "
                                    "one character at a time until <eos>. Lower temperatures give safer, "
                                    "more repetitive text.",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=HelpFormatter)
     p.add_argument("--lm", default="models/lm-en.onnx", help="language model (.onnx)")
     p.add_argument("-n", "--num", type=int, default=5, help="sentences to draw")
     p.add_argument("--temperature", type=float, default=0.8)

@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from ..errors import SpeechseqError
+from .common import HelpFormatter
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Train a character RNN language model on text files (one sentence per "
                                    "line). Held-out perplexity is measured each epoch; rerunning the same "
                                    "command resumes from OUT/last.pt. Export OUT/best.pt with `speechseq export`.",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=HelpFormatter)
     p.add_argument("--text", nargs="+", required=True, metavar="FILE", help="training text files")
     p.add_argument("--out", required=True, help="run directory (checkpoints, history, curve)")
     p.add_argument("--exclude-manifest", nargs="*", default=[], metavar="JSONL",

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from ..errors import SpeechseqError
-from .common import beam_arg, beam_size, expand_inputs, print_json_line, tuned_lexicon_options, warn
+from .common import HelpFormatter, beam_arg, beam_size, expand_inputs, print_json_line, tuned_lexicon_options, warn
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 DEFAULT_MODEL = MODELS_DIR / "recognizer-en.onnx"
@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Transcribe audio files of any length with a CTC recogniser; long files are cut "
                                    "at pauses into utterances of at most --max-segment seconds. Words come with "
                                    "start and end times and a confidence.",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=HelpFormatter)
     p.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV/FLAC/OGG/MP3) or directories")
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="recogniser .onnx")
     p.add_argument("--decoder", choices=("auto", "greedy", "beam", "beam-lm", "rescore", "lexicon"), default="auto",

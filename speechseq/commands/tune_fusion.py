@@ -13,6 +13,7 @@ import json
 import sys
 
 from ..errors import SpeechseqError
+from .common import HelpFormatter
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Decode a dev manifest with CTC prefix beam search + shallow LM fusion "
                                    "for every (alpha, beta) of a grid and print the WER of each; the best "
                                    "pair is the one to pass as --lm-weight / --word-bonus.",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=HelpFormatter)
     p.add_argument("--model", required=True, help="recogniser (.onnx)")
     p.add_argument("--lm", required=True, help="language model (.onnx)")
     p.add_argument("--manifest", required=True, help="dev manifest (JSONL, CSV, ...)")

@@ -137,6 +137,28 @@ def coloured_noise(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
     return (y / (np.sqrt(np.mean(y**2)) + 1e-12)).astype(np.float32)
 
 
+def babble(paths: list, seconds: int, rng: np.random.Generator, per_second: int = 6) -> np.ndarray:
+    """Babble of many voices: min(len(paths), seconds * per_second) of the clips at `paths`, drawn without
+    replacement, each placed at random over `seconds` at a gain of 0.3-1; peak 0.5. (N,) float32 at 16 kHz.
+
+    A clip longer than the babble is cut to fit; one that cannot be read is left out (the bank, which
+    reads the same files, reports it).
+    """
+    from ..audio import load_audio
+    from ..errors import SpeechseqError
+
+    out = np.zeros(16000 * seconds, np.float32)
+    for path in rng.choice(paths, size=min(len(paths), seconds * per_second), replace=False):
+        try:
+            x = load_audio(path)[: len(out) - 1]
+        except (SpeechseqError, OSError):
+            continue
+        start = rng.integers(0, len(out) - len(x))
+        out[start: start + len(x)] += x * rng.uniform(0.3, 1.0)
+    peak = np.max(np.abs(out))
+    return out / peak * 0.5 if peak > 0 else out
+
+
 def rms_dbfs(x: np.ndarray) -> float:
     return 20 * math.log10(float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) + 1e-12)
 

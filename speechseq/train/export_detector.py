@@ -8,6 +8,7 @@ runtime needs: keyword, threshold, frontend constants, sizes, timing, training d
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import torch
@@ -46,11 +47,17 @@ def export_detector(model: Detector | DetectorEnsemble, out: str | os.PathLike, 
     graph = StepGraph(model.cpu().eval())
     ctx, h = model.initial_state(1)
     feats = torch.zeros(1, 4 * cfg.stride, cfg.n_mels)
-    torch.onnx.export(
-        graph, (feats, ctx, h), str(out), input_names=["features", "context", "hidden"],
-        output_names=["probs", "context_out", "hidden_out"], opset_version=opset, dynamo=False,
-        dynamic_axes={"features": {0: "batch", 1: "frames"}, "context": {0: "batch"}, "hidden": {1: "batch"},
-                      "probs": {0: "batch", 1: "steps"}, "context_out": {0: "batch"}, "hidden_out": {1: "batch"}})
+    with warnings.catch_warnings():
+        # Two known tracer notes, not problems: the ragged-clip branch of Detector._encode is not in the graph
+        # (the step graph takes whole strides, its contract), and torch's advice for GRUs of any batch size is
+        # followed already (the initial states are inputs).
+        warnings.filterwarnings("ignore", message="Converting a tensor to a Python boolean")
+        warnings.filterwarnings("ignore", message="Exporting a model to ONNX with a batch_size other than 1")
+        torch.onnx.export(
+            graph, (feats, ctx, h), str(out), input_names=["features", "context", "hidden"],
+            output_names=["probs", "context_out", "hidden_out"], opset_version=opset, dynamo=False,
+            dynamic_axes={"features": {0: "batch", 1: "frames"}, "context": {0: "batch"}, "hidden": {1: "batch"},
+                          "probs": {0: "batch", 1: "steps"}, "context_out": {0: "batch"}, "hidden_out": {1: "batch"}})
     model.train(was_training)
     frontend = FrontendConfig(n_mels=cfg.n_mels, floor=cfg.floor)
     full = {"kind": "detector", "format": 1, **DEFAULT_RUNTIME, **meta,
