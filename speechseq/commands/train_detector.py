@@ -100,9 +100,10 @@ def generated_backgrounds(items: list, seconds: int = 60) -> dict[str, tuple]:
     draws are the same either way (same seed, drawn first).
 
     Session 26, "amelia" from `make_synth_data.py keyword` clips alone (no --backgrounds, default recipe,
-    CPU): the babble cut the misses of the 223 real Precise amelia clips at <= 2 / 1 / 0.5 / 0 false
-    accepts per hour of unseen synthetic sentences (scripts/detector_tradeoff.py) from 18.8 / 21.1 / 22.9
-    / 44.4 % to 15.2 / 16.1 / 16.1 / 22.4 % (seed 0). Babble of the held-out negatives as validation
+    CPU), the 223 real Precise amelia clips missed at <= 2 / 0.5 / 0 false accepts per hour of unseen
+    synthetic sentences (scripts/detector_tradeoff.py): without babble 18.8 / 22.9 / 44.4 % and 17.9 / 23.3 /
+    54.7 % (seeds 0, 1); with it 15.2 / 16.1 / 22.4, 15.2 / 23.8 / 36.3, 19.7 / 23.3 / 25.6 and 22.4 / 25.6
+    / 30.5 % (seeds 0, 1 on one thread, 0, 1 on two): a gain at the strict end only. Babble of the held-out negatives as validation
     background was tried and dropped: those negatives are the keyword's sound-alikes ("amalia", "emilia"),
     whose babble made validation pick thresholds of 0.93-0.98 where the sentences' 0.5/h needs 0.61."""
     import numpy as np
