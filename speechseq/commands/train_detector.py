@@ -103,9 +103,10 @@ def generated_backgrounds(items: list, seconds: int = 60) -> dict[str, tuple]:
     CPU), the 223 real Precise amelia clips missed at <= 2 / 0.5 / 0 false accepts per hour of unseen
     synthetic sentences (scripts/detector_tradeoff.py): without babble 18.8 / 22.9 / 44.4 % and 17.9 / 23.3 /
     54.7 % (seeds 0, 1); with it 15.2 / 16.1 / 22.4, 15.2 / 23.8 / 36.3, 19.7 / 23.3 / 25.6 and 22.4 / 25.6
-    / 30.5 % (seeds 0, 1 on one thread, 0, 1 on two): a gain at the strict end only. Babble of the held-out negatives as validation
-    background was tried and dropped: those negatives are the keyword's sound-alikes ("amalia", "emilia"),
-    whose babble made validation pick thresholds of 0.93-0.98 where the sentences' 0.5/h needs 0.61."""
+    / 30.5 % (seeds 0, 1 on one thread, 0, 1 on two): a gain at the strict end only. Babble of the held-out
+    negatives as validation background was tried and dropped: those negatives are the keyword's sound-alikes
+    ("amalia", "emilia"), whose babble made validation pick thresholds of 0.93-0.98 where the sentences'
+    0.5/h needs 0.61."""
     import numpy as np
 
     from ..train.augment import babble, coloured_noise
@@ -159,8 +160,8 @@ def run(args: argparse.Namespace) -> int:
         save_bank(bank, bank_path)
     missing = [r for r in ("val_pos", "val_neg", "val_bg") if f"{r}/q" not in bank]
     if missing:
-        warn(f"no held-out {', '.join(m[4:] for m in missing)} clips to validate on (15 % of files by name, or manifest "
-             "rows marked heldout): the lowest training loss picks the checkpoint and the threshold stays 0.5")
+        warn(f"no held-out {', '.join(m[4:] for m in missing)} clips to validate on (15 % of files by name, or "
+             "manifest rows marked heldout): the lowest training loss picks the checkpoint and the threshold stays 0.5")
     recipe = TrainRecipe(batch=args.batch, steps_per_epoch=args.steps, epochs=args.epochs, lr=args.lr,
                          fa_target_per_h=args.target_fa, seed=args.seed)
     train_detector(bank, out, args.keyword, recipe, DetectorConfig(), MixConfig(), args.device)
@@ -181,6 +182,7 @@ def summary(model: str | Path) -> str:
     if "val_frr_at_fa" not in m:
         return f"threshold {th} (not validated)"
     return (f"threshold {th:.2f}: on held-out clips it missed {100 * m['val_frr_at_fa']:.1f} % at "
-            f"{m['val_fa_per_h']:.2f} false accepts per hour of validation mixes (epoch {meta.get('checkpoint_epoch')}). "
+            f"{m['val_fa_per_h']:.2f} false accepts per hour of validation mixes "
+            f"(epoch {meta.get('checkpoint_epoch')}). "
             f"Held-out synthetic voices flatter a detector: measure it on real recordings of the keyword, "
             f"`speechseq eval detector --model {model} --positives DIR --negatives DIR`.")
