@@ -152,7 +152,9 @@ sys.path.insert(0, str(ROOT))
 
 from speechseq.train.manifests import name_pct  # noqa: E402
 from speechseq.train.kwbank import (ROLES, BankConfig, BankItem, build_bank, dequantize, load_bank,  # noqa: E402
-                                    merge_banks, padded_speech_end, save_bank, select_clips)
+                                    merge_banks, padded_speech_end, reweight_sources, save_bank,
+                                    select_clips)
+from speechseq.train.synth import NATURAL_ENGINES  # noqa: E402
 
 # Background streams and their share of the training backgrounds.
 BG_WEIGHTS = {"kathleen": 0.30, "fsdd": 0.08, "precise-speech": 0.12, "noise-real": 0.15, "white": 0.03,
@@ -215,7 +217,7 @@ SENTENCE_SPLIT = (35, 55)
 # Wider speaker and room augmentation ("natural-wide", same banks) was worse on android: 78.1 / 84.4 / 84.4 /
 # 89.1 % on the 2.06 h set. The shipped recipe's seed 1: 48.4 / 54.7 / 60.9 / 67.2 % (2.06 h set), 54.7 / 60.9 /
 # 67.2 / 67.2 % (2.96 h), 0 real-speech false accepts: a seed moves android by up to 20 points.
-NATURAL = {"festival": 4.0, "flite": 4.0, "mbrola": 4.0, "pico": 4.0, "piper": 4.0, "rhvoice": 4.0}
+NATURAL = {e: 4.0 for e in NATURAL_ENGINES}
 VARIANTS: dict[str, tuple] = {
     "": ({}, {}, {}, {}),
     "synthbg": ({"kathleen": 0.0, "fsdd": 0.0, "precise-speech": 0.0, "babble": 0.6}, {}, {}, {}),
@@ -617,10 +619,7 @@ def keyword_bank(banks: Path, keyword: str, others: list[str], bg_weights: dict,
 
     own = load_bank(banks / f"kw-{keyword}.npz")
     for role, factors in (("pos", pos_weights), ("neg", neg_weights)):
-        if factors and f"{role}/source" in own:
-            engines = own["meta"]["roles"][role]["sources"]
-            factor = np.array([factors.get(e, 1.0) for e in engines], dtype=np.float32)
-            own[f"{role}/weight"] = own[f"{role}/weight"] * factor[own[f"{role}/source"]]
+        own = reweight_sources(own, role, factors or {})
     parts = [(own, {r: r for r in ("pos", "neg", "val_pos", "val_neg", "real_pos")})]
     for other in others:
         b = load_bank(banks / f"kw-{other}.npz")
@@ -787,15 +786,9 @@ def final_checkpoint(run: Path, last: int = 3) -> dict:
     """The shipped weights of a run: the mean of its last `last` epochs' EMA snapshots (on amelia,
     chosen by real recordings, this beat both the last epoch and the epoch chosen by synthetic
     validation), with the threshold from `choose_threshold`."""
-    import torch
+    from speechseq.train.detector import averaged_checkpoint
 
-    from speechseq.train.detector import average_snapshots
-
-    ck = torch.load(run / "last.pt", map_location="cpu", weights_only=False)
-    snaps = sorted((run / "snapshots").glob("epoch_*.pt"))[-last:]
-    ck["model"] = average_snapshots(snaps)
-    ck["averaged"] = [p.name for p in snaps]
-    return ck
+    return averaged_checkpoint(run, last)
 
 
 def stage_export(args: argparse.Namespace) -> None:

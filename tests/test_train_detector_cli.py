@@ -77,6 +77,9 @@ def test_train_detector_with_synthetic_clips_only_is_validated(tmp_path):
     assert meta["metrics"]["val_frr_at_fa"] == history[-1]["val_frr_at_fa"]
     frr, th = 100 * history[-1]["val_frr_at_fa"], history[-1]["val_threshold"]
     assert f"threshold {th:.2f}: on held-out clips it missed {frr:.1f} %" in r.stdout  # the run's summary
+    # the exported weights are the mean of the last epochs' (one here), validated afresh: the same numbers
+    assert meta["checkpoint"] == "mean of the EMA weights of epochs 1" and (out / "final.pt").is_file()
+    assert "(mean of the EMA weights of epochs 1)" in r.stdout
 
 
 def test_held_out_sound_alikes_do_not_set_the_threshold(tmp_path):
@@ -91,3 +94,45 @@ def test_held_out_sound_alikes_do_not_set_the_threshold(tmp_path):
         for i, (t, k, h) in enumerate(rows)))
     got = [(it.text, it.role) for it in items_from([str(tmp_path / "negatives.jsonl")], "neg", "amelia")]
     assert got == [("amalia", "neg"), ("window", "val_neg"), ("the old house", "neg")]
+
+
+def test_reweight_sources_scales_the_named_sources_only():
+    from speechseq.train.kwbank import reweight_sources
+
+    bank = {"meta": {"roles": {"pos": {"sources": ["espeak-ng", "piper", "mine"]}}},
+            "pos/source": np.array([0, 1, 2, 1], np.int16), "pos/weight": np.array([1.0, 1.0, 2.0, 0.5], np.float32)}
+    out = reweight_sources(bank, "pos", {"piper": 4.0, "festival": 4.0})
+    np.testing.assert_allclose(out["pos/weight"], [1.0, 4.0, 2.0, 2.0])
+    np.testing.assert_allclose(bank["pos/weight"], [1.0, 1.0, 2.0, 0.5])  # the bank given is left as it was
+    assert reweight_sources(bank, "neg", {"piper": 4.0}) == bank          # a role the bank lacks: unchanged
+
+
+def test_averaged_checkpoint_is_the_mean_of_the_last_snapshots(tmp_path):
+    import torch
+
+    from speechseq.nn.detector import Detector, DetectorConfig
+    from speechseq.train.detector import averaged_checkpoint
+
+    cfg = DetectorConfig(conv_channels=8, hidden=8, layers=1)
+    (tmp_path / "snapshots").mkdir()
+    states = []
+    for epoch in (1, 2, 3, 4):
+        torch.manual_seed(epoch)
+        states.append(Detector(cfg).state_dict())
+        torch.save({"model": states[-1], "epoch": epoch}, tmp_path / "snapshots" / f"epoch_{epoch:03d}.pt")
+    torch.save({"model": states[-1], "model_config": cfg.to_dict(), "epoch": 4, "extra": {"keyword": "yes"}},
+               tmp_path / "last.pt")
+    ck = averaged_checkpoint(tmp_path, 3)
+    w = "conv.weight"
+    torch.testing.assert_close(ck["model"][w], (states[1][w] + states[2][w] + states[3][w]) / 3)
+    assert ck["averaged"] == ["epoch_002.pt", "epoch_003.pt", "epoch_004.pt"]
+    assert ck["extra"] == {"keyword": "yes"}                     # no validation given: nothing measured
+    with pytest.raises(FileNotFoundError):
+        averaged_checkpoint(tmp_path / "snapshots", 3)
+
+
+@pytest.mark.parametrize("flag", [["--average", "-1"], ["--natural-weight", "0"]])
+def test_train_detector_rejects_bad_settings(tmp_path, flag):
+    r = subprocess.run([sys.executable, "-m", "speechseq", "train", "detector", "--keyword", "yes", "--out",
+                        str(tmp_path / "run"), "--positives", str(tmp_path), *flag], capture_output=True, text=True)
+    assert r.returncode != 0 and flag[0] in r.stderr and "Traceback" not in r.stderr

@@ -26,7 +26,7 @@ import numpy as np
 from ..frontend import FrontendConfig, logmel
 
 __all__ = ["LO", "STEP", "ROLES", "BankItem", "BankConfig", "quantize", "dequantize", "speech_span", "build_bank",
-           "save_bank", "load_bank", "merge_banks", "select_clips", "clip_features", "pad_recording",
+           "save_bank", "load_bank", "merge_banks", "select_clips", "reweight_sources", "clip_features", "pad_recording",
            "padded_speech_end"]
 
 LO, STEP = -16.0, 0.1
@@ -285,6 +285,17 @@ def select_clips(bank: dict, role: str, keep: np.ndarray) -> dict:
     roles = dict(meta["roles"])
     roles[role] = {**roles[role], "clips": int(keep.sum()), "hours": round(float(lengths.sum()) / 100 / 3600, 3)}
     out["meta"] = {**meta, "texts": texts, "roles": roles}
+    return out
+
+
+def reweight_sources(bank: dict, role: str, factors: dict[str, float]) -> dict:
+    """A copy of `bank` whose `role` clips from each source named in `factors` (a synthesis engine for
+    synthetic clips, else the folder or manifest's folder name) have their sampling weight multiplied by it."""
+    out = dict(bank)
+    if factors and f"{role}/source" in bank:
+        sources = bank["meta"]["roles"][role]["sources"]
+        factor = np.array([factors.get(s, 1.0) for s in sources], dtype=np.float32)
+        out[f"{role}/weight"] = bank[f"{role}/weight"] * factor[bank[f"{role}/source"]]
     return out
 
 

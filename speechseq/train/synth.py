@@ -32,12 +32,17 @@ import soxr
 from ..errors import SpeechseqError
 
 __all__ = [
-    "SAMPLE_RATE", "ENGINES", "ESPEAK_ACCENTS", "Voice", "SynthJob", "SynthError",
+    "SAMPLE_RATE", "ENGINES", "NATURAL_ENGINES", "ESPEAK_ACCENTS", "Voice", "SynthJob", "SynthError",
     "list_voices", "synthesize", "heldout", "job_path", "synthesize_many", "trim_silence",
 ]
 
 SAMPLE_RATE = 16000
 ENGINES = ("espeak-ng", "mbrola", "flite", "festival", "pico", "piper", "rhvoice")
+# Every engine but espeak-ng's formant synthesis: diphone, unit-selection, HMM and neural voices, nearer a
+# human voice. A keyword's positives are mostly espeak-ng's (its accents x variants make most voices);
+# drawing these engines' clips more often is the "natural" recipe (scripts/train_detectors.py), which
+# missed fewer real "amelia" clips than drawing every clip alike.
+NATURAL_ENGINES = ("festival", "flite", "mbrola", "pico", "piper", "rhvoice")
 ESPEAK_ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan",
                   "en-gb-x-gbcwmd", "en-029", "en-us-nyc")
 # Fixed catalogues (not what happens to be installed) so that the held-out split is the same on
