@@ -340,7 +340,7 @@ def averaged_checkpoint(run: str | os.PathLike, last: int = 3, validation: Valid
     ck["model"] = average_snapshots(snaps)
     ck["averaged"] = [p.name for p in snaps]
     if validation is not None and validation.has_val:
-        rec = validation(detector_from_checkpoint(ck))
+        rec = validation(detector_from_checkpoint(ck).to(validation.dev))
         ck["extra"] = {**(ck.get("extra") or {}), "threshold": rec["val_threshold"],
                        "end_offset_s": round(rec["val_end_offset_s"], 3),
                        "metrics": {k: round(v, 4) for k, v in rec.items()},
