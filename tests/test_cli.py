@@ -95,6 +95,7 @@ def test_help_names_defaults_once_and_only_real_ones():
             assert noise not in flat, (name, noise)
         assert not re.search(r"\(default[^)]*\) \(default", flat), name  # never named twice
     flat = " ".join(helps["train detector"].split())
+    assert "on the same machine) (default: 0)" in flat  # a default of 0 is named (0 == False)
     assert "each validated (default: 10)" in flat and "peak learning rate (default: 0.002)" in flat
     assert "--out OUT run directory --synth" in flat                              # required: no default
     assert "layers (default: 3)" in " ".join(helps["train recognizer"].split())

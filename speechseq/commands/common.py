@@ -18,7 +18,8 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
-        if action.required or action.default in (None, False, [], argparse.SUPPRESS) or "(default" in text:
+        d = action.default  # by identity: a default of 0 (== False) is worth naming
+        if action.required or d is None or d is False or d is argparse.SUPPRESS or d == [] or "(default" in text:
             return text
         return super()._get_help_string(action)
 
