@@ -66,7 +66,7 @@ def test_train_detector_with_synthetic_clips_only_is_validated(tmp_path):
     out = tmp_path / "run"
     r = subprocess.run([sys.executable, "-m", "speechseq", "train", "detector", "--keyword", "yes", "--synth",
                         str(synth), "--out", str(out), "--epochs", "1", "--steps", "3", "--batch", "8",
-                        "--workers", "1"], capture_output=True, text=True, timeout=300)
+                        "--workers", "1", "--average", "3"], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "no --backgrounds" in r.stderr and "no held-out" not in r.stderr
     assert "Converting a tensor" not in r.stderr and "batch_size other than 1" not in r.stderr  # export is quiet
