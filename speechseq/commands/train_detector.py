@@ -141,11 +141,10 @@ def run(args: argparse.Namespace) -> int:
         raise SpeechseqError("training needs torch: pip install 'speechseq[train]'") from None
 
     from ..nn.detector import DetectorConfig
-    from ..train.detector import TrainRecipe, Validation, averaged_checkpoint, train_detector
+    from ..train.detector import TrainRecipe, train_detector
     from ..train.export_detector import export_checkpoint
     from ..train.kwbank import BankConfig, build_bank, load_bank, reweight_sources, save_bank
     from ..train.kwmix import MixConfig
-    from ..train.loop import save_checkpoint
     from ..train.synth import NATURAL_ENGINES
 
     if args.average < 0:
@@ -183,13 +182,8 @@ def run(args: argparse.Namespace) -> int:
              "manifest rows marked heldout): the lowest training loss picks the checkpoint and the threshold stays 0.5")
     recipe = TrainRecipe(batch=args.batch, steps_per_epoch=args.steps, epochs=args.epochs, lr=args.lr,
                          fa_target_per_h=args.target_fa, seed=args.seed)
-    model_cfg, mix = DetectorConfig(), MixConfig()
-    train_detector(bank, out, args.keyword, recipe, model_cfg, mix, args.device)
-    best = out / "best.pt"
-    if args.average > 0 and not missing:
-        validation = Validation(bank, mix, recipe, model_cfg.stride, args.device)
-        best = out / "final.pt"
-        save_checkpoint(averaged_checkpoint(out, args.average, validation), best)
+    train_detector(bank, out, args.keyword, recipe, DetectorConfig(), MixConfig(), args.device, average=args.average)
+    best = out / ("final.pt" if args.average > 0 and not missing else "best.pt")
     if best.exists():
         for path in export_checkpoint(best, out / f"{args.keyword.replace(' ', '_')}.onnx"):
             print(f"wrote {path}")

@@ -177,10 +177,11 @@ def keyword_duration(bank: dict) -> float:
 
 def train_detector(bank: dict, out_dir: str | os.PathLike, keyword: str, recipe: TrainRecipe = TrainRecipe(),
                    model_cfg: DetectorConfig = DetectorConfig(), mix: MixConfig = MixConfig(), device: str = "cpu",
-                   progress: bool = True) -> list[dict]:
+                   progress: bool = True, average: int = 0) -> list[dict]:
     """Train (or resume) a detector in out_dir: last.pt, best.pt (EMA weights of the epoch with the
     lowest val_frr_at_fa), history.json, curve.png, and snapshots/epoch_NNN.pt (EMA weights of every
-    epoch, for averaging or choosing on real recordings afterwards)."""
+    epoch, for averaging or choosing on real recordings afterwards). With `average` N > 0 and
+    validation data, also final.pt: the mean of the last N snapshots, validated (`averaged_checkpoint`)."""
     out = Path(out_dir)
     (out / "snapshots").mkdir(parents=True, exist_ok=True)
     torch.manual_seed(recipe.seed)
@@ -231,8 +232,11 @@ def train_detector(bank: dict, out_dir: str | os.PathLike, keyword: str, recipe:
     loop = LoopConfig(epochs=recipe.epochs, lr=recipe.lr, weight_decay=recipe.weight_decay, ema_decay=recipe.ema_decay,
                       seed=recipe.seed, device=device, warmup_steps=100, steps_per_epoch=recipe.steps_per_epoch)
     select = "val_frr_at_fa" if validation.has_val else "loss"
-    return train_loop(model, batches, loss_fn, validate, out, KIND, model_cfg.to_dict(), loop, select=select,
-                      mode="min", extra=extra, progress=progress)
+    history = train_loop(model, batches, loss_fn, validate, out, KIND, model_cfg.to_dict(), loop, select=select,
+                         mode="min", extra=extra, progress=progress)
+    if average > 0 and validation.has_val:
+        save_checkpoint(averaged_checkpoint(out, average, validation), out / "final.pt")
+    return history
 
 
 class _Adversary:

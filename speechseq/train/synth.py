@@ -42,7 +42,7 @@ ENGINES = ("espeak-ng", "mbrola", "flite", "festival", "pico", "piper", "rhvoice
 # human voice. A keyword's positives are mostly espeak-ng's (its accents x variants make most voices);
 # drawing these engines' clips more often is the "natural" recipe (scripts/train_detectors.py), which
 # missed fewer real "amelia" clips than drawing every clip alike.
-NATURAL_ENGINES = ("festival", "flite", "mbrola", "pico", "piper", "rhvoice")
+NATURAL_ENGINES = tuple(e for e in ENGINES if e != "espeak-ng")
 ESPEAK_ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan",
                   "en-gb-x-gbcwmd", "en-029", "en-us-nyc")
 # Fixed catalogues (not what happens to be installed) so that the held-out split is the same on
