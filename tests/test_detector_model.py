@@ -236,3 +236,35 @@ def test_ensemble_is_the_mean_of_its_members_and_streams_in_onnx(tmp_path):
     kw = KeywordModel(path)
     assert kw.initial_state()[1].shape == (2 * TINY_CMN.layers, 1, TINY_CMN.hidden)
     assert np.abs(_stream_onnx(kw, feats[:t], seed=7) - pe).max() <= 1e-4
+
+
+@pytest.mark.parametrize("cfgs,shared", [((TINY_CMN, TINY_CMN_LIFT), True), ((TINY, TINY_CMN), False)],
+                         ids=["same-context", "other-context"])
+def test_merged_graph_shares_the_context_of_equal_models(tmp_path, cfgs, shared):
+    """Merged models that carry the same number of context frames read one "context" input; other
+    models keep their own. Either way the posteriors are those of one session per model."""
+    paths = []
+    for i, cfg in enumerate(cfgs):
+        model = _trained_like(cfg)
+        with torch.no_grad():
+            model.conv.weight.mul_(1.0 + 0.5 * i)  # two different models
+        paths.append(export_detector(model, tmp_path / f"kw{i}.onnx", {"keyword": f"k{i}", "threshold": 0.5}))
+    rng = np.random.default_rng(7)
+    audio = (0.2 * rng.standard_normal(16000 * 3) * np.sin(np.linspace(0, 9, 16000 * 3))).astype(np.float32)
+    post = {}
+    for merge in (True, False):
+        det = RuntimeDetector.load(paths, smoothing_steps=1, merge=merge)
+        if merge:
+            inputs = [i.name for i in det._merged.get_inputs()]
+            assert inputs.count("context") == (1 if shared else 0)
+            assert sum(n.endswith(".context") for n in inputs) == (0 if shared else 2)
+        state, post[merge], pos = det.initial_state(), [[], []], 0
+        while pos < len(audio):
+            n = int(rng.integers(1, 3000))
+            _, state = det.step(audio[pos: pos + n], state, post[merge])
+            pos += n
+    for a, b in zip(post[True], post[False]):
+        a, b = np.concatenate(a), np.concatenate(b)
+        assert a.shape == b.shape and a.std() > 1e-3
+        assert np.abs(a - b).max() <= 1e-6
+    assert np.abs(np.concatenate(post[True][0]) - np.concatenate(post[True][1])).max() > 1e-3

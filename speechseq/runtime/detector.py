@@ -152,7 +152,10 @@ class Detector:
     """Several keyword models behind one frontend. Settings given here override each model's own.
 
     Models with the same stride run as one merged onnxruntime graph (`merge`, the default): one
-    call per chunk for all keywords, with the same outputs as one call per model.
+    call per chunk for all keywords, with the same outputs as one call per model. Where they also
+    carry the same number of context frames (the last frames of the same features, so the same
+    values), the graph reads one context input: onnxruntime then computes the frames' running-mean
+    normalisation, the same in every member, once (its common-subexpression elimination).
     """
 
     def __init__(self, models: Sequence[KeywordModel], threshold: float | None = None,
@@ -177,7 +180,7 @@ class Detector:
             raise ValueError(f"max_wait_s must be >= 0, got {max_wait_s}")
         self.max_wait = [int(round(max_wait_s / m.step_s)) for m in models]  # 0: emit at the crossing
         self._kernels = [np.full(w, 1.0 / w, dtype=np.float32) for w in self.smoothing]
-        self._merged = _merged_session(self.models) if merge else None
+        self._merged, self._shared_context = _merged_session(self.models) if merge else (None, False)
         self._merged_outputs = [o.name for o in self._merged.get_outputs()] if self._merged is not None else []
 
     @classmethod
@@ -250,9 +253,16 @@ class Detector:
                 new = [replace(ks, pending=buf) for ks in kws]
             else:
                 feed = {"features": buf[None, :usable]}
-                for i, ks in enumerate(kws):
-                    feed[prefixed(i, "context")], feed[prefixed(i, "hidden")] = ks.ctx, ks.hidden
+                if self._shared_context:  # every keyword's context is the same array
+                    feed["context"] = kws[0].ctx
+                    for i, ks in enumerate(kws):
+                        feed[prefixed(i, "hidden")] = ks.hidden
+                else:
+                    for i, ks in enumerate(kws):
+                        feed[prefixed(i, "context")], feed[prefixed(i, "hidden")] = ks.ctx, ks.hidden
                 outs = self._merged.run(self._merged_outputs, feed)
+                if self._shared_context:  # one context array for all, as fed (the members' outputs are equal)
+                    outs[4::3] = [outs[1]] * (len(kws) - 1)
                 new = [self._advance(i, ks, buf[usable:], outs[3 * i][0], outs[3 * i + 1], outs[3 * i + 2],
                                      events, posteriors) for i, ks in enumerate(kws)]
         else:
@@ -294,10 +304,13 @@ class Detector:
 
 
 def _merged_session(models: Sequence[KeywordModel]):
-    """One session running every model (None for a single model or models of different strides)."""
+    """(One session running every model, whether it reads one shared "context" input); (None, False)
+    for a single model or models of different strides."""
     if len(models) < 2 or len({m.stride for m in models}) != 1:
-        return None
+        return None, False
     import onnx
 
-    merged = merge_side_by_side([onnx.load(m.path) for m in models], shared_inputs={"features"})
-    return make_session(merged.SerializeToString(), models[0].threads)
+    shared_context = len({m.context for m in models}) == 1
+    merged = merge_side_by_side([onnx.load(m.path) for m in models],
+                                shared_inputs={"features", "context"} if shared_context else {"features"})
+    return make_session(merged.SerializeToString(), models[0].threads), shared_context
