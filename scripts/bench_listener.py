@@ -6,9 +6,9 @@
 
 Scenarios: "activate", 0.6 s, a ~5 s command, 1.5 s, spoken by synthesis voices held out from
 training (speechseq.train.synth.heldout), over a -60 dBFS noise floor; the keyword's end and
-the command's end are known from the assembly. The listener runs as fast as it can over 50 ms
-blocks, and each delay is the time a real-time run would emit the event: its block's end in
-stream time plus the CPU time of that block and of any backlog before it:
+the command's end are known from the assembly. The listener runs as fast as it can over blocks of
+--block-ms (50 ms, the listener's default), and each delay is the time a real-time run would emit
+the event: its block's end in stream time plus the CPU time of that block and of any backlog before it:
   wake delay      keyword end -> wake event
                   (and each voice's median: with six voices the p90 is the slowest voice's)
   final delay     end of speech -> final event (includes the trailing silence the VAD waits for)
@@ -39,7 +39,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 SR = 16000
-BLOCK = 800
+BLOCK = 800  # samples: the listener's default --block-ms 50
 COMMANDS = (  # about 5 s each when spoken
     "turn on the kitchen lights and set the living room to seventy degrees please and close the blinds",
     "remind me to call my sister tomorrow morning at nine about the birthday party on saturday",
@@ -101,7 +101,7 @@ def _cached(cache: Path, text: str, voice, synthesize) -> np.ndarray:
     return a
 
 
-def run_listener(listener, audio: np.ndarray):
+def run_listener(listener, audio: np.ndarray, block: int = BLOCK):
     """Events with the times a real-time run would see them, CPU split by mode.
 
     A block can be processed once it has arrived (its end in stream time) and once the blocks
@@ -114,14 +114,14 @@ def run_listener(listener, audio: np.ndarray):
     timed, cpu = [], {Mode.LISTENING: 0.0, Mode.RECORDING: 0.0}
     secs = {Mode.LISTENING: 0.0, Mode.RECORDING: 0.0}
     clock = 0.0
-    for i in range(0, len(audio), BLOCK):
+    for i in range(0, len(audio), block):
         mode = state.mode
         t0 = time.process_time()
-        events, state = listener.step(audio[i : i + BLOCK], state)
+        events, state = listener.step(audio[i : i + block], state)
         dt = time.process_time() - t0
         cpu[mode] += dt
-        secs[mode] += BLOCK / SR
-        clock = max(clock, min(i + BLOCK, len(audio)) / SR) + dt
+        secs[mode] += block / SR
+        clock = max(clock, min(i + block, len(audio)) / SR) + dt
         timed += [(e, clock) for e in events]
     timed += [(e, e.time) for e in listener.finish(state)]
     return timed, cpu, secs
@@ -131,7 +131,7 @@ def _pct(xs: list[float], q: float) -> float:
     return float(np.percentile(xs, q)) if xs else float("nan")
 
 
-def measure(listener, scenarios: list[Scenario]) -> dict:
+def measure(listener, scenarios: list[Scenario], block: int = BLOCK) -> dict:
     from speechseq.metrics import wer
     from speechseq.runtime.events import FinalEvent, PartialEvent, WakeEvent
 
@@ -140,7 +140,7 @@ def measure(listener, scenarios: list[Scenario]) -> dict:
     refs, finals, lasts, streamed, offline_greedy, misses = [], [], [], [], [], 0
     cpu_idle = cpu_rec = secs_idle = secs_rec = 0.0
     for sc in scenarios:
-        timed, cpu, secs = run_listener(listener, sc.audio)
+        timed, cpu, secs = run_listener(listener, sc.audio, block)
         modes = list(cpu)
         cpu_idle, cpu_rec = cpu_idle + cpu[modes[0]], cpu_rec + cpu[modes[1]]
         secs_idle, secs_rec = secs_idle + secs[modes[0]], secs_rec + secs[modes[1]]
@@ -207,8 +207,28 @@ def _streamed_text(listener, sc: Scenario) -> tuple[str, str]:
     return greedy(rec.finish(state)).text.strip(), greedy(offline).text.strip()
 
 
+# A PortAudio input stream with an empty callback, at the listener's block size: the share of the idle
+# CPU that is the audio stack's, not the listener's.
+_EMPTY_STREAM = """
+import sys, time, sounddevice as sd
+info = sd.query_devices(None, "input")
+rate, block_s = int(info["default_samplerate"]), float(sys.argv[1])
+with sd.InputStream(samplerate=rate, channels=min(2, int(info["max_input_channels"])), dtype="float32",
+                    blocksize=int(rate * block_s), callback=lambda *a: None):
+    print("open", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+def _process_cpu_pct(ps, seconds: float) -> float:
+    c0, t0 = sum(ps.cpu_times()[:2]), time.monotonic()
+    time.sleep(seconds)
+    return 100 * (sum(ps.cpu_times()[:2]) - c0) / (time.monotonic() - t0)
+
+
 def live_run(args, idle_s: float, wav: Path) -> dict:
-    """`speechseq listen` on a private PulseAudio virtual mic: idle CPU and RSS of the process."""
+    """`speechseq listen` on a private PulseAudio virtual mic: idle CPU and RSS of the process, beside the
+    idle CPU of an empty PortAudio stream on the same mic."""
     import subprocess
 
     import psutil
@@ -217,7 +237,15 @@ def live_run(args, idle_s: float, wav: Path) -> dict:
 
     mic = start_pulse()
     try:
-        cmd = [sys.executable, "-m", "speechseq", "listen", "--json", *model_args(args)]
+        empty = subprocess.Popen([sys.executable, "-c", _EMPTY_STREAM, str(args.block_ms / 1000), str(idle_s + 10)],
+                                 env=mic.env, stdout=subprocess.PIPE, text=True)
+        empty.stdout.readline()
+        time.sleep(2.0)
+        stream_only = _process_cpu_pct(psutil.Process(empty.pid), idle_s)
+        empty.kill()
+        empty.wait()
+        cmd = [sys.executable, "-m", "speechseq", "listen", "--json", "--block-ms", f"{args.block_ms:g}",
+               *model_args(args)]
         # A shell's background job ignores SIGINT, and a child would inherit that: restore it.
         proc = subprocess.Popen(cmd, cwd=ROOT, env={**mic.env, "OMP_NUM_THREADS": "1"}, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True,
@@ -226,9 +254,7 @@ def live_run(args, idle_s: float, wav: Path) -> dict:
         while "listening on" not in (proc.stderr.readline() or "listening on"):
             pass
         time.sleep(2.0)
-        c0, t0 = sum(ps.cpu_times()[:2]), time.monotonic()
-        time.sleep(idle_s)
-        idle = 100 * (sum(ps.cpu_times()[:2]) - c0) / (time.monotonic() - t0)
+        idle = _process_cpu_pct(ps, idle_s)
         rss_idle = ps.memory_info().rss
         c0, t0 = sum(ps.cpu_times()[:2]), time.monotonic()
         mic.play(wav)
@@ -246,7 +272,8 @@ def live_run(args, idle_s: float, wav: Path) -> dict:
                   file=sys.stderr)
         stop_s = time.monotonic() - t_stop
         events = [json.loads(x) for x in out.splitlines() if x.startswith("{")]
-        return {"idle_cpu_pct_of_core": idle, "cpu_pct_while_playing_demo": busy, "rss_mb": rss / 2**20,
+        return {"idle_cpu_pct_of_core": idle, "empty_stream_cpu_pct_of_core": stream_only,
+                "cpu_pct_while_playing_demo": busy, "rss_mb": rss / 2**20,
                 "stop_s": stop_s, "exit_code": proc.returncode,
                 "events": [e["event"] for e in events], "final": next((e["text"] for e in events if e["event"] == "final"), None)}
     finally:
@@ -294,6 +321,9 @@ def main() -> int:
     ap.add_argument("--cache", default=str(ROOT / "cache" / "bench_listener"))
     ap.add_argument("--live", action="store_true", help="also run the command on a PulseAudio virtual mic")
     ap.add_argument("--idle-s", type=float, default=20.0)
+    ap.add_argument("--block-ms", type=float, default=50.0,
+                    help="audio block size, as the listener's option (each block wakes the listener: fewer, larger "
+                         "blocks cost less CPU while idle, and delay events by up to a block)")
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args()
     scenarios = make_scenarios(args.voices.split(","), args.commands, Path(args.cache))
@@ -304,7 +334,7 @@ def main() -> int:
     for setting in args.settings.split(","):
         c, r = (float(v) for v in setting.split(":"))
         listener = build(args, c, r)
-        res = measure(listener, scenarios)
+        res = measure(listener, scenarios, int(round(args.block_ms * SR / 1000)))
         res["vad"] = listener.vad.name
         res["early_decode_ms"] = args.early_decode_ms
         res["wake_wait_ms"] = 1000 * listener.detector.max_wait[0] * listener.detector.models[0].step_s
@@ -344,7 +374,8 @@ def _table(results: dict) -> None:
               + ", ".join(f"{v} {d:.0f} ms" for v, d in sorted(by.items(), key=lambda x: -x[1])))
     if "live" in results:
         lv = results["live"]
-        print(f"\nlive (virtual mic): idle CPU {lv['idle_cpu_pct_of_core']:.1f}% of a core, "
+        print(f"\nlive (virtual mic): idle CPU {lv['idle_cpu_pct_of_core']:.1f}% of a core (an empty PortAudio stream "
+              f"of the same blocks: {lv['empty_stream_cpu_pct_of_core']:.2f}%), "
               f"RSS {lv['rss_mb']:.0f} MB, events {lv['events']}, final {lv['final']!r}")
 
 

@@ -104,3 +104,13 @@ def test_truncated_wav_keeps_what_is_there(tmp_path):
     cut.write_bytes(good.read_bytes()[: 44 + 2 * 16000])  # header says 2 s, 1 s of data remains
     y = load_audio(cut)
     assert abs(len(y) - 16000) <= 2
+
+
+def test_finite_samples_passes_finite_audio_through_and_mends_the_rest():
+    from speechseq.audio import finite_samples
+
+    x = np.array([0.1, -0.2, 0.3], np.float32)
+    assert finite_samples(x) is x                                   # no copy on the usual path
+    bad = np.array([np.nan, np.inf, -np.inf, 0.25], np.float32)
+    assert finite_samples(bad).tolist() == [0.0, 1.0, -1.0, 0.25]
+    assert np.isnan(bad[0])                                         # the caller's array is left as it was

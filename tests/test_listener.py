@@ -98,6 +98,21 @@ def test_partials_grow_without_flicker_beyond_the_last_word(tiny_models, demo_au
         _no_flicker(texts)
 
 
+def test_broken_samples_are_mended_not_transcribed(tiny_models, demo_audio):
+    """NaN and infinite samples (a broken float file or driver) in the leading silence and inside the
+    command: the same wake and final as the clean recording (unmended, NaN would reach the recogniser)."""
+    audio = demo_audio.copy()
+    audio[4000:4100] = np.nan
+    audio[int(3.0 * 16000): int(3.0 * 16000) + 20] = np.nan    # inside the command's speech
+    audio[int(3.5 * 16000)] = np.inf
+    events, _ = _run(_listener(tiny_models), audio)
+    wake = next(e for e in events if isinstance(e, WakeEvent))
+    assert abs(wake.keyword_end - KEYWORD_END_S) < 0.15
+    finals = [e for e in events if isinstance(e, FinalEvent)]
+    assert len(finals) == 1 and wer(COMMAND, finals[0].text) <= 0.2, finals[0].text
+    assert all(np.isfinite(w.confidence) for w in finals[0].words)
+
+
 def test_overrun_is_reported_and_clocks_stay_in_step(tiny_models, demo_audio):
     # 0.5 s of audio lost during the leading silence: the wake comes 0.5 s later on the stream clock.
     cut = demo_audio[:8000], demo_audio[16000:]

@@ -37,7 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--samplerate", type=int, help="open the device at this rate (default: the device's own)")
     src.add_argument("--input", metavar="FILE", help="stream this audio file instead of a microphone")
     src.add_argument("--fast", action="store_true", help="with --input: as fast as possible, not in real time")
-    src.add_argument("--block-ms", type=float, default=50.0, help="audio block size")
+    src.add_argument("--block-ms", type=float, default=50.0,
+                     help="audio block size: larger blocks wake the listener less often, so it uses less CPU while "
+                          "idle, but every event may come up to a block later (README, Benchmarks)")
     src.add_argument("--reconnect-s", type=float, default=30.0,
                      help="when the device vanishes, keep trying to reopen it this long (0: exit at once)")
     src.add_argument("--max-minutes", type=float, help="stop after this many minutes of audio")

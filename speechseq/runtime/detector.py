@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..audio import finite_samples
 from ..frontend import FrontendConfig, FrontendState, StreamingFrontend
 from .graph_merge import merge_side_by_side, prefixed
 from .onnx import ModelError, make_session, session_metadata
@@ -240,9 +241,7 @@ class Detector:
         If `posteriors` is a list (one list per keyword), each keyword's smoothed posterior for
         this chunk is appended to it (for plots and evaluation).
         """
-        chunk = np.asarray(chunk, dtype=np.float32).reshape(-1)
-        if not np.isfinite(chunk.sum()):  # NaN/inf samples (broken float files): silence them, cheaply checked
-            chunk = np.nan_to_num(chunk, nan=0.0, posinf=1.0, neginf=-1.0)
+        chunk = finite_samples(np.asarray(chunk, dtype=np.float32).reshape(-1))
         feats, fe_state = self.frontend.step(chunk, state.frontend)
         events: list[Detection] = []
         kws = state.keywords

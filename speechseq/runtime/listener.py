@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..audio import finite_samples
 from ..frontend import FrontendState, StreamingFrontend
 from .decoding import Word
 from .detector import Detector, DetectorState
@@ -222,7 +223,7 @@ class Listener:
     # -- public ------------------------------------------------------------------------------
     def step(self, block: np.ndarray, state: ListenerState) -> tuple[list[Event], ListenerState]:
         """Feed a block (N,) float32 at 16 kHz; returns the events it completed."""
-        block = np.nan_to_num(np.asarray(block, dtype=np.float32).reshape(-1))
+        block = finite_samples(np.asarray(block, dtype=np.float32).reshape(-1))
         if state.mode is Mode.LISTENING:
             return self._listen(block, state)
         return self._record(block, state)
