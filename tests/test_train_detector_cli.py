@@ -3,6 +3,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +13,8 @@ pytest.importorskip("torch")
 pytest.importorskip("onnx")
 
 from speechseq.commands.train_detector import generated_backgrounds  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _clips(tmp_path, word: str, n: int) -> list[str]:
@@ -107,21 +110,31 @@ def test_reweight_sources_scales_the_named_sources_only():
     assert reweight_sources(bank, "neg", {"piper": 4.0}) == bank          # a role the bank lacks: unchanged
 
 
-def test_averaged_checkpoint_is_the_mean_of_the_last_snapshots(tmp_path):
+def _run_with_snapshots(run, epochs=4) -> list[dict]:
+    """A run directory as `train_detector` leaves it (last.pt, snapshots/epoch_*.pt) with random tiny
+    weights; returns the snapshots' state dicts."""
     import torch
 
     from speechseq.nn.detector import Detector, DetectorConfig
-    from speechseq.train.detector import averaged_checkpoint
 
     cfg = DetectorConfig(conv_channels=8, hidden=8, layers=1)
-    (tmp_path / "snapshots").mkdir()
+    (run / "snapshots").mkdir(parents=True)
     states = []
-    for epoch in (1, 2, 3, 4):
+    for epoch in range(1, epochs + 1):
         torch.manual_seed(epoch)
-        states.append(Detector(cfg).state_dict())
-        torch.save({"model": states[-1], "epoch": epoch}, tmp_path / "snapshots" / f"epoch_{epoch:03d}.pt")
-    torch.save({"model": states[-1], "model_config": cfg.to_dict(), "epoch": 4, "extra": {"keyword": "yes"}},
-               tmp_path / "last.pt")
+        states.append(Detector(cfg).eval().state_dict())
+        torch.save({"model": states[-1], "epoch": epoch}, run / "snapshots" / f"epoch_{epoch:03d}.pt")
+    torch.save({"kind": "detector", "model": states[-1], "model_config": cfg.to_dict(), "epoch": epochs,
+                "extra": {"keyword": "yes"}}, run / "last.pt")
+    return states
+
+
+def test_averaged_checkpoint_is_the_mean_of_the_last_snapshots(tmp_path):
+    import torch
+
+    from speechseq.train.detector import averaged_checkpoint
+
+    states = _run_with_snapshots(tmp_path)
     ck = averaged_checkpoint(tmp_path, 3)
     w = "conv.weight"
     torch.testing.assert_close(ck["model"][w], (states[1][w] + states[2][w] + states[3][w]) / 3)
@@ -129,6 +142,31 @@ def test_averaged_checkpoint_is_the_mean_of_the_last_snapshots(tmp_path):
     assert ck["extra"] == {"keyword": "yes"}                     # no validation given: nothing measured
     with pytest.raises(FileNotFoundError):
         averaged_checkpoint(tmp_path / "snapshots", 3)
+
+
+def test_detector_epochs_exports_single_epochs_and_means(tmp_path):
+    """scripts/detector_epochs.py: one ONNX file per epoch asked for and per span averaged, each the
+    weights it names (a missing epoch is an error, not a traceback)."""
+    import torch
+
+    from speechseq.runtime.detector import KeywordModel
+
+    states = _run_with_snapshots(tmp_path / "run")
+    script = [sys.executable, str(ROOT / "scripts" / "detector_epochs.py"), str(tmp_path / "run")]
+    r = subprocess.run([*script, "--epochs", "2-3", "--average", "2-4", "--out", str(tmp_path / "out")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    names = sorted(p.parent.name for p in (tmp_path / "out").glob("*/yes.onnx"))
+    assert names == ["a02-04", "e02", "e03"] and r.stdout.split() == [str(tmp_path / "out" / n / "yes.onnx")
+                                                                      for n in ("e02", "e03", "a02-04")]
+    w = "conv.weight"
+    mean = torch.load(tmp_path / "out" / "a02-04" / "ck.pt", weights_only=False)["model"][w]
+    torch.testing.assert_close(mean, (states[1][w] + states[2][w] + states[3][w]) / 3)
+    e3 = torch.load(tmp_path / "out" / "e03" / "ck.pt", weights_only=False)["model"][w]
+    torch.testing.assert_close(e3, states[2][w])
+    assert KeywordModel(tmp_path / "out" / "e03" / "yes.onnx").keyword == "yes"
+    r = subprocess.run([*script, "--epochs", "4-6", "--out", str(tmp_path / "out2")], capture_output=True, text=True)
+    assert r.returncode == 2 and "epoch_005.pt" in r.stderr and "Traceback" not in r.stderr
 
 
 @pytest.mark.parametrize("flag", [["--average", "-1"], ["--natural-weight", "0"]])

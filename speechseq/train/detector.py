@@ -15,6 +15,7 @@ threshold is reported too (`real_frr`): measured, never used for selection.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -330,6 +331,14 @@ def average_snapshots(paths: list[Path]) -> dict:
     return average_states([torch.load(p, map_location="cpu", weights_only=False)["model"] for p in paths])
 
 
+def snapshot_checkpoint(run: str | os.PathLike, snaps: Sequence[Path]) -> dict:
+    """A run's last.pt with the mean of the EMA weights of the snapshots `snaps` (run/snapshots/epoch_*.pt)."""
+    ck = torch.load(Path(run) / "last.pt", map_location="cpu", weights_only=False)
+    ck["model"] = average_snapshots(list(snaps))
+    ck["averaged"] = [Path(p).name for p in snaps]
+    return ck
+
+
 def averaged_checkpoint(run: str | os.PathLike, last: int = 3, validation: Validation | None = None) -> dict:
     """A run's last.pt with the mean of its last `last` epochs' EMA snapshots as the weights (on real
     "amelia" this missed fewer keywords than the epoch that synthetic validation picks). With
@@ -337,12 +346,10 @@ def averaged_checkpoint(run: str | os.PathLike, last: int = 3, validation: Valid
     from .export_detector import detector_from_checkpoint
 
     run = Path(run)
-    ck = torch.load(run / "last.pt", map_location="cpu", weights_only=False)
     snaps = sorted((run / "snapshots").glob("epoch_*.pt"))[-last:]
     if not snaps:
         raise FileNotFoundError(f"{run / 'snapshots'}: no epoch snapshots to average")
-    ck["model"] = average_snapshots(snaps)
-    ck["averaged"] = [p.name for p in snaps]
+    ck = snapshot_checkpoint(run, snaps)
     if validation is not None and validation.has_val:
         rec = validation(detector_from_checkpoint(ck).to(validation.dev))
         ck["extra"] = {**(ck.get("extra") or {}), "threshold": rec["val_threshold"],
