@@ -16,7 +16,8 @@ import soxr
 
 from .errors import SpeechseqError
 
-__all__ = ["SAMPLE_RATE", "AudioError", "AudioInfo", "audio_info", "load_audio", "stream_audio", "to_mono", "resample", "finite_samples"]
+__all__ = ["SAMPLE_RATE", "AudioError", "AudioInfo", "audio_info", "load_audio", "stream_audio", "to_mono", "resample",
+           "finite_samples"]
 
 SAMPLE_RATE = 16000
 
