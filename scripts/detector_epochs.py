@@ -59,13 +59,13 @@ def export_epochs(run: Path, out: Path, epochs: list[int], averages: list[list[i
     """ONNX files of single epochs and of means of epochs; returns their paths."""
     import torch
 
-    from speechseq.train.detector import snapshot_checkpoint
+    from speechseq.train.detector import snapshot_checkpoint, snapshot_path
     from speechseq.train.export_detector import export_checkpoint
 
     jobs = [(f"e{e:02d}", [e]) for e in epochs] + [(f"a{s[0]:02d}-{s[-1]:02d}", s) for s in averages]
     written = []
     for name, span_ in jobs:
-        snaps = [run / "snapshots" / f"epoch_{e:03d}.pt" for e in span_]
+        snaps = [snapshot_path(run, e) for e in span_]
         missing = [p.name for p in snaps if not p.is_file()]
         if missing:
             raise FileNotFoundError(f"{run}: no snapshot {', '.join(missing)}")

@@ -251,19 +251,15 @@ class Detector:
             if usable == 0:
                 new = [replace(ks, pending=buf) for ks in kws]
             else:
-                feed = {"features": buf[None, :usable]}
-                if self._shared_context:  # every keyword's context is the same array
-                    feed["context"] = kws[0].ctx
-                    for i, ks in enumerate(kws):
-                        feed[prefixed(i, "hidden")] = ks.hidden
-                else:
-                    for i, ks in enumerate(kws):
-                        feed[prefixed(i, "context")], feed[prefixed(i, "hidden")] = ks.ctx, ks.hidden
+                shared = self._shared_context  # every keyword's context is then the same array, fed once
+                feed = {"features": buf[None, :usable], **({"context": kws[0].ctx} if shared else {})}
+                for i, ks in enumerate(kws):
+                    feed[prefixed(i, "hidden")] = ks.hidden
+                    if not shared:
+                        feed[prefixed(i, "context")] = ks.ctx
                 outs = self._merged.run(self._merged_outputs, feed)
-                if self._shared_context:  # one context array for all, as fed (the members' outputs are equal)
-                    outs[4::3] = [outs[1]] * (len(kws) - 1)
-                new = [self._advance(i, ks, buf[usable:], outs[3 * i][0], outs[3 * i + 1], outs[3 * i + 2],
-                                     events, posteriors) for i, ks in enumerate(kws)]
+                new = [self._advance(i, ks, buf[usable:], outs[3 * i][0], outs[1 if shared else 3 * i + 1],
+                                     outs[3 * i + 2], events, posteriors) for i, ks in enumerate(kws)]
         else:
             new = []
             for i, (m, ks) in enumerate(zip(self.models, kws)):

@@ -219,8 +219,7 @@ def train_detector(bank: dict, out_dir: str | os.PathLike, keyword: str, recipe:
 
     def validate(m: torch.nn.Module) -> dict[str, float]:
         counter["epoch"] += 1
-        save_checkpoint({"model": m.state_dict(), "epoch": counter["epoch"]},
-                        out / "snapshots" / f"epoch_{counter['epoch']:03d}.pt")
+        save_checkpoint({"model": m.state_dict(), "epoch": counter["epoch"]}, snapshot_path(out, counter["epoch"]))
         if adversary is not None:
             adversary.save()
         return validation(m)
@@ -329,6 +328,11 @@ def event_max_loss(logits: torch.Tensor, labels: torch.Tensor, guard_before: int
 def average_snapshots(paths: list[Path]) -> dict:
     """Mean of several snapshots' weights (batch-norm statistics averaged too)."""
     return average_states([torch.load(p, map_location="cpu", weights_only=False)["model"] for p in paths])
+
+
+def snapshot_path(run: str | os.PathLike, epoch: int) -> Path:
+    """Where `train_detector` keeps the EMA weights of a run's epoch (1-based)."""
+    return Path(run) / "snapshots" / f"epoch_{epoch:03d}.pt"
 
 
 def snapshot_checkpoint(run: str | os.PathLike, snaps: Sequence[Path]) -> dict:
