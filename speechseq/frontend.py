@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 __all__ = ["FrontendConfig", "FrontendState", "StreamingFrontend", "logmel", "mel_filterbank",
-           "hann_window", "num_frames"]
+           "mel_warp", "hann_window", "num_frames"]
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,19 @@ def mel_filterbank(cfg: FrontendConfig) -> np.ndarray:
     upper = ramps[2:] / widths[1:, None]
     weights = np.maximum(0.0, np.minimum(lower, upper))
     return weights * (2.0 / (mel_hz[2:] - mel_hz[:-2]))[:, None]
+
+
+def mel_warp(n_mels: int, factors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A vocal tract length warp on the mel axis, for each factor a: band m of the output reads the
+    spectrum at its centre frequency f_m / a (a > 1: formants move up, as for a shorter vocal tract),
+    a linear interpolation between input bands i0 and i1 with weight w on i1 (clamped at the edges).
+    Returns i0, i1 (n, n_mels) int64 and w (n, n_mels) float32 (the default frontend's filters)."""
+    fb = mel_filterbank(FrontendConfig(n_mels=n_mels))
+    centres = (fb * np.arange(fb.shape[1])).sum(1) / fb.sum(1)  # in FFT bins
+    pos = np.interp(centres[None, :] / np.asarray(factors, np.float64)[:, None], centres, np.arange(n_mels))
+    i0 = np.clip(np.floor(pos).astype(np.int64), 0, n_mels - 1)
+    i1 = np.clip(i0 + 1, 0, n_mels - 1)
+    return i0, i1, (pos - i0).astype(np.float32)
 
 
 class _Tables:

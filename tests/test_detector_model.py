@@ -238,6 +238,55 @@ def test_ensemble_is_the_mean_of_its_members_and_streams_in_onnx(tmp_path):
     assert np.abs(_stream_onnx(kw, feats[:t], seed=7) - pe).max() <= 1e-4
 
 
+@pytest.mark.parametrize("cfg", [TINY, TINY_CMN, TINY_CMN_LIFT], ids=["plain", "cmn", "cmn-lifter"])
+def test_warped_copy_hears_the_warped_frames(cfg):
+    """Detector.warped(a) folds the mel-axis warp that training applies to clips (speechseq.frontend.mel_warp)
+    into the conv: it equals the model fed the warped features, with or without the running-mean
+    normalisation and the lifter; a = 1 is the model itself."""
+    from speechseq.frontend import mel_warp
+
+    model = _trained_like(cfg)
+    feats = _features(1.5, seed=3)
+    t = cfg.stride * (len(feats) // cfg.stride)
+    with torch.no_grad():
+        plain = torch.sigmoid(model(torch.tensor(feats[None, :t])))[0].numpy()
+        assert np.abs(torch.sigmoid(model.warped(1.0)(torch.tensor(feats[None, :t])))[0].numpy() - plain).max() <= 1e-5
+        for a in (0.85, 1.1):
+            i0, i1, w = (v[0] for v in mel_warp(cfg.n_mels, [a]))
+            warped_feats = (1 - w) * feats[:t, i0] + w * feats[:t, i1]      # what kwmix's VTLP does to a clip
+            want = torch.sigmoid(model(torch.tensor(warped_feats[None], dtype=torch.float32)))[0].numpy()
+            got = torch.sigmoid(model.warped(a)(torch.tensor(feats[None, :t])))[0].numpy()
+            assert np.abs(got - want).max() <= 1e-4
+            assert np.abs(got - plain).max() > 1e-3                      # the warp changes what it hears
+
+
+def test_warp_ensemble_fires_on_the_highest_member_and_streams_in_onnx(tmp_path):
+    """warp_ensemble: the posterior is the maximum of the warped copies'; streamed in random chunks
+    through the exported graph it equals the whole clip in torch; a checkpoint's "warps" rebuild it."""
+    from speechseq.nn.detector import warp_ensemble
+    from speechseq.train.export_detector import detector_from_checkpoint
+
+    model = _trained_like(TINY_CMN)
+    ens = warp_ensemble(model, [0.85, 1.0, 1.1]).eval()
+    feats = _features(2.5, seed=8)
+    t = TINY_CMN.stride * (len(feats) // TINY_CMN.stride)
+    x = torch.tensor(feats[None, :t])
+    with torch.no_grad():
+        each = np.stack([torch.sigmoid(model.warped(a)(x))[0].numpy() for a in (0.85, 1.0, 1.1)])
+        pe = torch.sigmoid(ens(x))[0].numpy()
+        again = torch.sigmoid(detector_from_checkpoint({"model_config": TINY_CMN.to_dict(), "warps": [0.85, 1.0, 1.1],
+                                                        "model": model.state_dict()})(x))[0].numpy()
+    assert np.abs(pe - each.max(0)).max() <= 1e-5 and np.abs(again - pe).max() <= 1e-6
+    assert (each.argmax(0) != 1).any()            # another warp than the model itself wins somewhere
+    for bad in ([], [3.0]):
+        with pytest.raises(ValueError):
+            warp_ensemble(model, bad)
+    path = export_detector(ens, tmp_path / "warped.onnx", {"keyword": "hello", "threshold": 0.5})
+    meta = read_metadata(path)
+    assert meta["members"] == 3 and meta["combine"] == "max" and meta["layers"] == 3 * TINY_CMN.layers
+    assert np.abs(_stream_onnx(KeywordModel(path), feats[:t], seed=9) - pe).max() <= 1e-4
+
+
 @pytest.mark.parametrize("cfgs,shared", [((TINY_CMN, TINY_CMN_LIFT), True), ((TINY, TINY_CMN), False)],
                          ids=["same-context", "other-context"])
 def test_merged_graph_shares_the_context_of_equal_models(tmp_path, cfgs, shared):

@@ -47,12 +47,10 @@ def test_generated_backgrounds_validate_a_run_without_background_recordings(tmp_
     assert np.max(np.abs(b)) == pytest.approx(0.5) and 0.1 < np.mean(np.abs(b) > 1e-4) < 1.0
 
 
-def test_train_detector_with_synthetic_clips_only_is_validated(tmp_path):
-    """The README's custom-keyword path (--synth only): each epoch reports false rejects at the target
-    false-accept rate, and the exported model carries the threshold that validation chose."""
+def _yes_no_synth(tmp_path) -> Path:
+    """A make_synth_data.py-style folder: "yes" and "no" in six espeak-ng voices, two of them held out."""
     if shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng is not installed (scripts/install-system.sh)")
-    from speechseq.runtime.onnx import read_metadata
     from speechseq.train.synth import Voice, synthesize
 
     synth = tmp_path / "kw-yes"
@@ -66,10 +64,22 @@ def test_train_detector_with_synthetic_clips_only_is_validated(tmp_path):
             rows.append({"audio_filepath": name, "text": word, "engine": "espeak-ng", "voice": v,
                          "heldout": i >= 4})
         (synth / manifest).write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return synth
+
+
+def _train_yes(synth: Path, out: Path, *options: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "speechseq", "train", "detector", "--keyword", "yes", "--synth",
+                           str(synth), "--out", str(out), "--epochs", "1", "--steps", "3", "--batch", "8",
+                           "--workers", "1", *options], capture_output=True, text=True, timeout=300)
+
+
+def test_train_detector_with_synthetic_clips_only_is_validated(tmp_path):
+    """The README's custom-keyword path (--synth only): each epoch reports false rejects at the target
+    false-accept rate, and the exported model carries the threshold that validation chose."""
+    from speechseq.runtime.onnx import read_metadata
+
     out = tmp_path / "run"
-    r = subprocess.run([sys.executable, "-m", "speechseq", "train", "detector", "--keyword", "yes", "--synth",
-                        str(synth), "--out", str(out), "--epochs", "1", "--steps", "3", "--batch", "8",
-                        "--workers", "1", "--average", "3"], capture_output=True, text=True, timeout=300)
+    r = _train_yes(_yes_no_synth(tmp_path), out, "--average", "3")
     assert r.returncode == 0, r.stderr[-2000:]
     assert "no --backgrounds" in r.stderr and "no held-out" not in r.stderr
     assert "Converting a tensor" not in r.stderr and "batch_size other than 1" not in r.stderr  # export is quiet
@@ -78,11 +88,53 @@ def test_train_detector_with_synthetic_clips_only_is_validated(tmp_path):
     meta = read_metadata(out / "yes.onnx")
     assert meta["threshold"] == pytest.approx(history[-1]["val_threshold"])
     assert meta["metrics"]["val_frr_at_fa"] == history[-1]["val_frr_at_fa"]
+    assert meta["members"] == 1 and "warps" not in meta
     frr, th = 100 * history[-1]["val_frr_at_fa"], history[-1]["val_threshold"]
     assert f"threshold {th:.2f}: on held-out clips it missed {frr:.1f} %" in r.stdout  # the run's summary
     # the exported weights are the mean of the last epochs' (one here), validated afresh: the same numbers
     assert meta["checkpoint"] == "mean of the EMA weights of epochs 1" and (out / "final.pt").is_file()
     assert "(mean of the EMA weights of epochs 1)" in r.stdout
+
+
+def test_train_detector_exports_the_warped_ensemble(tmp_path):
+    """With --warps 0.85 1.1 the exported model hears the input at mel warps 0.85, 1 and 1.1 and fires on the
+    highest posterior, at the threshold validation chose for that ensemble; a rerun with other warps
+    re-exports from the finished run, and one without them the model alone."""
+    import onnxruntime as ort
+    import torch
+
+    from speechseq.nn.detector import Detector, DetectorConfig
+    from speechseq.runtime.onnx import read_metadata
+
+    synth, out = _yes_no_synth(tmp_path), tmp_path / "run"
+    r = _train_yes(synth, out, "--warps", "0.85", "1.1")
+    assert r.returncode == 0, r.stderr[-2000:]
+    meta = read_metadata(out / "yes.onnx")
+    assert meta["warps"] == [0.85, 1.0, 1.1] and meta["members"] == 3 and meta["combine"] == "max"
+    assert meta["layers"] == 3 * DetectorConfig().layers                    # the members' GRU states, stacked
+    assert meta["checkpoint"] == "the EMA weights of epoch 1, heard at mel warps 0.85, 1, 1.1"
+    assert meta["threshold"] == meta["metrics"]["val_threshold"]            # the ensemble's own validation
+    assert f"threshold {meta['threshold']:.2f}:" in r.stdout
+    # the file's posterior is the maximum of the best epoch's model over the three warped inputs
+    ck = torch.load(out / "best.pt", map_location="cpu", weights_only=False)
+    model = Detector(DetectorConfig.from_dict(ck["model_config"]))
+    model.load_state_dict(ck["model"])
+    model.eval()
+    x = torch.randn(1, 48, 40) * 3 - 6
+    with torch.no_grad():
+        each = [torch.sigmoid(model.warped(a)(x)) for a in (0.85, 1.0, 1.1)]
+    sess = ort.InferenceSession(str(out / "yes.onnx"))
+    ctx = np.full((1, meta["context"], 40), np.log(meta["frontend"]["floor"]), np.float32)
+    probs = sess.run(["probs"], {"features": x.numpy(), "context": ctx,
+                                 "hidden": np.zeros((meta["layers"], 1, meta["hidden"]), np.float32)})[0]
+    np.testing.assert_allclose(probs, torch.stack(each).amax(0).numpy(), atol=1e-5)
+    assert not np.allclose(each[0].numpy(), each[2].numpy(), atol=1e-3)    # the warps do change what it hears
+    r = _train_yes(synth, out, "--warps", "0.9")                            # resumed: re-exported at other warps
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert read_metadata(out / "yes.onnx")["warps"] == [0.9, 1.0]
+    assert _train_yes(synth, out).returncode == 0                           # without --warps: the model alone
+    assert "warps" not in read_metadata(out / "yes.onnx") and read_metadata(out / "yes.onnx")["members"] == 1
+    assert _train_yes(synth, out, "--warps", "3").returncode != 0           # out of range: an error, not a run
 
 
 def test_held_out_sound_alikes_do_not_set_the_threshold(tmp_path):

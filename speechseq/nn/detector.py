@@ -23,7 +23,8 @@ from dataclasses import asdict, dataclass, replace
 import torch
 from torch import nn
 
-__all__ = ["DetectorConfig", "Detector", "DetectorEnsemble", "DetectorState", "StepGraph"]
+__all__ = ["DetectorConfig", "Detector", "DetectorEnsemble", "DetectorState", "StepGraph", "warp_ensemble",
+           "warp_matrix"]
 
 DetectorState = tuple[torch.Tensor, torch.Tensor]  # (context (B, K - S + N, F), hidden (L, B, H))
 
@@ -82,6 +83,20 @@ def lifter_matrix(n_mels: int, keep: int) -> torch.Tensor:
     dct = torch.cos(math.pi * k * (f + 0.5) / n_mels) * math.sqrt(2.0 / n_mels)  # (keep, F)
     dct[0] /= math.sqrt(2.0)
     return (dct.T @ dct).float()
+
+
+def warp_matrix(n_mels: int, factor: float) -> torch.Tensor:
+    """(F, F) float64 map W with W @ frame = the frame warped on the mel axis by `factor` (the vocal tract
+    length warp `speechseq.frontend.mel_warp` that training applies to clips). Its rows sum to 1, so it
+    commutes with the input scaling and the running-mean normalisation (linear, per band)."""
+    from ..frontend import mel_warp
+
+    i0, i1, w = (t[0] for t in mel_warp(n_mels, [factor]))
+    m = torch.zeros(n_mels, n_mels, dtype=torch.float64)
+    rows = torch.arange(n_mels)
+    m[rows, torch.from_numpy(i0)] += 1.0 - torch.from_numpy(w).double()
+    m[rows, torch.from_numpy(i1)] += torch.from_numpy(w).double()
+    return m
 
 
 class Detector(nn.Module):
@@ -182,11 +197,22 @@ class Detector(nn.Module):
         out.cfg = replace(c, feat_shift=0.0, feat_scale=1.0, lifter=0)
         return out
 
+    def warped(self, factor: float) -> "Detector":
+        """A folded copy that hears every frame warped on the mel axis by `factor` (`warp_matrix`,
+        applied after the normalisation and before the lifter): conv(w, W z) = conv(W^T w, z), so the
+        warp lives in the conv weights, at no cost."""
+        out = self.folded()
+        with torch.no_grad():
+            wm = warp_matrix(self.cfg.n_mels, factor).to(out.conv.weight)
+            out.conv.weight.copy_(torch.einsum("gf,cgk->cfk", wm, out.conv.weight))
+        return out
+
 
 class DetectorEnsemble(nn.Module):
     """Several detectors of one configuration (e.g. trained by different recipes) as one: the
-    posterior is the mean of theirs. Where the members err on different sounds, the mean separates
-    keywords from other speech better than each of them (measured on amelia: the docstring of
+    posterior is the mean of theirs (`combine="mean"`), or their maximum (`combine="max"`, for the
+    warped copies of one model, `warp_ensemble`). Where the members err on different sounds, the mean
+    separates keywords from other speech better than each of them (measured on amelia: the docstring of
     scripts/train_detectors.py); it costs the members' size and most of their CPU.
 
     Streams like a `Detector`: one shared context (the members read the same frames) and the
@@ -194,10 +220,13 @@ class DetectorEnsemble(nn.Module):
     of the mean probability, so it drops in wherever a `Detector`'s logits are used.
     """
 
-    def __init__(self, members: list[Detector]) -> None:
+    def __init__(self, members: list[Detector], combine: str = "mean") -> None:
         super().__init__()
         if not members or any(m.cfg != members[0].cfg for m in members):
             raise ValueError("an ensemble needs one or more detectors of the same configuration")
+        if combine not in ("mean", "max"):
+            raise ValueError(f"combine must be 'mean' or 'max', got {combine!r}")
+        self.combine = combine
         self.members = nn.ModuleList(members)
         self.cfg = members[0].cfg
         self.state_layers = len(members) * self.cfg.layers
@@ -214,7 +243,8 @@ class DetectorEnsemble(nn.Module):
             logits, (new_ctx, hi) = m._logits(x, (ctx, h[i * L:(i + 1) * L]))
             probs.append(torch.sigmoid(logits))
             hs.append(hi)
-        p = torch.clamp(torch.stack(probs).mean(0), 1e-7, 1 - 1e-7)
+        p = torch.stack(probs)
+        p = torch.clamp(p.amax(0) if self.combine == "max" else p.mean(0), 1e-7, 1 - 1e-7)
         return torch.log(p) - torch.log1p(-p), (new_ctx, torch.cat(hs, dim=0))
 
     forward = Detector.forward
@@ -222,7 +252,21 @@ class DetectorEnsemble(nn.Module):
     num_parameters = Detector.num_parameters
 
     def folded(self) -> "DetectorEnsemble":
-        return DetectorEnsemble([m.folded() for m in self.members])
+        return DetectorEnsemble([m.folded() for m in self.members], self.combine)
+
+
+def warp_ensemble(model: Detector, warps: list[float]) -> DetectorEnsemble:
+    """Test-time vocal tract length normalisation: `model` hearing the input at each mel-axis warp
+    factor (1.0: as it is), the posterior the maximum of theirs, so a voice outside the synthetic
+    voices' range is heard at the warp that brings it nearest them. Costs one model per factor.
+
+    `speechseq train detector --warps` exports one; what it does on real voices is in the README."""
+    if not warps:
+        raise ValueError("warp_ensemble needs at least one warp factor")
+    for a in warps:
+        if not 0.5 <= a <= 2.0:
+            raise ValueError(f"warp factors must lie in [0.5, 2], got {a}")
+    return DetectorEnsemble([model.warped(float(a)) for a in warps], combine="max")
 
 
 class StepGraph(nn.Module):

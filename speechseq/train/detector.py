@@ -28,7 +28,8 @@ from .detector_pretrain import init_from_pretrained
 from .kwmix import MixConfig, Mixer
 from .loop import LoopConfig, average_states, save_checkpoint, train_loop
 
-__all__ = ["KIND", "TrainRecipe", "Validation", "train_detector", "data_summary", "event_max_loss", "averaged_checkpoint"]
+__all__ = ["KIND", "TrainRecipe", "Validation", "train_detector", "data_summary", "event_max_loss",
+           "averaged_checkpoint", "warped_checkpoint"]
 
 KIND = "detector"
 THRESHOLDS = np.round(np.arange(0.05, 0.9951, 0.01), 3)
@@ -178,11 +179,13 @@ def keyword_duration(bank: dict) -> float:
 
 def train_detector(bank: dict, out_dir: str | os.PathLike, keyword: str, recipe: TrainRecipe = TrainRecipe(),
                    model_cfg: DetectorConfig = DetectorConfig(), mix: MixConfig = MixConfig(), device: str = "cpu",
-                   progress: bool = True, average: int = 0) -> list[dict]:
+                   progress: bool = True, average: int = 0, warps: Sequence[float] = ()) -> list[dict]:
     """Train (or resume) a detector in out_dir: last.pt, best.pt (EMA weights of the epoch with the
     lowest val_frr_at_fa), history.json, curve.png, and snapshots/epoch_NNN.pt (EMA weights of every
     epoch, for averaging or choosing on real recordings afterwards). With `average` N > 0 and
-    validation data, also final.pt: the mean of the last N snapshots, validated (`averaged_checkpoint`)."""
+    validation data, also final.pt: the mean of the last N snapshots, validated (`averaged_checkpoint`).
+    With `warps` (mel-axis warp factors besides 1.0) and validation data, final.pt holds those weights
+    (or best.pt's) as a `warp_ensemble`, its threshold set by validating the ensemble (`warped_checkpoint`)."""
     out = Path(out_dir)
     (out / "snapshots").mkdir(parents=True, exist_ok=True)
     torch.manual_seed(recipe.seed)
@@ -234,8 +237,10 @@ def train_detector(bank: dict, out_dir: str | os.PathLike, keyword: str, recipe:
     select = "val_frr_at_fa" if validation.has_val else "loss"
     history = train_loop(model, batches, loss_fn, validate, out, KIND, model_cfg.to_dict(), loop, select=select,
                          mode="min", extra=extra, progress=progress)
-    if average > 0 and validation.has_val:
-        save_checkpoint(averaged_checkpoint(out, average, validation), out / "final.pt")
+    if (average > 0 or warps) and validation.has_val:
+        ck = averaged_checkpoint(out, average, validation) if average > 0 else \
+            torch.load(out / "best.pt", map_location="cpu", weights_only=False)
+        save_checkpoint(warped_checkpoint(ck, warps, validation) if warps else ck, out / "final.pt")
     return history
 
 
@@ -347,19 +352,34 @@ def averaged_checkpoint(run: str | os.PathLike, last: int = 3, validation: Valid
     """A run's last.pt with the mean of its last `last` epochs' EMA snapshots as the weights (on real
     "amelia" this missed fewer keywords than the epoch that synthetic validation picks). With
     `validation`, the threshold, end offset and metrics are measured on the averaged weights themselves."""
-    from .export_detector import detector_from_checkpoint
-
     run = Path(run)
     snaps = sorted((run / "snapshots").glob("epoch_*.pt"))[-last:]
     if not snaps:
         raise FileNotFoundError(f"{run / 'snapshots'}: no epoch snapshots to average")
     ck = snapshot_checkpoint(run, snaps)
     if validation is not None and validation.has_val:
-        rec = validation(detector_from_checkpoint(ck).to(validation.dev))
-        ck["extra"] = {**(ck.get("extra") or {}), "threshold": rec["val_threshold"],
-                       "end_offset_s": round(rec["val_end_offset_s"], 3),
-                       "metrics": {k: round(v, 4) for k, v in rec.items()},
-                       "checkpoint": f"mean of the EMA weights of epochs {_span(snaps)}"}
+        ck = _validated(ck, validation, f"mean of the EMA weights of epochs {_span(snaps)}")
+    return ck
+
+
+def warped_checkpoint(ck: dict, warps: Sequence[float], validation: Validation) -> dict:
+    """`ck` (one model's weights) as a `warp_ensemble` of 1.0 and `warps`, validated as such: the maximum of
+    several posteriors rises on other speech too, so the threshold is the ensemble's own."""
+    factors = sorted({1.0, *(float(a) for a in warps)})
+    base = (ck.get("extra") or {}).get("checkpoint") or f"the EMA weights of epoch {ck.get('epoch')}"
+    out = {**finish_checkpoint(ck), "warps": factors}
+    out["extra"] = {**out["extra"], "warps": factors}
+    return _validated(out, validation, f"{base}, heard at mel warps {', '.join(f'{a:g}' for a in factors)}")
+
+
+def _validated(ck: dict, validation: Validation, what: str) -> dict:
+    """`ck` with the threshold, end offset and metrics that `validation` measures of its model."""
+    from .export_detector import detector_from_checkpoint
+
+    rec = validation(detector_from_checkpoint(ck).to(validation.dev))
+    ck["extra"] = {**(ck.get("extra") or {}), "threshold": rec["val_threshold"],
+                   "end_offset_s": round(rec["val_end_offset_s"], 3),
+                   "metrics": {k: round(v, 4) for k, v in rec.items()}, "checkpoint": what}
     return ck
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from ..frontend import FrontendConfig
-from ..nn.detector import Detector, DetectorConfig, DetectorEnsemble, StepGraph
+from ..nn.detector import Detector, DetectorConfig, DetectorEnsemble, StepGraph, warp_ensemble
 from ..runtime.onnx import write_metadata, jsonable
 
 __all__ = ["export_detector", "export_checkpoint", "detector_from_checkpoint", "DEFAULT_RUNTIME"]
@@ -26,8 +26,11 @@ DEFAULT_RUNTIME = {"threshold": 0.5, "smoothing_steps": 3, "refractory_s": 1.0}
 
 def detector_from_checkpoint(ckpt: dict) -> Detector | DetectorEnsemble:
     """Rebuild the model of a checkpoint (EMA weights in best.pt) in eval mode; a checkpoint with
-    "members" (weights of several runs of one configuration) gives their ensemble."""
+    "members" (weights of several runs of one configuration) gives their ensemble, one with "warps"
+    (mel-axis warp factors) the model's `warp_ensemble`."""
     cfg = DetectorConfig.from_dict(ckpt["model_config"])
+    if ckpt.get("warps") and "members" in ckpt:
+        raise ValueError("a checkpoint has either members or warps, not both")
     if "members" in ckpt:
         members = [Detector(cfg) for _ in ckpt["members"]]
         for m, weights in zip(members, ckpt["members"]):
@@ -35,7 +38,7 @@ def detector_from_checkpoint(ckpt: dict) -> Detector | DetectorEnsemble:
         return DetectorEnsemble(members).eval()
     model = Detector(cfg)
     model.load_state_dict(ckpt["model"])
-    return model.eval()
+    return (warp_ensemble(model, ckpt["warps"]) if ckpt.get("warps") else model).eval()
 
 
 def export_detector(model: Detector | DetectorEnsemble, out: str | os.PathLike, meta: dict, opset: int = 17) -> Path:
@@ -64,6 +67,7 @@ def export_detector(model: Detector | DetectorEnsemble, out: str | os.PathLike, 
             "frontend": frontend.to_dict(), "model_config": cfg.to_dict(),
             "stride": cfg.stride, "context": cfg.context, "layers": getattr(model, "state_layers", cfg.layers),
             "hidden": cfg.hidden, "members": len(getattr(model, "members", [model])),
+            **({"combine": model.combine} if isinstance(model, DetectorEnsemble) else {}),
             "step_s": cfg.stride / frontend.frame_rate, "parameters": model.num_parameters()}
     full.setdefault("keyword", "keyword")
     write_metadata(out, full)
@@ -79,6 +83,6 @@ def export_checkpoint(ckpt_path: str | os.PathLike, out: str | os.PathLike, int8
     extra = dict(ckpt.get("extra") or {})
     meta = {k: extra[k] for k in ("keyword", "threshold", "smoothing_steps", "refractory_s", "label_s",
                                   "keyword_duration_s", "end_offset_s", "data", "metrics", "recipe", "threshold_table",
-                                  "checkpoint") if k in extra}
+                                  "checkpoint", "warps") if k in extra}
     meta["checkpoint_epoch"] = int(ckpt.get("epoch", 0))
     return [str(export_detector(model, out, jsonable(meta)))]

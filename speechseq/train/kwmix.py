@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from ..frontend import FrontendConfig, logmel, mel_filterbank
+from ..frontend import FrontendConfig, logmel, mel_filterbank, mel_warp
 from .augment import coloured_noise, label_vector, place_without_overlap
 from .kwbank import LO, STEP
 
@@ -92,17 +92,6 @@ class _Role:
         return np.minimum(np.searchsorted(self.cdf, rng.random(n), side="right"), len(self) - 1)
 
 
-def _warp_tables(n_mels: int, factors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For each VTLP factor a: band m of the output reads the spectrum at centre frequency f_m / a,
-    as a linear interpolation between two input bands. Returns i0, i1 (n, F) int64, w (n, F)."""
-    fb = mel_filterbank(FrontendConfig(n_mels=n_mels))
-    centres = (fb * np.arange(fb.shape[1])).sum(1) / fb.sum(1)  # in FFT bins
-    pos = np.interp(centres[None, :] / factors[:, None], centres, np.arange(n_mels))
-    i0 = np.clip(np.floor(pos).astype(np.int64), 0, n_mels - 1)
-    i1 = np.clip(i0 + 1, 0, n_mels - 1)
-    return i0, i1, (pos - i0).astype(np.float32)
-
-
 class Mixer:
     """Batches of (features (B, T, F) float32, labels (B, T // stride) float32) from a bank."""
 
@@ -116,7 +105,7 @@ class Mixer:
         self.label_steps = max(1, int(round(cfg.label_s * 100 / stride)))
         self.floor = float(bank["meta"].get("floor", 1e-6))
         self.warps = np.linspace(cfg.vtlp[0], cfg.vtlp[1], n_warps)
-        i0, i1, w = _warp_tables(self.n_mels, self.warps)
+        i0, i1, w = mel_warp(self.n_mels, self.warps)
         self.i0, self.i1 = torch.from_numpy(i0).to(self.dev), torch.from_numpy(i1).to(self.dev)
         self.w = torch.from_numpy(w).to(self.dev)
         noise = coloured_noise("pink", 16000 * 20, np.random.default_rng(7))
