@@ -113,7 +113,8 @@ def test_train_detector_exports_the_warped_ensemble(tmp_path):
     assert meta["warps"] == [0.85, 1.0, 1.1] and meta["members"] == 3 and meta["combine"] == "max"
     assert meta["layers"] == 3 * DetectorConfig().layers                    # the members' GRU states, stacked
     assert meta["checkpoint"] == "the EMA weights of epoch 1, heard at mel warps 0.85, 1, 1.1"
-    assert meta["threshold"] == meta["metrics"]["val_threshold"]            # the ensemble's own validation
+    assert meta["threshold"] == meta["metrics"]["val_threshold"]            # the ensemble's own validation,
+    assert meta["val_neg_hours"] >= 2.9                                     # on 3 h of mixes, not the epochs' 1 h
     assert f"threshold {meta['threshold']:.2f}:" in r.stdout
     # the file's posterior is the maximum of the best epoch's model over the three warped inputs
     ck = torch.load(out / "best.pt", map_location="cpu", weights_only=False)

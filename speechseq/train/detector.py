@@ -33,6 +33,10 @@ __all__ = ["KIND", "TrainRecipe", "Validation", "train_detector", "data_summary"
 
 KIND = "detector"
 THRESHOLDS = np.round(np.arange(0.05, 0.9951, 0.01), 3)
+# Hours of validation mixes without the keyword that set a warp ensemble's threshold (the epochs' own passes use
+# TrainRecipe.val_neg_hours, 1 h). Session 29, 13 custom-keyword runs: on 1 h the ensembles fired 10 times in
+# 6.1 h of real speech at their thresholds (the models alone twice); on 3 h, 3 times (alone: none).
+WARP_VAL_NEG_HOURS = 3.0
 
 
 @dataclass(frozen=True)
@@ -185,7 +189,8 @@ def train_detector(bank: dict, out_dir: str | os.PathLike, keyword: str, recipe:
     epoch, for averaging or choosing on real recordings afterwards). With `average` N > 0 and
     validation data, also final.pt: the mean of the last N snapshots, validated (`averaged_checkpoint`).
     With `warps` (mel-axis warp factors besides 1.0) and validation data, final.pt holds those weights
-    (or best.pt's) as a `warp_ensemble`, its threshold set by validating the ensemble (`warped_checkpoint`)."""
+    (or best.pt's) as a `warp_ensemble`, its threshold set by validating the ensemble on WARP_VAL_NEG_HOURS
+    of mixes without the keyword (`warped_checkpoint`)."""
     out = Path(out_dir)
     (out / "snapshots").mkdir(parents=True, exist_ok=True)
     torch.manual_seed(recipe.seed)
@@ -240,7 +245,10 @@ def train_detector(bank: dict, out_dir: str | os.PathLike, keyword: str, recipe:
     if (average > 0 or warps) and validation.has_val:
         ck = averaged_checkpoint(out, average, validation) if average > 0 else \
             torch.load(out / "best.pt", map_location="cpu", weights_only=False)
-        save_checkpoint(warped_checkpoint(ck, warps, validation) if warps else ck, out / "final.pt")
+        if warps:
+            longer = replace(recipe, val_neg_hours=max(WARP_VAL_NEG_HOURS, recipe.val_neg_hours))
+            ck = warped_checkpoint(ck, warps, Validation(bank, mix, longer, model_cfg.stride, device))
+        save_checkpoint(ck, out / "final.pt")
     return history
 
 
@@ -368,7 +376,7 @@ def warped_checkpoint(ck: dict, warps: Sequence[float], validation: Validation) 
     factors = sorted({1.0, *(float(a) for a in warps)})
     base = (ck.get("extra") or {}).get("checkpoint") or f"the EMA weights of epoch {ck.get('epoch')}"
     out = {**finish_checkpoint(ck), "warps": factors}
-    out["extra"] = {**out["extra"], "warps": factors}
+    out["extra"] = {**out["extra"], "warps": factors, "val_neg_hours": round(validation.neg_hours, 3)}
     return _validated(out, validation, f"{base}, heard at mel warps {', '.join(f'{a:g}' for a in factors)}")
 
 
