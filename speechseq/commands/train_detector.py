@@ -147,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
     except ImportError:
         raise SpeechseqError("training needs torch: pip install 'speechseq[train]'") from None
 
-    from ..nn.detector import DetectorConfig
+    from ..nn.detector import WARP_RANGE, DetectorConfig
     from ..train.detector import TrainRecipe, train_detector
     from ..train.export_detector import export_checkpoint
     from ..train.kwbank import BankConfig, build_bank, load_bank, reweight_sources, save_bank
@@ -159,9 +159,10 @@ def run(args: argparse.Namespace) -> int:
     if args.natural_weight <= 0:
         raise SpeechseqError(f"--natural-weight must be > 0, got {args.natural_weight}")
     warps = sorted({a for a in args.warps if a != 1.0})
+    lo, hi = WARP_RANGE
     for a in warps:
-        if not 0.5 <= a <= 2.0:
-            raise SpeechseqError(f"--warps factors must lie in [0.5, 2], got {a:g}")
+        if not lo <= a <= hi:
+            raise SpeechseqError(f"--warps factors must lie in [{lo:g}, {hi:g}], got {a:g}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     pos, neg = list(args.positives), list(args.negatives)

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 __all__ = ["DetectorConfig", "Detector", "DetectorEnsemble", "DetectorState", "StepGraph", "warp_ensemble",
-           "warp_matrix"]
+           "warp_matrix", "WARP_RANGE"]
 
 DetectorState = tuple[torch.Tensor, torch.Tensor]  # (context (B, K - S + N, F), hidden (L, B, H))
 
@@ -83,6 +83,9 @@ def lifter_matrix(n_mels: int, keep: int) -> torch.Tensor:
     dct = torch.cos(math.pi * k * (f + 0.5) / n_mels) * math.sqrt(2.0 / n_mels)  # (keep, F)
     dct[0] /= math.sqrt(2.0)
     return (dct.T @ dct).float()
+
+
+WARP_RANGE = (0.5, 2.0)  # the mel-axis warp factors a warp ensemble accepts
 
 
 def warp_matrix(n_mels: int, factor: float) -> torch.Tensor:
@@ -264,8 +267,8 @@ def warp_ensemble(model: Detector, warps: list[float]) -> DetectorEnsemble:
     if not warps:
         raise ValueError("warp_ensemble needs at least one warp factor")
     for a in warps:
-        if not 0.5 <= a <= 2.0:
-            raise ValueError(f"warp factors must lie in [0.5, 2], got {a}")
+        if not WARP_RANGE[0] <= a <= WARP_RANGE[1]:
+            raise ValueError(f"warp factors must lie in [{WARP_RANGE[0]:g}, {WARP_RANGE[1]:g}], got {a}")
     return DetectorEnsemble([model.warped(float(a)) for a in warps], combine="max")
 
 

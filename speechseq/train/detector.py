@@ -243,7 +243,8 @@ def train_detector(bank: dict, out_dir: str | os.PathLike, keyword: str, recipe:
     history = train_loop(model, batches, loss_fn, validate, out, KIND, model_cfg.to_dict(), loop, select=select,
                          mode="min", extra=extra, progress=progress)
     if (average > 0 or warps) and validation.has_val:
-        ck = averaged_checkpoint(out, average, validation) if average > 0 else \
+        # with warps, only the ensemble's threshold counts: the averaged weights are validated as its members
+        ck = averaged_checkpoint(out, average, None if warps else validation) if average > 0 else \
             torch.load(out / "best.pt", map_location="cpu", weights_only=False)
         if warps:
             longer = replace(recipe, val_neg_hours=max(WARP_VAL_NEG_HOURS, recipe.val_neg_hours))
@@ -374,9 +375,10 @@ def warped_checkpoint(ck: dict, warps: Sequence[float], validation: Validation) 
     """`ck` (one model's weights) as a `warp_ensemble` of 1.0 and `warps`, validated as such: the maximum of
     several posteriors rises on other speech too, so the threshold is the ensemble's own."""
     factors = sorted({1.0, *(float(a) for a in warps)})
-    base = (ck.get("extra") or {}).get("checkpoint") or f"the EMA weights of epoch {ck.get('epoch')}"
+    base = (f"mean of the EMA weights of epochs {_span([Path(n) for n in ck['averaged']])}" if ck.get("averaged")
+            else f"the EMA weights of epoch {ck.get('epoch')}")
     out = {**finish_checkpoint(ck), "warps": factors}
-    out["extra"] = {**out["extra"], "warps": factors, "val_neg_hours": round(validation.neg_hours, 3)}
+    out["extra"] = {**out["extra"], "val_neg_hours": round(validation.neg_hours, 3)}
     return _validated(out, validation, f"{base}, heard at mel warps {', '.join(f'{a:g}' for a in factors)}")
 
 
