@@ -227,3 +227,42 @@ def test_train_detector_rejects_bad_settings(tmp_path, flag):
     r = subprocess.run([sys.executable, "-m", "speechseq", "train", "detector", "--keyword", "yes", "--out",
                         str(tmp_path / "run"), "--positives", str(tmp_path), *flag], capture_output=True, text=True)
     assert r.returncode != 0 and flag[0] in r.stderr and "Traceback" not in r.stderr
+
+
+def test_train_detector_init_starts_from_a_trained_run(tmp_path):
+    """--init RUN starts the whole model, output layer included, from that run's best.pt (fine-tuning to a
+    speaker's own clips): at a learning rate of ~0 the first epoch's weights are the run's, where a run
+    without it starts elsewhere; a checkpoint that is not a detector's is a clear error."""
+    import torch
+
+    synth = _yes_no_synth(tmp_path)
+    assert _train_yes(synth, tmp_path / "base").returncode == 0
+    base = torch.load(tmp_path / "base" / "best.pt", map_location="cpu", weights_only=False)["model"]
+
+    def first_epoch(out, *options):
+        r = _train_yes(synth, out, "--lr", "1e-12", "--seed", "1", *options)
+        assert r.returncode == 0, r.stderr[-2000:]
+        return torch.load(out / "snapshots" / "epoch_001.pt", map_location="cpu", weights_only=False)["model"]
+
+    tuned = first_epoch(tmp_path / "tuned", "--init", str(tmp_path / "base"))
+    fresh = first_epoch(tmp_path / "fresh")
+    for k in ("conv.weight", "gru.weight_hh_l1", "out.weight", "out.bias"):
+        torch.testing.assert_close(tuned[k], base[k], atol=1e-6, rtol=0)
+        assert (fresh[k] - base[k]).abs().max() > 1e-3
+    assert (tmp_path / "tuned" / "yes.onnx").is_file()
+    mine = tmp_path / "mine"                          # a speaker's own clips, no real backgrounds: a warning
+    mine.mkdir()
+    _clips(mine, "yes", 3)
+    r = _train_yes(synth, tmp_path / "own", "--init", str(tmp_path / "base"), "--positives", f"{mine}:50")
+    assert r.returncode == 0 and "--init with your own --positives but no --backgrounds" in r.stderr
+    r = _train_yes(synth, tmp_path / "bad", "--init", str(tmp_path / "base" / "bank.npz"))
+    assert r.returncode != 0 and "--init" in r.stderr and "Traceback" not in r.stderr
+    r = _train_yes(synth, tmp_path / "bad2", "--init", str(tmp_path / "nowhere"))
+    assert r.returncode != 0 and "no such checkpoint" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_finetune_weight_average_leaves_little_of_the_start():
+    from speechseq.commands.train_detector import finetune_ema_decay
+
+    assert finetune_ema_decay(600) ** 600 < 0.01 < 0.999 ** 600      # the README's 3 x 200 steps
+    assert finetune_ema_decay(10 ** 6) == 0.999 and finetune_ema_decay(10) == 0.95

@@ -26,10 +26,10 @@ from ..nn.detector import Detector, DetectorConfig
 from ..runtime.detector import smooth, trigger_events
 from .detector_pretrain import init_from_pretrained
 from .kwmix import MixConfig, Mixer
-from .loop import LoopConfig, average_states, save_checkpoint, train_loop
+from .loop import LoopConfig, average_states, load_checkpoint, save_checkpoint, train_loop
 
 __all__ = ["KIND", "TrainRecipe", "Validation", "train_detector", "data_summary", "event_max_loss",
-           "averaged_checkpoint", "warped_checkpoint"]
+           "averaged_checkpoint", "warped_checkpoint", "trained_weights"]
 
 KIND = "detector"
 THRESHOLDS = np.round(np.arange(0.05, 0.9951, 0.01), 3)
@@ -64,6 +64,9 @@ class TrainRecipe:
     # the conv, batch norm and GRU weights start from it ("": from a random initialisation). On real
     # "amelia" no better at equal false accepts (session 17, scripts/train_detectors.py "natural-pre").
     init: str = ""
+    # A trained detector's checkpoint (best.pt or final.pt of a run): the whole model, output layer
+    # included, starts from its weights ("": off). Fine-tuning to a speaker's own clips (`--init`).
+    finetune: str = ""
     # Domain-adversarial training (speechseq.train.domain; 0: off): a critic tells synthetic from real
     # speech by the last GRU layer's outputs; its gradient reaches the detector reversed, times this
     # weight (ramped up over training), so that real voices and synthetic ones look alike to the head.
@@ -197,6 +200,11 @@ def train_detector(bank: dict, out_dir: str | os.PathLike, keyword: str, recipe:
     model = Detector(model_cfg)
     if recipe.init and not (out / "last.pt").exists():  # a resumed run has its own weights
         init_from_pretrained(model, recipe.init)
+    if recipe.finetune and not (out / "last.pt").exists():
+        cfg, state = trained_weights(recipe.finetune)
+        if cfg != model_cfg:
+            raise ValueError(f"{recipe.finetune} holds a detector of another configuration than this training's")
+        model.load_state_dict(state)
     mixer = Mixer(bank, mix, model_cfg.stride, device)
     validation = Validation(bank, mix, recipe, model_cfg.stride, device)
     done = sorted((out / "snapshots").glob("epoch_*.pt"))
@@ -342,6 +350,23 @@ def event_max_loss(logits: torch.Tensor, labels: torch.Tensor, guard_before: int
 def average_snapshots(paths: list[Path]) -> dict:
     """Mean of several snapshots' weights (batch-norm statistics averaged too)."""
     return average_states([torch.load(p, map_location="cpu", weights_only=False)["model"] for p in paths])
+
+
+def trained_weights(path: str | os.PathLike) -> tuple[DetectorConfig, dict]:
+    """The configuration and weights of a trained detector: a run's best.pt or final.pt (a warped
+    final.pt gives its base model, heard at warp 1.0), or a run directory (its best.pt)."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / "best.pt"
+    if not p.is_file():
+        raise FileNotFoundError(f"{p}: no such checkpoint (give a run directory or its best.pt / final.pt)")
+    try:
+        ck = load_checkpoint(p)
+    except Exception as err:  # torch raises pickle, zip and runtime errors alike for a file of another kind
+        raise ValueError(f"{p} is not a checkpoint torch can read ({str(err).splitlines()[0][:120]})") from None
+    if not isinstance(ck, dict) or ck.get("kind") != KIND or "model" not in ck:
+        raise ValueError(f"{p} is not a trained detector's checkpoint")
+    return DetectorConfig.from_dict(ck["model_config"]), ck["model"]
 
 
 def snapshot_path(run: str | os.PathLike, epoch: int) -> Path:
