@@ -235,6 +235,8 @@ def test_train_detector_init_starts_from_a_trained_run(tmp_path):
     without it starts elsewhere; a checkpoint that is not a detector's is a clear error."""
     import torch
 
+    from speechseq.runtime.detector import KeywordModel
+
     synth = _yes_no_synth(tmp_path)
     assert _train_yes(synth, tmp_path / "base").returncode == 0
     base = torch.load(tmp_path / "base" / "best.pt", map_location="cpu", weights_only=False)["model"]
@@ -250,6 +252,12 @@ def test_train_detector_init_starts_from_a_trained_run(tmp_path):
         torch.testing.assert_close(tuned[k], base[k], atol=1e-6, rtol=0)
         assert (fresh[k] - base[k]).abs().max() > 1e-3
     assert (tmp_path / "tuned" / "yes.onnx").is_file()
+    # an exported file (a shipped model) as the start: its posteriors carry over, though not its parametrisation
+    first_epoch(tmp_path / "tuned-onnx", "--init", str(tmp_path / "base" / "yes.onnx"))
+    feats = np.random.default_rng(0).normal(-6.0, 3.0, (48, 40)).astype(np.float32)
+    start, from_file, other = (KeywordModel(tmp_path / d / "yes.onnx") for d in ("base", "tuned-onnx", "fresh"))
+    posts = [m.run(feats, *m.initial_state())[0] for m in (start, from_file, other)]
+    assert np.abs(posts[0] - posts[1]).max() < 0.1 * np.abs(posts[0] - posts[2]).max()
     mine = tmp_path / "mine"                          # a speaker's own clips, no real backgrounds: a warning
     mine.mkdir()
     _clips(mine, "yes", 3)

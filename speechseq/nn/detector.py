@@ -132,6 +132,20 @@ class Detector(nn.Module):
         c = self.cfg
         ctx, h = state
         full = torch.cat([ctx, x], dim=1)  # (B, K - S + N + T, F)
+        z = self.drop(torch.relu(self.norm(self.conv(self.conv_input(full))))).transpose(1, 2)  # (B, T // S, C)
+        y, h = self.gru(z, h)
+        # Negative slicing keeps the exported graph valid for any chunk length (a multiple of S).
+        if x.shape[1] % c.stride == 0:
+            new_ctx = full[:, -c.context:]
+        else:  # whole-clip forward of a ragged clip: the tail frames are the caller's
+            used = c.stride * (x.shape[1] // c.stride)
+            new_ctx = full[:, used: used + c.context]
+        return y, (new_ctx, h)
+
+    def conv_input(self, full: torch.Tensor) -> torch.Tensor:
+        """Context + frames (B, N + T', F) -> what the conv reads (B, F, T'): scaled, each frame minus
+        its running mean, liftered."""
+        c = self.cfg
         # (a copy made by `folded` has its scaling in the conv weights: no graph ops for it here)
         z = full if (c.feat_shift, c.feat_scale) == (0.0, 1.0) else (full - c.feat_shift) / c.feat_scale
         if c.norm_frames:
@@ -143,15 +157,7 @@ class Detector(nn.Module):
             z = z[:, n:] - (run[:, n:] - run[:, :-n]) * (1.0 / n)
         if c.lifter:
             z = z @ self.lift
-        z = self.drop(torch.relu(self.norm(self.conv(z.transpose(1, 2))))).transpose(1, 2)  # (B, T // S, C)
-        y, h = self.gru(z, h)
-        # Negative slicing keeps the exported graph valid for any chunk length (a multiple of S).
-        if x.shape[1] % c.stride == 0:
-            new_ctx = full[:, -c.context:]
-        else:  # whole-clip forward of a ragged clip: the tail frames are the caller's
-            used = c.stride * (x.shape[1] // c.stride)
-            new_ctx = full[:, used: used + c.context]
-        return y, (new_ctx, h)
+        return z.transpose(1, 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, T, F) log-mel of whole clips -> logits (B, T // S) (apply sigmoid for probabilities)."""

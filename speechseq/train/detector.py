@@ -25,6 +25,7 @@ import torch
 from ..nn.detector import Detector, DetectorConfig
 from ..runtime.detector import smooth, trigger_events
 from .detector_pretrain import init_from_pretrained
+from .import_detector import calibrate_norm
 from .kwmix import MixConfig, Mixer
 from .loop import LoopConfig, average_states, load_checkpoint, save_checkpoint, train_loop
 
@@ -200,12 +201,15 @@ def train_detector(bank: dict, out_dir: str | os.PathLike, keyword: str, recipe:
     model = Detector(model_cfg)
     if recipe.init and not (out / "last.pt").exists():  # a resumed run has its own weights
         init_from_pretrained(model, recipe.init)
+    mixer = Mixer(bank, mix, model_cfg.stride, device)
     if recipe.finetune and not (out / "last.pt").exists():
         cfg, state = trained_weights(recipe.finetune)
         if cfg != model_cfg:
             raise ValueError(f"{recipe.finetune} holds a detector of another configuration than this training's")
         model.load_state_dict(state)
-    mixer = Mixer(bank, mix, model_cfg.stride, device)
+        if Path(recipe.finetune).suffix == ".onnx":  # its batch norm set to the training mixes' statistics
+            rng = np.random.default_rng([recipe.seed, 999])
+            calibrate_norm(model, [mixer.batch(rng, recipe.batch)[0].cpu() for _ in range(4)])
     validation = Validation(bank, mix, recipe, model_cfg.stride, device)
     done = sorted((out / "snapshots").glob("epoch_*.pt"))
     adversary = _Adversary(bank, mix, recipe, model_cfg, device, out) if recipe.domain_weight > 0 else None
@@ -354,8 +358,18 @@ def average_snapshots(paths: list[Path]) -> dict:
 
 def trained_weights(path: str | os.PathLike) -> tuple[DetectorConfig, dict]:
     """The configuration and weights of a trained detector: a run's best.pt or final.pt (a warped
-    final.pt gives its base model, heard at warp 1.0), or a run directory (its best.pt)."""
+    final.pt gives its base model, heard at warp 1.0), a run directory (its best.pt), or an exported
+    detector .onnx (`detector_from_onnx`: its batch norm the identity until `calibrate_norm`)."""
     p = Path(path)
+    if p.suffix == ".onnx":
+        from ..runtime.onnx import ModelError
+        from .import_detector import detector_from_onnx
+
+        try:
+            model = detector_from_onnx(p)
+        except ModelError as err:
+            raise ValueError(str(err)) from None
+        return model.cfg, model.state_dict()
     if p.is_dir():
         p = p / "best.pt"
     if not p.is_file():
