@@ -94,6 +94,37 @@ def test_eval_detector_reports_rates(speech_wav, tmp_path):
     assert (tmp_path / "det.png").exists()
 
 
+def test_eval_detector_saves_the_threshold_it_suggests(speech_wav, tmp_path):
+    """--save-threshold writes the threshold for --target-fa into the model file, which detect then uses."""
+    from speechseq.runtime.detector import KeywordModel
+    from speechseq.runtime.onnx import read_metadata
+
+    model = tmp_path / "mine.onnx"
+    shutil.copy(MODELS[0], model)
+    neg = tmp_path / "neg"
+    neg.mkdir()
+    sf.write(neg / "noise.wav", (0.01 * np.random.default_rng(3).standard_normal(16000 * 20)).astype(np.float32), 16000)
+    r = speechseq("eval", "detector", "--model", model, "--positives", speech_wav, "--negatives", neg,
+                  "--save-threshold")
+    assert r.returncode != 0 and "at least 15 minutes of --negatives" in r.stderr and "Traceback" not in r.stderr
+    assert read_metadata(model)["threshold"] == read_metadata(MODELS[0])["threshold"]      # nothing written
+    with sf.SoundFile(neg / "long.wav", "w", 16000, 1, "PCM_16") as f:                     # 16 minutes in all
+        rng = np.random.default_rng(5)
+        for _ in range(16):
+            f.write((0.01 * rng.standard_normal(16000 * 60)).astype(np.float32))
+    r = speechseq("eval", "detector", "--model", model, "--positives", speech_wav, "--negatives", neg,
+                  "--target-fa", "5", "--save-threshold", "--json")
+    assert r.returncode == 0, r.stderr
+    s = json.loads(r.stdout)
+    meta = read_metadata(model)
+    assert meta["threshold"] == s["saved_threshold"] == s["threshold_for_target"]
+    assert meta["threshold_previous"] == read_metadata(MODELS[0])["threshold"]
+    assert meta["threshold_choice"]["positives"] == 1 and meta["threshold_choice"]["target_fa_per_hour"] == 5
+    assert KeywordModel(model).threshold == s["saved_threshold"]
+    r = speechseq("eval", "detector", "--model", model, "--negatives", neg, "--save-threshold")  # no positives
+    assert r.returncode != 0 and "--save-threshold needs --positives" in r.stderr and "Traceback" not in r.stderr
+
+
 @pytest.mark.slow
 def test_one_hour_file_bounded_memory(tmp_path):
     import psutil

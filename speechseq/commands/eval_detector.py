@@ -34,6 +34,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--target-fa", type=float, default=0.5, help="false accepts per hour for the suggested threshold")
     p.add_argument("--threshold", type=float, help="threshold to report at (default: the model's)")
     p.add_argument("--det", metavar="PNG", help="draw the DET curve")
+    p.add_argument("--save-threshold", action="store_true",
+                   help="write the threshold for --target-fa into the model file (its metadata; the old one is kept "
+                        "as threshold_previous), so that detect and listen use it by default: for a model fitted "
+                        "to your voice, measured on recordings of yours that it was not trained on")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.set_defaults(func=run)
 
@@ -140,9 +144,35 @@ def run(args: argparse.Namespace) -> int:
             raise SpeechseqError("a DET curve needs both --positives and --negatives")
         plot_det([curve], args.det, title=f"{summary['keyword']}: DET")
         summary["det"] = args.det
+    if args.save_threshold:
+        summary["saved_threshold"] = save_threshold(args.model, summary)
     if args.json:
         print_json_line(summary)
     else:
         for k, v in summary.items():
             print(f"{k:>22}: {v}")
     return 0
+
+
+MIN_SAVE_HOURS = 0.25  # negatives --save-threshold needs
+
+
+def save_threshold(model: str | Path, summary: dict) -> float:
+    """Write `summary`'s threshold for the target false-accept rate into the model's metadata (the old
+    one as threshold_previous, what chose it as threshold_choice); returns it."""
+    from ..runtime.onnx import read_metadata, write_metadata
+
+    t = summary.get("threshold_for_target")
+    if summary.get("negative_hours", 0.0) < MIN_SAVE_HOURS:
+        raise SpeechseqError(f"--save-threshold needs at least {60 * MIN_SAVE_HOURS:.0f} minutes of --negatives (got "
+                             f"{60 * summary.get('negative_hours', 0.0):.1f}): a shorter set bounds no false-accept rate "
+                             "(an hour or more of your own speech and rooms is better)")
+    if t is None:
+        raise SpeechseqError("--save-threshold needs --positives and --negatives and a threshold that meets "
+                             f"--target-fa ({summary.get('target_note', 'no DET curve')})")
+    meta = read_metadata(model)
+    meta["threshold_previous"], meta["threshold"] = meta.get("threshold"), float(t)
+    meta["threshold_choice"] = {k: summary[k] for k in ("target_fa_per_hour", "positives", "negative_hours",
+                                                        "frr_at_target", "fa_per_hour_at_target")}
+    write_metadata(model, meta)
+    return float(t)
