@@ -162,11 +162,12 @@ def save_threshold(model: str | Path, summary: dict) -> float:
     one as threshold_previous, what chose it as threshold_choice); returns it."""
     from ..runtime.onnx import read_metadata, write_metadata
 
-    t = summary.get("threshold_for_target")
     if summary.get("negative_hours", 0.0) < MIN_SAVE_HOURS:
+        got = 60 * summary.get("negative_hours", 0.0)
         raise SpeechseqError(f"--save-threshold needs at least {60 * MIN_SAVE_HOURS:.0f} minutes of --negatives (got "
-                             f"{60 * summary.get('negative_hours', 0.0):.1f}): a shorter set bounds no false-accept rate "
-                             "(an hour or more of your own speech and rooms is better)")
+                             f"{got:.1f}): a shorter set bounds no false-accept rate (an hour or more of your own "
+                             "speech and rooms is better)")
+    t = summary.get("threshold_for_target")
     if t is None:
         raise SpeechseqError("--save-threshold needs --positives and --negatives and a threshold that meets "
                              f"--target-fa ({summary.get('target_note', 'no DET curve')})")

@@ -60,12 +60,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "which make most of make_synth_data.py's voices (the shipped models use 4; on real voices "
                         "it helped one keyword of three, README)")
     p.add_argument("--init", metavar="RUN", default="",
-                   help="start from a detector trained before instead of random weights: its run directory, its best.pt "
-                        "/ final.pt, or an exported .onnx such as models/activate.onnx. To fit one to your voice: the same --synth, a few dozen of your recordings "
-                        "of the keyword drawn often, real speech without it as backgrounds, and a short training, e.g. "
-                        "--positives my-clips:50 --backgrounds ../shared/data/noise ../shared/data/kathleen/manifest."
-                        "jsonl:2 --epochs 3 --lr 0.001 (about 9 minutes here; README: one speaker's misses from 55-72 "
-                        "to 3-7 %%, another's 12 to 4 %%, a third's unchanged)")
+                   help="start from a detector trained before instead of random weights: its run directory, its "
+                        "best.pt / final.pt, or an exported .onnx such as models/activate.onnx. To fit one to your "
+                        "voice: the same --synth, a few dozen of your recordings of the keyword drawn often, real "
+                        "speech without it as backgrounds, and a short training, e.g. --positives my-clips:50 "
+                        "--backgrounds ../shared/data/noise ../shared/data/kathleen/manifest.jsonl:2 --epochs 3 "
+                        "--lr 0.001 (about 9 minutes here). README: at <= 0.5 synthetic false accepts an hour, one "
+                        "speaker's misses went from 55-72 to 3-7 %%, another's from 12 to 4 %%, a third's stayed; "
+                        "choose the threshold on your own recordings (eval detector --save-threshold)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the weights and the mixes (same data, same "
                                                          "seed: the same model on the same machine)")
     p.set_defaults(func=run)

@@ -65,8 +65,8 @@ class TrainRecipe:
     # the conv, batch norm and GRU weights start from it ("": from a random initialisation). On real
     # "amelia" no better at equal false accepts (session 17, scripts/train_detectors.py "natural-pre").
     init: str = ""
-    # A trained detector's checkpoint (best.pt or final.pt of a run): the whole model, output layer
-    # included, starts from its weights ("": off). Fine-tuning to a speaker's own clips (`--init`).
+    # A trained detector (a run's best.pt or final.pt, or an exported .onnx): the whole model, output
+    # layer included, starts from its weights ("": off). Fine-tuning to a speaker's own clips (`--init`).
     finetune: str = ""
     # Domain-adversarial training (speechseq.train.domain; 0: off): a critic tells synthetic from real
     # speech by the last GRU layer's outputs; its gradient reaches the detector reversed, times this
