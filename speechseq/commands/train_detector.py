@@ -65,7 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "voice: the same --synth, a few dozen of your recordings of the keyword drawn often, real "
                         "speech without it as backgrounds, and a short training, e.g. --positives my-clips:50 "
                         "--backgrounds ../shared/data/noise ../shared/data/kathleen/manifest.jsonl:2 --epochs 3 "
-                        "--lr 0.001 (about 9 minutes here). README: at <= 0.5 synthetic false accepts an hour, one "
+                        "--lr 0.001 (about 4 minutes on a 2-core CPU). README: at <= 0.5 synthetic false accepts an hour, one "
                         "speaker's misses went from 55-72 to 3-7 %%, another's from 12 to 4 %%, a third's stayed; "
                         "choose the threshold on your own recordings (eval detector --save-threshold)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the weights and the mixes (same data, same "
