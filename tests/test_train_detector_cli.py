@@ -270,7 +270,7 @@ def test_train_detector_init_starts_from_a_trained_run(tmp_path):
 
 
 def test_finetune_weight_average_leaves_little_of_the_start():
-    from speechseq.commands.train_detector import finetune_ema_decay
+    from speechseq.train.detector import finetune_ema_decay
 
     assert finetune_ema_decay(600) ** 600 < 0.01 < 0.999 ** 600      # the README's 3 x 200 steps
     assert finetune_ema_decay(10 ** 6) == 0.999 and finetune_ema_decay(10) == 0.95

@@ -213,8 +213,7 @@ def run(args: argparse.Namespace) -> int:
         warn(f"no held-out {', '.join(m[4:] for m in missing)} clips to validate on (15 % of files by name, or "
              "manifest rows marked heldout): the lowest training loss picks the checkpoint and the threshold stays 0.5")
     recipe = TrainRecipe(batch=args.batch, steps_per_epoch=args.steps, epochs=args.epochs, lr=args.lr,
-                         fa_target_per_h=args.target_fa, seed=args.seed, finetune=args.init,
-                         ema_decay=finetune_ema_decay(args.epochs * args.steps) if args.init else 0.999)
+                         fa_target_per_h=args.target_fa, seed=args.seed, finetune=args.init)
     train_detector(bank, out, args.keyword, recipe, model_cfg, MixConfig(), args.device, average=args.average,
                    warps=warps)
     best = out / ("final.pt" if (args.average > 0 or warps) and not missing else "best.pt")
@@ -223,13 +222,6 @@ def run(args: argparse.Namespace) -> int:
             print(f"wrote {path}")
             print(summary(path))
     return 0
-
-
-def finetune_ema_decay(total_steps: int) -> float:
-    """The weight average's decay for a run that starts from trained weights: the average starts there, and
-    at 0.999 a 600-step fine-tune would export more of the old weights than of the new (0.999 ** 600 = 0.55);
-    this leaves them e ** -5 (0.7 %) by the end, and never averages over fewer than 20 steps."""
-    return min(0.999, max(0.95, 1.0 - 5.0 / max(1, total_steps)))
 
 
 def summary(model: str | Path) -> str:

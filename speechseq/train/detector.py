@@ -30,7 +30,7 @@ from .kwmix import MixConfig, Mixer
 from .loop import LoopConfig, average_states, load_checkpoint, save_checkpoint, train_loop
 
 __all__ = ["KIND", "TrainRecipe", "Validation", "train_detector", "data_summary", "event_max_loss",
-           "averaged_checkpoint", "warped_checkpoint", "trained_weights"]
+           "averaged_checkpoint", "warped_checkpoint", "trained_weights", "finetune_ema_decay"]
 
 KIND = "detector"
 THRESHOLDS = np.round(np.arange(0.05, 0.9951, 0.01), 3)
@@ -249,7 +249,9 @@ def train_detector(bank: dict, out_dir: str | os.PathLike, keyword: str, recipe:
              "keyword_duration_s": round(keyword_duration(bank), 3), "val_neg_hours": round(validation.neg_hours, 3)}
     if adversary is not None:
         extra["domain"] = adversary.data.summary
-    loop = LoopConfig(epochs=recipe.epochs, lr=recipe.lr, weight_decay=recipe.weight_decay, ema_decay=recipe.ema_decay,
+    ema_decay = min(recipe.ema_decay, finetune_ema_decay(recipe.epochs * recipe.steps_per_epoch)) \
+        if recipe.finetune else recipe.ema_decay
+    loop = LoopConfig(epochs=recipe.epochs, lr=recipe.lr, weight_decay=recipe.weight_decay, ema_decay=ema_decay,
                       seed=recipe.seed, device=device, warmup_steps=100, steps_per_epoch=recipe.steps_per_epoch)
     select = "val_frr_at_fa" if validation.has_val else "loss"
     history = train_loop(model, batches, loss_fn, validate, out, KIND, model_cfg.to_dict(), loop, select=select,
@@ -354,6 +356,13 @@ def event_max_loss(logits: torch.Tensor, labels: torch.Tensor, guard_before: int
 def average_snapshots(paths: list[Path]) -> dict:
     """Mean of several snapshots' weights (batch-norm statistics averaged too)."""
     return average_states([torch.load(p, map_location="cpu", weights_only=False)["model"] for p in paths])
+
+
+def finetune_ema_decay(total_steps: int) -> float:
+    """The weight average's decay for a run that starts from trained weights: the average starts there, and
+    at 0.999 a 600-step fine-tune would export more of the old weights than of the new (0.999 ** 600 = 0.55);
+    this leaves them e ** -5 (0.7 %) by the end, and never averages over fewer than 20 steps."""
+    return min(0.999, max(0.95, 1.0 - 5.0 / max(1, total_steps)))
 
 
 def trained_weights(path: str | os.PathLike) -> tuple[DetectorConfig, dict]:

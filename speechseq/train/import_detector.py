@@ -39,11 +39,9 @@ def detector_from_onnx(path: str | os.PathLike, check: bool = True) -> Detector:
     import onnx
     from onnx import numpy_helper
 
-    from ..runtime.onnx import ModelError, read_metadata
+    from ..runtime.onnx import ModelError, open_model
 
-    meta = read_metadata(path)
-    if meta.get("kind") != "detector":
-        raise ModelError(f"{path}: not a speechseq detector (metadata kind {meta.get('kind')!r})")
+    session, meta = open_model(path, "detector", "detector")
     if int(meta.get("members", 1)) != 1:
         raise ModelError(f"{path}: an ensemble of {meta['members']} models; fine-tune the run it came from instead")
     cfg = DetectorConfig.from_dict(meta["model_config"])
@@ -78,17 +76,15 @@ def detector_from_onnx(path: str | os.PathLike, check: bool = True) -> Detector:
     model.load_state_dict(sd)
     model.eval()
     if check:
-        _check(model, path, meta)
+        _check(model, session, path)
     return model
 
 
-def _check(model: Detector, path: str | os.PathLike, meta: dict) -> None:
-    from ..runtime.onnx import make_session
-
+def _check(model: Detector, session, path: str | os.PathLike) -> None:
     c = model.cfg
     x = np.random.default_rng(0).normal(-6.0, 3.0, (1, 12 * c.stride, c.n_mels)).astype(np.float32)
     ctx, h = model.initial_state()
-    want = make_session(path).run(["probs"], {"features": x, "context": ctx.numpy(), "hidden": h.numpy()})[0]
+    want = session.run(["probs"], {"features": x, "context": ctx.numpy(), "hidden": h.numpy()})[0]
     with torch.no_grad():
         got = model.step(torch.from_numpy(x))[0].numpy()
     if not np.allclose(got, want, atol=1e-4):
