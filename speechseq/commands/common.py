@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -69,6 +71,40 @@ def expand_inputs(paths: Iterable[str], recursive_dirs: bool = True) -> list[Pat
 def print_json_line(obj: dict) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
     sys.stdout.flush()
+
+
+def device_arg(arg: str | None) -> int | str | None:
+    """--device: an index (digits) or a name substring; None is the system's default input."""
+    return int(arg) if arg is not None and arg.isdigit() else arg
+
+
+def print_input_devices() -> int:
+    """--list-devices: the input devices, the default one starred; exit code 1 when there are none."""
+    from ..sources import list_devices
+
+    devices = list_devices()
+    if not devices:
+        print("no input devices found")
+        return 1
+    for d in devices:
+        mark = "*" if d.is_default else " "
+        print(f"{mark} {d.index:3d}  {d.name}  ({d.hostapi}, {d.max_input_channels} ch, {d.default_samplerate:g} Hz)")
+    return 0
+
+
+def stop_on_sigterm(stop: threading.Event):
+    """SIGTERM (a service manager, `kill`) stops a live command (listen, record) as Ctrl+C does, cleanly:
+    the handler only sets `stop`, which the loop checks after every block (so no exception is raised
+    at an arbitrary point, such as inside a device's or a model's clean-up). Returns a function that
+    puts the previous handler back."""
+
+    def handler(signum, frame):
+        stop.set()
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.signal(signal.SIGTERM, handler)
+    return lambda: signal.signal(signal.SIGTERM, previous)
 
 
 def warn(msg: str) -> None:

@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 from ..errors import SpeechseqError
-from .common import (LISTEN_LEXICON_BEAM, HelpFormatter, beam_arg, beam_size, print_json_line, tuned_lexicon_options,
-                     warn)
+from .common import (LISTEN_LEXICON_BEAM, HelpFormatter, beam_arg, beam_size, device_arg, print_input_devices,
+                     print_json_line, stop_on_sigterm, tuned_lexicon_options, warn)
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 DEFAULT_KEYWORDS = ("activate.onnx", "computer.onnx")
@@ -199,30 +199,13 @@ class _Output:
             warn(f"cannot play the chime ({err})")
 
 
-def _list_devices() -> int:
-    from ..sources import list_devices
-
-    devices = list_devices()
-    if not devices:
-        print("no input devices found")
-        return 1
-    for d in devices:
-        mark = "*" if d.is_default else " "
-        print(f"{mark} {d.index:3d}  {d.name}  ({d.hostapi}, {d.max_input_channels} ch, {d.default_samplerate:g} Hz)")
-    return 0
-
-
-def _device(arg: str | None):
-    return int(arg) if arg is not None and arg.isdigit() else arg
-
-
 def run(args: argparse.Namespace) -> int:
     from ..sources import probe_input
 
     if args.list_devices:
-        return _list_devices()
+        return print_input_devices()
     if args.check_input:
-        name = probe_input(_device(args.device))
+        name = probe_input(device_arg(args.device))
         print(f"input device: {name}" if name else "no working input device", file=sys.stderr)
         return 0 if name else 1
     if args.fast and not args.input:
@@ -230,7 +213,7 @@ def run(args: argparse.Namespace) -> int:
     listener = build_listener(args)
     out = _Output(args)
     stop = threading.Event()
-    restore = _stop_on_sigterm(stop)
+    restore = stop_on_sigterm(stop)
     try:
         return _loop(args, listener, out, stop)
     finally:
@@ -250,7 +233,7 @@ def _loop(args: argparse.Namespace, listener, out: "_Output", stop: threading.Ev
             if args.input:
                 source = FileStream(args.input, realtime=not args.fast, block_s=block_s)
             else:
-                source = Microphone(_device(args.device), samplerate=args.samplerate, block_s=block_s)
+                source = Microphone(device_arg(args.device), samplerate=args.samplerate, block_s=block_s)
             try:
                 with source:
                     announced = False
@@ -291,22 +274,6 @@ def _loop(args: argparse.Namespace, listener, out: "_Output", stop: threading.Ev
         out(listener.finish(state))
         print("speechseq: stopped", file=sys.stderr)
     return 0
-
-
-def _stop_on_sigterm(stop: threading.Event):
-    """SIGTERM (a service manager, `kill`) stops the listener as Ctrl+C does, cleanly: the handler
-    only sets `stop`, which the loop checks after every block (so no exception is raised at an
-    arbitrary point, such as inside a device's or a model's clean-up). Returns a function that puts
-    the previous handler back."""
-    import signal
-
-    def handler(signum, frame):
-        stop.set()
-
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-    previous = signal.signal(signal.SIGTERM, handler)
-    return lambda: signal.signal(signal.SIGTERM, previous)
 
 
 def _announce(source, listener, args) -> None:

@@ -1,0 +1,204 @@
+"""`speechseq record`: record your own takes of a keyword, one WAV each, to fit a detector to your voice.
+
+    speechseq record android --out my-android-clips              # say it, pause, say it again, ... (30 takes)
+    speechseq record "hey robot" --out clips --count 40 --device 2
+    speechseq record android --out clips --input session.flac    # cut a recording of repeated takes instead
+
+Each utterance between pauses is one take (speechseq.runtime.takes): kept as DIR/<keyword>-NNN.wav
+(16 kHz mono, 16-bit, padded by 0.2 s of what the microphone heard), numbered after the takes
+already there, each written whole as soon as it is cut, so an interrupted session keeps every take
+it reported. A take that is too long, clipped or too quiet is reported and not kept.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import threading
+from pathlib import Path
+
+from ..errors import SpeechseqError
+from .common import HelpFormatter, device_arg, print_input_devices, print_json_line, stop_on_sigterm
+
+SAMPLE_RATE = 16000
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("record", help="record your own takes of a keyword (for `train detector --positives`)",
+                       description="Record takes of a keyword from the microphone (or cut them out of a recording): "
+                                   "say the keyword, pause, say it again. Each utterance between pauses is saved as "
+                                   "one WAV file, ready for `speechseq train detector --init ... --positives DIR:50` "
+                                   "(README: Training your own keyword). Vary how you say it, your distance to the "
+                                   "microphone and the room, as you will when you use it.",
+                       formatter_class=HelpFormatter)
+    p.add_argument("keyword", help="the keyword you will say (names the files and the prompt)")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for the takes (made if missing; takes "
+                                                                "already there are kept and numbered after)")
+    p.add_argument("--count", type=int, default=30, help="stop after this many kept takes")
+    src = p.add_argument_group("input")
+    src.add_argument("--device", help="input device index or name substring (default: the system's default input)")
+    src.add_argument("--list-devices", action="store_true", help="list input devices and exit")
+    src.add_argument("--samplerate", type=int, help="open the device at this rate (default: the device's own)")
+    src.add_argument("--input", metavar="FILE", help="cut the takes out of this recording instead of a microphone")
+    src.add_argument("--max-minutes", type=float, help="stop after this many minutes of audio")
+    c = p.add_argument_group("cutting")
+    c.add_argument("--pause-ms", type=float, default=500.0, help="the pause that ends a take")
+    c.add_argument("--max-seconds", type=float, default=2.5,
+                   help="a longer utterance is not one keyword: reported, not kept")
+    c.add_argument("--vad", choices=("auto", "silero", "energy"), default="auto",
+                   help="voice activity detector (auto: Silero when installed)")
+    p.add_argument("--json", action="store_true",
+                   help='one JSON object a line: {"event": "take", "file", "start", "end", "peak_dbfs"} or '
+                        '{"event": "rejected", "start", "end", "reason"} (times in seconds of audio heard)')
+    p.set_defaults(func=run)
+
+
+def slug(keyword: str) -> str:
+    """The file-name stem for a keyword: "Hey Robot!" -> "hey-robot"."""
+    s = re.sub(r"[^a-z0-9]+", "-", keyword.lower()).strip("-")
+    if not s:
+        raise SpeechseqError(f"keyword {keyword!r} has no letters or digits to name its files by")
+    return s
+
+
+def next_number(out: Path, stem: str) -> int:
+    """1 + the highest NNN of the out/<stem>-NNN.wav files already there (1 for none)."""
+    pattern = re.compile(rf"^{re.escape(stem)}-(\d+)\.wav$")
+    numbers = [int(m.group(1)) for f in out.iterdir() if (m := pattern.match(f.name))] if out.is_dir() else []
+    return max(numbers, default=0) + 1
+
+
+def write_take(path: Path, audio) -> None:
+    """The WAV written whole or not at all (a temporary file renamed into place)."""
+    import soundfile as sf
+
+    tmp = path.with_name(f".{path.name}.part")
+    sf.write(str(tmp), audio, SAMPLE_RATE, subtype="PCM_16", format="WAV")
+    os.replace(tmp, path)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.list_devices:
+        return print_input_devices()
+    if args.count < 1:
+        raise SpeechseqError(f"--count must be at least 1, got {args.count}")
+    from ..runtime.takes import TakeConfig
+
+    cfg = TakeConfig(end_silence_s=args.pause_ms / 1000, max_take_s=args.max_seconds,
+                     pad_s=min(TakeConfig.pad_s, args.pause_ms / 1000))
+    stem = slug(args.keyword)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise SpeechseqError(f"{out}: exists and is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    session = _Session(args, cfg, out, stem)
+    stop = threading.Event()
+    restore = stop_on_sigterm(stop)
+    try:
+        session.run(stop)
+    except KeyboardInterrupt:
+        print("speechseq: stopped", file=sys.stderr)
+    finally:
+        restore()
+    session.summary()
+    return 0
+
+
+class _Session:
+    """One recording session: the source, the VAD, the cutter, and what was kept."""
+
+    def __init__(self, args: argparse.Namespace, cfg, out: Path, stem: str) -> None:
+        self.args, self.cfg, self.out, self.stem = args, cfg, out, stem
+        self.number = next_number(out, stem)
+        self.kept: list[Path] = []
+        self.rejected = 0
+
+    def run(self, stop: threading.Event) -> None:
+        from dataclasses import replace
+
+        import numpy as np
+
+        from ..runtime.takes import TakeCutter
+        from ..runtime.vad import load_vad
+        from ..sources import DeviceLost, FileStream, Microphone, Overrun
+
+        args = self.args
+        vad = load_vad(args.vad)
+        cutter = TakeCutter(self.cfg, frame=int(round(vad.frame_s * SAMPLE_RATE)))
+        # A quarter second of silence first: Silero, started cold on a word, may miss it.
+        _, vstate = vad.step(np.zeros(8 * cutter.frame, np.float32), vad.initial_state())
+        tstate = cutter.initial_state()
+        if args.input:
+            source = FileStream(args.input, realtime=False, tail_s=self.cfg.end_silence_s + 0.5)
+        else:
+            source = Microphone(device_arg(args.device), samplerate=args.samplerate)
+        limit = args.max_minutes * 60 * SAMPLE_RATE if args.max_minutes else None
+        heard = 0
+        try:
+            with source:
+                announced = False
+                for item in source.blocks():
+                    if isinstance(item, Overrun):
+                        if tstate.start >= 0:
+                            self._say_rejected(tstate.start * cutter.frame / SAMPLE_RATE, heard / SAMPLE_RATE,
+                                               f"{item.dropped_s:.2f} s of audio was dropped during it: say it again")
+                        tstate = replace(tstate, start=-1, last=-1, too_long=False)
+                        continue
+                    if not announced:
+                        announced = True
+                        self._announce(source, vad)
+                    probs, vstate = vad.step(item, vstate)
+                    takes, tstate = cutter.step(item, probs, tstate)
+                    heard += len(item)
+                    for take in takes:
+                        self._handle(take)
+                    if len(self.kept) >= args.count or stop.is_set():
+                        break
+                    if limit is not None and heard >= limit:
+                        print(f"speechseq: stopping after {args.max_minutes:g} min (--max-minutes)", file=sys.stderr)
+                        break
+        except DeviceLost as err:
+            raise SpeechseqError(f"{err}; {len(self.kept)} takes were kept in {self.out}") from None
+
+    def _announce(self, source, vad) -> None:
+        where = f"{source.name} ({source.rate} Hz)" if hasattr(source, "rate") else source.name
+        todo = self.args.count
+        print(f"speechseq: recording from {where} (VAD: {vad.name}): say \"{self.args.keyword}\", pause, say it "
+              f"again ... ({todo} takes; Ctrl+C stops, keeping every take saved)", file=sys.stderr, flush=True)
+
+    def _handle(self, take) -> None:
+        if take.problem is not None:
+            self._say_rejected(take.start, take.end, take.problem)
+            return
+        from ..runtime.takes import peak_dbfs
+
+        path = self.out / f"{self.stem}-{self.number:03d}.wav"
+        write_take(path, take.audio)
+        self.number += 1
+        self.kept.append(path)
+        peak = peak_dbfs(take.audio)
+        if self.args.json:
+            print_json_line({"event": "take", "file": str(path), "start": round(take.start, 3),
+                             "end": round(take.end, 3), "peak_dbfs": round(peak, 1)})
+        else:
+            print(f"take {len(self.kept)}/{self.args.count}: {take.end - take.start:.2f} s of speech, "
+                  f"peak {peak:.0f} dBFS -> {path}", flush=True)
+
+    def _say_rejected(self, start: float, end: float, reason: str) -> None:
+        self.rejected += 1
+        if self.args.json:
+            print_json_line({"event": "rejected", "start": round(start, 3), "end": round(end, 3), "reason": reason})
+        else:
+            print(f"not kept ({start:.1f}-{end:.1f} s): {reason}", flush=True)
+
+    def summary(self) -> None:
+        n = len(self.kept)
+        print(f"speechseq: kept {n} take{'s' if n != 1 else ''} in {self.out}"
+              f"{f' ({self.rejected} not kept)' if self.rejected else ''}", file=sys.stderr)
+        if n:
+            print(f"speechseq: next, fit a detector to your voice (README: Training your own keyword):\n"
+                  f"  speechseq train detector --keyword \"{self.args.keyword}\" --synth SYNTH-DIR "
+                  f"--init RUN-OR-MODEL.onnx \\\n      --positives {self.out}:50 --backgrounds "
+                  f"SPEECH-WITHOUT-THE-KEYWORD --epochs 3 --lr 0.001 --out runs/{self.stem}-me",
+                  file=sys.stderr)

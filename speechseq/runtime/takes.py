@@ -1,0 +1,140 @@
+"""A speaker's takes of a keyword, cut out of a stream: one clip per utterance, checked.
+
+`speechseq record` asks the speaker to say the keyword again and again with a pause after each;
+this cuts the stream at the pauses, as it arrives, into one padded clip per utterance and says
+what is wrong with a clip that should not be trained on (too long, clipped, too quiet).
+
+    cutter = TakeCutter(TakeConfig())
+    state = cutter.initial_state()
+    takes, state = cutter.step(chunk, probs, state)   # chunk: new samples (16 kHz); probs: the VAD
+                                                      # probabilities of the frames they completed
+
+VAD frame k covers samples [k F, (k + 1) F) of the stream (F = `frame` samples). The rules are
+`speech_regions`' with merge_gap_s = end_silence_s (the same cuts where end_silence_s >= 2 pad_s, so
+that padded takes never overlap, and the stream ends in a pause): frames at or above `threshold` are speech; an
+utterance ends once `end_silence_s` of non-speech follows its last speech frame; utterances
+shorter than `min_speech_s` (clicks, a cough's edge) are dropped unreported; a kept one is widened
+by `pad_s` on both sides. An utterance that runs past `max_take_s` is reported as too long when it
+ends, and its audio is not kept meanwhile, so memory stays bounded however long someone talks.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["TakeConfig", "Take", "TakeState", "TakeCutter", "take_problem", "peak_dbfs"]
+
+
+@dataclass(frozen=True)
+class TakeConfig:
+    threshold: float = 0.5       # VAD probability that counts as speech
+    end_silence_s: float = 0.5   # a pause this long ends a take
+    min_speech_s: float = 0.15   # shorter sounds are not takes
+    max_take_s: float = 2.5      # longer utterances are not one keyword: reported, not kept
+    pad_s: float = 0.2           # margin kept before and after the speech
+    clip_level: float = 0.99     # a sample this loud (of full scale) counts as clipped ...
+    clip_samples: int = 3        # ... and this many of them make a take clipped
+    quiet_dbfs: float = -35.0    # a take whose peak stays below this is too quiet
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.threshold < 1.0:
+            raise ValueError(f"threshold must lie in (0, 1), got {self.threshold}")
+        if min(self.end_silence_s, self.min_speech_s, self.pad_s) < 0 or self.max_take_s <= self.min_speech_s:
+            raise ValueError(f"durations must be >= 0 and max_take_s > min_speech_s: {self}")
+        if self.pad_s > self.end_silence_s:
+            raise ValueError(f"pad_s ({self.pad_s}) must not exceed end_silence_s ({self.end_silence_s}): "
+                             "the padding after a take is audio already heard when it ends")
+
+
+@dataclass(frozen=True)
+class Take:
+    """One utterance: its speech from `start` to `end` (seconds of stream time), the padded clip
+    (empty when not kept) and what is wrong with it (None: fit to train on)."""
+
+    start: float
+    end: float
+    audio: np.ndarray
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class TakeState:
+    """audio: the stream's samples from `offset` on that a take may still need; frames: VAD frames
+    seen; start / last: the current utterance's first and last speech frames (-1: none);
+    too_long: the current utterance has run past max_take_s (its audio is no longer kept)."""
+
+    audio: np.ndarray
+    offset: int = 0
+    frames: int = 0
+    start: int = -1
+    last: int = -1
+    too_long: bool = False
+
+
+def peak_dbfs(x: np.ndarray) -> float:
+    peak = float(np.max(np.abs(x))) if len(x) else 0.0
+    return 20.0 * np.log10(max(peak, 1e-10))
+
+
+def take_problem(audio: np.ndarray, cfg: TakeConfig = TakeConfig()) -> str | None:
+    """Why a clip should not be trained on, or None."""
+    if int(np.count_nonzero(np.abs(audio) >= cfg.clip_level)) >= cfg.clip_samples:
+        return "clipped: move back from the microphone or turn its gain down"
+    if peak_dbfs(audio) < cfg.quiet_dbfs:
+        return f"too quiet (peak {peak_dbfs(audio):.0f} dBFS): speak up or move closer"
+    return None
+
+
+class TakeCutter:
+    def __init__(self, cfg: TakeConfig = TakeConfig(), frame: int = 512, sample_rate: int = 16000) -> None:
+        self.cfg, self.frame, self.sample_rate = cfg, frame, sample_rate
+        frame_s = frame / sample_rate
+        self._gap = int(np.ceil(cfg.end_silence_s / frame_s - 1e-9))   # non-speech frames that end a take
+        self._min = cfg.min_speech_s / frame_s
+        self._max = cfg.max_take_s / frame_s
+        self._pad = int(round(cfg.pad_s * sample_rate))
+
+    def initial_state(self) -> TakeState:
+        return TakeState(np.zeros(0, np.float32))
+
+    def step(self, chunk: np.ndarray, probs: np.ndarray, state: TakeState) -> tuple[list[Take], TakeState]:
+        """`chunk`: the stream's next samples; `probs`: one VAD probability per frame they completed."""
+        audio = np.concatenate([state.audio, np.asarray(chunk, np.float32).reshape(-1)])
+        offset, start, last, too_long = state.offset, state.start, state.last, state.too_long
+        takes: list[Take] = []
+        speech = np.asarray(probs, np.float32).reshape(-1) >= self.cfg.threshold
+        for j, s in enumerate(speech.tolist()):
+            k = state.frames + j
+            if start < 0:
+                if s:
+                    start = last = k
+                continue
+            if s:
+                last = k
+            elif k - last >= self._gap:
+                take = self._finish(start, last, too_long, audio, offset)
+                if take is not None:
+                    takes.append(take)
+                start, last, too_long = -1, -1, False
+                continue
+            if not too_long and last + 1 - start > self._max:
+                too_long = True
+        # Keep what a take may still need: from the current one's padded start, else (none, or one
+        # too long to keep) from the pad before the next frame, the earliest a take can start.
+        frames = state.frames + len(speech)
+        keep_from = max(0, (start if start >= 0 and not too_long else frames) * self.frame - self._pad)
+        cut = max(0, keep_from - offset)
+        return takes, TakeState(audio[cut:].copy() if cut else audio, offset + cut, frames, start, last, too_long)
+
+    def _finish(self, start: int, last: int, too_long: bool, audio: np.ndarray, offset: int) -> Take | None:
+        t0, t1 = start * self.frame / self.sample_rate, (last + 1) * self.frame / self.sample_rate
+        if too_long:
+            return Take(t0, t1, np.zeros(0, np.float32),
+                        f"too long ({t1 - t0:.1f} s): say only the keyword, then pause")
+        if last + 1 - start < self._min:
+            return None
+        a = max(0, start * self.frame - self._pad - offset)
+        b = min(len(audio), (last + 1) * self.frame + self._pad - offset)
+        clip = audio[a:b].copy()
+        return Take(t0, t1, clip, take_problem(clip, self.cfg))

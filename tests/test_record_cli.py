@@ -1,0 +1,145 @@
+"""`speechseq record`: takes of a keyword cut out of a recording (--input) and out of a real audio
+stack (a PulseAudio virtual microphone), written as WAV files, numbered after those already there."""
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from speechseq.cli import main
+
+from .listener_fixtures import SAMPLE
+from .pulse import pulse_mic  # noqa: F401  (fixture)
+
+ROOT = Path(__file__).resolve().parents[1]
+SR = 16000
+
+
+def _takes_file(path: Path, gains=(1.0, 0.5, None, 1.0)) -> list[float]:
+    """The demo's "activate" (gain g) or, for None, its "turn on the kitchen lights", each followed by
+    1 s of a faint noise floor; returns where each piece starts (s)."""
+    a = sf.read(SAMPLE, dtype="float32")[0]
+    word, command = a[int(1.0 * SR) : int(1.9 * SR)], a[int(2.5 * SR) : int(4.3 * SR)]
+    rng = np.random.default_rng(0)
+    parts, starts, t = [rng.normal(0, 1e-4, SR // 2).astype(np.float32)], [], 0.5
+    for g in gains:
+        piece = command if g is None else word * g
+        starts.append(t)
+        parts += [piece, rng.normal(0, 1e-4, SR).astype(np.float32)]
+        t += (len(piece) + SR) / SR
+    sf.write(path, np.concatenate(parts), SR, subtype="FLOAT")
+    return starts
+
+
+def _events(out: str) -> list[dict]:
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def test_record_cuts_a_recording_into_takes(tmp_path, capsys):
+    src = tmp_path / "takes.wav"
+    starts = _takes_file(src)
+    out = tmp_path / "clips"
+    assert main(["record", "android", "--out", str(out), "--input", str(src), "--json", "--max-seconds", "1.0",
+                 "--vad", "energy"]) == 0
+    events = _events(capsys.readouterr().out)
+    assert [e["event"] for e in events] == ["take", "take", "rejected", "take"]
+    assert events[2]["reason"].startswith("too long (1.4 s)")
+    files = sorted(out.glob("*.wav"))
+    assert [f.name for f in files] == ["android-001.wav", "android-002.wav", "android-003.wav"]
+    audio = sf.read(src, dtype="float32")[0]
+    for e, f, s in zip([events[0], events[1], events[3]], files, [starts[0], starts[1], starts[3]]):
+        assert e["file"] == str(f)
+        info = sf.info(f)
+        assert (info.samplerate, info.channels, info.subtype) == (SR, 1, "PCM_16")
+        # the word lies 0.18-0.70 s into its piece (energy VAD, 32 ms frames): the take starts there
+        assert s + 0.1 < e["start"] < s + 0.3 and s + 0.6 < e["end"] < s + 0.8
+        got = sf.read(f, dtype="float32")[0]
+        a, b = round(e["start"] * SR) - 3200, round(e["end"] * SR) + 3200   # 0.2 s padding
+        np.testing.assert_allclose(got, audio[a:b], atol=1 / 32768)
+    # the half-gain take: the same word, 6 dB lower
+    assert events[1]["peak_dbfs"] == pytest.approx(events[0]["peak_dbfs"] - 6.02, abs=0.1)
+    assert events[1]["end"] - events[1]["start"] == pytest.approx(events[0]["end"] - events[0]["start"], abs=0.07)
+
+
+def test_record_numbers_after_existing_takes_and_stops_at_count(tmp_path, capsys):
+    src = tmp_path / "takes.wav"
+    _takes_file(src, gains=(1.0, 1.0, 1.0))
+    out = tmp_path / "clips"
+    assert main(["record", "Hey, Robot!", "--out", str(out), "--input", str(src), "--vad", "energy"]) == 0
+    first = {f.name: f.read_bytes() for f in out.glob("*.wav")}
+    assert sorted(first) == ["hey-robot-001.wav", "hey-robot-002.wav", "hey-robot-003.wav"]
+    captured = capsys.readouterr()
+    assert "take 3/30" in captured.out and "kept 3 takes" in captured.err and "--positives" in captured.err
+    assert main(["record", "hey robot", "--out", str(out), "--input", str(src), "--vad", "energy",
+                 "--count", "2"]) == 0
+    now = {f.name: f.read_bytes() for f in out.glob("*.wav")}
+    assert sorted(now) == sorted(first) + ["hey-robot-004.wav", "hey-robot-005.wav"]
+    assert all(now[k] == v for k, v in first.items())       # nothing overwritten
+    assert "kept 2 takes" in capsys.readouterr().err
+    assert not list(out.glob(".*"))                           # no partial files left
+
+
+def test_record_rejects_clipped_takes(tmp_path, capsys):
+    src = tmp_path / "loud.wav"
+    _takes_file(src, gains=(20.0, 20.0))
+    x = sf.read(src, dtype="float32")[0]
+    sf.write(src, np.clip(x, -1, 1), SR, subtype="PCM_16")
+    out = tmp_path / "clips"
+    assert main(["record", "android", "--out", str(out), "--input", str(src), "--json", "--vad", "energy"]) == 0
+    events = _events(capsys.readouterr().out)
+    assert [e["event"] for e in events] == ["rejected", "rejected"]
+    assert all(e["reason"].startswith("clipped") for e in events)
+    assert list(out.glob("*.wav")) == []
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--input", "{tmp}/missing.wav"], "no such file"),
+    (["--input", "{tmp}/corrupt.wav"], "corrupt.wav"),
+    (["--count", "0", "--input", "{tmp}/missing.wav"], "--count must be at least 1"),
+    (["--out", "{tmp}/a-file", "--input", "{tmp}/missing.wav"], "is not a folder"),
+])
+def test_record_bad_input_is_a_clear_error(tmp_path, capsys, args, message):
+    (tmp_path / "corrupt.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
+    (tmp_path / "a-file").write_text("x")
+    argv = ["record", "android", "--out", str(tmp_path / "clips")] + [a.format(tmp=tmp_path) for a in args]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "speechseq: error:" in err and message in err and "Traceback" not in err
+    assert main(["record", "!!", "--out", str(tmp_path / "c2"), "--input", str(SAMPLE)]) == 1
+    assert "no letters or digits" in capsys.readouterr().err
+
+
+def test_record_through_the_virtual_microphone(tmp_path, pulse_mic):  # noqa: F811
+    """Three takes spoken into a PulseAudio virtual microphone: the command keeps three and stops."""
+    src = tmp_path / "takes.wav"
+    _takes_file(src, gains=(1.0, 0.7, 1.0))
+    pcm = tmp_path / "takes16.wav"
+    sf.write(pcm, sf.read(src, dtype="float32")[0], SR, subtype="PCM_16")
+    out = tmp_path / "clips"
+    env = {**pulse_mic.env, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "speechseq", "record", "android", "--out", str(out), "--json",
+                             "--count", "3", "--max-minutes", "1"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        line = proc.stderr.readline()
+        assert "recording from" in line, line
+        pulse_mic.play(pcm)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stderr
+    events = _events(stdout)
+    assert [e["event"] for e in events] == ["take"] * 3
+    assert "kept 3 takes" in stderr
+    durations = [sf.info(f).duration for f in sorted(out.glob("android-*.wav"))]
+    assert len(durations) == 3
+    # each take: about 0.5 s of speech + 0.4 s of padding, all three alike
+    assert all(0.7 < d < 1.3 for d in durations) and max(durations) - min(durations) < 0.15

@@ -1,0 +1,106 @@
+"""speechseq.runtime.takes: a stream cut into takes at its pauses, as `speechseq record` does."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from speechseq.runtime.speech_regions import RegionConfig, speech_regions
+from speechseq.runtime.takes import TakeConfig, TakeCutter, TakeState, peak_dbfs, take_problem
+
+F = 512  # samples per VAD frame
+
+
+def _stream(cutter: TakeCutter, audio: np.ndarray, probs: np.ndarray, rng: np.random.Generator):
+    """Feed audio in random chunk sizes, each with the probabilities of the frames it completes."""
+    state, takes, pos, states = cutter.initial_state(), [], 0, []
+    while pos < len(audio):
+        n = int(rng.integers(1, 3000))
+        chunk = audio[pos : pos + n]
+        done_before, done_after = pos // F, (pos + len(chunk)) // F
+        got, state = cutter.step(chunk, probs[done_before:done_after], state)
+        takes.extend(got)
+        states.append(state)
+        pos += len(chunk)
+    return takes, states
+
+
+def _probs(rng: np.random.Generator, n_frames: int) -> np.ndarray:
+    """Speech runs of random length between pauses of random length, the stream ending in a pause."""
+    p = np.zeros(n_frames, np.float32)
+    k = 5
+    while k < n_frames - 40:
+        run = int(rng.integers(1, 60))
+        p[k : k + run] = rng.uniform(0.5, 1.0, run)
+        # a few dips inside the run, shorter than the pause that ends a take
+        for d in rng.integers(k, k + run, size=2):
+            p[d : d + int(rng.integers(1, 8))] = rng.uniform(0.0, 0.49)
+        k += run + int(rng.integers(1, 40))
+    p[-40:] = 0.0
+    return p
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_streamed_takes_are_speech_regions_in_any_chunking(seed):
+    """Kept and dropped takes, and each clip's samples, are those of `speech_regions` over the whole
+    stream with merge_gap_s = the pause, whatever the chunk sizes."""
+    rng = np.random.default_rng(seed)
+    cfg = TakeConfig(end_silence_s=0.5, min_speech_s=0.15, max_take_s=100.0, pad_s=0.2, quiet_dbfs=-300.0)
+    probs = _probs(rng, 900)
+    audio = (np.arange(len(probs) * F) % 997 / 2000.0).astype(np.float32)  # samples name their position
+    takes, _ = _stream(TakeCutter(cfg), audio, probs, rng)
+    want = speech_regions(probs, F / 16000, len(audio),
+                          cfg=RegionConfig(threshold=0.5, merge_gap_s=0.5, min_speech_s=0.15, pad_s=0.2))
+    assert len(want) >= 5
+    assert len(takes) == len(want)
+    for t, (a, b) in zip(takes, want):
+        assert t.problem is None
+        np.testing.assert_array_equal(t.audio, audio[a:b])
+        assert max(0, round(t.start * 16000) - 3200) == a and round(t.end * 16000) + 3200 == b
+
+
+def test_too_long_reported_at_its_end_with_bounded_memory():
+    cfg = TakeConfig(end_silence_s=0.5, max_take_s=2.0, pad_s=0.2)
+    probs = np.concatenate([np.zeros(10), np.ones(400), np.zeros(20), np.ones(20), np.zeros(20)]).astype(np.float32)
+    audio = np.full(len(probs) * F, 0.3, np.float32)
+    takes, states = _stream(TakeCutter(cfg), audio, probs, np.random.default_rng(0))
+    assert [t.problem is None for t in takes] == [False, True]
+    assert takes[0].problem.startswith("too long (12.8 s)")
+    assert len(takes[0].audio) == 0
+    assert takes[0].start == pytest.approx(10 * F / 16000) and takes[0].end == pytest.approx(410 * F / 16000)
+    assert takes[1].start == pytest.approx(430 * F / 16000) and len(takes[1].audio) == 20 * F + 2 * 3200
+    # while the 12.8 s utterance went on, at most its first max_take_s (+ pad + a chunk) was held
+    assert max(len(s.audio) for s in states) < (2.0 + 0.2) * 16000 + 3000
+
+
+def test_blips_are_dropped_and_state_stays_small_in_silence():
+    cfg = TakeConfig(min_speech_s=0.15)
+    probs = np.zeros(300, np.float32)
+    probs[[20, 21, 100, 101, 102, 103]] = 0.9       # 64 ms and 128 ms: shorter than 150 ms
+    audio = np.full(len(probs) * F, 0.3, np.float32)
+    takes, states = _stream(TakeCutter(cfg), audio, probs, np.random.default_rng(1))
+    assert takes == []
+    assert isinstance(states[-1], TakeState) and states[-1].start == -1
+    assert len(states[-1].audio) <= 3200          # only the last pad is kept between takes
+
+
+def test_take_problems():
+    rng = np.random.default_rng(0)
+    speech = (0.3 * np.sin(np.arange(8000) / 5.0)).astype(np.float32)
+    assert take_problem(speech) is None
+    assert take_problem(np.clip(speech * 10, -1, 1)).startswith("clipped")
+    two = speech.copy()
+    two[[5, 500]] = 1.0                             # two loud samples are not clipping (3 are)
+    assert take_problem(two) is None
+    quiet = speech * 0.01                            # peak -50.5 dBFS
+    assert peak_dbfs(quiet) == pytest.approx(20 * np.log10(0.003), abs=0.01)
+    assert take_problem(quiet).startswith("too quiet (peak -50 dBFS)")
+    assert take_problem(rng.normal(0, 1e-3, 100).astype(np.float32)).startswith("too quiet")
+
+
+def test_config_errors():
+    with pytest.raises(ValueError, match="pad_s"):
+        TakeConfig(end_silence_s=0.1, pad_s=0.2)
+    with pytest.raises(ValueError, match="threshold"):
+        TakeConfig(threshold=1.0)
+    with pytest.raises(ValueError, match="max_take_s"):
+        TakeConfig(max_take_s=0.1, min_speech_s=0.15)
