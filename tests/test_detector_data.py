@@ -1,5 +1,6 @@
 """Keyword training data: placement, labels, feature-domain mixes, the bank."""
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -184,6 +185,36 @@ def test_a_persons_recording_is_cut_to_its_speech_so_the_label_follows_the_word(
         ends[synthetic] = int(bank["pos/end"][0])
     assert abs(ends[False] - (pad + 53)) <= 3              # the word's 50 frames and 3 of margin each side
     assert abs(ends[True] - (pad + 200)) <= 2              # the whole 2 s recording
+
+
+def test_a_persons_recording_is_cut_to_the_take_a_vad_hears_before_the_energy_rule(tmp_path, rng):
+    """The demo's "activate" (speech 0.48-0.99 s), then 0.4 s of white noise as loud as the word at 1.6-2.0 s:
+    the energy rule alone ends the speech at the noise's end, the bank (cut first to the take Silero hears,
+    as `speechseq record` cuts) at the word's (session 31: 21 of the 117 Precise amelia dev clips ended
+    0.3-1.1 s late by the energy rule alone)."""
+    import soundfile as sf
+
+    from speechseq.runtime.takes import take_bounds
+    from speechseq.runtime.vad import load_vad, silero_model_path
+    from speechseq.train.kwbank import BankConfig, BankItem, build_bank, speech_span
+
+    if silero_model_path() is None:
+        pytest.skip("the silero-vad wheel is not installed (scripts/setup.sh installs it)")
+    demo = sf.read(Path(__file__).resolve().parents[1] / "data" / "samples" / "activate_kitchen_lights.wav",
+                   dtype="float32")[0]
+    floor = lambda n: (1e-3 * rng.standard_normal(n)).astype(np.float32)  # noqa: E731
+    x = np.concatenate([floor(4800), demo[16000:30400], floor(6400), (0.1 * rng.standard_normal(6400)).astype(
+        np.float32), floor(4800)])
+    sf.write(tmp_path / "mine.wav", x, 16000)
+    fr = len(x) // 160
+    _, energy_end = speech_span(10 * np.log10((x[: fr * 160].astype(np.float64).reshape(fr, 160) ** 2).mean(1) + 1e-12))
+    assert energy_end / 100 > 1.95                                    # the energy rule: the noise's end
+    a, b = take_bounds(x, load_vad("silero"))
+    assert 0.25 < a / 16000 < 0.5 and 1.15 < b / 16000 < 1.35         # the word, padded by 0.2 s
+    cfg = BankConfig(reverb_prob=0.0, colour_prob=0.0)
+    bank = build_bank([BankItem(str(tmp_path / "mine.wav"), "pos", 1.0, "user")], cfg, workers=1)
+    speech_frames = int(bank["pos/end"][0]) - int(round(cfg.pad_s * 100))
+    assert 45 <= speech_frames <= 65                                  # the word's ~51 frames and 3 of margin each side
 
 
 def test_a_padded_real_clips_speech_end_ignores_the_padding(tmp_path, rng):

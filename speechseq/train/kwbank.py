@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..frontend import FrontendConfig, logmel
+from ..runtime.takes import take_bounds
 
 __all__ = ["LO", "STEP", "ROLES", "BankItem", "BankConfig", "quantize", "dequantize", "speech_span", "build_bank",
            "save_bank", "load_bank", "merge_banks", "select_clips", "reweight_sources", "clip_features", "pad_recording",
@@ -89,6 +90,19 @@ def clip_features(audio: np.ndarray, cfg: BankConfig, rng: np.random.Generator |
     return feats, end, float(power[active].mean())
 
 
+_VAD = None  # this process's voice activity detector for people's recordings (Silero when installed)
+
+
+def _person_vad():
+    """Loaded on first use in each worker (an onnxruntime session is not carried across a fork)."""
+    global _VAD
+    if _VAD is None:
+        from ..runtime.vad import load_vad
+
+        _VAD = load_vad("auto")
+    return _VAD
+
+
 def _work(args: tuple[int, BankItem, BankConfig]) -> tuple[int, np.ndarray | None, int, float, str | None]:
     index, item, cfg = args
     from ..audio import load_audio
@@ -108,7 +122,11 @@ def _work(args: tuple[int, BankItem, BankConfig]) -> tuple[int, np.ndarray | Non
         audio = pad_recording(audio, rng)
     elif item.role in ("pos", "val_pos") and not item.synthetic:
         # a person's recording of the keyword: cut to its speech (as the synthetic clips are), so that the
-        # label stretch follows the spoken word's end, not the end of the recording
+        # label stretch follows the spoken word's end, not the end of the recording: first to the take
+        # a voice activity detector hears (as `speechseq record` cuts), then by the energy rule
+        bounds = take_bounds(audio, _person_vad())
+        if bounds is not None:
+            audio = audio[bounds[0]: bounds[1]]
         frames = len(audio) // 160
         if frames > 0:
             power = (audio[: frames * 160].astype(np.float64).reshape(frames, 160) ** 2).mean(1)
