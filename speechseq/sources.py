@@ -163,7 +163,9 @@ class Microphone:
         try:
             info = sd.query_devices(self.device, "input")
         except Exception as err:
-            raise AudioDeviceError(f"no input device {self.device!r} ({err}); see `speechseq listen --list-devices`") from None
+            which = "no default input device" if self.device is None else f"no input device {self.device!r}"
+            raise AudioDeviceError(f"{which} ({err}); the command's --list-devices shows them, or run on a file "
+                                   "with --input FILE") from None
         self.name = str(info["name"])
         self.rate = int(self._want_rate or info["default_samplerate"])
         self.channels = int(self._want_channels or min(2, int(info["max_input_channels"])))

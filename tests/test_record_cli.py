@@ -103,6 +103,7 @@ def test_record_rejects_clipped_takes(tmp_path, capsys):
     (["--input", "{tmp}/corrupt.wav"], "corrupt.wav"),
     (["--count", "0", "--input", "{tmp}/missing.wav"], "--count must be at least 1"),
     (["--out", "{tmp}/a-file", "--input", "{tmp}/missing.wav"], "is not a folder"),
+    (["--device", "987654"], "no input device 987654"),
 ])
 def test_record_bad_input_is_a_clear_error(tmp_path, capsys, args, message):
     (tmp_path / "corrupt.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
