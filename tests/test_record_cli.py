@@ -75,7 +75,8 @@ def test_record_numbers_after_existing_takes_and_stops_at_count(tmp_path, capsys
     first = {f.name: f.read_bytes() for f in out.glob("*.wav")}
     assert sorted(first) == ["hey-robot-001.wav", "hey-robot-002.wav", "hey-robot-003.wav"]
     captured = capsys.readouterr()
-    assert "take 3/30" in captured.out and "kept 3 takes" in captured.err and "--positives" in captured.err
+    assert "take 3/30" in captured.out and "kept 3 takes" in captured.err
+    assert f"--init runs/YOUR-RUN \\\n      --positives {out}:50" in captured.err   # no shipped "hey robot" model
     assert main(["record", "hey robot", "--out", str(out), "--input", str(src), "--vad", "energy",
                  "--count", "2"]) == 0
     now = {f.name: f.read_bytes() for f in out.glob("*.wav")}
@@ -144,3 +145,11 @@ def test_record_through_the_virtual_microphone(tmp_path, pulse_mic):  # noqa: F8
     assert len(durations) == 3
     # each take: about 0.5 s of speech + 0.4 s of padding, all three alike
     assert all(0.7 < d < 1.3 for d in durations) and max(durations) - min(durations) < 0.15
+
+
+def test_next_steps_start_from_the_shipped_model_of_a_shipped_keyword():
+    from speechseq.commands.record import next_steps
+
+    text = next_steps("activate", "activate", Path("clips"))
+    assert "--synth cache/synth/kw-activate --init models/activate.onnx" in text
+    assert "--positives clips:50" in text and "make_synth_data.py keyword --keyword \"activate\"" in text

@@ -22,6 +22,7 @@ from ..errors import SpeechseqError
 from .common import HelpFormatter, device_arg, print_input_devices, print_json_line, stop_on_sigterm
 
 SAMPLE_RATE = 16000
+MODELS = Path(__file__).resolve().parents[2] / "models"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -67,6 +68,19 @@ def next_number(out: Path, stem: str) -> int:
     pattern = re.compile(rf"^{re.escape(stem)}-(\d+)\.wav$")
     numbers = [int(m.group(1)) for f in out.iterdir() if (m := pattern.match(f.name))] if out.is_dir() else []
     return max(numbers, default=0) + 1
+
+
+def next_steps(keyword: str, stem: str, out: Path) -> str:
+    """What to run with the takes: the fine-tune of the README, from the shipped model of this keyword
+    when there is one, from a run of yours otherwise."""
+    shipped = MODELS / f"{stem.replace('-', '_')}.onnx"
+    init = f"models/{shipped.name}" if shipped.is_file() else "runs/YOUR-RUN"
+    synth = f"cache/synth/kw-{stem}"
+    return (f"speechseq: next, fit a detector to your voice (README: Training your own keyword):\n"
+            f"  python scripts/make_synth_data.py keyword --keyword \"{keyword}\" --out {synth}   # once\n"
+            f"  speechseq train detector --keyword \"{keyword}\" --synth {synth} --init {init} \\\n"
+            f"      --positives {out}:50 --backgrounds SPEECH-WITHOUT-THE-KEYWORD --epochs 3 --lr 0.001 "
+            f"--out runs/{stem}-me")
 
 
 def write_take(path: Path, audio) -> None:
@@ -197,8 +211,4 @@ class _Session:
         print(f"speechseq: kept {n} take{'s' if n != 1 else ''} in {self.out}"
               f"{f' ({self.rejected} not kept)' if self.rejected else ''}", file=sys.stderr)
         if n:
-            print(f"speechseq: next, fit a detector to your voice (README: Training your own keyword):\n"
-                  f"  speechseq train detector --keyword \"{self.args.keyword}\" --synth SYNTH-DIR "
-                  f"--init RUN-OR-MODEL.onnx \\\n      --positives {self.out}:50 --backgrounds "
-                  f"SPEECH-WITHOUT-THE-KEYWORD --epochs 3 --lr 0.001 --out runs/{self.stem}-me",
-                  file=sys.stderr)
+            print(next_steps(self.args.keyword, self.stem, self.out), file=sys.stderr)
