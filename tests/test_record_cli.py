@@ -153,3 +153,50 @@ def test_next_steps_start_from_the_shipped_model_of_a_shipped_keyword():
     text = next_steps("activate", "activate", Path("clips"))
     assert "--synth cache/synth/kw-activate --init models/activate.onnx" in text
     assert "--positives clips:50" in text and "make_synth_data.py keyword --keyword \"activate\"" in text
+
+
+def test_record_background_writes_a_file_a_minute_and_keeps_every_sample(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    src = tmp_path / "room.flac"
+    x = (0.05 * rng.standard_normal(130 * SR)).astype(np.float32)
+    sf.write(src, x, SR, subtype="PCM_16")
+    x = sf.read(src, dtype="float32")[0]
+    out = tmp_path / "room"
+    assert main(["record", "--background", "3", "--out", str(out), "--input", str(src), "--json"]) == 0
+    events = _events(capsys.readouterr().out)
+    assert [(e["event"], e["duration"]) for e in events] == [("background", 60.0), ("background", 60.0),
+                                                             ("background", 10.0)]
+    files = sorted(out.glob("*.wav"))
+    assert [f.name for f in files] == ["background-001.wav", "background-002.wav", "background-003.wav"]
+    got = np.concatenate([sf.read(f, dtype="float32")[0] for f in files])
+    np.testing.assert_array_equal(got, x)                       # every sample, in order, nothing added
+    # a second session stops at its minutes and numbers after the first
+    assert main(["record", "--background", "1.5", "--out", str(out), "--input", str(src)]) == 0
+    err = capsys.readouterr().err
+    assert "kept 90 s (1.5 min) of background in 2 files" in err and f"--backgrounds {out}" in err
+    assert [sf.info(out / f"background-{i:03d}.wav").duration for i in (4, 5)] == [60.0, 30.0]
+    assert main(["record", "--background", "0", "--out", str(out), "--input", str(src)]) == 1
+    assert main(["record", "--out", str(out), "--input", str(src)]) == 1
+    assert "say which keyword" in capsys.readouterr().err
+
+
+def test_record_background_through_the_virtual_microphone(tmp_path, pulse_mic):  # noqa: F811
+    """3 s of the room through PulseAudio: one file of exactly 3 s that heard the demo recording."""
+    out = tmp_path / "room"
+    env = {**pulse_mic.env, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "speechseq", "record", "--background", "0.05", "--out", str(out)],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        line = proc.stderr.readline()
+        assert "recording from" in line, line
+        pulse_mic.play(SAMPLE, wait=False)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stderr
+    files = sorted(out.glob("background-*.wav"))
+    assert len(files) == 1 and sf.info(files[0]).duration == 3.0
+    heard = sf.read(files[0], dtype="float32")[0]
+    assert np.abs(heard).max() > 0.1                              # the demo's speech, not silence

@@ -3,6 +3,7 @@
     speechseq record android --out my-android-clips              # say it, pause, say it again, ... (30 takes)
     speechseq record "hey robot" --out clips --count 40 --device 2
     speechseq record android --out clips --input session.flac    # cut a recording of repeated takes instead
+    speechseq record --background 15 --out my-room               # 15 min of the room, a file a minute
 
 Each utterance between pauses is one take (speechseq.runtime.takes): kept as DIR/<keyword>-NNN.wav
 (16 kHz mono, 16-bit, padded by 0.2 s of what the microphone heard), numbered after the takes
@@ -19,10 +20,11 @@ import threading
 from pathlib import Path
 
 from ..errors import SpeechseqError
-from .common import HelpFormatter, device_arg, print_input_devices, print_json_line, stop_on_sigterm
+from .common import HelpFormatter, device_arg, print_input_devices, print_json_line, stop_on_sigterm, warn
 
 SAMPLE_RATE = 16000
 MODELS = Path(__file__).resolve().parents[2] / "models"
+BACKGROUND_FILE_S = 60  # seconds per background file
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "(README: Training your own keyword). Vary how you say it, your distance to the "
                                    "microphone and the room, as you will when you use it.",
                        formatter_class=HelpFormatter)
-    p.add_argument("keyword", help="the keyword you will say (names the files and the prompt)")
+    p.add_argument("keyword", nargs="?", help="the keyword you will say (names the files and the prompt)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the takes (made if missing; takes "
                                                                 "already there are kept and numbered after)")
     p.add_argument("--count", type=int, default=30, help="stop after this many kept takes")
@@ -43,6 +45,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--samplerate", type=int, help="open the device at this rate (default: the device's own)")
     src.add_argument("--input", metavar="FILE", help="cut the takes out of this recording instead of a microphone")
     src.add_argument("--max-minutes", type=float, help="stop after this many minutes of audio")
+    src.add_argument("--background", type=float, metavar="MINUTES",
+                     help="instead of takes, record this many minutes of the room as it sounds when you use it "
+                          "(anything but the keyword) into DIR/background-NNN.wav, a file a minute: for train "
+                          "detector --backgrounds, and eval detector --negatives --save-threshold (15 min or more)")
     c = p.add_argument_group("cutting")
     c.add_argument("--pause-ms", type=float, default=500.0, help="the pause that ends a take")
     c.add_argument("--max-seconds", type=float, default=2.5,
@@ -51,7 +57,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="voice activity detector (auto: Silero when installed)")
     p.add_argument("--json", action="store_true",
                    help='one JSON object a line: {"event": "take", "file", "start", "end", "peak_dbfs"} or '
-                        '{"event": "rejected", "start", "end", "reason"} (times in seconds of audio heard)')
+                        '{"event": "rejected", "start", "end", "reason"} (times in seconds of audio heard); '
+                        'with --background, {"event": "background", "file", "duration"}')
     p.set_defaults(func=run)
 
 
@@ -95,18 +102,22 @@ def write_take(path: Path, audio) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.list_devices:
         return print_input_devices()
-    if args.count < 1:
-        raise SpeechseqError(f"--count must be at least 1, got {args.count}")
-    from ..runtime.takes import TakeConfig
-
-    cfg = TakeConfig(end_silence_s=args.pause_ms / 1000, max_take_s=args.max_seconds,
-                     pad_s=min(TakeConfig.pad_s, args.pause_ms / 1000))
-    stem = slug(args.keyword)
+    if args.background is not None:
+        if args.background <= 0:
+            raise SpeechseqError(f"--background must be more than 0 minutes, got {args.background:g}")
+        stem = "background"
+    else:
+        if args.keyword is None:
+            raise SpeechseqError("say which keyword you will record (speechseq record WORD --out DIR), "
+                                 "or record the room with --background MINUTES")
+        if args.count < 1:
+            raise SpeechseqError(f"--count must be at least 1, got {args.count}")
+        stem = slug(args.keyword)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise SpeechseqError(f"{out}: exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
-    session = _Session(args, cfg, out, stem)
+    session = _Background(args, out, stem) if args.background is not None else _Takes(args, out, stem)
     stop = threading.Event()
     restore = stop_on_sigterm(stop)
     try:
@@ -115,71 +126,124 @@ def run(args: argparse.Namespace) -> int:
         print("speechseq: stopped", file=sys.stderr)
     finally:
         restore()
+        session.finish()
     session.summary()
     return 0
 
 
-class _Session:
-    """One recording session: the source, the VAD, the cutter, and what was kept."""
+class _Recording:
+    """One recording session: a source streamed block by block into `feed` until it ends, `done()`,
+    --max-minutes, Ctrl+C or SIGTERM; `finish` writes what is still held (it runs in every case)."""
 
-    def __init__(self, args: argparse.Namespace, cfg, out: Path, stem: str) -> None:
-        self.args, self.cfg, self.out, self.stem = args, cfg, out, stem
+    tail_s = 0.0  # silence after a file's end (--input)
+
+    def __init__(self, args: argparse.Namespace, out: Path, stem: str) -> None:
+        self.args, self.out, self.stem = args, out, stem
         self.number = next_number(out, stem)
         self.kept: list[Path] = []
-        self.rejected = 0
 
     def run(self, stop: threading.Event) -> None:
-        from dataclasses import replace
-
-        import numpy as np
-
-        from ..runtime.takes import TakeCutter
-        from ..runtime.vad import load_vad
         from ..sources import DeviceLost, FileStream, Microphone, Overrun
 
         args = self.args
-        vad = load_vad(args.vad)
-        cutter = TakeCutter(self.cfg, frame=int(round(vad.frame_s * SAMPLE_RATE)))
-        # A quarter second of silence first: Silero, started cold on a word, may miss it.
-        _, vstate = vad.step(np.zeros(8 * cutter.frame, np.float32), vad.initial_state())
-        tstate = cutter.initial_state()
         if args.input:
-            source = FileStream(args.input, realtime=False, tail_s=self.cfg.end_silence_s + 0.5)
+            source = FileStream(args.input, realtime=False, tail_s=self.tail_s)
         else:
             source = Microphone(device_arg(args.device), samplerate=args.samplerate)
         limit = args.max_minutes * 60 * SAMPLE_RATE if args.max_minutes else None
-        heard = 0
+        self.heard = 0
         try:
             with source:
                 announced = False
                 for item in source.blocks():
                     if isinstance(item, Overrun):
-                        if tstate.start >= 0:
-                            self._say_rejected(tstate.start * cutter.frame / SAMPLE_RATE, heard / SAMPLE_RATE,
-                                               f"{item.dropped_s:.2f} s of audio was dropped during it: say it again")
-                        tstate = replace(tstate, start=-1, last=-1, too_long=False)
+                        self.overrun(item)
                         continue
                     if not announced:
                         announced = True
-                        self._announce(source, vad)
-                    probs, vstate = vad.step(item, vstate)
-                    takes, tstate = cutter.step(item, probs, tstate)
-                    heard += len(item)
-                    for take in takes:
-                        self._handle(take)
-                    if len(self.kept) >= args.count or stop.is_set():
+                        where = f"{source.name} ({source.rate} Hz)" if hasattr(source, "rate") else source.name
+                        print(f"speechseq: recording from {where}: {self.prompt()}", file=sys.stderr, flush=True)
+                    self.feed(item)
+                    self.heard += len(item)
+                    if self.done() or stop.is_set():
                         break
-                    if limit is not None and heard >= limit:
+                    if limit is not None and self.heard >= limit:
                         print(f"speechseq: stopping after {args.max_minutes:g} min (--max-minutes)", file=sys.stderr)
                         break
         except DeviceLost as err:
-            raise SpeechseqError(f"{err}; {len(self.kept)} takes were kept in {self.out}") from None
+            self.finish()
+            raise SpeechseqError(f"{err}; {len(self.kept)} files were kept in {self.out}") from None
 
-    def _announce(self, source, vad) -> None:
-        where = f"{source.name} ({source.rate} Hz)" if hasattr(source, "rate") else source.name
-        todo = self.args.count
-        print(f"speechseq: recording from {where} (VAD: {vad.name}): say \"{self.args.keyword}\", pause, say it "
-              f"again ... ({todo} takes; Ctrl+C stops, keeping every take saved)", file=sys.stderr, flush=True)
+    def write(self, audio) -> Path:
+        path = self.out / f"{self.stem}-{self.number:03d}.wav"
+        write_take(path, audio)
+        self.number += 1
+        self.kept.append(path)
+        return path
+
+    # what a kind of recording does (each subclass defines them all)
+    def prompt(self) -> str:
+        raise NotImplementedError
+
+    def feed(self, block) -> None:
+        raise NotImplementedError
+
+    def overrun(self, item) -> None:
+        raise NotImplementedError
+
+    def done(self) -> bool:
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        raise NotImplementedError
+
+    def summary(self) -> None:
+        raise NotImplementedError
+
+
+class _Takes(_Recording):
+    """Takes of a keyword: one file per utterance between pauses, checked."""
+
+    def __init__(self, args: argparse.Namespace, out: Path, stem: str) -> None:
+        super().__init__(args, out, stem)
+        import numpy as np
+
+        from ..runtime.takes import TakeConfig, TakeCutter
+        from ..runtime.vad import load_vad
+
+        self.cfg = TakeConfig(end_silence_s=args.pause_ms / 1000, max_take_s=args.max_seconds,
+                              pad_s=min(TakeConfig.pad_s, args.pause_ms / 1000))
+        self.tail_s = self.cfg.end_silence_s + 0.5  # a take that ends with the file still meets its pause
+        self.vad = load_vad(args.vad)
+        self.cutter = TakeCutter(self.cfg, frame=int(round(self.vad.frame_s * SAMPLE_RATE)))
+        # A quarter second of silence first: Silero, started cold on a word, may miss it.
+        _, self.vstate = self.vad.step(np.zeros(8 * self.cutter.frame, np.float32), self.vad.initial_state())
+        self.tstate = self.cutter.initial_state()
+        self.rejected = 0
+
+    def prompt(self) -> str:
+        return (f"(VAD: {self.vad.name}) say \"{self.args.keyword}\", pause, say it again ... ({self.args.count} "
+                "takes; Ctrl+C stops, keeping every take saved)")
+
+    def feed(self, block) -> None:
+        probs, self.vstate = self.vad.step(block, self.vstate)
+        takes, self.tstate = self.cutter.step(block, probs, self.tstate)
+        for take in takes:
+            self._handle(take)
+
+    def overrun(self, item) -> None:
+        from dataclasses import replace
+
+        if self.tstate.start >= 0:
+            self._say_rejected(self.tstate.start * self.cutter.frame / SAMPLE_RATE, self.heard / SAMPLE_RATE,
+                               f"{item.dropped_s:.2f} s of audio was dropped during it: say it again")
+        self.tstate = replace(self.tstate, start=-1, last=-1, too_long=False)
+
+    def done(self) -> bool:
+        return len(self.kept) >= self.args.count
+
+    def finish(self) -> None:
+        pass  # a take still being spoken is not whole: nothing to keep
 
     def _handle(self, take) -> None:
         if take.problem is not None:
@@ -187,10 +251,7 @@ class _Session:
             return
         from ..runtime.takes import peak_dbfs
 
-        path = self.out / f"{self.stem}-{self.number:03d}.wav"
-        write_take(path, take.audio)
-        self.number += 1
-        self.kept.append(path)
+        path = self.write(take.audio)
         peak = peak_dbfs(take.audio)
         if self.args.json:
             print_json_line({"event": "take", "file": str(path), "start": round(take.start, 3),
@@ -212,3 +273,64 @@ class _Session:
               f"{f' ({self.rejected} not kept)' if self.rejected else ''}", file=sys.stderr)
         if n:
             print(next_steps(self.args.keyword, self.stem, self.out), file=sys.stderr)
+
+
+class _Background(_Recording):
+    """The room as it sounds in use, anything but the keyword: files of BACKGROUND_FILE_S seconds."""
+
+    def __init__(self, args: argparse.Namespace, out: Path, stem: str) -> None:
+        super().__init__(args, out, stem)
+        self.total = int(round(args.background * 60 * SAMPLE_RATE))
+        self.held: list = []      # blocks not yet in a file
+        self.held_n = 0
+        self.written = 0          # samples in files so far
+        self.dropped_s = 0.0
+
+    def prompt(self) -> str:
+        return (f"{self.args.background:g} min of the room as it sounds when you use it (talk, music, TV: "
+                f"anything but the keyword), in files of {BACKGROUND_FILE_S // 60} min; Ctrl+C stops, keeping "
+                "what was heard")
+
+    def feed(self, block) -> None:
+        import numpy as np
+
+        block = block[: self.total - self.written - self.held_n]
+        self.held.append(block)
+        self.held_n += len(block)
+        while self.held_n >= BACKGROUND_FILE_S * SAMPLE_RATE:
+            audio = np.concatenate(self.held)
+            self._write(audio[: BACKGROUND_FILE_S * SAMPLE_RATE])
+            rest = audio[BACKGROUND_FILE_S * SAMPLE_RATE:]
+            self.held, self.held_n = [rest], len(rest)
+
+    def overrun(self, item) -> None:
+        self.dropped_s += item.dropped_s
+        warn(f"{item.dropped_s:.2f} s of audio was dropped (the machine fell behind)")
+
+    def done(self) -> bool:
+        return self.written + self.held_n >= self.total
+
+    def finish(self) -> None:
+        import numpy as np
+
+        if self.held_n >= SAMPLE_RATE:  # under a second is not worth a file
+            self._write(np.concatenate(self.held))
+        self.held, self.held_n = [], 0
+
+    def _write(self, audio) -> None:
+        path = self.write(audio)
+        self.written += len(audio)
+        seconds = len(audio) / SAMPLE_RATE
+        if self.args.json:
+            print_json_line({"event": "background", "file": str(path), "duration": round(seconds, 3)})
+        else:
+            print(f"{seconds:.1f} s -> {path} ({self.written / SAMPLE_RATE:.0f} of {self.total / SAMPLE_RATE:.0f} s)",
+                  flush=True)
+
+    def summary(self) -> None:
+        seconds = self.written / SAMPLE_RATE
+        print(f"speechseq: kept {seconds:.0f} s ({seconds / 60:.1f} min) of background in {len(self.kept)} file"
+              f"{'s' if len(self.kept) != 1 else ''} in {self.out}", file=sys.stderr)
+        if self.kept:
+            print(f"speechseq: use it as `speechseq train detector ... --backgrounds {self.out}`, and (15 min or "
+                  f"more) as `speechseq eval detector ... --negatives {self.out} --save-threshold`", file=sys.stderr)
