@@ -176,6 +176,8 @@ def test_record_background_writes_a_file_a_minute_and_keeps_every_sample(tmp_pat
     assert "kept 90 s (1.5 min) of background in 2 files" in err and f"--backgrounds {out}" in err
     assert [sf.info(out / f"background-{i:03d}.wav").duration for i in (4, 5)] == [60.0, 30.0]
     assert main(["record", "--background", "0", "--out", str(out), "--input", str(src)]) == 1
+    assert main(["record", "android", "--background", "1", "--out", str(out), "--input", str(src)]) == 1
+    assert "records the room, not 'android'" in capsys.readouterr().err
     assert main(["record", "--out", str(out), "--input", str(src)]) == 1
     assert "say which keyword" in capsys.readouterr().err
 

@@ -105,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
     if args.background is not None:
         if args.background <= 0:
             raise SpeechseqError(f"--background must be more than 0 minutes, got {args.background:g}")
+        if args.keyword is not None:
+            raise SpeechseqError(f"--background records the room, not {args.keyword!r}: give one or the other")
         stem = "background"
     else:
         if args.keyword is None:
