@@ -75,7 +75,7 @@ def test_record_numbers_after_existing_takes_and_stops_at_count(tmp_path, capsys
     first = {f.name: f.read_bytes() for f in out.glob("*.wav")}
     assert sorted(first) == ["hey-robot-001.wav", "hey-robot-002.wav", "hey-robot-003.wav"]
     captured = capsys.readouterr()
-    assert "take 3/30" in captured.out and "kept 3 takes" in captured.err
+    assert "take 3/50" in captured.out and "kept 3 takes" in captured.err
     assert f"--init runs/YOUR-RUN \\\n      --positives {out}:50" in captured.err   # no shipped "hey robot" model
     assert main(["record", "hey robot", "--out", str(out), "--input", str(src), "--vad", "energy",
                  "--count", "2"]) == 0

@@ -1,6 +1,6 @@
 """`speechseq record`: record your own takes of a keyword, one WAV each, to fit a detector to your voice.
 
-    speechseq record android --out my-android-clips              # say it, pause, say it again, ... (30 takes)
+    speechseq record android --out my-android-clips              # say it, pause, say it again, ... (50 takes)
     speechseq record "hey robot" --out clips --count 40 --device 2
     speechseq record android --out clips --input session.flac    # cut a recording of repeated takes instead
     speechseq record --background 15 --out my-room               # 15 min of the room, a file a minute
@@ -38,7 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("keyword", nargs="?", help="the keyword you will say (names the files and the prompt)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the takes (made if missing; takes "
                                                                 "already there are kept and numbered after)")
-    p.add_argument("--count", type=int, default=30, help="stop after this many kept takes")
+    p.add_argument("--count", type=int, default=50,
+                   help="stop after this many kept takes (more help: README, Training your own keyword)")
     src = p.add_argument_group("input")
     src.add_argument("--device", help="input device index or name substring (default: the system's default input)")
     src.add_argument("--list-devices", action="store_true", help="list input devices and exit")
