@@ -33,7 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "say the keyword, pause, say it again. Each utterance between pauses is saved as "
                                    "one WAV file, ready for `speechseq train detector --init ... --positives DIR:50` "
                                    "(README: Training your own keyword). Vary how you say it, your distance to the "
-                                   "microphone and the room, as you will when you use it.",
+                                   "microphone and the room, as you will when you use it. With --background MINUTES "
+                                   "it records the room instead (anything but the keyword): real backgrounds for "
+                                   "the same training, and negatives for choosing its threshold.",
                        formatter_class=HelpFormatter)
     p.add_argument("keyword", nargs="?", help="the keyword you will say (names the files and the prompt)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the takes (made if missing; takes "
