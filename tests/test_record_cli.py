@@ -117,6 +117,24 @@ def test_record_bad_input_is_a_clear_error(tmp_path, capsys, args, message):
     assert "no letters or digits" in capsys.readouterr().err
 
 
+def _record_through_pulse(mic, args: list[str], wav: Path, wait: bool) -> tuple[int, str, str]:
+    """`speechseq record ARGS` on the virtual microphone; `wav` is played into it once the command
+    records (`wait`: until the playback ends). Returns the exit code, stdout and stderr."""
+    env = {**mic.env, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "speechseq", "record", *args], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        line = proc.stderr.readline()
+        assert "recording from" in line, line
+        mic.play(wav, wait=wait)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return proc.returncode, stdout, stderr
+
+
 def test_record_through_the_virtual_microphone(tmp_path, pulse_mic):  # noqa: F811
     """Three takes spoken into a PulseAudio virtual microphone: the command keeps three and stops."""
     src = tmp_path / "takes.wav"
@@ -124,20 +142,9 @@ def test_record_through_the_virtual_microphone(tmp_path, pulse_mic):  # noqa: F8
     pcm = tmp_path / "takes16.wav"
     sf.write(pcm, sf.read(src, dtype="float32")[0], SR, subtype="PCM_16")
     out = tmp_path / "clips"
-    env = {**pulse_mic.env, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "speechseq", "record", "android", "--out", str(out), "--json",
-                             "--count", "3", "--max-minutes", "1"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    try:
-        line = proc.stderr.readline()
-        assert "recording from" in line, line
-        pulse_mic.play(pcm)
-        stdout, stderr = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 0, stderr
+    code, stdout, stderr = _record_through_pulse(
+        pulse_mic, ["android", "--out", str(out), "--json", "--count", "3", "--max-minutes", "1"], pcm, wait=True)
+    assert code == 0, stderr
     events = _events(stdout)
     assert [e["event"] for e in events] == ["take"] * 3
     assert "kept 3 takes" in stderr
@@ -185,19 +192,9 @@ def test_record_background_writes_a_file_a_minute_and_keeps_every_sample(tmp_pat
 def test_record_background_through_the_virtual_microphone(tmp_path, pulse_mic):  # noqa: F811
     """3 s of the room through PulseAudio: one file of exactly 3 s that heard the demo recording."""
     out = tmp_path / "room"
-    env = {**pulse_mic.env, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "speechseq", "record", "--background", "0.05", "--out", str(out)],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    try:
-        line = proc.stderr.readline()
-        assert "recording from" in line, line
-        pulse_mic.play(SAMPLE, wait=False)
-        stdout, stderr = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 0, stderr
+    code, stdout, stderr = _record_through_pulse(pulse_mic, ["--background", "0.05", "--out", str(out)], SAMPLE,
+                                                 wait=False)
+    assert code == 0, stderr
     files = sorted(out.glob("background-*.wav"))
     assert len(files) == 1 and sf.info(files[0]).duration == 3.0
     heard = sf.read(files[0], dtype="float32")[0]

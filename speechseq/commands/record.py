@@ -146,6 +146,7 @@ class _Recording:
         self.args, self.out, self.stem = args, out, stem
         self.number = next_number(out, stem)
         self.kept: list[Path] = []
+        self.heard = 0  # samples of audio fed
 
     def run(self, stop: threading.Event) -> None:
         from ..sources import DeviceLost, FileStream, Microphone, Overrun
@@ -156,7 +157,6 @@ class _Recording:
         else:
             source = Microphone(device_arg(args.device), samplerate=args.samplerate)
         limit = args.max_minutes * 60 * SAMPLE_RATE if args.max_minutes else None
-        self.heard = 0
         try:
             with source:
                 announced = False
@@ -211,8 +211,7 @@ class _Takes(_Recording):
 
     def __init__(self, args: argparse.Namespace, out: Path, stem: str) -> None:
         super().__init__(args, out, stem)
-        import numpy as np
-
+        from ..runtime.speech_regions import primed_state
         from ..runtime.takes import TakeConfig, TakeCutter
         from ..runtime.vad import load_vad
 
@@ -221,8 +220,7 @@ class _Takes(_Recording):
         self.tail_s = self.cfg.end_silence_s + 0.5  # a take that ends with the file still meets its pause
         self.vad = load_vad(args.vad)
         self.cutter = TakeCutter(self.cfg, frame=int(round(self.vad.frame_s * SAMPLE_RATE)))
-        # A quarter second of silence first: Silero, started cold on a word, may miss it.
-        _, self.vstate = self.vad.step(np.zeros(8 * self.cutter.frame, np.float32), self.vad.initial_state())
+        self.vstate = primed_state(self.vad)  # Silero, started cold on a word, may miss it
         self.tstate = self.cutter.initial_state()
         self.rejected = 0
 
@@ -289,7 +287,6 @@ class _Background(_Recording):
         self.held: list = []      # blocks not yet in a file
         self.held_n = 0
         self.written = 0          # samples in files so far
-        self.dropped_s = 0.0
 
     def prompt(self) -> str:
         return (f"{self.args.background:g} min of the room as it sounds when you use it (talk, music, TV: "
@@ -309,7 +306,6 @@ class _Background(_Recording):
             self.held, self.held_n = [rest], len(rest)
 
     def overrun(self, item) -> None:
-        self.dropped_s += item.dropped_s
         warn(f"{item.dropped_s:.2f} s of audio was dropped (the machine fell behind)")
 
     def done(self) -> bool:

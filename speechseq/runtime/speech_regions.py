@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["RegionConfig", "speech_probabilities", "speech_regions"]
+__all__ = ["RegionConfig", "primed_state", "speech_probabilities", "speech_regions"]
 
 
 @dataclass(frozen=True)
@@ -37,19 +37,20 @@ class RegionConfig:
             raise ValueError(f"durations must be >= 0: {self}")
 
 
-def speech_probabilities(vad, audio: np.ndarray, sample_rate: int = 16000, lead_s: float = 0.25) -> np.ndarray:
-    """A fresh `vad` (speechseq.runtime.vad.Vad) over `audio`: one probability per whole frame.
-
-    The VAD first hears `lead_s` of digital silence (its outputs for it are dropped): Silero,
-    started cold on a clip that begins with a word, often misses the word (20 of the 300 FSDD
-    test digits, tightly cut clips of 0.14-0.65 s, never reached 0.5); after a quarter second of
-    silence it missed none.
-    """
+def primed_state(vad, sample_rate: int = 16000, lead_s: float = 0.25):
+    """A fresh `vad`'s state after `lead_s` of digital silence (whole frames, so that frame k of what
+    follows still covers its samples [k F, (k + 1) F)). Silero, started cold on a clip that begins
+    with a word, often misses the word (20 of the 300 FSDD test digits, tightly cut clips of
+    0.14-0.65 s, never reached 0.5); after a quarter second of silence it missed none."""
     hop = int(round(vad.frame_s * sample_rate))
     lead = int(np.ceil(lead_s / vad.frame_s))
-    x = np.concatenate([np.zeros(lead * hop, np.float32), np.asarray(audio, np.float32).reshape(-1)])
-    probs, _ = vad.step(x, vad.initial_state())
-    return probs[lead:]
+    return vad.step(np.zeros(lead * hop, np.float32), vad.initial_state())[1]
+
+
+def speech_probabilities(vad, audio: np.ndarray, sample_rate: int = 16000, lead_s: float = 0.25) -> np.ndarray:
+    """`vad` over `audio` from its `primed_state`: one probability per whole frame."""
+    probs, _ = vad.step(np.asarray(audio, np.float32).reshape(-1), primed_state(vad, sample_rate, lead_s))
+    return probs
 
 
 def speech_regions(probs: np.ndarray, frame_s: float, n_samples: int, sample_rate: int = 16000,
