@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from speechseq.runtime.detector import Detector  # noqa: E402
+from speechseq.runtime.detector import GUARD_RANGE_DB, Detector  # noqa: E402
 
 LEAD, TAIL, CHUNK, SR = 8000, 16000, 800, 16000
 
@@ -99,8 +99,11 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="write the results here")
     ap.add_argument("--limit", type=float, metavar="CEILING",
                     help="pass every signal through a peak limiter with this ceiling first (speechseq.runtime.level)")
+    ap.add_argument("--range-db", type=float, nargs="+", default=[GUARD_RANGE_DB], metavar="DB",
+                    help="the runtime's floor guard (speechseq.runtime.level.FloorGuard), one run each; 0: off")
     args = ap.parse_args()
-    dets = [Detector.load([m], max_wait_s=0.0) for m in args.models]
+    runs = [(m, r) for m in args.models for r in args.range_db]
+    dets = [Detector.load([m], max_wait_s=0.0, range_db=r or None) for m, r in runs]
     if args.limit:
         from detector_tradeoff import Gained
 
@@ -116,8 +119,9 @@ def main() -> None:
     print("| model | peak | floor dBFS | missed | " + " | ".join(engines) + " | delay p50 / p90 ms |")
     print("|---|---|---|---|" + "---|" * len(engines) + "---|")
     results = []
-    for path, det in zip(args.models, dets):
-        path = f"{path} (limit {args.limit:g})" if args.limit else str(path)
+    for (path, r), det in zip(runs, dets):
+        path = f"{path} (range {r:g} dB)" if r else f"{path} (no guard)"
+        path = f"{path} (limit {args.limit:g})" if args.limit else path
         for peak in args.peaks:
             for floor in args.floors:
                 r = measure(det, clips, peak, floor)

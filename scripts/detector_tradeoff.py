@@ -80,24 +80,25 @@ class Gained:
         return getattr(self.det, name)
 
 
-def _detector(model: Path, gain_db: float, limit: float | None = None):
-    det = Detector.load([model], smoothing_steps=1)
+def _detector(model: Path, gain_db: float, limit: float | None = None, range_db: float | None = None):
+    det = Detector.load([model], smoothing_steps=1, range_db=range_db)
     return Gained(det, 10 ** (gain_db / 20), limit) if gain_db or limit else det
 
 
-def _key(model: Path, gain_db: float, extra: bytes = b"", limit: float | None = None) -> str:
+def _key(model: Path, gain_db: float, extra: bytes = b"", limit: float | None = None,
+         range_db: float | None = None) -> str:
     return (hashlib.sha1(model.read_bytes() + extra).hexdigest()[:12] + (f"-gain{gain_db:+g}dB" if gain_db else "")
-            + (f"-limit{limit:g}" if limit else ""))
+            + (f"-limit{limit:g}" if limit else "") + (f"-range{range_db:g}dB" if range_db else ""))
 
 
 def raw_posteriors(model: Path, data: Path, synth: Path, cache: Path, gain_db: float = 0.0,
-                   limit: float | None = None) -> dict:
+                   limit: float | None = None, range_db: float | None = None) -> dict:
     """{"syn": [...], "real": [...], "pos": [...], "h_syn": hours} for one model, cached by its bytes (and
     the input gain, in dB, and the limiter's ceiling, applied to every signal)."""
-    path = cache / f"{model.parent.name}-{model.stem}-{_key(model, gain_db, limit=limit)}.npz"
+    path = cache / f"{model.parent.name}-{model.stem}-{_key(model, gain_db, limit=limit, range_db=range_db)}.npz"
     if path.exists():
         return _load(path)
-    det = _detector(model, gain_db, limit)
+    det = _detector(model, gain_db, limit, range_db)
     sets = real_sets(data, det.models[0].keyword)
     syn, h_syn = negative_posteriors(det, sentences(synth, det.models[0].keyword), show=False)
     real, _ = negative_posteriors(det, sets["unseen"] + sets["threshold_choice"], show=False)
@@ -126,14 +127,15 @@ def _save(path: Path, out: dict) -> dict:
     return out
 
 
-def extra_sentences(model: Path, synth: Path, cache: Path, gain_db: float = 0.0, limit: float | None = None) -> dict:
+def extra_sentences(model: Path, synth: Path, cache: Path, gain_db: float = 0.0, limit: float | None = None,
+                    range_db: float | None = None) -> dict:
     """{"syn": [...], "h_syn": hours}: raw posteriors of another synthesis folder's unseen sentences
     (the same rule as SYNTH's), cached per model, folder, input gain and limiter."""
-    key = _key(model, gain_db, str(synth.resolve()).encode(), limit)
+    key = _key(model, gain_db, str(synth.resolve()).encode(), limit, range_db)
     path = cache / f"{model.parent.name}-{model.stem}-extra-{key}.npz"
     if path.exists():
         return _load(path)
-    det = _detector(model, gain_db, limit)
+    det = _detector(model, gain_db, limit, range_db)
     syn, h_syn = negative_posteriors(det, sentences(synth, det.models[0].keyword), show=False)
     return _save(path, {"syn": [p[0] for p in syn], "h_syn": h_syn})
 
@@ -181,8 +183,11 @@ def main() -> None:
                     help="scale every signal (sentences, real speech, real clips) by this gain before the detector")
     ap.add_argument("--limit", type=float, metavar="CEILING",
                     help="then a peak limiter (speechseq.runtime.level.Limiter) with this ceiling, e.g. 0.3")
+    ap.add_argument("--range-db", type=float, metavar="DB",
+                    help="the detector's floor guard (speechseq.runtime.level.FloorGuard): at most this dynamic range")
     args = ap.parse_args()
-    posts = [raw_posteriors(m, args.data, args.synth, args.cache, args.gain_db, args.limit) for m in args.models]
+    posts = [raw_posteriors(m, args.data, args.synth, args.cache, args.gain_db, args.limit, args.range_db)
+             for m in args.models]
     if args.real_half != "all":
         from speechseq.runtime.onnx import read_metadata
 
@@ -193,7 +198,7 @@ def main() -> None:
         print(f"the {args.real_half} half's {len(posts[0]['pos'])} real clips", flush=True)
     for m, post in zip(args.models, posts):
         for d in args.extra_synth:
-            more = extra_sentences(m, d, args.cache, args.gain_db, args.limit)
+            more = extra_sentences(m, d, args.cache, args.gain_db, args.limit, args.range_db)
             post["syn"] = post["syn"] + more["syn"]
             post["h_syn"] = post["h_syn"] + more["h_syn"]
     if args.extra_synth:

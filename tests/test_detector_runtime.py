@@ -148,3 +148,65 @@ def test_merge_rejects_a_model_without_the_shared_input():
     assert [v.name for v in merged.graph.input] == ["x"] and [v.name for v in merged.graph.output] == ["m0.y", "m1.y"]
     with pytest.raises(ValueError, match="shared inputs"):
         merge_side_by_side([ident("x"), ident("z")], shared_inputs={"x"})
+
+
+class RecordingModel(LoudnessModel):
+    """LoudnessModel that keeps the frames it is given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen = []
+
+    def run(self, feats, ctx, h):
+        self.seen.append(np.array(feats))
+        return super().run(feats, ctx, h)
+
+
+@pytest.mark.parametrize("range_db", [60.0, None])
+def test_models_see_at_most_the_guards_range(range_db):
+    """A loud burst over digital silence: with the floor guard (the default, 60 dB) the frames the models
+    get after it lie within 60 dB (plus the release) of its loudest band; without it, down at the frontend's floor."""
+    from speechseq.runtime.detector import GUARD_RANGE_DB, Detector
+
+    assert GUARD_RANGE_DB == 60.0
+    model = RecordingModel()
+    det = Detector([model], range_db=range_db)
+    t = np.arange(16000) / 16000
+    audio = np.zeros(3 * 16000, np.float32)
+    audio[16000:32000] = 0.9 * np.sin(2 * np.pi * 440 * t)      # 1 s loud, then 1 s of digital silence
+    state = det.initial_state()
+    for i in range(0, len(audio), 1600):
+        _, state = det.step(audio[i: i + 1600], state)
+    feats = np.concatenate(model.seen)
+    top = feats[:200].max()                                      # the burst's loudest band (log power)
+    after = feats[205:230]                                       # the quarter second after the burst
+    below_db = (top - after.min()) * 10 / np.log(10)
+    if range_db:
+        assert 59.0 < below_db < 60.0 + 6 * 0.3 + 0.5               # 60 dB, released at 6 dB/s for <= 0.3 s
+        assert feats[:95].max() == pytest.approx(np.log(det.frontend.cfg.floor))  # the silence before: untouched
+    else:
+        assert below_db > 70.0 and after.min() == pytest.approx(np.log(det.frontend.cfg.floor))
+
+
+def test_guarded_stream_equals_the_whole_clip_in_any_chunking():
+    """The shipped activate.onnx on its sample at a peak of 0.95 over a -70 dBFS floor, where the guard acts:
+    uneven chunks give the posteriors of one call over the whole clip."""
+    from pathlib import Path
+
+    from speechseq.audio import load_audio
+    from speechseq.runtime.detector import Detector
+
+    root = Path(__file__).resolve().parents[1]
+    a = load_audio(root / "data" / "samples" / "activate_kitchen_lights.wav")
+    x = (a / np.abs(a).max() * 0.95 + np.random.default_rng(0).normal(0, 10 ** (-70 / 20), len(a))).astype(np.float32)
+    posts = {}
+    for name, r in (("whole", 60.0), ("chunks", 60.0), ("off", None)):
+        det = Detector.load([root / "models" / "activate.onnx"], range_db=r)
+        state, post, i, rng = det.initial_state(), [[]], 0, np.random.default_rng(2)
+        while i < len(x):
+            n = len(x) if name == "whole" else int(rng.integers(1, 3000))
+            _, state = det.step(x[i: i + n], state, post)
+            i += n
+        posts[name] = np.concatenate(post[0])
+    assert np.abs(posts["chunks"] - posts["whole"]).max() <= 1e-4
+    assert np.abs(posts["whole"] - posts["off"]).max() > 0.01   # the guard acted

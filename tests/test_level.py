@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from speechseq.runtime.level import Limiter
+from speechseq.runtime.level import FloorGuard, Limiter
 
 
 def _run(lim: Limiter, x: np.ndarray, cuts: list[int]) -> np.ndarray:
@@ -50,3 +50,56 @@ def test_bad_settings_raise():
         Limiter(0.0)
     with pytest.raises(ValueError):
         Limiter(0.3, release_s=0)
+
+
+# --- FloorGuard: the dynamic range the detectors see
+
+FLOOR = 1e-6
+
+
+def _guard_run(g: FloorGuard, feats: np.ndarray, cuts: list[int]) -> np.ndarray:
+    state, out = g.initial_state(), []
+    for a, b in zip([0] + cuts, cuts + [len(feats)]):
+        y, state = g.step(feats[a:b], state)
+        out.append(y)
+    return np.concatenate(out)
+
+
+def _frames(powers: list[float], bands: int = 40) -> np.ndarray:
+    """Log-mel frames whose every band has the given power (plus the frontend's floor)."""
+    return np.log(np.repeat(np.asarray(powers, np.float64)[:, None], bands, 1) + FLOOR).astype(np.float32)
+
+
+def test_guard_leaves_input_within_its_range_alone():
+    g = FloorGuard(FLOOR, range_db=58.0)
+    feats = _frames([0.5] * 5 + [1e-6] * 20)       # peak 0.5: 0.5e-5.8 = 8e-7 is under the frontend's floor
+    y, state = g.step(feats, g.initial_state())
+    assert y is feats and state == g.initial_state()
+
+
+def test_guard_raises_the_floor_to_its_range_under_the_peak_and_releases_at_its_rate():
+    g = FloorGuard(FLOOR, range_db=58.0, release_db_s=6.0)
+    feats = _frames([100.0] * 3 + [0.0] * 300)      # a loud burst, then digital silence (the floor alone)
+    y = _guard_run(g, feats, [])
+    np.testing.assert_allclose(y[:3], feats[:3], atol=1e-5)  # the burst itself is far above any floor
+    for t in (3, 103, 203):                          # 0, 1 and 2 s after the burst's last frame
+        expect = 100.0 * 10 ** (-58 / 10) * 10 ** (-6 * (t - 2) * 0.01 / 10)
+        assert y[t, 0] == pytest.approx(np.log(expect), abs=1e-5)
+    # the range seen right after the burst: 58 dB
+    assert (y[2, 0] - y[3, 0]) * 10 / np.log(10) == pytest.approx(58.0 + 6 * 0.01, abs=1e-3)
+
+
+def test_guard_gives_the_whole_stream_output_in_any_chunking():
+    rng = np.random.default_rng(1)
+    powers = np.repeat(10 ** rng.uniform(-9, 2, 60), 10) * rng.uniform(0.5, 1.5, 600)
+    feats = (_frames(powers.tolist()) + rng.normal(0, 0.3, (600, 40))).astype(np.float32)
+    whole = _guard_run(FloorGuard(FLOOR), feats, [])
+    cuts = sorted(rng.choice(np.arange(1, len(feats)), 50, replace=False).tolist())
+    np.testing.assert_allclose(_guard_run(FloorGuard(FLOOR), feats, cuts), whole, atol=1e-5)
+    assert np.abs(whole - feats).max() > 1.0         # it did raise floors
+
+
+def test_guard_bad_settings_raise():
+    for kwargs in ({"floor": 0.0}, {"floor": FLOOR, "range_db": 0.0}, {"floor": FLOOR, "release_db_s": -1.0}):
+        with pytest.raises(ValueError):
+            FloorGuard(**kwargs)

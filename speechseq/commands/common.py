@@ -107,6 +107,20 @@ def stop_on_sigterm(stop: threading.Event):
     return lambda: signal.signal(signal.SIGTERM, previous)
 
 
+def add_range_arg(p) -> None:
+    """--range-db: the detectors' floor guard (speechseq.runtime.level.FloorGuard)."""
+    p.add_argument("--range-db", type=float, default=60.0, metavar="DB",
+                   help="the most dynamic range the keyword detectors see: under loud input each frame's floor is "
+                        "raised to this far below the loudest sound of the last seconds (loud speech over a "
+                        "near-silent floor is otherwise missed; README, Shipped models); 0: off")
+
+
+def range_db(value: float) -> float | None:
+    if value < 0:
+        raise SpeechseqError(f"--range-db must be 0 (off) or positive, got {value}")
+    return value or None
+
+
 def warn(msg: str) -> None:
     print(f"speechseq: warning: {msg}", file=sys.stderr)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SpeechseqError
-from .common import HelpFormatter, expand_inputs, print_json_line, warn
+from .common import HelpFormatter, add_range_arg, expand_inputs, print_json_line, range_db, warn
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 DEFAULT_MODELS = ("activate.onnx", "computer.onnx")
@@ -26,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--smoothing", type=int, help="posterior smoothing window in output steps (default: the model's)")
     p.add_argument("--refractory", type=float, help="seconds before the same keyword can fire again (default: the model's)")
     p.add_argument("--chunk-ms", type=float, default=100.0, help="audio chunk fed to the detector")
+    add_range_arg(p)
     p.add_argument("--json", action="store_true", help="one JSON object per file")
     p.add_argument("--plot", metavar="PNG", help="draw spectrogram, posteriors and detections (of the first file)")
     p.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
@@ -99,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     if args.threshold is not None and not 0.0 < args.threshold < 1.0:
         raise SpeechseqError(f"--threshold must lie in (0, 1), got {args.threshold}")
     det = Detector.load(paths, threads=args.threads, threshold=args.threshold, smoothing_steps=args.smoothing,
-                        refractory_s=args.refractory)
+                        refractory_s=args.refractory, range_db=range_db(args.range_db))
     failed = 0
     for i, path in enumerate(expand_inputs(args.files)):
         keep = bool(args.plot) and i == 0

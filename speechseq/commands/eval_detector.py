@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SpeechseqError
-from .common import AUDIO_SUFFIXES, HelpFormatter, expand_inputs, print_json_line, progress
+from .common import AUDIO_SUFFIXES, HelpFormatter, add_range_arg, expand_inputs, print_json_line, progress, range_db
 
 THRESHOLDS = np.round(np.arange(0.02, 0.9951, 0.005), 4)
 
@@ -34,6 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--target-fa", type=float, default=0.5, help="false accepts per hour for the suggested threshold")
     p.add_argument("--threshold", type=float, help="threshold to report at (default: the model's)")
     p.add_argument("--det", metavar="PNG", help="draw the DET curve")
+    add_range_arg(p)
     p.add_argument("--save-threshold", action="store_true",
                    help="write the threshold for --target-fa into the model file (its metadata; the old one is kept "
                         "as threshold_previous), so that detect and listen use it by default: for a model fitted "
@@ -137,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
     negatives = collect(args.negatives, args.where)
     if not positives and not negatives:
         raise SpeechseqError("nothing to evaluate: give --positives and/or --negatives")
-    det = Detector.load([args.model])
+    det = Detector.load([args.model], range_db=range_db(args.range_db))
     summary, curve = evaluate(det, positives, negatives, args.target_fa, args.threshold)
     if args.det:
         if curve is None:

@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 from ..errors import SpeechseqError
-from .common import (LISTEN_LEXICON_BEAM, HelpFormatter, beam_arg, beam_size, device_arg, print_input_devices,
-                     print_json_line, stop_on_sigterm, tuned_lexicon_options, warn)
+from .common import (LISTEN_LEXICON_BEAM, HelpFormatter, add_range_arg, beam_arg, beam_size, device_arg,
+                     print_input_devices, print_json_line, range_db, stop_on_sigterm, tuned_lexicon_options, warn)
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 DEFAULT_KEYWORDS = ("activate.onnx", "computer.onnx")
@@ -51,6 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="after the threshold is crossed, wait up to this long for the posterior's peak before "
                         "waking (default 0: wake at the crossing, scored by the crossing value; each 40 ms output "
                         "step of waiting gives a truer score and a later wake: scripts/bench_listener.py --wake-wait-ms)")
+    add_range_arg(m)
     m.add_argument("--model", default=str(MODELS / "recognizer-en.int8.onnx"),
                    help="recogniser for the final text (falls back to recognizer-en.onnx)")
     m.add_argument("--stream-model", help="chunked recogniser for partial text (default: the --model's "
@@ -105,7 +106,8 @@ def build_listener(args: argparse.Namespace):
     kw = args.keyword_model or [str(MODELS / k) for k in DEFAULT_KEYWORDS if (MODELS / k).is_file()]
     if not kw:
         raise SpeechseqError(f"no keyword models given and none shipped in {MODELS} (--keyword-model PATH)")
-    detector = Detector.load(kw, threshold=args.threshold, max_wait_s=args.wake_wait_ms / 1000)
+    detector = Detector.load(kw, threshold=args.threshold, max_wait_s=args.wake_wait_ms / 1000,
+                             range_db=range_db(args.range_db))
     model = Path(args.model)
     if not model.is_file() and model.name.endswith(".int8.onnx"):
         model = _existing(model, model.with_name(model.name.replace(".int8.onnx", ".onnx")))

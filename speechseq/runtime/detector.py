@@ -25,7 +25,10 @@ import numpy as np
 from ..audio import finite_samples
 from ..frontend import FrontendConfig, FrontendState, StreamingFrontend
 from .graph_merge import merge_side_by_side, prefixed
+from .level import FloorGuard
 from .onnx import ModelError, make_session, session_metadata
+
+GUARD_RANGE_DB = 60.0  # the floor guard's default range (runtime.level.FloorGuard; scripts/detector_levels.py)
 
 __all__ = ["Detection", "KeywordModel", "KeywordState", "DetectorState", "Detector", "smooth", "trigger_events"]
 
@@ -147,6 +150,7 @@ class KeywordState:
 class DetectorState:
     frontend: FrontendState
     keywords: tuple[KeywordState, ...]
+    level: float = 0.0         # the floor guard's state (log of the peak band power held)
 
 
 class Detector:
@@ -161,7 +165,7 @@ class Detector:
 
     def __init__(self, models: Sequence[KeywordModel], threshold: float | None = None,
                  smoothing_steps: int | None = None, refractory_s: float | None = None,
-                 max_wait_s: float = 0.2, merge: bool = True) -> None:
+                 max_wait_s: float = 0.2, merge: bool = True, range_db: float | None = GUARD_RANGE_DB) -> None:
         if not models:
             raise ModelError("no detector models given")
         fe = {m.frontend for m in models}
@@ -169,6 +173,8 @@ class Detector:
             raise ModelError("detector models use different frontends: " + ", ".join(m.path for m in models))
         self.models = list(models)
         self.frontend = StreamingFrontend(fe.pop())
+        # range_db: the dynamic range the models see, at most (speechseq.runtime.level.FloorGuard); None: any
+        self.guard = FloorGuard(self.frontend.cfg.floor, range_db) if range_db else None
         self.thresholds = [float(threshold) if threshold is not None else m.threshold for m in models]
         for t in self.thresholds:
             if not 0.0 < t < 1.0:
@@ -197,7 +203,8 @@ class Detector:
         for m, w in zip(self.models, self.smoothing):
             ctx, h = m.initial_state()
             kws.append(KeywordState(np.zeros((0, m.n_mels), np.float32), ctx, h, np.zeros(w - 1, np.float32)))
-        return DetectorState(self.frontend.initial_state(), tuple(kws))
+        return DetectorState(self.frontend.initial_state(), tuple(kws),
+                             self.guard.initial_state() if self.guard else 0.0)
 
     def _time(self, m: KeywordModel, step: float) -> float:
         """Seconds from stream start to the end of the audio that output `step` has seen."""
@@ -243,6 +250,9 @@ class Detector:
         """
         chunk = finite_samples(np.asarray(chunk, dtype=np.float32).reshape(-1))
         feats, fe_state = self.frontend.step(chunk, state.frontend)
+        level = state.level
+        if self.guard is not None:
+            feats, level = self.guard.step(feats, level)
         events: list[Detection] = []
         kws = state.keywords
         if self._merged is not None:
@@ -272,7 +282,7 @@ class Detector:
                 new.append(self._advance(i, ks, buf[usable:], raw, ctx, h, events, posteriors))
         if len(events) > 1:
             events.sort(key=lambda e: e.time)
-        return events, DetectorState(fe_state, tuple(new))
+        return events, DetectorState(fe_state, tuple(new), level)
 
     def _advance(self, i: int, ks: KeywordState, rest: np.ndarray, raw: np.ndarray, ctx: np.ndarray,
                  h: np.ndarray, events: list[Detection], posteriors: list[list[np.ndarray]] | None) -> KeywordState:
