@@ -1,5 +1,6 @@
 """speechseq.runtime.level: the peak limiter keeps loud input under its ceiling, leaves quiet input alone,
-releases at its rate, and gives the same output in any chunking."""
+releases at its rate, and gives the same output in any chunking; the floor guard raises log-mel floors to
+its range under the held peak, releases at its rate, leaves input within its range alone, and is chunking-free."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,10 +9,11 @@ import pytest
 from speechseq.runtime.level import FloorGuard, Limiter
 
 
-def _run(lim: Limiter, x: np.ndarray, cuts: list[int]) -> np.ndarray:
-    state, out = lim.initial_state(), []
+def _run(stage: Limiter | FloorGuard, x: np.ndarray, cuts: list[int]) -> np.ndarray:
+    """A Limiter over samples or a FloorGuard over frames, fed x in the pieces `cuts` makes."""
+    state, out = stage.initial_state(), []
     for a, b in zip([0] + cuts, cuts + [len(x)]):
-        y, state = lim.step(x[a:b], state)
+        y, state = stage.step(x[a:b], state)
         out.append(y)
     return np.concatenate(out)
 
@@ -57,14 +59,6 @@ def test_bad_settings_raise():
 FLOOR = 1e-6
 
 
-def _guard_run(g: FloorGuard, feats: np.ndarray, cuts: list[int]) -> np.ndarray:
-    state, out = g.initial_state(), []
-    for a, b in zip([0] + cuts, cuts + [len(feats)]):
-        y, state = g.step(feats[a:b], state)
-        out.append(y)
-    return np.concatenate(out)
-
-
 def _frames(powers: list[float], bands: int = 40) -> np.ndarray:
     """Log-mel frames whose every band has the given power (plus the frontend's floor)."""
     return np.log(np.repeat(np.asarray(powers, np.float64)[:, None], bands, 1) + FLOOR).astype(np.float32)
@@ -80,7 +74,7 @@ def test_guard_leaves_input_within_its_range_alone():
 def test_guard_raises_the_floor_to_its_range_under_the_peak_and_releases_at_its_rate():
     g = FloorGuard(FLOOR, range_db=58.0, release_db_s=6.0)
     feats = _frames([100.0] * 3 + [0.0] * 300)      # a loud burst, then digital silence (the floor alone)
-    y = _guard_run(g, feats, [])
+    y = _run(g, feats, [])
     np.testing.assert_allclose(y[:3], feats[:3], atol=1e-5)  # the burst itself is far above any floor
     for t in (3, 103, 203):                          # 0, 1 and 2 s after the burst's last frame
         expect = 100.0 * 10 ** (-58 / 10) * 10 ** (-6 * (t - 2) * 0.01 / 10)
@@ -93,9 +87,9 @@ def test_guard_gives_the_whole_stream_output_in_any_chunking():
     rng = np.random.default_rng(1)
     powers = np.repeat(10 ** rng.uniform(-9, 2, 60), 10) * rng.uniform(0.5, 1.5, 600)
     feats = (_frames(powers.tolist()) + rng.normal(0, 0.3, (600, 40))).astype(np.float32)
-    whole = _guard_run(FloorGuard(FLOOR), feats, [])
+    whole = _run(FloorGuard(FLOOR), feats, [])
     cuts = sorted(rng.choice(np.arange(1, len(feats)), 50, replace=False).tolist())
-    np.testing.assert_allclose(_guard_run(FloorGuard(FLOOR), feats, cuts), whole, atol=1e-5)
+    np.testing.assert_allclose(_run(FloorGuard(FLOOR), feats, cuts), whole, atol=1e-5)
     assert np.abs(whole - feats).max() > 1.0         # it did raise floors
 
 
