@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ..errors import SpeechseqError
+from ..runtime.level import GUARD_RANGE_DB
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -109,13 +110,14 @@ def stop_on_sigterm(stop: threading.Event):
 
 def add_range_arg(p) -> None:
     """--range-db: the detectors' floor guard (speechseq.runtime.level.FloorGuard)."""
-    p.add_argument("--range-db", type=float, default=60.0, metavar="DB",
+    p.add_argument("--range-db", type=float, default=GUARD_RANGE_DB, metavar="DB",
                    help="the most dynamic range the keyword detectors see: under loud input each frame's floor is "
                         "raised to this far below the loudest sound of the last seconds (loud speech over a "
                         "near-silent floor is otherwise missed; README, Shipped models); 0: off")
 
 
-def range_db(value: float) -> float | None:
+def guard_range(value: float) -> float | None:
+    """--range-db as the Detector's range_db (None: no guard)."""
     if value < 0:
         raise SpeechseqError(f"--range-db must be 0 (off) or positive, got {value}")
     return value or None

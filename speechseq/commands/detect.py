@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SpeechseqError
-from .common import HelpFormatter, add_range_arg, expand_inputs, print_json_line, range_db, warn
+from .common import HelpFormatter, add_range_arg, expand_inputs, guard_range, print_json_line, warn
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 DEFAULT_MODELS = ("activate.onnx", "computer.onnx")
@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     if args.threshold is not None and not 0.0 < args.threshold < 1.0:
         raise SpeechseqError(f"--threshold must lie in (0, 1), got {args.threshold}")
     det = Detector.load(paths, threads=args.threads, threshold=args.threshold, smoothing_steps=args.smoothing,
-                        refractory_s=args.refractory, range_db=range_db(args.range_db))
+                        refractory_s=args.refractory, range_db=guard_range(args.range_db))
     failed = 0
     for i, path in enumerate(expand_inputs(args.files)):
         keep = bool(args.plot) and i == 0

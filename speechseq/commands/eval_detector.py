@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SpeechseqError
-from .common import AUDIO_SUFFIXES, HelpFormatter, add_range_arg, expand_inputs, print_json_line, progress, range_db
+from .common import (AUDIO_SUFFIXES, HelpFormatter, add_range_arg, expand_inputs, guard_range, print_json_line,
+                     progress)
 
 THRESHOLDS = np.round(np.arange(0.02, 0.9951, 0.005), 4)
 
@@ -138,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
     negatives = collect(args.negatives, args.where)
     if not positives and not negatives:
         raise SpeechseqError("nothing to evaluate: give --positives and/or --negatives")
-    det = Detector.load([args.model], range_db=range_db(args.range_db))
+    det = Detector.load([args.model], range_db=guard_range(args.range_db))
     summary, curve = evaluate(det, positives, negatives, args.target_fa, args.threshold)
     if args.det:
         if curve is None:

@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 from ..errors import SpeechseqError
-from .common import (LISTEN_LEXICON_BEAM, HelpFormatter, add_range_arg, beam_arg, beam_size, device_arg,
-                     print_input_devices, print_json_line, range_db, stop_on_sigterm, tuned_lexicon_options, warn)
+from .common import (LISTEN_LEXICON_BEAM, HelpFormatter, add_range_arg, beam_arg, beam_size, device_arg, guard_range,
+                     print_input_devices, print_json_line, stop_on_sigterm, tuned_lexicon_options, warn)
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 DEFAULT_KEYWORDS = ("activate.onnx", "computer.onnx")
@@ -107,7 +107,7 @@ def build_listener(args: argparse.Namespace):
     if not kw:
         raise SpeechseqError(f"no keyword models given and none shipped in {MODELS} (--keyword-model PATH)")
     detector = Detector.load(kw, threshold=args.threshold, max_wait_s=args.wake_wait_ms / 1000,
-                             range_db=range_db(args.range_db))
+                             range_db=guard_range(args.range_db))
     model = Path(args.model)
     if not model.is_file() and model.name.endswith(".int8.onnx"):
         model = _existing(model, model.with_name(model.name.replace(".int8.onnx", ".onnx")))

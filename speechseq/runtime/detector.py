@@ -25,10 +25,8 @@ import numpy as np
 from ..audio import finite_samples
 from ..frontend import FrontendConfig, FrontendState, StreamingFrontend
 from .graph_merge import merge_side_by_side, prefixed
-from .level import FloorGuard
+from .level import GUARD_RANGE_DB, FloorGuard
 from .onnx import ModelError, make_session, session_metadata
-
-GUARD_RANGE_DB = 60.0  # the floor guard's default range (runtime.level.FloorGuard; scripts/detector_levels.py)
 
 __all__ = ["Detection", "KeywordModel", "KeywordState", "DetectorState", "Detector", "smooth", "trigger_events"]
 
@@ -150,7 +148,7 @@ class KeywordState:
 class DetectorState:
     frontend: FrontendState
     keywords: tuple[KeywordState, ...]
-    level: float = 0.0         # the floor guard's state (log of the peak band power held)
+    level: float               # the floor guard's state (log of the peak band power held; 0.0 without one)
 
 
 class Detector:

@@ -28,7 +28,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["FloorGuard", "Limiter", "LimiterState"]
+__all__ = ["GUARD_RANGE_DB", "FloorGuard", "Limiter", "LimiterState"]
+
+GUARD_RANGE_DB = 60.0  # the floor guard's default range: the runtime detector's and the commands' (--range-db)
 
 
 @dataclass(frozen=True)
@@ -100,17 +102,17 @@ class FloorGuard:
       activate.onnx 2 -> 3 events, computer.onnx 1 -> 1.
     """
 
-    def __init__(self, floor: float, range_db: float = 60.0, release_db_s: float = 6.0, hop_s: float = 0.01) -> None:
+    def __init__(self, floor: float, range_db: float = GUARD_RANGE_DB, release_db_s: float = 6.0,
+                 hop_s: float = 0.01) -> None:
         if not floor > 0:
             raise ValueError(f"the frontend's floor must be positive, got {floor}")
         if not range_db > 0 or release_db_s <= 0 or hop_s <= 0:
             raise ValueError(f"range_db, release_db_s and hop_s must be positive, got "
                              f"{range_db}, {release_db_s}, {hop_s}")
-        self.floor, self.range_db, self.release_db_s = float(floor), float(range_db), float(release_db_s)
+        self.floor = float(floor)
         self.log_k = -range_db / 10 * np.log(10)                    # log of the floor's share of the peak
         self.fall = release_db_s * hop_s / 10 * np.log(10)          # log P's fall per frame
         self.quiet = float(np.log(floor) - self.log_k)              # log P under which nothing changes
-        self._ramp = np.zeros(0)                                    # fall * (1, 2, ...): the release per frame
 
     def initial_state(self) -> float:
         return self.quiet
@@ -123,10 +125,7 @@ class FloorGuard:
         if state <= self.quiet and feats.max() < self.quiet:
             return feats, self.quiet
         loudest = feats.max(axis=1)
-        t = len(feats)
-        if len(self._ramp) < t:
-            self._ramp = self.fall * np.arange(1, 2 * t + 1)
-        n = self._ramp[:t]
+        n = self.fall * np.arange(1, len(feats) + 1)                       # the release per frame
         held = np.maximum.accumulate(np.maximum(loudest + n, state)) - n    # log P per frame (float64)
         extra = (np.exp(held + self.log_k) - self.floor).astype(np.float32)
         # frames the raised floor changes by more than 1e-4 (in log) somewhere: the others stay as they are
