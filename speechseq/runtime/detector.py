@@ -19,16 +19,19 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
 from ..audio import finite_samples
 from ..frontend import FrontendConfig, FrontendState, StreamingFrontend
+from .conv_blocks import conv_as_matmul
 from .graph_merge import merge_side_by_side, prefixed
 from .level import GUARD_RANGE_DB, FloorGuard
 from .onnx import ModelError, make_session, session_metadata
 
-__all__ = ["Detection", "KeywordModel", "KeywordState", "DetectorState", "Detector", "smooth", "trigger_events"]
+__all__ = ["Detection", "KeywordModel", "KeywordState", "DetectorState", "Detector", "load_graph", "smooth",
+           "trigger_events"]
 
 
 def smooth(probs: np.ndarray, steps: int) -> np.ndarray:
@@ -99,7 +102,7 @@ class KeywordModel:
 
     def __init__(self, path: str | os.PathLike, threads: int = 1) -> None:
         self.path, self.threads = str(path), threads
-        self.session = make_session(path, threads)
+        self.session = make_session(load_graph(path).SerializeToString(), threads, name=self.path)
         meta = session_metadata(self.session)
         if meta.get("kind") != "detector":
             raise ModelError(f"{path}: not a speechseq detector (metadata kind {meta.get('kind')!r})")
@@ -306,14 +309,29 @@ class Detector:
         return out
 
 
+def load_graph(path: str | os.PathLike):
+    """A detector file's graph as the runtime runs it (onnx.ModelProto): its convolution as a blocked MatMul
+    (speechseq.runtime.conv_blocks: the same outputs, a cheaper call). ModelError when the file is missing or
+    not ONNX."""
+    import onnx
+
+    p = Path(path)
+    if not p.is_file():
+        raise ModelError(f"{p}: no such model file")
+    try:
+        model = onnx.load(str(p))
+    except Exception as err:  # protobuf's DecodeError and kin
+        why = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
+        raise ModelError(f"{p}: cannot load ONNX model ({why})") from None
+    return conv_as_matmul(model)
+
+
 def _merged_session(models: Sequence[KeywordModel]):
     """(One session running every model, whether it reads one shared "context" input); (None, False)
     for a single model or models of different strides."""
     if len(models) < 2 or len({m.stride for m in models}) != 1:
         return None, False
-    import onnx
-
     shared_context = len({m.context for m in models}) == 1
-    merged = merge_side_by_side([onnx.load(m.path) for m in models],
+    merged = merge_side_by_side([load_graph(m.path) for m in models],
                                 shared_inputs={"features", "context"} if shared_context else {"features"})
     return make_session(merged.SerializeToString(), models[0].threads), shared_context

@@ -22,10 +22,11 @@ class ModelError(SpeechseqError):
     """A model file that is missing, unreadable, or not a speechseq model of the expected kind."""
 
 
-def make_session(path: str | os.PathLike | bytes, threads: int = 1, profile_prefix: str | None = None):
+def make_session(path: str | os.PathLike | bytes, threads: int = 1, profile_prefix: str | None = None,
+                 name: str = "merged model"):
     """An onnxruntime CPU session, single-threaded by default (predictable, and fair on shared machines).
 
-    `path` is a file, or a serialized model (bytes). With `profile_prefix`, onnxruntime's profiler
+    `path` is a file, or a serialized model (bytes; `name` says what it is in errors). With `profile_prefix`, onnxruntime's profiler
     records every call into a JSON trace under that prefix (`session.end_profiling()` names it).
     Raises ModelError when the file is missing or not a valid ONNX model.
     """
@@ -46,7 +47,7 @@ def make_session(path: str | os.PathLike | bytes, threads: int = 1, profile_pref
         return ort.InferenceSession(p if isinstance(p, bytes) else str(p), sess_options=opts,
                                     providers=["CPUExecutionProvider"])
     except Exception as err:  # onnxruntime raises its own exception types
-        where = "merged model" if isinstance(p, bytes) else p
+        where = name if isinstance(p, bytes) else p
         raise ModelError(f"{where}: cannot load ONNX model ({str(err).splitlines()[0][:200]})") from None
 
 
