@@ -1,5 +1,6 @@
 """Keyword training data: placement, labels, feature-domain mixes, the bank."""
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -106,6 +107,44 @@ def test_feature_mix_labels_and_levels(rng):
     # no positives: no labels
     _, y0 = mixer.batch(rng, 8, max_pos=0)
     assert y0.sum() == 0
+
+
+def test_floor_guard_in_training_gives_the_runtimes_frames(rng):
+    """speechseq.train.floor_guard: each row of a batch through the runtime's FloorGuard as a fresh stream
+    (within its 1e-4 skip rule); quiet rows are returned as they are."""
+    from speechseq.runtime.level import FloorGuard
+    from speechseq.train.floor_guard import guard_features
+
+    x = np.log(np.exp(rng.normal(-12.0, 2.0, (3, 600, 40))) + 1e-6).astype(np.float32)
+    x[0, 100:150] += 14.0  # loud bursts over a near-silent floor: raised under them and for a while after
+    x[1, 300:320] += 16.0
+    guard = FloorGuard(1e-6, 60.0)
+    want = np.stack([guard.step(row, guard.initial_state())[0] for row in x])
+    got = guard_features(torch.from_numpy(x), 1e-6, 60.0).numpy()
+    assert np.abs(want - x).max() > 5.0 and np.abs(got - want).max() <= 1e-4
+    assert np.array_equal(got[2], x[2])  # nothing loud in this row
+    assert (got[0, :100] == x[0, :100]).all() and (got[1, :300] == x[1, :300]).all()  # before its burst
+    quiet = torch.from_numpy(x[2:])
+    assert guard_features(quiet, 1e-6, 60.0) is quiet
+
+
+def test_mixer_with_range_db_trains_on_guarded_frames(rng):
+    """MixConfig.range_db: the same batch (same seed) as without it, through the floor guard; loud mixes over a
+    near-silent floor then span at most range_db under their held peak."""
+    from speechseq.train.floor_guard import guard_features
+    from speechseq.train.kwmix import Mixer, MixConfig
+
+    bank = _tiny_bank(rng)
+    cfg = MixConfig(clip_s=4.0, level_dbfs=(-12.0, -10.0), floor_dbfs=(-75.0, -75.0), quiet_prob=1.0)
+    plain, y0 = Mixer(bank, cfg).batch(np.random.default_rng(5), 8, min_pos=1, specaug=False)
+    guarded, y1 = Mixer(bank, replace(cfg, range_db=60.0)).batch(np.random.default_rng(5), 8, min_pos=1, specaug=False)
+    assert torch.equal(y0, y1)
+    assert (guarded - plain).abs().max() > 1.0  # loud tones over a -75 dBFS floor: the guard acts
+    assert torch.allclose(guarded, guard_features(plain, 1e-6, 60.0), atol=1e-5)
+    loud = plain.amax(-1) > 0.0  # frames whose loudest band is over the guard's level (floor 1e-6, 60 dB)
+    assert loud.float().mean() > 0.1
+    span = plain.amax(-1) - guarded.amin(-1)  # a frame's range: at most 60 dB under its own loudest band
+    assert (span[loud] <= 6 * np.log(10) + 1e-3).all() and (plain.amax(-1) - plain.amin(-1))[loud].max() > 6 * np.log(10) + 1
 
 
 def test_band_limit_follows_the_filter_response(rng):

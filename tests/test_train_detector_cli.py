@@ -89,6 +89,7 @@ def test_train_detector_with_synthetic_clips_only_is_validated(tmp_path):
     assert meta["threshold"] == pytest.approx(history[-1]["val_threshold"])
     assert meta["metrics"]["val_frr_at_fa"] == history[-1]["val_frr_at_fa"]
     assert meta["members"] == 1 and "warps" not in meta
+    assert meta["mix"]["range_db"] == 60.0  # trained on the frames the runtime's floor guard gives, by default
     frr, th = 100 * history[-1]["val_frr_at_fa"], history[-1]["val_threshold"]
     assert f"threshold {th:.2f}: on held-out clips it missed {frr:.1f} %" in r.stdout  # the run's summary
     # the exported weights are the mean of the last epochs' (one here), validated afresh: the same numbers
@@ -222,7 +223,7 @@ def test_detector_epochs_exports_single_epochs_and_means(tmp_path):
     assert r.returncode == 2 and "epoch_005.pt" in r.stderr and "Traceback" not in r.stderr
 
 
-@pytest.mark.parametrize("flag", [["--average", "-1"], ["--natural-weight", "0"]])
+@pytest.mark.parametrize("flag", [["--average", "-1"], ["--natural-weight", "0"], ["--range-db", "-1"]])
 def test_train_detector_rejects_bad_settings(tmp_path, flag):
     r = subprocess.run([sys.executable, "-m", "speechseq", "train", "detector", "--keyword", "yes", "--out",
                         str(tmp_path / "run"), "--positives", str(tmp_path), *flag], capture_output=True, text=True)

@@ -2,7 +2,8 @@
 
 `FloorGuard` keeps the dynamic range the keyword models see within 60 dB (speechseq.runtime.detector uses it by
 default; `--range-db` on detect, listen and eval detector): measured in session 32, it cures the shipped
-activate.onnx's misses of loud, clean speech and leaves real voices about where they were (its docstring).
+activate.onnx's misses of loud, clean speech and leaves real voices about where they were (its docstring). Since
+session 33 training applies it too (speechseq.train.floor_guard, `train detector --range-db`, the same default).
 
 `Limiter`, a peak limiter, was the session-25 attempt at the same weak spot. Loud input is brought under a
 ceiling, quieter input untouched: the signal is scaled by `ceiling / E` where its peak envelope E exceeds

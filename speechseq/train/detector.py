@@ -26,6 +26,7 @@ from ..nn.detector import Detector, DetectorConfig
 from ..runtime.detector import smooth, trigger_events
 from .detector_pretrain import init_from_pretrained
 from .import_detector import calibrate_norm
+from .floor_guard import guard_features
 from .kwmix import MixConfig, Mixer
 from .loop import LoopConfig, average_states, load_checkpoint, save_checkpoint, train_loop
 
@@ -101,10 +102,10 @@ class Validation:
             neg_mixer = Mixer(bank, replace(quiet, clip_s=10.0), stride, device, roles=roles)
             for n in _split(int(recipe.val_neg_hours * 360), 128):
                 self.neg_x.append(neg_mixer.batch(rng, n, max_pos=0, specaug=False)[0])
-            self.neg_x += _stream_rows(bank, "val_bg", 3000, self.dev)  # the real recordings as they are
+            self.neg_x += _stream_rows(bank, "val_bg", 3000, self.dev, mix.range_db)  # the real recordings as they are
         self.neg_hours = sum(x.shape[0] * x.shape[1] for x in self.neg_x) / 100 / 3600
         if "real_pos/q" in bank:
-            self.real = _clip_rows(bank, "real_pos", self.dev)
+            self.real = _clip_rows(bank, "real_pos", self.dev, mix.range_db)
 
     def _posteriors(self, model: torch.nn.Module, x: torch.Tensor) -> np.ndarray:
         out = [torch.sigmoid(model(x[i: i + 128])).float().cpu().numpy() for i in range(0, len(x), 128)]
@@ -150,8 +151,9 @@ def _split(total: int, size: int) -> list[int]:
     return [min(size, total - i) for i in range(0, total, size)]
 
 
-def _stream_rows(bank: dict, role: str, frames: int, device: torch.device) -> list[torch.Tensor]:
-    """A role's frames end to end, cut into rows of `frames` (the last partial row dropped)."""
+def _stream_rows(bank: dict, role: str, frames: int, device: torch.device, range_db: float = 0.0) -> list[torch.Tensor]:
+    """A role's frames end to end, cut into rows of `frames` (the last partial row dropped), each row through
+    the floor guard where `range_db` is set (as a stream from its start)."""
     from .kwbank import dequantize
 
     if f"{role}/q" not in bank:
@@ -160,16 +162,21 @@ def _stream_rows(bank: dict, role: str, frames: int, device: torch.device) -> li
     n = len(q) // frames
     if n == 0:
         return []
-    x = torch.from_numpy(dequantize(q[: n * frames]).reshape(n, frames, -1)).to(device)
+    x = _guarded(torch.from_numpy(dequantize(q[: n * frames]).reshape(n, frames, -1)).to(device), bank, range_db)
     return list(x.split(128))
 
 
-def _clip_rows(bank: dict, role: str, device: torch.device) -> list[torch.Tensor]:
-    """Each clip of a role as its own (1, T, F) tensor."""
+def _clip_rows(bank: dict, role: str, device: torch.device, range_db: float = 0.0) -> list[torch.Tensor]:
+    """Each clip of a role as its own (1, T, F) tensor (through the floor guard where `range_db` is set)."""
     from .kwbank import dequantize
 
     off = bank[f"{role}/offsets"]
-    return [torch.from_numpy(dequantize(bank[f"{role}/q"][a:b])[None]).to(device) for a, b in zip(off[:-1], off[1:])]
+    return [_guarded(torch.from_numpy(dequantize(bank[f"{role}/q"][a:b])[None]).to(device), bank, range_db)
+            for a, b in zip(off[:-1], off[1:])]
+
+
+def _guarded(x: torch.Tensor, bank: dict, range_db: float) -> torch.Tensor:
+    return guard_features(x, float(bank["meta"].get("floor", 1e-6)), range_db) if range_db > 0 else x
 
 
 def data_summary(bank: dict) -> dict:
@@ -467,7 +474,7 @@ def finish_checkpoint(ckpt: dict, history: list[dict] | None = None) -> dict:
 
 @torch.no_grad()
 def choose_threshold(model: torch.nn.Module, bank: dict, recipe: TrainRecipe = TrainRecipe(), max_tune_fa: float = 1.0,
-                     lowest: float = 0.3, grid_step: float = 0.05) -> tuple[float, dict]:
+                     lowest: float = 0.3, grid_step: float = 0.05, range_db: float = 0.0) -> tuple[float, dict]:
     """The shipped threshold: the lowest grid threshold with no false accept on the bank's real
     validation speech ("val_bg") and at most `max_tune_fa` per hour on its threshold-choice speech
     ("tune_bg": synthetic sentences never trained on), and at least `lowest`.
@@ -484,7 +491,7 @@ def choose_threshold(model: torch.nn.Module, bank: dict, recipe: TrainRecipe = T
     cpu = torch.device("cpu")
 
     def posteriors(role: str) -> tuple[list[np.ndarray], float]:
-        rows = _stream_rows(bank, role, 3000, cpu)
+        rows = _stream_rows(bank, role, 3000, cpu, range_db)
         out = [smooth(torch.sigmoid(model(x)).numpy(), recipe.smoothing_steps) for x in rows]
         post = [p for o in out for p in o]
         return post, sum(len(p) for p in post) * step_s / 3600

@@ -82,7 +82,7 @@ def export_checkpoint(ckpt_path: str | os.PathLike, out: str | os.PathLike, int8
     model = detector_from_checkpoint(ckpt)
     extra = dict(ckpt.get("extra") or {})
     meta = {k: extra[k] for k in ("keyword", "threshold", "smoothing_steps", "refractory_s", "label_s",
-                                  "keyword_duration_s", "end_offset_s", "data", "metrics", "recipe", "threshold_table",
+                                  "keyword_duration_s", "end_offset_s", "data", "metrics", "recipe", "mix", "threshold_table",
                                   "checkpoint", "val_neg_hours") if k in extra}
     meta["checkpoint_epoch"] = int(ckpt.get("epoch", 0))
     if ckpt.get("warps"):

@@ -12,7 +12,8 @@ batch, for each 10-s example (course recipe, see `speechseq.train.augment`):
   speech (exponential tails per mel band); microphone colouring (a smooth random curve over the
   bands), and in some examples a band limit (a high-pass and a low-pass Butterworth response, as
   small or cheap microphones and phone-grade channels have; off by default); the mix set to
-  -40..-10 dBFS with a pink noise floor at -75..-45 dBFS; SpecAugment.
+  -40..-10 dBFS with a pink noise floor at -75..-45 dBFS; the runtime's floor guard where `range_db` is
+  set; SpecAugment.
 
 Labels: 1 for `label_s` of output steps from the step at which each positive is complete.
 Shapes: B batch, T frames (100/s), F mel bands, R placed rows (frames of all clips in a batch).
@@ -27,6 +28,7 @@ import torch
 
 from ..frontend import FrontendConfig, logmel, mel_filterbank, mel_warp
 from .augment import coloured_noise, label_vector, place_without_overlap
+from .floor_guard import guard_features
 from .kwbank import LO, STEP
 
 __all__ = ["MixConfig", "Mixer", "WHITE_RMS1_POWER"]
@@ -63,6 +65,9 @@ class MixConfig:
     time_mask_frames: int = 8
     freq_masks: int = 2
     freq_mask_bands: int = 5
+    # the runtime's floor guard on every example (speechseq.train.floor_guard; 0: off): the detector trains
+    # on the dynamic range it will see (at most this many dB under the loudest band heard lately)
+    range_db: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -205,6 +210,8 @@ class Mixer:
         floor_gain = 10 ** (torch.tensor(rng.uniform(*c.floor_dbfs, size), dtype=torch.float32, device=dev) / 10)
         mix = mix + self.pink[rows] * floor_gain[:, None, None]
         x = torch.log(mix + 1e-6)
+        if c.range_db > 0:
+            x = guard_features(x, self.floor, c.range_db)
         if specaug:
             x = self._specaug(rng, x)
         return x, torch.from_numpy(labels).to(dev)
