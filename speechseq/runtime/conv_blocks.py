@@ -5,7 +5,7 @@ frames s*j .. s*j + k - 1. Padded at the end to a whole number of blocks of s fr
 (blocks, s * F) matrix; output j is then blocks j .. j + b - 1 side by side (b = ceil(k / s)) times one
 (b * s * F, C) weight matrix whose last b * s - k frames are zero. onnxruntime's Conv on a 100 ms chunk
 (2-3 outputs) costs about twice that MatMul (session 33, this machine, `scripts/bench.py --groups floor`, each op
-alone at 12.5 calls a second: 0.217 against 0.111 ms per s of audio), and the Transpose before the Conv goes too.
+alone at 12.5 calls a second: 0.217 against 0.086 ms per s of audio), and the Transpose before the Conv goes too.
 Frontend + one detector then cost 6-18 % less CPU (`scripts/bench.py --groups detector`, three runs, each run's
 own ratio against the file's graph: 1.14-1.23 against 1.31-1.40 ms per s at 100 ms chunks).
 
