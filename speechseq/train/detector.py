@@ -474,7 +474,7 @@ def finish_checkpoint(ckpt: dict, history: list[dict] | None = None) -> dict:
 
 @torch.no_grad()
 def choose_threshold(model: torch.nn.Module, bank: dict, recipe: TrainRecipe = TrainRecipe(), max_tune_fa: float = 1.0,
-                     lowest: float = 0.3, grid_step: float = 0.05, range_db: float = 0.0) -> tuple[float, dict]:
+                     lowest: float = 0.3, grid_step: float = 0.05) -> tuple[float, dict]:
     """The shipped threshold: the lowest grid threshold with no false accept on the bank's real
     validation speech ("val_bg") and at most `max_tune_fa` per hour on its threshold-choice speech
     ("tune_bg": synthetic sentences never trained on), and at least `lowest`.
@@ -491,7 +491,7 @@ def choose_threshold(model: torch.nn.Module, bank: dict, recipe: TrainRecipe = T
     cpu = torch.device("cpu")
 
     def posteriors(role: str) -> tuple[list[np.ndarray], float]:
-        rows = _stream_rows(bank, role, 3000, cpu, range_db)
+        rows = _stream_rows(bank, role, 3000, cpu)
         out = [smooth(torch.sigmoid(model(x)).numpy(), recipe.smoothing_steps) for x in rows]
         post = [p for o in out for p in o]
         return post, sum(len(p) for p in post) * step_s / 3600
