@@ -72,6 +72,25 @@ def test_runtime_graph_has_no_conv_and_streams_the_files_probabilities(tmp_path,
     assert np.abs(got - want).max() <= 1e-5
 
 
+def test_a_warp_ensembles_convs_share_one_matmul(tmp_path):
+    """`--warps` exports one Conv per warp on the same frames (their biases one initializer behind Identity
+    nodes): the runtime graph runs them as one MatMul, split per member, with the file's probabilities."""
+    from speechseq.nn.detector import warp_ensemble
+
+    torch.manual_seed(3)
+    ens = warp_ensemble(Detector(BASE).eval(), [0.85, 1.0, 1.1]).eval()
+    path = export_detector(ens, tmp_path / "warped.onnx", {"keyword": "hello", "threshold": 0.5})
+    assert _ops(onnx.load(str(path))).count("Conv") == 3
+    runtime = load_graph(path)
+    exported = _ops(onnx.load(str(path)))
+    assert "Conv" not in _ops(runtime) and _ops(runtime).count("Split") == exported.count("Split") + 1
+    assert _ops(runtime).count("MatMul") == exported.count("MatMul") + 1
+    km = KeywordModel(path)
+    feats = _features(None, 6.0)
+    want = _stream(make_session(path), km, feats, seed=3)
+    assert np.abs(_stream(km.session, km, feats, seed=3) - want).max() <= 1e-5
+
+
 @pytest.mark.parametrize("name", ["activate", "computer"])
 def test_shipped_detectors_give_the_files_probabilities(name):
     path = ROOT / "models" / f"{name}.onnx"
