@@ -98,7 +98,8 @@ class Detection:
 
 
 class KeywordModel:
-    """One exported detector (stateless): an onnxruntime session and its metadata."""
+    """One exported detector (stateless): an onnxruntime session of its graph as `load_graph` gives it, and
+    its metadata."""
 
     def __init__(self, path: str | os.PathLike, threads: int = 1) -> None:
         self.path, self.threads = str(path), threads

@@ -11,16 +11,21 @@ import torch
 
 from ..runtime.level import FloorGuard
 
-__all__ = ["guard_features"]
+__all__ = ["guard_extra", "guard_features"]
+
+
+def guard_extra(loudest: torch.Tensor, floor: float, range_db: float) -> torch.Tensor:
+    """loudest (B, T): each frame's loudest band, log-mel (frontend floor `floor`) -> (B, T) float32, the mel
+    power the guard adds to every band of the frame (0 where it leaves the frame as it is)."""
+    g = FloorGuard(floor, range_db)
+    n = g.fall * torch.arange(1, loudest.shape[1] + 1, dtype=torch.float64, device=loudest.device)  # the release
+    held = torch.cummax(torch.clamp(loudest.double() + n, min=g.quiet), dim=1).values - n           # log P per frame
+    return torch.clamp(torch.exp(held + g.log_k) - g.floor, min=0.0).float()
 
 
 def guard_features(x: torch.Tensor, floor: float, range_db: float) -> torch.Tensor:
     """x (B, T, F) log-mel (frontend floor `floor`) -> the frames the runtime's FloorGuard(floor, range_db) gives."""
-    g = FloorGuard(floor, range_db)
-    loudest = x.amax(dim=-1).double()                                                   # (B, T)
-    n = g.fall * torch.arange(1, x.shape[1] + 1, dtype=torch.float64, device=x.device)  # the release per frame
-    held = torch.cummax(torch.clamp(loudest + n, min=g.quiet), dim=1).values - n        # log P per frame
-    extra = torch.clamp(torch.exp(held + g.log_k) - g.floor, min=0.0).to(x.dtype)
+    extra = guard_extra(x.amax(dim=-1), floor, range_db).to(x.dtype)
     if not bool((extra > 0).any()):
         return x
     return torch.log(torch.exp(x) + extra[..., None])

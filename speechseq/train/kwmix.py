@@ -28,7 +28,7 @@ import torch
 
 from ..frontend import FrontendConfig, logmel, mel_filterbank, mel_warp
 from .augment import coloured_noise, label_vector, place_without_overlap
-from .floor_guard import guard_features
+from .floor_guard import guard_extra
 from .kwbank import LO, STEP
 
 __all__ = ["MixConfig", "Mixer", "WHITE_RMS1_POWER"]
@@ -209,9 +209,9 @@ class Mixer:
         rows = torch.from_numpy(starts[:, None] + np.arange(T)[None, :]).to(dev)
         floor_gain = 10 ** (torch.tensor(rng.uniform(*c.floor_dbfs, size), dtype=torch.float32, device=dev) / 10)
         mix = mix + self.pink[rows] * floor_gain[:, None, None]
+        if c.range_db > 0:  # in the power domain, before the one log
+            mix = mix + guard_extra(torch.log(mix.amax(dim=-1) + 1e-6), self.floor, c.range_db)[..., None]
         x = torch.log(mix + 1e-6)
-        if c.range_db > 0:
-            x = guard_features(x, self.floor, c.range_db)
         if specaug:
             x = self._specaug(rng, x)
         return x, torch.from_numpy(labels).to(dev)
