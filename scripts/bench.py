@@ -99,8 +99,7 @@ def _empty_call_cost(km, features: np.ndarray, calls: int, seconds: float, repea
 
 
 def detector_rows(seconds: float, repeat: int) -> list[Row]:
-    from speechseq.runtime.detector import Detector
-    from speechseq.runtime.onnx import make_session
+    from speechseq.runtime.detector import Detector, KeywordModel
 
     model = ROOT / "models" / "activate.onnx"
     audio = _audio(seconds)
@@ -115,12 +114,11 @@ def detector_rows(seconds: float, repeat: int) -> list[Row]:
             cost = cpu_ms_per_s(lambda: stream(det, audio, 16 * ms), seconds, repeat)
             rows.append(("detector", f"frontend + {n} detector{'s' if n > 1 else ''}{how}, {ms} ms chunks (CPU ms per s)",
                          f"{cost:.3f}", "<= 1 for one keyword" if n == 1 else ""))
-    plain = Detector.load([model], threads=1)
-    plain.models[0].session = make_session(model)  # the file's graph as exported, its Conv as it is
+    plain = Detector([KeywordModel(model, threads=1, rewrite=False)])  # the file's graph as exported
     for ms in (80, 100):
         cost = cpu_ms_per_s(lambda: stream(plain, audio, 16 * ms), seconds, repeat)
-        rows.append(("detector", f"the same with the file's graph, its Conv as exported (the runtime's until session 33), "
-                     f"{ms} ms chunks (CPU ms per s)", f"{cost:.3f}", ""))
+        rows.append(("detector", f"the same with the file's graph as exported (its CumSum normalisation and Conv; the "
+                     f"runtime's until session 33), {ms} ms chunks (CPU ms per s)", f"{cost:.3f}", ""))
     rows.append(("detector", "model file size (activate.onnx)", f"{model.stat().st_size / 1e6:.2f} MB", "<= 1 MB"))
     delay = _median_delay(model)
     rows.append(("detector", "median delay, keyword end to event (held-out synthetic voices)",
@@ -166,9 +164,14 @@ def _model_call_rows(model: Path, audio: np.ndarray, seconds: float, repeat: int
     return rows
 
 
+def _feed(km, x: np.ndarray, ctx: np.ndarray, h: np.ndarray) -> dict:
+    """A runtime graph's inputs for frames x (T, F): the model's own, and its taps matrices (speechseq.runtime.conv_taps)."""
+    return {"features": x[None], "context": ctx, "hidden": h, **{t.name: t.matrix(len(x)) for t in km.taps}}
+
+
 def node_rows(seconds: float, repeat: int) -> list[Row]:
     """Kernel time by node kind (onnxruntime's profiler), per model call of a 100 ms-chunk stream, of the graph the
-    runtime makes of activate.onnx (its convolution as a blocked MatMul, speechseq.runtime.conv_blocks)."""
+    runtime makes of activate.onnx (its normalisation and convolution as taps products, speechseq.runtime.conv_taps)."""
     import json
     from collections import Counter
 
@@ -180,13 +183,13 @@ def node_rows(seconds: float, repeat: int) -> list[Row]:
     model = ROOT / "models" / "activate.onnx"
     km = KeywordModel(model, threads=1)
     feeds = _stream_feeds(km, _audio(seconds), 1600)
-    sess = make_session(load_graph(model).SerializeToString(),  # the graph the runtime runs
+    sess = make_session(load_graph(model)[0].SerializeToString(),  # the graph the runtime runs
                         profile_prefix=str(Path(tempfile.gettempdir()) / "speechseq-bench-nodes"))
     names = [o.name for o in sess.get_outputs()]
     ctx, h = km.initial_state()
     for _ in range(repeat):
         for x in feeds:
-            _, ctx, h = sess.run(names, {"features": x[None], "context": ctx, "hidden": h})
+            _, ctx, h = sess.run(names, _feed(km, x, ctx, h))
     trace = Path(sess.end_profiling())
     events = json.loads(trace.read_text())
     trace.unlink()
@@ -209,8 +212,9 @@ def node_rows(seconds: float, repeat: int) -> list[Row]:
 
 
 def floor_rows(seconds: float, repeat: int) -> list[Row]:
-    """The least any onnxruntime graph of the shipped model can cost: its essential ops (the conv, a MatMul in
-    the graph the runtime runs, each GRU layer, the output layer) each run alone in a one-node graph, fed exactly the tensors they get
+    """The least any onnxruntime graph of the shipped model can cost: its essential ops (in the graph the runtime
+    runs, the taps product that normalises and windows the frames and the conv's MatMul, each GRU layer, the
+    output layer) each run alone in a one-node graph, fed exactly the tensors they get
     inside the model on an 80 ms-chunk stream (captured from the model itself), as often as the stream
     calls the model. Every other node of the graph (slicing, normalisation, transposes) is left out and
     onnxruntime's per-call cost is counted once, so frontend + this floor is what one keyword would cost
@@ -225,21 +229,22 @@ def floor_rows(seconds: float, repeat: int) -> list[Row]:
     audio = _audio(seconds)
     km = KeywordModel(model_path, threads=1)
     feeds = _stream_feeds(km, audio, 1280)
-    model = load_graph(model_path)  # the graph the runtime runs: the conv as a MatMul (speechseq.runtime.conv_blocks)
+    model = load_graph(model_path)[0]  # the graph the runtime runs (speechseq.runtime.conv_taps)
     g = model.graph
     inits = {t.name: t for t in g.initializer}
     nodes = [n for n in g.node if n.op_type in ("Conv", "GRU", "MatMul", "Gemm")]
     needed = sorted({i for n in nodes for i in n.input if i and i not in inits})
     probe = onnx.ModelProto()
     probe.CopyFrom(model)
-    have = {o.name for o in probe.graph.output}
+    have = {o.name for o in probe.graph.output} | {i.name for i in probe.graph.input}
     probe.graph.output.extend(helper.make_tensor_value_info(i, onnx.TensorProto.FLOAT, None) for i in needed if i not in have)
     sess = make_session(probe.SerializeToString())
     names = [o.name for o in sess.get_outputs()]
     captured: list[dict] = []
     ctx, h = km.initial_state()
     for x in feeds:
-        outs = dict(zip(names, sess.run(names, {"features": x[None], "context": ctx, "hidden": h})))
+        feed = _feed(km, x, ctx, h)
+        outs = {**feed, **dict(zip(names, sess.run(names, feed)))}
         ctx, h = outs["context_out"], outs["hidden_out"]
         captured.append({i: outs[i] for i in needed})
 

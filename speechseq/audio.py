@@ -6,6 +6,7 @@ OGG/Vorbis/Opus and MP3; resampling is soxr, streamed so that block edges leave 
 """
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -74,9 +75,11 @@ def to_mono(x: np.ndarray) -> np.ndarray:
 
 
 def finite_samples(x: np.ndarray) -> np.ndarray:
-    """`x` itself when every sample is finite (one sum checks that: a few microseconds), else a copy with
-    NaN as 0 and +-inf as +-1: a broken float file or driver must not poison a stream's model state."""
-    if np.isfinite(x.sum()):
+    """`x` itself when every sample is finite, else a copy with NaN as 0 and +-inf as +-1: a broken float file
+    or driver must not poison a stream's model state. One dot product checks a chunk (a NaN or an infinity
+    anywhere makes it so; finite samples over about 1e19 too, and go the slow way unchanged): under a
+    microsecond for 100 ms of audio."""
+    if math.isfinite(x.dot(x)):
         return x
     return np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=-1.0)
 

@@ -26,9 +26,10 @@ import numpy as np
 from ..audio import finite_samples
 from ..frontend import FrontendConfig, FrontendState, StreamingFrontend
 from .conv_blocks import conv_as_matmul
+from .conv_taps import conv_as_taps
 from .graph_merge import merge_side_by_side, prefixed
 from .level import GUARD_RANGE_DB, FloorGuard
-from .onnx import ModelError, make_session, session_metadata
+from .onnx import ModelError, direct_run, make_session, session_metadata
 
 __all__ = ["Detection", "KeywordModel", "KeywordState", "DetectorState", "Detector", "load_graph", "smooth",
            "trigger_events"]
@@ -98,12 +99,19 @@ class Detection:
 
 
 class KeywordModel:
-    """One exported detector (stateless): an onnxruntime session of its graph as `load_graph` gives it, and
-    its metadata."""
+    """One exported detector (stateless): an onnxruntime session of its graph as `load_graph` gives it, the
+    taps matrices that graph reads (speechseq.runtime.conv_taps), and its metadata."""
 
-    def __init__(self, path: str | os.PathLike, threads: int = 1) -> None:
+    def __init__(self, path: str | os.PathLike, threads: int = 1, rewrite: bool = True) -> None:
+        """rewrite=False: the file's graph as exported (for comparisons; the same outputs, a dearer call)."""
         self.path, self.threads = str(path), threads
-        self.session = make_session(load_graph(path).SerializeToString(), threads, name=self.path)
+        if rewrite:
+            graph, self.taps = load_graph(path)
+            self.session = make_session(graph.SerializeToString(), threads, name=self.path)
+        else:
+            self.taps = ()
+            self.session = make_session(path, threads)
+        self._run = direct_run(self.session)
         meta = session_metadata(self.session)
         if meta.get("kind") != "detector":
             raise ModelError(f"{path}: not a speechseq detector (metadata kind {meta.get('kind')!r})")
@@ -127,9 +135,21 @@ class KeywordModel:
 
     def run(self, feats: np.ndarray, ctx: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """feats (T, F), T a multiple of the stride -> raw probabilities (T // S,), context, hidden."""
-        probs, ctx, h = self.session.run(self._outputs, {"features": feats[None].astype(np.float32, copy=False),
-                                                "context": ctx, "hidden": h})
-        return probs[0], ctx, h
+        feats = feats.astype(np.float32, copy=False)
+        if not self.taps or len(feats) <= self.taps[0].max_frames:  # one call: a streamed chunk's case
+            feed = {"features": feats[None], "context": ctx, "hidden": h}
+            for t in self.taps:
+                feed[t.name] = t.matrix(len(feats))
+            probs, ctx, h = self._run(self._outputs, feed, None)
+            return probs[0], ctx, h
+        out = []
+        for a, b in _pieces(self.taps, len(feats)):
+            feed = {"features": feats[None, a:b], "context": ctx, "hidden": h}
+            for t in self.taps:
+                feed[t.name] = t.matrix(b - a)
+            probs, ctx, h = self._run(self._outputs, feed, None)
+            out.append(probs[0])
+        return (out[0] if len(out) == 1 else np.concatenate(out)), ctx, h
 
 
 @dataclass(frozen=True)
@@ -189,8 +209,10 @@ class Detector:
             raise ValueError(f"max_wait_s must be >= 0, got {max_wait_s}")
         self.max_wait = [int(round(max_wait_s / m.step_s)) for m in models]  # 0: emit at the crossing
         self._kernels = [np.full(w, 1.0 / w, dtype=np.float32) for w in self.smoothing]
-        self._merged, self._shared_context = _merged_session(self.models) if merge else (None, False)
+        self._merged, self._shared_context, self._merged_taps = (_merged_session(self.models) if merge
+                                                                 else (None, False, ()))
         self._merged_outputs = [o.name for o in self._merged.get_outputs()] if self._merged is not None else []
+        self._merged_run = direct_run(self._merged) if self._merged is not None else None
 
     @classmethod
     def load(cls, paths: Sequence[str | os.PathLike], threads: int = 1, **kwargs) -> "Detector":
@@ -221,14 +243,12 @@ class Detector:
         end = max(0.0, self._time(m, onset) - m.end_offset_s)
         return Detection(m.keyword, max(0.0, end - m.keyword_duration_s), end, score, self._time(m, emit_step))
 
-    def _trigger(self, i: int, ks: KeywordState, smoothed: np.ndarray,
+    def _trigger(self, i: int, ks: KeywordState, smoothed: list[float],
                  events: list[Detection]) -> tuple[bool, int, float, int, int]:
         """The trigger fields (armed, run_start, run_best, run_best_step, rearm_step) after `smoothed`."""
         armed, start, best, best_step, rearm = ks.armed, ks.run_start, ks.run_best, ks.run_best_step, ks.rearm_step
         thr = self.thresholds[i]
-        if start < 0 and armed and smoothed.max() < thr:  # the usual case: nothing happens
-            return armed, start, best, best_step, rearm
-        for j, p in enumerate(smoothed.tolist()):
+        for j, p in enumerate(smoothed):
             n = ks.steps + j
             if start < 0:
                 if not armed and p < thr and n >= rearm:
@@ -263,15 +283,8 @@ class Detector:
             if usable == 0:
                 new = [replace(ks, pending=buf) for ks in kws]
             else:
-                shared = self._shared_context  # every keyword's context is then the same array, fed once
-                feed = {"features": buf[None, :usable], **({"context": kws[0].ctx} if shared else {})}
-                for i, ks in enumerate(kws):
-                    feed[prefixed(i, "hidden")] = ks.hidden
-                    if not shared:
-                        feed[prefixed(i, "context")] = ks.ctx
-                outs = self._merged.run(self._merged_outputs, feed)
-                new = [self._advance(i, ks, buf[usable:], outs[3 * i][0], outs[1 if shared else 3 * i + 1],
-                                     outs[3 * i + 2], events, posteriors) for i, ks in enumerate(kws)]
+                runs = self._run_merged(buf[:usable], kws)
+                new = [self._advance(i, ks, buf[usable:], *runs[i], events, posteriors) for i, ks in enumerate(kws)]
         else:
             new = []
             for i, (m, ks) in enumerate(zip(self.models, kws)):
@@ -286,6 +299,26 @@ class Detector:
             events.sort(key=lambda e: e.time)
         return events, DetectorState(fe_state, tuple(new), level)
 
+    def _run_merged(self, x: np.ndarray, kws: Sequence[KeywordState]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Every keyword's (raw probabilities, context, hidden) after frames x (T, F), T whole strides: one
+        merged call per piece (`_pieces`)."""
+        shared = self._shared_context  # every keyword's context is then the same array, fed once
+        ctxs, hs = [ks.ctx for ks in kws], [ks.hidden for ks in kws]
+        probs: list[list[np.ndarray]] = [[] for _ in kws]
+        for a, b in _pieces(self._merged_taps, len(x)):
+            feed = {"features": x[None, a:b], **({"context": ctxs[0]} if shared else {})}
+            for name, t in self._merged_taps:
+                feed[name] = t.matrix(b - a)
+            for i in range(len(kws)):
+                feed[prefixed(i, "hidden")] = hs[i]
+                if not shared:
+                    feed[prefixed(i, "context")] = ctxs[i]
+            outs = self._merged_run(self._merged_outputs, feed, None)
+            for i in range(len(kws)):
+                probs[i].append(outs[3 * i][0])
+                ctxs[i], hs[i] = outs[1 if shared else 3 * i + 1], outs[3 * i + 2]
+        return [(p[0] if len(p) == 1 else np.concatenate(p), c, h) for p, c, h in zip(probs, ctxs, hs)]
+
     def _advance(self, i: int, ks: KeywordState, rest: np.ndarray, raw: np.ndarray, ctx: np.ndarray,
                  h: np.ndarray, events: list[Detection], posteriors: list[list[np.ndarray]] | None) -> KeywordState:
         """Keyword i after the model produced `raw` (n,) probabilities: smoothing, then the trigger."""
@@ -298,8 +331,12 @@ class Detector:
             smoothed, history = raw, ks.history
         if posteriors is not None:
             posteriors[i].append(smoothed)
+        values = smoothed.tolist()  # a few floats: Python's max and loop beat numpy's calls on them
         # one new state, built directly (dataclasses.replace costs several microseconds a call)
-        return KeywordState(rest, ctx, h, history, ks.steps + len(smoothed), *self._trigger(i, ks, smoothed, events))
+        if ks.run_start < 0 and ks.armed and (not values or max(values) < self.thresholds[i]):  # the usual case
+            return KeywordState(rest, ctx, h, history, ks.steps + len(values), True, -1, ks.run_best,
+                                ks.run_best_step, ks.rearm_step)
+        return KeywordState(rest, ctx, h, history, ks.steps + len(values), *self._trigger(i, ks, values, events))
 
     def flush(self, state: DetectorState) -> list[Detection]:
         """Events still waiting for their peak when the stream ends."""
@@ -310,10 +347,11 @@ class Detector:
         return out
 
 
-def load_graph(path: str | os.PathLike):
-    """A detector file's graph as the runtime runs it (onnx.ModelProto): its convolution as a blocked MatMul
-    (speechseq.runtime.conv_blocks: the same outputs, a cheaper call). ModelError when the file is missing or
-    not ONNX."""
+def load_graph(path: str | os.PathLike) -> tuple:
+    """A detector file's graph as the runtime runs it (onnx.ModelProto), and the taps matrices it reads (Taps,
+    fed per call): its running-mean normalisation and convolution as taps products (speechseq.runtime.conv_taps),
+    or, where its graph is not the export's pattern, its convolution as a blocked MatMul (conv_blocks; no taps).
+    The same outputs, a cheaper call. ModelError when the file is missing or not ONNX."""
     import onnx
 
     p = Path(path)
@@ -324,15 +362,34 @@ def load_graph(path: str | os.PathLike):
     except Exception as err:  # protobuf's DecodeError and kin
         why = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
         raise ModelError(f"{p}: cannot load ONNX model ({why})") from None
-    return conv_as_matmul(model)
+    ctx_input = next((v for v in model.graph.input if v.name == "context"), None)
+    dims = ctx_input.type.tensor_type.shape.dim if ctx_input is not None else []
+    context = dims[1].dim_value if len(dims) == 3 else 0  # the frames it carries, where the file says
+    rewritten, taps = conv_as_taps(model, context) if context > 0 else (model, ())
+    return (rewritten, taps) if taps else (conv_as_matmul(model), ())
+
+
+def _pieces(taps: Sequence, frames: int) -> list[tuple[int, int]]:
+    """The (start, end) frames of each call for `frames` features: one call without taps, else pieces of at most
+    the taps' max_frames (`taps`: Taps, or (name, Taps) pairs)."""
+    if not taps:
+        return [(0, frames)]
+    t = taps[0][1] if isinstance(taps[0], tuple) else taps[0]
+    return t.pieces(frames)
 
 
 def _merged_session(models: Sequence[KeywordModel]):
-    """(One session running every model, whether it reads one shared "context" input); (None, False)
-    for a single model or models of different strides."""
+    """(One session running every model, whether it reads one shared "context" input, the (input name, Taps)
+    it reads); (None, False, ()) for a single model or models of different strides."""
     if len(models) < 2 or len({m.stride for m in models}) != 1:
-        return None, False
+        return None, False, ()
     shared_context = len({m.context for m in models}) == 1
-    merged = merge_side_by_side([load_graph(m.path) for m in models],
-                                shared_inputs={"features", "context"} if shared_context else {"features"})
-    return make_session(merged.SerializeToString(), models[0].threads), shared_context
+    graphs = [load_graph(m.path) for m in models]
+    taps = [t for _, t in graphs]
+    shared_taps = shared_context and len(set(taps)) == 1  # the same matrices for every model: fed once
+    shared = ({"features", "context"} if shared_context else {"features"}) | (
+        {t.name for t in taps[0]} if shared_taps else set())
+    merged = merge_side_by_side([g for g, _ in graphs], shared_inputs=shared)
+    fed = ([(t.name, t) for t in taps[0]] if shared_taps
+           else [(prefixed(i, t.name), t) for i, ts in enumerate(taps) for t in ts])
+    return make_session(merged.SerializeToString(), models[0].threads), shared_context, fed

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..errors import SpeechseqError
 
 __all__ = ["METADATA_KEY", "ModelError", "make_session", "read_metadata", "write_metadata", "session_metadata", "jsonable",
-           "open_model"]
+           "open_model", "direct_run"]
 
 METADATA_KEY = "speechseq"
 
@@ -49,6 +49,16 @@ def make_session(path: str | os.PathLike | bytes, threads: int = 1, profile_pref
     except Exception as err:  # onnxruntime raises its own exception types
         where = name if isinstance(p, bytes) else p
         raise ModelError(f"{where}: cannot load ONNX model ({str(err).splitlines()[0][:200]})") from None
+
+
+def direct_run(session):
+    """`session.run`'s C++ counterpart, called as run(output_names, feed, None): the same outputs without
+    onnxruntime's Python-side check of the feed's names, about 3 us a call here (a detector's call on a 100 ms
+    chunk is about 40). A missing input still fails, in the C++ session. onnxruntime's InferenceSession keeps
+    that session as `_sess`; a release that does not gets `session.run` itself, which takes the same arguments."""
+    inner = getattr(session, "_sess", None)
+    run = getattr(inner, "run", None)
+    return run if callable(run) else session.run
 
 
 def session_metadata(session) -> dict:
