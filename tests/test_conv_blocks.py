@@ -11,20 +11,14 @@ import pytest
 torch = pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
 
-from speechseq.audio import load_audio  # noqa: E402
-from speechseq.frontend import FrontendConfig, logmel  # noqa: E402
-from speechseq.nn.detector import Detector, DetectorConfig  # noqa: E402
+from speechseq.nn.detector import Detector  # noqa: E402
 from speechseq.runtime.conv_blocks import conv_as_matmul  # noqa: E402
 from speechseq.runtime.detector import KeywordModel  # noqa: E402
 from speechseq.runtime.onnx import make_session  # noqa: E402
 from speechseq.train.export_detector import export_detector  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-BASE = DetectorConfig(n_mels=40, conv_channels=16, kernel=7, stride=3, hidden=12, layers=2, dropout=0.1, norm_frames=20)
+from tests.detector_graphs import BASE, ROOT, SAMPLE, features, ops  # noqa: E402
 
 
-def _ops(model) -> list[str]:
-    return [n.op_type for n in model.graph.node]
 
 
 def _stream(session, km: KeywordModel, feats: np.ndarray, seed: int) -> np.ndarray:
@@ -49,15 +43,6 @@ def _blocks(path: Path):
     return graph, make_session(graph.SerializeToString())
 
 
-def _features(path: Path | None, seconds: float, gain: float = 1.0) -> np.ndarray:
-    if path is None:
-        rng = np.random.default_rng(4)
-        n = int(16000 * seconds)
-        audio = 0.1 * rng.standard_normal(n) * (0.05 + (np.sin(np.linspace(0, 30, n)) > 0))
-    else:
-        audio = load_audio(path, sr=16000)[: int(16000 * seconds)]
-    return logmel((gain * audio).astype(np.float32), FrontendConfig(n_mels=40))
-
 
 @pytest.mark.parametrize("kernel,stride,lifter", [(7, 3, 0), (9, 4, 0), (5, 2, 13), (4, 3, 0), (6, 3, 0)],
                          ids=["k7s3", "k9s4", "k5s2-lifter", "k4s3", "k6s3"])
@@ -67,12 +52,12 @@ def test_runtime_graph_has_no_conv_and_streams_the_files_probabilities(tmp_path,
     with torch.no_grad():
         model.out.bias.fill_(-0.5)
     path = export_detector(model, tmp_path / "kw.onnx", {"keyword": "hello", "threshold": 0.5})
-    assert "Conv" in _ops(onnx.load(str(path)))
+    assert "Conv" in ops(onnx.load(str(path)))
     runtime, session = _blocks(path)
-    assert "Conv" not in _ops(runtime)
-    assert _ops(runtime).count("MatMul") == _ops(onnx.load(str(path))).count("MatMul") + 1
+    assert "Conv" not in ops(runtime)
+    assert ops(runtime).count("MatMul") == ops(onnx.load(str(path))).count("MatMul") + 1
     km = KeywordModel(path)
-    feats = _features(None, 6.0)
+    feats = features(None, 6.0)
     want = _stream(make_session(path), km, feats, seed=1)
     got = _stream(session, km, feats, seed=1)
     assert len(got) == len(feats) // stride and np.abs(want).max() > 0
@@ -87,13 +72,13 @@ def test_a_warp_ensembles_convs_share_one_matmul(tmp_path):
     torch.manual_seed(3)
     ens = warp_ensemble(Detector(BASE).eval(), [0.85, 1.0, 1.1]).eval()
     path = export_detector(ens, tmp_path / "warped.onnx", {"keyword": "hello", "threshold": 0.5})
-    assert _ops(onnx.load(str(path))).count("Conv") == 3
+    assert ops(onnx.load(str(path))).count("Conv") == 3
     runtime, session = _blocks(path)
-    exported = _ops(onnx.load(str(path)))
-    assert "Conv" not in _ops(runtime) and _ops(runtime).count("Split") == exported.count("Split") + 1
-    assert _ops(runtime).count("MatMul") == exported.count("MatMul") + 1
+    exported = ops(onnx.load(str(path)))
+    assert "Conv" not in ops(runtime) and ops(runtime).count("Split") == exported.count("Split") + 1
+    assert ops(runtime).count("MatMul") == exported.count("MatMul") + 1
     km = KeywordModel(path)
-    feats = _features(None, 6.0)
+    feats = features(None, 6.0)
     want = _stream(make_session(path), km, feats, seed=3)
     assert np.abs(_stream(session, km, feats, seed=3) - want).max() <= 1e-5
 
@@ -103,9 +88,9 @@ def test_shipped_detectors_give_the_files_probabilities(name):
     path = ROOT / "models" / f"{name}.onnx"
     km = KeywordModel(path)
     runtime, session = _blocks(path)
-    assert "Conv" not in _ops(runtime)
+    assert "Conv" not in ops(runtime)
     for gain in (1.0, 3.0):  # the demo recording as it is, and louder
-        feats = _features(ROOT / "data" / "samples" / "activate_kitchen_lights.wav", 8.0, gain)
+        feats = features(SAMPLE, 8.0, gain)
         want = _stream(make_session(path), km, feats, seed=2)
         got = _stream(session, km, feats, seed=2)
         if name == "activate":

@@ -11,20 +11,15 @@ torch = pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
 
 from speechseq.audio import load_audio  # noqa: E402
-from speechseq.frontend import FrontendConfig, logmel  # noqa: E402
 from speechseq.nn.detector import Detector, DetectorConfig  # noqa: E402
 from speechseq.runtime.conv_blocks import conv_as_matmul  # noqa: E402
 from speechseq.runtime.conv_taps import Taps, conv_as_taps  # noqa: E402
 from speechseq.runtime.detector import Detector as Runtime  # noqa: E402
 from speechseq.runtime.detector import KeywordModel, load_graph  # noqa: E402
 from speechseq.train.export_detector import export_detector  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-BASE = DetectorConfig(n_mels=40, conv_channels=16, kernel=7, stride=3, hidden=12, layers=2, dropout=0.1, norm_frames=20)
+from tests.detector_graphs import BASE, ROOT, SAMPLE, features, ops  # noqa: E402
 
 
-def _ops(model) -> list[str]:
-    return [n.op_type for n in model.graph.node]
 
 
 def _stream(km: KeywordModel, feats: np.ndarray, seed: int, most: int = 9) -> np.ndarray:
@@ -41,15 +36,6 @@ def _stream(km: KeywordModel, feats: np.ndarray, seed: int, most: int = 9) -> np
     return np.concatenate(out)
 
 
-def _features(path: Path | None, seconds: float, gain: float = 1.0) -> np.ndarray:
-    if path is None:
-        rng = np.random.default_rng(4)
-        n = int(16000 * seconds)
-        audio = 0.1 * rng.standard_normal(n) * (0.05 + (np.sin(np.linspace(0, 30, n)) > 0))
-    else:
-        audio = load_audio(path, sr=16000)[: int(16000 * seconds)]
-    return logmel((gain * audio).astype(np.float32), FrontendConfig(n_mels=40))
-
 
 def _export(tmp_path, cfg: DetectorConfig, name: str = "kw.onnx") -> Path:
     torch.manual_seed(cfg.kernel * 10 + cfg.stride + cfg.norm_frames)
@@ -64,14 +50,14 @@ def _export(tmp_path, cfg: DetectorConfig, name: str = "kw.onnx") -> Path:
                          ids=["k7s3", "k9s4n100", "k5s2-lifter", "k4s3", "k6s3-no-norm"])
 def test_runtime_graph_streams_the_files_probabilities_with_far_fewer_nodes(tmp_path, kernel, stride, lifter, norm):
     path = _export(tmp_path, replace(BASE, kernel=kernel, stride=stride, lifter=lifter, norm_frames=norm))
-    exported = _ops(onnx.load(str(path)))
+    exported = ops(onnx.load(str(path)))
     runtime, taps = load_graph(path)
     assert taps == (Taps("taps", norm, kernel, stride, kernel - stride + norm),)
-    assert not {"Conv", "CumSum", "Pad"} & set(_ops(runtime))
-    blocks = _ops(conv_as_matmul(onnx.load(str(path))))  # the conv alone as a blocked MatMul
-    assert len(_ops(runtime)) <= (len(exported) - 14 if norm else len(blocks) - 3)  # Constants, Slices, Subs... gone
+    assert not {"Conv", "CumSum", "Pad"} & set(ops(runtime))
+    blocks = ops(conv_as_matmul(onnx.load(str(path))))  # the conv alone as a blocked MatMul
+    assert len(ops(runtime)) <= (len(exported) - 14 if norm else len(blocks) - 3)  # Constants, Slices, Subs... gone
     km, plain = KeywordModel(path), KeywordModel(path, rewrite=False)
-    feats = _features(None, 6.0)
+    feats = features(None, 6.0)
     want = _stream(plain, feats, seed=1)
     assert len(want) == len(feats) // stride and np.abs(want).max() > 0
     for seed, most in ((1, 9), (5, 40)):  # up to 40 strides a call: calls of over max_frames run in pieces
@@ -102,9 +88,9 @@ def test_a_warp_ensembles_convs_share_one_taps_product_and_one_matmul(tmp_path):
     ens = warp_ensemble(Detector(BASE).eval(), [0.85, 1.0, 1.1]).eval()
     path = export_detector(ens, tmp_path / "warped.onnx", {"keyword": "hello", "threshold": 0.5})
     runtime, taps = load_graph(path)
-    assert len(taps) == 1 and "Conv" not in _ops(runtime)
-    assert _ops(runtime).count("MatMul") == _ops(onnx.load(str(path))).count("MatMul") + 2  # taps, weights
-    feats = _features(None, 6.0)
+    assert len(taps) == 1 and "Conv" not in ops(runtime)
+    assert ops(runtime).count("MatMul") == ops(onnx.load(str(path))).count("MatMul") + 2  # taps, weights
+    feats = features(None, 6.0)
     want = _stream(KeywordModel(path, rewrite=False), feats, seed=3)
     assert np.abs(_stream(KeywordModel(path), feats, seed=3) - want).max() <= 1e-5
 
@@ -113,9 +99,9 @@ def test_a_warp_ensembles_convs_share_one_taps_product_and_one_matmul(tmp_path):
 def test_shipped_detectors_give_the_files_probabilities(name):
     path = ROOT / "models" / f"{name}.onnx"
     km, plain = KeywordModel(path), KeywordModel(path, rewrite=False)
-    assert km.taps and "Conv" not in _ops(load_graph(path)[0])
+    assert km.taps and "Conv" not in ops(load_graph(path)[0])
     for gain in (1.0, 3.0):  # the demo recording as it is, and louder
-        feats = _features(ROOT / "data" / "samples" / "activate_kitchen_lights.wav", 8.0, gain)
+        feats = features(SAMPLE, 8.0, gain)
         want = _stream(plain, feats, seed=2)
         got = _stream(km, feats, seed=2)
         if name == "activate":
@@ -128,7 +114,7 @@ def test_merged_keywords_read_one_taps_input_and_match_separate_sessions(tmp_pat
     b = _export(tmp_path, replace(BASE, hidden=10), "b.onnx")
     merged, separate = Runtime.load([a, b]), Runtime.load([a, b], merge=False)
     assert [i.name for i in merged._merged.get_inputs()].count("taps") == 1
-    audio = load_audio(ROOT / "data" / "samples" / "activate_kitchen_lights.wav", sr=16000)
+    audio = load_audio(SAMPLE, sr=16000)
     posts = []
     for det in (merged, separate):
         post = [[], []]
