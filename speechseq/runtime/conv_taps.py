@@ -10,19 +10,24 @@ depends only on t:
 
 (without the normalisation, n = 0: the row picks X[s p + i]). Reshaped to (t / s, k F), those rows times the
 conv's (k F, C) weights are the conv's outputs. The runtime's graph is then Concat, MatMul(taps, X), Reshape,
-MatMul, Add where the file's graph runs 16 nodes for the same outputs (the normalisation's 8, and 8 for the
-conv as a blocked MatMul, speechseq.runtime.conv_blocks): onnxruntime's cost per node, not the arithmetic,
-is what a 100 ms chunk's call is made of. The matrix is fed by the runtime as an input ("taps"), built once
-per frame count (`Taps.matrix`), so no node computes it; the graph's other outputs (the context it carries,
-the GRU state) are untouched. Convs that read the same normalised frames with the same kernel and stride (a
+MatMul, Add where session 33's ran 16 nodes for the same outputs (the normalisation's Concat, CumSum, three
+Slices, two Subs and Mul; the conv as a blocked MatMul, speechseq.runtime.conv_blocks: Pad, Reshape, three
+Slices, Concat, MatMul, Add): onnxruntime's cost per node, not the arithmetic, is most of a 100 ms chunk's call.
+The matrix is fed by the runtime as an input ("taps"), built once per frame count (`Taps.matrix`), so no node
+computes it; the graph's other outputs (the context it carries, the GRU state) are untouched. Convs that read the same normalised frames with the same kernel and stride (a
 `--warps` ensemble's) share the taps product and one weight MatMul, split after it.
 
-    model, taps = conv_as_taps(onnx.load("models/activate.onnx"))   # a rewritten copy; (model, ()) if no match
+    model, taps = conv_as_taps(onnx.load("models/activate.onnx"), context=105)  # a rewritten copy, or (model, ())
     feed[taps[0].name] = taps[0].matrix(t)                           # t: the features' frames this call
 
 The product costs (t / s) k (c + t) F multiply-adds a call, which grows with t squared where the conv's
-grows with t: callers feed at most `Taps.max_frames` frames a call (a 100 ms chunk is 8-12). Measured
-figures are in the README's benchmark section.
+grows with t: callers feed at most `Taps.max_frames` frames a call (a 100 ms chunk is 8-12).
+
+Measured, session 34 (this project's 2-core Xeon, one thread; the README's benchmark section has the rest):
+activate.onnx runs 19 nodes a call instead of 30 (`scripts/bench.py --groups nodes`); frontend + one detector
+streamed in 100 ms chunks 0.97-1.01 ms per s of audio against 1.04-1.07 with session 33's graph (five alternating
+runs in one process, the same Python around both) and 0.98-1.08 against 1.27-1.28 with the file's own graph
+(`scripts/bench.py --groups peers detector --seconds 60 --repeat 3`, three runs).
 """
 from __future__ import annotations
 
