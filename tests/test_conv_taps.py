@@ -109,21 +109,28 @@ def test_shipped_detectors_give_the_files_probabilities(name):
         assert np.abs(got - want).max() <= 1e-5
 
 
-def test_merged_keywords_read_one_taps_input_and_match_separate_sessions(tmp_path):
+@pytest.mark.parametrize("other,fed", [(replace(BASE, hidden=10), ["taps"]),
+                                       (replace(BASE, kernel=4, norm_frames=23), ["m0.taps", "m1.taps"])],
+                         ids=["same-taps", "other-taps-same-context"])
+def test_merged_keywords_match_separate_sessions(tmp_path, other, fed):
+    """Keywords of the same taps read one taps input; of other taps (another kernel and window, the same 24
+    context frames) each its own, of its own shape in the one graph."""
     a = _export(tmp_path, BASE, "a.onnx")
-    b = _export(tmp_path, replace(BASE, hidden=10), "b.onnx")
+    b = _export(tmp_path, other, "b.onnx")
     merged, separate = Runtime.load([a, b]), Runtime.load([a, b], merge=False)
-    assert [i.name for i in merged._merged.get_inputs()].count("taps") == 1
+    assert sorted(i.name for i in merged._merged.get_inputs() if "taps" in i.name) == fed
+    plain = Runtime([KeywordModel(a, rewrite=False), KeywordModel(b, rewrite=False)])  # the files' graphs, merged
+    assert not [i.name for i in plain._merged.get_inputs() if "taps" in i.name]
     audio = load_audio(SAMPLE, sr=16000)
     posts = []
-    for det in (merged, separate):
+    for det in (merged, separate, plain):
         post = [[], []]
         state = det.initial_state()
         for i in range(0, len(audio), 1300):  # chunks off the stride grid: frames wait for whole strides
             _, state = det.step(audio[i: i + 1300], state, post)
         posts.append([np.concatenate(p) for p in post])
-    for m, s in zip(*posts):
-        assert len(m) > 100 and np.abs(m - s).max() <= 1e-6
+    for m, s, p in zip(*posts):
+        assert len(m) > 100 and np.abs(m - s).max() <= 1e-6 and np.abs(m - p).max() <= 1e-5
 
 
 def test_frames_off_the_stride_grid_fail_instead_of_being_cut(tmp_path):

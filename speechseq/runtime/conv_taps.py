@@ -199,7 +199,9 @@ def conv_as_taps(model, context: int, max_frames: int = 64):
             nodes.append(helper.make_node("Split", [p + "out", p + "split"], outs, axis=2))
         nodes += [helper.make_node("Transpose", [o], [m.output[0]], perm=[0, 2, 1]) for o, m in zip(outs, members)]
         replaced[members[0].output[0]] = nodes
-        g.input.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, [f"{name}_rows", f"{name}_cols"]))
+        # dimensions left unnamed: named ones would say that every graph's taps have one shape once graphs of
+        # different taps are merged (speechseq.runtime.graph_merge), and onnxruntime would plan one buffer for them
+        g.input.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, [None, None]))
     rewritten = {m.output[0] for ms in groups.values() for m in ms}
     kept = []
     for n in g.node:
@@ -216,7 +218,7 @@ def conv_as_taps(model, context: int, max_frames: int = 64):
             needed.update(i for i in n.input if i)
     del g.node[:]
     g.node.extend(reversed(live))
-    used = {i for n in g.node for i in n.input}
+    used = {i for n in g.node for i in n.input} | {i.name for i in g.input}  # initializers listed as inputs stay
     g.initializer.extend(new_inits)
     live_inits = [t for t in g.initializer if t.name in used]
     del g.initializer[:]

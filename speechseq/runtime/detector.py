@@ -103,8 +103,9 @@ class KeywordModel:
     taps matrices that graph reads (speechseq.runtime.conv_taps), and its metadata."""
 
     def __init__(self, path: str | os.PathLike, threads: int = 1, rewrite: bool = True) -> None:
-        """rewrite=False: the file's graph as exported (for comparisons; the same outputs, a dearer call)."""
-        self.path, self.threads = str(path), threads
+        """rewrite=False: the file's graph as exported (for comparisons; the same outputs, a dearer call), in a
+        merged graph of several keywords too."""
+        self.path, self.threads, self.rewrite = str(path), threads, rewrite
         if rewrite:
             graph, self.taps = load_graph(path)
             self.session = make_session(graph.SerializeToString(), threads, name=self.path)
@@ -352,21 +353,24 @@ def load_graph(path: str | os.PathLike) -> tuple:
     fed per call): its running-mean normalisation and convolution as taps products (speechseq.runtime.conv_taps),
     or, where its graph is not the export's pattern, its convolution as a blocked MatMul (conv_blocks; no taps).
     The same outputs, a cheaper call. ModelError when the file is missing or not ONNX."""
-    import onnx
-
-    p = Path(path)
-    if not p.is_file():
-        raise ModelError(f"{p}: no such model file")
-    try:
-        model = onnx.load(str(p))
-    except Exception as err:  # protobuf's DecodeError and kin
-        why = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
-        raise ModelError(f"{p}: cannot load ONNX model ({why})") from None
+    model = _load_onnx(Path(path))
     ctx_input = next((v for v in model.graph.input if v.name == "context"), None)
     dims = ctx_input.type.tensor_type.shape.dim if ctx_input is not None else []
     context = dims[1].dim_value if len(dims) == 3 else 0  # the frames it carries, where the file says
     rewritten, taps = conv_as_taps(model, context) if context > 0 else (model, ())
     return (rewritten, taps) if taps else (conv_as_matmul(model), ())
+
+
+def _load_onnx(p: Path):
+    import onnx
+
+    if not p.is_file():
+        raise ModelError(f"{p}: no such model file")
+    try:
+        return onnx.load(str(p))
+    except Exception as err:  # protobuf's DecodeError and kin
+        why = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
+        raise ModelError(f"{p}: cannot load ONNX model ({why})") from None
 
 
 def _pieces(taps: Sequence, frames: int) -> list[tuple[int, int]]:
@@ -384,7 +388,7 @@ def _merged_session(models: Sequence[KeywordModel]):
     if len(models) < 2 or len({m.stride for m in models}) != 1:
         return None, False, ()
     shared_context = len({m.context for m in models}) == 1
-    graphs = [load_graph(m.path) for m in models]
+    graphs = [load_graph(m.path) if m.rewrite else (_load_onnx(Path(m.path)), ()) for m in models]
     taps = [t for _, t in graphs]
     shared_taps = shared_context and len(set(taps)) == 1  # the same matrices for every model: fed once
     shared = ({"features", "context"} if shared_context else {"features"}) | (
