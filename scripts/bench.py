@@ -23,9 +23,10 @@ Row groups:
             per-node dispatch): the shipped activate.onnx fed the frames of 100 ms chunks. The
             profiler's own overhead inflates every node alike, so the shares, not the microseconds,
             are the figure.
-  floor     the least any onnxruntime graph of this model can cost: its conv, GRU layers and output
-            layer each run alone in a one-node graph on the tensors they get inside the model (80 ms
-            chunks), onnxruntime's per-call cost counted once, plus the frontend.
+  floor     the least any onnxruntime graph of this model can cost: its normalisation and conv (the taps
+            product and the conv's MatMul, as the runtime runs them), GRU layers and output layer each run
+            alone in a one-node graph on the tensors they get inside the model (80 ms chunks),
+            onnxruntime's per-call cost counted once, plus the frontend.
 """
 from __future__ import annotations
 
