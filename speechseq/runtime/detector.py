@@ -362,6 +362,7 @@ def load_graph(path: str | os.PathLike) -> tuple:
 
 
 def _load_onnx(p: Path):
+    """The ONNX file at `p` (onnx.ModelProto); ModelError when it is missing or not ONNX."""
     import onnx
 
     if not p.is_file():
