@@ -51,8 +51,8 @@ def _export(tmp_path, cfg: DetectorConfig, name: str = "kw.onnx") -> Path:
 def test_runtime_graph_streams_the_files_probabilities_with_far_fewer_nodes(tmp_path, kernel, stride, lifter, norm):
     path = _export(tmp_path, replace(BASE, kernel=kernel, stride=stride, lifter=lifter, norm_frames=norm))
     exported = ops(onnx.load(str(path)))
-    runtime, taps = load_graph(path)
-    assert taps == (Taps("taps", norm, kernel, stride, kernel - stride + norm),)
+    runtime, taps = conv_as_taps(onnx.load(str(path)), context=kernel - stride + norm)
+    assert taps == (Taps("taps", norm, kernel, stride, kernel - stride + norm),) and load_graph(path)[1] == taps
     assert not {"Conv", "CumSum", "Pad"} & set(ops(runtime))
     blocks = ops(conv_as_matmul(onnx.load(str(path))))  # the conv alone as a blocked MatMul
     assert len(ops(runtime)) <= (len(exported) - 14 if norm else len(blocks) - 3)  # Constants, Slices, Subs... gone
@@ -87,7 +87,7 @@ def test_a_warp_ensembles_convs_share_one_taps_product_and_one_matmul(tmp_path):
     torch.manual_seed(3)
     ens = warp_ensemble(Detector(BASE).eval(), [0.85, 1.0, 1.1]).eval()
     path = export_detector(ens, tmp_path / "warped.onnx", {"keyword": "hello", "threshold": 0.5})
-    runtime, taps = load_graph(path)
+    runtime, taps = conv_as_taps(onnx.load(str(path)), context=BASE.kernel - BASE.stride + BASE.norm_frames)
     assert len(taps) == 1 and "Conv" not in ops(runtime)
     assert ops(runtime).count("MatMul") == ops(onnx.load(str(path))).count("MatMul") + 2  # taps, weights
     feats = features(None, 6.0)

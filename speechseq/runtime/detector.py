@@ -29,6 +29,7 @@ from .conv_blocks import conv_as_matmul
 from .conv_taps import conv_as_taps
 from .graph_merge import merge_side_by_side, prefixed
 from .level import GUARD_RANGE_DB, FloorGuard
+from .one_stream import one_stream
 from .onnx import ModelError, direct_run, make_session, session_metadata
 
 __all__ = ["Detection", "KeywordModel", "KeywordState", "DetectorState", "Detector", "load_graph", "smooth",
@@ -351,14 +352,15 @@ class Detector:
 def load_graph(path: str | os.PathLike) -> tuple:
     """A detector file's graph as the runtime runs it (onnx.ModelProto), and the taps matrices it reads (Taps,
     fed per call): its running-mean normalisation and convolution as taps products (speechseq.runtime.conv_taps),
-    or, where its graph is not the export's pattern, its convolution as a blocked MatMul (conv_blocks; no taps).
-    The same outputs, a cheaper call. ModelError when the file is missing or not ONNX."""
+    or, where its graph is not the export's pattern, its convolution as a blocked MatMul (conv_blocks; no taps);
+    then fixed to one stream a call (speechseq.runtime.one_stream: batch 1, layout changes as Reshapes). The same
+    outputs, a cheaper call. ModelError when the file is missing or not ONNX."""
     model = _load_onnx(Path(path))
     ctx_input = next((v for v in model.graph.input if v.name == "context"), None)
     dims = ctx_input.type.tensor_type.shape.dim if ctx_input is not None else []
     context = dims[1].dim_value if len(dims) == 3 else 0  # the frames it carries, where the file says
     rewritten, taps = conv_as_taps(model, context) if context > 0 else (model, ())
-    return (rewritten, taps) if taps else (conv_as_matmul(model), ())
+    return (one_stream(rewritten), taps) if taps else (one_stream(conv_as_matmul(model)), ())
 
 
 def _load_onnx(p: Path):
