@@ -30,30 +30,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from .graph_edit import attrs, constant
+
 __all__ = ["conv_as_matmul"]
 
 
-def _attrs(node) -> dict:
-    from onnx import helper
-
-    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
-
-
-def _constant(name: str, inits: dict, producers: dict):
-    """The initializer behind `name`, through Identity nodes; None when it is computed."""
-    while name not in inits and name in producers and producers[name].op_type == "Identity":
-        name = producers[name].input[0]
-    return inits.get(name)
-
-
 def _rewritable(conv, producers: dict, inits: dict) -> bool:
-    a = _attrs(conv)
+    a = attrs(conv)
     producer = producers.get(conv.input[0])
     time_last = (producer is not None and producer.op_type == "Transpose"
-                 and list(_attrs(producer).get("perm", [])) == [0, 2, 1])
+                 and list(attrs(producer).get("perm", [])) == [0, 2, 1])
     return (time_last and len(conv.input) == 3 and len(a.get("kernel_shape", [])) == 1
-            and _constant(conv.input[1], inits, producers) is not None
-            and _constant(conv.input[2], inits, producers) is not None
+            and constant(conv.input[1], inits, producers) is not None
+            and constant(conv.input[2], inits, producers) is not None
             and a.get("group", 1) == 1 and not any(a.get("pads", [0, 0])) and list(a.get("dilations", [1])) == [1]
             and a.get("auto_pad", b"NOTSET") in (b"NOTSET", "NOTSET"))
 
@@ -73,7 +62,7 @@ def conv_as_matmul(model):
         return model
     groups: dict[tuple, list] = {}  # (frames, kernel, stride) -> the convs reading them
     for conv in convs:
-        a = _attrs(conv)
+        a = attrs(conv)
         x = producers[conv.input[0]].input[0]                                  # (B, T, F), before the Transpose
         groups.setdefault((x, int(a["kernel_shape"][0]), int(a.get("strides", [1])[0])), []).append(conv)
     out = onnx.ModelProto()
@@ -82,8 +71,8 @@ def conv_as_matmul(model):
     replaced: dict[str, list] = {}  # first conv's output -> the group's nodes
     new_inits = []
     for c, ((x, k, s), members) in enumerate(groups.items()):
-        ws = [numpy_helper.to_array(_constant(m.input[1], inits, producers)).astype(np.float32) for m in members]
-        bias = np.concatenate([numpy_helper.to_array(_constant(m.input[2], inits, producers)).astype(np.float32)
+        ws = [numpy_helper.to_array(constant(m.input[1], inits, producers)).astype(np.float32) for m in members]
+        bias = np.concatenate([numpy_helper.to_array(constant(m.input[2], inits, producers)).astype(np.float32)
                                for m in members])
         f = ws[0].shape[1]
         b = -(-k // s)                                                         # blocks a kernel spans

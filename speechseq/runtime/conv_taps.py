@@ -36,7 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .conv_blocks import _attrs, _constant, _rewritable
+from .conv_blocks import _rewritable
+from .graph_edit import attrs, constant, live_nodes, value
 
 __all__ = ["Taps", "conv_as_taps"]
 
@@ -84,24 +85,11 @@ def _taps(norm: int, kernel: int, stride: int, context: int, frames: int) -> np.
     return out
 
 
-def _value(name: str, inits: dict, producers: dict):
-    """The constant behind `name` (an initializer, a Constant node, through Identity nodes) as an array; None."""
-    from onnx import numpy_helper
-
-    t = _constant(name, inits, producers)
-    if t is not None:
-        return numpy_helper.to_array(t)
-    node = producers.get(name)
-    if node is not None and node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
-        return numpy_helper.to_array(node.attribute[0].t)
-    return None
-
-
 def _slice(node, inits: dict, producers: dict) -> tuple[str, int, int] | None:
     """(input, start, end) of a Slice of one range on axis 1 with step 1; None for anything else."""
     if node is None or node.op_type != "Slice" or len(node.input) < 4:
         return None
-    v = [_value(x, inits, producers) for x in node.input[1:]]
+    v = [value(x, inits, producers) for x in node.input[1:]]
     if any(a is None or a.size != 1 for a in v):
         return None
     start, end, axis = (int(a.reshape(-1)[0]) for a in v[:3])
@@ -115,7 +103,7 @@ def _frames(z: str, inits: dict, producers: dict) -> int | None:
     def concat(x: str) -> bool:
         node = producers.get(x)
         return (node is not None and node.op_type == "Concat" and list(node.input) == ["context", "features"]
-                and _attrs(node).get("axis") == 1)
+                and attrs(node).get("axis") == 1)
 
     if concat(z):
         return 0
@@ -126,7 +114,7 @@ def _frames(z: str, inits: dict, producers: dict) -> int | None:
     if kept is None or mean is None or mean.op_type != "Mul":
         return None
     x, n, end = kept
-    scale = [_value(i, inits, producers) for i in mean.input]
+    scale = [value(i, inits, producers) for i in mean.input]
     diff = [producers.get(i) for i in mean.input]
     k = 1 if scale[0] is not None else 0  # the Mul's other input is the difference of running sums
     if end != _BIG or n <= 0 or scale[1 - k] is None or diff[k] is None or diff[k].op_type != "Sub":
@@ -137,10 +125,10 @@ def _frames(z: str, inits: dict, producers: dict) -> int | None:
     if hi is None or lo is None or hi != (hi[0], n, _BIG) or lo != (hi[0], 0, -n):
         return None
     cumsum = producers.get(hi[0])
-    if cumsum is None or cumsum.op_type != "CumSum" or cumsum.input[0] != x or _attrs(cumsum).get("exclusive", 0) \
-            or _attrs(cumsum).get("reverse", 0):
+    if cumsum is None or cumsum.op_type != "CumSum" or cumsum.input[0] != x or attrs(cumsum).get("exclusive", 0) \
+            or attrs(cumsum).get("reverse", 0):
         return None
-    axis = _value(cumsum.input[1], inits, producers)
+    axis = value(cumsum.input[1], inits, producers)
     if axis is None or int(axis.reshape(-1)[0]) != 1 or not concat(x):
         return None
     return n
@@ -165,7 +153,7 @@ def conv_as_taps(model, context: int, max_frames: int = 64):
         norm = _frames(z, inits, producers)
         if norm is None:
             return model, ()
-        a = _attrs(conv)
+        a = attrs(conv)
         groups.setdefault((z, norm, int(a["kernel_shape"][0]), int(a.get("strides", [1])[0])), []).append(conv)
     if not groups or opset < 13:  # Split reads its sizes from an input since opset 13
         return model, ()
@@ -180,8 +168,8 @@ def conv_as_taps(model, context: int, max_frames: int = 64):
     for c, ((z, norm, k, s), members) in enumerate(groups.items()):
         name = "taps" if len(groups) == 1 else f"taps{c}"
         taps.append(Taps(name, norm, k, s, context, max_frames))
-        ws = [numpy_helper.to_array(_constant(m.input[1], inits, producers)).astype(np.float32) for m in members]
-        bias = np.concatenate([numpy_helper.to_array(_constant(m.input[2], inits, producers)).astype(np.float32)
+        ws = [numpy_helper.to_array(constant(m.input[1], inits, producers)).astype(np.float32) for m in members]
+        bias = np.concatenate([numpy_helper.to_array(constant(m.input[2], inits, producers)).astype(np.float32)
                                for m in members])
         f = ws[0].shape[1]
         weight = np.concatenate([w.transpose(2, 1, 0).reshape(k * f, w.shape[0]) for w in ws], axis=1)  # (k F, C)
@@ -210,14 +198,9 @@ def conv_as_taps(model, context: int, max_frames: int = 64):
         else:
             kept.append(n)
     # nodes nothing reads any more (the normalisation, the Transposes that fed the Convs) go
-    needed = {o.name for o in g.output}
-    live = []
-    for n in reversed(kept):
-        if any(o in needed for o in n.output):
-            live.append(n)
-            needed.update(i for i in n.input if i)
+    live = live_nodes(kept, {o.name for o in g.output})
     del g.node[:]
-    g.node.extend(reversed(live))
+    g.node.extend(live)
     used = {i for n in g.node for i in n.input} | {i.name for i in g.input}  # initializers listed as inputs stay
     g.initializer.extend(new_inits)
     live_inits = [t for t in g.initializer if t.name in used]

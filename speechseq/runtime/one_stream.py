@@ -14,16 +14,16 @@ error of onnxruntime's instead of silently wrong. Any part that is not exactly s
 
     model = one_stream(conv_as_taps(onnx.load("models/activate.onnx"), context=105)[0])
 
-Measured, session 34 (this project's 2-core Xeon, one thread): frontend + activate.onnx streamed in 100 ms chunks
-0.93-0.96 ms per s of audio against 0.97-1.01 without this rewrite, 80 ms chunks 1.04-1.06 against 1.09-1.11
-(five alternating runs in one process, the loop of `scripts/bench.py`).
+Measured, session 34 (this project's 2-core Xeon, one thread; the loop of `scripts/bench.py`, frontend +
+activate.onnx, this rewrite on and off in alternating rounds in one process, three runs of five rounds): 4 % less
+CPU at the median round (80 ms chunks: ratios 0.90-1.01, under 1 in 13 of 15 rounds; 100 ms: 0.88-1.04, 12 of
+15). This machine drifted by 10 % over those runs, so the ratios, not the levels, are the figure.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .conv_blocks import _attrs, _constant
-from .conv_taps import _value
+from .graph_edit import attrs, constant, live_nodes, value
 
 __all__ = ["one_stream"]
 
@@ -45,9 +45,9 @@ def _only(name: str, consumers: dict, op: str, outputs: set[str]):
 def _axes(node, inits: dict, producers: dict) -> list[int] | None:
     """A Squeeze's axes (its input since opset 13, else its attribute); None when not constant."""
     if len(node.input) > 1:
-        v = _value(node.input[1], inits, producers)
+        v = value(node.input[1], inits, producers)
         return None if v is None else [int(a) for a in v.reshape(-1)]
-    a = _attrs(node).get("axes")
+    a = attrs(node).get("axes")
     return None if a is None else [int(x) for x in a]
 
 
@@ -76,12 +76,12 @@ def one_stream(model):
     drop: set[int] = set()
     new_inits = []
 
-    def const(name: str, value) -> str:
-        new_inits.append(numpy_helper.from_array(np.asarray(value, np.int64), name))
+    def const(name: str, ints) -> str:
+        new_inits.append(numpy_helper.from_array(np.asarray(ints, np.int64), name))
         return name
 
     def weight(name: str):
-        t = _constant(name, inits, producers)
+        t = constant(name, inits, producers)
         return None if t is None else numpy_helper.to_array(t)
 
     for c, mm in enumerate([n for n in g.node if n.op_type == "MatMul"]):
@@ -96,8 +96,8 @@ def one_stream(model):
             continue
         split = _only(add.output[0], consumers, "Split", outputs)
         if split is not None:  # a --warps ensemble's convs, side by side
-            sizes = _value(split.input[1], inits, producers) if len(split.input) > 1 else _attrs(split).get("split")
-            if sizes is None or _attrs(split).get("axis") != 2:
+            sizes = value(split.input[1], inits, producers) if len(split.input) > 1 else attrs(split).get("split")
+            if sizes is None or attrs(split).get("axis") != 2:
                 continue
             branches, sizes = list(split.output), [int(s) for s in np.asarray(sizes).reshape(-1)]
         else:
@@ -107,8 +107,8 @@ def one_stream(model):
             t1 = _only(y, consumers, "Transpose", outputs)
             relu = t1 and _only(t1.output[0], consumers, "Relu", outputs)
             t2 = relu and _only(relu.output[0], consumers, "Transpose", outputs)
-            if not (t1 and relu and t2 and list(_attrs(t1)["perm"]) == [0, 2, 1]
-                    and list(_attrs(t2)["perm"]) == [2, 0, 1]):
+            if not (t1 and relu and t2 and list(attrs(t1)["perm"]) == [0, 2, 1]
+                    and list(attrs(t2)["perm"]) == [2, 0, 1]):
                 break
             chains.append((t1, relu, t2))
         if len(chains) != len(branches):
@@ -144,7 +144,7 @@ def one_stream(model):
         sq1 = producers.get(tr.input[0]) if tr is not None and tr.op_type == "Transpose" else None
         if (w is None or b is None or w.ndim != 2 or w.shape[1] != 1 or b.size != 1 or sq1 is None
                 or sq1.op_type != "Squeeze" or _axes(sq1, inits, producers) != [1]
-                or list(_attrs(tr)["perm"]) != [1, 0, 2]
+                or list(attrs(tr)["perm"]) != [1, 0, 2]
                 or any(len(consumers.get(n.output[0], [])) != 1 or n.output[0] in outputs for n in (sq1, tr, mm, add, sq2))):
             continue
         bias = p + "bias"
@@ -163,14 +163,9 @@ def one_stream(model):
             kept += replace[id(n)]
         elif id(n) not in drop:
             kept.append(n)
-    needed = {o.name for o in g.output}  # then the nodes nothing reads any more (the Squeezes' axes) go
-    live = []
-    for n in reversed(kept):
-        if any(o in needed for o in n.output):
-            live.append(n)
-            needed.update(i for i in n.input if i)
+    live = live_nodes(kept, {o.name for o in g.output})  # then the nodes nothing reads any more (the Squeezes' axes) go
     del g.node[:]
-    g.node.extend(reversed(live))
+    g.node.extend(live)
     g.initializer.extend(new_inits)
     known = {o for n in g.node for o in n.output} | {i.name for i in g.input} | {t.name for t in g.initializer}
     infos = [v for v in g.value_info if v.name in known]  # shapes of tensors gone, or now of another layout, go
