@@ -24,7 +24,8 @@ The product costs (t / s) k (c + t) F multiply-adds a call, which grows with t s
 grows with t: callers feed at most `Taps.max_frames` frames a call (a 100 ms chunk is 8-12).
 
 Measured, session 34 (this project's 2-core Xeon, one thread; the README's benchmark section has the rest):
-activate.onnx runs 19 nodes a call instead of 30 (`scripts/bench.py --groups nodes`); frontend + one detector
+activate.onnx runs 19 nodes a call instead of 30 (`scripts/bench.py --groups nodes`; 14 with
+speechseq.runtime.one_stream after this rewrite, as the runtime runs it); frontend + one detector
 streamed in 100 ms chunks 0.97-1.01 ms per s of audio against 1.04-1.07 with session 33's graph (five alternating
 runs in one process, the same Python around both) and 0.98-1.08 against 1.27-1.28 with the file's own graph
 (`scripts/bench.py --groups peers detector --seconds 60 --repeat 3`, three runs).
