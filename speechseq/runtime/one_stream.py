@@ -72,6 +72,7 @@ def one_stream(model):
     producers = {o: n for n in g.node for o in n.output}
     consumers = _consumers(g)
     outputs = {o.name for o in g.output}
+    opset = max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=0)
     replace: dict[int, list] = {}  # id of a node -> the nodes in its place
     drop: set[int] = set()
     new_inits = []
@@ -83,6 +84,9 @@ def one_stream(model):
     def weight(name: str):
         t = constant(name, inits, producers)
         return None if t is None else numpy_helper.to_array(t)
+
+    def source(name: str) -> str:  # the initializer itself, not an Identity of it (which may come later)
+        return constant(name, inits, producers).name
 
     for c, mm in enumerate([n for n in g.node if n.op_type == "MatMul"]):
         p = f"/one_stream/conv{c}/"
@@ -107,8 +111,8 @@ def one_stream(model):
             t1 = _only(y, consumers, "Transpose", outputs)
             relu = t1 and _only(t1.output[0], consumers, "Relu", outputs)
             t2 = relu and _only(relu.output[0], consumers, "Transpose", outputs)
-            if not (t1 and relu and t2 and list(attrs(t1)["perm"]) == [0, 2, 1]
-                    and list(attrs(t2)["perm"]) == [2, 0, 1]):
+            if not (t1 and relu and t2 and list(attrs(t1).get("perm", [])) == [0, 2, 1]
+                    and list(attrs(t2).get("perm", [])) == [2, 0, 1]):
                 break
             chains.append((t1, relu, t2))
         if len(chains) != len(branches):
@@ -118,11 +122,12 @@ def one_stream(model):
             src = before.input[0]  # one Reshape where there were two (conv_taps' rows, (1, P, k F))
             drop.add(id(before))
         nodes = [helper.make_node("Reshape", [src, const(p + "rows", [-1, w.shape[0]])], [p + "x"]),
-                 helper.make_node("Gemm", [p + "x", mm.input[1], bias_in], [p + "y"])]
+                 helper.make_node("Gemm", [p + "x", source(mm.input[1]), source(bias_in)], [p + "y"])]
         parts = [p + "y"]
         if split is not None:
             parts = [p + f"y{i}" for i in range(len(branches))]
-            nodes.append(helper.make_node("Split", [p + "y", const(p + "split", sizes)], parts, axis=1))
+            nodes.append(helper.make_node("Split", [p + "y", const(p + "split", sizes)], parts, axis=1) if opset >= 13
+                         else helper.make_node("Split", [p + "y"], parts, axis=1, split=sizes))
         for i, ((t1, relu, t2), part, size) in enumerate(zip(chains, parts, sizes)):
             nodes += [helper.make_node("Relu", [part], [p + f"r{i}"]),
                       helper.make_node("Reshape", [p + f"r{i}", const(p + f"seq{i}", [-1, 1, size])], [t2.output[0]])]
@@ -144,13 +149,13 @@ def one_stream(model):
         sq1 = producers.get(tr.input[0]) if tr is not None and tr.op_type == "Transpose" else None
         if (w is None or b is None or w.ndim != 2 or w.shape[1] != 1 or b.size != 1 or sq1 is None
                 or sq1.op_type != "Squeeze" or _axes(sq1, inits, producers) != [1]
-                or list(attrs(tr)["perm"]) != [1, 0, 2]
+                or list(attrs(tr).get("perm", [])) != [1, 0, 2]
                 or any(len(consumers.get(n.output[0], [])) != 1 or n.output[0] in outputs for n in (sq1, tr, mm, add, sq2))):
             continue
         bias = p + "bias"
-        new_inits.append(numpy_helper.from_array(b.reshape(1).astype(np.float32), bias))
+        new_inits.append(numpy_helper.from_array(b.reshape(1), bias))
         replace[id(sq1)] = [helper.make_node("Reshape", [sq1.input[0], const(p + "steps", [-1, w.shape[0]])], [p + "y"]),
-                            helper.make_node("Gemm", [p + "y", mm.input[1], bias], [p + "logit"]),
+                            helper.make_node("Gemm", [p + "y", source(mm.input[1]), bias], [p + "logit"]),
                             helper.make_node("Sigmoid", [p + "logit"], [p + "p"]),
                             helper.make_node("Reshape", [p + "p", const(p + "row", [1, -1])], [sig.output[0]])]
         drop.update({id(tr), id(mm), id(add), id(sq2), id(sig)})
@@ -167,6 +172,10 @@ def one_stream(model):
     del g.node[:]
     g.node.extend(live)
     g.initializer.extend(new_inits)
+    used = {i for n in g.node for i in n.input} | {i.name for i in g.input}  # initializers nothing reads go
+    kept_inits = [t for t in g.initializer if t.name in used]
+    del g.initializer[:]
+    g.initializer.extend(kept_inits)
     known = {o for n in g.node for o in n.output} | {i.name for i in g.input} | {t.name for t in g.initializer}
     infos = [v for v in g.value_info if v.name in known]  # shapes of tensors gone, or now of another layout, go
     infos = [v for v in infos if not any(d.dim_param == "batch" for d in v.type.tensor_type.shape.dim)]
