@@ -165,11 +165,6 @@ def _model_call_rows(model: Path, audio: np.ndarray, seconds: float, repeat: int
     return rows
 
 
-def _feed(km, x: np.ndarray, ctx: np.ndarray, h: np.ndarray) -> dict:
-    """A runtime graph's inputs for frames x (T, F): the model's own, and its taps matrices (speechseq.runtime.conv_taps)."""
-    return {"features": x[None], "context": ctx, "hidden": h, **{t.name: t.matrix(len(x)) for t in km.taps}}
-
-
 def node_rows(seconds: float, repeat: int) -> list[Row]:
     """Kernel time by node kind (onnxruntime's profiler), per model call of a 100 ms-chunk stream, of the graph the
     runtime makes of activate.onnx (its normalisation and convolution as taps products, speechseq.runtime.conv_taps)."""
@@ -190,7 +185,7 @@ def node_rows(seconds: float, repeat: int) -> list[Row]:
     ctx, h = km.initial_state()
     for _ in range(repeat):
         for x in feeds:
-            _, ctx, h = sess.run(names, _feed(km, x, ctx, h))
+            _, ctx, h = sess.run(names, km.feed(x, ctx, h))
     trace = Path(sess.end_profiling())
     events = json.loads(trace.read_text())
     trace.unlink()
@@ -244,7 +239,7 @@ def floor_rows(seconds: float, repeat: int) -> list[Row]:
     captured: list[dict] = []
     ctx, h = km.initial_state()
     for x in feeds:
-        feed = _feed(km, x, ctx, h)
+        feed = km.feed(x, ctx, h)
         outs = {**feed, **dict(zip(names, sess.run(names, feed)))}
         ctx, h = outs["context_out"], outs["hidden_out"]
         captured.append({i: outs[i] for i in needed})

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..errors import SpeechseqError
 from ..runtime.level import GUARD_RANGE_DB
-from .common import HelpFormatter, warn
+from .common import HelpFormatter, guard_range, warn
 
 EXAMPLE = """example (synthetic data from scripts/make_synth_data.py, plus real backgrounds):
   python scripts/make_synth_data.py keyword --keyword activate --out cache/synth/kw-activate
@@ -174,8 +174,7 @@ def run(args: argparse.Namespace) -> int:
         raise SpeechseqError(f"--average must be >= 0, got {args.average}")
     if args.natural_weight <= 0:
         raise SpeechseqError(f"--natural-weight must be > 0, got {args.natural_weight}")
-    if args.range_db < 0:
-        raise SpeechseqError(f"--range-db must be 0 (off) or positive, got {args.range_db}")
+    range_db = guard_range(args.range_db) or 0.0  # the commands' one check of --range-db
     warps = sorted({a for a in args.warps if a != 1.0})
     lo, hi = WARP_RANGE
     for a in warps:
@@ -222,7 +221,7 @@ def run(args: argparse.Namespace) -> int:
              "manifest rows marked heldout): the lowest training loss picks the checkpoint and the threshold stays 0.5")
     recipe = TrainRecipe(batch=args.batch, steps_per_epoch=args.steps, epochs=args.epochs, lr=args.lr,
                          fa_target_per_h=args.target_fa, seed=args.seed, finetune=args.init)
-    train_detector(bank, out, args.keyword, recipe, model_cfg, MixConfig(range_db=args.range_db), args.device,
+    train_detector(bank, out, args.keyword, recipe, model_cfg, MixConfig(range_db=range_db), args.device,
                    average=args.average,
                    warps=warps)
     best = out / ("final.pt" if (args.average > 0 or warps) and not missing else "best.pt")

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .graph_edit import attrs, constant
+from .graph_edit import attrs, constant, opset
 
 __all__ = ["conv_as_matmul"]
 
@@ -56,9 +56,9 @@ def conv_as_matmul(model):
     g = model.graph
     inits = {t.name: t for t in g.initializer}
     producers = {o: n for n in g.node for o in n.output}
-    opset = max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=0)
+    version = opset(model)
     convs = [n for n in g.node if n.op_type == "Conv" and _rewritable(n, producers, inits)]
-    if not convs or opset < 11:  # Pad and Slice read their sizes from inputs since opset 11
+    if not convs or version < 11:  # Pad and Slice read their sizes from inputs since opset 11
         return model
     groups: dict[tuple, list] = {}  # (frames, kernel, stride) -> the convs reading them
     for conv in convs:
@@ -107,7 +107,7 @@ def conv_as_matmul(model):
         if len(members) > 1:  # one output per conv, its channels
             outs = [p + f"out{i}" for i in range(len(members))]
             sizes = [w.shape[0] for w in ws]
-            nodes.append(helper.make_node("Split", [p + "out", ints("split", sizes)], outs, axis=2) if opset >= 13
+            nodes.append(helper.make_node("Split", [p + "out", ints("split", sizes)], outs, axis=2) if version >= 13
                          else helper.make_node("Split", [p + "out"], outs, axis=2, split=sizes))
         nodes += [helper.make_node("Transpose", [o], [m.output[0]], perm=[0, 2, 1]) for o, m in zip(outs, members)]
         replaced[members[0].output[0]] = nodes

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .conv_blocks import _rewritable
-from .graph_edit import attrs, constant, live_nodes, value
+from .graph_edit import attrs, constant, live_nodes, opset, value
 
 __all__ = ["Taps", "conv_as_taps"]
 
@@ -65,7 +65,7 @@ class Taps:
     def pieces(self, frames: int) -> list[tuple[int, int]]:
         """(start, end) of the calls that feed `frames` features, whole strides of at most max_frames each."""
         step = max(self.stride, self.stride * (self.max_frames // self.stride))
-        return [(a, min(frames, a + step)) for a in range(0, frames, step)]
+        return [(a, min(frames, a + step)) for a in range(0, frames, step)] if frames > step else [(0, frames)]
 
 
 @functools.lru_cache(maxsize=16)
@@ -98,16 +98,17 @@ def _slice(node, inits: dict, producers: dict) -> tuple[str, int, int] | None:
     return (node.input[0], start, end) if axis == 1 and step == 1 else None
 
 
-def _frames(z: str, inits: dict, producers: dict) -> int | None:
-    """The normalisation's window when tensor `z` is the running-mean normalisation of Concat(context,
-    features) (the export's pattern, exactly), 0 when it is that Concat itself; None otherwise."""
+def _frames(z: str, inits: dict, producers: dict) -> tuple[int, str] | None:
+    """(The normalisation's window, the Concat's output X) when tensor `z` is the running-mean normalisation of
+    X = Concat(context, features) (the export's pattern, exactly), (0, z) when it is that Concat itself; None
+    otherwise."""
     def concat(x: str) -> bool:
         node = producers.get(x)
         return (node is not None and node.op_type == "Concat" and list(node.input) == ["context", "features"]
                 and attrs(node).get("axis") == 1)
 
     if concat(z):
-        return 0
+        return 0, z
     sub = producers.get(z)
     if sub is None or sub.op_type != "Sub":
         return None
@@ -132,7 +133,7 @@ def _frames(z: str, inits: dict, producers: dict) -> int | None:
     axis = value(cumsum.input[1], inits, producers)
     if axis is None or int(axis.reshape(-1)[0]) != 1 or not concat(x):
         return None
-    return n
+    return n, x
 
 
 def conv_as_taps(model, context: int, max_frames: int = 64):
@@ -145,28 +146,25 @@ def conv_as_taps(model, context: int, max_frames: int = 64):
     g = model.graph
     inits = {t.name: t for t in g.initializer}
     producers = {o: n for n in g.node for o in n.output}
-    opset = max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=0)
-    groups: dict[tuple, list] = {}  # (normalised frames, kernel, stride) -> the convs reading them
+    groups: dict[tuple, list] = {}  # (normalised frames, X, window, kernel, stride) -> the convs reading them
     for conv in g.node:
         if conv.op_type != "Conv" or not _rewritable(conv, producers, inits):
             continue
         z = producers[conv.input[0]].input[0]
-        norm = _frames(z, inits, producers)
-        if norm is None:
+        found = _frames(z, inits, producers)
+        if found is None:
             return model, ()
         a = attrs(conv)
-        groups.setdefault((z, norm, int(a["kernel_shape"][0]), int(a.get("strides", [1])[0])), []).append(conv)
-    if not groups or opset < 13:  # Split reads its sizes from an input since opset 13
+        groups.setdefault((z, found[1], found[0], int(a["kernel_shape"][0]), int(a.get("strides", [1])[0])), []).append(conv)
+    if not groups or opset(model) < 13:  # Split reads its sizes from an input since opset 13
         return model, ()
     out = onnx.ModelProto()
     out.CopyFrom(model)
     g = out.graph
-    concat = next(n for n in g.node if n.op_type == "Concat" and list(n.input) == ["context", "features"])
-    x = concat.output[0]
     taps: list[Taps] = []
     replaced: dict[str, list] = {}
     new_inits = []
-    for c, ((z, norm, k, s), members) in enumerate(groups.items()):
+    for c, ((z, x, norm, k, s), members) in enumerate(groups.items()):
         name = "taps" if len(groups) == 1 else f"taps{c}"
         taps.append(Taps(name, norm, k, s, context, max_frames))
         ws = [numpy_helper.to_array(constant(m.input[1], inits, producers)).astype(np.float32) for m in members]

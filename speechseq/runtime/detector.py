@@ -135,23 +135,25 @@ class KeywordModel:
         ctx = np.full((1, self.context, self.n_mels), np.log(self.frontend.floor), dtype=np.float32)
         return ctx, np.zeros((self.layers, 1, self.hidden), dtype=np.float32)
 
+    def feed(self, feats: np.ndarray, ctx: np.ndarray, h: np.ndarray) -> dict:
+        """The session's inputs for frames feats (T, F): the model's state and its taps matrices."""
+        feed = {"features": feats[None], "context": ctx, "hidden": h}
+        for t in self.taps:
+            feed[t.name] = t.matrix(len(feats))
+        return feed
+
     def run(self, feats: np.ndarray, ctx: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """feats (T, F), T a multiple of the stride -> raw probabilities (T // S,), context, hidden."""
+        """feats (T, F), T a multiple of the stride -> raw probabilities (T // S,), context, hidden. More frames
+        than the taps allow a call (Taps.max_frames) run in pieces, the state carried."""
         feats = feats.astype(np.float32, copy=False)
-        if not self.taps or len(feats) <= self.taps[0].max_frames:  # one call: a streamed chunk's case
-            feed = {"features": feats[None], "context": ctx, "hidden": h}
-            for t in self.taps:
-                feed[t.name] = t.matrix(len(feats))
-            probs, ctx, h = self._run(self._outputs, feed, None)
-            return probs[0], ctx, h
-        out = []
-        for a, b in _pieces(self.taps, len(feats)):
-            feed = {"features": feats[None, a:b], "context": ctx, "hidden": h}
-            for t in self.taps:
-                feed[t.name] = t.matrix(b - a)
-            probs, ctx, h = self._run(self._outputs, feed, None)
-            out.append(probs[0])
-        return (out[0] if len(out) == 1 else np.concatenate(out)), ctx, h
+        if self.taps and len(feats) > self.taps[0].max_frames:
+            out = []
+            for a, b in self.taps[0].pieces(len(feats)):
+                probs, ctx, h = self.run(feats[a:b], ctx, h)
+                out.append(probs)
+            return np.concatenate(out), ctx, h
+        probs, ctx, h = self._run(self._outputs, self.feed(feats, ctx, h), None)
+        return probs[0], ctx, h
 
 
 @dataclass(frozen=True)
@@ -303,11 +305,12 @@ class Detector:
 
     def _run_merged(self, x: np.ndarray, kws: Sequence[KeywordState]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Every keyword's (raw probabilities, context, hidden) after frames x (T, F), T whole strides: one
-        merged call per piece (`_pieces`)."""
+        merged call per piece (Taps.pieces)."""
         shared = self._shared_context  # every keyword's context is then the same array, fed once
         ctxs, hs = [ks.ctx for ks in kws], [ks.hidden for ks in kws]
         probs: list[list[np.ndarray]] = [[] for _ in kws]
-        for a, b in _pieces(self._merged_taps, len(x)):
+        pieces = self._merged_taps[0][1].pieces(len(x)) if self._merged_taps else [(0, len(x))]
+        for a, b in pieces:
             feed = {"features": x[None, a:b], **({"context": ctxs[0]} if shared else {})}
             for name, t in self._merged_taps:
                 feed[name] = t.matrix(b - a)
@@ -374,15 +377,6 @@ def _load_onnx(p: Path):
     except Exception as err:  # protobuf's DecodeError and kin
         why = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
         raise ModelError(f"{p}: cannot load ONNX model ({why})") from None
-
-
-def _pieces(taps: Sequence, frames: int) -> list[tuple[int, int]]:
-    """The (start, end) frames of each call for `frames` features: one call without taps, else pieces of at most
-    the taps' max_frames (`taps`: Taps, or (name, Taps) pairs)."""
-    if not taps:
-        return [(0, frames)]
-    t = taps[0][1] if isinstance(taps[0], tuple) else taps[0]
-    return t.pieces(frames)
 
 
 def _merged_session(models: Sequence[KeywordModel]):

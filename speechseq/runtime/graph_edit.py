@@ -2,7 +2,7 @@
 reading a node's attributes and a tensor's constant value, and keeping the nodes the outputs still need."""
 from __future__ import annotations
 
-__all__ = ["attrs", "constant", "value", "live_nodes"]
+__all__ = ["attrs", "constant", "value", "live_nodes", "opset"]
 
 
 def attrs(node) -> dict:
@@ -40,3 +40,8 @@ def live_nodes(nodes: list, outputs: set[str]) -> list:
             live.append(n)
             needed.update(i for i in n.input if i)
     return live[::-1]
+
+
+def opset(model) -> int:
+    """The model's version of the default ONNX operator set (0 when it imports none)."""
+    return max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=0)

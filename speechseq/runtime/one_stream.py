@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .graph_edit import attrs, constant, live_nodes, value
+from .graph_edit import attrs, constant, live_nodes, opset, value
 
 __all__ = ["one_stream"]
 
@@ -72,7 +72,7 @@ def one_stream(model):
     producers = {o: n for n in g.node for o in n.output}
     consumers = _consumers(g)
     outputs = {o.name for o in g.output}
-    opset = max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=0)
+    version = opset(model)
     replace: dict[int, list] = {}  # id of a node -> the nodes in its place
     drop: set[int] = set()
     new_inits = []
@@ -126,7 +126,7 @@ def one_stream(model):
         parts = [p + "y"]
         if split is not None:
             parts = [p + f"y{i}" for i in range(len(branches))]
-            nodes.append(helper.make_node("Split", [p + "y", const(p + "split", sizes)], parts, axis=1) if opset >= 13
+            nodes.append(helper.make_node("Split", [p + "y", const(p + "split", sizes)], parts, axis=1) if version >= 13
                          else helper.make_node("Split", [p + "y"], parts, axis=1, split=sizes))
         for i, ((t1, relu, t2), part, size) in enumerate(zip(chains, parts, sizes)):
             nodes += [helper.make_node("Relu", [part], [p + f"r{i}"]),
