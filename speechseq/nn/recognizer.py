@@ -88,23 +88,31 @@ class Recognizer(nn.Module):
         x = nn.functional.pad(x, (0, 0, 0, pad))
         return torch.relu(self.front(x.reshape(b, (t + pad) // s, f * s)))
 
-    def forward(self, features: torch.Tensor, lengths: torch.Tensor | None = None
-                ) -> tuple[torch.Tensor, torch.Tensor]:
+    def encode(self, features: torch.Tensor, lengths: torch.Tensor | None = None
+               ) -> tuple[torch.Tensor, torch.Tensor]:
         """features: (B, T, F) log-mel, padded after `lengths` (None: all T frames are real).
 
-        Returns log_probs (B, T', V) and out_lengths (B,). With `lengths` the LSTMs run on packed
-        sequences, so padding never reaches the backward direction; the exported graph has no
-        lengths input (one utterance per row, no padding).
+        Returns the BiLSTM outputs (B, T', 2 H) and out_lengths (B,). With `lengths` the LSTMs run on
+        packed sequences, so padding never reaches the backward direction.
         """
         x = self._front(features, lengths)
         if lengths is None:
             y, _ = self.lstm(x)
-            out_lengths = torch.full((x.shape[0],), x.shape[1], dtype=torch.long, device=x.device)
-        else:
-            out_lengths = self.output_lengths(lengths.to(torch.long)).clamp(1, x.shape[1])
-            packed = pack_padded_sequence(x, out_lengths.cpu(), batch_first=True, enforce_sorted=False)
-            y, _ = self.lstm(packed)
-            y, _ = pad_packed_sequence(y, batch_first=True, total_length=x.shape[1])
+            return y, torch.full((x.shape[0],), x.shape[1], dtype=torch.long, device=x.device)
+        out_lengths = self.output_lengths(lengths.to(torch.long)).clamp(1, x.shape[1])
+        packed = pack_padded_sequence(x, out_lengths.cpu(), batch_first=True, enforce_sorted=False)
+        y, _ = self.lstm(packed)
+        y, _ = pad_packed_sequence(y, batch_first=True, total_length=x.shape[1])
+        return y, out_lengths
+
+    def forward(self, features: torch.Tensor, lengths: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """features: (B, T, F) log-mel, padded after `lengths` (None: all T frames are real).
+
+        Returns log_probs (B, T', V) and out_lengths (B,) (`encode`, then the output layer); the
+        exported graph has no lengths input (one utterance per row, no padding).
+        """
+        y, out_lengths = self.encode(features, lengths)
         return torch.log_softmax(self.out(self.drop(y)), dim=-1), out_lengths
 
 

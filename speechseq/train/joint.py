@@ -22,7 +22,6 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ..nn.recognizer import Recognizer
 from ..nn.text import AttentionDecoder, DecoderConfig, SharedEmbedding
@@ -49,20 +48,11 @@ class JointConfig:
 
 def encoder_outputs(rec: Recognizer, features: torch.Tensor, lengths: torch.Tensor | None = None
                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The recogniser's forward, also returning its BiLSTM outputs.
+    """The recogniser's forward, also returning its BiLSTM outputs (Recognizer.encode).
 
-    features (B, T, F) -> log_probs (B, T', V), out_lengths (B,), memory (B, T', E). Mirrors
-    Recognizer.forward (a test pins the two together).
+    features (B, T, F) -> log_probs (B, T', V), out_lengths (B,), memory (B, T', E).
     """
-    x = rec._front(features, lengths)
-    if lengths is None:
-        y, _ = rec.lstm(x)
-        out_lengths = torch.full((x.shape[0],), x.shape[1], dtype=torch.long, device=x.device)
-    else:
-        out_lengths = rec.output_lengths(lengths.to(torch.long)).clamp(1, x.shape[1])
-        packed = pack_padded_sequence(x, out_lengths.cpu(), batch_first=True, enforce_sorted=False)
-        y, _ = rec.lstm(packed)
-        y, _ = pad_packed_sequence(y, batch_first=True, total_length=x.shape[1])
+    y, out_lengths = rec.encode(features, lengths)
     return torch.log_softmax(rec.out(rec.drop(y)), dim=-1), out_lengths, y
 
 
