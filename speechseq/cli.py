@@ -17,7 +17,8 @@ from .commands.common import HelpFormatter
 __all__ = ["main", "build_parser"]
 
 # speechseq/commands/<name>.py, in the order --help lists them.
-COMMANDS: tuple[str, ...] = ("features", "export", "listen", "sample", "analyze", "transcribe", "detect", "record")
+COMMANDS: tuple[str, ...] = ("features", "export", "listen", "sample", "analyze", "transcribe", "detect", "record",
+                             "synth")
 # `speechseq train <target>` and `speechseq eval <target>`: speechseq/commands/<group>_<target>.py
 GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "train": ("train a model (detector, recognizer, lm) from data", ("lm", "recognizer", "detector")),

@@ -159,7 +159,7 @@ def test_next_steps_start_from_the_shipped_model_of_a_shipped_keyword():
 
     text = next_steps("activate", "activate", Path("clips"))
     assert "--synth cache/synth/kw-activate --init models/activate.onnx" in text
-    assert "--positives clips:50" in text and "make_synth_data.py keyword --keyword \"activate\"" in text
+    assert "--positives clips:50" in text and "speechseq synth keyword --keyword \"activate\"" in text
 
 
 def test_record_background_writes_a_file_a_minute_and_keeps_every_sample(tmp_path, capsys):

@@ -1,5 +1,5 @@
-"""Speech synthesis (speechseq.train.synth), word lists (speechseq.train.words) and the
-sentence filter of scripts/make_synth_data.py. espeak-ng and flite are required; other engines
+"""Speech synthesis (speechseq.train.synth), word lists (speechseq.train.words) and the synthetic sets
+(speechseq.train.synth_sets: `speechseq synth`, scripts/make_synth_data.py). espeak-ng and flite are required; other engines
 are tested where installed."""
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from speechseq.train import synth
+from speechseq.cli import main as speechseq_main
+from speechseq.errors import SpeechseqError
+from speechseq.train import synth, synth_sets
 from speechseq.train.synth import (SAMPLE_RATE, SynthError, SynthJob, Voice, heldout, job_path, list_voices,
                                    synthesize, synthesize_many, trim_silence)
 from speechseq.train.words import DICT_PATH, contains_keyword, ordinary_phrases, ordinary_words, sound_alikes
@@ -179,7 +181,6 @@ def _script():
 
 
 def test_sentence_filter_drops_dev_prompts(tmp_path):
-    script = _script()
     text = tmp_path / "prompts.txt"
     text.write_text("If I ever needed a fighter in my life I need one now.\n"
                     "Gregson shoved back his chair and rose to his feet.\n"
@@ -190,8 +191,8 @@ def test_sentence_filter_drops_dev_prompts(tmp_path):
                                     "split": "dev"}) + "\n" +
                         json.dumps({"text": "Gregson shoved back his chair and rose to his feet.",
                                     "split": "train"}) + "\n")
-    excluded = script._excluded_texts([str(manifest)], ["dev"])
-    kept, dropped = script.load_sentences([str(text)], 3, 15, excluded)
+    excluded = synth_sets.excluded_texts([str(manifest)], ["dev"])
+    kept, dropped = synth_sets.load_sentences([str(text)], 3, 15, excluded)
     assert kept == ["Gregson shoved back his chair and rose to his feet."]
     assert dropped == 1
 
@@ -210,19 +211,17 @@ def test_keyword_command_small(tmp_path):
 
 
 def test_spoken_forms_end_with_the_keyword():
-    script = _script()
-    assert script.spoken_forms("amelia", ["{}", "{}?", "hey, {}"]) == ["amelia", "amelia?", "hey, amelia"]
-    with pytest.raises(script.SpeechseqError, match="after the keyword"):
-        script.spoken_forms("amelia", ["{}, please"])
-    with pytest.raises(script.SpeechseqError, match="exactly once"):
-        script.spoken_forms("amelia", ["{} {}"])
+    assert synth_sets.spoken_forms("amelia", ["{}", "{}?", "hey, {}"]) == ["amelia", "amelia?", "hey, amelia"]
+    with pytest.raises(SpeechseqError, match="after the keyword"):
+        synth_sets.spoken_forms("amelia", ["{}, please"])
+    with pytest.raises(SpeechseqError, match="exactly once"):
+        synth_sets.spoken_forms("amelia", ["{} {}"])
 
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
 def test_keyword_command_phrasings(tmp_path):
-    script = _script()
-    out = tmp_path / "kw"
-    assert script.main(["keyword", "--keyword", "amelia", "--out", str(out), "--engines", "espeak-ng",
+    out = tmp_path / "kw"  # `speechseq synth keyword`, the command scripts/make_synth_data.py is
+    assert speechseq_main(["synth", "keyword", "--keyword", "amelia", "--out", str(out), "--engines", "espeak-ng",
                         "--variations", "2", "--min-per-engine", "0", "--neg-ratio", "0", "--workers", "1",
                         "--phrasings", "{}", "{}?", "hey, {}"]) == 0
     pos = [json.loads(line) for line in (out / "positives.jsonl").read_text().splitlines()]
@@ -242,12 +241,35 @@ def test_voice_picker_covers_every_engine():
     # KeyError), and the picker draws engines by those shares, then a voice of that engine.
     import random
 
-    script = _script()
-    assert set(script.ENGINE_WEIGHTS) == set(synth.ENGINES)
+    assert list(synth_sets.ENGINE_WEIGHTS) == list(synth.ENGINES)  # the --engines choices of `speechseq synth`
     voices = [Voice("espeak-ng", "en-us"), Voice("espeak-ng", "en-gb"), Voice("rhvoice", "slt")]
-    pick = script.VoicePicker(voices, random.Random(0))
+    pick = synth_sets.VoicePicker(voices, random.Random(0))
     drawn = [pick() for _ in range(5000)]
     share = sum(v.engine == "rhvoice" for v in drawn) / len(drawn)
-    w = script.ENGINE_WEIGHTS
+    w = synth_sets.ENGINE_WEIGHTS
     assert share == pytest.approx(w["rhvoice"] / (w["rhvoice"] + w["espeak-ng"]), abs=0.02)
     assert {v.name for v in drawn if v.engine == "espeak-ng"} == {"en-us", "en-gb"}
+
+
+@pytest.mark.skipif(shutil.which("flite") is None, reason="needs flite")
+def test_sentences_command_small(tmp_path, capsys):
+    text = tmp_path / "t.txt"
+    text.write_text("The quiet river ran past the old mill.\nShe opened the window to let the morning in.\n"
+                    "Too short.\n")
+    out = tmp_path / "s"
+    assert speechseq_main(["synth", "sentences", "--text", str(text), "--n", "6", "--engines", "flite",
+                           "--workers", "1", "--out", str(out)]) == 0
+    train, held = ([json.loads(line) for line in (out / name).read_text().splitlines()]
+                   for name in ("train.jsonl", "heldout.jsonl"))
+    assert len(train) + len(held) == 6 and all(r["engine"] == "flite" for r in train + held)
+    assert not any(r["heldout"] for r in train) and all(r["heldout"] for r in held)
+    assert {r["text"] for r in train + held} <= {"the quiet river ran past the old mill",
+                                                 "she opened the window to let the morning in"}
+    assert all((out / r["audio_filepath"]).is_file() for r in train + held)
+    assert "train: " in capsys.readouterr().out
+    # a missing text file, or none with a usable sentence: one clear error, nothing made
+    assert speechseq_main(["synth", "sentences", "--text", str(tmp_path / "gone.txt"), "--out", str(tmp_path / "x")]) == 1
+    (tmp_path / "short.txt").write_text("Too short.\n")
+    assert speechseq_main(["synth", "sentences", "--text", str(tmp_path / "short.txt"), "--out", str(tmp_path / "y")]) == 1
+    err = capsys.readouterr().err
+    assert "cannot read text file" in err and "no usable sentences" in err and not (tmp_path / "y/audio").exists()

@@ -97,6 +97,33 @@ def test_train_detector_with_synthetic_clips_only_is_validated(tmp_path):
     assert "(mean of the EMA weights of epochs 1)" in r.stdout
 
 
+def test_train_detector_synthesizes_its_data_when_given_none(tmp_path):
+    """`speechseq train detector --keyword K --out OUT` alone: the keyword and negatives are synthesized into OUT/synth
+    (as `speechseq synth keyword` makes them), trained on and validated on their held-out voices; a rerun
+    resumes without synthesizing again."""
+    if shutil.which("flite") is None:
+        pytest.skip("flite is not installed (scripts/install-system.sh)")
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "speechseq", "train", "detector", "--keyword", "yes", "--out", str(out),
+           "--synth-engines", "flite", "--epochs", "1", "--steps", "2", "--batch", "8", "--workers", "1"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert f'synthesizing "yes" and negatives into {out / "synth"}' in r.stdout
+    pos = [json.loads(line) for line in (out / "synth/positives.jsonl").read_text().splitlines()]
+    neg = [json.loads(line) for line in (out / "synth/negatives.jsonl").read_text().splitlines()]
+    assert len(pos) == len(neg) == 100 and {p["engine"] for p in pos} == {"flite"}  # 100 per engine by default
+    assert {p["text"] for p in pos} == {"yes"} and not any(n["text"] == "yes" for n in neg)
+    assert any(p["heldout"] for p in pos) and not all(p["heldout"] for p in pos)
+    assert "no held-out" not in r.stderr                       # validated on the held-out voices' clips
+    assert (out / "yes.onnx").is_file() and "threshold" in r.stdout
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)   # resumed: nothing made again
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "synthesizing" not in again.stdout
+    bad = subprocess.run(cmd[:-2] + ["--out", str(tmp_path / "other"), "--synth-engines", "nope"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "unknown engine(s) nope" in bad.stderr
+
+
 def test_train_detector_exports_the_warped_ensemble(tmp_path):
     """With --warps 0.85 1.1 the exported model hears the input at mel warps 0.85, 1 and 1.1 and fires on the
     highest posterior, at the threshold validation chose for that ensemble; a rerun with other warps

@@ -87,7 +87,7 @@ def next_steps(keyword: str, stem: str, out: Path) -> str:
     init = f"models/{shipped.name}" if shipped.is_file() else "runs/YOUR-RUN"
     synth = f"cache/synth/kw-{stem}"
     return (f"speechseq: next, fit a detector to your voice (README: Training your own keyword):\n"
-            f"  python scripts/make_synth_data.py keyword --keyword \"{keyword}\" --out {synth}   # once\n"
+            f"  speechseq synth keyword --keyword \"{keyword}\" --out {synth}   # once\n"
             f"  speechseq train detector --keyword \"{keyword}\" --synth {synth} --init {init} \\\n"
             f"      --positives {out}:50 --backgrounds SPEECH-WITHOUT-THE-KEYWORD --epochs 3 --lr 0.001 "
             f"--out runs/{stem}-me")

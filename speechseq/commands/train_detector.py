@@ -9,8 +9,10 @@ from ..errors import SpeechseqError
 from ..runtime.level import GUARD_RANGE_DB
 from .common import HelpFormatter, guard_range, warn
 
-EXAMPLE = """example (synthetic data from scripts/make_synth_data.py, plus real backgrounds):
-  python scripts/make_synth_data.py keyword --keyword activate --out cache/synth/kw-activate
+EXAMPLE = """examples:
+  speechseq train detector --keyword "hey robot" --out runs/hey-robot     # synthesizes its data first
+synthetic data made once (speechseq synth keyword), plus real backgrounds:
+  speechseq synth keyword --keyword activate --out cache/synth/kw-activate
   speechseq train detector --keyword activate --out runs/activate --synth cache/synth/kw-activate \\
       --backgrounds ../shared/data/noise ../shared/data/kathleen/manifest.jsonl:2 --device cuda
 the course's layout works as is:
@@ -33,7 +35,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--keyword", required=True,
                    help="the word or phrase to detect, as the synthesis voices should say it")
     p.add_argument("--out", required=True, help="run directory")
-    p.add_argument("--synth", nargs="*", default=[], metavar="DIR", help="make_synth_data.py keyword output dirs")
+    p.add_argument("--synth", nargs="*", default=[], metavar="DIR",
+                   help="`speechseq synth keyword` output dirs. With neither --synth nor --positives the keyword "
+                        "is synthesized first, by every installed voice, into OUT/synth (as `speechseq synth keyword "
+                        "--keyword KEYWORD --out OUT/synth` makes it; a rerun makes only what is missing)")
+    p.add_argument("--synth-engines", nargs="+", default=None, metavar="ENGINE",
+                   help="the engines of that synthesis (default: all installed; `speechseq synth keyword --help`)")
+    p.add_argument("--synth-text", nargs="+", default=[], metavar="FILE",
+                   help="text files to cut a quarter of that synthesis's negatives from, as short phrases (its "
+                        "--text; without them the negatives are the keyword's sound-alikes and ordinary words)")
     p.add_argument("--positives", nargs="*", default=[], metavar="PATH[:W]", help="keyword recordings")
     p.add_argument("--negatives", nargs="*", default=[], metavar="PATH[:W]", help="other words and phrases")
     p.add_argument("--backgrounds", nargs="*", default=[], metavar="PATH[:W]", help="background audio (noise, speech)")
@@ -157,6 +167,29 @@ def generated_backgrounds(items: list, seconds: int = 60) -> dict[str, tuple]:
     return out
 
 
+def synthesized(keyword: str, out: Path, args: argparse.Namespace) -> Path:
+    """OUT/synth: the keyword by every installed voice (of --synth-engines), with as many negatives (phrases of
+    --synth-text among them), as `speechseq synth keyword` makes them with its defaults; what is there already is not
+    made again."""
+    from ..train.synth_sets import ENGINE_WEIGHTS, KeywordSet, Voices, keyword_set
+
+    where = out / "synth"
+    if (out / "bank.npz").exists() and (where / "positives.jsonl").exists():
+        return where  # a rerun: the bank holds their features
+    engines = tuple(args.synth_engines) if args.synth_engines else None
+    unknown = sorted(set(engines or ()) - set(ENGINE_WEIGHTS))
+    if unknown:
+        raise SpeechseqError(f"--synth-engines: unknown engine(s) {', '.join(unknown)} (known: {', '.join(ENGINE_WEIGHTS)})")
+    print(f"no --synth or --positives: synthesizing \"{keyword}\" and negatives into {where} "
+          f"(speechseq synth keyword; a rerun makes only what is missing)", flush=True)
+    for f in args.synth_text:
+        if not Path(f).is_file():
+            raise SpeechseqError(f"--synth-text: {f}: no such file")
+    keyword_set(keyword, where, KeywordSet(text=tuple(args.synth_text)),
+                Voices(engines=engines, workers=max(1, args.workers)), say=lambda line: print(line, flush=True))
+    return where
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         import torch  # noqa: F401
@@ -189,7 +222,8 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     pos, neg = list(args.positives), list(args.negatives)
-    for d in args.synth:
+    synth = list(args.synth) or ([] if args.positives else [str(synthesized(args.keyword, out, args))])
+    for d in synth:
         pos.append(str(Path(d) / "positives.jsonl"))
         neg.append(str(Path(d) / "negatives.jsonl"))
     items = items_from(pos, "pos", args.keyword) + items_from(neg, "neg", args.keyword) + \

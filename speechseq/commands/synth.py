@@ -1,0 +1,133 @@
+"""`speechseq synth keyword|sentences`: synthetic training speech (speechseq.train.synth_sets).
+
+    speechseq synth keyword --keyword "hey robot" --out cache/synth/kw-hey-robot
+    speechseq synth keyword --keyword amelia --out cache/synth-p/kw-amelia \\
+        --phrasings '{}' '{}?' '{}!' 'hey, {}' 'well, {}' '{}...'
+    speechseq synth sentences --n 4000 --out cache/synth/sentences \\
+        --text ../shared/data/text/arctic_prompts.txt ../shared/data/text/ljspeech.txt \\
+        --exclude-manifest ../shared/data/kathleen/manifest.jsonl
+
+scripts/make_synth_data.py is the same command (`main`), as the model cards name it.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from ..errors import SpeechseqError
+from .common import HelpFormatter
+
+DESCRIPTION = ("Make synthetic speech for training: a keyword said by every installed voice (plus speed and pitch "
+               "variations) with as many negatives (sound-alikes, ordinary words, short phrases), or sentences by "
+               "random voices. Audio goes to OUT/audio/ (WAV files named by a hash of text, voice, speed and pitch: "
+               "a second run makes only what is missing); the manifests (JSONL) to OUT/. Voices of the fixed held-out "
+               "split are marked heldout (keyword) or written to heldout.jsonl only (sentences): never train on them.")
+
+
+def add_subcommands(sub: argparse._SubParsersAction) -> None:
+    """The `keyword` and `sentences` parsers, under `speechseq synth` and scripts/make_synth_data.py alike."""
+    from ..train.synth_sets import ENGINE_WEIGHTS, KeywordSet, SentenceSet, Voices
+
+    voices, kw_cfg, se_cfg = Voices(), KeywordSet(), SentenceSet(text=())
+    common = argparse.ArgumentParser(add_help=False, formatter_class=HelpFormatter)
+    common.add_argument("--out", required=True, help="output folder (audio/ and manifests)")
+    common.add_argument("--seed", type=int, default=voices.seed, help="random seed (same seed, same data)")
+    common.add_argument("--workers", type=int, default=voices.workers, help="parallel synthesis processes")
+    common.add_argument("--engines", nargs="+", choices=list(ENGINE_WEIGHTS), default=None,
+                        help="engines to use (default: all installed)")
+    common.add_argument("--speed-min", type=float, default=voices.speed_min,
+                        help="lowest speed/pitch factor of a variation")
+    common.add_argument("--speed-max", type=float, default=voices.speed_max,
+                        help="highest speed/pitch factor of a variation")
+
+    kw = sub.add_parser("keyword", parents=[common], formatter_class=HelpFormatter,
+                        help="keyword clips by every voice, plus negatives",
+                        description="The keyword by every installed voice, and as many negatives: OUT/positives.jsonl, "
+                                    "OUT/negatives.jsonl (what `speechseq train detector --synth OUT` reads).")
+    kw.add_argument("--keyword", required=True, help="the word to say, e.g. activate")
+    kw.add_argument("--variations", type=int, default=kw_cfg.variations,
+                    help="clips per voice (the first at natural speed and pitch)")
+    kw.add_argument("--min-per-engine", type=int, default=kw_cfg.min_per_engine,
+                    help="at least this many positives per engine (engines with few voices get more variations; "
+                         "100 made the shipped detectors' data: with espeak-ng's hundreds of voices, the five more "
+                         "natural engines are otherwise a few dozen clips each)")
+    kw.add_argument("--phrasings", nargs="+", default=list(kw_cfg.phrasings), metavar="TEMPLATE",
+                    help="how the keyword is said, taken in turn: {} is the keyword, e.g. '{}' '{}?' '{}!' 'hey, {}' "
+                         "(punctuation changes the engines' intonation; no words may follow the keyword)")
+    kw.add_argument("--neg-ratio", type=float, default=kw_cfg.neg_ratio, help="negatives per positive")
+    kw.add_argument("--alike-words", type=int, default=kw_cfg.alike_words,
+                    help="distinct sound-alike words (40%% of negatives)")
+    kw.add_argument("--text", nargs="*", default=[], help="text files to cut short negative phrases from (25%% of "
+                                                          "negatives)")
+    kw.set_defaults(func=run_keyword)
+
+    se = sub.add_parser("sentences", parents=[common], formatter_class=HelpFormatter,
+                        help="sentences by random voices (held-out voices to heldout.jsonl)",
+                        description="Sentences of text files by random voices: OUT/train.jsonl and, for the held-out "
+                                    "voices, OUT/heldout.jsonl (the recogniser's synthetic corpus).")
+    se.add_argument("--text", nargs="+", required=True, help="text files, one sentence a line")
+    se.add_argument("--n", type=int, default=se_cfg.n, help="utterances to make")
+    se.add_argument("--min-words", type=int, default=se_cfg.min_words,
+                    help="shortest sentence (words after normalisation)")
+    se.add_argument("--max-words", type=int, default=se_cfg.max_words, help="longest sentence")
+    se.add_argument("--exclude-manifest", nargs="*", default=[],
+                    help="JSONL manifests whose texts (of --exclude-split) must not be spoken, e.g. Kathleen's")
+    se.add_argument("--exclude-split", nargs="+", default=list(se_cfg.exclude_splits),
+                    help="splits of --exclude-manifest to exclude")
+    se.set_defaults(func=run_sentences)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("synth", help="make synthetic training speech (keyword clips, sentences)",
+                       description=DESCRIPTION, formatter_class=HelpFormatter)
+    add_subcommands(p.add_subparsers(dest="target", metavar="TARGET", required=True))
+
+
+def voices_of(args: argparse.Namespace):
+    from ..train.synth_sets import Voices
+
+    if not 0 < args.speed_min <= args.speed_max:
+        raise SpeechseqError(f"need 0 < --speed-min <= --speed-max, got {args.speed_min}, {args.speed_max}")
+    if args.workers < 1:
+        raise SpeechseqError(f"--workers must be >= 1, got {args.workers}")
+    return Voices(tuple(args.engines) if args.engines else None, args.seed, args.workers, args.speed_min,
+                  args.speed_max)
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def run_keyword(args: argparse.Namespace) -> int:
+    from ..train.synth_sets import KeywordSet, keyword_set
+
+    cfg = KeywordSet(args.variations, args.min_per_engine, tuple(args.phrasings), args.neg_ratio, args.alike_words,
+                     tuple(args.text))
+    keyword_set(args.keyword, Path(args.out), cfg, voices_of(args), say=_say)
+    return 0
+
+
+def run_sentences(args: argparse.Namespace) -> int:
+    from ..train.synth_sets import SentenceSet, sentence_set
+
+    cfg = SentenceSet(tuple(args.text), args.n, args.min_words, args.max_words, tuple(args.exclude_manifest),
+                      tuple(args.exclude_split))
+    sentence_set(Path(args.out), cfg, voices_of(args), say=_say)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """scripts/make_synth_data.py: the same subcommands, with the wall time at the end."""
+    parser = argparse.ArgumentParser(prog="make_synth_data.py", description=DESCRIPTION, formatter_class=HelpFormatter)
+    add_subcommands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    start = time.time()
+    try:
+        args.func(args)
+    except SpeechseqError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(f"wall time {time.time() - start:.0f} s")
+    return 0

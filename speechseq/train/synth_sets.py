@@ -1,0 +1,285 @@
+"""Synthetic training sets: a keyword said by every installed voice with as many negatives, or sentences by
+random voices (`speechseq synth keyword|sentences`, `speechseq train detector` without --synth).
+
+    rows = keyword_set("hey robot", Path("cache/synth/kw-hey-robot"))            # (positives, negatives)
+    rows = sentence_set(Path("cache/synth/sentences"), SentenceSet(text=("ljspeech.txt",), n=4000))
+
+Audio goes to OUT/audio/ (16-bit 16 kHz WAV named by a hash of text, voice, speed and pitch, so a second run
+only makes what is missing). Manifests (JSONL: audio_filepath relative to the manifest, duration, text, voice,
+engine, speed, pitch, heldout) go to OUT/: keyword -> positives.jsonl, negatives.jsonl; sentences ->
+train.jsonl, heldout.jsonl. Voices of the held-out split (speechseq.train.synth.heldout) are marked
+heldout=true in the keyword manifests and are written only to heldout.jsonl for sentences: never train on them.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import random
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import SpeechseqError
+from ..text import normalize
+
+if TYPE_CHECKING:
+    from .synth import SynthJob, Voice
+
+__all__ = ["ENGINE_WEIGHTS", "Voices", "KeywordSet", "SentenceSet", "VoicePicker", "keyword_set", "sentence_set",
+           "spoken_forms", "excluded_texts", "load_sentences", "summary"]
+
+# Share of random-voice utterances per engine: espeak-ng has ~800 voices but the least natural
+# sound, so it is not let dominate (see ENVIRONMENT.md: recognisers fail most on it). Its keys are
+# speechseq.train.synth.ENGINES (a test pins the two), named here so that building a parser needs no audio stack.
+ENGINE_WEIGHTS = {"espeak-ng": 0.40, "mbrola": 0.10, "flite": 0.15, "festival": 0.10, "pico": 0.10, "piper": 0.15,
+                  "rhvoice": 0.10}
+# Abbreviations and acronyms are read differently by engines than normalize() writes them.
+_UNSAYABLE = re.compile(r"\d|\b(Mr|Mrs|Dr|St|Messrs|Co|No|Jr|Sr|Ltd|Gen|Col|Capt|Lt|Rev|Hon|vs|etc)\.|\b[A-Z]{2,}\b")
+
+
+@dataclass(frozen=True)
+class Voices:
+    """Which voices speak, and how much each utterance is varied."""
+
+    engines: tuple[str, ...] | None = None   # None: every installed engine
+    seed: int = 0                            # same seed, same data
+    workers: int = 2                         # parallel synthesis processes
+    speed_min: float = 0.85                  # a variation's speed and pitch factors lie in [speed_min, speed_max]
+    speed_max: float = 1.2
+
+
+@dataclass(frozen=True)
+class KeywordSet:
+    variations: int = 3                      # clips per voice (the first at natural speed and pitch)
+    # at least this many positives per engine: with espeak-ng's hundreds of voices, the more natural engines are
+    # otherwise a few dozen clips each (100 made the shipped detectors' data)
+    min_per_engine: int = 100
+    phrasings: tuple[str, ...] = ("{}",)     # how the keyword is said, in turn ({} the keyword; nothing after it)
+    neg_ratio: float = 1.0                   # negatives per positive
+    alike_words: int = 150                   # distinct sound-alike words (40 % of the negatives)
+    text: tuple[str, ...] = ()               # text files to cut short negative phrases from (25 % of the negatives)
+
+
+@dataclass(frozen=True)
+class SentenceSet:
+    text: tuple[str, ...]                    # text files, one sentence a line
+    n: int = 4000                            # utterances to make
+    min_words: int = 3
+    max_words: int = 15
+    exclude_manifests: tuple[str, ...] = ()  # JSONL manifests whose texts (of exclude_splits) must not be spoken
+    exclude_splits: tuple[str, ...] = ("dev",)
+
+
+class VoicePicker:
+    """Random voices, first an engine by ENGINE_WEIGHTS (among those installed), then a voice."""
+
+    def __init__(self, voices: list[Voice], rng: random.Random):
+        from .synth import ENGINES
+
+        self.by_engine = {e: [v for v in voices if v.engine == e] for e in ENGINES}
+        self.engines = [e for e in ENGINES if self.by_engine[e]]
+        self.weights = [ENGINE_WEIGHTS[e] for e in self.engines]
+        self.rng = rng
+
+    def __call__(self) -> Voice:
+        engine = self.rng.choices(self.engines, self.weights)[0]
+        return self.rng.choice(self.by_engine[engine])
+
+
+def _voices(opts: Voices) -> list[Voice]:
+    from .synth import list_voices
+
+    voices = list_voices(opts.engines)
+    if not voices:
+        raise SpeechseqError("no speech engines installed (need espeak-ng, flite, festival, pico2wave or piper; "
+                             "Debian: scripts/install-system.sh)")
+    return voices
+
+
+def _vary(rng: random.Random, opts: Voices) -> tuple[float, float]:
+    return round(rng.uniform(opts.speed_min, opts.speed_max), 3), round(rng.uniform(opts.speed_min, opts.speed_max), 3)
+
+
+def _write_manifest(path: Path, rows: list[dict]) -> None:
+    with open(path, "w") as f:
+        for row in rows:
+            f.write(json.dumps(row) + "\n")
+
+
+def _rows(jobs: list[SynthJob], paths: list, out: Path, extra: list[dict]) -> list[dict]:
+    from .synth import heldout
+
+    durations = {}
+    with open(out / "audio" / "manifest.jsonl") as f:
+        for line in f:
+            row = json.loads(line)
+            durations[row["audio_filepath"]] = row["duration"]
+    rows = []
+    for job, path, more in zip(jobs, paths, extra):
+        if path is None:
+            continue
+        rows.append({"audio_filepath": f"audio/{path.name}", "duration": durations[path.name],
+                     "text": normalize(job.text), "voice": job.voice.name, "engine": job.voice.engine,
+                     "speed": job.speed, "pitch": job.pitch, "heldout": heldout(job.voice), **more})
+    return rows
+
+
+def summary(name: str, rows: list[dict]) -> str:
+    """One line: clips, hours, held-out clips and clips per engine of a manifest's rows."""
+    hours = sum(r["duration"] for r in rows) / 3600
+    engines: dict[str, int] = {}
+    for r in rows:
+        engines[r["engine"]] = engines.get(r["engine"], 0) + 1
+    held = sum(r["heldout"] for r in rows)
+    return f"{name}: {len(rows)} clips, {hours:.2f} h, {held} from held-out voices, by engine {engines}"
+
+
+def spoken_forms(keyword: str, templates: tuple[str, ...] | list[str]) -> list[str]:
+    """The texts a positive is made from: each template with "{}" replaced by the keyword.
+
+    A template must end with the keyword (punctuation after it allowed): labels start where the
+    clip ends, so a word after the keyword would put them in the wrong place.
+    """
+    forms = []
+    for t in templates:
+        if t.count("{}") != 1:
+            raise SpeechseqError(f"phrasing {t!r} must contain the keyword's place {{}} exactly once")
+        if re.search(r"[A-Za-z0-9]", t.split("{}")[1]):
+            raise SpeechseqError(f"phrasing {t!r} has words after the keyword: labels start where the clip ends")
+        forms.append(t.replace("{}", keyword))
+    return forms
+
+
+def keyword_set(keyword: str, out: Path, cfg: KeywordSet = KeywordSet(), voices: Voices = Voices(),
+                say: Callable[[str], None] = print) -> tuple[list[dict], list[dict]]:
+    """The keyword by every installed voice (cfg.variations clips each, more for engines with few voices), and
+    as many negatives by random voices: sound-alikes of the keyword, ordinary words and, with cfg.text, short
+    phrases cut from it. Writes OUT/positives.jsonl and OUT/negatives.jsonl; returns their rows."""
+    from .synth import ENGINES, SynthJob, synthesize_many
+    from .words import ordinary_phrases, ordinary_words, sound_alikes
+
+    rng = random.Random(voices.seed)
+    found = _voices(voices)
+    count = {e: sum(v.engine == e for v in found) for e in ENGINES}
+    phrasings = spoken_forms(keyword, cfg.phrasings)
+    jobs, extra = [], []
+    for v, voice in enumerate(found):
+        k = max(cfg.variations, math.ceil(cfg.min_per_engine / count[voice.engine]))
+        for i in range(k):
+            speed, pitch = (1.0, 1.0) if i == 0 else _vary(rng, voices)
+            # the phrasings in turn, each voice starting one further on: every voice says several
+            jobs.append(SynthJob(phrasings[(v + i) % len(phrasings)], voice, speed, pitch))
+            extra.append({"label": 1, "kind": "keyword"})
+    n_pos = len(jobs)
+    n_neg = int(round(n_pos * cfg.neg_ratio))
+    n_alike = int(n_neg * 0.4)
+    n_phrase = int(n_neg * 0.25) if cfg.text else 0
+    n_word = n_neg - n_alike - n_phrase
+    alikes = sound_alikes(keyword, cfg.alike_words, seed=voices.seed)
+    texts = [(w, "sound-alike") for w in (alikes * (n_alike // max(1, len(alikes)) + 1))[:n_alike]]
+    texts += [(w, "word") for w in ordinary_words(n_word, seed=voices.seed, exclude=[keyword])]
+    if n_phrase:
+        texts += [(p, "phrase") for p in ordinary_phrases(list(cfg.text), n_phrase, seed=voices.seed,
+                                                          exclude=[keyword])]
+    pick = VoicePicker(found, rng)
+    for text, kind in texts:
+        speed, pitch = _vary(rng, voices)
+        jobs.append(SynthJob(text, pick(), speed, pitch))
+        extra.append({"label": 0, "kind": kind})
+    say(f"{len(found)} voices {count}; {n_pos} positive and {len(jobs) - n_pos} negative jobs "
+        f"({len(alikes)} distinct sound-alikes: {', '.join(alikes[:12])}, ...)")
+    paths = synthesize_many(jobs, out / "audio", workers=voices.workers, desc=f"{keyword}")
+    rows = _rows(jobs, paths, out, extra)
+    pos = [r for r in rows if r["label"] == 1]
+    neg = [r for r in rows if r["label"] == 0]
+    _write_manifest(out / "positives.jsonl", pos)
+    _write_manifest(out / "negatives.jsonl", neg)
+    say(summary("positives", pos))
+    say(summary("negatives", neg))
+    return pos, neg
+
+
+def excluded_texts(manifests: tuple[str, ...] | list[str], splits: tuple[str, ...] | list[str]) -> list[list[str]]:
+    """The normalised words of every text of `splits` in the JSONL `manifests`."""
+    texts = []
+    for path in manifests:
+        try:
+            lines = Path(path).read_text().splitlines()
+        except OSError as err:
+            raise SpeechseqError(f"cannot read exclusion manifest {path}: {err.strerror}") from None
+        for line in lines:
+            row = json.loads(line) if line.strip() else {}
+            if row.get("split") in splits and row.get("text"):
+                texts.append(normalize(row["text"]).split())
+    return texts
+
+
+def _is_excluded(words: list[str], excluded: list[tuple[list[str], set[str]]], threshold: float) -> bool:
+    # Dev prompts as recorded differ from the prompt list by a word or two, so match fuzzily.
+    ws = set(words)
+    for ex, exset in excluded:
+        if len(ws & exset) / max(1, len(ws | exset)) < 0.4:
+            continue
+        if difflib.SequenceMatcher(None, words, ex, autojunk=False).ratio() >= threshold:
+            return True
+    return False
+
+
+def load_sentences(files: tuple[str, ...] | list[str], min_words: int, max_words: int, excluded: list[list[str]],
+                   threshold: float = 0.75) -> tuple[list[str], int]:
+    """Distinct sayable lines of ``files`` with min..max words, minus near-copies of ``excluded``.
+    Returns (sentences, how many were dropped as excluded)."""
+    ex = [(e, set(e)) for e in excluded]
+    seen, keep, dropped = set(), [], 0
+    for path in files:
+        try:
+            lines = Path(path).read_text(encoding="utf-8", errors="ignore").splitlines()
+        except OSError as err:
+            raise SpeechseqError(f"cannot read text file {path}: {err.strerror}") from None
+        for line in lines:
+            line = line.strip()
+            norm = normalize(line)
+            words = norm.split()
+            if not (min_words <= len(words) <= max_words) or norm in seen or _UNSAYABLE.search(line):
+                continue
+            seen.add(norm)
+            if _is_excluded(words, ex, threshold):
+                dropped += 1
+                continue
+            keep.append(line)
+    return keep, dropped
+
+
+def sentence_set(out: Path, cfg: SentenceSet, voices: Voices = Voices(),
+                 say: Callable[[str], None] = print) -> tuple[list[dict], list[dict]]:
+    """cfg.n sentences of cfg.text (near-copies of the excluded texts left out) by random voices. Writes
+    OUT/train.jsonl and, for the held-out voices, OUT/heldout.jsonl; returns their rows."""
+    from .synth import SynthJob, synthesize_many
+
+    rng = random.Random(voices.seed)
+    found = _voices(voices)
+    excluded = excluded_texts(cfg.exclude_manifests, cfg.exclude_splits)
+    sentences, dropped = load_sentences(cfg.text, cfg.min_words, cfg.max_words, excluded)
+    if not sentences:
+        raise SpeechseqError(f"no usable sentences of {cfg.min_words}-{cfg.max_words} words in "
+                             f"{', '.join(cfg.text)}")
+    say(f"{len(sentences)} usable sentences; {dropped} dropped as near-copies of {len(excluded)} excluded prompts")
+    chosen = rng.sample(sentences, cfg.n) if cfg.n <= len(sentences) else \
+        [rng.choice(sentences) for _ in range(cfg.n)]
+    pick = VoicePicker(found, rng)
+    jobs = []
+    for text in chosen:
+        speed, pitch = _vary(rng, voices)
+        jobs.append(SynthJob(text, pick(), speed, pitch))
+    paths = synthesize_many(jobs, out / "audio", workers=voices.workers, desc="sentences")
+    rows = _rows(jobs, paths, out, [{}] * len(jobs))
+    train = [r for r in rows if not r["heldout"]]
+    held = [r for r in rows if r["heldout"]]
+    _write_manifest(out / "train.jsonl", train)
+    _write_manifest(out / "heldout.jsonl", held)
+    say(summary("train", train))
+    say(summary("heldout", held))
+    return train, held
