@@ -197,7 +197,7 @@ def test_sentence_filter_drops_dev_prompts(tmp_path):
     assert dropped == 1
 
 
-@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
+@pytest.mark.skipif(shutil.which("flite") is None, reason="needs flite")
 def test_keyword_command_small(tmp_path):
     script = _script()
     out = tmp_path / "kw"
@@ -208,6 +208,8 @@ def test_keyword_command_small(tmp_path):
     assert len(pos) == 10 and len(neg) == 10
     assert all(r["text"] == "activate" and (out / r["audio_filepath"]).exists() for r in pos)
     assert not any("activate" in r["text"] for r in neg)
+    # the old script's name is the same command: a bad option is one line, not a traceback
+    assert script.main(["keyword", "--keyword", "x", "--out", str(out), "--text", str(tmp_path / "gone.txt")]) == 1
 
 
 def test_spoken_forms_end_with_the_keyword():

@@ -119,9 +119,15 @@ def test_train_detector_synthesizes_its_data_when_given_none(tmp_path):
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)   # resumed: nothing made again
     assert again.returncode == 0, again.stderr[-2000:]
     assert "synthesizing" not in again.stdout
-    bad = subprocess.run(cmd[:-2] + ["--out", str(tmp_path / "other"), "--synth-engines", "nope"],
+    base = [sys.executable, "-m", "speechseq", "train", "detector", "--keyword", "yes", "--epochs", "1"]
+    bad = subprocess.run(base + ["--out", str(tmp_path / "other"), "--synth-engines", "nope"],
                          capture_output=True, text=True, timeout=60)
-    assert bad.returncode != 0 and "unknown engine(s) nope" in bad.stderr
+    assert bad.returncode == 2 and "invalid choice: 'nope'" in bad.stderr and "Traceback" not in bad.stderr
+    gone = tmp_path / "gone.txt"  # a missing text file: one line, before anything is synthesized
+    bad = subprocess.run(base + ["--out", str(tmp_path / "third"), "--synth-text", str(gone)],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1 and f"--synth-text: {gone}: no such file" in bad.stderr
+    assert "synthesizing" not in bad.stdout and not (tmp_path / "third/synth").exists()
 
 
 def test_train_detector_exports_the_warped_ensemble(tmp_path):

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from ..errors import SpeechseqError
+from ..train.synth_sets import VoiceOptions
 from .common import HelpFormatter
 
 DESCRIPTION = ("Make synthetic speech for training: a keyword said by every installed voice (plus speed and pitch "
@@ -28,9 +29,9 @@ DESCRIPTION = ("Make synthetic speech for training: a keyword said by every inst
 
 def add_subcommands(sub: argparse._SubParsersAction) -> None:
     """The `keyword` and `sentences` parsers, under `speechseq synth` and scripts/make_synth_data.py alike."""
-    from ..train.synth_sets import ENGINE_WEIGHTS, KeywordSet, SentenceSet, Voices
+    from ..train.synth_sets import ENGINE_WEIGHTS, KeywordSet, SentenceSet
 
-    voices, kw_cfg, se_cfg = Voices(), KeywordSet(), SentenceSet(text=())
+    voices, kw_cfg, se_cfg = VoiceOptions(), KeywordSet(), SentenceSet(text=())
     common = argparse.ArgumentParser(add_help=False, formatter_class=HelpFormatter)
     common.add_argument("--out", required=True, help="output folder (audio/ and manifests)")
     common.add_argument("--seed", type=int, default=voices.seed, help="random seed (same seed, same data)")
@@ -85,18 +86,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_subcommands(p.add_subparsers(dest="target", metavar="TARGET", required=True))
 
 
-def voices_of(args: argparse.Namespace):
-    from ..train.synth_sets import Voices
-
+def voices_of(args: argparse.Namespace) -> VoiceOptions:
     if not 0 < args.speed_min <= args.speed_max:
         raise SpeechseqError(f"need 0 < --speed-min <= --speed-max, got {args.speed_min}, {args.speed_max}")
     if args.workers < 1:
         raise SpeechseqError(f"--workers must be >= 1, got {args.workers}")
-    return Voices(tuple(args.engines) if args.engines else None, args.seed, args.workers, args.speed_min,
-                  args.speed_max)
+    return VoiceOptions(tuple(args.engines) if args.engines else None, args.seed, args.workers, args.speed_min,
+                        args.speed_max)
 
 
-def _say(line: str) -> None:
+def say(line: str) -> None:
+    """A line of progress, printed at once (between the synthesis's progress bars)."""
     print(line, flush=True)
 
 
@@ -105,7 +105,7 @@ def run_keyword(args: argparse.Namespace) -> int:
 
     cfg = KeywordSet(args.variations, args.min_per_engine, tuple(args.phrasings), args.neg_ratio, args.alike_words,
                      tuple(args.text))
-    keyword_set(args.keyword, Path(args.out), cfg, voices_of(args), say=_say)
+    keyword_set(args.keyword, Path(args.out), cfg, voices_of(args), say=say)
     return 0
 
 
@@ -114,7 +114,7 @@ def run_sentences(args: argparse.Namespace) -> int:
 
     cfg = SentenceSet(tuple(args.text), args.n, args.min_words, args.max_words, tuple(args.exclude_manifest),
                       tuple(args.exclude_split))
-    sentence_set(Path(args.out), cfg, voices_of(args), say=_say)
+    sentence_set(Path(args.out), cfg, voices_of(args), say=say)
     return 0
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..errors import SpeechseqError
 from ..runtime.level import GUARD_RANGE_DB
+from ..train.synth_sets import ENGINE_WEIGHTS
 from .common import HelpFormatter, guard_range, warn
 
 EXAMPLE = """examples:
@@ -39,8 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="`speechseq synth keyword` output dirs. With neither --synth nor --positives the keyword "
                         "is synthesized first, by every installed voice, into OUT/synth (as `speechseq synth keyword "
                         "--keyword KEYWORD --out OUT/synth` makes it; a rerun makes only what is missing)")
-    p.add_argument("--synth-engines", nargs="+", default=None, metavar="ENGINE",
-                   help="the engines of that synthesis (default: all installed; `speechseq synth keyword --help`)")
+    p.add_argument("--synth-engines", nargs="+", default=None, choices=list(ENGINE_WEIGHTS), metavar="ENGINE",
+                   help="the engines of that synthesis (default: all installed): " + ", ".join(ENGINE_WEIGHTS))
     p.add_argument("--synth-text", nargs="+", default=[], metavar="FILE",
                    help="text files to cut a quarter of that synthesis's negatives from, as short phrases (its "
                         "--text; without them the negatives are the keyword's sound-alikes and ordinary words)")
@@ -68,7 +69,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--natural-weight", type=float, default=1.0, metavar="W",
                    help="synthetic positives of the engines nearer a human voice than espeak-ng's formant voices "
                         "(festival, flite, MBROLA, pico, piper, RHVoice) are drawn W times as often as espeak-ng's, "
-                        "which make most of make_synth_data.py's voices (the shipped models use 4; on real voices "
+                        "which make most of `speechseq synth`'s voices (the shipped models use 4; on real voices "
                         "it helped one keyword of three, README)")
     p.add_argument("--init", metavar="RUN", default="",
                    help="start from a detector trained before instead of random weights: its run directory, its "
@@ -167,26 +168,20 @@ def generated_backgrounds(items: list, seconds: int = 60) -> dict[str, tuple]:
     return out
 
 
-def synthesized(keyword: str, out: Path, args: argparse.Namespace) -> Path:
-    """OUT/synth: the keyword by every installed voice (of --synth-engines), with as many negatives (phrases of
-    --synth-text among them), as `speechseq synth keyword` makes them with its defaults; what is there already is not
-    made again."""
-    from ..train.synth_sets import ENGINE_WEIGHTS, KeywordSet, Voices, keyword_set
+def synthesized(keyword: str, where: Path, engines: tuple[str, ...] | None, text: tuple[str, ...],
+                workers: int) -> Path:
+    """`where` (OUT/synth): the keyword by every installed voice (of `engines`), with as many negatives (phrases
+    of the `text` files among them), as `speechseq synth keyword` makes them with its defaults; clips already
+    there are not made again."""
+    from ..train.synth_sets import KeywordSet, VoiceOptions, keyword_set
+    from .synth import say
 
-    where = out / "synth"
-    if (out / "bank.npz").exists() and (where / "positives.jsonl").exists():
-        return where  # a rerun: the bank holds their features
-    engines = tuple(args.synth_engines) if args.synth_engines else None
-    unknown = sorted(set(engines or ()) - set(ENGINE_WEIGHTS))
-    if unknown:
-        raise SpeechseqError(f"--synth-engines: unknown engine(s) {', '.join(unknown)} (known: {', '.join(ENGINE_WEIGHTS)})")
-    print(f"no --synth or --positives: synthesizing \"{keyword}\" and negatives into {where} "
-          f"(speechseq synth keyword; a rerun makes only what is missing)", flush=True)
-    for f in args.synth_text:
+    for f in text:
         if not Path(f).is_file():
             raise SpeechseqError(f"--synth-text: {f}: no such file")
-    keyword_set(keyword, where, KeywordSet(text=tuple(args.synth_text)),
-                Voices(engines=engines, workers=max(1, args.workers)), say=lambda line: print(line, flush=True))
+    say(f"no --synth or --positives: synthesizing \"{keyword}\" and negatives into {where} "
+        f"(speechseq synth keyword; a rerun makes only what is missing)")
+    keyword_set(keyword, where, KeywordSet(text=text), VoiceOptions(engines=engines, workers=max(1, workers)), say=say)
     return where
 
 
@@ -222,7 +217,16 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     pos, neg = list(args.positives), list(args.negatives)
-    synth = list(args.synth) or ([] if args.positives else [str(synthesized(args.keyword, out, args))])
+    synth, made, bank_path = list(args.synth), out / "synth", out / "bank.npz"
+    if not synth and not args.positives:
+        if not bank_path.exists():
+            synth = [synthesized(args.keyword, made, tuple(args.synth_engines or ()) or None,
+                                 tuple(args.synth_text), args.workers)]
+        elif (made / "positives.jsonl").exists():
+            synth = [made]  # a rerun: the bank holds their features
+    elif args.synth_engines or args.synth_text:
+        warn("--synth-engines and --synth-text shape the synthesis that runs without --synth and --positives: "
+             "ignored here")
     for d in synth:
         pos.append(str(Path(d) / "positives.jsonl"))
         neg.append(str(Path(d) / "negatives.jsonl"))
@@ -240,7 +244,6 @@ def run(args: argparse.Namespace) -> int:
     elif not args.backgrounds:
         warn("no --backgrounds: the clips are mixed into generated noise and babble only. Recordings of the rooms "
              "and speech the detector will hear (even an hour of talk radio) make one that fires less on real speech.")
-    bank_path = out / "bank.npz"
     if bank_path.exists():
         bank = load_bank(bank_path)
     else:

@@ -28,7 +28,7 @@ from ..text import normalize
 if TYPE_CHECKING:
     from .synth import SynthJob, Voice
 
-__all__ = ["ENGINE_WEIGHTS", "Voices", "KeywordSet", "SentenceSet", "VoicePicker", "keyword_set", "sentence_set",
+__all__ = ["ENGINE_WEIGHTS", "VoiceOptions", "KeywordSet", "SentenceSet", "VoicePicker", "keyword_set", "sentence_set",
            "spoken_forms", "excluded_texts", "load_sentences", "summary"]
 
 # Share of random-voice utterances per engine: espeak-ng has ~800 voices but the least natural
@@ -41,7 +41,7 @@ _UNSAYABLE = re.compile(r"\d|\b(Mr|Mrs|Dr|St|Messrs|Co|No|Jr|Sr|Ltd|Gen|Col|Capt
 
 
 @dataclass(frozen=True)
-class Voices:
+class VoiceOptions:
     """Which voices speak, and how much each utterance is varied."""
 
     engines: tuple[str, ...] | None = None   # None: every installed engine
@@ -89,17 +89,20 @@ class VoicePicker:
         return self.rng.choice(self.by_engine[engine])
 
 
-def _voices(opts: Voices) -> list[Voice]:
+def _voices(opts: VoiceOptions) -> list[Voice]:
     from .synth import list_voices
 
     voices = list_voices(opts.engines)
+    if not voices and opts.engines:
+        raise SpeechseqError(f"none of the engines {', '.join(opts.engines)} is installed (Debian: "
+                             "scripts/install-system.sh)")
     if not voices:
         raise SpeechseqError("no speech engines installed (need espeak-ng, flite, festival, pico2wave or piper; "
                              "Debian: scripts/install-system.sh)")
     return voices
 
 
-def _vary(rng: random.Random, opts: Voices) -> tuple[float, float]:
+def _vary(rng: random.Random, opts: VoiceOptions) -> tuple[float, float]:
     return round(rng.uniform(opts.speed_min, opts.speed_max), 3), round(rng.uniform(opts.speed_min, opts.speed_max), 3)
 
 
@@ -153,7 +156,7 @@ def spoken_forms(keyword: str, templates: tuple[str, ...] | list[str]) -> list[s
     return forms
 
 
-def keyword_set(keyword: str, out: Path, cfg: KeywordSet = KeywordSet(), voices: Voices = Voices(),
+def keyword_set(keyword: str, out: Path, cfg: KeywordSet = KeywordSet(), voices: VoiceOptions = VoiceOptions(),
                 say: Callable[[str], None] = print) -> tuple[list[dict], list[dict]]:
     """The keyword by every installed voice (cfg.variations clips each, more for engines with few voices), and
     as many negatives by random voices: sound-alikes of the keyword, ordinary words and, with cfg.text, short
@@ -161,6 +164,9 @@ def keyword_set(keyword: str, out: Path, cfg: KeywordSet = KeywordSet(), voices:
     from .synth import ENGINES, SynthJob, synthesize_many
     from .words import ordinary_phrases, ordinary_words, sound_alikes
 
+    for f in cfg.text:  # read only when phrases are drawn: a wrong name is an error all the same
+        if not Path(f).is_file():
+            raise SpeechseqError(f"cannot read text file {f}: no such file")
     rng = random.Random(voices.seed)
     found = _voices(voices)
     count = {e: sum(v.engine == e for v in found) for e in ENGINES}
@@ -210,8 +216,11 @@ def excluded_texts(manifests: tuple[str, ...] | list[str], splits: tuple[str, ..
             lines = Path(path).read_text().splitlines()
         except OSError as err:
             raise SpeechseqError(f"cannot read exclusion manifest {path}: {err.strerror}") from None
-        for line in lines:
-            row = json.loads(line) if line.strip() else {}
+        for n, line in enumerate(lines, 1):
+            try:
+                row = json.loads(line) if line.strip() else {}
+            except json.JSONDecodeError:
+                raise SpeechseqError(f"{path}:{n}: not a JSON object (exclusion manifests are JSONL)") from None
             if row.get("split") in splits and row.get("text"):
                 texts.append(normalize(row["text"]).split())
     return texts
@@ -253,7 +262,7 @@ def load_sentences(files: tuple[str, ...] | list[str], min_words: int, max_words
     return keep, dropped
 
 
-def sentence_set(out: Path, cfg: SentenceSet, voices: Voices = Voices(),
+def sentence_set(out: Path, cfg: SentenceSet, voices: VoiceOptions = VoiceOptions(),
                  say: Callable[[str], None] = print) -> tuple[list[dict], list[dict]]:
     """cfg.n sentences of cfg.text (near-copies of the excluded texts left out) by random voices. Writes
     OUT/train.jsonl and, for the held-out voices, OUT/heldout.jsonl; returns their rows."""
