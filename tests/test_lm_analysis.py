@@ -8,6 +8,7 @@ import pytest
 from speechseq.runtime.analysis import analyze_attention, analyze_ctc, ctc_log_likelihood, fused_score, summarize
 from speechseq.runtime.decoding import prefix_beam_search
 from speechseq.text import CTC_SIZE, EOS, VOCAB
+from tests.table_decoder import table_step
 
 A, B, C = (VOCAB.index(ch) for ch in "abc")
 
@@ -57,20 +58,9 @@ def test_planted_ctc_search_error_and_model_error():
     assert s["search_share"] == pytest.approx(0.5)
 
 
-def _table_step(table):
-    def step(tokens, states):
-        prefixes = [p + (int(t),) for p, t in zip(states, tokens)]
-        rows = np.full((len(prefixes), len(VOCAB)), -30.0)
-        for r, p in enumerate(prefixes):
-            for tok, prob in table.get(p[1:], {}).items():
-                rows[r, tok] = np.log(prob)
-        return rows, prefixes
-    return step
-
-
 def test_planted_attention_search_error_and_model_error():
     # "a" looks best after one step (.55), but "b" <eos> (.45) beats every completion of "a" (.275).
-    step = _table_step({(): {A: 0.55, B: 0.45}, (A,): {EOS: 0.5, C: 0.5}, (A, C): {EOS: 1.0}, (B,): {EOS: 1.0}})
+    step = table_step({(): {A: 0.55, B: 0.45}, (A,): {EOS: 0.5, C: 0.5}, (A, C): {EOS: 1.0}, (B,): {EOS: 1.0}})
     kw = {"reorder": lambda states, rows: [states[r] for r in rows], "length_norm_alpha": 0.0, "max_len": 5}
     search = analyze_attention("s", step, [()], "b", beam_size=1, **kw)
     assert search is not None and search.output in ("a", "ac") and search.blame == "search"

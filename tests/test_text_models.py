@@ -9,6 +9,7 @@ from speechseq.runtime.attention import OnnxDecoder, RescoreWeights, rescore  # 
 from speechseq.runtime.decoding import Hypothesis, attention_beam_search, score_sequence  # noqa: E402
 from speechseq.text import EOS, SOS, VOCAB, encode  # noqa: E402
 from speechseq.train.export_lm import export_decoder  # noqa: E402
+from tests.table_decoder import table_step  # noqa: E402
 
 LM_CFG = LMConfig(embed_dim=16, hidden=24, layers=1, dropout=0.0)
 DEC_CFG = DecoderConfig(embed_dim=16, enc_dim=12, hidden=20, layers=2, attn_dim=8, dropout=0.0)
@@ -80,24 +81,12 @@ def test_decoder_step_graph_equals_torch_teacher_forcing(exported_decoder):
     assert 1 <= len(hyps) <= 3 and all(len(h.tokens) < 6 for h in hyps if h.finished)
 
 
-def _table_step(table):
-    """A hand-made decoder: next-token log-probs looked up by the prefix (the state)."""
-    def step(tokens, states):
-        prefixes = [p + (int(t),) for p, t in zip(states, tokens)]
-        rows = np.full((len(prefixes), len(VOCAB)), -30.0)
-        for r, p in enumerate(prefixes):
-            for tok, prob in table.get(p[1:], {}).items():
-                rows[r, tok] = np.log(prob)
-        return rows, prefixes
-    return step
-
-
 def test_length_normalisation_prefers_the_complete_output():
     a, b = VOCAB.index("a"), VOCAB.index("b")
     # Empty output: 0.4. "ab": 0.6 * 0.6 * 0.9 = 0.324, less in total but 3 factors long.
     table = {(): {EOS: 0.4, a: 0.6}, (a,): {b: 0.6, EOS: 0.1, VOCAB.index("c"): 0.3},
              (a, b): {EOS: 0.9, a: 0.1}, (a, VOCAB.index("c")): {EOS: 0.1, a: 0.9}}
-    step = _table_step(table)
+    step = table_step(table)
     init = [()]
     raw = attention_beam_search(step, init, beam_size=4, max_len=6, length_norm_alpha=0.0, reorder=_reorder)
     normed = attention_beam_search(step, init, beam_size=4, max_len=6, length_norm_alpha=1.0, reorder=_reorder)
