@@ -92,15 +92,14 @@ def mel_warp(n_mels: int, factors: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
 
 
 class _Tables:
-    """Per config, built once: the window, and the filterbank cut to the bins it weights, each
-    row twice, to weigh the interleaved (real, imaginary) parts of the spectrum."""
+    """Per config, built once: the window, and the filterbank cut to the bins it weights (transposed)."""
 
     _cache: dict[FrontendConfig, tuple[np.ndarray, np.ndarray, int, int]] = {}
     _last: tuple[FrontendConfig | None, tuple] = (None, ())  # the last config asked for, by identity
 
     @classmethod
     def get(cls, cfg: FrontendConfig) -> tuple[np.ndarray, np.ndarray, int, int]:
-        """(window (win_length,), filterbank (2 (k1 - k0), n_mels), k0, k1), float32."""
+        """(window (win_length,), filterbank (k1 - k0, n_mels), k0, k1), float32."""
         last_cfg, tables = cls._last
         if last_cfg is cfg:  # a stream asks with the same config object every chunk: no hashing
             return tables
@@ -110,7 +109,7 @@ class _Tables:
             used = np.flatnonzero(fb.any(axis=0))
             k0, k1 = int(used[0]), int(used[-1]) + 1
             tables = cls._cache[cfg] = (hann_window(cfg).astype(np.float32),
-                                        np.ascontiguousarray(np.repeat(fb[:, k0:k1].T, 2, axis=0), dtype=np.float32),
+                                        np.ascontiguousarray(fb[:, k0:k1].T, dtype=np.float32),
                                         k0, k1)
         cls._last = (cfg, tables)
         return tables
@@ -165,15 +164,16 @@ def logmel(audio: np.ndarray, cfg: FrontendConfig = FrontendConfig()) -> np.ndar
     out = np.empty((t, cfg.n_mels), dtype=np.float32)
     if t == 0:
         return out
-    window, fb2, k0, k1 = _Tables.get(cfg)
+    window, fb, k0, k1 = _Tables.get(cfg)
     win, hop = cfg.win_length, cfg.hop_length
     frames = np.zeros((min(t, _BLOCK), cfg.n_fft), dtype=np.float32)  # the padding stays zero
     for b in range(0, t, _BLOCK):
         n = min(_BLOCK, t - b)
         view = np.ndarray((n, win), np.float32, x, 4 * b * hop, (4 * hop, 4))  # frames, no copy
         np.multiply(view, window, out=frames[:n, :win])
-        ri = _rfft(frames[:n]).view(np.float32)[:, 2 * k0 : 2 * k1]  # re, im interleaved
-        mel = np.matmul(np.square(ri), fb2, out=out[b : b + n])  # sum_k fb[m, k] (re_k^2 + im_k^2)
+        power = np.abs(_rfft(frames[:n])[:, k0:k1])  # the bins the filters weigh; |X_k|, then squared in place:
+        np.square(power, out=power)                   # two calls, and half the product of (re, im) pairs squared
+        mel = np.matmul(power, fb, out=out[b : b + n])
         mel += np.float32(cfg.floor)
         np.log(mel, out=mel)
     return out

@@ -81,6 +81,27 @@ def test_stream_events_equal_whole_posterior_events(tmp_path, wait_s):
         assert e.start < e.end <= e.time and e.end <= ((4 * (s + 1) - 1) * 160 + 400) / 16000 + step
 
 
+@pytest.mark.parametrize("steps", [2, 3, 5])
+def test_streamed_smoothing_is_smooth_of_the_whole_posterior(steps):
+    """In chunks of any size, the stream's smoothed posteriors are exactly `smooth` of its raw ones (float32)."""
+    from speechseq.runtime.detector import Detector
+
+    rng = np.random.default_rng(2)
+    audio = (0.3 * rng.standard_normal(16000 * 6) * np.repeat(rng.random(60) > 0.5, 1600)).astype(np.float32)
+
+    def posteriors(smoothing: int) -> np.ndarray:
+        det = Detector([LoudnessModel()], smoothing_steps=smoothing)
+        state, post, i = det.initial_state(), [[]], 0
+        for n in rng.integers(100, 4000, size=200):
+            _, state = det.step(audio[i: i + n], state, post)
+            i += n
+        return np.concatenate(post[0])
+
+    raw, smoothed = posteriors(1), posteriors(steps)
+    assert len(raw) == len(smoothed) > 100 and smoothed.dtype == np.float32 and 0.1 < raw.mean() < 0.9
+    np.testing.assert_array_equal(smoothed, smooth(raw, steps))
+
+
 def test_bad_input_no_crash_no_flood(tmp_path):
     det = _model(tmp_path)
     n = 16000 * 30

@@ -17,6 +17,7 @@ event, not a flood. The state is a plain value: nothing is hidden in the Detecto
 from __future__ import annotations
 
 import os
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -163,7 +164,7 @@ class KeywordState:
     pending: np.ndarray        # (t < S, F) frames waiting for a full stride
     ctx: np.ndarray
     hidden: np.ndarray
-    history: np.ndarray        # last smoothing_steps - 1 raw probabilities
+    history: tuple[float, ...]  # the last smoothing_steps - 1 raw probabilities
     steps: int = 0             # output steps produced so far
     armed: bool = True
     run_start: int = -1        # step where the current above-threshold run began (-1: none)
@@ -212,7 +213,6 @@ class Detector:
         if max_wait_s < 0:
             raise ValueError(f"max_wait_s must be >= 0, got {max_wait_s}")
         self.max_wait = [int(round(max_wait_s / m.step_s)) for m in models]  # 0: emit at the crossing
-        self._kernels = [np.full(w, 1.0 / w, dtype=np.float32) for w in self.smoothing]
         self._merged, self._shared_context, self._merged_taps = (_merged_session(self.models) if merge
                                                                  else (None, False, ()))
         self._merged_outputs = [o.name for o in self._merged.get_outputs()] if self._merged is not None else []
@@ -230,7 +230,7 @@ class Detector:
         kws = []
         for m, w in zip(self.models, self.smoothing):
             ctx, h = m.initial_state()
-            kws.append(KeywordState(np.zeros((0, m.n_mels), np.float32), ctx, h, np.zeros(w - 1, np.float32)))
+            kws.append(KeywordState(np.zeros((0, m.n_mels), np.float32), ctx, h, (0.0,) * (w - 1)))
         return DetectorState(self.frontend.initial_state(), tuple(kws),
                              self.guard.initial_state() if self.guard else 0.0)
 
@@ -328,15 +328,15 @@ class Detector:
                  h: np.ndarray, events: list[Detection], posteriors: list[list[np.ndarray]] | None) -> KeywordState:
         """Keyword i after the model produced `raw` (n,) probabilities: smoothing, then the trigger."""
         w = self.smoothing[i]
+        values = raw.tolist()  # a few floats: Python's sums, max and loop beat numpy's calls on them
+        history = ks.history
         if w > 1:
-            hist = np.concatenate((ks.history, raw))
-            smoothed = np.convolve(hist, self._kernels[i], mode="valid")  # float32 in, float32 out
+            hist = history + tuple(values)
+            # each mean of w outputs in float64, rounded to float32: the values `smooth` gives for the whole stream
+            values = array("f", [sum(hist[j:j + w]) / w for j in range(len(values))]).tolist()
             history = hist[len(hist) - (w - 1):]
-        else:
-            smoothed, history = raw, ks.history
         if posteriors is not None:
-            posteriors[i].append(smoothed)
-        values = smoothed.tolist()  # a few floats: Python's max and loop beat numpy's calls on them
+            posteriors[i].append(np.array(values, dtype=np.float32))
         # one new state, built directly (dataclasses.replace costs several microseconds a call)
         if ks.run_start < 0 and ks.armed and (not values or max(values) < self.thresholds[i]):  # the usual case
             return KeywordState(rest, ctx, h, history, ks.steps + len(values), True, -1, ks.run_best,
