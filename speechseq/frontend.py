@@ -154,16 +154,33 @@ def logmel(audio: np.ndarray, cfg: FrontendConfig = FrontendConfig()) -> np.ndar
     # float32 throughout (pocketfft keeps the precision): within 2e-5 of a float64 reference on
     # speech. scipy's rfft of zero-padded frames is about twice as fast as numpy's at these sizes,
     # which matters in 100 ms streaming chunks (10 frames: about 25 us per call in all).
-    global _rfft
-    if _rfft is None:
-        _rfft = _load_rfft()
     x = np.ascontiguousarray(audio, dtype=np.float32)
     if x.ndim != 1:
         raise ValueError(f"audio must be 1-D (mono), got shape {x.shape}")
-    t = num_frames(len(x), cfg)
+    return _logmel(x, num_frames(len(x), cfg), cfg)
+
+
+def _logmel(x: np.ndarray, t: int, cfg: FrontendConfig) -> np.ndarray:
+    """`logmel` of x, a contiguous float32 (N,) array of t frames (the streaming step's call, checks done)."""
+    global _rfft
+    if _rfft is None:
+        _rfft = _load_rfft()
     out = np.empty((t, cfg.n_mels), dtype=np.float32)
     if t == 0:
         return out
+    window, fb, k0, k1 = _Tables.get(cfg)
+    win, hop = cfg.win_length, cfg.hop_length
+    frames = np.zeros((min(t, _BLOCK), cfg.n_fft), dtype=np.float32)  # the padding stays zero
+    for b in range(0, t, _BLOCK):
+        n = min(_BLOCK, t - b)
+        view = np.ndarray((n, win), np.float32, x, 4 * b * hop, (4 * hop, 4))  # frames, no copy
+        np.multiply(view, window, out=frames[:n, :win])
+        power = np.abs(_rfft(frames[:n])[:, k0:k1])  # the bins the filters weigh; |X_k|, then squared in place:
+        np.square(power, out=power)                   # two calls, and half the product of (re, im) pairs squared
+        mel = np.matmul(power, fb, out=out[b : b + n])
+        mel += np.float32(cfg.floor)
+        np.log(mel, out=mel)
+    return out
     window, fb, k0, k1 = _Tables.get(cfg)
     win, hop = cfg.win_length, cfg.hop_length
     frames = np.zeros((min(t, _BLOCK), cfg.n_fft), dtype=np.float32)  # the padding stays zero
@@ -204,8 +221,13 @@ class StreamingFrontend:
 
     def step(self, chunk: np.ndarray, state: FrontendState) -> tuple[np.ndarray, FrontendState]:
         chunk = np.asarray(chunk, dtype=np.float32).reshape(-1)
-        buf = np.concatenate([state.pending, chunk]) if len(state.pending) else chunk
-        t = num_frames(len(buf), self.cfg)
-        feats = logmel(buf, self.cfg)
-        consumed = t * self.cfg.hop_length
-        return feats, FrontendState(buf[consumed:].copy())
+        cfg = self.cfg
+        if len(state.pending):
+            buf = np.concatenate((state.pending, chunk))  # new memory: its tail may stay in the state as it is
+            t = num_frames(len(buf), cfg)
+            rest = buf[t * cfg.hop_length:]
+        else:
+            buf = np.ascontiguousarray(chunk)
+            t = num_frames(len(buf), cfg)
+            rest = buf[t * cfg.hop_length:].copy()  # the caller's memory (a device may reuse it): a copy
+        return _logmel(buf, t, cfg), FrontendState(rest)
