@@ -153,7 +153,7 @@ def logmel(audio: np.ndarray, cfg: FrontendConfig = FrontendConfig()) -> np.ndar
     """
     # float32 throughout (pocketfft keeps the precision): within 2e-5 of a float64 reference on
     # speech. scipy's rfft of zero-padded frames is about twice as fast as numpy's at these sizes,
-    # which matters in 100 ms streaming chunks (10 frames: about 25 us per call in all).
+    # which matters in 100 ms streaming chunks (10 frames: about 21 us a streaming step in all, session 35).
     x = np.ascontiguousarray(audio, dtype=np.float32)
     if x.ndim != 1:
         raise ValueError(f"audio must be 1-D (mono), got shape {x.shape}")
