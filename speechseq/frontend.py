@@ -11,6 +11,7 @@ and ONNX export is `speechseq.nn.frontend.LogMel`; tests pin the three together.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -196,9 +197,9 @@ def _logmel(x: np.ndarray, t: int, cfg: FrontendConfig) -> np.ndarray:
     return out
 
 
-@dataclass(frozen=True)
-class FrontendState:
-    """Samples received but not yet consumed by a complete frame (fewer than win_length + hop)."""
+class FrontendState(NamedTuple):
+    """Samples received but not yet consumed by a complete frame (fewer than win_length + hop): an immutable
+    value, a named tuple for the cost of making one every chunk."""
 
     pending: np.ndarray
 

@@ -102,6 +102,31 @@ def test_streamed_smoothing_is_smooth_of_the_whole_posterior(steps):
     np.testing.assert_array_equal(smoothed, smooth(raw, steps))
 
 
+def test_non_finite_samples_count_as_their_finite_stand_ins():
+    """NaN and +-inf samples, also in chunks shorter than a frame, give the posteriors of the same stream with
+    them as 0 and +-1 (speechseq.audio.finite_samples), all finite."""
+    from speechseq.audio import finite_samples
+    from speechseq.runtime.detector import Detector
+
+    rng = np.random.default_rng(3)
+    audio = (0.3 * rng.standard_normal(16000 * 4) * np.repeat(rng.random(40) > 0.5, 1600)).astype(np.float32)
+    bad = audio.copy()
+    bad[[100, 7000, 7001, 20050, 33333]] = [np.nan, np.inf, -np.inf, np.nan, np.inf]
+    cuts = [0, 90, 150, 6990, 7010, 20000, 20100, 33000, 33400, len(audio)]  # short chunks around the bad samples
+
+    def posteriors(x: np.ndarray) -> np.ndarray:
+        det = Detector([LoudnessModel()])
+        state, post = det.initial_state(), [[]]
+        for a, b in zip(cuts[:-1], cuts[1:]):
+            for i in range(a, b, 1280):
+                _, state = det.step(x[i: min(i + 1280, b)], state, post)
+        return np.concatenate(post[0])
+
+    got = posteriors(bad)
+    assert np.isfinite(got).all() and len(got) > 90
+    np.testing.assert_array_equal(got, posteriors(finite_samples(bad)))
+
+
 def test_bad_input_no_crash_no_flood(tmp_path):
     det = _model(tmp_path)
     n = 16000 * 30

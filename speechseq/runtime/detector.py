@@ -16,11 +16,13 @@ event, not a flood. The state is a plain value: nothing is hidden in the Detecto
 """
 from __future__ import annotations
 
+import math
 import os
 from array import array
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -157,9 +159,10 @@ class KeywordModel:
         return probs[0], ctx, h
 
 
-@dataclass(frozen=True)
-class KeywordState:
-    """Per keyword: frames not yet a full stride, model state, smoothing history and trigger state."""
+class KeywordState(NamedTuple):
+    """Per keyword: frames not yet a full stride, model state, smoothing history and trigger state. The stream's
+    states are named tuples, immutable values like frozen dataclasses, and made in a quarter of the time (one per
+    keyword a chunk: about 0.3 against 1 us)."""
 
     pending: np.ndarray        # (t < S, F) frames waiting for a full stride
     ctx: np.ndarray
@@ -173,8 +176,7 @@ class KeywordState:
     rearm_step: int = 0        # no new event before this step
 
 
-@dataclass(frozen=True)
-class DetectorState:
+class DetectorState(NamedTuple):
     frontend: FrontendState
     keywords: tuple[KeywordState, ...]
     level: float               # the floor guard's state (log of the peak band power held; 0.0 without one)
@@ -274,18 +276,27 @@ class Detector:
         If `posteriors` is a list (one list per keyword), each keyword's smoothed posterior for
         this chunk is appended to it (for plots and evaluation).
         """
-        chunk = finite_samples(np.asarray(chunk, dtype=np.float32).reshape(-1))
+        chunk = np.asarray(chunk, dtype=np.float32).reshape(-1)
         feats, fe_state = self.frontend.step(chunk, state.frontend)
+        # A NaN or an infinity among the samples makes every frame it reaches NaN or infinite, and so the frames'
+        # maximum, which the floor guard needs anyway: then the chunk and the samples still pending are taken
+        # again with NaN as 0 and +-inf as +-1 (speechseq.audio.finite_samples), so that they never reach a
+        # model's state. (A sample not in a frame yet is caught with the chunk that completes its frames.)
+        top = float(feats.max()) if len(feats) else 0.0
+        if not math.isfinite(top):
+            clean = FrontendState(finite_samples(state.frontend.pending))
+            feats, fe_state = self.frontend.step(finite_samples(chunk), clean)
+            top = float(feats.max()) if len(feats) else 0.0
         level = state.level
         if self.guard is not None:
-            feats, level = self.guard.step(feats, level)
+            feats, level = self.guard.step(feats, level, top)
         events: list[Detection] = []
         kws = state.keywords
         if self._merged is not None:
             buf = np.concatenate([kws[0].pending, feats]) if len(kws[0].pending) else feats
             usable = self.models[0].stride * (len(buf) // self.models[0].stride)
             if usable == 0:
-                new = [replace(ks, pending=buf) for ks in kws]
+                new = [ks._replace(pending=buf) for ks in kws]
             else:
                 runs = self._run_merged(buf[:usable], kws)
                 new = [self._advance(i, ks, buf[usable:], *runs[i], events, posteriors) for i, ks in enumerate(kws)]
@@ -295,7 +306,7 @@ class Detector:
                 buf = np.concatenate([ks.pending, feats]) if len(ks.pending) else feats
                 usable = m.stride * (len(buf) // m.stride)
                 if usable == 0:
-                    new.append(replace(ks, pending=buf))
+                    new.append(ks._replace(pending=buf))
                     continue
                 raw, ctx, h = m.run(buf[:usable], ks.ctx, ks.hidden)
                 new.append(self._advance(i, ks, buf[usable:], raw, ctx, h, events, posteriors))
@@ -337,7 +348,7 @@ class Detector:
             history = hist[len(hist) - (w - 1):]
         if posteriors is not None:
             posteriors[i].append(np.array(values, dtype=np.float32))
-        # one new state, built directly (dataclasses.replace costs several microseconds a call)
+        # one new state, built directly (_replace costs more than a new tuple)
         if ks.run_start < 0 and ks.armed and (not values or max(values) < self.thresholds[i]):  # the usual case
             return KeywordState(rest, ctx, h, history, ks.steps + len(values), True, -1, ks.run_best,
                                 ks.run_best_step, ks.rearm_step)

@@ -118,12 +118,12 @@ class FloorGuard:
     def initial_state(self) -> float:
         return self.quiet
 
-    def step(self, feats: np.ndarray, state: float) -> tuple[np.ndarray, float]:
+    def step(self, feats: np.ndarray, state: float, top: float | None = None) -> tuple[np.ndarray, float]:
         """feats (T, F) log-mel -> (the guarded frames, float32; the new state). `feats` itself while
-        nothing heard so far reaches the guard's level."""
+        nothing heard so far reaches the guard's level. `top`: feats.max() where the caller has it already."""
         if len(feats) == 0:
             return feats, state
-        if state <= self.quiet and feats.max() < self.quiet:
+        if state <= self.quiet and (feats.max() if top is None else top) < self.quiet:
             return feats, self.quiet
         loudest = feats.max(axis=1)
         n = self.fall * np.arange(1, len(feats) + 1)                       # the release per frame
