@@ -6,7 +6,6 @@ OGG/Vorbis/Opus and MP3; resampling is soxr, streamed so that block edges leave 
 """
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,7 @@ import soxr
 from .errors import SpeechseqError
 
 __all__ = ["SAMPLE_RATE", "AudioError", "AudioInfo", "audio_info", "load_audio", "stream_audio", "to_mono", "resample",
-           "finite_samples"]
+           "finite_samples", "SAMPLE_LIMIT"]
 
 SAMPLE_RATE = 16000
 
@@ -74,14 +73,18 @@ def to_mono(x: np.ndarray) -> np.ndarray:
     return x if x.ndim == 1 else x.mean(axis=1, dtype=np.float32)
 
 
+SAMPLE_LIMIT = 1e4  # finite_samples' bound: the frontend's power of such samples stays far inside float32
+
+
 def finite_samples(x: np.ndarray) -> np.ndarray:
-    """`x` itself when every sample is finite, else a copy with NaN as 0 and +-inf as +-1: a broken float file
-    or driver must not poison a stream's model state. One dot product checks a chunk (a NaN or an infinity
-    anywhere makes it so; finite samples over about 1e19 too, and go the slow way unchanged): under a
-    microsecond for 100 ms of audio."""
-    if math.isfinite(x.dot(x)):
+    """`x` itself when every sample is finite and within +-SAMPLE_LIMIT, else a copy with NaN as 0, +-inf as +-1
+    and the rest clipped to +-SAMPLE_LIMIT: a broken float file or driver must not poison a stream's model state
+    (samples over about 1e16 would overflow the frontend's float32 power). One dot product checks a chunk (any
+    NaN, infinity or sample over about 1e15 sends the sum of squares over 1e30): under a microsecond for 100 ms of
+    audio."""
+    if x.dot(x) < 1e30:  # False for NaN too
         return x
-    return np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=-1.0)
+    return np.clip(np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=-1.0), -SAMPLE_LIMIT, SAMPLE_LIMIT)
 
 
 def resample(x: np.ndarray, sr_in: int, sr_out: int = SAMPLE_RATE) -> np.ndarray:
@@ -92,7 +95,8 @@ def resample(x: np.ndarray, sr_in: int, sr_out: int = SAMPLE_RATE) -> np.ndarray
 
 
 def load_audio(path: str | os.PathLike, sr: int = SAMPLE_RATE) -> np.ndarray:
-    """Decode a whole file to float32 mono at `sr` Hz, samples in [-1, 1]. Shape (N,)."""
+    """Decode a whole file to float32 mono at `sr` Hz, samples in [-1, 1]. Shape (N,). A broken float file's NaN
+    and infinite samples come out as 0 and +-1 (finite_samples), before the resampler could spread them."""
     p = _check_path(path)
     with _open(p) as f:
         native = f.samplerate
@@ -102,14 +106,14 @@ def load_audio(path: str | os.PathLike, sr: int = SAMPLE_RATE) -> np.ndarray:
             raise AudioError(f"{p}: cannot decode audio ({err})") from None
     if len(x) == 0:
         raise AudioError(f"{p}: contains no audio samples")
-    return resample(to_mono(x), native, sr)
+    return resample(finite_samples(to_mono(x)), native, sr)
 
 
 def stream_audio(path: str | os.PathLike, block_s: float = 10.0, sr: int = SAMPLE_RATE) -> Iterator[np.ndarray]:
     """Yield float32 mono blocks of about `block_s` seconds at `sr` Hz; memory is one block.
 
     Concatenating the blocks gives the same samples as `load_audio` up to the resampler's
-    numerical noise (streamed soxr, no seams at block edges).
+    numerical noise (streamed soxr, no seams at block edges); NaN and infinite samples as there.
     """
     p = _check_path(path)
     with _open(p) as f:
@@ -123,7 +127,7 @@ def stream_audio(path: str | os.PathLike, block_s: float = 10.0, sr: int = SAMPL
             except (sf.LibsndfileError, RuntimeError) as err:
                 raise AudioError(f"{p}: cannot decode audio ({err})") from None
             last = len(x) < block
-            mono = to_mono(x)
+            mono = finite_samples(to_mono(x))
             out = mono if rs is None else rs.resample_chunk(mono, last=last)
             if len(out):
                 got_any = True

@@ -182,19 +182,6 @@ def _logmel(x: np.ndarray, t: int, cfg: FrontendConfig) -> np.ndarray:
         mel += np.float32(cfg.floor)
         np.log(mel, out=mel)
     return out
-    window, fb, k0, k1 = _Tables.get(cfg)
-    win, hop = cfg.win_length, cfg.hop_length
-    frames = np.zeros((min(t, _BLOCK), cfg.n_fft), dtype=np.float32)  # the padding stays zero
-    for b in range(0, t, _BLOCK):
-        n = min(_BLOCK, t - b)
-        view = np.ndarray((n, win), np.float32, x, 4 * b * hop, (4 * hop, 4))  # frames, no copy
-        np.multiply(view, window, out=frames[:n, :win])
-        power = np.abs(_rfft(frames[:n])[:, k0:k1])  # the bins the filters weigh; |X_k|, then squared in place:
-        np.square(power, out=power)                   # two calls, and half the product of (re, im) pairs squared
-        mel = np.matmul(power, fb, out=out[b : b + n])
-        mel += np.float32(cfg.floor)
-        np.log(mel, out=mel)
-    return out
 
 
 class FrontendState(NamedTuple):
@@ -224,9 +211,11 @@ class StreamingFrontend:
         chunk = np.asarray(chunk, dtype=np.float32).reshape(-1)
         cfg = self.cfg
         if len(state.pending):
-            buf = np.concatenate((state.pending, chunk))  # new memory: its tail may stay in the state as it is
-            t = num_frames(len(buf), cfg)
+            buf = np.concatenate((state.pending, chunk))  # new memory: its tail may stay in the state as it is,
+            t = num_frames(len(buf), cfg)                 # unless the view would keep a long block alive
             rest = buf[t * cfg.hop_length:]
+            if len(buf) > 8192:
+                rest = rest.copy()
         else:
             buf = np.ascontiguousarray(chunk)
             t = num_frames(len(buf), cfg)

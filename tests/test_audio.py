@@ -1,4 +1,6 @@
 """Audio in: every format, rate, channel count and sample type decodes to float32 mono 16 kHz."""
+import json
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -114,3 +116,31 @@ def test_finite_samples_passes_finite_audio_through_and_mends_the_rest():
     bad = np.array([np.nan, np.inf, -np.inf, 0.25], np.float32)
     assert finite_samples(bad).tolist() == [0.0, 1.0, -1.0, 0.25]
     assert np.isnan(bad[0])                                         # the caller's array is left as it was
+    huge = np.array([1e17, -3e38, 5e3, 0.1], np.float32)            # would overflow the frontend's power
+    assert finite_samples(huge).tolist() == [1e4, -1e4, 5e3, pytest.approx(0.1)]
+    loud = np.full(16000, 5e3, np.float32)                          # loud but harmless: left as it is
+    assert finite_samples(loud) is loud
+
+
+@pytest.mark.parametrize("rate", [16000, 22050])
+def test_broken_float_file_reads_as_finite_samples(tmp_path, rate):
+    """NaN and infinities in a float WAV come out as 0 and +-1, whole or streamed, before any resampler (which would
+    spread a NaN over its filter's length); `speechseq detect` on it gives its events with no numpy warning."""
+    import subprocess
+    import sys
+
+    x = 0.3 * _tone(rate, seconds=3.0)
+    x[[100, rate, rate + 1, 2 * rate]] = [np.nan, np.inf, -np.inf, np.nan]
+    path = tmp_path / "broken.wav"
+    sf.write(path, x.astype(np.float32), rate, subtype="FLOAT")
+    whole = load_audio(path)
+    streamed = np.concatenate(list(stream_audio(path, block_s=0.7)))
+    assert np.isfinite(whole).all() and np.isfinite(streamed).all()
+    assert abs(len(whole) - 48000) <= 2 and np.abs(whole).max() <= 1.5
+    if rate == 16000:                                                # no resampler: exactly the stand-ins
+        assert whole[[100, 16000, 16001, 32000]].tolist() == [0.0, 1.0, -1.0, 0.0]
+        np.testing.assert_array_equal(streamed, whole)
+    r = subprocess.run([sys.executable, "-W", "default", "-m", "speechseq", "detect", "--json", str(path)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "Warning" not in r.stderr, r.stderr
+    assert json.loads(r.stdout)["duration"] == pytest.approx(3.0, abs=0.01)

@@ -48,10 +48,20 @@ def smooth(probs: np.ndarray, steps: int) -> np.ndarray:
     if steps <= 1:
         return np.asarray(probs, dtype=np.float32)
     p = np.asarray(probs, dtype=np.float64)
-    pad = np.zeros(p.shape[:-1] + (steps - 1,))
-    c = np.cumsum(np.concatenate([pad, p], axis=-1), axis=-1)
-    c = np.concatenate([np.zeros(p.shape[:-1] + (1,)), c], axis=-1)
-    return ((c[..., steps:] - c[..., :-steps]) / steps).astype(np.float32)
+    n = p.shape[-1]
+    padded = np.concatenate([np.zeros(p.shape[:-1] + (steps - 1,)), p], axis=-1)
+    total = padded[..., :n].copy()
+    for k in range(1, steps):  # each window summed left to right, as the stream sums it (no running totals,
+        total += padded[..., k:k + n]  # whose differences lose the small values of a long stream)
+    return (total / steps).astype(np.float32)
+
+
+def _window_sum(values: tuple[float, ...], start: int, w: int) -> float:
+    """values[start] + ... + values[start + w - 1], left to right (Python 3.12's sum() compensates: not the same)."""
+    total = values[start]
+    for k in range(start + 1, start + w):
+        total += values[k]
+    return total
 
 
 def trigger_events(post: np.ndarray, threshold: float, refractory_steps: int, max_wait_steps: int) -> list[tuple[int, int, float]]:
@@ -278,10 +288,12 @@ class Detector:
         """
         chunk = np.asarray(chunk, dtype=np.float32).reshape(-1)
         feats, fe_state = self.frontend.step(chunk, state.frontend)
-        # A NaN or an infinity among the samples makes every frame it reaches NaN or infinite, and so the frames'
-        # maximum, which the floor guard needs anyway: then the chunk and the samples still pending are taken
-        # again with NaN as 0 and +-inf as +-1 (speechseq.audio.finite_samples), so that they never reach a
-        # model's state. (A sample not in a frame yet is caught with the chunk that completes its frames.)
+        # A NaN, an infinity or a sample that overflows the frontend's float32 power (from about 1e17) makes the
+        # frames it reaches NaN or infinite, and so the frames' maximum, which the floor guard needs anyway: then the chunk and the samples
+        # still pending are taken again as speechseq.audio.finite_samples gives them (NaN as 0, +-inf as +-1, the
+        # rest clipped to +-1e4), so that they never reach a model's state or the guard's. (A sample not in a frame
+        # yet is caught with the chunk that completes its frames. An infinity's first pass warns as numpy does; the
+        # file readers, load_audio and stream_audio, and the listener hand over finite samples already.)
         top = float(feats.max()) if len(feats) else 0.0
         if not math.isfinite(top):
             clean = FrontendState(finite_samples(state.frontend.pending))
@@ -343,8 +355,8 @@ class Detector:
         history = ks.history
         if w > 1:
             hist = history + tuple(values)
-            # each mean of w outputs in float64, rounded to float32: the values `smooth` gives for the whole stream
-            values = array("f", [sum(hist[j:j + w]) / w for j in range(len(values))]).tolist()
+            # each mean of w outputs, summed left to right in float64 and rounded to float32, as `smooth` does
+            values = array("f", [_window_sum(hist, j, w) / w for j in range(len(values))]).tolist()
             history = hist[len(hist) - (w - 1):]
         if posteriors is not None:
             posteriors[i].append(np.array(values, dtype=np.float32))
