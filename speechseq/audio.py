@@ -73,17 +73,19 @@ def to_mono(x: np.ndarray) -> np.ndarray:
     return x if x.ndim == 1 else x.mean(axis=1, dtype=np.float32)
 
 
-SAMPLE_LIMIT = 1e4  # finite_samples' bound: the frontend's power of such samples stays far inside float32
+SAMPLE_LIMIT = 1e15  # finite_samples' bound: the frontend's float32 power of such samples stays finite
 
 
 def finite_samples(x: np.ndarray) -> np.ndarray:
     """`x` itself when every sample is finite and within +-SAMPLE_LIMIT, else a copy with NaN as 0, +-inf as +-1
     and the rest clipped to +-SAMPLE_LIMIT: a broken float file or driver must not poison a stream's model state
-    (samples over about 1e16 would overflow the frontend's float32 power). One dot product checks a chunk (any
-    NaN, infinity or sample over about 1e15 sends the sum of squares over 1e30): under a microsecond for 100 ms of
-    audio."""
-    if x.dot(x) < 1e30:  # False for NaN too
-        return x
+    (samples from about 1e17 overflow the frontend's float32 power). One dot product checks a chunk (any NaN,
+    infinity or sample over 1e15 sends its sum of squares to 1e30 or more; a chunk of smaller samples that gets
+    there too is copied unchanged), so the result does not depend on how a stream is cut: under a microsecond for
+    100 ms of audio."""
+    with np.errstate(over="ignore"):  # a sum of squares past float32's range is what the check looks for
+        if x.dot(x) < 1e30:  # False for NaN too
+            return x
     return np.clip(np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=-1.0), -SAMPLE_LIMIT, SAMPLE_LIMIT)
 
 

@@ -115,7 +115,7 @@ def test_streamed_smoothing_is_smooth_of_the_whole_posterior(steps):
 def test_non_finite_samples_count_as_their_finite_stand_ins():
     """NaN, +-inf and samples that overflow the frontend's power, also in chunks shorter than a frame, give the
     posteriors of the same stream with them as speechseq.audio.finite_samples makes them (0, +-1, clipped to
-    +-1e4), all finite, and the floor guard's state stays finite (3e38 made it NaN for good before)."""
+    +-1e15), all finite, and the floor guard's state stays finite (3e38 made it NaN for good before)."""
     from speechseq.audio import finite_samples
     from speechseq.runtime.detector import Detector
 

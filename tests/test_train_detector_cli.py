@@ -111,7 +111,7 @@ def test_train_detector_synthesizes_its_data_when_given_none(tmp_path):
     assert f'synthesizing "yes" and negatives into {out / "synth"}' in r.stdout
     pos = [json.loads(line) for line in (out / "synth/positives.jsonl").read_text().splitlines()]
     neg = [json.loads(line) for line in (out / "synth/negatives.jsonl").read_text().splitlines()]
-    assert len(pos) == len(neg) == 100 and {p["engine"] for p in pos} == {"flite"}  # 100 per engine by default
+    assert len(pos) >= 100 and len(neg) == len(pos) and {p["engine"] for p in pos} == {"flite"}  # >= 100 an engine
     assert {p["text"] for p in pos} == {"yes"} and not any(n["text"] == "yes" for n in neg)
     assert any(p["heldout"] for p in pos) and not all(p["heldout"] for p in pos)
     assert "no held-out" not in r.stderr                       # validated on the held-out voices' clips

@@ -289,11 +289,12 @@ class Detector:
         chunk = np.asarray(chunk, dtype=np.float32).reshape(-1)
         feats, fe_state = self.frontend.step(chunk, state.frontend)
         # A NaN, an infinity or a sample that overflows the frontend's float32 power (from about 1e17) makes the
-        # frames it reaches NaN or infinite, and so the frames' maximum, which the floor guard needs anyway: then the chunk and the samples
-        # still pending are taken again as speechseq.audio.finite_samples gives them (NaN as 0, +-inf as +-1, the
-        # rest clipped to +-1e4), so that they never reach a model's state or the guard's. (A sample not in a frame
-        # yet is caught with the chunk that completes its frames. An infinity's first pass warns as numpy does; the
-        # file readers, load_audio and stream_audio, and the listener hand over finite samples already.)
+        # frames it reaches NaN or infinite, and so the frames' maximum, which the floor guard needs anyway. Then
+        # the chunk and the samples still pending are taken again as speechseq.audio.finite_samples gives them (NaN
+        # as 0, +-inf as +-1, the rest clipped to +-1e15), so that they never reach a model's state or the guard's.
+        # (A sample not in a frame yet is caught with the chunk that completes its frames. An infinity's first pass
+        # warns as numpy does; the file readers, load_audio and stream_audio, and the listener hand over finite
+        # samples already.)
         top = float(feats.max()) if len(feats) else 0.0
         if not math.isfinite(top):
             clean = FrontendState(finite_samples(state.frontend.pending))

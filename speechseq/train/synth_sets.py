@@ -1,5 +1,5 @@
 """Synthetic training sets: a keyword said by every installed voice with as many negatives, or sentences by
-random voices (`speechseq synth keyword|sentences`, `speechseq train detector` without --synth).
+random voices (`speechseq synth keyword|sentences`, `speechseq train detector` without --synth and --positives).
 
     rows = keyword_set("hey robot", Path("cache/synth/kw-hey-robot"))            # (positives, negatives)
     rows = sentence_set(Path("cache/synth/sentences"), SentenceSet(text=("ljspeech.txt",), n=4000))
