@@ -210,14 +210,10 @@ class StreamingFrontend:
     def step(self, chunk: np.ndarray, state: FrontendState) -> tuple[np.ndarray, FrontendState]:
         chunk = np.asarray(chunk, dtype=np.float32).reshape(-1)
         cfg = self.cfg
-        if len(state.pending):
-            buf = np.concatenate((state.pending, chunk))  # new memory: its tail may stay in the state as it is,
-            t = num_frames(len(buf), cfg)                 # unless the view would keep a long block alive
-            rest = buf[t * cfg.hop_length:]
-            if len(buf) > 8192:
-                rest = rest.copy()
-        else:
-            buf = np.ascontiguousarray(chunk)
-            t = num_frames(len(buf), cfg)
-            rest = buf[t * cfg.hop_length:].copy()  # the caller's memory (a device may reuse it): a copy
+        joined = len(state.pending) > 0
+        buf = np.concatenate((state.pending, chunk)) if joined else np.ascontiguousarray(chunk)
+        t = num_frames(len(buf), cfg)
+        rest = buf[t * cfg.hop_length:]
+        if not joined or len(buf) > 8192:  # the caller's memory (a device may reuse it), or a long block a view
+            rest = rest.copy()             # would keep alive: a copy; else the tail of our own concatenation
         return _logmel(buf, t, cfg), FrontendState(rest)

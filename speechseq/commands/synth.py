@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 
 from ..errors import SpeechseqError
-from ..train.synth_sets import VoiceOptions
+from ..train.synth_sets import (ENGINE_WEIGHTS, KeywordSet, SentenceSet, VoiceOptions,  # cheap: the audio stack is
+                                keyword_set, sentence_set)                              # imported when they run
 from .common import HelpFormatter
 
 DESCRIPTION = ("Make synthetic speech for training: a keyword said by every installed voice (plus speed and pitch "
@@ -29,8 +30,6 @@ DESCRIPTION = ("Make synthetic speech for training: a keyword said by every inst
 
 def add_subcommands(sub: argparse._SubParsersAction) -> None:
     """The `keyword` and `sentences` parsers, under `speechseq synth` and scripts/make_synth_data.py alike."""
-    from ..train.synth_sets import ENGINE_WEIGHTS, KeywordSet, SentenceSet
-
     voices, kw_cfg, se_cfg = VoiceOptions(), KeywordSet(), SentenceSet(text=())
     common = argparse.ArgumentParser(add_help=False, formatter_class=HelpFormatter)
     common.add_argument("--out", required=True, help="output folder (audio/ and manifests)")
@@ -101,8 +100,6 @@ def say(line: str) -> None:
 
 
 def run_keyword(args: argparse.Namespace) -> int:
-    from ..train.synth_sets import KeywordSet, keyword_set
-
     cfg = KeywordSet(args.variations, args.min_per_engine, tuple(args.phrasings), args.neg_ratio, args.alike_words,
                      tuple(args.text))
     keyword_set(args.keyword, Path(args.out), cfg, voices_of(args), say=say)
@@ -110,8 +107,6 @@ def run_keyword(args: argparse.Namespace) -> int:
 
 
 def run_sentences(args: argparse.Namespace) -> int:
-    from ..train.synth_sets import SentenceSet, sentence_set
-
     cfg = SentenceSet(tuple(args.text), args.n, args.min_words, args.max_words, tuple(args.exclude_manifest),
                       tuple(args.exclude_split))
     sentence_set(Path(args.out), cfg, voices_of(args), say=say)

@@ -218,12 +218,13 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     pos, neg = list(args.positives), list(args.negatives)
     synth, made, bank_path = list(args.synth), out / "synth", out / "bank.npz"
-    synthesizes = not synth and not args.positives and not bank_path.exists()
-    if synthesizes:
-        synth = [synthesized(args.keyword, made, tuple(args.synth_engines or ()) or None,
-                             tuple(args.synth_text), args.workers)]
-    elif not synth and not args.positives and (made / "positives.jsonl").exists():
-        synth = [made]  # a rerun: the bank holds their features
+    synthesizes = False
+    if not synth and not args.positives:
+        if not bank_path.exists():
+            synth, synthesizes = [synthesized(args.keyword, made, tuple(args.synth_engines or ()) or None,
+                                              tuple(args.synth_text), args.workers)], True
+        elif (made / "positives.jsonl").exists():
+            synth = [made]  # a rerun: the bank holds their features
     if not synthesizes and (args.synth_engines or args.synth_text):
         warn("--synth-engines and --synth-text shape the synthesis that runs without --synth and --positives, "
              "before OUT/bank.npz exists: ignored here")
