@@ -56,6 +56,9 @@ class LoudnessModel:
     def initial_state(self):
         return np.zeros((1, 5, 40), np.float32), np.zeros((1, 1, 4), np.float32)
 
+    def open(self):  # nothing to load
+        return None
+
     def run(self, feats, ctx, h):
         level = feats.reshape(-1, self.stride, self.n_mels).mean(axis=(1, 2))
         return (1 / (1 + np.exp(-(level + 4.0)))).astype(np.float32), ctx, h
@@ -171,6 +174,7 @@ def test_merged_graph_equals_one_session_per_model():
     for merge in (True, False):
         det = Detector.load(paths, merge=merge)
         assert (det._merged is not None) == merge
+        assert [m._session is None for m in det.models] == [merge] * 3  # merged: no session of its own made
         rng = np.random.default_rng(1)
         state, events, post, i = det.initial_state(), [], [[] for _ in paths], 0
         while i < len(audio):

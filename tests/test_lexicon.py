@@ -59,6 +59,30 @@ def test_trie_prefixes_and_words():
         Trie.build([[1, 2]], [3])                               # a space inside a word
 
 
+def test_children_are_the_dense_table():
+    """The sorted edges answer every (node, symbol) pair as a dense child table built from the words would: the
+    child or -1, -1 for symbols and nodes outside the trie; the search's OOV node keeps its letters."""
+    words = ["cat", "cats", "car", "dog", "do", "don't", "a", "zebra", "zeal"]
+    trie = Trie.build([encode(w) for w in words], list(range(3, 3 + len(words))))
+    dense = np.full((trie.size, 29), -1)
+    for w in words:
+        for i in range(len(w)):
+            dense[trie.walk(encode(w[:i])), encode(w[i])[0]] = trie.walk(encode(w[: i + 1]))
+    assert (dense >= 0).sum() == trie.size - 1                   # one edge per node but the root
+    nodes, syms = np.arange(trie.size)[:, None], np.arange(29)[None, :]
+    assert np.array_equal(trie.children(nodes, syms), dense)
+    assert trie.children(np.array([0, 0, -1, trie.size]), np.array([29, -1, 4, 4])).tolist() == [-1] * 4
+    assert Trie.build([], []).children(np.array([0]), np.array([4])).tolist() == [-1]
+
+    lex = Lexicon(WordLM(*kneser_ney(["the cat sat", "a dog ran"])))
+    oov = lex.oov_node
+    assert oov == lex.trie.size
+    n = np.arange(oov + 1, dtype=np.int64)[:, None]
+    got = lex.search_children(n, np.arange(29, dtype=np.int64)[None, :])
+    assert np.array_equal(got[:oov], lex.trie.children(n[:oov], syms))
+    assert got[oov].tolist() == [-1, -1] + [oov] * 27              # blank and space lead nowhere, letters back
+
+
 @pytest.mark.parametrize("context", [("<s>", "<s>"), ("<s>", "the"), ("the", "cat"), ("cat", "dog"),
                                      ("zebra", "the"), ("the", "zebra"), ("mat", "</s>")])
 def test_word_lm_is_a_distribution(lexicon, context):

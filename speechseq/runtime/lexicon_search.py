@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..text import EOS, SOS, SPACE, decode
+from ..text import CTC_SIZE, EOS, SOS, SPACE, decode
 from .ctc_prefix import PrefixTrie, advance, extensions, prune
 from .decoding import Hypothesis, LanguageModel, _check_log_probs, advance_lm
 from .lexicon import BOS, EOS_WORD, UNK_WORD, Lexicon
@@ -74,15 +74,13 @@ def lexicon_beam_search(log_probs: np.ndarray, lexicon: Lexicon, opts: LexiconOp
     lp = _check_log_probs(log_probs)
     o = opts
     fuse = lm is not None and o.char_weight != 0.0
-    trie, wlm = lexicon.trie, lexicon.lm
+    wlm = lexicon.lm
     n_frames, n_sym = lp.shape
-    if n_sym > trie.child.shape[1]:
-        raise ValueError(f"log_probs have {n_sym} symbols, the lexicon knows {trie.child.shape[1]}")
+    if n_sym > CTC_SIZE:
+        raise ValueError(f"log_probs have {n_sym} symbols, the lexicon knows {CTC_SIZE}")
     ww, wb, op = o.word_weight, o.word_bonus, o.oov_penalty
-    # Trie tables with one extra node, OOV, whose every letter leads back to itself (built once,
-    # by the Lexicon; a view here, not a copy).
-    oov = trie.size
-    child = lexicon.search_child[:, :n_sym]
+    # Trie tables with one extra node, OOV, whose every letter leads back to itself (built once, by the Lexicon).
+    oov = lexicon.oov_node
     word_of, smear = lexicon.search_word, lexicon.search_smear
     pr = prune(lp, o.prune_top_k, o.prune_logp, o.blank_skip)
     k = pr.k
@@ -126,7 +124,7 @@ def lexicon_beam_search(log_probs: np.ndarray, lexicon: Lexicon, opts: LexiconOp
         cand = pr.top[t]
         ext = extensions(pb, total, new_pnb, last, ppos, pr, t)
         # The state each (prefix, symbol) extension would have.
-        nxt = child[node][:, cand]                                    # (n, k)
+        nxt = lexicon.search_children(node[:, None], cand[None, :])    # (n, k)
         is_space = (cand == SPACE)[None, :]
         leaves = (nxt < 0) & ~is_space
         g_node = np.where(is_space, 0, np.where(leaves, oov, nxt))

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..errors import SpeechseqError
 
 __all__ = ["METADATA_KEY", "ModelError", "make_session", "read_metadata", "write_metadata", "session_metadata", "jsonable",
-           "open_model", "direct_run"]
+           "open_model", "direct_run", "graph_metadata"]
 
 METADATA_KEY = "speechseq"
 
@@ -63,7 +63,15 @@ def direct_run(session):
 
 def session_metadata(session) -> dict:
     """The speechseq metadata of a loaded session ({} when it has none)."""
-    raw = session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
+    return _parse_metadata(session.get_modelmeta().custom_metadata_map.get(METADATA_KEY))
+
+
+def graph_metadata(model) -> dict:
+    """The speechseq metadata of an onnx.ModelProto ({} when it has none), as `session_metadata` reads it."""
+    return _parse_metadata(next((p.value for p in model.metadata_props if p.key == METADATA_KEY), None))
+
+
+def _parse_metadata(raw: str | None) -> dict:
     if raw is None:
         return {}
     try:
