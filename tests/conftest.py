@@ -1,4 +1,5 @@
 """Shared fixtures. Paths are absolute (never relative to the working directory)."""
+import os
 from pathlib import Path
 
 import numpy as np
@@ -7,6 +8,19 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data" / "samples"
 SHARED = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _graph_cache(tmp_path_factory):
+    """The runtime's graph cache (speechseq.runtime.graph_cache) in a folder of this test run, not the user's: for the
+    tests and the commands they start."""
+    old = os.environ.get("SPEECHSEQ_CACHE")
+    os.environ["SPEECHSEQ_CACHE"] = str(tmp_path_factory.mktemp("speechseq-cache"))
+    yield
+    if old is None:
+        os.environ.pop("SPEECHSEQ_CACHE", None)
+    else:
+        os.environ["SPEECHSEQ_CACHE"] = old
 
 
 @pytest.fixture(scope="session")

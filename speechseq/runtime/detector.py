@@ -20,7 +20,7 @@ import math
 import os
 from array import array
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -29,7 +29,8 @@ import numpy as np
 from ..audio import finite_samples
 from ..frontend import FrontendConfig, FrontendState, StreamingFrontend
 from .conv_blocks import conv_as_matmul
-from .conv_taps import conv_as_taps
+from .conv_taps import Taps, conv_as_taps
+from .graph_cache import cached
 from .graph_merge import merge_side_by_side, prefixed
 from .level import GUARD_RANGE_DB, FloorGuard
 from .one_stream import one_stream
@@ -126,10 +127,7 @@ class KeywordModel:
         self.path, self.threads, self.rewrite = str(path), threads, rewrite
         self._session = self._run = None
         if rewrite:
-            graph, self.taps = load_graph(path)
-            self._graph: bytes | None = graph.SerializeToString()
-            meta = graph_metadata(graph)
-            self._outputs = [o.name for o in graph.graph.output]
+            self._graph, self.taps, meta, self._outputs = _runtime_graph(path)
         else:
             self.taps, self._graph = (), None
             meta = session_metadata(self.open())
@@ -414,6 +412,24 @@ def load_graph(path: str | os.PathLike) -> tuple:
     return (one_stream(rewritten), taps) if taps else (one_stream(conv_as_matmul(model)), ())
 
 
+def _runtime_graph(path: str | os.PathLike) -> tuple[bytes, tuple[Taps, ...], dict, list[str]]:
+    """`load_graph`'s graph as bytes, the taps it reads, the file's metadata and the graph's output names: from the
+    graph cache (speechseq.runtime.graph_cache: no onnx import), built and kept there on a miss."""
+    p = Path(path)
+    if not p.is_file():
+        raise ModelError(f"{p}: no such model file")
+
+    def build() -> tuple[bytes, dict]:
+        graph, taps = load_graph(p)
+        return graph.SerializeToString(), {"taps": [asdict(t) for t in taps], "meta": graph_metadata(graph),
+                                           "outputs": [o.name for o in graph.graph.output]}
+    try:
+        data, record = cached("detector", [p], build)
+    except OSError as err:
+        raise ModelError(f"{p}: cannot read the model file ({err.strerror or err})") from None
+    return data, tuple(Taps(**t) for t in record["taps"]), record["meta"], list(record["outputs"])
+
+
 def _load_onnx(p: Path):
     """The ONNX file at `p` (onnx.ModelProto); ModelError when it is missing or not ONNX."""
     import onnx
@@ -433,12 +449,21 @@ def _merged_session(models: Sequence[KeywordModel]):
     if len(models) < 2 or len({m.stride for m in models}) != 1:
         return None, False, ()
     shared_context = len({m.context for m in models}) == 1
-    graphs = [load_graph(m.path) if m.rewrite else (_load_onnx(Path(m.path)), ()) for m in models]
-    taps = [t for _, t in graphs]
-    shared_taps = shared_context and len(set(taps)) == 1  # the same matrices for every model: fed once
-    shared = ({"features", "context"} if shared_context else {"features"}) | (
-        {t.name for t in taps[0]} if shared_taps else set())
-    merged = merge_side_by_side([g for g, _ in graphs], shared_inputs=shared)
-    fed = ([(t.name, t) for t in taps[0]] if shared_taps
-           else [(prefixed(i, t.name), t) for i, ts in enumerate(taps) for t in ts])
-    return make_session(merged.SerializeToString(), models[0].threads), shared_context, fed
+
+    def build() -> tuple[bytes, dict]:
+        graphs = [load_graph(m.path) if m.rewrite else (_load_onnx(Path(m.path)), ()) for m in models]
+        taps = [t for _, t in graphs]
+        shared_taps = shared_context and len(set(taps)) == 1  # the same matrices for every model: fed once
+        shared = ({"features", "context"} if shared_context else {"features"}) | (
+            {t.name for t in taps[0]} if shared_taps else set())
+        merged = merge_side_by_side([g for g, _ in graphs], shared_inputs=shared)
+        fed = ([(t.name, t) for t in taps[0]] if shared_taps
+               else [(prefixed(i, t.name), t) for i, ts in enumerate(taps) for t in ts])
+        return merged.SerializeToString(), {"fed": [[name, asdict(t)] for name, t in fed]}
+    kind = "merged " + "".join("r" if m.rewrite else "f" for m in models)  # rewritten or the file's own graphs
+    try:
+        data, record = cached(kind, [m.path for m in models], build)
+    except OSError as err:
+        raise ModelError(f"cannot read a model file ({err})") from None
+    fed = [(name, Taps(**t)) for name, t in record["fed"]]
+    return make_session(data, models[0].threads), shared_context, fed

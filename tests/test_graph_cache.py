@@ -1,0 +1,112 @@
+"""The detector graph cache: a second load reads the rewritten graphs from disk without importing onnx, with the same
+posteriors; a damaged entry, a changed model file and an unwritable folder each fall back to building the graph."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from speechseq.runtime.detector import Detector, KeywordModel
+from speechseq.runtime.graph_cache import cache_folder
+from speechseq.runtime.onnx import read_metadata, write_metadata
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = [ROOT / "models" / "activate.onnx", ROOT / "models" / "computer.onnx"]
+
+# Streams the demo recording through the shipped detectors (merged) and one of them alone; prints whether onnx was
+# imported, the cache's entries and the posteriors' bytes' digest.
+_RUN = """
+import hashlib, sys, numpy as np
+from speechseq.audio import load_audio
+from speechseq.runtime.detector import Detector
+from speechseq.runtime.graph_cache import cache_folder
+audio = load_audio(sys.argv[1])
+h = hashlib.sha256()
+for paths in (sys.argv[2:], sys.argv[2:3]):
+    det = Detector.load(paths)
+    state, post = det.initial_state(), [[] for _ in paths]
+    for i in range(0, len(audio), 1280):
+        _, state = det.step(audio[i:i + 1280], state, post)
+    for p in post:
+        h.update(np.concatenate(p).tobytes())
+folder = cache_folder()
+print("onnx" in sys.modules, len(list(folder.glob("*.onnx"))) if folder.is_dir() else 0, h.hexdigest())
+"""
+
+
+def _run(cache: Path) -> tuple[str, str, str]:
+    env = {**os.environ, "SPEECHSEQ_CACHE": str(cache)}
+    out = subprocess.run([sys.executable, "-c", _RUN, str(ROOT / "data" / "samples" / "activate_kitchen_lights.wav"),
+                          *map(str, MODELS)], env=env, capture_output=True, text=True, check=True)
+    return tuple(out.stdout.split())
+
+
+def test_a_second_load_needs_no_onnx_and_gives_the_same_posteriors(tmp_path):
+    first = _run(tmp_path / "c")
+    assert first[:2] == ("True", "3")              # built: two keywords and their merged graph
+    second = _run(tmp_path / "c")
+    assert second == ("False", "3", first[2])       # read: no onnx import, the same posteriors bit for bit
+    # A damaged entry is built again (and mended), with the same posteriors.
+    for f in (tmp_path / "c" / "graphs").glob("*.onnx"):
+        f.write_bytes(f.read_bytes()[:-10] + b"0123456789")
+    assert _run(tmp_path / "c") == ("True", "3", first[2])
+    assert _run(tmp_path / "c") == ("False", "3", first[2])
+    # Without a usable folder (a file stands where it should be) nothing is kept, and nothing else changes.
+    (tmp_path / "file").write_text("not a folder")
+    assert _run(tmp_path / "file") == ("True", "0", first[2])
+
+
+def test_a_changed_model_file_is_a_new_entry(tmp_path, monkeypatch):
+    monkeypatch.setenv("SPEECHSEQ_CACHE", str(tmp_path / "c"))
+    assert cache_folder() == tmp_path / "c" / "graphs"
+    path = tmp_path / "kw.onnx"
+    shutil.copy(MODELS[0], path)
+    assert KeywordModel(path).threshold == pytest.approx(read_metadata(MODELS[0])["threshold"])
+    write_metadata(path, {**read_metadata(path), "threshold": 0.123})
+    assert KeywordModel(path).threshold == pytest.approx(0.123)
+    records = [json.loads(p.read_text()) for p in (tmp_path / "c" / "graphs").glob("*.json")]
+    assert sorted(r["meta"]["threshold"] for r in records) == sorted([read_metadata(MODELS[0])["threshold"], 0.123])
+
+
+def test_missing_and_broken_files_are_model_errors(tmp_path, monkeypatch):
+    from speechseq.runtime.onnx import ModelError
+
+    monkeypatch.setenv("SPEECHSEQ_CACHE", str(tmp_path / "c"))
+    with pytest.raises(ModelError, match="no such model file"):
+        KeywordModel(tmp_path / "none.onnx")
+    (tmp_path / "bad.onnx").write_bytes(b"\x00garbage" * 10)
+    with pytest.raises(ModelError, match="cannot load ONNX model"):
+        Detector.load([tmp_path / "bad.onnx"])
+    assert not (tmp_path / "c").exists()            # nothing kept for a file that failed
+
+
+def test_the_folder_keeps_the_most_recently_used(tmp_path, monkeypatch):
+    import time
+
+    from speechseq.runtime import graph_cache
+
+    monkeypatch.setenv("SPEECHSEQ_CACHE", str(tmp_path / "c"))
+    monkeypatch.setattr(graph_cache, "MAX_ENTRIES", 2)
+    src = tmp_path / "m.bin"
+    src.write_bytes(b"model")
+    built = []
+
+    def load(kind: str) -> bytes:
+        def build():
+            built.append(kind)
+            return kind.encode(), {"kind": kind}
+        graph, record = graph_cache.cached(kind, [src], build)
+        assert graph == kind.encode() and record["kind"] == kind
+        time.sleep(0.02)  # distinct modification times
+        return graph
+
+    for kind in ("a", "b", "a", "c", "a", "b"):
+        load(kind)
+    # a kept (used again before c came), b dropped for c, then built again and c dropped
+    assert built == ["a", "b", "c", "b"]
+    assert len(list((tmp_path / "c" / "graphs").glob("*.onnx"))) == 2
