@@ -308,8 +308,7 @@ class Detector:
         If `posteriors` is a list (one list per keyword), each keyword's smoothed posterior for
         this chunk is appended to it (for plots and evaluation).
         """
-        chunk = np.asarray(chunk, dtype=np.float32).reshape(-1)
-        feats, fe_state = self.frontend.step(chunk, state.frontend)
+        feats, fe_state = self.frontend.step(chunk, state.frontend)  # which takes the chunk as float32 (N,)
         # A NaN, an infinity or a sample that overflows the frontend's float32 power (from about 1e17) makes the
         # frames it reaches NaN or infinite, and so the frames' maximum, which the floor guard needs anyway. Then
         # the chunk and the samples still pending are taken again as speechseq.audio.finite_samples gives them (NaN
@@ -320,11 +319,11 @@ class Detector:
         top = float(feats.max()) if len(feats) else 0.0
         if not math.isfinite(top):
             clean = FrontendState(finite_samples(state.frontend.pending))
-            feats, fe_state = self.frontend.step(finite_samples(chunk), clean)
+            feats, fe_state = self.frontend.step(finite_samples(np.asarray(chunk, np.float32).reshape(-1)), clean)
             top = float(feats.max()) if len(feats) else 0.0
-        level = state.level
-        if self.guard is not None:
-            feats, level = self.guard.step(feats, level, top)
+        level, guard = state.level, self.guard
+        if guard is not None and (level > guard.quiet or top >= guard.quiet):  # else nothing to change (its step)
+            feats, level = guard.step(feats, level, top)
         events: list[Detection] = []
         kws = state.keywords
         if self._merged is not None:
