@@ -1,5 +1,7 @@
 """Shared fixtures. Paths are absolute (never relative to the working directory)."""
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -10,17 +12,16 @@ SAMPLES = ROOT / "data" / "samples"
 SHARED = ROOT.parent / "shared" / "data"
 
 
+# The runtime's graph cache (speechseq.runtime.graph_cache) in a folder of this test run, not the user's: set on
+# import, before any test module copies the environment for the commands it starts.
+_CACHE = tempfile.mkdtemp(prefix="speechseq-test-cache-")
+os.environ["SPEECHSEQ_CACHE"] = _CACHE
+
+
 @pytest.fixture(scope="session", autouse=True)
-def _graph_cache(tmp_path_factory):
-    """The runtime's graph cache (speechseq.runtime.graph_cache) in a folder of this test run, not the user's: for the
-    tests and the commands they start."""
-    old = os.environ.get("SPEECHSEQ_CACHE")
-    os.environ["SPEECHSEQ_CACHE"] = str(tmp_path_factory.mktemp("speechseq-cache"))
+def _graph_cache():
     yield
-    if old is None:
-        os.environ.pop("SPEECHSEQ_CACHE", None)
-    else:
-        os.environ["SPEECHSEQ_CACHE"] = old
+    shutil.rmtree(_CACHE, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

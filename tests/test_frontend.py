@@ -135,9 +135,11 @@ def test_the_streaming_fft_leaves_scipy_fft_unimported():
     """The frontend loads scipy's pocketfft extension on its own: scipy.fft's package (and scipy.special, which it
     imports) stays out of the process, about 20 MB of the listener's resident memory; the transform is the fast one."""
     code = ("import sys, numpy as np; import speechseq.frontend as f; f.logmel(np.ones(1600, np.float32)); "
-            "print(f._rfft.__name__, sorted(m for m in ('scipy.fft', 'scipy.special') if m in sys.modules))")
+            "print(f._rfft.__name__, sorted(m for m in ('scipy.fft', 'scipy.special') if m in sys.modules)); "
+            "x = np.random.default_rng(0).standard_normal((5, 512)).astype(np.float32); y = f._rfft(x); "
+            "from scipy.fft import rfft; print(np.array_equal(y, rfft(x, axis=-1)))")  # loaded first on its own
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    assert out == ["direct", "[]"]
+    assert out == ["direct", "[]", "True"]
 
 
 def test_tables_follow_the_config_not_the_object():

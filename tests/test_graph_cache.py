@@ -69,20 +69,77 @@ def test_a_changed_model_file_is_a_new_entry(tmp_path, monkeypatch):
     assert KeywordModel(path).threshold == pytest.approx(read_metadata(MODELS[0])["threshold"])
     write_metadata(path, {**read_metadata(path), "threshold": 0.123})
     assert KeywordModel(path).threshold == pytest.approx(0.123)
-    records = [json.loads(p.read_text()) for p in (tmp_path / "c" / "graphs").glob("*.json")]
+    records = [json.loads(p.read_text())["record"] for p in (tmp_path / "c" / "graphs").glob("*.json")]
     assert sorted(r["meta"]["threshold"] for r in records) == sorted([read_metadata(MODELS[0])["threshold"], 0.123])
+    # An edited record (its digest no longer matches) is built again.
+    for p in (tmp_path / "c" / "graphs").glob("*.json"):
+        stored = json.loads(p.read_text())
+        stored["record"]["meta"]["threshold"] = 0.5
+        p.write_text(json.dumps(stored))
+    assert KeywordModel(path).threshold == pytest.approx(0.123)
 
 
-def test_missing_and_broken_files_are_model_errors(tmp_path, monkeypatch):
+def test_a_file_replaced_while_it_is_built_keeps_the_bytes_that_were_read(tmp_path, monkeypatch):
+    """The graph is built from the bytes the key was made of: a file replaced meanwhile (here: between the read and
+    the build) does not put the new file's graph under the old file's key."""
+    import speechseq.runtime.detector as detector
+
+    monkeypatch.setenv("SPEECHSEQ_CACHE", str(tmp_path / "c"))
+    path = tmp_path / "kw.onnx"
+    shutil.copy(MODELS[0], path)
+    shipped = read_metadata(MODELS[0])["threshold"]
+    real = detector.load_graph
+
+    def replaced_meanwhile(p, data=None):
+        if Path(p) == path and read_metadata(path)["threshold"] != 0.321:
+            write_metadata(path, {**read_metadata(path), "threshold": 0.321})
+        return real(p, data)
+    monkeypatch.setattr(detector, "load_graph", replaced_meanwhile)
+    assert KeywordModel(path).threshold == pytest.approx(shipped)       # the bytes it read
+    monkeypatch.setattr(detector, "load_graph", real)
+    assert KeywordModel(path).threshold == pytest.approx(0.321)        # the file as it is now
+    assert KeywordModel(MODELS[0]).threshold == pytest.approx(shipped)  # the old bytes' entry is right
+
+
+def test_without_the_code_s_source_it_builds_every_time(tmp_path, monkeypatch):
+    from speechseq.runtime import graph_cache
+
+    monkeypatch.setenv("SPEECHSEQ_CACHE", str(tmp_path / "c"))
+    monkeypatch.setattr(graph_cache, "_CODE", graph_cache._CODE + ("not-installed.py",))
+    monkeypatch.setattr(graph_cache, "_code_digest", None)
+    assert KeywordModel(MODELS[0]).keyword == "activate"
+    assert not (tmp_path / "c").exists()
+
+
+def test_missing_broken_and_foreign_files_are_model_errors_at_load(tmp_path, monkeypatch):
+    """Each names the file, at load (also where the session itself is made later), and nothing is kept for it."""
+    import onnx
+    from onnx import helper
+
     from speechseq.runtime.onnx import ModelError
 
     monkeypatch.setenv("SPEECHSEQ_CACHE", str(tmp_path / "c"))
-    with pytest.raises(ModelError, match="no such model file"):
+    with pytest.raises(ModelError, match="none.onnx: no such model file"):
         KeywordModel(tmp_path / "none.onnx")
     (tmp_path / "bad.onnx").write_bytes(b"\x00garbage" * 10)
-    with pytest.raises(ModelError, match="cannot load ONNX model"):
-        Detector.load([tmp_path / "bad.onnx"])
-    assert not (tmp_path / "c").exists()            # nothing kept for a file that failed
+    (tmp_path / "empty.onnx").write_bytes(b"")
+    for name in ("bad.onnx", "empty.onnx"):
+        with pytest.raises(ModelError, match=f"{name}: cannot load ONNX model"):
+            Detector.load([MODELS[1], tmp_path / name])
+    with pytest.raises(ModelError, match="lm-en.onnx: not a speechseq detector"):
+        KeywordModel(ROOT / "models" / "lm-en.onnx")
+    # a detector with a node onnxruntime does not know
+    model = onnx.load(str(MODELS[0]))
+    model.graph.node.append(helper.make_node("NoSuchOp", ["probs"], ["odd"], domain="nowhere.example"))
+    model.graph.output.append(helper.make_tensor_value_info("odd", onnx.TensorProto.FLOAT, None))
+    model.opset_import.append(helper.make_opsetid("nowhere.example", 1))
+    onnx.save(model, str(tmp_path / "unknownop.onnx"))
+    with pytest.raises(ModelError, match="unknownop.onnx: cannot load ONNX model"):
+        KeywordModel(tmp_path / "unknownop.onnx")
+    with pytest.raises(ModelError, match="unknownop.onnx: cannot load ONNX model"):
+        Detector.load([MODELS[1], tmp_path / "unknownop.onnx"])
+    kept = [json.loads(p.read_text())["record"]["meta"]["keyword"] for p in (tmp_path / "c" / "graphs").glob("*.json")]
+    assert kept == ["computer"]                     # the good model beside them only
 
 
 def test_the_folder_keeps_the_most_recently_used(tmp_path, monkeypatch):
@@ -97,7 +154,8 @@ def test_the_folder_keeps_the_most_recently_used(tmp_path, monkeypatch):
     built = []
 
     def load(kind: str) -> bytes:
-        def build():
+        def build(files):
+            assert files == [b"model"]
             built.append(kind)
             return kind.encode(), {"kind": kind}
         graph, record = graph_cache.cached(kind, [src], build)

@@ -64,14 +64,20 @@ def test_children_are_the_dense_table():
     child or -1, -1 for symbols and nodes outside the trie; the search's OOV node keeps its letters."""
     words = ["cat", "cats", "car", "dog", "do", "don't", "a", "zebra", "zeal"]
     trie = Trie.build([encode(w) for w in words], list(range(3, 3 + len(words))))
-    dense = np.full((trie.size, 29), -1)
+    ids: dict[str, int] = {"": 0}                                 # each prefix's node, numbered as first met
     for w in words:
-        for i in range(len(w)):
-            dense[trie.walk(encode(w[:i])), encode(w[i])[0]] = trie.walk(encode(w[: i + 1]))
-    assert (dense >= 0).sum() == trie.size - 1                   # one edge per node but the root
+        for i in range(1, len(w) + 1):
+            ids.setdefault(w[:i], len(ids))
+    dense = np.full((len(ids), 29), -1)
+    for prefix, node in ids.items():
+        if prefix:
+            dense[ids[prefix[:-1]], encode(prefix[-1])[0]] = node
+    assert trie.size == len(ids) and (dense >= 0).sum() == trie.size - 1   # one edge per node but the root
+    assert all(trie.walk(encode(p)) == n for p, n in ids.items())
     nodes, syms = np.arange(trie.size)[:, None], np.arange(29)[None, :]
     assert np.array_equal(trie.children(nodes, syms), dense)
-    assert trie.children(np.array([0, 0, -1, trie.size]), np.array([29, -1, 4, 4])).tolist() == [-1] * 4
+    assert trie.children(np.array([0, 0, -1, trie.size, 2 ** 62]), np.array([29, -1, 4, 4, 4])).tolist() == [-1] * 5
+    assert trie.walk([4, 29]) == trie.walk([4, -1]) == trie.walk([4], node=trie.size) == -1
     assert Trie.build([], []).children(np.array([0]), np.array([4])).tolist() == [-1]
 
     lex = Lexicon(WordLM(*kneser_ney(["the cat sat", "a dog ran"])))

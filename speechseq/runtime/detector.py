@@ -397,13 +397,14 @@ class Detector:
         return out
 
 
-def load_graph(path: str | os.PathLike) -> tuple:
+def load_graph(path: str | os.PathLike, data: bytes | None = None) -> tuple:
     """A detector file's graph as the runtime runs it (onnx.ModelProto), and the taps matrices it reads (Taps,
     fed per call): its running-mean normalisation and convolution as taps products (speechseq.runtime.conv_taps),
     or, where its graph is not the export's pattern, its convolution as a blocked MatMul (conv_blocks; no taps);
     then fixed to one stream a call (speechseq.runtime.one_stream: batch 1, layout changes as Reshapes). The same
-    outputs, a cheaper call. ModelError when the file is missing or not ONNX."""
-    model = _load_onnx(Path(path))
+    outputs, a cheaper call. `data`: the file's bytes, already read. ModelError when the file is missing or not
+    ONNX."""
+    model = _load_onnx(Path(path), data)
     ctx_input = next((v for v in model.graph.input if v.name == "context"), None)
     dims = ctx_input.type.tensor_type.shape.dim if ctx_input is not None else []
     context = dims[1].dim_value if len(dims) == 3 else 0  # the frames it carries, where the file says
@@ -413,15 +414,20 @@ def load_graph(path: str | os.PathLike) -> tuple:
 
 def _runtime_graph(path: str | os.PathLike) -> tuple[bytes, tuple[Taps, ...], dict, list[str]]:
     """`load_graph`'s graph as bytes, the taps it reads, the file's metadata and the graph's output names: from the
-    graph cache (speechseq.runtime.graph_cache: no onnx import), built and kept there on a miss."""
+    graph cache (speechseq.runtime.graph_cache: no onnx import), built and kept there on a miss. A graph is kept
+    only once onnxruntime has taken it and its metadata says detector: ModelError, naming the file, otherwise."""
     p = Path(path)
     if not p.is_file():
         raise ModelError(f"{p}: no such model file")
 
-    def build() -> tuple[bytes, dict]:
-        graph, taps = load_graph(p)
-        return graph.SerializeToString(), {"taps": [asdict(t) for t in taps], "meta": graph_metadata(graph),
-                                           "outputs": [o.name for o in graph.graph.output]}
+    def build(files: list[bytes]) -> tuple[bytes, dict]:
+        graph, taps = load_graph(p, files[0])
+        data = graph.SerializeToString()
+        make_session(data, 1, name=str(p))  # onnxruntime's checks, now, as where a session is made at load
+        meta = graph_metadata(graph)
+        if meta.get("kind") != "detector":
+            raise ModelError(f"{p}: not a speechseq detector (metadata kind {meta.get('kind')!r})")
+        return data, {"taps": [asdict(t) for t in taps], "meta": meta, "outputs": [o.name for o in graph.graph.output]}
     try:
         data, record = cached("detector", [p], build)
     except OSError as err:
@@ -429,14 +435,15 @@ def _runtime_graph(path: str | os.PathLike) -> tuple[bytes, tuple[Taps, ...], di
     return data, tuple(Taps(**t) for t in record["taps"]), record["meta"], list(record["outputs"])
 
 
-def _load_onnx(p: Path):
-    """The ONNX file at `p` (onnx.ModelProto); ModelError when it is missing or not ONNX."""
+def _load_onnx(p: Path, data: bytes | None = None):
+    """The ONNX file at `p` (onnx.ModelProto), or its bytes `data` already read; ModelError when it is missing or
+    not ONNX."""
     import onnx
 
-    if not p.is_file():
+    if data is None and not p.is_file():
         raise ModelError(f"{p}: no such model file")
     try:
-        return onnx.load(str(p))
+        return onnx.load_model_from_string(data) if data is not None else onnx.load(str(p))
     except Exception as err:  # protobuf's DecodeError and kin
         why = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
         raise ModelError(f"{p}: cannot load ONNX model ({why})") from None
@@ -449,13 +456,18 @@ def _merged_session(models: Sequence[KeywordModel]):
         return None, False, ()
     shared_context = len({m.context for m in models}) == 1
 
-    def build() -> tuple[bytes, dict]:
-        graphs = [load_graph(m.path) if m.rewrite else (_load_onnx(Path(m.path)), ()) for m in models]
+    def build(files: list[bytes]) -> tuple[bytes, dict]:
+        graphs = [load_graph(m.path, d) if m.rewrite else (_load_onnx(Path(m.path), d), ())
+                  for m, d in zip(models, files)]
         taps = [t for _, t in graphs]
         shared_taps = shared_context and len(set(taps)) == 1  # the same matrices for every model: fed once
         shared = ({"features", "context"} if shared_context else {"features"}) | (
             {t.name for t in taps[0]} if shared_taps else set())
-        merged = merge_side_by_side([g for g, _ in graphs], shared_inputs=shared)
+        try:
+            merged = merge_side_by_side([g for g, _ in graphs], shared_inputs=shared)
+        except ValueError as err:
+            raise ModelError(f"cannot run {', '.join(m.path for m in models)} as one graph ({err}); "
+                             "load them without merging") from None
         fed = ([(t.name, t) for t in taps[0]] if shared_taps
                else [(prefixed(i, t.name), t) for i, ts in enumerate(taps) for t in ts])
         return merged.SerializeToString(), {"fed": [[name, asdict(t)] for name, t in fed]}

@@ -6,101 +6,141 @@ about 0.6 s (most of it ml_dtypes, which onnx.helper imports) and 17 MB of resid
 So the result, the graph's bytes with a JSON record of what the runtime needs beside them, is written once into a
 cache folder and read from there afterwards.
 
-    graph, record = cached("detector", [path], build)    # build() -> (bytes, record), called on a miss only
+    graph, record = cached("detector", [path], build)    # build(files' bytes) -> (bytes, record), on a miss only
 
-The key is a SHA-256 of the kind, the model files' bytes and the source of the code that rewrites them, so an edited
-model or changed code never reads an old entry; an entry whose graph does not match the digest in its record is
-built again. Folder: $SPEECHSEQ_CACHE, else $XDG_CACHE_HOME/speechseq, else ~/.cache/speechseq, and in it graphs/,
-which keeps the MAX_ENTRIES most recently used. Where it cannot be read or written, the graph is built every time, as
-without a cache.
+The key is a SHA-256 of the kind, the model files' bytes, the source of the code that rewrites them and the onnx
+release, so an edited model or changed code never reads an old entry; build() gets the very bytes the key was made
+of, so a file replaced meanwhile cannot put its graph under the old file's key. An entry whose graph and record do
+not match the digest stored with them is built again. Folder: $SPEECHSEQ_CACHE, else $XDG_CACHE_HOME/speechseq
+(an absolute path), else ~/.cache/speechseq, and in it graphs/, which keeps the MAX_ENTRIES most recently used.
+Where it cannot be read or written, or the code's source is not installed, the graph is built every time, as
+without a cache. The digest guards against damage, not against someone who may write in the folder: keep it
+private (a shared folder is no place for it).
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import tempfile
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-__all__ = ["cache_folder", "cached"]
+__all__ = ["MAX_ENTRIES", "cache_folder", "cached"]
 
-# The modules whose code decides the runtime's graphs: a change to any of them is a new key.
-_CODE = ("detector.py", "conv_taps.py", "conv_blocks.py", "one_stream.py", "graph_merge.py", "graph_edit.py",
-         "graph_cache.py")
-_code_digest: str | None = None
 MAX_ENTRIES = 64  # graphs kept, about 1 MB each; the least recently used go first
+# The modules whose code decides the runtime's graphs and records: a change to any of them is a new key.
+_CODE = ("detector.py", "conv_taps.py", "conv_blocks.py", "one_stream.py", "graph_merge.py", "graph_edit.py",
+         "graph_cache.py", "onnx.py")
+_STALE_S = 3600.0  # a graph without its record, or a temporary file, older than this is a writer's leftover
+_code_digest: str | None = None
 
 
 def cache_folder() -> Path | None:
-    """Where the graphs are kept ($SPEECHSEQ_CACHE, else $XDG_CACHE_HOME/speechseq, else ~/.cache/speechseq); None
-    where there is no home folder to put it in."""
+    """Where the graphs are kept ($SPEECHSEQ_CACHE, else an absolute $XDG_CACHE_HOME/speechseq, else
+    ~/.cache/speechseq); None where there is no home folder to put it in."""
     if os.environ.get("SPEECHSEQ_CACHE"):
         return Path(os.environ["SPEECHSEQ_CACHE"]) / "graphs"
-    if os.environ.get("XDG_CACHE_HOME"):
-        return Path(os.environ["XDG_CACHE_HOME"]) / "speechseq" / "graphs"
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    if os.path.isabs(xdg):
+        return Path(xdg) / "speechseq" / "graphs"
     home = os.path.expanduser("~")
-    return Path(home) / ".cache" / "speechseq" / "graphs" if home != "~" else None
+    return Path(home) / ".cache" / "speechseq" / "graphs" if home not in ("~", "", "/") else None
 
 
-def _code() -> str:
+def _code() -> str | None:
+    """The digest of the rewriting code and the onnx release; None where the sources are not installed."""
     global _code_digest
     if _code_digest is None:
+        from importlib import metadata
+
         h = hashlib.sha256()
-        for name in _CODE:
-            h.update(name.encode() + b"\0" + (Path(__file__).parent / name).read_bytes())
+        try:
+            for name in _CODE:
+                h.update(name.encode() + b"\0" + (Path(__file__).parent / name).read_bytes())
+        except OSError:  # an installation of compiled files only
+            return None
+        try:
+            h.update(b"onnx " + metadata.version("onnx").encode())
+        except metadata.PackageNotFoundError:
+            pass
         _code_digest = h.hexdigest()
     return _code_digest
 
 
-def _key(kind: str, paths: Sequence[str | os.PathLike]) -> str:
-    h = hashlib.sha256(f"{kind}\0{_code()}".encode())
-    for p in paths:
-        data = Path(p).read_bytes()
-        h.update(len(data).to_bytes(8, "little") + data)
-    return h.hexdigest()
+def _digest(graph: bytes, record: dict) -> str:
+    return hashlib.sha256(graph + b"\0" + json.dumps(record, sort_keys=True).encode()).hexdigest()
 
 
 def _read(folder: Path, key: str) -> tuple[bytes, dict] | None:
     try:
-        record = json.loads((folder / f"{key}.json").read_text())
+        stored = json.loads((folder / f"{key}.json").read_text())
         graph = (folder / f"{key}.onnx").read_bytes()
     except (OSError, ValueError):
         return None
-    if not isinstance(record, dict) or record.get("sha256") != hashlib.sha256(graph).hexdigest():
+    if not isinstance(stored, dict) or not isinstance(stored.get("record"), dict):
         return None
-    return graph, record
+    if stored.get("sha256") != _digest(graph, stored["record"]):
+        return None
+    return graph, stored["record"]
+
+
+def _replace(path: Path, data: bytes) -> None:
+    """Write `path` whole: a new private file (O_EXCL, so no planted link is followed), then renamed over it."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _tidy(folder: Path) -> None:
+    """Drop the least recently used entries beyond MAX_ENTRIES, and a killed writer's leftovers."""
+    entries = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime)
+    for old in entries[: max(0, len(entries) - MAX_ENTRIES)]:
+        for p in (old, old.with_suffix(".onnx")):
+            p.unlink(missing_ok=True)
+    now = time.time()
+    for p in [*folder.glob("*.tmp"), *(g for g in folder.glob("*.onnx") if not g.with_suffix(".json").exists())]:
+        if now - p.stat().st_mtime > _STALE_S:
+            p.unlink(missing_ok=True)
 
 
 def _write(folder: Path, key: str, graph: bytes, record: dict) -> None:
-    """The graph first, then its record (which a reader needs to accept the graph), each replaced whole; then the
-    least recently used entries beyond MAX_ENTRIES go (every trained and evaluated model makes one)."""
+    """The graph first, then its record (which a reader needs to accept the graph); then the folder tidied."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        for name, data in ((f"{key}.onnx", graph), (f"{key}.json", json.dumps(record).encode())):
-            tmp = folder / f"{name}.{os.getpid()}.tmp"
-            tmp.write_bytes(data)
-            os.replace(tmp, folder / name)
-        entries = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime)
-        for old in entries[: max(0, len(entries) - MAX_ENTRIES)]:
-            for p in (old, old.with_suffix(".onnx")):
-                p.unlink(missing_ok=True)
+        _replace(folder / f"{key}.onnx", graph)
+        _replace(folder / f"{key}.json", json.dumps({"record": record, "sha256": _digest(graph, record)}).encode())
+        _tidy(folder)
     except OSError:  # a read-only or full disk, or another process tidying at the same time
         pass
 
 
-def cached(kind: str, paths: Sequence[str | os.PathLike], build: Callable[[], tuple[bytes, dict]]) -> tuple[bytes, dict]:
-    """(graph bytes, record) for the model files `paths`: from the cache, or build() and keep it. The record is
-    build()'s dict (JSON values) with "sha256", the graph's digest, added. OSError where a file cannot be read."""
-    key, folder = _key(kind, paths), cache_folder()
-    hit = _read(folder, key) if folder is not None else None
+def cached(kind: str, paths: Sequence[str | os.PathLike],
+           build: Callable[[list[bytes]], tuple[bytes, dict]]) -> tuple[bytes, dict]:
+    """(graph bytes, record) for the model files `paths`: from the cache, or build(their bytes, as read once here)
+    and keep it. The record is build()'s dict of JSON values. OSError where a file cannot be read; what build()
+    raises, where it raises (nothing is kept then)."""
+    data = [Path(p).read_bytes() for p in paths]
+    code, folder = _code(), cache_folder()
+    if code is None or folder is None:
+        return build(data)
+    h = hashlib.sha256(f"{kind}\0{code}".encode())
+    for d in data:
+        h.update(len(d).to_bytes(8, "little") + d)
+    key = h.hexdigest()
+    hit = _read(folder, key)
     if hit is not None:
         try:
             os.utime(folder / f"{key}.json")  # recently used: the last to go
         except OSError:
             pass
         return hit
-    graph, record = build()
-    record = {**record, "sha256": hashlib.sha256(graph).hexdigest()}
-    if folder is not None:
-        _write(folder, key, graph, record)
+    graph, record = build(data)
+    _write(folder, key, graph, record)
     return graph, record

@@ -115,7 +115,7 @@ class Trie:
         if len(self.edges) == 0:
             return np.full(keys.shape, -1, np.int32)
         pos = np.minimum(self.edges.searchsorted(keys), len(self.edges) - 1)
-        found = (self.edges[pos] == keys) & (symbols >= 0) & (symbols < CTC_SIZE) & (nodes >= 0)
+        found = (self.edges[pos] == keys) & (symbols >= 0) & (symbols < CTC_SIZE) & (nodes >= 0) & (nodes < self.size)
         return np.where(found, self.targets[pos], np.int32(-1))
 
     @property
@@ -124,10 +124,15 @@ class Trie:
 
     def walk(self, symbols: Sequence[int], node: int = 0) -> int:
         """The node reached from `node` by `symbols`, or -1 when that path leaves the trie."""
-        for sym in symbols:
-            if node < 0 or not 0 <= sym < CTC_SIZE:
+        edges, n = self.edges, len(self.edges)
+        for sym in symbols:  # one search a symbol, in Python ints (`children` is for arrays)
+            if not 0 <= node < self.size or not 0 <= sym < CTC_SIZE:
                 return -1
-            node = int(self.children(node, sym))
+            key = node * CTC_SIZE + sym
+            i = int(edges.searchsorted(key))
+            if i == n or int(edges[i]) != key:
+                return -1
+            node = int(self.targets[i])
         return node
 
     def is_prefix(self, text: str) -> bool:

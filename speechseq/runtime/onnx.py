@@ -68,7 +68,8 @@ def session_metadata(session) -> dict:
 
 def graph_metadata(model) -> dict:
     """The speechseq metadata of an onnx.ModelProto ({} when it has none), as `session_metadata` reads it."""
-    return _parse_metadata(next((p.value for p in model.metadata_props if p.key == METADATA_KEY), None))
+    values = [p.value for p in model.metadata_props if p.key == METADATA_KEY]
+    return _parse_metadata(values[-1] if values else None)  # the last, as onnxruntime reads a repeated key
 
 
 def _parse_metadata(raw: str | None) -> dict:
