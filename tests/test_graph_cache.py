@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from speechseq.runtime.detector import Detector, KeywordModel
@@ -157,8 +158,8 @@ def test_the_folder_keeps_the_most_recently_used(tmp_path, monkeypatch):
         def build(files):
             assert files == [b"model"]
             built.append(kind)
-            return kind.encode(), {"kind": kind}
-        graph, record = graph_cache.cached(kind, [src], build)
+            return kind.encode(), {"kind": kind}, None, True
+        graph, record, _ = graph_cache.cached(kind, [src], build)
         assert graph == kind.encode() and record["kind"] == kind
         time.sleep(0.02)  # distinct modification times
         return graph
@@ -168,3 +169,50 @@ def test_the_folder_keeps_the_most_recently_used(tmp_path, monkeypatch):
     # a kept (used again before c came), b dropped for c, then built again and c dropped
     assert built == ["a", "b", "c", "b"]
     assert len(list((tmp_path / "c" / "graphs").glob("*.onnx"))) == 2
+
+
+def test_tensors_in_another_file_are_read_and_never_kept(tmp_path, monkeypatch):
+    """A model whose weights lie in a file beside it (ONNX external data) loads from any working directory with
+    those weights, and is not cached: the key does not cover that file, so a changed one is read afresh."""
+    import onnx
+
+    monkeypatch.setenv("SPEECHSEQ_CACHE", str(tmp_path / "c"))
+    monkeypatch.chdir(ROOT)
+    folder = tmp_path / "ext"
+    folder.mkdir()
+    onnx.save_model(onnx.load(str(MODELS[0])), str(folder / "kw.onnx"), save_as_external_data=True,
+                    location="kw.data", size_threshold=1024)
+    audio = np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1
+
+    def posteriors(paths):
+        det = Detector.load(paths)
+        post = [[] for _ in paths]
+        det.step(audio, det.initial_state(), post)
+        return [np.concatenate(p) for p in post]
+
+    want = posteriors([MODELS[0], MODELS[1]])
+    got = posteriors([folder / "kw.onnx", MODELS[1]])
+    assert all(np.array_equal(a, b) for a, b in zip(want, got))
+    kept = [json.loads(p.read_text())["record"] for p in (tmp_path / "c" / "graphs").glob("*.json")]
+    assert sorted(r["meta"]["keyword"] for r in kept if "meta" in r) == ["activate", "computer"]
+    assert len(kept) == 3                            # and the shipped pair's merge; nothing of kw.onnx's
+
+
+def test_a_file_changed_between_loading_and_merging_leaves_no_entry_that_breaks_later_loads(tmp_path, monkeypatch):
+    from speechseq.runtime.onnx import ModelError
+
+    monkeypatch.setenv("SPEECHSEQ_CACHE", str(tmp_path / "c"))
+    kw1, kw2 = tmp_path / "kw1.onnx", tmp_path / "kw2.onnx"
+    shutil.copy(MODELS[0], kw1)
+    shutil.copy(MODELS[0], kw2)
+    members = [KeywordModel(kw1), KeywordModel(kw2)]                 # both with 105 context frames
+    shutil.copy(ROOT / "tests" / "fixtures" / "listener" / "activate.onnx", kw2)  # 5 context frames
+    try:
+        Detector(members)                                           # merged from stale sizes: may fail, or not
+    except ModelError:
+        pass
+    det = Detector.load([kw1, kw2])                                 # the files as they are now
+    assert [m.context for m in det.models] == [105, 5] and det._merged is not None
+    post = [[], []]
+    det.step(np.zeros(3200, np.float32), det.initial_state(), post)
+    assert [len(np.concatenate(p)) for p in post] == [4, 4]             # 18 frames: 4 strides of 4

@@ -420,30 +420,50 @@ def _runtime_graph(path: str | os.PathLike) -> tuple[bytes, tuple[Taps, ...], di
     if not p.is_file():
         raise ModelError(f"{p}: no such model file")
 
-    def build(files: list[bytes]) -> tuple[bytes, dict]:
+    def build(files: list[bytes]) -> tuple[bytes, dict, None, bool]:
         graph, taps = load_graph(p, files[0])
         data = graph.SerializeToString()
         make_session(data, 1, name=str(p))  # onnxruntime's checks, now, as where a session is made at load
         meta = graph_metadata(graph)
         if meta.get("kind") != "detector":
             raise ModelError(f"{p}: not a speechseq detector (metadata kind {meta.get('kind')!r})")
-        return data, {"taps": [asdict(t) for t in taps], "meta": meta, "outputs": [o.name for o in graph.graph.output]}
+        record = {"taps": [asdict(t) for t in taps], "meta": meta, "outputs": [o.name for o in graph.graph.output]}
+        return data, record, None, not _external(files[0])
     try:
-        data, record = cached("detector", [p], build)
+        data, record, _ = cached("detector", [p], build)
     except OSError as err:
         raise ModelError(f"{p}: cannot read the model file ({err.strerror or err})") from None
     return data, tuple(Taps(**t) for t in record["taps"]), record["meta"], list(record["outputs"])
 
 
-def _load_onnx(p: Path, data: bytes | None = None):
-    """The ONNX file at `p` (onnx.ModelProto), or its bytes `data` already read; ModelError when it is missing or
-    not ONNX."""
+def _external(data: bytes) -> bool:
+    """Does the ONNX file of these bytes keep tensors in other files (external data)? Their bytes are not in the
+    cache's key, so such a graph is not kept."""
     import onnx
+    from onnx.external_data_helper import uses_external_data
+
+    try:
+        model = onnx.load_model_from_string(data)
+    except Exception:  # not ONNX: said where it is loaded
+        return False
+    return any(uses_external_data(t) for t in model.graph.initializer)
+
+
+def _load_onnx(p: Path, data: bytes | None = None):
+    """The ONNX file at `p` (onnx.ModelProto), or its bytes `data` already read (tensors kept in other files read
+    from p's folder, as onnx.load does); ModelError when it is missing or not ONNX."""
+    import onnx
+    from onnx.external_data_helper import load_external_data_for_model, uses_external_data
 
     if data is None and not p.is_file():
         raise ModelError(f"{p}: no such model file")
     try:
-        return onnx.load_model_from_string(data) if data is not None else onnx.load(str(p))
+        if data is None:
+            return onnx.load(str(p))
+        model = onnx.load_model_from_string(data)
+        if any(uses_external_data(t) for t in model.graph.initializer):
+            load_external_data_for_model(model, str(p.parent))
+        return model
     except Exception as err:  # protobuf's DecodeError and kin
         why = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
         raise ModelError(f"{p}: cannot load ONNX model ({why})") from None
@@ -470,11 +490,15 @@ def _merged_session(models: Sequence[KeywordModel]):
                              "load them without merging") from None
         fed = ([(t.name, t) for t in taps[0]] if shared_taps
                else [(prefixed(i, t.name), t) for i, ts in enumerate(taps) for t in ts])
-        return merged.SerializeToString(), {"fed": [[name, asdict(t)] for name, t in fed]}
-    kind = "merged " + "".join("r" if m.rewrite else "f" for m in models)  # rewritten or the file's own graphs
+        data = merged.SerializeToString()
+        session = make_session(data, models[0].threads)  # onnxruntime's checks before anything is kept
+        return data, {"fed": [[name, asdict(t)] for name, t in fed]}, session, not any(map(_external, files))
+    # The key holds what the graph's shape depends on beside the files: which are rewritten, and the context sizes
+    # the models were loaded with (a file changed since gives another entry, never a wrong one for later loads).
+    kind = "merged " + " ".join(f"{'r' if m.rewrite else 'f'}{m.context}" for m in models)
     try:
-        data, record = cached(kind, [m.path for m in models], build)
+        data, record, session = cached(kind, [m.path for m in models], build)
     except OSError as err:
         raise ModelError(f"cannot read a model file ({err})") from None
     fed = [(name, Taps(**t)) for name, t in record["fed"]]
-    return make_session(data, models[0].threads), shared_context, fed
+    return session or make_session(data, models[0].threads), shared_context, fed

@@ -6,7 +6,7 @@ about 0.6 s (most of it ml_dtypes, which onnx.helper imports) and 17 MB of resid
 So the result, the graph's bytes with a JSON record of what the runtime needs beside them, is written once into a
 cache folder and read from there afterwards.
 
-    graph, record = cached("detector", [path], build)    # build(files' bytes) -> (bytes, record), on a miss only
+    graph, record, _ = cached("detector", [path], build)  # build(files' bytes) -> (bytes, record, extra, keep)
 
 The key is a SHA-256 of the kind, the model files' bytes, the source of the code that rewrites them and the onnx
 release, so an edited model or changed code never reads an old entry; build() gets the very bytes the key was made
@@ -26,6 +26,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 __all__ = ["MAX_ENTRIES", "cache_folder", "cached"]
 
@@ -46,7 +47,7 @@ def cache_folder() -> Path | None:
     if os.path.isabs(xdg):
         return Path(xdg) / "speechseq" / "graphs"
     home = os.path.expanduser("~")
-    return Path(home) / ".cache" / "speechseq" / "graphs" if home not in ("~", "", "/") else None
+    return Path(home) / ".cache" / "speechseq" / "graphs" if os.path.isabs(home) and home != "/" else None
 
 
 def _code() -> str | None:
@@ -101,14 +102,26 @@ def _replace(path: Path, data: bytes) -> None:
 
 def _tidy(folder: Path) -> None:
     """Drop the least recently used entries beyond MAX_ENTRIES, and a killed writer's leftovers."""
-    entries = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime)
-    for old in entries[: max(0, len(entries) - MAX_ENTRIES)]:
-        for p in (old, old.with_suffix(".onnx")):
+    def mtime(p: Path) -> float:
+        try:
+            return p.stat().st_mtime
+        except OSError:  # gone meanwhile
+            return float("inf")
+
+    def drop(p: Path) -> None:
+        try:
             p.unlink(missing_ok=True)
+        except OSError:  # not a file, or not ours: the others still go
+            pass
+
+    entries = sorted(folder.glob("*.json"), key=mtime)
+    for old in entries[: max(0, len(entries) - MAX_ENTRIES)]:
+        drop(old)
+        drop(old.with_suffix(".onnx"))
     now = time.time()
     for p in [*folder.glob("*.tmp"), *(g for g in folder.glob("*.onnx") if not g.with_suffix(".json").exists())]:
-        if now - p.stat().st_mtime > _STALE_S:
-            p.unlink(missing_ok=True)
+        if now - mtime(p) > _STALE_S:
+            drop(p)
 
 
 def _write(folder: Path, key: str, graph: bytes, record: dict) -> None:
@@ -123,14 +136,15 @@ def _write(folder: Path, key: str, graph: bytes, record: dict) -> None:
 
 
 def cached(kind: str, paths: Sequence[str | os.PathLike],
-           build: Callable[[list[bytes]], tuple[bytes, dict]]) -> tuple[bytes, dict]:
-    """(graph bytes, record) for the model files `paths`: from the cache, or build(their bytes, as read once here)
-    and keep it. The record is build()'s dict of JSON values. OSError where a file cannot be read; what build()
-    raises, where it raises (nothing is kept then)."""
+           build: Callable[[list[bytes]], tuple[bytes, dict, Any, bool]]) -> tuple[bytes, dict, Any]:
+    """(graph bytes, record, extra) for the model files `paths`: from the cache (extra None), or build(their bytes,
+    as read once here) -> (graph bytes, record, extra, keep), kept where keep is true. The record is a dict of
+    JSON values; extra is anything the caller made on the way (a session). OSError where a file cannot be read;
+    what build() raises, where it raises (nothing is kept then)."""
     data = [Path(p).read_bytes() for p in paths]
     code, folder = _code(), cache_folder()
     if code is None or folder is None:
-        return build(data)
+        return build(data)[:3]
     h = hashlib.sha256(f"{kind}\0{code}".encode())
     for d in data:
         h.update(len(d).to_bytes(8, "little") + d)
@@ -141,7 +155,8 @@ def cached(kind: str, paths: Sequence[str | os.PathLike],
             os.utime(folder / f"{key}.json")  # recently used: the last to go
         except OSError:
             pass
-        return hit
-    graph, record = build(data)
-    _write(folder, key, graph, record)
-    return graph, record
+        return (*hit, None)
+    graph, record, extra, keep = build(data)
+    if keep:
+        _write(folder, key, graph, record)
+    return graph, record, extra
