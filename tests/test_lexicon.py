@@ -64,16 +64,26 @@ def test_children_are_the_dense_table():
     child or -1, -1 for symbols and nodes outside the trie; the search's OOV node keeps its letters."""
     words = ["cat", "cats", "car", "dog", "do", "don't", "a", "zebra", "zeal"]
     trie = Trie.build([encode(w) for w in words], list(range(3, 3 + len(words))))
-    ids: dict[str, int] = {"": 0}                                 # each prefix's node, numbered as first met
-    for w in words:
-        for i in range(1, len(w) + 1):
-            ids.setdefault(w[:i], len(ids))
+    ids: dict[str, int] = {"": 0}          # each prefix's node: by length, then in the order the words meet them
+    for d in range(1, max(map(len, words)) + 1):
+        for w in words:
+            if len(w) >= d:
+                ids.setdefault(w[:d], len(ids))
     dense = np.full((len(ids), 29), -1)
     for prefix, node in ids.items():
         if prefix:
             dense[ids[prefix[:-1]], encode(prefix[-1])[0]] = node
     assert trie.size == len(ids) and (dense >= 0).sum() == trie.size - 1   # one edge per node but the root
     assert all(trie.walk(encode(p)) == n for p, n in ids.items())
+    assert [trie.word[ids[w]] for w in words] == list(range(3, 3 + len(words)))
+    assert all(trie.parent[n] == ids[p[:-1]] and trie.depth[n] == len(p) for p, n in ids.items() if p)
+    assert trie.word[[n for p, n in ids.items() if p not in words]].tolist() == [-1] * (len(ids) - len(words))
+    again = Trie.from_words(words + ["cat", ""], list(range(3, 5 + len(words))))   # a repeat: the first id stays
+    assert all(np.array_equal(getattr(again, f), getattr(trie, f)) for f in ("edges", "targets", "word", "parent"))
+    with pytest.raises(ValueError, match="not in the vocabulary"):
+        Trie.from_words(["café"], [3])
+    with pytest.raises(ValueError, match="symbol 1 cannot"):
+        Trie.from_words(["a b"], [3])
     nodes, syms = np.arange(trie.size)[:, None], np.arange(29)[None, :]
     assert np.array_equal(trie.children(nodes, syms), dense)
     assert trie.children(np.array([0, 0, -1, trie.size, 2 ** 62]), np.array([29, -1, 4, 4, 4])).tolist() == [-1] * 5
