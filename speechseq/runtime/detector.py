@@ -136,17 +136,22 @@ class KeywordModel:
         if meta.get("kind") != "detector":
             raise ModelError(f"{path}: not a speechseq detector (metadata kind {meta.get('kind')!r})")
         self.meta = meta
-        self.keyword: str = meta["keyword"]
-        self.threshold = float(meta["threshold"])
-        self.stride, self.context = int(meta["stride"]), int(meta["context"])
-        self.layers, self.hidden = int(meta["layers"]), int(meta["hidden"])
-        self.frontend = FrontendConfig(**meta["frontend"])
-        self.n_mels = self.frontend.n_mels
-        self.step_s = float(meta["step_s"])
-        self.smoothing_steps = int(meta.get("smoothing_steps", 1))
-        self.refractory_s = float(meta.get("refractory_s", 1.0))
-        self.keyword_duration_s = float(meta.get("keyword_duration_s", 0.6))
-        self.end_offset_s = float(meta.get("end_offset_s", 0.0))
+        try:
+            self.keyword: str = str(meta["keyword"])
+            self.threshold = float(meta["threshold"])
+            self.stride, self.context = int(meta["stride"]), int(meta["context"])
+            self.layers, self.hidden = int(meta["layers"]), int(meta["hidden"])
+            self.frontend = FrontendConfig(**meta["frontend"])
+            self.n_mels = self.frontend.n_mels
+            self.step_s = float(meta["step_s"])
+            self.smoothing_steps = int(meta.get("smoothing_steps", 1))
+            self.refractory_s = float(meta.get("refractory_s", 1.0))
+            self.keyword_duration_s = float(meta.get("keyword_duration_s", 0.6))
+            self.end_offset_s = float(meta.get("end_offset_s", 0.0))
+        except KeyError as err:
+            raise ModelError(f"{path}: detector metadata without {err.args[0]!r}") from None
+        except (TypeError, ValueError) as err:  # a value of the wrong kind, or frontend settings it does not know
+            raise ModelError(f"{path}: detector metadata not readable ({err})") from None
 
     @property
     def session(self):
