@@ -89,15 +89,15 @@ def test_a_file_replaced_while_it_is_built_keeps_the_bytes_that_were_read(tmp_pa
     path = tmp_path / "kw.onnx"
     shutil.copy(MODELS[0], path)
     shipped = read_metadata(MODELS[0])["threshold"]
-    real = detector.load_graph
+    real = detector._parse
 
     def replaced_meanwhile(p, data=None):
         if Path(p) == path and read_metadata(path)["threshold"] != 0.321:
             write_metadata(path, {**read_metadata(path), "threshold": 0.321})
         return real(p, data)
-    monkeypatch.setattr(detector, "load_graph", replaced_meanwhile)
+    monkeypatch.setattr(detector, "_parse", replaced_meanwhile)
     assert KeywordModel(path).threshold == pytest.approx(shipped)       # the bytes it read
-    monkeypatch.setattr(detector, "load_graph", real)
+    monkeypatch.setattr(detector, "_parse", real)
     assert KeywordModel(path).threshold == pytest.approx(0.321)        # the file as it is now
     assert KeywordModel(MODELS[0]).threshold == pytest.approx(shipped)  # the old bytes' entry is right
 

@@ -188,8 +188,9 @@ class KeywordModel:
                 probs, ctx, h = self.run(feats[a:b], ctx, h)
                 out.append(probs)
             return np.concatenate(out), ctx, h
-        run = self._run if self._run is not None else direct_run(self.open())
-        probs, ctx, h = run(self._outputs, self.feed(feats, ctx, h), None)
+        if self._run is None:
+            self.open()
+        probs, ctx, h = self._run(self._outputs, self.feed(feats, ctx, h), None)
         return probs[0], ctx, h
 
 
@@ -402,14 +403,17 @@ class Detector:
         return out
 
 
-def load_graph(path: str | os.PathLike, data: bytes | None = None) -> tuple:
+def load_graph(path: str | os.PathLike) -> tuple:
     """A detector file's graph as the runtime runs it (onnx.ModelProto), and the taps matrices it reads (Taps,
     fed per call): its running-mean normalisation and convolution as taps products (speechseq.runtime.conv_taps),
     or, where its graph is not the export's pattern, its convolution as a blocked MatMul (conv_blocks; no taps);
     then fixed to one stream a call (speechseq.runtime.one_stream: batch 1, layout changes as Reshapes). The same
-    outputs, a cheaper call. `data`: the file's bytes, already read. ModelError when the file is missing or not
-    ONNX."""
-    model = _load_onnx(Path(path), data)
+    outputs, a cheaper call. ModelError when the file is missing or not ONNX."""
+    return _rewrite(_parse(Path(path))[0])
+
+
+def _rewrite(model) -> tuple:
+    """`load_graph` of a parsed file."""
     ctx_input = next((v for v in model.graph.input if v.name == "context"), None)
     dims = ctx_input.type.tensor_type.shape.dim if ctx_input is not None else []
     context = dims[1].dim_value if len(dims) == 3 else 0  # the frames it carries, where the file says
@@ -426,14 +430,15 @@ def _runtime_graph(path: str | os.PathLike) -> tuple[bytes, tuple[Taps, ...], di
         raise ModelError(f"{p}: no such model file")
 
     def build(files: list[bytes]) -> tuple[bytes, dict, None, bool]:
-        graph, taps = load_graph(p, files[0])
+        model, external = _parse(p, files[0])
+        graph, taps = _rewrite(model)
         data = graph.SerializeToString()
         make_session(data, 1, name=str(p))  # onnxruntime's checks, now, as where a session is made at load
         meta = graph_metadata(graph)
         if meta.get("kind") != "detector":
             raise ModelError(f"{p}: not a speechseq detector (metadata kind {meta.get('kind')!r})")
         record = {"taps": [asdict(t) for t in taps], "meta": meta, "outputs": [o.name for o in graph.graph.output]}
-        return data, record, None, not _external(files[0])
+        return data, record, None, not external
     try:
         data, record, _ = cached("detector", [p], build)
     except OSError as err:
@@ -441,34 +446,22 @@ def _runtime_graph(path: str | os.PathLike) -> tuple[bytes, tuple[Taps, ...], di
     return data, tuple(Taps(**t) for t in record["taps"]), record["meta"], list(record["outputs"])
 
 
-def _external(data: bytes) -> bool:
-    """Does the ONNX file of these bytes keep tensors in other files (external data)? Their bytes are not in the
-    cache's key, so such a graph is not kept."""
-    import onnx
-    from onnx.external_data_helper import uses_external_data
-
-    try:
-        model = onnx.load_model_from_string(data)
-    except Exception:  # not ONNX: said where it is loaded
-        return False
-    return any(uses_external_data(t) for t in model.graph.initializer)
-
-
-def _load_onnx(p: Path, data: bytes | None = None):
-    """The ONNX file at `p` (onnx.ModelProto), or its bytes `data` already read (tensors kept in other files read
-    from p's folder, as onnx.load does); ModelError when it is missing or not ONNX."""
+def _parse(p: Path, data: bytes | None = None) -> tuple:
+    """The ONNX file at `p` (onnx.ModelProto), from its bytes `data` where they are read already, with the tensors
+    it keeps in other files read from p's folder (as onnx.load does), and whether it had such tensors (external
+    data: their bytes are not in the graph cache's key, so such a graph is not kept). ModelError when it is missing
+    or not ONNX."""
     import onnx
     from onnx.external_data_helper import load_external_data_for_model, uses_external_data
 
     if data is None and not p.is_file():
         raise ModelError(f"{p}: no such model file")
     try:
-        if data is None:
-            return onnx.load(str(p))
-        model = onnx.load_model_from_string(data)
-        if any(uses_external_data(t) for t in model.graph.initializer):
+        model = onnx.load_model_from_string(data if data is not None else p.read_bytes())
+        external = any(uses_external_data(t) for t in model.graph.initializer)
+        if external:
             load_external_data_for_model(model, str(p.parent))
-        return model
+        return model, external
     except Exception as err:  # protobuf's DecodeError and kin
         why = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
         raise ModelError(f"{p}: cannot load ONNX model ({why})") from None
@@ -482,8 +475,8 @@ def _merged_session(models: Sequence[KeywordModel]):
     shared_context = len({m.context for m in models}) == 1
 
     def build(files: list[bytes]) -> tuple[bytes, dict]:
-        graphs = [load_graph(m.path, d) if m.rewrite else (_load_onnx(Path(m.path), d), ())
-                  for m, d in zip(models, files)]
+        parsed = [_parse(Path(m.path), d) for m, d in zip(models, files)]
+        graphs = [_rewrite(model) if m.rewrite else (model, ()) for m, (model, _) in zip(models, parsed)]
         taps = [t for _, t in graphs]
         shared_taps = shared_context and len(set(taps)) == 1  # the same matrices for every model: fed once
         shared = ({"features", "context"} if shared_context else {"features"}) | (
@@ -497,7 +490,7 @@ def _merged_session(models: Sequence[KeywordModel]):
                else [(prefixed(i, t.name), t) for i, ts in enumerate(taps) for t in ts])
         data = merged.SerializeToString()
         session = make_session(data, models[0].threads)  # onnxruntime's checks before anything is kept
-        return data, {"fed": [[name, asdict(t)] for name, t in fed]}, session, not any(map(_external, files))
+        return data, {"fed": [[name, asdict(t)] for name, t in fed]}, session, not any(e for _, e in parsed)
     # The key holds what the graph's shape depends on beside the files: which are rewritten, and the context sizes
     # the models were loaded with (a file changed since gives another entry, never a wrong one for later loads).
     kind = "merged " + " ".join(f"{'r' if m.rewrite else 'f'}{m.context}" for m in models)
