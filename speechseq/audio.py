@@ -70,7 +70,17 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
 def to_mono(x: np.ndarray) -> np.ndarray:
     """(N,) or (N, C) -> (N,) float32, channels averaged."""
     x = np.asarray(x, dtype=np.float32)
-    return x if x.ndim == 1 else x.mean(axis=1, dtype=np.float32)
+    if x.ndim == 1:
+        return x
+    # Channel by channel: the floats of x.mean(axis=1, dtype=float32) up to 7 channels (numpy sums more in
+    # another order) at a tenth of its cost, since numpy reduces a short contiguous axis slowly; the listener
+    # mixes every block.
+    out = x[:, 0].copy()
+    for c in range(1, x.shape[1]):
+        out += x[:, c]
+    if x.shape[1] > 1:
+        out /= x.shape[1]
+    return out
 
 
 SAMPLE_LIMIT = 1e15  # finite_samples' bound: the frontend's float32 power of such samples stays finite

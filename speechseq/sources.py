@@ -101,12 +101,13 @@ class BlockQueue:
         self.dropped_frames = 0      # written by the producer only
         self._reported = 0           # written by the consumer only
 
-    def offer(self, block: np.ndarray) -> bool:
+    def offer(self, block, frames: int | None = None) -> bool:
+        """Queue `block` (`frames` frames; default its length), or drop it and count them."""
         try:
             self._q.put_nowait(block)
             return True
         except queue.Full:
-            self.dropped_frames += len(block)
+            self.dropped_frames += len(block) if frames is None else frames
             return False
 
     def put(self, block, timeout: float | None = None) -> None:
@@ -174,9 +175,10 @@ class Microphone:
         self._resample = _Resampler(self.rate)
         self._finished.clear()
         try:
-            self._stream = sd.InputStream(device=self.device, samplerate=self.rate, channels=self.channels,
-                                          dtype="float32", blocksize=max(1, int(round(self.rate * self.block_s))),
-                                          callback=self._callback, finished_callback=self._finished.set)
+            # A raw stream: its callback gets the samples as a buffer, with no numpy array made on the audio thread.
+            self._stream = sd.RawInputStream(device=self.device, samplerate=self.rate, channels=self.channels,
+                                             dtype="float32", blocksize=max(1, int(round(self.rate * self.block_s))),
+                                             callback=self._callback, finished_callback=self._finished.set)
             self._stream.start()
         except Exception as err:
             self._stream = None
@@ -207,10 +209,10 @@ class Microphone:
         self.close()
 
     def _callback(self, indata, frames, time_info, status) -> None:
-        # Runs on PortAudio's thread: copy and hand over, never wait.
+        # Runs on PortAudio's thread: copy the raw float32 samples (interleaved) and hand them over, never wait.
         if status.input_overflow:
             self.overflows += 1
-        self.queue.offer(indata.copy())
+        self.queue.offer(bytes(indata), frames)
 
     def blocks(self) -> Iterator[np.ndarray | Overrun]:
         """Resampled mono blocks, with an Overrun item wherever audio was dropped; raises DeviceLost."""
@@ -232,6 +234,7 @@ class Microphone:
                                      "server went away)")
                 continue
             waited, first = 0.0, False
+            block = np.frombuffer(block, np.float32).reshape(-1, self.channels)
             self.time += len(block) / self.rate
             out = self._resample(block)
             if len(out):

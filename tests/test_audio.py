@@ -146,3 +146,16 @@ def test_broken_float_file_reads_as_finite_samples(tmp_path, rate):
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "Warning" not in r.stderr, r.stderr
     assert json.loads(r.stdout)["duration"] == pytest.approx(3.0, abs=0.01)
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 6])
+def test_to_mono_is_the_channel_mean(channels):
+    from speechseq.audio import to_mono
+
+    rng = np.random.default_rng(channels)
+    x = rng.standard_normal((4001, channels)).astype(np.float32) * np.geomspace(1e-3, 1e3, channels, dtype=np.float32)
+    y = to_mono(x)
+    assert y.dtype == np.float32 and y.shape == (4001,)
+    assert np.array_equal(y, x.mean(axis=1, dtype=np.float32))
+    assert np.array_equal(to_mono(x.astype(np.float64)), y)   # converted first, then mixed
+    assert np.array_equal(to_mono(x[:, 0]), x[:, 0])
