@@ -62,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as err:  # a file or folder that cannot be read or written: one line, not a traceback
+        where = f"{err.filename}: " if getattr(err, "filename", None) else ""
+        print(f"speechseq: error: {where}{err.strerror or err}", file=sys.stderr)
+        return 1
     return int(code or 0)
 
 

@@ -69,6 +69,73 @@ def expand_inputs(paths: Iterable[str], recursive_dirs: bool = True) -> list[Pat
     return out
 
 
+def bounded(kind: type = float, *, gt: float | None = None, ge: float | None = None, lt: float | None = None,
+            le: float | None = None):
+    """An argparse type: a number of `kind` (int or float) within the bounds given, or a one-line usage error
+    naming them ("must be > 0", "must lie in (0, 1)")."""
+    lo = f"({gt:g}" if gt is not None else f"[{ge:g}" if ge is not None else None
+    hi = f"{lt:g})" if lt is not None else f"{le:g}]" if le is not None else None
+    if lo and hi:
+        rule = f"must lie in {lo}, {hi}"
+    elif lo:
+        rule = f"must be {'>' if gt is not None else '>='} {lo[1:]}"
+    elif hi:
+        rule = f"must be {'<' if lt is not None else '<='} {hi[:-1]}"
+    else:
+        rule = ""
+    noun = "a whole number" if kind is int else "a number"
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {noun}: {text!r}") from None
+        if kind is float and value != value:
+            raise argparse.ArgumentTypeError(f"not {noun}: {text!r}")
+        if ((gt is not None and not value > gt) or (ge is not None and not value >= ge)
+                or (lt is not None and not value < lt) or (le is not None and not value <= le)):
+            raise argparse.ArgumentTypeError(f"{rule}, got {text}")
+        return value
+
+    parse.__name__ = noun  # argparse names the type in some messages
+    return parse
+
+
+IMAGE_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".eps", ".ps")
+
+
+def output_file(path: str | Path | None, what: str, suffixes: tuple[str, ...] | None = None) -> Path | None:
+    """Check an output file's path before the work that ends in writing it: its folder must exist (or be
+    creatable), it must not be a folder, and its suffix must be one of `suffixes` (an image's, say). None
+    passes through. An error names the option (`what`)."""
+    if path is None:
+        return None
+    p = Path(path)
+    if suffixes is not None and p.suffix.lower() not in suffixes:
+        raise SpeechseqError(f"{what} {p}: unsupported file type {p.suffix or '(none)'!r}; use one of "
+                             f"{', '.join(suffixes)}")
+    if p.is_dir():
+        raise SpeechseqError(f"{what} {p}: is a directory, not a file")
+    parent = p.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise SpeechseqError(f"{what} {p}: {parent} is not a directory")
+    return p
+
+
+def output_dir(path: str | Path, what: str) -> Path:
+    """Make an output folder (with its parents), or a one-line error naming the option."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise SpeechseqError(f"{what} {p}: exists and is not a directory")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise SpeechseqError(f"{what} {p}: cannot create it ({err.strerror or err})") from None
+    return p
+
+
 def print_json_line(obj: dict) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
     sys.stdout.flush()
