@@ -7,6 +7,8 @@ OGG/Vorbis/Opus and MP3; resampling is soxr, streamed so that block edges leave 
 from __future__ import annotations
 
 import os
+import re
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +16,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from .errors import SpeechseqError
+from .errors import SpeechseqError, SpeechseqWarning
 
 __all__ = ["SAMPLE_RATE", "AudioError", "AudioInfo", "audio_info", "load_audio", "stream_audio", "to_mono", "resample",
            "finite_samples", "SAMPLE_LIMIT"]
@@ -57,7 +59,27 @@ def _open(p: Path) -> sf.SoundFile:
     if f.frames == 0 or f.samplerate <= 0:
         f.close()
         raise AudioError(f"{p}: contains no audio samples")
+    cut = _truncated(f)
+    if cut is not None:  # decoded as far as it goes, as other tools do, but not in silence
+        said, held = cut
+        warnings.warn(f"{p}: truncated (a copy or a recording cut short): its header promises {said:,} bytes of "
+                      f"audio, the file holds {held:,}; using the {f.frames / f.samplerate:.2f} s there",
+                      SpeechseqWarning, stacklevel=3)
     return f
+
+
+# libsndfile's log of a WAV or AIFF whose audio chunk is shorter than its header says, e.g. "data : 165280 (should
+# be 39956)". A header's size of 2^31 - 1 or more is a stream's "length unknown" (a recorder writing to a pipe).
+_SHORT_CHUNK = re.compile(r"^\s*(?:data|SSND)\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
+
+
+def _truncated(f: sf.SoundFile) -> tuple[int, int] | None:
+    """(bytes the header promises, bytes there) when the file was cut short, else None."""
+    m = _SHORT_CHUNK.search(f.extra_info)
+    if m is None:
+        return None
+    said, held = int(m.group(1)), int(m.group(2))
+    return (said, held) if held < said < 0x7FFFFFFF else None
 
 
 def audio_info(path: str | os.PathLike) -> AudioInfo:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 
 from . import __version__
-from .errors import SpeechseqError
+from .errors import SpeechseqError, SpeechseqWarning
 from .commands.common import HelpFormatter
 
 __all__ = ["main", "build_parser"]
@@ -46,7 +47,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None, _default=warnings.showwarning):
+    """A SpeechseqWarning is one "speechseq: warning:" line; other warnings as Python shows them."""
+    if issubclass(category, SpeechseqWarning):
+        print(f"speechseq: warning: {message}", file=sys.stderr)
+    else:
+        _default(message, category, filename, lineno, file, line)
+
+
 def main(argv: list[str] | None = None) -> int:
+    warnings.showwarning = _show_warning
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -6,6 +6,7 @@ import pytest
 import soundfile as sf
 
 from speechseq.audio import AudioError, audio_info, load_audio, stream_audio
+from speechseq.errors import SpeechseqWarning
 
 RATES = [8000, 16000, 22050, 44100, 48000]
 
@@ -104,8 +105,33 @@ def test_truncated_wav_keeps_what_is_there(tmp_path):
     sf.write(good, _tone(16000, seconds=2.0), 16000, subtype="PCM_16")
     cut = tmp_path / "cut.wav"
     cut.write_bytes(good.read_bytes()[: 44 + 2 * 16000])  # header says 2 s, 1 s of data remains
-    y = load_audio(cut)
+    with pytest.warns(SpeechseqWarning, match=r"truncated.*promises 64,000 bytes.*holds 32,000; using the 1.00 s"):
+        y = load_audio(cut)
     assert abs(len(y) - 16000) <= 2
+
+
+def test_truncated_wav_is_one_warning_line_and_the_batch_goes_on(tmp_path, capsys):
+    from speechseq.cli import main
+
+    good = tmp_path / "good.wav"
+    sf.write(good, _tone(16000, seconds=2.0), 16000, subtype="PCM_16")
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(good.read_bytes()[: 44 + 2 * 16000])
+    assert main(["detect", "--json", str(cut), str(good)]) == 0
+    out, err = capsys.readouterr()
+    assert [json.loads(x)["duration"] for x in out.splitlines()] == [1.0, 2.0]
+    assert err.count("speechseq: warning:") == 1 and "cut.wav: truncated" in err and "Warning" not in err
+
+
+def test_a_stream_header_of_unknown_length_is_not_truncation(tmp_path, recwarn):
+    import struct
+
+    pcm = (_tone(16000) * 3000).astype("<i2").tobytes()   # a recorder writing to a pipe: sizes 0xFFFFFFFF
+    fmt = struct.pack("<IHHIIHH", 16, 1, 1, 16000, 32000, 2, 16)
+    path = tmp_path / "pipe.wav"
+    path.write_bytes(b"RIFF" + struct.pack("<I", 0xFFFFFFFF) + b"WAVEfmt " + fmt + b"data" + struct.pack("<I", 0xFFFFFFFF) + pcm)
+    assert len(load_audio(path)) == 16000
+    assert not [w for w in recwarn if issubclass(w.category, SpeechseqWarning)]
 
 
 def test_finite_samples_passes_finite_audio_through_and_mends_the_rest():

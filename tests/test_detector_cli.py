@@ -57,7 +57,7 @@ def test_detect_options_and_errors(speech_wav, tmp_path):
     r = speechseq("detect", "--model", MODELS[1], "--threshold", "0.99", speech_wav)
     assert r.returncode == 0 and r.stdout.startswith(str(speech_wav))
     r = speechseq("detect", "--threshold", "1.5", speech_wav)
-    assert r.returncode == 1 and "threshold" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 2 and "--threshold: must lie in (0, 1)" in r.stderr and "Traceback" not in r.stderr  # usage
     r = speechseq("detect", "--model", tmp_path / "missing.onnx", speech_wav)
     assert r.returncode == 1 and "no such model" in r.stderr
     (tmp_path / "bad.wav").write_bytes(b"not audio at all" * 10)

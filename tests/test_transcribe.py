@@ -168,8 +168,8 @@ def test_auto_decoder_is_the_tuned_lexicon_search(tmp_path, capsys):
     plain = text("--decoder", "lexicon")
     assert auto == explicit
     assert plain != explicit                                  # the weights matter on this recording
-    # no lexicon file: not the lexicon search (beam + LM, or rescoring when the decoder fits)
-    fallback = text("--lexicon", str(tmp_path / "none.npz"))
+    # no lexicon: not the lexicon search (beam + LM, or rescoring when the decoder fits)
+    fallback = text("--lexicon", "none")
     assert fallback in (text("--decoder", "beam-lm"), text("--decoder", "rescore"))
 
 

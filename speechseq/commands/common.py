@@ -52,15 +52,20 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".au")
 
 
-def expand_inputs(paths: Iterable[str], recursive_dirs: bool = True) -> list[Path]:
-    """Files named, plus audio files inside directories named; a missing path is an error."""
+def expand_inputs(paths: Iterable[str], recursive_dirs: bool = True, skipped: list[str] | None = None) -> list[Path]:
+    """Files named, plus audio files inside directories named. A directory without audio files is an error;
+    given a `skipped` list, it is reported as a warning, noted there, and the rest go on (a batch command)."""
     out: list[Path] = []
     for raw in paths:
         p = Path(raw)
         if p.is_dir() and recursive_dirs:
             found = sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in AUDIO_SUFFIXES)
             if not found:
-                raise SpeechseqError(f"{p}: directory holds no audio files ({', '.join(AUDIO_SUFFIXES)})")
+                msg = f"{p}: directory holds no audio files ({', '.join(AUDIO_SUFFIXES)})"
+                if skipped is None:
+                    raise SpeechseqError(msg)
+                warn(msg)
+                skipped.append(str(p))
             out.extend(found)
         elif p.is_dir():
             raise SpeechseqError(f"{p}: is a directory, not an audio file")
@@ -111,11 +116,11 @@ def output_file(path: str | Path | None, what: str, suffixes: tuple[str, ...] | 
     if path is None:
         return None
     p = Path(path)
+    if p.is_dir():
+        raise SpeechseqError(f"{what} {p}: is a directory, not a file")
     if suffixes is not None and p.suffix.lower() not in suffixes:
         raise SpeechseqError(f"{what} {p}: unsupported file type {p.suffix or '(none)'!r}; use one of "
                              f"{', '.join(suffixes)}")
-    if p.is_dir():
-        raise SpeechseqError(f"{what} {p}: is a directory, not a file")
     parent = p.parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
@@ -134,6 +139,18 @@ def output_dir(path: str | Path, what: str) -> Path:
     except OSError as err:
         raise SpeechseqError(f"{what} {p}: cannot create it ({err.strerror or err})") from None
     return p
+
+
+def model_paths(given: list[str], option: str = "--model") -> list[Path]:
+    """Keyword model paths in order, each once: a model named twice would fire twice."""
+    out: list[Path] = []
+    for raw in given:
+        p = Path(raw)
+        if any(p.resolve() == q.resolve() for q in out):
+            warn(f"{option} {raw}: given more than once; used once")
+            continue
+        out.append(p)
+    return out
 
 
 def print_json_line(obj: dict) -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SpeechseqError
-from .common import HelpFormatter, add_range_arg, expand_inputs, guard_range, print_json_line, warn
+from .common import (IMAGE_SUFFIXES, HelpFormatter, add_range_arg, bounded, expand_inputs, guard_range, model_paths,
+                     output_file, print_json_line, warn)
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 DEFAULT_MODELS = ("activate.onnx", "computer.onnx")
@@ -22,14 +23,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                        formatter_class=HelpFormatter)
     p.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV/FLAC/OGG/MP3) or directories")
     p.add_argument("--model", action="append", metavar="PATH", help="detector .onnx (repeat for several keywords)")
-    p.add_argument("--threshold", type=float, help="detection threshold for every model (default: each model's own)")
-    p.add_argument("--smoothing", type=int, help="posterior smoothing window in output steps (default: the model's)")
-    p.add_argument("--refractory", type=float, help="seconds before the same keyword can fire again (default: the model's)")
-    p.add_argument("--chunk-ms", type=float, default=100.0, help="audio chunk fed to the detector")
+    p.add_argument("--threshold", type=bounded(float, gt=0, lt=1),
+                   help="detection threshold for every model, in (0, 1) (default: each model's own)")
+    p.add_argument("--smoothing", type=bounded(int, ge=1),
+                   help="posterior smoothing window in output steps, 1 = none (default: the model's)")
+    p.add_argument("--refractory", type=bounded(float, ge=0),
+                   help="seconds before the same keyword can fire again (default: the model's)")
+    p.add_argument("--chunk-ms", type=bounded(float, ge=1), default=100.0, help="audio chunk fed to the detector")
     add_range_arg(p)
     p.add_argument("--json", action="store_true", help="one JSON object per file")
-    p.add_argument("--plot", metavar="PNG", help="draw spectrogram, posteriors and detections (of the first file)")
-    p.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
+    p.add_argument("--plot", metavar="PNG", help="draw spectrogram, posteriors and detections (of the first file "
+                                                 "read; .png, .pdf, .svg, ...)")
+    p.add_argument("--threads", type=bounded(int, ge=1), default=1, help="onnxruntime threads")
     p.set_defaults(func=run)
 
 
@@ -54,8 +59,6 @@ def detect_file(det, path: Path, chunk_ms: float = 100.0, keep: bool = False):
         for i in range(0, len(block), chunk):
             piece = block[i: i + chunk]
             if keep:
-                from ..frontend import logmel
-
                 feats.append(piece)
             got, state = det.step(piece, state, post)
             events += got
@@ -96,26 +99,33 @@ def plot_detections(path: Path, out: str, det, events, duration: float, post, sp
 def run(args: argparse.Namespace) -> int:
     from ..runtime.detector import Detector
 
-    paths = [Path(m) for m in args.model] if args.model else default_models()
-    if args.threshold is not None and not 0.0 < args.threshold < 1.0:
-        raise SpeechseqError(f"--threshold must lie in (0, 1), got {args.threshold}")
+    paths = model_paths(args.model) if args.model else default_models()
+    output_file(args.plot, "--plot", IMAGE_SUFFIXES)   # before any work, so that a bad path loses nothing
     det = Detector.load(paths, threads=args.threads, threshold=args.threshold, smoothing_steps=args.smoothing,
                         refractory_s=args.refractory, range_db=guard_range(args.range_db))
-    failed = 0
-    for i, path in enumerate(expand_inputs(args.files)):
-        keep = bool(args.plot) and i == 0
+    skipped: list[str] = []
+    failed, plotted = 0, not args.plot
+    for path in expand_inputs(args.files, skipped=skipped):
+        keep = not plotted
         try:
             events, duration, post, spec = detect_file(det, path, args.chunk_ms, keep)
         except SpeechseqError as err:  # one bad file is reported; the rest go on
             warn(str(err))
             failed += 1
             continue
-        if keep:
-            plot_detections(path, args.plot, det, events, duration, post, spec)
         if args.json:
             print_json_line({"file": str(path), "duration": round(duration, 3),
                              "detections": [e.to_dict() for e in events]})
         else:
             found = ", ".join(f"{e.keyword} {e.start:.2f}-{e.end:.2f} s ({e.score:.2f})" for e in events) or "nothing"
-            print(f"{path}: {duration:.2f} s: {found}")
-    return 1 if failed else 0
+            print(f"{path}: {duration:.2f} s: {found}", flush=True)
+        if keep:  # after its results are out: a plot that cannot be written loses nothing else
+            plotted = True
+            try:
+                plot_detections(path, args.plot, det, events, duration, post, spec)
+            except (OSError, ValueError) as err:
+                warn(f"--plot {args.plot}: not written ({err})")
+                failed += 1
+    if not plotted:
+        warn(f"--plot {args.plot}: not written (no file was read)")
+    return 1 if failed or skipped else 0

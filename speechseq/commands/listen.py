@@ -17,8 +17,9 @@ import time
 from pathlib import Path
 
 from ..errors import SpeechseqError
-from .common import (LISTEN_LEXICON_BEAM, HelpFormatter, add_range_arg, beam_arg, beam_size, device_arg, guard_range,
-                     print_input_devices, print_json_line, stop_on_sigterm, tuned_lexicon_options, warn)
+from .common import (LISTEN_LEXICON_BEAM, HelpFormatter, add_range_arg, beam_arg, beam_size, bounded, device_arg,
+                     guard_range, model_paths, print_input_devices, print_json_line, stop_on_sigterm,
+                     tuned_lexicon_options, warn)
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 DEFAULT_KEYWORDS = ("activate.onnx", "computer.onnx")
@@ -34,20 +35,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--list-devices", action="store_true", help="list input devices and exit")
     src.add_argument("--check-input", action="store_true",
                      help="exit 0 if the input device opens and delivers audio, 1 otherwise")
-    src.add_argument("--samplerate", type=int, help="open the device at this rate (default: the device's own)")
+    src.add_argument("--samplerate", type=bounded(int, ge=1000), help="open the device at this rate (default: the device's own)")
     src.add_argument("--input", metavar="FILE", help="stream this audio file instead of a microphone")
     src.add_argument("--fast", action="store_true", help="with --input: as fast as possible, not in real time")
-    src.add_argument("--block-ms", type=float, default=50.0,
+    src.add_argument("--block-ms", type=bounded(float, ge=5, le=1000), default=50.0,
                      help="audio block size: larger blocks wake the listener less often, so it uses less CPU while "
                           "idle, but every event may come up to a block later (README, Benchmarks)")
-    src.add_argument("--reconnect-s", type=float, default=30.0,
+    src.add_argument("--reconnect-s", type=bounded(float, ge=0), default=30.0,
                      help="when the device vanishes, keep trying to reopen it this long (0: exit at once)")
-    src.add_argument("--max-minutes", type=float, help="stop after this many minutes of audio")
+    src.add_argument("--max-minutes", type=bounded(float, gt=0), help="stop after this many minutes of audio")
     m = p.add_argument_group("models")
     m.add_argument("--keyword-model", action="append", metavar="ONNX",
                    help="a keyword detector (repeat for several; default: the shipped ones)")
-    m.add_argument("--threshold", type=float, help="detection threshold for every keyword (default: each model's)")
-    m.add_argument("--wake-wait-ms", type=float, default=0.0,
+    m.add_argument("--threshold", type=bounded(float, gt=0, lt=1),
+                   help="detection threshold for every keyword, in (0, 1) (default: each model's)")
+    m.add_argument("--wake-wait-ms", type=bounded(float, ge=0), default=0.0,
                    help="after the threshold is crossed, wait up to this long for the posterior's peak before "
                         "waking (default 0: wake at the crossing, scored by the crossing value; each 40 ms output "
                         "step of waiting gives a truer score and a later wake: scripts/bench_listener.py --wake-wait-ms)")
@@ -64,27 +66,33 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="final decoder: lexicon (beam search kept to the words of --lexicon with its word "
                         "trigram LM, + the character LM when there is one), beam (+ the LM when there is one), "
                         "greedy; auto: lexicon when the lexicon file exists, else beam with an LM, else greedy")
-    m.add_argument("--lexicon", default=str(MODELS / "words-en.npz"), help="word list + word LM for --decoder lexicon")
+    m.add_argument("--lexicon", default=str(MODELS / "words-en.npz"),
+                   help="word list + word LM for --decoder lexicon; none: no lexicon (--decoder auto then picks another)")
     m.add_argument("--beam-size", type=beam_arg, default="auto",
                    help="final decode's beam width; auto: 32 for lexicon (the decode must fit in the "
                         "endpoint's silence), 8 for beam")
-    m.add_argument("--chunk-ms", type=float, default=400.0, help="chunk size of the streamed recogniser")
-    m.add_argument("--lookahead-ms", type=float, default=200.0, help="look-ahead of the streamed recogniser")
+    m.add_argument("--chunk-ms", type=bounded(float, ge=20), default=400.0, help="chunk size of the streamed recogniser")
+    m.add_argument("--lookahead-ms", type=bounded(float, ge=0), default=200.0,
+                   help="look-ahead of the streamed recogniser")
     m.add_argument("--no-partials", action="store_true", help="final text only (no streamed recogniser)")
     e = p.add_argument_group("endpointing")
     e.add_argument("--vad", choices=("auto", "silero", "energy"), default="auto",
                    help="voice activity detector (auto: Silero when installed)")
-    e.add_argument("--silence-ms", type=float, default=350.0, help="trailing silence that ends an utterance")
-    e.add_argument("--early-decode-ms", type=float, default=150.0,
+    e.add_argument("--silence-ms", type=bounded(float, ge=50), default=350.0,
+                   help="trailing silence that ends an utterance")
+    e.add_argument("--early-decode-ms", type=bounded(float, ge=0), default=150.0,
                    help="decode ahead once this much trailing silence is heard, so the final text is ready "
                         "when --silence-ms is reached (0: decode only at the end)")
-    e.add_argument("--max-utterance-s", type=float, default=15.0)
-    e.add_argument("--no-speech-s", type=float, default=3.0, help="give up when nothing is said after the keyword")
+    e.add_argument("--max-utterance-s", type=bounded(float, ge=1), default=15.0,
+                   help="the longest command: recording stops and is transcribed after this many seconds")
+    e.add_argument("--no-speech-s", type=bounded(float, gt=0), default=3.0,
+                   help="give up when nothing is said this long after the keyword")
     o = p.add_argument_group("output")
     o.add_argument("--json", action="store_true", help="one JSON object a line (wake, partial, final, overrun)")
     o.add_argument("--chime", action="store_true", help="play a short chime on the default output at each wake")
     o.add_argument("--exec", dest="exec_cmd", metavar="CMD",
-                   help="run CMD with the final text as its last argument (also in $SPEECHSEQ_TEXT)")
+                   help="run CMD with the final text as its last argument (also in $SPEECHSEQ_TEXT); with --json, "
+                        "what CMD prints goes to stderr, so that stdout holds JSON lines only")
     p.set_defaults(func=run)
 
 
@@ -103,7 +111,8 @@ def build_listener(args: argparse.Namespace):
     from ..runtime.streaming_recognizer import StreamingRecognizer, source_digest
     from ..runtime.vad import load_vad
 
-    kw = args.keyword_model or [str(MODELS / k) for k in DEFAULT_KEYWORDS if (MODELS / k).is_file()]
+    kw = model_paths(args.keyword_model, "--keyword-model") if args.keyword_model else [
+        MODELS / k for k in DEFAULT_KEYWORDS if (MODELS / k).is_file()]
     if not kw:
         raise SpeechseqError(f"no keyword models given and none shipped in {MODELS} (--keyword-model PATH)")
     detector = Detector.load(kw, threshold=args.threshold, max_wait_s=args.wake_wait_ms / 1000,
@@ -118,7 +127,10 @@ def build_listener(args: argparse.Namespace):
     if lm_path is not None:
         from ..runtime.lm import OnnxLM
         lm = OnnxLM(lm_path)
-    if args.decoder == "lexicon" or (args.decoder == "auto" and Path(args.lexicon).is_file()):
+    from .transcribe import check_lexicon_arg
+
+    check_lexicon_arg(args.lexicon, MODELS / "words-en.npz", args.decoder)
+    if args.decoder == "lexicon" or (args.decoder == "auto" and args.lexicon != "none" and Path(args.lexicon).is_file()):
         opts = tuned_lexicon_options(Path(args.lexicon), lm, beam_size(args.beam_size, "lexicon", LISTEN_LEXICON_BEAM))
     else:
         greedy = args.decoder == "greedy" or (args.decoder == "auto" and lm is None)
@@ -180,7 +192,8 @@ class _Output:
 
         try:
             self.children.append(subprocess.Popen([*shlex.split(self.exec_cmd), text],
-                                                  env={**os.environ, "SPEECHSEQ_TEXT": text}))
+                                                  env={**os.environ, "SPEECHSEQ_TEXT": text},
+                                                  stdout=2 if self.json else None))  # 2: this process's stderr
         except OSError as err:
             warn(f"--exec {self.exec_cmd!r}: {err}")
 

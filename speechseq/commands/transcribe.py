@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 
 from ..errors import SpeechseqError
-from .common import HelpFormatter, beam_arg, beam_size, expand_inputs, print_json_line, tuned_lexicon_options, warn
+from .common import (IMAGE_SUFFIXES, HelpFormatter, beam_arg, beam_size, bounded, expand_inputs, output_dir, output_file,
+                     print_json_line, tuned_lexicon_options, warn)
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 DEFAULT_MODEL = MODELS_DIR / "recognizer-en.onnx"
@@ -53,9 +54,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                          "first file's first segment")
     p.add_argument("--format", choices=FORMATS, default="txt", help="output format")
     p.add_argument("--output-dir", metavar="DIR", help="write one FILE_STEM.FORMAT per input here instead of stdout")
-    p.add_argument("--max-segment", type=float, default=20.0, help="longest utterance (s) before a cut at a pause")
+    p.add_argument("--max-segment", type=bounded(float, ge=1), default=20.0,
+                   help="longest utterance (s) before a cut at a pause")
     add_vad_arg(p, "auto")
-    p.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
+    p.add_argument("--threads", type=bounded(int, ge=1), default=1, help="onnxruntime threads")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar on stderr (default: when stderr is a terminal)")
     p.set_defaults(func=run)
@@ -67,7 +69,8 @@ def add_lexicon_args(p: argparse.ArgumentParser) -> None:
 
     d = LexiconOptions()
     g = p.add_argument_group("--decoder lexicon")
-    g.add_argument("--lexicon", default=str(DEFAULT_LEXICON), help="word list + word trigram LM (.npz)")
+    g.add_argument("--lexicon", default=str(DEFAULT_LEXICON),
+                   help="word list + word trigram LM (.npz); none: no lexicon (--decoder auto then picks another)")
     g.add_argument("--word-lm-weight", type=float, default=d.word_weight, help="weight of the word LM's ln P")
     g.add_argument("--word-insertion-bonus", type=float, default=d.word_bonus, help="bonus per word")
     g.add_argument("--oov-penalty", type=float, default=d.oov_penalty,
@@ -169,10 +172,15 @@ def render(transcript, path: Path, fmt: str) -> str:
 def run(args: argparse.Namespace) -> int:
     from ..runtime.recognizer import DecodeOptions, Recognizer
 
+    from ..runtime.onnx import missing_model
+
     if not Path(args.model).is_file():
-        raise SpeechseqError(f"{args.model}: no such model (pass --model PATH)")
+        raise SpeechseqError(f"{missing_model(Path(args.model))} (pass --model PATH)")
+    check_lexicon_arg(args.lexicon, DEFAULT_LEXICON, args.decoder)
+    output_file(args.plot_attention, "--plot-attention", IMAGE_SUFFIXES)
+    out_dir = output_dir(args.output_dir, "--output-dir") if args.output_dir else None
     tuned = False
-    if args.decoder == "auto" and Path(args.lexicon).is_file():
+    if args.decoder == "auto" and args.lexicon != "none" and Path(args.lexicon).is_file():
         args.decoder, tuned = "lexicon", True
     elif args.decoder == "auto":
         from ..runtime.text_decoder import best_available
@@ -191,10 +199,9 @@ def run(args: argparse.Namespace) -> int:
         rec, opts = cli_recognizer(args), None
     vad = make_vad(args.vad, args.threads)
     first = None  # (path, text of its first segment), for --plot-attention
-    files = expand_inputs(args.files)
-    out_dir = Path(args.output_dir) if args.output_dir else None
-    if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
+    skipped: list[str] = []
+    files = expand_inputs(args.files, skipped=skipped)
+    names = output_names(files, args.format) if out_dir is not None else {}
     show = sys.stderr.isatty() if args.progress is None else args.progress
     bar = None
     if show:
@@ -222,7 +229,7 @@ def run(args: argparse.Namespace) -> int:
         if first is None:
             first = (path, t.segments[0].text if t.segments else t.text)
         if out_dir is not None:
-            (out_dir / f"{path.stem}.{args.format}").write_text(render(t, path, args.format), encoding="utf-8")
+            (out_dir / names[path]).write_text(render(t, path, args.format), encoding="utf-8")
         elif args.format == "json":
             print_json_line(t.to_json(str(path)))
         elif args.format == "txt":
@@ -244,4 +251,35 @@ def run(args: argparse.Namespace) -> int:
         plot_attention_for_file(args, *first)
     if failed:
         warn(f"{failed} of {len(files)} file(s) could not be transcribed")
-    return 1 if failed else 0
+    return 1 if failed or skipped else 0
+
+
+def check_lexicon_arg(lexicon: str, default: Path, decoder: str) -> None:
+    """--lexicon: a path named by the user must exist (a typo must not change the decoder in silence); the
+    shipped default may be absent; "none" turns the lexicon off, which --decoder lexicon cannot do without."""
+    if lexicon == "none":
+        if decoder == "lexicon":
+            raise SpeechseqError("--decoder lexicon needs a lexicon, and --lexicon is none")
+    elif lexicon != str(default) and not Path(lexicon).is_file():
+        raise SpeechseqError(f"--lexicon {lexicon}: no such file (--lexicon none: no lexicon)")
+
+
+def output_names(files: list[Path], fmt: str) -> dict[Path, str]:
+    """--output-dir's file name for each input: STEM.FORMAT, or, where inputs share a stem (a.wav and a.flac,
+    or a.wav in two folders), STEM-2.FORMAT and so on in input order, with a warning, so none is overwritten."""
+    by_stem: dict[str, list[Path]] = {}
+    for f in files:
+        by_stem.setdefault(f.stem, []).append(f)
+    taken = {f"{stem}.{fmt}" for stem in by_stem}
+    out: dict[Path, str] = {}
+    for stem, group in by_stem.items():
+        out[group[0]] = f"{stem}.{fmt}"
+        k = 1
+        for f in group[1:]:
+            k += 1
+            while f"{stem}-{k}.{fmt}" in taken:
+                k += 1
+            taken.add(name := f"{stem}-{k}.{fmt}")
+            out[f] = name
+            warn(f"{f}: its stem is another input's too: written as {name}")
+    return out

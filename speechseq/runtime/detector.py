@@ -34,7 +34,7 @@ from .graph_cache import cached
 from .graph_merge import merge_side_by_side, prefixed
 from .level import GUARD_RANGE_DB, FloorGuard
 from .one_stream import one_stream
-from .onnx import ModelError, direct_run, graph_metadata, make_session, session_metadata
+from .onnx import ModelError, direct_run, graph_metadata, make_session, missing_model, session_metadata
 
 __all__ = ["Detection", "KeywordModel", "KeywordState", "DetectorState", "Detector", "load_graph", "smooth",
            "trigger_events"]
@@ -427,7 +427,7 @@ def _runtime_graph(path: str | os.PathLike) -> tuple[bytes, tuple[Taps, ...], di
     only once onnxruntime has taken it and its metadata says detector: ModelError, naming the file, otherwise."""
     p = Path(path)
     if not p.is_file():
-        raise ModelError(f"{p}: no such model file")
+        raise ModelError(missing_model(p))
 
     def build(files: list[bytes]) -> tuple[bytes, dict, None, bool]:
         model, external = _parse(p, files[0])
@@ -455,7 +455,7 @@ def _parse(p: Path, data: bytes | None = None) -> tuple:
     from onnx.external_data_helper import load_external_data_for_model, uses_external_data
 
     if data is None and not p.is_file():
-        raise ModelError(f"{p}: no such model file")
+        raise ModelError(missing_model(p))
     try:
         model = onnx.load_model_from_string(data if data is not None else p.read_bytes())
         external = any(uses_external_data(t) for t in model.graph.initializer)

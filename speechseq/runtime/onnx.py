@@ -34,7 +34,7 @@ def make_session(path: str | os.PathLike | bytes, threads: int = 1, profile_pref
 
     p = path if isinstance(path, bytes) else Path(path)
     if not isinstance(p, bytes) and not p.is_file():
-        raise ModelError(f"{p}: no such model file")
+        raise ModelError(missing_model(p))
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = max(1, int(threads))
     opts.inter_op_num_threads = 1
@@ -123,3 +123,8 @@ def open_model(path: str | os.PathLike, kind: str, what: str, threads: int = 1,
     if vocabulary is not None and list(meta.get("vocabulary", [])) != list(vocabulary):
         raise ModelError(f"{path}: the model's vocabulary differs from speechseq.text.VOCAB")
     return session, meta
+
+
+def missing_model(p: Path) -> str:
+    """The message for a model path that is not a file: a folder is named as one."""
+    return f"{p}: is a directory, not a model file" if p.is_dir() else f"{p}: no such model file"

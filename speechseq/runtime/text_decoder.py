@@ -120,8 +120,11 @@ def rescoring_recognizer(path: str | os.PathLike, text_decoder: TextDecoder, thr
             if len(got) != len(want) or max(abs(a - b) for a, b in zip(got, want)) > 0.05:
                 import warnings
 
+                from ..errors import SpeechseqWarning
+
                 warnings.warn(f"{path} is not the recogniser the attention decoder was trained on "
-                              f"({text_decoder.attention.meta.get('encoder', '?')}): rescoring may hurt", stacklevel=2)
+                              f"({text_decoder.attention.meta.get('encoder', '?')}): rescoring may hurt",
+                              SpeechseqWarning, stacklevel=2)
     return rec
 
 

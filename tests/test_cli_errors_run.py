@@ -1,0 +1,165 @@
+"""Bad input to `detect`, `transcribe` and `listen`: a usage error or one line before the work, a bad file
+reported and skipped, and nothing written twice or lost (issues found by a user's audit, session 37)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from speechseq.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+ACTIVATE = ROOT / "models" / "activate.onnx"
+SAMPLE = ROOT / "data" / "samples" / "activate_kitchen_lights.wav"
+needs_shipped = pytest.mark.skipif(not (ACTIVATE.is_file() and SAMPLE.is_file()), reason="shipped model or sample missing")
+
+
+def _usage_error(argv: list[str], capsys) -> str:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    return capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv,says", [
+    (["detect", "--threshold", "1.5", "x.wav"], "must lie in (0, 1), got 1.5"),
+    (["detect", "--chunk-ms", "0", "x.wav"], "must be >= 1, got 0"),
+    (["detect", "--smoothing", "-3", "x.wav"], "must be >= 1, got -3"),
+    (["detect", "--refractory", "-1", "x.wav"], "must be >= 0, got -1"),
+    (["detect", "--threads", "-2", "x.wav"], "must be >= 1, got -2"),
+    (["listen", "--block-ms", "0"], "must lie in [5, 1000], got 0"),
+    (["listen", "--block-ms", "-50"], "got -50"),
+    (["listen", "--threshold", "2"], "must lie in (0, 1), got 2"),
+    (["listen", "--chunk-ms", "0"], "must be >= 20, got 0"),
+    (["listen", "--lookahead-ms", "-1"], "must be >= 0, got -1"),
+    (["listen", "--wake-wait-ms", "-5"], "must be >= 0, got -5"),
+    (["listen", "--silence-ms", "0"], "must be >= 50, got 0"),
+    (["listen", "--max-utterance-s", "-1"], "must be >= 1, got -1"),
+    (["listen", "--no-speech-s", "0"], "must be > 0, got 0"),
+    (["listen", "--max-minutes", "-1"], "must be > 0, got -1"),
+    (["listen", "--max-minutes", "x"], "not a number: 'x'"),
+    (["transcribe", "--max-segment", "0", "x.wav"], "must be >= 1, got 0"),
+    (["transcribe", "--threads", "0", "x.wav"], "must be >= 1, got 0"),
+])
+def test_nonsense_option_values_are_usage_errors(argv, says, capsys):
+    err = _usage_error(argv, capsys)
+    assert says in err and "Traceback" not in err
+
+
+@needs_shipped
+def test_detect_plot_path_is_checked_before_the_work_and_a_failed_plot_loses_no_result(tmp_path, capsys):
+    good = str(SAMPLE)
+    assert main(["detect", "--plot", str(tmp_path / "no" / "such" / "dir" / "p.txt"), good]) == 1
+    assert "unsupported file type '.txt'" in capsys.readouterr().err
+    assert main(["detect", "--plot", str(tmp_path), good]) == 1
+    assert "is a directory" in capsys.readouterr().err
+    # the first file is bad: the plot is of the first file read, after its result is printed
+    plot = tmp_path / "p.png"
+    assert main(["detect", "--model", str(ACTIVATE), "--plot", str(plot), str(tmp_path / "nope.wav"), good]) == 1
+    out, err = capsys.readouterr()
+    assert "nope.wav: no such file" in err and out.startswith(f"{good}: 5.17 s: activate")
+    assert plot.stat().st_size > 5000
+    # nothing read: nothing plotted, and it says so
+    plot.unlink()
+    assert main(["detect", "--model", str(ACTIVATE), "--plot", str(plot), str(tmp_path / "nope.wav")]) == 1
+    assert "--plot" in capsys.readouterr().err and not plot.exists()
+
+
+@needs_shipped
+def test_an_empty_directory_is_skipped_and_the_batch_goes_on(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    assert main(["detect", "--json", "--model", str(ACTIVATE), str(SAMPLE), str(tmp_path / "empty")]) == 1
+    out, err = capsys.readouterr()
+    assert [json.loads(x)["file"] for x in out.splitlines()] == [str(SAMPLE)]
+    assert "empty: directory holds no audio files" in err
+
+
+@needs_shipped
+def test_a_model_given_twice_fires_once(capsys):
+    assert main(["detect", "--json", "--model", str(ACTIVATE), "--model", str(ACTIVATE), str(SAMPLE)]) == 0
+    out, err = capsys.readouterr()
+    assert [d["keyword"] for d in json.loads(out)["detections"]] == ["activate"]
+    assert "given more than once" in err
+
+
+def test_a_directory_given_as_a_model_is_named_as_one(tmp_path, capsys):
+    sf.write(tmp_path / "a.wav", np.zeros(16000, np.float32), 16000)
+    assert main(["detect", "--model", str(tmp_path), str(tmp_path / "a.wav")]) == 1
+    assert "is a directory, not a model file" in capsys.readouterr().err
+    assert main(["transcribe", "--model", str(tmp_path), str(tmp_path / "a.wav")]) == 1
+    assert "is a directory, not a model file" in capsys.readouterr().err
+
+
+def test_a_named_lexicon_that_is_missing_is_an_error_not_a_fallback(tmp_path, capsys):
+    sf.write(tmp_path / "a.wav", np.zeros(16000, np.float32), 16000)
+    assert main(["transcribe", "--lexicon", str(tmp_path / "nope.npz"), str(tmp_path / "a.wav")]) == 1
+    assert "--lexicon" in capsys.readouterr().err
+    assert main(["listen", "--lexicon", str(tmp_path / "nope.npz"), "--input", str(tmp_path / "a.wav"), "--fast"]) == 1
+    assert "nope.npz: no such file" in capsys.readouterr().err
+    assert main(["transcribe", "--lexicon", "none", "--decoder", "lexicon", str(tmp_path / "a.wav")]) == 1
+    assert "--decoder lexicon needs a lexicon" in capsys.readouterr().err
+
+
+def test_transcribe_output_paths_are_checked_first(tmp_path, capsys):
+    sf.write(tmp_path / "a.wav", np.zeros(16000, np.float32), 16000)
+    (tmp_path / "notes.txt").write_text("x")
+    assert main(["transcribe", "--output-dir", str(tmp_path / "notes.txt"), str(tmp_path / "a.wav")]) == 1
+    assert "exists and is not a directory" in capsys.readouterr().err
+    assert main(["transcribe", "--plot-attention", str(tmp_path / "x.doc"), str(tmp_path / "a.wav")]) == 1
+    assert "unsupported file type '.doc'" in capsys.readouterr().err
+
+
+def test_output_dir_names_never_collide():
+    from speechseq.commands.transcribe import output_names
+
+    files = [Path("d1/a.wav"), Path("d2/a.wav"), Path("x.wav"), Path("x.flac"), Path("a-2.wav")]
+    names = output_names(files, "txt")
+    assert names == {Path("d1/a.wav"): "a.txt", Path("d2/a.wav"): "a-3.txt", Path("x.wav"): "x.txt",
+                     Path("x.flac"): "x-2.txt", Path("a-2.wav"): "a-2.txt"}
+    assert len(set(names.values())) == len(files)
+
+
+def test_transcribe_output_dir_keeps_inputs_of_one_stem(tmp_path, capsys):
+    tiny = pytest.importorskip("torch") and _tiny_recognizer(tmp_path)
+    rng = np.random.default_rng(0)
+    for folder in ("d1", "d2"):
+        (tmp_path / folder).mkdir()
+        sf.write(tmp_path / folder / "a.wav", (0.1 * rng.standard_normal(8000)).astype(np.float32), 16000)
+    code = main(["transcribe", str(tmp_path / "d1" / "a.wav"), str(tmp_path / "d2" / "a.wav"), "--model", str(tiny),
+                 "--decoder", "greedy", "--vad", "off", "--format", "json", "--output-dir", str(tmp_path / "out")])
+    assert code == 0
+    written = {p.name: json.loads(p.read_text())["file"] for p in (tmp_path / "out").iterdir()}
+    assert written == {"a.json": str(tmp_path / "d1" / "a.wav"), "a-2.json": str(tmp_path / "d2" / "a.wav")}
+    assert "written as a-2.json" in capsys.readouterr().err
+
+
+def _tiny_recognizer(tmp_path: Path) -> Path:
+    import torch
+
+    from speechseq.nn.recognizer import Recognizer, RecognizerConfig
+    from speechseq.train.export_recognizer import export_recognizer
+
+    torch.manual_seed(0)
+    return export_recognizer(Recognizer(RecognizerConfig(hidden=8, front_dim=8, layers=1)), tmp_path / "tiny.onnx")
+
+
+@needs_shipped
+def test_listen_exec_output_stays_out_of_the_json_stream(tmp_path, capfd):
+    import time
+
+    code = main(["listen", "--input", str(SAMPLE), "--fast", "--json", "--keyword-model", str(ACTIVATE),
+                 "--keyword-model", str(ACTIVATE), "--exec", "echo GOT"])
+    assert code == 0
+    out, err = capfd.readouterr()
+    for _ in range(50):                       # the command runs beside the listener: wait for its line
+        if "GOT" in err:
+            break
+        time.sleep(0.1)
+        more_out, more_err = capfd.readouterr()
+        out, err = out + more_out, err + more_err
+    events = [json.loads(line) for line in out.splitlines()]          # every line is JSON
+    assert [e["event"] for e in events if e["event"] in ("wake", "final")] == ["wake", "final"]
+    assert "GOT " in err and "given more than once" in err
