@@ -113,7 +113,8 @@ class ErrorRate:
     def summary(self) -> str:
         name = "WER" if self.unit == "word" else "CER"
         return (f"{name} {100 * self.rate:.2f}% ({self.errors}/{self.ref_len}: S={self.substitutions} "
-                f"D={self.deletions} I={self.insertions}, {len(self.utterances)} utterances)")
+                f"D={self.deletions} I={self.insertions}, {len(self.utterances)} utterance"
+                f"{'' if len(self.utterances) == 1 else 's'})")
 
 
 def _error_rate(refs: Sequence[str] | str, hyps: Sequence[str] | str, unit: str) -> ErrorRate:

@@ -14,7 +14,7 @@ import argparse
 import json
 
 from ..errors import SpeechseqError
-from .common import HelpFormatter
+from .common import HelpFormatter, bounded
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", required=True, help="recogniser (.onnx)")
     p.add_argument("--manifest", required=True, help="labelled manifest (JSONL, CSV, ...)")
     p.add_argument("--split", default=None, help="only the rows of this split")
-    p.add_argument("--limit", type=int, default=None, help="first N utterances only")
+    p.add_argument("--limit", type=bounded(int, ge=1), default=None, help="first N utterances only (default: all)")
     p.add_argument("--system", choices=["ctc", "attention"], default="ctc",
                    help="ctc: prefix beam search (+ LM with --lm); attention: the decoder's own beam search")
     p.add_argument("--beam", type=int, default=8)

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SpeechseqError
-from .common import (AUDIO_SUFFIXES, HelpFormatter, add_range_arg, expand_inputs, guard_range, print_json_line,
-                     progress)
+from .common import (IMAGE_SUFFIXES, HelpFormatter, add_range_arg, bounded, expand_inputs, guard_range,
+                     output_file, print_json_line, progress, warn)
 
 THRESHOLDS = np.round(np.arange(0.02, 0.9951, 0.005), 4)
 
@@ -32,8 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="audio without the keyword (long files or many clips): files, directories or JSONL manifests")
     p.add_argument("--where", action="append", default=[], metavar="KEY=VALUE",
                    help="keep only manifest rows with this field value (repeatable; e.g. text=amelia, split=dev)")
-    p.add_argument("--target-fa", type=float, default=0.5, help="false accepts per hour for the suggested threshold")
-    p.add_argument("--threshold", type=float, help="threshold to report at (default: the model's)")
+    p.add_argument("--target-fa", type=bounded(float, ge=0), default=0.5,
+                   help="false accepts per hour for the suggested threshold")
+    p.add_argument("--threshold", type=bounded(float, gt=0, lt=1), help="threshold to report at (default: the model's)")
     p.add_argument("--det", metavar="PNG", help="draw the DET curve")
     add_range_arg(p)
     p.add_argument("--save-threshold", action="store_true",
@@ -45,7 +46,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def collect(paths: list[str], where: list[str]) -> list[Path]:
-    """Audio files from files, directories and JSONL manifests (rows filtered by KEY=VALUE)."""
+    """Audio files from files, directories and JSONL manifests (rows filtered by KEY=VALUE). A path that
+    does not exist, a manifest line that is not a JSON object or has no audio_filepath is an error; an
+    audio file that cannot be read is found (and skipped) later."""
     filters = []
     for w in where:
         if "=" not in w:
@@ -54,25 +57,53 @@ def collect(paths: list[str], where: list[str]) -> list[Path]:
     out: list[Path] = []
     for raw in paths:
         p = Path(raw)
-        if p.suffix == ".jsonl" and p.is_file():
-            with open(p) as f:
-                rows = [json.loads(line) for line in f if line.strip()]
-            for r in rows:
-                if all(str(r.get(k)) == v for k, v in filters):
-                    out.append(p.parent / r["audio_filepath"])
+        if not p.exists():
+            raise SpeechseqError(f"{p}: no such file or directory")
+        if p.suffix.lower() == ".jsonl" and p.is_file():
+            out += _manifest_rows(p, filters)
         else:
-            out += [q for q in expand_inputs([raw]) if q.suffix.lower() in AUDIO_SUFFIXES or q.is_file()]
+            out += expand_inputs([raw])
     return out
 
 
-def positive_scores(det, files: list[Path], show: bool | None = None) -> np.ndarray:
-    """(P, K) maximum smoothed posterior per padded recording and keyword model."""
+def _manifest_rows(path: Path, filters: list[tuple[str, str]]) -> list[Path]:
+    """The audio_filepath (relative to the manifest, or absolute) of each row matching every KEY=VALUE."""
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                row = None
+            if not isinstance(row, dict):
+                raise SpeechseqError(f"{path}:{lineno}: not a JSON object: {line.strip()[:80]}")
+            if "audio_filepath" not in row:
+                raise SpeechseqError(f"{path}:{lineno}: no audio_filepath (found {sorted(row)})")
+            if all(str(row.get(k)) == v for k, v in filters):
+                out.append(path.parent / str(row["audio_filepath"]))
+    return out
+
+
+def positive_scores(det, files: list[Path], show: bool | None = None, skipped: list[Path] | None = None) -> np.ndarray:
+    """(P, K) maximum smoothed posterior per padded recording and keyword model. With a `skipped` list, a file
+    that cannot be read is reported, appended there and left out (P counts the others); without, it is an error."""
     from ..audio import load_audio
     from ..train.kwbank import pad_recording
 
-    scores = [peak_scores(det, pad_recording(load_audio(path), np.random.default_rng(0)))
-              for path in progress(files, len(files), "positives", show)]
-    return np.array(scores).reshape(len(files), len(det.models))
+    scores = []
+    for path in progress(files, len(files), "positives", show):
+        try:
+            audio = load_audio(path)
+        except SpeechseqError as err:
+            if skipped is None:
+                raise
+            warn(f"{err}; skipped")
+            skipped.append(path)
+            continue
+        scores.append(peak_scores(det, pad_recording(audio, np.random.default_rng(0))))
+    return np.array(scores).reshape(len(scores), len(det.models))
 
 
 def peak_scores(det, audio: np.ndarray) -> list[float]:
@@ -82,16 +113,26 @@ def peak_scores(det, audio: np.ndarray) -> list[float]:
     return [float(np.concatenate(p).max()) if p else 0.0 for p in post]
 
 
-def negative_posteriors(det, files: list[Path], show: bool | None = None) -> tuple[list[list[np.ndarray]], float]:
-    """Smoothed posteriors per file and keyword on streamed negatives, and their total hours."""
+def negative_posteriors(det, files: list[Path], show: bool | None = None,
+                        skipped: list[Path] | None = None) -> tuple[list[list[np.ndarray]], float]:
+    """Smoothed posteriors per file and keyword on streamed negatives, and their total hours. With a `skipped`
+    list, a file that cannot be read (even part way) is reported, appended there and left out whole."""
     from ..audio import stream_audio
 
     out, seconds = [], 0.0
     for path in progress(files, len(files), "negatives", show):
-        state, post = det.initial_state(), [[] for _ in det.models]
-        for block in stream_audio(path, block_s=30.0):
-            seconds += len(block) / 16000
-            _, state = det.step(block, state, post)
+        state, post, n = det.initial_state(), [[] for _ in det.models], 0
+        try:
+            for block in stream_audio(path, block_s=30.0):
+                n += len(block)
+                _, state = det.step(block, state, post)
+        except SpeechseqError as err:
+            if skipped is None:
+                raise
+            warn(f"{err}; skipped")
+            skipped.append(path)
+            continue
+        seconds += n / 16000
         out.append([np.concatenate(p) if p else np.zeros(0, np.float32) for p in post])
     return out, seconds / 3600
 
@@ -104,15 +145,17 @@ def count_events(det, k: int, posteriors: list[list[np.ndarray]], threshold: flo
 
 def evaluate(det, positives: list[Path], negatives: list[Path], target_fa: float = 0.5,
              threshold: float | None = None, show: bool | None = None) -> tuple[dict, object]:
-    """Summary of the first keyword model of `det` and its DET curve (speechseq.metrics.DetCurve)."""
+    """Summary of the first keyword model of `det` and its DET curve (speechseq.metrics.DetCurve). A file that
+    cannot be read is reported and left out; `skipped` in the summary counts them."""
     from ..metrics import det_curve
 
     m = det.models[0]
     th = float(threshold if threshold is not None else det.thresholds[0])
-    summary: dict = {"model": m.path, "keyword": m.keyword, "threshold": th, "positives": len(positives)}
-    pos = positive_scores(det, positives, show)[:, 0] if positives else np.zeros(0)
-    post, hours = negative_posteriors(det, negatives, show) if negatives else ([], 0.0)
-    summary["negative_hours"] = round(hours, 4)
+    skipped: list[Path] = []
+    pos = positive_scores(det, positives, show, skipped)[:, 0] if positives else np.zeros(0)
+    post, hours = negative_posteriors(det, negatives, show, skipped) if negatives else ([], 0.0)
+    summary: dict = {"model": m.path, "keyword": m.keyword, "threshold": th, "positives": len(pos),
+                     "skipped": len(skipped), "negative_hours": round(hours, 4)}
     if len(pos):
         summary["frr"] = round(float((pos < th).mean()), 4)
     if hours > 0:
@@ -139,24 +182,41 @@ def run(args: argparse.Namespace) -> int:
     negatives = collect(args.negatives, args.where)
     if not positives and not negatives:
         raise SpeechseqError("nothing to evaluate: give --positives and/or --negatives")
+    if args.det and not (positives and negatives):
+        raise SpeechseqError("a DET curve needs both --positives and --negatives")
+    output_file(args.det, "--det", IMAGE_SUFFIXES)
     det = Detector.load([args.model], range_db=guard_range(args.range_db))
     summary, curve = evaluate(det, positives, negatives, args.target_fa, args.threshold)
+    failure = None  # the summary is printed in any case: the evaluation is not lost
     if args.det:
         if curve is None:
-            raise SpeechseqError("a DET curve needs both --positives and --negatives")
-        plot_det([curve], args.det, title=f"{summary['keyword']}: DET")
-        summary["det"] = args.det
-    if args.save_threshold:
-        summary["saved_threshold"] = save_threshold(args.model, summary)
+            failure = SpeechseqError("a DET curve needs both --positives and --negatives that can be read")
+        else:
+            plot_det([curve], args.det, title=f"{summary['keyword']}: DET")
+            summary["det"] = args.det
+    if args.save_threshold and failure is None:
+        try:
+            summary["saved_threshold"] = save_threshold(args.model, summary)
+        except SpeechseqError as err:
+            failure = err
     if args.json:
         print_json_line(summary)
     else:
         for k, v in summary.items():
             print(f"{k:>22}: {v}")
+    if failure is not None:
+        raise failure
+    if summary["skipped"]:
+        warn(f"{summary['skipped']} of {len(positives) + len(negatives)} file(s) could not be read and were skipped")
+        return 1
     return 0
 
 
 MIN_SAVE_HOURS = 0.25  # negatives --save-threshold needs
+# Below this --save-threshold warns (it still saves: the old value stays as threshold_previous). The grid starts
+# at 0.02, and negatives that never make the detector fire (white noise, silence) meet any --target-fa there; a
+# threshold that low fires on nearly anything the detector hears (the shipped models use 0.75 and up).
+MIN_SAVE_THRESHOLD = 0.1
 
 
 def save_threshold(model: str | Path, summary: dict) -> float:
@@ -174,6 +234,17 @@ def save_threshold(model: str | Path, summary: dict) -> float:
         raise SpeechseqError("--save-threshold needs --positives and --negatives and a threshold that meets "
                              f"--target-fa ({summary.get('target_note', 'no DET curve')})")
     meta = read_metadata(model)
+    hours, target = summary["negative_hours"], summary["target_fa_per_hour"]
+    if t < MIN_SAVE_THRESHOLD:
+        warn(f"--save-threshold: {t:g} is below {MIN_SAVE_THRESHOLD:g}: the detector hardly fires on these "
+             "negatives (noise or silence?), so they bound no false-accept rate of real use, and detect and listen "
+             "will now fire on almost anything; measure again on real speech and rooms without the keyword "
+             f"(speechseq record --background). The previous threshold ({meta.get('threshold')}) is kept in the "
+             "file as threshold_previous")
+    elif target > 0 and 1 / hours > target:
+        warn(f"--save-threshold: in {60 * hours:.0f} minutes of --negatives one false accept is already "
+             f"{1 / hours:.2g} per hour, over --target-fa {target:g}: the threshold saved is the lowest with none "
+             f"there, a loose bound on {target:g} per hour ({1 / target:g} h or more measure it)")
     meta["threshold_previous"], meta["threshold"] = meta.get("threshold"), float(t)
     meta["threshold_choice"] = {k: summary[k] for k in ("target_fa_per_hour", "positives", "negative_hours",
                                                         "frr_at_target", "fa_per_hour_at_target")}

@@ -10,10 +10,11 @@ import argparse
 import json
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from ..errors import SpeechseqError
-from .common import HelpFormatter, beam_arg, beam_size, progress, warn
+from .common import HelpFormatter, beam_arg, beam_size, bounded, output_file, progress, warn
 from .transcribe import DEFAULT_MODEL, MODELS_DIR, add_lexicon_args, add_vad_arg, lexicon_decode_options, make_vad
 
 
@@ -37,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lm-weight", type=float, default=0.8, help="alpha: weight of log P_lm (beam-lm)")
     p.add_argument("--word-bonus", type=float, default=1.0, help="beta: bonus per character (beam-lm)")
     p.add_argument("--worst", type=int, default=10, help="rows of the worst-utterance table")
-    p.add_argument("--limit", type=int, help="only the first N utterances")
+    p.add_argument("--limit", type=bounded(int, ge=1), help="only the first N utterances (default: all)")
     p.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
     add_vad_arg(p, "off")
     p.add_argument("--json", metavar="PATH", help="also write the figures and every utterance here")
@@ -83,16 +84,38 @@ def evaluate(rec, utterances, opts, show_progress: bool | None = None, vad=None)
                       for e in w.worst(len(refs))], "refs": refs, "hyps": hyps}
 
 
-def run(args: argparse.Namespace) -> int:
-    from ..runtime.recognizer import DecodeOptions, Recognizer
+def plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def load_utterances(manifest: str, split: str | None) -> tuple[list, int]:
+    """The manifest's utterances, and how many rows were skipped (each reported on one line): a row whose
+    audio is missing or cannot be read is left out, as transcribe leaves out a bad file."""
     from ..train.data import load_manifest
 
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        utts = load_manifest(manifest, split=split, skip_missing=True)
+    skips = [w for w in caught if str(w.message).endswith("(skipped)")]
+    for w in caught:
+        if w in skips:
+            warn(str(w.message))
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return utts, len(skips)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..runtime.recognizer import DecodeOptions, Recognizer
+
+    output_file(args.json, "--json")
     rec = Recognizer(args.model, threads=args.threads)
-    utts = load_manifest(args.manifest, split=args.split)
-    if args.limit:
+    utts, skipped = load_utterances(args.manifest, args.split)
+    if args.limit is not None:
         utts = utts[: args.limit]
     if not utts:
-        raise SpeechseqError(f"{args.manifest}: no utterances" + (f" in split {args.split!r}" if args.split else ""))
+        raise SpeechseqError(f"{args.manifest}: no utterances" + (f" in split {args.split!r}" if args.split else "")
+                             + (f" that can be read ({skipped} skipped)" if skipped else ""))
     args.beam_size = beam_size(args.beam_size, args.decoder)
     if args.decoder == "lexicon":
         opts = lexicon_decode_options(args)
@@ -115,18 +138,25 @@ def run(args: argparse.Namespace) -> int:
     if vad is not None:
         dec += f", speech regions by the {vad.name} VAD"
     res = evaluate(rec, utts, opts, vad=vad)
-    print(f"{args.manifest}{' [' + args.split + ']' if args.split else ''}: {res['utterances']} utterances, "
-          f"{res['audio_s'] / 60:.1f} min, model {args.model}, decoder {dec}")
+    res["failed"] += skipped
+    skip_note = f" ({res['failed']} skipped: unreadable or missing audio)" if res["failed"] else ""
+    print(f"{args.manifest}{' [' + args.split + ']' if args.split else ''}: {plural(res['utterances'], 'utterance')}"
+          f"{skip_note}, {res['audio_s'] / 60:.1f} min, model {args.model}, decoder {dec}")
     print(f"  WER {res['wer']:.2f}%   CER {res['cer']:.2f}%   utterance accuracy {res['utterance_accuracy']:.2f}%   "
           f"RTF {res['rtf']:.4f}")
     print(f"  {res['wer_detail']}")
     if args.worst > 0:
-        print(f"  worst {min(args.worst, len(res['worst']))} utterances (word errors / words: reference | hypothesis):")
+        print(f"  worst {plural(min(args.worst, len(res['worst'])), 'utterance')} (word errors / words: reference | "
+              "hypothesis):")
         for row in res["worst"][: args.worst]:
             print(f"    {row['errors']:3d}/{row['words']:<3d} {row['ref']} | {row['hyp']}")
     if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump({"manifest": str(args.manifest), "split": args.split, "model": str(args.model),
                        "decoder": dec, **res}, f, indent=1)
         print(f"wrote {args.json}", file=sys.stderr)
-    return 1 if res["failed"] else 0
+    if res["failed"]:
+        warn(f"{res['failed']} of {res['utterances'] + res['failed']} utterance(s) could not be read and were skipped")
+        return 1
+    return 0

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import numpy as np
 
-from .common import HelpFormatter, expand_inputs, print_json_line, warn
+from .common import IMAGE_SUFFIXES, HelpFormatter, bounded, expand_inputs, output_file, print_json_line, warn
 
 _BARS = " .:-=+*#%@"
 
@@ -17,8 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "chunks (as the listener does) and print a per-second loudness line, or JSON.",
                        formatter_class=HelpFormatter)
     p.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV/FLAC/OGG/MP3) or directories")
-    p.add_argument("--n-mels", type=int, default=40, help="mel bands")
-    p.add_argument("--chunk-ms", type=float, default=100.0, help="chunk size fed to the streaming frontend")
+    p.add_argument("--n-mels", type=bounded(int, ge=1), default=40, help="mel bands")
+    p.add_argument("--chunk-ms", type=bounded(float, gt=0), default=100.0,
+                   help="chunk size fed to the streaming frontend")
     p.add_argument("--json", action="store_true", help="one JSON object per file instead of text")
     p.add_argument("--plot", metavar="PNG", help="draw the log-mel spectrogram of the (first) file")
     p.set_defaults(func=run)
@@ -42,8 +44,9 @@ def _summary(path, n_mels: int, chunk_ms: float):
 
 
 def run(args: argparse.Namespace) -> int:
-    failed = 0
-    for i, path in enumerate(expand_inputs(args.files)):
+    output_file(args.plot, "--plot", IMAGE_SUFFIXES)
+    failed, skipped, plotted = 0, [], not args.plot
+    for path in expand_inputs(args.files, skipped=skipped):
         try:
             cfg, n, feats = _summary(path, args.n_mels, args.chunk_ms)
         except Exception as err:  # one bad file is reported; the rest go on
@@ -62,9 +65,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"{path}: {n / cfg.sample_rate:.2f} s, {len(feats)} frames x {cfg.n_mels} mels "
                   f"(streamed in {args.chunk_ms:g} ms chunks)")
             print(f"  loudness per second |{line}|")
-        if args.plot and i == 0:
+        if not plotted:  # the first file read
+            plotted = True
             _plot(feats, cfg, args.plot, str(path))
-    return 1 if failed else 0
+    return 1 if failed or skipped else 0
 
 
 def _plot(feats: np.ndarray, cfg, out: str, title: str) -> None:
@@ -77,6 +81,7 @@ def _plot(feats: np.ndarray, cfg, out: str, title: str) -> None:
     ax.imshow(feats.T, origin="lower", aspect="auto", extent=(0, len(feats) / cfg.frame_rate, 0, cfg.n_mels))
     ax.set(xlabel="time (s)", ylabel="mel band", title=title)
     fig.tight_layout()
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=100)
     plt.close(fig)
     print(f"wrote {out}", file=sys.stderr)

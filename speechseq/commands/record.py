@@ -20,11 +20,13 @@ import threading
 from pathlib import Path
 
 from ..errors import SpeechseqError
-from .common import HelpFormatter, device_arg, print_input_devices, print_json_line, stop_on_sigterm, warn
+from .common import (HelpFormatter, bounded, device_arg, output_dir, print_input_devices, print_json_line,
+                     stop_on_sigterm, warn)
 
 SAMPLE_RATE = 16000
 MODELS = Path(__file__).resolve().parents[2] / "models"
 BACKGROUND_FILE_S = 60  # seconds per background file
+MIN_TAKE_S = 0.15  # speechseq.runtime.takes.TakeConfig.min_speech_s: a take must be allowed to be longer
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,14 +49,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--list-devices", action="store_true", help="list input devices and exit")
     src.add_argument("--samplerate", type=int, help="open the device at this rate (default: the device's own)")
     src.add_argument("--input", metavar="FILE", help="cut the takes out of this recording instead of a microphone")
-    src.add_argument("--max-minutes", type=float, help="stop after this many minutes of audio")
+    src.add_argument("--max-minutes", type=bounded(float, gt=0), help="stop after this many minutes of audio")
     src.add_argument("--background", type=float, metavar="MINUTES",
                      help="instead of takes, record this many minutes of the room as it sounds when you use it "
                           "(anything but the keyword) into DIR/background-NNN.wav, a file a minute: for train "
                           "detector --backgrounds, and eval detector --negatives --save-threshold (15 min or more)")
     c = p.add_argument_group("cutting")
-    c.add_argument("--pause-ms", type=float, default=500.0, help="the pause that ends a take")
-    c.add_argument("--max-seconds", type=float, default=2.5,
+    c.add_argument("--pause-ms", type=bounded(float, gt=0), default=500.0, help="the pause that ends a take")
+    c.add_argument("--max-seconds", type=bounded(float, gt=MIN_TAKE_S), default=2.5,
                    help="a longer utterance is not one keyword: reported, not kept")
     c.add_argument("--vad", choices=("auto", "silero", "energy"), default="auto",
                    help="voice activity detector (auto: Silero when installed)")
@@ -121,7 +123,6 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise SpeechseqError(f"{out}: exists and is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
     session = _Background(args, out, stem) if args.background is not None else _Takes(args, out, stem)
     stop = threading.Event()
     restore = stop_on_sigterm(stop)
@@ -164,8 +165,9 @@ class _Recording:
                     if isinstance(item, Overrun):
                         self.overrun(item)
                         continue
-                    if not announced:
+                    if not announced:  # the input works: now the folder is worth making
                         announced = True
+                        output_dir(self.out, "--out")
                         where = f"{source.name} ({source.rate} Hz)" if hasattr(source, "rate") else source.name
                         print(f"speechseq: recording from {where}: {self.prompt()}", file=sys.stderr, flush=True)
                     self.feed(item)
@@ -330,7 +332,8 @@ class _Background(_Recording):
 
     def summary(self) -> None:
         seconds = self.written / SAMPLE_RATE
-        print(f"speechseq: kept {seconds:.0f} s ({seconds / 60:.1f} min) of background in {len(self.kept)} file"
+        length = f"{seconds:.1f} s" if seconds < 60 else f"{seconds:.0f} s ({seconds / 60:.1f} min)"
+        print(f"speechseq: kept {length} of background in {len(self.kept)} file"
               f"{'s' if len(self.kept) != 1 else ''} in {self.out}", file=sys.stderr)
         if self.kept:
             print(f"speechseq: use it as `speechseq train detector ... --backgrounds {self.out}`, and (15 min or "

@@ -13,7 +13,7 @@ import json
 import sys
 
 from ..errors import SpeechseqError
-from .common import HelpFormatter
+from .common import HelpFormatter, bounded
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lm", required=True, help="language model (.onnx)")
     p.add_argument("--manifest", required=True, help="dev manifest (JSONL, CSV, ...)")
     p.add_argument("--split", default=None, help="only the rows of this split")
-    p.add_argument("--limit", type=int, default=None, help="first N utterances only")
+    p.add_argument("--limit", type=bounded(int, ge=1), default=None, help="first N utterances only (default: all)")
     p.add_argument("--beam", type=int, default=8)
     p.add_argument("--alphas", type=float, nargs="+", default=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0])
     p.add_argument("--betas", type=float, nargs="+", default=[0.0, 0.5, 1.0, 1.5, 2.0])

@@ -78,11 +78,16 @@ class _Reader:
             raise SpeechseqError(f"{where}: audio file not found: {path}")
         warnings.warn(f"{where}: audio file not found: {path} (skipped)", stacklevel=4)
 
-    def duration(self, audio: str, where: str) -> float:
+    def duration(self, audio: str, where: str) -> float | None:
+        """Seconds of `audio` from its header; None (reported) when it cannot be read and skipping."""
         try:
             return float(sf.info(audio).duration)
         except (RuntimeError, sf.LibsndfileError) as e:  # LibsndfileError: soundfile >= 0.11
-            raise SpeechseqError(f"{where}: cannot read audio header of {audio}: {e}") from e
+            msg = f"{where}: cannot read audio header of {audio}: {e}"
+            if not self.skip_missing:
+                raise SpeechseqError(msg) from e
+            warnings.warn(f"{msg} (skipped)", stacklevel=3)
+            return None
 
 
 def name_pct(path: str | Path) -> int:
@@ -149,6 +154,8 @@ def _record(rec: dict[str, Any], base: Path, where: str, reader: _Reader,
     offset = rec.get(keys.get("offset", ""))
     has_dur = dur_key is not None and rec[dur_key] not in (None, "")
     duration = _number(rec[dur_key], where, "duration") if has_dur else reader.duration(audio, where)
+    if duration is None:
+        return []
     offset_s = None if offset in (None, "") else _number(offset, where, "offset")
     if offset_s is not None and not has_dur:
         duration -= offset_s
@@ -202,8 +209,9 @@ def load_librispeech(root: str | Path, *, skip_missing: bool = False,
             audio = reader.audio(f"{uid}.flac", trans.parent, where)
             if audio is None:
                 continue
-            out.append(Utterance(audio, text.strip(), reader.duration(audio, where),
-                                 speaker=uid.split("-")[0], source=tag))
+            duration = reader.duration(audio, where)
+            if duration is not None:
+                out.append(Utterance(audio, text.strip(), duration, speaker=uid.split("-")[0], source=tag))
     return out
 
 
@@ -242,6 +250,8 @@ def load_commonvoice(path: str | Path, *, split: str | None = None, skip_missing
             if audio is None:
                 continue
             duration = known.get(row["path"]) or reader.duration(audio, where)
+            if duration is None:
+                continue
             out.append(Utterance(audio, row["sentence"] or "", duration,
                                  speaker=row.get("client_id") or None, source=tag,
                                  split=path.stem))
@@ -273,10 +283,10 @@ def load_speech_commands(root: str | Path, *, split: str | Iterable[str] | None 
         for wav in sorted(folder.glob("*.wav")):
             rel = f"{folder.name}/{wav.name}"
             which = listed.get(rel, "train")
-            if want is None or which in want:
-                out.append(Utterance(str(wav), folder.name, reader.duration(str(wav), str(wav)),
-                                     speaker=wav.stem.split("_nohash_")[0], source=tag,
-                                     split=which if listed else None))
+            duration = reader.duration(str(wav), str(wav)) if want is None or which in want else None
+            if duration is not None:
+                out.append(Utterance(str(wav), folder.name, duration, speaker=wav.stem.split("_nohash_")[0],
+                                     source=tag, split=which if listed else None))
     return out
 
 
@@ -343,7 +353,9 @@ def load_kaldi(data_dir: str | Path, *, skip_missing: bool = False,
                 if audio not in whole:
                     whole[audio] = reader.duration(audio, where)
                 end = whole[audio]
-            duration = end - offset
+            duration = None if end is None else end - offset
+        if duration is None:
+            continue  # reported by reader.duration
         out.append(Utterance(audio, text, duration, speaker=spk.get(utt), offset=offset,
                              end=end, source=tag))
     return out
@@ -390,8 +402,8 @@ def load_manifest(path: str | Path, format: str = "auto", *,
     """Utterances of the manifest at `path` in `format` (a key of FORMATS, or "auto").
 
     split: keep one split (or several); only for formats that name splits (jsonl, csv,
-    commonvoice, speech_commands). skip_missing: warn and skip missing audio files instead of
-    raising SpeechseqError."""
+    commonvoice, speech_commands). skip_missing: warn and skip missing audio files (and files whose
+    header cannot be read) instead of raising SpeechseqError."""
     fmt = detect_format(path) if format == "auto" else format
     if fmt not in FORMATS:
         raise SpeechseqError(f"unknown manifest format {fmt!r} (known: {', '.join(FORMATS)})")

@@ -1,0 +1,211 @@
+"""Bad input to `eval detector`, `eval recognizer`, `features` and `record`: a clear one-line error before the
+work (missing paths, bad options, output paths that cannot be written), and in a batch each bad file reported
+and skipped while the rest are measured (exit code 1)."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from speechseq.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL = ROOT / "models" / "activate.onnx"
+SAMPLE = ROOT / "data" / "samples" / "activate_kitchen_lights.wav"  # "activate, turn on the kitchen lights"
+pytestmark = pytest.mark.skipif(not (MODEL.exists() and SAMPLE.exists()), reason="shipped model or sample missing")
+SR = 16000
+
+
+def _noise(path: Path, seconds: float, level: float = 0.01, seed: int = 3) -> Path:
+    """White noise, written a minute at a time (PCM_16)."""
+    rng = np.random.default_rng(seed)
+    with sf.SoundFile(path, "w", SR, 1, "PCM_16") as f:
+        left = int(seconds * SR)
+        while left > 0:
+            n = min(left, 60 * SR)
+            f.write((level * rng.standard_normal(n)).astype(np.float32))
+            left -= n
+    return path
+
+
+@pytest.fixture()
+def bad_files(tmp_path) -> tuple[Path, Path]:
+    """An empty .wav and a .wav holding text."""
+    (tmp_path / "empty.wav").write_bytes(b"")
+    (tmp_path / "text.wav").write_text("not audio at all\n")
+    return tmp_path / "empty.wav", tmp_path / "text.wav"
+
+
+def _usage_error(capsys, argv: list[str]) -> str:
+    """argparse's usage error (exit 2) for `argv`; its message."""
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    return capsys.readouterr().err
+
+
+def _error(capsys, argv: list[str]) -> tuple[str, str]:
+    """A command that fails with one "speechseq: error:" line; (stdout, stderr)."""
+    assert main(argv) == 1
+    out, err = capsys.readouterr()
+    assert "speechseq: error:" in err and "Traceback" not in err
+    return out, err
+
+
+# 1. a path that does not exist is an error naming it (not silently dropped, not "nothing to evaluate")
+def test_eval_detector_missing_path_is_an_error(tmp_path, capsys):
+    nope = tmp_path / "nope"
+    out, err = _error(capsys, ["eval", "detector", "--model", str(MODEL), "--positives", str(SAMPLE),
+                               "--negatives", str(nope)])
+    assert f"{nope}: no such file or directory" in err and out == ""
+    out, err = _error(capsys, ["eval", "detector", "--model", str(MODEL), "--positives", str(nope)])
+    assert f"{nope}: no such file or directory" in err and "nothing to evaluate" not in err
+
+
+# 2. output paths are checked before the evaluation
+def test_output_paths_are_checked_before_the_work(tmp_path, capsys):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    neg = _noise(tmp_path / "neg.wav", 5)
+    out, err = _error(capsys, ["eval", "detector", "--model", str(MODEL), "--positives", str(SAMPLE),
+                               "--negatives", str(neg), "--det", str(tmp_path / "d.txt")])
+    assert "--det" in err and "unsupported file type '.txt'" in err and out == ""  # no summary: nothing was run
+    out, err = _error(capsys, ["eval", "detector", "--model", str(MODEL), "--positives", str(SAMPLE),
+                               "--negatives", str(neg), "--det", str(a_file / "d.png")])
+    assert f"{a_file} is not a directory" in err and out == ""
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(json.dumps({"audio_filepath": str(SAMPLE), "text": "activate"}) + "\n")
+    out, err = _error(capsys, ["eval", "recognizer", "--manifest", str(manifest), "--json", str(a_file / "r.json")])
+    assert "--json" in err and f"{a_file} is not a directory" in err and out == ""
+    report = tmp_path / "new" / "folder" / "r.json"  # a folder that can be made is made
+    assert main(["eval", "recognizer", "--manifest", str(manifest), "--json", str(report)]) == 0
+    assert json.loads(report.read_text())["utterances"] == 1
+    capsys.readouterr()
+    out, err = _error(capsys, ["features", "--plot", str(a_file / "x.png"), str(SAMPLE)])
+    assert "--plot" in err and out == ""
+    plot = tmp_path / "plots" / "x.png"
+    assert main(["features", "--plot", str(plot), str(SAMPLE)]) == 0 and plot.stat().st_size > 1000
+
+
+# 3. --save-threshold on negatives that never make the detector fire: a clear warning
+def test_save_threshold_warns_when_the_negatives_bound_nothing(tmp_path, capsys):
+    from speechseq.runtime.onnx import read_metadata
+
+    model = tmp_path / "mine.onnx"
+    shutil.copy(MODEL, model)
+    neg = _noise(tmp_path / "noise.wav", 16 * 60)
+    assert main(["eval", "detector", "--model", str(model), "--positives", str(SAMPLE), "--negatives", str(neg),
+                 "--save-threshold", "--json"]) == 0
+    out, err = capsys.readouterr()
+    s = json.loads(out)
+    assert s["threshold_for_target"] < 0.1 and s["false_accepts"] == 0
+    assert "speechseq: warning: --save-threshold:" in err and "below 0.1" in err and "threshold_previous" in err
+    assert read_metadata(model)["threshold_previous"] == read_metadata(MODEL)["threshold"]
+    # negatives where one false accept is already over --target-fa: the bound is loose, said so
+    shutil.copy(MODEL, model)
+    assert main(["eval", "detector", "--model", str(model), "--positives", str(SAMPLE), "--negatives", str(neg),
+                 str(SAMPLE), "--save-threshold", "--json"]) == 0
+    out, err = capsys.readouterr()
+    s = json.loads(out)
+    assert s["false_accepts"] >= 1 and s["threshold_for_target"] >= 0.1
+    assert "one false accept is already 3.7 per hour, over --target-fa 0.5" in err and "below 0.1" not in err
+
+
+# 4. --limit must be a count of utterances (-1 dropped the last one, 0 meant all)
+@pytest.mark.parametrize("limit", ["-1", "0"])
+@pytest.mark.parametrize("command", [
+    ["eval", "recognizer", "--manifest", "m.jsonl"],
+    ["analyze", "--model", "r.onnx", "--manifest", "m.jsonl"],
+    ["tune", "fusion", "--model", "r.onnx", "--lm", "l.onnx", "--manifest", "m.jsonl"],
+])
+def test_limit_must_be_positive(capsys, command, limit):
+    err = _usage_error(capsys, command + ["--limit", limit])
+    assert f"--limit: must be >= 1, got {limit}" in err
+
+
+# 5. a bad detector manifest: file and line in one error line
+def test_eval_detector_bad_manifest_names_file_and_line(tmp_path, capsys):
+    m = tmp_path / "m.jsonl"
+    m.write_text(json.dumps({"audio_filepath": str(SAMPLE)}) + "\nnot json\n")
+    _, err = _error(capsys, ["eval", "detector", "--model", str(MODEL), "--positives", str(m)])
+    assert f"{m}:2: not a JSON object: not json" in err
+    m.write_text("\n" + json.dumps({"path": str(SAMPLE)}) + "\n")
+    _, err = _error(capsys, ["eval", "detector", "--model", str(MODEL), "--positives", str(m)])
+    assert f"{m}:2: no audio_filepath" in err
+
+
+# 6. one bad file in a batch is reported and skipped; the rest are measured; exit code 1
+def test_eval_detector_skips_bad_files(tmp_path, capsys, bad_files):
+    empty, text = bad_files
+    neg = _noise(tmp_path / "neg.wav", 10)
+    assert main(["eval", "detector", "--model", str(MODEL), "--positives", str(SAMPLE), str(empty), str(text),
+                 "--negatives", str(neg), str(text), "--json"]) == 1
+    out, err = capsys.readouterr()
+    s = json.loads(out)
+    assert s["positives"] == 1 and s["skipped"] == 3 and s["frr"] == 0.0
+    assert s["negative_hours"] == pytest.approx(10 / 3600, abs=1e-4)
+    warnings = [line for line in err.splitlines() if line.startswith("speechseq: warning:")]
+    assert len(warnings) == 4 and str(empty) in warnings[0] and str(text) in warnings[1] and str(text) in warnings[2]
+    assert "3 of 5 file(s) could not be read" in warnings[3] and "Traceback" not in err
+
+
+def test_eval_recognizer_skips_bad_rows(tmp_path, capsys, bad_files):
+    empty, text = bad_files
+    m = tmp_path / "m.jsonl"
+    rows = [(SAMPLE, "activate turn on the kitchen lights"), (tmp_path / "gone.wav", "x"), (text, "x"), (empty, "x")]
+    m.write_text("".join(json.dumps({"audio_filepath": str(a), "text": t}) + "\n" for a, t in rows))
+    assert main(["eval", "recognizer", "--manifest", str(m)]) == 1
+    out, err = capsys.readouterr()
+    assert f"{m}: 1 utterance (3 skipped" in out and "WER" in out
+    warnings = [line for line in err.splitlines() if line.startswith("speechseq: warning:")]
+    assert [f"{m}:{i}:" in w for i, w in zip((2, 3, 4), warnings)] == [True] * 3
+    assert "gone.wav" in warnings[0] and "3 of 4 utterance(s)" in warnings[-1] and "Traceback" not in err
+
+
+# 7. thresholds and rates within their ranges
+@pytest.mark.parametrize("option, value, message", [("--threshold", "2", "must lie in (0, 1), got 2"),
+                                                     ("--threshold", "0", "must lie in (0, 1), got 0"),
+                                                     ("--target-fa", "-1", "must be >= 0, got -1")])
+def test_eval_detector_option_ranges(capsys, option, value, message):
+    err = _usage_error(capsys, ["eval", "detector", "--model", str(MODEL), "--positives", str(SAMPLE), option, value])
+    assert f"argument {option}: {message}" in err
+
+
+# 8. record: bad cutting options are usage errors; a failing input leaves no --out folder behind
+@pytest.mark.parametrize("option, value, message", [("--pause-ms", "-1", "must be > 0, got -1"),
+                                                    ("--max-seconds", "0", "must be > 0.15, got 0"),
+                                                    ("--max-minutes", "0", "must be > 0, got 0")])
+def test_record_option_ranges(tmp_path, capsys, option, value, message):
+    err = _usage_error(capsys, ["record", "activate", "--out", str(tmp_path / "clips"), "--input", str(SAMPLE),
+                                option, value])
+    assert f"argument {option}: {message}" in err and not (tmp_path / "clips").exists()
+
+
+def test_record_makes_no_folder_when_the_input_fails(tmp_path, capsys, bad_files):
+    _, text = bad_files
+    for bad in (tmp_path / "nope.wav", text):
+        out = tmp_path / "clips"
+        _, err = _error(capsys, ["record", "activate", "--out", str(out), "--input", str(bad)])
+        assert str(bad) in err and not out.exists()
+    assert main(["record", "activate", "--out", str(out), "--input", str(SAMPLE), "--vad", "energy"]) == 0
+    assert out.is_dir()
+
+
+# 9. wording: one utterance, seconds under a minute
+def test_eval_recognizer_says_one_utterance(tmp_path, capsys):
+    m = tmp_path / "m.jsonl"
+    m.write_text(json.dumps({"audio_filepath": str(SAMPLE), "text": "activate turn on the kitchen lights"}) + "\n")
+    assert main(["eval", "recognizer", "--manifest", str(m)]) == 0
+    out = capsys.readouterr().out
+    assert f"{m}: 1 utterance," in out and "worst 1 utterance (" in out and "1 utterances" not in out
+
+
+def test_record_background_reports_short_takes_in_seconds(tmp_path, capsys):
+    src = _noise(tmp_path / "room.wav", 10)
+    assert main(["record", "--background", "0.05", "--out", str(tmp_path / "room"), "--input", str(src)]) == 0
+    err = capsys.readouterr().err
+    assert "kept 3.0 s of background in 1 file" in err and "min)" not in err
