@@ -97,13 +97,18 @@ def positive_scores(det, files: list[Path], show: bool | None = None, skipped: l
         try:
             audio = load_audio(path)
         except SpeechseqError as err:
-            if skipped is None:
-                raise
-            warn(f"{err}; skipped")
-            skipped.append(path)
+            _skip_or_raise(err, path, skipped)
             continue
         scores.append(peak_scores(det, pad_recording(audio, np.random.default_rng(0))))
     return np.array(scores).reshape(len(scores), len(det.models))
+
+
+def _skip_or_raise(err: SpeechseqError, path: Path, skipped: list[Path] | None) -> None:
+    """A file that cannot be read: reported and noted in `skipped`, or raised where the caller keeps no such list."""
+    if skipped is None:
+        raise err
+    warn(f"{err}; skipped")
+    skipped.append(path)
 
 
 def peak_scores(det, audio: np.ndarray) -> list[float]:
@@ -127,10 +132,7 @@ def negative_posteriors(det, files: list[Path], show: bool | None = None,
                 n += len(block)
                 _, state = det.step(block, state, post)
         except SpeechseqError as err:
-            if skipped is None:
-                raise
-            warn(f"{err}; skipped")
-            skipped.append(path)
+            _skip_or_raise(err, path, skipped)
             continue
         seconds += n / 16000
         out.append([np.concatenate(p) if p else np.zeros(0, np.float32) for p in post])
