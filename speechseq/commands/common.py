@@ -153,6 +153,29 @@ def model_paths(given: list[str], option: str = "--model") -> list[Path]:
     return out
 
 
+def text_file(path: str, what: str) -> Path:
+    """A text file named by an option, checked before long work: it must exist, be a file and hold UTF-8 text
+    (not, say, a WAV file named by mistake). An error names the option (`what`)."""
+    p = Path(path)
+    if p.is_dir():
+        raise SpeechseqError(f"{what} {p}: is a directory, not a text file")
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise SpeechseqError(f"{what} {p}: no such file") from None
+    except OSError as err:
+        raise SpeechseqError(f"{what} {p}: cannot read it ({err.strerror or err})") from None
+    try:
+        data.decode("utf-8")
+        bad = data.find(b"\0")
+    except UnicodeDecodeError as err:
+        bad = err.start
+    if bad >= 0:
+        raise SpeechseqError(f"{what} {p}: not a UTF-8 text file (byte {bad}: 0x{data[bad]:02x}); "
+                             f"give plain text, one sentence a line")
+    return p
+
+
 def print_json_line(obj: dict) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
     sys.stdout.flush()

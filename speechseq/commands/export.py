@@ -6,9 +6,10 @@ import importlib
 from pathlib import Path
 
 from ..errors import SpeechseqError
-from .common import HelpFormatter
+from .common import HelpFormatter, bounded, output_file, warn
 
 # checkpoint "kind" -> "module:function(checkpoint_path, out_path, int8) -> list[str]" (files written)
+# (only the recognisers gain from an int8 twin: see INT8_KINDS)
 EXPORTERS: dict[str, str] = {
     "lm": "speechseq.train.export_lm:export_checkpoint",
     "attention-decoder": "speechseq.train.export_lm:export_decoder_checkpoint",
@@ -16,6 +17,7 @@ EXPORTERS: dict[str, str] = {
     "recognizer": "speechseq.train.export_recognizer:export_checkpoint",
     "detector": "speechseq.train.export_detector:export_checkpoint",
 }
+INT8_KINDS = ("recognizer", "joint")  # the kinds whose exporters write an int8 twin with --int8
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,8 +27,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                        formatter_class=HelpFormatter)
     p.add_argument("what", metavar="WHAT", help="'frontend' or a checkpoint file (.pt) written by `speechseq train`")
     p.add_argument("--out", required=True, help="output .onnx path")
-    p.add_argument("--n-mels", type=int, default=40, help="mel bands (frontend only)")
-    p.add_argument("--int8", action="store_true", help="also write an int8 (dynamic quantised) twin, where it helps")
+    p.add_argument("--n-mels", type=bounded(int, ge=1), default=40, help="mel bands (frontend only)")
+    p.add_argument("--int8", action="store_true",
+                   help="also write an int8 (dynamic quantised) twin: recogniser checkpoints only (a detector's GRU "
+                        "or an LM gains nothing from it)")
     p.set_defaults(func=run)
 
 
@@ -35,16 +39,18 @@ def run(args: argparse.Namespace) -> int:
         import torch
     except ImportError:
         raise SpeechseqError("export needs torch: pip install 'speechseq[train]'") from None
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = output_file(args.out, "--out")
     if args.what == "frontend":
         from ..frontend import FrontendConfig
         from ..nn.frontend import export_frontend
 
+        out.parent.mkdir(parents=True, exist_ok=True)
         export_frontend(FrontendConfig(n_mels=args.n_mels), str(out))
         print(f"wrote {out}")
         return 0
     ckpt = Path(args.what)
+    if ckpt.is_dir():
+        raise SpeechseqError(f"{ckpt}: is a directory; give a checkpoint file in it (e.g. {ckpt / 'best.pt'})")
     if not ckpt.is_file():
         raise SpeechseqError(f"{ckpt}: no such checkpoint (or 'frontend')")
     try:
@@ -53,6 +59,9 @@ def run(args: argparse.Namespace) -> int:
         raise SpeechseqError(f"{ckpt}: not a speechseq checkpoint ({err.__class__.__name__})") from None
     if kind not in EXPORTERS:
         raise SpeechseqError(f"{ckpt}: cannot export a checkpoint of kind {kind!r} (known: {sorted(EXPORTERS)})")
+    if args.int8 and kind not in INT8_KINDS:
+        warn(f"--int8 applies to recognizer checkpoints only: no int8 twin for this {kind} checkpoint")
+    out.parent.mkdir(parents=True, exist_ok=True)
     module, func = EXPORTERS[kind].split(":")
     for path in getattr(importlib.import_module(module), func)(ckpt, out, args.int8):
         print(f"wrote {path}")

@@ -8,7 +8,9 @@ import argparse
 from pathlib import Path
 
 from ..errors import SpeechseqError
-from .common import HelpFormatter
+from .common import HelpFormatter, bounded, text_file
+
+MODELS = Path(__file__).resolve().parents[2] / "models"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,11 +19,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "one character at a time until <eos>. Lower temperatures give safer, "
                                    "more repetitive text.",
                        formatter_class=HelpFormatter)
-    p.add_argument("--lm", default="models/lm-en.onnx", help="language model (.onnx)")
-    p.add_argument("-n", "--num", type=int, default=5, help="sentences to draw")
-    p.add_argument("--temperature", type=float, default=0.8)
+    p.add_argument("--lm", default=str(MODELS / "lm-en.onnx"), help="language model (.onnx)")
+    p.add_argument("-n", "--num", type=bounded(int, ge=1), default=5, help="sentences to draw")
+    p.add_argument("--temperature", type=float, default=0.8,
+                   help="sharpness of the draws: below 1 safer, above 1 wilder")
     p.add_argument("--prefix", default="", help="text every sentence starts with (normalised)")
-    p.add_argument("--max-chars", type=int, default=300)
+    p.add_argument("--max-chars", type=bounded(int, ge=1), default=300, help="longest sentence, in characters")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: a fresh one)")
     p.add_argument("--novel-against", nargs="*", default=[], metavar="TEXT",
                    help="text files (e.g. the training text): mark sentences found there with '(seen)'")
@@ -36,13 +39,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.temperature <= 0:
         raise SpeechseqError("--temperature must be > 0")
-    if args.num < 1:
-        raise SpeechseqError("-n must be >= 1")
     lm = OnnxLM(args.lm)
     seen: set[str] = set()
     for f in args.novel_against:
-        if not Path(f).is_file():
-            raise SpeechseqError(f"{f}: no such file")
+        text_file(f, "--novel-against")
         seen.update(normalize(line) for line in Path(f).read_text(encoding="utf-8").splitlines())
     prefix = normalize(args.prefix) + (" " if args.prefix.endswith(" ") and args.prefix.strip() else "")
     rng = np.random.default_rng(args.seed)

@@ -14,12 +14,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
 from ..errors import SpeechseqError
 from ..train.synth_sets import (ENGINE_WEIGHTS, KeywordSet, SentenceSet, VoiceOptions,  # cheap: the audio stack is
                                 keyword_set, sentence_set)                              # imported when they run
-from .common import HelpFormatter
+from .common import HelpFormatter, bounded, output_dir, text_file
 
 DESCRIPTION = ("Make synthetic speech for training: a keyword said by every installed voice (plus speed and pitch "
                "variations) with as many negatives (sound-alikes, ordinary words, short phrases), or sentences by "
@@ -34,30 +33,31 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     common = argparse.ArgumentParser(add_help=False, formatter_class=HelpFormatter)
     common.add_argument("--out", required=True, help="output folder (audio/ and manifests)")
     common.add_argument("--seed", type=int, default=voices.seed, help="random seed (same seed, same data)")
-    common.add_argument("--workers", type=int, default=voices.workers, help="parallel synthesis processes")
+    common.add_argument("--workers", type=bounded(int, ge=1), default=voices.workers,
+                        help="parallel synthesis processes")
     common.add_argument("--engines", nargs="+", choices=list(ENGINE_WEIGHTS), default=None,
                         help="engines to use (default: all installed)")
-    common.add_argument("--speed-min", type=float, default=voices.speed_min,
+    common.add_argument("--speed-min", type=bounded(float, gt=0), default=voices.speed_min,
                         help="lowest speed/pitch factor of a variation")
-    common.add_argument("--speed-max", type=float, default=voices.speed_max,
+    common.add_argument("--speed-max", type=bounded(float, gt=0), default=voices.speed_max,
                         help="highest speed/pitch factor of a variation")
 
     kw = sub.add_parser("keyword", parents=[common], formatter_class=HelpFormatter,
                         help="keyword clips by every voice, plus negatives",
                         description="The keyword by every installed voice, and as many negatives: OUT/positives.jsonl, "
                                     "OUT/negatives.jsonl (what `speechseq train detector --synth OUT` reads).")
-    kw.add_argument("--keyword", required=True, help="the word to say, e.g. activate")
-    kw.add_argument("--variations", type=int, default=kw_cfg.variations,
+    kw.add_argument("--keyword", required=True, type=keyword_arg, help="the word to say, e.g. activate")
+    kw.add_argument("--variations", type=bounded(int, ge=1), default=kw_cfg.variations,
                     help="clips per voice (the first at natural speed and pitch)")
-    kw.add_argument("--min-per-engine", type=int, default=kw_cfg.min_per_engine,
+    kw.add_argument("--min-per-engine", type=bounded(int, ge=0), default=kw_cfg.min_per_engine,
                     help="at least this many positives per engine (engines with few voices get more variations; "
                          "100 made the shipped detectors' data: with espeak-ng's hundreds of voices, the five more "
                          "natural engines are otherwise a few dozen clips each)")
     kw.add_argument("--phrasings", nargs="+", default=list(kw_cfg.phrasings), metavar="TEMPLATE",
                     help="how the keyword is said, taken in turn: {} is the keyword, e.g. '{}' '{}?' '{}!' 'hey, {}' "
                          "(punctuation changes the engines' intonation; no words may follow the keyword)")
-    kw.add_argument("--neg-ratio", type=float, default=kw_cfg.neg_ratio, help="negatives per positive")
-    kw.add_argument("--alike-words", type=int, default=kw_cfg.alike_words,
+    kw.add_argument("--neg-ratio", type=bounded(float, ge=0), default=kw_cfg.neg_ratio, help="negatives per positive")
+    kw.add_argument("--alike-words", type=bounded(int, ge=1), default=kw_cfg.alike_words,
                     help="distinct sound-alike words (40%% of negatives)")
     kw.add_argument("--text", nargs="*", default=[], help="text files to cut short negative phrases from (25%% of "
                                                           "negatives)")
@@ -68,10 +68,10 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
                         description="Sentences of text files by random voices: OUT/train.jsonl and, for the held-out "
                                     "voices, OUT/heldout.jsonl (the recogniser's synthetic corpus).")
     se.add_argument("--text", nargs="+", required=True, help="text files, one sentence a line")
-    se.add_argument("--n", type=int, default=se_cfg.n, help="utterances to make")
-    se.add_argument("--min-words", type=int, default=se_cfg.min_words,
+    se.add_argument("--n", type=bounded(int, ge=1), default=se_cfg.n, help="utterances to make")
+    se.add_argument("--min-words", type=bounded(int, ge=1), default=se_cfg.min_words,
                     help="shortest sentence (words after normalisation)")
-    se.add_argument("--max-words", type=int, default=se_cfg.max_words, help="longest sentence")
+    se.add_argument("--max-words", type=bounded(int, ge=1), default=se_cfg.max_words, help="longest sentence")
     se.add_argument("--exclude-manifest", nargs="*", default=[],
                     help="JSONL manifests whose texts (of --exclude-split) must not be spoken, e.g. Kathleen's")
     se.add_argument("--exclude-split", nargs="+", default=list(se_cfg.exclude_splits),
@@ -83,6 +83,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("synth", help="make synthetic training speech (keyword clips, sentences)",
                        description=DESCRIPTION, formatter_class=HelpFormatter)
     add_subcommands(p.add_subparsers(dest="target", metavar="TARGET", required=True))
+
+
+def keyword_arg(text: str) -> str:
+    """argparse type of a --keyword: a word or phrase with letters in it (the voices say it; it names files)."""
+    if not any(c.isalpha() for c in text):
+        raise argparse.ArgumentTypeError(f"must be a word or phrase with letters in it, got {text!r}")
+    return text.strip()
 
 
 def voices_of(args: argparse.Namespace) -> VoiceOptions:
@@ -100,16 +107,26 @@ def say(line: str) -> None:
 
 
 def run_keyword(args: argparse.Namespace) -> int:
+    voices = voices_of(args)
+    for f in args.text:
+        text_file(f, "cannot read text file")
     cfg = KeywordSet(args.variations, args.min_per_engine, tuple(args.phrasings), args.neg_ratio, args.alike_words,
                      tuple(args.text))
-    keyword_set(args.keyword, Path(args.out), cfg, voices_of(args), say=say)
+    keyword_set(args.keyword, output_dir(args.out, "--out"), cfg, voices, say=say)
     return 0
 
 
 def run_sentences(args: argparse.Namespace) -> int:
+    voices = voices_of(args)
+    for f in args.text:
+        text_file(f, "cannot read text file")
+    for f in args.exclude_manifest:
+        text_file(f, "cannot read exclusion manifest")
+    if args.min_words > args.max_words:
+        raise SpeechseqError(f"need --min-words <= --max-words, got {args.min_words}, {args.max_words}")
     cfg = SentenceSet(tuple(args.text), args.n, args.min_words, args.max_words, tuple(args.exclude_manifest),
                       tuple(args.exclude_split))
-    sentence_set(Path(args.out), cfg, voices_of(args), say=say)
+    sentence_set(output_dir(args.out, "--out"), cfg, voices, say=say)
     return 0
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 from ..errors import SpeechseqError
 from ..runtime.level import GUARD_RANGE_DB
 from ..train.synth_sets import ENGINE_WEIGHTS
-from .common import HelpFormatter, guard_range, warn
+from .common import HelpFormatter, bounded, guard_range, output_dir, text_file, warn
+from .synth import keyword_arg, say
 
 EXAMPLE = """examples:
   speechseq train detector --keyword "hey robot" --out runs/hey-robot     # synthesizes its data first
@@ -33,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "the threshold validation chose (--average: the mean of the last epochs' "
                                    "weights instead; with --warps, heard at several vocal tract warps, OUT/final.pt).",
                        formatter_class=HelpFormatter)
-    p.add_argument("--keyword", required=True,
+    p.add_argument("--keyword", required=True, type=keyword_arg,
                    help="the word or phrase to detect, as the synthesis voices should say it")
     p.add_argument("--out", required=True, help="run directory")
     p.add_argument("--synth", nargs="*", default=[], metavar="DIR",
@@ -49,8 +50,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--negatives", nargs="*", default=[], metavar="PATH[:W]", help="other words and phrases")
     p.add_argument("--backgrounds", nargs="*", default=[], metavar="PATH[:W]", help="background audio (noise, speech)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
-    p.add_argument("--epochs", type=int, default=10, help="passes of --steps batches, each validated")
-    p.add_argument("--average", type=int, default=0, metavar="N",
+    p.add_argument("--epochs", type=bounded(int, ge=1), default=10, help="passes of --steps batches, each validated")
+    p.add_argument("--average", type=bounded(int, ge=0), default=0, metavar="N",
                    help="export the mean of the last N epochs' weights, its threshold set by validation (as the "
                         "shipped models are; on real voices it helped one keyword of two, README); 0: the epoch with "
                         "the fewest validation false rejects (OUT/best.pt)")
@@ -61,17 +62,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "the warp nearest them. About twice the CPU of one model. On real voices it cut one "
                         "speaker's misses from 76 to 52 %% and left two others as they were, and fired 0.5 times "
                         "an hour on real speech where the model alone did not (README)")
-    p.add_argument("--steps", type=int, default=200, help="batches per epoch")
-    p.add_argument("--batch", type=int, default=64, help="10-s examples per batch")
-    p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
-    p.add_argument("--target-fa", type=float, default=0.5, help="false accepts per hour used to pick the threshold")
-    p.add_argument("--workers", type=int, default=2, help="processes for computing features")
-    p.add_argument("--natural-weight", type=float, default=1.0, metavar="W",
+    p.add_argument("--steps", type=bounded(int, ge=1), default=200, help="batches per epoch")
+    p.add_argument("--batch", type=bounded(int, ge=1), default=64, help="10-s examples per batch")
+    p.add_argument("--lr", type=bounded(float, gt=0), default=2e-3, help="peak learning rate")
+    p.add_argument("--target-fa", type=bounded(float, ge=0), default=0.5,
+                   help="false accepts per hour used to pick the threshold")
+    p.add_argument("--workers", type=bounded(int, ge=1), default=2, help="processes for computing features")
+    p.add_argument("--natural-weight", type=bounded(float, gt=0), default=1.0, metavar="W",
                    help="synthetic positives of the engines nearer a human voice than espeak-ng's formant voices "
                         "(festival, flite, MBROLA, pico, piper, RHVoice) are drawn W times as often as espeak-ng's, "
                         "which make most of `speechseq synth`'s voices (the shipped models use 4; on real voices "
                         "it helped one keyword of three, README)")
-    p.add_argument("--init", metavar="RUN", default="",
+    p.add_argument("--init", metavar="RUN", default=None,
                    help="start from a detector trained before instead of random weights: its run directory, its "
                         "best.pt / final.pt, or an exported .onnx such as models/activate.onnx. To fit one to your "
                         "voice: the same --synth, a few dozen of your recordings of the keyword drawn often, real "
@@ -91,10 +93,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _split_weight(spec: str) -> tuple[Path, float]:
+    """PATH[:WEIGHT] -> (PATH, WEIGHT), WEIGHT 1 when not given; a WEIGHT that is not a positive number is an error."""
     head, sep, tail = spec.rpartition(":")
-    if sep and head and tail.replace(".", "", 1).isdigit():
-        return Path(head), float(tail)
-    return Path(spec), 1.0
+    if not sep or not head or Path(spec).exists():  # a name with a colon in it
+        return Path(spec), 1.0
+    try:
+        weight = float(tail)
+    except ValueError:
+        weight = None
+        if not Path(head).exists():
+            return Path(spec), 1.0  # "no such file or directory", of the whole spec
+    if weight is None or not 0 < weight < float("inf"):
+        raise SpeechseqError(f"{spec}: the weight after ':' must be a positive number, got {tail!r}")
+    return Path(head), weight
 
 
 def _val(name: str, pct: int = 15) -> bool:
@@ -174,11 +185,11 @@ def synthesized(keyword: str, where: Path, engines: tuple[str, ...] | None, text
     of the `text` files among them), as `speechseq synth keyword` makes them with its defaults; clips already
     there are not made again."""
     from ..train.synth_sets import KeywordSet, VoiceOptions, keyword_set
-    from .synth import say
 
     for f in text:
-        if not Path(f).is_file():
+        if not Path(f).exists():
             raise SpeechseqError(f"--synth-text: {f}: no such file")
+        text_file(f, "--synth-text")
     say(f"no --synth or --positives: synthesizing \"{keyword}\" and negatives into {where} "
         f"(speechseq synth keyword; a rerun makes only what is missing)")
     keyword_set(keyword, where, KeywordSet(text=text), VoiceOptions(engines=engines, workers=max(1, workers)), say=say)
@@ -198,10 +209,6 @@ def run(args: argparse.Namespace) -> int:
     from ..train.kwmix import MixConfig
     from ..train.synth import NATURAL_ENGINES
 
-    if args.average < 0:
-        raise SpeechseqError(f"--average must be >= 0, got {args.average}")
-    if args.natural_weight <= 0:
-        raise SpeechseqError(f"--natural-weight must be > 0, got {args.natural_weight}")
     range_db = guard_range(args.range_db) or 0.0  # the commands' one check of --range-db
     warps = sorted({a for a in args.warps if a != 1.0})
     lo, hi = WARP_RANGE
@@ -214,8 +221,9 @@ def run(args: argparse.Namespace) -> int:
             model_cfg, _ = trained_weights(args.init)
         except (OSError, ValueError) as err:
             raise SpeechseqError(f"--init: {err}") from None
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    for spec in [*args.positives, *args.negatives, *args.backgrounds]:
+        _split_weight(spec)  # a bad weight is an error before anything is made
+    out = output_dir(args.out, "--out")
     pos, neg = list(args.positives), list(args.negatives)
     synth, made, bank_path = list(args.synth), out / "synth", out / "bank.npz"
     synthesizes = False
@@ -233,6 +241,11 @@ def run(args: argparse.Namespace) -> int:
         neg.append(str(Path(d) / "negatives.jsonl"))
     items = items_from(pos, "pos", args.keyword) + items_from(neg, "neg", args.keyword) + \
         items_from(args.backgrounds, "bg", args.keyword)
+    sources = {"--positives": _resolved(pos), "--negatives": _resolved(neg),
+               "--backgrounds": _resolved(args.backgrounds)}
+    bank = load_bank(bank_path) if bank_path.exists() else None
+    if bank is not None:
+        same_run(out, bank["meta"], args.keyword, sources)
     roles = {i.role for i in items}
     for need in ("pos", "neg"):
         if need not in roles:
@@ -245,11 +258,9 @@ def run(args: argparse.Namespace) -> int:
     elif not args.backgrounds:
         warn("no --backgrounds: the clips are mixed into generated noise and babble only. Recordings of the rooms "
              "and speech the detector will hear (even an hour of talk radio) make one that fires less on real speech.")
-    if bank_path.exists():
-        bank = load_bank(bank_path)
-    else:
+    if bank is None:
         bank = build_bank(items, BankConfig(), args.workers, extra_arrays=generated_backgrounds(items),
-                          meta={"keyword": args.keyword})
+                          meta={"keyword": args.keyword, "sources": sources})
         save_bank(bank, bank_path)
     if args.natural_weight != 1.0:  # applied to the cached bank, so that a rerun may change it
         bank = reweight_sources(bank, "pos", {e: args.natural_weight for e in NATURAL_ENGINES})
@@ -258,7 +269,7 @@ def run(args: argparse.Namespace) -> int:
         warn(f"no held-out {', '.join(m[4:] for m in missing)} clips to validate on (15 % of files by name, or "
              "manifest rows marked heldout): the lowest training loss picks the checkpoint and the threshold stays 0.5")
     recipe = TrainRecipe(batch=args.batch, steps_per_epoch=args.steps, epochs=args.epochs, lr=args.lr,
-                         fa_target_per_h=args.target_fa, seed=args.seed, finetune=args.init)
+                         fa_target_per_h=args.target_fa, seed=args.seed, finetune=args.init or "")
     train_detector(bank, out, args.keyword, recipe, model_cfg, MixConfig(range_db=range_db), args.device,
                    average=args.average,
                    warps=warps)
@@ -266,20 +277,41 @@ def run(args: argparse.Namespace) -> int:
     if best.exists():
         for path in export_checkpoint(best, out / f"{args.keyword.replace(' ', '_')}.onnx"):
             print(f"wrote {path}")
-            print(summary(path))
+            print(summary(path, synthetic=any(i.synthetic for i in items if i.role == "val_pos")))
     return 0
 
 
-def summary(model: str | Path) -> str:
-    """What validation measured of an exported model, and where its real test lies."""
+def _resolved(specs: list[str]) -> list[str]:
+    """PATH[:W] specs as absolute paths with their weights (what a run's bank was built from, to compare on a rerun)."""
+    return [f"{path.resolve()}" + (f":{weight:g}" if weight != 1 else "") for path, weight in map(_split_weight, specs)]
+
+
+def same_run(out: Path, meta: dict, keyword: str, sources: dict[str, list[str]]) -> None:
+    """An error unless the run in `out` (its bank's `meta`) is of this keyword and these sources: a rerun resumes
+    from OUT/bank.npz and OUT/last.pt, which other data would silently leave in place."""
+    fix = f"use a new --out, or delete {out} to start over"
+    if meta.get("keyword", keyword) != keyword:
+        raise SpeechseqError(f"{out} holds a run for keyword {meta['keyword']!r}, not {keyword!r}: {fix}")
+    before = meta.get("sources")  # absent in banks built before it was recorded
+    for option, now in sources.items():
+        if before is not None and sorted(before.get(option, [])) != sorted(now):
+            was = " ".join(before.get(option, [])) or "none"
+            raise SpeechseqError(f"{out} holds a run on other data ({option} was {was}): {fix}")
+
+
+def summary(model: str | Path, synthetic: bool = True) -> str:
+    """What validation measured of an exported model, and where its real test lies (with `synthetic` voices in
+    the data, a warning that they flatter it)."""
     from ..runtime.onnx import read_metadata
 
     meta = read_metadata(model)
     m, th = meta.get("metrics", {}), meta.get("threshold")
     if "val_frr_at_fa" not in m:
         return f"threshold {th} (not validated)"
-    return (f"threshold {th:.2f}: on held-out clips it missed {100 * m['val_frr_at_fa']:.1f} % at "
+    text = (f"threshold {th:.2f}: on held-out clips it missed {100 * m['val_frr_at_fa']:.1f} % at "
             f"{m['val_fa_per_h']:.2f} false accepts per hour of validation mixes "
-            f"({meta.get('checkpoint') or 'epoch ' + str(meta.get('checkpoint_epoch'))}). "
-            f"Held-out synthetic voices flatter a detector: measure it on real recordings of the keyword, "
-            f"`speechseq eval detector --model {model} --positives DIR --negatives DIR`.")
+            f"({meta.get('checkpoint') or 'epoch ' + str(meta.get('checkpoint_epoch'))}).")
+    if synthetic:
+        text += (f" Held-out synthetic voices flatter a detector: measure it on real recordings of the keyword, "
+                 f"`speechseq eval detector --model {model} --positives DIR --negatives DIR`.")
+    return text

@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from ..errors import SpeechseqError
-from .common import HelpFormatter
+from .common import HelpFormatter, bounded, output_dir, text_file
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,18 +27,19 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="only exclude the rows of this split of the manifests ('' = every row)")
     p.add_argument("--exclude-manifest-all", nargs="*", default=[], metavar="JSONL",
                    help="manifests whose every transcript is excluded (e.g. a held-out synthetic test set)")
-    p.add_argument("--heldout-percent", type=float, default=5.0, help="sentences held out for perplexity")
-    p.add_argument("--epochs", type=int, default=5)
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--batch-tokens", type=int, default=4096, help="padded characters per batch")
-    p.add_argument("--rnn", choices=["lstm", "gru"], default="lstm")
-    p.add_argument("--hidden", type=int, default=512)
-    p.add_argument("--layers", type=int, default=1)
-    p.add_argument("--embed-dim", type=int, default=64)
-    p.add_argument("--dropout", type=float, default=0.1)
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--heldout-percent", type=bounded(float, ge=0, lt=100), default=5.0,
+                   help="sentences held out for perplexity (0: none, and no validation)")
+    p.add_argument("--epochs", type=bounded(int, ge=1), default=5, help="passes over the training sentences")
+    p.add_argument("--lr", type=bounded(float, gt=0), default=2e-3, help="peak learning rate")
+    p.add_argument("--batch-tokens", type=bounded(int, ge=1), default=4096, help="padded characters per batch")
+    p.add_argument("--rnn", choices=["lstm", "gru"], default="lstm", help="recurrent layer type")
+    p.add_argument("--hidden", type=bounded(int, ge=1), default=512, help="units per recurrent layer")
+    p.add_argument("--layers", type=bounded(int, ge=1), default=1, help="stacked recurrent layers")
+    p.add_argument("--embed-dim", type=bounded(int, ge=1), default=64, help="size of a character's embedding")
+    p.add_argument("--dropout", type=bounded(float, ge=0, lt=1), default=0.1, help="dropout rate")
+    p.add_argument("--threads", type=bounded(int, ge=1), default=1, help="torch CPU threads")
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--seed", type=int, default=0, help="random seed (initial weights, batch order)")
     p.set_defaults(func=run)
 
 
@@ -53,16 +54,30 @@ def run(args: argparse.Namespace) -> int:
     from ..train.lm import load_corpus, manifest_texts, split_heldout, train_lm
     from ..train.loop import LoopConfig
 
-    for f in [*args.text, *args.exclude_manifest, *args.exclude_manifest_all]:
-        if not Path(f).is_file():
-            raise SpeechseqError(f"{f}: no such file")
+    for f in args.text:
+        text_file(f, "--text")
+    for f in args.exclude_manifest:
+        text_file(f, "--exclude-manifest")
+    for f in args.exclude_manifest_all:
+        text_file(f, "--exclude-manifest-all")
     torch.set_num_threads(args.threads)
-    exclude = [t for m in args.exclude_manifest for t in manifest_texts(m, args.exclude_split or None)]
-    exclude += [t for m in args.exclude_manifest_all for t in manifest_texts(m)]
+
+    def texts(manifest: str, split: str | None = None) -> list[str]:
+        try:
+            return manifest_texts(manifest, split)
+        except (ValueError, KeyError, AttributeError, TypeError):
+            raise SpeechseqError(f"{manifest}: not a JSONL manifest (a JSON object with a \"text\" a line)") from None
+
+    exclude = [t for m in args.exclude_manifest for t in texts(m, args.exclude_split or None)]
+    exclude += [t for m in args.exclude_manifest_all for t in texts(m)]
     sentences = load_corpus(args.text, exclude=exclude)
     if not sentences:
         raise SpeechseqError("no sentences left in the training text")
     train, heldout = split_heldout(sentences, args.heldout_percent)
+    if not train:
+        raise SpeechseqError(f"no training sentences: all {len(sentences)} fell in the held-out "
+                             f"{args.heldout_percent:g} % (--heldout-percent)")
+    out = output_dir(args.out, "--out")
     print(f"{len(sentences)} sentences ({len(train)} train, {len(heldout)} held out); "
           f"{len(set(exclude))} excluded prompts", file=sys.stderr)
     cfg = LMConfig(embed_dim=args.embed_dim, hidden=args.hidden, layers=args.layers, rnn=args.rnn,
@@ -73,8 +88,10 @@ def run(args: argparse.Namespace) -> int:
             "excluded": [Path(m).name for m in args.exclude_manifest]
             + [f"{Path(m).parent.name}/{Path(m).name} (all rows)" for m in args.exclude_manifest_all],
             "exclude_split": args.exclude_split, "heldout_percent": args.heldout_percent}
-    history = train_lm(train, heldout, args.out, cfg, loop, args.batch_tokens, extra={"data": data})
-    if history:
+    history = train_lm(train, heldout, out, cfg, loop, args.batch_tokens, extra={"data": data})
+    if history and not heldout:
+        print(f"no held-out sentences: {out / 'best.pt'} is the epoch of the lowest training loss", file=sys.stderr)
+    elif history:
         best = min(history, key=lambda h: h.get("val_ppl", float("inf")))
         print(f"best epoch {best['epoch']}: held-out perplexity {best.get('val_ppl', float('nan')):.4f} per character "
               f"({best.get('val_bpc', float('nan')):.4f} bits)", file=sys.stderr)

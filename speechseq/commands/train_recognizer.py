@@ -18,7 +18,7 @@ import zlib
 from pathlib import Path
 
 from ..errors import SpeechseqError
-from .common import HelpFormatter
+from .common import HelpFormatter, bounded, output_dir
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -37,18 +37,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--val-manifest", metavar="PATH", help="validation manifest (default: 3%% held out of training)")
     p.add_argument("--val-split", help="only this split of --val-manifest")
     p.add_argument("--out", required=True, help="output folder (checkpoints, curve, features cache)")
-    p.add_argument("--epochs", type=int, default=30, help="passes over the training manifests")
-    p.add_argument("--lr", type=float, default=1.5e-3, help="peak learning rate")
-    p.add_argument("--batch-seconds", type=float, default=160.0, help="padded audio per batch")
-    p.add_argument("--hidden", type=int, default=256, help="LSTM units per direction")
-    p.add_argument("--layers", type=int, default=3, help="stacked bidirectional LSTM layers")
-    p.add_argument("--stride", type=int, default=2,
+    p.add_argument("--epochs", type=bounded(int, ge=1), default=30, help="passes over the training manifests")
+    p.add_argument("--lr", type=bounded(float, gt=0), default=1.5e-3, help="peak learning rate")
+    p.add_argument("--batch-seconds", type=bounded(float, gt=0), default=160.0, help="padded audio per batch")
+    p.add_argument("--hidden", type=bounded(int, ge=1), default=256, help="LSTM units per direction")
+    p.add_argument("--layers", type=bounded(int, ge=1), default=3, help="stacked bidirectional LSTM layers")
+    p.add_argument("--stride", type=bounded(int, ge=1), default=2,
                    help="frame-rate reduction of the front (100 / stride outputs a second)")
     p.add_argument("--front", choices=("conv", "stack"), default="conv",
                    help="strided convolution or frame stacking before the LSTMs")
     p.add_argument("--no-augment", action="store_true", help="no SpecAugment, noise, speed or reverberation")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
-    p.add_argument("--workers", type=int, default=0, help="processes making batches")
+    p.add_argument("--workers", type=bounded(int, ge=0), default=0, help="processes making batches")
     p.add_argument("--seed", type=int, default=0, help="random seed (initial weights, batches, augmentation)")
 
 
@@ -118,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
         raise SpeechseqError("training needs torch: pip install 'speechseq[train]'") from None
     from ..train.recognizer import train_recognizer
 
+    output_dir(args.out, "--out")
     train_recognizer(**setup(args, args.device))
     print(f"best checkpoint: {Path(args.out) / 'best.pt'}", file=sys.stderr)
     return 0

@@ -17,6 +17,7 @@ call, shared by the rows when Bm = 1).
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import torch
@@ -55,7 +56,9 @@ def export_lm(model: CharLM, out: str | os.PathLike, meta: dict | None = None) -
     names = _state_names(len(state))
     dyn = {"tokens": {0: "batch"}, "log_probs": {0: "batch"},
            **{n: {0: "batch"} for n in names}, **{n + "_out": {0: "batch"} for n in names}}
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        # torch's advice for LSTMs of any batch size is followed already (the initial states are inputs)
+        warnings.filterwarnings("ignore", message="Exporting a model to ONNX with a batch_size other than 1")
         torch.onnx.export(_LMStep(model).eval(), (torch.tensor([SOS, 3]), *state), str(out), dynamo=False,
                           input_names=["tokens", *names], output_names=["log_probs", *(n + "_out" for n in names)],
                           dynamic_axes=dyn, opset_version=OPSET)
