@@ -43,6 +43,18 @@ def _usage_error(argv: list[str], capsys) -> str:
     (["listen", "--max-minutes", "x"], "not a number: 'x'"),
     (["transcribe", "--max-segment", "0", "x.wav"], "must be >= 1, got 0"),
     (["transcribe", "--threads", "0", "x.wav"], "must be >= 1, got 0"),
+    # nan and inf parse as floats, then poison a beam search or a sampler far into the run
+    (["transcribe", "--lm-weight", "nan", "x.wav"], "not a finite number: 'nan'"),
+    (["transcribe", "--word-bonus", "inf", "x.wav"], "not a finite number: 'inf'"),
+    (["transcribe", "--char-lm-weight", "-0.5", "x.wav"], "must be >= 0, got -0.5"),
+    (["listen", "--lm-weight", "nan"], "not a finite number"),
+    (["eval", "recognizer", "--manifest", "m.jsonl", "--lm-weight", "nan"], "not a finite number"),
+    (["tune", "fusion", "--model", "m", "--lm", "l", "--manifest", "x", "--alphas", "0.5", "nan"], "not a finite number"),
+    (["analyze", "--length-norm", "nan"], "not a finite number"),
+    (["analyze", "--beam", "0"], "must be >= 1, got 0"),
+    (["sample", "--temperature", "nan"], "not a finite number"),
+    (["features", "--n-mels", "1000", "x.wav"], "must lie in [1, 128], got 1000"),
+    (["detect", "--range-db", "inf", "x.wav"], "not a finite number"),
 ])
 def test_nonsense_option_values_are_usage_errors(argv, says, capsys):
     err = _usage_error(argv, capsys)
@@ -163,3 +175,37 @@ def test_listen_exec_output_stays_out_of_the_json_stream(tmp_path, capfd):
     events = [json.loads(line) for line in out.splitlines()]          # every line is JSON
     assert [e["event"] for e in events if e["event"] in ("wake", "final")] == ["wake", "final"]
     assert "GOT " in err and "given more than once" in err
+
+
+def test_subtitles_of_several_files_need_an_output_dir(tmp_path, capsys):
+    for name in ("a.wav", "b.wav"):
+        sf.write(tmp_path / name, np.zeros(16000, np.float32), 16000)
+    assert main(["transcribe", "--format", "vtt", str(tmp_path / "a.wav"), str(tmp_path / "b.wav")]) == 1
+    assert "--format vtt for 2 files needs --output-dir" in capsys.readouterr().err
+
+
+@needs_shipped
+def test_listen_checks_exec_at_the_start_and_says_what_input_ignores(capsys):
+    assert main(["listen", "--input", str(SAMPLE), "--fast", "--exec", "/no/such/cmd --flag"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and "--exec '/no/such/cmd --flag': no such command" in err and "listening" not in err
+    assert main(["listen", "--input", str(SAMPLE), "--fast", "--json", "--samplerate", "48000", "--no-partials"]) == 0
+    assert "--samplerate choose a microphone: with --input they are ignored" in capsys.readouterr().err
+
+
+def test_a_file_that_is_no_lexicon_gets_no_unsafe_advice(tmp_path, capsys):
+    sf.write(tmp_path / "a.wav", np.zeros(16000, np.float32), 16000)
+    (tmp_path / "words.txt").write_text("hello world\n")
+    assert main(["transcribe", "--lexicon", str(tmp_path / "words.txt"), str(tmp_path / "a.wav")]) == 1
+    err = capsys.readouterr().err
+    assert "not a word LM file (not a NumPy .npz archive" in err and "pickle" not in err
+
+
+@pytest.mark.skipif(not (ROOT / "models" / "decoder-en.onnx").is_file(), reason="shipped attention decoder missing")
+def test_rescoring_with_a_decoder_of_another_width_is_one_line(tmp_path, capsys):
+    pytest.importorskip("torch")
+    tiny = _tiny_recognizer(tmp_path)         # encoder_out of 16 channels; the shipped decoder reads 512
+    sf.write(tmp_path / "a.wav", np.zeros(16000, np.float32), 16000)
+    assert main(["transcribe", "--model", str(tiny), "--decoder", "rescore", "--vad", "off", str(tmp_path / "a.wav")]) == 1
+    err = capsys.readouterr().err
+    assert "reads an encoder of 512 channels" in err and "tiny.onnx's has 16" in err and "Traceback" not in err

@@ -67,7 +67,7 @@ def test_sample_command(tiny_lm):
     lines = r.stdout.rstrip("\n").split("\n")
     assert len(lines) == 3 and all(line.startswith("the ") and len(line) <= 30 for line in lines)
     r = speechseq("sample", "--lm", tiny_lm, "--temperature", "0")
-    assert r.returncode == 1 and "temperature" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 2 and "--temperature: must be > 0" in r.stderr and "Traceback" not in r.stderr
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import signal
 import sys
 import threading
@@ -95,8 +96,8 @@ def bounded(kind: type = float, *, gt: float | None = None, ge: float | None = N
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"not {noun}: {text!r}") from None
-        if kind is float and value != value:
-            raise argparse.ArgumentTypeError(f"not {noun}: {text!r}")
+        if kind is float and not math.isfinite(value):  # nan and inf parse, and poison any search or sum
+            raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
         if ((gt is not None and not value > gt) or (ge is not None and not value >= ge)
                 or (lt is not None and not value < lt) or (le is not None and not value <= le)):
             raise argparse.ArgumentTypeError(f"{rule}, got {text}")
@@ -217,7 +218,7 @@ def stop_on_sigterm(stop: threading.Event):
 
 def add_range_arg(p) -> None:
     """--range-db: the detectors' floor guard (speechseq.runtime.level.FloorGuard)."""
-    p.add_argument("--range-db", type=float, default=GUARD_RANGE_DB, metavar="DB",
+    p.add_argument("--range-db", type=bounded(float, ge=0), default=GUARD_RANGE_DB, metavar="DB",
                    help="the most dynamic range the keyword detectors see: under loud input each frame's floor is "
                         "raised to this far below the loudest sound of the last seconds (loud speech over a "
                         "near-silent floor is otherwise missed; README, Shipped models); 0: off")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -123,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
             plotted = True
             try:
                 plot_detections(path, args.plot, det, events, duration, post, spec)
+                print(f"wrote {args.plot}", file=sys.stderr)
             except (OSError, ValueError) as err:
                 warn(f"--plot {args.plot}: not written ({err})")
                 failed += 1

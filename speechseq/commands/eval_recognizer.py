@@ -35,8 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="beam width; auto: 64 for lexicon, 8 for beam and beam-lm, as in transcribe")
     p.add_argument("--lm", default=str(MODELS_DIR / "lm-en.onnx"), help="character LM (beam-lm; lexicon with "
                                                                         "--char-lm-weight)")
-    p.add_argument("--lm-weight", type=float, default=0.8, help="alpha: weight of log P_lm (beam-lm)")
-    p.add_argument("--word-bonus", type=float, default=1.0, help="beta: bonus per character (beam-lm)")
+    p.add_argument("--lm-weight", type=bounded(float, ge=0), default=0.8, help="alpha: weight of log P_lm (beam-lm)")
+    p.add_argument("--word-bonus", type=bounded(float), default=1.0, help="beta: bonus per character (beam-lm)")
     p.add_argument("--worst", type=int, default=10, help="rows of the worst-utterance table")
     p.add_argument("--limit", type=bounded(int, ge=1), help="only the first N utterances (default: all)")
     p.add_argument("--threads", type=int, default=1, help="onnxruntime threads")

@@ -18,7 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "chunks (as the listener does) and print a per-second loudness line, or JSON.",
                        formatter_class=HelpFormatter)
     p.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV/FLAC/OGG/MP3) or directories")
-    p.add_argument("--n-mels", type=bounded(int, ge=1), default=40, help="mel bands")
+    p.add_argument("--n-mels", type=bounded(int, ge=1, le=128), default=40,
+                   help="mel bands (at most 128: more would leave filters with no FFT bin of the 512-point frames)")
     p.add_argument("--chunk-ms", type=bounded(float, gt=0), default=100.0,
                    help="chunk size fed to the streaming frontend")
     p.add_argument("--json", action="store_true", help="one JSON object per file instead of text")

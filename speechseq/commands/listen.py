@@ -60,8 +60,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                           ".stream.onnx twin when present)")
     m.add_argument("--lm", default="auto", help="character LM for the final decode (beam search + fusion): a "
                                                  "path, 'auto' (the shipped lm-en.onnx when present) or 'none'")
-    m.add_argument("--lm-weight", type=float, default=0.5, help="shallow fusion weight (alpha)")
-    m.add_argument("--word-bonus", type=float, default=1.0, help="shallow fusion length bonus (beta)")
+    m.add_argument("--lm-weight", type=bounded(float, ge=0), default=0.5, help="shallow fusion weight (alpha)")
+    m.add_argument("--word-bonus", type=bounded(float), default=1.0, help="shallow fusion length bonus (beta)")
     m.add_argument("--decoder", choices=("auto", "greedy", "beam", "lexicon"), default="auto",
                    help="final decoder: lexicon (beam search kept to the words of --lexicon with its word "
                         "trigram LM, + the character LM when there is one), beam (+ the LM when there is one), "
@@ -225,6 +225,14 @@ def run(args: argparse.Namespace) -> int:
         return 0 if name else 1
     if args.fast and not args.input:
         raise SpeechseqError("--fast needs --input FILE")
+    if args.input and (args.device is not None or args.samplerate is not None):
+        warn("--device and --samplerate choose a microphone: with --input they are ignored")
+    if args.exec_cmd:
+        import shutil
+
+        words = shlex.split(args.exec_cmd)
+        if not words or shutil.which(words[0]) is None:
+            raise SpeechseqError(f"--exec {args.exec_cmd!r}: no such command")
     listener = build_listener(args)
     out = _Output(args)
     stop = threading.Event()

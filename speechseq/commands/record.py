@@ -50,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--samplerate", type=int, help="open the device at this rate (default: the device's own)")
     src.add_argument("--input", metavar="FILE", help="cut the takes out of this recording instead of a microphone")
     src.add_argument("--max-minutes", type=bounded(float, gt=0), help="stop after this many minutes of audio")
-    src.add_argument("--background", type=float, metavar="MINUTES",
+    src.add_argument("--background", type=bounded(float), metavar="MINUTES",
                      help="instead of takes, record this many minutes of the room as it sounds when you use it "
                           "(anything but the keyword) into DIR/background-NNN.wav, a file a minute: for train "
                           "detector --backgrounds, and eval detector --negatives --save-threshold (15 min or more)")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..errors import SpeechseqError
 from .common import HelpFormatter, bounded, text_file
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
@@ -21,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        formatter_class=HelpFormatter)
     p.add_argument("--lm", default=str(MODELS / "lm-en.onnx"), help="language model (.onnx)")
     p.add_argument("-n", "--num", type=bounded(int, ge=1), default=5, help="sentences to draw")
-    p.add_argument("--temperature", type=float, default=0.8,
+    p.add_argument("--temperature", type=bounded(float, gt=0), default=0.8,
                    help="sharpness of the draws: below 1 safer, above 1 wilder")
     p.add_argument("--prefix", default="", help="text every sentence starts with (normalised)")
     p.add_argument("--max-chars", type=bounded(int, ge=1), default=300, help="longest sentence, in characters")
@@ -37,8 +36,6 @@ def run(args: argparse.Namespace) -> int:
     from ..runtime.lm import OnnxLM, sample
     from ..text import normalize
 
-    if args.temperature <= 0:
-        raise SpeechseqError("--temperature must be > 0")
     lm = OnnxLM(args.lm)
     seen: set[str] = set()
     for f in args.novel_against:

@@ -45,8 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--beam-size", type=beam_arg, default="auto",
                    help="beam width; auto: 64 for the lexicon search, 8 for beam, beam-lm, rescore")
     p.add_argument("--lm", default=str(MODELS_DIR / "lm-en.onnx"), help="character LM (beam-lm, rescore)")
-    p.add_argument("--lm-weight", type=float, default=0.8, help="alpha: weight of log P_lm (beam-lm, rescore)")
-    p.add_argument("--word-bonus", type=float, default=1.0, help="beta: bonus per character (beam-lm, rescore)")
+    p.add_argument("--lm-weight", type=bounded(float, ge=0), default=0.8, help="alpha: weight of log P_lm (beam-lm, rescore)")
+    p.add_argument("--word-bonus", type=bounded(float), default=1.0, help="beta: bonus per character (beam-lm, rescore)")
     add_lexicon_args(p)
     p.add_argument("--attention-decoder", default=str(MODELS_DIR / "decoder-en.onnx"),
                    help="attention decoder (rescore, --plot-attention); needs a recogniser with encoder_out")
@@ -70,14 +70,14 @@ def add_lexicon_args(p: argparse.ArgumentParser) -> None:
     d = LexiconOptions()
     g = p.add_argument_group("--decoder lexicon")
     g.add_argument("--lexicon", default=str(DEFAULT_LEXICON),
-                   help="word list + word trigram LM (.npz); none: no lexicon (--decoder auto then picks another)")
-    g.add_argument("--word-lm-weight", type=float, default=d.word_weight, help="weight of the word LM's ln P")
-    g.add_argument("--word-insertion-bonus", type=float, default=d.word_bonus, help="bonus per word")
-    g.add_argument("--oov-penalty", type=float, default=d.oov_penalty,
+                   help="word list + word trigram LM (.npz); none: no lexicon")
+    g.add_argument("--word-lm-weight", type=bounded(float, ge=0), default=d.word_weight, help="weight of the word LM's ln P")
+    g.add_argument("--word-insertion-bonus", type=bounded(float), default=d.word_bonus, help="bonus per word")
+    g.add_argument("--oov-penalty", type=bounded(float, ge=0), default=d.oov_penalty,
                    help="cost of a word that is not in the lexicon (higher: fewer such words)")
-    g.add_argument("--char-lm-weight", type=float, default=d.char_weight,
+    g.add_argument("--char-lm-weight", type=bounded(float, ge=0), default=d.char_weight,
                    help="also fuse the character LM --lm with this weight (0: not used)")
-    g.add_argument("--char-bonus", type=float, default=d.char_bonus,
+    g.add_argument("--char-bonus", type=bounded(float), default=d.char_bonus,
                    help="bonus per character, with --char-lm-weight only")
 
 
@@ -202,6 +202,9 @@ def run(args: argparse.Namespace) -> int:
     skipped: list[str] = []
     files = expand_inputs(args.files, skipped=skipped)
     names = output_names(files, args.format) if out_dir is not None else {}
+    if out_dir is None and args.format in ("srt", "vtt") and len(files) > 1:
+        raise SpeechseqError(f"--format {args.format} for {len(files)} files needs --output-dir (one subtitle file each: "
+                             "one stream of them could not say which cue is whose)")
     show = sys.stderr.isatty() if args.progress is None else args.progress
     bar = None
     if show:
@@ -249,6 +252,7 @@ def run(args: argparse.Namespace) -> int:
         from ..runtime.text_decoder import plot_attention_for_file
 
         plot_attention_for_file(args, *first)
+        print(f"wrote {args.plot_attention}", file=sys.stderr)
     if failed:
         warn(f"{failed} of {len(files)} file(s) could not be transcribed")
     return 1 if failed or skipped else 0

@@ -27,13 +27,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--manifest", required=True, help="dev manifest (JSONL, CSV, ...)")
     p.add_argument("--split", default=None, help="only the rows of this split")
     p.add_argument("--limit", type=bounded(int, ge=1), default=None, help="first N utterances only (default: all)")
-    p.add_argument("--beam", type=int, default=8)
-    p.add_argument("--alphas", type=float, nargs="+", default=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0])
-    p.add_argument("--betas", type=float, nargs="+", default=[0.0, 0.5, 1.0, 1.5, 2.0])
+    p.add_argument("--beam", type=bounded(int, ge=1), default=8, help="beam width of the prefix beam search")
+    p.add_argument("--alphas", type=bounded(float, ge=0), nargs="+", default=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
+                   help="LM weights to try")
+    p.add_argument("--betas", type=bounded(float), nargs="+", default=[0.0, 0.5, 1.0, 1.5, 2.0],
+                   help="per-character bonuses to try")
     p.add_argument("--attention-decoder", default=None,
                    help="also tune the rescoring weight of this attention decoder, at the best alpha and beta "
                         "(the recogniser needs an encoder_out output)")
-    p.add_argument("--attention-weights", type=float, nargs="+", default=[0.0, 0.25, 0.5, 0.75, 1.0, 1.5])
+    p.add_argument("--attention-weights", type=bounded(float, ge=0), nargs="+", default=[0.0, 0.25, 0.5, 0.75, 1.0, 1.5],
+                   help="attention rescoring weights to try (with --attention-decoder)")
     p.add_argument("--json", action="store_true", help="print the grid as one JSON object")
     p.set_defaults(func=run)
 

@@ -306,7 +306,9 @@ def load_lexicon(path: str | os.PathLike) -> Lexicon:
         with np.load(p, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
     except (OSError, ValueError) as err:
-        raise LexiconError(f"{p}: not a word LM file ({err})") from None
+        # numpy's words for a file that is no .npz speak of pickles and an unsafe load: never the advice here
+        why = "not a NumPy .npz archive" if "pickle" in str(err) else str(err)
+        raise LexiconError(f"{p}: not a word LM file ({why}; make one with scripts/train_wordlm.py)") from None
     meta = json.loads(str(arrays.pop("meta", "{}")))
     if meta.get("format") != FORMAT:
         raise LexiconError(f"{p}: format {meta.get('format')!r}, expected {FORMAT!r}")

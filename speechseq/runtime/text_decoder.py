@@ -114,6 +114,7 @@ def rescoring_recognizer(path: str | os.PathLike, text_decoder: TextDecoder, thr
     if text_decoder.needs_memory:
         if "encoder_out" not in [o.name for o in rec.session.get_outputs()]:
             raise SpeechseqError(f"{path}: this recogniser has no encoder_out output, which --decoder rescore needs")
+        check_widths(path, rec.session, rec.frontend.n_mels, text_decoder.attention)
         want = text_decoder.attention.meta.get("encoder_probe")
         if want is not None:
             got = encoder_probe(rec.session, rec.frontend.n_mels)
@@ -179,6 +180,16 @@ def plot_attention_for_file(args, path, text: str) -> None:
     attention_picture(args.plot_attention, rec, OnnxDecoder(args.attention_decoder, args.threads), audio, text)
 
 
+def check_widths(path, session, n_mels: int, decoder) -> None:
+    """A one-line error unless the recogniser graph's encoder_out has the width the attention decoder reads (a
+    decoder trained on another recogniser's encoder cannot read this one's at all)."""
+    _, mem = encoder_run(session, np.zeros((8, n_mels), np.float32))
+    width = None if mem is None else mem.shape[-1]
+    if width != decoder.enc_dim:
+        raise SpeechseqError(f"{decoder.path} reads an encoder of {decoder.enc_dim} channels, {path}'s has {width}: "
+                             "pass the --attention-decoder trained on this recogniser, or another --decoder")
+
+
 def encoder_probe(session, n_mels: int) -> list[float]:
     """A fingerprint of a recogniser graph's encoder: the time-mean of the first 16 encoder_out
     channels on a fixed 60-frame input. A decoder stores its encoder's probe, so a rescoring
@@ -209,6 +220,7 @@ def attention_picture(path: str | os.PathLike, recognizer, decoder, audio: np.nd
     _, mem = encoder_run(recognizer.session, feats)
     if mem is None:
         raise SpeechseqError("--plot-attention needs a recogniser with an encoder_out output")
+    check_widths(recognizer.path, recognizer.session, recognizer.frontend.n_mels, decoder)
     text = normalize(text)
     attn = decoder.teacher_forced(mem, [encode(text)])[1][0]
     plot_attention(path, feats, attn, text, recognizer.frame_shift_s, 1.0 / recognizer.frontend.frame_rate)
