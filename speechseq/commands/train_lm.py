@@ -10,14 +10,19 @@ import argparse
 import sys
 
 from ..errors import SpeechseqError
-from .common import HelpFormatter, bounded, output_dir, text_file
+from .common import HelpFormatter, bounded, output_dir, text_file, warn
+
+# LMConfig fields -> the options that set them (to name them when a rerun differs)
+OPTIONS = {"embed_dim": "--embed-dim", "hidden": "--hidden", "layers": "--layers", "rnn": "--rnn",
+           "dropout": "--dropout"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("lm", help="train the character language model",
                        description="Train a character RNN language model on text files (one sentence per "
                                    "line). Held-out perplexity is measured each epoch; rerunning the same "
-                                   "command resumes from OUT/last.pt. Export OUT/best.pt with `speechseq export`.",
+                                   "command resumes from OUT/last.pt (other text or another model size: an "
+                                   "error). Export OUT/best.pt with `speechseq export`.",
                        formatter_class=HelpFormatter)
     p.add_argument("--text", nargs="+", required=True, metavar="FILE", help="training text files")
     p.add_argument("--out", required=True, help="run directory (checkpoints, history, curve)")
@@ -51,8 +56,9 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ..nn.text import LMConfig
-    from ..train.lm import load_corpus, manifest_texts, split_heldout, train_lm
+    from ..train.lm import KIND, manifest_texts, read_corpus, select_sentences, split_heldout, train_lm
     from ..train.loop import LoopConfig
+    from .train_recognizer import resumable
 
     for f in args.text:
         text_file(f, "--text")
@@ -70,7 +76,12 @@ def run(args: argparse.Namespace) -> int:
 
     exclude = [t for m in args.exclude_manifest for t in texts(m, args.exclude_split or None)]
     exclude += [t for m in args.exclude_manifest_all for t in texts(m)]
-    sentences = load_corpus(args.text, exclude=exclude)
+    lines = read_corpus(args.text)
+    usable = [s for s in lines if len(s) >= 2]
+    sentences = select_sentences(usable, exclude=exclude)
+    if len(usable) < len(lines):
+        warn(f"{len(lines) - len(usable)} of {len(lines)} lines of --text left out: no two characters of "
+             "a-z ' after normalisation")
     if not sentences:
         raise SpeechseqError("no sentences left in the training text")
     train, heldout = split_heldout(sentences, args.heldout_percent)
@@ -78,17 +89,28 @@ def run(args: argparse.Namespace) -> int:
         raise SpeechseqError(f"no training sentences: all {len(sentences)} fell in the held-out "
                              f"{args.heldout_percent:g} % (--heldout-percent)")
     out = output_dir(args.out, "--out")
-    print(f"{len(sentences)} sentences ({len(train)} train, {len(heldout)} held out); "
-          f"{len(set(exclude))} excluded prompts", file=sys.stderr)
+    duplicates = len(usable) - len(set(usable))
+    overlapping = len(set(usable)) - len(sentences)
+    print(f"{len(sentences)} sentences" + (f" ({duplicates} duplicate lines dropped)" if duplicates else "")
+          + f" ({len(train)} train, {len(heldout)} held out); {len(set(exclude))} excluded prompts"
+          + (f" ({overlapping} sentences overlapping them dropped)" if overlapping else ""), file=sys.stderr)
     cfg = LMConfig(embed_dim=args.embed_dim, hidden=args.hidden, layers=args.layers, rnn=args.rnn,
                    dropout=args.dropout)
+    sources = {"--text": [str(Path(t).resolve()) for t in args.text],
+               "--exclude-manifest": [str(Path(m).resolve()) for m in args.exclude_manifest],
+               "--exclude-split": args.exclude_split if args.exclude_manifest else None,
+               "--exclude-manifest-all": [str(Path(m).resolve()) for m in args.exclude_manifest_all],
+               "--heldout-percent": args.heldout_percent}
+    # a rerun resumes OUT/last.pt: refused on other data (best.pt would be chosen among unlike scores: a
+    # run without held-out sentences picks it by training loss) or another model size (its weights do not fit)
+    resumable(out, KIND, cfg.to_dict(), OPTIONS, sources, select="val_ppl" if heldout else "loss")
     loop = LoopConfig(epochs=args.epochs, lr=args.lr, ema_decay=0.995, seed=args.seed, device=args.device,
                       warmup_steps=100)
     data = {"text": [Path(t).name for t in args.text],
             "excluded": [Path(m).name for m in args.exclude_manifest]
             + [f"{Path(m).parent.name}/{Path(m).name} (all rows)" for m in args.exclude_manifest_all],
             "exclude_split": args.exclude_split, "heldout_percent": args.heldout_percent}
-    history = train_lm(train, heldout, out, cfg, loop, args.batch_tokens, extra={"data": data})
+    history = train_lm(train, heldout, out, cfg, loop, args.batch_tokens, extra={"data": data, "sources": sources})
     if history and not heldout:
         print(f"no held-out sentences: {out / 'best.pt'} is the epoch of the lowest training loss", file=sys.stderr)
     elif history:

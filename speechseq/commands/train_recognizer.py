@@ -5,7 +5,7 @@
     speechseq export runs/my-recognizer/best.pt --out models/my-recognizer.onnx --int8
 
 Features are computed once (and cached in OUT/features) and augmented on the fly. Rerunning the
-same command resumes from OUT/last.pt. Validation WER/CER is measured each epoch on
+same command resumes from OUT/last.pt (other manifests or another model size: an error). Validation WER/CER is measured each epoch on
 --val-manifest, or on a small slice held out from the training manifests; OUT/best.pt keeps the
 best epoch and OUT/curve.png the training curve. For several processes: torchrun
 --nproc-per-node N -m speechseq.train.ddp ... (see speechseq/train/ddp.py).
@@ -13,12 +13,18 @@ best epoch and OUT/curve.png the training curve. For several processes: torchrun
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import zlib
 from pathlib import Path
 
 from ..errors import SpeechseqError
 from .common import HelpFormatter, bounded, output_dir
+
+
+# RecognizerConfig fields -> the options that set them (to name them when a rerun differs)
+OPTIONS = {"hidden": "--hidden", "front_dim": "--hidden", "layers": "--layers", "stride": "--stride",
+           "front": "--front"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,22 +58,54 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (initial weights, batches, augmentation)")
 
 
-def _banks(args: argparse.Namespace):
-    """Training and validation feature banks (cached in OUT/features)."""
+def _sources(args: argparse.Namespace) -> dict:
+    """What the run is trained and validated on (absolute paths), kept in OUT/last.pt to compare on a rerun:
+    the feature cache is named by position (m0, m1, val), so other data would resume on the old features."""
+    return {"--manifest": [str(Path(m).resolve()) for m in args.manifest], "--split": args.split,
+            "--val-manifest": str(Path(args.val_manifest).resolve()) if args.val_manifest else None,
+            "--val-split": args.val_split if args.val_manifest else None}
+
+
+def _cached(cache: Path, name: str, manifest: str, split: str | None, source: str):
+    """The feature bank of a manifest's rows (of `split`): from the cache when made from them (as
+    OUT/features/sources.json records), else made and cached; an error, and nothing written, when no
+    utterance is left."""
+    import json
+
+    from ..text import normalize
     from ..train.data import load_manifest
     from ..train.featbank import FeatureBank, featurize
     from ..train.recognizer import FRONTEND
 
+    path = cache / "sources.json"
+    record = json.loads(path.read_text()) if path.exists() else {}
+    made_from = [str(Path(manifest).resolve()), split]
+    if (cache / f"{name}.json").exists() and record.get(name, made_from) == made_from:  # unrecorded: older runs
+        return FeatureBank.load(cache / name)
+    utts = load_manifest(manifest, split=split)
+    where = manifest + (f" (split {split!r})" if split else "")
+    if not utts:
+        raise SpeechseqError(f"{manifest}: no utterances" + (f" in split {split!r}" if split else ""))
+    if not any(normalize(u.text) for u in utts):
+        raise SpeechseqError(f"{where}: no utterance has text in a-z ' after normalisation ({len(utts)} rows)")
+    bank = featurize(utts, FRONTEND, source)
+    if not len(bank):
+        raise SpeechseqError(f"{where}: no utterance left of {len(utts)} rows (see the warning above)")
+    (cache / f"{name}.json").unlink(missing_ok=True)  # features of other data never outlive their record
+    cache.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({**record, name: made_from}, indent=1))
+    bank.save(cache / name)
+    return bank
+
+
+def _banks(args: argparse.Namespace):
+    """Training and validation feature banks (cached in OUT/features)."""
+    from ..train.featbank import FeatureBank
+
     cache = Path(args.out) / "features"
     train_parts, val_parts = [], []
     for k, m in enumerate(args.manifest):
-        name = f"m{k}"
-        if not (cache / f"{name}.json").exists():
-            utts = load_manifest(m, split=args.split)
-            if not utts:
-                raise SpeechseqError(f"{m}: no utterances" + (f" in split {args.split!r}" if args.split else ""))
-            featurize(utts, FRONTEND, Path(m).parent.name or name).save(cache / name)
-        bank = FeatureBank.load(cache / name)
+        bank = _cached(cache, f"m{k}", m, args.split, Path(m).parent.name or f"m{k}")
         if args.val_manifest:
             train_parts.append(bank)
         else:  # whole transcripts on one side only
@@ -77,10 +115,61 @@ def _banks(args: argparse.Namespace):
             train_parts.append(bank.subset([i for i, h in enumerate(held) if not h]))
             val_parts.append(bank.subset([i for i, h in enumerate(held) if h]))
     if args.val_manifest:
-        if not (cache / "val.json").exists():
-            featurize(load_manifest(args.val_manifest, split=args.val_split), FRONTEND, "val").save(cache / "val")
-        val_parts = [FeatureBank.load(cache / "val")]
+        val_parts = [_cached(cache, "val", args.val_manifest, args.val_split, "val")]
+    if not sum(len(p) for p in train_parts):
+        n = sum(len(p) for p in val_parts)
+        raise SpeechseqError(f"{n} utterance{'s' * (n != 1)} in --manifest: too few to hold some out for validation "
+                             "and train on the rest; give --val-manifest or more data")
     return train_parts, FeatureBank.concat([v for v in val_parts if len(v)])
+
+
+def same_data(out: Path, before: dict | None, now: dict) -> None:
+    """An error unless the run in `out` was made from the same data (`before`: option -> value as recorded,
+    None when not recorded) as this one: a rerun would resume on the old features or weights."""
+    for option, value in now.items():
+        if before is not None and option in before and before[option] != value:
+            was = before[option]
+            if isinstance(was, list):
+                was = " ".join(was) or "none"
+            elif was is None:
+                was = "none"
+            raise SpeechseqError(f"{out} holds a run on other data ({option} was {was}): use a new --out, "
+                                 f"or delete {out} to start over")
+
+
+def resumable(out: Path, kind: str, model_config: dict, options: dict[str, str], sources: dict,
+              select: str | None = None) -> None:
+    """An error unless OUT/last.pt, when there is one, can be read and holds a `kind` run of this model
+    (`model_config`; `options` names the option of each key) on these data (`sources`, as `same_data`)
+    whose best.pt was chosen by `select`: the training loop would otherwise fail on its weights with a
+    traceback, or resume on other data and compare unlike scores to choose best.pt."""
+    import torch
+
+    last = out / "last.pt"
+    if not last.exists():
+        return
+    fix = f"use a new --out, or delete {out} to start over"
+    try:
+        ck = torch.load(last, map_location="cpu", weights_only=False)
+    except Exception as err:  # noqa: BLE001 - truncated, not a zip, not a checkpoint: the same advice
+        why = err.strerror if isinstance(err, OSError) and err.strerror else str(err).split(". ")[0]
+        best = out / "best.pt"
+        raise SpeechseqError(f"{last}: cannot read the checkpoint, cut short or damaged ({why}): delete it to start "
+                             "over" + (f", or copy {best} over it to go on from the best epoch" if best.exists()
+                                       else "")) from None
+    was_kind = ck.get("kind") if isinstance(ck, dict) else None
+    if was_kind != kind:
+        raise SpeechseqError(f"{last} is not a checkpoint of a {kind} run ({was_kind or 'no kind'}): {fix}")
+    same_data(out, (ck.get("extra") or {}).get("sources"), sources)
+    before = ck.get("model_config") or {}
+    for key, now in model_config.items():
+        if key in before and before[key] != now:
+            what = f"{options[key]} {before[key]}" if key in options else f"{key}={before[key]!r}"
+            raise SpeechseqError(f"{out} was made with {what} ({last}), not {now}: {fix}")
+    chosen = (ck.get("best") or {}).get("select")
+    if select and chosen and chosen != select:
+        raise SpeechseqError(f"{out}/best.pt was chosen by {chosen}, this run would choose by {select} (other "
+                             f"data?): {fix}")
 
 
 def setup(args: argparse.Namespace, device: str, verbose: bool = True) -> dict:
@@ -89,10 +178,13 @@ def setup(args: argparse.Namespace, device: str, verbose: bool = True) -> dict:
     from ..train.feataug import AugmentConfig, colored_noise_features
     from ..train.featbank import FeatureBank
     from ..train.loop import LoopConfig
-    from ..train.recognizer import FRONTEND, TrainOptions
+    from ..train.recognizer import FRONTEND, KIND, TrainOptions
 
     if args.repeat and len(args.repeat) != len(args.manifest):
         raise SpeechseqError("give one --repeat per --manifest")
+    model_cfg = RecognizerConfig(hidden=args.hidden, layers=args.layers, stride=args.stride, front=args.front,
+                                 front_dim=args.hidden)
+    resumable(Path(args.out), KIND, model_cfg.to_dict(), OPTIONS, _sources(args))
     train_parts, val = _banks(args)
     for k, part in enumerate(train_parts):  # one source name per manifest, for --repeat
         part.sources[:] = [f"m{k}"] * len(part)
@@ -100,15 +192,28 @@ def setup(args: argparse.Namespace, device: str, verbose: bool = True) -> dict:
     repeats = {f"m{k}": r for k, r in enumerate(args.repeat or [])}
     opts = TrainOptions(batch_seconds=args.batch_seconds, repeats=repeats, seed=args.seed, workers=args.workers,
                         augment=AugmentConfig.off() if args.no_augment else AugmentConfig())
-    model_cfg = RecognizerConfig(hidden=args.hidden, layers=args.layers, stride=args.stride, front=args.front,
-                                 front_dim=args.hidden)
+    fits(train, opts)
     loop_cfg = LoopConfig(epochs=args.epochs, lr=args.lr, device=device, seed=args.seed,
                           warmup_steps=min(500, 5 * len(train)))
     if verbose:
         print(f"training on {len(train)} utterances ({train.hours:.2f} h), validating on {len(val)}", file=sys.stderr)
     return dict(train=train, val={"val": val}, out_dir=args.out, model_cfg=model_cfg, loop_cfg=loop_cfg, opts=opts,
                 noise=None if args.no_augment else colored_noise_features(FRONTEND),
-                extra={"manifests": [str(m) for m in args.manifest]})
+                extra={"manifests": [str(m) for m in args.manifest], "sources": _sources(args)})
+
+
+def fits(train, opts) -> None:
+    """An error when no training utterance fits in a batch of --batch-seconds (speechseq.train.recognizer
+    would train on nothing, and warns of the ones left out when only some do not fit)."""
+    from ..train.recognizer import padded_seconds
+
+    stretch = opts.augment.speed[1]
+    seconds = padded_seconds(train, opts)
+    if seconds.min() > opts.batch_seconds:
+        aug = f" (x{stretch:g} with speed augmentation)" if stretch != 1 else ""
+        raise SpeechseqError(f"no training batch: every utterance is longer than --batch-seconds "
+                             f"{opts.batch_seconds:g}{aug}; the longest clip lasts {seconds.max() / stretch:.2f} s, "
+                             f"give --batch-seconds {math.ceil(seconds.max())} or more")
 
 
 def run(args: argparse.Namespace) -> int:

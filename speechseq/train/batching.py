@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from speechseq.errors import SpeechseqWarning
 from speechseq.train.manifests import Utterance
 
 __all__ = ["mix", "length_buckets", "DistributedBatches"]
@@ -60,7 +61,7 @@ def length_buckets(utterances: Sequence[Utterance | float], batch_seconds: float
     batch order is shuffled with `seed` (use seed + epoch for a new order each epoch).
 
     An utterance longer than `batch_seconds` fits no batch: ValueError, or with
-    `drop_long=True` a warning and it is left out. Otherwise every index appears exactly once.
+    `drop_long=True` a SpeechseqWarning and it is left out. Otherwise every index appears exactly once.
     Returns: list of batches, each a list of indices sorted by increasing duration.
     """
     if batch_seconds <= 0:
@@ -74,7 +75,7 @@ def length_buckets(utterances: Sequence[Utterance | float], batch_seconds: float
                    f"(longest {durations[long].max():.2f} s)")
         if not drop_long:
             raise ValueError(message + ": raise batch_seconds or pass drop_long=True")
-        warnings.warn(message + ": left out", stacklevel=2)
+        warnings.warn(message + ": left out", SpeechseqWarning, stacklevel=2)
     rng = np.random.default_rng(seed)
     keep = np.flatnonzero(durations <= batch_seconds)
     order = rng.permutation(keep) if shuffle else keep  # random pools and tie order

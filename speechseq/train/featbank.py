@@ -111,8 +111,12 @@ class FeatureBank:
         meta = {"frontend": self.frontend, "low": LOW, "step": STEP, "n_mels": int(self.frames.shape[1]),
                 "offsets": self.offsets.tolist(), "texts": self.texts, "sources": self.sources}
         js, xz = path.with_suffix(".json"), path.with_suffix(".u8.xz")
-        xz.write_bytes(lzma.compress(np.ascontiguousarray(self.frames).tobytes(), preset=6))
-        js.write_text(json.dumps(meta))
+        # temp files + rename, the frames first: a NAME.json on disk always has its whole NAME.u8.xz
+        for dest, data in ((xz, lzma.compress(np.ascontiguousarray(self.frames).tobytes(), preset=6)),
+                           (js, json.dumps(meta).encode())):
+            tmp = dest.with_name(dest.name + ".tmp")
+            tmp.write_bytes(data)
+            os.replace(tmp, dest)
         return js, xz
 
     @classmethod
@@ -132,9 +136,12 @@ def featurize(utterances: Sequence, cfg: FrontendConfig, source: str, trim: bool
     """Features of `utterances` (speechseq.train.data.Utterance), texts normalised.
 
     load(utt) -> float32 16 kHz audio; default: the file (its [offset, end) segment if set).
-    Utterances whose normalised text is empty or whose audio cannot be read are skipped with a
-    warning on stderr.
+    Utterances whose normalised text is empty or whose audio holds no frame are left out, with one
+    SpeechseqWarning that counts them; one whose audio cannot be read, with a warning of its own.
     """
+    import warnings
+
+    from ..errors import SpeechseqWarning
     from ..text import normalize
 
     if load is None:
@@ -154,9 +161,11 @@ def featurize(utterances: Sequence, cfg: FrontendConfig, source: str, trim: bool
 
         it = tqdm(utterances, desc=f"features {source}", unit="utt", file=sys.stderr)
     parts, texts = [], []
+    no_text = no_audio = 0
     for u in it:
         text = normalize(u.text)
         if not text:
+            no_text += 1
             continue
         try:
             f = logmel(load(u), cfg)
@@ -166,9 +175,15 @@ def featurize(utterances: Sequence, cfg: FrontendConfig, source: str, trim: bool
         if trim:
             f = f[trim_silence_frames(f)]
         if len(f) == 0:
+            no_audio += 1
             continue
         parts.append(quantize(f))
         texts.append(text)
+    if no_text or no_audio:
+        why = [f"{no_text} with no text in a-z ' after normalisation"] * bool(no_text) + \
+            [f"{no_audio} with audio shorter than one frame"] * bool(no_audio)
+        warnings.warn(f"{source}: {no_text + no_audio} of {len(utterances)} utterances left out ({', '.join(why)})",
+                      SpeechseqWarning, stacklevel=2)
     lengths = np.array([len(p) for p in parts], dtype=np.int64)
     frames = np.concatenate(parts) if parts else np.zeros((0, cfg.n_mels), np.uint8)
     return FeatureBank(frames, np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64), texts,

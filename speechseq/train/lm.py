@@ -24,8 +24,8 @@ import torch
 from ..nn.text import CharLM, LMConfig, build_lm
 from ..text import BLANK, EOS, SOS, encode, normalize
 
-__all__ = ["KIND", "load_corpus", "overlaps", "split_heldout", "make_lm_batches", "lm_loss_fn",
-           "perplexity", "train_lm", "load_lm_checkpoint", "manifest_texts"]
+__all__ = ["KIND", "read_corpus", "select_sentences", "load_corpus", "overlaps", "split_heldout", "make_lm_batches",
+           "lm_loss_fn", "perplexity", "train_lm", "load_lm_checkpoint", "manifest_texts"]
 
 KIND = "lm"
 
@@ -70,21 +70,28 @@ def overlaps(sentences: Sequence[str], exclude: Sequence[str], threshold: float 
     return out
 
 
-def load_corpus(paths: Iterable[str | os.PathLike], exclude: Sequence[str] = (),
-                min_chars: int = 2) -> list[str]:
-    """Normalised sentences of text files (one sentence or line each), duplicates and sentences
-    that overlap `exclude` (normalised texts) removed; order kept."""
-    seen, out = set(), []
-    for path in paths:
-        for line in Path(path).read_text(encoding="utf-8").splitlines():
-            s = normalize(line)
-            if len(s) >= min_chars and s not in seen:
-                seen.add(s)
-                out.append(s)
+def read_corpus(paths: Iterable[str | os.PathLike]) -> list[str]:
+    """The normalised non-blank lines of text files, in order, duplicates kept ('' for a line with
+    no character of the vocabulary)."""
+    return [normalize(line) for path in paths
+            for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def select_sentences(lines: Sequence[str], exclude: Sequence[str] = (), min_chars: int = 2) -> list[str]:
+    """Normalised `lines` of at least `min_chars` characters, duplicates and lines that overlap
+    `exclude` (texts) removed; order kept."""
+    out = list(dict.fromkeys(s for s in lines if len(s) >= min_chars))
     if exclude:
         drop = overlaps(out, [normalize(e) for e in exclude])
         out = [s for s, d in zip(out, drop) if not d]
     return out
+
+
+def load_corpus(paths: Iterable[str | os.PathLike], exclude: Sequence[str] = (),
+                min_chars: int = 2) -> list[str]:
+    """Normalised sentences of text files (one sentence or line each), duplicates and sentences
+    that overlap `exclude` (normalised texts) removed; order kept."""
+    return select_sentences(read_corpus(paths), exclude, min_chars)
 
 
 def split_heldout(sentences: Sequence[str], percent: float = 5.0) -> tuple[list[str], list[str]]:

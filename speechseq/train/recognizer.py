@@ -25,8 +25,8 @@ from ..text import encode
 from .featbank import FeatureBank
 from .feataug import AugmentConfig, augment_batch, speed_warp
 
-__all__ = ["FRONTEND", "Batch", "TrainOptions", "make_batches", "ctc_loss_fn", "make_validate", "recognizer_from_checkpoint",
-           "recognize_bank", "feature_stats", "train_recognizer", "load_recognizer_checkpoint", "KIND"]
+__all__ = ["FRONTEND", "Batch", "TrainOptions", "padded_seconds", "make_batches", "ctc_loss_fn", "make_validate",
+           "recognizer_from_checkpoint", "recognize_bank", "feature_stats", "train_recognizer", "load_recognizer_checkpoint", "KIND"]
 
 KIND = "recognizer"
 FRONTEND = FrontendConfig(n_mels=80)
@@ -74,16 +74,24 @@ def _epoch_items(bank: FeatureBank, opts: TrainOptions, rng: np.random.Generator
     return np.concatenate(out) if out else np.zeros(0, np.int64)
 
 
+def padded_seconds(bank: FeatureBank, opts: TrainOptions, augment: bool = True) -> np.ndarray:
+    """(n,) seconds each item of `bank` takes in a batch of opts.batch_seconds: its length, stretched by
+    the speed augmentation's largest factor when augmenting."""
+    fps = FrontendConfig(**bank.frontend).frame_rate
+    return bank.lengths / fps * (opts.augment.speed[1] if augment else 1.0)
+
+
 def _plan(bank: FeatureBank, epoch: int, opts: TrainOptions, rank: int, world: int,
           augment: bool) -> tuple[np.ndarray, list[list[int]]]:
     """Items of the epoch and this rank's batches of them (indices into the items)."""
     from .batching import length_buckets
 
     items = _epoch_items(bank, opts, np.random.default_rng([opts.seed, epoch]))
-    fps = FrontendConfig(**bank.frontend).frame_rate
-    seconds = bank.lengths[items] / fps * (opts.augment.speed[1] if augment else 1.0)
+    seconds = padded_seconds(bank, opts, augment)[items]
+    fits = seconds <= opts.batch_seconds  # the others are left out (train_recognizer warns once)
+    items, seconds = items[fits], seconds[fits]
     batches = length_buckets(seconds.tolist(), opts.batch_seconds, seed=opts.seed * 1000 + epoch,
-                             pool_size=4096, max_batch_size=opts.max_batch_size, drop_long=True)
+                             pool_size=4096, max_batch_size=opts.max_batch_size)
     if world > 1:  # equal shares so every rank runs the same number of steps
         batches = batches[: len(batches) - len(batches) % world][rank::world]
     return items, batches
@@ -250,8 +258,20 @@ def train_recognizer(train: FeatureBank, val: dict[str, FeatureBank], out_dir: s
     noise: (N, F) log-mel of noise recordings for augmentation. wrap: e.g. DistributedDataParallel.
     init: a state dict to start from (fine-tuning) instead of random weights.
     """
+    import warnings
+
+    from ..errors import SpeechseqWarning
     from .loop import train_loop
 
+    seconds = padded_seconds(train, opts)
+    long = seconds > opts.batch_seconds
+    if long.all():  # else every epoch would train on nothing and validation would still pick a "best"
+        raise ValueError(f"no training batch: every utterance is longer than batch_seconds={opts.batch_seconds:g} "
+                         f"(the shortest {seconds.min():.2f} s)")
+    if long.any() and rank == 0:
+        warnings.warn(f"{long.sum()} of {len(train)} training utterances longer than batch_seconds="
+                      f"{opts.batch_seconds:g} (the longest {seconds.max():.2f} s) are left out", SpeechseqWarning,
+                      stacklevel=2)
     torch.manual_seed(loop_cfg.seed)
     model = Recognizer(model_cfg)
     mean, std = feature_stats(train)
