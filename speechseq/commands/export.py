@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         import torch
     except ImportError:
         raise SpeechseqError("export needs torch: pip install 'speechseq[train]'") from None
-    out = output_file(args.out, "--out")
+    out = output_file(args.out, "--out", (".onnx",))
     if args.what == "frontend":
         from ..frontend import FrontendConfig
         from ..nn.frontend import export_frontend
@@ -54,9 +54,12 @@ def run(args: argparse.Namespace) -> int:
     if not ckpt.is_file():
         raise SpeechseqError(f"{ckpt}: no such checkpoint (or 'frontend')")
     try:
-        kind = torch.load(ckpt, map_location="cpu", weights_only=False).get("kind")
+        loaded = torch.load(ckpt, map_location="cpu", weights_only=False)
+        kind = loaded.get("kind")
     except Exception as err:
         raise SpeechseqError(f"{ckpt}: not a speechseq checkpoint ({err.__class__.__name__})") from None
+    if kind is None and "model" in loaded and ckpt.parent.name == "snapshots":
+        kind = _snapshot_kind(ckpt)
     if kind not in EXPORTERS:
         raise SpeechseqError(f"{ckpt}: cannot export a checkpoint of kind {kind!r} (known: {sorted(EXPORTERS)})")
     if args.int8 and kind not in INT8_KINDS:
@@ -66,3 +69,16 @@ def run(args: argparse.Namespace) -> int:
     for path in getattr(importlib.import_module(module), func)(ckpt, out, args.int8):
         print(f"wrote {path}")
     return 0
+
+
+def _snapshot_kind(snap: Path) -> str:
+    """The kind of an epoch snapshot of a `train detector` run written before snapshots carried it (RUN/snapshots/
+    epoch_NNN.pt): its run's, whose last.pt gives the export its settings."""
+    import torch
+
+    last = snap.parent.parent / "last.pt"
+    kind = torch.load(last, map_location="cpu", weights_only=False).get("kind") if last.is_file() else None
+    if kind != "detector":
+        raise SpeechseqError(f"{snap}: an epoch snapshot without its settings, and no detector run's last.pt at "
+                             f"{last} to take them from: export it from inside its run folder")
+    return kind

@@ -12,6 +12,7 @@ scripts/make_synth_data.py is the same command (`main`), as the model cards name
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 
@@ -90,6 +91,12 @@ def keyword_arg(text: str) -> str:
     if not any(c.isalpha() for c in text):
         raise argparse.ArgumentTypeError(f"must be a word or phrase with letters in it, got {text!r}")
     return text.strip()
+
+
+def keyword_file_name(keyword: str) -> str:
+    """A keyword as the stem of a file name: spaces, path separators and the characters Windows forbids as "_",
+    no leading dot ("hey robot" -> hey_robot, "on/off" -> on_off)."""
+    return re.sub(r'[\s/\\:*?"<>|\x00-\x1f]', "_", keyword).lstrip(".") or "keyword"
 
 
 def voices_of(args: argparse.Namespace) -> VoiceOptions:

@@ -9,7 +9,7 @@ from ..errors import SpeechseqError
 from ..runtime.level import GUARD_RANGE_DB
 from ..train.synth_sets import ENGINE_WEIGHTS
 from .common import HelpFormatter, bounded, guard_range, output_dir, text_file, warn
-from .synth import keyword_arg, say
+from .synth import keyword_arg, keyword_file_name, say
 
 EXAMPLE = """examples:
   speechseq train detector --keyword "hey robot" --out runs/hey-robot     # synthesizes its data first
@@ -22,7 +22,9 @@ the course's layout works as is:
       --negatives raw_data/negatives --backgrounds raw_data/backgrounds
 PATH:WEIGHT gives a source a sampling weight (default 1). Manifest rows marked "heldout": true,
 and 15 % of other files (by a hash of the name), are kept for validation. Rerunning the same
-command resumes (the feature bank is cached in OUT/bank.npz, the training in OUT/last.pt)."""
+command resumes (the feature bank is cached in OUT/bank.npz, the training in OUT/last.pt). Each epoch's
+weights stay in OUT/snapshots, to try on real recordings: speechseq export OUT/snapshots/epoch_007.pt
+--out e7.onnx (at the threshold that epoch's validation chose)."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -224,6 +226,9 @@ def run(args: argparse.Namespace) -> int:
     for spec in [*args.positives, *args.negatives, *args.backgrounds]:
         _split_weight(spec)  # a bad weight is an error before anything is made
     out = output_dir(args.out, "--out")
+    before = last_run(out)
+    if before:
+        same_run(out, before, args.keyword, {})  # the keyword, before anything is synthesized for it
     pos, neg = list(args.positives), list(args.negatives)
     synth, made, bank_path = list(args.synth), out / "synth", out / "bank.npz"
     synthesizes = False
@@ -244,8 +249,8 @@ def run(args: argparse.Namespace) -> int:
     sources = {"--positives": _resolved(pos), "--negatives": _resolved(neg),
                "--backgrounds": _resolved(args.backgrounds)}
     bank = load_bank(bank_path) if bank_path.exists() else None
-    if bank is not None:
-        same_run(out, bank["meta"], args.keyword, sources)
+    for meta in ([bank["meta"]] if bank is not None else []) + ([before] if before else []):
+        same_run(out, meta, args.keyword, sources)
     roles = {i.role for i in items}
     for need in ("pos", "neg"):
         if need not in roles:
@@ -275,7 +280,7 @@ def run(args: argparse.Namespace) -> int:
                    warps=warps)
     best = out / ("final.pt" if (args.average > 0 or warps) and not missing else "best.pt")
     if best.exists():
-        for path in export_checkpoint(best, out / f"{args.keyword.replace(' ', '_')}.onnx"):
+        for path in export_checkpoint(best, out / f"{keyword_file_name(args.keyword)}.onnx"):
             print(f"wrote {path}")
             print(summary(path, synthetic=any(i.synthetic for i in items if i.role == "val_pos")))
     return 0
@@ -286,9 +291,30 @@ def _resolved(specs: list[str]) -> list[str]:
     return [f"{path.resolve()}" + (f":{weight:g}" if weight != 1 else "") for path, weight in map(_split_weight, specs)]
 
 
+def last_run(out: Path) -> dict:
+    """The keyword and sources of the run in `out` as its last.pt records them ({} when it has none), so that a
+    rerun is checked against them even when OUT/bank.npz was deleted."""
+    from ..train.detector import KIND
+    from ..train.loop import load_checkpoint
+
+    last = out / "last.pt"
+    if not last.is_file():
+        return {}
+    try:
+        ck = load_checkpoint(last)
+    except Exception as err:  # torch raises pickle, zip and runtime errors alike for a damaged file
+        raise SpeechseqError(f"{last}: not a checkpoint torch can read ({err.__class__.__name__}): "
+                             f"delete it to start over") from None
+    kind = ck.get("kind") if isinstance(ck, dict) else None
+    if kind != KIND:
+        raise SpeechseqError(f"{last} is a {kind!r} checkpoint, not a detector's: use a new --out")
+    return {k: v for k, v in (ck.get("extra") or {}).items() if k in ("keyword", "sources")}
+
+
 def same_run(out: Path, meta: dict, keyword: str, sources: dict[str, list[str]]) -> None:
-    """An error unless the run in `out` (its bank's `meta`) is of this keyword and these sources: a rerun resumes
-    from OUT/bank.npz and OUT/last.pt, which other data would silently leave in place."""
+    """An error unless the run in `out` (its bank's `meta`, or its last.pt's, `last_run`) is of this keyword and
+    these sources: a rerun resumes from OUT/bank.npz and OUT/last.pt, which other data would silently leave in
+    place."""
     fix = f"use a new --out, or delete {out} to start over"
     if meta.get("keyword", keyword) != keyword:
         raise SpeechseqError(f"{out} holds a run for keyword {meta['keyword']!r}, not {keyword!r}: {fix}")

@@ -31,7 +31,8 @@ from .kwmix import MixConfig, Mixer
 from .loop import LoopConfig, average_states, load_checkpoint, save_checkpoint, train_loop
 
 __all__ = ["KIND", "TrainRecipe", "Validation", "train_detector", "data_summary", "event_max_loss",
-           "averaged_checkpoint", "warped_checkpoint", "trained_weights", "finetune_ema_decay"]
+           "averaged_checkpoint", "warped_checkpoint", "trained_weights", "finetune_ema_decay",
+           "snapshot_as_checkpoint"]
 
 KIND = "detector"
 THRESHOLDS = np.round(np.arange(0.05, 0.9951, 0.01), 3)
@@ -218,7 +219,10 @@ def train_detector(bank: dict, out_dir: str | os.PathLike, keyword: str, recipe:
             rng = np.random.default_rng([recipe.seed, 999])
             calibrate_norm(model, [mixer.batch(rng, recipe.batch)[0].cpu() for _ in range(4)])
     validation = Validation(bank, mix, recipe, model_cfg.stride, device)
-    done = sorted((out / "snapshots").glob("epoch_*.pt"))
+    done = load_checkpoint(out / "last.pt")["epoch"] if (out / "last.pt").exists() else 0
+    for snap in (out / "snapshots").glob("epoch_*.pt"):
+        if _epoch_of(snap) > done:  # of an epoch interrupted after its snapshot: it is redone (and written again)
+            snap.unlink()
     adversary = _Adversary(bank, mix, recipe, model_cfg, device, out) if recipe.domain_weight > 0 else None
 
     def batches(epoch: int):
@@ -242,16 +246,23 @@ def train_detector(bank: dict, out_dir: str | os.PathLike, keyword: str, recipe:
         pos, neg = event_max_loss(logits, y, recipe.event_guard_before, recipe.event_guard_after)
         return loss + recipe.event_loss_weight * (pos + neg), {"event_pos": pos.detach(), "event_neg": neg.detach()}
 
-    counter = {"epoch": len(done)}
+    counter = {"epoch": done}
 
     def validate(m: torch.nn.Module) -> dict[str, float]:
         counter["epoch"] += 1
-        save_checkpoint({"model": m.state_dict(), "epoch": counter["epoch"]}, snapshot_path(out, counter["epoch"]))
+        rec = validation(m)
+        # a snapshot is a checkpoint of its own (`speechseq export` takes it), at the threshold its epoch's
+        # validation chose
+        snap = {"kind": KIND, "model_config": model_cfg.to_dict(), "model": m.state_dict(), "epoch": counter["epoch"]}
+        save_checkpoint(_with_validation(snap, extra, rec, f"the EMA weights of epoch {counter['epoch']}"),
+                        snapshot_path(out, counter["epoch"]))
         if adversary is not None:
             adversary.save()
-        return validation(m)
+        return rec
 
-    extra = {"keyword": keyword, "recipe": recipe.to_dict(), "mix": mix.to_dict(), "data": data_summary(bank),
+    # the keyword and sources (`speechseq train detector` checks a rerun's against them, bank.npz or not)
+    extra = {"keyword": keyword, "sources": bank["meta"].get("sources"), "recipe": recipe.to_dict(),
+             "mix": mix.to_dict(), "data": data_summary(bank),
              "label_s": mix.label_s, "smoothing_steps": recipe.smoothing_steps, "refractory_s": recipe.refractory_s,
              "keyword_duration_s": round(keyword_duration(bank), 3), "val_neg_hours": round(validation.neg_hours, 3)}
     if adversary is not None:
@@ -404,6 +415,33 @@ def snapshot_path(run: str | os.PathLike, epoch: int) -> Path:
     return Path(run) / "snapshots" / f"epoch_{epoch:03d}.pt"
 
 
+def _epoch_of(snap: Path) -> int:
+    """7 for snapshots/epoch_007.pt."""
+    return int(snap.stem.rpartition("_")[2])
+
+
+def snapshot_as_checkpoint(path: str | os.PathLike) -> dict:
+    """An epoch snapshot (run/snapshots/epoch_NNN.pt) as a checkpoint `speechseq export` takes. Snapshots
+    written before they carried their kind and settings get them from their run's last.pt, and the
+    threshold and metrics from that epoch's validation in its history."""
+    path = Path(path)
+    snap = load_checkpoint(path)
+    if snap.get("kind") == KIND:
+        return snap
+    last = path.parent.parent / "last.pt"
+    if path.parent.name != "snapshots" or not last.is_file():
+        raise ValueError(f"{path}: an epoch snapshot without its settings, and no run's last.pt beside its folder")
+    ck = load_checkpoint(last)
+    if ck.get("kind") != KIND:
+        raise ValueError(f"{last} is not a detector run's checkpoint")
+    epoch = int(snap.get("epoch") or _epoch_of(path))
+    out = {k: ck[k] for k in ("kind", "model_config", "extra") if k in ck}
+    out.update(model=snap["model"], epoch=epoch)
+    rec = ck["history"][epoch - 1] if epoch <= len(ck.get("history", [])) else {}
+    rec = {k: v for k, v in rec.items() if k.startswith(("val_", "real_"))}
+    return _with_validation(out, dict(ck.get("extra") or {}), rec, f"the EMA weights of epoch {epoch}")
+
+
 def snapshot_checkpoint(run: str | os.PathLike, snaps: Sequence[Path]) -> dict:
     """A run's last.pt with the mean of the EMA weights of the snapshots `snaps` (run/snapshots/epoch_*.pt)."""
     ck = torch.load(Path(run) / "last.pt", map_location="cpu", weights_only=False)
@@ -442,15 +480,23 @@ def _validated(ck: dict, validation: Validation, what: str) -> dict:
     from .export_detector import detector_from_checkpoint
 
     rec = validation(detector_from_checkpoint(ck).to(validation.dev))
-    ck["extra"] = {**(ck.get("extra") or {}), "threshold": rec["val_threshold"],
-                   "end_offset_s": round(rec["val_end_offset_s"], 3),
-                   "metrics": {k: round(v, 4) for k, v in rec.items()}, "checkpoint": what}
+    return _with_validation(ck, ck.get("extra") or {}, rec, what)
+
+
+def _with_validation(ck: dict, extra: dict, rec: dict[str, float], what: str) -> dict:
+    """`ck` with `extra` and the threshold, end offset and metrics of a validation record `rec` (none when the
+    run has no validation data)."""
+    ck["extra"] = {**extra, "checkpoint": what}
+    if "val_threshold" in rec:
+        ck["extra"].update(threshold=rec["val_threshold"], end_offset_s=round(rec["val_end_offset_s"], 3))
+    if rec:
+        ck["extra"]["metrics"] = {k: round(v, 4) for k, v in rec.items()}
     return ck
 
 
 def _span(snaps: list[Path]) -> str:
     """ "8-10" for snapshots epoch_008.pt .. epoch_010.pt ("4" for one)."""
-    first, last = (int(p.stem.rpartition("_")[2]) for p in (snaps[0], snaps[-1]))
+    first, last = (_epoch_of(p) for p in (snaps[0], snaps[-1]))
     return f"{first}-{last}" if last != first else str(first)
 
 

@@ -180,7 +180,7 @@ def export_decoder_checkpoint(ckpt_path: str | os.PathLike, out: str | os.PathLi
     if ck["kind"] != KIND_JOINT:
         return [str(export_decoder(decoder, out, meta))]
     from ..nn.recognizer import build_recognizer
-    from .export_recognizer import quantize_recognizer
+    from .export_recognizer import quantize_recognizer, twin_path
 
     rec = build_recognizer(ck["model_config"]["recognizer"])
     rec.load_state_dict({k.removeprefix("module.").removeprefix("recognizer."): v for k, v in ck["model"].items()
@@ -188,5 +188,5 @@ def export_decoder_checkpoint(ckpt_path: str | os.PathLike, out: str | os.PathLi
     paths = [export_encoder(rec.eval(), out, meta, extra.get("frontend"))]
     if int8:
         paths.append(quantize_recognizer(paths[0]))
-    paths.append(export_decoder(decoder, out.with_name(out.name.removesuffix(".onnx") + ".decoder.onnx"), meta))
+    paths.append(export_decoder(decoder, twin_path(out, "decoder"), meta))
     return [str(p) for p in paths]

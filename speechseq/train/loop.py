@@ -7,15 +7,21 @@
 Checkpoints are written atomically (temp file + rename), so a run killed at any moment leaves a
 readable `last.pt`; rerunning the same command resumes from it with no lost epoch (the epoch in
 flight is redone from its start). `best.pt` holds the EMA weights of the best validated epoch.
+Ctrl+C and SIGTERM (a scheduler, `kill`) stop the loop as KeyboardInterrupt, held back while an
+epoch's checkpoints are being written, after a line saying which epoch `last.pt` keeps.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
 import os
+import signal
 import sys
+import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -47,6 +53,54 @@ def save_checkpoint(obj: dict, path: Path) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save(obj, tmp)
     os.replace(tmp, path)
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Path.write_text through a temp file and a rename, as save_checkpoint."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+class _Interrupts:
+    """Ctrl+C and SIGTERM as KeyboardInterrupt while training (SIGTERM would otherwise end the process
+    without a word), except inside `held()`, which raises it only once the block is done, so that an
+    epoch's checkpoints and history are written together; `on_interrupt()` says what is kept. Handlers
+    are only set in the main thread, and a signal the process ignores (nohup) stays ignored."""
+
+    def __init__(self, on_interrupt: Callable[[], None]) -> None:
+        self.on_interrupt = on_interrupt
+        self.holding, self.pending, self.previous = False, False, {}
+
+    def _handler(self, signum, frame) -> None:
+        if self.holding:
+            self.pending = True
+        else:
+            raise KeyboardInterrupt
+
+    def __enter__(self) -> "_Interrupts":
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                if signal.getsignal(sig) is not signal.SIG_IGN:
+                    self.previous[sig] = signal.signal(sig, self._handler)
+        return self
+
+    def __exit__(self, kind, err, tb) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)  # None: not set from Python
+        if kind is not None and issubclass(kind, KeyboardInterrupt):
+            self.on_interrupt()
+
+    @contextlib.contextmanager
+    def held(self):
+        self.holding = True
+        try:
+            yield
+        finally:
+            self.holding = False
+        if self.pending:
+            self.pending = False
+            raise KeyboardInterrupt
 
 
 def average_states(states: list[dict]) -> dict:
@@ -128,7 +182,13 @@ def train_loop(model: torch.nn.Module, batches_for_epoch: Callable[[int], Iterab
             ema.model.load_state_dict(ck["ema"])
         history, start_epoch, step = ck["history"], ck["epoch"], ck["step"]
         best, steps_per_epoch = ck.get("best"), ck.get("steps_per_epoch") or steps_per_epoch
-        if is_main:
+        if is_main and start_epoch > loop_cfg.epochs:
+            from ..errors import SpeechseqWarning
+
+            warnings.warn(f"{out} already has {start_epoch} epochs, more than the {loop_cfg.epochs} asked for: "
+                          f"nothing to train, its checkpoints are used as they are (a new output folder trains "
+                          f"{loop_cfg.epochs})", SpeechseqWarning, stacklevel=2)
+        elif is_main:
             print(f"resuming from {last}: epoch {start_epoch} of {loop_cfg.epochs} done", file=sys.stderr)
 
     def checkpoint(epoch: int) -> dict:
@@ -137,56 +197,68 @@ def train_loop(model: torch.nn.Module, batches_for_epoch: Callable[[int], Iterab
                 "ema": ema.model.state_dict() if ema is not None else None, "epoch": epoch, "step": step,
                 "steps_per_epoch": steps_per_epoch, "history": history, "best": best, "extra": extra or {}}
 
-    for epoch in range(start_epoch, loop_cfg.epochs):
-        model.train()
-        t0, n, sums = time.time(), 0, {}
-        total = (steps_per_epoch or 0) * loop_cfg.epochs
-        it = batches_for_epoch(epoch)
-        if progress and is_main:
-            from tqdm import tqdm
+    kept = start_epoch  # the epochs that last.pt holds
 
-            it = tqdm(it, total=steps_per_epoch, desc=f"epoch {epoch + 1}/{loop_cfg.epochs}", file=sys.stderr,
-                      leave=False, dynamic_ncols=True)
-        for batch in it:
-            for g in opt.param_groups:
-                g["lr"] = _lr_at(step, total, loop_cfg)
-            loss, logs = loss_fn(model, batch)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), loop_cfg.grad_clip)
-            if not torch.isfinite(gnorm):
-                continue  # a bad batch (e.g. CTC inf) must not poison the weights
-            opt.step()
-            if ema is not None:
-                ema.update(model)
-            step, n = step + 1, n + 1
-            for k, v in {"loss": loss, **logs}.items():
-                sums[k] = sums.get(k, 0.0) + float(v.detach() if isinstance(v, torch.Tensor) else v)
-            if progress and is_main and n % loop_cfg.log_every == 0 and hasattr(it, "set_postfix"):
-                it.set_postfix(loss=f"{sums['loss'] / n:.4f}")
-        steps_per_epoch = steps_per_epoch or n
-        record = {"epoch": epoch + 1, "step": step, "seconds": round(time.time() - t0, 1),
-                  **{f"train_{k}": v / max(1, n) for k, v in sums.items()}}
-        eval_model = ema.model if ema is not None else model
-        if validate_fn is not None and is_main:
-            eval_model.eval()
-            with torch.no_grad():
-                record.update(validate_fn(eval_model))
-        history.append(record)
-        score = record.get(select, record.get(f"train_{select}"))
-        improved = score is not None and (best is None or (score < best["score"] if mode == "min" else score > best["score"]))
-        if is_main:
-            if improved:
-                best = {"epoch": epoch + 1, "score": score, "select": select}
-                ck = checkpoint(epoch + 1)
-                ck["model"] = eval_model.state_dict()
-                save_checkpoint(ck, out / "best.pt")
-            save_checkpoint(checkpoint(epoch + 1), last)
-            (out / "history.json").write_text(json.dumps(history, indent=1))
-            plot_history(history, out / "curve.png", select)
-            shown = ", ".join(f"{k}={v:.4g}" for k, v in record.items() if isinstance(v, float) and k != "seconds")
-            print(f"epoch {epoch + 1}/{loop_cfg.epochs} ({record['seconds']} s): {shown}"
-                  + ("  [best]" if improved else ""), file=sys.stderr)
+    def interrupted() -> None:
+        if is_main and kept:
+            print(f"interrupted: epoch {kept} of {loop_cfg.epochs} is kept in {last}; rerun the same command to "
+                  f"resume from it", file=sys.stderr)
+        elif is_main:
+            print("interrupted before the first epoch ended: no checkpoint kept", file=sys.stderr)
+
+    with _Interrupts(interrupted) as interrupts:
+        for epoch in range(start_epoch, loop_cfg.epochs):
+            model.train()
+            t0, n, sums = time.time(), 0, {}
+            total = (steps_per_epoch or 0) * loop_cfg.epochs
+            it = batches_for_epoch(epoch)
+            if progress and is_main:
+                from tqdm import tqdm
+
+                it = tqdm(it, total=steps_per_epoch, desc=f"epoch {epoch + 1}/{loop_cfg.epochs}", file=sys.stderr,
+                          leave=False, dynamic_ncols=True)
+            for batch in it:
+                for g in opt.param_groups:
+                    g["lr"] = _lr_at(step, total, loop_cfg)
+                loss, logs = loss_fn(model, batch)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), loop_cfg.grad_clip)
+                if not torch.isfinite(gnorm):
+                    continue  # a bad batch (e.g. CTC inf) must not poison the weights
+                opt.step()
+                if ema is not None:
+                    ema.update(model)
+                step, n = step + 1, n + 1
+                for k, v in {"loss": loss, **logs}.items():
+                    sums[k] = sums.get(k, 0.0) + float(v.detach() if isinstance(v, torch.Tensor) else v)
+                if progress and is_main and n % loop_cfg.log_every == 0 and hasattr(it, "set_postfix"):
+                    it.set_postfix(loss=f"{sums['loss'] / n:.4f}")
+            steps_per_epoch = steps_per_epoch or n
+            record = {"epoch": epoch + 1, "step": step, "seconds": round(time.time() - t0, 1),
+                      **{f"train_{k}": v / max(1, n) for k, v in sums.items()}}
+            eval_model = ema.model if ema is not None else model
+            if validate_fn is not None and is_main:
+                eval_model.eval()
+                with torch.no_grad():
+                    record.update(validate_fn(eval_model))
+            history.append(record)
+            score = record.get(select, record.get(f"train_{select}"))
+            improved = score is not None and (best is None or (score < best["score"] if mode == "min" else score > best["score"]))
+            if is_main:
+                with interrupts.held():
+                    if improved:
+                        best = {"epoch": epoch + 1, "score": score, "select": select}
+                        ck = checkpoint(epoch + 1)
+                        ck["model"] = eval_model.state_dict()
+                        save_checkpoint(ck, out / "best.pt")
+                    save_checkpoint(checkpoint(epoch + 1), last)
+                    _write_text(out / "history.json", json.dumps(history, indent=1))
+                kept = epoch + 1
+                plot_history(history, out / "curve.png", select)
+                shown = ", ".join(f"{k}={v:.4g}" for k, v in record.items() if isinstance(v, float) and k != "seconds")
+                print(f"epoch {epoch + 1}/{loop_cfg.epochs} ({record['seconds']} s): {shown}"
+                      + ("  [best]" if improved else ""), file=sys.stderr)
     return history
 
 
