@@ -9,6 +9,7 @@ from ..errors import SpeechseqError
 from ..runtime.level import GUARD_RANGE_DB
 from ..train.synth_sets import ENGINE_WEIGHTS
 from .common import HelpFormatter, bounded, guard_range, output_dir, text_file, warn
+from .runs import last_run, same_run
 from .synth import keyword_arg, keyword_file_name, say
 
 EXAMPLE = """examples:
@@ -289,40 +290,6 @@ def run(args: argparse.Namespace) -> int:
 def _resolved(specs: list[str]) -> list[str]:
     """PATH[:W] specs as absolute paths with their weights (what a run's bank was built from, to compare on a rerun)."""
     return [f"{path.resolve()}" + (f":{weight:g}" if weight != 1 else "") for path, weight in map(_split_weight, specs)]
-
-
-def last_run(out: Path) -> dict:
-    """The keyword and sources of the run in `out` as its last.pt records them ({} when it has none), so that a
-    rerun is checked against them even when OUT/bank.npz was deleted."""
-    from ..train.detector import KIND
-    from ..train.loop import load_checkpoint
-
-    last = out / "last.pt"
-    if not last.is_file():
-        return {}
-    try:
-        ck = load_checkpoint(last)
-    except Exception as err:  # torch raises pickle, zip and runtime errors alike for a damaged file
-        raise SpeechseqError(f"{last}: not a checkpoint torch can read ({err.__class__.__name__}): "
-                             f"delete it to start over") from None
-    kind = ck.get("kind") if isinstance(ck, dict) else None
-    if kind != KIND:
-        raise SpeechseqError(f"{last} is a {kind!r} checkpoint, not a detector's: use a new --out")
-    return {k: v for k, v in (ck.get("extra") or {}).items() if k in ("keyword", "sources")}
-
-
-def same_run(out: Path, meta: dict, keyword: str, sources: dict[str, list[str]]) -> None:
-    """An error unless the run in `out` (its bank's `meta`, or its last.pt's, `last_run`) is of this keyword and
-    these sources: a rerun resumes from OUT/bank.npz and OUT/last.pt, which other data would silently leave in
-    place."""
-    fix = f"use a new --out, or delete {out} to start over"
-    if meta.get("keyword", keyword) != keyword:
-        raise SpeechseqError(f"{out} holds a run for keyword {meta['keyword']!r}, not {keyword!r}: {fix}")
-    before = meta.get("sources")  # absent in banks built before it was recorded
-    for option, now in sources.items():
-        if before is not None and sorted(before.get(option, [])) != sorted(now):
-            was = " ".join(before.get(option, [])) or "none"
-            raise SpeechseqError(f"{out} holds a run on other data ({option} was {was}): {fix}")
 
 
 def summary(model: str | Path, synthetic: bool = True) -> str:

@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from ..nn.text import LMConfig
     from ..train.lm import KIND, manifest_texts, read_corpus, select_sentences, split_heldout, train_lm
     from ..train.loop import LoopConfig
-    from .train_recognizer import resumable
+    from .runs import resumable
 
     for f in args.text:
         text_file(f, "--text")

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..errors import SpeechseqError
 from .common import HelpFormatter, bounded, output_dir
+from .runs import resumable
 
 
 # RecognizerConfig fields -> the options that set them (to name them when a rerun differs)
@@ -121,55 +122,6 @@ def _banks(args: argparse.Namespace):
         raise SpeechseqError(f"{n} utterance{'s' * (n != 1)} in --manifest: too few to hold some out for validation "
                              "and train on the rest; give --val-manifest or more data")
     return train_parts, FeatureBank.concat([v for v in val_parts if len(v)])
-
-
-def same_data(out: Path, before: dict | None, now: dict) -> None:
-    """An error unless the run in `out` was made from the same data (`before`: option -> value as recorded,
-    None when not recorded) as this one: a rerun would resume on the old features or weights."""
-    for option, value in now.items():
-        if before is not None and option in before and before[option] != value:
-            was = before[option]
-            if isinstance(was, list):
-                was = " ".join(was) or "none"
-            elif was is None:
-                was = "none"
-            raise SpeechseqError(f"{out} holds a run on other data ({option} was {was}): use a new --out, "
-                                 f"or delete {out} to start over")
-
-
-def resumable(out: Path, kind: str, model_config: dict, options: dict[str, str], sources: dict,
-              select: str | None = None) -> None:
-    """An error unless OUT/last.pt, when there is one, can be read and holds a `kind` run of this model
-    (`model_config`; `options` names the option of each key) on these data (`sources`, as `same_data`)
-    whose best.pt was chosen by `select`: the training loop would otherwise fail on its weights with a
-    traceback, or resume on other data and compare unlike scores to choose best.pt."""
-    import torch
-
-    last = out / "last.pt"
-    if not last.exists():
-        return
-    fix = f"use a new --out, or delete {out} to start over"
-    try:
-        ck = torch.load(last, map_location="cpu", weights_only=False)
-    except Exception as err:  # noqa: BLE001 - truncated, not a zip, not a checkpoint: the same advice
-        why = err.strerror if isinstance(err, OSError) and err.strerror else str(err).split(". ")[0]
-        best = out / "best.pt"
-        raise SpeechseqError(f"{last}: cannot read the checkpoint, cut short or damaged ({why}): delete it to start "
-                             "over" + (f", or copy {best} over it to go on from the best epoch" if best.exists()
-                                       else "")) from None
-    was_kind = ck.get("kind") if isinstance(ck, dict) else None
-    if was_kind != kind:
-        raise SpeechseqError(f"{last} is not a checkpoint of a {kind} run ({was_kind or 'no kind'}): {fix}")
-    same_data(out, (ck.get("extra") or {}).get("sources"), sources)
-    before = ck.get("model_config") or {}
-    for key, now in model_config.items():
-        if key in before and before[key] != now:
-            what = f"{options[key]} {before[key]}" if key in options else f"{key}={before[key]!r}"
-            raise SpeechseqError(f"{out} was made with {what} ({last}), not {now}: {fix}")
-    chosen = (ck.get("best") or {}).get("select")
-    if select and chosen and chosen != select:
-        raise SpeechseqError(f"{out}/best.pt was chosen by {chosen}, this run would choose by {select} (other "
-                             f"data?): {fix}")
 
 
 def setup(args: argparse.Namespace, device: str, verbose: bool = True) -> dict:

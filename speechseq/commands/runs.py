@@ -1,0 +1,95 @@
+"""A training run's folder (OUT): whether a rerun of `speechseq train ...` may resume what it holds.
+
+A rerun resumes from OUT/last.pt (and the detector's OUT/bank.npz). Resuming a run of other data, of another model
+size or from a damaged file would train the wrong thing, or fail with a traceback deep in torch: these checks say so
+in one line first, with what to do.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import SpeechseqError
+
+
+def read_last(out: Path) -> dict | None:
+    """OUT/last.pt as torch reads it, None when there is none; one line naming it when it is damaged."""
+    import torch
+
+    last = out / "last.pt"
+    if not last.exists():
+        return None
+    try:
+        return torch.load(last, map_location="cpu", weights_only=False)
+    except Exception as err:  # noqa: BLE001 - truncated, not a zip, not a checkpoint: the same advice
+        why = err.strerror if isinstance(err, OSError) and err.strerror else str(err).split(". ")[0]
+        best = out / "best.pt"
+        raise SpeechseqError(f"{last}: cannot read the checkpoint, cut short or damaged ({why}): delete it to start "
+                             "over" + (f", or copy {best} over it to go on from the best epoch" if best.exists()
+                                       else "")) from None
+
+
+def same_data(out: Path, before: dict | None, now: dict) -> None:
+    """An error unless the run in `out` was made from the same data (`before`: option -> value as recorded,
+    None when not recorded) as this one: a rerun would resume on the old features or weights."""
+    for option, value in now.items():
+        if before is not None and option in before and before[option] != value:
+            was = before[option]
+            if isinstance(was, list):
+                was = " ".join(was) or "none"
+            elif was is None:
+                was = "none"
+            raise SpeechseqError(f"{out} holds a run on other data ({option} was {was}): use a new --out, "
+                                 f"or delete {out} to start over")
+
+
+def resumable(out: Path, kind: str, model_config: dict, options: dict[str, str], sources: dict,
+              select: str | None = None) -> None:
+    """An error unless OUT/last.pt, when there is one, can be read and holds a `kind` run of this model
+    (`model_config`; `options` names the option of each key) on these data (`sources`, as `same_data`)
+    whose best.pt was chosen by `select`: the training loop would otherwise fail on its weights with a
+    traceback, or resume on other data and compare unlike scores to choose best.pt."""
+    last = out / "last.pt"
+    ck = read_last(out)
+    if ck is None:
+        return
+    fix = f"use a new --out, or delete {out} to start over"
+    was_kind = ck.get("kind") if isinstance(ck, dict) else None
+    if was_kind != kind:
+        raise SpeechseqError(f"{last} is not a checkpoint of a {kind} run ({was_kind or 'no kind'}): {fix}")
+    same_data(out, (ck.get("extra") or {}).get("sources"), sources)
+    before = ck.get("model_config") or {}
+    for key, now in model_config.items():
+        if key in before and before[key] != now:
+            what = f"{options[key]} {before[key]}" if key in options else f"{key}={before[key]!r}"
+            raise SpeechseqError(f"{out} was made with {what} ({last}), not {now}: {fix}")
+    chosen = (ck.get("best") or {}).get("select")
+    if select and chosen and chosen != select:
+        raise SpeechseqError(f"{out}/best.pt was chosen by {chosen}, this run would choose by {select} (other "
+                             f"data?): {fix}")
+
+
+def last_run(out: Path) -> dict:
+    """The keyword and sources of the run in `out` as its last.pt records them ({} when it has none), so that a
+    rerun is checked against them even when OUT/bank.npz was deleted."""
+    from ..train.detector import KIND
+
+    last = out / "last.pt"
+    ck = read_last(out)
+    if ck is None:
+        return {}
+    kind = ck.get("kind") if isinstance(ck, dict) else None
+    if kind != KIND:
+        raise SpeechseqError(f"{last} is a {kind!r} checkpoint, not a detector's: use a new --out")
+    return {k: v for k, v in (ck.get("extra") or {}).items() if k in ("keyword", "sources")}
+
+
+def same_run(out: Path, meta: dict, keyword: str, sources: dict[str, list[str]]) -> None:
+    """An error unless the run in `out` (its bank's `meta`, or its last.pt's, `last_run`) is of this keyword and
+    these sources: a rerun resumes from OUT/bank.npz and OUT/last.pt, which other data would silently leave in
+    place."""
+    if meta.get("keyword", keyword) != keyword:
+        raise SpeechseqError(f"{out} holds a run for keyword {meta['keyword']!r}, not {keyword!r}: use a new --out, "
+                             f"or delete {out} to start over")
+    before = meta.get("sources")  # absent in banks built before it was recorded
+    if before is not None:  # the order of a detector's folders does not matter
+        same_data(out, {k: sorted(before.get(k, [])) for k in sources}, {k: sorted(v) for k, v in sources.items()})
