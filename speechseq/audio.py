@@ -69,7 +69,8 @@ def _open(p: Path) -> sf.SoundFile:
 
 
 # libsndfile's log of a WAV or AIFF whose audio chunk is shorter than its header says, e.g. "data : 165280 (should
-# be 39956)". A header's size of 2^31 - 1 or more is a stream's "length unknown" (a recorder writing to a pipe).
+# be 39956)". A header's size from 0x7FFFF000 up is a stream's "length unknown" (a recorder writing to a pipe: sox
+# writes 0x7FFFF000, others 0x7FFFFFFF or 0xFFFFFFFF).
 _SHORT_CHUNK = re.compile(r"^\s*(?:data|SSND)\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
 
 
@@ -79,7 +80,7 @@ def _truncated(f: sf.SoundFile) -> tuple[int, int] | None:
     if m is None:
         return None
     said, held = int(m.group(1)), int(m.group(2))
-    return (said, held) if held < said < 0x7FFFFFFF else None
+    return (said, held) if held < said < 0x7FFFF000 else None
 
 
 def audio_info(path: str | os.PathLike) -> AudioInfo:

@@ -222,6 +222,30 @@ def test_an_interrupt_while_checkpoints_are_written_waits_for_them():
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL      # the handlers are put back
 
 
+def test_an_interrupt_held_back_while_writing_reports_the_epoch_written(tmp_path, monkeypatch):
+    """SIGTERM as last.pt is written: the run stops after history.json, and says that this epoch is kept."""
+    from speechseq.train import loop
+
+    save = loop.save_checkpoint
+
+    def save_then_signal(obj, path):
+        save(obj, path)
+        if path.name == "last.pt" and obj["epoch"] == 2:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(loop, "save_checkpoint", save_then_signal)
+    x = torch.randn(32, 3)
+    model = torch.nn.Linear(3, 1)
+    said = []
+    monkeypatch.setattr(loop.sys, "stderr", type("E", (), {"write": lambda self, t: said.append(t), "flush": lambda self: None})())
+    with pytest.raises(KeyboardInterrupt):
+        loop.train_loop(model, lambda epoch: [x[:16], x[16:]], lambda m, b: ((m(b) ** 2).mean(), {}), None, tmp_path,
+                        "toy", {}, loop.LoopConfig(epochs=5, ema_decay=None), progress=False)
+    assert torch.load(tmp_path / "last.pt", weights_only=False)["epoch"] == 2
+    assert len(json.loads((tmp_path / "history.json").read_text())) == 2
+    assert "interrupted: epoch 2 of 5 is kept" in "".join(said)
+
+
 def test_a_checkpoint_write_cut_short_leaves_the_previous_one(tmp_path, monkeypatch):
     from speechseq.train.loop import load_checkpoint, save_checkpoint
 

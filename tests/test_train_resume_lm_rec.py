@@ -199,3 +199,22 @@ def test_rows_left_out_are_counted_in_one_warning(data, tmp_path, capsys):
     assert code == 0 and "speechseq: warning: 60 of 180 lines of --text left out: no two characters of a-z ' " \
                          "after normalisation" in err
     assert "3 sentences (117 duplicate lines dropped) (3 train, 0 held out)" in err
+
+
+def test_a_run_folder_moved_with_its_data_still_resumes(data, tmp_path, capsys):
+    import shutil
+
+    from speechseq.commands.runs import run_path
+
+    assert run_path(tmp_path / "run" / "synth" / "p.jsonl", tmp_path / "run") == "OUT/synth/p.jsonl"
+    assert run_path(data["big"], tmp_path / "run") == str(data["big"].resolve())
+    first = tmp_path / "runA"
+    first.mkdir()
+    shutil.copy(data["big"], first / "corpus.txt")                  # the data inside the run folder
+    assert main(["train", "lm", "--text", str(first / "corpus.txt"), "--out", str(first), *TINY_LM]) == 0
+    moved = tmp_path / "runB"
+    first.rename(moved)
+    capsys.readouterr()
+    tiny = [a if a != "1" or TINY_LM[i - 1] != "--epochs" else "2" for i, a in enumerate(TINY_LM)]
+    assert main(["train", "lm", "--text", str(moved / "corpus.txt"), "--out", str(moved), *tiny]) == 0
+    assert "resuming from" in capsys.readouterr().err

@@ -230,7 +230,10 @@ def run(args: argparse.Namespace) -> int:
     if args.exec_cmd:
         import shutil
 
-        words = shlex.split(args.exec_cmd)
+        try:
+            words = shlex.split(args.exec_cmd)
+        except ValueError as err:  # an unbalanced quote
+            raise SpeechseqError(f"--exec {args.exec_cmd!r}: {err}") from None
         if not words or shutil.which(words[0]) is None:
             raise SpeechseqError(f"--exec {args.exec_cmd!r}: no such command")
     listener = build_listener(args)

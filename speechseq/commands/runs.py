@@ -11,6 +11,13 @@ from pathlib import Path
 from ..errors import SpeechseqError
 
 
+def run_path(path: str | Path, out: Path) -> str:
+    """A data path as a run records it: inside OUT relative to it ("OUT/synth/positives.jsonl"), so that a run
+    folder moved or renamed with its data still resumes; elsewhere absolute."""
+    p, root = Path(path).resolve(), Path(out).resolve()
+    return f"OUT/{p.relative_to(root).as_posix()}" if p.is_relative_to(root) else str(p)
+
+
 def read_last(out: Path) -> dict | None:
     """OUT/last.pt as torch reads it, None when there is none; one line naming it when it is damaged."""
     import torch

@@ -9,7 +9,7 @@ from ..errors import SpeechseqError
 from ..runtime.level import GUARD_RANGE_DB
 from ..train.synth_sets import ENGINE_WEIGHTS
 from .common import HelpFormatter, bounded, guard_range, output_dir, text_file, warn
-from .runs import last_run, same_run
+from .runs import last_run, run_path, same_run
 from .synth import keyword_arg, keyword_file_name, say
 
 EXAMPLE = """examples:
@@ -85,7 +85,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "--lr 0.001 (about 4 minutes on a 2-core CPU). README: at <= 0.5 synthetic false accepts an hour, one "
                         "speaker's misses went from 55-72 to 3-7 %%, another's from 12 to 4 %%, a third's stayed; "
                         "choose the threshold on your own recordings (eval detector --save-threshold)")
-    p.add_argument("--range-db", type=float, default=GUARD_RANGE_DB, metavar="DB",
+    p.add_argument("--range-db", type=bounded(float, ge=0), default=GUARD_RANGE_DB, metavar="DB",
                    help="train and validate on the frames the runtime's floor guard gives (detect / listen "
                         "--range-db, the same default: each frame's floor at most this far below the loudest sound "
                         "of the last seconds); 0: off, as every model before session 33 was trained (README: on real "
@@ -247,8 +247,8 @@ def run(args: argparse.Namespace) -> int:
         neg.append(str(Path(d) / "negatives.jsonl"))
     items = items_from(pos, "pos", args.keyword) + items_from(neg, "neg", args.keyword) + \
         items_from(args.backgrounds, "bg", args.keyword)
-    sources = {"--positives": _resolved(pos), "--negatives": _resolved(neg),
-               "--backgrounds": _resolved(args.backgrounds)}
+    sources = {"--positives": _resolved(pos, out), "--negatives": _resolved(neg, out),
+               "--backgrounds": _resolved(args.backgrounds, out)}
     bank = load_bank(bank_path) if bank_path.exists() else None
     for meta in ([bank["meta"]] if bank is not None else []) + ([before] if before else []):
         same_run(out, meta, args.keyword, sources)
@@ -287,9 +287,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _resolved(specs: list[str]) -> list[str]:
+def _resolved(specs: list[str], out: Path) -> list[str]:
     """PATH[:W] specs as absolute paths with their weights (what a run's bank was built from, to compare on a rerun)."""
-    return [f"{path.resolve()}" + (f":{weight:g}" if weight != 1 else "") for path, weight in map(_split_weight, specs)]
+    return [run_path(path, out) + (f":{weight:g}" if weight != 1 else "") for path, weight in map(_split_weight, specs)]
 
 
 def summary(model: str | Path, synthetic: bool = True) -> str:

@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from ..nn.text import LMConfig
     from ..train.lm import KIND, manifest_texts, read_corpus, select_sentences, split_heldout, train_lm
     from ..train.loop import LoopConfig
-    from .runs import resumable
+    from .runs import resumable, run_path
 
     for f in args.text:
         text_file(f, "--text")
@@ -96,10 +96,10 @@ def run(args: argparse.Namespace) -> int:
           + (f" ({overlapping} sentences overlapping them dropped)" if overlapping else ""), file=sys.stderr)
     cfg = LMConfig(embed_dim=args.embed_dim, hidden=args.hidden, layers=args.layers, rnn=args.rnn,
                    dropout=args.dropout)
-    sources = {"--text": [str(Path(t).resolve()) for t in args.text],
-               "--exclude-manifest": [str(Path(m).resolve()) for m in args.exclude_manifest],
+    sources = {"--text": [run_path(t, out) for t in args.text],
+               "--exclude-manifest": [run_path(m, out) for m in args.exclude_manifest],
                "--exclude-split": args.exclude_split if args.exclude_manifest else None,
-               "--exclude-manifest-all": [str(Path(m).resolve()) for m in args.exclude_manifest_all],
+               "--exclude-manifest-all": [run_path(m, out) for m in args.exclude_manifest_all],
                "--heldout-percent": args.heldout_percent}
     # a rerun resumes OUT/last.pt: refused on other data (best.pt would be chosen among unlike scores: a
     # run without held-out sentences picks it by training loss) or another model size (its weights do not fit)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..errors import SpeechseqError
 from .common import HelpFormatter, bounded, output_dir
-from .runs import resumable
+from .runs import resumable, run_path
 
 
 # RecognizerConfig fields -> the options that set them (to name them when a rerun differs)
@@ -39,7 +39,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--manifest", action="append", required=True, metavar="PATH",
                    help="training manifest or corpus directory (repeat to mix several)")
     p.add_argument("--split", help="only this split of the training manifests (e.g. train)")
-    p.add_argument("--repeat", action="append", type=float, metavar="R",
+    p.add_argument("--repeat", action="append", type=bounded(float, ge=0), metavar="R",
                    help="times each --manifest is used per epoch, in order (default 1 each)")
     p.add_argument("--val-manifest", metavar="PATH", help="validation manifest (default: 3%% held out of training)")
     p.add_argument("--val-split", help="only this split of --val-manifest")
@@ -60,10 +60,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _sources(args: argparse.Namespace) -> dict:
-    """What the run is trained and validated on (absolute paths), kept in OUT/last.pt to compare on a rerun:
+    """What the run is trained and validated on (runs.run_path), kept in OUT/last.pt to compare on a rerun:
     the feature cache is named by position (m0, m1, val), so other data would resume on the old features."""
-    return {"--manifest": [str(Path(m).resolve()) for m in args.manifest], "--split": args.split,
-            "--val-manifest": str(Path(args.val_manifest).resolve()) if args.val_manifest else None,
+    out = Path(args.out)
+    return {"--manifest": [run_path(m, out) for m in args.manifest], "--split": args.split,
+            "--val-manifest": run_path(args.val_manifest, out) if args.val_manifest else None,
             "--val-split": args.val_split if args.val_manifest else None}
 
 

@@ -201,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
     first = None  # (path, text of its first segment), for --plot-attention
     skipped: list[str] = []
     files = expand_inputs(args.files, skipped=skipped)
-    names = output_names(files, args.format) if out_dir is not None else {}
+    names = output_names(files, args.format) if out_dir is not None else []
     if out_dir is None and args.format in ("srt", "vtt") and len(files) > 1:
         raise SpeechseqError(f"--format {args.format} for {len(files)} files needs --output-dir (one subtitle file each: "
                              "one stream of them could not say which cue is whose)")
@@ -212,7 +212,7 @@ def run(args: argparse.Namespace) -> int:
 
         bar = tqdm(total=len(files), unit="file", file=sys.stderr, desc="transcribing")
     failed, audio_s, t0 = 0, 0.0, time.perf_counter()
-    for path in files:
+    for k, path in enumerate(files):
         if bar is not None:
             bar.set_postfix_str(path.name[-30:])
 
@@ -232,7 +232,7 @@ def run(args: argparse.Namespace) -> int:
         if first is None:
             first = (path, t.segments[0].text if t.segments else t.text)
         if out_dir is not None:
-            (out_dir / names[path]).write_text(render(t, path, args.format), encoding="utf-8")
+            (out_dir / names[k]).write_text(render(t, path, args.format), encoding="utf-8")
         elif args.format == "json":
             print_json_line(t.to_json(str(path)))
         elif args.format == "txt":
@@ -268,22 +268,23 @@ def check_lexicon_arg(lexicon: str, default: Path, decoder: str) -> None:
         raise SpeechseqError(f"--lexicon {lexicon}: no such file (--lexicon none: no lexicon)")
 
 
-def output_names(files: list[Path], fmt: str) -> dict[Path, str]:
-    """--output-dir's file name for each input: STEM.FORMAT, or, where inputs share a stem (a.wav and a.flac,
-    or a.wav in two folders), STEM-2.FORMAT and so on in input order, with a warning, so none is overwritten."""
-    by_stem: dict[str, list[Path]] = {}
-    for f in files:
-        by_stem.setdefault(f.stem, []).append(f)
+def output_names(files: list[Path], fmt: str) -> list[str]:
+    """--output-dir's file name for each input, in order: STEM.FORMAT, or, where inputs share a stem (a.wav and
+    a.flac, a.wav in two folders, or one file given twice), STEM-2.FORMAT and so on in input order, with a warning,
+    so none is overwritten."""
+    by_stem: dict[str, list[int]] = {}
+    for i, f in enumerate(files):
+        by_stem.setdefault(f.stem, []).append(i)
     taken = {f"{stem}.{fmt}" for stem in by_stem}
-    out: dict[Path, str] = {}
+    out = [""] * len(files)
     for stem, group in by_stem.items():
         out[group[0]] = f"{stem}.{fmt}"
         k = 1
-        for f in group[1:]:
+        for i in group[1:]:
             k += 1
             while f"{stem}-{k}.{fmt}" in taken:
                 k += 1
             taken.add(name := f"{stem}-{k}.{fmt}")
-            out[f] = name
-            warn(f"{f}: its stem is another input's too: written as {name}")
+            out[i] = name
+            warn(f"{files[i]}: its stem is another input's too: written as {name}")
     return out

@@ -254,7 +254,7 @@ def train_loop(model: torch.nn.Module, batches_for_epoch: Callable[[int], Iterab
                         save_checkpoint(ck, out / "best.pt")
                     save_checkpoint(checkpoint(epoch + 1), last)
                     _write_text(out / "history.json", json.dumps(history, indent=1))
-                kept = epoch + 1
+                    kept = epoch + 1  # inside: an interrupt held back here must report this epoch
                 plot_history(history, out / "curve.png", select)
                 shown = ", ".join(f"{k}={v:.4g}" for k, v in record.items() if isinstance(v, float) and k != "seconds")
                 print(f"epoch {epoch + 1}/{loop_cfg.epochs} ({record['seconds']} s): {shown}"
