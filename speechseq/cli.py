@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 import warnings
 
 from . import __version__
@@ -55,6 +57,25 @@ def _show_warning(message, category, filename, lineno, file=None, line=None, _de
         _default(message, category, filename, lineno, file, line)
 
 
+def _sigterm_as_ctrl_c():
+    """SIGTERM (`kill`, a service manager, a job scheduler) stops a command as Ctrl+C does, with its message and
+    exit code 130, where it ended the process without a word (feature extraction before a training's first epoch,
+    a long transcription). `listen`, `record` and the training loop set their own handlers while they run. Returns
+    a function that puts the previous handler back; nothing is changed outside the main thread, or where SIGTERM
+    is ignored (nohup)."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous is signal.SIG_IGN:
+        return lambda: None
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+    return lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     warnings.showwarning = _show_warning
     parser = build_parser()
@@ -62,6 +83,14 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    restore = _sigterm_as_ctrl_c()
+    try:
+        return _run(args)
+    finally:
+        restore()
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         code = args.func(args)
     except SpeechseqError as err:

@@ -210,3 +210,28 @@ def test_rescoring_with_a_decoder_of_another_width_is_one_line(tmp_path, capsys)
     assert main(["transcribe", "--model", str(tiny), "--decoder", "rescore", "--vad", "off", str(tmp_path / "a.wav")]) == 1
     err = capsys.readouterr().err
     assert "reads an encoder of 512 channels" in err and "tiny.onnx's has 16" in err and "Traceback" not in err
+
+
+@pytest.mark.skipif(not (ROOT / "models" / "recognizer-en.int8.onnx").is_file(), reason="shipped recogniser missing")
+def test_sigterm_stops_a_command_as_ctrl_c_does(tmp_path):
+    """SIGTERM in a long transcription: the results so far are out, then one line and exit code 130 (it was
+    killed without a word)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    sf.write(tmp_path / "short.wav", np.zeros(8000, np.float32), 16000, subtype="PCM_16")
+    rng = np.random.default_rng(0)
+    sf.write(tmp_path / "long.wav", (0.05 * rng.standard_normal(16000 * 60 * 20)).astype(np.float32), 16000,
+             subtype="PCM_16")
+    p = subprocess.Popen([sys.executable, "-m", "speechseq", "transcribe", "--model",
+                          str(ROOT / "models" / "recognizer-en.int8.onnx"), "--decoder", "greedy", "--vad", "off",
+                          str(tmp_path / "short.wav"), str(tmp_path / "long.wav")], cwd=ROOT,
+                         env={**os.environ, "OMP_NUM_THREADS": "1"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    first = p.stdout.readline()                  # the short file's line: the long one is under way
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=60)
+    assert first.startswith(str(tmp_path / "short.wav")) and "long.wav" not in out
+    assert p.returncode == 130 and err.strip().endswith("speechseq: interrupted") and "Traceback" not in err
