@@ -28,7 +28,7 @@ from .audio import SAMPLE_RATE, stream_audio, to_mono
 from .errors import SpeechseqError
 
 __all__ = ["Overrun", "DeviceInfo", "AudioDeviceError", "DeviceLost", "BlockQueue", "Microphone", "FileStream",
-           "import_sounddevice", "list_devices", "probe_input"]
+           "import_sounddevice", "list_devices", "probe_input", "check_input"]
 
 
 class AudioDeviceError(SpeechseqError):
@@ -239,6 +239,16 @@ class Microphone:
             out = self._resample(block)
             if len(out):
                 yield out
+
+
+def check_input(device: int | str | None = None, samplerate: int | None = None, timeout_s: float = 3.0) -> str:
+    """"NAME (RATE Hz, C ch)" of the input device once it opens (at `samplerate`, default its own) and delivers
+    audio within `timeout_s`; AudioDeviceError saying why not."""
+    with Microphone(device, samplerate=samplerate, stall_s=timeout_s) as mic:
+        for item in mic.blocks():
+            if not isinstance(item, Overrun):
+                return f"{mic.name} ({mic.rate} Hz, {mic.channels} ch)"
+    raise AudioDeviceError("the input delivered no audio")
 
 
 def probe_input(device: int | str | None = None, timeout_s: float = 3.0) -> str | None:

@@ -131,3 +131,113 @@ def test_sigterm_stops_cleanly(pulse_mic, tiny_models):  # noqa: F811
     _, err = proc.communicate(timeout=15)
     assert proc.returncode == 0 and "speechseq: stopped" in err and "Traceback" not in err, (proc.returncode, err[-3000:])
     assert time.monotonic() - t0 < 5.0
+
+
+def _serve_again(mic) -> None:
+    """Start the sound server again on `mic`'s runtime folder, with the same virtual microphone."""
+    subprocess.run(["pulseaudio", "-D", "-n", "--exit-idle-time=-1", "--disallow-exit=yes", "--disable-shm=yes",
+                    "--load=module-native-protocol-unix", "--log-target=stderr", "--log-level=error"],
+                   env=mic.env, check=True, timeout=30, stderr=subprocess.DEVNULL)
+    for _ in range(50):
+        if (mic.runtime_dir / "pulse" / "native").exists():
+            break
+        time.sleep(0.1)
+    mic.pactl("load-module", "module-null-sink", "sink_name=vmic", "rate=16000", "channels=1", "format=s16le")
+    mic.pactl("set-default-source", "vmic.monitor")
+
+
+def test_a_device_that_comes_back_is_reopened(tiny_models):  # noqa: F811
+    """The server goes away for 3 s, longer than the first retry: the listener reopens the microphone when it is
+    back (it used to try once, then keep PortAudio's empty device list until --reconnect-s ran out)."""
+    import threading
+
+    from .pulse import pulse_session
+
+    m = tiny_models
+    with pulse_session() as server:
+        proc = subprocess.Popen([sys.executable, "-m", "speechseq", "listen", "--keyword-model", str(m.detector),
+                                 "--model", str(m.recognizer), "--no-partials", "--reconnect-s", "25"],
+                                cwd=ROOT, env={**server.env, "OMP_NUM_THREADS": "1"}, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        lines: list[str] = []
+        reader = threading.Thread(target=lambda: lines.extend(iter(proc.stderr.readline, "")), daemon=True)
+        reader.start()
+
+        def wait_for(text: str, count: int, seconds: float) -> bool:
+            end = time.time() + seconds
+            while time.time() < end:
+                if sum(text in x for x in lines) >= count:
+                    return True
+                time.sleep(0.1)
+            return False
+
+        try:
+            assert wait_for("listening on", 1, 60), lines
+            server.stop()
+            assert wait_for("reopening", 1, 20), lines
+            time.sleep(3.0)
+            _serve_again(server)
+            assert wait_for("listening on", 2, 20), lines       # open again, well within --reconnect-s
+        finally:
+            proc.send_signal(signal.SIGINT)
+            proc.communicate(timeout=30)
+            reader.join(timeout=5)
+    assert proc.returncode == 0 and not any("gave up" in x for x in lines), lines
+
+
+def test_an_utterance_cut_off_by_a_lost_device_still_gets_its_final(tiny_models):  # noqa: F811
+    """The device goes for good right after the wake: the utterance heard so far gets its final event before the
+    error, so a JSON reader has a final for every wake."""
+    from .pulse import pulse_session
+
+    m = tiny_models
+    with pulse_session() as server:
+        proc = subprocess.Popen([sys.executable, "-m", "speechseq", "listen", "--json", "--keyword-model",
+                                 str(m.detector), "--model", str(m.recognizer), "--no-partials", "--reconnect-s", "0"],
+                                cwd=ROOT, env={**server.env, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"},
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        q: queue.Queue = queue.Queue()
+        for s, tag in ((proc.stdout, "out"), (proc.stderr, "err")):
+            threading.Thread(target=_pipe_lines, args=(s, q, tag), daemon=True).start()
+        events, err, deadline = [], [], time.monotonic() + 60
+        try:
+            while time.monotonic() < deadline:
+                try:
+                    tag, line = q.get(timeout=0.5)
+                except queue.Empty:
+                    continue
+                if line is None:
+                    if proc.poll() is not None:
+                        break
+                    continue
+                if tag == "err":
+                    err.append(line)
+                    if "listening on" in line:
+                        time.sleep(0.3)
+                        server.play(SAMPLE, wait=False)
+                    continue
+                events.append(json.loads(line))
+                if events[-1]["event"] == "wake" and len(events) == 1:
+                    server.stop()                       # gone in mid-command, for good
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            code = proc.wait(timeout=15)
+    kinds = [e["event"] for e in events]
+    assert kinds[:1] == ["wake"] and "final" in kinds, (kinds, err)
+    assert code == 1 and any("gave up after 0 s" in x for x in err), err
+
+
+def test_check_input_opens_at_the_rate_asked_and_says_why_not(pulse_mic):  # noqa: F811
+    env = {**pulse_mic.env, "OMP_NUM_THREADS": "1"}
+
+    def check(*extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "speechseq", "listen", "--check-input", *extra], cwd=ROOT,
+                              env=env, capture_output=True, text=True, timeout=60)
+
+    r = check("--samplerate", "22050")
+    assert r.returncode == 0 and r.stderr.startswith("speechseq: input device: ") and "(22050 Hz" in r.stderr
+    r = check("--device", "99")
+    assert r.returncode == 1 and r.stderr.startswith("speechseq: no working input device: no input device 99")

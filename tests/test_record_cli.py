@@ -199,3 +199,13 @@ def test_record_background_through_the_virtual_microphone(tmp_path, pulse_mic): 
     assert len(files) == 1 and sf.info(files[0]).duration == 3.0
     heard = sf.read(files[0], dtype="float32")[0]
     assert np.abs(heard).max() > 0.1                              # the demo's speech, not silence
+
+
+def test_list_devices_needs_no_out_folder_and_takes_do(capsys):
+    from speechseq.cli import main
+
+    code = main(["record", "--list-devices"])
+    err = capsys.readouterr().err
+    assert code in (0, 1) and "required" not in err          # 1: this machine has no input device
+    assert main(["record", "yes"]) == 1
+    assert "give the folder for the recordings: --out DIR" in capsys.readouterr().err

@@ -215,14 +215,17 @@ class _Output:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..sources import probe_input
+    from ..sources import AudioDeviceError, check_input
 
     if args.list_devices:
         return print_input_devices()
-    if args.check_input:
-        name = probe_input(device_arg(args.device))
-        print(f"input device: {name}" if name else "no working input device", file=sys.stderr)
-        return 0 if name else 1
+    if args.check_input:  # at the --samplerate asked for, and saying why not
+        try:
+            print(f"speechseq: input device: {check_input(device_arg(args.device), args.samplerate)}", file=sys.stderr)
+        except AudioDeviceError as err:
+            print(f"speechseq: no working input device: {err}", file=sys.stderr)
+            return 1
+        return 0
     if args.fast and not args.input:
         raise SpeechseqError("--fast needs --input FILE")
     if args.input and (args.device is not None or args.samplerate is not None):
@@ -285,9 +288,7 @@ def _loop(args: argparse.Namespace, listener, out: "_Output", stop: threading.Ev
                 warn(f"{err}; reopening (for up to {args.reconnect_s:g} s)")
                 if stop.wait(1.0):
                     raise KeyboardInterrupt from None
-                sd = import_sounddevice()
-                sd._terminate()      # PortAudio lists devices once per initialisation: refresh the list
-                sd._initialize()
+                _refresh_devices(import_sounddevice())
             except SpeechseqError as err:
                 if lost_at is None:
                     raise
@@ -295,11 +296,22 @@ def _loop(args: argparse.Namespace, listener, out: "_Output", stop: threading.Ev
                     raise SpeechseqError(f"{err}; gave up after {args.reconnect_s:g} s") from None
                 if stop.wait(1.0):
                     raise KeyboardInterrupt from None
+                _refresh_devices(import_sounddevice())   # at every try: the device may be back by now
         out(listener.finish(state))
     except KeyboardInterrupt:
         out(listener.finish(state))
         print("speechseq: stopped", file=sys.stderr)
+    except SpeechseqError:
+        out(listener.finish(state))  # the utterance in progress still gets its final event, then the error
+        raise
     return 0
+
+
+def _refresh_devices(sd) -> None:
+    """PortAudio lists the devices once per initialisation: start it again to see a device (or sound server) that
+    came back."""
+    sd._terminate()
+    sd._initialize()
 
 
 def _announce(source, listener, args) -> None:

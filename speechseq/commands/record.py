@@ -40,8 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "the same training, and negatives for choosing its threshold.",
                        formatter_class=HelpFormatter)
     p.add_argument("keyword", nargs="?", help="the keyword you will say (names the files and the prompt)")
-    p.add_argument("--out", required=True, metavar="DIR", help="folder for the takes (made if missing; takes "
-                                                                "already there are kept and numbered after)")
+    p.add_argument("--out", metavar="DIR", help="folder for the takes, needed but for --list-devices (made if "
+                                                 "missing; takes already there are kept and numbered after)")
     p.add_argument("--count", type=int, default=50,
                    help="stop after this many kept takes (more help: README, Training your own keyword)")
     src = p.add_argument_group("input")
@@ -107,6 +107,8 @@ def write_take(path: Path, audio) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.list_devices:
         return print_input_devices()
+    if args.out is None:
+        raise SpeechseqError("give the folder for the recordings: --out DIR")
     if args.background is not None:
         if args.background <= 0:
             raise SpeechseqError(f"--background must be more than 0 minutes, got {args.background:g}")
@@ -179,7 +181,8 @@ class _Recording:
                         break
         except DeviceLost as err:
             self.finish()
-            raise SpeechseqError(f"{err}; {len(self.kept)} files were kept in {self.out}") from None
+            raise SpeechseqError(f"{err}; {len(self.kept)} file{'s were' if len(self.kept) != 1 else ' was'} kept in "
+                                 f"{self.out}") from None
 
     def write(self, audio) -> Path:
         path = self.out / f"{self.stem}-{self.number:03d}.wav"
