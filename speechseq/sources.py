@@ -241,26 +241,28 @@ class Microphone:
                 yield out
 
 
-def check_input(device: int | str | None = None, samplerate: int | None = None, timeout_s: float = 3.0) -> str:
-    """"NAME (RATE Hz, C ch)" of the input device once it opens (at `samplerate`, default its own) and delivers
-    audio within `timeout_s`; AudioDeviceError saying why not."""
+def _delivering(device: int | str | None, samplerate: int | None, timeout_s: float) -> Microphone:
+    """The input device (closed again) once it has opened (at `samplerate`, default its own) and delivered audio
+    within `timeout_s`; AudioDeviceError saying why not."""
     with Microphone(device, samplerate=samplerate, stall_s=timeout_s) as mic:
         for item in mic.blocks():
             if not isinstance(item, Overrun):
-                return f"{mic.name} ({mic.rate} Hz, {mic.channels} ch)"
+                return mic
     raise AudioDeviceError("the input delivered no audio")
+
+
+def check_input(device: int | str | None = None, samplerate: int | None = None, timeout_s: float = 3.0) -> str:
+    """"NAME (RATE Hz, C ch)" of the input device once it delivers audio; AudioDeviceError saying why not."""
+    mic = _delivering(device, samplerate, timeout_s)
+    return f"{mic.name} ({mic.rate} Hz, {mic.channels} ch)"
 
 
 def probe_input(device: int | str | None = None, timeout_s: float = 3.0) -> str | None:
     """Name of the input device if it opens and delivers audio within `timeout_s`, else None."""
     try:
-        with Microphone(device, stall_s=timeout_s) as mic:
-            for item in mic.blocks():
-                if not isinstance(item, Overrun):
-                    return mic.name
+        return _delivering(device, None, timeout_s).name
     except AudioDeviceError:
         return None
-    return None
 
 
 class FileStream:

@@ -212,7 +212,7 @@ def run(args: argparse.Namespace) -> int:
     from ..train.kwmix import MixConfig
     from ..train.synth import NATURAL_ENGINES
 
-    range_db = guard_range(args.range_db) or 0.0  # the commands' one check of --range-db
+    range_db = guard_range(args.range_db) or 0.0
     warps = sorted({a for a in args.warps if a != 1.0})
     lo, hi = WARP_RANGE
     for a in warps:
