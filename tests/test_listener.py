@@ -120,7 +120,7 @@ def test_overrun_is_reported_and_clocks_stay_in_step(tiny_models, demo_audio):
     events, _ = _run(_listener(tiny_models), audio, overrun_at={8000: 0.5})
     over = [e for e in events if isinstance(e, OverrunEvent)]
     assert len(over) == 1 and over[0].dropped_s == 0.5 and over[0].time == pytest.approx(0.5)
-    assert over[0].to_dict() == {"event": "overrun", "dropped_s": 0.5}
+    assert over[0].to_dict() == {"event": "overrun", "dropped_s": 0.5, "time": 0.5}
     wake = next(e for e in events if isinstance(e, WakeEvent))
     assert abs(wake.keyword_end - KEYWORD_END_S) < 0.15              # the same place in stream time
     final = next(e for e in events if isinstance(e, FinalEvent))

@@ -201,6 +201,30 @@ def test_record_background_through_the_virtual_microphone(tmp_path, pulse_mic): 
     assert np.abs(heard).max() > 0.1                              # the demo's speech, not silence
 
 
+def test_record_stops_on_sigterm_as_on_ctrl_c(tmp_path, pulse_mic):  # noqa: F811
+    """A service manager's SIGTERM: the same "stopped" line as Ctrl+C, and the minute in progress is written."""
+    import time
+
+    out = tmp_path / "room"
+    env = {**pulse_mic.env, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "speechseq", "record", "--background", "1", "--out", str(out)],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        assert "recording from" in proc.stderr.readline()
+        pulse_mic.play(SAMPLE, wait=False)
+        time.sleep(2.0)
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stderr
+    assert "speechseq: stopped" in stderr and "Traceback" not in stderr
+    files = sorted(out.glob("background-*.wav"))
+    assert len(files) == 1 and 1.0 < sf.info(files[0]).duration < 10.0
+
+
 def test_list_devices_needs_no_out_folder_and_takes_do(capsys):
     from speechseq.cli import main
 

@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--list-devices", action="store_true", help="list input devices and exit")
     src.add_argument("--check-input", action="store_true",
                      help="exit 0 if the input device opens and delivers audio, 1 otherwise")
-    src.add_argument("--samplerate", type=bounded(int, ge=1000), help="open the device at this rate (default: the device's own)")
+    src.add_argument("--samplerate", type=bounded(int, ge=8000), help="open the device at this rate, 8000 Hz or more (default: the device's own)")
     src.add_argument("--input", metavar="FILE", help="stream this audio file instead of a microphone")
     src.add_argument("--fast", action="store_true", help="with --input: as fast as possible, not in real time")
     src.add_argument("--block-ms", type=bounded(float, ge=5, le=1000), default=50.0,

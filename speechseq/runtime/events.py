@@ -74,7 +74,7 @@ class OverrunEvent:
     time: float
 
     def to_dict(self) -> dict:
-        return {"event": "overrun", "dropped_s": round(self.dropped_s, 3)}
+        return {"event": "overrun", "dropped_s": round(self.dropped_s, 3), "time": round(self.time, 3)}
 
     def __str__(self) -> str:
         return f"[{self.time:7.2f}s] overrun: {self.dropped_s * 1000:.0f} ms of audio dropped (processing fell behind)"
