@@ -2,6 +2,8 @@
 and through the exported ONNX graph; the state carried across chunks; partials append-only."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -204,3 +206,11 @@ def test_int8_twin_quantises_every_lstm_and_stays_close(exported, tmp_path):
         outs.append(rec.finish(rec.accept(x, rec.initial_state())))
     assert outs[0].shape == outs[1].shape
     assert float(np.abs(np.exp(outs[0]) - np.exp(outs[1])).max()) < 0.05
+
+
+def test_stream_path_takes_the_onnx_suffix_in_any_case():
+    from speechseq.train.export_streaming import stream_path
+
+    assert stream_path("models/r.onnx") == Path("models/r.stream.onnx")
+    assert stream_path("models/R.ONNX") == Path("models/R.stream.onnx")
+    assert stream_path("r") == Path("r.stream.onnx")

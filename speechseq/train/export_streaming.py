@@ -34,7 +34,8 @@ __all__ = ["export_streaming", "quantize_streaming", "recognizer_from_onnx", "so
 def stream_path(offline: str | os.PathLike) -> Path:
     """models/x.onnx -> models/x.stream.onnx"""
     p = Path(offline)
-    return p.with_name(p.name.removesuffix(".onnx") + ".stream.onnx")
+    stem = p.name[:-5] if p.name.lower().endswith(".onnx") else p.name  # .ONNX too (export takes any case)
+    return p.with_name(stem + ".stream.onnx")
 
 
 def _gates_onnx_to_torch(w: np.ndarray, hidden: int) -> np.ndarray:
