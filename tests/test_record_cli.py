@@ -77,13 +77,23 @@ def test_record_numbers_after_existing_takes_and_stops_at_count(tmp_path, capsys
     captured = capsys.readouterr()
     assert "take 3/50" in captured.out and "kept 3 takes" in captured.err
     assert f"--init runs/YOUR-RUN \\\n      --positives {out}:50" in captured.err   # no shipped "hey robot" model
-    assert main(["record", "hey robot", "--out", str(out), "--input", str(src), "--vad", "energy",
+    other = tmp_path / "other.wav"
+    _takes_file(other, gains=(0.8, 0.8, 0.8))
+    assert main(["record", "hey robot", "--out", str(out), "--input", str(other), "--vad", "energy",
                  "--count", "2"]) == 0
     now = {f.name: f.read_bytes() for f in out.glob("*.wav")}
     assert sorted(now) == sorted(first) + ["hey-robot-004.wav", "hey-robot-005.wav"]
     assert all(now[k] == v for k, v in first.items())       # nothing overwritten
     assert "kept 2 takes" in capsys.readouterr().err
     assert not list(out.glob(".*"))                           # no partial files left
+    # the first recording cut again: its takes are there already, and are not saved twice
+    assert main(["record", "hey robot", "--out", str(out), "--input", str(src), "--vad", "energy", "--json"]) == 0
+    captured = capsys.readouterr()
+    events = _events(captured.out)
+    assert [(e["file"], e.get("already_there")) for e in events] == [
+        (str(out / f"hey-robot-00{i}.wav"), True) for i in (1, 2, 3)]
+    assert sorted(f.name for f in out.glob("*.wav")) == sorted(now) and not list(out.glob(".*"))
+    assert "kept 0 takes" in captured.err and "(3 already there)" in captured.err
 
 
 def test_record_rejects_clipped_takes(tmp_path, capsys):

@@ -8,7 +8,8 @@
 Each utterance between pauses is one take (speechseq.runtime.takes): kept as DIR/<keyword>-NNN.wav
 (16 kHz mono, 16-bit, padded by 0.2 s of what the microphone heard), numbered after the takes
 already there, each written whole as soon as it is cut, so an interrupted session keeps every take
-it reported. A take that is too long, clipped or too quiet is reported and not kept.
+it reported. A take that is too long, clipped or too quiet is reported and not kept; one whose samples
+a take there holds already (the same recording cut again) is reported and not saved twice.
 """
 from __future__ import annotations
 
@@ -95,13 +96,44 @@ def next_steps(keyword: str, stem: str, out: Path) -> str:
             f"--out runs/{stem}-me")
 
 
-def write_take(path: Path, audio) -> None:
-    """The WAV written whole or not at all (a temporary file renamed into place)."""
+def write_take(path: Path, audio, seen: dict[str, Path] | None = None) -> Path:
+    """The WAV written whole or not at all (a temporary file renamed into place); returns its path. With `seen`
+    (`sample_digests` of the files there, kept up to date here), a take whose samples a file holds already is not
+    written again (the same recording cut twice): that file's path is returned instead."""
     import soundfile as sf
 
     tmp = path.with_name(f".{path.name}.part")
     sf.write(str(tmp), audio, SAMPLE_RATE, subtype="PCM_16", format="WAV")
+    if seen is not None:
+        digest = sample_digest(tmp)
+        if digest in seen:
+            tmp.unlink()
+            return seen[digest]
+        seen[digest] = path
     os.replace(tmp, path)
+    return path
+
+
+def sample_digest(path: Path) -> str:
+    """A digest of a WAV's 16-bit samples (not of its header)."""
+    import hashlib
+
+    import soundfile as sf
+
+    return hashlib.sha1(sf.read(str(path), dtype="int16")[0].tobytes()).hexdigest()
+
+
+def sample_digests(out: Path, stem: str) -> dict[str, Path]:
+    """{digest: file} of the out/<stem>-NNN.wav takes already there (one that cannot be read is left out)."""
+    pattern = re.compile(rf"^{re.escape(stem)}-(\d+)\.wav$")
+    seen: dict[str, Path] = {}
+    for f in sorted(out.iterdir()) if out.is_dir() else []:
+        if pattern.match(f.name):
+            try:
+                seen.setdefault(sample_digest(f), f)
+            except (OSError, RuntimeError):  # soundfile's LibsndfileError is a RuntimeError
+                continue
+    return seen
 
 
 def run(args: argparse.Namespace) -> int:
@@ -186,12 +218,14 @@ class _Recording:
             raise SpeechseqError(f"{err}; {len(self.kept)} file{'s were' if len(self.kept) != 1 else ' was'} kept in "
                                  f"{self.out}") from None
 
-    def write(self, audio) -> Path:
+    def write(self, audio, seen: dict[str, Path] | None = None) -> Path:
+        """The next numbered file, or (with `seen`, see write_take) the file there that holds these samples."""
         path = self.out / f"{self.stem}-{self.number:03d}.wav"
-        write_take(path, audio)
-        self.number += 1
-        self.kept.append(path)
-        return path
+        got = write_take(path, audio, seen)
+        if got == path:
+            self.number += 1
+            self.kept.append(path)
+        return got
 
     # what a kind of recording does (each subclass defines them all)
     def prompt(self) -> str:
@@ -230,6 +264,8 @@ class _Takes(_Recording):
         self.vstate = primed_state(self.vad)  # Silero, started cold on a word, may miss it
         self.tstate = self.cutter.initial_state()
         self.rejected = 0
+        self.seen = sample_digests(out, stem)  # takes already there: one cut again is not saved twice
+        self.again: list[Path] = []
 
     def prompt(self) -> str:
         return (f"(VAD: {self.vad.name}) say \"{self.args.keyword}\", pause, say it again ... ({self.args.count} "
@@ -250,7 +286,7 @@ class _Takes(_Recording):
         self.tstate = replace(self.tstate, start=-1, last=-1, too_long=False)
 
     def done(self) -> bool:
-        return len(self.kept) >= self.args.count
+        return len(self.kept) + len(self.again) >= self.args.count
 
     def finish(self) -> None:
         pass  # a take still being spoken is not whole: nothing to keep
@@ -261,14 +297,20 @@ class _Takes(_Recording):
             return
         from ..runtime.takes import peak_dbfs
 
-        path = self.write(take.audio)
+        kept = len(self.kept)
+        path = self.write(take.audio, self.seen)
+        new = len(self.kept) > kept
+        if not new:
+            self.again.append(path)
         peak = peak_dbfs(take.audio)
         if self.args.json:
             print_json_line({"event": "take", "file": str(path), "start": round(take.start, 3),
-                             "end": round(take.end, 3), "peak_dbfs": round(peak, 1)})
+                             "end": round(take.end, 3), "peak_dbfs": round(peak, 1),
+                             **({} if new else {"already_there": True})})
         else:
-            print(f"take {len(self.kept)}/{self.args.count}: {take.end - take.start:.2f} s of speech, "
-                  f"peak {peak:.0f} dBFS -> {path}", flush=True)
+            print(f"take {len(self.kept) + len(self.again)}/{self.args.count}: {take.end - take.start:.2f} s of speech, "
+                  f"peak {peak:.0f} dBFS -> {path}{'' if new else ' (already there, the same samples: not saved again)'}",
+                  flush=True)
 
     def _say_rejected(self, start: float, end: float, reason: str) -> None:
         self.rejected += 1
@@ -279,9 +321,11 @@ class _Takes(_Recording):
 
     def summary(self) -> None:
         n = len(self.kept)
+        notes = ([f"{len(self.again)} already there"] if self.again else []) + (
+            [f"{self.rejected} not kept"] if self.rejected else [])
         print(f"speechseq: kept {n} take{'s' if n != 1 else ''} in {self.out}"
-              f"{f' ({self.rejected} not kept)' if self.rejected else ''}", file=sys.stderr)
-        if n:
+              f"{' (' + ', '.join(notes) + ')' if notes else ''}", file=sys.stderr)
+        if n or self.again:
             print(next_steps(self.args.keyword, self.stem, self.out), file=sys.stderr)
 
 
