@@ -352,14 +352,24 @@ def test_domain_adversarial_training_trains_its_critic_and_resumes_it(yes_no_ban
     run = tmp_path / "run"
     recipe = _recipe(epochs=1, domain_weight=0.5, domain_clips=8, domain_pool=pool)
     train_detector(bank, run, "yes", recipe, TINY, mix, progress=False)
-    first = torch.load(run / "critic.pt", weights_only=False)
+    first = torch.load(run / "critic-001.pt", weights_only=False)
     assert first["step"] == 40
+    epoch_one = (run / "last.pt").read_bytes()
     history = train_detector(bank, run, "yes", replace(recipe, epochs=2), TINY, mix, progress=False)
-    second = torch.load(run / "critic.pt", weights_only=False)
+    second = torch.load(run / "critic-002.pt", weights_only=False)
     assert len(history) == 2 and second["step"] == 2 * 40
     assert all(0.0 <= h["train_domain_acc"] <= 1.0 and 0.0 < h["train_domain_loss"] < 5.0 for h in history)
     moved = [float((second["critic"][k] - v).abs().max()) for k, v in first["critic"].items()]
     assert min(moved) > 1e-4
+    if pool == "mean":
+        # interrupted after epoch 2's critic was written, before its last.pt: the resume redoes epoch 2 from
+        # epoch 1's critic, not from one an epoch ahead of the detector
+        (run / "last.pt").write_bytes(epoch_one)
+        train_detector(bank, run, "yes", replace(recipe, epochs=2), TINY, mix, progress=False)
+        redone = torch.load(run / "critic-002.pt", weights_only=False)
+        assert redone["step"] == 2 * 40
+        train_detector(bank, run, "yes", replace(recipe, epochs=3), TINY, mix, progress=False)
+        assert sorted(f.name for f in run.glob("critic-*.pt")) == ["critic-002.pt", "critic-003.pt"]
 
 
 def test_real_dev_clips_join_the_positives_at_their_share_with_the_label_at_the_words_end():

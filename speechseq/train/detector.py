@@ -223,7 +223,7 @@ def train_detector(bank: dict, out_dir: str | os.PathLike, keyword: str, recipe:
     for snap in (out / "snapshots").glob("epoch_*.pt"):
         if _epoch_of(snap) > done:  # of an epoch interrupted after its snapshot: it is redone (and written again)
             snap.unlink()
-    adversary = _Adversary(bank, mix, recipe, model_cfg, device, out) if recipe.domain_weight > 0 else None
+    adversary = _Adversary(bank, mix, recipe, model_cfg, device, out, done) if recipe.domain_weight > 0 else None
 
     def batches(epoch: int):
         rng = np.random.default_rng([recipe.seed, epoch])
@@ -257,7 +257,7 @@ def train_detector(bank: dict, out_dir: str | os.PathLike, keyword: str, recipe:
         save_checkpoint(_with_validation(snap, extra, rec, f"the EMA weights of epoch {counter['epoch']}"),
                         snapshot_path(out, counter["epoch"]))
         if adversary is not None:
-            adversary.save()
+            adversary.save(counter["epoch"])
         return rec
 
     # the keyword and sources (`speechseq train detector` checks a rerun's against them, bank.npz or not)
@@ -287,28 +287,42 @@ def train_detector(bank: dict, out_dir: str | os.PathLike, keyword: str, recipe:
 
 class _Adversary:
     """The critic of domain-adversarial training, its own optimiser (stepped with the gradients of the
-    previous step, at the start of the next), and its state beside the run (critic.pt) for a resume."""
+    previous step, at the start of the next), and its state beside the run for a resume: OUT/critic-NNN.pt after
+    epoch NNN, the last two kept. The critic's file of an epoch is written before the run's last.pt, so an
+    interrupt between the two leaves last.pt an epoch behind: a resume takes the critic of last.pt's epoch."""
 
     def __init__(self, bank: dict, mix: MixConfig, recipe: TrainRecipe, model_cfg: DetectorConfig, device: str,
-                 out: Path) -> None:
+                 out: Path, done: int = 0) -> None:
         from .domain import Critic, DomainData
 
         if recipe.domain_pool not in ("mean", "end"):
             raise ValueError(f"domain_pool must be 'mean' or 'end', got {recipe.domain_pool!r}")
-        self.recipe, self.path = recipe, out / "critic.pt"
+        self.recipe, self.out = recipe, out
         self.data = DomainData(bank, mix, model_cfg.stride, device, seed=recipe.seed)
         self.critic = Critic(model_cfg.hidden).to(device)
         self.opt = torch.optim.AdamW(self.critic.parameters(), lr=recipe.lr)
         self.step, self.total = 0, recipe.epochs * recipe.steps_per_epoch
-        if self.path.exists():
-            ck = torch.load(self.path, map_location=device, weights_only=False)
+        for epoch, f in self._files():
+            if epoch > done:  # an epoch redone now (its detector weights were not kept)
+                f.unlink()
+        if done and self.path(done).exists():
+            ck = torch.load(self.path(done), map_location=device, weights_only=False)
             self.critic.load_state_dict(ck["critic"])
             self.opt.load_state_dict(ck["optimizer"])
             self.step = ck["step"]
 
-    def save(self) -> None:
-        save_checkpoint({"critic": self.critic.state_dict(), "optimizer": self.opt.state_dict(), "step": self.step},
-                        self.path)
+    def path(self, epoch: int) -> Path:
+        return self.out / f"critic-{epoch:03d}.pt"
+
+    def _files(self) -> list[tuple[int, Path]]:
+        return sorted((int(f.stem.split("-")[1]), f) for f in self.out.glob("critic-[0-9][0-9][0-9].pt"))
+
+    def save(self, epoch: int) -> None:
+        save_checkpoint({"critic": self.critic.state_dict(), "optimizer": self.opt.state_dict(), "step": self.step,
+                         "epoch": epoch}, self.path(epoch))
+        for e, f in self._files():
+            if e < epoch - 1:
+                f.unlink()
 
     def loss(self, m: Detector, batch, bce) -> tuple[torch.Tensor, dict]:
         from .domain import ramp, reverse_gradient
