@@ -225,6 +225,19 @@ def test_ctc_align_known_path():
         ctc_align(frames_from("all"), encode("all"))       # two l's need three frames
 
 
+def test_ctc_align_zero_and_one_frame():
+    # No frames and no tokens: the empty path exists (probability 1, as ctc_log_likelihood says),
+    # so the alignment is empty rather than an error; any token needs at least one frame.
+    empty = np.zeros((0, CTC_SIZE), dtype=np.float32)
+    assert ctc_align(empty, []).tolist() == []
+    with pytest.raises(ValueError):
+        ctc_align(empty, encode("a"))
+    one = frames_from("a")
+    assert ctc_align(one, encode("a")).tolist() == [0] and ctc_align(one, []).tolist() == [-1]
+    with pytest.raises(ValueError):
+        ctc_align(one, encode("ab"))
+
+
 def test_word_timestamps_known_times():
     lp = frames_from("--hh-i-- th-e-r-e--")
     hyp = prefix_beam_search(lp)[0]

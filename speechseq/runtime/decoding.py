@@ -152,7 +152,9 @@ def prefix_beam_search(
 
     Pruning, for speed: at each frame only the ``prune_top_k`` most likely non-blank symbols
     with log-prob >= ``prune_logp`` extend prefixes, and a frame whose blank probability exceeds
-    ``blank_skip`` extends nothing (prefix probabilities are still updated exactly). Pass
+    ``blank_skip`` extends nothing (the prefixes' blank and repeat terms are still updated; what their
+    extensions would have added to prefixes already in the beam, at most 1 - blank_skip of the mass, is
+    dropped, like the pruned symbols). Pass
     prune_top_k=V, prune_logp=-inf, blank_skip=1.0 for the exact search.
     """
     lp = _check_log_probs(log_probs)
@@ -236,6 +238,8 @@ def ctc_align(log_probs: np.ndarray, tokens: Sequence[int]) -> np.ndarray:
     lp = _check_log_probs(log_probs)
     tok = np.asarray(tokens, dtype=np.int64)
     n_frames, n_states = lp.shape[0], 2 * tok.size + 1
+    if n_frames == 0 and tok.size == 0:
+        return np.zeros(0, dtype=np.int64)          # the empty path
     labels = np.zeros(n_states, dtype=np.int64)
     labels[1::2] = tok
     can_skip = np.zeros(n_states, dtype=bool)      # s-2 -> s: a symbol after a different symbol
