@@ -55,6 +55,9 @@ def _usage_error(argv: list[str], capsys) -> str:
     (["tune", "fusion", "--model", "m", "--lm", "l", "--manifest", "x", "--alphas", "0.5", "nan"], "not a finite number"),
     (["analyze", "--length-norm", "nan"], "not a finite number"),
     (["analyze", "--beam", "0"], "must be >= 1, got 0"),
+    # a negative count of worst cases sliced the table to all but its last rows, or to nothing, in silence
+    (["analyze", "--worst", "-1"], "must be >= 0, got -1"),
+    (["eval", "recognizer", "--manifest", "m.jsonl", "--worst", "-1"], "must be >= 0, got -1"),
     (["sample", "--temperature", "nan"], "not a finite number"),
     (["features", "--n-mels", "1000", "x.wav"], "must lie in [1, 128], got 1000"),
     (["detect", "--range-db", "inf", "x.wav"], "not a finite number"),
@@ -81,6 +84,20 @@ def test_detect_plot_path_is_checked_before_the_work_and_a_failed_plot_loses_no_
     plot.unlink()
     assert main(["detect", "--model", str(ACTIVATE), "--plot", str(plot), str(tmp_path / "nope.wav")]) == 1
     assert "--plot" in capsys.readouterr().err and not plot.exists()
+
+
+@needs_shipped
+def test_plots_into_a_folder_not_there_yet_make_it(tmp_path, capsys):
+    """detect --plot and transcribe --plot-attention make a missing folder, as features --plot and eval detector
+    --det do (they failed after the work, with the folder's absence)."""
+    plot = tmp_path / "new" / "sub" / "p.png"
+    assert main(["detect", "--model", str(ACTIVATE), "--plot", str(plot), str(SAMPLE)]) == 0
+    assert plot.stat().st_size > 5000
+    if (ROOT / "models" / "recognizer-en.onnx").is_file() and (ROOT / "models" / "decoder-en.onnx").is_file():
+        att = tmp_path / "new2" / "sub" / "a.png"
+        assert main(["transcribe", "--decoder", "greedy", "--plot-attention", str(att), str(SAMPLE)]) == 0
+        assert att.stat().st_size > 5000
+    capsys.readouterr()
 
 
 @needs_shipped

@@ -130,8 +130,10 @@ NO_DATA = ["--positives", "no-such-dir"]  # without the checks: a quick error, n
     (["synth", "keyword", "--keyword", ""], "argument --keyword: must be a word or phrase with letters"),
     (["synth", "keyword", "--keyword", "yes", "--neg-ratio", "-1"], "argument --neg-ratio: must be >= 0, got -1"),
     (["synth", "sentences", "--text", "t.txt", "--n", "-3"], "argument --n: must be >= 1, got -3"),
-    (["export", "frontend", "--n-mels", "-4"], "argument --n-mels: must be >= 1, got -4"),
-    (["export", "frontend", "--n-mels", "0"], "argument --n-mels: must be >= 1, got 0"),
+    (["export", "frontend", "--n-mels", "-4"], "argument --n-mels: must lie in [1, 128], got -4"),
+    (["export", "frontend", "--n-mels", "0"], "argument --n-mels: must lie in [1, 128], got 0"),
+    # more bands than the 512-point frames' bins fill: a graph with empty filters (features --n-mels refuses it too)
+    (["export", "frontend", "--n-mels", "500"], "argument --n-mels: must lie in [1, 128], got 500"),
 ])
 def test_numbers_out_of_range_are_usage_errors(argv, message, tmp_path, capsys):
     out = tmp_path / "out"

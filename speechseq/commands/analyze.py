@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--word-bonus", type=bounded(float), default=1.0, help="beta, per character")
     p.add_argument("--decoder", default=None, help="attention decoder (.onnx), for --system attention")
     p.add_argument("--length-norm", type=bounded(float, ge=0), default=0.7, help="attention: score / length ** this")
-    p.add_argument("--worst", type=int, default=10, help="how many of the worst cases to print")
+    p.add_argument("--worst", type=bounded(int, ge=0), default=10, help="how many of the worst cases to print")
     p.add_argument("--json", action="store_true", help="one JSON object a case, then the summary")
     p.set_defaults(func=run)
 

@@ -94,6 +94,7 @@ def plot_detections(path: Path, out: str, det, events, duration: float, post, sp
     ax2.set(xlabel="time (s)", ylabel="posterior", ylim=(0, 1), xlim=(0, max(duration, 0.01)))
     ax2.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
+    Path(out).parent.mkdir(parents=True, exist_ok=True)  # as features --plot, eval detector --det
     fig.savefig(out, dpi=100)
 
 

@@ -27,7 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        formatter_class=HelpFormatter)
     p.add_argument("what", metavar="WHAT", help="'frontend' or a checkpoint file (.pt) written by `speechseq train`")
     p.add_argument("--out", required=True, help="output .onnx path")
-    p.add_argument("--n-mels", type=bounded(int, ge=1), default=40, help="mel bands (frontend only)")
+    p.add_argument("--n-mels", type=bounded(int, ge=1, le=128), default=40,
+                   help="mel bands (frontend only; at most 128, as features --n-mels)")
     p.add_argument("--int8", action="store_true",
                    help="also write an int8 (dynamic quantised) twin: recogniser checkpoints only (a detector's GRU "
                         "or an LM gains nothing from it)")

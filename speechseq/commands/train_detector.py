@@ -56,8 +56,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=bounded(int, ge=1), default=10, help="passes of --steps batches, each validated")
     p.add_argument("--average", type=bounded(int, ge=0), default=0, metavar="N",
                    help="export the mean of the last N epochs' weights, its threshold set by validation (as the "
-                        "shipped models are; on real voices it helped one keyword of two, README); 0: the epoch with "
-                        "the fewest validation false rejects (OUT/best.pt)")
+                        "shipped models are; on real voices, with --natural-weight 4, it helped one keyword of three, "
+                        "README); 0: the epoch with the fewest validation false rejects (OUT/best.pt)")
     p.add_argument("--warps", type=float, nargs="*", default=[], metavar="A",
                    help="also hear the input warped on the mel axis by these vocal tract length factors (the model "
                         "itself is 1.0; e.g. --warps 0.85 1.1) and fire on the highest posterior, at a threshold "
@@ -82,9 +82,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "voice: the same --synth, a few dozen of your recordings of the keyword drawn often, real "
                         "speech without it as backgrounds, and a short training, e.g. --positives my-clips:50 "
                         "--backgrounds ../shared/data/noise ../shared/data/kathleen/manifest.jsonl:2 --epochs 3 "
-                        "--lr 0.001 (about 4 minutes on a 2-core CPU). README: at <= 0.5 synthetic false accepts an hour, one "
-                        "speaker's misses went from 55-72 to 3-7 %%, another's from 12 to 4 %%, a third's stayed; "
-                        "choose the threshold on your own recordings (eval detector --save-threshold)")
+                        "--lr 0.001 (about 4 minutes on a 2-core CPU). README: at <= 0.5 synthetic false accepts an "
+                        "hour, one speaker's misses went from 55-72 to 3 %%, another's from 24-26 to 1 %%, a third's "
+                        "from 12 to 8 %%; choose the threshold on your own recordings (eval detector --save-threshold)")
     p.add_argument("--range-db", type=bounded(float, ge=0), default=GUARD_RANGE_DB, metavar="DB",
                    help="train and validate on the frames the runtime's floor guard gives (detect / listen "
                         "--range-db, the same default: each frame's floor at most this far below the loudest sound "

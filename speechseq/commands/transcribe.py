@@ -44,7 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "models/words-en.md when --lexicon exists, else rescore, else beam-lm, else greedy")
     p.add_argument("--beam-size", type=beam_arg, default="auto",
                    help="beam width; auto: 64 for the lexicon search, 8 for beam, beam-lm, rescore")
-    p.add_argument("--lm", default=str(MODELS_DIR / "lm-en.onnx"), help="character LM (beam-lm, rescore)")
+    p.add_argument("--lm", default=str(MODELS_DIR / "lm-en.onnx"), help="character LM (beam-lm, rescore; lexicon with "
+                                                                  "--char-lm-weight, and --decoder auto)")
     p.add_argument("--lm-weight", type=bounded(float, ge=0), default=0.8, help="alpha: weight of log P_lm (beam-lm, rescore)")
     p.add_argument("--word-bonus", type=bounded(float), default=1.0, help="beta: bonus per character (beam-lm, rescore)")
     add_lexicon_args(p)
@@ -251,6 +252,7 @@ def run(args: argparse.Namespace) -> int:
     if args.plot_attention and first is not None:
         from ..runtime.text_decoder import plot_attention_for_file
 
+        Path(args.plot_attention).parent.mkdir(parents=True, exist_ok=True)  # as the other commands' plots
         plot_attention_for_file(args, *first)
         print(f"wrote {args.plot_attention}", file=sys.stderr)
     if failed:
