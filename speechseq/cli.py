@@ -19,7 +19,7 @@ from .commands.common import HelpFormatter
 
 __all__ = ["main", "build_parser"]
 
-# speechseq/commands/<name>.py, in the order --help lists them.
+# speechseq/commands/<name>.py
 COMMANDS: tuple[str, ...] = ("features", "export", "listen", "sample", "analyze", "transcribe", "detect", "record",
                              "synth")
 # `speechseq train <target>` and `speechseq eval <target>`: speechseq/commands/<group>_<target>.py
@@ -28,6 +28,9 @@ GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "eval": ("measure a model on labelled recordings", ("recognizer", "detector")),
     "tune": ("tune decoding weights on a dev set", ("fusion",)),
 }
+# the order --help lists them in: using the models, making them, measuring them, the rest
+ORDER: tuple[str, ...] = ("listen", "transcribe", "detect", "record", "synth", "train", "export", "eval", "tune",
+                          "analyze", "features", "sample")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,15 +40,15 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run `speechseq COMMAND --help` for the options of a command.")
     parser.add_argument("--version", action="version", version=f"speechseq {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        importlib.import_module(f"speechseq.commands.{name}").register(sub)
-    for group, (help_text, targets) in GROUPS.items():
-        if not targets:
+    for name in ORDER:
+        if name in COMMANDS:
+            importlib.import_module(f"speechseq.commands.{name}").register(sub)
             continue
-        gp = sub.add_parser(group, help=help_text, description=help_text, formatter_class=HelpFormatter)
+        help_text, targets = GROUPS[name]
+        gp = sub.add_parser(name, help=help_text, description=help_text, formatter_class=HelpFormatter)
         gsub = gp.add_subparsers(dest="target", metavar="TARGET", required=True)
         for target in targets:
-            importlib.import_module(f"speechseq.commands.{group}_{target}").register(gsub)
+            importlib.import_module(f"speechseq.commands.{name}_{target}").register(gsub)
     return parser
 
 

@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 
 from speechseq import __version__
-from speechseq.cli import COMMANDS
+from speechseq.cli import COMMANDS, GROUPS, ORDER
 
 
 def speechseq(*args, timeout=120):
@@ -22,6 +22,9 @@ def test_help_lists_commands_and_version():
     assert r.returncode == 0
     for name in COMMANDS:
         assert name in r.stdout
+    assert sorted(ORDER) == sorted([*COMMANDS, *GROUPS])          # every command listed, once
+    listed = re.findall(r"^    (\w+)", r.stdout, flags=re.M)
+    assert listed == list(ORDER) and listed[:3] == ["listen", "transcribe", "detect"]   # the main jobs first
     r = speechseq("--version")
     assert r.returncode == 0 and r.stdout.strip() == f"speechseq {__version__}"
 

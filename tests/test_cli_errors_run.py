@@ -44,6 +44,7 @@ def _usage_error(argv: list[str], capsys) -> str:
     # a device opened at 1 kHz gives audio where no speech survives
     (["listen", "--samplerate", "1000"], "must be >= 8000, got 1000"),
     (["record", "hello", "--out", "o", "--samplerate", "4000"], "must be >= 8000, got 4000"),
+    (["record", "hello", "--out", "o", "--count", "0"], "must be >= 1, got 0"),
     (["transcribe", "--max-segment", "0", "x.wav"], "must be >= 1, got 0"),
     (["transcribe", "--threads", "0", "x.wav"], "must be >= 1, got 0"),
     # nan and inf parse as floats, then poison a beam search or a sampler far into the run

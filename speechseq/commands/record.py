@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("keyword", nargs="?", help="the keyword you will say (names the files and the prompt)")
     p.add_argument("--out", metavar="DIR", help="folder for the takes, needed but for --list-devices (made if "
                                                  "missing; takes already there are kept and numbered after)")
-    p.add_argument("--count", type=int, default=50,
+    p.add_argument("--count", type=bounded(int, ge=1), default=50,
                    help="stop after this many kept takes (more help: README, Training your own keyword)")
     src = p.add_argument_group("input")
     src.add_argument("--device", help="input device index or name substring (default: the system's default input)")
@@ -51,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--samplerate", type=bounded(int, ge=8000), help="open the device at this rate (default: the device's own)")
     src.add_argument("--input", metavar="FILE", help="cut the takes out of this recording instead of a microphone")
     src.add_argument("--max-minutes", type=bounded(float, gt=0), help="stop after this many minutes of audio")
-    src.add_argument("--background", type=bounded(float), metavar="MINUTES",
+    src.add_argument("--background", type=bounded(float, gt=0), metavar="MINUTES",
                      help="instead of takes, record this many minutes of the room as it sounds when you use it "
                           "(anything but the keyword) into DIR/background-NNN.wav, a file a minute: for train "
                           "detector --backgrounds, and eval detector --negatives --save-threshold (15 min or more)")
@@ -142,8 +142,6 @@ def run(args: argparse.Namespace) -> int:
     if args.out is None:
         raise SpeechseqError("give the folder for the recordings: --out DIR")
     if args.background is not None:
-        if args.background <= 0:
-            raise SpeechseqError(f"--background must be more than 0 minutes, got {args.background:g}")
         if args.keyword is not None:
             raise SpeechseqError(f"--background records the room, not {args.keyword!r}: give one or the other")
         stem = "background"
@@ -151,8 +149,6 @@ def run(args: argparse.Namespace) -> int:
         if args.keyword is None:
             raise SpeechseqError("say which keyword you will record (speechseq record WORD --out DIR), "
                                  "or record the room with --background MINUTES")
-        if args.count < 1:
-            raise SpeechseqError(f"--count must be at least 1, got {args.count}")
         stem = slug(args.keyword)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
