@@ -93,18 +93,21 @@ class BlockQueue:
     """A bounded queue between an audio thread (never blocks) and the consumer.
 
     `offer` puts a block or drops it and counts its frames; only the producer writes the drop
-    counter and only the consumer writes what it has reported, so no lock is needed.
+    counter and only the consumer writes what it has reported, so no lock is needed. Each block
+    is queued with the count of frames dropped before it, so that a loss is reported where it
+    happened: after the blocks that were already waiting in the queue.
     """
 
     def __init__(self, max_blocks: int) -> None:
         self._q: queue.Queue = queue.Queue(maxsize=max(1, max_blocks))
         self.dropped_frames = 0      # written by the producer only
+        self._before = 0             # dropped_frames when the block last got was queued (consumer only)
         self._reported = 0           # written by the consumer only
 
     def offer(self, block, frames: int | None = None) -> bool:
         """Queue `block` (`frames` frames; default its length), or drop it and count them."""
         try:
-            self._q.put_nowait(block)
+            self._q.put_nowait((self.dropped_frames, block))
             return True
         except queue.Full:
             self.dropped_frames += len(block) if frames is None else frames
@@ -112,18 +115,18 @@ class BlockQueue:
 
     def put(self, block, timeout: float | None = None) -> None:
         """Blocking put, for producers that may wait (a file read as fast as possible)."""
-        self._q.put(block, timeout=timeout)
+        self._q.put((self.dropped_frames, block), timeout=timeout)
 
     def get(self, timeout: float) -> np.ndarray | None:
         try:
-            return self._q.get(timeout=timeout)
+            self._before, block = self._q.get(timeout=timeout)
+            return block
         except queue.Empty:
             return None
 
     def take_dropped(self) -> int:
-        """Frames dropped since the last call."""
-        total = self.dropped_frames
-        new, self._reported = total - self._reported, total
+        """Frames dropped since the last call and before the block last got (so, reported before it)."""
+        new, self._reported = self._before - self._reported, self._before
         return new
 
 

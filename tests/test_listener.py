@@ -395,3 +395,86 @@ def test_a_stale_chunked_model_is_reported(tiny_models, capsys, tmp_path):
     write_metadata(fresh, {**read_metadata(fresh), "source_digest": source_digest(read_metadata(m.recognizer))})
     code, _, err = _cli([*args, "--stream-model", str(fresh)], capsys)
     assert code == 0 and "another version" not in err
+
+
+def _run_sizes(listener: Listener, audio: np.ndarray, sizes: list[int]):
+    """The stream cut into blocks of `sizes` (repeated in turn)."""
+    state, events, i, k = listener.initial_state(), [], 0, 0
+    while i < len(audio):
+        n = sizes[k % len(sizes)]
+        ev, state = listener.step(audio[i : i + n], state)
+        events += ev
+        i, k = i + n, k + 1
+    return events + listener.finish(state)
+
+
+def _z(s: float) -> np.ndarray:
+    return np.zeros(int(round(s * 16000)), np.float32)
+
+
+@pytest.mark.parametrize("sizes", [[4000], [8000], [7919, 16, 3001]], ids=["250ms", "500ms", "uneven"])
+def test_the_endpoint_and_the_keyword_tail_do_not_depend_on_the_block_size(tiny_models, sizes):
+    """A pause longer than silence_s ends the utterance, and a keyword tail followed by a short gap is
+    dropped, however the stream is cut: with blocks longer than the pause the decision used to be made
+    once a block, after speech had resumed within it (two commands heard as one; the tail kept as "ce")."""
+    src = load_audio(SAMPLE)
+    cmd = src[int(2.6 * 16000) : int(4.16 * 16000)]                    # "turn on the kitchen lights"
+    kw = src[int(0.9 * 16000) : int(1.75 * 16000)]                      # "activate", ending near 0.78 s in
+    cases = [(np.concatenate([_z(1.1), cmd, _z(0.4), cmd, _z(1.0)]), 1.0),
+             (np.concatenate([_z(1.0), kw, _z(0.25), cmd, _z(1.0)]), 1.0 + 0.78 - 0.2)]
+    for audio, wake_at in cases:
+        got = {}
+        for cut in ([160], sizes):
+            listener = Listener(ScriptedDetector(wake_at), Transcriber(tiny_models.recognizer), None, load_vad())
+            got[len(got)] = [e for e in _run_sizes(listener, audio, cut) if isinstance(e, FinalEvent)]
+        (ref, new) = got[0], got[1]
+        assert [f.text for f in new] == [f.text for f in ref] and wer(COMMAND, ref[0].text) == 0.0
+        for a, b in zip(ref, new):
+            assert a.start == b.start and a.speech_end == b.speech_end
+            assert abs(a.end - b.end) < 1e-9 and [(w.word, w.start, w.end) for w in a.words] == [
+                (w.word, w.start, w.end) for w in b.words]
+            assert b.end - 1e-9 <= b.time < b.end + max(cut) / 16000   # made at the end of the block that ends it
+
+
+@pytest.mark.parametrize("sizes", [[800], [7000], [8000], [1, 4999]])
+def test_max_utterance_and_no_speech_end_exactly_at_their_length(tiny_models, sizes):
+    speech = load_audio(SAMPLE)[int(2.7 * 16000) : int(4.0 * 16000)]
+    endless = np.concatenate([_z(1.0), *[speech] * 4])
+    listener = Listener(ScriptedDetector(0.9), Transcriber(tiny_models.recognizer), None, load_vad(),
+                        ListenerConfig(max_utterance_s=2.0))
+    final = next(e for e in _run_sizes(listener, endless, sizes) if isinstance(e, FinalEvent))
+    assert final.end - final.start == pytest.approx(2.0, abs=1 / 16000)
+    assert final.end - 1e-9 <= final.time < final.end + max(sizes) / 16000
+    listener = Listener(ScriptedDetector(1.0), Transcriber(tiny_models.recognizer), None, EnergyVad(),
+                        ListenerConfig(no_speech_s=1.5))
+    final = next(e for e in _run_sizes(listener, _z(4.0), sizes) if isinstance(e, FinalEvent))
+    assert final.start == pytest.approx(1.0) and final.end == pytest.approx(2.5, abs=1 / 16000)
+    assert final.text == ""
+
+
+def _arrays(value) -> list[np.ndarray]:
+    """Every numpy array inside a state value (dataclasses, tuples, named tuples)."""
+    import dataclasses
+
+    if isinstance(value, np.ndarray):
+        return [value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [a for f in dataclasses.fields(value) for a in _arrays(getattr(value, f.name))]
+    if isinstance(value, (tuple, list)):
+        return [a for v in value for a in _arrays(v)]
+    return []
+
+
+def test_the_state_is_a_value_even_when_the_caller_reuses_its_buffer(tiny_models, demo_audio):
+    """A source that fills one buffer again and again (as a device callback may) must not change a
+    state already returned: the history and the VAD's context used to be views of the caller's block."""
+    listener = _listener(tiny_models)
+    state, buf, modes = listener.initial_state(), np.empty(BLOCK, np.float32), set()
+    for i in range(0, len(demo_audio) - BLOCK + 1, BLOCK):
+        buf[:] = demo_audio[i : i + BLOCK]
+        _, state = listener.step(buf, state)
+        modes.add(state.mode)
+        before = [a.copy() for a in _arrays(state)]
+        buf[:] = 0.5
+        assert all(np.array_equal(a, b) for a, b in zip(_arrays(state), before)), (i, state.mode)
+    assert modes == {Mode.LISTENING, Mode.RECORDING}

@@ -38,10 +38,16 @@ def test_block_queue_drops_and_counts_without_blocking():
     offering.join(5.0)
     assert not offering.is_alive()                   # a full queue refuses; it never waits
     assert accepted == [True, True, True, False, False]
-    assert q.take_dropped() == 200
-    assert q.take_dropped() == 0                     # reported once
-    assert [float(q.get(0.01)[0]) for _ in range(3)] == [0.0, 1.0, 2.0]
+    firsts = []
+    for _ in range(3):                               # queued before the loss: no drop reported with them
+        firsts.append(float(q.get(0.01)[0]))
+        assert q.take_dropped() == 0
+    assert firsts == [0.0, 1.0, 2.0]
     assert q.get(0.01) is None
+    assert q.offer(np.full(100, 5, np.float32))
+    assert float(q.get(0.01)[0]) == 5.0
+    assert q.take_dropped() == 200                   # the frames lost before this block
+    assert q.take_dropped() == 0                     # reported once
 
 
 def test_filestream_fast_gives_the_file_then_trailing_silence():
@@ -86,6 +92,28 @@ def test_slow_consumer_gets_an_overrun_not_an_error(short_wav):
     assert 0.6 <= dropped <= 0.9     # about 1 s stalled, minus the 0.2 s queue
     assert got / 16000 + dropped == pytest.approx(1.5, abs=0.06)   # the stream went on to the end
     assert src.time == pytest.approx(1.5, abs=0.06)
+
+
+def test_an_overrun_comes_where_the_audio_was_lost(tmp_path):
+    """The blocks still queued when audio was dropped came before the loss: the Overrun item follows them
+    (it used to come first, so that they and the clock after them were dropped_s late), and every block
+    ends at the source time that `time` says."""
+    import soundfile as sf
+
+    ramp = np.arange(24000, dtype=np.float32) / 32768        # sample k says where it is
+    path = tmp_path / "ramp.wav"
+    sf.write(path, ramp, 16000, subtype="FLOAT")
+    src = FileStream(path, realtime=True, block_s=0.05, queue_s=0.2, tail_s=0.0)
+    overruns = 0
+    for i, item in enumerate(src.blocks()):
+        if isinstance(item, Overrun):
+            overruns += 1
+            continue
+        first = int(round(float(item[0]) * 32768))
+        assert src.time == pytest.approx((first + len(item)) / 16000, abs=1e-6), (i, first)
+        if i == 2:
+            time.sleep(0.6)          # fall behind by 0.6 s with a 0.2 s queue
+    assert overruns >= 1
 
 
 def test_missing_portaudio_gives_a_friendly_error(monkeypatch):

@@ -113,3 +113,28 @@ def test_speech_probabilities_drop_the_lead_in_and_keep_frame_alignment():
     loud = np.flatnonzero(p >= 0.5)
     # frames k with [512 k, 512 (k + 1)) inside the tone: 32 .. 61
     assert loud.min() in (31, 32) and loud.max() in (61, 62), loud
+
+
+@pytest.mark.parametrize("vad", ["silero", "energy"])
+def test_a_vad_state_does_not_share_the_callers_memory(vad):
+    """The state is a value: writing into the chunk after a step (a reused device buffer) leaves it be
+    (Silero's 64-sample context used to be a view of the chunk's last frame), and the probabilities of a
+    stream fed through one reused buffer equal those of fresh chunks."""
+    from speechseq.runtime.vad import load_vad, silero_model_path
+
+    if vad == "silero" and silero_model_path() is None:
+        pytest.skip("silero-vad not installed")
+    v = load_vad(vad)
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=16 * 1024) * np.repeat(rng.uniform(0, 0.3, 16), 1024)).astype(np.float32)
+    fresh, reused, st_f, st_r, buf = [], [], v.initial_state(), v.initial_state(), np.empty(1024, np.float32)
+    for i in range(0, len(x), 1024):
+        p, st_f = v.step(x[i : i + 1024].copy(), st_f)
+        fresh.append(p)
+        buf[:] = x[i : i + 1024]
+        p, st_r = v.step(buf, st_r)
+        reused.append(p)
+        kept = (st_r.pending.copy(), st_r.context.copy(), st_r.rnn.copy())
+        buf[:] = 1.0
+        assert all(np.array_equal(a, b) for a, b in zip(kept, (st_r.pending, st_r.context, st_r.rnn)))
+    assert np.array_equal(np.concatenate(fresh), np.concatenate(reused))

@@ -149,8 +149,39 @@ class Listener:
     # -- recording ---------------------------------------------------------------------------
     def _record(self, block: np.ndarray, state: ListenerState, advance: bool = True
                 ) -> tuple[list[Event], ListenerState]:
+        """Feed `block` (the audio after state.time; advance=False: the audio that ends at state.time, from
+        the history) one VAD frame at a time, cut also where the utterance reaches no_speech_s or
+        max_utterance_s, so that the restarts and the endpoint fall where they would however the stream is
+        cut into blocks; the audio after the endpoint goes back to listening. The events' time is the end of
+        the block (the audio delivered when they are made)."""
+        t0 = state.time - (0.0 if advance else len(block) / SAMPLE_RATE)     # the block's first sample
+        produced = max(state.time, t0 + len(block) / SAMPLE_RATE)
+        frame = int(round(self.vad.frame_s * SAMPLE_RATE))
+        events: list[Event] = []
+        pos = 0
+        while True:
+            rec, cfg = state.recording, self.cfg
+            limit = cfg.max_utterance_s if rec.speech_seen else min(cfg.no_speech_s, cfg.max_utterance_s)
+            n = min(frame - len(rec.vad.pending), max(1, int(np.ceil(limit * SAMPLE_RATE)) - rec.samples))
+            end = min(len(block), pos + n)
+            piece_ev, state = self._record_piece(block[pos:end], state, max(state.time, t0 + end / SAMPLE_RATE),
+                                                 produced, last=end >= len(block))
+            events += piece_ev
+            pos = end
+            if state.mode is Mode.LISTENING:        # the utterance ended: the rest of the block is listened to
+                if pos < len(block):
+                    at = t0 + pos / SAMPLE_RATE
+                    piece_ev, state = self._listen(block[pos:], replace(state, time=at, detector_offset=at))
+                    events += piece_ev
+                return events, state
+            if pos >= len(block):
+                return events, state
+
+    def _record_piece(self, block: np.ndarray, state: ListenerState, now: float, produced: float, last: bool
+                      ) -> tuple[list[Event], ListenerState]:
+        """A piece of the block that completes at most one VAD frame; `now`: the stream time at its end;
+        `produced`: the time of its events (the block's end)."""
         rec, cfg = state.recording, self.cfg
-        now = state.time + (len(block) / SAMPLE_RATE if advance else 0.0)
         feats, fe_state = self.frontend.step(block, rec.frontend)
         probs, vad_state = self.vad.step(block, rec.vad)
         stream = rec.stream
@@ -180,17 +211,17 @@ class Listener:
             text, words = self.transcriber.transcribe(np.concatenate(rec.feats))
             rec = replace(rec, early=(rec.speech_end, text, tuple(words)))
         events: list[Event] = []
-        if cfg.partials and rec.stream is not None and rec.speech_seen:
-            text = self.streaming.partial(rec.stream).text
-            if text and text != rec.partial:
-                rec = replace(rec, partial=text)
-                events.append(PartialEvent(text, now))
-        state = replace(state, time=now, recording=rec)
         length = rec.samples / SAMPLE_RATE
         done = ((rec.speech_seen and rec.silence_s >= cfg.silence_s) or (not rec.speech_seen and length >= cfg.no_speech_s)
                 or length >= cfg.max_utterance_s)
+        if cfg.partials and rec.stream is not None and rec.speech_seen and (last or done):   # once a block
+            text = self.streaming.partial(rec.stream).text
+            if text and text != rec.partial:
+                rec = replace(rec, partial=text)
+                events.append(PartialEvent(text, produced))
+        state = replace(state, time=now, recording=rec)
         if done:
-            final, state = self._final(state)
+            final, state = self._final(state, produced)
             events.append(final)
         return events, state
 
@@ -207,7 +238,7 @@ class Listener:
                       stream=stream, partial="", early=None)
         return rec if keep_speech else replace(rec, speech_seen=False, silence_s=0.0, speech_end=start)
 
-    def _final(self, state: ListenerState) -> tuple[FinalEvent, ListenerState]:
+    def _final(self, state: ListenerState, produced: float | None = None) -> tuple[FinalEvent, ListenerState]:
         rec = state.recording
         text, words = "", []
         if rec.early is not None and rec.early[0] == rec.speech_end:
@@ -216,14 +247,16 @@ class Listener:
             text, words = self.transcriber.transcribe(np.concatenate(rec.feats))
         shift = rec.start
         final = FinalEvent(text, tuple(replace(w, start=w.start + shift, end=w.end + shift) for w in words),
-                           state.time, rec.start, rec.start + rec.samples / SAMPLE_RATE, rec.speech_end)
+                           state.time if produced is None else produced, rec.start, rec.start + rec.samples / SAMPLE_RATE,
+                           rec.speech_end)
         return final, replace(state, mode=Mode.LISTENING, recording=None, detector=self.detector.initial_state(),
                               detector_offset=state.time, history=())
 
     # -- public ------------------------------------------------------------------------------
     def step(self, block: np.ndarray, state: ListenerState) -> tuple[list[Event], ListenerState]:
         """Feed a block (N,) float32 at 16 kHz; returns the events it completed."""
-        block = finite_samples(np.asarray(block, dtype=np.float32).reshape(-1))
+        # A copy: the history keeps the block, and the caller may reuse its memory (a device buffer).
+        block = finite_samples(np.array(block, dtype=np.float32).reshape(-1))
         if state.mode is Mode.LISTENING:
             return self._listen(block, state)
         return self._record(block, state)

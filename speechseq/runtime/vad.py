@@ -99,7 +99,8 @@ class SileroVad:
             p, rnn = self.session.run(None, {"input": x, "state": rnn, "sr": self._sr})
             probs[i] = p.reshape(-1)[0]
             ctx = f[-self.context :]
-        return probs, replace(state, pending=rest, context=ctx, rnn=rnn, frames=state.frames + len(frames))
+        # (a copy: the last frame may lie in the caller's chunk, whose memory it may reuse)
+        return probs, replace(state, pending=rest, context=ctx.copy(), rnn=rnn, frames=state.frames + len(frames))
 
 
 class EnergyVad:
