@@ -184,6 +184,33 @@ def test_event_max_loss_without_keywords_or_without_negatives():
     assert pos.item() == pytest.approx(_softplus(-0.5), abs=1e-6) and neg.item() == 0.0
 
 
+def test_validation_scores_only_the_positives_its_mixes_hold():
+    """Validation's positive mixes (4 s: one keyword, sometimes one negative) drop the longer clip when the two
+    do not fit: a keyword of ~2 s is then not in the mix at all. Such an example has no keyword to miss, so it is
+    not scored; a model firing everywhere misses none of the rest."""
+    from speechseq.train.detector import TrainRecipe, Validation
+    from speechseq.train.kwmix import MixConfig
+
+    tone = (0.5 * np.sin(np.arange(16000 * 3) * 2 * np.pi * 700 / 16000)).astype(np.float32)
+    bank = {"meta": {"config": {"pad_s": 0.1}, "roles": {}}}
+    _role(bank, "val_pos", [tone[:35200]])                  # 2.2 s: with a 1.9-s negative it fills more than 4 s
+    _role(bank, "val_neg", [tone[:30400]])
+    q = quantize(logmel(0.01 * coloured_noise("pink", 16000 * 12, np.random.default_rng(1)), FrontendConfig()))
+    bank.update({"val_bg/q": q, "val_bg/offsets": np.array([0, len(q)]), "val_bg/end": np.array([-1], np.int32),
+                 "val_bg/power": np.array([float(np.exp(dequantize(q)).sum(1).mean())], np.float32),
+                 "val_bg/weight": np.ones(1, np.float32)})
+    recipe = TrainRecipe(val_positives=64, val_neg_hours=0.01, smoothing_steps=1)
+    validation = Validation(bank, MixConfig(reverb_prob=0.0), recipe, 4, "cpu")
+    assert any((y.sum(1) == 0).any() for y in validation.pos_y)   # some mixes lost their keyword
+
+    class Everywhere(torch.nn.Module):
+        def forward(self, x):
+            return torch.full((x.shape[0], x.shape[1] // 4), 2.0)   # p = 0.88 at every step
+
+    out = validation(Everywhere())
+    assert out["val_frr_at_05"] == 0.0
+
+
 def test_training_with_the_event_loss_logs_both_terms_and_learns(yes_no_bank, tmp_path):
     from speechseq.train.detector import train_detector
     from speechseq.train.kwbank import load_bank

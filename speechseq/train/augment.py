@@ -5,7 +5,7 @@ without overlap, and output label 1 for a fixed stretch right after each positiv
 module holds the parts that work on numbers and waveforms (numpy/scipy only):
 
 - `place_without_overlap` and `label_vector`: where clips go and what the labels are (shared by
-  the waveform mixer here and the feature-domain mixer in `speechseq.train.mixer`);
+  the waveform mixer here and the feature-domain mixer in `speechseq.train.kwmix`);
 - `synth_rir`, `reverberate`, `mic_colour`, `coloured_noise`: what makes a dry synthetic clip
   sound like a recording (room, microphone, noise floor);
 - `mix_clip`: one whole training example as a waveform (used for user recordings, checks, tests).
@@ -91,7 +91,8 @@ def synth_rir(rng: np.random.Generator, sr: int = 16000, rt60: tuple[float, floa
 
 
 def reverberate(x: np.ndarray, rir: np.ndarray) -> np.ndarray:
-    """Convolve with a room response, keeping the length and the peak level of `x`."""
+    """Convolve with a room response, keeping the peak level of `x`; the output runs on past the end of `x`
+    by a quarter of the response (its tail), so `x`'s own last sample stays at index len(x) - 1."""
     from scipy.signal import fftconvolve
 
     y = fftconvolve(x, rir)[: len(x) + len(rir) // 4]

@@ -127,11 +127,12 @@ class Validation:
                 yy = y.cpu().numpy()
                 for p, lab in zip(post, yy):
                     on = np.flatnonzero(lab)
-                    window = p[on[0]: on[-1] + 6] if len(on) else p[:0]
-                    scores.append(float(window.max()) if len(window) else 0.0)
-                    onsets.append((p[on[0]:], on[0]) if len(on) else (p[:0], 0))
+                    if not len(on):  # the keyword did not fit beside the negative: not in this mix, not missed
+                        continue
+                    scores.append(float(p[on[0]: on[-1] + 6].max()))
+                    onsets.append((p[on[0]:], on[0]))
             scores = np.array(scores)
-            frr = np.array([(scores < th).mean() for th in THRESHOLDS])
+            frr = np.array([(scores < th).mean() if len(scores) else 1.0 for th in THRESHOLDS])
             ok = np.flatnonzero(fa <= r.fa_target_per_h)
             i = int(ok[0]) if len(ok) else len(THRESHOLDS) - 1
             th = float(THRESHOLDS[i])
