@@ -94,6 +94,23 @@ def test_stream_events_equal_whole_posterior_events(tmp_path, wait_s):
         assert e.start < e.end <= e.time and e.end <= ((4 * (s + 1) - 1) * 160 + 400) / 16000 + step
 
 
+def test_an_events_end_is_where_the_keyword_its_labels_follow_ended(tmp_path):
+    """Training labels start at the step whose frames hold the keyword's last sample (augment.label_vector); an
+    event whose posterior run starts there (no smoothing, no learnt offset) puts the keyword's end within half a
+    step of the true end, for every end sample (it was the end of that step's last window: 15-55 ms late)."""
+    from speechseq.train.augment import end_frame, label_vector
+
+    det = _model(tmp_path)
+    m, det.smoothing = det.models[0], [1]
+    half_step = m.stride * 160 / 16000 / 2
+    errors = []
+    for end_sample in range(16000, 16000 + 4 * 160 * 3):          # three steps' worth of keyword ends
+        labels = label_vector(200, [end_frame(end_sample)], m.stride, 10)
+        start_step = int(np.flatnonzero(labels)[0])
+        errors.append(det._event(0, start_step, 0.9, start_step + 2).end - end_sample / 16000)
+    assert max(abs(e) for e in errors) <= half_step + 1e-9 and abs(np.mean(errors)) < 1e-3
+
+
 @pytest.mark.parametrize("steps", [2, 3, 5])
 def test_streamed_smoothing_is_smooth_of_the_whole_posterior(steps):
     """In chunks of any size, the stream's smoothed posteriors are exactly `smooth` of its raw ones (float32)."""

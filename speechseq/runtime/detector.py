@@ -280,11 +280,19 @@ class Detector:
         last_frame = m.stride * (step + 1) - 1
         return (last_frame * cfg.hop_length + cfg.win_length) / cfg.sample_rate
 
+    def _ended(self, m: KeywordModel, step: float) -> float:
+        """Seconds from stream start to where a keyword ends whose labels start at output `step`: training labels
+        (speechseq.train.augment.label_vector) start at the step whose S frames hold the keyword's last sample, so
+        it ended within that step's S hops, the middle of them expected."""
+        cfg = m.frontend
+        return (step + 0.5) * m.stride * cfg.hop_length / cfg.sample_rate
+
     def _event(self, i: int, run_start: int, score: float, emit_step: int) -> Detection:
         m = self.models[i]
-        # The posterior rises once the keyword has ended; the smoother delays it (w - 1) / 2 steps.
+        # The posterior rises once the keyword has ended (end_offset_s after its labels start, as validation measured
+        # it); the smoother delays it (w - 1) / 2 steps.
         onset = run_start - (self.smoothing[i] - 1) / 2
-        end = max(0.0, self._time(m, onset) - m.end_offset_s)
+        end = max(0.0, self._ended(m, onset) - m.end_offset_s)
         return Detection(m.keyword, max(0.0, end - m.keyword_duration_s), end, score, self._time(m, emit_step))
 
     def _trigger(self, i: int, ks: KeywordState, smoothed: list[float],
