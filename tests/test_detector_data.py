@@ -109,6 +109,23 @@ def test_feature_mix_labels_and_levels(rng):
     assert y0.sum() == 0
 
 
+def test_feature_reverb_tail_falls_as_documented(rng):
+    """MixConfig.rt60_s: the mixer's late reverberation weighs mel power with the amplitude's decay rule, so its
+    tail falls 30 dB in rt60_s (as the shipped models were trained; Mixer._reverb), and holds 10 ** (-DRR / 10) of
+    the direct power."""
+    from speechseq.train.kwmix import Mixer, MixConfig
+
+    bank = _tiny_bank(rng)
+    mixer = Mixer(bank, MixConfig(clip_s=4.0, reverb_prob=1.0, rt60_s=(0.5, 0.5), drr_db=(6.0, 6.0)))
+    fg = torch.zeros(2, 400, 40)
+    fg[:, 100] = 1.0                                          # one frame of direct sound
+    out = mixer._reverb(rng, fg)[0, :, 0].numpy().astype(np.float64)
+    assert abs(out[100] - 1.0) < 1e-4 and np.abs(out[:100]).max() < 1e-5  # direct path kept, nothing before it
+    tail = out[101:]
+    assert abs(tail.sum() - 10 ** -0.6) < 1e-3
+    assert abs(10 * np.log10(tail[50] / tail[0]) + 30.0) < 0.5   # rt60_s (0.5 s) later: -30 dB
+
+
 def test_floor_guard_in_training_gives_the_runtimes_frames(rng):
     """speechseq.train.floor_guard: each row of a batch through the runtime's FloorGuard as a fresh stream
     (within its 1e-4 skip rule); quiet rows are returned as they are."""
