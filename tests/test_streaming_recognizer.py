@@ -189,6 +189,28 @@ def test_batched_chunked_forward_matches_the_chunked_runtime(front):
     assert m.lstm.weight_hh_l1.grad.abs().sum() > 0 and m.lstm.weight_hh_l1_reverse.grad.abs().sum() > 0
 
 
+@pytest.mark.parametrize("front", FRONTS, ids=lambda f: f"{f['front']}-s{f['stride']}")
+def test_batched_chunked_forward_ignores_what_the_padding_holds(front):
+    """Training batches are padded with the log floor (speechseq.train.recognizer.collate), not the mean:
+    with `lengths` the front must read padding as the stream's edge (the mean), as the offline model does."""
+    import math
+
+    from speechseq.nn.streaming import chunked_forward
+    from speechseq.train.recognizer import collate
+
+    m = _model(seed=7, **front)
+    lengths = [96, 61, 7]
+    feats = [(torch.randn(n, 8) * m.feat_std + m.feat_mean).numpy() for n in lengths]
+    b = collate(feats, ["a"] * len(feats))
+    assert float(b.features[2, 7:].max()) == pytest.approx(math.log(1e-6))
+    for c, r in ((4, 3), (5, 0), (3, 20)):
+        with torch.no_grad():
+            got = chunked_forward(m, b.features, c, r, b.lengths)
+            for i, n in enumerate(lengths):
+                ref = _chunked_torch(m, torch.from_numpy(feats[i])[None], c, r)[0]
+                assert float((got[i, : len(ref)] - ref).abs().max()) < 1e-5, (c, r, i)
+
+
 def test_int8_twin_quantises_every_lstm_and_stays_close(exported, tmp_path):
     import onnx
 

@@ -141,7 +141,7 @@ def chunked_forward(model: Recognizer, features: torch.Tensor, chunk_steps: int,
     """
     cfg = model.cfg
     c, r = chunk_steps, lookahead_steps
-    x = model._front(features)                                   # (B, T', D): local, exact
+    x = model._front(features, lengths)                          # (B, T', D): local, exact (padding: the mean)
     b, t, _ = x.shape
     n = -(-t // c)
     x = nn.functional.pad(x, (0, 0, 0, n * c + r - t))            # (B, n C + R, D)
