@@ -50,11 +50,23 @@ def _check_path(path: str | os.PathLike) -> Path:
     return p
 
 
-def _open(p: Path) -> sf.SoundFile:
+class _FrontToBack(sf.SoundFile):
+    """A file read front to back, block by block (`stream_audio`). soundfile seeks to where a read ended after every
+    read of a seekable file, and libsndfile's MP3 decoder takes each such seek afresh (mpg123_seek): the frames after
+    a block edge were decoded without their bit reservoir, glitches of up to half full scale for a tenth of a second
+    and libmpg123 errors on stderr. Declared unseekable, the reads follow one another with no seek in between."""
+
+    def seekable(self) -> bool:
+        return False
+
+
+def _open(p: Path, cls: type[sf.SoundFile] = sf.SoundFile) -> sf.SoundFile:
     try:
-        f = sf.SoundFile(str(p))
+        f = cls(str(p))
     except (sf.LibsndfileError, RuntimeError, TypeError) as err:
         msg = str(err).split(":")[-1].strip() or "unknown error"
+        if "does not exist or is not a regular file" in msg:  # libsndfile's word for bytes of no format it knows; the
+            msg = "not audio in a format libsndfile reads, or damaged"  # file is there and regular (_check_path)
         raise AudioError(f"{p}: cannot decode audio ({msg})") from None
     if f.frames == 0 or f.samplerate <= 0:
         f.close()
@@ -151,17 +163,20 @@ def stream_audio(path: str | os.PathLike, block_s: float = 10.0, sr: int = SAMPL
     numerical noise (streamed soxr, no seams at block edges); NaN and infinite samples as there.
     """
     p = _check_path(path)
-    with _open(p) as f:
+    with _open(p, _FrontToBack) as f:
         native = f.samplerate
         block = max(1, int(round(block_s * native)))
         rs = None if native == sr else soxr.ResampleStream(native, sr, 1, dtype="float32", quality="HQ")
         got_any = False
+        left = f.frames  # the frames load_audio's one read is held to (soundfile's bound on a seekable file)
         while True:
+            want = min(block, left)
             try:
-                x = f.read(block, dtype="float32", always_2d=True)
+                x = f.read(want, dtype="float32", always_2d=True)
             except (sf.LibsndfileError, RuntimeError) as err:
                 raise AudioError(f"{p}: cannot decode audio ({err})") from None
-            last = len(x) < block
+            left -= len(x)
+            last = len(x) < want or left <= 0
             mono = finite_samples(to_mono(x))
             out = mono if rs is None else rs.resample_chunk(mono, last=last)
             if len(out):

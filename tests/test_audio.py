@@ -188,3 +188,30 @@ def test_to_mono_is_the_channel_mean(channels):
     assert np.array_equal(y, x.mean(axis=1, dtype=np.float32))
     assert np.array_equal(to_mono(x.astype(np.float64)), y)   # converted first, then mixed
     assert np.array_equal(to_mono(x[:, 0]), x[:, 0])
+
+
+@pytest.mark.parametrize("sr", [16000, 44100])
+def test_mp3_blocks_equal_whole_file(tmp_path, capfd, sr):
+    """soundfile seeks back to where a read ended after every read, and libsndfile's MP3 decoder takes each such seek
+    afresh: the frames after a block edge were decoded without their bit reservoir (glitches of half full scale for
+    a tenth of a second and libmpg123 errors on stderr). Read front to back, the blocks are the file's samples."""
+    path = tmp_path / "tone.mp3"
+    sf.write(path, _tone(sr, seconds=4.0), sr, format="MP3", subtype="MPEG_LAYER_III")
+    whole = load_audio(path)
+    capfd.readouterr()
+    joined = np.concatenate(list(stream_audio(path, block_s=1.0)))
+    assert len(joined) == len(whole)
+    assert np.abs(joined - whole).max() < 1e-5
+    assert "mpg123" not in capfd.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["noise.mp3", "noise.wav", "photo.flac"])
+def test_binary_junk_is_not_called_missing(tmp_path, name):
+    """libsndfile answers bytes that are no audio format it knows with "File does not exist or is not a regular file":
+    the file is there (checked first), so the message says what is wrong with it instead."""
+    path = tmp_path / name
+    path.write_bytes(np.random.default_rng(1).integers(0, 256, 5000, dtype=np.uint8).tobytes())
+    for read in (load_audio, lambda p: list(stream_audio(p)), audio_info):
+        with pytest.raises(AudioError, match="cannot decode audio") as err:
+            read(path)
+        assert "does not exist" not in str(err.value) and "not audio in a format" in str(err.value)

@@ -193,7 +193,10 @@ except KeyboardInterrupt:
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupt_keeps_the_last_epoch_and_says_so(tmp_path, sig):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    p = subprocess.Popen([sys.executable, "-c", SCRIPT, str(tmp_path)], env=env, stderr=subprocess.PIPE, text=True)
+    # SIGINT as a terminal gives it: a shell's background job (CI run with &) starts with SIGINT ignored, which
+    # Python would keep
+    p = subprocess.Popen([sys.executable, "-c", SCRIPT, str(tmp_path)], env=env, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 60
     while time.time() < deadline and not (tmp_path / "last.pt").exists():
         time.sleep(0.05)
