@@ -83,8 +83,8 @@ def clip_features(audio: np.ndarray, cfg: BankConfig, rng: np.random.Generator |
     pad = int(round(cfg.pad_s * 16000))
     x = np.concatenate([np.zeros(pad, np.float32), x, np.zeros(pad, np.float32)])
     # The bank's features keep the frontend's default floor (1e-5), while the exported detectors run at 1e-6 and the
-    # mixer takes 1e-6 off the bank's power (kwmix.Mixer._power): quiet frames train about 2.3 lower in log than
-    # they run. Kept as the shipped models were trained: banks at 1e-6 missed the same real voices (session 38:
+    # mixer takes 1e-6 off the bank's power (kwmix.Mixer._power): digital silence trains at about log 1e-5, 2.3 above
+    # the runtime's log 1e-6. Kept as the shipped models were trained: banks at 1e-6 missed the same real voices (session 38:
     # amelia, seeds 0 / 1, 223 real Precise clips missed at thresholds 0.5 / 0.7 / 0.9: 13.9 / 22.0 / 43.5 and
     # 11.2 / 16.6 / 33.6 % against 16.1 / 22.0 / 41.7 and 11.2 / 17.0 / 33.6 % with this floor).
     fe = FrontendConfig(n_mels=cfg.n_mels)
