@@ -71,6 +71,31 @@ def test_killed_run_resumes_from_last_checkpoint(tmp_path):
     assert after[:done] == before[:done]  # finished epochs are kept, not redone
 
 
+def test_a_resumed_run_with_dropout_ends_as_one_never_stopped(tmp_path):
+    """The random state (dropout's) is kept with the checkpoint: 1 epoch, then a resume to 3, gives the weights of
+    3 epochs in one go, exactly."""
+    x = torch.randn(64, 3, generator=torch.Generator().manual_seed(0))
+    y = x @ torch.tensor([1.0, -2.0, 0.5])
+
+    def run(out: Path, epochs: int) -> dict:
+        torch.manual_seed(1)
+        model = torch.nn.Sequential(torch.nn.Linear(3, 16), torch.nn.Dropout(0.5), torch.nn.Linear(16, 1))
+
+        def batches(epoch):
+            return torch.randperm(64, generator=torch.Generator().manual_seed(epoch)).split(16)
+
+        def loss_fn(m, idx):
+            return ((m(x[idx]).squeeze(1) - y[idx]) ** 2).mean(), {}
+        train_loop(model, batches, loss_fn, None, out, "toy", {}, LoopConfig(epochs=epochs, lr=0.05, ema_decay=None),
+                   progress=False)
+        return model.state_dict()
+
+    straight = run(tmp_path / "a", 3)
+    run(tmp_path / "b", 1)
+    resumed = run(tmp_path / "b", 3)
+    assert all(torch.equal(straight[k], resumed[k]) for k in straight)
+
+
 def test_wrong_kind_refuses_to_resume(tmp_path):
     model = torch.nn.Linear(2, 1)
     args = (lambda e: [0], lambda m, b: (m(torch.ones(1, 2)).sum() ** 2, {}), None, tmp_path)

@@ -181,6 +181,10 @@ def train_loop(model: torch.nn.Module, batches_for_epoch: Callable[[int], Iterab
         if ema is not None and ck.get("ema") is not None:
             ema.model.load_state_dict(ck["ema"])
         history, start_epoch, step = ck["history"], ck["epoch"], ck["step"]
+        if ck.get("rng") is not None:  # dropout and the like go on as in a run never stopped
+            torch.set_rng_state(ck["rng"])
+        if ck.get("cuda_rng") is not None and dev.type == "cuda":
+            torch.cuda.set_rng_state_all(ck["cuda_rng"])
         best, steps_per_epoch = ck.get("best"), ck.get("steps_per_epoch") or steps_per_epoch
         if is_main and start_epoch > loop_cfg.epochs:
             from ..errors import SpeechseqWarning
@@ -195,7 +199,9 @@ def train_loop(model: torch.nn.Module, batches_for_epoch: Callable[[int], Iterab
         return {"kind": kind, "model_config": model_config, "loop_config": asdict(loop_cfg),
                 "model": model.state_dict(), "optimizer": opt.state_dict(),
                 "ema": ema.model.state_dict() if ema is not None else None, "epoch": epoch, "step": step,
-                "steps_per_epoch": steps_per_epoch, "history": history, "best": best, "extra": extra or {}}
+                "steps_per_epoch": steps_per_epoch, "history": history, "best": best, "extra": extra or {},
+                "rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state_all() if dev.type == "cuda" else None}
 
     kept = start_epoch  # the epochs that last.pt holds
 
