@@ -76,11 +76,16 @@ def slug(keyword: str) -> str:
     return s
 
 
+def numbered_files(out: Path, stem: str) -> list[tuple[int, Path]]:
+    """(NNN, file) of the out/<stem>-NNN.wav files already there, by name."""
+    pattern = re.compile(rf"^{re.escape(stem)}-(\d+)\.wav$")
+    files = sorted(out.iterdir()) if out.is_dir() else []
+    return [(int(m.group(1)), f) for f in files if (m := pattern.match(f.name))]
+
+
 def next_number(out: Path, stem: str) -> int:
     """1 + the highest NNN of the out/<stem>-NNN.wav files already there (1 for none)."""
-    pattern = re.compile(rf"^{re.escape(stem)}-(\d+)\.wav$")
-    numbers = [int(m.group(1)) for f in out.iterdir() if (m := pattern.match(f.name))] if out.is_dir() else []
-    return max(numbers, default=0) + 1
+    return max((n for n, _ in numbered_files(out, stem)), default=0) + 1
 
 
 def next_steps(keyword: str, stem: str, out: Path) -> str:
@@ -125,14 +130,12 @@ def sample_digest(path: Path) -> str:
 
 def sample_digests(out: Path, stem: str) -> dict[str, Path]:
     """{digest: file} of the out/<stem>-NNN.wav takes already there (one that cannot be read is left out)."""
-    pattern = re.compile(rf"^{re.escape(stem)}-(\d+)\.wav$")
     seen: dict[str, Path] = {}
-    for f in sorted(out.iterdir()) if out.is_dir() else []:
-        if pattern.match(f.name):
-            try:
-                seen.setdefault(sample_digest(f), f)
-            except (OSError, RuntimeError):  # soundfile's LibsndfileError is a RuntimeError
-                continue
+    for _, f in numbered_files(out, stem):
+        try:
+            seen.setdefault(sample_digest(f), f)
+        except (OSError, RuntimeError):  # soundfile's LibsndfileError is a RuntimeError
+            continue
     return seen
 
 
