@@ -83,7 +83,7 @@ def test_a_changed_model_file_is_a_new_entry(tmp_path, monkeypatch):
 def test_a_file_replaced_while_it_is_built_keeps_the_bytes_that_were_read(tmp_path, monkeypatch):
     """The graph is built from the bytes the key was made of: a file replaced meanwhile (here: between the read and
     the build) does not put the new file's graph under the old file's key."""
-    import speechseq.runtime.detector as detector
+    import speechseq.runtime.detector_graph as detector
 
     monkeypatch.setenv("SPEECHSEQ_CACHE", str(tmp_path / "c"))
     path = tmp_path / "kw.onnx"

@@ -1,7 +1,7 @@
 """A strided Conv1D over time, rewritten as one MatMul over blocks of frames, for cheaper streaming calls.
 
 Since session 34 the runtime runs this only for a detector file whose frames do not come the export's way
-(speechseq.runtime.detector.load_graph): the export's own graphs get speechseq.runtime.conv_taps, which takes the
+(speechseq.runtime.detector_graph.load_graph): the export's own graphs get speechseq.runtime.conv_taps, which takes the
 running-mean normalisation into the same product and runs fewer nodes still.
 
 A detector's convolution (kernel k frames, stride s, F bands in, C channels out) reads, for output j, the

@@ -20,24 +20,20 @@ import math
 import os
 from array import array
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
 from ..audio import finite_samples
 from ..frontend import FrontendConfig, FrontendState, StreamingFrontend
-from .conv_blocks import conv_as_matmul
-from .conv_taps import Taps, conv_as_taps
-from .graph_cache import cached
-from .graph_merge import merge_side_by_side, prefixed
+from .detector_graph import load_graph, merged_session, runtime_graph
+from .graph_merge import prefixed
 from .level import GUARD_RANGE_DB, FloorGuard
-from .one_stream import one_stream
-from .onnx import ModelError, direct_run, graph_metadata, make_session, missing_model, session_metadata
+from .onnx import ModelError, direct_run, make_session, session_metadata
 
 __all__ = ["Detection", "KeywordModel", "KeywordState", "DetectorState", "Detector", "load_graph", "smooth",
-           "trigger_events"]
+           "trigger_events"]  # load_graph: speechseq.runtime.detector_graph's, the graph KeywordModel runs
 
 
 def smooth(probs: np.ndarray, steps: int) -> np.ndarray:
@@ -127,7 +123,7 @@ class KeywordModel:
         self.path, self.threads, self.rewrite = str(path), threads, rewrite
         self._session = self._run = None
         if rewrite:
-            self._graph, self.taps, meta, self._outputs = _runtime_graph(path)
+            self._graph, self.taps, meta, self._outputs = runtime_graph(path)
         else:
             self.taps, self._graph = (), None
             meta = session_metadata(self.open())
@@ -250,7 +246,7 @@ class Detector:
         if max_wait_s < 0:
             raise ValueError(f"max_wait_s must be >= 0, got {max_wait_s}")
         self.max_wait = [int(round(max_wait_s / m.step_s)) for m in models]  # 0: emit at the crossing
-        self._merged, self._shared_context, self._merged_taps = (_merged_session(self.models) if merge
+        self._merged, self._shared_context, self._merged_taps = (merged_session(self.models) if merge
                                                                  else (None, False, ()))
         self._merged_outputs = [o.name for o in self._merged.get_outputs()] if self._merged is not None else []
         self._merged_run = direct_run(self._merged) if self._merged is not None else None
@@ -409,102 +405,3 @@ class Detector:
             if ks.run_start >= 0:
                 out.append(self._event(i, ks.run_start, ks.run_best, max(ks.steps - 1, ks.run_start)))
         return out
-
-
-def load_graph(path: str | os.PathLike) -> tuple:
-    """A detector file's graph as the runtime runs it (onnx.ModelProto), and the taps matrices it reads (Taps,
-    fed per call): its running-mean normalisation and convolution as taps products (speechseq.runtime.conv_taps),
-    or, where its graph is not the export's pattern, its convolution as a blocked MatMul (conv_blocks; no taps);
-    then fixed to one stream a call (speechseq.runtime.one_stream: batch 1, layout changes as Reshapes). The same
-    outputs, a cheaper call. ModelError when the file is missing or not ONNX."""
-    return _rewrite(_parse(Path(path))[0])
-
-
-def _rewrite(model) -> tuple:
-    """`load_graph` of a parsed file."""
-    ctx_input = next((v for v in model.graph.input if v.name == "context"), None)
-    dims = ctx_input.type.tensor_type.shape.dim if ctx_input is not None else []
-    context = dims[1].dim_value if len(dims) == 3 else 0  # the frames it carries, where the file says
-    rewritten, taps = conv_as_taps(model, context) if context > 0 else (model, ())
-    return (one_stream(rewritten), taps) if taps else (one_stream(conv_as_matmul(model)), ())
-
-
-def _runtime_graph(path: str | os.PathLike) -> tuple[bytes, tuple[Taps, ...], dict, list[str]]:
-    """`load_graph`'s graph as bytes, the taps it reads, the file's metadata and the graph's output names: from the
-    graph cache (speechseq.runtime.graph_cache: no onnx import), built and kept there on a miss. A graph is kept
-    only once onnxruntime has taken it and its metadata says detector: ModelError, naming the file, otherwise."""
-    p = Path(path)
-    if not p.is_file():
-        raise ModelError(missing_model(p))
-
-    def build(files: list[bytes]) -> tuple[bytes, dict, None, bool]:
-        model, external = _parse(p, files[0])
-        graph, taps = _rewrite(model)
-        data = graph.SerializeToString()
-        make_session(data, 1, name=str(p))  # onnxruntime's checks, now, as where a session is made at load
-        meta = graph_metadata(graph)
-        if meta.get("kind") != "detector":
-            raise ModelError(f"{p}: not a speechseq detector (metadata kind {meta.get('kind')!r})")
-        record = {"taps": [asdict(t) for t in taps], "meta": meta, "outputs": [o.name for o in graph.graph.output]}
-        return data, record, None, not external
-    try:
-        data, record, _ = cached("detector", [p], build)
-    except OSError as err:
-        raise ModelError(f"{p}: cannot read the model file ({err.strerror or err})") from None
-    return data, tuple(Taps(**t) for t in record["taps"]), record["meta"], list(record["outputs"])
-
-
-def _parse(p: Path, data: bytes | None = None) -> tuple:
-    """The ONNX file at `p` (onnx.ModelProto), from its bytes `data` where they are read already, with the tensors
-    it keeps in other files read from p's folder (as onnx.load does), and whether it had such tensors (external
-    data: their bytes are not in the graph cache's key, so such a graph is not kept). ModelError when it is missing
-    or not ONNX."""
-    import onnx
-    from onnx.external_data_helper import load_external_data_for_model, uses_external_data
-
-    if data is None and not p.is_file():
-        raise ModelError(missing_model(p))
-    try:
-        model = onnx.load_model_from_string(data if data is not None else p.read_bytes())
-        external = any(uses_external_data(t) for t in model.graph.initializer)
-        if external:
-            load_external_data_for_model(model, str(p.parent))
-        return model, external
-    except Exception as err:  # protobuf's DecodeError and kin
-        why = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
-        raise ModelError(f"{p}: cannot load ONNX model ({why})") from None
-
-
-def _merged_session(models: Sequence[KeywordModel]):
-    """(One session running every model, whether it reads one shared "context" input, the (input name, Taps)
-    it reads); (None, False, ()) for a single model or models of different strides."""
-    if len(models) < 2 or len({m.stride for m in models}) != 1:
-        return None, False, ()
-    shared_context = len({m.context for m in models}) == 1
-
-    def build(files: list[bytes]) -> tuple[bytes, dict]:
-        parsed = [_parse(Path(m.path), d) for m, d in zip(models, files)]
-        graphs = [_rewrite(model) if m.rewrite else (model, ()) for m, (model, _) in zip(models, parsed)]
-        taps = [t for _, t in graphs]
-        shared_taps = shared_context and len(set(taps)) == 1  # the same matrices for every model: fed once
-        shared = ({"features", "context"} if shared_context else {"features"}) | (
-            {t.name for t in taps[0]} if shared_taps else set())
-        try:
-            merged = merge_side_by_side([g for g, _ in graphs], shared_inputs=shared)
-        except ValueError as err:
-            raise ModelError(f"cannot run {', '.join(m.path for m in models)} as one graph ({err}); "
-                             "load them without merging") from None
-        fed = ([(t.name, t) for t in taps[0]] if shared_taps
-               else [(prefixed(i, t.name), t) for i, ts in enumerate(taps) for t in ts])
-        data = merged.SerializeToString()
-        session = make_session(data, models[0].threads)  # onnxruntime's checks before anything is kept
-        return data, {"fed": [[name, asdict(t)] for name, t in fed]}, session, not any(e for _, e in parsed)
-    # The key holds what the graph's shape depends on beside the files: which are rewritten, and the context sizes
-    # the models were loaded with (a file changed since gives another entry, never a wrong one for later loads).
-    kind = "merged " + " ".join(f"{'r' if m.rewrite else 'f'}{m.context}" for m in models)
-    try:
-        data, record, session = cached(kind, [m.path for m in models], build)
-    except OSError as err:
-        raise ModelError(f"cannot read a model file ({err})") from None
-    fed = [(name, Taps(**t)) for name, t in record["fed"]]
-    return session or make_session(data, models[0].threads), shared_context, fed

@@ -1,6 +1,6 @@
 """Detector graphs as the runtime runs them, kept on disk, so that a load that finds them needs no `onnx` import.
 
-The runtime rewrites each detector file's graph (speechseq.runtime.detector.load_graph) and merges several into one
+The runtime rewrites each detector file's graph (speechseq.runtime.detector_graph.load_graph) and merges several into one
 (graph_merge). Both need the onnx package, whose import costs more than the rest of a short `speechseq detect` run:
 about 0.6 s (most of it ml_dtypes, which onnx.helper imports) and 17 MB of resident memory, measured in session 36.
 So the result, the graph's bytes with a JSON record of what the runtime needs beside them, is written once into a
@@ -32,8 +32,8 @@ __all__ = ["MAX_ENTRIES", "cache_folder", "cached"]
 
 MAX_ENTRIES = 64  # graphs kept, about 1 MB each; the least recently used go first
 # The modules whose code decides the runtime's graphs and records: a change to any of them is a new key.
-_CODE = ("detector.py", "conv_taps.py", "conv_blocks.py", "one_stream.py", "graph_merge.py", "graph_edit.py",
-         "graph_cache.py", "onnx.py")
+_CODE = ("detector.py", "detector_graph.py", "conv_taps.py", "conv_blocks.py", "one_stream.py", "graph_merge.py",
+         "graph_edit.py", "graph_cache.py", "onnx.py")
 _STALE_S = 3600.0  # a graph without its record, or a temporary file, older than this is a writer's leftover
 _code_digest: str | None = None
 
