@@ -122,16 +122,20 @@ def pretrain_detector(clips: Sequence[tuple[np.ndarray, str, float]], out_dir: s
 
     n_steps = len(plan(0)[1])
 
+    # The detector's runtime floor (DetectorConfig.floor, 1e-6), not its features' frontend's (1e-5): the detectors
+    # train toward the floor they run at (kwbank's note on floors), as they always have.
+    floor = model_cfg.floor
+
     def batches(epoch: int):
         rng, plan_ = plan(epoch)
         g = torch.Generator().manual_seed(int(rng.integers(2**31)))
         for idx in plan_:
-            feats = [speed_warp(train[i][0], recipe.augment, rng) for i in idx]
+            feats = [speed_warp(train[i][0], recipe.augment, rng, floor=floor) for i in idx]
             ok = [k for k, i in enumerate(idx) if ctc_fits(len(feats[k]), encode(train[i][1]), stride)]
             if not ok:
                 continue
             b = collate([feats[k] for k in ok], [train[idx[k]][1] for k in ok])
-            yield b._replace(features=augment_batch(b.features, b.lengths, recipe.augment, g, noise_t))
+            yield b._replace(features=augment_batch(b.features, b.lengths, recipe.augment, g, noise_t, floor=floor))
 
     def loss_fn(m: torch.nn.Module, b: Batch) -> tuple[torch.Tensor, dict]:
         lp = m(b.features.to(dev))  # (B, U, V)

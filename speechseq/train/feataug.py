@@ -8,13 +8,16 @@ operation approximates its waveform twin in the power domain of the mel bands:
     noise     P' = P + N                      log: logaddexp(x, noise + level)
     reverb    P'(t) = P(t) + g sum_k>=1 e^(-k d) P(t - k),  d = ln(1e6) / (RT60 * frame_rate)
     gain      x' = x + g                      (clipped at the frontend's floor)
-    speed     x'(t) = x(r t)                  (tempo, pitch kept; linear interpolation in time)
+    speed     x'(t) = x(r t)                  (tempo, pitch kept; linear interpolation in time;
+                                               T' = round(T / r) frames, the most at the slowest r)
     warp      x'(m) = x(a m)                  (vocal tract length: stretch the mel axis)
     band      bands above a random cut-off set to the noise floor (8 kHz recordings)
     SpecAugment: frequency and time masks, filled with the per-band training mean.
 
 Per-utterance operations (speed, warp, dither) are numpy functions; batch operations take
-(B, T, F) torch tensors on any device and use the given torch.Generator.
+(B, T, F) torch tensors on any device and use the given torch.Generator. Both take the log floor
+of the features' frontend (FrontendConfig.floor: 1e-5 for the recogniser's banks), which nothing
+takes a feature below, as the frontend never gives one below log(floor).
 """
 from __future__ import annotations
 
@@ -24,9 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-__all__ = ["AugmentConfig", "speed_warp", "augment_batch", "colored_noise_features"]
-
-_FLOOR = math.log(1e-6)
+__all__ = ["AugmentConfig", "speed_frames", "slowest_frames", "speed_warp", "augment_batch", "colored_noise_features"]
 
 
 @dataclass(frozen=True)
@@ -54,14 +55,31 @@ class AugmentConfig:
                              reverb_prob=0.0, band_prob=0.0, freq_masks=0, time_masks_per_s=0.0)
 
 
-def speed_warp(feats: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
-    """One utterance (T, F) float32 -> (T', F): dither, tempo change, mel-axis warp."""
+def speed_frames(n: int, r: float) -> int:
+    """The frames speed_warp makes of `n` frames at tempo factor `r`."""
+    return max(2, int(round(n / r))) if abs(r - 1.0) > 1e-3 and n > 2 else n
+
+
+def slowest_frames(lengths: np.ndarray, cfg: AugmentConfig) -> np.ndarray:
+    """(n,) int64: the most frames speed_warp makes of utterances of `lengths` frames, exactly: their
+    frames at the slowest factor cfg.speed[0] (round(T / r) does not grow with r)."""
+    n = np.asarray(lengths, dtype=np.int64)
+    r = float(cfg.speed[0])
+    if not abs(r - 1.0) > 1e-3:
+        return n.copy()
+    return np.where(n > 2, np.maximum(2, np.round(n / r).astype(np.int64)), n)  # speed_frames, elementwise
+
+
+def speed_warp(feats: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator, *, floor: float) -> np.ndarray:
+    """One utterance (T, F) float32 -> (T', F): dither, tempo change, mel-axis warp; T' = speed_frames(T, r).
+    floor: the frontend's (FrontendConfig.floor); dither takes no feature below log(floor)."""
     x = feats
     if cfg.dither > 0:
         x = x + rng.uniform(-cfg.dither / 2, cfg.dither / 2, size=x.shape).astype(np.float32)
+        x = np.maximum(x, np.float32(math.log(floor)))
     r = rng.uniform(*cfg.speed)
     if abs(r - 1.0) > 1e-3 and len(x) > 2:
-        n = max(2, int(round(len(x) / r)))
+        n = speed_frames(len(x), r)
         pos = np.linspace(0, len(x) - 1, n)
         i = np.minimum(pos.astype(np.int64), len(x) - 2)
         w = (pos - i)[:, None].astype(np.float32)
@@ -88,15 +106,18 @@ def _level(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 def augment_batch(x: torch.Tensor, lengths: torch.Tensor, cfg: AugmentConfig, g: torch.Generator,
-                  noise: torch.Tensor | None = None, fill: torch.Tensor | None = None) -> torch.Tensor:
+                  noise: torch.Tensor | None = None, fill: torch.Tensor | None = None, *,
+                  floor: float) -> torch.Tensor:
     """Augment a padded batch of log-mel features.
 
     x: (B, T, F); lengths: (B,) real frames; noise: (N, F) log-mel of noise recordings (None:
-    no noise); fill: (F,) value for SpecAugment masks (the training mean; None: zeros).
+    no noise); fill: (F,) value for SpecAugment masks (the training mean; None: zeros); floor: the
+    frontend's (FrontendConfig.floor), where the gain clips and the band limit fills.
     Returns a new (B, T, F) tensor; padding frames are left as they were.
     """
     b, t, f = x.shape
     dev = x.device
+    log_floor = math.log(floor)
     mask = torch.arange(t, device=dev)[None, :] < lengths.to(dev)[:, None]          # (B, T)
     y = x.clone()
     if cfg.reverb_prob > 0:
@@ -113,12 +134,12 @@ def augment_batch(x: torch.Tensor, lengths: torch.Tensor, cfg: AugmentConfig, g:
         on = (torch.rand((b, 1, 1), generator=g, device=dev) < cfg.reverb_prob)
         y = torch.where(on, rev, y)
     if cfg.gain > 0:
-        y = torch.clamp_min(y + _rand((b, 1, 1), -cfg.gain, cfg.gain, g, dev), _FLOOR)
+        y = torch.clamp_min(y + _rand((b, 1, 1), -cfg.gain, cfg.gain, g, dev), log_floor)
     if cfg.band_prob > 0:
         cut = torch.randint(cfg.band_cut[0], cfg.band_cut[1] + 1, (b, 1, 1), generator=g, device=dev)
         on = (torch.rand((b, 1, 1), generator=g, device=dev) < cfg.band_prob)
         high = torch.arange(f, device=dev)[None, None, :] >= cut
-        y = torch.where(on & high, torch.full_like(y, _FLOOR), y)
+        y = torch.where(on & high, torch.full_like(y, log_floor), y)
     if noise is not None and cfg.noise_prob > 0:
         n_len = noise.shape[0]
         reps = (t // n_len) + 2

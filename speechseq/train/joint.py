@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..frontend import FrontendConfig
 from ..nn.recognizer import Recognizer
 from ..nn.text import AttentionDecoder, DecoderConfig, SharedEmbedding
 from ..text import BLANK, EOS, SOS, encode, normalize
@@ -100,10 +101,12 @@ def decoder_loss(logits: torch.Tensor, out: torch.Tensor, label_smoothing: float
 
 
 def joint_loss_fn(cfg: JointConfig, device: str = "cpu", augment=None, noise: torch.Tensor | None = None,
-                  seed: int = 0) -> Callable[[nn.Module, object], tuple[torch.Tensor, dict]]:
+                  seed: int = 0, floor: float = FrontendConfig.floor,
+                  generator: torch.Generator | None = None) -> Callable[[nn.Module, object], tuple[torch.Tensor, dict]]:
     """loss_fn(model, batch) for train_loop over the recogniser's batches (speechseq.train.recognizer.Batch);
-    `augment`: an AugmentConfig applied to each batch as the recogniser's own CTC training does."""
-    g = torch.Generator(device=device).manual_seed(seed * 7919)
+    `augment`: an AugmentConfig applied to each batch as the recogniser's own CTC training does, at the features'
+    frontend `floor` (the recogniser's, 1e-5), with `generator` (None: one seeded with `seed`)."""
+    g = generator if generator is not None else torch.Generator(device=device).manual_seed(seed * 7919)
     noise_dev = None if noise is None else noise.to(device)
 
     def loss_fn(model: nn.Module, batch) -> tuple[torch.Tensor, dict]:
@@ -112,7 +115,7 @@ def joint_loss_fn(cfg: JointConfig, device: str = "cpu", augment=None, noise: to
         if augment is not None:
             from .feataug import augment_batch
 
-            x = augment_batch(x, lengths, augment, g, noise_dev, core.recognizer.feat_mean)
+            x = augment_batch(x, lengths, augment, g, noise_dev, core.recognizer.feat_mean, floor=floor)
         inp, out = decoder_targets(targets=batch.targets, target_lengths=batch.target_lengths)
         log_probs, out_lengths, memory = encoder_outputs(core.recognizer, x, lengths)
         ctc = nn.functional.ctc_loss(log_probs.transpose(0, 1), batch.targets.to(device), out_lengths,
@@ -229,11 +232,13 @@ def train_joint(train_bank, val_banks: dict, out_dir: str | os.PathLike, recogni
     info = {"frontend": train_bank.frontend, "train_hours": round(train_bank.hours, 3), "joint": asdict(joint),
             **(extra or {})}
     noise_t = None if noise is None else torch.as_tensor(noise, dtype=torch.float32)
-    loss_fn = joint_loss_fn(joint, loop_cfg.device, opts.augment, noise_t, opts.seed)
+    g = torch.Generator(device=loop_cfg.device).manual_seed(opts.seed * 7919)
+    loss_fn = joint_loss_fn(joint, loop_cfg.device, opts.augment, noise_t, opts.seed,
+                            FrontendConfig(**train_bank.frontend).floor, g)
     return train_loop(model, lambda epoch: make_batches(train_bank, epoch, opts), loss_fn,
                       (lambda m: rec_validate(m.recognizer)) if rec_validate else None, out_dir, KIND_JOINT, config,
                       loop_cfg, select="val_wer" if rec_validate else "loss", mode="min", extra=info,
-                      progress=progress)
+                      progress=progress, generators={"augment": g})
 
 
 def load_decoder_checkpoint(path: str | os.PathLike) -> tuple[AttentionDecoder, dict]:

@@ -6,7 +6,9 @@
 
 Checkpoints are written atomically (temp file + rename), so a run killed at any moment leaves a
 readable `last.pt`; rerunning the same command resumes from it with no lost epoch (the epoch in
-flight is redone from its start). `best.pt` holds the EMA weights of the best validated epoch.
+flight is redone from its start), with the random state it was saved with (torch's, and the caller's
+`generators`), so that it ends with the weights of a run never stopped. `best.pt` holds the EMA
+weights of the best validated epoch.
 Ctrl+C and SIGTERM (a scheduler, `kill`) stop the loop as KeyboardInterrupt, held back while an
 epoch's checkpoints are being written, after a line saying which epoch `last.pt` keeps.
 """
@@ -137,6 +139,18 @@ class _Ema:
             e.copy_(b)
 
 
+def _generator_state(g) -> object:
+    """The state of a torch.Generator or a numpy Generator, as saved in a checkpoint."""
+    return g.get_state() if isinstance(g, torch.Generator) else g.bit_generator.state
+
+
+def _set_generator_state(g, state) -> None:
+    if isinstance(g, torch.Generator):
+        g.set_state(state)
+    else:
+        g.bit_generator.state = state
+
+
 def _lr_at(step: int, total: int, cfg: LoopConfig) -> float:
     if cfg.warmup_steps and step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
@@ -151,12 +165,16 @@ def train_loop(model: torch.nn.Module, batches_for_epoch: Callable[[int], Iterab
                validate_fn: Callable[[torch.nn.Module], dict[str, float]] | None,
                out_dir: str | os.PathLike, kind: str, model_config: dict, loop_cfg: LoopConfig,
                select: str = "loss", mode: str = "min", extra: dict | None = None,
-               progress: bool = True, is_main: bool = True) -> list[dict]:
+               progress: bool = True, is_main: bool = True,
+               generators: dict[str, object] | None = None) -> list[dict]:
     """Train `model` for loop_cfg.epochs, resuming from out_dir/last.pt if present.
 
     batches_for_epoch(epoch) yields batches (the caller seeds its shuffling with the epoch, so a
     resumed run sees the same batches); loss_fn(model, batch) -> (loss, logs) runs the forward;
     validate_fn(model) -> metrics dict (must contain `select`) is called with the EMA weights.
+    generators: the caller's own random generators (torch.Generator or numpy Generator by name, e.g. the
+    batch augmentation's, seeded afresh in each process), kept in last.pt and restored on resume; one a
+    checkpoint holds no state of (written before it was kept) goes on from its seed, with a warning.
     Returns the history: one dict per finished epoch.
     """
     if mode not in ("min", "max"):
@@ -185,6 +203,16 @@ def train_loop(model: torch.nn.Module, batches_for_epoch: Callable[[int], Iterab
             torch.set_rng_state(ck["rng"])
         if ck.get("cuda_rng") is not None and dev.type == "cuda":
             torch.cuda.set_rng_state_all(ck["cuda_rng"])
+        kept_states = ck.get("generators") or {}
+        for name, g in (generators or {}).items():
+            if name in kept_states:
+                _set_generator_state(g, kept_states[name])
+            elif is_main:
+                from ..errors import SpeechseqWarning
+
+                warnings.warn(f"{last} holds no state of the {name!r} random generator (written before it was kept): "
+                              f"it starts again from its seed, so this run's random draws differ from those of a run "
+                              f"never stopped", SpeechseqWarning, stacklevel=2)
         best, steps_per_epoch = ck.get("best"), ck.get("steps_per_epoch") or steps_per_epoch
         if is_main and start_epoch > loop_cfg.epochs:
             from ..errors import SpeechseqWarning
@@ -201,7 +229,8 @@ def train_loop(model: torch.nn.Module, batches_for_epoch: Callable[[int], Iterab
                 "ema": ema.model.state_dict() if ema is not None else None, "epoch": epoch, "step": step,
                 "steps_per_epoch": steps_per_epoch, "history": history, "best": best, "extra": extra or {},
                 "rng": torch.get_rng_state(),
-                "cuda_rng": torch.cuda.get_rng_state_all() if dev.type == "cuda" else None}
+                "cuda_rng": torch.cuda.get_rng_state_all() if dev.type == "cuda" else None,
+                "generators": {name: _generator_state(g) for name, g in (generators or {}).items()}}
 
     kept = start_epoch  # the epochs that last.pt holds
 

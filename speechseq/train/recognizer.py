@@ -23,10 +23,11 @@ from ..frontend import FrontendConfig
 from ..nn.recognizer import Recognizer, RecognizerConfig, build_recognizer
 from ..text import encode
 from .featbank import FeatureBank
-from .feataug import AugmentConfig, augment_batch, speed_warp
+from .feataug import AugmentConfig, augment_batch, slowest_frames, speed_warp
 
-__all__ = ["FRONTEND", "Batch", "TrainOptions", "padded_seconds", "make_batches", "ctc_loss_fn", "make_validate",
-           "recognizer_from_checkpoint", "recognize_bank", "feature_stats", "train_recognizer", "load_recognizer_checkpoint", "KIND"]
+__all__ = ["FRONTEND", "Batch", "TrainOptions", "padded_seconds", "make_batches", "augment_generator", "ctc_loss_fn",
+           "make_validate", "recognizer_from_checkpoint", "recognize_bank", "feature_stats", "train_recognizer",
+           "load_recognizer_checkpoint", "KIND"]
 
 KIND = "recognizer"
 FRONTEND = FrontendConfig(n_mels=80)
@@ -75,10 +76,11 @@ def _epoch_items(bank: FeatureBank, opts: TrainOptions, rng: np.random.Generator
 
 
 def padded_seconds(bank: FeatureBank, opts: TrainOptions, augment: bool = True) -> np.ndarray:
-    """(n,) seconds each item of `bank` takes in a batch of opts.batch_seconds: its length, stretched by
-    the speed augmentation's largest factor when augmenting."""
+    """(n,) seconds each item of `bank` takes in a batch of opts.batch_seconds: its length or, when
+    augmenting, the most frames the speed augmentation makes of it (at its slowest factor, rounding
+    included: an upper bound, reached), so that no batch goes over the budget."""
     fps = FrontendConfig(**bank.frontend).frame_rate
-    return bank.lengths / fps * (opts.augment.speed[1] if augment else 1.0)
+    return (slowest_frames(bank.lengths, opts.augment) if augment else bank.lengths) / fps
 
 
 def _plan(bank: FeatureBank, epoch: int, opts: TrainOptions, rank: int, world: int,
@@ -100,7 +102,8 @@ def _plan(bank: FeatureBank, epoch: int, opts: TrainOptions, rank: int, world: i
 def _make_one(bank: FeatureBank, opts: TrainOptions, augment: bool, seed: list[int], chosen: np.ndarray) -> tuple:
     """One batch as numpy arrays (what a worker process sends back)."""
     rng = np.random.default_rng(seed)
-    feats = [speed_warp(bank[int(i)], opts.augment, rng) if augment else bank[int(i)] for i in chosen]
+    floor = FrontendConfig(**bank.frontend).floor
+    feats = [speed_warp(bank[int(i)], opts.augment, rng, floor=floor) if augment else bank[int(i)] for i in chosen]
     return _collate_np(feats, [bank.texts[int(i)] for i in chosen])
 
 
@@ -152,17 +155,24 @@ def collate(feats: Sequence[np.ndarray], texts: Sequence[str]) -> Batch:
     return Batch(*map(torch.from_numpy, _collate_np(feats, texts)))
 
 
-def ctc_loss_fn(opts: TrainOptions, noise: torch.Tensor | None = None, device: str = "cpu",
-                rank: int = 0) -> Callable[[torch.nn.Module, Batch], tuple[torch.Tensor, dict]]:
+def augment_generator(opts: TrainOptions, device: str = "cpu", rank: int = 0) -> torch.Generator:
+    """The batch augmentation's random generator, seeded for `rank` (train_loop keeps its state in last.pt)."""
+    return torch.Generator(device=device).manual_seed(opts.seed * 7919 + rank)
+
+
+def ctc_loss_fn(opts: TrainOptions, noise: torch.Tensor | None = None, device: str = "cpu", rank: int = 0,
+                floor: float = FRONTEND.floor, generator: torch.Generator | None = None,
+                ) -> Callable[[torch.nn.Module, Batch], tuple[torch.Tensor, dict]]:
     """loss_fn(model, batch) for train_loop: batch augmentation (on `device`), then the mean CTC
-    loss (per target symbol, averaged over the batch)."""
-    g = torch.Generator(device=device).manual_seed(opts.seed * 7919 + rank)
+    loss (per target symbol, averaged over the batch). floor: the features' frontend floor (the bank's
+    FrontendConfig.floor); generator: the augmentation's (None: augment_generator(opts, device, rank))."""
+    g = generator if generator is not None else augment_generator(opts, device, rank)
     noise_dev = None if noise is None else noise.to(device)
 
     def loss_fn(model: torch.nn.Module, batch: Batch) -> tuple[torch.Tensor, dict]:
         core = model.module if hasattr(model, "module") else model
         x, lengths = batch.features.to(device, non_blocking=True), batch.lengths.to(device)
-        x = augment_batch(x, lengths, opts.augment, g, noise_dev, core.feat_mean)
+        x = augment_batch(x, lengths, opts.augment, g, noise_dev, core.feat_mean, floor=floor)
         log_probs, out_lengths = model(x, lengths)
         loss = torch.nn.functional.ctc_loss(log_probs.transpose(0, 1), batch.targets.to(device), out_lengths,
                                             batch.target_lengths.to(device), blank=0, reduction="mean",
@@ -220,7 +230,8 @@ def calibrate(train: FeatureBank, val: dict[str, FeatureBank], model_cfg: Recogn
 
     model = Recognizer(model_cfg).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
-    loss_fn = ctc_loss_fn(opts, None if noise is None else torch.as_tensor(noise), device)
+    loss_fn = ctc_loss_fn(opts, None if noise is None else torch.as_tensor(noise), device,
+                          floor=FrontendConfig(**train.frontend).floor)
     batches = list(make_batches(train, 0, opts, workers=opts.workers))
     order = np.argsort([-int(b.lengths.max()) for b in batches])  # the longest first: cuDNN plans, memory
     sample = [batches[i] for i in order[:3]] + [batches[i] for i in np.random.default_rng(0).permutation(len(batches))[:steps]]
@@ -281,14 +292,17 @@ def train_recognizer(train: FeatureBank, val: dict[str, FeatureBank], out_dir: s
     model.to(loop_cfg.device)
     net = wrap(model) if wrap is not None else model
     noise_t = None if noise is None else torch.as_tensor(noise, dtype=torch.float32)
+    # Rank 0's augmentation generator goes into last.pt with the loop's random state; another rank's starts
+    # again from its seed on a resume (only rank 0 writes the checkpoint).
+    g = augment_generator(opts, loop_cfg.device, rank)
     info = {"frontend": train.frontend, "train_hours": round(train.hours, 3),
             "train_sources": {s: train.sources.count(s) for s in dict.fromkeys(train.sources)},
             "augment": asdict(opts.augment), "batch_seconds": opts.batch_seconds, **(extra or {})}
     return train_loop(net, lambda epoch: make_batches(train, epoch, opts, rank, world, workers=opts.workers),
-                      ctc_loss_fn(opts, noise_t, loop_cfg.device, rank),
+                      ctc_loss_fn(opts, noise_t, loop_cfg.device, rank, FrontendConfig(**train.frontend).floor, g),
                       make_validate(val, loop_cfg.device) if val else None, out_dir, KIND, model_cfg.to_dict(),
                       loop_cfg, select="val_wer" if val else "loss", mode="min", extra=info,
-                      progress=progress, is_main=rank == 0)
+                      progress=progress, is_main=rank == 0, generators={"augment": g} if rank == 0 else None)
 
 
 def recognizer_from_checkpoint(ck: dict, name: str = "checkpoint") -> Recognizer:

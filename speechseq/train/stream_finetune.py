@@ -29,20 +29,29 @@ from ..nn.recognizer import Recognizer
 from ..nn.streaming import chunked_forward
 from .feataug import augment_batch
 from .featbank import FeatureBank
-from .recognizer import Batch, TrainOptions, collate, make_batches
+from .recognizer import FRONTEND, Batch, TrainOptions, collate, make_batches
 
-__all__ = ["SETTINGS", "chunked_loss_fn", "chunked_validate", "main"]
+__all__ = ["SETTINGS", "chunked_generators", "chunked_loss_fn", "chunked_validate", "main"]
 
 KIND = "recognizer"
 # (chunk, look-ahead) in output steps (20 ms at stride 2), drawn uniformly per batch.
 SETTINGS: tuple[tuple[int, int], ...] = ((10, 5), (20, 5), (20, 10), (20, 20), (40, 10), (40, 20))
 
 
+def chunked_generators(opts: TrainOptions, device: str) -> dict:
+    """The random generators of chunked_loss_fn, by name (train_loop keeps their state in last.pt): the
+    augmentation's ("augment") and the chunk settings' ("settings")."""
+    return {"augment": torch.Generator(device=device).manual_seed(opts.seed * 7919 + 1),
+            "settings": np.random.default_rng(opts.seed)}
+
+
 def chunked_loss_fn(opts: TrainOptions, noise: torch.Tensor | None, device: str, offline_weight: float,
-                    settings: Sequence[tuple[int, int]] = SETTINGS) -> Callable[[torch.nn.Module, Batch], tuple]:
-    """loss_fn(model, batch) for train_loop: chunked CTC (+ offline_weight x offline CTC)."""
-    g = torch.Generator(device=device).manual_seed(opts.seed * 7919 + 1)
-    rng = np.random.default_rng(opts.seed)
+                    settings: Sequence[tuple[int, int]] = SETTINGS, floor: float = FRONTEND.floor,
+                    generators: dict | None = None) -> Callable[[torch.nn.Module, Batch], tuple]:
+    """loss_fn(model, batch) for train_loop: chunked CTC (+ offline_weight x offline CTC). floor: the
+    features' frontend floor; generators: chunked_generators' (None: fresh ones)."""
+    gens = generators if generators is not None else chunked_generators(opts, device)
+    g, rng = gens["augment"], gens["settings"]
     noise_dev = None if noise is None else noise.to(device)
 
     def ctc(lp: torch.Tensor, out_len: torch.Tensor, batch: Batch) -> torch.Tensor:
@@ -52,7 +61,7 @@ def chunked_loss_fn(opts: TrainOptions, noise: torch.Tensor | None, device: str,
 
     def loss_fn(model: torch.nn.Module, batch: Batch) -> tuple[torch.Tensor, dict]:
         x, lengths = batch.features.to(device, non_blocking=True), batch.lengths.to(device)
-        x = augment_batch(x, lengths, opts.augment, g, noise_dev, model.feat_mean)
+        x = augment_batch(x, lengths, opts.augment, g, noise_dev, model.feat_mean, floor=floor)
         c, r = settings[int(rng.integers(len(settings)))]
         out_len = model.output_lengths(lengths).clamp(1)
         loss_chunked = ctc(chunked_forward(model, x, c, r, lengths), out_len, batch)
@@ -165,8 +174,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"before fine-tuning: {validate(model)}", file=sys.stderr)
     extra = {"stream_finetune": {"settings": SETTINGS, "offline_weight": args.offline_weight, "source": meta.get("source"),
                                  "command": " ".join(sys.argv)}, "frontend": meta.get("frontend")}
-    train_loop(model, lambda e: make_batches(train, e, opts), chunked_loss_fn(opts, noise, args.device, args.offline_weight),
-               validate, args.out, KIND, model.cfg.to_dict(), loop_cfg, select="val_wer", mode="min", extra=extra)
+    gens = chunked_generators(opts, args.device)
+    loss_fn = chunked_loss_fn(opts, noise, args.device, args.offline_weight,
+                              floor=FrontendConfig(**train.frontend).floor, generators=gens)
+    train_loop(model, lambda e: make_batches(train, e, opts), loss_fn, validate, args.out, KIND, model.cfg.to_dict(),
+               loop_cfg, select="val_wer", mode="min", extra=extra, generators=gens)
     if args.export:
         from .export_streaming import export_streaming, quantize_streaming
 

@@ -1,0 +1,91 @@
+"""A resumed recogniser run ends with the weights of one never stopped, augmentation on: the batch augmentation's
+torch.Generator is kept in last.pt beside the loop's own random state (commit 0d500c2 kept dropout's), and a
+checkpoint written before it was kept still resumes, with a warning that says so. Tiny model, a few seconds."""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from speechseq.errors import SpeechseqWarning  # noqa: E402
+from speechseq.nn.recognizer import RecognizerConfig  # noqa: E402
+from speechseq.train.feataug import AugmentConfig, colored_noise_features  # noqa: E402
+from speechseq.train.featbank import FeatureBank, quantize  # noqa: E402
+from speechseq.train.loop import LoopConfig  # noqa: E402
+from speechseq.train.recognizer import FRONTEND, TrainOptions, train_recognizer  # noqa: E402
+
+TEXTS = ("on", "off", "up", "go", "no", "yes")
+TINY = RecognizerConfig(hidden=8, front_dim=8, layers=2, dropout=0.2)
+
+
+def _bank() -> FeatureBank:
+    """Six utterances of 40-90 frames of random log-mel, on the bank's grid."""
+    rng = np.random.default_rng(0)
+    feats = [rng.normal(-6.0, 2.0, (40 + 10 * i, FRONTEND.n_mels)) for i in range(len(TEXTS))]
+    lengths = [len(f) for f in feats]
+    return FeatureBank(quantize(np.concatenate(feats)), np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+                       list(TEXTS), ["toy"] * len(TEXTS), FRONTEND.to_dict())
+
+
+def _train(out: Path, epochs: int) -> dict:
+    torch.set_num_threads(1)
+    opts = TrainOptions(batch_seconds=1.5, augment=AugmentConfig())  # every augmentation on
+    train_recognizer(_bank(), {}, out, TINY, LoopConfig(epochs=epochs, lr=3e-3, ema_decay=None), opts,
+                     noise=colored_noise_features(FRONTEND, seconds=0.5), progress=False)
+    return torch.load(out / "last.pt", weights_only=False)
+
+
+def test_a_resumed_recognizer_run_with_augmentation_ends_as_one_never_stopped(tmp_path):
+    straight = _train(tmp_path / "a", 3)
+    _train(tmp_path / "b", 1)
+    resumed = _train(tmp_path / "b", 3)
+    assert resumed["epoch"] == straight["epoch"] == 3 and resumed["step"] == straight["step"] == 15
+    assert straight["model"].keys() == resumed["model"].keys()
+    assert all(torch.equal(straight["model"][k], resumed["model"][k]) for k in straight["model"])
+    assert [h["train_loss"] for h in resumed["history"]] == [h["train_loss"] for h in straight["history"]]
+
+
+def test_a_checkpoint_without_the_augmentation_state_resumes_from_its_seed_with_a_warning(tmp_path):
+    _train(tmp_path / "old", 1)
+    ck = torch.load(tmp_path / "old" / "last.pt", weights_only=False)
+    ck.pop("generators", None)  # as written before the generator's state was kept
+    torch.save(ck, tmp_path / "old" / "last.pt")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        resumed = _train(tmp_path / "old", 2)
+    said = [str(w.message) for w in caught if issubclass(w.category, SpeechseqWarning)]
+    assert said == [f"{tmp_path / 'old' / 'last.pt'} holds no state of the 'augment' random generator (written "
+                    f"before it was kept): it starts again from its seed, so this run's random draws differ from "
+                    f"those of a run never stopped"]
+    assert resumed["epoch"] == 2 and "augment" in resumed["generators"]
+
+
+def test_stream_fine_tuning_resumes_with_its_torch_and_numpy_generators(tmp_path):
+    """chunked_loss_fn draws from a torch.Generator (augmentation) and a numpy Generator (chunk settings): both are
+    kept in last.pt, so 1 epoch + a resume to 3 ends with the weights of 3 in one go."""
+    from speechseq.nn.recognizer import Recognizer
+    from speechseq.train.loop import train_loop
+    from speechseq.train.recognizer import make_batches
+    from speechseq.train.stream_finetune import chunked_generators, chunked_loss_fn
+
+    bank, opts = _bank(), TrainOptions(batch_seconds=1.5, augment=AugmentConfig())
+
+    def run(out: Path, epochs: int) -> dict:
+        torch.set_num_threads(1)
+        torch.manual_seed(0)
+        model = Recognizer(RecognizerConfig(hidden=8, front_dim=8, layers=1))
+        gens = chunked_generators(opts, "cpu")
+        loss_fn = chunked_loss_fn(opts, None, "cpu", 0.3, floor=FRONTEND.floor, generators=gens)
+        train_loop(model, lambda e: make_batches(bank, e, opts), loss_fn, None, out, "recognizer", model.cfg.to_dict(),
+                   LoopConfig(epochs=epochs, ema_decay=None), progress=False, generators=gens)
+        return torch.load(out / "last.pt", weights_only=False)
+
+    straight = run(tmp_path / "a", 3)
+    run(tmp_path / "b", 1)
+    resumed = run(tmp_path / "b", 3)
+    assert set(resumed["generators"]) == {"augment", "settings"} and resumed["step"] == straight["step"]
+    assert all(torch.equal(straight["model"][k], resumed["model"][k]) for k in straight["model"])
