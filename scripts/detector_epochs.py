@@ -59,7 +59,7 @@ def export_epochs(run: Path, out: Path, epochs: list[int], averages: list[list[i
     """ONNX files of single epochs and of means of epochs; returns their paths."""
     import torch
 
-    from speechseq.train.detector import snapshot_checkpoint, snapshot_path
+    from speechseq.train.detector_checkpoints import snapshot_checkpoint, snapshot_path
     from speechseq.train.export_detector import export_checkpoint
 
     jobs = [(f"e{e:02d}", [e]) for e in epochs] + [(f"a{s[0]:02d}-{s[-1]:02d}", s) for s in averages]

@@ -76,7 +76,7 @@ def export_detector(model: Detector | DetectorEnsemble, out: str | os.PathLike, 
 
 def export_checkpoint(ckpt_path: str | os.PathLike, out: str | os.PathLike, int8: bool = False) -> list[str]:
     """`speechseq export` for checkpoints of kind "detector". int8 is ignored: GRUs gain nothing from it."""
-    from .detector import finish_checkpoint, snapshot_as_checkpoint
+    from .detector_checkpoints import finish_checkpoint, snapshot_as_checkpoint
 
     ckpt = torch.load(Path(ckpt_path), map_location="cpu", weights_only=False)
     if ckpt.get("kind") is None:  # an epoch snapshot written before snapshots carried their settings
