@@ -118,6 +118,15 @@ NO_DATA = ["--positives", "no-such-dir"]  # without the checks: a quick error, n
     (["train", "detector", "--keyword", "yes", *NO_DATA, "--epochs", "0"], "argument --epochs: must be >= 1, got 0"),
     (["train", "detector", "--keyword", "yes", *NO_DATA, "--steps", "-2"], "argument --steps: must be >= 1, got -2"),
     (["train", "detector", "--keyword", "yes", *NO_DATA, "--lr", "0"], "argument --lr: must be > 0, got 0"),
+    # --warps and --seed were checked only when the training started (exit 1), or not at all (a negative seed
+    # failed in numpy after the feature bank was built)
+    (["train", "detector", "--keyword", "yes", *NO_DATA, "--warps", "5"],
+     "argument --warps: must lie in [0.5, 2], got 5"),
+    (["train", "detector", "--keyword", "yes", *NO_DATA, "--warps", "0.85", "0.3"],
+     "argument --warps: must lie in [0.5, 2], got 0.3"),
+    (["train", "detector", "--keyword", "yes", *NO_DATA, "--warps", "nan"],
+     "argument --warps: not a finite number: 'nan'"),
+    (["train", "detector", "--keyword", "yes", *NO_DATA, "--seed", "-1"], "argument --seed: must be >= 0, got -1"),
     (["train", "detector", "--keyword", "", *NO_DATA], "argument --keyword: must be a word or phrase with "
                                                               "letters in it, got ''"),
     (["train", "detector", "--keyword", "42", *NO_DATA], "argument --keyword: must be a word or phrase with letters"),
@@ -140,6 +149,27 @@ def test_numbers_out_of_range_are_usage_errors(argv, message, tmp_path, capsys):
     code, _, err = run(capsys, *argv, "--out", out)
     assert code == 2 and message in err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("argv", [
+    ["sample", "-n", "1"],
+    ["synth", "keyword", "--keyword", "yes", "--out", "OUT"],
+    ["train", "lm", "--text", "t.txt", "--out", "OUT"],
+    ["train", "recognizer", "--manifest", "m.jsonl", "--out", "OUT"],
+])
+def test_negative_seeds_are_usage_errors(argv, tmp_path, capsys):
+    """numpy's generators take no negative seed: a traceback (sample), or a failure after the data were read."""
+    out = tmp_path / "out"
+    code, _, err = run(capsys, *[out if a == "OUT" else a for a in argv], "--seed", "-1")
+    assert code == 2 and "argument --seed: must be >= 0, got -1" in err
+    assert not out.exists()
+
+
+def test_the_parsers_warp_range_is_the_models():
+    from speechseq.commands.train_detector import WARP_RANGE
+    from speechseq.nn.detector import WARP_RANGE as MODEL_RANGE
+
+    assert WARP_RANGE == MODEL_RANGE
 
 
 # 3. files where folders belong and the like: one line, not a traceback

@@ -33,7 +33,8 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     voices, kw_cfg, se_cfg = VoiceOptions(), KeywordSet(), SentenceSet(text=())
     common = argparse.ArgumentParser(add_help=False, formatter_class=HelpFormatter)
     common.add_argument("--out", required=True, help="output folder (audio/ and manifests)")
-    common.add_argument("--seed", type=int, default=voices.seed, help="random seed (same seed, same data)")
+    common.add_argument("--seed", type=bounded(int, ge=0), default=voices.seed,
+                        help="random seed (same seed, same data)")
     common.add_argument("--workers", type=bounded(int, ge=1), default=voices.workers,
                         help="parallel synthesis processes")
     common.add_argument("--engines", nargs="+", choices=list(ENGINE_WEIGHTS), default=None,

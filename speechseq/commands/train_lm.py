@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dropout", type=bounded(float, ge=0, lt=1), default=0.1, help="dropout rate")
     p.add_argument("--threads", type=bounded(int, ge=1), default=1, help="torch CPU threads")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
-    p.add_argument("--seed", type=int, default=0, help="random seed (initial weights, batch order)")
+    p.add_argument("--seed", type=bounded(int, ge=0), default=0, help="random seed (initial weights, batch order)")
     p.set_defaults(func=run)
 
 

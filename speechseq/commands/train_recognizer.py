@@ -56,7 +56,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-augment", action="store_true", help="no SpecAugment, noise, speed or reverberation")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--workers", type=bounded(int, ge=0), default=0, help="processes making batches")
-    p.add_argument("--seed", type=int, default=0, help="random seed (initial weights, batches, augmentation)")
+    p.add_argument("--seed", type=bounded(int, ge=0), default=0,
+                   help="random seed (initial weights, batches, augmentation)")
 
 
 def _sources(args: argparse.Namespace) -> dict:
@@ -160,12 +161,13 @@ def fits(train, opts) -> None:
     would train on nothing, and warns of the ones left out when only some do not fit)."""
     from ..train.recognizer import padded_seconds
 
-    stretch = opts.augment.speed[1]
     seconds = padded_seconds(train, opts)
     if seconds.min() > opts.batch_seconds:
-        aug = f" (x{stretch:g} with speed augmentation)" if stretch != 1 else ""
+        slowest = opts.augment.speed[0]
+        aug = f" (x{1 / slowest:.3g} at the speed augmentation's slowest, {slowest:g})" if slowest < 1 else ""
         raise SpeechseqError(f"no training batch: every utterance is longer than --batch-seconds "
-                             f"{opts.batch_seconds:g}{aug}; the longest clip lasts {seconds.max() / stretch:.2f} s, "
+                             f"{opts.batch_seconds:g}{aug}; the longest clip lasts "
+                             f"{padded_seconds(train, opts, augment=False).max():.2f} s, "
                              f"give --batch-seconds {math.ceil(seconds.max())} or more")
 
 
