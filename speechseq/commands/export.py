@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+from dataclasses import replace
 from pathlib import Path
 
 from ..errors import SpeechseqError
@@ -27,8 +28,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                        formatter_class=HelpFormatter)
     p.add_argument("what", metavar="WHAT", help="'frontend' or a checkpoint file (.pt) written by `speechseq train`")
     p.add_argument("--out", required=True, help="output .onnx path")
-    p.add_argument("--n-mels", type=bounded(int, ge=1, le=128), default=40,
-                   help="mel bands (frontend only; at most 128, as features --n-mels)")
+    p.add_argument("--n-mels", type=bounded(int, ge=1, le=128), default=None,
+                   help="mel bands (frontend only; at most 128, as features --n-mels; default: 40, or --like's)")
+    p.add_argument("--floor", type=bounded(float, gt=0), default=None,
+                   help="the log's floor, log(mel power + FLOOR) (frontend only; default: 1e-05, or --like's: the "
+                        "shipped detectors run at 1e-06, the recogniser at 1e-05)")
+    p.add_argument("--like", metavar="MODEL", default=None,
+                   help="frontend only: export the frontend that MODEL (a speechseq .onnx, e.g. models/activate.onnx) "
+                        "runs, with the settings in its metadata; --n-mels and --floor, when given, override them")
     p.add_argument("--int8", action="store_true",
                    help="also write an int8 (dynamic quantised) twin: recogniser checkpoints only (a detector's GRU "
                         "or an LM gains nothing from it)")
@@ -42,13 +49,15 @@ def run(args: argparse.Namespace) -> int:
         raise SpeechseqError("export needs torch: pip install 'speechseq[train]'") from None
     out = output_file(args.out, "--out", (".onnx",))
     if args.what == "frontend":
-        from ..frontend import FrontendConfig
         from ..nn.frontend import export_frontend
 
+        cfg = frontend_config(args.like, n_mels=args.n_mels, floor=args.floor)
         out.parent.mkdir(parents=True, exist_ok=True)
-        export_frontend(FrontendConfig(n_mels=args.n_mels), str(out))
+        export_frontend(cfg, str(out))
         print(f"wrote {out}")
         return 0
+    if args.like is not None or args.floor is not None or args.n_mels is not None:
+        warn("--like, --floor and --n-mels shape an exported frontend only: ignored for a checkpoint")
     ckpt = Path(args.what)
     if ckpt.is_dir():
         raise SpeechseqError(f"{ckpt}: is a directory; give a checkpoint file in it (e.g. {ckpt / 'best.pt'})")
@@ -70,6 +79,27 @@ def run(args: argparse.Namespace) -> int:
     for path in getattr(importlib.import_module(module), func)(ckpt, out, args.int8):
         print(f"wrote {path}")
     return 0
+
+
+def frontend_config(like: str | None = None, **changes):
+    """The FrontendConfig to export: the defaults, or those of the model `like` (its metadata's "frontend"),
+    with `changes` that are not None (n_mels=..., floor=...) applied."""
+    from ..frontend import FrontendConfig
+    from ..runtime.onnx import ModelError, read_metadata
+
+    cfg = FrontendConfig()
+    if like is not None:
+        try:
+            settings = read_metadata(like).get("frontend")
+        except ModelError as err:
+            raise SpeechseqError(f"--like {err}") from None
+        if not isinstance(settings, dict):
+            raise SpeechseqError(f"--like {like}: its metadata holds no frontend settings")
+        try:
+            cfg = FrontendConfig(**settings)
+        except TypeError as err:
+            raise SpeechseqError(f"--like {like}: frontend settings this version does not know ({err})") from None
+    return replace(cfg, **{k: v for k, v in changes.items() if v is not None})
 
 
 def _snapshot_kind(snap: Path) -> str:

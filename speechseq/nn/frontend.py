@@ -37,9 +37,16 @@ class LogMel(nn.Module):
 
 
 def export_frontend(cfg: FrontendConfig, path: str, opset: int = 17) -> None:
-    """Write the frontend as an ONNX graph: input "audio" (B, N) -> output "logmel" (B, T, n_mels)."""
+    """Write the frontend as an ONNX graph: input "audio" (B, N) -> output "logmel" (B, T, n_mels), with
+    `cfg` (the log floor included) in its metadata, "frontend", as every model carries its own."""
+    from ..runtime.onnx import write_metadata
+
     model = LogMel(cfg).eval()
     example = torch.zeros(1, cfg.sample_rate)
     torch.onnx.export(model, (example,), path, input_names=["audio"], output_names=["logmel"],
                       dynamic_axes={"audio": {0: "batch", 1: "samples"}, "logmel": {0: "batch", 1: "frames"}},
                       opset_version=opset, dynamo=False)
+    write_metadata(path, {"kind": "frontend", "format": 1, "frontend": cfg.to_dict(),
+                          "inputs": {"audio": f"(batch, samples) float32 at {cfg.sample_rate} Hz"},
+                          "outputs": {"logmel": f"(batch, 1 + (samples - {cfg.win_length}) // {cfg.hop_length}, "
+                                                f"{cfg.n_mels}) log(mel power + {cfg.floor:g})"}})

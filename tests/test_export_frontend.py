@@ -1,0 +1,82 @@
+"""`speechseq export frontend`: the exported graph computes `speechseq.frontend.logmel` with the settings asked
+for (the log floor included: the detectors run at 1e-6, not the default 1e-5), and says which in its metadata."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from speechseq.cli import main
+from speechseq.frontend import FrontendConfig, logmel
+
+pytest.importorskip("torch")
+pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+MODELS = Path(__file__).resolve().parents[1] / "models"
+
+
+def _export(capsys, out: Path, *options: str) -> dict:
+    """Export the frontend; its metadata."""
+    from speechseq.runtime.onnx import read_metadata
+
+    code = main(["export", "frontend", "--out", str(out), *options])
+    assert code == 0 and capsys.readouterr().out == f"wrote {out}\n"
+    return read_metadata(out)
+
+
+def _run(path: Path, audio: np.ndarray) -> np.ndarray:
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return sess.run(None, {"audio": audio[None]})[0][0]
+
+
+@pytest.fixture(scope="module")
+def quiet() -> np.ndarray:
+    """1 s of noise at about -70 dBFS: its mel power is of the order of the floors, so the floor shows."""
+    return (3e-4 * np.random.default_rng(0).standard_normal(16000)).astype(np.float32)
+
+
+def test_export_takes_the_floor(tmp_path, capsys, quiet):
+    cfg = FrontendConfig(floor=1e-6)
+    assert np.abs(logmel(quiet, cfg) - logmel(quiet, FrontendConfig())).min() > 0.5   # the floor matters here
+    meta = _export(capsys, tmp_path / "fe.onnx", "--floor", "1e-6")
+    assert meta["kind"] == "frontend" and meta["frontend"] == cfg.to_dict()
+    out = _run(tmp_path / "fe.onnx", quiet)
+    assert out.shape == (98, 40) and np.abs(out - logmel(quiet, cfg)).max() <= 1e-4
+
+
+def test_export_defaults_to_the_frontends_defaults(tmp_path, capsys, quiet):
+    meta = _export(capsys, tmp_path / "fe.onnx")
+    assert meta["frontend"] == FrontendConfig().to_dict()
+    assert np.abs(_run(tmp_path / "fe.onnx", quiet) - logmel(quiet, FrontendConfig())).max() <= 1e-4
+
+
+@pytest.mark.parametrize("model, n_mels, floor", [("activate.onnx", 40, 1e-6), ("recognizer-en.onnx", 80, 1e-5)])
+def test_export_like_a_model_takes_its_frontend(model, n_mels, floor, tmp_path, capsys, quiet):
+    from speechseq.runtime.onnx import read_metadata
+
+    want = read_metadata(MODELS / model)["frontend"]
+    assert (want["n_mels"], want["floor"]) == (n_mels, floor)
+    meta = _export(capsys, tmp_path / "fe.onnx", "--like", str(MODELS / model))
+    assert meta["frontend"] == want
+    cfg = FrontendConfig(**want)
+    assert np.abs(_run(tmp_path / "fe.onnx", quiet) - logmel(quiet, cfg)).max() <= 1e-4
+    # an option given beside --like wins over the model's setting
+    meta = _export(capsys, tmp_path / "fe2.onnx", "--like", str(MODELS / model), "--floor", "1e-7", "--n-mels", "20")
+    assert meta["frontend"] == {**want, "floor": 1e-7, "n_mels": 20}
+
+
+def test_bad_floor_and_like_are_errors(tmp_path, capsys):
+    out = tmp_path / "fe.onnx"
+    for argv, code_want, message in [
+        (["--floor", "0"], 2, "argument --floor: must be > 0, got 0"),
+        (["--floor", "nan"], 2, "argument --floor: not a finite number: 'nan'"),
+        (["--like", str(tmp_path / "none.onnx")], 1, f"--like {tmp_path / 'none.onnx'}: no such model file"),
+        (["--like", str(MODELS / "words-en.npz")], 1, "--like"),
+    ]:
+        try:
+            code = main(["export", "frontend", "--out", str(out), *argv])
+        except SystemExit as exit_:
+            code = exit_.code
+        err = capsys.readouterr().err
+        assert code == code_want and message in err and "Traceback" not in err, (argv, err)
+        assert not out.exists()
