@@ -127,6 +127,30 @@ def test_overrun_is_reported_and_clocks_stay_in_step(tiny_models, demo_audio):
     assert wer(COMMAND, final.text) <= 0.2
 
 
+def test_overruns_while_recording_move_the_later_word_times(tiny_models, demo_audio):
+    """Losses reported while the utterance is recorded (no audio taken out, so the text and its own
+    clock stay as they were): 0.5 s in the silence before the command, 0.3 s inside "the" (about 3.44-3.62 s).
+    Every time after a loss, in stream time, is later by what was lost before it; the word that spans the
+    second one starts 0.5 s and ends 0.8 s later. They were left where continuous audio puts them."""
+    plain, _ = _run(_listener(tiny_models), demo_audio)
+    gapped, _ = _run(_listener(tiny_models), demo_audio, overrun_at={int(2.2 * 16000): 0.5, int(3.5 * 16000): 0.3})
+    before = next(e for e in plain if isinstance(e, FinalEvent))
+    after = next(e for e in gapped if isinstance(e, FinalEvent))
+    assert [type(e) for e in gapped if not isinstance(e, OverrunEvent)] == [type(e) for e in plain]
+    assert after.text == before.text and [w.word for w in before.words][2] == "the"
+    assert before.words[2].start < 3.5 < before.words[2].end                      # the second loss is inside "the"
+
+    def later(t: float, end: bool) -> float:
+        return t + 0.5 + (0.3 if (t > 3.5 if end else t >= 3.5) else 0.0)
+
+    assert [(w.word, w.confidence) for w in after.words] == [(w.word, w.confidence) for w in before.words]
+    assert [x for w in after.words for x in (w.start, w.end)] == pytest.approx(
+        [x for w in before.words for x in (later(w.start, False), later(w.end, True))], abs=1e-9)
+    assert after.start == pytest.approx(before.start + 0.5) and before.start > 2.2    # cut after the first loss
+    assert after.end == pytest.approx(before.end + 0.8) and after.speech_end == pytest.approx(before.speech_end + 0.8)
+    assert after.time == pytest.approx(before.time + 0.8)
+
+
 def test_listener_survives_a_slow_consumer(tiny_models):
     """Real-time source, a listener that stalls once: an overrun event, then business as usual."""
     import time
@@ -303,6 +327,27 @@ def test_cli_json_events(tiny_models, capsys):
     assert wer(COMMAND, final["text"]) <= 0.2
     assert all(set(w) == {"word", "start", "end", "confidence"} for w in final["words"])
     assert "listening on" in err
+
+
+@pytest.mark.parametrize("name", ["r.int8.ONNX", "r.Int8.ONNX"])
+def test_cli_finds_the_chunked_twin_of_a_model_named_in_upper_case(name, tiny_models, capsys, tmp_path):
+    """`export --out r.ONNX --int8` writes r.int8.ONNX: listen --model r.int8.ONNX finds its chunked twin
+    r.stream.ONNX (the names twin_path gives) and shows partial text, as with lower-case names."""
+    import shutil
+
+    from speechseq.runtime.onnx import twin_path, untagged
+
+    m = tiny_models
+    model = tmp_path / name
+    shutil.copy(m.recognizer, model)
+    shutil.copy(m.stream, twin_path(untagged(model, "int8"), "stream"))
+    code, lines, err = _cli(["listen", "--input", str(SAMPLE), "--fast", "--json", "--keyword-model", str(m.detector),
+                             "--model", str(model), "--lm", "none", "--decoder", "greedy",
+                             "--chunk-ms", "200", "--lookahead-ms", "100"], capsys)
+    assert code == 0, err
+    events = [json.loads(x) for x in lines]
+    assert "partial" in [e["event"] for e in events]
+    assert events[-1]["event"] == "final" and wer(COMMAND, events[-1]["text"]) <= 0.2
 
 
 def test_cli_final_decoders(tiny_models, capsys, tmp_path):

@@ -234,5 +234,7 @@ def test_stream_path_takes_the_onnx_suffix_in_any_case():
     from speechseq.train.export_streaming import stream_path
 
     assert stream_path("models/r.onnx") == Path("models/r.stream.onnx")
-    assert stream_path("models/R.ONNX") == Path("models/R.stream.onnx")
+    assert stream_path("models/R.ONNX") == Path("models/R.stream.ONNX")     # as int8_path keeps it
+    assert stream_path("models/r.int8.onnx") == Path("models/r.stream.int8.onnx")
+    assert stream_path("models/R.Int8.ONNX") == Path("models/R.stream.Int8.ONNX")
     assert stream_path("r") == Path("r.stream.onnx")

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from ..errors import SpeechseqError
+from ..runtime.onnx import twin_path, untagged
 from .common import (LISTEN_LEXICON_BEAM, HelpFormatter, add_range_arg, beam_arg, beam_size, bounded, device_arg,
                      guard_range, model_paths, print_input_devices, print_json_line, stop_on_sigterm,
                      tuned_lexicon_options, warn)
@@ -103,6 +104,13 @@ def _existing(path: Path, *fallbacks: Path) -> Path:
     return path
 
 
+def stream_twin(model: Path) -> Path:
+    """The chunked twin of the offline recogniser `model` (x.onnx or x.int8.onnx, any case): x.stream.int8.onnx
+    when it exists, else x.stream.onnx (the names `twin_path` gives; that path when neither exists)."""
+    plain = twin_path(untagged(model, "int8"), "stream")
+    return _existing(twin_path(plain, "int8"), plain)
+
+
 def build_listener(args: argparse.Namespace):
     """The Listener for these options (models loaded, files checked)."""
     from ..runtime.detector import Detector
@@ -118,8 +126,8 @@ def build_listener(args: argparse.Namespace):
     detector = Detector.load(kw, threshold=args.threshold, max_wait_s=args.wake_wait_ms / 1000,
                              range_db=guard_range(args.range_db))
     model = Path(args.model)
-    if not model.is_file() and model.name.endswith(".int8.onnx"):
-        model = _existing(model, model.with_name(model.name.replace(".int8.onnx", ".onnx")))
+    if not model.is_file():
+        model = _existing(model, untagged(model, "int8"))     # recognizer-en.int8.onnx -> recognizer-en.onnx
     lm_path = {"none": None, "auto": MODELS / "lm-en.onnx"}.get(args.lm, Path(args.lm))
     if args.lm == "auto" and not lm_path.is_file():
         lm_path = None
@@ -139,9 +147,7 @@ def build_listener(args: argparse.Namespace):
     transcriber = Transcriber(model, opts)
     streaming = None
     if not args.no_partials:
-        base = model.name.removesuffix(".onnx").removesuffix(".int8")
-        stream_path = Path(args.stream_model) if args.stream_model else _existing(
-            model.with_name(base + ".stream.int8.onnx"), model.with_name(base + ".stream.onnx"))
+        stream_path = Path(args.stream_model) if args.stream_model else stream_twin(model)
         if stream_path.is_file():
             streaming = StreamingRecognizer(stream_path, args.chunk_ms / 1000, args.lookahead_ms / 1000)
             made_from = streaming.meta.get("source_digest")

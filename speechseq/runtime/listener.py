@@ -84,8 +84,10 @@ class Mode(enum.Enum):
 
 @dataclass(frozen=True)
 class Recording:
-    """One utterance in progress. start: its first sample's stream time; samples: its length;
-    origin: the stream time where its frontend and VAD started (before a keyword tail was dropped)."""
+    """One utterance in progress, on its own clock: the stream time of `origin` plus the audio fed since, the
+    stream's clock less the audio lost while it was recorded (`gaps`: (own time of the loss, seconds lost)).
+    start: its first sample's time; samples: its length; origin: where its frontend and VAD started (before a
+    keyword tail was dropped). `stream_time` puts a time of this clock on the stream's."""
 
     start: float
     origin: float
@@ -99,6 +101,13 @@ class Recording:
     speech_end: float = 0.0
     partial: str = ""
     early: tuple[float, str, tuple[Word, ...]] | None = None   # (speech_end it covers, text, words)
+    gaps: tuple[tuple[float, float], ...] = ()
+
+    def stream_time(self, t: float, end: bool = False) -> float:
+        """Time `t` of this clock on the stream's: later by the audio lost before it. A loss at `t` itself
+        comes before a start (the audio after it begins there) and after an `end`."""
+        eps = 1e-6   # well under a sample: times from frames and from samples meet at a loss
+        return t + sum(lost for at, lost in self.gaps if (at < t - eps if end else at <= t + eps))
 
 
 @dataclass(frozen=True)
@@ -245,10 +254,11 @@ class Listener:
             text, words = rec.early[1], list(rec.early[2])
         elif rec.speech_seen and rec.feats:
             text, words = self.transcriber.transcribe(np.concatenate(rec.feats))
-        shift = rec.start
-        final = FinalEvent(text, tuple(replace(w, start=w.start + shift, end=w.end + shift) for w in words),
-                           state.time if produced is None else produced, rec.start, rec.start + rec.samples / SAMPLE_RATE,
-                           rec.speech_end)
+        at = rec.stream_time
+        final = FinalEvent(text, tuple(replace(w, start=at(rec.start + w.start), end=at(rec.start + w.end, end=True))
+                                       for w in words),
+                           state.time if produced is None else produced, at(rec.start),
+                           at(rec.start + rec.samples / SAMPLE_RATE, end=True), at(rec.speech_end, end=True))
         return final, replace(state, mode=Mode.LISTENING, recording=None, detector=self.detector.initial_state(),
                               detector_offset=state.time, history=())
 
@@ -264,13 +274,18 @@ class Listener:
     def overrun(self, dropped_s: float, state: ListenerState) -> tuple[list[Event], ListenerState]:
         """Account for audio that never arrived: report it and keep the clocks in step.
 
-        While listening the detector's clock is shifted; while recording the gap is simply absent
-        from the utterance (its later word times shift by it).
+        While listening the detector's clock is shifted; while recording the gap is absent from the
+        utterance's audio, and noted where it fell, so that the final event's times after it (words, end,
+        speech end) are later by `dropped_s`, as on the stream.
         """
         event = OverrunEvent(dropped_s, state.time)
         state = replace(state, time=state.time + dropped_s)
         if state.mode is Mode.LISTENING:
             state = replace(state, detector_offset=state.detector_offset + dropped_s, history=())
+        else:
+            rec = state.recording
+            gap = (rec.start + rec.samples / SAMPLE_RATE, dropped_s)
+            state = replace(state, recording=replace(rec, gaps=(*rec.gaps, gap)))
         return [event], state
 
     def finish(self, state: ListenerState) -> list[Event]:

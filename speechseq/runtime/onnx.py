@@ -13,7 +13,7 @@ from pathlib import Path
 from ..errors import SpeechseqError
 
 __all__ = ["METADATA_KEY", "ModelError", "make_session", "read_metadata", "write_metadata", "session_metadata", "jsonable",
-           "open_model", "direct_run", "graph_metadata"]
+           "open_model", "direct_run", "graph_metadata", "twin_path", "untagged"]
 
 METADATA_KEY = "speechseq"
 
@@ -128,3 +128,34 @@ def open_model(path: str | os.PathLike, kind: str, what: str, threads: int = 1,
 def missing_model(p: Path) -> str:
     """The message for a model path that is not a file: a folder is named as one."""
     return f"{p}: is a directory, not a model file" if p.is_dir() else f"{p}: no such model file"
+
+
+def _split_name(model: str | os.PathLike) -> tuple[Path, str, str, str]:
+    """models/x.stream.Int8.ONNX -> (the path, "x.stream", ".Int8", ".ONNX"): the name without its int8 tag and
+    .onnx suffix (either of any case, kept as written; "" where absent), the tag, the suffix."""
+    p = Path(model)
+    name, suffix, quant = p.name, "", ""
+    if name.lower().endswith(".onnx") and len(name) > 5:
+        name, suffix = name[:-5], name[-5:]
+    if name.lower().endswith(".int8") and len(name) > 5:
+        name, quant = name[:-5], name[-5:]
+    return p, name, quant, suffix
+
+
+def twin_path(model: str | os.PathLike, tag: str) -> Path:
+    """The file named for `model` with `tag`: x.onnx -> x.TAG.onnx. The .onnx suffix may have any case and is
+    kept as written (x.ONNX -> x.TAG.ONNX; a name without it gains .TAG.onnx); an int8 tag is named last and
+    once (x.int8.onnx -> x.TAG.int8.onnx; the int8 twin of x.stream.onnx is x.stream.int8.onnx, and of
+    x.int8.onnx itself). The one naming rule of the int8, chunked ("stream") and decoder twins."""
+    p, name, quant, suffix = _split_name(model)
+    if tag.lower() == "int8":
+        return p.with_name(f"{name}{quant or '.' + tag}{suffix or '.onnx'}")
+    return p.with_name(f"{name}.{tag}{quant}{suffix or '.onnx'}")
+
+
+def untagged(model: str | os.PathLike, tag: str = "int8") -> Path:
+    """`model` without its int8 `tag` (any case): x.Int8.ONNX -> x.ONNX; a model without it, unchanged."""
+    if tag.lower() != "int8":
+        raise ValueError(f"only the int8 tag can be removed, not {tag!r}")
+    p, name, quant, suffix = _split_name(model)
+    return p.with_name(f"{name}{suffix}") if quant and suffix else p

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from ..nn.recognizer import Recognizer
-from ..runtime.onnx import write_metadata, jsonable
+from ..runtime.onnx import jsonable, twin_path, write_metadata
 from ..text import CTC_SIZE, VOCAB
 from .recognizer import FRONTEND, load_recognizer_checkpoint
 
@@ -29,14 +29,6 @@ __all__ = ["export_recognizer", "quantize_recognizer", "export_checkpoint", "int
 def int8_path(out: str | os.PathLike) -> Path:
     """models/x.onnx -> models/x.int8.onnx (models/x.ONNX -> models/x.int8.ONNX)"""
     return twin_path(out, "int8")
-
-
-def twin_path(out: str | os.PathLike, tag: str) -> Path:
-    """A file written beside `out`, `tag` before its .onnx suffix (of any case): x.onnx -> x.TAG.onnx."""
-    out = Path(out)
-    if out.suffix.lower() == ".onnx":
-        return out.with_name(f"{out.stem}.{tag}{out.suffix}")
-    return out.with_name(f"{out.name}.{tag}.onnx")
 
 
 def _metadata(model: Recognizer, frontend: dict, meta: dict) -> dict:

@@ -24,7 +24,7 @@ import torch
 
 from ..nn.recognizer import Recognizer, RecognizerConfig
 from ..nn.streaming import ChunkedRecognizer
-from ..runtime.onnx import ModelError, read_metadata, write_metadata
+from ..runtime.onnx import ModelError, read_metadata, twin_path, write_metadata
 from ..runtime.streaming_recognizer import source_digest
 from ..text import CTC_SIZE, VOCAB
 
@@ -32,10 +32,8 @@ __all__ = ["export_streaming", "quantize_streaming", "recognizer_from_onnx", "so
 
 
 def stream_path(offline: str | os.PathLike) -> Path:
-    """models/x.onnx -> models/x.stream.onnx"""
-    p = Path(offline)
-    stem = p.name[:-5] if p.name.lower().endswith(".onnx") else p.name  # .ONNX too (export takes any case)
-    return p.with_name(stem + ".stream.onnx")
+    """models/x.onnx -> models/x.stream.onnx (`twin_path`'s rule: x.ONNX -> x.stream.ONNX)"""
+    return twin_path(offline, "stream")
 
 
 def _gates_onnx_to_torch(w: np.ndarray, hidden: int) -> np.ndarray:
@@ -237,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         out = Path(args.out) if args.out else Path("recognizer.stream.onnx")
     paths = [export_streaming(model, out, meta)]
     if args.int8:
-        paths.append(quantize_streaming(out, out.with_name(out.name.removesuffix(".onnx") + ".int8.onnx")))
+        paths.append(quantize_streaming(out, twin_path(out, "int8")))
     for p in paths:
         print(f"wrote {p} ({p.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
     return 0
