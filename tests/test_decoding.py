@@ -272,6 +272,47 @@ def test_piecewise_alignment_of_long_input_matches_full_alignment():
     assert pieces == full
 
 
+def _long_last_letters(words: int, stretch: int = 5, gap: int = 3) -> tuple[np.ndarray, str, list[int]]:
+    """Log-probs of "abcd" + " xyz" * words where each word's last letter is heard over ``stretch`` frames
+    at 0.52 (blank 0.44 there), then ``gap`` frames lean to blank at 0.40 before the space: the best path
+    keeps the letter all ``stretch`` frames. Every other token: one frame at 0.9, then one blank frame.
+    Tokens 63, 127, 191, ... (where 64-token pieces end) are such letters. Returns (log_probs, text,
+    each word's end frame on the best path)."""
+    text = "abcd" + " xyz" * words
+    rows, ends = [], []
+
+    def frame(probs: dict[int, float]) -> None:
+        row = np.full(CTC_SIZE, (1 - sum(probs.values())) / (CTC_SIZE - len(probs)))
+        row[list(probs)] = list(probs.values())
+        rows.append(row)
+
+    tokens = encode(text)
+    for k, tok in enumerate(tokens):
+        if k + 1 == len(tokens) or VOCAB[tokens[k + 1]] == " ":
+            for _ in range(stretch):
+                frame({tok: 0.52, BLANK: 0.44})
+            ends.append(len(rows))
+            for _ in range(gap):
+                frame({BLANK: 0.40})
+        else:
+            frame({tok: 0.9})
+            frame({BLANK: 0.9})
+    return np.log(np.array(rows)).astype(np.float32), text, ends
+
+
+def test_piecewise_alignment_keeps_a_long_letter_at_a_cut_whole():
+    """The pieces were cut at the most blank-like frame between two tokens' first frames: inside the
+    letter's own frames here (blank 0.44 there, 0.40 after it), which cut the last letter of the first
+    piece short (its word ended 4 frames early). The word times now equal those of one Viterbi over the
+    whole input, and the known ends."""
+    lp, text, ends = _long_last_letters(60)
+    hyp = greedy(lp)
+    assert hyp.text == text and len(hyp.tokens) > 3 * 64                  # cut after tokens 63, 127 and 191
+    full = word_timestamps(lp, dataclasses.replace(hyp, frames=()), 0.01)   # no anchors: one Viterbi
+    assert [round(w.end / 0.01) for w in full] == ends
+    assert word_timestamps(lp, hyp, 0.01) == full
+
+
 # ---------------------------------------------------------------- attention beam search
 
 class TreeModel:
