@@ -158,7 +158,11 @@ def tradeoff(posts: list[dict], smoothing: int | None = None) -> list[str]:
     fa = np.array([sum(len(trigger_events(p, t, refractory, max_wait)) for p in syn) for t in grid]) / posts[0]["h_syn"]
     out = []
     for budget in BUDGETS:
-        i = int(np.flatnonzero(fa <= budget + 1e-9)[0]) if (fa <= budget + 1e-9).any() else len(grid) - 1
+        within = np.flatnonzero(fa <= budget + 1e-9)
+        if within.size == 0:  # no grid threshold meets the budget: no figure to give at it
+            out.append(f"FA<={budget}/h: not met on the grid (at th {grid[-1]:.2f}: {fa[-1]:.2f}/h)")
+            continue
+        i = int(within[0])
         events = sum(len(trigger_events(p, grid[i], refractory, max_wait)) for p in real)
         out.append(f"FA<={budget}/h: th {grid[i]:.2f}, missed {100 * np.mean(top < grid[i]):.1f} %, real-speech events {events}")
     return out

@@ -65,7 +65,7 @@ def main() -> int:
         results[name] = {"utterances": len(utts), "audio_s": round(audio, 1), "recognizer_rtf": enc / audio}
         for label, dec in decoders.items():
             t0 = time.perf_counter()
-            hyps = [dec(u.log_probs, u.memory).text for u in utts]
+            hyps = [normalize(dec(u.log_probs, u.memory).text) for u in utts]  # as the references are
             spent = time.perf_counter() - t0
             results[name][label] = {"wer": 100 * wer(refs, hyps).rate, "rtf": (enc + spent) / audio,
                                     "decode_rtf": spent / audio}

@@ -186,6 +186,17 @@ def test_missing_audio_in_kaldi_and_librispeech(tmp_path: Path) -> None:
         load_manifest(tmp_path / "ls")
 
 
+@pytest.mark.parametrize("name, text, line", [("m.jsonl", b'{"audio_filepath": "a.wav", "text": "hi"}\n'
+                                                          b'{"audio_filepath": "b.wav", "text": "caf\xe9"}\n', 2),
+                                              ("m.csv", b"audio_filepath,text\na.wav,hi\nb.wav,caf\xe9\n", 3)])
+def test_a_line_that_is_not_utf8_is_named(tmp_path: Path, name: str, text: bytes, line: int) -> None:
+    """A Latin-1 line is an error naming the file and line (it was a UnicodeDecodeError traceback in the training
+    and evaluation commands), for every reader behind load_manifest."""
+    (tmp_path / name).write_bytes(text)
+    with pytest.raises(SpeechseqError, match=rf"{name}:{line}: not UTF-8 text"):
+        load_manifest(tmp_path / name, skip_missing=True)
+
+
 def test_split_refused_where_format_has_none() -> None:
     with pytest.raises(SpeechseqError, match="no splits"):
         load_manifest(FIX / "kaldi" / "data" / "train", split="train")

@@ -69,8 +69,12 @@ def collect(paths: list[str], where: list[str]) -> list[Path]:
 def _manifest_rows(path: Path, filters: list[tuple[str, str]]) -> list[Path]:
     """The audio_filepath (relative to the manifest, or absolute) of each row matching every KEY=VALUE."""
     out = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
+    with open(path, "rb") as f:  # decoded line by line, so that a line that is not UTF-8 is named
+        for lineno, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise SpeechseqError(f"{path}:{lineno}: not UTF-8 text ({err.reason})") from None
             if not line.strip():
                 continue
             try:
@@ -81,9 +85,15 @@ def _manifest_rows(path: Path, filters: list[tuple[str, str]]) -> list[Path]:
                 raise SpeechseqError(f"{path}:{lineno}: not a JSON object: {line.strip()[:80]}")
             if "audio_filepath" not in row:
                 raise SpeechseqError(f"{path}:{lineno}: no audio_filepath (found {sorted(row)})")
-            if all(str(row.get(k)) == v for k, v in filters):
+            if all(_matches(row.get(k), v) for k, v in filters):
                 out.append(path.parent / str(row["audio_filepath"]))
     return out
+
+
+def _matches(value: object, wanted: str) -> bool:
+    """A manifest value against --where's text: a string as it is, any other value as the file spells it
+    (heldout=true for `"heldout": true`) or as Python prints it (heldout=True)."""
+    return str(value) == wanted or (not isinstance(value, str) and json.dumps(value) == wanted)
 
 
 def positive_scores(det, files: list[Path], show: bool | None = None, skipped: list[Path] | None = None) -> np.ndarray:

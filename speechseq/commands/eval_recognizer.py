@@ -53,6 +53,7 @@ def evaluate(rec, utterances, opts, show_progress: bool | None = None, vad=None)
     from ..metrics import cer, wer
     from ..text import normalize
 
+    _need_words([normalize(u.text) for u in utterances])  # before the work, where it is the manifest's fault
     refs, hyps, audio_s, compute_s, failed = [], [], 0.0, 0.0, 0
     for u in progress(utterances, total=len(utterances), desc="recognising", enable=show_progress):
         try:
@@ -62,8 +63,13 @@ def evaluate(rec, utterances, opts, show_progress: bool | None = None, vad=None)
             failed += 1
             continue
         if u.offset is not None:
-            sr = rec.frontend.sample_rate
+            sr, whole = rec.frontend.sample_rate, len(x)
             x = x[int(u.offset * sr): None if u.end is None else int(u.end * sr)]
+            if len(x) == 0:  # a segment past the file's end holds no audio, as an empty file (skipped) holds none
+                warn(f"{u.audio}: the segment from {u.offset:g} s holds no audio samples (the file has "
+                     f"{whole / sr:g} s); skipped")
+                failed += 1
+                continue
         t0 = time.perf_counter()
         if vad is not None or len(x) > 20 * rec.frontend.sample_rate:
             r = rec.transcribe([x], opts, vad=vad)
@@ -75,6 +81,7 @@ def evaluate(rec, utterances, opts, show_progress: bool | None = None, vad=None)
         hyps.append(normalize(r.text))
     if not refs:
         raise SpeechseqError("no utterance could be read")
+    _need_words(refs)
     w, c = wer(refs, hyps), cer(refs, hyps)
     return {"utterances": len(refs), "failed": failed, "audio_s": round(audio_s, 2),
             "wer": 100 * w.rate, "cer": 100 * c.rate,
@@ -82,6 +89,13 @@ def evaluate(rec, utterances, opts, show_progress: bool | None = None, vad=None)
             "rtf": compute_s / max(audio_s, 1e-9), "wer_detail": w.summary(), "cer_detail": c.summary(),
             "worst": [{"ref": e.ref, "hyp": e.hyp, "errors": e.ops.distance, "words": e.ops.ref_len}
                       for e in w.worst(len(refs))], "refs": refs, "hyps": hyps}
+
+
+def _need_words(refs: list[str]) -> None:
+    """WER and CER divide by the words and characters of the references: some must have them."""
+    if refs and not any(refs):
+        raise SpeechseqError(f"the {plural(len(refs), 'reference')} {'is' if len(refs) == 1 else 'are all'} empty once "
+                             "normalised (no words): WER and CER are undefined")
 
 
 def plural(n: int, noun: str) -> str:
@@ -95,7 +109,7 @@ def load_utterances(manifest: str, split: str | None) -> tuple[list, int]:
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        utts = load_manifest(manifest, split=split, skip_missing=True)
+        utts = load_manifest(manifest, split=split, skip_missing=True)  # a line that is not UTF-8: its error names it
     skips = [w for w in caught if str(w.message).endswith("(skipped)")]
     for w in caught:
         if w in skips:

@@ -415,4 +415,20 @@ def load_manifest(path: str | Path, format: str = "auto", *,
         if fmt in ("librispeech", "kaldi"):
             raise SpeechseqError(f"a {fmt} manifest has no splits: point at the split's folder")
         kwargs["split"] = split
-    return FORMATS[fmt](p, **kwargs)
+    try:
+        return FORMATS[fmt](p, **kwargs)
+    except UnicodeDecodeError as err:
+        raise SpeechseqError(f"{_undecodable_line(p)}: not UTF-8 text ({err.reason})") from None
+
+
+def _undecodable_line(p: Path) -> str:
+    """"PATH:LINE" of the first line of the manifest file `p` that is not UTF-8, or `p` itself when it is a folder
+    (the line is in one of its files) or every line decodes alone."""
+    if p.is_file():
+        with open(p, "rb") as f:
+            for lineno, raw in enumerate(f, 1):
+                try:
+                    raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    return f"{p}:{lineno}"
+    return str(p)
