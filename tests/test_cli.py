@@ -106,3 +106,30 @@ def test_help_names_defaults_once_and_only_real_ones():
     assert "  speechseq train detector --keyword activate --out runs/act --positives raw_data/activates \\" \
         in helps["train detector"]
     assert max(map(len, helps["detect"].splitlines())) <= 100
+
+
+def test_the_models_folder_can_be_named_where_the_package_stands_alone(tmp_path):
+    """A package without the checkout's models/ beside it (as a wheel installs it) finds the shipped models where
+    SPEECHSEQ_MODELS says, and without it says where it looked and how to point it."""
+    import os
+    import shutil
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    shutil.copytree(root / "speechseq", tmp_path / "pkg" / "speechseq", ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "mine").mkdir()
+    shutil.copy(root / "models" / "activate.onnx", tmp_path / "mine" / "activate.onnx")
+    clip = root / "data" / "samples" / "activate_kitchen_lights.wav"
+    env = {k: v for k, v in os.environ.items() if k != "SPEECHSEQ_MODELS"}
+    env["PYTHONPATH"] = str(tmp_path / "pkg")
+
+    def run(**extra):
+        return subprocess.run([sys.executable, "-m", "speechseq", "detect", str(clip), "--json"], capture_output=True,
+                              text=True, timeout=120, cwd=tmp_path, env={**env, **extra})
+    r = run()
+    assert r.returncode == 1 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+    assert str(tmp_path / "pkg" / "models") in r.stderr and "SPEECHSEQ_MODELS" in r.stderr
+    r = run(SPEECHSEQ_MODELS=str(tmp_path / "mine"))
+    assert r.returncode == 0, r.stderr
+    (result,) = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [d["keyword"] for d in result["detections"]] == ["activate"]   # the one model in that folder

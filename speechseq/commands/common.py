@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import signal
 import sys
 import threading
@@ -12,6 +13,21 @@ from pathlib import Path
 
 from ..errors import SpeechseqError
 from ..runtime.level import GUARD_RANGE_DB
+
+
+def models_folder() -> Path:
+    """Where the commands find the shipped models: $SPEECHSEQ_MODELS, else the checkout's models/ beside the package
+    (where `pip install -e .` leaves them; a wheel holds no models: point SPEECHSEQ_MODELS at a copy of the folder)."""
+    env = os.environ.get("SPEECHSEQ_MODELS")
+    return Path(env).expanduser() if env else Path(__file__).resolve().parents[2] / "models"
+
+
+MODELS = models_folder()  # read once, at import: --help's defaults name the same folder the run uses
+
+
+def no_shipped(what: str) -> str:
+    """The end of a message for shipped models that are not there: where they were looked for, and how to say."""
+    return f"{what} in {MODELS} (set SPEECHSEQ_MODELS to the folder of speechseq's models/)"
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):

@@ -8,10 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SpeechseqError
-from .common import (IMAGE_SUFFIXES, HelpFormatter, add_range_arg, bounded, expand_inputs, guard_range, model_paths,
-                     output_file, print_json_line, warn)
+from .common import (IMAGE_SUFFIXES, MODELS, HelpFormatter, add_range_arg, bounded, expand_inputs, guard_range,
+                     model_paths, no_shipped, output_file, print_json_line, warn)
 
-MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 DEFAULT_MODELS = ("activate.onnx", "computer.onnx")
 
 
@@ -40,9 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def default_models() -> list[Path]:
-    found = [MODELS_DIR / m for m in DEFAULT_MODELS if (MODELS_DIR / m).is_file()]
+    found = [MODELS / m for m in DEFAULT_MODELS if (MODELS / m).is_file()]
     if not found:
-        raise SpeechseqError(f"no shipped models in {MODELS_DIR}: pass --model PATH")
+        raise SpeechseqError(f"pass --model PATH: {no_shipped('no shipped detectors')}")
     return found
 
 

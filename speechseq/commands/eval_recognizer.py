@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..errors import SpeechseqError
 from .common import HelpFormatter, beam_arg, beam_size, bounded, output_file, progress, warn
-from .transcribe import DEFAULT_MODEL, MODELS_DIR, add_lexicon_args, add_vad_arg, lexicon_decode_options, make_vad
+from .transcribe import DEFAULT_MODEL, MODELS, add_lexicon_args, add_vad_arg, lexicon_decode_options, make_vad
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "the words of --lexicon with its word LM (see `speechseq transcribe --help`)")
     p.add_argument("--beam-size", type=beam_arg, default="auto",
                    help="beam width; auto: 64 for lexicon, 8 for beam and beam-lm, as in transcribe")
-    p.add_argument("--lm", default=str(MODELS_DIR / "lm-en.onnx"), help="character LM (beam-lm; lexicon with "
+    p.add_argument("--lm", default=str(MODELS / "lm-en.onnx"), help="character LM (beam-lm; lexicon with "
                                                                         "--char-lm-weight)")
     p.add_argument("--lm-weight", type=bounded(float, ge=0), default=0.8, help="alpha: weight of log P_lm (beam-lm)")
     p.add_argument("--word-bonus", type=bounded(float), default=1.0, help="beta: bonus per character (beam-lm)")

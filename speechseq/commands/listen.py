@@ -18,11 +18,10 @@ from pathlib import Path
 
 from ..errors import SpeechseqError
 from ..runtime.onnx import twin_path, untagged
-from .common import (LISTEN_LEXICON_BEAM, HelpFormatter, add_range_arg, beam_arg, beam_size, bounded, device_arg,
-                     guard_range, model_paths, print_input_devices, print_json_line, stop_on_sigterm,
-                     tuned_lexicon_options, warn)
+from .common import (LISTEN_LEXICON_BEAM, MODELS, HelpFormatter, add_range_arg, beam_arg, beam_size, bounded,
+                     device_arg, guard_range, model_paths, no_shipped, print_input_devices, print_json_line,
+                     stop_on_sigterm, tuned_lexicon_options, warn)
 
-MODELS = Path(__file__).resolve().parents[2] / "models"
 DEFAULT_KEYWORDS = ("activate.onnx", "computer.onnx")
 
 
@@ -122,7 +121,7 @@ def build_listener(args: argparse.Namespace):
     kw = model_paths(args.keyword_model, "--keyword-model") if args.keyword_model else [
         MODELS / k for k in DEFAULT_KEYWORDS if (MODELS / k).is_file()]
     if not kw:
-        raise SpeechseqError(f"no keyword models given and none shipped in {MODELS} (--keyword-model PATH)")
+        raise SpeechseqError(f"no keyword models given (--keyword-model PATH), and {no_shipped('none shipped')}")
     detector = Detector.load(kw, threshold=args.threshold, max_wait_s=args.wake_wait_ms / 1000,
                              range_db=guard_range(args.range_db))
     model = Path(args.model)

@@ -21,11 +21,10 @@ import threading
 from pathlib import Path
 
 from ..errors import SpeechseqError
-from .common import (HelpFormatter, bounded, device_arg, output_dir, print_input_devices, print_json_line,
+from .common import (MODELS, HelpFormatter, bounded, device_arg, output_dir, print_input_devices, print_json_line,
                      stop_on_sigterm, warn)
 
 SAMPLE_RATE = 16000
-MODELS = Path(__file__).resolve().parents[2] / "models"
 BACKGROUND_FILE_S = 60  # seconds per background file
 MIN_TAKE_S = 0.15  # speechseq.runtime.takes.TakeConfig.min_speech_s: a take must be allowed to be longer
 

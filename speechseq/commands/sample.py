@@ -7,9 +7,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import HelpFormatter, bounded, text_file
+from .common import MODELS, HelpFormatter, bounded, text_file
 
-MODELS = Path(__file__).resolve().parents[2] / "models"
 
 
 def register(sub: argparse._SubParsersAction) -> None:

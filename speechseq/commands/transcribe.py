@@ -19,12 +19,11 @@ import time
 from pathlib import Path
 
 from ..errors import SpeechseqError
-from .common import (IMAGE_SUFFIXES, HelpFormatter, beam_arg, beam_size, bounded, expand_inputs, output_dir, output_file,
-                     print_json_line, tuned_lexicon_options, warn)
+from .common import (IMAGE_SUFFIXES, MODELS, HelpFormatter, beam_arg, beam_size, bounded, expand_inputs, output_dir,
+                     output_file, print_json_line, tuned_lexicon_options, warn)
 
-MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
-DEFAULT_MODEL = MODELS_DIR / "recognizer-en.onnx"
-DEFAULT_LEXICON = MODELS_DIR / "words-en.npz"
+DEFAULT_MODEL = MODELS / "recognizer-en.onnx"
+DEFAULT_LEXICON = MODELS / "words-en.npz"
 FORMATS = ("txt", "json", "srt", "vtt")
 
 
@@ -44,12 +43,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "models/words-en.md when --lexicon exists, else rescore, else beam-lm, else greedy")
     p.add_argument("--beam-size", type=beam_arg, default="auto",
                    help="beam width; auto: 64 for the lexicon search, 8 for beam, beam-lm, rescore")
-    p.add_argument("--lm", default=str(MODELS_DIR / "lm-en.onnx"), help="character LM (beam-lm, rescore; lexicon with "
+    p.add_argument("--lm", default=str(MODELS / "lm-en.onnx"), help="character LM (beam-lm, rescore; lexicon with "
                                                                   "--char-lm-weight, and --decoder auto)")
     p.add_argument("--lm-weight", type=bounded(float, ge=0), default=0.8, help="alpha: weight of log P_lm (beam-lm, rescore)")
     p.add_argument("--word-bonus", type=bounded(float), default=1.0, help="beta: bonus per character (beam-lm, rescore)")
     add_lexicon_args(p)
-    p.add_argument("--attention-decoder", default=str(MODELS_DIR / "decoder-en.onnx"),
+    p.add_argument("--attention-decoder", default=str(MODELS / "decoder-en.onnx"),
                    help="attention decoder (rescore, --plot-attention); needs a recogniser with encoder_out")
     p.add_argument("--plot-attention", metavar="PNG", help="draw the attention over the spectrogram of the "
                                                          "first file's first segment")
