@@ -50,7 +50,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from eval_detectors import real_sets, sentences  # noqa: E402
 from speechseq.audio import load_audio  # noqa: E402
 from speechseq.commands.eval_detector import negative_posteriors  # noqa: E402
-from speechseq.runtime.detector import Detector, smooth, trigger_events  # noqa: E402
+from speechseq.runtime.detector import Detector, settle_steps, smooth, trigger_events  # noqa: E402
 from speechseq.runtime.level import Limiter  # noqa: E402
 from speechseq.train.kwbank import pad_recording  # noqa: E402
 
@@ -112,7 +112,7 @@ def raw_posteriors(model: Path, data: Path, synth: Path, cache: Path, gain_db: f
         pos.append(np.concatenate(post[0]))
     m = det.models[0]
     out = {"syn": [p[0] for p in syn], "real": [p[0] for p in real], "pos": pos, "h_syn": h_syn,
-           "trigger": (m.smoothing_steps, det.refractory[0], det.max_wait[0])}  # the runtime's, from the metadata
+           "trigger": (m.smoothing_steps, det.refractory[0], det.max_wait[0], det.settle[0])}  # the runtime's
     return _save(path, out)
 
 
@@ -144,7 +144,9 @@ def tradeoff(posts: list[dict], smoothing: int | None = None) -> list[str]:
     """For each budget: 'FA<=b/h: th T, missed M %, real-speech events E' of the mean posterior,
     smoothed (over `smoothing` outputs, or as the first model's metadata says) and triggered as
     the runtime does."""
-    own, refractory, max_wait = (int(v) for v in posts[0]["trigger"])
+    trigger = [int(v) for v in posts[0]["trigger"]]
+    # posteriors cached before the settling steps (three values) are of 40 ms steps, as every detector here
+    own, refractory, max_wait, settle = trigger if len(trigger) == 4 else (*trigger, settle_steps(0.04))
     smoothing = smoothing or own
     def mean(group: str, j: int) -> np.ndarray:
         ps = [p[group][j] for p in posts]
@@ -153,9 +155,10 @@ def tradeoff(posts: list[dict], smoothing: int | None = None) -> list[str]:
 
     syn = [mean("syn", j) for j in range(len(posts[0]["syn"]))]
     real = [mean("real", j) for j in range(len(posts[0]["real"]))]
-    top = np.array([mean("pos", j).max() for j in range(len(posts[0]["pos"]))])
+    top = np.array([mean("pos", j)[settle:].max(initial=0.0) for j in range(len(posts[0]["pos"]))])
     grid = np.round(np.arange(0.1, 0.995, 0.01), 3)
-    fa = np.array([sum(len(trigger_events(p, t, refractory, max_wait)) for p in syn) for t in grid]) / posts[0]["h_syn"]
+    fa = np.array([sum(len(trigger_events(p, t, refractory, max_wait, settle)) for p in syn)
+                   for t in grid]) / posts[0]["h_syn"]
     out = []
     for budget in BUDGETS:
         within = np.flatnonzero(fa <= budget + 1e-9)
@@ -163,7 +166,7 @@ def tradeoff(posts: list[dict], smoothing: int | None = None) -> list[str]:
             out.append(f"FA<={budget}/h: not met on the grid (at th {grid[-1]:.2f}: {fa[-1]:.2f}/h)")
             continue
         i = int(within[0])
-        events = sum(len(trigger_events(p, grid[i], refractory, max_wait)) for p in real)
+        events = sum(len(trigger_events(p, grid[i], refractory, max_wait, settle)) for p in real)
         out.append(f"FA<={budget}/h: th {grid[i]:.2f}, missed {100 * np.mean(top < grid[i]):.1f} %, real-speech events {events}")
     return out
 

@@ -144,7 +144,7 @@ def synthetic_positives(det: Detector, synths: list[Path], keyword: str, data: P
             post: list[list[np.ndarray]] = [[]]
             events, state = det.step(x, det.initial_state(), post)
             events += det.flush(state)
-            peaks.append(float(np.concatenate(post[0]).max()) if post[0] else 0.0)
+            peaks.append(float(np.concatenate(post[0])[det.settle[0]:].max(initial=0.0)) if post[0] else 0.0)
             if not events:
                 misses += 1
             elif snr is None:

@@ -1,9 +1,13 @@
 """The streaming trigger: smoothing, one event per utterance, no flood, and the eval's event
 counting (`trigger_events` on a whole posterior) equal to what the stream emits."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from speechseq.runtime.detector import smooth, trigger_events
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_smooth_is_a_causal_moving_average():
@@ -83,7 +87,7 @@ def test_stream_events_equal_whole_posterior_events(tmp_path, wait_s):
         events += got
     events += det.flush(state)
     p = np.concatenate(post[0])
-    expected = trigger_events(p, 0.5, det.refractory[0], det.max_wait[0])
+    expected = trigger_events(p, 0.5, det.refractory[0], det.max_wait[0], det.settle[0])
     assert len(events) >= 3
     assert [round(e.score, 5) for e in events] == [round(s, 5) for _, _, s in expected]
     step = det.models[0].step_s
@@ -92,6 +96,45 @@ def test_stream_events_equal_whole_posterior_events(tmp_path, wait_s):
     for e, (s, emit, _) in zip(events, expected):
         assert e.time == pytest.approx(((4 * (emit + 1) - 1) * 160 + 400) / 16000)
         assert e.start < e.end <= e.time and e.end <= ((4 * (s + 1) - 1) * 160 + 400) / 16000 + step
+
+
+@pytest.mark.parametrize("wait_s", [0.0, 0.2])
+def test_no_event_starts_while_the_output_settles(wait_s):
+    """A run above the threshold from a stream's first step starts where the settling steps end, in the stream and
+    in trigger_events alike; later runs are untouched."""
+    from speechseq.runtime.detector import SETTLE_S, Detector
+
+    det = Detector([LoudnessModel()], max_wait_s=wait_s, smoothing_steps=1)
+    settle = det.settle[0]
+    assert settle == round(SETTLE_S / det.models[0].step_s) == 8
+    loud = np.repeat([1, 0, 1, 0], [16000, 24000, 8000, 24000])           # loud from the start, and once more later
+    audio = (0.3 * np.random.default_rng(1).standard_normal(len(loud)) * loud).astype(np.float32)
+    state, events, post = det.initial_state(), [], [[]]
+    for i in range(0, len(audio), 1280):
+        got, state = det.step(audio[i: i + 1280], state, post)
+        events += got
+    events += det.flush(state)
+    p = np.concatenate(post[0])
+    assert p[0] >= 0.5 and p[:settle + 1].min() >= 0.5                  # above the threshold through the settling
+    expected = trigger_events(p, 0.5, det.refractory[0], det.max_wait[0], settle)
+    assert [s for s, _, _ in expected][0] == settle and len(expected) == len(events) == 2
+    assert [round(e.score, 5) for e in events] == [round(sc, 5) for _, _, sc in expected]
+    assert trigger_events(p, 0.5, det.refractory[0], det.max_wait[0])[0][0] == 0      # without settling: step 0
+
+
+def test_silence_gives_no_event_at_a_low_threshold():
+    """From the zero state over digital silence the shipped models' posteriors rise to about 0.35 at 80 ms, then
+    fall: at a threshold under that, every file (silence too) had an event at 0.0 s."""
+    from speechseq.commands.eval_detector import peak_scores
+    from speechseq.runtime.detector import Detector
+
+    det = Detector.load([ROOT / "models" / "activate.onnx", ROOT / "models" / "computer.onnx"], threshold=0.2)
+    silence = np.zeros(16000 * 3, np.float32)
+    post = [[], []]
+    events, state = det.step(silence, det.initial_state(), post)
+    assert max(np.concatenate(p)[:det.settle[0]].max() for p in post) > 0.3           # the settling itself
+    assert events + det.flush(state) == []
+    assert max(peak_scores(det, silence)) < 0.05                                       # as eval detector scores it
 
 
 def test_an_events_end_is_where_the_keyword_its_labels_follow_ended(tmp_path):

@@ -67,10 +67,10 @@ def test_eval_decoders_normalises_hypotheses_like_references(tmp_path, monkeypat
 # --- scripts/detector_tradeoff.py: the threshold for each false-accept budget -----------------------------------
 def _posts(syn: list[list[float]], tops: list[float], hours: float) -> list[dict]:
     """One model's cached posteriors: syn (false accepts), positive clips whose maximum is each of `tops`; raw =
-    smoothed (1 step), no refractory time, no wait for the peak."""
+    smoothed (1 step), no refractory time, no wait for the peak, no settling steps."""
     pos = [np.array([0.0, t, 0.0], np.float32) for t in tops]
     return [{"syn": [np.array(p, np.float32) for p in syn], "real": [], "pos": pos, "h_syn": hours,
-             "trigger": (1, 0, 0)}]
+             "trigger": (1, 0, 0, 0)}]  # no settling steps: these posteriors are three steps long
 
 
 def test_tradeoff_lowest_threshold_within_each_budget():

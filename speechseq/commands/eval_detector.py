@@ -122,10 +122,12 @@ def _skip_or_raise(err: SpeechseqError, path: Path, skipped: list[Path] | None) 
 
 
 def peak_scores(det, audio: np.ndarray) -> list[float]:
-    """The highest smoothed posterior of each keyword model over one recording, from a fresh stream."""
+    """The highest smoothed posterior of each keyword model over one recording, from a fresh stream, after the steps
+    where no event starts (the detector's `settle`): an event fires at threshold t exactly when this reaches t."""
     post = [[] for _ in det.models]
     det.step(audio, det.initial_state(), post)
-    return [float(np.concatenate(p).max()) if p else 0.0 for p in post]
+    top = [np.concatenate(p)[s:] if p else np.zeros(0) for p, s in zip(post, det.settle)]
+    return [float(t.max()) if len(t) else 0.0 for t in top]
 
 
 def negative_posteriors(det, files: list[Path], show: bool | None = None,
@@ -152,7 +154,8 @@ def negative_posteriors(det, files: list[Path], show: bool | None = None,
 def count_events(det, k: int, posteriors: list[list[np.ndarray]], threshold: float) -> int:
     from ..runtime.detector import trigger_events
 
-    return sum(len(trigger_events(p[k], threshold, det.refractory[k], det.max_wait[k])) for p in posteriors)
+    return sum(len(trigger_events(p[k], threshold, det.refractory[k], det.max_wait[k], det.settle[k]))
+               for p in posteriors)
 
 
 def evaluate(det, positives: list[Path], negatives: list[Path], target_fa: float = 0.5,

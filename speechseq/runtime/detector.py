@@ -12,7 +12,9 @@ and is emitted at its peak (when the posterior first drops, or after `max_wait_s
 `max_wait_s=0`, at the crossing itself, the earliest wake, scored by the crossing value). After an
 event the keyword is re-armed only once the posterior has fallen below the threshold again and
 `refractory_s` has passed, so one utterance gives one event and a stuck posterior gives one
-event, not a flood. The state is a plain value: nothing is hidden in the Detector.
+event, not a flood. No event starts in a stream's first `SETTLE_S` (its output is still settling there); a run
+above the threshold through that time starts where it ends. The state is a plain value: nothing is hidden in the
+Detector.
 """
 from __future__ import annotations
 
@@ -32,8 +34,22 @@ from .graph_merge import prefixed
 from .level import GUARD_RANGE_DB, FloorGuard
 from .onnx import ModelError, direct_run, make_session, session_metadata
 
+# load_graph: speechseq.runtime.detector_graph's, the graph KeywordModel runs
 __all__ = ["Detection", "KeywordModel", "KeywordState", "DetectorState", "Detector", "load_graph", "smooth",
-           "trigger_events"]  # load_graph: speechseq.runtime.detector_graph's, the graph KeywordModel runs
+           "trigger_events", "SETTLE_S", "settle_steps"]
+
+
+# A model's output settles at the start of every stream: from the zero state, over digital silence (or a floor
+# under about -70 dBFS) each shipped and custom detector's smoothed posterior rises to 0.32-0.36 at 80 ms and
+# falls under 0.035 by 320 ms (activate, computer, five amelia runs; never so over louder noise). An event at a
+# threshold under that then fired at 0.0 s in every file, silence too, and a fresh listener after each command.
+# No keyword can end in that time and be heard (the posterior rises after a keyword's end), so none starts there.
+SETTLE_S = 0.32
+
+
+def settle_steps(step_s: float) -> int:
+    """The output steps of SETTLE_S, for a model of `step_s` seconds a step."""
+    return int(round(SETTLE_S / step_s))
 
 
 def smooth(probs: np.ndarray, steps: int) -> np.ndarray:
@@ -61,9 +77,11 @@ def _window_sum(values: tuple[float, ...], start: int, w: int) -> float:
     return total
 
 
-def trigger_events(post: np.ndarray, threshold: float, refractory_steps: int, max_wait_steps: int) -> list[tuple[int, int, float]]:
-    """The events the streaming trigger emits on a whole smoothed posterior (N,), exactly.
+def trigger_events(post: np.ndarray, threshold: float, refractory_steps: int, max_wait_steps: int,
+                   settle: int = 0) -> list[tuple[int, int, float]]:
+    """The events the streaming trigger emits on a whole smoothed posterior (N,) of a fresh stream, exactly.
 
+    settle: the steps at the stream's start where no event starts (the Detector's `settle`, `settle_steps`).
     Returns (start step, emit step, score) per event; a run still open at the end is emitted
     at its last step (as `Detector.flush` does). Cost grows with the number of events, not N.
     """
@@ -71,6 +89,10 @@ def trigger_events(post: np.ndarray, threshold: float, refractory_steps: int, ma
     above = p >= threshold
     # start candidates: above threshold with a below-threshold step (or the stream start) just before
     rising = np.flatnonzero(above & np.concatenate([[True], ~above[:-1]]))
+    if settle > 0:  # none while the output settles; a run through that time starts where it ends
+        rising = rising[rising >= settle]
+        if settle < len(p) and above[settle] and above[settle - 1]:
+            rising = np.concatenate([[settle], rising])
     events, i, rearm = [], 0, -1
     while i < len(rising):
         s = int(rising[i])
@@ -246,6 +268,7 @@ class Detector:
         if max_wait_s < 0:
             raise ValueError(f"max_wait_s must be >= 0, got {max_wait_s}")
         self.max_wait = [int(round(max_wait_s / m.step_s)) for m in models]  # 0: emit at the crossing
+        self.settle = [settle_steps(m.step_s) for m in models]  # no event starts in a stream's first steps
         self._merged, self._shared_context, self._merged_taps = (merged_session(self.models) if merge
                                                                  else (None, False, ()))
         self._merged_outputs = [o.name for o in self._merged.get_outputs()] if self._merged is not None else []
@@ -295,13 +318,13 @@ class Detector:
                  events: list[Detection]) -> tuple[bool, int, float, int, int]:
         """The trigger fields (armed, run_start, run_best, run_best_step, rearm_step) after `smoothed`."""
         armed, start, best, best_step, rearm = ks.armed, ks.run_start, ks.run_best, ks.run_best_step, ks.rearm_step
-        thr = self.thresholds[i]
+        thr, settle = self.thresholds[i], self.settle[i]
         for j, p in enumerate(smoothed):
             n = ks.steps + j
             if start < 0:
                 if not armed and p < thr and n >= rearm:
                     armed = True
-                if not (armed and p >= thr):
+                if not (armed and p >= thr) or n < settle:
                     continue
                 start, best, best_step = n, p, n  # a run starts (with no wait, this step emits below)
             elif p > best:  # inside a run: wait for the peak

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from ..nn.detector import Detector, DetectorConfig
-from ..runtime.detector import smooth, trigger_events
+from ..runtime.detector import settle_steps, smooth, trigger_events
 # the checkpoint functions importers know from here: kept importable from this module (noqa)
 from .detector_checkpoints import (KIND, averaged_checkpoint, epoch_of, finetune_ema_decay,  # noqa: F401
                                    snapshot_as_checkpoint, snapshot_path, trained_weights, warped_checkpoint,
@@ -124,7 +124,9 @@ class Validation:
         if self.has_val:
             refr, wait = int(round(r.refractory_s / self.step_s)), max(1, int(round(r.max_wait_s / self.step_s)))
             neg = [p for x in self.neg_x for p in self._posteriors(model, x)]
-            fa = np.array([sum(len(trigger_events(p, th, refr, wait)) for p in neg) for th in THRESHOLDS]) / self.neg_hours
+            settle = settle_steps(self.step_s)  # each row a fresh stream, as the runtime's
+            fa = np.array([sum(len(trigger_events(p, th, refr, wait, settle)) for p in neg)
+                           for th in THRESHOLDS]) / self.neg_hours
             scores, onsets = [], []
             for x, y in zip(self.pos_x, self.pos_y):
                 post = self._posteriors(model, x)
@@ -147,7 +149,8 @@ class Validation:
             out["val_end_offset_s"] = float(np.median(delays) * self.step_s) if delays else 0.0
         if self.real:
             th = out.get("val_threshold", 0.5)
-            real = np.array([float(self._posteriors(model, x)[0].max()) for x in self.real])
+            settle = settle_steps(self.step_s)  # as eval detector's peak_scores: the events a fresh stream can give
+            real = np.array([float(self._posteriors(model, x)[0][settle:].max(initial=0.0)) for x in self.real])
             out.update(real_frr=float((real < th).mean()), real_frr_at_05=float((real < 0.5).mean()))
         model.train()
         return out
@@ -421,7 +424,7 @@ def choose_threshold(model: torch.nn.Module, bank: dict, recipe: TrainRecipe = T
         post, hours = posteriors(role)
         if hours == 0:
             continue
-        fa = [sum(len(trigger_events(p, th, refr, wait)) for p in post) / hours for th in grid]
+        fa = [sum(len(trigger_events(p, th, refr, wait, settle_steps(step_s))) for p in post) / hours for th in grid]
         table[role] = {"hours": round(hours, 3), "fa_per_h": [round(f, 2) for f in fa]}
         ok &= np.array(fa) <= limit
     th = float(grid[np.flatnonzero(ok)[0]]) if ok.any() else float(grid[-1])
