@@ -19,7 +19,7 @@ import soxr
 from .errors import SpeechseqError, SpeechseqWarning
 
 __all__ = ["SAMPLE_RATE", "AudioError", "AudioInfo", "audio_info", "load_audio", "stream_audio", "to_mono", "resample",
-           "finite_samples", "SAMPLE_LIMIT"]
+           "finite_samples", "SAMPLE_LIMIT", "path_text"]
 
 SAMPLE_RATE = 16000
 
@@ -61,8 +61,8 @@ class _FrontToBack(sf.SoundFile):
 
 
 def _open(p: Path, cls: type[sf.SoundFile] = sf.SoundFile) -> sf.SoundFile:
-    try:
-        f = cls(str(p))
+    try:  # as bytes: soundfile encodes a str strictly, and a name need not be UTF-8 (path_text)
+        f = cls(os.fsencode(p) if os.name == "posix" else str(p))
     except (sf.LibsndfileError, RuntimeError, TypeError) as err:
         msg = str(err).split(":")[-1].strip() or "unknown error"
         if "does not exist or is not a regular file" in msg:  # libsndfile's word for bytes of no format it knows; the
@@ -93,6 +93,12 @@ def _truncated(f: sf.SoundFile) -> tuple[int, int] | None:
         return None
     said, held = int(m.group(1)), int(m.group(2))
     return (said, held) if held < said < 0x7FFFF000 else None
+
+
+def path_text(path: str | os.PathLike) -> str:
+    """A path as text that any output takes: bytes of a file name that are not UTF-8 (a POSIX name may hold
+    any) as U+FFFD. str() keeps them as lone surrogates, which neither print nor a UTF-8 file can write."""
+    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def audio_info(path: str | os.PathLike) -> AudioInfo:
@@ -167,7 +173,7 @@ def stream_audio(path: str | os.PathLike, block_s: float = 10.0, sr: int = SAMPL
         native = f.samplerate
         block = max(1, int(round(block_s * native)))
         rs = None if native == sr else soxr.ResampleStream(native, sr, 1, dtype="float32", quality="HQ")
-        got_any = False
+        read = 0  # frames decoded: a file with some has audio, even where they resample to none (one at 44.1 kHz)
         left = f.frames  # the frames load_audio's one read is held to (soundfile's bound on a seekable file)
         while True:
             want = min(block, left)
@@ -176,13 +182,13 @@ def stream_audio(path: str | os.PathLike, block_s: float = 10.0, sr: int = SAMPL
             except (sf.LibsndfileError, RuntimeError) as err:
                 raise AudioError(f"{p}: cannot decode audio ({err})") from None
             left -= len(x)
+            read += len(x)
             last = len(x) < want or left <= 0
             mono = finite_samples(to_mono(x))
             out = mono if rs is None else rs.resample_chunk(mono, last=last)
             if len(out):
-                got_any = True
                 yield out.astype(np.float32, copy=False)
             if last:
                 break
-        if not got_any:
+        if not read:
             raise AudioError(f"{p}: contains no audio samples")

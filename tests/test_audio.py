@@ -71,6 +71,18 @@ def test_blocks_equal_whole_file(tmp_path, sr):
     assert np.abs(joined[:n] - whole[:n]).max() < 2e-3  # streamed vs one-shot soxr: same filter
 
 
+@pytest.mark.parametrize("sr", [16000, 44100, 48000])
+def test_a_one_sample_file_is_read_as_load_audio_reads_it(tmp_path, sr):
+    """One sample at 44.1 kHz resamples to none at 16 kHz: stream_audio called the file empty ("contains no
+    audio samples", a failed file in `transcribe` and `detect`) where load_audio returned it; a one-sample
+    16 kHz file was read by both."""
+    path = tmp_path / "one.wav"
+    sf.write(path, np.array([0.1], np.float32), sr)
+    whole = load_audio(path)
+    joined = np.concatenate([np.zeros(0, np.float32), *stream_audio(path)])
+    assert len(whole) <= 1 and len(joined) == len(whole)
+
+
 def test_info_reads_header_only(tmp_path):
     path = tmp_path / "x.wav"
     sf.write(path, _tone(22050, seconds=2.0, channels=2), 22050)

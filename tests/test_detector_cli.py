@@ -148,3 +148,19 @@ def test_one_hour_file_bounded_memory(tmp_path):
     obj = json.loads(out)
     assert obj["duration"] == pytest.approx(3600, abs=0.1) and len(obj["detections"]) <= 10
     assert peak < 400e6
+
+
+def test_a_file_name_that_is_not_utf8_is_read_and_named(speech_wav, tmp_path):
+    """A name of bytes that are not UTF-8 (Linux allows them) was a traceback that stopped the batch."""
+    import os
+
+    odd = tmp_path / os.fsdecode(b"caf\xe9.wav")
+    shutil.copy(speech_wav, odd)
+    for args in ([], ["--json"]):
+        r = subprocess.run([sys.executable, "-m", "speechseq", "detect", *args, odd, speech_wav], capture_output=True,
+                           timeout=120, cwd=ROOT)
+        assert r.returncode == 0 and b"Traceback" not in r.stderr, r.stderr.decode(errors="replace")
+        lines = r.stdout.decode("utf-8").splitlines()
+        assert len(lines) == 2 and "caf\ufffd.wav" in lines[0] and str(speech_wav) in lines[1], lines
+        if args:
+            assert json.loads(lines[0])["detections"] == json.loads(lines[1])["detections"]

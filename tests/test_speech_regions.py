@@ -138,3 +138,33 @@ def test_a_vad_state_does_not_share_the_callers_memory(vad):
         buf[:] = 1.0
         assert all(np.array_equal(a, b) for a, b in zip(kept, (st_r.pending, st_r.context, st_r.rnn)))
     assert np.array_equal(np.concatenate(fresh), np.concatenate(reused))
+
+
+@pytest.mark.parametrize("dbfs", [-50, -30, -10])
+def test_energy_vad_hears_no_speech_in_steady_noise(dbfs):
+    """A clip's noise floor is found from its quiet frames: primed by digital silence, the floor started at
+    -100 dB and rose 1.5 dB/s, so that any noise above -55 dBFS was speech for the whole of every clip (and
+    `transcribe --vad energy` wrote words into all of it). Speech over such noise is still heard."""
+    from speechseq.runtime.vad import EnergyVad
+
+    sr = 16000
+    speech, _ = sf.read(ROOT / "data/samples/activate_kitchen_lights.wav", dtype="float32")
+    noise = (10 ** (dbfs / 20) * np.random.default_rng(0).standard_normal(10 * sr)).astype(np.float32)
+    assert speech_regions(speech_probabilities(EnergyVad(), noise[: 5 * sr]), F, 5 * sr) == []
+    if dbfs < -30:
+        x = noise.copy()
+        x[2 * sr: 2 * sr + len(speech)] += 0.3 * speech  # the words lie in 3.0-6.5 s
+        r = speech_regions(speech_probabilities(EnergyVad(), x), F, len(x))
+        assert r and 2.5 * sr <= r[0][0] <= 3.2 * sr and 6.0 * sr <= r[-1][1] <= 7.5 * sr, r
+
+
+def test_energy_vad_ignores_a_dc_offset():
+    """A DC offset is no sound: it gave a constant 0.5 the level of speech and hid speech under it."""
+    from speechseq.runtime.vad import EnergyVad
+
+    sr = 16000
+    speech, _ = sf.read(ROOT / "data/samples/activate_kitchen_lights.wav", dtype="float32")
+    x = np.concatenate([np.zeros(2 * sr, np.float32), 0.3 * speech, np.zeros(2 * sr, np.float32)])
+    plain = speech_regions(speech_probabilities(EnergyVad(), x), F, len(x))
+    assert plain and speech_regions(speech_probabilities(EnergyVad(), x + 0.4), F, len(x)) == plain
+    assert speech_regions(speech_probabilities(EnergyVad(), np.full(5 * sr, 0.5, np.float32)), F, 5 * sr) == []

@@ -123,6 +123,24 @@ def test_output_dir_formats(tmp_path, tiny_model, fmt):
         assert json.loads(text)["file"].endswith("a.wav")
 
 
+def test_an_output_name_taken_by_a_folder_is_refused_before_the_work(tmp_path, tiny_model, capsys, monkeypatch):
+    """--output-dir holding a folder named as an output (a.txt/): one error line before any file is
+    transcribed, as the README promises for an output path that cannot be written; it came after the work
+    of the files before it and stopped the batch there."""
+    from speechseq.runtime import recognizer
+
+    _write_inputs(tmp_path / "in")
+    (tmp_path / "out" / "b.txt").mkdir(parents=True)
+    done = []
+    real = recognizer.Recognizer.transcribe_file
+    monkeypatch.setattr(recognizer.Recognizer, "transcribe_file",
+                        lambda self, p, *a: done.append(p) or real(self, p, *a))
+    code = main(["transcribe", str(tmp_path / "in" / "a.wav"), str(tmp_path / "in" / "b.flac"), "--model",
+                 str(tiny_model), "--output-dir", str(tmp_path / "out"), "--decoder", "greedy", "--vad", "off"])
+    err = capsys.readouterr().err
+    assert code == 1 and done == [] and "b.txt" in err and "directory" in err and len(err.splitlines()) == 1, err
+
+
 def test_missing_model_is_a_one_line_error(tmp_path, capsys):
     sf.write(tmp_path / "a.wav", np.zeros(16000, np.float32), 16000)
     assert main(["transcribe", str(tmp_path / "a.wav"), "--model", str(tmp_path / "none.onnx")]) == 1
@@ -196,3 +214,31 @@ def test_beam_size_option_takes_auto_or_a_positive_width(capsys):
     with pytest.raises(SystemExit):
         main(["transcribe", "--beam-size", "0", "x.wav"])
     assert "beam width must be >= 1" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not SHIPPED.is_file(), reason="models/recognizer-en.onnx not built yet")
+def test_a_file_name_that_is_not_utf8_is_read_and_named(tmp_path):
+    """Linux allows any bytes in a name: such a file was a traceback in soundfile (its name encoded strictly)
+    that stopped the batch, and its name could not be printed; now it is read, and named with U+FFFD."""
+    import os
+    import subprocess
+    import sys
+
+    speech, sr = sf.read(ROOT / "data/samples/activate_kitchen_lights.wav", dtype="float32")
+    odd = tmp_path / os.fsdecode(b"caf\xe9.wav")
+    sf.write(tmp_path / "plain.wav", speech, sr)
+    (tmp_path / "plain.wav").rename(odd)
+    sf.write(tmp_path / "z.wav", speech, sr)
+    base = [sys.executable, "-m", "speechseq", "transcribe", str(tmp_path), "--model",
+            str(SHIPPED.with_name("recognizer-en.int8.onnx")), "--decoder", "greedy"]
+    for fmt in ("json", "txt"):
+        r = subprocess.run([*base, "--format", fmt], capture_output=True, timeout=120)
+        assert r.returncode == 0 and b"Traceback" not in r.stderr, r.stderr.decode(errors="replace")
+        lines = r.stdout.decode("utf-8").splitlines()
+        assert len(lines) == 2 and "caf\ufffd.wav" in lines[0] and "z.wav" in lines[1], lines
+        if fmt == "json":
+            assert [json.loads(line)["text"] for line in lines][0] == json.loads(lines[1])["text"] != ""
+    r = subprocess.run([*base, "--format", "json", "--output-dir", str(tmp_path / "out")], capture_output=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+    assert json.loads((tmp_path / "out" / os.fsdecode(b"caf\xe9.json")).read_text())["file"].endswith("caf\ufffd.wav")

@@ -98,6 +98,7 @@ def plot_detections(path: Path, out: str, det, events, duration: float, post, sp
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..audio import path_text
     from ..runtime.detector import Detector
 
     paths = model_paths(args.model) if args.model else default_models()
@@ -115,11 +116,11 @@ def run(args: argparse.Namespace) -> int:
             failed += 1
             continue
         if args.json:
-            print_json_line({"file": str(path), "duration": round(duration, 3),
+            print_json_line({"file": path_text(path), "duration": round(duration, 3),
                              "detections": [e.to_dict() for e in events]})
         else:
             found = ", ".join(f"{e.keyword} {e.start:.2f}-{e.end:.2f} s ({e.score:.2f})" for e in events) or "nothing"
-            print(f"{path}: {duration:.2f} s: {found}", flush=True)
+            print(f"{path_text(path)}: {duration:.2f} s: {found}", flush=True)
         if keep:  # after its results are out: a plot that cannot be written loses nothing else
             plotted = True
             try:

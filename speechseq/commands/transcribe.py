@@ -159,7 +159,9 @@ def render(transcript, path: Path, fmt: str) -> str:
     if fmt == "txt":
         return transcript.text + "\n"
     if fmt == "json":
-        return json.dumps(transcript.to_json(str(path)), ensure_ascii=False) + "\n"
+        from ..audio import path_text
+
+        return json.dumps(transcript.to_json(path_text(path)), ensure_ascii=False) + "\n"
     lines = ["WEBVTT", ""] if fmt == "vtt" else []
     sep = "." if fmt == "vtt" else ","
     for k, (a, b, text) in enumerate(cues(transcript.words), 1):
@@ -170,6 +172,7 @@ def render(transcript, path: Path, fmt: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..audio import path_text
     from ..runtime.recognizer import DecodeOptions, Recognizer
 
     from ..runtime.onnx import missing_model
@@ -202,6 +205,10 @@ def run(args: argparse.Namespace) -> int:
     skipped: list[str] = []
     files = expand_inputs(args.files, skipped=skipped)
     names = output_names(files, args.format) if out_dir is not None else []
+    for name in names:  # found before the work: it would stop the batch after the files before it
+        if (out_dir / name).is_dir():
+            raise SpeechseqError(f"--output-dir {out_dir / name}: is a directory, not a file (move it, or pick "
+                                 "another --output-dir)")
     if out_dir is None and args.format in ("srt", "vtt") and len(files) > 1:
         raise SpeechseqError(f"--format {args.format} for {len(files)} files needs --output-dir (one subtitle file each: "
                              "one stream of them could not say which cue is whose)")
@@ -234,9 +241,9 @@ def run(args: argparse.Namespace) -> int:
         if out_dir is not None:
             (out_dir / names[k]).write_text(render(t, path, args.format), encoding="utf-8")
         elif args.format == "json":
-            print_json_line(t.to_json(str(path)))
+            print_json_line(t.to_json(path_text(path)))
         elif args.format == "txt":
-            sys.stdout.write((f"{path}: " if len(files) > 1 else "") + t.text + "\n")
+            sys.stdout.write((f"{path_text(path)}: " if len(files) > 1 else "") + t.text + "\n")
         else:
             sys.stdout.write(render(t, path, args.format) + "\n")
         sys.stdout.flush()

@@ -16,9 +16,11 @@ widened by `pad_s` on both sides (clipped to the audio) and overlapping ones are
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+
+from .vad import EnergyVad
 
 __all__ = ["RegionConfig", "primed_state", "speech_probabilities", "speech_regions"]
 
@@ -48,8 +50,14 @@ def primed_state(vad, sample_rate: int = 16000, lead_s: float = 0.25):
 
 
 def speech_probabilities(vad, audio: np.ndarray, sample_rate: int = 16000, lead_s: float = 0.25) -> np.ndarray:
-    """`vad` over `audio` from its `primed_state`: one probability per whole frame."""
-    probs, _ = vad.step(np.asarray(audio, np.float32).reshape(-1), primed_state(vad, sample_rate, lead_s))
+    """`vad` over `audio` from its `primed_state`: one probability per whole frame. The energy VAD's noise
+    floor starts at the clip's quiet frames (EnergyVad.clip_floor_db): primed by digital silence, it started
+    at -100 dB and rose too slowly for any clip to reach a noise above -55 dBFS, all of which was speech."""
+    audio = np.asarray(audio, np.float32).reshape(-1)
+    state = primed_state(vad, sample_rate, lead_s)
+    if isinstance(vad, EnergyVad) and (floor := vad.clip_floor_db(audio)) is not None:
+        state = replace(state, floor_db=floor)
+    probs, _ = vad.step(audio, state)
     return probs
 
 

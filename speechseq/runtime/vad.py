@@ -60,6 +60,12 @@ def _frames(chunk: np.ndarray, state: VadState) -> tuple[np.ndarray, np.ndarray]
     return buf[: k * FRAME].reshape(k, FRAME), buf[k * FRAME :].copy()
 
 
+def _levels_db(frames: np.ndarray) -> np.ndarray:
+    """(k, FRAME) -> (k,) each frame's power about its mean, in dB: a DC offset (a cheap microphone's, a
+    file's) is no sound, and counted it hid speech under it."""
+    return 10 * np.log10(np.var(frames.astype(np.float64), axis=1) + 1e-10) if len(frames) else np.zeros(0)
+
+
 def silero_model_path() -> Path | None:
     """silero_vad.onnx inside the installed `silero-vad` wheel, found without importing it (it imports torch)."""
     spec = importlib.util.find_spec("silero_vad")
@@ -117,9 +123,19 @@ class EnergyVad:
     def initial_state(self) -> VadState:
         return VadState(np.zeros(0, np.float32), np.zeros(0, np.float32), np.zeros(0, np.float32), floor_db=-60.0)
 
+    def clip_floor_db(self, audio: np.ndarray, quantile: float = 0.1, min_s: float = 1.0) -> float | None:
+        """The noise floor of a clip known whole: the level of its quietest frames. An offline caller starts the
+        floor there, where a stream starts it low and lets it rise at `rise_db_per_s`: from there a steady noise
+        would be speech for the first seconds to a minute of every clip. None for a clip under `min_s`, which
+        may be one word cut tight (espeak's "zero" alone: its quietest frames are the word's)."""
+        frames, _ = _frames(audio, self.initial_state())
+        if len(frames) * self.frame_s < min_s:
+            return None
+        return float(np.quantile(_levels_db(frames), quantile))
+
     def step(self, chunk: np.ndarray, state: VadState) -> tuple[np.ndarray, VadState]:
         frames, rest = _frames(chunk, state)
-        level = 10 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-10) if len(frames) else np.zeros(0)
+        level = _levels_db(frames)
         floor = state.floor_db
         probs = np.empty(len(frames), np.float32)
         for i, db in enumerate(level.tolist()):
