@@ -11,8 +11,10 @@ trained on CPU on the shipped recogniser's (frozen) encoder outputs.
 
 Training audio: Kathleen `train`, FSDD `train` and (optionally) synthetic sentences of the
 non-held-out voices, the same sources as the recogniser. Kathleen `dev`, FSDD `test` and the
-held-out voices are never read. 4% of the training prompts (whole prompts) are held out to
-pick the epoch. The decoder's embedding starts from the LM's (--lm-checkpoint).
+held-out voices are never read, nor is an utterance whose text is a held-out sentence
+(heldout.jsonl beside --synth) or a Kathleen `dev` prompt (left out of a cached
+memories.npz too). 4% of the training prompts (whole prompts) are held out to pick the
+epoch. The decoder's embedding starts from the LM's (--lm-checkpoint).
 """
 from __future__ import annotations
 
@@ -45,9 +47,26 @@ def _utterances(args: argparse.Namespace):
     utts = list(load_manifest(data / "kathleen/manifest.jsonl", split="train"))
     utts += list(load_manifest(data / "fsdd/manifest.jsonl", split="train"))
     if args.synth:
-        synth = [u for u in load_manifest(args.synth) if not u.get("heldout")]
+        evaluation = _evaluation_text(args)
+        synth = [u for u in load_manifest(args.synth) if not u.get("heldout") and not evaluation(u.text)]
         utts += synth[: args.synth_limit]
     return utts[:: args.every]
+
+
+def _evaluation_text(args: argparse.Namespace):
+    """text -> whether it is evaluation text, never trained on in any voice: a held-out synthetic sentence
+    (heldout.jsonl beside --synth: a folder made with --n over its text pool has them in train.jsonl too) or
+    a (near-)copy of a Kathleen dev prompt."""
+    from speechseq.text import normalize
+    from speechseq.train.manifests import load_manifest
+    from speechseq.train.synth_sets import excluded_texts, is_evaluation_text
+
+    held_file = Path(args.synth).parent / "heldout.jsonl" if args.synth else None
+    held = frozenset(normalize(u.text) for u in load_manifest(held_file)) if held_file and held_file.is_file() \
+        else frozenset()
+    kathleen = Path(args.data) / "kathleen/manifest.jsonl"
+    dev = excluded_texts([str(kathleen)], ["dev"]) if kathleen.is_file() else []
+    return lambda text: is_evaluation_text(text, held, dev)
 
 
 def fit(args: argparse.Namespace) -> int:
@@ -84,6 +103,11 @@ def fit(args: argparse.Namespace) -> int:
             if k % 200 == 0:
                 print(f"encoder outputs: {k}/{len(utts)}", file=sys.stderr, flush=True)
         np.savez(cache, mems=np.array(mems, dtype=object), texts=np.array(texts), keys=np.array(keys))
+    evaluation = _evaluation_text(args)  # a cache made before the text was checked: checked here
+    kept = [i for i, k in enumerate(keys) if not evaluation(str(k))]
+    if len(kept) < len(keys):
+        print(f"{len(keys) - len(kept)} cached utterances left out: their text is evaluation text", file=sys.stderr)
+        mems, texts, keys = [mems[i] for i in kept], [texts[i] for i in kept], [keys[i] for i in kept]
     val = [zlib.crc32(normalize(k).encode()) % 100 < 4 for k in keys]       # whole prompts held out
     train = ([m for m, v in zip(mems, val) if not v], [t for t, v in zip(texts, val) if not v])
     held = ([m for m, v in zip(mems, val) if v], [t for t, v in zip(texts, val) if v])

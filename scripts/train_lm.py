@@ -2,7 +2,7 @@
 """Reproduce models/lm-en.onnx: the character LSTM language model, trained on CPU.
 
     nice -n 10 python scripts/train_lm.py --data ../shared/data --work runs/lm-en --out models/lm-en.onnx \\
-        --exclude-all cache/synth/sentences/heldout.jsonl
+        --exclude-all cache/synth/sentences/heldout.jsonl      # the default (it must exist)
 
 Training text: ../shared/data/text/ljspeech.txt and arctic_prompts.txt, normalised, with every
 sentence that overlaps a Kathleen `dev` prompt or a held-out synthetic sentence removed (the LM
@@ -20,16 +20,33 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
+HELDOUT = "cache/synth/sentences/heldout.jsonl"   # the held-out synthetic sentences (make_synth_data.py sentences)
+
+
+def heldout_manifests(given: list[str] | None) -> list[str]:
+    """The manifests whose every text leaves the LM's text: those given, or by default the held-out synthetic
+    sentences (evaluation text), which must then exist (an LM made before them would hold them)."""
+    if given is not None:
+        return given
+    if not Path(HELDOUT).is_file():
+        sys.exit(f"{HELDOUT}: no such file. The held-out synthetic sentences are evaluation text, left out of the "
+                 f"LM's text by default: make them first (scripts/make_synth_data.py sentences --out "
+                 f"{Path(HELDOUT).parent} ...), name them with --exclude-all JSONL, or give --exclude-all with no "
+                 f"file to train on text that may hold them")
+    return [HELDOUT]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default="../shared/data", help="the shared data folder")
     ap.add_argument("--work", default="runs/lm-en", help="run directory (checkpoints)")
     ap.add_argument("--out", default="models/lm-en.onnx")
-    ap.add_argument("--exclude-all", nargs="*", default=[], metavar="JSONL",
-                    help="evaluation manifests whose every text is excluded too (the held-out synthetic "
-                         "sentences, cache/synth/sentences/heldout.jsonl)")
+    ap.add_argument("--exclude-all", nargs="*", default=None, metavar="JSONL",
+                    help="evaluation manifests whose every text is excluded too (default: the held-out synthetic "
+                         f"sentences, {HELDOUT}, which must exist; --exclude-all with no file: none)")
     ap.add_argument("--epochs", type=int, default=5)
     args = ap.parse_args()
+    args.exclude_all = heldout_manifests(args.exclude_all)
 
     from speechseq.cli import main as cli
 

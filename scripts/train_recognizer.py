@@ -83,12 +83,12 @@ def prepare(args: argparse.Namespace) -> None:
         if any(u.get("heldout") for u in synth):
             raise SystemExit("the synthetic train manifest holds held-out voices")
         # Held-out synthetic sentences are evaluation text: no training voice may say them either
-        # (folders made with other seeds share the text pool).
-        held_files = getattr(args, "heldout_text", None) or [Path(d) / "heldout.jsonl" for d in _as_list(args.synth)]
-        held = {u.text for f in held_files if Path(f).exists() for u in load_manifest(f)}
-        n = len(synth)
-        synth = [u for u in synth if u.text not in held]
-        print(f"synth: {n - len(synth)} of {n} utterances dropped (their text is held out)", file=sys.stderr)
+        # (folders made with other seeds share the text pool); nor may one say a Kathleen dev prompt
+        # (a folder made without --exclude-manifest holds them).
+        synth, dropped = _without_evaluation_text(synth, data, getattr(args, "heldout_text", None) or
+                                                  [Path(d) / "heldout.jsonl" for d in _as_list(args.synth)])
+        print(f"synth: {dropped} of {len(synth) + dropped} utterances dropped (their text is held out or a "
+              f"Kathleen dev prompt)", file=sys.stderr)
         rng = np.random.default_rng(0)
         order = rng.permutation(len(synth))
         keep, total = [], 0.0
@@ -113,6 +113,22 @@ def prepare(args: argparse.Namespace) -> None:
     feats = colored_noise_features(FRONTEND, extra=[load_audio(p) for p in sorted((data / "noise").glob("*.wav"))])
     bank = FeatureBank(quantize(feats), np.array([0, len(feats)]), ["noise"], ["noise"], FRONTEND.to_dict())
     bank.save(out / "noise")
+
+
+def _without_evaluation_text(utts: list, data: Path, held_files) -> tuple[list, int]:
+    """`utts` (synthetic training utterances) without those whose text is evaluation text: a sentence of the
+    held-out manifests `held_files` (those that exist), or a (near-)copy of a Kathleen `dev` prompt (matched
+    after normalisation, as `make_synth_data.py sentences --exclude-manifest` leaves them out); and how many
+    were dropped."""
+    from speechseq.text import normalize
+    from speechseq.train.manifests import load_manifest
+    from speechseq.train.synth_sets import excluded_texts, is_evaluation_text
+
+    held = frozenset(normalize(u.text) for f in held_files if Path(f).exists() for u in load_manifest(f))
+    kathleen = data / "kathleen" / "manifest.jsonl"
+    dev = excluded_texts([str(kathleen)], ["dev"]) if kathleen.is_file() else []
+    keep = [u for u in utts if not is_evaluation_text(u.text, held, dev)]
+    return keep, len(utts) - len(keep)
 
 
 def _as_list(x) -> list:

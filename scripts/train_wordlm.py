@@ -31,12 +31,29 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
+HELDOUT = "cache/synth/sentences/heldout.jsonl"   # the held-out synthetic sentences (make_synth_data.py sentences)
+
+
+def heldout_manifests(given: list[str] | None) -> list[str]:
+    """As scripts/train_lm.py: those given, or by default the held-out synthetic sentences, which must exist."""
+    if given is not None:
+        return given
+    if not Path(HELDOUT).is_file():
+        sys.exit(f"{HELDOUT}: no such file. The held-out synthetic sentences are evaluation text, left out of the "
+                 f"word LM's text by default: make them first (scripts/make_synth_data.py sentences --out "
+                 f"{Path(HELDOUT).parent} ...), name them with --exclude-all JSONL, or give --exclude-all with no "
+                 f"file to build it from text that may hold them")
+    return [HELDOUT]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default="../shared/data", help="the shared data folder")
     ap.add_argument("--out", default="models/words-en.npz")
-    ap.add_argument("--exclude-all", nargs="*", default=[], metavar="JSONL",
-                    help="evaluation manifests whose every text is excluded (cache/synth/sentences/heldout.jsonl)")
+    ap.add_argument("--exclude-all", nargs="*", default=None, metavar="JSONL",
+                    help="evaluation manifests whose every text is excluded (default: the held-out synthetic "
+                         "sentences, cache/synth/sentences/heldout.jsonl, which must exist; --exclude-all with no "
+                         "file: none)")
     ap.add_argument("--exclude-also", nargs="*", default=[], metavar="JSONL[:SPLIT]",
                     help="more manifests (or one split of them) whose texts are excluded")
     ap.add_argument("--min-count", type=int, default=1, help="least count of a vocabulary word")
@@ -45,6 +62,7 @@ def main() -> int:
                          "join the vocabulary, weighted by frequency in the LM's lowest order")
     ap.add_argument("--background-words", type=int, default=50000, help="how many words of --background")
     args = ap.parse_args()
+    args.exclude_all = heldout_manifests(args.exclude_all)
 
     from speechseq.runtime.lexicon import load_lexicon, save_word_lm
     from speechseq.train.lm import manifest_texts

@@ -19,10 +19,12 @@ import zlib
 from pathlib import Path
 
 from ..errors import SpeechseqError
-from .common import HelpFormatter, bounded, output_dir
+from .common import HelpFormatter, bounded, output_dir, warn
 from .runs import resumable, run_path
 
 
+# manifest splits that hold evaluation data (Kathleen dev, FSDD test): left out of a manifest read without --split
+EVAL_SPLITS = ("dev", "test")
 # RecognizerConfig fields -> the options that set them (to name them when a rerun differs)
 OPTIONS = {"hidden": "--hidden", "front_dim": "--hidden", "layers": "--layers", "stride": "--stride",
            "front": "--front"}
@@ -38,11 +40,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--manifest", action="append", required=True, metavar="PATH",
                    help="training manifest or corpus directory (repeat to mix several)")
-    p.add_argument("--split", help="only this split of the training manifests (e.g. train)")
+    p.add_argument("--split", help="only this split of the training manifests (e.g. train); without it, every row "
+                   "but those of the evaluation splits dev and test")
     p.add_argument("--repeat", action="append", type=bounded(float, ge=0), metavar="R",
                    help="times each --manifest is used per epoch, in order (default 1 each)")
     p.add_argument("--val-manifest", metavar="PATH", help="validation manifest (default: 3%% held out of training)")
-    p.add_argument("--val-split", help="only this split of --val-manifest")
+    p.add_argument("--val-split", help="only this split of --val-manifest (without it: every row but dev and test)")
     p.add_argument("--out", required=True, help="output folder (checkpoints, curve, features cache)")
     p.add_argument("--epochs", type=bounded(int, ge=1), default=30, help="passes over the training manifests")
     p.add_argument("--lr", type=bounded(float, gt=0), default=1.5e-3, help="peak learning rate")
@@ -89,6 +92,15 @@ def _cached(cache: Path, name: str, manifest: str, split: str | None, source: st
     where = manifest + (f" (split {split!r})" if split else "")
     if not utts:
         raise SpeechseqError(f"{manifest}: no utterances" + (f" in split {split!r}" if split else ""))
+    if split is None:  # evaluation rows (Kathleen dev, FSDD test) are trained and validated on only when named
+        evaluation = sum(u.split in EVAL_SPLITS for u in utts)
+        if evaluation == len(utts):
+            raise SpeechseqError(f"{manifest}: every row is of an evaluation split ({'/'.join(EVAL_SPLITS)}), never "
+                                 f"used unless named: give the split ({'--split' if name != 'val' else '--val-split'})")
+        if evaluation:
+            warn(f"{manifest}: {evaluation} rows of the evaluation splits ({'/'.join(EVAL_SPLITS)}) left out; "
+                 f"{'--split' if name != 'val' else '--val-split'} names the one split to use")
+            utts = [u for u in utts if u.split not in EVAL_SPLITS]
     if not any(normalize(u.text) for u in utts):
         raise SpeechseqError(f"{where}: no utterance has text in a-z ' after normalisation ({len(utts)} rows)")
     bank = featurize(utts, FRONTEND, source)

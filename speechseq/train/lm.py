@@ -47,16 +47,23 @@ def _trigrams(words: Sequence[str]) -> set[tuple[str, ...]]:
     return {tuple(words[i:i + 3]) for i in range(max(1, len(words) - 2))}
 
 
-def overlaps(sentences: Sequence[str], exclude: Sequence[str], threshold: float = 0.5) -> list[bool]:
+def overlaps(sentences: Sequence[str], exclude: Sequence[str], threshold: float = 0.5,
+             contained: float = 0.8) -> list[bool]:
     """For each normalised sentence: does it (nearly) repeat one of `exclude`?
 
     True when half or more of its word trigrams occur in a single excluded sentence (prompt
-    texts and what a speaker read differ by a word here and there), or when the sentence is
-    contained in one of them (short fragments).
+    texts and what a speaker read differ by a word here and there), when the sentence is
+    contained in one of them (short fragments), or when it holds one of them: `contained` or more
+    of the word trigrams of an excluded text of three words or more occur in the sentence (a
+    prompt inside a longer line, or two prompts on one line, are not left in the text).
     """
     index: dict[tuple[str, ...], set[int]] = {}
+    sizes = []  # distinct word trigrams of each excluded text (0: under three words, no containment rule)
     for j, text in enumerate(exclude):
-        for g in _trigrams(text.split()):
+        words = text.split()
+        grams = _trigrams(words)
+        sizes.append(len(grams) if len(words) >= 3 else 0)
+        for g in grams:
             index.setdefault(g, set()).add(j)
     out = []
     for s in sentences:
@@ -66,6 +73,7 @@ def overlaps(sentences: Sequence[str], exclude: Sequence[str], threshold: float 
             for j in index.get(g, ()):
                 counts[j] = counts.get(j, 0) + 1
         hit = bool(counts) and max(counts.values()) >= threshold * len(grams)
+        hit = hit or any(sizes[j] and c >= contained * sizes[j] for j, c in counts.items())
         out.append(hit or any(s and s in e for e in exclude if len(s) >= 0.5 * len(e)))
     return out
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from .synth import SynthJob, Voice
 
 __all__ = ["ENGINE_WEIGHTS", "VoiceOptions", "KeywordSet", "SentenceSet", "VoicePicker", "keyword_set", "sentence_set",
-           "spoken_forms", "excluded_texts", "load_sentences", "summary"]
+           "spoken_forms", "excluded_texts", "is_evaluation_text", "load_sentences", "summary"]
 
 # Share of random-voice utterances per engine: espeak-ng has ~800 voices but the least natural
 # sound, so it is not let dominate (see ENVIRONMENT.md: recognisers fail most on it). Its keys are
@@ -226,15 +226,31 @@ def excluded_texts(manifests: tuple[str, ...] | list[str], splits: tuple[str, ..
     return texts
 
 
-def _is_excluded(words: list[str], excluded: list[tuple[list[str], set[str]]], threshold: float) -> bool:
-    # Dev prompts as recorded differ from the prompt list by a word or two, so match fuzzily.
+def _is_excluded(words: list[str], excluded: list[tuple[list[str], set[str]]], threshold: float,
+                 contained: float = 0.8) -> bool:
+    # Dev prompts as recorded differ from the prompt list by a word or two, so match fuzzily; a line that holds
+    # an excluded text of three words or more (`contained` of its words, in order) is a copy of it too.
     ws = set(words)
     for ex, exset in excluded:
-        if len(ws & exset) / max(1, len(ws | exset)) < 0.4:
+        common = len(ws & exset)
+        inside = len(ex) >= 3 and common >= contained * len(exset)
+        if common / max(1, len(ws | exset)) < 0.4 and not inside:
             continue
-        if difflib.SequenceMatcher(None, words, ex, autojunk=False).ratio() >= threshold:
+        m = difflib.SequenceMatcher(None, words, ex, autojunk=False)
+        if m.ratio() >= threshold:
+            return True
+        if inside and sum(b.size for b in m.get_matching_blocks()) >= contained * len(ex):
             return True
     return False
+
+
+def is_evaluation_text(text: str, heldout: set[str] | frozenset[str], excluded: list[list[str]],
+                       threshold: float = 0.75) -> bool:
+    """Whether a training utterance's text is evaluation text: a held-out sentence (`heldout`: normalised
+    texts, e.g. of heldout.jsonl) or a (near-)copy of one of `excluded` (normalised words, e.g.
+    `excluded_texts([kathleen manifest], ["dev"])`), matched as `load_sentences` matches them."""
+    norm = normalize(text)
+    return norm in heldout or _is_excluded(norm.split(), [(e, set(e)) for e in excluded], threshold)
 
 
 def load_sentences(files: tuple[str, ...] | list[str], min_words: int, max_words: int, excluded: list[list[str]],
