@@ -30,7 +30,7 @@ def heldout_manifests(given: list[str] | None) -> list[str]:
         return given
     if not Path(HELDOUT).is_file():
         sys.exit(f"{HELDOUT}: no such file. The held-out synthetic sentences are evaluation text, left out of the "
-                 f"LM's text by default: make them first (scripts/make_synth_data.py sentences --out "
+                 f"language models' text by default: make them first (scripts/make_synth_data.py sentences --out "
                  f"{Path(HELDOUT).parent} ...), name them with --exclude-all JSONL, or give --exclude-all with no "
                  f"file to train on text that may hold them")
     return [HELDOUT]

@@ -28,22 +28,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-
-HELDOUT = "cache/synth/sentences/heldout.jsonl"   # the held-out synthetic sentences (make_synth_data.py sentences)
-
-
-def heldout_manifests(given: list[str] | None) -> list[str]:
-    """As scripts/train_lm.py: those given, or by default the held-out synthetic sentences, which must exist."""
-    if given is not None:
-        return given
-    if not Path(HELDOUT).is_file():
-        sys.exit(f"{HELDOUT}: no such file. The held-out synthetic sentences are evaluation text, left out of the "
-                 f"word LM's text by default: make them first (scripts/make_synth_data.py sentences --out "
-                 f"{Path(HELDOUT).parent} ...), name them with --exclude-all JSONL, or give --exclude-all with no "
-                 f"file to build it from text that may hold them")
-    return [HELDOUT]
+from train_lm import heldout_manifests  # noqa: E402  (the same default: the held-out synthetic sentences)
 
 
 def main() -> int:

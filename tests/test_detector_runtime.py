@@ -74,6 +74,15 @@ def _model(tmp_path):
     return Detector([LoudnessModel()])
 
 
+def _streamed(det, audio: np.ndarray, chunk: int) -> tuple[list, np.ndarray]:
+    """The events (flushed at the end) and smoothed posterior of one keyword's fresh stream in `chunk`-sample chunks."""
+    state, events, post = det.initial_state(), [], [[]]
+    for i in range(0, len(audio), chunk):
+        got, state = det.step(audio[i: i + chunk], state, post)
+        events += got
+    return events + det.flush(state), np.concatenate(post[0])
+
+
 @pytest.mark.parametrize("wait_s", [0.0, 0.2])
 def test_stream_events_equal_whole_posterior_events(tmp_path, wait_s):
     from speechseq.runtime.detector import Detector
@@ -81,12 +90,7 @@ def test_stream_events_equal_whole_posterior_events(tmp_path, wait_s):
     det = Detector([LoudnessModel()], max_wait_s=wait_s)
     rng = np.random.default_rng(0)
     audio = (0.3 * rng.standard_normal(16000 * 20) * np.repeat(rng.random(200) > 0.5, 1600)).astype(np.float32)
-    state, events, post = det.initial_state(), [], [[]]
-    for i in range(0, len(audio), 1600):
-        got, state = det.step(audio[i: i + 1600], state, post)
-        events += got
-    events += det.flush(state)
-    p = np.concatenate(post[0])
+    events, p = _streamed(det, audio, 1600)
     expected = trigger_events(p, 0.5, det.refractory[0], det.max_wait[0], det.settle[0])
     assert len(events) >= 3
     assert [round(e.score, 5) for e in events] == [round(s, 5) for _, _, s in expected]
@@ -109,12 +113,7 @@ def test_no_event_starts_while_the_output_settles(wait_s):
     assert settle == round(SETTLE_S / det.models[0].step_s) == 8
     loud = np.repeat([1, 0, 1, 0], [16000, 24000, 8000, 24000])           # loud from the start, and once more later
     audio = (0.3 * np.random.default_rng(1).standard_normal(len(loud)) * loud).astype(np.float32)
-    state, events, post = det.initial_state(), [], [[]]
-    for i in range(0, len(audio), 1280):
-        got, state = det.step(audio[i: i + 1280], state, post)
-        events += got
-    events += det.flush(state)
-    p = np.concatenate(post[0])
+    events, p = _streamed(det, audio, 1280)
     assert p[0] >= 0.5 and p[:settle + 1].min() >= 0.5                  # above the threshold through the settling
     expected = trigger_events(p, 0.5, det.refractory[0], det.max_wait[0], settle)
     assert [s for s, _, _ in expected][0] == settle and len(expected) == len(events) == 2
