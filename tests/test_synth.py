@@ -276,3 +276,111 @@ def test_sentences_command_small(tmp_path, capsys):
     assert speechseq_main(["synth", "sentences", "--text", str(tmp_path / "short.txt"), "--out", str(tmp_path / "y")]) == 1
     err = capsys.readouterr().err
     assert "cannot read text file" in err and "no usable sentences" in err and not (tmp_path / "y/audio").exists()
+
+
+@pytest.mark.parametrize("voice", [ESPEAK, Voice("mbrola", "mb-us1"), Voice("pico", "en-US")], ids=lambda v: v.id)
+def test_text_starting_with_a_dash_is_said_not_read_as_options(voice, tmp_path, monkeypatch):
+    # A sentence line "- I said ..." (dialogue) or "-wfile" was parsed by espeak-ng / pico2wave as options: the clip
+    # failed, and "-wNAME" wrote a file NAME in the working directory.
+    if not list_voices([voice.engine]):
+        pytest.skip(f"{voice.engine} is not installed here")
+    monkeypatch.chdir(tmp_path)
+    assert len(synthesize("- I said I would go home now.", voice)) / SAMPLE_RATE > 0.8
+    assert len(synthesize("-wout.wav said the man", voice)) / SAMPLE_RATE > 0.5
+    assert list(tmp_path.iterdir()) == []
+
+
+def _fake_synthesize(text, voice, speed=1.0, pitch=1.0):
+    return np.full(1600, 0.5, np.float32)
+
+
+def test_second_run_says_what_it_reused(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(synth, "synthesize", _fake_synthesize)
+    jobs = [(f"word {i}", ESPEAK, 1.0, 1.0) for i in range(5)]
+    synthesize_many(jobs[:3], tmp_path, workers=1)
+    capsys.readouterr()
+    synthesize_many(jobs, tmp_path, workers=1)
+    out = capsys.readouterr()
+    assert "3 of 5 clips already in" in out.out + out.err
+
+
+def test_cache_recovers_from_a_killed_run(tmp_path, monkeypatch, capsys):
+    # What `kill -9` can leave: a manifest row cut short, a row whose file is gone, a part file of a dead writer.
+    monkeypatch.setattr(synth, "synthesize", _fake_synthesize)
+    jobs = [(f"word {i}", ESPEAK, 1.0, 1.0) for i in range(4)]
+    paths = synthesize_many(jobs, tmp_path, workers=1)
+    manifest = tmp_path / "manifest.jsonl"
+    lines = manifest.read_text().splitlines(keepends=True)
+    manifest.write_text("".join(lines[:-1]) + lines[-1][:30])   # the last row cut mid-write
+    paths[0].unlink()                                            # a row without its file
+    dead = 2 ** 22 + 1                                           # above pid_max's default: no such process
+    (tmp_path / f"{paths[1].name}.part{dead}").write_bytes(b"RIFF")
+    (tmp_path / f"{paths[1].stem}.part{dead}.wav").write_bytes(b"RIFF")  # the old naming
+    again = synthesize_many(jobs, tmp_path, workers=1)
+    assert again == paths and all(p.exists() for p in paths)
+    rows = [json.loads(line) for line in manifest.read_text().splitlines()]
+    assert sorted(r["audio_filepath"] for r in rows) == sorted(p.name for p in paths)  # one row a file
+    assert sorted(f.name for f in tmp_path.iterdir()) == sorted([p.name for p in paths] + ["manifest.jsonl"])
+
+
+_INTERRUPTED = """
+import sys, time
+import numpy as np
+from speechseq.cli import _sigterm_as_ctrl_c
+from speechseq.train import synth
+def slow(text, voice, speed=1.0, pitch=1.0):
+    time.sleep(0.2)
+    return np.full(1600, 0.5, np.float32)
+synth.synthesize = slow
+_sigterm_as_ctrl_c()
+jobs = [(f"word {i}", synth.Voice("espeak-ng", "en-us"), 1.0, 1.0) for i in range(int(sys.argv[2]))]
+print("started", flush=True)
+try:
+    synth.synthesize_many(jobs, sys.argv[1], workers=2)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    sys.exit(130)
+"""
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "kill"])
+def test_interrupt_stops_synthesis_and_a_rerun_resumes(tmp_path, how):
+    # Ctrl+C (SIGINT to the process group) hung for ever in pool.join() (the workers it killed had taken jobs
+    # that never came back); `kill PID` (SIGTERM, Ctrl+C to the CLI) went on making every clip before it stopped.
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "run.py"
+    script.write_text(_INTERRUPTED)
+    cache = tmp_path / "cache"
+    proc = subprocess.Popen([sys.executable, str(script), str(cache), "40"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert proc.stdout.readline() == "started\n"
+        time.sleep(1.5)
+        if how == "ctrl-c":
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            os.kill(proc.pid, signal.SIGTERM)
+        start = time.monotonic()
+        out, err = proc.communicate(timeout=20)
+        assert time.monotonic() - start < 5, "took too long to stop"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130 and "interrupted" in out
+    assert "Traceback" not in err  # no worker tracebacks
+    made = sorted(f.name for f in cache.iterdir() if f.name != "manifest.jsonl")
+    assert 4 <= len(made) < 30 and all(f.endswith(".wav") for f in made)  # no part files left
+    for f in made:
+        assert sf.info(cache / f).frames == 1600
+    # a rerun makes the rest only, and ends with one manifest row per job
+    proc = subprocess.run([sys.executable, str(script), str(cache), "40"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0
+    assert f"{len(made)} of 40 clips already in" in proc.stdout + proc.stderr
+    rows = [json.loads(line) for line in (cache / "manifest.jsonl").read_text().splitlines()]
+    assert len(rows) == 40 == len({r["audio_filepath"] for r in rows})

@@ -19,8 +19,11 @@ import json
 import math
 import multiprocessing
 import os
+import re
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -204,7 +207,9 @@ def trim_silence(audio: np.ndarray, sr: int = SAMPLE_RATE, keep_s: float = 0.03,
 
 def _run(cmd: Sequence[str], voice: Voice, stdin: str | None = None) -> None:
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=_TIMEOUT_S, input=stdin)
+        # no stdin of ours: an engine that finds no text to say would wait on a terminal until the timeout
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=_TIMEOUT_S, input=stdin,
+                              stdin=subprocess.DEVNULL if stdin is None else None)
     except FileNotFoundError:
         raise SynthError(f"{voice.engine} is not installed (no {cmd[0]!r} on PATH)") from None
     except subprocess.TimeoutExpired:
@@ -231,10 +236,12 @@ def _engine_audio(text: str, voice: Voice, speed: float, pitch: float, tmp: Path
     """Raw engine output (audio, rate, whether speed/pitch were applied natively)."""
     wav = tmp / "out.wav"
     engine = voice.engine
+    # "--" ends the options of espeak-ng and pico2wave: a text starting with "-" ("- Yes, sir", "-wNAME") is said,
+    # not read as options (the output unchanged otherwise). The text is one argv entry, never through a shell.
     if engine in ("espeak-ng", "mbrola"):
         wpm = int(round(175 * speed))
         pitch_arg = int(np.clip(round(50 * pitch), 0, 99))
-        _run(["espeak-ng", "-v", voice.name, "-s", str(wpm), "-p", str(pitch_arg), "-w", str(wav), text], voice)
+        _run(["espeak-ng", "-v", voice.name, "-s", str(wpm), "-p", str(pitch_arg), "-w", str(wav), "--", text], voice)
         native = True
     elif engine == "flite":
         _run(["flite", "-voice", voice.name, "-t", text, "-o", str(wav)], voice)
@@ -245,7 +252,7 @@ def _engine_audio(text: str, voice: Voice, speed: float, pitch: float, tmp: Path
         _run(["text2wave", "-eval", f"(voice_{voice.name})", str(txt), "-o", str(wav)], voice)
         native = False
     elif engine == "pico":
-        _run(["pico2wave", "-l", voice.name, "-w", str(wav), text], voice)
+        _run(["pico2wave", "-l", voice.name, "-w", str(wav), "--", text], voice)
         native = False
     elif engine == "rhvoice":
         _run(["RHVoice-test", "-p", voice.name, "-o", str(wav)], voice, stdin=text + "\n")
@@ -323,10 +330,58 @@ def _work(args: tuple[int, SynthJob, Path]) -> tuple[int, float | None, str | No
         audio = synthesize(job.text, job.voice, job.speed, job.pitch)
     except Exception as err:  # noqa: BLE001 - one bad job must not stop the others; it is reported
         return index, None, f"{type(err).__name__}: {err}"
-    part = path.with_suffix(f".part{os.getpid()}.wav")
-    sf.write(part, audio, SAMPLE_RATE, subtype="PCM_16")
-    os.replace(part, path)
+    # Written beside the clip under a name no "*.wav" reader takes, then renamed: a clip is whole or absent.
+    part = path.with_name(f"{path.name}.part{os.getpid()}")
+    try:
+        sf.write(part, audio, SAMPLE_RATE, subtype="PCM_16", format="WAV")
+        os.replace(part, path)
+    finally:
+        part.unlink(missing_ok=True)
     return index, len(audio) / SAMPLE_RATE, None
+
+
+def _worker_init() -> None:
+    # Ctrl+C reaches the whole process group: the main process alone stops the pool (terminate), so that no
+    # worker dies holding a job. terminate()'s SIGTERM ends a worker quietly, its engine process and temporary
+    # files cleaned up on the way out.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _tidy(cache: Path, manifest: Path) -> set[str]:
+    """The files the manifest lists, after what an interrupted run can leave is mended: part files of writers
+    that are gone are removed, and rows cut short, repeated, or whose file is gone are dropped (the manifest
+    rewritten without them). Returns the names of the files listed."""
+    for part in cache.glob("*.part*"):
+        m = re.search(r"\.part(\d+)", part.name)
+        if m and not _alive(int(m.group(1))):
+            part.unlink(missing_ok=True)
+    if not manifest.exists():
+        return set()
+    keep: dict[str, str] = {}
+    lines = manifest.read_text().splitlines()
+    for line in lines:
+        try:
+            name = json.loads(line)["audio_filepath"]
+        except (ValueError, KeyError, TypeError):
+            continue
+        if name not in keep and (cache / name).is_file():
+            keep[name] = line
+    if len(keep) != len(lines):
+        tmp = manifest.with_name(f"{manifest.name}.part{os.getpid()}")
+        tmp.write_text("".join(line + "\n" for line in keep.values()))
+        os.replace(tmp, manifest)
+    return set(keep)
 
 
 def _manifest_row(job: SynthJob, path: Path, cache_dir: Path, duration: float) -> dict:
@@ -350,10 +405,7 @@ def synthesize_many(jobs: Sequence[SynthJob | tuple], cache_dir: str | os.PathLi
     jobs = [_as_job(j) for j in jobs]
     paths = [job_path(j, cache) for j in jobs]
     manifest = cache / "manifest.jsonl"
-    listed: set[str] = set()
-    if manifest.exists():
-        with open(manifest) as f:
-            listed = {json.loads(line)["audio_filepath"] for line in f if line.strip()}
+    listed = _tidy(cache, manifest)
     result: list[Path | None] = [None] * len(jobs)
     todo, seen = [], set()
     with open(manifest, "a") as out:
@@ -366,9 +418,14 @@ def synthesize_many(jobs: Sequence[SynthJob | tuple], cache_dir: str | os.PathLi
             elif path not in seen:
                 seen.add(path)
                 todo.append((i, job, path))
+        out.flush()
+        found = sum(r is not None for r in result)
+        if found:
+            tqdm.write(f"{found} of {len(jobs)} clips already in {cache} (made before with the same text, voice, "
+                       f"speed and pitch): kept; making {len(todo)}")
         failures = 0
         ctx = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
-        pool = ctx.Pool(max(1, workers)) if workers > 1 and len(todo) > 1 else None
+        pool = ctx.Pool(max(1, workers), initializer=_worker_init) if workers > 1 and len(todo) > 1 else None
         try:
             done = pool.imap_unordered(_work, todo, chunksize=4) if pool else map(_work, todo)
             for index, duration, error in tqdm(done, total=len(todo), desc=desc, unit="utt", dynamic_ncols=True):
@@ -379,6 +436,12 @@ def synthesize_many(jobs: Sequence[SynthJob | tuple], cache_dir: str | os.PathLi
                 result[index] = paths[index]
                 out.write(json.dumps(_manifest_row(jobs[index], paths[index], cache, duration)) + "\n")
                 out.flush()
+        except BaseException:
+            if pool:  # interrupted: stop now (close() + join() would wait for every job, or hang on lost ones)
+                pool.terminate()
+                pool.join()
+                pool = None
+            raise
         finally:
             if pool:
                 pool.close()
