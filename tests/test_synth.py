@@ -384,3 +384,17 @@ def test_interrupt_stops_synthesis_and_a_rerun_resumes(tmp_path, how):
     assert f"{len(made)} of 40 clips already in" in proc.stdout + proc.stderr
     rows = [json.loads(line) for line in (cache / "manifest.jsonl").read_text().splitlines()]
     assert len(rows) == 40 == len({r["audio_filepath"] for r in rows})
+
+
+def test_a_run_that_makes_no_positive_fails(tmp_path, monkeypatch, capsys):
+    """Every positive job failing is an error (exit 1 from the command line), not a success with nothing made."""
+    from speechseq.cli import main
+
+    def broken(text, voice, speed=1.0, pitch=1.0):
+        raise synth.SynthError(f"{voice.engine} fails on everything")
+    monkeypatch.setattr(synth, "synthesize", broken)
+    rc = main(["synth", "keyword", "--keyword", "hello", "--out", str(tmp_path / "kw"), "--engines", "flite",
+               "--variations", "1", "--min-per-engine", "2", "--workers", "1"])
+    assert rc == 1
+    err = capsys.readouterr().err
+    assert "no clip of 'hello' could be made" in err and "Traceback" not in err

@@ -120,7 +120,10 @@ def run_keyword(args: argparse.Namespace) -> int:
         text_file(f, "cannot read text file")
     cfg = KeywordSet(args.variations, args.min_per_engine, tuple(args.phrasings), args.neg_ratio, args.alike_words,
                      tuple(args.text))
-    keyword_set(args.keyword, output_dir(args.out, "--out"), cfg, voices, say=say)
+    pos, _ = keyword_set(args.keyword, output_dir(args.out, "--out"), cfg, voices, say=say)
+    if not pos:  # nothing to train on: the run failed, whatever it made of the negatives
+        raise SpeechseqError(f"no clip of {args.keyword!r} could be made: every positive synthesis job failed (the "
+                             "lines above say why)")
     return 0
 
 
@@ -134,7 +137,9 @@ def run_sentences(args: argparse.Namespace) -> int:
         raise SpeechseqError(f"need --min-words <= --max-words, got {args.min_words}, {args.max_words}")
     cfg = SentenceSet(tuple(args.text), args.n, args.min_words, args.max_words, tuple(args.exclude_manifest),
                       tuple(args.exclude_split))
-    sentence_set(output_dir(args.out, "--out"), cfg, voices, say=say)
+    train, held = sentence_set(output_dir(args.out, "--out"), cfg, voices, say=say)
+    if not train and not held:
+        raise SpeechseqError("no sentence could be made: every synthesis job failed (the lines above say why)")
     return 0
 
 
