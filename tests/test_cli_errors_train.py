@@ -108,6 +108,59 @@ def test_rerun_with_another_keyword_or_data_is_an_error_and_the_same_run_resumes
     assert json.loads((out / "history.json").read_text())[-1]["epoch"] == 2
 
 
+def test_positives_none_of_which_can_be_read_are_one_line_before_training(tmp_path, capsys):
+    """Each file that cannot be read is reported and skipped; with no training positive left the command says
+    so in one line before any training, and caches no bank without positives (it ended in KeyError 'pos/q')."""
+    bad = tmp_path / "activates"
+    bad.mkdir()
+    (bad / "empty.wav").write_bytes(b"")
+    (bad / "notes.wav").write_text("not audio\n")
+    neg, out = _manifest(tmp_path / "neg", "no", 700), tmp_path / "run"
+    code, _, err = run(capsys, "train", "detector", "--keyword", "yes", "--out", out, "--positives", bad,
+                       "--negatives", neg, "--epochs", "1", "--steps", "2", "--batch", "4", "--workers", "1")
+    assert code == 1 and "no training positives left" in err and "--positives" in err
+    assert len([line for line in err.splitlines() if "skipped" in line and "empty.wav" in line]) == 1
+    assert not (out / "bank.npz").exists() and not (out / "last.pt").exists()
+
+
+@pytest.mark.parametrize("option, was", [(["--lr", "0.01"], "--lr 0.002"), (["--seed", "1"], "--seed 0"),
+                                         (["--batch", "8"], "--batch 4"), (["--steps", "3"], "--steps 2"),
+                                         (["--target-fa", "2"], "--target-fa 0.5"),
+                                         (["--range-db", "0"], "--range-db 60")])
+def test_rerun_with_other_training_options_is_an_error(detector_run, capsys, option, was):
+    """A rerun resumes the run as it was made: other options would train its later epochs otherwise (they
+    were taken silently, and on a finished run ignored: --target-fa 2 exported the old threshold)."""
+    out, pos, neg, _ = detector_run
+    epochs = len(json.loads((out / "history.json").read_text()))
+    code, _, err = run(capsys, "train", "detector", "--keyword", "yes", "--out", out, "--positives", pos,
+                       "--negatives", neg, "--steps", "2", "--batch", "4", "--workers", "1", "--epochs", "3", *option)
+    assert code == 1 and f"{out} holds a run made with {was}, not {option[1]}" in err and "new --out" in err
+    assert "resuming" not in err and len(json.loads((out / "history.json").read_text())) == epochs
+
+
+def test_init_from_a_detector_of_another_keyword_or_size_is_one_line(detector_run, tmp_path, capsys):
+    """--init fits a detector of the keyword to a voice: the shipped "activate" given for "yes" is said to be only a
+    starting point (it trained silently as "yes" before), before the work; and a rerun given a start of another
+    model size is one line (it was a traceback of size mismatches)."""
+    from speechseq.nn.detector import Detector, DetectorConfig
+
+    out, pos, neg, _ = detector_run
+    tiny = ["--steps", "2", "--batch", "4", "--workers", "1"]
+    code, _, err = run(capsys, "train", "detector", "--keyword", "yes", "--out", tmp_path / "new", "--positives",
+                       tmp_path / "no-such-dir", "--negatives", neg, "--init", ROOT / "models" / "activate.onnx", *tiny)
+    assert "is a detector of 'activate', not 'yes': its weights are only a starting point" in err
+    assert code == 1 and "no-such-dir" in err.splitlines()[-1]        # the warning came first; the work never began
+    assert not (tmp_path / "new" / "bank.npz").exists()
+    other = tmp_path / "other"
+    other.mkdir()
+    cfg = DetectorConfig(hidden=16, conv_channels=16)
+    torch.save({"kind": "detector", "model_config": cfg.to_dict(), "model": Detector(cfg).state_dict(),
+                "extra": {"keyword": "yes"}}, other / "best.pt")
+    code, _, err = run(capsys, "train", "detector", "--keyword", "yes", "--out", out, "--positives", pos,
+                       "--negatives", neg, "--init", other, *tiny)
+    assert code == 1 and f"{out} holds a run made with --init none, not {other}" in err
+
+
 # 2. numbers out of range: a usage error before anything is made
 
 NO_DATA = ["--positives", "no-such-dir"]  # without the checks: a quick error, not a synthesis by every voice

@@ -303,6 +303,52 @@ def test_train_detector_init_starts_from_a_trained_run(tmp_path):
     assert r.returncode != 0 and "no such checkpoint" in r.stderr and "Traceback" not in r.stderr
 
 
+def test_a_folder_of_recordings_with_bad_and_odd_files(tmp_path):
+    """The course's raw_data/activates as people fill it: a subfolder, FLAC, an upper-case .WAV in stereo at
+    44.1 kHz, .DS_Store and a folder named x.wav among the clips are taken as they are; an empty file, a text
+    file named .wav, a 10-ms clip and a 30-s "positive" are each one line on stderr and skipped (the two last
+    were trained on: a 30-s clip never fits a 10-s example); the line the command prints counts what it used."""
+    import contextlib
+    import io
+
+    from speechseq.cli import main
+    from speechseq.train.kwbank import load_bank
+
+    act, neg = tmp_path / "raw_data" / "activates", tmp_path / "raw_data" / "negatives"
+    act.mkdir(parents=True)
+    neg.mkdir()
+    _clips(act, "yes", 6)
+    _clips(neg, "no", 6)
+    (act / "sub").mkdir()
+    tone = 0.4 * np.sin(2 * np.pi * 300 * np.arange(int(44100 * 0.4)) / 44100)
+    sf.write(act / "sub" / "yes-6.flac", tone[::3][:6400], 14700)
+    sf.write(act / "yes-7.WAV", np.stack([tone, 0.5 * tone], axis=1), 44100)
+    (act / ".DS_Store").write_bytes(b"\0\1" * 32)
+    (act / "x.wav").mkdir()
+    (act / "empty.wav").write_bytes(b"")
+    (act / "text.wav").write_text("not audio\n")
+    burst = 0.4 * np.sin(2 * np.pi * 300 * np.arange(16000 // 100) / 16000)
+    sf.write(act / "tiny.wav", burst, 16000)                        # 10 ms
+    said = np.zeros(30 * 16000)
+    for s in (0, 10, 20, 29):                                       # "yes" said four times in 30 s
+        said[s * 16000: s * 16000 + 4800] = 0.4 * np.sin(2 * np.pi * 300 * np.arange(4800) / 16000)
+    sf.write(act / "long.wav", said, 16000)
+    out, stdout, stderr = tmp_path / "run", io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = main(["train", "detector", "--keyword", "yes", "--out", str(out), "--positives", str(act),
+                     "--negatives", str(neg), "--epochs", "1", "--steps", "2", "--batch", "4", "--workers", "1"])
+    err = stderr.getvalue().replace("\r", "\n")
+    assert code == 0, err[-2000:]
+    for name in ("empty.wav", "text.wav", "tiny.wav", "long.wav"):
+        assert len([line for line in err.splitlines() if "skipped" in line and name in line]) == 1, name
+        assert name not in stdout.getvalue()
+    assert "x.wav" not in err and ".DS_Store" not in err
+    roles = load_bank(out / "bank.npz")["meta"]["roles"]
+    used = roles["pos"]["clips"] + roles.get("val_pos", {}).get("clips", 0)
+    assert used == 8 and roles["neg"]["clips"] + roles.get("val_neg", {}).get("clips", 0) == 6
+    assert "data: 8 positives" in err and "6 negatives" in err and "; 4 files skipped" in err
+
+
 def test_finetune_weight_average_leaves_little_of_the_start():
     from speechseq.train.detector import finetune_ema_decay
 

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from ..errors import SpeechseqError
 from ..runtime.level import GUARD_RANGE_DB
 from ..train.synth_sets import ENGINE_WEIGHTS
 from .common import HelpFormatter, bounded, guard_range, output_dir, text_file, warn
-from .runs import last_run, run_path, same_run
+from .runs import last_run, read_last, run_path, same_run
 from .synth import keyword_arg, keyword_file_name, say
 
 EXAMPLE = """examples:
@@ -23,7 +24,8 @@ the course's layout works as is:
       --negatives raw_data/negatives --backgrounds raw_data/backgrounds
 PATH:WEIGHT gives a source a sampling weight (default 1). Manifest rows marked "heldout": true,
 and 15 % of other files (by a hash of the name), are kept for validation. Rerunning the same
-command resumes (the feature bank is cached in OUT/bank.npz, the training in OUT/last.pt). Each epoch's
+command resumes (the feature bank is cached in OUT/bank.npz, the training in OUT/last.pt); other data or
+options are refused, but for --epochs, --average, --warps and --natural-weight. Each epoch's
 weights stay in OUT/snapshots, to try on real recordings: speechseq export OUT/snapshots/epoch_007.pt
 --out e7.onnx (at the threshold that epoch's validation chose)."""
 
@@ -81,9 +83,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "which make most of `speechseq synth`'s voices (the shipped models use 4; on real voices "
                         "it helped one keyword of three, README)")
     p.add_argument("--init", metavar="RUN", default=None,
-                   help="start from a detector trained before instead of random weights: its run directory, its "
-                        "best.pt / final.pt, or an exported .onnx such as models/activate.onnx. To fit one to your "
-                        "voice: the same --synth, a few dozen of your recordings of the keyword drawn often, real "
+                   help="start from a detector trained before instead of random weights (one of another keyword "
+                        "is only a starting point: a warning says so): its run directory, its best.pt / final.pt, or an "
+                        "exported .onnx such as models/activate.onnx. To fit one to your voice: the same --synth, a few dozen of your recordings of the keyword drawn often, real "
                         "speech without it as backgrounds, and a short training, e.g. --positives my-clips:50 "
                         "--backgrounds ../shared/data/noise ../shared/data/kathleen/manifest.jsonl:2 --epochs 3 "
                         "--lr 0.001 (about 4 minutes on a 2-core CPU). README: at <= 0.5 synthetic false accepts an "
@@ -225,12 +227,19 @@ def run(args: argparse.Namespace) -> int:
             model_cfg, _ = trained_weights(args.init)
         except (OSError, ValueError) as err:
             raise SpeechseqError(f"--init: {err}") from None
+        was = _init_keyword(args.init)
+        if was is not None and " ".join(was.lower().split()) != " ".join(args.keyword.lower().split()):
+            warn(f"--init {args.init} is a detector of {was!r}, not {args.keyword!r}: its weights are only a starting "
+                 f"point, trained here to {args.keyword!r} (to fit a detector to a voice, --init one of the same keyword)")
     for spec in [*args.positives, *args.negatives, *args.backgrounds]:
         _split_weight(spec)  # a bad weight is an error before anything is made
     out = output_dir(args.out, "--out")
     before = last_run(out)
+    recipe = TrainRecipe(batch=args.batch, steps_per_epoch=args.steps, epochs=args.epochs, lr=args.lr,
+                         fa_target_per_h=args.target_fa, seed=args.seed, finetune=args.init or "")
     if before:
         same_run(out, before, args.keyword, {})  # the keyword, before anything is synthesized for it
+        same_settings(out, read_last(out), recipe, range_db, model_cfg)
     pos, neg = list(args.positives), list(args.negatives)
     synth, made, bank_path = list(args.synth), out / "synth", out / "bank.npz"
     synthesizes = False
@@ -255,9 +264,13 @@ def run(args: argparse.Namespace) -> int:
         same_run(out, meta, args.keyword, sources)
     roles = {i.role for i in items}
     for need in ("pos", "neg"):
+        noun = "positives" if need == "pos" else "negatives"
+        if need not in roles and f"val_{need}" in roles:
+            raise SpeechseqError(f"no training {noun}: the {sum(i.role == 'val_' + need for i in items)} file(s) "
+                                 f"given are all held out for validation (15 % of files, by a hash of the name): "
+                                 f"give more")
         if need not in roles:
-            raise SpeechseqError(f"no training {'positives' if need == 'pos' else 'negatives'}: give --synth or "
-                                 f"--{'positives' if need == 'pos' else 'negatives'}")
+            raise SpeechseqError(f"no training {noun}: give --synth or --{noun}")
     if args.init and args.positives and not args.backgrounds:
         warn("--init with your own --positives but no --backgrounds: the recordings' room and microphone become a cue "
              "that only keywords carry. Give real speech without the keyword as --backgrounds (README: without them, "
@@ -268,15 +281,21 @@ def run(args: argparse.Namespace) -> int:
     if bank is None:
         bank = build_bank(items, BankConfig(), args.workers, extra_arrays=generated_backgrounds(items),
                           meta={"keyword": args.keyword, "sources": sources})
+        for need, option in (("pos", "--positives"), ("neg", "--negatives")):
+            if f"{need}/q" not in bank:  # not cached: a rerun with the files replaced builds the bank again
+                noun = "positives" if need == "pos" else "negatives"
+                raise SpeechseqError(f"no training {noun} left: none of the {sum(i.role == need for i in items)} "
+                                     f"file(s) for training among {option}{' and --synth' if synth else ''} could "
+                                     "be used (each is reported above, 'skipped'): replace them")
         save_bank(bank, bank_path)
+    if "files" in bank["meta"]:
+        print(data_line(bank["meta"]), file=sys.stderr)
     if args.natural_weight != 1.0:  # applied to the cached bank, so that a rerun may change it
         bank = reweight_sources(bank, "pos", {e: args.natural_weight for e in NATURAL_ENGINES})
     missing = [r for r in ("val_pos", "val_neg", "val_bg") if f"{r}/q" not in bank]
     if missing:
         warn(f"no held-out {', '.join(m[4:] for m in missing)} clips to validate on (15 % of files by name, or "
              "manifest rows marked heldout): the lowest training loss picks the checkpoint and the threshold stays 0.5")
-    recipe = TrainRecipe(batch=args.batch, steps_per_epoch=args.steps, epochs=args.epochs, lr=args.lr,
-                         fa_target_per_h=args.target_fa, seed=args.seed, finetune=args.init or "")
     train_detector(bank, out, args.keyword, recipe, model_cfg, MixConfig(range_db=range_db), args.device,
                    average=args.average,
                    warps=warps)
@@ -286,6 +305,65 @@ def run(args: argparse.Namespace) -> int:
             print(f"wrote {path}")
             print(summary(path, synthetic=any(i.synthetic for i in items if i.role == "val_pos")))
     return 0
+
+
+def data_line(meta: dict) -> str:
+    """What a bank was built from, in files (`build_bank`'s meta): the counts a user checks against the folders."""
+    n = meta.get("files", {})
+    return (f"data: {n.get('pos', 0) + n.get('val_pos', 0)} positives ({n.get('val_pos', 0)} held out), "
+            f"{n.get('neg', 0) + n.get('val_neg', 0)} negatives ({n.get('val_neg', 0)} held out), "
+            f"{n.get('bg', 0) + n.get('val_bg', 0)} background files; {meta.get('failed', 0)} files skipped")
+
+
+# the options a run's later epochs must share with its first (--epochs, --average, --warps and --natural-weight
+# may change on a rerun: they extend the run, or act on what it made)
+RERUN_OPTIONS = {"batch": "--batch", "steps_per_epoch": "--steps", "lr": "--lr", "fa_target_per_h": "--target-fa",
+                 "seed": "--seed", "finetune": "--init"}
+
+
+def same_settings(out: Path, ck: dict | None, recipe, range_db: float, model_cfg) -> None:
+    """An error unless the run in `out` (its last.pt, `ck`) was made with these options and this model: a rerun
+    would train its later epochs otherwise (and on a finished run ignore them), or fail on weights of another size."""
+    if not ck:
+        return
+    fix = (f"rerun with its options to resume it (--epochs, --average, --warps and --natural-weight may change), "
+           f"use a new --out, or delete {out} to start over")
+    extra = ck.get("extra") or {}
+    was, now = dict(extra.get("recipe") or {}), recipe.to_dict()
+    if "range_db" in (extra.get("mix") or {}):
+        was["range_db"], now["range_db"] = extra["mix"]["range_db"], range_db
+    for key, option in {**RERUN_OPTIONS, "range_db": "--range-db"}.items():
+        if key not in was:
+            continue
+        a, b = was[key], now[key]
+        if key == "finetune":  # a path: the same file however it is spelled
+            a, b = (str(Path(a).resolve()) if a else ""), (str(Path(b).resolve()) if b else "")
+        if a != b:
+            raise SpeechseqError(f"{out} holds a run made with {option} {_shown(was[key])}, not {_shown(now[key])}: "
+                                 f"{fix}")
+    before = ck.get("model_config") or {}
+    for key, value in model_cfg.to_dict().items():
+        if key in before and before[key] != value:
+            raise SpeechseqError(f"{out} holds a detector of another model size ({key} {before[key]}, not {value}): "
+                                 f"{fix}")
+
+
+def _shown(value) -> str:
+    """An option's value as a user types it: 0.002, 60, none."""
+    return "none" if value in ("", None) else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _init_keyword(init: str) -> str | None:
+    """The keyword of --init's detector as its file records it (None where it does not)."""
+    import torch
+
+    from ..runtime.onnx import read_metadata
+
+    p = Path(init)
+    if p.suffix == ".onnx":
+        return read_metadata(p).get("keyword")
+    ck = torch.load(p / "best.pt" if p.is_dir() else p, map_location="cpu", weights_only=False)
+    return (ck.get("extra") or {}).get("keyword")
 
 
 def _resolved(specs: list[str], out: Path) -> list[str]:

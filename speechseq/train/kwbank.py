@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -137,10 +138,21 @@ def _work(args: tuple[int, BankItem, BankConfig]) -> tuple[int, np.ndarray | Non
             power = (audio[: frames * 160].astype(np.float64).reshape(frames, 160) ** 2).mean(1)
             start, end = speech_span(10 * np.log10(power + 1e-12))
             audio = audio[max(0, start - 3) * 160: (end + 3) * 160]
+        seconds = len(audio) / 16000
+        if seconds < MIN_TAKE_S:  # a click or a cut-off file: its label would teach the detector to fire on it
+            return index, None, 0, 0.0, f"{1000 * seconds:.0f} ms of sound, too short to hold the keyword"
+        if seconds > MAX_TAKE_S:  # never fits a validation mix, rarely a training one: it only takes draws
+            return index, None, 0, 0.0, (f"{seconds:.1f} s of sound after cutting to its speech, more than one "
+                                         f"take of the keyword (at most {MAX_TAKE_S:g} s): one take a file "
+                                         "(speechseq record --input cuts a long recording into takes)")
     feats, end, power = clip_features(audio, cfg, rng, item.synthetic)
     return index, quantize(feats), end, power, None
 
 
+# A person's recording of the keyword, cut to its speech, outside these lengths is reported and skipped: a click or a
+# clip cut short, or several takes or a whole session in one file (the validation mixes are 4 s, the training ones
+# 10 s; `speechseq record` keeps takes of at most 2.5 s, padded 0.2 s each side).
+MIN_TAKE_S, MAX_TAKE_S = 0.1, 5.0
 REAL_LEAD_S, REAL_TAIL_S = 0.5, 1.0  # pad_recording's noise before and after a recording
 
 
@@ -206,7 +218,7 @@ def build_bank(items: Sequence[BankItem], cfg: BankConfig = BankConfig(), worker
         for index, q, end, power, err in tqdm(done, total=len(jobs), desc="features", unit="clip", dynamic_ncols=True):
             if err is not None:
                 failed += 1
-                tqdm.write(f"skipped {items[index].path}: {err}")
+                tqdm.write(f"skipped {items[index].path}: {err}", file=sys.stderr)  # where warnings go
                 continue
             results[index] = (q, end, power)
     finally:
@@ -248,7 +260,9 @@ def build_bank(items: Sequence[BankItem], cfg: BankConfig = BankConfig(), worker
         bank[f"{role}/source"] = np.array([sources.index(r[4]) for r in rows], dtype=np.int16)
         summary[role] = {"clips": len(rows), "hours": round(float(lengths.sum()) / 100 / 3600, 3), "sources": sources,
                          "per_source": {s: sum(1 for r in rows if r[4] == s) for s in sources}}
+    used = {r: sum(1 for it, res in zip(items, results) if res is not None and it.role == r) for r in ROLES}
     bank["meta"] = {**(meta or {}), "config": asdict(cfg), "roles": summary, "failed": failed,
+                    "files": {r: n for r, n in used.items() if n},  # files read per role (generated noise aside)
                     "quant": {"lo": LO, "step": STEP}, "texts": {r: t for r, t in texts.items() if t}}
     return bank
 
