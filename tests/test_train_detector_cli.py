@@ -333,6 +333,8 @@ def test_a_folder_of_recordings_with_bad_and_odd_files(tmp_path):
     for s in (0, 10, 20, 29):                                       # "yes" said four times in 30 s
         said[s * 16000: s * 16000 + 4800] = 0.4 * np.sin(2 * np.pi * 300 * np.arange(4800) / 16000)
     sf.write(act / "long.wav", said, 16000)
+    room = np.random.default_rng(3).standard_normal(12 * 16000) * 0.01   # a room, given as a negative: said once
+    sf.write(neg / "room.wav", room, 16000)
     out, stdout, stderr = tmp_path / "run", io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
         code = main(["train", "detector", "--keyword", "yes", "--out", str(out), "--positives", str(act),
@@ -345,8 +347,9 @@ def test_a_folder_of_recordings_with_bad_and_odd_files(tmp_path):
     assert "x.wav" not in err and ".DS_Store" not in err
     roles = load_bank(out / "bank.npz")["meta"]["roles"]
     used = roles["pos"]["clips"] + roles.get("val_pos", {}).get("clips", 0)
-    assert used == 8 and roles["neg"]["clips"] + roles.get("val_neg", {}).get("clips", 0) == 6
-    assert "data: 8 positives" in err and "6 negatives" in err and "; 4 files skipped" in err
+    assert used == 8 and roles["neg"]["clips"] + roles.get("val_neg", {}).get("clips", 0) == 7
+    assert "data: 8 positives" in err and "7 negatives" in err and "; 4 files skipped" in err
+    assert "1 negative clip(s) last longer than a 10 s training mix" in err
 
 
 def test_finetune_weight_average_leaves_little_of_the_start():

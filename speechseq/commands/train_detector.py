@@ -290,6 +290,10 @@ def run(args: argparse.Namespace) -> int:
         save_bank(bank, bank_path)
     if "files" in bank["meta"]:
         print(data_line(bank["meta"]), file=sys.stderr)
+    long = long_negatives(bank, MixConfig().clip_s)
+    if long:
+        warn(f"{long} negative clip(s) last longer than a {MixConfig().clip_s:g} s training mix: seldom or never mixed "
+             "in. Give long recordings (a room, talk, radio) as --backgrounds, short words and phrases as --negatives")
     if args.natural_weight != 1.0:  # applied to the cached bank, so that a rerun may change it
         bank = reweight_sources(bank, "pos", {e: args.natural_weight for e in NATURAL_ENGINES})
     missing = [r for r in ("val_pos", "val_neg", "val_bg") if f"{r}/q" not in bank]
@@ -305,6 +309,14 @@ def run(args: argparse.Namespace) -> int:
             print(f"wrote {path}")
             print(summary(path, synthetic=any(i.synthetic for i in items if i.role == "val_pos")))
     return 0
+
+
+def long_negatives(bank: dict, clip_s: float) -> int:
+    """How many negative clips (training and validation) are longer than a mix of `clip_s` seconds."""
+    import numpy as np
+
+    return sum(int((np.diff(bank[f"{role}/offsets"]) > clip_s * 100).sum())
+               for role in ("neg", "val_neg") if f"{role}/offsets" in bank)
 
 
 def data_line(meta: dict) -> str:
