@@ -4,6 +4,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 import pytest
 
 from speechseq.frontend import FrontendConfig, logmel
@@ -292,3 +293,17 @@ def test_a_padded_real_clips_speech_end_ignores_the_padding(tmp_path, rng):
     word_end = int(round((cfg.pad_s + REAL_LEAD_S) * 100)) + 50 + 50  # padding, the recording's lead, the word
     assert abs(padded_speech_end(db, cfg) - word_end) <= 3
     assert speech_span(db)[1] - word_end > 80                            # the whole clip's floor: the recording's end
+
+
+def test_a_background_longer_than_the_cap_is_cut_and_said_so(tmp_path, rng, capfd):
+    """A background file over BankConfig.max_bg_s keeps its first max_bg_s seconds, and a note says so (it was cut
+    without a word: "an hour of talk radio" in one file trained on ten minutes of it)."""
+    from speechseq.train.kwbank import BankConfig, BankItem, build_bank
+
+    sf.write(tmp_path / "radio.wav", (0.05 * rng.standard_normal(16000 * 5)).astype(np.float32), 16000)
+    sf.write(tmp_path / "room.wav", (0.05 * rng.standard_normal(16000 * 2)).astype(np.float32), 16000)
+    bank = build_bank([BankItem(str(tmp_path / "radio.wav"), "bg", source="a"),
+                       BankItem(str(tmp_path / "room.wav"), "bg", source="a")], BankConfig(max_bg_s=3.0), workers=1)
+    assert int(bank["bg/offsets"][-1]) == 298 + 198                   # 3 s and 2 s of 10 ms frames, one stream
+    err = capfd.readouterr().err
+    assert "radio.wav: only its first 3 s of 5 s are used" in err and "room.wav" not in err

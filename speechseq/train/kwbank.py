@@ -119,6 +119,10 @@ def _work(args: tuple[int, BankItem, BankConfig]) -> tuple[int, np.ndarray | Non
         return index, None, 0, 0.0, str(err)
     rng = np.random.default_rng([cfg.seed, index])
     if item.role.endswith("bg"):
+        if len(audio) > int(cfg.max_bg_s * 16000):  # said, not silent: "an hour of talk radio" in one file
+            print(f"note: {item.path}: only its first {cfg.max_bg_s:g} s of {len(audio) / 16000:.0f} s are used as a "
+                  f"background (cut a long recording into files of at most {cfg.max_bg_s:g} s to use all of it)",
+                  file=sys.stderr, flush=True)
         audio = audio[: int(cfg.max_bg_s * 16000)]
         feats = logmel(audio, FrontendConfig(n_mels=cfg.n_mels))
         if len(feats) == 0:
