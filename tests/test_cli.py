@@ -77,6 +77,19 @@ def test_features_on_the_shipped_recording(demo_wav, tmp_path):
     assert png.stat().st_size > 5000
 
 
+def test_features_plot_draws_the_first_file_with_a_frame(bad_inputs):
+    """A file under one 25 ms frame was drawn as an empty picture (with matplotlib's warning) in place of the next."""
+    sf.write(bad_inputs / "short.wav", np.zeros(100, np.float32), 16000)
+    png = bad_inputs / "spec.png"
+    r = speechseq("features", bad_inputs / "short.wav", bad_inputs / "good.wav", "--plot", png)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.strip() == f"wrote {png}" and png.stat().st_size > 5000
+    png.unlink()
+    r = speechseq("features", bad_inputs / "short.wav", "--plot", png)
+    assert r.returncode == 1 and "not written, no file read gave a frame" in r.stderr and not png.exists()
+    assert "Traceback" not in r.stderr and "UserWarning" not in r.stderr
+
+
 def _command_parsers(parser, prefix=()):
     """(name, parser) for every command and `group target` of the CLI."""
     import argparse

@@ -7,7 +7,7 @@ import pytest
 
 from speechseq.runtime.analysis import analyze_attention, analyze_ctc, ctc_log_likelihood, fused_score, summarize
 from speechseq.runtime.decoding import prefix_beam_search
-from speechseq.text import CTC_SIZE, EOS, VOCAB
+from speechseq.text import CTC_SIZE, EOS, SPACE, VOCAB
 from tests.table_decoder import table_step
 
 A, B, C = (VOCAB.index(ch) for ch in "abc")
@@ -93,3 +93,14 @@ def test_fused_score_is_what_the_search_ranks_by():
         assert len(hyps) > 50
         for h in hyps[:5]:
             assert h.score == pytest.approx(fused_score(lp, h.tokens, lm, 0.8, 0.3), abs=1e-3)
+
+
+def test_output_right_but_for_spaces_is_not_an_error():
+    """The recogniser strips its text and WER splits on spaces: " a" (a space, then a) is "a", not an error."""
+    lp = _frames([{SPACE: 0.9}, {A: 0.9}, {SPACE: 0.9}])
+    assert prefix_beam_search(lp, 4, prune_top_k=CTC_SIZE)[0].text == " a "
+    assert analyze_ctc("k", lp, "a", beam_size=4) is None
+    assert analyze_ctc("k", lp, "b", beam_size=4).output == " a "       # wrong words are still wrong
+    step = table_step({(): {SPACE: 0.9, A: 0.1}, (SPACE,): {A: 1.0}, (SPACE, A): {EOS: 1.0}, (A,): {EOS: 1.0}})
+    kw = {"reorder": lambda states, rows: [states[r] for r in rows], "max_len": 5}
+    assert analyze_attention("k", step, [()], "a", beam_size=2, **kw) is None

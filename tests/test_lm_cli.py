@@ -175,3 +175,66 @@ def test_transcribe_with_lm_fusion_rescoring_and_attention_plot(tiny_lm, tiny_re
         assert (tmp_path / f"{decoder}.png").stat().st_size > 5000
     r = speechseq("transcribe", wav, "--model", rec, "--decoder", "beam-lm", "--lm", tmp_path / "nope.onnx")
     assert r.returncode == 1 and "nope.onnx" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_sample_prefix_must_be_readable_and_fit_max_chars(tiny_lm):
+    # A prefix with no character of the vocabulary was dropped whole: every sentence began with a bare space.
+    r = speechseq("sample", "--lm", tiny_lm, "-n", "2", "--seed", "0", "--prefix", "日本 ")
+    assert r.returncode == 1 and "--prefix '日本 ': no character" in r.stderr and r.stdout == ""
+    # One longer than --max-chars came back whole, past the limit.
+    r = speechseq("sample", "--lm", tiny_lm, "-n", "1", "--prefix", "the president", "--max-chars", "5")
+    assert r.returncode == 1 and "13 characters after normalisation, more than --max-chars 5" in r.stderr
+    r = speechseq("sample", "--lm", tiny_lm, "-n", "3", "--seed", "0", "--prefix", "Café 42 ", "--max-chars", "20")
+    assert r.returncode == 0, r.stderr
+    assert all(line.startswith("cafe forty two ") and len(line) <= 20 for line in r.stdout.splitlines())
+
+
+def test_analyze_json_counts_each_segment_of_one_file(tiny_recognizer, tmp_path):
+    """Rows cut from one file share their key (the audio path): word errors are each row's own, and a
+    reference too long for its frames (log P = -inf) is written as valid JSON."""
+    from speechseq.metrics import edit_distance
+
+    d = tiny_recognizer
+    rows = [{"audio_filepath": str(d / "u2.wav"), "offset": 0.0, "duration": 0.5, "text": "one"},
+            {"audio_filepath": str(d / "u2.wav"), "offset": 0.5, "duration": 0.5,
+             "text": "four five six seven eight nine ten"},
+            {"audio_filepath": str(d / "u0.wav"), "text": "and so on " * 30}]
+    (tmp_path / "segs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    r = speechseq("analyze", "--model", d / "rec.onnx", "--manifest", tmp_path / "segs.jsonl", "--beam", "2",
+                  "--json")
+    assert r.returncode == 0, r.stderr
+
+    def no_constants(name):
+        raise ValueError(f"{name} is not JSON")
+
+    lines = [json.loads(x, parse_constant=no_constants) for x in r.stdout.splitlines()]
+    cases = lines[:-1]
+    assert [c["reference"].split()[0] for c in cases] == ["one", "four", "and"]   # a random model: all wrong
+    assert [c["word_errors"] for c in cases] == [edit_distance(c["reference"].split(), c["output"].split()).distance
+                                                 for c in cases]
+    assert cases[2]["reference_score"] is None and cases[2]["blame"] == "model"
+
+
+def test_tune_fusion_references_without_words_are_an_error(tiny_lm, tiny_recognizer, tmp_path):
+    d = tiny_recognizer
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps({"audio_filepath": str(d / f"u{i}.wav"), "text": t}) + "\n"
+                                              for i, t in enumerate(["", "?!"])))
+    r = speechseq("tune", "fusion", "--model", d / "rec.onnx", "--lm", tiny_lm, "--manifest", tmp_path / "m.jsonl",
+                  "--alphas", "0", "--betas", "0")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "no transcript has a word" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_train_lm_exclude_manifest_without_the_split_is_an_error(tmp_path):
+    """Prompts named to be excluded were silently all kept when the manifest had no row of --exclude-split."""
+    (tmp_path / "t.txt").write_text("the cat sat on the mat\na dog ran home\n")
+    (tmp_path / "m.jsonl").write_text(json.dumps({"audio_filepath": "a.wav", "text": "The cat sat on the mat."}) + "\n")
+    r = speechseq("train", "lm", "--text", tmp_path / "t.txt", "--exclude-manifest", tmp_path / "m.jsonl",
+                  "--out", tmp_path / "run", "--epochs", "1", "--hidden", "8", "--embed-dim", "4")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "no row of split 'dev' among its 1 rows" in r.stderr and not (tmp_path / "run").exists()
+    r = speechseq("train", "lm", "--text", tmp_path / "t.txt", "--exclude-manifest", tmp_path / "m.jsonl",
+                  "--exclude-split", "", "--out", tmp_path / "run", "--epochs", "1", "--hidden", "8",
+                  "--embed-dim", "4", "--heldout-percent", "0")
+    assert r.returncode == 0, r.stderr
+    assert "(1 train, 0 held out); 1 excluded prompts (1 sentences overlapping them dropped)" in r.stderr

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 
 from ..errors import SpeechseqError
 from .common import HelpFormatter, bounded
@@ -35,7 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--decoder", default=None, help="attention decoder (.onnx), for --system attention")
     p.add_argument("--length-norm", type=bounded(float, ge=0), default=0.7, help="attention: score / length ** this")
     p.add_argument("--worst", type=bounded(int, ge=0), default=10, help="how many of the worst cases to print")
-    p.add_argument("--json", action="store_true", help="one JSON object a case, then the summary")
+    p.add_argument("--json", action="store_true", help="one JSON object a case, then the summary (a score of a "
+                   "reference too long for the audio's frames, log 0: null)")
     p.set_defaults(func=run)
 
 
@@ -72,19 +74,26 @@ def run(args: argparse.Namespace) -> int:
                                      args.word_bonus if lm else 0.0))
     summary = summarize(cases)
     wrong = [c for c in cases if c is not None]
-    errs = {c.key: edit_distance(c.reference.split(), c.output.split()).distance for c in wrong}
-    worst = sorted(wrong, key=lambda c: (-errs[c.key], -abs(c.margin)))[: args.worst]
+    # by position, not key: segments of one file (manifest offsets) share their audio path as key
+    errs = [edit_distance(c.reference.split(), c.output.split()).distance for c in wrong]
+    worst = sorted(range(len(wrong)), key=lambda i: (-errs[i], -abs(wrong[i].margin)))[: args.worst]
     if args.json:
-        for c in wrong:
+        for c, e in zip(wrong, errs):
             print(json.dumps({"key": c.key, "reference": c.reference, "output": c.output, "blame": c.blame,
-                              "reference_score": c.reference_score, "output_score": c.output_score,
-                              "word_errors": errs[c.key]}))
+                              "reference_score": _finite(c.reference_score), "output_score": _finite(c.output_score),
+                              "word_errors": e}))
         print(json.dumps({"summary": summary}))
         return 0
     print(f"{summary['wrong']} of {summary['utterances']} utterances wrong: "
           f"search errors {summary['search']} ({100 * summary['search_share']:.0f}%), "
           f"model errors {summary['model']} ({100 * summary['model_share']:.0f}%)")
-    for c in worst:
-        print(f"\n[{c.blame}] {c.key}  ({errs[c.key]} word errors, score ref {c.reference_score:.2f} "
+    for i in worst:
+        c = wrong[i]
+        print(f"\n[{c.blame}] {c.key}  ({errs[i]} word errors, score ref {c.reference_score:.2f} "
               f"vs out {c.output_score:.2f})\n  ref: {c.reference}\n  out: {c.output}")
     return 0
+
+
+def _finite(score: float) -> float | None:
+    """A score as JSON allows it: -inf (no CTC alignment fits the frames) is not a JSON number."""
+    return score if math.isfinite(score) else None

@@ -23,7 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--chunk-ms", type=bounded(float, gt=0), default=100.0,
                    help="chunk size fed to the streaming frontend")
     p.add_argument("--json", action="store_true", help="one JSON object per file instead of text")
-    p.add_argument("--plot", metavar="PNG", help="draw the log-mel spectrogram of the (first) file")
+    p.add_argument("--plot", metavar="PNG",
+                   help="draw the log-mel spectrogram of the first file (the first one 25 ms or longer: a frame)")
     p.set_defaults(func=run)
 
 
@@ -66,10 +67,12 @@ def run(args: argparse.Namespace) -> int:
             print(f"{path}: {n / cfg.sample_rate:.2f} s, {len(feats)} frames x {cfg.n_mels} mels "
                   f"(streamed in {args.chunk_ms:g} ms chunks)")
             print(f"  loudness per second |{line}|")
-        if not plotted:  # the first file read
+        if not plotted and len(feats):  # the first file read that is long enough for a frame
             plotted = True
             _plot(feats, cfg, args.plot, str(path))
-    return 1 if failed or skipped else 0
+    if not plotted:
+        warn(f"--plot {args.plot}: not written, no file read gave a frame (25 ms of audio)")
+    return 1 if failed or skipped or not plotted else 0
 
 
 def _plot(feats: np.ndarray, cfg, out: str, title: str) -> None:

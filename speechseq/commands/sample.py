@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..errors import SpeechseqError
 from .common import MODELS, HelpFormatter, bounded, text_file
 
 
@@ -35,12 +36,19 @@ def run(args: argparse.Namespace) -> int:
     from ..runtime.lm import OnnxLM, sample
     from ..text import normalize
 
+    prefix = normalize(args.prefix)
+    if args.prefix.strip() and not prefix:  # dropped whole, every sentence would start with a bare space
+        raise SpeechseqError(f"--prefix {args.prefix!r}: no character the language model knows (a-z, ' and "
+                             f"numbers, after normalisation)")
+    prefix += " " if args.prefix.endswith(" ") and prefix else ""
+    if len(prefix) > args.max_chars:
+        raise SpeechseqError(f"--prefix is {len(prefix)} characters after normalisation, more than --max-chars "
+                             f"{args.max_chars}")
     lm = OnnxLM(args.lm)
     seen: set[str] = set()
     for f in args.novel_against:
         text_file(f, "--novel-against")
         seen.update(normalize(line) for line in Path(f).read_text(encoding="utf-8").splitlines())
-    prefix = normalize(args.prefix) + (" " if args.prefix.endswith(" ") and args.prefix.strip() else "")
     rng = np.random.default_rng(args.seed)
     for _ in range(args.num):
         text = sample(lm, rng, args.temperature, prefix, args.max_chars)

@@ -74,7 +74,14 @@ def run(args: argparse.Namespace) -> int:
         except (ValueError, KeyError, AttributeError, TypeError):
             raise SpeechseqError(f"{manifest}: not a JSONL manifest (a JSON object with a \"text\" a line)") from None
 
-    exclude = [t for m in args.exclude_manifest for t in texts(m, args.exclude_split or None)]
+    exclude = []
+    for m in args.exclude_manifest:
+        rows = texts(m, args.exclude_split or None)
+        if not rows:  # the prompts the user named would all stay in the training text
+            raise SpeechseqError(f"--exclude-manifest {m}: no row of split {args.exclude_split!r} among its "
+                                 f"{len(texts(m))} rows, so nothing of it would be excluded: name its split with "
+                                 f"--exclude-split ('' for every row)")
+        exclude += rows
     exclude += [t for m in args.exclude_manifest_all for t in texts(m)]
     lines = read_corpus(args.text)
     usable = [s for s in lines if len(s) >= 2]

@@ -78,6 +78,7 @@ def attention_wer(utts, lm, decoder, weights, alpha: float, beta: float, beam: i
 def run(args: argparse.Namespace) -> int:
     from ..runtime.lm import OnnxLM
     from ..runtime.posteriors import manifest_outputs
+    from ..text import normalize
 
     if args.beam < 1:
         raise SpeechseqError("--beam must be >= 1")
@@ -85,6 +86,9 @@ def run(args: argparse.Namespace) -> int:
     utts = manifest_outputs(args.model, args.manifest, args.split, args.limit)
     if not utts:
         raise SpeechseqError(f"{args.manifest}: no utterances (split {args.split!r})")
+    if not any(normalize(u.text).split() for u in utts):  # the WER of every pair would be 0 / 0
+        raise SpeechseqError(f"{args.manifest}: no transcript has a word (after normalisation), so there is no "
+                             f"word error rate to tune on")
     grid = grid_wer(utts, lm, args.alphas, args.betas, args.beam)
     (a, b), best = min(grid.items(), key=lambda kv: (kv[1], kv[0]))
     att = {}

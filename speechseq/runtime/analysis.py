@@ -81,11 +81,12 @@ class ErrorCase:
 def analyze_ctc(key: str, log_probs: np.ndarray, reference: str, beam_size: int = 8, lm: Any = None,
                 alpha: float = 0.0, beta: float = 0.0, **search: Any) -> ErrorCase | None:
     """Decode with prefix_beam_search (+ shallow fusion) and, when the output is wrong, blame the
-    search or the model. Returns None for a correct output. `search`: pruning options."""
+    search or the model. Returns None for a correct output (the reference's words, however spaced).
+    `search`: pruning options."""
     ref = normalize(reference)
     hyp = prefix_beam_search(log_probs, beam_size, lm=lm, alpha=alpha, beta=beta, **search)
     out = hyp[0].text if hyp else ""
-    if out == ref:
+    if out.split() == ref.split():  # spaces at the ends or doubled: the recogniser's text and its WER are right
         return None
     s_ref = fused_score(log_probs, encode(ref), lm, alpha, beta)
     s_out = fused_score(log_probs, hyp[0].tokens if hyp else (), lm, alpha, beta)
@@ -98,7 +99,7 @@ def analyze_attention(key: str, step: StepFn, init_state: Any, reference: str, b
     ref = normalize(reference)
     hyps = attention_beam_search(step, init_state, beam_size, max_len, length_norm_alpha, **kw)
     out = hyps[0].text
-    if out == ref:
+    if out.split() == ref.split():
         return None
     s_ref = score_sequence(step, init_state, encode(ref), length_norm_alpha)
     s_out = score_sequence(step, init_state, hyps[0].tokens, length_norm_alpha)
