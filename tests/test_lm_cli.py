@@ -215,6 +215,16 @@ def test_analyze_json_counts_each_segment_of_one_file(tiny_recognizer, tmp_path)
     assert cases[2]["reference_score"] is None and cases[2]["blame"] == "model"
 
 
+def test_analyze_says_which_option_its_system_does_not_use(tiny_lm, tiny_recognizer, tmp_path):
+    """--decoder with --system ctc was silently unused (and --lm with attention): a warning names it."""
+    d = tiny_recognizer
+    (tmp_path / "m.jsonl").write_text(json.dumps({"audio_filepath": str(d / "u0.wav"), "text": "one"}) + "\n")
+    r = speechseq("analyze", "--model", d / "rec.onnx", "--manifest", tmp_path / "m.jsonl", "--beam", "2",
+                  "--lm", tiny_lm, "--decoder", tiny_lm)
+    assert r.returncode == 0, r.stderr
+    assert "--decoder is not used with --system ctc" in r.stderr and "Traceback" not in r.stderr
+
+
 def test_tune_fusion_references_without_words_are_an_error(tiny_lm, tiny_recognizer, tmp_path):
     d = tiny_recognizer
     (tmp_path / "m.jsonl").write_text("".join(json.dumps({"audio_filepath": str(d / f"u{i}.wav"), "text": t}) + "\n"

@@ -15,7 +15,7 @@ import json
 import math
 
 from ..errors import SpeechseqError
-from .common import HelpFormatter, bounded
+from .common import HelpFormatter, bounded, warn
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -55,10 +55,15 @@ def run(args: argparse.Namespace) -> int:
         from ..runtime.attention import OnnxDecoder
 
         dec = OnnxDecoder(args.decoder)
-    elif args.lm:
-        from ..runtime.lm import OnnxLM
+        if args.lm:
+            warn("--lm is not used with --system attention (the decoder's own beam search has no LM fusion)")
+    else:
+        if args.decoder:
+            warn("--decoder is not used with --system ctc (give --system attention to analyse the decoder's search)")
+        if args.lm:
+            from ..runtime.lm import OnnxLM
 
-        lm = OnnxLM(args.lm)
+            lm = OnnxLM(args.lm)
     utts = manifest_outputs(args.model, args.manifest, args.split, args.limit)
     if not utts:
         raise SpeechseqError(f"{args.manifest}: no utterances (split {args.split!r})")
