@@ -45,10 +45,23 @@ def expected(model: Path) -> dict:
             **card_fields(model.with_name(f"{stem(model)}.md"))}
 
 
+def model_files(models_dir: Path = MODELS) -> list[Path]:
+    """The model files in `models_dir`: .onnx and .npz of any case (the runtime loads x.ONNX as it loads x.onnx)."""
+    return sorted(p for p in models_dir.iterdir() if p.suffix.lower() in SUFFIXES and p.is_file())
+
+
+def _card_json(js: Path) -> dict | None:
+    """A written card (NAME.json), None when it is missing or not JSON (stale either way)."""
+    try:
+        return json.loads(js.read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def problems(models_dir: Path = MODELS) -> list[str]:
     """What is missing or stale beside each model file ([] when all is in order)."""
     out = []
-    for model in sorted(p for p in models_dir.iterdir() if p.suffix in SUFFIXES):
+    for model in model_files(models_dir):
         md, js, link = (models_dir / f"{stem(model)}{ext}" for ext in (".md", ".json", ".card.md"))
         if not md.is_file():
             out.append(f"{model.name}: no card {md.name}")
@@ -58,7 +71,7 @@ def problems(models_dir: Path = MODELS) -> list[str]:
         except ValueError as err:
             out.append(str(err))
             continue
-        if not js.is_file() or json.loads(js.read_text()) != want:
+        if _card_json(js) != want:
             out.append(f"{js.name}: missing or stale (run scripts/model_cards.py)")
         if not (link.is_symlink() and os.readlink(link) == md.name):
             out.append(f"{link.name}: not a link to {md.name} (run scripts/model_cards.py)")
@@ -66,7 +79,7 @@ def problems(models_dir: Path = MODELS) -> list[str]:
 
 
 def write(models_dir: Path = MODELS) -> None:
-    for model in sorted(p for p in models_dir.iterdir() if p.suffix in SUFFIXES):
+    for model in model_files(models_dir):
         js, link = models_dir / f"{stem(model)}.json", models_dir / f"{stem(model)}.card.md"
         js.write_text(json.dumps(expected(model), indent=1, ensure_ascii=False) + "\n")
         if link.is_symlink() or link.exists():

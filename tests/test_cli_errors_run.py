@@ -256,3 +256,114 @@ def test_sigterm_stops_a_command_as_ctrl_c_does(tmp_path):
     out, err = p.communicate(timeout=60)
     assert first.startswith(str(tmp_path / "short.wav")) and "long.wav" not in out
     assert p.returncode == 130 and err.strip().endswith("speechseq: interrupted") and "Traceback" not in err
+
+
+# Model files whose metadata is damaged or does not describe their graph: one line naming the file from every
+# command that loads one, never a traceback (a field missing or of the wrong type raised KeyError, TypeError,
+# ValueError or AttributeError from the loaders; metadata that was not a JSON object, AttributeError; a recogniser
+# of another vocabulary was decoded with speechseq.text's, wrongly and silently).
+
+def _edited(src: Path, dst: Path, edit) -> Path:
+    """A copy of the model `src` at `dst` whose speechseq metadata is edit(metadata): a dict, or raw text."""
+    import onnx
+
+    from speechseq.runtime.onnx import METADATA_KEY, graph_metadata
+
+    model = onnx.load(str(src))
+    new = edit(graph_metadata(model))
+    keep = [p for p in model.metadata_props if p.key != METADATA_KEY]
+    del model.metadata_props[:]
+    model.metadata_props.extend(keep)
+    entry = model.metadata_props.add()
+    entry.key, entry.value = METADATA_KEY, new if isinstance(new, str) else json.dumps(new)
+    onnx.save(model, str(dst))
+    return dst
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tmp_path_factory) -> dict[str, Path]:
+    """A tiny recogniser (8 hidden: encoder_out of 16), its chunked twin, a character LM and an attention decoder
+    that reads it; and a second of silence."""
+    torch = pytest.importorskip("torch")
+    from speechseq.nn.recognizer import Recognizer, RecognizerConfig
+    from speechseq.nn.text import AttentionDecoder, CharLM, DecoderConfig, LMConfig
+    from speechseq.train.export_lm import export_decoder, export_lm
+    from speechseq.train.export_recognizer import export_recognizer
+    from speechseq.train.export_streaming import export_streaming
+
+    d = tmp_path_factory.mktemp("tiny")
+    torch.manual_seed(0)
+    rec = Recognizer(RecognizerConfig(hidden=8, front_dim=8, layers=1))
+    lm = CharLM(LMConfig(embed_dim=4, hidden=8))
+    sf.write(d / "a.wav", np.zeros(16000, np.float32), 16000)
+    return {"recognizer": export_recognizer(rec, d / "rec.onnx"),
+            "stream": export_streaming(rec, d / "rec.stream.onnx"), "lm": export_lm(lm, d / "lm.onnx"),
+            "decoder": export_decoder(AttentionDecoder(DecoderConfig(embed_dim=4, enc_dim=16, hidden=8, attn_dim=8),
+                                                       lm.embedding), d / "dec.onnx"),
+            "wav": d / "a.wav"}
+
+
+def _argv(kind: str, path: Path, models: dict[str, Path]) -> list[str]:
+    wav, rec = str(models["wav"]), str(models["recognizer"])
+    return {"recognizer": ["transcribe", "--model", str(path), "--decoder", "greedy", "--vad", "off", wav],
+            "stream": ["listen", "--input", wav, "--fast", "--keyword-model", str(ACTIVATE), "--model", rec,
+                       "--lm", "none", "--decoder", "greedy", "--stream-model", str(path)],
+            "lm": ["sample", "-n", "1", "--lm", str(path)],
+            "decoder": ["transcribe", "--model", rec, "--decoder", "rescore", "--lm", str(models["lm"]), "--vad", "off",
+                        "--attention-decoder", str(path), wav]}[kind]
+
+
+def _drop(key: str):
+    return lambda m: {k: v for k, v in m.items() if k != key}
+
+
+def _set(key: str, value):
+    return lambda m: {**m, key: value}
+
+
+def _frontend(**change):
+    return lambda m: {**m, "frontend": {**m["frontend"], **change}}
+
+
+@needs_shipped
+@pytest.mark.parametrize("kind, edit, says", [
+    ("recognizer", lambda m: "[1, 2]", "model metadata is not a JSON object (a list)"),
+    ("recognizer", lambda m: "{not json", "model metadata is not valid JSON"),
+    ("recognizer", _drop("frontend"), "recognizer metadata without 'frontend'"),
+    ("recognizer", _set("frontend", 5), "'frontend' is 5, not an object of settings"),
+    ("recognizer", _frontend(n_mels="80"), "frontend setting 'n_mels' is '80', not an int"),
+    ("recognizer", _frontend(window="hann"), "frontend setting 'window' is unknown to this version"),
+    ("recognizer", _frontend(n_mels=40), "input 'features' of the graph is ['batch', 'frames', 80], its metadata "
+                                         "says ['*', '*', 40]"),
+    ("recognizer", _drop("frame_shift_s"), "recognizer metadata without 'frame_shift_s'"),
+    ("recognizer", _set("frame_shift_s", "abc"), "recognizer metadata not readable (could not convert string"),
+    ("recognizer", lambda m: {**m, "vocabulary": m["vocabulary"][::-1]}, "vocabulary differs from speechseq.text"),
+    ("stream", _drop("kernel"), "chunked recogniser metadata without 'kernel'"),
+    ("stream", _set("feat_mean", "x"), "chunked recogniser metadata not readable"),
+    ("stream", _set("feat_mean", [0.0] * 3), "feat_mean of shape (3,), not (80,)"),
+    ("stream", _set("hidden", 9), "input 'h' of the graph is [1, 1, 8], its metadata says [1, 1, 9]"),
+    ("stream", lambda m: "[]", "model metadata is not a JSON object (a list)"),
+    ("lm", _drop("states"), "language model metadata without 'states'"),
+    ("lm", _set("states", 3), "language model metadata not readable"),
+    ("lm", _set("states", {"state_h": ["x"], "state_c": [1, 8]}), "language model metadata not readable"),
+    ("lm", _set("states", {"state_h": [1, 9], "state_c": [1, 9]}), "its metadata says ['*', 1, 9]"),
+    ("lm", lambda m: "[]", "model metadata is not a JSON object (a list)"),
+    ("decoder", _drop("states"), "attention decoder metadata without 'states'"),
+    ("decoder", _drop("model_config"), "attention decoder metadata without 'model_config'"),
+    ("decoder", _set("model_config", {"enc_dim": "x"}), "attention decoder metadata not readable"),
+])
+def test_a_model_with_damaged_metadata_is_one_line_naming_it(kind, edit, says, tiny_models, tmp_path, capsys):
+    bad = _edited(tiny_models[kind], tmp_path / f"bad-{kind}.onnx", edit)
+    assert main(_argv(kind, bad, tiny_models)) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"speechseq: error: {bad}: ") and says in err and len(err.strip().splitlines()) == 1, err
+
+
+@needs_shipped
+def test_a_detector_whose_metadata_is_no_object_is_one_line(tmp_path, capsys):
+    bad = _edited(ACTIVATE, tmp_path / "bad.onnx", lambda m: "[]")
+    for argv in (["detect", "--model", str(bad), str(SAMPLE)],
+                 ["listen", "--input", str(SAMPLE), "--fast", "--keyword-model", str(bad)]):
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert "model metadata is not a JSON object (a list)" in err and len(err.strip().splitlines()) == 1, err

@@ -80,3 +80,39 @@ def test_bad_floor_and_like_are_errors(tmp_path, capsys):
         err = capsys.readouterr().err
         assert code == code_want and message in err and "Traceback" not in err, (argv, err)
         assert not out.exists()
+
+
+@pytest.mark.parametrize("what", ["frontend", "lm"])
+def test_an_export_over_a_model_replaces_it_whole_or_not_at_all(what, tmp_path, capsys, monkeypatch):
+    """The exporters wrote the graph at --out, then its metadata: an export stopped between the two (Ctrl+C, a full
+    disk) left a graph without metadata where the model was, which every command then refused. Now the files are
+    made beside it and renamed into place once complete."""
+    import torch
+
+    import speechseq.runtime.onnx as onnx_io
+    from speechseq.nn.text import CharLM, LMConfig
+    from speechseq.runtime.onnx import read_metadata
+
+    source = what
+    if what == "lm":
+        lm = CharLM(LMConfig(embed_dim=4, hidden=8))
+        source = str(tmp_path / "lm.pt")
+        torch.save({"kind": "lm", "model_config": lm.cfg.to_dict(), "model": lm.state_dict(), "epoch": 1}, source)
+    folder = tmp_path / "models"
+    out = folder / "model.onnx"
+    assert main(["export", source, "--out", str(out)]) == 0          # into a folder not there yet
+    assert capsys.readouterr().out == f"wrote {out}\n" and read_metadata(out)["kind"] == what
+    assert main(["export", source, "--out", str(out), "--floor", "1e-6"] if what == "frontend" else
+                ["export", source, "--out", str(out)]) == 0         # over it: replaced
+    assert what == "lm" or read_metadata(out)["frontend"]["floor"] == 1e-6
+    assert read_metadata(out)["kind"] == what and sorted(p.name for p in folder.iterdir()) == ["model.onnx"]
+    before = out.read_bytes()
+
+    def interrupted(path, meta):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(onnx_io, "write_metadata", interrupted)
+    if what == "lm":                                                  # it holds its own reference
+        monkeypatch.setattr("speechseq.train.export_lm.write_metadata", interrupted)
+    assert main(["export", source, "--out", str(out)]) == 130
+    assert out.read_bytes() == before and sorted(p.name for p in folder.iterdir()) == ["model.onnx"]

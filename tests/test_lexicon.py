@@ -155,6 +155,54 @@ def test_build_load_round_trip(lexicon, tmp_path):
         load_lexicon(tmp_path / "missing.npz")
 
 
+
+def _damaged(arrays: dict, how: str) -> dict:
+    """The arrays of a word LM file (meta included), damaged as `how` says."""
+    a = dict(arrays)
+    if how == "meta not JSON":
+        a["meta"] = np.asarray("{not json")
+    elif how == "meta a list":
+        a["meta"] = np.asarray("[1]")
+    elif how == "uni short":
+        a["uni"] = a["uni"][:2]
+    elif how == "tri short":
+        a["tri"] = a["tri"][:1]
+    elif how == "a word outside the vocabulary":
+        a["words"] = np.asarray([*a["words"][:3], "Hello!", *a["words"][4:]])
+    elif how == "bigrams missing":
+        del a["bi"]
+    return a
+
+
+@pytest.mark.parametrize("how, says", [("meta not JSON", "its meta is not valid JSON"),
+                                       ("meta a list", "format [1], expected"),
+                                       ("uni short", "word LM arrays uni, bow1 of shapes"),
+                                       ("tri short", "word LM arrays tri_keys, tri of shapes"),
+                                       ("a word outside the vocabulary", "character 'H' is not in the vocabulary"),
+                                       ("bigrams missing", "word LM arrays missing: bi"),
+                                       ("cut short", "not a word LM file (File is not a zip file"),
+                                       ("bytes damaged", "not a word LM file (")])
+def test_a_damaged_lexicon_file_is_one_error_naming_it(lexicon, tmp_path, capsys, how, says):
+    """Each was a traceback (JSONDecodeError, AttributeError, IndexError, ValueError, BadZipFile, zlib.error), an
+    error without the file's name, or (tri short) a file taken that fails in the middle of a search."""
+    good = save_word_lm(tmp_path / "good.npz", lexicon.lm.arrays, lexicon.lm.meta)
+    bad = tmp_path / "bad.npz"
+    raw = good.read_bytes()
+    if how == "cut short":
+        bad.write_bytes(raw[: len(raw) // 2])
+    elif how == "bytes damaged":   # inside the compressed words: zlib's error or a bad CRC, whichever it meets
+        bad.write_bytes(raw[:60] + bytes(b ^ 0xFF for b in raw[60:400]) + raw[400:])
+    else:
+        with np.load(good, allow_pickle=False) as z:
+            np.savez(bad, **_damaged({k: z[k] for k in z.files}, how))
+    with pytest.raises(LexiconError) as err:
+        load_lexicon(bad)
+    assert str(err.value).startswith(f"{bad}: ") and says in str(err.value)
+    sample = ROOT / "data" / "samples" / "activate_kitchen_lights.wav"
+    assert main(["transcribe", str(sample), "--decoder", "lexicon", "--lexicon", str(bad), "--lm", "none"]) == 1
+    assert capsys.readouterr().err.strip() == f"speechseq: error: {err.value}"
+
+
 def test_lexicon_corrects_a_small_acoustic_margin(lexicon):
     opts = LexiconOptions(word_weight=1.0, word_bonus=1.0, oov_penalty=6.0)
     small = _frames(_spell("the ") + [{"k": 0.55, "c": 0.4}] + _spell("at"))

@@ -31,3 +31,16 @@ def test_missing_stale_and_incomplete_cards_are_named(tmp_path):
     assert "no '## Card' paragraph" in model_cards.problems(tmp_path)[0]
     (tmp_path / "activate.md").unlink()
     assert model_cards.problems(tmp_path) == ["activate.onnx: no card activate.md"]
+
+
+def test_a_damaged_card_and_a_model_of_any_case_are_named(tmp_path):
+    """A NAME.json that is no JSON is stale (it was a JSONDecodeError traceback from --check), and a model named
+    x.ONNX, which the runtime loads as it loads x.onnx, needs its card too (it was not looked at)."""
+    for name in ("activate.onnx", "activate.md"):
+        shutil.copy(ROOT / "models" / name, tmp_path / name)
+    model_cards.write(tmp_path)
+    (tmp_path / "activate.json").write_text('{"model": "activate.onnx", "bytes": ')   # cut short
+    assert model_cards.problems(tmp_path) == ["activate.json: missing or stale (run scripts/model_cards.py)"]
+    model_cards.write(tmp_path)
+    shutil.copy(ROOT / "models" / "activate.onnx", tmp_path / "other.ONNX")
+    assert model_cards.problems(tmp_path) == ["other.ONNX: no card other.md"]

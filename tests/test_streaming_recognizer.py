@@ -166,6 +166,23 @@ def test_bad_options_and_wrong_model(exported, tmp_path):
         rec.accept(np.zeros((3, 5), np.float32), rec.initial_state())
 
 
+def test_export_streaming_of_a_wrong_source_is_one_line(exported, tmp_path, capsys):
+    """`python -m speechseq.train.export_streaming` (the command the runtime's errors and the cards name) printed a
+    traceback for a source of another kind, a quantised one, or a checkpoint that is not there."""
+    from speechseq.train.export_recognizer import quantize_recognizer
+    from speechseq.train.export_streaming import main
+
+    _, off, stream = exported[0]
+    int8 = quantize_recognizer(off, tmp_path / "m.int8.onnx")
+    for argv, says in [(["--from-onnx", str(stream)], f"{stream}: not a speechseq recognizer export"),
+                       (["--from-onnx", str(int8)], f"{int8}: a quantised model"),
+                       (["--checkpoint", str(tmp_path / "none.pt")], "No such file or directory")]:
+        assert main([*argv, "--out", str(tmp_path / "out.onnx")]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("export_streaming: error: ") and says in err and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "out.onnx").exists()
+
+
 @pytest.mark.parametrize("front", FRONTS[:2], ids=lambda f: f"{f['front']}-s{f['stride']}")
 def test_batched_chunked_forward_matches_the_chunked_runtime(front):
     """The differentiable training twin gives the chunked outputs (away from the padded end)."""

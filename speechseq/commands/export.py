@@ -2,7 +2,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -52,9 +57,9 @@ def run(args: argparse.Namespace) -> int:
         from ..nn.frontend import export_frontend
 
         cfg = frontend_config(args.like, n_mels=args.n_mels, floor=args.floor)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        export_frontend(cfg, str(out))
-        print(f"wrote {out}")
+        with _staged(out) as staged:
+            export_frontend(cfg, str(staged))
+            _publish([staged], out)
         return 0
     if args.like is not None or args.floor is not None or args.n_mels is not None:
         warn("--like, --floor and --n-mels shape an exported frontend only: ignored for a checkpoint")
@@ -74,11 +79,31 @@ def run(args: argparse.Namespace) -> int:
         raise SpeechseqError(f"{ckpt}: cannot export a checkpoint of kind {kind!r} (known: {sorted(EXPORTERS)})")
     if args.int8 and kind not in INT8_KINDS:
         warn(f"--int8 applies to recognizer checkpoints only: no int8 twin for this {kind} checkpoint")
-    out.parent.mkdir(parents=True, exist_ok=True)
     module, func = EXPORTERS[kind].split(":")
-    for path in getattr(importlib.import_module(module), func)(ckpt, out, args.int8):
-        print(f"wrote {path}")
+    with _staged(out) as staged:
+        _publish(getattr(importlib.import_module(module), func)(ckpt, staged, args.int8), out)
     return 0
+
+
+@contextlib.contextmanager
+def _staged(out: Path) -> Iterator[Path]:
+    """A path named as `out` in a fresh folder beside it, for the exporter to write to (a graph, then its metadata,
+    then its twins); removed afterwards. An export that fails or is interrupted leaves the files at `out` as they
+    were, never a graph without its metadata in their place."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".export", dir=out.parent))
+    try:
+        yield stage / out.name
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _publish(written: list, out: Path) -> None:
+    """Move each finished file from the staging folder to its place beside `out` (a rename: whole or not at all)."""
+    for path in written:
+        final = out.parent / Path(path).name
+        os.replace(path, final)
+        print(f"wrote {final}")
 
 
 def frontend_config(like: str | None = None, **changes):

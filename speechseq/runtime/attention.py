@@ -20,7 +20,7 @@ import numpy as np
 from ..text import VOCAB, decode
 from .decoding import Hypothesis
 from .lm import teacher_forced
-from .onnx import open_model
+from .onnx import check_inputs, open_model, reading_metadata
 
 __all__ = ["OnnxDecoder", "RescoreWeights", "Rescored", "rescore"]
 
@@ -36,8 +36,12 @@ class OnnxDecoder:
     def __init__(self, path: str | os.PathLike, threads: int = 1) -> None:
         self.path = str(path)
         self.session, self.meta = open_model(path, "attention-decoder", "attention decoder", threads, VOCAB)
-        self.shapes = [tuple(self.meta["states"][n]) for n in self._IN]
-        self.enc_dim = int(self.meta["model_config"]["enc_dim"])
+        with reading_metadata(path, "attention decoder"):
+            self.shapes = [tuple(int(d) for d in self.meta["states"][n]) for n in self._IN]
+            self.enc_dim = int(self.meta["model_config"]["enc_dim"])
+        check_inputs(self.session, path, "attention decoder",
+                     {"memory": (None, None, self.enc_dim), "tokens": (None,),
+                      **{n: (None, *s) for n, s in zip(self._IN, self.shapes)}})
 
     def initial_state(self, batch: int = 1) -> DecoderState:
         return tuple(np.zeros((batch, *s), dtype=np.float32) for s in self.shapes)  # type: ignore[return-value]

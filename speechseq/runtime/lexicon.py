@@ -30,6 +30,8 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import zipfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -203,6 +205,12 @@ class WordLM:
             raise LexiconError(f"vocabulary of {self.size} words is too large (trigram keys are int64)")
         # the word strings live once, in self.words (the file's array of them is not kept)
         self._arrays = {k: np.asarray(arrays[k]) for k in _ARRAYS if k != "words"}
+        for group in (("uni", "bow1"), ("bi_keys", "bi"), ("h2_keys", "bow2"), ("tri_keys", "tri")):
+            sizes = [self._arrays[k].shape for k in group]
+            want = (self.size,) if group[0] == "uni" else sizes[0][:1]
+            if any(size != want for size in sizes):
+                raise LexiconError(f"word LM arrays {', '.join(group)} of shapes {sizes}, not {want} each"
+                                   + (f" ({self.size} words)" if group[0] == "uni" else ""))
         self.meta = dict(meta or {})
         self.uni = self._arrays["uni"].astype(np.float64)
         self.bow1 = self._arrays["bow1"].astype(np.float64)
@@ -298,19 +306,26 @@ def save_word_lm(path: str | os.PathLike, arrays: dict[str, np.ndarray], meta: d
 
 
 def load_lexicon(path: str | os.PathLike) -> Lexicon:
-    """Read a word LM file (speechseq.train.wordlm) and build its lexicon trie."""
+    """Read a word LM file (speechseq.train.wordlm) and build its lexicon trie; LexiconError, naming the file,
+    when it is missing, cut short or not a word LM of this format."""
     p = Path(path)
     if not p.is_file():
         raise LexiconError(f"{p}: no such lexicon file (make one with scripts/train_wordlm.py)")
     try:
         with np.load(p, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:  # cut short, damaged, no zip
         # numpy's words for a file that is no .npz speak of pickles and an unsafe load: never the advice here
-        why = "not a NumPy .npz archive" if "pickle" in str(err) else str(err)
+        why = "not a NumPy .npz archive" if "pickle" in str(err) else str(err) or err.__class__.__name__
         raise LexiconError(f"{p}: not a word LM file ({why}; make one with scripts/train_wordlm.py)") from None
-    meta = json.loads(str(arrays.pop("meta", "{}")))
-    if meta.get("format") != FORMAT:
-        raise LexiconError(f"{p}: format {meta.get('format')!r}, expected {FORMAT!r}")
-    return Lexicon(WordLM(arrays, meta))
-
+    try:
+        meta = json.loads(str(arrays.pop("meta", "{}")))
+    except json.JSONDecodeError as err:
+        raise LexiconError(f"{p}: its meta is not valid JSON ({err})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        got = meta.get("format") if isinstance(meta, dict) else meta
+        raise LexiconError(f"{p}: format {got!r}, expected {FORMAT!r}")
+    try:
+        return Lexicon(WordLM(arrays, meta))
+    except (LexiconError, ValueError, TypeError) as err:  # arrays of other lengths or types, a word outside VOCAB
+        raise LexiconError(f"{p}: {err}") from None

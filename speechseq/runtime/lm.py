@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..text import BLANK, EOS, SOS, UNK, VOCAB, decode, encode
-from .onnx import open_model
+from .onnx import check_inputs, open_model, reading_metadata
 
 __all__ = ["OnnxLM", "sample", "teacher_forced"]
 
@@ -30,8 +30,12 @@ class OnnxLM:
     def __init__(self, path: str | os.PathLike, threads: int = 1) -> None:
         self.path = str(path)
         self.session, self.meta = open_model(path, "lm", "language model", threads, VOCAB)
-        self.state_names = list(self.meta["states"])
-        self.state_shapes = [tuple(self.meta["states"][n]) for n in self.state_names]
+        with reading_metadata(path, "language model"):
+            states = self.meta["states"]
+            self.state_names = list(states)
+            self.state_shapes = [tuple(int(d) for d in states[n]) for n in self.state_names]
+        check_inputs(self.session, path, "language model",
+                     {"tokens": (None,), **{n: (None, *s) for n, s in zip(self.state_names, self.state_shapes)}})
         self.out_names = ["log_probs", *(n + "_out" for n in self.state_names)]
         self.vocab_size = len(VOCAB)
 

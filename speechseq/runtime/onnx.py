@@ -6,14 +6,17 @@ Metadata is one JSON object stored under the key "speechseq" in the model's `met
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import SpeechseqError
 
 __all__ = ["METADATA_KEY", "ModelError", "make_session", "read_metadata", "write_metadata", "session_metadata", "jsonable",
-           "open_model", "direct_run", "graph_metadata", "twin_path", "untagged"]
+           "open_model", "direct_run", "graph_metadata", "twin_path", "untagged", "reading_metadata", "frontend_of",
+           "check_inputs", "check_vocabulary"]
 
 METADATA_KEY = "speechseq"
 
@@ -61,29 +64,35 @@ def direct_run(session):
     return run if callable(run) else session.run
 
 
-def session_metadata(session) -> dict:
-    """The speechseq metadata of a loaded session ({} when it has none)."""
-    return _parse_metadata(session.get_modelmeta().custom_metadata_map.get(METADATA_KEY))
+def session_metadata(session, path: str | os.PathLike | None = None) -> dict:
+    """The speechseq metadata of a loaded session ({} when it has none); ModelError, naming `path` (by default
+    the file the session was made from), when it is not a JSON object."""
+    where = path if path is not None else getattr(session, "_model_path", None)
+    return _parse_metadata(session.get_modelmeta().custom_metadata_map.get(METADATA_KEY), where)
 
 
-def graph_metadata(model) -> dict:
+def graph_metadata(model, path: str | os.PathLike | None = None) -> dict:
     """The speechseq metadata of an onnx.ModelProto ({} when it has none), as `session_metadata` reads it."""
     values = [p.value for p in model.metadata_props if p.key == METADATA_KEY]
-    return _parse_metadata(values[-1] if values else None)  # the last, as onnxruntime reads a repeated key
+    return _parse_metadata(values[-1] if values else None, path)  # the last, as onnxruntime reads a repeated key
 
 
-def _parse_metadata(raw: str | None) -> dict:
+def _parse_metadata(raw: str | None, path: str | os.PathLike | None = None) -> dict:
     if raw is None:
         return {}
+    where = f"{path}: " if path else ""
     try:
-        return json.loads(raw)
+        meta = json.loads(raw)
     except json.JSONDecodeError as err:
-        raise ModelError(f"model metadata is not valid JSON ({err})") from None
+        raise ModelError(f"{where}model metadata is not valid JSON ({err})") from None
+    if not isinstance(meta, dict):  # every reader asks it for keys
+        raise ModelError(f"{where}model metadata is not a JSON object (a {type(meta).__name__})")
+    return meta
 
 
 def read_metadata(path: str | os.PathLike) -> dict:
     """The speechseq metadata of an ONNX file, read through onnxruntime ({} when it has none)."""
-    return session_metadata(make_session(path))
+    return session_metadata(make_session(path), path)
 
 
 def write_metadata(path: str | os.PathLike, meta: dict) -> None:
@@ -117,12 +126,66 @@ def open_model(path: str | os.PathLike, kind: str, what: str, threads: int = 1,
     """A session for a speechseq model of `kind`, and its metadata; ModelError when the file is of
     another kind or (if `vocabulary` is given) was trained on another vocabulary."""
     session = make_session(path, threads)
-    meta = session_metadata(session)
+    meta = session_metadata(session, path)
     if meta.get("kind") != kind:
         raise ModelError(f"{path}: not a speechseq {what} (kind {meta.get('kind')!r})")
-    if vocabulary is not None and list(meta.get("vocabulary", [])) != list(vocabulary):
-        raise ModelError(f"{path}: the model's vocabulary differs from speechseq.text.VOCAB")
+    if vocabulary is not None:
+        check_vocabulary(meta, path, vocabulary)
     return session, meta
+
+
+def check_vocabulary(meta: dict, path: str | os.PathLike, vocabulary: tuple[str, ...]) -> None:
+    """ModelError unless the metadata's "vocabulary" is `vocabulary`: the decoders spell with speechseq.text's."""
+    if not _same_vocabulary(meta.get("vocabulary"), vocabulary):
+        raise ModelError(f"{path}: the model's vocabulary differs from speechseq.text.VOCAB")
+
+
+def _same_vocabulary(given, vocabulary: tuple[str, ...]) -> bool:
+    return isinstance(given, list) and given == list(vocabulary)
+
+
+@contextlib.contextmanager
+def reading_metadata(path: str | os.PathLike, what: str) -> Iterator[None]:
+    """Read a model's metadata fields inside: a missing field (KeyError) or a value of the wrong type (TypeError,
+    ValueError) becomes one ModelError naming the file, as a user sees it, not a traceback."""
+    try:
+        yield
+    except KeyError as err:
+        raise ModelError(f"{path}: {what} metadata without {err.args[0]!r}") from None
+    except (TypeError, ValueError, AttributeError) as err:
+        raise ModelError(f"{path}: {what} metadata not readable ({err})") from None
+
+
+def frontend_of(meta: dict):
+    """The FrontendConfig of a model's metadata ("frontend"), each setting a number of the field's type: KeyError or
+    TypeError otherwise (raised inside `reading_metadata`). A dataclass takes any value, and a string n_mels would
+    fail only in the first feature computation."""
+    from ..frontend import FrontendConfig
+
+    settings = meta["frontend"]
+    if not isinstance(settings, dict):
+        raise TypeError(f"'frontend' is {settings!r}, not an object of settings")
+    defaults = FrontendConfig()
+    for name, value in settings.items():
+        want = type(getattr(defaults, name, None))
+        if want not in (int, float):
+            raise TypeError(f"frontend setting {name!r} is unknown to this version")
+        if isinstance(value, bool) or not isinstance(value, (int, float) if want is float else int):
+            raise TypeError(f"frontend setting {name!r} is {value!r}, not a{'n int' if want is int else ' number'}")
+    return FrontendConfig(**settings)
+
+
+def check_inputs(session, path: str | os.PathLike, what: str, shapes: dict[str, tuple[int | None, ...]]) -> None:
+    """ModelError unless the graph has each input of `shapes` with those sizes (None: any) where its own are fixed:
+    metadata that does not describe its graph fails here, not in the first run."""
+    graph = {i.name: i.shape for i in session.get_inputs()}
+    for name, want in shapes.items():
+        if name not in graph:
+            raise ModelError(f"{path}: a {what} graph without the input {name!r} (it has {sorted(graph)})")
+        got = graph[name]
+        if len(got) != len(want) or any(isinstance(g, int) and w is not None and g != w for g, w in zip(got, want)):
+            raise ModelError(f"{path}: input {name!r} of the graph is {list(got)}, its metadata says "
+                             f"{['*' if w is None else w for w in want]}")
 
 
 def missing_model(p: Path) -> str:

@@ -23,10 +23,12 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..frontend import FrontendConfig, logmel
+from ..text import CTC_SIZE, VOCAB
 from .decoding import Hypothesis, LanguageModel, Word, greedy, prefix_beam_search, word_timestamps
 from .lexicon import Lexicon
 from .lexicon_search import LexiconOptions, lexicon_beam_search
-from .onnx import ModelError, make_session, session_metadata
+from .onnx import (ModelError, check_inputs, check_vocabulary, frontend_of, make_session, reading_metadata,
+                   session_metadata)
 from .speech_regions import RegionConfig, speech_probabilities, speech_regions
 
 __all__ = ["DecodeOptions", "Result", "Segment", "Transcript", "Recognizer", "split_at_pauses"]
@@ -125,13 +127,16 @@ class Recognizer:
     def __init__(self, path: str | os.PathLike, threads: int = 1) -> None:
         self.path = str(path)
         self.session = make_session(path, threads)
-        meta = session_metadata(self.session)
+        meta = session_metadata(self.session, path)
         if meta.get("kind") != "recognizer":
             raise ModelError(f"{path}: not a speechseq recognizer (metadata kind {meta.get('kind')!r})")
         self.meta = meta
-        self.frontend = FrontendConfig(**meta["frontend"])
-        self.frame_shift_s = float(meta["frame_shift_s"])
-        self.vocabulary = tuple(meta["vocabulary"])
+        with reading_metadata(path, "recognizer"):
+            self.frontend: FrontendConfig = frontend_of(meta)
+            self.frame_shift_s = float(meta["frame_shift_s"])
+            self.vocabulary = tuple(meta["vocabulary"])
+        check_vocabulary(meta, path, VOCAB[:CTC_SIZE])  # the decoders spell with speechseq.text's
+        check_inputs(self.session, path, "recognizer", {"features": (None, None, self.frontend.n_mels)})
 
     def log_probs(self, feats: np.ndarray) -> np.ndarray:
         """(T, F) log-mel -> (T', V) log-probs."""

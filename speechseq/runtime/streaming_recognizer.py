@@ -24,8 +24,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..frontend import FrontendConfig
+from ..text import CTC_SIZE, VOCAB
 from .decoding import Hypothesis, greedy
-from .onnx import ModelError, make_session, session_metadata
+from .onnx import (ModelError, check_inputs, check_vocabulary, frontend_of, make_session, reading_metadata,
+                   session_metadata)
 
 __all__ = ["StreamState", "StreamingRecognizer", "source_digest"]
 
@@ -59,17 +61,24 @@ class StreamingRecognizer:
                  threads: int = 1) -> None:
         self.path = str(path)
         self.session = make_session(path, threads)
-        meta = session_metadata(self.session)
+        meta = session_metadata(self.session, path)
         if meta.get("kind") != "recognizer-stream":
             raise ModelError(f"{path}: not a chunked recogniser (metadata kind {meta.get('kind')!r}); "
                              "make one with `python -m speechseq.train.export_streaming`")
         self.meta = meta
-        self.frontend = FrontendConfig(**meta["frontend"])
-        self.stride, self.kernel, self.left = int(meta["stride"]), int(meta["kernel"]), int(meta["left"])
-        self.layers, self.hidden = int(meta["layers"]), int(meta["hidden"])
-        self.frame_shift_s = float(meta["frame_shift_s"])
-        self.pad = np.asarray(meta["feat_mean"], dtype=np.float32)[None, :]   # (1, F): 0 once normalised
-        self.vocab_size = len(meta["vocabulary"])
+        with reading_metadata(path, "chunked recogniser"):
+            self.frontend: FrontendConfig = frontend_of(meta)
+            self.stride, self.kernel, self.left = int(meta["stride"]), int(meta["kernel"]), int(meta["left"])
+            self.layers, self.hidden = int(meta["layers"]), int(meta["hidden"])
+            self.frame_shift_s = float(meta["frame_shift_s"])
+            self.pad = np.asarray(meta["feat_mean"], dtype=np.float32)[None, :]   # (1, F): 0 once normalised
+            if self.pad.shape != (1, self.frontend.n_mels):
+                raise ValueError(f"feat_mean of shape {self.pad.shape[1:]}, not ({self.frontend.n_mels},)")
+            self.vocab_size = len(meta["vocabulary"])
+        check_vocabulary(meta, path, VOCAB[:CTC_SIZE])
+        f, state = self.frontend.n_mels, (self.layers, 1, self.hidden)
+        check_inputs(self.session, path, "chunked recogniser",
+                     {"chunk": (1, None, f), "lookahead": (1, None, f), "h": state, "c": state})
         if chunk_s <= 0 or lookahead_s < 0:
             raise ValueError(f"chunk must be > 0 and look-ahead >= 0 seconds, got {chunk_s}, {lookahead_s}")
         self.chunk_steps = max(1, int(round(chunk_s / self.frame_shift_s)))

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..errors import SpeechseqError
 from ..nn.recognizer import Recognizer, RecognizerConfig
 from ..nn.streaming import ChunkedRecognizer
 from ..runtime.onnx import ModelError, read_metadata, twin_path, write_metadata
@@ -214,6 +215,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", help="output path (default: next to the source, .stream.onnx)")
     ap.add_argument("--int8", action="store_true", help="also write the int8 twin (.stream.int8.onnx)")
     args = ap.parse_args(argv)
+    try:
+        return _export(args)
+    except (SpeechseqError, OSError, ValueError) as err:  # a file of another kind, missing or damaged: one line
+        print(f"export_streaming: error: {err}", file=sys.stderr)
+        return 1
+
+
+def _export(args: argparse.Namespace) -> int:
     torch.set_num_threads(1)
     if args.from_onnx:
         model, meta = recognizer_from_onnx(args.from_onnx)
