@@ -367,3 +367,12 @@ def test_a_detector_whose_metadata_is_no_object_is_one_line(tmp_path, capsys):
         assert main(argv) == 1
         err = capsys.readouterr().err
         assert "model metadata is not a JSON object (a list)" in err and len(err.strip().splitlines()) == 1, err
+        assert str(bad) in err                                  # the file named, from the graph the runtime builds too
+
+
+def test_a_detector_whose_frontend_setting_has_the_wrong_type_is_one_line(tmp_path, capsys):
+    """A string n_mels was taken by the frontend's dataclass and failed as a traceback at the first frame."""
+    bad = _edited(ACTIVATE, tmp_path / "bad.onnx", lambda m: {**m, "frontend": {**m["frontend"], "n_mels": "40"}})
+    assert main(["detect", "--model", str(bad), str(SAMPLE)]) == 1
+    err = capsys.readouterr().err
+    assert str(bad) in err and "n_mels" in err and len(err.strip().splitlines()) == 1, err

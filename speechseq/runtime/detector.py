@@ -28,11 +28,11 @@ from typing import NamedTuple
 import numpy as np
 
 from ..audio import finite_samples
-from ..frontend import FrontendConfig, FrontendState, StreamingFrontend
+from ..frontend import FrontendState, StreamingFrontend
 from .detector_graph import load_graph, merged_session, runtime_graph
 from .graph_merge import prefixed
 from .level import GUARD_RANGE_DB, FloorGuard
-from .onnx import ModelError, direct_run, make_session, session_metadata
+from .onnx import ModelError, direct_run, frontend_of, make_session, session_metadata
 
 # load_graph: speechseq.runtime.detector_graph's, the graph KeywordModel runs
 __all__ = ["Detection", "KeywordModel", "KeywordState", "DetectorState", "Detector", "load_graph", "smooth",
@@ -148,7 +148,7 @@ class KeywordModel:
             self._graph, self.taps, meta, self._outputs = runtime_graph(path)
         else:
             self.taps, self._graph = (), None
-            meta = session_metadata(self.open())
+            meta = session_metadata(self.open(), path)
             self._outputs = [o.name for o in self._session.get_outputs()]
         # the outputs named: a few us less per call than None
         if meta.get("kind") != "detector":
@@ -159,7 +159,7 @@ class KeywordModel:
             self.threshold = float(meta["threshold"])
             self.stride, self.context = int(meta["stride"]), int(meta["context"])
             self.layers, self.hidden = int(meta["layers"]), int(meta["hidden"])
-            self.frontend = FrontendConfig(**meta["frontend"])
+            self.frontend = frontend_of(meta)  # each setting checked: a string n_mels failed at the first frame
             self.n_mels = self.frontend.n_mels
             self.step_s = float(meta["step_s"])
             self.smoothing_steps = int(meta.get("smoothing_steps", 1))

@@ -58,7 +58,7 @@ def runtime_graph(path: str | os.PathLike) -> tuple[bytes, tuple[Taps, ...], dic
         graph, taps = _rewrite(model)
         data = graph.SerializeToString()
         make_session(data, 1, name=str(p))  # onnxruntime's checks, now, as where a session is made at load
-        meta = graph_metadata(graph)
+        meta = graph_metadata(graph, p)
         if meta.get("kind") != "detector":
             raise ModelError(f"{p}: not a speechseq detector (metadata kind {meta.get('kind')!r})")
         record = {"taps": [asdict(t) for t in taps], "meta": meta, "outputs": [o.name for o in graph.graph.output]}

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..frontend import FrontendConfig, logmel
-from .onnx import ModelError, make_session, session_metadata
+from ..frontend import logmel
+from .onnx import ModelError, frontend_of, make_session, reading_metadata, session_metadata
 
 __all__ = ["Utterance", "RecognizerRunner", "manifest_outputs"]
 
@@ -37,10 +37,11 @@ class RecognizerRunner:
 
     def __init__(self, path: str | os.PathLike, threads: int = 1) -> None:
         self.session = make_session(path, threads)
-        self.meta = session_metadata(self.session)
+        self.meta = session_metadata(self.session, path)
         if self.meta.get("kind") != "recognizer":
             raise ModelError(f"{path}: not a speechseq recogniser (kind {self.meta.get('kind')!r})")
-        self.frontend = FrontendConfig(**self.meta["frontend"])
+        with reading_metadata(path, "recogniser"):
+            self.frontend = frontend_of(self.meta)
         outputs = [o.name for o in self.session.get_outputs()]
         self.outputs = ["log_probs"] + (["encoder_out"] if "encoder_out" in outputs else [])
         self.has_memory = len(self.outputs) == 2
