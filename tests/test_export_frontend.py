@@ -116,3 +116,22 @@ def test_an_export_over_a_model_replaces_it_whole_or_not_at_all(what, tmp_path, 
         monkeypatch.setattr("speechseq.train.export_lm.write_metadata", interrupted)
     assert main(["export", source, "--out", str(out)]) == 130
     assert out.read_bytes() == before and sorted(p.name for p in folder.iterdir()) == ["model.onnx"]
+
+
+def test_exporting_last_pt_beside_best_pt_says_which_weights_the_card_describes(tmp_path, capsys):
+    """A run's last.pt holds its last epoch's training state; the metadata an export writes describes the best
+    validated epoch, whose weights are best.pt: exporting last.pt says so (it was silent)."""
+    import torch
+
+    from speechseq.cli import main
+    from speechseq.nn.text import CharLM, LMConfig
+
+    lm = CharLM(LMConfig(embed_dim=4, hidden=8))
+    for name in ("last.pt", "best.pt"):
+        torch.save({"kind": "lm", "model_config": lm.cfg.to_dict(), "model": lm.state_dict(), "epoch": 1},
+                   tmp_path / name)
+    assert main(["export", str(tmp_path / "last.pt"), "--out", str(tmp_path / "lm.onnx")]) == 0
+    err = capsys.readouterr().err
+    assert "holds the training state of its last epoch" in err and str(tmp_path / "best.pt") in err
+    assert main(["export", str(tmp_path / "best.pt"), "--out", str(tmp_path / "lm.onnx")]) == 0
+    assert "last epoch" not in capsys.readouterr().err

@@ -77,6 +77,9 @@ def run(args: argparse.Namespace) -> int:
         kind = _snapshot_kind(ckpt)
     if kind not in EXPORTERS:
         raise SpeechseqError(f"{ckpt}: cannot export a checkpoint of kind {kind!r} (known: {sorted(EXPORTERS)})")
+    if ckpt.name == "last.pt" and (ckpt.parent / "best.pt").is_file():
+        warn(f"{ckpt} holds the training state of its last epoch; the metadata describes the best validated epoch, "
+             f"whose weights are {ckpt.parent / 'best.pt'}: export that one for a model its card describes")
     if args.int8 and kind not in INT8_KINDS:
         warn(f"--int8 applies to recognizer checkpoints only: no int8 twin for this {kind} checkpoint")
     module, func = EXPORTERS[kind].split(":")
