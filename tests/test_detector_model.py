@@ -89,6 +89,26 @@ def test_torch_streaming_equals_whole_clip(cfg):
         model.step(x[:, :TINY.stride + 1])
 
 
+@pytest.mark.parametrize("cfg", [TINY, TINY_CMN_LIFT], ids=["plain", "cmn-lift"])
+def test_outputs_are_causal_and_the_conv_sees_its_documented_frames(cfg):
+    """Changing frame f changes output step f // S first (step j is ready at frame S j + S - 1) and no
+    earlier step; the conv's step j reads frames [S j - (K - S) - (N - 1), S j + S) (N - 1: the running mean)."""
+    model = _trained_like(cfg)
+    s, left = cfg.stride, cfg.kernel - cfg.stride + max(cfg.norm_frames - 1, 0)
+    x = torch.tensor(_features(1.0)[None, :60])
+    with torch.no_grad():
+        base = model(x)
+        ctx = model.initial_state()[0]
+        conv = model.conv(model.conv_input(torch.cat([ctx, x], 1)))[0]          # (C, T // S)
+        for f in range(0, 60, 5):
+            y = x.clone()
+            y[0, f] += 3.0
+            moved = ((model(y) - base).abs()[0] > 1e-6).nonzero().flatten()
+            assert moved.numel() and int(moved[0]) == f // s, (f, moved[:3])
+            seen = ((model.conv(model.conv_input(torch.cat([ctx, y], 1)))[0] - conv).abs().amax(0) > 1e-5)
+            assert seen.nonzero().flatten().tolist() == [j for j in range(60 // s) if s * j - left <= f < s * j + s], f
+
+
 def test_running_mean_normalisation_removes_a_channel_offset():
     """With norm_frames, a fixed offset per mel bin (a microphone's colouring, a gain: both add a
     constant to log-mel) on the context and the features leaves the outputs unchanged; without it,

@@ -97,6 +97,20 @@ def test_torch_and_onnx_equal_numpy(name, n_mels, demo_wav, tmp_path):
     assert np.abs(out2 - logmel(audio[:12345], cfg)).max() <= 1e-4
 
 
+@pytest.mark.parametrize("n", [0, 1, 399, 400, 559, 560])
+def test_torch_frontend_gives_no_frame_for_a_clip_shorter_than_a_window(n, rng):
+    """LogMel's contract is numpy's: T = num_frames(N), 0 frames when N < win (it raised in conv1d)."""
+    torch = pytest.importorskip("torch")
+    from speechseq.nn.frontend import LogMel
+
+    cfg = FrontendConfig(n_mels=40)
+    audio = (0.1 * rng.standard_normal(n)).astype(np.float32)
+    with torch.no_grad():
+        got = LogMel(cfg)(torch.from_numpy(np.stack([audio, audio])))
+    assert tuple(got.shape) == (2, num_frames(n, cfg), 40)
+    assert np.abs(got[0].numpy() - logmel(audio, cfg)).max(initial=0.0) <= 1e-4
+
+
 def test_long_clip_across_fft_blocks_matches_a_float64_reference(demo_wav):
     """logmel works in blocks of frames on long clips: a 26 s clip (over two blocks, from an
     offset into a larger buffer) equals a direct float64 computation of the documented formula."""

@@ -53,6 +53,27 @@ def test_decoder_attends_only_to_real_frames():
     np.testing.assert_allclose(logits[1].numpy(), short[0].numpy(), atol=1e-5)  # padding changes nothing
 
 
+@pytest.mark.parametrize("bad", [dict(layers=0), dict(hidden=0), dict(attn_dim=0), dict(enc_dim=0), dict(embed_dim=0),
+                                 dict(vocab_size=0)])
+def test_decoder_config_rejects_sizes_that_build_no_decoder(bad):
+    """As LMConfig does: a 0-layer decoder was accepted and failed at its first step (IndexError), a 0-unit
+    one trained and decoded as a constant."""
+    with pytest.raises(ValueError):
+        DecoderConfig(**{**DEC_CFG.to_dict(), **bad})
+
+
+def test_models_refuse_an_embedding_of_another_vocabulary():
+    """The tied output adds a (V,) bias to logits over the embedding's rows: the sizes must agree when built,
+    not at the first forward (a broadcast error there)."""
+    from speechseq.nn.text import SharedEmbedding
+
+    emb = SharedEmbedding(len(VOCAB) - 3, LM_CFG.embed_dim)
+    with pytest.raises(ValueError, match="vocab"):
+        CharLM(LM_CFG, emb)
+    with pytest.raises(ValueError, match="vocab"):
+        AttentionDecoder(DEC_CFG, emb)
+
+
 @pytest.fixture(scope="module")
 def exported_decoder(tmp_path_factory):
     _, dec = _pair()

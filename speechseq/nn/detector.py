@@ -8,7 +8,7 @@ second, F: n_mels, S: conv stride, K: conv kernel, H: GRU hidden size, L: GRU la
                        -> conv over the last K - S + T frames -> (B, T // S, C)
                        -> GRU x L -> (B, T // S, H) -> dense -> logits (B, T // S)
 
-Output step j covers frames [S j - (K - S), S j + S) (their means reach N frames further back): it
+Output step j covers frames [S j - (K - S), S j + S) (their means reach N - 1 frames further back): it
 is ready once frame S j + S - 1 exists.
 The K - S + N frames before the first one are "digital silence" (log of the frontend's floor) for a
 fresh stream, so `forward(x)` equals `step(x, initial_state)`, and streaming a clip in chunks of

@@ -30,6 +30,10 @@ class LogMel(nn.Module):
         self.n_bins = len(k)
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
+        if audio.shape[-1] < self.cfg.win_length and not torch.jit.is_tracing():
+            # conv1d refuses an input shorter than its kernel; numpy's logmel gives no frame (the traced
+            # graph, whose example is a whole second, is unchanged)
+            return audio.new_zeros((audio.shape[0], 0, self.mel.shape[1]))
         spec = nn.functional.conv1d(audio.unsqueeze(1), self.dft, stride=self.cfg.hop_length)  # (B, 2K, T)
         re, im = spec[:, : self.n_bins], spec[:, self.n_bins :]
         power = (re * re + im * im).transpose(1, 2)  # (B, T, K)

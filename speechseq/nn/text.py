@@ -35,8 +35,8 @@ class LMConfig:
     def __post_init__(self) -> None:
         if self.rnn not in ("lstm", "gru"):
             raise ValueError(f"rnn must be 'lstm' or 'gru', got {self.rnn!r}")
-        if self.layers < 1 or self.hidden < 1 or self.embed_dim < 1:
-            raise ValueError("layers, hidden and embed_dim must be >= 1")
+        if self.layers < 1 or self.hidden < 1 or self.embed_dim < 1 or self.vocab_size < 1:
+            raise ValueError("layers, hidden, embed_dim and vocab_size must be >= 1")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -51,6 +51,10 @@ class DecoderConfig:
     layers: int = 1
     attn_dim: int = 128
     dropout: float = 0.1
+
+    def __post_init__(self) -> None:
+        if min(self.vocab_size, self.embed_dim, self.enc_dim, self.hidden, self.layers, self.attn_dim) < 1:
+            raise ValueError(f"vocab_size, embed_dim, enc_dim, hidden, layers and attn_dim must be >= 1: {self}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -69,6 +73,12 @@ class SharedEmbedding(nn.Module):
     @property
     def dim(self) -> int:
         return self.weight.shape[1]
+
+    def check(self, vocab_size: int, dim: int) -> None:
+        """Raise ValueError unless this embedding is (vocab_size, dim): what a model built on it needs."""
+        if tuple(self.weight.shape) != (vocab_size, dim):
+            raise ValueError(f"embedding of {self.weight.shape[0]} symbols x {self.dim} does not fit a model of "
+                             f"vocab_size {vocab_size}, embed_dim {dim}")
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         return nn.functional.embedding(tokens, self.weight, padding_idx=BLANK)
@@ -89,8 +99,7 @@ class CharLM(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.embedding = embedding if embedding is not None else SharedEmbedding(cfg.vocab_size, cfg.embed_dim)
-        if self.embedding.dim != cfg.embed_dim:
-            raise ValueError(f"embedding size {self.embedding.dim} != cfg.embed_dim {cfg.embed_dim}")
+        self.embedding.check(cfg.vocab_size, cfg.embed_dim)
         rnn = nn.LSTM if cfg.rnn == "lstm" else nn.GRU
         self.rnn = rnn(cfg.embed_dim, cfg.hidden, num_layers=cfg.layers, batch_first=True,
                        dropout=cfg.dropout if cfg.layers > 1 else 0.0)
@@ -127,8 +136,7 @@ class AttentionDecoder(nn.Module):
 
     def __init__(self, cfg: DecoderConfig, embedding: SharedEmbedding) -> None:
         super().__init__()
-        if embedding.dim != cfg.embed_dim:
-            raise ValueError(f"embedding size {embedding.dim} != cfg.embed_dim {cfg.embed_dim}")
+        embedding.check(cfg.vocab_size, cfg.embed_dim)
         self.cfg = cfg
         self.embedding = embedding
         sizes = [cfg.embed_dim + cfg.enc_dim] + [cfg.hidden] * (cfg.layers - 1)
