@@ -3,8 +3,9 @@
 
     .venv/bin/python scripts/bench.py [--seconds 60] [--repeat 3] [--groups detector]
 
-CPU time is process time (single thread: OMP_NUM_THREADS=1, onnxruntime with 1 thread),
-the best of --repeat runs, divided by the seconds of audio processed.
+CPU time is process time (single thread: OMP_NUM_THREADS=1, onnxruntime with 1 thread), the best of
+--repeat runs after one untimed run (first-call costs: a library loaded, a session's first allocations),
+divided by the seconds of audio processed (a peer that takes whole frames leaves the last part frame out).
 Row groups:
   detector  frontend alone; the model's onnxruntime calls alone and an empty call as often (where a
             keyword's CPU goes); frontend + 1 detector and + 10 detectors (one merged graph, the default,
@@ -17,7 +18,7 @@ Row groups:
             run as ours (frontend + computer.onnx, 80 ms chunks): Porcupine 1.9 ("computer", its
             512-sample frames; `pip install --no-deps pvporcupine==1.9.5`) and openWakeWord 0.5.1
             ("alexa", 80 ms chunks, its ONNX models; `pip install --no-deps openwakeword==0.5.1`).
-            A peer that is not installed gets a row that says so.
+            A peer that is not installed, or cannot run here, gets a row that says so.
   nodes     where one model call's time goes, by onnxruntime's own profiler (kernel time per node
             kind, summed over a stream's calls; the rest of a call is onnxruntime's per-call and
             per-node dispatch): the shipped activate.onnx fed the frames of 100 ms chunks. The
@@ -37,7 +38,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+# One thread, as the figures say, whatever the caller's environment says: set before numpy loads its BLAS, whose
+# second thread's spinning would count in process time (OpenBLAS reads its own variable before OMP's).
+os.environ.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
 import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,6 +59,9 @@ def _audio(seconds: float) -> np.ndarray:
 
 
 def cpu_ms_per_s(fn: Callable[[], None], seconds: float, repeat: int) -> float:
+    """CPU ms per second of audio: the process time of `fn`, which processes `seconds` of audio, the best of
+    `repeat` runs after an untimed one (what a first call does once is not the work)."""
+    fn()
     best = float("inf")
     for _ in range(repeat):
         t0 = time.process_time()
@@ -86,16 +92,17 @@ def _frontend_cost(audio: np.ndarray, chunk: int, seconds: float, repeat: int, n
 
 def _empty_call_cost(km, features: np.ndarray, calls: int, seconds: float, repeat: int) -> float:
     """CPU ms per s of `calls` empty onnxruntime calls fed a detector's inputs: the per-call cost no graph goes under."""
-    from speechseq.runtime.onnx import make_session
+    from speechseq.runtime.onnx import direct_run, make_session
 
     empty = make_session(_identity_graph(["features", "context", "hidden"]))
     names = [o.name for o in empty.get_outputs()]
+    run = direct_run(empty)  # as the runtime calls a model: without the Python wrapper's checks of the feed
     ctx, h = km.initial_state()
     feed = {"features": features[None], "context": ctx, "hidden": h}
 
     def empty_calls() -> None:
         for _ in range(calls):
-            empty.run(names, feed)
+            run(names, feed, None)
     return cpu_ms_per_s(empty_calls, seconds, repeat)
 
 
@@ -219,7 +226,7 @@ def floor_rows(seconds: float, repeat: int) -> list[Row]:
     from onnx import helper
 
     from speechseq.runtime.detector import KeywordModel, load_graph
-    from speechseq.runtime.onnx import make_session
+    from speechseq.runtime.onnx import direct_run, make_session
 
     model_path = ROOT / "models" / "activate.onnx"
     audio = _audio(seconds)
@@ -251,11 +258,12 @@ def floor_rows(seconds: float, repeat: int) -> list[Row]:
                                 [inits[i] for i in node.input if i in inits])
         s1 = make_session(helper.make_model(one, opset_imports=model.opset_import).SerializeToString())
         outs1 = [o.name for o in s1.get_outputs()]
+        run1 = direct_run(s1)  # called as the runtime calls the model, and as the empty call is
         fed = [{i: c[i] for i in ins} for c in captured]
 
         def calls() -> None:
             for f in fed:
-                s1.run(outs1, f)
+                run1(outs1, f, None)
         return cpu_ms_per_s(calls, seconds, repeat)
 
     per_call = _empty_call_cost(km, feeds[0], len(feeds), seconds, repeat)
@@ -299,6 +307,8 @@ def _wake_delay_row(model: Path) -> Row:
     if not clips:
         return ("detector", what, "n/a (no cache/synth/kw-activate)", "<= 300 ms (issue 6)")
     r = measure(Detector.load([model], max_wait_s=0.0), clips, 0.3, -60.0)
+    if r["delay_p50_ms"] is None:
+        return ("detector", what, f"n/a ({r['clips']} clips, {100 * r['missed']:.1f} % missed)", "<= 300 ms (issue 6)")
     return ("detector", what, f"{r['delay_p50_ms']:.0f} / {r['delay_p90_ms']:.0f} ms ({r['clips']} clips, "
             f"{100 * r['missed']:.1f} % missed)", "<= 300 ms (issue 6)")
 
@@ -338,28 +348,34 @@ def peer_rows(seconds: float, repeat: int) -> list[Row]:
     audio = _audio(seconds)
     pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16)
     ours = Detector.load([ROOT / "models" / "computer.onnx"], threads=1)
-    our_cost = cpu_ms_per_s(lambda: stream(ours, audio, 1280), seconds, repeat)
+    our_cost = cpu_ms_per_s(lambda: stream(ours, audio, 1280), len(audio) / 16000, repeat)
     rows: list[Row] = [("peers", "speechseq: frontend + computer.onnx, 80 ms chunks (CPU ms per s)", f"{our_cost:.3f}", "")]
 
-    def peer(name: str, package: str, install: str, make: Callable[[], Callable[[], None]]) -> None:
+    def peer(name: str, package: str, install: str, make: Callable[[], tuple[Callable[[], None], float]]) -> None:
+        """`make` gives the peer's run over the audio and the seconds of audio that run processes."""
         try:
             ver = version(package)
-            run = make()
-        except (ImportError, PackageNotFoundError) as e:
-            rows.append(("peers", name, f"n/a ({type(e).__name__}: {install})", ""))
+        except PackageNotFoundError:
+            rows.append(("peers", name.replace(" VER", ""), f"n/a (not installed: {install})", ""))
             return
-        cost = cpu_ms_per_s(run, seconds, repeat)
+        try:
+            run, processed = make()
+            cost = cpu_ms_per_s(run, processed, repeat)
+        except Exception as e:  # installed, but it cannot run here (a module it needs, its model files): say so
+            why = (str(e).splitlines() or [""])[0][:160]
+            rows.append(("peers", name.replace("VER", ver), f"n/a ({type(e).__name__}: {why}; {install})", ""))
+            return
         rows.append(("peers", name.replace("VER", ver), f"{cost:.3f} (ours: {cost / our_cost:.1f}x less CPU)", ""))
 
-    def porcupine() -> Callable[[], None]:
+    def porcupine() -> tuple[Callable[[], None], float]:
         import pvporcupine
 
         handle = pvporcupine.create(keywords=["computer"])
         n = handle.frame_length
         frames = [pcm[i: i + n].tolist() for i in range(0, len(pcm) - n + 1, n)]  # as its examples pass them
-        return lambda: [handle.process(f) for f in frames] and None
+        return (lambda: [handle.process(f) for f in frames] and None), len(frames) * n / 16000
 
-    def openwakeword() -> Callable[[], None]:
+    def openwakeword() -> tuple[Callable[[], None], float]:
         from openwakeword.model import Model
 
         model = Model(wakeword_models=["alexa"], inference_framework="onnx")
@@ -369,7 +385,7 @@ def peer_rows(seconds: float, repeat: int) -> list[Row]:
             model.reset()
             for c in chunks:
                 model.predict(c)
-        return run
+        return run, len(chunks) * 1280 / 16000
 
     peer("Porcupine VER: 'computer', 512-sample frames (CPU ms per s)", "pvporcupine",
          "pip install --no-deps pvporcupine==1.9.5", porcupine)

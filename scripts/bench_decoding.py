@@ -1,8 +1,8 @@
 """Time the CTC decoders on synthetic, CTC-like (peaky) log-probs of 10 s of audio.
 
 Usage:
-    OMP_NUM_THREADS=1 python scripts/bench_decoding.py            # table, one thread
-    OMP_NUM_THREADS=1 python scripts/bench_decoding.py --reps 50 --seed 1
+    python scripts/bench_decoding.py            # table, one thread (the script sets OMP_NUM_THREADS=1 itself)
+    python scripts/bench_decoding.py --reps 50 --seed 1
 
 Rows: greedy; prefix beam 8; beam 8 + a random fixed-table bigram LM (the decoder's own cost);
 beam 8 + a numpy GRU LM with random weights (H=256: about what a real character LM costs).
@@ -11,12 +11,16 @@ Columns: milliseconds per 10 s of audio at 40 ms frames (T=250) and at 20 ms fra
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
-import numpy as np
+# One thread, as the table says, whatever the caller's environment says: set before numpy loads its BLAS, whose
+# second thread's spinning counts in process time (the GRU LM rows read 1.7-4.7x their one-thread figures here).
+os.environ.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+import numpy as np  # noqa: E402
 
-from speechseq.runtime.decoding import greedy, prefix_beam_search
-from speechseq.text import BLANK, CTC_SIZE, EOS, SOS, SPACE, VOCAB
+from speechseq.runtime.decoding import greedy, prefix_beam_search  # noqa: E402
+from speechseq.text import BLANK, CTC_SIZE, SOS, SPACE, VOCAB  # noqa: E402
 
 LETTERS = np.arange(2, 28)
 

@@ -3,7 +3,9 @@
 
     .venv/bin/python scripts/bench_frontend.py [--seconds 60] [--repeat 5]
 
-Rows: numpy (the runtime frontend) and the ONNX graph on onnxruntime (1 thread), 40 and 80 mels.
+Rows: numpy (the runtime frontend) and the ONNX graph on onnxruntime (1 thread), 40 and 80 mels; the ONNX graph
+is exported here, which needs torch (`pip install -e '.[train]'`): without it its rows say so. Each figure is the
+best of --repeat runs after an untimed one (scripts/bench.py's cpu_ms_per_s).
 """
 from __future__ import annotations
 
@@ -13,15 +15,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+# One thread whatever the caller's environment says, before numpy loads its BLAS (bench.py sets the same).
+os.environ.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from speechseq.audio import load_audio  # noqa: E402
 from speechseq.frontend import FrontendConfig, StreamingFrontend, logmel  # noqa: E402
 from bench import cpu_ms_per_s  # noqa: E402  (scripts/bench.py: one CPU-time measure for every table)
-
-
 
 
 def main() -> None:
@@ -48,7 +49,8 @@ def main() -> None:
             import onnxruntime as ort
 
             from speechseq.nn.frontend import export_frontend
-        except ImportError:
+        except ImportError as err:
+            rows.append((f"onnxruntime, {n_mels} mels", f"n/a (cannot export the graph: {err})", None))
             continue
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "fe.onnx")
@@ -72,7 +74,7 @@ def main() -> None:
     print(f"frontend CPU time per second of audio (single thread, {args.seconds:g} s of audio, best of {args.repeat})")
     print(f"{'implementation':<24} {'streamed 100 ms (ms/s)':>24} {'whole file (ms/s)':>20}")
     for name, s, w in rows:
-        print(f"{name:<24} {s:>24.3f} {w:>20.3f}")
+        print(f"{name:<24} {s:>24.3f} {w:>20.3f}" if w is not None else f"{name:<24} {s}")
 
 
 if __name__ == "__main__":

@@ -16,9 +16,10 @@ the event: its block's end in stream time plus the CPU time of that block and of
                   (and, accuracy aside, -> the first partial holding that many words)
   CPU             per second of audio while listening (idle) and while recording (transcribing)
   WER             offline final vs the streamed result (chunked recogniser alone) vs the last partial
+                  (speechseq.metrics.wer on text normalised as for `speechseq eval recognizer`)
 With --live (PulseAudio installed) the command itself also runs on a private virtual microphone
 (44.1 kHz stereo through the ALSA pulse plugin, resampled to 16 kHz) for --idle-s seconds: its
-CPU use while idle-listening and its resident memory (RSS) come from the process itself.
+CPU use while idle-listening and its resident memory (RSS, in MB of 10^6 bytes) come from the process itself.
 """
 from __future__ import annotations
 
@@ -34,7 +35,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+# One thread for numpy's BLAS whatever the caller's environment says (OpenBLAS reads its own variable first):
+# set before numpy loads it, and passed on to the --live command.
+os.environ.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
 
 import numpy as np  # noqa: E402
 
@@ -116,11 +119,12 @@ def run_listener(listener, audio: np.ndarray, block: int = BLOCK):
     clock = 0.0
     for i in range(0, len(audio), block):
         mode = state.mode
+        chunk = audio[i : i + block]
         t0 = time.process_time()
-        events, state = listener.step(audio[i : i + block], state)
+        events, state = listener.step(chunk, state)
         dt = time.process_time() - t0
         cpu[mode] += dt
-        secs[mode] += block / SR
+        secs[mode] += len(chunk) / SR  # the last block of a scenario is short
         clock = max(clock, min(i + block, len(audio)) / SR) + dt
         timed += [(e, clock) for e in events]
     timed += [(e, e.time) for e in listener.finish(state)]
@@ -132,8 +136,12 @@ def _pct(xs: list[float], q: float) -> float:
 
 
 def measure(listener, scenarios: list[Scenario], block: int = BLOCK) -> dict:
-    from speechseq.metrics import wer
+    from speechseq.metrics import wer as _wer
     from speechseq.runtime.events import FinalEvent, PartialEvent, WakeEvent
+    from speechseq.text import normalize
+
+    def wer(refs: list[str], hyps: list[str]):
+        return _wer([normalize(t) for t in refs], [normalize(t) for t in hyps])
 
     wake_d, final_d, lags, count_lags, missing_words, words_total = [], [], [], [], 0, 0
     by_voice: dict[str, list[float]] = {}
@@ -273,7 +281,7 @@ def live_run(args, idle_s: float, wav: Path) -> dict:
         stop_s = time.monotonic() - t_stop
         events = [json.loads(x) for x in out.splitlines() if x.startswith("{")]
         return {"idle_cpu_pct_of_core": idle, "empty_stream_cpu_pct_of_core": stream_only,
-                "cpu_pct_while_playing_demo": busy, "rss_mb": rss / 2**20,
+                "cpu_pct_while_playing_demo": busy, "rss_mb": rss / 1e6,
                 "stop_s": stop_s, "exit_code": proc.returncode,
                 "events": [e["event"] for e in events], "final": next((e["text"] for e in events if e["event"] == "final"), None)}
     finally:
@@ -327,6 +335,9 @@ def main() -> int:
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args()
     scenarios = make_scenarios(args.voices.split(","), args.commands, Path(args.cache))
+    if not scenarios:
+        raise SystemExit(f"no scenarios: none of the voices {args.voices} could be synthesized (the lines above say "
+                         f"why; scripts/install-system.sh installs the engines), and {args.cache} holds none of them")
     durations = [s.cmd_end - s.cmd_start for s in scenarios]
     print(f"{len(scenarios)} scenarios, commands {min(durations):.1f}-{max(durations):.1f} s "
           f"(median {np.median(durations):.1f} s)", file=sys.stderr)

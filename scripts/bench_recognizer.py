@@ -7,13 +7,15 @@ For each model (fp32, int8) and decoder (greedy, beam 8; with --lexicon also `tr
 the lexicon search with both LMs at beam 64) a fresh process loads the model and
 recognises every file once after one warm-up file: the real-time factor is the time of frontend +
 network + decoding over the audio's duration, with onnxruntime and numpy on one thread
-(OMP_NUM_THREADS=1, intra-op threads 1). Peak memory is the process's maximum resident set
-(ru_maxrss), Python and onnxruntime included. Audio is decoded before the clock starts.
+(OMP_NUM_THREADS=1, intra-op threads 1). Peak memory is the worker process's own resident-set high-water
+mark (the kernel's VmHWM, in MB of 10^6 bytes as the sizes), Python, onnxruntime and the decoded audio included.
+Audio is decoded before the clock starts.
 
 The peer, measured in the same run on the same files when its wheel is installed
 (`pip install pocketsphinx==5.1.1`): pocketsphinx with its bundled US English acoustic model,
 language model and dictionary, one utterance per file. With a manifest that has transcripts, every
-row also gives the WER (text normalised as for `speechseq eval recognizer`).
+row also gives the WER (text normalised as for `speechseq eval recognizer`). A peer that is not installed,
+or that fails, gets a row that says so.
 """
 from __future__ import annotations
 
@@ -28,6 +30,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+
+def peak_rss_mb() -> float:
+    """This process's resident-set high-water mark in MB (10^6 bytes). The kernel's VmHWM starts afresh at exec;
+    ru_maxrss does not (a process started by another carries its parent's high-water mark over the exec), and it
+    counts KiB."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024 / 1e6  # the kernel's "kB" are KiB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6  # KiB on Linux
 
 
 def worker(model: str, decoder: str, beam: int, files: list[str]) -> dict:
@@ -61,8 +77,7 @@ def worker(model: str, decoder: str, beam: int, files: list[str]) -> dict:
     return {"model": model, "decoder": decoder + (f" {beam}" if decoder == "beam" else " 64 + LMs" if decoder == "lexicon" else ""),
             "audio_s": round(seconds, 1), "rtf": (t_front + t_net + t_dec) / seconds,
             "rtf_frontend": t_front / seconds, "rtf_network": t_net / seconds, "rtf_decoder": t_dec / seconds,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "size_mb": os.path.getsize(model) / 1e6, "hyps": hyps}
+            "peak_rss_mb": peak_rss_mb(), "size_mb": os.path.getsize(model) / 1e6, "hyps": hyps}
 
 
 def peer_worker(files: list[str]) -> dict:
@@ -89,8 +104,7 @@ def peer_worker(files: list[str]) -> dict:
     return {"model": f"pocketsphinx {version('pocketsphinx')} (peer)",
             "decoder": "its own (LM + dictionary)", "audio_s": round(seconds, 1),
             "rtf": (time.perf_counter() - t0) / seconds, "rtf_frontend": None, "rtf_network": None,
-            "rtf_decoder": None, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "size_mb": None, "hyps": hyps}
+            "rtf_decoder": None, "peak_rss_mb": peak_rss_mb(), "size_mb": None, "hyps": hyps}
 
 
 def _cell(v: float | None, fmt: str) -> str:
@@ -129,6 +143,7 @@ def main() -> None:
     jobs = [(model, decoder) for model in args.models for decoder in ("greedy", "beam")]
     if args.lexicon:
         jobs += [(model, "lexicon") for model in args.models]
+    peer_missing = None  # why the peer has no figures, for its row
     if not args.no_peer:
         try:
             import importlib
@@ -136,11 +151,17 @@ def main() -> None:
             importlib.import_module("pocketsphinx")
             jobs.append(("pocketsphinx", "-"))
         except ImportError:
+            peer_missing = "n/a (not installed: pip install pocketsphinx==5.1.1)"
             print("peer left out: pocketsphinx is not installed (pip install pocketsphinx==5.1.1)", file=sys.stderr)
     rows = []
     for model, decoder in jobs:
         out = subprocess.run([sys.executable, __file__, "--beam-size", str(args.beam_size), "--worker", model,
                               decoder, json.dumps(files)], env=env, capture_output=True, text=True)
+        if out.returncode != 0 and model == "pocketsphinx":
+            last = (out.stderr.strip().splitlines() or ["no message"])[-1][:200]
+            peer_missing = f"n/a (the peer failed: {last})"
+            print(f"peer left out: pocketsphinx failed:\n{out.stderr[-2000:]}", file=sys.stderr)
+            continue
         if out.returncode != 0:
             raise SystemExit(f"{model} {decoder}: the worker failed:\n{out.stderr[-2000:]}")
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
@@ -157,6 +178,8 @@ def main() -> None:
         print(f"| {Path(r['model']).name} | {_cell(r['size_mb'], '.1f')} | {r['decoder']} | {r['rtf']:.4f} | "
               f"{_cell(r['rtf_frontend'], '.4f')} | {_cell(r['rtf_network'], '.4f')} | "
               f"{_cell(r['rtf_decoder'], '.4f')} | {r['peak_rss_mb']:.0f} | {_cell(r.get('wer'), '.1f')} |")
+    if peer_missing:
+        print(f"| pocketsphinx (peer) | | its own (LM + dictionary) | {peer_missing} | | | | | |")
     peer = next((r for r in rows if r["model"].startswith("pocketsphinx")), None)
     if peer:
         for r in rows:

@@ -5,7 +5,11 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -91,3 +95,340 @@ def test_bench_floor_group_times_each_essential_op():
     assert abs(total - (empty + sum(max(0.0, v - empty) for v in ops.values()))) < 0.005
     assert abs(least - (front + total)) < 0.005
     assert total > max(ops["GRU 1"], ops["GRU 2"])  # two recurrent layers cost more than one
+
+
+# In-process checks of the scripts' measures: each script imported as a module (its environment settings undone
+# afterwards, so that they do not reach the commands other tests start).
+
+def _script(name: str):
+    import importlib
+
+    saved = dict(os.environ)
+    for p in (str(ROOT), str(ROOT / "scripts")):
+        if p not in sys.path:
+            sys.path.insert(0, p)
+    try:
+        return importlib.import_module(name)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _burn(seconds: float) -> None:
+    t0 = time.process_time()
+    while time.process_time() - t0 < seconds:
+        pass
+
+
+def test_cpu_time_leaves_out_the_first_call():
+    """A first call's one-off costs (a library loaded, a session's first allocations) are not the work, even at
+    --repeat 1: 0.2 s of CPU in the first call of 1 s of audio would read as 200 ms per s."""
+    bench = _script("bench")
+    calls = []
+
+    def work() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            _burn(0.2)
+    assert bench.cpu_ms_per_s(work, 1.0, 1) < 50
+    assert len(calls) == 2
+
+
+def _fake_module(monkeypatch, name: str, **attrs):
+    import types
+
+    mod = types.ModuleType(name)
+    for k, v in attrs.items():
+        setattr(mod, k, v)
+    monkeypatch.setitem(sys.modules, name, mod)
+    return mod
+
+
+def test_peer_rows_divide_by_the_audio_each_peer_processed_and_name_a_peer_that_fails(monkeypatch):
+    """Porcupine takes whole 512-sample frames: of 1 s of audio it processes 31 frames (0.992 s), and its CPU time
+    is divided by that. A peer that is installed but cannot run here (openWakeWord without its model files) gets
+    a row that says so, not a traceback."""
+    import importlib.metadata
+    import types
+
+    bench = _script("bench")
+    _fake_module(monkeypatch, "pvporcupine",
+                 create=lambda keywords: types.SimpleNamespace(frame_length=512, process=lambda frame: -1))
+
+    class NoModel:
+        def __init__(self, **kwargs):
+            raise ValueError("Could not find pretrained model for model name 'alexa'")
+    _fake_module(monkeypatch, "openwakeword")
+    _fake_module(monkeypatch, "openwakeword.model", Model=NoModel)
+    real_version = importlib.metadata.version
+    monkeypatch.setattr(importlib.metadata, "version",
+                        lambda p: "9.9" if p in ("pvporcupine", "openwakeword") else real_version(p))
+    timed = []
+    real_cost = bench.cpu_ms_per_s
+    monkeypatch.setattr(bench, "cpu_ms_per_s",
+                        lambda fn, seconds, repeat: timed.append(seconds) or real_cost(fn, seconds, repeat))
+    rows = bench.peer_rows(1.0, 1)
+    assert [r[1].split(":")[0] for r in rows] == ["speechseq", "Porcupine 9.9", "openWakeWord 9.9"]
+    assert timed == [1.0, 31 * 512 / 16000]
+    assert rows[2][2].startswith("n/a (ValueError: Could not find pretrained model"), rows[2]
+
+
+def test_wake_delay_row_says_so_when_every_clip_is_missed(monkeypatch):
+    bench = _script("bench")
+    levels = _script("detector_levels")
+    monkeypatch.setattr(levels, "heldout_clips", lambda synths, keyword: [("espeak-ng", np.ones(800, np.float32))] * 3)
+    monkeypatch.setattr(levels, "measure", lambda det, clips, peak, floor: {
+        "missed": 1.0, "by_engine": {"espeak-ng": 1.0}, "delay_p50_ms": None, "delay_p90_ms": None, "clips": 3})
+    row = bench._wake_delay_row(ROOT / "models" / "activate.onnx")
+    assert row[2].startswith("n/a") and "3 clips" in row[2] and "100.0 % missed" in row[2], row
+
+
+def test_empty_call_is_made_as_the_runtime_calls_a_model(monkeypatch):
+    """The per-call cost no graph goes under: an empty graph of the model's inputs, called as the runtime calls the
+    model (onnxruntime's C++ session, speechseq.runtime.onnx.direct_run), not through the Python wrapper's run, whose
+    checks of the feed cost more a call than the runtime pays (0.087 against 0.068 ms per s at 12.5 calls a s)."""
+    import onnx
+
+    from speechseq.runtime import onnx as rt_onnx
+    from speechseq.runtime.detector import KeywordModel
+
+    bench = _script("bench")
+    made = []
+    real = rt_onnx.make_session
+
+    class WrapperForbidden:
+        def __init__(self, session):
+            self._inner = session
+            self._sess = session._sess
+
+        def get_outputs(self):
+            return self._inner.get_outputs()
+
+        def run(self, *args, **kwargs):
+            raise AssertionError("timed through the Python wrapper's run")
+
+    def make_session(path, *args, **kwargs):
+        made.append(onnx.load_from_string(path))
+        return WrapperForbidden(real(path, *args, **kwargs))
+    monkeypatch.setattr(rt_onnx, "make_session", make_session)
+    km = KeywordModel(ROOT / "models" / "activate.onnx", threads=1)
+    x = bench._stream_feeds(km, bench._audio(0.5), 1280)[0]
+    assert bench._empty_call_cost(km, x, 5, 1.0, 1) > 0
+    assert {i.name for i in made[-1].graph.input} == {"features", "context", "hidden"}
+
+
+_THREADS = """
+import runpy, sys
+sys.path[:0] = [{root!r}, {scripts!r}]
+runpy.run_path({script!r}, run_name="imported")
+import threadpoolctl
+print(max(i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"))
+"""
+
+
+@pytest.mark.parametrize("preset", [None, "2"])
+@pytest.mark.parametrize("script", ["bench.py", "bench_frontend.py", "bench_listener.py", "bench_decoding.py"])
+def test_scripts_measure_on_one_thread(script, preset):
+    """Each script says its CPU times are one thread's: numpy's BLAS gets one thread whatever the caller's
+    environment says (a second thread's spinning counts in process time: the GRU LM rows of bench_decoding read
+    1.7-4.7x their one-thread figures)."""
+    pytest.importorskip("threadpoolctl")
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    if preset:
+        env.update(OMP_NUM_THREADS=preset, OPENBLAS_NUM_THREADS=preset)
+    code = _THREADS.format(root=str(ROOT), scripts=str(ROOT / "scripts"), script=str(ROOT / "scripts" / script))
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[-1] == "1"
+
+
+_WORKER_FROM = """
+import json, subprocess, sys
+big = bytearray({parent_mb} * 10**6)
+big[::4096] = b"\\1" * len(range(0, len(big), 4096))   # resident, not just reserved
+out = subprocess.run([sys.executable, "scripts/bench_recognizer.py", "--worker", "models/recognizer-en.int8.onnx", "greedy",
+                      json.dumps(["data/samples/activate_kitchen_lights.wav"])], capture_output=True, text=True, check=True)
+import resource
+print(json.loads(out.stdout.strip().splitlines()[-1])["peak_rss_mb"], resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def test_recognizer_peak_rss_is_the_worker_own_high_water_mark_in_mb():
+    """Peak RSS MB: the worker's own high-water mark in MB (10^6 bytes, as the model sizes beside it), not in MiB,
+    and not the memory of the process that started it (ru_maxrss carries that over the exec)."""
+    lean = subprocess.run([sys.executable, "-c", _WORKER_FROM.format(parent_mb=0)], cwd=ROOT, env=ENV,
+                          capture_output=True, text=True, timeout=300)
+    assert lean.returncode == 0, lean.stderr
+    peak_mb, child_kib = (float(v) for v in lean.stdout.split())
+    assert abs(peak_mb / (child_kib * 1024 / 1e6) - 1) < 0.02, (peak_mb, child_kib)
+    fat = subprocess.run([sys.executable, "-c", _WORKER_FROM.format(parent_mb=600)], cwd=ROOT, env=ENV,
+                         capture_output=True, text=True, timeout=300)
+    assert fat.returncode == 0, fat.stderr
+    assert float(fat.stdout.split()[0]) < 1.2 * peak_mb < 600
+
+
+def _recognizer_table(tmp_path, pocketsphinx_init: str) -> subprocess.CompletedProcess:
+    fake = tmp_path / "fake" / "pocketsphinx"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text(pocketsphinx_init)
+    env = {**ENV, "PYTHONPATH": os.pathsep.join([str(fake.parent), ENV.get("PYTHONPATH", "")])}
+    return subprocess.run([sys.executable, "scripts/bench_recognizer.py", "--models", "models/recognizer-en.int8.onnx"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("init, says", [
+    ("raise ImportError('no pocketsphinx here')", "n/a (not installed"),
+    ("class Decoder:\n    def __init__(self, **kwargs):\n        raise RuntimeError('no acoustic model')\n",
+     "n/a (the peer failed: RuntimeError: no acoustic model"),
+])
+def test_recognizer_peer_that_is_missing_or_fails_gets_a_row(tmp_path, init, says):
+    out = _recognizer_table(tmp_path, init)
+    assert out.returncode == 0, out.stderr
+    rows = [line for line in out.stdout.splitlines() if line.startswith("| pocketsphinx")]
+    assert len(rows) == 1 and says in rows[0], out.stdout
+    assert [line.split("|")[3].strip() for line in out.stdout.splitlines()
+            if line.startswith("| recognizer-en.int8.onnx")] == ["greedy", "beam 8"]
+
+
+def test_frontend_bench_names_the_onnx_rows_it_cannot_make(tmp_path):
+    """Without torch (the runtime install) the ONNX frontend cannot be exported: its rows say so, they are not
+    silently left out."""
+    fake = tmp_path / "fake" / "torch"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('no torch here')\n")
+    env = {**ENV, "PYTHONPATH": str(fake.parent)}
+    out = subprocess.run([sys.executable, "scripts/bench_frontend.py", "--seconds", "0.5", "--repeat", "1"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    rows = [line for line in out.stdout.splitlines() if line.startswith("onnxruntime")]
+    assert len(rows) == 2 and all("n/a" in r for r in rows), out.stdout
+    assert len([line for line in out.stdout.splitlines() if line.startswith("numpy")]) == 2
+
+
+class _FakeListener:
+    """Wakes at 1.0 s, says one partial at 1.5 s and its final at 2.0 s, in blocks of any size; for the bench's
+    accounting, not for what a listener hears."""
+
+    def __init__(self, final_text: str):
+        from speechseq.runtime.decoding import Word
+
+        self.final_text = final_text
+        self.words = tuple(Word(w, 1.1 + 0.2 * k, 1.3 + 0.2 * k, 1.0) for k, w in enumerate(final_text.split()))
+        self.streaming = None
+
+    def initial_state(self):
+        from speechseq.runtime.listener import Mode
+
+        return types_ns(mode=Mode.LISTENING, samples=0)
+
+    def step(self, block, state):
+        from speechseq.runtime.events import FinalEvent, PartialEvent, WakeEvent
+        from speechseq.runtime.listener import Mode
+
+        _burn(0.001)
+        t0, t1 = state.samples / 16000, (state.samples + len(block)) / 16000
+        events, mode = [], state.mode
+        if t0 < 1.0 <= t1:
+            events, mode = [WakeEvent("activate", t1, 0.9, 1.0)], Mode.RECORDING
+        if t0 < 1.5 <= t1:
+            events.append(PartialEvent(self.final_text.split()[0], t1))
+        if t0 < 2.0 <= t1:
+            events.append(FinalEvent(self.final_text, self.words, t1, 1.0, 2.0, 1.9))
+            mode = Mode.LISTENING
+        return events, types_ns(mode=mode, samples=state.samples + len(block))
+
+    def finish(self, state):
+        return []
+
+
+def types_ns(**kw):
+    import types
+
+    return types.SimpleNamespace(**kw)
+
+
+def test_listener_bench_counts_the_audio_each_block_holds():
+    """CPU per second of audio: the seconds are those the blocks held (the last block of a scenario is short),
+    so the idle and recording seconds add up to the audio's length."""
+    bl = _script("bench_listener")
+    audio = np.zeros(16000 * 3 + 123, np.float32)
+    _, _, secs = bl.run_listener(_FakeListener("turn on the lights"), audio, 800)
+    assert abs(sum(secs.values()) - len(audio) / 16000) < 1e-9
+
+
+def test_listener_bench_scores_normalised_text():
+    """WER with the project's metrics on normalised text (speechseq.text.normalize), as `speechseq eval recognizer`."""
+    bl = _script("bench_listener")
+    audio = np.zeros(16000 * 3, np.float32)
+    sc = bl.Scenario("fake:voice", "turn on the lights at 9", audio, 1.0, 1.1, 1.9)
+    res = bl.measure(_FakeListener("Turn on the lights at nine."), [sc], 800)
+    assert res["missed_wakes_or_finals"] == 0
+    assert res["wer_offline_final"] == 0.0
+
+
+def test_listener_bench_without_scenarios_says_why(tmp_path):
+    """No voice could be synthesized (an engine missing, an empty cache): one line that says so, not a traceback."""
+    out = subprocess.run([sys.executable, "scripts/bench_listener.py", "--voices", "nosuch:voice", "--commands", "1",
+                          "--cache", str(tmp_path)], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
+    assert out.returncode != 0
+    assert "Traceback" not in out.stderr and "no scenarios" in out.stderr, out.stderr
+
+
+def test_listener_bench_live_rss_is_in_mb(monkeypatch):
+    """The live run's RSS is labelled MB: 10^6 bytes, as the model sizes and /usr/bin/time's readers take it."""
+    import subprocess as sp
+
+    import psutil
+
+    import tests.pulse
+
+    bl = _script("bench_listener")
+
+    class Mic:
+        env = dict(os.environ)
+
+        def play(self, wav):
+            pass
+
+        def stop(self):
+            pass
+
+    class Pipe:
+        def readline(self):
+            return "listening on fake\n"
+
+    class Proc:
+        pid, returncode = 1, 0
+        stdout = stderr = Pipe()
+
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def kill(self):
+            pass
+
+        def wait(self, *args):
+            return 0
+
+        def send_signal(self, sig):
+            pass
+
+        def communicate(self, timeout=None):
+            return '{"event": "wake"}\n{"event": "final", "text": "hi"}\n', ""
+
+    class Ps:
+        def __init__(self, pid):
+            pass
+
+        def cpu_times(self):
+            return (1.0, 0.5)
+
+        def memory_info(self):
+            return types_ns(rss=157 * 2**20)
+    monkeypatch.setattr(tests.pulse, "start_pulse", lambda: Mic())
+    monkeypatch.setattr(sp, "Popen", Proc)
+    monkeypatch.setattr(psutil, "Process", Ps)
+    monkeypatch.setattr(bl.time, "sleep", lambda s: None)
+    args = types_ns(block_ms=50.0, keyword_model=None, model=None, stream_model=None, lm=None)
+    live = bl.live_run(args, 0.1, ROOT / "data" / "samples" / "activate_kitchen_lights.wav")
+    assert abs(live["rss_mb"] - 157 * 2**20 / 1e6) < 1e-6
