@@ -79,8 +79,18 @@ def _sigterm_as_ctrl_c():
     return lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
+def _paths_print_as_given() -> None:
+    """A file name that is no UTF-8 reaches Python as lone surrogates (os.fsdecode); printed to a stdout whose
+    errors are strict (a UTF-8 locale other than C.UTF-8) it was a UnicodeEncodeError traceback. surrogateescape
+    writes those bytes back as they were given; any other text is encoded as before."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None and getattr(sys.stdout, "errors", None) == "strict":
+        reconfigure(errors="surrogateescape")
+
+
 def main(argv: list[str] | None = None) -> int:
     warnings.showwarning = _show_warning
+    _paths_print_as_given()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -146,3 +146,27 @@ def test_the_models_folder_can_be_named_where_the_package_stands_alone(tmp_path)
     assert r.returncode == 0, r.stderr
     (result,) = [json.loads(line) for line in r.stdout.splitlines()]
     assert [d["keyword"] for d in result["detections"]] == ["activate"]   # the one model in that folder
+
+
+def test_help_shows_no_empty_string_default():
+    """`sample --prefix` (default "") was shown as "(default: )"."""
+    from speechseq.cli import build_parser
+
+    for name, p in _command_parsers(build_parser()):
+        flat = " ".join(p.format_help().split())
+        assert "(default: )" not in flat and "(default: '')" not in flat, name
+
+
+def test_a_file_name_that_is_not_utf8_is_printed_back_as_given(tmp_path):
+    """A file name with a byte that is no UTF-8 (os.fsdecode gives a lone surrogate) was a UnicodeEncodeError
+    traceback where stdout's errors are strict (any UTF-8 locale but C.UTF-8); it is written back byte for byte."""
+    import os
+
+    raw = os.fsencode(str(tmp_path)) + b"/bad\xff.wav"
+    t = np.arange(16000) / 16000
+    sf.write(tmp_path / "good.wav", 0.3 * np.sin(2 * np.pi * 300 * t), 16000, subtype="PCM_16")
+    os.rename(os.fsencode(str(tmp_path / "good.wav")), raw)
+    r = subprocess.run([sys.executable, "-m", "speechseq", "features", raw], capture_output=True, timeout=120,
+                       env={**os.environ, "PYTHONIOENCODING": "utf-8:strict"})
+    assert r.returncode == 0 and b"Traceback" not in r.stderr, r.stderr.decode(errors="replace")
+    assert r.stdout.startswith(raw + b": 1.00 s")

@@ -32,14 +32,15 @@ def no_shipped(what: str) -> str:
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """--help of every command. "(default: X)" follows the help of each option whose default is worth
-    naming (not a required option's, a flag's, an empty list or None, nor where the help names it).
+    naming (not a required option's, a flag's, an empty list or string or None, nor where the help names it).
     Descriptions and epilogs are wrapped paragraph by paragraph; an indented line (a command example)
     is kept as written."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
         d = action.default  # by identity: a default of 0 (== False) is worth naming
-        if action.required or d is None or d is False or d is argparse.SUPPRESS or d == [] or "(default" in text:
+        if (action.required or d is None or d is False or d is argparse.SUPPRESS or d == [] or d == ""
+                or "(default" in text):
             return text
         return super()._get_help_string(action)
 
