@@ -170,3 +170,39 @@ def test_a_file_name_that_is_not_utf8_is_printed_back_as_given(tmp_path):
                        env={**os.environ, "PYTHONIOENCODING": "utf-8:strict"})
     assert r.returncode == 0 and b"Traceback" not in r.stderr, r.stderr.decode(errors="replace")
     assert r.stdout.startswith(raw + b": 1.00 s")
+
+
+MAIN_COMMANDS = ["listen", "transcribe", "detect", "record", "eval detector", "eval recognizer", "export",
+                 "synth keyword", "synth sentences", "train detector", "train recognizer", "train lm"]
+
+
+def test_every_help_example_is_a_command_line_the_parser_takes():
+    """Each command's --help ends with examples (STYLE: a usage line to copy), and every one of them names only
+    options that exist, with values the parser takes (so that an example never goes stale)."""
+    import shlex
+
+    from speechseq.cli import build_parser
+
+    parsers = {" ".join(name): p for name, p in _command_parsers(build_parser())}
+    have = {name for name, p in parsers.items() if p.epilog and "examples:" in p.epilog}
+    assert set(MAIN_COMMANDS) <= have, sorted(set(MAIN_COMMANDS) - have)
+    checked = 0
+    for name in sorted(have):
+        lines = parsers[name].epilog.splitlines()
+        joined, buf = [], ""
+        for line in lines:
+            buf += " " + line.strip()
+            if buf.endswith("\\"):
+                buf = buf[:-1]
+                continue
+            if buf.strip().startswith("speechseq "):
+                joined.append(buf.strip())
+            buf = ""
+        for example in joined:
+            argv = shlex.split(example, comments=True)[1:]
+            try:
+                build_parser().parse_args(argv)
+            except SystemExit as err:
+                raise AssertionError(f"{name}: the example does not parse: {example}") from err
+            checked += 1
+    assert checked >= 25

@@ -18,8 +18,13 @@ from ..errors import SpeechseqError
 from .common import HelpFormatter, bounded, warn
 
 
+EXAMPLES = """examples:
+  speechseq analyze --model models/recognizer-en.onnx --manifest ../shared/data/kathleen/manifest.jsonl \\
+      --split dev --lm models/lm-en.onnx"""
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("analyze", help="blame recognition errors on the beam search or on the model",
+    p = sub.add_parser("analyze", epilog=EXAMPLES, help="blame recognition errors on the beam search or on the model",
                        description="Beam-search error analysis: for every wrong output, is the reference "
                                    "scored higher than the output (a search error) or not (a model error)?",
                        formatter_class=HelpFormatter)

@@ -14,8 +14,14 @@ from .common import (IMAGE_SUFFIXES, MODELS, HelpFormatter, add_range_arg, bound
 DEFAULT_MODELS = ("activate.onnx", "computer.onnx")
 
 
+EXAMPLES = """examples:
+  speechseq detect data/samples/activate_kitchen_lights.wav --plot posterior.png
+  speechseq detect recordings/ --json --threshold 0.6
+  speechseq detect --model runs/hey-robot/hey_robot.onnx my-recording.wav"""
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("detect", help="find trigger words in audio files",
+    p = sub.add_parser("detect", epilog=EXAMPLES, help="find trigger words in audio files",
                        description="Stream each file through the log-mel frontend and every keyword model (as a "
                                    "live microphone would be, in chunks) and print the detections: keyword, "
                                    "estimated start, end (when the keyword ended) and score. Without --model, "

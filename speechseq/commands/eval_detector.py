@@ -22,8 +22,14 @@ from .common import (IMAGE_SUFFIXES, HelpFormatter, add_range_arg, bounded, expa
 THRESHOLDS = np.round(np.arange(0.02, 0.9951, 0.005), 4)
 
 
+EXAMPLES = """examples:
+  speechseq eval detector --model models/activate.onnx --positives my-clips --negatives my-room --det det.png
+  speechseq eval detector --model runs/amelia/amelia.onnx --positives ../shared/data/precise/amelia \\
+      --negatives ../shared/data/kathleen/manifest.jsonl --where split=dev --target-fa 0.5 --save-threshold"""
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("detector", help="false rejects, false accepts per hour and a DET curve of a detector",
+    p = sub.add_parser("detector", epilog=EXAMPLES, help="false rejects, false accepts per hour and a DET curve of a detector",
                        description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--model", required=True, help="detector .onnx")
     p.add_argument("--positives", nargs="*", default=[], metavar="PATH",

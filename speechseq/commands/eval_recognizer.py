@@ -18,8 +18,13 @@ from .common import HelpFormatter, beam_arg, beam_size, bounded, output_file, pr
 from .transcribe import DEFAULT_MODEL, MODELS, add_lexicon_args, add_vad_arg, lexicon_decode_options, make_vad
 
 
+EXAMPLES = """examples:
+  speechseq eval recognizer --manifest ../shared/data/kathleen/manifest.jsonl --split dev
+  speechseq eval recognizer --manifest ../shared/data/fsdd/manifest.jsonl --split test --decoder greedy --json fsdd.json"""
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("recognizer", help="word and character error rates of a recogniser on a manifest",
+    p = sub.add_parser("recognizer", epilog=EXAMPLES, help="word and character error rates of a recogniser on a manifest",
                        description="Recognise every utterance of a manifest (any format speechseq reads) and report "
                                    "WER, CER, utterance accuracy (the share recognised exactly: word accuracy for "
                                    "single-word sets), a table of the worst utterances, and the real-time factor "

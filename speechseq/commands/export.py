@@ -26,8 +26,14 @@ EXPORTERS: dict[str, str] = {
 INT8_KINDS = ("recognizer", "joint")  # the kinds whose exporters write an int8 twin with --int8
 
 
+EXAMPLES = """examples:
+  speechseq export runs/hey-robot/best.pt --out hey_robot.onnx
+  speechseq export runs/rec/best.pt --out recognizer.onnx --int8        # and recognizer.int8.onnx
+  speechseq export frontend --out frontend.onnx --like models/activate.onnx"""
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("export", help="export the frontend or a trained checkpoint to ONNX",
+    p = sub.add_parser("export", epilog=EXAMPLES, help="export the frontend or a trained checkpoint to ONNX",
                        description="Export a training checkpoint (detector, recognizer, lm) to ONNX for "
                                    "onnxruntime, or the log-mel frontend itself (WHAT = frontend).",
                        formatter_class=HelpFormatter)

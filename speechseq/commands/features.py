@@ -12,8 +12,12 @@ from .common import IMAGE_SUFFIXES, HelpFormatter, bounded, expand_inputs, outpu
 _BARS = " .:-=+*#%@"
 
 
+EXAMPLES = """examples:
+  speechseq features data/samples/activate_kitchen_lights.wav --plot spectrogram.png"""
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("features", help="stream audio files through the log-mel frontend and summarise them",
+    p = sub.add_parser("features", epilog=EXAMPLES, help="stream audio files through the log-mel frontend and summarise them",
                        description="Decode each file to 16 kHz mono, stream it through the log-mel frontend in "
                                    "chunks (as the listener does) and print a per-second loudness line, or JSON.",
                        formatter_class=HelpFormatter)

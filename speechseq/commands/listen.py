@@ -25,8 +25,16 @@ from .common import (LISTEN_LEXICON_BEAM, MODELS, HelpFormatter, add_range_arg, 
 DEFAULT_KEYWORDS = ("activate.onnx", "computer.onnx")
 
 
+EXAMPLES = """examples:
+  speechseq listen                                    # the default microphone, the shipped keywords
+  speechseq listen --list-devices
+  speechseq listen --device USB --json --exec notify-send
+  speechseq listen --input data/samples/activate_kitchen_lights.wav --fast
+  speechseq listen --keyword-model runs/hey-robot/hey_robot.onnx --chime"""
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("listen", help="listen for a keyword, then transcribe what is said next (live)",
+    p = sub.add_parser("listen", epilog=EXAMPLES, help="listen for a keyword, then transcribe what is said next (live)",
                        description="Listen to the microphone (or a file), wake on a keyword, stream a transcription "
                                    "of what follows until the speaker stops, and go back to listening.",
                        formatter_class=HelpFormatter)

@@ -29,8 +29,14 @@ BACKGROUND_FILE_S = 60  # seconds per background file
 MIN_TAKE_S = 0.15  # speechseq.runtime.takes.TakeConfig.min_speech_s: a take must be allowed to be longer
 
 
+EXAMPLES = """examples:
+  speechseq record "hey robot" --out my-clips --count 30
+  speechseq record android --out my-clips --input session.wav     # cut a recording into takes
+  speechseq record --background 15 --out my-room                  # 15 minutes of the room, for --backgrounds"""
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("record", help="record your own takes of a keyword (for `train detector --positives`)",
+    p = sub.add_parser("record", epilog=EXAMPLES, help="record your own takes of a keyword (for `train detector --positives`)",
                        description="Record takes of a keyword from the microphone (or cut them out of a recording): "
                                    "say the keyword, pause, say it again. Each utterance between pauses is saved as "
                                    "one WAV file, ready for `speechseq train detector --init ... --positives DIR:50` "

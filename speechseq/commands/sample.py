@@ -12,8 +12,13 @@ from .common import MODELS, HelpFormatter, bounded, text_file
 
 
 
+EXAMPLES = """examples:
+  speechseq sample -n 5 --temperature 0.7 --prefix "the "
+  speechseq sample --lm models/lm-en.onnx -n 20 --seed 1 --max-chars 80"""
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("sample", help="sample sentences from a language model",
+    p = sub.add_parser("sample", epilog=EXAMPLES, help="sample sentences from a language model",
                        description="Sample sentences from a character language model (models/lm-en.onnx), "
                                    "one character at a time until <eos>. Lower temperatures give safer, "
                                    "more repetitive text.",

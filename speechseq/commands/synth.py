@@ -28,6 +28,14 @@ DESCRIPTION = ("Make synthetic speech for training: a keyword said by every inst
                "split are marked heldout (keyword) or written to heldout.jsonl only (sentences): never train on them.")
 
 
+KEYWORD_EXAMPLES = """examples:
+  speechseq synth keyword --keyword "hey robot" --out cache/synth/kw-hey-robot
+  speechseq synth keyword --keyword activate --out cache/synth/kw-activate --engines flite festival pico"""
+SENTENCE_EXAMPLES = """examples:
+  speechseq synth sentences --text ../shared/data/text/ljspeech.txt --n 500 --out cache/synth/sentences \\
+      --exclude-manifest ../shared/data/kathleen/manifest.jsonl"""
+
+
 def add_subcommands(sub: argparse._SubParsersAction) -> None:
     """The `keyword` and `sentences` parsers, under `speechseq synth` and scripts/make_synth_data.py alike."""
     voices, kw_cfg, se_cfg = VoiceOptions(), KeywordSet(), SentenceSet(text=())
@@ -44,7 +52,7 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     common.add_argument("--speed-max", type=bounded(float, gt=0), default=voices.speed_max,
                         help="highest speed/pitch factor of a variation")
 
-    kw = sub.add_parser("keyword", parents=[common], formatter_class=HelpFormatter,
+    kw = sub.add_parser("keyword", epilog=KEYWORD_EXAMPLES, parents=[common], formatter_class=HelpFormatter,
                         help="keyword clips by every voice, plus negatives",
                         description="The keyword by every installed voice, and as many negatives: OUT/positives.jsonl, "
                                     "OUT/negatives.jsonl (what `speechseq train detector --synth OUT` reads).")
@@ -65,7 +73,7 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
                                                           "negatives)")
     kw.set_defaults(func=run_keyword)
 
-    se = sub.add_parser("sentences", parents=[common], formatter_class=HelpFormatter,
+    se = sub.add_parser("sentences", epilog=SENTENCE_EXAMPLES, parents=[common], formatter_class=HelpFormatter,
                         help="sentences by random voices (held-out voices to heldout.jsonl)",
                         description="Sentences of text files by random voices: OUT/train.jsonl and, for the held-out "
                                     "voices, OUT/heldout.jsonl (the recogniser's synthetic corpus).")

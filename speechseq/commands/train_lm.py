@@ -17,8 +17,13 @@ OPTIONS = {"embed_dim": "--embed-dim", "hidden": "--hidden", "layers": "--layers
            "dropout": "--dropout"}
 
 
+EXAMPLES = """examples:
+  speechseq train lm --text ../shared/data/text/ljspeech.txt --out runs/lm \\
+      --exclude-manifest ../shared/data/kathleen/manifest.jsonl"""
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("lm", help="train the character language model",
+    p = sub.add_parser("lm", epilog=EXAMPLES, help="train the character language model",
                        description="Train a character RNN language model on text files (one sentence per "
                                    "line). Held-out perplexity is measured each epoch; rerunning the same "
                                    "command resumes from OUT/last.pt (other text or another model size: an "

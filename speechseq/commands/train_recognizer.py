@@ -30,8 +30,13 @@ OPTIONS = {"hidden": "--hidden", "front_dim": "--hidden", "layers": "--layers", 
            "front": "--front"}
 
 
+EXAMPLES = """examples:
+  speechseq train recognizer --manifest ../shared/data/kathleen/manifest.jsonl --split train --out runs/rec
+  speechseq train recognizer --manifest corpus-a.jsonl --manifest corpus-b.jsonl --repeat 1 --repeat 3 --out runs/rec2"""
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("recognizer", help="train a BiLSTM + CTC speech recogniser",
+    p = sub.add_parser("recognizer", epilog=EXAMPLES, help="train a BiLSTM + CTC speech recogniser",
                        description=__doc__, formatter_class=HelpFormatter)
     add_arguments(p)
     p.set_defaults(func=run)

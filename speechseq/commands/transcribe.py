@@ -27,8 +27,14 @@ DEFAULT_LEXICON = MODELS / "words-en.npz"
 FORMATS = ("txt", "json", "srt", "vtt")
 
 
+EXAMPLES = """examples:
+  speechseq transcribe talk.flac                      # lexicon + LMs, only where the VAD hears speech
+  speechseq transcribe recordings/ --format srt --output-dir subtitles
+  speechseq transcribe talk.wav --decoder greedy --vad off --format json"""
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("transcribe", help="speech to text for audio files",
+    p = sub.add_parser("transcribe", epilog=EXAMPLES, help="speech to text for audio files",
                        description="Transcribe audio files of any length with a CTC recogniser; long files are cut "
                                    "at pauses into utterances of at most --max-segment seconds. Words come with "
                                    "start and end times and a confidence.",

@@ -16,8 +16,13 @@ from ..errors import SpeechseqError
 from .common import HelpFormatter, bounded
 
 
+EXAMPLES = """examples:
+  speechseq tune fusion --model models/recognizer-en.onnx --lm models/lm-en.onnx --manifest val.jsonl \\
+      --alphas 0.4 0.8 1.2 --betas 0.5 1.0 1.5"""
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("fusion", help="grid-search the LM weight and length bonus of beam + LM",
+    p = sub.add_parser("fusion", epilog=EXAMPLES, help="grid-search the LM weight and length bonus of beam + LM",
                        description="Decode a dev manifest with CTC prefix beam search + shallow LM fusion "
                                    "for every (alpha, beta) of a grid and print the WER of each; the best "
                                    "pair is the one to pass as --lm-weight / --word-bonus.",
