@@ -350,6 +350,13 @@ def test_a_folder_of_recordings_with_bad_and_odd_files(tmp_path):
     assert used == 8 and roles["neg"]["clips"] + roles.get("val_neg", {}).get("clips", 0) == 7
     assert "data: 8 positives" in err and "7 negatives" in err and "; 4 files skipped" in err
     assert "1 negative clip(s) last longer than a 10 s training mix" in err
+    _clips(act, "more-yes", 1)                                       # a take added to the folder since
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = main(["train", "detector", "--keyword", "yes", "--out", str(out), "--positives", str(act),
+                     "--negatives", str(neg), "--epochs", "1", "--steps", "2", "--batch", "4", "--workers", "1"])
+    err = stderr.getvalue()
+    assert code == 1 and "the same folders now hold" in err and "13 positive" in err, err[-1000:]
 
 
 def test_finetune_weight_average_leaves_little_of_the_start():

@@ -262,6 +262,13 @@ def run(args: argparse.Namespace) -> int:
     bank = load_bank(bank_path) if bank_path.exists() else None
     for meta in ([bank["meta"]] if bank is not None else []) + ([before] if before else []):
         same_run(out, meta, args.keyword, sources)
+    listed = listed_files(items)
+    if bank is not None and bank["meta"].get("listed", listed) != listed:  # files added to (or taken from) a folder
+        was = bank["meta"]["listed"]
+        raise SpeechseqError(f"{out} holds a run whose data was built from " + ", ".join(
+            f"{was.get(r, 0)} {r} files" for r in sorted(listed)) + "; the same folders now hold " + ", ".join(
+            f"{listed[r]} {r}" for r in sorted(listed)) + ": use a new --out to train on the files as they are, "
+            "or rerun with the files as they were to resume")
     roles = {i.role for i in items}
     for need in ("pos", "neg"):
         noun = "positives" if need == "pos" else "negatives"
@@ -280,7 +287,7 @@ def run(args: argparse.Namespace) -> int:
              "and speech the detector will hear (even an hour of talk radio) make one that fires less on real speech.")
     if bank is None:
         bank = build_bank(items, BankConfig(), args.workers, extra_arrays=generated_backgrounds(items),
-                          meta={"keyword": args.keyword, "sources": sources})
+                          meta={"keyword": args.keyword, "sources": sources, "listed": listed})
         for need, option in (("pos", "--positives"), ("neg", "--negatives")):
             if f"{need}/q" not in bank:  # not cached: a rerun with the files replaced builds the bank again
                 noun = "positives" if need == "pos" else "negatives"
@@ -317,6 +324,17 @@ def long_negatives(bank: dict, clip_s: float) -> int:
 
     return sum(int((np.diff(bank[f"{role}/offsets"]) > clip_s * 100).sum())
                for role in ("neg", "val_neg") if f"{role}/offsets" in bank)
+
+
+def listed_files(items) -> dict[str, int]:
+    """Files the sources hold, by role (positive, negative, background; their validation share included): what a
+    rerun compares with the bank's, so that files added to a folder since are not silently left out."""
+    names = {"pos": "positive", "neg": "negative", "bg": "background"}
+    out: dict[str, int] = {}
+    for item in items:
+        role = names[item.role.removeprefix("val_")]
+        out[role] = out.get(role, 0) + 1
+    return out
 
 
 def data_line(meta: dict) -> str:
