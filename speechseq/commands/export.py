@@ -119,18 +119,18 @@ def frontend_config(like: str | None = None, **changes):
     """The FrontendConfig to export: the defaults, or those of the model `like` (its metadata's "frontend"),
     with `changes` that are not None (n_mels=..., floor=...) applied."""
     from ..frontend import FrontendConfig
-    from ..runtime.onnx import ModelError, read_metadata
+    from ..runtime.onnx import ModelError, frontend_of, read_metadata
 
     cfg = FrontendConfig()
     if like is not None:
         try:
-            settings = read_metadata(like).get("frontend")
+            meta = read_metadata(like)
         except ModelError as err:
             raise SpeechseqError(f"--like {err}") from None
-        if not isinstance(settings, dict):
+        if not isinstance(meta.get("frontend"), dict):
             raise SpeechseqError(f"--like {like}: its metadata holds no frontend settings")
         try:
-            cfg = FrontendConfig(**settings)
+            cfg = frontend_of(meta)  # the runtime's reading: each setting checked by type
         except TypeError as err:
             raise SpeechseqError(f"--like {like}: frontend settings this version does not know ({err})") from None
     return replace(cfg, **{k: v for k, v in changes.items() if v is not None})

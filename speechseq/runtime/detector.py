@@ -32,7 +32,7 @@ from ..frontend import FrontendState, StreamingFrontend
 from .detector_graph import load_graph, merged_session, runtime_graph
 from .graph_merge import prefixed
 from .level import GUARD_RANGE_DB, FloorGuard
-from .onnx import ModelError, direct_run, frontend_of, make_session, session_metadata
+from .onnx import ModelError, direct_run, frontend_of, make_session, reading_metadata, session_metadata
 
 # load_graph: speechseq.runtime.detector_graph's, the graph KeywordModel runs
 __all__ = ["Detection", "KeywordModel", "KeywordState", "DetectorState", "Detector", "load_graph", "smooth",
@@ -154,7 +154,7 @@ class KeywordModel:
         if meta.get("kind") != "detector":
             raise ModelError(f"{path}: not a speechseq detector (metadata kind {meta.get('kind')!r})")
         self.meta = meta
-        try:
+        with reading_metadata(path, "detector"):  # a missing or wrong-typed field: one ModelError naming the file
             self.keyword: str = str(meta["keyword"])
             self.threshold = float(meta["threshold"])
             self.stride, self.context = int(meta["stride"]), int(meta["context"])
@@ -166,10 +166,6 @@ class KeywordModel:
             self.refractory_s = float(meta.get("refractory_s", 1.0))
             self.keyword_duration_s = float(meta.get("keyword_duration_s", 0.6))
             self.end_offset_s = float(meta.get("end_offset_s", 0.0))
-        except KeyError as err:
-            raise ModelError(f"{path}: detector metadata without {err.args[0]!r}") from None
-        except (TypeError, ValueError) as err:  # a value of the wrong kind, or frontend settings it does not know
-            raise ModelError(f"{path}: detector metadata not readable ({err})") from None
 
     @property
     def session(self):

@@ -136,12 +136,9 @@ def open_model(path: str | os.PathLike, kind: str, what: str, threads: int = 1,
 
 def check_vocabulary(meta: dict, path: str | os.PathLike, vocabulary: tuple[str, ...]) -> None:
     """ModelError unless the metadata's "vocabulary" is `vocabulary`: the decoders spell with speechseq.text's."""
-    if not _same_vocabulary(meta.get("vocabulary"), vocabulary):
+    given = meta.get("vocabulary")
+    if not (isinstance(given, list) and given == list(vocabulary)):
         raise ModelError(f"{path}: the model's vocabulary differs from speechseq.text.VOCAB")
-
-
-def _same_vocabulary(given, vocabulary: tuple[str, ...]) -> bool:
-    return isinstance(given, list) and given == list(vocabulary)
 
 
 @contextlib.contextmanager
