@@ -68,7 +68,12 @@ def length_buckets(utterances: Sequence[Utterance | float], batch_seconds: float
         raise ValueError(f"batch_seconds must be > 0, got {batch_seconds}")
     if max_batch_size is not None and max_batch_size < 1:
         raise ValueError(f"max_batch_size must be >= 1, got {max_batch_size}")
+    if pool_size is not None and pool_size < 1:
+        raise ValueError(f"pool_size must be >= 1 or None, got {pool_size}")
     durations = _durations(utterances)
+    if not np.isfinite(durations).all():  # NaN is neither too long nor short enough: it would vanish
+        bad = np.flatnonzero(~np.isfinite(durations))
+        raise ValueError(f"durations must be finite: {bad.size} are not (first at index {int(bad[0])})")
     long = np.flatnonzero(durations > batch_seconds)
     if long.size:
         message = (f"{long.size} utterance(s) longer than batch_seconds={batch_seconds} "

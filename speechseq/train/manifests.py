@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import math
 import os
 import warnings
 from collections.abc import Callable, Iterable
@@ -66,6 +67,11 @@ class _Reader:
 
     def audio(self, raw: str, base: Path, where: str) -> str | None:
         """Absolute path of `raw` (relative to `base`), or None when missing and skipping."""
+        if not raw.strip():  # an empty cell, or a line cut short
+            if not self.skip_missing:
+                raise SpeechseqError(f"{where}: no audio path")
+            warnings.warn(f"{where}: no audio path (skipped)", stacklevel=3)
+            return None
         path = Path(os.path.expanduser(raw))
         path = path if path.is_absolute() else base / path
         if path.is_file():
@@ -107,9 +113,12 @@ def _source(path: Path) -> str:
 
 def _number(value: Any, where: str, what: str) -> float:
     try:
-        return float(value)
+        number = float(value)
     except (TypeError, ValueError):
-        raise SpeechseqError(f"{where}: {what} is not a number: {value!r}") from None
+        number = math.nan
+    if not math.isfinite(number):  # NaN would pass every later check and vanish from the batches
+        raise SpeechseqError(f"{where}: {what} is not a number: {value!r}")
+    return number
 
 
 def load_jsonl(path: str | Path, *, split: str | Iterable[str] | None = None,
@@ -120,7 +129,7 @@ def load_jsonl(path: str | Path, *, split: str | Iterable[str] | None = None,
     path = Path(path).resolve()
     reader, want, tag = _Reader(skip_missing), _splits(split), source or _source(path)
     out = []
-    with open(path, encoding="utf-8") as f:
+    with open(path, encoding="utf-8-sig") as f:  # -sig: a byte order mark is not part of the first line
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue
@@ -178,18 +187,23 @@ def load_csv(path: str | Path, *, split: str | Iterable[str] | None = None,
     relative to the file."""
     path = Path(path).resolve()
     reader, want, tag = _Reader(skip_missing), _splits(split), source or _source(path)
-    with open(path, encoding="utf-8", newline="") as f:
+    with open(path, encoding="utf-8-sig", newline="") as f:  # -sig: Excel's "CSV UTF-8" starts with a BOM
         if delimiter is None:
             head = f.readline()
             delimiter = "\t" if path.suffix.lower() == ".tsv" or "\t" in head else (
                 ";" if head.count(";") > head.count(",") else ",")
             f.seek(0)
-        out = []
-        for lineno, row in enumerate(csv.DictReader(f, delimiter=delimiter), 2):
-            row = {k: v for k, v in row.items() if k is not None}  # None: cells past the header
-            if not any((v or "").strip() for v in row.values()):
+        out, rows = [], csv.reader(f, delimiter=delimiter)
+        header, lineno = next(rows, []), rows.line_num + 1  # lineno: where the next row starts
+        for cells in rows:
+            first, lineno = lineno, rows.line_num + 1
+            if first != rows.line_num:  # transcripts have no line breaks: an unmatched quote read on
+                raise SpeechseqError(f"{path}:{first}: a cell runs over lines {first}-{rows.line_num} "
+                                     "(an unmatched quote?)")
+            if not any(c.strip() for c in cells):
                 continue
-            out.extend(_record(row, path.parent, f"{path}:{lineno}", reader, want, tag))
+            row = dict(zip(header, cells + [None] * (len(header) - len(cells))))  # cells past the header: dropped
+            out.extend(_record(row, path.parent, f"{path}:{first}", reader, want, tag))
     return out
 
 
@@ -215,13 +229,19 @@ def load_librispeech(root: str | Path, *, skip_missing: bool = False,
     return out
 
 
-def load_commonvoice(path: str | Path, *, split: str | None = None, skip_missing: bool = False,
+def load_commonvoice(path: str | Path, *, split: str | Iterable[str] | None = None, skip_missing: bool = False,
                      source: str | None = None) -> list[Utterance]:
     """A Common Voice split file (`train.tsv`, `dev.tsv`, `validated.tsv`, ...: columns
     client_id, path, sentence) with its clips in the sibling `clips/` folder; or the release
-    folder with `split` naming the .tsv. Durations come from `clip_durations.tsv` when present
-    (newer releases), else from the clip headers. Speaker = client_id."""
+    folder with `split` naming the .tsv (or several .tsv, read in turn). Durations come from
+    `clip_durations.tsv` when present (newer releases), else from the clip headers. Speaker = client_id."""
     path = Path(path).resolve()
+    if split is not None and not isinstance(split, str):
+        names = list(dict.fromkeys(split))
+        if path.is_file():
+            names = [path.stem] if path.stem in names else names[:1]  # the file's split, or the error below
+        return [u for name in names
+                for u in load_commonvoice(path, split=name, skip_missing=skip_missing, source=source)]
     if path.is_file() and split is not None and split != path.stem:
         raise SpeechseqError(f"{path}: split={split!r} asked for, but this file is {path.stem!r}")
     if path.is_dir():
@@ -240,13 +260,13 @@ def load_commonvoice(path: str | Path, *, split: str | None = None, skip_missing
                 if len(row) >= 2 and row[1].strip().isdigit():
                     known[row[0]] = int(row[1]) / 1000.0  # the file gives milliseconds
     out = []
-    with open(path, encoding="utf-8", newline="") as f:
+    with open(path, encoding="utf-8-sig", newline="") as f:
         rows = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
         if not {"path", "sentence"} <= set(rows.fieldnames or ()):
             raise SpeechseqError(f"{path}: not a Common Voice .tsv (needs columns path, sentence)")
         for lineno, row in enumerate(rows, 2):
             where = f"{path}:{lineno}"
-            audio = reader.audio(row["path"], path.parent / "clips", where)
+            audio = reader.audio(row["path"] or "", path.parent / "clips", where)  # None: a line cut short
             if audio is None:
                 continue
             duration = known.get(row["path"]) or reader.duration(audio, where)
@@ -316,7 +336,8 @@ def load_kaldi(data_dir: str | Path, *, skip_missing: bool = False,
         where = f"{d / 'wav.scp'}:{lineno}"
         if value.endswith("|") or value.startswith(("ark:", "scp:")) or " " in value:
             raise SpeechseqError(f"{where}: only plain file paths are supported, not {value!r}; "
-                                 "write the audio to files first (e.g. wav-copy scp:wav.scp ark,t:-)")
+                                 "write each recording to a .wav file first (e.g. wav-copy scp:wav.scp scp:out.scp, "
+                                 "out.scp naming the file of each key) and list those")
         raw = Path(value)
         tries = [raw] if raw.is_absolute() else [Path.cwd() / raw, d / raw, d.parent.parent / raw]
         found = next((p for p in tries if p.is_file()), None)
@@ -388,7 +409,7 @@ def detect_format(path: str | Path) -> str:
         raise SpeechseqError(f"manifest not found: {p}")
     if p.name == "wav.scp":
         return "kaldi"
-    with open(p, encoding="utf-8", errors="replace") as f:
+    with open(p, encoding="utf-8-sig", errors="replace") as f:
         head = next((line for line in f if line.strip()), "")
     if p.suffix.lower() in (".jsonl", ".json") or head.lstrip().startswith("{"):
         return "jsonl"
@@ -408,6 +429,8 @@ def load_manifest(path: str | Path, format: str = "auto", *,
     if fmt not in FORMATS:
         raise SpeechseqError(f"unknown manifest format {fmt!r} (known: {', '.join(FORMATS)})")
     p = Path(path)
+    if not p.exists():
+        raise SpeechseqError(f"manifest not found: {p}")
     if fmt == "kaldi" and p.name == "wav.scp" or fmt == "jsonl" and p.is_dir():
         p = p.parent if fmt == "kaldi" else p / "manifest.jsonl"
     kwargs: dict[str, Any] = {"skip_missing": skip_missing, "source": source}
@@ -419,6 +442,8 @@ def load_manifest(path: str | Path, format: str = "auto", *,
         return FORMATS[fmt](p, **kwargs)
     except UnicodeDecodeError as err:
         raise SpeechseqError(f"{_undecodable_line(p)}: not UTF-8 text ({err.reason})") from None
+    except OSError as err:  # a folder where a file was expected, a file not allowed to read, ...
+        raise SpeechseqError(f"{err.filename or p}: cannot read the manifest ({err.strerror or err})") from None
 
 
 def _undecodable_line(p: Path) -> str:

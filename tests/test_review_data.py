@@ -1,0 +1,111 @@
+"""Review of the recogniser's data loading: manifests as people have them, bad input named in one line."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from speechseq.errors import SpeechseqError
+from speechseq.train.data import detect_format, length_buckets, load_manifest
+
+FIX = Path(__file__).resolve().parent / "fixtures" / "manifests"
+
+
+@pytest.fixture()
+def clip(tmp_path: Path) -> Path:
+    sf.write(tmp_path / "a.wav", np.zeros(1600, np.float32), 16000)
+    return tmp_path / "a.wav"
+
+
+@pytest.mark.parametrize("name, body", [("m.csv", 'path,text\na.wav,"hi, there"\n'),
+                                        ("m.jsonl", '{"audio_filepath": "a.wav", "text": "hi, there"}\n')])
+def test_a_byte_order_mark_is_not_part_of_the_first_column(clip: Path, name: str, body: str) -> None:
+    """Excel's "CSV UTF-8" and pandas' encoding="utf-8-sig" start the file with a BOM."""
+    (clip.parent / name).write_bytes(("\ufeff" + body).encode())
+    assert [(u.text, u.duration) for u in load_manifest(clip.parent / name)] == [("hi, there", 0.1)]
+
+
+def test_a_common_voice_tsv_with_a_byte_order_mark_is_still_common_voice(tmp_path: Path) -> None:
+    shutil.copytree(FIX / "commonvoice", tmp_path / "cv")
+    tsv = tmp_path / "cv" / "train.tsv"
+    tsv.write_bytes(b"\xef\xbb\xbf" + tsv.read_bytes())
+    assert detect_format(tsv) == "commonvoice"
+    assert [u.speaker for u in load_manifest(tsv)] == ["c0ffee", "beef01"]
+
+
+@pytest.mark.parametrize("fmt, what", [("jsonl", "nope.jsonl"), ("csv", "nope.csv"), ("commonvoice", "nope.tsv"),
+                                       ("librispeech", "nope"), ("speech_commands", "nope"), ("kaldi", "nope")])
+def test_a_missing_manifest_with_a_named_format_is_a_clear_error(tmp_path: Path, fmt: str, what: str) -> None:
+    with pytest.raises(SpeechseqError, match=f"manifest not found: .*{what}"):
+        load_manifest(tmp_path / what, format=fmt)
+
+
+def test_a_folder_given_as_a_csv_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(SpeechseqError, match="cannot read the manifest"):
+        load_manifest(tmp_path, format="csv")
+
+
+def test_csv_errors_name_the_right_line_after_blank_lines(clip: Path) -> None:
+    (clip.parent / "m.csv").write_text("path,text\n\na.wav,hi\n\ngone.wav,x\n")
+    with pytest.raises(SpeechseqError, match=r"m.csv:5: audio file not found"):
+        load_manifest(clip.parent / "m.csv")
+
+
+def test_an_unmatched_quote_does_not_swallow_the_rows_after_it(clip: Path) -> None:
+    """A TSV transcript opening with a quote made csv read on to the next quote: rows lost, text wrong."""
+    (clip.parent / "m.tsv").write_text('path\ttext\na.wav\t"Hello, she said\na.wav\tsecond\na.wav\tthird\n')
+    with pytest.raises(SpeechseqError, match=r"m.tsv:2: .*unmatched quote"):
+        load_manifest(clip.parent / "m.tsv")
+
+
+def test_a_row_without_an_audio_path_is_named(clip: Path) -> None:
+    (clip.parent / "m.csv").write_text("path,text\n,hi\n")
+    with pytest.raises(SpeechseqError, match=r"m.csv:2: no audio path"):
+        load_manifest(clip.parent / "m.csv")
+    with pytest.warns(UserWarning, match="no audio path"):
+        assert load_manifest(clip.parent / "m.csv", skip_missing=True) == []
+
+
+def test_a_truncated_common_voice_line_is_named(tmp_path: Path) -> None:
+    shutil.copytree(FIX / "commonvoice", tmp_path / "cv")
+    with open(tmp_path / "cv" / "train.tsv", "a", encoding="utf-8") as f:
+        f.write("deadbeef\n")  # a download cut after the client_id
+    with pytest.raises(SpeechseqError, match=r"train.tsv:4: no audio path"):
+        load_manifest(tmp_path / "cv" / "train.tsv")
+
+
+def test_common_voice_takes_several_splits_as_load_manifest_says() -> None:
+    both = load_manifest(FIX / "commonvoice", split=("train", "dev"))
+    assert [(u.text, u.split) for u in both] == [("The first sentence.", "train"), ("And a second one.", "train"),
+                                                 ("Held out.", "dev")]
+    assert len(load_manifest(FIX / "commonvoice" / "train.tsv", split=["train", "dev"])) == 2
+    with pytest.raises(SpeechseqError, match="this file is 'train'"):
+        load_manifest(FIX / "commonvoice" / "train.tsv", split=["dev"])
+
+
+def test_kaldi_pipe_refusal_suggests_a_command_that_writes_files(tmp_path: Path) -> None:
+    """`wav-copy scp:wav.scp ark,t:-` (the old hint) fails in Kaldi: wave data is only written in binary,
+    and a text archive on stdout is no files anyway."""
+    (tmp_path / "wav.scp").write_text("u1 flac -c -d -s u1.flac |\n")
+    (tmp_path / "text").write_text("u1 hello\n")
+    with pytest.raises(SpeechseqError, match=r"only plain file paths") as err:
+        load_manifest(tmp_path)
+    assert "ark,t:-" not in str(err.value) and "scp:wav.scp scp:" in str(err.value)
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity"])
+def test_a_duration_that_is_not_finite_is_named(clip: Path, value: str) -> None:
+    (clip.parent / "m.jsonl").write_text(f'{{"audio_filepath": "a.wav", "text": "x", "duration": {value}}}\n')
+    with pytest.raises(SpeechseqError, match=r"m.jsonl:1: duration is not a number"):
+        load_manifest(clip.parent / "m.jsonl")
+
+
+def test_length_buckets_lose_nothing_silently() -> None:
+    """A NaN duration was neither 'too long' nor kept, and a negative pool_size gave no batch at all."""
+    with pytest.raises(ValueError, match="durations must be finite"):
+        length_buckets([1.0, float("nan"), 2.0], 10.0)
+    with pytest.raises(ValueError, match="pool_size"):
+        length_buckets([1.0, 2.0], 10.0, pool_size=-1)
