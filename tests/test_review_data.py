@@ -109,3 +109,75 @@ def test_length_buckets_lose_nothing_silently() -> None:
         length_buckets([1.0, float("nan"), 2.0], 10.0)
     with pytest.raises(ValueError, match="pool_size"):
         length_buckets([1.0, 2.0], 10.0, pool_size=-1)
+
+
+# ---- feature banks (speechseq.train.featbank) ----
+
+def _bank():
+    from speechseq.frontend import FrontendConfig
+    from speechseq.train.featbank import FeatureBank, quantize
+
+    feats = np.full((7, 80), -3.0, np.float32)
+    return FeatureBank(quantize(feats), np.array([0, 3, 7]), ["a", "b"], ["x", "x"], FrontendConfig().to_dict())
+
+
+def test_a_bank_named_with_a_dot_keeps_its_name(tmp_path):
+    from speechseq.train.featbank import FeatureBank
+
+    bank = _bank()
+    bank.save(tmp_path / "kathleen.v2")
+    other = _bank()
+    other.texts[0] = "other"
+    other.save(tmp_path / "kathleen.v3")  # with_suffix made both kathleen.json: the second overwrote the first
+    assert FeatureBank.load(tmp_path / "kathleen.v2").texts == ["a", "b"]
+    assert FeatureBank.load(tmp_path / "kathleen.v3").texts == ["other", "b"]
+    assert FeatureBank.load(tmp_path / "kathleen.v2.json").texts == ["a", "b"]  # either file's name works
+
+
+def test_a_missing_or_corrupt_bank_is_one_error_naming_it(tmp_path):
+    from speechseq.errors import SpeechseqError
+    from speechseq.train.featbank import FeatureBank
+
+    with pytest.raises(SpeechseqError, match="feature bank not found: .*nothing.json"):
+        FeatureBank.load(tmp_path / "nothing")
+    _bank().save(tmp_path / "b")
+    (tmp_path / "b.u8.xz").write_bytes(b"not xz at all")
+    with pytest.raises(SpeechseqError, match=r"b: not a readable feature bank \(LZMAError"):
+        FeatureBank.load(tmp_path / "b")
+    _bank().save(tmp_path / "c")
+    (tmp_path / "c.json").write_text("{\"low\": ")
+    with pytest.raises(SpeechseqError, match="c: not a readable feature bank"):
+        FeatureBank.load(tmp_path / "c")
+
+
+def test_a_bank_whose_offsets_do_not_match_its_frames_is_refused(tmp_path):
+    import json
+
+    from speechseq.errors import SpeechseqError
+    from speechseq.train.featbank import FeatureBank
+
+    _bank().save(tmp_path / "b")
+    meta = json.loads((tmp_path / "b.json").read_text())
+    meta["offsets"] = [0, 3, 9]  # frames of another bank
+    (tmp_path / "b.json").write_text(json.dumps(meta))
+    with pytest.raises(SpeechseqError, match="offsets do not match its frames \\(9 against 7\\)"):
+        FeatureBank.load(tmp_path / "b")
+
+
+def test_featurize_counts_unreadable_files_in_its_warning(tmp_path):
+    from speechseq.errors import SpeechseqWarning
+    from speechseq.frontend import FrontendConfig
+    from speechseq.train.featbank import featurize
+    from speechseq.train.manifests import Utterance
+
+    good = np.zeros(16000, np.float32) + 0.01 * np.sin(np.arange(16000) / 5).astype(np.float32)
+
+    def load(u):
+        if u.audio == "bad.wav":
+            raise ValueError("cannot read")
+        return good
+
+    utts = [Utterance(audio=a, duration=1.0, text="yes") for a in ("a.wav", "bad.wav", "c.wav")]
+    with pytest.warns(SpeechseqWarning, match=r"1 of 3 utterances left out \(1 unreadable\)"):
+        bank = featurize(utts, FrontendConfig(), "x", trim=False, load=load, progress=False)
+    assert len(bank) == 2

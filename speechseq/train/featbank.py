@@ -110,7 +110,7 @@ class FeatureBank:
         path.parent.mkdir(parents=True, exist_ok=True)
         meta = {"frontend": self.frontend, "low": LOW, "step": STEP, "n_mels": int(self.frames.shape[1]),
                 "offsets": self.offsets.tolist(), "texts": self.texts, "sources": self.sources}
-        js, xz = path.with_suffix(".json"), path.with_suffix(".u8.xz")
+        js, xz = _files(path)
         # temp files + rename, the frames first: a NAME.json on disk always has its whole NAME.u8.xz
         for dest, data in ((xz, lzma.compress(np.ascontiguousarray(self.frames).tobytes(), preset=6)),
                            (js, json.dumps(meta).encode())):
@@ -121,14 +121,43 @@ class FeatureBank:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "FeatureBank":
+        """The bank saved at PATH (PATH.json and PATH.u8.xz; either file's name works too). SpeechseqError naming the
+        bank when a file is missing, unreadable or not a bank's."""
+        from ..errors import SpeechseqError
+
         path = Path(path)
-        meta = json.loads(path.with_suffix(".json").read_text())
-        if (meta["low"], meta["step"]) != (LOW, STEP):
-            raise ValueError(f"{path}: quantised on another grid ({meta['low']}, {meta['step']})")
-        raw = lzma.decompress(path.with_suffix(".u8.xz").read_bytes())
-        frames = np.frombuffer(raw, dtype=np.uint8).reshape(-1, meta["n_mels"])
-        return cls(frames, np.asarray(meta["offsets"], dtype=np.int64), meta["texts"], meta["sources"],
-                   meta["frontend"])
+        js, xz = _files(path)
+        try:
+            meta = json.loads(js.read_text())
+            if (meta["low"], meta["step"]) != (LOW, STEP):
+                raise SpeechseqError(f"{js}: quantised on another grid ({meta['low']}, {meta['step']}); "
+                                     "make the features again")
+            raw = lzma.decompress(xz.read_bytes())
+            frames = np.frombuffer(raw, dtype=np.uint8).reshape(-1, meta["n_mels"])
+            bank = cls(frames, np.asarray(meta["offsets"], dtype=np.int64), meta["texts"], meta["sources"],
+                       meta["frontend"])
+        except SpeechseqError:
+            raise
+        except FileNotFoundError as err:
+            raise SpeechseqError(f"feature bank not found: {err.filename}") from None
+        except (OSError, ValueError, KeyError, TypeError, lzma.LZMAError) as err:  # JSONDecodeError is a ValueError
+            raise SpeechseqError(f"{js.with_name(js.name[:-5])}: not a readable feature bank "
+                                 f"({type(err).__name__}: {err}); make the features again") from None
+        if len(bank.offsets) != len(bank.texts) + 1 or bank.offsets[-1] != len(frames):
+            end = int(bank.offsets[-1]) if len(bank.offsets) else 0
+            raise SpeechseqError(f"{js}: its offsets do not match its frames ({end} against {len(frames)}); "
+                                 "make the features again")
+        return bank
+
+
+def _files(path: Path) -> tuple[Path, Path]:
+    """PATH.json and PATH.u8.xz: the suffixes appended (a name with dots keeps them), either one's name also taken."""
+    name = path.name
+    for known in (".u8.xz", ".json"):
+        if name.endswith(known):
+            name = name[: -len(known)]
+            break
+    return path.with_name(name + ".json"), path.with_name(name + ".u8.xz")
 
 
 def featurize(utterances: Sequence, cfg: FrontendConfig, source: str, trim: bool = True,
@@ -161,7 +190,7 @@ def featurize(utterances: Sequence, cfg: FrontendConfig, source: str, trim: bool
 
         it = tqdm(utterances, desc=f"features {source}", unit="utt", file=sys.stderr)
     parts, texts = [], []
-    no_text = no_audio = 0
+    no_text = no_audio = unreadable = 0
     for u in it:
         text = normalize(u.text)
         if not text:
@@ -171,6 +200,7 @@ def featurize(utterances: Sequence, cfg: FrontendConfig, source: str, trim: bool
             f = logmel(load(u), cfg)
         except Exception as err:  # noqa: BLE001 - one unreadable file must not stop a corpus
             print(f"speechseq: warning: skipped {u.audio}: {err}", file=sys.stderr)
+            unreadable += 1
             continue
         if trim:
             f = f[trim_silence_frames(f)]
@@ -179,10 +209,12 @@ def featurize(utterances: Sequence, cfg: FrontendConfig, source: str, trim: bool
             continue
         parts.append(quantize(f))
         texts.append(text)
-    if no_text or no_audio:
+    if no_text or no_audio or unreadable:
         why = [f"{no_text} with no text in a-z ' after normalisation"] * bool(no_text) + \
-            [f"{no_audio} with audio shorter than one frame"] * bool(no_audio)
-        warnings.warn(f"{source}: {no_text + no_audio} of {len(utterances)} utterances left out ({', '.join(why)})",
+            [f"{no_audio} with audio shorter than one frame"] * bool(no_audio) + \
+            [f"{unreadable} unreadable"] * bool(unreadable)
+        left = no_text + no_audio + unreadable
+        warnings.warn(f"{source}: {left} of {len(utterances)} utterances left out ({', '.join(why)})",
                       SpeechseqWarning, stacklevel=2)
     lengths = np.array([len(p) for p in parts], dtype=np.int64)
     frames = np.concatenate(parts) if parts else np.zeros((0, cfg.n_mels), np.uint8)
