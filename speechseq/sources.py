@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .audio import SAMPLE_RATE, stream_audio, to_mono
+from .audio import SAMPLE_RATE, finite_samples, stream_audio, to_mono
 from .errors import SpeechseqError
 
 __all__ = ["Overrun", "DeviceInfo", "AudioDeviceError", "DeviceLost", "BlockQueue", "Microphone", "FileStream",
@@ -144,7 +144,7 @@ class _Resampler:
         self._rs = None if rate == SAMPLE_RATE else soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="float32", quality="HQ")
 
     def __call__(self, x: np.ndarray, last: bool = False) -> np.ndarray:
-        x = to_mono(x)
+        x = finite_samples(to_mono(x))  # before the resampler spreads a driver's NaN (as stream_audio does a file's)
         return x if self._rs is None else self._rs.resample_chunk(x, last=last).astype(np.float32, copy=False)
 
 
@@ -167,8 +167,16 @@ class Microphone:
         try:
             info = sd.query_devices(self.device, "input")
         except Exception as err:
-            which = "no default input device" if self.device is None else f"no input device {self.device!r}"
-            raise AudioDeviceError(f"{which} ({err}); the command's --list-devices shows them, or run on a file "
+            # sounddevice lists the devices an ambiguous name matches on lines of their own: one line here
+            first, *rest = str(err).splitlines() or [""]
+            detail = " ".join([first, "; ".join(rest)]) if rest else first
+            if self.device is None:
+                which = "no default input device"
+            elif rest and first.startswith("Multiple"):
+                which = f"more than one input device matches {self.device!r}"
+            else:
+                which = f"no input device {self.device!r}"
+            raise AudioDeviceError(f"{which} ({detail}); the command's --list-devices shows them, or run on a file "
                                    "with --input FILE") from None
         self.name = str(info["name"])
         self.rate = int(self._want_rate or info["default_samplerate"])
@@ -177,15 +185,21 @@ class Microphone:
             raise AudioDeviceError(f"device {self.name!r} has no input channels")
         self._resample = _Resampler(self.rate)
         self._finished.clear()
+        stream = None
         try:
             # A raw stream: its callback gets the samples as a buffer, with no numpy array made on the audio thread.
-            self._stream = sd.RawInputStream(device=self.device, samplerate=self.rate, channels=self.channels,
-                                             dtype="float32", blocksize=max(1, int(round(self.rate * self.block_s))),
-                                             callback=self._callback, finished_callback=self._finished.set)
-            self._stream.start()
+            stream = sd.RawInputStream(device=self.device, samplerate=self.rate, channels=self.channels,
+                                       dtype="float32", blocksize=max(1, int(round(self.rate * self.block_s))),
+                                       callback=self._callback, finished_callback=self._finished.set)
+            stream.start()
         except Exception as err:
-            self._stream = None
+            if stream is not None:  # opened but not started: it still holds the device
+                try:
+                    stream.close()
+                except Exception:
+                    pass
             raise AudioDeviceError(f"cannot open input device {self.name!r} at {self.rate} Hz x {self.channels} ({err})") from None
+        self._stream = stream
         return self
 
     def close(self) -> None:

@@ -168,3 +168,30 @@ def test_energy_vad_ignores_a_dc_offset():
     plain = speech_regions(speech_probabilities(EnergyVad(), x), F, len(x))
     assert plain and speech_regions(speech_probabilities(EnergyVad(), x + 0.4), F, len(x)) == plain
     assert speech_regions(speech_probabilities(EnergyVad(), np.full(5 * sr, 0.5, np.float32)), F, 5 * sr) == []
+
+
+@pytest.mark.parametrize("sr", [8000, 44100])
+def test_speech_probabilities_at_another_rate_keep_the_time(sr):
+    """The VADs run at 16 kHz: audio at another rate (a recogniser's own, passed as sample_rate) is resampled
+    first, so that frame k still covers [k F, (k + 1) F) seconds-wise. It was fed as it came: at 8 kHz a tone at
+    1-2 s came out at 0.5-1 s, at 44.1 kHz at 2.8-5.5 s."""
+    from speechseq.runtime.vad import EnergyVad
+
+    x = np.zeros(3 * sr, np.float32)
+    x[sr: 2 * sr] = 0.3 * np.sin(2 * np.pi * 440 * np.arange(sr) / sr)
+    p = speech_probabilities(EnergyVad(), x, sr)
+    assert len(p) == 3 * 16000 // 512
+    r = speech_regions(p, F, len(x), sr, RegionConfig(pad_s=0.0))
+    assert len(r) == 1 and abs(r[0][0] / sr - 1.0) <= 0.04 and abs(r[0][1] / sr - 2.0) <= 0.04, r
+
+
+def test_load_vad_refuses_a_bad_kind_and_a_graph_that_is_not_silero(tmp_path):
+    """A misspelt kind with a path loaded Silero from it; an ONNX file that is not Silero's loaded, and failed on
+    the first step with onnxruntime's missing-inputs error instead of a ModelError naming the file."""
+    from speechseq.runtime.onnx import ModelError
+    from speechseq.runtime.vad import load_vad, silero_model_path
+
+    with pytest.raises(ValueError, match="auto, silero or energy"):
+        load_vad("silerro", path=silero_model_path() or tmp_path / "x.onnx")
+    with pytest.raises(ModelError, match="recognizer-en.int8.onnx"):
+        load_vad("silero", path=ROOT / "models" / "recognizer-en.int8.onnx")

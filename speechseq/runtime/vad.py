@@ -91,6 +91,9 @@ class SileroVad:
             raise ModelError("Silero VAD not installed (pip install --no-deps silero-vad)")
         self.path = str(path)
         self.session = make_session(path, threads)
+        names = sorted(i.name for i in self.session.get_inputs())
+        if names != ["input", "sr", "state"]:  # fail here, not on the first step with onnxruntime's words
+            raise ModelError(f"{path}: not a Silero VAD graph (its inputs are {names}, not input, state and sr)")
         self._sr = np.array(SAMPLE_RATE, dtype=np.int64)
 
     def initial_state(self) -> VadState:
@@ -147,10 +150,10 @@ class EnergyVad:
 
 def load_vad(kind: str = "auto", path: str | os.PathLike | None = None, threads: int = 1) -> Vad:
     """"silero" (error if missing), "energy", or "auto" (Silero when installed, else energy)."""
+    if kind not in ("auto", "silero", "energy"):
+        raise ValueError(f"VAD kind must be auto, silero or energy, got {kind!r}")
     if kind == "energy":
         return EnergyVad()
     if kind == "silero" or path is not None:
         return SileroVad(path, threads)
-    if kind != "auto":
-        raise ValueError(f"VAD kind must be auto, silero or energy, got {kind!r}")
     return SileroVad(threads=threads) if silero_model_path() is not None else EnergyVad()
