@@ -255,3 +255,92 @@ def test_stream_path_takes_the_onnx_suffix_in_any_case():
     assert stream_path("models/r.int8.onnx") == Path("models/r.stream.int8.onnx")
     assert stream_path("models/R.Int8.ONNX") == Path("models/R.stream.Int8.ONNX")
     assert stream_path("r") == Path("r.stream.onnx")
+
+
+@pytest.mark.parametrize("chunk_s,lookahead_s", [(float("inf"), 0.2), (0.4, float("inf")), (float("nan"), 0.2),
+                                                  (0.4, float("nan")), (-0.4, 0.2), (0.4, -0.02)])
+def test_non_finite_or_negative_chunk_and_lookahead_are_a_clear_error(exported, chunk_s, lookahead_s):
+    """inf (say, a look-ahead meant as "the whole utterance") raised OverflowError and nan "cannot convert float
+    NaN to integer": the constructor's own one-line ValueError is what a caller can report."""
+    _, _, stream = exported[0]
+    with pytest.raises(ValueError, match="chunk must be > 0 and look-ahead >= 0 seconds"):
+        StreamingRecognizer(stream, chunk_s=chunk_s, lookahead_s=lookahead_s)
+
+
+@pytest.mark.parametrize("i", range(len(FRONTS)))
+def test_very_short_input_streams_as_offline(exported, i):
+    """0 frames, fewer than one stride, fewer than the chunk and its look-ahead: finish() still gives every
+    output step, equal to the offline model's when the look-ahead reaches the end."""
+    m, _, stream = exported[i]
+    rng = np.random.default_rng(10 + i)
+    for chunk_steps, look_steps in ((1, 0), (2, 1), (4, 100)):
+        rec = StreamingRecognizer(stream, chunk_s=0.01 * chunk_steps * m.cfg.stride,
+                                  lookahead_s=0.01 * look_steps * m.cfg.stride)
+        assert (rec.chunk_steps, rec.lookahead_steps) == (chunk_steps, look_steps)
+        assert rec.finish(rec.initial_state()).shape == (0, rec.vocab_size)
+        assert rec.partial(rec.initial_state()).text == ""
+        for t in (1, m.cfg.stride - 1, m.cfg.stride, m.cfg.stride + 1, 5):
+            if t < 1:
+                continue
+            x = (rng.normal(size=(t, 8)) * m.feat_std.numpy() + m.feat_mean.numpy()).astype(np.float32)
+            one = rec.finish(rec.accept(x, rec.initial_state()))
+            state = rec.initial_state()
+            for k in range(t):                     # a frame at a time, empty blocks between
+                state = rec.accept(x[k : k + 1], rec.accept(x[:0], state))
+            assert np.array_equal(rec.finish(state), one)
+            assert one.shape[0] == -(-t // m.cfg.stride)
+            ref = _chunked_torch(m, torch.from_numpy(x)[None], chunk_steps, look_steps)[0].numpy()
+            assert float(np.abs(one - ref).max()) < 1e-4
+            if look_steps >= one.shape[0]:
+                with torch.no_grad():
+                    off = m(torch.from_numpy(x)[None])[0][0].numpy()
+                assert float(np.abs(one - off).max()) < 1e-4
+
+
+def test_export_streaming_from_a_checkpoint(exported, tmp_path, monkeypatch, capsys):
+    """--checkpoint: the twin computes the checkpoint's model (chunked), with its frontend; without --out it
+    lands where --help says (the help said "next to the source", but it is written in the current folder)."""
+    from speechseq.train.export_streaming import main
+
+    m = _model(seed=4, front="conv", stride=2, kernel_size=5)
+    ck = {"kind": "recognizer", "model_config": m.cfg.to_dict(), "model": m.state_dict(), "epoch": 3,
+          "extra": {"frontend": FE.to_dict(), "train_hours": 1.5}}
+    torch.save(ck, tmp_path / "best.pt")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "with --checkpoint, recognizer.stream.onnx in the current folder" in help_text
+    assert main(["--checkpoint", str(tmp_path / "best.pt")]) == 0
+    rec = StreamingRecognizer(tmp_path / "recognizer.stream.onnx", chunk_s=0.06, lookahead_s=0.04)
+    assert rec.frontend == FE and rec.meta["train_hours"] == 1.5
+    x = (np.random.default_rng(2).normal(size=(53, 8)) * m.feat_std.numpy() + m.feat_mean.numpy()).astype(np.float32)
+    ref = _chunked_torch(m, torch.from_numpy(x)[None], 3, 2)[0].numpy()
+    assert float(np.abs(rec.finish(rec.accept(x, rec.initial_state())) - ref).max()) < 1e-4
+
+
+def test_export_streaming_of_a_damaged_checkpoint_is_one_line(tmp_path, capsys):
+    """A file that torch.load cannot read as a checkpoint (text, a truncated archive, a pickled list) printed a
+    traceback (UnpicklingError, RuntimeError, AttributeError) instead of the tool's one-line error."""
+    from speechseq.train.export_streaming import main
+
+    (tmp_path / "text.pt").write_text("not a checkpoint")
+    torch.save({"kind": "recognizer", "model": {"w": torch.zeros(1000)}}, tmp_path / "whole.pt")
+    (tmp_path / "cut.pt").write_bytes((tmp_path / "whole.pt").read_bytes()[:300])
+    torch.save([1, 2, 3], tmp_path / "list.pt")
+    for name in ("text.pt", "cut.pt", "list.pt"):
+        assert main(["--checkpoint", str(tmp_path / name), "--out", str(tmp_path / "out.onnx")]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"export_streaming: error: {tmp_path / name}: not a speechseq recognizer checkpoint")
+        assert len(err.splitlines()) == 1, err
+    assert not (tmp_path / "out.onnx").exists()
+
+
+@pytest.mark.parametrize("c,r", [(0, 2), (-2, 1), (4, -1), (2.5, 1), (4, 0.5)])
+def test_chunked_forward_bad_steps_are_a_clear_error(c, r):
+    """A zero chunk raised ZeroDivisionError, a negative look-ahead a reshape error deep inside."""
+    from speechseq.nn.streaming import chunked_forward
+
+    m = _model()
+    with pytest.raises(ValueError, match="chunk_steps must be an integer >= 1 and lookahead_steps an integer >= 0"):
+        chunked_forward(m, torch.randn(1, 20, 8), c, r)

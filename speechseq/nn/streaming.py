@@ -23,6 +23,7 @@ equal the offline model's exactly; this is what tests check.
 """
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import torch
@@ -139,8 +140,12 @@ def chunked_forward(model: Recognizer, features: torch.Tensor, chunk_steps: int,
     in chunked mode too (mix its CTC loss with the offline one); steps past an utterance's end
     are junk, as in any padded batch.
     """
+    if not isinstance(chunk_steps, numbers.Integral) or not isinstance(lookahead_steps, numbers.Integral) \
+            or chunk_steps < 1 or lookahead_steps < 0:
+        raise ValueError(f"chunk_steps must be an integer >= 1 and lookahead_steps an integer >= 0, "
+                         f"got {chunk_steps!r}, {lookahead_steps!r}")
     cfg = model.cfg
-    c, r = chunk_steps, lookahead_steps
+    c, r = int(chunk_steps), int(lookahead_steps)
     x = model._front(features, lengths)                          # (B, T', D): local, exact (padding: the mean)
     b, t, _ = x.shape
     n = -(-t // c)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from dataclasses import dataclass, replace
 
@@ -79,8 +80,8 @@ class StreamingRecognizer:
         f, state = self.frontend.n_mels, (self.layers, 1, self.hidden)
         check_inputs(self.session, path, "chunked recogniser",
                      {"chunk": (1, None, f), "lookahead": (1, None, f), "h": state, "c": state})
-        if chunk_s <= 0 or lookahead_s < 0:
-            raise ValueError(f"chunk must be > 0 and look-ahead >= 0 seconds, got {chunk_s}, {lookahead_s}")
+        if not (math.isfinite(chunk_s) and math.isfinite(lookahead_s)) or chunk_s <= 0 or lookahead_s < 0:
+            raise ValueError(f"chunk must be > 0 and look-ahead >= 0 seconds (finite), got {chunk_s}, {lookahead_s}")
         self.chunk_steps = max(1, int(round(chunk_s / self.frame_shift_s)))
         self.lookahead_steps = max(0, int(round(lookahead_s / self.frame_shift_s)))
 

@@ -212,7 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     src.add_argument("--checkpoint", metavar="PT", help="a recogniser training checkpoint (best.pt)")
     ap.add_argument("--meta-from", metavar="ONNX", help="with --checkpoint: the offline export this model belongs to "
                                                          "(its metadata is copied; the listener checks they match)")
-    ap.add_argument("--out", help="output path (default: next to the source, .stream.onnx)")
+    ap.add_argument("--out", help="output path (default: with --from-onnx x.onnx, x.stream.onnx next to it; "
+                                  "with --checkpoint, recognizer.stream.onnx in the current folder)")
     ap.add_argument("--int8", action="store_true", help="also write the int8 twin (.stream.int8.onnx)")
     args = ap.parse_args(argv)
     try:
@@ -231,7 +232,13 @@ def _export(args: argparse.Namespace) -> int:
     else:
         from .recognizer import load_recognizer_checkpoint
 
-        model, ckpt = load_recognizer_checkpoint(args.checkpoint)
+        try:
+            model, ckpt = load_recognizer_checkpoint(args.checkpoint)
+        except (OSError, SpeechseqError, ValueError):
+            raise
+        except Exception as err:  # torch.load of a damaged file or of something else: pickle, zip, attribute errors
+            raise ModelError(f"{args.checkpoint}: not a speechseq recognizer checkpoint "
+                             f"({err.__class__.__name__})") from None
         extra = dict(ckpt.get("extra") or {})
         meta = {k: extra[k] for k in ("frontend", "train_hours", "train_sources", "data", "metrics") if k in extra}
         if args.meta_from:
