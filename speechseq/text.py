@@ -33,6 +33,14 @@ _ORDINAL_END = {"one": "first", "two": "second", "three": "third", "five": "fift
                 "nine": "ninth", "twelve": "twelfth"}
 _SYMBOLS = {"&": " and ", "%": " percent ", "+": " plus ", "=": " equals ", "@": " at ",
             "#": " number ", "°": " degrees ", "€": " euros ", "£": " pounds "}
+# symbol before an amount -> (unit, units, hundredth, hundredths)
+_CURRENCY = {"$": ("dollar", "dollars", "cent", "cents"), "£": ("pound", "pounds", "penny", "pence"),
+             "€": ("euro", "euros", "cent", "cents")}
+# Letters NFKD leaves whole (dropping them split a word in two: "straße" -> "stra e"), and apostrophe
+# look-alikes (the acute accent decomposes to a space).
+_LETTERS = str.maketrans({"ß": "ss", "ẞ": "SS", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ø": "o", "Ø": "O",
+                          "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "þ": "th", "Þ": "TH",
+                          "ı": "i", "\u00b4": "'", "\u02bc": "'", "\u2019": "'", "\u2018": "'", "`": "'"})
 
 
 def number_to_words(n: int) -> str:
@@ -73,14 +81,23 @@ def _year(n: int) -> str:
     return number_to_words(n)
 
 
+def _plural(words: str) -> str:
+    # "nineteen ninety" -> "nineteen nineties", "eighteen hundred" -> "eighteen hundreds"
+    return words[:-1] + "ies" if words.endswith("y") else words + "s"
+
+
 def _spell_number(match: re.Match) -> str:
     text = match.group(0)
     money, digits, suffix = match.group("money"), match.group("num"), (match.group("suffix") or "").lower()
+    scale = " ".join((match.group("scale") or "").lower().split())
     digits = digits.replace(",", "")
-    if money == "$" and "." in digits:
-        whole, cents = digits.split(".", 1)
-        words = number_to_words(int(whole or 0)) + " dollars"
-        return " " + words + ("" if int(cents) == 0 else " and " + number_to_words(int(cents[:2].ljust(2, "0"))) + " cents") + " "
+    if money and "." in digits and not scale:
+        unit, units, hundredth, hundredths = _CURRENCY[money]
+        whole, cents = int(digits.split(".", 1)[0] or 0), int(digits.split(".", 1)[1][:2].ljust(2, "0"))
+        parts = [number_to_words(whole) + " " + (unit if whole == 1 else units)] if whole or not cents else []
+        if cents:
+            parts.append(number_to_words(cents) + " " + (hundredth if cents == 1 else hundredths))
+        return " " + " and ".join(parts) + " "
     if "." in digits:
         whole, frac = digits.split(".", 1)
         words = number_to_words(int(whole or 0)) + " point " + " ".join(_ONES[int(d)] for d in frac)
@@ -90,12 +107,21 @@ def _spell_number(match: re.Match) -> str:
         words = _year(int(digits))
     else:
         words = number_to_words(int(digits))
-    if money == "$":
-        words += " dollars"
+    if suffix.endswith("s"):  # a decade or century: "the 1990s", "the '80s", "the 1800's"
+        words = words + " s" if "." in digits else _plural(words)
+    if scale:
+        words += " " + scale
+    if money:
+        unit, units = _CURRENCY[money][:2]
+        words += " " + (unit if words == "one" else units)
     return " " + words + " "
 
 
-_NUMBER = re.compile(r"(?P<money>\$)?(?P<num>\d(?:[\d,]*\d)?(?:\.\d+)?)(?P<suffix>st|nd|rd|th)?", re.IGNORECASE)
+# An amount: digits with commas grouping thousands, a decimal part; a currency before it, an ordinal or
+# plural ending (this one only after a 0: "1990s", not "5s") or a scale word after it.
+_NUMBER = re.compile(r"(?P<money>[$£€])?(?P<num>(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?)"
+                     r"(?:(?P<suffix>st|nd|rd|th|(?<=0)'?s(?![a-z]))|(?<=\d)(?P<scale>\s+(?:thousand|million|billion|"
+                     r"trillion)(?![a-z]))(?(money)|(?!)))?", re.IGNORECASE)
 
 
 def normalize(text: str) -> str:
@@ -104,9 +130,8 @@ def normalize(text: str) -> str:
     The result holds only characters of the CTC vocabulary (space, a-z, apostrophe), words
     separated by single spaces.
     """
-    text = unicodedata.normalize("NFKD", text)
+    text = unicodedata.normalize("NFKD", text.translate(_LETTERS))
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
     text = _NUMBER.sub(_spell_number, text)
     for sym, words in _SYMBOLS.items():
         text = text.replace(sym, words)

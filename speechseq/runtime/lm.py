@@ -78,12 +78,14 @@ def sample(lm: OnnxLM, rng: np.random.Generator, temperature: float = 1.0, prefi
 
     Probabilities are sharpened (T < 1) or flattened (T > 1) as softmax(log_p / T); the
     blank, <sos> and <unk> are never drawn. Returns prefix + continuation (at most max_chars
-    characters in all; a sentence cut there has no <eos>).
+    characters in all; a sentence cut there has no <eos>). ValueError for a prefix longer than that.
     """
     if temperature <= 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
     banned = [BLANK, SOS, UNK]
     tokens = [SOS, *encode(prefix)]
+    if len(tokens) - 1 > max_chars:
+        raise ValueError(f"prefix of {len(tokens) - 1} characters, more than max_chars {max_chars}")
     states = lm.initial_state()
     out = list(tokens[1:])
     log_probs = None

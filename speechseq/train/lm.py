@@ -156,8 +156,11 @@ def lm_loss_fn(model: CharLM, batch: torch.Tensor) -> tuple[torch.Tensor, dict]:
 def perplexity(model: CharLM, sentences_or_batches: Sequence[str] | Sequence[torch.Tensor],
                batch_tokens: int = 16384) -> dict[str, float]:
     """{"ppl": per-character perplexity, "bpc": bits per character, "nll": nats per character}
-    of normalised sentences (each with its <eos>), the model in eval mode."""
+    of normalised sentences (each with its <eos>) or of make_lm_batches' batches, the model in eval
+    mode. ValueError for no sentence (a perplexity of 1 would say perfect)."""
     items = sentences_or_batches
+    if not len(items):
+        raise ValueError("no sentence to measure the perplexity of")
     batches = (make_lm_batches(_encode_all(items), batch_tokens, None)
                if items and isinstance(items[0], str) else items)
     was = model.training

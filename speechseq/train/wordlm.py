@@ -6,7 +6,8 @@
 
 Each sentence is read as <s> <s> w1 ... wn </s>. With c(.) raw trigram counts, N(. b c) the number
 of distinct words seen before the bigram b c, N(. c) the number of distinct words seen before c,
-and one absolute discount per order, D = n1 / (n1 + 2 n2) from that order's count-of-counts:
+and one absolute discount per order, D = n1 / (n1 + 2 n2) from that order's count-of-counts
+(kept within [0.05, 0.95]; 0.5 when no count is 1 or 2):
     P3(c | a b) = max(c(a b c) - D3, 0) / c(a b .) + D3 N1+(a b .) / c(a b .) * P2(c | b)
     P2(c | b)   = max(N(. b c) - D2, 0) / N(. b .) + D2 N1+(b .) / N(. b .) * P1(c)
     P1(c)       = max(N(. c) - D1, 0) / N(. .) + D1 N1+(.) / N(. .) / |V'|
@@ -21,6 +22,7 @@ how common they are in general English. The result is stored in backoff form
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -29,6 +31,9 @@ import numpy as np
 from ..runtime.lexicon import BOS, EOS_WORD, SPECIALS, UNK_WORD
 
 __all__ = ["corpus_sentences", "kneser_ney", "read_wordfreq"]
+
+# A word as speechseq.text.normalize leaves it: letters, an apostrophe only between two of them.
+_WORD = re.compile(r"[a-z]+(?:'[a-z]+)*")
 
 
 def corpus_sentences(text_files: Iterable[str | os.PathLike],
@@ -46,10 +51,9 @@ def corpus_sentences(text_files: Iterable[str | os.PathLike],
 def read_wordfreq(path: str | os.PathLike, n_words: int) -> dict[str, float]:
     """The `n_words` most frequent words of a wordfreq list file (e.g. wordfreq/data/large_en.msgpack.gz
     from the `wordfreq` wheel: gzip'd msgpack, a header then one list of words per centibel bin,
-    bin i holding the words of frequency 10^(-i/100)) that the CTC vocabulary can spell
-    (a-z and the apostrophe, starting with a letter): word -> frequency."""
+    bin i holding the words of frequency 10^(-i/100)) that a normalised transcript can hold
+    (a-z, an apostrophe only between two letters: speechseq.text.normalize): word -> frequency."""
     import gzip
-    import re
 
     import msgpack
 
@@ -57,11 +61,10 @@ def read_wordfreq(path: str | os.PathLike, n_words: int) -> dict[str, float]:
         data = msgpack.unpackb(f.read(), raw=False)
     if not data or not isinstance(data[0], dict) or data[0].get("format") != "cB":
         raise ValueError(f"{path}: not a wordfreq cB list")
-    spellable = re.compile(r"^[a-z][a-z']*$")
     out: dict[str, float] = {}
     for i, words in enumerate(data[1:]):
         for w in words:
-            if spellable.match(w) and w not in out:
+            if _WORD.fullmatch(w) and w not in out:
                 out[w] = 10.0 ** (-i / 100)
                 if len(out) >= n_words:
                     return out
@@ -83,8 +86,18 @@ def kneser_ney(sentences: Sequence[str], min_count: int = 1, background: Mapping
                uniform_share: float = 0.1) -> tuple[dict[str, np.ndarray], dict]:
     """The arrays of a word LM file (see speechseq.runtime.lexicon) and its meta (counts,
     discounts). Words seen fewer than `min_count` times are left out of the vocabulary (unless the
-    `background` list has them); `uniform_share` is u above."""
+    `background` list has them); `uniform_share` is u above, in (0, 1]. ValueError for no sentence,
+    or a word of the sentences or the list that is not normalised (speechseq.text.normalize)."""
+    if not sentences:
+        raise ValueError("no sentence to build a word LM from")
+    if not 0.0 < uniform_share <= 1.0:  # 0: <unk> gets probability 0; outside: negative probabilities
+        raise ValueError(f"uniform_share must be in (0, 1], got {uniform_share}")
     freq = Counter(w for s in sentences for w in s.split())
+    bad = next((w for w in [*freq, *(w for w in background or {} if w not in SPECIALS)]
+                if not _WORD.fullmatch(w)), None)
+    if bad is not None:  # "<unk>" would be a second word id, "The" a word the trie cannot spell
+        raise ValueError(f"word {bad!r} is not normalised text (a-z and inner apostrophes): normalize() the "
+                         "sentences first")
     vocab = sorted((w for w, c in freq.items() if c >= min_count), key=lambda w: (-freq[w], w))
     seen = set(vocab)
     extra = sorted((w for w in (background or {}) if w not in seen and w not in SPECIALS),
