@@ -142,3 +142,62 @@ def test_train_recognizer_average_writes_a_loadable_mean(tmp_path):
     for k, v in model.state_dict().items():
         assert torch.allclose(v, (states[0][k] + states[1][k]) / 2, atol=1e-7), k
     assert ck["averaged_from"] == [str(p) for p in paths] and ck["epoch"] == 4
+
+
+def _scored_run(out: Path, scores: list[float], mode: str = "min", epochs: int | None = None,
+                ema_decay: float | None = None) -> torch.nn.Module:
+    """A toy run whose validation gives `scores`, one per epoch."""
+    x = torch.randn(32, 3, generator=torch.Generator().manual_seed(0))
+    model = torch.nn.Linear(3, 1)
+    it = iter(scores)
+    train_loop(model, lambda e: [x[:16], x[16:]], lambda m, b: ((m(b) ** 2).mean(), {}), lambda m: {"s": next(it)},
+               out, "toy", {}, LoopConfig(epochs=epochs or len(scores), ema_decay=ema_decay), select="s", mode=mode,
+               progress=False)
+    return model
+
+
+@pytest.mark.parametrize("mode, scores, best_epoch", [("min", [float("nan"), 0.5, 0.3, float("nan")], 3),
+                                                      ("max", [float("nan"), 0.5, 0.7, 0.7], 3),
+                                                      ("min", [0.4, float("nan"), 0.4, 0.6], 1)])
+def test_a_nan_metric_never_holds_the_best_against_a_number(tmp_path, mode, scores, best_epoch):
+    """A NaN validation (a diverged or empty epoch) ranks below every number: it neither stays best.pt once an epoch
+    scores, nor replaces one that did; ties keep the earlier epoch."""
+    _scored_run(tmp_path, scores, mode)
+    best = load_checkpoint(tmp_path / "best.pt")
+    assert best["best"]["epoch"] == best_epoch == best["epoch"]
+    assert best["best"]["score"] == scores[best_epoch - 1]
+
+
+def test_a_nan_metric_in_every_epoch_still_leaves_a_best_checkpoint(tmp_path):
+    _scored_run(tmp_path, [float("nan")] * 2)
+    assert load_checkpoint(tmp_path / "best.pt")["epoch"] == 1
+
+
+def test_ema_turned_on_at_a_resume_starts_from_the_resumed_weights(tmp_path):
+    """A run kept without weight averaging, resumed with it: the average starts from the weights trained so far, not
+    from the fresh model the rerun built."""
+    torch.manual_seed(0)
+    _scored_run(tmp_path, [1.0, 1.0])
+    trained = load_checkpoint(tmp_path / "last.pt")["model"]
+    torch.manual_seed(1)
+    fresh = torch.nn.Linear(3, 1)
+    train_loop(fresh, lambda e: [], lambda m, b: None, None, tmp_path, "toy", {}, LoopConfig(epochs=3, ema_decay=0.5),
+               progress=False)  # an epoch with no batch: the average is what the resume started it from
+    ema = load_checkpoint(tmp_path / "last.pt")["ema"]
+    assert all(torch.equal(ema[k], trained[k]) for k in trained)
+
+
+def test_the_curve_plots_metrics_that_the_first_epoch_lacks(tmp_path, monkeypatch):
+    import matplotlib.axes
+
+    from speechseq.train.loop import plot_history
+
+    labels = []
+    plot = matplotlib.axes.Axes.plot
+    monkeypatch.setattr(matplotlib.axes.Axes, "plot", lambda self, *a, **kw: (labels.append(kw.get("label")),
+                                                                              plot(self, *a, **kw))[1])
+    history = [{"epoch": 1, "step": 0, "seconds": 0.1, "val_wer": 0.9},   # every batch of epoch 1 skipped
+               {"epoch": 2, "step": 4, "seconds": 0.1, "train_loss": 2.0, "val_wer": 0.8, "real_frr": 0.5}]
+    plot_history(history, tmp_path / "curve.png", "val_wer")
+    assert sorted(labels) == ["real_frr", "train_loss", "val_wer (selects)"]
+    assert (tmp_path / "curve.png").stat().st_size > 1000

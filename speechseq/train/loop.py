@@ -160,6 +160,17 @@ def _lr_at(step: int, total: int, cfg: LoopConfig) -> float:
     return cfg.lr * (cfg.lr_min_ratio + (1 - cfg.lr_min_ratio) * 0.5 * (1 + math.cos(math.pi * frac)))
 
 
+def _better(score: float, best: float | None, mode: str) -> bool:
+    """Whether `score` beats `best` (None: no epoch kept yet); NaN ranks below every number, ties keep the earlier."""
+    if best is None:
+        return True
+    if math.isnan(score):
+        return False
+    if math.isnan(best):
+        return True
+    return score < best if mode == "min" else score > best
+
+
 def train_loop(model: torch.nn.Module, batches_for_epoch: Callable[[int], Iterable],
                loss_fn: Callable[[torch.nn.Module, object], tuple[torch.Tensor, dict]],
                validate_fn: Callable[[torch.nn.Module], dict[str, float]] | None,
@@ -196,8 +207,8 @@ def train_loop(model: torch.nn.Module, batches_for_epoch: Callable[[int], Iterab
             raise ValueError(f"{last} is a {ck.get('kind')!r} checkpoint, not {kind!r}: use another --out")
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
-        if ema is not None and ck.get("ema") is not None:
-            ema.model.load_state_dict(ck["ema"])
+        if ema is not None:  # a run kept without an average starts one from the weights trained so far
+            ema.model.load_state_dict(ck["ema"] if ck.get("ema") is not None else ck["model"])
         history, start_epoch, step = ck["history"], ck["epoch"], ck["step"]
         if ck.get("rng") is not None:  # dropout and the like go on as in a run never stopped
             torch.set_rng_state(ck["rng"])
@@ -279,7 +290,7 @@ def train_loop(model: torch.nn.Module, batches_for_epoch: Callable[[int], Iterab
                     record.update(validate_fn(eval_model))
             history.append(record)
             score = record.get(select, record.get(f"train_{select}"))
-            improved = score is not None and (best is None or (score < best["score"] if mode == "min" else score > best["score"]))
+            improved = score is not None and _better(score, None if best is None else best["score"], mode)
             if is_main:
                 with interrupts.held():
                     if improved:
@@ -304,7 +315,8 @@ def plot_history(history: list[dict], path: Path, select: str | None = None) -> 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    keys = [k for k in history[0] if k not in ("epoch", "step", "seconds") and isinstance(history[0][k], (int, float))]
+    keys = list(dict.fromkeys(k for h in history for k, v in h.items()  # a metric the first epoch lacks too
+                              if k not in ("epoch", "step", "seconds") and isinstance(v, (int, float))))
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
     epochs = [h["epoch"] for h in history]
     for k in keys:
