@@ -201,3 +201,30 @@ def test_the_curve_plots_metrics_that_the_first_epoch_lacks(tmp_path, monkeypatc
     plot_history(history, tmp_path / "curve.png", "val_wer")
     assert sorted(labels) == ["real_frr", "train_loss", "val_wer (selects)"]
     assert (tmp_path / "curve.png").stat().st_size > 1000
+
+
+def test_skipped_batches_are_counted_and_said(tmp_path, capsys):
+    """A batch with a non-finite gradient is skipped (the weights kept); the epoch's record and line say how many."""
+    x = torch.randn(32, 3, generator=torch.Generator().manual_seed(0))
+    model = torch.nn.Linear(3, 1)
+
+    def loss_fn(m, b):
+        loss = (m(b) ** 2).mean()
+        return (loss * float("nan") if b is bad else loss), {}
+
+    bad = x[16:]
+    history = train_loop(model, lambda e: [x[:16], bad, x[:8]], loss_fn, lambda m: {"s": 1.0}, tmp_path, "toy", {},
+                         LoopConfig(epochs=1, ema_decay=None), select="s", progress=False)
+    assert history[0]["skipped_batches"] == 1 and history[0]["step"] == 2
+    assert "[1 of 3 batches skipped: non-finite gradient]" in capsys.readouterr().err
+
+
+def test_a_select_metric_nobody_gives_is_said_once(tmp_path):
+    """validate_fn without the `select` key: best.pt cannot be chosen, and a warning says so (it was silent)."""
+    x = torch.randn(8, 3)
+    with pytest.warns(UserWarning, match="no metric 'wer'.*best.pt is not written.*cer") as got:
+        train_loop(torch.nn.Linear(3, 1), lambda e: [x], lambda m, b: ((m(b) ** 2).mean(), {}),
+                   lambda m: {"cer": 0.5}, tmp_path, "toy", {}, LoopConfig(epochs=2, ema_decay=None), select="wer",
+                   progress=False)
+    assert sum("no metric" in str(w.message) for w in got) == 1
+    assert (tmp_path / "last.pt").is_file() and not (tmp_path / "best.pt").exists()

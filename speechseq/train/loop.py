@@ -252,10 +252,11 @@ def train_loop(model: torch.nn.Module, batches_for_epoch: Callable[[int], Iterab
         elif is_main:
             print("interrupted before the first epoch ended: no checkpoint kept", file=sys.stderr)
 
+    warned_select = False
     with _Interrupts(interrupted) as interrupts:
         for epoch in range(start_epoch, loop_cfg.epochs):
             model.train()
-            t0, n, sums = time.time(), 0, {}
+            t0, n, sums, skipped = time.time(), 0, {}, 0
             total = (steps_per_epoch or 0) * loop_cfg.epochs
             it = batches_for_epoch(epoch)
             if progress and is_main:
@@ -271,6 +272,7 @@ def train_loop(model: torch.nn.Module, batches_for_epoch: Callable[[int], Iterab
                 loss.backward()
                 gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), loop_cfg.grad_clip)
                 if not torch.isfinite(gnorm):
+                    skipped += 1  # counted in the epoch's record and line
                     continue  # a bad batch (e.g. CTC inf) must not poison the weights
                 opt.step()
                 if ema is not None:
@@ -283,6 +285,8 @@ def train_loop(model: torch.nn.Module, batches_for_epoch: Callable[[int], Iterab
             steps_per_epoch = steps_per_epoch or n
             record = {"epoch": epoch + 1, "step": step, "seconds": round(time.time() - t0, 1),
                       **{f"train_{k}": v / max(1, n) for k, v in sums.items()}}
+            if skipped:
+                record["skipped_batches"] = skipped
             eval_model = ema.model if ema is not None else model
             if validate_fn is not None and is_main:
                 eval_model.eval()
@@ -290,6 +294,10 @@ def train_loop(model: torch.nn.Module, batches_for_epoch: Callable[[int], Iterab
                     record.update(validate_fn(eval_model))
             history.append(record)
             score = record.get(select, record.get(f"train_{select}"))
+            if score is None and not warned_select and is_main:
+                warned_select = True
+                warnings.warn(f"no metric {select!r} (nor train_{select}) to choose the best checkpoint by: best.pt is "
+                              f"not written (the epoch's metrics: {', '.join(sorted(record))})", stacklevel=2)
             improved = score is not None and _better(score, None if best is None else best["score"], mode)
             if is_main:
                 with interrupts.held():
@@ -304,7 +312,9 @@ def train_loop(model: torch.nn.Module, batches_for_epoch: Callable[[int], Iterab
                 plot_history(history, out / "curve.png", select)
                 shown = ", ".join(f"{k}={v:.4g}" for k, v in record.items() if isinstance(v, float) and k != "seconds")
                 print(f"epoch {epoch + 1}/{loop_cfg.epochs} ({record['seconds']} s): {shown}"
-                      + ("  [best]" if improved else ""), file=sys.stderr)
+                      + ("  [best]" if improved else "")
+                      + (f"  [{skipped} of {skipped + n} batches skipped: non-finite gradient]" if skipped else ""),
+                      file=sys.stderr)
     return history
 
 
