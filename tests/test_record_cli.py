@@ -244,3 +244,86 @@ def test_list_devices_needs_no_out_folder_and_takes_do(capsys):
     assert code in (0, 1) and "required" not in err          # 1: this machine has no input device
     assert main(["record", "yes"]) == 1
     assert "give the folder for the recordings: --out DIR" in capsys.readouterr().err
+
+
+def test_record_energy_vad_takes_in_a_room_with_a_noise_floor(tmp_path, capsys):
+    """--vad energy in a room whose noise sits at -50 dBFS: the floor is the energy VAD's own start (-60 dB),
+    not that of the digital silence Silero is primed with (-100 dB, from which the floor took half a minute to
+    rise, all of it "speech": one "too long" take)."""
+    a = sf.read(SAMPLE, dtype="float32")[0]
+    word = a[int(1.0 * SR) : int(1.9 * SR)]
+    rng = np.random.default_rng(0)
+    x = np.concatenate([np.zeros(SR, np.float32), word] * 4 + [np.zeros(SR, np.float32)])
+    x += rng.normal(0, 0.003, len(x)).astype(np.float32)        # the room: -50 dBFS throughout
+    src = tmp_path / "room.wav"
+    sf.write(src, x, SR, subtype="FLOAT")
+    out = tmp_path / "clips"
+    assert main(["record", "android", "--out", str(out), "--input", str(src), "--json", "--vad", "energy"]) == 0
+    events = _events(capsys.readouterr().out)
+    assert [e["event"] for e in events] == ["take"] * 4
+    assert [round(e["start"]) for e in events] == [1, 3, 5, 7]
+
+
+def test_record_takes_never_overwrite_a_file_made_during_the_session(tmp_path):
+    """Another session into the same folder wrote android-001.wav after this one numbered its takes: the
+    take goes to the next free number, the other file stays as it was."""
+    from argparse import Namespace
+
+    from speechseq.commands.record import _Takes
+
+    out = tmp_path / "clips"
+    out.mkdir()
+    args = Namespace(pause_ms=500.0, max_seconds=2.5, vad="energy", keyword="android", count=50, json=True)
+    session = _Takes(args, out, "android")
+    other = (0.1 * np.sin(np.arange(8000) / 3.0)).astype(np.float32)
+    sf.write(out / "android-001.wav", other, SR, subtype="PCM_16")
+    before = (out / "android-001.wav").read_bytes()
+    take = (0.2 * np.sin(np.arange(8000) / 7.0)).astype(np.float32)
+    got = session.write(take, session.seen)
+    assert got == out / "android-002.wav" and session.kept == [got]
+    assert (out / "android-001.wav").read_bytes() == before
+    np.testing.assert_allclose(sf.read(got, dtype="float32")[0], take, atol=1 / 32768)
+
+
+def test_record_a_take_that_cannot_be_written_is_a_clear_error(tmp_path, capsys):
+    src = tmp_path / "takes.wav"
+    _takes_file(src, gains=(1.0, 1.0))
+    out = tmp_path / "clips"
+    (out / ".android-001.wav.part").mkdir(parents=True)     # the take's file cannot be made there
+    assert main(["record", "android", "--out", str(out), "--input", str(src), "--vad", "energy"]) == 1
+    err = capsys.readouterr().err
+    assert "speechseq: error:" in err and "android-001.wav" in err and "Traceback" not in err
+    assert list(out.glob("*.wav")) == []
+
+
+def test_record_ctrl_c_while_a_take_is_written_leaves_no_partial_file(tmp_path, capsys, monkeypatch):
+    import speechseq.commands.record as record
+
+    src = tmp_path / "takes.wav"
+    _takes_file(src, gains=(1.0, 1.0, 1.0))
+    out = tmp_path / "clips"
+    digest, calls = record.sample_digest, []
+
+    def interrupted_on_the_second(path):
+        calls.append(path)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return digest(path)
+
+    monkeypatch.setattr(record, "sample_digest", interrupted_on_the_second)
+    assert main(["record", "android", "--out", str(out), "--input", str(src), "--vad", "energy"]) == 0
+    captured = capsys.readouterr()
+    assert "speechseq: stopped" in captured.err and "kept 1 take in" in captured.err
+    assert sorted(f.name for f in out.iterdir()) == ["android-001.wav"]   # the first take whole, no .part left
+    assert sf.info(out / "android-001.wav").frames > 0
+
+
+def test_record_keyword_slug_keeps_letters_of_any_alphabet():
+    from speechseq.commands.record import slug
+
+    assert slug("Hey, Robot!") == "hey-robot"
+    assert slug("Привет робот") == "привет-робот"
+    assert slug("cafe\u0301") == slug("café") == "café"      # decomposed or not: the same files
+    assert slug("snake_case") == "snake-case"
+    with pytest.raises(Exception, match="no letters or digits"):
+        slug("!! _ ??")

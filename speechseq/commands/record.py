@@ -67,15 +67,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--vad", choices=("auto", "silero", "energy"), default="auto",
                    help="voice activity detector (auto: Silero when installed)")
     p.add_argument("--json", action="store_true",
-                   help='one JSON object a line: {"event": "take", "file", "start", "end", "peak_dbfs"} or '
+                   help='one JSON object a line: {"event": "take", "file", "start", "end", "peak_dbfs"} (with '
+                        '"already_there": true for a take whose samples a file there holds already) or '
                         '{"event": "rejected", "start", "end", "reason"} (times in seconds of audio heard); '
                         'with --background, {"event": "background", "file", "duration"}')
     p.set_defaults(func=run)
 
 
 def slug(keyword: str) -> str:
-    """The file-name stem for a keyword: "Hey Robot!" -> "hey-robot"."""
-    s = re.sub(r"[^a-z0-9]+", "-", keyword.lower()).strip("-")
+    """The file-name stem for a keyword: "Hey Robot!" -> "hey-robot" (letters and digits of any alphabet kept,
+    "café" composed or not the same)."""
+    import unicodedata
+
+    s = re.sub(r"[\W_]+", "-", unicodedata.normalize("NFC", keyword).lower()).strip("-")
     if not s:
         raise SpeechseqError(f"keyword {keyword!r} has no letters or digits to name its files by")
     return s
@@ -113,14 +117,21 @@ def write_take(path: Path, audio, seen: dict[str, Path] | None = None) -> Path:
     import soundfile as sf
 
     tmp = path.with_name(f".{path.name}.part")
-    sf.write(str(tmp), audio, SAMPLE_RATE, subtype="PCM_16", format="WAV")
-    if seen is not None:
-        digest = sample_digest(tmp)
-        if digest in seen:
+    try:
+        sf.write(str(tmp), audio, SAMPLE_RATE, subtype="PCM_16", format="WAV")
+        digest = sample_digest(tmp) if seen is not None else None
+        if digest is not None and digest in seen:
             tmp.unlink()
             return seen[digest]
+        os.replace(tmp, path)
+    except BaseException as err:  # Ctrl+C, a full disk, a folder not writable: no partial file left behind
+        if tmp.is_file():
+            tmp.unlink()
+        if isinstance(err, (OSError, RuntimeError)):  # soundfile's LibsndfileError is a RuntimeError
+            raise SpeechseqError(f"{path}: cannot write it ({err})") from None
+        raise
+    if digest is not None:
         seen[digest] = path
-    os.replace(tmp, path)
     return path
 
 
@@ -225,6 +236,9 @@ class _Recording:
     def write(self, audio, seen: dict[str, Path] | None = None) -> Path:
         """The next numbered file, or (with `seen`, see write_take) the file there that holds these samples."""
         path = self.out / f"{self.stem}-{self.number:03d}.wav"
+        while os.path.lexists(path):  # made since the session began (another session into the folder): kept
+            self.number += 1
+            path = self.out / f"{self.stem}-{self.number:03d}.wav"
         got = write_take(path, audio, seen)
         if got == path:
             self.number += 1
@@ -256,6 +270,8 @@ class _Takes(_Recording):
 
     def __init__(self, args: argparse.Namespace, out: Path, stem: str) -> None:
         super().__init__(args, out, stem)
+        from dataclasses import replace
+
         from ..runtime.speech_regions import primed_state
         from ..runtime.takes import TakeConfig, TakeCutter
         from ..runtime.vad import load_vad
@@ -265,7 +281,9 @@ class _Takes(_Recording):
         self.tail_s = self.cfg.end_silence_s + 0.5  # a take that ends with the file still meets its pause
         self.vad = load_vad(args.vad)
         self.cutter = TakeCutter(self.cfg, frame=int(round(self.vad.frame_s * SAMPLE_RATE)))
-        self.vstate = primed_state(self.vad)  # Silero, started cold on a word, may miss it
+        # Silero, started cold on a word, may miss it; the energy VAD keeps its own noise floor to start from
+        # (the priming's digital silence put it at -100 dB, and a room's -50 dB was speech for half a minute)
+        self.vstate = replace(primed_state(self.vad), floor_db=self.vad.initial_state().floor_db)
         self.tstate = self.cutter.initial_state()
         self.rejected = 0
         self.seen = sample_digests(out, stem)  # takes already there: one cut again is not saved twice
