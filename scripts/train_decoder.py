@@ -69,6 +69,52 @@ def _evaluation_text(args: argparse.Namespace):
     return lambda text: is_evaluation_text(text, held, dev)
 
 
+def _cache_source(args: argparse.Namespace, runner) -> dict:
+    """What work/memories.npz is made of: the recogniser (its encoder_probe) and the utterances chosen."""
+    from speechseq.runtime.text_decoder import encoder_probe
+
+    synth = str(Path(args.synth).resolve()) if args.synth else None
+    return {"encoder_probe": encoder_probe(runner.session, runner.frontend.n_mels),
+            "data": str(Path(args.data).resolve()), "synth": synth,
+            "synth_limit": args.synth_limit if synth else None, "every": args.every}
+
+
+def _load_cache(cache: Path, source: dict) -> tuple[list, list, list]:
+    """(mems, texts, keys) of a cache made from `source`; one made from another recogniser or other utterances
+    is refused (training on it would stamp the decoder with a recogniser it never read). A cache written before
+    its source was kept is used as it is."""
+    import json
+
+    import numpy as np
+
+    with np.load(cache, allow_pickle=True) as z:
+        made = json.loads(str(z["source"])) if "source" in z.files else None
+        if made is not None:
+            probe, want = made.get("encoder_probe") or [], source["encoder_probe"]
+            differ = [k for k in source if k != "encoder_probe" and made.get(k) != source[k]]
+            if len(probe) != len(want) or max((abs(a - b) for a, b in zip(probe, want)), default=0.0) > 0.05:
+                differ.insert(0, "recogniser")
+            if differ:
+                raise SystemExit(f"{cache} holds encoder outputs made with another {', '.join(differ)}: "
+                                 f"delete it (and the run there) or use another --work")
+        return list(z["mems"]), list(z["texts"]), list(z["keys"])
+
+
+def _save_cache(cache: Path, mems: list, texts: list, keys: list, source: dict) -> None:
+    """Write the cache through a temp file and a rename: an interrupted write leaves no half-written cache."""
+    import json
+
+    import numpy as np
+
+    arr = np.empty(len(mems), dtype=object)   # np.array(mems, dtype=object) is 3-D when all lengths agree
+    arr[:] = mems
+    tmp = cache.with_name(cache.name + ".tmp")
+    with open(tmp, "wb") as f:
+        np.savez(f, mems=arr, texts=np.array(texts, dtype=str), keys=np.array(keys, dtype=str),
+                 source=np.array(json.dumps(source)))
+    os.replace(tmp, cache)
+
+
 def fit(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
@@ -89,9 +135,9 @@ def fit(args: argparse.Namespace) -> int:
     runner = RecognizerRunner(args.recognizer)
     if not runner.has_memory:
         raise SystemExit(f"{args.recognizer} has no encoder_out output: run the `encoder` step first")
+    source = _cache_source(args, runner)
     if cache.exists():
-        z = np.load(cache, allow_pickle=True)
-        mems, texts, keys = list(z["mems"]), list(z["texts"]), list(z["keys"])
+        mems, texts, keys = _load_cache(cache, source)
     else:
         mems, texts, keys = [], [], []
         utts = _utterances(args)
@@ -102,7 +148,7 @@ def fit(args: argparse.Namespace) -> int:
             keys.append(u.text)
             if k % 200 == 0:
                 print(f"encoder outputs: {k}/{len(utts)}", file=sys.stderr, flush=True)
-        np.savez(cache, mems=np.array(mems, dtype=object), texts=np.array(texts), keys=np.array(keys))
+        _save_cache(cache, mems, texts, keys, source)
     evaluation = _evaluation_text(args)  # a cache made before the text was checked: checked here
     kept = [i for i, k in enumerate(keys) if not evaluation(str(k))]
     if len(kept) < len(keys):

@@ -45,6 +45,10 @@ class JointConfig:
     def __post_init__(self) -> None:
         if not 0.0 <= self.ctc_weight <= 1.0:
             raise ValueError(f"ctc_weight must be in [0, 1], got {self.ctc_weight}")
+        # torch takes a negative smoothing without a word, and a dropout of 1 hides the audio from the decoder
+        for name in ("label_smoothing", "memory_dropout"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
 
 
 def encoder_outputs(rec: Recognizer, features: torch.Tensor, lengths: torch.Tensor | None = None
@@ -124,7 +128,7 @@ def joint_loss_fn(cfg: JointConfig, device: str = "cpu", augment=None, noise: to
         logits, _ = core.decoder(memory, out_lengths, inp.to(device))
         att, logs = decoder_loss(logits, out.to(device), cfg.label_smoothing)
         lam = cfg.ctc_weight
-        return lam * ctc + (1 - lam) * att, {"ctc": float(ctc), "att": float(att), **logs}
+        return lam * ctc + (1 - lam) * att, {"ctc": float(ctc.detach()), "att": float(att.detach()), **logs}
 
     return loss_fn
 
