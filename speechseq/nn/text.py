@@ -5,7 +5,8 @@ attention decoder that both read (and write through) that same embedding.
     D: embedding size, L: RNN layers, H: RNN units, T': encoder frames, E: encoder output size
     (2 x the recogniser's LSTM units), A: attention size
 
-Both models tie their output layer to the embedding (logits = W_emb @ proj(h) + bias), so a
+Both models tie their output layer to the embedding (logits = W_emb @ proj(h) + bias for the LM; the
+decoder's is W_emb @ tanh(proj([h; context])) + bias, Luong's attentional state), so a
 decoder built on a trained LM's `SharedEmbedding` starts from the LM's view of the characters.
 Index 0 (the CTC blank) is the padding index of the text side: it is never a target.
 """
