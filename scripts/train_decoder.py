@@ -120,6 +120,7 @@ def fit(args: argparse.Namespace) -> int:
     import torch
 
     from speechseq.audio import load_audio
+    from speechseq.errors import SpeechseqError
     from speechseq.nn.text import DecoderConfig
     from speechseq.runtime.posteriors import RecognizerRunner
     from speechseq.text import normalize
@@ -142,7 +143,12 @@ def fit(args: argparse.Namespace) -> int:
         mems, texts, keys = [], [], []
         utts = _utterances(args)
         for k, u in enumerate(utts):
-            _, mem = runner(load_audio(u.audio, runner.frontend.sample_rate))
+            try:
+                audio = load_audio(u.audio, runner.frontend.sample_rate)
+            except SpeechseqError as err:  # one unreadable file is reported, the rest go on
+                print(f"skipped: {err}", file=sys.stderr)
+                continue
+            _, mem = runner(audio)
             mems.append(mem.astype(np.float16))
             texts.append(normalize(u.text))
             keys.append(u.text)
@@ -154,6 +160,8 @@ def fit(args: argparse.Namespace) -> int:
     if len(kept) < len(keys):
         print(f"{len(keys) - len(kept)} cached utterances left out: their text is evaluation text", file=sys.stderr)
         mems, texts, keys = [mems[i] for i in kept], [texts[i] for i in kept], [keys[i] for i in kept]
+    if not mems:
+        raise SystemExit("no utterance to train the decoder on (every one unreadable or evaluation text)")
     val = [zlib.crc32(normalize(k).encode()) % 100 < 4 for k in keys]       # whole prompts held out
     train = ([m for m, v in zip(mems, val) if not v], [t for t, v in zip(texts, val) if not v])
     held = ([m for m, v in zip(mems, val) if v], [t for t, v in zip(texts, val) if v])

@@ -167,3 +167,30 @@ def test_decoder_targets_for_empty_and_out_of_vocabulary_transcripts():
     assert inp[1].tolist() == [SOS, *ids] and out[1].tolist() == [*ids, EOS]
     inp2, out2 = decoder_targets(targets=torch.tensor(ids), target_lengths=torch.tensor([0, len(ids)]))
     assert torch.equal(inp, inp2) and torch.equal(out, out2)
+
+
+def test_decoder_recipe_skips_an_unreadable_file_and_refuses_none(tmp_path, monkeypatch, capsys):
+    """One unreadable clip stopped the whole encoder-output pass with a traceback; it is reported and skipped.
+    With none readable the run stops with one line (it was an IndexError)."""
+    import speechseq.audio
+    from speechseq.audio import AudioError
+
+    seen: list = []
+    td, args = _fit_env(monkeypatch, tmp_path, 1.0, seen)
+
+    def load(path, sr):
+        if path == "u1.wav":
+            raise AudioError("u1.wav: not an audio file")
+        return np.zeros(1600, np.float32)
+
+    monkeypatch.setattr(speechseq.audio, "load_audio", load)
+    with pytest.raises(_Stop):
+        td.fit(args)
+    assert len(seen[-1]) == 2 and "skipped: u1.wav: not an audio file" in capsys.readouterr().err
+
+    def none(path, sr):
+        raise AudioError(f"{path}: not an audio file")
+
+    monkeypatch.setattr(speechseq.audio, "load_audio", none)
+    with pytest.raises(SystemExit, match="no utterance to train the decoder on"):
+        td.fit(Namespace(**{**vars(args), "work": str(tmp_path / "work2")}))
