@@ -523,3 +523,101 @@ def test_the_state_is_a_value_even_when_the_caller_reuses_its_buffer(tiny_models
         buf[:] = 0.5
         assert all(np.array_equal(a, b) for a, b in zip(_arrays(state), before)), (i, state.mode)
     assert modes == {Mode.LISTENING, Mode.RECORDING}
+
+
+class _PendingDetector(ScriptedDetector):
+    """Never fires while stepping: its keywords are still waiting for their peak when the stream ends (flush)."""
+
+    def step(self, chunk, n: int):
+        return [], n + len(chunk)
+
+    def flush(self, n: int):
+        return [Detection("hey", self.at - 0.5, self.at, 0.7, n / 16000),
+                Detection("hey", self.at - 0.5, self.at, 0.9, n / 16000)]
+
+
+def test_a_keyword_still_waiting_for_its_peak_at_the_end_gets_one_wake_and_a_final(tiny_models, demo_audio):
+    """The stream ends (a file, Ctrl+C, --max-minutes) while a keyword waits for its peak (--wake-wait-ms): one wake,
+    as while streaming, and a final for it from what the history kept after the keyword (it was a wake alone, and
+    two wakes for two pending detections)."""
+    det = Detector.load([tiny_models.detector], max_wait_s=0.5)
+    listener = Listener(det, Transcriber(tiny_models.recognizer), None, load_vad())
+    events, state = _run(listener, demo_audio[: int(1.9 * 16000)])
+    assert [type(e) for e in events] == [WakeEvent, FinalEvent], events
+    wake, final = events
+    assert abs(wake.keyword_end - KEYWORD_END_S) < 0.15 and final.start == pytest.approx(wake.keyword_end)
+    assert final.time == pytest.approx(1.9) and final.text == ""
+    # what followed the keyword is transcribed: the stream ends 4.3 s in, the keyword "ended" at 3.0 s
+    listener = Listener(_PendingDetector(3.0), Transcriber(tiny_models.recognizer), None, load_vad())
+    events, state = _run(listener, demo_audio[: int(4.3 * 16000)])
+    assert [type(e) for e in events] == [WakeEvent, FinalEvent], events
+    assert events[0].score == 0.9 and events[1].start == pytest.approx(3.0)
+    assert "kitchen lights" in events[1].text and 4.0 < events[1].speech_end < 4.3
+    events, after = listener.flush(state)
+    assert [type(e) for e in events] == [WakeEvent, FinalEvent]
+    assert after.mode is Mode.LISTENING and after.time == state.time and after.history == ()
+
+
+def test_cli_an_utterance_cut_off_by_a_lost_device_is_final_at_once(tiny_models, monkeypatch):
+    """The microphone stops delivering mid-command and comes back later: the command heard so far gets its final
+    when the device is lost, not merged with what the reopened device hears (it waited for the device, and then
+    for trailing silence on it); the listener listens again, from fresh detectors, after the reconnect."""
+    import argparse
+    import threading
+
+    import speechseq.sources as sources
+    from speechseq.commands import listen
+
+    demo = load_audio(SAMPLE)
+    pre, post = demo[: int(3.9 * 16000)], np.concatenate([demo[int(2.6 * 16000) : int(4.2 * 16000)], _z(1.0)])
+    fed = []
+
+    class Mic:
+        opened = 0
+
+        def __init__(self, device=None, samplerate=None, block_s=0.05) -> None:
+            Mic.opened += 1
+            self.n, self.name = Mic.opened, "fake mic"
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc) -> None:
+            pass
+
+        def blocks(self):
+            audio = pre if self.n == 1 else post
+            for i in range(0, len(audio), BLOCK):
+                fed.append(self.n)
+                yield audio[i : i + BLOCK]
+            if self.n == 1:
+                raise sources.DeviceLost("input device 'fake mic' stopped delivering audio")
+
+    class NoWait(threading.Event):
+        def wait(self, timeout=None) -> bool:
+            return False
+
+    class Sd:
+        def _terminate(self) -> None:
+            pass
+
+        def _initialize(self) -> None:
+            pass
+
+    monkeypatch.setattr(sources, "Microphone", Mic)
+    monkeypatch.setattr(sources, "import_sounddevice", lambda: Sd())
+    events = []
+
+    def out(evs) -> None:
+        events.extend((e, len(fed)) for e in evs)
+
+    args = argparse.Namespace(max_minutes=None, block_ms=50.0, input=None, device=None, samplerate=None,
+                              reconnect_s=30.0)
+    listener = Listener(Detector.load([tiny_models.detector]), Transcriber(tiny_models.recognizer), None, load_vad())
+    assert listen._loop(args, listener, out, NoWait()) == 0
+    finals = [(e, n) for e, n in events if isinstance(e, FinalEvent)]
+    assert [type(e) for e, _ in events] == [WakeEvent, FinalEvent], events
+    final, blocks_fed = finals[0]
+    assert blocks_fed == fed.index(2)                   # before the reopened device gave a block
+    assert final.end == pytest.approx(3.9) and final.time == pytest.approx(3.9)
+    assert final.text and "lights" not in final.text   # what was said before the loss only

@@ -295,6 +295,10 @@ def _loop(args: argparse.Namespace, listener, out: "_Output", stop: threading.Ev
                             break
                 break
             except DeviceLost as err:
+                # The audio broke off: what was said before is final now, not continued with what the device hears
+                # when it is back (if it ever is); a keyword waiting for its peak wakes now.
+                events, state = listener.flush(state)
+                out(events)
                 lost_at = lost_at or time.monotonic()
                 if time.monotonic() - lost_at >= args.reconnect_s:
                     raise SpeechseqError(f"{err}; gave up after {args.reconnect_s:g} s") from None

@@ -31,7 +31,7 @@ import numpy as np
 from ..audio import finite_samples
 from ..frontend import FrontendState, StreamingFrontend
 from .decoding import Word
-from .detector import Detector, DetectorState
+from .detector import Detection, Detector, DetectorState
 from .events import Event, FinalEvent, OverrunEvent, PartialEvent, WakeEvent
 from .onnx import ModelError
 from .recognizer import DecodeOptions, Recognizer
@@ -141,10 +141,15 @@ class Listener:
         state = replace(state, time=state.time + len(block) / SAMPLE_RATE, detector=det_state, history=history)
         if not dets:
             return [], state
+        return self._wake(dets, state)
+
+    def _wake(self, dets: list[Detection], state: ListenerState) -> tuple[list[Event], ListenerState]:
+        """The best of the detections `dets` wakes the listener (one wake, however many keywords fired)."""
         det = max(dets, key=lambda d: d.score)
         kw_end = state.detector_offset + det.end
         wake = WakeEvent(det.keyword, state.time, det.score, kw_end)
         # Record from the keyword's end: take what followed it from the history.
+        history = state.history
         audio = np.concatenate(history) if history else np.zeros(0, np.float32)
         hist_start = state.time - len(audio) / SAMPLE_RATE
         start = min(max(kw_end + self.cfg.start_offset_s, hist_start), state.time)
@@ -290,13 +295,23 @@ class Listener:
 
     def finish(self, state: ListenerState) -> list[Event]:
         """End of the stream: a keyword still waiting for its peak and an utterance in progress are reported."""
+        return self.flush(state)[0]
+
+    def flush(self, state: ListenerState) -> tuple[list[Event], ListenerState]:
+        """The audio so far is all there is (the stream ended, or broke off: a lost device): a keyword still
+        waiting for its peak wakes the listener as it would have (its utterance is what the history kept after
+        it), and the utterance in progress gets its final event. Returns those events and the state to go on
+        from: listening, with fresh detectors and no history, on the same clock."""
         events: list[Event] = []
-        if state.mode is Mode.LISTENING:
-            for det in self.detector.flush(state.detector):
-                events.append(WakeEvent(det.keyword, state.time, det.score, state.detector_offset + det.end))
-            return events
-        final, _ = self._final(state)
-        return [final]
+        while state.mode is Mode.LISTENING:
+            dets = self.detector.flush(state.detector)
+            if not dets:
+                return events, replace(state, detector=self.detector.initial_state(), detector_offset=state.time,
+                                       history=())
+            woke, state = self._wake(dets, state)
+            events += woke
+        final, state = self._final(state)
+        return [*events, final], state
 
 
 def _trim(blocks: tuple[np.ndarray, ...], max_samples: int) -> tuple[np.ndarray, ...]:
