@@ -621,3 +621,19 @@ def test_cli_an_utterance_cut_off_by_a_lost_device_is_final_at_once(tiny_models,
     assert blocks_fed == fed.index(2)                   # before the reopened device gave a block
     assert final.end == pytest.approx(3.9) and final.time == pytest.approx(3.9)
     assert final.text and "lights" not in final.text   # what was said before the loss only
+
+
+def test_terminal_output_ends_an_open_partial_before_a_line_of_its_own(capsys):
+    """On a terminal a partial stays open to be overwritten; a stop (--max-minutes, Ctrl+C) printed its line on top
+    of it. end_line ends it first, and only when one is open."""
+    import argparse
+
+    from speechseq.commands.listen import _Output
+    from speechseq.runtime.events import PartialEvent
+
+    out = _Output(argparse.Namespace(json=False, exec_cmd=None, chime=False))
+    out._tty = True
+    out([PartialEvent("turn on the", 3.0)])
+    out.end_line()
+    out.end_line()
+    assert capsys.readouterr().out == "\r\033[K" + str(PartialEvent("turn on the", 3.0)) + "\n"

@@ -200,6 +200,13 @@ class _Output:
                 self._exec(ev.text)
         self.children = [c for c in self.children if c.poll() is None]
 
+    def end_line(self) -> None:
+        """Before a line of our own on the terminal: a partial left open there is ended, not written over."""
+        if self._open_line:
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+            self._open_line = False
+
     def _exec(self, text: str) -> None:
         import os
 
@@ -291,6 +298,7 @@ def _loop(args: argparse.Namespace, listener, out: "_Output", stop: threading.Ev
                         if stop.is_set():
                             raise KeyboardInterrupt
                         if limit_s is not None and state.time >= limit_s:
+                            out.end_line()
                             print(f"speechseq: stopping after {args.max_minutes:g} min (--max-minutes)", file=sys.stderr)
                             break
                 break
@@ -317,6 +325,7 @@ def _loop(args: argparse.Namespace, listener, out: "_Output", stop: threading.Ev
         out(listener.finish(state))
     except KeyboardInterrupt:
         out(listener.finish(state))
+        out.end_line()
         print("speechseq: stopped", file=sys.stderr)
     except SpeechseqError:
         out(listener.finish(state))  # the utterance in progress still gets its final event, then the error
