@@ -72,8 +72,8 @@ class Taps:
 def _taps(norm: int, kernel: int, stride: int, context: int, frames: int) -> np.ndarray:
     length = context + frames
     outputs = (length - norm - kernel) // stride + 1
-    if frames % stride or outputs < 0:
-        raise ValueError(f"{frames} frames: not whole strides of {stride} after {context} context frames")
+    if frames % stride or outputs < 1:  # no output step: onnxruntime's GRU aborts the process on an empty sequence
+        raise ValueError(f"{frames} frames: not whole strides of {stride} (one or more) after {context} context frames")
     m = np.zeros((outputs * kernel, length), np.float64)
     for p in range(outputs):
         for i in range(kernel):

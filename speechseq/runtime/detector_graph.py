@@ -93,7 +93,8 @@ def _parse(p: Path, data: bytes | None = None) -> tuple:
 
 def merged_session(models: Sequence[KeywordModel]):
     """(One session running every model, whether it reads one shared "context" input, the (input name, Taps)
-    it reads); (None, False, ()) for a single model or models of different strides."""
+    it reads); (None, False, ()) for a single model, or models of different strides or opsets (graphs of different
+    opsets make no one graph: each then runs in its own session)."""
     if len(models) < 2 or len({m.stride for m in models}) != 1:
         return None, False, ()
     shared_context = len({m.context for m in models}) == 1
@@ -101,6 +102,9 @@ def merged_session(models: Sequence[KeywordModel]):
     def build(files: list[bytes]) -> tuple[bytes, dict]:
         parsed = [_parse(Path(m.path), d) for m, d in zip(models, files)]
         graphs = [_rewrite(model) if m.rewrite else (model, ()) for m, (model, _) in zip(models, parsed)]
+        keep = not any(e for _, e in parsed)
+        if len({tuple(sorted((o.domain, o.version) for o in g.opset_import)) for g, _ in graphs}) > 1:
+            return b"", {"separate": True}, None, keep
         taps = [t for _, t in graphs]
         shared_taps = shared_context and len(set(taps)) == 1  # the same matrices for every model: fed once
         shared = ({"features", "context"} if shared_context else {"features"}) | (
@@ -114,7 +118,7 @@ def merged_session(models: Sequence[KeywordModel]):
                else [(prefixed(i, t.name), t) for i, ts in enumerate(taps) for t in ts])
         data = merged.SerializeToString()
         session = make_session(data, models[0].threads)  # onnxruntime's checks before anything is kept
-        return data, {"fed": [[name, asdict(t)] for name, t in fed]}, session, not any(e for _, e in parsed)
+        return data, {"fed": [[name, asdict(t)] for name, t in fed]}, session, keep
     # The key holds what the graph's shape depends on beside the files: which are rewritten, and the context sizes
     # the models were loaded with (a file changed since gives another entry, never a wrong one for later loads).
     kind = "merged " + " ".join(f"{'r' if m.rewrite else 'f'}{m.context}" for m in models)
@@ -122,5 +126,7 @@ def merged_session(models: Sequence[KeywordModel]):
         data, record, session = cached(kind, [m.path for m in models], build)
     except OSError as err:
         raise ModelError(f"cannot read a model file ({err})") from None
+    if record.get("separate"):
+        return None, False, ()
     fed = [(name, Taps(**t)) for name, t in record["fed"]]
     return session or make_session(data, models[0].threads), shared_context, fed
