@@ -196,6 +196,8 @@ class KeywordModel:
         """feats (T, F), T a multiple of the stride -> raw probabilities (T // S,), context, hidden. More frames
         than the taps allow a call (Taps.max_frames) run in pieces, the state carried."""
         feats = feats.astype(np.float32, copy=False)
+        if len(feats) == 0:  # nothing to run: onnxruntime's GRU aborts the process on a sequence of length 0
+            return np.zeros(0, np.float32), ctx, h
         if self.taps and len(feats) > self.taps[0].max_frames:
             out = []
             for a, b in self.taps[0].pieces(len(feats)):
@@ -234,7 +236,7 @@ class DetectorState(NamedTuple):
 class Detector:
     """Several keyword models behind one frontend. Settings given here override each model's own.
 
-    Models with the same stride run as one merged onnxruntime graph (`merge`, the default): one
+    Models with the same stride and opset run as one merged onnxruntime graph (`merge`, the default): one
     call per chunk for all keywords, with the same outputs as one call per model. Where they also
     carry the same number of context frames (the last frames of the same features, so the same
     values), the graph reads one context input: onnxruntime then computes the frames' running-mean
