@@ -36,6 +36,7 @@ from speechseq.train.manifests import name_pct  # noqa: E402
 from speechseq.train.splice import ENGINE, Phone, SpliceError, UnitIndex, Utterance, phrase_pronunciations, splice  # noqa: E402
 
 RMS = 0.05  # every recording scaled to this RMS before cutting, so that the units' levels agree
+EVAL_SPLITS = ("dev", "test")  # evaluation audio (Kathleen dev, FSDD test): never spliced into training data
 
 
 def _dictionary() -> dict[str, list[tuple[str, ...]]]:
@@ -100,8 +101,9 @@ def cmd_align(args: argparse.Namespace) -> None:
     with open(manifest) as f:
         for line in f:
             r = json.loads(line)
-            if (args.split and r.get("split") != args.split) or name_pct(r["audio_filepath"]) < args.skip_pct:
-                continue  # Kathleen: dev is evaluation audio, hash < 15 the threshold-choice speech
+            if (r.get("split") in EVAL_SPLITS or (args.split and r.get("split") != args.split)
+                    or name_pct(r["audio_filepath"]) < args.skip_pct):
+                continue  # Kathleen: dev is evaluation audio (never, even with --split ''), hash < 15 held out
             words = _words(r.get("text", ""))
             if not words or any(w not in prons for w in words):
                 skipped += 1
@@ -138,7 +140,7 @@ def cmd_keyword(args: argparse.Namespace) -> None:
     import soundfile as sf
     from tqdm import tqdm
 
-    from speechseq.train.words import contains_keyword, ordinary_words, sound_alikes
+    from speechseq.train.words import contains_keyword, holds_phones, ordinary_words, sound_alikes
 
     t0 = time.time()
     prons = _dictionary()
@@ -150,12 +152,21 @@ def cmd_keyword(args: argparse.Namespace) -> None:
     key = pronunciations(args.keyword)
     if not key:
         raise SystemExit(f"{args.keyword!r}: not in pocketsphinx's dictionary (no pronunciation to splice)")
+    spellable = [p for p in key if set(p) <= index.phones()]
+    if not spellable:  # else every positive is skipped and an empty positives.jsonl joins the training
+        missing = sorted({ph for p in key for ph in p} - index.phones())
+        raise SystemExit(f"{args.keyword!r}: the recordings in {args.align} never say the phone(s) "
+                         f"{' '.join(missing)} of its pronunciation: no positive can be spliced")
     rng = np.random.default_rng(args.seed)
     out = Path(args.out)
     (out / "audio").mkdir(parents=True, exist_ok=True)
-    alike = sound_alikes(args.keyword, args.negatives, seed=args.seed)
-    ordinary = ordinary_words(args.negatives, seed=args.seed, exclude=[args.keyword])
-    neg_texts = [w for w in alike + ordinary if pronunciations(w) and not contains_keyword(w, args.keyword)]
+    alike = sound_alikes(args.keyword, args.negatives, seed=args.seed, prons=prons)
+    ordinary = ordinary_words(args.negatives, seed=args.seed, exclude=[args.keyword], prons=prons)
+    # a negative whose phones hold the keyword's would be the keyword spliced ("night" for "knight")
+    neg_texts = [w for w in alike + ordinary if pronunciations(w) and not contains_keyword(w, args.keyword)
+                 and not any(holds_phones(p, k) for p in pronunciations(w) for k in key)]
+    if args.negatives and not neg_texts:
+        raise SystemExit(f"no negative of {args.keyword!r} has a pronunciation in pocketsphinx's dictionary")
     jobs = [(args.keyword, 1, "keyword", key[i % len(key)]) for i in range(args.positives)]
     kinds = {w: "sound-alike" for w in alike}
     for i in range(args.negatives):
@@ -194,7 +205,8 @@ def main() -> None:
     a = sub.add_parser("align", help="phone-align a speaker's transcribed recordings with pocketsphinx")
     a.add_argument("--manifest", default="../shared/data/kathleen/manifest.jsonl",
                    help="JSONL rows with audio_filepath (relative to the manifest) and text; 16 kHz mono files")
-    a.add_argument("--split", default="train", help="only rows of this split (empty: every row)")
+    a.add_argument("--split", default="train",
+                   help="only rows of this split (empty: every row but evaluation audio, split dev or test)")
     a.add_argument("--skip-pct", type=int, default=15,
                    help="leave out the files whose name hash (0-99) is below this (Kathleen: the threshold-choice clips)")
     a.add_argument("--out", default="cache/splice/align.json")

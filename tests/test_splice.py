@@ -68,14 +68,16 @@ def test_context_matching_occurrences_are_preferred():
 def test_render_cuts_whole_phones_and_crossfades_the_joins():
     index = UnitIndex([_utt("A B C"), _utt("D E")])
     one = render(index, [Unit(0, 1, 1)], fade=80)
-    # phone B (level 2) with 40 samples of its neighbours on each side
+    # phone B (level 2) with 40 samples of its neighbours on each side, faded in and out there
     assert len(one) == PH + 80
-    assert np.all(one[:40] == 1) and np.all(one[40: 40 + PH] == 2) and np.all(one[-40:] == 3)
+    assert np.all(one[40: 40 + PH] == 2)
+    assert np.all(np.diff(one[:40]) > 0) and 0 < one[0] < 0.01 and 0.99 < one[39] <= 1       # A's level, rising
+    assert np.all(np.diff(one[-40:]) < 0) and 0 < one[-1] < 0.03 and 2.97 < one[-40] <= 3    # C's level, falling
     two = render(index, [Unit(0, 0, 2), Unit(1, 1, 1)], fade=80)
     # A B (+40 of C after it; nothing before A) then E (+40 of D before it; nothing after E), overlapped 80
     assert len(two) == (2 * PH + 40) + (PH + 40) - 80
     join = two[2 * PH - 40: 2 * PH + 40]  # the crossfade: from C's level (3) ... to D's (1), then E
-    assert np.all(np.diff(two[: 2 * PH - 40]) >= 0) and two[0] == 1 and two[-1] == 2
+    assert np.all(np.diff(two[: 2 * PH - 40]) >= 0) and two[0] == 1 and two[-1] == 2  # recording edges: no fade
     assert np.all(join <= 3) and np.all(join >= 1)
     assert np.all(two[2 * PH + 40:] == 2)  # E itself, untouched after the fade
 
@@ -97,3 +99,18 @@ def test_word_pronunciations_spell_a_compound_from_its_parts():
                                                     ("HH", "EY", "Y", "HH", "EY"), ("HH", "EY", "Y", "HH", "EY", "Y")]
     assert word_pronunciations("boxq", prons) == []          # no split into known parts
     assert word_pronunciations("abox", prons) == []          # a one-letter part is not a word here
+
+
+def test_a_clip_cut_from_running_speech_starts_and_ends_without_a_click():
+    """A unit from the middle of a sentence: its neighbours' samples at the clip's two ends are cuts in running
+    speech; they fade in and out (a step from the silence around the clip would be a broadband click)."""
+    t = np.arange(5 * PH)
+    audio = (0.3 * np.sin(2 * np.pi * t / 37.3)).astype(np.float32)
+    utt = Utterance(audio, tuple(Phone(n, k * PH, (k + 1) * PH) for k, n in enumerate("A B C D E".split())))
+    index = UnitIndex([utt])
+    clip, _ = splice(index, ("B", "C", "D"), np.random.default_rng(0), fade=80, p_longest=1.0)
+    assert len(clip) == 3 * PH + 80
+    assert abs(clip[0]) < 0.01 and abs(clip[-1]) < 0.01
+    assert np.max(np.abs(np.diff(clip))) < 0.06          # no step larger than the sine's own (2 pi 0.3 / 37.3)
+    assert np.array_equal(clip[40: 40 + 3 * PH], audio[PH: 4 * PH])  # the phones themselves untouched
+    assert np.array_equal(index.utterances[0].audio, audio)          # the recording is not faded in place

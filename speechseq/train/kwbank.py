@@ -117,6 +117,8 @@ def _work(args: tuple[int, BankItem, BankConfig]) -> tuple[int, np.ndarray | Non
         audio = load_audio(item.path)
     except Exception as err:  # a bad file is reported and skipped, not fatal
         return index, None, 0, 0.0, str(err)
+    if len(audio) == 0:  # a few samples at a higher rate resample to none
+        return index, None, 0, 0.0, "no audio samples at 16 kHz"
     rng = np.random.default_rng([cfg.seed, index])
     if item.role.endswith("bg"):
         if len(audio) > int(cfg.max_bg_s * 16000):  # said, not silent: "an hour of talk radio" in one file
@@ -131,6 +133,8 @@ def _work(args: tuple[int, BankItem, BankConfig]) -> tuple[int, np.ndarray | Non
     if item.role == "real_pos":  # measured as the evaluation does: padded with a quiet noise floor
         audio = pad_recording(audio, rng)
     elif item.role in ("pos", "val_pos") and not item.synthetic:
+        if not np.any(audio):  # a muted microphone: as a positive it would teach the detector to fire on silence
+            return index, None, 0, 0.0, "digital silence, no keyword in it"
         # a person's recording of the keyword: cut to its speech (as the synthetic clips are), so that the
         # label stretch follows the spoken word's end, not the end of the recording: first to the take
         # a voice activity detector hears (as `speechseq record` cuts), then by the energy rule
@@ -235,12 +239,12 @@ def build_bank(items: Sequence[BankItem], cfg: BankConfig = BankConfig(), worker
     for it, res in zip(items, results):
         if res is None:
             continue
-        if it.role.endswith("bg"):  # backgrounds: one stream per source, so crops run through recordings
-            streams.setdefault((it.role, it.source), []).append((res[0], it.weight))
+        if it.role.endswith("bg"):  # backgrounds: one stream per source (and weight), so crops run through recordings
+            streams.setdefault((it.role, it.source, it.weight), []).append((res[0], it.weight))
         else:
             per_role[it.role].append((res[0], res[1], res[2], it.weight, it.source))
             texts[it.role].append(it.text)
-    for (role, source), parts in streams.items():
+    for (role, source, _), parts in streams.items():
         q = np.concatenate([p[0] for p in parts])
         power = float(np.exp(dequantize(q).astype(np.float64)).sum(axis=1).mean())
         per_role[role].append((q, -1, power, parts[0][1], source))

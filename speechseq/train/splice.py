@@ -108,23 +108,39 @@ def plan_units(index: UnitIndex, target: Sequence[str], rng: np.random.Generator
     return units
 
 
+def _ramp(n: int) -> np.ndarray:
+    """A raised-cosine rise over n samples (0 to 1, both ends excluded)."""
+    return (0.5 - 0.5 * np.cos(np.pi * (np.arange(n) + 0.5) / n)).astype(np.float32)
+
+
 def render(index: UnitIndex, units: Sequence[Unit], fade: int = 80) -> np.ndarray:
     """The units' audio in turn, each cut from its first phone's start to its last phone's end and
     overlapped with the next by `fade` samples (raised-cosine crossfade; the cut is widened by fade / 2 on
-    each side where the recording allows, so the joins fall on the phone boundaries)."""
+    each side where the recording allows, so the joins fall on the phone boundaries). The clip's own two
+    ends fade in and out over that widening (the neighbouring phones cut there would otherwise be clicks)."""
     half = fade // 2
     pieces = []
-    for unit in units:
+    lead = tail = 0
+    for k, unit in enumerate(units):
         utt = index.utterances[unit.utterance]
         a, b = utt.phones[unit.first].start, utt.phones[unit.first + unit.length - 1].end
-        pieces.append(np.asarray(utt.audio[max(0, a - half): min(len(utt.audio), b + half)], dtype=np.float32))
+        lo, hi = max(0, a - half), min(len(utt.audio), b + half)
+        if k == 0:
+            lead = max(0, a - lo)
+        if k == len(units) - 1:
+            tail = max(0, hi - b)
+        pieces.append(np.array(utt.audio[lo: hi], dtype=np.float32))
+    if lead:
+        pieces[0][:lead] *= _ramp(lead)
+    if tail:
+        pieces[-1][len(pieces[-1]) - tail:] *= _ramp(tail)[::-1]
     out = pieces[0]
     for p in pieces[1:]:
         f = min(fade, len(out), len(p))
         if f == 0:
             out = np.concatenate([out, p])
             continue
-        ramp = (0.5 - 0.5 * np.cos(np.pi * (np.arange(f) + 0.5) / f)).astype(np.float32)
+        ramp = _ramp(f)
         joined = out[len(out) - f:] * ramp[::-1] + p[:f] * ramp
         out = np.concatenate([out[: len(out) - f], joined, p[f:]])
     return out.astype(np.float32)

@@ -162,7 +162,7 @@ def keyword_set(keyword: str, out: Path, cfg: KeywordSet = KeywordSet(), voices:
     as many negatives by random voices: sound-alikes of the keyword, ordinary words and, with cfg.text, short
     phrases cut from it. Writes OUT/positives.jsonl and OUT/negatives.jsonl; returns their rows."""
     from .synth import ENGINES, SynthJob, synthesize_many
-    from .words import ordinary_phrases, ordinary_words, sound_alikes
+    from .words import load_pronunciations, ordinary_phrases, ordinary_words, sound_alikes
 
     for f in cfg.text:  # read only when phrases are drawn: a wrong name is an error all the same
         if not Path(f).is_file():
@@ -184,9 +184,10 @@ def keyword_set(keyword: str, out: Path, cfg: KeywordSet = KeywordSet(), voices:
     n_alike = int(n_neg * 0.4)
     n_phrase = int(n_neg * 0.25) if cfg.text else 0
     n_word = n_neg - n_alike - n_phrase
-    alikes = sound_alikes(keyword, cfg.alike_words, seed=voices.seed)
+    prons = load_pronunciations()  # no homophone of the keyword among its negatives ("night" for "knight")
+    alikes = sound_alikes(keyword, cfg.alike_words, seed=voices.seed, prons=prons)
     texts = [(w, "sound-alike") for w in (alikes * (n_alike // max(1, len(alikes)) + 1))[:n_alike]]
-    texts += [(w, "word") for w in ordinary_words(n_word, seed=voices.seed, exclude=[keyword])]
+    texts += [(w, "word") for w in ordinary_words(n_word, seed=voices.seed, exclude=[keyword], prons=prons)]
     if n_phrase:
         texts += [(p, "phrase") for p in ordinary_phrases(list(cfg.text), n_phrase, seed=voices.seed,
                                                           exclude=[keyword])]

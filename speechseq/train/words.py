@@ -1,6 +1,7 @@
 """Word lists for keyword training data: sound-alikes of a keyword and ordinary negatives.
 
-Pure python and deterministic for a given seed and word list. The word list is
+Pure python and deterministic for a given seed, word list and (where given, to leave out the
+keyword's homophones) pronunciation dictionary. The word list is
 ``/usr/share/dict/words`` (Debian ``wamerican``) unless one is given; words are lowercased,
 letters only (possessives and names with accents dropped).
 """
@@ -15,7 +16,8 @@ from pathlib import Path
 
 from ..errors import SpeechseqError
 
-__all__ = ["DICT_PATH", "load_words", "contains_keyword", "sound_alikes", "ordinary_words", "ordinary_phrases"]
+__all__ = ["DICT_PATH", "load_words", "load_pronunciations", "holds_phones", "contains_keyword", "sound_alikes",
+           "ordinary_words", "ordinary_phrases"]
 
 DICT_PATH = Path("/usr/share/dict/words")
 _VOWELS = set("aeiouy")
@@ -35,10 +37,56 @@ def load_words(path: str | os.PathLike = DICT_PATH) -> tuple[str, ...]:
     return _load(str(path))
 
 
+def load_pronunciations() -> dict[str, list[tuple[str, ...]]]:
+    """The CMU pronouncing dictionary pocketsphinx bundles (lowercase word -> its phone sequences), {} when
+    pocketsphinx is not installed: what tells a homophone of a keyword ("night" for "knight")."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("pocketsphinx")
+    if spec is None or not spec.submodule_search_locations:
+        return {}
+    path = Path(list(spec.submodule_search_locations)[0]) / "model" / "en-us" / "cmudict-en-us.dict"
+    return {w: list(p) for w, p in _pronunciations(str(path))}
+
+
+@functools.lru_cache(maxsize=2)
+def _pronunciations(path: str) -> tuple[tuple[str, tuple[tuple[str, ...], ...]], ...]:
+    prons: dict[str, list[tuple[str, ...]]] = {}
+    try:
+        lines = Path(path).read_text(encoding="utf-8", errors="ignore").splitlines()
+    except OSError:
+        return ()
+    for line in lines:
+        parts = line.split()
+        if parts:
+            prons.setdefault(re.sub(r"\(\d+\)$", "", parts[0]).lower(), []).append(tuple(parts[1:]))
+    return tuple((w, tuple(p)) for w, p in prons.items())
+
+
+def holds_phones(pron: Sequence[str], inner: Sequence[str]) -> bool:
+    """Whether the phone sequence ``inner`` occurs in ``pron`` as consecutive phones."""
+    pron, inner = tuple(pron), tuple(inner)
+    return bool(inner) and any(pron[i: i + len(inner)] == inner for i in range(len(pron) - len(inner) + 1))
+
+
+def _keyword_prons(keyword: str, prons: dict) -> list[tuple[str, ...]]:
+    from .splice import phrase_pronunciations
+
+    return phrase_pronunciations(re.findall(r"[a-z]+", keyword.lower()), prons) if prons else []
+
+
+def _says(word: str, key_prons: list[tuple[str, ...]], prons: dict) -> bool:
+    """Whether one of ``word``'s pronunciations holds one of the keyword's ("tonight" for "knight")."""
+    return any(holds_phones(p, k) for p in prons.get(word, ()) for k in key_prons)
+
+
 def contains_keyword(text: str, keyword: str) -> bool:
-    """Whether ``text`` holds the keyword's letters inside a word ("activated", "reactivate")."""
-    key = re.sub(r"[^a-z]", "", keyword.lower())
-    return any(key in w for w in re.findall(r"[a-z]+", text.lower()))
+    """Whether ``text`` holds the keyword's letters inside a word ("activated", "reactivate"), or, for a
+    keyword of several words, those words in a row ("Hey, robot!" for "hey robot")."""
+    words = re.findall(r"[a-z]+", keyword.lower())
+    key = "".join(words)
+    said = re.findall(r"[a-z]+", text.lower())
+    return any(key in w for w in said) or (len(words) > 1 and " ".join(words) in " ".join(said))
 
 
 def _edit_distance(a: str, b: str, limit: int) -> int:
@@ -76,14 +124,17 @@ def _common_suffix(a: str, b: str) -> int:
     return _common_prefix(a[::-1], b[::-1])
 
 
-def sound_alikes(keyword: str, n: int, seed: int = 0, words: Sequence[str] | None = None) -> list[str]:
+def sound_alikes(keyword: str, n: int, seed: int = 0, words: Sequence[str] | None = None,
+                 prons: dict[str, list[tuple[str, ...]]] | None = None) -> list[str]:
     """``n`` words that look (and mostly sound) like ``keyword``, best first within each kind.
 
     Kinds, taken in turn so that each is represented: shared prefix (>= 3 letters), shared
     suffix (>= 3), rhymes (same ending from the second-to-last vowel group), small edit
     distance, and the keyword's parts (dictionary words inside it, "act" in "activate"). Never
     the keyword itself, its plural, or any word that contains the keyword's letters
-    ("activated", "computers"): those say the keyword. Ties are broken by ``seed``.
+    ("activated", "computers"): those say the keyword. With ``prons`` (word -> pronunciations, e.g.
+    ``load_pronunciations()``), nor a word one of whose pronunciations holds one of the keyword's: its
+    homophones ("night", "tonight" for "knight"). Ties are broken by ``seed``.
     """
     key = re.sub(r"[^a-z]", "", keyword.lower())
     if not key:
@@ -92,6 +143,8 @@ def sound_alikes(keyword: str, n: int, seed: int = 0, words: Sequence[str] | Non
     pool = [w for w in vocab if len(w) >= 2 and key not in w and w not in (key + "s", key + "es")]
     rng = random.Random(f"{key}:{seed}")
     jitter = {w: rng.random() for w in pool}
+    key_prons = _keyword_prons(keyword, prons or {})
+    pool = [w for w in pool if not _says(w, key_prons, prons or {})]  # after the draws: the others' ties stay
     rhyme = _rhyme(key)
     limit = max(2, (len(key) + 1) // 3)
     kinds: list[list[tuple[float, str]]] = [[], [], [], [], []]
@@ -127,14 +180,24 @@ def sound_alikes(keyword: str, n: int, seed: int = 0, words: Sequence[str] | Non
 
 
 def ordinary_words(n: int, seed: int = 0, exclude: Iterable[str] = (), min_len: int = 3,
-                   max_len: int = 10, words: Sequence[str] | None = None) -> list[str]:
+                   max_len: int = 10, words: Sequence[str] | None = None,
+                   prons: dict[str, list[tuple[str, ...]]] | None = None) -> list[str]:
     """``n`` distinct random dictionary words (fewer if the list is short), none containing an
-    ``exclude`` keyword."""
+    ``exclude`` keyword (nor, with ``prons``, saying one: as in `sound_alikes`)."""
+    exclude = list(exclude)
     keys = [re.sub(r"[^a-z]", "", k.lower()) for k in exclude]
+    key_prons = [p for k in exclude for p in _keyword_prons(k, prons or {})]
     vocab = load_words() if words is None else words
     pool = [w for w in vocab if min_len <= len(w) <= max_len and not any(k and k in w for k in keys)]
     rng = random.Random(seed)
-    return rng.sample(pool, min(n, len(pool)))
+    out = rng.sample(pool, min(n, len(pool)))
+    if key_prons:  # homophones dropped after the draw (the others stay as drawn), then made up from the rest
+        says = {w for w in pool if _says(w, key_prons, prons or {})}
+        out = [w for w in out if w not in says]
+        chosen = set(out)
+        rest = [w for w in pool if w not in says and w not in chosen]
+        out += rng.sample(rest, min(n - len(out), len(rest)))
+    return out
 
 
 def _sentences(text_files: Iterable[str | os.PathLike]) -> list[list[str]]:

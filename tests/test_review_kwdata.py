@@ -1,0 +1,164 @@
+"""Keyword training data (review): negatives never say the keyword, evaluation audio never spliced, the bank's
+edge cases (audio that resamples to nothing, silent positives, background weights)."""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from speechseq.train import words
+from speechseq.train.words import DICT_PATH, contains_keyword, ordinary_words, sound_alikes
+
+ROOT = Path(__file__).resolve().parents[1]
+
+PRONS = {"knight": [("N", "AY", "T")], "night": [("N", "AY", "T")], "tonight": [("T", "AH", "N", "AY", "T")],
+         "nightly": [("N", "AY", "T", "L", "IY")], "knife": [("N", "AY", "F")], "knit": [("N", "IH", "T")],
+         "nigh": [("N", "AY",)], "light": [("L", "AY", "T")], "table": [("T", "EY", "B", "AH", "L")]}
+WORDS = sorted(PRONS)
+
+
+def test_a_keyword_of_several_words_is_found_across_the_words_of_a_text():
+    assert contains_keyword("Hey, robot! Open the door.", "hey robot")
+    assert contains_keyword("they robotically", "hey robot")          # as "activated" holds "activate"
+    assert contains_keyword("reactivated", "activate")
+    assert not contains_keyword("hey there robot", "hey robot")
+    assert not contains_keyword("a robot", "hey robot")
+
+
+def test_ordinary_phrases_never_hold_a_keyword_of_several_words(tmp_path):
+    from speechseq.train.words import ordinary_phrases
+
+    text = tmp_path / "t.txt"
+    text.write_text("hey robot\n" * 5 + "the quiet river ran on\n")
+    out = ordinary_phrases([text], 10, seed=0, exclude=["hey robot"])
+    assert out and not any("hey robot" in p.lower() for p in out)
+
+
+def test_sound_alikes_and_ordinary_words_leave_out_the_keywords_homophones():
+    out = sound_alikes("knight", 20, words=WORDS, prons=PRONS)
+    assert {"night", "tonight", "nightly"}.isdisjoint(out) and {"knife", "knit", "nigh"} <= set(out)
+    assert {"night", "tonight"} <= set(sound_alikes("knight", 20, words=WORDS))  # without pronunciations: letters
+    drawn = ordinary_words(20, exclude=["knight"], min_len=4, words=WORDS, prons=PRONS)
+    assert sorted(drawn) == ["knife", "knit", "light", "nigh", "table"]
+    assert ordinary_words(20, exclude=["knight"], min_len=4, words=WORDS, prons=PRONS) == drawn
+    # where no word says it, the draw is the one without pronunciations (same seed, same words)
+    assert ordinary_words(3, seed=2, exclude=["zebra"], words=WORDS, prons=PRONS) == \
+        ordinary_words(3, seed=2, exclude=["zebra"], words=WORDS)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("pocketsphinx") is None or not DICT_PATH.exists(),
+                    reason="needs pocketsphinx and wamerican")
+def test_the_synthetic_keyword_sets_negatives_are_no_homophones(tmp_path, monkeypatch):
+    from speechseq.train import synth, synth_sets
+
+    if not [v for v in synth.list_voices(("flite",))]:
+        pytest.skip("needs flite")
+    monkeypatch.setattr(synth, "synthesize", lambda text, voice, speed=1.0, pitch=1.0: np.full(1600, 0.1, np.float32))
+    _, neg = synth_sets.keyword_set("knight", tmp_path / "kw", synth_sets.KeywordSet(variations=1, min_per_engine=0,
+                                                                                      neg_ratio=4.0, alike_words=20),
+                                    synth_sets.VoiceOptions(engines=("flite",), workers=1), say=lambda s: None)
+    texts = {r["text"] for r in neg}
+    assert texts and not texts & {"night", "tonight", "midnight", "goodnight", "overnight", "fortnight"}
+
+
+def _splice_script():
+    spec = importlib.util.spec_from_file_location("make_splice_data", ROOT / "scripts" / "make_splice_data.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["make_splice_data"] = module  # the align pool pickles its worker by module name
+    spec.loader.exec_module(module)
+    return module
+
+
+def _fake_align(item):
+    return item[0], [["AH", 0, 10]], None
+
+
+@pytest.mark.skipif(importlib.util.find_spec("pocketsphinx") is None, reason="needs pocketsphinx")
+def test_splice_align_never_reads_evaluation_audio(tmp_path, monkeypatch):
+    """--split '' takes every row but the evaluation audio (Kathleen dev, FSDD test)."""
+    script = _splice_script()
+    monkeypatch.setattr(script, "_align_one", _fake_align)
+    manifest = tmp_path / "manifest.jsonl"
+    manifest.write_text("".join(json.dumps({"audio_filepath": f"audio/{name}.flac", "text": "hello world",
+                                            "split": split}) + "\n"
+                                for name, split in (("a", "train"), ("b", "dev"), ("c", "test"), ("d", None))))
+    out = tmp_path / "align.json"
+    script.cmd_align(argparse.Namespace(manifest=str(manifest), split="", skip_pct=0, out=str(out), workers=1))
+    got = sorted(Path(r["audio_filepath"]).stem for r in json.loads(out.read_text()))
+    assert got == ["a", "d"]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("pocketsphinx") is None or not DICT_PATH.exists(),
+                    reason="needs pocketsphinx and wamerican")
+def test_spliced_negatives_never_spell_the_keywords_phones(tmp_path, capsys):
+    """Knight (N AY T): "night" and "nightly" spliced from the same phones would be the keyword labelled negative."""
+    script = _splice_script()
+    names = "N AY T L IY F IH SIL".split()
+    audio = (0.1 * np.random.default_rng(0).standard_normal(len(names) * 1600)).astype(np.float32)
+    sf.write(tmp_path / "u.wav", audio, 16000)
+    (tmp_path / "align.json").write_text(json.dumps([{"audio_filepath": str(tmp_path / "u.wav"), "speaker": "x",
+                                                      "phones": [[n, 10 * k, 10] for k, n in enumerate(names)]}]))
+    out = tmp_path / "kw"
+    script.cmd_keyword(argparse.Namespace(keyword="knight", align=str(tmp_path / "align.json"), out=str(out),
+                                          positives=3, negatives=40, fade=80, seed=0))
+    prons = script._dictionary()
+    neg = [json.loads(line) for line in (out / "negatives.jsonl").read_text().splitlines()]
+    assert neg  # "knife", "nigh", "fit", ...
+    for r in neg:
+        assert not any(words.holds_phones(p, ("N", "AY", "T")) for p in prons.get(r["text"], [])), r["text"]
+
+
+def test_audio_that_resamples_to_nothing_is_skipped_not_fatal(tmp_path):
+    from speechseq.train.kwbank import BankItem, build_bank
+
+    sf.write(tmp_path / "tick.wav", np.array([0.5], np.float32), 44100)  # one sample: none at 16 kHz
+    sf.write(tmp_path / "word.wav", (0.1 * np.sin(np.arange(8000) * 0.2)).astype(np.float32), 44100)
+    items = [BankItem(str(tmp_path / "tick.wav"), "pos", synthetic=True),
+             BankItem(str(tmp_path / "word.wav"), "pos", synthetic=True),
+             BankItem(str(tmp_path / "tick.wav"), "neg"), BankItem(str(tmp_path / "word.wav"), "neg")]
+    bank = build_bank(items, workers=1)
+    assert bank["meta"]["failed"] == 2 and bank["meta"]["files"] == {"pos": 1, "neg": 1}
+    assert len(bank["pos/end"]) == 1 and len(bank["neg/end"]) == 1
+
+
+def test_a_silent_recording_is_no_positive(tmp_path, capfd):
+    from speechseq.train.kwbank import BankConfig, BankItem, build_bank
+
+    sf.write(tmp_path / "muted.wav", np.zeros(16000, np.float32), 16000)
+    sf.write(tmp_path / "said.wav", (0.1 * np.sin(np.arange(16000) * 0.2)).astype(np.float32), 48000)
+    bank = build_bank([BankItem(str(tmp_path / "muted.wav"), "pos"), BankItem(str(tmp_path / "said.wav"), "pos")],
+                      BankConfig(reverb_prob=0.0, colour_prob=0.0), workers=1)
+    assert bank["meta"]["failed"] == 1 and len(bank["pos/end"]) == 1
+    assert "muted.wav: digital silence" in capfd.readouterr().err
+
+
+def test_backgrounds_of_one_folder_name_keep_each_their_weight(tmp_path, rng):
+    """--backgrounds raw_data/backgrounds other/backgrounds:3: two folders named alike, each its own weight."""
+    from speechseq.train.kwbank import BankItem, build_bank
+
+    for name in ("a.wav", "b.wav"):
+        sf.write(tmp_path / name, (0.05 * rng.standard_normal(16000)).astype(np.float32), 16000)
+    bank = build_bank([BankItem(str(tmp_path / "a.wav"), "bg", 1.0, "backgrounds"),
+                       BankItem(str(tmp_path / "b.wav"), "bg", 3.0, "backgrounds")], workers=1)
+    assert sorted(bank["bg/weight"].tolist()) == [1.0, 3.0]
+    assert bank["bg/offsets"][-1] == 2 * 98
+
+
+@pytest.mark.skipif(importlib.util.find_spec("pocketsphinx") is None or not DICT_PATH.exists(),
+                    reason="needs pocketsphinx and wamerican")
+def test_a_keyword_the_speaker_never_says_the_phones_of_is_one_clear_error(tmp_path):
+    script = _splice_script()
+    names = "N IH T SIL".split()
+    sf.write(tmp_path / "u.wav", np.zeros(len(names) * 1600, np.float32) + 0.01, 16000)
+    (tmp_path / "align.json").write_text(json.dumps([{"audio_filepath": str(tmp_path / "u.wav"), "speaker": "x",
+                                                      "phones": [[n, 10 * k, 10] for k, n in enumerate(names)]}]))
+    with pytest.raises(SystemExit, match="never say the phone.*AY"):
+        script.cmd_keyword(argparse.Namespace(keyword="knight", align=str(tmp_path / "align.json"),
+                                              out=str(tmp_path / "kw"), positives=3, negatives=5, fade=80, seed=0))
+    assert not (tmp_path / "kw" / "positives.jsonl").exists()
