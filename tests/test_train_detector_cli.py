@@ -357,6 +357,15 @@ def test_a_folder_of_recordings_with_bad_and_odd_files(tmp_path):
                      "--negatives", str(neg), "--epochs", "1", "--steps", "2", "--batch", "4", "--workers", "1"])
     err = stderr.getvalue()
     assert code == 1 and "the same folders now hold" in err and "13 positive" in err, err[-1000:]
+    (act / "more-yes-0.wav").unlink()                                # as many files again, but one re-recorded
+    t = np.arange(int(16000 * 0.3)) / 16000
+    sf.write(act / "yes-0.wav", 0.4 * np.sin(2 * np.pi * 260 * t), 16000)   # same length, other samples
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = main(["train", "detector", "--keyword", "yes", "--out", str(out), "--positives", str(act),
+                     "--negatives", str(neg), "--epochs", "1", "--steps", "2", "--batch", "4", "--workers", "1"])
+    err = stderr.getvalue()
+    assert code == 1 and "other files than the folders now hold" in err, err[-1000:]
 
 
 def test_finetune_weight_average_leaves_little_of_the_start():

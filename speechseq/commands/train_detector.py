@@ -262,13 +262,17 @@ def run(args: argparse.Namespace) -> int:
     bank = load_bank(bank_path) if bank_path.exists() else None
     for meta in ([bank["meta"]] if bank is not None else []) + ([before] if before else []):
         same_run(out, meta, args.keyword, sources)
-    listed = listed_files(items)
+    listed, digest = listed_files(items), content_digest(items)
     if bank is not None and bank["meta"].get("listed", listed) != listed:  # files added to (or taken from) a folder
         was = bank["meta"]["listed"]
         raise SpeechseqError(f"{out} holds a run whose data was built from " + ", ".join(
             f"{was.get(r, 0)} {r} files" for r in sorted(listed)) + "; the same folders now hold " + ", ".join(
             f"{listed[r]} {r}" for r in sorted(listed)) + ": use a new --out to train on the files as they are, "
             "or rerun with the files as they were to resume")
+    if bank is not None and bank["meta"].get("digest", digest) != digest:  # as many files, other ones
+        raise SpeechseqError(f"{out} holds a run whose data was built from other files than the folders now hold "
+                             f"(as many, but some replaced or changed): use a new --out to train on the files as "
+                             f"they are, or rerun with the files as they were to resume")
     roles = {i.role for i in items}
     for need in ("pos", "neg"):
         noun = "positives" if need == "pos" else "negatives"
@@ -287,7 +291,8 @@ def run(args: argparse.Namespace) -> int:
              "and speech the detector will hear (even an hour of talk radio) make one that fires less on real speech.")
     if bank is None:
         bank = build_bank(items, BankConfig(), args.workers, extra_arrays=generated_backgrounds(items),
-                          meta={"keyword": args.keyword, "sources": sources, "listed": listed})
+                          meta={"keyword": args.keyword, "sources": sources, "listed": listed,
+                                "digest": digest})
         for need, option in (("pos", "--positives"), ("neg", "--negatives")):
             if f"{need}/q" not in bank:  # not cached: a rerun with the files replaced builds the bank again
                 noun = "positives" if need == "pos" else "negatives"
@@ -335,6 +340,22 @@ def listed_files(items) -> dict[str, int]:
         role = names[item.role.removeprefix("val_")]
         out[role] = out.get(role, 0) + 1
     return out
+
+
+def content_digest(items) -> str:
+    """One digest of the clips' roles, file names and bytes: what a rerun compares with its bank's, so that files
+    replaced by others (as many, under other or the same names) are not silently trained on as the old ones.
+    Folders are named by nothing but their files, so a run moved with its data still matches."""
+    import hashlib
+
+    lines = []
+    for item in items:
+        try:
+            data = Path(item.path).read_bytes()
+        except OSError:
+            data = b""  # a file that cannot be read: the bank reports it; its name still counts
+        lines.append(f"{item.role}\t{Path(item.path).name}\t{hashlib.sha1(data).hexdigest()}")
+    return hashlib.sha256("\n".join(sorted(lines)).encode()).hexdigest()
 
 
 def data_line(meta: dict) -> str:
