@@ -327,3 +327,20 @@ def test_record_keyword_slug_keeps_letters_of_any_alphabet():
     assert slug("snake_case") == "snake-case"
     with pytest.raises(Exception, match="no letters or digits"):
         slug("!! _ ??")
+
+
+def test_a_stop_in_the_pause_after_a_word_keeps_it(tmp_path, capsys):
+    """--max-minutes (as Ctrl+C) 0.3 s after the last word, before its 0.5 s pause was over: the word is kept (it
+    was dropped); a stop in the middle of a word still keeps nothing of it."""
+    a = sf.read(SAMPLE, dtype="float32")[0]
+    word, gap = a[int(1.0 * SR): int(1.9 * SR)], np.zeros(SR, np.float32)
+    x = np.concatenate([gap, word, gap, word, np.zeros(3 * SR, np.float32)])
+    src = tmp_path / "two.wav"
+    sf.write(src, x, SR, subtype="FLOAT")
+    for stop_s, takes in ((4.1, 2), (3.4, 1)):   # 0.3 s after the second word; inside it
+        out = tmp_path / f"clips-{stop_s}"
+        assert main(["record", "android", "--out", str(out), "--input", str(src), "--json",
+                     "--max-minutes", str(stop_s / 60)]) == 0
+        events = _events(capsys.readouterr().out)
+        assert [e["event"] for e in events] == ["take"] * takes, (stop_s, events)
+        assert len(list(out.glob("android-*.wav"))) == takes

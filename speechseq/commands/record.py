@@ -188,6 +188,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+# a stop this long after the last speech keeps the take (the word was said; shorter: it may go on)
+SPOKEN_S = 0.25
+
+
 class _Recording:
     """One recording session: a source streamed block by block into `feed` until it ends, `done()`,
     --max-minutes, Ctrl+C or SIGTERM; `finish` writes what is still held (it runs in every case)."""
@@ -311,7 +315,14 @@ class _Takes(_Recording):
         return len(self.kept) + len(self.again) >= self.args.count
 
     def finish(self) -> None:
-        pass  # a take still being spoken is not whole: nothing to keep
+        """A stop (Ctrl+C, --max-minutes, a lost device) in the pause after a word keeps that word: the pause it
+        still needed is made of silence. A take still being spoken is not whole: nothing to keep."""
+        st = self.tstate
+        quiet_s = (st.frames - 1 - st.last) * self.cutter.frame / SAMPLE_RATE
+        if st.start >= 0 and not st.too_long and quiet_s >= SPOKEN_S and not self.done():
+            import numpy as np
+
+            self.feed(np.zeros(int(round(self.tail_s * SAMPLE_RATE)), np.float32))
 
     def _handle(self, take) -> None:
         if take.problem is not None:
