@@ -46,7 +46,7 @@ class AugmentConfig:
     band_cut: tuple[int, int] = (45, 75)          # first band removed (80 bands: ~2.3-6.6 kHz)
     freq_masks: int = 2
     freq_width: int = 12
-    time_masks_per_s: float = 0.6
+    time_masks_per_s: float = 0.6                 # per second of each utterance (its own length, not the batch's)
     time_width: int = 25                          # frames (at most 20% of the utterance)
 
     @staticmethod
@@ -158,14 +158,17 @@ def augment_batch(x: torch.Tensor, lengths: torch.Tensor, cfg: AugmentConfig, g:
         f0 = (torch.rand((b, 1, 1), generator=g, device=dev) * (f - w + 1)).long()
         band = torch.arange(f, device=dev)[None, None, :]
         y = torch.where((band >= f0) & (band < f0 + w), fill_v, y)
+    # time_masks_per_s counts each utterance's own seconds: the batch's padded length draws the most masks, an
+    # utterance takes the first round(time_masks_per_s * its seconds) of them
     n_time = int(round(cfg.time_masks_per_s * t / 100))
     if n_time > 0:
         frames = torch.arange(t, device=dev)[None, :, None]
-        for _ in range(n_time):
+        n_own = torch.round(cfg.time_masks_per_s * lengths.to(dev).double() / 100).view(b, 1, 1)
+        for j in range(n_time):
             w = torch.minimum(torch.randint(0, cfg.time_width + 1, (b, 1, 1), generator=g, device=dev),
                               (lengths.to(dev) // 5).view(b, 1, 1))
             t0 = (torch.rand((b, 1, 1), generator=g, device=dev) * (lengths.to(dev).view(b, 1, 1) - w + 1)).long()
-            y = torch.where((frames >= t0) & (frames < t0 + w), fill_v, y)
+            y = torch.where((frames >= t0) & (frames < t0 + w) & (j < n_own), fill_v, y)
     return torch.where(mask[:, :, None], y, x)
 
 

@@ -205,8 +205,8 @@ class Mixer:
         level = mix.sum(-1).mean(-1)
         target = WHITE_RMS1_POWER * 10 ** (torch.tensor(rng.uniform(*c.level_dbfs, size), dtype=torch.float32, device=dev) / 10)
         mix = mix * (target / (level + 1e-10))[:, None, None]
-        starts = rng.integers(0, len(self.pink) - T, size)
-        rows = torch.from_numpy(starts[:, None] + np.arange(T)[None, :]).to(dev)
+        starts = rng.integers(0, max(len(self.pink) - T, 1), size)  # wrapping inside the 20 s under longer mixes
+        rows = torch.from_numpy((starts[:, None] + np.arange(T)[None, :]) % len(self.pink)).to(dev)
         floor_gain = 10 ** (torch.tensor(rng.uniform(*c.floor_dbfs, size), dtype=torch.float32, device=dev) / 10)
         mix = mix + self.pink[rows] * floor_gain[:, None, None]
         if c.range_db > 0:  # in the power domain, before the one log
