@@ -164,3 +164,23 @@ def test_a_file_name_that_is_not_utf8_is_read_and_named(speech_wav, tmp_path):
         assert len(lines) == 2 and "caf\ufffd.wav" in lines[0] and str(speech_wav) in lines[1], lines
         if args:
             assert json.loads(lines[0])["detections"] == json.loads(lines[1])["detections"]
+
+
+def test_detect_file_streams_at_the_models_rate(tmp_path):
+    """A detector whose frontend runs at 8 kHz gets 8 kHz audio: the file was streamed at 16 kHz whatever the model,
+    so its steps came twice as fast and a burst at 2 s was reported at about 4 s."""
+    from speechseq.commands.detect import detect_file
+    from speechseq.frontend import FrontendConfig
+    from speechseq.runtime.detector import Detector
+    from tests.test_detector_runtime import LoudnessModel
+
+    model = LoudnessModel()
+    model.frontend, model.step_s = FrontendConfig(sample_rate=8000), 4 * 160 / 8000
+    det = Detector([model], range_db=None)
+    audio = np.zeros(16000 * 4, np.float32)
+    audio[32000:40000] = 0.3 * np.random.default_rng(0).standard_normal(8000)   # loud from 2.0 to 2.5 s
+    path = tmp_path / "burst.wav"
+    sf.write(path, audio, 16000, subtype="FLOAT")
+    events, duration, post, _ = detect_file(det, path, keep=True)
+    assert duration == pytest.approx(4.0, abs=1e-3) and len(post[0]) == pytest.approx(4.0 / model.step_s, abs=1)
+    assert len(events) == 1 and 2.0 < events[0].time < 2.7 and 0 <= events[0].start < events[0].end <= 2.6

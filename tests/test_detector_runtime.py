@@ -332,3 +332,21 @@ def test_guarded_stream_equals_the_whole_clip_in_any_chunking():
         posts[name] = np.concatenate(post[0])
     assert np.abs(posts["chunks"] - posts["whole"]).max() <= 1e-4
     assert np.abs(posts["whole"] - posts["off"]).max() > 0.01   # the guard acted
+
+
+@pytest.mark.parametrize("field,value", [("threshold", 1.0), ("threshold", 0.0), ("threshold", float("nan")),
+                                         ("step_s", 0.0), ("stride", 0), ("refractory_s", float("nan")),
+                                         ("keyword_duration_s", -1.0), ("end_offset_s", float("inf"))])
+def test_out_of_range_metadata_is_one_error_naming_the_file(tmp_path, field, value):
+    """A detector file whose runtime settings make no sense (a threshold of 1, a step of 0 s, a keyword of -1 s) was a
+    traceback at load (ValueError, ZeroDivisionError) or events with start after end: one ModelError naming it now."""
+    import shutil
+
+    from speechseq.runtime.detector import Detector
+    from speechseq.runtime.onnx import ModelError, read_metadata, write_metadata
+
+    path = tmp_path / "odd.onnx"
+    shutil.copy(ROOT / "models" / "activate.onnx", path)
+    write_metadata(path, {**read_metadata(path), field: value})
+    with pytest.raises(ModelError, match=f"odd.onnx: detector metadata out of range: {field} "):
+        Detector.load([path])

@@ -56,11 +56,12 @@ def detect_file(det, path: Path, chunk_ms: float = 100.0, keep: bool = False):
     from ..audio import stream_audio
 
     state = det.initial_state()
-    chunk = max(1, int(round(16000 * chunk_ms / 1000)))
+    rate = det.frontend.cfg.sample_rate  # the models' rate (each file is resampled to it), not always 16 kHz
+    chunk = max(1, int(round(rate * chunk_ms / 1000)))
     post = [[] for _ in det.models] if keep else None
     feats = [] if keep else None
     events, n = [], 0
-    for block in stream_audio(path, block_s=10.0):
+    for block in stream_audio(path, block_s=10.0, sr=rate):
         n += len(block)
         for i in range(0, len(block), chunk):
             piece = block[i: i + chunk]
@@ -75,7 +76,7 @@ def detect_file(det, path: Path, chunk_ms: float = 100.0, keep: bool = False):
 
         spec = logmel(np.concatenate(feats) if feats else np.zeros(0, np.float32), det.frontend.cfg)
         post = [np.concatenate(p) if p else np.zeros(0, np.float32) for p in post]
-    return events, n / 16000, post, spec
+    return events, n / rate, post, spec
 
 
 def plot_detections(path: Path, out: str, det, events, duration: float, post, spec) -> None:
@@ -86,7 +87,8 @@ def plot_detections(path: Path, out: str, det, events, duration: float, post, sp
     FigureCanvasAgg(fig)
     ax1, ax2 = fig.subplots(2, 1, sharex=True)
     if len(spec):
-        ax1.imshow(spec.T, origin="lower", aspect="auto", extent=(0, len(spec) / 100, 0, spec.shape[1]), cmap="magma")
+        ax1.imshow(spec.T, origin="lower", aspect="auto", cmap="magma",
+                   extent=(0, len(spec) / det.frontend.cfg.frame_rate, 0, spec.shape[1]))
     ax1.set(ylabel="mel band", title=str(path.name))
     for m, p, thr in zip(det.models, post, det.thresholds):
         t = np.arange(1, len(p) + 1) * m.step_s

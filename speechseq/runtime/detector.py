@@ -166,6 +166,17 @@ class KeywordModel:
             self.refractory_s = float(meta.get("refractory_s", 1.0))
             self.keyword_duration_s = float(meta.get("keyword_duration_s", 0.6))
             self.end_offset_s = float(meta.get("end_offset_s", 0.0))
+        # settings that make no sense were a traceback at load or in the first chunk (a division by a step of 0), or
+        # events that start after they end (a keyword of -1 s): one error naming the file, as a missing field is
+        for name, value, ok in (("threshold", self.threshold, 0.0 < self.threshold < 1.0),
+                                ("stride", self.stride, self.stride >= 1),
+                                ("step_s", self.step_s, 0.0 < self.step_s < math.inf),
+                                ("refractory_s", self.refractory_s, 0.0 <= self.refractory_s < math.inf),
+                                ("keyword_duration_s", self.keyword_duration_s,
+                                 0.0 < self.keyword_duration_s < math.inf),
+                                ("end_offset_s", self.end_offset_s, math.isfinite(self.end_offset_s))):
+            if not ok:
+                raise ModelError(f"{path}: detector metadata out of range: {name} {value!r}")
 
     @property
     def session(self):
