@@ -184,3 +184,24 @@ def test_detect_file_streams_at_the_models_rate(tmp_path):
     events, duration, post, _ = detect_file(det, path, keep=True)
     assert duration == pytest.approx(4.0, abs=1e-3) and len(post[0]) == pytest.approx(4.0 / model.step_s, abs=1)
     assert len(events) == 1 and 2.0 < events[0].time < 2.7 and 0 <= events[0].start < events[0].end <= 2.6
+
+
+def test_a_keyword_at_the_very_end_of_a_file_is_detected(tmp_path, capsys):
+    """The posterior rises only after a keyword ends: a recording cut 0.1 s after "activate" (ends at 1.70 s) gave
+    no detection, though eval detector (which pads clips) counts it found. detect follows a file with quiet noise,
+    and the event stays inside the file."""
+    import json
+
+    import soundfile as sf
+
+    from speechseq.cli import main
+
+    a, sr = sf.read(str(Path(__file__).resolve().parents[1] / "data/samples/activate_kitchen_lights.wav"),
+                    dtype="float32")
+    cut = tmp_path / "cut.wav"
+    sf.write(cut, a[: int(1.8 * sr)], sr)
+    assert main(["detect", "--json", str(cut)]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got["duration"] == 1.8 and [d["keyword"] for d in got["detections"]] == ["activate"]
+    d = got["detections"][0]
+    assert 1.6 <= d["end"] <= 1.8 and 0.9 <= d["start"] < d["end"] and d["score"] > 0.9

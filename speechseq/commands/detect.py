@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +55,7 @@ def default_models() -> list[Path]:
 def detect_file(det, path: Path, chunk_ms: float = 100.0, keep: bool = False):
     """Stream one file through `det`. Returns (events, duration s, posteriors per keyword or None, features or None)."""
     from ..audio import stream_audio
+    from ..train.kwbank import pad_recording
 
     state = det.initial_state()
     rate = det.frontend.cfg.sample_rate  # the models' rate (each file is resampled to it), not always 16 kHz
@@ -69,14 +71,23 @@ def detect_file(det, path: Path, chunk_ms: float = 100.0, keep: bool = False):
                 feats.append(piece)
             got, state = det.step(piece, state, post)
             events += got
+    # The file's end is followed by a second of quiet noise, as `eval detector` scores clips: the posterior rises
+    # only after a keyword ends, and a clip cut 0.1 s after its word was otherwise never detected.
+    tail = pad_recording(np.zeros(0, np.float32), np.random.default_rng(0), lead_s=0.0, tail_s=rate / 16000)
+    beyond = [[] for _ in det.models] if keep else None  # the posteriors shown are the file's own
+    for i in range(0, len(tail), chunk):
+        got, state = det.step(tail[i: i + chunk], state, beyond)
+        events += got
     events += det.flush(state)
+    duration = n / rate
+    events = [e if e.end <= duration else replace(e, end=duration, start=min(e.start, duration)) for e in events]
     spec = None
     if keep:
         from ..frontend import logmel
 
         spec = logmel(np.concatenate(feats) if feats else np.zeros(0, np.float32), det.frontend.cfg)
         post = [np.concatenate(p) if p else np.zeros(0, np.float32) for p in post]
-    return events, n / rate, post, spec
+    return events, duration, post, spec
 
 
 def plot_detections(path: Path, out: str, det, events, duration: float, post, spec) -> None:
