@@ -333,6 +333,10 @@ def _frontend(**change):
     ("recognizer", _set("frontend", 5), "'frontend' is 5, not an object of settings"),
     ("recognizer", _frontend(n_mels="80"), "frontend setting 'n_mels' is '80', not an int"),
     ("recognizer", _frontend(window="hann"), "frontend setting 'window' is unknown to this version"),
+    ("recognizer", _frontend(hop_length=0), "frontend settings out of range: hop_length 0"),
+    ("recognizer", _frontend(floor=0.0), "frontend settings out of range: floor 0.0"),
+    ("recognizer", _frontend(win_length=600), "frontend settings out of range: win_length 600"),
+    ("recognizer", _frontend(fmax=9000.0), "frontend settings out of range: fmax 9000.0"),
     ("recognizer", _frontend(n_mels=40), "input 'features' of the graph is ['batch', 'frames', 80], its metadata "
                                          "says ['*', '*', 40]"),
     ("recognizer", _drop("frame_shift_s"), "recognizer metadata without 'frame_shift_s'"),
