@@ -205,3 +205,23 @@ def test_a_keyword_at_the_very_end_of_a_file_is_detected(tmp_path, capsys):
     assert got["duration"] == 1.8 and [d["keyword"] for d in got["detections"]] == ["activate"]
     d = got["detections"][0]
     assert 1.6 <= d["end"] <= 1.8 and 0.9 <= d["start"] < d["end"] and d["score"] > 0.9
+
+
+def test_eval_detector_reads_files_at_the_models_rate(tmp_path):
+    """eval detector's positives and negatives were read at 16 kHz whatever the model (as detect's were): an 8 kHz
+    model got its steps twice as fast."""
+    from speechseq.commands.eval_detector import negative_posteriors, positive_scores
+    from speechseq.frontend import FrontendConfig
+    from speechseq.runtime.detector import Detector
+    from tests.test_detector_runtime import LoudnessModel
+
+    model = LoudnessModel()
+    model.frontend, model.step_s = FrontendConfig(sample_rate=8000), 4 * 160 / 8000
+    det = Detector([model], range_db=None)
+    audio = np.zeros(16000 * 4, np.float32)
+    audio[32000:40000] = 0.3 * np.random.default_rng(0).standard_normal(8000)
+    path = tmp_path / "burst.wav"
+    sf.write(path, audio, 16000, subtype="FLOAT")
+    posts, hours = negative_posteriors(det, [path], show=False)
+    assert hours * 3600 == pytest.approx(4.0, abs=1e-3) and len(posts[0][0]) == pytest.approx(4.0 / model.step_s, abs=1)
+    assert positive_scores(det, [path], show=False).shape == (1, 1)

@@ -73,7 +73,7 @@ def detect_file(det, path: Path, chunk_ms: float = 100.0, keep: bool = False):
             events += got
     # The file's end is followed by a second of quiet noise, as `eval detector` scores clips: the posterior rises
     # only after a keyword ends, and a clip cut 0.1 s after its word was otherwise never detected.
-    tail = pad_recording(np.zeros(0, np.float32), np.random.default_rng(0), lead_s=0.0, tail_s=rate / 16000)
+    tail = pad_recording(np.zeros(0, np.float32), np.random.default_rng(0), lead_s=0.0, sr=rate)
     beyond = [[] for _ in det.models] if keep else None  # the posteriors shown are the file's own
     for i in range(0, len(tail), chunk):
         got, state = det.step(tail[i: i + chunk], state, beyond)

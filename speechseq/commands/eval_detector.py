@@ -108,14 +108,14 @@ def positive_scores(det, files: list[Path], show: bool | None = None, skipped: l
     from ..audio import load_audio
     from ..train.kwbank import pad_recording
 
-    scores = []
+    scores, rate = [], det.frontend.cfg.sample_rate  # the models' rate, each file resampled to it
     for path in progress(files, len(files), "positives", show):
         try:
-            audio = load_audio(path)
+            audio = load_audio(path, rate)
         except SpeechseqError as err:
             _skip_or_raise(err, path, skipped)
             continue
-        scores.append(peak_scores(det, pad_recording(audio, np.random.default_rng(0))))
+        scores.append(peak_scores(det, pad_recording(audio, np.random.default_rng(0), sr=rate)))
     return np.array(scores).reshape(len(scores), len(det.models))
 
 
@@ -142,17 +142,17 @@ def negative_posteriors(det, files: list[Path], show: bool | None = None,
     list, a file that cannot be read (even part way) is reported, appended there and left out whole."""
     from ..audio import stream_audio
 
-    out, seconds = [], 0.0
+    out, seconds, rate = [], 0.0, det.frontend.cfg.sample_rate
     for path in progress(files, len(files), "negatives", show):
         state, post, n = det.initial_state(), [[] for _ in det.models], 0
         try:
-            for block in stream_audio(path, block_s=30.0):
+            for block in stream_audio(path, block_s=30.0, sr=rate):
                 n += len(block)
                 _, state = det.step(block, state, post)
         except SpeechseqError as err:
             _skip_or_raise(err, path, skipped)
             continue
-        seconds += n / 16000
+        seconds += n / rate
         out.append([np.concatenate(p) if p else np.zeros(0, np.float32) for p in post])
     return out, seconds / 3600
 

@@ -165,13 +165,13 @@ REAL_LEAD_S, REAL_TAIL_S = 0.5, 1.0  # pad_recording's noise before and after a 
 
 
 def pad_recording(audio: np.ndarray, rng: np.random.Generator | None = None, lead_s: float = REAL_LEAD_S,
-                  tail_s: float = REAL_TAIL_S, floor_dbfs: float = -70.0) -> np.ndarray:
-    """A short recording with quiet pink noise before and after, so that the detector sees the
+                  tail_s: float = REAL_TAIL_S, floor_dbfs: float = -70.0, sr: int = 16000) -> np.ndarray:
+    """A short recording (at `sr` Hz) with quiet pink noise before and after, so that the detector sees the
     keyword end and the moments after it (how positive clips are scored)."""
     from .augment import coloured_noise
 
     rng = rng if rng is not None else np.random.default_rng(0)
-    lead, tail = int(lead_s * 16000), int(tail_s * 16000)
+    lead, tail = int(lead_s * sr), int(tail_s * sr)
     noise = coloured_noise("pink", lead + tail, rng) * 10 ** (floor_dbfs / 20)
     return np.concatenate([noise[:lead], np.asarray(audio, np.float32), noise[lead:]]).astype(np.float32)
 
