@@ -434,3 +434,94 @@ def test_real_dev_clips_join_the_positives_at_their_share_with_the_label_at_the_
     del bank["real_pos/q"]
     with pytest.raises(SystemExit, match="no real clips"):
         script.with_real_positives(bank, 0.2)
+
+
+def test_domain_adversarial_run_resumed_ends_with_the_weights_of_one_never_stopped(yes_no_bank, tmp_path, monkeypatch):
+    """The critic's last gradients of an epoch were applied at the next step, so a resumed run (its critic read back
+    without them) lost them and trained on from another critic: the resume must end where the whole run ends."""
+    from speechseq.train import loop
+    from speechseq.train.detector import train_detector
+    from speechseq.train.kwmix import MixConfig
+
+    torch.set_num_threads(1)
+    bank = _with_real_speech(yes_no_bank)
+    cfg = DetectorConfig(conv_channels=8, kernel=7, stride=4, hidden=8, layers=1, dropout=0.1)
+    recipe = _recipe(batch=4, steps_per_epoch=4, epochs=2, val_positives=4, val_neg_hours=0.005,
+                     domain_weight=0.5, domain_clips=4)
+    mix = MixConfig(clip_s=2.0)
+    train_detector(bank, tmp_path / "whole", "yes", recipe, cfg, mix, progress=False)
+    save, kept = loop.save_checkpoint, {}
+
+    def keep_epoch_one(obj, path):
+        save(obj, path)
+        if path.name == "last.pt" and obj["epoch"] == 1:
+            kept["last"] = path.read_bytes()
+
+    monkeypatch.setattr(loop, "save_checkpoint", keep_epoch_one)
+    train_detector(bank, tmp_path / "cut", "yes", recipe, cfg, mix, progress=False)
+    monkeypatch.setattr(loop, "save_checkpoint", save)
+    (tmp_path / "cut" / "last.pt").write_bytes(kept["last"])     # killed after epoch 1: epoch 2 redone
+    train_detector(bank, tmp_path / "cut", "yes", recipe, cfg, mix, progress=False)
+    whole, cut = (torch.load(tmp_path / d / "last.pt", weights_only=False)["model"] for d in ("whole", "cut"))
+    assert all(torch.equal(whole[k], cut[k]) for k in whole)
+
+
+def _tone_validation_bank(pos_s: float) -> dict:
+    tone = (0.5 * np.sin(np.arange(int(16000 * pos_s)) * 2 * np.pi * 700 / 16000)).astype(np.float32)
+    bank = {"meta": {"config": {"pad_s": 0.1}, "roles": {}}}
+    _role(bank, "val_pos", [tone])
+    _role(bank, "val_neg", [tone[:8000]])
+    q = quantize(logmel(0.01 * coloured_noise("pink", 16000 * 12, np.random.default_rng(1)), FrontendConfig()))
+    bank.update({"val_bg/q": q, "val_bg/offsets": np.array([0, len(q)]), "val_bg/end": np.array([-1], np.int32),
+                 "val_bg/power": np.array([float(np.exp(dequantize(q)).sum(1).mean())], np.float32),
+                 "val_bg/weight": np.ones(1, np.float32)})
+    return bank
+
+
+def test_validation_whose_keywords_never_fit_a_mix_is_a_clear_error():
+    """Held-out keyword clips longer than the 4-s validation mixes were never in one: every epoch missed 1.0 of
+    none, epoch 1 stayed best and the summary said it missed 100 %. One line instead, before any training."""
+    from speechseq.errors import SpeechseqError
+    from speechseq.train.detector import TrainRecipe, Validation
+    from speechseq.train.kwmix import MixConfig
+
+    recipe = TrainRecipe(val_positives=16, val_neg_hours=0.01)
+    with pytest.raises(SpeechseqError, match="none of the 1 held-out keyword clips fits a 4-s validation mix"):
+        Validation(_tone_validation_bank(5.0), MixConfig(reverb_prob=0.0), recipe, 4, "cpu")
+
+
+def test_validation_without_audio_free_of_the_keyword_is_an_error_not_nan():
+    from speechseq.train.detector import TrainRecipe, Validation
+    from speechseq.train.kwmix import MixConfig
+
+    recipe = TrainRecipe(val_positives=16, val_neg_hours=0.0)   # and the 12-s background makes no 30-s row
+    with pytest.raises(ValueError, match="no validation audio without the keyword"):
+        Validation(_tone_validation_bank(0.5), MixConfig(reverb_prob=0.0), recipe, 4, "cpu")
+
+
+def test_validation_scores_no_keyword_in_the_steps_where_no_event_starts():
+    """A keyword whose label starts inside the stream's settling steps (the first 0.32 s, where the runtime starts
+    no event) was scored by the posterior there too: the output's settling bump counted as a detection."""
+    from speechseq.runtime.detector import settle_steps
+    from speechseq.train.detector import TrainRecipe, Validation
+    from speechseq.train.kwmix import MixConfig
+
+    recipe = TrainRecipe(val_positives=4, val_neg_hours=0.01, smoothing_steps=1)
+    validation = Validation(_tone_validation_bank(0.5), MixConfig(reverb_prob=0.0), recipe, 4, "cpu")
+    settle = settle_steps(0.04)
+    y = torch.zeros(2, 100)
+    y[0, 2:12] = 1.0           # labels from step 2: the stream still settles until step 8
+    y[1, 40:50] = 1.0
+    validation.pos_x, validation.pos_y = [torch.zeros(2, 400, 40)], [y]
+
+    class Early(torch.nn.Module):
+        """p = 0.88 in the steps before `settle` and at steps 40..49; 0.05 elsewhere."""
+
+        def forward(self, x):
+            out = torch.full((x.shape[0], x.shape[1] // 4), -3.0)
+            out[:, :settle] = 2.0
+            out[:, 40:50] = 2.0
+            return out
+
+    out = validation(Early())
+    assert out["val_frr_at_05"] == 0.5     # the first keyword is missed as the runtime misses it; the second found

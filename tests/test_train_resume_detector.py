@@ -306,3 +306,27 @@ def test_recognizer_export_int8_twin_and_quiet(tmp_path):
     assert r.stdout.split() == ["wrote", str(tmp_path / "model.ONNX"), "wrote", str(tmp_path / "model.int8.ONNX")]
     assert "batch_size other than 1" not in r.stderr and "pre-processing" not in r.stderr, r.stderr
     assert read_metadata(tmp_path / "model.int8.ONNX")["quantization"].startswith("int8")
+
+
+# 8. the mean of the last epochs: the last by number
+
+
+def test_averaged_checkpoint_takes_the_last_epochs_past_999(tmp_path):
+    """Snapshots were taken in name order: epoch_1000.pt sorted before epoch_998.pt, so a run of 1001 epochs
+    averaged 998-999 instead of 1000-1001."""
+    from speechseq.nn.detector import Detector, DetectorConfig
+    from speechseq.train.detector import averaged_checkpoint, snapshot_path
+
+    cfg = DetectorConfig(conv_channels=8, hidden=8, layers=1)
+    (tmp_path / "snapshots").mkdir()
+    states = {}
+    for epoch in (998, 999, 1000, 1001):
+        torch.manual_seed(epoch)
+        states[epoch] = Detector(cfg).eval().state_dict()
+        torch.save({"model": states[epoch], "epoch": epoch}, snapshot_path(tmp_path, epoch))
+    torch.save({"kind": "detector", "model": states[1001], "model_config": cfg.to_dict(), "epoch": 1001,
+                "extra": {}}, tmp_path / "last.pt")
+    ck = averaged_checkpoint(tmp_path, 2)
+    assert ck["averaged"] == ["epoch_1000.pt", "epoch_1001.pt"]
+    w = "conv.weight"
+    torch.testing.assert_close(ck["model"][w], (states[1000][w] + states[1001][w]) / 2)

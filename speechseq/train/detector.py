@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..errors import SpeechseqError
 from ..nn.detector import Detector, DetectorConfig
 from ..runtime.detector import settle_steps, smooth, trigger_events
 # the checkpoint functions importers know from here: kept importable from this module (noqa)
@@ -97,6 +98,8 @@ class Validation:
         quiet = replace(mix, specaug_prob=0.0, trunc_neg_prob=0.0, clip_s=4.0)
         roles = ("val_pos", "val_neg", "val_bg")
         self.has_val = all(f"{r}/q" in bank for r in roles)
+        if self.has_val and recipe.val_positives < 1:
+            raise ValueError(f"val_positives must be at least 1, got {recipe.val_positives}")
         self.pos_x, self.pos_y, self.neg_x, self.real = [], [], [], []
         if self.has_val:
             pos_mixer = Mixer(bank, quiet, stride, device, roles=roles)
@@ -109,6 +112,18 @@ class Validation:
                 self.neg_x.append(neg_mixer.batch(rng, n, max_pos=0, specaug=False)[0])
             self.neg_x += _stream_rows(bank, "val_bg", 3000, self.dev, mix.range_db)  # the real recordings as they are
         self.neg_hours = sum(x.shape[0] * x.shape[1] for x in self.neg_x) / 100 / 3600
+        if self.has_val and not any(bool((y > 0).any()) for y in self.pos_y):
+            # every held-out keyword too long for a mix: each epoch would miss "all" of none (a constant 1.0 picking
+            # epoch 1), the threshold set by the false accepts alone
+            shortest = float(np.diff(bank["val_pos/offsets"]).min()) / 100
+            raise SpeechseqError(f"none of the {len(bank['val_pos/offsets']) - 1} held-out keyword clips fits a "
+                                 f"{quiet.clip_s:g}-s validation mix (the shortest lasts {shortest:.1f} s), so no "
+                                 f"false reject can be measured: give keyword clips cut to the keyword and short "
+                                 f"pauses")
+        if self.has_val and self.neg_hours == 0:
+            raise ValueError(f"no validation audio without the keyword to count false accepts per hour on "
+                             f"(val_neg_hours {recipe.val_neg_hours:g} makes no 10-s mix, and no held-out background "
+                             f"lasts 30 s)")
         if "real_pos/q" in bank:
             self.real = _clip_rows(bank, "real_pos", self.dev, mix.range_db)
 
@@ -135,7 +150,8 @@ class Validation:
                     on = np.flatnonzero(lab)
                     if not len(on):  # the keyword did not fit beside the negative: not in this mix, not missed
                         continue
-                    scores.append(float(p[on[0]: on[-1] + 6].max()))
+                    # no event starts while the stream settles: a keyword ending then counts from `settle` on
+                    scores.append(float(p[max(on[0], settle): on[-1] + 6].max(initial=0.0)))
                     onsets.append((p[on[0]:], on[0]))
             scores = np.array(scores)
             frr = np.array([(scores < th).mean() if len(scores) else 1.0 for th in THRESHOLDS])
@@ -326,6 +342,11 @@ class _Adversary:
         return sorted((int(f.stem.split("-")[1]), f) for f in self.out.glob("critic-[0-9][0-9][0-9].pt"))
 
     def save(self, epoch: int) -> None:
+        # the epoch's last gradients, which the next step would apply first: applied now, so that the state saved
+        # is the one that step would have used (a resumed run, whose critic has no gradients, lost them before)
+        if any(p.grad is not None for p in self.critic.parameters()):
+            self.opt.step()
+            self.opt.zero_grad(set_to_none=True)
         save_checkpoint({"critic": self.critic.state_dict(), "optimizer": self.opt.state_dict(), "step": self.step,
                          "epoch": epoch}, self.path(epoch))
         for e, f in self._files():

@@ -110,7 +110,7 @@ def averaged_checkpoint(run: str | os.PathLike, last: int = 3, validation: Valid
     "amelia" this missed fewer keywords than the epoch that synthetic validation picks). With
     `validation`, the threshold, end offset and metrics are measured on the averaged weights themselves."""
     run = Path(run)
-    snaps = sorted((run / "snapshots").glob("epoch_*.pt"))[-last:]
+    snaps = sorted((run / "snapshots").glob("epoch_*.pt"), key=epoch_of)[-last:]  # by number: epoch_1000 after 999
     if not snaps:
         raise FileNotFoundError(f"{run / 'snapshots'}: no epoch snapshots to average")
     ck = snapshot_checkpoint(run, snaps)
