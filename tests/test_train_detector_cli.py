@@ -373,3 +373,15 @@ def test_finetune_weight_average_leaves_little_of_the_start():
 
     assert finetune_ema_decay(600) ** 600 < 0.01 < 0.999 ** 600      # the README's 3 x 200 steps
     assert finetune_ema_decay(10 ** 6) == 0.999 and finetune_ema_decay(10) == 0.95
+
+
+def test_average_without_held_out_clips_is_said_not_applied(tmp_path):
+    """With nothing held out, best.pt (lowest training loss) is exported and --average is not applied: the warning
+    said the first and not the second."""
+    synth = _yes_no_synth(tmp_path)
+    for manifest in ("positives.jsonl", "negatives.jsonl"):
+        rows = [{**json.loads(line), "heldout": False} for line in (synth / manifest).read_text().splitlines()]
+        (synth / manifest).write_text("".join(json.dumps(r) + "\n" for r in rows))
+    r = _train_yes(synth, tmp_path / "run", "--average", "2")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "no held-out" in r.stderr and "--average and --warps are not applied either (best.pt is exported)" in r.stderr

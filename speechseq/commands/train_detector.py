@@ -311,7 +311,9 @@ def run(args: argparse.Namespace) -> int:
     missing = [r for r in ("val_pos", "val_neg", "val_bg") if f"{r}/q" not in bank]
     if missing:
         warn(f"no held-out {', '.join(m[4:] for m in missing)} clips to validate on (15 % of files by name, or "
-             "manifest rows marked heldout): the lowest training loss picks the checkpoint and the threshold stays 0.5")
+             "manifest rows marked heldout): the lowest training loss picks the checkpoint and the threshold stays 0.5"
+             + ("; --average and --warps are not applied either (best.pt is exported)" if args.average > 0 or warps
+                else ""))
     train_detector(bank, out, args.keyword, recipe, model_cfg, MixConfig(range_db=range_db), args.device,
                    average=args.average,
                    warps=warps)
