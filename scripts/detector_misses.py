@@ -125,4 +125,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from speechseq.errors import SpeechseqError
+
+    try:
+        main()
+    except SpeechseqError as err:  # a missing or damaged model, an unreadable audio file: one line
+        sys.exit(f"detector_misses.py: {err}")

@@ -8,7 +8,8 @@ posteriors (what `train_detectors.py --stage export --ensemble` ships).
 
 Per model: raw posteriors (no smoothing) of the unseen synthetic sentences, of the real speech
 (unseen + threshold-choice sets) and of the 223 real Precise amelia clips (padded as
-scripts/eval_detectors.py pads them), cached as .npz; then the runtime's smoothing and trigger
+scripts/eval_detectors.py pads them), cached as .npz (keyed by the model's bytes and the audio files' paths, sizes
+and times: never read back for other audio); then the runtime's smoothing and trigger
 on a 0.01 grid: for each false-accept budget per hour on the synthetic sentences, the lowest
 threshold within it and the share of real amelia clips missed there. Every pair and larger set
 of models is scored with the mean of their posteriors. --smoothing N... scores other moving-average
@@ -32,6 +33,9 @@ models, missed at <= 2 / 1 / 0.5 / 0 synthetic FA/h with G = -10 (G = 0): amelia
 81.2 % (29.7 / 43.8 / 43.8 / 59.4): the quiet android clips (peaks ~0.13) lose 16-23 points at
 <= 0.5/h, so a fixed input attenuation is no cure. --limit 0.3 (a peak limiter, quieter input
 untouched): see speechseq/runtime/level.py, also no cure.
+
+The detector has the runtime's floor guard (--range-db, default 60 dB as in detect, listen and eval detector; it
+was off here unless given). The session 14 and 25 figures above predate the guard: --range-db 0 measures as they did.
 """
 from __future__ import annotations
 
@@ -50,8 +54,10 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from eval_detectors import real_sets, sentences  # noqa: E402
 from speechseq.audio import load_audio  # noqa: E402
 from speechseq.commands.eval_detector import negative_posteriors  # noqa: E402
+from speechseq.errors import SpeechseqError  # noqa: E402
 from speechseq.runtime.detector import Detector, settle_steps, smooth, trigger_events  # noqa: E402
-from speechseq.runtime.level import Limiter  # noqa: E402
+from speechseq.runtime.level import GUARD_RANGE_DB, Limiter  # noqa: E402
+from speechseq.runtime.onnx import read_metadata  # noqa: E402
 from speechseq.train.kwbank import pad_recording  # noqa: E402
 
 BUDGETS = (2.0, 1.0, 0.5, 0.0)
@@ -91,21 +97,40 @@ def _key(model: Path, gain_db: float, extra: bytes = b"", limit: float | None = 
             + (f"-limit{limit:g}" if limit else "") + (f"-range{range_db:g}dB" if range_db else ""))
 
 
+def _audio_key(files: list[Path]) -> bytes:
+    """The audio a cache entry was computed from: each file's path, size and modification time, in order (a file
+    added, removed, replaced or rewritten gives another key, so a stale entry is never read)."""
+    h = hashlib.sha1()
+    for f in files:
+        try:
+            st = f.stat()
+        except OSError as err:
+            raise SystemExit(f"{f}: listed in a manifest, but cannot be read ({err.strerror})") from None
+        h.update(f"{f.resolve()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.digest()
+
+
 def raw_posteriors(model: Path, data: Path, synth: Path, cache: Path, gain_db: float = 0.0,
                    limit: float | None = None, range_db: float | None = None) -> dict:
-    """{"syn": [...], "real": [...], "pos": [...], "h_syn": hours} for one model, cached by its bytes (and
-    the input gain, in dB, and the limiter's ceiling, applied to every signal)."""
-    path = cache / f"{model.parent.name}-{model.stem}-{_key(model, gain_db, limit=limit, range_db=range_db)}.npz"
+    """{"syn": [...], "real": [...], "pos": [...], "h_syn": hours} for one model, cached by its bytes, the audio
+    files (their paths, sizes and times) and the input gain, in dB, the limiter's ceiling and the floor guard's
+    range, applied to every signal."""
+    keyword = str(read_metadata(model)["keyword"])
+    sets = real_sets(data, keyword)
+    if not sets["keyword_real"]:
+        raise SystemExit(f"{model}: no real recordings of {keyword!r} in {data / 'precise'} "
+                         "(the Precise wake words: amelia, android, hey chatterbox)")
+    syn_files, real_files = sentences(synth, keyword), sets["unseen"] + sets["threshold_choice"]
+    # the three sets' sizes too: a file moved from one set to another is another cache entry
+    audio = (_audio_key([*syn_files, *real_files, *sets["keyword_real"]])
+             + f"{len(syn_files)},{len(real_files)}".encode())
+    path = cache / f"{model.parent.name}-{model.stem}-{_key(model, gain_db, audio, limit, range_db)}.npz"
     if path.exists():
         return _load(path)
     det = _detector(model, gain_db, limit, range_db)
-    sets = real_sets(data, det.models[0].keyword)
-    syn, h_syn = negative_posteriors(det, sentences(synth, det.models[0].keyword), show=False)
-    real, _ = negative_posteriors(det, sets["unseen"] + sets["threshold_choice"], show=False)
+    syn, h_syn = negative_posteriors(det, syn_files, show=False)
+    real, _ = negative_posteriors(det, real_files, show=False)
     pos = []
-    if not sets["keyword_real"]:
-        raise SystemExit(f"{model}: no real recordings of {det.models[0].keyword!r} in {data / 'precise'} "
-                         "(the Precise wake words: amelia, android, hey chatterbox)")
     for f in sets["keyword_real"]:
         post = [[]]
         det.step(pad_recording(load_audio(f), np.random.default_rng(0)), det.initial_state(), post)
@@ -130,13 +155,14 @@ def _save(path: Path, out: dict) -> dict:
 def extra_sentences(model: Path, synth: Path, cache: Path, gain_db: float = 0.0, limit: float | None = None,
                     range_db: float | None = None) -> dict:
     """{"syn": [...], "h_syn": hours}: raw posteriors of another synthesis folder's unseen sentences
-    (the same rule as SYNTH's), cached per model, folder, input gain and limiter."""
-    key = _key(model, gain_db, str(synth.resolve()).encode(), limit, range_db)
+    (the same rule as SYNTH's), cached per model, folder, its audio files, input gain and limiter."""
+    files = sentences(synth, str(read_metadata(model)["keyword"]))
+    key = _key(model, gain_db, str(synth.resolve()).encode() + _audio_key(files), limit, range_db)
     path = cache / f"{model.parent.name}-{model.stem}-extra-{key}.npz"
     if path.exists():
         return _load(path)
     det = _detector(model, gain_db, limit, range_db)
-    syn, h_syn = negative_posteriors(det, sentences(synth, det.models[0].keyword), show=False)
+    syn, h_syn = negative_posteriors(det, files, show=False)
     return _save(path, {"syn": [p[0] for p in syn], "h_syn": h_syn})
 
 
@@ -190,15 +216,23 @@ def main() -> None:
                     help="scale every signal (sentences, real speech, real clips) by this gain before the detector")
     ap.add_argument("--limit", type=float, metavar="CEILING",
                     help="then a peak limiter (speechseq.runtime.level.Limiter) with this ceiling, e.g. 0.3")
-    ap.add_argument("--range-db", type=float, metavar="DB",
-                    help="the detector's floor guard (speechseq.runtime.level.FloorGuard): at most this dynamic range")
+    ap.add_argument("--range-db", type=float, default=GUARD_RANGE_DB, metavar="DB",
+                    help="the detector's floor guard (speechseq.runtime.level.FloorGuard): at most this dynamic range "
+                         "(default: the runtime's, %(default)g dB); 0: off")
     args = ap.parse_args()
+    args.range_db = args.range_db or None
+    for m in args.models:
+        if not m.is_file():
+            raise SystemExit(f"{m}: no such model file")
+    keyword = str(read_metadata(args.models[0])["keyword"])
+    if not any(sentences(d, keyword) for d in [args.synth, *args.extra_synth]):
+        raise SystemExit(f"no unseen synthetic sentences without {keyword!r} under "
+                         f"{', '.join(str(d / 'sentences') for d in [args.synth, *args.extra_synth])}: "
+                         "give --synth, a make_synth_data.py folder (the false accepts per hour are counted on them)")
     posts = [raw_posteriors(m, args.data, args.synth, args.cache, args.gain_db, args.limit, args.range_db)
              for m in args.models]
     if args.real_half != "all":
-        from speechseq.runtime.onnx import read_metadata
-
-        sets = real_sets(args.data, read_metadata(args.models[0])["keyword"])
+        sets = real_sets(args.data, keyword)
         n_dev = len(sets["keyword_dev"])
         for post in posts:
             post["pos"] = post["pos"][:n_dev] if args.real_half == "dev" else post["pos"][n_dev:]
@@ -219,4 +253,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except (SpeechseqError, OSError) as err:  # a missing or unreadable manifest, model or audio file: one line
+        sys.exit(f"detector_tradeoff.py: {err}")

@@ -71,6 +71,9 @@ def main() -> None:
     sets = real_sets(args.data, args.keyword)
     if not sets["keyword_real"]:
         raise SystemExit(f"no real clips of {args.keyword!r} in {args.data / 'precise'}")
+    if not sets["unseen"] + sets["threshold_choice"]:
+        raise SystemExit(f"no real speech without {args.keyword!r} in {args.data} (Kathleen, FSDD, Precise "
+                         "not-wake-word): nothing to compare the clips' scores with")
     tokens = encode(args.keyword)
     pos = []
     for i, f in enumerate(sets["keyword_real"]):
@@ -92,4 +95,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from speechseq.errors import SpeechseqError
+
+    try:
+        main()
+    except (SpeechseqError, OSError) as err:  # a missing model, manifest or audio file: one line
+        sys.exit(f"keyword_check.py: {err}")

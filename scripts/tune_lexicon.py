@@ -13,8 +13,8 @@ is tuned on Kathleen dev, FSDD test or the held-out synthetic voices and sentenc
 the decoder is measured on. The tuning prompts are ARCTIC / LJ Speech sentences, so they are
 decoded with a word LM rebuilt without them (and without dev and the held-out synthetic
 sentences): like dev, their sentences are unseen and some of their words are out of the
-vocabulary. Recogniser outputs are cached under --cache. Prints one WER per grid point (pooled,
-and per set).
+vocabulary. Recogniser outputs are cached under --cache (computed again for another model or
+set). Prints one WER per grid point (pooled, and per set).
 
 (The shipped weights, models/words-en.md, were tuned in session 6 on the first half of the held-out
 synthetic sentences instead of "synth-val": the figures on that half are tuned-on.)
@@ -44,6 +44,9 @@ def synth_tuning_rows(synth_file: Path, heldout: Path, kathleen: Path) -> list[d
     if synth_file.name == "heldout.jsonl":
         sys.exit(f"--synth {synth_file}: the held-out synthetic sentences are evaluation data, never tuned on "
                  "(give the train.jsonl beside it)")
+    if not synth_file.is_file():
+        sys.exit(f"--synth {synth_file}: no such file (give make_synth_data.py sentences' train.jsonl, or --sets "
+                 "kathleen-val)")
     rows = [json.loads(x) for x in synth_file.read_text().splitlines() if x.strip()]
     held = frozenset(normalize(json.loads(x)["text"]) for x in heldout.read_text().splitlines() if x.strip()) \
         if heldout.is_file() else frozenset()
@@ -54,6 +57,24 @@ def synth_tuning_rows(synth_file: Path, heldout: Path, kathleen: Path) -> list[d
             continue
         out.append({**r, "audio_filepath": str(synth_file.parent / r["audio_filepath"])})
     return out
+
+
+def _cache_key(model: Path, rows: list[dict]) -> str:
+    """What the cached recogniser outputs of `rows` were computed from: the model file (path, size, modification
+    time) and each utterance (its row, and its audio file's size and time where it is there)."""
+    import hashlib
+
+    def stat(p: Path) -> str:
+        try:
+            st = p.stat()
+        except OSError:
+            return f"{p.resolve()} missing"
+        return f"{p.resolve()} {st.st_size} {st.st_mtime_ns}"
+
+    h = hashlib.sha1(stat(model).encode())
+    for r in rows:
+        h.update(("\n" + json.dumps(r, sort_keys=True) + "\0" + stat(Path(r["audio_filepath"]))).encode())
+    return h.hexdigest()
 
 
 def main() -> int:
@@ -92,6 +113,8 @@ def main() -> int:
     data, cache = Path(args.data).resolve(), Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
     kathleen = data / "kathleen/manifest.jsonl"
+    if not kathleen.is_file():
+        sys.exit(f"no {kathleen}: give --data, the folder of the real recordings")
     rows = [json.loads(x) for x in kathleen.read_text().splitlines() if x.strip()]
     for r in rows:
         r["audio_filepath"] = str(kathleen.parent / r["audio_filepath"])
@@ -113,13 +136,18 @@ def main() -> int:
         subset = cache / f"{name}.jsonl"
         subset.write_text("".join(json.dumps(r) + "\n" for r in chosen[name]))
         lp_file = cache / f"{name}.npz"
+        key = _cache_key(Path(args.model), chosen[name])
+        log_probs = None
         if lp_file.is_file():
             with np.load(lp_file) as z:
-                log_probs = [z[f"u{i}"] for i in range(len(chosen[name]))]
-        else:
+                if "key" in z.files and str(z["key"]) == key:
+                    log_probs = [z[f"u{i}"] for i in range(len(chosen[name]))]
+                else:  # another model or another set: never read back
+                    print(f"{lp_file}: computed for another model or set; computed again", file=sys.stderr)
+        if log_probs is None:
             t0 = time.perf_counter()
             log_probs = [u.log_probs for u in manifest_outputs(args.model, subset)]
-            np.savez(lp_file, **{f"u{i}": x for i, x in enumerate(log_probs)})
+            np.savez(lp_file, key=np.array(key), **{f"u{i}": x for i, x in enumerate(log_probs)})
             print(f"{name}: recogniser outputs of {len(log_probs)} utterances in {time.perf_counter() - t0:.0f} s",
                   file=sys.stderr)
         sets[name] = (log_probs, [normalize(r["text"]) for r in chosen[name]], subset)
@@ -167,4 +195,9 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from speechseq.errors import SpeechseqError
+
+    try:
+        sys.exit(main())
+    except SpeechseqError as err:  # a missing model, an unreadable audio file: one line
+        sys.exit(f"tune_lexicon.py: {err}")

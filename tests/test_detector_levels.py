@@ -30,3 +30,11 @@ def test_no_heldout_clips_is_a_clear_error(tmp_path):
     out = subprocess.run([sys.executable, "scripts/detector_levels.py", "models/activate.onnx", "--synth", str(tmp_path)],
                          cwd=ROOT, capture_output=True, text=True)
     assert out.returncode != 0 and "no held-out clips" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_missing_model_is_a_clear_error(tmp_path):
+    """A model path that is not there was a ModelError traceback."""
+    out = subprocess.run([sys.executable, "scripts/detector_levels.py", str(tmp_path / "none.onnx"), "--synth", str(tmp_path)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0 and "Traceback" not in out.stderr, out.stderr
+    assert "none.onnx: no such model file" in out.stderr

@@ -55,3 +55,15 @@ def test_every_table_is_printed_for_a_precise_keyword(tmp_path):
     assert [r[0] for r in lead] == ["0.5", "2"] and all(0 <= float(v) <= 100 for r in lead for v in r[1:])
     assert re.search(r"^\| -60 \| \d+\.\d % \| \d+\.\d % \|$", out.stdout, re.M)
     assert re.search(r"^\| \+6 \| \d+\.\d % \|$", out.stdout, re.M)
+
+
+def test_missing_model_is_a_clear_error(tmp_path):
+    """A model path that is not there was a ModelError traceback."""
+    sys.path.insert(0, str(ROOT))
+    from tests.fake_precise import write_fake_data
+
+    write_fake_data(tmp_path, ("activate",), 1, 0)
+    out = subprocess.run([sys.executable, "scripts/detector_misses.py", str(tmp_path / "none.onnx"), "--data", str(tmp_path)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0 and "Traceback" not in out.stderr, out.stderr
+    assert "none.onnx: no such model file" in out.stderr

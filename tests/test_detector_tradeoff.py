@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -32,3 +33,107 @@ def test_gained_detector_sees_the_scaled_signal():
 def test_cache_key_names_the_gain_and_keeps_the_old_key_without_it():
     assert _key(MODEL, 0.0) == _key(MODEL, 0.0) and "gain" not in _key(MODEL, 0.0)
     assert _key(MODEL, -10.0).endswith("-gain-10dB") and _key(MODEL, -10.0).startswith(_key(MODEL, 0.0))
+
+
+# --- review: the cache, the floor guard, bad input --------------------------------------------------------------
+def _fake_data(tmp_path: Path, sentence_s: tuple[float, ...] = (1.0,)) -> tuple[Path, Path]:
+    """Two made-up Precise "activate" clips (the shipped model's keyword) and unseen synthetic sentences of the
+    given lengths (SYNTH/sentences/heldout.jsonl)."""
+    import soundfile as sf
+
+    sys.path.insert(0, str(ROOT))
+    from tests.fake_precise import write_fake_data
+
+    data, synth = tmp_path / "data", tmp_path / "synth"
+    rng = np.random.default_rng(0)
+    for r in write_fake_data(data, ("activate",), 2, 0):
+        (data / "precise" / r["audio_filepath"]).parent.mkdir(parents=True, exist_ok=True)
+        sf.write(data / "precise" / r["audio_filepath"], (0.05 * rng.standard_normal(8000)).astype(np.float32), 16000)
+    _sentences(synth, sentence_s)
+    return data, synth
+
+
+def _sentences(synth: Path, sentence_s: tuple[float, ...]) -> None:
+    import json
+
+    import soundfile as sf
+
+    rng = np.random.default_rng(1)
+    (synth / "sentences" / "audio").mkdir(parents=True, exist_ok=True)
+    rows = [{"audio_filepath": f"audio/s{i}.wav", "text": "the cat sat on the mat"} for i in range(len(sentence_s))]
+    for r, s in zip(rows, sentence_s):
+        sf.write(synth / "sentences" / r["audio_filepath"], (0.05 * rng.standard_normal(int(16000 * s))).astype(np.float32),
+                 16000)
+    (synth / "sentences" / "heldout.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_cached_posteriors_are_not_used_once_the_audio_changes(tmp_path):
+    """The cache was keyed by the model's bytes alone: with a sentence added (or --synth / --data pointing at
+    other audio) the old posteriors and hours came back, the false accepts per hour counted on audio that is no
+    longer the set."""
+    from detector_tradeoff import raw_posteriors
+
+    data, synth = _fake_data(tmp_path, (1.0,))
+    cache = tmp_path / "cache"
+    first = raw_posteriors(MODEL, data, synth, cache)
+    assert len(first["syn"]) == 1 and abs(first["h_syn"] * 3600 - 1.0) < 1e-6 and len(first["pos"]) == 2
+    again = raw_posteriors(MODEL, data, synth, cache)                          # unchanged: the cache is used
+    assert abs(again["h_syn"] * 3600 - 1.0) < 1e-6
+    _sentences(synth, (1.0, 2.0))                                             # one more sentence
+    more = raw_posteriors(MODEL, data, synth, cache)
+    assert len(more["syn"]) == 2 and abs(more["h_syn"] * 3600 - 3.0) < 1e-6
+    _sentences(synth, (1.5, 2.0))                                             # the same files, other audio
+    changed = raw_posteriors(MODEL, data, synth, cache)
+    assert abs(changed["h_syn"] * 3600 - 3.5) < 1e-6
+
+
+def test_extra_sentences_cache_follows_the_audio(tmp_path):
+    from detector_tradeoff import extra_sentences
+
+    _, synth = _fake_data(tmp_path, (1.0,))
+    assert abs(extra_sentences(MODEL, synth, tmp_path / "c")["h_syn"] * 3600 - 1.0) < 1e-6
+    _sentences(synth, (1.0, 2.0))
+    assert abs(extra_sentences(MODEL, synth, tmp_path / "c")["h_syn"] * 3600 - 3.0) < 1e-6
+
+
+def test_default_detector_has_the_runtimes_floor_guard(tmp_path, monkeypatch):
+    """The runtime (detect, listen, eval detector, eval_detectors.py, detector_misses.py) keeps its floor guard on
+    by default; the trade-off scored a detector without it unless --range-db was given."""
+    import detector_tradeoff
+
+    from speechseq.runtime.level import GUARD_RANGE_DB
+
+    seen = []
+
+    def record(model, data, synth, cache, gain_db=0.0, limit=None, range_db=None):
+        seen.append(range_db)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(detector_tradeoff, "raw_posteriors", record)
+    data, synth = _fake_data(tmp_path)
+    for argv, want in (([], GUARD_RANGE_DB), (["--range-db", "0"], None), (["--range-db", "40"], 40.0)):
+        monkeypatch.setattr(sys, "argv", ["detector_tradeoff.py", str(MODEL), "--data", str(data), "--synth", str(synth),
+                                          "--cache", str(tmp_path / "c"), *argv])
+        with pytest.raises(SystemExit):
+            detector_tradeoff.main()
+        assert seen[-1] == want
+
+
+@pytest.mark.parametrize("case", ["model", "sentences", "data"])
+def test_bad_input_is_a_clear_error(tmp_path, case):
+    import subprocess
+
+    data, synth = _fake_data(tmp_path)
+    model = MODEL
+    if case == "model":
+        model = tmp_path / "none.onnx"
+    elif case == "sentences":
+        (synth / "sentences" / "heldout.jsonl").write_text("")
+    else:
+        (data / "precise" / "manifest.jsonl").unlink()
+    out = subprocess.run([sys.executable, "scripts/detector_tradeoff.py", str(model), "--data", str(data),
+                          "--synth", str(synth), "--cache", str(tmp_path / "c")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0 and "Traceback" not in out.stderr, out.stderr
+    says = {"model": "none.onnx", "sentences": "no unseen synthetic sentences", "data": "manifest.jsonl"}[case]
+    assert says in out.stderr, out.stderr
