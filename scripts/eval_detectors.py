@@ -83,8 +83,11 @@ def fa_rate(det: Detector, files: list[Path], sweep: tuple[float, ...] = ()) -> 
 def real_noises(data: Path) -> list[np.ndarray]:
     """The real noise recordings: Speech Commands' kitchen noise and the Precise noise clips."""
     noises = [load_audio(p) for p in sorted((data / "noise").glob("*.wav"))]
-    return noises + [load_audio(data / "precise" / r["audio_filepath"]) for r in _rows(data / "precise" / "manifest.jsonl")
-                     if r["kind"] == "noise"]
+    noises += [load_audio(data / "precise" / r["audio_filepath"]) for r in _rows(data / "precise" / "manifest.jsonl")
+               if r["kind"] == "noise"]
+    if not noises:
+        raise SystemExit(f"no real noise recordings in {data / 'noise'} nor among the Precise noise clips")
+    return noises
 
 
 def over_noise(clip: np.ndarray, noise: np.ndarray, snr_db: float, rng: np.random.Generator,
@@ -126,6 +129,9 @@ def synthetic_positives(det: Detector, synths: list[Path], keyword: str, data: P
     """False rejects of held-out synthetic voices (of every synthesis folder that has the keyword),
     clean and over real noise; median event delay."""
     held = heldout_positives(synths, keyword)
+    if not held:
+        raise SystemExit(f"no held-out synthetic clips of {keyword!r} in " + ", ".join(str(s / f"kw-{keyword}") for s in synths)
+                         + " (positives.jsonl rows with heldout true): nothing to measure the false rejects on")
     rows, clips = [r for r, _ in held], [c for _, c in held]
     noises = real_noises(data)
     rng = np.random.default_rng(seed)
@@ -348,6 +354,11 @@ def card(res: dict, amelia: dict | None, meta: dict, amelia_model: str = "runs/c
     syn = res["synthetic_heldout_voices"]
     fa = res.get("fa_real_unseen", {})
     norm = int(meta.get("model_config", {}).get("norm_frames", 0))
+    rec = meta.get("recipe") or {}
+    size = (f"{rec['epochs']} epochs x {rec['steps_per_epoch']} batches of {rec['batch']}"
+            if all(k in rec for k in ("epochs", "steps_per_epoch", "batch")) else "the default epochs and batches")
+    tune_h = (meta.get("threshold_table") or {}).get("tune_bg", {}).get("hours")
+    tune = f"{tune_h} h of" if tune_h is not None else "the"
     lines = [f"# {kw}.onnx: trigger word \"{kw}\"", "", "## Card", "",
              f"**Data:** {KEYWORD_DATA} ({ENGINES_USED}; "
              f"held-out voices excluded; {RECIPE}), real non-keyword speech and noise from `../shared/data` as backgrounds "
@@ -366,11 +377,11 @@ def card(res: dict, amelia: dict | None, meta: dict, amelia_model: str = "runs/c
              f"{meta['smoothing_steps']} steps; threshold **{th}**, refractory {meta['refractory_s']} s.", "",
              f"Trained on {KEYWORD_DATA}, with real non-keyword speech and noise as backgrounds. Reproduce: "
              f"{DATA_STEPS}; then `.venv/bin/{TRAIN_COMMAND}` (stages bank, "
-             f"train, export; 10 epochs x 200 batches of 128 ten-second mixes, {HARDWARE}), then "
+             f"train, export; {size} ten-second mixes, {HARDWARE}), then "
              f"`.venv/bin/python scripts/eval_detectors.py --keywords {kw} --synth {EVAL_SYNTH} --amelia {amelia_model}"
              + (f" --amelia-baseline {baseline['model']}" if baseline else "") + "` for this card (the amelia model: "
              f"`{AMELIA_COMMAND}`). Weights: the mean of the EMA weights of the last 3 epochs; threshold: the lowest with no "
-             "false accept on the real validation speech and at most 1 per hour on 0.6 h of threshold-choice synthetic "
+             f"false accept on the real validation speech and at most 1 per hour on {tune} threshold-choice synthetic "
              "sentences (both rules chosen on amelia's real recordings).", "",
              "## Measured (runtime, at the shipped threshold)", "",
              "| what | data | result |", "|---|---|---|",
@@ -460,44 +471,71 @@ def main() -> None:
                     help="another amelia measurement (e.g. the recipe with another seed) whose trade-off joins the "
                          "card's under LABEL (repeatable)")
     ap.add_argument("--cards-only", action="store_true",
-                    help="measure nothing: write the cards from the measurements already in --json-dir")
+                    help="measure nothing: write the cards from the measurements already in --json-dir (KEYWORD.json; "
+                         "with --amelia / --amelia-baseline, their amelia.json / amelia-baseline.json there; without, "
+                         "the amelia measurement KEYWORD.json holds)")
     ap.add_argument("--previous-json-dir", help="the previous shipped files' measurements (KEYWORD.json, as --json-dir "
                                                 "wrote them): a comparison table joins each card")
     ap.add_argument("--json-dir", default=str(ROOT / "runs" / "detectors"), help="where the measurements go as JSON")
     args = ap.parse_args()
     data, synths = Path(args.data), [Path(d) for d in args.synth]
-    amelia = None
-    if args.amelia_json:
-        amelia = json.loads(Path(args.amelia_json).read_text())
-    elif args.amelia:
-        amelia = measure(Path(args.amelia), data, synths)
-        print(json.dumps(amelia), flush=True)
-        _save(args.json_dir, "amelia", amelia)
-    baseline = None
-    if args.amelia_baseline_json:
-        baseline = json.loads(Path(args.amelia_baseline_json).read_text())
-    elif args.amelia_baseline:
-        baseline = measure(Path(args.amelia_baseline), data, synths)
-        _save(args.json_dir, "amelia-baseline", baseline)
+    # every input checked before the first measurement (each takes minutes)
+    for k in args.keywords:
+        if not (Path(args.models) / f"{k}.onnx").is_file():
+            raise SystemExit(f"no model {Path(args.models) / f'{k}.onnx'}")
+        if args.cards_only and not (Path(args.json_dir) / f"{k}.json").is_file():
+            raise SystemExit(f"--cards-only: no measurement {Path(args.json_dir) / f'{k}.json'} (run without --cards-only first)")
+    for flag, path in (("--amelia", args.amelia), ("--amelia-baseline", args.amelia_baseline)):
+        if path and not args.cards_only:
+            if not Path(path).is_file():
+                raise SystemExit(f"{flag}: no model {path}")
+            if read_metadata(Path(path)).get("keyword") != "amelia":
+                raise SystemExit(f"{flag}: {path} is not an amelia model (its keyword: "
+                                 f"{read_metadata(Path(path)).get('keyword')!r})")
+
+    def amelia_measurement(path: str | None, json_path: str | None, name: str) -> dict | None:
+        """An amelia model's measurement: from JSON, measured (saved as JSON_DIR/NAME.json), or with
+        --cards-only read back from there."""
+        if json_path or (path and args.cards_only):
+            src = Path(json_path) if json_path else Path(args.json_dir) / f"{name}.json"
+            if not src.is_file():
+                raise SystemExit(f"no measurement {src}")
+            m = json.loads(src.read_text())
+            if "real_amelia_test" not in m:
+                raise SystemExit(f"{src}: not the measurement of an amelia model (no real_amelia_test)")
+            return m
+        if not path:
+            return None
+        m = measure(Path(path), data, synths)
+        print(json.dumps(m), flush=True)
+        _save(args.json_dir, name, m)
+        return m
+
     also = []
     for item in args.amelia_also:
         label, _, path = item.partition("=")
         if not path:
             raise SystemExit(f"--amelia-also wants LABEL=JSON, got {item!r}")
+        if not Path(path).is_file():
+            raise SystemExit(f"--amelia-also: no measurement {path}")
         also.append((label, json.loads(Path(path).read_text())))
+    amelia = amelia_measurement(args.amelia, args.amelia_json, "amelia")
+    baseline = amelia_measurement(args.amelia_baseline, args.amelia_baseline_json, "amelia-baseline")
     for k in args.keywords:
         model = Path(args.models) / f"{k}.onnx"
         prev_path = Path(args.previous_json_dir) / f"{k}.json" if args.previous_json_dir else None
         previous = json.loads(prev_path.read_text()) if prev_path and prev_path.exists() else None
+        card_amelia = amelia
         if args.cards_only:
             res = json.loads((Path(args.json_dir) / f"{k}.json").read_text())
+            card_amelia = amelia or res.get("amelia")  # the amelia measurement the card was first written with
         else:
             res = measure(model, data, synths)
             res["amelia"] = amelia
             print(json.dumps(res), flush=True)
             _save(args.json_dir, k, res)
-        amelia_model = (amelia or {}).get("model", "AMELIA.onnx")  # a measurement names its model
-        (Path(args.models) / f"{k}.md").write_text(card(res, amelia, read_metadata(model), amelia_model, baseline,
+        amelia_model = (card_amelia or {}).get("model", "AMELIA.onnx")  # a measurement names its model
+        (Path(args.models) / f"{k}.md").write_text(card(res, card_amelia, read_metadata(model), amelia_model, baseline,
                                                         previous, also))
 
 

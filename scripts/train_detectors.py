@@ -458,6 +458,10 @@ def generated_backgrounds(synth: Path, keywords: list[str], seconds: int = 120) 
     """Generated noise (white/pink/brown) and babble: 4-7 synthetic negatives (training voices) at once."""
     from speechseq.train.augment import babble, coloured_noise
 
+    for k in keywords:
+        if not (synth / f"kw-{k}" / "negatives.jsonl").exists():
+            raise SystemExit(f"no synthetic data in {synth / f'kw-{k}'}: run scripts/make_synth_data.py keyword "
+                             f"--keyword {k} --out {synth / f'kw-{k}'}")
     rng = np.random.default_rng(11)
     out = {k: (coloured_noise(k, 16000 * 60, rng) * 0.05, "bg") for k in ("white", "pink", "brown")}
     negs = [synth / f"kw-{k}" / r["audio_filepath"] for k in keywords for r in _rows(synth / f"kw-{k}" / "negatives.jsonl")
@@ -617,6 +621,10 @@ def keyword_bank(banks: Path, keyword: str, others: list[str], bg_weights: dict,
     their text contains the keyword), and the shared backgrounds re-weighted by source."""
     from speechseq.train.words import contains_keyword
 
+    for name in [f"kw-{k}" for k in (keyword, *others)] + ["bg"]:
+        if not (banks / f"{name}.npz").exists():
+            raise SystemExit(f"no {banks / name}.npz: run --stage bank --banks {banks} (with these --keywords and "
+                             "--negative-keywords) first")
     own = load_bank(banks / f"kw-{keyword}.npz")
     for role, factors in (("pos", pos_weights), ("neg", neg_weights)):
         own = reweight_sources(own, role, factors or {})
@@ -788,6 +796,9 @@ def final_checkpoint(run: Path, last: int = 3) -> dict:
     validation), with the threshold from `choose_threshold`."""
     from speechseq.train.detector import averaged_checkpoint
 
+    if not (run / "last.pt").exists() or not any((run / "snapshots").glob("epoch_*.pt")):
+        raise SystemExit(f"{run}: no trained run (last.pt and epoch snapshots): run --stage train with the same "
+                         "--runs, --variants and --suffix first")
     return averaged_checkpoint(run, last)
 
 
@@ -801,12 +812,12 @@ def stage_export(args: argparse.Namespace) -> None:
     for k in args.keywords:
         run = Path(args.runs) / (run_name(k, args.variants[0]) + args.suffix)
         if args.ensemble:  # the mean of the runs of every listed variant, one network each
-            runs = [Path(args.runs) / run_name(k, v) for v in args.variants]
+            runs = [Path(args.runs) / (run_name(k, v) + args.suffix) for v in args.variants]
             cks = [final_checkpoint(r) for r in runs]
             ck = {**cks[0], "members": [c["model"] for c in cks],
                   "averaged": f"ensemble of {', '.join(r.name for r in runs)}, each {cks[0]['averaged']}"}
             del ck["model"]
-            run = Path(args.runs) / f"{k}-ensemble-{'-'.join(v or 'base' for v in args.variants)}"
+            run = Path(args.runs) / f"{k}-ensemble-{'-'.join(v or 'base' for v in args.variants)}{args.suffix}"
         else:
             ck = torch.load(args.checkpoint, map_location="cpu", weights_only=False) if args.checkpoint else final_checkpoint(run)
         others = [o for o in args.negative_keywords if o != k]
@@ -870,6 +881,10 @@ def main() -> None:
     for v in args.variants:
         if v not in VARIANTS:
             raise SystemExit(f"unknown variant {v!r}")
+    for flag, names in (("--keywords", args.keywords), ("--variants", [v or "base" for v in args.variants])):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:  # one run each: --parallel would train it in two processes at once
+            raise SystemExit(f"{flag} names {', '.join(twice)} twice")
     Path(args.runs).mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     if args.stage == "pretrain":

@@ -105,3 +105,107 @@ def test_real_sets_give_any_precise_keyword_its_own_clips(tmp_path):
     assert amelia["keyword_real"] == amelia["amelia_dev"] + amelia["amelia_test"]
     assert not any("amelia" in p.name for p in amelia["unseen"] + amelia["threshold_choice"])
     assert script.real_sets(data, "activate")["keyword_real"] == []
+
+
+def test_no_held_out_clips_or_no_noise_is_a_clear_error(tmp_path):
+    """A keyword without held-out synthetic clips in any --synth folder, or data without any real noise
+    recording, stops with a message naming what is missing (was a ZeroDivisionError / numpy ValueError)."""
+    import pytest
+
+    script = _script()
+    torch.manual_seed(0)
+    det = Detector.load([export_detector(DetectorNet(TINY).eval(), tmp_path / "hello.onnx", {"keyword": "hello"})])
+    data = tmp_path / "data"
+    _wav(data / "noise" / "kitchen.wav", 3.0, seed=99)
+    (data / "precise").mkdir(parents=True)
+    (data / "precise" / "manifest.jsonl").write_text("")
+    with pytest.raises(SystemExit, match="no held-out synthetic clips of 'hello'"):
+        script.synthetic_positives(det, [tmp_path / "absent"], "hello", data)
+    _folder(tmp_path / "synth", "flite", [False, False], 2, seed=0)  # clips, none held out
+    with pytest.raises(SystemExit, match="no held-out synthetic clips"):
+        script.synthetic_positives(det, [tmp_path / "synth"], "hello", data)
+    (data / "noise" / "kitchen.wav").unlink()
+    with pytest.raises(SystemExit, match="no real noise recordings"):
+        script.real_noises(data)
+
+
+def _measurement(keyword: str, model: str, threshold: float = 0.5, amelia: bool = False) -> dict:
+    """A measurement as measure() writes it, every rate 0.1 and every count 1."""
+    script = _script()
+    at = {str(t): 0.1 for t in script.SWEEP}
+    fa = {"files": 10, "hours": 0.5, "false_accepts": 1, "fa_per_hour": 2.0, "fa_per_hour_at": dict(at)}
+    syn = {"clips": 10, "voices": 2, "engines": ["flite"], "median_delay_s": 0.3}
+    for key in ("clean", "snr_20db", "snr_10db", "snr_5db"):
+        syn[key] = {"frr": 0.1, "misses": 1, "frr_at": dict(at)}
+    res = {"keyword": keyword, "threshold": threshold, "model": model, "bytes": 1000, "synthetic_heldout_voices": syn,
+           "fa_real_unseen": fa, "fa_real_threshold_choice": fa, "fa_synthetic_sentences": fa,
+           "fa_real_unseen_by_set": {"Kathleen dev": {k: fa[k] for k in ("files", "hours", "false_accepts")}}}
+    if amelia:
+        for half in ("real_amelia_test", "real_amelia_dev"):
+            res[half] = {"clips": 10, "frr": 0.1, "frr_at_0.3": 0.1, "frr_at_0.5": 0.1, "frr_at_0.7": 0.1, "frr_at": dict(at)}
+        res["real_amelia_noise"] = {f"snr_{s}db": {"clips": 20, "frr": 0.1, "frr_at": dict(at)} for s in (20, 10, 5)}
+    return res
+
+
+def test_the_card_states_the_models_own_threshold_choice_hours_and_recipe(tmp_path):
+    """The card's threshold rule names the hours of threshold-choice sentences the model's threshold was
+    chosen on, and the epochs and batches it was trained for, from its metadata (not fixed numbers)."""
+    script = _script()
+    meta = {"parameters": 1234, "step_s": 0.04, "smoothing_steps": 3, "refractory_s": 1.0,
+            "recipe": {"epochs": 7, "steps_per_epoch": 150, "batch": 64},
+            "threshold_table": {"threshold": [0.5], "tune_bg": {"hours": 0.858, "fa_per_h": [0.0]}}}
+    text = script.card(_measurement("hello", "hello.onnx"), None, meta)
+    assert "at most 1 per hour on 0.858 h of threshold-choice synthetic sentences" in text
+    assert "7 epochs x 150 batches of 64 ten-second mixes" in text and "0.6 h" not in text
+
+
+def test_cards_only_measures_nothing_and_keeps_the_amelia_section(tmp_path, monkeypatch):
+    """--cards-only writes the card from JSON_DIR's measurements: --amelia's from JSON_DIR/amelia.json
+    (never measured again), and without --amelia the one KEYWORD.json holds, so the amelia section stays."""
+    import pytest
+
+    script = _script()
+    torch.manual_seed(0)
+    models, jd = tmp_path / "models", tmp_path / "json"
+    jd.mkdir()
+    export_detector(DetectorNet(TINY).eval(), models / "hello.onnx", {"keyword": "hello", "threshold": 0.5})
+    amelia = _measurement("amelia", "runs/x/amelia.onnx", 0.7, amelia=True)
+    res = {**_measurement("hello", str(models / "hello.onnx")), "amelia": amelia}
+    (jd / "hello.json").write_text(json.dumps(res))
+    (jd / "amelia.json").write_text(json.dumps(amelia))
+
+    def no_measuring(*a, **k):
+        raise AssertionError("--cards-only measured a model")
+
+    monkeypatch.setattr(script, "measure", no_measuring)
+    base = ["eval_detectors.py", "--keywords", "hello", "--models", str(models), "--json-dir", str(jd), "--cards-only"]
+    for extra in ([], ["--amelia", "runs/x/amelia.onnx"]):
+        (models / "hello.md").unlink(missing_ok=True)
+        monkeypatch.setattr(sys, "argv", base + extra)
+        script.main()
+        text = (models / "hello.md").read_text()
+        assert "## The recipe on real voices: \"amelia\"" in text and "--amelia runs/x/amelia.onnx" in text
+    monkeypatch.setattr(sys, "argv", base + ["--keywords", "absent"])
+    with pytest.raises(SystemExit, match="no model"):
+        script.main()
+
+
+def test_an_amelia_model_of_another_keyword_is_refused_before_any_measurement(tmp_path, monkeypatch):
+    """--amelia must name an amelia model (its measurement feeds the card's real-voice rows): another keyword's
+    model, or a missing one, stops before anything is measured (it crashed in the card, after the measurements)."""
+    import pytest
+
+    script = _script()
+    torch.manual_seed(0)
+    models = tmp_path / "models"
+    export_detector(DetectorNet(TINY).eval(), models / "hello.onnx", {"keyword": "hello", "threshold": 0.5})
+
+    def no_measuring(*a, **k):
+        raise AssertionError("measured before the inputs were checked")
+
+    monkeypatch.setattr(script, "measure", no_measuring)
+    base = ["eval_detectors.py", "--keywords", "hello", "--models", str(models), "--json-dir", str(tmp_path / "j")]
+    for amelia, msg in ((models / "hello.onnx", "not an amelia model"), (tmp_path / "none.onnx", "no model")):
+        monkeypatch.setattr(sys, "argv", base + ["--amelia", str(amelia)])
+        with pytest.raises(SystemExit, match=msg):
+            script.main()

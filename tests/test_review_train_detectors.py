@@ -1,0 +1,70 @@
+"""scripts/train_detectors.py's stages: --suffix naming of the runs export reads and writes, clear errors for a
+missing input, and no two parallel trainings of one run."""
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("train_detectors", ROOT / "scripts" / "train_detectors.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run(script, monkeypatch, *argv: str) -> None:
+    monkeypatch.setattr(sys, "argv", ["train_detectors.py", *argv])
+    script.main()
+
+
+def test_an_ensemble_export_reads_and_writes_the_runs_of_its_suffix(tmp_path, monkeypatch):
+    """--ensemble --suffix=-x: the members are RUNS/KEYWORD-VARIANT-x (as --stage train named them), and the
+    ensemble's final.pt goes to a folder of that suffix too, not to the one of the runs without it."""
+    import speechseq.train.detector as detector
+    import speechseq.train.export_detector as export_detector
+    import speechseq.train.loop as loop
+
+    script = _script()
+    read, saved = [], []
+    monkeypatch.setattr(script, "final_checkpoint", lambda run: read.append(Path(run).name) or
+                        {"model": {}, "extra": {}, "averaged": ["epoch_010.pt"]})
+    monkeypatch.setattr(script, "keyword_bank", lambda *a, **k: {})
+    monkeypatch.setattr(detector, "choose_threshold", lambda model, bank: (0.5, {}))
+    monkeypatch.setattr(export_detector, "detector_from_checkpoint", lambda ck: None)
+    monkeypatch.setattr(export_detector, "export_checkpoint", lambda src, dst: [dst])
+    monkeypatch.setattr(loop, "save_checkpoint", lambda ck, path: saved.append(Path(path)))
+    _run(script, monkeypatch, "--stage", "export", "--keywords", "hello", "--variants", "natural", "natural-seed1",
+         "--ensemble", "--suffix=-x", "--runs", str(tmp_path / "runs"), "--models", str(tmp_path / "m"))
+    assert read == ["hello-natural-x", "hello-natural-seed1-x"]
+    assert saved == [tmp_path / "runs" / "hello-ensemble-natural-natural-seed1-x" / "final.pt"]
+
+
+def test_a_missing_bank_run_or_synthesis_folder_is_a_one_line_error(tmp_path, monkeypatch):
+    """Each stage names what it lacks and how to make it (they were tracebacks: FileNotFoundError from numpy,
+    from the snapshot averaging, from a manifest read)."""
+    script = _script()
+    runs, banks = str(tmp_path / "runs"), str(tmp_path / "banks")
+    with pytest.raises(SystemExit, match=r"kw-hello\.npz.*--stage bank"):
+        _run(script, monkeypatch, "--stage", "train", "--keywords", "hello", "--banks", banks, "--runs", runs)
+    with pytest.raises(SystemExit, match=r"runs/hello: no trained run.*--stage train"):
+        _run(script, monkeypatch, "--stage", "export", "--keywords", "hello", "--banks", banks, "--runs", runs)
+    with pytest.raises(SystemExit, match=r"no synthetic data in .*kw-hello"):
+        script.generated_backgrounds(tmp_path / "synth", ["hello"])
+
+
+def test_a_run_named_twice_is_refused_before_parallel_trainings_share_it(tmp_path, monkeypatch):
+    """--parallel starts one process per keyword and variant: a keyword or variant given twice ("base" is the
+    unnamed one) would have two processes write the same run and log."""
+    script = _script()
+    started = []
+    monkeypatch.setattr(script.subprocess, "Popen", lambda *a, **k: started.append(a) or None)
+    for argv in (["--keywords", "hello", "hello"], ["--keywords", "hello", "--variants", "base", "natural", "base"]):
+        with pytest.raises(SystemExit, match="twice"):
+            _run(script, monkeypatch, "--stage", "train", "--parallel", *argv, "--runs", str(tmp_path / "runs"))
+    assert not started
