@@ -16,6 +16,7 @@ call, shared by the rows when Bm = 1).
 """
 from __future__ import annotations
 
+import copy
 import os
 import warnings
 from pathlib import Path
@@ -25,6 +26,7 @@ import torch
 from ..nn.text import AttentionDecoder, CharLM
 from ..runtime.onnx import write_metadata, jsonable
 from ..text import EOS, SOS, UNK, VOCAB
+from .export_recognizer import written_atomically
 
 __all__ = ["export_lm", "export_decoder", "export_encoder", "export_checkpoint", "export_decoder_checkpoint", "OPSET"]
 
@@ -47,21 +49,27 @@ def _state_names(n: int) -> list[str]:
 
 
 def export_lm(model: CharLM, out: str | os.PathLike, meta: dict | None = None) -> Path:
-    """Write the LM step graph to `out` with its metadata."""
+    """Write the LM step graph to `out` with its metadata, atomically (the graph is a CPU copy's in eval mode:
+    the caller's model keeps its device and mode)."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    model = model.cpu().eval()
+    model = copy.deepcopy(model).cpu().eval()
     cfg = model.cfg
     state = tuple(s.transpose(0, 1) for s in model.initial_state(2))
     names = _state_names(len(state))
     dyn = {"tokens": {0: "batch"}, "log_probs": {0: "batch"},
            **{n: {0: "batch"} for n in names}, **{n + "_out": {0: "batch"} for n in names}}
-    with torch.no_grad(), warnings.catch_warnings():
+    with torch.no_grad(), warnings.catch_warnings(), written_atomically(out) as tmp:
         # torch's advice for LSTMs of any batch size is followed already (the initial states are inputs)
         warnings.filterwarnings("ignore", message="Exporting a model to ONNX with a batch_size other than 1")
-        torch.onnx.export(_LMStep(model).eval(), (torch.tensor([SOS, 3]), *state), str(out), dynamo=False,
+        torch.onnx.export(_LMStep(model).eval(), (torch.tensor([SOS, 3]), *state), str(tmp), dynamo=False,
                           input_names=["tokens", *names], output_names=["log_probs", *(n + "_out" for n in names)],
                           dynamic_axes=dyn, opset_version=OPSET)
+        _lm_metadata(tmp, model, names, meta)
+    return out
+
+
+def _lm_metadata(out: Path, model: CharLM, names: list[str], meta: dict | None) -> None:
+    cfg = model.cfg
     write_metadata(out, jsonable({
         "kind": "lm", "format": 1, **(meta or {}), "model_config": cfg.to_dict(), "vocabulary": list(VOCAB),
         "sos": SOS, "eos": EOS, "unk": UNK, "states": {n: [cfg.layers, cfg.hidden] for n in names},
@@ -69,7 +77,6 @@ def export_lm(model: CharLM, out: str | os.PathLike, meta: dict | None = None) -
         "inputs": {"tokens": "(batch,) int64", **{n: "(batch, layers, hidden)" for n in names}},
         "outputs": {"log_probs": "(batch, vocabulary) next-symbol log-probabilities",
                     **{n + "_out": "(batch, layers, hidden)" for n in names}}}))
-    return out
 
 
 class _DecoderStep(torch.nn.Module):
@@ -83,10 +90,10 @@ class _DecoderStep(torch.nn.Module):
 
 
 def export_decoder(model: AttentionDecoder, out: str | os.PathLike, meta: dict | None = None) -> Path:
-    """Write the attention decoder step graph to `out` with its metadata."""
+    """Write the attention decoder step graph to `out` with its metadata, atomically (the graph is a CPU copy's in
+    eval mode: the caller's model keeps its device and mode)."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    model = model.cpu().eval()
+    model = copy.deepcopy(model).cpu().eval()
     cfg = model.cfg
     h, c, ctx = model.initial_state(2)
     memory = torch.randn(1, 7, cfg.enc_dim)
@@ -94,10 +101,16 @@ def export_decoder(model: AttentionDecoder, out: str | os.PathLike, meta: dict |
     names_out = ["log_probs", "attention", "state_h_out", "state_c_out", "context_out"]
     dyn = {"memory": {0: "mem_batch", 1: "frames"}, "attention": {0: "batch", 1: "frames"},
            **{n: {0: "batch"} for n in names_in[1:] + names_out if n != "attention"}}
-    with torch.no_grad():
-        torch.onnx.export(_DecoderStep(model).eval(), (memory, torch.tensor([SOS, 3]), h, c, ctx), str(out),
+    with torch.no_grad(), written_atomically(out) as tmp:
+        torch.onnx.export(_DecoderStep(model).eval(), (memory, torch.tensor([SOS, 3]), h, c, ctx), str(tmp),
                           dynamo=False,
                           input_names=names_in, output_names=names_out, dynamic_axes=dyn, opset_version=OPSET)
+        _decoder_metadata(tmp, model, meta)
+    return out
+
+
+def _decoder_metadata(out: Path, model: AttentionDecoder, meta: dict | None) -> None:
+    cfg = model.cfg
     write_metadata(out, jsonable({
         "kind": "attention-decoder", "format": 1, **(meta or {}), "model_config": cfg.to_dict(),
         "vocabulary": list(VOCAB), "sos": SOS, "eos": EOS,
@@ -109,7 +122,6 @@ def export_decoder(model: AttentionDecoder, out: str | os.PathLike, meta: dict |
         "outputs": {"log_probs": "(batch, vocabulary)", "attention": "(batch, frames) attention weights",
                     "state_h_out": "(batch, layers, hidden)", "state_c_out": "(batch, layers, hidden)",
                     "context_out": "(batch, enc_dim)"}}))
-    return out
 
 
 def export_checkpoint(ckpt_path: str | os.PathLike, out: str | os.PathLike, int8: bool = False) -> list[str]:

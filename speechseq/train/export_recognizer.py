@@ -11,9 +11,12 @@ float (ConvInteger is slower than float Conv in onnxruntime). The metadata (JSON
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 import os
+import uuid
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -43,22 +46,37 @@ def _metadata(model: Recognizer, frontend: dict, meta: dict) -> dict:
                         "encoder_out": "(batch, ceil(frames / stride), 2 x hidden) BiLSTM outputs (attention decoder memory)"}}
 
 
+@contextlib.contextmanager
+def written_atomically(out: Path) -> Iterator[Path]:
+    """A temporary path beside `out` to write the whole file to (graph, then metadata), renamed to `out` when the
+    block ends without an error: an export that fails or is interrupted leaves the file at `out` as it was (no
+    graph without its metadata, no half file), and no temporary file behind."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # a fresh name, the file made by the writer (mkstemp's would keep its 0600 mode through the rename)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp.onnx")
+    try:
+        yield tmp
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def export_recognizer(model: Recognizer, out: str | os.PathLike, meta: dict | None = None,
                       frontend: dict | None = None, opset: int = 17) -> Path:
-    """Write `model` to `out` (fp32) with its metadata."""
+    """Write `model` to `out` (fp32) with its metadata, atomically. The graph is that of a CPU copy in eval mode:
+    the caller's model keeps its device and its train/eval mode."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    model = model.cpu().eval()
+    model = copy.deepcopy(model).cpu().eval()
     example = torch.randn(1, 100, model.cfg.n_mels)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), written_atomically(out) as tmp:
         # torch's note on LSTMs exported with a batch axis: the initial states are zeros made inside the graph at
         # the input's batch size, which onnxruntime runs at any batch size (tests/test_recognizer.py)
         warnings.filterwarnings("ignore", message="Exporting a model to ONNX with a batch_size other than 1")
-        torch.onnx.export(_Graph(model).eval(), (example,), str(out), input_names=["features"],
+        torch.onnx.export(_Graph(model).eval(), (example,), str(tmp), input_names=["features"],
                           output_names=["log_probs", "encoder_out"], opset_version=opset, dynamo=False,
                           dynamic_axes={"features": {0: "batch", 1: "frames"}, "log_probs": {0: "batch", 1: "steps"},
                                         "encoder_out": {0: "batch", 1: "steps"}})
-    write_metadata(out, jsonable(_metadata(model, frontend or FRONTEND.to_dict(), meta or {})))
+        write_metadata(tmp, jsonable(_metadata(model, frontend or FRONTEND.to_dict(), meta or {})))
     return out
 
 
@@ -78,19 +96,20 @@ class _Graph(torch.nn.Module):
 
 
 def quantize_recognizer(fp32: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
-    """The int8 twin of an exported recogniser (metadata copied, "quantization" added)."""
+    """The int8 twin of an exported recogniser (metadata copied, "quantization" added), written atomically."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     from ..runtime.onnx import read_metadata
 
     fp32 = Path(fp32)
     out = Path(out) if out is not None else int8_path(fp32)
-    with _quiet_preprocessing_advice():
-        quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8,
-                         op_types_to_quantize=["LSTM", "MatMul", "Gemm"])
     meta = read_metadata(fp32)
     meta["quantization"] = "int8 dynamic (onnxruntime quantize_dynamic: LSTM, MatMul, Gemm)"
-    write_metadata(out, meta)
+    with written_atomically(out) as tmp:
+        with _quiet_preprocessing_advice():
+            quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8,
+                             op_types_to_quantize=["LSTM", "MatMul", "Gemm"])
+        write_metadata(tmp, meta)
     return out
 
 

@@ -39,12 +39,13 @@ def detector_from_onnx(path: str | os.PathLike, check: bool = True) -> Detector:
     import onnx
     from onnx import numpy_helper
 
-    from ..runtime.onnx import ModelError, open_model
+    from ..runtime.onnx import ModelError, open_model, reading_metadata
 
     session, meta = open_model(path, "detector", "detector")
-    if int(meta.get("members", 1)) != 1:
-        raise ModelError(f"{path}: an ensemble of {meta['members']} models; fine-tune the run it came from instead")
-    cfg = DetectorConfig.from_dict(meta["model_config"])
+    with reading_metadata(path, "detector"):  # a field missing or of the wrong type: one ModelError, not a traceback
+        if int(meta.get("members", 1)) != 1:
+            raise ModelError(f"{path}: an ensemble of {meta['members']} models; fine-tune the run it came from instead")
+        cfg = DetectorConfig.from_dict(meta["model_config"])
     if cfg.lifter:
         raise ModelError(f"{path}: its lifter is folded into the conv and cannot be taken back out")
     graph = onnx.load(str(path)).graph
@@ -73,7 +74,11 @@ def detector_from_onnx(path: str | os.PathLike, check: bool = True) -> Detector:
         sd[f"gru.bias_ih_l{k}"], sd[f"gru.bias_hh_l{k}"] = _gates(b[0, : 3 * h], h), _gates(b[0, 3 * h:], h)
     sd["out.weight"] = torch.from_numpy(mms[0][0].T.copy()).float()
     sd["out.bias"] = torch.from_numpy(adds[0][0].reshape(1).copy()).float() if adds else torch.zeros(1)
-    model.load_state_dict(sd)
+    try:
+        model.load_state_dict(sd)
+    except RuntimeError as err:  # weights of other sizes than its model_config's
+        raise ModelError(f"{path}: its weights do not fit its model_config ({str(err).splitlines()[-1].strip()[:160]})"
+                         ) from None
     model.eval()
     if check:
         _check(model, session, path)

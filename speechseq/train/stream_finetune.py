@@ -38,6 +38,19 @@ KIND = "recognizer"
 SETTINGS: tuple[tuple[int, int], ...] = ((10, 5), (20, 5), (20, 10), (20, 20), (40, 10), (40, 20))
 
 
+def _check_settings(settings: Sequence[tuple[int, int]]) -> None:
+    """ValueError unless `settings` is one or more (chunk >= 1, look-ahead >= 0) pairs of integers: when they are
+    made, not in the first batch or at the end of the first epoch (whose training a failing validation loses)."""
+    if not settings:
+        raise ValueError("no (chunk, look-ahead) settings to train or validate with")
+    for pair in settings:
+        ok = isinstance(pair, (tuple, list)) and len(pair) == 2 and all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in pair)
+        if not ok or pair[0] < 1 or pair[1] < 0:
+            raise ValueError(f"a (chunk, look-ahead) setting must be integer steps, chunk >= 1 and look-ahead >= 0, "
+                             f"got {pair!r}")
+
+
 def chunked_generators(opts: TrainOptions, device: str) -> dict:
     """The random generators of chunked_loss_fn, by name (train_loop keeps their state in last.pt): the
     augmentation's ("augment") and the chunk settings' ("settings")."""
@@ -50,6 +63,7 @@ def chunked_loss_fn(opts: TrainOptions, noise: torch.Tensor | None, device: str,
                     generators: dict | None = None) -> Callable[[torch.nn.Module, Batch], tuple]:
     """loss_fn(model, batch) for train_loop: chunked CTC (+ offline_weight x offline CTC). floor: the
     features' frontend floor; generators: chunked_generators' (None: fresh ones)."""
+    _check_settings(settings)
     gens = generators if generators is not None else chunked_generators(opts, device)
     g, rng = gens["augment"], gens["settings"]
     noise_dev = None if noise is None else noise.to(device)
@@ -102,6 +116,8 @@ def chunked_validate(banks: dict[str, FeatureBank], device: str, chunk: int = 20
     """validate(model) -> {"val_wer" (chunked, the deployed setting), "offline_wer"} in percent."""
     from ..metrics import wer
 
+    _check_settings([(chunk, lookahead)])
+
     def validate(model: torch.nn.Module) -> dict[str, float]:
         refs, chunked, offline = [], [], []
         for bank in banks.values():
@@ -123,14 +139,30 @@ def _load_banks(features: Path, val_limit: int) -> tuple[FeatureBank, dict[str, 
         if (features / f"{n}_val.json").exists():
             bank = FeatureBank.load(features / f"{n}_val")
             val[n] = bank.subset(np.arange(min(len(bank), val_limit)))
+    if not any(bank.texts for bank in val.values()):  # the best epoch is chosen by the validation WER
+        raise SystemExit(f"{features}: no *_val feature banks with utterances beside the *_train ones "
+                         f"(scripts/train_recognizer.py prepare makes both)")
     noise = None
     if (features / "noise.json").exists():
         noise = torch.from_numpy(np.ascontiguousarray(FeatureBank.load(features / "noise")[0]))
     return train, val, noise
 
 
+def _check_resume(out: Path) -> None:
+    """SystemExit unless OUT/last.pt, if there, is a stream fine-tune's: its kind is a recogniser training run's too,
+    and resuming one of those would go on training it with the chunked loss, writing over its checkpoints (its best.pt
+    chosen by the offline WER, then compared with chunked ones)."""
+    from .loop import load_checkpoint
+
+    last = out / "last.pt"
+    if last.exists() and "stream_finetune" not in ((load_checkpoint(last).get("extra") or {})):
+        raise SystemExit(f"{last} is not a stream fine-tune's checkpoint (a recogniser training run?): "
+                         f"give another --out")
+
+
 def main(argv: list[str] | None = None) -> int:
-    from .loop import LoopConfig, load_checkpoint, train_loop
+    from ..commands.common import bounded
+    from ..errors import SpeechseqError
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     src = ap.add_mutually_exclusive_group(required=True)
@@ -138,17 +170,30 @@ def main(argv: list[str] | None = None) -> int:
     src.add_argument("--checkpoint", help="a recogniser training checkpoint to start from")
     ap.add_argument("--features", required=True, help="feature banks (scripts/train_recognizer.py prepare)")
     ap.add_argument("--out", required=True, help="run directory (checkpoints; rerun to resume)")
-    ap.add_argument("--epochs", type=int, default=3)
-    ap.add_argument("--fraction", type=float, default=0.5, help="share of the training data per epoch")
-    ap.add_argument("--lr", type=float, default=2e-4)
-    ap.add_argument("--offline-weight", type=float, default=0.3)
-    ap.add_argument("--ema", type=float, default=0.99, help="EMA decay of the weights (0: none)")
-    ap.add_argument("--batch-seconds", type=float, default=320.0)
-    ap.add_argument("--val-limit", type=int, default=300, help="validation utterances per source")
+    ap.add_argument("--epochs", type=bounded(int, ge=1), default=3)
+    ap.add_argument("--fraction", type=bounded(float, gt=0), default=0.5, help="share of the training data per epoch")
+    ap.add_argument("--lr", type=bounded(float, gt=0), default=2e-4)
+    ap.add_argument("--offline-weight", type=bounded(float, ge=0), default=0.3)
+    ap.add_argument("--ema", type=bounded(float, ge=0, lt=1), default=0.99, help="EMA decay of the weights (0: none)")
+    ap.add_argument("--batch-seconds", type=bounded(float, gt=0), default=320.0)
+    ap.add_argument("--val-limit", type=bounded(int, ge=1), default=300, help="validation utterances per source")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--export", help="write the streaming twin of the best epoch here (.stream.onnx)")
     ap.add_argument("--int8", action="store_true", help="with --export: also the int8 twin")
     args = ap.parse_args(argv)
+    if args.int8 and not args.export:
+        ap.error("--int8 needs --export (the int8 twin is made of the exported streaming model)")
+    try:
+        return _run(args)
+    except (SpeechseqError, OSError) as err:  # a source or bank missing, damaged or of another kind: one line
+        print(f"stream_finetune: error: {err}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ..runtime.onnx import twin_path
+    from .loop import LoopConfig, load_checkpoint, train_loop
+
     if args.device == "cpu":
         torch.set_num_threads(1)
     if args.from_onnx:
@@ -163,9 +208,13 @@ def main(argv: list[str] | None = None) -> int:
 
         model, ck = load_recognizer_checkpoint(args.checkpoint)
         meta = {k: v for k, v in (ck.get("extra") or {}).items() if k in ("frontend", "data")}
+    _check_resume(Path(args.out))
     train, val, noise = _load_banks(Path(args.features), args.val_limit)
-    if FrontendConfig(**train.frontend).n_mels != model.cfg.n_mels:
-        raise SystemExit("the feature banks and the model use different frontends")
+    bank_frontend = FrontendConfig(**train.frontend)
+    if bank_frontend.n_mels != model.cfg.n_mels or (
+            meta.get("frontend") is not None and FrontendConfig(**meta["frontend"]) != bank_frontend):
+        raise SystemExit(f"the feature banks and the model use different frontends ({bank_frontend} and "
+                         f"{meta.get('frontend') or f'n_mels={model.cfg.n_mels}'})")
     opts = TrainOptions(batch_seconds=args.batch_seconds, repeats={s: args.fraction for s in set(train.sources)})
     loop_cfg = LoopConfig(epochs=args.epochs, lr=args.lr, device=args.device, ema_decay=args.ema or None)
     validate = chunked_validate(val, args.device)
@@ -190,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
                 "stream_metrics": {k: v for k, v in hist[-1].items() if "wer" in k}}
         out = export_streaming(model, args.export, meta)
         if args.int8:
-            quantize_streaming(out, out.with_name(out.name.removesuffix(".onnx") + ".int8.onnx"))
+            quantize_streaming(out, twin_path(out, "int8"))  # the name the listener looks for
         print(f"wrote {out}", file=sys.stderr)
     return 0
 
