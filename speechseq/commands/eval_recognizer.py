@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--word-bonus", type=bounded(float), default=1.0, help="beta: bonus per character (beam-lm)")
     p.add_argument("--worst", type=bounded(int, ge=0), default=10, help="rows of the worst-utterance table")
     p.add_argument("--limit", type=bounded(int, ge=1), help="only the first N utterances (default: all)")
-    p.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
+    p.add_argument("--threads", type=bounded(int, ge=1), default=1, help="onnxruntime threads")
     add_vad_arg(p, "off")
     p.add_argument("--json", metavar="PATH", help="also write the figures and every utterance here")
     add_lexicon_args(p)

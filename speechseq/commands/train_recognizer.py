@@ -118,10 +118,51 @@ def _cached(cache: Path, name: str, manifest: str, split: str | None, source: st
     return bank
 
 
-def _banks(args: argparse.Namespace):
-    """Training and validation feature banks (cached in OUT/features)."""
-    from ..train.featbank import FeatureBank
+def _val_split_used(args: argparse.Namespace) -> None:
+    """--val-split names a split of --val-manifest: without one it would be ignored."""
+    if args.val_split is not None and not args.val_manifest:
+        raise SpeechseqError(f"--val-split {args.val_split} needs --val-manifest (without it, validation is held out "
+                             "of the training manifests' rows)")
 
+
+def _check(args: argparse.Namespace):
+    """The RecognizerConfig of these options, or a one-line error for options that cannot train (before any
+    work): --repeat and --val-split that would be ignored or leave nothing to train on, a --device torch cannot
+    use, an OUT/last.pt of another run (speechseq.commands.runs.resumable)."""
+    import torch
+
+    from ..nn.recognizer import RecognizerConfig
+    from ..train.recognizer import KIND
+
+    if args.repeat and len(args.repeat) != len(args.manifest):
+        raise SpeechseqError("give one --repeat per --manifest")
+    if args.repeat and not any(args.repeat):
+        raise SpeechseqError("every --repeat is 0: no training utterance would be used")
+    _val_split_used(args)
+    try:
+        device = torch.device(args.device)
+    except RuntimeError:
+        raise SpeechseqError(f"--device {args.device}: not a device torch knows (cpu or cuda)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SpeechseqError(f"--device {args.device}: torch sees no CUDA GPU here (use --device cpu)")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise SpeechseqError(f"--device {args.device}: torch sees {torch.cuda.device_count()} CUDA GPU(s)")
+    model_cfg = RecognizerConfig(hidden=args.hidden, layers=args.layers, stride=args.stride, front=args.front,
+                                 front_dim=args.hidden)
+    resumable(Path(args.out), KIND, model_cfg.to_dict(), OPTIONS, _sources(args))
+    return model_cfg
+
+
+def _banks(args: argparse.Namespace, check: bool = True):
+    """Training and validation feature banks (cached in OUT/features). With `check`, first an error when OUT
+    holds a run on other data (speechseq.train.ddp's rank 0 calls this before `setup` checks the options: the
+    cache of the run in OUT must not be replaced by that of other data)."""
+    from ..train.featbank import FeatureBank
+    from ..train.recognizer import KIND
+
+    if check:
+        _val_split_used(args)
+        resumable(Path(args.out), KIND, {}, OPTIONS, _sources(args))
     cache = Path(args.out) / "features"
     train_parts, val_parts = [], []
     for k, m in enumerate(args.manifest):
@@ -145,22 +186,21 @@ def _banks(args: argparse.Namespace):
 
 def setup(args: argparse.Namespace, device: str, verbose: bool = True) -> dict:
     """The keyword arguments of speechseq.train.recognizer.train_recognizer for these options."""
-    from ..nn.recognizer import RecognizerConfig
     from ..train.feataug import AugmentConfig, colored_noise_features
     from ..train.featbank import FeatureBank
     from ..train.loop import LoopConfig
-    from ..train.recognizer import FRONTEND, KIND, TrainOptions
+    from ..train.recognizer import FRONTEND, TrainOptions
 
-    if args.repeat and len(args.repeat) != len(args.manifest):
-        raise SpeechseqError("give one --repeat per --manifest")
-    model_cfg = RecognizerConfig(hidden=args.hidden, layers=args.layers, stride=args.stride, front=args.front,
-                                 front_dim=args.hidden)
-    resumable(Path(args.out), KIND, model_cfg.to_dict(), OPTIONS, _sources(args))
-    train_parts, val = _banks(args)
+    model_cfg = _check(args)
+    train_parts, val = _banks(args, check=False)
     for k, part in enumerate(train_parts):  # one source name per manifest, for --repeat
         part.sources[:] = [f"m{k}"] * len(part)
     train = FeatureBank.concat(train_parts)
     repeats = {f"m{k}": r for k, r in enumerate(args.repeat or [])}
+    used = sum(int(r) * len(p) + round((r - int(r)) * len(p)) for r, p in zip(args.repeat or [], train_parts))
+    if args.repeat and not used:  # as speechseq.train.recognizer draws an epoch's items
+        raise SpeechseqError(f"--repeat {' '.join(f'{r:g}' for r in args.repeat)}: no training utterance is used "
+                             f"in an epoch ({', '.join(str(len(p)) for p in train_parts)} per --manifest)")
     opts = TrainOptions(batch_seconds=args.batch_seconds, repeats=repeats, seed=args.seed, workers=args.workers,
                         augment=AugmentConfig.off() if args.no_augment else AugmentConfig())
     fits(train, opts)

@@ -9,7 +9,9 @@
 Long files are read in blocks (bounded memory) and cut at pauses into segments of at most
 `max_segment_s` (about 20 s): when the buffer holds that much audio, it is cut at its quietest
 stretch (the lowest energy over a 300 ms window) between `min_segment_s` and `max_segment_s`,
-and the part before the cut is recognised on its own. Word times are relative to the file.
+and the part before the cut is recognised on its own (`transcribe`: `min_segment_s` is 5 s, or a
+quarter of `max_segment_s` when that is shorter, so that short segments are cut at pauses too).
+Word times are relative to the file.
 With a voice activity detector (`transcribe(..., vad=load_vad())`), only the speech in each
 segment is recognised, stretch by stretch (`speech_regions`): silence and steady noise give no
 words instead of the recogniser's guesses.
@@ -174,7 +176,9 @@ class Recognizer:
         """
         sr = self.frontend.sample_rate
         segments, total = [], 0
-        for first, audio in split_at_pauses(blocks, sr, max_segment_s):
+        # a pause is looked for between min_segment_s and max_segment_s: 5 s over a --max-segment under it left
+        # no room, and every cut fell at max_segment_s, in speech
+        for first, audio in split_at_pauses(blocks, sr, max_segment_s, min_segment_s=min(5.0, max_segment_s / 4)):
             if vad is None:
                 spans = [(0, len(audio))]
             else:
