@@ -28,7 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Recognise every utterance of a manifest (any format speechseq reads) and report "
                                    "WER, CER, utterance accuracy (the share recognised exactly: word accuracy for "
                                    "single-word sets), a table of the worst utterances, and the real-time factor "
-                                   "(recognition time, decoding included, over audio time; one thread).",
+                                   "(recognition time, decoding included, over audio time; wall clock, on --threads "
+                                   "threads, one by default).",
                        formatter_class=HelpFormatter)
     p.add_argument("--manifest", required=True, help="manifest file or corpus directory")
     p.add_argument("--split", help="only this split (e.g. dev, test)")

@@ -107,8 +107,11 @@ def write_metadata(path: str | os.PathLike, meta: dict) -> None:
     entry = model.metadata_props.add()
     entry.key, entry.value = METADATA_KEY, json.dumps(meta, sort_keys=True)
     tmp = Path(str(path) + ".tmp")
-    onnx.save(model, str(tmp))
-    os.replace(tmp, path)
+    try:
+        onnx.save(model, str(tmp))
+        os.replace(tmp, path)
+    finally:  # interrupted or failed: no .tmp left beside the model, which is as it was
+        tmp.unlink(missing_ok=True)
 
 
 def jsonable(obj):
