@@ -592,7 +592,8 @@ def stage_bank(args: argparse.Namespace) -> None:
     kws = sorted(set(args.keywords) | set(args.negative_keywords))
     if not (banks / "bg.npz").exists() or args.rebuild:
         bank = build_bank(bg_items(Path(args.data), kws), BankConfig(), args.workers,
-                          extra_arrays=generated_backgrounds(Path(args.synth), sorted(args.keywords)), meta={"what": "backgrounds"})
+                          extra_arrays=generated_backgrounds(Path(args.synth), sorted(args.keywords)),
+                           meta={"what": "backgrounds", "held": sorted({"amelia", *kws})})  # as bg_items holds out
         for src in ("white", "pink", "brown", "babble"):  # generated streams: weights by name
             i = bank["meta"]["roles"]["bg"]["sources"].index(src)
             bank["bg/weight"][bank["bg/source"] == i] = BG_WEIGHTS[src]
@@ -625,6 +626,12 @@ def keyword_bank(banks: Path, keyword: str, others: list[str], bg_weights: dict,
         if not (banks / f"{name}.npz").exists():
             raise SystemExit(f"no {banks / name}.npz: run --stage bank --banks {banks} (with these --keywords and "
                              "--negative-keywords) first")
+    bg = load_bank(banks / "bg.npz")
+    held = bg["meta"].get("held")  # banks made before session 40 do not say
+    if held is not None and keyword not in held:
+        raise SystemExit(f"{banks / 'bg.npz'} holds {keyword!r}'s real recordings (where ../shared/data has any) among "
+                         f"its backgrounds, kept out for {', '.join(held)} only: rebuild it with --stage bank "
+                         f"--rebuild and {keyword} in --keywords")
     own = load_bank(banks / f"kw-{keyword}.npz")
     for role, factors in (("pos", pos_weights), ("neg", neg_weights)):
         own = reweight_sources(own, role, factors or {})
@@ -640,7 +647,6 @@ def keyword_bank(banks: Path, keyword: str, others: list[str], bg_weights: dict,
         parts.append((load_bank(banks / "sentences.npz"), {"neg": "neg"}))
     if (banks / "sentences-tune.npz").exists():  # absent on the training machine: only export uses it
         parts.append((load_bank(banks / "sentences-tune.npz"), {"tune_bg": "tune_bg"}))
-    bg = load_bank(banks / "bg.npz")
     names = bg["meta"]["roles"]["bg"]["sources"]
     w = np.array([bg_weights.get(names[i], 0.0) for i in bg["bg/source"]], dtype=np.float32)
     keep = w > 0

@@ -68,3 +68,17 @@ def test_a_run_named_twice_is_refused_before_parallel_trainings_share_it(tmp_pat
         with pytest.raises(SystemExit, match="twice"):
             _run(script, monkeypatch, "--stage", "train", "--parallel", *argv, "--runs", str(tmp_path / "runs"))
     assert not started
+
+
+def test_a_background_bank_that_holds_the_keywords_real_clips_is_refused(tmp_path, monkeypatch):
+    """bg.npz keeps out the real recordings of the keywords it was built for (and amelia's); training another
+    Precise keyword on it would train on the clips it is measured on. The bank now says what it kept out."""
+    script = _script()
+    banks = tmp_path / "banks"
+    banks.mkdir()
+    for name in ("kw-android", "bg"):
+        (banks / f"{name}.npz").write_bytes(b"")
+    monkeypatch.setattr(script, "load_bank", lambda path: {"meta": {"what": "backgrounds",
+                                                                    "held": ["activate", "amelia", "computer"]}})
+    with pytest.raises(SystemExit, match=r"holds 'android''s real recordings .* activate, amelia, computer only"):
+        script.keyword_bank(banks, "android", [], {})
