@@ -101,8 +101,9 @@ def analyze_attention(key: str, step: StepFn, init_state: Any, reference: str, b
     out = hyps[0].text
     if out.split() == ref.split():
         return None
-    s_ref = score_sequence(step, init_state, encode(ref), length_norm_alpha)
-    s_out = score_sequence(step, init_state, hyps[0].tokens, length_norm_alpha)
+    ends = {k: kw[k] for k in ("sos", "eos") if k in kw}   # the symbols the search started and ended with
+    s_ref = score_sequence(step, init_state, encode(ref), length_norm_alpha, **ends)
+    s_out = score_sequence(step, init_state, hyps[0].tokens, length_norm_alpha, **ends)
     return ErrorCase(key, ref, out, s_ref, s_out, classify_error(s_ref, s_out))
 
 

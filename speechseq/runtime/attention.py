@@ -39,6 +39,10 @@ class OnnxDecoder:
         with reading_metadata(path, "attention decoder"):
             self.shapes = [tuple(int(d) for d in self.meta["states"][n]) for n in self._IN]
             self.enc_dim = int(self.meta["model_config"]["enc_dim"])
+            probe = self.meta.get("encoder_probe")   # the recogniser it was trained on (text_decoder.encoder_probe)
+            if probe is not None and not (isinstance(probe, list) and all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in probe)):
+                raise ValueError(f"encoder_probe {str(probe)[:60]} is not a list of finite numbers")
         check_inputs(self.session, path, "attention decoder",
                      {"memory": (None, None, self.enc_dim), "tokens": (None,),
                       **{n: (None, *s) for n, s in zip(self._IN, self.shapes)}})

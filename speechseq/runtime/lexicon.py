@@ -316,7 +316,8 @@ def load_lexicon(path: str | os.PathLike) -> Lexicon:
             arrays = {k: z[k] for k in z.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:  # cut short, damaged, no zip
         # numpy's words for a file that is no .npz speak of pickles and an unsafe load: never the advice here
-        why = "not a NumPy .npz archive" if "pickle" in str(err) else str(err) or err.__class__.__name__
+        why = ("an array of Python objects, not of plain strings and numbers" if "Object arrays" in str(err)
+               else "not a NumPy .npz archive" if "pickle" in str(err) else str(err) or err.__class__.__name__)
         raise LexiconError(f"{p}: not a word LM file ({why}; make one with scripts/train_wordlm.py)") from None
     try:
         meta = json.loads(str(arrays.pop("meta", "{}")))

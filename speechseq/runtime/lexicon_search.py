@@ -49,10 +49,25 @@ class LexiconOptions:
     blank_skip: float = 0.999
 
     def __post_init__(self) -> None:
-        if self.beam_size < 1:
-            raise ValueError(f"beam_size must be >= 1, got {self.beam_size}")
+        for name in ("beam_size", "prune_top_k"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+        weights = ("word_weight", "word_bonus", "oov_penalty", "char_weight", "char_bonus")
+        bad = [f"{n} {getattr(self, n)!r}" for n in weights if not _is_number(getattr(self, n))
+               or not np.isfinite(getattr(self, n))]
+        if bad:   # nan or inf poisons every score (an infinite penalty times no OOV word is nan)
+            raise ValueError(f"lexicon search weights must be finite numbers, got {', '.join(bad)}")
         if self.oov_penalty < 0 or self.word_weight < 0:
             raise ValueError("oov_penalty and word_weight must be >= 0")
+        if not _is_number(self.prune_logp) or np.isnan(self.prune_logp):
+            raise ValueError(f"prune_logp must be a number (-inf: no pruning), got {self.prune_logp!r}")
+        if not _is_number(self.blank_skip) or not 0.0 < self.blank_skip <= 1.0:
+            raise ValueError(f"blank_skip must lie in (0, 1] (1: never skip a frame), got {self.blank_skip!r}")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
 
 
 def tuned_options(beam_size: int = 8, char_lm: bool = False) -> LexiconOptions:
