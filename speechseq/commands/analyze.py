@@ -15,7 +15,7 @@ import json
 import math
 
 from ..errors import SpeechseqError
-from .common import HelpFormatter, bounded, warn
+from .common import HelpFormatter, bounded, decoder_fits, warn
 
 
 EXAMPLES = """examples:
@@ -49,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..metrics import edit_distance
     from ..runtime.analysis import analyze_attention, analyze_ctc, summarize
-    from ..runtime.posteriors import manifest_outputs
+    from ..runtime.posteriors import RecognizerRunner, manifest_outputs
 
     if args.beam < 1:
         raise SpeechseqError("--beam must be >= 1")
@@ -60,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
         from ..runtime.attention import OnnxDecoder
 
         dec = OnnxDecoder(args.decoder)
+        runner = RecognizerRunner(args.model)
+        decoder_fits(args.model, runner, dec, "--decoder")  # before every utterance is run, not in the first
         if args.lm:
             warn("--lm is not used with --system attention (the decoder's own beam search has no LM fusion)")
     else:
@@ -69,14 +71,13 @@ def run(args: argparse.Namespace) -> int:
             from ..runtime.lm import OnnxLM
 
             lm = OnnxLM(args.lm)
-    utts = manifest_outputs(args.model, args.manifest, args.split, args.limit)
+        runner = RecognizerRunner(args.model)
+    utts = manifest_outputs(runner, args.manifest, args.split, args.limit)
     if not utts:
         raise SpeechseqError(f"{args.manifest}: no utterances (split {args.split!r})")
     cases = []
     for u in utts:
         if dec is not None:
-            if u.memory is None:
-                raise SpeechseqError(f"{args.model}: the recogniser has no encoder_out output for the decoder")
             cases.append(analyze_attention(u.key, dec.step_fn(u.memory), dec.initial_state(), u.text, args.beam,
                                            max_len=2 * len(u.text) + 20, length_norm_alpha=args.length_norm))
         else:

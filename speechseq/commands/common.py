@@ -71,13 +71,32 @@ AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".a
 
 
 def expand_inputs(paths: Iterable[str], recursive_dirs: bool = True, skipped: list[str] | None = None) -> list[Path]:
-    """Files named, plus audio files inside directories named. A directory without audio files is an error;
-    given a `skipped` list, it is reported as a warning, noted there, and the rest go on (a batch command)."""
+    """Files named, plus audio files inside directories named. Inside a directory, hidden files and folders (a name
+    starting with ".", such as the "._NAME.wav" metadata files macOS leaves beside each file it copies) are left
+    out, with a warning saying how many; named on their own they are read. A directory without audio files, or an
+    empty path (which would name the working directory), is an error; given a `skipped` list, it is reported as
+    a warning, noted there, and the rest go on (a batch command)."""
     out: list[Path] = []
     for raw in paths:
         p = Path(raw)
+        if not str(raw):
+            msg = "'': an empty path names no file"
+            if skipped is None:
+                raise SpeechseqError(msg)
+            warn(msg)
+            skipped.append(str(raw))
+            continue
         if p.is_dir() and recursive_dirs:
-            found = sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in AUDIO_SUFFIXES)
+            found, hidden = [], 0
+            for q in sorted(p.rglob("*")):
+                if q.is_file() and q.suffix.lower() in AUDIO_SUFFIXES:
+                    if any(part.startswith(".") for part in q.relative_to(p).parts):
+                        hidden += 1
+                    else:
+                        found.append(q)
+            if hidden:
+                warn(f"{p}: {hidden} hidden audio file{'s' if hidden > 1 else ''} left out (a name or folder "
+                     f"starting with '.'; name a file to read it)")
             if not found:
                 msg = f"{p}: directory holds no audio files ({', '.join(AUDIO_SUFFIXES)})"
                 if skipped is None:
@@ -289,6 +308,22 @@ def beam_size(requested: int | None, decoder: str, lexicon_default: int = LEXICO
     if requested < 1:
         raise SpeechseqError(f"--beam-size must be >= 1, got {requested}")
     return requested
+
+
+def decoder_fits(model: str, runner, decoder, option: str) -> None:
+    """A one-line error, before any utterance is decoded, unless the recogniser `runner` (a
+    runtime.posteriors.RecognizerRunner of the file `model`) has the encoder_out output, of the width, that the
+    attention `decoder` (an OnnxDecoder, given as `option`) reads."""
+    import numpy as np
+
+    from ..runtime.text_decoder import encoder_run
+
+    _, mem = encoder_run(runner.session, np.zeros((8, runner.frontend.n_mels), np.float32))
+    if mem is None:
+        raise SpeechseqError(f"{model}: the recogniser has no encoder_out output, which {option} reads")
+    if mem.shape[-1] != decoder.enc_dim:
+        raise SpeechseqError(f"{option} {decoder.path} reads an encoder of {decoder.enc_dim} channels, {model}'s has "
+                             f"{mem.shape[-1]}: pass the decoder trained on this recogniser")
 
 
 def tuned_lexicon_options(path: Path, lm, beam_size: int):

@@ -86,7 +86,8 @@ def last_run(out: Path) -> dict:
         return {}
     kind = ck.get("kind") if isinstance(ck, dict) else None
     if kind != KIND:
-        raise SpeechseqError(f"{last} is a {kind!r} checkpoint, not a detector's: use a new --out")
+        what = f"a {kind!r} checkpoint" if kind else "no checkpoint of a training run (no kind)"
+        raise SpeechseqError(f"{last} is {what}, not a detector's: use a new --out")
     return {k: v for k, v in (ck.get("extra") or {}).items() if k in ("keyword", "sources")}
 
 

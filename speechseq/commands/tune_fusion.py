@@ -2,9 +2,10 @@
 on a dev manifest, by word error rate.
 
     speechseq tune fusion --model models/recognizer-en.onnx --lm models/lm-en.onnx \\
-        --manifest ../shared/data/kathleen/manifest.jsonl --split dev --alphas 0 0.3 0.5 0.8 --betas 0 0.5 1 2
+        --manifest val.jsonl --alphas 0 0.3 0.5 0.8 --betas 0 0.5 1 2
 
-Tune on a dev set, report on another: the chosen pair is fitted to the set it was tuned on.
+Tune on a dev set, report on another: the chosen pair is fitted to the set it was tuned on. Rows of the
+evaluation splits (dev, test: Kathleen dev, FSDD test) are tuned on only when --split names them.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import json
 import sys
 
 from ..errors import SpeechseqError
-from .common import HelpFormatter, bounded
+from .common import HelpFormatter, bounded, decoder_fits, warn
 
 
 EXAMPLES = """examples:
@@ -30,7 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", required=True, help="recogniser (.onnx)")
     p.add_argument("--lm", required=True, help="language model (.onnx)")
     p.add_argument("--manifest", required=True, help="dev manifest (JSONL, CSV, ...)")
-    p.add_argument("--split", default=None, help="only the rows of this split")
+    p.add_argument("--split", default=None,
+                   help="only the rows of this split (default: every row but those of the evaluation splits, dev "
+                        "and test, which are tuned on only when named)")
     p.add_argument("--limit", type=bounded(int, ge=1), default=None, help="first N utterances only (default: all)")
     p.add_argument("--beam", type=bounded(int, ge=1), default=8, help="beam width of the prefix beam search")
     p.add_argument("--alphas", type=bounded(float, ge=0), nargs="+", default=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
@@ -80,15 +83,44 @@ def attention_wer(utts, lm, decoder, weights, alpha: float, beta: float, beam: i
     return out
 
 
+def tuning_split(manifest: str, split: str | None) -> str | list[str | None] | None:
+    """The split(s) of `manifest` to tune on: `split` when named; else every row but those of the evaluation
+    splits (Kathleen dev, FSDD test: never tuned on unless named, as `train recognizer` leaves them out), with a
+    warning when some are left out, and an error when nothing else is left."""
+    if split is not None:
+        return split
+    from ..train.manifests import load_manifest
+    from .train_recognizer import EVAL_SPLITS
+
+    rows = load_manifest(manifest)
+    evaluation = sum(u.split in EVAL_SPLITS for u in rows)
+    if not evaluation:
+        return None
+    if evaluation == len(rows):
+        raise SpeechseqError(f"{manifest}: every row is of an evaluation split ({'/'.join(EVAL_SPLITS)}), never "
+                             f"tuned on unless named: give the split (--split)")
+    warn(f"{manifest}: {evaluation} rows of the evaluation splits ({'/'.join(EVAL_SPLITS)}) left out; --split "
+         f"names the one split to tune on")
+    kept = {u.split for u in rows if u.split not in EVAL_SPLITS}
+    return sorted(s for s in kept if s is not None) + ([None, ""] if None in kept else [])  # "": no split either
+
+
 def run(args: argparse.Namespace) -> int:
     from ..runtime.lm import OnnxLM
-    from ..runtime.posteriors import manifest_outputs
+    from ..runtime.posteriors import RecognizerRunner, manifest_outputs
     from ..text import normalize
 
     if args.beam < 1:
         raise SpeechseqError("--beam must be >= 1")
     lm = OnnxLM(args.lm)
-    utts = manifest_outputs(args.model, args.manifest, args.split, args.limit)
+    runner = RecognizerRunner(args.model)
+    decoder = None
+    if args.attention_decoder:  # checked before the grid's minutes of decoding, not after them
+        from ..runtime.attention import OnnxDecoder
+
+        decoder = OnnxDecoder(args.attention_decoder)
+        decoder_fits(args.model, runner, decoder, "--attention-decoder")
+    utts = manifest_outputs(runner, args.manifest, tuning_split(args.manifest, args.split), args.limit)
     if not utts:
         raise SpeechseqError(f"{args.manifest}: no utterances (split {args.split!r})")
     if not any(normalize(u.text).split() for u in utts):  # the WER of every pair would be 0 / 0
@@ -97,12 +129,8 @@ def run(args: argparse.Namespace) -> int:
     grid = grid_wer(utts, lm, args.alphas, args.betas, args.beam)
     (a, b), best = min(grid.items(), key=lambda kv: (kv[1], kv[0]))
     att = {}
-    if args.attention_decoder:
-        from ..runtime.attention import OnnxDecoder
-
-        if utts[0].memory is None:
-            raise SpeechseqError(f"{args.model}: no encoder_out output, which rescoring needs")
-        att = attention_wer(utts, lm, OnnxDecoder(args.attention_decoder), args.attention_weights, a, b, args.beam)
+    if decoder is not None:
+        att = attention_wer(utts, lm, decoder, args.attention_weights, a, b, args.beam)
     if args.json:
         print(json.dumps({"grid": [{"alpha": k[0], "beta": k[1], "wer": v} for k, v in grid.items()],
                           "best": {"alpha": a, "beta": b, "wer": best}, "utterances": len(utts),
