@@ -23,6 +23,7 @@ synthetic false accepts the real misses were no lower than without pretraining (
 from __future__ import annotations
 
 import os
+import pickle
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -36,7 +37,7 @@ from ..nn.detector import Detector, DetectorConfig
 from ..runtime.decoding import greedy
 from ..text import BLANK, CTC_SIZE, encode
 from .batching import length_buckets
-from .feataug import AugmentConfig, augment_batch, speed_warp
+from .feataug import AugmentConfig, augment_batch, slowest_frames, speed_warp
 from .loop import LoopConfig, load_checkpoint, train_loop
 from .recognizer import Batch, collate
 
@@ -101,13 +102,20 @@ def pretrain_detector(clips: Sequence[tuple[np.ndarray, str, float]], out_dir: s
     if len(kept) < 2:
         raise ValueError(f"{len(kept)} of {len(clips)} clips fit CTC at stride {stride}: nothing to pretrain on")
     perm = np.random.default_rng(recipe.seed).permutation(len(kept))
-    n_val = max(1, int(round(recipe.val_share * len(kept))))
+    n_val = min(max(1, int(round(recipe.val_share * len(kept)))), len(kept) - 1)  # at least one of each
     val = [kept[i] for i in perm[:n_val]]
     train = [kept[i] for i in perm[n_val:]]
     seconds = np.array([len(f) / 100 for f, _, _ in train])
-    p = np.array([w for _, _, w in train])
+    # the batch budget counts each clip at the most frames the speed augmentation makes of it (padding included)
+    budget_s = slowest_frames(np.array([len(f) for f, _, _ in train]), recipe.augment) / 100
+    p = np.array([w for _, _, w in train], dtype=np.float64)
+    if not (np.isfinite(p).all() and (p >= 0).all() and p.sum() > 0):
+        raise ValueError(f"clip weights must be finite, >= 0 and not all 0 among the {len(train)} training clips")
     p = p / p.sum()
     noise_t = None if noise is None else torch.as_tensor(np.asarray(noise, np.float32))
+    # SpecAugment's masks take the per-band training mean (feataug), not 0 (a loud block in log-mel)
+    fill = torch.as_tensor(sum(f.sum(0, dtype=np.float64) for f, _, _ in train) / sum(len(f) for f, _, _ in train),
+                           dtype=torch.float32)
     torch.manual_seed(recipe.seed)
     model = CTCPretrainNet(model_cfg)
     dev = torch.device(device)
@@ -117,10 +125,14 @@ def pretrain_detector(clips: Sequence[tuple[np.ndarray, str, float]], out_dir: s
         order = rng.choice(len(train), size=recipe.clips_per_epoch or len(train), p=p)  # weighted, with replacement
         batch_s = recipe.batch_frames / 100
         pool = max(1, int(64 * batch_s / np.median(seconds)))  # 64 batches' worth sorted by length at a time
-        buckets = length_buckets(seconds[order], batch_s, seed=int(rng.integers(2**31)), pool_size=pool, drop_long=True)
+        buckets = length_buckets(budget_s[order], batch_s, seed=int(rng.integers(2**31)), pool_size=pool,
+                                 drop_long=True)
         return rng, [order[b] for b in buckets]
 
     n_steps = len(plan(0)[1])
+    if n_steps == 0:
+        raise ValueError(f"no training clip fits a batch of batch_frames={recipe.batch_frames} (speed augmentation "
+                         f"included): nothing to pretrain on")
 
     # The detector's runtime floor (DetectorConfig.floor, 1e-6), not its features' frontend's (1e-5): the detectors
     # train toward the floor they run at (kwbank's note on floors), as they always have.
@@ -135,7 +147,8 @@ def pretrain_detector(clips: Sequence[tuple[np.ndarray, str, float]], out_dir: s
             if not ok:
                 continue
             b = collate([feats[k] for k in ok], [train[idx[k]][1] for k in ok])
-            yield b._replace(features=augment_batch(b.features, b.lengths, recipe.augment, g, noise_t, floor=floor))
+            x = augment_batch(b.features, b.lengths, recipe.augment, g, noise_t, fill, floor=floor)
+            yield b._replace(features=x)
 
     def loss_fn(m: torch.nn.Module, b: Batch) -> tuple[torch.Tensor, dict]:
         lp = m(b.features.to(dev))  # (B, U, V)
@@ -166,9 +179,14 @@ def pretrain_detector(clips: Sequence[tuple[np.ndarray, str, float]], out_dir: s
 def init_from_pretrained(model: Detector, path: str | os.PathLike) -> Detector:
     """Copy a pretrained backbone's conv, batch norm and GRU weights (best.pt of pretrain_detector,
     its EMA weights) into `model`, in place; its output layer keeps its own initialisation."""
-    ck = load_checkpoint(Path(path))
-    if ck.get("kind") != KIND:
-        raise ValueError(f"{path} is a {ck.get('kind')!r} checkpoint, not a pretrained detector backbone ({KIND!r})")
+    try:
+        ck = load_checkpoint(Path(path))
+    except (pickle.UnpicklingError, RuntimeError, EOFError) as err:
+        raise ValueError(f"{path} is no torch checkpoint, so not a pretrained detector backbone ({KIND!r}): "
+                         f"{err}") from None
+    kind = ck.get("kind") if isinstance(ck, dict) else type(ck).__name__
+    if kind != KIND:
+        raise ValueError(f"{path} is a {kind!r} checkpoint, not a pretrained detector backbone ({KIND!r})")
     theirs = DetectorConfig.from_dict(ck["model_config"])
     diff = [f"{k}: {getattr(theirs, k)} vs {getattr(model.cfg, k)}" for k in SHAPE_FIELDS
             if getattr(theirs, k) != getattr(model.cfg, k)]

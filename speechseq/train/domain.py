@@ -127,6 +127,9 @@ class DomainData:
         syn = _role_of(bank, "neg")
         syn_len = np.diff(syn["offsets"])
         short = syn_len <= int(max_clip_s * 100)
+        if not (short & (syn["weight"] > 0)).any():
+            raise ValueError(f"domain-adversarial training needs training negatives of at most max_clip_s = "
+                             f"{max_clip_s} s (weight > 0): all {len(syn_len)} are longer or weightless")
         syn["weight"] = np.where(short, syn["weight"], 0.0).astype(np.float32)
         real = chop_role(bank, "bg", speech, syn_len[short], np.random.default_rng(seed))
         bg = _role_of(bank, "bg", noise)
