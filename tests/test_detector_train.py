@@ -525,3 +525,24 @@ def test_validation_scores_no_keyword_in_the_steps_where_no_event_starts():
 
     out = validation(Early())
     assert out["val_frr_at_05"] == 0.5     # the first keyword is missed as the runtime misses it; the second found
+
+
+def test_the_critic_skips_gradients_that_are_not_finite():
+    """A batch train_loop skipped for its non-finite loss left the critic NaN gradients, applied at the next
+    step: a NaN critic, and every later batch non-finite. They are skipped, as the detector's are."""
+    from speechseq.train.detector import _Adversary
+    from speechseq.train.domain import Critic
+
+    adv = object.__new__(_Adversary)
+    adv.critic = Critic(8)
+    adv.opt = torch.optim.AdamW(adv.critic.parameters(), lr=0.1)
+    before = [p.detach().clone() for p in adv.critic.parameters()]
+    for p in adv.critic.parameters():
+        p.grad = torch.full_like(p, float("nan"))
+    adv._step_critic()
+    assert all(torch.equal(a, p) for a, p in zip(before, adv.critic.parameters()))
+    assert all(p.grad is None for p in adv.critic.parameters())
+    for p in adv.critic.parameters():
+        p.grad = torch.ones_like(p)
+    adv._step_critic()
+    assert not all(torch.equal(a, p) for a, p in zip(before, adv.critic.parameters()))

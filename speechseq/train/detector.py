@@ -344,20 +344,26 @@ class _Adversary:
     def save(self, epoch: int) -> None:
         # the epoch's last gradients, which the next step would apply first: applied now, so that the state saved
         # is the one that step would have used (a resumed run, whose critic has no gradients, lost them before)
-        if any(p.grad is not None for p in self.critic.parameters()):
-            self.opt.step()
-            self.opt.zero_grad(set_to_none=True)
+        self._step_critic()
         save_checkpoint({"critic": self.critic.state_dict(), "optimizer": self.opt.state_dict(), "step": self.step,
                          "epoch": epoch}, self.path(epoch))
         for e, f in self._files():
             if e < epoch - 1:
                 f.unlink()
 
+    def _step_critic(self) -> None:
+        """Apply the critic's pending gradients, unless one is not finite: the batch train_loop skipped for its
+        non-finite loss is skipped here too (a NaN critic made every later batch non-finite: training stalled)."""
+        grads = [p.grad for p in self.critic.parameters() if p.grad is not None]
+        if grads and all(bool(torch.isfinite(g).all()) for g in grads):
+            self.opt.step()
+        self.opt.zero_grad(set_to_none=True)
+
     def loss(self, m: Detector, batch, bce) -> tuple[torch.Tensor, dict]:
         from .domain import ramp, reverse_gradient
 
-        if self.step > 0 and any(p.grad is not None for p in self.critic.parameters()):
-            self.opt.step()  # the previous step's gradients (train_loop steps only the detector)
+        if self.step > 0:
+            self._step_critic()  # the previous step's gradients (train_loop steps only the detector)
         self.opt.zero_grad(set_to_none=True)
         x, y, xd, yd, ends = batch
         b = len(x)
