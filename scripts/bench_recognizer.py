@@ -133,12 +133,22 @@ def main() -> None:
         return
     texts = None
     if args.manifest:
+        from speechseq.errors import SpeechseqError
         from speechseq.train.data import load_manifest
 
-        utts = load_manifest(args.manifest, split=args.split)[: args.limit]
+        try:
+            utts = load_manifest(args.manifest, split=args.split)[: args.limit]
+        except SpeechseqError as err:
+            raise SystemExit(f"error: {err}") from None
         files, texts = [u.audio for u in utts], [u.text for u in utts]
     else:
         files = [str(f) for f in sorted((ROOT / "data/samples").glob("*.wav"))]
+    if not files:  # every worker warms up on the first file
+        raise SystemExit(f"no audio to recognise in {args.manifest or ROOT / 'data/samples'}"
+                         + (f" (split {args.split!r}, --limit {args.limit})" if args.manifest else ""))
+    for model in args.models:
+        if not Path(model).is_file():
+            raise SystemExit(f"{model}: no such model file")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     jobs = [(model, decoder) for model in args.models for decoder in ("greedy", "beam")]
     if args.lexicon:

@@ -38,7 +38,25 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
+    sets = []
+    for spec in args.set:
+        name, _, rest = spec.partition("=")
+        manifest, _, split = rest.partition(":")
+        if not name or not manifest:
+            ap.error(f"--set {spec!r}: give NAME=MANIFEST[:SPLIT]")
+        sets.append((name, manifest, split or None))
 
+    from speechseq.errors import SpeechseqError
+
+    try:
+        return _evaluate(args, sets)
+    except SpeechseqError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+
+
+def _evaluate(args: argparse.Namespace, sets: list[tuple[str, str, str | None]]) -> int:
+    from speechseq.errors import SpeechseqError
     from speechseq.metrics import wer
     from speechseq.runtime.posteriors import RecognizerRunner, manifest_outputs
     from speechseq.runtime.text_decoder import DecodeOptions, TextDecoder
@@ -55,11 +73,12 @@ def main() -> int:
     elif args.attention_decoder:
         print("the recogniser has no encoder_out output: rescoring skipped", file=sys.stderr)
     results = {}
-    for spec in args.set:
-        name, _, rest = spec.partition("=")
-        manifest, _, split = rest.partition(":")
-        utts = manifest_outputs(runner, manifest, split or None, args.limit)
+    for name, manifest, split in sets:
+        utts = manifest_outputs(runner, manifest, split, args.limit)
         audio = sum(u.duration for u in utts)
+        if not utts or audio <= 0:
+            raise SpeechseqError(f"--set {name}: no utterances (with audio) in {manifest}"
+                                 + (f", split {split!r}" if split else ""))
         enc = sum(u.seconds for u in utts)
         refs = [normalize(u.text) for u in utts]
         results[name] = {"utterances": len(utts), "audio_s": round(audio, 1), "recognizer_rtf": enc / audio}

@@ -22,7 +22,8 @@ a second run only makes what is missing). Manifests (JSONL: audio_filepath relat
 manifest, duration, text, voice, engine, speed, pitch, heldout) go to OUT/:
 keyword -> positives.jsonl, negatives.jsonl; sentences -> train.jsonl, heldout.jsonl.
 Voices of the held-out split (speechseq.train.synth.heldout) are marked heldout=true in the
-keyword manifests and are written only to heldout.jsonl for sentences: never train on them.
+keyword manifests and are written only to heldout.jsonl for sentences: never train on them (a sentence that a
+held-out voice says is said by no voice of train.jsonl, also when --n exceeds the sentences available).
 
 The same as `speechseq synth keyword|sentences` (speechseq/commands/synth.py, speechseq/train/synth_sets.py),
 kept under this name because the model cards name it.

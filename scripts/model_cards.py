@@ -22,7 +22,8 @@ from pathlib import Path
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 SUFFIXES = (".onnx", ".npz")
-_CARD = re.compile(r"^## Card\n\n(?P<para>.+?)(?:\n\n|\Z)", re.S | re.M)
+# the heading (trailing spaces allowed), blank lines, then the paragraph up to a blank line (spaces only count as blank)
+_CARD = re.compile(r"^##[ \t]+Card[ \t]*\n(?:[ \t]*\n)*(?P<para>.+?)(?:\n[ \t]*\n|\Z)", re.S | re.M)
 _FIELDS = re.compile(r"\*\*Data:\*\*(?P<data>.+?)\*\*Command:\*\*(?P<command>.+?)\*\*Metrics[^*]*:\*\*(?P<metrics>.+)", re.S)
 
 
@@ -79,9 +80,18 @@ def problems(models_dir: Path = MODELS) -> list[str]:
 
 
 def write(models_dir: Path = MODELS) -> None:
+    """Writes NAME.json and NAME.card.md of every model whose card NAME.md is there and complete; the others are
+    left as they are (problems() names them)."""
     for model in model_files(models_dir):
         js, link = models_dir / f"{stem(model)}.json", models_dir / f"{stem(model)}.card.md"
-        js.write_text(json.dumps(expected(model), indent=1, ensure_ascii=False) + "\n")
+        md = models_dir / f"{stem(model)}.md"
+        try:
+            card = expected(model) if md.is_file() else None
+        except ValueError:
+            card = None
+        if card is None:
+            continue
+        js.write_text(json.dumps(card, indent=1, ensure_ascii=False) + "\n")
         if link.is_symlink() or link.exists():
             link.unlink()
         link.symlink_to(f"{stem(model)}.md")

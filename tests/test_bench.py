@@ -432,3 +432,22 @@ def test_listener_bench_live_rss_is_in_mb(monkeypatch):
     args = types_ns(block_ms=50.0, keyword_model=None, model=None, stream_model=None, lm=None)
     live = bl.live_run(args, 0.1, ROOT / "data" / "samples" / "activate_kitchen_lights.wav")
     assert abs(live["rss_mb"] - 157 * 2**20 / 1e6) < 1e-6
+
+
+@pytest.mark.parametrize("extra, says", [
+    (["--split", "test"], "no audio to recognise"),             # a split the manifest does not have
+    (["--limit", "0"], "no audio to recognise"),
+    (["--models", "models/nosuch.onnx"], "models/nosuch.onnx: no such model file"),
+    (["--manifest", "nosuch.jsonl"], "nosuch.jsonl"),
+])
+def test_recognizer_bench_without_audio_or_model_says_so_in_one_line(tmp_path, extra, says):
+    """No file to recognise (a split the manifest lacks, --limit 0) was an IndexError traceback from every worker
+    (audio[0], the warm-up); a model file that is not there, a worker's traceback too."""
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text('{"audio_filepath": "%s", "duration": 2.0, "text": "hi", "split": "dev"}\n'
+                        % (ROOT / "data" / "samples" / "activate_kitchen_lights.wav"))
+    out = subprocess.run([sys.executable, "scripts/bench_recognizer.py", "--no-peer", "--manifest", str(manifest),
+                          *(["--models", "models/recognizer-en.int8.onnx"] if "--models" not in extra else []),
+                          *extra], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0
+    assert "Traceback" not in out.stderr and says in out.stderr, out.stderr

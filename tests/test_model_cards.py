@@ -44,3 +44,30 @@ def test_a_damaged_card_and_a_model_of_any_case_are_named(tmp_path):
     model_cards.write(tmp_path)
     shutil.copy(ROOT / "models" / "activate.onnx", tmp_path / "other.ONNX")
     assert model_cards.problems(tmp_path) == ["other.ONNX: no card other.md"]
+
+
+def test_writing_names_a_model_without_a_card_and_writes_the_others(tmp_path):
+    """`model_cards.py` (write mode) with a new model that has no card yet, or a card without its fields: it was a
+    FileNotFoundError / ValueError traceback, and the models after it got no card either. Now the others are
+    written, and --check names the problem."""
+    shutil.copy(ROOT / "models" / "activate.onnx", tmp_path / "activate.onnx")       # no activate.md
+    for name in ("computer.onnx", "computer.md"):
+        shutil.copy(ROOT / "models" / name, tmp_path / name)
+    shutil.copy(ROOT / "models" / "activate.onnx", tmp_path / "other.onnx")
+    (tmp_path / "other.md").write_text("# other\n\nno card section\n")
+    model_cards.write(tmp_path)
+    assert model_cards.problems(tmp_path) == [
+        "activate.onnx: no card activate.md",
+        "other.md: no '## Card' paragraph with **Data:**, **Command:** and **Metrics:**"]
+    assert (tmp_path / "computer.json").is_file() and (tmp_path / "computer.card.md").is_symlink()
+    assert not (tmp_path / "activate.json").exists() and not (tmp_path / "other.json").exists()
+
+
+def test_card_paragraph_ends_at_a_blank_line_of_spaces(tmp_path):
+    """Markdown ends a paragraph at a line of spaces too, and lets a heading end in spaces: the Metrics field took
+    the next paragraph in (a silently wrong card), and "## Card " was no card."""
+    md = tmp_path / "x.md"
+    md.write_text("# x\n\n## Card\n\n**Data:** d. **Command:** `c`. **Metrics (measured):** 1 %.\n   \nConv1D, 2 MB.\n")
+    assert model_cards.card_fields(md) == {"data": "d.", "command": "`c`.", "metrics": "1 %."}
+    md.write_text("# x\n\n## Card  \n\n**Data:** d.\n**Command:** `c`.\n**Metrics:** 1 %.\n\nConv1D, 2 MB.\n")
+    assert model_cards.card_fields(md) == {"data": "d.", "command": "`c`.", "metrics": "1 %."}

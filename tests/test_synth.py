@@ -398,3 +398,32 @@ def test_a_run_that_makes_no_positive_fails(tmp_path, monkeypatch, capsys):
     assert rc == 1
     err = capsys.readouterr().err
     assert "no clip of 'hello' could be made" in err and "Traceback" not in err
+
+
+def test_a_heldout_sentence_is_never_a_training_sentence(tmp_path, monkeypatch):
+    """--n over the text pool draws sentences again: a sentence that a held-out voice says must not be said by a
+    training voice too (it was: with 2 sentences and 20 utterances both were in train.jsonl and heldout.jsonl).
+    The split holds for every utterance, the count stays --n while a sentence of the right side is left, and the
+    same seed gives the same manifests."""
+    monkeypatch.setattr(synth, "synthesize", _fake_synthesize)
+    text = tmp_path / "t.txt"
+    text.write_text("".join(f"sentence number {w} is spoken here\n" for w in
+                            ("one", "two", "three", "four", "five", "six", "seven", "eight")))
+    voices = [Voice("flite", n) for n in synth.FLITE_VOICES]
+    assert any(heldout(v) for v in voices) and not all(heldout(v) for v in voices)
+    monkeypatch.setattr(synth, "list_voices", lambda engines=None: voices)
+    cfg = synth_sets.SentenceSet(text=(str(text),), n=60)
+    opts = synth_sets.VoiceOptions(engines=("flite",), workers=1)
+    train, held = synth_sets.sentence_set(tmp_path / "a", cfg, opts, say=lambda line: None)
+    assert held and train and len(train) + len(held) == 60
+    assert all(not r["heldout"] for r in train) and all(r["heldout"] for r in held)
+    assert not {r["text"] for r in train} & {r["text"] for r in held}
+    again = synth_sets.sentence_set(tmp_path / "b", cfg, opts, say=lambda line: None)
+    assert again == (train, held)
+    # one sentence only: the training voices keep it, the held-out voices' utterances are left out, and it says so
+    text.write_text("sentence number one is spoken here\n")
+    said = []
+    train, held = synth_sets.sentence_set(tmp_path / "c", synth_sets.SentenceSet(text=(str(text),), n=30), opts,
+                                          say=said.append)
+    assert train and not held and len(train) < 30
+    assert any(f"({30 - len(train)} utterances of held-out voices left out)" in line for line in said)

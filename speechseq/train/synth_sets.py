@@ -8,7 +8,8 @@ Audio goes to OUT/audio/ (16-bit 16 kHz WAV named by a hash of text, voice, spee
 only makes what is missing). Manifests (JSONL: audio_filepath relative to the manifest, duration, text, voice,
 engine, speed, pitch, heldout) go to OUT/: keyword -> positives.jsonl, negatives.jsonl; sentences ->
 train.jsonl, heldout.jsonl. Voices of the held-out split (speechseq.train.synth.heldout) are marked
-heldout=true in the keyword manifests and are written only to heldout.jsonl for sentences: never train on them.
+heldout=true in the keyword manifests and are written only to heldout.jsonl for sentences: never train on them
+(nor on their sentences, which train.jsonl does not hold).
 """
 from __future__ import annotations
 
@@ -279,10 +280,31 @@ def load_sentences(files: tuple[str, ...] | list[str], min_words: int, max_words
     return keep, dropped
 
 
+def _one_side_per_sentence(jobs: list[SynthJob], sentences: list[str], rng: random.Random
+                           ) -> tuple[list[SynthJob], int, int]:
+    """For --n over the pool (sentences drawn again): the jobs with their sentences drawn anew, those of held-out
+    voices from a share of the pool as large as their share of the jobs (at least one sentence, one left for
+    training), the others from the rest, so that no training voice says a held-out voice's sentence. Voices, speeds
+    and pitches stay. Returns (jobs, sentences for the held-out voices, jobs left out: held-out ones when the pool
+    is one sentence)."""
+    from .synth import SynthJob, heldout
+
+    held = [heldout(j.voice) for j in jobs]
+    n_held = sum(held)
+    k = 0 if not n_held else len(sentences) if n_held == len(jobs) else \
+        min(len(sentences) - 1, max(1, round(len(sentences) * n_held / len(jobs))))
+    pools = {True: rng.sample(sentences, k)}
+    taken = set(pools[True])
+    pools[False] = [s for s in sentences if s not in taken]
+    out = [SynthJob(rng.choice(pools[h]), j.voice, j.speed, j.pitch) for j, h in zip(jobs, held) if pools[h]]
+    return out, k, len(jobs) - len(out)
+
+
 def sentence_set(out: Path, cfg: SentenceSet, voices: VoiceOptions = VoiceOptions(),
                  say: Callable[[str], None] = print) -> tuple[list[dict], list[dict]]:
     """cfg.n sentences of cfg.text (near-copies of the excluded texts left out) by random voices. Writes
-    OUT/train.jsonl and, for the held-out voices, OUT/heldout.jsonl; returns their rows."""
+    OUT/train.jsonl and, for the held-out voices, OUT/heldout.jsonl; returns their rows. A sentence of
+    heldout.jsonl is in no row of train.jsonl (with cfg.n over the pool, the held-out voices get a share of it)."""
     from .synth import SynthJob, synthesize_many
 
     rng = random.Random(voices.seed)
@@ -300,6 +322,10 @@ def sentence_set(out: Path, cfg: SentenceSet, voices: VoiceOptions = VoiceOption
     for text in chosen:
         speed, pitch = _vary(rng, voices)
         jobs.append(SynthJob(text, pick(), speed, pitch))
+    if cfg.n > len(sentences):  # sentences said again: none by a training voice and a held-out voice both
+        jobs, k, left_out = _one_side_per_sentence(jobs, sentences, rng)
+        say(f"--n {cfg.n} over {len(sentences)} sentences: {k} of them for the held-out voices only, the rest for "
+            f"the training voices" + (f" ({left_out} utterances of held-out voices left out)" if left_out else ""))
     paths = synthesize_many(jobs, out / "audio", workers=voices.workers, desc="sentences")
     rows = _rows(jobs, paths, out, [{}] * len(jobs))
     train = [r for r in rows if not r["heldout"]]
