@@ -194,8 +194,9 @@ def main() -> None:
     if peer:
         for r in rows:
             if r is not peer:
-                print(f"{Path(r['model']).name} {r['decoder']}: {peer['rtf'] / r['rtf']:.1f}x faster than "
-                      f"pocketsphinx (same files, same run)")
+                ratio = peer["rtf"] / r["rtf"]
+                said = f"{ratio:.1f}x faster than" if ratio >= 1 else f"{1 / ratio:.1f}x slower than"
+                print(f"{Path(r['model']).name} {r['decoder']}: {said} pocketsphinx (same files, same run)")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
 
