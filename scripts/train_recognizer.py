@@ -47,6 +47,7 @@ except (ImportError, OSError):
 
 import numpy as np  # noqa: E402
 
+from speechseq.commands.common import bounded, output_dir  # noqa: E402
 from speechseq.frontend import FrontendConfig  # noqa: E402
 from speechseq.train.featbank import FeatureBank  # noqa: E402
 
@@ -70,6 +71,15 @@ def prepare(args: argparse.Namespace) -> None:
     from speechseq.train.recognizer import FRONTEND
 
     data, out = Path(args.data), Path(args.out)
+    given = getattr(args, "heldout_text", None)
+    held_files = given or [Path(d) / "heldout.jsonl" for d in _as_list(args.synth or [])]
+    for f in held_files if args.synth else []:  # one left out would be trained on, without a word
+        if not Path(f).is_file():
+            raise SystemExit(f"--heldout-text {f}: no such file" if given else
+                             f"{f}: no such file (`make_synth_data.py sentences` writes it beside train.jsonl: its "
+                             f"sentences are evaluation text; --heldout-text names the held-out manifests otherwise)")
+    output_dir(out, "--out")
+    written: list[Path] = []
     sets = {
         # Kathleen reads some prompts twice: split by prompt id so no prompt is on both sides.
         "kathleen": (load_manifest(data / "kathleen/manifest.jsonl", split="train"),
@@ -85,8 +95,7 @@ def prepare(args: argparse.Namespace) -> None:
         # Held-out synthetic sentences are evaluation text: no training voice may say them either
         # (folders made with other seeds share the text pool); nor may one say a Kathleen dev prompt
         # (a folder made without --exclude-manifest holds them).
-        synth, dropped = _without_evaluation_text(synth, data, getattr(args, "heldout_text", None) or
-                                                  [Path(d) / "heldout.jsonl" for d in _as_list(args.synth)])
+        synth, dropped = _without_evaluation_text(synth, data, held_files)
         print(f"synth: {dropped} of {len(synth) + dropped} utterances dropped (their text is held out or a "
               f"Kathleen dev prompt)", file=sys.stderr)
         rng = np.random.default_rng(0)
@@ -107,24 +116,43 @@ def prepare(args: argparse.Namespace) -> None:
             bank = featurize(part, FRONTEND, name)
             for where, piece in _shards(bank, out, name, side, getattr(args, "shard_hours", None)):
                 js, xz = piece.save(where)
+                written.append(where)
                 print(f"{where.parent.name}/{where.name}: {len(piece)} utterances, {piece.hours * 60:.1f} min, "
                       f"{xz.stat().st_size / 1e6:.1f} MB", file=sys.stderr)
     # Noise for augmentation: kitchen noise and white, pink and brown noise, 20 s each.
     feats = colored_noise_features(FRONTEND, extra=[load_audio(p) for p in sorted((data / "noise").glob("*.wav"))])
     bank = FeatureBank(quantize(feats), np.array([0, len(feats)]), ["noise"], ["noise"], FRONTEND.to_dict())
     bank.save(out / "noise")
+    _remove_stale(out, written)
+
+
+def _remove_stale(out: Path, written: list[Path]) -> None:
+    """Remove the banks an earlier `prepare` left in `out` that this one did not write (a shardK/ of more shards,
+    the synthetic banks of a run with --synth): `fit --features out` reads every bank there."""
+    from speechseq.train.featbank import _files
+
+    kept = {p for w in written for p in _files(w)}
+    old = [out / f"{s}_{side}" for s in SOURCES for side in ("train", "val")]
+    old += [d / "synth_train" for d in out.glob("shard*") if d.is_dir()]
+    for bank in old:
+        for f in _files(bank):
+            if f not in kept and f.exists():
+                f.unlink()
+                print(f"removed {f} (an earlier prepare's)", file=sys.stderr)
+        if bank.parent != out and bank.parent.is_dir() and not any(bank.parent.iterdir()):
+            bank.parent.rmdir()
 
 
 def _without_evaluation_text(utts: list, data: Path, held_files) -> tuple[list, int]:
     """`utts` (synthetic training utterances) without those whose text is evaluation text: a sentence of the
-    held-out manifests `held_files` (those that exist), or a (near-)copy of a Kathleen `dev` prompt (matched
+    held-out manifests `held_files` (each must exist), or a (near-)copy of a Kathleen `dev` prompt (matched
     after normalisation, as `make_synth_data.py sentences --exclude-manifest` leaves them out); and how many
     were dropped."""
     from speechseq.text import normalize
     from speechseq.train.manifests import load_manifest
     from speechseq.train.synth_sets import excluded_texts, is_evaluation_text
 
-    held = frozenset(normalize(u.text) for f in held_files if Path(f).exists() for u in load_manifest(f))
+    held = frozenset(normalize(u.text) for f in held_files for u in load_manifest(f))
     kathleen = data / "kathleen" / "manifest.jsonl"
     dev = excluded_texts([str(kathleen)], ["dev"]) if kathleen.is_file() else []
     keep = [u for u in utts if not is_evaluation_text(u.text, held, dev)]
@@ -174,7 +202,14 @@ def load_banks(features: Path | list[Path], sources=SOURCES, synth_fraction: flo
             bank = bank.subset(sorted(order[: int(synth_fraction * len(bank))]))
         banks.append(bank)
     train = FeatureBank.concat(banks)
-    first = lambda name: next(d for d in dirs if (d / f"{name}.json").exists())  # noqa: E731
+
+    def first(name: str) -> Path:
+        for d in dirs:
+            if (d / f"{name}.json").exists():
+                return d
+        raise SystemExit(f"no {name} features in {', '.join(map(str, dirs))} (`prepare --out DIR` writes them "
+                         f"beside the training features)")
+
     val = {s: FeatureBank.load(first(f"{s}_val") / f"{s}_val") for s in by_source}
     noise = FeatureBank.load(first("noise") / "noise")[0]
     return train, val, noise
@@ -187,7 +222,9 @@ def _light():
 
 
 def fit(args: argparse.Namespace) -> None:
-    """Train to a time budget: a few timed steps fit the number of epochs to --minutes."""
+    """Train to a time budget: a few timed steps fit the number of epochs to --minutes. Rerun with the same --out,
+    it resumes from OUT/last.pt with the epochs that run was fitted to (--epochs N: another number); other
+    features or another model size there are an error."""
     import torch
 
     from speechseq.nn.recognizer import RecognizerConfig
@@ -195,6 +232,8 @@ def fit(args: argparse.Namespace) -> None:
     from speechseq.train.recognizer import TrainOptions, calibrate, train_recognizer
 
     t_start = time.time()
+    out = Path(args.out)
+    output_dir(out, "--out")
     train, val, noise = load_banks([Path(f) for f in _as_list(args.features)], synth_fraction=args.synth_fraction)
     print(f"train: {len(train)} utterances, {train.hours:.2f} h "
           f"{ {s: train.sources.count(s) for s in dict.fromkeys(train.sources)} }; "
@@ -209,8 +248,15 @@ def fit(args: argparse.Namespace) -> None:
                                  "synth": args.synth_repeats})
     init = None
     if args.init:
-        init = torch.load(args.init, map_location="cpu", weights_only=False)["model"]
+        ck = torch.load(args.init, map_location="cpu", weights_only=False)
+        _same_model(ck.get("model_config"), model_cfg, f"--init {args.init}: a model of")
+        init = ck["model"]
+    last = _resumable(out, model_cfg, train)
     epochs = args.epochs
+    if epochs is None and last is not None:  # the epochs its budget was fitted to: the same schedule goes on
+        epochs = int(last["loop_config"]["epochs"])
+        print(f"resuming {out / 'last.pt'}: its {epochs} epochs (fitted to its budget; --epochs N for another "
+              f"number), no calibration", file=sys.stderr)
     if epochs is None:
         per_epoch = calibrate(train, val, model_cfg, opts, args.device, noise)
         left = args.minutes * 60 - (time.time() - t_start)
@@ -229,6 +275,42 @@ def fit(args: argparse.Namespace) -> None:
     print(f"training done in {(time.time() - t_start) / 60:.1f} min", file=sys.stderr)
     if args.slim:
         slim(Path(args.out) / "best.pt", Path(args.slim))
+
+
+# RecognizerConfig fields -> the options of `fit` that set them (dropout may differ on a resume: no weight changes)
+MODEL_OPTIONS = {"hidden": "--hidden", "layers": "--layers", "front": "--front", "front_dim": "--front-dim",
+                 "stride": "--stride"}
+
+
+def _same_model(was: dict | None, model_cfg, what: str, fix: str = "") -> None:
+    """SystemExit naming the option when the model config `was` (a checkpoint's) is not that of these options."""
+    now = model_cfg.to_dict()
+    for key, value in (was or {}).items():
+        if key != "dropout" and key in now and now[key] != value:
+            option = MODEL_OPTIONS.get(key, key)
+            raise SystemExit(f"{what} {option} {value}, not {now[key]}{fix}")
+
+
+def _resumable(out: Path, model_cfg, train: FeatureBank) -> dict | None:
+    """OUT/last.pt, which `fit` resumes from, or None; SystemExit when it holds a run of another model (a traceback
+    in load_state_dict after the calibration) or of other features (trained on from the old run's weights)."""
+    from speechseq.commands.runs import read_last
+    from speechseq.train.recognizer import KIND
+
+    ck = read_last(out)
+    if ck is None:
+        return None
+    fix = f" ({out / 'last.pt'}): use a new --out, or delete {out} to start over"
+    if not isinstance(ck, dict) or ck.get("kind") != KIND:
+        raise SystemExit(f"{out} holds no recognizer run{fix}")
+    _same_model(ck.get("model_config"), model_cfg, f"{out} was made with", fix)
+    extra = ck.get("extra") or {}
+    now = {s: train.sources.count(s) for s in dict.fromkeys(train.sources)}
+    hours = round(train.hours, 3)
+    if "train_sources" in extra and (extra["train_sources"], extra.get("train_hours")) != (now, hours):
+        raise SystemExit(f"{out} holds a run on other features ({extra.get('train_hours')} h "
+                         f"{extra['train_sources']}, now {hours} h {now}){fix}")
+    return ck
 
 
 def _hardware(device: str) -> str:
@@ -270,6 +352,9 @@ def average(args: argparse.Namespace) -> None:
     from speechseq.train.loop import average_states, save_checkpoint
     from speechseq.train.recognizer import make_validate, recognizer_from_checkpoint
 
+    if any(Path(p).resolve() == Path(args.out).resolve() for p in args.checkpoints):
+        raise SystemExit(f"--out {args.out} is one of the --checkpoints: the mean would replace it (measure the mean "
+                         f"before keeping it): write it elsewhere")
     cks = [torch.load(p, map_location="cpu", weights_only=False) for p in args.checkpoints]
     configs = {repr(ck.get("model_config")) for ck in cks}
     if len(configs) != 1 or any(ck.get("kind") != cks[0].get("kind") for ck in cks):
@@ -277,6 +362,10 @@ def average(args: argparse.Namespace) -> None:
     out = {k: cks[0][k] for k in ("kind", "model_config", "extra", "loop_config") if k in cks[0]}
     out["model"] = average_states([ck["model"] for ck in cks])
     out["averaged_from"] = [str(p) for p in args.checkpoints]
+    # what export writes into the model's metadata: this command and the runs, not the first run's alone
+    out["extra"] = {**(out.get("extra") or {}), "training": {
+        "averaged_from": out["averaged_from"], "command": " ".join(sys.argv),
+        "runs": [(ck.get("extra") or {}).get("training") for ck in cks]}}
     out["epoch"] = max(int(ck.get("epoch") or 0) for ck in cks)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     save_checkpoint(out, Path(args.out))
@@ -300,6 +389,17 @@ def export(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
+    from speechseq.errors import SpeechseqError
+
+    try:
+        _run()
+    except SpeechseqError as err:  # a missing manifest, an unreadable bank, an --out that is a file: one line
+        sys.exit(f"train_recognizer.py: {err}")
+    except OSError as err:  # a checkpoint or folder that cannot be read or written
+        sys.exit(f"train_recognizer.py: {str(err.filename) + ': ' if err.filename else ''}{err.strerror or err}")
+
+
+def _run() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="step", required=True)
     pp = sub.add_parser("prepare")
@@ -366,8 +466,9 @@ def _fit_options(p: argparse.ArgumentParser) -> None:
     import torch
 
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--minutes", type=float, default=8.0, help="time budget (epochs fitted to it)")
-    p.add_argument("--epochs", type=int, help="fixed number of epochs instead of --minutes")
+    p.add_argument("--minutes", type=bounded(float, gt=0), default=8.0, help="time budget (epochs fitted to it; a "
+                   "resumed run keeps the epochs it was fitted to)")
+    p.add_argument("--epochs", type=bounded(int, ge=1), help="fixed number of epochs instead of --minutes")
     p.add_argument("--hidden", type=int, default=256)
     p.add_argument("--layers", type=int, default=3)
     p.add_argument("--front", default="conv", choices=("conv", "stack"))
@@ -386,7 +487,8 @@ def _fit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--init", help="start from this checkpoint's weights (fine-tuning)")
     p.add_argument("--fsdd-repeats", type=float, default=1.0)
     p.add_argument("--synth-repeats", type=float, default=1.0)
-    p.add_argument("--synth-fraction", type=float, default=1.0, help="use only this share of the synthetic bank")
+    p.add_argument("--synth-fraction", type=bounded(float, gt=0, le=1), default=1.0,
+                   help="use only this share of the synthetic bank")
 
 
 if __name__ == "__main__":

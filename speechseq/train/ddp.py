@@ -7,24 +7,29 @@
 The options are those of `speechseq train recognizer`. Every rank computes the same batch list
 for an epoch (a pure function of the seed and the epoch) and takes every world-th batch of it;
 DistributedDataParallel averages the gradients, so each optimizer step sees world x the batch.
-Rank 0 alone computes the feature cache (the others wait at a barrier), validates, writes the
+Rank 0 alone computes the feature cache (the others wait for it), validates, writes the
 checkpoints and shows progress. Rerunning the command resumes from OUT/last.pt on every rank.
+An error of the options or the data (rank 0's, or any rank's while setting up) stops every rank,
+said once in one line; torchrun then adds its own report of the failed processes.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+import warnings
 
 import torch
 import torch.distributed as dist
+
+from ..errors import SpeechseqError
 
 __all__ = ["main"]
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ..commands.train_recognizer import _banks, add_arguments, setup
-    from .recognizer import train_recognizer
+    from ..cli import _show_warning
+    from ..commands.train_recognizer import add_arguments
 
     parser = argparse.ArgumentParser(prog="python -m speechseq.train.ddp", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -34,27 +39,89 @@ def main(argv: list[str] | None = None) -> int:
         print("start this module with torchrun (e.g. torchrun --nproc-per-node 2 -m speechseq.train.ddp ...)",
               file=sys.stderr)
         return 2
+    warnings.showwarning = _show_warning  # a SpeechseqWarning is one line, as in the CLI
     cuda = args.device.startswith("cuda")
     local = int(os.environ.get("LOCAL_RANK", 0))
     dist.init_process_group("nccl" if cuda else "gloo")
-    rank, world = dist.get_rank(), dist.get_world_size()
-    device = f"cuda:{local}" if cuda else "cpu"
-    if cuda:
-        torch.cuda.set_device(local)
+    rank = dist.get_rank()
     try:
+        _train(args, rank, dist.get_world_size(), local, cuda)
+    except _Stop as err:  # an error every rank knows of: said once
         if rank == 0:
-            _banks(args)  # the feature cache, made once
-        dist.barrier()
-        kwargs = setup(args, device, verbose=rank == 0)
-
-        def wrap(model: torch.nn.Module) -> torch.nn.Module:
-            return torch.nn.parallel.DistributedDataParallel(model, device_ids=[local] if cuda else None)
-
-        train_recognizer(**kwargs, rank=rank, world=world, wrap=wrap, progress=rank == 0)
-        dist.barrier()
+            print(f"speechseq: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:  # Ctrl+C, or torchrun stopping the others when one process failed
+        if rank == 0:
+            print("speechseq: interrupted", file=sys.stderr)
+        return 130
     finally:
         dist.destroy_process_group()
     return 0
+
+
+class _Stop(Exception):
+    """An error of the options or the data, known to every rank (see _agree)."""
+
+
+def _message(err: Exception) -> str:
+    if isinstance(err, OSError) and not isinstance(err, SpeechseqError):
+        where = f"{err.filename}: " if getattr(err, "filename", None) else ""
+        return f"{where}{err.strerror or err}"
+    return str(err)
+
+
+def _agree(error: str | None) -> None:
+    """Every rank learns whether any failed (a collective every rank joins, so that none waits for a rank that
+    has stopped, nor fails on its closed connection with a traceback): _Stop with the first rank's error."""
+    errors: list[str | None] = [None] * dist.get_world_size()
+    dist.all_gather_object(errors, error)
+    failed = [(k, e) for k, e in enumerate(errors) if e is not None]
+    if failed:
+        k, e = failed[0]
+        raise _Stop(e if k == 0 else f"rank {k}: {e}")
+
+
+def _enough_batches(train, opts, world: int) -> None:
+    """An error when an epoch makes fewer batches than there are processes: every rank's equal share would be
+    none, and each epoch would train nothing (validated and checkpointed all the same)."""
+    from .recognizer import _plan
+
+    _, batches = _plan(train, 0, opts, 0, 1, True)
+    if len(batches) < world:
+        raise SpeechseqError(f"an epoch makes {len(batches)} batch{'es' * (len(batches) != 1)} of --batch-seconds "
+                             f"{opts.batch_seconds:g}, fewer than the {world} processes: each would train on "
+                             f"nothing; give a smaller --batch-seconds (or start fewer processes)")
+
+
+def _train(args: argparse.Namespace, rank: int, world: int, local: int, cuda: bool) -> None:
+    from ..commands.common import output_dir
+    from ..commands.train_recognizer import _banks, setup
+    from .recognizer import train_recognizer
+
+    device = f"cuda:{local}" if cuda else "cpu"
+    if cuda:
+        torch.cuda.set_device(local)
+    error = None
+    if rank == 0:  # the others wait at _agree
+        try:
+            output_dir(args.out, "--out")
+            _banks(args)  # the feature cache, made once
+        except Exception as err:  # noqa: BLE001 - any failure here must reach the ranks waiting at _agree
+            error = _message(err) if isinstance(err, (SpeechseqError, OSError)) else f"{type(err).__name__}: {err}"
+    _agree(error)
+    error, kwargs = None, {}
+    try:
+        kwargs = setup(args, device, verbose=rank == 0)
+        _enough_batches(kwargs["train"], kwargs["opts"], world)
+    except Exception as err:  # noqa: BLE001 - as above: no rank left waiting for one that failed
+        error = _message(err) if isinstance(err, (SpeechseqError, OSError)) else f"{type(err).__name__}: {err}"
+    _agree(error)
+
+    def wrap(model: torch.nn.Module) -> torch.nn.Module:
+        return torch.nn.parallel.DistributedDataParallel(model, device_ids=[local] if cuda else None)
+
+    train_recognizer(**kwargs, rank=rank, world=world, wrap=wrap, progress=rank == 0)
+    dist.barrier()
 
 
 if __name__ == "__main__":
