@@ -30,7 +30,7 @@ class LogMel(nn.Module):
         self.n_bins = len(k)
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
-        if audio.shape[-1] < self.cfg.win_length and not torch.jit.is_tracing():
+        if not torch.jit.is_tracing() and audio.shape[-1] < self.cfg.win_length:  # no length test in a trace
             # conv1d refuses an input shorter than its kernel; numpy's logmel gives no frame (the traced
             # graph, whose example is a whole second, is unchanged)
             return audio.new_zeros((audio.shape[0], 0, self.mel.shape[1]))
