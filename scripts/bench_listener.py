@@ -63,6 +63,17 @@ class Scenario:
     cmd_end: float
 
 
+def _voice_list(text: str) -> list[str]:
+    """--voices: ENGINE:NAME,... (argparse's usage error for an entry without its engine)."""
+    import argparse
+
+    voices = [v.strip() for v in text.split(",") if v.strip()]
+    bad = [v for v in voices if ":" not in v or not all(v.split(":", 1))]
+    if not voices or bad:
+        raise argparse.ArgumentTypeError(f"give voices as ENGINE:NAME,... (e.g. {VOICES[0]}), got {text!r}")
+    return voices
+
+
 def make_scenarios(voices: list[str], n_commands: int, cache: Path) -> list[Scenario]:
     from speechseq.train.synth import SynthError, Voice, heldout, synthesize, trim_silence
 
@@ -323,7 +334,8 @@ def main() -> int:
     ap.add_argument("--early-decode-ms", type=float, default=150.0, help="the listener's option (0: off)")
     ap.add_argument("--decoder", default="auto", help="the listener's final decoder (auto, greedy, beam, lexicon)")
     ap.add_argument("--wake-wait-ms", type=float, help="the listener's option (default: the listener's default)")
-    ap.add_argument("--voices", default=",".join(VOICES))
+    ap.add_argument("--voices", type=_voice_list, default=",".join(VOICES),
+                    help="ENGINE:NAME,... (default: the held-out voices listed in this script)")
     ap.add_argument("--commands", type=int, default=4)
     ap.add_argument("--settings", default="400:200,200:100,800:400,400:0", help="chunk_ms:lookahead_ms,...")
     ap.add_argument("--cache", default=str(ROOT / "cache" / "bench_listener"))
@@ -334,9 +346,9 @@ def main() -> int:
                          "blocks cost less CPU while idle, and delay events by up to a block)")
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args()
-    scenarios = make_scenarios(args.voices.split(","), args.commands, Path(args.cache))
+    scenarios = make_scenarios(args.voices, args.commands, Path(args.cache))
     if not scenarios:
-        raise SystemExit(f"no scenarios: none of the voices {args.voices} could be synthesized (the lines above say "
+        raise SystemExit(f"no scenarios: none of the voices {','.join(args.voices)} could be synthesized (the lines above say "
                          f"why; scripts/install-system.sh installs the engines), and {args.cache} holds none of them")
     durations = [s.cmd_end - s.cmd_start for s in scenarios]
     print(f"{len(scenarios)} scenarios, commands {min(durations):.1f}-{max(durations):.1f} s "

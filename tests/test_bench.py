@@ -451,3 +451,10 @@ def test_recognizer_bench_without_audio_or_model_says_so_in_one_line(tmp_path, e
                           *extra], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=120)
     assert out.returncode != 0
     assert "Traceback" not in out.stderr and says in out.stderr, out.stderr
+
+
+def test_listener_bench_refuses_a_voice_without_its_engine():
+    """--voices X (no ENGINE:) was a ValueError traceback after the start; it is argparse's usage error."""
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_listener.py"), "--voices", "flite:kal,X"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "give voices as ENGINE:NAME" in r.stderr and "Traceback" not in r.stderr, r.stderr
