@@ -25,12 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _train_script():
     """scripts/train_detectors.py as a module."""
-    import importlib.util
+    from tests.script_loader import load_script
 
-    spec = importlib.util.spec_from_file_location("train_detectors", ROOT / "scripts" / "train_detectors.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    return script
+    return load_script("train_detectors")
 TINY = DetectorConfig(conv_channels=24, kernel=7, stride=4, hidden=24, layers=2, dropout=0.1)
 VOICES = ["en-us", "en-gb", "en-us+f3", "en-gb-scotland", "en-029", "en-us+m3", "en-gb-x-rp+f2", "en-us-nyc"]
 

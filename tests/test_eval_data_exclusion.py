@@ -5,7 +5,6 @@ sets, `train recognizer`, the recogniser and decoder recipes, the lexicon tuning
 model is trained."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 import types
@@ -17,18 +16,15 @@ import numpy as np
 import pytest
 
 from speechseq.text import normalize
+from tests.script_loader import load_script
 
-ROOT = Path(__file__).resolve().parents[1]
 DEV = "He read his fragments aloud."                       # a Kathleen dev prompt (ARCTIC b0465)
 DEV_LONG = "There were stir and bustle, new faces, and fresh facts."
 HELD = "the old clock struck nine"                          # a held-out synthetic sentence
 
 
 def _script(name: str):
-    spec = importlib.util.spec_from_file_location(f"{name}_under_test", ROOT / "scripts" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(name, f"{name}_under_test")
 
 
 def _jsonl(path: Path, rows: list[dict]) -> Path:

@@ -2,7 +2,6 @@
 keyword clips and the unseen sentences of every folder are measured, each folder by the same rules."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ from speechseq.nn.detector import Detector as DetectorNet, DetectorConfig
 from speechseq.runtime.detector import Detector
 from speechseq.train.export_detector import export_detector
 from speechseq.train.manifests import name_pct
+from tests.script_loader import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = DetectorConfig(n_mels=40, conv_channels=16, kernel=7, stride=3, hidden=12, layers=2, dropout=0.1, norm_frames=0)
@@ -22,10 +22,7 @@ TINY = DetectorConfig(n_mels=40, conv_channels=16, kernel=7, stride=3, hidden=12
 
 def _script():
     sys.path.insert(0, str(ROOT / "scripts"))
-    spec = importlib.util.spec_from_file_location("eval_detectors", ROOT / "scripts" / "eval_detectors.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("eval_detectors")
 
 
 def _wav(path: Path, seconds: float, seed: int) -> None:

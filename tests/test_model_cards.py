@@ -3,14 +3,12 @@ metrics; NAME.json for programs, matching the file's bytes; NAME.card.md), kept 
 scripts/model_cards.py."""
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from pathlib import Path
+from tests.script_loader import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("model_cards", ROOT / "scripts" / "model_cards.py")
-model_cards = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(model_cards)
+model_cards = load_script("model_cards")
 
 
 def test_every_shipped_model_has_a_current_card():

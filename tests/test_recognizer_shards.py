@@ -2,22 +2,17 @@
 load back as the same training set."""
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 
 from speechseq.frontend import FrontendConfig
 from speechseq.train.featbank import FeatureBank, quantize
+from tests.script_loader import load_script
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("train_recognizer_script", ROOT / "scripts" / "train_recognizer.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("train_recognizer", "train_recognizer_script")
 
 
 def _bank(n: int, source: str, seed: int) -> FeatureBank:

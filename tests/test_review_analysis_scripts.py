@@ -2,7 +2,6 @@
 and scripts/tune_lexicon.py (its cache of recogniser outputs, its errors on missing data)."""
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
 import subprocess
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.script_loader import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -20,10 +20,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 
 def _script(name: str):
-    spec = importlib.util.spec_from_file_location(f"{name}_under_review", ROOT / "scripts" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(name, f"{name}_under_review")
 
 
 # --- scripts/keyword_check.py ----------------------------------------------------------------------------------

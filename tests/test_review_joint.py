@@ -3,7 +3,6 @@ logs, and scripts/train_decoder.py's encoder-output cache (kept whole, and never
 or other utterances). No audio model is trained."""
 from __future__ import annotations
 
-import importlib.util
 import types
 import warnings
 from argparse import Namespace
@@ -18,8 +17,8 @@ from speechseq.nn.recognizer import Recognizer, RecognizerConfig  # noqa: E402
 from speechseq.nn.text import AttentionDecoder, DecoderConfig  # noqa: E402
 from speechseq.text import encode  # noqa: E402
 from speechseq.train.joint import JointConfig, JointModel, joint_loss_fn  # noqa: E402
+from tests.script_loader import load_script  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("bad", [dict(label_smoothing=-0.1), dict(label_smoothing=1.0),
@@ -50,10 +49,7 @@ def test_joint_loss_logs_without_a_grad_to_scalar_warning():
 # ------------------------------------------------------------------ scripts/train_decoder.py fit: the memories cache
 
 def _script():
-    spec = importlib.util.spec_from_file_location("train_decoder_under_review", ROOT / "scripts" / "train_decoder.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("train_decoder", "train_decoder_under_review")
 
 
 class _Stop(Exception):

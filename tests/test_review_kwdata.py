@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +13,7 @@ import soundfile as sf
 
 from speechseq.train import words
 from speechseq.train.words import DICT_PATH, contains_keyword, ordinary_words, sound_alikes
+from tests.script_loader import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -68,11 +68,7 @@ def test_the_synthetic_keyword_sets_negatives_are_no_homophones(tmp_path, monkey
 
 
 def _splice_script():
-    spec = importlib.util.spec_from_file_location("make_splice_data", ROOT / "scripts" / "make_splice_data.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["make_splice_data"] = module  # the align pool pickles its worker by module name
-    spec.loader.exec_module(module)
-    return module
+    return load_script("make_splice_data", register=True)  # the align pool pickles its worker by module name
 
 
 def _fake_align(item):

@@ -4,10 +4,8 @@ resumed `fit` that goes on with its own run (epochs, model, features), `average`
 what it made, and one-line errors. Tiny random banks and models, a few seconds each."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import socket
 import subprocess
 import sys
 from argparse import Namespace
@@ -21,16 +19,14 @@ torch = pytest.importorskip("torch")
 from speechseq.frontend import FrontendConfig  # noqa: E402
 from speechseq.text import normalize  # noqa: E402
 from speechseq.train.featbank import FeatureBank, quantize  # noqa: E402
+from tests.script_loader import load_script  # noqa: E402
+from tests.test_recognizer_ddp import _free_port  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 TEXTS = ("on", "off", "up", "go", "no", "yes")
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("train_recognizer_review", ROOT / "scripts" / "train_recognizer.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("train_recognizer", "train_recognizer_review")
 
 
 def _bank(n: int, source: str, seed: int) -> FeatureBank:
@@ -236,12 +232,6 @@ def test_average_keeps_its_inputs_and_says_what_it_made(tmp_path, monkeypatch):
 
 
 # ---------------------------------------------------------------- torchrun
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def test_ddp_errors_are_one_line_and_out_is_checked(tmp_path):
     """Rank 0's error (an --out that is a file: not checked at all before) was a traceback on rank 0 and a gloo

@@ -2,20 +2,16 @@
 missing input, and no two parallel trainings of one run."""
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 
 import pytest
+from tests.script_loader import load_script
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("train_detectors", ROOT / "scripts" / "train_detectors.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("train_detectors")
 
 
 def _run(script, monkeypatch, *argv: str) -> None:

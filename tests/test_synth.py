@@ -3,10 +3,8 @@
 are tested where installed."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,8 +16,8 @@ from speechseq.train import synth, synth_sets
 from speechseq.train.synth import (SAMPLE_RATE, SynthError, SynthJob, Voice, heldout, job_path, list_voices,
                                    synthesize, synthesize_many, trim_silence)
 from speechseq.train.words import DICT_PATH, contains_keyword, ordinary_phrases, ordinary_words, sound_alikes
+from tests.script_loader import load_script
 
-ROOT = Path(__file__).resolve().parents[1]
 ESPEAK = Voice("espeak-ng", "en-us")
 
 
@@ -174,10 +172,7 @@ def test_ordinary_phrases(tmp_path):
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("make_synth_data", ROOT / "scripts" / "make_synth_data.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("make_synth_data")
 
 
 def test_sentence_filter_drops_dev_prompts(tmp_path):
