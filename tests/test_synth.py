@@ -351,8 +351,10 @@ def test_interrupt_stops_synthesis_and_a_rerun_resumes(tmp_path, how):
     script = tmp_path / "run.py"
     script.write_text(_INTERRUPTED)
     cache = tmp_path / "cache"
+    # SIGINT restored in the child: a shell's background job (a CI started with &) ignores it, and so would the child
     proc = subprocess.Popen([sys.executable, str(script), str(cache), "40"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         assert proc.stdout.readline() == "started\n"
         time.sleep(1.5)
