@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import re
+import stat
+import struct
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,58 +43,189 @@ class AudioInfo:
 
 def _check_path(path: str | os.PathLike) -> Path:
     p = Path(path)
-    if not p.exists():
-        raise AudioError(f"{p}: no such file")
-    if p.is_dir():
-        raise AudioError(f"{p}: is a directory, not an audio file")
-    if p.stat().st_size == 0:
-        raise AudioError(f"{p}: file is empty")
+    try:
+        st = p.stat()
+        if stat.S_ISDIR(st.st_mode):
+            raise AudioError(f"{p}: is a directory, not an audio file")
+        if st.st_size == 0:
+            raise AudioError(f"{p}: file is empty")
+        with open(p, "rb"):  # a file that cannot be opened: libsndfile says only "System error."
+            pass
+    except (FileNotFoundError, NotADirectoryError):
+        raise AudioError(f"{p}: no such file") from None
+    except OSError as err:  # permission denied (the file's or a folder's), a symlink loop, an I/O error
+        raise AudioError(f"{p}: cannot read ({err.strerror or err})") from None
     return p
 
 
 class _FrontToBack(sf.SoundFile):
-    """A file read front to back, block by block (`stream_audio`). soundfile seeks to where a read ended after every
-    read of a seekable file, and libsndfile's MP3 decoder takes each such seek afresh (mpg123_seek): the frames after
-    a block edge were decoded without their bit reservoir, glitches of up to half full scale for a tenth of a second
-    and libmpg123 errors on stderr. Declared unseekable, the reads follow one another with no seek in between."""
+    """A file read front to back, block by block. soundfile seeks to where a read ended after every read of a
+    seekable file, and libsndfile's MP3 decoder takes each such seek afresh (mpg123_seek): the frames after a block
+    edge were decoded without their bit reservoir, glitches of up to half full scale for a tenth of a second and
+    libmpg123 errors on stderr. Some codecs cannot seek at all, or not to their end (GSM 6.10, G.721, NMS ADPCM,
+    DWVW): a read of "all frames" failed on them. Declared unseekable, the reads follow one another with no seek in
+    between, and each asks for a number of frames."""
+
+    _source: "_Samples | None" = None  # the samples of a WAV whose header was never finished (_unfinished_wav)
 
     def seekable(self) -> bool:
         return False
 
+    def close(self) -> None:
+        super().close()
+        if self._source is not None:
+            self._source.close()
 
-def _open(p: Path, cls: type[sf.SoundFile] = sf.SoundFile) -> sf.SoundFile:
+
+class _Samples:
+    """The bytes of a file from `start` to its end, as the file object libsndfile reads headerless samples from."""
+
+    def __init__(self, path: Path, start: int) -> None:
+        self._f, self._start = open(path, "rb"), start
+        self._f.seek(start)
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        return self._f.seek(pos + self._start if whence == 0 else pos, whence) - self._start
+
+    def tell(self) -> int:
+        return self._f.tell() - self._start
+
+    def read(self, n: int = -1) -> bytes:
+        return self._f.read(n)
+
+    def close(self) -> None:
+        self._f.close()
+
+
+_RAW_SUBTYPES = {"PCM_U8", "PCM_S8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE", "ULAW", "ALAW"}
+
+
+def _unfinished_wav(p: Path, f: sf.SoundFile) -> int | None:
+    """Where the samples start in a WAV whose data chunk says 0 bytes and is followed by more bytes that are no
+    chunk: a recorder writes 0 there and fills in the size when it closes the file (libsndfile, Python's wave), so
+    one killed or still recording leaves all its audio behind a size of 0 (ffmpeg reads it to the end). None for
+    any other file, and for a data chunk that is empty indeed."""
+    if f.frames or f.format not in ("WAV", "WAVEX") or f.subtype not in _RAW_SUBTYPES:
+        return None
+    with open(p, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        head = fh.read(12)
+        if head[:4] != b"RIFF" or head[8:] != b"WAVE":
+            return None
+        pos = 12
+        while pos + 8 <= size:
+            fh.seek(pos)
+            cid, n = struct.unpack("<4sI", fh.read(8))
+            if cid == b"data":
+                if n or pos + 8 >= size:
+                    return None
+                nxt = fh.read(8)
+                chunk = (len(nxt) == 8 and all(32 <= c < 127 for c in nxt[:4])
+                         and struct.unpack("<I", nxt[4:])[0] <= size - pos - 16)
+                return None if chunk else pos + 8
+            pos += 8 + n + (n & 1)
+    return None
+
+
+def _soundfile(p: Path) -> _FrontToBack:
+    """The file opened for reading front to back (the samples of an unfinished WAV as such); AudioError if
+    libsndfile cannot open it."""
     try:  # as bytes: soundfile encodes a str strictly, and a name need not be UTF-8 (path_text)
-        f = cls(os.fsencode(p) if os.name == "posix" else str(p))
+        f = _FrontToBack(os.fsencode(p) if os.name == "posix" else str(p))
     except (sf.LibsndfileError, RuntimeError, TypeError) as err:
         msg = str(err).split(":")[-1].strip() or "unknown error"
         if "does not exist or is not a regular file" in msg:  # libsndfile's word for bytes of no format it knows; the
             msg = "not audio in a format libsndfile reads, or damaged"  # file is there and regular (_check_path)
         raise AudioError(f"{p}: cannot decode audio ({msg})") from None
+    start = _unfinished_wav(p, f)
+    if start is not None:
+        source = _Samples(p, start)
+        try:
+            raw = _FrontToBack(source, format="RAW", samplerate=f.samplerate, channels=f.channels, subtype=f.subtype,
+                               endian="LITTLE")
+        except (sf.LibsndfileError, RuntimeError) as err:
+            source.close()
+            f.close()
+            raise AudioError(f"{p}: cannot decode audio ({err})") from None
+        raw._source = source
+        f.close()
+        f = raw
+    return f
+
+
+def _open(p: Path) -> _FrontToBack:
+    f = _soundfile(p)
     if f.frames == 0 or f.samplerate <= 0:
         f.close()
         raise AudioError(f"{p}: contains no audio samples")
     cut = _truncated(f)
     if cut is not None:  # decoded as far as it goes, as other tools do, but not in silence
-        said, held = cut
-        warnings.warn(f"{p}: truncated (a copy or a recording cut short): its header promises {said:,} bytes of "
-                      f"audio, the file holds {held:,}; using the {f.frames / f.samplerate:.2f} s there",
+        said, held, what = cut
+        warnings.warn(f"{p}: truncated (a copy or a recording cut short): its header promises {said:,} {what}, "
+                      f"the file holds {held:,}; using the {f.frames / f.samplerate:.2f} s there",
                       SpeechseqWarning, stacklevel=3)
     return f
 
 
+def _read(p: Path, f: _FrontToBack, n: int, start: int) -> tuple[np.ndarray, bool]:
+    """The next `n` frames of `f` (fewer at its end), float32 (n, channels), which is at frame `start`; and whether
+    the decoder failed part way. There (a FLAC or MP3 cut short or damaged: libsndfile decodes up to the fault, then
+    reports "lost sync", and soundfile drops that read's frames) the frames up to the fault, decoded again from the
+    start in short reads (the last frames before the fault can fail again: a decoder reads ahead), with a warning,
+    as a truncated WAV is read; AudioError where none decode."""
+    try:
+        return f.read(n, dtype="float32", always_2d=True), False
+    except (sf.LibsndfileError, RuntimeError) as err:
+        error = AudioError(f"{p}: cannot decode audio ({err})")
+        msg = str(err).split(":")[-1].strip() or "unknown error"
+    try:  # where the decoder stopped, most decoders say (not libsndfile's MP3 decoder reading floats)
+        hint = f.tell()
+    except (sf.LibsndfileError, RuntimeError):
+        hint = start
+    end = hint if start < hint <= start + n else start + n  # read to there, or to the first read that fails
+    sure = max(start, end - (1 << 14) if end == hint else start)  # frames that decode for certain
+    parts, pos = [], 0
+    try:
+        with _soundfile(p) as g:
+            while pos < end:
+                y = g.read(min(sure - pos, 1 << 16) if pos < sure else min(512, end - pos), dtype="float32",
+                           always_2d=True)
+                if not len(y):
+                    break
+                if pos + len(y) > start:
+                    parts.append(y[max(0, start - pos):])
+                pos += len(y)
+    except (sf.LibsndfileError, RuntimeError, AudioError):
+        pass
+    x = np.concatenate(parts) if parts else np.zeros((0, f.channels), np.float32)
+    if start + len(x) == 0:
+        raise error from None
+    sr, at = f.samplerate, (start + len(x)) / f.samplerate
+    warnings.warn(f"{p}: damaged or cut short at {at:.2f} s of {f.frames / sr:.2f} s ({msg}); using the {at:.2f} s "
+                  f"before", SpeechseqWarning, stacklevel=3)
+    return x, True
+
+
 # libsndfile's log of a WAV or AIFF whose audio chunk is shorter than its header says, e.g. "data : 165280 (should
 # be 39956)". A header's size from 0x7FFFF000 up is a stream's "length unknown" (a recorder writing to a pipe: sox
-# writes 0x7FFFF000, others 0x7FFFFFFF or 0xFFFFFFFF).
+# writes 0x7FFFF000, others 0x7FFFFFFF or 0xFFFFFFFF). Of a W64 or RF64 (files over 4 GB), whose data chunk's size
+# libsndfile does not check against the file, the whole file's: "riff : 288104 (should be 144052)", "Riff size :
+# ..." (64-bit sizes: from 2**62 up, none a file has).
 _SHORT_CHUNK = re.compile(r"^\s*(?:data|SSND)\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
+_SHORT_FILE = re.compile(r"^\s*(?:riff|Riff size)\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
 
 
-def _truncated(f: sf.SoundFile) -> tuple[int, int] | None:
-    """(bytes the header promises, bytes there) when the file was cut short, else None."""
+def _truncated(f: sf.SoundFile) -> tuple[int, int, str] | None:
+    """(bytes the header promises, bytes there, of what) when the file was cut short, else None."""
     m = _SHORT_CHUNK.search(f.extra_info)
-    if m is None:
-        return None
-    said, held = int(m.group(1)), int(m.group(2))
-    return (said, held) if held < said < 0x7FFFF000 else None
+    if m is not None:
+        said, held = int(m.group(1)), int(m.group(2))
+        return (said, held, "bytes of audio") if held < said < 0x7FFFF000 else None
+    m = _SHORT_FILE.search(f.extra_info) if f.format in ("W64", "RF64") else None
+    if m is not None:
+        said, held = int(m.group(1)), int(m.group(2))
+        return (said, held, "bytes") if held < said < 2**62 else None
+    return None
 
 
 def path_text(path: str | os.PathLike) -> str:
@@ -105,7 +238,7 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
     """Read the header only."""
     p = _check_path(path)
     with _open(p) as f:
-        return AudioInfo(p, f.samplerate, f.channels, f.frames, f.format)
+        return AudioInfo(p, f.samplerate, f.channels, f.frames, "WAV" if f._source is not None else f.format)
 
 
 def to_mono(x: np.ndarray) -> np.ndarray:
@@ -153,10 +286,7 @@ def load_audio(path: str | os.PathLike, sr: int = SAMPLE_RATE) -> np.ndarray:
     p = _check_path(path)
     with _open(p) as f:
         native = f.samplerate
-        try:
-            x = f.read(dtype="float32", always_2d=True)
-        except (sf.LibsndfileError, RuntimeError) as err:
-            raise AudioError(f"{p}: cannot decode audio ({err})") from None
+        x, _ = _read(p, f, f.frames, 0)
     if len(x) == 0:
         raise AudioError(f"{p}: contains no audio samples")
     return resample(finite_samples(to_mono(x)), native, sr)
@@ -169,21 +299,18 @@ def stream_audio(path: str | os.PathLike, block_s: float = 10.0, sr: int = SAMPL
     numerical noise (streamed soxr, no seams at block edges); NaN and infinite samples as there.
     """
     p = _check_path(path)
-    with _open(p, _FrontToBack) as f:
+    with _open(p) as f:
         native = f.samplerate
         block = max(1, int(round(block_s * native)))
         rs = None if native == sr else soxr.ResampleStream(native, sr, 1, dtype="float32", quality="HQ")
         read = 0  # frames decoded: a file with some has audio, even where they resample to none (one at 44.1 kHz)
-        left = f.frames  # the frames load_audio's one read is held to (soundfile's bound on a seekable file)
+        left = f.frames  # the frames load_audio's one read is held to
         while True:
             want = min(block, left)
-            try:
-                x = f.read(want, dtype="float32", always_2d=True)
-            except (sf.LibsndfileError, RuntimeError) as err:
-                raise AudioError(f"{p}: cannot decode audio ({err})") from None
+            x, damaged = _read(p, f, want, read)
             left -= len(x)
             read += len(x)
-            last = len(x) < want or left <= 0
+            last = damaged or len(x) < want or left <= 0
             mono = finite_samples(to_mono(x))
             out = mono if rs is None else rs.resample_chunk(mono, last=last)
             if len(out):

@@ -1,8 +1,9 @@
 """The log-mel frontend shared by every model: constants, numpy features, and a streaming wrapper.
 
 Frames are causal and unpadded: frame t covers samples [t * hop, t * hop + win), so a clip of N
-samples has 1 + (N - win) // hop frames (0 when N < win), and the features of a stream cut into
-chunks of any size are exactly the features of the whole clip. The torch twin used for training
+samples has 1 + (N - win) // hop frames (0 when N < win), and a stream cut into chunks of any size
+has exactly the frames of the whole clip, their features equal to float32 rounding (the mel product
+is summed by BLAS in another order for another number of frames: within about 1e-6). The torch twin used for training
 and ONNX export is `speechseq.nn.frontend.LogMel`; tests pin the three together.
 
     power[t, k] = |sum_n hann[n] x[t*hop + n] e^{-2 pi i k n / n_fft}|^2     k = 0 .. n_fft/2
@@ -229,7 +230,8 @@ class StreamingFrontend:
         state = fe.initial_state()
         feats, state = fe.step(chunk, state)     # feats: (t, n_mels), t >= 0
 
-    Concatenating the outputs over a stream equals `logmel` of the whole stream.
+    Concatenating the outputs over a stream gives the frames of `logmel` of the whole stream, equal to float32
+    rounding (module docstring). A chunk is (N,) or a driver's (N, 1) column; ValueError for more channels.
     """
 
     def __init__(self, cfg: FrontendConfig = FrontendConfig()) -> None:
@@ -239,7 +241,11 @@ class StreamingFrontend:
         return FrontendState(np.zeros(0, dtype=np.float32))
 
     def step(self, chunk: np.ndarray, state: FrontendState) -> tuple[np.ndarray, FrontendState]:
-        chunk = np.asarray(chunk, dtype=np.float32).reshape(-1)
+        chunk = np.asarray(chunk, dtype=np.float32)
+        if chunk.ndim != 1:  # a driver's (N, 1) column is mono; (N, 2) is not 2N samples
+            if chunk.size != max(chunk.shape, default=1):
+                raise ValueError(f"audio must be 1-D (mono), got shape {chunk.shape}")
+            chunk = chunk.reshape(-1)
         cfg = self.cfg
         joined = len(state.pending) > 0
         buf = np.concatenate((state.pending, chunk)) if joined else np.ascontiguousarray(chunk)

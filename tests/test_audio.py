@@ -227,3 +227,112 @@ def test_binary_junk_is_not_called_missing(tmp_path, name):
         with pytest.raises(AudioError, match="cannot decode audio") as err:
             read(path)
         assert "does not exist" not in str(err.value) and "not audio in a format" in str(err.value)
+
+
+@pytest.mark.parametrize("fmt,subtype", [("WAV", "GSM610"), ("WAV", "NMS_ADPCM_16"), ("AU", "G721_32"),
+                                         ("AIFF", "DWVW_16")])
+def test_codecs_libsndfile_decodes_only_front_to_back_load_whole(tmp_path, fmt, subtype):
+    """GSM 6.10 (telephony), G.721, NMS ADPCM and DWVW files are not seekable or cannot seek to their end in
+    libsndfile: load_audio's read of "all frames" raised ValueError ("frames must be specified for non-seekable
+    files", a traceback) or "cannot decode audio (Internal psf_fseek() failed.)" where stream_audio read them."""
+    path = tmp_path / f"tone.{fmt.lower()}"
+    sf.write(path, _tone(8000, seconds=1.0), 8000, format=fmt, subtype=subtype)
+    whole = load_audio(path)
+    joined = np.concatenate(list(stream_audio(path, block_s=0.3)))
+    assert len(whole) == len(joined) and np.abs(whole - joined).max() < 1e-5
+    _check_tone(whole[:16000])
+
+
+def test_a_symlink_loop_is_not_called_missing(tmp_path):
+    (tmp_path / "a.wav").symlink_to(tmp_path / "b.wav")
+    (tmp_path / "b.wav").symlink_to(tmp_path / "a.wav")
+    for read in (load_audio, lambda p: list(stream_audio(p)), audio_info):
+        with pytest.raises(AudioError, match=r"a\.wav: cannot read \(Too many levels of symbolic links\)"):
+            read(tmp_path / "a.wav")
+
+
+def test_a_file_or_folder_without_permission_is_an_audio_error(tmp_path):
+    """A file without read permission said "cannot decode audio (System error.)" (the file may be fine audio); one in
+    a folder without search permission raised PermissionError, no AudioError: `detect` stopped its batch there."""
+    sf.write(tmp_path / "locked.wav", _tone(16000), 16000)
+    (tmp_path / "locked.wav").chmod(0)
+    try:
+        (tmp_path / "locked.wav").open("rb").close()
+        pytest.skip("this user reads any file (root)")
+    except PermissionError:
+        pass
+    (tmp_path / "shut").mkdir()
+    sf.write(tmp_path / "shut" / "x.wav", _tone(16000), 16000)
+    (tmp_path / "shut").chmod(0o600)
+    try:
+        for path in (tmp_path / "locked.wav", tmp_path / "shut" / "x.wav"):
+            for read in (load_audio, lambda p: list(stream_audio(p)), audio_info):
+                with pytest.raises(AudioError, match=r"\.wav: cannot read \(Permission denied\)"):
+                    read(path)
+    finally:
+        (tmp_path / "shut").chmod(0o755)
+
+
+@pytest.mark.parametrize("fmt", ["FLAC", "MP3"])
+def test_a_compressed_file_cut_short_keeps_what_decodes(tmp_path, fmt):
+    """A FLAC file cut short (a copy or a download interrupted): libsndfile decodes up to the cut, then reports
+    "flac decoder lost sync", and soundfile drops the frames of that read: load_audio refused the whole file and
+    stream_audio its last block. Now both give the samples up to the cut, with a warning, like a truncated WAV."""
+    rng = np.random.default_rng(5)
+    x = (0.2 * rng.standard_normal(16000 * 3)).astype(np.float32)
+    good = tmp_path / f"good.{fmt.lower()}"
+    sf.write(good, x, 16000, format=fmt, subtype="PCM_16" if fmt == "FLAC" else "MPEG_LAYER_III")
+    ref = load_audio(good)
+    cut = tmp_path / f"cut.{fmt.lower()}"
+    data = good.read_bytes()
+    cut.write_bytes(data[: len(data) // 2] if fmt == "FLAC" else
+                    data[: len(data) // 3] + bytes(range(256)) * 8 + data[len(data) // 2 :])  # a cut, a damaged span
+    with pytest.warns(SpeechseqWarning, match=r"cut\.\w+: damaged or cut short at \d\.\d\d s of 3\.\d\d s"):
+        whole = load_audio(cut)
+    with pytest.warns(SpeechseqWarning, match="damaged or cut short"):
+        joined = np.concatenate(list(stream_audio(cut, block_s=0.4)))
+    assert 0.8 * 16000 < len(whole) < 1.6 * 16000
+    np.testing.assert_array_equal(joined, whole)
+    np.testing.assert_allclose(whole[:8000], ref[:8000], atol=1e-6)   # the samples the file holds, unchanged
+
+
+def _riff(data_size: int, pcm: bytes, after: bytes = b"") -> bytes:
+    import struct
+
+    fmt = struct.pack("<IHHIIHH", 16, 1, 1, 16000, 32000, 2, 16)
+    body = b"WAVEfmt " + fmt + b"data" + struct.pack("<I", data_size) + pcm + after
+    return b"RIFF" + struct.pack("<I", 36 if data_size == 0 else len(body)) + body
+
+
+def test_a_recording_whose_header_was_never_finished_is_read_to_its_end(tmp_path, recwarn):
+    """A recorder writes a WAV header with a data size of 0 and fills it in when it closes the file (libsndfile,
+    Python's wave): one killed, or still recording, leaves a size of 0 before all its audio. That read as "contains
+    no audio samples"; like ffmpeg, the samples after the header are read to the end of the file now, whole or
+    streamed. A data chunk that really is empty (another chunk follows it) still holds no audio."""
+    pcm = (_tone(16000, seconds=1.5) * 3000).astype("<i2")
+    path = tmp_path / "rec.wav"
+    path.write_bytes(_riff(0, pcm.tobytes()))
+    whole = load_audio(path)
+    assert np.array_equal(whole, pcm / np.float32(32768))
+    assert np.array_equal(np.concatenate(list(stream_audio(path, block_s=0.4))), whole)
+    assert audio_info(path).frames == 24000
+    path.write_bytes(_riff(0, pcm.tobytes() + b"\x01"))                 # a recorder stopped in a sample's middle
+    assert np.array_equal(load_audio(path), whole)
+    assert not [w for w in recwarn if issubclass(w.category, SpeechseqWarning)]
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(_riff(0, b"", b"LIST\x04\x00\x00\x00INFO"))
+    with pytest.raises(AudioError, match="no audio samples"):
+        load_audio(empty)
+
+
+@pytest.mark.parametrize("fmt", ["W64", "RF64"])
+def test_a_truncated_w64_or_rf64_is_said_to_be(tmp_path, fmt):
+    """The formats for files over 4 GB were cut short in silence (only a WAV's or AIFF's short data chunk warned)."""
+    good = tmp_path / "good.wav"
+    sf.write(good, _tone(16000, seconds=2.0), 16000, format=fmt, subtype="PCM_16")
+    cut = tmp_path / "cut.wav"
+    data = good.read_bytes()
+    cut.write_bytes(data[: len(data) - 32000])
+    with pytest.warns(SpeechseqWarning, match=r"cut\.wav: truncated .*promises .* bytes.*; using the 1\.\d\d s"):
+        y = load_audio(cut)
+    assert abs(len(y) - 16000) <= 30

@@ -168,3 +168,34 @@ def test_tables_follow_the_config_not_the_object():
     assert _Tables.get(a40) is t40 and _Tables.get(a80) is t80
     x = np.random.default_rng(1).standard_normal(4000).astype(np.float32)
     assert logmel(x, a40).shape[1] == 40 and logmel(x, a80).shape[1] == 80 and logmel(x, b40).shape[1] == 40
+
+
+def test_a_stereo_chunk_is_refused_not_interleaved():
+    """StreamingFrontend.step flattened any array: a (N, 2) stereo chunk became 2N interleaved samples (features of
+    another signal, at the wrong length) where logmel refuses it; a (N, 1) column, as audio drivers give, is mono."""
+    cfg = FrontendConfig()
+    fe = StreamingFrontend(cfg)
+    x = (0.1 * np.random.default_rng(2).standard_normal(4000)).astype(np.float32)
+    with pytest.raises(ValueError, match=r"audio must be 1-D \(mono\), got shape \(4000, 2\)"):
+        fe.step(np.stack([x, x], axis=1), fe.initial_state())
+    col, _ = fe.step(x[:, None], fe.initial_state())
+    assert np.array_equal(col, logmel(x, cfg))
+
+
+@pytest.mark.parametrize("n_mels", [13, 40, 64, 128])
+def test_streamed_features_equal_the_whole_clip_to_float32_rounding(n_mels):
+    """The frames of a stream are exactly the whole clip's; the features agree to the rounding of the mel product
+    (summed by BLAS in another order for another number of frames), far inside the 1e-4 the models are pinned to."""
+    cfg = FrontendConfig(n_mels=n_mels)
+    rng = np.random.default_rng(n_mels)
+    t = np.arange(16000 * 2) / 16000
+    x = (0.05 * rng.standard_normal(len(t)) + 0.9 * np.sign(np.sin(2 * np.pi * 300 * t)) + 0.3).astype(np.float32)
+    whole = logmel(x, cfg)
+    fe = StreamingFrontend(cfg)
+    for size in (1, 7, 160, 401, 4096):
+        state, out = fe.initial_state(), []
+        for i in range(0, len(x), size):
+            f, state = fe.step(x[i : i + size], state)
+            out.append(f)
+        got = np.concatenate(out)
+        assert got.shape == whole.shape and np.abs(got - whole).max() <= 5e-6, size
