@@ -242,3 +242,72 @@ def test_a_file_name_that_is_not_utf8_is_read_and_named(tmp_path):
                        timeout=120)
     assert r.returncode == 0, r.stderr.decode(errors="replace")
     assert json.loads((tmp_path / "out" / os.fsdecode(b"caf\xe9.json")).read_text())["file"].endswith("caf\ufffd.wav")
+
+
+def _one_second(tmp_path: Path) -> Path:
+    sf.write(tmp_path / "a.wav", _babble(1.0), 16000)
+    return tmp_path / "a.wav"
+
+
+def test_plot_attention_decoder_is_checked_before_the_work(tmp_path, tiny_model, capsys, monkeypatch):
+    """--plot-attention with an --attention-decoder that is not there (or does not fit the recogniser): one error
+    line before any file is transcribed; it came after the whole batch, the exit code 1 at its end."""
+    from speechseq.runtime import recognizer
+
+    wav = _one_second(tmp_path)
+    done = []
+    real = recognizer.Recognizer.transcribe_file
+    monkeypatch.setattr(recognizer.Recognizer, "transcribe_file",
+                        lambda self, p, *a: done.append(p) or real(self, p, *a))
+    base = ["transcribe", str(wav), "--model", str(tiny_model), "--decoder", "greedy", "--vad", "off",
+            "--plot-attention", str(tmp_path / "att.png")]
+    assert main([*base, "--attention-decoder", str(tmp_path / "none.onnx")]) == 1
+    out, err = capsys.readouterr()
+    assert done == [] and out == "" and "none.onnx" in err and len(err.splitlines()) == 1, err
+    shipped = ROOT / "models" / "decoder-en.onnx"
+    if shipped.is_file():                     # the shipped decoder reads 512 channels, the tiny model has 16
+        assert main([*base, "--attention-decoder", str(shipped)]) == 1
+        out, err = capsys.readouterr()
+        assert done == [] and out == "" and "reads an encoder of 512 channels" in err, err
+
+
+def test_plot_attention_text_is_what_the_plotted_audio_says(tmp_path, tiny_model, monkeypatch):
+    """The picture is of the first --max-segment seconds of the first file (text_decoder.plot_attention_for_file);
+    the text forced through it was that of the first segment alone, which with the VAD is the first stretch of
+    speech (the shipped demo: 'ento ba' over 5 s of audio that say four words), so the attention was drawn for
+    words that were not all of the audio's."""
+    from speechseq.commands import transcribe as cmd
+    from speechseq.runtime import recognizer, text_decoder
+    from speechseq.runtime.decoding import Word
+    from speechseq.runtime.recognizer import Segment, Transcript
+
+    segs = (Segment(0.5, 1.5, "one two", (Word("one", 0.6, 0.9, 0.9), Word("two", 1.0, 1.4, 0.9))),
+            Segment(3.0, 4.0, "three", (Word("three", 3.1, 3.8, 0.9),)),
+            Segment(20.5, 21.0, "four", (Word("four", 20.6, 20.9, 0.9),)))
+    fake = Transcript(22.0, "one two three four", tuple(w for s in segs for w in s.words), segs)
+    monkeypatch.setattr(recognizer.Recognizer, "transcribe_file", lambda self, *a: fake)
+    monkeypatch.setattr(cmd, "check_plot_decoder", lambda *a: None, raising=False)  # the tiny model has no decoder
+    seen = []
+    monkeypatch.setattr(text_decoder, "plot_attention_for_file", lambda args, path, text: seen.append(text))
+    assert main(["transcribe", str(_one_second(tmp_path)), "--model", str(tiny_model), "--decoder", "greedy",
+                 "--vad", "off", "--plot-attention", str(tmp_path / "att.png")]) == 0
+    assert seen == ["one two three"]          # the words of the first 20 s: all that the plotted audio says
+
+
+def test_options_the_decoder_does_not_read_are_named(tmp_path, tiny_model, capsys):
+    """An option the chosen decoder does not read changed nothing, in silence (--decoder greedy --beam-size 50;
+    --word-lm-weight under the default --decoder auto, which takes the tuned weights): now a warning names it."""
+    wav = _one_second(tmp_path)
+    base = ["transcribe", str(wav), "--model", str(tiny_model), "--vad", "off"]
+    assert main([*base, "--decoder", "greedy", "--beam-size", "4", "--word-lm-weight", "2", "--lm-weight", "0.3"]) == 0
+    err = capsys.readouterr().err
+    assert "--beam-size, --lm-weight, --word-lm-weight: not used by --decoder greedy" in err, err
+    assert main([*base, "--decoder", "beam", "--beam-size", "4"]) == 0
+    assert capsys.readouterr().err == ""
+    lexicon = ROOT / "models" / "words-en.npz"
+    if lexicon.is_file():
+        assert main([*base, "--decoder", "lexicon", "--beam-size", "4", "--word-lm-weight", "2"]) == 0
+        assert capsys.readouterr().err == ""
+        assert main([*base, "--beam-size", "4", "--word-lm-weight", "2", "--oov-penalty", "3"]) == 0
+        err = capsys.readouterr().err
+        assert "--word-lm-weight, --oov-penalty: not used by --decoder auto" in err and "--beam-size" not in err, err

@@ -19,12 +19,13 @@ import time
 from pathlib import Path
 
 from ..errors import SpeechseqError
-from .common import (IMAGE_SUFFIXES, MODELS, HelpFormatter, beam_arg, beam_size, bounded, expand_inputs, output_dir,
-                     output_file, print_json_line, tuned_lexicon_options, warn)
+from .common import (IMAGE_SUFFIXES, MODELS, HelpFormatter, beam_arg, beam_size, bounded, decoder_fits, expand_inputs,
+                     output_dir, output_file, print_json_line, tuned_lexicon_options, warn)
 
 DEFAULT_MODEL = MODELS / "recognizer-en.onnx"
 DEFAULT_LEXICON = MODELS / "words-en.npz"
 FORMATS = ("txt", "json", "srt", "vtt")
+LM_WEIGHT, WORD_BONUS = 0.8, 1.0  # --lm-weight, --word-bonus (beam-lm, rescore)
 
 
 EXAMPLES = """examples:
@@ -51,13 +52,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="beam width; auto: 64 for the lexicon search, 8 for beam, beam-lm, rescore")
     p.add_argument("--lm", default=str(MODELS / "lm-en.onnx"), help="character LM (beam-lm, rescore; lexicon with "
                                                                   "--char-lm-weight, and --decoder auto)")
-    p.add_argument("--lm-weight", type=bounded(float, ge=0), default=0.8, help="alpha: weight of log P_lm (beam-lm, rescore)")
-    p.add_argument("--word-bonus", type=bounded(float), default=1.0, help="beta: bonus per character (beam-lm, rescore)")
+    p.add_argument("--lm-weight", type=bounded(float, ge=0), default=LM_WEIGHT,
+                   help="alpha: weight of log P_lm (beam-lm, rescore)")
+    p.add_argument("--word-bonus", type=bounded(float), default=WORD_BONUS,
+                   help="beta: bonus per character (beam-lm, rescore)")
     add_lexicon_args(p)
     p.add_argument("--attention-decoder", default=str(MODELS / "decoder-en.onnx"),
                    help="attention decoder (rescore, --plot-attention); needs a recogniser with encoder_out")
     p.add_argument("--plot-attention", metavar="PNG", help="draw the attention over the spectrogram of the "
-                                                         "first file's first segment")
+                                                         "first --max-segment seconds of the first file")
     p.add_argument("--format", choices=FORMATS, default="txt", help="output format")
     p.add_argument("--output-dir", metavar="DIR", help="write one FILE_STEM.FORMAT per input here instead of stdout")
     p.add_argument("--max-segment", type=bounded(float, ge=1), default=20.0,
@@ -188,13 +191,14 @@ def run(args: argparse.Namespace) -> int:
     check_lexicon_arg(args.lexicon, DEFAULT_LEXICON, args.decoder)
     output_file(args.plot_attention, "--plot-attention", IMAGE_SUFFIXES)
     out_dir = output_dir(args.output_dir, "--output-dir") if args.output_dir else None
-    tuned = False
+    tuned, asked = False, args.decoder
     if args.decoder == "auto" and args.lexicon != "none" and Path(args.lexicon).is_file():
         args.decoder, tuned = "lexicon", True
     elif args.decoder == "auto":
         from ..runtime.text_decoder import best_available
 
         args.decoder = best_available(args.model, args.lm, args.attention_decoder)
+    unread_options(args, asked, tuned)
     args.beam_size = beam_size(args.beam_size, args.decoder)
     if args.decoder in ("greedy", "beam"):
         rec = Recognizer(args.model, threads=args.threads)
@@ -206,8 +210,10 @@ def run(args: argparse.Namespace) -> int:
         from ..runtime.text_decoder import cli_recognizer
 
         rec, opts = cli_recognizer(args), None
+    if args.plot_attention:
+        check_plot_decoder(args, rec)
     vad = make_vad(args.vad, args.threads)
-    first = None  # (path, text of its first segment), for --plot-attention
+    first = None  # (path, the words of its first --max-segment seconds), for --plot-attention
     skipped: list[str] = []
     files = expand_inputs(args.files, skipped=skipped)
     names = output_names(files, args.format) if out_dir is not None else []
@@ -243,7 +249,7 @@ def run(args: argparse.Namespace) -> int:
             continue
         audio_s += t.duration
         if first is None:
-            first = (path, t.segments[0].text if t.segments else t.text)
+            first = (path, plotted_text(t, args.max_segment))
         if out_dir is not None:
             (out_dir / names[k]).write_text(render(t, path, args.format), encoding="utf-8")
         elif args.format == "json":
@@ -270,6 +276,48 @@ def run(args: argparse.Namespace) -> int:
     if failed:
         warn(f"{failed} of {len(files)} file(s) could not be transcribed")
     return 1 if failed or skipped else 0
+
+
+def unread_options(args: argparse.Namespace, asked: str, tuned: bool) -> None:
+    """A warning naming the options given (other than their defaults) that args.decoder does not read: they would
+    change nothing, in silence. asked: --decoder as given; when auto, args.decoder is its choice, and `tuned` says
+    it is the lexicon search with the weights of models/words-en.md."""
+    from ..runtime.lexicon_search import LexiconOptions
+
+    d, dec = LexiconOptions(), args.decoder
+    unread = []
+    if args.beam_size is not None and dec == "greedy":
+        unread.append("--beam-size")
+    if dec not in ("beam-lm", "rescore"):
+        unread += [flag for flag, value, default in (("--lm-weight", args.lm_weight, LM_WEIGHT),
+                                                     ("--word-bonus", args.word_bonus, WORD_BONUS)) if value != default]
+    if dec != "lexicon" or tuned:
+        unread += [flag for flag, value, default in (
+            ("--word-lm-weight", args.word_lm_weight, d.word_weight),
+            ("--word-insertion-bonus", args.word_insertion_bonus, d.word_bonus),
+            ("--oov-penalty", args.oov_penalty, d.oov_penalty),
+            ("--char-lm-weight", args.char_lm_weight, d.char_weight),
+            ("--char-bonus", args.char_bonus, d.char_bonus)) if value != default]
+        if dec != "lexicon" and args.lexicon not in ("none", str(DEFAULT_LEXICON)):
+            unread.append("--lexicon")
+    if unread:
+        how = ("auto (here the lexicon search with the weights tuned in models/words-en.md; --decoder lexicon "
+               "takes them from the options)" if tuned else f"auto (here {dec})" if asked == "auto" else dec)
+        warn(f"{', '.join(unread)}: not used by --decoder {how}")
+
+
+def check_plot_decoder(args: argparse.Namespace, rec) -> None:
+    """--plot-attention: the --attention-decoder must be there and read `rec`'s encoder_out, found before the work
+    (it was found after the whole batch)."""
+    from ..runtime.attention import OnnxDecoder
+
+    decoder_fits(args.model, rec, OnnxDecoder(args.attention_decoder, args.threads), "--attention-decoder")
+
+
+def plotted_text(transcript, seconds: float) -> str:
+    """The words of the stretch --plot-attention draws (the first `seconds` of the file, however the VAD or the
+    cuts at pauses split it into segments): those whose middle lies in it."""
+    return " ".join(w.word for w in transcript.words if (w.start + w.end) / 2 < seconds)
 
 
 def check_lexicon_arg(lexicon: str, default: Path, decoder: str) -> None:
