@@ -385,3 +385,99 @@ def test_average_without_held_out_clips_is_said_not_applied(tmp_path):
     r = _train_yes(synth, tmp_path / "run", "--average", "2")
     assert r.returncode == 0, r.stderr[-2000:]
     assert "no held-out" in r.stderr and "--average and --warps are not applied either (best.pt is exported)" in r.stderr
+
+
+def _train_main(*argv: str) -> tuple[int, str]:
+    """`speechseq train detector ARGV` in this process: (exit code, stderr)."""
+    import contextlib
+    import io
+
+    from speechseq.cli import main
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = main(["train", "detector", "--keyword", "yes", "--epochs", "1", "--steps", "2", "--batch", "4",
+                     "--workers", "1", *argv])
+    return code, stderr.getvalue()
+
+
+def test_a_device_torch_cannot_use_is_one_line_before_any_work(tmp_path, monkeypatch):
+    """--device cuda where torch sees no GPU (or a name torch knows no device by) was a traceback from deep in the
+    mixer, after the feature bank had been built: one line, before anything is made."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    pos, neg = tmp_path / "pos", tmp_path / "neg"
+    pos.mkdir()
+    neg.mkdir()
+    _clips(pos, "yes", 3)
+    _clips(neg, "no", 3)
+    for device, said in (("cuda", "--device cuda: torch sees no CUDA GPU here (use --device cpu)"),
+                         ("gpu", "--device gpu: not a device torch knows")):
+        out = tmp_path / f"run-{device}"
+        code, err = _train_main("--out", str(out), "--positives", str(pos), "--negatives", str(neg),
+                                "--device", device)
+        assert code == 1 and said in err and "Traceback" not in err, err[-1500:]
+        assert not (out / "bank.npz").exists()
+
+
+def test_a_damaged_feature_bank_is_one_line_saying_what_to_do(tmp_path):
+    """OUT/bank.npz cut short (a copy of the run folder, a full disk): one line naming it, where it was a
+    BadZipFile traceback."""
+    pos, neg, out = tmp_path / "pos", tmp_path / "neg", tmp_path / "run"
+    for d in (pos, neg, out):
+        d.mkdir()
+    _clips(pos, "yes", 3)
+    _clips(neg, "no", 3)
+    for damage in (b"PK\x03\x04 cut short", b"not a bank at all"):
+        (out / "bank.npz").write_bytes(damage)
+        code, err = _train_main("--out", str(out), "--positives", str(pos), "--negatives", str(neg))
+        assert code == 1 and "Traceback" not in err, err[-1500:]
+        assert f"{out / 'bank.npz'}: cannot read the feature bank" in err and "delete it" in err
+
+
+def test_a_manifest_that_is_not_jsonl_is_one_line_naming_its_line(tmp_path):
+    from speechseq.commands.train_detector import items_from
+    from speechseq.errors import SpeechseqError
+
+    m = tmp_path / "clips.jsonl"
+    for text, said in (('{"audio_filepath": "a.wav", "text": "yes"}\nnot json\n', f"{m}:2: not a JSON object"),
+                       ('{"path": "a.wav", "text": "yes"}\n', f"{m}:1: no \"audio_filepath\""),
+                       ('["a.wav"]\n', f"{m}:1: not a JSON object")):
+        m.write_text(text)
+        with pytest.raises(SpeechseqError, match="^" + said.replace("[", r"\[")):
+            items_from([str(m)], "pos", "yes")
+    m.write_bytes(b'{"audio_filepath": "a.wav"}\n\xff\xfe\n')
+    with pytest.raises(SpeechseqError, match="not a UTF-8 text file"):
+        items_from([str(m)], "neg", "yes")
+    # a byte order mark and a null text are read as they are meant
+    m.write_text('\ufeff{"audio_filepath": "a.wav", "text": null}\n', encoding="utf-8")
+    assert [(Path(i.path).name, i.text) for i in items_from([str(m)], "neg", "yes")] == [("a.wav", "")]
+
+
+def test_background_manifest_rows_that_say_the_keyword_are_left_out(tmp_path):
+    """Real speech given as --backgrounds is mixed in as audio without the keyword (and its held-out rows count
+    false accepts): a manifest row whose text says the keyword is left out, as among the negatives."""
+    from speechseq.commands.train_detector import items_from
+
+    rows = [("please activate the lights", "x"), ("the old house", "y"), ("it was activated", "z"),
+            ("a quiet room", "w")]
+    (tmp_path / "manifest.jsonl").write_text("".join(
+        json.dumps({"audio_filepath": f"audio/{name}.wav", "text": t}) + "\n" for t, name in rows))
+    got = [it.text for it in items_from([str(tmp_path / "manifest.jsonl")], "bg", "activate")]
+    assert got == ["the old house", "a quiet room"]
+
+
+def test_a_keyword_without_ascii_letters_keeps_the_manifests_rows(tmp_path):
+    """The keyword check reads a-z only: for a keyword of none ("привет") it found the keyword in every text, so a
+    manifest's negatives and backgrounds were all dropped ("no training negatives" for a synthesized set)."""
+    from speechseq.commands.train_detector import items_from
+
+    (tmp_path / "negatives.jsonl").write_text("".join(
+        json.dumps({"audio_filepath": f"audio/{i}.wav", "text": t, "heldout": False}) + "\n"
+        for i, t in enumerate(["the old house", "window", "добрый день"])))
+    for role in ("neg", "bg"):
+        got = [it.text for it in items_from([str(tmp_path / "negatives.jsonl")], role, "привет")]
+        assert got == ["the old house", "window", "добрый день"]
+    assert [it.text for it in items_from([str(tmp_path / "negatives.jsonl")], "neg", "Window ")] == [
+        "the old house", "добрый день"]

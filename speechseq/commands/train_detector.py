@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -130,20 +131,20 @@ def items_from(specs: list[str], role: str, keyword: str) -> list:
     from ..train.words import contains_keyword
     from .common import expand_inputs
 
+    # contains_keyword reads the letters a-z alone: in a keyword with none of them it finds "" in every text
+    findable = re.search(r"[a-z]", keyword.lower()) is not None
     items = []
     for spec in specs:
         path, weight = _split_weight(spec)
         if not path.exists():
             raise SpeechseqError(f"{path}: no such file or directory")
         if path.suffix == ".jsonl":
-            with open(path) as f:
-                rows = [json.loads(line) for line in f if line.strip()]
-            for r in rows:
+            for r in _manifest_rows(path):
                 if r.get("split") in ("dev", "test"):
                     continue  # evaluation audio is never trained on
-                text = r.get("text", "")
-                if role == "neg" and contains_keyword(text, keyword):
-                    continue
+                text = str(r.get("text") or "")
+                if role in ("neg", "bg") and findable and contains_keyword(text, keyword):
+                    continue  # audio without the keyword, as mixed in (and counted in validation's false accepts)
                 held = r["heldout"] if "heldout" in r else _val(r["audio_filepath"])
                 if held and role == "neg" and r.get("kind") == "sound-alike":
                     # validation counts false accepts per hour of ordinary words and phrases: mixes of held-out
@@ -155,6 +156,31 @@ def items_from(specs: list[str], role: str, keyword: str) -> list:
             for f in expand_inputs([str(path)]):
                 items.append(BankItem(str(f), ("val_" + role) if _val(str(f)) else role, weight, path.name))
     return items
+
+
+def _manifest_rows(path: Path) -> list[dict]:
+    """The rows of a JSONL manifest; a line that is not a JSON object with an "audio_filepath" is one error naming
+    it."""
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()  # -sig: a byte order mark is no part of line 1
+    except UnicodeDecodeError as err:
+        raise SpeechseqError(f"{path}: not a UTF-8 text file (byte {err.start}): a manifest holds one JSON object "
+                             f"a line") from None
+    rows = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            r = json.loads(line)
+        except json.JSONDecodeError:
+            r = None
+        if not isinstance(r, dict):
+            raise SpeechseqError(f"{path}:{n}: not a JSON object: {line.strip()[:80]}")
+        if not isinstance(r.get("audio_filepath"), str) or not r["audio_filepath"].strip():
+            raise SpeechseqError(f"{path}:{n}: no \"audio_filepath\" (the clip's path, relative to the manifest or "
+                                 f"absolute)")
+        rows.append(r)
+    return rows
 
 
 def generated_backgrounds(items: list, seconds: int = 60) -> dict[str, tuple]:
@@ -215,10 +241,11 @@ def run(args: argparse.Namespace) -> int:
     from ..nn.detector import DetectorConfig
     from ..train.detector import TrainRecipe, train_detector, trained_weights
     from ..train.export_detector import export_checkpoint
-    from ..train.kwbank import BankConfig, build_bank, load_bank, reweight_sources, save_bank
+    from ..train.kwbank import BankConfig, build_bank, reweight_sources, save_bank
     from ..train.kwmix import MixConfig
     from ..train.synth import NATURAL_ENGINES
 
+    checked_device(args.device)
     range_db = guard_range(args.range_db) or 0.0
     warps = sorted({a for a in args.warps if a != 1.0})  # each in WARP_RANGE: the parser checked them
     model_cfg = DetectorConfig()
@@ -259,7 +286,7 @@ def run(args: argparse.Namespace) -> int:
         items_from(args.backgrounds, "bg", args.keyword)
     sources = {"--positives": _resolved(pos, out), "--negatives": _resolved(neg, out),
                "--backgrounds": _resolved(args.backgrounds, out)}
-    bank = load_bank(bank_path) if bank_path.exists() else None
+    bank = cached_bank(bank_path) if bank_path.exists() else None
     for meta in ([bank["meta"]] if bank is not None else []) + ([before] if before else []):
         same_run(out, meta, args.keyword, sources)
     listed, digest = listed_files(items), content_digest(items)
@@ -323,6 +350,39 @@ def run(args: argparse.Namespace) -> int:
             print(f"wrote {path}")
             print(summary(path, synthetic=any(i.synthetic for i in items if i.role == "val_pos")))
     return 0
+
+
+def checked_device(name: str) -> str:
+    """--device checked before any work: one line where torch knows no such device, or cannot use it here (the
+    training would otherwise fail with a traceback from deep in the mixer, once the features are made)."""
+    import torch
+
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise SpeechseqError(f"--device {name}: not a device torch knows (cpu or cuda)") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise SpeechseqError(f"--device {name}: torch sees no CUDA GPU here (use --device cpu)")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise SpeechseqError(f"--device {name}: torch sees {torch.cuda.device_count()} CUDA GPU(s)")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise SpeechseqError(f"--device {name}: torch cannot use Apple's GPU here (use --device cpu)")
+    return name
+
+
+def cached_bank(path: Path) -> dict:
+    """OUT/bank.npz as a rerun reads it; one line naming it when it is cut short or damaged."""
+    from ..train.kwbank import load_bank
+
+    try:
+        return load_bank(path)
+    except PermissionError:
+        raise  # not damage: the command's one line for a file it may not read
+    except Exception as err:  # noqa: BLE001 - cut short, not a zip, not a bank: the same advice
+        why = err.strerror if isinstance(err, OSError) and err.strerror else str(err).split(". ")[0]
+        resumes = " (the training resumes from last.pt)" if (path.parent / "last.pt").exists() else ""
+        raise SpeechseqError(f"{path}: cannot read the feature bank, cut short or damaged ({why}): delete it to "
+                             f"build it again from the same files{resumes}") from None
 
 
 def long_negatives(bank: dict, clip_s: float) -> int:
