@@ -228,3 +228,23 @@ def test_a_select_metric_nobody_gives_is_said_once(tmp_path):
                    progress=False)
     assert sum("no metric" in str(w.message) for w in got) == 1
     assert (tmp_path / "last.pt").is_file() and not (tmp_path / "best.pt").exists()
+
+
+def test_a_checkpoint_that_cannot_be_written_is_one_line_and_leaves_no_tmp(tmp_path, monkeypatch):
+    """A full disk: torch.save raised "[enforce fail at inline_container.cc:672] unexpected pos ..." as a
+    traceback and left last.pt.tmp behind; the checkpoint written before stays."""
+    from speechseq.errors import SpeechseqError
+    from speechseq.train.loop import save_checkpoint
+
+    save_checkpoint({"epoch": 1}, tmp_path / "last.pt")
+
+    def full(obj, f):
+        Path(f).write_bytes(b"PK\x03\x04 half")
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 64 vs 0")
+
+    monkeypatch.setattr(torch, "save", full)
+    with pytest.raises(SpeechseqError, match=r"last.pt: cannot write the checkpoint .*disk full"):
+        save_checkpoint({"epoch": 2}, tmp_path / "last.pt")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt"]
+    monkeypatch.undo()
+    assert load_checkpoint(tmp_path / "last.pt")["epoch"] == 1

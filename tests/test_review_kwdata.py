@@ -158,3 +158,12 @@ def test_a_keyword_the_speaker_never_says_the_phones_of_is_one_clear_error(tmp_p
         script.cmd_keyword(argparse.Namespace(keyword="knight", align=str(tmp_path / "align.json"),
                                               out=str(tmp_path / "kw"), positives=3, negatives=5, fade=80, seed=0))
     assert not (tmp_path / "kw" / "positives.jsonl").exists()
+
+
+def test_contains_keyword_reads_letters_of_any_alphabet():
+    """It read a-z alone: for "привет" the key was "" and every text held it (every manifest row left out as a
+    negative); "café" was "caf" and "cafeteria" held it. A keyword with no letter is in no text."""
+    assert contains_keyword("Привет, робот!", "привет") and not contains_keyword("hello there", "привет")
+    assert not contains_keyword("a cafeteria", "café") and contains_keyword("Le Café", "cafe\u0301")
+    assert contains_keyword("reactivated", "activate") and contains_keyword("Hey, robot!", "hey robot")
+    assert not contains_keyword("anything at all", "123")

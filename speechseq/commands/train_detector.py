@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -131,8 +130,6 @@ def items_from(specs: list[str], role: str, keyword: str) -> list:
     from ..train.words import contains_keyword
     from .common import expand_inputs
 
-    # contains_keyword reads the letters a-z alone: in a keyword with none of them it finds "" in every text
-    findable = re.search(r"[a-z]", keyword.lower()) is not None
     items = []
     for spec in specs:
         path, weight = _split_weight(spec)
@@ -143,7 +140,7 @@ def items_from(specs: list[str], role: str, keyword: str) -> list:
                 if r.get("split") in ("dev", "test"):
                     continue  # evaluation audio is never trained on
                 text = str(r.get("text") or "")
-                if role in ("neg", "bg") and findable and contains_keyword(text, keyword):
+                if role in ("neg", "bg") and contains_keyword(text, keyword):
                     continue  # audio without the keyword, as mixed in (and counted in validation's false accepts)
                 held = r["heldout"] if "heldout" in r else _val(r["audio_filepath"])
                 if held and role == "neg" and r.get("kind") == "sound-alike":

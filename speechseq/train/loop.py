@@ -30,6 +30,8 @@ from pathlib import Path
 
 import torch
 
+from ..errors import SpeechseqError
+
 __all__ = ["LoopConfig", "train_loop", "load_checkpoint", "save_checkpoint", "plot_history", "average_states"]
 
 
@@ -53,8 +55,17 @@ def save_checkpoint(obj: dict, path: Path) -> None:
     """torch.save to a temp file, then rename: never a half-written checkpoint."""
     path = Path(path)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    except (OSError, RuntimeError) as err:  # a full disk: torch says "[enforce fail at inline_container.cc] ..."
+        tmp.unlink(missing_ok=True)
+        why = err.strerror if isinstance(err, OSError) and err.strerror else str(err).splitlines()[0][:160]
+        raise SpeechseqError(f"{path}: cannot write the checkpoint ({why}); is the disk full? The last one "
+                             "written is kept") from None
+    except BaseException:  # Ctrl+C inside torch.save: no .tmp left beside the checkpoints
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _write_text(path: Path, text: str) -> None:

@@ -11,6 +11,7 @@ import functools
 import os
 import random
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -80,12 +81,22 @@ def _says(word: str, key_prons: list[tuple[str, ...]], prons: dict) -> bool:
     return any(holds_phones(p, k) for p in prons.get(word, ()) for k in key_prons)
 
 
+_LETTERS = re.compile(r"[^\W\d_]+")  # runs of letters, of any alphabet
+
+
+def _letter_runs(text: str) -> list[str]:
+    return _LETTERS.findall(unicodedata.normalize("NFC", text).casefold())
+
+
 def contains_keyword(text: str, keyword: str) -> bool:
     """Whether ``text`` holds the keyword's letters inside a word ("activated", "reactivate"), or, for a
-    keyword of several words, those words in a row ("Hey, robot!" for "hey robot")."""
-    words = re.findall(r"[a-z]+", keyword.lower())
+    keyword of several words, those words in a row ("Hey, robot!" for "hey robot"). Letters of any alphabet
+    ("привет", "café", not "cafeteria"); a keyword with no letter is found in no text."""
+    words = _letter_runs(keyword)
+    if not words:
+        return False
     key = "".join(words)
-    said = re.findall(r"[a-z]+", text.lower())
+    said = _letter_runs(text)
     return any(key in w for w in said) or (len(words) > 1 and " ".join(words) in " ".join(said))
 
 
