@@ -1,5 +1,6 @@
 """Audio in: every format, rate, channel count and sample type decodes to float32 mono 16 kHz."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -253,24 +254,38 @@ def test_a_symlink_loop_is_not_called_missing(tmp_path):
 
 def test_a_file_or_folder_without_permission_is_an_audio_error(tmp_path):
     """A file without read permission said "cannot decode audio (System error.)" (the file may be fine audio); one in
-    a folder without search permission raised PermissionError, no AudioError: `detect` stopped its batch there."""
+    a folder without search permission raised PermissionError, no AudioError: `detect` stopped its batch there.
+    Root reads any file: there the check runs in a child without the capabilities that let it (setpriv)."""
+    import shutil
+    import subprocess
+    import sys
+
     sf.write(tmp_path / "locked.wav", _tone(16000), 16000)
     (tmp_path / "locked.wav").chmod(0)
-    try:
-        (tmp_path / "locked.wav").open("rb").close()
-        pytest.skip("this user reads any file (root)")
-    except PermissionError:
-        pass
     (tmp_path / "shut").mkdir()
     sf.write(tmp_path / "shut" / "x.wav", _tone(16000), 16000)
     (tmp_path / "shut").chmod(0o600)
     try:
-        for path in (tmp_path / "locked.wav", tmp_path / "shut" / "x.wav"):
-            for read in (load_audio, lambda p: list(stream_audio(p)), audio_info):
-                with pytest.raises(AudioError, match=r"\.wav: cannot read \(Permission denied\)"):
-                    read(path)
+        try:
+            (tmp_path / "locked.wav").open("rb").close()
+        except PermissionError:
+            _permission_errors(tmp_path)
+            return
+        if shutil.which("setpriv") is None:
+            pytest.skip("this user reads any file (root) and there is no setpriv to drop that")
+        code = f"from pathlib import Path; from tests.test_audio import _permission_errors; _permission_errors(Path({str(tmp_path)!r}))"
+        r = subprocess.run(["setpriv", "--bounding-set", "-dac_override,-dac_read_search", sys.executable, "-c", code],
+                           capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[1])
+        assert r.returncode == 0, r.stderr[-1500:]
     finally:
         (tmp_path / "shut").chmod(0o755)
+
+
+def _permission_errors(tmp_path: Path) -> None:
+    for path in (tmp_path / "locked.wav", tmp_path / "shut" / "x.wav"):
+        for read in (load_audio, lambda p: list(stream_audio(p)), audio_info):
+            with pytest.raises(AudioError, match=r"\.wav: cannot read \(Permission denied\)"):
+                read(path)
 
 
 @pytest.mark.parametrize("fmt", ["FLAC", "MP3"])
