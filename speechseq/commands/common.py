@@ -338,3 +338,21 @@ def tuned_lexicon_options(path: Path, lm, beam_size: int):
         raise SpeechseqError(f"{path}: no such lexicon (pass --lexicon PATH, or another --decoder)")
     return DecodeOptions(decoder="lexicon", beam_size=beam_size, lm=lm, lexicon=load_lexicon(path),
                          lexicon_options=tuned_options(beam_size, char_lm=lm is not None))
+
+
+def checked_device(name: str) -> str:
+    """A training command's --device, checked before any work: one line where torch knows no such device, or cannot
+    use it here (the training would otherwise fail with a traceback from deep inside, once the features are made)."""
+    import torch
+
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise SpeechseqError(f"--device {name}: not a device torch knows (cpu or cuda)") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise SpeechseqError(f"--device {name}: torch sees no CUDA GPU here (use --device cpu)")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise SpeechseqError(f"--device {name}: torch sees {torch.cuda.device_count()} CUDA GPU(s)")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise SpeechseqError(f"--device {name}: torch cannot use Apple's GPU here (use --device cpu)")
+    return name

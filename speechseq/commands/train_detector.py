@@ -9,7 +9,7 @@ from pathlib import Path
 from ..errors import SpeechseqError
 from ..runtime.level import GUARD_RANGE_DB
 from ..train.synth_sets import ENGINE_WEIGHTS
-from .common import HelpFormatter, bounded, guard_range, output_dir, text_file, warn
+from .common import HelpFormatter, bounded, checked_device, guard_range, output_dir, text_file, warn
 from .runs import last_run, read_last, run_path, same_run
 from .synth import keyword_arg, keyword_file_name, say
 
@@ -347,24 +347,6 @@ def run(args: argparse.Namespace) -> int:
             print(f"wrote {path}")
             print(summary(path, synthetic=any(i.synthetic for i in items if i.role == "val_pos")))
     return 0
-
-
-def checked_device(name: str) -> str:
-    """--device checked before any work: one line where torch knows no such device, or cannot use it here (the
-    training would otherwise fail with a traceback from deep in the mixer, once the features are made)."""
-    import torch
-
-    try:
-        dev = torch.device(name)
-    except RuntimeError:
-        raise SpeechseqError(f"--device {name}: not a device torch knows (cpu or cuda)") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise SpeechseqError(f"--device {name}: torch sees no CUDA GPU here (use --device cpu)")
-    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
-        raise SpeechseqError(f"--device {name}: torch sees {torch.cuda.device_count()} CUDA GPU(s)")
-    if dev.type == "mps" and not torch.backends.mps.is_available():
-        raise SpeechseqError(f"--device {name}: torch cannot use Apple's GPU here (use --device cpu)")
-    return name
 
 
 def cached_bank(path: Path) -> dict:

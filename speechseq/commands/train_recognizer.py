@@ -19,7 +19,7 @@ import zlib
 from pathlib import Path
 
 from ..errors import SpeechseqError
-from .common import HelpFormatter, bounded, output_dir, warn
+from .common import HelpFormatter, bounded, checked_device, output_dir, warn
 from .runs import resumable, run_path
 
 
@@ -129,8 +129,6 @@ def _check(args: argparse.Namespace):
     """The RecognizerConfig of these options, or a one-line error for options that cannot train (before any
     work): --repeat and --val-split that would be ignored or leave nothing to train on, a --device torch cannot
     use, an OUT/last.pt of another run (speechseq.commands.runs.resumable)."""
-    import torch
-
     from ..nn.recognizer import RecognizerConfig
     from ..train.recognizer import KIND
 
@@ -139,14 +137,7 @@ def _check(args: argparse.Namespace):
     if args.repeat and not any(args.repeat):
         raise SpeechseqError("every --repeat is 0: no training utterance would be used")
     _val_split_used(args)
-    try:
-        device = torch.device(args.device)
-    except RuntimeError:
-        raise SpeechseqError(f"--device {args.device}: not a device torch knows (cpu or cuda)") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise SpeechseqError(f"--device {args.device}: torch sees no CUDA GPU here (use --device cpu)")
-    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        raise SpeechseqError(f"--device {args.device}: torch sees {torch.cuda.device_count()} CUDA GPU(s)")
+    checked_device(args.device)
     model_cfg = RecognizerConfig(hidden=args.hidden, layers=args.layers, stride=args.stride, front=args.front,
                                  front_dim=args.hidden)
     resumable(Path(args.out), KIND, model_cfg.to_dict(), OPTIONS, _sources(args))
