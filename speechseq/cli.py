@@ -91,6 +91,7 @@ def _paths_print_as_given() -> None:
 def main(argv: list[str] | None = None) -> int:
     warnings.showwarning = _show_warning
     _paths_print_as_given()
+    _unencodable_as_escapes()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -101,6 +102,19 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args)
     finally:
         restore()
+
+
+def _unencodable_as_escapes() -> None:
+    """A terminal or pipe whose encoding cannot spell a character (a Latin-1 or ASCII locale, PYTHONIOENCODING=ascii)
+    gets it as a backslash escape, not a UnicodeEncodeError traceback that stops a batch at a file named "Café.wav"
+    (JSON lines are written all-ASCII there: common.print_json_line)."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+        if hasattr(stream, "reconfigure") and encoding != "utf8":  # UTF-8 spells all (lone surrogates as above)
+            try:
+                stream.reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # a stream replaced by a caller's, or closed
+                pass
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -380,3 +380,28 @@ def test_a_detector_whose_frontend_setting_has_the_wrong_type_is_one_line(tmp_pa
     assert main(["detect", "--model", str(bad), str(SAMPLE)]) == 1
     err = capsys.readouterr().err
     assert str(bad) in err and "n_mels" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_a_stdout_that_cannot_spell_a_file_name_gets_escapes_not_a_traceback(tmp_path):
+    """With an ASCII (or Latin-1) stdout, 'Café.wav' was a UnicodeEncodeError traceback that ended the batch; JSON
+    lines are all-ASCII there (still valid JSON naming the file), text lines escape what they cannot spell."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    odd = tmp_path / "Café ü.wav"
+    shutil.copy(SAMPLE, odd)
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    for argv, check in ((["transcribe", "--format", "json", "--decoder", "greedy", "--vad", "off"], "json"),
+                        (["transcribe", "--format", "txt", "--decoder", "greedy", "--vad", "off"], "txt"),
+                        (["detect", "--json"], "json")):
+        r = subprocess.run([sys.executable, "-m", "speechseq", *argv, str(odd), str(SAMPLE)], capture_output=True,
+                           text=True, encoding="ascii", errors="strict", env=env, timeout=120, cwd=ROOT)
+        assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr[-800:]
+        lines = r.stdout.splitlines()
+        assert len(lines) == 2, lines
+        if check == "json":
+            assert json.loads(lines[0])["file"] == str(odd)
+        else:
+            assert lines[0].startswith(str(tmp_path / "Caf\\xe9 \\xfc.wav") + ": ")

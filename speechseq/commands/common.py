@@ -214,7 +214,9 @@ def text_file(path: str, what: str) -> Path:
 
 
 def print_json_line(obj: dict) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    """One JSON object a line on stdout: UTF-8 as it is, all-ASCII (\\u escapes) where stdout's encoding is another."""
+    utf8 = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "").replace("_", "") == "utf8"
+    sys.stdout.write(json.dumps(obj, ensure_ascii=not utf8) + "\n")
     sys.stdout.flush()
 
 
