@@ -15,7 +15,7 @@ import warnings
 
 from . import __version__
 from .errors import SpeechseqError, SpeechseqWarning
-from .commands.common import HelpFormatter
+from .commands.common import HelpFormatter, writes_utf8
 
 __all__ = ["main", "build_parser"]
 
@@ -79,19 +79,29 @@ def _sigterm_as_ctrl_c():
     return lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
-def _paths_print_as_given() -> None:
-    """A file name that is no UTF-8 reaches Python as lone surrogates (os.fsdecode); printed to a stdout whose
-    errors are strict (a UTF-8 locale other than C.UTF-8) it was a UnicodeEncodeError traceback. surrogateescape
-    writes those bytes back as they were given; any other text is encoded as before."""
-    reconfigure = getattr(sys.stdout, "reconfigure", None)
-    if reconfigure is not None and getattr(sys.stdout, "errors", None) == "strict":
-        reconfigure(errors="surrogateescape")
+def _printable_streams() -> None:
+    """What a command prints never ends it with a UnicodeEncodeError traceback. A file name that is no UTF-8 reaches
+    Python as lone surrogates (os.fsdecode): a UTF-8 stdout whose errors are strict (a UTF-8 locale other than
+    C.UTF-8) writes those bytes back as they were given (surrogateescape); any other text is encoded as before. A
+    stream whose encoding cannot spell a character (a Latin-1 or ASCII locale, PYTHONIOENCODING=ascii) gets it as a
+    backslash escape, where "Café.wav" stopped a batch (JSON lines are written all-ASCII there:
+    common.print_json_line)."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is None:
+            continue
+        try:
+            if not writes_utf8(stream):
+                reconfigure(errors="backslashreplace")
+            elif stream is sys.stdout and getattr(stream, "errors", None) == "strict":
+                reconfigure(errors="surrogateescape")
+        except (ValueError, OSError):  # a stream replaced by a caller's, or closed
+            pass
 
 
 def main(argv: list[str] | None = None) -> int:
     warnings.showwarning = _show_warning
-    _paths_print_as_given()
-    _unencodable_as_escapes()
+    _printable_streams()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -102,19 +112,6 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args)
     finally:
         restore()
-
-
-def _unencodable_as_escapes() -> None:
-    """A terminal or pipe whose encoding cannot spell a character (a Latin-1 or ASCII locale, PYTHONIOENCODING=ascii)
-    gets it as a backslash escape, not a UnicodeEncodeError traceback that stops a batch at a file named "Café.wav"
-    (JSON lines are written all-ASCII there: common.print_json_line)."""
-    for stream in (sys.stdout, sys.stderr):
-        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
-        if hasattr(stream, "reconfigure") and encoding != "utf8":  # UTF-8 spells all (lone surrogates as above)
-            try:
-                stream.reconfigure(errors="backslashreplace")
-            except (ValueError, OSError):  # a stream replaced by a caller's, or closed
-                pass
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -213,10 +213,14 @@ def text_file(path: str, what: str) -> Path:
     return p
 
 
+def writes_utf8(stream) -> bool:
+    """Whether a text stream encodes as UTF-8 (it can spell any character)."""
+    return (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "") == "utf8"
+
+
 def print_json_line(obj: dict) -> None:
     """One JSON object a line on stdout: UTF-8 as it is, all-ASCII (\\u escapes) where stdout's encoding is another."""
-    utf8 = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "").replace("_", "") == "utf8"
-    sys.stdout.write(json.dumps(obj, ensure_ascii=not utf8) + "\n")
+    sys.stdout.write(json.dumps(obj, ensure_ascii=not writes_utf8(sys.stdout)) + "\n")
     sys.stdout.flush()
 
 

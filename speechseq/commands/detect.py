@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -55,8 +56,6 @@ def default_models() -> list[Path]:
 def detect_file(det, path: Path, chunk_ms: float = 100.0, keep: bool = False):
     """Stream one file through `det`. Returns (events, duration s, posteriors per keyword or None, features or None)."""
     from ..audio import stream_audio
-    from ..train.kwbank import pad_recording
-
     state = det.initial_state()
     rate = det.frontend.cfg.sample_rate  # the models' rate (each file is resampled to it), not always 16 kHz
     chunk = max(1, int(round(rate * chunk_ms / 1000)))
@@ -73,7 +72,7 @@ def detect_file(det, path: Path, chunk_ms: float = 100.0, keep: bool = False):
             events += got
     # The file's end is followed by a second of quiet noise, as `eval detector` scores clips: the posterior rises
     # only after a keyword ends, and a clip cut 0.1 s after its word was otherwise never detected.
-    tail = pad_recording(np.zeros(0, np.float32), np.random.default_rng(0), lead_s=0.0, sr=rate)
+    tail = _tail(rate)
     beyond = [[] for _ in det.models] if keep else None  # the posteriors shown are the file's own
     for i in range(0, len(tail), chunk):
         got, state = det.step(tail[i: i + chunk], state, beyond)
@@ -88,6 +87,16 @@ def detect_file(det, path: Path, chunk_ms: float = 100.0, keep: bool = False):
         spec = logmel(np.concatenate(feats) if feats else np.zeros(0, np.float32), det.frontend.cfg)
         post = [np.concatenate(p) if p else np.zeros(0, np.float32) for p in post]
     return events, duration, post, spec
+
+
+@functools.lru_cache(maxsize=2)
+def _tail(rate: int) -> np.ndarray:
+    """The second of quiet pink noise that follows each file (the same every time: made once per rate)."""
+    from ..train.kwbank import pad_recording
+
+    tail = pad_recording(np.zeros(0, np.float32), np.random.default_rng(0), lead_s=0.0, sr=rate)
+    tail.flags.writeable = False
+    return tail
 
 
 def plot_detections(path: Path, out: str, det, events, duration: float, post, spec) -> None:

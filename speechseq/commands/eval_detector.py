@@ -74,26 +74,23 @@ def collect(paths: list[str], where: list[str]) -> list[Path]:
 
 def _manifest_rows(path: Path, filters: list[tuple[str, str]]) -> list[Path]:
     """The audio_filepath (relative to the manifest, or absolute) of each row matching every KEY=VALUE."""
+    from ..train.manifests import json_objects
+
     out = []
     with open(path, "rb") as f:  # decoded line by line, so that a line that is not UTF-8 is named
-        for lineno, raw in enumerate(f, 1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as err:
-                raise SpeechseqError(f"{path}:{lineno}: not UTF-8 text ({err.reason})") from None
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                row = None
-            if not isinstance(row, dict):
-                raise SpeechseqError(f"{path}:{lineno}: not a JSON object: {line.strip()[:80]}")
+        for lineno, row in json_objects((_utf8(raw, path, n) for n, raw in enumerate(f, 1)), path):
             if "audio_filepath" not in row:
                 raise SpeechseqError(f"{path}:{lineno}: no audio_filepath (found {sorted(row)})")
             if all(_matches(row.get(k), v) for k, v in filters):
                 out.append(path.parent / str(row["audio_filepath"]))
     return out
+
+
+def _utf8(raw: bytes, path: Path, lineno: int) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise SpeechseqError(f"{path}:{lineno}: not UTF-8 text ({err.reason})") from None
 
 
 def _matches(value: object, wanted: str) -> bool:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -158,21 +157,15 @@ def items_from(specs: list[str], role: str, keyword: str) -> list:
 def _manifest_rows(path: Path) -> list[dict]:
     """The rows of a JSONL manifest; a line that is not a JSON object with an "audio_filepath" is one error naming
     it."""
+    from ..train.manifests import json_objects
+
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()  # -sig: a byte order mark is no part of line 1
     except UnicodeDecodeError as err:
         raise SpeechseqError(f"{path}: not a UTF-8 text file (byte {err.start}): a manifest holds one JSON object "
                              f"a line") from None
     rows = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            r = json.loads(line)
-        except json.JSONDecodeError:
-            r = None
-        if not isinstance(r, dict):
-            raise SpeechseqError(f"{path}:{n}: not a JSON object: {line.strip()[:80]}")
+    for n, r in json_objects(lines, path):
         if not isinstance(r.get("audio_filepath"), str) or not r["audio_filepath"].strip():
             raise SpeechseqError(f"{path}:{n}: no \"audio_filepath\" (the clip's path, relative to the manifest or "
                                  f"absolute)")

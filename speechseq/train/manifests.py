@@ -13,7 +13,7 @@ import json
 import math
 import os
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -130,18 +130,24 @@ def load_jsonl(path: str | Path, *, split: str | Iterable[str] | None = None,
     reader, want, tag = _Reader(skip_missing), _splits(split), source or _source(path)
     out = []
     with open(path, encoding="utf-8-sig") as f:  # -sig: a byte order mark is not part of the first line
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                rec = None
-            if not isinstance(rec, dict):
-                raise SpeechseqError(f"{where}: not a JSON object: {line.strip()[:80]}")
-            out.extend(_record(rec, path.parent, where, reader, want, tag))
+        for lineno, rec in json_objects(f, path):
+            out.extend(_record(rec, path.parent, f"{path}:{lineno}", reader, want, tag))
     return out
+
+
+def json_objects(lines: Iterable[str], path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for each line of a JSONL file that is not blank; SpeechseqError "PATH:LINE: not a JSON
+    object" for a line that is something else. `lines` are the file's, decoded as the caller reads it."""
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            rec = None
+        if not isinstance(rec, dict):
+            raise SpeechseqError(f"{path}:{lineno}: not a JSON object: {line.strip()[:80]}")
+        yield lineno, rec
 
 
 def _record(rec: dict[str, Any], base: Path, where: str, reader: _Reader,
