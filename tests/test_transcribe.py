@@ -311,3 +311,23 @@ def test_options_the_decoder_does_not_read_are_named(tmp_path, tiny_model, capsy
         assert main([*base, "--beam-size", "4", "--word-lm-weight", "2", "--oov-penalty", "3"]) == 0
         err = capsys.readouterr().err
         assert "--word-lm-weight, --oov-penalty: not used by --decoder auto" in err and "--beam-size" not in err, err
+
+
+def test_subtitle_cues_are_two_lines_of_at_most_42_characters():
+    """A subtitle line is read at a glance: cues hold at most two lines of 42 characters (the common broadcast
+    limit), broken between words; they were one line of up to 60 characters."""
+    from speechseq.commands.transcribe import cues
+    from speechseq.runtime.decoding import Word
+
+    text = ("the quick brown fox jumps over the lazy dog while seven wizards quietly hex the jovial "
+            "sphinx of black quartz judge my vow").split()
+    words = [Word(w, 0.3 * k, 0.3 * k + 0.25, 0.9) for k, w in enumerate(text)]
+    got = cues(words, max_s=100.0)
+    assert [" ".join(c[2].split()) for c in got] == [" ".join(text[:15]), " ".join(text[15:])]
+    for _, _, cue in got:
+        lines = cue.split("\n")
+        assert 1 <= len(lines) <= 2 and all(len(line) <= 42 for line in lines)
+    assert got[0][2].split("\n") == ["the quick brown fox jumps over the lazy", "dog while seven wizards quietly hex the"]
+    # one word longer than a line still gets a cue of its own, not an empty one
+    long = [Word("a" * 50, 0.0, 1.0, 0.9), Word("b", 1.1, 1.2, 0.9)]
+    assert [c[2] for c in cues(long)] == ["a" * 50 + "\nb"]

@@ -149,17 +149,32 @@ def _timestamp(t: float, sep: str) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
 
 
-def cues(words, max_chars: int = 60, max_s: float = 6.0, max_gap_s: float = 0.8) -> list[tuple[float, float, str]]:
-    """Subtitle cues: words grouped until a cue would pass max_chars or max_s, or a pause > max_gap_s."""
-    out, cur = [], []
+def cues(words, line_chars: int = 42, max_lines: int = 2, max_s: float = 6.0,
+         max_gap_s: float = 0.8) -> list[tuple[float, float, str]]:
+    """Subtitle cues (start, end, text): words fill lines of at most line_chars (a longer word has a line
+    of its own), and a cue closes when it would need more than max_lines lines, last past max_s, or at a
+    pause over max_gap_s. Lines are joined by a newline, as SRT and WebVTT write them."""
+    out, lines, first, last = [], [], None, None
+
+    def close():
+        out.append((first.start, last.end, "\n".join(lines)))
+
     for w in words:
-        if cur and (len(" ".join(x.word for x in cur)) + 1 + len(w.word) > max_chars or w.end - cur[0].start > max_s
-                    or w.start - cur[-1].end > max_gap_s):
-            out.append((cur[0].start, cur[-1].end, " ".join(x.word for x in cur)))
-            cur = []
-        cur.append(w)
-    if cur:
-        out.append((cur[0].start, cur[-1].end, " ".join(x.word for x in cur)))
+        if lines:
+            fits = len(lines[-1]) + 1 + len(w.word) <= line_chars
+            if (not fits and len(lines) == max_lines) or w.end - first.start > max_s or w.start - last.end > max_gap_s:
+                close()
+                lines = []
+            elif fits:
+                lines[-1] += " " + w.word
+                last = w
+                continue
+        if not lines:
+            first = w
+        lines.append(w.word)
+        last = w
+    if lines:
+        close()
     return out
 
 
