@@ -49,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", metavar="DIR", help="folder for the takes, needed but for --list-devices (made if "
                                                  "missing; takes already there are kept and numbered after)")
     p.add_argument("--count", type=bounded(int, ge=1), default=50,
-                   help="stop after this many kept takes (more help: README, Training your own keyword)")
+                   help="stop after this many takes in this session (takes already in --out are kept but not counted; more help: README, Training your own keyword)")
     src = p.add_argument_group("input")
     src.add_argument("--device", help="input device index or name substring (default: the system's default input)")
     src.add_argument("--list-devices", action="store_true", help="list input devices and exit")
