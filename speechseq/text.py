@@ -100,7 +100,7 @@ def _spell_number(match: re.Match) -> str:
         return " " + " and ".join(parts) + " "
     if "." in digits:
         whole, frac = digits.split(".", 1)
-        words = number_to_words(int(whole or 0)) + " point " + " ".join(_ONES[int(d)] for d in frac)
+        words = (number_to_words(int(whole)) + " " if whole else "") + "point " + " ".join(_ONES[int(d)] for d in frac)
     elif suffix in ("st", "nd", "rd", "th"):
         return " " + _ordinal(int(digits)) + " "
     elif money is None and len(digits) == 4 and "," not in text and 1100 <= int(digits) <= 2099:
@@ -117,9 +117,10 @@ def _spell_number(match: re.Match) -> str:
     return " " + words + " "
 
 
-# An amount: digits with commas grouping thousands, a decimal part; a currency before it, an ordinal or
-# plural ending (this one only after a 0: "1990s", not "5s") or a scale word after it.
-_NUMBER = re.compile(r"(?P<money>[$£€])?(?P<num>(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?)"
+# An amount: digits with commas grouping thousands, a decimal part (or only one: ".5", not after a word or a number:
+# "No.5", "1.2.3"); a currency before it, an ordinal or plural ending (this one only after a 0: "1990s", not "5s")
+# or a scale word after it.
+_NUMBER = re.compile(r"(?P<money>[$£€])?(?P<num>(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?|(?<![\w.])\.\d+)"
                      r"(?:(?P<suffix>st|nd|rd|th|(?<=0)'?s(?![a-z]))|(?<=\d)(?P<scale>\s+(?:thousand|million|billion|"
                      r"trillion)(?![a-z]))(?(money)|(?!)))?", re.IGNORECASE)
 

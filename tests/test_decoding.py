@@ -200,6 +200,32 @@ def test_bad_log_probs_raise():
         greedy(np.full((3, 4), np.nan))
 
 
+def test_positive_infinite_log_probs_are_one_clear_error():
+    # A log-probability is <= 0: +inf (a broken graph's overflow) ranked a hypothesis with score inf, and the
+    # alignment then said "no CTC alignment of 2 tokens in 4 frames", with RuntimeWarnings, as if the text were wrong.
+    lp = np.log(np.full((4, CTC_SIZE), 1 / CTC_SIZE))
+    lp[0, encode("a")[0]] = np.inf
+    hyp = greedy(frames_from("a-b-"))
+    for decode_it in (lambda: greedy(lp), lambda: prefix_beam_search(lp, 4), lambda: ctc_align(lp, hyp.tokens),
+                      lambda: word_timestamps(lp, hyp, 0.04)):
+        with pytest.raises(ValueError, match=r"log_probs contain \+inf at frame 0"):
+            decode_it()
+    ok = lp.copy()
+    ok[0, encode("a")[0]] = -np.inf          # a probability of 0 stays valid input
+    assert greedy(ok).score < 0
+
+
+@pytest.mark.parametrize("field,value", [("alpha", float("nan")), ("alpha", float("inf")), ("beta", float("-inf")),
+                                         ("beta", float("nan"))])
+def test_fusion_weights_must_be_finite(field, value):
+    # nan or inf weights gave "every prefix has probability 0 at frame 1: pass log-softmax outputs" (or a best
+    # hypothesis scored inf): a message about the input for a mistake in the weights.
+    lp = log_softmax(np.random.default_rng(0).normal(0, 1, (5, CTC_SIZE)))
+    lm = TableLM(np.full((len(VOCAB),) * 3, -np.log(len(VOCAB))))
+    with pytest.raises(ValueError, match=f"{field} must be a finite number"):
+        prefix_beam_search(lp, 4, lm=lm, **{field: value})
+
+
 def test_lm_preferring_a_spelling_flips_the_choice():
     # The acoustics lean to "cat" (c 0.5 vs k 0.4); an LM sure that words start with k flips it.
     lp = np.log(np.full((4, CTC_SIZE), 1e-4))

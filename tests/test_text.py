@@ -21,6 +21,16 @@ def test_normalize(raw, expected):
     assert normalize(raw) == expected
 
 
+@pytest.mark.parametrize("raw,expected", [
+    ("a .5 mm lead", "a point five mm lead"),               # was "a five mm lead": ten times the number
+    ("it costs $.50", "it costs fifty cents"),             # was "it costs fifty"
+    ("batting .300 and 0.5", "batting point three zero zero and zero point five"),   # was "three hundred"
+    ("No.5 and 1.2.3", "no five and one point two three"),  # a dot after a word or a number is no decimal point
+])
+def test_normalize_a_number_that_starts_with_its_decimal_point(raw, expected):
+    assert normalize(raw) == expected
+
+
 @pytest.mark.parametrize("n,words", [(0, "zero"), (13, "thirteen"), (40, "forty"), (99, "ninety nine"),
                                      (101, "one hundred one"), (2026, "two thousand twenty six"),
                                      (1_000_001, "one million one")])

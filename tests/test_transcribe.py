@@ -57,6 +57,27 @@ def test_split_at_pauses_cuts_in_silence_and_keeps_every_sample():
         assert not any(a + 0.05 < t < b - 0.05 for a, b in bursts), t
 
 
+@pytest.mark.parametrize("field, value", [("alpha", float("nan")), ("beta", float("inf")), ("beam_size", 2.5),
+                                          ("beam_size", True), ("nbest", 1.5)])
+def test_decode_options_refuse_non_finite_weights_and_fractional_counts(field, value):
+    """The runtime recogniser's options took them: a NaN alpha ended in "every prefix has probability 0 at frame 1:
+    pass log-softmax outputs", a beam of 2.5 inside numpy's argpartition, an n-best of 1.5 as a slice TypeError."""
+    with pytest.raises(ValueError, match=field):
+        DecodeOptions("beam", **{field: value})
+
+
+@pytest.mark.parametrize("decoder", ["greedy", "beam"])
+def test_result_text_has_single_spaces_like_its_words(decoder):
+    """Two spaces with a blank between are two space tokens: "a  b" was the text (the shipped int8 recogniser's
+    greedy output on 3 of the 131 Kathleen dev files), one word fewer than its text split at spaces."""
+    lp = np.full((7, 29), np.log(0.1 / 28))
+    for t, sym in enumerate([2, 0, 1, 0, 1, 0, 3]):        # a _ space _ space _ b
+        lp[t, sym] = np.log(0.9)
+    result = Recognizer(SHIPPED).decode(lp, DecodeOptions(decoder))
+    assert result.hypotheses[0].text == "a  b"              # the tokens as they are
+    assert result.text == "a b" and [w.word for w in result.words] == result.text.split(" ")
+
+
 def _babble(seconds: float, seed: int = 0, sr: int = 16000) -> np.ndarray:
     """Noise whose loudness and colour change every 50 ms (keeps an untrained model's output moving)."""
     rng = np.random.default_rng(seed)

@@ -87,6 +87,9 @@ def _check_log_probs(log_probs: np.ndarray) -> np.ndarray:
         raise ValueError(f"log_probs must have shape (T, V) with V >= 2, got {lp.shape}")
     if np.isnan(lp).any():
         raise ValueError("log_probs contain NaN")
+    over = np.isposinf(lp).any(axis=1)
+    if over.any():   # log-probabilities are <= 0: +inf is a broken graph's overflow, and it poisons every sum
+        raise ValueError(f"log_probs contain +inf at frame {int(np.argmax(over))}: pass log-softmax outputs")
     return lp
 
 
@@ -160,6 +163,9 @@ def prefix_beam_search(
     lp = _check_log_probs(log_probs)
     if beam_size < 1:
         raise ValueError(f"beam_size must be >= 1, got {beam_size}")
+    for name, value in (("alpha", alpha), ("beta", beta)):
+        if not np.isfinite(value):   # nan or inf makes every score nan or inf: a ranking by nothing
+            raise ValueError(f"{name} must be a finite number, got {value!r}")
     n_sym = lp.shape[1]
     fuse = lm is not None and alpha != 0.0
     pr = prune(lp, prune_top_k, prune_logp, blank_skip)

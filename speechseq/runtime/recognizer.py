@@ -50,8 +50,14 @@ class DecodeOptions:
     def __post_init__(self) -> None:
         if self.decoder not in ("greedy", "beam", "lexicon"):
             raise ValueError(f"decoder must be 'greedy', 'beam' or 'lexicon', got {self.decoder!r}")
-        if self.beam_size < 1 or self.nbest < 1:
-            raise ValueError("beam_size and nbest must be >= 1")
+        for name in ("beam_size", "nbest"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+        bad = [f"{name} {value!r}" for name, value in (("alpha", self.alpha), ("beta", self.beta))
+               if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not np.isfinite(value)]
+        if bad:   # nan or inf poisons every fused score
+            raise ValueError(f"decoder weights must be finite numbers, got {', '.join(bad)}")
         if self.decoder == "lexicon" and self.lexicon is None:
             raise ValueError("decoder 'lexicon' needs a lexicon")
 
@@ -156,7 +162,7 @@ class Recognizer:
                                       beta=opts.beta)[: opts.nbest]
         best = hyps[0]
         words = word_timestamps(log_probs, best, self.frame_shift_s) if best.tokens else []
-        return Result(best.text.strip(), tuple(words), tuple(hyps))
+        return Result(" ".join(best.text.split()), tuple(words), tuple(hyps))   # "a  b": two space tokens
 
     def recognize(self, audio: np.ndarray, opts: DecodeOptions = DecodeOptions()) -> Result:
         """One utterance: (N,) float32 samples at the model's sample rate."""

@@ -114,7 +114,7 @@ def rescoring_recognizer(path: str | os.PathLike, text_decoder: TextDecoder, thr
             lp, mem = encoder_run(self.session, feats)
             best = text_decoder(lp, mem)
             words = word_timestamps(lp, best, self.frame_shift_s) if best.tokens else []
-            return Result(best.text.strip(), tuple(words), (best,))
+            return Result(" ".join(best.text.split()), tuple(words), (best,))
 
     rec = _Rescoring(path, threads)
     if text_decoder.needs_memory:
