@@ -303,6 +303,19 @@ def test_energy_vad_endpoints_like_silero(tiny_models, demo_audio):
     assert wer(COMMAND, final.text) <= 0.2
 
 
+@pytest.mark.parametrize("noise_db", [-40, -35])
+def test_energy_vad_endpoints_in_steady_noise(tiny_models, demo_audio, noise_db):
+    """White noise under the demo: the energy VAD's floor starts at the room's level, heard before the keyword,
+    not at -60 dB for every utterance, from where it rose 1.5 dB/s: at -40 dBFS the final came 3 s late (7.45 s),
+    at -35 dBFS only with the end of the stream. The utterance ends about where Silero ends it (the energy VAD, 12 dB
+    over -35 dBFS, loses the quiet end of "lights": 3.91 s)."""
+    noisy = demo_audio + np.random.default_rng(0).normal(0, 10 ** (noise_db / 20), len(demo_audio)).astype(np.float32)
+    for vad in (EnergyVad(), load_vad("silero")):
+        events, _ = _run(_listener(tiny_models, vad=vad, partials=False), noisy)
+        final = next(e for e in events if isinstance(e, FinalEvent))
+        assert 3.85 < final.speech_end < 4.3 and final.time < 4.7, vad.name
+
+
 def _cli(args: list[str], capsys) -> tuple[int, list[str], str]:
     from speechseq.cli import main
 
@@ -396,6 +409,23 @@ def test_cli_max_minutes_stops_the_stream(tiny_models, capsys):
     events = [json.loads(x) for x in lines]
     assert [e["event"] for e in events] == ["wake", "final"]      # the utterance cut at 3 s is still reported
     assert events[-1]["time"] == pytest.approx(3.0, abs=0.06)
+
+
+@pytest.mark.parametrize("block_ms", ["50", "333"])
+def test_cli_max_minutes_hears_no_audio_past_the_limit(tiny_models, capsys, block_ms):
+    """--max-minutes 0.05 is 3.0 s of audio whatever the block size (blocks of 50 ms added up to 2.9999999999999973
+    s and one more block was heard, to 3.05 s; blocks of 333 ms ran to 3.33 s), and a keyword said after the limit
+    does not wake the listener (--max-minutes 0.025, 1.5 s: "activate" ends at 1.68 s; 333 ms blocks woke at 2.0 s)."""
+    m = tiny_models
+    args = ["listen", "--input", str(SAMPLE), "--fast", "--json", "--keyword-model", str(m.detector),
+            "--model", str(m.recognizer), "--no-partials", "--block-ms", block_ms]
+    code, lines, err = _cli([*args, "--max-minutes", "0.05"], capsys)
+    assert code == 0 and "--max-minutes" in err
+    events = [json.loads(x) for x in lines]
+    assert [e["event"] for e in events] == ["wake", "final"]
+    assert events[-1]["time"] == pytest.approx(3.0, abs=1e-3)
+    code, lines, err = _cli([*args, "--max-minutes", "0.025"], capsys)
+    assert code == 0 and "--max-minutes" in err and lines == []
 
 
 def test_cli_errors_are_one_line(capsys, tmp_path):

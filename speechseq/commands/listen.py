@@ -271,6 +271,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _loop(args: argparse.Namespace, listener, out: "_Output", stop: threading.Event) -> int:
     """Stream the source through the listener until it ends, `--max-minutes`, Ctrl+C or `stop` is set."""
+    from ..audio import SAMPLE_RATE
     from ..sources import DeviceLost, FileStream, Microphone, Overrun, import_sounddevice
 
     limit_s = args.max_minutes * 60 if args.max_minutes else None
@@ -293,11 +294,14 @@ def _loop(args: argparse.Namespace, listener, out: "_Output", stop: threading.Ev
                             if not announced:
                                 announced, lost_at = True, None
                                 _announce(source, listener, args)
+                            if limit_s is not None:   # no audio past the limit: a block may end after it
+                                item = item[: max(0, int(round((limit_s - state.time) * SAMPLE_RATE)))]
                             events, state = listener.step(item, state)
                         out(events)
                         if stop.is_set():
                             raise KeyboardInterrupt
-                        if limit_s is not None and state.time >= limit_s:
+                        # (half a sample short of it: the blocks' lengths add up to a time a little off the limit)
+                        if limit_s is not None and state.time >= limit_s - 0.5 / SAMPLE_RATE:
                             out.end_line()
                             print(f"speechseq: stopping after {args.max_minutes:g} min (--max-minutes)", file=sys.stderr)
                             break

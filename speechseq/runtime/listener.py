@@ -36,7 +36,7 @@ from .events import Event, FinalEvent, OverrunEvent, PartialEvent, WakeEvent
 from .onnx import ModelError
 from .recognizer import DecodeOptions, Recognizer
 from .streaming_recognizer import StreamingRecognizer, StreamState
-from .vad import Vad, VadState, load_vad
+from .vad import EnergyVad, Vad, VadState, load_vad
 
 __all__ = ["ListenerConfig", "Mode", "ListenerState", "Listener", "Transcriber"]
 
@@ -153,12 +153,27 @@ class Listener:
         audio = np.concatenate(history) if history else np.zeros(0, np.float32)
         hist_start = state.time - len(audio) / SAMPLE_RATE
         start = min(max(kw_end + self.cfg.start_offset_s, hist_start), state.time)
-        audio = audio[int(round((start - hist_start) * SAMPLE_RATE)) :]
-        rec = Recording(start, start, 0, self.frontend.initial_state(), (), self.vad.initial_state(),
+        cut = int(round((start - hist_start) * SAMPLE_RATE))
+        vad = self._vad_start(audio[:cut])
+        audio = audio[cut:]
+        rec = Recording(start, start, 0, self.frontend.initial_state(), (), vad,
                         self.streaming.initial_state() if self.streaming is not None else None, speech_end=start)
         state = replace(state, mode=Mode.RECORDING, history=(), recording=rec)
         events, state = self._record(audio, state, advance=False)
         return [wake, *events], state
+
+    def _vad_start(self, before: np.ndarray) -> VadState:
+        """A recording's first VAD state; `before`: the audio before it (what the history holds). The energy VAD's
+        noise floor starts at the quietest whole frame of the last second before the recording, where that is above
+        its usual start: from there it rises 1.5 dB/s, and a steady noise of -40 dBFS was speech for the first 3 s
+        of every utterance (the final came that late), one of -35 dBFS for 8.7 s."""
+        state = self.vad.initial_state()
+        frame = int(round(self.vad.frame_s * SAMPLE_RATE))
+        n = min(len(before), SAMPLE_RATE) // frame * frame      # frames that end where the recording starts
+        if not isinstance(self.vad, EnergyVad) or n == 0:
+            return state
+        floor = self.vad.clip_floor_db(before[len(before) - n :], quantile=0.0, min_s=0.0)
+        return replace(state, floor_db=max(state.floor_db, floor))
 
     # -- recording ---------------------------------------------------------------------------
     def _record(self, block: np.ndarray, state: ListenerState, advance: bool = True
