@@ -54,6 +54,30 @@ def test_mix_clip_labels_match_the_positive_ends(rng):
     assert np.abs(out.audio).max() <= 0.99 + 1e-6
 
 
+@pytest.mark.parametrize("bg_dbfs", [None, -60.0, -30.0])
+def test_mix_clip_gives_the_drawn_snr_against_all_that_is_heard(bg_dbfs):
+    """The SNR is speech against background plus noise floor: a silent or quiet background (under the -45 dBFS
+    floor) gave 5 and -6.5 dB for a drawn 10 dB. The speech is the mix less the same mix of a silent clip."""
+    tone = (0.5 * np.sin(np.arange(16000) * 2 * np.pi * 440 / 16000)).astype(np.float32)
+    for seed in range(3):
+        bg = np.zeros(160000, np.float32) if bg_dbfs is None else \
+            coloured_noise("pink", 160000, np.random.default_rng(seed)) * np.float32(10 ** (bg_dbfs / 20))
+        mixes = [mix_clip(np.random.default_rng(seed), bg, [clip], [clip[:4000]], snr_db=(5.0, 15.0))
+                 for clip in (tone, np.zeros_like(tone))]
+        noise = mixes[1].audio.astype(np.float64)
+        speech = mixes[0].audio - noise
+        end = int(round(mixes[0].positive_ends[0] * 16000))
+        snr = 10 * np.log10(np.mean(speech[end - 16000: end] ** 2) / np.mean(noise**2))
+        assert snr == pytest.approx(_first_snr(seed, [len(tone), 4000], (5.0, 15.0)), abs=0.01)
+
+
+def _first_snr(seed, lengths, snr_db):
+    """The SNR mix_clip draws for its first clip: after the placement, as mix_clip draws them."""
+    rng = np.random.default_rng(seed)
+    place_without_overlap(rng, 160000, lengths)
+    return rng.uniform(*snr_db)
+
+
 def test_room_and_microphone_keep_the_level(rng):
     x = (0.3 * rng.standard_normal(16000)).astype(np.float32)
     h = synth_rir(rng)

@@ -76,6 +76,15 @@ def test_engine_failures_raise():
         synthesize("  ", ESPEAK)
 
 
+@pytest.mark.skipif(shutil.which("flite") is None, reason="needs flite")
+@pytest.mark.parametrize("text", ["...", "привет"])
+def test_an_engines_pause_for_text_it_cannot_say_is_no_clip(text):
+    """flite's rms voice gives 0.23 s of -50 dBFS noise for text it cannot say: silence, not a clip at peak 0.95."""
+    with pytest.raises(SynthError, match="produced silence"):
+        synthesize(text, Voice("flite", "rms"))
+    assert np.abs(synthesize("yes", Voice("flite", "rms"))).max() == pytest.approx(0.95, abs=1e-3)
+
+
 def test_trim_silence_keeps_30ms():
     tone = 0.5 * np.sin(np.arange(8000) * 0.1).astype(np.float32)
     padded = np.concatenate([np.zeros(16000, np.float32), tone, np.zeros(8000, np.float32)])
@@ -160,6 +169,33 @@ def test_sound_alikes_dictionary():
     assert out == sound_alikes("activate", 60, seed=1)
     words = ordinary_words(50, seed=3, exclude=["activate"])
     assert len(set(words)) == 50 and words == ordinary_words(50, seed=3, exclude=["activate"])
+
+
+def test_sound_alikes_of_a_keyword_with_accents_or_another_alphabet():
+    """An accented keyword is looked up as the word list spells it (its own spelling "cafe" is no negative); a
+    keyword in another alphabet has no sound-alike in an English list ([], not a ValueError)."""
+    words = ["cafe", "cafes", "cage", "safe", "caffeine", "table"]
+    out = sound_alikes("café", 10, words=words)
+    assert "cafe" not in out and "cafes" not in out and {"cage", "safe", "caffeine"} <= set(out)
+    assert ordinary_words(10, exclude=["café"], min_len=4, words=words) == \
+        ordinary_words(10, exclude=["cafe"], min_len=4, words=words)
+    assert sound_alikes("привет", 10, words=words) == []
+    with pytest.raises(ValueError, match="no letters"):
+        sound_alikes("123", 10, words=words)
+
+
+@pytest.mark.skipif(shutil.which("flite") is None, reason="needs flite")
+def test_a_keyword_in_another_alphabet_is_no_traceback(tmp_path, capsys):
+    """`--keyword привет` passes the option's check (it has letters): the negatives are ordinary words, as many as
+    asked for (flite says no Cyrillic, so no positive is made: one clear line, exit 1)."""
+    from speechseq.cli import main
+
+    rc = main(["synth", "keyword", "--keyword", "привет", "--out", str(tmp_path / "kw"), "--engines", "flite",
+               "--variations", "1", "--min-per-engine", "0", "--workers", "1"])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and rc == 1 and "no clip of 'привет' could be made" in err
+    neg = [json.loads(line) for line in (tmp_path / "kw" / "negatives.jsonl").read_text().splitlines()]
+    assert len(neg) == 5 and {r["kind"] for r in neg} == {"word"}
 
 
 def test_ordinary_phrases(tmp_path):
@@ -381,6 +417,36 @@ def test_interrupt_stops_synthesis_and_a_rerun_resumes(tmp_path, how):
     assert f"{len(made)} of 40 clips already in" in proc.stdout + proc.stderr
     rows = [json.loads(line) for line in (cache / "manifest.jsonl").read_text().splitlines()]
     assert len(rows) == 40 == len({r["audio_filepath"] for r in rows})
+
+
+@pytest.mark.parametrize("opts", [["--speed-max", "5"], ["--speed-min", "0.2"]])
+def test_speed_factors_synthesis_cannot_take_are_refused_before_any_job(tmp_path, capsys, opts):
+    """synthesize takes factors in [0.25, 4]: out of it, every varied job failed one by one (exit 0 with some
+    positives) instead of one line before the work."""
+    from speechseq.cli import main
+
+    rc = main(["synth", "keyword", "--keyword", "hello", "--out", str(tmp_path / "kw"), "--engines", "flite",
+               "--variations", "2", "--min-per-engine", "0", "--neg-ratio", "0", "--workers", "1", *opts])
+    err = capsys.readouterr().err
+    assert rc == 1 and "0.25 <= --speed-min <= --speed-max <= 4" in err and "skipped job" not in err
+    assert not (tmp_path / "kw" / "positives.jsonl").exists()
+
+
+@pytest.mark.skipif(shutil.which("flite") is None, reason="needs flite")
+def test_an_engine_asked_for_but_not_installed_is_named(tmp_path, capsys, monkeypatch):
+    """`--engines flite pico` where pico is missing (a PATH with flite alone): one line names it (it was only a
+    count of 0 among the others), and flite's clips are made."""
+    from speechseq.cli import main
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "flite").symlink_to(shutil.which("flite"))
+    monkeypatch.setenv("PATH", str(bin_dir))
+    rc = main(["synth", "keyword", "--keyword", "hello", "--out", str(tmp_path / "kw"), "--engines", "flite",
+               "pico", "--variations", "1", "--min-per-engine", "0", "--neg-ratio", "0", "--workers", "1"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "not installed, left out: pico (" in out
+    assert len((tmp_path / "kw" / "positives.jsonl").read_text().splitlines()) == 5
 
 
 def test_a_run_that_makes_no_positive_fails(tmp_path, monkeypatch, capsys):

@@ -109,8 +109,8 @@ def keyword_file_name(keyword: str) -> str:
 
 
 def voices_of(args: argparse.Namespace) -> VoiceOptions:
-    if not 0 < args.speed_min <= args.speed_max:
-        raise SpeechseqError(f"need 0 < --speed-min <= --speed-max, got {args.speed_min}, {args.speed_max}")
+    if not 0.25 <= args.speed_min <= args.speed_max <= 4.0:  # the factors speechseq.train.synth.synthesize takes
+        raise SpeechseqError(f"need 0.25 <= --speed-min <= --speed-max <= 4, got {args.speed_min}, {args.speed_max}")
     if args.workers < 1:
         raise SpeechseqError(f"--workers must be >= 1, got {args.workers}")
     return VoiceOptions(tuple(args.engines) if args.engines else None, args.seed, args.workers, args.speed_min,

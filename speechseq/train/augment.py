@@ -175,23 +175,23 @@ def mix_clip(rng: np.random.Generator, background: np.ndarray, positives: list[n
              negatives: list[np.ndarray], stride: int = 4, label_s: float = 0.4, snr_db: tuple[float, float] = (0, 20),
              floor_dbfs: float | None = -45.0, sr: int = 16000, hop: int = 160, win: int = 400) -> MixResult:
     """One course-style example as a waveform: `positives` and `negatives` placed without overlap
-    over `background` at SNRs drawn from `snr_db` (speech RMS vs background RMS), a noise floor,
-    and the labels at the detector's output rate."""
+    over `background` and a noise floor at SNRs drawn from `snr_db` (speech RMS vs the RMS of background
+    plus floor: what is heard around the speech), and the labels at the detector's output rate."""
     bg = np.asarray(background, dtype=np.float32).copy()
     clips = list(positives) + list(negatives)
     starts = place_without_overlap(rng, len(bg), [len(c) for c in clips])
+    snrs = [rng.uniform(*snr_db) if start >= 0 else 0.0 for start in starts]
+    if floor_dbfs is not None and len(bg):
+        bg += coloured_noise("pink", len(bg), rng) * 10 ** (floor_dbfs / 20)
     bg_rms = float(np.sqrt(np.mean(bg**2))) if np.any(bg) else 10 ** (-50 / 20)
     out, ends = bg, []
-    for k, (clip, start) in enumerate(zip(clips, starts)):
+    for k, (clip, start, snr) in enumerate(zip(clips, starts, snrs)):
         if start < 0:
             continue
-        snr = rng.uniform(*snr_db)
         clip_rms = float(np.sqrt(np.mean(clip**2))) + 1e-9
         out[start: start + len(clip)] += clip * (bg_rms * 10 ** (snr / 20) / clip_rms)
         if k < len(positives):
             ends.append(int(start + len(clip)))
-    if floor_dbfs is not None:
-        out += coloured_noise("pink", len(out), rng) * 10 ** (floor_dbfs / 20)
     peak = float(np.max(np.abs(out)))
     if peak > 0.99:
         out *= 0.99 / peak

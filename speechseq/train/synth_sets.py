@@ -90,13 +90,17 @@ class VoicePicker:
         return self.rng.choice(self.by_engine[engine])
 
 
-def _voices(opts: VoiceOptions) -> list[Voice]:
+def _voices(opts: VoiceOptions, say: Callable[[str], None] = print) -> list[Voice]:
     from .synth import list_voices
 
     voices = list_voices(opts.engines)
     if not voices and opts.engines:
         raise SpeechseqError(f"none of the engines {', '.join(opts.engines)} is installed (Debian: "
                              "scripts/install-system.sh)")
+    missing = [e for e in dict.fromkeys(opts.engines or ()) if not any(v.engine == e for v in voices)]
+    if missing:  # asked for by name: say so, not just a count of 0 among the others
+        say(f"not installed, left out: {', '.join(missing)} (" + ("piper: pip install -e '.[train]'; " if "piper" in
+            missing else "") + "the others: scripts/install-system.sh)")
     if not voices:
         raise SpeechseqError("no speech engines installed (need espeak-ng, flite, festival, pico2wave or piper; "
                              "Debian: scripts/install-system.sh)")
@@ -169,7 +173,7 @@ def keyword_set(keyword: str, out: Path, cfg: KeywordSet = KeywordSet(), voices:
         if not Path(f).is_file():
             raise SpeechseqError(f"cannot read text file {f}: no such file")
     rng = random.Random(voices.seed)
-    found = _voices(voices)
+    found = _voices(voices, say)
     count = {e: sum(v.engine == e for v in found) for e in ENGINES}
     phrasings = spoken_forms(keyword, cfg.phrasings)
     jobs, extra = [], []
@@ -182,11 +186,11 @@ def keyword_set(keyword: str, out: Path, cfg: KeywordSet = KeywordSet(), voices:
             extra.append({"label": 1, "kind": "keyword"})
     n_pos = len(jobs)
     n_neg = int(round(n_pos * cfg.neg_ratio))
-    n_alike = int(n_neg * 0.4)
-    n_phrase = int(n_neg * 0.25) if cfg.text else 0
-    n_word = n_neg - n_alike - n_phrase
     prons = load_pronunciations()  # no homophone of the keyword among its negatives ("night" for "knight")
     alikes = sound_alikes(keyword, cfg.alike_words, seed=voices.seed, prons=prons)
+    n_alike = int(n_neg * 0.4) if alikes else 0  # none in the word list ("привет"): ordinary words instead
+    n_phrase = int(n_neg * 0.25) if cfg.text else 0
+    n_word = n_neg - n_alike - n_phrase
     texts = [(w, "sound-alike") for w in (alikes * (n_alike // max(1, len(alikes)) + 1))[:n_alike]]
     texts += [(w, "word") for w in ordinary_words(n_word, seed=voices.seed, exclude=[keyword], prons=prons)]
     if n_phrase:
@@ -308,7 +312,7 @@ def sentence_set(out: Path, cfg: SentenceSet, voices: VoiceOptions = VoiceOption
     from .synth import SynthJob, synthesize_many
 
     rng = random.Random(voices.seed)
-    found = _voices(voices)
+    found = _voices(voices, say)
     excluded = excluded_texts(cfg.exclude_manifests, cfg.exclude_splits)
     sentences, dropped = load_sentences(cfg.text, cfg.min_words, cfg.max_words, excluded)
     if not sentences:

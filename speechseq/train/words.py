@@ -70,10 +70,21 @@ def holds_phones(pron: Sequence[str], inner: Sequence[str]) -> bool:
     return bool(inner) and any(pron[i: i + len(inner)] == inner for i in range(len(pron) - len(inner) + 1))
 
 
+def _ascii_key(keyword: str) -> str:
+    """A keyword's letters as the word list spells words: lowercase a-z, accents dropped ("Café" -> "cafe"); ""
+    for a keyword in another alphabet ("привет"), which no word of the list looks like."""
+    return re.sub(r"[^a-z]", "", _fold(keyword))
+
+
+def _fold(text: str) -> str:
+    """Lowercase with accents dropped ("Naïve" -> "naive")."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+
+
 def _keyword_prons(keyword: str, prons: dict) -> list[tuple[str, ...]]:
     from .splice import phrase_pronunciations
 
-    return phrase_pronunciations(re.findall(r"[a-z]+", keyword.lower()), prons) if prons else []
+    return phrase_pronunciations(re.findall(r"[a-z]+", _fold(keyword)), prons) if prons else []
 
 
 def _says(word: str, key_prons: list[tuple[str, ...]], prons: dict) -> bool:
@@ -145,11 +156,14 @@ def sound_alikes(keyword: str, n: int, seed: int = 0, words: Sequence[str] | Non
     the keyword itself, its plural, or any word that contains the keyword's letters
     ("activated", "computers"): those say the keyword. With ``prons`` (word -> pronunciations, e.g.
     ``load_pronunciations()``), nor a word one of whose pronunciations holds one of the keyword's: its
-    homophones ("night", "tonight" for "knight"). Ties are broken by ``seed``.
+    homophones ("night", "tonight" for "knight"). Ties are broken by ``seed``. Accents are dropped ("café" is
+    "cafe"); a keyword in another alphabet ("привет") has no sound-alikes in an English word list: [].
     """
-    key = re.sub(r"[^a-z]", "", keyword.lower())
-    if not key:
+    if not _letter_runs(keyword):
         raise ValueError(f"keyword {keyword!r} has no letters")
+    key = _ascii_key(keyword)
+    if not key:
+        return []
     vocab = load_words() if words is None else words
     pool = [w for w in vocab if len(w) >= 2 and key not in w and w not in (key + "s", key + "es")]
     rng = random.Random(f"{key}:{seed}")
@@ -196,7 +210,7 @@ def ordinary_words(n: int, seed: int = 0, exclude: Iterable[str] = (), min_len: 
     """``n`` distinct random dictionary words (fewer if the list is short), none containing an
     ``exclude`` keyword (nor, with ``prons``, saying one: as in `sound_alikes`)."""
     exclude = list(exclude)
-    keys = [re.sub(r"[^a-z]", "", k.lower()) for k in exclude]
+    keys = [_ascii_key(k) for k in exclude]
     key_prons = [p for k in exclude for p in _keyword_prons(k, prons or {})]
     vocab = load_words() if words is None else words
     pool = [w for w in vocab if min_len <= len(w) <= max_len and not any(k and k in w for k in keys)]
