@@ -34,8 +34,10 @@ EXAMPLES = """examples:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", epilog=EXAMPLES, help="export the frontend or a trained checkpoint to ONNX",
-                       description="Export a training checkpoint (detector, recognizer, lm) to ONNX for "
-                                   "onnxruntime, or the log-mel frontend itself (WHAT = frontend).",
+                       description="Export a training checkpoint (detector, recognizer, lm, attention-decoder, joint) "
+                                   "to ONNX for onnxruntime, or the log-mel frontend itself (WHAT = frontend). A joint "
+                                   "checkpoint gives two files: the recogniser at OUT and its attention decoder at "
+                                   "OUT_STEM.decoder.onnx.",
                        formatter_class=HelpFormatter)
     p.add_argument("what", metavar="WHAT", help="'frontend' or a checkpoint file (.pt) written by `speechseq train`")
     p.add_argument("--out", required=True, help="output .onnx path")
@@ -48,8 +50,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="frontend only: export the frontend that MODEL (a speechseq .onnx, e.g. models/activate.onnx) "
                         "runs, with the settings in its metadata; --n-mels and --floor, when given, override them")
     p.add_argument("--int8", action="store_true",
-                   help="also write an int8 (dynamic quantised) twin: recogniser checkpoints only (a detector's GRU "
-                        "or an LM gains nothing from it)")
+                   help="also write an int8 (dynamic quantised) twin of the recogniser: recogniser and joint "
+                        "checkpoints only (a detector's GRU or an LM gains nothing from it)")
     p.set_defaults(func=run)
 
 
@@ -71,7 +73,11 @@ def run(args: argparse.Namespace) -> int:
         warn("--like, --floor and --n-mels shape an exported frontend only: ignored for a checkpoint")
     ckpt = Path(args.what)
     if ckpt.is_dir():
-        raise SpeechseqError(f"{ckpt}: is a directory; give a checkpoint file in it (e.g. {ckpt / 'best.pt'})")
+        held = [ckpt / name for name in ("best.pt", "last.pt") if (ckpt / name).is_file()]
+        if not held:
+            raise SpeechseqError(f"{ckpt}: is a directory; give a checkpoint file in it, as a run's best.pt or "
+                                 "last.pt (it holds neither)")
+        raise SpeechseqError(f"{ckpt}: is a directory; give a checkpoint file in it (e.g. {held[0]})")
     if not ckpt.is_file():
         raise SpeechseqError(f"{ckpt}: no such checkpoint (or 'frontend')")
     try:
@@ -89,9 +95,29 @@ def run(args: argparse.Namespace) -> int:
     if args.int8 and kind not in INT8_KINDS:
         warn(f"--int8 applies to recognizer checkpoints only: no int8 twin for this {kind} checkpoint")
     module, func = EXPORTERS[kind].split(":")
+    exporter = getattr(importlib.import_module(module), func)
     with _staged(out) as staged:
-        _publish(getattr(importlib.import_module(module), func)(ckpt, staged, args.int8), out)
+        try:
+            written = exporter(ckpt, staged, args.int8)
+        except (KeyError, TypeError, ValueError, RuntimeError) as err:
+            unfit = _unfit(err)
+            if unfit is None:
+                raise
+            raise SpeechseqError(f"{ckpt}: a {kind} checkpoint this version cannot export ({unfit})") from None
+        _publish(written, out)
     return 0
+
+
+def _unfit(err: Exception) -> str | None:
+    """What a checkpoint lacks or holds wrong, read from the error its exporter raised rebuilding the model (a field
+    missing, weights of other sizes than its model_config's, a setting of the wrong type); None for an error of the
+    ONNX export itself, which is no fault of the checkpoint."""
+    if isinstance(err, KeyError):
+        return f"no {err.args[0]!r}" if err.args else "a field missing"
+    first = (str(err).splitlines() or [type(err).__name__])[0]
+    if isinstance(err, RuntimeError):
+        return "its weights do not fit its model_config" if "state_dict" in first else None
+    return first[:200]
 
 
 @contextlib.contextmanager

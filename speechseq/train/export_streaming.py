@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,7 @@ from ..nn.streaming import ChunkedRecognizer
 from ..runtime.onnx import ModelError, read_metadata, twin_path, write_metadata
 from ..runtime.streaming_recognizer import source_digest
 from ..text import CTC_SIZE, VOCAB
+from .export_recognizer import _quiet_preprocessing_advice, written_atomically
 
 __all__ = ["export_streaming", "quantize_streaming", "recognizer_from_onnx", "source_digest", "stream_path"]
 
@@ -117,18 +119,14 @@ def _check_against_onnx(model: Recognizer, path: str | os.PathLike, tol: float =
 
 
 def export_streaming(model: Recognizer, out: str | os.PathLike, meta: dict | None = None, opset: int = 17) -> Path:
-    """Write the chunked twin of `model` to `out` with its metadata. `meta` adds to / overrides the metadata
-    (pass the offline model's: frontend, training data, metrics)."""
+    """Write the chunked twin of `model` to `out` with its metadata, atomically (a file at `out` stays as it was
+    until the new one is whole). `meta` adds to / overrides the metadata (pass the offline model's: frontend,
+    training data, metrics)."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     net = ChunkedRecognizer(model.cpu().eval())
     g, cfg = net.geometry, model.cfg
     h, c = net.initial_state()
     example = (torch.randn(1, g.stride * 4, cfg.n_mels), torch.randn(1, g.lookahead_frames(2), cfg.n_mels), h, c)
-    torch.onnx.export(net, example, str(out), input_names=["chunk", "lookahead", "h", "c"],
-                      output_names=["log_probs", "h_out", "c_out"], opset_version=opset, dynamo=False,
-                      dynamic_axes={"chunk": {1: "chunk_frames"}, "lookahead": {1: "lookahead_frames"},
-                                    "log_probs": {1: "steps"}})
     base = {k: v for k, v in (meta or {}).items() if k not in ("inputs", "outputs", "quantization")}
     frontend = base.get("frontend")
     if frontend is None:
@@ -146,7 +144,17 @@ def export_streaming(model: Recognizer, out: str | os.PathLike, meta: dict | Non
         "outputs": {"log_probs": "(1, C + R, vocabulary): C final, R tentative",
                     "h_out": "(layers, 1, hidden)", "c_out": "(layers, 1, hidden)"},
     })
-    write_metadata(out, base)
+    with warnings.catch_warnings(), written_atomically(out) as tmp:
+        # Known notes, shown by `python -m` of this module: torch's advice for LSTMs of any batch size is followed
+        # already (the states are inputs), and the legacy exporter is chosen on purpose (dynamo=False: the new one
+        # bakes the example's sequence length into the LSTM graph)
+        warnings.filterwarnings("ignore", message="Exporting a model to ONNX with a batch_size other than 1")
+        warnings.filterwarnings("ignore", message="You are using the legacy TorchScript-based ONNX export")
+        torch.onnx.export(net, example, str(tmp), input_names=["chunk", "lookahead", "h", "c"],
+                          output_names=["log_probs", "h_out", "c_out"], opset_version=opset, dynamo=False,
+                          dynamic_axes={"chunk": {1: "chunk_frames"}, "lookahead": {1: "lookahead_frames"},
+                                        "log_probs": {1: "steps"}})
+        write_metadata(tmp, base)
     return out
 
 
@@ -189,19 +197,20 @@ def _unshare_lstm_weights(src: Path, dst: Path) -> None:
 
 
 def quantize_streaming(fp32: str | os.PathLike, out: str | os.PathLike) -> Path:
-    """int8 twin (onnxruntime quantize_dynamic: LSTM, MatMul, Gemm), metadata copied."""
+    """int8 twin (onnxruntime quantize_dynamic: LSTM, MatMul, Gemm), metadata copied, written atomically."""
     import tempfile
 
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    with tempfile.TemporaryDirectory() as tmp:
-        unshared = Path(tmp) / "unshared.onnx"
-        _unshare_lstm_weights(Path(fp32), unshared)
-        quantize_dynamic(str(unshared), str(out), weight_type=QuantType.QInt8,
-                         op_types_to_quantize=["LSTM", "MatMul", "Gemm"])
     meta = read_metadata(fp32)
     meta["quantization"] = "int8 dynamic (onnxruntime quantize_dynamic: LSTM, MatMul, Gemm)"
-    write_metadata(out, meta)
+    with tempfile.TemporaryDirectory() as tmp, written_atomically(Path(out)) as part:
+        unshared = Path(tmp) / "unshared.onnx"
+        _unshare_lstm_weights(Path(fp32), unshared)
+        with _quiet_preprocessing_advice():
+            quantize_dynamic(str(unshared), str(part), weight_type=QuantType.QInt8,
+                             op_types_to_quantize=["LSTM", "MatMul", "Gemm"])
+        write_metadata(part, meta)
     return Path(out)
 
 
