@@ -52,6 +52,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _unrecognized(parser: argparse.ArgumentParser, args: argparse.Namespace, unknown: list[str]) -> None:
+    """Options no parser knows: a usage error (exit 2) from the command's own parser, with its usage line and the
+    option nearest each typo, where argparse's parse_args names them under the top-level usage, as if the command
+    were wrong."""
+    import difflib
+
+    for name in (getattr(args, "command", None), getattr(args, "target", None)):
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not name or not subs or name not in subs[0].choices:
+            break
+        parser = subs[0].choices[name]
+    known = [o for a in parser._actions for o in a.option_strings if o.startswith("--")]
+    hints = {}
+    for word in unknown:
+        near = difflib.get_close_matches(word.split("=", 1)[0], known, n=1) if word.startswith("--") else []
+        if near:
+            hints[word] = near[0]
+    said = "; ".join(f"did you mean {near}?" if len(hints) == 1 else f"{word}: did you mean {near}?"
+                     for word, near in hints.items())
+    parser.error(f"unrecognized arguments: {' '.join(unknown)}" + (f" ({said})" if said else ""))
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None, _default=warnings.showwarning):
     """A SpeechseqWarning is one "speechseq: warning:" line; other warnings as Python shows them."""
     if issubclass(category, SpeechseqWarning):
@@ -103,7 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     warnings.showwarning = _show_warning
     _printable_streams()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        _unrecognized(parser, args, unknown)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

@@ -34,6 +34,22 @@ def test_bad_option_is_an_error():
     assert r.returncode == 2 and "unrecognized arguments" in r.stderr and "Traceback" not in r.stderr
 
 
+@pytest.mark.parametrize("argv,usage,says", [
+    (["transcribe", "--formt", "json", "x.wav"], "usage: speechseq transcribe ",
+     "speechseq transcribe: error: unrecognized arguments: --formt (did you mean --format?)"),
+    (["eval", "recognizer", "--manifest", "m.jsonl", "--jsn=r.json"], "usage: speechseq eval recognizer ",
+     "speechseq eval recognizer: error: unrecognized arguments: --jsn=r.json (did you mean --json?)"),
+    (["detect", "x.wav", "--no-such-option"], "usage: speechseq detect ",
+     "speechseq detect: error: unrecognized arguments: --no-such-option\n"),
+])
+def test_a_mistyped_option_is_named_with_the_commands_usage(argv, usage, says):
+    """A mistyped option showed the top-level usage ("speechseq [-h] [--version] COMMAND ...") and no hint, as if the
+    command were wrong: now the command's own usage, and the option nearest the typo."""
+    r = speechseq(*argv)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.startswith(usage) and says in r.stderr, r.stderr
+
+
 @pytest.fixture
 def bad_inputs(tmp_path):
     good = tmp_path / "good.wav"

@@ -209,3 +209,39 @@ def test_record_background_reports_short_takes_in_seconds(tmp_path, capsys):
     assert main(["record", "--background", "0.05", "--out", str(tmp_path / "room"), "--input", str(src)]) == 0
     err = capsys.readouterr().err
     assert "kept 3.0 s of background in 1 file" in err and "min)" not in err
+
+
+def test_eval_recognizer_lexicon_none_or_a_typo_is_said_as_transcribe_says_it(tmp_path, capsys):
+    """`--decoder lexicon --lexicon none` said "none: no such lexicon file (make one with scripts/train_wordlm.py)",
+    though the help offers none as "no lexicon"; a mistyped --lexicon with another decoder was used by nothing, in
+    silence. Now the lines of transcribe and listen, before any utterance is read."""
+    m = tmp_path / "m.jsonl"
+    m.write_text(json.dumps({"audio_filepath": str(SAMPLE), "text": "activate turn on the kitchen lights"}) + "\n")
+    out, err = _error(capsys, ["eval", "recognizer", "--manifest", str(m), "--decoder", "lexicon", "--lexicon", "none"])
+    assert out == "" and err == "speechseq: error: --decoder lexicon needs a lexicon, and --lexicon is none\n"
+    typo = tmp_path / "wrods-en.npz"
+    out, err = _error(capsys, ["eval", "recognizer", "--manifest", str(m), "--decoder", "beam", "--lexicon", str(typo)])
+    assert out == "" and err == f"speechseq: error: --lexicon {typo}: no such file (--lexicon none: no lexicon)\n"
+
+
+def test_eval_recognizer_worst_table_holds_only_utterances_with_errors(tmp_path, capsys):
+    """On a set recognised well (FSDD test), "worst 10 utterances" listed ten "0/1 zero | zero" rows: utterances
+    without an error are no worst cases. The JSON keeps every utterance."""
+    from speechseq.audio import load_audio
+    from speechseq.runtime.recognizer import DecodeOptions, Recognizer
+
+    rec = Recognizer(str(ROOT / "models" / "recognizer-en.onnx"))
+    heard = rec.recognize(load_audio(SAMPLE, 16000), DecodeOptions(decoder="greedy")).text
+    m = tmp_path / "m.jsonl"
+    rows = [heard, "activate turn on the kitchen lights", heard]
+    m.write_text("".join(json.dumps({"audio_filepath": str(SAMPLE), "text": t}) + "\n" for t in rows))
+    assert main(["eval", "recognizer", "--manifest", str(m), "--json", str(tmp_path / "r.json")]) == 0
+    out = capsys.readouterr().out
+    table = out.split("worst ", 1)[1].splitlines()
+    assert table[0].startswith("1 utterance (") and len(table) == 2 and "| " + heard in table[1]
+    assert len(json.loads((tmp_path / "r.json").read_text())["worst"]) == 3
+    rows = [heard, heard]
+    m.write_text("".join(json.dumps({"audio_filepath": str(SAMPLE), "text": t}) + "\n" for t in rows))
+    assert main(["eval", "recognizer", "--manifest", str(m)]) == 0
+    out = capsys.readouterr().out
+    assert "WER 0.00%" in out and out.rstrip().endswith("no utterance has a word error") and "  worst " not in out

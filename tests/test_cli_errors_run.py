@@ -405,3 +405,63 @@ def test_a_stdout_that_cannot_spell_a_file_name_gets_escapes_not_a_traceback(tmp
             assert json.loads(lines[0])["file"] == str(odd)
         else:
             assert lines[0].startswith(str(tmp_path / "Caf\\xe9 \\xfc.wav") + ": ")
+
+
+RECOGNIZER = ROOT / "models" / "recognizer-en.onnx"
+
+
+@pytest.mark.skipif(not RECOGNIZER.is_file(), reason="shipped recogniser missing")
+def test_an_output_folder_that_cannot_be_written_is_one_line_before_the_work(tmp_path):
+    """An output in a folder the user cannot write to (--json, --plot, --output-dir, export --out) was found only
+    when the file was written, after the work: `eval recognizer --json` printed its whole report, then "Permission
+    denied"; `transcribe --output-dir` stopped its batch at the first file. Now one line naming the option, before
+    any work. Root writes anywhere: there the check runs in a child without the capabilities that let it."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        if not os.access(locked, os.W_OK):
+            _unwritable_outputs(tmp_path)
+            return
+        if shutil.which("setpriv") is None:
+            pytest.skip("this user writes anywhere (root) and there is no setpriv to drop that")
+        code = (f"from pathlib import Path; from tests.test_cli_errors_run import _unwritable_outputs; "
+                f"_unwritable_outputs(Path({str(tmp_path)!r}))")
+        r = subprocess.run(["setpriv", "--bounding-set", "-dac_override,-dac_read_search", sys.executable, "-c", code],
+                           capture_output=True, text=True, timeout=120, cwd=ROOT)
+        assert r.returncode == 0, r.stdout[-1500:] + r.stderr[-1500:]
+    finally:
+        locked.chmod(0o755)
+
+
+def _unwritable_outputs(tmp_path: Path) -> None:
+    import contextlib
+    import io
+    import re
+
+    from speechseq.commands.common import output_dir, output_file
+    from speechseq.errors import SpeechseqError
+
+    locked = tmp_path / "locked"
+    for path in (locked / "x.json", locked / "sub" / "x.json"):
+        says = f"--json {path}: cannot write in {locked} (permission denied)"
+        with pytest.raises(SpeechseqError, match=f"^{re.escape(says)}$"):
+            output_file(path, "--json")
+    says = f"--output-dir {locked}: cannot write in it (permission denied)"
+    with pytest.raises(SpeechseqError, match=f"^{re.escape(says)}$"):
+        output_dir(locked, "--output-dir")
+    wav = tmp_path / "tone.wav"
+    sf.write(wav, 0.1 * np.sin(np.arange(16000) / 3), 16000)
+    (tmp_path / "m.jsonl").write_text(json.dumps({"audio_filepath": "tone.wav", "text": "one"}) + "\n")
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["eval", "recognizer", "--manifest", str(tmp_path / "m.jsonl"), "--model", str(RECOGNIZER),
+                     "--json", str(locked / "r.json")])
+    assert code == 1 and out.getvalue() == ""
+    says = f"--json {locked / 'r.json'}: cannot write in {locked} (permission denied)"
+    assert err.getvalue() == f"speechseq: error: {says}\n"

@@ -335,3 +335,19 @@ def test_help_explains_every_option_of_train_lm_and_shows_no_empty_default():
             "--seed"} <= set(options)
     assert not [o for o, text in options.items() if not text]
     assert "(default: )" not in _parser("train", "detector").format_help()
+
+
+@pytest.mark.parametrize("command", ["lm", "recognizer"])
+def test_a_device_torch_cannot_use_is_one_line_before_any_work(command, files, tmp_path, capsys):
+    """`train lm --device foo` (or cuda on a machine without one) ended in torch's traceback once the sentences
+    were read and OUT made; `train recognizer --device` made OUT before saying so. Now one line, nothing made."""
+    wav, notes, _ = files
+    data = ["--text", notes] if command == "lm" else ["--manifest", notes]
+    devices = [("foo", "--device foo: not a device torch knows (cpu or cuda)")]
+    if not torch.cuda.is_available():
+        devices.append(("cuda", "--device cuda: torch sees no CUDA GPU here (use --device cpu)"))
+    for device, says in devices:
+        out = tmp_path / f"run-{device}"
+        code, _, err = run(capsys, "train", command, *data, "--out", out, "--device", device)
+        assert code == 1 and says in err, err
+        assert not out.exists()

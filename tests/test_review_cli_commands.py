@@ -146,3 +146,30 @@ def test_a_last_pt_that_is_no_checkpoint_is_named_so(tmp_path):
     with pytest.raises(SpeechseqError) as err:
         last_run(tmp_path)
     assert "None" not in str(err.value) and "no kind" in str(err.value) and "--out" in str(err.value)
+
+
+def test_tune_fusion_says_what_its_weights_are_for(tiny, tmp_path, capsys):
+    """Its help called --manifest a "dev manifest" though dev rows are left out unless --split names them, and
+    it printed the rescoring WER at each attention weight with no best one, though `transcribe --decoder rescore`
+    takes no such weight (it weighs the decoder 1): now the help says which rows, and the output which weight
+    scored best and what transcribe uses."""
+    import torch
+
+    from speechseq.cli import build_parser
+    from speechseq.nn.text import AttentionDecoder, DecoderConfig, SharedEmbedding
+    from speechseq.train.export_lm import export_decoder
+
+    parser = build_parser()
+    fusion = parser._subparsers._group_actions[0].choices["tune"]._subparsers._group_actions[0].choices["fusion"]
+    text = fusion.format_help()
+    assert "dev manifest" not in text and "tuning manifest" in text
+    torch.manual_seed(0)
+    export_decoder(AttentionDecoder(DecoderConfig(embed_dim=8, enc_dim=16, hidden=8, attn_dim=8),
+                                    SharedEmbedding(dim=8)).eval(), tmp_path / "dec16.onnx")
+    code = main(["tune", "fusion", "--model", str(tiny / "rec.onnx"), "--lm", str(tiny / "lm.onnx"), "--alphas", "0",
+                 "--betas", "0", "--beam", "2", "--manifest", str(tiny / "m.jsonl"), "--attention-decoder",
+                 str(tmp_path / "dec16.onnx"), "--attention-weights", "0", "0.5"])
+    out, err = capsys.readouterr()
+    assert code == 0 and out.count("rescoring, attention weight") == 2
+    best = [line for line in err.splitlines() if line.startswith("best attention weight ")]
+    assert len(best) == 1 and "`transcribe --decoder rescore` weighs the decoder 1" in best[0], err

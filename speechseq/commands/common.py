@@ -148,8 +148,8 @@ IMAGE_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".webp", ".tif", ".ti
 
 def output_file(path: str | Path | None, what: str, suffixes: tuple[str, ...] | None = None) -> Path | None:
     """Check an output file's path before the work that ends in writing it: its folder must exist (or be
-    creatable), it must not be a folder, and its suffix must be one of `suffixes` (an image's, say). None
-    passes through. An error names the option (`what`)."""
+    creatable) and be writable, it must not be a folder, and its suffix must be one of `suffixes` (an image's,
+    say). None passes through. An error names the option (`what`)."""
     if path is None:
         return None
     p = Path(path)
@@ -163,11 +163,19 @@ def output_file(path: str | Path | None, what: str, suffixes: tuple[str, ...] | 
         parent = parent.parent
     if not parent.is_dir():
         raise SpeechseqError(f"{what} {p}: {parent} is not a directory")
+    if not writable(parent):  # found when the file was written, after the work
+        raise SpeechseqError(f"{what} {p}: cannot write in {parent} (permission denied)")
     return p
 
 
+def writable(folder: Path) -> bool:
+    """Whether this user may make files in an existing folder (False on a read-only file system too)."""
+    return os.access(folder, os.W_OK | os.X_OK)
+
+
 def output_dir(path: str | Path, what: str) -> Path:
-    """Make an output folder (with its parents), or a one-line error naming the option."""
+    """Make an output folder (with its parents) that this user can write in, or a one-line error naming the
+    option."""
     p = Path(path)
     if p.exists() and not p.is_dir():
         raise SpeechseqError(f"{what} {p}: exists and is not a directory")
@@ -175,6 +183,8 @@ def output_dir(path: str | Path, what: str) -> Path:
         p.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise SpeechseqError(f"{what} {p}: cannot create it ({err.strerror or err})") from None
+    if not writable(p):
+        raise SpeechseqError(f"{what} {p}: cannot write in it (permission denied)")
     return p
 
 

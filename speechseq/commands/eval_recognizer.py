@@ -15,7 +15,8 @@ from pathlib import Path
 
 from ..errors import SpeechseqError
 from .common import HelpFormatter, beam_arg, beam_size, bounded, output_file, progress, warn
-from .transcribe import DEFAULT_MODEL, MODELS, add_lexicon_args, add_vad_arg, lexicon_decode_options, make_vad
+from .transcribe import (DEFAULT_LEXICON, DEFAULT_MODEL, MODELS, add_lexicon_args, add_vad_arg, check_lexicon_arg,
+                         lexicon_decode_options, make_vad)
 
 
 EXAMPLES = """examples:
@@ -129,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
     from ..runtime.recognizer import DecodeOptions, Recognizer
 
     output_file(args.json, "--json")
+    check_lexicon_arg(args.lexicon, DEFAULT_LEXICON, args.decoder)
     rec = Recognizer(args.model, threads=args.threads)
     utts, skipped = load_utterances(args.manifest, args.split)
     if args.limit is not None:
@@ -165,11 +167,13 @@ def run(args: argparse.Namespace) -> int:
     print(f"  WER {res['wer']:.2f}%   CER {res['cer']:.2f}%   utterance accuracy {res['utterance_accuracy']:.2f}%   "
           f"RTF {res['rtf']:.4f}")
     print(f"  {res['wer_detail']}")
-    if args.worst > 0:
-        print(f"  worst {plural(min(args.worst, len(res['worst'])), 'utterance')} (word errors / words: reference | "
-              "hypothesis):")
-        for row in res["worst"][: args.worst]:
+    wrong = [row for row in res["worst"] if row["errors"]][: args.worst]  # one without an error is no worst case
+    if wrong:
+        print(f"  worst {plural(len(wrong), 'utterance')} (word errors / words: reference | hypothesis):")
+        for row in wrong:
             print(f"    {row['errors']:3d}/{row['words']:<3d} {row['ref']} | {row['hyp']}")
+    elif args.worst > 0:
+        print("  no utterance has a word error")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         with open(args.json, "w", encoding="utf-8") as f:

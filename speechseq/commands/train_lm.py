@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from ..errors import SpeechseqError
-from .common import HelpFormatter, bounded, output_dir, text_file, warn
+from .common import HelpFormatter, bounded, checked_device, output_dir, text_file, warn
 
 # LMConfig fields -> the options that set them (to name them when a rerun differs)
 OPTIONS = {"embed_dim": "--embed-dim", "hidden": "--hidden", "layers": "--layers", "rnn": "--rnn",
@@ -71,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
         text_file(f, "--exclude-manifest")
     for f in args.exclude_manifest_all:
         text_file(f, "--exclude-manifest-all")
+    checked_device(args.device)
     torch.set_num_threads(args.threads)
 
     def texts(manifest: str, split: str | None = None) -> list[str]:

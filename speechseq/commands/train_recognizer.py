@@ -226,6 +226,7 @@ def run(args: argparse.Namespace) -> int:
         raise SpeechseqError("training needs torch: pip install 'speechseq[train]'") from None
     from ..train.recognizer import train_recognizer
 
+    checked_device(args.device)  # before OUT is made
     output_dir(args.out, "--out")
     train_recognizer(**setup(args, args.device))
     print(f"best checkpoint: {Path(args.out) / 'best.pt'}", file=sys.stderr)

@@ -24,13 +24,16 @@ EXAMPLES = """examples:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("fusion", epilog=EXAMPLES, help="grid-search the LM weight and length bonus of beam + LM",
-                       description="Decode a dev manifest with CTC prefix beam search + shallow LM fusion "
+                       description="Decode a tuning manifest with CTC prefix beam search + shallow LM fusion "
                                    "for every (alpha, beta) of a grid and print the WER of each; the best "
-                                   "pair is the one to pass as --lm-weight / --word-bonus.",
+                                   "pair is the one to pass as --lm-weight / --word-bonus (transcribe "
+                                   "--decoder beam-lm or rescore). Rows of the evaluation splits (dev, test) "
+                                   "are tuned on only when --split names one: tune on one set, report on "
+                                   "another.",
                        formatter_class=HelpFormatter)
     p.add_argument("--model", required=True, help="recogniser (.onnx)")
     p.add_argument("--lm", required=True, help="language model (.onnx)")
-    p.add_argument("--manifest", required=True, help="dev manifest (JSONL, CSV, ...)")
+    p.add_argument("--manifest", required=True, help="tuning manifest (JSONL, CSV, ...)")
     p.add_argument("--split", default=None,
                    help="only the rows of this split (default: every row but those of the evaluation splits, dev "
                         "and test, which are tuned on only when named)")
@@ -41,8 +44,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--betas", type=bounded(float), nargs="+", default=[0.0, 0.5, 1.0, 1.5, 2.0],
                    help="per-character bonuses to try")
     p.add_argument("--attention-decoder", default=None,
-                   help="also tune the rescoring weight of this attention decoder, at the best alpha and beta "
-                        "(the recogniser needs an encoder_out output)")
+                   help="also measure n-best rescoring by this attention decoder at each --attention-weights, at "
+                        "the best alpha and beta (the recogniser needs an encoder_out output; `transcribe "
+                        "--decoder rescore` weighs the decoder 1)")
     p.add_argument("--attention-weights", type=bounded(float, ge=0), nargs="+", default=[0.0, 0.25, 0.5, 0.75, 1.0, 1.5],
                    help="attention rescoring weights to try (with --attention-decoder)")
     p.add_argument("--json", action="store_true", help="print the grid as one JSON object")
@@ -108,6 +112,7 @@ def tuning_split(manifest: str, split: str | None) -> str | list[str | None] | N
 def run(args: argparse.Namespace) -> int:
     from ..runtime.lm import OnnxLM
     from ..runtime.posteriors import RecognizerRunner, manifest_outputs
+    from ..runtime.text_decoder import DecodeOptions
     from ..text import normalize
 
     if args.beam < 1:
@@ -143,4 +148,8 @@ def run(args: argparse.Namespace) -> int:
           file=sys.stderr)
     for w, v in att.items():
         print(f"rescoring, attention weight {w:<5g} WER {v:.2f}%")
+    if att:
+        w, v = min(att.items(), key=lambda kv: (kv[1], kv[0]))
+        print(f"best attention weight {w:g} (WER {v:.2f}%); `transcribe --decoder rescore` weighs the decoder "
+              f"{DecodeOptions().attention_weight:g}, which no option changes", file=sys.stderr)
     return 0
