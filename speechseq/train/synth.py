@@ -7,8 +7,11 @@ utterance as float32 mono 16 kHz, peak-normalised, with leading/trailing silence
 is a fixed split of the voices: held-out voices are for evaluation only, never for training.
 
 Speed and pitch are factors (1.0 = the voice's own). espeak-ng and MBROLA take them natively
-(words per minute, pitch 0-99); the other engines get sox ``tempo`` (speed without pitch) and
-``pitch`` (cents) applied to their output.
+(words per minute, pitch 0-99: the factor scales espeak's pitch setting of 50, which moves the voice's
+frequency about half as far, 1.2 -> x1.11 and 0.85 -> x0.93 measured on en-us and en-gb+f3); piper
+takes speed as its length scale (1/speed, which it rounds per phone: 1.2 made clips 1.07-1.11x shorter);
+the other engines get sox ``tempo`` (speed without pitch) and ``pitch`` (cents) applied to their output,
+which do what the factors say.
 """
 from __future__ import annotations
 
@@ -284,7 +287,8 @@ def _sox_speed_pitch(audio: np.ndarray, sr: int, speed: float, pitch: float, tmp
 def synthesize(text: str, voice: Voice, speed: float = 1.0, pitch: float = 1.0) -> np.ndarray:
     """Speak ``text`` with ``voice``.
 
-    speed: tempo factor (1.2 = 20% faster); pitch: frequency factor (1.2 = 20% higher).
+    speed: tempo factor (1.2 = 20% faster); pitch: frequency factor (1.2 = 20% higher), both as each engine
+    takes them (the module's docstring: espeak-ng's pitch and piper's speed move about half as far).
     Returns (N,) float32 mono at 16 kHz, peak 0.95, silence trimmed to ~30 ms at each end.
     Raises SynthError when the engine is missing, fails or produces silence.
     """
