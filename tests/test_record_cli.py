@@ -344,3 +344,38 @@ def test_a_stop_in_the_pause_after_a_word_keeps_it(tmp_path, capsys):
         events = _events(capsys.readouterr().out)
         assert [e["event"] for e in events] == ["take"] * takes, (stop_s, events)
         assert len(list(out.glob("android-*.wav"))) == takes
+
+
+def test_audio_dropped_in_the_pause_after_a_word_keeps_it(tmp_path, capsys):
+    """The machine fell behind (the microphone's queue dropped audio) 0.3 s after the last word, before its pause
+    was over: the word was heard whole and is kept, as a stop there keeps it (it was rejected: "audio was
+    dropped during it: say it again"); audio dropped in the middle of a word still rejects that word."""
+    from argparse import Namespace
+
+    from speechseq.commands.record import _Takes
+    from speechseq.sources import Overrun
+
+    a = sf.read(SAMPLE, dtype="float32")[0]
+    word = a[int(1.0 * SR): int(1.9 * SR)]
+    args = Namespace(pause_ms=500.0, max_seconds=2.5, vad="energy", keyword="android", count=50, json=True)
+    for heard_s, want in ((0.3, ["take", "take"]), (-0.4, ["rejected", "take"])):   # after the word; inside it
+        out = tmp_path / f"clips-{heard_s}"
+        out.mkdir()
+        session = _Takes(args, out, "android")
+        before = np.concatenate([np.zeros(SR, np.float32), word, np.zeros(SR, np.float32)])
+        before = before[: SR + len(word) + int(heard_s * SR)]
+        after = np.concatenate([np.zeros(SR, np.float32), word, np.zeros(2 * SR, np.float32)])
+        for x in (before, after):
+            for i in range(0, len(x), 800):
+                session.feed(x[i: i + 800])
+                session.heard += len(x[i: i + 800])
+            if x is before:
+                session.overrun(Overrun(0.5, session.heard / SR))
+        events = _events(capsys.readouterr().out)
+        assert [e["event"] for e in events] == want, (heard_s, events)
+        kept = sorted(out.glob("android-*.wav"))
+        assert len(kept) == want.count("take")
+        if heard_s > 0:   # the first take whole: the word and 0.2 s of what was heard on either side
+            first = sf.read(kept[0], dtype="float32")[0]
+            assert abs(len(first) / SR - (events[0]["end"] - events[0]["start"] + 0.4)) < 1e-3
+            assert 1.1 < events[0]["start"] < 1.25 and 1.6 < events[0]["end"] < 1.8   # "activate": 1.18-1.69 s

@@ -304,8 +304,15 @@ class _Takes(_Recording):
             self._handle(take)
 
     def overrun(self, item) -> None:
+        """Audio lost in the pause after a word keeps that word, as a stop there does (`finish`); lost during one,
+        the take is not whole: rejected, say it again."""
         from dataclasses import replace
 
+        if self._spoken():
+            takes, self.tstate = self.cutter.end(self.tstate)
+            for take in takes:
+                self._handle(take)
+            return
         if self.tstate.start >= 0:
             self._say_rejected(self.tstate.start * self.cutter.frame / SAMPLE_RATE, self.heard / SAMPLE_RATE,
                                f"{item.dropped_s:.2f} s of audio was dropped during it: say it again")
@@ -314,12 +321,16 @@ class _Takes(_Recording):
     def done(self) -> bool:
         return len(self.kept) + len(self.again) >= self.args.count
 
+    def _spoken(self) -> bool:
+        """A take is in progress, not too long, and SPOKEN_S or more have passed since its last speech."""
+        st = self.tstate
+        quiet_s = (st.frames - 1 - st.last) * self.cutter.frame / SAMPLE_RATE
+        return st.start >= 0 and not st.too_long and quiet_s >= SPOKEN_S and not self.done()
+
     def finish(self) -> None:
         """A stop (Ctrl+C, --max-minutes, a lost device) in the pause after a word keeps that word: the pause it
         still needed is made of silence. A take still being spoken is not whole: nothing to keep."""
-        st = self.tstate
-        quiet_s = (st.frames - 1 - st.last) * self.cutter.frame / SAMPLE_RATE
-        if st.start >= 0 and not st.too_long and quiet_s >= SPOKEN_S and not self.done():
+        if self._spoken():
             import numpy as np
 
             self.feed(np.zeros(int(round(self.tail_s * SAMPLE_RATE)), np.float32))

@@ -16,6 +16,8 @@ utterance ends once `end_silence_s` of non-speech follows its last speech frame;
 shorter than `min_speech_s` (clicks, a cough's edge) are dropped unreported; a kept one is widened
 by `pad_s` on both sides. An utterance that runs past `max_take_s` is reported as too long when it
 ends, and its audio is not kept meanwhile, so memory stays bounded however long someone talks.
+Where the stream breaks (audio was dropped), `end(state)` ends the utterance in progress at its last
+speech frame, as if its pause had been heard.
 """
 from __future__ import annotations
 
@@ -126,6 +128,17 @@ class TakeCutter:
         keep_from = max(0, (start if start >= 0 and not too_long else frames) * self.frame - self._pad)
         cut = max(0, keep_from - offset)
         return takes, TakeState(audio[cut:].copy() if cut else audio, offset + cut, frames, start, last, too_long)
+
+    def end(self, state: TakeState) -> tuple[list[Take], TakeState]:
+        """The stream breaks here (audio lost): the utterance in progress ends at its last speech frame, as if its
+        pause had been heard, padded after with what was heard of it; the frames that follow start afresh."""
+        takes: list[Take] = []
+        if state.start >= 0:
+            take = self._finish(state.start, state.last, state.too_long, state.audio, state.offset)
+            takes = [] if take is None else [take]
+        keep_from = max(0, state.frames * self.frame - self._pad)
+        cut = max(0, keep_from - state.offset)
+        return takes, TakeState(state.audio[cut:].copy(), state.offset + cut, state.frames)
 
     def _finish(self, start: int, last: int, too_long: bool, audio: np.ndarray, offset: int) -> Take | None:
         t0, t1 = start * self.frame / self.sample_rate, (last + 1) * self.frame / self.sample_rate

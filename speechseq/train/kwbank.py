@@ -143,7 +143,9 @@ def _work(args: tuple[int, BankItem, BankConfig]) -> tuple[int, np.ndarray | Non
             audio = audio[bounds[0]: bounds[1]]
         frames = len(audio) // 160
         if frames > 0:
-            power = (audio[: frames * 160].astype(np.float64).reshape(frames, 160) ** 2).mean(1)
+            # each frame's power about its own mean: a microphone's DC offset (5 of the 327 Precise wake-word clips
+            # carry 0.01 or more) counted as sound raised the floor; 0.01 added ended 42 of 56 amelia clips 0.1 s early
+            power = audio[: frames * 160].astype(np.float64).reshape(frames, 160).var(1)
             start, end = speech_span(10 * np.log10(power + 1e-12))
             audio = audio[max(0, start - 3) * 160: (end + 3) * 160]
         seconds = len(audio) / 16000
