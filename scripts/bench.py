@@ -398,6 +398,9 @@ GROUPS: dict[str, Callable[[float, int], list[Row]]] = {"detector": detector_row
                                                         "nodes": node_rows, "floor": floor_rows}
 
 
+MIN_SECONDS = 1.0  # the shortest audio every row measures: a model call at each chunk size, a peer's whole frames
+
+
 def print_table(rows: list[Row]) -> None:
     head = ("group", "what", "measured", "target")
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
@@ -409,9 +412,12 @@ def print_table(rows: list[Row]) -> None:
 
 
 def main() -> None:
+    from speechseq.commands.common import bounded
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--seconds", type=float, default=60.0, help="audio streamed per measurement")
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--seconds", type=bounded(float, ge=MIN_SECONDS), default=60.0,
+                    help=f"audio streamed per measurement (at least {MIN_SECONDS:g})")
+    ap.add_argument("--repeat", type=bounded(int, ge=1), default=3, help="timed runs per figure, the best is given")
     ap.add_argument("--groups", nargs="+", default=list(GROUPS), choices=list(GROUPS))
     args = ap.parse_args()
     rows: list[Row] = []

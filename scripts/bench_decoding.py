@@ -19,6 +19,7 @@ import time
 os.environ.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
 import numpy as np  # noqa: E402
 
+from speechseq.commands.common import bounded  # noqa: E402
 from speechseq.runtime.decoding import greedy, prefix_beam_search  # noqa: E402
 from speechseq.text import BLANK, CTC_SIZE, SOS, SPACE, VOCAB  # noqa: E402
 
@@ -98,7 +99,7 @@ def time_ms(fn, mats, reps: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--reps", type=int, default=20, help="timed runs per cell (the fastest is reported: least disturbed by other load)")
+    parser.add_argument("--reps", type=bounded(int, ge=1), default=20, help="timed runs per cell (the fastest is reported: least disturbed by other load)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)

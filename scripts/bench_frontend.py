@@ -21,14 +21,15 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from speechseq.audio import load_audio  # noqa: E402
+from speechseq.commands.common import bounded  # noqa: E402
 from speechseq.frontend import FrontendConfig, StreamingFrontend, logmel  # noqa: E402
 from bench import cpu_ms_per_s  # noqa: E402  (scripts/bench.py: one CPU-time measure for every table)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--seconds", type=float, default=60.0, help="audio length")
-    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--seconds", type=bounded(float, ge=0.1), default=60.0, help="audio length (at least 0.1: one 100 ms chunk)")
+    ap.add_argument("--repeat", type=bounded(int, ge=1), default=5, help="timed runs per figure, the best is given")
     args = ap.parse_args()
     demo = load_audio(Path(__file__).resolve().parents[1] / "data/samples/activate_kitchen_lights.wav")
     audio = np.resize(demo, int(16000 * args.seconds)).astype(np.float32)

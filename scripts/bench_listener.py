@@ -74,6 +74,25 @@ def _voice_list(text: str) -> list[str]:
     return voices
 
 
+def _settings(text: str) -> list[tuple[str, float, float]]:
+    """--settings: CHUNK_MS:LOOKAHEAD_MS,... as (the setting as given, chunk ms, look-ahead ms) (argparse's usage
+    error for anything else, before the scenarios are made)."""
+    import argparse
+
+    out = []
+    for item in (x.strip() for x in text.split(",") if x.strip()):
+        c, sep, la = item.partition(":")
+        try:
+            out.append((item, float(c), float(la)))
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise argparse.ArgumentTypeError(f"give settings as CHUNK_MS:LOOKAHEAD_MS,... (e.g. 400:200), got {text!r}")
+    if not out:
+        raise argparse.ArgumentTypeError(f"give settings as CHUNK_MS:LOOKAHEAD_MS,... (e.g. 400:200), got {text!r}")
+    return out
+
+
 def make_scenarios(voices: list[str], n_commands: int, cache: Path) -> list[Scenario]:
     from speechseq.train.synth import SynthError, Voice, heldout, synthesize, trim_silence
 
@@ -270,8 +289,13 @@ def live_run(args, idle_s: float, wav: Path) -> dict:
                                 stderr=subprocess.PIPE, text=True,
                                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         ps = psutil.Process(proc.pid)
-        while "listening on" not in (proc.stderr.readline() or "listening on"):
-            pass
+        said = []
+        while "listening on" not in (line := proc.stderr.readline()):
+            if not line:  # it stopped before it listened (an option refused, no microphone): nothing to measure
+                proc.wait()
+                raise SystemExit(f"--live: `speechseq listen` stopped before it listened (exit code {proc.returncode}): "
+                                 + " ".join(x.strip() for x in said[-3:]))
+            said.append(line)
         time.sleep(2.0)
         idle = _process_cpu_pct(ps, idle_s)
         rss_idle = ps.memory_info().rss
@@ -325,6 +349,8 @@ def build(args, chunk_ms: float, lookahead_ms: float):
 
 
 def main() -> int:
+    from speechseq.commands.common import bounded
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--keyword-model", action="append")
     ap.add_argument("--model")
@@ -336,12 +362,12 @@ def main() -> int:
     ap.add_argument("--wake-wait-ms", type=float, help="the listener's option (default: the listener's default)")
     ap.add_argument("--voices", type=_voice_list, default=",".join(VOICES),
                     help="ENGINE:NAME,... (default: the held-out voices listed in this script)")
-    ap.add_argument("--commands", type=int, default=4)
-    ap.add_argument("--settings", default="400:200,200:100,800:400,400:0", help="chunk_ms:lookahead_ms,...")
+    ap.add_argument("--commands", type=bounded(int, ge=1, le=len(COMMANDS)), default=len(COMMANDS), help="commands each voice speaks (1-%(default)s)")
+    ap.add_argument("--settings", type=_settings, default="400:200,200:100,800:400,400:0", help="chunk_ms:lookahead_ms,...")
     ap.add_argument("--cache", default=str(ROOT / "cache" / "bench_listener"))
     ap.add_argument("--live", action="store_true", help="also run the command on a PulseAudio virtual mic")
-    ap.add_argument("--idle-s", type=float, default=20.0)
-    ap.add_argument("--block-ms", type=float, default=50.0,
+    ap.add_argument("--idle-s", type=bounded(float, gt=0), default=20.0, help="--live: seconds of silence measured")
+    ap.add_argument("--block-ms", type=bounded(float, ge=5, le=1000), default=50.0,
                     help="audio block size, as the listener's option (each block wakes the listener: fewer, larger "
                          "blocks cost less CPU while idle, and delay events by up to a block)")
     ap.add_argument("--json", help="write the results here")
@@ -354,8 +380,7 @@ def main() -> int:
     print(f"{len(scenarios)} scenarios, commands {min(durations):.1f}-{max(durations):.1f} s "
           f"(median {np.median(durations):.1f} s)", file=sys.stderr)
     results = {"scenarios": len(scenarios), "command_s_median": float(np.median(durations)), "settings": {}}
-    for setting in args.settings.split(","):
-        c, r = (float(v) for v in setting.split(":"))
+    for setting, c, r in args.settings:
         listener = build(args, c, r)
         res = measure(listener, scenarios, int(round(args.block_ms * SR / 1000)))
         res["vad"] = listener.vad.name

@@ -5,7 +5,8 @@
 
 For each model (fp32, int8) and decoder (greedy, beam 8; with --lexicon also `transcribe`'s default,
 the lexicon search with both LMs at beam 64) a fresh process loads the model and
-recognises every file once after one warm-up file: the real-time factor is the time of frontend +
+recognises every file (a manifest's segment, where it gives offsets) once after one warm-up file; a file that
+cannot be read is named and skipped. The real-time factor is the time of frontend +
 network + decoding over the audio's duration, with onnxruntime and numpy on one thread
 (OMP_NUM_THREADS=1, intra-op threads 1). Peak memory is the worker process's own resident-set high-water
 mark (the kernel's VmHWM, in MB of 10^6 bytes as the sizes), Python, onnxruntime and the decoded audio included.
@@ -46,8 +47,20 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6  # KiB on Linux
 
 
-def worker(model: str, decoder: str, beam: int, files: list[str]) -> dict:
+def load_clip(entry) -> "np.ndarray":
+    """The audio of one entry of FILES_JSON at 16 kHz: a file's path, or [path, offset, end] for a manifest's
+    segment [offset, end) in seconds (offset None: the whole file; end None: to its end), as `eval recognizer`
+    reads it."""
     from speechseq.audio import load_audio
+
+    if isinstance(entry, str):
+        return load_audio(entry)
+    path, offset, end = entry
+    x = load_audio(path)
+    return x if offset is None else x[int(offset * 16000): None if end is None else int(end * 16000)]
+
+
+def worker(model: str, decoder: str, beam: int, files: list) -> dict:
     from speechseq.frontend import logmel
     from speechseq.runtime.recognizer import DecodeOptions, Recognizer
 
@@ -60,7 +73,7 @@ def worker(model: str, decoder: str, beam: int, files: list[str]) -> dict:
         opts = tuned_lexicon_options(ROOT / "models/words-en.npz", OnnxLM(str(ROOT / "models/lm-en.onnx"), 1), beam)
     else:
         opts = DecodeOptions(decoder=decoder, beam_size=beam)
-    audio = [load_audio(f) for f in files]
+    audio = [load_clip(f) for f in files]
     rec.recognize(audio[0], opts)  # warm-up
     t_front = t_net = t_dec = 0.0
     hyps = []
@@ -68,9 +81,9 @@ def worker(model: str, decoder: str, beam: int, files: list[str]) -> dict:
         t0 = time.perf_counter()
         feats = logmel(x, rec.frontend)
         t1 = time.perf_counter()
-        lp = rec.log_probs(feats)
+        lp = rec.log_probs(feats) if len(feats) else None  # shorter than a frame: nothing heard, as recognize()
         t2 = time.perf_counter()
-        hyps.append(rec.decode(lp, opts).text)
+        hyps.append(rec.decode(lp, opts).text if lp is not None else "")
         t3 = time.perf_counter()
         t_front, t_net, t_dec = t_front + t1 - t0, t_net + t2 - t1, t_dec + t3 - t2
     seconds = sum(len(x) for x in audio) / 16000
@@ -80,14 +93,12 @@ def worker(model: str, decoder: str, beam: int, files: list[str]) -> dict:
             "peak_rss_mb": peak_rss_mb(), "size_mb": os.path.getsize(model) / 1e6, "hyps": hyps}
 
 
-def peer_worker(files: list[str]) -> dict:
+def peer_worker(files: list) -> dict:
     import numpy as np
     from pocketsphinx import Decoder
 
-    from speechseq.audio import load_audio
-
     dec = Decoder(samprate=16000, loglevel="FATAL")
-    audio = [(np.clip(load_audio(f), -1, 1) * 32767).astype(np.int16).tobytes() for f in files]
+    audio = [(np.clip(load_clip(f), -1, 1) * 32767).astype(np.int16).tobytes() for f in files]
 
     def run(pcm: bytes) -> str:
         dec.start_utt()
@@ -105,6 +116,25 @@ def peer_worker(files: list[str]) -> dict:
             "decoder": "its own (LM + dictionary)", "audio_s": round(seconds, 1),
             "rtf": (time.perf_counter() - t0) / seconds, "rtf_frontend": None, "rtf_network": None,
             "rtf_decoder": None, "peak_rss_mb": peak_rss_mb(), "size_mb": None, "hyps": hyps}
+
+
+def readable(files: list, texts: list[str] | None) -> tuple[list, list[str] | None]:
+    """The entries whose audio can be read and holds samples (with their transcripts); each other one is named on
+    stderr and skipped, before any worker starts (one bad file in a manifest stopped every worker with a traceback)."""
+    from speechseq.errors import SpeechseqError
+
+    keep = []
+    for i, f in enumerate(files):
+        try:
+            n = len(load_clip(f))
+        except SpeechseqError as err:
+            print(f"{err}; skipped", file=sys.stderr)
+            continue
+        if n == 0:
+            print(f"{f[0]}: no audio in the segment {f[1]}-{f[2]} s; skipped", file=sys.stderr)
+            continue
+        keep.append(i)
+    return [files[i] for i in keep], (None if texts is None else [texts[i] for i in keep])
 
 
 def _cell(v: float | None, fmt: str) -> str:
@@ -140,9 +170,10 @@ def main() -> None:
             utts = load_manifest(args.manifest, split=args.split)[: args.limit]
         except SpeechseqError as err:
             raise SystemExit(f"error: {err}") from None
-        files, texts = [u.audio for u in utts], [u.text for u in utts]
+        files, texts = [[u.audio, u.offset, u.end] for u in utts], [u.text for u in utts]
     else:
         files = [str(f) for f in sorted((ROOT / "data/samples").glob("*.wav"))]
+    files, texts = readable(files, texts)
     if not files:  # every worker warms up on the first file
         raise SystemExit(f"no audio to recognise in {args.manifest or ROOT / 'data/samples'}"
                          + (f" (split {args.split!r}, --limit {args.limit})" if args.manifest else ""))

@@ -224,7 +224,10 @@ def main() -> None:
     for m in args.models:
         if not m.is_file():
             raise SystemExit(f"{m}: no such model file")
-    keyword = str(read_metadata(args.models[0])["keyword"])
+    keywords = {str(read_metadata(m)["keyword"]) for m in args.models}
+    if len(keywords) != 1:  # a pair's mean posterior is taken clip by clip, of one keyword's clips and sentences
+        raise SystemExit(f"the models detect different keywords: {sorted(keywords)} (give models of one keyword)")
+    keyword = keywords.pop()
     if not any(sentences(d, keyword) for d in [args.synth, *args.extra_synth]):
         raise SystemExit(f"no unseen synthetic sentences without {keyword!r} under "
                          f"{', '.join(str(d / 'sentences') for d in [args.synth, *args.extra_synth])}: "

@@ -42,7 +42,20 @@ def _rows(m: Path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
+REAL_SETS = ("precise", "kathleen", "fsdd")  # the folders of DATA whose manifests the measurements read
+
+
+def missing_data(data: Path) -> str | None:
+    """Why DATA is not the folder of the real recordings (a manifest it lacks), or None."""
+    for name in REAL_SETS:
+        if not (data / name / "manifest.jsonl").is_file():
+            return f"no {data / name / 'manifest.jsonl'}: give --data, the folder of the real recordings (../shared/data)"
+    return None
+
+
 def real_sets(data: Path, keyword: str) -> dict[str, list[Path]]:
+    if why := missing_data(data):
+        raise SystemExit(why)
     pre = _rows(data / "precise" / "manifest.jsonl")
     kath, fsdd = _rows(data / "kathleen" / "manifest.jsonl"), _rows(data / "fsdd" / "manifest.jsonl")
     groups = {"Kathleen dev": [data / "kathleen" / r["audio_filepath"] for r in kath if r["split"] == "dev"],
@@ -480,6 +493,8 @@ def main() -> None:
     args = ap.parse_args()
     data, synths = Path(args.data), [Path(d) for d in args.synth]
     # every input checked before the first measurement (each takes minutes)
+    if not args.cards_only and (why := missing_data(data)):
+        raise SystemExit(why)
     for k in args.keywords:
         if not (Path(args.models) / f"{k}.onnx").is_file():
             raise SystemExit(f"no model {Path(args.models) / f'{k}.onnx'}")
@@ -540,4 +555,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from speechseq.errors import SpeechseqError
+
+    try:
+        main()
+    except SpeechseqError as err:  # a missing or damaged model, an unreadable audio file: one line
+        sys.exit(f"eval_detectors.py: {err}")

@@ -221,13 +221,15 @@ _THREADS = """
 import runpy, sys
 sys.path[:0] = [{root!r}, {scripts!r}]
 runpy.run_path({script!r}, run_name="imported")
+import numpy
 import threadpoolctl
 print(max(i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"))
 """
 
 
 @pytest.mark.parametrize("preset", [None, "2"])
-@pytest.mark.parametrize("script", ["bench.py", "bench_frontend.py", "bench_listener.py", "bench_decoding.py"])
+@pytest.mark.parametrize("script", ["bench.py", "bench_frontend.py", "bench_listener.py", "bench_decoding.py",
+                                    "eval_decoders.py"])
 def test_scripts_measure_on_one_thread(script, preset):
     """Each script says its CPU times are one thread's: numpy's BLAS gets one thread whatever the caller's
     environment says (a second thread's spinning counts in process time: the GRU LM rows of bench_decoding read
@@ -458,3 +460,147 @@ def test_listener_bench_refuses_a_voice_without_its_engine():
     r = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_listener.py"), "--voices", "flite:kal,X"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "give voices as ENGINE:NAME" in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+# --- second review pass: options the measures cannot take, segments, bad files -----------------------------------
+@pytest.mark.parametrize("script, args, says", [
+    ("bench.py", ["--seconds", "0.05", "--groups", "detector"], "--seconds"),   # IndexError: no model call
+    ("bench.py", ["--repeat", "0", "--groups", "nodes"], "--repeat"),           # ZeroDivisionError (nothing profiled)
+    ("bench_frontend.py", ["--seconds", "0.01"], "--seconds"),                 # onnxruntime's error: no whole frame
+    ("bench_frontend.py", ["--repeat", "0"], "--repeat"),                      # every figure "inf"
+    ("bench_decoding.py", ["--reps", "0"], "--reps"),                          # numpy's zero-size ValueError
+    ("bench_listener.py", ["--settings", "400"], "--settings"),                # ValueError after the synthesis
+    ("bench_listener.py", ["--settings", "400:x"], "--settings"),
+    ("bench_listener.py", ["--block-ms", "0"], "--block-ms"),                  # range() arg 3 must not be zero
+    ("bench_listener.py", ["--commands", "0"], "--commands"),                  # "no voice could be synthesized"
+    ("bench_listener.py", ["--block-ms", "2"], "--block-ms"),   # the --live command refused it: a dead process measured
+    ("bench_listener.py", ["--idle-s", "-1"], "--idle-s"),                     # time.sleep's ValueError, after the work
+])
+def test_a_measurement_option_out_of_range_is_a_usage_error(tmp_path, script, args, says):
+    """A figure needs at least one timed run over audio long enough for every row: --repeat 0 printed 'inf' or a
+    ZeroDivisionError, too short a --seconds an IndexError or onnxruntime's error, a malformed --settings a ValueError
+    after the scenarios were made. Each is argparse's usage error naming the option, before any work."""
+    extra = ["--voices", "nosuch:voice", "--cache", str(tmp_path)] if script == "bench_listener.py" else []
+    out = subprocess.run([sys.executable, f"scripts/{script}", *args, *extra], cwd=ROOT, env=ENV, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 2 and says in out.stderr and "Traceback" not in out.stderr, out.stderr
+
+
+def _seg(path: Path, offset: float, duration: float, text: str) -> str:
+    import json
+
+    return json.dumps({"audio_filepath": str(path), "offset": offset, "duration": duration, "text": text}) + "\n"
+
+
+def test_recognizer_bench_recognises_a_manifests_segments_not_their_whole_files(tmp_path):
+    """A manifest of segments (offset + duration, as `speechseq eval recognizer` reads them) was benchmarked on the
+    whole file once per segment: two halves of the 5.2 s demo read as 10.3 s of audio, each half's transcript scored
+    against the whole file's words."""
+    import json
+
+    demo = ROOT / "data" / "samples" / "activate_kitchen_lights.wav"
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(_seg(demo, 0.0, 2.5, "activate turn on") + _seg(demo, 2.5, 2.665, "the kitchen lights"))
+    out = subprocess.run([sys.executable, "scripts/bench_recognizer.py", "--no-peer", "--models",
+                          "models/recognizer-en.int8.onnx", "--manifest", str(manifest), "--json", str(tmp_path / "r.json")],
+                         cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    rows = json.loads((tmp_path / "r.json").read_text())
+    assert [r["audio_s"] for r in rows] == [5.2, 5.2]
+    assert all(r["hyps"][0] != r["hyps"][1] for r in rows)   # each half heard, not the whole file twice
+
+
+def test_recognizer_bench_skips_a_file_it_cannot_read_and_takes_a_clip_shorter_than_a_frame(tmp_path):
+    """One undecodable file in the manifest stopped the run with every worker's traceback; a clip shorter than one
+    frame, onnxruntime's 'Invalid input shape'. The bad file is named and skipped; the short clip is heard as
+    nothing, as `Recognizer.recognize` hears it."""
+    import json
+
+    import soundfile as sf
+
+    demo = ROOT / "data" / "samples" / "activate_kitchen_lights.wav"
+    bad, short = tmp_path / "bad.wav", tmp_path / "short.wav"
+    bad.write_text("not audio")
+    sf.write(short, np.zeros(100, np.float32), 16000)
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text("".join(json.dumps({"audio_filepath": str(p), "duration": d, "text": t}) + "\n"
+                                for p, d, t in ((short, 0.00625, "oh"), (bad, 1.0, "hi"),
+                                                (demo, 5.165, "activate turn on the kitchen lights"))))
+    out = subprocess.run([sys.executable, "scripts/bench_recognizer.py", "--no-peer", "--models",
+                          "models/recognizer-en.int8.onnx", "--manifest", str(manifest), "--json", str(tmp_path / "r.json")],
+                         cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
+    assert "bad.wav" in out.stderr and "skipped" in out.stderr
+    rows = json.loads((tmp_path / "r.json").read_text())
+    assert [len(r["hyps"]) for r in rows] == [2, 2] and [r["hyps"][0] for r in rows] == ["", ""]
+    assert out.stdout.startswith("2 files, 5.2 s of audio")
+
+
+def test_listener_bench_live_run_of_a_listener_that_never_listens_says_so(monkeypatch):
+    """`speechseq listen` that stops before it listens (it refused an option, found no microphone) was measured dead:
+    'idle CPU 0.0% of a core, RSS 0 MB, events []' as if it were figures. It is an error that quotes the listener."""
+    import subprocess as sp
+
+    import psutil
+
+    import tests.pulse
+
+    bl = _script("bench_listener")
+    stopped = []
+
+    class Mic:
+        env = dict(os.environ)
+
+        def play(self, wav):
+            raise AssertionError("played to a listener that is not there")
+
+        def stop(self):
+            stopped.append(True)
+
+    class Pipe:
+        def __init__(self, lines):
+            self.lines = list(lines)
+
+        def readline(self):
+            return self.lines.pop(0) if self.lines else ""
+
+    class Proc:
+        pid, returncode = 1, None
+
+        def __init__(self, cmd, *args, **kwargs):
+            self.stdout = Pipe(["open\n"])
+            self.stderr = Pipe(["speechseq: error: no input device\n"])
+
+        def poll(self):
+            self.returncode = 1
+            return 1
+
+        def kill(self):
+            pass
+
+        def wait(self, *args, **kwargs):
+            return self.poll()
+
+        def send_signal(self, sig):
+            pass
+
+        def communicate(self, timeout=None):
+            return "", ""
+
+    class Ps:
+        def __init__(self, pid):
+            pass
+
+        def cpu_times(self):
+            return (0.0, 0.0)
+
+        def memory_info(self):
+            return types_ns(rss=0)
+    monkeypatch.setattr(tests.pulse, "start_pulse", lambda: Mic())
+    monkeypatch.setattr(sp, "Popen", Proc)
+    monkeypatch.setattr(psutil, "Process", Ps)
+    monkeypatch.setattr(bl.time, "sleep", lambda s: None)
+    args = types_ns(block_ms=50.0, keyword_model=None, model=None, stream_model=None, lm=None)
+    with pytest.raises(SystemExit, match="stopped before it listened.*no input device"):
+        bl.live_run(args, 0.1, ROOT / "data" / "samples" / "activate_kitchen_lights.wav")
+    assert stopped == [True]

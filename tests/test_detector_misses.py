@@ -67,3 +67,15 @@ def test_missing_model_is_a_clear_error(tmp_path):
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode != 0 and "Traceback" not in out.stderr, out.stderr
     assert "none.onnx: no such model file" in out.stderr
+
+
+def test_data_without_the_kathleen_or_fsdd_manifest_is_a_clear_error(tmp_path):
+    """Only the Precise manifest checked: a --data folder without Kathleen's or FSDD's manifest (whose speech the
+    clips' sets are told apart from) was a FileNotFoundError traceback."""
+    (tmp_path / "precise").mkdir()
+    (tmp_path / "precise" / "manifest.jsonl").write_text(
+        '{"audio_filepath": "a.wav", "duration": 1, "text": "activate", "kind": "wake-word"}\n')
+    out = subprocess.run([sys.executable, "scripts/detector_misses.py", "models/activate.onnx", "--data", str(tmp_path)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0 and "Traceback" not in out.stderr, out.stderr
+    assert "kathleen/manifest.jsonl" in out.stderr and "give --data" in out.stderr, out.stderr

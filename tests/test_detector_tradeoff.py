@@ -137,3 +137,18 @@ def test_bad_input_is_a_clear_error(tmp_path, case):
     assert out.returncode != 0 and "Traceback" not in out.stderr, out.stderr
     says = {"model": "none.onnx", "sentences": "no unseen synthetic sentences", "data": "manifest.jsonl"}[case]
     assert says in out.stderr, out.stderr
+
+
+def test_models_of_different_keywords_are_refused(tmp_path):
+    """The pairs average the models' posteriors clip by clip: an activate and a computer model were averaged over
+    each one's own clips and sentences (another list each) and the pair's row printed as if they were one keyword's.
+    Models of different keywords are refused, before anything is measured."""
+    import subprocess
+
+    data, synth = _fake_data(tmp_path)
+    out = subprocess.run([sys.executable, "scripts/detector_tradeoff.py", str(MODEL), str(ROOT / "models" / "computer.onnx"),
+                          "--data", str(data), "--synth", str(synth), "--cache", str(tmp_path / "c")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0 and "Traceback" not in out.stderr, out.stderr
+    assert "different keywords" in out.stderr and "'activate'" in out.stderr and "'computer'" in out.stderr, out.stderr
+    assert not (tmp_path / "c").exists()

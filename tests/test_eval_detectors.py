@@ -206,3 +206,53 @@ def test_an_amelia_model_of_another_keyword_is_refused_before_any_measurement(tm
         monkeypatch.setattr(sys, "argv", base + ["--amelia", str(amelia)])
         with pytest.raises(SystemExit, match=msg):
             script.main()
+
+
+def test_missing_real_data_is_named_before_any_measurement(tmp_path, monkeypatch):
+    """--data without the real recordings' manifests (a wrong path) was a FileNotFoundError traceback from the first
+    measurement; it is one line naming the manifest and --data, before anything is measured."""
+    import pytest
+
+    script = _script()
+    torch.manual_seed(0)
+    models = tmp_path / "models"
+    export_detector(DetectorNet(TINY).eval(), models / "hello.onnx", {"keyword": "hello", "threshold": 0.5})
+
+    def no_measuring(*a, **k):
+        raise AssertionError("measured before the inputs were checked")
+
+    monkeypatch.setattr(script, "measure", no_measuring)
+    monkeypatch.setattr(sys, "argv", ["eval_detectors.py", "--keywords", "hello", "--models", str(models),
+                                      "--json-dir", str(tmp_path / "j"), "--data", str(tmp_path / "nodata")])
+    with pytest.raises(SystemExit, match=r"nodata/precise/manifest\.jsonl.*--data"):
+        script.main()
+    data = tmp_path / "data"
+    (data / "precise").mkdir(parents=True)
+    (data / "precise" / "manifest.jsonl").write_text("")
+    with pytest.raises(SystemExit, match=r"data/kathleen/manifest\.jsonl.*--data"):
+        script.real_sets(data, "hello")
+
+
+def test_an_unreadable_recording_is_one_line(tmp_path):
+    """A recording that cannot be decoded (here a Precise noise clip) stopped the script with the AudioError's
+    traceback; it is one line that names the file."""
+    import subprocess
+
+    torch.manual_seed(0)
+    models = tmp_path / "models"
+    export_detector(DetectorNet(TINY).eval(), models / "hello.onnx", {"keyword": "hello", "threshold": 0.5})
+    _folder(tmp_path / "synth", "flite", [True], 1, seed=0)
+    data = tmp_path / "data"
+    _wav(data / "noise" / "kitchen.wav", 3.0, seed=99)
+    (data / "precise" / "noise").mkdir(parents=True)
+    (data / "precise" / "noise" / "bad.wav").write_text("not audio")
+    (data / "precise" / "manifest.jsonl").write_text(json.dumps({"audio_filepath": "noise/bad.wav", "kind": "noise",
+                                                                 "text": ""}) + "\n")
+    for name in ("kathleen", "fsdd"):
+        (data / name).mkdir()
+        (data / name / "manifest.jsonl").write_text("")
+    out = subprocess.run([sys.executable, "scripts/eval_detectors.py", "--keywords", "hello", "--models", str(models),
+                          "--data", str(data), "--synth", str(tmp_path / "synth"), "--json-dir", str(tmp_path / "j")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode != 0 and "Traceback" not in out.stderr, out.stderr
+    assert "bad.wav" in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr
