@@ -6,10 +6,15 @@ OGG/Vorbis/Opus and MP3; resampling is soxr, streamed so that block edges leave 
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import shlex
 import stat
 import struct
+import sys
+import tempfile
+import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -67,6 +72,7 @@ class _FrontToBack(sf.SoundFile):
     between, and each asks for a number of frames."""
 
     _source: "_Samples | None" = None  # the samples of a WAV whose header was never finished (_unfinished_wav)
+    _said = False                 # whether a warning has said the file is damaged or cut short
 
     def seekable(self) -> bool:
         return False
@@ -127,15 +133,101 @@ def _unfinished_wav(p: Path, f: sf.SoundFile) -> int | None:
     return None
 
 
+READ_FORMATS = "WAV, FLAC, OGG (Vorbis, Opus), MP3, AIFF and AU"  # what libsndfile decodes, as users name them
+
+# Audio that libsndfile does not decode, by its first bytes, else by its name: a phone's voice memo (AAC in MP4), a
+# video's sound track, a browser's recording. Such a file is named as one of these, not as damaged.
+_UNREAD_MAGIC = ((lambda h: h[4:8] == b"ftyp" and h[8:11] == b"3gp", "3GP"), (lambda h: h[4:8] == b"ftyp", "MP4/M4A"),
+                 (lambda h: h[:4] == b"\x1aE\xdf\xa3", "Matroska/WebM"), (lambda h: h[:5] == b"#!AMR", "AMR"),
+                 (lambda h: h[:4] == b"0&\xb2u", "WMA/ASF"), (lambda h: h[:4] == b"ADIF", "AAC"),
+                 (lambda h: len(h) > 1 and h[0] == 0xFF and h[1] & 0xF6 == 0xF0, "AAC"),  # ADTS: a sync, layer 0
+                 (lambda h: h[:4] == b"MAC ", "Monkey's Audio"), (lambda h: h[:4] == b"wvpk", "WavPack"),
+                 (lambda h: h[:4] == b".RMF", "RealAudio"))
+_UNREAD_SUFFIXES = {".m4a": "MP4/M4A", ".m4b": "MP4/M4A", ".mp4": "MP4/M4A", ".mov": "QuickTime", ".3gp": "3GP",
+                    ".aac": "AAC", ".webm": "Matroska/WebM", ".mka": "Matroska/WebM", ".mkv": "Matroska/WebM",
+                    ".amr": "AMR", ".wma": "WMA/ASF", ".asf": "WMA/ASF", ".ape": "Monkey's Audio", ".wv": "WavPack",
+                    ".ra": "RealAudio", ".ac3": "AC-3", ".dts": "DTS"}
+
+
+def _unread_format(p: Path) -> str | None:
+    """The name of the audio format of a file libsndfile does not recognise, where its bytes or its name say one
+    that speechseq does not read; None for bytes of no known format (damaged, or not audio)."""
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(16)
+    except OSError:
+        return None
+    return next((name for test, name in _UNREAD_MAGIC if test(head)), _UNREAD_SUFFIXES.get(p.suffix.lower()))
+
+
+# libmpg123 (libsndfile's MP3 decoder) prints on the process's stderr: "Warning: Xing stream size off by more than 1%,
+# ..." when the file is opened, "Note: Illegal Audio-MPEG-Header ...", "Note: Trying to resync...", "[src/libmpg123/
+# layer3.c:...] error: ..." where it skips data it cannot decode. No option of libsndfile's turns this off.
+_DECODER_LINE = re.compile(r"^(?:\[[^\]]*\] (?:error|warning|note)|Warning: |Note: |Error: )")
+_STDERR = threading.RLock()  # one capture at a time (one inside another nests): each moves fd 2, then back
+
+
+@contextlib.contextmanager
+def _decoder_stderr(notes: list[str]) -> Iterator[None]:
+    """Around a call into libsndfile: the lines its decoders print on fd 2 are kept off the terminal and added to
+    `notes`, to be said once in speechseq's words; other text written there meanwhile (another thread's) is passed
+    on. Where fd 2 cannot be moved (closed, no temporary file), the call runs as it is."""
+    with _STDERR:
+        try:
+            if sys.stderr is not None:
+                sys.stderr.flush()
+            tmp = tempfile.TemporaryFile()
+        except (OSError, ValueError):
+            tmp = None
+        try:
+            saved = os.dup(2) if tmp is not None else None
+        except OSError:
+            saved = None
+        if saved is None:
+            if tmp is not None:
+                tmp.close()
+            yield
+            return
+        with tmp:
+            os.dup2(tmp.fileno(), 2)
+            try:
+                yield
+            finally:
+                try:
+                    if sys.stderr is not None:
+                        sys.stderr.flush()  # what Python wrote meanwhile, into the capture
+                except (OSError, ValueError):
+                    pass
+                os.dup2(saved, 2)
+                os.close(saved)
+                tmp.seek(0)
+                others = []
+                for line in tmp.read().decode("utf-8", "replace").splitlines(keepends=True):
+                    if _DECODER_LINE.match(line):
+                        notes.append(line.strip())
+                    else:
+                        others.append(line)
+                if others:
+                    os.write(2, "".join(others).encode("utf-8", "replace"))
+
+
 def _soundfile(p: Path) -> _FrontToBack:
     """The file opened for reading front to back (the samples of an unfinished WAV as such); AudioError if
     libsndfile cannot open it."""
     try:  # as bytes: soundfile encodes a str strictly, and a name need not be UTF-8 (path_text)
-        f = _FrontToBack(os.fsencode(p) if os.name == "posix" else str(p))
+        with _decoder_stderr([]):  # libmpg123's words on an MP3 cut short: said once a whole read ends short
+            f = _FrontToBack(os.fsencode(p) if os.name == "posix" else str(p))
     except (sf.LibsndfileError, RuntimeError, TypeError) as err:
         msg = str(err).split(":")[-1].strip() or "unknown error"
-        if "does not exist or is not a regular file" in msg:  # libsndfile's word for bytes of no format it knows; the
-            msg = "not audio in a format libsndfile reads, or damaged"  # file is there and regular (_check_path)
+        if "does not exist or is not a regular file" in msg or "Format not recognised" in msg:  # libsndfile's words
+            name = _unread_format(p)                  # for bytes of no format it knows; the file is there and regular
+            if name is not None:                      # (_check_path)
+                out = p.with_suffix(".wav") if p.suffix.lower() != ".wav" else p.with_name(f"{p.stem}-converted.wav")
+                raise AudioError(f"{p}: {name} audio, a format speechseq does not read (it reads {READ_FORMATS}): "
+                                 f"convert it first, e.g. ffmpeg -i {shlex.quote(str(p))} "
+                                 f"{shlex.quote(str(out))}") from None
+            raise AudioError(f"{p}: cannot decode audio: not audio in a format speechseq reads ({READ_FORMATS}), or "
+                             f"damaged; audio in another format can be converted first, e.g. with ffmpeg") from None
         raise AudioError(f"{p}: cannot decode audio ({msg})") from None
     start = _unfinished_wav(p, f)
     if start is not None:
@@ -173,8 +265,14 @@ def _read(p: Path, f: _FrontToBack, n: int, start: int) -> tuple[np.ndarray, boo
     reports "lost sync", and soundfile drops that read's frames) the frames up to the fault, decoded again from the
     start in short reads (the last frames before the fault can fail again: a decoder reads ahead), with a warning,
     as a truncated WAV is read; AudioError where none decode."""
+    notes: list[str] = []
     try:
-        return f.read(n, dtype="float32", always_2d=True), False
+        if f.format != "MP3":
+            return f.read(n, dtype="float32", always_2d=True), False
+        with _decoder_stderr(notes):
+            x = f.read(n, dtype="float32", always_2d=True)
+        _mp3_said(p, f, notes, start, n, len(x))
+        return x, False
     except (sf.LibsndfileError, RuntimeError) as err:
         error = AudioError(f"{p}: cannot decode audio ({err})")
         msg = str(err).split(":")[-1].strip() or "unknown error"
@@ -186,7 +284,7 @@ def _read(p: Path, f: _FrontToBack, n: int, start: int) -> tuple[np.ndarray, boo
     sure = max(start, end - (1 << 14) if end == hint else start)  # frames that decode for certain
     parts, pos = [], 0
     try:
-        with _soundfile(p) as g:
+        with _soundfile(p) as g, _decoder_stderr([]):  # the decoder's lines of the fault: said below
             while pos < end:
                 y = g.read(min(sure - pos, 1 << 16) if pos < sure else min(512, end - pos), dtype="float32",
                            always_2d=True)
@@ -201,9 +299,30 @@ def _read(p: Path, f: _FrontToBack, n: int, start: int) -> tuple[np.ndarray, boo
     if start + len(x) == 0:
         raise error from None
     sr, at = f.samplerate, (start + len(x)) / f.samplerate
+    if f._said:  # once a file
+        return x, True
+    f._said = True
     warnings.warn(f"{p}: damaged or cut short at {at:.2f} s of {f.frames / sr:.2f} s ({msg}); using the {at:.2f} s "
                   f"before", SpeechseqWarning, stacklevel=3)
     return x, True
+
+
+def _mp3_said(p: Path, f: _FrontToBack, notes: list[str], start: int, n: int, got: int) -> None:
+    """One warning a file, after a read of an MP3 (the `n` frames from `start`, of which `got` came): where the decoder
+    skipped data (its `notes` of the read), or where the file ends well before the length its header promises (a file
+    cut short: a whole one decodes to that length, one without a length header to within a few frames)."""
+    if f._said:
+        return
+    sr, end = f.samplerate, start + got
+    if notes:
+        f._said = True
+        warnings.warn(f"{p}: damaged: the MP3 decoder skipped data it could not decode (between {start / sr:.2f} s "
+                      f"and {end / sr:.2f} s); using the audio around it", SpeechseqWarning, stacklevel=4)
+    elif got < n and f.frames - end > max(f.frames // 100, 2 * 1152):
+        f._said = True
+        warnings.warn(f"{p}: truncated (a copy or a recording cut short): its header promises {f.frames / sr:.2f} s, "
+                      f"the file holds {end / sr:.2f} s; using the {end / sr:.2f} s there", SpeechseqWarning,
+                      stacklevel=4)
 
 
 # libsndfile's log of a WAV or AIFF whose audio chunk is shorter than its header says, e.g. "data : 165280 (should

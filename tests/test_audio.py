@@ -351,3 +351,83 @@ def test_a_truncated_w64_or_rf64_is_said_to_be(tmp_path, fmt):
     with pytest.warns(SpeechseqWarning, match=r"cut\.wav: truncated .*promises .* bytes.*; using the 1\.\d\d s"):
         y = load_audio(cut)
     assert abs(len(y) - 16000) <= 30
+
+
+@pytest.mark.parametrize("name, head, said", [
+    ("voice.m4a", b"\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00M4A mp42isom\x00\x00\x00\x00", "MP4/M4A"),
+    ("voice.aac", b"\xff\xf1\x50\x80\x02\x1f\xfc", "AAC"),
+    ("clip.webm", b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01", "Matroska/WebM"),
+    ("memo.dat", b"#!AMR\n", "AMR")])
+def test_an_unsupported_container_is_named_with_the_formats_read_and_a_conversion(tmp_path, name, head, said):
+    """A phone's voice memo (m4a: AAC in MP4) said "cannot decode audio (Format not recognised.)", as a damaged file
+    does: the format is named as one speechseq does not read, with the ones it does and a way to convert it."""
+    path = tmp_path / name
+    path.write_bytes(head + np.random.default_rng(2).integers(0, 256, 3000, dtype=np.uint8).tobytes())
+    for read in (load_audio, lambda p: list(stream_audio(p)), audio_info):
+        with pytest.raises(AudioError) as err:
+            read(path)
+        msg = str(err.value)
+        assert msg.startswith(f"{path}: {said} audio, a format speechseq does not read"), msg
+        assert "WAV, FLAC, OGG" in msg and "MP3" in msg and f"ffmpeg -i {path} {path.with_suffix('.wav')}" in msg
+        assert "\n" not in msg and "Format not recognised" not in msg
+
+
+def _cut_mp3(tmp_path: Path) -> tuple[Path, Path]:
+    good = tmp_path / "good.mp3"
+    sf.write(good, _tone(16000, seconds=5.0), 16000, format="MP3", subtype="MPEG_LAYER_III")
+    cut = tmp_path / "cut.mp3"
+    cut.write_bytes(good.read_bytes()[: len(good.read_bytes()) // 2])
+    return good, cut
+
+
+def test_an_mp3_cut_short_is_one_warning_line_without_the_decoders_own(tmp_path, capfd):
+    """An MP3 cut off (a download stopped) printed libmpg123's "Warning: Xing stream size off by more than 1%, fuzzy
+    seeking may be even more fuzzy than by design!" on stderr at each open, outside speechseq's format, and nothing
+    said the file was cut off: the header promises 5 s, 2.27 s are there. Now one warning says so."""
+    good, cut = _cut_mp3(tmp_path)
+    for read in (load_audio, lambda p: np.concatenate(list(stream_audio(p, block_s=1.0)))):
+        with pytest.warns(SpeechseqWarning, match=r"cut\.mp3: truncated \(a copy or a recording cut short\): its "
+                                                  r"header promises 5\.00 s, the file holds 2\.\d\d s") as caught:
+            y = read(cut)
+        assert len(caught) == 1 and 2.0 * 16000 < len(y) < 2.6 * 16000
+        assert audio_info(cut).duration == pytest.approx(5.0)
+    err = capfd.readouterr().err
+    assert "Xing" not in err and "Warning:" not in err and "Note:" not in err, err
+    for read in (load_audio, lambda p: list(stream_audio(p)), audio_info):   # a whole MP3: no word of it
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            read(good)
+
+
+def test_an_mp3_cut_short_is_one_line_in_a_batch(tmp_path):
+    """The same through a command: libmpg123 writes to the process's stderr (fd 2), below Python."""
+    import subprocess
+    import sys
+
+    good, cut = _cut_mp3(tmp_path)
+    r = subprocess.run([sys.executable, "-m", "speechseq", "features", "--json", str(cut), str(good)],
+                       capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[1])
+    assert r.returncode == 0, r.stderr
+    assert [round(json.loads(x)["duration"]) for x in r.stdout.splitlines()] == [2, 5]
+    assert r.stderr.splitlines() == [line for line in r.stderr.splitlines() if line.startswith("speechseq: warning:")]
+    assert r.stderr.count("\n") == 1 and "cut.mp3: truncated" in r.stderr, r.stderr
+
+
+def test_a_damaged_mp3_is_said_to_be_without_the_decoders_lines(tmp_path, capfd):
+    """A span of junk inside an MP3: libmpg123 skips it, printing "Note: Illegal Audio-MPEG-Header ...", "Note: Trying
+    to resync..." and "[src/libmpg123/layer3.c:...] error: ..." on stderr. One warning line says so instead."""
+    good = tmp_path / "good.mp3"
+    sf.write(good, _tone(16000, seconds=5.0), 16000, format="MP3", subtype="MPEG_LAYER_III")
+    data = bytearray(good.read_bytes())
+    data[3000:3400] = bytes(range(256)) + bytes(144)
+    bad = tmp_path / "bad.mp3"
+    bad.write_bytes(bytes(data))
+    capfd.readouterr()
+    with pytest.warns(SpeechseqWarning, match=r"bad\.mp3: damaged: the MP3 decoder skipped data it could not "
+                                              r"decode") as caught:
+        y = load_audio(bad)
+    assert len(caught) == 1 and 4.0 * 16000 < len(y) <= 5.0 * 16000
+    err = capfd.readouterr().err
+    assert "mpg123" not in err and "Note:" not in err and "resync" not in err, err

@@ -667,3 +667,26 @@ def test_terminal_output_ends_an_open_partial_before_a_line_of_its_own(capsys):
     out.end_line()
     out.end_line()
     assert capsys.readouterr().out == "\r\033[K" + str(PartialEvent("turn on the", 3.0)) + "\n"
+
+
+def test_cli_waits_for_its_exec_commands_at_exit(tiny_models, capsys, tmp_path, monkeypatch):
+    """listen --input FILE --fast returned while its --exec command still ran: a script that runs listen and then
+    reads what the command wrote found nothing. At exit it waits for them (saying so), for at most EXEC_WAIT_S, and
+    says how many it leaves running after that."""
+    import time
+
+    import speechseq.commands.listen as listen
+
+    m = tiny_models
+    out = tmp_path / "said.txt"
+    slow = f"{sys.executable} -c \"import sys, time; time.sleep(1.0); open(sys.argv[1], 'w').write(sys.argv[2])\" {out}"
+    base = ["listen", "--input", str(SAMPLE), "--fast", "--keyword-model", str(m.detector),
+            "--model", str(m.recognizer), "--no-partials", "--lm", "none", "--decoder", "greedy"]
+    code, lines, err = _cli(base + ["--exec", slow], capsys)
+    assert code == 0 and out.is_file() and out.read_text(), err        # written before listen returned
+    assert "speechseq: waiting for 1 --exec command to finish" in err and "running" not in err
+    monkeypatch.setattr(listen, "EXEC_WAIT_S", 0.3)
+    t0 = time.monotonic()
+    code, lines, err = _cli(base + ["--exec", f"{sys.executable} -c \"import time; time.sleep(5)\""], capsys)
+    assert code == 0 and time.monotonic() - t0 < 4.5
+    assert err.splitlines()[-1] == "speechseq: warning: leaving 1 --exec command running (still busy after 0.3 s)"

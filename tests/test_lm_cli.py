@@ -248,3 +248,32 @@ def test_train_lm_exclude_manifest_without_the_split_is_an_error(tmp_path):
                   "--embed-dim", "4", "--heldout-percent", "0")
     assert r.returncode == 0, r.stderr
     assert "(1 train, 0 held out); 1 excluded prompts (1 sentences overlapping them dropped)" in r.stderr
+
+
+def test_sample_says_an_empty_sentence(tmp_path, capsys):
+    """A barely trained LM often draws <eos> first: `sample -n 2` printed empty lines, which read as nothing at all.
+    Each of the -n sentences is one line, an empty one written (empty)."""
+    from speechseq.cli import main
+    from speechseq.nn.text import CharLM, LMConfig
+    from speechseq.text import EOS, SPACE
+    from speechseq.train.export_lm import export_lm
+
+    torch.manual_seed(0)
+    lm = CharLM(LMConfig(embed_dim=8, hidden=16)).eval()
+    with torch.no_grad():
+        lm.bias[EOS] += 30.0                      # <eos> at once, every time
+    export_lm(lm, tmp_path / "eos.onnx")
+    assert main(["sample", "--lm", str(tmp_path / "eos.onnx"), "-n", "2", "--seed", "0"]) == 0
+    assert capsys.readouterr().out == "(empty)\n(empty)\n"
+    assert main(["sample", "--lm", str(tmp_path / "eos.onnx"), "-n", "1", "--prefix", "the "]) == 0
+    assert capsys.readouterr().out == "the \n"   # a prefix and nothing after it: the prefix
+    (tmp_path / "corpus.txt").write_text("a line\n\nanother\n")   # its blank line is no sentence seen
+    assert main(["sample", "--lm", str(tmp_path / "eos.onnx"), "-n", "1", "--novel-against",
+                 str(tmp_path / "corpus.txt")]) == 0
+    assert capsys.readouterr().out == "(empty)\n"
+    with torch.no_grad():
+        lm.bias[EOS] -= 30.0
+        lm.bias[SPACE] += 30.0                    # spaces only, up to --max-chars
+    export_lm(lm, tmp_path / "spaces.onnx")
+    assert main(["sample", "--lm", str(tmp_path / "spaces.onnx"), "-n", "1", "--max-chars", "5"]) == 0
+    assert capsys.readouterr().out == "(empty)\n"

@@ -4,6 +4,7 @@ work, and a last.pt that is no checkpoint."""
 from __future__ import annotations
 
 import json
+import re
 from types import SimpleNamespace
 
 import numpy as np
@@ -173,3 +174,36 @@ def test_tune_fusion_says_what_its_weights_are_for(tiny, tmp_path, capsys):
     assert code == 0 and out.count("rescoring, attention weight") == 2
     best = [line for line in err.splitlines() if line.startswith("best attention weight ")]
     assert len(best) == 1 and "`transcribe --decoder rescore` weighs the decoder 1" in best[0], err
+
+
+def test_analyze_and_tune_fusion_skip_a_bad_file_and_go_on(tiny, tmp_path, capsys):
+    """One empty wav in the manifest stopped the whole batch ("error: ...empty.wav: contains no audio samples", no
+    figures for the other utterances): it is reported and skipped, the rest are analysed, and the exit code is 1."""
+    (tmp_path / "empty.wav").write_bytes(b"")
+    rows = [{"audio_filepath": str(tiny / "u0.wav"), "text": "one two"},
+            {"audio_filepath": str(tmp_path / "empty.wav"), "text": "seven", "duration": 1.0},
+            {"audio_filepath": str(tmp_path / "gone.wav"), "text": "eight"},
+            {"audio_filepath": str(tiny / "u3.wav"), "text": "six"}]
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    said = [f"speechseq: warning: {manifest}:3: audio file not found: {tmp_path / 'gone.wav'} (skipped)",
+            f"speechseq: warning: {tmp_path / 'empty.wav'}: file is empty",
+            "speechseq: warning: 2 of 4 utterance(s) could not be read and were skipped"]
+    assert _tune(tiny, "--manifest", manifest) == 1
+    out, err = capsys.readouterr()
+    assert json.loads(out)["utterances"] == 2
+    assert err.splitlines() == said
+    for extra in ([], ["--json"]):
+        assert main(["analyze", "--model", str(tiny / "rec.onnx"), "--manifest", str(manifest), "--beam", "2",
+                     *extra]) == 1
+        out, err = capsys.readouterr()
+        if extra:
+            assert json.loads(out.splitlines()[-1])["summary"]["utterances"] == 2
+        else:
+            assert re.match(r"\d of 2 utterances wrong: ", out), out
+        assert err.splitlines() == said
+    (tmp_path / "m1.jsonl").write_text(json.dumps(rows[1]) + "\n")   # nothing readable: its line, then an error
+    assert _tune(tiny, "--manifest", tmp_path / "m1.jsonl") == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.splitlines() == [said[1], f"speechseq: error: {tmp_path / 'm1.jsonl'}: no utterance "
+                                                       "could be read"]

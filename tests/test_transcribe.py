@@ -352,3 +352,47 @@ def test_subtitle_cues_are_two_lines_of_at_most_42_characters():
     # one word longer than a line still gets a cue of its own, not an empty one
     long = [Word("a" * 50, 0.0, 1.0, 0.9), Word("b", 1.1, 1.2, 0.9)]
     assert [c[2] for c in cues(long)] == ["a" * 50 + "\nb"]
+
+
+def test_one_bad_file_is_one_line_and_a_batch_ends_with_a_count(tmp_path, tiny_model, capsys):
+    """README: a missing or non-audio file is one line on stderr. `transcribe missing.wav` said it twice ("no such
+    file", then "1 of 1 file(s) could not be transcribed"); the count is for a batch, where it adds up the lines."""
+    sf.write(tmp_path / "a.wav", _tone_bursts([(0.2, 0.8)]), 16000)
+    m4a = tmp_path / "memo.m4a"
+    m4a.write_bytes(b"\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00M4A mp42isom\x00\x00\x00\x00" + bytes(500))
+    base = ["--model", str(tiny_model), "--decoder", "greedy", "--vad", "off"]
+    for bad, said in ((tmp_path / "missing.wav", "missing.wav: no such file"),
+                      (m4a, "memo.m4a: MP4/M4A audio, a format speechseq does not read")):
+        assert main(["transcribe", str(bad), *base]) == 1
+        out, err = capsys.readouterr()
+        assert out == "" and err.count("\n") == 1 and said in err, err
+    assert main(["transcribe", str(tmp_path / "missing.wav"), str(tmp_path / "a.wav"), *base]) == 1
+    out, err = capsys.readouterr()
+    assert out.startswith(f"{tmp_path / 'a.wav'}: ")
+    assert err.splitlines() == [f"speechseq: warning: {tmp_path / 'missing.wav'}: no such file",
+                                "speechseq: warning: 1 of 2 file(s) could not be transcribed"]
+
+
+@pytest.mark.parametrize("argv, option, name", [
+    (["transcribe", "a.wav"], "--model", "recognizer-en.onnx"),
+    (["eval", "recognizer", "--manifest", "m.jsonl"], "--model", "recognizer-en.onnx"),
+    (["eval", "recognizer", "--manifest", "m.jsonl", "--model", "MODEL", "--decoder", "beam-lm"], "--lm", "lm-en.onnx"),
+    (["sample"], "--lm", "lm-en.onnx")])
+def test_a_shipped_model_missing_names_the_models_folder(tmp_path, argv, option, name):
+    """With SPEECHSEQ_MODELS pointing at a folder without the model, transcribe, eval recognizer and sample said
+    ".../recognizer-en.onnx: no such model file", where detect and listen say where the shipped models were looked
+    for and that SPEECHSEQ_MODELS names that folder."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "empty").mkdir()
+    sf.write(tmp_path / "a.wav", np.zeros(16000, np.float32), 16000)
+    (tmp_path / "m.jsonl").write_text(json.dumps({"audio_filepath": "a.wav", "text": "a"}) + "\n")
+    argv = [str(SHIPPED) if a == "MODEL" else a for a in argv]
+    r = subprocess.run([sys.executable, "-m", "speechseq", *argv], capture_output=True, text=True, timeout=120,
+                       cwd=tmp_path, env={**os.environ, "SPEECHSEQ_MODELS": str(tmp_path / "empty"),
+                                          "PYTHONPATH": str(ROOT)})
+    assert r.returncode == 1 and r.stderr.count("\n") == 1, r.stderr
+    assert r.stderr == (f"speechseq: error: pass {option} PATH: no {name} in {tmp_path / 'empty'} (set "
+                        "SPEECHSEQ_MODELS to the folder of speechseq's models/)\n")

@@ -49,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..metrics import edit_distance
     from ..runtime.analysis import analyze_attention, analyze_ctc, summarize
-    from ..runtime.posteriors import RecognizerRunner, manifest_outputs
+    from ..runtime.posteriors import RecognizerRunner
 
     if args.beam < 1:
         raise SpeechseqError("--beam must be >= 1")
@@ -72,9 +72,7 @@ def run(args: argparse.Namespace) -> int:
 
             lm = OnnxLM(args.lm)
         runner = RecognizerRunner(args.model)
-    utts = manifest_outputs(runner, args.manifest, args.split, args.limit)
-    if not utts:
-        raise SpeechseqError(f"{args.manifest}: no utterances (split {args.split!r})")
+    utts, failed = read_outputs(runner, args.manifest, args.split, args.limit)
     cases = []
     for u in utts:
         if dec is not None:
@@ -94,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
                               "reference_score": _finite(c.reference_score), "output_score": _finite(c.output_score),
                               "word_errors": e}))
         print(json.dumps({"summary": summary}))
-        return 0
+        return said_failed(failed, len(utts))
     print(f"{summary['wrong']} of {summary['utterances']} utterances wrong: "
           f"search errors {summary['search']} ({100 * summary['search_share']:.0f}%), "
           f"model errors {summary['model']} ({100 * summary['model_share']:.0f}%)")
@@ -102,7 +100,30 @@ def run(args: argparse.Namespace) -> int:
         c = wrong[i]
         print(f"\n[{c.blame}] {c.key}  ({errs[i]} word errors, score ref {c.reference_score:.2f} "
               f"vs out {c.output_score:.2f})\n  ref: {c.reference}\n  out: {c.output}")
-    return 0
+    return said_failed(failed, len(utts))
+
+
+def read_outputs(runner, manifest: str, split, limit: int | None) -> tuple[list, int]:
+    """The recogniser's outputs of the manifest's utterances (runtime.posteriors.manifest_outputs), and how many could
+    not be read: each of those is one warning line and left out, as transcribe leaves out a bad file. An error
+    when none is left."""
+    from ..runtime.posteriors import manifest_outputs
+
+    failed: list[str] = []
+    utts = manifest_outputs(runner, manifest, split, limit, on_error=lambda msg: (warn(msg), failed.append(msg)))
+    if not utts:
+        raise SpeechseqError(f"{manifest}: no utterance could be read" if failed else
+                             f"{manifest}: no utterances (split {split!r})")
+    return utts, len(failed)
+
+
+def said_failed(failed: int, read: int) -> int:
+    """The exit code of a batch of which `failed` utterances could not be read (said in a last line) and `read`
+    were."""
+    if not failed:
+        return 0
+    warn(f"{failed} of {failed + read} utterance(s) could not be read and were skipped")
+    return 1
 
 
 def _finite(score: float) -> float | None:

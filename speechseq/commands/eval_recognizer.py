@@ -16,7 +16,7 @@ from pathlib import Path
 from ..errors import SpeechseqError
 from .common import HelpFormatter, beam_arg, beam_size, bounded, output_file, progress, warn
 from .transcribe import (DEFAULT_LEXICON, DEFAULT_MODEL, MODELS, add_lexicon_args, add_vad_arg, check_lexicon_arg,
-                         lexicon_decode_options, make_vad)
+                         check_model_arg, lexicon_decode_options, make_vad)
 
 
 EXAMPLES = """examples:
@@ -131,6 +131,9 @@ def run(args: argparse.Namespace) -> int:
 
     output_file(args.json, "--json")
     check_lexicon_arg(args.lexicon, DEFAULT_LEXICON, args.decoder)
+    check_model_arg(args.model, DEFAULT_MODEL, "--model")
+    if args.decoder == "beam-lm":
+        check_model_arg(args.lm, MODELS / "lm-en.onnx", "--lm")
     rec = Recognizer(args.model, threads=args.threads)
     utts, skipped = load_utterances(args.manifest, args.split)
     if args.limit is not None:
@@ -148,8 +151,6 @@ def run(args: argparse.Namespace) -> int:
     elif args.decoder == "beam-lm":
         from ..runtime.lm import OnnxLM
 
-        if not Path(args.lm).is_file():
-            raise SpeechseqError(f"{args.lm}: no such model file (pass --lm PATH)")
         opts = DecodeOptions(decoder="beam", beam_size=args.beam_size, lm=OnnxLM(args.lm, args.threads),
                              alpha=args.lm_weight, beta=args.word_bonus)
         dec = f"beam-lm {args.beam_size} (alpha {args.lm_weight:g}, beta {args.word_bonus:g})"

@@ -17,12 +17,13 @@ import time
 from pathlib import Path
 
 from ..errors import SpeechseqError
-from ..runtime.onnx import twin_path, untagged
+from ..runtime.onnx import check_model_file, twin_path, untagged
 from .common import (LISTEN_LEXICON_BEAM, MODELS, HelpFormatter, add_range_arg, beam_arg, beam_size, bounded,
                      device_arg, guard_range, model_paths, no_shipped, print_input_devices, print_json_line,
                      stop_on_sigterm, tuned_lexicon_options, warn)
 
 DEFAULT_KEYWORDS = ("activate.onnx", "computer.onnx")
+EXEC_WAIT_S = 10.0  # at exit, the longest wait for --exec commands still running
 
 
 EXAMPLES = """examples:
@@ -100,7 +101,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     o.add_argument("--chime", action="store_true", help="play a short chime on the default output at each wake")
     o.add_argument("--exec", dest="exec_cmd", metavar="CMD",
                    help="run CMD with the final text as its last argument (also in $SPEECHSEQ_TEXT); with --json, "
-                        "what CMD prints goes to stderr, so that stdout holds JSON lines only")
+                        "what CMD prints goes to stderr, so that stdout holds JSON lines only. Listening goes on "
+                        f"while CMD runs; at exit, listen waits up to {EXEC_WAIT_S:g} s for those still running")
     p.set_defaults(func=run)
 
 
@@ -130,6 +132,8 @@ def build_listener(args: argparse.Namespace):
         MODELS / k for k in DEFAULT_KEYWORDS if (MODELS / k).is_file()]
     if not kw:
         raise SpeechseqError(f"no keyword models given (--keyword-model PATH), and {no_shipped('none shipped')}")
+    for path in kw:  # a training checkpoint named as one is said to be (the detectors' loader reads it as ONNX)
+        check_model_file(path)
     detector = Detector.load(kw, threshold=args.threshold, max_wait_s=args.wake_wait_ms / 1000,
                              range_db=guard_range(args.range_db))
     model = Path(args.model)
@@ -173,7 +177,7 @@ def build_listener(args: argparse.Namespace):
 
 
 class _Output:
-    """Prints events, plays the chime and runs --exec commands (without waiting for them)."""
+    """Prints events, plays the chime and runs --exec commands (without waiting for them, but at exit)."""
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.json, self.exec_cmd, self.chime = args.json, args.exec_cmd, args.chime
@@ -207,6 +211,27 @@ class _Output:
             sys.stdout.flush()
             self._open_line = False
 
+    def wait_children(self, stop: threading.Event) -> None:
+        """At exit: wait for the --exec commands still running, so that a script that runs listen and then reads
+        what they wrote finds it there; for at most EXEC_WAIT_S, said on stderr. SIGTERM (`stop`) or Ctrl+C ends
+        the wait; the commands still running then are left running, and said so."""
+        running = [c for c in self.children if c.poll() is None]
+        if not running:
+            return
+        self.end_line()
+        print(f"speechseq: waiting for {_commands(len(running))} to finish", file=sys.stderr, flush=True)
+        deadline = time.monotonic() + EXEC_WAIT_S
+        try:
+            while running and time.monotonic() < deadline and not stop.is_set():
+                time.sleep(0.02)
+                running = [c for c in running if c.poll() is None]
+        except KeyboardInterrupt:
+            pass
+        self.children = running
+        if running:
+            why = f"still busy after {EXEC_WAIT_S:g} s" if time.monotonic() >= deadline else "the wait was stopped"
+            warn(f"leaving {_commands(len(running))} running ({why})")
+
     def _exec(self, text: str) -> None:
         import os
 
@@ -232,6 +257,10 @@ class _Output:
         except Exception as err:  # no output device: say so once, keep listening
             self._chime_failed = True
             warn(f"cannot play the chime ({err})")
+
+
+def _commands(n: int) -> str:
+    return f"{n} --exec command{'' if n == 1 else 's'}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -266,6 +295,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         return _loop(args, listener, out, stop)
     finally:
+        out.wait_children(stop)
         restore()
 
 

@@ -11,6 +11,7 @@ from ..errors import SpeechseqError
 from .common import MODELS, HelpFormatter, bounded, text_file
 
 
+EMPTY = "(empty)"  # a sentence of no characters: no character of the LM's is a parenthesis
 
 EXAMPLES = """examples:
   speechseq sample -n 5 --temperature 0.7 --prefix "the "
@@ -20,8 +21,9 @@ EXAMPLES = """examples:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sample", epilog=EXAMPLES, help="sample sentences from a language model",
                        description="Sample sentences from a character language model (models/lm-en.onnx), "
-                                   "one character at a time until <eos>. Lower temperatures give safer, "
-                                   "more repetitive text.",
+                                   "one character at a time until <eos>, one sentence a line. Lower temperatures "
+                                   "give safer, more repetitive text. A sentence without a character (the LM "
+                                   f"drew <eos> first, as a barely trained one often does) is written {EMPTY}.",
                        formatter_class=HelpFormatter)
     p.add_argument("--lm", default=str(MODELS / "lm-en.onnx"), help="language model (.onnx)")
     p.add_argument("-n", "--num", type=bounded(int, ge=1), default=5, help="sentences to draw")
@@ -49,13 +51,20 @@ def run(args: argparse.Namespace) -> int:
     if len(prefix) > args.max_chars:
         raise SpeechseqError(f"--prefix is {len(prefix)} characters after normalisation, more than --max-chars "
                              f"{args.max_chars}")
+    from .transcribe import check_model_arg
+
+    check_model_arg(args.lm, MODELS / "lm-en.onnx", "--lm")
     lm = OnnxLM(args.lm)
     seen: set[str] = set()
     for f in args.novel_against:
         text_file(f, "--novel-against")
         seen.update(normalize(line) for line in Path(f).read_text(encoding="utf-8").splitlines())
+    seen.discard("")  # a blank line is no sentence
     rng = np.random.default_rng(args.seed)
     for _ in range(args.num):
         text = sample(lm, rng, args.temperature, prefix, args.max_chars)
+        if not text.strip():  # <eos> first (or spaces only): a line of its own, not a blank one
+            print(EMPTY)
+            continue
         print(text + ("  (seen)" if text in seen else ""))
     return 0

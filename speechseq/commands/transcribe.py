@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..errors import SpeechseqError
 from .common import (IMAGE_SUFFIXES, MODELS, HelpFormatter, beam_arg, beam_size, bounded, decoder_fits, expand_inputs,
-                     output_dir, output_file, print_json_line, tuned_lexicon_options, warn)
+                     no_shipped, output_dir, output_file, print_json_line, tuned_lexicon_options, warn)
 
 DEFAULT_MODEL = MODELS / "recognizer-en.onnx"
 DEFAULT_LEXICON = MODELS / "words-en.npz"
@@ -199,10 +199,7 @@ def run(args: argparse.Namespace) -> int:
     from ..audio import path_text
     from ..runtime.recognizer import DecodeOptions, Recognizer
 
-    from ..runtime.onnx import missing_model
-
-    if not Path(args.model).is_file():
-        raise SpeechseqError(f"{missing_model(Path(args.model))} (pass --model PATH)")
+    check_model_arg(args.model, DEFAULT_MODEL, "--model")
     check_lexicon_arg(args.lexicon, DEFAULT_LEXICON, args.decoder)
     output_file(args.plot_attention, "--plot-attention", IMAGE_SUFFIXES)
     out_dir = output_dir(args.output_dir, "--output-dir") if args.output_dir else None
@@ -288,7 +285,7 @@ def run(args: argparse.Namespace) -> int:
         Path(args.plot_attention).parent.mkdir(parents=True, exist_ok=True)  # as the other commands' plots
         plot_attention_for_file(args, *first)
         print(f"wrote {args.plot_attention}", file=sys.stderr)
-    if failed:
+    if failed and len(files) > 1:  # one file's own line says it all (README: one line for a bad file)
         warn(f"{failed} of {len(files)} file(s) could not be transcribed")
     return 1 if failed or skipped else 0
 
@@ -333,6 +330,20 @@ def plotted_text(transcript, seconds: float) -> str:
     """The words of the stretch --plot-attention draws (the first `seconds` of the file, however the VAD or the
     cuts at pauses split it into segments): those whose middle lies in it."""
     return " ".join(w.word for w in transcript.words if (w.start + w.end) / 2 < seconds)
+
+
+def check_model_arg(path: str, default: Path, option: str) -> None:
+    """A model file that `option` names must be there, found before the work: the shipped one (`default`) missing
+    names the folder it was looked for in and SPEECHSEQ_MODELS, as detect and listen say it; another path is named
+    with the option."""
+    from ..runtime.onnx import missing_model
+
+    p = Path(path)
+    if p.is_file():
+        return
+    if path == str(default) and not p.is_dir():
+        raise SpeechseqError(f"pass {option} PATH: {no_shipped('no ' + default.name)}")
+    raise SpeechseqError(f"{missing_model(p)} (pass {option} PATH)")
 
 
 def check_lexicon_arg(lexicon: str, default: Path, decoder: str) -> None:

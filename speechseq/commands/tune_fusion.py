@@ -12,8 +12,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 
 from ..errors import SpeechseqError
+from .analyze import read_outputs, said_failed
 from .common import HelpFormatter, bounded, decoder_fits, warn
 
 
@@ -96,7 +98,9 @@ def tuning_split(manifest: str, split: str | None) -> str | list[str | None] | N
     from ..train.manifests import load_manifest
     from .train_recognizer import EVAL_SPLITS
 
-    rows = load_manifest(manifest)
+    with warnings.catch_warnings():  # a row whose audio is missing: said where the rows are read (read_outputs)
+        warnings.simplefilter("ignore")
+        rows = load_manifest(manifest, skip_missing=True)
     evaluation = sum(u.split in EVAL_SPLITS for u in rows)
     if not evaluation:
         return None
@@ -111,7 +115,7 @@ def tuning_split(manifest: str, split: str | None) -> str | list[str | None] | N
 
 def run(args: argparse.Namespace) -> int:
     from ..runtime.lm import OnnxLM
-    from ..runtime.posteriors import RecognizerRunner, manifest_outputs
+    from ..runtime.posteriors import RecognizerRunner
     from ..runtime.text_decoder import DecodeOptions
     from ..text import normalize
 
@@ -125,9 +129,7 @@ def run(args: argparse.Namespace) -> int:
 
         decoder = OnnxDecoder(args.attention_decoder)
         decoder_fits(args.model, runner, decoder, "--attention-decoder")
-    utts = manifest_outputs(runner, args.manifest, tuning_split(args.manifest, args.split), args.limit)
-    if not utts:
-        raise SpeechseqError(f"{args.manifest}: no utterances (split {args.split!r})")
+    utts, failed = read_outputs(runner, args.manifest, tuning_split(args.manifest, args.split), args.limit)
     if not any(normalize(u.text).split() for u in utts):  # the WER of every pair would be 0 / 0
         raise SpeechseqError(f"{args.manifest}: no transcript has a word (after normalisation), so there is no "
                              f"word error rate to tune on")
@@ -140,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"grid": [{"alpha": k[0], "beta": k[1], "wer": v} for k, v in grid.items()],
                           "best": {"alpha": a, "beta": b, "wer": best}, "utterances": len(utts),
                           "attention": [{"weight": w, "wer": v} for w, v in att.items()]}))
-        return 0
+        return said_failed(failed, len(utts))
     print("WER %   " + " ".join(f"b={x:<6g}" for x in args.betas))
     for al in args.alphas:
         print(f"a={al:<5g} " + " ".join(f"{grid[(al, be)]:<8.2f}" for be in args.betas))
@@ -152,4 +154,4 @@ def run(args: argparse.Namespace) -> int:
         w, v = min(att.items(), key=lambda kv: (kv[1], kv[0]))
         print(f"best attention weight {w:g} (WER {v:.2f}%); `transcribe --decoder rescore` weighs the decoder "
               f"{DecodeOptions().attention_weight:g}, which no option changes", file=sys.stderr)
-    return 0
+    return said_failed(failed, len(utts))

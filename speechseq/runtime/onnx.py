@@ -10,6 +10,7 @@ import contextlib
 import json
 import math
 import os
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from ..errors import SpeechseqError
 
 __all__ = ["METADATA_KEY", "ModelError", "make_session", "read_metadata", "write_metadata", "session_metadata", "jsonable",
            "open_model", "direct_run", "graph_metadata", "twin_path", "untagged", "reading_metadata", "frontend_of",
-           "check_inputs", "check_vocabulary"]
+           "check_inputs", "check_vocabulary", "check_model_file", "is_checkpoint", "missing_model"]
 
 METADATA_KEY = "speechseq"
 
@@ -37,8 +38,8 @@ def make_session(path: str | os.PathLike | bytes, threads: int = 1, profile_pref
     import onnxruntime as ort
 
     p = path if isinstance(path, bytes) else Path(path)
-    if not isinstance(p, bytes) and not p.is_file():
-        raise ModelError(missing_model(p))
+    if not isinstance(p, bytes):
+        check_model_file(p)
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = max(1, int(threads))
     opts.inter_op_num_threads = 1
@@ -195,6 +196,37 @@ def check_inputs(session, path: str | os.PathLike, what: str, shapes: dict[str, 
         if len(got) != len(want) or any(isinstance(g, int) and w is not None and g != w for g, w in zip(got, want)):
             raise ModelError(f"{path}: input {name!r} of the graph is {list(got)}, its metadata says "
                              f"{['*' if w is None else w for w in want]}")
+
+
+def check_model_file(p: Path) -> None:
+    """ModelError, before the file is parsed, where `p` is no model file: missing, a folder, or a training checkpoint
+    (which onnxruntime calls "INVALID_PROTOBUF": the message names the export that makes a model of it)."""
+    if not p.is_file():
+        raise ModelError(missing_model(p))
+    if is_checkpoint(p):
+        raise ModelError(f"{p}: a training checkpoint, not an ONNX model: export it first (speechseq export "
+                         f"{shlex.quote(str(p))} --out {shlex.quote(str(p.with_suffix('.onnx')))})")
+
+
+def is_checkpoint(p: Path) -> bool:
+    """Whether the file is one torch.save wrote (a training checkpoint, .pt): a zip archive holding data.pkl, or a
+    pickle (torch's legacy format). An ONNX file starts otherwise (a protobuf's first field, 0x08)."""
+    try:
+        with open(p, "rb") as f:
+            head = f.read(4)
+    except OSError:
+        return False
+    if len(head) > 1 and head[0] == 0x80 and 2 <= head[1] <= 5:  # a pickle's PROTO opcode
+        return True
+    if head != b"PK\x03\x04":
+        return False
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(p) as z:
+            return any(n.rsplit("/", 1)[-1] == "data.pkl" for n in z.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return False
 
 
 def missing_model(p: Path) -> str:

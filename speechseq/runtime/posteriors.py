@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,16 +58,34 @@ class RecognizerRunner:
 
 def manifest_outputs(model: str | os.PathLike | RecognizerRunner, manifest: str | os.PathLike,
                      split: str | Sequence[str] | None = None, limit: int | None = None,
-                     threads: int = 1) -> list[Utterance]:
-    """Run the recogniser on every utterance of a manifest (the first `limit` ones)."""
-    from ..audio import load_audio
+                     threads: int = 1, on_error: Callable[[str], None] | None = None) -> list[Utterance]:
+    """Run the recogniser on every utterance of a manifest (the first `limit` ones). An utterance whose audio cannot
+    be read (missing, empty, not audio) raises its error; given `on_error`, it is called with that one-line message
+    instead, the utterance is left out and the rest go on (a batch command)."""
+    from ..audio import AudioError, load_audio
     from ..train.manifests import load_manifest
 
     runner = model if isinstance(model, RecognizerRunner) else RecognizerRunner(model, threads)
-    utts = load_manifest(manifest, split=split)[:limit]
+    if on_error is None:
+        utts = load_manifest(manifest, split=split)[:limit]
+    else:
+        with warnings.catch_warnings(record=True) as caught:  # a row load_manifest skips: "... (skipped)"
+            warnings.simplefilter("always")
+            utts = load_manifest(manifest, split=split, skip_missing=True)[:limit]
+        for w in caught:
+            if str(w.message).endswith("(skipped)"):
+                on_error(str(w.message))
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     out = []
     for u in utts:
-        audio = load_audio(u.audio, sr=runner.frontend.sample_rate)
+        try:
+            audio = load_audio(u.audio, sr=runner.frontend.sample_rate)
+        except AudioError as err:
+            if on_error is None:
+                raise
+            on_error(str(err))
+            continue
         if u.offset is not None:
             sr = runner.frontend.sample_rate
             audio = audio[int(u.offset * sr): None if u.end is None else int(u.end * sr)]
