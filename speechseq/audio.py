@@ -143,7 +143,7 @@ _UNREAD_MAGIC = ((lambda h: h[4:8] == b"ftyp" and h[8:11] == b"3gp", "3GP"), (la
                  (lambda h: len(h) > 1 and h[0] == 0xFF and h[1] & 0xF6 == 0xF0, "AAC"),  # ADTS: a sync, layer 0
                  (lambda h: h[:4] == b"MAC ", "Monkey's Audio"), (lambda h: h[:4] == b"wvpk", "WavPack"),
                  (lambda h: h[:4] == b".RMF", "RealAudio"))
-_UNREAD_SUFFIXES = {".m4a": "MP4/M4A", ".m4b": "MP4/M4A", ".mp4": "MP4/M4A", ".mov": "QuickTime", ".3gp": "3GP",
+UNREAD_SUFFIXES = {".m4a": "MP4/M4A", ".m4b": "MP4/M4A", ".mp4": "MP4/M4A", ".mov": "QuickTime", ".3gp": "3GP",
                     ".aac": "AAC", ".webm": "Matroska/WebM", ".mka": "Matroska/WebM", ".mkv": "Matroska/WebM",
                     ".amr": "AMR", ".wma": "WMA/ASF", ".asf": "WMA/ASF", ".ape": "Monkey's Audio", ".wv": "WavPack",
                     ".ra": "RealAudio", ".ac3": "AC-3", ".dts": "DTS"}
@@ -157,7 +157,7 @@ def _unread_format(p: Path) -> str | None:
             head = fh.read(16)
     except OSError:
         return None
-    return next((name for test, name in _UNREAD_MAGIC if test(head)), _UNREAD_SUFFIXES.get(p.suffix.lower()))
+    return next((name for test, name in _UNREAD_MAGIC if test(head)), UNREAD_SUFFIXES.get(p.suffix.lower()))
 
 
 # libmpg123 (libsndfile's MP3 decoder) prints on the process's stderr: "Warning: Xing stream size off by more than 1%,

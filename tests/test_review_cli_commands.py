@@ -207,3 +207,22 @@ def test_analyze_and_tune_fusion_skip_a_bad_file_and_go_on(tiny, tmp_path, capsy
     out, err = capsys.readouterr()
     assert out == "" and err.splitlines() == [said[1], f"speechseq: error: {tmp_path / 'm1.jsonl'}: no utterance "
                                                        "could be read"]
+
+
+def test_audio_in_formats_speechseq_does_not_read_inside_a_folder_is_named(tmp_path, capsys):
+    """A folder of phone memos (.m4a) was "directory holds no audio files", and one .m4a beside WAVs was left out
+    unsaid: such files are counted by format and said to need converting."""
+    d = tmp_path / "memos"
+    d.mkdir()
+    (d / "a.m4a").write_bytes(b"\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00")
+    (d / "b.M4A").write_bytes(b"\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00")
+    (d / "c.aac").write_bytes(b"ADIF\x00\x00")
+    (d / "notes.txt").write_text("not audio")
+    with pytest.raises(SpeechseqError, match=r"no audio files .*3 in formats speechseq does not read \(AAC: 1, "
+                                             r"MP4/M4A: 2\).*ffmpeg"):
+        expand_inputs([str(d)])
+    _wav(d / "x.wav")
+    assert expand_inputs([str(d)]) == [d / "x.wav"]
+    err = capsys.readouterr().err
+    assert "3 files in formats speechseq does not read (AAC: 1, MP4/M4A: 2) left out" in err and "ffmpeg" in err
+    assert "notes.txt" not in err

@@ -87,18 +87,30 @@ def expand_inputs(paths: Iterable[str], recursive_dirs: bool = True, skipped: li
             skipped.append(str(raw))
             continue
         if p.is_dir() and recursive_dirs:
-            found, hidden = [], 0
+            from ..audio import UNREAD_SUFFIXES
+
+            found, hidden, unread = [], 0, {}
             for q in sorted(p.rglob("*")):
-                if q.is_file() and q.suffix.lower() in AUDIO_SUFFIXES:
-                    if any(part.startswith(".") for part in q.relative_to(p).parts):
+                if not q.is_file() or any(part.startswith(".") for part in q.relative_to(p).parts[:-1]):
+                    hidden += q.is_file() and q.suffix.lower() in AUDIO_SUFFIXES
+                elif q.suffix.lower() in AUDIO_SUFFIXES:
+                    if q.name.startswith("."):
                         hidden += 1
                     else:
                         found.append(q)
+                elif q.suffix.lower() in UNREAD_SUFFIXES and not q.name.startswith("."):
+                    name = UNREAD_SUFFIXES[q.suffix.lower()]
+                    unread[name] = unread.get(name, 0) + 1
             if hidden:
                 warn(f"{p}: {hidden} hidden audio file{'s' if hidden > 1 else ''} left out (a name or folder "
                      f"starting with '.'; name a file to read it)")
+            n = sum(unread.values())
+            formats = f"in formats speechseq does not read ({', '.join(f'{k}: {v}' for k, v in sorted(unread.items()))})"
+            if unread and found:
+                warn(f"{p}: {n} file{'s' if n > 1 else ''} {formats} left out: convert them first, e.g. with ffmpeg")
             if not found:
-                msg = f"{p}: directory holds no audio files ({', '.join(AUDIO_SUFFIXES)})"
+                msg = f"{p}: directory holds no audio files ({', '.join(AUDIO_SUFFIXES)})" + (
+                    f"; {n} {formats}: convert them first, e.g. with ffmpeg" if unread else "")
                 if skipped is None:
                     raise SpeechseqError(msg)
                 warn(msg)
