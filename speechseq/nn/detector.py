@@ -131,6 +131,8 @@ class Detector(nn.Module):
         """The last GRU layer's outputs (B, T // S, H) and the next state."""
         c = self.cfg
         ctx, h = state
+        if not torch.jit.is_tracing() and x.shape[1] < c.stride:  # no output step (the conv would read fewer frames
+            return x.new_zeros(x.shape[0], 0, c.hidden), (ctx, h)  # than its kernel): the state as it was
         full = torch.cat([ctx, x], dim=1)  # (B, K - S + N + T, F)
         z = self.drop(torch.relu(self.norm(self.conv(self.conv_input(full))))).transpose(1, 2)  # (B, T // S, C)
         y, h = self.gru(z, h)

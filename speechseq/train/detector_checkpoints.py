@@ -34,7 +34,8 @@ def average_snapshots(paths: list[Path]) -> dict:
 def finetune_ema_decay(total_steps: int) -> float:
     """The weight average's decay for a run that starts from trained weights: the average starts there, and
     at 0.999 a 600-step fine-tune would export more of the old weights than of the new (0.999 ** 600 = 0.55);
-    this leaves them e ** -5 (0.7 %) by the end, and never averages over fewer than 20 steps."""
+    this leaves them e ** -5 (0.7 %) by the end, and never averages over fewer than 20 steps. (The recogniser's
+    training caps its decay so for a run from random weights too: speechseq.train.recognizer.train_recognizer.)"""
     return min(0.999, max(0.95, 1.0 - 5.0 / max(1, total_steps)))
 
 

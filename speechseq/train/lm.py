@@ -183,6 +183,8 @@ def train_lm(train: Sequence[str], heldout: Sequence[str], out_dir: str | os.Pat
     """Train (or resume) an LM in out_dir; best.pt is chosen by held-out perplexity ("val_ppl")."""
     from .loop import train_loop
 
+    if not train:  # every epoch would train on nothing, and best.pt be the random weights
+        raise ValueError("no training sentence")
     torch.manual_seed(loop_cfg.seed)
     model = CharLM(cfg)
     seqs = _encode_all(train)

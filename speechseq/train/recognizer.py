@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -267,13 +267,17 @@ def train_recognizer(train: FeatureBank, val: dict[str, FeatureBank], out_dir: s
     """Train (or resume) a recogniser in out_dir; best.pt is chosen by pooled validation WER.
 
     noise: (N, F) log-mel of noise recordings for augmentation. wrap: e.g. DistributedDataParallel.
-    init: a state dict to start from (fine-tuning) instead of random weights.
+    init: a state dict to start from (fine-tuning) instead of random weights. From random weights, the weight
+    average's decay (loop_cfg.ema_decay) is at most 1 - 5 / (the run's steps) (0.95 at least), so that the
+    average validated and kept in best.pt holds e ** -5 of the random start at the end, however short the run.
     """
     import warnings
 
     from ..errors import SpeechseqWarning
     from .loop import train_loop
 
+    if not len(train):
+        raise ValueError("no training utterance: the training bank is empty")
     seconds = padded_seconds(train, opts)
     long = seconds > opts.batch_seconds
     if long.all():  # else every epoch would train on nothing and validation would still pick a "best"
@@ -283,6 +287,14 @@ def train_recognizer(train: FeatureBank, val: dict[str, FeatureBank], out_dir: s
         warnings.warn(f"{long.sum()} of {len(train)} training utterances longer than batch_seconds="
                       f"{opts.batch_seconds:g} (the longest {seconds.max():.2f} s) are left out", SpeechseqWarning,
                       stacklevel=2)
+    if init is None and loop_cfg.ema_decay:
+        # The average starts at the random weights: at 0.999, a run of 1,000 steps (about 30 epochs of the Kathleen
+        # train split) would validate and export 37 % of them. Leave e ** -5 of them by the end (as a detector's
+        # fine-tune does of the weights it starts from)
+        from .detector_checkpoints import finetune_ema_decay
+
+        steps = loop_cfg.epochs * len(_plan(train, 0, opts, rank, world, True)[1])
+        loop_cfg = replace(loop_cfg, ema_decay=min(loop_cfg.ema_decay, finetune_ema_decay(steps)))
     torch.manual_seed(loop_cfg.seed)
     model = Recognizer(model_cfg)
     mean, std = feature_stats(train)
@@ -297,7 +309,8 @@ def train_recognizer(train: FeatureBank, val: dict[str, FeatureBank], out_dir: s
     g = augment_generator(opts, loop_cfg.device, rank)
     info = {"frontend": train.frontend, "train_hours": round(train.hours, 3),
             "train_sources": {s: train.sources.count(s) for s in dict.fromkeys(train.sources)},
-            "augment": asdict(opts.augment), "batch_seconds": opts.batch_seconds, **(extra or {})}
+            "augment": asdict(opts.augment), "batch_seconds": opts.batch_seconds, "repeats": dict(opts.repeats),
+            **(extra or {})}  # what a rerun must repeat to resume the run (with loop_config's lr and seed)
     return train_loop(net, lambda epoch: make_batches(train, epoch, opts, rank, world, workers=opts.workers),
                       ctc_loss_fn(opts, noise_t, loop_cfg.device, rank, FrontendConfig(**train.frontend).floor, g),
                       make_validate(val, loop_cfg.device) if val else None, out_dir, KIND, model_cfg.to_dict(),
