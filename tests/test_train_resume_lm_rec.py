@@ -218,3 +218,35 @@ def test_a_run_folder_moved_with_its_data_still_resumes(data, tmp_path, capsys):
     tiny = [a if a != "1" or TINY_LM[i - 1] != "--epochs" else "2" for i, a in enumerate(TINY_LM)]
     assert main(["train", "lm", "--text", str(moved / "corpus.txt"), "--out", str(moved), *tiny]) == 0
     assert "resuming from" in capsys.readouterr().err
+
+
+def test_recognizer_rerun_with_other_training_options_is_refused_and_epochs_may_change(data, tmp_path, capsys):
+    """A rerun with another --lr, --seed, --batch-seconds, --repeat or augmentation went on silently, training
+    the run's later epochs by other options than its first (the detector's command refuses such a rerun)."""
+    out = tmp_path / "r"
+    assert run(capsys, "train", "recognizer", "--manifest", data["a"], "--out", out, *TINY_REC)[0] == 0
+    fix = f"rerun with its options to resume it (--epochs, --workers and --device may change), use a new --out, " \
+          f"or delete {out} to start over"
+    base = ("train", "recognizer", "--manifest", data["a"], "--out", out, "--hidden", "8", "--layers", "1",
+            "--epochs", "2")
+    for extra, said in [(("--no-augment", "--lr", "0.01"), "--lr 0.0015, not 0.01"),
+                        (("--no-augment", "--seed", "3"), "--seed 0, not 3"),
+                        (("--no-augment", "--batch-seconds", "40"), "--batch-seconds 160, not 40"),
+                        (("--no-augment", "--repeat", "2"), "--repeat none, not 2"),
+                        ((), "--no-augment, not without it")]:
+        code, err = run(capsys, *base, *extra)
+        assert code == 1 and f"speechseq: error: {out} holds a run made with {said}: {fix}" in err, (extra, err)
+        assert "training on" not in err
+    code, err = run(capsys, *base, "--no-augment")
+    assert code == 0 and f"resuming from {out / 'last.pt'}" in err
+
+
+def test_recognizer_warm_up_is_a_tenth_of_the_run_at_most(data, tmp_path, capsys):
+    """Warm-up was 5 steps per training utterance (up to 500): 55 steps of a 2-step run, whose rate never
+    reached the peak --lr names; it is at most a tenth of the run's steps (one at least)."""
+    out = tmp_path / "r"
+    assert run(capsys, "train", "recognizer", "--manifest", data["a"], "--out", out, *TINY_REC[:-1], "2")[0] == 0
+    ck = torch.load(out / "last.pt", map_location="cpu", weights_only=False)
+    steps = ck["step"]
+    assert 1 <= steps < 20
+    assert ck["loop_config"]["warmup_steps"] == max(1, steps // 10)

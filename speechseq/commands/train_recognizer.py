@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..errors import SpeechseqError
 from .common import HelpFormatter, bounded, checked_device, output_dir, warn
-from .runs import resumable, run_path
+from .runs import read_last, resumable, run_path
 
 
 # manifest splits that hold evaluation data (Kathleen dev, FSDD test): left out of a manifest read without --split
@@ -175,12 +175,13 @@ def _banks(args: argparse.Namespace, check: bool = True):
     return train_parts, FeatureBank.concat([v for v in val_parts if len(v)])
 
 
-def setup(args: argparse.Namespace, device: str, verbose: bool = True) -> dict:
-    """The keyword arguments of speechseq.train.recognizer.train_recognizer for these options."""
+def setup(args: argparse.Namespace, device: str, verbose: bool = True, world: int = 1) -> dict:
+    """The keyword arguments of speechseq.train.recognizer.train_recognizer for these options (of one of `world`
+    data-parallel processes)."""
     from ..train.feataug import AugmentConfig, colored_noise_features
     from ..train.featbank import FeatureBank
     from ..train.loop import LoopConfig
-    from ..train.recognizer import FRONTEND, TrainOptions
+    from ..train.recognizer import FRONTEND, TrainOptions, epoch_steps
 
     model_cfg = _check(args)
     train_parts, val = _banks(args, check=False)
@@ -195,13 +196,52 @@ def setup(args: argparse.Namespace, device: str, verbose: bool = True) -> dict:
     opts = TrainOptions(batch_seconds=args.batch_seconds, repeats=repeats, seed=args.seed, workers=args.workers,
                         augment=AugmentConfig.off() if args.no_augment else AugmentConfig())
     fits(train, opts)
-    loop_cfg = LoopConfig(epochs=args.epochs, lr=args.lr, device=device, seed=args.seed,
-                          warmup_steps=min(500, 5 * len(train)))
+    same_settings(Path(args.out), args, opts)
+    # warm-up: a tenth of the run at most (the rate reaches the peak --lr names), 500 steps at most
+    warmup = min(500, max(1, args.epochs * epoch_steps(train, opts, 0, world) // 10))
+    loop_cfg = LoopConfig(epochs=args.epochs, lr=args.lr, device=device, seed=args.seed, warmup_steps=warmup)
     if verbose:
         print(f"training on {len(train)} utterances ({train.hours:.2f} h), validating on {len(val)}", file=sys.stderr)
     return dict(train=train, val={"val": val}, out_dir=args.out, model_cfg=model_cfg, loop_cfg=loop_cfg, opts=opts,
                 noise=None if args.no_augment else colored_noise_features(FRONTEND),
                 extra={"manifests": [str(m) for m in args.manifest], "sources": _sources(args)})
+
+
+def same_settings(out: Path, args: argparse.Namespace, opts) -> None:
+    """An error unless the run in `out` (its last.pt), if any, was made with these training options: a rerun would
+    train its later epochs by others (--epochs, --workers and --device may change). Runs whose last.pt predates a
+    record (repeats) are not checked on it."""
+    from dataclasses import asdict
+
+    from ..train.feataug import AugmentConfig
+
+    ck = read_last(out)
+    if not ck:
+        return
+    loop, extra = ck.get("loop_config") or {}, ck.get("extra") or {}
+
+    def shown(value) -> str:
+        if isinstance(value, dict):
+            return " ".join(f"{v:g}" for v in value.values()) or "none"
+        return f"{value:g}" if isinstance(value, (int, float)) else str(value)
+
+    off = asdict(AugmentConfig.off())
+    checks = [("--lr", loop.get("lr"), args.lr), ("--seed", loop.get("seed"), args.seed),
+              ("--batch-seconds", extra.get("batch_seconds"), opts.batch_seconds),
+              ("--repeat", extra.get("repeats"), dict(opts.repeats))]
+    for option, was, now in checks:
+        if was is not None and was != now:
+            raise SpeechseqError(f"{out} holds a run made with {option} {shown(was)}, not {shown(now)}: {_rerun_fix(out)}")
+    was_aug = extra.get("augment")
+    if was_aug is not None and was_aug != asdict(opts.augment):
+        said = ("--no-augment, not without it" if was_aug == off else "augmentation, not --no-augment"
+                if asdict(opts.augment) == off else "another augmentation")
+        raise SpeechseqError(f"{out} holds a run made with {said}: {_rerun_fix(out)}")
+
+
+def _rerun_fix(out: Path) -> str:
+    return (f"rerun with its options to resume it (--epochs, --workers and --device may change), use a new --out, "
+            f"or delete {out} to start over")
 
 
 def fits(train, opts) -> None:

@@ -111,7 +111,7 @@ def _train(args: argparse.Namespace, rank: int, world: int, local: int, cuda: bo
     _agree(error)
     error, kwargs = None, {}
     try:
-        kwargs = setup(args, device, verbose=rank == 0)
+        kwargs = setup(args, device, verbose=rank == 0, world=world)
         _enough_batches(kwargs["train"], kwargs["opts"], world)
     except Exception as err:  # noqa: BLE001 - as above: no rank left waiting for one that failed
         error = _message(err) if isinstance(err, (SpeechseqError, OSError)) else f"{type(err).__name__}: {err}"

@@ -99,6 +99,11 @@ def _plan(bank: FeatureBank, epoch: int, opts: TrainOptions, rank: int, world: i
     return items, batches
 
 
+def epoch_steps(bank: FeatureBank, opts: TrainOptions, rank: int = 0, world: int = 1) -> int:
+    """The optimizer steps of one epoch (its first; the others differ by a batch or so, as length buckets fall)."""
+    return len(_plan(bank, 0, opts, rank, world, True)[1])
+
+
 def _make_one(bank: FeatureBank, opts: TrainOptions, augment: bool, seed: list[int], chosen: np.ndarray) -> tuple:
     """One batch as numpy arrays (what a worker process sends back)."""
     rng = np.random.default_rng(seed)
@@ -293,7 +298,7 @@ def train_recognizer(train: FeatureBank, val: dict[str, FeatureBank], out_dir: s
         # fine-tune does of the weights it starts from)
         from .detector_checkpoints import finetune_ema_decay
 
-        steps = loop_cfg.epochs * len(_plan(train, 0, opts, rank, world, True)[1])
+        steps = loop_cfg.epochs * epoch_steps(train, opts, rank, world)
         loop_cfg = replace(loop_cfg, ema_decay=min(loop_cfg.ema_decay, finetune_ema_decay(steps)))
     torch.manual_seed(loop_cfg.seed)
     model = Recognizer(model_cfg)
