@@ -5,7 +5,8 @@
     speechseq export runs/my-recognizer/best.pt --out models/my-recognizer.onnx --int8
 
 Features are computed once (and cached in OUT/features) and augmented on the fly. Rerunning the
-same command resumes from OUT/last.pt (other manifests or another model size: an error). Validation WER/CER is measured each epoch on
+same command resumes from OUT/last.pt (other manifests, another model size, or another --lr, --seed,
+--batch-seconds, --repeat or augmentation: an error; --epochs may grow). Validation WER/CER is measured each epoch on
 --val-manifest, or on a small slice held out from the training manifests; OUT/best.pt keeps the
 best epoch and OUT/curve.png the training curve. For several processes: torchrun
 --nproc-per-node N -m speechseq.train.ddp ... (see speechseq/train/ddp.py).
