@@ -350,3 +350,32 @@ def test_out_of_range_metadata_is_one_error_naming_the_file(tmp_path, field, val
     write_metadata(path, {**read_metadata(path), field: value})
     with pytest.raises(ModelError, match=f"odd.onnx: detector metadata out of range: {field} "):
         Detector.load([path])
+
+
+
+@pytest.mark.parametrize("field,value,says", [
+    ("context", 100, "input 'context' of the graph is [1, 105, 40], its metadata says ['*', 100, 40]"),
+    ("hidden", 100, "input 'hidden' of the graph is [2, 1, 112], its metadata says [2, '*', 100]"),
+    ("layers", 1, "input 'hidden' of the graph is [2, 1, 112], its metadata says [1, '*', 112]"),
+    ("stride", 2, "the graph's convolution has stride 4, its metadata says 2"),
+    ("n_mels", 80, "input 'features' of the graph is [1, 'frames', 40], its metadata says ['*', '*', 80]")])
+def test_metadata_that_does_not_describe_the_graph_is_one_error_at_load(tmp_path, field, value, says):
+    """Sizes in a detector's metadata other than its graph's (a context of 100 frames for a graph of 105, 1 GRU layer
+    for 2, stride 2 for 4, 80 bands for 40) loaded, then were onnxruntime's InvalidArgument or conv_taps' ValueError
+    traceback at the first chunk: one ModelError naming the file at load now, as for recognisers and LMs. The file's
+    own graph, run without the rewrite (rewrite=False), is checked by its inputs (its stride is read in the rewrite)."""
+    import shutil
+
+    from speechseq.runtime.detector import Detector, KeywordModel
+    from speechseq.runtime.onnx import ModelError, read_metadata, write_metadata
+
+    path = tmp_path / "odd.onnx"
+    shutil.copy(ROOT / "models" / "activate.onnx", path)
+    meta = read_metadata(path)
+    meta = ({**meta, "frontend": {**meta["frontend"], "n_mels": value}} if field == "n_mels" else {**meta, field: value})
+    write_metadata(path, meta)
+    for rewrite in (True,) if field == "stride" else (True, False):
+        with pytest.raises(ModelError) as err:
+            Detector([KeywordModel(path, rewrite=rewrite)], merge=False)
+        msg = str(err.value)
+        assert msg.startswith(f"{path}: ") and (says if rewrite else says.split(" of the graph")[0]) in msg, msg

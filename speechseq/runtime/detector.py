@@ -29,7 +29,7 @@ import numpy as np
 
 from ..audio import finite_samples
 from ..frontend import FrontendState, StreamingFrontend
-from .detector_graph import load_graph, merged_session, runtime_graph
+from .detector_graph import GraphSizes, load_graph, merged_session, runtime_graph
 from .graph_merge import prefixed
 from .level import GUARD_RANGE_DB, FloorGuard
 from .onnx import ModelError, direct_run, frontend_of, make_session, reading_metadata, session_metadata
@@ -145,11 +145,12 @@ class KeywordModel:
         self.path, self.threads, self.rewrite = str(path), threads, rewrite
         self._session = self._run = None
         if rewrite:
-            self._graph, self.taps, meta, self._outputs = runtime_graph(path)
+            self._graph, self.taps, meta, self._outputs, sizes = runtime_graph(path)
         else:
             self.taps, self._graph = (), None
             meta = session_metadata(self.open(), path)
             self._outputs = [o.name for o in self._session.get_outputs()]
+            sizes = GraphSizes({i.name: list(i.shape) for i in self._session.get_inputs()})
         # the outputs named: a few us less per call than None
         if meta.get("kind") != "detector":
             raise ModelError(f"{path}: not a speechseq detector (metadata kind {meta.get('kind')!r})")
@@ -177,6 +178,7 @@ class KeywordModel:
                                 ("end_offset_s", self.end_offset_s, math.isfinite(self.end_offset_s))):
             if not ok:
                 raise ModelError(f"{path}: detector metadata out of range: {name} {value!r}")
+        sizes.check(path, self.n_mels, self.context, self.layers, self.hidden, self.stride)
 
     @property
     def session(self):

@@ -12,11 +12,12 @@ import os
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .conv_blocks import conv_as_matmul
 from .conv_taps import Taps, conv_as_taps
 from .graph_cache import cached
+from .graph_edit import attrs
 from .graph_merge import merge_side_by_side, prefixed
 from .one_stream import one_stream
 from .onnx import ModelError, graph_metadata, make_session, missing_model
@@ -24,7 +25,7 @@ from .onnx import ModelError, graph_metadata, make_session, missing_model
 if TYPE_CHECKING:
     from .detector import KeywordModel
 
-__all__ = ["load_graph", "runtime_graph", "merged_session"]
+__all__ = ["load_graph", "runtime_graph", "merged_session", "GraphSizes"]
 
 
 def load_graph(path: str | os.PathLike) -> tuple:
@@ -45,8 +46,9 @@ def _rewrite(model) -> tuple:
     return (one_stream(rewritten), taps) if taps else (one_stream(conv_as_matmul(model)), ())
 
 
-def runtime_graph(path: str | os.PathLike) -> tuple[bytes, tuple[Taps, ...], dict, list[str]]:
-    """`load_graph`'s graph as bytes, the taps it reads, the file's metadata and the graph's output names: from the
+def runtime_graph(path: str | os.PathLike) -> tuple[bytes, tuple[Taps, ...], dict, list[str], GraphSizes]:
+    """`load_graph`'s graph as bytes, the taps it reads, the file's metadata, the graph's output names and the sizes
+    it fixes (GraphSizes, checked against the metadata by KeywordModel): from the
     graph cache (speechseq.runtime.graph_cache: no onnx import), built and kept there on a miss. A graph is kept
     only once onnxruntime has taken it and its metadata says detector: ModelError, naming the file, otherwise."""
     p = Path(path)
@@ -61,13 +63,43 @@ def runtime_graph(path: str | os.PathLike) -> tuple[bytes, tuple[Taps, ...], dic
         meta = graph_metadata(graph, p)
         if meta.get("kind") != "detector":
             raise ModelError(f"{p}: not a speechseq detector (metadata kind {meta.get('kind')!r})")
-        record = {"taps": [asdict(t) for t in taps], "meta": meta, "outputs": [o.name for o in graph.graph.output]}
+        record = {"taps": [asdict(t) for t in taps], "meta": meta, "outputs": [o.name for o in graph.graph.output],
+                  "inputs": {v.name: [d.dim_param or (d.dim_value if d.HasField("dim_value") else None)
+                                      for d in v.type.tensor_type.shape.dim] for v in graph.graph.input},
+                  "strides": sorted({int(attrs(n).get("strides", [1])[0]) for n in model.graph.node
+                                     if n.op_type == "Conv"})}
         return data, record, None, not external
     try:
         data, record, _ = cached("detector", [p], build)
     except OSError as err:
         raise ModelError(f"{p}: cannot read the model file ({err.strerror or err})") from None
-    return data, tuple(Taps(**t) for t in record["taps"]), record["meta"], list(record["outputs"])
+    sizes = GraphSizes(record["inputs"], tuple(record["strides"]))
+    return data, tuple(Taps(**t) for t in record["taps"]), record["meta"], list(record["outputs"]), sizes
+
+
+class GraphSizes(NamedTuple):
+    """What a detector graph fixes that its metadata also says: each input's sizes (an int where fixed, else a name
+    or None) and its convolutions' strides (() where not known: a file's own graph, run without the rewrite)."""
+
+    inputs: dict
+    strides: tuple[int, ...] = ()
+
+    def check(self, path: str | os.PathLike, n_mels: int, context: int, layers: int, hidden: int,
+              stride: int) -> None:
+        """ModelError unless the graph takes the sizes the metadata gives: metadata that does not describe its graph
+        fails at load, not as onnxruntime's or the taps' error in the first chunk."""
+        for name, want in (("features", (None, None, n_mels)), ("context", (None, context, n_mels)),
+                           ("hidden", (layers, None, hidden))):
+            if name not in self.inputs:
+                raise ModelError(f"{path}: a detector graph without the input {name!r} (it has {sorted(self.inputs)})")
+            got = list(self.inputs[name])
+            if len(got) != len(want) or any(isinstance(g, int) and w is not None and g != w
+                                            for g, w in zip(got, want)):
+                raise ModelError(f"{path}: input {name!r} of the graph is {got}, its metadata says "
+                                 f"{['*' if w is None else w for w in want]}")
+        if self.strides and self.strides != (stride,):
+            raise ModelError(f"{path}: the graph's convolution has stride {', '.join(map(str, self.strides))}, its "
+                             f"metadata says {stride}")
 
 
 def _parse(p: Path, data: bytes | None = None) -> tuple:
