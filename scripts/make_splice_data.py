@@ -108,7 +108,7 @@ def cmd_align(args: argparse.Namespace) -> None:
             if not words or any(w not in prons for w in words):
                 skipped += 1
                 continue
-            path = str(manifest.parent / r["audio_filepath"])
+            path = str((manifest.parent / r["audio_filepath"]).absolute())  # the keyword step may run elsewhere
             items.append((path, " ".join(words)))
             speakers[path] = r.get("speaker", manifest.parent.name)
     out = []
@@ -125,11 +125,14 @@ def cmd_align(args: argparse.Namespace) -> None:
 
 def load_index(path: Path) -> tuple[UnitIndex, str]:
     """The unit index of an align file, and its speakers' names joined by "+"."""
-    from speechseq.audio import load_audio
+    from speechseq.audio import AudioError, load_audio
 
     rows, utts = json.loads(Path(path).read_text()), []
     for r in rows:
-        audio = load_audio(r["audio_filepath"])
+        try:
+            audio = load_audio(r["audio_filepath"])
+        except AudioError as err:  # audio moved or deleted since the alignment
+            raise SystemExit(f"--align {path}: {err} (align the recordings again)") from None
         audio = audio * np.float32(RMS / max(1e-6, float(np.sqrt(np.mean(audio.astype(np.float64) ** 2)))))
         phones = tuple(Phone(n, 160 * s, 160 * (s + d)) for n, s, d in r["phones"])
         utts.append(Utterance(audio.astype(np.float32), phones, r["audio_filepath"]))
@@ -143,6 +146,8 @@ def cmd_keyword(args: argparse.Namespace) -> None:
     from speechseq.train.words import contains_keyword, holds_phones, ordinary_words, sound_alikes
 
     t0 = time.time()
+    if not Path(args.align).is_file():  # before pocketsphinx's dictionary is read
+        raise SystemExit(f"--align {args.align}: no such file (the `align` step writes it)")
     prons = _dictionary()
     index, speaker = load_index(Path(args.align))
 

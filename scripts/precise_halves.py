@@ -46,7 +46,11 @@ def link_all(files: list[Path], folder: Path, prefix_parent: bool = False) -> in
 
 
 def write_halves(data: Path, keyword: str, out: Path) -> dict[str, int]:
+    """The folders of links in OUT/KEYWORD (spaces dropped) and their sizes; none written where the keyword has no
+    Precise clips (a mistyped one would leave a folder of real speech alone)."""
     sets = real_sets(data, keyword)
+    if not sets["keyword_dev"] + sets["keyword_test"]:
+        return {"dev": 0, "test": 0}
     base = out / keyword.replace(" ", "")
     return {"dev": link_all(sets["keyword_dev"], base / "dev"),
             "test": link_all(sets["keyword_test"], base / "test"),

@@ -28,11 +28,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
+def _need(path: str | None, option: str, what: str) -> None:
+    """SystemExit naming `option` unless `path` is a file: before any work, not a traceback after it."""
+    if path is not None and not Path(path).is_file():
+        raise SystemExit(f"{option} {path}: no such file ({what})")
+
+
+def _checkpoint(load, path: str, option: str):
+    """load(path), a checkpoint of another kind or no checkpoint at all said in one line naming `option`."""
+    import pickle
+
+    try:
+        return load(path)
+    except (ValueError, KeyError, pickle.UnpicklingError, RuntimeError, EOFError) as err:
+        raise SystemExit(f"{option} {path}: {err}") from None
+
+
 def encoder(args: argparse.Namespace) -> int:
     from speechseq.train.export_lm import export_encoder
     from speechseq.train.recognizer import load_recognizer_checkpoint
 
-    model, ck = load_recognizer_checkpoint(args.checkpoint)
+    model, ck = _checkpoint(load_recognizer_checkpoint, args.checkpoint, "--checkpoint")
     extra = dict(ck.get("extra") or {})
     keys = ("train_hours", "train_sources", "data", "metrics", "recipe", "training")
     meta = {k: extra[k] for k in keys if k in extra}
@@ -100,6 +116,25 @@ def _load_cache(cache: Path, source: dict) -> tuple[list, list, list]:
         return list(z["mems"]), list(z["texts"]), list(z["keys"])
 
 
+def _check_resume(work: Path, model_config: dict) -> None:
+    """SystemExit unless work/last.pt, where there is one, is a decoder run of this size: resuming one of another
+    --hidden (or another LM's embedding, another recogniser's encoder size) was a torch traceback."""
+    from speechseq.commands.runs import read_last
+    from speechseq.train.joint import KIND_DECODER
+
+    ck = read_last(work)
+    if ck is None:
+        return
+    fix = f"use another --work, or delete {work} to start over"
+    if not isinstance(ck, dict) or ck.get("kind") != KIND_DECODER:
+        raise SystemExit(f"{work / 'last.pt'} is not an attention decoder's checkpoint: {fix}")
+    before = ck.get("model_config") or {}
+    names = {"hidden": "--hidden", "embed_dim": "an LM of embed_dim", "enc_dim": "a recogniser of encoder size"}
+    for key, now in model_config.items():
+        if key in before and before[key] != now:
+            raise SystemExit(f"{work} holds a decoder made with {names.get(key, key)} {before[key]}, not {now}: {fix}")
+
+
 def _save_cache(cache: Path, mems: list, texts: list, keys: list, source: dict) -> None:
     """Write the cache through a temp file and a rename: an interrupted write leaves no half-written cache."""
     import json
@@ -130,6 +165,7 @@ def fit(args: argparse.Namespace) -> int:
     from speechseq.train.loop import LoopConfig
 
     torch.set_num_threads(1)
+    lm, _ = _checkpoint(load_lm_checkpoint, args.lm_checkpoint, "--lm-checkpoint")  # before the encoder pass
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     cache = work / "memories.npz"
@@ -165,10 +201,10 @@ def fit(args: argparse.Namespace) -> int:
     val = [zlib.crc32(normalize(k).encode()) % 100 < 4 for k in keys]       # whole prompts held out
     train = ([m for m, v in zip(mems, val) if not v], [t for t, v in zip(texts, val) if not v])
     held = ([m for m, v in zip(mems, val) if v], [t for t, v in zip(texts, val) if v])
-    lm, _ = load_lm_checkpoint(args.lm_checkpoint)
     cfg = DecoderConfig(embed_dim=lm.cfg.embed_dim, enc_dim=mems[0].shape[1], hidden=args.hidden, attn_dim=128,
                         dropout=0.2)
     print(f"{len(train[0])} training utterances, {len(held[0])} held out", file=sys.stderr)
+    _check_resume(work, cfg.to_dict())
     train_decoder(train, held, work, cfg, LoopConfig(epochs=args.epochs, lr=2e-3, ema_decay=0.995, warmup_steps=50),
                   JointConfig(ctc_weight=0.0, label_smoothing=0.1, memory_dropout=0.2), embedding=lm.embedding,
                   batch_frames=args.batch_frames,
@@ -204,8 +240,19 @@ def main() -> int:
     f.add_argument("--hidden", type=int, default=256)
     f.add_argument("--batch-frames", type=int, default=12000)
     args = ap.parse_args()
-    return encoder(args) if args.step == "encoder" else fit(args)
+    if args.step == "encoder":
+        _need(args.checkpoint, "--checkpoint", "a recogniser training checkpoint, e.g. runs/recognizer-en/best.pt")
+        return encoder(args)
+    _need(args.recognizer, "--recognizer", "the `encoder` step writes it")
+    _need(args.lm_checkpoint, "--lm-checkpoint", "the character LM's training checkpoint, e.g. runs/lm-en/best.pt")
+    _need(args.synth, "--synth", "make_synth_data.py sentences' train.jsonl")
+    return fit(args)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from speechseq.errors import SpeechseqError
+
+    try:
+        sys.exit(main())
+    except SpeechseqError as err:  # a model or manifest missing or damaged, a --work of another run: one line
+        sys.exit(f"train_decoder.py: {err}")

@@ -69,8 +69,13 @@ def main() -> int:
     for f in [*texts, *(p for p, _ in exclude)]:
         if not Path(f).is_file():
             sys.exit(f"{f}: no such file")
+    background = None
+    if args.background:
+        try:
+            background = read_wordfreq(args.background, args.background_words)
+        except (OSError, ValueError) as err:  # not gzip, not msgpack, not a wordfreq list
+            sys.exit(f"--background {args.background}: not a wordfreq list such as large_en.msgpack.gz ({err})")
     sentences, n_excl = corpus_sentences(texts, exclude)
-    background = read_wordfreq(args.background, args.background_words) if args.background else None
     arrays, meta = kneser_ney(sentences, args.min_count, background=background)
     meta["data"] = {"text": [p.name for p in texts],
                     "background": (f"{Path(args.background).name}: {args.background_words} most frequent words"

@@ -27,6 +27,7 @@ import json
 import os
 import sys
 import time
+import zipfile
 import zlib
 from pathlib import Path
 
@@ -110,6 +111,12 @@ def main() -> int:
     from speechseq.text import normalize
     from speechseq.train.wordlm import corpus_sentences, kneser_ney, read_wordfreq
 
+    backgrounds: dict[int, dict | None] = {0: None}
+    if args.background:  # read before the recogniser runs over the tuning sets
+        try:
+            backgrounds = {n: read_wordfreq(args.background, n) if n else None for n in args.background_words}
+        except (OSError, ValueError) as err:  # missing, not gzip, not a wordfreq list
+            sys.exit(f"--background {args.background}: no wordfreq list such as large_en.msgpack.gz ({err})")
     data, cache = Path(args.data).resolve(), Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
     kathleen = data / "kathleen/manifest.jsonl"
@@ -139,15 +146,21 @@ def main() -> int:
         key = _cache_key(Path(args.model), chosen[name])
         log_probs = None
         if lp_file.is_file():
-            with np.load(lp_file) as z:
-                if "key" in z.files and str(z["key"]) == key:
-                    log_probs = [z[f"u{i}"] for i in range(len(chosen[name]))]
-                else:  # another model or another set: never read back
-                    print(f"{lp_file}: computed for another model or set; computed again", file=sys.stderr)
+            try:
+                with np.load(lp_file) as z:
+                    if "key" in z.files and str(z["key"]) == key:
+                        log_probs = [z[f"u{i}"] for i in range(len(chosen[name]))]
+                    else:  # another model or another set: never read back
+                        print(f"{lp_file}: computed for another model or set; computed again", file=sys.stderr)
+            except (OSError, ValueError, zipfile.BadZipFile, KeyError) as err:  # cut short or damaged
+                print(f"{lp_file}: cannot be read ({err}); computed again", file=sys.stderr)
         if log_probs is None:
             t0 = time.perf_counter()
             log_probs = [u.log_probs for u in manifest_outputs(args.model, subset)]
-            np.savez(lp_file, key=np.array(key), **{f"u{i}": x for i, x in enumerate(log_probs)})
+            tmp = lp_file.with_name(lp_file.name + ".tmp")  # then renamed: a stopped run leaves no half file
+            with open(tmp, "wb") as f:
+                np.savez(f, key=np.array(key), **{f"u{i}": x for i, x in enumerate(log_probs)})
+            os.replace(tmp, lp_file)
             print(f"{name}: recogniser outputs of {len(log_probs)} utterances in {time.perf_counter() - t0:.0f} s",
                   file=sys.stderr)
         sets[name] = (log_probs, [normalize(r["text"]) for r in chosen[name]], subset)
@@ -156,8 +169,7 @@ def main() -> int:
             *((sub, None) for _, _, sub in sets.values())]
     sents, _ = corpus_sentences(texts, excl)
     lexicons = {}
-    for n in (args.background_words if args.background else [0]):
-        bg = read_wordfreq(args.background, n) if n else None
+    for n, bg in backgrounds.items():
         lex = lexicons[n] = Lexicon(WordLM(*kneser_ney(sents, background=bg)))
         print(f"tuning LM: {len(sents)} sentences, vocabulary {len(lex.vocabulary)}"
               + (f" ({n} background words)" if n else ""), file=sys.stderr)

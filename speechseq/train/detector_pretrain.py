@@ -22,6 +22,7 @@ synthetic false accepts the real misses were no lower than without pretraining (
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 from dataclasses import asdict, dataclass, field
@@ -168,12 +169,43 @@ def pretrain_detector(clips: Sequence[tuple[np.ndarray, str, float]], out_dir: s
                 hyps.append(greedy(row[:n]).text)
         return {"val_cer": cer(refs, hyps).rate}
 
+    data_id = _clips_digest(kept)
+    _check_resume(Path(out_dir), model_cfg, data_id)
     loop = LoopConfig(epochs=recipe.epochs, lr=recipe.lr, weight_decay=recipe.weight_decay, ema_decay=recipe.ema_decay,
                       seed=recipe.seed, device=device, warmup_steps=100, steps_per_epoch=n_steps)
-    extra = {"recipe": recipe.to_dict(), "clips": {"train": len(train), "val": len(val), "left_out": len(clips) - len(kept),
+    extra = {"recipe": recipe.to_dict(), "data": data_id, "clips": {"train": len(train), "val": len(val), "left_out": len(clips) - len(kept),
                                                    "train_hours": round(float(seconds.sum()) / 3600, 3)}}
     return train_loop(model, batches, loss_fn, validate, out_dir, KIND, model_cfg.to_dict(), loop, select="val_cer",
                       mode="min", extra=extra, progress=progress)
+
+
+def _clips_digest(clips: Sequence[tuple[np.ndarray, str, float]]) -> str:
+    """A fingerprint of the clips (features, texts, weights, in order) a run trains on."""
+    h = hashlib.sha1()
+    for f, t, w in clips:
+        h.update(f"{f.shape}|{t}|{w!r}\n".encode())
+        h.update(np.ascontiguousarray(f[:: max(1, len(f) // 8)]).tobytes())  # a few frames: quick, yet the audio's
+    return h.hexdigest()[:16]
+
+
+def _check_resume(out: Path, model_cfg: DetectorConfig, data_id: str) -> None:
+    """ValueError unless out/last.pt, where there is one, is a pretraining of this network on these clips: resuming
+    another network was a torch traceback, and other clips were trained on as if the run had never stopped."""
+    last = out / "last.pt"
+    if not last.exists():
+        return
+    ck = load_checkpoint(last)
+    fix = f"use another folder, or delete {out} to start over"
+    if ck.get("kind") != KIND:
+        raise ValueError(f"{last} is a {ck.get('kind')!r} checkpoint, not a pretraining's ({KIND!r}): {fix}")
+    theirs = DetectorConfig.from_dict(ck["model_config"])
+    diff = [f"{k}: {getattr(theirs, k)} vs {getattr(model_cfg, k)}" for k in SHAPE_FIELDS
+            if getattr(theirs, k) != getattr(model_cfg, k)]
+    if diff:
+        raise ValueError(f"{last} pretrains another network ({'; '.join(diff)}): {fix}")
+    before = (ck.get("extra") or {}).get("data")  # None: written before the clips were fingerprinted
+    if before is not None and before != data_id:
+        raise ValueError(f"{last} pretrains on other clips than these: {fix}")
 
 
 def init_from_pretrained(model: Detector, path: str | os.PathLike) -> Detector:

@@ -148,16 +148,34 @@ def _load_banks(features: Path, val_limit: int) -> tuple[FeatureBank, dict[str, 
     return train, val, noise
 
 
-def _check_resume(out: Path) -> None:
-    """SystemExit unless OUT/last.pt, if there, is a stream fine-tune's: its kind is a recogniser training run's too,
-    and resuming one of those would go on training it with the chunked loss, writing over its checkpoints (its best.pt
-    chosen by the offline WER, then compared with chunked ones)."""
+def _sources(args: argparse.Namespace) -> dict[str, str | None]:
+    """What a fine-tune starts from and trains on, as its last.pt records them: the source model (by its bytes, so
+    a moved copy is the same) and the feature banks' folder."""
+    import hashlib
+
+    def digest(path: str | None) -> str | None:
+        return None if path is None else hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+    return {"--from-onnx": digest(args.from_onnx), "--checkpoint": digest(args.checkpoint),
+            "--features": str(Path(args.features).resolve())}
+
+
+def _check_resume(out: Path, sources: dict[str, str | None] | None = None) -> None:
+    """SystemExit unless OUT/last.pt, if there, is a stream fine-tune's of these `sources` (_sources): its kind is a
+    recogniser training run's too, and resuming one of those would go on training it with the chunked loss, writing
+    over its checkpoints (its best.pt chosen by the offline WER, then compared with chunked ones); one from another
+    source model or features would go on with the old weights, and export them stamped with the new source."""
+    from ..commands.runs import same_data
     from .loop import load_checkpoint
 
     last = out / "last.pt"
-    if last.exists() and "stream_finetune" not in ((load_checkpoint(last).get("extra") or {})):
+    if not last.exists():
+        return
+    tune = (load_checkpoint(last).get("extra") or {}).get("stream_finetune")
+    if tune is None:
         raise SystemExit(f"{last} is not a stream fine-tune's checkpoint (a recogniser training run?): "
                          f"give another --out")
+    same_data(out, tune.get("sources"), sources or {})  # runs written before the sources were kept: as they are
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -208,7 +226,8 @@ def _run(args: argparse.Namespace) -> int:
 
         model, ck = load_recognizer_checkpoint(args.checkpoint)
         meta = {k: v for k, v in (ck.get("extra") or {}).items() if k in ("frontend", "data")}
-    _check_resume(Path(args.out))
+    sources = _sources(args)
+    _check_resume(Path(args.out), sources)
     train, val, noise = _load_banks(Path(args.features), args.val_limit)
     bank_frontend = FrontendConfig(**train.frontend)
     if bank_frontend.n_mels != model.cfg.n_mels or (
@@ -222,7 +241,7 @@ def _run(args: argparse.Namespace) -> int:
         model.to(args.device)
         print(f"before fine-tuning: {validate(model)}", file=sys.stderr)
     extra = {"stream_finetune": {"settings": SETTINGS, "offline_weight": args.offline_weight, "source": meta.get("source"),
-                                 "command": " ".join(sys.argv)}, "frontend": meta.get("frontend")}
+                                 "sources": sources, "command": " ".join(sys.argv)}, "frontend": meta.get("frontend")}
     gens = chunked_generators(opts, args.device)
     loss_fn = chunked_loss_fn(opts, noise, args.device, args.offline_weight,
                               floor=FrontendConfig(**train.frontend).floor, generators=gens)
@@ -235,7 +254,7 @@ def _run(args: argparse.Namespace) -> int:
         model.load_state_dict(best["model"])
         model.cpu().eval()
         hist = best.get("history") or [{}]
-        meta = {**meta, "stream_finetune": extra["stream_finetune"],
+        meta = {**meta, "stream_finetune": {k: v for k, v in extra["stream_finetune"].items() if k != "sources"},
                 "stream_metrics": {k: v for k, v in hist[-1].items() if "wer" in k}}
         out = export_streaming(model, args.export, meta)
         if args.int8:
