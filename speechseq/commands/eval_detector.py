@@ -198,6 +198,11 @@ def run(args: argparse.Namespace) -> int:
 
     positives = collect(args.positives, args.where)
     negatives = collect(args.negatives, args.where)
+    for option, given, found in (("--positives", args.positives, positives),
+                                 ("--negatives", args.negatives, negatives)):
+        if given and not found:  # only manifests can give nothing (an empty folder is an error): none kept a row
+            raise SpeechseqError(f"{option}: no manifest row matches --where {' '.join(args.where)}" if args.where
+                                 else f"{option}: the manifests hold no rows")
     if not positives and not negatives:
         raise SpeechseqError("nothing to evaluate: give --positives and/or --negatives")
     if args.det and not (positives and negatives):

@@ -213,14 +213,20 @@ def load_csv(path: str | Path, *, split: str | Iterable[str] | None = None,
     return out
 
 
-def load_librispeech(root: str | Path, *, skip_missing: bool = False,
+def load_librispeech(root: str | Path, *, split: str | Iterable[str] | None = None, skip_missing: bool = False,
                      source: str | None = None) -> list[Utterance]:
     """Every `<speaker>/<chapter>/<speaker>-<chapter>.trans.txt` under `root` (a subset such as
     train-clean-100, or the LibriSpeech folder holding several); each line `ID TEXT` names
-    `ID.flac` beside it. Speaker = the first part of the ID."""
-    root = Path(root).resolve()
+    `ID.flac` beside it. Speaker = the first part of the ID. The split is the subset's kind, from its
+    folder's name: train-clean-100 -> train, dev-other -> dev, test-clean -> test (None for other
+    names); `split` keeps those."""
+    root, want = Path(root).resolve(), _splits(split)
     reader, tag, out = _Reader(skip_missing), source or root.name, []
     for trans in sorted(root.rglob("*.trans.txt")):
+        kind = trans.parents[min(2, len(trans.parents) - 1)].name.split("-")[0]  # <subset>/<spk>/<chapter>/x.trans.txt
+        kind = kind if kind in ("train", "dev", "test") else None
+        if want is not None and kind not in want:
+            continue
         for lineno, line in enumerate(trans.read_text(encoding="utf-8").splitlines(), 1):
             if not line.strip():
                 continue
@@ -231,7 +237,8 @@ def load_librispeech(root: str | Path, *, skip_missing: bool = False,
                 continue
             duration = reader.duration(audio, where)
             if duration is not None:
-                out.append(Utterance(audio, text.strip(), duration, speaker=uid.split("-")[0], source=tag))
+                out.append(Utterance(audio, text.strip(), duration, speaker=uid.split("-")[0], source=tag,
+                                     split=kind))
     return out
 
 
@@ -270,12 +277,15 @@ def load_commonvoice(path: str | Path, *, split: str | Iterable[str] | None = No
         rows = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
         if not {"path", "sentence"} <= set(rows.fieldnames or ()):
             raise SpeechseqError(f"{path}: not a Common Voice .tsv (needs columns path, sentence)")
-        for lineno, row in enumerate(rows, 2):
-            where = f"{path}:{lineno}"
-            audio = reader.audio(row["path"] or "", path.parent / "clips", where)  # None: a line cut short
+        for row in rows:
+            where = f"{path}:{rows.line_num}"  # the row's line: blank lines are passed over, not counted
+            name, clips = row["path"] or "", path.parent / "clips"
+            if name and not Path(name).suffix and not (clips / name).is_file():
+                name += ".mp3"  # the first releases (2019) name each clip without its extension
+            audio = reader.audio(name, clips, where)  # None: a line cut short
             if audio is None:
                 continue
-            duration = known.get(row["path"]) or reader.duration(audio, where)
+            duration = known.get(name) or reader.duration(audio, where)
             if duration is None:
                 continue
             out.append(Utterance(audio, row["sentence"] or "", duration,
@@ -328,8 +338,8 @@ def _kaldi_table(path: Path) -> dict[str, tuple[str, int]]:
 
 def load_kaldi(data_dir: str | Path, *, skip_missing: bool = False,
                source: str | None = None) -> list[Utterance]:
-    """A Kaldi data dir: `wav.scp` (plain paths only; pipes are refused) and `text`, optional
-    `segments` (utt rec start end, end -1 = to the end), `utt2spk`, `utt2dur`. Relative paths
+    """A Kaldi data dir: `wav.scp` (plain paths only; pipes and archive offsets are refused) and
+    `text`, optional `segments` (utt rec start end, end -1 = to the end), `utt2spk`, `utt2dur`. Relative paths
     are tried against the working directory, the data dir and the recipe root (its
     grandparent: Kaldi recipes run from the folder holding data/)."""
     d = Path(data_dir).resolve()
@@ -340,7 +350,9 @@ def load_kaldi(data_dir: str | Path, *, skip_missing: bool = False,
     recordings: dict[str, str | None] = {}
     for rec, (value, lineno) in _kaldi_table(d / "wav.scp").items():
         where = f"{d / 'wav.scp'}:{lineno}"
-        if value.endswith("|") or value.startswith(("ark:", "scp:")) or " " in value:
+        ark = value.rpartition(":")  # "wav.ark:OFFSET": a recording inside a Kaldi archive (ark,scp: writers)
+        if value.endswith("|") or value.startswith(("ark:", "scp:")) or " " in value or \
+                (ark[2].isdigit() and (ark[0].endswith(".ark") or Path(ark[0]).is_file())):
             raise SpeechseqError(f"{where}: only plain file paths are supported, not {value!r}; "
                                  "write each recording to a .wav file first (e.g. wav-copy scp:wav.scp scp:out.scp, "
                                  "out.scp naming the file of each key) and list those")
@@ -381,6 +393,9 @@ def load_kaldi(data_dir: str | Path, *, skip_missing: bool = False,
                     whole[audio] = reader.duration(audio, where)
                 end = whole[audio]
             duration = None if end is None else end - offset
+            if duration is not None and duration <= 0:
+                raise SpeechseqError(f"{seg_where}: the segment ends at {end:g} s, not after its start at {offset:g} s"
+                                     + (" (-1: the recording's end)" if fields[2].startswith("-") else ""))
         if duration is None:
             continue  # reported by reader.duration
         out.append(Utterance(audio, text, duration, speaker=spk.get(utt), offset=offset,
@@ -429,7 +444,7 @@ def load_manifest(path: str | Path, format: str = "auto", *,
     """Utterances of the manifest at `path` in `format` (a key of FORMATS, or "auto").
 
     split: keep one split (or several); only for formats that name splits (jsonl, csv,
-    commonvoice, speech_commands). skip_missing: warn and skip missing audio files (and files whose
+    commonvoice, speech_commands, librispeech). skip_missing: warn and skip missing audio files (and files whose
     header cannot be read) instead of raising SpeechseqError."""
     fmt = detect_format(path) if format == "auto" else format
     if fmt not in FORMATS:
@@ -441,7 +456,7 @@ def load_manifest(path: str | Path, format: str = "auto", *,
         p = p.parent if fmt == "kaldi" else p / "manifest.jsonl"
     kwargs: dict[str, Any] = {"skip_missing": skip_missing, "source": source}
     if split is not None:
-        if fmt in ("librispeech", "kaldi"):
+        if fmt == "kaldi":
             raise SpeechseqError(f"a {fmt} manifest has no splits: point at the split's folder")
         kwargs["split"] = split
     try:
@@ -453,13 +468,17 @@ def load_manifest(path: str | Path, format: str = "auto", *,
 
 
 def _undecodable_line(p: Path) -> str:
-    """"PATH:LINE" of the first line of the manifest file `p` that is not UTF-8, or `p` itself when it is a folder
-    (the line is in one of its files) or every line decodes alone."""
-    if p.is_file():
-        with open(p, "rb") as f:
+    """"PATH:LINE" of the first line that is not UTF-8 in the manifest file `p`, or in the text files of the
+    manifest folder `p` (a Kaldi data dir's tables, Common Voice's .tsv, LibriSpeech's transcripts, Speech Commands'
+    lists); `p` itself when every line decodes alone."""
+    tables = ("wav.scp", "text", "segments", "utt2spk", "utt2dur", "validation_list.txt", "testing_list.txt")
+    files = [p] if p.is_file() else [p / name for name in tables] + sorted(p.glob("*.tsv")) + \
+        sorted(p.rglob("*.trans.txt"))
+    for file in (f for f in files if f.is_file()):
+        with open(file, "rb") as f:
             for lineno, raw in enumerate(f, 1):
                 try:
                     raw.decode("utf-8")
                 except UnicodeDecodeError:
-                    return f"{p}:{lineno}"
+                    return f"{file}:{lineno}"
     return str(p)
