@@ -59,3 +59,12 @@ def test_transcribe_and_listen_say_a_checkpoint_needs_exporting(checkpoint, tmp_
         err = capsys.readouterr().err
         assert err.count("\n") == 1, err
         _says_export(err.removeprefix("speechseq: error: "), checkpoint)
+
+
+def test_detect_says_a_checkpoint_needs_exporting(checkpoint, tmp_path, capsys):
+    """detect --model best.pt said "cannot load ONNX model (... Wire format was corrupt)"."""
+    sf.write(tmp_path / "a.wav", np.zeros(16000, np.float32), 16000)
+    assert main(["detect", str(tmp_path / "a.wav"), "--model", str(checkpoint)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    _says_export(err.removeprefix("speechseq: error: "), checkpoint)

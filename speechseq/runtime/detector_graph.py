@@ -20,7 +20,7 @@ from .graph_cache import cached
 from .graph_edit import attrs
 from .graph_merge import merge_side_by_side, prefixed
 from .one_stream import one_stream
-from .onnx import ModelError, graph_metadata, make_session, missing_model
+from .onnx import ModelError, check_model_file, graph_metadata, make_session
 
 if TYPE_CHECKING:
     from .detector import KeywordModel
@@ -52,8 +52,7 @@ def runtime_graph(path: str | os.PathLike) -> tuple[bytes, tuple[Taps, ...], dic
     graph cache (speechseq.runtime.graph_cache: no onnx import), built and kept there on a miss. A graph is kept
     only once onnxruntime has taken it and its metadata says detector: ModelError, naming the file, otherwise."""
     p = Path(path)
-    if not p.is_file():
-        raise ModelError(missing_model(p))
+    check_model_file(p)
 
     def build(files: list[bytes]) -> tuple[bytes, dict, None, bool]:
         model, external = _parse(p, files[0])
@@ -110,8 +109,8 @@ def _parse(p: Path, data: bytes | None = None) -> tuple:
     import onnx
     from onnx.external_data_helper import load_external_data_for_model, uses_external_data
 
-    if data is None and not p.is_file():
-        raise ModelError(missing_model(p))
+    if data is None:
+        check_model_file(p)
     try:
         model = onnx.load_model_from_string(data if data is not None else p.read_bytes())
         external = any(uses_external_data(t) for t in model.graph.initializer)
