@@ -465,3 +465,20 @@ def _unwritable_outputs(tmp_path: Path) -> None:
     assert code == 1 and out.getvalue() == ""
     says = f"--json {locked / 'r.json'}: cannot write in {locked} (permission denied)"
     assert err.getvalue() == f"speechseq: error: {says}\n"
+
+
+def test_detect_smoothing_past_its_bound_is_a_usage_error(tmp_path, capsys):
+    """--smoothing 100000000 hung: the stream kept and summed a history of 1e8 steps at every step."""
+    sf.write(tmp_path / "a.wav", np.zeros(1600, np.float32), 16000)
+    with pytest.raises(SystemExit) as exc:
+        main(["detect", str(tmp_path / "a.wav"), "--smoothing", "100000000"])
+    assert exc.value.code == 2 and "--smoothing" in capsys.readouterr().err
+    from speechseq.runtime.detector import MAX_SMOOTHING_STEPS
+
+    with pytest.raises(SystemExit):
+        main(["detect", str(tmp_path / "a.wav"), "--smoothing", str(MAX_SMOOTHING_STEPS + 1)])
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["detect", "--help"])
+    assert f"at most {MAX_SMOOTHING_STEPS}" in " ".join(capsys.readouterr().out.split())
+    assert main(["detect", str(tmp_path / "a.wav"), "--smoothing", str(MAX_SMOOTHING_STEPS), "--json"]) == 0

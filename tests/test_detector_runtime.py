@@ -336,7 +336,8 @@ def test_guarded_stream_equals_the_whole_clip_in_any_chunking():
 
 @pytest.mark.parametrize("field,value", [("threshold", 1.0), ("threshold", 0.0), ("threshold", float("nan")),
                                          ("step_s", 0.0), ("stride", 0), ("refractory_s", float("nan")),
-                                         ("keyword_duration_s", -1.0), ("end_offset_s", float("inf"))])
+                                         ("keyword_duration_s", -1.0), ("end_offset_s", float("inf")),
+                                         ("smoothing_steps", 0), ("smoothing_steps", 10 ** 8)])
 def test_out_of_range_metadata_is_one_error_naming_the_file(tmp_path, field, value):
     """A detector file whose runtime settings make no sense (a threshold of 1, a step of 0 s, a keyword of -1 s) was a
     traceback at load (ValueError, ZeroDivisionError) or events with start after end: one ModelError naming it now."""

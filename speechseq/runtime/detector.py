@@ -44,6 +44,9 @@ __all__ = ["Detection", "KeywordModel", "KeywordState", "DetectorState", "Detect
 # falls under 0.035 by 320 ms (activate, computer, five amelia runs; never so over louder noise). An event at a
 # threshold under that then fired at 0.0 s in every file, silence too, and a fresh listener after each command.
 # No keyword can end in that time and be heard (the posterior rises after a keyword's end), so none starts there.
+# the longest posterior smoothing a model or `detect --smoothing` may ask (4 s at 40 ms steps): the stream keeps
+# and sums that many steps at every step
+MAX_SMOOTHING_STEPS = 100
 SETTLE_S = 0.32
 
 
@@ -171,6 +174,8 @@ class KeywordModel:
         # events that start after they end (a keyword of -1 s): one error naming the file, as a missing field is
         for name, value, ok in (("threshold", self.threshold, 0.0 < self.threshold < 1.0),
                                 ("stride", self.stride, self.stride >= 1),
+                                ("smoothing_steps", self.smoothing_steps,
+                                 1 <= self.smoothing_steps <= MAX_SMOOTHING_STEPS),
                                 ("step_s", self.step_s, 0.0 < self.step_s < math.inf),
                                 ("refractory_s", self.refractory_s, 0.0 <= self.refractory_s < math.inf),
                                 ("keyword_duration_s", self.keyword_duration_s,
