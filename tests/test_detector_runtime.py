@@ -380,3 +380,18 @@ def test_metadata_that_does_not_describe_the_graph_is_one_error_at_load(tmp_path
             Detector([KeywordModel(path, rewrite=rewrite)], merge=False)
         msg = str(err.value)
         assert msg.startswith(f"{path}: ") and (says if rewrite else says.split(" of the graph")[0]) in msg, msg
+
+
+def test_flushed_events_come_in_time_order_as_a_steps_do():
+    """Detector.flush gave the events still open at the stream's end in keyword order; step gives them by time."""
+    from speechseq.runtime.detector import Detector
+
+    late, early = LoudnessModel(), LoudnessModel()
+    late.keyword, early.keyword = "late", "early"
+    det = Detector([late, early], merge=False)
+    state = det.initial_state()
+    kw_late = state.keywords[0]._replace(steps=60, run_start=55, run_best=0.9, run_best_step=57)
+    kw_early = state.keywords[1]._replace(steps=60, run_start=30, run_best=0.8, run_best_step=40)
+    flushed = det.flush(state._replace(keywords=(kw_late, kw_early)))
+    assert [e.keyword for e in flushed] == ["early", "late"], flushed
+    assert flushed[0].start < flushed[1].start

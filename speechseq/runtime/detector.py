@@ -394,7 +394,7 @@ class Detector:
                 raw, ctx, h = m.run(buf[:usable], ks.ctx, ks.hidden)
                 new.append(self._advance(i, ks, buf[usable:], raw, ctx, h, events, posteriors))
         if len(events) > 1:
-            events.sort(key=lambda e: e.time)
+            events.sort(key=lambda e: (e.time, e.start))
         return events, DetectorState(fe_state, tuple(new), level)
 
     def _run_merged(self, x: np.ndarray, kws: Sequence[KeywordState]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -438,9 +438,9 @@ class Detector:
         return KeywordState(rest, ctx, h, history, ks.steps + len(values), *self._trigger(i, ks, values, events))
 
     def flush(self, state: DetectorState) -> list[Detection]:
-        """Events still waiting for their peak when the stream ends."""
+        """Events still waiting for their peak when the stream ends, in time order (as `step` gives them)."""
         out = []
         for i, ks in enumerate(state.keywords):
             if ks.run_start >= 0:
                 out.append(self._event(i, ks.run_start, ks.run_best, max(ks.steps - 1, ks.run_start)))
-        return out
+        return sorted(out, key=lambda e: (e.time, e.start))
