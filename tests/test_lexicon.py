@@ -303,3 +303,19 @@ def test_read_wordfreq_list(tmp_path):
     bad.write_bytes(gzip.compress(msgpack.packb([{"format": "other"}])))
     with pytest.raises(ValueError):
         read_wordfreq(bad, 5)
+
+
+@pytest.mark.parametrize("content", [7, {"format": "cB"}, "cB", [{"format": "cB"}, "the of"], [{"format": "cB"}, [3]]])
+def test_read_wordfreq_of_other_msgpack_is_one_value_error(tmp_path, content):
+    """A gzip'd msgpack that is not a list of word lists was a TypeError ('int' object is not subscriptable), a
+    traceback in train_wordlm.py and tune_lexicon.py."""
+    import gzip
+
+    import msgpack
+
+    from speechseq.train.wordlm import read_wordfreq
+
+    f = tmp_path / "odd.msgpack.gz"
+    f.write_bytes(gzip.compress(msgpack.packb(content)))
+    with pytest.raises(ValueError, match="not a wordfreq cB list"):
+        read_wordfreq(f, 5)

@@ -59,7 +59,8 @@ def read_wordfreq(path: str | os.PathLike, n_words: int) -> dict[str, float]:
 
     with gzip.open(path, "rb") as f:
         data = msgpack.unpackb(f.read(), raw=False)
-    if not data or not isinstance(data[0], dict) or data[0].get("format") != "cB":
+    if (not isinstance(data, list) or not data or not isinstance(data[0], dict) or data[0].get("format") != "cB"
+            or not all(isinstance(b, list) and all(isinstance(w, str) for w in b) for b in data[1:])):
         raise ValueError(f"{path}: not a wordfreq cB list")
     out: dict[str, float] = {}
     for i, words in enumerate(data[1:]):
