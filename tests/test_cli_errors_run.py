@@ -27,7 +27,7 @@ def _usage_error(argv: list[str], capsys) -> str:
 @pytest.mark.parametrize("argv,says", [
     (["detect", "--threshold", "1.5", "x.wav"], "must lie in (0, 1), got 1.5"),
     (["detect", "--chunk-ms", "0", "x.wav"], "must be >= 1, got 0"),
-    (["detect", "--smoothing", "-3", "x.wav"], "must be >= 1, got -3"),
+    (["detect", "--smoothing", "-3", "x.wav"], "must lie in [1, 100], got -3"),
     (["detect", "--refractory", "-1", "x.wav"], "must be >= 0, got -1"),
     (["detect", "--threads", "-2", "x.wav"], "must be >= 1, got -2"),
     (["listen", "--block-ms", "0"], "must lie in [5, 1000], got 0"),

@@ -201,7 +201,12 @@ def test_an_amelia_model_of_another_keyword_is_refused_before_any_measurement(tm
         raise AssertionError("measured before the inputs were checked")
 
     monkeypatch.setattr(script, "measure", no_measuring)
-    base = ["eval_detectors.py", "--keywords", "hello", "--models", str(models), "--json-dir", str(tmp_path / "j")]
+    data = tmp_path / "data"  # the real recordings' manifests, as a clone without ../shared/data lacks them
+    for name in ("precise", "kathleen", "fsdd"):
+        (data / name).mkdir(parents=True)
+        (data / name / "manifest.jsonl").write_text("")
+    base = ["eval_detectors.py", "--keywords", "hello", "--models", str(models), "--json-dir", str(tmp_path / "j"),
+            "--data", str(data)]
     for amelia, msg in ((models / "hello.onnx", "not an amelia model"), (tmp_path / "none.onnx", "no model")):
         monkeypatch.setattr(sys, "argv", base + ["--amelia", str(amelia)])
         with pytest.raises(SystemExit, match=msg):
