@@ -187,11 +187,8 @@ def test_cards_only_measures_nothing_and_keeps_the_amelia_section(tmp_path, monk
         script.main()
 
 
-def test_an_amelia_model_of_another_keyword_is_refused_before_any_measurement(tmp_path, monkeypatch):
-    """--amelia must name an amelia model (its measurement feeds the card's real-voice rows): another keyword's
-    model, or a missing one, stops before anything is measured (it crashed in the card, after the measurements)."""
-    import pytest
-
+def _unmeasured(tmp_path, monkeypatch):
+    """The script, with a tiny "hello" model in tmp_path/models, whose measurements fail the test if reached."""
     script = _script()
     torch.manual_seed(0)
     models = tmp_path / "models"
@@ -201,6 +198,15 @@ def test_an_amelia_model_of_another_keyword_is_refused_before_any_measurement(tm
         raise AssertionError("measured before the inputs were checked")
 
     monkeypatch.setattr(script, "measure", no_measuring)
+    return script, models
+
+
+def test_an_amelia_model_of_another_keyword_is_refused_before_any_measurement(tmp_path, monkeypatch):
+    """--amelia must name an amelia model (its measurement feeds the card's real-voice rows): another keyword's
+    model, or a missing one, stops before anything is measured (it crashed in the card, after the measurements)."""
+    import pytest
+
+    script, models = _unmeasured(tmp_path, monkeypatch)
     data = tmp_path / "data"  # the real recordings' manifests, as a clone without ../shared/data lacks them
     for name in ("precise", "kathleen", "fsdd"):
         (data / name).mkdir(parents=True)
@@ -218,15 +224,7 @@ def test_missing_real_data_is_named_before_any_measurement(tmp_path, monkeypatch
     measurement; it is one line naming the manifest and --data, before anything is measured."""
     import pytest
 
-    script = _script()
-    torch.manual_seed(0)
-    models = tmp_path / "models"
-    export_detector(DetectorNet(TINY).eval(), models / "hello.onnx", {"keyword": "hello", "threshold": 0.5})
-
-    def no_measuring(*a, **k):
-        raise AssertionError("measured before the inputs were checked")
-
-    monkeypatch.setattr(script, "measure", no_measuring)
+    script, models = _unmeasured(tmp_path, monkeypatch)
     monkeypatch.setattr(sys, "argv", ["eval_detectors.py", "--keywords", "hello", "--models", str(models),
                                       "--json-dir", str(tmp_path / "j"), "--data", str(tmp_path / "nodata")])
     with pytest.raises(SystemExit, match=r"nodata/precise/manifest\.jsonl.*--data"):
