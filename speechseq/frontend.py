@@ -182,11 +182,20 @@ _rfft = None   # _load_rfft(), on first use
 def logmel(audio: np.ndarray, cfg: FrontendConfig = FrontendConfig()) -> np.ndarray:
     """Log-mel features of a whole clip.
 
-    audio: (N,) float samples at cfg.sample_rate. Returns (T, n_mels) float32, T = num_frames(N).
+    audio: (N,) samples at cfg.sample_rate, full scale 1.0 (as speechseq.audio.load_audio gives them). Returns
+    (T, n_mels) float32, T = num_frames(N): no frame, and no error, when N < win_length.
+
+    Nothing is rescaled: samples scaled by g read log(g^2 P + floor) for mel power P, so int16 values (as int16 or
+    as floats) read 2 ln 32768 = 20.8 higher wherever P is well above the floor. A NaN or infinite sample makes every
+    band of the frames whose windows hold it NaN (numpy may warn of an invalid value) and changes no other frame;
+    the runtime replaces such samples first (speechseq.audio.finite_samples). The torch module and the exported
+    graph do the same (tests pin it).
     """
-    # float32 throughout (pocketfft keeps the precision): within 2e-5 of a float64 reference on
-    # speech. scipy's rfft of zero-padded frames is about twice as fast as numpy's at these sizes,
-    # which matters in 100 ms streaming chunks (10 frames: about 21 us a streaming step in all, session 35).
+    # float32 throughout (pocketfft keeps the precision): within about 1e-4 of a float64 reference on
+    # speech (5e-5 / 4e-5 at the shipped 40 bands / floor 1e-6 and 80 / 1e-5 on real recordings; the error
+    # is relative to a frame's loudest bins, so it shows in quiet bands above a small floor). scipy's rfft
+    # of zero-padded frames is about twice as fast as numpy's at these sizes, which matters in 100 ms
+    # streaming chunks (10 frames: about 21 us a streaming step in all, session 35).
     x = np.ascontiguousarray(audio, dtype=np.float32)
     if x.ndim != 1:
         raise ValueError(f"audio must be 1-D (mono), got shape {x.shape}")
@@ -242,8 +251,8 @@ class StreamingFrontend:
 
     def step(self, chunk: np.ndarray, state: FrontendState) -> tuple[np.ndarray, FrontendState]:
         chunk = np.asarray(chunk, dtype=np.float32)
-        if chunk.ndim != 1:  # a driver's (N, 1) column is mono; (N, 2) is not 2N samples
-            if chunk.size != max(chunk.shape, default=1):
+        if chunk.ndim != 1:  # a driver's (N, 1) column is mono, (0, 1) too; (N, 2) is not 2N samples
+            if sum(d != 1 for d in chunk.shape) > 1:
                 raise ValueError(f"audio must be 1-D (mono), got shape {chunk.shape}")
             chunk = chunk.reshape(-1)
         cfg = self.cfg

@@ -199,3 +199,117 @@ def test_streamed_features_equal_the_whole_clip_to_float32_rounding(n_mels):
             out.append(f)
         got = np.concatenate(out)
         assert got.shape == whole.shape and np.abs(got - whole).max() <= 5e-6, size
+
+
+@pytest.fixture(scope="module")
+def shipped_frontends() -> list[FrontendConfig]:
+    """The frontend settings the shipped models run at, from their metadata (40 bands at floor 1e-6, 80 at 1e-5)."""
+    from pathlib import Path
+
+    from speechseq.runtime.onnx import read_metadata
+
+    found = {}
+    for path in sorted((Path(__file__).resolve().parents[1] / "models").glob("*.onnx")):
+        fe = read_metadata(path).get("frontend")
+        if fe is not None:
+            found[tuple(sorted(fe.items()))] = FrontendConfig(**fe)
+    assert {(c.n_mels, c.floor) for c in found.values()} == {(40, 1e-6), (80, 1e-5)}
+    return list(found.values())
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 159, 160, 399, 400, 401, 559, 560, 561, 12345])
+def test_onnx_frontend_gives_num_frames_at_any_length(n, shipped_frontends, tmp_path, rng):
+    """The exported graph's contract is numpy's: T = num_frames(N), no frame when N < win (onnxruntime's Conv raised
+    'Invalid input shape' under 400 samples), and its metadata's frame formula says so for every N."""
+    pytest.importorskip("torch")
+    ort = pytest.importorskip("onnxruntime")
+    from speechseq.nn.frontend import export_frontend
+    from speechseq.runtime.onnx import read_metadata
+
+    audio = (0.1 * rng.standard_normal(n)).astype(np.float32)
+    for cfg in shipped_frontends:
+        path = tmp_path / f"fe{cfg.n_mels}.onnx"
+        export_frontend(cfg, str(path))
+        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        out = sess.run(None, {"audio": np.stack([audio, 0.5 * audio])})[0]
+        assert out.shape == (2, num_frames(n, cfg), cfg.n_mels)
+        assert np.abs(out[0] - logmel(audio, cfg)).max(initial=0.0) <= 1e-5
+        assert np.abs(out[1] - logmel(0.5 * audio, cfg)).max(initial=0.0) <= 1e-5
+        formula = read_metadata(path)["outputs"]["logmel"]
+        frames = formula[formula.index("(batch, ") + len("(batch, "): formula.rindex(f", {cfg.n_mels})")]
+        assert eval(frames, {}, {"samples": n}) == num_frames(n, cfg), formula
+
+
+def test_an_empty_driver_column_is_mono(rng):
+    """A driver's (0, 1) block (no frames this time) is an empty mono chunk, as (N, 1) is mono: it raised 'audio must
+    be 1-D (mono), got shape (0, 1)'; (0, 2) is still stereo."""
+    cfg = FrontendConfig()
+    fe = StreamingFrontend(cfg)
+    x = (0.1 * rng.standard_normal(1000)).astype(np.float32)
+    f1, state = fe.step(x[:500, None], fe.initial_state())
+    f2, state = fe.step(np.zeros((0, 1), np.float32), state)
+    f3, state = fe.step(x[500:, None], state)
+    assert f2.shape == (0, 40) and np.abs(np.concatenate([f1, f2, f3]) - logmel(x, cfg)).max() <= 1e-5
+    with pytest.raises(ValueError, match=r"audio must be 1-D \(mono\), got shape \(0, 2\)"):
+        fe.step(np.zeros((0, 2), np.float32), state)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_a_non_finite_sample_makes_exactly_its_frames_nan(bad, shipped_frontends, rng):
+    """The frontend's own behaviour (the runtime guards it with speechseq.audio.finite_samples): a NaN or infinite
+    sample makes every band of the frames whose windows hold it NaN, and no other frame changes; streamed, whole and
+    torch alike."""
+    torch = pytest.importorskip("torch")
+    from speechseq.nn.frontend import LogMel
+
+    x = (0.1 * rng.standard_normal(3000)).astype(np.float32)
+    y = x.copy()
+    y[1000] = bad                       # in the windows of frames 4, 5 and 6 (t * 160 <= 1000 < t * 160 + 400)
+    for cfg in shipped_frontends:
+        clean = logmel(x, cfg)
+        with np.errstate(invalid="ignore", over="ignore"):
+            whole = logmel(y, cfg)
+            streamed, _ = _stream(y, cfg, rng, max_chunk=700)
+        with torch.no_grad():
+            traced = LogMel(cfg)(torch.from_numpy(y)[None]).numpy()[0]
+        for got in (whole, streamed, traced):
+            assert np.isnan(got[4:7]).all()
+            assert np.abs(np.delete(got, [4, 5, 6], axis=0) - np.delete(clean, [4, 5, 6], axis=0)).max() <= 1e-4
+
+
+def test_samples_are_not_rescaled(shipped_frontends, demo_wav):
+    """Samples are taken at full scale 1.0, as load_audio gives them: int16-valued audio (int16 or float) is not
+    rescaled and reads 2 ln 32768 = 20.79 higher wherever the mel power is well above the floor; silence reads
+    log(floor); a clipped square wave stays finite."""
+    speech = load_audio(demo_wav)[:32000]
+    for cfg in shipped_frontends:
+        f = logmel(speech, cfg)
+        as_int16 = (speech * 32768).astype(np.int16)
+        g = logmel(as_int16, cfg)
+        assert np.array_equal(g, logmel(as_int16.astype(np.float32), cfg))
+        loud = f > np.log(cfg.floor) + 6                 # power over 400 floors: the floor moves it by < 2.5e-3
+        assert loud.sum() > 500 and np.abs((g - f)[loud] - 2 * np.log(32768)).max() < 3e-3
+        assert np.abs(logmel(np.zeros(800, np.float32), cfg) - np.log(cfg.floor)).max() <= 1e-6
+        square = np.sign(np.sin(np.arange(16000) * 0.05)).astype(np.float32)
+        assert np.isfinite(logmel(square, cfg)).all()
+
+
+@pytest.mark.parametrize("signal", ["speech", "int16-scaled", "silence", "clipped"])
+def test_shipped_frontends_stream_as_the_whole_clip(signal, shipped_frontends, demo_wav):
+    """At every frontend setting a shipped model runs at, chunks of 1 sample to 3 s give the whole clip's features
+    to 1e-5."""
+    speech = load_audio(demo_wav)[: 16000 * 6]
+    x = {"speech": speech, "int16-scaled": np.round(speech * 32767), "silence": np.zeros_like(speech),
+         "clipped": np.clip(speech * 30, -1, 1)}[signal].astype(np.float32)
+    rng = np.random.default_rng(7)
+    for cfg in shipped_frontends:
+        fe = StreamingFrontend(cfg)
+        state, out, i = fe.initial_state(), [], 0
+        while i < len(x):
+            n = int(np.exp(rng.uniform(0, np.log(48000))))   # 1 sample to 3 s, log-uniform
+            f, state = fe.step(x[i : i + n], state)
+            out.append(f)
+            i += n
+        whole = logmel(x, cfg)
+        assert np.concatenate(out).shape == whole.shape == (num_frames(len(x), cfg), cfg.n_mels)
+        assert np.abs(np.concatenate(out) - whole).max() <= 1e-5

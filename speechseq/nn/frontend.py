@@ -1,7 +1,7 @@
 """The log-mel frontend as a torch module, for training and ONNX export.
 
 Same arithmetic as `speechseq.frontend.logmel` (pinned by tests): the windowed DFT is a strided
-Conv1d whose kernels are hann * cos and hann * sin, so the exported graph is plain Conv/Mul/MatMul/Log.
+Conv1d whose kernels are hann * cos and hann * sin, so the exported graph is plain Concat/Conv/Slice/Mul/MatMul/Log.
 """
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ __all__ = ["LogMel"]
 
 
 class LogMel(nn.Module):
-    """(B, N) audio at cfg.sample_rate -> (B, T, n_mels) log-mel, T = 1 + (N - win) // hop."""
+    """(B, N) audio at cfg.sample_rate -> (B, T, n_mels) log-mel, T = num_frames(N): 1 + (N - win) // hop, 0 when
+    N < win (no error), in eager torch and in the exported graph alike."""
 
     def __init__(self, cfg: FrontendConfig = FrontendConfig()) -> None:
         super().__init__()
@@ -28,13 +29,15 @@ class LogMel(nn.Module):
         self.register_buffer("dft", torch.tensor(kernels[:, None, :], dtype=torch.float32), persistent=False)
         self.register_buffer("mel", torch.tensor(mel_filterbank(cfg).T, dtype=torch.float32), persistent=False)
         self.n_bins = len(k)
+        # Conv refuses an input shorter than its kernel (onnxruntime too), and a trace has no length test: the audio
+        # gets `extra` hops of zeros, the least that make N = 0 one window, which adds exactly `extra` frames, all
+        # after the clip's own (frame T - 1 ends at sample (T - 1) * hop + win <= N); they are cut off again, leaving
+        # none when N < win. The same graph for every N, at the cost of 3 frames' DFT a call.
+        self.extra = -(-cfg.win_length // cfg.hop_length)
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
-        if not torch.jit.is_tracing() and audio.shape[-1] < self.cfg.win_length:  # no length test in a trace
-            # conv1d refuses an input shorter than its kernel; numpy's logmel gives no frame (the traced
-            # graph, whose example is a whole second, is unchanged)
-            return audio.new_zeros((audio.shape[0], 0, self.mel.shape[1]))
-        spec = nn.functional.conv1d(audio.unsqueeze(1), self.dft, stride=self.cfg.hop_length)  # (B, 2K, T)
+        padded = torch.cat([audio, audio.new_zeros((audio.shape[0], self.extra * self.cfg.hop_length))], dim=1)
+        spec = nn.functional.conv1d(padded.unsqueeze(1), self.dft, stride=self.cfg.hop_length)[..., : -self.extra]
         re, im = spec[:, : self.n_bins], spec[:, self.n_bins :]
         power = (re * re + im * im).transpose(1, 2)  # (B, T, K)
         return torch.log(power @ self.mel + self.cfg.floor)
@@ -52,5 +55,5 @@ def export_frontend(cfg: FrontendConfig, path: str, opset: int = 17) -> None:
                       opset_version=opset, dynamo=False)
     write_metadata(path, {"kind": "frontend", "format": 1, "frontend": cfg.to_dict(),
                           "inputs": {"audio": f"(batch, samples) float32 at {cfg.sample_rate} Hz"},
-                          "outputs": {"logmel": f"(batch, 1 + (samples - {cfg.win_length}) // {cfg.hop_length}, "
-                                                f"{cfg.n_mels}) log(mel power + {cfg.floor:g})"}})
+                          "outputs": {"logmel": f"(batch, max(0, 1 + (samples - {cfg.win_length}) // "
+                                                f"{cfg.hop_length}), {cfg.n_mels}) log(mel power + {cfg.floor:g})"}})
