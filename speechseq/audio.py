@@ -376,6 +376,20 @@ def to_mono(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def float_samples(x) -> np.ndarray:
+    """Samples as float32 at full scale 1.0, as every model takes them: floats as they are, integers (a driver's or a
+    WAV's int16, int32, uint8 as numpy arrays) scaled from their type's range (int16 by 1/32768; uint8 about its
+    midpoint 128), which fed as they are read 2 ln 32768 (about 20.8) high in every log-mel band."""
+    x = np.asarray(x)
+    if x.dtype.kind in "iu":
+        bits = 8 * x.dtype.itemsize
+        mid = 2.0 ** (bits - 1)
+        return ((x.astype(np.float64) - (mid if x.dtype.kind == "u" else 0.0)) / mid).astype(np.float32)
+    if x.dtype.kind == "b":
+        raise ValueError("audio samples must be numbers, got booleans")
+    return x.astype(np.float32, copy=False)
+
+
 SAMPLE_LIMIT = 1e15  # finite_samples' bound: the frontend's float32 power of such samples stays finite
 
 

@@ -431,3 +431,36 @@ def test_a_damaged_mp3_is_said_to_be_without_the_decoders_lines(tmp_path, capfd)
     assert len(caught) == 1 and 4.0 * 16000 < len(y) <= 5.0 * 16000
     err = capfd.readouterr().err
     assert "mpg123" not in err and "Note:" not in err and "resync" not in err, err
+
+
+def test_float_samples_scales_integer_audio_to_full_scale_one():
+    from speechseq.audio import float_samples
+
+    assert float_samples(np.array([-32768, 0, 16384], np.int16)).tolist() == [-1.0, 0.0, 0.5]
+    assert float_samples(np.array([0, 128, 192], np.uint8)).tolist() == [-1.0, 0.0, 0.5]
+    assert float_samples(np.array([-(2 ** 31), 2 ** 30], np.int32)).tolist() == [-1.0, 0.5]
+    x = np.array([0.25, -0.5], np.float64)
+    assert float_samples(x).dtype == np.float32 and float_samples(x).tolist() == [0.25, -0.5]
+    y = np.zeros(4, np.float32)
+    assert float_samples(y) is y  # the hot path copies nothing
+    with pytest.raises(ValueError, match="booleans"):
+        float_samples(np.array([True, False]))
+
+
+def test_models_given_int16_arrays_hear_them_as_the_same_audio_in_floats():
+    """Recognizer.recognize, Detector.step and Listener.step took int16 arrays (a driver's, a WAV read as int16)
+    unscaled: 2 ln 32768 (about 20.8) high in every log-mel band, where the recogniser has no normalisation."""
+    from speechseq.runtime.detector import Detector
+    from speechseq.runtime.recognizer import Recognizer
+
+    root = Path(__file__).resolve().parents[1]
+    audio, sr = sf.read(root / "data" / "samples" / "activate_kitchen_lights.wav", dtype="int16")
+    assert sr == 16000
+    floats = audio.astype(np.float32) / 32768
+    rec = Recognizer(root / "models" / "recognizer-en.int8.onnx")
+    assert rec.recognize(audio).text == rec.recognize(floats).text != ""
+    det = Detector.load([root / "models" / "activate.onnx"])
+    post_i, post_f = [[]], [[]]
+    det.step(audio[:32000], det.initial_state(), post_i)
+    det.step(floats[:32000], det.initial_state(), post_f)
+    np.testing.assert_allclose(np.concatenate(post_i[0]), np.concatenate(post_f[0]), atol=1e-6)

@@ -27,7 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..audio import finite_samples
+from ..audio import finite_samples, float_samples
 from ..frontend import FrontendState, StreamingFrontend
 from .detector_graph import GraphSizes, load_graph, merged_session, runtime_graph
 from .graph_merge import prefixed
@@ -357,7 +357,8 @@ class Detector:
         If `posteriors` is a list (one list per keyword), each keyword's smoothed posterior for
         this chunk is appended to it (for plots and evaluation).
         """
-        feats, fe_state = self.frontend.step(chunk, state.frontend)  # which takes the chunk as float32 (N,)
+        chunk = float_samples(chunk)  # integer samples scaled to full scale 1.0; float32 as it is
+        feats, fe_state = self.frontend.step(chunk, state.frontend)
         # A NaN, an infinity or a sample that overflows the frontend's float32 power (from about 1e17) makes the
         # frames it reaches NaN or infinite, and so the frames' maximum, which the floor guard needs anyway. Then
         # the chunk and the samples still pending are taken again as speechseq.audio.finite_samples gives them (NaN
@@ -368,7 +369,7 @@ class Detector:
         top = float(feats.max()) if len(feats) else 0.0
         if not math.isfinite(top):
             clean = FrontendState(finite_samples(state.frontend.pending))
-            feats, fe_state = self.frontend.step(finite_samples(np.asarray(chunk, np.float32).reshape(-1)), clean)
+            feats, fe_state = self.frontend.step(finite_samples(chunk.reshape(-1)), clean)
             top = float(feats.max()) if len(feats) else 0.0
         level, guard = state.level, self.guard
         if guard is not None and (level > guard.quiet or top >= guard.quiet):  # else nothing to change (its step)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..audio import finite_samples
+from ..audio import finite_samples, float_samples
 from ..frontend import FrontendState, StreamingFrontend
 from .decoding import Word
 from .detector import Detection, Detector, DetectorState
@@ -286,7 +286,7 @@ class Listener:
     def step(self, block: np.ndarray, state: ListenerState) -> tuple[list[Event], ListenerState]:
         """Feed a block (N,) float32 at 16 kHz; returns the events it completed."""
         # A copy: the history keeps the block, and the caller may reuse its memory (a device buffer).
-        block = finite_samples(np.array(block, dtype=np.float32).reshape(-1))
+        block = finite_samples(np.array(float_samples(block)).reshape(-1))
         if state.mode is Mode.LISTENING:
             return self._listen(block, state)
         return self._record(block, state)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..audio import float_samples
 from ..frontend import FrontendConfig, logmel
 from ..text import CTC_SIZE, VOCAB
 from .decoding import Hypothesis, LanguageModel, Word, greedy, prefix_beam_search, word_timestamps
@@ -166,7 +167,7 @@ class Recognizer:
 
     def recognize(self, audio: np.ndarray, opts: DecodeOptions = DecodeOptions()) -> Result:
         """One utterance: (N,) float32 samples at the model's sample rate."""
-        feats = logmel(np.asarray(audio, np.float32), self.frontend)
+        feats = logmel(float_samples(audio), self.frontend)
         if len(feats) == 0:
             return Result("", (), ())
         return self.decode(self.log_probs(feats), opts)
