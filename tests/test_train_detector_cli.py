@@ -119,6 +119,13 @@ def test_train_detector_synthesizes_its_data_when_given_none(tmp_path):
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)   # resumed: nothing made again
     assert again.returncode == 0, again.stderr[-2000:]
     assert "synthesizing" not in again.stdout
+    # the same command's --synth-engines made the data it resumes on: not "ignored here" (it was said on every rerun)
+    assert "ignored" not in again.stderr, again.stderr[-2000:]
+    text = tmp_path / "phrases.txt"
+    text.write_text("a few words of text\n")
+    other = subprocess.run(cmd + ["--synth-text", str(text)], capture_output=True, text=True, timeout=300)
+    assert other.returncode == 0, other.stderr[-2000:]                 # a synthesis option the bank was not made with
+    assert "synthesizing" not in other.stdout and "--synth-text" in other.stderr and "ignored" in other.stderr
     base = [sys.executable, "-m", "speechseq", "train", "detector", "--keyword", "yes", "--epochs", "1"]
     bad = subprocess.run(base + ["--out", str(tmp_path / "other"), "--synth-engines", "nope"],
                          capture_output=True, text=True, timeout=60)
@@ -481,3 +488,40 @@ def test_a_keyword_without_ascii_letters_keeps_the_manifests_rows(tmp_path):
         assert got == ["the old house", "window", "добрый день"]
     assert [it.text for it in items_from([str(tmp_path / "negatives.jsonl")], "neg", "Window ")] == [
         "the old house", "добрый день"]
+
+
+def test_a_source_held_out_whole_is_said_never_trained_on(tmp_path):
+    """15 % of files are held out by a hash of the name: a source of one file can be held out whole (the README's
+    `--backgrounds ../shared/data/noise`: doing_the_dishes.wav is), so it is never trained on. That was said
+    nowhere (the data line did not count held-out backgrounds); a warning names the source."""
+    from speechseq.train.manifests import name_pct
+
+    pos, neg, room = tmp_path / "pos", tmp_path / "neg", tmp_path / "room"
+    for d in (pos, neg, room):
+        d.mkdir()
+    _clips(pos, "yes", 6)
+    _clips(neg, "no", 6)
+    assert name_pct("room-4.wav") < 15 <= name_pct("yes-0.wav")
+    sf.write(room / "room-4.wav", (0.05 * np.random.default_rng(0).standard_normal(16000 * 4)).astype(np.float32),
+             16000)
+    code, err = _train_main("--out", str(tmp_path / "run"), "--positives", str(pos), "--negatives", str(neg),
+                            "--backgrounds", str(room))
+    assert code == 0, err[-2000:]
+    assert f"--backgrounds {room}: its 1 file is held out for validation" in err and "never trained on" in err
+    assert "1 background files (1 held out)" in err
+    assert f"--positives {pos}:" not in err and f"--negatives {neg}:" not in err  # they are trained on
+
+
+def test_a_threshold_from_few_held_out_clips_is_warned_of(tmp_path):
+    """Validation on a handful of held-out clips (3 of 20 keyword recordings, 1 of 6 negatives) chose the exported
+    threshold without a word: a warning says how few they are and where to choose it instead."""
+    pos, neg = tmp_path / "pos", tmp_path / "neg"
+    pos.mkdir()
+    neg.mkdir()
+    _clips(pos, "yes", 20)   # yes-14, 18 and 19 are held out (15 % by a hash of the name), no-5 among the negatives
+    _clips(neg, "no", 6)
+    code, err = _train_main("--out", str(tmp_path / "run"), "--positives", str(pos), "--negatives", str(neg))
+    assert code == 0, err[-2000:]
+    assert "no held-out" not in err                                     # validated, on few clips
+    assert "validation holds 3 held-out keyword clips and 1 held-out negative clip:" in err
+    assert "eval detector" in err and "--save-threshold" in err

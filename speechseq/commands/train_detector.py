@@ -259,24 +259,39 @@ def run(args: argparse.Namespace) -> int:
         same_settings(out, read_last(out), recipe, range_db, model_cfg)
     pos, neg = list(args.positives), list(args.negatives)
     synth, made, bank_path = list(args.synth), out / "synth", out / "bank.npz"
-    synthesizes = False
-    if not synth and not args.positives:
+    synthesizes, auto = False, not synth and not args.positives
+    # the synthesis options as the bank records them: a rerun of the same command resumes without a word
+    asked = {"engines": sorted(set(args.synth_engines)) if args.synth_engines else None,
+             "text": [run_path(f, out) for f in args.synth_text]}
+    if auto:
         if not bank_path.exists():
             synth, synthesizes = [synthesized(args.keyword, made, tuple(args.synth_engines or ()) or None,
                                               tuple(args.synth_text), args.workers)], True
         elif (made / "positives.jsonl").exists():
             synth = [made]  # a rerun: the bank holds their features
-    if not synthesizes and (args.synth_engines or args.synth_text):
-        warn("--synth-engines and --synth-text shape the synthesis that runs without --synth and --positives, "
-             "before OUT/bank.npz exists: ignored here")
     for d in synth:
         pos.append(str(Path(d) / "positives.jsonl"))
         neg.append(str(Path(d) / "negatives.jsonl"))
-    items = items_from(pos, "pos", args.keyword) + items_from(neg, "neg", args.keyword) + \
-        items_from(args.backgrounds, "bg", args.keyword)
+    items = []
+    for specs, role, option in ((pos, "pos", "--positives"), (neg, "neg", "--negatives"),
+                                (args.backgrounds, "bg", "--backgrounds")):
+        for spec in specs:
+            got = items_from([spec], role, args.keyword)
+            if got and all(i.role.startswith("val_") for i in got):  # one file, or a few whose names all hash low
+                warn(f"{option} {spec}: its {len(got)} file{'s are' if len(got) > 1 else ' is'} held out for "
+                     f"validation (15 % of files by a hash of the name, or manifest rows marked heldout) and never "
+                     f"trained on: give more files" + (", or cut a long recording into several" if role == "bg"
+                                                        else ""))
+            items += got
     sources = {"--positives": _resolved(pos, out), "--negatives": _resolved(neg, out),
                "--backgrounds": _resolved(args.backgrounds, out)}
     bank = cached_bank(bank_path) if bank_path.exists() else None
+    if not synthesizes and (args.synth_engines or args.synth_text) and not (
+            auto and bank is not None and bank["meta"].get("synthesis") == asked):
+        warn("--synth-engines and --synth-text shape the synthesis that runs without --synth and --positives, "
+             "before OUT/bank.npz exists: ignored here" + (" (the run resumes on the data its first command "
+                                                           "synthesized; a new --out synthesizes with them)"
+                                                           if auto and bank is not None else ""))
     for meta in ([bank["meta"]] if bank is not None else []) + ([before] if before else []):
         same_run(out, meta, args.keyword, sources)
     listed, digest = listed_files(items), content_digest(items)
@@ -309,7 +324,7 @@ def run(args: argparse.Namespace) -> int:
     if bank is None:
         bank = build_bank(items, BankConfig(), args.workers, extra_arrays=generated_backgrounds(items),
                           meta={"keyword": args.keyword, "sources": sources, "listed": listed,
-                                "digest": digest})
+                                "digest": digest, **({"synthesis": asked} if synthesizes else {})})
         for need, option in (("pos", "--positives"), ("neg", "--negatives")):
             if f"{need}/q" not in bank:  # not cached: a rerun with the files replaced builds the bank again
                 noun = "positives" if need == "pos" else "negatives"
@@ -331,6 +346,11 @@ def run(args: argparse.Namespace) -> int:
              "manifest rows marked heldout): the lowest training loss picks the checkpoint and the threshold stays 0.5"
              + ("; --average and --warps are not applied either (best.pt is exported)" if args.average > 0 or warps
                 else ""))
+    elif few_held_out(bank):
+        warn(few_held_out(bank) + f": the threshold it chooses, and the epoch it keeps, rest on too few to trust. Give "
+             f"more (15 % of files are held out), and choose the threshold on recordings of your own: speechseq eval "
+             f"detector --model {out / keyword_file_name(args.keyword)}.onnx --positives DIR --negatives DIR "
+             f"--save-threshold")
     train_detector(bank, out, args.keyword, recipe, model_cfg, MixConfig(range_db=range_db), args.device,
                    average=args.average,
                    warps=warps)
@@ -397,7 +417,33 @@ def data_line(meta: dict) -> str:
     n = meta.get("files", {})
     return (f"data: {n.get('pos', 0) + n.get('val_pos', 0)} positives ({n.get('val_pos', 0)} held out), "
             f"{n.get('neg', 0) + n.get('val_neg', 0)} negatives ({n.get('val_neg', 0)} held out), "
-            f"{n.get('bg', 0) + n.get('val_bg', 0)} background files; {meta.get('failed', 0)} files skipped")
+            f"{n.get('bg', 0) + n.get('val_bg', 0)} background files"
+            + (f" ({n['val_bg']} held out)" if n.get("val_bg") else "") + f"; {meta.get('failed', 0)} files skipped")
+
+
+# fewer held-out keyword (or negative) clips than this make a threshold validation chooses from them untrustworthy
+MIN_VAL_CLIPS = 20
+MIN_VAL_RECORDED_H = 0.25  # held-out background recordings that count false accepts on their own (eval's 15 minutes)
+
+
+def few_held_out(bank: dict) -> str | None:
+    """What is too little in a bank's validation share, or None: fewer than MIN_VAL_CLIPS held-out keyword clips,
+    or as few held-out negatives without MIN_VAL_RECORDED_H of held-out background recordings (generated noise
+    aside) to count false accepts on."""
+    import numpy as np
+
+    roles = bank["meta"].get("roles", {})
+    n_pos, n_neg = (roles.get(r, {}).get("clips", 0) for r in ("val_pos", "val_neg"))
+    recorded = 0.0
+    if "val_bg/offsets" in bank:
+        names = roles.get("val_bg", {}).get("sources", [])
+        real = np.array([not str(names[i]).startswith("val-") for i in bank["val_bg/source"]], dtype=bool)
+        recorded = float(np.diff(bank["val_bg/offsets"])[real].sum()) / 100 / 3600
+    if n_pos >= MIN_VAL_CLIPS and (n_neg >= MIN_VAL_CLIPS or recorded >= MIN_VAL_RECORDED_H):
+        return None
+    text = (f"validation holds {n_pos} held-out keyword clip{'s' * (n_pos != 1)} and {n_neg} held-out negative "
+            f"clip{'s' * (n_neg != 1)}")
+    return text + (f" with {recorded:.2f} h of held-out background recordings" if recorded else "")
 
 
 # the options a run's later epochs must share with its first (--epochs, --average, --warps and --natural-weight

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -107,6 +108,14 @@ def _person_vad():
 
         _VAD = load_vad("auto")
     return _VAD
+
+
+def _worker_init() -> None:
+    # Ctrl+C reaches the whole process group: the main process alone stops the pool (terminate), so that no worker
+    # dies with a traceback holding clips whose features never come back (pool.join() then waited for ever);
+    # terminate()'s SIGTERM ends a worker quietly (not as the CLI's Ctrl+C, a handler inherited by the fork)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _work(args: tuple[int, BankItem, BankConfig]) -> tuple[int, np.ndarray | None, int, float, str | None]:
@@ -221,7 +230,7 @@ def build_bank(items: Sequence[BankItem], cfg: BankConfig = BankConfig(), worker
     results: list[tuple | None] = [None] * len(items)
     jobs = [(i, it, cfg) for i, it in enumerate(items)]
     ctx = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
-    pool = ctx.Pool(workers) if workers > 1 and len(jobs) > 1 else None
+    pool = ctx.Pool(workers, initializer=_worker_init) if workers > 1 and len(jobs) > 1 else None
     failed = 0
     try:
         done = pool.imap_unordered(_work, jobs, chunksize=8) if pool else map(_work, jobs)
@@ -231,6 +240,12 @@ def build_bank(items: Sequence[BankItem], cfg: BankConfig = BankConfig(), worker
                 tqdm.write(f"skipped {items[index].path}: {err}", file=sys.stderr)  # where warnings go
                 continue
             results[index] = (q, end, power)
+    except BaseException:
+        if pool:  # interrupted: stop now (close() + join() would wait for every clip, or hang on lost ones)
+            pool.terminate()
+            pool.join()
+            pool = None
+        raise
     finally:
         if pool:
             pool.close()
