@@ -51,6 +51,10 @@ def test_every_table_is_printed_for_a_precise_keyword(tmp_path):
                          cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert "3 real clips" in out.stdout
+    for trait in ("noise floor (dB)", "speech level (dB)"):                # the traits: each clip in one bin
+        assert f"| {trait} | clips | missed |" in out.stdout, out.stdout
+        table = out.stdout.split(f"| {trait} | clips | missed |")[1].split("\n\n")[0].strip().splitlines()[1:]
+        assert len(table) >= 2 and sum(int(r.split("|")[2]) for r in table) == 3, table
     lead = re.findall(r"^\| (0\.5|2) \| (\d+\.\d) % \| (\d+\.\d) % \|$", out.stdout, re.M)
     assert [r[0] for r in lead] == ["0.5", "2"] and all(0 <= float(v) <= 100 for r in lead for v in r[1:])
     assert re.search(r"^\| -60 \| \d+\.\d % \| \d+\.\d % \|$", out.stdout, re.M)

@@ -279,8 +279,9 @@ def test_cli_decoder_lexicon(lexicon, tmp_path, capsys):
                      str(lex_file), "--worst", "0"]) == 0
         text = capsys.readouterr().out
         assert f"decoder {decoder}" in text and "WER" in text
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as exc:
         main(["transcribe", str(sample), "--decoder", "nonsense"])
+    assert exc.value.code == 2 and "argument --decoder: invalid choice: 'nonsense'" in capsys.readouterr().err
 
 
 def test_read_wordfreq_list(tmp_path):

@@ -186,7 +186,8 @@ def test_sample_prefix_must_be_readable_and_fit_max_chars(tiny_lm):
     assert r.returncode == 1 and "13 characters after normalisation, more than --max-chars 5" in r.stderr
     r = speechseq("sample", "--lm", tiny_lm, "-n", "3", "--seed", "0", "--prefix", "Café 42 ", "--max-chars", "20")
     assert r.returncode == 0, r.stderr
-    assert all(line.startswith("cafe forty two ") and len(line) <= 20 for line in r.stdout.splitlines())
+    lines = r.stdout.splitlines()
+    assert len(lines) == 3 and all(line.startswith("cafe forty two ") and len(line) <= 20 for line in lines), lines
 
 
 def test_analyze_json_counts_each_segment_of_one_file(tiny_recognizer, tmp_path):

@@ -32,7 +32,8 @@ def test_two_gloo_processes_train_and_checkpoint(tmp_path):
         rows.append({"audio_filepath": f"{k}.wav", "duration": len(audio) / 16000, "text": text})
     (tmp_path / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "run"
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(sys.path)}
+    # TMPDIR: torchrun makes a torchelastic_* log folder there and leaves it
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(sys.path), "TMPDIR": str(tmp_path)}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
            "--master-port", str(_free_port()), "-m", "speechseq.train.ddp", "--manifest", str(tmp_path / "m.jsonl"),
            "--val-manifest", str(tmp_path / "m.jsonl"), "--out", str(out), "--epochs", "2", "--hidden", "16",

@@ -243,7 +243,8 @@ def test_ddp_errors_are_one_line_and_out_is_checked(tmp_path):
         rows.append({"audio_filepath": f"{k}.wav", "duration": 0.5, "text": TEXTS[k]})
     (tmp_path / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     (tmp_path / "file").write_text("x")
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(sys.path)}
+    # TMPDIR: torchrun makes a torchelastic_* log folder there and leaves it
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(sys.path), "TMPDIR": str(tmp_path)}
 
     def run(*argv: str) -> subprocess.CompletedProcess:
         cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
