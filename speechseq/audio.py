@@ -26,7 +26,7 @@ import soxr
 from .errors import SpeechseqError, SpeechseqWarning
 
 __all__ = ["SAMPLE_RATE", "AudioError", "AudioInfo", "audio_info", "load_audio", "stream_audio", "to_mono", "resample",
-           "finite_samples", "SAMPLE_LIMIT", "path_text"]
+           "float_samples", "mono_samples", "finite_samples", "SAMPLE_LIMIT", "path_text"]
 
 SAMPLE_RATE = 16000
 
@@ -361,10 +361,13 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
 
 
 def to_mono(x: np.ndarray) -> np.ndarray:
-    """(N,) or (N, C) -> (N,) float32, channels averaged."""
-    x = np.asarray(x, dtype=np.float32)
+    """(N,) or (N, C) -> (N,) float32, channels averaged; integer samples scaled to full scale 1.0 (float_samples).
+    ValueError for other shapes."""
+    x = float_samples(x)
     if x.ndim == 1:
         return x
+    if x.ndim != 2:
+        raise ValueError(f"audio must be (N,) or (N, channels), got shape {x.shape}")
     # Channel by channel: the floats of x.mean(axis=1, dtype=float32) up to 7 channels (numpy sums more in
     # another order) at a tenth of its cost, since numpy reduces a short contiguous axis slowly; the listener
     # mixes every block.
@@ -379,8 +382,10 @@ def to_mono(x: np.ndarray) -> np.ndarray:
 def float_samples(x) -> np.ndarray:
     """Samples as float32 at full scale 1.0, as every model takes them: floats as they are, integers (a driver's or a
     WAV's int16, int32, uint8 as numpy arrays) scaled from their type's range (int16 by 1/32768; uint8 about its
-    midpoint 128), which fed as they are read 2 ln 32768 (about 20.8) high in every log-mel band."""
-    x = np.asarray(x)
+    midpoint 128), which fed as they are read 2 ln 32768 (about 20.8) high in every log-mel band. A list or tuple
+    holds no sample type: its numbers are taken as they are, at full scale 1.0."""
+    if not isinstance(x, np.ndarray):
+        x = np.asarray(x, dtype=np.float32) if isinstance(x, (list, tuple)) else np.asarray(x)
     if x.dtype.kind in "iu":
         bits = 8 * x.dtype.itemsize
         mid = 2.0 ** (bits - 1)
@@ -388,6 +393,17 @@ def float_samples(x) -> np.ndarray:
     if x.dtype.kind == "b":
         raise ValueError("audio samples must be numbers, got booleans")
     return x.astype(np.float32, copy=False)
+
+
+def mono_samples(x) -> np.ndarray:
+    """`float_samples` of one channel as (N,): a driver's (N, 1) column (or a (1, N) row) is mono. ValueError naming
+    the shape for more channels (mix them first: `to_mono`), which flattened read as a stream C times as long."""
+    x = float_samples(x)
+    if x.ndim != 1:
+        if sum(d != 1 for d in x.shape) > 1:
+            raise ValueError(f"audio must be 1-D (mono), got shape {x.shape}")
+        x = x.reshape(-1)
+    return x
 
 
 SAMPLE_LIMIT = 1e15  # finite_samples' bound: the frontend's float32 power of such samples stays finite
@@ -406,8 +422,18 @@ def finite_samples(x: np.ndarray) -> np.ndarray:
     return np.clip(np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=-1.0), -SAMPLE_LIMIT, SAMPLE_LIMIT)
 
 
+def _check_rate(sr, name: str) -> None:
+    """ValueError naming `name` unless `sr` is a positive, finite number of Hz: soxr loops for good on a NaN or
+    infinite rate, and says only "Sample rate should be over 0" of 0, a TypeError of None."""
+    if isinstance(sr, (bool, np.bool_)) or not isinstance(sr, (int, float, np.integer, np.floating)) or not (
+            0 < sr < float("inf")):
+        raise ValueError(f"{name} must be a sample rate in Hz (a positive number), got {sr!r}")
+
+
 def resample(x: np.ndarray, sr_in: int, sr_out: int = SAMPLE_RATE) -> np.ndarray:
     """Resample a mono float32 signal (soxr, high quality)."""
+    _check_rate(sr_in, "sr_in")
+    _check_rate(sr_out, "sr_out")
     if sr_in == sr_out:
         return np.asarray(x, dtype=np.float32)
     return soxr.resample(np.asarray(x, dtype=np.float32), sr_in, sr_out, quality="HQ").astype(np.float32)
@@ -416,6 +442,7 @@ def resample(x: np.ndarray, sr_in: int, sr_out: int = SAMPLE_RATE) -> np.ndarray
 def load_audio(path: str | os.PathLike, sr: int = SAMPLE_RATE) -> np.ndarray:
     """Decode a whole file to float32 mono at `sr` Hz, samples in [-1, 1]. Shape (N,). A broken float file's NaN
     and infinite samples come out as 0 and +-1 (finite_samples), before the resampler could spread them."""
+    _check_rate(sr, "sr")
     p = _check_path(path)
     with _open(p) as f:
         native = f.samplerate
@@ -431,6 +458,10 @@ def stream_audio(path: str | os.PathLike, block_s: float = 10.0, sr: int = SAMPL
     Concatenating the blocks gives the same samples as `load_audio` up to the resampler's
     numerical noise (streamed soxr, no seams at block edges); NaN and infinite samples as there.
     """
+    _check_rate(sr, "sr")
+    if isinstance(block_s, bool) or not isinstance(block_s, (int, float, np.number)) or not 0 < block_s < float("inf"):
+        # 0 or less read one frame at a time: a Python loop over every sample
+        raise ValueError(f"block_s must be a positive number of seconds, got {block_s!r}")
     p = _check_path(path)
     with _open(p) as f:
         native = f.samplerate

@@ -445,6 +445,9 @@ def test_float_samples_scales_integer_audio_to_full_scale_one():
     assert float_samples(y) is y  # the hot path copies nothing
     with pytest.raises(ValueError, match="booleans"):
         float_samples(np.array([True, False]))
+    # a list says no sample type (numpy would make its ints int64, then near-silence): its numbers as they are
+    assert float_samples([0, 1, -1]).tolist() == [0.0, 1.0, -1.0]
+    assert float_samples((0.5, 2)).dtype == np.float32
 
 
 def test_models_given_int16_arrays_hear_them_as_the_same_audio_in_floats():

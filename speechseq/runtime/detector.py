@@ -277,12 +277,19 @@ class Detector:
         for t in self.thresholds:
             if not 0.0 < t < 1.0:
                 raise ValueError(f"threshold must lie in (0, 1), got {t}")
-        self.smoothing = [max(1, int(smoothing_steps if smoothing_steps is not None else m.smoothing_steps))
-                          for m in models]
+        # overrides in the range a model's own settings are held to (KeywordModel): NaN or inf was a conversion error
+        # of int(), a smoothing of 0 or 2.5 became 1 or 2 unsaid
+        if smoothing_steps is not None and (isinstance(smoothing_steps, bool) or not isinstance(
+                smoothing_steps, (int, np.integer)) or not 1 <= smoothing_steps <= MAX_SMOOTHING_STEPS):
+            raise ValueError(f"smoothing_steps must be a whole number of output steps from 1 (none) to "
+                             f"{MAX_SMOOTHING_STEPS}, got {smoothing_steps!r}")
+        if refractory_s is not None and not 0.0 <= refractory_s < math.inf:
+            raise ValueError(f"refractory_s must be a finite number of seconds >= 0, got {refractory_s!r}")
+        if not 0.0 <= max_wait_s < math.inf:
+            raise ValueError(f"max_wait_s must be a finite number of seconds >= 0, got {max_wait_s!r}")
+        self.smoothing = [int(smoothing_steps if smoothing_steps is not None else m.smoothing_steps) for m in models]
         self.refractory = [int(round((refractory_s if refractory_s is not None else m.refractory_s) / m.step_s))
                            for m in models]
-        if max_wait_s < 0:
-            raise ValueError(f"max_wait_s must be >= 0, got {max_wait_s}")
         self.max_wait = [int(round(max_wait_s / m.step_s)) for m in models]  # 0: emit at the crossing
         self.settle = [settle_steps(m.step_s) for m in models]  # no event starts in a stream's first steps
         self._merged, self._shared_context, self._merged_taps = (merged_session(self.models) if merge
@@ -294,7 +301,10 @@ class Detector:
                 m.open()
 
     @classmethod
-    def load(cls, paths: Sequence[str | os.PathLike], threads: int = 1, **kwargs) -> "Detector":
+    def load(cls, paths: str | os.PathLike | Sequence[str | os.PathLike], threads: int = 1, **kwargs) -> "Detector":
+        """A Detector of the model files `paths` (one path, or several)."""
+        if isinstance(paths, (str, os.PathLike)):  # a string is a sequence too: of one-letter "files"
+            paths = [paths]
         return cls([KeywordModel(p, threads) for p in paths], **kwargs)
 
     @property

@@ -3,8 +3,11 @@
     listener = Listener(Detector.load(paths), Transcriber("models/recognizer-en.onnx"),
                         streaming=StreamingRecognizer(...), vad=load_vad())
     state = listener.initial_state()
-    for block in source.blocks():                   # float32 mono 16 kHz (or sources.Overrun)
-        events, state = listener.step(block, state)
+    for block in source.blocks():                   # float32 mono 16 kHz, or a sources.Overrun
+        if isinstance(block, Overrun):              # audio lost: step() takes samples only
+            events, state = listener.overrun(block.dropped_s, state)
+        else:
+            events, state = listener.step(block, state)
     events = listener.finish(state)
 
 States: LISTENING (only the detectors run: cheap) -> on a wake event, RECORDING from where the
@@ -28,7 +31,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..audio import finite_samples, float_samples
+from ..audio import finite_samples, mono_samples
 from ..frontend import FrontendState, StreamingFrontend
 from .decoding import Word
 from .detector import Detection, Detector, DetectorState
@@ -128,6 +131,15 @@ class Listener:
         self.detector, self.transcriber, self.streaming, self.cfg = detector, transcriber, streaming, cfg
         self.vad = vad if vad is not None else load_vad()
         self.frontend = StreamingFrontend(transcriber.frontend)
+        # the listener counts samples at 16 kHz (its sources, the VAD, the history): a model at another rate was fed
+        # 16 kHz audio as its own, its times off by the ratio (a detector without a frontend, a stand-in, is taken
+        # at its word: its step's interface says 16 kHz)
+        det_fe = getattr(detector, "frontend", None)
+        rates = {"keyword": det_fe.cfg.sample_rate if det_fe is not None else SAMPLE_RATE,
+                 "recogniser": transcriber.frontend.sample_rate}
+        other = [f"the {what} models' {rate} Hz" for what, rate in rates.items() if rate != SAMPLE_RATE]
+        if other:
+            raise ModelError(f"the listener runs at {SAMPLE_RATE} Hz, not at {' and '.join(other)}")
         if streaming is not None and streaming.frontend != transcriber.frontend:
             raise ModelError("the chunked and offline recognisers use different frontends")
 
@@ -284,9 +296,10 @@ class Listener:
 
     # -- public ------------------------------------------------------------------------------
     def step(self, block: np.ndarray, state: ListenerState) -> tuple[list[Event], ListenerState]:
-        """Feed a block (N,) float32 at 16 kHz; returns the events it completed."""
+        """Feed a block (N,) (or a driver's (N, 1) column) float32 at 16 kHz, integer samples scaled to full scale 1.0;
+        returns the events it completed. ValueError for more channels: an (N, 2) block flattened was 2N samples."""
         # A copy: the history keeps the block, and the caller may reuse its memory (a device buffer).
-        block = finite_samples(np.array(float_samples(block)).reshape(-1))
+        block = finite_samples(np.array(mono_samples(block)))
         if state.mode is Mode.LISTENING:
             return self._listen(block, state)
         return self._record(block, state)

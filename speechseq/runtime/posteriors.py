@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..audio import float_samples
+from ..audio import mono_samples
 from ..frontend import logmel
 from .onnx import ModelError, frontend_of, make_session, reading_metadata, session_metadata
 
@@ -50,7 +50,7 @@ class RecognizerRunner:
 
     def __call__(self, audio: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """audio (N,) float32 at the frontend's rate -> (log_probs (T', V), memory (T', E) or None)."""
-        feats = logmel(float_samples(audio), self.frontend)
+        feats = logmel(mono_samples(audio), self.frontend)
         if len(feats) == 0:
             feats = np.zeros((1, self.frontend.n_mels), np.float32) + np.log(self.frontend.floor)
         res = self.session.run(self.outputs, {"features": feats[None].astype(np.float32)})

@@ -18,13 +18,14 @@ words instead of the recogniser's guesses.
 """
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..audio import float_samples
+from ..audio import mono_samples
 from ..frontend import FrontendConfig, logmel
 from ..text import CTC_SIZE, VOCAB
 from .decoding import Hypothesis, LanguageModel, Word, greedy, prefix_beam_search, word_timestamps
@@ -110,14 +111,20 @@ def split_at_pauses(blocks: Iterable[np.ndarray], sample_rate: int = 16000, max_
     """Cut a stream of audio blocks into segments of at most max_segment_s, at pauses.
 
     Yields (first sample index, segment samples). Concatenating the segments gives the stream.
-    Memory holds at most max_segment_s plus one block.
+    Memory holds at most max_segment_s plus one block. Blocks are mono (N,) or (N, 1), integer samples scaled to
+    full scale 1.0 (speechseq.audio.mono_samples).
     """
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or sample_rate < 100:
+        raise ValueError(f"sample_rate must be a whole number of Hz >= 100, got {sample_rate!r}")  # hop: 10 ms
     hop = sample_rate // 100
+    if not hop / sample_rate <= max_segment_s < math.inf:  # under one hop: no frame to find a pause in
+        raise ValueError(f"max_segment_s must be a finite number of seconds >= {hop / sample_rate:g}, got "
+                         f"{max_segment_s!r}")
     max_n, min_n = int(max_segment_s * sample_rate), int(min_segment_s * sample_rate)
     win = max(1, int(window_s * 100))
     buf, start = np.zeros(0, np.float32), 0
     for block in blocks:
-        buf = np.concatenate([buf, np.asarray(block, np.float32)])
+        buf = np.concatenate([buf, mono_samples(block)])
         while len(buf) > max_n:
             energy = _frame_energy(buf[:max_n], hop)
             smooth = np.convolve(energy, np.ones(win) / win, mode="same")
@@ -148,11 +155,23 @@ class Recognizer:
         check_inputs(self.session, path, "recognizer", {"features": (None, None, self.frontend.n_mels)})
 
     def log_probs(self, feats: np.ndarray) -> np.ndarray:
-        """(T, F) log-mel -> (T', V) log-probs."""
-        return self.session.run(None, {"features": np.asarray(feats, np.float32)[None]})[0][0]
+        """(T, F) log-mel -> (T', V) log-probs; (0, V) for no frames. ValueError for features of another shape (they
+        were onnxruntime's InvalidArgument)."""
+        feats = np.asarray(feats, np.float32)
+        if feats.ndim != 2 or feats.shape[1] != self.frontend.n_mels:
+            raise ValueError(f"features must be (T, {self.frontend.n_mels}) log-mel frames of this model's frontend, "
+                             f"got shape {feats.shape}")
+        if len(feats) == 0:  # the graph's convolution fails on no frames
+            return np.zeros((0, len(self.vocabulary)), np.float32)
+        return self.session.run(None, {"features": feats[None]})[0][0]
 
     def decode(self, log_probs: np.ndarray, opts: DecodeOptions = DecodeOptions()) -> Result:
-        """Text, timed words and n-best of (T', V) log-probs."""
+        """Text, timed words and n-best of (T', V) log-probs over the model's vocabulary (ValueError otherwise: other
+        columns would be spelt as its symbols)."""
+        log_probs = np.asarray(log_probs)
+        if log_probs.ndim != 2 or log_probs.shape[1] != len(self.vocabulary):
+            raise ValueError(f"log_probs must be (T', {len(self.vocabulary)}) over the model's vocabulary, got shape "
+                             f"{log_probs.shape}")
         if opts.decoder == "greedy":
             hyps = [greedy(log_probs)]
         elif opts.decoder == "lexicon":
@@ -166,8 +185,8 @@ class Recognizer:
         return Result(" ".join(best.text.split()), tuple(words), tuple(hyps))   # "a  b": two space tokens
 
     def recognize(self, audio: np.ndarray, opts: DecodeOptions = DecodeOptions()) -> Result:
-        """One utterance: (N,) float32 samples at the model's sample rate."""
-        feats = logmel(float_samples(audio), self.frontend)
+        """One utterance: (N,) (or (N, 1)) samples at the model's sample rate, integers scaled to full scale 1.0."""
+        feats = logmel(mono_samples(audio), self.frontend)
         if len(feats) == 0:
             return Result("", (), ())
         return self.decode(self.log_probs(feats), opts)

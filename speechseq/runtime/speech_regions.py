@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..audio import float_samples, resample
+from ..audio import mono_samples, resample
 from .vad import SAMPLE_RATE, EnergyVad
 
 __all__ = ["RegionConfig", "primed_state", "speech_probabilities", "speech_regions"]
@@ -55,7 +55,7 @@ def speech_probabilities(vad, audio: np.ndarray, sample_rate: int = 16000, lead_
     probability per whole frame of `vad.frame_s` seconds. The energy VAD's noise
     floor starts at the clip's quiet frames (EnergyVad.clip_floor_db): primed by digital silence, it started
     at -100 dB and rose too slowly for any clip to reach a noise above -55 dBFS, all of which was speech."""
-    audio = resample(float_samples(audio).reshape(-1), sample_rate, SAMPLE_RATE)
+    audio = resample(mono_samples(audio), sample_rate, SAMPLE_RATE)
     state = primed_state(vad, SAMPLE_RATE, lead_s)
     if isinstance(vad, EnergyVad) and (floor := vad.clip_floor_db(audio)) is not None:
         state = replace(state, floor_db=floor)

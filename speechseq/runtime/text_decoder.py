@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..audio import float_samples
+from ..audio import mono_samples
 from ..errors import SpeechseqError
 from .decoding import Hypothesis, greedy, prefix_beam_search
 
@@ -109,7 +109,7 @@ def rescoring_recognizer(path: str | os.PathLike, text_decoder: TextDecoder, thr
         def recognize(self, audio, opts=None):  # opts: the plain recogniser's, unused here
             from ..frontend import logmel
 
-            feats = logmel(float_samples(audio), self.frontend)
+            feats = logmel(mono_samples(audio), self.frontend)
             if len(feats) == 0:
                 return Result("", (), ())
             lp, mem = encoder_run(self.session, feats)
@@ -234,7 +234,7 @@ def attention_picture(path: str | os.PathLike, recognizer, decoder, audio: np.nd
     from ..frontend import logmel
     from ..text import encode, normalize
 
-    feats = logmel(float_samples(audio), recognizer.frontend)
+    feats = logmel(mono_samples(audio), recognizer.frontend)
     _, mem = encoder_run(recognizer.session, feats)
     if mem is None:
         raise SpeechseqError("--plot-attention needs a recogniser with an encoder_out output")
