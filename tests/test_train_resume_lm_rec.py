@@ -250,3 +250,34 @@ def test_recognizer_warm_up_is_a_tenth_of_the_run_at_most(data, tmp_path, capsys
     steps = ck["step"]
     assert 1 <= steps < 20
     assert ck["loop_config"]["warmup_steps"] == max(1, steps // 10)
+
+
+def test_ctrl_c_stops_a_recognizer_run_with_batch_workers_at_once(data, tmp_path):
+    """Ctrl+C (to the whole process group, as a terminal sends it) while --workers processes make batches hung
+    for good, with no word: the workers, forked inside the training loop, took its interrupt handler."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "r"
+    argv = [sys.executable, "-m", "speechseq", "train", "recognizer", "--manifest", str(data["a"]), "--out", str(out),
+            "--hidden", "8", "--layers", "1", "--no-augment", "--epochs", "500", "--workers", "2",
+            "--batch-seconds", "3"]
+    p = subprocess.Popen(argv, env={**os.environ, "OMP_NUM_THREADS": "1"}, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and not (out / "last.pt").exists():
+            time.sleep(0.05)
+        time.sleep(1.0)
+        os.killpg(p.pid, signal.SIGINT)
+        err = p.communicate(timeout=60)[1]
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+    assert p.returncode == 130 and "interrupted: epoch" in err and "Traceback" not in err, err
+    time.sleep(0.5)
+    with pytest.raises(ProcessLookupError):  # no batch worker left behind
+        os.killpg(p.pid, 0)
