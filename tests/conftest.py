@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from .pulse import FOREIGN_PULSE_VARS, private_pulse_paths
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data" / "samples"
 SHARED = ROOT.parent / "shared" / "data"
@@ -17,11 +19,21 @@ SHARED = ROOT.parent / "shared" / "data"
 _CACHE = tempfile.mkdtemp(prefix="speechseq-test-cache-")
 os.environ["SPEECHSEQ_CACHE"] = _CACHE
 
+# PulseAudio's config, state and runtime paths in a folder of this test run too, and no server or cookie of the
+# user's: libpulse in this process (PortAudio's ALSA "pulse" device, listed as sounddevice is imported) and in the
+# commands the tests start wrote ~/.config/pulse/cookie and a ~/.config/pulse/<machine-id>-runtime link to a
+# /tmp/pulse-XXXX folder, left after the run. The tests' own server: tests/pulse.py.
+_PULSE = tempfile.mkdtemp(prefix="speechseq-test-pulse-")
+for _k in FOREIGN_PULSE_VARS:
+    os.environ.pop(_k, None)
+os.environ.update(private_pulse_paths(Path(_PULSE)))
 
-@pytest.fixture(scope="session", autouse=True)
-def _graph_cache():
-    yield
+
+def pytest_unconfigure(config):
+    """The run's folders go with it, however it ends (a session fixture missed a run that collects only or runs
+    no test)."""
     shutil.rmtree(_CACHE, ignore_errors=True)
+    shutil.rmtree(_PULSE, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

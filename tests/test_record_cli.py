@@ -223,17 +223,20 @@ def test_record_stops_on_sigterm_as_on_ctrl_c(tmp_path, pulse_mic):  # noqa: F81
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         assert "recording from" in proc.stderr.readline()
+        t0 = time.monotonic()
         pulse_mic.play(SAMPLE, wait=False)
         time.sleep(2.0)
         proc.send_signal(signal.SIGTERM)
-        _, stderr = proc.communicate(timeout=30)
+        _, stderr = proc.communicate(timeout=30)      # a hang check, generous for a busy machine
+        ran = time.monotonic() - t0
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, stderr
     assert "speechseq: stopped" in stderr and "Traceback" not in stderr
     files = sorted(out.glob("background-*.wav"))
-    assert len(files) == 1 and 1.0 < sf.info(files[0]).duration < 10.0
+    # what it heard until it stopped (the 2 s, and however long a busy machine took to stop it), not a whole minute
+    assert len(files) == 1 and 1.0 < sf.info(files[0]).duration < ran + 1.0, (sf.info(files[0]).duration, ran)
 
 
 def test_list_devices_needs_no_out_folder_and_takes_do(capsys):

@@ -74,11 +74,15 @@ def test_filestream_realtime_is_paced(short_wav):
     duration = n / 16000
     assert duration == pytest.approx(1.5, abs=0.01)
     assert elapsed > duration - 0.05                 # paced, not as fast as it can read
-    assert elapsed < duration + 3.0                  # and not stalled (generous: shared CI machines)
+    assert elapsed < duration + 20.0                 # and not stalled (a hang check: generous for a busy machine)
 
 
-def test_slow_consumer_gets_an_overrun_not_an_error(short_wav):
-    src = FileStream(short_wav, realtime=True, block_s=0.05, queue_s=0.2, tail_s=0.0)
+@pytest.mark.parametrize("stall_s", [1.0, 1.25])   # 1.25: as a 1 s sleep woken 0.25 s late on a busy machine
+def test_slow_consumer_gets_an_overrun_not_an_error(short_wav, stall_s):
+    """What is dropped is what the stall lasted, as measured, less at most the queue: it was 0.6-0.9 s for a 1 s
+    sleep, which a consumer woken 0.1 s late on a busy machine failed."""
+    block_s, queue_s = 0.05, 0.2
+    src = FileStream(short_wav, realtime=True, block_s=block_s, queue_s=queue_s, tail_s=0.0)
     got, overruns = 0, []
     for i, item in enumerate(src.blocks()):
         if isinstance(item, Overrun):
@@ -86,10 +90,14 @@ def test_slow_consumer_gets_an_overrun_not_an_error(short_wav):
             continue
         got += len(item)
         if i == 2:
-            time.sleep(1.0)          # fall behind by a second with a 0.2 s queue
+            left = 1.5 - src.time    # what the file has still to give
+            t = time.monotonic()
+            time.sleep(stall_s)      # fall behind by a second or more with a 0.2 s queue
+            stalled = min(time.monotonic() - t, left)
     dropped = sum(o.dropped_s for o in overruns)
     assert overruns, "a stall longer than the queue must be reported"
-    assert 0.6 <= dropped <= 0.9     # about 1 s stalled, minus the 0.2 s queue
+    # the stall less what the queue held (and a block either way: where in a block period it began and ended)
+    assert stalled - queue_s - 2 * block_s <= dropped <= stalled + block_s, (dropped, stalled)
     assert got / 16000 + dropped == pytest.approx(1.5, abs=0.06)   # the stream went on to the end
     assert src.time == pytest.approx(1.5, abs=0.06)
 
@@ -182,8 +190,8 @@ def test_vanished_device_raises_device_lost():
                     if t_stop is None:
                         server.stop()     # the sound server goes away under the open stream
                         t_stop = time.monotonic()
-                    assert time.monotonic() - t_stop < 8.0
-        assert time.monotonic() - t_stop < 8.0
+                    assert time.monotonic() - t_stop < 30.0
+        assert time.monotonic() - t_stop < 30.0   # a hang check (stall_s is 2 s), generous for a busy machine
 
 
 class _FakeStream:

@@ -399,8 +399,9 @@ def test_interrupt_stops_synthesis_and_a_rerun_resumes(tmp_path, how):
         else:
             os.kill(proc.pid, signal.SIGTERM)
         start = time.monotonic()
-        out, err = proc.communicate(timeout=20)
-        assert time.monotonic() - start < 5, "took too long to stop"
+        out, err = proc.communicate(timeout=60)
+        # a hang check (it hung for ever), generous for a busy machine; going on with every clip: `made` below
+        assert time.monotonic() - start < 30, "took too long to stop"
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
