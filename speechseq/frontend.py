@@ -16,6 +16,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .checks import finite, refuse, whole
+
 __all__ = ["FrontendConfig", "FrontendState", "StreamingFrontend", "logmel", "mel_filterbank",
            "mel_warp", "hann_window", "num_frames"]
 
@@ -30,6 +32,23 @@ class FrontendConfig:
     fmin: float = 20.0
     fmax: float = 7600.0       # below Nyquist (8 kHz), where resamplers roll off
     floor: float = 1e-5        # log floor: digital silence reads log(1e-5) = -11.5 (about -65 dBFS noise)
+
+    def __post_init__(self) -> None:
+        # a hop of 0 was a ZeroDivisionError in the first frame count, n_fft < win_length a broadcast error, a floor of
+        # 0 log(0) = -inf, fmin > fmax NaN features, and an fmax above Nyquist (8 kHz audio at the default 7600 Hz)
+        # bands that read nothing, without a word
+        sr, win, n_fft, fmin, fmax = self.sample_rate, self.win_length, self.n_fft, self.fmin, self.fmax
+        refuse("frontend settings", (
+            ("sample_rate", sr, whole(sr), "a whole number of Hz >= 1"),
+            ("n_fft", n_fft, whole(n_fft), "a whole number >= 1"),
+            ("win_length", win, whole(win) and (not whole(n_fft) or win <= n_fft),
+             f"a whole number from 1 to n_fft ({n_fft!r})"),
+            ("hop_length", self.hop_length, whole(self.hop_length), "a whole number >= 1"),
+            ("n_mels", self.n_mels, whole(self.n_mels), "a whole number >= 1"),
+            ("fmin", fmin, finite(fmin) and fmin >= 0, "a finite number of Hz >= 0"),
+            ("fmax", fmax, finite(fmax) and (not finite(fmin) or fmin < fmax) and (not whole(sr) or fmax <= sr / 2),
+             f"more than fmin ({fmin!r}) and at most sample_rate / 2 ({sr / 2 if whole(sr) else sr!r})"),
+            ("floor", self.floor, finite(self.floor) and self.floor > 0, "a finite number > 0")))
 
     @property
     def frame_rate(self) -> float:

@@ -175,7 +175,7 @@ def test_detect_file_streams_at_the_models_rate(tmp_path):
     from tests.test_detector_runtime import LoudnessModel
 
     model = LoudnessModel()
-    model.frontend, model.step_s = FrontendConfig(sample_rate=8000), 4 * 160 / 8000
+    model.frontend, model.step_s = FrontendConfig(sample_rate=8000, fmax=3800.0), 4 * 160 / 8000
     det = Detector([model], range_db=None)
     audio = np.zeros(16000 * 4, np.float32)
     audio[32000:40000] = 0.3 * np.random.default_rng(0).standard_normal(8000)   # loud from 2.0 to 2.5 s
@@ -216,7 +216,7 @@ def test_eval_detector_reads_files_at_the_models_rate(tmp_path):
     from tests.test_detector_runtime import LoudnessModel
 
     model = LoudnessModel()
-    model.frontend, model.step_s = FrontendConfig(sample_rate=8000), 4 * 160 / 8000
+    model.frontend, model.step_s = FrontendConfig(sample_rate=8000, fmax=3800.0), 4 * 160 / 8000
     det = Detector([model], range_db=None)
     audio = np.zeros(16000 * 4, np.float32)
     audio[32000:40000] = 0.3 * np.random.default_rng(0).standard_normal(8000)

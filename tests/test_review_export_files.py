@@ -70,7 +70,7 @@ def test_a_checkpoint_missing_what_its_exporter_reads_is_one_line(tmp_path, caps
     assert err.startswith(f"speechseq: error: {tmp_path / 'x.pt'}: a {kind} checkpoint this version cannot export")
     assert {"no model_config": "no 'model_config'", "no weights": "no 'model'",
             "weights of another size": "weights do not fit its model_config",
-            "a setting of text": "str"}[damage] in err
+            "a setting of text": "hidden '8' (a whole number >= 1)"}[damage] in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.pt"]
 
 

@@ -23,6 +23,8 @@ from dataclasses import asdict, dataclass, replace
 import torch
 from torch import nn
 
+from ..checks import finite, refuse, whole
+
 __all__ = ["DetectorConfig", "Detector", "DetectorEnsemble", "DetectorState", "StepGraph", "warp_ensemble",
            "warp_matrix", "WARP_RANGE"]
 
@@ -53,6 +55,17 @@ class DetectorConfig:
                                # did not beat 0 (16.6-20.6 vs 14.3-19.3 % missed at 0.5 FA/h)
 
     def __post_init__(self) -> None:
+        # a feat_scale of 0 made every output NaN without a word, a floor of 0 a "math domain error", a float size
+        # or a dropout of 1.5 torch's error when the model was built
+        refuse("detector settings", [
+            *((name, getattr(self, name), whole(getattr(self, name)), "a whole number >= 1")
+              for name in ("n_mels", "conv_channels", "kernel", "stride", "hidden", "layers")),
+            *((name, getattr(self, name), whole(getattr(self, name), 0), "a whole number >= 0")
+              for name in ("norm_frames", "lifter")),
+            ("dropout", self.dropout, finite(self.dropout) and 0 <= self.dropout < 1, "in [0, 1)"),
+            ("floor", self.floor, finite(self.floor) and self.floor > 0, "a finite number > 0"),
+            ("feat_shift", self.feat_shift, finite(self.feat_shift), "a finite number"),
+            ("feat_scale", self.feat_scale, finite(self.feat_scale) and self.feat_scale > 0, "a finite number > 0")])
         if self.kernel <= self.stride:
             raise ValueError(f"kernel ({self.kernel}) must exceed stride ({self.stride}): the left context is the state")
         if min(self.n_mels, self.conv_channels, self.hidden, self.layers, self.stride) < 1:

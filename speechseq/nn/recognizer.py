@@ -21,6 +21,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from ..checks import finite, refuse, whole
 from ..text import CTC_SIZE
 
 __all__ = ["RecognizerConfig", "Recognizer", "build_recognizer"]
@@ -39,6 +40,16 @@ class RecognizerConfig:
     vocab_size: int = CTC_SIZE
 
     def __post_init__(self) -> None:
+        # each of these was taken, then failed in torch (a front_dim of 0: "input_size must be greater than zero", a
+        # kernel_size of -1, odd: "negative dimension") or made a model of no output (vocab_size 0)
+        refuse("recognizer settings", [
+            *((name, getattr(self, name), whole(getattr(self, name)), "a whole number >= 1")
+              for name in ("n_mels", "stride", "front_dim", "hidden", "layers")),
+            ("kernel_size", self.kernel_size, whole(self.kernel_size) and self.kernel_size % 2 == 1,
+             "an odd whole number >= 1"),
+            ("vocab_size", self.vocab_size, whole(self.vocab_size, 2),
+             "a whole number >= 2: the blank and a character"),
+            ("dropout", self.dropout, finite(self.dropout) and 0 <= self.dropout < 1, "in [0, 1)")])
         if self.front not in ("conv", "stack"):
             raise ValueError(f"front must be 'conv' or 'stack', got {self.front!r}")
         if self.stride < 1 or self.layers < 1 or self.kernel_size % 2 == 0:

@@ -17,11 +17,19 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from ..checks import finite, refuse, whole
 from ..text import BLANK, VOCAB
 
 __all__ = ["LMConfig", "DecoderConfig", "SharedEmbedding", "CharLM", "AttentionDecoder", "build_lm"]
 
 LSTMState = tuple[torch.Tensor, ...]
+
+
+def _sizes_and_dropout(cfg, sizes: tuple[str, ...]) -> list[tuple[str, object, bool, str]]:
+    """The checks of a text model's sizes (whole numbers >= 1) and dropout (in [0, 1)) for `refuse`: a float size or a
+    dropout of 1.5 was taken, then failed in torch when the model was built (or in the middle of an export)."""
+    return [*((name, getattr(cfg, name), whole(getattr(cfg, name)), "a whole number >= 1") for name in sizes),
+            ("dropout", cfg.dropout, finite(cfg.dropout) and 0 <= cfg.dropout < 1, "in [0, 1)")]
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,7 @@ class LMConfig:
     dropout: float = 0.1
 
     def __post_init__(self) -> None:
+        refuse("language model settings", _sizes_and_dropout(self, ("vocab_size", "embed_dim", "hidden", "layers")))
         if self.rnn not in ("lstm", "gru"):
             raise ValueError(f"rnn must be 'lstm' or 'gru', got {self.rnn!r}")
         if self.layers < 1 or self.hidden < 1 or self.embed_dim < 1 or self.vocab_size < 1:
@@ -54,6 +63,8 @@ class DecoderConfig:
     dropout: float = 0.1
 
     def __post_init__(self) -> None:
+        refuse("attention decoder settings", _sizes_and_dropout(
+            self, ("vocab_size", "embed_dim", "enc_dim", "hidden", "layers", "attn_dim")))
         if min(self.vocab_size, self.embed_dim, self.enc_dim, self.hidden, self.layers, self.attn_dim) < 1:
             raise ValueError(f"vocab_size, embed_dim, enc_dim, hidden, layers and attn_dim must be >= 1: {self}")
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..checks import finite, refuse
 from ..text import VOCAB, decode
 from .decoding import Hypothesis
 from .lm import teacher_forced
@@ -106,6 +107,10 @@ class RescoreWeights:
     attention: float = 0.5
     lm: float = 0.5
     length: float = 1.0
+
+    def __post_init__(self) -> None:   # a nan or infinite weight scored every hypothesis nan: an arbitrary order
+        refuse("rescoring weights", ((name, getattr(self, name), finite(getattr(self, name)), "a finite number")
+                                     for name in ("ctc", "attention", "lm", "length")))
 
 
 @dataclass(frozen=True)

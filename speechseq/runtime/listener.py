@@ -32,6 +32,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..audio import finite_samples, mono_samples
+from ..checks import finite, refuse
 from ..frontend import FrontendState, StreamingFrontend
 from .decoding import Word
 from .detector import Detection, Detector, DetectorState
@@ -59,6 +60,22 @@ class ListenerConfig:
     tail_gap_s: float = 0.2         # tail_gap_s, is the keyword's own tail (its end is estimated)
     pre_speech_s: float = 0.3       # audio kept before the VAD's speech onset (the rest is dropped)
     partials: bool = True
+
+    def __post_init__(self) -> None:
+        # each was taken: a NaN silence_s never ended an utterance, a NaN max_utterance_s never cut one, a
+        # vad_threshold of 2 heard no speech, a negative history_s kept one block
+        early = self.early_decode_s
+        refuse("listener settings", [
+            *((name, getattr(self, name), finite(getattr(self, name)) and getattr(self, name) > 0,
+               "a finite number of seconds > 0") for name in ("silence_s", "no_speech_s", "max_utterance_s")),
+            ("early_decode_s", early, early is None or (finite(early) and early >= 0),
+             "None (decode at the end only) or a finite number of seconds >= 0"),
+            ("vad_threshold", self.vad_threshold, finite(self.vad_threshold) and 0 <= self.vad_threshold <= 1,
+             "a probability in [0, 1]"),
+            ("start_offset_s", self.start_offset_s, finite(self.start_offset_s), "a finite number of seconds"),
+            *((name, getattr(self, name), finite(getattr(self, name)) and getattr(self, name) >= 0,
+               "a finite number of seconds >= 0")
+              for name in ("history_s", "keyword_tail_s", "tail_gap_s", "pre_speech_s"))])
 
 
 class Transcriber:

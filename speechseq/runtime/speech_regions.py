@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..audio import mono_samples, resample
+from ..checks import finite, refuse
 from .vad import SAMPLE_RATE, EnergyVad
 
 __all__ = ["RegionConfig", "primed_state", "speech_probabilities", "speech_regions"]
@@ -34,6 +35,11 @@ class RegionConfig:
     pad_s: float = 0.3         # margin kept before and after each region
 
     def __post_init__(self) -> None:
+        # NaN passed `min(...) < 0`: a NaN gap merged no pause, a NaN minimum dropped no click, an infinite pad
+        # failed ("cannot convert float infinity to integer") on every file
+        refuse("speech region settings", ((name, getattr(self, name), finite(getattr(self, name)),
+                                           "a finite number of seconds")
+                                          for name in ("merge_gap_s", "min_speech_s", "pad_s")))
         if not 0.0 < self.threshold < 1.0:
             raise ValueError(f"threshold must lie in (0, 1), got {self.threshold}")
         if min(self.merge_gap_s, self.min_speech_s, self.pad_s) < 0:

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..checks import finite, refuse, whole
+
 __all__ = ["TakeConfig", "Take", "TakeState", "TakeCutter", "take_problem", "peak_dbfs", "take_bounds"]
 
 
@@ -40,6 +42,15 @@ class TakeConfig:
     quiet_dbfs: float = -35.0    # a take whose peak stays below this is too quiet
 
     def __post_init__(self) -> None:
+        # NaN passed the comparisons below (a NaN end_silence_s then failed in TakeCutter: "cannot convert float NaN
+        # to integer"), and a clip count or level of 0 called every take clipped
+        refuse("take settings", [
+            *((name, getattr(self, name), finite(getattr(self, name)), "a finite number of seconds")
+              for name in ("end_silence_s", "min_speech_s", "max_take_s", "pad_s")),
+            ("clip_level", self.clip_level, finite(self.clip_level) and self.clip_level > 0, "a finite number > 0"),
+            ("clip_samples", self.clip_samples, whole(self.clip_samples), "a whole number >= 1"),
+            ("quiet_dbfs", self.quiet_dbfs, finite(self.quiet_dbfs) or self.quiet_dbfs == float("-inf"),
+             "a number (-inf: never too quiet)")])
         if not 0.0 < self.threshold < 1.0:
             raise ValueError(f"threshold must lie in (0, 1), got {self.threshold}")
         if min(self.end_silence_s, self.min_speech_s, self.pad_s) < 0 or self.max_take_s <= self.min_speech_s:

@@ -23,9 +23,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..checks import finite, fraction, refuse, whole
 from ..errors import SpeechseqError
 from ..nn.detector import Detector, DetectorConfig
-from ..runtime.detector import settle_steps, smooth, trigger_events
+from ..runtime.detector import MAX_SMOOTHING_STEPS, settle_steps, smooth, trigger_events
 # the checkpoint functions importers know from here: kept importable from this module (noqa)
 from .detector_checkpoints import (KIND, averaged_checkpoint, epoch_of, finetune_ema_decay,  # noqa: F401
                                    snapshot_as_checkpoint, snapshot_path, trained_weights, warped_checkpoint,
@@ -83,6 +84,24 @@ class TrainRecipe:
     domain_pool: str = "mean"      # what the critic reads: "mean" the last GRU layer's outputs averaged over
                                    # each example, "end" each output step just after a clip ends (where the
                                    # keyword head decides; the mixer's label stretches)
+
+    def __post_init__(self) -> None:
+        # each was taken and failed (or trained nothing) only once the run had started
+        refuse("detector training recipe", [
+            *((name, getattr(self, name), whole(getattr(self, name)), "a whole number >= 1")
+              for name in ("batch", "steps_per_epoch", "epochs", "domain_clips")),
+            ("lr", self.lr, finite(self.lr) and self.lr > 0, "a finite number > 0"),
+            ("ema_decay", self.ema_decay, fraction(self.ema_decay, below_one=True), "in [0, 1)"),
+            ("smoothing_steps", self.smoothing_steps,
+             whole(self.smoothing_steps) and self.smoothing_steps <= MAX_SMOOTHING_STEPS,
+             f"a whole number from 1 to {MAX_SMOOTHING_STEPS}, as the runtime's"),
+            *((name, getattr(self, name), finite(getattr(self, name)) and getattr(self, name) >= 0,
+               "a finite number >= 0")
+              for name in ("weight_decay", "fa_target_per_h", "refractory_s", "max_wait_s", "val_neg_hours",
+                           "event_loss_weight", "domain_weight")),
+            *((name, getattr(self, name), whole(getattr(self, name), 0), "a whole number >= 0")
+              for name in ("val_positives", "event_guard_before", "event_guard_after")),
+            ("domain_pool", self.domain_pool, self.domain_pool in ("mean", "end"), "'mean' or 'end'")])
 
     def to_dict(self) -> dict:
         return asdict(self)

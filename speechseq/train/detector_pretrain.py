@@ -33,6 +33,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..checks import finite, fraction, refuse, whole
 from ..metrics import cer
 from ..nn.detector import Detector, DetectorConfig
 from ..runtime.decoding import greedy
@@ -68,6 +69,17 @@ class PretrainRecipe:
     val_share: float = 0.05           # of the clips, by position after a seeded shuffle
     seed: int = 0
     augment: AugmentConfig = field(default_factory=_detector_augment)
+
+    def __post_init__(self) -> None:
+        refuse("pretraining recipe", [
+            ("epochs", self.epochs, whole(self.epochs), "a whole number >= 1"),
+            ("clips_per_epoch", self.clips_per_epoch, whole(self.clips_per_epoch, 0), "a whole number >= 0"),
+            ("batch_frames", self.batch_frames, whole(self.batch_frames), "a whole number >= 1"),
+            ("lr", self.lr, finite(self.lr) and self.lr > 0, "a finite number > 0"),
+            ("weight_decay", self.weight_decay, finite(self.weight_decay) and self.weight_decay >= 0,
+             "a finite number >= 0"),
+            ("ema_decay", self.ema_decay, fraction(self.ema_decay, below_one=True), "in [0, 1)"),
+            ("val_share", self.val_share, fraction(self.val_share, below_one=True), "in [0, 1)")])
 
     def to_dict(self) -> dict:
         return asdict(self)

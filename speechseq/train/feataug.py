@@ -27,6 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..checks import finite, fraction, refuse, span, whole
+
 __all__ = ["AugmentConfig", "speed_frames", "slowest_frames", "speed_warp", "augment_batch", "colored_noise_features"]
 
 
@@ -48,6 +50,23 @@ class AugmentConfig:
     freq_width: int = 12
     time_masks_per_s: float = 0.6                 # per second of each utterance (its own length, not the batch's)
     time_width: int = 25                          # frames (at most 20% of the utterance)
+
+    def __post_init__(self) -> None:
+        # each was taken and failed (or did something else) in the middle of training: speeds the wrong way round
+        # sized every batch by speed[0], not the slowest factor (batches past their budget), an rt60 of 0 divided
+        # by zero, a band_cut the wrong way round was torch's "random_ expects 'from' to be less than 'to'"
+        refuse("augmentation settings", [
+            *((name, getattr(self, name), span(getattr(self, name), 0.0, above=True), "(low, high), 0 < low <= high")
+              for name in ("speed", "warp", "rt60")),
+            ("snr_db", self.snr_db, span(self.snr_db), "(low, high), finite, low <= high"),
+            ("reverb_gain", self.reverb_gain, span(self.reverb_gain, 0.0), "(low, high), 0 <= low <= high"),
+            ("band_cut", self.band_cut, span(self.band_cut, 0, ints=True), "(low, high), whole, 0 <= low <= high"),
+            *((name, getattr(self, name), fraction(getattr(self, name)), "a probability in [0, 1]")
+              for name in ("warp_prob", "noise_prob", "reverb_prob", "band_prob")),
+            *((name, getattr(self, name), finite(getattr(self, name)) and getattr(self, name) >= 0,
+               "a finite number >= 0") for name in ("dither", "gain", "time_masks_per_s")),
+            *((name, getattr(self, name), whole(getattr(self, name), 0), "a whole number >= 0")
+              for name in ("freq_masks", "freq_width", "time_width"))])
 
     @staticmethod
     def off() -> "AugmentConfig":

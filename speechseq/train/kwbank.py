@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..checks import finite, fraction, refuse, whole
 from ..frontend import FrontendConfig, logmel
 from ..runtime.takes import take_bounds
 
@@ -64,6 +65,14 @@ class BankConfig:
     colour_prob: float = 0.8    # synthetic clips given a random microphone
     max_bg_s: float = 600.0     # longer background files are cut
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        refuse("feature bank settings", [
+            ("n_mels", self.n_mels, whole(self.n_mels), "a whole number >= 1"),
+            ("pad_s", self.pad_s, finite(self.pad_s) and self.pad_s >= 0, "a finite number of seconds >= 0"),
+            ("reverb_prob", self.reverb_prob, fraction(self.reverb_prob), "a probability in [0, 1]"),
+            ("colour_prob", self.colour_prob, fraction(self.colour_prob), "a probability in [0, 1]"),
+            ("max_bg_s", self.max_bg_s, finite(self.max_bg_s) and self.max_bg_s > 0, "a finite number of seconds > 0")])
 
 
 def clip_features(audio: np.ndarray, cfg: BankConfig, rng: np.random.Generator | None = None,

@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from ..checks import finite, fraction, refuse, span, whole
 from ..frontend import FrontendConfig, logmel, mel_filterbank, mel_warp
 from .augment import coloured_noise, label_vector, place_without_overlap
 from .floor_guard import guard_extra
@@ -68,6 +69,23 @@ class MixConfig:
     # the runtime's floor guard on every example (speechseq.train.floor_guard; 0: off): the detector trains
     # on the dynamic range it will see (at most this many dB under the loudest band heard lately)
     range_db: float = 0.0
+
+    def __post_init__(self) -> None:
+        get = self.__getattribute__
+        refuse("mix settings", [
+            *((n, get(n), finite(get(n)) and get(n) > 0, "a finite number of seconds > 0")
+              for n in ("clip_s", "label_s")),
+            *((n, get(n), whole(get(n), 0), "a whole number >= 0")
+              for n in ("max_pos", "max_neg", "time_masks", "time_mask_frames", "freq_masks", "freq_mask_bands")),
+            *((n, get(n), fraction(get(n)), "a probability in [0, 1]")
+              for n in ("trunc_neg_prob", "quiet_prob", "bg2_prob", "reverb_prob", "band_prob", "specaug_prob")),
+            *((n, get(n), span(get(n)), "(low, high), finite, low <= high")
+              for n in ("snr_db", "quiet_snr_db", "level_dbfs", "floor_dbfs", "drr_db")),
+            *((n, get(n), span(get(n), 0.0, above=True), "(low, high), 0 < low <= high")
+              for n in ("rt60_s", "highpass_hz", "lowpass_hz", "vtlp", "tempo")),
+            ("band_order", self.band_order, span(self.band_order, 1, ints=True),
+             "(low, high), whole, 1 <= low <= high"),
+            *((n, get(n), finite(get(n)) and get(n) >= 0, "a finite number >= 0") for n in ("colour_db", "range_db"))])
 
     def to_dict(self) -> dict:
         return asdict(self)

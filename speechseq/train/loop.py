@@ -30,6 +30,7 @@ from pathlib import Path
 
 import torch
 
+from ..checks import finite, fraction, refuse, whole
 from ..errors import SpeechseqError
 
 __all__ = ["LoopConfig", "train_loop", "load_checkpoint", "save_checkpoint", "plot_history", "average_states"]
@@ -49,6 +50,23 @@ class LoopConfig:
     lr_min_ratio: float = 0.05       # cosine decay over the run down to lr * lr_min_ratio
     steps_per_epoch: int | None = None  # for the schedule; None = measured in the first epoch
     extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # each was taken and failed only once training ran: a log_every of 0 a ZeroDivisionError at the first step,
+        # an ema_decay of 1.5 an average growing without bound, a NaN lr NaN weights, a grad_clip of 0 no step at all
+        ema, steps = self.ema_decay, self.steps_per_epoch
+        refuse("training loop settings", [
+            ("epochs", self.epochs, whole(self.epochs), "a whole number >= 1"),
+            ("lr", self.lr, finite(self.lr) and self.lr > 0, "a finite number > 0"),
+            ("grad_clip", self.grad_clip, finite(self.grad_clip) and self.grad_clip > 0 or self.grad_clip == math.inf,
+             "a number > 0 (inf: no clipping)"),
+            ("weight_decay", self.weight_decay, finite(self.weight_decay) and self.weight_decay >= 0,
+             "a finite number >= 0"),
+            ("ema_decay", ema, ema is None or fraction(ema, below_one=True), "None (no average) or in [0, 1)"),
+            ("log_every", self.log_every, whole(self.log_every), "a whole number >= 1"),
+            ("warmup_steps", self.warmup_steps, whole(self.warmup_steps, 0), "a whole number >= 0"),
+            ("lr_min_ratio", self.lr_min_ratio, fraction(self.lr_min_ratio), "in [0, 1]"),
+            ("steps_per_epoch", steps, steps is None or whole(steps, 0), "None (measured) or a whole number >= 0")])
 
 
 def save_checkpoint(obj: dict, path: Path) -> None:

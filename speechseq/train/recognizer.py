@@ -19,6 +19,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from ..checks import finite, refuse, whole
 from ..frontend import FrontendConfig
 from ..nn.recognizer import Recognizer, RecognizerConfig, build_recognizer
 from ..text import encode
@@ -50,6 +51,15 @@ class TrainOptions:
     augment: AugmentConfig = AugmentConfig()
     seed: int = 0
     workers: int = 0                        # processes making batches (0: in the training process)
+
+    def __post_init__(self) -> None:   # each was taken, then failed (or sampled nothing) once batches were made
+        refuse("training options", [
+            ("batch_seconds", self.batch_seconds, finite(self.batch_seconds) and self.batch_seconds > 0,
+             "a finite number of seconds > 0"),
+            ("max_batch_size", self.max_batch_size, whole(self.max_batch_size), "a whole number >= 1"),
+            ("repeats", self.repeats, isinstance(self.repeats, dict) and all(
+                finite(v) and v >= 0 for v in self.repeats.values()), "source -> a finite number >= 0"),
+            ("workers", self.workers, whole(self.workers, 0), "a whole number >= 0")])
 
 
 def feature_stats(bank: FeatureBank, max_frames: int = 2_000_000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

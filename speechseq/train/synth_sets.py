@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..checks import finite, refuse, whole
 from ..errors import SpeechseqError
 from ..text import normalize
 
@@ -50,6 +51,15 @@ class VoiceOptions:
     workers: int = 2                         # parallel synthesis processes
     speed_min: float = 0.85                  # a variation's speed and pitch factors lie in [speed_min, speed_max]
     speed_max: float = 1.2
+
+    def __post_init__(self) -> None:
+        # a factor outside [0.25, 4] failed in the synthesis worker (speechseq.train.synth.synthesize), per clip
+        low, high = self.speed_min, self.speed_max
+        refuse("voice options", [
+            ("workers", self.workers, whole(self.workers), "a whole number >= 1"),
+            ("speed_min", low, finite(low) and 0.25 <= low <= 4.0, "a factor in [0.25, 4]"),
+            ("speed_max", high, finite(high) and (not finite(low) or high >= low) and high <= 4.0,
+             "a factor in [speed_min, 4]")])
 
 
 @dataclass(frozen=True)
