@@ -267,6 +267,7 @@ def _process_cpu_pct(ps, seconds: float) -> float:
 def live_run(args, idle_s: float, wav: Path) -> dict:
     """`speechseq listen` on a private PulseAudio virtual mic: idle CPU and RSS of the process, beside the
     idle CPU of an empty PortAudio stream on the same mic."""
+    import shutil
     import subprocess
 
     import psutil
@@ -321,6 +322,7 @@ def live_run(args, idle_s: float, wav: Path) -> dict:
                 "events": [e["event"] for e in events], "final": next((e["text"] for e in events if e["event"] == "final"), None)}
     finally:
         mic.stop()
+        shutil.rmtree(mic.runtime_dir, ignore_errors=True)   # its cookie, config and state: one folder a run
 
 
 def model_args(args) -> list[str]:

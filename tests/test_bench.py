@@ -388,6 +388,7 @@ def test_listener_bench_live_rss_is_in_mb(monkeypatch):
 
     class Mic:
         env = dict(os.environ)
+        runtime_dir = ROOT / "no-such-pulse-folder"   # live_run removes it after stopping the server
 
         def play(self, wav):
             pass
@@ -550,6 +551,7 @@ def test_listener_bench_live_run_of_a_listener_that_never_listens_says_so(monkey
 
     class Mic:
         env = dict(os.environ)
+        runtime_dir = ROOT / "no-such-pulse-folder"   # live_run removes it after stopping the server
 
         def play(self, wav):
             raise AssertionError("played to a listener that is not there")
@@ -604,3 +606,27 @@ def test_listener_bench_live_run_of_a_listener_that_never_listens_says_so(monkey
     with pytest.raises(SystemExit, match="stopped before it listened.*no input device"):
         bl.live_run(args, 0.1, ROOT / "data" / "samples" / "activate_kitchen_lights.wav")
     assert stopped == [True]
+
+
+def test_listener_bench_live_run_removes_its_pulseaudio_folder(monkeypatch):
+    """Each --live run left its private PulseAudio server's folder (/tmp/speechseq-pa-*: cookie, state, config)
+    behind: `live_run` stopped the server but never removed `mic.runtime_dir`. Run for real on the smallest
+    settings, with a listener that stops before it listens (a missing model), the folder is gone afterwards."""
+    import shutil
+    import tempfile
+
+    pytest.importorskip("sounddevice")
+    pytest.importorskip("psutil")
+    if any(shutil.which(t) is None for t in ("pulseaudio", "pactl", "paplay")):
+        pytest.skip("PulseAudio not installed (scripts/install-system.sh installs it)")
+    bl = _script("bench_listener")
+    base = tempfile.mkdtemp(prefix="ssq-")   # short: the server's socket path must fit a sockaddr_un
+    try:
+        monkeypatch.setattr(tempfile, "tempdir", base)
+        args = types_ns(block_ms=50.0, keyword_model=None, model=str(Path(base) / "missing.onnx"), stream_model=None,
+                        lm=None)
+        with pytest.raises(SystemExit, match="stopped before it listened"):
+            bl.live_run(args, 0.1, ROOT / "data" / "samples" / "activate_kitchen_lights.wav")
+        assert sorted(p.name for p in Path(base).iterdir()) == []
+    finally:
+        shutil.rmtree(base, ignore_errors=True)

@@ -258,6 +258,23 @@ TRAIN_CASES = [
     ("synth_sets", "VoiceOptions", {"speed_min": 1.3}, "speed_max 1.2"),
     ("synth_sets", "VoiceOptions", {"speed_min": 0.1}, "speed_min 0.1"),      # was: an error per clip, in a worker
     ("synth_sets", "VoiceOptions", {"speed_max": 5.0}, "speed_max 5.0"),
+    # KeywordSet, SentenceSet: a NaN neg_ratio was "cannot convert float NaN to integer" after the voices were listed,
+    # no phrasing a ZeroDivisionError, 0 variations and 0 per engine no positive, n 0 or min_words > max_words an empty
+    # set or "no usable sentences" after reading every text file
+    ("synth_sets", "KeywordSet", {"variations": 0}, "variations 0"),
+    ("synth_sets", "KeywordSet", {"variations": 2.5}, "variations 2.5"),
+    ("synth_sets", "KeywordSet", {"min_per_engine": -1}, "min_per_engine -1"),
+    ("synth_sets", "KeywordSet", {"phrasings": ()}, r"phrasings \(\)"),
+    ("synth_sets", "KeywordSet", {"phrasings": "{}"}, "phrasings '{}'"),
+    ("synth_sets", "KeywordSet", {"neg_ratio": NAN}, "neg_ratio nan"),
+    ("synth_sets", "KeywordSet", {"neg_ratio": -0.5}, "neg_ratio -0.5"),
+    ("synth_sets", "KeywordSet", {"alike_words": 0}, "alike_words 0"),
+    ("synth_sets", "SentenceSet", {"text": (), "n": 0}, "n 0"),
+    ("synth_sets", "SentenceSet", {"text": (), "min_words": 0}, "min_words 0"),
+    ("synth_sets", "SentenceSet", {"text": (), "min_words": 5, "max_words": 4}, "max_words 4"),
+    ("synth_sets", "SentenceSet", {"text": (), "max_words": NAN}, "max_words nan"),
+    ("loop", "LoopConfig", {"seed": -1}, "seed -1"),    # torch.manual_seed took it as 2**64 - 1, without a word
+    ("loop", "LoopConfig", {"seed": 1.5}, "seed 1.5"),  # ... and this as 1
     ("kwmix", "MixConfig", {"clip_s": 0.0}, "clip_s 0.0"),
     ("kwmix", "MixConfig", {"label_s": NAN}, "label_s nan"),
     ("kwmix", "MixConfig", {"reverb_prob": 1.5}, "reverb_prob 1.5"),
@@ -288,11 +305,15 @@ def test_training_configs_keep_their_defaults_and_the_values_in_use():
     from speechseq.train.kwmix import MixConfig
     from speechseq.train.loop import LoopConfig
     from speechseq.train.recognizer import TrainOptions
-    from speechseq.train.synth_sets import VoiceOptions
+    from speechseq.train.synth_sets import KeywordSet, SentenceSet, VoiceOptions
 
     for cls in (TrainRecipe, PretrainRecipe, AugmentConfig, BankConfig, MixConfig, LoopConfig, TrainOptions,
-                VoiceOptions):
+                VoiceOptions, KeywordSet):
         cls()
+    SentenceSet(text=())                                                # the parser's defaults
+    KeywordSet(variations=1, min_per_engine=0, neg_ratio=0.0)           # one clip a voice, no negatives
+    SentenceSet(text=("a.txt",), n=1, min_words=4, max_words=4)
+    LoopConfig(seed=0)
     AugmentConfig.off()
     LoopConfig(ema_decay=None, steps_per_epoch=None, grad_clip=INF)   # no average, a measured epoch, no clipping
     LoopConfig(ema_decay=0.0, steps_per_epoch=0)

@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -126,22 +127,59 @@ def test_record_bad_input_is_a_clear_error(tmp_path, capsys, args, message):
     assert "no letters or digits" in capsys.readouterr().err
 
 
+RECORDING_WAIT_S = 60.0   # a command that never starts recording fails its test after this, not the whole run
+
+
 def _record_through_pulse(mic, args: list[str], wav: Path, wait: bool) -> tuple[int, str, str]:
     """`speechseq record ARGS` on the virtual microphone; `wav` is played into it once the command
-    records (`wait`: until the playback ends). Returns the exit code, stdout and stderr."""
+    records (`wait`: until the playback ends). Returns the exit code, stdout and stderr. A command that does not say
+    "recording from" within RECORDING_WAIT_S (it hangs, or ends first) fails the test with its output so far."""
     env = {**mic.env, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "speechseq", "record", *args], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    killed = []
+    timer = threading.Timer(RECORDING_WAIT_S, lambda: (killed.append(True), proc.kill()))
+    timer.start()
     try:
-        line = proc.stderr.readline()
-        assert "recording from" in line, line
+        said = []
+        while "recording from" not in (line := proc.stderr.readline()):
+            if not line:  # it ended, or was killed for waiting too long: the readline no longer blocks
+                timer.cancel()
+                proc.kill()
+                out, err = proc.communicate(timeout=30)
+                why = (f"no 'recording from' line within {RECORDING_WAIT_S:g} s" if killed else
+                       f"it exited (code {proc.returncode}) before recording")
+                pytest.fail(f"`speechseq record {' '.join(args)}`: {why}; its output so far:\n"
+                            f"{''.join(said)}{err}{out}", pytrace=False)
+            said.append(line)
+        timer.cancel()
         mic.play(wav, wait=wait)
         stdout, stderr = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
     return proc.returncode, stdout, stderr
+
+
+def test_record_through_pulse_fails_a_command_that_never_records(tmp_path, monkeypatch):
+    """A `speechseq record` that hangs before it records (here in its start-up) hung the helper's read of its first
+    line, and with it the whole test run: after RECORDING_WAIT_S it is killed and the test fails, quoting its output."""
+    import os
+    import time
+    from types import SimpleNamespace
+
+    from . import test_record_cli as here
+
+    (tmp_path / "sitecustomize.py").write_text("import time\nprint('hanging before the microphone opens', "
+                                               "flush=True)\ntime.sleep(600)\n")
+    mic = SimpleNamespace(env={**os.environ, "PYTHONPATH": str(tmp_path)}, play=lambda *a, **k: None)
+    monkeypatch.setattr(here, "RECORDING_WAIT_S", 2.0)
+    t0 = time.monotonic()
+    with pytest.raises(pytest.fail.Exception, match=r"(?s)no 'recording from' line within 2 s.*hanging before the "
+                                                    r"microphone opens"):
+        _record_through_pulse(mic, ["--background", "0.05", "--out", str(tmp_path / "room")], SAMPLE, wait=False)
+    assert time.monotonic() - t0 < 30
 
 
 def test_record_through_the_virtual_microphone(tmp_path, pulse_mic):  # noqa: F811

@@ -64,6 +64,8 @@ class LoopConfig:
              "a finite number >= 0"),
             ("ema_decay", ema, ema is None or fraction(ema, below_one=True), "None (no average) or in [0, 1)"),
             ("log_every", self.log_every, whole(self.log_every), "a whole number >= 1"),
+            # torch.manual_seed took -1 as 2**64 - 1 and 1.5 as 1, without a word
+            ("seed", self.seed, whole(self.seed, 0), "a whole number >= 0"),
             ("warmup_steps", self.warmup_steps, whole(self.warmup_steps, 0), "a whole number >= 0"),
             ("lr_min_ratio", self.lr_min_ratio, fraction(self.lr_min_ratio), "in [0, 1]"),
             ("steps_per_epoch", steps, steps is None or whole(steps, 0), "None (measured) or a whole number >= 0")])

@@ -73,6 +73,17 @@ class KeywordSet:
     alike_words: int = 150                   # distinct sound-alike words (40 % of the negatives)
     text: tuple[str, ...] = ()               # text files to cut short negative phrases from (25 % of the negatives)
 
+    def __post_init__(self) -> None:
+        # a NaN neg_ratio failed after the voices were listed ("cannot convert float NaN to integer"), no phrasing was
+        # a ZeroDivisionError, a string ('{}') a phrasing per character, and 0 variations with 0 per engine no positive
+        refuse("keyword set settings", [
+            ("variations", self.variations, whole(self.variations), "a whole number >= 1"),
+            ("min_per_engine", self.min_per_engine, whole(self.min_per_engine, 0), "a whole number >= 0"),
+            ("phrasings", self.phrasings, isinstance(self.phrasings, (tuple, list)) and len(self.phrasings) > 0,
+             "a tuple of one template or more"),
+            ("neg_ratio", self.neg_ratio, finite(self.neg_ratio) and self.neg_ratio >= 0, "a finite number >= 0"),
+            ("alike_words", self.alike_words, whole(self.alike_words), "a whole number >= 1")])
+
 
 @dataclass(frozen=True)
 class SentenceSet:
@@ -82,6 +93,15 @@ class SentenceSet:
     max_words: int = 15
     exclude_manifests: tuple[str, ...] = ()  # JSONL manifests whose texts (of exclude_splits) must not be spoken
     exclude_splits: tuple[str, ...] = ("dev",)
+
+    def __post_init__(self) -> None:
+        # n 0 made an empty set, and min_words > max_words "no usable sentences" only after every text file was read
+        low, high = self.min_words, self.max_words
+        refuse("sentence set settings", [
+            ("n", self.n, whole(self.n), "a whole number >= 1"),
+            ("min_words", low, whole(low), "a whole number >= 1"),
+            ("max_words", high, whole(high) and (not whole(low) or high >= low),
+             f"a whole number >= min_words ({low!r})")])
 
 
 class VoicePicker:
