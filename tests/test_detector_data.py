@@ -375,7 +375,7 @@ def test_interrupt_stops_building_the_bank_at_once(tmp_path, rng, how):
             os.kill(proc.pid, signal.SIGTERM)
         start = time.monotonic()
         out, err = proc.communicate(timeout=30)
-        assert time.monotonic() - start < 8, "took too long to stop"
+        assert time.monotonic() - start < 15, "took too long to stop"  # a hang check (about 25 s of work left)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)

@@ -28,6 +28,7 @@ import numpy as np
 from ..checks import finite, fraction, refuse, whole
 from ..frontend import FrontendConfig, logmel
 from ..runtime.takes import take_bounds
+from .pools import job_pool
 
 __all__ = ["LO", "STEP", "ROLES", "BankItem", "BankConfig", "quantize", "dequantize", "speech_span", "build_bank",
            "save_bank", "load_bank", "merge_banks", "select_clips", "reweight_sources", "clip_features", "pad_recording",
@@ -229,8 +230,6 @@ def build_bank(items: Sequence[BankItem], cfg: BankConfig = BankConfig(), worker
     extra_arrays: name -> (float (N,) audio, role): generated audio (noise, babble) added as
     one clip of that role each. Returns {"meta": dict, "<role>/<field>": ndarray, ...}.
     """
-    import multiprocessing
-
     from tqdm import tqdm
 
     for it in items:
@@ -238,10 +237,8 @@ def build_bank(items: Sequence[BankItem], cfg: BankConfig = BankConfig(), worker
             raise ValueError(f"unknown role {it.role!r}; known: {ROLES}")
     results: list[tuple | None] = [None] * len(items)
     jobs = [(i, it, cfg) for i, it in enumerate(items)]
-    ctx = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
-    pool = ctx.Pool(workers, initializer=_worker_init) if workers > 1 and len(jobs) > 1 else None
     failed = 0
-    try:
+    with job_pool(workers, len(jobs), _worker_init) as pool:
         done = pool.imap_unordered(_work, jobs, chunksize=8) if pool else map(_work, jobs)
         for index, q, end, power, err in tqdm(done, total=len(jobs), desc="features", unit="clip", dynamic_ncols=True):
             if err is not None:
@@ -249,16 +246,6 @@ def build_bank(items: Sequence[BankItem], cfg: BankConfig = BankConfig(), worker
                 tqdm.write(f"skipped {items[index].path}: {err}", file=sys.stderr)  # where warnings go
                 continue
             results[index] = (q, end, power)
-    except BaseException:
-        if pool:  # interrupted: stop now (close() + join() would wait for every clip, or hang on lost ones)
-            pool.terminate()
-            pool.join()
-            pool = None
-        raise
-    finally:
-        if pool:
-            pool.close()
-            pool.join()
     per_role: dict[str, list] = {r: [] for r in ROLES}
     texts: dict[str, list[str]] = {r: [] for r in ROLES}
     streams: dict[tuple[str, str], list] = {}

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import re
 import signal
@@ -18,6 +17,7 @@ from pathlib import Path
 import soundfile as sf
 
 from . import synth
+from .pools import job_pool
 from .synth import _CACHE_VERSION, SAMPLE_RATE, SynthJob, heldout
 
 __all__ = ["job_path", "synthesize_many"]
@@ -135,9 +135,7 @@ def synthesize_many(jobs: Sequence[SynthJob | tuple], cache_dir: str | os.PathLi
             tqdm.write(f"{found} of {len(jobs)} clips already in {cache} (made before with the same text, voice, "
                        f"speed and pitch): kept; making {len(todo)}")
         failures = 0
-        ctx = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
-        pool = ctx.Pool(max(1, workers), initializer=_worker_init) if workers > 1 and len(todo) > 1 else None
-        try:
+        with job_pool(max(1, workers), len(todo), _worker_init) as pool:
             done = pool.imap_unordered(_work, todo, chunksize=4) if pool else map(_work, todo)
             for index, duration, error in tqdm(done, total=len(todo), desc=desc, unit="utt", dynamic_ncols=True):
                 if error is not None:
@@ -147,16 +145,6 @@ def synthesize_many(jobs: Sequence[SynthJob | tuple], cache_dir: str | os.PathLi
                 result[index] = paths[index]
                 out.write(json.dumps(_manifest_row(jobs[index], paths[index], cache, duration)) + "\n")
                 out.flush()
-        except BaseException:
-            if pool:  # interrupted: stop now (close() + join() would wait for every job, or hang on lost ones)
-                pool.terminate()
-                pool.join()
-                pool = None
-            raise
-        finally:
-            if pool:
-                pool.close()
-                pool.join()
     # Duplicate jobs share one file.
     for i, path in enumerate(paths):
         if result[i] is None and path.exists():
