@@ -52,29 +52,51 @@ def edit_distance(ref: Sequence[Hashable], hyp: Sequence[Hashable]) -> EditOps:
     The dynamic programme runs row by row in numpy: within a row, insertions are a running
     minimum, d[j] = j + min_{k<=j}(d'[k] - k). Ties in the backtrace prefer substitution or
     match, then deletion, then insertion.
+
+    Memory is O(n * m / 4) bytes, not a full cost table: only two cost rows are kept, and for each
+    cell two packed bits record the backtrace's choice there (diagonal if d[i, j] ==
+    d[i-1, j-1] + cost, else deletion if d[i, j] == d[i-1, j] + 1, else insertion). A
+    9,000 x 9,000 character CER takes about 20 MB.
     """
     vocab: dict[Hashable, int] = {}
-    r = np.array([vocab.setdefault(x, len(vocab)) for x in ref], dtype=np.int64)
-    h = np.array([vocab.setdefault(x, len(vocab)) for x in hyp], dtype=np.int64)
-    n, m = r.size, h.size
-    d = np.empty((n + 1, m + 1), dtype=np.int64)
+    r = [vocab.setdefault(x, len(vocab)) for x in ref]
+    h = [vocab.setdefault(x, len(vocab)) for x in hyp]
+    n, m = len(r), len(h)
+    h_arr = np.array(h, dtype=np.int64)
     cols = np.arange(m + 1)
-    d[0] = cols
+    # Row i-1 of each table holds cell row i; bit j of a row (numpy packbits order) is column j.
+    # Rows are packed in blocks to keep the per-row numpy overhead low.
+    diag_bits = np.empty((n, (m + 8) // 8), dtype=np.uint8)
+    del_bits = np.empty_like(diag_bits)
+    block = max(1, min(n, 64))
+    is_diag = np.zeros((block, m + 1), dtype=bool)
+    is_del = np.zeros((block, m + 1), dtype=bool)
+    prev = cols.copy()
+    row = np.empty(m + 1, dtype=np.int64)
+    diag = np.zeros(m + 1, dtype=np.int64)
     for i in range(1, n + 1):
-        row = np.empty(m + 1, dtype=np.int64)
+        k = (i - 1) % block
+        np.add(prev[:-1], h_arr != r[i - 1], out=diag[1:])
         row[0] = i
-        row[1:] = np.minimum(d[i - 1, :-1] + (h != r[i - 1]), d[i - 1, 1:] + 1)
-        d[i] = np.minimum.accumulate(row - cols) + cols
+        np.minimum(diag[1:], prev[1:] + 1, out=row[1:])
+        cur = np.minimum.accumulate(row - cols) + cols
+        np.equal(cur[1:], diag[1:], out=is_diag[k, 1:])
+        np.equal(cur - prev, 1, out=is_del[k])
+        prev = cur
+        if k == block - 1 or i == n:
+            diag_bits[i - k - 1:i] = np.packbits(is_diag[:k + 1], axis=1)
+            del_bits[i - k - 1:i] = np.packbits(is_del[:k + 1], axis=1)
     i, j, subs, dels, ins = n, m, 0, 0, 0
-    while i > 0 or j > 0:
-        if i > 0 and j > 0 and d[i, j] == d[i - 1, j - 1] + (r[i - 1] != h[j - 1]):
-            subs += int(r[i - 1] != h[j - 1])
+    while i > 0 and j > 0:
+        shift = 7 - (j & 7)
+        if (diag_bits[i - 1, j >> 3] >> shift) & 1:
+            subs += r[i - 1] != h[j - 1]
             i, j = i - 1, j - 1
-        elif i > 0 and d[i, j] == d[i - 1, j] + 1:
+        elif (del_bits[i - 1, j >> 3] >> shift) & 1:
             dels, i = dels + 1, i - 1
         else:
             ins, j = ins + 1, j - 1
-    return EditOps(subs, dels, ins, n)
+    return EditOps(int(subs), dels + i, ins + j, n)
 
 
 @dataclass(frozen=True)
