@@ -137,6 +137,24 @@ def test_help_names_defaults_once_and_only_real_ones():
     assert max(map(len, helps["detect"].splitlines())) <= 100
 
 
+
+def test_help_says_which_decoder_reads_an_option_and_names_units():
+    """listen's --lm-weight / --word-bonus read only by --decoder beam (the default lexicon search takes the weights
+    tuned in models/words-en.md: the options changed nothing, in silence); --stream-model's default is the int8
+    twin first; record --samplerate's floor and detect --smoothing's step length were not named; train detector
+    --workers also sets the synthesis processes."""
+    from speechseq.cli import build_parser
+
+    helps = {" ".join(name): " ".join(p.format_help().split()) for name, p in _command_parsers(build_parser())}
+    listen = helps["listen"]
+    assert "shallow fusion weight (alpha) of --decoder beam" in listen
+    assert "shallow fusion length bonus (beta) of --decoder beam" in listen
+    assert "NAME.stream.int8.onnx, else NAME.stream.onnx" in listen
+    assert "open the device at this rate, 8000 Hz or more" in helps["record"]
+    assert "40 ms each for the shipped models" in helps["detect"]
+    assert "processes for computing features, and for the synthesis that runs first" in helps["train detector"]
+
+
 def test_the_models_folder_can_be_named_where_the_package_stands_alone(tmp_path):
     """A package without the checkout's models/ beside it (as a wheel installs it) finds the shipped models where
     SPEECHSEQ_MODELS says, and without it says where it looked and how to point it."""

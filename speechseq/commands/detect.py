@@ -36,7 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     # at most speechseq.runtime.detector.MAX_SMOOTHING_STEPS (not imported here: onnxruntime would load with the
     # parser of every command; a test keeps the two equal)
     p.add_argument("--smoothing", type=bounded(int, ge=1, le=100),
-                   help="posterior smoothing window in output steps, 1 = none, at most 100 (default: the model's)")
+                   help="posterior smoothing window in output steps (40 ms each for the shipped models), 1 = none, "
+                        "at most 100 (default: the model's)")
     p.add_argument("--refractory", type=bounded(float, ge=0),
                    help="seconds before the same keyword can fire again (default: the model's)")
     p.add_argument("--chunk-ms", type=bounded(float, ge=1), default=100.0, help="audio chunk fed to the detector")

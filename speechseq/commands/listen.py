@@ -65,12 +65,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_range_arg(m)
     m.add_argument("--model", default=str(MODELS / "recognizer-en.int8.onnx"),
                    help="recogniser for the final text (falls back to recognizer-en.onnx)")
-    m.add_argument("--stream-model", help="chunked recogniser for partial text (default: the --model's "
-                                          ".stream.onnx twin when present)")
+    m.add_argument("--stream-model", help="chunked recogniser for partial text (default: the --model's twin, "
+                                          "NAME.stream.int8.onnx, else NAME.stream.onnx, when present)")
     m.add_argument("--lm", default="auto", help="character LM for the final decode (beam search + fusion): a "
                                                  "path, 'auto' (the shipped lm-en.onnx when present) or 'none'")
-    m.add_argument("--lm-weight", type=bounded(float, ge=0), default=0.5, help="shallow fusion weight (alpha)")
-    m.add_argument("--word-bonus", type=bounded(float), default=1.0, help="shallow fusion length bonus (beta)")
+    m.add_argument("--lm-weight", type=bounded(float, ge=0), default=0.5,
+                   help="shallow fusion weight (alpha) of --decoder beam (the lexicon search, auto's first choice, "
+                        "takes the weights tuned in models/words-en.md)")
+    m.add_argument("--word-bonus", type=bounded(float), default=1.0,
+                   help="shallow fusion length bonus (beta) of --decoder beam, per character")
     m.add_argument("--decoder", choices=("auto", "greedy", "beam", "lexicon"), default="auto",
                    help="final decoder: lexicon (beam search kept to the words of --lexicon with its word "
                         "trigram LM, + the character LM when there is one), beam (+ the LM when there is one), "

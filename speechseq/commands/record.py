@@ -53,7 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     src = p.add_argument_group("input")
     src.add_argument("--device", help="input device index or name substring (default: the system's default input)")
     src.add_argument("--list-devices", action="store_true", help="list input devices and exit")
-    src.add_argument("--samplerate", type=bounded(int, ge=8000), help="open the device at this rate (default: the device's own)")
+    src.add_argument("--samplerate", type=bounded(int, ge=8000), help="open the device at this rate, 8000 Hz or more (default: the device's own)")
     src.add_argument("--input", metavar="FILE", help="cut the takes out of this recording instead of a microphone")
     src.add_argument("--max-minutes", type=bounded(float, gt=0), help="stop after this many minutes of audio")
     src.add_argument("--background", type=bounded(float, gt=0), metavar="MINUTES",

@@ -75,7 +75,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=bounded(float, gt=0), default=2e-3, help="peak learning rate")
     p.add_argument("--target-fa", type=bounded(float, ge=0), default=0.5,
                    help="false accepts per hour used to pick the threshold")
-    p.add_argument("--workers", type=bounded(int, ge=1), default=2, help="processes for computing features")
+    p.add_argument("--workers", type=bounded(int, ge=1), default=2,
+                   help="processes for computing features, and for the synthesis that runs first without "
+                        "--synth and --positives")
     p.add_argument("--natural-weight", type=bounded(float, gt=0), default=1.0, metavar="W",
                    help="synthetic positives of the engines nearer a human voice than espeak-ng's formant voices "
                         "(festival, flite, MBROLA, pico, piper, RHVoice) are drawn W times as often as espeak-ng's, "
