@@ -705,3 +705,20 @@ def test_cli_waits_for_its_exec_commands_at_exit(tiny_models, capsys, tmp_path, 
     finally:
         if pid_file.is_file() and pid_file.read_text():
             os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+
+@pytest.mark.parametrize("decoder, said", [("auto", "here the lexicon search"), ("greedy", "here greedy decoding"),
+                                           ("beam", None)])
+def test_cli_says_when_its_fusion_weights_are_not_read(tiny_models, capsys, decoder, said):
+    """--lm-weight and --word-bonus are read by --decoder beam only: with the lexicon search (auto's first choice) or
+    greedy decoding they changed nothing, in silence, where transcribe warns."""
+    m = tiny_models
+    code, lines, err = _cli(["listen", "--input", str(SAMPLE), "--fast", "--no-partials", "--keyword-model",
+                             str(m.detector), "--model", str(m.recognizer), "--decoder", decoder,
+                             "--lm-weight", "0.9", "--word-bonus", "2"], capsys)
+    assert code == 0, err
+    warned = [line for line in err.splitlines() if "--lm-weight, --word-bonus: not used" in line]
+    if said is None:
+        assert warned == []
+    else:
+        assert len(warned) == 1 and said in warned[0] and "--decoder beam reads them" in warned[0], err

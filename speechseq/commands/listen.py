@@ -23,6 +23,7 @@ from .common import (LISTEN_LEXICON_BEAM, MODELS, HelpFormatter, add_range_arg, 
                      stop_on_sigterm, tuned_lexicon_options, warn)
 
 DEFAULT_KEYWORDS = ("activate.onnx", "computer.onnx")
+LM_WEIGHT, WORD_BONUS = 0.5, 1.0  # --decoder beam's shallow fusion defaults (alpha, beta per character)
 EXEC_WAIT_S = 10.0  # at exit, the longest wait for --exec commands still running
 
 
@@ -69,10 +70,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                                           "NAME.stream.int8.onnx, else NAME.stream.onnx, when present)")
     m.add_argument("--lm", default="auto", help="character LM for the final decode (beam search + fusion): a "
                                                  "path, 'auto' (the shipped lm-en.onnx when present) or 'none'")
-    m.add_argument("--lm-weight", type=bounded(float, ge=0), default=0.5,
+    m.add_argument("--lm-weight", type=bounded(float, ge=0), default=LM_WEIGHT,
                    help="shallow fusion weight (alpha) of --decoder beam (the lexicon search, auto's first choice, "
                         "takes the weights tuned in models/words-en.md)")
-    m.add_argument("--word-bonus", type=bounded(float), default=1.0,
+    m.add_argument("--word-bonus", type=bounded(float), default=WORD_BONUS,
                    help="shallow fusion length bonus (beta) of --decoder beam, per character")
     m.add_argument("--decoder", choices=("auto", "greedy", "beam", "lexicon"), default="auto",
                    help="final decoder: lexicon (beam search kept to the words of --lexicon with its word "
@@ -152,10 +153,17 @@ def build_listener(args: argparse.Namespace):
     from .transcribe import check_lexicon_arg
 
     check_lexicon_arg(args.lexicon, MODELS / "words-en.npz", args.decoder)
-    if args.decoder == "lexicon" or (args.decoder == "auto" and args.lexicon != "none" and Path(args.lexicon).is_file()):
+    lexicon = args.decoder == "lexicon" or (args.decoder == "auto" and args.lexicon != "none"
+                                            and Path(args.lexicon).is_file())
+    greedy = not lexicon and (args.decoder == "greedy" or (args.decoder == "auto" and lm is None))
+    unread = [flag for flag, value, default in (("--lm-weight", args.lm_weight, LM_WEIGHT),
+                                                ("--word-bonus", args.word_bonus, WORD_BONUS)) if value != default]
+    if unread and (lexicon or greedy):  # as transcribe says it (its unread_options): they would change nothing
+        how = ("the lexicon search, with the weights tuned in models/words-en.md" if lexicon else "greedy decoding")
+        warn(f"{', '.join(unread)}: not used by --decoder {args.decoder} (here {how}; --decoder beam reads them)")
+    if lexicon:
         opts = tuned_lexicon_options(Path(args.lexicon), lm, beam_size(args.beam_size, "lexicon", LISTEN_LEXICON_BEAM))
     else:
-        greedy = args.decoder == "greedy" or (args.decoder == "auto" and lm is None)
         opts = DecodeOptions(decoder="greedy" if greedy else "beam", beam_size=beam_size(args.beam_size, "beam"),
                              lm=None if greedy else lm, alpha=args.lm_weight, beta=args.word_bonus)
     transcriber = Transcriber(model, opts)
