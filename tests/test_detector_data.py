@@ -353,32 +353,12 @@ def test_interrupt_stops_building_the_bank_at_once(tmp_path, rng, how):
     """Ctrl+C (SIGINT to the process group) while `train detector` computed its features printed a traceback from
     each worker and then hung in pool.join() (the jobs the killed workers held never came back) until a second
     Ctrl+C; `kill PID` (SIGTERM, Ctrl+C to the CLI) went on computing every clip's features before it stopped."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
+    from .interrupts import interrupted_run
 
     script, wav = tmp_path / "run.py", tmp_path / "long.wav"
     script.write_text(_BANK_INTERRUPTED)
     sf.write(wav, (0.05 * rng.standard_normal(16000 * 30)).astype(np.float32), 16000)  # 1000 x 30 s: ~25 s
-    # SIGINT restored in the child: a shell's background job (a CI started with &) ignores it, and so would the child
-    proc = subprocess.Popen([sys.executable, str(script), str(wav), "1000"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    try:
-        assert proc.stdout.readline() == "started\n"
-        time.sleep(2.0)
-        if how == "ctrl-c":
-            os.killpg(proc.pid, signal.SIGINT)
-        else:
-            os.kill(proc.pid, signal.SIGTERM)
-        start = time.monotonic()
-        out, err = proc.communicate(timeout=30)
-        assert time.monotonic() - start < 15, "took too long to stop"  # a hang check (about 25 s of work left)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    assert proc.returncode == 130 and "interrupted" in out
+    # a hang check (about 25 s of work left)
+    out, err, code = interrupted_run([str(script), str(wav), "1000"], how, after_s=2.0, within_s=15, timeout_s=30)
+    assert code == 130 and "interrupted" in out
     assert "Traceback" not in err  # no worker tracebacks

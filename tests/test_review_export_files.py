@@ -17,18 +17,9 @@ torch = pytest.importorskip("torch")
 from speechseq.cli import main  # noqa: E402
 from speechseq.runtime.onnx import make_session, read_metadata  # noqa: E402
 
+from .test_cli_errors_train import run  # noqa: E402  (main(argv): exit code, stdout, stderr)
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def run(capsys, *argv) -> tuple[int, str, str]:
-    """speechseq.cli.main(argv): (exit code, stdout, stderr)."""
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exit_:
-        code = exit_.code
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return code, out, err
 
 
 def _detector_checkpoint():

@@ -5,28 +5,18 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
 from speechseq.nn.recognizer import RecognizerConfig  # noqa: E402
 from speechseq.train.feataug import AugmentConfig  # noqa: E402
-from speechseq.train.featbank import FeatureBank, quantize  # noqa: E402
 from speechseq.train.loop import LoopConfig  # noqa: E402
-from speechseq.train.recognizer import FRONTEND, TrainOptions, train_recognizer  # noqa: E402
+from speechseq.train.recognizer import TrainOptions, train_recognizer  # noqa: E402
 
-TEXTS = ("on", "off", "up", "go", "no", "yes")
+from .test_recognizer_resume import _bank  # noqa: E402  (six utterances of random log-mel)
+
 TINY = RecognizerConfig(hidden=8, front_dim=8, layers=1, dropout=0.0)
-
-
-def _bank() -> FeatureBank:
-    """Six utterances of 40-90 frames of random log-mel, on the bank's grid."""
-    rng = np.random.default_rng(0)
-    feats = [rng.normal(-6.0, 2.0, (40 + 10 * i, FRONTEND.n_mels)) for i in range(len(TEXTS))]
-    lengths = [len(f) for f in feats]
-    return FeatureBank(quantize(np.concatenate(feats)), np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
-                       list(TEXTS), ["toy"] * len(TEXTS), FRONTEND.to_dict())
 
 
 def _run(out: Path, init: dict | None = None) -> dict:

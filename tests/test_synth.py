@@ -378,35 +378,17 @@ except KeyboardInterrupt:
 def test_interrupt_stops_synthesis_and_a_rerun_resumes(tmp_path, how):
     # Ctrl+C (SIGINT to the process group) hung for ever in pool.join() (the workers it killed had taken jobs
     # that never came back); `kill PID` (SIGTERM, Ctrl+C to the CLI) went on making every clip before it stopped.
-    import os
-    import signal
     import subprocess
     import sys
-    import time
+
+    from .interrupts import interrupted_run
 
     script = tmp_path / "run.py"
     script.write_text(_INTERRUPTED)
     cache = tmp_path / "cache"
-    # SIGINT restored in the child: a shell's background job (a CI started with &) ignores it, and so would the child
-    proc = subprocess.Popen([sys.executable, str(script), str(cache), "40"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    try:
-        assert proc.stdout.readline() == "started\n"
-        time.sleep(1.5)
-        if how == "ctrl-c":
-            os.killpg(proc.pid, signal.SIGINT)
-        else:
-            os.kill(proc.pid, signal.SIGTERM)
-        start = time.monotonic()
-        out, err = proc.communicate(timeout=60)
-        # a hang check (it hung for ever), generous for a busy machine; going on with every clip: `made` below
-        assert time.monotonic() - start < 30, "took too long to stop"
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    assert proc.returncode == 130 and "interrupted" in out
+    # a hang check (it hung for ever), generous for a busy machine; going on with every clip: `made` below
+    out, err, code = interrupted_run([str(script), str(cache), "40"], how, after_s=1.5, within_s=30, timeout_s=60)
+    assert code == 130 and "interrupted" in out
     assert "Traceback" not in err  # no worker tracebacks
     made = sorted(f.name for f in cache.iterdir() if f.name != "manifest.jsonl")
     assert 4 <= len(made) < 30 and all(f.endswith(".wav") for f in made)  # no part files left

@@ -50,15 +50,16 @@ def same_data(out: Path, before: dict | None, now: dict) -> None:
 
 
 def resumable(out: Path, kind: str, model_config: dict, options: dict[str, str], sources: dict,
-              select: str | None = None) -> None:
+              select: str | None = None) -> dict | None:
     """An error unless OUT/last.pt, when there is one, can be read and holds a `kind` run of this model
     (`model_config`; `options` names the option of each key) on these data (`sources`, as `same_data`)
     whose best.pt was chosen by `select`: the training loop would otherwise fail on its weights with a
-    traceback, or resume on other data and compare unlike scores to choose best.pt."""
+    traceback, or resume on other data and compare unlike scores to choose best.pt. Returns the checkpoint
+    read (None without one), for further checks without reading it again."""
     last = out / "last.pt"
     ck = read_last(out)
     if ck is None:
-        return
+        return None
     fix = f"use a new --out, or delete {out} to start over"
     was_kind = ck.get("kind") if isinstance(ck, dict) else None
     if was_kind != kind:
@@ -73,6 +74,7 @@ def resumable(out: Path, kind: str, model_config: dict, options: dict[str, str],
     if select and chosen and chosen != select:
         raise SpeechseqError(f"{out}/best.pt was chosen by {chosen}, this run would choose by {select} (other "
                              f"data?): {fix}")
+    return ck
 
 
 def last_run(out: Path) -> dict:

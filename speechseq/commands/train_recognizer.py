@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..errors import SpeechseqError
 from .common import HelpFormatter, bounded, checked_device, output_dir, warn
-from .runs import read_last, resumable, run_path
+from .runs import resumable, run_path
 
 
 # manifest splits that hold evaluation data (Kathleen dev, FSDD test): left out of a manifest read without --split
@@ -127,7 +127,7 @@ def _val_split_used(args: argparse.Namespace) -> None:
 
 
 def _check(args: argparse.Namespace):
-    """The RecognizerConfig of these options, or a one-line error for options that cannot train (before any
+    """The RecognizerConfig of these options and OUT/last.pt (None without one), or a one-line error for options that cannot train (before any
     work): --repeat and --val-split that would be ignored or leave nothing to train on, a --device torch cannot
     use, an OUT/last.pt of another run (speechseq.commands.runs.resumable)."""
     from ..nn.recognizer import RecognizerConfig
@@ -141,8 +141,7 @@ def _check(args: argparse.Namespace):
     checked_device(args.device)
     model_cfg = RecognizerConfig(hidden=args.hidden, layers=args.layers, stride=args.stride, front=args.front,
                                  front_dim=args.hidden)
-    resumable(Path(args.out), KIND, model_cfg.to_dict(), OPTIONS, _sources(args))
-    return model_cfg
+    return model_cfg, resumable(Path(args.out), KIND, model_cfg.to_dict(), OPTIONS, _sources(args))
 
 
 def _banks(args: argparse.Namespace, check: bool = True):
@@ -184,7 +183,7 @@ def setup(args: argparse.Namespace, device: str, verbose: bool = True, world: in
     from ..train.loop import LoopConfig
     from ..train.recognizer import FRONTEND, TrainOptions, epoch_steps
 
-    model_cfg = _check(args)
+    model_cfg, last = _check(args)
     train_parts, val = _banks(args, check=False)
     for k, part in enumerate(train_parts):  # one source name per manifest, for --repeat
         part.sources[:] = [f"m{k}"] * len(part)
@@ -197,7 +196,7 @@ def setup(args: argparse.Namespace, device: str, verbose: bool = True, world: in
     opts = TrainOptions(batch_seconds=args.batch_seconds, repeats=repeats, seed=args.seed, workers=args.workers,
                         augment=AugmentConfig.off() if args.no_augment else AugmentConfig())
     fits(train, opts)
-    same_settings(Path(args.out), args, opts)
+    same_settings(Path(args.out), last, args, opts)
     # warm-up: a tenth of the run at most (the rate reaches the peak --lr names), 500 steps at most
     warmup = min(500, max(1, args.epochs * epoch_steps(train, opts, 0, world) // 10))
     loop_cfg = LoopConfig(epochs=args.epochs, lr=args.lr, device=device, seed=args.seed, warmup_steps=warmup)
@@ -208,15 +207,14 @@ def setup(args: argparse.Namespace, device: str, verbose: bool = True, world: in
                 extra={"manifests": [str(m) for m in args.manifest], "sources": _sources(args)})
 
 
-def same_settings(out: Path, args: argparse.Namespace, opts) -> None:
-    """An error unless the run in `out` (its last.pt), if any, was made with these training options: a rerun would
+def same_settings(out: Path, ck: dict | None, args: argparse.Namespace, opts) -> None:
+    """An error unless the run in `out` (its last.pt, `ck`), if any, was made with these training options: a rerun would
     train its later epochs by others (--epochs, --workers and --device may change). Runs whose last.pt predates a
     record (repeats) are not checked on it."""
     from dataclasses import asdict
 
     from ..train.feataug import AugmentConfig
 
-    ck = read_last(out)
     if not ck:
         return
     loop, extra = ck.get("loop_config") or {}, ck.get("extra") or {}

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -28,7 +27,7 @@ import numpy as np
 from ..checks import finite, fraction, refuse, whole
 from ..frontend import FrontendConfig, logmel
 from ..runtime.takes import take_bounds
-from .pools import job_pool
+from .pools import job_pool, quiet_worker
 
 __all__ = ["LO", "STEP", "ROLES", "BankItem", "BankConfig", "quantize", "dequantize", "speech_span", "build_bank",
            "save_bank", "load_bank", "merge_banks", "select_clips", "reweight_sources", "clip_features", "pad_recording",
@@ -118,14 +117,6 @@ def _person_vad():
 
         _VAD = load_vad("auto")
     return _VAD
-
-
-def _worker_init() -> None:
-    # Ctrl+C reaches the whole process group: the main process alone stops the pool (terminate), so that no worker
-    # dies with a traceback holding clips whose features never come back (pool.join() then waited for ever);
-    # terminate()'s SIGTERM ends a worker quietly (not as the CLI's Ctrl+C, a handler inherited by the fork)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _work(args: tuple[int, BankItem, BankConfig]) -> tuple[int, np.ndarray | None, int, float, str | None]:
@@ -238,7 +229,7 @@ def build_bank(items: Sequence[BankItem], cfg: BankConfig = BankConfig(), worker
     results: list[tuple | None] = [None] * len(items)
     jobs = [(i, it, cfg) for i, it in enumerate(items)]
     failed = 0
-    with job_pool(workers, len(jobs), _worker_init) as pool:
+    with job_pool(workers, len(jobs), quiet_worker) as pool:
         done = pool.imap_unordered(_work, jobs, chunksize=8) if pool else map(_work, jobs)
         for index, q, end, power, err in tqdm(done, total=len(jobs), desc="features", unit="clip", dynamic_ncols=True):
             if err is not None:

@@ -5,9 +5,18 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterator
 
-__all__ = ["job_pool"]
+__all__ = ["job_pool", "quiet_worker"]
+
+
+def quiet_worker() -> None:
+    """A pool worker's initializer: Ctrl+C reaches the whole process group, and the main process alone stops the
+    pool (a worker that took it died with a traceback, or took a handler forked from the main process's training
+    loop, and the pool hung); the pool's terminate() then ends a worker quietly by SIGTERM's default."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 @contextlib.contextmanager

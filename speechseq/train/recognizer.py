@@ -25,6 +25,7 @@ from ..nn.recognizer import Recognizer, RecognizerConfig, build_recognizer
 from ..text import encode
 from .featbank import FeatureBank
 from .feataug import AugmentConfig, augment_batch, slowest_frames, speed_warp
+from .pools import quiet_worker
 
 __all__ = ["FRONTEND", "Batch", "TrainOptions", "padded_seconds", "make_batches", "augment_generator", "ctc_loss_fn",
            "make_validate", "recognizer_from_checkpoint", "recognize_bank", "feature_stats", "train_recognizer",
@@ -125,16 +126,6 @@ def _make_one(bank: FeatureBank, opts: TrainOptions, augment: bool, seed: list[i
 _POOL: dict = {}
 
 
-def _batch_worker_init() -> None:
-    """A batch worker forked inside the training loop would take its Ctrl+C handler: the interrupt reaches the whole
-    process group, and the pool hung for good. Only the main process stops (its exit terminates the pool, whose
-    SIGTERM ends a worker quietly)."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
 def _pool_job(job: tuple) -> tuple:
     bank, opts, augment = _POOL["state"]
     return _make_one(bank, opts, augment, *job)
@@ -160,7 +151,7 @@ def make_batches(bank: FeatureBank, epoch: int, opts: TrainOptions, rank: int = 
         if "pool" in _POOL:
             _POOL["pool"].terminate()
         _POOL.update(state=(bank, opts, augment), key=key)
-        _POOL["pool"] = multiprocessing.get_context("fork").Pool(workers, initializer=_batch_worker_init)
+        _POOL["pool"] = multiprocessing.get_context("fork").Pool(workers, initializer=quiet_worker)
     for arrays in _POOL["pool"].imap(_pool_job, jobs, chunksize=2):
         yield Batch(*map(torch.from_numpy, arrays))
 

@@ -1,0 +1,33 @@
+"""Interrupting a child Python process as a terminal's Ctrl+C (SIGINT to its process group) or `kill PID` (SIGTERM)
+does, for the tests of what a run keeps and how fast it stops."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+
+def interrupted_run(argv: list[str], how: str, after_s: float, within_s: float, timeout_s: float) -> tuple[str, str, int]:
+    """Run `python argv...` in a session of its own, wait for its first stdout line to be "started", then `after_s`,
+    send Ctrl+C ("ctrl-c": SIGINT to the process group) or SIGTERM ("kill"), and wait for it: (stdout, stderr,
+    return code). Fails when it takes `within_s` or more to stop (a hang check); killed after `timeout_s`."""
+    # SIGINT restored in the child: a shell's background job (a CI started with &) ignores it, and so would the child
+    proc = subprocess.Popen([sys.executable, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        assert proc.stdout.readline() == "started\n"
+        time.sleep(after_s)
+        if how == "ctrl-c":
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            os.kill(proc.pid, signal.SIGTERM)
+        start = time.monotonic()
+        out, err = proc.communicate(timeout=timeout_s)
+        assert time.monotonic() - start < within_s, "took too long to stop"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return out, err, proc.returncode
