@@ -97,3 +97,59 @@ def test_guard_bad_settings_raise():
     for kwargs in ({"floor": 0.0}, {"floor": FLOOR, "range_db": 0.0}, {"floor": FLOOR, "release_db_s": -1.0}):
         with pytest.raises(ValueError):
             FloorGuard(**kwargs)
+
+
+def test_limiter_non_finite_samples_are_taken_as_finite_samples_gives_them():
+    """A NaN sample made every later output NaN (the envelope, the state, NaN for good), an infinite one every later
+    output 0 (an infinite envelope never releases): they count as speechseq.audio.finite_samples gives them (NaN as
+    0, +-inf as +-1), as the runtime detector takes such samples, and the stream goes on as it would have."""
+    rng = np.random.default_rng(2)
+    x = (0.6 * rng.standard_normal(16000)).astype(np.float32)
+    bad, fixed = x.copy(), x.copy()
+    for i, v, f in ((100, np.nan, 0.0), (5000, np.inf, 1.0), (9000, -np.inf, -1.0)):
+        bad[i], fixed[i] = v, f
+    lim = Limiter(0.3)
+    for cuts in ([], [50, 100, 101, 4000, 9000, 9001]):
+        y, state = lim.step(bad, lim.initial_state()) if not cuts else (_run(lim, bad, cuts), None)
+        want = _run(lim, fixed, [])
+        assert np.isfinite(y).all() and np.array_equal(y, want)
+        if state is not None:
+            assert np.isfinite(state.envelope)
+    y, state = lim.step(np.array([np.nan], np.float32), lim.initial_state())   # one sample
+    assert y.tolist() == [0.0] and state == lim.initial_state()
+
+
+def test_guard_non_finite_frames_leave_its_state_a_number():
+    """A NaN band turned the held peak NaN: the guard was off for the rest of the stream; an infinite one made every
+    later frame infinite. Such a frame is left as it is and counts as unheard: the frames after it are guarded as
+    where it was silent."""
+    g = FloorGuard(FLOOR, range_db=58.0)
+    feats = _frames([100.0] * 3 + [0.0] * 50)
+    silent = feats.copy()
+    bad = feats.copy()
+    bad[10, 5], bad[20, 7], bad[30] = np.nan, np.inf, np.nan
+    for cuts in ([], [10, 11, 20, 21, 30]):
+        y = _run(g, bad, cuts)
+        want = _run(g, silent, [])
+        ok = np.ones(len(feats), bool)
+        ok[[10, 20, 30]] = False
+        np.testing.assert_allclose(y[ok], want[ok], atol=1e-6)
+        assert np.abs(want[40] - feats[40]).max() > 1.0             # frames after them are still guarded
+    _, state = g.step(bad, g.initial_state())
+    assert np.isfinite(state)
+
+
+@pytest.mark.parametrize("kwargs", [{"release_s": float("nan")}, {"release_s": -np.inf}, {"sample_rate": 0},
+                                    {"sample_rate": float("nan")}, {"ceiling": float("nan")}])
+def test_limiter_settings_that_are_no_numbers_raise(kwargs):
+    """release_s NaN made every limited output NaN, sample_rate 0 a ZeroDivisionError: one ValueError instead."""
+    with pytest.raises(ValueError):
+        Limiter(**{"ceiling": 0.3, **kwargs})
+
+
+@pytest.mark.parametrize("kwargs", [{"release_db_s": float("nan")}, {"hop_s": float("nan")},
+                                    {"release_db_s": np.inf}, {"range_db": float("nan")}, {"floor": float("nan")}])
+def test_guard_settings_that_are_no_numbers_raise(kwargs):
+    """release_db_s or hop_s NaN (or an infinite release) made the held peak NaN: the guard silently off."""
+    with pytest.raises(ValueError):
+        FloorGuard(**{"floor": FLOOR, **kwargs})

@@ -43,8 +43,10 @@ class Limiter:
     def __init__(self, ceiling: float, release_s: float = 2.0, sample_rate: int = 16000) -> None:
         if not 0.0 < ceiling <= 1.0:
             raise ValueError(f"the ceiling must lie in (0, 1], got {ceiling}")
-        if release_s <= 0:
+        if not release_s > 0:  # NaN too: it made every limited sample NaN
             raise ValueError(f"release_s must be positive, got {release_s}")
+        if not 0 < sample_rate < np.inf:  # 0 was a ZeroDivisionError, NaN made every limited sample NaN
+            raise ValueError(f"sample_rate must be a positive number of Hz, got {sample_rate}")
         self.ceiling = float(ceiling)
         self.k = 1.0 / (release_s * sample_rate)  # the log envelope's fall per sample
 
@@ -53,10 +55,14 @@ class Limiter:
 
     def step(self, x: np.ndarray, state: LimiterState) -> tuple[np.ndarray, LimiterState]:
         """x (N,) float -> (x limited, as float32; the new state). x itself when nothing in it or before it
-        exceeds the ceiling."""
+        exceeds the ceiling. A NaN sample counts as 0, an infinite one as +-1 (as speechseq.audio.finite_samples
+        gives them)."""
         x = np.asarray(x, dtype=np.float32).reshape(-1)
         c = self.ceiling
-        if len(x) == 0 or (state.envelope <= c and float(np.abs(x).max()) <= c):
+        peak = float(np.abs(x).max()) if len(x) else 0.0
+        if not np.isfinite(peak):  # NaN as 0, +-inf as +-1 (audio.finite_samples): else E is NaN or inf for good
+            x, peak = np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=-1.0), 1.0
+        if len(x) == 0 or (state.envelope <= c and peak <= c):
             return x, state
         n = np.arange(len(x), dtype=np.float64)
         v = np.log(np.maximum(np.abs(x).astype(np.float64), c)) + self.k * n
@@ -107,8 +113,8 @@ class FloorGuard:
                  hop_s: float = 0.01) -> None:
         if not floor > 0:
             raise ValueError(f"the frontend's floor must be positive, got {floor}")
-        if not range_db > 0 or release_db_s <= 0 or hop_s <= 0:
-            raise ValueError(f"range_db, release_db_s and hop_s must be positive, got "
+        if not (range_db > 0 and 0 < release_db_s < np.inf and 0 < hop_s < np.inf):  # NaN: the guard silently off
+            raise ValueError(f"range_db must be positive, release_db_s and hop_s positive and finite, got "
                              f"{range_db}, {release_db_s}, {hop_s}")
         self.floor = float(floor)
         self.log_k = -range_db / 10 * np.log(10)                    # log of the floor's share of the peak
@@ -126,6 +132,8 @@ class FloorGuard:
         if state <= self.quiet and (feats.max() if top is None else top) < self.quiet:
             return feats, self.quiet
         loudest = feats.max(axis=1)
+        if not np.isfinite(loudest).all():  # a NaN or infinite frame counts as unheard, else log P is NaN or inf
+            loudest = np.where(np.isfinite(loudest), loudest, -np.inf)
         n = self.fall * np.arange(1, len(feats) + 1)                       # the release per frame
         held = np.maximum.accumulate(np.maximum(loudest + n, state)) - n    # log P per frame (float64)
         extra = (np.exp(held + self.log_k) - self.floor).astype(np.float32)
