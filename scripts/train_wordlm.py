@@ -69,6 +69,15 @@ def main() -> int:
     for f in [*texts, *(p for p, _ in exclude)]:
         if not Path(f).is_file():
             sys.exit(f"{f}: no such file")
+    for path, split in exclude:
+        try:
+            rows = manifest_texts(path, split)
+        except (ValueError, KeyError, AttributeError, TypeError):
+            sys.exit(f"{path}: not a JSONL manifest (a JSON object with a \"text\" a line)")
+        if split is not None and not rows:  # its texts, named to be left out, would all stay in the LM's text
+            n = sum(1 for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip())
+            sys.exit(f"{path}: no row of split {split!r} among its {n} rows, so nothing of it would be excluded: "
+                     "name one of its splits (or none, for every row)")
     background = None
     if args.background:
         try:

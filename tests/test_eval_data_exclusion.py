@@ -197,6 +197,28 @@ def test_word_lm_recipe_leaves_out_the_held_out_sentences_by_default(tmp_path, m
     assert "zyzzyva" not in vocabulary and "fragments" not in vocabulary and "barked" in vocabulary
 
 
+def test_word_lm_recipe_says_what_is_wrong_with_an_exclusion_manifest(tmp_path, monkeypatch):
+    """--exclude-also M:SPLIT of a split M lacks excluded nothing, silently (the evaluation prompts stayed in the
+    LM's text), and a manifest that is not JSONL ended the recipe in a traceback."""
+    pytest.importorskip("torch")
+    data = _data(tmp_path)
+    (tmp_path / "notes.txt").write_text("the cat sat on the mat\n")
+    fsdd = data / "fsdd" / "manifest.jsonl"
+    wordlm = _script("train_wordlm")
+
+    def run(*also: str):
+        monkeypatch.setattr(sys, "argv", ["train_wordlm.py", "--data", str(data), "--out", str(tmp_path / "w.npz"),
+                                          "--exclude-all", "--exclude-also", *also])
+        return wordlm.main()
+
+    with pytest.raises(SystemExit, match=r"fsdd/manifest.jsonl: no row of split 'dev' among its 24 rows"):
+        run(f"{fsdd}:dev")
+    with pytest.raises(SystemExit, match=r"notes.txt: not a JSONL manifest"):
+        run(str(tmp_path / "notes.txt"))
+    assert not (tmp_path / "w.npz").exists()
+    assert run(f"{fsdd}:test") == 0
+
+
 def test_lexicon_tuning_never_decodes_held_out_sentences_or_dev(tmp_path, monkeypatch):
     pytest.importorskip("torch")
     import speechseq.runtime.posteriors as posteriors

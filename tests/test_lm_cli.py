@@ -243,6 +243,12 @@ def test_train_lm_exclude_manifest_without_the_split_is_an_error(tmp_path):
     r = speechseq("train", "lm", "--text", tmp_path / "t.txt", "--exclude-manifest", tmp_path / "m.jsonl",
                   "--out", tmp_path / "run", "--epochs", "1", "--hidden", "8", "--embed-dim", "4")
     assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "no row of an evaluation split (dev, test, validation) among its 1 rows" in r.stderr
+    assert not (tmp_path / "run").exists()
+    r = speechseq("train", "lm", "--text", tmp_path / "t.txt", "--exclude-manifest", tmp_path / "m.jsonl",
+                  "--exclude-split", "dev", "--out", tmp_path / "run", "--epochs", "1", "--hidden", "8",
+                  "--embed-dim", "4")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
     assert "no row of split 'dev' among its 1 rows" in r.stderr and not (tmp_path / "run").exists()
     r = speechseq("train", "lm", "--text", tmp_path / "t.txt", "--exclude-manifest", tmp_path / "m.jsonl",
                   "--exclude-split", "", "--out", tmp_path / "run", "--epochs", "1", "--hidden", "8",
@@ -278,3 +284,23 @@ def test_sample_says_an_empty_sentence(tmp_path, capsys):
     export_lm(lm, tmp_path / "spaces.onnx")
     assert main(["sample", "--lm", str(tmp_path / "spaces.onnx"), "-n", "1", "--max-chars", "5"]) == 0
     assert capsys.readouterr().out == "(empty)\n"
+
+
+def test_train_lm_excludes_every_evaluation_split_by_default(tmp_path):
+    """--exclude-manifest excluded only the `dev` rows by default: the `test` prompts of an FSDD- or LibriSpeech-style
+    manifest (its evaluation split) stayed in the LM's text, and with no `dev` row the command stopped."""
+    (tmp_path / "t.txt").write_text("the cat sat on the mat\na dog ran home\nbirds sing at dawn\nfish swim far\n")
+    rows = [("The cat sat on the mat.", "test"), ("A dog ran home!", "dev"), ("Birds sing at dawn", "validation"),
+            ("Fish swim far", "train")]
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps({"audio_filepath": f"{i}.wav", "text": t, "split": s}) + "\n"
+                                              for i, (t, s) in enumerate(rows)))
+    common = ["--text", tmp_path / "t.txt", "--exclude-manifest", tmp_path / "m.jsonl", "--epochs", "1",
+              "--hidden", "8", "--embed-dim", "4", "--heldout-percent", "0"]
+    r = speechseq("train", "lm", *common, "--out", tmp_path / "run")
+    assert r.returncode == 0, r.stderr
+    assert "1 sentences (1 train, 0 held out); 3 excluded prompts (3 sentences overlapping them dropped)" in r.stderr
+    r = speechseq("train", "lm", *common, "--exclude-split", "test", "--out", tmp_path / "run-test")
+    assert r.returncode == 0, r.stderr
+    assert "3 sentences (3 train, 0 held out); 1 excluded prompts (1 sentences overlapping them dropped)" in r.stderr
+    r = speechseq("train", "lm", "--help")
+    assert "every evaluation split" in " ".join(r.stdout.split())

