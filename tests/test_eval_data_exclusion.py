@@ -106,7 +106,7 @@ def test_train_recognizer_without_split_never_reads_dev_or_test_rows(tmp_path, c
     rows = []
     for i, (text, split) in enumerate([("turn on the light", "train"), ("open the door", "train"),
                                        ("what time is it", None), ("play some music", "train")] * 3
-                                      + [(DEV, "dev"), ("nine", "test")]):
+                                      + [(DEV, "dev"), ("nine", "test"), ("eight", "validation")]):
         t = np.arange(int(16000 * 0.8)) / 16000
         sf.write(tmp_path / f"{i}.wav", 0.3 * np.sin(2 * np.pi * (200 + 30 * i) * t), 16000)
         rows.append({"audio_filepath": f"{i}.wav", "text": text, **({"split": split} if split else {})})
@@ -115,12 +115,28 @@ def test_train_recognizer_without_split_never_reads_dev_or_test_rows(tmp_path, c
     args = Namespace(manifest=[str(manifest)], split=None, val_manifest=None, val_split=None, out=str(tmp_path / "o"))
     train, val = _banks(args)
     texts = [*(t for part in train for t in part.texts), *val.texts]
-    assert len(texts) == 12 and normalize(DEV) not in texts and "nine" not in texts
-    assert "2 rows of the evaluation splits (dev/test) left out" in capsys.readouterr().err
+    assert len(texts) == 12 and normalize(DEV) not in texts and "nine" not in texts and "eight" not in texts
+    # Speech Commands' evaluation split is "validation": it was trained on
+    assert "3 rows of the evaluation splits (dev/test/validation) left out" in capsys.readouterr().err
     # named, a split is what is asked for
     args.split, args.out = "dev", str(tmp_path / "o2")
     with pytest.raises(SpeechseqError, match="1 utterance in --manifest"):  # too few to hold some out, but read
         _banks(args)
+
+
+def test_synthetic_sentences_leave_out_every_evaluation_split_by_default(tmp_path):
+    """SentenceSet excluded the `dev` rows of its manifests by default: an FSDD- or LibriSpeech-style manifest's
+    `test` prompts (Speech Commands': `validation`) could be spoken into the training sentences."""
+    from speechseq.train import synth_sets
+
+    rows = [{"text": "the quick brown fox jumps over it", "split": "test"},
+            {"text": "a cat sat on the warm mat today", "split": "validation"},
+            {"text": "she sells sea shells by the shore", "split": "train"}]
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    excluded = synth_sets.excluded_texts([str(manifest)], synth_sets.SentenceSet(text=("t.txt",)).exclude_splits)
+    assert sorted(" ".join(w) for w in excluded) == ["a cat sat on the warm mat today",
+                                                       "the quick brown fox jumps over it"]
 
 
 def test_recognizer_recipe_drops_synthetic_dev_prompts_and_held_out_sentences(tmp_path, monkeypatch):

@@ -86,7 +86,7 @@ def test_tune_fusion_leaves_the_evaluation_splits_out_unless_named(tiny, capsys)
     assert _tune(tiny, "--manifest", tiny / "m.jsonl") == 0
     out, err = capsys.readouterr()
     assert json.loads(out)["utterances"] == 2                     # the train row and the row of no split
-    assert "2 rows of the evaluation splits (dev/test) left out" in err
+    assert "2 rows of the evaluation splits (dev/test/validation) left out" in err
     assert _tune(tiny, "--manifest", tiny / "m.jsonl", "--split", "dev") == 0
     out, err = capsys.readouterr()
     assert json.loads(out)["utterances"] == 1 and "left out" not in err

@@ -85,7 +85,7 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     se.add_argument("--exclude-manifest", nargs="*", default=[],
                     help="JSONL manifests whose texts (of --exclude-split) must not be spoken, e.g. Kathleen's")
     se.add_argument("--exclude-split", nargs="+", default=list(se_cfg.exclude_splits),
-                    help="splits of --exclude-manifest to exclude")
+                    help="splits of --exclude-manifest to exclude (default: every evaluation split)")
     se.set_defaults(func=run_sentences)
 
 

@@ -10,14 +10,12 @@ import argparse
 import sys
 
 from ..errors import SpeechseqError
+from ..train.manifests import EVAL_SPLITS
 from .common import HelpFormatter, bounded, checked_device, output_dir, text_file, warn
 
 # LMConfig fields -> the options that set them (to name them when a rerun differs)
 OPTIONS = {"embed_dim": "--embed-dim", "hidden": "--hidden", "layers": "--layers", "rnn": "--rnn",
            "dropout": "--dropout"}
-# the splits of evaluation audio, never trained on (Kathleen dev, FSDD and LibriSpeech test, Speech Commands
-# validation and test: speechseq.train.manifests): --exclude-manifest's default
-EVAL_SPLITS = ("dev", "test", "validation")
 
 
 EXAMPLES = """examples:

@@ -20,12 +20,12 @@ import zlib
 from pathlib import Path
 
 from ..errors import SpeechseqError
+from ..train.manifests import EVAL_SPLITS
 from .common import HelpFormatter, bounded, checked_device, output_dir, warn
 from .runs import resumable, run_path
 
 
 # manifest splits that hold evaluation data (Kathleen dev, FSDD test): left out of a manifest read without --split
-EVAL_SPLITS = ("dev", "test")
 # RecognizerConfig fields -> the options that set them (to name them when a rerun differs)
 OPTIONS = {"hidden": "--hidden", "front_dim": "--hidden", "layers": "--layers", "stride": "--stride",
            "front": "--front"}

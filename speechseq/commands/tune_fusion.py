@@ -95,8 +95,7 @@ def tuning_split(manifest: str, split: str | None) -> str | list[str | None] | N
     warning when some are left out, and an error when nothing else is left."""
     if split is not None:
         return split
-    from ..train.manifests import load_manifest
-    from .train_recognizer import EVAL_SPLITS
+    from ..train.manifests import EVAL_SPLITS, load_manifest
 
     with warnings.catch_warnings():  # a row whose audio is missing: said where the rows are read (read_outputs)
         warnings.simplefilter("ignore")

@@ -22,7 +22,7 @@ import soundfile as sf
 
 from speechseq.errors import SpeechseqError
 
-__all__ = ["Utterance", "FORMATS", "name_pct", "detect_format", "load_manifest", "load_jsonl", "load_csv",
+__all__ = ["Utterance", "EVAL_SPLITS", "FORMATS", "name_pct", "detect_format", "load_manifest", "load_jsonl", "load_csv",
            "load_librispeech", "load_commonvoice", "load_speech_commands", "load_kaldi"]
 
 
@@ -53,6 +53,9 @@ class Utterance:
         return dict(self.extra).get(key, default)
 
 
+# the splits of evaluation audio, never trained on: Kathleen dev, FSDD and LibriSpeech test, Speech Commands
+# validation and test
+EVAL_SPLITS = ("dev", "test", "validation")
 PATH_KEYS = ("audio_filepath", "path", "audio", "file", "wav", "filename", "wav_filename",
              "audio_path", "filepath")
 TEXT_KEYS = ("text", "transcript", "sentence", "transcription", "normalized_text")

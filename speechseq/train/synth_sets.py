@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from ..checks import finite, refuse, whole
 from ..errors import SpeechseqError
 from ..text import normalize
+from .manifests import EVAL_SPLITS
 
 if TYPE_CHECKING:
     from .synth import SynthJob, Voice
@@ -92,7 +93,7 @@ class SentenceSet:
     min_words: int = 3
     max_words: int = 15
     exclude_manifests: tuple[str, ...] = ()  # JSONL manifests whose texts (of exclude_splits) must not be spoken
-    exclude_splits: tuple[str, ...] = ("dev",)
+    exclude_splits: tuple[str, ...] = EVAL_SPLITS  # every evaluation split (dev, test, validation)
 
     def __post_init__(self) -> None:
         # n 0 made an empty set, and min_words > max_words "no usable sentences" only after every text file was read
