@@ -25,8 +25,8 @@ import soxr
 
 from .errors import SpeechseqError, SpeechseqWarning
 
-__all__ = ["SAMPLE_RATE", "AudioError", "AudioInfo", "audio_info", "load_audio", "stream_audio", "to_mono", "resample",
-           "float_samples", "mono_samples", "finite_samples", "SAMPLE_LIMIT", "path_text"]
+__all__ = ["SAMPLE_RATE", "AudioError", "AudioInfo", "audio_info", "load_audio", "stream_audio", "to_mono", "mix_live",
+           "LIVE_LEVEL", "resample", "float_samples", "mono_samples", "finite_samples", "SAMPLE_LIMIT", "path_text"]
 
 SAMPLE_RATE = 16000
 
@@ -52,6 +52,8 @@ def _check_path(path: str | os.PathLike) -> Path:
         st = p.stat()
         if stat.S_ISDIR(st.st_mode):
             raise AudioError(f"{p}: is a directory, not an audio file")
+        if not stat.S_ISREG(st.st_mode):  # its size, 0, said nothing; libsndfile reads some formats from a pipe, not all
+            raise AudioError(f"{p}: not a regular file (a pipe or a device): save the audio to a file and give that")
         if st.st_size == 0:
             raise AudioError(f"{p}: file is empty")
         with open(p, "rb"):  # a file that cannot be opened: libsndfile says only "System error."
@@ -73,6 +75,7 @@ class _FrontToBack(sf.SoundFile):
 
     _source: "_Samples | None" = None  # the samples of a WAV whose header was never finished (_unfinished_wav)
     _said = False                 # whether a warning has said the file is damaged or cut short
+    _capture = None               # an MP3's _capture_file, for its decoder's lines on fd 2 at every read
 
     def seekable(self) -> bool:
         return False
@@ -81,6 +84,8 @@ class _FrontToBack(sf.SoundFile):
         super().close()
         if self._source is not None:
             self._source.close()
+        if self._capture is not None:
+            self._capture.close()
 
 
 class _Samples:
@@ -167,28 +172,37 @@ _DECODER_LINE = re.compile(r"^(?:\[[^\]]*\] (?:error|warning|note)|Warning: |Not
 _STDERR = threading.RLock()  # one capture at a time (one inside another nests): each moves fd 2, then back
 
 
+def _capture_file():
+    """A temporary file for `_decoder_stderr` to keep fd 2's text in; None where none can be made."""
+    try:
+        return tempfile.TemporaryFile()
+    except OSError:
+        return None
+
+
 @contextlib.contextmanager
-def _decoder_stderr(notes: list[str]) -> Iterator[None]:
+def _decoder_stderr(notes: list[str], keep=None) -> Iterator[None]:
     """Around a call into libsndfile: the lines its decoders print on fd 2 are kept off the terminal and added to
     `notes`, to be said once in speechseq's words; other text written there meanwhile (another thread's) is passed
-    on. Where fd 2 cannot be moved (closed, no temporary file), the call runs as it is."""
+    on. `keep`: a `_capture_file` to reuse, emptied again after (an MP3's reads: one file a stream, not one a
+    block), else one of its own. Where fd 2 cannot be moved (closed, no temporary file), the call runs as it is."""
     with _STDERR:
         try:
             if sys.stderr is not None:
                 sys.stderr.flush()
-            tmp = tempfile.TemporaryFile()
         except (OSError, ValueError):
-            tmp = None
+            pass
+        tmp = keep if keep is not None else _capture_file()
         try:
             saved = os.dup(2) if tmp is not None else None
         except OSError:
             saved = None
         if saved is None:
-            if tmp is not None:
+            if tmp is not None and tmp is not keep:
                 tmp.close()
             yield
             return
-        with tmp:
+        with contextlib.nullcontext() if tmp is keep else tmp:
             os.dup2(tmp.fileno(), 2)
             try:
                 yield
@@ -201,8 +215,11 @@ def _decoder_stderr(notes: list[str]) -> Iterator[None]:
                 os.dup2(saved, 2)
                 os.close(saved)
                 tmp.seek(0)
+                text = tmp.read()
+                tmp.seek(0)
+                tmp.truncate()
                 others = []
-                for line in tmp.read().decode("utf-8", "replace").splitlines(keepends=True):
+                for line in text.decode("utf-8", "replace").splitlines(keepends=True):
                     if _DECODER_LINE.match(line):
                         notes.append(line.strip())
                     else:
@@ -214,10 +231,13 @@ def _decoder_stderr(notes: list[str]) -> Iterator[None]:
 def _soundfile(p: Path) -> _FrontToBack:
     """The file opened for reading front to back (the samples of an unfinished WAV as such); AudioError if
     libsndfile cannot open it."""
+    capture = _capture_file()  # an MP3 keeps it for its reads (_read)
     try:  # as bytes: soundfile encodes a str strictly, and a name need not be UTF-8 (path_text)
-        with _decoder_stderr([]):  # libmpg123's words on an MP3 cut short: said once a whole read ends short
+        with _decoder_stderr([], capture):  # libmpg123's words on an MP3 cut short: said once a whole read ends short
             f = _FrontToBack(os.fsencode(p) if os.name == "posix" else str(p))
     except (sf.LibsndfileError, RuntimeError, TypeError) as err:
+        if capture is not None:
+            capture.close()
         msg = str(err).split(":")[-1].strip() or "unknown error"
         if "does not exist or is not a regular file" in msg or "Format not recognised" in msg:  # libsndfile's words
             name = _unread_format(p)                  # for bytes of no format it knows; the file is there and regular
@@ -229,6 +249,10 @@ def _soundfile(p: Path) -> _FrontToBack:
             raise AudioError(f"{p}: cannot decode audio: not audio in a format speechseq reads ({READ_FORMATS}), or "
                              f"damaged; audio in another format can be converted first, e.g. with ffmpeg") from None
         raise AudioError(f"{p}: cannot decode audio ({msg})") from None
+    if f.format == "MP3":
+        f._capture = capture
+    elif capture is not None:
+        capture.close()
     start = _unfinished_wav(p, f)
     if start is not None:
         source = _Samples(p, start)
@@ -259,6 +283,10 @@ def _open(p: Path) -> _FrontToBack:
     return f
 
 
+_NO_LENGTH = 2**63 - 1  # libsndfile's frames of a file whose header gives no length (a FLAC encoded to a pipe)
+_PART = 1 << 20        # frames a read where there is no length to read at once
+
+
 def _read(p: Path, f: _FrontToBack, n: int, start: int) -> tuple[np.ndarray, bool]:
     """The next `n` frames of `f` (fewer at its end), float32 (n, channels), which is at frame `start`; and whether
     the decoder failed part way. There (a FLAC or MP3 cut short or damaged: libsndfile decodes up to the fault, then
@@ -269,7 +297,7 @@ def _read(p: Path, f: _FrontToBack, n: int, start: int) -> tuple[np.ndarray, boo
     try:
         if f.format != "MP3":
             return f.read(n, dtype="float32", always_2d=True), False
-        with _decoder_stderr(notes):
+        with _decoder_stderr(notes, f._capture):
             x = f.read(n, dtype="float32", always_2d=True)
         _mp3_said(p, f, notes, start, n, len(x))
         return x, False
@@ -284,7 +312,7 @@ def _read(p: Path, f: _FrontToBack, n: int, start: int) -> tuple[np.ndarray, boo
     sure = max(start, end - (1 << 14) if end == hint else start)  # frames that decode for certain
     parts, pos = [], 0
     try:
-        with _soundfile(p) as g, _decoder_stderr([]):  # the decoder's lines of the fault: said below
+        with _soundfile(p) as g, _decoder_stderr([], g._capture):  # the decoder's lines of the fault: said below
             while pos < end:
                 y = g.read(min(sure - pos, 1 << 16) if pos < sure else min(512, end - pos), dtype="float32",
                            always_2d=True)
@@ -302,8 +330,9 @@ def _read(p: Path, f: _FrontToBack, n: int, start: int) -> tuple[np.ndarray, boo
     if f._said:  # once a file
         return x, True
     f._said = True
-    warnings.warn(f"{p}: damaged or cut short at {at:.2f} s of {f.frames / sr:.2f} s ({msg}); using the {at:.2f} s "
-                  f"before", SpeechseqWarning, stacklevel=3)
+    of = f" of {f.frames / sr:.2f} s" if f.frames != _NO_LENGTH else ""
+    warnings.warn(f"{p}: damaged or cut short at {at:.2f} s{of} ({msg}); using the {at:.2f} s before",
+                  SpeechseqWarning, stacklevel=3)
     return x, True
 
 
@@ -353,20 +382,37 @@ def path_text(path: str | os.PathLike) -> str:
     return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
+def _read_all(p: Path, f: _FrontToBack, keep: bool = True) -> tuple[np.ndarray, int]:
+    """All of `f`'s frames (none kept where not `keep`) and their number: one read of the frames its header gives,
+    or reads to its end where it gives none."""
+    if f.frames != _NO_LENGTH:
+        x, _ = _read(p, f, f.frames, 0)
+        return x, len(x)
+    parts, pos = [], 0
+    while True:
+        x, damaged = _read(p, f, _PART, pos)
+        pos += len(x)
+        if keep:
+            parts.append(x)
+        if damaged or len(x) < _PART:
+            return (np.concatenate(parts) if parts else x[:0]), pos
+
+
 def audio_info(path: str | os.PathLike) -> AudioInfo:
-    """Read the header only."""
+    """Read the header only (and the samples, to count them, of a file whose header gives no length)."""
     p = _check_path(path)
     with _open(p) as f:
-        return AudioInfo(p, f.samplerate, f.channels, f.frames, "WAV" if f._source is not None else f.format)
+        frames = f.frames if f.frames != _NO_LENGTH else _read_all(p, f, keep=False)[1]
+        return AudioInfo(p, f.samplerate, f.channels, frames, "WAV" if f._source is not None else f.format)
 
 
 def to_mono(x: np.ndarray) -> np.ndarray:
-    """(N,) or (N, C) -> (N,) float32, channels averaged; integer samples scaled to full scale 1.0 (float_samples).
-    ValueError for other shapes."""
+    """(N,) or (N, C) -> (N,) float32, the plain mean of the channels; integer samples scaled to full scale 1.0
+    (float_samples). ValueError for other shapes. A stream or file whose channels may be dead: `mix_live`."""
     x = float_samples(x)
     if x.ndim == 1:
         return x
-    if x.ndim != 2:
+    if x.ndim != 2 or not x.shape[1]:
         raise ValueError(f"audio must be (N,) or (N, channels), got shape {x.shape}")
     # Channel by channel: the floats of x.mean(axis=1, dtype=float32) up to 7 channels (numpy sums more in
     # another order) at a tenth of its cost, since numpy reduces a short contiguous axis slowly; the listener
@@ -377,6 +423,36 @@ def to_mono(x: np.ndarray) -> np.ndarray:
     if x.shape[1] > 1:
         out /= x.shape[1]
     return out
+
+
+LIVE_LEVEL = 10 ** (-90 / 20)  # mix_live: a channel is live from its first sample above -90 dBFS (1 LSB of 16 bits)
+
+
+def mix_live(x: np.ndarray, live: tuple[bool, ...] | None = None) -> tuple[np.ndarray, tuple[bool, ...]]:
+    """(N,) or (N, C) -> ((N,) float32, live): the mean of the channels that have carried sound so far in a stream,
+    and which those are now (C bools), to pass in with the stream's next block (None: its first). A channel that
+    is digital silence (a USB microphone that fills only its left channel) would halve the voice in `to_mono`'s
+    mean (6 dB low); it joins the mix at its first sample above LIVE_LEVEL and stays in it (a gated channel's
+    silences move no level), so the result does not depend on how the stream is cut. Where no channel is live
+    yet, the mean of all. Samples as `float_samples`; ValueError for other shapes."""
+    x = float_samples(x)
+    if x.ndim == 1:
+        return x, (True,)
+    if x.ndim != 2 or not x.shape[1]:
+        raise ValueError(f"audio must be (N,) or (N, channels), got shape {x.shape}")
+    n, c = x.shape
+    if c == 1 or live is not None and all(live):  # the usual case after a stream's first sound: no sample looked at
+        return to_mono(x), (True,) * c
+    start = [0 if live is not None and live[ch] else n for ch in range(c)]  # where each is live from (n: not here)
+    for ch in range(c):
+        if start[ch] and np.abs(x[:, ch]).max() > LIVE_LEVEL:
+            start[ch] = int((np.abs(x[:, ch]) > LIVE_LEVEL).argmax())
+    edges = sorted({0, n, *start})
+    out = np.empty(n, np.float32)
+    for a, b in zip(edges[:-1], edges[1:]):
+        mixed = [ch for ch in range(c) if start[ch] <= a] or list(range(c))
+        out[a:b] = to_mono(x[a:b, mixed]) if len(mixed) < c else to_mono(x[a:b])
+    return out, tuple(s < n or bool(live and live[ch]) for ch, s in enumerate(start))
 
 
 def float_samples(x) -> np.ndarray:
@@ -440,16 +516,17 @@ def resample(x: np.ndarray, sr_in: int, sr_out: int = SAMPLE_RATE) -> np.ndarray
 
 
 def load_audio(path: str | os.PathLike, sr: int = SAMPLE_RATE) -> np.ndarray:
-    """Decode a whole file to float32 mono at `sr` Hz, samples in [-1, 1]. Shape (N,). A broken float file's NaN
-    and infinite samples come out as 0 and +-1 (finite_samples), before the resampler could spread them."""
+    """Decode a whole file to float32 mono at `sr` Hz, samples in [-1, 1]. Shape (N,). Channels are mixed by
+    `mix_live` (their mean, less any that is digital silence up to a sample). A broken float file's NaN and
+    infinite samples come out as 0 and +-1 (finite_samples), before the resampler could spread them."""
     _check_rate(sr, "sr")
     p = _check_path(path)
     with _open(p) as f:
         native = f.samplerate
-        x, _ = _read(p, f, f.frames, 0)
+        x, _ = _read_all(p, f)
     if len(x) == 0:
         raise AudioError(f"{p}: contains no audio samples")
-    return resample(finite_samples(to_mono(x)), native, sr)
+    return resample(finite_samples(mix_live(x)[0]), native, sr)
 
 
 def stream_audio(path: str | os.PathLike, block_s: float = 10.0, sr: int = SAMPLE_RATE) -> Iterator[np.ndarray]:
@@ -469,13 +546,15 @@ def stream_audio(path: str | os.PathLike, block_s: float = 10.0, sr: int = SAMPL
         rs = None if native == sr else soxr.ResampleStream(native, sr, 1, dtype="float32", quality="HQ")
         read = 0  # frames decoded: a file with some has audio, even where they resample to none (one at 44.1 kHz)
         left = f.frames  # the frames load_audio's one read is held to
+        live = None  # the channels heard so far (mix_live): the blocks mix as load_audio's one read does
         while True:
             want = min(block, left)
             x, damaged = _read(p, f, want, read)
             left -= len(x)
             read += len(x)
             last = damaged or len(x) < want or left <= 0
-            mono = finite_samples(to_mono(x))
+            mono, live = mix_live(x, live)
+            mono = finite_samples(mono)
             out = mono if rs is None else rs.resample_chunk(mono, last=last)
             if len(out):
                 yield out.astype(np.float32, copy=False)

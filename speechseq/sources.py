@@ -6,12 +6,14 @@
             else: ...                             # (N,) float32 block at 16 kHz
 
 The microphone is opened at the device's own rate and (up to two of its) channels; blocks are
-mixed to mono and resampled with streaming soxr in the consumer's thread. The audio callback
-only copies the block into a bounded queue and never blocks: when the queue is full the block is
-dropped and counted, and the consumer is told with an `Overrun` item. A device that stops
-delivering (unplugged, server gone) raises `DeviceLost`. `FileStream` runs a file through the
-same queue, paced in real time by a producer thread (or as fast as it is read, with nothing
-dropped, when realtime=False). sounddevice is imported lazily: without PortAudio, files still work.
+mixed to mono (a channel that has carried nothing, as on a microphone that fills only one, is
+left out rather than halving the voice) and resampled with streaming soxr in the consumer's
+thread. The audio callback only copies the block into a bounded queue and never blocks: when the
+queue is full the block is dropped and counted, and the consumer is told with an `Overrun` item.
+A device that stops delivering (unplugged, server gone) raises `DeviceLost`. `FileStream` runs a
+file through the same queue, paced in real time by a producer thread (or as fast as it is read,
+with nothing dropped, when realtime=False). sounddevice is imported lazily: without PortAudio,
+files still work.
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .audio import SAMPLE_RATE, finite_samples, stream_audio, to_mono
+from .audio import SAMPLE_RATE, finite_samples, mix_live, stream_audio
 from .errors import SpeechseqError
 
 __all__ = ["Overrun", "DeviceInfo", "AudioDeviceError", "DeviceLost", "BlockQueue", "Microphone", "FileStream",
@@ -135,16 +137,19 @@ class _End:
 
 
 class _Resampler:
-    """Streaming mono resampler to 16 kHz (soxr), identity at 16 kHz."""
+    """A stream's channels mixed to mono (mix_live: a dead channel of a microphone that fills only one does not
+    halve the voice) and resampled to 16 kHz (streaming soxr, identity at 16 kHz)."""
 
     def __init__(self, rate: int) -> None:
         import soxr
 
         self.rate = rate
         self._rs = None if rate == SAMPLE_RATE else soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="float32", quality="HQ")
+        self._live: tuple[bool, ...] | None = None  # the channels heard so far in the stream (mix_live)
 
     def __call__(self, x: np.ndarray, last: bool = False) -> np.ndarray:
-        x = finite_samples(to_mono(x))  # before the resampler spreads a driver's NaN (as stream_audio does a file's)
+        x, self._live = mix_live(x, self._live)
+        x = finite_samples(x)  # before the resampler spreads a driver's NaN (as stream_audio does a file's)
         return x if self._rs is None else self._rs.resample_chunk(x, last=last).astype(np.float32, copy=False)
 
 

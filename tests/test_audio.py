@@ -1,5 +1,6 @@
 """Audio in: every format, rate, channel count and sample type decodes to float32 mono 16 kHz."""
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -49,12 +50,62 @@ def test_compressed_formats(tmp_path, fmt, ext, subtype, sr):
     assert abs(spectrum.argmax() * 16000 / 12000 - 440) < 3
 
 
-def test_stereo_is_averaged(tmp_path):
-    path = tmp_path / "lr.wav"
+def test_stereo_is_averaged_but_a_dead_channel_does_not_halve_the_voice(tmp_path):
+    """Two live channels are mixed as their mean. A file whose right channel is digital silence throughout (a USB
+    microphone that fills only its left channel) was read at half the voice's amplitude (6 dB low), as its mean
+    with the silence; its voice is read at its level now, whole or streamed, at any rate."""
     left = _tone(16000)
+    right = 0.2 * np.sin(2 * np.pi * 300 * np.arange(16000) / 16000)
+    path = tmp_path / "lr.wav"
+    sf.write(path, np.stack([left, right], axis=1), 16000, subtype="FLOAT")
+    assert np.allclose(load_audio(path), (left + right) / 2, atol=1e-6)
     sf.write(path, np.stack([left, np.zeros_like(left)], axis=1), 16000, subtype="FLOAT")
-    y = load_audio(path)
-    assert np.allclose(y, left / 2, atol=1e-6)
+    assert np.allclose(load_audio(path), left, atol=1e-6)
+    assert np.allclose(np.concatenate(list(stream_audio(path, block_s=0.3))), left, atol=1e-6)
+    loud = tmp_path / "r44.wav"                                       # 16-bit, right only, resampled
+    sf.write(loud, np.stack([np.zeros(44100), _tone(44100)], axis=1), 44100, subtype="PCM_16")
+    _check_tone(load_audio(loud))
+    _check_tone(np.concatenate(list(stream_audio(loud, block_s=0.3))))
+
+
+def test_mix_live_leaves_out_channels_that_carried_nothing_so_far():
+    """mix_live: the mean of the channels live so far in a stream (a channel is live from its first sample above
+    -90 dBFS, and stays so), every channel's mean where none is; the result does not depend on how a stream is cut."""
+    from speechseq.audio import mix_live, to_mono
+
+    rng = np.random.default_rng(7)
+    x = (0.1 * rng.standard_normal((3000, 2))).astype(np.float32)
+    y, live = mix_live(x)
+    assert np.array_equal(y, to_mono(x)) and live == (True, True)                      # a normal stereo: the mean
+    dead = x.copy()
+    dead[:, 1] = 0.0
+    y, live = mix_live(dead)
+    assert np.array_equal(y, x[:, 0]) and live == (True, False)                        # not x[:, 0] / 2
+    ints = (dead * 32768).astype(np.int16)
+    ints[::2, 1] = 1                                                                 # 1 LSB of 16-bit: no sound
+    y, live = mix_live(ints)
+    assert np.array_equal(y, ints[:, 0] / np.float32(32768)) and not live[1]
+    late = x.copy()
+    late[:1000, 1] = 0.0                                                             # the right channel comes in
+    y, live = mix_live(late)                                                         # at sample 1000
+    assert np.array_equal(y[:1000], x[:1000, 0]) and np.array_equal(y[1000:], to_mono(late[1000:]))
+    a, state = mix_live(late[:700])                                                  # cut anywhere: the same
+    b, state = mix_live(late[700:1500], state)
+    c, state = mix_live(late[1500:], state)
+    assert np.array_equal(np.concatenate([a, b, c]), y) and state == (True, True)
+    gated = x.copy()
+    gated[1000:2000, 1] = 0.0                                                        # live once, in the mix for good
+    state, parts = None, []
+    for i in range(0, 3000, 500):
+        part, state = mix_live(gated[i : i + 500], state)
+        parts.append(part)
+    assert np.array_equal(np.concatenate(parts), to_mono(gated))
+    quiet = np.full((10, 2), 1e-6, np.float32)                                       # nothing live: the mean
+    assert np.array_equal(mix_live(quiet)[0], to_mono(quiet))
+    assert np.array_equal(mix_live(x[:, 0])[0], x[:, 0])                             # mono as it is
+    assert mix_live(np.zeros((0, 2), np.float32), (True, False))[1] == (True, False)  # an empty block keeps state
+    with pytest.raises(ValueError, match="shape"):
+        mix_live(np.zeros((2, 2, 2), np.float32))
 
 
 @pytest.mark.parametrize("sr", [16000, 44100])
@@ -467,3 +518,83 @@ def test_models_given_int16_arrays_hear_them_as_the_same_audio_in_floats():
     det.step(audio[:32000], det.initial_state(), post_i)
     det.step(floats[:32000], det.initial_state(), post_f)
     np.testing.assert_allclose(np.concatenate(post_i[0]), np.concatenate(post_f[0]), atol=1e-6)
+
+
+def test_an_mp3_stream_opens_one_temporary_file_not_one_a_block(tmp_path, monkeypatch, capfd):
+    """libmpg123's lines on fd 2 are captured in a temporary file around each read of an MP3: stream_audio made a
+    new one for every block (a file created and deleted every block of a two-hour file). One serves a stream now."""
+    import tempfile
+
+    path = tmp_path / "tone.mp3"
+    sf.write(path, _tone(16000, seconds=4.0), 16000, format="MP3", subtype="MPEG_LAYER_III")
+    whole = load_audio(path)
+    real, made = tempfile.TemporaryFile, []
+    monkeypatch.setattr(tempfile, "TemporaryFile", lambda *a, **k: made.append(1) or real(*a, **k))
+    blocks = list(stream_audio(path, block_s=0.25))
+    assert len(blocks) >= 16 and len(made) == 1
+    np.testing.assert_array_equal(np.concatenate(blocks), whole)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2 : len(data) // 2 + 400] = bytes(range(256)) + bytes(144)
+    bad = tmp_path / "bad.mp3"
+    bad.write_bytes(bytes(data))
+    made.clear()
+    with pytest.warns(SpeechseqWarning, match=r"bad\.mp3: damaged: the MP3 decoder skipped data") as caught:
+        assert len(np.concatenate(list(stream_audio(bad, block_s=0.25)))) > 3.5 * 16000
+    assert len(caught) == 1 and len(made) == 1
+    # the decoder's lines are those of the block with the damage, not of the blocks the capture served before
+    start, end = map(float, re.search(r"between (\S+) s and (\S+) s", str(caught[0].message)).groups())
+    assert end - start == pytest.approx(0.25) and 1.0 < start < 3.0
+    err = capfd.readouterr().err
+    assert "mpg123" not in err and "Note:" not in err and "resync" not in err, err
+
+
+def test_a_flac_of_unknown_length_is_read_to_its_end(tmp_path):
+    """A FLAC encoded to a pipe (`flac -`, `ffmpeg ... -f flac pipe:`, a recorder's stream) cannot go back to write
+    its length: its header says 0 samples, "unknown", which libsndfile gives as 2**63 - 1 frames. load_audio asked
+    for them all in one read and raised numpy's "array is too big" ValueError (a traceback: a batch or a training
+    run stopped there); audio_info said 5.8e14 s. Both read it to its end now, as stream_audio did."""
+    x = 0.3 * _tone(16000, seconds=2.0)
+    sf.write(tmp_path / "known.flac", x, 16000, subtype="PCM_16")
+    data = bytearray((tmp_path / "known.flac").read_bytes())
+    assert data[:4] == b"fLaC" and int.from_bytes(data[21:26], "big") & 0xFFFFFFFFF == 32000   # STREAMINFO's length
+    data[21] &= 0xF0
+    data[22:26] = bytes(4)
+    path = tmp_path / "piped.flac"
+    path.write_bytes(bytes(data))
+    with sf.SoundFile(path) as f:
+        assert f.frames == 2**63 - 1
+    whole = load_audio(path)
+    np.testing.assert_array_equal(whole, load_audio(tmp_path / "known.flac"))
+    np.testing.assert_array_equal(np.concatenate(list(stream_audio(path, block_s=0.3))), whole)
+    info = audio_info(path)
+    assert info.frames == 32000 and info.duration == 2.0
+    path.write_bytes(bytes(data[: len(data) // 2]))                  # and cut short: no length to name in the warning
+    for read in (load_audio, lambda p: np.concatenate(list(stream_audio(p, block_s=0.3)))):
+        with pytest.warns(SpeechseqWarning, match=r"piped\.flac: damaged or cut short at \d\.\d\d s \(") as caught:
+            assert 0.5 * 16000 < len(read(path)) < 1.5 * 16000
+        assert len(caught) == 1
+
+
+def test_a_block_of_no_channels_is_refused_with_its_shape():
+    """An (N, 0) array (a selection of no channels) raised IndexError from inside to_mono, not the ValueError naming
+    the shape that its docstring promises for a shape it does not take."""
+    from speechseq.audio import mix_live, to_mono
+
+    for mix in (to_mono, lambda x: mix_live(x)[0]):
+        with pytest.raises(ValueError, match=r"got shape \(5, 0\)"):
+            mix(np.zeros((5, 0), np.float32))
+
+
+def test_a_pipe_or_a_device_is_not_called_an_empty_file(tmp_path):
+    """A named pipe or process substitution (`speechseq detect <(ffmpeg -i memo.m4a -f wav -)`), or a device, was
+    said to be "file is empty" (its size is 0), when it may hold audio that speechseq does not read from there
+    (libsndfile reads some formats from a pipe, not FLAC or MP3, whose decoders seek). The message says what it is."""
+    import os
+
+    fifo = tmp_path / "audio.wav"
+    os.mkfifo(fifo)
+    for path in (fifo, Path("/dev/null")):
+        for read in (load_audio, lambda p: list(stream_audio(p)), audio_info):
+            with pytest.raises(AudioError, match=r": not a regular file \(a pipe or a device\)") as err:
+                read(path)
+            assert "empty" not in str(err.value)

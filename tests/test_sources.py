@@ -281,3 +281,60 @@ def test_a_drivers_nan_is_not_spread_by_the_resampler(monkeypatch):
     assert np.isfinite(y).all()
     ref = resample(finite_samples(x), 48000)
     assert np.abs(y - ref[: len(y)]).max() < 1e-3
+
+
+def _mic_hears(monkeypatch, x: np.ndarray, rate: int = 48000, block: int = 2400) -> np.ndarray:
+    """What a Microphone gives for the (N, C) float32 samples `x` its driver delivers in blocks of `block` frames."""
+    import types
+
+    import speechseq.sources as sources
+
+    class Started(_FakeStream):
+        def start(self) -> None:
+            pass
+
+    info = {"name": "USB mic", "default_samplerate": float(rate), "max_input_channels": x.shape[1]}
+    monkeypatch.setattr(sources, "import_sounddevice", lambda: types.SimpleNamespace(
+        query_devices=lambda device=None, kind=None: info, RawInputStream=Started))
+    ok = types.SimpleNamespace(input_overflow=False)
+    want = len(x) * 16000 // rate - 1000         # all but the resampler's delay
+    got = []
+    with Microphone(block_s=block / rate, queue_s=len(x) / rate + 1.0, stall_s=1.0) as mic:
+        assert mic.channels == x.shape[1]
+        for i in range(0, len(x), block):
+            mic._callback(np.ascontiguousarray(x[i : i + block]).tobytes(), len(x[i : i + block]), None, ok)
+        for item in mic.blocks():
+            got.append(item)
+            if sum(map(len, got)) >= want:
+                break
+    return np.concatenate(got)[:want]
+
+
+def test_a_stereo_mic_with_a_dead_channel_is_heard_at_the_voices_level(monkeypatch):
+    """A USB microphone that fills only its left channel (the right one digital silence) was mixed as the mean of
+    both: the listener heard the voice at half its amplitude (6 dB low), under the detectors' and the VAD's levels.
+    A channel that has carried nothing so far in the stream does not dilute the live one now."""
+    from speechseq.audio import resample
+
+    voice = (0.1 * np.random.default_rng(3).standard_normal(48000)).astype(np.float32)
+    x = np.stack([voice, np.zeros_like(voice)], axis=1)
+    y = _mic_hears(monkeypatch, x)
+    ref = resample(voice, 48000)[: len(y)]
+    assert np.sqrt(np.mean(y ** 2)) == pytest.approx(np.sqrt(np.mean(ref ** 2)), rel=0.01)   # not half
+    assert np.abs(y - ref).max() < 1e-3
+    y = _mic_hears(monkeypatch, x[:, ::-1])                                       # a right-only microphone
+    assert np.abs(y - ref).max() < 1e-3
+
+
+def test_a_stereo_mic_mix_is_the_mean_and_stays_so_through_digital_silence(monkeypatch):
+    """Two live channels are still their mean; one that falls digitally silent for a while (a noise gate, a muted
+    side) stays in the mix, so the level does not jump block to block."""
+    from speechseq.audio import resample, to_mono
+
+    rng = np.random.default_rng(4)
+    x = (rng.standard_normal((48000, 2)) * [0.1, 0.03]).astype(np.float32)
+    y = _mic_hears(monkeypatch, x)
+    assert np.abs(y - resample(to_mono(x), 48000)[: len(y)]).max() < 1e-3
+    x[9600:28800, 1] = 0.0                                                         # 0.4 s of a gated right channel
+    y = _mic_hears(monkeypatch, x)
+    assert np.abs(y - resample(to_mono(x), 48000)[: len(y)]).max() < 1e-3
