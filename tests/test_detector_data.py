@@ -170,6 +170,26 @@ def test_floor_guard_in_training_gives_the_runtimes_frames(rng):
     assert guard_features(quiet, 1e-6, 60.0) is quiet
 
 
+def test_floor_guard_in_training_releases_at_the_frontends_hop(rng):
+    """hop_s: training's guard releases per second of audio as the runtime's does at that hop (a 20 ms frontend's
+    frames fell at 10 ms's rate per frame, half the runtime's per second); the bank frontend's 10 ms is the default."""
+    from speechseq.frontend import FrontendConfig
+    from speechseq.runtime.level import FloorGuard
+    from speechseq.train.floor_guard import guard_features
+
+    x = np.log(np.exp(rng.normal(-12.0, 2.0, (2, 300, 40))) + 1e-6).astype(np.float32)
+    x[:, 50:75] += 14.0  # a loud burst over a near-silent floor: raised for a while after it
+    cfg = FrontendConfig(hop_length=320)
+    hop_s = cfg.hop_length / cfg.sample_rate
+    guard = FloorGuard(1e-6, 60.0, hop_s=hop_s)
+    want = np.stack([guard.step(row, guard.initial_state())[0] for row in x])
+    got = guard_features(torch.from_numpy(x), 1e-6, 60.0, hop_s=hop_s).numpy()
+    at_10ms = guard_features(torch.from_numpy(x), 1e-6, 60.0).numpy()
+    assert np.abs(got - want).max() <= 1e-4 and np.abs(at_10ms - want).max() > 0.1
+    ten = FloorGuard(1e-6, 60.0)
+    assert np.abs(at_10ms - np.stack([ten.step(row, ten.initial_state())[0] for row in x])).max() <= 1e-4
+
+
 def test_mixer_with_range_db_trains_on_guarded_frames(rng):
     """MixConfig.range_db: the same batch (same seed) as without it, through the floor guard; loud mixes over a
     near-silent floor then span at most range_db under their held peak."""

@@ -395,3 +395,31 @@ def test_flushed_events_come_in_time_order_as_a_steps_do():
     flushed = det.flush(state._replace(keywords=(kw_late, kw_early)))
     assert [e.keyword for e in flushed] == ["early", "late"], flushed
     assert flushed[0].start < flushed[1].start
+
+
+def test_floor_guard_releases_at_its_rate_per_second_at_any_hop():
+    """The guard's 6 dB/s release is per second of audio, not per frame: a detector whose frontend hops 20 ms
+    (hop_length 320 at 16 kHz) gets the same release over a second of silence after a loud burst as one at 10 ms
+    (the guard assumed 10 ms frames, so at 20 ms it released 3 dB/s)."""
+    from speechseq.frontend import FrontendConfig
+    from speechseq.runtime.detector import Detector
+
+    t = np.arange(16000) / 16000
+    audio = np.zeros(4 * 16000, np.float32)
+    audio[16000:32000] = 0.9 * np.sin(2 * np.pi * 440 * t)      # 1 s loud, then 2 s of digital silence
+    released = {}
+    for hop in (160, 320):
+        model = RecordingModel()
+        model.frontend = FrontendConfig(hop_length=hop)
+        model.step_s = model.stride * hop / 16000
+        det = Detector([model])
+        assert det.guard.fall == pytest.approx(6.0 * hop / 16000 / 10 * np.log(10))
+        state = det.initial_state()
+        for i in range(0, len(audio), 1600):
+            _, state = det.step(audio[i: i + 1600], state)
+        feats = np.concatenate(model.seen)
+        fps = 16000 / hop
+        a, b = int(2.5 * fps), int(3.5 * fps)                    # 0.5 s and 1.5 s into the silence: 1 s apart
+        released[hop] = (feats[a].min() - feats[b].min()) * 10 / np.log(10)
+    assert released[160] == pytest.approx(6.0, abs=0.05)
+    assert released[320] == pytest.approx(6.0, abs=0.05)

@@ -271,8 +271,10 @@ class Detector:
             raise ModelError("detector models use different frontends: " + ", ".join(m.path for m in models))
         self.models = list(models)
         self.frontend = StreamingFrontend(fe.pop())
-        # range_db: the dynamic range the models see, at most (speechseq.runtime.level.FloorGuard); None: any
-        self.guard = FloorGuard(self.frontend.cfg.floor, range_db) if range_db else None
+        # range_db: the dynamic range the models see, at most (speechseq.runtime.level.FloorGuard); None: any. Its
+        # release is per second: per frame it falls by the frontend's hop (a 20 ms hop's fell half as fast as 10 ms's)
+        cfg = self.frontend.cfg
+        self.guard = FloorGuard(cfg.floor, range_db, hop_s=cfg.hop_length / cfg.sample_rate) if range_db else None
         self.thresholds = [float(threshold) if threshold is not None else m.threshold for m in models]
         for t in self.thresholds:
             if not 0.0 < t < 1.0:
