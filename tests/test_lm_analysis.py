@@ -104,3 +104,12 @@ def test_output_right_but_for_spaces_is_not_an_error():
     step = table_step({(): {SPACE: 0.9, A: 0.1}, (SPACE,): {A: 1.0}, (SPACE, A): {EOS: 1.0}, (A,): {EOS: 1.0}})
     kw = {"reorder": lambda states, rows: [states[r] for r in rows], "max_len": 5}
     assert analyze_attention("k", step, [()], "a", beam_size=2, **kw) is None
+
+
+def test_attention_search_may_always_reach_the_reference():
+    """`analyze --system attention` set max_len from the raw text ("$5.50": 30) while the reference is the
+    normalised one ("five dollars and fifty cents", 27 characters and more): the search could never produce it,
+    and the case was blamed on the search."""
+    step = table_step({(): {B: 0.9, A: 0.1}, (B,): {B: 1.0}, (B, B): {EOS: 1.0}, (A,): {EOS: 1.0}})
+    kw = {"reorder": lambda states, rows: [states[r] for r in rows], "length_norm_alpha": 0.0}
+    assert analyze_attention("k", step, [()], "bb", beam_size=2, max_len=1, **kw) is None

@@ -97,6 +97,9 @@ def analyze_attention(key: str, step: StepFn, init_state: Any, reference: str, b
                       max_len: int = 300, length_norm_alpha: float = 0.7, **kw: Any) -> ErrorCase | None:
     """The same for an attention decoder searched by attention_beam_search."""
     ref = normalize(reference)
+    # long enough to reach the reference and its end (a caller's max_len from the raw text, "$5.50", fell short of
+    # the normalised "five dollars and fifty cents": the search could not produce it and was blamed)
+    max_len = max(max_len, len(encode(ref)) + 1)
     hyps = attention_beam_search(step, init_state, beam_size, max_len, length_norm_alpha, **kw)
     out = hyps[0].text
     if out.split() == ref.split():
