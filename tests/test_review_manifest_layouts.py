@@ -118,3 +118,16 @@ def test_a_folder_manifest_line_that_is_not_utf8_is_named(tmp_path: Path, fmt: s
         bad.write_bytes(b"1-2-0000 CAF\xc9\n")
     with pytest.raises(SpeechseqError, match=rf"{bad.name}:{2 if fmt == 'kaldi' else 1}: not UTF-8 text"):
         load_manifest(tmp_path, format=fmt)
+
+
+def test_a_manifest_reads_the_duration_of_a_flac_of_unknown_length(tmp_path: Path) -> None:
+    """A FLAC encoded to a pipe has no length in its header (libsndfile: 2**63 - 1 frames): a manifest row without
+    a duration got 5.8e14 s from the header, which batching and duration filters then used."""
+    sf.write(tmp_path / "a.flac", 0.3 * np.sin(np.arange(24000) / 5.0), 16000, subtype="PCM_16")
+    data = bytearray((tmp_path / "a.flac").read_bytes())
+    data[21] &= 0xF0                                               # STREAMINFO's total samples: 0, "unknown"
+    data[22:26] = bytes(4)
+    (tmp_path / "a.flac").write_bytes(bytes(data))
+    (tmp_path / "m.jsonl").write_text(json.dumps({"audio_filepath": "a.flac", "text": "a tone"}) + "\n")
+    (u,) = load_manifest(tmp_path / "m.jsonl")
+    assert u.duration == pytest.approx(1.5)

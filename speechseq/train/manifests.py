@@ -88,10 +88,13 @@ class _Reader:
         warnings.warn(f"{where}: audio file not found: {path} (skipped)", stacklevel=4)
 
     def duration(self, audio: str, where: str) -> float | None:
-        """Seconds of `audio` from its header; None (reported) when it cannot be read and skipping."""
+        """Seconds of `audio` from its header (counted where the header gives no length: a FLAC encoded to a pipe,
+        which libsndfile says is 2**63 - 1 frames long); None (reported) when it cannot be read and skipping."""
+        from ..audio import audio_info
+
         try:
-            return float(sf.info(audio).duration)
-        except (RuntimeError, sf.LibsndfileError) as e:  # LibsndfileError: soundfile >= 0.11
+            return float(audio_info(audio).duration)
+        except (RuntimeError, sf.LibsndfileError, SpeechseqError) as e:  # LibsndfileError: soundfile >= 0.11
             msg = f"{where}: cannot read audio header of {audio}: {e}"
             if not self.skip_missing:
                 raise SpeechseqError(msg) from e
