@@ -89,20 +89,28 @@ def _align_one(item: tuple[str, str]) -> tuple[str, list | None, str | None]:
 
 
 def cmd_align(args: argparse.Namespace) -> None:
-    from multiprocessing import Pool
-
     from tqdm import tqdm
+
+    from speechseq.train.pools import job_pool, quiet_worker
 
     manifest = Path(args.manifest)
     if not manifest.is_file():
         raise SystemExit(f"{manifest}: no such manifest (JSONL rows with audio_filepath and text)")
     prons = _dictionary()
-    items, speakers, skipped = [], {}, 0
+    items, speakers, skipped, other_split = [], {}, 0, 0
     with open(manifest) as f:
-        for line in f:
-            r = json.loads(line)
-            if (r.get("split") in EVAL_SPLITS or (args.split and r.get("split") != args.split)
-                    or name_pct(r["audio_filepath"]) < args.skip_pct):
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                r = json.loads(line)
+                r["audio_filepath"]
+            except (ValueError, TypeError, KeyError):
+                raise SystemExit(f"{manifest}, line {n}: not a JSON row with audio_filepath and text") from None
+            if args.split and r.get("split") not in EVAL_SPLITS and r.get("split") != args.split:
+                other_split += 1
+                continue
+            if r.get("split") in EVAL_SPLITS or name_pct(r["audio_filepath"]) < args.skip_pct:
                 continue  # Kathleen: dev is evaluation audio (never, even with --split ''), hash < 15 held out
             words = _words(r.get("text", ""))
             if not words or any(w not in prons for w in words):
@@ -111,9 +119,13 @@ def cmd_align(args: argparse.Namespace) -> None:
             path = str((manifest.parent / r["audio_filepath"]).absolute())  # the keyword step may run elsewhere
             items.append((path, " ".join(words)))
             speakers[path] = r.get("speaker", manifest.parent.name)
+    if other_split and not items:  # else an empty align.json, and the keyword step "never says" the keyword's phones
+        raise SystemExit(f"{manifest}: no row of split {args.split!r} to align ({other_split} rows of another "
+                         f"split or of none); --split '' takes every row but evaluation audio")
     out = []
-    with Pool(args.workers) as pool:
-        for path, phones, err in tqdm(pool.imap(_align_one, items, chunksize=4), total=len(items), desc="align", unit="utt"):
+    with job_pool(args.workers, len(items), quiet_worker) as pool:  # Ctrl+C: the main process alone stops it
+        done = pool.imap(_align_one, items, chunksize=4) if pool else map(_align_one, items)
+        for path, phones, err in tqdm(done, total=len(items), desc="align", unit="utt"):
             if err is not None:
                 tqdm.write(f"skipped {path}: {err}")
                 continue
@@ -172,7 +184,8 @@ def cmd_keyword(args: argparse.Namespace) -> None:
                  and not any(holds_phones(p, k) for p in pronunciations(w) for k in key)]
     if args.negatives and not neg_texts:
         raise SystemExit(f"no negative of {args.keyword!r} has a pronunciation in pocketsphinx's dictionary")
-    jobs = [(args.keyword, 1, "keyword", key[i % len(key)]) for i in range(args.positives)]
+    # of the pronunciations the recordings can spell (a phone none says failed every clip of the others)
+    jobs = [(args.keyword, 1, "keyword", spellable[i % len(spellable)]) for i in range(args.positives)]
     kinds = {w: "sound-alike" for w in alike}
     for i in range(args.negatives):
         w = neg_texts[i % len(neg_texts)]
@@ -198,7 +211,7 @@ def cmd_keyword(args: argparse.Namespace) -> None:
         with open(out / f"{kind}.jsonl", "w") as f:
             f.writelines(json.dumps(r) + "\n" for r in rs)
     n_units = [r["units"] for r in rows["positives"]]
-    print(f"wrote {out}: {len(rows['positives'])} positives ({' / '.join(' '.join(p) for p in key)}; "
+    print(f"wrote {out}: {len(rows['positives'])} positives ({' / '.join(' '.join(p) for p in spellable)}; "
           f"{np.mean(n_units):.1f} units a clip), {len(rows['negatives'])} negatives, {failed} skipped, "
           f"{time.time() - t0:.0f} s")
 

@@ -550,8 +550,6 @@ def _pretrain_features(item: tuple[str, str, str]) -> np.ndarray | None:
 def stage_pretrain(args: argparse.Namespace) -> None:
     """The backbone of the "-pre" variants: the detector's conv + GRUs as a CTC character recogniser
     (speechseq.train.detector_pretrain) -> RUNS/pretrain/best.pt. Features cached in BANKS/pretrain.npz."""
-    from multiprocessing import Pool
-
     import torch
 
     from speechseq.audio import load_audio
@@ -559,6 +557,7 @@ def stage_pretrain(args: argparse.Namespace) -> None:
     from speechseq.nn.detector import DetectorConfig
     from speechseq.train.detector_pretrain import PretrainRecipe, pretrain_detector
     from speechseq.train.feataug import colored_noise_features
+    from speechseq.train.pools import job_pool, quiet_worker
 
     cache = Path(args.banks) / "pretrain.npz"
     kws = sorted(set(args.keywords) | set(args.negative_keywords))
@@ -567,8 +566,8 @@ def stage_pretrain(args: argparse.Namespace) -> None:
         feats, texts, groups = list(z["feats"]), list(z["texts"]), list(z["groups"])
     else:
         items = pretrain_items(Path(args.data), Path(args.synth), kws)
-        with Pool(args.workers) as pool:
-            got = pool.map(_pretrain_features, items, chunksize=64)
+        with job_pool(args.workers, len(items), quiet_worker) as pool:  # Ctrl+C: the main process alone stops it
+            got = pool.map(_pretrain_features, items, chunksize=64) if pool else list(map(_pretrain_features, items))
         keep = [i for i, f in enumerate(got) if f is not None and len(f)]
         feats, texts, groups = [got[i] for i in keep], [items[i][1] for i in keep], [items[i][2] for i in keep]
         arr = np.empty(len(feats), object)

@@ -167,3 +167,91 @@ def test_contains_keyword_reads_letters_of_any_alphabet():
     assert not contains_keyword("a cafeteria", "café") and contains_keyword("Le Café", "cafe\u0301")
     assert contains_keyword("reactivated", "activate") and contains_keyword("Hey, robot!", "hey robot")
     assert not contains_keyword("anything at all", "123")
+
+
+_ALIGN_INTERRUPTED = """
+import argparse, sys, time
+sys.path.insert(0, sys.argv[3])
+from tests.script_loader import load_script
+script = load_script("make_splice_data", register=True)
+def slow(item):
+    if item[0].endswith("/a0.wav"):  # the first job: the pool is at work
+        print("started", flush=True)
+    try:
+        time.sleep(5.0)
+    except KeyboardInterrupt:  # Ctrl+C in a worker (its traceback printed unless the pool was stopped first)
+        open(sys.argv[4] + "/worker-interrupted", "a").close()
+        raise
+    return item[0], [["AH", 0, 10]], None
+script._align_one = slow
+script._dictionary = lambda: {"hello": [("HH", "AH", "L", "OW")]}
+try:
+    script.cmd_align(argparse.Namespace(manifest=sys.argv[1], split="", skip_pct=0, out=sys.argv[2], workers=2))
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    sys.exit(130)
+"""
+
+
+def test_ctrl_c_stops_the_alignment_without_a_traceback_from_each_worker(tmp_path):
+    """Ctrl+C (SIGINT to the process group) during `make_splice_data.py align` printed a KeyboardInterrupt traceback
+    from every worker of its pool busy on an utterance, besides the main process's own stop."""
+    from .interrupts import interrupted_run
+
+    script, manifest = tmp_path / "run.py", tmp_path / "manifest.jsonl"
+    script.write_text(_ALIGN_INTERRUPTED)
+    manifest.write_text("".join(json.dumps({"audio_filepath": f"a{i}.wav", "text": "hello"}) + "\n"
+                                for i in range(400)))
+    # each worker in the middle of its first utterances (5 s each); minutes of work left: a hang check
+    out, err, code = interrupted_run([str(script), str(manifest), str(tmp_path / "align.json"), str(ROOT),
+                                      str(tmp_path)], "ctrl-c", after_s=0.5, within_s=15, timeout_s=30)
+    assert code == 130 and "interrupted" in out, err[-2000:]
+    assert not (tmp_path / "worker-interrupted").exists()  # the main process alone stops the pool
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err[-2000:]
+    assert not (tmp_path / "align.json").exists()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("pocketsphinx") is None, reason="needs pocketsphinx")
+def test_spliced_positives_are_all_of_the_pronunciations_the_recordings_can_spell(tmp_path, capsys):
+    """"route" is R UW T or R AW T: from recordings that never say AW, every other positive was skipped ("no recording
+    has the phone 'AW'"), --positives 6 writing 3."""
+    script = _splice_script()
+    names = "R UW T SIL".split()
+    audio = (0.1 * np.random.default_rng(0).standard_normal(len(names) * 1600)).astype(np.float32)
+    sf.write(tmp_path / "u.wav", audio, 16000)
+    (tmp_path / "align.json").write_text(json.dumps([{"audio_filepath": str(tmp_path / "u.wav"), "speaker": "x",
+                                                      "phones": [[n, 10 * k, 10] for k, n in enumerate(names)]}]))
+    out = tmp_path / "kw"
+    script.cmd_keyword(argparse.Namespace(keyword="route", align=str(tmp_path / "align.json"), out=str(out),
+                                          positives=6, negatives=0, fade=80, seed=0))
+    printed = capsys.readouterr()
+    pos = [json.loads(line) for line in (out / "positives.jsonl").read_text().splitlines()]
+    assert len(pos) == 6 and "skipped 'route'" not in printed.out + printed.err
+    assert "6 positives (R UW T;" in printed.out and "0 skipped" in printed.out
+
+
+def test_splice_align_says_why_a_manifest_gives_it_nothing_to_align(tmp_path, monkeypatch):
+    """A manifest without a "split" column (the docstring's "any JSONL manifest of one speaker") gave nothing to
+    align at the default --split train: "wrote align.json: 0 utterances aligned", and the keyword step then said the
+    recordings never say the keyword's phones. A blank line in the manifest was a JSONDecodeError traceback."""
+    script = _splice_script()
+    monkeypatch.setattr(script, "_align_one", _fake_align)
+    monkeypatch.setattr(script, "_dictionary", lambda: {"hello": [("HH", "AH", "L", "OW")]})
+    manifest = tmp_path / "manifest.jsonl"
+    manifest.write_text("".join(json.dumps({"audio_filepath": f"{name}.wav", "text": "hello"}) + "\n"
+                                for name in ("a", "b", "c")) + "\n")
+    out = tmp_path / "align.json"
+
+    def align(split: str, skip_pct: int = 0) -> None:
+        script.cmd_align(argparse.Namespace(manifest=str(manifest), split=split, skip_pct=skip_pct, out=str(out),
+                                            workers=1))
+
+    with pytest.raises(SystemExit) as err:
+        align("train")
+    assert "no row of split 'train'" in str(err.value) and "--split ''" in str(err.value) and not out.exists()
+    align("")  # every row (the blank line skipped)
+    assert len(json.loads(out.read_text())) == 3
+    manifest.write_text(manifest.read_text() + "audio_filepath,text\n")
+    with pytest.raises(SystemExit) as err:
+        align("")
+    assert f"{manifest}, line 5: not a JSON row" in str(err.value)

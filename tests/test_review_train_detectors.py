@@ -78,3 +78,46 @@ def test_a_background_bank_that_holds_the_keywords_real_clips_is_refused(tmp_pat
                                                                     "held": ["activate", "amelia", "computer"]}})
     with pytest.raises(SystemExit, match=r"holds 'android''s real recordings .* activate, amelia, computer only"):
         script.keyword_bank(banks, "android", [], {})
+
+
+_PRETRAIN_INTERRUPTED = """
+import argparse, sys, time
+import numpy as np
+sys.path.insert(0, sys.argv[2])
+from tests.script_loader import load_script
+script = load_script("train_detectors", register=True)
+def slow(item):
+    if item[0] == "a0.wav":  # the first job: the pool is at work
+        print("started", flush=True)
+    try:
+        time.sleep(5.0)
+    except KeyboardInterrupt:  # Ctrl+C in a worker (its traceback printed unless the pool was stopped first)
+        open(sys.argv[1] + "/worker-interrupted", "a").close()
+        raise
+    return np.zeros((10, 40), np.float16)
+script._pretrain_features = slow
+script.pretrain_items = lambda data, synth, keywords: [(f"a{i}.wav", "hello", "kathleen") for i in range(400)]
+try:
+    script.stage_pretrain(argparse.Namespace(banks=sys.argv[1], keywords=["hello"], negative_keywords=[], rebuild=True,
+                                             data=sys.argv[1], synth=sys.argv[1], workers=2))
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    sys.exit(130)
+"""
+
+
+def test_ctrl_c_stops_the_pretraining_features_without_a_traceback_from_each_worker(tmp_path):
+    """Ctrl+C (SIGINT to the process group) while --stage pretrain computed its features printed a KeyboardInterrupt
+    traceback from every worker of its pool busy on a clip, besides the main process's own stop."""
+    from .interrupts import interrupted_run
+
+    script = tmp_path / "run.py"
+    script.write_text(_PRETRAIN_INTERRUPTED)
+    root = Path(__file__).resolve().parents[1]
+    # each worker in the middle of its first clips (5 s each); minutes of work left: a hang check
+    out, err, code = interrupted_run([str(script), str(tmp_path), str(root)], "ctrl-c", after_s=0.5, within_s=15,
+                                     timeout_s=30)
+    assert code == 130 and "interrupted" in out, err[-2000:]
+    assert not (tmp_path / "worker-interrupted").exists()  # the main process alone stops the pool
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err[-2000:]
+    assert not (tmp_path / "pretrain.npz").exists()

@@ -29,8 +29,8 @@ from ..nn.detector import Detector, DetectorConfig
 from ..runtime.detector import MAX_SMOOTHING_STEPS, settle_steps, smooth, trigger_events
 # the checkpoint functions importers know from here: kept importable from this module (noqa)
 from .detector_checkpoints import (KIND, averaged_checkpoint, epoch_of, finetune_ema_decay,  # noqa: F401
-                                   snapshot_as_checkpoint, snapshot_path, trained_weights, warped_checkpoint,
-                                   with_validation)
+                                   scratch_ema_decay, snapshot_as_checkpoint, snapshot_path, trained_weights,
+                                   warped_checkpoint, with_validation)
 from .detector_pretrain import init_from_pretrained
 from .floor_guard import guard_features
 from .import_detector import calibrate_norm
@@ -38,7 +38,7 @@ from .kwmix import MixConfig, Mixer
 from .loop import LoopConfig, load_checkpoint, save_checkpoint, train_loop
 
 __all__ = ["KIND", "TrainRecipe", "Validation", "train_detector", "data_summary", "event_max_loss",
-           "averaged_checkpoint", "warped_checkpoint", "trained_weights", "finetune_ema_decay",
+           "averaged_checkpoint", "warped_checkpoint", "trained_weights", "finetune_ema_decay", "run_ema_decay",
            "snapshot_as_checkpoint"]
 
 THRESHOLDS = np.round(np.arange(0.05, 0.9951, 0.01), 3)
@@ -55,7 +55,7 @@ class TrainRecipe:
     epochs: int = 20
     lr: float = 2e-3
     weight_decay: float = 1e-4
-    ema_decay: float = 0.999
+    ema_decay: float = 0.999       # at most: a short run's is lower (run_ema_decay)
     fa_target_per_h: float = 0.5
     smoothing_steps: int = 3
     refractory_s: float = 1.0
@@ -310,9 +310,8 @@ def train_detector(bank: dict, out_dir: str | os.PathLike, keyword: str, recipe:
              "keyword_duration_s": round(keyword_duration(bank), 3), "val_neg_hours": round(validation.neg_hours, 3)}
     if adversary is not None:
         extra["domain"] = adversary.data.summary
-    ema_decay = min(recipe.ema_decay, finetune_ema_decay(recipe.epochs * recipe.steps_per_epoch)) \
-        if recipe.finetune else recipe.ema_decay
-    loop = LoopConfig(epochs=recipe.epochs, lr=recipe.lr, weight_decay=recipe.weight_decay, ema_decay=ema_decay,
+    loop = LoopConfig(epochs=recipe.epochs, lr=recipe.lr, weight_decay=recipe.weight_decay,
+                      ema_decay=run_ema_decay(recipe),
                       seed=recipe.seed, device=device, warmup_steps=100, steps_per_epoch=recipe.steps_per_epoch)
     select = "val_frr_at_fa" if validation.has_val else "loss"
     history = train_loop(model, batches, loss_fn, validate, out, KIND, model_cfg.to_dict(), loop, select=select,
@@ -326,6 +325,15 @@ def train_detector(bank: dict, out_dir: str | os.PathLike, keyword: str, recipe:
             ck = warped_checkpoint(ck, warps, Validation(bank, mix, longer, model_cfg.stride, device))
         save_checkpoint(ck, out / "final.pt")
     return history
+
+
+def run_ema_decay(recipe: TrainRecipe) -> float:
+    """The weight average's decay in a run of `recipe`: its ema_decay, at most `finetune_ema_decay` of the run's
+    steps for a fine-tune (the average starts at the weights it tunes) and `scratch_ema_decay`'s for a run from
+    random weights (or a pretrained backbone, its output layer random), so that a short run validates, saves and
+    exports what it learnt rather than its start."""
+    steps = recipe.epochs * recipe.steps_per_epoch
+    return min(recipe.ema_decay, finetune_ema_decay(steps) if recipe.finetune else scratch_ema_decay(steps))
 
 
 class _Adversary:
