@@ -3,6 +3,7 @@ does, for the tests of what a run keeps and how fast it stops."""
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -17,6 +18,8 @@ def interrupted_run(argv: list[str], how: str, after_s: float, within_s: float, 
     proc = subprocess.Popen([sys.executable, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
+        # a child that never says "started" (a crash before it, a hang) fails here instead of hanging the run
+        assert select.select([proc.stdout], [], [], timeout_s)[0], f"no 'started' line in {timeout_s} s"
         assert proc.stdout.readline() == "started\n"
         time.sleep(after_s)
         if how == "ctrl-c":
