@@ -32,11 +32,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from speechseq.train.manifests import name_pct  # noqa: E402
+from speechseq.train.manifests import EVAL_SPLITS, name_pct  # noqa: E402  (evaluation audio: never spliced)
 from speechseq.train.splice import ENGINE, Phone, SpliceError, UnitIndex, Utterance, phrase_pronunciations, splice  # noqa: E402
 
 RMS = 0.05  # every recording scaled to this RMS before cutting, so that the units' levels agree
-EVAL_SPLITS = ("dev", "test")  # evaluation audio (Kathleen dev, FSDD test): never spliced into training data
 
 
 def _dictionary() -> dict[str, list[tuple[str, ...]]]:
@@ -216,6 +215,19 @@ def cmd_keyword(args: argparse.Namespace) -> None:
           f"{time.time() - t0:.0f} s")
 
 
+def _count(least: int):
+    """A number of clips to make, a whole number >= `least` (0 positives printed "nan units a clip")."""
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if n < least:
+            raise argparse.ArgumentTypeError(f"must be at least {least}, got {n}")
+        return n
+    return parse
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog=__doc__.split("\n", 1)[1])
@@ -224,7 +236,7 @@ def main() -> None:
     a.add_argument("--manifest", default="../shared/data/kathleen/manifest.jsonl",
                    help="JSONL rows with audio_filepath (relative to the manifest) and text; 16 kHz mono files")
     a.add_argument("--split", default="train",
-                   help="only rows of this split (empty: every row but evaluation audio, split dev or test)")
+                   help="only rows of this split (empty: every row but evaluation audio, split dev, test or validation)")
     a.add_argument("--skip-pct", type=int, default=15,
                    help="leave out the files whose name hash (0-99) is below this (Kathleen: the threshold-choice clips)")
     a.add_argument("--out", default="cache/splice/align.json")
@@ -233,8 +245,8 @@ def main() -> None:
     k.add_argument("--keyword", required=True)
     k.add_argument("--align", default="cache/splice/align.json")
     k.add_argument("--out", required=True)
-    k.add_argument("--positives", type=int, default=500)
-    k.add_argument("--negatives", type=int, default=600)
+    k.add_argument("--positives", type=_count(1), default=500)
+    k.add_argument("--negatives", type=_count(0), default=600)
     k.add_argument("--fade", type=int, default=80, help="crossfade at each join, samples (default 80: 5 ms)")
     k.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()

@@ -721,9 +721,14 @@ def stage_train(args: argparse.Namespace) -> None:
                 cmd += ["--init-run", args.init_run]
             if args.mine:
                 cmd += ["--mine", "--mine-threshold", str(args.mine_threshold), "--mine-boost", str(args.mine_boost)]
-            log = open(Path(args.runs) / f"{run_name(k, v)}{args.suffix}.log", "w")
-            procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT))
-        codes = [p.wait() for p in procs]
+            with open(Path(args.runs) / f"{run_name(k, v)}{args.suffix}.log", "w") as log:  # the child keeps its copy
+                procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT))
+        try:
+            codes = [p.wait() for p in procs]
+        except KeyboardInterrupt:  # Ctrl+C reached the runs too (one process group): each stops at its checkpoint
+            for p in procs:
+                p.wait()
+            raise SystemExit(f"interrupted: rerun the same command to resume (the runs' logs: {args.runs}/*.log)")
         if any(codes):
             raise SystemExit(f"training failed: exit codes {codes} (see {args.runs}/*.log)")
         return

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -255,3 +256,22 @@ def test_splice_align_says_why_a_manifest_gives_it_nothing_to_align(tmp_path, mo
     with pytest.raises(SystemExit) as err:
         align("")
     assert f"{manifest}, line 5: not a JSON row" in str(err.value)
+
+
+def test_splice_keyword_refuses_no_positives_and_align_never_takes_evaluation_splits(tmp_path, monkeypatch, capsys):
+    """--positives 0 printed "nan units a clip" with numpy's "Mean of empty slice" warning; align with --split ''
+    took a Speech Commands-style manifest's `validation` rows (only dev and test counted as evaluation audio)."""
+    script = _splice_script()
+    monkeypatch.setattr(sys, "argv", ["make_splice_data.py", "keyword", "--keyword", "hello", "--out",
+                                      str(tmp_path / "kw"), "--positives", "0"])
+    with pytest.raises(SystemExit) as err:
+        script.main()
+    assert err.value.code == 2 and "--positives: must be at least 1, got 0" in capsys.readouterr().err
+    monkeypatch.setattr(script, "_align_one", _fake_align)
+    monkeypatch.setattr(script, "_dictionary", lambda: {"hello": [("HH", "AH", "L", "OW")]})
+    manifest = tmp_path / "manifest.jsonl"
+    manifest.write_text("".join(json.dumps({"audio_filepath": f"{name}.wav", "text": "hello", "split": split}) + "\n"
+                                for name, split in (("a", "train"), ("b", "validation"), ("c", "test"))))
+    out = tmp_path / "align.json"
+    script.cmd_align(argparse.Namespace(manifest=str(manifest), split="", skip_pct=0, out=str(out), workers=1))
+    assert len(json.loads(out.read_text())) == 1
