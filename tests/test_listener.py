@@ -355,7 +355,7 @@ def test_cli_finds_the_chunked_twin_of_a_model_named_in_upper_case(name, tiny_mo
     shutil.copy(m.recognizer, model)
     shutil.copy(m.stream, twin_path(untagged(model, "int8"), "stream"))
     code, lines, err = _cli(["listen", "--input", str(SAMPLE), "--fast", "--json", "--keyword-model", str(m.detector),
-                             "--model", str(model), "--lm", "none", "--decoder", "greedy",
+                             "--model", str(model), "--lm", "none", "--decoder", "greedy", "--partial-decoder", "stream",
                              "--chunk-ms", "200", "--lookahead-ms", "100"], capsys)
     assert code == 0, err
     events = [json.loads(x) for x in lines]

@@ -17,6 +17,14 @@ ends after `silence_s` of trailing silence once speech was heard, after `no_spee
 speech, or at `max_utterance_s`; then the whole utterance is decoded offline (final event) and
 the listener goes back to LISTENING with fresh detector state. The state is a value.
 
+Partial text (`partial_decoder`): "final" decodes the utterance so far as the final will (the offline recogniser
+and its decoder), every `partial_interval_s` of features and over at most the last `partial_window_s`, and shows
+the words two decodes in a row agree on (fixed from then on) and the newest decode's next word: a partial keeps
+every word of the previous one but the last. "stream" shows the chunked recogniser's greedy text (its final chunks
+and its look-ahead), cheaper but about 70% WER with the shipped models, where the final's lexicon search gives
+about 44%: the final rewrote most of it. The default (None): "stream" when a chunked recogniser is given, else
+no partial text (`speechseq listen` asks for "final").
+
 Early decode: once the trailing silence reaches `early_decode_s` the utterance so far is decoded
 ahead of time and kept; if no speech follows before `silence_s`, that result is the final one, so
 the final event does not wait for the decode (in real time the decode runs while the rest of the
@@ -60,6 +68,9 @@ class ListenerConfig:
     tail_gap_s: float = 0.2         # tail_gap_s, is the keyword's own tail (its end is estimated)
     pre_speech_s: float = 0.3       # audio kept before the VAD's speech onset (the rest is dropped)
     partials: bool = True
+    partial_decoder: str | None = None  # "final", "stream" (the chunked recogniser), None: the module's docstring
+    partial_interval_s: float = 0.3     # "final": features between two decodes
+    partial_window_s: float = 4.0       # "final": the longest stretch decoded (its cost per decode)
 
     def __post_init__(self) -> None:
         # each was taken: a NaN silence_s never ended an utterance, a NaN max_utterance_s never cut one, a
@@ -73,6 +84,10 @@ class ListenerConfig:
             ("vad_threshold", self.vad_threshold, finite(self.vad_threshold) and 0 <= self.vad_threshold <= 1,
              "a probability in [0, 1]"),
             ("start_offset_s", self.start_offset_s, finite(self.start_offset_s), "a finite number of seconds"),
+            ("partial_decoder", self.partial_decoder, self.partial_decoder in (None, "final", "stream"),
+             "'final', 'stream' or None"),
+            *((name, getattr(self, name), finite(getattr(self, name)) and getattr(self, name) > 0,
+               "a finite number of seconds > 0") for name in ("partial_interval_s", "partial_window_s")),
             *((name, getattr(self, name), finite(getattr(self, name)) and getattr(self, name) >= 0,
                "a finite number of seconds >= 0")
               for name in ("history_s", "keyword_tail_s", "tail_gap_s", "pre_speech_s"))])
@@ -121,6 +136,9 @@ class Recording:
     speech_end: float = 0.0
     partial: str = ""
     early: tuple[float, str, tuple[Word, ...]] | None = None   # (speech_end it covers, text, words)
+    decoded: int = 0                    # "final" partials: the features the last decode saw,
+    settled: tuple[Word, ...] = ()      # the words two decodes in a row agreed on (times from `start`),
+    unsettled: tuple[str, ...] = ()     # and the last decode's words after them
     gaps: tuple[tuple[float, float], ...] = ()
 
     def stream_time(self, t: float, end: bool = False) -> float:
@@ -159,6 +177,9 @@ class Listener:
             raise ModelError(f"the listener runs at {SAMPLE_RATE} Hz, not at {' and '.join(other)}")
         if streaming is not None and streaming.frontend != transcriber.frontend:
             raise ModelError("the chunked and offline recognisers use different frontends")
+        self.partial_decoder = cfg.partial_decoder or ("stream" if streaming is not None else None)
+        if self.partial_decoder == "stream" and streaming is None and cfg.partials:
+            raise ValueError("partial_decoder 'stream' needs a chunked recogniser (streaming=...)")
 
     def initial_state(self) -> ListenerState:
         return ListenerState(Mode.LISTENING, 0.0, self.detector.initial_state(), 0.0, ())
@@ -186,7 +207,9 @@ class Listener:
         vad = self._vad_start(audio[:cut])
         audio = audio[cut:]
         rec = Recording(start, start, 0, self.frontend.initial_state(), (), vad,
-                        self.streaming.initial_state() if self.streaming is not None else None, speech_end=start)
+                        self.streaming.initial_state() if self.partial_decoder == "stream" and self.cfg.partials
+                        else None,
+                        speech_end=start)
         state = replace(state, mode=Mode.RECORDING, history=(), recording=rec)
         events, state = self._record(audio, state, advance=False)
         return [wake, *events], state
@@ -272,8 +295,8 @@ class Listener:
         length = rec.samples / SAMPLE_RATE
         done = ((rec.speech_seen and rec.silence_s >= cfg.silence_s) or (not rec.speech_seen and length >= cfg.no_speech_s)
                 or length >= cfg.max_utterance_s)
-        if cfg.partials and rec.stream is not None and rec.speech_seen and (last or done):   # once a block
-            text = self.streaming.partial(rec.stream).text
+        if cfg.partials and self.partial_decoder and rec.speech_seen and (last or done):   # once a block
+            rec, text = self._partial(rec, done)
             if text and text != rec.partial:
                 rec = replace(rec, partial=text)
                 events.append(PartialEvent(text, produced))
@@ -282,6 +305,30 @@ class Listener:
             final, state = self._final(state, produced)
             events.append(final)
         return events, state
+
+    def _partial(self, rec: Recording, done: bool) -> tuple[Recording, str]:
+        """The partial text now, and the recording with what it keeps for the next one."""
+        if rec.stream is not None:
+            return rec, self.streaming.partial(rec.stream).text
+        cfg, frame_s = self.cfg, self.frontend.cfg.hop_length / SAMPLE_RATE
+        every = max(1, int(round(cfg.partial_interval_s / frame_s)))
+        n = sum(len(f) for f in rec.feats) // every * every       # at the same frames however the audio is cut
+        if done or rec.early is not None or n <= rec.decoded:     # the final comes next, or nothing new
+            return rec, rec.partial
+        # Decode from the end of the last settled word that leaves partial_window_s (its first words: the settled
+        # ones after it, found again in the new decode by word alignment).
+        old = [w for w in rec.settled if w.end <= n * frame_s - cfg.partial_window_s]
+        skip = int(round(old[-1].end / frame_s)) if old else 0
+        _, words = self.transcriber.transcribe(np.concatenate(rec.feats)[skip:n])
+        words = [replace(w, start=w.start + skip * frame_s, end=w.end + skip * frame_s) for w in words]
+        k = _aligned_prefix([w.word for w in rec.settled[len(old):]], [w.word for w in words])
+        tail = words[k:]
+        agreed = 0   # never the newest decode's last word: the audio may end inside it
+        while agreed < min(len(tail) - 1, len(rec.unsettled)) and tail[agreed].word == rec.unsettled[agreed]:
+            agreed += 1
+        settled = (*rec.settled, *tail[:agreed])
+        rec = replace(rec, decoded=n, settled=settled, unsettled=tuple(w.word for w in tail[agreed:]))
+        return rec, " ".join([w.word for w in settled] + [w.word for w in tail[agreed : agreed + 1]])
 
     def _restart(self, rec: Recording, new_start: float, keep_speech: bool) -> Recording:
         """The utterance from `new_start` on (features cut, the chunked recogniser re-fed)."""
@@ -293,7 +340,7 @@ class Listener:
             stream = self.streaming.accept(feats, self.streaming.initial_state())
         start = rec.start + skip * hop / SAMPLE_RATE
         rec = replace(rec, start=start, samples=rec.samples - skip * hop, feats=(feats,) if len(feats) else (),
-                      stream=stream, partial="", early=None)
+                      stream=stream, partial="", early=None, decoded=0, settled=(), unsettled=())
         return rec if keep_speech else replace(rec, speech_seen=False, silence_s=0.0, speech_end=start)
 
     def _final(self, state: ListenerState, produced: float | None = None) -> tuple[FinalEvent, ListenerState]:
@@ -357,6 +404,17 @@ class Listener:
             events += woke
         final, state = self._final(state)
         return [*events, final], state
+
+
+def _aligned_prefix(words: list[str], other: list[str]) -> int:
+    """The length of the prefix of `other` that best matches `words` (fewest word edits; the longest of equals)."""
+    row = list(range(len(other) + 1))
+    for i, w in enumerate(words, 1):
+        prev, row = row, [i] + [0] * len(other)
+        for j, v in enumerate(other, 1):
+            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (w != v))
+    best = min(row)
+    return max(j for j, cost in enumerate(row) if cost == best)
 
 
 def _trim(blocks: tuple[np.ndarray, ...], max_samples: int) -> tuple[np.ndarray, ...]:
