@@ -254,7 +254,10 @@ def plot_det(curves: Sequence[DetCurve], path: str | Path, title: str = "Detecti
     for c in curves:
         # FA/h = 0 cannot sit on a log axis: draw it at half the smallest non-zero value.
         x = np.where(c.fa_per_hour > 0, c.fa_per_hour, floor / 2)
-        ax.step(x, 100 * c.frr, where="post", label=c.label or None)
+        # Thresholds rise along the curve, so FA/h falls: from each point the FRR of the next threshold holds back
+        # to this point's FA/h (where="pre"), the best a threshold gives within that budget (frr_at_fa_rate's).
+        # "post" drew the corners (FA/h of the next threshold, FRR of this one), which no threshold reaches.
+        ax.step(x, 100 * c.frr, where="pre", label=c.label or None)
     ax.set_xscale("log")
     if max_fa_per_hour is not None:
         ax.set_xlim(right=max_fa_per_hour)

@@ -171,3 +171,35 @@ def test_eval_detector_where_matches_json_values_as_the_file_spells_them(tmp_pat
     assert names(["heldout=true"]) == names(["heldout=True"]) == ["a0.wav", "a2.wav"]
     assert names(["heldout=false"]) == ["a1.wav", "a3.wav"] and names(["take=3"]) == ["a3.wav"]
     assert names(["heldout=yes"]) == []
+
+
+# --- eval detector: a negative file is followed by the quiet second `detect` hears after it ----------------------
+@needs_models
+def test_eval_detector_counts_the_false_accept_detect_finds_at_a_files_end(tmp_path, capsys):
+    """The sample cut 0.1 s after its "activate": `detect` fires on it (the file is followed by a second of quiet
+    noise, as positives are padded: the posterior rises only after a keyword ends), but as a negative it counted
+    no false accept, as FSDD digits and synthetic sound-alike clips that end with their word counted none. The
+    hours are the file's own 1.8 s."""
+    a, sr = sf.read(SAMPLE, dtype="float32")
+    cut = tmp_path / "cut.wav"
+    sf.write(cut, a[: int(1.8 * sr)], sr)
+    assert main(["detect", "--model", str(DETECTOR), "--json", str(cut)]) == 0
+    assert [d["keyword"] for d in json.loads(capsys.readouterr().out)["detections"]] == ["activate"]
+    assert main(["eval", "detector", "--model", str(DETECTOR), "--negatives", str(cut), "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got["false_accepts"] == 1 and got["negative_hours"] == round(1.8 / 3600, 4)
+    assert got["fa_per_hour"] == pytest.approx(3600 / 1.8, abs=1e-3)
+
+
+def test_eval_detector_negative_hours_leave_out_the_quiet_tail(tmp_path):
+    from speechseq.commands.eval_detector import negative_posteriors
+    from speechseq.runtime.detector import Detector
+    from tests.test_detector_runtime import LoudnessModel
+
+    det = Detector([LoudnessModel()], range_db=None)
+    path = _wav(tmp_path / "two.wav", 2.0)
+    plain, hours = negative_posteriors(det, [path], show=False)
+    tailed, tail_hours = negative_posteriors(det, [path], show=False, tail=True)
+    assert hours * 3600 == tail_hours * 3600 == pytest.approx(2.0)
+    assert len(tailed[0][0]) - len(plain[0][0]) == pytest.approx(1.0 / det.models[0].step_s, abs=1)
+    np.testing.assert_array_equal(tailed[0][0][: len(plain[0][0])], plain[0][0])

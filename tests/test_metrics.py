@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from speechseq.metrics import (
-    EditOps, cer, det_curve, edit_distance, false_accepts_per_hour, false_reject_rate, plot_det, wer,
+    DetCurve, EditOps, cer, det_curve, edit_distance, false_accepts_per_hour, false_reject_rate, plot_det, wer,
 )
 
 
@@ -102,3 +102,18 @@ def test_plot_det_writes_png(tmp_path):
     curves = [det_curve(POS, NEG, 2.0, label="a"), det_curve(POS * 0.9, NEG, 2.0, label="b")]
     path = plot_det(curves, tmp_path / "det" / "curve.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5000
+
+
+def test_plot_det_steps_only_through_operating_points_a_threshold_reaches(tmp_path):
+    """Thresholds 0.1 / 0.2 / 0.3 give FA/h 10 / 5 / 1 at FRR 0 / 50 / 100 %. Under 10 FA/h no threshold rejects
+    fewer than 50 % (what frr_at_fa_rate says), but the plot's steps ran at FRR 0 % from 10 down to 5 FA/h and at
+    50 % down to 1: operating points no threshold reaches. It is drawn as the staircase of those corners."""
+    import matplotlib.image
+
+    grid = DetCurve(np.array([0.1, 0.2, 0.3]), np.array([0.0, 0.5, 1.0]), np.array([10.0, 5.0, 1.0]), 1.0, 2)
+    assert grid.frr_at_fa_rate(7.0) == 0.5
+    corners = DetCurve(np.arange(5.0), np.array([0.0, 0.5, 0.5, 1.0, 1.0]), np.array([10.0, 10.0, 5.0, 5.0, 1.0]),
+                       1.0, 2)
+    a = matplotlib.image.imread(plot_det([grid], tmp_path / "grid.png"))
+    b = matplotlib.image.imread(plot_det([corners], tmp_path / "corners.png"))
+    assert a.shape == b.shape and np.abs(a - b).max() == 0

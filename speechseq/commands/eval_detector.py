@@ -4,8 +4,10 @@ without the keyword, a DET curve, and the threshold for a target false-accept ra
 Positives: each recording is scored by the maximum smoothed posterior over it, after padding
 (0.5 s before, 1 s after, pink noise at -70 dBFS) so that the moments after the keyword are seen.
 It counts as detected at threshold th when that maximum reaches th (an event starts).
-Negatives: each file is streamed as a live input would be, and the events of the runtime's
-trigger (smoothing, threshold, peak, refractory time) are counted at every threshold.
+Negatives: each file is streamed as a live input would be, followed by the second of quiet noise
+`detect` hears after a file (the posterior rises only after a word ends: a keyword-like word at a
+clip's end fires there), and the events of the runtime's trigger (smoothing, threshold, peak,
+refractory time) are counted at every threshold. The hours are the files' own audio.
 """
 from __future__ import annotations
 
@@ -133,13 +135,17 @@ def peak_scores(det, audio: np.ndarray) -> list[float]:
     return [float(t.max()) if len(t) else 0.0 for t in top]
 
 
-def negative_posteriors(det, files: list[Path], show: bool | None = None,
-                        skipped: list[Path] | None = None) -> tuple[list[list[np.ndarray]], float]:
+def negative_posteriors(det, files: list[Path], show: bool | None = None, skipped: list[Path] | None = None,
+                        tail: bool = False) -> tuple[list[list[np.ndarray]], float]:
     """Smoothed posteriors per file and keyword on streamed negatives, and their total hours. With a `skipped`
-    list, a file that cannot be read (even part way) is reported, appended there and left out whole."""
+    list, a file that cannot be read (even part way) is reported, appended there and left out whole. tail: each
+    file is followed by `detect`'s second of quiet noise (its posteriors included, not its time in the hours), so
+    that the events counted are those `detect` finds in the file; without, a word at a clip's end never fires."""
     from ..audio import stream_audio
+    from ..train.kwbank import pad_recording
 
     out, seconds, rate = [], 0.0, det.frontend.cfg.sample_rate
+    quiet = pad_recording(np.zeros(0, np.float32), np.random.default_rng(0), lead_s=0.0, sr=rate) if tail else None
     for path in progress(files, len(files), "negatives", show):
         state, post, n = det.initial_state(), [[] for _ in det.models], 0
         try:
@@ -149,6 +155,8 @@ def negative_posteriors(det, files: list[Path], show: bool | None = None,
         except SpeechseqError as err:
             _skip_or_raise(err, path, skipped)
             continue
+        if quiet is not None:
+            det.step(quiet, state, post)
         seconds += n / rate
         out.append([np.concatenate(p) if p else np.zeros(0, np.float32) for p in post])
     return out, seconds / 3600
@@ -171,7 +179,7 @@ def evaluate(det, positives: list[Path], negatives: list[Path], target_fa: float
     th = float(threshold if threshold is not None else det.thresholds[0])
     skipped: list[Path] = []
     pos = positive_scores(det, positives, show, skipped)[:, 0] if positives else np.zeros(0)
-    post, hours = negative_posteriors(det, negatives, show, skipped) if negatives else ([], 0.0)
+    post, hours = negative_posteriors(det, negatives, show, skipped, tail=True) if negatives else ([], 0.0)
     summary: dict = {"model": m.path, "keyword": m.keyword, "threshold": th, "positives": len(pos),
                      "skipped": len(skipped), "negative_hours": round(hours, 4)}
     if len(pos):
