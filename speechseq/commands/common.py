@@ -368,6 +368,16 @@ def tuned_lexicon_options(path: Path, lm, beam_size: int):
                          lexicon_options=tuned_options(beam_size, char_lm=lm is not None))
 
 
+def require_torch(what: str) -> None:
+    """One line where torch is not installed (`pip install -e .` runs the models without it): `what` ("training",
+    "export") needs the train extra, installed from the checkout as the README's "Install by hand" does."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise SpeechseqError(f"{what} needs torch, which the train extra installs: pip install -e '.[train]' "
+                             "(in the speechseq checkout)") from None
+
+
 def checked_device(name: str) -> str:
     """A training command's --device, checked before any work: one line where torch knows no such device, or cannot
     use it here (the training would otherwise fail with a traceback from deep inside, once the features are made)."""

@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..errors import SpeechseqError
-from .common import HelpFormatter, bounded, output_file, warn
+from .common import HelpFormatter, bounded, output_file, require_torch, warn
 
 # checkpoint "kind" -> "module:function(checkpoint_path, out_path, int8) -> list[str]" (files written)
 # (only the recognisers gain from an int8 twin: see INT8_KINDS)
@@ -56,10 +56,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        import torch
-    except ImportError:
-        raise SpeechseqError("export needs torch: pip install 'speechseq[train]'") from None
+    require_torch("export")
+    import torch
+
     out = output_file(args.out, "--out", (".onnx",))
     if args.what == "frontend":
         from ..nn.frontend import export_frontend

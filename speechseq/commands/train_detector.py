@@ -8,7 +8,7 @@ from pathlib import Path
 from ..errors import SpeechseqError
 from ..runtime.level import GUARD_RANGE_DB
 from ..train.synth_sets import ENGINE_WEIGHTS
-from .common import HelpFormatter, bounded, checked_device, guard_range, output_dir, text_file, warn
+from .common import HelpFormatter, bounded, checked_device, guard_range, output_dir, require_torch, text_file, warn
 from .runs import last_run, read_last, run_path, same_run
 from .synth import keyword_arg, keyword_file_name, say
 
@@ -225,10 +225,7 @@ def synthesized(keyword: str, where: Path, engines: tuple[str, ...] | None, text
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        raise SpeechseqError("training needs torch: pip install 'speechseq[train]'") from None
+    require_torch("training")
 
     from ..nn.detector import DetectorConfig
     from ..train.detector import TrainRecipe, train_detector, trained_weights

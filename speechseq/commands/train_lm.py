@@ -11,7 +11,7 @@ import sys
 
 from ..errors import SpeechseqError
 from ..train.manifests import EVAL_SPLITS
-from .common import HelpFormatter, bounded, checked_device, output_dir, text_file, warn
+from .common import HelpFormatter, bounded, checked_device, output_dir, require_torch, text_file, warn
 
 # LMConfig fields -> the options that set them (to name them when a rerun differs)
 OPTIONS = {"embed_dim": "--embed-dim", "hidden": "--hidden", "layers": "--layers", "rnn": "--rnn",
@@ -56,10 +56,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        import torch
-    except ImportError:
-        raise SpeechseqError("training needs torch: pip install 'speechseq[train]'") from None
+    require_torch("training")
+    import torch
     from pathlib import Path
 
     from ..nn.text import LMConfig

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..errors import SpeechseqError
 from ..train.manifests import EVAL_SPLITS
-from .common import HelpFormatter, bounded, checked_device, output_dir, warn
+from .common import HelpFormatter, bounded, checked_device, output_dir, require_torch, warn
 from .runs import resumable, run_path
 
 
@@ -259,10 +259,7 @@ def fits(train, opts) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        raise SpeechseqError("training needs torch: pip install 'speechseq[train]'") from None
+    require_torch("training")
     from ..train.recognizer import train_recognizer
 
     checked_device(args.device)  # before OUT is made

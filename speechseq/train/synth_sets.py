@@ -125,13 +125,15 @@ def _voices(opts: VoiceOptions, say: Callable[[str], None] = print) -> list[Voic
     from .synth import list_voices
 
     voices = list_voices(opts.engines)
-    if not voices and opts.engines:
-        raise SpeechseqError(f"none of the engines {', '.join(opts.engines)} is installed (Debian: "
-                             "scripts/install-system.sh)")
     missing = [e for e in dict.fromkeys(opts.engines or ()) if not any(v.engine == e for v in voices)]
+    # piper is a Python package of the train extra; the others are system packages
+    how = "; ".join((["piper: pip install -e '.[train]'"] if "piper" in missing else [])
+                    + ([("the others" if "piper" in missing else "Debian") + ": scripts/install-system.sh"]
+                       if set(missing) - {"piper"} else []))
+    if not voices and opts.engines:
+        raise SpeechseqError(f"none of the engines {', '.join(opts.engines)} is installed ({how})")
     if missing:  # asked for by name: say so, not just a count of 0 among the others
-        say(f"not installed, left out: {', '.join(missing)} (" + ("piper: pip install -e '.[train]'; " if "piper" in
-            missing else "") + "the others: scripts/install-system.sh)")
+        say(f"not installed, left out: {', '.join(missing)} ({how})")
     if not voices:
         raise SpeechseqError("no speech engines installed (need espeak-ng, flite, festival, pico2wave or piper; "
                              "Debian: scripts/install-system.sh)")
