@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the system packages speechseq uses, on Debian/Ubuntu. Idempotent: safe to run again.
-#   audio I/O:        libsndfile1, libportaudio2 (sounddevice), ffmpeg (mp3/odd formats via librosa)
+#   audio I/O:        libsndfile1, libportaudio2 (sounddevice)
 #   speech synthesis: espeak-ng, flite, festival (+ voices), pico, MBROLA voices, more festival
 #                     voices, RHVoice (contrib/non-free)
 #   virtual mic:      pulseaudio, pulseaudio-utils, alsa-utils, libasound2-plugins

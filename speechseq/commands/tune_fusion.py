@@ -5,7 +5,8 @@ on a dev manifest, by word error rate.
         --manifest val.jsonl --alphas 0 0.3 0.5 0.8 --betas 0 0.5 1 2
 
 Tune on a dev set, report on another: the chosen pair is fitted to the set it was tuned on. Rows of the
-evaluation splits (dev, test: Kathleen dev, FSDD test) are tuned on only when --split names them.
+evaluation splits (dev, test, validation: Kathleen dev, FSDD test, Speech Commands validation) are tuned on only
+when --split names them.
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Decode a tuning manifest with CTC prefix beam search + shallow LM fusion "
                                    "for every (alpha, beta) of a grid and print the WER of each; the best "
                                    "pair is the one to pass as --lm-weight / --word-bonus (transcribe "
-                                   "--decoder beam-lm or rescore). Rows of the evaluation splits (dev, test) "
+                                   "--decoder beam-lm or rescore). Rows of the evaluation splits (dev, test, validation) "
                                    "are tuned on only when --split names one: tune on one set, report on "
                                    "another.",
                        formatter_class=HelpFormatter)
