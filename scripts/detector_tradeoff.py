@@ -128,8 +128,8 @@ def raw_posteriors(model: Path, data: Path, synth: Path, cache: Path, gain_db: f
     if path.exists():
         return _load(path)
     det = _detector(model, gain_db, limit, range_db)
-    syn, h_syn = negative_posteriors(det, syn_files, show=False)
-    real, _ = negative_posteriors(det, real_files, show=False)
+    syn, h_syn = negative_posteriors(det, syn_files, show=False, tail=True)
+    real, _ = negative_posteriors(det, real_files, show=False, tail=True)
     pos = []
     for f in sets["keyword_real"]:
         post = [[]]
@@ -162,7 +162,7 @@ def extra_sentences(model: Path, synth: Path, cache: Path, gain_db: float = 0.0,
     if path.exists():
         return _load(path)
     det = _detector(model, gain_db, limit, range_db)
-    syn, h_syn = negative_posteriors(det, files, show=False)
+    syn, h_syn = negative_posteriors(det, files, show=False, tail=True)
     return _save(path, {"syn": [p[0] for p in syn], "h_syn": h_syn})
 
 
