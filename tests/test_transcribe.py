@@ -400,3 +400,44 @@ def test_a_shipped_model_missing_names_the_models_folder(tmp_path, argv, option,
     assert r.returncode == 1 and r.stderr.count("\n") == 1, r.stderr
     assert r.stderr == (f"speechseq: error: pass {option} PATH: no {name} in {tmp_path / 'empty'} (set "
                         "SPEECHSEQ_MODELS to the folder of speechseq's models/)\n")
+
+
+def test_progress_counts_seconds_of_audio_so_one_long_file_moves(tmp_path, tiny_model, capsys):
+    """A lecture is one file: the bar counted files, and stood at 0/1 (0%, no time left shown) for the whole of it,
+    only its postfix naming the seconds done. It counts seconds of audio now (the inputs' headers give the total),
+    piece by piece as they are recognised."""
+    sf.write(tmp_path / "a.wav", _tone_bursts([(0.5, 1.5), (2.5, 3.5), (4.5, 5.5)]), 16000)  # 6.5 s
+    sf.write(tmp_path / "b.wav", _tone_bursts([(0.2, 2.3)]), 16000)                          # 3.3 s
+    assert main(["transcribe", str(tmp_path / "a.wav"), str(tmp_path / "b.wav"), "--model", str(tiny_model),
+                 "--decoder", "greedy", "--vad", "off", "--max-segment", "1", "--progress"]) == 0
+    err = capsys.readouterr().err
+    shown = [tuple(map(int, m)) for m in re.findall(r"\| *(\d+)/(\d+) \[", err)]
+    assert shown and {total for _, total in shown} == {10}, err     # 9.8 s of audio, in whole seconds
+    assert shown[-1] == (10, 10) and {2, 4, 6} <= {done for done, _ in shown}, shown  # a.wav's pieces, one by one
+    assert [done for done, _ in shown] == sorted(done for done, _ in shown)
+
+
+def test_an_output_that_cannot_be_written_whole_leaves_the_earlier_one(tmp_path, tiny_model):
+    """--output-dir on a full disk (here: a file size limit of 40 bytes): the subtitle file was left cut short at
+    40 bytes, over the whole one of an earlier run, and the error said only "File too large". Now the earlier file
+    stays as it was, no partial file is left beside it, and the error names the file."""
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    sf.write(tmp_path / "a.wav", _babble(6.0), 16000)
+    argv = [sys.executable, "-m", "speechseq", "transcribe", str(tmp_path / "a.wav"), "--model", str(tiny_model),
+            "--decoder", "greedy", "--vad", "off", "--format", "srt", "--output-dir", str(tmp_path / "out")]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    whole = (tmp_path / "out" / "a.srt").read_text()
+    assert r.returncode == 0 and len(whole) > 40, (r.stderr, whole)
+
+    def limited():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG, as on a full disk
+        resource.setrlimit(resource.RLIMIT_FSIZE, (40, 40))
+
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=120, preexec_fn=limited)
+    assert r.returncode == 1 and "a.srt" in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert (tmp_path / "out" / "a.srt").read_text() == whole
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.srt"]

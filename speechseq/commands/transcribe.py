@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -68,7 +69,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_vad_arg(p, "auto")
     p.add_argument("--threads", type=bounded(int, ge=1), default=1, help="onnxruntime threads")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                   help="progress bar on stderr (default: when stderr is a terminal)")
+                   help="progress bar on stderr, in seconds of audio (default: when stderr is a terminal)")
     p.set_defaults(func=run)
 
 
@@ -237,18 +238,20 @@ def run(args: argparse.Namespace) -> int:
         raise SpeechseqError(f"--format {args.format} for {len(files)} files needs --output-dir (one subtitle file each: "
                              "one stream of them could not say which cue is whose)")
     show = sys.stderr.isatty() if args.progress is None else args.progress
-    bar = None
+    bar, lengths, before = None, [], 0.0  # lengths: each file's seconds (header); before: those of the files done
     if show:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(files), unit="file", file=sys.stderr, desc="transcribing")
+        lengths = header_seconds(files)
+        bar = tqdm(total=round(sum(lengths)), unit="s", file=sys.stderr, desc="transcribing")
     failed, audio_s, t0 = 0, 0.0, time.perf_counter()
     for k, path in enumerate(files):
         if bar is not None:
             bar.set_postfix_str(path.name[-30:])
 
-            def on_segment(seg, _bar=bar, _name=path.name):
-                _bar.set_postfix_str(f"{_name[-30:]} {seg.end:.0f} s")
+            def on_segment(seg, _bar=bar, _name=path.name, _before=before):
+                advance(_bar, _before + seg.end)  # piece by piece
+                _bar.set_postfix_str(_name[-30:])  # (and shown: update() alone shows at most ten a second)
         else:
             on_segment = None
         try:
@@ -257,13 +260,14 @@ def run(args: argparse.Namespace) -> int:
             warn(str(err))
             failed += 1
             if bar is not None:
-                bar.update(1)
+                before += lengths[k]
+                advance(bar, before)
             continue
         audio_s += t.duration
         if first is None:
             first = (path, plotted_text(t, args.max_segment))
         if out_dir is not None:
-            (out_dir / names[k]).write_text(render(t, path, args.format), encoding="utf-8")
+            write_whole(out_dir / names[k], render(t, path, args.format))
         elif args.format == "json":
             print_json_line(t.to_json(path_text(path)))
         elif args.format == "txt":
@@ -272,7 +276,8 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write(render(t, path, args.format) + "\n")
         sys.stdout.flush()
         if bar is not None:
-            bar.update(1)
+            before += lengths[k]
+            advance(bar, before)
     if bar is not None:
         bar.close()
     elapsed = time.perf_counter() - t0
@@ -288,6 +293,40 @@ def run(args: argparse.Namespace) -> int:
     if failed and len(files) > 1:  # one file's own line says it all (README: one line for a bad file)
         warn(f"{failed} of {len(files)} file(s) could not be transcribed")
     return 1 if failed or skipped else 0
+
+
+def write_whole(path: Path, text: str) -> None:
+    """`text` into `path` whole or not at all: a write that fails (a full disk) left the file cut short, over the
+    whole one of an earlier run, and said only "No space left on device"; it is written beside it and renamed."""
+    tmp = path.with_name(f".{path.name}.part")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as err:
+        raise SpeechseqError(f"{path}: not written ({err.strerror or err})") from None
+    finally:  # failed or interrupted (Ctrl+C): no partial file left beside it
+        tmp.unlink(missing_ok=True)
+
+
+def header_seconds(files: list[Path]) -> list[float]:
+    """Each file's length in seconds as its header gives it (0 for a file that cannot be read: it is reported when its
+    turn comes), for the progress bar, which counts seconds of audio: counting files, it stood at 0/1 for the whole
+    of a long lecture."""
+    from ..audio import audio_info
+
+    out = []
+    for f in files:
+        try:
+            out.append(audio_info(f).duration)
+        except SpeechseqError:
+            out.append(0.0)
+    return out
+
+
+def advance(bar, seconds: float) -> None:
+    """The progress bar to `seconds` of audio done, in whole seconds: never back, never past its total (a header
+    that gives the length wrong)."""
+    bar.update(max(0, min(bar.total, round(seconds)) - bar.n))
 
 
 def unread_options(args: argparse.Namespace, asked: str, tuned: bool) -> None:
