@@ -2,7 +2,8 @@
 """Benchmark the live listener: latencies, CPU, memory, and streamed versus offline accuracy.
 
     python scripts/bench_listener.py                      # shipped models, held-out synthetic voices
-    python scripts/bench_listener.py --settings 200:100,400:200,800:400,400:0 --json cache/bench_listener.json
+    python scripts/bench_listener.py --partial-decoder stream --settings 200:100,400:200,800:400,400:0 \
+        --json cache/bench_listener.json
 
 Scenarios: "activate", 0.6 s, a ~5 s command, 1.5 s, spoken by synthesis voices held out from
 training (speechseq.train.synth.heldout), over a -60 dBFS noise floor; the keyword's end and
@@ -14,8 +15,12 @@ the event: its block's end in stream time plus the CPU time of that block and of
   final delay     end of speech -> final event (includes the trailing silence the VAD waits for)
   partial lag     end of a word -> the first partial holding the final's word at that place
                   (and, accuracy aside, -> the first partial holding that many words)
+  rewritten       the last partial's settled words (all but its last) that the final changes
+                  (word edits against the final's words at their places)
   CPU             per second of audio while listening (idle) and while recording (transcribing)
-  WER             offline final vs the streamed result (chunked recogniser alone) vs the last partial
+  WER             offline final vs the streamed result (chunked recogniser alone, --partial-decoder stream)
+                  vs the last partial
+--settings (chunk and look-ahead of the chunked recogniser) matter only to --partial-decoder stream.
                   (speechseq.metrics.wer on text normalised as for `speechseq eval recognizer`)
 With --live (PulseAudio installed) the command itself also runs on a private virtual microphone
 (44.1 kHz stereo through the ALSA pulse plugin, resampled to 16 kHz) for --idle-s seconds: its
@@ -166,7 +171,7 @@ def _pct(xs: list[float], q: float) -> float:
 
 
 def measure(listener, scenarios: list[Scenario], block: int = BLOCK) -> dict:
-    from speechseq.metrics import wer as _wer
+    from speechseq.metrics import edit_distance, wer as _wer
     from speechseq.runtime.events import FinalEvent, PartialEvent, WakeEvent
     from speechseq.text import normalize
 
@@ -174,6 +179,7 @@ def measure(listener, scenarios: list[Scenario], block: int = BLOCK) -> dict:
         return _wer([normalize(t) for t in refs], [normalize(t) for t in hyps])
 
     wake_d, final_d, lags, count_lags, missing_words, words_total = [], [], [], [], 0, 0
+    rewritten = settled_total = 0
     by_voice: dict[str, list[float]] = {}
     refs, finals, lasts, streamed, offline_greedy, misses = [], [], [], [], [], 0
     cpu_idle = cpu_rec = secs_idle = secs_rec = 0.0
@@ -206,6 +212,9 @@ def measure(listener, scenarios: list[Scenario], block: int = BLOCK) -> dict:
         refs.append(sc.text)
         finals.append(final.text)
         lasts.append(partials[-1][0].text if partials else "")
+        settled = lasts[-1].split()[:-1]
+        rewritten += edit_distance(settled, fw[: len(settled)]).distance
+        settled_total += len(settled)
         if listener.streaming is not None:
             s_text, o_text = _streamed_text(listener, sc)
             streamed.append(s_text)
@@ -217,6 +226,7 @@ def measure(listener, scenarios: list[Scenario], block: int = BLOCK) -> dict:
         "final_delay_ms": {"median": 1000 * _pct(final_d, 50), "p90": 1000 * _pct(final_d, 90)},
         "partial_lag_ms": {"median": 1000 * _pct(lags, 50), "p90": 1000 * _pct(lags, 90),
                            "words_never_in_a_partial": f"{missing_words}/{words_total}"},
+        "settled_words_rewritten": f"{rewritten}/{settled_total}",
         "partial_word_count_lag_ms": {"median": 1000 * _pct(count_lags, 50), "p90": 1000 * _pct(count_lags, 90)},
         "cpu_idle_pct_of_core": 100 * cpu_idle / max(secs_idle, 1e-9),
         "cpu_recording_pct_of_core": 100 * cpu_rec / max(secs_rec, 1e-9),
@@ -333,6 +343,8 @@ def model_args(args) -> list[str]:
         out += ["--model", args.model]
     if args.stream_model:
         out += ["--stream-model", args.stream_model]
+    if getattr(args, "partial_decoder", None):
+        out += ["--partial-decoder", args.partial_decoder]
     if args.lm:
         out += ["--lm", args.lm]
     return out
@@ -365,7 +377,11 @@ def main() -> int:
     ap.add_argument("--voices", type=_voice_list, default=",".join(VOICES),
                     help="ENGINE:NAME,... (default: the held-out voices listed in this script)")
     ap.add_argument("--commands", type=bounded(int, ge=1, le=len(COMMANDS)), default=len(COMMANDS), help="commands each voice speaks (1-%(default)s)")
-    ap.add_argument("--settings", type=_settings, default="400:200,200:100,800:400,400:0", help="chunk_ms:lookahead_ms,...")
+    ap.add_argument("--partial-decoder", choices=("final", "stream"),
+                    help="the listener's option (default: the listener's default, final unless --stream-model)")
+    ap.add_argument("--settings", type=_settings, help="chunk_ms:lookahead_ms,... of the chunked recogniser "
+                    "(default: 400:200,200:100,800:400,400:0 with --partial-decoder stream, else 400:200, the "
+                    "listener's, which the final partial decoder does not read)")
     ap.add_argument("--cache", default=str(ROOT / "cache" / "bench_listener"))
     ap.add_argument("--live", action="store_true", help="also run the command on a PulseAudio virtual mic")
     ap.add_argument("--idle-s", type=bounded(float, gt=0), default=20.0, help="--live: seconds of silence measured")
@@ -374,6 +390,9 @@ def main() -> int:
                          "blocks cost less CPU while idle, and delay events by up to a block)")
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args()
+    if args.settings is None:
+        stream = args.partial_decoder == "stream" or (args.partial_decoder is None and args.stream_model)
+        args.settings = _settings("400:200,200:100,800:400,400:0" if stream else "400:200")
     scenarios = make_scenarios(args.voices, args.commands, Path(args.cache))
     if not scenarios:
         raise SystemExit(f"no scenarios: none of the voices {','.join(args.voices)} could be synthesized (the lines above say "
@@ -422,6 +441,8 @@ def _table(results: dict) -> None:
         by = r["wake_delay_ms"]["by_voice_median"]
         print(f"\nwake delay by voice, median ({k.replace(':', ' + ')} ms): "
               + ", ".join(f"{v} {d:.0f} ms" for v, d in sorted(by.items(), key=lambda x: -x[1])))
+    for k, r in results["settings"].items():
+        print(f"\nthe final rewrites {r['settled_words_rewritten']} of the last partials' settled words ({k.replace(':', ' + ')} ms)")
     if "live" in results:
         lv = results["live"]
         print(f"\nlive (virtual mic): idle CPU {lv['idle_cpu_pct_of_core']:.1f}% of a core (an empty PortAudio stream "
