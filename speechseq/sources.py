@@ -2,14 +2,15 @@
 
     with Microphone(device=None) as mic:          # or FileStream("x.wav", realtime=True)
         for item in mic.blocks():
-            if isinstance(item, Overrun): ...     # audio was dropped (the consumer fell behind)
+            if isinstance(item, Overrun): ...     # audio was lost (the consumer fell behind, or the driver did)
             else: ...                             # (N,) float32 block at 16 kHz
 
 The microphone is opened at the device's own rate and (up to two of its) channels; blocks are
 mixed to mono (a channel that has carried nothing, as on a microphone that fills only one, is
 left out rather than halving the voice) and resampled with streaming soxr in the consumer's
 thread. The audio callback only copies the block into a bounded queue and never blocks: when the
-queue is full the block is dropped and counted, and the consumer is told with an `Overrun` item.
+queue is full the block is dropped and counted, and the consumer is told with an `Overrun` item. So
+is input that the driver itself discarded (PortAudio's input overflow), for a length it does not say.
 A device that stops delivering (unplugged, server gone) raises `DeviceLost`. `FileStream` runs a
 file through the same queue, paced in real time by a producer thread (or as fast as it is read,
 with nothing dropped, when realtime=False). sounddevice is imported lazily: without PortAudio,
@@ -43,10 +44,16 @@ class DeviceLost(AudioDeviceError):
 
 @dataclass(frozen=True)
 class Overrun:
-    """Audio lost before the consumer saw it: `dropped_s` seconds (source time), noticed after `time` s of audio."""
+    """Audio lost before the consumer saw it: `dropped_s` seconds (source time), noticed after `time` s of audio.
+
+    `input_overflows`: how often the driver discarded input there as well (PortAudio's input overflow flag), for
+    a length PortAudio does not report: it is in neither `dropped_s` nor the source's clock, so times after it
+    are early by that unknown amount (a consumer says so, rather than a length).
+    """
 
     dropped_s: float
     time: float
+    input_overflows: int = 0
 
 
 @dataclass(frozen=True)
@@ -95,21 +102,24 @@ class BlockQueue:
     """A bounded queue between an audio thread (never blocks) and the consumer.
 
     `offer` puts a block or drops it and counts its frames; only the producer writes the drop
-    counter and only the consumer writes what it has reported, so no lock is needed. Each block
-    is queued with the count of frames dropped before it, so that a loss is reported where it
-    happened: after the blocks that were already waiting in the queue.
+    counters and only the consumer writes what it has reported, so no lock is needed. Each block
+    is queued with the counts of frames dropped and of driver overflows before it, so that a loss
+    is reported where it happened: after the blocks that were already waiting in the queue.
     """
 
     def __init__(self, max_blocks: int) -> None:
         self._q: queue.Queue = queue.Queue(maxsize=max(1, max_blocks))
         self.dropped_frames = 0      # written by the producer only
-        self._before = 0             # dropped_frames when the block last got was queued (consumer only)
-        self._reported = 0           # written by the consumer only
+        self.overflows = 0           # input the driver discarded before a block (producer only)
+        self._before = (0, 0)        # the counters when the block last got was queued (consumer only)
+        self._reported = (0, 0)      # written by the consumer only
 
-    def offer(self, block, frames: int | None = None) -> bool:
-        """Queue `block` (`frames` frames; default its length), or drop it and count them."""
+    def offer(self, block, frames: int | None = None, overflow: bool = False) -> bool:
+        """Queue `block` (`frames` frames; default its length), or drop it and count them. `overflow`: the
+        driver discarded input just before this block (a loss of unknown length, reported before it)."""
+        self.overflows += bool(overflow)
         try:
-            self._q.put_nowait((self.dropped_frames, block))
+            self._q.put_nowait(((self.dropped_frames, self.overflows), block))
             return True
         except queue.Full:
             self.dropped_frames += len(block) if frames is None else frames
@@ -117,7 +127,7 @@ class BlockQueue:
 
     def put(self, block, timeout: float | None = None) -> None:
         """Blocking put, for producers that may wait (a file read as fast as possible)."""
-        self._q.put((self.dropped_frames, block), timeout=timeout)
+        self._q.put(((self.dropped_frames, self.overflows), block), timeout=timeout)
 
     def get(self, timeout: float) -> np.ndarray | None:
         try:
@@ -128,7 +138,14 @@ class BlockQueue:
 
     def take_dropped(self) -> int:
         """Frames dropped since the last call and before the block last got (so, reported before it)."""
-        new, self._reported = self._before - self._reported, self._before
+        new = self._before[0] - self._reported[0]
+        self._reported = (self._before[0], self._reported[1])
+        return new
+
+    def take_overflows(self) -> int:
+        """Driver overflows since the last call and before the block last got (so, reported before it)."""
+        new = self._before[1] - self._reported[1]
+        self._reported = (self._reported[0], self._before[1])
         return new
 
 
@@ -161,10 +178,10 @@ class Microphone:
         self.device, self.block_s, self.stall_s = device, block_s, stall_s
         self._want_rate, self._want_channels = samplerate, channels
         self.queue = BlockQueue(int(np.ceil(queue_s / block_s)))
-        self.overflows = 0           # PortAudio's own input overflows (the callback came late)
+        self.overflows = 0           # PortAudio's own input overflows (input discarded before a callback)
         self._stream = None
         self._finished = threading.Event()
-        self.time = 0.0              # seconds of source audio delivered or dropped
+        self.time = 0.0              # seconds of source audio delivered or dropped (but for what overflows lost)
         self.name = ""
 
     def open(self) -> "Microphone":
@@ -232,9 +249,9 @@ class Microphone:
 
     def _callback(self, indata, frames, time_info, status) -> None:
         # Runs on PortAudio's thread: copy the raw float32 samples (interleaved) and hand them over, never wait.
-        if status.input_overflow:
-            self.overflows += 1
-        self.queue.offer(bytes(indata), frames)
+        overflow = bool(status.input_overflow)
+        self.overflows += overflow
+        self.queue.offer(bytes(indata), frames, overflow)
 
     def blocks(self) -> Iterator[np.ndarray | Overrun]:
         """Resampled mono blocks, with an Overrun item wherever audio was dropped; raises DeviceLost."""
@@ -244,9 +261,9 @@ class Microphone:
         first = True
         while True:
             block = self.queue.get(timeout=0.1)
-            dropped = self.queue.take_dropped()
-            if dropped:
-                yield Overrun(dropped / self.rate, self.time)
+            dropped, overflows = self.queue.take_dropped(), self.queue.take_overflows()
+            if dropped or overflows:
+                yield Overrun(dropped / self.rate, self.time, overflows)
                 self.time += dropped / self.rate
             if block is None:
                 waited += 0.1

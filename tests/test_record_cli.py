@@ -420,3 +420,106 @@ def test_audio_dropped_in_the_pause_after_a_word_keeps_it(tmp_path, capsys):
             first = sf.read(kept[0], dtype="float32")[0]
             assert abs(len(first) / SR - (events[0]["end"] - events[0]["start"] + 0.4)) < 1e-3
             assert 1.1 < events[0]["start"] < 1.25 and 1.6 < events[0]["end"] < 1.8   # "activate": 1.18-1.69 s
+
+
+def test_audio_the_driver_discarded_is_said_so_without_a_length(tmp_path, capsys):
+    """PortAudio's input overflow comes as an Overrun of unknown length (input_overflows, dropped_s 0): a take it
+    fell into was rejected as "0.00 s of audio was dropped during it", and --background warned "0.00 s of audio
+    was dropped"; both say the driver lost audio, of a length it does not report."""
+    from argparse import Namespace
+
+    from speechseq.commands.record import _Background, _Takes
+    from speechseq.sources import Overrun
+
+    a = sf.read(SAMPLE, dtype="float32")[0]
+    word = a[int(1.0 * SR): int(1.9 * SR)]
+    args = Namespace(pause_ms=500.0, max_seconds=2.5, vad="energy", keyword="android", count=50, json=True)
+    out = tmp_path / "clips"
+    out.mkdir()
+    session = _Takes(args, out, "android")
+    x = np.concatenate([np.zeros(SR, np.float32), word])[: SR + len(word) // 2]   # stopped inside the word
+    for i in range(0, len(x), 800):
+        session.feed(x[i: i + 800])
+        session.heard += len(x[i: i + 800])
+    session.overrun(Overrun(0.0, session.heard / SR, input_overflows=1))
+    events = _events(capsys.readouterr().out)
+    assert [e["event"] for e in events] == ["rejected"]
+    reason = events[0]["reason"]
+    assert "0.00 s" not in reason and "how much it does not say" in reason and "say it again" in reason, reason
+    session.overrun(Overrun(0.25, session.heard / SR, input_overflows=2))   # both: the known part and the rest
+    background = _Background(Namespace(background=1.0, json=True), tmp_path / "room", "background")
+    background.overrun(Overrun(0.0, 3.0, input_overflows=1))
+    background.overrun(Overrun(0.5, 4.0))
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["speechseq: warning: the input driver discarded audio (how much it does not say)",
+                   "speechseq: warning: 0.50 s of audio was dropped (the machine fell behind)"], err
+
+
+def test_record_into_a_folder_whose_name_is_not_utf8(tmp_path):
+    """A folder named in Latin-1 (its name reaches Python as lone surrogates): the takes' and the background's
+    files were written through a str path that soundfile encodes as strict UTF-8, so the first file ended the
+    session with a UnicodeEncodeError traceback and nothing kept; a second session into it read the takes there
+    the same way. (A process of its own: its stdout writes such a name back as the bytes it was given.)"""
+    import os
+
+    src = tmp_path / "takes.wav"
+    _takes_file(src, gains=(1.0, 1.0))
+    out = tmp_path / os.fsdecode(b"caf\xe9")
+
+    def record(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "speechseq", "record", *args, "--out", str(out), "--input",
+                               str(src)], cwd=ROOT, capture_output=True, timeout=120)
+
+    for _ in range(2):   # the second cuts the same takes again: found there, not saved twice
+        done = record("android", "--vad", "energy", "--json")
+        assert done.returncode == 0 and b"Traceback" not in done.stderr, done.stderr.decode(errors="replace")
+    events = _events(done.stdout.decode("utf-8", "surrogateescape"))
+    assert [(e["file"], e.get("already_there")) for e in events] == [
+        (str(out / f"android-00{i}.wav"), True) for i in (1, 2)]
+    assert sorted(f.name for f in out.iterdir()) == ["android-001.wav", "android-002.wav"]
+    done = record("--background", "1")
+    assert done.returncode == 0 and b"kept 4.3 s of background in 1 file" in done.stderr, done.stderr
+    with open(out / "background-001.wav", "rb") as f:
+        np.testing.assert_allclose(sf.read(f, dtype="float32")[0], sf.read(src, dtype="float32")[0], atol=1 / 32768)
+
+
+def test_record_on_a_full_disk_says_why(tmp_path):
+    """A write that the disk refuses (here the process's file-size limit, EFBIG, as a full disk's ENOSPC: both
+    reach libsndfile as a failed write()) was "background-001.wav: cannot write it (System error.)"; it names
+    the system's reason now, and leaves no partial file."""
+    import resource
+
+    x = (0.05 * np.random.default_rng(0).standard_normal(65 * SR)).astype(np.float32)
+    src = tmp_path / "room.wav"
+    sf.write(src, x, SR, subtype="PCM_16")
+    out = tmp_path / "room"
+
+    def small_files():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # a write past the limit fails instead of killing
+        resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, resource.RLIM_INFINITY))
+
+    done = subprocess.run([sys.executable, "-m", "speechseq", "record", "--background", "2", "--out", str(out),
+                           "--input", str(src)], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          preexec_fn=small_files)
+    assert done.returncode == 1, done.stderr
+    assert "background-001.wav: cannot write it (" in done.stderr and "File too large" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and list(out.iterdir()) == []
+
+
+def test_the_commands_printed_next_quote_a_folder_with_a_space(tmp_path, capsys):
+    """The next steps printed after a session are meant to be pasted into a shell: a folder named "My Clips" was
+    printed as `--positives My Clips:50` (two arguments there: the train command failed on "My")."""
+    import shlex
+
+    from speechseq.commands.record import next_steps
+
+    text = next_steps("android", "android", Path("My Clips"))
+    line = next(s for s in text.replace("\\\n", "").splitlines() if "train detector" in s)
+    assert shlex.split(line)[shlex.split(line).index("--positives") + 1] == "My Clips:50", line
+    src = tmp_path / "room.wav"
+    sf.write(src, np.zeros(2 * SR, np.float32), SR, subtype="PCM_16")
+    out = tmp_path / "my room"
+    assert main(["record", "--background", "1", "--out", str(out), "--input", str(src)]) == 0
+    use = next(s for s in capsys.readouterr().err.splitlines() if "--backgrounds" in s)
+    cmd = use[use.index("`") + 1: use.index("`", use.index("`") + 1)]
+    assert shlex.split(cmd)[-1] == str(out), use

@@ -338,3 +338,44 @@ def test_a_stereo_mic_mix_is_the_mean_and_stays_so_through_digital_silence(monke
     x[9600:28800, 1] = 0.0                                                         # 0.4 s of a gated right channel
     y = _mic_hears(monkeypatch, x)
     assert np.abs(y - resample(to_mono(x), 48000)[: len(y)]).max() < 1e-3
+
+
+def test_a_drivers_input_overflow_is_reported_where_it_happened(monkeypatch):
+    """PortAudio's own input overflow (the driver discarded input before this callback, and does not say how much)
+    was only counted in `Microphone.overflows`: the consumer was never told, and its clock went on as if nothing
+    was lost. It is an Overrun item now, right before the block after the loss, that says it does not know how
+    much was lost (input_overflows, dropped_s 0: no invented length on the clock); with frames the queue dropped
+    too, those are counted as before."""
+    import types
+
+    import speechseq.sources as sources
+
+    class Started(_FakeStream):
+        def start(self) -> None:
+            pass
+
+    info = {"name": "USB mic", "default_samplerate": 16000.0, "max_input_channels": 1}
+    monkeypatch.setattr(sources, "import_sounddevice", lambda: types.SimpleNamespace(
+        query_devices=lambda device=None, kind=None: info, RawInputStream=Started))
+    blocks = [np.full(800, i / 100, np.float32) for i in range(6)]
+    flags = [False, False, True, False, False, False]
+    got = []
+    with Microphone(block_s=0.05, queue_s=1.0, stall_s=1.0) as mic:
+        for b, flag in zip(blocks, flags):
+            mic._callback(b.tobytes(), 800, None, types.SimpleNamespace(input_overflow=flag))
+        for item in mic.blocks():
+            got.append(item if isinstance(item, Overrun) else round(float(item[0]) * 100))
+            if len(got) == 7:
+                break
+    assert got == [0, 1, Overrun(0.0, 0.1, input_overflows=1), 2, 3, 4, 5]
+    assert mic.overflows == 1 and mic.time == pytest.approx(0.3)
+
+    q = BlockQueue(1)                                # an overflowed block that the full queue drops as well
+    assert q.offer(np.zeros(100, np.float32))
+    assert not q.offer(np.zeros(100, np.float32), overflow=True)
+    q.get(0.01)
+    assert (q.take_dropped(), q.take_overflows()) == (0, 0)
+    assert q.offer(np.ones(100, np.float32))
+    assert float(q.get(0.01)[0]) == 1.0
+    assert (q.take_dropped(), q.take_overflows()) == (100, 1)
+    assert (q.take_dropped(), q.take_overflows()) == (0, 0)   # reported once

@@ -99,26 +99,35 @@ def next_number(out: Path, stem: str) -> int:
 
 def next_steps(keyword: str, stem: str, out: Path) -> str:
     """What to run with the takes: the fine-tune of the README, from the shipped model of this keyword
-    when there is one, from a run of yours otherwise."""
+    when there is one, from a run of yours otherwise (ready to paste: the folder quoted for a shell)."""
+    import shlex
+
     shipped = MODELS / f"{stem.replace('-', '_')}.onnx"
     init = f"models/{shipped.name}" if shipped.is_file() else "runs/YOUR-RUN"
     synth = f"cache/synth/kw-{stem}"
     return (f"speechseq: next, fit a detector to your voice (README: Training your own keyword):\n"
             f"  speechseq synth keyword --keyword \"{keyword}\" --out {synth}   # once\n"
             f"  speechseq train detector --keyword \"{keyword}\" --synth {synth} --init {init} \\\n"
-            f"      --positives {out}:50 --backgrounds SPEECH-WITHOUT-THE-KEYWORD --epochs 3 --lr 0.001 "
-            f"--out runs/{stem}-me")
+            f"      --positives {shlex.quote(f'{out}:50')} --backgrounds SPEECH-WITHOUT-THE-KEYWORD --epochs 3 "
+            f"--lr 0.001 --out runs/{stem}-me")
 
 
 def write_take(path: Path, audio, seen: dict[str, Path] | None = None) -> Path:
     """The WAV written whole or not at all (a temporary file renamed into place); returns its path. With `seen`
     (`sample_digests` of the files there, kept up to date here), a take whose samples a file holds already is not
     written again (the same recording cut twice): that file's path is returned instead."""
+    import io
+
     import soundfile as sf
 
     tmp = path.with_name(f".{path.name}.part")
+    wav = io.BytesIO()
+    sf.write(wav, audio, SAMPLE_RATE, subtype="PCM_16", format="WAV")
     try:
-        sf.write(str(tmp), audio, SAMPLE_RATE, subtype="PCM_16", format="WAV")
+        # written by Python, not libsndfile: a full disk is "No space left on device", not "System error.",
+        # and a folder whose name is not UTF-8 is written too
+        with open(tmp, "wb") as f:
+            f.write(wav.getbuffer())
         digest = sample_digest(tmp) if seen is not None else None
         if digest is not None and digest in seen:
             tmp.unlink()
@@ -141,7 +150,7 @@ def sample_digest(path: Path) -> str:
 
     import soundfile as sf
 
-    return hashlib.sha1(sf.read(str(path), dtype="int16")[0].tobytes()).hexdigest()
+    return hashlib.sha1(sf.read(os.fsencode(path), dtype="int16")[0].tobytes()).hexdigest()
 
 
 def sample_digests(out: Path, stem: str) -> dict[str, Path]:
@@ -186,6 +195,15 @@ def run(args: argparse.Namespace) -> int:
         session.finish()
     session.summary()
     return 0
+
+
+def lost(item) -> str:
+    """What a sources.Overrun lost, in words: the length the queue dropped, and input the driver discarded
+    (PortAudio's input overflow) without saying how much."""
+    said = [f"{item.dropped_s:.2f} s of audio was dropped (the machine fell behind)"] if item.dropped_s else []
+    if item.input_overflows:
+        said.append("the input driver discarded audio (how much it does not say)")
+    return "; ".join(said)
 
 
 # a stop this long after the last speech keeps the take (the word was said; shorter: it may go on)
@@ -315,7 +333,7 @@ class _Takes(_Recording):
             return
         if self.tstate.start >= 0:
             self._say_rejected(self.tstate.start * self.cutter.frame / SAMPLE_RATE, self.heard / SAMPLE_RATE,
-                               f"{item.dropped_s:.2f} s of audio was dropped during it: say it again")
+                               f"audio was lost during it ({lost(item)}): say it again")
         self.tstate = replace(self.tstate, start=-1, last=-1, too_long=False)
 
     def done(self) -> bool:
@@ -401,7 +419,7 @@ class _Background(_Recording):
             self.held, self.held_n = [rest], len(rest)
 
     def overrun(self, item) -> None:
-        warn(f"{item.dropped_s:.2f} s of audio was dropped (the machine fell behind)")
+        warn(lost(item))
 
     def done(self) -> bool:
         return self.written + self.held_n >= self.total
@@ -429,5 +447,8 @@ class _Background(_Recording):
         print(f"speechseq: kept {length} of background in {len(self.kept)} file"
               f"{'s' if len(self.kept) != 1 else ''} in {self.out}", file=sys.stderr)
         if self.kept:
-            print(f"speechseq: use it as `speechseq train detector ... --backgrounds {self.out}`, and (15 min or "
-                  f"more) as `speechseq eval detector ... --negatives {self.out} --save-threshold`", file=sys.stderr)
+            import shlex
+
+            out = shlex.quote(str(self.out))
+            print(f"speechseq: use it as `speechseq train detector ... --backgrounds {out}`, and (15 min or "
+                  f"more) as `speechseq eval detector ... --negatives {out} --save-threshold`", file=sys.stderr)
