@@ -127,6 +127,21 @@ def test_overrun_is_reported_and_clocks_stay_in_step(tiny_models, demo_audio):
     assert wer(COMMAND, final.text) <= 0.2
 
 
+def test_audio_the_input_driver_discarded_is_said_so_without_a_length(tiny_models):
+    """PortAudio's input-overflow flag (sources.Overrun.input_overflows) says the driver discarded input, not how
+    much: the listener reported it as "overrun: 0 ms of audio dropped (processing fell behind)", wrong on both."""
+    listener = _listener(tiny_models)
+    state = listener.initial_state()
+    (event,), state = listener.overrun(0.0, state, input_overflows=2)
+    assert event.to_dict() == {"event": "overrun", "dropped_s": 0.0, "time": 0.0, "input_overflows": 2}
+    assert "input driver discarded audio" in str(event) and "0 ms" not in str(event)
+    assert state.time == 0.0                                          # nothing known to add to the clock
+    (both,), _ = listener.overrun(0.25, state, input_overflows=1)
+    assert "250 ms" in str(both) and "input driver discarded" in str(both)
+    (plain,), _ = listener.overrun(0.5, state)
+    assert plain.to_dict() == {"event": "overrun", "dropped_s": 0.5, "time": 0.0}   # as before
+
+
 def test_overruns_while_recording_move_the_later_word_times(tiny_models, demo_audio):
     """Losses reported while the utterance is recorded (no audio taken out, so the text and its own
     clock stay as they were): 0.5 s in the silence before the command, 0.3 s inside "the" (about 3.44-3.62 s).

@@ -339,7 +339,7 @@ def _loop(args: argparse.Namespace, listener, out: "_Output", stop: threading.Ev
                     announced = False
                     for item in source.blocks():
                         if isinstance(item, Overrun):
-                            events, state = listener.overrun(item.dropped_s, state)
+                            events, state = listener.overrun(item.dropped_s, state, item.input_overflows)
                         else:
                             if not announced:
                                 announced, lost_at = True, None

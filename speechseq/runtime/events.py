@@ -68,16 +68,23 @@ class FinalEvent:
 
 @dataclass(frozen=True)
 class OverrunEvent:
-    """Audio was dropped because processing fell behind (the listener goes on)."""
+    """Audio was lost (the listener goes on): `dropped_s` because processing fell behind, and where
+    `input_overflows` > 0 audio the input driver discarded, of a length it does not say (times after it are
+    early by that much)."""
 
     dropped_s: float
     time: float
+    input_overflows: int = 0
 
     def to_dict(self) -> dict:
-        return {"event": "overrun", "dropped_s": round(self.dropped_s, 3), "time": round(self.time, 3)}
+        out = {"event": "overrun", "dropped_s": round(self.dropped_s, 3), "time": round(self.time, 3)}
+        return {**out, "input_overflows": self.input_overflows} if self.input_overflows else out
 
     def __str__(self) -> str:
-        return f"[{self.time:7.2f}s] overrun: {self.dropped_s * 1000:.0f} ms of audio dropped (processing fell behind)"
+        said = [f"{self.dropped_s * 1000:.0f} ms of audio dropped (processing fell behind)"] if self.dropped_s else []
+        if self.input_overflows:
+            said.append("the input driver discarded audio (how much it does not say; later times are early by it)")
+        return f"[{self.time:7.2f}s] overrun: " + "; ".join(said or ["0 ms of audio dropped"])
 
 
 Event = WakeEvent | PartialEvent | FinalEvent | OverrunEvent

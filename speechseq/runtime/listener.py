@@ -5,7 +5,7 @@
     state = listener.initial_state()
     for block in source.blocks():                   # float32 mono 16 kHz, or a sources.Overrun
         if isinstance(block, Overrun):              # audio lost: step() takes samples only
-            events, state = listener.overrun(block.dropped_s, state)
+            events, state = listener.overrun(block.dropped_s, state, block.input_overflows)
         else:
             events, state = listener.step(block, state)
     events = listener.finish(state)
@@ -368,14 +368,16 @@ class Listener:
             return self._listen(block, state)
         return self._record(block, state)
 
-    def overrun(self, dropped_s: float, state: ListenerState) -> tuple[list[Event], ListenerState]:
+    def overrun(self, dropped_s: float, state: ListenerState,
+                input_overflows: int = 0) -> tuple[list[Event], ListenerState]:
         """Account for audio that never arrived: report it and keep the clocks in step.
 
         While listening the detector's clock is shifted; while recording the gap is absent from the
         utterance's audio, and noted where it fell, so that the final event's times after it (words, end,
-        speech end) are later by `dropped_s`, as on the stream.
+        speech end) are later by `dropped_s`, as on the stream. `input_overflows`: the input driver discarded
+        audio too (sources.Overrun), of a length it does not say: reported, nothing added to the clocks.
         """
-        event = OverrunEvent(dropped_s, state.time)
+        event = OverrunEvent(dropped_s, state.time, input_overflows)
         state = replace(state, time=state.time + dropped_s)
         if state.mode is Mode.LISTENING:
             state = replace(state, detector_offset=state.detector_offset + dropped_s, history=())
