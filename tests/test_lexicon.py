@@ -181,7 +181,8 @@ def _damaged(arrays: dict, how: str) -> dict:
                                        ("a word outside the vocabulary", "character 'H' is not in the vocabulary"),
                                        ("bigrams missing", "word LM arrays missing: bi"),
                                        ("cut short", "not a word LM file (File is not a zip file"),
-                                       ("bytes damaged", "not a word LM file (")])
+                                       ("bytes damaged", "not a word LM file ("),
+                                       ("one .npy array", "not a word LM file (one NumPy array (.npy), not a .npz")])
 def test_a_damaged_lexicon_file_is_one_error_naming_it(lexicon, tmp_path, capsys, how, says):
     """Each was a traceback (JSONDecodeError, AttributeError, IndexError, ValueError, BadZipFile, zlib.error), an
     error without the file's name, or (tri short) a file taken that fails in the middle of a search."""
@@ -192,6 +193,9 @@ def test_a_damaged_lexicon_file_is_one_error_naming_it(lexicon, tmp_path, capsys
         bad.write_bytes(raw[: len(raw) // 2])
     elif how == "bytes damaged":   # inside the compressed words: zlib's error or a bad CRC, whichever it meets
         bad.write_bytes(raw[:60] + bytes(b ^ 0xFF for b in raw[60:400]) + raw[400:])
+    elif how == "one .npy array":   # np.load gives an array, no archive: a TypeError traceback (no context manager)
+        with bad.open("wb") as f:
+            np.save(f, np.arange(3))
     else:
         with np.load(good, allow_pickle=False) as z:
             np.savez(bad, **_damaged({k: z[k] for k in z.files}, how))
@@ -300,6 +304,7 @@ def test_read_wordfreq_list(tmp_path):
     assert list(got) == ["the", "of", "don't", "cat"]          # digits, capitals, accents, leading ' dropped
     assert got["the"] == 1.0 and abs(got["of"] - 10 ** -0.02) < 1e-12 and abs(got["cat"] - 10 ** -0.03) < 1e-12
     assert list(read_wordfreq(f, 2)) == ["the", "of"]
+    assert read_wordfreq(f, 0) == {} and read_wordfreq(f, -1) == {}   # none asked: none (0 gave "the")
     bad = tmp_path / "bad.msgpack.gz"
     bad.write_bytes(gzip.compress(msgpack.packb([{"format": "other"}])))
     with pytest.raises(ValueError):
@@ -320,3 +325,99 @@ def test_read_wordfreq_of_other_msgpack_is_one_value_error(tmp_path, content):
     f.write_bytes(gzip.compress(msgpack.packb(content)))
     with pytest.raises(ValueError, match="not a wordfreq cB list"):
         read_wordfreq(f, 5)
+
+
+def test_an_unpruned_search_scores_every_labelling_as_brute_force_does():
+    """Oracle: with a beam wider than the prefixes and no pruning, the search's hypotheses are every labelling the
+    lexicon rules allow (no leading or double space), each scored as the module docstring defines it, computed here
+    from all CTC paths of a few frames over blank, space, a, b (OOV words: the penalty, no LM score, <unk> after),
+    with a character bigram LM fused too."""
+    import itertools
+
+    from speechseq.text import EOS, SOS, decode
+
+    lex = Lexicon(WordLM(*kneser_ney(["a ab", "ab ba a", "abb a", "ba ab abb", "a"])))
+    lm, syms = lex.lm, [0, 1, VOCAB.index("a"), VOCAB.index("b")]
+    rng = np.random.default_rng(0)
+    table = rng.normal(0, 1.5, (len(VOCAB), len(VOCAB)))
+    table -= np.logaddexp.reduce(table, axis=1, keepdims=True)
+
+    class Bigram:
+        def initial_state(self):
+            return np.zeros(1, np.int64)
+
+        def step(self, tokens, states):
+            return table[tokens], tokens.copy()
+
+    def expected(tokens, ctc, o):
+        text = decode(list(tokens))
+        if text.startswith(" ") or "  " in text:
+            return None
+        h2 = h1 = BOS
+        words, wsum, n_oov = text.split(), 0.0, 0
+        for w in words:
+            wid = lex.trie.word_at(w)
+            if wid >= 0:
+                wsum += lm.logp(wid, h1, h2)
+            n_oov += wid < 0
+            h2, h1 = h1, wid if wid >= 0 else UNK_WORD
+        wsum += lm.logp(EOS_WORD, h1, h2)
+        chars = sum(table[a, b] for a, b in zip((SOS, *tokens), (*tokens, EOS)))
+        fused = o.char_weight * chars + o.char_bonus * len(tokens) if o.char_weight else 0.0   # bonus: with the LM
+        return ctc + o.word_weight * wsum + o.word_bonus * len(words) - o.oov_penalty * n_oov + fused
+
+    for trial in range(12):
+        n_frames = 1 + trial % 6
+        logits = np.full((n_frames, 29), -np.inf)
+        logits[:, syms] = rng.normal(0, 2, (n_frames, 4))
+        lp = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
+        o = LexiconOptions(beam_size=10 ** 5, word_weight=rng.uniform(0, 2), word_bonus=rng.normal(),
+                           oov_penalty=rng.uniform(0, 5), char_weight=trial % 2 * rng.uniform(0.1, 1),
+                           char_bonus=rng.normal(), prune_top_k=28, prune_logp=-np.inf, blank_skip=1.0)
+        ctc: dict[tuple[int, ...], float] = {}
+        for path in itertools.product(syms, repeat=n_frames):
+            tokens = tuple(s for j, s in enumerate(path) if s and (j == 0 or s != path[j - 1]))
+            ctc[tokens] = np.logaddexp(ctc.get(tokens, -np.inf), sum(lp[j, s] for j, s in enumerate(path)))
+        want = {k: s for k, v in ctc.items() if (s := expected(k, v, o)) is not None}
+        got = {h.tokens: h.score for h in lexicon_beam_search(lp, lex, o, lm=Bigram())}
+        assert set(got) == set(want)
+        assert max(abs(got[k] - want[k]) for k in got) < 1e-9
+
+
+def test_kneser_ney_matches_its_formulas_in_every_context():
+    """The stored backoff form gives, for every (h2, h1, w), the interpolated Kneser-Ney probability of the
+    docstring of speechseq.train.wordlm computed here from raw counts; every context sums to 1 over V'."""
+    import itertools
+    from collections import Counter
+
+    lm = WordLM(*kneser_ney(SENTENCES + ["the the the", "cat"]))
+    tri = Counter()
+    for s in SENTENCES + ["the the the", "cat"]:
+        t = ["<s>", "<s>", *s.split(), "</s>"]
+        tri.update(zip(t, t[1:], t[2:]))
+    bi_cc = Counter((b, c) for a, b, c in tri)          # N(. b c)
+    uni_cc = Counter(c for b, c in bi_cc)                 # N(. c)
+
+    def discount(counts):
+        n1, n2 = sum(c == 1 for c in counts), sum(c == 2 for c in counts)
+        return min(max(n1 / (n1 + 2 * n2), 0.05), 0.95)
+
+    d1, d2, d3 = discount(uni_cc.values()), discount(bi_cc.values()), discount(tri.values())
+    assert lm.meta["discounts"] == [round(d1, 4), round(d2, 4), round(d3, 4)]
+    n_v = lm.size - 1
+
+    def interp(counts, hist, c, lower):
+        seen = {k[-1]: v for k, v in counts.items() if k[:-1] == hist}
+        n = sum(seen.values())
+        d = {3: d3, 2: d2}[len(hist) + 1]
+        return lower if n == 0 else max(seen.get(c, 0) - d, 0) / n + d * len(seen) / n * lower
+
+    worst = 0.0
+    for h2, h1 in itertools.product(lm.words, lm.words):
+        p = np.exp(lm.next_logprobs(lm.id(h1), lm.id(h2)))
+        assert abs(p[1:].sum() - 1.0) < 1e-6
+        for w in lm.words[1:]:
+            p1 = max(uni_cc.get(w, 0) - d1, 0) / sum(uni_cc.values()) + d1 * len(uni_cc) / sum(uni_cc.values()) / n_v
+            p3 = interp(tri, (h2, h1), w, interp(bi_cc, (h1,), w, p1))
+            worst = max(worst, abs(np.log(p3) - lm.logp(lm.id(w), lm.id(h1), lm.id(h2))))
+    assert worst < 1e-6

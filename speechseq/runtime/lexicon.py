@@ -312,6 +312,9 @@ def load_lexicon(path: str | os.PathLike) -> Lexicon:
     if not p.is_file():
         raise LexiconError(f"{p}: no such lexicon file (make one with scripts/train_wordlm.py)")
     try:
+        with open(p, "rb") as f:   # np.load of a .npy file is one array, no archive (it was a TypeError)
+            if f.read(6) == b"\x93NUMPY":
+                raise ValueError("one NumPy array (.npy), not a .npz archive of them")
         with np.load(p, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:  # cut short, damaged, no zip

@@ -1,6 +1,6 @@
 """Building the word trigram LM of the lexicon decoder: interpolated Kneser-Ney, numpy only.
 
-    sents = corpus_sentences(["../shared/data/text/ljspeech.txt"], exclude_manifests=[("kathleen.jsonl", "dev")])
+    sents, _ = corpus_sentences(["../shared/data/text/ljspeech.txt"], exclude_manifests=[("kathleen.jsonl", "dev")])
     arrays, meta = kneser_ney(sents, min_count=1)
     save_word_lm("models/words-en.npz", arrays, meta)
 
@@ -63,6 +63,8 @@ def read_wordfreq(path: str | os.PathLike, n_words: int) -> dict[str, float]:
             or not all(isinstance(b, list) and all(isinstance(w, str) for w in b) for b in data[1:])):
         raise ValueError(f"{path}: not a wordfreq cB list")
     out: dict[str, float] = {}
+    if n_words < 1:   # none asked (--background-words 0): the loop below would take its first word
+        return out
     for i, words in enumerate(data[1:]):
         for w in words:
             if _WORD.fullmatch(w) and w not in out:
