@@ -24,7 +24,7 @@ __all__ = ["DECODERS", "DEFAULT_DECODER", "DecodeOptions", "TextDecoder", "best_
            "encoder_run", "attention_picture", "plot_attention"]
 
 DECODERS = ("greedy", "beam", "beam-lm", "rescore")
-DEFAULT_DECODER = "beam-lm"   # the most accurate one within the real-time target (see models/lm-en.md)
+DEFAULT_DECODER = "beam-lm"   # TextDecoder's own default kind; the commands default to auto, whose first choice is the lexicon search
 
 
 @dataclass(frozen=True)
