@@ -404,3 +404,19 @@ def test_error_analysis_bins_search_and_model_errors():
     # Planted model error: the truth "ad" (0.27) loses to "b" (0.4), which the search found.
     assert analyse((A, D), beam=2) == ((B,), "model")
     assert score_sequence(model.step, init, (A, D), length_norm_alpha=0.7) == pytest.approx(np.log(0.27) / 3 ** 0.7)
+
+
+def test_words_not_before_moves_only_what_starts_too_early():
+    """The first word wholly before t starts at t with its length; one that ends after t keeps its end; the words
+    after it start no earlier than it ends, and the rest stay as they were."""
+    from speechseq.runtime.decoding import Word, words_not_before
+
+    words = [Word("he", 0.0, 0.06, 0.9), Word("was", 0.30, 0.50, 0.8), Word("here", 0.60, 0.90, 0.7)]
+    got = words_not_before(words, 0.2)
+    assert [(w.word, w.start, w.end, w.confidence) for w in got] == [
+        ("he", 0.2, pytest.approx(0.26), 0.9), ("was", 0.30, 0.50, 0.8), ("here", 0.60, 0.90, 0.7)]
+    got = words_not_before(words, 0.4)   # "he" now ends after "was" began: "was" starts where "he" ends
+    assert [(w.start, w.end) for w in got] == [(0.4, pytest.approx(0.46)), (pytest.approx(0.46), 0.50), (0.60, 0.90)]
+    got = words_not_before(words, 0.35)  # "was" is partly before: it starts later and keeps its end
+    assert [(w.start, w.end) for w in got] == [(0.35, pytest.approx(0.41)), (pytest.approx(0.41), 0.50), (0.60, 0.90)]
+    assert words_not_before(words, 0.0) == words and words_not_before([], 1.0) == []

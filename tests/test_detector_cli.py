@@ -182,7 +182,7 @@ def test_detect_file_streams_at_the_models_rate(tmp_path):
     path = tmp_path / "burst.wav"
     sf.write(path, audio, 16000, subtype="FLOAT")
     events, duration, post, _ = detect_file(det, path, keep=True)
-    assert duration == pytest.approx(4.0, abs=1e-3) and len(post[0]) == pytest.approx(4.0 / model.step_s, abs=1)
+    assert duration == pytest.approx(4.0, abs=1e-3) and post[0].n == pytest.approx(4.0 / model.step_s, abs=1)
     assert len(events) == 1 and 2.0 < events[0].time < 2.7 and 0 <= events[0].start < events[0].end <= 2.6
 
 
@@ -225,3 +225,37 @@ def test_eval_detector_reads_files_at_the_models_rate(tmp_path):
     posts, hours = negative_posteriors(det, [path], show=False)
     assert hours * 3600 == pytest.approx(4.0, abs=1e-3) and len(posts[0][0]) == pytest.approx(4.0 / model.step_s, abs=1)
     assert positive_scores(det, [path], show=False).shape == (1, 1)
+
+
+def test_detect_plot_data_stays_bounded_on_a_long_stream(tmp_path):
+    """detect --plot kept every sample of the file it draws, and then its whole log-mel: 1.03 GB at the peak for an
+    hour (85 MB without --plot). Now it keeps at most 4096 columns of spectrogram and posterior, each the maximum of
+    the frames (steps) it stands for, so that a loud half second in five minutes still shows where it was; a file
+    of under 40 s is kept whole, the plot as before."""
+    from speechseq.commands.detect import detect_file
+    from speechseq.frontend import FrontendConfig, logmel
+    from speechseq.runtime.detector import Detector
+    from tests.test_detector_runtime import LoudnessModel
+
+    det = Detector([LoudnessModel()], range_db=None)
+    cfg = FrontendConfig()
+    rng = np.random.default_rng(0)
+    audio = (0.001 * rng.standard_normal(16000 * 300)).astype(np.float32)
+    audio[16000 * 200: 16000 * 200 + 8000] = 0.3 * rng.standard_normal(8000)    # loud from 200.0 to 200.5 s
+    sf.write(tmp_path / "long.wav", audio, 16000, subtype="FLOAT")
+    events, duration, post, spec = detect_file(det, tmp_path / "long.wav", keep=True)
+    assert spec.n == len(whole := logmel(audio, cfg)) and spec.factor == 8 and 2048 <= len(spec.rows) <= 4096
+    full = len(whole) // 8 * 8
+    want = np.concatenate([whole[:full].reshape(-1, 8, 40).max(axis=1), whole[full:].max(axis=0, keepdims=True)])
+    np.testing.assert_allclose(spec.rows, want, atol=1e-4)
+    loud = spec.ends()[np.argmax(spec.rows.mean(axis=1))] / cfg.frame_rate
+    assert 200.0 < loud <= 200.6, loud
+    (p,) = post
+    assert p.n == pytest.approx(300 / 0.04, abs=2) and p.factor == 2 and len(p.rows) <= 4096
+    assert 200.0 < p.ends()[np.argmax(p.rows)] * 0.04 <= 200.7
+    assert len(events) == 1 and 200.0 < events[0].time < 200.8
+
+    sf.write(tmp_path / "short.wav", audio[: 16000 * 10], 16000, subtype="FLOAT")
+    _, _, post, spec = detect_file(det, tmp_path / "short.wav", keep=True)
+    assert spec.factor == 1 and post[0].factor == 1 and len(post[0].rows) == post[0].n == 998 // 4
+    np.testing.assert_allclose(spec.rows, logmel(audio[: 16000 * 10], cfg), atol=1e-4)

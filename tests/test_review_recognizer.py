@@ -142,11 +142,12 @@ def _bursts(spans, sr: int = 16000) -> np.ndarray:
 def test_transcribe_cuts_short_segments_at_pauses_and_offsets_word_times(max_segment):
     """transcribe(--max-segment 4) looked for a pause between 5 s and 4 s: none, so every cut fell at exactly 4 s,
     in the middle of speech. Now every cut is in a pause, no sample is lost or doubled, and word times are
-    offset by their segment's start."""
+    offset by their segment's start (the fake recogniser's word lies in each segment's first burst: a word is never
+    put before the speech of its segment begins, test_transcribe.py::test_a_first_word_starts_where_the_speech_does)."""
     spans = [(0.2, 2.5), (3.0, 5.8), (6.3, 9.0), (9.5, 12.0), (12.5, 15.5), (16.0, 19.0), (19.5, 23.0),
              (23.5, 26.0), (26.5, 30.0)]
     x = _bursts(spans)
-    rec = _fake_recognizer(words_at=(0.1, 0.3))
+    rec = _fake_recognizer(words_at=(0.6, 0.8))
     t = rec.transcribe([x[i: i + 7000] for i in range(0, len(x), 7000)], max_segment_s=max_segment)
     assert np.array_equal(np.concatenate(rec.seen), x) and t.duration == pytest.approx(len(x) / 16000)
     assert len(t.segments) >= (2 if max_segment == 20 else 8)
@@ -154,5 +155,5 @@ def test_transcribe_cuts_short_segments_at_pauses_and_offsets_word_times(max_seg
         assert seg.end - seg.start <= max_segment + 1e-9
     for seg in t.segments[1:]:
         assert not any(a + 0.05 < seg.start < b - 0.05 for a, b in spans), seg.start
-    assert [(w.start, w.end) for w in t.words] == [(pytest.approx(s.start + 0.1), pytest.approx(s.start + 0.3))
+    assert [(w.start, w.end) for w in t.words] == [(pytest.approx(s.start + 0.6), pytest.approx(s.start + 0.8))
                                                    for s in t.segments]

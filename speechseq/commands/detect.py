@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import functools
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +14,10 @@ from .common import (IMAGE_SUFFIXES, MODELS, HelpFormatter, add_range_arg, bound
                      model_paths, no_shipped, output_file, print_json_line, warn)
 
 DEFAULT_MODELS = ("activate.onnx", "computer.onnx")
+# Columns of spectrogram and of each posterior kept for --plot: a file of under 40 s (10 ms frames) is drawn whole;
+# a longer one in 2048-4096 columns, each the maximum of the frames it stands for, more than the figure's 1000 pixels
+# show. Keeping the whole file took 1.03 GB at the peak for an hour (85 MB without --plot).
+PLOT_ROWS = 4096
 
 
 EXAMPLES = """examples:
@@ -56,23 +60,74 @@ def default_models() -> list[Path]:
     return found
 
 
+@dataclass(frozen=True)
+class Pooled:
+    """A stream of n rows (time first) kept as at most PLOT_ROWS: row k is the maximum of rows
+    [k * factor, (k + 1) * factor), the last one of those there are."""
+
+    rows: np.ndarray
+    factor: int
+    n: int
+
+    def ends(self) -> np.ndarray:
+        """(len(rows),) the index after each row's last input row."""
+        return np.minimum((np.arange(len(self.rows)) + 1) * self.factor, self.n)
+
+
+class MaxPool:
+    """Collects a stream of rows into a Pooled of fewer than `limit` (even) rows: when `limit` are full, neighbours
+    are pooled in pairs and each row stands for twice as many. The maximum, so that a short loud sound or a
+    posterior's peak still shows in an hour."""
+
+    def __init__(self, empty: np.ndarray, limit: int = PLOT_ROWS) -> None:
+        self.limit, self.factor, self.n, self.count = limit, 1, 0, 0
+        self.rows: list[np.ndarray] = []
+        self.part = self.empty = empty  # the maximum of the `count` rows of the one being filled; (0, ...) rows
+
+    def add(self, x: np.ndarray) -> None:
+        i = 0
+        while i < len(x):
+            take = min(self.factor - self.count, len(x) - i)
+            top = x[i: i + take].max(axis=0)
+            self.part = top if self.count == 0 else np.maximum(self.part, top)
+            self.count, i = self.count + take, i + take
+            if self.count == self.factor:
+                self.rows.append(self.part)
+                self.count = 0
+                if len(self.rows) == self.limit:
+                    self.rows = list(np.maximum(np.stack(self.rows[0::2]), np.stack(self.rows[1::2])))
+                    self.factor *= 2
+        self.n += len(x)
+
+    def result(self) -> Pooled:
+        rows = self.rows + ([self.part] if self.count else [])
+        return Pooled(np.stack(rows) if rows else self.empty, self.factor, self.n)
+
+
 def detect_file(det, path: Path, chunk_ms: float = 100.0, keep: bool = False):
-    """Stream one file through `det`. Returns (events, duration s, posteriors per keyword or None, features or None)."""
+    """Stream one file through `det`. Returns (events, duration s, posteriors per keyword or None, log-mel features
+    or None), the last two for --plot as Pooled, in bounded memory."""
     from ..audio import stream_audio
     state = det.initial_state()
     rate = det.frontend.cfg.sample_rate  # the models' rate (each file is resampled to it), not always 16 kHz
     chunk = max(1, int(round(rate * chunk_ms / 1000)))
     post = [[] for _ in det.models] if keep else None
-    feats = [] if keep else None
+    pools = [MaxPool(np.zeros(0, np.float32)) for _ in det.models]
+    spec, fe_state = MaxPool(np.zeros((0, det.frontend.cfg.n_mels), np.float32)), det.frontend.initial_state()
     events, n = [], 0
     for block in stream_audio(path, block_s=10.0, sr=rate):
         n += len(block)
         for i in range(0, len(block), chunk):
             piece = block[i: i + chunk]
-            if keep:
-                feats.append(piece)
             got, state = det.step(piece, state, post)
             events += got
+            if keep:
+                feats, fe_state = det.frontend.step(piece, fe_state)
+                spec.add(feats)
+                for pool, p in zip(pools, post):
+                    for values in p:
+                        pool.add(values)
+                    p.clear()
     # The file's end is followed by a second of quiet noise, as `eval detector` scores clips: the posterior rises
     # only after a keyword ends, and a clip cut 0.1 s after its word was otherwise never detected.
     tail = _tail(rate)
@@ -83,13 +138,9 @@ def detect_file(det, path: Path, chunk_ms: float = 100.0, keep: bool = False):
     events += det.flush(state)
     duration = n / rate
     events = [e if e.end <= duration else replace(e, end=duration, start=min(e.start, duration)) for e in events]
-    spec = None
-    if keep:
-        from ..frontend import logmel
-
-        spec = logmel(np.concatenate(feats) if feats else np.zeros(0, np.float32), det.frontend.cfg)
-        post = [np.concatenate(p) if p else np.zeros(0, np.float32) for p in post]
-    return events, duration, post, spec
+    if not keep:
+        return events, duration, None, None
+    return events, duration, [pool.result() for pool in pools], spec.result()
 
 
 @functools.lru_cache(maxsize=2)
@@ -109,13 +160,12 @@ def plot_detections(path: Path, out: str, det, events, duration: float, post, sp
     fig = Figure(figsize=(10, 5))
     FigureCanvasAgg(fig)
     ax1, ax2 = fig.subplots(2, 1, sharex=True)
-    if len(spec):
-        ax1.imshow(spec.T, origin="lower", aspect="auto", cmap="magma",
-                   extent=(0, len(spec) / det.frontend.cfg.frame_rate, 0, spec.shape[1]))
+    if len(spec.rows):
+        ax1.imshow(spec.rows.T, origin="lower", aspect="auto", cmap="magma",
+                   extent=(0, spec.n / det.frontend.cfg.frame_rate, 0, spec.rows.shape[1]))
     ax1.set(ylabel="mel band", title=str(path.name))
     for m, p, thr in zip(det.models, post, det.thresholds):
-        t = np.arange(1, len(p) + 1) * m.step_s
-        line, = ax2.plot(t, p, label=m.keyword)
+        line, = ax2.plot(p.ends() * m.step_s, p.rows, label=m.keyword)
         ax2.axhline(thr, color=line.get_color(), ls=":", lw=0.8)
     for e in events:
         for ax in (ax1, ax2):

@@ -23,7 +23,8 @@ from speechseq.text import BLANK, EOS, SOS, SPACE, decode
 from .ctc_prefix import PrefixTrie, advance, extensions, prune
 
 __all__ = ["Hypothesis", "Word", "AttentionHypothesis", "LanguageModel", "greedy", "prefix_beam_search",
-           "ctc_align", "word_timestamps", "attention_beam_search", "score_sequence", "classify_error"]
+           "ctc_align", "word_timestamps", "words_not_before", "attention_beam_search", "score_sequence",
+           "classify_error"]
 
 _NEG = -np.inf
 StepFn = Callable[[np.ndarray, Any], tuple[np.ndarray, Any]]
@@ -334,6 +335,23 @@ def word_timestamps(log_probs: np.ndarray, hyp: Hypothesis, frame_shift_s: float
     bounds = np.flatnonzero(np.diff(np.concatenate([[0], tokens != SPACE, [0]]).astype(np.int8)))
     return [Word(decode(tokens[a:b].tolist()), float(start[a] * frame_shift_s), float((end[b - 1] + 1) * frame_shift_s),
                  float(np.clip(conf[a:b].mean(), 0.0, 1.0))) for a, b in zip(bounds[::2], bounds[1::2])]
+
+
+def words_not_before(words: Sequence[Word], t: float) -> list[Word]:
+    """``words`` (in order, each ending by the next one's start) with none starting before ``t`` (s).
+
+    A word that did starts at ``t``, and keeps its end when that is later, else its length; the words after it
+    then start no earlier than it ends. For an utterance's first word, whose onset its alignment cannot give: the
+    shipped recogniser writes the first letters in its first frames however much silence comes before the speech.
+    """
+    out: list[Word] = []
+    for k, w in enumerate(words):
+        if w.start >= t:
+            return out + list(words[k:])
+        end = w.end if w.end > t else t + (w.end - w.start)
+        out.append(Word(w.word, t, end, w.confidence))
+        t = end
+    return out
 
 
 def attention_beam_search(

@@ -24,7 +24,7 @@ from ..audio import mono_samples, resample
 from ..checks import finite, refuse
 from .vad import SAMPLE_RATE, EnergyVad
 
-__all__ = ["RegionConfig", "primed_state", "speech_probabilities", "speech_regions"]
+__all__ = ["RegionConfig", "primed_state", "speech_onset", "speech_probabilities", "speech_regions"]
 
 
 @dataclass(frozen=True)
@@ -98,3 +98,15 @@ def speech_regions(probs: np.ndarray, frame_s: float, n_samples: int, sample_rat
         else:
             out.append((lo, hi))
     return out
+
+
+def speech_onset(probs: np.ndarray, frame_s: float, span: tuple[int, int], sample_rate: int = 16000,
+                 threshold: float = 0.5) -> int:
+    """The sample where the VAD first hears speech in `span` [a, b) of the clip `probs` were computed over: the
+    start of the first frame at or above `threshold` that reaches into it (never before a), or a when none does."""
+    a, b = span
+    hop = frame_s * sample_rate
+    speech = np.asarray(probs, dtype=np.float32).reshape(-1) >= threshold
+    first, last = int(a // hop), min(len(speech), int(np.ceil(b / hop)))
+    hits = np.flatnonzero(speech[first:last])
+    return max(a, int((first + hits[0]) * hop)) if hits.size else a
