@@ -74,6 +74,23 @@ def test_wake_then_partials_then_final(tiny_models, demo_audio):
     assert state.mode is Mode.LISTENING
 
 
+def test_the_finals_first_word_starts_where_the_speech_does(tiny_models, demo_audio, capsys):
+    """The recording keeps pre_speech_s (0.3 s) before the VAD's speech onset (about 2.68 s), and the recogniser
+    writes an utterance's first letters in its first frames: the first word started at the cut, 0.3 s early, as
+    transcribe's did before its onset bound (speechseq.runtime.recognizer.ONSET_MARGIN_S)."""
+    from speechseq.runtime.recognizer import ONSET_MARGIN_S
+
+    events, _ = _run(_listener(tiny_models), demo_audio)              # the tiny models' first word is late anyway
+    final = next(e for e in events if isinstance(e, FinalEvent))
+    assert final.start < 2.5 and final.words[0].start >= 2.68 - ONSET_MARGIN_S - 0.05, final.words
+    code, lines, err = _cli(["listen", "--input", str(SAMPLE), "--fast", "--json"], capsys)   # the shipped models
+    assert code == 0, err
+    (final,) = [e for e in map(json.loads, lines) if e["event"] == "final"]
+    words = final["words"]
+    assert words[0]["start"] >= 2.68 - ONSET_MARGIN_S - 0.05, words      # it was 2.46 s
+    assert all(w["start"] < w["end"] <= v["start"] + 1e-6 for w, v in zip(words, words[1:]))
+
+
 def _no_flicker(texts: list[str]) -> None:
     for a, b in zip(texts, texts[1:]):
         stable = a.split()[:-1]

@@ -42,11 +42,11 @@ import numpy as np
 from ..audio import finite_samples, mono_samples
 from ..checks import finite, refuse
 from ..frontend import FrontendState, StreamingFrontend
-from .decoding import Word
+from .decoding import Word, words_not_before
 from .detector import Detection, Detector, DetectorState
 from .events import Event, FinalEvent, OverrunEvent, PartialEvent, WakeEvent
 from .onnx import ModelError
-from .recognizer import DecodeOptions, Recognizer
+from .recognizer import ONSET_MARGIN_S, DecodeOptions, Recognizer
 from .streaming_recognizer import StreamingRecognizer, StreamState
 from .vad import EnergyVad, Vad, VadState, load_vad
 
@@ -134,6 +134,7 @@ class Recording:
     speech_seen: bool = False
     silence_s: float = 0.0
     speech_end: float = 0.0
+    onset: float | None = None          # where the VAD first heard speech (this clock): no word starts before it
     partial: str = ""
     early: tuple[float, str, tuple[Word, ...]] | None = None   # (speech_end it covers, text, words)
     decoded: int = 0                    # "final" partials: the features the last decode saw,
@@ -280,7 +281,7 @@ class Listener:
                 silence += frame_s
         rec = replace(rec, samples=rec.samples + len(block), frontend=fe_state, vad=vad_state, stream=stream,
                       feats=(*rec.feats, feats) if len(feats) else rec.feats, speech_seen=speech_seen,
-                      silence_s=silence, speech_end=speech_end)
+                      silence_s=silence, speech_end=speech_end, onset=rec.onset if onset is None else onset)
         if speech_seen and silence >= cfg.tail_gap_s and speech_end - rec.start <= cfg.keyword_tail_s:
             rec = self._restart(rec, speech_end, keep_speech=False)      # that was the keyword's own tail
         elif onset is not None and onset - cfg.pre_speech_s > rec.start:
@@ -341,7 +342,7 @@ class Listener:
         start = rec.start + skip * hop / SAMPLE_RATE
         rec = replace(rec, start=start, samples=rec.samples - skip * hop, feats=(feats,) if len(feats) else (),
                       stream=stream, partial="", early=None, decoded=0, settled=(), unsettled=())
-        return rec if keep_speech else replace(rec, speech_seen=False, silence_s=0.0, speech_end=start)
+        return rec if keep_speech else replace(rec, speech_seen=False, silence_s=0.0, speech_end=start, onset=None)
 
     def _final(self, state: ListenerState, produced: float | None = None) -> tuple[FinalEvent, ListenerState]:
         rec = state.recording
@@ -350,6 +351,8 @@ class Listener:
             text, words = rec.early[1], list(rec.early[2])
         elif rec.speech_seen and rec.feats:
             text, words = self.transcriber.transcribe(np.concatenate(rec.feats))
+        if rec.onset is not None:  # the recogniser writes the first letters in its first frames (ONSET_MARGIN_S)
+            words = words_not_before(words, rec.onset - ONSET_MARGIN_S - rec.start)
         at = rec.stream_time
         final = FinalEvent(text, tuple(replace(w, start=at(rec.start + w.start), end=at(rec.start + w.end, end=True))
                                        for w in words),
