@@ -344,3 +344,35 @@ def test_chunked_forward_bad_steps_are_a_clear_error(c, r):
     m = _model()
     with pytest.raises(ValueError, match="chunk_steps must be an integer >= 1 and lookahead_steps an integer >= 0"):
         chunked_forward(m, torch.randn(1, 20, 8), c, r)
+
+
+def test_export_streaming_refuses_meta_from_another_model(exported, tmp_path, capsys):
+    """--meta-from an offline export of another network (here 3 layers of 6 against the checkpoint's 2 of 5) wrote a
+    twin stamped with that model's source_digest: `speechseq listen --model` it then took the other network's partials
+    for its own, without a word."""
+    from speechseq.train.export_streaming import main
+
+    torch.manual_seed(0)
+    m = Recognizer(RecognizerConfig(n_mels=8, front_dim=12, hidden=5, layers=2, dropout=0.0)).eval()
+    torch.save({"kind": "recognizer", "model_config": m.cfg.to_dict(), "model": m.state_dict(), "epoch": 1,
+                "extra": {"frontend": FE.to_dict()}}, tmp_path / "best.pt")
+    _, off, _ = exported[0]
+    out = tmp_path / "r.stream.onnx"
+    assert main(["--checkpoint", str(tmp_path / "best.pt"), "--meta-from", str(off), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("export_streaming: error: ") and len(err.splitlines()) == 1, err
+    assert str(off) in err and "layers" in err and "hidden" in err and not out.exists()
+
+
+
+def test_stream_card_says_whether_the_shipped_files_are_fine_tuned():
+    """The card's "How it was made" called step 2 (the chunk-mode fine-tune) "the shipped files", while its Card line,
+    its last paragraph and the files' metadata (no stream_finetune) say they are step 1's, not fine-tuned."""
+    from speechseq.runtime.onnx import read_metadata
+
+    root = Path(__file__).resolve().parents[1] / "models"
+    card = " ".join((root / "recognizer-en.stream.md").read_text().split())
+    for name in ("recognizer-en.stream.onnx", "recognizer-en.stream.int8.onnx"):
+        assert "stream_finetune" not in read_metadata(root / name)
+    assert "the shipped files are step 1's (no fine-tune)" in card
+    assert "Fine-tuned in chunked mode (the shipped files)" not in card

@@ -31,7 +31,8 @@ from ..runtime.streaming_recognizer import source_digest
 from ..text import CTC_SIZE, VOCAB
 from .export_recognizer import _quiet_preprocessing_advice, written_atomically
 
-__all__ = ["export_streaming", "quantize_streaming", "recognizer_from_onnx", "source_digest", "stream_path"]
+__all__ = ["export_streaming", "quantize_streaming", "recognizer_from_checkpoint_file", "recognizer_from_onnx",
+           "source_digest", "stream_path"]
 
 
 def stream_path(offline: str | os.PathLike) -> Path:
@@ -103,6 +104,21 @@ def recognizer_from_onnx(path: str | os.PathLike) -> tuple[Recognizer, dict]:
     model.eval()
     _check_against_onnx(model, path)
     return model, meta
+
+
+def recognizer_from_checkpoint_file(path: str | os.PathLike) -> tuple[Recognizer, dict]:
+    """The model (eval mode) and the checkpoint of a recogniser training checkpoint. ModelError (one line) for a file
+    torch cannot read as one or a checkpoint of another kind; OSError as it is (a missing file)."""
+    from .recognizer import load_recognizer_checkpoint
+
+    try:
+        return load_recognizer_checkpoint(path)
+    except (OSError, SpeechseqError):
+        raise
+    except ValueError as err:  # a checkpoint of another kind ("a 'detector' checkpoint, not a recognizer")
+        raise ModelError(str(err)) from None
+    except Exception as err:  # torch.load of a damaged file or of something else: pickle, zip, attribute errors
+        raise ModelError(f"{path}: not a speechseq recognizer checkpoint ({err.__class__.__name__})") from None
 
 
 def _check_against_onnx(model: Recognizer, path: str | os.PathLike, tol: float = 1e-3) -> None:
@@ -232,6 +248,18 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def _check_meta_from(offline: dict, path: str, model: Recognizer, checkpoint: str) -> None:
+    """ModelError unless `offline` (--meta-from's metadata) is an offline recogniser export of `model`'s network: its
+    source_digest would stamp the twin as another model's, which `speechseq listen --model` it then takes for its own."""
+    if offline.get("kind") != "recognizer":
+        raise ModelError(f"{path}: not a speechseq recognizer export (kind {offline.get('kind')!r})")
+    was, now = offline.get("model_config") or {}, model.cfg.to_dict()
+    diffs = [f"{k} {was.get(k)!r}, not {v!r}" for k, v in now.items() if k != "dropout" and was.get(k) != v]
+    if diffs:
+        raise ModelError(f"{path}: the export of another network than {checkpoint}'s ({'; '.join(diffs)}): "
+                         f"give the offline export of the model the checkpoint was trained from")
+
+
 def _export(args: argparse.Namespace) -> int:
     torch.set_num_threads(1)
     if args.from_onnx:
@@ -239,19 +267,12 @@ def _export(args: argparse.Namespace) -> int:
         out = Path(args.out) if args.out else stream_path(args.from_onnx)
         meta = {**meta, "source": Path(args.from_onnx).name, "source_digest": source_digest(meta)}
     else:
-        from .recognizer import load_recognizer_checkpoint
-
-        try:
-            model, ckpt = load_recognizer_checkpoint(args.checkpoint)
-        except (OSError, SpeechseqError, ValueError):
-            raise
-        except Exception as err:  # torch.load of a damaged file or of something else: pickle, zip, attribute errors
-            raise ModelError(f"{args.checkpoint}: not a speechseq recognizer checkpoint "
-                             f"({err.__class__.__name__})") from None
+        model, ckpt = recognizer_from_checkpoint_file(args.checkpoint)
         extra = dict(ckpt.get("extra") or {})
         meta = {k: extra[k] for k in ("frontend", "train_hours", "train_sources", "data", "metrics") if k in extra}
         if args.meta_from:
             offline = read_metadata(args.meta_from)
+            _check_meta_from(offline, args.meta_from, model, args.checkpoint)
             meta = {**offline, "source": Path(args.meta_from).name, "source_digest": source_digest(offline)}
         if "stream_finetune" in extra:
             hist = ckpt.get("history") or [{}]

@@ -160,22 +160,39 @@ def _sources(args: argparse.Namespace) -> dict[str, str | None]:
             "--features": str(Path(args.features).resolve())}
 
 
-def _check_resume(out: Path, sources: dict[str, str | None] | None = None) -> None:
+def _options(args: argparse.Namespace) -> dict[str, float | int]:
+    """The options that shape a fine-tune's training and its choice of best epoch, as its last.pt records them (a
+    rerun may change --epochs and --device only)."""
+    return {"--lr": args.lr, "--offline-weight": args.offline_weight, "--fraction": args.fraction,
+            "--batch-seconds": args.batch_seconds, "--ema": args.ema, "--val-limit": args.val_limit}
+
+
+def _check_resume(out: Path, sources: dict[str, str | None] | None = None,
+                  options: dict[str, float | int] | None = None) -> None:
     """SystemExit unless OUT/last.pt, if there, is a stream fine-tune's of these `sources` (_sources): its kind is a
     recogniser training run's too, and resuming one of those would go on training it with the chunked loss, writing
     over its checkpoints (its best.pt chosen by the offline WER, then compared with chunked ones); one from another
-    source model or features would go on with the old weights, and export them stamped with the new source."""
-    from ..commands.runs import same_data
-    from .loop import load_checkpoint
+    source model or features would go on with the old weights, and export them stamped with the new source.
+    SpeechseqError for a last.pt torch cannot read, or one of other `options` (_options): its later epochs would be
+    trained (and its best.pt chosen) by others, and the twin's metadata would give the rerun's as the fine-tune's."""
+    from ..commands.runs import read_last, same_data
+    from ..errors import SpeechseqError
 
     last = out / "last.pt"
-    if not last.exists():
+    ck = read_last(out)
+    if ck is None:
         return
-    tune = (load_checkpoint(last).get("extra") or {}).get("stream_finetune")
+    tune = (ck.get("extra") or {}).get("stream_finetune") if isinstance(ck, dict) else None
     if tune is None:
         raise SystemExit(f"{last} is not a stream fine-tune's checkpoint (a recogniser training run?): "
                          f"give another --out")
     same_data(out, tune.get("sources"), sources or {})  # runs written before the sources were kept: as they are
+    was = tune.get("options") or {}                       # and before the options were
+    for option, now in (options or {}).items():
+        if option in was and was[option] != now:
+            raise SpeechseqError(f"{out} holds a run made with {option} {was[option]:g}, not {now:g}: rerun with its "
+                                 f"options to resume it (--epochs and --device may change), use a new --out, or "
+                                 f"delete {out} to start over")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -187,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     src.add_argument("--from-onnx", help="the fp32 offline recogniser export to start from")
     src.add_argument("--checkpoint", help="a recogniser training checkpoint to start from")
     ap.add_argument("--features", required=True, help="feature banks (scripts/train_recognizer.py prepare)")
-    ap.add_argument("--out", required=True, help="run directory (checkpoints; rerun to resume)")
+    ap.add_argument("--out", required=True, help="run directory (checkpoints; rerun with the same options to resume: "
+                                              "--epochs and --device may change)")
     ap.add_argument("--epochs", type=bounded(int, ge=1), default=3)
     ap.add_argument("--fraction", type=bounded(float, gt=0), default=0.5, help="share of the training data per epoch")
     ap.add_argument("--lr", type=bounded(float, gt=0), default=2e-4)
@@ -209,9 +227,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from ..commands.common import checked_device
     from ..runtime.onnx import twin_path
     from .loop import LoopConfig, load_checkpoint, train_loop
 
+    checked_device(args.device)  # one line for a device torch cannot use, before any work
     if args.device == "cpu":
         torch.set_num_threads(1)
     if args.from_onnx:
@@ -222,18 +242,20 @@ def _run(args: argparse.Namespace) -> int:
         model, meta = recognizer_from_onnx(args.from_onnx)
         meta = {**meta, "source": Path(args.from_onnx).name, "source_digest": source_digest(meta)}
     else:
-        from .recognizer import load_recognizer_checkpoint
+        from .export_streaming import recognizer_from_checkpoint_file
 
-        model, ck = load_recognizer_checkpoint(args.checkpoint)
+        model, ck = recognizer_from_checkpoint_file(args.checkpoint)
         meta = {k: v for k, v in (ck.get("extra") or {}).items() if k in ("frontend", "data")}
-    sources = _sources(args)
-    _check_resume(Path(args.out), sources)
+    sources, options = _sources(args), _options(args)
+    _check_resume(Path(args.out), sources, options)
     train, val, noise = _load_banks(Path(args.features), args.val_limit)
     bank_frontend = FrontendConfig(**train.frontend)
     if bank_frontend.n_mels != model.cfg.n_mels or (
             meta.get("frontend") is not None and FrontendConfig(**meta["frontend"]) != bank_frontend):
         raise SystemExit(f"the feature banks and the model use different frontends ({bank_frontend} and "
                          f"{meta.get('frontend') or f'n_mels={model.cfg.n_mels}'})")
+    if meta.get("frontend") is None:  # a checkpoint that kept none: the features it is fine-tuned on say which
+        meta["frontend"] = bank_frontend.to_dict()
     opts = TrainOptions(batch_seconds=args.batch_seconds, repeats={s: args.fraction for s in set(train.sources)})
     loop_cfg = LoopConfig(epochs=args.epochs, lr=args.lr, device=args.device, ema_decay=args.ema or None)
     validate = chunked_validate(val, args.device)
@@ -241,7 +263,8 @@ def _run(args: argparse.Namespace) -> int:
         model.to(args.device)
         print(f"before fine-tuning: {validate(model)}", file=sys.stderr)
     extra = {"stream_finetune": {"settings": SETTINGS, "offline_weight": args.offline_weight, "source": meta.get("source"),
-                                 "sources": sources, "command": " ".join(sys.argv)}, "frontend": meta.get("frontend")}
+                                 "sources": sources, "options": options, "command": " ".join(sys.argv)},
+             "frontend": meta.get("frontend")}
     gens = chunked_generators(opts, args.device)
     loss_fn = chunked_loss_fn(opts, noise, args.device, args.offline_weight,
                               floor=FrontendConfig(**train.frontend).floor, generators=gens)
