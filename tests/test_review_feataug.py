@@ -103,3 +103,40 @@ def test_mixes_longer_than_the_pink_floor_wrap_it_as_the_backgrounds_do():
     assert x.shape == (2, 2500, 40) and y.shape == (2, 625) and torch.isfinite(x).all() and y.sum() > 0
     x2, y2 = mixer.batch(np.random.default_rng(3), 2, min_pos=1)
     assert torch.equal(x, x2) and torch.equal(y, y2)
+
+
+def _tone_band(f_hz: float, cfg) -> np.ndarray:
+    from speechseq.frontend import logmel
+
+    t = np.arange(16000) / 16000
+    return logmel((0.3 * np.sin(2 * np.pi * f_hz * t)).astype(np.float32), cfg)
+
+
+def _peak(feats: np.ndarray) -> float:
+    """The fractional band of a tone's peak (a parabola through the loudest band and its neighbours)."""
+    p = feats.mean(0).astype(np.float64)
+    k = int(np.clip(np.argmax(p), 1, len(p) - 2))
+    y0, y1, y2 = p[k - 1: k + 2]
+    return k + 0.5 * (y0 - y2) / (y0 - 2 * y1 + y2)
+
+
+@pytest.mark.parametrize("a", [0.9, 1.1])
+def test_vocal_tract_warp_moves_a_tone_by_the_factor(a):
+    """VTLP by a factor a moves a formant at f to a f (a > 1 up, as frontend.mel_warp, the detectors' training and
+    the runtime's --warps): stretching the mel-band index instead moved 1 kHz by 1 / 1.13 but 4 kHz by 1 / 1.25 for
+    a = 1.1, a wider warp at high frequencies than the card's "vocal tract warp 0.9-1.1", and the other way."""
+    from speechseq.frontend import FrontendConfig
+    from speechseq.train.feataug import speed_warp
+
+    fe = FrontendConfig(n_mels=80)
+    grid = np.arange(200.0, 7001.0, 50.0)
+    bands = np.array([_peak(_tone_band(f, fe)) for f in grid])
+    assert np.all(np.diff(bands) > 0)
+    cfg = replace(OFF, warp=(a, a), warp_prob=1.0)
+    for f in (500.0, 1000.0, 2000.0, 4000.0, 6000.0):
+        if not 300 < f * a < 6900:
+            continue
+        warped = speed_warp(_tone_band(f, fe), cfg, np.random.default_rng(0), floor=1e-5)
+        assert warped.shape == (98, 80)
+        moved_to = float(np.interp(_peak(warped), bands, grid))
+        assert moved_to / f == pytest.approx(a, rel=0.03), f

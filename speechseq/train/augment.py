@@ -69,7 +69,8 @@ def label_vector(n_steps: int, ends: list[int] | np.ndarray, stride: int, label_
 def synth_rir(rng: np.random.Generator, sr: int = 16000, rt60: tuple[float, float] = (0.15, 0.9),
               drr_db: tuple[float, float] = (-3.0, 12.0)) -> np.ndarray:
     """A random room impulse response: direct path, a few early reflections and an exponentially
-    decaying noise tail (decay faster at high frequencies). Returns (N,) float32, direct peak 1."""
+    decaying noise tail (decay faster at high frequencies). Returns (N,) float32, direct peak 1, and
+    all the rest (reflections and tail) 10 ** (-DRR / 10) of its energy, DRR drawn from `drr_db`."""
     t60 = rng.uniform(*rt60)
     n = int(sr * min(1.2, t60 * 1.1))
     t = np.arange(n) / sr
@@ -87,6 +88,8 @@ def synth_rir(rng: np.random.Generator, sr: int = 16000, rt60: tuple[float, floa
     for _ in range(rng.integers(2, 6)):  # early reflections within 50 ms
         k = int(sr * rng.uniform(0.002, 0.05))
         h[k] += rng.uniform(-0.6, 0.6)
+    # the reflections are reverberant energy too: without this a drawn DRR of 12 dB measured 3.9 on average
+    h[1:] *= math.sqrt(10 ** (-drr / 10) / max(np.sum(h[1:] ** 2), 1e-12))
     return h.astype(np.float32)
 
 
@@ -134,6 +137,8 @@ def coloured_noise(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
     exponent = {"white": 0.0, "pink": 1.0, "brown": 2.0}[kind]
     spec = np.fft.rfft(rng.standard_normal(n))
     f = np.maximum(np.fft.rfftfreq(n), 1.0 / n)
+    if exponent:  # 1/f has no level at f = 0: weighted as the lowest bin, brown noise held 22 % of its power as DC
+        spec[0] = 0.0
     y = np.fft.irfft(spec / f ** (exponent / 2), n)
     return (y / (np.sqrt(np.mean(y**2)) + 1e-12)).astype(np.float32)
 

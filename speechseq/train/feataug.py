@@ -10,7 +10,8 @@ operation approximates its waveform twin in the power domain of the mel bands:
     gain      x' = x + g                      (clipped at the frontend's floor)
     speed     x'(t) = x(r t)                  (tempo, pitch kept; linear interpolation in time;
                                                T' = round(T / r) frames, the most at the slowest r)
-    warp      x'(m) = x(a m)                  (vocal tract length: stretch the mel axis)
+    warp      band m reads the spectrum at f_m / a  (vocal tract length: a tone at f moves to a f;
+                                               frontend.mel_warp, as the detectors' mixes and --warps)
     band      bands above a random cut-off set to the noise floor (8 kHz recordings)
     SpecAugment: frequency and time masks, filled with the per-band training mean.
 
@@ -28,6 +29,7 @@ import numpy as np
 import torch
 
 from ..checks import finite, fraction, refuse, span, whole
+from ..frontend import mel_warp
 
 __all__ = ["AugmentConfig", "speed_frames", "slowest_frames", "speed_warp", "augment_batch", "colored_noise_features"]
 
@@ -35,7 +37,7 @@ __all__ = ["AugmentConfig", "speed_frames", "slowest_frames", "speed_warp", "aug
 @dataclass(frozen=True)
 class AugmentConfig:
     speed: tuple[float, float] = (0.88, 1.12)     # tempo factor range (uniform); (1, 1) = off
-    warp: tuple[float, float] = (0.9, 1.1)        # mel-axis stretch range
+    warp: tuple[float, float] = (0.9, 1.1)        # vocal tract length factor range (a formant at f moves to a f)
     warp_prob: float = 0.5
     dither: float = 0.25                          # uniform +-dither/2 noise (the bank's step)
     gain: float = 1.5                             # +- nats (1.5 = 6.5 dB)
@@ -45,7 +47,7 @@ class AugmentConfig:
     rt60: tuple[float, float] = (0.15, 0.8)       # seconds
     reverb_gain: tuple[float, float] = (0.05, 0.5)  # late energy relative to direct, per frame
     band_prob: float = 0.1
-    band_cut: tuple[int, int] = (45, 75)          # first band removed (80 bands: ~2.3-6.6 kHz)
+    band_cut: tuple[int, int] = (45, 75)          # first band removed (80 bands: centred ~2.0-6.3 kHz)
     freq_masks: int = 2
     freq_width: int = 12
     time_masks_per_s: float = 0.6                 # per second of each utterance (its own length, not the batch's)
@@ -104,12 +106,9 @@ def speed_warp(feats: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator, 
         w = (pos - i)[:, None].astype(np.float32)
         x = (1 - w) * x[i] + w * x[i + 1]
     if cfg.warp_prob > 0 and rng.random() < cfg.warp_prob:
-        a = rng.uniform(*cfg.warp)
-        f = x.shape[1]
-        pos = np.clip(np.arange(f) * a, 0, f - 1)
-        i = np.minimum(pos.astype(np.int64), f - 2)
-        w = (pos - i)[None, :].astype(np.float32)
-        x = (1 - w) * x[:, i] + w * x[:, i + 1]
+        # in frequency, as VTLP is: stretching the mel-band index by a moved 1 kHz by 1 / 1.13 but 4 kHz by 1 / 1.24
+        i0, i1, w = (t[0] for t in mel_warp(x.shape[1], [rng.uniform(*cfg.warp)]))
+        x = (1 - w) * x[:, i0] + w * x[:, i1]
     return np.ascontiguousarray(x, dtype=np.float32)
 
 
