@@ -33,3 +33,20 @@ def test_coloured_noise_has_its_slope_at_rms_1_and_no_dc_offset(kind, db_per_oct
         f = np.fft.rfftfreq(len(y), 1 / 16000)
         octaves = [power[(f >= lo) & (f < 2 * lo)].mean() for lo in (250.0, 500.0, 1000.0, 2000.0)]
         assert np.mean(np.diff(10 * np.log10(octaves))) == pytest.approx(db_per_octave, abs=0.5)
+
+
+def test_empty_inputs_and_8_khz_give_no_error():
+    """coloured_noise of 0 samples (pad_recording with no lead and no tail), reverberate of an empty clip
+    (np.max of an empty array) and mic_colour at 8 kHz (a low-pass drawn up to 7.8 kHz, above its 4 kHz
+    Nyquist: scipy refused it 70 % of the time) raised."""
+    from speechseq.train.augment import coloured_noise, mic_colour, reverberate
+
+    rng = np.random.default_rng(0)
+    for kind in ("white", "pink", "brown"):
+        assert coloured_noise(kind, 0, rng).shape == (0,)
+    rir = synth_rir(rng, 16000)
+    assert not reverberate(np.zeros(0, np.float32), rir).any()
+    tone = np.sin(np.arange(8000) * 0.3).astype(np.float32)
+    for seed in range(20):
+        y = mic_colour(tone, np.random.default_rng(seed), sr=8000)
+        assert y.shape == tone.shape and np.isfinite(y).all()

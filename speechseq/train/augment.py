@@ -98,6 +98,8 @@ def reverberate(x: np.ndarray, rir: np.ndarray) -> np.ndarray:
     by a quarter of the response (its tail), so `x`'s own last sample stays at index len(x) - 1."""
     from scipy.signal import fftconvolve
 
+    if len(x) == 0:  # no peak to keep: its tail is silence
+        return np.zeros(len(rir) // 4, np.float32)
     y = fftconvolve(x, rir)[: len(x) + len(rir) // 4]
     peak_in, peak_out = np.max(np.abs(x)) + 1e-9, np.max(np.abs(y)) + 1e-9
     return (y * (peak_in / peak_out)).astype(np.float32)
@@ -110,9 +112,11 @@ def mic_colour(x: np.ndarray, rng: np.random.Generator, sr: int = 16000) -> np.n
 
     y = sosfilt(butter(2, rng.uniform(50, 350), "highpass", fs=sr, output="sos"), x)
     if rng.random() < 0.7:
-        y = sosfilt(butter(rng.integers(2, 5), rng.uniform(3400, 7800), "lowpass", fs=sr, output="sos"), y)
+        order, cut = rng.integers(2, 5), rng.uniform(3400, 7800)   # below Nyquist (at 8 kHz; 16 kHz's draws as they are)
+        y = sosfilt(butter(order, min(cut, 0.495 * sr), "lowpass", fs=sr, output="sos"), y)
     for _ in range(rng.integers(0, 3)):
         f0, gain_db, q = rng.uniform(200, 5000), rng.uniform(-8, 8), rng.uniform(0.7, 3)
+        f0 = min(f0, 0.45 * sr)
         y = _peaking(y, f0, gain_db, q, sr)
     if rng.random() < 0.1:
         drive = rng.uniform(1.5, 4)
@@ -135,6 +139,8 @@ def _peaking(x: np.ndarray, f0: float, gain_db: float, q: float, sr: int) -> np.
 def coloured_noise(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
     """White, pink (1/f) or brown (1/f^2) noise, (n,) float32 at RMS 1."""
     exponent = {"white": 0.0, "pink": 1.0, "brown": 2.0}[kind]
+    if n <= 0:
+        return np.zeros(0, np.float32)
     spec = np.fft.rfft(rng.standard_normal(n))
     f = np.maximum(np.fft.rfftfreq(n), 1.0 / n)
     if exponent:  # 1/f has no level at f = 0: weighted as the lowest bin, brown noise held 22 % of its power as DC
