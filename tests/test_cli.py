@@ -240,3 +240,21 @@ def test_every_help_example_is_a_command_line_the_parser_takes():
                 raise AssertionError(f"{name}: the example does not parse: {example}") from err
             checked += 1
     assert checked >= 25
+
+
+def test_features_streams_in_the_chunks_it_says(tmp_path, monkeypatch):
+    """--chunk-ms over 5000 said "streamed in 7000 ms chunks" while the file was read, and fed, in 5 s blocks."""
+    from speechseq.commands import features
+    from speechseq.frontend import StreamingFrontend
+
+    sf.write(tmp_path / "a.wav", 0.1 * np.sin(np.arange(16000 * 12) * 0.05), 16000)
+    sizes = []
+    step = StreamingFrontend.step
+
+    def spy(self, x, state):
+        sizes.append(len(x))
+        return step(self, x, state)
+
+    monkeypatch.setattr(StreamingFrontend, "step", spy)
+    features._summary(tmp_path / "a.wav", 40, 7000.0)
+    assert sizes == [7 * 16000, 5 * 16000]

@@ -41,7 +41,7 @@ def _summary(path, n_mels: int, chunk_ms: float):
     state = fe.initial_state()
     chunk = max(1, int(cfg.sample_rate * chunk_ms / 1000))
     feats, n_samples = [], 0
-    for block in stream_audio(path, block_s=5.0):
+    for block in stream_audio(path, block_s=max(5.0, chunk / cfg.sample_rate)):  # chunks as asked, over 5 s too
         n_samples += len(block)
         for i in range(0, len(block), chunk):
             f, state = fe.step(block[i : i + chunk], state)
