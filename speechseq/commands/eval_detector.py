@@ -39,7 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--negatives", nargs="*", default=[], metavar="PATH",
                    help="audio without the keyword (long files or many clips): files, directories or JSONL manifests")
     p.add_argument("--where", action="append", default=[], metavar="KEY=VALUE",
-                   help="keep only manifest rows with this field value (repeatable; e.g. text=amelia, split=dev)")
+                   help="keep only manifest rows with this field value (repeatable; e.g. text=amelia, split=dev); "
+                        "applies to every manifest given, --positives' and --negatives' alike")
     p.add_argument("--target-fa", type=bounded(float, ge=0), default=0.5,
                    help="false accepts per hour for the suggested threshold")
     p.add_argument("--threshold", type=bounded(float, gt=0, lt=1), help="threshold to report at (default: the model's)")
