@@ -122,7 +122,10 @@ Stages (all by default, or one with --stage):
           17.9 / 16.6 %). Mining did not lower the real misses: not used for the shipped models.
   export  the mean of RUNS/KEYWORD's last 3 epoch snapshots -> models/KEYWORD.onnx, threshold
           by speechseq.train.detector.choose_threshold (real validation speech + synthetic
-          threshold-choice sentences). With --ensemble and several --variants: one model whose
+          threshold-choice sentences, each file streamed alone and followed by the second of quiet
+          noise `detect` hears after a file, as scripts/eval_detectors.py counts them; banks built
+          before session 42 kept no file boundaries: each source is then one stream, rebuild them with
+          --stage bank --rebuild to stream each file). With --ensemble and several --variants: one model whose
           posterior is the mean of those runs' (each averaged as above). Session 7, amelia, the
           mean of the base and "natural" runs (`--keywords amelia --variants cmn natural --ensemble
           --stage export --runs runs/cpu-exp --models runs/cpu-exp/models-ens`, measured by

@@ -6,8 +6,12 @@ speechseq.train.detector_checkpoints).
 
 Validation (each epoch, on the EMA weights) mirrors the runtime: posteriors smoothed over
 `smoothing_steps`, events counted by the streaming trigger (`trigger_events`) on negative
-audio (held-out real recordings, plus held-out synthetic negatives mixed over them), and each
-held-out positive scored by its maximum posterior just after it ends. It reports the false
+audio (held-out real recordings, each file a stream of its own, plus held-out synthetic negatives
+mixed over them), and each held-out positive scored by its maximum posterior just after it ends.
+Every file and mix is followed by the second of quiet noise `detect` hears after a file (`quiet_tail`,
+eval detector's): a detector's posterior rises only after a word ends, so without it a word at a
+stream's end could never fire (a false accept uncounted) nor a keyword there be found (a miss
+counted). It reports the false
 reject rate at the lowest threshold whose false accepts per hour stay within the target
 (`val_frr_at_fa`, what selects the best checkpoint) and that threshold (`val_threshold`).
 If the bank has real keyword recordings ("real_pos"), their false reject rate at that
@@ -39,13 +43,15 @@ from .loop import LoopConfig, load_checkpoint, save_checkpoint, train_loop
 
 __all__ = ["KIND", "TrainRecipe", "Validation", "train_detector", "data_summary", "event_max_loss",
            "averaged_checkpoint", "warped_checkpoint", "trained_weights", "finetune_ema_decay", "run_ema_decay",
-           "snapshot_as_checkpoint"]
+           "snapshot_as_checkpoint", "quiet_tail"]
 
 THRESHOLDS = np.round(np.arange(0.05, 0.9951, 0.01), 3)
 # Hours of validation mixes without the keyword that set a warp ensemble's threshold (the epochs' own passes use
 # TrainRecipe.val_neg_hours, 1 h). Session 29, 13 custom-keyword runs: on 1 h the ensembles fired 10 times in
 # 6.1 h of real speech at their thresholds (the models alone twice); on 3 h, 3 times (alone: none).
 WARP_VAL_NEG_HOURS = 3.0
+# Validation's batches of streams: at most this many rows, and this many frames in all (padding included)
+ROWS, BATCH_FRAMES = 128, 128 * 3000
 
 
 @dataclass(frozen=True)
@@ -119,18 +125,29 @@ class Validation:
         self.has_val = all(f"{r}/q" in bank for r in roles)
         if self.has_val and recipe.val_positives < 1:
             raise ValueError(f"val_positives must be at least 1, got {recipe.val_positives}")
-        self.pos_x, self.pos_y, self.neg_x, self.real = [], [], [], []
+        # each mix and file followed by the quiet second `detect` hears after a file; neg_frames: each negative
+        # row's frames with it (a file's row padded beyond), the hours without it
+        self.pos_x, self.pos_y, self.neg_x, self.neg_frames, self.real = [], [], [], [], []
+        self.label_steps = max(1, int(round(mix.label_s * 100 / stride)))  # the mixer's label stretch
+        own = 0
         if self.has_val:
+            tail = torch.from_numpy(quiet_tail(bank["val_bg/q"].shape[1])).to(self.dev)
             pos_mixer = Mixer(bank, quiet, stride, device, roles=roles)
             for n in _split(recipe.val_positives, 128):
                 x, y = pos_mixer.batch(rng, n, min_pos=1, max_pos=1, max_neg=1, specaug=False)
-                self.pos_x.append(x)
+                self.pos_x.append(_followed(x, tail, bank, mix.range_db))
                 self.pos_y.append(y)
             neg_mixer = Mixer(bank, replace(quiet, clip_s=10.0), stride, device, roles=roles)
             for n in _split(int(recipe.val_neg_hours * 360), 128):
-                self.neg_x.append(neg_mixer.batch(rng, n, max_pos=0, specaug=False)[0])
-            self.neg_x += _stream_rows(bank, "val_bg", 3000, self.dev, mix.range_db)  # the real recordings as they are
-        self.neg_hours = sum(x.shape[0] * x.shape[1] for x in self.neg_x) / 100 / 3600
+                x = neg_mixer.batch(rng, n, max_pos=0, specaug=False)[0]
+                own += x.shape[0] * x.shape[1]
+                self.neg_x.append(_followed(x, tail, bank, mix.range_db))
+                self.neg_frames.append(np.full(n, self.neg_x[-1].shape[1]))
+            rows, frames, files = _file_rows(bank, "val_bg", self.dev, mix.range_db)  # the real recordings as they are
+            self.neg_x += rows
+            self.neg_frames += frames
+            own += files
+        self.neg_hours = own / 100 / 3600
         if self.has_val and not any(bool((y > 0).any()) for y in self.pos_y):
             # every held-out keyword too long for a mix: each epoch would miss "all" of none (a constant 1.0 picking
             # epoch 1), the threshold set by the false accepts alone
@@ -141,8 +158,8 @@ class Validation:
                                  f"pauses")
         if self.has_val and self.neg_hours == 0:
             raise ValueError(f"no validation audio without the keyword to count false accepts per hour on "
-                             f"(val_neg_hours {recipe.val_neg_hours:g} makes no 10-s mix, and no held-out background "
-                             f"lasts 30 s)")
+                             f"(val_neg_hours {recipe.val_neg_hours:g} makes no 10-s mix, and the held-out "
+                             f"backgrounds hold no frame)")
         if "real_pos/q" in bank:
             self.real = _clip_rows(bank, "real_pos", self.dev, mix.range_db)
 
@@ -157,7 +174,8 @@ class Validation:
         out: dict[str, float] = {}
         if self.has_val:
             refr, wait = int(round(r.refractory_s / self.step_s)), max(1, int(round(r.max_wait_s / self.step_s)))
-            neg = [p for x in self.neg_x for p in self._posteriors(model, x)]
+            neg = [p[: n // self.stride] for x, frames in zip(self.neg_x, self.neg_frames)
+                   for p, n in zip(self._posteriors(model, x), frames)]
             settle = settle_steps(self.step_s)  # each row a fresh stream, as the runtime's
             fa = np.array([sum(len(trigger_events(p, th, refr, wait, settle)) for p in neg)
                            for th in THRESHOLDS]) / self.neg_hours
@@ -169,8 +187,9 @@ class Validation:
                     on = np.flatnonzero(lab)
                     if not len(on):  # the keyword did not fit beside the negative: not in this mix, not missed
                         continue
-                    # no event starts while the stream settles: a keyword ending then counts from `settle` on
-                    scores.append(float(p[max(on[0], settle): on[-1] + 6].max(initial=0.0)))
+                    # no event starts while the stream settles: a keyword ending then counts from `settle` on; the
+                    # whole stretch and 5 steps after, into the quiet tail where a mix's end cuts the labels short
+                    scores.append(float(p[max(on[0], settle): on[0] + self.label_steps + 5].max(initial=0.0)))
                     onsets.append((p[on[0]:], on[0]))
             scores = np.array(scores)
             frr = np.array([(scores < th).mean() if len(scores) else 1.0 for th in THRESHOLDS])
@@ -195,19 +214,58 @@ def _split(total: int, size: int) -> list[int]:
     return [min(size, total - i) for i in range(0, total, size)]
 
 
-def _stream_rows(bank: dict, role: str, frames: int, device: torch.device, range_db: float = 0.0) -> list[torch.Tensor]:
-    """A role's frames end to end, cut into rows of `frames` (the last partial row dropped), each row through
-    the floor guard where `range_db` is set (as a stream from its start)."""
-    from .kwbank import dequantize
+def quiet_tail(n_mels: int) -> np.ndarray:
+    """(T, n_mels) float32: the features of the second of quiet noise that `detect` hears after a file and `eval
+    detector` streams after each negative (`kwbank.pad_recording`'s tail, the same draw), as the bank's frontend
+    and quantisation give them."""
+    from ..frontend import FrontendConfig, logmel
+    from .kwbank import dequantize, pad_recording, quantize
+
+    audio = pad_recording(np.zeros(0, np.float32), np.random.default_rng(0), lead_s=0.0)
+    return dequantize(quantize(logmel(audio, FrontendConfig(n_mels=n_mels))))
+
+
+def _followed(x: torch.Tensor, tail: torch.Tensor, bank: dict, range_db: float) -> torch.Tensor:
+    """Streams (B, T, F) followed by `tail` (T', F), the tail through the floor guard after each stream's own
+    frames where `range_db` is set (the streams' frames are guarded already)."""
+    t = tail[None].expand(len(x), -1, -1)
+    if range_db > 0:
+        t = _guarded(torch.cat([x, t], 1), bank, range_db)[:, x.shape[1]:]
+    return torch.cat([x, t], 1)
+
+
+def _file_rows(bank: dict, role: str, device: torch.device,
+               range_db: float = 0.0) -> tuple[list[torch.Tensor], list[np.ndarray], int]:
+    """Each file of a role (`kwbank.file_offsets`) as a stream of its own, followed by `quiet_tail`, as `detect`
+    hears a file, through the floor guard where `range_db` is set: batches (B, T, F) of rows by length (a row
+    padded beyond its file and tail, which a causal model never hears), each batch's rows' frames (file and tail),
+    and the files' own frames in all."""
+    from .kwbank import dequantize, file_offsets
 
     if f"{role}/q" not in bank:
-        return []
-    q = bank[f"{role}/q"]
-    n = len(q) // frames
-    if n == 0:
-        return []
-    x = _guarded(torch.from_numpy(dequantize(q[: n * frames]).reshape(n, frames, -1)).to(device), bank, range_db)
-    return list(x.split(128))
+        return [], [], 0
+    q, files = bank[f"{role}/q"], file_offsets(bank, role)
+    spans = [(int(a), int(b)) for a, b in zip(files[:-1], files[1:]) if b > a]
+    if not spans:
+        return [], [], 0
+    tail = quiet_tail(q.shape[1])
+    order = sorted(range(len(spans)), key=lambda i: spans[i][1] - spans[i][0])
+    rows, frames, batch = [], [], []
+    for k, i in enumerate(order):
+        batch.append(i)
+        last = k + 1 == len(order)
+        longest = (spans[order[k + 1]][1] - spans[order[k + 1]][0]) if not last else 0
+        if last or len(batch) == ROWS or (len(batch) + 1) * (longest + len(tail)) > BATCH_FRAMES:
+            n = np.array([spans[j][1] - spans[j][0] + len(tail) for j in batch])
+            x = np.repeat(tail[-1:][None], len(batch), 0).repeat(n.max(), 1)
+            for row, j in enumerate(batch):
+                a, b = spans[j]
+                x[row, : b - a] = dequantize(q[a:b])
+                x[row, b - a: n[row]] = tail
+            rows.append(_guarded(torch.from_numpy(x).to(device), bank, range_db))
+            frames.append(n)
+            batch = []
+    return rows, frames, sum(b - a for a, b in spans)
 
 
 def _clip_rows(bank: dict, role: str, device: torch.device, range_db: float = 0.0) -> list[torch.Tensor]:
@@ -452,7 +510,9 @@ def choose_threshold(model: torch.nn.Module, bank: dict, recipe: TrainRecipe = T
                      lowest: float = 0.3, grid_step: float = 0.05) -> tuple[float, dict]:
     """The shipped threshold: the lowest grid threshold with no false accept on the bank's real
     validation speech ("val_bg") and at most `max_tune_fa` per hour on its threshold-choice speech
-    ("tune_bg": synthetic sentences never trained on), and at least `lowest`.
+    ("tune_bg": synthetic sentences never trained on), and at least `lowest`. Each file is streamed
+    alone and followed by `quiet_tail`, as `detect` hears it and `eval detector` counts its events (the
+    hours are the files' own).
 
     Chosen on amelia, where real keyword recordings exist: thresholds set by the synthetic
     negatives of the validation (dense sound-alikes) missed most real keywords, while the real
@@ -466,10 +526,10 @@ def choose_threshold(model: torch.nn.Module, bank: dict, recipe: TrainRecipe = T
     cpu = torch.device("cpu")
 
     def posteriors(role: str) -> tuple[list[np.ndarray], float]:
-        rows = _stream_rows(bank, role, 3000, cpu)
-        out = [smooth(torch.sigmoid(model(x)).numpy(), recipe.smoothing_steps) for x in rows]
-        post = [p for o in out for p in o]
-        return post, sum(len(p) for p in post) * step_s / 3600
+        rows, frames, own = _file_rows(bank, role, cpu)
+        post = [p[: n // stride] for x, lengths in zip(rows, frames)
+                for p, n in zip(smooth(torch.sigmoid(model(x)).numpy(), recipe.smoothing_steps), lengths)]
+        return post, own / 100 / 3600
 
     grid = np.round(np.arange(grid_step, 1.0, grid_step), 3)
     table: dict = {"threshold": grid.tolist()}
@@ -479,7 +539,8 @@ def choose_threshold(model: torch.nn.Module, bank: dict, recipe: TrainRecipe = T
         if hours == 0:
             continue
         fa = [sum(len(trigger_events(p, th, refr, wait, settle_steps(step_s))) for p in post) / hours for th in grid]
-        table[role] = {"hours": round(hours, 3), "fa_per_h": [round(f, 2) for f in fa]}
+        # files: the streams heard (a bank built before it kept its files: one a source)
+        table[role] = {"hours": round(hours, 3), "files": len(post), "fa_per_h": [round(f, 2) for f in fa]}
         ok &= np.array(fa) <= limit
     th = float(grid[np.flatnonzero(ok)[0]]) if ok.any() else float(grid[-1])
     return round(max(lowest, th), 3), table

@@ -11,7 +11,9 @@ validation roles "val_pos", "val_neg", "val_bg" (held-out voices and recordings)
 "real_pos" (real keyword recordings, measured only) and "tune_bg" (speech for choosing the
 threshold). Each role stores the frames of all its
 clips end to end with offsets, the frame where each clip's speech ends, its mean speech power
-and its sampling weight.
+and its sampling weight. A background role's clips are streams (a source's files end to end, so that
+crops run through recordings); where each file starts in them is kept too ("ROLE/files", frame offsets
+like "ROLE/offsets"), so that validation can stream each file alone, as `detect` hears a file.
 """
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ from .pools import job_pool, quiet_worker
 
 __all__ = ["LO", "STEP", "ROLES", "BankItem", "BankConfig", "quantize", "dequantize", "speech_span", "build_bank",
            "save_bank", "load_bank", "merge_banks", "select_clips", "reweight_sources", "clip_features", "pad_recording",
-           "padded_speech_end"]
+           "padded_speech_end", "file_offsets"]
 
 LO, STEP = -16.0, 0.1
 ROLES = ("pos", "neg", "bg", "val_pos", "val_neg", "val_bg", "real_pos", "tune_bg")
@@ -248,15 +250,18 @@ def build_bank(items: Sequence[BankItem], cfg: BankConfig = BankConfig(), worker
         else:
             per_role[it.role].append((res[0], res[1], res[2], it.weight, it.source))
             texts[it.role].append(it.text)
+    files: dict[str, list[int]] = {}  # each background role's file lengths (frames), in the order of its frames
     for (role, source, _), parts in streams.items():
         q = np.concatenate([p[0] for p in parts])
         power = float(np.exp(dequantize(q).astype(np.float64)).sum(axis=1).mean())
         per_role[role].append((q, -1, power, parts[0][1], source))
         texts[role].append("")
+        files.setdefault(role, []).extend(len(p[0]) for p in parts)
     for name, (audio, role) in (extra_arrays or {}).items():
         feats = logmel(np.asarray(audio, np.float32), FrontendConfig(n_mels=cfg.n_mels))
         per_role[role].append((quantize(feats), -1, float(np.exp(feats.astype(np.float64)).sum(axis=1).mean()), 1.0, name))
         texts[role].append("")
+        files.setdefault(role, []).append(len(feats))
     bank: dict = {}
     summary = {}
     for role, rows in per_role.items():
@@ -270,6 +275,8 @@ def build_bank(items: Sequence[BankItem], cfg: BankConfig = BankConfig(), worker
         bank[f"{role}/weight"] = np.array([r[3] for r in rows], dtype=np.float32)
         sources = sorted({r[4] for r in rows})
         bank[f"{role}/source"] = np.array([sources.index(r[4]) for r in rows], dtype=np.int16)
+        if role in files:
+            bank[f"{role}/files"] = np.concatenate([[0], np.cumsum(files[role])]).astype(np.int64)
         summary[role] = {"clips": len(rows), "hours": round(float(lengths.sum()) / 100 / 3600, 3), "sources": sources,
                          "per_source": {s: sum(1 for r in rows if r[4] == s) for s in sources}}
     used = {r: sum(1 for it, res in zip(items, results) if res is not None and it.role == r) for r in ROLES}
@@ -290,8 +297,9 @@ def merge_banks(parts: Sequence[tuple[dict, dict[str, str]]]) -> dict:
         for src_role, dst_role in mapping.items():
             if f"{src_role}/q" not in bank:
                 continue
-            a = acc.setdefault(dst_role, {f: [] for f in fields} | {"names": [], "texts": []})
+            a = acc.setdefault(dst_role, {f: [] for f in fields} | {"names": [], "texts": [], "files": []})
             names = bank["meta"]["roles"][src_role]["sources"]
+            a["files"].append(bank.get(f"{src_role}/files"))
             a["q"].append(bank[f"{src_role}/q"])
             a["offsets"].append(bank[f"{src_role}/offsets"])
             for f in ("end", "power", "weight"):
@@ -309,6 +317,11 @@ def merge_banks(parts: Sequence[tuple[dict, dict[str, str]]]) -> dict:
         names = [n for part in a["names"] for n in part]
         sources = sorted(set(names))
         out[f"{role}/source"] = np.array([sources.index(n) for n in names], dtype=np.int16)
+        if any(f is not None for f in a["files"]):  # each part's files (a part without: each clip one file)
+            starts = np.concatenate([[0], np.cumsum([len(q) for q in a["q"]])])
+            out[f"{role}/files"] = np.concatenate(
+                [(o if f is None else f)[:-1] + s for f, o, s in zip(a["files"], a["offsets"], starts)]
+                + [starts[-1:]]).astype(np.int64)
         summary[role] = {"clips": len(names), "hours": round(float(lengths.sum()) / 100 / 3600, 3), "sources": sources,
                          "per_source": {s: names.count(s) for s in sources}}
     first = parts[0][0]["meta"]
@@ -327,6 +340,11 @@ def select_clips(bank: dict, role: str, keep: np.ndarray) -> dict:
     out[f"{role}/offsets"] = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     for f in ("end", "power", "weight", "source"):
         out[f"{role}/{f}"] = bank[f"{role}/{f}"][keep]
+    if f"{role}/files" in bank:  # the kept clips' files, where they now start
+        files, starts = bank[f"{role}/files"], out[f"{role}/offsets"]
+        out[f"{role}/files"] = np.concatenate(
+            [files[(files >= a) & (files < b)] - a + s
+             for (a, b), s in zip(zip(off[:-1][keep], off[1:][keep]), starts[:-1])] + [starts[-1:]]).astype(np.int64)
     meta = dict(bank["meta"])
     texts = dict(meta.get("texts", {}))
     if role in texts:
@@ -335,6 +353,12 @@ def select_clips(bank: dict, role: str, keep: np.ndarray) -> dict:
     roles[role] = {**roles[role], "clips": int(keep.sum()), "hours": round(float(lengths.sum()) / 100 / 3600, 3)}
     out["meta"] = {**meta, "texts": texts, "roles": roles}
     return out
+
+
+def file_offsets(bank: dict, role: str) -> np.ndarray:
+    """Where each file of `role` starts in its frames, and where the last ends: "ROLE/files", or for a role (or a
+    bank built before they were kept) without, "ROLE/offsets" (each clip one file)."""
+    return np.asarray(bank.get(f"{role}/files", bank[f"{role}/offsets"]), dtype=np.int64)
 
 
 def reweight_sources(bank: dict, role: str, factors: dict[str, float]) -> dict:
