@@ -32,7 +32,7 @@ TINY = DetectorConfig(conv_channels=24, kernel=7, stride=4, hidden=24, layers=2,
 VOICES = ["en-us", "en-gb", "en-us+f3", "en-gb-scotland", "en-029", "en-us+m3", "en-gb-x-rp+f2", "en-us-nyc"]
 
 
-def _role(bank: dict, role: str, clips: list[np.ndarray]) -> None:
+def _role(bank: dict, role: str, clips: list[np.ndarray], source: str = "espeak-ng") -> None:
     feats = [clip_features(c, BankConfig(reverb_prob=0, colour_prob=0)) for c in clips]
     q = [quantize(f) for f, _, _ in feats]
     bank[f"{role}/q"] = np.concatenate(q)
@@ -41,7 +41,7 @@ def _role(bank: dict, role: str, clips: list[np.ndarray]) -> None:
     bank[f"{role}/power"] = np.array([p for _, _, p in feats], np.float32)
     bank[f"{role}/weight"] = np.ones(len(q), np.float32)
     bank[f"{role}/source"] = np.zeros(len(q), np.int16)
-    bank["meta"]["roles"][role] = {"clips": len(q), "hours": 0.0, "sources": ["espeak-ng"], "per_source": {}}
+    bank["meta"]["roles"][role] = {"clips": len(q), "hours": 0.0, "sources": [source], "per_source": {}}
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,8 @@ torch = pytest.importorskip("torch")
 from speechseq.frontend import FrontendConfig, logmel  # noqa: E402
 from speechseq.nn.detector import DetectorConfig  # noqa: E402
 from speechseq.train.augment import coloured_noise  # noqa: E402
-from speechseq.train.kwbank import BankConfig, BankItem, build_bank, clip_features, dequantize, quantize  # noqa: E402
+from speechseq.train.kwbank import BankConfig, BankItem, build_bank  # noqa: E402
+from tests.test_detector_train import _role as _bank_role  # noqa: E402  (a tiny bank's role of clips)
 
 SR = 16000
 
@@ -45,15 +46,7 @@ def _ending_with_a_word(path, seconds: float, seed: int):
 
 
 def _role(bank: dict, role: str, clips: list[np.ndarray]) -> None:
-    feats = [clip_features(c, BankConfig(reverb_prob=0, colour_prob=0)) for c in clips]
-    q = [quantize(f) for f, _, _ in feats]
-    bank[f"{role}/q"] = np.concatenate(q)
-    bank[f"{role}/offsets"] = np.concatenate([[0], np.cumsum([len(x) for x in q])]).astype(np.int64)
-    bank[f"{role}/end"] = np.array([e for _, e, _ in feats], np.int32)
-    bank[f"{role}/power"] = np.array([p for _, _, p in feats], np.float32)
-    bank[f"{role}/weight"] = np.ones(len(q), np.float32)
-    bank[f"{role}/source"] = np.zeros(len(q), np.int16)
-    bank["meta"]["roles"][role] = {"clips": len(q), "hours": 0.0, "sources": ["tone"], "per_source": {}}
+    _bank_role(bank, role, clips, source="tone")
 
 
 @pytest.fixture(scope="module")
