@@ -422,6 +422,11 @@ def main() -> int:
     return 0
 
 
+def _rate(x: float | None) -> str:
+    """A WER as a percentage, or a dash where it was not measured (no chunked recogniser: --partial-decoder final)."""
+    return "-" if x is None else f"{100 * x:.1f}%"
+
+
 def _table(results: dict) -> None:
     print("| chunk + look-ahead | wake delay med / p90 | final delay med / p90 | partial lag med / p90 "
           "(word count) | CPU idle / recording | WER final / offline greedy / streamed greedy / last partial |")
@@ -433,9 +438,8 @@ def _table(results: dict) -> None:
               f"{r['partial_lag_ms']['median']:.0f} / {r['partial_lag_ms']['p90']:.0f} ms "
               f"({r['partial_word_count_lag_ms']['median']:.0f} / {r['partial_word_count_lag_ms']['p90']:.0f} ms) | "
               f"{r['cpu_idle_pct_of_core']:.2f}% / {r['cpu_recording_pct_of_core']:.1f}% | "
-              f"{100 * r.get('wer_offline_final', float('nan')):.1f}% / {100 * r.get('wer_offline_greedy', float('nan')):.1f}% / "
-              f"{100 * r.get('wer_streamed', float('nan')):.1f}% / "
-              f"{100 * r.get('wer_last_partial', float('nan')):.1f}% |")
+              + " / ".join(_rate(r.get(name)) for name in ("wer_offline_final", "wer_offline_greedy", "wer_streamed",
+                                                             "wer_last_partial")) + " |")
     if results["settings"]:  # the first setting's (the p90 of a few voices is set by the slowest voice)
         k, r = next(iter(results["settings"].items()))
         by = r["wake_delay_ms"]["by_voice_median"]
