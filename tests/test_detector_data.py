@@ -382,3 +382,35 @@ def test_interrupt_stops_building_the_bank_at_once(tmp_path, rng, how):
     out, err, code = interrupted_run([str(script), str(wav), "1000"], how, after_s=2.0, within_s=15, timeout_s=30)
     assert code == 130 and "interrupted" in out
     assert "Traceback" not in err  # no worker tracebacks
+
+
+_POOL_STARTING = """
+import sys, time
+from speechseq.train.pools import job_pool, quiet_worker
+def slow_start():  # a worker's initializer that takes a while (imports, models) before it can ignore Ctrl+C
+    print("started", flush=True)
+    time.sleep(2.0)
+    quiet_worker()
+def job(i):
+    time.sleep(0.1)
+    return i
+try:
+    with job_pool(2, 100, slow_start) as pool:
+        pool.map(job, range(100))
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    sys.exit(130)
+"""
+
+
+def test_ctrl_c_while_the_pool_starts_prints_no_worker_traceback(tmp_path):
+    """A worker is forked with the main process's Ctrl+C handler and ignores Ctrl+C only once its initializer has
+    run: Ctrl+C to the process group in between killed it with a KeyboardInterrupt traceback. Ctrl+C is now
+    blocked from the fork until the initializer is done."""
+    from .interrupts import interrupted_run
+
+    script = tmp_path / "run.py"
+    script.write_text(_POOL_STARTING)
+    out, err, code = interrupted_run([str(script)], "ctrl-c", after_s=0.5, within_s=15, timeout_s=30)
+    assert code == 130 and "interrupted" in out
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
