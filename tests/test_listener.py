@@ -91,6 +91,19 @@ def test_the_finals_first_word_starts_where_the_speech_does(tiny_models, demo_au
     assert all(w["start"] < w["end"] <= v["start"] + 1e-6 for w, v in zip(words, words[1:]))
 
 
+def test_the_start_line_says_which_partials_come(capsys):
+    """With the final's decoder making the partials (the default since session 42), the line said "no partials"
+    above the partial lines it then printed."""
+    def start_line(*more: str) -> str:
+        code, _, err = _cli(["listen", "--input", str(SAMPLE), "--fast", *more], capsys)
+        assert code == 0, err
+        return next(line for line in err.splitlines() if line.startswith("speechseq: listening on"))
+
+    assert "partials every 300 ms by the final's decoder" in start_line()
+    assert "partials every 400 ms + 200 ms look-ahead" in start_line("--partial-decoder", "stream")
+    assert "no partials" in start_line("--no-partials")
+
+
 def _no_flicker(texts: list[str]) -> None:
     for a, b in zip(texts, texts[1:]):
         stable = a.split()[:-1]

@@ -397,6 +397,11 @@ def _refresh_devices(sd) -> None:
 def _announce(source, listener, args) -> None:
     where = f"{source.name} ({source.rate} Hz, {source.channels} ch)" if hasattr(source, "rate") else source.name
     kws = ", ".join(m.keyword for m in listener.detector.models)
-    partial = (f"partials every {listener.streaming.chunk_s * 1000:.0f} ms + {listener.streaming.lookahead_s * 1000:.0f} ms "
-               "look-ahead" if listener.streaming is not None else "no partials")
+    if not listener.cfg.partials or listener.partial_decoder is None:
+        partial = "no partials"
+    elif listener.streaming is not None:
+        partial = (f"partials every {listener.streaming.chunk_s * 1000:.0f} ms + "
+                   f"{listener.streaming.lookahead_s * 1000:.0f} ms look-ahead")
+    else:
+        partial = f"partials every {listener.cfg.partial_interval_s * 1000:.0f} ms by the final's decoder"
     print(f"speechseq: listening on {where} for: {kws} (VAD: {listener.vad.name}; {partial})", file=sys.stderr, flush=True)
