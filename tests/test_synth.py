@@ -386,8 +386,13 @@ def test_interrupt_stops_synthesis_and_a_rerun_resumes(tmp_path, how):
     script = tmp_path / "run.py"
     script.write_text(_INTERRUPTED)
     cache = tmp_path / "cache"
+
+    def four_made() -> bool:   # interrupted once 4 clips are in, however slowly a busy machine makes them
+        return cache.is_dir() and sum(f.suffix == ".wav" and ".part" not in f.name for f in cache.iterdir()) >= 4
+
     # a hang check (it hung for ever), generous for a busy machine; going on with every clip: `made` below
-    out, err, code = interrupted_run([str(script), str(cache), "40"], how, after_s=1.5, within_s=30, timeout_s=60)
+    out, err, code = interrupted_run([str(script), str(cache), "40"], how, after_s=0.0, within_s=30, timeout_s=60,
+                                     ready=four_made)
     assert code == 130 and "interrupted" in out
     assert "Traceback" not in err  # no worker tracebacks
     made = sorted(f.name for f in cache.iterdir() if f.name != "manifest.jsonl")

@@ -46,6 +46,7 @@ from .decoding import Word, words_not_before
 from .detector import Detection, Detector, DetectorState
 from .events import Event, FinalEvent, OverrunEvent, PartialEvent, WakeEvent
 from .onnx import ModelError
+from .partials import settle
 from .recognizer import ONSET_MARGIN_S, DecodeOptions, Recognizer
 from .streaming_recognizer import StreamingRecognizer, StreamState
 from .vad import EnergyVad, Vad, VadState, load_vad
@@ -322,14 +323,8 @@ class Listener:
         skip = int(round(old[-1].end / frame_s)) if old else 0
         _, words = self.transcriber.transcribe(np.concatenate(rec.feats)[skip:n])
         words = [replace(w, start=w.start + skip * frame_s, end=w.end + skip * frame_s) for w in words]
-        k = _aligned_prefix([w.word for w in rec.settled[len(old):]], [w.word for w in words])
-        tail = words[k:]
-        agreed = 0   # never the newest decode's last word: the audio may end inside it
-        while agreed < min(len(tail) - 1, len(rec.unsettled)) and tail[agreed].word == rec.unsettled[agreed]:
-            agreed += 1
-        settled = (*rec.settled, *tail[:agreed])
-        rec = replace(rec, decoded=n, settled=settled, unsettled=tuple(w.word for w in tail[agreed:]))
-        return rec, " ".join([w.word for w in settled] + [w.word for w in tail[agreed : agreed + 1]])
+        settled, unsettled, text = settle(rec.settled, rec.unsettled, len(old), words)
+        return replace(rec, decoded=n, settled=settled, unsettled=unsettled), text
 
     def _restart(self, rec: Recording, new_start: float, keep_speech: bool) -> Recording:
         """The utterance from `new_start` on (features cut, the chunked recogniser re-fed)."""
@@ -409,17 +404,6 @@ class Listener:
             events += woke
         final, state = self._final(state)
         return [*events, final], state
-
-
-def _aligned_prefix(words: list[str], other: list[str]) -> int:
-    """The length of the prefix of `other` that best matches `words` (fewest word edits; the longest of equals)."""
-    row = list(range(len(other) + 1))
-    for i, w in enumerate(words, 1):
-        prev, row = row, [i] + [0] * len(other)
-        for j, v in enumerate(other, 1):
-            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (w != v))
-    best = min(row)
-    return max(j for j, cost in enumerate(row) if cost == best)
 
 
 def _trim(blocks: tuple[np.ndarray, ...], max_samples: int) -> tuple[np.ndarray, ...]:
