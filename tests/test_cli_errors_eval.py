@@ -245,3 +245,19 @@ def test_eval_recognizer_worst_table_holds_only_utterances_with_errors(tmp_path,
     assert main(["eval", "recognizer", "--manifest", str(m)]) == 0
     out = capsys.readouterr().out
     assert "WER 0.00%" in out and out.rstrip().endswith("no utterance has a word error") and "  worst " not in out
+
+
+def test_eval_recognizer_limit_counts_only_the_rows_it_covers(tmp_path, capsys):
+    """--limit N reads the rows up to the N-th readable one: a missing row after them is not reported, nor counted
+    (it said "(1 skipped)" and "1 of 3 utterance(s) could not be read", and exited 1); one among them is."""
+    m = tmp_path / "m.jsonl"
+    rows = [SAMPLE, tmp_path / "gone.wav", SAMPLE, SAMPLE, SAMPLE, tmp_path / "later.wav", SAMPLE]
+    m.write_text("".join(json.dumps({"audio_filepath": str(a), "text": "activate turn on the kitchen lights"}) + "\n"
+                         for a in rows))
+    assert main(["eval", "recognizer", "--manifest", str(m), "--limit", "2", "--decoder", "greedy"]) == 1
+    out, err = capsys.readouterr()
+    assert f"{m}: 2 utterances (1 skipped" in out and "later.wav" not in err, (out, err)
+    assert "gone.wav" in err and "1 of 3 utterance(s) could not be read" in err
+    assert main(["eval", "recognizer", "--manifest", str(m), "--limit", "1", "--decoder", "greedy"]) == 0
+    out, err = capsys.readouterr()
+    assert f"{m}: 1 utterance," in out and "skipped" not in out and "warning" not in err, (out, err)

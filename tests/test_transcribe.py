@@ -461,3 +461,20 @@ def test_a_first_word_starts_where_the_speech_does(tmp_path, capsys, vad, max_se
     assert 1.21 - 0.1 <= words[0]["start"] <= 1.21 + 0.2, words
     assert 6.375 - 0.1 <= second["start"] <= 6.375 + 0.2, words
     assert all(w["start"] < w["end"] <= v["start"] for w, v in zip(words, words[1:])), words
+
+
+@pytest.mark.skipif(not SHIPPED.is_file(), reason="models/recognizer-en.onnx not built yet")
+@pytest.mark.parametrize("cut", [0.0, 0.5, 1.0])
+def test_recognize_puts_the_first_word_where_the_speech_starts(cut):
+    """Recognizer.recognize on one clip, as transcribe does on a piece: the shipped recogniser writes the first letters
+    in its first frames, so the first word started at 0.04 s however much silence came before the speech (the demo's
+    starts 1.21 s into it). The text is unchanged, and transcribe (which bounds its pieces itself) gives the same."""
+    demo, sr = sf.read(ROOT / "data/samples/activate_kitchen_lights.wav", dtype="float32")
+    rec = Recognizer(SHIPPED)
+    clip = demo[int(cut * sr):]
+    r = rec.recognize(clip)
+    assert 1.21 - cut - 0.1 <= r.words[0].start <= 1.21 - cut + 0.2, r.words
+    assert all(w.start < w.end <= v.start for w, v in zip(r.words, r.words[1:])), r.words
+    t = rec.transcribe([clip])
+    assert r.text == t.text and [(w.word, w.start, w.end) for w in r.words] == \
+        [(w.word, w.start, w.end) for w in t.words]

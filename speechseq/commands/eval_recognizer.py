@@ -109,14 +109,18 @@ def plural(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-def load_utterances(manifest: str, split: str | None) -> tuple[list, int]:
-    """The manifest's utterances, and how many rows were skipped (each reported on one line): a row whose
-    audio is missing or cannot be read is left out, as transcribe leaves out a bad file."""
+def load_utterances(manifest: str, split: str | None, limit: int | None = None) -> tuple[list, int]:
+    """The manifest's utterances (the first `limit`), and how many rows among theirs were skipped (each reported on
+    one line): a row whose audio is missing or cannot be read is left out, as transcribe leaves out a bad file. With a
+    limit, a skipped row after the last utterance kept is neither reported nor counted."""
     from ..train.data import load_manifest
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         utts = load_manifest(manifest, split=split, skip_missing=True)  # a line that is not UTF-8: its error names it
+    if limit is not None:  # the rows up to the limit-th utterance: a skipped one read before it (SkippedRow.kept)
+        utts = utts[:limit]
+        caught = [w for w in caught if getattr(w.message, "kept", 0) < limit]
     skips = [w for w in caught if str(w.message).endswith("(skipped)")]
     for w in caught:
         if w in skips:
@@ -135,9 +139,7 @@ def run(args: argparse.Namespace) -> int:
     if args.decoder == "beam-lm":
         check_model_arg(args.lm, MODELS / "lm-en.onnx", "--lm")
     rec = Recognizer(args.model, threads=args.threads)
-    utts, skipped = load_utterances(args.manifest, args.split)
-    if args.limit is not None:
-        utts = utts[: args.limit]
+    utts, skipped = load_utterances(args.manifest, args.split, args.limit)
     if not utts:
         raise SpeechseqError(f"{args.manifest}: no utterances" + (f" in split {args.split!r}" if args.split else "")
                              + (f" that can be read ({skipped} skipped)" if skipped else ""))

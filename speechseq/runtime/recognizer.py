@@ -15,10 +15,10 @@ Word times are relative to the file.
 With a voice activity detector (`transcribe(..., vad=load_vad())`), only the speech in each
 segment is recognised, stretch by stretch (`speech_regions`): silence and steady noise give no
 words instead of the recogniser's guesses.
-No word starts before the speech of its piece as the VAD (with `vad=None`, the energy VAD) hears it begin, less
-ONSET_MARGIN_S: the recogniser writes an utterance's first letters in its first frames however much silence comes
-before them, so that the first word started at the piece's start (0.25 s early on the median VAD region, its padding; up
-to the whole pause before it without a VAD).
+No word starts before the speech of its piece as the VAD (with `vad=None`, and in `recognize`, the energy VAD) hears
+it begin, less ONSET_MARGIN_S: the recogniser writes an utterance's first letters in its first frames however much
+silence comes before them, so that the first word started at the piece's start (0.25 s early on the median VAD region,
+its padding; up to the whole pause before it without a VAD).
 """
 from __future__ import annotations
 
@@ -195,8 +195,20 @@ class Recognizer:
         return Result(" ".join(best.text.split()), tuple(words), tuple(hyps))   # "a  b": two space tokens
 
     def recognize(self, audio: np.ndarray, opts: DecodeOptions = DecodeOptions()) -> Result:
-        """One utterance: (N,) (or (N, 1)) samples at the model's sample rate, integers scaled to full scale 1.0."""
-        feats = logmel(mono_samples(audio), self.frontend)
+        """One utterance: (N,) (or (N, 1)) samples at the model's sample rate, integers scaled to full scale 1.0.
+        No word starts before the speech as the energy VAD hears it begin, less ONSET_MARGIN_S (as in transcribe)."""
+        audio = mono_samples(audio)
+        r = self._recognize(audio, opts)
+        if not r.words:
+            return r
+        sr, vad = self.frontend.sample_rate, EnergyVad()
+        onset = speech_onset(speech_probabilities(vad, audio, sr), vad.frame_s, (0, len(audio)), sr,
+                             RegionConfig().threshold) / sr
+        return replace(r, words=tuple(words_not_before(r.words, onset - ONSET_MARGIN_S)))
+
+    def _recognize(self, audio: np.ndarray, opts: DecodeOptions) -> Result:
+        """recognize on mono samples, its words where the recogniser puts them (the first in the first frames)."""
+        feats = logmel(audio, self.frontend)
         if len(feats) == 0:
             return Result("", (), ())
         return self.decode(self.log_probs(feats), opts)
@@ -213,6 +225,10 @@ class Recognizer:
         sr = self.frontend.sample_rate
         segments, total = [], 0
         onsets = vad if vad is not None else EnergyVad()  # where each piece's speech begins (see ONSET_MARGIN_S)
+        # recognize less its bounding, which is done here by the pieces' own onsets (a recognize set on the object
+        # itself, a stand-in's, is called as it is)
+        own = getattr(self.recognize, "__func__", None) is not Recognizer.recognize
+        utterance = self.recognize if own else self._recognize
         # a pause is looked for between min_segment_s and max_segment_s: 5 s over a --max-segment under it left
         # no room, and every cut fell at max_segment_s, in speech
         for first, audio in split_at_pauses(blocks, sr, max_segment_s, min_segment_s=min(5.0, max_segment_s / 4)):
@@ -222,7 +238,7 @@ class Recognizer:
             else:
                 spans = speech_regions(probs, vad.frame_s, len(audio), sr, regions)
             for a, b in spans:
-                r = self.recognize(audio[a:b], opts)
+                r = utterance(audio[a:b], opts)  # its words bounded here, by the piece's onset
                 t0 = (first + a) / sr
                 onset = (first + speech_onset(probs, onsets.frame_s, (a, b), sr, regions.threshold)) / sr
                 words = words_not_before([Word(w.word, w.start + t0, w.end + t0, w.confidence) for w in r.words],

@@ -106,10 +106,10 @@ def rescoring_recognizer(path: str | os.PathLike, text_decoder: TextDecoder, thr
     from .recognizer import Recognizer, Result
 
     class _Rescoring(Recognizer):
-        def recognize(self, audio, opts=None):  # opts: the plain recogniser's, unused here
+        def _recognize(self, audio, opts=None):  # mono samples (Recognizer.recognize bounds the words); opts unused
             from ..frontend import logmel
 
-            feats = logmel(mono_samples(audio), self.frontend)
+            feats = logmel(audio, self.frontend)
             if len(feats) == 0:
                 return Result("", (), ())
             lp, mem = encoder_run(self.session, feats)

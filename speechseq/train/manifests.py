@@ -14,7 +14,7 @@ import math
 import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,8 @@ import soundfile as sf
 from speechseq.errors import SpeechseqError
 
 __all__ = ["Utterance", "EVAL_SPLITS", "FORMATS", "name_pct", "detect_format", "load_manifest", "load_jsonl", "load_csv",
-           "load_librispeech", "load_commonvoice", "load_speech_commands", "load_kaldi"]
+           "load_librispeech", "load_commonvoice", "load_speech_commands", "load_kaldi",
+           "SkippedRow"]
 
 
 @dataclass(frozen=True)
@@ -62,18 +63,29 @@ TEXT_KEYS = ("text", "transcript", "sentence", "transcription", "normalized_text
 SPEAKER_KEYS = ("speaker", "speaker_id", "client_id", "spk")
 
 
+class SkippedRow(UserWarning):
+    """A manifest row left out (skip_missing); `kept`: how many utterances its loader had read before it (the rows
+    that `speechseq eval recognizer --limit N` covers are those before its N-th utterance)."""
+
+    def __init__(self, message: str, kept: int) -> None:
+        super().__init__(message)
+        self.kept = kept
+
+
 @dataclass(frozen=True)
 class _Reader:
-    """Shared checks: resolve a path, report where a bad entry is, skip or fail when missing."""
+    """Shared checks: resolve a path, report where a bad entry is, skip or fail when missing. `out`: the loader's
+    utterances, in order (a SkippedRow counts those before it)."""
 
     skip_missing: bool
+    out: list[Utterance] = field(default_factory=list)
 
     def audio(self, raw: str, base: Path, where: str) -> str | None:
         """Absolute path of `raw` (relative to `base`), or None when missing and skipping."""
         if not raw.strip():  # an empty cell, or a line cut short
             if not self.skip_missing:
                 raise SpeechseqError(f"{where}: no audio path")
-            warnings.warn(f"{where}: no audio path (skipped)", stacklevel=3)
+            warnings.warn(SkippedRow(f"{where}: no audio path (skipped)", len(self.out)), stacklevel=3)
             return None
         path = Path(os.path.expanduser(raw))
         path = path if path.is_absolute() else base / path
@@ -85,7 +97,7 @@ class _Reader:
     def missing(self, path: Path, where: str) -> None:
         if not self.skip_missing:
             raise SpeechseqError(f"{where}: audio file not found: {path}")
-        warnings.warn(f"{where}: audio file not found: {path} (skipped)", stacklevel=4)
+        warnings.warn(SkippedRow(f"{where}: audio file not found: {path} (skipped)", len(self.out)), stacklevel=4)
 
     def duration(self, audio: str, where: str) -> float | None:
         """Seconds of `audio` from its header (counted where the header gives no length: a FLAC encoded to a pipe,
@@ -98,7 +110,7 @@ class _Reader:
             msg = f"{where}: cannot read audio header of {audio}: {e}"
             if not self.skip_missing:
                 raise SpeechseqError(msg) from e
-            warnings.warn(f"{msg} (skipped)", stacklevel=3)
+            warnings.warn(SkippedRow(f"{msg} (skipped)", len(self.out)), stacklevel=3)
             return None
 
 
@@ -134,7 +146,7 @@ def load_jsonl(path: str | Path, *, split: str | Iterable[str] | None = None,
     `split`; other keys go to `Utterance.extra`. `split` keeps only lines whose split matches."""
     path = Path(path).resolve()
     reader, want, tag = _Reader(skip_missing), _splits(split), source or _source(path)
-    out = []
+    out = reader.out
     with open(path, encoding="utf-8-sig") as f:  # -sig: a byte order mark is not part of the first line
         for lineno, rec in json_objects(f, path):
             out.extend(_record(rec, path.parent, f"{path}:{lineno}", reader, want, tag))
@@ -205,7 +217,7 @@ def load_csv(path: str | Path, *, split: str | Iterable[str] | None = None,
             delimiter = "\t" if path.suffix.lower() == ".tsv" or "\t" in head else (
                 ";" if head.count(";") > head.count(",") else ",")
             f.seek(0)
-        out, rows = [], csv.reader(f, delimiter=delimiter)
+        out, rows = reader.out, csv.reader(f, delimiter=delimiter)
         header, lineno = next(rows, []), rows.line_num + 1  # lineno: where the next row starts
         for cells in rows:
             first, lineno = lineno, rows.line_num + 1
@@ -227,7 +239,8 @@ def load_librispeech(root: str | Path, *, split: str | Iterable[str] | None = No
     folder's name: train-clean-100 -> train, dev-other -> dev, test-clean -> test (None for other
     names); `split` keeps those."""
     root, want = Path(root).resolve(), _splits(split)
-    reader, tag, out = _Reader(skip_missing), source or root.name, []
+    reader, tag = _Reader(skip_missing), source or root.name
+    out = reader.out
     for trans in sorted(root.rglob("*.trans.txt")):
         kind = trans.parents[min(2, len(trans.parents) - 1)].name.split("-")[0]  # <subset>/<spk>/<chapter>/x.trans.txt
         kind = kind if kind in ("train", "dev", "test") else None
@@ -278,7 +291,7 @@ def load_commonvoice(path: str | Path, *, split: str | Iterable[str] | None = No
             for row in csv.reader(f, delimiter="\t"):
                 if len(row) >= 2 and row[1].strip().isdigit():
                     known[row[0]] = int(row[1]) / 1000.0  # the file gives milliseconds
-    out = []
+    out = reader.out
     with open(path, encoding="utf-8-sig", newline="") as f:
         rows = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
         if not {"path", "sentence"} <= set(rows.fieldnames or ()):
@@ -320,7 +333,8 @@ def load_speech_commands(root: str | Path, *, split: str | Iterable[str] | None 
                 listed[line.strip()] = name
         elif want is not None and name in want:
             raise SpeechseqError(f"split {name!r} asked for but {root / file} does not exist")
-    reader, out = _Reader(skip_missing), []
+    reader = _Reader(skip_missing)
+    out = reader.out
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))):
         for wav in sorted(folder.glob("*.wav")):
             rel = f"{folder.name}/{wav.name}"
@@ -371,7 +385,7 @@ def load_kaldi(data_dir: str | Path, *, skip_missing: bool = False,
     spk = {k: v for k, (v, _) in _kaldi_table(d / "utt2spk").items()} if (d / "utt2spk").is_file() else {}
     segs = _kaldi_table(d / "segments") if (d / "segments").is_file() else None
     u2d = _kaldi_table(d / "utt2dur") if (d / "utt2dur").is_file() else {}
-    out, whole = [], {}
+    out, whole = reader.out, {}
     for utt, (text, lineno) in _kaldi_table(d / "text").items():
         where = f"{d / 'text'}:{lineno}"
         offset = end = None
