@@ -87,7 +87,7 @@ def _sigterm_as_ctrl_c():
     exit code 130, where it ended the process without a word (feature extraction before a training's first epoch,
     a long transcription). `listen`, `record` and the training loop set their own handlers while they run. Returns
     a function that puts the previous handler back; nothing is changed outside the main thread, or where SIGTERM
-    is ignored (nohup)."""
+    is ignored (a parent's choice, as nohup's of SIGHUP)."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
     previous = signal.getsignal(signal.SIGTERM)

@@ -193,6 +193,19 @@ def test_held_out_sound_alikes_do_not_set_the_threshold(tmp_path):
     assert got == [("amalia", "neg"), ("window", "val_neg"), ("the old house", "neg")]
 
 
+def test_manifests_evaluation_rows_are_never_trained_on_whatever_their_case(tmp_path):
+    """train detector left out a manifest's dev and test rows but trained on Speech Commands' validation rows, and
+    read a manifest named X.JSONL as an audio file (since the file lists call a manifest named as audio one)."""
+    from speechseq.commands.train_detector import items_from
+
+    rows = [("window", "train"), ("garden", "validation"), ("river", "test"), ("the old house", None)]
+    (tmp_path / "NEG.JSONL").write_text("".join(
+        json.dumps({"audio_filepath": f"audio/{i}.wav", "text": t, **({"split": sp} if sp else {})}) + "\n"
+        for i, (t, sp) in enumerate(rows)))
+    got = sorted(it.text for it in items_from([str(tmp_path / "NEG.JSONL")], "neg", "amelia"))
+    assert got == ["the old house", "window"]
+
+
 def test_reweight_sources_scales_the_named_sources_only():
     from speechseq.train.kwbank import reweight_sources
 

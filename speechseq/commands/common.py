@@ -73,9 +73,10 @@ AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".a
 def expand_inputs(paths: Iterable[str], recursive_dirs: bool = True, skipped: list[str] | None = None) -> list[Path]:
     """Files named, plus audio files inside directories named. Inside a directory, hidden files and folders (a name
     starting with ".", such as the "._NAME.wav" metadata files macOS leaves beside each file it copies) are left
-    out, with a warning saying how many; named on their own they are read. A directory without audio files, or an
-    empty path (which would name the working directory), is an error; given a `skipped` list, it is reported as
-    a warning, noted there, and the rest go on (a batch command)."""
+    out, with a warning saying how many; named on their own they are read. Folders that are symbolic links are
+    read too, each real folder once. A directory without audio files, an empty path (which would name the working
+    directory) or a JSONL manifest is an error; given a `skipped` list, it is reported as a warning, noted there,
+    and the rest go on (a batch command)."""
     out: list[Path] = []
     for raw in paths:
         p = Path(raw)
@@ -90,7 +91,7 @@ def expand_inputs(paths: Iterable[str], recursive_dirs: bool = True, skipped: li
             from ..audio import UNREAD_SUFFIXES
 
             found, hidden, unread = [], 0, {}
-            for q in sorted(p.rglob("*")):
+            for q in _files_under(p):
                 if not q.is_file() or any(part.startswith(".") for part in q.relative_to(p).parts[:-1]):
                     hidden += q.is_file() and q.suffix.lower() in AUDIO_SUFFIXES
                 elif q.suffix.lower() in AUDIO_SUFFIXES:
@@ -118,9 +119,30 @@ def expand_inputs(paths: Iterable[str], recursive_dirs: bool = True, skipped: li
             out.extend(found)
         elif p.is_dir():
             raise SpeechseqError(f"{p}: is a directory, not an audio file")
+        elif p.suffix.lower() == ".jsonl" and p.is_file():  # eval, train read manifests: "cannot decode audio" misled
+            msg = (f"{p}: a JSONL manifest, not an audio file: name its audio files (`speechseq eval` reads "
+                   f"manifests)")
+            if skipped is None:
+                raise SpeechseqError(msg)
+            warn(msg)
+            skipped.append(str(p))
         else:
             out.append(p)
     return out
+
+
+def _files_under(folder: Path) -> list[Path]:
+    """Every file under `folder`, sorted, through folders that are symbolic links too (a data folder of linked
+    speakers; rglob leaves them out): each real folder once, so that a link to a folder above ends."""
+    seen, out = set(), []
+    for top, dirs, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(top)
+        if real in seen:
+            dirs.clear()
+            continue
+        seen.add(real)
+        out += [Path(top, f) for f in files]
+    return sorted(out)
 
 
 def bounded(kind: type = float, *, gt: float | None = None, ge: float | None = None, lt: float | None = None,
@@ -167,6 +189,8 @@ def output_file(path: str | Path | None, what: str, suffixes: tuple[str, ...] | 
     p = Path(path)
     if p.is_dir():
         raise SpeechseqError(f"{what} {p}: is a directory, not a file")
+    if str(path).endswith(("/", os.sep)):  # Path drops the slash: "results/" would be written as a file "results"
+        raise SpeechseqError(f"{what} {path}: names a folder; give a file name")
     if suffixes is not None and p.suffix.lower() not in suffixes:
         raise SpeechseqError(f"{what} {p}: unsupported file type {p.suffix or '(none)'!r}; use one of "
                              f"{', '.join(suffixes)}")
@@ -393,4 +417,9 @@ def checked_device(name: str) -> str:
         raise SpeechseqError(f"--device {name}: torch sees {torch.cuda.device_count()} CUDA GPU(s)")
     if dev.type == "mps" and not torch.backends.mps.is_available():
         raise SpeechseqError(f"--device {name}: torch cannot use Apple's GPU here (use --device cpu)")
+    if dev.type not in ("cpu", "cuda", "mps"):  # xpu, vulkan, meta...: torch names them, a build may not run them
+        try:
+            torch.ones(1, device=dev).cpu()
+        except Exception:  # noqa: BLE001 - not compiled in, no such hardware, no data (meta): the same advice
+            raise SpeechseqError(f"--device {name}: torch cannot train on it here (use --device cpu or cuda)") from None
     return name

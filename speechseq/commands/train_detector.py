@@ -128,6 +128,7 @@ def _val(name: str, pct: int = 15) -> bool:
 def items_from(specs: list[str], role: str, keyword: str) -> list:
     """BankItems of one role from files, directories and JSONL manifests."""
     from ..train.kwbank import BankItem
+    from ..train.manifests import EVAL_SPLITS
     from ..train.words import contains_keyword
     from .common import expand_inputs
 
@@ -136,9 +137,9 @@ def items_from(specs: list[str], role: str, keyword: str) -> list:
         path, weight = _split_weight(spec)
         if not path.exists():
             raise SpeechseqError(f"{path}: no such file or directory")
-        if path.suffix == ".jsonl":
+        if path.suffix.lower() == ".jsonl":
             for r in _manifest_rows(path):
-                if r.get("split") in ("dev", "test"):
+                if r.get("split") in EVAL_SPLITS:
                     continue  # evaluation audio is never trained on
                 text = str(r.get("text") or "")
                 if role in ("neg", "bg") and contains_keyword(text, keyword):
