@@ -32,7 +32,7 @@ class _FakeRecognizer:
     def __init__(self, text: str) -> None:
         self.frontend, self.text, self.lengths = SimpleNamespace(sample_rate=16000), text, []
 
-    def recognize(self, x: np.ndarray, opts) -> SimpleNamespace:
+    def recognize(self, x: np.ndarray, opts, onset: bool = True) -> SimpleNamespace:
         self.lengths.append(len(x))
         return SimpleNamespace(text=self.text)
 

@@ -130,7 +130,7 @@ def detect_file(det, path: Path, chunk_ms: float = 100.0, keep: bool = False):
                     p.clear()
     # The file's end is followed by a second of quiet noise, as `eval detector` scores clips: the posterior rises
     # only after a keyword ends, and a clip cut 0.1 s after its word was otherwise never detected.
-    tail = _tail(rate)
+    tail = file_tail(rate)
     beyond = [[] for _ in det.models] if keep else None  # the posteriors shown are the file's own
     for i in range(0, len(tail), chunk):
         got, state = det.step(tail[i: i + chunk], state, beyond)
@@ -144,8 +144,9 @@ def detect_file(det, path: Path, chunk_ms: float = 100.0, keep: bool = False):
 
 
 @functools.lru_cache(maxsize=2)
-def _tail(rate: int) -> np.ndarray:
-    """The second of quiet pink noise that follows each file (the same every time: made once per rate)."""
+def file_tail(rate: int) -> np.ndarray:
+    """The second of quiet pink noise that follows each file (the same every time: made once per rate; eval
+    detector streams it after each negative)."""
     from ..train.kwbank import pad_recording
 
     tail = pad_recording(np.zeros(0, np.float32), np.random.default_rng(0), lead_s=0.0, sr=rate)

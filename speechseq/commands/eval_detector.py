@@ -143,10 +143,10 @@ def negative_posteriors(det, files: list[Path], show: bool | None = None, skippe
     file is followed by `detect`'s second of quiet noise (its posteriors included, not its time in the hours), so
     that the events counted are those `detect` finds in the file; without, a word at a clip's end never fires."""
     from ..audio import stream_audio
-    from ..train.kwbank import pad_recording
+    from .detect import file_tail
 
     out, seconds, rate = [], 0.0, det.frontend.cfg.sample_rate
-    quiet = pad_recording(np.zeros(0, np.float32), np.random.default_rng(0), lead_s=0.0, sr=rate) if tail else None
+    quiet = file_tail(rate) if tail else None
     for path in progress(files, len(files), "negatives", show):
         state, post, n = det.initial_state(), [[] for _ in det.models], 0
         try:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -298,14 +297,13 @@ def run(args: argparse.Namespace) -> int:
 def write_whole(path: Path, text: str) -> None:
     """`text` into `path` whole or not at all: a write that fails (a full disk) left the file cut short, over the
     whole one of an earlier run, and said only "No space left on device"; it is written beside it and renamed."""
-    tmp = path.with_name(f".{path.name}.part")
+    from ..files import written_atomically
+
     try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        with written_atomically(path) as tmp:  # failed or interrupted (Ctrl+C): no partial file left beside it
+            tmp.write_text(text, encoding="utf-8")
     except OSError as err:
         raise SpeechseqError(f"{path}: not written ({err.strerror or err})") from None
-    finally:  # failed or interrupted (Ctrl+C): no partial file left beside it
-        tmp.unlink(missing_ok=True)
 
 
 def header_seconds(files: list[Path]) -> list[float]:

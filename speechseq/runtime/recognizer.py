@@ -194,12 +194,13 @@ class Recognizer:
         words = word_timestamps(log_probs, best, self.frame_shift_s) if best.tokens else []
         return Result(" ".join(best.text.split()), tuple(words), tuple(hyps))   # "a  b": two space tokens
 
-    def recognize(self, audio: np.ndarray, opts: DecodeOptions = DecodeOptions()) -> Result:
+    def recognize(self, audio: np.ndarray, opts: DecodeOptions = DecodeOptions(), *, onset: bool = True) -> Result:
         """One utterance: (N,) (or (N, 1)) samples at the model's sample rate, integers scaled to full scale 1.0.
-        No word starts before the speech as the energy VAD hears it begin, less ONSET_MARGIN_S (as in transcribe)."""
+        No word starts before the speech as the energy VAD hears it begin, less ONSET_MARGIN_S (as in transcribe);
+        onset=False: the words where the recogniser puts them, for a caller that reads the text only."""
         audio = mono_samples(audio)
         r = self._recognize(audio, opts)
-        if not r.words:
+        if not onset or not r.words:
             return r
         sr, vad = self.frontend.sample_rate, EnergyVad()
         onset = speech_onset(speech_probabilities(vad, audio, sr), vad.frame_s, (0, len(audio)), sr,

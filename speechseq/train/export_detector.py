@@ -13,10 +13,10 @@ from pathlib import Path
 
 import torch
 
+from ..files import written_atomically
 from ..frontend import FrontendConfig
 from ..nn.detector import Detector, DetectorConfig, DetectorEnsemble, StepGraph, warp_ensemble
 from ..runtime.onnx import write_metadata, jsonable
-from .export_recognizer import written_atomically
 
 __all__ = ["export_detector", "export_checkpoint", "detector_from_checkpoint", "DEFAULT_RUNTIME"]
 

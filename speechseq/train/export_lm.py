@@ -23,10 +23,10 @@ from pathlib import Path
 
 import torch
 
+from ..files import written_atomically
 from ..nn.text import AttentionDecoder, CharLM
 from ..runtime.onnx import write_metadata, jsonable
 from ..text import EOS, SOS, UNK, VOCAB
-from .export_recognizer import written_atomically
 
 __all__ = ["export_lm", "export_decoder", "export_encoder", "export_checkpoint", "export_decoder_checkpoint", "OPSET"]
 

@@ -14,14 +14,13 @@ import contextlib
 import copy
 import logging
 import os
-import uuid
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import torch
 
 from ..nn.recognizer import Recognizer
+from ..files import written_atomically
 from ..runtime.onnx import jsonable, twin_path, write_metadata
 from ..text import CTC_SIZE, VOCAB
 from .recognizer import FRONTEND, load_recognizer_checkpoint
@@ -44,21 +43,6 @@ def _metadata(model: Recognizer, frontend: dict, meta: dict) -> dict:
             "inputs": {"features": "(batch, frames, n_mels) log-mel"},
             "outputs": {"log_probs": "(batch, ceil(frames / stride), vocabulary) CTC log-probabilities",
                         "encoder_out": "(batch, ceil(frames / stride), 2 x hidden) BiLSTM outputs (attention decoder memory)"}}
-
-
-@contextlib.contextmanager
-def written_atomically(out: Path) -> Iterator[Path]:
-    """A temporary path beside `out` to write the whole file to (graph, then metadata), renamed to `out` when the
-    block ends without an error: an export that fails or is interrupted leaves the file at `out` as it was (no
-    graph without its metadata, no half file), and no temporary file behind."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # a fresh name, the file made by the writer (mkstemp's would keep its 0600 mode through the rename)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp.onnx")
-    try:
-        yield tmp
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def export_recognizer(model: Recognizer, out: str | os.PathLike, meta: dict | None = None,

@@ -24,12 +24,13 @@ import numpy as np
 import torch
 
 from ..errors import SpeechseqError
+from ..files import written_atomically
 from ..nn.recognizer import Recognizer, RecognizerConfig
 from ..nn.streaming import ChunkedRecognizer
 from ..runtime.onnx import ModelError, read_metadata, twin_path, write_metadata
 from ..runtime.streaming_recognizer import source_digest
 from ..text import CTC_SIZE, VOCAB
-from .export_recognizer import _quiet_preprocessing_advice, written_atomically
+from .export_recognizer import _quiet_preprocessing_advice
 
 __all__ = ["export_streaming", "quantize_streaming", "recognizer_from_checkpoint_file", "recognizer_from_onnx",
            "source_digest", "stream_path"]
