@@ -33,8 +33,54 @@ ORDER: tuple[str, ...] = ("listen", "transcribe", "detect", "record", "synth", "
                           "analyze", "features", "sample")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, with the nearest name where a command (or any other choice) is misspelled, and where an
+    option argparse reports as missing was given misspelled ("the following arguments are required: --keyword" for
+    `--keywrd x`). Its command parsers are of this class too (add_subparsers makes them so)."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._given = list(sys.argv[1:] if args is None else args)  # this parser's words, for error()
+        return super().parse_known_args(args, namespace)
+
+    def _check_value(self, action, value):
+        try:
+            super()._check_value(action, value)
+        except argparse.ArgumentError:
+            choices = [c for c in action.choices or () if isinstance(c, str)]
+            near = _nearest(value, choices) if isinstance(value, str) else None
+            if near is None:
+                raise
+            raise argparse.ArgumentError(action, f"invalid choice: {value!r} (did you mean {near}?); choose from "
+                                                 f"{', '.join(map(repr, action.choices))}") from None
+
+    def error(self, message):
+        required = "the following arguments are required: "
+        if message.startswith(required):
+            missing = [o for name in message[len(required):].split(", ") for o in name.split("/") if o[:1] == "-"]
+            known = [o for a in self._actions for o in a.option_strings]
+            hints = []
+            for word in getattr(self, "_given", []):
+                if word == "--":
+                    break
+                name = word.split("=", 1)[0]
+                if name[:1] != "-" or any(o.startswith(name) for o in known):  # an option, or one abbreviated
+                    continue
+                near = _nearest(name, missing)
+                if near:
+                    hints.append(f"{word}: did you mean {near}?")
+            if hints:
+                message += f" ({'; '.join(hints)})"
+        super().error(message)
+
+
+def _nearest(word: str, names: list[str]) -> str | None:
+    import difflib
+
+    return next(iter(difflib.get_close_matches(word, names, n=1)), None)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="speechseq", formatter_class=HelpFormatter,
         description="Offline trigger-word detection and speech recognition with recurrent models.",
         epilog="Run `speechseq COMMAND --help` for the options of a command.")

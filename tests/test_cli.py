@@ -258,3 +258,30 @@ def test_features_streams_in_the_chunks_it_says(tmp_path, monkeypatch):
     monkeypatch.setattr(StreamingFrontend, "step", spy)
     features._summary(tmp_path / "a.wav", 40, 7000.0)
     assert sizes == [7 * 16000, 5 * 16000]
+
+
+@pytest.mark.parametrize("argv,says", [
+    (["transcibe", "x.wav"], "speechseq: error: argument COMMAND: invalid choice: 'transcibe' (did you mean "
+                             "transcribe?)"),
+    (["eval", "recogniser", "--manifest", "m.jsonl"],
+     "speechseq eval: error: argument TARGET: invalid choice: 'recogniser' (did you mean recognizer?)"),
+    (["train", "detector", "--keywrd", "x", "--out", "d"],
+     "speechseq train detector: error: the following arguments are required: --keyword (--keywrd: did you mean "
+     "--keyword?)"),
+    (["eval", "recognizer", "--manifst=m.jsonl", "--split", "dev"],
+     "speechseq eval recognizer: error: the following arguments are required: --manifest (--manifst=m.jsonl: did "
+     "you mean --manifest?)"),
+])
+def test_a_mistyped_command_or_required_option_gets_a_hint(argv, says):
+    """A misspelled command, or a misspelled option that is required (argparse says only that the option is
+    missing), gave no hint where a misspelled optional one did: one line names the nearest, exit 2."""
+    r = speechseq(*argv)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.splitlines()[-1].startswith(says), r.stderr
+
+
+def test_no_hint_where_nothing_is_near():
+    r = speechseq("frobnicate")
+    assert r.returncode == 2 and "did you mean" not in r.stderr and "invalid choice: 'frobnicate'" in r.stderr
+    r = speechseq("train", "detector", "--out", "d")
+    assert r.returncode == 2 and r.stderr.splitlines()[-1].endswith("the following arguments are required: --keyword")

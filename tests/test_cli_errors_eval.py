@@ -261,3 +261,18 @@ def test_eval_recognizer_limit_counts_only_the_rows_it_covers(tmp_path, capsys):
     assert main(["eval", "recognizer", "--manifest", str(m), "--limit", "1", "--decoder", "greedy"]) == 0
     out, err = capsys.readouterr()
     assert f"{m}: 1 utterance," in out and "skipped" not in out and "warning" not in err, (out, err)
+
+
+def test_eval_recognizer_limit_counts_only_the_kaldi_recordings_it_covers(tmp_path, capsys):
+    """A Kaldi data dir's missing recording was counted under --limit N even when its utterances lie past the N-th
+    (wav.scp is read before text): "(1 skipped)", "1 of 3 utterance(s) could not be read", exit 1."""
+    d, said = tmp_path / "data" / "dev", "activate turn on the kitchen lights"
+    d.mkdir(parents=True)
+    (d / "wav.scp").write_text(f"gone {tmp_path / 'gone.wav'}\nu1 {SAMPLE}\nu2 {SAMPLE}\n")
+    (d / "text").write_text(f"u1 {said}\nu2 {said}\ngone {said}\n")
+    assert main(["eval", "recognizer", "--manifest", str(d), "--limit", "2", "--decoder", "greedy"]) == 0
+    out, err = capsys.readouterr()
+    assert f"{d}: 2 utterances," in out and "skipped" not in out and "gone.wav" not in err, (out, err)
+    assert main(["eval", "recognizer", "--manifest", str(d), "--limit", "3", "--decoder", "greedy"]) == 1
+    out, err = capsys.readouterr()
+    assert f"{d}: 2 utterances (1 skipped" in out and "gone.wav" in err and "1 of 3 utterance(s)" in err, (out, err)

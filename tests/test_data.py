@@ -264,3 +264,26 @@ def test_distributed_batches(drop_last: bool) -> None:
         assert len(seen) == -(-len(batches) // world) * world
     with pytest.raises(ValueError):
         DistributedBatches(batches, 4, 4)
+
+
+def test_a_missing_kaldi_recording_is_reported_at_its_first_utterance(tmp_path: Path) -> None:
+    """A wav.scp entry whose file is missing was reported while wav.scp was read, before any utterance (SkippedRow
+    kept 0), so `eval recognizer --limit N` counted it even when its utterances lie past the N-th: now it is
+    reported where `text` first reaches it, with the utterances read before it; one no utterance names, at the end."""
+    import warnings
+
+    from speechseq.train.manifests import SkippedRow
+
+    sf.write(tmp_path / "a.wav", np.zeros(1600, np.float32), 16000)
+    (tmp_path / "wav.scp").write_text(f"gone {tmp_path / 'gone.wav'}\na a.wav\nlost {tmp_path / 'lost.wav'}\n")
+    (tmp_path / "text").write_text("u1 one\nu2 two\nu3 three\nu4 four\n")
+    (tmp_path / "segments").write_text("u1 a 0 0.05\nu2 a 0.05 -1\nu3 gone 0 1\nu4 gone 1 2\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        utts = load_manifest(tmp_path, skip_missing=True)
+    assert [u.text for u in utts] == ["one", "two"]
+    skips = [(str(w.message).split(": ")[0].rsplit("/", 1)[1], w.message.kept) for w in caught
+             if isinstance(w.message, SkippedRow)]
+    assert skips == [("wav.scp:1", 2), ("wav.scp:3", 2)]  # gone: once, after u1, u2; lost (no utterance): at the end
+    with pytest.raises(SpeechseqError, match=r"wav.scp:1: audio file not found: .*gone.wav"):
+        load_manifest(tmp_path)

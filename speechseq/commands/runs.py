@@ -6,6 +6,7 @@ in one line first, with what to do.
 """
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 from ..errors import SpeechseqError
@@ -19,14 +20,20 @@ def run_path(path: str | Path, out: Path) -> str:
 
 
 def read_last(out: Path) -> dict | None:
-    """OUT/last.pt as torch reads it, None when there is none; one line naming it when it is damaged."""
+    """OUT/last.pt as torch reads it, None when there is none; one line naming it when it is a folder, this user
+    may not read it, or it is damaged (only then is deleting it the advice)."""
     import torch
 
     last = out / "last.pt"
     if not last.exists():
         return None
+    if last.is_dir():
+        raise SpeechseqError(f"{last}: is a directory, not a checkpoint: move it out of {out}, or use a new --out")
     try:
         return torch.load(last, map_location="cpu", weights_only=False)
+    except PermissionError:  # the checkpoint may be sound
+        raise SpeechseqError(f"{last}: cannot read it (permission denied): make it readable (chmod u+r), or use a "
+                             "new --out") from None
     except Exception as err:  # noqa: BLE001 - truncated, not a zip, not a checkpoint: the same advice
         why = err.strerror if isinstance(err, OSError) and err.strerror else str(err).split(". ")[0]
         best = out / "best.pt"
@@ -97,9 +104,16 @@ def same_run(out: Path, meta: dict, keyword: str, sources: dict[str, list[str]])
     """An error unless the run in `out` (its bank's `meta`, or its last.pt's, `last_run`) is of this keyword and
     these sources: a rerun resumes from OUT/bank.npz and OUT/last.pt, which other data would silently leave in
     place."""
-    if meta.get("keyword", keyword) != keyword:
+    if same_keyword(meta.get("keyword", keyword)) != same_keyword(keyword):
         raise SpeechseqError(f"{out} holds a run for keyword {meta['keyword']!r}, not {keyword!r}: use a new --out, "
                              f"or delete {out} to start over")
     before = meta.get("sources")  # absent in banks built before it was recorded
     if before is not None:  # the order of a detector's folders does not matter
         same_data(out, {k: sorted(before.get(k, [])) for k in sources}, {k: sorted(v) for k, v in sources.items()})
+
+
+def same_keyword(keyword: str) -> str:
+    """A keyword as runs compare it: without regard to case, spacing or how its accents are encoded ("Activate" is
+    "activate", as its clips are found: speechseq.train.words.contains_keyword). Not text.normalize, which keeps
+    only the letters a-z: every Cyrillic keyword would be the same."""
+    return " ".join(unicodedata.normalize("NFC", keyword).casefold().split())

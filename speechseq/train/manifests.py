@@ -368,6 +368,7 @@ def load_kaldi(data_dir: str | Path, *, skip_missing: bool = False,
             raise SpeechseqError(f"{d}: not a Kaldi data dir ({need} is missing)")
     reader, tag = _Reader(skip_missing), source or d.name
     recordings: dict[str, str | None] = {}
+    unfound: dict[str, tuple[Path, str]] = {}  # skipping: reported at the first utterance of each (SkippedRow.kept)
     for rec, (value, lineno) in _kaldi_table(d / "wav.scp").items():
         where = f"{d / 'wav.scp'}:{lineno}"
         ark = value.rpartition(":")  # "wav.ark:OFFSET": a recording inside a Kaldi archive (ark,scp: writers)
@@ -380,8 +381,10 @@ def load_kaldi(data_dir: str | Path, *, skip_missing: bool = False,
         tries = [raw] if raw.is_absolute() else [Path.cwd() / raw, d / raw, d.parent.parent / raw]
         found = next((p for p in tries if p.is_file()), None)
         recordings[rec] = str(found.resolve()) if found else None
-        if found is None:
+        if found is None and not skip_missing:
             reader.missing(tries[-1], where)
+        elif found is None:
+            unfound[rec] = (tries[-1], where)
     spk = {k: v for k, (v, _) in _kaldi_table(d / "utt2spk").items()} if (d / "utt2spk").is_file() else {}
     segs = _kaldi_table(d / "segments") if (d / "segments").is_file() else None
     u2d = _kaldi_table(d / "utt2dur") if (d / "utt2dur").is_file() else {}
@@ -403,7 +406,9 @@ def load_kaldi(data_dir: str | Path, *, skip_missing: bool = False,
             raise SpeechseqError(f"{where}: recording {rec} is not in {d / 'wav.scp'}")
         audio = recordings[rec]
         if audio is None:
-            continue  # reported above
+            if rec in unfound:  # once, after the utterances read before it
+                reader.missing(*unfound.pop(rec))
+            continue
         if segs is None:
             duration = _number(u2d[utt][0], f"{d / 'utt2dur'}:{u2d[utt][1]}", "duration") \
                 if utt in u2d else reader.duration(audio, where)
@@ -420,6 +425,8 @@ def load_kaldi(data_dir: str | Path, *, skip_missing: bool = False,
             continue  # reported by reader.duration
         out.append(Utterance(audio, text, duration, speaker=spk.get(utt), offset=offset,
                              end=end, source=tag))
+    for missing in unfound.values():  # recordings no utterance names
+        reader.missing(*missing)
     return out
 
 
