@@ -21,9 +21,10 @@ Partial text (`partial_decoder`): "final" decodes the utterance so far as the fi
 and its decoder), every `partial_interval_s` of features and over at most the last `partial_window_s`, and shows
 the words two decodes in a row agree on (fixed from then on) and the newest decode's next word: a partial keeps
 every word of the previous one but the last. "stream" shows the chunked recogniser's greedy text (its final chunks
-and its look-ahead), cheaper but about 70% WER with the shipped models, where the final's lexicon search gives
-about 44%: the final rewrote most of it. The default (None): "stream" when a chunked recogniser is given, else
-no partial text (`speechseq listen` asks for "final").
+and its look-ahead) with its words fixed by the same agreement at each chunk (every chunk re-reads the look-ahead,
+which rewrote an earlier word now and then), cheaper but about 70% WER with the shipped models, where the final's
+lexicon search gives about 44%: the final rewrote most of it. The default (None): "stream" when a chunked
+recogniser is given, else no partial text (`speechseq listen` asks for "final").
 
 Early decode: once the trailing silence reaches `early_decode_s` the utterance so far is decoded
 ahead of time and kept; if no speech follows before `silence_s`, that result is the final one, so
@@ -33,7 +34,6 @@ gives, up to the shorter trailing silence it saw.
 """
 from __future__ import annotations
 
-import enum
 import os
 from dataclasses import dataclass, replace
 
@@ -41,14 +41,15 @@ import numpy as np
 
 from ..audio import finite_samples, mono_samples
 from ..checks import finite, refuse
-from ..frontend import FrontendState, StreamingFrontend
+from ..frontend import StreamingFrontend
 from .decoding import Word, words_not_before
-from .detector import Detection, Detector, DetectorState
+from .detector import Detection, Detector
 from .events import Event, FinalEvent, OverrunEvent, PartialEvent, WakeEvent
+from .listener_state import ListenerState, Mode, Recording
 from .onnx import ModelError
 from .partials import settle
 from .recognizer import ONSET_MARGIN_S, DecodeOptions, Recognizer
-from .streaming_recognizer import StreamingRecognizer, StreamState
+from .streaming_recognizer import StreamingRecognizer
 from .vad import EnergyVad, Vad, VadState, load_vad
 
 __all__ = ["ListenerConfig", "Mode", "ListenerState", "Listener", "Transcriber"]
@@ -111,53 +112,6 @@ class Transcriber:
             return "", []
         result = self.recognizer.decode(self.recognizer.log_probs(feats), self.opts)
         return result.text, list(result.words)
-
-
-class Mode(enum.Enum):
-    LISTENING = "listening"
-    RECORDING = "recording"
-
-
-@dataclass(frozen=True)
-class Recording:
-    """One utterance in progress, on its own clock: the stream time of `origin` plus the audio fed since, the
-    stream's clock less the audio lost while it was recorded (`gaps`: (own time of the loss, seconds lost)).
-    start: its first sample's time; samples: its length; origin: where its frontend and VAD started (before a
-    keyword tail was dropped). `stream_time` puts a time of this clock on the stream's."""
-
-    start: float
-    origin: float
-    samples: int
-    frontend: FrontendState
-    feats: tuple[np.ndarray, ...]
-    vad: VadState
-    stream: StreamState | None
-    speech_seen: bool = False
-    silence_s: float = 0.0
-    speech_end: float = 0.0
-    onset: float | None = None          # where the VAD first heard speech (this clock): no word starts before it
-    partial: str = ""
-    early: tuple[float, str, tuple[Word, ...]] | None = None   # (speech_end it covers, text, words)
-    decoded: int = 0                    # "final" partials: the features the last decode saw,
-    settled: tuple[Word, ...] = ()      # the words two decodes in a row agreed on (times from `start`),
-    unsettled: tuple[str, ...] = ()     # and the last decode's words after them
-    gaps: tuple[tuple[float, float], ...] = ()
-
-    def stream_time(self, t: float, end: bool = False) -> float:
-        """Time `t` of this clock on the stream's: later by the audio lost before it. A loss at `t` itself
-        comes before a start (the audio after it begins there) and after an `end`."""
-        eps = 1e-6   # well under a sample: times from frames and from samples meet at a loss
-        return t + sum(lost for at, lost in self.gaps if (at < t - eps if end else at <= t + eps))
-
-
-@dataclass(frozen=True)
-class ListenerState:
-    mode: Mode
-    time: float                          # stream seconds so far (dropped audio included)
-    detector: DetectorState
-    detector_offset: float               # stream time of the detector's zero
-    history: tuple[np.ndarray, ...]      # the last history_s seconds of audio, while listening
-    recording: Recording | None = None
 
 
 class Listener:
@@ -310,8 +264,11 @@ class Listener:
 
     def _partial(self, rec: Recording, done: bool) -> tuple[Recording, str]:
         """The partial text now, and the recording with what it keeps for the next one."""
-        if rec.stream is not None:
-            return rec, self.streaming.partial(rec.stream).text
+        if rec.stream is not None:   # at each chunk its greedy words, fixed as the final decoder's: its look-ahead
+            if rec.stream.steps <= rec.decoded:                 # is re-read, and an earlier word could change
+                return rec, rec.partial
+            settled, unsettled, text = settle(rec.settled, rec.unsettled, 0, self.streaming.partial_words(rec.stream))
+            return replace(rec, decoded=rec.stream.steps, settled=settled, unsettled=unsettled), text
         cfg, frame_s = self.cfg, self.frontend.cfg.hop_length / SAMPLE_RATE
         every = max(1, int(round(cfg.partial_interval_s / frame_s)))
         n = sum(len(f) for f in rec.feats) // every * every       # at the same frames however the audio is cut

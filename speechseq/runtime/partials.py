@@ -1,5 +1,5 @@
-"""The "final" partial decoder's word agreement: which words of the newest decode of the utterance so far are
-fixed (two decodes in a row agreed on them) and which partial text they give. A pure function on values."""
+"""The partial decoders' word agreement: which words of the newest decode of the utterance so far are fixed (two
+decodes in a row agreed on them) and which partial text they give. A pure function on values."""
 from __future__ import annotations
 
 from .decoding import Word

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..frontend import FrontendConfig
 from ..text import CTC_SIZE, VOCAB
-from .decoding import Hypothesis, greedy
+from .decoding import Hypothesis, Word, greedy, word_timestamps
 from .onnx import (ModelError, check_inputs, check_vocabulary, frontend_of, make_session, reading_metadata,
                    session_metadata)
 
@@ -143,7 +143,14 @@ class StreamingRecognizer:
             state = self._run(state, pending, c_steps, r_steps)
         return state.committed[:total]
 
+    def _partial_log_probs(self, state: StreamState) -> np.ndarray:
+        return np.concatenate([state.committed, state.tentative]) if len(state.tentative) else state.committed
+
     def partial(self, state: StreamState) -> Hypothesis:
         """Greedy text of the final steps followed by the tentative look-ahead."""
-        lp = np.concatenate([state.committed, state.tentative]) if len(state.tentative) else state.committed
-        return greedy(lp)
+        return greedy(self._partial_log_probs(state))
+
+    def partial_words(self, state: StreamState) -> list[Word]:
+        """The words of `partial`, timed by a CTC alignment of the same log-probs (seconds from the first frame)."""
+        lp = self._partial_log_probs(state)
+        return word_timestamps(lp, greedy(lp), self.frame_shift_s)

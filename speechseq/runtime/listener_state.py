@@ -1,0 +1,63 @@
+"""The live listener's state, a value passed in and returned (`speechseq.runtime.listener.Listener`): its mode, the
+stream's clock and detector state while listening, and the utterance in progress while recording."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..frontend import FrontendState
+from .decoding import Word
+from .detector import DetectorState
+from .streaming_recognizer import StreamState
+from .vad import VadState
+
+__all__ = ["Mode", "Recording", "ListenerState"]
+
+
+class Mode(enum.Enum):
+    LISTENING = "listening"
+    RECORDING = "recording"
+
+
+@dataclass(frozen=True)
+class Recording:
+    """One utterance in progress, on its own clock: the stream time of `origin` plus the audio fed since, the
+    stream's clock less the audio lost while it was recorded (`gaps`: (own time of the loss, seconds lost)).
+    start: its first sample's time; samples: its length; origin: where its frontend and VAD started (before a
+    keyword tail was dropped). `stream_time` puts a time of this clock on the stream's."""
+
+    start: float
+    origin: float
+    samples: int
+    frontend: FrontendState
+    feats: tuple[np.ndarray, ...]
+    vad: VadState
+    stream: StreamState | None
+    speech_seen: bool = False
+    silence_s: float = 0.0
+    speech_end: float = 0.0
+    onset: float | None = None          # where the VAD first heard speech (this clock): no word starts before it
+    partial: str = ""
+    early: tuple[float, str, tuple[Word, ...]] | None = None   # (speech_end it covers, text, words)
+    decoded: int = 0                    # partials: the features ("final") or chunked steps the last decode saw,
+    settled: tuple[Word, ...] = ()      # the words two decodes in a row agreed on (times from `start`),
+    unsettled: tuple[str, ...] = ()     # and the last decode's words after them
+    gaps: tuple[tuple[float, float], ...] = ()
+
+    def stream_time(self, t: float, end: bool = False) -> float:
+        """Time `t` of this clock on the stream's: later by the audio lost before it. A loss at `t` itself
+        comes before a start (the audio after it begins there) and after an `end`."""
+        eps = 1e-6   # well under a sample: times from frames and from samples meet at a loss
+        return t + sum(lost for at, lost in self.gaps if (at < t - eps if end else at <= t + eps))
+
+
+@dataclass(frozen=True)
+class ListenerState:
+    mode: Mode
+    time: float                          # stream seconds so far (dropped audio included)
+    detector: DetectorState
+    detector_offset: float               # stream time of the detector's zero
+    history: tuple[np.ndarray, ...]      # the last history_s seconds of audio, while listening
+    recording: Recording | None = None
