@@ -97,6 +97,29 @@ def test_record_numbers_after_existing_takes_and_stops_at_count(tmp_path, capsys
     assert "kept 0 takes" in captured.err and "(3 already there)" in captured.err
 
 
+def test_takes_found_already_there_do_not_count_towards_count(tmp_path, capsys):
+    """--count is "this many takes in this session (takes already in --out are kept but not counted)": a recording
+    cut again for its takes past the first --count stopped after --count takes found already there, and kept none
+    of the new ones (a recording of 80 takes, cut twice with the default 50, never gave its last 30)."""
+    src = tmp_path / "takes.wav"
+    _takes_file(src, gains=(1.0, 0.9, 0.8, 0.7, 0.6))
+    out = tmp_path / "clips"
+    assert main(["record", "android", "--out", str(out), "--input", str(src), "--vad", "energy", "--count", "3"]) == 0
+    capsys.readouterr()
+    assert main(["record", "android", "--out", str(out), "--input", str(src), "--vad", "energy", "--count", "2",
+                 "--json"]) == 0
+    captured = capsys.readouterr()
+    assert [(Path(e["file"]).name, e.get("already_there", False)) for e in _events(captured.out)] == [
+        ("android-001.wav", True), ("android-002.wav", True), ("android-003.wav", True),
+        ("android-004.wav", False), ("android-005.wav", False)]
+    assert "kept 2 takes in" in captured.err and "(3 already there)" in captured.err
+    assert len(list(out.glob("android-*.wav"))) == 5
+    assert main(["record", "android", "--out", str(out), "--input", str(src), "--vad", "energy", "--count", "1"]) == 0
+    captured = capsys.readouterr()      # nothing new to cut: every take found there, none counted, none kept
+    assert captured.out.count("already there") == 5 and "take 1/1" not in captured.out, captured.out
+    assert "kept 0 takes in" in captured.err and "(5 already there)" in captured.err
+
+
 def test_record_rejects_clipped_takes(tmp_path, capsys):
     src = tmp_path / "loud.wav"
     _takes_file(src, gains=(20.0, 20.0))
@@ -351,15 +374,53 @@ def test_record_takes_never_overwrite_a_file_made_during_the_session(tmp_path):
     np.testing.assert_allclose(sf.read(got, dtype="float32")[0], take, atol=1 / 32768)
 
 
-def test_record_a_take_that_cannot_be_written_is_a_clear_error(tmp_path, capsys):
+def test_two_sessions_into_one_folder_never_overwrite_each_others_takes(tmp_path, monkeypatch):
+    """Two sessions cutting takes into one folder at once (four `record --input` runs in parallel kept 147 files of
+    the 160 takes they reported): the other session's android-001.wav, made after this one found the name free and
+    before its take was put there, was replaced by it. The take goes to the next free number now."""
+    from argparse import Namespace
+
+    import speechseq.commands.record as record
+
+    out = tmp_path / "clips"
+    out.mkdir()
+    args = Namespace(pause_ms=500.0, max_seconds=2.5, vad="energy", keyword="android", count=50, json=True)
+    mine, other = record._Takes(args, out, "android"), record._Takes(args, out, "android")
+    take = (0.2 * np.sin(np.arange(8000) / 7.0)).astype(np.float32)
+    theirs = (0.1 * np.sin(np.arange(8000) / 3.0)).astype(np.float32)
+    digest, calls = record.sample_digest, []
+
+    def the_other_session_writes_first(wav):
+        calls.append(wav)
+        if len(calls) == 1:     # while this session's take is on its way to android-001.wav
+            other.write(theirs, other.seen)
+        return digest(wav)
+
+    monkeypatch.setattr(record, "sample_digest", the_other_session_writes_first)
+    got = mine.write(take, mine.seen)
+    assert other.kept == [out / "android-001.wav"] and got == out / "android-002.wav" and mine.kept == [got]
+    np.testing.assert_allclose(sf.read(out / "android-001.wav", dtype="float32")[0], theirs, atol=1 / 32768)
+    np.testing.assert_allclose(sf.read(got, dtype="float32")[0], take, atol=1 / 32768)
+    assert sorted(f.name for f in out.iterdir()) == ["android-001.wav", "android-002.wav"]   # no temporary file
+
+
+def test_record_a_take_that_cannot_be_written_is_a_clear_error(tmp_path):
+    import resource
+
     src = tmp_path / "takes.wav"
     _takes_file(src, gains=(1.0, 1.0))
     out = tmp_path / "clips"
-    (out / ".android-001.wav.part").mkdir(parents=True)     # the take's file cannot be made there
-    assert main(["record", "android", "--out", str(out), "--input", str(src), "--vad", "energy"]) == 1
-    err = capsys.readouterr().err
-    assert "speechseq: error:" in err and "android-001.wav" in err and "Traceback" not in err
-    assert list(out.glob("*.wav")) == []
+
+    def no_room_for_a_take():   # the disk refuses the take's file (as a full disk would)
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1000, resource.RLIM_INFINITY))
+
+    done = subprocess.run([sys.executable, "-m", "speechseq", "record", "android", "--out", str(out), "--input",
+                           str(src), "--vad", "energy"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          preexec_fn=no_room_for_a_take)
+    err = done.stderr
+    assert done.returncode == 1 and "speechseq: error:" in err and "android-001.wav" in err, err
+    assert "Traceback" not in err and list(out.iterdir()) == []     # no file, whole or partial
 
 
 def test_record_ctrl_c_while_a_take_is_written_leaves_no_partial_file(tmp_path, capsys, monkeypatch):
@@ -382,6 +443,36 @@ def test_record_ctrl_c_while_a_take_is_written_leaves_no_partial_file(tmp_path, 
     assert "speechseq: stopped" in captured.err and "kept 1 take in" in captured.err
     assert sorted(f.name for f in out.iterdir()) == ["android-001.wav"]   # the first take whole, no .part left
     assert sf.info(out / "android-001.wav").frames > 0
+
+
+def test_record_ctrl_c_once_a_take_is_on_disk_keeps_it(tmp_path, capsys, monkeypatch):
+    """Ctrl+C while the second take was checked against the takes there (its digest), when its samples had been
+    written whole into the folder (a temporary file, read back for the check): the file was deleted, and the take
+    with it ("kept 1 take"). Every take whose samples reached the folder is kept, under its number."""
+    import speechseq.commands.record as record
+
+    src = tmp_path / "takes.wav"
+    _takes_file(src, gains=(1.0, 0.8, 0.6))
+    out = tmp_path / "clips"
+    digest, calls, on_disk = record.sample_digest, [], []
+
+    def samples(folder: Path, pattern: str) -> list[bytes]:
+        return [sf.read(f, dtype="int16")[0].tobytes() for f in sorted(folder.glob(pattern)) if sf.info(f).frames]
+
+    def interrupted_on_the_second(path):
+        calls.append(path)
+        if len(calls) == 2:
+            on_disk.extend(samples(out, "*.wav") + samples(out, ".*"))   # what the folder holds at the Ctrl+C
+            raise KeyboardInterrupt
+        return digest(path)
+
+    monkeypatch.setattr(record, "sample_digest", interrupted_on_the_second)
+    assert main(["record", "android", "--out", str(out), "--input", str(src), "--vad", "energy"]) == 0
+    err = capsys.readouterr().err
+    kept = samples(out, "android-*.wav")
+    assert "speechseq: stopped" in err and f"kept {len(kept)} take{'s' if len(kept) != 1 else ''} in" in err, err
+    assert on_disk and all(s in kept for s in on_disk), (len(on_disk), len(kept))
+    assert sorted(f.name for f in out.iterdir()) == [f"android-00{i}.wav" for i in range(1, len(kept) + 1)]
 
 
 def test_record_keyword_slug_keeps_letters_of_any_alphabet():
@@ -477,7 +568,7 @@ def test_audio_the_driver_discarded_is_said_so_without_a_length(tmp_path, capsys
     background.overrun(Overrun(0.5, 4.0))
     err = capsys.readouterr().err.splitlines()
     assert err == ["speechseq: warning: the input driver discarded audio (how much it does not say)",
-                   "speechseq: warning: 0.50 s of audio was dropped (the machine fell behind)"], err
+                   "speechseq: warning: 500 ms of audio was dropped (the machine fell behind)"], err
 
 
 def test_record_into_a_folder_whose_name_is_not_utf8(tmp_path):

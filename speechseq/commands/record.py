@@ -49,7 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", metavar="DIR", help="folder for the takes, needed but for --list-devices (made if "
                                                  "missing; takes already there are kept and numbered after)")
     p.add_argument("--count", type=bounded(int, ge=1), default=50,
-                   help="stop after this many takes in this session (takes already in --out are kept but not counted; more help: README, Training your own keyword)")
+                   help="stop after this many new takes in this session (takes already in --out, those found there "
+                        "again in a recording cut twice included, are kept but not counted; more help: README, "
+                        "Training your own keyword)")
     src = p.add_argument_group("input")
     src.add_argument("--device", help="input device index or name substring (default: the system's default input)")
     src.add_argument("--list-devices", action="store_true", help="list input devices and exit")
@@ -113,44 +115,44 @@ def next_steps(keyword: str, stem: str, out: Path) -> str:
 
 
 def write_take(path: Path, audio, seen: dict[str, Path] | None = None) -> Path:
-    """The WAV written whole or not at all (a temporary file renamed into place); returns its path. With `seen`
+    """The WAV written whole or not at all (files.written_atomically); returns its path. It never replaces a file:
+    one at `path` (made by another session since the name was chosen) is a FileExistsError. With `seen`
     (`sample_digests` of the files there, kept up to date here), a take whose samples a file holds already is not
     written again (the same recording cut twice): that file's path is returned instead."""
     import io
 
     import soundfile as sf
 
-    tmp = path.with_name(f".{path.name}.part")
+    from ..files import written_atomically
+
     wav = io.BytesIO()
     sf.write(wav, audio, SAMPLE_RATE, subtype="PCM_16", format="WAV")
+    # checked before it is written: a check of the written file, cut short (Ctrl+C) or failing, threw the take away
+    digest = sample_digest(io.BytesIO(wav.getvalue())) if seen is not None else None
+    if digest is not None and digest in seen:
+        return seen[digest]
     try:
         # written by Python, not libsndfile: a full disk is "No space left on device", not "System error.",
         # and a folder whose name is not UTF-8 is written too
-        with open(tmp, "wb") as f:
+        with written_atomically(path, exclusive=True) as tmp, open(tmp, "wb") as f:
             f.write(wav.getbuffer())
-        digest = sample_digest(tmp) if seen is not None else None
-        if digest is not None and digest in seen:
-            tmp.unlink()
-            return seen[digest]
-        os.replace(tmp, path)
-    except BaseException as err:  # Ctrl+C, a full disk, a folder not writable: no partial file left behind
-        if tmp.is_file():
-            tmp.unlink()
-        if isinstance(err, (OSError, RuntimeError)):  # soundfile's LibsndfileError is a RuntimeError
-            raise SpeechseqError(f"{path}: cannot write it ({err})") from None
-        raise
+    except OSError as err:  # a full disk, a folder not writable: no partial file left behind (nor by Ctrl+C)
+        if isinstance(err, FileExistsError) and os.path.lexists(path):  # the name taken, not a file where --out was
+            raise
+        raise SpeechseqError(f"{path}: cannot write it ({err})") from None
     if digest is not None:
         seen[digest] = path
     return path
 
 
-def sample_digest(path: Path) -> str:
-    """A digest of a WAV's 16-bit samples (not of its header)."""
+def sample_digest(wav) -> str:
+    """A digest of a WAV's 16-bit samples (not of its header); `wav` is its path or the file object."""
     import hashlib
 
     import soundfile as sf
 
-    return hashlib.sha1(sf.read(os.fsencode(path), dtype="int16")[0].tobytes()).hexdigest()
+    source = os.fsencode(wav) if isinstance(wav, (str, os.PathLike)) else wav
+    return hashlib.sha1(sf.read(source, dtype="int16")[0].tobytes()).hexdigest()
 
 
 def sample_digests(out: Path, stem: str) -> dict[str, Path]:
@@ -198,12 +200,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def lost(item) -> str:
-    """What a sources.Overrun lost, in words: the length the queue dropped, and input the driver discarded
-    (PortAudio's input overflow) without saying how much."""
-    said = [f"{item.dropped_s:.2f} s of audio was dropped (the machine fell behind)"] if item.dropped_s else []
-    if item.input_overflows:
-        said.append("the input driver discarded audio (how much it does not say)")
-    return "; ".join(said)
+    """What a sources.Overrun lost, in the words `listen` uses for it (runtime.events.lost_in_words)."""
+    from ..runtime.events import lost_in_words
+
+    return lost_in_words(item.dropped_s, item.input_overflows)
 
 
 # a stop this long after the last speech keeps the take (the word was said; shorter: it may go on)
@@ -257,11 +257,13 @@ class _Recording:
 
     def write(self, audio, seen: dict[str, Path] | None = None) -> Path:
         """The next numbered file, or (with `seen`, see write_take) the file there that holds these samples."""
-        path = self.out / f"{self.stem}-{self.number:03d}.wav"
-        while os.path.lexists(path):  # made since the session began (another session into the folder): kept
-            self.number += 1
+        while True:
             path = self.out / f"{self.stem}-{self.number:03d}.wav"
-        got = write_take(path, audio, seen)
+            try:
+                got = write_take(path, audio, seen)
+                break
+            except FileExistsError:  # made since the session began (another session into the folder): kept
+                self.number += 1
         if got == path:
             self.number += 1
             self.kept.append(path)
@@ -326,6 +328,8 @@ class _Takes(_Recording):
         the take is not whole: rejected, say it again."""
         from dataclasses import replace
 
+        if not (item.dropped_s or item.input_overflows):  # nothing was lost: the take in progress is whole
+            return
         if self._spoken():
             takes, self.tstate = self.cutter.end(self.tstate)
             for take in takes:
@@ -337,7 +341,7 @@ class _Takes(_Recording):
         self.tstate = replace(self.tstate, start=-1, last=-1, too_long=False)
 
     def done(self) -> bool:
-        return len(self.kept) + len(self.again) >= self.args.count
+        return len(self.kept) >= self.args.count  # takes found already there are not counted (--count)
 
     def _spoken(self) -> bool:
         """A take is in progress, not too long, and SPOKEN_S or more have passed since its last speech."""
@@ -370,9 +374,9 @@ class _Takes(_Recording):
                              "end": round(take.end, 3), "peak_dbfs": round(peak, 1),
                              **({} if new else {"already_there": True})})
         else:
-            print(f"take {len(self.kept) + len(self.again)}/{self.args.count}: {take.end - take.start:.2f} s of speech, "
-                  f"peak {peak:.0f} dBFS -> {path}{'' if new else ' (already there, the same samples: not saved again)'}",
-                  flush=True)
+            which = f"take {len(self.kept)}/{self.args.count}" if new else "take already there"
+            print(f"{which}: {take.end - take.start:.2f} s of speech, peak {peak:.0f} dBFS -> {path}"
+                  f"{'' if new else ' (the same samples: not saved again)'}", flush=True)
 
     def _say_rejected(self, start: float, end: float, reason: str) -> None:
         self.rejected += 1

@@ -9,7 +9,21 @@ from dataclasses import dataclass
 
 from .decoding import Word
 
-__all__ = ["WakeEvent", "PartialEvent", "FinalEvent", "OverrunEvent", "Event"]
+__all__ = ["WakeEvent", "PartialEvent", "FinalEvent", "OverrunEvent", "Event", "lost_in_words"]
+
+
+def lost_in_words(dropped_s: float, input_overflows: int = 0) -> str:
+    """What a loss of audio (a sources.Overrun) lost, in the words `listen` and `record` both use: the length
+    dropped because processing fell behind, and audio the input driver discarded (PortAudio's input overflow),
+    of a length it does not say."""
+    said = []
+    if dropped_s > 0:  # a loss, however short, is not "0 ms"
+        ms = max(1, round(dropped_s * 1000))
+        length = f"{ms} ms" if ms < 1000 else f"{dropped_s:.2f} s"
+        said.append(f"{length} of audio was dropped (the machine fell behind)")
+    if input_overflows:
+        said.append("the input driver discarded audio (how much it does not say)")
+    return "; ".join(said) or "no audio was lost"
 
 
 @dataclass(frozen=True)
@@ -81,10 +95,8 @@ class OverrunEvent:
         return {**out, "input_overflows": self.input_overflows} if self.input_overflows else out
 
     def __str__(self) -> str:
-        said = [f"{self.dropped_s * 1000:.0f} ms of audio dropped (processing fell behind)"] if self.dropped_s else []
-        if self.input_overflows:
-            said.append("the input driver discarded audio (how much it does not say; later times are early by it)")
-        return f"[{self.time:7.2f}s] overrun: " + "; ".join(said or ["0 ms of audio dropped"])
+        early = "; times after it are early by what the driver discarded" if self.input_overflows else ""
+        return f"[{self.time:7.2f}s] overrun: {lost_in_words(self.dropped_s, self.input_overflows)}{early}"
 
 
 Event = WakeEvent | PartialEvent | FinalEvent | OverrunEvent
