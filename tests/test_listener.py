@@ -111,7 +111,7 @@ def _no_flicker(texts: list[str]) -> None:
 
 
 def test_partials_grow_without_flicker_beyond_the_last_word(tiny_models, demo_audio):
-    # Among themselves, by construction (final chunks never change; only the look-ahead tail does):
+    # Among themselves, by construction (a word is fixed once two chunk decodes in a row agree on it: partials.settle):
     events, _ = _run(_listener(tiny_models), demo_audio)
     partials = [e.text for e in events if isinstance(e, PartialEvent)]
     assert len(partials) >= 3

@@ -11,17 +11,19 @@ import json
 import sys
 import time
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 from ..errors import SpeechseqError
 from .common import HelpFormatter, beam_arg, beam_size, bounded, output_file, progress, warn
-from .transcribe import (DEFAULT_LEXICON, DEFAULT_MODEL, MODELS, add_lexicon_args, add_vad_arg, check_lexicon_arg,
-                         check_model_arg, lexicon_decode_options, make_vad)
+from .transcribe import (DEFAULT_LEXICON, DEFAULT_MODEL, MODELS, add_commands_args, add_lexicon_args, add_vad_arg,
+                         check_lexicon_arg, check_model_arg, command_set, lexicon_decode_options, make_vad)
 
 
 EXAMPLES = """examples:
   speechseq eval recognizer --manifest ../shared/data/kathleen/manifest.jsonl --split dev
-  speechseq eval recognizer --manifest ../shared/data/fsdd/manifest.jsonl --split test --decoder greedy --json fsdd.json"""
+  speechseq eval recognizer --manifest ../shared/data/fsdd/manifest.jsonl --split test --decoder greedy --json fsdd.json
+  speechseq eval recognizer --manifest commands.jsonl --commands my-commands.txt   # as `listen --commands` hears"""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -50,6 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_vad_arg(p, "off")
     p.add_argument("--json", metavar="PATH", help="also write the figures and every utterance here")
     add_lexicon_args(p)
+    add_commands_args(p)
     p.set_defaults(func=run)
 
 
@@ -138,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
     check_model_arg(args.model, DEFAULT_MODEL, "--model")
     if args.decoder == "beam-lm":
         check_model_arg(args.lm, MODELS / "lm-en.onnx", "--lm")
+    commands = command_set(args)
     rec = Recognizer(args.model, threads=args.threads)
     utts, skipped = load_utterances(args.manifest, args.split, args.limit)
     if not utts:
@@ -159,6 +163,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         opts = DecodeOptions(decoder=args.decoder, beam_size=args.beam_size)
         dec = args.decoder + (f" {args.beam_size}" if args.decoder == "beam" else "")
+    if commands is not None:
+        opts = replace(opts, commands=commands)
+        dec += f", commands of {args.commands} ({len(commands)}, bound {commands.max_deficit:g})"
     vad = make_vad(args.vad, args.threads)
     if vad is not None:
         dec += f", speech regions by the {vad.name} VAD"

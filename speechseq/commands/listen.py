@@ -5,6 +5,7 @@
     speechseq listen --device 2 --keyword-model models/computer.onnx --chime
     speechseq listen --json --exec "notify-send"       # one JSON object a line; run a command per final
     speechseq listen --input data/samples/activate_kitchen_lights.wav --fast
+    speechseq listen --commands data/commands/home.txt --exec ./on-command.sh   # one of these phrases, or free text
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from ..errors import SpeechseqError
@@ -21,6 +23,7 @@ from ..runtime.onnx import check_model_file, twin_path, untagged
 from .common import (LISTEN_LEXICON_BEAM, MODELS, HelpFormatter, add_range_arg, beam_arg, beam_size, bounded,
                      device_arg, guard_range, model_paths, no_shipped, print_input_devices, print_json_line,
                      stop_on_sigterm, tuned_lexicon_options, warn)
+from .transcribe import add_commands_args
 
 DEFAULT_KEYWORDS = ("activate.onnx", "computer.onnx")
 LM_WEIGHT, WORD_BONUS = 0.5, 1.0  # --decoder beam's shallow fusion defaults (alpha, beta per character)
@@ -32,7 +35,8 @@ EXAMPLES = """examples:
   speechseq listen --list-devices
   speechseq listen --device USB --json --exec notify-send
   speechseq listen --input data/samples/activate_kitchen_lights.wav --fast
-  speechseq listen --keyword-model runs/hey-robot/hey_robot.onnx --chime"""
+  speechseq listen --keyword-model runs/hey-robot/hey_robot.onnx --chime
+  speechseq listen --commands data/commands/home.txt --json   # "command": the phrase of the list, or null"""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -71,7 +75,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "recogniser and decoder over the speech so far, every 300 ms, a word shown once two decodes "
                         "agree on it, so that the final rewrites few of its words (about 13%% of a core while "
                         "recording); stream: the chunked recogniser's greedy text (--stream-model, --chunk-ms, "
-                        "--lookahead-ms), about 2%% of a core but about 70%% WER, which the final rewrites")
+                        "--lookahead-ms), its words fixed as for final, about 2%% of a core but about 70%% WER, "
+                        "which the final rewrites")
     m.add_argument("--stream-model", help="chunked recogniser for --partial-decoder stream (default: the --model's "
                                           "twin, NAME.stream.int8.onnx, else NAME.stream.onnx, when present)")
     m.add_argument("--lm", default="auto", help="character LM for the final decode (beam search + fusion): a "
@@ -95,6 +100,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--lookahead-ms", type=bounded(float, ge=0), default=200.0,
                    help="look-ahead of the streamed recogniser (--partial-decoder stream)")
     m.add_argument("--no-partials", action="store_true", help="final text only (no partial text)")
+    add_commands_args(p)
     e = p.add_argument_group("endpointing")
     e.add_argument("--vad", choices=("auto", "silero", "energy"), default="auto",
                    help="voice activity detector (auto: Silero when installed)")
@@ -111,7 +117,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     o.add_argument("--json", action="store_true", help="one JSON object a line (wake, partial, final, overrun)")
     o.add_argument("--chime", action="store_true", help="play a short chime on the default output at each wake")
     o.add_argument("--exec", dest="exec_cmd", metavar="CMD",
-                   help="run CMD with the final text as its last argument (also in $SPEECHSEQ_TEXT); with --json, "
+                   help="run CMD with the final text as its last argument (also in $SPEECHSEQ_TEXT; with --commands, "
+                        "$SPEECHSEQ_COMMAND holds the phrase taken, empty when none was); with --json, "
                         "what CMD prints goes to stderr, so that stdout holds JSON lines only. Listening goes on "
                         f"while CMD runs; at exit, listen waits up to {EXEC_WAIT_S:g} s for those still running")
     p.set_defaults(func=run)
@@ -157,7 +164,7 @@ def build_listener(args: argparse.Namespace):
     if lm_path is not None:
         from ..runtime.lm import OnnxLM
         lm = OnnxLM(lm_path)
-    from .transcribe import check_lexicon_arg
+    from .transcribe import check_lexicon_arg, command_set
 
     check_lexicon_arg(args.lexicon, MODELS / "words-en.npz", args.decoder)
     lexicon = args.decoder == "lexicon" or (args.decoder == "auto" and args.lexicon != "none"
@@ -173,6 +180,9 @@ def build_listener(args: argparse.Namespace):
     else:
         opts = DecodeOptions(decoder="greedy" if greedy else "beam", beam_size=beam_size(args.beam_size, "beam"),
                              lm=None if greedy else lm, alpha=args.lm_weight, beta=args.word_bonus)
+    commands = command_set(args)
+    if commands is not None:   # the final only: partial text is spelt freely (Transcriber.transcribe)
+        opts = replace(opts, commands=commands)
     transcriber = Transcriber(model, opts)
     streaming = None
     partial_decoder = args.partial_decoder or ("stream" if args.stream_model else "final")
@@ -199,8 +209,9 @@ def build_listener(args: argparse.Namespace):
 class _Output:
     """Prints events, plays the chime and runs --exec commands (without waiting for them, but at exit)."""
 
-    def __init__(self, args: argparse.Namespace) -> None:
+    def __init__(self, args: argparse.Namespace, commands: tuple[str, ...] | None = None) -> None:
         self.json, self.exec_cmd, self.chime = args.json, args.exec_cmd, args.chime
+        self.commands = None if commands is None else frozenset(commands)   # --commands: its phrases
         self.children: list[subprocess.Popen] = []
         self._chime_failed = False
         self._tty = sys.stdout.isatty() and not self.json
@@ -210,18 +221,23 @@ class _Output:
         from ..runtime.events import FinalEvent, PartialEvent, WakeEvent
 
         for ev in events:
+            final = isinstance(ev, FinalEvent)
+            command = ev.text if final and self.commands is not None and ev.text in self.commands else None
+            line = str(ev) + (f" ({'command' if command else 'no command'})" if final and self.commands is not None
+                              and ev.text else "")
             if self.json:
-                print_json_line(ev.to_dict())
+                print_json_line({**ev.to_dict(), "command": command} if final and self.commands is not None
+                                else ev.to_dict())
             elif self._tty:
-                sys.stdout.write("\r\033[K" + str(ev) + ("" if isinstance(ev, PartialEvent) else "\n"))
+                sys.stdout.write("\r\033[K" + line + ("" if isinstance(ev, PartialEvent) else "\n"))
                 sys.stdout.flush()
                 self._open_line = isinstance(ev, PartialEvent)
             else:
-                print(ev, flush=True)
+                print(line, flush=True)
             if isinstance(ev, WakeEvent) and self.chime:
                 self._play_chime()
-            if isinstance(ev, FinalEvent) and self.exec_cmd and ev.text:
-                self._exec(ev.text)
+            if final and self.exec_cmd and ev.text:
+                self._exec(ev.text, command)
         self.children = [c for c in self.children if c.poll() is None]
 
     def end_line(self) -> None:
@@ -252,12 +268,14 @@ class _Output:
             why = f"still busy after {EXEC_WAIT_S:g} s" if time.monotonic() >= deadline else "the wait was stopped"
             warn(f"leaving {_commands(len(running))} running ({why})")
 
-    def _exec(self, text: str) -> None:
+    def _exec(self, text: str, command: str | None = None) -> None:
         import os
 
+        env = {**os.environ, "SPEECHSEQ_TEXT": text}
+        if self.commands is not None:   # the phrase of --commands, or empty when none was taken
+            env["SPEECHSEQ_COMMAND"] = command or ""
         try:
-            self.children.append(subprocess.Popen([*shlex.split(self.exec_cmd), text],
-                                                  env={**os.environ, "SPEECHSEQ_TEXT": text},
+            self.children.append(subprocess.Popen([*shlex.split(self.exec_cmd), text], env=env,
                                                   stdout=2 if self.json else None))  # 2: this process's stderr
         except OSError as err:
             warn(f"--exec {self.exec_cmd!r}: {err}")
@@ -309,7 +327,8 @@ def run(args: argparse.Namespace) -> int:
         if not words or shutil.which(words[0]) is None:
             raise SpeechseqError(f"--exec {args.exec_cmd!r}: no such command")
     listener = build_listener(args)
-    out = _Output(args)
+    commands = listener.transcriber.opts.commands
+    out = _Output(args, commands.texts if commands is not None else None)
     stop = threading.Event()
     restore = stop_on_sigterm(stop)
     try:
@@ -404,4 +423,7 @@ def _announce(source, listener, args) -> None:
                    f"{listener.streaming.lookahead_s * 1000:.0f} ms look-ahead")
     else:
         partial = f"partials every {listener.cfg.partial_interval_s * 1000:.0f} ms by the final's decoder"
+    commands = listener.transcriber.opts.commands
+    if commands is not None:
+        partial += f"; {len(commands)} commands of {args.commands}"
     print(f"speechseq: listening on {where} for: {kws} (VAD: {listener.vad.name}; {partial})", file=sys.stderr, flush=True)

@@ -4,6 +4,7 @@
     speechseq transcribe recordings/ --format json > transcripts.jsonl
     speechseq transcribe a.wav b.mp3 --decoder beam --beam-size 8 --format srt --output-dir subs/
     speechseq transcribe talk.wav --decoder lexicon --lexicon models/words-en.npz
+    speechseq transcribe command.wav --commands data/commands/home.txt
 
 With --format json and no --output-dir, one JSON object per file on stdout, exactly
     {"file": str, "duration": float, "text": str,
@@ -16,6 +17,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from ..errors import SpeechseqError
@@ -31,7 +33,8 @@ LM_WEIGHT, WORD_BONUS = 0.8, 1.0  # --lm-weight, --word-bonus (beam-lm, rescore)
 EXAMPLES = """examples:
   speechseq transcribe talk.flac                      # lexicon + LMs, only where the VAD hears speech
   speechseq transcribe recordings/ --format srt --output-dir subtitles
-  speechseq transcribe talk.wav --decoder greedy --vad off --format json"""
+  speechseq transcribe talk.wav --decoder greedy --vad off --format json
+  speechseq transcribe command.wav --commands data/commands/home.txt   # one of these phrases, or free text"""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -67,6 +70,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="longest utterance (s) before a cut at a pause")
     add_vad_arg(p, "auto")
     p.add_argument("--threads", type=bounded(int, ge=1), default=1, help="onnxruntime threads")
+    add_commands_args(p)
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar on stderr, in seconds of audio (default: when stderr is a terminal)")
     p.set_defaults(func=run)
@@ -88,6 +92,30 @@ def add_lexicon_args(p: argparse.ArgumentParser) -> None:
                    help="also fuse the character LM --lm with this weight (0: not used)")
     g.add_argument("--char-bonus", type=bounded(float), default=d.char_bonus,
                    help="bonus per character, with --char-lm-weight only")
+
+
+def add_commands_args(p: argparse.ArgumentParser) -> None:
+    """--commands FILE and --command-bound (speechseq.runtime.command_set)."""
+    from ..runtime.command_set import MAX_DEFICIT
+
+    g = p.add_argument_group("commands")
+    g.add_argument("--commands", metavar="FILE",
+                   help="a list of phrases, one a line ('#' starts a comment): an utterance close enough to one "
+                        "of them is written as that phrase, its words timed on the audio; any other as the decoder "
+                        "spells it (README, Commands)")
+    g.add_argument("--command-bound", type=bounded(float, ge=0), default=MAX_DEFICIT,
+                   help="how far below the audio's own best spelling a phrase may score and still be taken, in nats "
+                        "per character: higher takes more phrases, and more wrong ones (scripts/eval_commands.py "
+                        "measures both)")
+
+
+def command_set(args: argparse.Namespace):
+    """The CommandSet of --commands (None without it); one line for a list that cannot be read."""
+    if not args.commands:
+        return None
+    from ..runtime.command_set import CommandSet
+
+    return CommandSet.load(args.commands, args.command_bound)
 
 
 def add_vad_arg(p: argparse.ArgumentParser, default: str) -> None:
@@ -203,6 +231,7 @@ def run(args: argparse.Namespace) -> int:
     check_lexicon_arg(args.lexicon, DEFAULT_LEXICON, args.decoder)
     output_file(args.plot_attention, "--plot-attention", IMAGE_SUFFIXES)
     out_dir = output_dir(args.output_dir, "--output-dir") if args.output_dir else None
+    commands = command_set(args)
     tuned, asked = False, args.decoder
     if args.decoder == "auto" and args.lexicon != "none" and Path(args.lexicon).is_file():
         args.decoder, tuned = "lexicon", True
@@ -219,9 +248,13 @@ def run(args: argparse.Namespace) -> int:
         opts = lexicon_decode_options(args, tuned)
         rec = Recognizer(args.model, threads=args.threads)
     else:  # the text side (speechseq.runtime.text_decoder): LM fusion, attention rescoring
+        if commands is not None:
+            raise SpeechseqError(f"--commands works with --decoder greedy, beam or lexicon, not {args.decoder}")
         from ..runtime.text_decoder import cli_recognizer
 
         rec, opts = cli_recognizer(args), None
+    if commands is not None:
+        opts = replace(opts, commands=commands)
     if args.plot_attention:
         check_plot_decoder(args, rec)
     vad = make_vad(args.vad, args.threads)

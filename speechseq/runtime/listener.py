@@ -106,11 +106,14 @@ class Transcriber:
         self.opts = opts
         self.frontend = self.recognizer.frontend
 
-    def transcribe(self, feats: np.ndarray) -> tuple[str, list[Word]]:
-        """Text and words (seconds from the first frame) of an utterance's features (T, F)."""
+    def transcribe(self, feats: np.ndarray, partial: bool = False) -> tuple[str, list[Word]]:
+        """Text and words (seconds from the first frame) of an utterance's features (T, F). partial: of the
+        utterance so far, spelt freely (a command list, DecodeOptions.commands, is for whole utterances: a phrase
+        matched to half a command would be shown, then taken back)."""
         if len(feats) == 0:
             return "", []
-        result = self.recognizer.decode(self.recognizer.log_probs(feats), self.opts)
+        opts = replace(self.opts, commands=None) if partial and self.opts.commands is not None else self.opts
+        result = self.recognizer.decode(self.recognizer.log_probs(feats), opts)
         return result.text, list(result.words)
 
 
@@ -278,7 +281,7 @@ class Listener:
         # ones after it, found again in the new decode by word alignment).
         old = [w for w in rec.settled if w.end <= n * frame_s - cfg.partial_window_s]
         skip = int(round(old[-1].end / frame_s)) if old else 0
-        _, words = self.transcriber.transcribe(np.concatenate(rec.feats)[skip:n])
+        _, words = self.transcriber.transcribe(np.concatenate(rec.feats)[skip:n], partial=True)
         words = [replace(w, start=w.start + skip * frame_s, end=w.end + skip * frame_s) for w in words]
         settled, unsettled, text = settle(rec.settled, rec.unsettled, len(old), words)
         return replace(rec, decoded=n, settled=settled, unsettled=unsettled), text

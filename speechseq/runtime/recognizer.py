@@ -5,6 +5,7 @@
     print(result.text, [(w.word, w.start, w.end) for w in result.words])
     t = rec.transcribe_file("talk.flac", DecodeOptions(decoder="beam", beam_size=8))
     t = rec.transcribe_file("talk.flac", DecodeOptions(decoder="lexicon", lexicon=load_lexicon("models/words-en.npz")))
+    result = rec.recognize(audio, DecodeOptions(commands=CommandSet.load("data/commands/home.txt")))  # a phrase, or free
 
 Long files are read in blocks (bounded memory) and cut at pauses into segments of at most
 `max_segment_s` (about 20 s): when the buffer holds that much audio, it is cut at its quietest
@@ -32,6 +33,7 @@ import numpy as np
 from ..audio import mono_samples
 from ..frontend import FrontendConfig, logmel
 from ..text import CTC_SIZE, VOCAB
+from .command_set import CommandMatch, CommandSet
 from .decoding import Hypothesis, LanguageModel, Word, greedy, prefix_beam_search, word_timestamps, words_not_before
 from .lexicon import Lexicon
 from .lexicon_search import LexiconOptions, lexicon_beam_search
@@ -58,6 +60,7 @@ class DecodeOptions:
     beta: float = 1.0
     lexicon: Lexicon | None = None           # "lexicon": runtime.lexicon.load_lexicon(path)
     lexicon_options: LexiconOptions = LexiconOptions()  # its weights (its beam_size is replaced by ours)
+    commands: CommandSet | None = None       # a phrase of this list is the text when one is accepted (command_set)
 
     def __post_init__(self) -> None:
         if self.decoder not in ("greedy", "beam", "lexicon"):
@@ -76,11 +79,14 @@ class DecodeOptions:
 
 @dataclass(frozen=True)
 class Result:
-    """One utterance: text, words (seconds from the utterance start), the n-best hypotheses."""
+    """One utterance: text, words (seconds from the utterance start), the n-best hypotheses of the free decode.
+    With DecodeOptions.commands: `command` is the best phrase, and when it is accepted the text and words are its
+    own (else the free decode's)."""
 
     text: str
     words: tuple[Word, ...]
     hypotheses: tuple[Hypothesis, ...]
+    command: CommandMatch | None = None
 
 
 @dataclass(frozen=True)
@@ -191,8 +197,11 @@ class Recognizer:
             hyps = prefix_beam_search(log_probs, opts.beam_size, lm=opts.lm, alpha=opts.alpha,
                                       beta=opts.beta)[: opts.nbest]
         best = hyps[0]
+        command = opts.commands.match(log_probs) if opts.commands is not None else None
+        if command is not None and command.accepted:
+            best = Hypothesis(command.tokens, command.text, command.log_likelihood, command.log_likelihood)
         words = word_timestamps(log_probs, best, self.frame_shift_s) if best.tokens else []
-        return Result(" ".join(best.text.split()), tuple(words), tuple(hyps))   # "a  b": two space tokens
+        return Result(" ".join(best.text.split()), tuple(words), tuple(hyps), command)   # "a  b": two space tokens
 
     def recognize(self, audio: np.ndarray, opts: DecodeOptions = DecodeOptions(), *, onset: bool = True) -> Result:
         """One utterance: (N,) (or (N, 1)) samples at the model's sample rate, integers scaled to full scale 1.0.

@@ -1,0 +1,117 @@
+#!/usr/bin/env python
+"""How well a command list (`--commands`, speechseq.runtime.command_set) tells phrases apart, on real recordings.
+
+    OMP_NUM_THREADS=1 .venv/bin/python scripts/eval_commands.py \\
+        --set kathleen-val=../shared/data/kathleen/manifest.jsonl:train-val \\
+        --set fsdd-test=../shared/data/fsdd/manifest.jsonl:test \\
+        --set precise=../shared/data/precise/manifest.jsonl --deficits 1 1.5 2 2.2 2.5 3 4
+
+Each set is a manifest (any format speechseq reads), `@KEY=V1,V2` for the rows whose field KEY is one of the values,
+`:SPLIT` for one split (`train-val`: the Kathleen train rows the
+recogniser held out for validation, as scripts/tune_lexicon.py takes them; never trained on). Its command list is
+its own distinct transcripts (normalised), plus the phrases of --extra (one a line), which are never said. Every
+utterance is scored twice, for each bound on the deficit (speechseq.runtime.command_set):
+  in the list:   right (its own phrase, accepted), wrong (another phrase accepted), rejected (none accepted);
+  not in it:     the same list without its own phrase: a false accept is any phrase accepted.
+Beside it, the free decode's share of utterances exactly right (`--decoder`: lexicon + LMs, as `listen` decodes,
+by default). Outputs of the recogniser are computed once per utterance; prints one table per set.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import zlib
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def _utterances(spec: str):
+    from speechseq.commands.eval_recognizer import load_utterances
+    from speechseq.text import normalize
+
+    spec, _, where = spec.partition("@")
+    path, _, split = spec.rpartition(":") if ":" in spec and not Path(spec).exists() else (spec, "", "")
+    val = split == "train-val"
+    utts, skipped = load_utterances(path, "train" if val else (split or None))
+    if where:  # KEY=V1,V2: rows whose manifest field KEY is one of the values
+        key, _, values = where.partition("=")
+        utts = [u for u in utts if str(dict(u.extra).get(key)) in values.split(",")]
+    if val:  # scripts/train_recognizer.py's validation slice of Kathleen train (crc32 of the prompt id % 100 < 4)
+        utts = [u for u in utts if zlib.crc32(Path(u.audio).name.split("_")[1].encode()) % 100 < 4]
+    return [u for u in utts if normalize(u.text)], skipped
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--set", action="append", required=True, metavar="NAME=MANIFEST[:SPLIT][@KEY=V1,V2]")
+    ap.add_argument("--model", default="models/recognizer-en.int8.onnx")
+    ap.add_argument("--deficits", type=float, nargs="+", default=[1.0, 1.5, 2.0, 2.2, 2.5, 3.0, 4.0])
+    ap.add_argument("--extra", help="more phrases for every list (one a line), never said in the set")
+    ap.add_argument("--decoder", choices=("lexicon", "greedy", "none"), default="lexicon",
+                    help="the free decode to compare with (none: skip it)")
+    args = ap.parse_args()
+
+    import numpy as np
+
+    from speechseq.audio import load_audio
+    from speechseq.commands.common import tuned_lexicon_options
+    from speechseq.frontend import logmel
+    from speechseq.runtime.command_set import CommandSet
+    from speechseq.runtime.lm import OnnxLM
+    from speechseq.runtime.recognizer import DecodeOptions, Recognizer
+    from speechseq.text import normalize
+
+    rec = Recognizer(args.model)
+    extra = CommandSet.load(args.extra).texts if args.extra else ()
+    opts = None
+    if args.decoder == "lexicon":
+        opts = tuned_lexicon_options(Path("models/words-en.npz"), OnnxLM("models/lm-en.onnx"), 32)
+    elif args.decoder == "greedy":
+        opts = DecodeOptions()
+    for spec in args.set:
+        name, _, manifest = spec.partition("=")
+        utts, skipped = _utterances(manifest)
+        refs = [normalize(u.text) for u in utts]
+        phrases = list(dict.fromkeys(refs)) + [p for p in extra if p not in refs]
+        table = CommandSet(phrases)
+        own = np.array([phrases.index(r) for r in refs])
+        t0, deficits, free_right = time.perf_counter(), [], 0
+        for u, i in zip(utts, own):
+            audio = load_audio(u.audio, rec.frontend.sample_rate)
+            if u.offset is not None:  # a segment of the file
+                sr = rec.frontend.sample_rate
+                audio = audio[int(u.offset * sr) : None if u.end is None else int(u.end * sr)]
+            lp = rec.log_probs(logmel(audio, rec.frontend))
+            deficits.append(table.scores(lp)[1])
+            if opts is not None:
+                free_right += rec.decode(lp, opts).text == phrases[i]
+        d = np.array(deficits)                                    # (utterances, phrases)
+        best = d.argmin(axis=1)
+        rows = np.arange(len(d))
+        others = d.copy()
+        others[rows, own] = np.inf
+        best_other = others.min(axis=1)
+        n = len(d)
+        print(f"\n{name}: {n} utterances ({skipped} unreadable skipped), {len(phrases)} phrases "
+              f"({len(set(refs))} said, {len(phrases) - len(set(refs))} extra), recogniser {args.model}, "
+              f"{time.perf_counter() - t0:.0f} s")
+        if opts is not None:
+            print(f"free decode ({args.decoder}) exactly right: {100 * free_right / n:.1f} %")
+        print(f"best phrase is the one said (no bound): {100 * np.mean(best == own):.1f} %")
+        print("| max deficit | right | wrong | rejected | not in the list: false accepts |")
+        print("|---|---|---|---|---|")
+        for m in args.deficits:
+            ok = d[rows, best] <= m
+            right = np.mean(ok & (best == own))
+            wrong = np.mean(ok & (best != own))
+            print(f"| {m:g} | {100 * right:.1f} % | {100 * wrong:.1f} % | {100 * np.mean(~ok):.1f} % | "
+                  f"{100 * np.mean(best_other <= m):.1f} % |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""Closed-set command recognition: which of a list of phrases was said, or none of them.
+
+    commands = CommandSet.load("commands.txt")           # one phrase a line; '#' starts a comment
+    match = commands.match(log_probs)                    # (T, V) CTC log-probs of one utterance
+    if match.accepted: print(match.text)
+
+A recogniser that spells every sentence freely must get each letter right; one that only has to tell a few
+dozen known phrases apart needs far less (what Vosk's grammars, pocketsphinx's JSGF and Rhino's contexts give a
+command listener). Each phrase is scored by its CTC log-likelihood log P(phrase | audio), summed over all its
+alignments (the forward algorithm, all phrases at once), and the best one is taken when it is close enough to what
+the audio says on its own: its `deficit`, (log-prob of the best path - log P(phrase | audio)) per character of the
+phrase, is at most `max_deficit`. Speech that is no phrase of the list scores far below the free best path; a phrase
+said with an extra word, or in a voice the recogniser hears badly, a little below. (Per character, not per frame:
+the silence around a short command costs every phrase the same and would dilute a per-frame figure; on the tuning
+sets a bound per character told the phrases said from the others better at every false-accept rate.) `scripts/eval_commands.py` measures
+both sides for a range of `max_deficit` (README, "Commands").
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import SpeechseqError
+from ..text import BLANK, encode, normalize
+
+__all__ = ["CommandMatch", "CommandSet", "ctc_log_likelihoods", "MAX_DEFICIT"]
+
+# The default acceptance bound, nats per character of the phrase: chosen on the tuning sets of README's "Commands"
+# (held-out Kathleen train rows, the Precise not-wake-word phrases), never on its evaluation sets.
+MAX_DEFICIT = 2.0
+_BATCH = 256          # phrases scored together (memory: frames x batch x states floats)
+
+
+def ctc_log_likelihoods(log_probs: np.ndarray, phrases: Sequence[Sequence[int]]) -> np.ndarray:
+    """log P_ctc(tokens | audio) of each token sequence in `phrases` over (T, V) log-probs: the CTC forward
+    algorithm, vectorised over the phrases. -inf where a phrase cannot fit in T frames."""
+    lp = np.asarray(log_probs, np.float64)
+    if lp.ndim != 2:
+        raise ValueError(f"log_probs must be (T, V), got shape {lp.shape}")
+    out = np.full(len(phrases), -np.inf)
+    for b in range(0, len(phrases), _BATCH):
+        out[b : b + _BATCH] = _forward(lp, phrases[b : b + _BATCH])
+    return out
+
+
+def _forward(lp: np.ndarray, phrases: Sequence[Sequence[int]]) -> np.ndarray:
+    n_frames = lp.shape[0]
+    lengths = np.array([len(p) for p in phrases])
+    n_states = 2 * int(lengths.max(initial=0)) + 1
+    labels = np.full((len(phrases), n_states), BLANK, np.int64)
+    for i, p in enumerate(phrases):
+        labels[i, 1 : 2 * len(p) : 2] = p
+    skip = np.zeros_like(labels, bool)     # s-2 -> s: a symbol after a different symbol
+    skip[:, 3::2] = (labels[:, 3::2] != labels[:, 1:-2:2]) & (labels[:, 3::2] != BLANK)
+    rows = np.arange(len(phrases))
+    ends = np.stack([2 * lengths, np.maximum(2 * lengths - 1, 0)], 1)    # the last blank and the last symbol
+    if n_frames == 0:
+        return np.where(lengths == 0, 0.0, -np.inf)
+    alpha = np.full(labels.shape, -np.inf)
+    alpha[:, :2] = lp[0, labels[:, :2]]
+    for t in range(1, n_frames):
+        prev = alpha
+        alpha = prev.copy()
+        np.logaddexp(alpha[:, 1:], prev[:, :-1], out=alpha[:, 1:])
+        alpha[:, 2:] = np.where(skip[:, 2:], np.logaddexp(alpha[:, 2:], prev[:, :-2]), alpha[:, 2:])
+        alpha += lp[t, labels]
+    last = alpha[rows[:, None], ends]
+    last[lengths == 0, 1] = -np.inf       # an empty phrase ends on its only (blank) state
+    return np.logaddexp(last[:, 0], last[:, 1])
+
+
+@dataclass(frozen=True)
+class CommandMatch:
+    """The best phrase for an utterance. text: the phrase as normalised (speechseq.text.normalize); index: its
+    place in the list; log_likelihood: log P_ctc(phrase | audio); deficit: (best path log-prob - log_likelihood)
+    per character of the phrase; accepted: deficit <= the set's max_deficit; runner_up: the second-best phrase's deficit
+    (inf when there is none)."""
+
+    text: str
+    index: int
+    tokens: tuple[int, ...]
+    log_likelihood: float
+    deficit: float
+    accepted: bool
+    runner_up: float = float("inf")
+
+
+class CommandSet:
+    """A list of phrases to choose from (duplicates after normalising kept once, first place)."""
+
+    def __init__(self, phrases: Sequence[str], max_deficit: float = MAX_DEFICIT, source: str = "commands") -> None:
+        if not (isinstance(max_deficit, (int, float)) and np.isfinite(max_deficit) and max_deficit >= 0):
+            raise ValueError(f"max_deficit must be a finite number >= 0, got {max_deficit!r}")
+        texts: dict[str, None] = {}
+        for i, phrase in enumerate(phrases):
+            text = normalize(phrase)
+            if not text:
+                raise SpeechseqError(f"{source}: phrase {i + 1} ({phrase!r}) has no letters to say")
+            texts.setdefault(text)
+        if not texts:
+            raise SpeechseqError(f"{source}: no phrases (one a line; '#' starts a comment)")
+        self.texts = tuple(texts)
+        self.tokens = tuple(tuple(encode(t)) for t in self.texts)
+        self.max_deficit = float(max_deficit)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, max_deficit: float = MAX_DEFICIT) -> CommandSet:
+        """One phrase a line (UTF-8); blank lines and what follows a '#' are left out."""
+        path = Path(path)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raise SpeechseqError(f"{path}: no such command list") from None
+        except IsADirectoryError:
+            raise SpeechseqError(f"{path}: is a folder, not a command list (one phrase a line)") from None
+        except OSError as err:
+            raise SpeechseqError(f"{path}: cannot read the command list ({err.strerror or err})") from None
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise SpeechseqError(f"{path}: not a text file of phrases (not UTF-8)") from None
+        if "\x00" in text:
+            raise SpeechseqError(f"{path}: not a text file of phrases (it holds NUL bytes)")
+        lines = [line.split("#", 1)[0].strip() for line in text.splitlines()]
+        return cls([line for line in lines if line], max_deficit, source=str(path))
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def scores(self, log_probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each phrase's log P_ctc(phrase | audio) and deficit (per character) over (T, V) CTC log-probs."""
+        lp = np.asarray(log_probs, np.float64)
+        scores = ctc_log_likelihoods(lp, self.tokens)
+        best_path = float(lp.max(axis=1).sum()) if lp.size else 0.0
+        return scores, (best_path - scores) / np.array([len(t) for t in self.tokens], np.float64)
+
+    def match(self, log_probs: np.ndarray) -> CommandMatch:
+        """The best phrase for one utterance's (T, V) CTC log-probs (not accepted when it has no frames)."""
+        scores, deficits = self.scores(log_probs)
+        order = np.argsort(deficits, kind="stable")
+        i = int(order[0])
+        runner_up = float(deficits[order[1]]) if len(order) > 1 else float("inf")
+        deficit = float(deficits[i])
+        return CommandMatch(self.texts[i], i, self.tokens[i], float(scores[i]), deficit,
+                            bool(len(log_probs) > 0 and deficit <= self.max_deficit), runner_up)

@@ -1,0 +1,160 @@
+"""Closed-set commands (speechseq.runtime.command_set, `--commands`): the CTC forward score of each phrase equals the
+sum over its alignments, the list file is read as documented, a phrase of the list is taken only when it scores near
+the audio's own best spelling, and with the shipped recogniser the demo's command comes out as said."""
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from speechseq.cli import main
+from speechseq.errors import SpeechseqError
+from speechseq.runtime.command_set import CommandSet, ctc_log_likelihoods
+from speechseq.text import BLANK, encode
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "samples" / "activate_kitchen_lights.wav"   # "activate, turn on the kitchen lights"
+HOME = ROOT / "data" / "commands" / "home.txt"
+MODEL = ROOT / "models" / "recognizer-en.int8.onnx"
+
+
+def _brute_force(lp: np.ndarray, tokens: list[int]) -> float:
+    """log of the sum over every frame labelling that collapses (repeats merged, blanks dropped) to `tokens`."""
+    total = -np.inf
+    for path in itertools.product(range(lp.shape[1]), repeat=lp.shape[0]):
+        collapsed = [s for i, s in enumerate(path) if s != BLANK and (i == 0 or path[i - 1] != s)]
+        if collapsed == tokens:
+            total = np.logaddexp(total, sum(lp[t, s] for t, s in enumerate(path)))
+    return float(total)
+
+
+def test_forward_scores_equal_the_sum_over_alignments():
+    rng = np.random.default_rng(0)
+    for n_frames in (1, 2, 4, 5):
+        logits = rng.normal(size=(n_frames, 3)) * 2
+        lp = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+        phrases = [[1], [2], [1, 2], [2, 1], [1, 1], [2, 2, 1], [1, 2, 1]]   # [1, 1]: a blank must part them
+        got = ctc_log_likelihoods(lp, phrases)
+        want = np.array([_brute_force(lp, p) for p in phrases])
+        assert np.array_equal(np.isinf(got), np.isinf(want)), (n_frames, got, want)
+        fin = np.isfinite(want)
+        np.testing.assert_allclose(got[fin], want[fin], atol=1e-9)
+    # a repeat needs its blank: 2 frames cannot hold "aa", 3 can
+    lp = np.log(np.full((2, 3), 1 / 3))
+    assert ctc_log_likelihoods(lp, [[1, 1]])[0] == -np.inf
+    assert np.isfinite(ctc_log_likelihoods(np.log(np.full((3, 3), 1 / 3)), [[1, 1]])[0])
+
+
+def _spelling(text: str, frames_per_char: int = 3, sure: float = 0.9) -> np.ndarray:
+    """(T, 29) log-probs that spell `text` (each character a few frames, then a blank), the rest spread evenly."""
+    seq = []
+    for tok in encode(text):
+        seq += [tok] * frames_per_char + [BLANK]
+    lp = np.full((len(seq), 29), np.log((1 - sure) / 28))
+    lp[np.arange(len(seq)), seq] = np.log(sure)
+    return lp
+
+
+def test_match_takes_the_phrase_said_and_rejects_speech_outside_the_list():
+    commands = CommandSet(["Yes!", "no", "yes", "stop the music"])       # "Yes!" and "yes" are one phrase
+    assert commands.texts == ("yes", "no", "stop the music")
+    m = commands.match(_spelling("yes"))
+    assert (m.text, m.index, m.accepted) == ("yes", 0, True)
+    assert m.deficit < 0.5 < m.runner_up
+    assert commands.match(_spelling("stop the music")).text == "stop the music"
+    off = commands.match(_spelling("maybe later"))                    # no phrase of the list
+    assert not off.accepted and off.deficit > commands.max_deficit
+    assert not commands.match(np.zeros((0, 29))).accepted             # no frames: nothing said
+
+
+def test_the_list_file(tmp_path):
+    f = tmp_path / "c.txt"
+    f.write_text("\ufeff# lights\nTurn on the lights   # the usual one\n\n  good night \nturn on the lights\n")
+    assert CommandSet.load(f).texts == ("turn on the lights", "good night")
+    f.write_text("# only a comment\n\n")
+    with pytest.raises(SpeechseqError, match="no phrases"):
+        CommandSet.load(f)
+    f.write_text("hello\n!!!\n")
+    with pytest.raises(SpeechseqError, match=r"phrase 2 \('!!!'\) has no letters"):
+        CommandSet.load(f)
+    f.write_bytes(b"\xff\xfe\x00h\x00i")
+    with pytest.raises(SpeechseqError, match="not a text file"):
+        CommandSet.load(f)
+    with pytest.raises(SpeechseqError, match="no such command list"):
+        CommandSet.load(tmp_path / "gone.txt")
+    with pytest.raises(SpeechseqError, match="is a folder"):
+        CommandSet.load(tmp_path)
+    with pytest.raises(ValueError, match="max_deficit"):
+        CommandSet(["a"], max_deficit=float("nan"))
+
+
+@pytest.mark.skipif(not (MODEL.exists() and SAMPLE.exists() and HOME.exists()), reason="shipped model missing")
+def test_shipped_recogniser_with_the_example_list():
+    """The demo's command, in a list that also holds "turn off the kitchen lights" and the other rooms' lights:
+    the command comes out exactly, where the free decode spells it wrong; "activate" (no phrase) stays free text."""
+    from speechseq.audio import load_audio
+    from speechseq.runtime.recognizer import DecodeOptions, Recognizer
+
+    rec = Recognizer(MODEL)
+    audio = load_audio(SAMPLE)
+    command, keyword = audio[int(2.5 * 16000) : int(4.4 * 16000)], audio[int(0.9 * 16000) : int(2.0 * 16000)]
+    opts = DecodeOptions(commands=CommandSet.load(HOME))
+    free = rec.recognize(command)
+    assert free.text != "turn on the kitchen lights"
+    got = rec.recognize(command, opts)
+    assert got.text == "turn on the kitchen lights" and got.command.accepted
+    assert [w.word for w in got.words] == got.text.split()
+    assert all(0 <= a.start < a.end <= b.start for a, b in zip(got.words, got.words[1:]))
+    assert got.words[-1].end <= len(command) / 16000 + 1e-6
+    kw = rec.recognize(keyword, opts)
+    assert not kw.command.accepted and kw.text == rec.recognize(keyword).text
+
+
+@pytest.mark.skipif(not (MODEL.exists() and SAMPLE.exists() and HOME.exists()), reason="shipped model missing")
+def test_transcribe_commands_cli(tmp_path, capsys):
+    assert main(["transcribe", str(SAMPLE), "--model", str(MODEL), "--commands", str(HOME), "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["text"].endswith("turn on the kitchen lights")
+    assert main(["transcribe", str(SAMPLE), "--commands", str(tmp_path / "gone.txt")]) == 1   # one line, before any work
+    assert capsys.readouterr().err.strip().endswith("gone.txt: no such command list")
+    assert main(["transcribe", str(SAMPLE), "--commands", str(HOME), "--decoder", "beam-lm"]) == 1
+    assert "--commands works with --decoder greedy, beam or lexicon" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not (MODEL.exists() and SAMPLE.exists() and HOME.exists()), reason="shipped model missing")
+def test_eval_recognizer_with_commands(tmp_path, capsys):
+    """eval recognizer --commands scores the texts the list gives: the demo's command, cut from the recording, is
+    right with the list and wrong without it."""
+    import soundfile as sf
+
+    from speechseq.audio import load_audio
+
+    clip = tmp_path / "command.wav"
+    sf.write(clip, load_audio(SAMPLE)[int(2.5 * 16000) : int(4.4 * 16000)], 16000)
+    (tmp_path / "m.jsonl").write_text(json.dumps({"audio_filepath": str(clip), "duration": 1.9,
+                                                  "text": "Turn on the kitchen lights."}) + "\n")
+    args = ["eval", "recognizer", "--manifest", str(tmp_path / "m.jsonl"), "--model", str(MODEL)]
+    assert main(args) == 0
+    assert "WER 0.00%" not in capsys.readouterr().out
+    assert main([*args, "--commands", str(HOME)]) == 0
+    out = capsys.readouterr().out
+    assert "WER 0.00%" in out and "commands of" in out
+
+
+@pytest.mark.skipif(not (MODEL.exists() and SAMPLE.exists() and HOME.exists()), reason="shipped model missing")
+def test_listen_says_when_no_command_was_taken(tmp_path, capfd):
+    """A list without the phrase said: the final is the free text, "command" null, and the line says so."""
+    other = tmp_path / "other.txt"
+    other.write_text("good night\nplay some music\n")
+    base = ["listen", "--input", str(SAMPLE), "--fast", "--no-partials", "--keyword-model",
+            str(ROOT / "models" / "activate.onnx")]
+    assert main([*base, "--json", "--commands", str(other)]) == 0
+    finals = [json.loads(x) for x in capfd.readouterr().out.splitlines() if '"final"' in x]
+    assert len(finals) == 1 and finals[0]["command"] is None and finals[0]["text"] not in ("good night", "play some music")
+    assert main([*base, "--commands", str(other)]) == 0
+    assert capfd.readouterr().out.rstrip().endswith(f"heard: {finals[0]['text']} (no command)")
+    assert main([*base, "--json"]) == 0          # without a list, no "command" key at all
+    assert all("command" not in json.loads(x) for x in capfd.readouterr().out.splitlines())
