@@ -304,3 +304,61 @@ def test_train_lm_excludes_every_evaluation_split_by_default(tmp_path):
     assert "3 sentences (3 train, 0 held out); 1 excluded prompts (1 sentences overlapping them dropped)" in r.stderr
     r = speechseq("train", "lm", "--help")
     assert "every evaluation split" in " ".join(r.stdout.split())
+
+
+def test_analyze_attention_output_does_not_depend_on_the_reference(tmp_path):
+    """The decoder's search was cut at 2 x the reference's length + 20 characters: one clip's output was
+    "and to the cition" against an empty reference and "on the cition on the cition" against a longer one, so
+    the analysis blamed an output the system would not give (the search was told the answer's length)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    wav = root / "data" / "samples" / "activate_kitchen_lights.wav"
+    refs = ["", "yes", "activate kitchen lights", "activate the kitchen lights please now thank you very much"]
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps({"audio_filepath": str(wav), "text": t}) + "\n"
+                                              for t in refs))
+    r = speechseq("analyze", "--model", root / "models" / "recognizer-en.onnx", "--manifest", tmp_path / "m.jsonl",
+                  "--system", "attention", "--decoder", root / "models" / "decoder-en.onnx", "--json")
+    assert r.returncode == 0, r.stderr
+    cases = [json.loads(x) for x in r.stdout.splitlines()][:-1]
+    assert [c["reference"] for c in cases] == refs
+    assert {c["output"] for c in cases} == {"on the cition on the cition"}
+    assert len({round(c["output_score"], 9) for c in cases}) == 1
+
+
+def test_attention_plot_of_a_clip_shorter_than_one_frame_is_one_line(tiny_lm, tiny_recognizer, tmp_path):
+    """transcribe --plot-attention on a 10 ms clip printed its (empty) transcript, then an onnxruntime traceback
+    (no feature frame to run the recogniser on)."""
+    from speechseq.nn.text import AttentionDecoder, DecoderConfig, SharedEmbedding
+    from speechseq.train.export_lm import export_decoder
+
+    torch.manual_seed(0)
+    export_decoder(AttentionDecoder(DecoderConfig(embed_dim=8, enc_dim=16, hidden=8, attn_dim=8),
+                                    SharedEmbedding(dim=8)).eval(), tmp_path / "dec.onnx")
+    sf.write(tmp_path / "short.wav", np.full(160, 0.1, np.float32), 16000)
+    r = speechseq("transcribe", tmp_path / "short.wav", "--model", tiny_recognizer / "rec.onnx", "--decoder",
+                  "rescore", "--lm", tiny_lm, "--attention-decoder", tmp_path / "dec.onnx",
+                  "--plot-attention", tmp_path / "a.png")
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert "short.wav: 160 samples, shorter than one feature frame (400): no attention to draw" in r.stderr
+    assert not (tmp_path / "a.png").exists()
+
+
+def test_tune_fusion_split_help_names_every_split_it_leaves_out(tiny_lm, tiny_recognizer, tmp_path):
+    """--split's help said the default leaves out "dev and test": a Speech Commands `validation` row is left out
+    too (EVAL_SPLITS), with a warning the help did not prepare for."""
+    from speechseq.train.manifests import EVAL_SPLITS
+
+    r = speechseq("tune", "fusion", "--help")
+    assert r.returncode == 0
+    flat = " ".join(r.stdout.split())
+    split_help = flat[flat.index("--split SPLIT only"):flat.index("--limit LIMIT first")]
+    assert all(s in split_help for s in EVAL_SPLITS), split_help
+    d = tiny_recognizer
+    (tmp_path / "m.jsonl").write_text("".join(
+        json.dumps({"audio_filepath": str(d / f"u{i}.wav"), "text": t, "split": s}) + "\n"
+        for i, (t, s) in enumerate([("one two", "train"), ("three", "validation")])))
+    r = speechseq("tune", "fusion", "--model", d / "rec.onnx", "--lm", tiny_lm, "--manifest", tmp_path / "m.jsonl",
+                  "--alphas", "0", "--betas", "0", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["utterances"] == 1 and "1 rows of the evaluation splits" in r.stderr

@@ -189,3 +189,15 @@ def test_normalize_keeps_what_it_did_right():
     assert normalize("$3.50 for 2 apples, 30% off") == "three dollars and fifty cents for two apples thirty percent off"
     assert normalize("the 21st, 1,984 and 1984") == "the twenty first one thousand nine hundred eighty four and " \
                                                      "nineteen eighty four"
+
+
+def test_manifest_texts_reads_a_manifest_that_starts_with_a_byte_order_mark(tmp_path):
+    """`train lm --exclude-manifest` called a JSONL manifest saved with a BOM (Windows editors) "not a JSONL
+    manifest", while every other command reads it (load_manifest: utf-8-sig)."""
+    from speechseq.train.lm import manifest_texts
+
+    path = tmp_path / "m.jsonl"
+    path.write_bytes(b'\xef\xbb\xbf{"audio_filepath": "a.wav", "text": "The Cat sat.", "split": "dev"}\n'
+                     b'{"audio_filepath": "b.wav", "text": "Caf\xc3\xa9 time", "split": "train"}\n')
+    assert manifest_texts(path) == ["the cat sat", "cafe time"]
+    assert manifest_texts(path, "dev") == ["the cat sat"]

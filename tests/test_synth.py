@@ -492,8 +492,10 @@ def _stand_in(folder, program: str, says: str) -> None:
 @pytest.fixture
 def fresh_identities():
     synth.engine_identity.cache_clear()
+    synth._installed_voice_packages.cache_clear()
     yield
     synth.engine_identity.cache_clear()
+    synth._installed_voice_packages.cache_clear()
 
 
 def test_cache_key_follows_the_engine_version(tmp_path, monkeypatch, fresh_identities):
@@ -551,3 +553,48 @@ def test_a_cache_of_another_engine_version_is_remade(tmp_path, monkeypatch, fres
     assert all(p is not None and p.exists() for p in old + new) and not set(old) & set(new)
     rows = [json.loads(line) for line in (tmp_path / "cache" / "manifest.jsonl").read_text().splitlines()]
     assert len(rows) == 6
+
+
+# ---------------------------------------------------------------- the voice packages' versions in the cache key
+
+def test_cache_key_follows_the_voice_packages_versions():
+    """After an upgrade of a voice package (festvox-kallpc16k, mbrola-us1, ...) the programs' versions were the same,
+    so the key was too: clips of the old voice were served as current."""
+    old = (("festvox-kallpc16k", "2.4-1"), ("mbrola-us1", "0.3+repack2-5"), ("espeak-ng-data", "1.51"))
+    festival_upgraded = (("festvox-kallpc16k", "2.4-2"), ("mbrola-us1", "0.3+repack2-5"), ("espeak-ng-data", "1.51"))
+    mbrola_upgraded = (("festvox-kallpc16k", "2.4-1"), ("mbrola-us1", "0.4"), ("espeak-ng-data", "1.51"))
+    ident = synth.engine_identity
+    assert ident("festival", old) != ident("festival", festival_upgraded)
+    assert ident("festival", old) != ident("festival", mbrola_upgraded)   # festival drives the MBROLA voices too
+    assert ident("mbrola", old) != ident("mbrola", mbrola_upgraded)
+    assert ident("mbrola", old) == ident("mbrola", festival_upgraded)     # not festival's voices
+    assert ident("espeak-ng", old) == ident("espeak-ng", mbrola_upgraded)  # no voice package of these engines
+    assert ident("flite", old) == ident("flite", festival_upgraded)
+    assert ident("mbrola", old).endswith("voice packages: mbrola-us1 0.3+repack2-5")
+    assert ident("mbrola", ()).endswith("voice packages: none installed")
+    assert ident("mbrola", "dpkg-query not installed").endswith("voice packages: unknown (dpkg-query not installed)")
+
+
+def test_the_voice_packages_of_this_machine_are_in_the_key(fresh_identities):
+    if shutil.which("dpkg-query") is None:
+        pytest.skip("not a Debian system: no dpkg-query")
+    import subprocess
+    listing = subprocess.run(["dpkg-query", "-W", "-f", "${db:Status-Status} ${Package} ${Version}\n", "festvox-*",
+                              "mbrola-*"], capture_output=True, text=True).stdout.split("\n")
+    installed = sorted(tuple(line.split()[1:]) for line in listing if line.startswith("installed "))
+    if not installed:
+        pytest.skip("no festival or MBROLA voice package installed")
+    festival = synth.engine_identity("festival")
+    assert festival.endswith("voice packages: " + ", ".join(f"{p} {v}" for p, v in installed))
+    assert festival == synth.engine_identity("festival", tuple(installed))
+    assert "not-installed" not in festival and "mbrola-voice " not in festival   # virtual names dpkg knows of
+    synth.engine_identity("mbrola")
+    assert synth._installed_voice_packages.cache_info().misses == 1           # dpkg-query asked once per process
+
+
+def test_without_dpkg_query_the_key_says_the_voices_are_unknown(tmp_path, monkeypatch, fresh_identities):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    monkeypatch.setenv("PATH", str(bin_dir))
+    assert synth.engine_identity("mbrola").endswith("voice packages: unknown (dpkg-query not installed)")
+    assert job_path(SynthJob("yes", Voice("festival", "kal_diphone")), tmp_path).suffix == ".wav"

@@ -33,7 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split", default=None, help="only the rows of this split")
     p.add_argument("--limit", type=bounded(int, ge=1), default=None, help="first N utterances only (default: all)")
     p.add_argument("--system", choices=["ctc", "attention"], default="ctc",
-                   help="ctc: prefix beam search (+ LM with --lm); attention: the decoder's own beam search")
+                   help="ctc: prefix beam search (+ LM with --lm); attention: the decoder's own beam search (at most "
+                        "one symbol an encoder frame)")
     p.add_argument("--beam", type=bounded(int, ge=1), default=8, help="beam width of both searches")
     p.add_argument("--lm", default=None, help="language model (.onnx) for shallow fusion (ctc)")
     p.add_argument("--lm-weight", type=bounded(float, ge=0), default=0.8, help="alpha")
@@ -76,8 +77,10 @@ def run(args: argparse.Namespace) -> int:
     cases = []
     for u in utts:
         if dec is not None:
+            # as many symbols as the audio has encoder frames, <eos> included: never from the reference, whose length
+            # the system does not know (a cap of 2 x its length + 20 cut the search short and changed its output)
             cases.append(analyze_attention(u.key, dec.step_fn(u.memory), dec.initial_state(), u.text, args.beam,
-                                           max_len=2 * len(u.text) + 20, length_norm_alpha=args.length_norm))
+                                           max_len=len(u.memory) + 1, length_norm_alpha=args.length_norm))
         else:
             cases.append(analyze_ctc(u.key, u.log_probs, u.text, args.beam, lm, args.lm_weight if lm else 0.0,
                                      args.word_bonus if lm else 0.0))

@@ -16,6 +16,7 @@ import sys
 import warnings
 
 from ..errors import SpeechseqError
+from ..train.manifests import EVAL_SPLITS
 from .analyze import read_outputs, said_failed
 from .common import HelpFormatter, bounded, decoder_fits, warn
 
@@ -38,8 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lm", required=True, help="language model (.onnx)")
     p.add_argument("--manifest", required=True, help="tuning manifest (JSONL, CSV, ...)")
     p.add_argument("--split", default=None,
-                   help="only the rows of this split (default: every row but those of the evaluation splits, dev "
-                        "and test, which are tuned on only when named)")
+                   help="only the rows of this split (default: every row but those of the evaluation splits, "
+                        f"{', '.join(EVAL_SPLITS)}, which are tuned on only when named)")
     p.add_argument("--limit", type=bounded(int, ge=1), default=None, help="first N utterances only (default: all)")
     p.add_argument("--beam", type=bounded(int, ge=1), default=8, help="beam width of the prefix beam search")
     p.add_argument("--alphas", type=bounded(float, ge=0), nargs="+", default=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
@@ -96,7 +97,7 @@ def tuning_split(manifest: str, split: str | None) -> str | list[str | None] | N
     warning when some are left out, and an error when nothing else is left."""
     if split is not None:
         return split
-    from ..train.manifests import EVAL_SPLITS, load_manifest
+    from ..train.manifests import load_manifest
 
     with warnings.catch_warnings():  # a row whose audio is missing: said where the rows are read (read_outputs)
         warnings.simplefilter("ignore")

