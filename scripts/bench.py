@@ -28,6 +28,11 @@ Row groups:
             product and the conv's MatMul, as the runtime runs them), GRU layers and output layer each run
             alone in a one-node graph on the tensors they get inside the model (80 ms chunks),
             onnxruntime's per-call cost counted once, plus the frontend.
+  commands  `--commands`: the CPU time of choosing among a list of phrases (CommandSet.match) for the
+            demo's 1.9 s command, with data/commands/home.txt (28 phrases) and with lists of 1,000 and
+            5,000 phrases (the first words of ARCTIC and LJ Speech sentences, some long ones among them),
+            against the recogniser and the final's lexicon search on the same audio; the listener's final
+            must be ready within 500 ms of the speech's end (issue 6).
 """
 from __future__ import annotations
 
@@ -394,8 +399,56 @@ def peer_rows(seconds: float, repeat: int) -> list[Row]:
     return rows
 
 
+def command_rows(seconds: float, repeat: int) -> list[Row]:
+    """CPU ms of CommandSet.match for one command, by list size, beside the recogniser and the lexicon search."""
+    from speechseq.audio import load_audio
+    from speechseq.commands.common import tuned_lexicon_options
+    from speechseq.frontend import logmel
+    from speechseq.runtime.command_set import CommandSet
+    from speechseq.runtime.lm import OnnxLM
+    from speechseq.runtime.recognizer import Recognizer
+
+    rec = Recognizer(ROOT / "models" / "recognizer-en.int8.onnx")
+    audio = load_audio(ROOT / "data" / "samples" / "activate_kitchen_lights.wav")[int(2.5 * 16000) : int(4.4 * 16000)]
+    feats = logmel(audio, rec.frontend)
+    lp = rec.log_probs(feats)
+    sentences = []
+    for name in ("arctic_prompts.txt", "ljspeech.txt"):
+        path = ROOT.parent / "shared" / "data" / "text" / name
+        if path.is_file():
+            sentences += [x for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    rng = np.random.default_rng(0)   # mostly 3-6 words, one in 50 a whole sentence
+    phrases = [s if rng.random() < 0.02 else " ".join(s.split()[: rng.integers(3, 7)]) for s in sentences]
+
+    def ms(fn) -> float:
+        fn()
+        best = float("inf")
+        for _ in range(repeat):
+            t0 = time.process_time()
+            fn()
+            best = min(best, time.process_time() - t0)
+        return 1000 * best
+
+    what = f"the demo's command ({len(audio) / 16000:.1f} s)"
+    lexicon = tuned_lexicon_options(ROOT / "models" / "words-en.npz", OnnxLM(ROOT / "models" / "lm-en.onnx"), 32)
+    rows = [("commands", f"recogniser (int8) on {what}: CPU ms", f"{ms(lambda: rec.log_probs(feats)):.1f} ms", ""),
+            ("commands", f"lexicon search + LMs, beam 32 (listen's final) on {what}: CPU ms",
+             f"{ms(lambda: rec.decode(lp, lexicon)):.1f} ms", "")]
+    lists = [("data/commands/home.txt", CommandSet.load(ROOT / "data" / "commands" / "home.txt"))]
+    for n in (1000, 5000):
+        if len(phrases) >= n:
+            lists.append((f"{n:,} phrases", CommandSet(phrases[:n])))
+        else:
+            rows.append(("commands", f"{n:,} phrases", "n/a (no ../shared/data/text)", ""))
+    for name, commands in lists:
+        rows.append(("commands", f"CommandSet.match, {name} ({len(commands)} distinct), on {what}: CPU ms",
+                     f"{ms(lambda c=commands: c.match(lp)):.1f} ms", "final <= 500 ms after speech (issue 6)"))
+    return rows
+
+
 GROUPS: dict[str, Callable[[float, int], list[Row]]] = {"detector": detector_rows, "peers": peer_rows,
-                                                        "nodes": node_rows, "floor": floor_rows}
+                                                        "nodes": node_rows, "floor": floor_rows,
+                                                        "commands": command_rows}
 
 
 MIN_SECONDS = 1.0  # the shortest audio every row measures: a model call at each chunk size, a peer's whole frames

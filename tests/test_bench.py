@@ -97,6 +97,20 @@ def test_bench_floor_group_times_each_essential_op():
     assert total > max(ops["GRU 1"], ops["GRU 2"])  # two recurrent layers cost more than one
 
 
+def test_bench_commands_group_times_the_command_list():
+    """The commands rows: the recogniser, the lexicon search and CommandSet.match with the example list (and the
+    larger lists where the sentence texts are there), each a positive number of CPU ms."""
+    out = subprocess.run([sys.executable, "scripts/bench.py", "--repeat", "1", "--groups", "commands"],
+                         cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    rows = {r.split("|")[2].strip(): r.split("|")[3].strip() for r in out.stdout.splitlines()
+            if r.startswith("| commands")}
+    home = next(v for k, v in rows.items() if "home.txt (28 distinct)" in k)
+    assert float(home.removesuffix(" ms")) > 0
+    assert sum(k.startswith(("recogniser", "lexicon search")) for k in rows) == 2
+    assert all(v.startswith("n/a") or float(v.removesuffix(" ms")) > 0 for v in rows.values())
+
+
 # In-process checks of the scripts' measures: each script imported as a module (its environment settings undone
 # afterwards, so that they do not reach the commands other tests start).
 

@@ -151,6 +151,10 @@ def test_transcribe_commands_cli(tmp_path, capsys):
     assert capsys.readouterr().err.strip().endswith("gone.txt: no such command list")
     assert main(["transcribe", str(SAMPLE), "--commands", str(HOME), "--decoder", "beam-lm"]) == 1
     assert "--commands works with --decoder greedy, beam or lexicon" in capsys.readouterr().err
+    # --decoder auto without a lexicon picks a decoder of the text side: said as what auto picked, not as asked
+    assert main(["transcribe", str(SAMPLE), "--commands", str(HOME), "--decoder", "auto", "--lexicon", "none"]) == 1
+    err = capsys.readouterr().err
+    assert "--decoder auto picks" in err and "without a lexicon" in err and "greedy, beam or lexicon" in err, err
 
 
 @pytest.mark.skipif(not (MODEL.exists() and SAMPLE.exists() and HOME.exists()), reason="shipped model missing")
@@ -187,3 +191,53 @@ def test_listen_says_when_no_command_was_taken(tmp_path, capfd):
     assert capfd.readouterr().out.rstrip().endswith(f"heard: {finals[0]['text']} (no command)")
     assert main([*base, "--json"]) == 0          # without a list, no "command" key at all
     assert all("command" not in json.loads(x) for x in capfd.readouterr().out.splitlines())
+
+
+@pytest.mark.skipif(not (MODEL.exists() and SAMPLE.exists()), reason="shipped models missing")
+def test_listen_gives_the_phrase_as_the_list_writes_it(tmp_path, capfd):
+    """The text is the words said (normalised: "five", lower case), but "command" and $SPEECHSEQ_COMMAND are the
+    line of the list, so that a script can compare them with its own lines ("5", capitals, punctuation)."""
+    import sys
+
+    listed = tmp_path / "mine.txt"
+    listed.write_text("Set a timer for 5 minutes\nTurn on the KITCHEN lights!\nturn on the kitchen lights\n")
+    commands = CommandSet.load(listed)
+    assert commands.texts == ("set a timer for five minutes", "turn on the kitchen lights")
+    assert commands.phrases == ("Set a timer for 5 minutes", "Turn on the KITCHEN lights!")   # the first of a duplicate
+    assert commands.match(_spelling("set a timer for five minutes")).phrase == "Set a timer for 5 minutes"
+    seen = tmp_path / "seen.json"
+    hook = tmp_path / "hook.py"
+    hook.write_text(f"import json, os\nopen({str(seen)!r}, 'w').write(json.dumps(os.environ['SPEECHSEQ_COMMAND']))\n")
+    assert main(["listen", "--input", str(SAMPLE), "--fast", "--no-partials", "--json", "--commands", str(listed),
+                 "--exec", f"{sys.executable} {hook}"]) == 0
+    finals = [json.loads(x) for x in capfd.readouterr().out.splitlines() if '"final"' in x]
+    said = ("turn on the kitchen lights", "Turn on the KITCHEN lights!")
+    assert [(f["text"], f["command"]) for f in finals] == [said]
+    assert json.loads(seen.read_text()) == "Turn on the KITCHEN lights!"
+
+
+def test_phrases_scored_by_length_come_back_in_the_lists_order():
+    """Phrases are scored shortest first (a batch costs as many states as its longest phrase: scripts/bench.py
+    --groups commands measures it); the scores come back in the list's order, equal to those of each part alone."""
+    rng = np.random.default_rng(2)
+    logits = rng.normal(size=(250, 29)) * 4
+    lp = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
+    short = [list(rng.integers(1, 29, size=20)) for _ in range(600)]
+    long = [list(rng.integers(1, 29, size=150)) for _ in range(3)]
+    mixed = list(short)
+    for k, p in enumerate(long):
+        mixed.insert(k * 257, p)
+    got = ctc_log_likelihoods(lp, mixed)
+    np.testing.assert_allclose(np.delete(got, [k * 257 for k in range(3)]), ctc_log_likelihoods(lp, short), rtol=1e-12)
+    np.testing.assert_allclose(got[[k * 257 for k in range(3)]], ctc_log_likelihoods(lp, long), rtol=1e-12)
+
+
+def test_decode_options_want_a_command_set():
+    """A path or a list of phrases given as DecodeOptions.commands is refused where it is given, in words (it was an
+    AttributeError at the first decode: 'str' object has no attribute 'match')."""
+    from speechseq.runtime.recognizer import DecodeOptions
+
+    for wrong in (str(HOME), HOME, ["yes", "no"]):
+        with pytest.raises(ValueError, match=r"commands must be a CommandSet \(CommandSet.load\(path\)"):
+            DecodeOptions(commands=wrong)
+    assert DecodeOptions(commands=CommandSet(["yes"])).commands.texts == ("yes",)

@@ -36,7 +36,7 @@ EXAMPLES = """examples:
   speechseq listen --device USB --json --exec notify-send
   speechseq listen --input data/samples/activate_kitchen_lights.wav --fast
   speechseq listen --keyword-model runs/hey-robot/hey_robot.onnx --chime
-  speechseq listen --commands data/commands/home.txt --json   # "command": the phrase of the list, or null"""
+  speechseq listen --commands data/commands/home.txt --json   # "command": the list's line, or null"""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -118,9 +118,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     o.add_argument("--chime", action="store_true", help="play a short chime on the default output at each wake")
     o.add_argument("--exec", dest="exec_cmd", metavar="CMD",
                    help="run CMD with the final text as its last argument (also in $SPEECHSEQ_TEXT; with --commands, "
-                        "$SPEECHSEQ_COMMAND holds the phrase taken, empty when none was); with --json, "
-                        "what CMD prints goes to stderr, so that stdout holds JSON lines only. Listening goes on "
-                        f"while CMD runs; at exit, listen waits up to {EXEC_WAIT_S:g} s for those still running")
+                        "$SPEECHSEQ_COMMAND holds the phrase taken as the list writes it, empty when none was); with "
+                        "--json, what CMD prints goes to stderr, so that stdout holds JSON lines only. Listening goes "
+                        f"on while CMD runs; at exit, listen waits up to {EXEC_WAIT_S:g} s for those still running")
     p.set_defaults(func=run)
 
 
@@ -209,9 +209,9 @@ def build_listener(args: argparse.Namespace):
 class _Output:
     """Prints events, plays the chime and runs --exec commands (without waiting for them, but at exit)."""
 
-    def __init__(self, args: argparse.Namespace, commands: tuple[str, ...] | None = None) -> None:
+    def __init__(self, args: argparse.Namespace, commands: dict[str, str] | None = None) -> None:
         self.json, self.exec_cmd, self.chime = args.json, args.exec_cmd, args.chime
-        self.commands = None if commands is None else frozenset(commands)   # --commands: its phrases
+        self.commands = commands   # --commands: each phrase as the recogniser spells it -> as the list writes it
         self.children: list[subprocess.Popen] = []
         self._chime_failed = False
         self._tty = sys.stdout.isatty() and not self.json
@@ -222,7 +222,7 @@ class _Output:
 
         for ev in events:
             final = isinstance(ev, FinalEvent)
-            command = ev.text if final and self.commands is not None and ev.text in self.commands else None
+            command = self.commands.get(ev.text) if final and self.commands is not None else None
             line = str(ev) + (f" ({'command' if command else 'no command'})" if final and self.commands is not None
                               and ev.text else "")
             if self.json:
@@ -328,7 +328,7 @@ def run(args: argparse.Namespace) -> int:
             raise SpeechseqError(f"--exec {args.exec_cmd!r}: no such command")
     listener = build_listener(args)
     commands = listener.transcriber.opts.commands
-    out = _Output(args, commands.texts if commands is not None else None)
+    out = _Output(args, dict(zip(commands.texts, commands.phrases)) if commands is not None else None)
     stop = threading.Event()
     restore = stop_on_sigterm(stop)
     try:

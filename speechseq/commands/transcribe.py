@@ -101,8 +101,8 @@ def add_commands_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("commands")
     g.add_argument("--commands", metavar="FILE",
                    help="a list of phrases, one a line ('#' starts a comment): an utterance close enough to one "
-                        "of them is written as that phrase, its words timed on the audio; any other as the decoder "
-                        "spells it (README, Commands)")
+                        "of them is written as that phrase (its words as the recogniser spells them: '5' as 'five', "
+                        "lower case), timed on the audio; any other as the decoder spells it (README, Commands)")
     g.add_argument("--command-bound", type=bounded(float, ge=0), default=MAX_DEFICIT,
                    help="how far below the audio's own best spelling a phrase may score and still be taken, in nats "
                         "per character: higher takes more phrases, and more wrong ones (scripts/eval_commands.py "
@@ -249,7 +249,9 @@ def run(args: argparse.Namespace) -> int:
         rec = Recognizer(args.model, threads=args.threads)
     else:  # the text side (speechseq.runtime.text_decoder): LM fusion, attention rescoring
         if commands is not None:
-            raise SpeechseqError(f"--commands works with --decoder greedy, beam or lexicon, not {args.decoder}")
+            picked = (f"--decoder auto picks {args.decoder} here, without a lexicon" if asked == "auto"
+                      else f"not {args.decoder}")
+            raise SpeechseqError(f"--commands works with --decoder greedy, beam or lexicon ({picked})")
         from ..runtime.text_decoder import cli_recognizer
 
         rec, opts = cli_recognizer(args), None

@@ -42,8 +42,12 @@ def ctc_log_likelihoods(log_probs: np.ndarray, phrases: Sequence[Sequence[int]])
     if lp.ndim != 2:
         raise ValueError(f"log_probs must be (T, V), got shape {lp.shape}")
     out = np.full(len(phrases), -np.inf)
+    # shortest first: a batch costs as many states as its longest phrase (a few long phrases spread over a long list
+    # of short ones made every batch long: 8 among 2,048 took 11 times as long as the 2,048 alone)
+    order = np.argsort([len(p) for p in phrases], kind="stable")
     for b in range(0, len(phrases), _BATCH):
-        out[b : b + _BATCH] = _forward(lp, phrases[b : b + _BATCH])
+        rows = order[b : b + _BATCH]
+        out[rows] = _forward(lp, [phrases[i] for i in rows])
     return out
 
 
@@ -88,7 +92,8 @@ class CommandMatch:
     """The best phrase for an utterance. text: the phrase as normalised (speechseq.text.normalize); index: its
     place in the list; log_likelihood: log P_ctc(phrase | audio); deficit: (best path log-prob - log_likelihood)
     per character of the phrase; accepted: deficit <= the set's max_deficit; runner_up: the second-best phrase's deficit
-    (inf when there is none)."""
+    (inf when there is none); phrase: the phrase as the list writes it ("Set a timer for 5 minutes" where text is
+    "set a timer for five minutes"), for a caller that compares it with its own list."""
 
     text: str
     index: int
@@ -97,23 +102,26 @@ class CommandMatch:
     deficit: float
     accepted: bool
     runner_up: float = float("inf")
+    phrase: str = ""
 
 
 class CommandSet:
-    """A list of phrases to choose from (duplicates after normalising kept once, first place)."""
+    """A list of phrases to choose from (duplicates after normalising kept once, first place). `texts`: the phrases
+    normalised, as the recogniser spells them; `phrases`: as the list writes them."""
 
     def __init__(self, phrases: Sequence[str], max_deficit: float = MAX_DEFICIT, source: str = "commands") -> None:
         if not (isinstance(max_deficit, (int, float)) and np.isfinite(max_deficit) and max_deficit >= 0):
             raise ValueError(f"max_deficit must be a finite number >= 0, got {max_deficit!r}")
-        texts: dict[str, None] = {}
+        texts: dict[str, str] = {}     # normalised -> as written (the first)
         for i, phrase in enumerate(phrases):
             text = normalize(phrase)
             if not text:
                 raise SpeechseqError(f"{source}: phrase {i + 1} ({phrase!r}) has no letters to say")
-            texts.setdefault(text)
+            texts.setdefault(text, phrase.strip())
         if not texts:
             raise SpeechseqError(f"{source}: no phrases (one a line; '#' starts a comment)")
         self.texts = tuple(texts)
+        self.phrases = tuple(texts.values())
         self.tokens = tuple(tuple(encode(t)) for t in self.texts)
         self.max_deficit = float(max_deficit)
 
@@ -156,4 +164,4 @@ class CommandSet:
         runner_up = float(deficits[order[1]]) if len(order) > 1 else float("inf")
         deficit = float(deficits[i])
         return CommandMatch(self.texts[i], i, self.tokens[i], float(scores[i]), deficit,
-                            bool(len(log_probs) > 0 and deficit <= self.max_deficit), runner_up)
+                            bool(len(log_probs) > 0 and deficit <= self.max_deficit), runner_up, self.phrases[i])

@@ -75,6 +75,9 @@ class DecodeOptions:
             raise ValueError(f"decoder weights must be finite numbers, got {', '.join(bad)}")
         if self.decoder == "lexicon" and self.lexicon is None:
             raise ValueError("decoder 'lexicon' needs a lexicon")
+        if self.commands is not None and not isinstance(self.commands, CommandSet):
+            raise ValueError(f"commands must be a CommandSet (CommandSet.load(path) reads a list), got "
+                             f"{type(self.commands).__name__}")
 
 
 @dataclass(frozen=True)
