@@ -13,7 +13,9 @@ its own distinct transcripts (normalised), plus the phrases of --extra (one a li
 utterance is scored twice, for each bound on the deficit (speechseq.runtime.command_set):
   in the list:   right (its own phrase, accepted), wrong (another phrase accepted), rejected (none accepted);
   not in it:     the same list without its own phrase: a false accept is any phrase accepted.
-Beside it, the free decode's share of utterances exactly right (`--decoder`: lexicon + LMs, as `listen` decodes,
+`--speak FILE` adds a set "spoken": every phrase of FILE said by each of `--voices` (synthetic voices held out of the
+recogniser's training; scripts/bench_listener.py's by default), 0.5 s of quiet around it over a -60 dBFS noise floor,
+made once into `--cache`. Beside it, the free decode's share of utterances exactly right (`--decoder`: lexicon + LMs, as `listen` decodes,
 by default). Outputs of the recogniser are computed once per utterance; prints one table per set.
 """
 from __future__ import annotations
@@ -45,15 +47,55 @@ def _utterances(spec: str):
     return [u for u in utts if normalize(u.text)], skipped
 
 
+def _spoken(phrases_file: str, voices: list[str], cache: Path) -> Path:
+    """A manifest of every phrase of `phrases_file` said by each voice (ENGINE:NAME), made into `cache` once."""
+    import json
+
+    import numpy as np
+    import soundfile as sf
+
+    from speechseq.runtime.command_set import CommandSet
+    from speechseq.train.synth import Voice, heldout, synthesize, trim_silence
+
+    phrases = CommandSet.load(phrases_file).phrases
+    cache.mkdir(parents=True, exist_ok=True)
+    rows, rng = [], np.random.default_rng(0)
+    for vid in voices:
+        engine, name = vid.split(":", 1)
+        voice = Voice(engine, name)
+        if not heldout(voice):
+            print(f"warning: {vid} is not a held-out voice", file=sys.stderr)
+        for i, phrase in enumerate(phrases):
+            wav = cache / f"{engine}_{name.replace('+', '_').replace('/', '_')}_{zlib.crc32(phrase.encode()):08x}.wav"
+            if not wav.is_file():
+                quiet = np.zeros(8000, np.float32)
+                audio = np.concatenate([quiet, 0.5 * trim_silence(synthesize(phrase, voice)), quiet])
+                sf.write(wav, audio + rng.normal(0, 1e-3, len(audio)).astype(np.float32), 16000)
+            rows.append({"audio_filepath": str(wav.resolve()), "duration": sf.info(wav).duration, "text": phrase,
+                         "voice": vid})
+    manifest = cache / "manifest.jsonl"
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return manifest
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--set", action="append", required=True, metavar="NAME=MANIFEST[:SPLIT][@KEY=V1,V2]")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=MANIFEST[:SPLIT][@KEY=V1,V2]")
+    ap.add_argument("--speak", metavar="FILE", help="also a set of FILE's phrases said by --voices")
+    ap.add_argument("--voices", default="flite:kal,festival:cmu_us_slt_arctic_hts,pico:en-US,mbrola:mb-us3,"
+                                        "espeak-ng:en-us+m2,espeak-ng:en-gb+f3",
+                    help="ENGINE:NAME,... for --speak (default: scripts/bench_listener.py's held-out voices)")
+    ap.add_argument("--cache", default="cache/eval_commands", help="where --speak's clips are kept")
     ap.add_argument("--model", default="models/recognizer-en.int8.onnx")
     ap.add_argument("--deficits", type=float, nargs="+", default=[1.0, 1.5, 2.0, 2.2, 2.5, 3.0, 4.0])
     ap.add_argument("--extra", help="more phrases for every list (one a line), never said in the set")
     ap.add_argument("--decoder", choices=("lexicon", "greedy", "none"), default="lexicon",
                     help="the free decode to compare with (none: skip it)")
     args = ap.parse_args()
+    if args.speak:
+        args.set.append(f"spoken={_spoken(args.speak, args.voices.split(','), Path(args.cache))}")
+    if not args.set:
+        ap.error("give --set NAME=MANIFEST (or --speak FILE)")
 
     import numpy as np
 
