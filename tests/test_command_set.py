@@ -241,3 +241,31 @@ def test_decode_options_want_a_command_set():
         with pytest.raises(ValueError, match=r"commands must be a CommandSet \(CommandSet.load\(path\)"):
             DecodeOptions(commands=wrong)
     assert DecodeOptions(commands=CommandSet(["yes"])).commands.texts == ("yes",)
+
+
+@pytest.mark.skipif(not (MODEL.exists() and SAMPLE.exists() and HOME.exists()), reason="shipped model missing")
+def test_eval_commands_script_counts_right_wrong_rejected(tmp_path):
+    """scripts/eval_commands.py on two real clips (the demo's keyword and its command): one row per bound, the
+    shares of each row summing to 100 %, the command taken right at the default bound."""
+    import subprocess
+    import sys
+
+    import soundfile as sf
+
+    from speechseq.audio import load_audio
+
+    audio = load_audio(SAMPLE)
+    rows = []
+    for name, (a, b), text in (("kw", (0.9, 2.0), "activate"), ("cmd", (2.5, 4.4), "turn on the kitchen lights")):
+        sf.write(tmp_path / f"{name}.wav", audio[int(a * 16000) : int(b * 16000)], 16000)
+        rows.append(json.dumps({"audio_filepath": f"{name}.wav", "duration": b - a, "text": text}))
+    (tmp_path / "m.jsonl").write_text("\n".join(rows) + "\n")
+    out = subprocess.run([sys.executable, "scripts/eval_commands.py", "--set", f"demo={tmp_path / 'm.jsonl'}",
+                          "--extra", str(HOME), "--decoder", "none", "--deficits", "0", "2"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "demo: 2 utterances (0 unreadable skipped), 29 phrases (2 said, 27 extra)" in out.stdout
+    table = {line.split("|")[1].strip(): [float(c.strip(" %")) for c in line.split("|")[2:6]]
+             for line in out.stdout.splitlines() if line.startswith("| 0") or line.startswith("| 2")}
+    assert table["0"][:3] == [0.0, 0.0, 100.0]                       # a bound of 0 takes nothing
+    assert sum(table["2"][:3]) == 100.0 and table["2"][0] >= 50.0
