@@ -639,3 +639,45 @@ def test_the_commands_printed_next_quote_a_folder_with_a_space(tmp_path, capsys)
     use = next(s for s in capsys.readouterr().err.splitlines() if "--backgrounds" in s)
     cmd = use[use.index("`") + 1: use.index("`", use.index("`") + 1)]
     assert shlex.split(cmd)[-1] == str(out), use
+
+
+def test_record_background_shorter_than_a_file_is_refused_before_recording(tmp_path, capsys):
+    """`record --background 0.01` recorded 0.6 s and kept nothing ("kept 0.0 s of background in 0 files"): a file
+    holds 1 s at least, so less is refused in one line before anything is heard; 1 s is kept."""
+    src = tmp_path / "room.wav"
+    sf.write(src, (0.05 * np.random.default_rng(0).standard_normal(5 * SR)).astype(np.float32), SR)
+    out = tmp_path / "room"
+    assert main(["record", "--background", "0.01", "--out", str(out), "--input", str(src)]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == ("speechseq: error: --background 0.01: 0.6 s, under the 1 s a background file holds at "
+                           "least: give 0.017 minutes or more")
+    assert main(["record", "--background", "5", "--max-minutes", "0.01", "--out", str(out), "--input", str(src)]) == 1
+    assert "--max-minutes 0.01: 0.6 s, under the 1 s a background file holds" in capsys.readouterr().err
+    assert not out.exists()
+    assert main(["record", "--background", str(1 / 60), "--out", str(out), "--input", str(src), "--json"]) == 0
+    assert [(e["event"], e["duration"]) for e in _events(capsys.readouterr().out)] == [("background", 1.0)]
+
+
+def test_record_from_a_file_says_device_options_are_ignored(tmp_path, capsys):
+    """--device and --samplerate choose a microphone: with --input they were silently ignored (listen warns)."""
+    src = tmp_path / "takes.wav"
+    _takes_file(src, gains=(1.0,))
+    line = "speechseq: warning: --device and --samplerate choose a microphone: with --input they are ignored"
+    for i, extra in enumerate((["--device", "2"], ["--samplerate", "44100"], [])):
+        out = tmp_path / f"clips{i}"
+        assert main(["record", "android", "--out", str(out), "--input", str(src), "--vad", "energy", *extra]) == 0
+        err = capsys.readouterr().err
+        assert (line in err) == bool(extra) and "kept 1 take" in err
+
+
+def test_record_into_an_empty_out_is_refused_not_the_working_directory(tmp_path, monkeypatch, capsys):
+    """`--out ""` recorded the takes into the folder the command ran in."""
+    src = tmp_path / "takes.wav"
+    _takes_file(src, gains=(1.0,))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    for argv in (["android"], ["--background", "1"]):
+        assert main(["record", *argv, "--out", "", "--input", str(src), "--vad", "energy"]) == 1
+        assert capsys.readouterr().err.strip() == "speechseq: error: --out '': an empty path names no folder"
+    assert list(work.iterdir()) == []

@@ -90,3 +90,22 @@ def test_a_manifest_named_as_audio_is_called_a_manifest(tmp_path, capsys):
     assert f"{manifest}: a JSONL manifest, not an audio file: name its audio files" in err and "decode" not in err
     with pytest.raises(SpeechseqError, match="a JSONL manifest, not an audio file"):
         expand_inputs([str(manifest)])
+
+
+def test_an_empty_output_path_is_one_line_not_the_working_directory(tmp_path, monkeypatch, capsys):
+    """`--out ""` (a variable left unset in a script) made output_dir write the run into the working directory, and
+    output_file call it "--out .: is a directory": one line naming the empty path, before any work."""
+    from speechseq.commands.common import output_dir
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SpeechseqError, match=r"^--out '': an empty path names no folder$"):
+        output_dir("", "--out")
+    with pytest.raises(SpeechseqError, match=r"^--json '': an empty path names no file$"):
+        output_file("", "--json")
+    text = tmp_path / "t.txt"
+    text.write_text("hello world\nthe cat sat\n" * 5)
+    assert main(["train", "lm", "--text", str(text), "--out", "", "--epochs", "1"]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == "speechseq: error: --out '': an empty path names no folder"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.txt"]   # nothing written where the command ran
+    assert output_dir(tmp_path / "run", "--out") == tmp_path / "run" and (tmp_path / "run").is_dir()

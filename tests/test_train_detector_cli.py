@@ -276,11 +276,16 @@ def test_detector_epochs_exports_single_epochs_and_means(tmp_path):
     assert r.returncode == 2 and "epoch_005.pt" in r.stderr and "Traceback" not in r.stderr
 
 
-@pytest.mark.parametrize("flag", [["--average", "-1"], ["--natural-weight", "0"], ["--range-db", "-1"]])
+@pytest.mark.parametrize("flag", [["--average", "-1"], ["--natural-weight", "0"], ["--range-db", "-1"],
+                                  ["--seed", str(2**64)], ["--init", ""]])
 def test_train_detector_rejects_bad_settings(tmp_path, flag):
+    """A seed torch cannot take was a traceback once the feature bank was built; `--init ""` (a variable left
+    unset) trained from random weights without a word."""
     r = subprocess.run([sys.executable, "-m", "speechseq", "train", "detector", "--keyword", "yes", "--out",
                         str(tmp_path / "run"), "--positives", str(tmp_path), *flag], capture_output=True, text=True)
     assert r.returncode != 0 and flag[0] in r.stderr and "Traceback" not in r.stderr
+    last = r.stderr.strip().splitlines()[-1]   # the error's one line (after argparse's usage), before any work
+    assert "error:" in last and flag[0] in last and not (tmp_path / "run").exists()
 
 
 def test_train_detector_init_starts_from_a_trained_run(tmp_path):
@@ -538,3 +543,31 @@ def test_a_threshold_from_few_held_out_clips_is_warned_of(tmp_path):
     assert "no held-out" not in err                                     # validated, on few clips
     assert "validation holds 3 held-out keyword clips and 1 held-out negative clip:" in err
     assert "eval detector" in err and "--save-threshold" in err
+
+
+def test_a_keyword_spelled_otherwise_resumes_its_run_under_the_first_spelling(tmp_path):
+    """`--keyword STRASSE` on a run of "Straße" resumes it (the same keyword), but exported STRASSE.onnx beside
+    Straße.onnx and recorded the new spelling; and --init of that run warned that it was a detector of another
+    keyword (it compared with .lower(), which leaves "ß" as it is, where runs compare with same_keyword)."""
+    import torch
+
+    from speechseq.runtime.onnx import read_metadata
+
+    pos, neg, out = tmp_path / "pos", tmp_path / "neg", tmp_path / "run"
+    for d in (pos, neg):
+        d.mkdir()
+    _clips(pos, "yes", 6)
+    _clips(neg, "no", 6)
+    data = ("--positives", str(pos), "--negatives", str(neg))
+    code, err = _train_main("--keyword", "Straße", "--out", str(out), *data)
+    assert code == 0, err[-1500:]
+    code, err = _train_main("--keyword", "STRASSE", "--out", str(out), "--epochs", "2", *data)
+    assert code == 0, err[-1500:]
+    assert "epoch 2/2" in err
+    assert f"--keyword 'STRASSE': {out} holds the run of 'Straße', the same keyword: resumed under its spelling" in err
+    assert sorted(p.name for p in out.glob("*.onnx")) == ["Straße.onnx"]
+    assert read_metadata(out / "Straße.onnx")["keyword"] == "Straße"
+    assert torch.load(out / "last.pt", map_location="cpu", weights_only=False)["extra"]["keyword"] == "Straße"
+    code, err = _train_main("--keyword", "STRASSE", "--out", str(tmp_path / "tuned"), "--init", str(out), *data)
+    assert code == 0, err[-1500:]
+    assert "is a detector of" not in err and (tmp_path / "tuned" / "STRASSE.onnx").is_file()

@@ -182,10 +182,12 @@ IMAGE_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".webp", ".tif", ".ti
 
 def output_file(path: str | Path | None, what: str, suffixes: tuple[str, ...] | None = None) -> Path | None:
     """Check an output file's path before the work that ends in writing it: its folder must exist (or be
-    creatable) and be writable, it must not be a folder, and its suffix must be one of `suffixes` (an image's,
-    say). None passes through. An error names the option (`what`)."""
+    creatable) and be writable, it must not be a folder (nor empty), and its suffix must be one of `suffixes` (an
+    image's, say). None passes through. An error names the option (`what`)."""
     if path is None:
         return None
+    if not str(path):  # Path("") is the working directory
+        raise SpeechseqError(f"{what} '': an empty path names no file")
     p = Path(path)
     if p.is_dir():
         raise SpeechseqError(f"{what} {p}: is a directory, not a file")
@@ -211,7 +213,9 @@ def writable(folder: Path) -> bool:
 
 def output_dir(path: str | Path, what: str) -> Path:
     """Make an output folder (with its parents) that this user can write in, or a one-line error naming the
-    option."""
+    option (an empty path too: it would be the working directory)."""
+    if not str(path):
+        raise SpeechseqError(f"{what} '': an empty path names no folder")
     p = Path(path)
     if p.exists() and not p.is_dir():
         raise SpeechseqError(f"{what} {p}: exists and is not a directory")

@@ -14,6 +14,7 @@ a take there holds already (the same recording cut again) is reported and not sa
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 import sys
@@ -26,6 +27,7 @@ from .common import (MODELS, HelpFormatter, bounded, device_arg, output_dir, pri
 
 SAMPLE_RATE = 16000
 BACKGROUND_FILE_S = 60  # seconds per background file
+MIN_BACKGROUND_S = 1  # a background file's least length: less at the end of a session is not worth a file
 MIN_TAKE_S = 0.15  # speechseq.runtime.takes.TakeConfig.min_speech_s: a take must be allowed to be longer
 
 
@@ -171,9 +173,19 @@ def run(args: argparse.Namespace) -> int:
         return print_input_devices()
     if args.out is None:
         raise SpeechseqError("give the folder for the recordings: --out DIR")
+    if not args.out:  # Path("") is the working directory (output_dir's words: the folder is made once input works)
+        raise SpeechseqError("--out '': an empty path names no folder")
+    if args.input and (args.device is not None or args.samplerate is not None):
+        warn("--device and --samplerate choose a microphone: with --input they are ignored")
     if args.background is not None:
         if args.keyword is not None:
             raise SpeechseqError(f"--background records the room, not {args.keyword!r}: give one or the other")
+        option, minutes = min(("--background", args.background), ("--max-minutes", args.max_minutes or math.inf),
+                              key=lambda o: o[1])
+        if round(minutes * 60 * SAMPLE_RATE) < MIN_BACKGROUND_S * SAMPLE_RATE:  # the session would keep nothing
+            least = math.ceil(MIN_BACKGROUND_S / 60 * 1000) / 1000
+            raise SpeechseqError(f"{option} {minutes:g}: {minutes * 60:.1f} s, under the {MIN_BACKGROUND_S} s a "
+                                 f"background file holds at least: give {least:g} minutes or more")
         stem = "background"
     else:
         if args.keyword is None:
@@ -431,7 +443,7 @@ class _Background(_Recording):
     def finish(self) -> None:
         import numpy as np
 
-        if self.held_n >= SAMPLE_RATE:  # under a second is not worth a file
+        if self.held_n >= MIN_BACKGROUND_S * SAMPLE_RATE:
             self._write(np.concatenate(self.held))
         self.held, self.held_n = [], 0
 

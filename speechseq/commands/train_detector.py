@@ -9,7 +9,7 @@ from ..errors import SpeechseqError
 from ..runtime.level import GUARD_RANGE_DB
 from ..train.synth_sets import ENGINE_WEIGHTS
 from .common import HelpFormatter, bounded, checked_device, guard_range, output_dir, require_torch, text_file, warn
-from .runs import last_run, read_last, run_path, same_run
+from .runs import last_run, read_last, run_path, same_keyword, same_run
 from .synth import keyword_arg, keyword_file_name, say
 
 EXAMPLE = """examples:
@@ -97,10 +97,22 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "--range-db, the same default: each frame's floor at most this far below the loudest sound "
                         "of the last seconds); 0: off, as every model before session 33 was trained (README: on real "
                         "voices as many misses either way in five runs)")
-    p.add_argument("--seed", type=bounded(int, ge=0), default=0,
+    p.add_argument("--seed", type=_seed, default=0,
                    help="random seed of the weights and the mixes (same data, same seed: the same model on the same "
                         "machine)")
     p.set_defaults(func=run)
+
+
+def _seed(text: str) -> int:
+    """argparse type of --seed: a whole number >= 0 that torch.manual_seed takes (64 bits; a larger one was a
+    traceback once the feature bank was built)."""
+    value = bounded(int, ge=0)(text)
+    if value >= 2**64:
+        raise argparse.ArgumentTypeError(f"must be < 2**64, got {text}")
+    return value
+
+
+_seed.__name__ = "a whole number"  # argparse names the type in some messages
 
 
 def _split_weight(spec: str) -> tuple[Path, float]:
@@ -239,13 +251,16 @@ def run(args: argparse.Namespace) -> int:
     range_db = guard_range(args.range_db) or 0.0
     warps = sorted({a for a in args.warps if a != 1.0})  # each in WARP_RANGE: the parser checked them
     model_cfg = DetectorConfig()
+    if args.init == "":  # a variable left unset in a script: not a run from random weights without a word
+        raise SpeechseqError("--init '': an empty path names no detector (leave --init out to start from random "
+                             "weights)")
     if args.init:
         try:
             model_cfg, _ = trained_weights(args.init)
         except (OSError, ValueError) as err:
             raise SpeechseqError(f"--init: {err}") from None
         was = _init_keyword(args.init)
-        if was is not None and " ".join(was.lower().split()) != " ".join(args.keyword.lower().split()):
+        if was is not None and same_keyword(was) != same_keyword(args.keyword):
             warn(f"--init {args.init} is a detector of {was!r}, not {args.keyword!r}: its weights are only a starting "
                  f"point, trained here to {args.keyword!r} (to fit a detector to a voice, --init one of the same keyword)")
     for spec in [*args.positives, *args.negatives, *args.backgrounds]:
@@ -257,6 +272,7 @@ def run(args: argparse.Namespace) -> int:
     if before:
         same_run(out, before, args.keyword, {})  # the keyword, before anything is synthesized for it
         same_settings(out, read_last(out), recipe, range_db, model_cfg)
+        args.keyword = _first_spelling(out, before, args.keyword)
     pos, neg = list(args.positives), list(args.negatives)
     synth, made, bank_path = list(args.synth), out / "synth", out / "bank.npz"
     synthesizes, auto = False, not synth and not args.positives
@@ -294,6 +310,8 @@ def run(args: argparse.Namespace) -> int:
                                                            if auto and bank is not None else ""))
     for meta in ([bank["meta"]] if bank is not None else []) + ([before] if before else []):
         same_run(out, meta, args.keyword, sources)
+    if bank is not None:
+        args.keyword = _first_spelling(out, bank["meta"], args.keyword)
     listed, digest = listed_files(items), content_digest(items)
     if bank is not None and bank["meta"].get("listed", listed) != listed:  # files added to (or taken from) a folder
         was = bank["meta"]["listed"]
@@ -482,6 +500,17 @@ def same_settings(out: Path, ck: dict | None, recipe, range_db: float, model_cfg
 def _shown(value) -> str:
     """An option's value as a user types it: 0.002, 60, none."""
     return "none" if value in ("", None) else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _first_spelling(out: Path, meta: dict, keyword: str) -> str:
+    """The keyword a resumed run goes on with: as the run in `out` (its bank's or last.pt's `meta`) recorded it,
+    where `same_run` found this command's spelling the same keyword ("YES" for "yes"), so that its model keeps one
+    file name and its metadata one keyword; said in a line where the spellings differ."""
+    kept = meta.get("keyword") or keyword
+    if kept != keyword:
+        warn(f"--keyword {keyword!r}: {out} holds the run of {kept!r}, the same keyword: resumed under its spelling "
+             f"(the model stays {keyword_file_name(kept)}.onnx)")
+    return kept
 
 
 def _init_keyword(init: str) -> str | None:
