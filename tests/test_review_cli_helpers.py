@@ -2,6 +2,8 @@
 devices torch names but cannot train on, and an output file named as a folder."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -109,3 +111,22 @@ def test_an_empty_output_path_is_one_line_not_the_working_directory(tmp_path, mo
     assert err.strip() == "speechseq: error: --out '': an empty path names no folder"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.txt"]   # nothing written where the command ran
     assert output_dir(tmp_path / "run", "--out") == tmp_path / "run" and (tmp_path / "run").is_dir()
+
+
+def test_transcribe_output_dir_empty_is_one_line_not_stdout(tmp_path, capsys):
+    """`transcribe --output-dir ""` was taken as no --output-dir: the outputs went to stdout without a word."""
+    sample = Path(__file__).resolve().parents[1] / "data" / "samples" / "activate_kitchen_lights.wav"
+    assert main(["transcribe", str(sample), "--output-dir", "", "--decoder", "greedy"]) == 1
+    out = capsys.readouterr()
+    assert out.out == "" and out.err.strip() == "speechseq: error: --output-dir '': an empty path names no folder"
+
+
+@pytest.mark.parametrize("command", [["train", "lm", "--text", "t.txt"], ["train", "recognizer", "--manifest", "m"],
+                                     ["train", "detector", "--keyword", "yes"]])
+def test_a_seed_torch_cannot_take_is_a_usage_error(command, tmp_path, capsys):
+    """--seed of 2**64 or more was a torch traceback once the work had begun (train lm, recognizer, detector)."""
+    with pytest.raises(SystemExit) as err:
+        main([*command, "--out", str(tmp_path / "run"), "--seed", str(2**64)])
+    assert err.value.code == 2
+    assert "argument --seed: must be < 2**64" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()

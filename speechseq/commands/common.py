@@ -180,6 +180,18 @@ def bounded(kind: type = float, *, gt: float | None = None, ge: float | None = N
 IMAGE_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".eps", ".ps")
 
 
+def seed_arg(text: str) -> int:
+    """argparse type of a training command's --seed: a whole number >= 0 that torch.manual_seed takes (64 bits; a
+    larger one was a traceback once the work had begun)."""
+    value = bounded(int, ge=0)(text)
+    if value >= 2**64:
+        raise argparse.ArgumentTypeError(f"must be < 2**64, got {text}")
+    return value
+
+
+seed_arg.__name__ = "a whole number"  # argparse names the type in some messages
+
+
 def output_file(path: str | Path | None, what: str, suffixes: tuple[str, ...] | None = None) -> Path | None:
     """Check an output file's path before the work that ends in writing it: its folder must exist (or be
     creatable) and be writable, it must not be a folder (nor empty), and its suffix must be one of `suffixes` (an

@@ -8,7 +8,8 @@ from pathlib import Path
 from ..errors import SpeechseqError
 from ..runtime.level import GUARD_RANGE_DB
 from ..train.synth_sets import ENGINE_WEIGHTS
-from .common import HelpFormatter, bounded, checked_device, guard_range, output_dir, require_torch, text_file, warn
+from .common import (HelpFormatter, bounded, checked_device, guard_range, output_dir, require_torch, seed_arg,
+                     text_file, warn)
 from .runs import last_run, read_last, run_path, same_keyword, same_run
 from .synth import keyword_arg, keyword_file_name, say
 
@@ -97,22 +98,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "--range-db, the same default: each frame's floor at most this far below the loudest sound "
                         "of the last seconds); 0: off, as every model before session 33 was trained (README: on real "
                         "voices as many misses either way in five runs)")
-    p.add_argument("--seed", type=_seed, default=0,
+    p.add_argument("--seed", type=seed_arg, default=0,
                    help="random seed of the weights and the mixes (same data, same seed: the same model on the same "
                         "machine)")
     p.set_defaults(func=run)
-
-
-def _seed(text: str) -> int:
-    """argparse type of --seed: a whole number >= 0 that torch.manual_seed takes (64 bits; a larger one was a
-    traceback once the feature bank was built)."""
-    value = bounded(int, ge=0)(text)
-    if value >= 2**64:
-        raise argparse.ArgumentTypeError(f"must be < 2**64, got {text}")
-    return value
-
-
-_seed.__name__ = "a whole number"  # argparse names the type in some messages
 
 
 def _split_weight(spec: str) -> tuple[Path, float]:

@@ -11,7 +11,7 @@ import sys
 
 from ..errors import SpeechseqError
 from ..train.manifests import EVAL_SPLITS
-from .common import HelpFormatter, bounded, checked_device, output_dir, require_torch, text_file, warn
+from .common import HelpFormatter, bounded, checked_device, output_dir, require_torch, seed_arg, text_file, warn
 
 # LMConfig fields -> the options that set them (to name them when a rerun differs)
 OPTIONS = {"embed_dim": "--embed-dim", "hidden": "--hidden", "layers": "--layers", "rnn": "--rnn",
@@ -51,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dropout", type=bounded(float, ge=0, lt=1), default=0.1, help="dropout rate")
     p.add_argument("--threads", type=bounded(int, ge=1), default=1, help="torch CPU threads")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
-    p.add_argument("--seed", type=bounded(int, ge=0), default=0, help="random seed (initial weights, batch order)")
+    p.add_argument("--seed", type=seed_arg, default=0, help="random seed (initial weights, batch order)")
     p.set_defaults(func=run)
 
 

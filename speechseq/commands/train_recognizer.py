@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..errors import SpeechseqError
 from ..train.manifests import EVAL_SPLITS
-from .common import HelpFormatter, bounded, checked_device, output_dir, require_torch, warn
+from .common import HelpFormatter, bounded, checked_device, output_dir, require_torch, seed_arg, warn
 from .runs import resumable, run_path
 
 
@@ -65,7 +65,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-augment", action="store_true", help="no SpecAugment, noise, speed or reverberation")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--workers", type=bounded(int, ge=0), default=0, help="processes making batches")
-    p.add_argument("--seed", type=bounded(int, ge=0), default=0,
+    p.add_argument("--seed", type=seed_arg, default=0,
                    help="random seed (initial weights, batches, augmentation)")
 
 

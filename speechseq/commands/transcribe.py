@@ -230,7 +230,7 @@ def run(args: argparse.Namespace) -> int:
     check_model_arg(args.model, DEFAULT_MODEL, "--model")
     check_lexicon_arg(args.lexicon, DEFAULT_LEXICON, args.decoder)
     output_file(args.plot_attention, "--plot-attention", IMAGE_SUFFIXES)
-    out_dir = output_dir(args.output_dir, "--output-dir") if args.output_dir else None
+    out_dir = output_dir(args.output_dir, "--output-dir") if args.output_dir is not None else None
     commands = command_set(args)
     tuned, asked = False, args.decoder
     if args.decoder == "auto" and args.lexicon != "none" and Path(args.lexicon).is_file():
