@@ -571,3 +571,25 @@ def test_a_keyword_spelled_otherwise_resumes_its_run_under_the_first_spelling(tm
     code, err = _train_main("--keyword", "STRASSE", "--out", str(tmp_path / "tuned"), "--init", str(out), *data)
     assert code == 0, err[-1500:]
     assert "is a detector of" not in err and (tmp_path / "tuned" / "STRASSE.onnx").is_file()
+
+
+def test_train_detector_refuses_a_synth_folder_of_another_keyword(tmp_path):
+    """`--synth` made by `synth keyword --keyword "hey robot"` given for --keyword activate trained activate.onnx of
+    "hey robot" clips without a word; a folder of the keyword (in a phrasing too: "hey, activate!") is taken."""
+    folder = tmp_path / "kw-hey-robot"
+    folder.mkdir()
+    (folder / "positives.jsonl").write_text("".join(json.dumps({"audio_filepath": f"audio/{i}.wav", "duration": 0.5,
+                                                                "text": t}) + "\n"
+                                                    for i, t in enumerate(["hey robot", "Hey, robot?"])))
+    (folder / "negatives.jsonl").write_text("")
+    base = [sys.executable, "-m", "speechseq", "train", "detector", "--synth", str(folder), "--epochs", "1"]
+    r = subprocess.run(base + ["--keyword", "activate", "--out", str(tmp_path / "run")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1].endswith(
+        "its keyword clips say 'hey robot' / 'Hey, robot?', not 'activate' (made by `speechseq synth keyword "
+        "--keyword ...` for another keyword): give the folder made for this one")
+    assert not (tmp_path / "run" / "bank.npz").exists()
+    r = subprocess.run(base + ["--keyword", "Hey Robot", "--out", str(tmp_path / "run2")],
+                       capture_output=True, text=True, timeout=120)
+    assert "its keyword clips say" not in r.stderr      # the same keyword: read on (its made-up clips then fail)

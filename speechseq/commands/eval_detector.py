@@ -27,7 +27,9 @@ THRESHOLDS = np.round(np.arange(0.02, 0.9951, 0.005), 4)
 EXAMPLES = """examples:
   speechseq eval detector --model models/activate.onnx --positives my-clips --negatives my-room --det det.png
   speechseq eval detector --model runs/amelia/amelia.onnx --positives ../shared/data/precise/amelia \\
-      --negatives ../shared/data/kathleen/manifest.jsonl --where split=dev --target-fa 0.5 --save-threshold"""
+      --negatives ../shared/data/kathleen/manifest.jsonl --where split=dev --target-fa 0.5
+  speechseq eval detector --model runs/amelia/amelia.onnx --positives my-clips --negatives my-room \\
+      --target-fa 0.5 --save-threshold     # my-room: 15 minutes or more of `speechseq record --background`"""
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -274,6 +274,8 @@ def run(args: argparse.Namespace) -> int:
                                               tuple(args.synth_text), args.workers)], True
         elif (made / "positives.jsonl").exists():
             synth = [made]  # a rerun: the bank holds their features
+    for d in args.synth:   # a folder of another keyword's clips would train a detector of that keyword
+        _check_synth_keyword(Path(d), args.keyword)
     for d in synth:
         pos.append(str(Path(d) / "positives.jsonl"))
         neg.append(str(Path(d) / "negatives.jsonl"))
@@ -489,6 +491,32 @@ def same_settings(out: Path, ck: dict | None, recipe, range_db: float, model_cfg
 def _shown(value) -> str:
     """An option's value as a user types it: 0.002, 60, none."""
     return "none" if value in ("", None) else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _check_synth_keyword(folder: Path, keyword: str) -> None:
+    """One line when the positives of a --synth folder (`synth keyword`'s positives.jsonl) say another keyword: no
+    row's text holds this one ("hey robot" clips given for --keyword activate trained an activate.onnx of them)."""
+    import json
+
+    from ..train.words import contains_keyword
+
+    try:
+        lines = (folder / "positives.jsonl").read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return  # missing or unreadable: said where the clips are read
+    texts = []
+    for line in lines:
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict) and isinstance(row.get("text"), str):
+            texts.append(row["text"])
+    if texts and not any(contains_keyword(t, keyword) for t in texts):
+        said = sorted(set(texts), key=texts.index)[:2]
+        raise SpeechseqError(f"--synth {folder}: its keyword clips say {' / '.join(map(repr, said))}, not "
+                             f"{keyword!r} (made by `speechseq synth keyword --keyword ...` for another keyword): give "
+                             "the folder made for this one")
 
 
 def _first_spelling(out: Path, meta: dict, keyword: str) -> str:
