@@ -9,8 +9,9 @@ Each output is OUT/e07/KEYWORD.onnx (epoch 7's EMA weights) or OUT/a06-10/KEYWOR
 the checkpoint it came from beside it (ck.pt).
 
 Session 28, the custom-keyword command's runs of sessions 26-27 (`speechseq train detector --keyword K
---synth cache/synth/kw-K --seed S`, 10 epochs; runs/s26/cli-amelia-final{,-seed1}, runs/s27/android-old-seed{0,1},
-runs/s27/chat-old-seed0), real Precise clips missed at <= 0.5 synthetic false accepts an hour:
+--synth cache/synth/kw-K --seed S --out RUN`, 10 epochs; runs/s26/cli-amelia-final{,-seed1},
+runs/s27/android-old-seed{0,1}, runs/s27/chat-old-seed0), real Precise clips missed at <= 0.5 synthetic false
+accepts an hour:
 
     epoch            3     4     5     6     7     8     9     10 (exported)  mean 6-10  mean 5-10
     amelia s0      60.5  34.1  17.0  12.6  13.5  17.9  22.4  23.3           17.9       14.3

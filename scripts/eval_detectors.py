@@ -1,9 +1,13 @@
 #!/usr/bin/env python
-"""Measure shipped detectors and write their cards (models/KEYWORD.md; the numbers also as JSON;
+"""Measure shipped detectors and write their cards (models/KEYWORD.md of each --keywords; the numbers also as JSON;
 then `scripts/model_cards.py` refreshes models/KEYWORD.json from the card).
 
-    .venv/bin/python scripts/eval_detectors.py --keywords activate computer \\
-        [--amelia runs/amelia-model/amelia.onnx]
+    .venv/bin/python scripts/eval_detectors.py --keywords activate --synth cache/synth cache/synth-new \\
+        --amelia runs/s22/models-amelia-splice-neg2000/amelia.onnx --amelia-baseline runs/s19/models-natural/amelia.onnx
+
+(models/activate.md's command.) The card's data and training lines are activate's recipe (natural-splice, session
+23): models/computer.md, of session 8's recipe, was written by the script of then; `--keywords computer` measures
+it again (its card says how), and the default --keywords, activate computer, rewrites both cards.
 
 Measured, all with the runtime (onnxruntime, streamed, the model's own threshold):
 - false rejects on the synthetic voices held out from training (SYNTH/kw-KEYWORD, heldout rows):

@@ -1,8 +1,12 @@
 #!/usr/bin/env python
-"""Reproduce the shipped trigger-word detectors: models/activate.onnx and models/computer.onnx.
+"""Reproduce the shipped trigger-word detectors: models/activate.onnx and models/computer.onnx, each by the
+command its card names (their recipe variants differ; the export writes the model of every --keywords into
+--models, models/ by default, so each command exports elsewhere and its one shipped file is copied):
 
-    .venv/bin/python scripts/train_detectors.py --data ../shared/data --synth cache/synth \\
-        --keywords activate computer [--device cuda]
+    # models/computer.onnx (models/computer.md, session 8; --device cuda on a GPU):
+    .venv/bin/python scripts/train_detectors.py --keywords activate computer --variants natural --runs runs/cpu-exp \\
+        --models runs/cpu-exp/models-natural --device cpu --parallel    # then its computer.onnx -> models/
+    # models/activate.onnx (models/activate.md, session 23): the natural-splice command below
 
 Needs SYNTH/kw-activate, kw-computer, kw-amelia (each keyword's clips are negatives for the
 others) and SYNTH/sentences, made by (on this 2-core CPU, session 8: 3-5 minutes a keyword and 8
