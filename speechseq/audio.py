@@ -409,9 +409,11 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
 
 
 def load_audio(path: str | os.PathLike, sr: int = SAMPLE_RATE) -> np.ndarray:
-    """Decode a whole file to float32 mono at `sr` Hz, samples in [-1, 1]. Shape (N,). Channels are mixed by
-    `mix_live` (their mean, less any that is digital silence up to a sample). A broken float file's NaN and
-    infinite samples come out as 0 and +-1 (finite_samples), before the resampler could spread them."""
+    """Decode a whole file to float32 mono at `sr` Hz, at full scale 1.0: an integer file's samples within [-1, 1]
+    but for the resampler's overshoot near full scale (a square wave at 0.999 read 1.19), a float file's as written,
+    beyond 1 too. Shape (N,). Channels are mixed by `mix_live` (their mean, less any that is digital silence up to a
+    sample). A broken float file's NaN and infinite samples come out as 0 and +-1 (finite_samples), before the
+    resampler could spread them."""
     _check_rate(sr, "sr")
     p = _check_path(path)
     with _open(p) as f:

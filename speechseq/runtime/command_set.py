@@ -1,6 +1,6 @@
 """Closed-set command recognition: which of a list of phrases was said, or none of them.
 
-    commands = CommandSet.load("commands.txt")           # one phrase a line; '#' starts a comment
+    commands = CommandSet.load("data/commands/home.txt") # one phrase a line; '#' starts a comment
     match = commands.match(log_probs)                    # (T, V) CTC log-probs of one utterance
     if match.accepted: print(match.text)
 

@@ -1,10 +1,11 @@
 """Streaming trigger-word detection on onnxruntime: one frontend feeding any number of keyword models.
 
     det = Detector.load(["models/activate.onnx", "models/computer.onnx"])
-    state = det.initial_state()
+    state, events = det.initial_state(), []
     for chunk in chunks:                       # float32 mono 16 kHz, any length
-        events, state = det.step(chunk, state)
-    events += det.flush(state)
+        new, state = det.step(chunk, state)    # the events this chunk completed
+        events += new
+    events += det.flush(state)                 # Detections: keyword, start, end, score, time (s from stream start)
 
 Each model turns log-mel frames into one keyword posterior per output step (S frames). The
 posterior is smoothed by a causal moving average; an event starts when it reaches the threshold

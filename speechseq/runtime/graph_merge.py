@@ -6,7 +6,7 @@ per call. Ten keyword models fed the same features pay that ten times per audio 
 merged graph pays it once. The merged graph computes exactly what the separate graphs compute.
 
     merged = merge_side_by_side([onnx.load(p) for p in paths], shared_inputs={"features"})
-    session = make_session_from_bytes(merged.SerializeToString())
+    session = make_session(merged.SerializeToString())   # speechseq.runtime.onnx: a file or a serialized model
 
 Model i's names get the prefix f"m{i}." except the shared inputs, which every model reads.
 """

@@ -1,14 +1,15 @@
 """The live listener: wait for a keyword, record what follows until the speaker stops, transcribe it.
 
     listener = Listener(Detector.load(paths), Transcriber("models/recognizer-en.onnx"),
-                        streaming=StreamingRecognizer(...), vad=load_vad())
-    state = listener.initial_state()
+                        streaming=StreamingRecognizer("models/recognizer-en.stream.onnx"), vad=load_vad())
+    state, events = listener.initial_state(), []
     for block in source.blocks():                   # float32 mono 16 kHz, or a sources.Overrun
         if isinstance(block, Overrun):              # audio lost: step() takes samples only
-            events, state = listener.overrun(block.dropped_s, state, block.input_overflows)
+            new, state = listener.overrun(block.dropped_s, state, block.input_overflows)
         else:
-            events, state = listener.step(block, state)
-    events = listener.finish(state)
+            new, state = listener.step(block, state)
+        events += new                               # WakeEvent, PartialEvent, FinalEvent, OverrunEvent (events.py)
+    events += listener.finish(state)
 
 States: LISTENING (only the detectors run: cheap) -> on a wake event, RECORDING from where the
 keyword ended (kept in a short history buffer, so nothing said right after the keyword is lost):

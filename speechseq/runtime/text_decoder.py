@@ -5,7 +5,8 @@ attention rescoring; and the attention picture.
     hyp = dec(log_probs)                          # (T', V) -> Hypothesis
     hyp = dec(log_probs, memory)                  # "rescore" needs the encoder outputs (T', E)
 
-`speechseq transcribe --decoder greedy|beam|beam-lm|rescore` maps onto DecodeOptions.kind.
+`speechseq transcribe --decoder greedy|beam|beam-lm|rescore` maps onto DecodeOptions.kind; its `lexicon` onto
+speechseq.runtime.recognizer's DecodeOptions(decoder="lexicon"), and `auto` picks one of them.
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ validation and the shipped threshold's choice: speechseq.train.detector_validati
 speechseq.train.detector_checkpoints).
 
     bank = load_bank("cache/banks/activate.npz")          # speechseq.train.kwbank
-    history = train_detector(bank, "runs/activate", TrainRecipe(), "activate", device="cuda")
+    history = train_detector(bank, "runs/activate", "activate", TrainRecipe(), device="cuda")
 
 Each epoch is validated on the EMA weights (`Validation`): the false reject rate at the lowest threshold whose
 false accepts per hour stay within the target (`val_frr_at_fa`) selects the best checkpoint.
