@@ -420,14 +420,8 @@ def command_rows(seconds: float, repeat: int) -> list[Row]:
     rng = np.random.default_rng(0)   # mostly 3-6 words, one in 50 a whole sentence
     phrases = [s if rng.random() < 0.02 else " ".join(s.split()[: rng.integers(3, 7)]) for s in sentences]
 
-    def ms(fn) -> float:
-        fn()
-        best = float("inf")
-        for _ in range(repeat):
-            t0 = time.process_time()
-            fn()
-            best = min(best, time.process_time() - t0)
-        return 1000 * best
+    def ms(fn) -> float:   # CPU ms of one call: the best of `repeat` after an untimed one
+        return cpu_ms_per_s(fn, 1.0, repeat)
 
     what = f"the demo's command ({len(audio) / 16000:.1f} s)"
     lexicon = tuned_lexicon_options(ROOT / "models" / "words-en.npz", OnnxLM(ROOT / "models" / "lm-en.onnx"), 32)
