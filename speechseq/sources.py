@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .audio import SAMPLE_RATE, finite_samples, mix_live, stream_audio
+from .checks import finite, refuse
 from .errors import SpeechseqError
 
 __all__ = ["Overrun", "DeviceInfo", "AudioDeviceError", "DeviceLost", "BlockQueue", "Microphone", "FileStream",
@@ -153,6 +154,15 @@ class _End:
     """Sentinel: the producer has finished."""
 
 
+def _check_seconds(what: str, block_s: float, queue_s: float, **more: float) -> None:
+    """ValueError naming the setting unless block_s and queue_s are finite and > 0 and `more` finite and >= 0: a
+    block_s of 0 was a ZeroDivisionError, a NaN "cannot convert float NaN to integer", a negative one one-sample
+    blocks."""
+    refuse(what, [*((name, v, finite(v) and v > 0, "a finite number of seconds > 0")
+                    for name, v in (("block_s", block_s), ("queue_s", queue_s))),
+                  *((name, v, finite(v) and v >= 0, "a finite number of seconds >= 0") for name, v in more.items())])
+
+
 class _Resampler:
     """A stream's channels mixed to mono (mix_live: a dead channel of a microphone that fills only one does not
     halve the voice) and resampled to 16 kHz (streaming soxr, identity at 16 kHz)."""
@@ -175,6 +185,7 @@ class Microphone:
 
     def __init__(self, device: int | str | None = None, samplerate: int | None = None, channels: int | None = None,
                  block_s: float = 0.05, queue_s: float = 2.0, stall_s: float = 3.0) -> None:
+        _check_seconds("Microphone settings", block_s, queue_s, stall_s=stall_s)  # a NaN stall_s never said DeviceLost
         self.device, self.block_s, self.stall_s = device, block_s, stall_s
         self._want_rate, self._want_channels = samplerate, channels
         self.queue = BlockQueue(int(np.ceil(queue_s / block_s)))
@@ -315,6 +326,7 @@ class FileStream:
 
     def __init__(self, path: str | os.PathLike, realtime: bool = True, block_s: float = 0.05, queue_s: float = 2.0,
                  tail_s: float = 1.0) -> None:
+        _check_seconds("FileStream settings", block_s, queue_s, tail_s=tail_s)
         self.path, self.realtime, self.block_s, self.tail_s = str(path), realtime, block_s, tail_s
         self.queue = BlockQueue(int(np.ceil(queue_s / block_s)))
         self.time = 0.0

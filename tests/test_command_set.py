@@ -4,6 +4,7 @@ the audio's own best spelling, and with the shipped recogniser the demo's comman
 from __future__ import annotations
 
 import itertools
+import re
 import json
 from pathlib import Path
 
@@ -269,3 +270,22 @@ def test_eval_commands_script_counts_right_wrong_rejected(tmp_path):
              for line in out.stdout.splitlines() if line.startswith("| 0") or line.startswith("| 2")}
     assert table["0"][:3] == [0.0, 0.0, 100.0]                       # a bound of 0 takes nothing
     assert sum(table["2"][:3]) == 100.0 and table["2"][0] >= 50.0
+
+
+def test_log_probs_over_another_vocabulary_are_refused():
+    """log-probs must be over the CTC vocabulary (speechseq.text CTC_SIZE = 29 symbols), as Recognizer.decode asks:
+    (T, 10) failed with a bare IndexError ("index 15 is out of bounds"), and (T, 30) was taken, its extra column left
+    out of the best path, so that "no" was accepted with a deficit of -4.4 over uniform log-probs."""
+    commands = CommandSet(["yes", "no"])
+    for shape in ((20, 10), (20, 30), (20,), (0, 30)):
+        lp = np.log(np.full(shape, 1 / shape[-1]))
+        with pytest.raises(ValueError, match=rf"\(T, 29\).*{re.escape(str(shape))}"):
+            commands.match(lp)
+        with pytest.raises(ValueError, match=rf"\(T, 29\).*{re.escape(str(shape))}"):
+            commands.scores(lp)
+    # the forward pass alone takes any width; a token outside it was an IndexError, or (negative) another column
+    lp = np.log(np.full((4, 3), 1 / 3))
+    for bad in ([3], [1, -1]):
+        with pytest.raises(ValueError, match=rf"phrase 2 .*{re.escape(str(bad))}.*3 symbols"):
+            ctc_log_likelihoods(lp, [[1], bad])
+    assert np.isfinite(ctc_log_likelihoods(lp, [[1], [2, 1]])).all()

@@ -63,6 +63,27 @@ def test_filestream_fast_gives_the_file_then_trailing_silence():
     assert src.time == pytest.approx(len(x) / 16000)
 
 
+@pytest.mark.parametrize("name, value", [("block_s", 0), ("block_s", 0.0), ("block_s", -0.05),
+                                         ("block_s", float("nan")), ("block_s", float("inf")),
+                                         ("queue_s", float("nan")), ("queue_s", -1.0),
+                                         ("tail_s", -0.5), ("tail_s", float("nan"))])
+def test_filestream_refuses_sizes_that_cannot_work(name, value):
+    """One ValueError naming the setting when the stream is made: block_s=0 was a ZeroDivisionError, NaN "cannot
+    convert float NaN to integer", a negative block_s one-sample blocks, a negative tail_s "negative dimensions are
+    not allowed" only once the file had been read."""
+    with pytest.raises(ValueError, match=rf"{name} {value!r} \("):
+        FileStream(WAV, realtime=False, **{name: value})
+
+
+@pytest.mark.parametrize("name, value", [("block_s", 0), ("block_s", -0.05), ("block_s", float("nan")),
+                                         ("queue_s", float("nan")), ("stall_s", float("nan")), ("stall_s", -1.0)])
+def test_microphone_refuses_sizes_that_cannot_work(name, value):
+    """As FileStream's, before any device is looked for: block_s=0 was a ZeroDivisionError, and a NaN stall_s never
+    raised DeviceLost (waited >= NaN is never true)."""
+    with pytest.raises(ValueError, match=rf"{name} {value!r} \("):
+        Microphone(**{name: value})
+
+
 def test_filestream_realtime_is_paced(short_wav):
     src = FileStream(short_wav, realtime=True, block_s=0.1, tail_s=0.0)
     t0 = time.monotonic()

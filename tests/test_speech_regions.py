@@ -195,3 +195,39 @@ def test_load_vad_refuses_a_bad_kind_and_a_graph_that_is_not_silero(tmp_path):
         load_vad("silerro", path=silero_model_path() or tmp_path / "x.onnx")
     with pytest.raises(ModelError, match="recognizer-en.int8.onnx"):
         load_vad("silero", path=ROOT / "models" / "recognizer-en.int8.onnx")
+
+
+@pytest.mark.parametrize("vad", ["silero", "energy"])
+def test_a_vad_scales_integer_chunks_and_refuses_stereo(vad):
+    """A chunk of int16 samples is at full scale 1.0, as the detector, listener and recogniser take it: it was taken
+    unscaled (32768 times too loud), probabilities up to 0.9998 away from the float chunk's. An (N, 1) column is
+    mono; an (N, 2) chunk was flattened, its interleaved channels read as a stream twice as long."""
+    from speechseq.runtime.vad import load_vad, silero_model_path
+
+    if vad == "silero" and silero_model_path() is None:
+        pytest.skip("silero-vad not installed")
+    v = load_vad(vad)
+    speech, _ = sf.read(ROOT / "data/samples/activate_kitchen_lights.wav", dtype="float32")
+    x = np.concatenate([np.zeros(16000, np.float32), speech, np.zeros(16000, np.float32)])
+    as_int = (x * 32768).astype(np.int16)
+    want, _ = v.step(as_int.astype(np.float32) / 32768, v.initial_state())
+    got, state = v.step(as_int, v.initial_state())
+    assert len(got) == len(x) // 512 and np.abs(got - want).max() < 1e-5
+    assert state.pending.dtype == np.float32
+    column, _ = v.step(x[:, None], v.initial_state())
+    assert np.array_equal(column, v.step(x, v.initial_state())[0])
+    with pytest.raises(ValueError, match=r"1-D \(mono\).*\(2048, 2\)"):
+        v.step(np.zeros((2048, 2), np.float32), v.initial_state())
+
+
+@pytest.mark.parametrize("name, value", [("slope_db", 0.0), ("slope_db", -3.0), ("margin_db", float("nan")),
+                                         ("min_db", float("nan")), ("rise_db_per_s", -1.0),
+                                         ("rise_db_per_s", float("inf"))])
+def test_energy_vad_refuses_settings_that_cannot_work(name, value):
+    """One ValueError naming the setting when the VAD is made: a slope of 0 was a ZeroDivisionError on the first
+    frame, a NaN margin made every probability NaN (never speech), a negative rise let the floor only fall."""
+    from speechseq.runtime.vad import EnergyVad
+
+    with pytest.raises(ValueError, match=rf"energy VAD settings out of range: {name} {value!r} \("):
+        EnergyVad(**{name: value})
+    assert EnergyVad(min_db=float("-inf")).min_db == float("-inf")   # no lower bound on the floor: allowed

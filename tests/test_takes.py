@@ -104,3 +104,34 @@ def test_config_errors():
         TakeConfig(threshold=1.0)
     with pytest.raises(ValueError, match="max_take_s"):
         TakeConfig(max_take_s=0.1, min_speech_s=0.15)
+
+
+def test_integer_chunks_are_at_full_scale_and_stereo_is_refused():
+    """int16 chunks (a driver's, a WAV's) are scaled to full scale 1.0, as the VAD and the models take them: taken
+    as they came, a take peaking at 0.66 of full scale (21613 in int16) was reported as clipped."""
+    cfg = TakeConfig(end_silence_s=0.5, pad_s=0.2)
+    probs = np.concatenate([np.zeros(10), np.ones(20), np.zeros(30)]).astype(np.float32)
+    t = np.arange(len(probs) * F)
+    audio = (0.66 * np.sin(t / 5.0) * (probs.repeat(F) > 0.5)).astype(np.float32)
+    as_int = (audio * 32768).astype(np.int16)
+    cutter = TakeCutter(cfg)
+    takes, state = cutter.step(as_int, probs, cutter.initial_state())
+    want, _ = cutter.step(as_int.astype(np.float32) / 32768, probs, cutter.initial_state())
+    assert len(takes) == len(want) == 1 and takes[0].problem is None
+    assert takes[0].audio.dtype == np.float32 and np.array_equal(takes[0].audio, want[0].audio)
+    assert peak_dbfs(takes[0].audio) == pytest.approx(20 * np.log10(0.66), abs=0.01)
+    assert state.audio.dtype == np.float32
+    column, _ = cutter.step(audio[:, None], probs, cutter.initial_state())
+    assert np.array_equal(column[0].audio, cutter.step(audio, probs, cutter.initial_state())[0][0].audio)
+    with pytest.raises(ValueError, match=r"1-D \(mono\).*\(1024, 2\)"):
+        cutter.step(np.zeros((1024, 2), np.float32), np.zeros(2, np.float32), cutter.initial_state())
+
+
+@pytest.mark.parametrize("kw", [{"frame": 0}, {"frame": -512}, {"frame": 51.2}, {"sample_rate": 0},
+                                {"sample_rate": float("nan")}, {"sample_rate": -16000}])
+def test_cutter_refuses_frames_and_rates_that_cannot_work(kw):
+    """frame=0 or sample_rate=0 was a ZeroDivisionError, NaN "cannot convert float NaN to integer"; a negative frame
+    or rate cut a take of -0.32 to -0.96 s reported as "too long (-0.6 s)", a fractional frame no take at all."""
+    (name, value), = kw.items()
+    with pytest.raises(ValueError, match=rf"take cutter settings out of range: {name} {value!r} \("):
+        TakeCutter(TakeConfig(), **kw)

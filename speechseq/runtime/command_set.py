@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SpeechseqError
-from ..text import BLANK, encode, normalize
+from ..text import BLANK, CTC_SIZE, encode, normalize
 
 __all__ = ["CommandMatch", "CommandSet", "ctc_log_likelihoods", "MAX_DEFICIT"]
 
@@ -37,10 +37,15 @@ _BATCH = 256          # phrases scored together (memory: frames x batch x states
 
 def ctc_log_likelihoods(log_probs: np.ndarray, phrases: Sequence[Sequence[int]]) -> np.ndarray:
     """log P_ctc(tokens | audio) of each token sequence in `phrases` over (T, V) log-probs: the CTC forward
-    algorithm, vectorised over the phrases. -inf where a phrase cannot fit in T frames."""
+    algorithm, vectorised over the phrases. -inf where a phrase cannot fit in T frames. ValueError for a token outside
+    the V symbols (one past them failed with a bare IndexError; a negative one read another symbol's column)."""
     lp = np.asarray(log_probs, np.float64)
     if lp.ndim != 2:
         raise ValueError(f"log_probs must be (T, V), got shape {lp.shape}")
+    for i, p in enumerate(phrases):
+        if len(p) and not (0 <= min(p) and max(p) < lp.shape[1]):
+            raise ValueError(f"phrase {i + 1} ({[int(t) for t in p]}) has a token outside the log-probs' "
+                             f"{lp.shape[1]} symbols")
     out = np.full(len(phrases), -np.inf)
     # shortest first: a batch costs as many states as its longest phrase (a few long phrases spread over a long list
     # of short ones made every batch long: 8 among 2,048 took 11 times as long as the 2,048 alone)
@@ -150,8 +155,13 @@ class CommandSet:
         return len(self.texts)
 
     def scores(self, log_probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Each phrase's log P_ctc(phrase | audio) and deficit (per character) over (T, V) CTC log-probs."""
+        """Each phrase's log P_ctc(phrase | audio) and deficit (per character) over (T, V) CTC log-probs, V the CTC
+        vocabulary's CTC_SIZE symbols (ValueError otherwise, as Recognizer.decode: fewer columns failed with a bare
+        IndexError, more were taken, the extra ones raising the best path, so that any phrase was accepted)."""
         lp = np.asarray(log_probs, np.float64)
+        if lp.ndim != 2 or lp.shape[1] != CTC_SIZE:
+            raise ValueError(f"log_probs must be (T, {CTC_SIZE}) CTC log-probs over speechseq.text's symbols, "
+                             f"got shape {lp.shape}")
         scores = ctc_log_likelihoods(lp, self.tokens)
         best_path = float(lp.max(axis=1).sum()) if lp.size else 0.0
         return scores, (best_path - scores) / np.array([len(t) for t in self.tokens], np.float64)

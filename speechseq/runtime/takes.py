@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..checks import finite, refuse, whole
+from ..samples import mono_samples
 
 __all__ = ["TakeConfig", "Take", "TakeState", "TakeCutter", "take_problem", "peak_dbfs", "take_bounds"]
 
@@ -101,6 +102,10 @@ def take_problem(audio: np.ndarray, cfg: TakeConfig = TakeConfig()) -> str | Non
 
 class TakeCutter:
     def __init__(self, cfg: TakeConfig = TakeConfig(), frame: int = 512, sample_rate: int = 16000) -> None:
+        # 0 was a ZeroDivisionError; a negative frame or rate cut takes at negative times, a fractional frame none
+        refuse("take cutter settings", [
+            ("frame", frame, whole(frame), "a whole number of samples >= 1"),
+            ("sample_rate", sample_rate, finite(sample_rate) and sample_rate > 0, "a positive number of Hz")])
         self.cfg, self.frame, self.sample_rate = cfg, frame, sample_rate
         frame_s = frame / sample_rate
         self._gap = int(np.ceil(cfg.end_silence_s / frame_s - 1e-9))   # non-speech frames that end a take
@@ -112,8 +117,10 @@ class TakeCutter:
         return TakeState(np.zeros(0, np.float32))
 
     def step(self, chunk: np.ndarray, probs: np.ndarray, state: TakeState) -> tuple[list[Take], TakeState]:
-        """`chunk`: the stream's next samples; `probs`: one VAD probability per frame they completed."""
-        audio = np.concatenate([state.audio, np.asarray(chunk, np.float32).reshape(-1)])
+        """`chunk`: the stream's next samples, (N,) or a driver's (N, 1) column, integer samples scaled to full scale
+        1.0 (mono_samples: int16 taken as it came called every take clipped); ValueError for more channels.
+        `probs`: one VAD probability per frame they completed."""
+        audio = np.concatenate([state.audio, mono_samples(chunk)])
         offset, start, last, too_long = state.offset, state.start, state.last, state.too_long
         takes: list[Take] = []
         speech = np.asarray(probs, np.float32).reshape(-1) >= self.cfg.threshold

@@ -5,6 +5,9 @@
     probs, state = vad.step(chunk, state)  # chunk (N,) float32 16 kHz -> (n,) speech probabilities,
                                            # one per 32 ms frame completed by the chunk
 
+A chunk is (N,) or a driver's (N, 1) column, integer samples scaled to full scale 1.0 (speechseq.audio.mono_samples);
+ValueError for more channels (mix them first: speechseq.audio.to_mono).
+
 Silero VAD (MIT, ~2 MB) ships inside the `silero-vad` wheel; only its ONNX file is used, through
 onnxruntime (install it with `pip install --no-deps silero-vad`: its declared dependencies pull
 torch, which is not needed). Its input is 64 samples of context + 512 new samples with a
@@ -23,6 +26,8 @@ from typing import Protocol
 
 import numpy as np
 
+from ..checks import finite, refuse
+from ..samples import mono_samples
 from .onnx import ModelError, make_session
 
 __all__ = ["FRAME", "VadState", "Vad", "SileroVad", "EnergyVad", "load_vad", "silero_model_path"]
@@ -53,8 +58,10 @@ class Vad(Protocol):
 
 
 def _frames(chunk: np.ndarray, state: VadState) -> tuple[np.ndarray, np.ndarray]:
-    """(k, FRAME) whole frames of pending + chunk, and the rest."""
-    chunk = np.asarray(chunk, dtype=np.float32).reshape(-1)
+    """(k, FRAME) whole frames of pending + chunk, and the rest. Integer samples are scaled to full scale 1.0 and
+    more than one channel is refused (mono_samples): an int16 chunk taken as it came was 32768 times too loud, and an
+    (N, 2) one flattened read its interleaved channels as a stream twice as long."""
+    chunk = mono_samples(chunk)
     buf = np.concatenate([state.pending, chunk]) if len(state.pending) else chunk
     k = len(buf) // FRAME
     return buf[: k * FRAME].reshape(k, FRAME), buf[k * FRAME :].copy()
@@ -120,6 +127,13 @@ class EnergyVad:
 
     def __init__(self, margin_db: float = 12.0, slope_db: float = 3.0, min_db: float = -55.0,
                  rise_db_per_s: float = 1.5) -> None:
+        # a slope of 0 was a ZeroDivisionError on the first frame, a NaN margin NaN probabilities (never speech)
+        refuse("energy VAD settings", [
+            ("margin_db", margin_db, finite(margin_db), "a finite number of dB"),
+            ("slope_db", slope_db, finite(slope_db) and slope_db > 0, "a finite number of dB > 0"),
+            ("min_db", min_db, finite(min_db) or min_db == float("-inf"), "a number of dB (-inf: no lower bound)"),
+            ("rise_db_per_s", rise_db_per_s, finite(rise_db_per_s) and rise_db_per_s >= 0,
+             "a finite number of dB per second >= 0")])
         self.margin_db, self.slope_db, self.min_db = margin_db, slope_db, min_db
         self.rise = rise_db_per_s * self.frame_s
 
