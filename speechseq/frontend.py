@@ -17,6 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .checks import finite, refuse, whole
+from .samples import mono_samples
 
 __all__ = ["FrontendConfig", "FrontendState", "StreamingFrontend", "logmel", "mel_filterbank",
            "mel_warp", "hann_window", "num_frames"]
@@ -269,11 +270,7 @@ class StreamingFrontend:
         return FrontendState(np.zeros(0, dtype=np.float32))
 
     def step(self, chunk: np.ndarray, state: FrontendState) -> tuple[np.ndarray, FrontendState]:
-        chunk = np.asarray(chunk, dtype=np.float32)
-        if chunk.ndim != 1:  # a driver's (N, 1) column is mono, (0, 1) too; (N, 2) is not 2N samples
-            if sum(d != 1 for d in chunk.shape) > 1:
-                raise ValueError(f"audio must be 1-D (mono), got shape {chunk.shape}")
-            chunk = chunk.reshape(-1)
+        chunk = mono_samples(chunk)   # integers at full scale 1.0 (int16 read 20.8 high in every band), (N, 1) mono
         cfg = self.cfg
         joined = len(state.pending) > 0
         buf = np.concatenate((state.pending, chunk)) if joined else np.ascontiguousarray(chunk)

@@ -313,3 +313,18 @@ def test_shipped_frontends_stream_as_the_whole_clip(signal, shipped_frontends, d
         whole = logmel(x, cfg)
         assert np.concatenate(out).shape == whole.shape == (num_frames(len(x), cfg), cfg.n_mels)
         assert np.abs(np.concatenate(out) - whole).max() <= 1e-5
+
+
+def test_streaming_frontend_scales_integer_chunks():
+    """int16 chunks fed straight to the streaming frontend were read unscaled: every log-mel value 2 ln 32768 high."""
+    from speechseq.frontend import FrontendConfig, StreamingFrontend
+
+    rng = np.random.default_rng(0)
+    audio = (0.1 * rng.standard_normal(16000)).astype(np.float32)
+    pcm = np.round(audio * 32767).astype(np.int16)
+    fe = StreamingFrontend(FrontendConfig())
+    a, _ = fe.step(pcm.astype(np.float32) / 32768, fe.initial_state())
+    b, _ = fe.step(pcm, fe.initial_state())
+    np.testing.assert_allclose(a, b, atol=1e-5)
+    with pytest.raises(ValueError, match="1-D"):
+        fe.step(np.zeros((100, 2), np.float32), fe.initial_state())

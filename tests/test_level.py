@@ -153,3 +153,15 @@ def test_guard_settings_that_are_no_numbers_raise(kwargs):
     """release_db_s or hop_s NaN (or an infinite release) made the held peak NaN: the guard silently off."""
     with pytest.raises(ValueError):
         FloorGuard(**{"floor": FLOOR, **kwargs})
+
+
+def test_limiter_scales_integer_samples_and_refuses_stereo():
+    """A quiet int16 signal (peak 0.13 of full scale) came out limited to the ceiling; (N, 2) read as 2N samples."""
+    from speechseq.runtime.level import Limiter
+
+    lim = Limiter(0.3)
+    x = (0.13 * np.sin(np.linspace(0, 200, 8000))).astype(np.float32)
+    out, _ = lim.step(np.round(x * 32767).astype(np.int16), lim.initial_state())
+    np.testing.assert_allclose(out, np.round(x * 32767) / 32768, atol=1e-6)
+    with pytest.raises(ValueError, match="1-D"):
+        lim.step(np.zeros((100, 2), np.float32), lim.initial_state())

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..samples import mono_samples
+
 __all__ = ["GUARD_RANGE_DB", "FloorGuard", "Limiter", "LimiterState"]
 
 GUARD_RANGE_DB = 60.0  # the floor guard's default range: the runtime detector's and the commands' (--range-db)
@@ -57,7 +59,7 @@ class Limiter:
         """x (N,) float -> (x limited, as float32; the new state). x itself when nothing in it or before it
         exceeds the ceiling. A NaN sample counts as 0, an infinite one as +-1 (as speechseq.audio.finite_samples
         gives them)."""
-        x = np.asarray(x, dtype=np.float32).reshape(-1)
+        x = mono_samples(x)   # integers at full scale 1.0, (N, 1) mono; stereo refused (flattened, it read 2N samples)
         c = self.ceiling
         peak = float(np.abs(x).max()) if len(x) else 0.0
         if not np.isfinite(peak):  # NaN as 0, +-inf as +-1 (audio.finite_samples): else E is NaN or inf for good
