@@ -5,9 +5,9 @@ then `scripts/model_cards.py` refreshes models/KEYWORD.json from the card).
     .venv/bin/python scripts/eval_detectors.py --keywords activate --synth cache/synth cache/synth-new \\
         --amelia runs/s22/models-amelia-splice-neg2000/amelia.onnx --amelia-baseline runs/s19/models-natural/amelia.onnx
 
-(models/activate.md's command.) The card's data and training lines are activate's recipe (natural-splice, session
-23): models/computer.md, of session 8's recipe, was written by the script of then; `--keywords computer` measures
-it again (its card says how), and the default --keywords, activate computer, rewrites both cards.
+(models/activate.md's command; models/computer.md names its own.) Each card's data and training lines are its
+keyword's recipe (RECIPES: activate's natural-splice of session 23, computer's natural of session 8), and it names
+the command that wrote it, with its own --keywords: every keyword given has its card written again.
 
 Measured, all with the runtime (onnxruntime, streamed, the model's own threshold):
 - false rejects on the synthetic voices held out from training (SYNTH/kw-KEYWORD, heldout rows):
@@ -20,11 +20,12 @@ Measured, all with the runtime (onnxruntime, streamed, the model's own threshold
 - for the recipe's check on real voices: the amelia model (same recipe, no real amelia recording)
   on the real precise amelia recordings (test half; dev half was watched during development).
 """
-from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -218,6 +219,7 @@ def measure(model: Path, data: Path, synths: list[Path]) -> dict:
     return res
 
 
+# activate.onnx's recipe (natural-splice, session 23), in its card's words
 TRAIN_COMMAND = ("python scripts/train_detectors.py --keywords activate computer --variants natural-splice "
                  "--suffix=-neg2000 --runs runs/s23 --extra-synth cache/synth-new cache/splice2 --banks "
                  "cache/kwbanks-splice2-ac --models runs/s23/models-splice --device cpu --parallel --threads 1")
@@ -238,7 +240,6 @@ DATA_STEPS = ("the synthetic data first (the `make_synth_data.py` commands in `s
               "`python scripts/make_splice_data.py keyword --keyword K --negatives 2000 --out cache/splice2/kw-K` for K = "
               "activate, computer; pocketsphinx 5.1.1), cache/kwbanks-splice2-ac holding links to cache/kwbanks-s19's "
               "bg.npz, sentences*.npz and kw-amelia.npz (the session-19 banks)")
-EVAL_SYNTH = "cache/synth cache/synth-new"  # the synthesis folders the cards measure
 # Measured apart (scripts/detector_tradeoff.py, not by this script): the recipe on a second real speaker.
 SECOND_SPEAKER = (
     "A second real speaker, whose clips show what amelia's overstate: \"android\" (64 real Precise clips of another "
@@ -288,6 +289,53 @@ FLOOR_GUARD = (
     "android, hey chatterbox, five synthetic-only models, `scripts/detector_tradeoff.py --range-db 60`) it missed "
     "0-3 clips fewer to 1 more at fixed thresholds.")
 ENGINES_USED = "espeak-ng, festival, flite, mbrola, pico, piper, RHVoice, and one real speaker's spliced phones"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a shipped detector was trained, in its card's words (the figures are this script's measurements)."""
+    data: str                # the keyword's speech: the card's **Data:**
+    trained_on: str          # the same, opening the reproduce paragraph ("Trained on ...")
+    sources: str             # what said the keyword
+    details: str             # how it was drawn (the --variants)
+    command: str             # the training command
+    export_note: str         # after "bank, train, export" in the **Command:**
+    steps: str               # the data steps before the training command (with their ";" or ",")
+    after_command: str       # after the training command in the reproduce paragraph (a copy into models/)
+    train_note: str          # before the epochs in its parenthesis
+    hardware: str
+    amelia_command: str      # the same recipe's amelia model
+    amelia_data: str         # how that model was trained ("... trained by the same recipe AMELIA_DATA")
+    licence: str             # the keyword speech's sources, for the licence line
+    notes: tuple[str, ...] = ()  # paragraphs measured apart, after the amelia section
+
+
+RECIPES = {
+    "activate": Recipe(
+        KEYWORD_DATA, KEYWORD_DATA, ENGINES_USED, RECIPE, TRAIN_COMMAND, EXPORT_NOTE, DATA_STEPS + ";", "", "",
+        HARDWARE, AMELIA_COMMAND, "(no real recording of amelia)", f"Keyword speech: {ENGINES_USED}",
+        (SECOND_SPEAKER, THIRD_SPEAKER, LOUD_INPUT, FLOOR_GUARD)),
+    # session 8's recipe (--variants natural)
+    "computer": Recipe(
+        "synthetic speech only for the keyword",
+        "synthetic speech only for the keyword (no real recordings of it exist here)",
+        "espeak-ng, festival, flite, mbrola, pico, piper voices",
+        "the positives of the five more natural engines (festival, flite, MBROLA, pico, piper) drawn 4x as often as "
+        "espeak-ng's (`--variants natural`: 40 % of the positives instead of 14 %)",
+        "python scripts/train_detectors.py --keywords activate computer --variants natural --runs runs/cpu-exp "
+        "--models runs/cpu-exp/models-natural --device cpu --parallel",
+        "; runs/cpu-exp/models-natural/computer.onnx copied to models/: session 8 exported into models/ itself, when "
+        "activate.onnx was of this recipe too",
+        "the synthetic data first (the `make_synth_data.py` commands in `scripts/train_detectors.py`'s docstring),",
+        " and runs/cpu-exp/models-natural/computer.onnx copied to models/",
+        "without `--models`, as session 8 ran it, it writes activate.onnx into models/ too, replacing the shipped one "
+        "of another recipe; ",
+        "on this project's 2-core CPU in session 8: 72-76 minutes of epochs per model on one thread, three trainings "
+        "side by side; about a minute per model on one H100",
+        "python scripts/train_detectors.py --keywords amelia --variants natural --runs runs/cpu-exp --models "
+        "runs/cpu-exp/models-natural --device cpu",
+        "from synthetic speech only", "Synthetic speech: espeak-ng, MBROLA, flite, festival, pico, piper voices"),
+}
 
 
 def _missed(m: dict, x: str) -> str:
@@ -362,11 +410,14 @@ def _amelia_in_noise(amelia: dict, others: list[tuple[str, dict]]) -> list[str]:
     return lines
 
 
-def card(res: dict, amelia: dict | None, meta: dict, amelia_model: str = "runs/cpu-exp/models-natural/amelia.onnx",
-         baseline: dict | None = None, previous: dict | None = None, also: list[tuple[str, dict]] = ()) -> str:
-    """The Markdown card of a shipped detector from its measurement `res`; `amelia`: the same recipe's
-    amelia model measured on real recordings; `baseline`: the previous recipe's amelia; `also`:
-    more amelia models (label, measurement) for the trade-off tables, e.g. another seed."""
+def card(res: dict, amelia: dict | None, meta: dict, amelia_model: str = "AMELIA.onnx",
+         baseline: dict | None = None, previous: dict | None = None, also: list[tuple[str, dict]] = (),
+         command: str | None = None) -> str:
+    """The Markdown card of a shipped detector from its measurement `res`, with its keyword's RECIPES text;
+    `amelia`: the same recipe's amelia model measured on real recordings; `baseline`: the previous recipe's amelia;
+    `also`: more amelia models (label, measurement) for the trade-off tables, e.g. another seed; `command`: the
+    eval_detectors.py command that writes this card (eval_command; default: --keywords KEYWORD and the amelia
+    models)."""
     kw, th = res["keyword"], res["threshold"]
     syn = res["synthetic_heldout_voices"]
     fa = res.get("fa_real_unseen", {})
@@ -376,15 +427,34 @@ def card(res: dict, amelia: dict | None, meta: dict, amelia_model: str = "runs/c
             if all(k in rec for k in ("epochs", "steps_per_epoch", "batch")) else "the default epochs and batches")
     tune_h = (meta.get("threshold_table") or {}).get("tune_bg", {}).get("hours")
     tune = f"{tune_h} h of" if tune_h is not None else "the"
-    lines = [f"# {kw}.onnx: trigger word \"{kw}\"", "", "## Card", "",
-             f"**Data:** {KEYWORD_DATA} ({ENGINES_USED}; "
-             f"held-out voices excluded; {RECIPE}), real non-keyword speech and noise from `../shared/data` as backgrounds "
-             "(Kathleen `train`, FSDD `train`, Precise non-keyword clips and noise); never Kathleen `dev` or FSDD "
-             f"`test`. **Command:** `{TRAIN_COMMAND}` "
-             f"(bank, train, export{EXPORT_NOTE}), card by `python scripts/eval_detectors.py`. **Metrics (measured, below):** "
-             f"{100 * syn['clean']['frr']:.1f} % missed on {syn['clips']} held-out synthetic clips at threshold {th}; "
-             f"{fa.get('fa_per_hour', float('nan'))} false accepts per hour on {fa.get('hours', 0)} h of unseen real "
-             "speech (all unseen speech: table below).", "",
+    if command is None:
+        command = (f"python scripts/eval_detectors.py --keywords {shlex.quote(kw)}"
+                   + (f" --amelia {shlex.quote(amelia_model)}" if amelia else "")
+                   + (f" --amelia-baseline {shlex.quote(baseline['model'])}" if baseline else ""))
+    run = f"`.venv/bin/{command}` for this card"
+    metrics = (f"**Metrics (measured, below):** {100 * syn['clean']['frr']:.1f} % missed on {syn['clips']} held-out "
+               f"synthetic clips at threshold {th}; {fa.get('fa_per_hour', float('nan'))} false accepts per hour on "
+               f"{fa.get('hours', 0)} h of unseen real speech (all unseen speech: table below).")
+    weights = ("Weights: the mean of the EMA weights of the last 3 epochs; threshold: the lowest with no false accept "
+               f"on the real validation speech and at most 1 per hour on {tune} threshold-choice synthetic sentences "
+               "(both rules chosen on amelia's real recordings).")
+    recipe = RECIPES.get(kw)
+    if recipe:
+        made = (f"**Data:** {recipe.data} ({recipe.sources}; held-out voices excluded; {recipe.details}), real "
+                "non-keyword speech and noise from `../shared/data` as backgrounds (Kathleen `train`, FSDD `train`, "
+                "Precise non-keyword clips and noise); never Kathleen `dev` or FSDD `test`. **Command:** "
+                f"`{recipe.command}` (bank, train, export{recipe.export_note}), card by `{command}`. {metrics}")
+        reproduce = (f"Trained on {recipe.trained_on}, with real non-keyword speech and noise as backgrounds. "
+                     f"Reproduce: {recipe.steps} then `.venv/bin/{recipe.command}`{recipe.after_command} (stages "
+                     f"bank, train, export; {recipe.train_note}{size} ten-second mixes, {recipe.hardware}), then {run} "
+                     f"(the amelia model: `{recipe.amelia_command}`). {weights}")
+    else:  # a detector of another keyword: its recipe is not this script's to state
+        made = (f"**Data:** not recorded here (scripts/eval_detectors.py's RECIPES holds {', '.join(RECIPES)}; the "
+                f"model's own summary: Training data, below). **Command:** not recorded here, card by `{command}`. "
+                f"{metrics}")
+        reproduce = (f"Trained by a recipe this script does not record ({size} ten-second mixes); then {run}. "
+                     f"{weights}")
+    lines = [f"# {kw}.onnx: trigger word \"{kw}\"", "", "## Card", "", made, "",
              f"Conv1D + 2 x GRU detector ({meta['parameters']:,} parameters, {res['bytes'] / 1e6:.2f} MB), streamed on "
              f"onnxruntime over 40 log-mel bands"
              + (f", each frame minus the mean of the last {norm} frames per band (a streaming cepstral mean "
@@ -392,14 +462,7 @@ def card(res: dict, amelia: dict | None, meta: dict, amelia_model: str = "runs/c
                 if norm else "")
              + f"; one posterior every {meta['step_s'] * 1000:.0f} ms, smoothed over "
              f"{meta['smoothing_steps']} steps; threshold **{th}**, refractory {meta['refractory_s']} s.", "",
-             f"Trained on {KEYWORD_DATA}, with real non-keyword speech and noise as backgrounds. Reproduce: "
-             f"{DATA_STEPS}; then `.venv/bin/{TRAIN_COMMAND}` (stages bank, "
-             f"train, export; {size} ten-second mixes, {HARDWARE}), then "
-             f"`.venv/bin/python scripts/eval_detectors.py --keywords {kw} --synth {EVAL_SYNTH} --amelia {amelia_model}"
-             + (f" --amelia-baseline {baseline['model']}" if baseline else "") + "` for this card (the amelia model: "
-             f"`{AMELIA_COMMAND}`). Weights: the mean of the EMA weights of the last 3 epochs; threshold: the lowest with no "
-             f"false accept on the real validation speech and at most 1 per hour on {tune} threshold-choice synthetic "
-             "sentences (both rules chosen on amelia's real recordings).", "",
+             reproduce, "",
              "## Measured (runtime, at the shipped threshold)", "",
              "| what | data | result |", "|---|---|---|",
              f"| false rejects, clean | {syn['clips']} clips, {syn['voices']} synthetic voices held out of training "
@@ -429,7 +492,8 @@ def card(res: dict, amelia: dict | None, meta: dict, amelia_model: str = "runs/c
         others = ([("previous recipe", baseline)] if baseline else []) + list(also)
         lines += ["", "## The recipe on real voices: \"amelia\"", "",
                   "No real recordings of this keyword exist here, so the recipe was checked on a custom keyword "
-                  "that has them: \"amelia\" trained by the same recipe (no real recording of amelia), measured on the "
+                  "that has them: \"amelia\" trained by the same recipe"
+                  + (f" {recipe.amelia_data}" if recipe else "") + ", measured on the "
                   "real Mycroft Precise community recordings of \"amelia\" (split in two halves by a hash of the file name).", "",
                   "| threshold | real amelia, test half | real amelia, dev half (watched while choosing the recipe) |",
                   "|---|---|---|"]
@@ -456,10 +520,11 @@ def card(res: dict, amelia: dict | None, meta: dict, amelia_model: str = "runs/c
         lines.append("")
         lines.append(f"amelia's false accepts at its threshold: {u['fa_per_hour']}/h on {u['hours']} h of unseen real speech, "
                      f"{amelia.get('fa_synthetic_sentences', {}).get('fa_per_hour')}/h on synthetic sentences.")
-        lines += ["", SECOND_SPEAKER, "", THIRD_SPEAKER, "", LOUD_INPUT, "", FLOOR_GUARD]
+        for note in recipe.notes if recipe else ():
+            lines += ["", note]
     lines += ["", "## Training data", "", "```", json.dumps(meta.get("data", {}), indent=1)[:3000], "```", "",
               "Licences: Kathleen (CC0), FSDD (CC BY-SA 4.0), Mycroft Precise recordings (public domain), "
-              f"Speech Commands background noise (CC BY 4.0). Keyword speech: {ENGINES_USED}.", "",
+              "Speech Commands background noise (CC BY 4.0)." + (f" {recipe.licence}." if recipe else ""), "",
               "Limits: the real-speech false-accept sets are short (see hours); the numbers on synthetic voices "
               "do not predict real voices (see the amelia check)."]
     return "\n".join(lines) + "\n"
@@ -472,14 +537,16 @@ def _save(json_dir: str | None, name: str, res: dict) -> None:
         (Path(json_dir) / f"{name}.json").write_text(json.dumps(res, indent=1) + "\n")
 
 
-def main() -> None:
+def arguments() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
     ap.add_argument("--synth", nargs="+", default=[str(ROOT / "cache" / "synth")],
                     help="synthesis folders (make_synth_data.py output): held-out voices' keyword clips and unseen "
                          "sentences of all of them are measured (session 19: cache/synth cache/synth-new)")
     ap.add_argument("--models", default=str(ROOT / "models"))
-    ap.add_argument("--keywords", nargs="+", default=["activate", "computer"])
+    ap.add_argument("--keywords", nargs="+", required=True,
+                    help="the detectors to measure (MODELS/KEYWORD.onnx); each one's card MODELS/KEYWORD.md is written "
+                         "again, naming this command with --keywords KEYWORD")
     ap.add_argument("--amelia", help="the amelia model trained by the same recipe (for the real-voice check)")
     ap.add_argument("--amelia-json", help="its measurement from an earlier run (JSON-DIR/amelia.json) instead of measuring again")
     ap.add_argument("--amelia-baseline", help="an amelia model of an earlier recipe: its trade-off joins the card's, for comparison")
@@ -490,11 +557,41 @@ def main() -> None:
     ap.add_argument("--cards-only", action="store_true",
                     help="measure nothing: write the cards from the measurements already in --json-dir (KEYWORD.json; "
                          "with --amelia / --amelia-baseline, their amelia.json / amelia-baseline.json there; without, "
-                         "the amelia measurement KEYWORD.json holds)")
+                         "the amelia measurement KEYWORD.json holds); the card names the command without it, which "
+                         "measures and writes the same card")
     ap.add_argument("--previous-json-dir", help="the previous shipped files' measurements (KEYWORD.json, as --json-dir "
                                                 "wrote them): a comparison table joins each card")
     ap.add_argument("--json-dir", default=str(ROOT / "runs" / "detectors"), help="where the measurements go as JSON")
-    args = ap.parse_args()
+    return ap
+
+
+# the options a card's command repeats when given (in this order), after its --keywords
+CARD_OPTIONS = ("data", "synth", "models", "json_dir", "amelia", "amelia_json", "amelia_baseline",
+                "amelia_baseline_json", "amelia_also", "previous_json_dir")
+
+
+def eval_command(args: argparse.Namespace, keyword: str, amelia_model: str | None = None) -> str:
+    """The command that measures KEYWORD and writes its card as `args` wrote it: --keywords KEYWORD alone (another
+    keyword's card is not its to write) and every other option given, defaults left out. --cards-only is not one
+    (it writes the same card from the measurements that command saved); `amelia_model`: the amelia model whose
+    measurement the card holds, named by --amelia where `args` had none (--cards-only took it from KEYWORD.json)."""
+    default = arguments().parse_args(["--keywords", keyword])
+    words = ["python", "scripts/eval_detectors.py", "--keywords", keyword]
+    for name in CARD_OPTIONS:
+        value, flag = getattr(args, name), "--" + name.replace("_", "-")
+        if name == "amelia" and value is None and amelia_model and not args.amelia_json:
+            value = amelia_model
+        if value == getattr(default, name):
+            continue
+        if name == "amelia_also":  # repeatable
+            words += [w for item in value for w in (flag, item)]
+        else:
+            words += [flag, *(value if isinstance(value, list) else [value])]
+    return " ".join(shlex.quote(str(w)) for w in words)
+
+
+def main() -> None:
+    args = arguments().parse_args()
     data, synths = Path(args.data), [Path(d) for d in args.synth]
     # every input checked before the first measurement (each takes minutes)
     if not args.cards_only and (why := missing_data(data)):
@@ -554,8 +651,9 @@ def main() -> None:
             print(json.dumps(res), flush=True)
             _save(args.json_dir, k, res)
         amelia_model = (card_amelia or {}).get("model", "AMELIA.onnx")  # a measurement names its model
+        command = eval_command(args, k, amelia_model if card_amelia else None)
         (Path(args.models) / f"{k}.md").write_text(card(res, card_amelia, read_metadata(model), amelia_model, baseline,
-                                                        previous, also))
+                                                        previous, also, command))
 
 
 if __name__ == "__main__":

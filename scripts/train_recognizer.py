@@ -181,11 +181,34 @@ def _shards(bank: FeatureBank, out: Path, name: str, side: str, shard_hours: flo
             for k, r in enumerate(pieces)]
 
 
+def feature_dirs(features: Path | list[Path]) -> list[Path]:
+    """The --features folders, each checked: one that is not there, not a folder or without any feature bank
+    (a typo) is a SystemExit naming it, not passed over (the run would train on less data). NAME.shardK, as
+    models/recognizer-en.md's stage commands pass it, is dropped with a note where NAME/shardK is there: it is
+    read with NAME."""
+    given = [Path(d) for d in _as_list(features)]
+    dirs = []
+    for d in given:
+        name, _, shard = d.name.rpartition(".")
+        whole = d.with_name(name) if name else d
+        if not d.exists() and shard.startswith("shard") and whole in given and (whole / shard).is_dir():
+            print(f"--features {d}: not there; {whole / shard} is read with {whole}", file=sys.stderr)
+            continue
+        if not d.exists():
+            raise SystemExit(f"--features {d}: no such folder (`prepare --out DIR` makes one)")
+        if not d.is_dir():
+            raise SystemExit(f"--features {d}: not a folder (`prepare --out DIR` makes one)")
+        if not any(d.glob("*.json")) and not any(d.glob("shard*/*.json")):
+            raise SystemExit(f"--features {d}: no feature bank in it (`prepare --out DIR` writes them)")
+        dirs.append(d)
+    return dirs
+
+
 def load_banks(features: Path | list[Path], sources=SOURCES, synth_fraction: float = 1.0
                ) -> tuple[FeatureBank, dict[str, FeatureBank], np.ndarray]:
     """Training banks of every source found in the feature folders (a folder's shardK/ subfolders
     too), the validation banks and the noise (from the first folder that has them)."""
-    dirs = [Path(d) for d in _as_list(features)]
+    dirs = feature_dirs(features)
     dirs += [s for d in dirs for s in sorted(d.glob("shard*")) if s.is_dir() and s not in dirs]
     by_source: dict[str, list[FeatureBank]] = {}
     for s in sources:
@@ -233,8 +256,9 @@ def fit(args: argparse.Namespace) -> None:
 
     t_start = time.time()
     out = Path(args.out)
+    features = feature_dirs(args.features)  # before any work (--out not made yet): a mistyped folder is no less data
     output_dir(out, "--out")
-    train, val, noise = load_banks([Path(f) for f in _as_list(args.features)], synth_fraction=args.synth_fraction)
+    train, val, noise = load_banks(features, synth_fraction=args.synth_fraction)
     print(f"train: {len(train)} utterances, {train.hours:.2f} h "
           f"{ {s: train.sources.count(s) for s in dict.fromkeys(train.sources)} }; "
           f"val: { {k: len(v) for k, v in val.items()} }", file=sys.stderr)

@@ -264,3 +264,63 @@ def test_an_unreadable_recording_is_one_line(tmp_path):
                          cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode != 0 and "Traceback" not in out.stderr, out.stderr
     assert "bad.wav" in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr
+
+
+def _shipped_card_part(name: str, start: str, end: str) -> str:
+    """The text of models/NAME from `start` up to (not with) `end`, spaces collapsed."""
+    text = " ".join((ROOT / "models" / name).read_text().split())
+    i = text.index(start)
+    return text[i: text.index(end, i + len(start))]
+
+
+def test_a_card_names_the_command_that_writes_it_and_its_own_recipe(tmp_path, monkeypatch):
+    """The card template said "card by `python scripts/eval_detectors.py`" (whose default --keywords rewrote both
+    cards) and stated activate's recipe for every keyword: `--keywords computer` wrote activate's training command,
+    data and notes into computer.md. Each card names its own command (its --keywords alone and the options it ran
+    with) and its keyword's recipe, as models/computer.md and models/activate.md state them; the default
+    --keywords is gone."""
+    import pytest
+
+    script = _script()
+    torch.manual_seed(0)
+    models, jd = tmp_path / "models", tmp_path / "json"
+    jd.mkdir()
+    for kw in ("activate", "computer"):
+        export_detector(DetectorNet(TINY).eval(), models / f"{kw}.onnx", {"keyword": kw, "threshold": 0.9})
+        (jd / f"{kw}.json").write_text(json.dumps(_measurement(kw, str(models / f"{kw}.onnx"), 0.9)))
+    amelia = "runs/cpu-exp/models-natural/amelia.onnx"
+    (jd / "amelia.json").write_text(json.dumps(_measurement("amelia", amelia, 0.8, amelia=True)))
+    base = ["eval_detectors.py", "--models", str(models), "--json-dir", str(jd), "--cards-only"]
+    monkeypatch.setattr(sys, "argv", base + ["--keywords", "computer", "--amelia", amelia])
+    script.main()
+    assert not (models / "activate.md").exists()
+    text = " ".join((models / "computer.md").read_text().split())
+    # (--cards-only writes the card that this command, which measures too, writes)
+    command = f"python scripts/eval_detectors.py --keywords computer --models {models} --json-dir {jd} --amelia {amelia}"
+    assert f"card by `{command}`" in text and f"then `.venv/bin/{command}` for this card" in text
+    # computer's own recipe (session 8, --variants natural), as its card has it; nothing of activate's
+    for start, end in (("**Data:**", "**Command:**"), ("**Command:** `", "`"),
+                       ("Trained on", ". Reproduce"), ("Reproduce:", "(stages bank"), ("(the amelia model:", "). Weights"),
+                       ("Licences:", "Limits")):
+        assert _shipped_card_part("computer.md", start, end) in text, start
+    assert "natural-splice" not in text and "spliced" not in text and "android" not in text
+    assert "trained by the same recipe from synthetic speech only" in text
+
+    # activate's card command, as its card documents it, is the command the template names
+    argv = ("--keywords activate --synth cache/synth cache/synth-new --amelia runs/s22/models-amelia-splice-neg2000/"
+            "amelia.onnx --amelia-baseline runs/s19/models-natural/amelia.onnx").split()
+    command = script.eval_command(script.arguments().parse_args(argv), "activate")
+    assert f"`.venv/bin/{command}` for this card" in " ".join((ROOT / "models" / "activate.md").read_text().split())
+    meta = json.loads(json.dumps(script.read_metadata(ROOT / "models" / "activate.onnx")))
+    text = " ".join(script.card(_measurement("activate", "models/activate.onnx", 0.75),
+                                _measurement("amelia", "a.onnx", 0.9, amelia=True), meta, command=command).split())
+    assert f"card by `{command}`" in text
+    for start, end in (("**Data:**", "**Command:**"), ("**Command:** `", "`"), ("Trained on", ". Reproduce"),
+                       ("Reproduce:", ". Weights"), ("Licences:", "Limits"), ("A second real speaker", "Loud,")):
+        assert _shipped_card_part("activate.md", start, end) in text, start
+
+    # no --keywords: a usage error, no card written
+    monkeypatch.setattr(sys, "argv", base)
+    with pytest.raises(SystemExit) as e:
+        script.main()
+    assert e.value.code == 2 and not (models / "activate.md").exists()

@@ -264,3 +264,36 @@ def test_ddp_errors_are_one_line_and_out_is_checked(tmp_path):
     assert p.stderr.count("speechseq: error: an epoch makes 1 batch of --batch-seconds 160, fewer than the 2 "
                           "processes") == 1, p.stderr[-3000:]
     assert "[rank0]: Traceback" not in p.stderr and "[rank1]: Traceback" not in p.stderr, p.stderr[-3000:]
+
+
+def test_fit_a_feature_folder_that_is_not_there_is_one_line_before_any_work(tmp_path, monkeypatch, capsys):
+    """A mistyped --features folder beside a real one was passed over without a word: the run trained on less data.
+    It is one line naming the folder, before --out is made or any feature is read. NAME.shardK, as the recogniser
+    card's stage 3-6 commands pass it (no step makes such a folder), is accepted where NAME/shardK is there: fit
+    reads that with NAME, so the same bank is trained on as from NAME alone."""
+    tr = _script()
+    feats = _features(tmp_path / "f")
+    for k in (1, 2):
+        _bank(3, "synth", 10 + k).save(feats / f"shard{k}" / "synth_train")
+    _bank(2, "synth", 20).save(feats / "synth_val")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    real_load = tr.load_banks
+    monkeypatch.setattr(tr, "load_banks", lambda *a, **k: pytest.fail("features read before they were checked"))
+    for bad, why in ((tmp_path / "fetaures", "no such folder"), (Path(f"{feats}.shard3"), "no such folder"),
+                     (feats / "kathleen_train.json", "not a folder"), (empty, "no feature bank")):
+        with pytest.raises(SystemExit) as e:
+            _main(tr, monkeypatch, "fit", "--features", str(feats), str(bad), "--out", str(tmp_path / "r"), *TINY,
+                  "--epochs", "1")
+        assert isinstance(e.value.code, str) and "\n" not in e.value.code, e.value.code
+        assert e.value.code.startswith(f"--features {bad}: {why}"), e.value.code
+        assert not (tmp_path / "r").exists()
+    with pytest.raises(SystemExit, match=r"--features .*fetaures: no such folder"):  # average's --features too
+        real_load([feats, tmp_path / "fetaures"])
+    # the card's form: the same utterances as from the folder alone
+    alone, _, _ = real_load([feats])
+    capsys.readouterr()
+    carded, val, _ = real_load([feats, Path(f"{feats}.shard1"), Path(f"{feats}.shard2")])
+    assert len(alone) == len(carded) == 6 + 2 * 3 and carded.sources.count("synth") == 6
+    assert f"--features {feats}.shard2: not there; {feats / 'shard2'} is read with {feats}" in capsys.readouterr().err
+    assert sorted(val) == ["kathleen", "synth"]
