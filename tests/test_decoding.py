@@ -420,3 +420,26 @@ def test_words_not_before_moves_only_what_starts_too_early():
     got = words_not_before(words, 0.35)  # "was" is partly before: it starts later and keeps its end
     assert [(w.start, w.end) for w in got] == [(0.35, pytest.approx(0.41)), (pytest.approx(0.41), 0.50), (0.60, 0.90)]
     assert words_not_before(words, 0.0) == words and words_not_before([], 1.0) == []
+
+
+def test_words_not_after_moves_only_what_ends_too_late():
+    """The mirror of words_not_before: the last word wholly after t ends at t with its length; one that starts
+    before t keeps its start; the words before it end no later than it starts, and the rest stay as they were."""
+    from speechseq.runtime.decoding import Word, words_not_after
+
+    words = [Word("he", 0.0, 0.06, 0.9), Word("was", 0.30, 0.50, 0.8), Word("here", 0.70, 0.90, 0.7)]
+    got = words_not_after(words, 0.8)    # "here" is partly after: it ends at t and keeps its start
+    assert [(w.word, w.start, w.end, w.confidence) for w in got] == [
+        ("he", 0.0, 0.06, 0.9), ("was", 0.30, 0.50, 0.8), ("here", 0.70, 0.8, 0.7)]
+    got = words_not_after(words, 0.7)    # "here" is wholly after: it ends at t with its length
+    assert [(w.start, w.end) for w in got] == [(0.0, 0.06), (0.30, pytest.approx(0.5)), (pytest.approx(0.5), 0.7)]
+    got = words_not_after(words, 0.65)   # "here" now starts before "was" ends: "was" ends where "here" starts
+    assert [(w.start, w.end) for w in got] == [(0.0, 0.06), (0.30, pytest.approx(0.45)), (pytest.approx(0.45), 0.65)]
+    got = words_not_after(words, 0.5)    # ... and before "was" starts: "was" moves back with its length too
+    assert [(w.start, w.end) for w in got] == [(0.0, 0.06), (pytest.approx(0.1), pytest.approx(0.3)),
+                                              (pytest.approx(0.3), 0.5)]
+    assert words_not_after(words, 0.9) == words and words_not_after([], 0.0) == []
+    for t in np.linspace(-1.0, 1.0, 41):   # ends >= starts, in order, none after t
+        got = words_not_after(words, t)
+        assert [w.word for w in got] == ["he", "was", "here"] and got[-1].end <= t + 1e-12 or got == words
+        assert all(w.start <= w.end <= v.start + 1e-12 for w, v in zip(got, got[1:] + [Word("", got[-1].end, 0, 0)]))

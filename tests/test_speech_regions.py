@@ -231,3 +231,18 @@ def test_energy_vad_refuses_settings_that_cannot_work(name, value):
     with pytest.raises(ValueError, match=rf"energy VAD settings out of range: {name} {value!r} \("):
         EnergyVad(**{name: value})
     assert EnergyVad(min_db=float("-inf")).min_db == float("-inf")   # no lower bound on the floor: allowed
+
+
+def test_speech_offset_is_the_end_of_the_last_speech_frame_in_the_span():
+    """Where the VAD last hears speech in a piece (the last word's bound, as speech_onset is the first's): the end of
+    its last speech frame, never after the piece; the piece's end when no frame in it is speech, or when the clip's
+    last whole frame is (the samples after it were not judged)."""
+    from speechseq.runtime.speech_regions import speech_offset
+
+    p = probs((10, 20), (40, 50))
+    assert speech_offset(p, F, (0, 200 * 512)) == 50 * 512
+    assert speech_offset(p, F, (0, 30 * 512)) == 20 * 512                       # the piece's own last speech
+    assert speech_offset(p, F, (0, 45 * 512 + 100)) == 45 * 512 + 100           # inside a speech frame: its end
+    assert speech_offset(p, F, (60 * 512, 200 * 512)) == 200 * 512              # none: no bound
+    assert speech_offset(probs((190, 200)), F, (0, 200 * 512 + 300)) == 200 * 512 + 300   # to the clip's end
+    assert speech_offset(np.zeros(0), F, (0, 100)) == 100

@@ -23,8 +23,8 @@ from speechseq.text import BLANK, EOS, SOS, SPACE, decode
 from .ctc_prefix import PrefixTrie, advance, extensions, prune
 
 __all__ = ["Hypothesis", "Word", "AttentionHypothesis", "LanguageModel", "greedy", "prefix_beam_search",
-           "ctc_align", "word_timestamps", "words_not_before", "attention_beam_search", "score_sequence",
-           "classify_error"]
+           "ctc_align", "word_timestamps", "words_not_before", "words_not_after", "attention_beam_search",
+           "score_sequence", "classify_error"]
 
 _NEG = -np.inf
 StepFn = Callable[[np.ndarray, Any], tuple[np.ndarray, Any]]
@@ -352,6 +352,25 @@ def words_not_before(words: Sequence[Word], t: float) -> list[Word]:
         out.append(Word(w.word, t, end, w.confidence))
         t = end
     return out
+
+
+def words_not_after(words: Sequence[Word], t: float) -> list[Word]:
+    """``words`` (in order, each ending by the next one's start) with none ending after ``t`` (s).
+
+    A word that did ends at ``t``, and keeps its start when that is earlier, else its length; the words before it
+    then end no later than it starts. For an utterance's last word, whose end its alignment cannot give when its last
+    letter is not heard: the shipped recogniser's output for that letter rises in the audio's last frames, and the
+    alignment puts it there however much silence comes after the speech.
+    """
+    out: list[Word] = []
+    for k in range(len(words) - 1, -1, -1):
+        w = words[k]
+        if w.end <= t:
+            return list(words[: k + 1]) + out[::-1]
+        start = w.start if w.start < t else t - (w.end - w.start)
+        out.append(Word(w.word, start, t, w.confidence))
+        t = start
+    return out[::-1]
 
 
 def attention_beam_search(

@@ -43,13 +43,13 @@ import numpy as np
 from ..audio import finite_samples, mono_samples
 from ..checks import finite, refuse
 from ..frontend import StreamingFrontend
-from .decoding import Word, words_not_before
+from .decoding import Word, words_not_after, words_not_before
 from .detector import Detection, Detector
 from .events import Event, FinalEvent, OverrunEvent, PartialEvent, WakeEvent
 from .listener_state import ListenerState, Mode, Recording
 from .onnx import ModelError
 from .partials import settle
-from .recognizer import ONSET_MARGIN_S, DecodeOptions, Recognizer
+from .recognizer import ONSET_MARGIN_S, DecodeOptions, Recognizer, offset_margin
 from .streaming_recognizer import StreamingRecognizer
 from .vad import EnergyVad, Vad, VadState, load_vad
 
@@ -307,6 +307,8 @@ class Listener:
             text, words = rec.early[1], list(rec.early[2])
         elif rec.speech_seen and rec.feats:
             text, words = self.transcriber.transcribe(np.concatenate(rec.feats))
+        if rec.speech_seen:  # an unheard last letter is put in the last frames (recognizer.OFFSET_MARGIN_S)
+            words = words_not_after(words, rec.speech_end + offset_margin(self.vad) - rec.start)
         if rec.onset is not None:  # the recogniser writes the first letters in its first frames (ONSET_MARGIN_S)
             words = words_not_before(words, rec.onset - ONSET_MARGIN_S - rec.start)
         at = rec.stream_time

@@ -19,7 +19,10 @@ words instead of the recogniser's guesses.
 No word starts before the speech of its piece as the VAD (with `vad=None`, and in `recognize`, the energy VAD) hears
 it begin, less ONSET_MARGIN_S: the recogniser writes an utterance's first letters in its first frames however much
 silence comes before them, so that the first word started at the piece's start (0.25 s early on the median VAD region,
-its padding; up to the whole pause before it without a VAD).
+its padding; up to the whole pause before it without a VAD). Nor does any word end after the speech as the VAD hears
+it end, plus the VAD's offset_margin: the recogniser puts an unheard last letter in the piece's last frames, so that
+the last word ended at the piece's end (0.3 s late with a VAD, at the file's end in a third of Kathleen's sentences
+without one).
 """
 from __future__ import annotations
 
@@ -34,12 +37,13 @@ from ..audio import mono_samples
 from ..frontend import FrontendConfig, logmel
 from ..text import CTC_SIZE, VOCAB
 from .command_set import CommandMatch, CommandSet
-from .decoding import Hypothesis, LanguageModel, Word, greedy, prefix_beam_search, word_timestamps, words_not_before
+from .decoding import (Hypothesis, LanguageModel, Word, greedy, prefix_beam_search, word_timestamps, words_not_after,
+                       words_not_before)
 from .lexicon import Lexicon
 from .lexicon_search import LexiconOptions, lexicon_beam_search
 from .onnx import (ModelError, check_inputs, check_vocabulary, frontend_of, make_session, reading_metadata,
                    session_metadata)
-from .speech_regions import RegionConfig, speech_onset, speech_probabilities, speech_regions
+from .speech_regions import RegionConfig, speech_offset, speech_onset, speech_probabilities, speech_regions
 from .vad import EnergyVad
 
 __all__ = ["DecodeOptions", "Result", "Segment", "Transcript", "Recognizer", "split_at_pauses"]
@@ -48,6 +52,24 @@ __all__ = ["DecodeOptions", "Result", "Segment", "Transcript", "Recognizer", "sp
 # (its first 10 ms within 35 dB of its loudest) on the median of 50 Kathleen sentences between noisy pauses, 0.059 s
 # at the 95th percentile; the energy VAD's 0.000 and 0.045 s.
 ONSET_MARGIN_S = 0.06
+# How long after the VAD's offset (the end of its last speech frame) a piece's last word may end, by VAD: the
+# recogniser's output for an unheard last letter rises in the audio's last frames, and its alignment put the last word's
+# end there (decoding.words_not_after). Measured on the 131 Kathleen dev sentences, each between pauses of kitchen noise
+# (noise/doing_the_dishes.wav) at -60 and at -45 dBFS: the speech's end (its last 10 ms within 35 dB of its loudest and
+# above the pauses' level) came after the energy VAD's offset by 0.024 s on the median, 0.21 s at the 90th percentile
+# and 0.28 s at the 95th (in the louder noise it misses quiet last sounds); after Silero's by -0.080, 0.018 and 0.074 s.
+# The energy VAD's margin is the smallest that left every last word of transcribe(vad=None) (greedy and lexicon) ending
+# no earlier than before; Silero's, its 95th percentile (larger ones only moved ends away from the speech's end).
+# transcribe's last word ended 0.54 s from the speech's end on average with vad=None (greedy; at the audio's end in 36%
+# of them), now 0.26 s; with Silero 0.21 s, now 0.16 s. On 60 FSDD test digits between the same pauses (the speech's
+# end: the clip's), 0.87 s (at the audio's end in 96%), now 0.29 s; with Silero 0.35, now 0.16 s. A VAD of another
+# name gets the largest margin.
+OFFSET_MARGIN_S = {"energy": 0.2, "silero": 0.08}
+
+
+def offset_margin(vad) -> float:
+    """OFFSET_MARGIN_S of `vad` (by its name; the largest for a VAD it has no measurement of)."""
+    return OFFSET_MARGIN_S.get(getattr(vad, "name", None), max(OFFSET_MARGIN_S.values()))
 
 
 @dataclass(frozen=True)
@@ -116,6 +138,16 @@ class Transcript:
         return {"file": file, "duration": round(self.duration, 3), "text": self.text,
                 "words": [{"word": w.word, "start": round(w.start, 3), "end": round(w.end, 3),
                            "confidence": round(w.confidence, 4)} for w in self.words]}
+
+
+def _bounded(words: Iterable[Word], vad, probs: np.ndarray, span: tuple[int, int], sample_rate: int,
+             threshold: float) -> list[Word]:
+    """The words of the piece `span` [a, b) (times from a) of a clip that `vad` gave `probs` for: none ending after
+    the speech's offset plus its offset_margin, then none starting before its onset less ONSET_MARGIN_S."""
+    a = span[0]
+    onset = (speech_onset(probs, vad.frame_s, span, sample_rate, threshold) - a) / sample_rate
+    offset = (speech_offset(probs, vad.frame_s, span, sample_rate, threshold) - a) / sample_rate
+    return words_not_before(words_not_after(list(words), offset + offset_margin(vad)), onset - ONSET_MARGIN_S)
 
 
 def _frame_energy(audio: np.ndarray, hop: int) -> np.ndarray:
@@ -208,16 +240,16 @@ class Recognizer:
 
     def recognize(self, audio: np.ndarray, opts: DecodeOptions = DecodeOptions(), *, onset: bool = True) -> Result:
         """One utterance: (N,) (or (N, 1)) samples at the model's sample rate, integers scaled to full scale 1.0.
-        No word starts before the speech as the energy VAD hears it begin, less ONSET_MARGIN_S (as in transcribe);
-        onset=False: the words where the recogniser puts them, for a caller that reads the text only."""
+        No word starts before the speech as the energy VAD hears it begin, less ONSET_MARGIN_S, nor ends after it
+        ends, plus the energy VAD's OFFSET_MARGIN_S (as in transcribe); onset=False: the words where the recogniser
+        puts them, for a caller that reads the text only."""
         audio = mono_samples(audio)
         r = self._recognize(audio, opts)
         if not onset or not r.words:
             return r
         sr, vad = self.frontend.sample_rate, EnergyVad()
-        onset = speech_onset(speech_probabilities(vad, audio, sr), vad.frame_s, (0, len(audio)), sr,
-                             RegionConfig().threshold) / sr
-        return replace(r, words=tuple(words_not_before(r.words, onset - ONSET_MARGIN_S)))
+        probs = speech_probabilities(vad, audio, sr)
+        return replace(r, words=tuple(_bounded(r.words, vad, probs, (0, len(audio)), sr, RegionConfig().threshold)))
 
     def _recognize(self, audio: np.ndarray, opts: DecodeOptions) -> Result:
         """recognize on mono samples, its words where the recogniser puts them (the first in the first frames)."""
@@ -237,9 +269,9 @@ class Recognizer:
         """
         sr = self.frontend.sample_rate
         segments, total = [], 0
-        onsets = vad if vad is not None else EnergyVad()  # where each piece's speech begins (see ONSET_MARGIN_S)
-        # recognize less its bounding, which is done here by the pieces' own onsets (a recognize set on the object
-        # itself, a stand-in's, is called as it is)
+        onsets = vad if vad is not None else EnergyVad()  # where each piece's speech begins and ends (_bounded)
+        # recognize less its bounding, which is done here by the pieces' own onsets and offsets (a recognize set on
+        # the object itself, a stand-in's, is called as it is)
         own = getattr(self.recognize, "__func__", None) is not Recognizer.recognize
         utterance = self.recognize if own else self._recognize
         # a pause is looked for between min_segment_s and max_segment_s: 5 s over a --max-segment under it left
@@ -251,11 +283,10 @@ class Recognizer:
             else:
                 spans = speech_regions(probs, vad.frame_s, len(audio), sr, regions)
             for a, b in spans:
-                r = utterance(audio[a:b], opts)  # its words bounded here, by the piece's onset
+                r = utterance(audio[a:b], opts)  # its words bounded here, by the piece's onset and offset
                 t0 = (first + a) / sr
-                onset = (first + speech_onset(probs, onsets.frame_s, (a, b), sr, regions.threshold)) / sr
-                words = words_not_before([Word(w.word, w.start + t0, w.end + t0, w.confidence) for w in r.words],
-                                         onset - ONSET_MARGIN_S)
+                words = [Word(w.word, w.start + t0, w.end + t0, w.confidence)
+                         for w in _bounded(r.words, onsets, probs, (a, b), sr, regions.threshold)]
                 seg = Segment(t0, t0 + (b - a) / sr, r.text, tuple(words))
                 segments.append(seg)
                 if on_segment is not None:

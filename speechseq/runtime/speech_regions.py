@@ -24,7 +24,7 @@ from ..audio import mono_samples, resample
 from ..checks import finite, refuse
 from .vad import SAMPLE_RATE, EnergyVad
 
-__all__ = ["RegionConfig", "primed_state", "speech_onset", "speech_probabilities", "speech_regions"]
+__all__ = ["RegionConfig", "primed_state", "speech_offset", "speech_onset", "speech_probabilities", "speech_regions"]
 
 
 @dataclass(frozen=True)
@@ -110,3 +110,18 @@ def speech_onset(probs: np.ndarray, frame_s: float, span: tuple[int, int], sampl
     first, last = int(a // hop), min(len(speech), int(np.ceil(b / hop)))
     hits = np.flatnonzero(speech[first:last])
     return max(a, int((first + hits[0]) * hop)) if hits.size else a
+
+
+def speech_offset(probs: np.ndarray, frame_s: float, span: tuple[int, int], sample_rate: int = 16000,
+                  threshold: float = 0.5) -> int:
+    """The sample where the VAD last hears speech in `span` [a, b) of the clip `probs` were computed over: the end
+    of the last frame at or above `threshold` that reaches into it (never after b), or b when none does, or when that
+    frame is the clip's last whole one (the speech may go on in the samples after it, which no frame judged)."""
+    a, b = span
+    hop = frame_s * sample_rate
+    speech = np.asarray(probs, dtype=np.float32).reshape(-1) >= threshold
+    first, last = int(a // hop), min(len(speech), int(np.ceil(b / hop)))
+    hits = np.flatnonzero(speech[first:last])
+    if not hits.size or first + hits[-1] == len(speech) - 1:
+        return b
+    return min(b, int((first + hits[-1] + 1) * hop))
