@@ -41,6 +41,28 @@ _CURRENCY = {"$": ("dollar", "dollars", "cent", "cents"), "£": ("pound", "pound
 _LETTERS = str.maketrans({"ß": "ss", "ẞ": "SS", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ø": "o", "Ø": "O",
                           "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "þ": "th", "Þ": "TH",
                           "ı": "i", "\u00b4": "'", "\u02bc": "'", "\u2019": "'", "\u2018": "'", "`": "'"})
+# Signs NFKD would merge into the digits around them ("1½" -> "11⁄2", "10²" -> "102"): a vulgar fraction stands
+# apart from a whole number before it, powers are said; the minus sign reads as a hyphen-minus (see _MINUS).
+_SIGNS = str.maketrans({**{ch: f" {ch} " for ch in "¼½¾⅐⅑⅒⅓⅔⅕⅖⅗⅘⅙⅚⅛⅜⅝⅞⁰¹⁴⁵⁶⁷⁸⁹"},
+                        "²": " squared ", "³": " cubed ", "\u2212": "-"})
+# Abbreviations with one reading; "St." (saint, street), "No." and acronyms ("TV", "NASA") are left as written.
+_ABBREVIATIONS = {"mr": "mister", "mrs": "missus", "dr": "doctor", "vs": "versus", "etc": "et cetera",
+                  "prof": "professor", "jr": "junior", "sr": "senior", "eg": "for example", "ie": "that is"}
+# Those that are no word of their own are read without their dot too ("Mr Smith"), so normalising twice changes
+# nothing ("mr" -> "mister").
+_ABBREVIATION = re.compile(r"\b(?:mrs?|dr|vs|etc)\b\.?|\b(?:prof|jr|sr)\.|\b(?:e\.g|i\.e)(?![a-z])\.?", re.IGNORECASE)
+# "7am", "7 a.m.", "10:30PM" -> "7 a m": the letters a person says (not the word "am")
+_AMPM = re.compile(r"(?<=\d)\s*([ap])\.?m\.?(?!\w)", re.IGNORECASE)
+# A minus sign: a hyphen before an amount, not after a word or a number ("-4", "-$5"; not "COVID-19", "3-4").
+_MINUS = re.compile(r"(?<![\w.,/\u2044-])-(?=[$£€]?\.?\d)")
+_DEGREES = re.compile(r"°\s?([CF])(?![a-z])", re.IGNORECASE)
+# A clock time: hours, two-digit minutes, an "a m" / "p m" after it (not "1:30:45", "3:1").
+_CLOCK = re.compile(r"(?<![\w.,:])(?P<h>\d{1,2}):(?P<m>[0-5]\d)(?![\w:]|[.,]\d)(?P<ampm>\s*[ap] m\b)?")
+# A fraction: a vulgar fraction or fraction slash ("½", "1⁄2"), or n/d with n < d <= 10 ("3/4"; not "24/7", "9/11",
+# "1/2/2024"), with a whole number before it ("1½", "2 3/4").
+_FRACTION = re.compile(r"(?<![\w.,/\u2044$£€])(?:(?P<whole>\d+)\s+)?(?P<num>\d+)(?P<slash>[/\u2044])(?P<den>\d+)"
+                       r"(?![\w/\u2044]|[.,]\d)")
+_DENOMINATORS = {2: ("half", "halves"), 4: ("quarter", "quarters")}
 
 
 def number_to_words(n: int) -> str:
@@ -72,6 +94,13 @@ def _ordinal(n: int) -> str:
     return " ".join(words)
 
 
+def _cardinal(digits: str) -> str:
+    # "007", "0800" are said digit by digit, and so is a string past the trillions (int() refuses 4,300 digits)
+    if len(digits) > 15 or (len(digits) > 1 and digits[0] == "0"):
+        return " ".join(_ONES[int(d)] for d in digits)
+    return number_to_words(int(digits))
+
+
 def _year(n: int) -> str:
     # "1984" reads "nineteen eighty four"; "2005" reads "two thousand five".
     head, tail = divmod(n, 100)
@@ -93,20 +122,20 @@ def _spell_number(match: re.Match) -> str:
     digits = digits.replace(",", "")
     if money and "." in digits and not scale:
         unit, units, hundredth, hundredths = _CURRENCY[money]
-        whole, cents = int(digits.split(".", 1)[0] or 0), int(digits.split(".", 1)[1][:2].ljust(2, "0"))
-        parts = [number_to_words(whole) + " " + (unit if whole == 1 else units)] if whole or not cents else []
+        whole, cents = digits.split(".", 1)[0].lstrip("0") or "0", int(digits.split(".", 1)[1][:2].ljust(2, "0"))
+        parts = [_cardinal(whole) + " " + (unit if whole == "1" else units)] if whole != "0" or not cents else []
         if cents:
             parts.append(number_to_words(cents) + " " + (hundredth if cents == 1 else hundredths))
         return " " + " and ".join(parts) + " "
     if "." in digits:
         whole, frac = digits.split(".", 1)
-        words = (number_to_words(int(whole)) + " " if whole else "") + "point " + " ".join(_ONES[int(d)] for d in frac)
-    elif suffix in ("st", "nd", "rd", "th"):
+        words = (_cardinal(whole) + " " if whole else "") + "point " + " ".join(_ONES[int(d)] for d in frac)
+    elif suffix in ("st", "nd", "rd", "th") and len(digits) <= 15:
         return " " + _ordinal(int(digits)) + " "
     elif money is None and len(digits) == 4 and "," not in text and 1100 <= int(digits) <= 2099:
         words = _year(int(digits))
-    else:
-        words = number_to_words(int(digits))
+    else:  # "the 00s" is a decade ("zeros"), not digits to read one by one
+        words = _cardinal(digits.lstrip("0") or "0" if suffix else digits)
     if suffix.endswith("s"):  # a decade or century: "the 1990s", "the '80s", "the 1800's"
         words = words + " s" if "." in digits else _plural(words)
     if scale:
@@ -115,6 +144,33 @@ def _spell_number(match: re.Match) -> str:
         unit, units = _CURRENCY[money][:2]
         words += " " + (unit if words == "one" else units)
     return " " + words + " "
+
+
+def _spell_clock(match: re.Match) -> str:
+    hour, minute, ampm = int(match.group("h")), int(match.group("m")), match.group("ampm") or ""
+    if hour > 24:
+        return match.group(0)
+    words = number_to_words(hour)
+    if minute == 0 and not ampm:  # "10:00" -> "ten o'clock", "14:00" -> "fourteen hundred"
+        words += " o'clock" if 1 <= hour <= 12 else " hundred"
+    elif minute:
+        words += " oh " + _ONES[minute] if minute < 10 else " " + number_to_words(minute)
+    return " " + words + ampm + " "
+
+
+def _spell_fraction(match: re.Match) -> str:
+    whole, num, den = match.group("whole"), match.group("num"), match.group("den")
+    if len(num) > 15 or len(den) > 15:
+        return match.group(0)
+    n, d = int(num), int(den)
+    if n < 1 or d < 2 or (match.group("slash") == "/" and not n < d <= 10):
+        return match.group(0)
+    one, many = _DENOMINATORS.get(d) or (_ordinal(d), _ordinal(d) + "s")
+    name = one if n == 1 else many
+    if whole is None:
+        return f" {number_to_words(n)} {name} "
+    article = "an" if name[0] in "aeiou" else "a"  # "an eighth", "an eleventh"
+    return f" {_cardinal(whole)} and {article if n == 1 else number_to_words(n)} {name} "
 
 
 # An amount: digits with commas grouping thousands, a decimal part (or only one: ".5", not after a word or a number:
@@ -126,13 +182,36 @@ _NUMBER = re.compile(r"(?P<money>[$£€])?(?P<num>(?:\d{1,3}(?:,\d{3})+(?!\d)|\
 
 
 def normalize(text: str) -> str:
-    """Lowercase, spell out numbers and common symbols, drop punctuation, keep apostrophes.
+    """Lowercase, spell out numbers and common symbols as a person says them, drop punctuation, keep apostrophes.
 
     The result holds only characters of the CTC vocabulary (space, a-z, apostrophe), words
-    separated by single spaces.
+    separated by single spaces; normalising it again leaves it as it is. What is read:
+      numbers    "1,000" one thousand, "3.5" three point five, "-4" minus four, "21st" twenty first;
+                 a four-digit number from 1100 to 2099 without a comma is a year: "1984" nineteen eighty
+                 four, "2024" twenty twenty four, "2005" two thousand five (write "2,024" for a quantity);
+                 "the 1990s" nineteen nineties; "007", and a string of more than 15 digits, digit by digit
+      fractions  "½" one half, "1½" / "1 1/2" one and a half, "3/4" three quarters (n/d only for n < d <= 10:
+                 "24/7", "9/11" and dates stay two numbers)
+      times      "9:30" nine thirty, "10:05 am" ten oh five a m, "10:00" ten o'clock, "14:00" fourteen hundred
+      money      "$5.50" five dollars and fifty cents, "£3" three pounds, "€1" one euro
+      symbols    % percent, & and, + plus, = equals, @ at, # number, "20°C" twenty degrees celsius,
+                 "m²" m squared
+      titles     Mr mister, Mrs missus, Dr doctor, Prof. professor, Jr. junior, Sr. senior, vs versus,
+                 etc et cetera, e.g. for example, i.e. that is
+      letters    accents dropped ("café" cafe), "ß" ss, "ø" o, "’" and "´" an apostrophe
+    Left as written: acronyms ("TV" tv, "A.I." a i: write "T V" to have letters said), unit abbreviations
+    ("100 km" one hundred km), "St.", "No.", phone numbers and ISO dates (read as numbers), other currencies.
+    Letters of other scripts (Cyrillic, CJK, ...) cannot be spelled in a-z and are dropped: the result may be
+    empty ("Привет" -> ""), which callers refuse where they need words (a command phrase, every WER reference).
     """
-    text = unicodedata.normalize("NFKD", text.translate(_LETTERS))
+    text = unicodedata.normalize("NFKD", text.translate(_LETTERS).translate(_SIGNS))
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = _ABBREVIATION.sub(lambda m: " " + _ABBREVIATIONS[m.group(0).replace(".", "").lower()] + " ", text)
+    text = _AMPM.sub(lambda m: f" {m.group(1).lower()} m ", text)
+    text = _MINUS.sub(" minus ", text)
+    text = _DEGREES.sub(lambda m: " degrees " + ("celsius" if m.group(1) in "cC" else "fahrenheit") + " ", text)
+    text = _CLOCK.sub(_spell_clock, text)
+    text = _FRACTION.sub(_spell_fraction, text)
     text = _NUMBER.sub(_spell_number, text)
     for sym, words in _SYMBOLS.items():
         text = text.replace(sym, words)

@@ -52,3 +52,70 @@ def test_encode_decode_round_trip():
     assert decode([BLANK, *encode("ab"), SOS, EOS]) == "ab"
     with pytest.raises(ValueError, match="normalize"):
         encode("Hello")
+
+
+@pytest.mark.parametrize("raw,expected", [
+    # vulgar fractions: NFKD made "½" "1⁄2", read "one two", and "1½" "11⁄2", read "eleven two"
+    ("½", "one half"),
+    ("Add ¾ cup and ⅓ spoon", "add three quarters cup and one third spoon"),
+    ("1½ cups", "one and a half cups"),
+    ("2 ½ hours", "two and a half hours"),
+    ("⅛ and ⅝ inch, 1 ⅛", "one eighth and five eighths inch one and an eighth"),
+    ("1/2 or 2 3/4, -1/2, $2 1/2", "one half or two and three quarters minus one half two dollars one half"),
+    # left as they were: not a fraction below one with a denominator up to ten, or a date
+    ("24/7, 50/50, 9/11 and 1/2/2024", "twenty four seven fifty fifty nine eleven and one two twenty twenty four"),
+])
+def test_normalize_reads_fractions(raw, expected):
+    assert normalize(raw) == expected
+
+
+@pytest.mark.parametrize("raw,expected", [
+    # clock times: "ten five am", "ten zero"
+    ("9:30", "nine thirty"),
+    ("10:05 am", "ten oh five a m"),
+    ("at 10:00", "at ten o'clock"),
+    ("5:00 PM", "five p m"),
+    ("7am, 7 a.m. and 10:30pm", "seven a m seven a m and ten thirty p m"),
+    ("at 14:00 or 13:45", "at fourteen hundred or thirteen forty five"),
+    ("John 3:16 and 1:30:45", "john three sixteen and one thirty forty five"),
+    ("I am 5 amps", "i am five amps"),
+])
+def test_normalize_reads_clock_times(raw, expected):
+    assert normalize(raw) == expected
+
+
+@pytest.mark.parametrize("raw,expected", [
+    # a minus sign was dropped: "-4" read "four", ten degrees off the weather
+    ("-4", "minus four"),
+    ("it is -5°C", "it is minus five degrees celsius"),
+    ("\u22123.5 and -$5", "minus three point five and minus five dollars"),
+    ("3-4 minutes, COVID-19, x-1", "three four minutes covid nineteen x one"),   # no minus sign after a word
+    # degrees: "degrees c"
+    ("68°F or 20 °C, 5 ℃", "sixty eight degrees fahrenheit or twenty degrees celsius five degrees celsius"),
+    # superscripts: "10²" read "one hundred two"
+    ("10² m² and E=mc³", "ten squared m squared and e equals mc cubed"),
+    # leading zeros and digit strings past the trillions are read digit by digit ("007" read "seven")
+    ("007 and 0800", "zero zero seven and zero eight zero zero"),
+    ("1000000000000000", "one zero zero zero zero zero zero zero zero zero zero zero zero zero zero zero"),
+])
+def test_normalize_reads_signs_and_digit_strings(raw, expected):
+    assert normalize(raw) == expected
+
+
+def test_normalize_takes_a_number_too_long_for_int():
+    """A digit string past Python's int() limit (4,300 digits) raised ValueError from deep in normalize."""
+    assert normalize("pi is 3." + "1" * 5000) == "pi is three point " + " ".join(["one"] * 5000)
+    assert normalize("7" * 5000) == " ".join(["seven"] * 5000)
+
+
+@pytest.mark.parametrize("raw,expected", [
+    # abbreviations read as words a person never says ("mr", "e g")
+    ("Mr. and Mrs. Smith met Dr. Jones", "mister and missus smith met doctor jones"),
+    ("Mr Brown, Prof. Green Jr.", "mister brown professor green junior"),
+    ("fruit, e.g. apples, i.e. food, etc.", "fruit for example apples that is food et cetera"),
+    ("Lakers vs. Celtics vs Bulls", "lakers versus celtics versus bulls"),
+    ("St. Louis, No.5, TV and A.I.", "st louis no five tv and a i"),   # unsure readings are left as written
+])
+def test_normalize_reads_abbreviations(raw, expected):
+    assert normalize(raw) == expected
+    assert normalize(expected) == expected
