@@ -475,9 +475,11 @@ def test_detect_smoothing_past_its_bound_is_a_usage_error(tmp_path, capsys):
     assert exc.value.code == 2 and "--smoothing" in capsys.readouterr().err
     from speechseq.runtime.detector import MAX_SMOOTHING_STEPS
 
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as exc:
         main(["detect", str(tmp_path / "a.wav"), "--smoothing", str(MAX_SMOOTHING_STEPS + 1)])
-    capsys.readouterr()
+    assert exc.value.code == 2
+    assert f"argument --smoothing: must lie in [1, {MAX_SMOOTHING_STEPS}], got {MAX_SMOOTHING_STEPS + 1}" in \
+        capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["detect", "--help"])
     assert f"at most {MAX_SMOOTHING_STEPS}" in " ".join(capsys.readouterr().out.split())

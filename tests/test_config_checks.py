@@ -193,8 +193,16 @@ def test_listener_config_refuses_settings_that_cannot_work(kwargs, says):
 def test_listener_config_keeps_what_the_listen_command_gives():
     from speechseq.runtime.listener import ListenerConfig
 
-    ListenerConfig(silence_s=0.05, early_decode_s=None, no_speech_s=0.01, max_utterance_s=1.0, partials=False)
-    ListenerConfig(early_decode_s=0.5, start_offset_s=-0.2)   # later than the silence: never early; before the end
+    from dataclasses import asdict
+
+    given = [dict(silence_s=0.05, early_decode_s=None, no_speech_s=0.01, max_utterance_s=1.0, partials=False),
+             dict(early_decode_s=0.5, start_offset_s=-0.2),   # later than the silence: never early; before the end
+             dict(early_decode_s=0.0, vad_threshold=0.0, history_s=0.0, keyword_tail_s=0.0, tail_gap_s=0.0,
+                  pre_speech_s=0.0, partial_decoder="stream"),    # the edges of each range are in it
+             dict(vad_threshold=1.0, partial_decoder="final", partial_interval_s=0.01, partial_window_s=0.5)]
+    for kwargs in given:
+        kept = asdict(ListenerConfig(**kwargs))
+        assert {k: kept[k] for k in kwargs} == kwargs            # taken as given, nothing rounded or replaced
 
 
 @pytest.mark.parametrize("field", ["ctc", "attention", "lm", "length"])

@@ -45,7 +45,8 @@ def test_wer_corpus_level_and_worst():
     assert result.rate == pytest.approx(2 / 8)
     assert [u.index for u in result.worst(2)] == [1, 0]                # equal edits, higher rate first
     assert result.utterances[0].ops.rate == pytest.approx(1 / 6)
-    assert result.summary().startswith("WER 25.00%")
+    assert result.summary() == "WER 25.00% (2/8: S=0 D=1 I=1, 2 utterances)"
+    assert cer("abc", "abd").summary() == "CER 33.33% (1/3: S=1 D=0 I=0, 1 utterance)"
     assert wer("a b c d", "a x c").rate == pytest.approx(2 / 4)
 
 
@@ -56,9 +57,9 @@ def test_cer_counts_spaces_once():
 
 
 def test_error_rate_rejects_bad_input():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^1 references but 2 hypotheses$"):
         wer(["a"], ["a", "b"])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^the references are empty"):
         wer([""], ["a"])
 
 
@@ -94,8 +95,11 @@ def test_det_curve_with_counting_function_matches_scores():
     scored = det_curve(POS, NEG, 2.0, thresholds=grid)
     np.testing.assert_allclose(counted.fa_per_hour, scored.fa_per_hour)
     np.testing.assert_allclose(counted.frr, scored.frr)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="pass thresholds when neg_events is a function"):
         det_curve(POS, lambda th: 0, 2.0)
+    # no hours of negative audio: refused on this path too (it was an inf FA/h and a numpy warning)
+    with pytest.raises(ValueError, match=r"hours of negative audio must be > 0, got 0.0"):
+        det_curve(POS, lambda th: 0, 0.0, thresholds=grid)
 
 
 def test_plot_det_writes_png(tmp_path):

@@ -53,22 +53,43 @@ def test_blips_shorter_than_min_speech_are_dropped():
 
 
 def test_regions_are_ordered_disjoint_and_inside_the_audio():
+    """On random probabilities: regions in order, disjoint, inside the audio; every frame of a run of speech long
+    enough to count inside one; with no minimum, each region is exactly its speech frames padded and clipped, the
+    pauses inside it shorter than merge_gap_s (or padded over) and those between regions not. (The coverage check
+    ran only for min_speech_s == 0, which a uniform draw never gives, and allowed a frame's end 512 samples out.)"""
     rng = np.random.default_rng(0)
-    for _ in range(200):
+    exact = 0
+    for case in range(200):
         n = int(rng.integers(1, 300))
         p = (rng.random(n) < rng.random()).astype(np.float32)
         samples = n * 512 + int(rng.integers(0, 512))
-        cfg = RegionConfig(merge_gap_s=float(rng.uniform(0, 1)), min_speech_s=float(rng.uniform(0, 0.2)),
+        cfg = RegionConfig(merge_gap_s=float(rng.uniform(0, 1)),
+                           min_speech_s=0.0 if case % 2 else float(rng.uniform(0, 0.2)),
                            pad_s=float(rng.uniform(0, 0.5)))
         r = speech_regions(p, F, samples, cfg=cfg)
         flat = [x for ab in r for x in ab]
         assert flat == sorted(flat) and all(a < b for a, b in r)
         assert all(r[i][1] < r[i + 1][0] for i in range(len(r) - 1))
         assert not r or (r[0][0] >= 0 and r[-1][1] <= samples)
-        # every speech frame of a run long enough to count lies inside a region
-        if cfg.min_speech_s == 0:
-            for k in np.flatnonzero(p >= 0.5):
-                assert any(a <= k * 512 and (k + 1) * 512 <= b + 512 for a, b in r)
+        speech = np.flatnonzero(p >= 0.5)
+        runs = np.split(speech, np.flatnonzero(np.diff(speech) > 1) + 1) if len(speech) else []
+        # every frame [k F, (k + 1) F) of a run of speech long enough to count lies inside a region
+        assert all(any(a <= k * 512 and (k + 1) * 512 <= b for a, b in r)
+                   for run in runs if len(run) * F >= cfg.min_speech_s for k in run)
+        if cfg.min_speech_s > 0:
+            continue
+        # with no minimum, each region is its speech frames, padded and clipped to the audio
+        pad = round(cfg.pad_s * 16000)
+        inside = [speech[(speech * 512 >= a) & ((speech + 1) * 512 <= b)] for a, b in r]
+        assert all(len(ks) for ks in inside) and sum(len(ks) for ks in inside) == len(speech)
+        assert r == [(max(0, ks[0] * 512 - pad), min(samples, (ks[-1] + 1) * 512 + pad)) for ks in inside]
+        # pauses shorter than merge_gap_s (or whose padding overlaps) are inside a region, longer ones between two
+        gap = cfg.merge_gap_s / F
+        assert all(b[0] - a[-1] - 1 >= gap for a, b in zip(inside, inside[1:]))
+        assert all(k2 - k1 - 1 < gap or k2 * 512 - pad <= (k1 + 1) * 512 + pad
+                   for ks in inside for k1, k2 in zip(ks, ks[1:]))
+        exact += bool(r)
+    assert exact >= 50          # the exact checks ran on regions, not on empty outputs
 
 
 def test_bad_config_is_refused():

@@ -91,6 +91,9 @@ def test_take_problems():
     two = speech.copy()
     two[[5, 500]] = 1.0                             # two loud samples are not clipping (3 are)
     assert take_problem(two) is None
+    three = two.copy()
+    three[5000] = -0.995                            # clip_level 0.99 of full scale, either sign
+    assert take_problem(three).startswith("clipped")
     quiet = speech * 0.01                            # peak -50.5 dBFS
     assert peak_dbfs(quiet) == pytest.approx(20 * np.log10(0.003), abs=0.01)
     assert take_problem(quiet).startswith("too quiet (peak -50 dBFS)")
@@ -135,3 +138,45 @@ def test_cutter_refuses_frames_and_rates_that_cannot_work(kw):
     (name, value), = kw.items()
     with pytest.raises(ValueError, match=rf"take cutter settings out of range: {name} {value!r} \("):
         TakeCutter(TakeConfig(), **kw)
+
+
+def test_speech_from_the_first_frame_and_at_the_threshold_is_a_take():
+    """A stream that starts in speech (frame 0), its probabilities exactly at the threshold (speech is >= it, as
+    speech_regions has it): the take starts at 0 s and holds the stream's first samples."""
+    cfg = TakeConfig(end_silence_s=0.5, pad_s=0.2)
+    probs = np.concatenate([np.full(20, 0.5), np.zeros(30)]).astype(np.float32)
+    audio = (np.arange(len(probs) * F) % 997 / 2000.0).astype(np.float32)
+    takes, _ = _stream(TakeCutter(cfg), audio, probs, np.random.default_rng(2))
+    assert [(t.start, t.end, t.problem) for t in takes] == [(0.0, 20 * F / 16000, None)]
+    np.testing.assert_array_equal(takes[0].audio, audio[: 20 * F + 3200])
+    cutter = TakeCutter(cfg)                            # the stream broken 5 frames into the pause: the same take
+    _, state = cutter.step(audio[: 25 * F], probs[:25], cutter.initial_state())
+    ended, _ = cutter.end(state)
+    assert [(t.start, t.end, t.problem) for t in ended] == [(0.0, 20 * F / 16000, None)]
+    np.testing.assert_array_equal(ended[0].audio, audio[: 25 * F])
+
+
+def test_end_closes_the_take_in_progress_and_the_clock_goes_on():
+    """TakeCutter.end (the stream broke: audio lost): the utterance in progress is a take from its first to its last
+    speech frame, padded after with what was heard of it; the state keeps no more than a pad of audio and no
+    utterance, and the frames that follow keep the stream's clock (their take's times and samples are theirs)."""
+    cfg = TakeConfig(end_silence_s=0.5, pad_s=0.2)
+    cutter = TakeCutter(cfg)
+    first = np.concatenate([np.zeros(10), np.ones(20), np.zeros(5)]).astype(np.float32)     # 5 frames into the pause
+    second = np.concatenate([np.zeros(20), np.ones(20), np.zeros(30)]).astype(np.float32)
+    audio = (np.arange((len(first) + len(second)) * F) % 997 / 2000.0).astype(np.float32)
+    n1 = len(first) * F
+    takes, state = _stream(cutter, audio[:n1], first, np.random.default_rng(3))
+    state = state[-1]
+    assert takes == [] and state.start == 10 and state.frames == len(first)
+    ended, state = cutter.end(state)
+    assert [(t.start, t.end, t.problem) for t in ended] == [(10 * F / 16000, 30 * F / 16000, None)]
+    np.testing.assert_array_equal(ended[0].audio, audio[10 * F - 3200: n1])   # 5 frames heard after it: < the pad
+    assert (state.start, state.last, state.frames) == (-1, -1, len(first))
+    assert state.offset == n1 - 3200 and np.array_equal(state.audio, audio[n1 - 3200: n1])
+    takes, _ = cutter.step(audio[n1:], second, state)
+    a = n1 + 20 * F
+    assert [(t.start, t.end) for t in takes] == [(a / 16000, (a + 20 * F) / 16000)]
+    np.testing.assert_array_equal(takes[0].audio, audio[a - 3200: a + 20 * F + 3200])
+    none, after = cutter.end(cutter.initial_state())                              # nothing in progress: no take
+    assert none == [] and after.frames == 0 and len(after.audio) == 0
