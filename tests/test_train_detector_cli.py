@@ -593,3 +593,28 @@ def test_train_detector_refuses_a_synth_folder_of_another_keyword(tmp_path):
     r = subprocess.run(base + ["--keyword", "Hey Robot", "--out", str(tmp_path / "run2")],
                        capture_output=True, text=True, timeout=120)
     assert "its keyword clips say" not in r.stderr      # the same keyword: read on (its made-up clips then fail)
+
+
+def test_a_rerun_names_the_same_init_checkpoint_however_it_is_given(tmp_path, monkeypatch):
+    """`--init base` and `--init base/best.pt` (the same weights), or the same relative path given from another
+    working directory, were refused on a rerun as "holds a run made with --init base": the paths were compared as
+    typed (resolved from where the rerun ran). The checkpoint file read is compared; another one is still refused."""
+    pos, neg = tmp_path / "pos", tmp_path / "neg"
+    for d in (pos, neg):
+        d.mkdir()
+    _clips(pos, "yes", 6)
+    _clips(neg, "no", 6)
+    data = ("--positives", str(pos), "--negatives", str(neg))
+    code, err = _train_main("--out", str(tmp_path / "base"), *data)
+    assert code == 0, err[-1500:]
+    monkeypatch.chdir(tmp_path)
+    code, err = _train_main("--out", "tuned", "--init", "base", *data)
+    assert code == 0, err[-1500:]
+    code, err = _train_main("--out", "tuned", "--init", "base/best.pt", "--epochs", "2", *data)
+    assert code == 0 and "epoch 2/2" in err, err[-1500:]
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    code, err = _train_main("--out", "../tuned", "--init", "../base", "--epochs", "3", *data)
+    assert code == 0 and "epoch 3/3" in err, err[-1500:]
+    code, err = _train_main("--out", "../tuned", "--init", "../base/yes.onnx", "--epochs", "4", *data)
+    assert code == 1 and "--init" in err.splitlines()[-1] and "epoch 4/4" not in err, err[-1500:]

@@ -2,14 +2,54 @@
 
 A rerun resumes from OUT/last.pt (and the detector's OUT/bank.npz). Resuming a run of other data, of another model
 size or from a damaged file would train the wrong thing, or fail with a traceback deep in torch: these checks say so
-in one line first, with what to do.
+in one line first, with what to do. A run holds its OUT while it trains (`only_run`): a second command into it
+is refused at once.
 """
 from __future__ import annotations
 
+import os
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import SpeechseqError
+
+try:
+    import fcntl
+except ImportError:  # Windows: runs are not locked
+    fcntl = None
+
+
+@contextmanager
+def only_run(out: Path) -> Iterator[None]:
+    """OUT held by this process while the block runs: an exclusive lock on OUT/.lock (with this pid in it), so
+    that a second training into the same OUT (the command run twice) is refused in one line before any work,
+    instead of both writing last.pt, the snapshots and the bank over each other. The OS lets go of it when the
+    process ends, so a killed run leaves none behind and its rerun resumes."""
+    if fcntl is None:
+        yield
+        return
+    path = Path(out) / ".lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)  # not truncated: it names the holder
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pid = os.read(fd, 32).decode("ascii", "replace").strip()
+            holder = f" (pid {pid})" if pid.isdigit() else ""
+            raise SpeechseqError(f"{out} is in use by another training run{holder}: wait for it to end, or use "
+                                 f"another --out") from None
+        except OSError as err:  # a file system without locks (some network mounts): train as before
+            from .common import warn
+
+            warn(f"{out}: cannot lock it against a second run into it ({err.strerror or err}): start one at a time")
+        else:
+            os.ftruncate(fd, 0)
+            os.write(fd, str(os.getpid()).encode())
+        yield
+    finally:
+        os.close(fd)  # the lock with it
 
 
 def run_path(path: str | Path, out: Path) -> str:

@@ -10,7 +10,7 @@ from ..runtime.level import GUARD_RANGE_DB
 from ..train.synth_sets import ENGINE_WEIGHTS
 from .common import (HelpFormatter, bounded, checked_device, guard_range, output_dir, require_torch, seed_arg,
                      text_file, warn)
-from .runs import last_run, read_last, run_path, same_keyword, same_run
+from .runs import last_run, only_run, read_last, run_path, same_keyword, same_run
 from .synth import keyword_arg, keyword_file_name, say
 
 EXAMPLE = """examples:
@@ -230,11 +230,7 @@ def run(args: argparse.Namespace) -> int:
     require_torch("training")
 
     from ..nn.detector import DetectorConfig
-    from ..train.detector import TrainRecipe, train_detector, trained_weights
-    from ..train.export_detector import export_checkpoint
-    from ..train.kwbank import BankConfig, build_bank, reweight_sources, save_bank
-    from ..train.kwmix import MixConfig
-    from ..train.synth import NATURAL_ENGINES
+    from ..train.detector import trained_weights
 
     checked_device(args.device)
     range_db = guard_range(args.range_db) or 0.0
@@ -255,9 +251,22 @@ def run(args: argparse.Namespace) -> int:
     for spec in [*args.positives, *args.negatives, *args.backgrounds]:
         _split_weight(spec)  # a bad weight is an error before anything is made
     out = output_dir(args.out, "--out")
+    with only_run(out):  # before the run OUT holds is read: a second command into it is refused
+        return _train(args, out, model_cfg, range_db, warps)
+
+
+def _train(args: argparse.Namespace, out: Path, model_cfg, range_db: float, warps: list[float]) -> int:
+    """`run` once this process holds OUT: the data checked against the run it holds, the bank built, the detector
+    trained and exported."""
+    from ..train.detector import TrainRecipe, train_detector
+    from ..train.export_detector import export_checkpoint
+    from ..train.kwbank import BankConfig, build_bank, reweight_sources, save_bank
+    from ..train.kwmix import MixConfig
+    from ..train.synth import NATURAL_ENGINES
+
     before = last_run(out)
     recipe = TrainRecipe(batch=args.batch, steps_per_epoch=args.steps, epochs=args.epochs, lr=args.lr,
-                         fa_target_per_h=args.target_fa, seed=args.seed, finetune=args.init or "")
+                         fa_target_per_h=args.target_fa, seed=args.seed, finetune=_init_file(args.init))
     if before:
         same_run(out, before, args.keyword, {})  # the keyword, before anything is synthesized for it
         same_settings(out, read_last(out), recipe, range_db, model_cfg)
@@ -476,8 +485,8 @@ def same_settings(out: Path, ck: dict | None, recipe, range_db: float, model_cfg
         if key not in was:
             continue
         a, b = was[key], now[key]
-        if key == "finetune":  # a path: the same file however it is spelled
-            a, b = (str(Path(a).resolve()) if a else ""), (str(Path(b).resolve()) if b else "")
+        if key == "finetune":  # the same file however it is spelled (an older run recorded it as typed)
+            a, b = _init_file(a), _init_file(b)
         if a != b:
             raise SpeechseqError(f"{out} holds a run made with {option} {_shown(was[key])}, not {_shown(now[key])}: "
                                  f"{fix}")
@@ -528,6 +537,16 @@ def _first_spelling(out: Path, meta: dict, keyword: str) -> str:
         warn(f"--keyword {keyword!r}: {out} holds the run of {kept!r}, the same keyword: resumed under its spelling "
              f"(the model stays {keyword_file_name(kept)}.onnx)")
     return kept
+
+
+def _init_file(init: str | None) -> str:
+    """The file --init reads (a run directory's best.pt), resolved: what a run records and a rerun compares, so
+    that `--init run` and `--init run/best.pt`, or a relative path given from another folder, are the same start
+    ("" without --init)."""
+    if not init:
+        return ""
+    p = Path(init)
+    return str((p / "best.pt" if p.is_dir() else p).resolve())
 
 
 def _init_keyword(init: str) -> str | None:

@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     from ..nn.text import LMConfig
     from ..train.lm import KIND, manifest_texts, read_corpus, select_sentences, split_heldout, train_lm
     from ..train.loop import LoopConfig
-    from .runs import resumable, run_path
+    from .runs import only_run, resumable, run_path
 
     for f in args.text:
         text_file(f, "--text")
@@ -104,32 +104,33 @@ def run(args: argparse.Namespace) -> int:
         raise SpeechseqError(f"no training sentences: all {len(sentences)} fell in the held-out "
                              f"{args.heldout_percent:g} % (--heldout-percent)")
     out = output_dir(args.out, "--out")
-    duplicates = len(usable) - len(set(usable))
-    overlapping = len(set(usable)) - len(sentences)
-    print(f"{len(sentences)} sentences" + (f" ({duplicates} duplicate lines dropped)" if duplicates else "")
-          + f" ({len(train)} train, {len(heldout)} held out); {len(set(exclude))} excluded prompts"
-          + (f" ({overlapping} sentences overlapping them dropped)" if overlapping else ""), file=sys.stderr)
-    cfg = LMConfig(embed_dim=args.embed_dim, hidden=args.hidden, layers=args.layers, rnn=args.rnn,
-                   dropout=args.dropout)
-    sources = {"--text": [run_path(t, out) for t in args.text],
-               "--exclude-manifest": [run_path(m, out) for m in args.exclude_manifest],
-               "--exclude-split": splits if args.exclude_manifest else None,
-               "--exclude-manifest-all": [run_path(m, out) for m in args.exclude_manifest_all],
-               "--heldout-percent": args.heldout_percent}
-    # a rerun resumes OUT/last.pt: refused on other data (best.pt would be chosen among unlike scores: a
-    # run without held-out sentences picks it by training loss) or another model size (its weights do not fit)
-    resumable(out, KIND, cfg.to_dict(), OPTIONS, sources, select="val_ppl" if heldout else "loss")
-    loop = LoopConfig(epochs=args.epochs, lr=args.lr, ema_decay=0.995, seed=args.seed, device=args.device,
-                      warmup_steps=100)
-    data = {"text": [Path(t).name for t in args.text],
-            "excluded": [Path(m).name for m in args.exclude_manifest]
-            + [f"{Path(m).parent.name}/{Path(m).name} (all rows)" for m in args.exclude_manifest_all],
-            "exclude_split": splits, "heldout_percent": args.heldout_percent}
-    history = train_lm(train, heldout, out, cfg, loop, args.batch_tokens, extra={"data": data, "sources": sources})
-    if history and not heldout:
-        print(f"no held-out sentences: {out / 'best.pt'} is the epoch of the lowest training loss", file=sys.stderr)
-    elif history:
-        best = min(history, key=lambda h: h.get("val_ppl", float("inf")))
-        print(f"best epoch {best['epoch']}: held-out perplexity {best.get('val_ppl', float('nan')):.4f} per character "
-              f"({best.get('val_bpc', float('nan')):.4f} bits)", file=sys.stderr)
+    with only_run(out):  # before OUT's last.pt is read
+        duplicates = len(usable) - len(set(usable))
+        overlapping = len(set(usable)) - len(sentences)
+        print(f"{len(sentences)} sentences" + (f" ({duplicates} duplicate lines dropped)" if duplicates else "")
+              + f" ({len(train)} train, {len(heldout)} held out); {len(set(exclude))} excluded prompts"
+              + (f" ({overlapping} sentences overlapping them dropped)" if overlapping else ""), file=sys.stderr)
+        cfg = LMConfig(embed_dim=args.embed_dim, hidden=args.hidden, layers=args.layers, rnn=args.rnn,
+                       dropout=args.dropout)
+        sources = {"--text": [run_path(t, out) for t in args.text],
+                   "--exclude-manifest": [run_path(m, out) for m in args.exclude_manifest],
+                   "--exclude-split": splits if args.exclude_manifest else None,
+                   "--exclude-manifest-all": [run_path(m, out) for m in args.exclude_manifest_all],
+                   "--heldout-percent": args.heldout_percent}
+        # a rerun resumes OUT/last.pt: refused on other data (best.pt would be chosen among unlike scores: a
+        # run without held-out sentences picks it by training loss) or another model size (its weights do not fit)
+        resumable(out, KIND, cfg.to_dict(), OPTIONS, sources, select="val_ppl" if heldout else "loss")
+        loop = LoopConfig(epochs=args.epochs, lr=args.lr, ema_decay=0.995, seed=args.seed, device=args.device,
+                          warmup_steps=100)
+        data = {"text": [Path(t).name for t in args.text],
+                "excluded": [Path(m).name for m in args.exclude_manifest]
+                + [f"{Path(m).parent.name}/{Path(m).name} (all rows)" for m in args.exclude_manifest_all],
+                "exclude_split": splits, "heldout_percent": args.heldout_percent}
+        history = train_lm(train, heldout, out, cfg, loop, args.batch_tokens, extra={"data": data, "sources": sources})
+        if history and not heldout:
+            print(f"no held-out sentences: {out / 'best.pt'} is the epoch of the lowest training loss", file=sys.stderr)
+        elif history:
+            best = min(history, key=lambda h: h.get("val_ppl", float("inf")))
+            print(f"best epoch {best['epoch']}: held-out perplexity {best.get('val_ppl', float('nan')):.4f} per "
+                  f"character ({best.get('val_bpc', float('nan')):.4f} bits)", file=sys.stderr)
     return 0

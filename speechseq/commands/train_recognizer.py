@@ -22,7 +22,7 @@ from pathlib import Path
 from ..errors import SpeechseqError
 from ..train.manifests import EVAL_SPLITS
 from .common import HelpFormatter, bounded, checked_device, output_dir, require_torch, seed_arg, warn
-from .runs import resumable, run_path
+from .runs import only_run, resumable, run_path
 
 
 # manifest splits that hold evaluation data (Kathleen dev, FSDD test): left out of a manifest read without --split
@@ -263,7 +263,7 @@ def run(args: argparse.Namespace) -> int:
     from ..train.recognizer import train_recognizer
 
     checked_device(args.device)  # before OUT is made
-    output_dir(args.out, "--out")
-    train_recognizer(**setup(args, args.device))
+    with only_run(output_dir(args.out, "--out")):
+        train_recognizer(**setup(args, args.device))
     print(f"best checkpoint: {Path(args.out) / 'best.pt'}", file=sys.stderr)
     return 0

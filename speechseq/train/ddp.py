@@ -8,7 +8,9 @@ The options are those of `speechseq train recognizer`. Every rank computes the s
 for an epoch (a pure function of the seed and the epoch) and takes every world-th batch of it;
 DistributedDataParallel averages the gradients, so each optimizer step sees world x the batch.
 Rank 0 alone computes the feature cache (the others wait for it), validates, writes the
-checkpoints and shows progress. Rerunning the command resumes from OUT/last.pt on every rank.
+checkpoints and shows progress; it holds OUT while the run lasts, so that a second run into it
+stops at once (speechseq.commands.runs.only_run). Rerunning the command resumes from OUT/last.pt
+on every rank.
 An error of the options or the data (rank 0's, or any rank's while setting up) stops every rank,
 said once in one line; torchrun then adds its own report of the failed processes.
 """
@@ -18,6 +20,7 @@ import argparse
 import os
 import sys
 import warnings
+from contextlib import ExitStack
 
 import torch
 import torch.distributed as dist
@@ -45,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     dist.init_process_group("nccl" if cuda else "gloo")
     rank = dist.get_rank()
     try:
-        _train(args, rank, dist.get_world_size(), local, cuda)
+        with ExitStack() as held:  # rank 0's hold on OUT, for the whole run (speechseq.commands.runs.only_run)
+            _train(args, rank, dist.get_world_size(), local, cuda, held)
     except _Stop as err:  # an error every rank knows of: said once
         if rank == 0:
             print(f"speechseq: error: {err}", file=sys.stderr)
@@ -93,8 +97,10 @@ def _enough_batches(train, opts, world: int) -> None:
                              f"nothing; give a smaller --batch-seconds (or start fewer processes)")
 
 
-def _train(args: argparse.Namespace, rank: int, world: int, local: int, cuda: bool) -> None:
+def _train(args: argparse.Namespace, rank: int, world: int, local: int, cuda: bool, held: ExitStack) -> None:
+    """This rank's share of the run; rank 0 holds OUT in `held` first (another run into it: every rank stops)."""
     from ..commands.common import output_dir
+    from ..commands.runs import only_run
     from ..commands.train_recognizer import _banks, setup
     from .recognizer import train_recognizer
 
@@ -104,7 +110,7 @@ def _train(args: argparse.Namespace, rank: int, world: int, local: int, cuda: bo
     error = None
     if rank == 0:  # the others wait at _agree
         try:
-            output_dir(args.out, "--out")
+            held.enter_context(only_run(output_dir(args.out, "--out")))
             _banks(args)  # the feature cache, made once
         except Exception as err:  # noqa: BLE001 - any failure here must reach the ranks waiting at _agree
             error = _message(err) if isinstance(err, (SpeechseqError, OSError)) else f"{type(err).__name__}: {err}"
