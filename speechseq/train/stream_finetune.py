@@ -220,7 +220,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.int8 and not args.export:
         ap.error("--int8 needs --export (the int8 twin is made of the exported streaming model)")
     try:
-        return _run(args)
+        from ..commands.runs import only_run
+
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        with only_run(out):  # a second fine-tune into OUT is refused, as the training commands refuse one
+            return _run(args)
     except (SpeechseqError, OSError) as err:  # a source or bank missing, damaged or of another kind: one line
         print(f"stream_finetune: error: {err}", file=sys.stderr)
         return 1
