@@ -112,22 +112,23 @@ def test_a_checkpoint_without_its_frontend_exports_the_banks_one(setup):
     assert read_metadata(out)["frontend"] == other
 
 
-def test_a_second_fine_tune_into_a_held_folder_is_refused(tmp_path, capsys):
-    """Like the training commands (tests/test_run_lock.py): a fine-tune into an OUT another one holds is one line."""
+def test_a_second_fine_tune_into_a_held_folder_is_refused(setup, capsys):
+    """Like the training commands (tests/test_run_lock.py): a fine-tune into an OUT another one holds is one line,
+    and leaves it alone."""
     import fcntl
     import os
 
     from speechseq.train.stream_finetune import main
 
-    out = tmp_path / "run"
+    d, src, common = setup
+    out = d / "run"
     out.mkdir()
     fd = os.open(out / ".lock", os.O_RDWR | os.O_CREAT)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         os.write(fd, b"4242")
-        assert main(["--from-onnx", "models/recognizer-en.onnx", "--features", str(tmp_path / "none"),
-                     "--out", str(out)]) == 1
+        assert main(["--from-onnx", str(src), *common, "--epochs", "1", "--out", str(out)]) == 1
     finally:
         os.close(fd)
-    assert "in use by another training run (pid 4242)" in capsys.readouterr().err
+    _one_line(capsys, "in use by another training run (pid 4242)")
     assert sorted(p.name for p in out.iterdir()) == [".lock"]

@@ -17,6 +17,7 @@ loop gives checkpoints, resume, EMA and the curve; the best epoch is chosen by t
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -220,19 +221,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.int8 and not args.export:
         ap.error("--int8 needs --export (the int8 twin is made of the exported streaming model)")
     try:
-        from ..commands.runs import only_run
-
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        with only_run(out):  # a second fine-tune into OUT is refused, as the training commands refuse one
-            return _run(args)
+        with contextlib.ExitStack() as hold:   # OUT, once _run takes it
+            return _run(args, hold)
     except (SpeechseqError, OSError) as err:  # a source or bank missing, damaged or of another kind: one line
         print(f"stream_finetune: error: {err}", file=sys.stderr)
         return 1
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, hold: contextlib.ExitStack) -> int:
     from ..commands.common import checked_device
+    from ..commands.runs import only_run
     from ..runtime.onnx import twin_path
     from .loop import LoopConfig, load_checkpoint, train_loop
 
@@ -264,6 +262,8 @@ def _run(args: argparse.Namespace) -> int:
     opts = TrainOptions(batch_seconds=args.batch_seconds, repeats={s: args.fraction for s in set(train.sources)})
     loop_cfg = LoopConfig(epochs=args.epochs, lr=args.lr, device=args.device, ema_decay=args.ema or None)
     validate = chunked_validate(val, args.device)
+    Path(args.out).mkdir(parents=True, exist_ok=True)   # held from here (its checks done): a second fine-tune into
+    hold.enter_context(only_run(Path(args.out)))        # OUT is refused, as the training commands refuse one
     if not (Path(args.out) / "last.pt").exists():
         model.to(args.device)
         print(f"before fine-tuning: {validate(model)}", file=sys.stderr)
