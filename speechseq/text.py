@@ -146,6 +146,12 @@ def _spell_number(match: re.Match) -> str:
     return " " + words + " "
 
 
+def _spell_abbreviation(match: re.Match) -> str:
+    # a possessive stays one word ("Dr's" doctor's, not "doctor s")
+    after = "" if match.string.startswith("'", match.end()) else " "
+    return " " + _ABBREVIATIONS[match.group(0).replace(".", "").lower()] + after
+
+
 def _spell_clock(match: re.Match) -> str:
     hour, minute, ampm = int(match.group("h")), int(match.group("m")), match.group("ampm") or ""
     if hour > 24:
@@ -206,7 +212,7 @@ def normalize(text: str) -> str:
     """
     text = unicodedata.normalize("NFKD", text.translate(_LETTERS).translate(_SIGNS))
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = _ABBREVIATION.sub(lambda m: " " + _ABBREVIATIONS[m.group(0).replace(".", "").lower()] + " ", text)
+    text = _ABBREVIATION.sub(_spell_abbreviation, text)
     text = _AMPM.sub(lambda m: f" {m.group(1).lower()} m ", text)
     text = _MINUS.sub(" minus ", text)
     text = _DEGREES.sub(lambda m: " degrees " + ("celsius" if m.group(1) in "cC" else "fahrenheit") + " ", text)

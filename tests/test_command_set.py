@@ -289,3 +289,21 @@ def test_log_probs_over_another_vocabulary_are_refused():
         with pytest.raises(ValueError, match=rf"phrase 2 .*{re.escape(str(bad))}.*3 symbols"):
             ctc_log_likelihoods(lp, [[1], bad])
     assert np.isfinite(ctc_log_likelihoods(lp, [[1], [2, 1]])).all()
+
+
+def test_a_phrase_scores_the_same_beside_a_much_longer_one():
+    """A batch's rows are as long as its longest phrase; a shorter phrase's mass ran on into the padding states
+    (blanks) after its own end, whose alignments multiply with the frames left, and its row was scaled to their
+    maximum: over 40 s (2,000 frames: `transcribe --max-segment 40`, `listen --max-utterance-s 40`) beside a
+    160-character phrase, "stop"'s own states fell below 1e-308 of it, were rounded up as subnormals, and its log P
+    came out +80.4 (a probability over 1; -15.7 alone), so that it beat every phrase said."""
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(2000, 29))
+    logits[:, BLANK] += 10         # mostly blank, as a trained recogniser's posteriors between words
+    lp = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
+    stop, long_ = encode("stop"), encode(("set a timer for twenty minutes and remind me to call " * 4)[:160])
+    want = _log_domain(lp, stop)
+    assert want == pytest.approx(-15.68, abs=0.01)
+    assert ctc_log_likelihoods(lp, [stop])[0] == pytest.approx(want, rel=1e-9)
+    assert ctc_log_likelihoods(lp, [stop, long_])[0] == pytest.approx(want, rel=1e-9)
+    assert ctc_log_likelihoods(lp, [long_, stop, long_[:80]])[1] == pytest.approx(want, rel=1e-9)

@@ -767,3 +767,37 @@ def test_cli_says_when_its_fusion_weights_are_not_read(tiny_models, capsys, deco
         assert warned == []
     else:
         assert len(warned) == 1 and said in warned[0] and "--decoder beam reads them" in warned[0], err
+
+
+class WordsTranscriber(Transcriber):
+    """The real transcriber, its words replaced by given ones (times from the utterance's first frame): where the
+    recogniser puts them is what the listener's bounds are about."""
+
+    def __init__(self, path, words) -> None:
+        super().__init__(path)
+        self.words = words
+
+    def transcribe(self, feats, partial: bool = False):
+        return " ".join(w.word for w in self.words), list(self.words)
+
+
+def test_the_finals_words_stay_inside_the_recording(tiny_models):
+    """Words wholly after the VAD's speech end plus its margin are moved back to end there, each keeping its length;
+    where they are longer than the speech before that end they were pushed before the recording's start, and the
+    onset bound (the onset less ONSET_MARGIN_S, 0.06 s before the recording here) kept them there: the first word
+    started 0.06 s before the final's start."""
+    from speechseq.runtime.decoding import Word
+
+    rng = np.random.default_rng(0)
+    audio = np.concatenate([np.zeros(16000, np.float32), (0.3 * rng.standard_normal(6400)).astype(np.float32),
+                            np.zeros(40000, np.float32)])                  # the keyword ends at 1.0 s, 0.4 s of sound
+    words = [Word("a", 0.65, 1.0, 0.9), Word("b", 1.0, 1.35, 0.9)]      # heard after it, 0.7 s long
+    listener = Listener(ScriptedDetector(1.0), WordsTranscriber(tiny_models.recognizer, words), None, EnergyVad(),
+                        ListenerConfig(silence_s=1.0, partials=False))
+    events, _ = _run(listener, audio)
+    (final,) = [e for e in events if isinstance(e, FinalEvent)]
+    assert final.start == pytest.approx(1.0, abs=0.01) and final.speech_end == pytest.approx(1.4, abs=0.04)
+    assert [w.word for w in final.words] == ["a", "b"]
+    a, b = final.words             # "b" ends at the bound, "a" where "b" starts, from the recording's start on
+    assert b.end == pytest.approx(final.speech_end + 0.2) and b.end - b.start == pytest.approx(0.35)
+    assert a.start == final.start and a.end == b.start

@@ -115,6 +115,8 @@ def test_normalize_takes_a_number_too_long_for_int():
     ("fruit, e.g. apples, i.e. food, etc.", "fruit for example apples that is food et cetera"),
     ("Lakers vs. Celtics vs Bulls", "lakers versus celtics versus bulls"),
     ("St. Louis, No.5, TV and A.I.", "st louis no five tv and a i"),   # unsure readings are left as written
+    # a possessive stays one word: "the Dr's office" was "the doctor s office" (before the abbreviations "dr's")
+    ("the Dr's office, Mr.'s hat, Mrs’ car", "the doctor's office mister's hat missus car"),
 ])
 def test_normalize_reads_abbreviations(raw, expected):
     assert normalize(raw) == expected

@@ -107,3 +107,20 @@ def test_listen_final_ends_the_last_word_where_the_speech_ends(demo, vad):
     assert final.text == "turn on the kitchen lights" and _in_order(final.words), final.words
     assert 4.0 < final.speech_end < 4.2
     assert LAST_T_S < final.words[-1].end <= final.speech_end + offset_margin(vad) + 1e-6, final.words
+
+
+def test_a_pile_of_late_words_stays_inside_its_piece():
+    """recognize and transcribe bound a piece's words by its VAD's offset (plus the margin), then its onset (less
+    ONSET_MARGIN_S). Late words longer than the speech before the offset bound were pushed before the piece's start,
+    and where the speech begins at the piece's start the onset bound (0.06 s before it) kept them there: the first
+    word started at -0.06 s."""
+    from speechseq.runtime.decoding import Word
+    from speechseq.runtime.recognizer import _bounded
+
+    probs = np.zeros(100, np.float32)
+    probs[:2] = 1.0                                  # the VAD hears speech in the piece's first 64 ms only
+    words = [Word("turn", 0.50, 0.90, 0.9), Word("on", 1.00, 1.30, 0.8)]
+    got = _bounded(words, EnergyVad(), probs, (0, 100 * 512), 16000, 0.5)
+    assert [(w.word, w.start, w.end) for w in got] == [("turn", 0.0, pytest.approx(0.4)),
+                                                       ("on", pytest.approx(0.4), pytest.approx(0.7))]
+    assert _bounded(words, EnergyVad(), probs, (51200, 51200 + 100 * 512), 16000, 0.5) == words   # none heard

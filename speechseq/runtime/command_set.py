@@ -37,7 +37,9 @@ _BATCH = 256          # phrases scored together (memory: frames x batch x states
 
 def ctc_log_likelihoods(log_probs: np.ndarray, phrases: Sequence[Sequence[int]]) -> np.ndarray:
     """log P_ctc(tokens | audio) of each token sequence in `phrases` over (T, V) log-probs: the CTC forward
-    algorithm, vectorised over the phrases. -inf where a phrase cannot fit in T frames. ValueError for a token outside
+    algorithm, vectorised over the phrases. -inf where a phrase cannot fit in T frames, and where its alignments fall
+    over 1e308 (709 nats) below the phrase's best partial one at some frame (a 160-letter phrase the audio does not
+    say, -1226 in the log domain: a deficit of 7.7 for one of inf). ValueError for a token outside
     the V symbols (one past them failed with a bare IndexError; a negative one read another symbol's column)."""
     lp = np.asarray(log_probs, np.float64)
     if lp.ndim != 2:
@@ -69,9 +71,13 @@ def _forward(lp: np.ndarray, phrases: Sequence[Sequence[int]]) -> np.ndarray:
     ends = np.stack([2 * lengths, np.maximum(2 * lengths - 1, 0)], 1)    # the last blank and the last symbol
     if n_frames == 0:
         return np.where(lengths == 0, 0.0, -np.inf)
+    # A shorter phrase's states past its last blank read an extra column of zeros: mass run on into them (their
+    # alignments multiply with the frames left) outgrew the phrase's own states by over 1e308 beside a long phrase
+    # on a long utterance, and the row's scaling to their maximum lost them (a log P above 0).
+    labels[np.arange(n_states) > 2 * lengths[:, None]] = lp.shape[1]
     # In probabilities, each phrase's row scaled to a maximum of 1 at every frame (its log kept): sums and products
     # where the log domain needs logaddexp, about 4x faster; what falls 1e-308 below the row's best is dropped.
-    probs, hop = np.exp(lp), skip[:, 2:].astype(np.float64)
+    probs, hop = np.exp(np.pad(lp, ((0, 0), (0, 1)), constant_values=-np.inf)), skip[:, 2:].astype(np.float64)
     alpha = np.zeros(labels.shape)
     alpha[:, :2] = probs[0, labels[:, :2]]
     log_scale = np.zeros(len(phrases))

@@ -309,8 +309,9 @@ class Listener:
             text, words = self.transcriber.transcribe(np.concatenate(rec.feats))
         if rec.speech_seen:  # an unheard last letter is put in the last frames (recognizer.OFFSET_MARGIN_S)
             words = words_not_after(words, rec.speech_end + offset_margin(self.vad) - rec.start)
-        if rec.onset is not None:  # the recogniser writes the first letters in its first frames (ONSET_MARGIN_S)
-            words = words_not_before(words, rec.onset - ONSET_MARGIN_S - rec.start)
+        if rec.onset is not None:  # the recogniser writes the first letters in its first frames (ONSET_MARGIN_S);
+            # and none before the recording (late words longer than the speech before their bound were moved back)
+            words = words_not_before(words, max(rec.onset - ONSET_MARGIN_S - rec.start, 0.0))
         at = rec.stream_time
         final = FinalEvent(text, tuple(replace(w, start=at(rec.start + w.start), end=at(rec.start + w.end, end=True))
                                        for w in words),

@@ -143,11 +143,13 @@ class Transcript:
 def _bounded(words: Iterable[Word], vad, probs: np.ndarray, span: tuple[int, int], sample_rate: int,
              threshold: float) -> list[Word]:
     """The words of the piece `span` [a, b) (times from a) of a clip that `vad` gave `probs` for: none ending after
-    the speech's offset plus its offset_margin, then none starting before its onset less ONSET_MARGIN_S."""
+    the speech's offset plus its offset_margin, then none starting before its onset less ONSET_MARGIN_S, nor before
+    the piece (late words longer than the speech before the offset's bound are moved back that far)."""
     a = span[0]
     onset = (speech_onset(probs, vad.frame_s, span, sample_rate, threshold) - a) / sample_rate
     offset = (speech_offset(probs, vad.frame_s, span, sample_rate, threshold) - a) / sample_rate
-    return words_not_before(words_not_after(list(words), offset + offset_margin(vad)), onset - ONSET_MARGIN_S)
+    return words_not_before(words_not_after(list(words), offset + offset_margin(vad)),
+                            max(onset - ONSET_MARGIN_S, 0.0))
 
 
 def _frame_energy(audio: np.ndarray, hop: int) -> np.ndarray:
