@@ -307,3 +307,15 @@ def test_a_phrase_scores_the_same_beside_a_much_longer_one():
     assert ctc_log_likelihoods(lp, [stop])[0] == pytest.approx(want, rel=1e-9)
     assert ctc_log_likelihoods(lp, [stop, long_])[0] == pytest.approx(want, rel=1e-9)
     assert ctc_log_likelihoods(lp, [long_, stop, long_[:80]])[1] == pytest.approx(want, rel=1e-9)
+
+
+@pytest.mark.skipif(not (MODEL.exists() and SAMPLE.exists()), reason="shipped model missing")
+def test_an_empty_commands_path_is_one_line_not_free_text(capsys):
+    """--commands "$LIST" with the variable unset: transcribe, eval recognizer and listen spelt every utterance freely
+    without a word (as if no list were given); an empty path is one line before any work, as --init '' is."""
+    for argv in (["transcribe", str(SAMPLE)], ["listen", "--input", str(SAMPLE), "--fast", "--no-partials"],
+                 ["eval", "recognizer", "--manifest", str(SAMPLE)]):
+        assert main([*argv, "--commands", ""]) == 1, argv
+        out, err = capsys.readouterr()
+        assert (out, err.splitlines()) == ("", ["speechseq: error: --commands '': an empty path names no command "
+                                                "list"]), argv

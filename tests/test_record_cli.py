@@ -658,6 +658,19 @@ def test_record_background_shorter_than_a_file_is_refused_before_recording(tmp_p
     assert [(e["event"], e["duration"]) for e in _events(capsys.readouterr().out)] == [("background", 1.0)]
 
 
+def test_record_background_just_under_a_second_is_not_said_as_one(tmp_path, capsys):
+    """`--max-minutes 0.016` (0.96 s) was refused as "1.0 s, under the 1 s": the length is said as it is."""
+    src = tmp_path / "room.wav"
+    sf.write(src, (0.05 * np.random.default_rng(0).standard_normal(5 * SR)).astype(np.float32), SR)
+    for option in ("--max-minutes", "--background"):
+        argv = ["--background", "5", "--max-minutes", "0.016"] if option == "--max-minutes" else ["--background",
+                                                                                                  "0.0166"]
+        assert main(["record", *argv, "--out", str(tmp_path / "room"), "--input", str(src)]) == 1
+        said = "0.96 s" if option == "--max-minutes" else "0.996 s"
+        assert capsys.readouterr().err.strip() == (f"speechseq: error: {option} {argv[-1]}: {said}, under the 1 s a "
+                                                   "background file holds at least: give 0.017 minutes or more")
+
+
 def test_record_from_a_file_says_device_options_are_ignored(tmp_path, capsys):
     """--device and --samplerate choose a microphone: with --input they were silently ignored (listen warns)."""
     src = tmp_path / "takes.wav"

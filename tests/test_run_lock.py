@@ -179,3 +179,52 @@ def test_a_torchrun_run_into_a_held_folder_stops_every_rank_in_one_line(tmp_path
     p = torchrun(tmp_path / "free")
     assert p.returncode == 0, p.stderr[-3000:]
     assert (tmp_path / "free" / "last.pt").is_file()
+
+
+def _probe(out: Path) -> tuple[int, str]:
+    """Another process taking OUT as a run does: its exit code and what it said."""
+    p = subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path\nfrom speechseq.commands.runs "
+                        "import only_run\nwith only_run(Path(sys.argv[1])): print('free')", str(out)],
+                       capture_output=True, text=True, cwd=ROOT)
+    return p.returncode, (p.stdout + p.stderr.strip().splitlines()[-1:][0] if p.stderr.strip() else p.stdout)
+
+
+def test_a_forked_worker_does_not_keep_out_held(tmp_path):
+    """A process forked while OUT is held (a pool of batch or synthesis workers) shared the holder's lock: OUT stayed
+    held after the run while a worker lived (train recognizer keeps its batch workers for the process's life), and
+    after a SIGKILL of the run until its workers ended. The worker drops it; the holder keeps it to the block's end."""
+    import multiprocessing
+
+    from speechseq.commands.runs import only_run
+
+    out = tmp_path / "run"
+    out.mkdir()
+    with only_run(out):
+        worker = multiprocessing.get_context("fork").Process(target=signal.pause)
+        worker.start()
+        try:
+            code, said = _probe(out)
+            assert code == 1 and f"in use by another training run (pid {os.getpid()})" in said, said
+        except BaseException:
+            worker.kill()
+            raise
+    try:
+        assert _probe(out) == (0, "free\n")
+    finally:
+        worker.kill()
+        worker.join()
+
+
+def test_train_recognizer_with_workers_resumed_in_the_same_process(tmp_path, capsys):
+    """`main([... train recognizer --workers 2 ...])` run again in one process (a notebook, a script resuming with
+    more epochs) was refused naming this process's own pid: its batch workers, forked while it held OUT and kept for
+    later epochs, held OUT still. The rerun resumes."""
+    out = tmp_path / "rec"
+    argv = ["train", "recognizer", "--manifest", str(_manifest(tmp_path / "m")), "--hidden", "8", "--layers", "1",
+            "--no-augment", "--workers", "2", "--out", str(out)]
+    assert main([*argv, "--epochs", "1"]) == 0
+    capsys.readouterr()
+    code = main([*argv, "--epochs", "2"])
+    err = capsys.readouterr().err
+    assert (code, "in use" in err) == (0, False), err[-2000:]
+    assert [h["epoch"] for h in json.loads((out / "history.json").read_text())] == [1, 2]

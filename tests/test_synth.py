@@ -575,12 +575,22 @@ def test_cache_key_follows_the_voice_packages_versions():
     assert ident("mbrola", "dpkg-query not installed").endswith("voice packages: unknown (dpkg-query not installed)")
 
 
+def test_cache_key_follows_festivals_lexicon_packages():
+    """festival's English voices say each word as its lexicons (festlex-cmu, festlex-poslex) spell it: an upgrade of
+    one changes the clips as a voice's does, and the key stayed the same."""
+    old = (("festlex-cmu", "2.4-2"), ("festvox-kallpc16k", "2.4-1"))
+    new = (("festlex-cmu", "2.4-3"), ("festvox-kallpc16k", "2.4-1"))
+    assert synth.engine_identity("festival", old) != synth.engine_identity("festival", new)
+    assert synth.engine_identity("festival", old).endswith("voice packages: festlex-cmu 2.4-2, festvox-kallpc16k 2.4-1")
+    assert synth.engine_identity("mbrola", old) == synth.engine_identity("mbrola", new)
+
+
 def test_the_voice_packages_of_this_machine_are_in_the_key(fresh_identities):
     if shutil.which("dpkg-query") is None:
         pytest.skip("not a Debian system: no dpkg-query")
     import subprocess
-    listing = subprocess.run(["dpkg-query", "-W", "-f", "${db:Status-Status} ${Package} ${Version}\n", "festvox-*",
-                              "mbrola-*"], capture_output=True, text=True).stdout.split("\n")
+    listing = subprocess.run(["dpkg-query", "-W", "-f", "${db:Status-Status} ${Package} ${Version}\n", "festlex-*",
+                              "festvox-*", "mbrola-*"], capture_output=True, text=True).stdout.split("\n")
     installed = sorted(tuple(line.split()[1:]) for line in listing if line.startswith("installed "))
     if not installed:
         pytest.skip("no festival or MBROLA voice package installed")

@@ -77,8 +77,9 @@ def run(args: argparse.Namespace) -> int:
     cases = []
     for u in utts:
         if dec is not None:
-            # as many symbols as the audio has encoder frames, <eos> included: never from the reference, whose length
-            # the system does not know (a cap of 2 x its length + 20 cut the search short and changed its output)
+            # as many symbols as the audio has encoder frames, <eos> included, not a cap from the reference, whose length
+            # the system does not know (2 x its length + 20 cut the search short and changed its output); analyze_attention
+            # raises it to the reference's length where that is longer, so that the reference stays reachable
             cases.append(analyze_attention(u.key, dec.step_fn(u.memory), dec.initial_state(), u.text, args.beam,
                                            max_len=len(u.memory) + 1, length_norm_alpha=args.length_norm))
         else:

@@ -184,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
                               key=lambda o: o[1])
         if round(minutes * 60 * SAMPLE_RATE) < MIN_BACKGROUND_S * SAMPLE_RATE:  # the session would keep nothing
             least = math.ceil(MIN_BACKGROUND_S / 60 * 1000) / 1000
-            raise SpeechseqError(f"{option} {minutes:g}: {minutes * 60:.1f} s, under the {MIN_BACKGROUND_S} s a "
+            raise SpeechseqError(f"{option} {minutes:g}: {minutes * 60:.3g} s, under the {MIN_BACKGROUND_S} s a "
                                  f"background file holds at least: give {least:g} minutes or more")
         stem = "background"
     else:

@@ -20,18 +20,38 @@ try:
 except ImportError:  # Windows: runs are not locked
     fcntl = None
 
+_HELD: set[int] = set()  # the descriptors of the locks this process holds (only_run)
+
+
+def _drop_held() -> None:
+    """In a process forked while OUT is held (a pool of batch or synthesis workers): its copy of the lock closed. A
+    flock belongs to the open file, which a fork shares: a worker kept OUT held after its run (train recognizer keeps
+    its workers for the process's life), and after a SIGKILL of the run until the last worker ended."""
+    for fd in _HELD:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _HELD.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_drop_held)
+
 
 @contextmanager
 def only_run(out: Path) -> Iterator[None]:
     """OUT held by this process while the block runs: an exclusive lock on OUT/.lock (with this pid in it), so
     that a second training into the same OUT (the command run twice) is refused in one line before any work,
     instead of both writing last.pt, the snapshots and the bank over each other. The OS lets go of it when the
-    process ends, so a killed run leaves none behind and its rerun resumes."""
+    process ends, so a killed run leaves none behind and its rerun resumes; a process forked meanwhile (a worker)
+    does not hold it."""
     if fcntl is None:
         yield
         return
     path = Path(out) / ".lock"
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)  # not truncated: it names the holder
+    _HELD.add(fd)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -49,7 +69,9 @@ def only_run(out: Path) -> Iterator[None]:
             os.write(fd, str(os.getpid()).encode())
         yield
     finally:
-        os.close(fd)  # the lock with it
+        if fd in _HELD:  # not in a process forked in the block, which closed its copy then
+            _HELD.discard(fd)
+            os.close(fd)  # the lock with it
 
 
 def run_path(path: str | Path, out: Path) -> str:

