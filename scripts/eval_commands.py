@@ -47,6 +47,14 @@ def _utterances(spec: str):
     return [u for u in utts if normalize(u.text)], skipped
 
 
+def _bench_voices() -> tuple[str, ...]:
+    """scripts/bench_listener.py's held-out voices (its VOICES)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from bench_listener import VOICES
+
+    return VOICES
+
+
 def _spoken(phrases_file: str, voices: list[str], cache: Path) -> Path:
     """A manifest of every phrase of `phrases_file` said by each voice (ENGINE:NAME), made into `cache` once."""
     import json
@@ -82,8 +90,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--set", action="append", default=[], metavar="NAME=MANIFEST[:SPLIT][@KEY=V1,V2]")
     ap.add_argument("--speak", metavar="FILE", help="also a set of FILE's phrases said by --voices")
-    ap.add_argument("--voices", default="flite:kal,festival:cmu_us_slt_arctic_hts,pico:en-US,mbrola:mb-us3,"
-                                        "espeak-ng:en-us+m2,espeak-ng:en-gb+f3",
+    ap.add_argument("--voices", default=",".join(_bench_voices()),
                     help="ENGINE:NAME,... for --speak (default: scripts/bench_listener.py's held-out voices)")
     ap.add_argument("--cache", default="cache/eval_commands", help="where --speak's clips are kept")
     ap.add_argument("--model", default="models/recognizer-en.int8.onnx")

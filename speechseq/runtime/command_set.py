@@ -134,6 +134,7 @@ class CommandSet:
         self.texts = tuple(texts)
         self.phrases = tuple(texts.values())
         self.tokens = tuple(tuple(encode(t)) for t in self.texts)
+        self._chars = np.array([len(t) for t in self.tokens], np.float64)   # each deficit's denominator
         self.max_deficit = float(max_deficit)
 
     @classmethod
@@ -170,7 +171,7 @@ class CommandSet:
                              f"got shape {lp.shape}")
         scores = ctc_log_likelihoods(lp, self.tokens)
         best_path = float(lp.max(axis=1).sum()) if lp.size else 0.0
-        return scores, (best_path - scores) / np.array([len(t) for t in self.tokens], np.float64)
+        return scores, (best_path - scores) / self._chars
 
     def match(self, log_probs: np.ndarray) -> CommandMatch:
         """The best phrase for one utterance's (T, V) CTC log-probs (not accepted when it has no frames)."""

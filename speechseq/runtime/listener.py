@@ -105,6 +105,7 @@ class Transcriber:
     def __init__(self, path: str | os.PathLike, opts: DecodeOptions = DecodeOptions(), threads: int = 1) -> None:
         self.recognizer = Recognizer(path, threads)
         self.opts = opts
+        self._partial_opts = replace(opts, commands=None)   # partial text is spelt freely (transcribe)
         self.frontend = self.recognizer.frontend
 
     def transcribe(self, feats: np.ndarray, partial: bool = False) -> tuple[str, list[Word]]:
@@ -113,7 +114,7 @@ class Transcriber:
         matched to half a command would be shown, then taken back)."""
         if len(feats) == 0:
             return "", []
-        opts = replace(self.opts, commands=None) if partial and self.opts.commands is not None else self.opts
+        opts = self._partial_opts if partial else self.opts
         result = self.recognizer.decode(self.recognizer.log_probs(feats), opts)
         return result.text, list(result.words)
 
