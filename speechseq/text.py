@@ -32,7 +32,7 @@ _SCALES = ((10**12, "trillion"), (10**9, "billion"), (10**6, "million"), (1000, 
 _ORDINAL_END = {"one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
                 "nine": "ninth", "twelve": "twelfth"}
 _SYMBOLS = {"&": " and ", "%": " percent ", "+": " plus ", "=": " equals ", "@": " at ",
-            "#": " number ", "°": " degrees ", "€": " euros ", "£": " pounds "}
+            "#": " number ", "€": " euros ", "£": " pounds "}
 # symbol before an amount -> (unit, units, hundredth, hundredths)
 _CURRENCY = {"$": ("dollar", "dollars", "cent", "cents"), "£": ("pound", "pounds", "penny", "pence"),
              "€": ("euro", "euros", "cent", "cents")}
@@ -49,13 +49,18 @@ _SIGNS = str.maketrans({**{ch: f" {ch} " for ch in "¼½¾⅐⅑⅒⅓⅔⅕⅖�
 _ABBREVIATIONS = {"mr": "mister", "mrs": "missus", "dr": "doctor", "vs": "versus", "etc": "et cetera",
                   "prof": "professor", "jr": "junior", "sr": "senior", "eg": "for example", "ie": "that is"}
 # Those that are no word of their own are read without their dot too ("Mr Smith"), so normalising twice changes
-# nothing ("mr" -> "mister").
-_ABBREVIATION = re.compile(r"\b(?:mrs?|dr|vs|etc)\b\.?|\b(?:prof|jr|sr)\.|\b(?:e\.g|i\.e)(?![a-z])\.?", re.IGNORECASE)
+# nothing ("mr" -> "mister"). Their edges are letters a-z, not \b: a digit or a dropped character beside one
+# ("Dr3", "Dr_3") is no part of the word, and "dr three" would read "doctor three" when normalised again.
+_ABBREVIATION = re.compile(r"(?<![a-z])(?:(?:mrs?|dr|vs|etc)(?![a-z])\.?|(?:prof|jr|sr)\.|(?:e\.g|i\.e)(?![a-z])\.?)",
+                           re.IGNORECASE)
 # "7am", "7 a.m.", "10:30PM" -> "7 a m": the letters a person says (not the word "am")
 _AMPM = re.compile(r"(?<=\d)\s*([ap])\.?m\.?(?!\w)", re.IGNORECASE)
-# A minus sign: a hyphen before an amount, not after a word or a number ("-4", "-$5"; not "COVID-19", "3-4").
-_MINUS = re.compile(r"(?<![\w.,/\u2044-])-(?=[$£€]?\.?\d)")
-_DEGREES = re.compile(r"°\s?([CF])(?![a-z])", re.IGNORECASE)
+# A minus sign: a hyphen before an amount, not after a word, a number or a sign of one ("-4", "-$5", "-½"; not
+# "COVID-19", "3-4", "20%-30%", "20°-25°", "1½-2": _SIGNS set the vulgar fraction apart, "1 1⁄2 -2", "- 1⁄2").
+_MINUS = re.compile(r"(?<![\w.,/\u2044%°-])(?<!\u2044\d )(?<!\u2044\d\d )-(?=[$£€]?\.?\d| \d\u2044\d)")
+# A degree sign, with the scale after it; after a lone 1 it is one "degree" ("1°", "-1 °C"; "1.5°", "21°" degrees).
+_DEGREES = re.compile(r"(?P<one>(?<![\w.,/\u2044$£€])1\s?)?°(?:\s?(?P<scale>[CF])(?![a-z]))?", re.IGNORECASE)
+_SCALE_NAMES = {"c": "celsius", "f": "fahrenheit", "": ""}
 # A clock time: hours, two-digit minutes, an "a m" / "p m" after it (not "1:30:45", "3:1").
 _CLOCK = re.compile(r"(?<![\w.,:])(?P<h>\d{1,2}):(?P<m>[0-5]\d)(?![\w:]|[.,]\d)(?P<ampm>\s*[ap] m\b)?")
 # A fraction: a vulgar fraction or fraction slash ("½", "1⁄2"), or n/d with n < d <= 10 ("3/4"; not "24/7", "9/11",
@@ -201,7 +206,7 @@ def normalize(text: str) -> str:
       times      "9:30" nine thirty, "10:05 am" ten oh five a m, "10:00" ten o'clock, "14:00" fourteen hundred
       money      "$5.50" five dollars and fifty cents, "£3" three pounds, "€1" one euro
       symbols    % percent, & and, + plus, = equals, @ at, # number, "20°C" twenty degrees celsius,
-                 "m²" m squared
+                 "1°" one degree, "m²" m squared
       titles     Mr mister, Mrs missus, Dr doctor, Prof. professor, Jr. junior, Sr. senior, vs versus,
                  etc et cetera, e.g. for example, i.e. that is
       letters    accents dropped ("café" cafe), "ß" ss, "ø" o, "’" and "´" an apostrophe
@@ -215,7 +220,8 @@ def normalize(text: str) -> str:
     text = _ABBREVIATION.sub(_spell_abbreviation, text)
     text = _AMPM.sub(lambda m: f" {m.group(1).lower()} m ", text)
     text = _MINUS.sub(" minus ", text)
-    text = _DEGREES.sub(lambda m: " degrees " + ("celsius" if m.group(1) in "cC" else "fahrenheit") + " ", text)
+    text = _DEGREES.sub(lambda m: (" one degree " if m.group("one") else " degrees ")
+                        + _SCALE_NAMES[(m.group("scale") or "").lower()] + " ", text)
     text = _CLOCK.sub(_spell_clock, text)
     text = _FRACTION.sub(_spell_fraction, text)
     text = _NUMBER.sub(_spell_number, text)

@@ -265,3 +265,29 @@ def test_lexicon_tuning_never_decodes_held_out_sentences_or_dev(tmp_path, monkey
     assert not any(n.startswith("h") for n in names)                                 # no held-out voice
     assert "arctic_b0465_1.flac" not in names and "t4.wav" not in names               # nor dev, nor a dev prompt
     assert names == sorted([*(f"arctic_a{i:04d}_1.flac" for i in ids), *(f"t{k}.wav" for k in range(len(val_texts)))])
+
+
+def test_exclusion_manifests_are_read_as_every_manifest_is(tmp_path):
+    """excluded_texts read only the keys "text" and "split": a manifest that holds its prompts under another key
+    every loader takes ("sentence", "transcript", "Text", "Split") excluded nothing, and its dev prompts went into
+    the synthetic training sentences; a line of JSON that is no object, or a text that is no string, was a
+    traceback (AttributeError) instead of one error naming the line."""
+    from speechseq.errors import SpeechseqError
+    from speechseq.train import synth_sets
+
+    rows = [{"sentence": "the quick brown fox jumps over it", "split": "dev"},
+            {"Transcript": "a cat sat on the warm mat today", "Split": "test"},
+            {"text": "she sells sea shells by the shore", "split": "train"}]
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text("\ufeff" + "".join(json.dumps(r) + "\n" for r in rows))   # with a byte order mark
+    excluded = synth_sets.excluded_texts([str(manifest)], ["dev", "test"])
+    assert sorted(" ".join(w) for w in excluded) == ["a cat sat on the warm mat today",
+                                                       "the quick brown fox jumps over it"]
+    for line, message in [("[1, 2]", r"m2.jsonl:2: not a JSON object: \[1, 2\]"),
+                          ('{"text": 5, "split": "dev"}', r"m2.jsonl:2: the text is not a string: 5")]:
+        (tmp_path / "m2.jsonl").write_text(json.dumps(rows[2]) + "\n" + line + "\n")
+        with pytest.raises(SpeechseqError, match=message):
+            synth_sets.excluded_texts([str(tmp_path / "m2.jsonl")], ["dev"])
+    (tmp_path / "m3.jsonl").write_bytes(b'{"text": "caf\xe9 time", "split": "dev"}\n')
+    with pytest.raises(SpeechseqError, match=r"cannot read exclusion manifest .*m3.jsonl: not UTF-8 text"):
+        synth_sets.excluded_texts([str(tmp_path / "m3.jsonl")], ["dev"])

@@ -121,3 +121,48 @@ def test_normalize_takes_a_number_too_long_for_int():
 def test_normalize_reads_abbreviations(raw, expected):
     assert normalize(raw) == expected
     assert normalize(expected) == expected
+
+
+@pytest.mark.parametrize("raw,expected", [
+    # an abbreviation glued to digits was left as written the first time ("Dr3" -> "dr three") and spelled the second
+    # ("doctor three"): normalize(normalize(x)) != normalize(x), so a manifest's text changed when normalised again
+    ("Dr3", "doctor three"),
+    ("Mr2 and Mrs4", "mister two and missus four"),
+    ("3Dr, vs3 and etc5", "three doctor versus three and et cetera five"),
+    ("Dr_3 or Жdr", "doctor three or doctor"),           # a character that is dropped is no letter of the word
+    ("St5, No7, Prof.3, Jr.2", "st five no seven professor three junior two"),
+    ("Drs3 and Mrx", "drs three and mrx"),               # still no abbreviation inside a longer word
+])
+def test_normalize_is_stable_on_an_abbreviation_glued_to_digits(raw, expected):
+    assert normalize(raw) == expected
+    assert normalize(expected) == expected
+
+
+@pytest.mark.parametrize("raw,expected", [
+    # "1°" was "one degrees"
+    ("1°", "one degree"),
+    ("1 °C and 1°F", "one degree celsius and one degree fahrenheit"),
+    ("-1° or +1°", "minus one degree or plus one degree"),
+    ("1.5°, 0.1° and 1.0°", "one point five degrees zero point one degrees and one point zero degrees"),
+    ("0° and 10°", "zero degrees and ten degrees"),
+    ("21°, 11° and 101°C", "twenty one degrees eleven degrees and one hundred one degrees celsius"),
+    ("1½° and 2,001°", "one and a half degrees and two thousand one degrees"),
+    ("a 1 ° tilt", "a one degree tilt"),
+])
+def test_normalize_says_one_degree_in_the_singular(raw, expected):
+    assert normalize(raw) == expected
+    assert normalize(expected) == expected
+
+
+@pytest.mark.parametrize("raw,expected", [
+    # a hyphen after a percent or degree sign or a vulgar fraction is a range, as "3-4" is, not a minus sign:
+    # "20%-30%" read "twenty percent minus thirty percent"
+    ("20%-30% off", "twenty percent thirty percent off"),
+    ("20°-25°C", "twenty degrees twenty five degrees celsius"),
+    ("1½-2 cups, ½-1 cup", "one and a half two cups one half one cup"),
+    # still a minus sign where one is written before an amount ("-½" lost it: "one half")
+    ("from 5% to -5%, ½ or -½, 20 °C -5 °C", "from five percent to minus five percent one half or minus one half "
+                                             "twenty degrees celsius minus five degrees celsius"),
+])
+def test_normalize_reads_a_range_after_a_sign_without_a_minus(raw, expected):
+    assert normalize(raw) == expected

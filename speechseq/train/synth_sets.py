@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from ..checks import finite, refuse, whole
 from ..errors import SpeechseqError
 from ..text import normalize
-from .manifests import EVAL_SPLITS
+from .manifests import EVAL_SPLITS, TEXT_KEYS, json_objects
 
 if TYPE_CHECKING:
     from .synth import SynthJob, Voice
@@ -39,8 +39,13 @@ __all__ = ["ENGINE_WEIGHTS", "VoiceOptions", "KeywordSet", "SentenceSet", "Voice
 # speechseq.train.synth.ENGINES (a test pins the two), named here so that building a parser needs no audio stack.
 ENGINE_WEIGHTS = {"espeak-ng": 0.40, "mbrola": 0.10, "flite": 0.15, "festival": 0.10, "pico": 0.10, "piper": 0.15,
                   "rhvoice": 0.10}
-# Abbreviations and acronyms are read differently by engines than normalize() writes them.
-_UNSAYABLE = re.compile(r"\d|\b(Mr|Mrs|Dr|St|Messrs|Co|No|Jr|Sr|Ltd|Gen|Col|Capt|Lt|Rev|Hon|vs|etc)\.|\b[A-Z]{2,}\b")
+# What engines read otherwise than normalize() writes it, so the transcript would not be what was said: digits
+# (espeak-ng's en-gb voices say "one hundred and one"), acronyms, abbreviations normalize leaves as written ("St"
+# saint, "Co." company, "No." number before an amount) and those espeak-ng or flite spell letter by letter ("Jr" J R,
+# "vs" V S) or say short ("Prof." prof); with or without their dot where they are no word. "Mr.", "Mrs.", "Dr." and
+# "etc." are said as normalize spells them (mister, missus, doctor, et cetera) and are let through.
+_UNSAYABLE = re.compile(r"\d|\b(?:St|Messrs|Ltd|Capt|Lt|Jr|Sr|vs)\b|\b(?:Co|Gen|Col|Rev|Hon|Prof)\.|\bNo\.(?=\s*[a-z])"
+                        r"|\b[A-Z]{2,}\b")
 
 
 @dataclass(frozen=True)
@@ -248,20 +253,24 @@ def keyword_set(keyword: str, out: Path, cfg: KeywordSet = KeywordSet(), voices:
 
 
 def excluded_texts(manifests: tuple[str, ...] | list[str], splits: tuple[str, ...] | list[str]) -> list[list[str]]:
-    """The normalised words of every text of `splits` in the JSONL `manifests`."""
+    """The normalised words of every text of `splits` in the JSONL `manifests`, their keys read as every manifest's
+    are (speechseq.train.manifests: "text", "sentence", "transcript", ..., in any case)."""
     texts = []
     for path in manifests:
         try:
-            lines = Path(path).read_text().splitlines()
+            lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
         except OSError as err:
             raise SpeechseqError(f"cannot read exclusion manifest {path}: {err.strerror}") from None
-        for n, line in enumerate(lines, 1):
-            try:
-                row = json.loads(line) if line.strip() else {}
-            except json.JSONDecodeError:
-                raise SpeechseqError(f"{path}:{n}: not a JSON object (exclusion manifests are JSONL)") from None
-            if row.get("split") in splits and row.get("text"):
-                texts.append(normalize(row["text"]).split())
+        except UnicodeDecodeError:
+            raise SpeechseqError(f"cannot read exclusion manifest {path}: not UTF-8 text") from None
+        for n, row in json_objects(lines, path):
+            keys = {str(k).lower().strip(): k for k in row}
+            text = next((row[keys[k]] for k in TEXT_KEYS if k in keys), None)
+            if row.get(keys.get("split", "")) not in splits or text in (None, ""):
+                continue
+            if not isinstance(text, str):
+                raise SpeechseqError(f"{path}:{n}: the text is not a string: {text!r}")
+            texts.append(normalize(text).split())
     return texts
 
 
