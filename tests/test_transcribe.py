@@ -478,3 +478,50 @@ def test_recognize_puts_the_first_word_where_the_speech_starts(cut):
     t = rec.transcribe([clip])
     assert r.text == t.text and [(w.word, w.start, w.end) for w in r.words] == \
         [(w.word, w.start, w.end) for w in t.words]
+
+
+
+def _said(*parts) -> tuple[np.ndarray, dict[str, float]]:
+    """espeak-ng saying each text of `parts`, silence (a light hiss) for each number of seconds; and where each text
+    starts (s)."""
+    import shutil
+
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed (scripts/install-system.sh)")
+    from speechseq.train.synth import Voice, synthesize
+
+    pieces, starts, t = [], {}, 0.0
+    for p in parts:
+        x = np.zeros(int(p * 16000), np.float32) if isinstance(p, float) else \
+            0.5 * synthesize(p, Voice("espeak-ng", "en-us"))
+        if not isinstance(p, float):
+            starts[p] = t
+        pieces.append(x)
+        t += len(x) / 16000
+    audio = np.concatenate(pieces)
+    return audio + 3e-4 * np.random.default_rng(0).standard_normal(len(audio)).astype(np.float32), starts
+
+
+@pytest.mark.skipif(not SHIPPED.is_file(), reason="models/recognizer-en.onnx not built yet")
+@pytest.mark.parametrize("vad", ["silero", "energy"])
+def test_commands_match_a_phrase_the_vad_splits_at_a_pause(tmp_path, capsys, vad):
+    """--commands matched the list in each VAD region: "turn on the ... kitchen lights", said with a 1.2 s pause,
+    is two regions, neither of them a phrase, and came out free text ("for on the section lights"), where --vad off
+    took the phrase. Now stretches of speech close together are tried as one utterance, and the longest a phrase is
+    accepted for is taken; in a longer file each command still comes out as its own phrase (with --vad off, the whole
+    file as one utterance, none did)."""
+    files = {"one": _said(0.5, "turn on the", 1.2, "kitchen lights", 0.5),
+             "three": _said(0.5, "dim the lights", 1.5, "turn on the", 1.2, "kitchen lights", 1.5, "stop the music",
+                            0.5)}
+    for name, (audio, starts) in files.items():
+        sf.write(tmp_path / f"{name}.wav", audio, 16000)
+        assert main(["transcribe", str(tmp_path / f"{name}.wav"), "--commands", str(ROOT / "data/commands/home.txt"),
+                     "--vad", vad, "--decoder", "greedy", "--format", "json"]) == 0
+        got = json.loads(capsys.readouterr().out)
+        said = " ".join(starts)
+        assert got["text"] == said, got
+        words = got["words"]
+        assert [w["word"] for w in words] == said.split(), words
+        assert all(w["start"] < w["end"] <= v["start"] for w, v in zip(words, words[1:])), words
+        kitchen = next(w for w in words if w["word"] == "kitchen")   # timed on the audio, after the pause
+        assert starts["kitchen lights"] - 0.05 < kitchen["start"] < starts["kitchen lights"] + 0.15, (starts, words)

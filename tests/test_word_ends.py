@@ -20,7 +20,7 @@ from speechseq.runtime.detector import Detector
 from speechseq.runtime.events import FinalEvent
 from speechseq.runtime.lexicon import load_lexicon
 from speechseq.runtime.listener import Listener, ListenerConfig, Transcriber
-from speechseq.runtime.recognizer import DecodeOptions, Recognizer, offset_margin
+from speechseq.runtime.recognizer import ONSET_MARGIN_S, DecodeOptions, Recognizer, offset_margin
 from speechseq.runtime.vad import EnergyVad, load_vad
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -124,3 +124,49 @@ def test_a_pile_of_late_words_stays_inside_its_piece():
     assert [(w.word, w.start, w.end) for w in got] == [("turn", 0.0, pytest.approx(0.4)),
                                                        ("on", pytest.approx(0.4), pytest.approx(0.7))]
     assert _bounded(words, EnergyVad(), probs, (51200, 51200 + 100 * 512), 16000, 0.5) == words   # none heard
+
+
+def _probs(first: int, last: int, n: int = 100) -> np.ndarray:
+    """The energy VAD's probabilities for n 32 ms frames, hearing speech in frames [first, last)."""
+    p = np.zeros(n, np.float32)
+    p[first:last] = 1.0
+    return p
+
+
+def test_a_bound_word_keeps_a_sensible_length_in_order_and_inside_its_piece():
+    """A bound cut a word to whatever was left between it and the bound: where the energy VAD heard a quiet sentence
+    end early (kitchen noise at -45 dBFS), a last word ran from its start to the end bound, 44 ms of a 0.26 s "erila"
+    on a Kathleen sentence, 20 ms of "lights" here; where it heard the speech begin late, a first word that ended just
+    after the onset bound kept 24 ms; and first words pushed after the onset bound ran on past the piece's end. Now a
+    word a bound moved keeps at least MIN_CHAR_S a character (or its own aligned length, when shorter), the words
+    stay in order, apart, and inside the piece."""
+    from speechseq.runtime.decoding import Word
+    from speechseq.runtime.recognizer import MIN_CHAR_S, _bounded
+
+    vad, span = EnergyVad(), (0, 100 * 512)                       # a piece of 3.2 s
+    bound = 35 * 0.032 + offset_margin(vad)                       # the VAD hears speech end at 1.12 s: 1.32 s
+    words = [Word("the", 1.0, 1.2, 0.9), Word("lights", 1.30, 2.40, 0.8)]
+    got = _bounded(words, vad, _probs(28, 35), span, 16000, 0.5)
+    assert [w.word for w in got] == ["the", "lights"] and got[-1].end == pytest.approx(bound), got
+    assert got[-1].end - got[-1].start == pytest.approx(6 * MIN_CHAR_S), got            # it was 0.02 s
+    assert got[0].end <= got[1].start + 1e-9 and got[0].end - got[0].start >= 3 * MIN_CHAR_S - 1e-9, got
+
+    onset = 18 * 0.032 - ONSET_MARGIN_S                           # the VAD hears speech begin at 0.576 s: 0.516 s
+    words = [Word("turn", 0.0, 0.54, 0.9), Word("on", 0.60, 0.70, 0.8)]
+    got = _bounded(words, vad, _probs(18, 40), span, 16000, 0.5)
+    assert got[0].start == pytest.approx(onset), got
+    assert got[0].end - got[0].start == pytest.approx(4 * MIN_CHAR_S), got            # it was 0.024 s
+    assert got[0].end <= got[1].start + 1e-9 and got[1].end - got[1].start == pytest.approx(2 * MIN_CHAR_S), got
+
+    short = (0, 18 * 512 + 256)                                   # a piece of 0.592 s, its speech heard from 0.384 s
+    words = [Word("turn", 0.0, 0.30, 0.9), Word("on", 0.32, 0.50, 0.8)]
+    got = _bounded(words, vad, _probs(12, 14, 18), short, 16000, 0.5)
+    assert got[-1].end <= 0.592 + 1e-9, got                       # "on" ran from 0.624 to 0.804 s
+    assert got[0].start >= 0.0 and all(w.start < w.end <= v.start + 1e-9 for w, v in zip(got, got[1:])), got
+    assert got[0].start == pytest.approx(12 * 0.032 - ONSET_MARGIN_S) and got[-1].end == pytest.approx(0.592), got
+    assert [w.end - w.start >= n * MIN_CHAR_S - 1e-9 for w, n in zip(got, (4, 2))] == [True, True], got
+
+    many = [Word(f"w{k}", 0.1 * k, 0.1 * k + 0.08, 0.9) for k in range(40)]   # more than the piece can hold
+    got = _bounded(many, vad, _probs(2, 4, 18), short, 16000, 0.5)
+    assert len(got) == 40 and got[0].start >= 0.0 and got[-1].end <= 0.592 + 1e-9, got
+    assert all(w.start < w.end <= v.start + 1e-9 for w, v in zip(got, got[1:])), got

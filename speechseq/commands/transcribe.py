@@ -41,7 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("transcribe", epilog=EXAMPLES, help="speech to text for audio files",
                        description="Transcribe audio files of any length with a CTC recogniser; long files are cut "
                                    "at pauses into utterances of at most --max-segment seconds. Words come with "
-                                   "start and end times and a confidence.",
+                                   "start and end times and a confidence. With --commands, stretches of speech a "
+                                   "pause splits are also tried together as one phrase (a few seconds of them).",
                        formatter_class=HelpFormatter)
     p.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV/FLAC/OGG/MP3) or directories")
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="recogniser .onnx")

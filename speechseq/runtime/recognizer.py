@@ -16,6 +16,9 @@ Word times are relative to the file.
 With a voice activity detector (`transcribe(..., vad=load_vad())`), only the speech in each
 segment is recognised, stretch by stretch (`speech_regions`): silence and steady noise give no
 words instead of the recogniser's guesses.
+With a command list (DecodeOptions.commands), stretches of speech close together (at most COMMAND_SPAN_S from the
+first's start to the last's end) are tried as one utterance too, and the longest a phrase is accepted for is taken:
+a command said with a pause in it is two stretches, neither of them a phrase.
 No word starts before the speech of its piece as the VAD (with `vad=None`, and in `recognize`, the energy VAD) hears
 it begin, less ONSET_MARGIN_S: the recogniser writes an utterance's first letters in its first frames however much
 silence comes before them, so that the first word started at the piece's start (0.25 s early on the median VAD region,
@@ -65,6 +68,15 @@ ONSET_MARGIN_S = 0.06
 # end: the clip's), 0.87 s (at the audio's end in 96%), now 0.29 s; with Silero 0.35, now 0.16 s. A VAD of another
 # name gets the largest margin.
 OFFSET_MARGIN_S = {"energy": 0.2, "silero": 0.08}
+# The shortest a bound makes a word, a character: a bound cut a word to what was left between its start and the end
+# bound (20-44 ms of a last word where the energy VAD heard a quiet end early), or between the onset bound and its end.
+# The alignment's own words of four letters or more lasted 0.036-0.046 s a letter at the 5th percentile, 0.05-0.07 on
+# the median (the inner words of 30 Kathleen dev sentences); a word aligned shorter than this keeps its own length.
+MIN_CHAR_S = 0.04
+# The longest stretch of speech regions (and the pauses between them) tried as one utterance against a command list:
+# a command said with a pause longer than the VAD's merge_gap_s (0.8 s) in it is two regions. Home commands take about
+# 1-2.5 s to say (espeak-ng), so this leaves room for a pause or two of a couple of seconds.
+COMMAND_SPAN_S = 8.0
 
 
 def offset_margin(vad) -> float:
@@ -144,12 +156,59 @@ def _bounded(words: Iterable[Word], vad, probs: np.ndarray, span: tuple[int, int
              threshold: float) -> list[Word]:
     """The words of the piece `span` [a, b) (times from a) of a clip that `vad` gave `probs` for: none ending after
     the speech's offset plus its offset_margin, then none starting before its onset less ONSET_MARGIN_S, nor before
-    the piece (late words longer than the speech before the offset's bound are moved back that far)."""
-    a = span[0]
+    the piece (late words longer than the speech before the offset's bound are moved back that far); then each at
+    least MIN_CHAR_S a character (or its aligned length, when shorter), in order, apart, and inside the piece."""
+    a, length = span[0], (span[1] - span[0]) / sample_rate
+    words = list(words)
     onset = (speech_onset(probs, vad.frame_s, span, sample_rate, threshold) - a) / sample_rate
     offset = (speech_offset(probs, vad.frame_s, span, sample_rate, threshold) - a) / sample_rate
-    return words_not_before(words_not_after(list(words), offset + offset_margin(vad)),
-                            max(onset - ONSET_MARGIN_S, 0.0))
+    first, last = max(onset - ONSET_MARGIN_S, 0.0), offset + offset_margin(vad)
+    moved = words_not_before(words_not_after(words, last), first)
+    if not moved:
+        return moved
+    shortest = [min(w.end - w.start, MIN_CHAR_S * len(w.word)) for w in words]
+    lo, hi = max(0.0, min(first, moved[0].start)), min(length, max(last, moved[-1].end))
+    if sum(shortest) > hi - lo:   # no room between the bounds (or the words they pushed): the whole piece
+        lo, hi = 0.0, length
+    return _spaced(moved, shortest, lo, hi)
+
+
+def _spaced(words: list[Word], shortest: list[float], lo: float, hi: float) -> list[Word]:
+    """`words` (in order) each at least its `shortest` (all scaled down alike where they do not fit), in order,
+    apart and inside [lo, hi]: a word too short ends later, then a word past hi (or into the next) starts earlier."""
+    room = hi - lo
+    if sum(shortest) > room:
+        shortest = [m * room / sum(shortest) for m in shortest]
+    spans, t = [], lo
+    for w, m in zip(words, shortest):
+        start = max(w.start, t)
+        t = max(w.end, start + m)
+        spans.append((start, t))
+    out, t = [], hi
+    for w, m, (start, end) in zip(reversed(words), reversed(shortest), reversed(spans)):
+        end = min(end, t)
+        t = max(lo, min(start, end - m))
+        out.append(Word(w.word, t, max(end, t), w.confidence))
+    return out[::-1]
+
+
+def _command_pieces(spans: list[tuple[int, int]], recognize: Callable[[int, int], Result],
+                    sample_rate: int) -> Iterator[tuple[int, int, Result]]:
+    """The speech regions `spans` as utterances to match a command list in: from each region on, the longest run of
+    regions, spanning at most COMMAND_SPAN_S, whose audio `recognize(a, b)` takes as a phrase of the list, else the
+    region alone. A command said with a pause in it is two regions, neither of them a phrase."""
+    i = 0
+    while i < len(spans):
+        a, k = spans[i][0], i
+        best = recognize(a, spans[i][1])
+        for j in range(i + 1, len(spans)):
+            if (spans[j][1] - a) / sample_rate > COMMAND_SPAN_S:
+                break
+            r = recognize(a, spans[j][1])
+            if r.command is not None and r.command.accepted:
+                best, k = r, j
+        yield a, spans[k][1], best
+        i = k + 1
 
 
 def _frame_energy(audio: np.ndarray, hop: int) -> np.ndarray:
@@ -267,7 +326,8 @@ class Recognizer:
         """A stream of any length, as blocks of samples, cut at pauses (see split_at_pauses).
 
         vad: a speechseq.runtime.vad.Vad; when given, each cut is recognised only where it
-        has speech (one Segment per speech region; none for a cut without speech).
+        has speech (one Segment per speech region, or per run of them that opts.commands takes as one phrase;
+        none for a cut without speech).
         """
         sr = self.frontend.sample_rate
         segments, total = [], 0
@@ -284,8 +344,10 @@ class Recognizer:
                 spans = [(0, len(audio))]
             else:
                 spans = speech_regions(probs, vad.frame_s, len(audio), sr, regions)
-            for a, b in spans:
-                r = utterance(audio[a:b], opts)  # its words bounded here, by the piece's onset and offset
+            pieces = (_command_pieces(spans, lambda a, b: utterance(audio[a:b], opts), sr)
+                      if getattr(opts, "commands", None) is not None
+                      else ((a, b, utterance(audio[a:b], opts)) for a, b in spans))
+            for a, b, r in pieces:  # r's words are bounded here, by the piece's onset and offset
                 t0 = (first + a) / sr
                 words = [Word(w.word, w.start + t0, w.end + t0, w.confidence)
                          for w in _bounded(r.words, onsets, probs, (a, b), sr, regions.threshold)]
