@@ -98,6 +98,27 @@ def _settings(text: str) -> list[tuple[str, float, float]]:
     return out
 
 
+def _utterances(text: str) -> int:
+    """--utterances N: how many of COMMANDS each voice says (argparse's usage error outside 1..len(COMMANDS))."""
+    from speechseq.commands.common import bounded
+
+    return bounded(int, ge=1, le=len(COMMANDS))(text)
+
+
+def _renamed(text: str) -> int:
+    """--commands N, renamed --utterances N (`listen --commands FILE` is a list of phrases): taken as that, with a
+    line saying so (the model cards' commands spell it so); anything but a whole number is argparse's usage error
+    saying what it is."""
+    import argparse
+
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError("is --utterances N now (spoken commands per voice); the listener's "
+                                         "--commands FILE is not taken here")
+    n = _utterances(text)
+    print(f"bench_listener.py: warning: --commands {text} is --utterances {text} now", file=sys.stderr)
+    return n
+
+
 def make_scenarios(voices: list[str], n_commands: int, cache: Path) -> list[Scenario]:
     from speechseq.train.synth import SynthError, Voice, heldout, synthesize, trim_silence
 
@@ -376,7 +397,9 @@ def main() -> int:
     ap.add_argument("--wake-wait-ms", type=float, help="the listener's option (default: the listener's default)")
     ap.add_argument("--voices", type=_voice_list, default=",".join(VOICES),
                     help="ENGINE:NAME,... (default: the held-out voices listed in this script)")
-    ap.add_argument("--commands", type=bounded(int, ge=1, le=len(COMMANDS)), default=len(COMMANDS), help="commands each voice speaks (1-%(default)s)")
+    ap.add_argument("--utterances", type=_utterances, default=len(COMMANDS), metavar="N",
+                    help="how many of this script's spoken commands each voice says (1-%(default)s)")
+    ap.add_argument("--commands", type=_renamed, dest="utterances", help=argparse.SUPPRESS)  # its name before
     ap.add_argument("--partial-decoder", choices=("final", "stream"),
                     help="the listener's option (default: the listener's default, final unless --stream-model)")
     ap.add_argument("--settings", type=_settings, help="chunk_ms:lookahead_ms,... of the chunked recogniser "
@@ -393,7 +416,7 @@ def main() -> int:
     if args.settings is None:
         stream = args.partial_decoder == "stream" or (args.partial_decoder is None and args.stream_model)
         args.settings = _settings("400:200,200:100,800:400,400:0" if stream else "400:200")
-    scenarios = make_scenarios(args.voices, args.commands, Path(args.cache))
+    scenarios = make_scenarios(args.voices, args.utterances, Path(args.cache))
     if not scenarios:
         raise SystemExit(f"no scenarios: none of the voices {','.join(args.voices)} could be synthesized (the lines above say "
                          f"why; scripts/install-system.sh installs the engines), and {args.cache} holds none of them")

@@ -384,7 +384,7 @@ def test_listener_bench_scores_normalised_text():
 
 def test_listener_bench_without_scenarios_says_why(tmp_path):
     """No voice could be synthesized (an engine missing, an empty cache): one line that says so, not a traceback."""
-    out = subprocess.run([sys.executable, "scripts/bench_listener.py", "--voices", "nosuch:voice", "--commands", "1",
+    out = subprocess.run([sys.executable, "scripts/bench_listener.py", "--voices", "nosuch:voice", "--utterances", "1",
                           "--cache", str(tmp_path)], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
     assert out.returncode != 0
     assert "Traceback" not in out.stderr and "no scenarios" in out.stderr, out.stderr
@@ -477,6 +477,27 @@ def test_listener_bench_refuses_a_voice_without_its_engine():
     assert r.returncode == 2 and "give voices as ENGINE:NAME" in r.stderr and "Traceback" not in r.stderr, r.stderr
 
 
+def test_listener_bench_says_its_commands_per_voice_are_utterances(tmp_path):
+    """`--commands N` (spoken commands per voice) read as `speechseq listen --commands FILE`, the list of phrases a
+    listener chooses among: `--commands home.txt` was 'not a whole number'. It is --utterances N; the old spelling
+    of a number is taken as that with a line saying so (the cards' commands use it), a file name is argparse's usage
+    error saying what the option is, before any work."""
+    bench = [sys.executable, str(ROOT / "scripts" / "bench_listener.py")]
+    r = subprocess.run([*bench, "--commands", "data/commands/home.txt"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.splitlines()[-1].endswith(
+        "--commands: is --utterances N now (spoken commands per voice); the listener's --commands FILE is not "
+        "taken here"), r.stderr
+    r = subprocess.run([*bench, "--commands", "9"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and r.stderr.splitlines()[-1].endswith("--commands: must lie in [1, 4], got 9"), r.stderr
+    r = subprocess.run([*bench, "--commands", "2", "--voices", "nosuch:voice", "--cache", str(tmp_path)], cwd=ROOT,
+                       env=ENV, capture_output=True, text=True, timeout=300)
+    assert "bench_listener.py: warning: --commands 2 is --utterances 2 now" in r.stderr.splitlines(), r.stderr
+    assert r.returncode == 1 and "no scenarios" in r.stderr, r.stderr
+    r = subprocess.run([*bench, "--help"], capture_output=True, text=True, timeout=120)
+    assert "--utterances N" in r.stdout and "--commands" not in r.stdout, r.stdout
+
+
 # --- second review pass: options the measures cannot take, segments, bad files -----------------------------------
 @pytest.mark.parametrize("script, args, says", [
     ("bench.py", ["--seconds", "0.05", "--groups", "detector"], "--seconds"),   # IndexError: no model call
@@ -487,7 +508,7 @@ def test_listener_bench_refuses_a_voice_without_its_engine():
     ("bench_listener.py", ["--settings", "400"], "--settings"),                # ValueError after the synthesis
     ("bench_listener.py", ["--settings", "400:x"], "--settings"),
     ("bench_listener.py", ["--block-ms", "0"], "--block-ms"),                  # range() arg 3 must not be zero
-    ("bench_listener.py", ["--commands", "0"], "--commands"),                  # "no voice could be synthesized"
+    ("bench_listener.py", ["--utterances", "0"], "--utterances"),              # "no voice could be synthesized"
     ("bench_listener.py", ["--block-ms", "2"], "--block-ms"),   # the --live command refused it: a dead process measured
     ("bench_listener.py", ["--idle-s", "-1"], "--idle-s"),                     # time.sleep's ValueError, after the work
 ])

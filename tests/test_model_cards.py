@@ -148,16 +148,20 @@ def test_decoder_card_names_the_decoder_transcribe_picks_by_default():
 def test_stream_cards_say_how_to_rerun_their_listener_bench():
     """The streaming cards' Card line (which models/*.json repeats) names `scripts/bench_listener.py --commands 5`:
     the script has 4 commands and refuses 5 since its options are checked, so the card says what runs the same
-    scenarios now."""
+    scenarios now. The option is --utterances since (`--commands` is `listen`'s phrase list): each card names the
+    command that runs today."""
     import re
 
     n = len(_bench_listener_commands())
     for name in ("recognizer-en.stream.md", "recognizer-en.stream.int8.md"):
         text = " ".join((ROOT / "models" / name).read_text().split())
         asked = [int(k) for k in re.findall(r"bench_listener\.py --commands (\d+)", text)]
-        assert asked, name
-        if max(asked) > n:
+        if asked and max(asked) > n:
             assert f"`--commands {n}`" in text and f"refuses {max(asked)}" in text, name
+        runs = [int(k) for k in re.findall(r"bench_listener\.py --utterances (\d+) --live --settings 400:200", text)]
+        assert runs and max(runs) <= n, name
+        if asked:
+            assert "The option is `--utterances N` now" in text, name
 
 
 def _mb(name: str, stated: str) -> str:

@@ -228,3 +228,91 @@ def test_train_recognizer_with_workers_resumed_in_the_same_process(tmp_path, cap
     err = capsys.readouterr().err
     assert (code, "in use" in err) == (0, False), err[-2000:]
     assert [h["epoch"] for h in json.loads((out / "history.json").read_text())] == [1, 2]
+
+
+NOBODY = 65534  # the user another user's lock is tried as, where the tests run as root (whom no file mode stops)
+
+
+@pytest.fixture
+def shared(tmp_path) -> Iterator[Path]:
+    """A folder two users train into (as a group's runs folder is): tmp_path, or as root one under /tmp that
+    NOBODY may enter (pytest's folders are root's alone), removed at the end."""
+    if os.geteuid() != 0:
+        yield tmp_path
+        return
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="speechseq-shared-"))
+    try:
+        folder.chmod(0o777)
+        yield folder
+    finally:
+        shutil.rmtree(folder)
+
+
+def _as_another_user(out: Path) -> str:
+    """What taking OUT as a run says, tried by a user who does not own OUT/.lock: in a forked process as NOBODY
+    where the tests run as root, else as this user (the lock's modes, chmod, bar it): "free", the error's line,
+    or the name of anything else raised."""
+    import io
+    from contextlib import redirect_stderr
+
+    from speechseq.commands.runs import only_run
+    from speechseq.errors import SpeechseqError
+
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: says what it found through the pipe, and ends without pytest's exit handlers
+        said = "nothing"
+        try:
+            os.close(r)
+            if os.geteuid() == 0:
+                try:
+                    os.setgroups([])
+                    os.setgid(NOBODY)
+                    os.setuid(NOBODY)
+                except PermissionError:
+                    os.write(w, b"root for good")
+                    os._exit(0)
+            err = io.StringIO()
+            with redirect_stderr(err):
+                try:
+                    with only_run(out):
+                        said = "free"
+                except SpeechseqError as e:
+                    said = f"error: {e}"
+            said += err.getvalue()
+        except BaseException as e:  # noqa: BLE001 - said, for the test to show
+            said = f"{type(e).__name__}: {e}"
+        finally:
+            os.write(w, said.encode())
+            os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        said = f.read().decode()
+    os.waitpid(pid, 0)
+    if said == "root for good":
+        pytest.skip("the tests run as root, who may not become another user here (setuid), and no file mode stops root")
+    return said
+
+
+def test_another_users_lock_says_whether_out_is_in_use_not_permission_denied(shared):
+    """OUT/.lock is written 0644: in a folder two users train into, another user's lock is one this user may read
+    but not open for writing, and every run into OUT was 'Permission denied' (the lock's path, whatever it held).
+    Held by the other user's run, it is refused as in use (its pid); left by a run that ended, OUT is this run's; a
+    lock this user may not even read is one line saying so, and what to do; so is a folder with none, where this
+    user may not make one (`python -m speechseq.train.stream_finetune` takes OUT as it is)."""
+    out = shared / "run"
+    with _held(out) as pid:           # the other user's run, training
+        (out / ".lock").chmod(0o444)  # not this user's to write (root's 0644, to NOBODY)
+        assert _as_another_user(out) == f"error: {out} is in use by another training run (pid {pid}): wait for it " \
+                                         "to end, or use another --out"
+    assert _as_another_user(out) == "free"  # the other user's run ended
+    (out / ".lock").chmod(0o000)
+    assert _as_another_user(out) == (f"error: {out}/.lock: cannot read this run lock (permission denied): whether "
+                                     f"another user's run is training into {out} is unknown: use another --out, or "
+                                     f"have the lock's owner delete it once no run uses {out}")
+    closed = shared / "closed"        # no lock yet, and none this user may make
+    closed.mkdir(mode=0o555)
+    assert _as_another_user(closed) == f"error: {closed}: cannot write in it (permission denied): use another --out"

@@ -618,3 +618,55 @@ def test_a_rerun_names_the_same_init_checkpoint_however_it_is_given(tmp_path, mo
     assert code == 0 and "epoch 3/3" in err, err[-1500:]
     code, err = _train_main("--out", "../tuned", "--init", "../base/yes.onnx", "--epochs", "4", *data)
     assert code == 1 and "--init" in err.splitlines()[-1] and "epoch 4/4" not in err, err[-1500:]
+
+
+def test_a_fine_tuned_model_records_its_init_as_given_not_the_machines_path(tmp_path, monkeypatch):
+    """`--init RUN|MODEL.onnx` was recorded resolved: a fine-tuned model's metadata (recipe.finetune) held the
+    absolute path of this machine (a home folder in a model shared with others, and another on every machine). It
+    holds the file as the command named it (a run's best.pt; an absolute path under the home folder as ~/...) and
+    the sha256 of its bytes, the same start wherever it is."""
+    import hashlib
+
+    from speechseq.runtime.onnx import read_metadata
+
+    pos, neg = tmp_path / "pos", tmp_path / "neg"
+    for d in (pos, neg):
+        d.mkdir()
+    _clips(pos, "yes", 6)
+    _clips(neg, "no", 6)
+    data = ("--positives", str(pos), "--negatives", str(neg))
+    code, err = _train_main("--out", str(tmp_path / "base"), *data)
+    assert code == 0, err[-1500:]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    sha = {name: hashlib.sha256((tmp_path / "base" / name).read_bytes()).hexdigest()
+           for name in ("best.pt", "yes.onnx")}
+    for out, init, recorded, file in (("tuned", "base", "base/best.pt", "best.pt"),
+                                      ("tuned-onnx", str(tmp_path / "base" / "yes.onnx"), "~/base/yes.onnx",
+                                       "yes.onnx")):
+        code, err = _train_main("--out", out, "--init", init, *data)
+        assert code == 0, err[-1500:]
+        meta = read_metadata(tmp_path / out / "yes.onnx")
+        assert (meta["recipe"]["finetune"], meta["recipe"]["finetune_sha256"]) == (recorded, sha[file]), out
+        assert str(tmp_path) not in json.dumps(meta), out
+    # a rerun compares the bytes: the same file named from elsewhere resumes; other bytes under the name do not
+    import torch
+
+    monkeypatch.chdir(tmp_path / "pos")
+    code, err = _train_main("--out", "../tuned", "--init", "../base/best.pt", "--epochs", "2", *data)
+    assert code == 0 and "epoch 2/2" in err, err[-1500:]
+    monkeypatch.chdir(tmp_path)
+    best = torch.load(tmp_path / "base" / "best.pt", map_location="cpu", weights_only=False)
+    torch.save({**best, "extra": {**best["extra"], "note": "trained on"}}, tmp_path / "base" / "best.pt")
+    code, err = _train_main("--out", "tuned", "--init", "base", "--epochs", "3", *data)
+    assert code == 1 and err.splitlines()[-1].startswith(
+        f"speechseq: error: tuned holds a run made with --init ../base/best.pt (sha256 {sha['best.pt'][:12]}), not "
+        f"base/best.pt (sha256 {hashlib.sha256((tmp_path / 'base' / 'best.pt').read_bytes()).hexdigest()[:12]}): "
+        "rerun with its options"), err[-1500:]
+    # a run recorded before the bytes were (its file resolved) is compared by its path, as it was
+    last = torch.load(tmp_path / "tuned" / "last.pt", map_location="cpu", weights_only=False)
+    recipe = {k: v for k, v in last["extra"]["recipe"].items() if k != "finetune_sha256"}
+    recipe["finetune"] = str(tmp_path / "base" / "best.pt")
+    torch.save({**last, "extra": {**last["extra"], "recipe": recipe}}, tmp_path / "tuned" / "last.pt")
+    code, err = _train_main("--out", "tuned", "--init", "base", "--epochs", "3", *data)
+    assert code == 0 and "epoch 3/3" in err, err[-1500:]

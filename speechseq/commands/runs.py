@@ -41,16 +41,16 @@ if hasattr(os, "register_at_fork"):
 
 @contextmanager
 def only_run(out: Path) -> Iterator[None]:
-    """OUT held by this process while the block runs: an exclusive lock on OUT/.lock (with this pid in it), so
-    that a second training into the same OUT (the command run twice) is refused in one line before any work,
-    instead of both writing last.pt, the snapshots and the bank over each other. The OS lets go of it when the
-    process ends, so a killed run leaves none behind and its rerun resumes; a process forked meanwhile (a worker)
-    does not hold it."""
+    """OUT held by this process while the block runs: an exclusive lock on OUT/.lock (with this pid in it, unless
+    the file is another user's: `_open_lock`), so that a second training into the same OUT (the command run twice)
+    is refused in one line before any work, instead of both writing last.pt, the snapshots and the bank over each
+    other. The OS lets go of it when the process ends, so a killed run leaves none behind and its rerun resumes; a
+    process forked meanwhile (a worker) does not hold it."""
     if fcntl is None:
         yield
         return
     path = Path(out) / ".lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)  # not truncated: it names the holder
+    fd, mine = _open_lock(path, out)  # not mine: another user's lock, its pid left as it is
     _HELD.add(fd)
     try:
         try:
@@ -65,13 +65,33 @@ def only_run(out: Path) -> Iterator[None]:
 
             warn(f"{out}: cannot lock it against a second run into it ({err.strerror or err}): start one at a time")
         else:
-            os.ftruncate(fd, 0)
-            os.write(fd, str(os.getpid()).encode())
+            if mine:
+                os.ftruncate(fd, 0)
+                os.write(fd, str(os.getpid()).encode())
         yield
     finally:
         if fd in _HELD:  # not in a process forked in the block, which closed its copy then
             _HELD.discard(fd)
             os.close(fd)  # the lock with it
+
+
+def _open_lock(path: Path, out: Path) -> tuple[int, bool]:
+    """OUT/.lock open to be locked, and whether for writing: made 0644 when there is none, so that in a folder two
+    users train into the other's is open for reading only, which flock locks all the same ('Permission denied'
+    was every run's line, held or not). One line where this user may not even read it (whether a run holds OUT
+    is then unknown), or there is none and this user may not make one."""
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o644), True  # not truncated: it names the holder
+    except PermissionError:
+        pass
+    try:
+        return os.open(path, os.O_RDONLY), False
+    except FileNotFoundError:  # none, and none this user may make
+        raise SpeechseqError(f"{out}: cannot write in it (permission denied): use another --out") from None
+    except PermissionError:
+        raise SpeechseqError(f"{path}: cannot read this run lock (permission denied): whether another user's run is "
+                             f"training into {out} is unknown: use another --out, or have the lock's owner delete it "
+                             f"once no run uses {out}") from None
 
 
 def run_path(path: str | Path, out: Path) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -266,7 +267,8 @@ def _train(args: argparse.Namespace, out: Path, model_cfg, range_db: float, warp
 
     before = last_run(out)
     recipe = TrainRecipe(batch=args.batch, steps_per_epoch=args.steps, epochs=args.epochs, lr=args.lr,
-                         fa_target_per_h=args.target_fa, seed=args.seed, finetune=_init_file(args.init))
+                         fa_target_per_h=args.target_fa, seed=args.seed, finetune=_init_file(args.init),
+                         finetune_sha256=_init_sha256(args.init))
     if before:
         same_run(out, before, args.keyword, {})  # the keyword, before anything is synthesized for it
         same_settings(out, read_last(out), recipe, range_db, model_cfg)
@@ -484,12 +486,14 @@ def same_settings(out: Path, ck: dict | None, recipe, range_db: float, model_cfg
     for key, option in {**RERUN_OPTIONS, "range_db": "--range-db"}.items():
         if key not in was:
             continue
-        a, b = was[key], now[key]
-        if key == "finetune":  # the same file however it is spelled (an older run recorded it as typed)
-            a, b = _init_file(a), _init_file(b)
+        a, b, shown = was[key], now[key], (_shown(was[key]), _shown(now[key]))
+        if key == "finetune" and "finetune_sha256" in was:  # the same file however it is named: its bytes
+            a, b = was["finetune_sha256"], now["finetune_sha256"]
+            shown = tuple(f"{name} (sha256 {sha[:12]})" if sha else name for name, sha in zip(shown, (a, b)))
+        elif key == "finetune":  # a run before them: its file's path, resolved
+            a, b = _resolved_init(a), _resolved_init(b)
         if a != b:
-            raise SpeechseqError(f"{out} holds a run made with {option} {_shown(was[key])}, not {_shown(now[key])}: "
-                                 f"{fix}")
+            raise SpeechseqError(f"{out} holds a run made with {option} {shown[0]}, not {shown[1]}: {fix}")
     before = ck.get("model_config") or {}
     for key, value in model_cfg.to_dict().items():
         if key in before and before[key] != value:
@@ -540,12 +544,32 @@ def _first_spelling(out: Path, meta: dict, keyword: str) -> str:
 
 
 def _init_file(init: str | None) -> str:
-    """The file --init reads (a run directory's best.pt), resolved: what a run records and a rerun compares, so
-    that `--init run` and `--init run/best.pt`, or a relative path given from another folder, are the same start
-    ("" without --init)."""
+    """The file --init reads (a run directory's best.pt) as the command named it, a path under the home folder as
+    ~/...: what a run records, in its model's metadata too, so that a model given to others holds no path of this
+    machine's (beside the file's sha256, `_init_sha256`, which a rerun compares) ("" without --init)."""
     if not init:
         return ""
     p = Path(init)
+    p = p / "best.pt" if p.is_dir() else p
+    home = Path(os.path.expanduser("~"))
+    if p.is_absolute() and home.is_absolute() and p.is_relative_to(home):
+        return f"~/{p.relative_to(home).as_posix()}"
+    return str(p)
+
+
+def _init_sha256(init: str | None) -> str:
+    """The sha256 of the file --init reads ("" without --init): the start a run records, wherever the file lies."""
+    import hashlib
+
+    return hashlib.sha256(Path(_init_file(init)).expanduser().read_bytes()).hexdigest() if init else ""
+
+
+def _resolved_init(recorded: str | None) -> str:
+    """The file a run recorded before it recorded its bytes (resolved then, or as typed in older runs) resolved:
+    what its rerun compares ("" without --init)."""
+    if not recorded:
+        return ""
+    p = Path(recorded).expanduser()
     return str((p / "best.pt" if p.is_dir() else p).resolve())
 
 

@@ -71,7 +71,7 @@ def train_detector(bank: dict, out_dir: str | os.PathLike, keyword: str, recipe:
         init_from_pretrained(model, recipe.init)
     mixer = Mixer(bank, mix, model_cfg.stride, device)
     if recipe.finetune and not (out / "last.pt").exists():
-        cfg, state = trained_weights(recipe.finetune)
+        cfg, state = trained_weights(Path(recipe.finetune).expanduser())
         if cfg != model_cfg:
             raise ValueError(f"{recipe.finetune} holds a detector of another configuration than this training's")
         model.load_state_dict(state)

@@ -39,8 +39,10 @@ class TrainRecipe:
     # "amelia" no better at equal false accepts (session 17, scripts/train_detectors.py "natural-pre").
     init: str = ""
     # A trained detector (a run's best.pt or final.pt, or an exported .onnx): the whole model, output
-    # layer included, starts from its weights ("": off). Fine-tuning to a speaker's own clips (`--init`).
+    # layer included, starts from its weights ("": off). Fine-tuning to a speaker's own clips (`--init`,
+    # recorded as the command named it, "~/" for the home folder), and the sha256 of that file's bytes.
     finetune: str = ""
+    finetune_sha256: str = ""
     # Domain-adversarial training (speechseq.train.domain; 0: off): a critic tells synthetic from real
     # speech by the last GRU layer's outputs; its gradient reaches the detector reversed, times this
     # weight (ramped up over training), so that real voices and synthetic ones look alike to the head.
