@@ -14,7 +14,10 @@ torch, which is not needed). Its input is 64 samples of context + 512 new sample
 (2, 1, 128) recurrent state; both are carried in the state value here.
 
 The energy VAD tracks the noise floor (falls fast, rises slowly) and maps a frame's level above
-it to a probability; it is the fallback when Silero is absent, and cruder in noise.
+it to a probability; it is the fallback when Silero is absent, and cruder in noise. Its speech begins
+12 dB above the floor and, once it has lasted 0.16 s there, goes on while the level stays 6 dB above
+it (for up to 0.2 s after its last frame at 12 dB): a sentence's quiet end is not cut off in noise.
+Nothing quieter than -55 dBFS is speech, however low the floor.
 """
 from __future__ import annotations
 
@@ -39,13 +42,17 @@ SAMPLE_RATE = 16000
 @dataclass(frozen=True)
 class VadState:
     """pending: samples not yet a whole frame (< FRAME,); context: the last 64 samples (Silero);
-    rnn: Silero's (2, 1, 128) state; floor_db: the energy VAD's noise floor; frames: frames so far."""
+    rnn: Silero's (2, 1, 128) state; floor_db: the energy VAD's noise floor; frames: frames so far; the energy VAD's
+    hysteresis: loud: frames in a row at its entry margin (at most what arms the hold), hold: frames for which it may
+    still keep speech at its lower hold level (0: none)."""
 
     pending: np.ndarray
     context: np.ndarray
     rnn: np.ndarray
     floor_db: float = -60.0
     frames: int = 0
+    hold: int = 0
+    loud: int = 0
 
 
 class Vad(Protocol):
@@ -120,22 +127,36 @@ class SileroVad:
 
 
 class EnergyVad:
-    """Level above a tracked noise floor -> probability: 0.5 at `margin_db` above the floor."""
+    """Level above a tracked noise floor -> probability: 0.5 at `margin_db` above the floor, and never below `min_db`;
+    with hysteresis, at `hold_db` above it (nor below `min_db`) for up to `hold_s` after a frame at `margin_db`, once
+    the level has been there `hold_after_s` in a row (a clatter's blip is not held). 60 Kathleen dev sentences between
+    1 s pauses of -45 dBFS kitchen noise ended after the VAD's offset by 0.073 s on the median, 0.24 s at the 90th and
+    0.28 s at the 95th percentile with no hold (quiet last sounds lost), 0.022, 0.20 and 0.22 s with it (at -60 dBFS:
+    0.019, 0.12, 0.16 s; now 0.005, 0.11, 0.16 s). In that noise alone it heard as many stretches of speech as before
+    (7 in 95 s at -45 dBFS, 6 at -60), 4% more speech frames at -45 dBFS, as many at -60."""
 
     name = "energy"
     frame_s = FRAME / SAMPLE_RATE
 
     def __init__(self, margin_db: float = 12.0, slope_db: float = 3.0, min_db: float = -55.0,
-                 rise_db_per_s: float = 1.5) -> None:
+                 rise_db_per_s: float = 1.5, hold_db: float = 6.0, hold_s: float = 0.2,
+                 hold_after_s: float = 0.16) -> None:
         # a slope of 0 was a ZeroDivisionError on the first frame, a NaN margin NaN probabilities (never speech)
         refuse("energy VAD settings", [
             ("margin_db", margin_db, finite(margin_db), "a finite number of dB"),
             ("slope_db", slope_db, finite(slope_db) and slope_db > 0, "a finite number of dB > 0"),
             ("min_db", min_db, finite(min_db) or min_db == float("-inf"), "a number of dB (-inf: no lower bound)"),
             ("rise_db_per_s", rise_db_per_s, finite(rise_db_per_s) and rise_db_per_s >= 0,
-             "a finite number of dB per second >= 0")])
-        self.margin_db, self.slope_db, self.min_db = margin_db, slope_db, min_db
+             "a finite number of dB per second >= 0"),
+            # a hold above the margin would end speech on the frame after it began
+            ("hold_db", hold_db, finite(hold_db) and hold_db <= margin_db, "a finite number of dB <= margin_db"),
+            ("hold_s", hold_s, finite(hold_s) and hold_s >= 0, "a finite number of seconds >= 0"),
+            ("hold_after_s", hold_after_s, finite(hold_after_s) and hold_after_s >= 0,
+             "a finite number of seconds >= 0")])
+        self.margin_db, self.slope_db, self.min_db, self.hold_db = margin_db, slope_db, min_db, hold_db
         self.rise = rise_db_per_s * self.frame_s
+        self.hold_frames = int(np.ceil(hold_s / self.frame_s - 1e-9))
+        self.arm_frames = max(1, int(np.ceil(hold_after_s / self.frame_s - 1e-9)))
 
     def initial_state(self) -> VadState:
         return VadState(np.zeros(0, np.float32), np.zeros(0, np.float32), np.zeros(0, np.float32), floor_db=-60.0)
@@ -153,13 +174,22 @@ class EnergyVad:
     def step(self, chunk: np.ndarray, state: VadState) -> tuple[np.ndarray, VadState]:
         frames, rest = _frames(chunk, state)
         level = _levels_db(frames)
-        floor = state.floor_db
+        floor, hold, loud = state.floor_db, state.hold, state.loud
         probs = np.empty(len(frames), np.float32)
         for i, db in enumerate(level.tolist()):
             floor = db if db < floor else min(floor + self.rise, db)
-            x = (db - max(floor, self.min_db - self.margin_db) - self.margin_db) / self.slope_db
+            above = db - max(floor, self.min_db - self.margin_db)
+            # held, the frame's 0.5 is at hold_db: a sentence's quiet end lies 6-12 dB above a noise's floor (in
+            # digital silence not under min_db: the demo's decay 52 dB under its loudest was no speech)
+            x = ((db - max(floor + self.hold_db, self.min_db)) if hold > 0 else above - self.margin_db) / self.slope_db
             probs[i] = 1.0 / (1.0 + np.exp(-x))
-        return probs, replace(state, pending=rest, floor_db=floor, frames=state.frames + len(frames))
+            if above >= self.margin_db:
+                loud = min(loud + 1, self.arm_frames)
+                hold = self.hold_frames if hold > 0 or loud >= self.arm_frames else 0
+            else:   # a held frame uses up the hold, a quieter one ends it
+                loud, hold = 0, max(hold - 1, 0) if x >= 0 else 0
+        return probs, replace(state, pending=rest, floor_db=floor, frames=state.frames + len(frames), hold=hold,
+                              loud=loud)
 
 
 def load_vad(kind: str = "auto", path: str | os.PathLike | None = None, threads: int = 1) -> Vad:

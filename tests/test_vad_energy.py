@@ -1,0 +1,121 @@
+"""The energy VAD's hysteresis: speech, once heard for `hold_after_s` at the entry margin (12 dB above the noise
+floor), goes on while the level stays `hold_db` (6 dB) above the floor, for up to `hold_s` after its last frame at the
+margin, so that a sentence's quiet end is not cut off in noise; steady noise and a clatter's blip are heard no more
+than before, and a stream cut into chunks gives what the whole clip gives."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from speechseq.runtime.speech_regions import speech_offset, speech_probabilities
+from speechseq.runtime.vad import FRAME, EnergyVad
+
+SR = 16000
+F = FRAME / SR
+
+
+def _noise(seconds: float, dbfs: float, seed: int = 0) -> np.ndarray:
+    return (10 ** (dbfs / 20) * np.random.default_rng(seed).standard_normal(int(seconds * SR))).astype(np.float32)
+
+
+def _tone(seconds: float, dbfs: float, hz: float = 220.0) -> np.ndarray:
+    t = np.arange(int(seconds * SR)) / SR
+    return (10 ** (dbfs / 20) * np.sqrt(2) * np.sin(2 * np.pi * hz * t)).astype(np.float32)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_decaying_voice_end_in_noise_is_heard_until_it_sinks_into_the_noise(seed):
+    """A vowel at -20 dBFS for 0.5 s that then fades at 60 dB/s into -50 dBFS noise sinks under the noise (0 dB SNR)
+    0.5 s after the fade begins. The energy VAD, which needed 12 dB above the floor to stay in speech as to enter it,
+    heard it end 0.208 s before that; with the 6 dB hold, 0.112 s (the floor rose 1.5 dB/s during the vowel)."""
+    x = _noise(4.0, -50.0, seed)
+    voice = np.concatenate([_tone(0.5, -20.0), _tone(1.0, -20.0) * 10 ** (-3 * np.arange(SR) / SR)])
+    x[SR: SR + len(voice)] += voice            # the fade begins at 1.5 s, the voice sinks into the noise at 2.0 s
+    off = speech_offset(speech_probabilities(EnergyVad(), x), F, (0, len(x))) / SR
+    assert 2.0 - 0.14 <= off <= 2.0, off
+
+
+def test_a_quiet_last_syllable_after_speech_is_kept_but_alone_is_no_speech():
+    """A last syllable 8 dB above the noise (a final "s" or "th") right after a loud vowel is speech to its end (it was
+    cut at the vowel's: 0.2 s lost); the same syllable on its own, in the noise, is not speech (entering needs
+    `margin_db`, 12 dB)."""
+    x = _noise(4.0, -50.0, seed=1)
+    x[SR: 2 * SR] += _tone(1.0, -20.0)
+    x[2 * SR: 2 * SR + SR // 5] += _noise(0.2, -42.0, seed=2)          # 2.0-2.2 s: the quiet end
+    x[3 * SR: 3 * SR + SR // 5] += _noise(0.2, -42.0, seed=3)          # 3.0-3.2 s: the same sound alone
+    p = speech_probabilities(EnergyVad(), x)
+    off = speech_offset(p, F, (0, int(2.8 * SR))) / SR
+    assert 2.2 - F <= off <= 2.2 + F, off
+    assert (p[int(2.8 / F):] < 0.5).all(), np.flatnonzero(p >= 0.5) * F
+    # the hold is `hold_db`: at 12 dB (hold_db=margin_db) the end is lost as before
+    p12 = speech_probabilities(EnergyVad(hold_db=12.0), x)
+    assert speech_offset(p12, F, (0, int(2.8 * SR))) / SR <= 2.0 + F
+
+
+@pytest.mark.parametrize("dbfs", [-60, -45, -30])
+def test_steady_noise_is_no_speech_whole_or_streamed(dbfs):
+    """No frame of steady noise is speech, offline (the clip's floor) or streamed from the floor of the second before
+    (the listener's start), and the hold does not make a noise step hang on: after a 20 dB rise of a steady noise the
+    floor needs 8 dB (5.3 s at 1.5 dB/s) to put it under the entry margin, and the hold adds at most hold_s (0.2 s)."""
+    vad = EnergyVad()
+    x = _noise(10.0, dbfs)
+    assert (speech_probabilities(vad, x) < 0.5).all()
+    st = replace(vad.initial_state(), floor_db=vad.clip_floor_db(x[:SR], quantile=0.0, min_s=0.0))
+    probs = []
+    for i in range(SR, len(x), 1000):
+        p, st = vad.step(x[i: i + 1000], st)
+        probs.append(p)
+    assert (np.concatenate(probs) < 0.5).all()
+    step = np.concatenate([_noise(2.0, dbfs, seed=4), _noise(12.0, dbfs + 20, seed=5)])
+    ends = []
+    for v in (EnergyVad(hold_s=0.0), vad):       # no hold (the VAD as it was), the default
+        speech_s = np.flatnonzero(speech_probabilities(v, step) >= 0.5) * F
+        assert speech_s.min() >= 2.0 - F, speech_s
+        ends.append(speech_s.max() - 2.0)
+    assert np.all(np.diff(speech_s) < 1.5 * F), speech_s      # one stretch (with no hold, it flickered at its end)
+    assert 5.0 <= ends[0] <= 6.0 and 0.0 <= ends[1] - ends[0] <= 0.2 + F, ends
+
+
+def test_chunked_equals_whole_with_the_hold_carried_in_the_state():
+    """The hold is state carried from step to step: any cutting of a stream into chunks gives the whole clip's
+    probabilities (a syllable's quiet end held across a chunk boundary included)."""
+    vad = EnergyVad()
+    rng = np.random.default_rng(7)
+    x = _noise(8.0, -50.0, seed=6)
+    for k in range(3):                      # three words, each with a fading end
+        a = int((1.0 + 2.2 * k) * SR)
+        x[a: a + SR // 2] += _tone(0.5, -22.0)
+        x[a + SR // 2: a + SR] += _tone(0.5, -22.0) * 10 ** (-3 * np.arange(SR // 2) / SR)
+    whole, end = vad.step(x, vad.initial_state())
+    assert (whole >= 0.5).sum() > 0 and end.hold == 0 and end.loud == 0
+    for _ in range(5):
+        cuts = np.sort(rng.integers(0, len(x), 12))
+        st, got = vad.initial_state(), []
+        for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(x)]):
+            p, st = vad.step(x[a:b], st)
+            got.append(p)
+        assert np.array_equal(np.concatenate(got), whole)
+        assert st.hold == end.hold and st.floor_db == end.floor_db
+
+
+def test_a_blip_of_noise_is_not_held():
+    """Clatter: a burst of 0.1 s at 20 dB over the noise, with a tail 8 dB over it, is as short as it was (the hold
+    waits for `hold_after_s` of speech); hold_after_s=0 would have held the tail too (the VAD heard 4% more speech in
+    kitchen noise, and twice the stretches of it, with such a hold)."""
+    x = _noise(4.0, -50.0, seed=8)
+    x[2 * SR: 2 * SR + SR // 10] += _noise(0.1, -30.0, seed=9)
+    x[2 * SR + SR // 10: 2 * SR + SR // 2] += _noise(0.4, -42.0, seed=10)
+    kept = [np.flatnonzero(speech_probabilities(v, x) >= 0.5) * F
+            for v in (EnergyVad(hold_s=0.0), EnergyVad(), EnergyVad(hold_after_s=0.0))]
+    assert np.array_equal(kept[0], kept[1]) and 2.0 - F <= kept[1].min() and kept[1].max() < 2.1, kept
+    assert kept[2].max() >= 2.3, kept
+
+
+@pytest.mark.parametrize("name, value", [("hold_db", float("nan")), ("hold_db", 13.0), ("hold_s", -0.1),
+                                         ("hold_s", float("inf")), ("hold_after_s", -1.0)])
+def test_energy_vad_refuses_a_hold_that_cannot_work(name, value):
+    """A hold above the entry margin would end speech on the frame after it began; a NaN or negative one, nonsense."""
+    with pytest.raises(ValueError, match=rf"energy VAD settings out of range: {name} {value!r} \("):
+        EnergyVad(**{name: value})
