@@ -801,3 +801,61 @@ def test_the_finals_words_stay_inside_the_recording(tiny_models):
     a, b = final.words             # "b" ends at the bound, "a" where "b" starts, from the recording's start on
     assert b.end == pytest.approx(final.speech_end + 0.2) and b.end - b.start == pytest.approx(0.35)
     assert a.start == final.start and a.end == b.start
+
+
+@pytest.mark.parametrize("stop_s", [None, 3.07], ids=["endpoint", "max-minutes"])
+def test_a_word_a_bound_moved_keeps_a_sensible_length_inside_the_recording(tmp_path, capsys, stop_s):
+    """The demo with the start of its command ("tu" of "turn", 2.5-2.8 s) at -50 dB, through `listen --vad silero`
+    (the shipped models): Silero hears the speech begin at 2.95 s, and the onset bound (less ONSET_MARGIN_S) pushed
+    "and" (aligned 2.69-2.87 s) to 2.888-3.068 s; "on" kept what was left of it, 3.068-3.09 s: 22 ms. Stopped by
+    --max-minutes at 3.07 s, mid-command, the pushed "not" ran to 3.208 s, past the audio heard. transcribe keeps each
+    word a bound moved at least MIN_CHAR_S a character (or its aligned length), in order, apart and inside its piece
+    (recognizer._bounded); the listener's final now does the same."""
+    import soundfile as sf
+
+    from speechseq.runtime.recognizer import MIN_CHAR_S
+    from speechseq.runtime.vad import silero_model_path
+
+    if silero_model_path() is None:
+        pytest.skip("the silero-vad wheel is not installed (scripts/setup.sh installs it)")
+    audio = load_audio(SAMPLE)
+    audio[int(2.5 * 16000) : int(2.8 * 16000)] *= 0.003
+    sf.write(tmp_path / "soft.wav", audio, 16000)
+    stop = [] if stop_s is None else ["--max-minutes", repr(stop_s / 60)]
+    code, lines, err = _cli(["listen", "--input", str(tmp_path / "soft.wav"), "--fast", "--json", "--vad", "silero",
+                             *stop], capsys)
+    assert code == 0, err
+    (final,) = [e for e in map(json.loads, lines) if e["event"] == "final"]
+    words, heard = final["words"], final["time"]                       # the audio heard: to the end, or to 3.07 s
+    assert all(w["start"] < w["end"] <= v["start"] for w, v in zip(words, words[1:])), words
+    assert words[-1]["end"] <= heard, (words, heard)                                    # "not" ended at 3.208 s
+    if stop_s is None:    # "on" 3.068-3.09 s; "and" still from the onset bound
+        assert [w["word"] for w in words] == "and on the carton life".split(), final
+        assert [x for w in words[:2] for x in (w["start"], w["end"])] == pytest.approx(
+            [2.888, 3.068, 3.068, 3.068 + 2 * MIN_CHAR_S], abs=1e-3), words
+    else:                 # no room between the onset bound and the end: the recording's end, 3 * MIN_CHAR_S each
+        assert [w["word"] for w in words] == ["and", "not"], final
+        assert [x for w in words for x in (w["start"], w["end"])] == pytest.approx(
+            [3.07 - 6 * MIN_CHAR_S, 3.07 - 3 * MIN_CHAR_S, 3.07 - 3 * MIN_CHAR_S, 3.07], abs=1e-3), words
+
+
+def test_a_last_word_the_end_bound_cut_keeps_a_sensible_length(tiny_models):
+    """A last word that starts just before the VAD's speech end plus its margin was cut to what was left of it, about
+    0.1 s of "lights" here (as transcribe's were, 20-44 ms where the energy VAD heard a quiet end early); now it keeps
+    MIN_CHAR_S a character, ending at the bound, and the word before it keeps its own place and its aligned 0.1 s."""
+    from speechseq.runtime.decoding import Word
+    from speechseq.runtime.recognizer import MIN_CHAR_S, offset_margin
+
+    rng = np.random.default_rng(0)
+    audio = np.concatenate([np.zeros(16000, np.float32), (0.3 * rng.standard_normal(6400)).astype(np.float32),
+                            np.zeros(40000, np.float32)])                  # the keyword ends at 1.0 s, 0.4 s of sound
+    words = [Word("the", 0.2, 0.3, 0.9), Word("lights", 0.48, 1.0, 0.9)]   # the bound: 0.4 s + the margin
+    listener = Listener(ScriptedDetector(1.0), WordsTranscriber(tiny_models.recognizer, words), None, EnergyVad(),
+                        ListenerConfig(silence_s=1.0, partials=False))
+    events, _ = _run(listener, audio)
+    (final,) = [e for e in events if isinstance(e, FinalEvent)]
+    assert final.start == pytest.approx(1.0, abs=0.01) and final.speech_end == pytest.approx(1.4, abs=0.04)
+    bound = final.speech_end + offset_margin(EnergyVad())
+    the, lights = final.words
+    assert lights.end == pytest.approx(bound) and lights.end - lights.start == pytest.approx(6 * MIN_CHAR_S)
+    assert (the.start, the.end) == pytest.approx((final.start + 0.2, final.start + 0.3))

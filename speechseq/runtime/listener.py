@@ -43,13 +43,13 @@ import numpy as np
 from ..audio import finite_samples, mono_samples
 from ..checks import finite, refuse
 from ..frontend import StreamingFrontend
-from .decoding import Word, words_not_after, words_not_before
+from .decoding import Word
 from .detector import Detection, Detector
 from .events import Event, FinalEvent, OverrunEvent, PartialEvent, WakeEvent
 from .listener_state import ListenerState, Mode, Recording
 from .onnx import ModelError
 from .partials import settle
-from .recognizer import ONSET_MARGIN_S, DecodeOptions, Recognizer, offset_margin
+from .recognizer import ONSET_MARGIN_S, DecodeOptions, Recognizer, bound_words, offset_margin
 from .streaming_recognizer import StreamingRecognizer
 from .vad import EnergyVad, Vad, VadState, load_vad
 
@@ -308,11 +308,7 @@ class Listener:
             text, words = rec.early[1], list(rec.early[2])
         elif rec.speech_seen and rec.feats:
             text, words = self.transcriber.transcribe(np.concatenate(rec.feats))
-        if rec.speech_seen:  # an unheard last letter is put in the last frames (recognizer.OFFSET_MARGIN_S)
-            words = words_not_after(words, rec.speech_end + offset_margin(self.vad) - rec.start)
-        if rec.onset is not None:  # the recogniser writes the first letters in its first frames (ONSET_MARGIN_S);
-            # and none before the recording (late words longer than the speech before their bound were moved back)
-            words = words_not_before(words, max(rec.onset - ONSET_MARGIN_S - rec.start, 0.0))
+        words = self._bounded(words, rec)
         at = rec.stream_time
         final = FinalEvent(text, tuple(replace(w, start=at(rec.start + w.start), end=at(rec.start + w.end, end=True))
                                        for w in words),
@@ -320,6 +316,17 @@ class Listener:
                            at(rec.start + rec.samples / SAMPLE_RATE, end=True), at(rec.speech_end, end=True))
         return final, replace(state, mode=Mode.LISTENING, recording=None, detector=self.detector.initial_state(),
                               detector_offset=state.time, history=())
+
+    def _bounded(self, words: list[Word], rec: Recording) -> list[Word]:
+        """The final's `words` (times from rec.start) bounded as transcribe bounds a piece's (recognizer.bound_words),
+        on the listener's own onset and speech end: none ending after the speech's end plus the VAD's offset_margin (an
+        unheard last letter is put in the last frames), none starting before its onset less ONSET_MARGIN_S (the first
+        letters are written in the first frames), nor before the recording; each at least MIN_CHAR_S a character, in
+        order, apart and inside the recording (a bound left a word 22 ms, and pushed words ran past the audio heard)."""
+        length = rec.samples / SAMPLE_RATE
+        first = max(rec.onset - ONSET_MARGIN_S - rec.start, 0.0) if rec.onset is not None else 0.0
+        last = rec.speech_end + offset_margin(self.vad) - rec.start if rec.speech_seen else length
+        return bound_words(words, first, last, length)
 
     # -- public ------------------------------------------------------------------------------
     def step(self, block: np.ndarray, state: ListenerState) -> tuple[list[Event], ListenerState]:

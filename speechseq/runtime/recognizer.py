@@ -49,7 +49,7 @@ from .onnx import (ModelError, check_inputs, check_vocabulary, frontend_of, make
 from .speech_regions import RegionConfig, speech_offset, speech_onset, speech_probabilities, speech_regions
 from .vad import EnergyVad
 
-__all__ = ["DecodeOptions", "Result", "Segment", "Transcript", "Recognizer", "split_at_pauses"]
+__all__ = ["DecodeOptions", "Result", "Segment", "Transcript", "Recognizer", "split_at_pauses", "bound_words"]
 
 # How long before the VAD's onset a piece's first word may start: Silero's onset came 0.017 s after the speech's
 # (its first 10 ms within 35 dB of its loudest) on the median of 50 Kathleen sentences between noisy pauses, 0.059 s
@@ -60,9 +60,12 @@ ONSET_MARGIN_S = 0.06
 # end there (decoding.words_not_after). Measured on the 131 Kathleen dev sentences, each between pauses of kitchen noise
 # (noise/doing_the_dishes.wav) at -60 and at -45 dBFS: the speech's end (its last 10 ms within 35 dB of its loudest and
 # above the pauses' level) came after the energy VAD's offset by 0.024 s on the median, 0.21 s at the 90th percentile
-# and 0.28 s at the 95th (in the louder noise it misses quiet last sounds); after Silero's by -0.080, 0.018 and 0.074 s.
+# and 0.28 s at the 95th (in the louder noise it missed quiet last sounds), 0.006, 0.20 and 0.245 s since its hysteresis
+# (vad.EnergyVad hold_db); after Silero's by -0.080, 0.018 and 0.074 s.
 # The energy VAD's margin is the smallest that left every last word of transcribe(vad=None) (greedy and lexicon) ending
-# no earlier than before; Silero's, its 95th percentile (larger ones only moved ends away from the speech's end).
+# no earlier than before; re-measured with the hysteresis, still 0.2 s: the latest such word inside the speech ends
+# 0.212 s after the offset (0.216 s before it), though fewer end more than 0.12 s after it (4-6 of 131 x 2, 9-14
+# before); Silero's, its 95th percentile (larger ones only moved ends away from the speech's end).
 # transcribe's last word ended 0.54 s from the speech's end on average with vad=None (greedy; at the audio's end in 36%
 # of them), now 0.26 s; with Silero 0.21 s, now 0.16 s. On 60 FSDD test digits between the same pauses (the speech's
 # end: the clip's), 0.87 s (at the audio's end in 96%), now 0.29 s; with Silero 0.35, now 0.16 s. A VAD of another
@@ -159,10 +162,18 @@ def _bounded(words: Iterable[Word], vad, probs: np.ndarray, span: tuple[int, int
     the piece (late words longer than the speech before the offset's bound are moved back that far); then each at
     least MIN_CHAR_S a character (or its aligned length, when shorter), in order, apart, and inside the piece."""
     a, length = span[0], (span[1] - span[0]) / sample_rate
-    words = list(words)
     onset = (speech_onset(probs, vad.frame_s, span, sample_rate, threshold) - a) / sample_rate
     offset = (speech_offset(probs, vad.frame_s, span, sample_rate, threshold) - a) / sample_rate
-    first, last = max(onset - ONSET_MARGIN_S, 0.0), offset + offset_margin(vad)
+    return bound_words(words, max(onset - ONSET_MARGIN_S, 0.0), offset + offset_margin(vad), length)
+
+
+def bound_words(words: Iterable[Word], first: float, last: float, length: float) -> list[Word]:
+    """`words` (times from a piece's start, the piece `length` s long) none ending after `last` nor starting before
+    `first` (decoding.words_not_after / words_not_before: late words longer than the room before `last` are moved
+    back that far), then each at least MIN_CHAR_S a character (or its aligned length, when shorter), in order, apart
+    and inside the piece: the rule of transcribe's pieces (`_bounded`, from their VAD onset and offset) and of the
+    listener's final (from its own)."""
+    words = list(words)
     moved = words_not_before(words_not_after(words, last), first)
     if not moved:
         return moved
