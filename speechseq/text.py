@@ -53,6 +53,11 @@ _ABBREVIATIONS = {"mr": "mister", "mrs": "missus", "dr": "doctor", "vs": "versus
 # ("Dr3", "Dr_3") is no part of the word, and "dr three" would read "doctor three" when normalised again.
 _ABBREVIATION = re.compile(r"(?<![a-z])(?:(?:mrs?|dr|vs|etc)(?![a-z])\.?|(?:prof|jr|sr)\.|(?:e\.g|i\.e)(?![a-z])\.?)",
                            re.IGNORECASE)
+# Written so, in capitals beside a word in lower case, these are acronyms or initials, their letters said ("MR scan",
+# "VS Code", "DR Congo", "E.G. Marshall"); in a headline ("MR SMITH VS JONES") or alone they are still titles, and
+# so are "DR." ("Call DR. Smith"), "JR.", "PROF.".
+_ACRONYMS = frozenset(("MR", "MRS", "DR", "VS", "ETC", "E.G", "E.G.", "I.E", "I.E."))
+_WORD = re.compile(r"[^\W\d_]+")
 # "7am", "7 a.m.", "10:30PM" -> "7 a m": the letters a person says (not the word "am")
 _AMPM = re.compile(r"(?<=\d)\s*([ap])\.?m\.?(?!\w)", re.IGNORECASE)
 # A minus sign: a hyphen before an amount, not after a word, a number or a sign of one ("-4", "-$5", "-½"; not
@@ -151,10 +156,21 @@ def _spell_number(match: re.Match) -> str:
     return " " + words + " "
 
 
+def _beside_lower_case(text: str, start: int, end: int) -> bool:
+    """Whether the word before text[start:end] or the one after it has a letter in lower case."""
+    before = _WORD.findall(text, max(0, start - 40), start)[-1:]
+    after = _WORD.search(text, end, end + 40)
+    return any(ch.islower() for word in before + ([after.group(0)] if after else []) for ch in word)
+
+
 def _spell_abbreviation(match: re.Match) -> str:
     # a possessive stays one word ("Dr's" doctor's, not "doctor s")
     after = "" if match.string.startswith("'", match.end()) else " "
-    return " " + _ABBREVIATIONS[match.group(0).replace(".", "").lower()] + after
+    form = match.group(0)
+    key = form.replace(".", "").lower()
+    if form in _ACRONYMS and _beside_lower_case(match.string, match.start(), match.end()):
+        return " " + " ".join(key) + after
+    return " " + _ABBREVIATIONS[key] + after
 
 
 def _spell_clock(match: re.Match) -> str:
@@ -208,7 +224,9 @@ def normalize(text: str) -> str:
       symbols    % percent, & and, + plus, = equals, @ at, # number, "20°C" twenty degrees celsius,
                  "1°" one degree, "m²" m squared
       titles     Mr mister, Mrs missus, Dr doctor, Prof. professor, Jr. junior, Sr. senior, vs versus,
-                 etc et cetera, e.g. for example, i.e. that is
+                 etc et cetera, e.g. for example, i.e. that is; in capitals beside a word in lower case
+                 they are acronyms or initials, their letters said: "MR scan" m r scan, "VS Code" v s code,
+                 "E.G. Marshall" e g marshall ("MR SMITH VS JONES" and "DR. Smith", with its dot, stay titles)
       letters    accents dropped ("café" cafe), "ß" ss, "ø" o, "’" and "´" an apostrophe
     Left as written: acronyms ("TV" tv, "A.I." a i: write "T V" to have letters said), unit abbreviations
     ("100 km" one hundred km), "St.", "No.", phone numbers and ISO dates (read as numbers), other currencies.

@@ -259,3 +259,36 @@ def test_detect_plot_data_stays_bounded_on_a_long_stream(tmp_path):
     _, _, post, spec = detect_file(det, tmp_path / "short.wav", keep=True)
     assert spec.factor == 1 and post[0].factor == 1 and len(post[0].rows) == post[0].n == 998 // 4
     np.testing.assert_allclose(spec.rows, logmel(audio[: 16000 * 10], cfg), atol=1e-4)
+
+
+def test_detect_plot_draws_no_posterior_while_the_output_settles(tmp_path):
+    """detect --plot drew each posterior from the stream's first step: on the demo file both keywords rose to 0.35 in
+    its first 0.2 s (the stream's start transient, where no event can start: the detector's `settle`), which reads as
+    a near-detection; "computer" never passes 0.03 after it. The curves now start where events can start, and the
+    settling stretch is shaded and named in the legend."""
+    from speechseq.commands.detect import Pooled, detect_file, plot_detections
+    from speechseq.runtime.detector import Detector
+
+    det = Detector.load(MODELS)
+    assert det.settle == [8, 8] and [m.step_s for m in det.models] == [0.04, 0.04]
+    path = ROOT / "data" / "samples" / "activate_kitchen_lights.wav"
+    events, duration, post, spec = detect_file(det, path, keep=True)
+    assert post[1].rows[:8].max() > 0.3          # the transient is there in the data
+    fig = plot_detections(path, str(tmp_path / "p.png"), det, events, duration, post, spec)
+    assert (tmp_path / "p.png").stat().st_size > 5000
+    ax = fig.axes[1]
+    curves = {line.get_label(): line.get_xydata() for line in ax.get_lines() if not line.get_label().startswith("_")}
+    assert list(curves) == ["activate", "computer"]
+    for xy, p in zip(curves.values(), post):
+        np.testing.assert_allclose(xy[:, 0], (np.arange(8, len(p.rows)) + 1) * 0.04)   # steps 8.. (from 0.32 s)
+        np.testing.assert_allclose(xy[:, 1], p.rows[8:])
+    assert curves["activate"][:, 1].max() > 0.95 and curves["computer"][:, 1].max() < 0.03
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["activate", "computer", "settling (no events)"]
+    (band,) = [patch for patch in ax.patches if patch.get_label() == "settling (no events)"]
+    assert (band.get_x(), band.get_x() + band.get_width()) == pytest.approx((0.0, 0.32))
+
+    # pooled rows (a long file): a row is drawn only when every step it stands for is past the settling
+    long = [Pooled(np.linspace(0, 1, 50, dtype=np.float32), 4, 200) for _ in det.models]
+    fig = plot_detections(path, str(tmp_path / "p.png"), det, [], 8.0, long, spec)
+    for line in [line for line in fig.axes[1].get_lines() if not line.get_label().startswith("_")]:
+        np.testing.assert_allclose(line.get_xydata()[:, 0], (np.arange(2, 50) + 1) * 4 * 0.04)

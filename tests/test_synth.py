@@ -258,6 +258,23 @@ def test_abbreviations_engines_read_otherwise_are_dropped_without_their_dot(tmp_
     assert kept == ["Prof Green spoke to the whole class again."]
 
 
+def test_load_sentences_refuses_text_that_is_not_utf8(tmp_path):
+    # errors="ignore" dropped the bytes it could not read: a Latin-1 "café" went to training as "caf", silently
+    text = tmp_path / "latin1.txt"
+    text.write_bytes("We met at the little café by the river.\n".encode("latin-1"))
+    with pytest.raises(SpeechseqError, match=r"latin1\.txt: not a UTF-8 text file \(byte 24: 0xe9\)"):
+        synth_sets.load_sentences([str(text)], 3, 15, [])
+
+
+def test_load_sentences_drops_a_byte_order_mark(tmp_path):
+    # a file saved "UTF-8 with BOM" kept U+FEFF at the start of its first sentence (str.strip keeps it), and the
+    # sentence went to the engines and the manifest with it
+    text = tmp_path / "bom.txt"
+    text.write_bytes("\ufeffWe met at the little cafe by the river.\n".encode("utf-8"))
+    kept, _ = synth_sets.load_sentences([str(text)], 3, 15, [])
+    assert kept == ["We met at the little cafe by the river."]
+
+
 @pytest.mark.skipif(shutil.which("flite") is None, reason="needs flite")
 def test_keyword_command_small(tmp_path):
     script = _script()

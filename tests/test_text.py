@@ -139,6 +139,28 @@ def test_normalize_is_stable_on_an_abbreviation_glued_to_digits(raw, expected):
 
 
 @pytest.mark.parametrize("raw,expected", [
+    # an abbreviation written in capitals beside a word in lower case is an acronym or initials, its letters said:
+    # "MR scan" read "mister scan", "VS Code" "versus code", "E.G. Marshall" "for example marshall"
+    ("the MR scan", "the m r scan"),
+    ("open VS Code", "open v s code"),
+    ("E.G. Marshall starred", "e g marshall starred"),
+    ("flights to DR Congo", "flights to d r congo"),
+    ("use the ETC lane, I.E. the left", "use the e t c lane i e the left"),
+    ("the MR's report", "the m r's report"),
+    # in capitals beside capitals (a headline), alone, with a dot after them, or not all capitals, they are titles
+    ("MR SMITH VS MRS JONES", "mister smith versus missus jones"),
+    ("DR. WHO", "doctor who"),
+    ("Call DR. Smith now", "call doctor smith now"),
+    ("MR", "mister"),
+    ("Mr. Smith, E.g. apples", "mister smith for example apples"),
+    ("Sammy Davis JR. sang", "sammy davis junior sang"),
+])
+def test_normalize_says_the_letters_of_an_acronym_in_capitals(raw, expected):
+    assert normalize(raw) == expected
+    assert normalize(expected) == expected
+
+
+@pytest.mark.parametrize("raw,expected", [
     # "1°" was "one degrees"
     ("1°", "one degree"),
     ("1 °C and 1°F", "one degree celsius and one degree fahrenheit"),
