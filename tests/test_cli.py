@@ -285,3 +285,16 @@ def test_no_hint_where_nothing_is_near():
     assert r.returncode == 2 and "did you mean" not in r.stderr and "invalid choice: 'frobnicate'" in r.stderr
     r = speechseq("train", "detector", "--out", "d")
     assert r.returncode == 2 and r.stderr.splitlines()[-1].endswith("the following arguments are required: --keyword")
+
+
+def test_features_loudness_line_draws_the_loudest_second_full(tmp_path, capsys):
+    """The loudness line scales each second from the frontend's floor to the loudest second, but the loudest was drawn
+    one bar short ('%', never '@'), as loud as a second a ninth quieter."""
+    from speechseq.cli import main
+
+    rng = np.random.default_rng(0)
+    audio = np.concatenate([np.zeros(16000), 0.3 * rng.standard_normal(16000)]).astype(np.float32)
+    sf.write(tmp_path / "a.wav", audio, 16000)
+    assert main(["features", str(tmp_path / "a.wav")]) == 0
+    line = capsys.readouterr().out.splitlines()[1]
+    assert line == "  loudness per second | @|", line

@@ -246,6 +246,21 @@ def test_next_steps_start_from_the_shipped_model_of_a_shipped_keyword():
     assert "--positives clips:50" in text and "speechseq synth keyword --keyword \"activate\"" in text
 
 
+def test_next_steps_name_the_shipped_model_from_any_working_folder(tmp_path, monkeypatch):
+    """The fine-tune printed after a session is meant to be pasted where record ran: run outside the checkout (or
+    with SPEECHSEQ_MODELS elsewhere), it said `--init models/activate.onnx`, and train detector answered
+    '--init: models/activate.onnx: no such model file'."""
+    import shlex
+
+    from speechseq.commands.record import next_steps
+
+    monkeypatch.chdir(tmp_path)
+    text = next_steps("activate", "activate", Path("clips"))
+    words = shlex.split(next(s for s in text.replace("\\\n", "").splitlines() if "train detector" in s))
+    init = Path(words[words.index("--init") + 1])
+    assert init.is_file() and init.resolve() == (ROOT / "models" / "activate.onnx").resolve(), init
+
+
 def test_record_background_writes_a_file_a_minute_and_keeps_every_sample(tmp_path, capsys):
     rng = np.random.default_rng(0)
     src = tmp_path / "room.flac"

@@ -66,8 +66,8 @@ def run(args: argparse.Namespace) -> int:
             print_json_line({"file": str(path), "duration": round(n / cfg.sample_rate, 3), "frames": len(feats),
                              "n_mels": cfg.n_mels, "mean_logmel_per_second": [round(v, 3) for v in per_s]})
         else:
-            lo, hi = np.log(cfg.floor), max(per_s + [np.log(cfg.floor) + 1])
-            line = "".join(_BARS[int((len(_BARS) - 1) * (v - lo) / (hi - lo + 1e-9))] for v in per_s)
+            lo, hi = np.log(cfg.floor), max(per_s + [np.log(cfg.floor) + 1])  # hi - lo >= 1; no mean is under lo
+            line = "".join(_BARS[int(round((len(_BARS) - 1) * (v - lo) / (hi - lo)))] for v in per_s)
             print(f"{path}: {n / cfg.sample_rate:.2f} s, {len(feats)} frames x {cfg.n_mels} mels "
                   f"(streamed in {args.chunk_ms:g} ms chunks)")
             print(f"  loudness per second |{line}|")

@@ -101,13 +101,23 @@ def next_number(out: Path, stem: str) -> int:
     return max((n for n, _ in numbered_files(out, stem)), default=0) + 1
 
 
+def _from_here(path: Path) -> str:
+    """`path` as a command run in the working folder names it: relative when it lies under that folder (the
+    checkout's models/), else absolute (SPEECHSEQ_MODELS elsewhere, record run outside the checkout)."""
+    full = path.resolve()
+    try:
+        return str(full.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(full)
+
+
 def next_steps(keyword: str, stem: str, out: Path) -> str:
     """What to run with the takes: the fine-tune of the README, from the shipped model of this keyword
     when there is one, from a run of yours otherwise (ready to paste: the folder quoted for a shell)."""
     import shlex
 
     shipped = MODELS / f"{stem.replace('-', '_')}.onnx"
-    init = f"models/{shipped.name}" if shipped.is_file() else "runs/YOUR-RUN"
+    init = shlex.quote(_from_here(shipped)) if shipped.is_file() else "runs/YOUR-RUN"
     synth = f"cache/synth/kw-{stem}"
     return (f"speechseq: next, fit a detector to your voice (README: Training your own keyword):\n"
             f"  speechseq synth keyword --keyword \"{keyword}\" --out {synth}   # once\n"
