@@ -1,5 +1,6 @@
 """Files written whole or not at all: `written_atomically(out)` gives a temporary path beside `out` to write to,
-renamed to `out` when the block ends without an error (the exports, transcribe's outputs, record's takes)."""
+renamed to `out` when the block ends without an error (the exports, transcribe's outputs, record's takes). Text
+files read as text or refused: `utf8_text(data)`, `text_lines(path)`."""
 from __future__ import annotations
 
 import contextlib
@@ -9,7 +10,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["written_atomically"]
+__all__ = ["written_atomically", "utf8_text", "text_lines"]
 
 
 @contextlib.contextmanager
@@ -42,3 +43,32 @@ def _place_new(tmp: Path, out: Path) -> None:
         if os.path.lexists(out):
             raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(out)) from None
         os.replace(tmp, out)
+
+
+def utf8_text(data: bytes) -> str:
+    """`data` as text: UTF-8 without NUL bytes, a leading byte order mark dropped. ValueError naming the first byte
+    that is not ("not a UTF-8 text file (byte 3: 0xe9)"): a Latin-1 "café" read with errors="ignore" was "caf", and
+    a WAV file named by mistake is no text."""
+    try:
+        text = data.decode("utf-8")
+        bad = data.find(b"\0")
+    except UnicodeDecodeError as err:
+        bad = err.start
+    if bad >= 0:   # counted from the file's start (utf-8-sig counts from after a byte order mark)
+        raise ValueError(f"not a UTF-8 text file (byte {bad}: 0x{data[bad]:02x})")
+    return text.removeprefix("\ufeff")
+
+
+def text_lines(path: str | os.PathLike) -> list[str]:
+    """The lines of a UTF-8 text file (utf8_text); SpeechseqError in one line where it cannot be read or is not
+    text."""
+    from .errors import SpeechseqError
+
+    try:
+        data = Path(path).read_bytes()
+    except OSError as err:
+        raise SpeechseqError(f"cannot read text file {path}: {err.strerror or err}") from None
+    try:
+        return utf8_text(data).splitlines()
+    except ValueError as err:
+        raise SpeechseqError(f"cannot read text file {path}: {err}; give plain text, one sentence a line") from None

@@ -276,3 +276,35 @@ def test_splice_keyword_refuses_no_positives_and_align_never_takes_evaluation_sp
     out = tmp_path / "align.json"
     script.cmd_align(argparse.Namespace(manifest=str(manifest), split="", skip_pct=0, out=str(out), workers=1))
     assert len(json.loads(out.read_text())) == 1
+
+
+def test_text_that_is_not_utf8_is_one_error_not_words_cut(tmp_path):
+    """Phrases cut from a Latin-1 text (--synth-text) and a Latin-1 word list: read with errors="ignore", "café au
+    lait" gave the phrase "caf au lait" and the word "caf"; now the text is one error naming the byte, and a word list's
+    damaged word is dropped, not cut."""
+    from speechseq.errors import SpeechseqError
+    from speechseq.train.words import load_words, ordinary_phrases
+
+    text = tmp_path / "latin1.txt"
+    text.write_bytes("un café au lait please\nthe other words here\n".encode("latin-1"))
+    with pytest.raises(SpeechseqError, match=r"latin1.txt: not a UTF-8 text file \(byte 6: 0xe9\)"):
+        ordinary_phrases([text], 2, min_words=2, max_words=3)
+    good = tmp_path / "utf8.txt"
+    good.write_text("\ufeffun café au lait please\nthe other words here\n", encoding="utf-8")
+    phrases = ordinary_phrases([good], 20, min_words=2, max_words=3)
+    assert phrases and not any("caf " in p or p.startswith("\ufeff") for p in phrases)
+    words = tmp_path / "words"
+    words.write_bytes("cafe\ncaf\xe9\nlait\n".encode("latin-1"))
+    assert load_words(words) == ("cafe", "lait")
+
+
+def test_phrases_keep_accented_words_whole_and_break_at_another_alphabet(tmp_path):
+    """[A-Za-z']+ cut "café" to "caf" and "naïve" to "na", "ve" (words that are said otherwise); a word of another
+    alphabet joined its neighbours into a phrase that was never written."""
+    from speechseq.train.words import ordinary_phrases
+
+    good = tmp_path / "utf8.txt"
+    good.write_text("a naïve café owner\nred привет blue green\n", encoding="utf-8")
+    phrases = set(ordinary_phrases([good], 50, min_words=2, max_words=4))
+    assert phrases == {"a naïve", "naïve café", "café owner", "a naïve café", "naïve café owner", "a naïve café owner",
+                       "blue green"}

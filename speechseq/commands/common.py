@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ..errors import SpeechseqError
+from ..files import utf8_text
 from ..runtime.level import GUARD_RANGE_DB
 
 
@@ -265,13 +266,9 @@ def text_file(path: str, what: str) -> Path:
     except OSError as err:
         raise SpeechseqError(f"{what} {p}: cannot read it ({err.strerror or err})") from None
     try:
-        data.decode("utf-8")
-        bad = data.find(b"\0")
-    except UnicodeDecodeError as err:
-        bad = err.start
-    if bad >= 0:
-        raise SpeechseqError(f"{what} {p}: not a UTF-8 text file (byte {bad}: 0x{data[bad]:02x}); "
-                             f"give plain text, one sentence a line")
+        utf8_text(data)
+    except ValueError as err:
+        raise SpeechseqError(f"{what} {p}: {err}; give plain text, one sentence a line") from None
     return p
 
 

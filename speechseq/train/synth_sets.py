@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from ..checks import finite, refuse, whole
 from ..errors import SpeechseqError
+from ..files import text_lines
 from ..text import normalize
 from .manifests import EVAL_SPLITS, TEXT_KEYS, json_objects
 
@@ -301,24 +302,6 @@ def is_evaluation_text(text: str, heldout: set[str] | frozenset[str], excluded: 
     return norm in heldout or _is_excluded(norm.split(), [(e, set(e)) for e in excluded], threshold)
 
 
-def _text_lines(path: str) -> list[str]:
-    # As the CLI checks a text file (speechseq.commands.common.text_file): bytes that are not UTF-8 are one error,
-    # not letters dropped ("café" in Latin-1 read "caf"); a byte order mark is no part of the first line.
-    try:
-        data = Path(path).read_bytes()
-    except OSError as err:
-        raise SpeechseqError(f"cannot read text file {path}: {err.strerror}") from None
-    try:
-        text = data.decode("utf-8").removeprefix("\ufeff")  # (utf-8-sig counts a bad byte from after the mark)
-        bad = data.find(b"\0")
-    except UnicodeDecodeError as err:
-        bad = err.start
-    if bad >= 0:
-        raise SpeechseqError(f"cannot read text file {path}: not a UTF-8 text file (byte {bad}: 0x{data[bad]:02x}); "
-                             f"give plain text, one sentence a line")
-    return text.splitlines()
-
-
 def load_sentences(files: tuple[str, ...] | list[str], min_words: int, max_words: int, excluded: list[list[str]],
                    threshold: float = 0.75) -> tuple[list[str], int]:
     """Distinct sayable lines of ``files`` with min..max words, minus near-copies of ``excluded``.
@@ -326,7 +309,7 @@ def load_sentences(files: tuple[str, ...] | list[str], min_words: int, max_words
     ex = [(e, set(e)) for e in excluded]
     seen, keep, dropped = set(), [], 0
     for path in files:
-        for line in _text_lines(path):
+        for line in text_lines(path):
             line = line.strip()
             norm = normalize(line)
             words = norm.split()

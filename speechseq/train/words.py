@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ..errors import SpeechseqError
+from ..files import text_lines
 
 __all__ = ["DICT_PATH", "load_words", "load_pronunciations", "holds_phones", "contains_keyword", "sound_alikes",
            "ordinary_words", "ordinary_phrases"]
@@ -27,7 +28,7 @@ _VOWELS = set("aeiouy")
 @functools.lru_cache(maxsize=4)
 def _load(path: str) -> tuple[str, ...]:
     try:
-        lines = Path(path).read_text(encoding="utf-8", errors="ignore").split()
+        lines = Path(path).read_text(encoding="utf-8", errors="replace").split()  # a word not UTF-8 is dropped, not cut
     except OSError as err:
         raise SpeechseqError(f"cannot read word list {path}: {err.strerror} (Debian: apt install wamerican)") from None
     return tuple(sorted({w.lower() for w in lines if re.fullmatch(r"[A-Za-z]+", w)}))
@@ -54,7 +55,7 @@ def load_pronunciations() -> dict[str, list[tuple[str, ...]]]:
 def _pronunciations(path: str) -> tuple[tuple[str, tuple[tuple[str, ...], ...]], ...]:
     prons: dict[str, list[tuple[str, ...]]] = {}
     try:
-        lines = Path(path).read_text(encoding="utf-8", errors="ignore").splitlines()
+        lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return ()
     for line in lines:
@@ -226,16 +227,22 @@ def ordinary_words(n: int, seed: int = 0, exclude: Iterable[str] = (), min_len: 
 
 
 def _sentences(text_files: Iterable[str | os.PathLike]) -> list[list[str]]:
+    """Each line's runs of words in Latin letters, as written ("café" kept whole: [A-Za-z']+ cut it to "caf"); a word
+    of another alphabet ends a run, digits and punctuation are left out. A file that is not UTF-8 is one error
+    (read with errors="ignore", a Latin-1 "café" was "caf" too)."""
     sentences = []
     for path in text_files:
-        try:
-            text = Path(path).read_text(encoding="utf-8", errors="ignore")
-        except OSError as err:
-            raise SpeechseqError(f"cannot read text file {path}: {err.strerror}") from None
-        for line in text.splitlines():
-            tokens = re.findall(r"[A-Za-z']+", line)
-            if tokens:
-                sentences.append(tokens)
+        for line in text_lines(path):
+            run: list[str] = []
+            for token in re.findall(r"(?:[^\W\d_]|')+", line):
+                if re.fullmatch(r"[a-z']+", _fold(token)):
+                    run.append(token)
+                    continue
+                if run:
+                    sentences.append(run)
+                run = []
+            if run:
+                sentences.append(run)
     return sentences
 
 
