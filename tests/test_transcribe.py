@@ -525,3 +525,20 @@ def test_commands_match_a_phrase_the_vad_splits_at_a_pause(tmp_path, capsys, vad
         assert all(w["start"] < w["end"] <= v["start"] for w, v in zip(words, words[1:])), words
         kitchen = next(w for w in words if w["word"] == "kitchen")   # timed on the audio, after the pause
         assert starts["kitchen lights"] - 0.05 < kitchen["start"] < starts["kitchen lights"] + 0.15, (starts, words)
+
+
+@pytest.mark.skipif(not SHIPPED.is_file(), reason="models/recognizer-en.onnx not built yet")
+@pytest.mark.parametrize("vad", ["silero", "energy"])
+def test_commands_leave_out_a_wake_word_said_before_the_command(capsys, vad):
+    """The demo recording, "activate ... turn on the kitchen lights": the keyword's region joined to the command's
+    was accepted as the phrase (a phrase's per-character allowance took the keyword in), so "turn" ran 1.676-2.856 s,
+    from inside "activate" across the pause. The command is now its own region's, and "activate" its own text."""
+    demo = ROOT / "data/samples/activate_kitchen_lights.wav"
+    assert main(["transcribe", str(demo), "--commands", str(ROOT / "data/commands/home.txt"), "--vad", vad,
+                 "--format", "json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    words = got["words"]
+    assert got["text"].endswith("turn on the kitchen lights") and len(words) > 5, got   # the keyword's own words too
+    turn = words[-5]
+    assert turn["word"] == "turn" and 2.55 < turn["start"] < 2.75 and turn["end"] - turn["start"] < 0.4, words
+    assert all(w["end"] < 1.9 for w in words[:-5]), words     # "activate" ends at 1.70 s (detect's estimate)
