@@ -276,3 +276,50 @@ def test_eval_recognizer_limit_counts_only_the_kaldi_recordings_it_covers(tmp_pa
     assert main(["eval", "recognizer", "--manifest", str(d), "--limit", "3", "--decoder", "greedy"]) == 1
     out, err = capsys.readouterr()
     assert f"{d}: 2 utterances (1 skipped" in out and "gone.wav" in err and "1 of 3 utterance(s)" in err, (out, err)
+
+
+# 10. --save-threshold: what it needs (15 minutes of negatives, positives) is checked before the evaluation runs,
+# and the minutes are said as minutes
+def test_save_threshold_needs_are_checked_before_the_evaluation(tmp_path, capsys):
+    from speechseq.runtime.onnx import read_metadata
+
+    model = tmp_path / "mine.onnx"
+    shutil.copy(MODEL, model)
+    neg = _noise(tmp_path / "noise.wav", 20)
+    out, err = _error(capsys, ["eval", "detector", "--model", str(model), "--positives", str(SAMPLE),
+                               "--negatives", str(neg), "--save-threshold"])
+    assert "--save-threshold needs at least 15 minutes of --negatives (got 0.3 minutes)" in err
+    assert out == ""  # no summary: nothing was evaluated
+    out, err = _error(capsys, ["eval", "detector", "--model", str(model), "--negatives", str(neg), "--save-threshold"])
+    assert "--save-threshold needs --positives and --negatives" in err and out == ""
+    assert read_metadata(model)["threshold"] == read_metadata(MODEL)["threshold"]  # nothing written
+
+
+# 11. record --out naming a file: the error names --out, as every other command's does
+def test_record_out_that_is_a_file_names_the_option(tmp_path, capsys):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    _, err = _error(capsys, ["record", "activate", "--out", str(a_file), "--input", str(SAMPLE)])
+    assert f"speechseq: error: --out {a_file}: exists and is not a directory" in err
+    assert a_file.read_text() == "x"
+
+
+# 12. analyze and tune fusion read two or three model files: a missing one is named with its option
+@pytest.mark.skipif(not all((ROOT / "models" / m).is_file() for m in ("recognizer-en.onnx", "lm-en.onnx")),
+                    reason="shipped recogniser or LM missing")
+@pytest.mark.parametrize("argv, option", [
+    (["analyze", "--model", "{nope}"], "--model"),
+    (["analyze", "--model", "{rec}", "--lm", "{nope}"], "--lm"),
+    (["analyze", "--model", "{rec}", "--system", "attention", "--decoder", "{nope}"], "--decoder"),
+    (["tune", "fusion", "--model", "{nope}", "--lm", "{lm}"], "--model"),
+    (["tune", "fusion", "--model", "{rec}", "--lm", "{nope}"], "--lm"),
+    (["tune", "fusion", "--model", "{rec}", "--lm", "{lm}", "--attention-decoder", "{nope}"], "--attention-decoder"),
+])
+def test_analyze_and_tune_name_the_option_of_a_missing_model(argv, option, tmp_path, capsys):
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(json.dumps({"audio_filepath": str(SAMPLE), "text": "activate"}) + "\n")
+    nope = tmp_path / "nope.onnx"
+    argv = [a.format(nope=nope, rec=ROOT / "models" / "recognizer-en.onnx", lm=ROOT / "models" / "lm-en.onnx")
+            for a in argv] + ["--manifest", str(manifest)]
+    out, err = _error(capsys, argv)
+    assert f"speechseq: error: {nope}: no such model file (pass {option} PATH)" in err and out == ""

@@ -484,3 +484,21 @@ def test_detect_smoothing_past_its_bound_is_a_usage_error(tmp_path, capsys):
         main(["detect", "--help"])
     assert f"at most {MAX_SMOOTHING_STEPS}" in " ".join(capsys.readouterr().out.split())
     assert main(["detect", str(tmp_path / "a.wav"), "--smoothing", str(MAX_SMOOTHING_STEPS), "--json"]) == 0
+
+
+@needs_shipped
+@pytest.mark.parametrize("argv, option", [
+    (["listen", "--input", "{sample}", "--fast", "--keyword-model", "{nope}"], "--keyword-model"),
+    (["listen", "--input", "{sample}", "--fast", "--model", "{nope}"], "--model"),
+    (["listen", "--input", "{sample}", "--fast", "--lm", "{nope}"], "--lm"),
+    (["listen", "--input", "{sample}", "--fast", "--stream-model", "{nope}"], "--stream-model"),
+    (["detect", "--model", "{nope}", "{sample}"], "--model"),
+    (["eval", "detector", "--model", "{nope}", "--positives", "{sample}"], "--model"),
+])
+def test_a_missing_model_file_names_its_option_as_transcribe_does(argv, option, tmp_path, capsys):
+    """listen, detect and eval detector said only "X: no such model file" (transcribe: "... (pass --model PATH)"),
+    and listen said of a missing --stream-model that it was "no such chunked recogniser", without the option."""
+    nope = tmp_path / "nope.onnx"
+    assert main([a.format(sample=SAMPLE, nope=nope) for a in argv]) == 1
+    out, err = capsys.readouterr()
+    assert f"speechseq: error: {nope}: no such model file (pass {option} PATH)" in err and out == ""

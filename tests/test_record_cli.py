@@ -136,7 +136,7 @@ def test_record_rejects_clipped_takes(tmp_path, capsys):
 @pytest.mark.parametrize("args, message", [
     (["--input", "{tmp}/missing.wav"], "no such file"),
     (["--input", "{tmp}/corrupt.wav"], "corrupt.wav"),
-    (["--out", "{tmp}/a-file", "--input", "{tmp}/missing.wav"], "is not a folder"),
+    (["--out", "{tmp}/a-file", "--input", "{tmp}/missing.wav"], "--out {tmp}/a-file: exists and is not a directory"),
     (["--device", "987654"], "no input device 987654"),
 ])
 def test_record_bad_input_is_a_clear_error(tmp_path, capsys, args, message):
@@ -145,7 +145,7 @@ def test_record_bad_input_is_a_clear_error(tmp_path, capsys, args, message):
     argv = ["record", "android", "--out", str(tmp_path / "clips")] + [a.format(tmp=tmp_path) for a in args]
     assert main(argv) == 1
     err = capsys.readouterr().err
-    assert "speechseq: error:" in err and message in err and "Traceback" not in err
+    assert "speechseq: error:" in err and message.format(tmp=tmp_path) in err and "Traceback" not in err
     assert main(["record", "!!", "--out", str(tmp_path / "c2"), "--input", str(SAMPLE)]) == 1
     assert "no letters or digits" in capsys.readouterr().err
 

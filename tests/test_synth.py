@@ -353,7 +353,8 @@ def test_sentences_command_small(tmp_path, capsys):
     (tmp_path / "short.txt").write_text("Too short.\n")
     assert speechseq_main(["synth", "sentences", "--text", str(tmp_path / "short.txt"), "--out", str(tmp_path / "y")]) == 1
     err = capsys.readouterr().err
-    assert "cannot read text file" in err and "no usable sentences" in err and not (tmp_path / "y/audio").exists()
+    assert f"--text {tmp_path / 'gone.txt'}: no such file" in err and "no usable sentences" in err
+    assert not (tmp_path / "y/audio").exists()
 
 
 @pytest.mark.parametrize("voice", [ESPEAK, Voice("mbrola", "mb-us1"), Voice("pico", "en-US")], ids=lambda v: v.id)
@@ -655,3 +656,19 @@ def test_without_dpkg_query_the_key_says_the_voices_are_unknown(tmp_path, monkey
     monkeypatch.setenv("PATH", str(bin_dir))
     assert synth.engine_identity("mbrola").endswith("voice packages: unknown (dpkg-query not installed)")
     assert job_path(SynthJob("yes", Voice("festival", "kal_diphone")), tmp_path).suffix == ".wav"
+
+
+@pytest.mark.parametrize("argv, option", [
+    (["synth", "keyword", "--keyword", "amelia", "--text", "{gone}"], "--text"),
+    (["synth", "sentences", "--text", "{gone}"], "--text"),
+    (["synth", "sentences", "--text", "{text}", "--exclude-manifest", "{gone}"], "--exclude-manifest"),
+])
+def test_a_missing_input_file_names_its_option(argv, option, tmp_path, capsys):
+    """synth said "cannot read text file X" / "cannot read exclusion manifest X", where every other command names
+    the option ("--text X: no such file"), before any work (no --out folder made)."""
+    gone, text = tmp_path / "gone.txt", tmp_path / "t.txt"
+    text.write_text("The quiet river ran past the old mill.\n")
+    argv = [a.format(gone=gone, text=text) for a in argv] + ["--out", str(tmp_path / "out")]
+    assert speechseq_main(argv) == 1
+    assert f"speechseq: error: {option} {gone}: no such file" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

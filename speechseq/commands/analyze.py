@@ -51,13 +51,16 @@ def run(args: argparse.Namespace) -> int:
     from ..metrics import edit_distance
     from ..runtime.analysis import analyze_attention, analyze_ctc, summarize
     from ..runtime.posteriors import RecognizerRunner
+    from .transcribe import check_model_arg
 
     if args.beam < 1:
         raise SpeechseqError("--beam must be >= 1")
+    check_model_arg(args.model, None, "--model")  # each file named with its option (three may be given)
     lm = dec = None
     if args.system == "attention":
         if not args.decoder:
             raise SpeechseqError("--system attention needs --decoder")
+        check_model_arg(args.decoder, None, "--decoder")
         from ..runtime.attention import OnnxDecoder
 
         dec = OnnxDecoder(args.decoder)
@@ -71,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         if args.lm:
             from ..runtime.lm import OnnxLM
 
+            check_model_arg(args.lm, None, "--lm")
             lm = OnnxLM(args.lm)
         runner = RecognizerRunner(args.model)
     utts, failed = read_outputs(runner, args.manifest, args.split, args.limit)

@@ -191,8 +191,11 @@ def plot_detections(path: Path, out: str, det, events, duration: float, post, sp
 def run(args: argparse.Namespace) -> int:
     from ..audio import path_text
     from ..runtime.detector import Detector
+    from .transcribe import check_model_arg
 
     paths = model_paths(args.model) if args.model else default_models()
+    for path in paths:  # a missing one named with its option, as transcribe names --model
+        check_model_arg(str(path), None, "--model")
     output_file(args.plot, "--plot", IMAGE_SUFFIXES)   # before any work, so that a bad path loses nothing
     det = Detector.load(paths, threads=args.threads, threshold=args.threshold, smoothing_steps=args.smoothing,
                         refractory_s=args.refractory, range_db=guard_range(args.range_db))

@@ -51,7 +51,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--save-threshold", action="store_true",
                    help="write the threshold for --target-fa into the model file (its metadata; the old one is kept "
                         "as threshold_previous), so that detect and listen use it by default: for a model fitted "
-                        "to your voice, measured on recordings of yours that it was not trained on")
+                        "to your voice, measured on recordings of yours that it was not trained on (it needs "
+                        f"--positives and {60 * MIN_SAVE_HOURS:.0f} minutes or more of --negatives, checked before "
+                        "the evaluation)")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.set_defaults(func=run)
 
@@ -206,7 +208,9 @@ def evaluate(det, positives: list[Path], negatives: list[Path], target_fa: float
 def run(args: argparse.Namespace) -> int:
     from ..metrics import plot_det
     from ..runtime.detector import Detector
+    from .transcribe import check_model_arg
 
+    check_model_arg(args.model, None, "--model")  # named with its option
     positives = collect(args.positives, args.where)
     negatives = collect(args.negatives, args.where)
     for option, given, found in (("--positives", args.positives, positives),
@@ -219,6 +223,8 @@ def run(args: argparse.Namespace) -> int:
     if args.det and not (positives and negatives):
         raise SpeechseqError("a DET curve needs both --positives and --negatives")
     output_file(args.det, "--det", IMAGE_SUFFIXES)
+    if args.save_threshold:
+        save_needs(positives, negatives)
     det = Detector.load([args.model], range_db=guard_range(args.range_db))
     summary, curve = evaluate(det, positives, negatives, args.target_fa, args.threshold)
     failure = None  # the summary is printed in any case: the evaluation is not lost
@@ -253,16 +259,38 @@ MIN_SAVE_HOURS = 0.25  # negatives --save-threshold needs
 MIN_SAVE_THRESHOLD = 0.1
 
 
+def save_needs(positives: list[Path], negatives: list[Path]) -> None:
+    """What --save-threshold needs, checked before the evaluation (from the files' headers; a file that cannot be read
+    counts nothing, and is reported by the evaluation): --positives, and MIN_SAVE_HOURS of --negatives."""
+    from ..audio import audio_info
+
+    if not (positives and negatives):
+        raise SpeechseqError("--save-threshold needs --positives and --negatives (a threshold for --target-fa is "
+                             "chosen on both)")
+    hours = 0.0
+    for path in negatives:
+        try:
+            hours += audio_info(path).duration / 3600
+        except SpeechseqError:
+            continue
+        if hours >= MIN_SAVE_HOURS:
+            return
+    _too_few_hours(hours)
+
+
+def _too_few_hours(hours: float) -> None:
+    raise SpeechseqError(f"--save-threshold needs at least {60 * MIN_SAVE_HOURS:.0f} minutes of --negatives (got "
+                         f"{60 * hours:.1f} minutes): a shorter set bounds no false-accept rate (an hour or more of "
+                         "your own speech and rooms is better)")
+
+
 def save_threshold(model: str | Path, summary: dict) -> float:
     """Write `summary`'s threshold for the target false-accept rate into the model's metadata (the old
     one as threshold_previous, what chose it as threshold_choice); returns it."""
     from ..runtime.onnx import read_metadata, write_metadata
 
-    if summary.get("negative_hours", 0.0) < MIN_SAVE_HOURS:
-        got = 60 * summary.get("negative_hours", 0.0)
-        raise SpeechseqError(f"--save-threshold needs at least {60 * MIN_SAVE_HOURS:.0f} minutes of --negatives (got "
-                             f"{got:.1f}): a shorter set bounds no false-accept rate (an hour or more of your own "
-                             "speech and rooms is better)")
+    if summary.get("negative_hours", 0.0) < MIN_SAVE_HOURS:  # files that failed part way: fewer than their headers said
+        _too_few_hours(summary.get("negative_hours", 0.0))
     t = summary.get("threshold_for_target")
     if t is None:
         raise SpeechseqError("--save-threshold needs --positives and --negatives and a threshold that meets "

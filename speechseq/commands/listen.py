@@ -23,7 +23,7 @@ from ..runtime.onnx import check_model_file, twin_path, untagged
 from .common import (LISTEN_LEXICON_BEAM, MODELS, HelpFormatter, add_range_arg, beam_arg, beam_size, bounded,
                      device_arg, guard_range, model_paths, no_shipped, print_input_devices, print_json_line,
                      stop_on_sigterm, tuned_lexicon_options, warn)
-from .transcribe import add_commands_args
+from .transcribe import add_commands_args, check_lexicon_arg, check_model_arg, command_set
 
 DEFAULT_KEYWORDS = ("activate.onnx", "computer.onnx")
 LM_WEIGHT, WORD_BONUS = 0.5, 1.0  # --decoder beam's shallow fusion defaults (alpha, beta per character)
@@ -73,10 +73,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--partial-decoder", choices=("final", "stream"),
                    help="how partial text is made: final (the default unless --stream-model is given): the final's "
                         "recogniser and decoder over the speech so far, every 300 ms, a word shown once two decodes "
-                        "agree on it, so that the final rewrites few of its words (about 13%% of a core while "
+                        "agree on it, so that the final rewrites few of its words (11.3-11.9%% of a core while "
                         "recording); stream: the chunked recogniser's greedy text (--stream-model, --chunk-ms, "
-                        "--lookahead-ms), its words fixed as for final, about 2%% of a core but about 70%% WER, "
-                        "which the final rewrites")
+                        "--lookahead-ms), its words fixed as for final, 1.9-2.1%% of a core but about 70%% WER, "
+                        "which the final rewrites (CPU measured by scripts/bench_listener.py on a 2-core AMD "
+                        "machine: README, Benchmarks)")
     m.add_argument("--stream-model", help="chunked recogniser for --partial-decoder stream (default: the --model's "
                                           "twin, NAME.stream.int8.onnx, else NAME.stream.onnx, when present)")
     m.add_argument("--lm", default="auto", help="character LM for the final decode (beam search + fusion): a "
@@ -151,12 +152,20 @@ def build_listener(args: argparse.Namespace):
     if not kw:
         raise SpeechseqError(f"no keyword models given (--keyword-model PATH), and {no_shipped('none shipped')}")
     for path in kw:  # a training checkpoint named as one is said to be (the detectors' loader reads it as ONNX)
+        check_model_arg(str(path), None, "--keyword-model")
         check_model_file(path)
-    detector = Detector.load(kw, threshold=args.threshold, max_wait_s=args.wake_wait_ms / 1000,
-                             range_db=guard_range(args.range_db))
     model = Path(args.model)
     if not model.is_file():
         model = _existing(model, untagged(model, "int8"))     # recognizer-en.int8.onnx -> recognizer-en.onnx
+    if not model.is_file():  # each model file an option names, found before any is loaded; the option named
+        check_model_arg(args.model, MODELS / "recognizer-en.int8.onnx", "--model")
+    if args.lm not in ("none", "auto"):
+        check_model_arg(args.lm, MODELS / "lm-en.onnx", "--lm")
+    partial_decoder = args.partial_decoder or ("stream" if args.stream_model else "final")
+    if args.stream_model and partial_decoder == "stream" and not args.no_partials:
+        check_model_arg(args.stream_model, None, "--stream-model")
+    detector = Detector.load(kw, threshold=args.threshold, max_wait_s=args.wake_wait_ms / 1000,
+                             range_db=guard_range(args.range_db))
     lm_path = {"none": None, "auto": MODELS / "lm-en.onnx"}.get(args.lm, Path(args.lm))
     if args.lm == "auto" and not lm_path.is_file():
         lm_path = None
@@ -164,8 +173,6 @@ def build_listener(args: argparse.Namespace):
     if lm_path is not None:
         from ..runtime.lm import OnnxLM
         lm = OnnxLM(lm_path)
-    from .transcribe import check_lexicon_arg, command_set
-
     check_lexicon_arg(args.lexicon, MODELS / "words-en.npz", args.decoder)
     lexicon = args.decoder == "lexicon" or (args.decoder == "auto" and args.lexicon != "none"
                                             and Path(args.lexicon).is_file())
@@ -185,7 +192,6 @@ def build_listener(args: argparse.Namespace):
         opts = replace(opts, commands=commands)
     transcriber = Transcriber(model, opts)
     streaming = None
-    partial_decoder = args.partial_decoder or ("stream" if args.stream_model else "final")
     if not args.no_partials and partial_decoder == "stream":
         stream_path = Path(args.stream_model) if args.stream_model else stream_twin(model)
         if stream_path.is_file():
@@ -194,9 +200,7 @@ def build_listener(args: argparse.Namespace):
             if made_from and made_from != source_digest(transcriber.recognizer.meta):
                 warn(f"{stream_path} was made from another version of {model.name}: partial text may disagree with "
                      "the final (remake it: python -m speechseq.train.export_streaming --from-onnx MODEL)")
-        elif args.stream_model:
-            raise SpeechseqError(f"{stream_path}: no such chunked recogniser")
-        else:
+        else:  # (a --stream-model that is not there was named above)
             warn(f"no chunked recogniser next to {model} (make one: python -m speechseq.train.export_streaming "
                  f"--from-onnx MODEL): final text only")
     early = args.early_decode_ms / 1000 if args.early_decode_ms > 0 else None

@@ -204,7 +204,7 @@ def run(args: argparse.Namespace) -> int:
         stem = slug(args.keyword)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
-        raise SpeechseqError(f"{out}: exists and is not a folder")
+        raise SpeechseqError(f"--out {out}: exists and is not a directory")  # output_dir's words (it runs later)
     session = _Background(args, out, stem) if args.background is not None else _Takes(args, out, stem)
     stop = threading.Event()
     restore = stop_on_sigterm(stop)

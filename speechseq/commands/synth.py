@@ -125,7 +125,7 @@ def say(line: str) -> None:
 def run_keyword(args: argparse.Namespace) -> int:
     voices = voices_of(args)
     for f in args.text:
-        text_file(f, "cannot read text file")
+        text_file(f, "--text")
     cfg = KeywordSet(args.variations, args.min_per_engine, tuple(args.phrasings), args.neg_ratio, args.alike_words,
                      tuple(args.text))
     pos, _ = keyword_set(args.keyword, output_dir(args.out, "--out"), cfg, voices, say=say)
@@ -138,9 +138,9 @@ def run_keyword(args: argparse.Namespace) -> int:
 def run_sentences(args: argparse.Namespace) -> int:
     voices = voices_of(args)
     for f in args.text:
-        text_file(f, "cannot read text file")
+        text_file(f, "--text")
     for f in args.exclude_manifest:
-        text_file(f, "cannot read exclusion manifest")
+        text_file(f, "--exclude-manifest")
     if args.min_words > args.max_words:
         raise SpeechseqError(f"need --min-words <= --max-words, got {args.min_words}, {args.max_words}")
     cfg = SentenceSet(tuple(args.text), args.n, args.min_words, args.max_words, tuple(args.exclude_manifest),

@@ -408,16 +408,16 @@ def plotted_text(transcript, seconds: float) -> str:
     return " ".join(w.word for w in transcript.words if (w.start + w.end) / 2 < seconds)
 
 
-def check_model_arg(path: str, default: Path, option: str) -> None:
-    """A model file that `option` names must be there, found before the work: the shipped one (`default`) missing
-    names the folder it was looked for in and SPEECHSEQ_MODELS, as detect and listen say it; another path is named
-    with the option."""
+def check_model_arg(path: str, default: Path | None, option: str) -> None:
+    """A model file that `option` names must be there, found before the work: the shipped one (`default`; None for an
+    option without one) missing names the folder it was looked for in and SPEECHSEQ_MODELS, as detect and listen say
+    it; another path is named with the option."""
     from ..runtime.onnx import missing_model
 
     p = Path(path)
     if p.is_file():
         return
-    if path == str(default) and not p.is_dir():
+    if default is not None and path == str(default) and not p.is_dir():
         raise SpeechseqError(f"pass {option} PATH: {no_shipped('no ' + default.name)}")
     raise SpeechseqError(f"{missing_model(p)} (pass {option} PATH)")
 

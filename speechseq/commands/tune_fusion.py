@@ -120,8 +120,13 @@ def run(args: argparse.Namespace) -> int:
     from ..runtime.text_decoder import DecodeOptions
     from ..text import normalize
 
+    from .transcribe import check_model_arg
+
     if args.beam < 1:
         raise SpeechseqError("--beam must be >= 1")
+    for path, option in ((args.model, "--model"), (args.lm, "--lm"), (args.attention_decoder, "--attention-decoder")):
+        if path or option != "--attention-decoder":  # each file named with its option, not a bare "no such model file"
+            check_model_arg(path, None, option)
     lm = OnnxLM(args.lm)
     runner = RecognizerRunner(args.model)
     decoder = None
