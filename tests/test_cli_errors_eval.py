@@ -323,3 +323,14 @@ def test_analyze_and_tune_name_the_option_of_a_missing_model(argv, option, tmp_p
             for a in argv] + ["--manifest", str(manifest)]
     out, err = _error(capsys, argv)
     assert f"speechseq: error: {nope}: no such model file (pass {option} PATH)" in err and out == ""
+
+
+def test_tune_fusion_refuses_attention_weights_without_a_decoder(tmp_path, capsys):
+    """--attention-weights without --attention-decoder were ignored without a word (the grid ran its minutes and
+    printed no attention row); now one line before any work."""
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(json.dumps({"audio_filepath": str(SAMPLE), "text": "activate"}) + "\n")
+    out, err = _error(capsys, ["tune", "fusion", "--model", str(ROOT / "models" / "recognizer-en.onnx"), "--lm",
+                               str(ROOT / "models" / "lm-en.onnx"), "--manifest", str(manifest),
+                               "--attention-weights", "0.5", "1"])
+    assert "speechseq: error: --attention-weights are tried with an --attention-decoder" in err and out == ""

@@ -20,6 +20,8 @@ from ..train.manifests import EVAL_SPLITS
 from .analyze import read_outputs, said_failed
 from .common import HelpFormatter, bounded, decoder_fits, warn
 
+ATTENTION_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)  # --attention-weights' default
+
 
 EXAMPLES = """examples:
   speechseq tune fusion --model models/recognizer-en.onnx --lm models/lm-en.onnx --manifest val.jsonl \\
@@ -51,8 +53,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="also measure n-best rescoring by this attention decoder at each --attention-weights, at "
                         "the best alpha and beta (the recogniser needs an encoder_out output; `transcribe "
                         "--decoder rescore` weighs the decoder 1)")
-    p.add_argument("--attention-weights", type=bounded(float, ge=0), nargs="+", default=[0.0, 0.25, 0.5, 0.75, 1.0, 1.5],
-                   help="attention rescoring weights to try (with --attention-decoder)")
+    p.add_argument("--attention-weights", type=bounded(float, ge=0), nargs="+", default=None,
+                   help="attention rescoring weights to try, with --attention-decoder (default: "
+                        + " ".join(f"{w:g}" for w in ATTENTION_WEIGHTS) + ")")
     p.add_argument("--json", action="store_true", help="print the grid as one JSON object")
     p.set_defaults(func=run)
 
@@ -124,6 +127,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.beam < 1:
         raise SpeechseqError("--beam must be >= 1")
+    if args.attention_weights is not None and not args.attention_decoder:   # was ignored without a word
+        raise SpeechseqError("--attention-weights are tried with an --attention-decoder: pass one, or leave them out")
     for path, option in ((args.model, "--model"), (args.lm, "--lm"), (args.attention_decoder, "--attention-decoder")):
         if path or option != "--attention-decoder":  # each file named with its option, not a bare "no such model file"
             check_model_arg(path, None, option)
@@ -143,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
     (a, b), best = min(grid.items(), key=lambda kv: (kv[1], kv[0]))
     att = {}
     if decoder is not None:
-        att = attention_wer(utts, lm, decoder, args.attention_weights, a, b, args.beam)
+        att = attention_wer(utts, lm, decoder, args.attention_weights or ATTENTION_WEIGHTS, a, b, args.beam)
     if args.json:
         print(json.dumps({"grid": [{"alpha": k[0], "beta": k[1], "wer": v} for k, v in grid.items()],
                           "best": {"alpha": a, "beta": b, "wer": best}, "utterances": len(utts),
