@@ -595,10 +595,8 @@ def test_train_detector_refuses_a_synth_folder_of_another_keyword(tmp_path):
     assert "its keyword clips say" not in r.stderr      # the same keyword: read on (its made-up clips then fail)
 
 
-def test_a_rerun_names_the_same_init_checkpoint_however_it_is_given(tmp_path, monkeypatch):
-    """`--init base` and `--init base/best.pt` (the same weights), or the same relative path given from another
-    working directory, were refused on a rerun as "holds a run made with --init base": the paths were compared as
-    typed (resolved from where the rerun ran). The checkpoint file read is compared; another one is still refused."""
+def _base_run(tmp_path) -> tuple[str, ...]:
+    """A tiny "yes" detector trained into tmp_path/base from made-up clips; the data options that made it."""
     pos, neg = tmp_path / "pos", tmp_path / "neg"
     for d in (pos, neg):
         d.mkdir()
@@ -607,6 +605,14 @@ def test_a_rerun_names_the_same_init_checkpoint_however_it_is_given(tmp_path, mo
     data = ("--positives", str(pos), "--negatives", str(neg))
     code, err = _train_main("--out", str(tmp_path / "base"), *data)
     assert code == 0, err[-1500:]
+    return data
+
+
+def test_a_rerun_names_the_same_init_checkpoint_however_it_is_given(tmp_path, monkeypatch):
+    """`--init base` and `--init base/best.pt` (the same weights), or the same relative path given from another
+    working directory, were refused on a rerun as "holds a run made with --init base": the paths were compared as
+    typed (resolved from where the rerun ran). The checkpoint file read is compared; another one is still refused."""
+    data = _base_run(tmp_path)
     monkeypatch.chdir(tmp_path)
     code, err = _train_main("--out", "tuned", "--init", "base", *data)
     assert code == 0, err[-1500:]
@@ -629,14 +635,7 @@ def test_a_fine_tuned_model_records_its_init_as_given_not_the_machines_path(tmp_
 
     from speechseq.runtime.onnx import read_metadata
 
-    pos, neg = tmp_path / "pos", tmp_path / "neg"
-    for d in (pos, neg):
-        d.mkdir()
-    _clips(pos, "yes", 6)
-    _clips(neg, "no", 6)
-    data = ("--positives", str(pos), "--negatives", str(neg))
-    code, err = _train_main("--out", str(tmp_path / "base"), *data)
-    assert code == 0, err[-1500:]
+    data = _base_run(tmp_path)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("HOME", str(tmp_path))
     sha = {name: hashlib.sha256((tmp_path / "base" / name).read_bytes()).hexdigest()
