@@ -319,3 +319,29 @@ def test_an_empty_commands_path_is_one_line_not_free_text(capsys):
         out, err = capsys.readouterr()
         assert (out, err.splitlines()) == ("", ["speechseq: error: --commands '': an empty path names no command "
                                                 "list"]), argv
+
+
+@pytest.mark.skipif(not (MODEL.exists() and SAMPLE.exists()), reason="shipped models missing")
+@pytest.mark.parametrize("command", [
+    ["transcribe", str(SAMPLE)],
+    ["listen", "--input", str(SAMPLE), "--fast", "--no-partials",
+     "--keyword-model", str(ROOT / "models" / "activate.onnx")],
+    ["eval", "recognizer", "--manifest", "{manifest}", "--model", str(MODEL)],
+])
+def test_a_command_list_that_cannot_be_read_is_named_with_its_option(command, tmp_path, capsys):
+    """'X: no such command list' named no option, where every other missing input of these commands names its own
+    ('--model X: ...'); so did the list's other faults. CommandSet.load's own words are the API's, unchanged."""
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(json.dumps({"audio_filepath": str(SAMPLE), "text": "activate"}) + "\n")
+    argv = [a.format(manifest=manifest) for a in command]
+    gone, empty = tmp_path / "gone.txt", tmp_path / "empty.txt"
+    empty.write_text("# nothing yet\n")
+    for path, said in ((gone, "no such command list"),
+                       (tmp_path, "is a folder, not a command list (one phrase a line)"),
+                       (empty, "no phrases (one a line; '#' starts a comment)")):
+        assert main([*argv, "--commands", str(path)]) == 1
+        out, err = capsys.readouterr()
+        assert err.strip().splitlines()[-1] == f"speechseq: error: --commands {path}: {said}" and out == ""
+    with pytest.raises(SpeechseqError) as exc:
+        CommandSet.load(gone)
+    assert str(exc.value) == f"{gone}: no such command list"

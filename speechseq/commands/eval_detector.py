@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import SpeechseqError
 from .common import (IMAGE_SUFFIXES, HelpFormatter, add_range_arg, bounded, expand_inputs, guard_range,
-                     output_file, print_json_line, progress, warn)
+                     output_file, print_json_line, progress, warn, writable)
 
 THRESHOLDS = np.round(np.arange(0.02, 0.9951, 0.005), 4)
 
@@ -51,9 +52,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--save-threshold", action="store_true",
                    help="write the threshold for --target-fa into the model file (its metadata; the old one is kept "
                         "as threshold_previous), so that detect and listen use it by default: for a model fitted "
-                        "to your voice, measured on recordings of yours that it was not trained on (it needs "
-                        f"--positives and {60 * MIN_SAVE_HOURS:.0f} minutes or more of --negatives, checked before "
-                        "the evaluation)")
+                        "to your voice, measured on recordings of yours that it was not trained on (it needs a "
+                        f"--model file you may write, --positives and {60 * MIN_SAVE_HOURS:.0f} minutes or more of "
+                        "--negatives, checked before the evaluation)")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.set_defaults(func=run)
 
@@ -224,7 +225,7 @@ def run(args: argparse.Namespace) -> int:
         raise SpeechseqError("a DET curve needs both --positives and --negatives")
     output_file(args.det, "--det", IMAGE_SUFFIXES)
     if args.save_threshold:
-        save_needs(positives, negatives)
+        save_needs(args.model, positives, negatives)
     det = Detector.load([args.model], range_db=guard_range(args.range_db))
     summary, curve = evaluate(det, positives, negatives, args.target_fa, args.threshold)
     failure = None  # the summary is printed in any case: the evaluation is not lost
@@ -239,6 +240,9 @@ def run(args: argparse.Namespace) -> int:
             summary["saved_threshold"] = save_threshold(args.model, summary)
         except SpeechseqError as err:
             failure = err
+        except OSError as err:  # a full disk, say (what save_needs could check was): the summary still printed
+            failure = SpeechseqError(f"--save-threshold: cannot write {args.model} ({err.strerror or err}): the "
+                                     "threshold was not saved; the model is as it was")
     if args.json:
         print_json_line(summary)
     else:
@@ -259,11 +263,20 @@ MIN_SAVE_HOURS = 0.25  # negatives --save-threshold needs
 MIN_SAVE_THRESHOLD = 0.1
 
 
-def save_needs(positives: list[Path], negatives: list[Path]) -> None:
+def save_needs(model: str | Path, positives: list[Path], negatives: list[Path]) -> None:
     """What --save-threshold needs, checked before the evaluation (from the files' headers; a file that cannot be read
-    counts nothing, and is reported by the evaluation): --positives, and MIN_SAVE_HOURS of --negatives."""
+    counts nothing, and is reported by the evaluation): a model file this user may rewrite (the failure to write it
+    came after the whole evaluation), --positives, and MIN_SAVE_HOURS of --negatives."""
     from ..audio import audio_info
 
+    real = Path(os.path.realpath(model))  # write_metadata rewrites a symlink's file, in its folder
+    copy = "copy the model into a folder of yours and evaluate the copy"
+    if not writable(real.parent):
+        raise SpeechseqError(f"--save-threshold writes the threshold into --model {model}, but this user cannot "
+                             f"write in {real.parent}: {copy}")
+    if not os.access(real, os.W_OK):  # a read-only model (another user's, or kept 0444) was replaced regardless
+        raise SpeechseqError(f"--save-threshold writes the threshold into --model {model}, but this user may not "
+                             f"write that file: {copy}")
     if not (positives and negatives):
         raise SpeechseqError("--save-threshold needs --positives and --negatives (a threshold for --target-fa is "
                              "chosen on both)")

@@ -111,15 +111,18 @@ def add_commands_args(p: argparse.ArgumentParser) -> None:
 
 
 def command_set(args: argparse.Namespace):
-    """The CommandSet of --commands (None without it); one line for a list that cannot be read, or an empty path
-    (an unset variable: not every utterance spelt freely without a word)."""
+    """The CommandSet of --commands (None without it); one line naming --commands for a list that cannot be read, or
+    an empty path (an unset variable: not every utterance spelt freely without a word)."""
     if args.commands is None:
         return None
     if not args.commands:
         raise SpeechseqError("--commands '': an empty path names no command list")
     from ..runtime.command_set import CommandSet
 
-    return CommandSet.load(args.commands, args.command_bound)
+    try:
+        return CommandSet.load(args.commands, args.command_bound)
+    except SpeechseqError as err:  # each of its lines starts with the path: named with its option, as every input
+        raise SpeechseqError(f"--commands {err}") from None
 
 
 def add_vad_arg(p: argparse.ArgumentParser, default: str) -> None:

@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import shlex
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -97,21 +98,24 @@ def read_metadata(path: str | os.PathLike) -> dict:
 
 
 def write_metadata(path: str | os.PathLike, meta: dict) -> None:
-    """Store `meta` (JSON-serialisable) in the ONNX file at `path`, replacing earlier speechseq metadata."""
+    """Store `meta` (JSON-serialisable) in the ONNX file at `path`, replacing earlier speechseq metadata. The file is
+    replaced whole (a new file beside it, renamed over it: an interruption leaves it as it was), keeping its mode; a
+    symlink's file is the one rewritten, the link kept."""
     import onnx
 
+    from ..files import written_atomically
+
+    path = Path(os.path.realpath(path))  # a symlink's file (the link was replaced, its target left as it was)
     model = onnx.load(str(path))
     props = [p for p in model.metadata_props if p.key != METADATA_KEY]
     del model.metadata_props[:]
     model.metadata_props.extend(props)
     entry = model.metadata_props.add()
     entry.key, entry.value = METADATA_KEY, json.dumps(meta, sort_keys=True)
-    tmp = Path(str(path) + ".tmp")
-    try:
+    mode = stat.S_IMODE(path.stat().st_mode)
+    with written_atomically(path) as tmp:  # interrupted or failed: the model as it was, no temporary file beside it
         onnx.save(model, str(tmp))
-        os.replace(tmp, path)
-    finally:  # interrupted or failed: no .tmp left beside the model, which is as it was
-        tmp.unlink(missing_ok=True)
+        os.chmod(tmp, mode)
 
 
 def jsonable(obj):

@@ -1,0 +1,197 @@
+"""Writing a model's metadata in place (speechseq.runtime.onnx.write_metadata, `eval detector --save-threshold`): a
+model file this user may not rewrite is said in one line naming it before the evaluation; a rewritten file keeps its
+mode, and a symlinked model has its file rewritten, the link kept."""
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from speechseq.runtime.onnx import read_metadata, write_metadata
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL = ROOT / "models" / "activate.onnx"
+SAMPLE = ROOT / "data" / "samples" / "activate_kitchen_lights.wav"
+pytestmark = pytest.mark.skipif(not (MODEL.exists() and SAMPLE.exists()), reason="shipped model or sample missing")
+NOBODY = 65534  # the user the commands run as where the tests run as root (whom no file mode stops)
+
+
+@pytest.fixture
+def shared(tmp_path) -> Iterator[Path]:
+    """A folder another user may enter: tmp_path, or as root one under /tmp (pytest's folders are root's alone)."""
+    if os.geteuid() != 0:
+        yield tmp_path
+        return
+    folder = Path(tempfile.mkdtemp(prefix="speechseq-model-writes-"))
+    try:
+        folder.chmod(0o755)
+        yield folder
+    finally:
+        shutil.rmtree(folder)
+
+
+def _speechseq_as_another_user(*args) -> tuple[int, str, str]:
+    """The CLI's exit code, stdout and stderr, run by a user whom file modes bind: in a forked process as NOBODY where
+    the tests run as root (skipped where root may not become another user), else as this user."""
+    import io
+    import json
+    import select
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from speechseq.cli import main
+
+    if os.geteuid() == 0:  # NOBODY may not read the interpreter's library here (under root's home): the modules the
+        import encodings.raw_unicode_escape  # noqa: F401 - command imports are imported before the fork
+        import onnx  # noqa: F401 - (--save-threshold's; an evaluation's, by one on the sample)
+
+        with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
+            main(["eval", "detector", "--model", str(MODEL), "--positives", str(SAMPLE), "--negatives", str(SAMPLE)])
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: says what it got through the pipe, and ends without pytest's exit handlers
+        said: dict = {"code": None, "out": "", "err": "nothing said"}
+        try:
+            os.close(r)
+            if os.geteuid() == 0:
+                try:
+                    os.setgroups([])
+                    os.setgid(NOBODY)
+                    os.setuid(NOBODY)
+                except PermissionError:
+                    said = {"skip": True}
+                    raise
+            out, err = io.StringIO(), io.StringIO()
+            with redirect_stdout(out), redirect_stderr(err):
+                code = main([str(a) for a in args])
+            said = {"code": code, "out": out.getvalue(), "err": err.getvalue()}
+        except BaseException as e:  # noqa: BLE001 - said, for the test to show
+            if not said.get("skip"):
+                said = {"code": None, "out": "", "err": f"{type(e).__name__}: {e}"}
+        finally:
+            os.write(w, json.dumps(said).encode())
+            os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        if not select.select([f], [], [], 120)[0]:
+            os.kill(pid, 9)
+        said = json.loads(f.read().decode() or '{"code": null, "out": "", "err": "killed after 120 s"}')
+    os.waitpid(pid, 0)
+    if said.get("skip"):
+        pytest.skip("the tests run as root, who may not become another user here (setuid), and no file mode stops root")
+    return said["code"], said["out"], said["err"]
+
+
+def _noise(path: Path, seconds: float) -> Path:
+    rng = np.random.default_rng(3)
+    with sf.SoundFile(path, "w", 16000, 1, "PCM_16") as f:
+        for _ in range(int(seconds // 60)):
+            f.write((0.01 * rng.standard_normal(60 * 16000)).astype(np.float32))
+    path.chmod(0o644)
+    return path
+
+
+def test_save_threshold_into_a_model_this_user_may_not_write_is_refused_before_the_evaluation(shared):
+    """The model's folder not writable: the evaluation ran to its end, then failed naming MODEL.onnx.tmp
+    ('Permission denied'), its summary not printed. A read-only model file in a writable folder was replaced, another user's
+    file by this one's. Now one line naming --model and the file, before any work, and the file as it was."""
+    neg = _noise(shared / "noise.wav", 16 * 60)       # enough for --save-threshold
+    closed = shared / "closed"
+    closed.mkdir()
+    model = closed / "mine.onnx"
+    shutil.copy(MODEL, model)
+    model.chmod(0o644)
+    if os.geteuid() == 0:
+        closed.chmod(0o755)                           # root's: NOBODY may read it, not write in it
+    else:
+        closed.chmod(0o555)
+    try:
+        r = _speechseq_as_another_user("eval", "detector", "--model", model, "--positives", SAMPLE, "--negatives", neg,
+                                       "--save-threshold")
+    finally:
+        closed.chmod(0o755)
+    code, out, err = r
+    assert code == 1 and out == "", (out, err)   # no summary: nothing was evaluated
+    assert err.strip().splitlines()[-1] == (f"speechseq: error: --save-threshold writes the threshold into "
+                                                 f"--model {model}, but this user cannot write in {closed}: copy "
+                                                 "the model into a folder of yours and evaluate the copy")
+    assert read_metadata(model)["threshold"] == read_metadata(MODEL)["threshold"]
+    # a writable folder, a model file this user may not write (root's 0644 to NOBODY; 0444 to its owner)
+    model = shared / "mine.onnx"
+    shutil.copy(MODEL, model)
+    model.chmod(0o644 if os.geteuid() == 0 else 0o444)
+    shared.chmod(0o777)
+    try:
+        r = _speechseq_as_another_user("eval", "detector", "--model", model, "--positives", SAMPLE, "--negatives", neg,
+                                       "--save-threshold")
+    finally:
+        shared.chmod(0o755)
+    code, out, err = r
+    assert code == 1 and out == "", (out, err)
+    assert err.strip().splitlines()[-1] == (f"speechseq: error: --save-threshold writes the threshold into "
+                                                 f"--model {model}, but this user may not write that file: copy "
+                                                 "the model into a folder of yours and evaluate the copy")
+    assert read_metadata(model)["threshold"] == read_metadata(MODEL)["threshold"]
+    assert model.stat().st_uid == os.geteuid()  # not replaced by a file of the other user's
+
+
+def test_write_metadata_keeps_the_files_mode(tmp_path):
+    """The file was rewritten with the default mode (umask's): a model kept 0600 became 0644, a group's 0664 0644."""
+    model = tmp_path / "m.onnx"
+    shutil.copy(MODEL, model)
+    for mode in (0o600, 0o664):
+        model.chmod(mode)
+        write_metadata(model, {**read_metadata(model), "threshold": 0.5})
+        assert stat.S_IMODE(model.stat().st_mode) == mode and read_metadata(model)["threshold"] == 0.5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]      # nothing left beside it
+
+
+def test_write_metadata_through_a_symlink_rewrites_its_file(tmp_path):
+    """A model linked into place (models/x.onnx -> a run's export): the link was replaced by a new file holding the
+    new metadata, and the linked file kept the old one, so that the run's model and the link disagreed."""
+    real = tmp_path / "run" / "x.onnx"
+    real.parent.mkdir()
+    shutil.copy(MODEL, real)
+    link = tmp_path / "x.onnx"
+    link.symlink_to(real)
+    write_metadata(link, {**read_metadata(link), "threshold": 0.5})
+    assert link.is_symlink() and link.resolve() == real
+    assert read_metadata(real)["threshold"] == 0.5
+    assert sorted(p.name for p in real.parent.iterdir()) == ["x.onnx"]
+
+
+def test_save_threshold_that_fails_to_write_keeps_the_summary(tmp_path, capsys):
+    """A write that fails part way (a full disk; here a file size limit): the OSError went past the summary, so that
+    the whole evaluation was lost, and the line named a temporary file. Now the summary, then one line naming the
+    model, which is as it was, with nothing left beside it."""
+    import json
+    import resource
+    import signal
+
+    from speechseq.cli import main
+
+    neg = _noise(tmp_path / "noise.wav", 16 * 60)
+    folder = tmp_path / "models"
+    folder.mkdir()
+    model = folder / "mine.onnx"
+    shutil.copy(MODEL, model)
+    limits = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG), as on a full disk
+    resource.setrlimit(resource.RLIMIT_FSIZE, (model.stat().st_size // 2, limits[1]))
+    try:
+        code = main(["eval", "detector", "--model", str(model), "--positives", str(SAMPLE), "--negatives", str(neg),
+                     "--save-threshold", "--json"])
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limits)
+        signal.signal(signal.SIGXFSZ, handler)
+    out, err = capsys.readouterr()
+    assert code == 1 and json.loads(out)["negative_hours"] == pytest.approx(16 / 60, abs=1e-3)
+    assert err.strip().splitlines()[-1] == (f"speechseq: error: --save-threshold: cannot write {model} (File too "
+                                            "large): the threshold was not saved; the model is as it was")
+    assert read_metadata(model) == read_metadata(MODEL) and sorted(p.name for p in folder.iterdir()) == ["mine.onnx"]
