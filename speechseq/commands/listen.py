@@ -164,6 +164,7 @@ def build_listener(args: argparse.Namespace):
     partial_decoder = args.partial_decoder or ("stream" if args.stream_model else "final")
     if args.stream_model and partial_decoder == "stream" and not args.no_partials:
         check_model_arg(args.stream_model, None, "--stream-model")
+    commands = command_set(args)  # read before any model loads, as the model files are checked
     detector = Detector.load(kw, threshold=args.threshold, max_wait_s=args.wake_wait_ms / 1000,
                              range_db=guard_range(args.range_db))
     lm_path = {"none": None, "auto": MODELS / "lm-en.onnx"}.get(args.lm, Path(args.lm))
@@ -187,7 +188,6 @@ def build_listener(args: argparse.Namespace):
     else:
         opts = DecodeOptions(decoder="greedy" if greedy else "beam", beam_size=beam_size(args.beam_size, "beam"),
                              lm=None if greedy else lm, alpha=args.lm_weight, beta=args.word_bonus)
-    commands = command_set(args)
     if commands is not None:   # the final only: partial text is spelt freely (Transcriber.transcribe)
         opts = replace(opts, commands=commands)
     transcriber = Transcriber(model, opts)
