@@ -258,6 +258,21 @@ def test_abbreviations_engines_read_otherwise_are_dropped_without_their_dot(tmp_
     assert kept == ["Prof Green spoke to the whole class again."]
 
 
+def test_abbreviations_engines_spell_by_letter_are_dropped(tmp_path):
+    # normalize writes "i.e." that is, "e.g." for example, leaves "Sgt." and "Esq." as "sgt", "esq"; flite says
+    # "I E", "E G", "S G T", "E S Q" and espeak-ng "I E", "S G T", so that the transcript was not what was said (16 of
+    # LJSpeech's lines hold one of them)
+    text = tmp_path / "t.txt"
+    text.write_text("It breathes by lungs and by gills, i.e., both air and water.\n"
+                    "A bean plant with a higher animal, e.g. a frog.\n"
+                    "E.g. the cheap paper should not sacrifice toughness.\n"
+                    "Sgt. Harkness of the Dallas police came in.\n"
+                    "The letter went to Thomas Briggs, Esq., on Lombard Street.\n"
+                    "The ice on the pond broke in the spring.\n")          # "ice", "egg" words are no abbreviation
+    kept, _ = synth_sets.load_sentences([str(text)], 3, 15, [])
+    assert kept == ["The ice on the pond broke in the spring."]
+
+
 def test_load_sentences_refuses_text_that_is_not_utf8(tmp_path):
     # errors="ignore" dropped the bytes it could not read: a Latin-1 "café" went to training as "caf", silently
     text = tmp_path / "latin1.txt"
