@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,33 +15,24 @@ import soundfile as sf
 
 from speechseq.runtime.onnx import read_metadata, write_metadata
 
+from .another_user import as_another_user, shared_folder
+
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "models" / "activate.onnx"
 SAMPLE = ROOT / "data" / "samples" / "activate_kitchen_lights.wav"
 pytestmark = pytest.mark.skipif(not (MODEL.exists() and SAMPLE.exists()), reason="shipped model or sample missing")
-NOBODY = 65534  # the user the commands run as where the tests run as root (whom no file mode stops)
 
 
 @pytest.fixture
 def shared(tmp_path) -> Iterator[Path]:
-    """A folder another user may enter: tmp_path, or as root one under /tmp (pytest's folders are root's alone)."""
-    if os.geteuid() != 0:
-        yield tmp_path
-        return
-    folder = Path(tempfile.mkdtemp(prefix="speechseq-model-writes-"))
-    try:
-        folder.chmod(0o755)
+    """A folder another user may enter."""
+    with shared_folder(tmp_path, 0o755) as folder:
         yield folder
-    finally:
-        shutil.rmtree(folder)
 
 
 def _speechseq_as_another_user(*args) -> tuple[int, str, str]:
-    """The CLI's exit code, stdout and stderr, run by a user whom file modes bind: in a forked process as NOBODY where
-    the tests run as root (skipped where root may not become another user), else as this user."""
+    """The CLI's exit code, stdout and stderr, run by a user whom file modes bind (tests.another_user)."""
     import io
-    import json
-    import select
     from contextlib import redirect_stderr, redirect_stdout
 
     from speechseq.cli import main
@@ -53,38 +43,16 @@ def _speechseq_as_another_user(*args) -> tuple[int, str, str]:
 
         with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
             main(["eval", "detector", "--model", str(MODEL), "--positives", str(SAMPLE), "--negatives", str(SAMPLE)])
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: says what it got through the pipe, and ends without pytest's exit handlers
-        said: dict = {"code": None, "out": "", "err": "nothing said"}
-        try:
-            os.close(r)
-            if os.geteuid() == 0:
-                try:
-                    os.setgroups([])
-                    os.setgid(NOBODY)
-                    os.setuid(NOBODY)
-                except PermissionError:
-                    said = {"skip": True}
-                    raise
-            out, err = io.StringIO(), io.StringIO()
-            with redirect_stdout(out), redirect_stderr(err):
-                code = main([str(a) for a in args])
-            said = {"code": code, "out": out.getvalue(), "err": err.getvalue()}
-        except BaseException as e:  # noqa: BLE001 - said, for the test to show
-            if not said.get("skip"):
-                said = {"code": None, "out": "", "err": f"{type(e).__name__}: {e}"}
-        finally:
-            os.write(w, json.dumps(said).encode())
-            os._exit(0)
-    os.close(w)
-    with os.fdopen(r, "rb") as f:
-        if not select.select([f], [], [], 120)[0]:
-            os.kill(pid, 9)
-        said = json.loads(f.read().decode() or '{"code": null, "out": "", "err": "killed after 120 s"}')
-    os.waitpid(pid, 0)
-    if said.get("skip"):
-        pytest.skip("the tests run as root, who may not become another user here (setuid), and no file mode stops root")
+
+    def run() -> dict:
+        out, err = io.StringIO(), io.StringIO()
+        with redirect_stdout(out), redirect_stderr(err):
+            code = main([str(a) for a in args])
+        return {"code": code, "out": out.getvalue(), "err": err.getvalue()}
+
+    said = as_another_user(run)
+    if isinstance(said, str):   # raised: said as "Name: message"
+        return None, "", said
     return said["code"], said["out"], said["err"]
 
 

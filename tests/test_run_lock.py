@@ -20,6 +20,8 @@ import soundfile as sf
 
 from speechseq.cli import main
 
+from .another_user import as_another_user, shared_folder
+
 torch = pytest.importorskip("torch")
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -230,71 +232,33 @@ def test_train_recognizer_with_workers_resumed_in_the_same_process(tmp_path, cap
     assert [h["epoch"] for h in json.loads((out / "history.json").read_text())] == [1, 2]
 
 
-NOBODY = 65534  # the user another user's lock is tried as, where the tests run as root (whom no file mode stops)
-
-
 @pytest.fixture
 def shared(tmp_path) -> Iterator[Path]:
-    """A folder two users train into (as a group's runs folder is): tmp_path, or as root one under /tmp that
-    NOBODY may enter (pytest's folders are root's alone), removed at the end."""
-    if os.geteuid() != 0:
-        yield tmp_path
-        return
-    import shutil
-    import tempfile
-
-    folder = Path(tempfile.mkdtemp(prefix="speechseq-shared-"))
-    try:
-        folder.chmod(0o777)
+    """A folder two users train into (as a group's runs folder is)."""
+    with shared_folder(tmp_path, 0o777) as folder:
         yield folder
-    finally:
-        shutil.rmtree(folder)
 
 
 def _as_another_user(out: Path) -> str:
-    """What taking OUT as a run says, tried by a user who does not own OUT/.lock: in a forked process as NOBODY
-    where the tests run as root, else as this user (the lock's modes, chmod, bar it): "free", the error's line,
-    or the name of anything else raised."""
+    """What taking OUT as a run says, tried by a user who does not own OUT/.lock (tests.another_user): "free", the
+    error's line, or the name of anything else raised."""
     import io
     from contextlib import redirect_stderr
 
     from speechseq.commands.runs import only_run
     from speechseq.errors import SpeechseqError
 
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: says what it found through the pipe, and ends without pytest's exit handlers
-        said = "nothing"
-        try:
-            os.close(r)
-            if os.geteuid() == 0:
-                try:
-                    os.setgroups([])
-                    os.setgid(NOBODY)
-                    os.setuid(NOBODY)
-                except PermissionError:
-                    os.write(w, b"root for good")
-                    os._exit(0)
-            err = io.StringIO()
-            with redirect_stderr(err):
-                try:
-                    with only_run(out):
-                        said = "free"
-                except SpeechseqError as e:
-                    said = f"error: {e}"
-            said += err.getvalue()
-        except BaseException as e:  # noqa: BLE001 - said, for the test to show
-            said = f"{type(e).__name__}: {e}"
-        finally:
-            os.write(w, said.encode())
-            os._exit(0)
-    os.close(w)
-    with os.fdopen(r, "rb") as f:
-        said = f.read().decode()
-    os.waitpid(pid, 0)
-    if said == "root for good":
-        pytest.skip("the tests run as root, who may not become another user here (setuid), and no file mode stops root")
-    return said
+    def take() -> str:
+        err, said = io.StringIO(), "nothing"
+        with redirect_stderr(err):
+            try:
+                with only_run(out):
+                    said = "free"
+            except SpeechseqError as e:
+                said = f"error: {e}"
+        return said + err.getvalue()
+
+    return as_another_user(take)
 
 
 def test_another_users_lock_says_whether_out_is_in_use_not_permission_denied(shared):
