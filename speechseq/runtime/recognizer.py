@@ -17,8 +17,8 @@ With a voice activity detector (`transcribe(..., vad=load_vad())`), only the spe
 segment is recognised, stretch by stretch (`speech_regions`): silence and steady noise give no
 words instead of the recogniser's guesses.
 With a command list (DecodeOptions.commands), stretches of speech close together (at most COMMAND_SPAN_S from the
-first's start to the last's end) are tried as one utterance too, and the longest a phrase is accepted for is taken:
-a command said with a pause in it is two stretches, neither of them a phrase.
+first's start to the last's end), none of them a phrase on its own, are tried as one utterance too, and the longest a
+phrase is accepted for is taken: a command said with a pause in it is two stretches, neither of them a phrase.
 No word starts before the speech of its piece as the VAD (with `vad=None`, and in `recognize`, the energy VAD) hears
 it begin, less ONSET_MARGIN_S: the recogniser writes an utterance's first letters in its first frames however much
 silence comes before them, so that the first word started at the piece's start (0.25 s early on the median VAD region,
@@ -205,31 +205,45 @@ def _spaced(words: list[Word], shortest: list[float], lo: float, hi: float) -> l
 
 def _command_pieces(spans: list[tuple[int, int]], recognize: Callable[[int, int], Result],
                     sample_rate: int) -> Iterator[tuple[int, int, Result]]:
-    """The speech regions `spans` as utterances to match a command list in: from each region on, the longest run of
-    regions, spanning at most COMMAND_SPAN_S, whose audio `recognize(a, b)` takes as a phrase of the list, else the
-    region alone. A command said with a pause in it is two regions, neither of them a phrase. A run's first region is
-    then left out (and given alone) while the run without it is a phrase closer to its audio (a smaller deficit): a
-    phrase's per-character allowance took in a wake word said before the command ("activate ... turn on the kitchen
-    lights": "turn" ran from inside "activate" across the pause)."""
+    """The speech regions `spans` as utterances to match a command list in: from each region on that is no phrase on
+    its own, the longest run of such regions, spanning at most COMMAND_SPAN_S, whose audio `recognize(a, b)` takes as
+    a phrase of the list, else the region alone. A command said with a pause in it is two regions, neither of them a
+    phrase; a region that is a phrase is its own piece, decoded once (commands said one after another were taken into
+    a run the recogniser wrote as one of them, "eight ... six ... eight" as "eight", and each region was decoded again
+    in every run up to COMMAND_SPAN_S). A run's first region is then left out (and given alone) while the run
+    without it is a phrase closer to its audio (a smaller deficit): a phrase's per-character allowance took in a wake
+    word said before the command ("activate ... turn on the kitchen lights": "turn" ran from inside "activate" across
+    the pause)."""
+    alone: dict[int, Result] = {}
+
+    def region(n: int) -> Result:
+        if n not in alone:
+            alone[n] = recognize(*spans[n])
+        return alone[n]
+
     i = 0
     while i < len(spans):
         a, k = spans[i][0], i
-        best = recognize(a, spans[i][1])
+        best = region(i)
         for j in range(i + 1, len(spans)):
-            if (spans[j][1] - a) / sample_rate > COMMAND_SPAN_S:
+            if _is_phrase(region(i)) or (spans[j][1] - a) / sample_rate > COMMAND_SPAN_S or _is_phrase(region(j)):
                 break
             r = recognize(a, spans[j][1])
-            if r.command is not None and r.command.accepted:
+            if _is_phrase(r):
                 best, k = r, j
         while i < k:
-            rest = recognize(spans[i + 1][0], spans[k][1])
-            if not (rest.command is not None and rest.command.accepted
-                    and rest.command.deficit < best.command.deficit):
+            rest = region(k) if i + 1 == k else recognize(spans[i + 1][0], spans[k][1])
+            if not (_is_phrase(rest) and rest.command.deficit < best.command.deficit):
                 break
-            yield spans[i][0], spans[i][1], recognize(*spans[i])
+            yield spans[i][0], spans[i][1], region(i)
             i, best = i + 1, rest
         yield spans[i][0], spans[k][1], best
         i = k + 1
+
+
+def _is_phrase(r: Result) -> bool:
+    """Whether `r` is a phrase of the command list (accepted)."""
+    return r.command is not None and r.command.accepted
 
 
 def _frame_energy(audio: np.ndarray, hop: int) -> np.ndarray:
