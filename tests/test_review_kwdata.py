@@ -308,3 +308,14 @@ def test_phrases_keep_accented_words_whole_and_break_at_another_alphabet(tmp_pat
     phrases = set(ordinary_phrases([good], 50, min_words=2, max_words=4))
     assert phrases == {"a naïve", "naïve café", "café owner", "a naïve café", "naïve café owner", "a naïve café owner",
                        "blue green"}
+
+
+def test_phrases_keep_words_normalize_spells_and_break_at_a_number(tmp_path):
+    """A curly apostrophe split a word ("don’t": "don", "t"); "Straße" and "Ærø" (spelt by normalize: strasse, aero)
+    ended a run as another alphabet; a number was skipped, joining words never written side by side."""
+    from speechseq.train.words import ordinary_phrases
+
+    good = tmp_path / "utf8.txt"
+    good.write_text("don’t go\nthe Straße bend\nred 42 blue\n", encoding="utf-8")
+    phrases = set(ordinary_phrases([good], 50, min_words=2, max_words=3))
+    assert phrases == {"don't go", "the Straße", "Straße bend", "the Straße bend"}

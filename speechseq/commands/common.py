@@ -253,9 +253,9 @@ def model_paths(given: list[str], option: str = "--model") -> list[Path]:
     return out
 
 
-def text_file(path: str, what: str) -> Path:
+def text_file(path: str, what: str, holds: str = "plain text, one sentence a line") -> Path:
     """A text file named by an option, checked before long work: it must exist, be a file and hold UTF-8 text
-    (not, say, a WAV file named by mistake). An error names the option (`what`)."""
+    (not, say, a WAV file named by mistake). An error names the option (`what`) and what the file `holds`."""
     p = Path(path)
     if p.is_dir():
         raise SpeechseqError(f"{what} {p}: is a directory, not a text file")
@@ -268,7 +268,7 @@ def text_file(path: str, what: str) -> Path:
     try:
         utf8_text(data)
     except ValueError as err:
-        raise SpeechseqError(f"{what} {p}: {err}; give plain text, one sentence a line") from None
+        raise SpeechseqError(f"{what} {p}: {err}; give {holds}") from None
     return p
 
 

@@ -140,7 +140,7 @@ def run_sentences(args: argparse.Namespace) -> int:
     for f in args.text:
         text_file(f, "--text")
     for f in args.exclude_manifest:
-        text_file(f, "--exclude-manifest")
+        text_file(f, "--exclude-manifest", "a JSONL manifest, one JSON object a line")
     if args.min_words > args.max_words:
         raise SpeechseqError(f"need --min-words <= --max-words, got {args.min_words}, {args.max_words}")
     cfg = SentenceSet(tuple(args.text), args.n, args.min_words, args.max_words, tuple(args.exclude_manifest),

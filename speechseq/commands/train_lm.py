@@ -68,9 +68,9 @@ def run(args: argparse.Namespace) -> int:
     for f in args.text:
         text_file(f, "--text")
     for f in args.exclude_manifest:
-        text_file(f, "--exclude-manifest")
+        text_file(f, "--exclude-manifest", "a JSONL manifest, one JSON object a line")
     for f in args.exclude_manifest_all:
-        text_file(f, "--exclude-manifest-all")
+        text_file(f, "--exclude-manifest-all", "a JSONL manifest, one JSON object a line")
     checked_device(args.device)
     torch.set_num_threads(args.threads)
 

@@ -16,7 +16,8 @@ torch, which is not needed). Its input is 64 samples of context + 512 new sample
 The energy VAD tracks the noise floor (falls fast, rises slowly) and maps a frame's level above
 it to a probability; it is the fallback when Silero is absent, and cruder in noise. Its speech begins
 12 dB above the floor and, once it has lasted 0.16 s there, goes on while the level stays 6 dB above
-it (for up to 0.2 s after its last frame at 12 dB): a sentence's quiet end is not cut off in noise.
+it (for up to 0.2 s after its last frame at 12 dB, rounded up to whole 32 ms frames: 0.224 s): a sentence's
+quiet end is not cut off in noise.
 Nothing quieter than -55 dBFS is speech, however low the floor.
 """
 from __future__ import annotations
@@ -128,8 +129,8 @@ class SileroVad:
 
 class EnergyVad:
     """Level above a tracked noise floor -> probability: 0.5 at `margin_db` above the floor, and never below `min_db`;
-    with hysteresis, at `hold_db` above it (nor below `min_db`) for up to `hold_s` after a frame at `margin_db`, once
-    the level has been there `hold_after_s` in a row (a clatter's blip is not held). 60 Kathleen dev sentences between
+    with hysteresis, at `hold_db` above it (nor below `min_db`) for up to `hold_s` (in whole frames, rounded up) after
+    a frame at `margin_db`, once the level has been there `hold_after_s` in a row (a clatter's blip is not held). 60 Kathleen dev sentences between
     1 s pauses of -45 dBFS kitchen noise ended after the VAD's offset by 0.073 s on the median, 0.24 s at the 90th and
     0.28 s at the 95th percentile with no hold (quiet last sounds lost), 0.022, 0.20 and 0.22 s with it (at -60 dBFS:
     0.019, 0.12, 0.16 s; now 0.005, 0.11, 0.16 s). In that noise alone it heard as many stretches of speech as before

@@ -226,16 +226,26 @@ def ordinary_words(n: int, seed: int = 0, exclude: Iterable[str] = (), min_len: 
     return out
 
 
+@functools.lru_cache(maxsize=65536)
+def _latin_word(token: str) -> bool:
+    """Whether normalize spells `token` in letters a-z (and apostrophes) as one word: "café", "Straße", not "42",
+    "привет"."""
+    from ..text import normalize
+
+    return re.fullmatch(r"[a-z']+", normalize(token)) is not None
+
+
 def _sentences(text_files: Iterable[str | os.PathLike]) -> list[list[str]]:
-    """Each line's runs of words in Latin letters, as written ("café" kept whole: [A-Za-z']+ cut it to "caf"); a word
-    of another alphabet ends a run, digits and punctuation are left out. A file that is not UTF-8 is one error
-    (read with errors="ignore", a Latin-1 "café" was "caf" too)."""
+    """Each line's runs of words in Latin letters, as written ("café", "Straße" kept whole: [A-Za-z']+ cut them to
+    "caf", "stra", "e"), a curly apostrophe made straight ("don’t" was "don", "t"); a number or a word of another
+    alphabet ends a run (words on either side of one were never written side by side), other punctuation is left out.
+    A file that is not UTF-8 is one error (read with errors="ignore", a Latin-1 "café" was "caf" too)."""
     sentences = []
     for path in text_files:
         for line in text_lines(path):
             run: list[str] = []
-            for token in re.findall(r"(?:[^\W\d_]|')+", line):
-                if re.fullmatch(r"[a-z']+", _fold(token)):
+            for token in re.findall(r"(?:[^\W\d_]|['’])+|\d+", line.replace("’", "'")):
+                if _latin_word(token):
                     run.append(token)
                     continue
                 if run:
