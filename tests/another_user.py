@@ -33,8 +33,9 @@ def shared_folder(tmp_path: Path, mode: int = 0o777) -> Iterator[Path]:
 
 
 def as_another_user(work: Callable[[], object], timeout_s: float = 120.0) -> object:
-    """What `work()` returns (JSON-able), run in a forked process as NOBODY where the tests run as root, else as this
-    user; an exception it raises comes back as "Name: message". Skipped where root may not become another user."""
+    """What `work()` returns (through JSON: a value it has no form for, a Path, as its text), run in a forked process
+    as NOBODY where the tests run as root, else as this user; an exception it raises comes back as "Name: message".
+    Skipped where root may not become another user."""
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: says what it got through the pipe, and ends without pytest's exit handlers
@@ -54,8 +55,10 @@ def as_another_user(work: Callable[[], object], timeout_s: float = 120.0) -> obj
             if not said.get("skip"):
                 said = {"value": f"{type(e).__name__}: {e}"}
         finally:
-            os.write(w, json.dumps(said).encode())
-            os._exit(0)
+            try:  # a value JSON has no form for (a Path) as its text: json.dumps raising here ran on as a second pytest
+                os.write(w, json.dumps(said, default=str).encode())
+            finally:
+                os._exit(0)
     os.close(w)
     with os.fdopen(r, "rb") as f:
         if not select.select([f], [], [], timeout_s)[0]:

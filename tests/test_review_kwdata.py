@@ -319,3 +319,14 @@ def test_phrases_keep_words_normalize_spells_and_break_at_a_number(tmp_path):
     good.write_text("don’t go\nthe Straße bend\nred 42 blue\n", encoding="utf-8")
     phrases = set(ordinary_phrases([good], 50, min_words=2, max_words=3))
     assert phrases == {"don't go", "the Straße", "Straße bend", "the Straße bend"}
+
+
+def test_phrases_leave_out_a_quote_mark_alone(tmp_path):
+    """A quote mark standing alone ("’", "''", "'") is punctuation, left out as a comma is; read as a word that
+    normalize spells as nothing, it ended the run, so that the words either side were never one phrase."""
+    from speechseq.train.words import ordinary_phrases
+
+    good = tmp_path / "utf8.txt"
+    good.write_text("some ’ thing\nblue '' green\nred ' hot\n", encoding="utf-8")
+    phrases = set(ordinary_phrases([good], 50, min_words=2, max_words=2))
+    assert phrases == {"some thing", "blue green", "red hot"}

@@ -17,8 +17,9 @@ With a voice activity detector (`transcribe(..., vad=load_vad())`), only the spe
 segment is recognised, stretch by stretch (`speech_regions`): silence and steady noise give no
 words instead of the recogniser's guesses.
 With a command list (DecodeOptions.commands), stretches of speech close together (at most COMMAND_SPAN_S from the
-first's start to the last's end), none of them a phrase on its own, are tried as one utterance too, and the longest a
-phrase is accepted for is taken: a command said with a pause in it is two stretches, neither of them a phrase.
+first's start to the last's end), none after the first a phrase on its own, are tried as one utterance too, and the
+longest a phrase is accepted for is taken (where the first is a phrase, one closer to the audio than it): a command
+said with a pause in it is two stretches, neither of them a phrase, or a first that is one only just.
 No word starts before the speech of its piece as the VAD (with `vad=None`, and in `recognize`, the energy VAD) hears
 it begin, less ONSET_MARGIN_S: the recogniser writes an utterance's first letters in its first frames however much
 silence comes before them, so that the first word started at the piece's start (0.25 s early on the median VAD region,
@@ -205,12 +206,15 @@ def _spaced(words: list[Word], shortest: list[float], lo: float, hi: float) -> l
 
 def _command_pieces(spans: list[tuple[int, int]], recognize: Callable[[int, int], Result],
                     sample_rate: int) -> Iterator[tuple[int, int, Result]]:
-    """The speech regions `spans` as utterances to match a command list in: from each region on that is no phrase on
-    its own, the longest run of such regions, spanning at most COMMAND_SPAN_S, whose audio `recognize(a, b)` takes as
-    a phrase of the list, else the region alone. A command said with a pause in it is two regions, neither of them a
-    phrase; a region that is a phrase is its own piece, decoded once (commands said one after another were taken into
-    a run the recogniser wrote as one of them, "eight ... six ... eight" as "eight", and each region was decoded again
-    in every run up to COMMAND_SPAN_S). A run's first region is then left out (and given alone) while the run
+    """The speech regions `spans` as utterances to match a command list in: from each region on, the longest run of
+    it and the regions after it that are no phrase on their own, spanning at most COMMAND_SPAN_S, whose audio
+    `recognize(a, b)` takes as a phrase of the list (closer to its audio, a smaller deficit, than the first region
+    alone where that is a phrase), else the region alone. A command said with a pause in it is two regions, neither of
+    them a phrase, or a first that is one only by a phrase's per-character allowance ("turn the volume ... down": the
+    first alone "turn the volume up", deficit 1.8, the two together "turn the volume down", 0.2); a region that is a
+    phrase is never taken into a run after its first, and is decoded once (commands said one after another were taken
+    into a run the recogniser wrote as one of them, "eight ... six ... eight" as "eight", and each region was decoded
+    again in every run up to COMMAND_SPAN_S). A run's first region is then left out (and given alone) while the run
     without it is a phrase closer to its audio (a smaller deficit): a phrase's per-character allowance took in a wake
     word said before the command ("activate ... turn on the kitchen lights": "turn" ran from inside "activate" across
     the pause)."""
@@ -224,12 +228,12 @@ def _command_pieces(spans: list[tuple[int, int]], recognize: Callable[[int, int]
     i = 0
     while i < len(spans):
         a, k = spans[i][0], i
-        best = region(i)
+        best = first = region(i)
         for j in range(i + 1, len(spans)):
-            if _is_phrase(region(i)) or (spans[j][1] - a) / sample_rate > COMMAND_SPAN_S or _is_phrase(region(j)):
+            if (spans[j][1] - a) / sample_rate > COMMAND_SPAN_S or _is_phrase(region(j)):
                 break
             r = recognize(a, spans[j][1])
-            if _is_phrase(r):
+            if _is_phrase(r) and not (_is_phrase(first) and r.command.deficit >= first.command.deficit):
                 best, k = r, j
         while i < k:
             rest = region(k) if i + 1 == k else recognize(spans[i + 1][0], spans[k][1])

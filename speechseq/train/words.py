@@ -245,6 +245,8 @@ def _sentences(text_files: Iterable[str | os.PathLike]) -> list[list[str]]:
         for line in text_lines(path):
             run: list[str] = []
             for token in re.findall(r"(?:[^\W\d_]|['’])+|\d+", line.replace("’", "'")):
+                if not token.strip("'"):   # a quote mark alone: punctuation
+                    continue
                 if _latin_word(token):
                     run.append(token)
                     continue
