@@ -330,3 +330,13 @@ def test_phrases_leave_out_a_quote_mark_alone(tmp_path):
     good.write_text("some ’ thing\nblue '' green\nred ' hot\n", encoding="utf-8")
     phrases = set(ordinary_phrases([good], 50, min_words=2, max_words=2))
     assert phrases == {"some thing", "blue green", "red hot"}
+
+
+def test_phrases_do_not_begin_with_letters_glued_to_a_number(tmp_path):
+    """Since a number breaks a run, "the 3rd day" gave the run "rd day" (and "1990s music" "s music"): the letters
+    glued to a number are part of it."""
+    from speechseq.train.words import ordinary_phrases
+
+    text = tmp_path / "t.txt"
+    text.write_text("on the 3rd day\nin 1990s music halls\n", encoding="utf-8")
+    assert set(ordinary_phrases([text], 50, min_words=2, max_words=3)) == {"on the", "music halls"}

@@ -244,10 +244,11 @@ def _sentences(text_files: Iterable[str | os.PathLike]) -> list[list[str]]:
     for path in text_files:
         for line in text_lines(path):
             run: list[str] = []
-            for token in re.findall(r"(?:[^\W\d_]|['’])+|\d+", line.replace("’", "'")):
+            # a number with the letters glued to it ("3rd", "1990s") is one token: no "rd" begins the next run
+            for token in re.findall(r"\d[\d\w]*|(?:[^\W\d_]|['’])+", line.replace("’", "'")):
                 if not token.strip("'"):   # a quote mark alone: punctuation
                     continue
-                if _latin_word(token):
+                if not token[0].isdigit() and _latin_word(token):   # engines read numbers their own ways
                     run.append(token)
                     continue
                 if run:
