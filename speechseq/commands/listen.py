@@ -73,7 +73,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--partial-decoder", choices=("final", "stream"),
                    help="how partial text is made: final (the default unless --stream-model is given): the final's "
                         "recogniser and decoder over the speech so far, every 300 ms, a word shown once two decodes "
-                        "agree on it, so that the final rewrites few of its words (11.3-11.9%% of a core while "
+                        "agree on it, so that the final rewrites few of its words (11.3-14.1%% of a core while "
                         "recording); stream: the chunked recogniser's greedy text (--stream-model, --chunk-ms, "
                         "--lookahead-ms), its words fixed as for final, 1.9-2.1%% of a core but about 70%% WER, "
                         "which the final rewrites (CPU measured by scripts/bench_listener.py on a 2-core AMD "
