@@ -345,3 +345,9 @@ def test_a_command_list_that_cannot_be_read_is_named_with_its_option(command, tm
     with pytest.raises(SpeechseqError) as exc:
         CommandSet.load(gone)
     assert str(exc.value) == f"{gone}: no such command list"
+
+
+def test_a_list_knows_its_longest_phrase_in_characters_as_spelt():
+    """What bounds how long saying a phrase can take (recognizer.phrase_speech_s): characters as the recogniser spells
+    them, numbers written out."""
+    assert CommandSet(["stop", "Set a timer for 5 minutes", "go"]).longest == len("set a timer for five minutes") == 28

@@ -595,3 +595,37 @@ def test_commands_take_the_rest_of_a_command_in_after_a_pause(capsys, tmp_path, 
     got = json.loads(capsys.readouterr().out)
     assert got["text"] == "turn the volume down", got
     assert [w["word"] for w in got["words"]] == "turn the volume down".split(), got
+
+
+@pytest.mark.skipif(not SHIPPED.is_file(), reason="models/recognizer-en.onnx not built yet")
+@pytest.mark.parametrize("vad", ["silero", "energy"])
+def test_commands_do_not_try_runs_with_more_speech_than_a_phrase_takes(vad):
+    """Speech that is no command, a second between its sentences: each region and every run of them up to
+    COMMAND_SPAN_S was decoded against the list (2.6-2.8 s decoded a second of audio on the Precise not-wake-word
+    phrases, RTF 3-4 times that without --commands). Two of these sentences hold more speech than home.txt's longest
+    phrase (31 characters) could take to say, so no run of them is tried: each region is decoded once."""
+    from speechseq.runtime.command_set import CommandSet
+    from speechseq.runtime.speech_regions import speech_probabilities, speech_regions
+    from speechseq.runtime.vad import load_vad
+
+    said = ["the old man walked slowly along the river bank today",
+            "she bought three loaves of fresh bread at the busy market",
+            "nobody expected the storm to arrive before the evening"]
+    audio, _ = _said(0.5, *[p for s in said for p in (s, 1.0)])
+    commands = CommandSet.load(ROOT / "data/commands/home.txt")
+    v = load_vad(vad)
+    spans = speech_regions(speech_probabilities(v, audio), v.frame_s, len(audio))
+    speech = [(b - a) / 16000 - 0.6 for a, b in spans]     # less the regions' padding
+    assert len(spans) == 3 and min(speech) > (0.15 * 31 + 0.5) / 2, speech   # recognizer.phrase_speech_s: 5.15 s
+    assert spans[1][1] - spans[0][0] < 8.0 * 16000, spans    # a run COMMAND_SPAN_S alone let through
+
+    rec, decoded = Recognizer(SHIPPED), []
+    recognize = rec.recognize
+
+    def counted(x, opts):
+        decoded.append(len(x))
+        return recognize(x, opts)
+
+    rec.recognize = counted
+    t = rec.transcribe([audio], DecodeOptions("greedy", commands=commands), vad=v)
+    assert len(t.segments) == 3 and sorted(decoded) == sorted(b - a for a, b in spans), (decoded, spans)

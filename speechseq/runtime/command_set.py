@@ -118,7 +118,8 @@ class CommandMatch:
 
 class CommandSet:
     """A list of phrases to choose from (duplicates after normalising kept once, first place). `texts`: the phrases
-    normalised, as the recogniser spells them; `phrases`: as the list writes them."""
+    normalised, as the recogniser spells them; `phrases`: as the list writes them; `longest`: the characters of the
+    longest of them, as spelt (what bounds how long saying one can take)."""
 
     def __init__(self, phrases: Sequence[str], max_deficit: float = MAX_DEFICIT, source: str = "commands") -> None:
         if not (isinstance(max_deficit, (int, float)) and np.isfinite(max_deficit) and max_deficit >= 0):
@@ -135,6 +136,7 @@ class CommandSet:
         self.phrases = tuple(texts.values())
         self.tokens = tuple(tuple(encode(t)) for t in self.texts)
         self._chars = np.array([len(t) for t in self.tokens], np.float64)   # each deficit's denominator
+        self.longest = int(self._chars.max())
         self.max_deficit = float(max_deficit)
 
     @classmethod

@@ -17,9 +17,10 @@ With a voice activity detector (`transcribe(..., vad=load_vad())`), only the spe
 segment is recognised, stretch by stretch (`speech_regions`): silence and steady noise give no
 words instead of the recogniser's guesses.
 With a command list (DecodeOptions.commands), stretches of speech close together (at most COMMAND_SPAN_S from the
-first's start to the last's end), none after the first a phrase on its own, are tried as one utterance too, and the
-longest a phrase is accepted for is taken (where the first is a phrase, one closer to the audio than it): a command
-said with a pause in it is two stretches, neither of them a phrase, or a first that is one only just.
+first's start to the last's end, and no more speech in them than the list's longest phrase could take to say,
+phrase_speech_s), none after the first a phrase on its own, are tried as one utterance too, and the longest a phrase
+is accepted for is taken (where the first is a phrase, one closer to the audio than it): a command said with a pause
+in it is two stretches, neither of them a phrase, or a first that is one only just.
 No word starts before the speech of its piece as the VAD (with `vad=None`, and in `recognize`, the energy VAD) hears
 it begin, less ONSET_MARGIN_S: the recogniser writes an utterance's first letters in its first frames however much
 silence comes before them, so that the first word started at the piece's start (0.25 s early on the median VAD region,
@@ -81,6 +82,25 @@ MIN_CHAR_S = 0.04
 # a command said with a pause longer than the VAD's merge_gap_s (0.8 s) in it is two regions. Home commands take about
 # 1-2.5 s to say (espeak-ng), so this leaves room for a pause or two of a couple of seconds.
 COMMAND_SPAN_S = 8.0
+# The most speech a phrase of a command list can take to say (its VAD regions less their padding, the pauses between
+# them left out): PHRASE_S_PER_CHAR a character of the list's longest phrase, plus PHRASE_S_EXTRA. A run of regions
+# with more speech than that is no phrase, and is not tried (speech that was no command was decoded again
+# in every run up to COMMAND_SPAN_S). Measured with both VADs (regions unpadded, over the characters
+# as spelt): Kathleen's dev sentences took 0.066 s a character on the median and 0.108 s at the slowest (a third of
+# her train rows: 0.164, "Ah, indeed."), FSDD's 300 test digits 0.085 and 0.267 s ("six", 0.80 s), the 40 Precise
+# not-wake-word phrases 0.073 and 0.133 s; espeak-ng (en-us, en-us+f3, en-gb) saying home.txt's phrases and the digits
+# at 80 words a minute, under half its rate, 0.117 and 0.30 s. 0.15 s a character plus 0.35 s covers every real one
+# (a short word's end is a larger share), plus 0.49 s every 80-wpm one; 0.5 s leaves a margin over both.
+# Against home.txt (31 characters: 5.15 s) Kathleen's dev sentences, four to a file with 1 s pauses, were decoded
+# 1.44 s a second of audio, now 1.14 (energy VAD; Silero 1.41, now 1.07); the Precise phrases, about 1 s each, 2.79
+# and 2.61, now 2.72 and 2.61: four of them are no more speech than the longest command said slowly.
+PHRASE_S_PER_CHAR = 0.15
+PHRASE_S_EXTRA = 0.5
+
+
+def phrase_speech_s(commands: CommandSet) -> float:
+    """The most speech (s) saying a phrase of `commands` can take (PHRASE_S_PER_CHAR, PHRASE_S_EXTRA)."""
+    return PHRASE_S_PER_CHAR * commands.longest + PHRASE_S_EXTRA
 
 
 def offset_margin(vad) -> float:
@@ -204,10 +224,13 @@ def _spaced(words: list[Word], shortest: list[float], lo: float, hi: float) -> l
     return out[::-1]
 
 
-def _command_pieces(spans: list[tuple[int, int]], recognize: Callable[[int, int], Result],
-                    sample_rate: int) -> Iterator[tuple[int, int, Result]]:
+def _command_pieces(spans: list[tuple[int, int]], recognize: Callable[[int, int], Result], sample_rate: int,
+                    phrase_s: float = math.inf, pad: int = 0) -> Iterator[tuple[int, int, Result]]:
     """The speech regions `spans` as utterances to match a command list in: from each region on, the longest run of
-    it and the regions after it that are no phrase on their own, spanning at most COMMAND_SPAN_S, whose audio
+    it and the regions after it that are no phrase on their own, spanning at most COMMAND_SPAN_S and with at most
+    `phrase_s` of speech (phrase_speech_s: the regions' lengths less `pad` samples of padding at each end, the pauses
+    between them left out; a region clipped at the audio's ends counts short, so that a run is tried where it need
+    not be, never left out where it is a phrase), whose audio
     `recognize(a, b)` takes as a phrase of the list (closer to its audio, a smaller deficit, than the first region
     alone where that is a phrase), else the region alone. A command said with a pause in it is two regions, neither of
     them a phrase, or a first that is one only by a phrase's per-character allowance ("turn the volume ... down": the
@@ -225,12 +248,18 @@ def _command_pieces(spans: list[tuple[int, int]], recognize: Callable[[int, int]
             alone[n] = recognize(*spans[n])
         return alone[n]
 
+    def speech(n: int) -> int:
+        return max(0, spans[n][1] - spans[n][0] - 2 * pad)
+
     i = 0
     while i < len(spans):
         a, k = spans[i][0], i
         best = first = region(i)
+        said = speech(i)
         for j in range(i + 1, len(spans)):
-            if (spans[j][1] - a) / sample_rate > COMMAND_SPAN_S or _is_phrase(region(j)):
+            said += speech(j)
+            if ((spans[j][1] - a) / sample_rate > COMMAND_SPAN_S or said / sample_rate > phrase_s
+                    or _is_phrase(region(j))):
                 break
             r = recognize(a, spans[j][1])
             if _is_phrase(r) and not (_is_phrase(first) and r.command.deficit >= first.command.deficit):
@@ -383,7 +412,8 @@ class Recognizer:
                 spans = [(0, len(audio))]
             else:
                 spans = speech_regions(probs, vad.frame_s, len(audio), sr, regions)
-            pieces = (_command_pieces(spans, lambda a, b: utterance(audio[a:b], opts), sr)
+            pieces = (_command_pieces(spans, lambda a, b: utterance(audio[a:b], opts), sr,
+                                      phrase_speech_s(opts.commands), round(regions.pad_s * sr))
                       if getattr(opts, "commands", None) is not None
                       else ((a, b, utterance(audio[a:b], opts)) for a, b in spans))
             for a, b, r in pieces:  # r's words are bounded here, by the piece's onset and offset
