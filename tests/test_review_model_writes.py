@@ -79,34 +79,29 @@ def test_save_threshold_into_a_model_this_user_may_not_write_is_refused_before_t
         closed.chmod(0o755)                           # root's: NOBODY may read it, not write in it
     else:
         closed.chmod(0o555)
-    try:
-        r = _speechseq_as_another_user("eval", "detector", "--model", model, "--positives", SAMPLE, "--negatives", neg,
-                                       "--save-threshold")
-    finally:
-        closed.chmod(0o755)
-    code, out, err = r
-    assert code == 1 and out == "", (out, err)   # no summary: nothing was evaluated
-    assert err.strip().splitlines()[-1] == (f"speechseq: error: --save-threshold writes the threshold into "
-                                                 f"--model {model}, but this user cannot write in {closed}: copy "
-                                                 "the model into a folder of yours and evaluate the copy")
-    assert read_metadata(model)["threshold"] == read_metadata(MODEL)["threshold"]
+    _refused_before_the_evaluation(model, neg, closed, 0o755, f"cannot write in {closed}")
     # a writable folder, a model file this user may not write (root's 0644 to NOBODY; 0444 to its owner)
     model = shared / "mine.onnx"
     shutil.copy(MODEL, model)
     model.chmod(0o644 if os.geteuid() == 0 else 0o444)
     shared.chmod(0o777)
-    try:
-        r = _speechseq_as_another_user("eval", "detector", "--model", model, "--positives", SAMPLE, "--negatives", neg,
-                                       "--save-threshold")
-    finally:
-        shared.chmod(0o755)
-    code, out, err = r
-    assert code == 1 and out == "", (out, err)
-    assert err.strip().splitlines()[-1] == (f"speechseq: error: --save-threshold writes the threshold into "
-                                                 f"--model {model}, but this user may not write that file: copy "
-                                                 "the model into a folder of yours and evaluate the copy")
-    assert read_metadata(model)["threshold"] == read_metadata(MODEL)["threshold"]
+    _refused_before_the_evaluation(model, neg, shared, 0o755, "may not write that file")
     assert model.stat().st_uid == os.geteuid()  # not replaced by a file of the other user's
+
+
+def _refused_before_the_evaluation(model: Path, neg: Path, folder: Path, mode: int, why: str) -> None:
+    """`eval detector --save-threshold` into `model`, run as another user, said `why` in one line, printed no summary
+    (nothing was evaluated) and left the file as it was; `folder` is given `mode` afterwards."""
+    try:
+        code, out, err = _speechseq_as_another_user("eval", "detector", "--model", model, "--positives", SAMPLE,
+                                                    "--negatives", neg, "--save-threshold")
+    finally:
+        folder.chmod(mode)
+    assert code == 1 and out == "", (out, err)   # no summary: nothing was evaluated
+    assert err.strip().splitlines()[-1] == (f"speechseq: error: --save-threshold writes the threshold into "
+                                            f"--model {model}, but this user {why}: copy the model into a folder of "
+                                            "yours and evaluate the copy")
+    assert read_metadata(model)["threshold"] == read_metadata(MODEL)["threshold"]
 
 
 def test_write_metadata_keeps_the_files_mode(tmp_path):

@@ -264,8 +264,8 @@ def _command_pieces(spans: list[tuple[int, int]], recognize: Callable[[int, int]
             r = recognize(a, spans[j][1])
             if _is_phrase(r) and not (_is_phrase(first) and r.command.deficit >= first.command.deficit):
                 best, k = r, j
-        while i < k:
-            rest = region(k) if i + 1 == k else recognize(spans[i + 1][0], spans[k][1])
+        while i + 1 < k:   # (region k alone is no phrase: a run of two keeps its first)
+            rest = recognize(spans[i + 1][0], spans[k][1])
             if not (_is_phrase(rest) and rest.command.deficit < best.command.deficit):
                 break
             yield spans[i][0], spans[i][1], region(i)
