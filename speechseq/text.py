@@ -32,7 +32,9 @@ _SCALES = ((10**12, "trillion"), (10**9, "billion"), (10**6, "million"), (1000, 
 _ORDINAL_END = {"one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
                 "nine": "ninth", "twelve": "twelfth"}
 _SYMBOLS = {"&": " and ", "%": " percent ", "+": " plus ", "=": " equals ", "@": " at ",
-            "#": " number ", "€": " euros ", "£": " pounds "}
+            "#": " number ", "€": " euros ", "£": " pounds ", "¢": " cents ", "÷": " divided by "}
+# One cent ("1¢"), before _SYMBOLS says "cents"
+_ONE_CENT = re.compile(r"(?<![\w.,])1\s?¢")
 # symbol before an amount -> (unit, units, hundredth, hundredths)
 _CURRENCY = {"$": ("dollar", "dollars", "cent", "cents"), "£": ("pound", "pounds", "penny", "pence"),
              "€": ("euro", "euros", "cent", "cents")}
@@ -44,7 +46,11 @@ _LETTERS = str.maketrans({"ß": "ss", "ẞ": "SS", "æ": "ae", "Æ": "AE", "œ":
 # Signs NFKD would merge into the digits around them ("1½" -> "11⁄2", "10²" -> "102"): a vulgar fraction stands
 # apart from a whole number before it, powers are said; the minus sign reads as a hyphen-minus (see _MINUS).
 _SIGNS = str.maketrans({**{ch: f" {ch} " for ch in "¼½¾⅐⅑⅒⅓⅔⅕⅖⅗⅘⅙⅚⅛⅜⅝⅞⁰¹⁴⁵⁶⁷⁸⁹"},
-                        "²": " squared ", "³": " cubed ", "\u2212": "-"})
+                        "²": " squared ", "³": " cubed ", "\u2212": "-",
+                        "±": " plus or minus "})
+# A negative power ("10⁻³", "s⁻¹"): NFKD made its minus a sign that is dropped, and "³" read "cubed".
+_NEGATIVE_POWER = re.compile("\u207b([\u2070\u00b9\u00b2\u00b3\u2074-\u2079]+)")
+_SUPERSCRIPT_DIGITS = str.maketrans("\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079", "0123456789")
 # Abbreviations with one reading; "St." (saint, street), "No." and acronyms ("TV", "NASA") are left as written.
 _ABBREVIATIONS = {"mr": "mister", "mrs": "missus", "dr": "doctor", "vs": "versus", "etc": "et cetera",
                   "prof": "professor", "jr": "junior", "sr": "senior", "eg": "for example", "ie": "that is"}
@@ -57,12 +63,20 @@ _ABBREVIATION = re.compile(r"(?<![a-z])(?:(?:mrs?|dr|vs|etc)(?![a-z])\.?|(?:prof
 # "VS Code", "DR Congo", "E.G. Marshall"); in a headline ("MR SMITH VS JONES") or alone they are still titles, and
 # so are "DR." ("Call DR. Smith"), "JR.", "PROF.".
 _ACRONYMS = frozenset(("MR", "MRS", "DR", "VS", "ETC", "E.G", "E.G.", "I.E", "I.E."))
+# "Dr" right after a capitalised word and before the end of the text or a sign ("Elm Dr.", "12 Elm Dr, Springfield")
+# is a street, "drive"; before a word ("Dr. Smith", "Mulholland Dr. Then") and after a title or a greeting ("Mr Dr.",
+# "Thanks Dr.") it stays a doctor.
+_STREET = re.compile(r"(?<![\w.])[A-Z][a-z]*[ \t]+\Z")
+_CLAUSE_END = re.compile(r"\s*(?![\s\w])")
+_NOT_STREETS = frozenset(("Mr", "Mrs", "Ms", "Dr", "Prof", "Sir", "Dame", "Lord", "Lady", "Dear", "Hi", "Hey", "Hello",
+                          "Thanks", "Thank", "Goodbye", "Bye", "Yes", "No", "Sorry", "Please", "Morning", "Evening"))
 _WORD = re.compile(r"[^\W\d_]+")
 # "7am", "7 a.m.", "10:30PM" -> "7 a m": the letters a person says (not the word "am")
 _AMPM = re.compile(r"(?<=\d)\s*([ap])\.?m\.?(?!\w)", re.IGNORECASE)
-# A minus sign: a hyphen before an amount, not after a word, a number or a sign of one ("-4", "-$5", "-½"; not
-# "COVID-19", "3-4", "20%-30%", "20°-25°", "1½-2": _SIGNS set the vulgar fraction apart, "1 1⁄2 -2", "- 1⁄2").
-_MINUS = re.compile(r"(?<![\w.,/\u2044%°-])(?<!\u2044\d )(?<!\u2044\d\d )-(?=[$£€]?\.?\d| \d\u2044\d)")
+# A minus sign: a hyphen before an amount, not after a word, a number or a sign of one ("-4", "-$5", "-½",
+# "°F/-7°C"; not "COVID-19", "3-4", "20%-30%", "20°-25°", "1½-2": _SIGNS set the vulgar fraction apart,
+# "1 1⁄2 -2", "- 1⁄2").
+_MINUS = re.compile(r"(?<![\w.,\u2044%°-])(?<!\u2044\d )(?<!\u2044\d\d )-(?=[$£€]?\.?\d| \d\u2044\d)")
 # A degree sign, with the scale after it; after a lone 1 it is one "degree" ("1°", "-1 °C"; "1.5°", "21°" degrees).
 _DEGREES = re.compile(r"(?P<one>(?<![\w.,/\u2044$£€])1\s?)?°(?:\s?(?P<scale>[CF])(?![a-z]))?", re.IGNORECASE)
 _SCALE_NAMES = {"c": "celsius", "f": "fahrenheit", "": ""}
@@ -73,6 +87,11 @@ _CLOCK = re.compile(r"(?<![\w.,:])(?P<h>\d{1,2}):(?P<m>[0-5]\d)(?![\w:]|[.,]\d)(
 _FRACTION = re.compile(r"(?<![\w.,/\u2044$£€])(?:(?P<whole>\d+)\s+)?(?P<num>\d+)(?P<slash>[/\u2044])(?P<den>\d+)"
                        r"(?![\w/\u2044]|[.,]\d)")
 _DENOMINATORS = {2: ("half", "halves"), 4: ("quarter", "quarters")}
+# A currency sign after its amount ("1.50$", "5 €") or before its minus sign ("$-5") is put before the amount, where
+# it is read ("-$5"); not one that is the next amount's ("5 $10").
+_CURRENCY_AFTER = re.compile(r"(?<![\w.,:/\u2044$£€])(?P<num>(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?)"
+                             r"\s?(?P<sign>[$£€])(?!\.?\d)")
+_CURRENCY_MINUS = re.compile(r"(?P<sign>[$£€])-(?=\.?\d)")
 
 
 def number_to_words(n: int) -> str:
@@ -163,6 +182,14 @@ def _beside_lower_case(text: str, start: int, end: int) -> bool:
     return any(ch.islower() for word in before + ([after.group(0)] if after else []) for ch in word)
 
 
+def _is_street(text: str, start: int, end: int) -> bool:
+    """Whether "Dr" at text[start:end] follows a capitalised word (no title) and ends its sentence or clause."""
+    before = _STREET.search(text, max(0, start - 40), start)
+    if before is None or before.group(0).split()[0] in _NOT_STREETS:
+        return False
+    return _CLAUSE_END.match(text, end) is not None
+
+
 def _spell_abbreviation(match: re.Match) -> str:
     # a possessive stays one word ("Dr's" doctor's, not "doctor s")
     after = "" if match.string.startswith("'", match.end()) else " "
@@ -170,6 +197,8 @@ def _spell_abbreviation(match: re.Match) -> str:
     key = form.replace(".", "").lower()
     if form in _ACRONYMS and _beside_lower_case(match.string, match.start(), match.end()):
         return " " + " ".join(key) + after
+    if form in ("Dr", "Dr.") and _is_street(match.string, match.start(), match.end()):
+        return " drive" + after
     return " " + _ABBREVIATIONS[key] + after
 
 
@@ -204,8 +233,9 @@ def _spell_fraction(match: re.Match) -> str:
 # "No.5", "1.2.3"); a currency before it, an ordinal or plural ending (this one only after a 0: "1990s", not "5s")
 # or a scale word after it.
 _NUMBER = re.compile(r"(?P<money>[$£€])?(?P<num>(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?|(?<![\w.])\.\d+)"
-                     r"(?:(?P<suffix>st|nd|rd|th|(?<=0)'?s(?![a-z]))|(?<=\d)(?P<scale>\s+(?:thousand|million|billion|"
-                     r"trillion)(?![a-z]))(?(money)|(?!)))?", re.IGNORECASE)
+                     r"(?:(?P<suffix>(?:st|nd|rd|th|(?<=0)'?s)(?![a-z]))"
+                     r"|(?<=\d)(?P<scale>\s+(?:thousand|million|billion|trillion)(?![a-z]))(?(money)|(?!)))?",
+                     re.IGNORECASE)
 
 
 def normalize(text: str) -> str:
@@ -213,36 +243,42 @@ def normalize(text: str) -> str:
 
     The result holds only characters of the CTC vocabulary (space, a-z, apostrophe), words
     separated by single spaces; normalising it again leaves it as it is. What is read:
-      numbers    "1,000" one thousand, "3.5" three point five, "-4" minus four, "21st" twenty first;
+      numbers    "1,000" one thousand, "3.5" three point five, "-4" minus four, "21st" twenty first ("5star"
+                 five star);
                  a four-digit number from 1100 to 2099 without a comma is a year: "1984" nineteen eighty
                  four, "2024" twenty twenty four, "2005" two thousand five (write "2,024" for a quantity);
                  "the 1990s" nineteen nineties; "007", and a string of more than 15 digits, digit by digit
       fractions  "½" one half, "1½" / "1 1/2" one and a half, "3/4" three quarters (n/d only for n < d <= 10:
                  "24/7", "9/11" and dates stay two numbers)
       times      "9:30" nine thirty, "10:05 am" ten oh five a m, "10:00" ten o'clock, "14:00" fourteen hundred
-      money      "$5.50" five dollars and fifty cents, "£3" three pounds, "€1" one euro
+      money      "$5.50" five dollars and fifty cents, "£3" three pounds, "€1" one euro, and so with the sign
+                 after the amount ("1.50$", "5 €")
       symbols    % percent, & and, + plus, = equals, @ at, # number, "20°C" twenty degrees celsius,
-                 "1°" one degree, "m²" m squared
+                 "1°" one degree, "m²" m squared, "10⁻³" ten to the minus three, ± plus or minus,
+                 ÷ divided by, "25¢" twenty five cents
       titles     Mr mister, Mrs missus, Dr doctor, Prof. professor, Jr. junior, Sr. senior, vs versus,
                  etc et cetera, e.g. for example, i.e. that is; in capitals beside a word in lower case
                  they are acronyms or initials, their letters said: "MR scan" m r scan, "VS Code" v s code,
-                 "E.G. Marshall" e g marshall ("MR SMITH VS JONES" and "DR. Smith", with its dot, stay titles)
+                 "E.G. Marshall" e g marshall ("MR SMITH VS JONES" and "DR. Smith", with its dot, stay titles);
+                 "Dr" after a capitalised word, before the end or a sign, is a street: "Elm Dr." elm drive
       letters    accents dropped ("café" cafe), "ß" ss, "ø" o, "’" and "´" an apostrophe
     Left as written: acronyms ("TV" tv, "A.I." a i: write "T V" to have letters said), unit abbreviations
     ("100 km" one hundred km), "St.", "No.", phone numbers and ISO dates (read as numbers), other currencies.
     Letters of other scripts (Cyrillic, CJK, ...) cannot be spelled in a-z and are dropped: the result may be
     empty ("Привет" -> ""), which callers refuse where they need words (a command phrase, every WER reference).
     """
-    text = unicodedata.normalize("NFKD", text.translate(_LETTERS).translate(_SIGNS))
+    text = _NEGATIVE_POWER.sub(lambda m: " to the minus " + m.group(1).translate(_SUPERSCRIPT_DIGITS) + " ", text)
+    text = unicodedata.normalize("NFKD", text.translate(_LETTERS).translate(_SIGNS)).replace("+/-", " plus or minus ")
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = _ABBREVIATION.sub(_spell_abbreviation, text)
     text = _AMPM.sub(lambda m: f" {m.group(1).lower()} m ", text)
+    text = _CURRENCY_MINUS.sub(r"-\g<sign>", _CURRENCY_AFTER.sub(r"\g<sign>\g<num>", text))
     text = _MINUS.sub(" minus ", text)
     text = _DEGREES.sub(lambda m: (" one degree " if m.group("one") else " degrees ")
                         + _SCALE_NAMES[(m.group("scale") or "").lower()] + " ", text)
     text = _CLOCK.sub(_spell_clock, text)
     text = _FRACTION.sub(_spell_fraction, text)
-    text = _NUMBER.sub(_spell_number, text)
+    text = _NUMBER.sub(_spell_number, _ONE_CENT.sub(" one cent ", text))
     for sym, words in _SYMBOLS.items():
         text = text.replace(sym, words)
     text = text.lower()

@@ -245,6 +245,20 @@ def test_sentences_with_titles_normalize_spells_are_kept(tmp_path):
     assert dropped == 0
 
 
+def test_sentences_with_dr_not_before_a_name_are_dropped(tmp_path):
+    # "Dr" before no capitalised name is "doctor" to espeak-ng but "drive" to flite ("Ask the Dr.", "The Dr's office")
+    # and festival ("Elm Dr is closed"), and normalize writes "drive" after a street name ("Elm Dr."), so that the
+    # transcript was not what one engine or another said
+    text = tmp_path / "t.txt"
+    text.write_text("We moved to a house on Elm Dr.\n"
+                    "They went to ask the Dr. about it.\n"
+                    "The Dr's office was closed all day.\n"
+                    "Turn left at Elm Dr and keep going.\n"
+                    "While Dr. Perry waited, Dr Jones spoke.\n")         # before a name every engine says doctor
+    kept, _ = synth_sets.load_sentences([str(text)], 3, 15, [])
+    assert kept == ["While Dr. Perry waited, Dr Jones spoke."]
+
+
 def test_abbreviations_engines_read_otherwise_are_dropped_without_their_dot(tmp_path):
     # Only the dotted forms were dropped: "St Paul's" went to training as "st paul's" (every engine says saint),
     # "vs" as "versus" (espeak-ng says "V S"), "Jr" as "jr"; "Prof." is "professor" but engines say "prof"

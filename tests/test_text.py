@@ -188,3 +188,69 @@ def test_normalize_says_one_degree_in_the_singular(raw, expected):
 ])
 def test_normalize_reads_a_range_after_a_sign_without_a_minus(raw, expected):
     assert normalize(raw) == expected
+
+
+@pytest.mark.parametrize("raw,expected", [
+    # an ordinal ending glued to more letters took them from the word: "5star" read "fifth ar", and "7StMr" read
+    # "seventh mr", then "seventh mister" when normalised again
+    ("a 5star hotel, 1stop shop", "a five star hotel one stop shop"),
+    ("7StMr", "seven stmr"),
+    ("1stDr and 12thvs", "one stdr and twelve thvs"),
+    ("the 21st, 2nd. and 3rd!", "the twenty first second and third"),   # still an ordinal before a sign or a space
+])
+def test_normalize_reads_an_ordinal_ending_only_at_the_end_of_a_word(raw, expected):
+    assert normalize(raw) == expected
+    assert normalize(expected) == expected
+
+
+@pytest.mark.parametrize("raw,expected", [
+    # "Dr." after a capitalised word, ending the sentence or before a comma, is a street: "Elm Dr." read "elm doctor"
+    ("Elm Dr.", "elm drive"),
+    ("I live at 12 Elm Dr, Springfield.", "i live at twelve elm drive springfield"),
+    ("Turn onto Mulholland Dr. Then stop.", "turn onto mulholland doctor then stop"),   # "Dr. Then" may be a name
+    # still a doctor: before a name, after a word in lower case or a title, a greeting or a comma, or alone
+    ("Dr. Smith, ask the Dr. and Mr Dr.", "doctor smith ask the doctor and mister doctor"),
+    ("Thanks Dr. Hello, Dr.", "thanks doctor hello doctor"),
+    ("Dr.", "doctor"),
+])
+def test_normalize_reads_dr_after_a_street_name_as_drive(raw, expected):
+    assert normalize(raw) == expected
+    assert normalize(expected) == expected
+
+
+@pytest.mark.parametrize("raw,expected", [
+    # a minus sign after a slash was dropped: "20°F/-7°C" read "twenty degrees fahrenheit seven degrees celsius"
+    ("20°F/-7°C", "twenty degrees fahrenheit minus seven degrees celsius"),
+    # "±" was dropped, "+/-" read "plus"
+    ("±5% or +/-2 °C", "plus or minus five percent or plus or minus two degrees celsius"),
+    # a superscript minus was dropped: "10⁻³" read "ten cubed"
+    ("10⁻³ and s⁻¹", "ten to the minus three and s to the minus one"),
+])
+def test_normalize_keeps_every_minus_sign(raw, expected):
+    assert normalize(raw) == expected
+    assert normalize(expected) == expected
+
+
+@pytest.mark.parametrize("raw,expected", [
+    # a currency sign after the amount was dropped ("1.50$" read "one point five zero", "5$" "five") or read as a
+    # plural ("1€" "one euros")
+    ("1.50$", "one dollar and fifty cents"),
+    ("5$, 1€ and 20 € each", "five dollars one euro and twenty euros each"),
+    ("-5$ and 3.99 £", "minus five dollars and three pounds and ninety nine pence"),
+    ("5 $10 bills", "five ten dollars bills"),                # a sign before an amount is that amount's
+    # a sign before a minus sign was read apart from its amount: "$-5" read "minus five", "£-5" "pounds minus five"
+    ("$-5 and £-2.50", "minus five dollars and minus two pounds and fifty pence"),
+])
+def test_normalize_keeps_the_currency_of_an_amount(raw, expected):
+    assert normalize(raw) == expected
+    assert normalize(expected) == expected
+
+
+@pytest.mark.parametrize("raw,expected", [
+    # the cent sign and the division sign were dropped: "25¢" read "twenty five", "10 ÷ 2" "ten two"
+    ("a 25¢ stamp, 1¢ or 1.5¢", "a twenty five cents stamp one cent or one point five cents"),
+    ("10 ÷ 2", "ten divided by two"),
+])
+def test_normalize_reads_the_cent_and_division_signs(raw, expected):
+    assert normalize(raw) == expected
+    assert normalize(expected) == expected

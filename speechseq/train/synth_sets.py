@@ -45,9 +45,11 @@ ENGINE_WEIGHTS = {"espeak-ng": 0.40, "mbrola": 0.10, "flite": 0.15, "festival": 
 # saint, "Co." company, "No." number before an amount) and those espeak-ng or flite spell letter by letter ("Jr" J R,
 # "vs" V S, "Sgt" S G T, "Esq" E S Q, "i.e." I E, "e.g." E G where normalize writes "that is", "for example") or say
 # short ("Prof." prof); with or without their dot where they are no word. "Mr.", "Mrs.", "Dr." and "etc." are said
-# as normalize spells them (mister, missus, doctor, et cetera) and are let through.
+# as normalize spells them (mister, missus, doctor, et cetera) and are let through; "Dr" only before a capitalised
+# name: elsewhere flite and festival say "drive" ("Ask the Dr.", "Elm Dr is closed"), espeak-ng "doctor", and
+# normalize "drive" after a street name ("Elm Dr.").
 _UNSAYABLE = re.compile(r"\d|\b(?:St|Messrs|Ltd|Capt|Lt|Jr|Sr|vs|Sgt|Esq)\b|\b(?:Co|Gen|Col|Rev|Hon|Prof)\."
-                        r"|\bNo\.(?=\s*[a-z])|\b(?i:e\.g|i\.e)\b|\b[A-Z]{2,}\b")
+                        r"|\bNo\.(?=\s*[a-z])|\b(?i:e\.g|i\.e)\b|\b[A-Z]{2,}\b|\bDr\b(?!\.?[ \t]+[A-Z])")
 
 
 @dataclass(frozen=True)
