@@ -160,3 +160,30 @@ def test_a_word_of_short_loud_syllables_arms_the_hold():
     assert np.array_equal(np.flatnonzero(p), np.r_[32:35, 37:51]), np.flatnonzero(p)
     p = speech_probabilities(EnergyVad(hold_leak=float("inf")), x) >= 0.5      # counted in a row, as it was
     assert np.array_equal(np.flatnonzero(p), np.r_[32:35, 37:40, 42:45]), np.flatnonzero(p)
+
+
+def test_a_nan_or_infinite_sample_does_not_silence_the_clip():
+    """A broken float sample (NaN, +-inf) counts as 0 / +-1 (speechseq.audio.finite_samples), as in the frontend: one
+    NaN anywhere in a clip made its noise floor (clip_floor_db) NaN, and with it every frame's probability, so
+    transcribe(vad=EnergyVad()) of a whole spoken sentence with one NaN sample in it gave no words at all."""
+    x = _noise(4.0, -50.0, seed=12)
+    x[SR: 2 * SR] += _tone(1.0, -20.0)
+    vad = EnergyVad()
+    clean = speech_probabilities(vad, x)
+    for bad in (np.nan, np.inf, -np.inf):
+        y = x.copy()
+        y[int(1.5 * SR)] = bad                      # inside the tone: the frame stays speech
+        assert np.isfinite(vad.clip_floor_db(y)) and vad.clip_floor_db(y) == vad.clip_floor_db(x)
+        p = speech_probabilities(vad, y)
+        assert np.isfinite(p).all() and np.array_equal(p >= 0.5, clean >= 0.5), np.flatnonzero(p >= 0.5) * F
+        st = vad.initial_state()                     # streamed, from a floor a stream may have had
+        assert np.isfinite(vad.step(y, st)[0]).all()
+
+
+def test_clip_floor_of_less_than_a_frame_is_none():
+    """clip_floor_db of a clip with no whole frame is None, whatever `min_s` (it was an IndexError with min_s=0,
+    the listener's setting)."""
+    vad = EnergyVad()
+    assert vad.clip_floor_db(np.zeros(0, np.float32), quantile=0.0, min_s=0.0) is None
+    assert vad.clip_floor_db(_noise(0.01, -50.0), quantile=0.0, min_s=0.0) is None
+    assert vad.clip_floor_db(_noise(F, -50.0), quantile=0.0, min_s=0.0) == pytest.approx(-50.0, abs=0.5)

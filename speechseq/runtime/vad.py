@@ -6,7 +6,8 @@
                                            # one per 32 ms frame completed by the chunk
 
 A chunk is (N,) or a driver's (N, 1) column, integer samples scaled to full scale 1.0 (speechseq.audio.mono_samples);
-ValueError for more channels (mix them first: speechseq.audio.to_mono).
+ValueError for more channels (mix them first: speechseq.audio.to_mono). A NaN sample counts as 0, an infinite one as
++-1 (speechseq.audio.finite_samples).
 
 Silero VAD (MIT, ~2 MB) ships inside the `silero-vad` wheel; only its ONNX file is used, through
 onnxruntime (install it with `pip install --no-deps silero-vad`: its declared dependencies pull
@@ -31,7 +32,7 @@ from typing import Protocol
 import numpy as np
 
 from ..checks import finite, refuse
-from ..samples import mono_samples
+from ..samples import finite_samples, mono_samples
 from .onnx import ModelError, make_session
 
 __all__ = ["FRAME", "VadState", "Vad", "SileroVad", "EnergyVad", "load_vad", "silero_model_path"]
@@ -70,8 +71,9 @@ class Vad(Protocol):
 def _frames(chunk: np.ndarray, state: VadState) -> tuple[np.ndarray, np.ndarray]:
     """(k, FRAME) whole frames of pending + chunk, and the rest. Integer samples are scaled to full scale 1.0 and
     more than one channel is refused (mono_samples): an int16 chunk taken as it came was 32768 times too loud, and an
-    (N, 2) one flattened read its interleaved channels as a stream twice as long."""
-    chunk = mono_samples(chunk)
+    (N, 2) one flattened read its interleaved channels as a stream twice as long. NaN and infinite samples are made
+    finite (finite_samples): one NaN made the energy VAD's clip floor NaN, and no frame of the clip was speech."""
+    chunk = finite_samples(mono_samples(chunk))
     buf = np.concatenate([state.pending, chunk]) if len(state.pending) else chunk
     k = len(buf) // FRAME
     return buf[: k * FRAME].reshape(k, FRAME), buf[k * FRAME :].copy()
@@ -177,9 +179,9 @@ class EnergyVad:
         """The noise floor of a clip known whole: the level of its quietest frames. An offline caller starts the
         floor there, where a stream starts it low and lets it rise at `rise_db_per_s`: from there a steady noise
         would be speech for the first seconds to a minute of every clip. None for a clip under `min_s`, which
-        may be one word cut tight (espeak's "zero" alone: its quietest frames are the word's)."""
+        may be one word cut tight (espeak's "zero" alone: its quietest frames are the word's), or under one frame."""
         frames, _ = _frames(audio, self.initial_state())
-        if len(frames) * self.frame_s < min_s:
+        if not len(frames) or len(frames) * self.frame_s < min_s:
             return None
         return float(np.quantile(_levels_db(frames), quantile))
 
