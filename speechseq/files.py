@@ -1,16 +1,17 @@
 """Files written whole or not at all: `written_atomically(out)` gives a temporary path beside `out` to write to,
 renamed to `out` when the block ends without an error (the exports, transcribe's outputs, record's takes). Text
-files read as text or refused: `utf8_text(data)`, `text_lines(path)`."""
+files read as text or refused: `utf8_text(data)`, `text_lines(path)`, `checked_utf8(path)`."""
 from __future__ import annotations
 
 import contextlib
 import errno
 import os
+import stat
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["written_atomically", "utf8_text", "text_lines"]
+__all__ = ["written_atomically", "utf8_text", "text_lines", "checked_utf8"]
 
 
 @contextlib.contextmanager
@@ -18,18 +19,80 @@ def written_atomically(out: Path, *, exclusive: bool = False) -> Iterator[Path]:
     """A temporary path beside `out` to write the whole file to (graph, then metadata), renamed to `out` when the
     block ends without an error: an export that fails or is interrupted leaves the file at `out` as it was (no
     graph without its metadata, no half file), and no temporary file behind. `exclusive`: a file at `out`, one
-    made while this one was written (by another process too) included, is never replaced: FileExistsError."""
+    made while this one was written (by another process too) included, is never replaced: FileExistsError.
+    A file replaced is left as rewriting it would leave it (`_replace`): its mode, owner and group, and every name
+    of a file of several (hard links)."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    # a fresh name, the file made by the writer (mkstemp's would keep its 0600 mode through the rename)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp{out.suffix}")
+    tmp = _temporary(out)
     try:
         yield tmp
         if exclusive:
             _place_new(tmp, out)
         else:
-            os.replace(tmp, out)
+            _replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _temporary(out: Path, most: int = 255) -> Path:
+    """A fresh name beside `out`, the file made by the writer (mkstemp's would keep its 0600 mode through the
+    rename), its suffix kept (a writer may choose the format by it), within the `most` bytes a name may have: `out`'s
+    cut short where it is near them (80 Japanese characters were "File name too long")."""
+    suffix = out.suffix if len(os.fsencode(out.suffix)) <= 32 else ""
+    tag = f".{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp{suffix}"
+    name = out.name
+    while name and len(os.fsencode(f".{name}{tag}")) > most:
+        name = name[:-1]
+    return out.with_name(f".{name}{tag}")
+
+
+def _replace(tmp: Path, out: Path) -> None:
+    """`tmp` as `out`, where a file may be: renamed over it with its mode, owner and group (the owner where this user
+    is root, the group where it is one of this user's: root rewriting a user's model left it root's); a file of
+    several names (hard links) written over in place instead, so that every name sees the new bytes (renamed, the
+    other names kept the old file)."""
+    try:
+        st = os.lstat(out)
+    except FileNotFoundError:
+        st = None
+    if st is not None and stat.S_ISREG(st.st_mode):  # not a link: `out` itself is replaced, as before
+        if st.st_nlink > 1 and hasattr(os, "pwrite") and _written_over(tmp, out, st.st_size):
+            return
+        try:  # a group this user is not in, a file system without owners (FAT): as this user made it
+            if hasattr(os, "chown"):
+                os.chown(tmp, st.st_uid if os.geteuid() == 0 else -1, st.st_gid)
+            os.chmod(tmp, stat.S_IMODE(st.st_mode))  # after chown, which drops the set-id bits
+        except OSError:
+            pass
+    os.replace(tmp, out)
+
+
+def _written_over(tmp: Path, out: Path, size: int) -> bool:
+    """`tmp`'s bytes (written whole: a writer that failed left `out` as it was) written over the file at `out`, the
+    room for them taken first (a full disk fails there, the file as it was), in one write; False where this user
+    may not open it for writing (it is replaced then, as a file of one name)."""
+    data = tmp.read_bytes()
+    try:
+        fd = os.open(out, os.O_WRONLY)
+    except PermissionError:
+        return False
+    try:
+        if len(data) > size and hasattr(os, "posix_fallocate"):
+            try:
+                os.posix_fallocate(fd, 0, len(data))
+            except OSError as err:
+                os.ftruncate(fd, size)  # anything it added taken back
+                if err.errno not in (errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):  # no such call on this system
+                    raise
+        done = 0
+        try:
+            while done < len(data):
+                done += os.pwrite(fd, memoryview(data)[done:], done)
+        finally:
+            os.ftruncate(fd, len(data))  # a shorter file than before ends where the new bytes do
+    finally:
+        os.close(fd)
+    return True
 
 
 def _place_new(tmp: Path, out: Path) -> None:
@@ -50,13 +113,42 @@ def utf8_text(data: bytes) -> str:
     that is not ("not a UTF-8 text file (byte 3: 0xe9)"): a Latin-1 "café" read with errors="ignore" was "caf", and
     a WAV file named by mistake is no text."""
     try:
-        text = data.decode("utf-8")
-        bad = data.find(b"\0")
+        text, end = data.decode("utf-8"), len(data)
     except UnicodeDecodeError as err:
-        bad = err.start
-    if bad >= 0:   # counted from the file's start (utf-8-sig counts from after a byte order mark)
-        raise ValueError(f"not a UTF-8 text file (byte {bad}: 0x{data[bad]:02x})")
+        text, end = None, err.start
+    _refuse_at(data, _first_bad(data, end, text is None), 0)
     return text.removeprefix("\ufeff")
+
+
+def checked_utf8(path: str | os.PathLike, piece: int = 1 << 20) -> None:
+    """ValueError as utf8_text's unless the file at `path` holds UTF-8 text (OSError where it cannot be read), read
+    a `piece` at a time: a recording of 2 GB named by mistake is refused at its first bytes, not read whole first."""
+    done, carry = 0, b""  # bytes checked before `carry`, the start of a character cut at the last piece's end
+    with open(path, "rb") as f:
+        while True:
+            block = f.read(piece)
+            data = carry + block
+            try:
+                data.decode("utf-8")
+                end, broken = len(data), False
+            except UnicodeDecodeError as err:  # a character cut at the piece's end is read whole with the next
+                end, broken = err.start, bool(not block or err.reason != "unexpected end of data")
+            _refuse_at(data, _first_bad(data, end, broken), done)
+            if not block:
+                return
+            done, carry = done + end, data[end:]
+
+
+def _first_bad(data: bytes, end: int, broken: bool) -> int:
+    """The first byte of `data` that is no text (-1: none): a NUL before `end`, where decoding stopped, or the byte at
+    `end` where it is `broken` (a NUL before a byte that is not UTF-8 is the first)."""
+    bad = data.find(b"\0", 0, end)
+    return end if bad < 0 and broken else bad
+
+
+def _refuse_at(data: bytes, bad: int, start: int) -> None:
+    if bad >= 0:   # counted from the file's start (utf-8-sig counts from after a byte order mark)
+        raise ValueError(f"not a UTF-8 text file (byte {start + bad}: 0x{data[bad]:02x})")
 
 
 def text_lines(path: str | os.PathLike) -> list[str]:

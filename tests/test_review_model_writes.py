@@ -89,6 +89,22 @@ def test_save_threshold_into_a_model_this_user_may_not_write_is_refused_before_t
     assert model.stat().st_uid == os.geteuid()  # not replaced by a file of the other user's
 
 
+def test_save_threshold_into_another_users_model_in_a_sticky_folder_is_refused_before_the_evaluation(shared):
+    """A model of another user's that this user may write, in a folder with the sticky bit (/tmp): the early check
+    passed it, the evaluation ran to its end, and then the file could not be replaced (in a sticky folder only a
+    file's owner may rename over it). Now one line before any work, and the file as it was."""
+    if os.geteuid() != 0:
+        pytest.skip("a file of another user's is made by root")
+    neg = _noise(shared / "noise.wav", 16 * 60)
+    model = shared / "theirs.onnx"
+    shutil.copy(MODEL, model)
+    model.chmod(0o666)               # root's, which NOBODY may write
+    shared.chmod(0o1777)
+    _refused_before_the_evaluation(model, neg, shared, 0o755, f"may not replace that file, another user's in "
+                                   f"{shared} (a folder with the sticky bit, as /tmp)")
+    assert model.stat().st_uid == 0
+
+
 def _refused_before_the_evaluation(model: Path, neg: Path, folder: Path, mode: int, why: str) -> None:
     """`eval detector --save-threshold` into `model`, run as another user, said `why` in one line, printed no summary
     (nothing was evaluated) and left the file as it was; `folder` is given `mode` afterwards."""
@@ -127,6 +143,20 @@ def test_write_metadata_through_a_symlink_rewrites_its_file(tmp_path):
     assert link.is_symlink() and link.resolve() == real
     assert read_metadata(real)["threshold"] == 0.5
     assert sorted(p.name for p in real.parent.iterdir()) == ["x.onnx"]
+
+
+def test_write_metadata_rewrites_a_hard_linked_model_for_each_of_its_names(tmp_path):
+    """A model hard-linked into place (models/x.onnx and a run's export one file): the name given got a new file with
+    the new threshold and the other name kept the old one, so that detect on the run's export still used it."""
+    real = tmp_path / "run" / "x.onnx"
+    real.parent.mkdir()
+    shutil.copy(MODEL, real)
+    link = tmp_path / "x.onnx"
+    os.link(real, link)
+    write_metadata(link, {**read_metadata(link), "threshold": 0.5})
+    assert os.path.samefile(link, real) and read_metadata(real)["threshold"] == 0.5
+    assert sorted(p.name for p in real.parent.iterdir()) == ["x.onnx"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "x.onnx"]
 
 
 def test_save_threshold_that_fails_to_write_keeps_the_summary(tmp_path, capsys):

@@ -280,3 +280,30 @@ def test_another_users_lock_says_whether_out_is_in_use_not_permission_denied(sha
     closed = shared / "closed"        # no lock yet, and none this user may make
     closed.mkdir(mode=0o555)
     assert _as_another_user(closed) == f"error: {closed}: cannot write in it (permission denied): use another --out"
+
+
+def test_a_lock_held_by_a_user_who_may_not_write_it_names_its_holder_not_an_old_run(shared):
+    """Another user's OUT/.lock, held by a run that may only read it (so that it cannot write its pid there): a third
+    run was told the pid the lock's owner wrote in an earlier run, long ended. It names the holder, or no pid."""
+    from speechseq.commands.runs import only_run
+    from speechseq.errors import SpeechseqError
+
+    out = shared / "run"
+    with _held(out) as old:          # the lock's owner, a run that ended: its pid stays in the file
+        pass
+    (out / ".lock").chmod(0o444)     # not this user's to write (root's 0644, to NOBODY)
+
+    def twice() -> list:
+        with only_run(out):          # held, its pid not written; then taken again (a third run)
+            try:
+                with only_run(out):
+                    return [os.getpid(), "free"]
+            except SpeechseqError as e:
+                return [os.getpid(), str(e)]
+
+    holder, said = as_another_user(twice)
+    assert (out / ".lock").read_text() == str(old)
+    assert said in (f"{out} is in use by another training run (pid {holder}): wait for it to end, or use another --out",
+                    f"{out} is in use by another training run: wait for it to end, or use another --out")
+    if Path("/proc/locks").exists():  # Linux says who holds a lock
+        assert f"(pid {holder})" in said

@@ -126,9 +126,9 @@ def test_a_second_fine_tune_into_a_held_folder_is_refused(setup, capsys):
     fd = os.open(out / ".lock", os.O_RDWR | os.O_CREAT)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        os.write(fd, b"4242")
+        os.write(fd, str(os.getpid()).encode())  # the holder's pid, as a run writes it
         assert main(["--from-onnx", str(src), *common, "--epochs", "1", "--out", str(out)]) == 1
     finally:
         os.close(fd)
-    _one_line(capsys, "in use by another training run (pid 4242)")
+    _one_line(capsys, f"in use by another training run (pid {os.getpid()})")
     assert sorted(p.name for p in out.iterdir()) == [".lock"]

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ..errors import SpeechseqError
-from ..files import utf8_text
+from ..files import checked_utf8
 from ..runtime.level import GUARD_RANGE_DB
 
 
@@ -255,18 +255,17 @@ def model_paths(given: list[str], option: str = "--model") -> list[Path]:
 
 def text_file(path: str, what: str, holds: str = "plain text, one sentence a line") -> Path:
     """A text file named by an option, checked before long work: it must exist, be a file and hold UTF-8 text
-    (not, say, a WAV file named by mistake). An error names the option (`what`) and what the file `holds`."""
+    (not, say, a WAV file named by mistake, refused at its first bytes: files.checked_utf8). An error names the
+    option (`what`) and what the file `holds`."""
     p = Path(path)
     if p.is_dir():
         raise SpeechseqError(f"{what} {p}: is a directory, not a text file")
     try:
-        data = p.read_bytes()
+        checked_utf8(p)
     except FileNotFoundError:
         raise SpeechseqError(f"{what} {p}: no such file") from None
     except OSError as err:
         raise SpeechseqError(f"{what} {p}: cannot read it ({err.strerror or err})") from None
-    try:
-        utf8_text(data)
     except ValueError as err:
         raise SpeechseqError(f"{what} {p}: {err}; give {holds}") from None
     return p

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -277,6 +278,10 @@ def save_needs(model: str | Path, positives: list[Path], negatives: list[Path]) 
     if not os.access(real, os.W_OK):  # a read-only model (another user's, or kept 0444) was replaced regardless
         raise SpeechseqError(f"--save-threshold writes the threshold into --model {model}, but this user may not "
                              f"write that file: {copy}")
+    if _sticky_bars(real):  # the rename over it failed after the whole evaluation
+        raise SpeechseqError(f"--save-threshold writes the threshold into --model {model}, but this user may not "
+                             f"replace that file, another user's in {real.parent} (a folder with the sticky bit, as "
+                             f"/tmp): {copy}")
     if not (positives and negatives):
         raise SpeechseqError("--save-threshold needs --positives and --negatives (a threshold for --target-fa is "
                              "chosen on both)")
@@ -289,6 +294,16 @@ def save_needs(model: str | Path, positives: list[Path], negatives: list[Path]) 
         if hours >= MIN_SAVE_HOURS:
             return
     _too_few_hours(hours)
+
+
+def _sticky_bars(path: Path) -> bool:
+    """Whether a folder's sticky bit (/tmp's) keeps this user from renaming a new file over `path`, as write_metadata
+    does (files.written_atomically; a file of several names is written in place, which the bit does not stop): only
+    the file's owner, the folder's, or root may."""
+    if not hasattr(os, "geteuid"):
+        return False
+    me, st, folder = os.geteuid(), path.stat(), path.parent.stat()
+    return bool(folder.st_mode & stat.S_ISVTX) and st.st_nlink == 1 and me not in (0, st.st_uid, folder.st_uid)
 
 
 def _too_few_hours(hours: float) -> None:

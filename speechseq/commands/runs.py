@@ -56,8 +56,8 @@ def only_run(out: Path) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            pid = os.read(fd, 32).decode("ascii", "replace").strip()
-            holder = f" (pid {pid})" if pid.isdigit() else ""
+            pid = _holder(fd)
+            holder = f" (pid {pid})" if pid else ""
             raise SpeechseqError(f"{out} is in use by another training run{holder}: wait for it to end, or use "
                                  f"another --out") from None
         except OSError as err:  # a file system without locks (some network mounts): train as before
@@ -73,6 +73,36 @@ def only_run(out: Path) -> Iterator[None]:
         if fd in _HELD:  # not in a process forked in the block, which closed its copy then
             _HELD.discard(fd)
             os.close(fd)  # the lock with it
+
+
+def _holder(fd: int) -> str | None:
+    """The pid of the process that holds the lock open at `fd`, None where it is not known: the one the system lists
+    (Linux's /proc/locks), else the one in the file while that process lives. The file's alone misled: a run that
+    may only read another user's lock writes no pid there, and the pid of that user's last run, long ended, was
+    named as the holder."""
+    st = os.fstat(fd)
+    try:
+        with open("/proc/locks", "rb") as f:  # bytes: no codec to look up (a run as another user may read none)
+            table = [line.decode("ascii", "replace").split() for line in f]
+    except OSError:
+        table = []
+    # "1: FLOCK  ADVISORY  WRITE 2790 fe:00:2146631 0 EOF" (a waiter's line has "->" after "1:": never this one's)
+    flocks = [(row[4], row[5]) for row in table if len(row) > 5 and row[1] == "FLOCK"]
+    here = [pid for pid, at in flocks if at == f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"]
+    inode = [pid for pid, at in flocks if at.rsplit(":", 1)[-1] == str(st.st_ino)]
+    if here or len(inode) == 1:  # the device as the kernel names it (btrfs's stat gives another): the inode alone
+        pid = (here or inode)[0]
+        return pid if pid.isdigit() and pid != "0" else None  # 0: a process outside this pid namespace
+    pid = os.read(fd, 32).decode("ascii", "replace").strip()
+    if not pid.isdigit() or int(pid) == 0:  # 0 would ask after this process's group
+        return None
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:  # ended: it is not the holder
+        return None
+    except (PermissionError, OverflowError):  # another user's process (alive); a number no pid is
+        return pid if int(pid) < 2**31 else None
+    return pid
 
 
 def _open_lock(path: Path, out: Path) -> tuple[int, bool]:
