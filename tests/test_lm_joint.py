@@ -135,3 +135,28 @@ def test_train_joint_runs_on_feature_banks(tmp_path):
     assert "val_wer" in hist[0] and np.isfinite(hist[0]["train_ctc"]) and np.isfinite(hist[0]["train_att"])
     ck = load_checkpoint(tmp_path / "best.pt")
     assert ck["kind"] == KIND_JOINT and set(ck["model_config"]) == {"recognizer", "decoder"}
+
+
+def test_joint_export_pairs_its_decoder_with_its_recogniser(tmp_path):
+    """`speechseq export` of a joint checkpoint wrote the decoder without the encoder_probe of the recogniser it
+    wrote beside it: `transcribe --decoder auto` never chose rescoring for the pair (beam + LM instead), and
+    `--decoder rescore` could not warn when the decoder was paired with another recogniser."""
+    from speechseq.runtime.attention import OnnxDecoder
+    from speechseq.runtime.onnx import make_session
+    from speechseq.runtime.text_decoder import best_available, encoder_probe, probe_matches
+    from speechseq.train.export_lm import export_decoder_checkpoint, export_lm
+    from speechseq.train.joint import KIND_JOINT
+
+    torch.manual_seed(0)
+    lm = CharLM(LMConfig(embed_dim=8, hidden=8))
+    model = JointModel(Recognizer(REC), AttentionDecoder(DEC, lm.embedding)).eval()
+    frontend = {"sample_rate": 16000, "win_length": 400, "hop_length": 160, "n_fft": 512, "n_mels": 8,
+                "fmin": 20.0, "fmax": 7600.0, "floor": 1e-5}
+    torch.save({"kind": KIND_JOINT, "model_config": {"recognizer": REC.to_dict(), "decoder": DEC.to_dict()},
+                "model": model.state_dict(), "epoch": 3, "extra": {"frontend": frontend}}, tmp_path / "joint.pt")
+    rec, dec = export_decoder_checkpoint(tmp_path / "joint.pt", tmp_path / "rec.onnx")
+    export_lm(lm.eval(), tmp_path / "lm.onnx")
+    probe = OnnxDecoder(dec).meta.get("encoder_probe")
+    assert probe is not None and len(probe) == 12   # the first 16 channels of 12 (2 x 6 units)
+    assert probe_matches(encoder_probe(make_session(rec), REC.n_mels), probe)
+    assert best_available(rec, tmp_path / "lm.onnx", dec) == "rescore"

@@ -27,8 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("lm", epilog=EXAMPLES, help="train the character language model",
                        description="Train a character RNN language model on text files (one sentence per "
                                    "line). Held-out perplexity is measured each epoch; rerunning the same "
-                                   "command resumes from OUT/last.pt (other text or another model size: an "
-                                   "error). Export OUT/best.pt with `speechseq export`.",
+                                   "command resumes from OUT/last.pt (other text, another model size or "
+                                   "another --lr, --seed or --batch-tokens: an error; --epochs may change). "
+                                   "Export OUT/best.pt with `speechseq export`.",
                        formatter_class=HelpFormatter)
     p.add_argument("--text", nargs="+", required=True, metavar="FILE", help="training text files")
     p.add_argument("--out", required=True, help="run directory (checkpoints, history, curve)")
@@ -119,7 +120,9 @@ def run(args: argparse.Namespace) -> int:
                    "--heldout-percent": args.heldout_percent}
         # a rerun resumes OUT/last.pt: refused on other data (best.pt would be chosen among unlike scores: a
         # run without held-out sentences picks it by training loss) or another model size (its weights do not fit)
-        resumable(out, KIND, cfg.to_dict(), OPTIONS, sources, select="val_ppl" if heldout else "loss")
+        last = resumable(out, KIND, cfg.to_dict(), OPTIONS, sources, select="val_ppl" if heldout else "loss")
+        same_settings(out, last, args)
+        # warm-up and weight average as the shipped run had them; speechseq.train.lm.train_lm caps both for short runs
         loop = LoopConfig(epochs=args.epochs, lr=args.lr, ema_decay=0.995, seed=args.seed, device=args.device,
                           warmup_steps=100)
         data = {"text": [Path(t).name for t in args.text],
@@ -134,3 +137,18 @@ def run(args: argparse.Namespace) -> int:
             print(f"best epoch {best['epoch']}: held-out perplexity {best.get('val_ppl', float('nan')):.4f} per "
                   f"character ({best.get('val_bpc', float('nan')):.4f} bits)", file=sys.stderr)
     return 0
+
+
+def same_settings(out, ck: dict | None, args: argparse.Namespace) -> None:
+    """An error unless the run in `out` (its last.pt, `ck`), if any, was made with these training options: a rerun
+    would train its later epochs by others (batches of another size under the first run's schedule, another batch
+    order, another rate); --epochs, --threads and --device may change."""
+    if not ck:
+        return
+    loop, extra = ck.get("loop_config") or {}, ck.get("extra") or {}
+    for option, was, now in (("--lr", loop.get("lr"), args.lr), ("--seed", loop.get("seed"), args.seed),
+                             ("--batch-tokens", extra.get("batch_tokens"), args.batch_tokens)):
+        if was is not None and was != now:
+            raise SpeechseqError(f"{out} holds a run made with {option} {was:g}, not {now:g}: rerun with its options "
+                                 f"to resume it (--epochs, --threads and --device may change), use a new --out, or "
+                                 f"delete {out} to start over")

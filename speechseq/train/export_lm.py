@@ -200,5 +200,11 @@ def export_decoder_checkpoint(ckpt_path: str | os.PathLike, out: str | os.PathLi
     paths = [export_encoder(rec.eval(), out, meta, extra.get("frontend"))]
     if int8:
         paths.append(quantize_recognizer(paths[0]))
-    paths.append(export_decoder(decoder, twin_path(out, "decoder"), meta))
+    # the fingerprint of the recogniser written beside it, as scripts/train_decoder.py stores its own: without it
+    # `transcribe --decoder auto` never chose rescoring for the pair, and --decoder rescore could not warn of another
+    from ..runtime.onnx import make_session
+    from ..runtime.text_decoder import encoder_probe
+
+    probe = encoder_probe(make_session(paths[0]), rec.cfg.n_mels)
+    paths.append(export_decoder(decoder, twin_path(out, "decoder"), {**meta, "encoder_probe": probe}))
     return [str(p) for p in paths]
