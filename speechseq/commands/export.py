@@ -59,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
     require_torch("export")
     import torch
 
+    from ..runtime.onnx import twin_path, untagged
+
     out = output_file(args.out, "--out", (".onnx",))
     if args.what == "frontend":
         from ..nn.frontend import export_frontend
@@ -93,6 +95,9 @@ def run(args: argparse.Namespace) -> int:
              f"whose weights are {ckpt.parent / 'best.pt'}: export that one for a model its card describes")
     if args.int8 and kind not in INT8_KINDS:
         warn(f"--int8 applies to recognizer checkpoints only: no int8 twin for this {kind} checkpoint")
+    elif args.int8 and twin_path(out, "int8") == out:  # the twin would be written over the fp32 model
+        raise SpeechseqError(f"--out {out} is the name of an int8 twin: with --int8 give the fp32 model's name "
+                             f"({untagged(out)}); its twin is {out.name}")
     module, func = EXPORTERS[kind].split(":")
     exporter = getattr(importlib.import_module(module), func)
     with _staged(out) as staged:

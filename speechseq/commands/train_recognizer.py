@@ -4,7 +4,8 @@
         --manifest cache/synth/sentences/train.jsonl --out runs/my-recognizer --epochs 30
     speechseq export runs/my-recognizer/best.pt --out models/my-recognizer.onnx --int8
 
-Features are computed once (and cached in OUT/features) and augmented on the fly. Rerunning the
+A clip that is missing or cannot be read is reported on one line and left out. Features are computed
+once (and cached in OUT/features) and augmented on the fly. Rerunning the
 same command resumes from OUT/last.pt (other manifests, another model size, or another --lr, --seed,
 --batch-seconds, --repeat or augmentation: an error; --epochs may grow). Validation WER/CER is measured each epoch on
 --val-manifest, or on a small slice held out from the training manifests; OUT/best.pt keeps the
@@ -14,6 +15,8 @@ best epoch and OUT/curve.png the training curve. For several processes: torchrun
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
 import math
 import sys
 import zlib
@@ -80,24 +83,31 @@ def _sources(args: argparse.Namespace) -> dict:
 
 def _cached(cache: Path, name: str, manifest: str, split: str | None, source: str):
     """The feature bank of a manifest's rows (of `split`): from the cache when made from them (as
-    OUT/features/sources.json records), else made and cached; an error, and nothing written, when no
-    utterance is left."""
+    OUT/features/sources.json records) as they are now (stamps.json: `_stamp`), or as they were when OUT/last.pt
+    keeps a training on them (with a warning when the manifest has changed since); else made and cached. An error,
+    and nothing written, when no utterance is left."""
     import json
 
     from ..text import normalize
-    from ..train.data import load_manifest
     from ..train.featbank import FeatureBank, featurize
     from ..train.recognizer import FRONTEND
+    from .eval_recognizer import load_utterances
 
-    path = cache / "sources.json"
+    path, stamps = cache / "sources.json", cache / "stamps.json"
     record = json.loads(path.read_text()) if path.exists() else {}
-    made_from = [str(Path(manifest).resolve()), split]
-    if (cache / f"{name}.json").exists() and record.get(name, made_from) == made_from:  # unrecorded: older runs
+    made_from, stamp = [str(Path(manifest).resolve()), split], _stamp(manifest)
+    was = (json.loads(stamps.read_text()) if stamps.exists() else {}).get(name)  # None: made before stamps were kept
+    kept = (cache.parent / "last.pt").exists()  # a run resumes on the features it was trained on
+    if (cache / f"{name}.json").exists() and record.get(name, made_from) == made_from and (was == stamp or kept):
+        if was not in (stamp, None):  # unrecorded: older runs
+            warn(f"{manifest} has changed since the features of {cache.parent} were made from it: the run resumes on "
+                 "those (use a new --out to train on it as it is now)")
         return FeatureBank.load(cache / name)
-    utts = load_manifest(manifest, split=split)
+    utts, skipped = load_utterances(manifest, split)  # a missing or unreadable clip: one line, and left out
     where = manifest + (f" (split {split!r})" if split else "")
     if not utts:
-        raise SpeechseqError(f"{manifest}: no utterances" + (f" in split {split!r}" if split else ""))
+        raise SpeechseqError(f"{manifest}: no utterances" + (f" in split {split!r}" if split else "")
+                             + (f" that can be read ({skipped} skipped)" if skipped else ""))
     if split is None:  # evaluation rows (Kathleen dev, FSDD test) are trained and validated on only when named
         evaluation = sum(u.split in EVAL_SPLITS for u in utts)
         if evaluation == len(utts):
@@ -115,8 +125,24 @@ def _cached(cache: Path, name: str, manifest: str, split: str | None, source: st
     (cache / f"{name}.json").unlink(missing_ok=True)  # features of other data never outlive their record
     cache.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({**record, name: made_from}, indent=1))
+    stamped = json.loads(stamps.read_text()) if stamps.exists() else {}
+    stamps.write_text(json.dumps({**stamped, name: stamp}, indent=1))
     bank.save(cache / name)
     return bank
+
+
+def _stamp(manifest: str) -> str:
+    """The state of a manifest, from the sizes and modification times of its file (of a folder: of everything under
+    it; of a Kaldi wav.scp: of its data dir): another stamp once it is edited, or once files are added to its folder,
+    removed or changed."""
+    root = Path(manifest)
+    root = root.parent if root.name == "wav.scp" else root
+    digest = hashlib.sha1()
+    for p in sorted([root, *root.rglob("*")] if root.is_dir() else [root]):
+        with contextlib.suppress(OSError):  # a file removed meanwhile, a broken link: the listing changed all the same
+            st = p.stat()
+            digest.update(f"{p.relative_to(root).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
 
 
 def _val_split_used(args: argparse.Namespace) -> None:

@@ -61,6 +61,7 @@ PATH_KEYS = ("audio_filepath", "path", "audio", "file", "wav", "filename", "wav_
              "audio_path", "filepath")
 TEXT_KEYS = ("text", "transcript", "sentence", "transcription", "normalized_text")
 SPEAKER_KEYS = ("speaker", "speaker_id", "client_id", "spk")
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".au")  # a path in a header line
 
 
 class SkippedRow(UserWarning):
@@ -219,6 +220,7 @@ def load_csv(path: str | Path, *, split: str | Iterable[str] | None = None,
             f.seek(0)
         out, rows = reader.out, csv.reader(f, delimiter=delimiter)
         header, lineno = next(rows, []), rows.line_num + 1  # lineno: where the next row starts
+        _headed(header, path, delimiter)
         for cells in rows:
             first, lineno = lineno, rows.line_num + 1
             if first != rows.line_num:  # transcripts have no line breaks: an unmatched quote read on
@@ -231,10 +233,23 @@ def load_csv(path: str | Path, *, split: str | Iterable[str] | None = None,
     return out
 
 
+def _headed(header: list[str], path: Path, delimiter: str) -> None:
+    """An error when the first line of a CSV/TSV is a row of data (no column name known, a cell naming an audio file),
+    not the header every other check would misread it as."""
+    if {c.strip().lower() for c in header} & {*PATH_KEYS, *TEXT_KEYS}:
+        return
+    clip = next((c.strip() for c in header if Path(c.strip()).suffix.lower() in AUDIO_SUFFIXES), None)
+    if clip is not None:
+        said = {"\t": "a tab", ",": "a comma", ";": "a semicolon"}.get(delimiter, repr(delimiter))
+        raise SpeechseqError(f"{path}:1: no header line: its first line names a clip ({clip}) where the column names "
+                             f"go; add a first line naming the columns (path and text, separated by {said} as the "
+                             "rows are)")
+
+
 def load_librispeech(root: str | Path, *, split: str | Iterable[str] | None = None, skip_missing: bool = False,
                      source: str | None = None) -> list[Utterance]:
     """Every `<speaker>/<chapter>/<speaker>-<chapter>.trans.txt` under `root` (a subset such as
-    train-clean-100, or the LibriSpeech folder holding several); each line `ID TEXT` names
+    train-clean-100, the LibriSpeech folder holding several, or one speaker's or chapter's folder); each line `ID TEXT` names
     `ID.flac` beside it. Speaker = the first part of the ID. The split is the subset's kind, from its
     folder's name: train-clean-100 -> train, dev-other -> dev, test-clean -> test (None for other
     names); `split` keeps those."""
@@ -447,7 +462,8 @@ def detect_format(path: str | Path) -> str:
             return "commonvoice"
         if (p / "validation_list.txt").is_file() or (p / "_background_noise_").is_dir():
             return "speech_commands"
-        if any(next(p.glob(pattern), None) for pattern in ("*/*/*.trans.txt", "*/*/*/*.trans.txt")):
+        if any(next(p.glob(pattern), None) for pattern in ("*/*/*.trans.txt", "*/*/*/*.trans.txt", "*.trans.txt",
+                                                           "*/*.trans.txt")):  # a subset, a speaker, a chapter
             return "librispeech"
         if next(p.glob("*/*.wav"), None) is not None:
             return "speech_commands"
