@@ -629,3 +629,32 @@ def test_commands_do_not_try_runs_with_more_speech_than_a_phrase_takes(vad):
     rec.recognize = counted
     t = rec.transcribe([audio], DecodeOptions("greedy", commands=commands), vad=v)
     assert len(t.segments) == 3 and sorted(decoded) == sorted(b - a for a, b in spans), (decoded, spans)
+
+
+@pytest.mark.skipif(not SHIPPED.is_file(), reason="models/recognizer-en.onnx not built yet")
+@pytest.mark.parametrize("vad", ["silero", "energy"])
+def test_commands_spell_out_only_the_runs_that_are_a_phrase(vad):
+    """Short speech that is no command, a second between its phrases: every run of its regions is tried against the
+    list, and each run was also spelt out by the free decoder (with --decoder auto the lexicon search and its LMs,
+    most of the time of a run) though only a run that is a phrase is ever used. A run is now matched on its log-probs
+    and decoded only when it is a phrase; the pieces, their text and their words are those of every run decoded."""
+    from speechseq.runtime.command_set import CommandSet
+    from speechseq.runtime.vad import load_vad
+
+    audio, _ = _said(0.5, "good morning", 1.0, "see you later", 1.0, "how are you", 1.0, "thank you", 0.5)
+    opts, v = DecodeOptions("greedy", commands=CommandSet.load(ROOT / "data/commands/home.txt")), load_vad(vad)
+    every = Recognizer(SHIPPED)      # every run decoded whole: the recogniser's own decode, as a stand-in runs it
+    every.recognize = lambda x, o: Recognizer._recognize(every, x, o)
+    want = every.transcribe([audio], opts, vad=v)
+
+    rec, decoded = Recognizer(SHIPPED), []
+    decode = rec.decode
+
+    def counted(log_probs, o):
+        decoded.append(len(log_probs))
+        return decode(log_probs, o)
+
+    rec.decode = counted
+    got = rec.transcribe([audio], opts, vad=v)
+    assert got == want and len(got.segments) == 4, got.segments    # each region its own piece, none a phrase
+    assert len(decoded) == 4, decoded                               # the regions alone: no run was spelt out

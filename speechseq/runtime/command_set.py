@@ -75,24 +75,32 @@ def _forward(lp: np.ndarray, phrases: Sequence[Sequence[int]]) -> np.ndarray:
     # alignments multiply with the frames left) outgrew the phrase's own states by over 1e308 beside a long phrase
     # on a long utterance, and the row's scaling to their maximum lost them (a log P above 0).
     labels[np.arange(n_states) > 2 * lengths[:, None]] = lp.shape[1]
-    # In probabilities, each phrase's row scaled to a maximum of 1 at every frame (its log kept): sums and products
-    # where the log domain needs logaddexp, about 4x faster; what falls 1e-308 below the row's best is dropped.
-    probs, hop = np.exp(np.pad(lp, ((0, 0), (0, 1)), constant_values=-np.inf)), skip[:, 2:].astype(np.float64)
+    # In probabilities, each phrase's column scaled to a maximum of 1 at every frame (its log kept): sums and products
+    # where the log domain needs logaddexp, about 4x faster; what falls 1e-308 below the column's best is dropped.
+    # States along the first axis, phrases along the second: the shifts, the skips (on symbol states, the only ones
+    # with any) and the maximum over states are operations on whole rows, in buffers made once, 1.8x faster than
+    # phrases along the first axis (0.24 against 0.13 s CPU for 10,000 phrases on a 1.9 s command), the same sums.
+    labels = np.ascontiguousarray(labels.T)
+    hop = np.ascontiguousarray(skip[:, 3::2].T, np.float64)
+    probs = np.exp(np.pad(lp, ((0, 0), (0, 1)), constant_values=-np.inf))
     alpha = np.zeros(labels.shape)
-    alpha[:, :2] = probs[0, labels[:, :2]]
-    log_scale = np.zeros(len(phrases))
+    alpha[:2] = probs[0, labels[:2]]
+    nxt, emit, hopped = np.empty_like(alpha), np.empty_like(alpha), np.empty_like(hop)
+    top, log_scale = np.empty(len(phrases)), np.zeros(len(phrases))
     for t in range(n_frames):
         if t:
-            prev = alpha
-            alpha = prev.copy()
-            alpha[:, 1:] += prev[:, :-1]
-            alpha[:, 2:] += hop * prev[:, :-2]
-            alpha *= probs[t, labels]
-        top = alpha.max(axis=1)
-        top[top == 0] = 1.0                # no path left: the row stays 0 (log P = -inf)
-        alpha /= top[:, None]
+            nxt[0] = alpha[0]
+            np.add(alpha[1:], alpha[:-1], out=nxt[1:])
+            np.multiply(hop, alpha[1:-2:2], out=hopped)
+            nxt[3::2] += hopped
+            np.take(probs[t], labels, out=emit, mode="clip")   # (in range: "raise" goes through a buffer)
+            nxt *= emit
+            alpha, nxt = nxt, alpha
+        np.max(alpha, axis=0, out=top)
+        top[top == 0] = 1.0                # no path left: the column stays 0 (log P = -inf)
+        alpha /= top
         log_scale += np.log(top)
-    last = alpha[rows[:, None], ends]
+    last = alpha.T[rows[:, None], ends]
     last[lengths == 0, 1] = 0.0           # an empty phrase ends on its only (blank) state
     with np.errstate(divide="ignore"):
         return np.log(last.sum(axis=1)) + log_scale

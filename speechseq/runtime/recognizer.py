@@ -62,12 +62,17 @@ ONSET_MARGIN_S = 0.06
 # end there (decoding.words_not_after). Measured on the 131 Kathleen dev sentences, each between pauses of kitchen noise
 # (noise/doing_the_dishes.wav) at -60 and at -45 dBFS: the speech's end (its last 10 ms within 35 dB of its loudest and
 # above the pauses' level) came after the energy VAD's offset by 0.024 s on the median, 0.21 s at the 90th percentile
-# and 0.28 s at the 95th (in the louder noise it missed quiet last sounds), 0.006, 0.20 and 0.245 s since its hysteresis
-# (vad.EnergyVad hold_db); after Silero's by -0.080, 0.018 and 0.074 s.
+# and 0.28 s at the 95th (in the louder noise it missed quiet last sounds), 0.006, 0.20 and 0.245 s with its first
+# hysteresis (vad.EnergyVad hold_db), 0.002, 0.135 and 0.206 s since its hold outlasts short dips and arms with a leak;
+# after Silero's by -0.080, 0.018 and 0.074 s.
 # The energy VAD's margin is the smallest that left every last word of transcribe(vad=None) (greedy and lexicon) ending
 # no earlier than before; re-measured with the hysteresis, still 0.2 s: the latest such word inside the speech ends
 # 0.212 s after the offset (0.216 s before it), though fewer end more than 0.12 s after it (4-6 of 131 x 2, 9-14
-# before); Silero's, its 95th percentile (larger ones only moved ends away from the speech's end).
+# before). Re-measured after the dips and the leak, still 0.2 s: that latest word ends 0.136 s after the offset (fp32
+# and int8 models), but decoded as transcribe(vad=EnergyVad()) decodes (each region on its own) one last word inside the
+# speech ends 0.288 s after it whatever the margin, and a margin of 0.14 s put 8 of 262 last words further from the
+# speech's end than no bound did (by up to 0.148 s; 0.2 s: 4, by up to 0.088 s). Silero's, its 95th percentile (larger
+# ones only moved ends away from the speech's end).
 # transcribe's last word ended 0.54 s from the speech's end on average with vad=None (greedy; at the audio's end in 36%
 # of them), now 0.26 s; with Silero 0.21 s, now 0.16 s. On 60 FSDD test digits between the same pauses (the speech's
 # end: the clip's), 0.87 s (at the audio's end in 96%), now 0.29 s; with Silero 0.35, now 0.16 s. A VAD of another
@@ -225,7 +230,8 @@ def _spaced(words: list[Word], shortest: list[float], lo: float, hi: float) -> l
 
 
 def _command_pieces(spans: list[tuple[int, int]], recognize: Callable[[int, int], Result], sample_rate: int,
-                    phrase_s: float = math.inf, pad: int = 0) -> Iterator[tuple[int, int, Result]]:
+                    phrase_s: float = math.inf, pad: int = 0,
+                    run: Callable[[int, int], Result] | None = None) -> Iterator[tuple[int, int, Result]]:
     """The speech regions `spans` as utterances to match a command list in: from each region on, the longest run of
     it and the regions after it that are no phrase on their own, spanning at most COMMAND_SPAN_S and with at most
     `phrase_s` of speech (phrase_speech_s: the regions' lengths less `pad` samples of padding at each end, the pauses
@@ -240,7 +246,9 @@ def _command_pieces(spans: list[tuple[int, int]], recognize: Callable[[int, int]
     again in every run up to COMMAND_SPAN_S). A run's first region is then left out (and given alone) while the run
     without it is a phrase closer to its audio (a smaller deficit): a phrase's per-character allowance took in a wake
     word said before the command ("activate ... turn on the kitchen lights": "turn" ran from inside "activate" across
-    the pause)."""
+    the pause). `run(a, b)` recognises a run of regions (default: `recognize`): only a run that is a phrase is used, so
+    its Result need be whole only then (Recognizer._command_run leaves out the free decode of the others)."""
+    run = recognize if run is None else run
     alone: dict[int, Result] = {}
 
     def region(n: int) -> Result:
@@ -261,11 +269,11 @@ def _command_pieces(spans: list[tuple[int, int]], recognize: Callable[[int, int]
             if ((spans[j][1] - a) / sample_rate > COMMAND_SPAN_S or said / sample_rate > phrase_s
                     or _is_phrase(region(j))):
                 break
-            r = recognize(a, spans[j][1])
+            r = run(a, spans[j][1])
             if _is_phrase(r) and not (_is_phrase(first) and r.command.deficit >= first.command.deficit):
                 best, k = r, j
         while i + 1 < k:   # (region k alone is no phrase: a run of two keeps its first)
-            rest = recognize(spans[i + 1][0], spans[k][1])
+            rest = run(spans[i + 1][0], spans[k][1])
             if not (_is_phrase(rest) and rest.command.deficit < best.command.deficit):
                 break
             yield spans[i][0], spans[i][1], region(i)
@@ -387,6 +395,20 @@ class Recognizer:
             return Result("", (), ())
         return self.decode(self.log_probs(feats), opts)
 
+    def _command_run(self, audio: np.ndarray, opts: DecodeOptions) -> Result:
+        """_recognize for a run of regions that _command_pieces tries as one phrase of opts.commands: the same Result
+        where the run is a phrase; else only its CommandMatch (no text, words or hypotheses: nothing reads them),
+        without the free decode, most of a run's time with the lexicon search and its LMs (`transcribe --commands
+        data/commands/home.txt` on Precise's not-wake-word phrases ten to a file, a second apart: 0.029-0.030 s CPU a
+        second of audio, 0.056-0.058 when every run was spelt out; Silero 0.031-0.033 against 0.059-0.066; the same
+        output)."""
+        feats = logmel(audio, self.frontend)
+        if len(feats) == 0:
+            return Result("", (), ())
+        log_probs = self.log_probs(feats)
+        command = opts.commands.match(log_probs)
+        return self.decode(log_probs, opts) if command.accepted else Result("", (), (), command)
+
     def transcribe(self, blocks: Iterable[np.ndarray], opts: DecodeOptions = DecodeOptions(),
                    max_segment_s: float = 20.0,
                    on_segment: Callable[[Segment], None] | None = None,
@@ -413,7 +435,8 @@ class Recognizer:
             else:
                 spans = speech_regions(probs, vad.frame_s, len(audio), sr, regions)
             pieces = (_command_pieces(spans, lambda a, b: utterance(audio[a:b], opts), sr,
-                                      phrase_speech_s(opts.commands), round(regions.pad_s * sr))
+                                      phrase_speech_s(opts.commands), round(regions.pad_s * sr),
+                                      None if own else lambda a, b: self._command_run(audio[a:b], opts))
                       if getattr(opts, "commands", None) is not None
                       else ((a, b, utterance(audio[a:b], opts)) for a, b in spans))
             for a, b, r in pieces:  # r's words are bounded here, by the piece's onset and offset
