@@ -413,3 +413,28 @@ def test_scores_and_matches_are_those_of_the_forward_pass_by_rows():
         m = commands.match(lp)
         order = np.argsort(deficits, kind="stable")
         assert (m.index, m.deficit, m.runner_up) == (order[0], deficits[order[0]], deficits[order[1]]), text
+
+
+def test_a_large_file_that_is_no_text_is_refused_at_its_first_bytes(tmp_path):
+    """A recording (or any large binary file) given as --commands by mistake was read whole into memory before it was
+    refused; it is now refused at its first bytes that are no text, and the message names that byte."""
+    import subprocess
+    import sys
+
+    big = tmp_path / "recording.wav"
+    with open(big, "wb") as f:
+        f.write(b"RIFF\x00\x00\x00\x00WAVE")
+        f.truncate(256 << 20)   # 256 MiB, sparse
+    code = ("import resource, sys\n"
+            "from speechseq.runtime.command_set import CommandSet\n"
+            "from speechseq.errors import SpeechseqError\n"
+            "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+            "try:\n"
+            "    CommandSet.load(sys.argv[1])\n"
+            "except SpeechseqError as err:\n"
+            "    print(err)\n"
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base)\n")
+    out = subprocess.run([sys.executable, "-c", code, str(big)], capture_output=True, text=True, check=True,
+                         cwd=ROOT).stdout.splitlines()
+    assert out[0] == f"{big}: not a text file of phrases (not a UTF-8 text file (byte 4: 0x00))", out
+    assert int(out[1]) < 64 * 1024, out    # KiB more at its peak than before the load: far less than the file

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SpeechseqError
+from ..files import checked_utf8, utf8_text
 from ..text import BLANK, CTC_SIZE, encode, normalize
 
 __all__ = ["CommandMatch", "CommandSet", "ctc_log_likelihoods", "MAX_DEFICIT"]
@@ -152,19 +153,16 @@ class CommandSet:
         """One phrase a line (UTF-8); blank lines and what follows a '#' are left out."""
         path = Path(path)
         try:
-            raw = path.read_bytes()
+            checked_utf8(path)   # a recording named by mistake is refused at its first bytes, not read whole first
+            text = utf8_text(path.read_bytes())
         except FileNotFoundError:
             raise SpeechseqError(f"{path}: no such command list") from None
         except IsADirectoryError:
             raise SpeechseqError(f"{path}: is a folder, not a command list (one phrase a line)") from None
         except OSError as err:
             raise SpeechseqError(f"{path}: cannot read the command list ({err.strerror or err})") from None
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise SpeechseqError(f"{path}: not a text file of phrases (not UTF-8)") from None
-        if "\x00" in text:
-            raise SpeechseqError(f"{path}: not a text file of phrases (it holds NUL bytes)")
+        except ValueError as err:
+            raise SpeechseqError(f"{path}: not a text file of phrases ({err})") from None
         lines = [line.split("#", 1)[0].strip() for line in text.splitlines()]
         return cls([line for line in lines if line], max_deficit, source=str(path))
 
