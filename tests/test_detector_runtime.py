@@ -423,3 +423,20 @@ def test_floor_guard_releases_at_its_rate_per_second_at_any_hop():
         released[hop] = (feats[a].min() - feats[b].min()) * 10 / np.log(10)
     assert released[160] == pytest.approx(6.0, abs=0.05)
     assert released[320] == pytest.approx(6.0, abs=0.05)
+
+
+def test_models_of_different_frontends_are_one_error_saying_which_and_how():
+    """Models whose features differ cannot share the one stream's frontend: the error named every model, the
+    matching ones too, and not the setting that differs; it groups them by that setting now."""
+    from dataclasses import replace
+
+    from speechseq.runtime.detector import Detector
+    from speechseq.runtime.onnx import ModelError
+
+    a, b, c = LoudnessModel(), LoudnessModel(), LoudnessModel()
+    a.path, b.path, c.path = "a.onnx", "b.onnx", "c.onnx"
+    b.frontend = replace(b.frontend, n_mels=80)
+    with pytest.raises(ModelError) as err:
+        Detector([a, b, c], merge=False)
+    assert str(err.value) == ("detector models use different frontends, which one stream cannot feed (run them in "
+                              "separate commands): n_mels 40: a.onnx, c.onnx; n_mels 80: b.onnx")

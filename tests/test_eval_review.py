@@ -203,3 +203,24 @@ def test_eval_detector_negative_hours_leave_out_the_quiet_tail(tmp_path):
     assert hours * 3600 == tail_hours * 3600 == pytest.approx(2.0)
     assert len(tailed[0][0]) - len(plain[0][0]) == pytest.approx(1.0 / det.models[0].step_s, abs=1)
     np.testing.assert_array_equal(tailed[0][0][: len(plain[0][0])], plain[0][0])
+
+
+# --- runtime.posteriors (analyze, tune fusion, scripts/eval_decoders.py): a segment with no audio -----------------
+@needs_models
+def test_manifest_outputs_skips_a_segment_with_no_audio(tmp_path):
+    """A segment past its file's end (offset 100 s in a 1 s file) holds no samples: reported through on_error and left
+    out, as an unreadable file is (and as eval recognizer skips it), an AudioError without on_error. It was run as
+    one floor frame, a 0-s utterance that `speechseq analyze` counted as a wrong output blamed on the model."""
+    from speechseq.audio import AudioError
+    from speechseq.runtime.posteriors import manifest_outputs
+
+    wav = _wav(tmp_path / "a.wav", 1.0)
+    m = tmp_path / "m.jsonl"
+    m.write_text(json.dumps({"audio_filepath": "a.wav", "text": "hello", "offset": 0.0, "duration": 1.0}) + "\n"
+                 + json.dumps({"audio_filepath": "a.wav", "text": "world", "offset": 100.0, "duration": 1.0}) + "\n")
+    said: list[str] = []
+    outs = manifest_outputs(RECOGNIZER, m, on_error=said.append)
+    assert [(u.text, u.duration) for u in outs] == [("hello", 1.0)]
+    assert said == [f"{wav}: the segment from 100 s holds no audio samples (the file has 1 s)"]
+    with pytest.raises(AudioError, match="the segment from 100 s holds no audio samples"):
+        manifest_outputs(RECOGNIZER, m)

@@ -23,7 +23,7 @@ import math
 import os
 from array import array
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import NamedTuple
 
 import numpy as np
@@ -54,6 +54,21 @@ SETTLE_S = 0.32
 def settle_steps(step_s: float) -> int:
     """The output steps of SETTLE_S, for a model of `step_s` seconds a step."""
     return int(round(SETTLE_S / step_s))
+
+
+def _frontends_differ(models: Sequence[KeywordModel]) -> str:
+    """The error for models whose frontends differ: the settings that differ, and which models use each (a list of
+    every model said neither which one was the odd one nor how)."""
+    names = [f.name for f in fields(models[0].frontend)
+             if len({getattr(m.frontend, f.name) for m in models}) > 1]
+    groups: dict[tuple, list[str]] = {}
+    for m in models:
+        groups.setdefault(tuple(getattr(m.frontend, n) for n in names), []).append(str(m.path))
+    said = "; ".join(", ".join(f"{n} {v:g}" if isinstance(v, (int, float)) else f"{n} {v}"
+                               for n, v in zip(names, key)) + ": " + ", ".join(paths)
+                     for key, paths in groups.items())
+    return ("detector models use different frontends, which one stream cannot feed (run them in separate "
+            f"commands): {said}")
 
 
 def smooth(probs: np.ndarray, steps: int) -> np.ndarray:
@@ -269,7 +284,7 @@ class Detector:
             raise ModelError("no detector models given")
         fe = {m.frontend for m in models}
         if len(fe) != 1:
-            raise ModelError("detector models use different frontends: " + ", ".join(m.path for m in models))
+            raise ModelError(_frontends_differ(models))
         self.models = list(models)
         self.frontend = StreamingFrontend(fe.pop())
         # range_db: the dynamic range the models see, at most (speechseq.runtime.level.FloorGuard); None: any. Its

@@ -61,8 +61,8 @@ def manifest_outputs(model: str | os.PathLike | RecognizerRunner, manifest: str 
                      split: str | Sequence[str] | None = None, limit: int | None = None,
                      threads: int = 1, on_error: Callable[[str], None] | None = None) -> list[Utterance]:
     """Run the recogniser on every utterance of a manifest (the first `limit` ones). An utterance whose audio cannot
-    be read (missing, empty, not audio) raises its error; given `on_error`, it is called with that one-line message
-    instead, the utterance is left out and the rest go on (a batch command)."""
+    be read (missing, empty, not audio; a segment past its file's end) raises its error; given `on_error`, it is
+    called with that one-line message instead, the utterance is left out and the rest go on (a batch command)."""
     from ..audio import AudioError, load_audio
     from ..train.manifests import load_manifest
 
@@ -88,8 +88,15 @@ def manifest_outputs(model: str | os.PathLike | RecognizerRunner, manifest: str 
             on_error(str(err))
             continue
         if u.offset is not None:
-            sr = runner.frontend.sample_rate
+            sr, whole = runner.frontend.sample_rate, len(audio)
             audio = audio[int(u.offset * sr): None if u.end is None else int(u.end * sr)]
+            if len(audio) == 0:  # past the file's end: no audio, as an empty file (one floor frame was run instead)
+                err = AudioError(f"{u.audio}: the segment from {u.offset:g} s holds no audio samples (the file has "
+                                 f"{whole / sr:g} s)")
+                if on_error is None:
+                    raise err
+                on_error(str(err))
+                continue
         t0 = time.perf_counter()
         lp, mem = runner(audio)
         out.append(Utterance(u.audio, u.text, len(audio) / runner.frontend.sample_rate, lp, mem,
