@@ -32,22 +32,36 @@ _SCALES = ((10**12, "trillion"), (10**9, "billion"), (10**6, "million"), (1000, 
 _ORDINAL_END = {"one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
                 "nine": "ninth", "twelve": "twelfth"}
 _SYMBOLS = {"&": " and ", "%": " percent ", "+": " plus ", "=": " equals ", "@": " at ",
-            "#": " number ", "€": " euros ", "£": " pounds ", "¢": " cents ", "÷": " divided by "}
+            "#": " number ", "€": " euros ", "£": " pounds ", "¢": " cents ", "÷": " divided by ", "×": " times ",
+            "≈": " approximately ", "≥": " greater than or equal to ", "≤": " less than or equal to "}
 # One cent ("1¢"), before _SYMBOLS says "cents"
 _ONE_CENT = re.compile(r"(?<![\w.,])1\s?¢")
-# symbol before an amount -> (unit, units, hundredth, hundredths)
+# symbol before an amount -> (unit, units, hundredth, hundredths); an amount in yen, won or dong, which have no
+# hundredths in use, is read with its decimal point ("¥1.5" one point five yen). "¥" is the yen's sign (and the yuan's).
 _CURRENCY = {"$": ("dollar", "dollars", "cent", "cents"), "£": ("pound", "pounds", "penny", "pence"),
-             "€": ("euro", "euros", "cent", "cents")}
+             "€": ("euro", "euros", "cent", "cents"), "¥": ("yen", "yen", None, None),
+             "₹": ("rupee", "rupees", "paisa", "paise"), "₩": ("won", "won", None, None),
+             "₽": ("ruble", "rubles", "kopeck", "kopecks"), "₺": ("lira", "lira", "kurus", "kurus"),
+             "₪": ("shekel", "shekels", "agora", "agorot"), "₦": ("naira", "naira", "kobo", "kobo"),
+             "₱": ("peso", "pesos", "centavo", "centavos"), "฿": ("baht", "baht", "satang", "satang"),
+             "₫": ("dong", "dong", None, None)}
+# a sign without an amount ("the ¥ fell"); "$" alone is left out, as it always was
+_SYMBOLS.update({sign: f" {names[1]} " for sign, names in _CURRENCY.items() if sign not in "$€£"})
+_MONEY = re.escape("".join(_CURRENCY))  # the signs, for a character class
 # Letters NFKD leaves whole (dropping them split a word in two: "straße" -> "stra e"), and apostrophe
 # look-alikes (the acute accent decomposes to a space).
 _LETTERS = str.maketrans({"ß": "ss", "ẞ": "SS", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ø": "o", "Ø": "O",
                           "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "þ": "th", "Þ": "TH",
                           "ı": "i", "\u00b4": "'", "\u02bc": "'", "\u2019": "'", "\u2018": "'", "`": "'"})
 # Signs NFKD would merge into the digits around them ("1½" -> "11⁄2", "10²" -> "102"): a vulgar fraction stands
-# apart from a whole number before it, powers are said; the minus sign reads as a hyphen-minus (see _MINUS).
+# apart from a whole number before it, powers are said; the minus sign, an en dash and a figure dash read as a
+# hyphen-minus (see _MINUS: "–5" minus five, "10–20" a range); a sign struck through ("≠": "=" and U+0338) is said
+# before NFKD leaves only the sign it negates.
 _SIGNS = str.maketrans({**{ch: f" {ch} " for ch in "¼½¾⅐⅑⅒⅓⅔⅕⅖⅗⅘⅙⅚⅛⅜⅝⅞⁰¹⁴⁵⁶⁷⁸⁹"},
-                        "²": " squared ", "³": " cubed ", "\u2212": "-",
-                        "±": " plus or minus "})
+                        "²": " squared ", "³": " cubed ", "\u2212": "-", "\u2013": "-", "\u2012": "-",
+                        "±": " plus or minus ", "≠": " does not equal ", "≮": " not less than ",
+                        "≯": " not greater than ", "≰": " not less than or equal to ",
+                        "≱": " not greater than or equal to ", "≉": " not approximately "})
 # A negative power ("10⁻³", "s⁻¹"): NFKD made its minus a sign that is dropped, and "³" read "cubed".
 _NEGATIVE_POWER = re.compile("\u207b([\u2070\u00b9\u00b2\u00b3\u2074-\u2079]+)")
 _SUPERSCRIPT_DIGITS = str.maketrans("\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079", "0123456789")
@@ -76,22 +90,41 @@ _AMPM = re.compile(r"(?<=\d)\s*([ap])\.?m\.?(?!\w)", re.IGNORECASE)
 # A minus sign: a hyphen before an amount, not after a word, a number or a sign of one ("-4", "-$5", "-½",
 # "°F/-7°C"; not "COVID-19", "3-4", "20%-30%", "20°-25°", "1½-2": _SIGNS set the vulgar fraction apart,
 # "1 1⁄2 -2", "- 1⁄2").
-_MINUS = re.compile(r"(?<![\w.,\u2044%°-])(?<!\u2044\d )(?<!\u2044\d\d )-(?=[$£€]?\.?\d| \d\u2044\d)")
+_MINUS = re.compile(r"(?<![\w.,\u2044%°-])(?<!\u2044\d )(?<!\u2044\d\d )-(?=[" + _MONEY + r"]?\.?\d| \d\u2044\d)")
 # A degree sign, with the scale after it; after a lone 1 it is one "degree" ("1°", "-1 °C"; "1.5°", "21°" degrees).
-_DEGREES = re.compile(r"(?P<one>(?<![\w.,/\u2044$£€])1\s?)?°(?:\s?(?P<scale>[CF])(?![a-z]))?", re.IGNORECASE)
+_DEGREES = re.compile(r"(?P<one>(?<![\w.,/\u2044" + _MONEY + r"])1\s?)?°(?:\s?(?P<scale>[CF])(?![a-z]))?",
+                      re.IGNORECASE)
 _SCALE_NAMES = {"c": "celsius", "f": "fahrenheit", "": ""}
 # A clock time: hours, two-digit minutes, an "a m" / "p m" after it (not "1:30:45", "3:1").
 _CLOCK = re.compile(r"(?<![\w.,:])(?P<h>\d{1,2}):(?P<m>[0-5]\d)(?![\w:]|[.,]\d)(?P<ampm>\s*[ap] m\b)?")
 # A fraction: a vulgar fraction or fraction slash ("½", "1⁄2"), or n/d with n < d <= 10 ("3/4"; not "24/7", "9/11",
 # "1/2/2024"), with a whole number before it ("1½", "2 3/4").
-_FRACTION = re.compile(r"(?<![\w.,/\u2044$£€])(?:(?P<whole>\d+)\s+)?(?P<num>\d+)(?P<slash>[/\u2044])(?P<den>\d+)"
-                       r"(?![\w/\u2044]|[.,]\d)")
+_FRACTION = re.compile(r"(?<![\w.,/\u2044" + _MONEY + r"])(?:(?P<whole>\d+)\s+)?(?P<num>\d+)(?P<slash>[/\u2044])"
+                       r"(?P<den>\d+)(?![\w/\u2044]|[.,]\d)")
 _DENOMINATORS = {2: ("half", "halves"), 4: ("quarter", "quarters")}
-# A currency sign after its amount ("1.50$", "5 €") or before its minus sign ("$-5") is put before the amount, where
-# it is read ("-$5"); not one that is the next amount's ("5 $10").
-_CURRENCY_AFTER = re.compile(r"(?<![\w.,:/\u2044$£€])(?P<num>(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?)"
-                             r"\s?(?P<sign>[$£€])(?!\.?\d)")
-_CURRENCY_MINUS = re.compile(r"(?P<sign>[$£€])-(?=\.?\d)")
+# A currency sign after its amount ("1.50$", "5 €", ".5$"), before its minus sign ("$-5") or a space ("$ 5") is put
+# right before the amount, where it is read ("-$5"); not one that is the next amount's ("5 $10").
+_CURRENCY_AFTER = re.compile(r"(?<![\w.,:/\u2044" + _MONEY + r"])"
+                             r"(?P<num>(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?|\.\d+)"
+                             r"\s?(?P<sign>[" + _MONEY + r"])(?!\.?\d)")
+_CURRENCY_MINUS = re.compile(r"(?P<sign>[" + _MONEY + r"])(?:[ \t]*(?P<minus>-)|[ \t]+(?!\d+\u2044))(?=\.?\d)")
+# Digits grouped by a no-break or thin space ("5 000", "1 000 000"), which NFKD makes a plain space that parts two
+# numbers; and a decimal comma beside a currency sign ("1,50 €", "€2,99", "1 234,50 €", "1.234,50 €"; not "1,500€",
+# "12,5", "€5,10,15"). Both are read before NFKD.
+_GROUPED = r"[1-9]\d{0,2}(?:[\u00a0\u2009\u202f]\d{3})+(?!\d)"
+_DIGIT_GROUPS = re.compile(r"(?<![\w.,])" + _GROUPED)
+_DECIMAL_COMMA = re.compile(r"(?<![\w.,:/\u2044])(?P<sign>[" + _MONEY + r"]\s?)?"
+                            r"(?P<whole>" + _GROUPED + r"|[1-9]\d{0,2}(?:\.\d{3})+(?![\d.])|\d+),(?P<cents>\d\d?)"
+                            r"(?![\w.,])(?(sign)|(?=\s?[" + _MONEY + r"](?!\.?\d)))")
+# A comparison between numbers ("2<3", "5 > 2", "1 <= 2", "x > -1"), not an arrow ("->", "=>") or markup ("<b>5").
+_AMOUNT_AHEAD = r"(?=[-+]?[" + _MONEY + r"]?\.?\d)"
+_COMPARISON = re.compile(r"(?<=[\d%°])[ \t]*[<>]=?[ \t]*" + _AMOUNT_AHEAD
+                         + r"|(?<=[^\W_])[ \t]+[<>]=?[ \t]+" + _AMOUNT_AHEAD)
+_COMPARISON_WORDS = {"<": " less than ", ">": " greater than ", "<=": " less than or equal to ",
+                     ">=": " greater than or equal to "}
+# An ordinal ending before a capital that starts a word is parted from it ("21stCentury" twenty first century); not
+# one in capitals ("7StMr" seven stmr), nor one before an abbreviation ("1stDr" stays one stdr, as it always read).
+_ORDINAL_BEFORE_WORD = re.compile(r"(?<=\d)(?:st|nd|rd|th)(?=(?P<word>[A-Z][a-z]+))")
 
 
 def number_to_words(n: int) -> str:
@@ -149,7 +182,7 @@ def _spell_number(match: re.Match) -> str:
     money, digits, suffix = match.group("money"), match.group("num"), (match.group("suffix") or "").lower()
     scale = " ".join((match.group("scale") or "").lower().split())
     digits = digits.replace(",", "")
-    if money and "." in digits and not scale:
+    if money and "." in digits and not scale and _CURRENCY[money][2]:
         unit, units, hundredth, hundredths = _CURRENCY[money]
         whole, cents = digits.split(".", 1)[0].lstrip("0") or "0", int(digits.split(".", 1)[1][:2].ljust(2, "0"))
         parts = [_cardinal(whole) + " " + (unit if whole == "1" else units)] if whole != "0" or not cents else []
@@ -159,8 +192,9 @@ def _spell_number(match: re.Match) -> str:
     if "." in digits:
         whole, frac = digits.split(".", 1)
         words = (_cardinal(whole) + " " if whole else "") + "point " + " ".join(_ONES[int(d)] for d in frac)
-    elif suffix in ("st", "nd", "rd", "th") and len(digits) <= 15:
-        return " " + _ordinal(int(digits)) + " "
+    elif suffix in ("st", "nd", "rd", "th"):  # past the trillions, digit by digit, the last one an ordinal
+        head = "" if len(digits) <= 15 else " ".join(_ONES[int(d)] for d in digits[:-1])
+        return f" {head} {_ordinal(int(digits[-1] if head else digits))} "
     elif money is None and len(digits) == 4 and "," not in text and 1100 <= int(digits) <= 2099:
         words = _year(int(digits))
     else:  # "the 00s" is a decade ("zeros"), not digits to read one by one
@@ -232,7 +266,7 @@ def _spell_fraction(match: re.Match) -> str:
 # An amount: digits with commas grouping thousands, a decimal part (or only one: ".5", not after a word or a number:
 # "No.5", "1.2.3"); a currency before it, an ordinal or plural ending (this one only after a 0: "1990s", not "5s")
 # or a scale word after it.
-_NUMBER = re.compile(r"(?P<money>[$£€])?(?P<num>(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?|(?<![\w.])\.\d+)"
+_NUMBER = re.compile(r"(?P<money>[" + _MONEY + r"])?(?P<num>(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?|(?<![\w.])\.\d+)"
                      r"(?:(?P<suffix>(?:st|nd|rd|th|(?<=0)'?s)(?![a-z]))"
                      r"|(?<=\d)(?P<scale>\s+(?:thousand|million|billion|trillion)(?![a-z]))(?(money)|(?!)))?",
                      re.IGNORECASE)
@@ -243,19 +277,23 @@ def normalize(text: str) -> str:
 
     The result holds only characters of the CTC vocabulary (space, a-z, apostrophe), words
     separated by single spaces; normalising it again leaves it as it is. What is read:
-      numbers    "1,000" one thousand, "3.5" three point five, "-4" minus four, "21st" twenty first ("5star"
-                 five star);
+      numbers    "1,000" and "1 000" (a no-break or thin space) one thousand, "3.5" three point five, "-4" and
+                 "–4" minus four, "21st" twenty first ("5star" five star, "21stCentury" twenty first century);
                  a four-digit number from 1100 to 2099 without a comma is a year: "1984" nineteen eighty
                  four, "2024" twenty twenty four, "2005" two thousand five (write "2,024" for a quantity);
                  "the 1990s" nineteen nineties; "007", and a string of more than 15 digits, digit by digit
+                 (an ordinal so: its last digit an ordinal)
       fractions  "½" one half, "1½" / "1 1/2" one and a half, "3/4" three quarters (n/d only for n < d <= 10:
                  "24/7", "9/11" and dates stay two numbers)
       times      "9:30" nine thirty, "10:05 am" ten oh five a m, "10:00" ten o'clock, "14:00" fourteen hundred
-      money      "$5.50" five dollars and fifty cents, "£3" three pounds, "€1" one euro, and so with the sign
-                 after the amount ("1.50$", "5 €")
+      money      "$5.50" five dollars and fifty cents, "£3" three pounds, "€1" one euro, "¥5" five yen (and
+                 ₹ rupees, ₩ won, ₽ rubles, ₺ lira, ₪ shekels, ₦ naira, ₱ pesos, ฿ baht, ₫ dong), and so with
+                 the sign after the amount ("1.50$", "5 €") or a decimal comma beside it ("1,50 €", "€2,99")
       symbols    % percent, & and, + plus, = equals, @ at, # number, "20°C" twenty degrees celsius,
                  "1°" one degree, "m²" m squared, "10⁻³" ten to the minus three, ± plus or minus,
-                 ÷ divided by, "25¢" twenty five cents
+                 ÷ divided by, × times, "25¢" twenty five cents, ≈ approximately, ≥ greater than or equal to,
+                 ≤ less than or equal to, ≠ does not equal; < less than and > greater than between numbers
+                 ("2<3", "x > -1"; not "->", "<b>")
       titles     Mr mister, Mrs missus, Dr doctor, Prof. professor, Jr. junior, Sr. senior, vs versus,
                  etc et cetera, e.g. for example, i.e. that is; in capitals beside a word in lower case
                  they are acronyms or initials, their letters said: "MR scan" m r scan, "VS Code" v s code,
@@ -263,16 +301,23 @@ def normalize(text: str) -> str:
                  "Dr" after a capitalised word, before the end or a sign, is a street: "Elm Dr." elm drive
       letters    accents dropped ("café" cafe), "ß" ss, "ø" o, "’" and "´" an apostrophe
     Left as written: acronyms ("TV" tv, "A.I." a i: write "T V" to have letters said), unit abbreviations
-    ("100 km" one hundred km), "St.", "No.", phone numbers and ISO dates (read as numbers), other currencies.
+    ("100 km" one hundred km), "St.", "No.", phone numbers and ISO dates (read as numbers).
     Letters of other scripts (Cyrillic, CJK, ...) cannot be spelled in a-z and are dropped: the result may be
     empty ("Привет" -> ""), which callers refuse where they need words (a command phrase, every WER reference).
     """
     text = _NEGATIVE_POWER.sub(lambda m: " to the minus " + m.group(1).translate(_SUPERSCRIPT_DIGITS) + " ", text)
+    text = _DECIMAL_COMMA.sub(lambda m: (m.group("sign") or "") + m.group("whole").replace(".", ",")
+                              + "." + m.group("cents"), text)
+    text = _DIGIT_GROUPS.sub(lambda m: re.sub(r"\D", ",", m.group(0)), text)
     text = unicodedata.normalize("NFKD", text.translate(_LETTERS).translate(_SIGNS)).replace("+/-", " plus or minus ")
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = _ORDINAL_BEFORE_WORD.sub(lambda m: m.group(0) if _ABBREVIATION.fullmatch(m.group("word"))
+                                    else m.group(0) + " ", text)
     text = _ABBREVIATION.sub(_spell_abbreviation, text)
     text = _AMPM.sub(lambda m: f" {m.group(1).lower()} m ", text)
-    text = _CURRENCY_MINUS.sub(r"-\g<sign>", _CURRENCY_AFTER.sub(r"\g<sign>\g<num>", text))
+    text = _CURRENCY_MINUS.sub(lambda m: (m.group("minus") or "") + m.group("sign"),
+                               _CURRENCY_AFTER.sub(r"\g<sign>\g<num>", text))
+    text = _COMPARISON.sub(lambda m: _COMPARISON_WORDS[m.group(0).strip(" \t")], text)
     text = _MINUS.sub(" minus ", text)
     text = _DEGREES.sub(lambda m: (" one degree " if m.group("one") else " degrees ")
                         + _SCALE_NAMES[(m.group("scale") or "").lower()] + " ", text)

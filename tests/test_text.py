@@ -254,3 +254,116 @@ def test_normalize_keeps_the_currency_of_an_amount(raw, expected):
 def test_normalize_reads_the_cent_and_division_signs(raw, expected):
     assert normalize(raw) == expected
     assert normalize(expected) == expected
+
+
+@pytest.mark.parametrize("raw,expected", [
+    # an en dash or a figure dash written as a minus sign was dropped: "–5" read "five"
+    ("\u20135 and \u20125.5", "minus five and minus five point five"),
+    ("it is \u20135°C, \u2013$5", "it is minus five degrees celsius minus five dollars"),
+    # between numbers or after a word it is a range or a dash, as a hyphen is
+    ("pages 10\u201320, 3\u20134 minutes, May\u20135", "pages ten twenty three four minutes may five"),
+    ("wait \u2013 5 minutes \u2014 or 6", "wait five minutes or six"),
+])
+def test_normalize_reads_an_en_dash_before_a_number_as_a_minus(raw, expected):
+    assert normalize(raw) == expected
+    assert normalize(expected) == expected
+
+
+@pytest.mark.parametrize("raw,expected", [
+    # other currency signs were dropped ("¥5" read "five") though the docstring said they were left as written
+    ("¥5 and ₹100", "five yen and one hundred rupees"),
+    ("₩1, ₽1 and ₽2, ₺3, ₪4", "one won one ruble and two rubles three lira four shekels"),
+    ("1000 ¥, ₹2.50 and ₽-3", "one thousand yen two rupees and fifty paise and minus three rubles"),
+    ("¥1.5 and ₩2.25", "one point five yen and two point two five won"),   # no hundredths in use: a decimal
+    ("the ¥ fell", "the yen fell"),
+])
+def test_normalize_reads_other_currency_signs(raw, expected):
+    assert normalize(raw) == expected
+    assert normalize(expected) == expected
+
+
+@pytest.mark.parametrize("raw,expected", [
+    # a decimal comma before a currency sign read as two numbers, and lost the euro ("1,5€" one five)
+    ("1,5€ or 1,50 €", "one euro and fifty cents or one euro and fifty cents"),
+    ("€2,99 and 0,99 £", "two euros and ninety nine cents and ninety nine pence"),
+    # a comma before three digits still groups thousands, and one without a currency is no decimal comma
+    ("1,500€, €1,500 and 12,5", "one thousand five hundred euros one thousand five hundred euros and twelve five"),
+    ("€5,10,15", "five euros ten fifteen"),
+    # a dot grouping the thousands before a decimal comma ("1.234,50 €" read "one point two three four fifty euros")
+    ("1.234,50 € or €1.000,5", "one thousand two hundred thirty four euros and fifty cents or one thousand euros and "
+                               "fifty cents"),
+])
+def test_normalize_reads_a_decimal_comma_with_a_currency(raw, expected):
+    assert normalize(raw) == expected
+    assert normalize(expected) == expected
+
+
+@pytest.mark.parametrize("raw,expected", [
+    # digits grouped by a no-break or thin space read digit by digit: "5 000" five zero zero zero
+    ("5\u202f000 people", "five thousand people"),
+    ("1\u00a0000\u00a0000 and 2\u2009024", "one million and two thousand twenty four"),
+    ("5\u00a0000 €, 1\u202f234,50 €", "five thousand euros one thousand two hundred thirty four euros and fifty cents"),
+    # an ordinary space still parts two numbers, and so does a group that is not three digits
+    ("5 000 and 12\u00a034", "five zero zero zero and twelve thirty four"),
+])
+def test_normalize_reads_digits_grouped_by_a_no_break_space(raw, expected):
+    assert normalize(raw) == expected
+    assert normalize(expected) == expected
+
+
+@pytest.mark.parametrize("raw,expected", [
+    (".5$ or -.25$", "fifty cents or minus twenty five cents"),      # the dollar was lost: "point five"
+    ("$.5", "fifty cents"),
+])
+def test_normalize_keeps_the_currency_after_an_amount_that_starts_with_its_point(raw, expected):
+    assert normalize(raw) == expected
+    assert normalize(expected) == expected
+
+
+def test_normalize_keeps_the_ending_of_an_ordinal_past_the_trillions():
+    # "1234567890123456th" was read digit by digit without its "th"
+    assert normalize("the 1234567890123456th") == "the one two three four five six seven eight nine zero one two " \
+                                                   "three four five sixth"
+    assert normalize("1000000000000000th") == " ".join(["one"] + ["zero"] * 14 + ["zeroth"])
+
+
+@pytest.mark.parametrize("raw,expected", [
+    # an ordinal ending before a capital that starts a word ("21stCentury") read "twenty one stcentury"
+    ("21stCentury, 3rdParty and 2ndFloor", "twenty first century third party and second floor"),
+    # still stable where the letters after are an abbreviation, or the ending is in capitals
+    ("7StMr, 1stDr and 5star", "seven stmr one stdr and five star"),
+])
+def test_normalize_reads_an_ordinal_before_a_capitalised_word(raw, expected):
+    assert normalize(raw) == expected
+    assert normalize(expected) == expected
+
+
+@pytest.mark.parametrize("raw,expected", [
+    # the signs were dropped: "3 × 4" read "three four", "2 < 3" "two three", "x ≥ 3" "x three"
+    ("3 × 4 and 2× faster", "three times four and two times faster"),
+    ("2<3, 5 > 2 and x > -1", "two less than three five greater than two and x greater than minus one"),
+    ("1 <= 2, 3>=3, 5% > 3%", "one less than or equal to two three greater than or equal to three five percent "
+                              "greater than three percent"),
+    ("x ≥ 3, y ≤ 10 and π ≈ 3.14", "x greater than or equal to three y less than or equal to ten and approximately "
+                                   "three point one four"),
+    # a sign struck through is its opposite: "1 ≠ 2" read "one equals two"
+    ("1 ≠ 2, 3 ≯ 4 and 5 ≰ 4", "one does not equal two three not greater than four and five not less than or equal "
+                               "to four"),
+    # not between numbers: an arrow, markup, a quoted line, a heart: left out as before
+    ("a -> 5, b => 6, <b>7</b>", "a five b equals six b seven b"),
+    ("> 8 apples, I <3 you", "eight apples i three you"),
+])
+def test_normalize_reads_comparison_and_multiplication_signs(raw, expected):
+    assert normalize(raw) == expected
+    assert normalize(expected) == expected
+
+
+@pytest.mark.parametrize("raw,expected", [
+    # a space between a currency sign and its amount lost the currency or read it apart: "$ 5" five, "€ 5" euros five
+    ("$ 5 and € 1,50", "five dollars and one euro and fifty cents"),
+    ("it costs £ 3.50, € -2", "it costs three pounds and fifty pence minus two euros"),
+    ("5 € 10 € and 5 $10", "five euros ten euros and five ten dollars"),
+])
+def test_normalize_reads_a_currency_sign_spaced_from_its_amount(raw, expected):
+    assert normalize(raw) == expected
+    assert normalize(expected) == expected
