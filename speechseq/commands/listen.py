@@ -28,6 +28,7 @@ from .transcribe import add_commands_args, check_lexicon_arg, check_model_arg, c
 DEFAULT_KEYWORDS = ("activate.onnx", "computer.onnx")
 LM_WEIGHT, WORD_BONUS = 0.5, 1.0  # --decoder beam's shallow fusion defaults (alpha, beta per character)
 EXEC_WAIT_S = 10.0  # at exit, the longest wait for --exec commands still running
+CHUNK_MS, LOOKAHEAD_MS = 400.0, 200.0  # --partial-decoder stream's chunk and look-ahead defaults
 
 
 EXAMPLES = """examples:
@@ -96,9 +97,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--beam-size", type=beam_arg, default="auto",
                    help="final decode's beam width; auto: 32 for lexicon (the decode must fit in the "
                         "endpoint's silence), 8 for beam")
-    m.add_argument("--chunk-ms", type=bounded(float, ge=20), default=400.0,
+    m.add_argument("--chunk-ms", type=bounded(float, ge=20), default=CHUNK_MS,
                    help="chunk size of the streamed recogniser (--partial-decoder stream)")
-    m.add_argument("--lookahead-ms", type=bounded(float, ge=0), default=200.0,
+    m.add_argument("--lookahead-ms", type=bounded(float, ge=0), default=LOOKAHEAD_MS,
                    help="look-ahead of the streamed recogniser (--partial-decoder stream)")
     m.add_argument("--no-partials", action="store_true", help="final text only (no partial text)")
     add_commands_args(p)
@@ -121,7 +122,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="run CMD with the final text as its last argument (also in $SPEECHSEQ_TEXT; with --commands, "
                         "$SPEECHSEQ_COMMAND holds the phrase taken as the list writes it, empty when none was); with "
                         "--json, what CMD prints goes to stderr, so that stdout holds JSON lines only. Listening goes "
-                        f"on while CMD runs; at exit, listen waits up to {EXEC_WAIT_S:g} s for those still running")
+                        f"on while CMD runs (one that fails is said on stderr); at exit, listen waits up to "
+                        f"{EXEC_WAIT_S:g} s for those still running")
     p.set_defaults(func=run)
 
 
@@ -164,6 +166,13 @@ def build_listener(args: argparse.Namespace):
     partial_decoder = args.partial_decoder or ("stream" if args.stream_model else "final")
     if args.stream_model and partial_decoder == "stream" and not args.no_partials:
         check_model_arg(args.stream_model, None, "--stream-model")
+    unread = [flag for flag, given in (("--stream-model", args.stream_model is not None),
+                                       ("--chunk-ms", args.chunk_ms != CHUNK_MS),
+                                       ("--lookahead-ms", args.lookahead_ms != LOOKAHEAD_MS)) if given]
+    if unread and (args.no_partials or partial_decoder != "stream"):   # as the fusion weights below
+        reads = f"--partial-decoder stream reads {'it' if len(unread) == 1 else 'them'}"
+        warn(f"{', '.join(unread)}: not used "
+             + ("with --no-partials" if args.no_partials else f"by --partial-decoder {partial_decoder} ({reads})"))
     commands = command_set(args)  # read before any model loads, as the model files are checked
     detector = Detector.load(kw, threshold=args.threshold, max_wait_s=args.wake_wait_ms / 1000,
                              range_db=guard_range(args.range_db))
@@ -216,7 +225,7 @@ class _Output:
     def __init__(self, args: argparse.Namespace, commands: dict[str, str] | None = None) -> None:
         self.json, self.exec_cmd, self.chime = args.json, args.exec_cmd, args.chime
         self.commands = commands   # --commands: each phrase as the recogniser spells it -> as the list writes it
-        self.children: list[subprocess.Popen] = []
+        self.children: list[tuple[subprocess.Popen, str]] = []   # --exec commands running, each with its text
         self._chime_failed = False
         self._tty = sys.stdout.isatty() and not self.json
         self._open_line = False        # a partial is on screen, to be overwritten
@@ -232,8 +241,8 @@ class _Output:
             if self.json:
                 print_json_line({**ev.to_dict(), "command": command} if final and self.commands is not None
                                 else ev.to_dict())
-            elif self._tty:
-                sys.stdout.write("\r\033[K" + line + ("" if isinstance(ev, PartialEvent) else "\n"))
+            elif self._tty:   # a partial on one row: "\r" + clear line takes back the last row of a wrapped one only
+                sys.stdout.write("\r\033[K" + (_fit(line, ev.text) if isinstance(ev, PartialEvent) else line + "\n"))
                 sys.stdout.flush()
                 self._open_line = isinstance(ev, PartialEvent)
             else:
@@ -242,7 +251,7 @@ class _Output:
                 self._play_chime()
             if final and self.exec_cmd and ev.text:
                 self._exec(ev.text, command)
-        self.children = [c for c in self.children if c.poll() is None]
+        self._reap()
 
     def end_line(self) -> None:
         """Before a line of our own on the terminal: a partial left open there is ended, not written over."""
@@ -255,7 +264,7 @@ class _Output:
         """At exit: wait for the --exec commands still running, so that a script that runs listen and then reads
         what they wrote finds it there; for at most EXEC_WAIT_S, said on stderr. SIGTERM (`stop`) or Ctrl+C ends
         the wait; the commands still running then are left running, and said so."""
-        running = [c for c in self.children if c.poll() is None]
+        running = self._reap()
         if not running:
             return
         self.end_line()
@@ -264,13 +273,27 @@ class _Output:
         try:
             while running and time.monotonic() < deadline and not stop.is_set():
                 time.sleep(0.02)
-                running = [c for c in running if c.poll() is None]
+                running = self._reap()
         except KeyboardInterrupt:
             pass
-        self.children = running
         if running:
             why = f"still busy after {EXEC_WAIT_S:g} s" if time.monotonic() >= deadline else "the wait was stopped"
             warn(f"leaving {_commands(len(running))} running ({why})")
+
+    def _reap(self) -> list[tuple[subprocess.Popen, str]]:
+        """The --exec commands still running (kept in self.children); one that ended in failure is said, once:
+        the command asked for did not happen (the listener goes on)."""
+        running = []
+        for child, text in self.children:
+            code = child.poll()
+            if code is None:
+                running.append((child, text))
+            elif code:
+                self.end_line()
+                warn(f"--exec {self.exec_cmd!r} failed on {text!r}: "
+                     + (f"killed by {_signal_name(-code)}" if code < 0 else f"exit status {code}"))
+        self.children = running
+        return running
 
     def _exec(self, text: str, command: str | None = None) -> None:
         import os
@@ -279,8 +302,8 @@ class _Output:
         if self.commands is not None:   # the phrase of --commands, or empty when none was taken
             env["SPEECHSEQ_COMMAND"] = command or ""
         try:
-            self.children.append(subprocess.Popen([*shlex.split(self.exec_cmd), text], env=env,
-                                                  stdout=2 if self.json else None))  # 2: this process's stderr
+            self.children.append((subprocess.Popen([*shlex.split(self.exec_cmd), text], env=env,
+                                                   stdout=2 if self.json else None), text))  # 2: this process's stderr
         except OSError as err:
             warn(f"--exec {self.exec_cmd!r}: {err}")
 
@@ -303,6 +326,34 @@ class _Output:
 
 def _commands(n: int) -> str:
     return f"{n} --exec command{'' if n == 1 else 's'}"
+
+
+def _signal_name(number: int) -> str:
+    import signal
+
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _fit(line: str, text: str) -> str:
+    """A partial's terminal `line` (ending in its `text`) within the terminal's width, less a column (a full row
+    leaves the cursor waiting to wrap): its newest words kept, from a word's start where one fits, the cut said by
+    "..."."""
+    import shutil
+
+    width = shutil.get_terminal_size().columns - 1
+    if len(line) <= width:
+        return line
+    head = line[: len(line) - len(text)]
+    room = width - len(head) - 4
+    if room <= 0:
+        return line[len(line) - width :] if width > 0 else ""
+    tail = text[len(text) - room :]
+    if text[len(text) - room - 1] != " " and " " in tail:   # not half a word
+        tail = tail[tail.index(" ") :]
+    return head + "... " + tail.lstrip()
 
 
 def run(args: argparse.Namespace) -> int:
