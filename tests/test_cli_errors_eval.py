@@ -334,3 +334,56 @@ def test_tune_fusion_refuses_attention_weights_without_a_decoder(tmp_path, capsy
                                str(ROOT / "models" / "lm-en.onnx"), "--manifest", str(manifest),
                                "--attention-weights", "0.5", "1"])
     assert "speechseq: error: --attention-weights are tried with an --attention-decoder" in err and out == ""
+
+
+def test_eval_recognizer_warnings_under_its_progress_bar_are_lines_of_their_own(tmp_path, monkeypatch, bad_files):
+    """On a terminal, a row whose audio could not be read was said after the bar's text, on its line ("recognising:
+    33%|... | 1/3 [00:00<00:00]speechseq: warning: .../text.wav: cannot decode audio"); the bar is cleared first now."""
+    import io
+    import sys
+
+    from speechseq.commands.eval_recognizer import evaluate, load_utterances
+    from speechseq.runtime.recognizer import DecodeOptions, Recognizer
+
+    _, text = bad_files
+    m = tmp_path / "m.jsonl"  # with durations: the rows are read when their turn comes
+    m.write_text("".join(json.dumps({"audio_filepath": str(a), "duration": 2.0, "text": "turn on the lights"}) + "\n"
+                         for a in (SAMPLE, text, SAMPLE)))
+    utts, skipped = load_utterances(str(m), None)
+    assert len(utts) == 3 and skipped == 0
+    screen = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", screen)
+    monkeypatch.setattr(sys, "stderr", screen)
+    res = evaluate(Recognizer(ROOT / "models" / "recognizer-en.onnx"), utts, DecodeOptions(), show_progress=True)
+    assert res["utterances"] == 2 and res["failed"] == 1
+    rows = []
+    for line in screen.getvalue().split("\n"):  # as a terminal shows them: "\r" goes back to the line's start
+        shown = ""
+        for part in line.split("\r"):
+            shown = part + shown[len(part):]
+        rows.append(shown.rstrip())
+    said = [row for row in rows if "warning" in row]
+    assert len(said) == 1 and said[0].startswith(f"speechseq: warning: {text}: "), rows
+    assert any(row.startswith("recognising: 100%") for row in rows), rows
+
+
+def test_eval_recognizer_commands_say_how_each_utterance_is_matched(tmp_path, capsys):
+    """`transcribe --commands` (its VAD on by default) tries the stretches of speech a pause splits alone and
+    together, and finds "turn on the kitchen lights" after "activate" in the demo; `eval recognizer --commands` (its
+    VAD off by default) matches each utterance whole, as `listen` matches what follows its trigger word, and said
+    nothing of it: WER 140 % on the same clip, without a word of why. The figures' line and the help say it now."""
+    home = ROOT / "data" / "commands" / "home.txt"
+    m = tmp_path / "m.jsonl"
+    m.write_text(json.dumps({"audio_filepath": str(SAMPLE), "text": "turn on the kitchen lights"}) + "\n")
+    base = ["eval", "recognizer", "--manifest", str(m), "--commands", str(home), "--worst", "0"]
+    main(base)
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.endswith(", each utterance matched whole (--vad off)"), first
+    main([*base, "--vad", "energy"])
+    first = capsys.readouterr().out.splitlines()[0]
+    assert "matched whole" not in first and first.endswith("speech regions by the energy VAD"), first
+    with pytest.raises(SystemExit):
+        main(["eval", "recognizer", "--help"])
+    said = " ".join(capsys.readouterr().out.split())
+    assert ("With --commands and --vad off (the default), each utterance is matched whole against the list, as "
+            "listen matches what follows its trigger word") in said, said

@@ -417,6 +417,58 @@ def test_progress_counts_seconds_of_audio_so_one_long_file_moves(tmp_path, tiny_
     assert [done for done, _ in shown] == sorted(done for done, _ in shown)
 
 
+def _screen(text: str) -> list[str]:
+    """The lines a terminal shows for `text`: a carriage return goes back to the line's start, later text over
+    earlier."""
+    rows = []
+    for line in text.split("\n"):
+        shown = ""
+        for part in line.split("\r"):
+            shown = part + shown[len(part):]
+        rows.append(shown.rstrip())
+    return rows
+
+
+def test_lines_written_under_the_progress_bar_are_lines_of_their_own(tmp_path, tiny_model, monkeypatch):
+    """A terminal shows the bar (stderr), the transcripts (stdout) and the warnings on one screen: each transcript and
+    warning was written after the bar's text, on its line ("transcribing:  40%|... [bad.wav]speechseq: warning:
+    bad.wav: ..."). The bar is cleared before each of them now, and drawn again under it."""
+    import io
+    import sys
+
+    sf.write(tmp_path / "a.wav", _tone_bursts([(0.2, 0.8)]), 16000)
+    (tmp_path / "bad.wav").write_text("not audio at all\n")
+    sf.write(tmp_path / "cut.wav", _tone_bursts([(0.2, 2.5)]), 16000)
+    whole = (tmp_path / "cut.wav").read_bytes()
+    (tmp_path / "cut.wav").write_bytes(whole[: len(whole) // 2])  # a copy cut short: a warning while it is read
+    screen = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", screen)
+    monkeypatch.setattr(sys, "stderr", screen)
+    files = [str(tmp_path / name) for name in ("a.wav", "bad.wav", "cut.wav")]
+    assert main(["transcribe", *files, "--model", str(tiny_model), "--decoder", "greedy", "--vad", "off",
+                 "--progress"]) == 1
+    rows = _screen(screen.getvalue())
+    said = [row for row in rows if "warning" in row or any(f"{f}: " in row for f in files)]
+    assert all(row.startswith((f"{tmp_path}/", "speechseq: warning: ")) for row in said), said
+    assert [row.split(": ")[0 if row.startswith("/") else 2] for row in said][-5:] == [
+        files[0], files[1], files[2], files[2], "1 of 3 file(s) could not be transcribed"], said
+    assert any(row.startswith("transcribing: 100%") for row in rows), rows
+
+
+def test_a_file_cut_short_is_said_once_with_the_progress_bar(tmp_path, tiny_model, capsys):
+    """The bar's total reads each file's header before the work: a file cut short was said to be truncated there,
+    and again when its turn came."""
+    sf.write(tmp_path / "a.wav", _tone_bursts([(0.2, 2.5)]), 16000)
+    whole = (tmp_path / "a.wav").read_bytes()
+    for progress in ("--progress", "--no-progress"):
+        cut = tmp_path / f"cut{progress}.wav"  # a file of its own: Python shows a warning once where it was raised
+        cut.write_bytes(whole[: len(whole) // 2])
+        assert main(["transcribe", str(cut), "--model", str(tiny_model), "--decoder", "greedy", "--vad", "off",
+                     progress]) == 0
+        err = capsys.readouterr().err
+        assert err.count("truncated") == 1, (progress, err)
+
+
 def test_an_output_that_cannot_be_written_whole_leaves_the_earlier_one(tmp_path, tiny_model):
     """--output-dir on a full disk (here: a file size limit of 40 bytes): the subtitle file was left cut short at
     40 bytes, over the whole one of an earlier run, and the error said only "File too large". Now the earlier file
@@ -441,6 +493,30 @@ def test_an_output_that_cannot_be_written_whole_leaves_the_earlier_one(tmp_path,
     assert r.returncode == 1 and "a.srt" in r.stderr and "Traceback" not in r.stderr, r.stderr
     assert (tmp_path / "out" / "a.srt").read_text() == whole
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.srt"]
+
+
+def test_an_error_that_ends_the_batch_is_said_under_the_progress_bar(tmp_path, tiny_model):
+    """An error that ends the run (an output that cannot be written; Ctrl+C alike) was said after the bar's text, on
+    its line, and the bar was drawn once more under it, at the exit: the error was no line of its own, nor the last.
+    The bar is closed first now."""
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    sf.write(tmp_path / "a.wav", _babble(6.0), 16000)
+
+    def limited():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG, as on a full disk
+        resource.setrlimit(resource.RLIMIT_FSIZE, (40, 40))
+
+    argv = [sys.executable, "-m", "speechseq", "transcribe", str(tmp_path / "a.wav"), "--model", str(tiny_model),
+            "--decoder", "greedy", "--vad", "off", "--format", "srt", "--output-dir", str(tmp_path / "out"),
+            "--progress"]
+    r = subprocess.run(argv, capture_output=True, timeout=120, preexec_fn=limited)
+    rows = [row for row in _screen(r.stderr.decode()) if row]
+    assert r.returncode == 1 and rows[-1].startswith("speechseq: error: "), rows
+    assert rows[-2].startswith("transcribing: 100%") and "a.srt: not written" in rows[-1], rows
 
 
 @pytest.mark.skipif(not SHIPPED.is_file(), reason="models/recognizer-en.onnx not built yet")

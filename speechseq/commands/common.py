@@ -8,7 +8,9 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from ..errors import SpeechseqError
@@ -330,7 +332,34 @@ def guard_range(value: float) -> float | None:
 
 
 def warn(msg: str) -> None:
-    print(f"speechseq: warning: {msg}", file=sys.stderr)
+    """One warning line on stderr, on a line of its own under a progress bar (beside_bars)."""
+    with beside_bars():
+        print(f"speechseq: warning: {msg}", file=sys.stderr)
+
+
+def beside_bars():
+    """A context in which lines written to stdout or stderr stand on lines of their own while a progress bar is drawn
+    on stderr: the bars are cleared first and drawn again after. A terminal shows both streams on one screen, and each
+    transcript and warning was written after the bar's text, on its line ("transcribing:  40%|... [bad.wav]speechseq:
+    warning: bad.wav: ...")."""
+    tqdm = sys.modules.get("tqdm")  # not imported: no bar drawn
+    return nullcontext() if tqdm is None else tqdm.tqdm.external_write_mode(file=sys.stderr)
+
+
+@contextmanager
+def warnings_beside_bars() -> Iterator[None]:
+    """Inside it, each warning shown (a file cut short, found while it is read) is shown beside_bars."""
+    shown = warnings.showwarning
+
+    def show(*args, **kwargs):
+        with beside_bars():
+            shown(*args, **kwargs)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = shown
 
 
 def progress(it: Iterable, total: int | None = None, desc: str = "", enable: bool | None = None) -> Iterator:

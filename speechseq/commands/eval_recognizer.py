@@ -15,7 +15,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..errors import SpeechseqError
-from .common import HelpFormatter, beam_arg, beam_size, bounded, output_file, progress, warn
+from .common import (HelpFormatter, beam_arg, beam_size, bounded, output_file, progress, warn,
+                     warnings_beside_bars)
 from .transcribe import (DEFAULT_LEXICON, DEFAULT_MODEL, MODELS, add_commands_args, add_lexicon_args, add_vad_arg,
                          check_lexicon_arg, check_model_arg, command_set, lexicon_decode_options, make_vad)
 
@@ -32,7 +33,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "WER, CER, utterance accuracy (the share recognised exactly: word accuracy for "
                                    "single-word sets), a table of the worst utterances, and the real-time factor "
                                    "(recognition time, decoding included, over audio time; wall clock, on --threads "
-                                   "threads, one by default).",
+                                   "threads, one by default). With --commands and --vad off (the default), each "
+                                   "utterance is matched whole against the list, as listen matches what follows its "
+                                   "trigger word; with --vad silero or energy, as transcribe (whose VAD is on by "
+                                   "default) matches: the stretches of speech a pause splits are tried alone and "
+                                   "together, so that a word said before a command is left out.",
                        formatter_class=HelpFormatter)
     p.add_argument("--manifest", required=True, help="manifest file or corpus directory")
     p.add_argument("--split", help="only this split (e.g. dev, test)")
@@ -67,7 +72,8 @@ def evaluate(rec, utterances, opts, show_progress: bool | None = None, vad=None)
     refs, hyps, audio_s, compute_s, failed = [], [], 0.0, 0.0, 0
     for u in progress(utterances, total=len(utterances), desc="recognising", enable=show_progress):
         try:
-            x = load_audio(u.audio, rec.frontend.sample_rate)
+            with warnings_beside_bars():  # (a file cut short is said while it is read)
+                x = load_audio(u.audio, rec.frontend.sample_rate)
         except SpeechseqError as err:
             warn(str(err))
             failed += 1
@@ -169,6 +175,8 @@ def run(args: argparse.Namespace) -> int:
     vad = make_vad(args.vad, args.threads)
     if vad is not None:
         dec += f", speech regions by the {vad.name} VAD"
+    elif commands is not None:  # transcribe --commands, its VAD on, finds a command inside an utterance: not here
+        dec += ", each utterance matched whole (--vad off)"
     res = evaluate(rec, utts, opts, vad=vad)
     res["failed"] += skipped
     skip_note = f" ({res['failed']} skipped: unreadable or missing audio)" if res["failed"] else ""

@@ -17,12 +17,15 @@ import argparse
 import json
 import sys
 import time
+import warnings
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 
 from ..errors import SpeechseqError
 from .common import (IMAGE_SUFFIXES, MODELS, HelpFormatter, beam_arg, beam_size, bounded, decoder_fits, expand_inputs,
-                     no_shipped, output_dir, output_file, print_json_line, tuned_lexicon_options, warn)
+                     beside_bars, no_shipped, output_dir, output_file, print_json_line, tuned_lexicon_options, warn,
+                     warnings_beside_bars)
 
 DEFAULT_MODEL = MODELS / "recognizer-en.onnx"
 DEFAULT_LEXICON = MODELS / "words-en.npz"
@@ -279,48 +282,52 @@ def run(args: argparse.Namespace) -> int:
         raise SpeechseqError(f"--format {args.format} for {len(files)} files needs --output-dir (one subtitle file each: "
                              "one stream of them could not say which cue is whose)")
     show = sys.stderr.isatty() if args.progress is None else args.progress
-    bar, lengths, before = None, [], 0.0  # lengths: each file's seconds (header); before: those of the files done
+    lengths, before = [], 0.0  # lengths: each file's seconds (header); before: those of the files done
+    shown_bar = nullcontext()
     if show:
         from tqdm import tqdm
 
         lengths = header_seconds(files)
-        bar = tqdm(total=round(sum(lengths)), unit="s", file=sys.stderr, desc="transcribing")
+        shown_bar = tqdm(total=round(sum(lengths)), unit="s", file=sys.stderr, desc="transcribing")
     failed, audio_s, t0 = 0, 0.0, time.perf_counter()
-    for k, path in enumerate(files):
-        if bar is not None:
-            bar.set_postfix_str(path.name[-30:])
+    # closed however the loop ends: an error or Ctrl+C was said after the bar's text, and the bar drawn again under it
+    with shown_bar as bar:
+        for k, path in enumerate(files):
+            if bar is not None:
+                bar.set_postfix_str(path.name[-30:])
 
-            def on_segment(seg, _bar=bar, _name=path.name, _before=before):
-                advance(_bar, _before + seg.end)  # piece by piece
-                _bar.set_postfix_str(_name[-30:])  # (and shown: update() alone shows at most ten a second)
-        else:
-            on_segment = None
-        try:
-            t = rec.transcribe_file(path, opts, args.max_segment, on_segment, vad)
-        except SpeechseqError as err:  # one bad file is reported; the rest go on
-            warn(str(err))
-            failed += 1
+                def on_segment(seg, _bar=bar, _name=path.name, _before=before):
+                    advance(_bar, _before + seg.end)  # piece by piece
+                    _bar.set_postfix_str(_name[-30:])  # (and shown: update() alone shows at most ten a second)
+            else:
+                on_segment = None
+            try:
+                with warnings_beside_bars():
+                    t = rec.transcribe_file(path, opts, args.max_segment, on_segment, vad)
+            except SpeechseqError as err:  # one bad file is reported; the rest go on
+                warn(str(err))
+                failed += 1
+                if bar is not None:
+                    before += lengths[k]
+                    advance(bar, before)
+                continue
+            audio_s += t.duration
+            if first is None:
+                first = (path, plotted_text(t, args.max_segment))
+            if out_dir is not None:
+                write_whole(out_dir / names[k], render(t, path, args.format))
+            else:
+                with beside_bars():
+                    if args.format == "json":
+                        print_json_line(t.to_json(path_text(path)))
+                    elif args.format == "txt":
+                        sys.stdout.write((f"{path_text(path)}: " if len(files) > 1 else "") + t.text + "\n")
+                    else:
+                        sys.stdout.write(render(t, path, args.format) + "\n")
+                    sys.stdout.flush()
             if bar is not None:
                 before += lengths[k]
                 advance(bar, before)
-            continue
-        audio_s += t.duration
-        if first is None:
-            first = (path, plotted_text(t, args.max_segment))
-        if out_dir is not None:
-            write_whole(out_dir / names[k], render(t, path, args.format))
-        elif args.format == "json":
-            print_json_line(t.to_json(path_text(path)))
-        elif args.format == "txt":
-            sys.stdout.write((f"{path_text(path)}: " if len(files) > 1 else "") + t.text + "\n")
-        else:
-            sys.stdout.write(render(t, path, args.format) + "\n")
-        sys.stdout.flush()
-        if bar is not None:
-            before += lengths[k]
-            advance(bar, before)
-    if bar is not None:
-        bar.close()
     elapsed = time.perf_counter() - t0
     if audio_s > 0 and show:
         print(f"{len(files) - failed} file(s), {audio_s:.1f} s of audio in {elapsed:.1f} s "
@@ -350,14 +357,16 @@ def write_whole(path: Path, text: str) -> None:
 
 def header_seconds(files: list[Path]) -> list[float]:
     """Each file's length in seconds as its header gives it (0 for a file that cannot be read: it is reported when its
-    turn comes), for the progress bar, which counts seconds of audio: counting files, it stood at 0/1 for the whole
-    of a long lecture."""
+    turn comes, and so is a file cut short: it was said to be truncated here too), for the progress bar, which counts
+    seconds of audio: counting files, it stood at 0/1 for the whole of a long lecture."""
     from ..audio import audio_info
 
     out = []
     for f in files:
         try:
-            out.append(audio_info(f).duration)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                out.append(audio_info(f).duration)
         except SpeechseqError:
             out.append(0.0)
     return out
