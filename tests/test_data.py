@@ -287,3 +287,16 @@ def test_a_missing_kaldi_recording_is_reported_at_its_first_utterance(tmp_path: 
     assert skips == [("wav.scp:1", 2), ("wav.scp:3", 2)]  # gone: once, after u1, u2; lost (no utterance): at the end
     with pytest.raises(SpeechseqError, match=r"wav.scp:1: audio file not found: .*gone.wav"):
         load_manifest(tmp_path)
+
+
+def test_a_folder_of_no_known_layout_says_what_each_layout_holds(tmp_path):
+    """'cannot tell the manifest format of this folder (known: jsonl, ...); pass format=' named an argument of the
+    Python API that `train recognizer` and `eval recognizer --manifest DIR` do not have: it now says what each
+    folder layout holds, and what to name instead."""
+    (tmp_path / "notes.txt").write_text("nothing here\n")
+    with pytest.raises(SpeechseqError) as err:
+        load_manifest(tmp_path)
+    msg = str(err.value)
+    assert "format=" not in msg, msg
+    for holds in ("*.trans.txt", "clips/", "wav.scp", ".jsonl"):
+        assert holds in msg, msg

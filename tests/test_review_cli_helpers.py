@@ -130,3 +130,17 @@ def test_a_seed_torch_cannot_take_is_a_usage_error(command, tmp_path, capsys):
     assert err.value.code == 2
     assert "argument --seed: must be < 2**64" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+def test_a_dash_for_standard_input_is_said_to_be_unsupported(tmp_path, monkeypatch):
+    """`speechseq transcribe -` said '-: no such file', as if a file named '-' were missing: audio is not read from
+    standard input, which is now said, with what to do instead; a real file named '-' is still read."""
+    from speechseq.commands.common import expand_inputs
+
+    monkeypatch.chdir(tmp_path)
+    skipped: list[str] = []
+    assert expand_inputs(["-"], skipped=skipped) == [] and skipped == ["-"]
+    with pytest.raises(SpeechseqError, match="standard input"):
+        expand_inputs(["-"])
+    (tmp_path / "-").write_bytes(b"RIFF")
+    assert expand_inputs(["-"]) == [Path("-")]

@@ -90,6 +90,14 @@ def expand_inputs(paths: Iterable[str], recursive_dirs: bool = True, skipped: li
             warn(msg)
             skipped.append(str(raw))
             continue
+        if str(raw) == "-" and not p.exists():  # not a missing file named "-"
+            msg = ("-: audio is not read from standard input; save it to a file and name that (or, for a "
+                   "microphone, use `speechseq listen`)")
+            if skipped is None:
+                raise SpeechseqError(msg)
+            warn(msg)
+            skipped.append(str(raw))
+            continue
         if p.is_dir() and recursive_dirs:
             from ..audio import UNREAD_SUFFIXES
 

@@ -467,8 +467,11 @@ def detect_format(path: str | Path) -> str:
             return "librispeech"
         if next(p.glob("*/*.wav"), None) is not None:
             return "speech_commands"
-        raise SpeechseqError(f"{p}: cannot tell the manifest format of this folder "
-                             f"(known: {', '.join(FORMATS)}); pass format=")
+        raise SpeechseqError(f"{p}: cannot tell the manifest format of this folder: a folder is read as a "
+                             "LibriSpeech tree (SPEAKER/CHAPTER/*.trans.txt), a Common Voice folder (clips/ beside "
+                             "its .tsv files), Speech Commands (a folder of .wav files for each word) or a Kaldi data "
+                             "dir (wav.scp and text), or one holding a manifest.jsonl; else name a manifest file (.jsonl, "
+                             ".csv, .tsv)")
     if not p.is_file():
         raise SpeechseqError(f"manifest not found: {p}")
     if p.name == "wav.scp":
