@@ -340,3 +340,15 @@ def test_phrases_do_not_begin_with_letters_glued_to_a_number(tmp_path):
     text = tmp_path / "t.txt"
     text.write_text("on the 3rd day\nin 1990s music halls\n", encoding="utf-8")
     assert set(ordinary_phrases([text], 50, min_words=2, max_words=3)) == {"on the", "music halls"}
+
+
+def test_a_keyword_with_an_apostrophe_has_its_homophones_left_out():
+    """"he'll" was read as the words "he" and "ll" (no pronunciation): its homophones "heal" and "heel" were among its
+    sound-alike and ordinary negatives. The dictionary spells contractions whole, and a curly apostrophe is one."""
+    prons = {"he'll": [("HH", "IY", "L")], "heal": [("HH", "IY", "L")], "heel": [("HH", "IY", "L")],
+             "he": [("HH", "IY")], "heap": [("HH", "IY", "P")], "heat": [("HH", "IY", "T")]}
+    vocab = ["heal", "heap", "heat", "heel"]
+    for keyword in ("he'll", "He’ll"):
+        out = sound_alikes(keyword, 10, words=vocab, prons=prons)
+        assert {"heal", "heel"}.isdisjoint(out) and "heap" in out, keyword
+        assert sorted(ordinary_words(10, exclude=[keyword], words=vocab, prons=prons)) == ["heap", "heat"], keyword

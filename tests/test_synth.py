@@ -701,3 +701,67 @@ def test_a_missing_input_file_names_its_option(argv, option, tmp_path, capsys):
     assert speechseq_main(argv) == 1
     assert f"speechseq: error: {option} {gone}: no such file" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(shutil.which("flite") is None, reason="needs flite")
+def test_a_missing_sox_is_named_not_the_engine(tmp_path, monkeypatch):
+    """flite, festival, pico, RHVoice and piper get their speed and pitch from sox: where sox was missing, every
+    varied clip failed with "flite is not installed (no 'sox' on PATH)" while flite made the natural-speed ones."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "flite").symlink_to(shutil.which("flite"))
+    monkeypatch.setenv("PATH", str(bin_dir))
+    voice = Voice("flite", "slt")
+    assert np.abs(synthesize("hello", voice)).max() == pytest.approx(0.95, abs=1e-3)  # flite itself runs
+    with pytest.raises(SynthError) as err:
+        synthesize("hello", voice, speed=1.2)
+    assert "flite is not installed" not in str(err.value)
+    assert "sox is not installed" in str(err.value) and "speed and pitch" in str(err.value)
+
+
+_SCRIPT_INTERRUPTED = """
+import runpy, sys, time
+import numpy as np
+from speechseq.train import synth
+def slow(text, voice, speed=1.0, pitch=1.0):
+    time.sleep(0.2)
+    return np.full(1600, 0.5, np.float32)
+synth.synthesize = slow
+sys.argv = ["make_synth_data.py", "keyword", "--keyword", "hello", "--out", sys.argv[1], "--engines", "espeak-ng",
+            "--variations", "1", "--min-per-engine", "0", "--neg-ratio", "0", "--workers", "2"]
+print("started", flush=True)
+runpy.run_path({script!r}, run_name="__main__")
+"""
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
+@pytest.mark.parametrize("how", ["ctrl-c", "kill"])
+def test_the_scripts_name_stops_on_ctrl_c_as_the_command_does(tmp_path, how):
+    """scripts/make_synth_data.py (the model cards' name of `speechseq synth`) ended Ctrl+C with a traceback and exit
+    1, and `kill` without a word; the command says "interrupted" (exit 130), and a rerun resumes alike."""
+    from .interrupts import interrupted_run
+    from .script_loader import ROOT
+
+    script = tmp_path / "run.py"
+    script.write_text(_SCRIPT_INTERRUPTED.format(script=str(ROOT / "scripts" / "make_synth_data.py")))
+    audio = tmp_path / "kw" / "audio"
+
+    def four_made() -> bool:
+        return audio.is_dir() and sum(f.suffix == ".wav" for f in audio.iterdir()) >= 4
+
+    out, err, code = interrupted_run([str(script), str(tmp_path / "kw")], how, after_s=0.0, within_s=30,
+                                     timeout_s=60, ready=four_made)
+    assert code == 130 and "interrupted" in err and "Traceback" not in err
+    assert not [f for f in audio.iterdir() if ".part" in f.name]
+
+
+def test_the_min_per_engine_help_says_what_the_catalogues_hold(capsys):
+    """--min-per-engine's help spoke of "the five more natural engines" at "a few dozen clips each": six engines
+    besides espeak-ng, of one to nine voices, 3 to 27 clips each at the default 3 variations."""
+    with pytest.raises(SystemExit):
+        speechseq_main(["synth", "keyword", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    sizes = [len(synth._CATALOGUE[e]) for e in synth.NATURAL_ENGINES]
+    assert (min(sizes), max(sizes), len(sizes)) == (1, 9, 6)  # what the help says in words
+    assert "the six other engines (one to nine voices each)" in help_text and "five" not in help_text
+    assert "3 to 27 clips each" in help_text

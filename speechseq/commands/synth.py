@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 import time
 
 from ..errors import SpeechseqError
@@ -61,8 +60,8 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
                     help="clips per voice (the first at natural speed and pitch)")
     kw.add_argument("--min-per-engine", type=bounded(int, ge=0), default=kw_cfg.min_per_engine,
                     help="at least this many positives per engine (engines with few voices get more variations; "
-                         "100 made the shipped detectors' data: with espeak-ng's hundreds of voices, the five more "
-                         "natural engines are otherwise a few dozen clips each)")
+                         "100 made the shipped detectors' data: with espeak-ng's hundreds of voices, the six other "
+                         "engines (one to nine voices each) are otherwise 3 to 27 clips each at 3 variations)")
     kw.add_argument("--phrasings", nargs="+", default=list(kw_cfg.phrasings), metavar="TEMPLATE",
                     help="how the keyword is said, taken in turn: {} is the keyword, e.g. '{}' '{}?' '{}!' 'hey, {}' "
                          "(punctuation changes the engines' intonation; no words may follow the keyword)")
@@ -156,11 +155,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make_synth_data.py", description=DESCRIPTION, formatter_class=HelpFormatter)
     add_subcommands(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
+    # ended as the command is: Ctrl+C or `kill` "interrupted" (exit 130; here they were a traceback and a silent
+    # death), an error one line
+    from ..cli import _run, _sigterm_as_ctrl_c
     start = time.time()
+    restore = _sigterm_as_ctrl_c()
     try:
-        args.func(args)
-    except SpeechseqError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    print(f"wall time {time.time() - start:.0f} s")
-    return 0
+        code = _run(args)
+    finally:
+        restore()
+    if code == 0:
+        print(f"wall time {time.time() - start:.0f} s")
+    return code

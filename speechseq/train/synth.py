@@ -289,12 +289,16 @@ def trim_silence(audio: np.ndarray, sr: int = SAMPLE_RATE, keep_s: float = 0.03,
     return audio[start:end]
 
 
-def _run(cmd: Sequence[str], voice: Voice, stdin: str | None = None) -> None:
+def _run(cmd: Sequence[str], voice: Voice, stdin: str | None = None, needed_for: str | None = None) -> None:
+    """Run an engine's program (or, `needed_for` saying what for, a helper such as sox) for `voice`."""
     try:
         # no stdin of ours: an engine that finds no text to say would wait on a terminal until the timeout
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=_TIMEOUT_S, input=stdin,
                               stdin=subprocess.DEVNULL if stdin is None else None)
     except FileNotFoundError:
+        if needed_for:  # the engine is there: it was called "not installed" while it made the natural-speed clips
+            raise SynthError(f"{voice.id}: {cmd[0]} is not installed (no {cmd[0]!r} on PATH), which "
+                             f"{needed_for} (Debian: apt install {cmd[0]})") from None
         raise SynthError(f"{voice.engine} is not installed (no {cmd[0]!r} on PATH)") from None
     except subprocess.TimeoutExpired:
         raise SynthError(f"{voice.id}: {cmd[0]} took over {_TIMEOUT_S} s") from None
@@ -366,7 +370,7 @@ def _sox_speed_pitch(audio: np.ndarray, sr: int, speed: float, pitch: float, tmp
         effects += ["tempo", "-s", f"{speed:.4f}"]
     if abs(pitch - 1.0) > 1e-3:
         effects += ["pitch", f"{1200 * math.log2(pitch):.1f}"]
-    _run(["sox", str(src), str(dst), *effects], voice)
+    _run(["sox", str(src), str(dst), *effects], voice, needed_for=f"{voice.engine}'s speed and pitch need")
     out, _ = sf.read(dst, dtype="float32")
     return out
 

@@ -83,9 +83,13 @@ def _fold(text: str) -> str:
 
 
 def _keyword_prons(keyword: str, prons: dict) -> list[tuple[str, ...]]:
+    """The keyword's pronunciations, its words spelled as the dictionary spells them: a contraction whole ("he'll",
+    which read as "he" and "ll" had none, and its homophones "heal" and "heel" were negatives), a curly apostrophe
+    straight."""
     from .splice import phrase_pronunciations
 
-    return phrase_pronunciations(re.findall(r"[a-z]+", _fold(keyword)), prons) if prons else []
+    words = [w.strip("'") for w in re.findall(r"[a-z']+", _fold(keyword).replace("\u2019", "'"))]
+    return phrase_pronunciations([w for w in words if w], prons) if prons else []
 
 
 def _says(word: str, key_prons: list[tuple[str, ...]], prons: dict) -> bool:
