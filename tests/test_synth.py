@@ -765,3 +765,17 @@ def test_the_min_per_engine_help_says_what_the_catalogues_hold(capsys):
     assert (min(sizes), max(sizes), len(sizes)) == (1, 9, 6)  # what the help says in words
     assert "the six other engines (one to nine voices each)" in help_text and "five" not in help_text
     assert "3 to 27 clips each" in help_text
+
+
+def test_a_negative_ratio_past_its_bound_is_refused_before_any_work(capsys):
+    """--neg-ratio 1e9 had no upper bound: the command listed billions of negatives and ran out of memory, making no
+    progress; a ratio above 100 negatives per positive is now a usage error, and a KeywordSet refuses it too."""
+    from speechseq.cli import main
+    from speechseq.train.synth_sets import KeywordSet
+
+    with pytest.raises(SystemExit) as exc:
+        main(["synth", "keyword", "--keyword", "amelia", "--out", "/nonexistent/x", "--neg-ratio", "1e9"])
+    assert exc.value.code == 2 and "--neg-ratio" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="neg_ratio"):
+        KeywordSet(neg_ratio=1e9)
+    assert KeywordSet(neg_ratio=100).neg_ratio == 100

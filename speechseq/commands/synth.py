@@ -16,8 +16,8 @@ import re
 import time
 
 from ..errors import SpeechseqError
-from ..train.synth_sets import (ENGINE_WEIGHTS, KeywordSet, SentenceSet, VoiceOptions,  # cheap: the audio stack is
-                                keyword_set, sentence_set)                              # imported when they run
+from ..train.synth_sets import (ENGINE_WEIGHTS, MAX_NEG_RATIO, KeywordSet, SentenceSet, VoiceOptions,  # cheap: the audio
+                                keyword_set, sentence_set)       # stack is imported when they run
 from .common import HelpFormatter, bounded, output_dir, text_file
 
 DESCRIPTION = ("Make synthetic speech for training: a keyword said by every installed voice (plus speed and pitch "
@@ -65,7 +65,8 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     kw.add_argument("--phrasings", nargs="+", default=list(kw_cfg.phrasings), metavar="TEMPLATE",
                     help="how the keyword is said, taken in turn: {} is the keyword, e.g. '{}' '{}?' '{}!' 'hey, {}' "
                          "(punctuation changes the engines' intonation; no words may follow the keyword)")
-    kw.add_argument("--neg-ratio", type=bounded(float, ge=0), default=kw_cfg.neg_ratio, help="negatives per positive")
+    kw.add_argument("--neg-ratio", type=bounded(float, ge=0, le=MAX_NEG_RATIO), default=kw_cfg.neg_ratio,
+                    help="negatives per positive")
     kw.add_argument("--alike-words", type=bounded(int, ge=1), default=kw_cfg.alike_words,
                     help="distinct sound-alike words (40%% of negatives)")
     kw.add_argument("--text", nargs="*", default=[], help="text files to cut short negative phrases from (25%% of "

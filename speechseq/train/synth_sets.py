@@ -72,14 +72,18 @@ class VoiceOptions:
              "a factor in [speed_min, 4]")])
 
 
+# negatives per positive at most: 1e9 listed billions of negatives and ran out of memory before any was said
+MAX_NEG_RATIO = 100
+
+
 @dataclass(frozen=True)
 class KeywordSet:
     variations: int = 3                      # clips per voice (the first at natural speed and pitch)
-    # at least this many positives per engine: with espeak-ng's hundreds of voices, the more natural engines are
-    # otherwise a few dozen clips each (100 made the shipped detectors' data)
+    # at least this many positives per engine: with espeak-ng's hundreds of voices, the six other engines (one to nine
+    # voices each) are otherwise 3 to 27 clips each at 3 variations (100 made the shipped detectors' data)
     min_per_engine: int = 100
     phrasings: tuple[str, ...] = ("{}",)     # how the keyword is said, in turn ({} the keyword; nothing after it)
-    neg_ratio: float = 1.0                   # negatives per positive
+    neg_ratio: float = 1.0                   # negatives per positive (at most MAX_NEG_RATIO)
     alike_words: int = 150                   # distinct sound-alike words (40 % of the negatives)
     text: tuple[str, ...] = ()               # text files to cut short negative phrases from (25 % of the negatives)
 
@@ -91,7 +95,8 @@ class KeywordSet:
             ("min_per_engine", self.min_per_engine, whole(self.min_per_engine, 0), "a whole number >= 0"),
             ("phrasings", self.phrasings, isinstance(self.phrasings, (tuple, list)) and len(self.phrasings) > 0,
              "a tuple of one template or more"),
-            ("neg_ratio", self.neg_ratio, finite(self.neg_ratio) and self.neg_ratio >= 0, "a finite number >= 0"),
+            ("neg_ratio", self.neg_ratio, finite(self.neg_ratio) and 0 <= self.neg_ratio <= MAX_NEG_RATIO,
+             f"a number from 0 to {MAX_NEG_RATIO}"),
             ("alike_words", self.alike_words, whole(self.alike_words), "a whole number >= 1")])
 
 
