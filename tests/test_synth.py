@@ -779,3 +779,20 @@ def test_a_negative_ratio_past_its_bound_is_refused_before_any_work(capsys):
     with pytest.raises(ValueError, match="neg_ratio"):
         KeywordSet(neg_ratio=1e9)
     assert KeywordSet(neg_ratio=100).neg_ratio == 100
+
+
+def test_an_engine_killed_by_a_signal_says_so():
+    """festival's text2wave crashes on some text (exit -11) and writes nothing: the line said 'text2wave failed
+    (exit -11): ' and stopped there. It now names the signal, and a silent failure says it printed nothing."""
+    from speechseq.train.synth import SynthError, Voice, _run
+
+    voice = Voice("festival", "kal")
+    with pytest.raises(SynthError) as err:
+        _run(["sh", "-c", "kill -SEGV $$"], voice)
+    assert str(err.value) == f"{voice.id}: sh was killed by SIGSEGV (it printed nothing)", str(err.value)
+    with pytest.raises(SynthError) as err:
+        _run(["sh", "-c", "exit 3"], voice)
+    assert str(err.value) == f"{voice.id}: sh failed (exit 3; it printed nothing)", str(err.value)
+    with pytest.raises(SynthError) as err:
+        _run(["sh", "-c", "echo bad text >&2; exit 1"], voice)
+    assert str(err.value) == f"{voice.id}: sh failed (exit 1): bad text", str(err.value)

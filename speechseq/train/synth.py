@@ -21,6 +21,7 @@ import functools
 import hashlib
 import math
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -302,8 +303,16 @@ def _run(cmd: Sequence[str], voice: Voice, stdin: str | None = None, needed_for:
         raise SynthError(f"{voice.engine} is not installed (no {cmd[0]!r} on PATH)") from None
     except subprocess.TimeoutExpired:
         raise SynthError(f"{voice.id}: {cmd[0]} took over {_TIMEOUT_S} s") from None
-    if proc.returncode != 0:
-        raise SynthError(f"{voice.id}: {cmd[0]} failed (exit {proc.returncode}): {proc.stderr.strip()[-300:]}")
+    if proc.returncode != 0:  # festival's text2wave crashes on some text (exit -11) and says nothing
+        said = proc.stderr.strip()[-300:]
+        if proc.returncode < 0:
+            try:
+                how = f"was killed by {signal.Signals(-proc.returncode).name}"
+            except ValueError:
+                how = f"was killed by signal {-proc.returncode}"
+            raise SynthError(f"{voice.id}: {cmd[0]} {how}" + (f": {said}" if said else " (it printed nothing)"))
+        raise SynthError(f"{voice.id}: {cmd[0]} failed (exit {proc.returncode}" + (f"): {said}" if said else
+                                                                                 "; it printed nothing)"))
 
 
 @functools.lru_cache(maxsize=2)
