@@ -1,4 +1,4 @@
-"""Audio in: any file (WAV/FLAC/OGG/MP3, any rate, any channels, int or float) to float32 mono 16 kHz.
+"""Audio in: any file (WAV/FLAC/OGG/MP3, any rate from 4 kHz, any channels, int or float) to float32 mono 16 kHz.
 
 `load_audio` decodes a whole file; `stream_audio` yields blocks with bounded memory, so a
 two-hour file is never held whole. Decoding is libsndfile (soundfile), which reads WAV, FLAC,
@@ -30,7 +30,8 @@ from .samples import (LIVE_LEVEL, SAMPLE_LIMIT, SAMPLE_RATE, _check_rate, finite
                       mono_samples, resample, to_mono)
 
 __all__ = ["SAMPLE_RATE", "AudioError", "AudioInfo", "audio_info", "load_audio", "stream_audio", "to_mono", "mix_live",
-           "LIVE_LEVEL", "resample", "float_samples", "mono_samples", "finite_samples", "SAMPLE_LIMIT", "path_text"]
+           "LIVE_LEVEL", "resample", "float_samples", "mono_samples", "finite_samples", "SAMPLE_LIMIT", "path_text",
+           "MIN_FILE_RATE"]
 
 
 class AudioError(SpeechseqError):
@@ -78,6 +79,9 @@ class _FrontToBack(sf.SoundFile):
     _source: "_Samples | None" = None  # the samples of a WAV whose header was never finished (_unfinished_wav)
     _said = False                 # whether a warning has said the file is damaged or cut short
     _capture = None               # an MP3's _capture_file, for its decoder's lines on fd 2 at every read
+    _after: "_FrontToBack | None" = None  # past a damaged stretch (_resume): the decoder that reads on, from frame
+    _at = 0                               # `_at`; the frames before that are silence
+    _stretches = 0                        # damaged stretches read past so far
 
     def seekable(self) -> bool:
         return False
@@ -88,6 +92,8 @@ class _FrontToBack(sf.SoundFile):
             self._source.close()
         if self._capture is not None:
             self._capture.close()
+        if self._after is not None:
+            self._after.close()
 
 
 class _Samples:
@@ -271,11 +277,20 @@ def _soundfile(p: Path) -> _FrontToBack:
     return f
 
 
+# The lowest file rate read. Speech is recorded at 8 kHz (telephone) and up; a rate below this is a damaged header
+# or no recording (3 Hz upsampled 100,000 samples to 9.3 hours of "audio"), and holds nothing the models could hear.
+MIN_FILE_RATE = 4000
+
+
 def _open(p: Path) -> _FrontToBack:
     f = _soundfile(p)
     if f.frames == 0 or f.samplerate <= 0:
         f.close()
         raise AudioError(f"{p}: contains no audio samples")
+    if f.samplerate < MIN_FILE_RATE:
+        f.close()
+        raise AudioError(f"{p}: sample rate {f.samplerate} Hz, below the {MIN_FILE_RATE} Hz speechseq reads (speech "
+                         f"is recorded at 8000 Hz or more): a damaged header, or not a recording")
     cut = _truncated(f)
     if cut is not None:  # decoded as far as it goes, as other tools do, but not in silence
         said, held, what = cut
@@ -285,29 +300,53 @@ def _open(p: Path) -> _FrontToBack:
     return f
 
 
+_SAID_STRETCHES = 3      # a file's damaged stretches read past (_resume) that are said, each in a warning
 _NO_LENGTH = 2**63 - 1  # libsndfile's frames of a file whose header gives no length (a FLAC encoded to a pipe)
 _PART = 1 << 20        # frames a read where there is no length to read at once
 
 
 def _read(p: Path, f: _FrontToBack, n: int, start: int) -> tuple[np.ndarray, bool]:
     """The next `n` frames of `f` (fewer at its end), float32 (n, channels), which is at frame `start`; and whether
-    the decoder failed part way. There (a FLAC or MP3 cut short or damaged: libsndfile decodes up to the fault, then
-    reports "lost sync", and soundfile drops that read's frames) the frames up to the fault, decoded again from the
-    start in short reads (the last frames before the fault can fail again: a decoder reads ahead), with a warning,
-    as a truncated WAV is read; AudioError where none decode."""
+    the decoder failed part way and could not go on. A stretch of a FLAC that does not decode (damaged in the middle)
+    is read as silence and the frames after it are read on (_resume), with a warning each; otherwise (a FLAC or MP3
+    cut short: libsndfile decodes up to the fault, then reports "lost sync", and soundfile drops that read's frames)
+    the frames up to the fault, with a warning, as a truncated WAV is read; AudioError where none decode."""
+    parts = []
+    while True:
+        if start < f._at:  # the silence of a damaged stretch (_resume), then the frames after it
+            parts.append(np.zeros((min(n, f._at - start), f.channels), np.float32))
+        else:
+            x, damaged, resumed = _decode(p, f, n, start)
+            parts.append(x)
+            if not resumed:
+                break
+        start, n = start + len(parts[-1]), n - len(parts[-1])
+        if n <= 0:
+            damaged = False
+            break
+    return (parts[0] if len(parts) == 1 else np.concatenate(parts)), damaged
+
+
+def _decode(p: Path, f: _FrontToBack, n: int, start: int) -> tuple[np.ndarray, bool, bool]:
+    """`_read`'s frames from `start` (at or after `f._at`) up to `n`, whether the decoder failed part way and whether
+    it goes on (_resume) after the frames returned, with a damaged stretch to be read as silence first."""
+    src = f._after or f
     notes: list[str] = []
     try:
         if f.format != "MP3":
-            return f.read(n, dtype="float32", always_2d=True), False
+            x = src.read(n, dtype="float32", always_2d=True)
+            if len(x) < n and f.format == "OGG":
+                _ogg_said(p, f, start + len(x))
+            return x, False, False
         with _decoder_stderr(notes, f._capture):
             x = f.read(n, dtype="float32", always_2d=True)
         _mp3_said(p, f, notes, start, n, len(x))
-        return x, False
+        return x, False, False
     except (sf.LibsndfileError, RuntimeError) as err:
         error = AudioError(f"{p}: cannot decode audio ({err})")
         msg = str(err).split(":")[-1].strip() or "unknown error"
     try:  # where the decoder stopped, most decoders say (not libsndfile's MP3 decoder reading floats)
-        hint = f.tell()
+        hint = src.tell()  # a frame of the file: a decoder past a damaged stretch was sought there
     except (sf.LibsndfileError, RuntimeError):
         hint = start
     end = hint if start < hint <= start + n else start + n  # read to there, or to the first read that fails
@@ -315,6 +354,8 @@ def _read(p: Path, f: _FrontToBack, n: int, start: int) -> tuple[np.ndarray, boo
     parts, pos = [], 0
     try:
         with _soundfile(p) as g, _decoder_stderr([], g._capture):  # the decoder's lines of the fault: said below
+            if start and f.format == "FLAC":  # seeks to any frame that decodes: not through an earlier damaged stretch
+                pos = g.seek(start)
             while pos < end:
                 y = g.read(min(sure - pos, 1 << 16) if pos < sure else min(512, end - pos), dtype="float32",
                            always_2d=True)
@@ -326,16 +367,86 @@ def _read(p: Path, f: _FrontToBack, n: int, start: int) -> tuple[np.ndarray, boo
     except (sf.LibsndfileError, RuntimeError, AudioError):
         pass
     x = np.concatenate(parts) if parts else np.zeros((0, f.channels), np.float32)
-    if start + len(x) == 0:
-        raise error from None
     sr, at = f.samplerate, (start + len(x)) / f.samplerate
+    resumed = _resume(p, f, start + len(x))
+    if resumed is None and start + len(x) == 0:
+        raise error from None
+    if resumed is not None:  # a damaged stretch, not the end: read on after it, its frames as silence
+        g, f._at = resumed
+        if f._after is not None:
+            f._after.close()
+        f._after = g
+        f._stretches += 1
+        if f._stretches <= _SAID_STRETCHES:  # a file damaged all over: a few lines, not one a stretch
+            more = "; any more such stretches of it are read so too, unsaid" if f._stretches == _SAID_STRETCHES else ""
+            warnings.warn(f"{p}: damaged at {at:.2f} s of {f.frames / sr:.2f} s ({msg}): "
+                          f"{f._at / sr - at:.2f} s that do not decode are read as silence, then the rest{more}",
+                          SpeechseqWarning, stacklevel=4)
+        return x, False, True
     if f._said:  # once a file
-        return x, True
+        return x, True, False
     f._said = True
     of = f" of {f.frames / sr:.2f} s" if f.frames != _NO_LENGTH else ""
     warnings.warn(f"{p}: damaged or cut short at {at:.2f} s{of} ({msg}); using the {at:.2f} s before",
-                  SpeechseqWarning, stacklevel=3)
-    return x, True
+                  SpeechseqWarning, stacklevel=4)
+    return x, True, False
+
+
+def _resume(p: Path, f: _FrontToBack, fault: int) -> tuple[_FrontToBack, int] | None:
+    """(a decoder of `p`, the frame it stands at): the first frame after `fault` that decodes again, where `f` is a
+    FLAC whose decoder failed at `fault` on a damaged stretch (libFLAC cannot go on after "lost sync", but a fresh
+    one seeks to a frame past the damage); None where none after it decodes (a file cut short) or `f` is no FLAC
+    of known length. The frames between are found by probes: steps doubling from `fault` to the first frame that
+    a decoder seeks to, then halving back to the earliest (a few dozen opens of the file, a millisecond each)."""
+    if f.format != "FLAC" or f.frames == _NO_LENGTH or fault >= f.frames:
+        return None
+
+    def seek(at: int) -> _FrontToBack | None:
+        try:
+            g = _soundfile(p)
+        except AudioError:
+            return None
+        try:
+            g.seek(at)
+            return g
+        except (sf.LibsndfileError, RuntimeError):
+            g.close()
+            return None
+
+    lo, step, hi = fault, 1024, None  # lo: a frame that does not decode (or the fault); hi: one that does
+    while hi is None:
+        at = min(fault + step, f.frames - 1)
+        g = seek(at)
+        if g is not None:
+            g.close()
+            hi = at
+        elif at == f.frames - 1:
+            return None
+        else:
+            lo, step = at, 2 * step
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        g = seek(mid)
+        if g is not None:
+            g.close()
+            hi = mid
+        else:
+            lo = mid
+    g = seek(hi)
+    return None if g is None else (g, hi)
+
+
+def _ogg_said(p: Path, f: _FrontToBack, end: int) -> None:
+    """One warning a file where an Ogg Vorbis or Opus file's decoding ended at frame `end`, before the length its
+    last page gives (which a whole file decodes to exactly): its decoder skipped pages it could not read (damage
+    inside the file) and went on without a word, the frames after them early by as many as were lost. A file cut
+    short says no other length: its last page is the one there."""
+    if f._said or end >= f.frames:
+        return
+    f._said = True
+    sr = f.samplerate
+    warnings.warn(f"{p}: damaged: {(f.frames - end) / sr:.2f} s of its {f.frames / sr:.2f} s did not decode and are "
+                  f"left out (the times after the damage are early by as much)", SpeechseqWarning, stacklevel=5)
 
 
 def _mp3_said(p: Path, f: _FrontToBack, notes: list[str], start: int, n: int, got: int) -> None:
@@ -348,12 +459,12 @@ def _mp3_said(p: Path, f: _FrontToBack, notes: list[str], start: int, n: int, go
     if notes:
         f._said = True
         warnings.warn(f"{p}: damaged: the MP3 decoder skipped data it could not decode (between {start / sr:.2f} s "
-                      f"and {end / sr:.2f} s); using the audio around it", SpeechseqWarning, stacklevel=4)
+                      f"and {end / sr:.2f} s); using the audio around it", SpeechseqWarning, stacklevel=5)
     elif got < n and f.frames - end > max(f.frames // 100, 2 * 1152):
         f._said = True
         warnings.warn(f"{p}: truncated (a copy or a recording cut short): its header promises {f.frames / sr:.2f} s, "
                       f"the file holds {end / sr:.2f} s; using the {end / sr:.2f} s there", SpeechseqWarning,
-                      stacklevel=4)
+                      stacklevel=5)
 
 
 # libsndfile's log of a WAV or AIFF whose audio chunk is shorter than its header says, e.g. "data : 165280 (should

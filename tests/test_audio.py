@@ -598,3 +598,119 @@ def test_a_pipe_or_a_device_is_not_called_an_empty_file(tmp_path):
             with pytest.raises(AudioError, match=r": not a regular file \(a pipe or a device\)") as err:
                 read(path)
             assert "empty" not in str(err.value)
+
+
+@pytest.mark.parametrize("rate", [1, 3, 1000, 3999])
+def test_a_rate_too_low_for_speech_is_refused_naming_the_file_and_its_rate(tmp_path, rate):
+    """A WAV whose header says 3 Hz (a damaged header, or not a recording) was upsampled and streamed as a file
+    5,333 times as long: 100,000 samples at 3 Hz read as 9.3 hours, without a word. Rates below 4000 Hz (none that
+    speech is recorded at: telephone speech is 8 kHz) are refused with one line naming the file and its rate."""
+    path = tmp_path / "odd.wav"
+    sf.write(path, np.zeros(max(4, rate // 10), np.float32), rate, subtype="PCM_16")
+    for read in (load_audio, lambda p: list(stream_audio(p)), audio_info):
+        with pytest.raises(AudioError) as err:
+            read(path)
+        msg = str(err.value)
+        assert msg.startswith(f"{path}: sample rate {rate} Hz") and "4000 Hz" in msg and "\n" not in msg, msg
+    sf.write(path, _tone(4000, seconds=1.0), 4000, subtype="PCM_16")   # the lowest rate read
+    assert len(load_audio(path)) == 16000 and audio_info(path).sample_rate == 4000
+
+
+def test_a_rate_too_low_in_a_batch_is_reported_and_skipped(tmp_path, capsys):
+    from speechseq.cli import main
+
+    slow = tmp_path / "slow.wav"
+    sf.write(slow, np.zeros(100000, np.float32), 3, subtype="PCM_16")
+    good = tmp_path / "good.wav"
+    sf.write(good, _tone(16000, seconds=2.0), 16000, subtype="PCM_16")
+    code = main(["detect", "--json", str(slow), str(good)])
+    out, err = capsys.readouterr()
+    assert [json.loads(x)["duration"] for x in out.splitlines()] == [2.0]
+    assert code != 0 and "slow.wav: sample rate 3 Hz" in err and err.count("\n") == 1, err
+
+
+def _damage(data: bytes, at: float) -> bytes:
+    """`data` with 400 bytes at the fraction `at` of it overwritten with junk."""
+    out = bytearray(data)
+    i = int(len(out) * at)
+    out[i : i + 400] = bytes(range(256)) + bytes(144)
+    return bytes(out)
+
+
+def test_a_damaged_stretch_inside_a_flac_loses_only_that_stretch(tmp_path):
+    """Junk in the middle of a FLAC (a bad sector, a damaged download): libsndfile's decoder reports "lost sync" there
+    and cannot go on, and the file was read up to the damage only ("using the 2.82 s before"), its second half lost.
+    A fresh decoder seeks past the damaged frames: the rest of the file is read, and the stretch that does not decode
+    is read as silence, so that times after it stay the file's own; the warning says where and how long it is."""
+    rng = np.random.default_rng(5)
+    x = (0.3 * _tone(16000, seconds=6.0) + 0.05 * rng.standard_normal(96000)).astype(np.float32)
+    good = tmp_path / "good.flac"
+    sf.write(good, x, 16000, subtype="PCM_16")
+    ref = load_audio(good)
+    bad = tmp_path / "bad.flac"
+    bad.write_bytes(_damage(_damage(good.read_bytes(), 0.3), 0.7))        # two damaged stretches
+    with pytest.warns(SpeechseqWarning) as caught:
+        whole = load_audio(bad)
+    said = [str(w.message) for w in caught if issubclass(w.category, SpeechseqWarning)]
+    assert len(said) == 2, said
+    lost = []
+    for line in said:
+        m = re.fullmatch(rf"{re.escape(str(bad))}: damaged at (\d\.\d\d) s of 6\.00 s \(flac decoder lost sync\.\): "
+                         r"(\d\.\d\d) s that do not decode are read as silence, then the rest", line)
+        assert m, line
+        lost.append((float(m.group(1)), float(m.group(2))))
+    assert 1.0 < lost[0][0] < 2.5 and 3.5 < lost[1][0] < 5.0 and all(0 < n < 0.6 for _, n in lost)
+    assert len(whole) == len(ref) == 96000
+    heard = np.abs(whole - ref) < 1e-6                                    # the file's own samples
+    assert heard.sum() > 96000 - 16000 * sum(n + 0.04 for _, n in lost)
+    np.testing.assert_array_equal(whole[~heard], 0.0)                     # the rest: silence
+    np.testing.assert_array_equal(whole[-16000:], ref[-16000:])           # the end is there, at its own time
+    with pytest.warns(SpeechseqWarning, match="read as silence, then the rest"):
+        joined = np.concatenate(list(stream_audio(bad, block_s=0.4)))
+    np.testing.assert_array_equal(joined, whole)
+    assert audio_info(bad).duration == 6.0
+
+
+def test_a_flac_damaged_all_over_is_read_whole_with_a_few_lines(tmp_path):
+    """Every damaged stretch read past was one warning: a file damaged in 600 places, 600 lines. The first three are
+    said, the third saying that more are read the same way; the file is read whole, at its length."""
+    x = (0.05 * np.random.default_rng(3).standard_normal(16000 * 20)).astype(np.float32)
+    good = tmp_path / "good.flac"
+    sf.write(good, x, 16000, subtype="PCM_16")
+    data = good.read_bytes()
+    for at in np.linspace(0.1, 0.9, 6):
+        data = _damage(data, at)
+    bad = tmp_path / "bad.flac"
+    bad.write_bytes(data)
+    for read in (load_audio, lambda p: np.concatenate(list(stream_audio(p, block_s=0.5)))):
+        with pytest.warns(SpeechseqWarning, match="read as silence") as caught:
+            assert len(read(bad)) == 16000 * 20
+        said = [str(w.message) for w in caught]
+        assert len(said) == 3 and said[2].endswith("; any more such stretches of it are read so too, unsaid"), said
+
+
+@pytest.mark.parametrize("subtype, sr", [("VORBIS", 16000), ("OPUS", 48000)])
+def test_a_damaged_ogg_says_how_much_did_not_decode(tmp_path, subtype, sr):
+    """Junk inside an Ogg Vorbis or Opus file: the decoder skips the pages it cannot read and goes on, and the file
+    was read a second or two short without a word (6 s read as 5.0 s or 4.0 s: the times after the damage early
+    by that much). Its last page says how long it is: a warning now says how much did not decode."""
+    rng = np.random.default_rng(5)
+    x = (0.3 * _tone(sr, seconds=6.0) + 0.05 * rng.standard_normal(6 * sr)).astype(np.float32)
+    good = tmp_path / "good.ogg"
+    sf.write(good, x, sr, format="OGG", subtype=subtype)
+    bad = tmp_path / "bad.ogg"
+    bad.write_bytes(_damage(good.read_bytes(), 0.5))
+    for read in (load_audio, lambda p: np.concatenate(list(stream_audio(p, block_s=0.4)))):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert len(read(good)) == 96000
+        with pytest.warns(SpeechseqWarning) as caught:
+            y = read(bad)
+        said = [str(w.message) for w in caught]
+        assert len(said) == 1, said
+        m = re.fullmatch(rf"{re.escape(str(bad))}: damaged: (\d\.\d\d) s of its 6\.00 s did not decode and are left "
+                         r"out \(the times after the damage are early by as much\)", said[0])
+        assert m, said
+        assert float(m.group(1)) == pytest.approx(6.0 - len(y) / 16000, abs=0.01) and float(m.group(1)) >= 0.5
