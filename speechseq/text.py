@@ -123,7 +123,8 @@ _COMPARISON = re.compile(r"(?<=[\d%°])[ \t]*[<>]=?[ \t]*" + _AMOUNT_AHEAD
 _COMPARISON_WORDS = {"<": " less than ", ">": " greater than ", "<=": " less than or equal to ",
                      ">=": " greater than or equal to "}
 # An ordinal ending before a capital that starts a word is parted from it ("21stCentury" twenty first century); not
-# one in capitals ("7StMr" seven stmr), nor one before an abbreviation ("1stDr" stays one stdr, as it always read).
+# one in capitals ("7StMr" seven stmr), nor one before an abbreviation ("1stDr" one stdr: its "first dr" read
+# "first doctor" normalised again).
 _ORDINAL_BEFORE_WORD = re.compile(r"(?<=\d)(?:st|nd|rd|th)(?=(?P<word>[A-Z][a-z]+))")
 
 
@@ -192,9 +193,9 @@ def _spell_number(match: re.Match) -> str:
     if "." in digits:
         whole, frac = digits.split(".", 1)
         words = (_cardinal(whole) + " " if whole else "") + "point " + " ".join(_ONES[int(d)] for d in frac)
-    elif suffix in ("st", "nd", "rd", "th"):  # past the trillions, digit by digit, the last one an ordinal
+    elif suffix[:2] in ("st", "nd", "rd", "th"):  # past the trillions, digit by digit, the last one an ordinal
         head = "" if len(digits) <= 15 else " ".join(_ONES[int(d)] for d in digits[:-1])
-        return f" {head} {_ordinal(int(digits[-1] if head else digits))} "
+        return f" {head} {_ordinal(int(digits[-1] if head else digits))}{suffix[2:]} "   # "3rds" thirds, "2ndly"
     elif money is None and len(digits) == 4 and "," not in text and 1100 <= int(digits) <= 2099:
         words = _year(int(digits))
     else:  # "the 00s" is a decade ("zeros"), not digits to read one by one
@@ -264,10 +265,10 @@ def _spell_fraction(match: re.Match) -> str:
 
 
 # An amount: digits with commas grouping thousands, a decimal part (or only one: ".5", not after a word or a number:
-# "No.5", "1.2.3"); a currency before it, an ordinal or plural ending (this one only after a 0: "1990s", not "5s")
-# or a scale word after it.
+# "No.5", "1.2.3"); a currency before it, an ordinal ending (its plural or adverb too: "3rds", "2ndly") or a plural
+# one (only after a 0: "1990s", not "5s") or a scale word after it.
 _NUMBER = re.compile(r"(?P<money>[" + _MONEY + r"])?(?P<num>(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?|(?<![\w.])\.\d+)"
-                     r"(?:(?P<suffix>(?:st|nd|rd|th|(?<=0)'?s)(?![a-z]))"
+                     r"(?:(?P<suffix>(?:(?:st|nd|rd|th)(?:s|ly)?|(?<=0)'?s)(?![a-z]))"
                      r"|(?<=\d)(?P<scale>\s+(?:thousand|million|billion|trillion)(?![a-z]))(?(money)|(?!)))?",
                      re.IGNORECASE)
 
@@ -278,7 +279,8 @@ def normalize(text: str) -> str:
     The result holds only characters of the CTC vocabulary (space, a-z, apostrophe), words
     separated by single spaces; normalising it again leaves it as it is. What is read:
       numbers    "1,000" and "1 000" (a no-break or thin space) one thousand, "3.5" three point five, "-4" and
-                 "–4" minus four, "21st" twenty first ("5star" five star, "21stCentury" twenty first century);
+                 "–4" minus four, "21st" twenty first ("5star" five star, "21stCentury" twenty first century,
+                 "2/3rds" two thirds, "2ndly" secondly);
                  a four-digit number from 1100 to 2099 without a comma is a year: "1984" nineteen eighty
                  four, "2024" twenty twenty four, "2005" two thousand five (write "2,024" for a quantity);
                  "the 1990s" nineteen nineties; "007", and a string of more than 15 digits, digit by digit

@@ -204,6 +204,21 @@ def test_normalize_reads_an_ordinal_ending_only_at_the_end_of_a_word(raw, expect
 
 
 @pytest.mark.parametrize("raw,expected", [
+    # an ordinal's plural or adverb ("2/3rds", "100ths", "2ndly") was no ordinal once its ending had to end the word:
+    # "two three rds", "one hundred ths", "two ndly" (before it, "two third s", "second ly")
+    ("2/3rds of the vote, a 5/16ths inch bolt", "two thirds of the vote a five sixteenths inch bolt"),
+    ("in 100ths of a second, three 8ths", "in one hundredths of a second three eighths"),
+    ("1stly, 2ndly and 3RDLY", "firstly secondly and thirdly"),
+    ("the 1234567890123456ths", "the one two three four five six seven eight nine zero one two three four five "
+                                "sixths"),
+    ("9thsy and 2ndlyx", "nine thsy and two ndlyx"),   # more letters: still no ordinal
+])
+def test_normalize_reads_the_plural_or_adverb_of_an_ordinal(raw, expected):
+    assert normalize(raw) == expected
+    assert normalize(expected) == expected
+
+
+@pytest.mark.parametrize("raw,expected", [
     # "Dr." after a capitalised word, ending the sentence or before a comma, is a street: "Elm Dr." read "elm doctor"
     ("Elm Dr.", "elm drive"),
     ("I live at 12 Elm Dr, Springfield.", "i live at twelve elm drive springfield"),
