@@ -85,6 +85,7 @@ _CLAUSE_END = re.compile(r"\s*(?![\s\w])")
 _NOT_STREETS = frozenset(("Mr", "Mrs", "Ms", "Dr", "Prof", "Sir", "Dame", "Lord", "Lady", "Dear", "Hi", "Hey", "Hello",
                           "Thanks", "Thank", "Goodbye", "Bye", "Yes", "No", "Sorry", "Please", "Morning", "Evening"))
 _WORD = re.compile(r"[^\W\d_]+")
+_DIGIT = re.compile(r"\d")
 # "7am", "7 a.m.", "10:30PM" -> "7 a m": the letters a person says (not the word "am")
 _AMPM = re.compile(r"(?<=\d)\s*([ap])\.?m\.?(?!\w)", re.IGNORECASE)
 # A minus sign: a hyphen before an amount, not after a word, a number or a sign of one ("-4", "-$5", "-½",
@@ -308,24 +309,30 @@ def normalize(text: str) -> str:
     empty ("Привет" -> ""), which callers refuse where they need words (a command phrase, every WER reference).
     """
     text = _NEGATIVE_POWER.sub(lambda m: " to the minus " + m.group(1).translate(_SUPERSCRIPT_DIGITS) + " ", text)
-    text = _DECIMAL_COMMA.sub(lambda m: (m.group("sign") or "") + m.group("whole").replace(".", ",")
-                              + "." + m.group("cents"), text)
-    text = _DIGIT_GROUPS.sub(lambda m: re.sub(r"\D", ",", m.group(0)), text)
+    # every rule but the abbreviations', the degrees' and the signs' needs a digit: a sentence of words skips them
+    if _DIGIT.search(text):
+        text = _DECIMAL_COMMA.sub(lambda m: (m.group("sign") or "") + m.group("whole").replace(".", ",")
+                                  + "." + m.group("cents"), text)
+        text = _DIGIT_GROUPS.sub(lambda m: re.sub(r"\D", ",", m.group(0)), text)
     text = unicodedata.normalize("NFKD", text.translate(_LETTERS).translate(_SIGNS)).replace("+/-", " plus or minus ")
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = _ORDINAL_BEFORE_WORD.sub(lambda m: m.group(0) if _ABBREVIATION.fullmatch(m.group("word"))
-                                    else m.group(0) + " ", text)
+    digits = _DIGIT.search(text) is not None  # (NFKD makes some: "½" 1⁄2, "①" 1)
+    if digits:
+        text = _ORDINAL_BEFORE_WORD.sub(lambda m: m.group(0) if _ABBREVIATION.fullmatch(m.group("word"))
+                                        else m.group(0) + " ", text)
     text = _ABBREVIATION.sub(_spell_abbreviation, text)
-    text = _AMPM.sub(lambda m: f" {m.group(1).lower()} m ", text)
-    text = _CURRENCY_MINUS.sub(lambda m: (m.group("minus") or "") + m.group("sign"),
-                               _CURRENCY_AFTER.sub(r"\g<sign>\g<num>", text))
-    text = _COMPARISON.sub(lambda m: _COMPARISON_WORDS[m.group(0).strip(" \t")], text)
-    text = _MINUS.sub(" minus ", text)
+    if digits:
+        text = _AMPM.sub(lambda m: f" {m.group(1).lower()} m ", text)
+        text = _CURRENCY_MINUS.sub(lambda m: (m.group("minus") or "") + m.group("sign"),
+                                   _CURRENCY_AFTER.sub(r"\g<sign>\g<num>", text))
+        text = _COMPARISON.sub(lambda m: _COMPARISON_WORDS[m.group(0).strip(" \t")], text)
+        text = _MINUS.sub(" minus ", text)
     text = _DEGREES.sub(lambda m: (" one degree " if m.group("one") else " degrees ")
                         + _SCALE_NAMES[(m.group("scale") or "").lower()] + " ", text)
-    text = _CLOCK.sub(_spell_clock, text)
-    text = _FRACTION.sub(_spell_fraction, text)
-    text = _NUMBER.sub(_spell_number, _ONE_CENT.sub(" one cent ", text))
+    if digits:
+        text = _CLOCK.sub(_spell_clock, text)
+        text = _FRACTION.sub(_spell_fraction, text)
+        text = _NUMBER.sub(_spell_number, _ONE_CENT.sub(" one cent ", text))
     for sym, words in _SYMBOLS.items():
         text = text.replace(sym, words)
     text = text.lower()
