@@ -669,3 +669,107 @@ def test_a_fine_tuned_model_records_its_init_as_given_not_the_machines_path(tmp_
     torch.save({**last, "extra": {**last["extra"], "recipe": recipe}}, tmp_path / "tuned" / "last.pt")
     code, err = _train_main("--out", "tuned", "--init", "base", "--epochs", "3", *data)
     assert code == 0 and "epoch 3/3" in err, err[-1500:]
+
+
+def _made_synth_folder(tmp_path) -> Path:
+    """A `speechseq synth keyword --keyword yes` folder: audio/ holding two "yes" clips and two negatives, and the
+    two manifests that say which is which."""
+    synth = tmp_path / "kw-yes"
+    (synth / "audio").mkdir(parents=True)
+    for word, manifest, kind in (("yes", "positives.jsonl", "keyword"), ("no", "negatives.jsonl", "word")):
+        rows = [{"audio_filepath": f"audio/{Path(p).name}", "duration": 0.4, "text": word, "kind": kind,
+                 "engine": "espeak-ng", "heldout": False} for p in _clips(synth / "audio", word, 2)]
+        (synth / manifest).write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return synth
+
+
+def test_a_synth_folder_given_as_recordings_is_refused_naming_synth(tmp_path):
+    """`speechseq synth keyword`'s folder given as --positives instead of --synth: its audio/ holds the keyword's
+    clips and as many negatives, and the folder was read as recordings, every clip one role, so its sound-alikes,
+    words and phrases were trained as the keyword (runs/s44/amelia/synth: 6,116 positives, 3,058 of them
+    negatives), and as --negatives the keyword as a negative. One line says to give it as --synth; its manifests
+    named on their own are read as before."""
+    from speechseq.commands.train_detector import items_from
+    from speechseq.errors import SpeechseqError
+
+    synth = _made_synth_folder(tmp_path)
+    for role in ("pos", "neg", "bg"):
+        with pytest.raises(SpeechseqError, match="^" + str(synth) + r": a `speechseq synth keyword` folder .* give it "
+                                                 r"as --synth " + str(synth)):
+            items_from([str(synth)], role, "yes")
+    assert sorted(i.text for i in items_from([str(synth / "positives.jsonl")], "pos", "yes")) == ["yes", "yes"]
+    neg = tmp_path / "neg"
+    neg.mkdir()
+    _clips(neg, "no", 3)
+    code, err = _train_main("--out", str(tmp_path / "run"), "--positives", str(synth), "--negatives", str(neg))
+    assert code == 1 and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith(f"speechseq: error: {synth}: a `speechseq synth keyword` folder")
+    assert err.strip().endswith("every clip in it would be a keyword clip)")
+    assert not (tmp_path / "run" / "bank.npz").exists()
+
+
+def test_positive_manifest_rows_that_say_other_words_are_left_out(tmp_path, capsys):
+    """A manifest given as --positives whose rows say other words than the keyword (the Precise set's
+    manifest.jsonl: amelia, android, hey chatterbox, not-wake-word phrases and noise, 392 rows) trained every row
+    as the keyword: for --keyword amelia 169 of them were not "amelia". Where other rows say the keyword, rows
+    whose text says another word are left out, with a warning counting them; rows without a text are kept; a
+    manifest of which no row says it is read whole, with a warning."""
+    from speechseq.commands.train_detector import items_from
+
+    rows = ["amelia", "android", "Amelia!", "a cheddar block", "(background noise, no speech)", "", "hey amelia"]
+    m = tmp_path / "manifest.jsonl"
+    m.write_text("".join(json.dumps({"audio_filepath": f"audio/{i}.wav", "text": t}) + "\n"
+                         for i, t in enumerate(rows)))
+    capsys.readouterr()
+    assert [i.text for i in items_from([str(m)], "pos", "amelia")] == ["amelia", "Amelia!", "", "hey amelia"]
+    err = capsys.readouterr().err
+    assert f"{m}: 3 of its 7 rows say other words than 'amelia' ('android', 'a cheddar block', ...): left out of " \
+           "the positives" in err
+    assert [i.text for i in items_from([str(m)], "neg", "amelia")] == ["android", "a cheddar block",
+                                                                       "(background noise, no speech)", ""]
+    m.write_text("".join(json.dumps({"audio_filepath": f"audio/{i}.wav", "text": t}) + "\n"
+                         for i, t in enumerate(["android", "android"])))
+    capsys.readouterr()
+    assert [i.text for i in items_from([str(m)], "pos", "amelia")] == ["android", "android"]
+    assert f"{m}: none of its 2 rows says 'amelia' ('android'): all trained on as its recordings" in \
+        capsys.readouterr().err
+
+
+def test_a_clip_given_as_a_positive_and_as_a_negative_is_refused(tmp_path):
+    """The course's layout with its parent folder given as --positives (`--positives raw_data --negatives
+    raw_data/negatives --backgrounds raw_data/backgrounds`): every negative and background was trained as the
+    keyword too, and as audio without it, without a word. One line counts the files given both ways."""
+    raw = tmp_path / "raw_data"
+    for d in ("activates", "negatives", "backgrounds"):
+        (raw / d).mkdir(parents=True)
+    _clips(raw / "activates", "yes", 4)
+    _clips(raw / "negatives", "no", 3)
+    _clips(raw / "backgrounds", "room", 2)
+    code, err = _train_main("--out", str(tmp_path / "run"), "--positives", str(raw), "--negatives",
+                            str(raw / "negatives"), "--backgrounds", str(raw / "backgrounds"))
+    assert code == 1 and "Traceback" not in err
+    assert err.strip().splitlines()[-1] == (
+        f"speechseq: error: 5 files are given both as keyword recordings (--positives) and as audio without the "
+        f"keyword (--backgrounds, --negatives), such as {raw / 'backgrounds' / 'room-0.wav'}: a clip is one or the "
+        f"other (give --positives the keyword's recordings alone)")
+    assert not (tmp_path / "run" / "bank.npz").exists()
+
+
+def test_file_names_not_in_utf8_are_trained_on(tmp_path):
+    """Clips with Latin-1 names (b"caf\\xe9-1.wav", as an old archive or a Windows share gives them) in the
+    positives folder: the hash that holds 15 % of files out encoded each name as UTF-8, a UnicodeEncodeError
+    traceback before any work. They are read, held out by their bytes, and a rerun resumes."""
+    import os
+
+    pos, neg = tmp_path / "pos", tmp_path / "neg"
+    pos.mkdir()
+    neg.mkdir()
+    for i, p in enumerate(_clips(pos, "yes", 4)):
+        os.rename(os.fsencode(p), os.fsencode(pos) + b"/caf\xe9-%d.wav" % i)
+    _clips(neg, "no", 3)
+    argv = ("--out", str(tmp_path / "run"), "--positives", str(pos), "--negatives", str(neg))
+    code, err = _train_main(*argv)
+    assert code == 0 and "Traceback" not in err, err[-2000:]
+    assert "data: 4 positives" in err and "; 0 files skipped" in err
+    code, err = _train_main(*argv)
+    assert code == 0 and "resuming from" in err and "other files" not in err, err[-2000:]

@@ -122,9 +122,11 @@ def _split_weight(spec: str) -> tuple[Path, float]:
 
 
 def _val(name: str, pct: int = 15) -> bool:
+    """Whether a file is held out for validation, by a hash of its name (a name not in UTF-8, as an old archive's
+    Latin-1 names are, by its bytes as UTF-8 shows them: it was a UnicodeEncodeError)."""
     from ..train.manifests import name_pct
 
-    return name_pct(name) < pct
+    return name_pct(os.fsencode(name).decode("utf-8", "backslashreplace")) < pct
 
 
 def items_from(specs: list[str], role: str, keyword: str) -> list:
@@ -140,7 +142,8 @@ def items_from(specs: list[str], role: str, keyword: str) -> list:
         if not path.exists():
             raise SpeechseqError(f"{path}: no such file or directory")
         if path.suffix.lower() == ".jsonl":
-            for r in _manifest_rows(path):
+            rows, others, before = _manifest_rows(path), [], len(items)
+            for r in rows:
                 if r.get("split") in EVAL_SPLITS:
                     continue  # evaluation audio is never trained on
                 text = str(r.get("text") or "")
@@ -151,12 +154,57 @@ def items_from(specs: list[str], role: str, keyword: str) -> list:
                     # validation counts false accepts per hour of ordinary words and phrases: mixes of held-out
                     # sound-alikes ("amalia" for "amelia") set thresholds of 0.95-0.98 that missed most clips
                     continue
-                items.append(BankItem(str(path.parent / r["audio_filepath"]), ("val_" + role) if held else role, weight,
-                                      r.get("engine", path.parent.name), synthetic="engine" in r, text=text))
+                item = BankItem(str(path.parent / r["audio_filepath"]), ("val_" + role) if held else role, weight,
+                                r.get("engine", path.parent.name), synthetic="engine" in r, text=text)
+                if role == "pos" and text.strip() and not contains_keyword(text, keyword):
+                    others.append(item)  # a manifest of several words (the Precise set's): not the keyword's clips
+                else:
+                    items.append(item)
+            items += _other_words(path, len(rows), others, keyword, kept=len(items) - before)
         else:
+            if path.is_dir() and any((path / m).is_file() for m in ("positives.jsonl", "negatives.jsonl")):
+                # read as recordings, its audio/ is the keyword's clips and the negatives alike, all of one role
+                raise SpeechseqError(f"{path}: a `speechseq synth keyword` folder (positives.jsonl, negatives.jsonl "
+                                     f"and their clips in one audio/ folder): give it as --synth {path}, which "
+                                     f"trains its keyword clips as positives and the rest as negatives (read as "
+                                     f"recordings, every clip in it would be {_ROLE_NAMES[role]})")
             for f in expand_inputs([str(path)]):
                 items.append(BankItem(str(f), ("val_" + role) if _val(str(f)) else role, weight, path.name))
     return items
+
+
+_ROLE_NAMES = {"pos": "a keyword clip", "neg": "a negative", "bg": "a background"}
+
+
+def _other_words(path: Path, n_rows: int, others: list, keyword: str, kept: int) -> list:
+    """The rows of a --positives manifest whose text says other words than the keyword (`others`, BankItems) to
+    train on: none, with a warning counting them, where other rows say it (`kept`, a manifest of several words, as
+    the Precise set's); all of them, with a warning, where none does (its texts spell the keyword otherwise)."""
+    if not others:
+        return []
+    said = sorted({i.text for i in others}, key=[i.text for i in others].index)
+    shown = f"{', '.join(map(repr, said[:2]))}{', ...' if len(said) > 2 else ''}"
+    if not kept:
+        warn(f"{path}: none of its {n_rows} rows says {keyword!r} ({shown}): all trained on as its recordings (a "
+             f"manifest of another keyword's clips trains a detector of that keyword)")
+        return others
+    warn(f"{path}: {len(others)} of its {n_rows} rows say other words than {keyword!r} ({shown}): left out of the "
+         f"positives")
+    return []
+
+
+def _given_both_ways(items: list) -> None:
+    """An error when files are given both as keyword clips and as audio without the keyword (the course's raw_data
+    given as --positives beside its raw_data/negatives): each would be trained as the keyword and as not it."""
+    keyword = {os.path.realpath(i.path) for i in items if i.role.endswith("pos")}
+    both = {os.path.realpath(i.path): i for i in items if not i.role.endswith("pos") and os.path.realpath(i.path)
+            in keyword}
+    if both:
+        options = sorted({"--negatives" if i.role.endswith("neg") else "--backgrounds" for i in both.values()})
+        first = min(i.path for i in both.values())
+        raise SpeechseqError(f"{len(both)} file{'s are' if len(both) > 1 else ' is'} given both as keyword recordings "
+                             f"(--positives) and as audio without the keyword ({', '.join(options)}), such as "
+                             f"{first}: a clip is one or the other (give --positives the keyword's recordings alone)")
 
 
 def _manifest_rows(path: Path) -> list[dict]:
@@ -301,6 +349,7 @@ def _train(args: argparse.Namespace, out: Path, model_cfg, range_db: float, warp
                      f"trained on: give more files" + (", or cut a long recording into several" if role == "bg"
                                                         else ""))
             items += got
+    _given_both_ways(items)
     sources = {"--positives": _resolved(pos, out), "--negatives": _resolved(neg, out),
                "--backgrounds": _resolved(args.backgrounds, out)}
     bank = cached_bank(bank_path) if bank_path.exists() else None
@@ -429,7 +478,7 @@ def content_digest(items) -> str:
         except OSError:
             data = b""  # a file that cannot be read: the bank reports it; its name still counts
         lines.append(f"{item.role}\t{Path(item.path).name}\t{hashlib.sha1(data).hexdigest()}")
-    return hashlib.sha256("\n".join(sorted(lines)).encode()).hexdigest()
+    return hashlib.sha256(os.fsencode("\n".join(sorted(lines)))).hexdigest()
 
 
 def data_line(meta: dict) -> str:

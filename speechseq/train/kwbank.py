@@ -28,7 +28,7 @@ import numpy as np
 
 from ..checks import finite, fraction, refuse, whole
 from ..frontend import FrontendConfig, logmel
-from ..runtime.takes import take_bounds
+from ..runtime.takes import TakeConfig, peak_dbfs, take_bounds
 from .pools import job_pool, quiet_worker
 
 __all__ = ["LO", "STEP", "ROLES", "BankItem", "BankConfig", "quantize", "dequantize", "speech_span", "build_bank",
@@ -158,7 +158,14 @@ def _work(args: tuple[int, BankItem, BankConfig]) -> tuple[int, np.ndarray | Non
             # each frame's power about its own mean: a microphone's DC offset (5 of the 327 Precise wake-word clips
             # carry 0.01 or more) counted as sound raised the floor; 0.01 added ended 42 of 56 amelia clips 0.1 s early
             power = audio[: frames * 160].astype(np.float64).reshape(frames, 160).var(1)
-            start, end = speech_span(10 * np.log10(power + 1e-12))
+            db = 10 * np.log10(power + 1e-12)
+            rise, peak = float(db.max() - np.percentile(db, 10)), peak_dbfs(audio)
+            if bounds is None and rise < MIN_RISE_DB and peak < TakeConfig.quiet_dbfs:
+                # a take of nothing: a room's hiss would be trained as the word
+                return index, None, 0, 0.0, (f"no speech in it (none a voice activity detector hears; its loudest "
+                                             f"10 ms only {rise:.0f} dB over its noise floor, its peak "
+                                             f"{peak:.0f} dBFS)")
+            start, end = speech_span(db)
             audio = audio[max(0, start - 3) * 160: (end + 3) * 160]
         seconds = len(audio) / 16000
         if seconds < MIN_TAKE_S:  # a click or a cut-off file: its label would teach the detector to fire on it
@@ -175,6 +182,11 @@ def _work(args: tuple[int, BankItem, BankConfig]) -> tuple[int, np.ndarray | Non
 # clip cut short, or several takes or a whole session in one file (the validation mixes are 4 s, the training ones
 # 10 s; `speechseq record` keeps takes of at most 2.5 s, padded 0.2 s each side).
 MIN_TAKE_S, MAX_TAKE_S = 0.1, 5.0
+# A quiet recording (its peak under `speechseq record`'s "too quiet", TakeConfig.quiet_dbfs) in which a VAD hears no
+# speech, and whose loudest frame lies less than this over its noise floor (10th percentile of its frames' power),
+# holds no keyword: a microphone's hiss spans about 2 dB, pink noise 7; every one of the 392 Precise recordings 15.9
+# dB or more (the one amelia clip Silero does not hear: 28 dB, peak -30 dBFS).
+MIN_RISE_DB = 10.0
 REAL_LEAD_S, REAL_TAIL_S = 0.5, 1.0  # pad_recording's noise before and after a recording
 
 
