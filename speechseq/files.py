@@ -61,7 +61,10 @@ def _replace(tmp: Path, out: Path) -> None:
         try:  # a group this user is not in, a file system without owners (FAT): as this user made it
             if hasattr(os, "chown"):
                 os.chown(tmp, st.st_uid if os.geteuid() == 0 else -1, st.st_gid)
-            os.chmod(tmp, stat.S_IMODE(st.st_mode))  # after chown, which drops the set-id bits
+        except OSError:
+            pass
+        try:  # after chown, which drops the set-id bits; the mode kept where the owner or group could not be
+            os.chmod(tmp, stat.S_IMODE(st.st_mode))
         except OSError:
             pass
     os.replace(tmp, out)

@@ -15,7 +15,7 @@ from speechseq.commands.common import text_file
 from speechseq.errors import SpeechseqError
 from speechseq.files import written_atomically
 
-from .another_user import NOBODY
+from .another_user import NOBODY, as_another_user, shared_folder
 
 
 def _rewrite(path: Path, data: bytes) -> None:
@@ -145,3 +145,23 @@ def test_a_file_whose_name_is_near_the_longest_is_written(tmp_path):
         tmp.write_bytes(b"take")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["文字起こし" * 16 + ".txt", "a" * 251 + ".txt",
                                                                "b" * 255, "c.wav"])
+
+
+def test_a_file_whose_group_cannot_be_kept_still_keeps_its_mode(tmp_path):
+    """A user rewriting their own file whose group is one they are not in (a file root gave them, group root): the
+    group cannot be kept (chown fails), and the mode, set in the same step, was dropped with it: a private 0640 file
+    came back as the umask made it."""
+    if os.geteuid() != 0:
+        pytest.skip("only root may give a file a group its owner is not in")
+    with shared_folder(tmp_path) as folder:
+        out = folder / "model.onnx"
+        out.write_bytes(b"old")
+        os.chown(out, NOBODY, 0)
+        out.chmod(0o640)
+
+        def rewrite():
+            os.umask(0o022)
+            _rewrite(out, b"new")
+            return [out.read_bytes().decode(), stat.S_IMODE(out.stat().st_mode)]
+
+        assert as_another_user(rewrite) == ["new", 0o640]
