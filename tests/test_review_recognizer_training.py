@@ -142,3 +142,58 @@ def test_a_librispeech_speaker_or_chapter_folder_is_read_as_librispeech(tmp_path
         utts = load_manifest(folder)
         assert [(u.text, u.speaker, u.split) for u in utts] == [("TURN ON THE LIGHT", "19", "train"),
                                                                 ("OPEN THE DOOR", "19", "train")]
+
+
+def test_a_corpus_folder_with_a_file_name_that_is_no_utf8_trains(tmp_path, capsys):
+    """The stamp of a corpus folder (train_recognizer._stamp) encoded each file's name as UTF-8: one file whose name
+    is other bytes (an archive's Latin-1 "café.txt" beside the clips) ended `train recognizer` on that folder with a
+    UnicodeEncodeError traceback before any work."""
+    import os
+
+    pytest.importorskip("torch")
+    rows = _clips(tmp_path / "data", 12)
+    _write(tmp_path / "data" / "manifest.jsonl", rows)   # a folder holding a manifest.jsonl
+    try:
+        (tmp_path / "data" / os.fsdecode(b"caf\xe9.txt")).write_text("notes\n")
+    except (OSError, UnicodeEncodeError):  # a file system that takes UTF-8 names only
+        pytest.skip("no file name that is not UTF-8 here")
+    code, _, err = run(capsys, "train", "recognizer", "--manifest", tmp_path / "data", "--out", tmp_path / "r",
+                       *TINY_REC)
+    assert code == 0 and "training on 11 utterances" in err, err
+
+
+def test_a_manifest_written_again_with_the_same_rows_is_no_change(tmp_path, capsys):
+    """`synth sentences` writes its train.jsonl anew at every run (a second run makes only the clips missing): the
+    same rows, a new modification time. A run resumed after it was told "m.jsonl has changed since the features of
+    r were made from it ... use a new --out" (and one without last.pt made its features again), for a manifest that
+    had not changed at all. A manifest file is stamped by what it holds; an edit is still said."""
+    import os
+
+    pytest.importorskip("torch")
+    rows = _clips(tmp_path / "data", 12)
+    manifest = _write(tmp_path / "data" / "m.jsonl", rows)
+    out = tmp_path / "r"
+    assert run(capsys, "train", "recognizer", "--manifest", manifest, "--out", out, *TINY_REC)[0] == 0
+    _write(manifest, rows)
+    os.utime(manifest, ns=(manifest.stat().st_atime_ns, manifest.stat().st_mtime_ns + 5 * 10 ** 9))
+    code, _, err = run(capsys, "train", "recognizer", "--manifest", manifest, "--out", out, *TINY_REC[:-1], "2")
+    assert code == 0 and f"resuming from {out / 'last.pt'}" in err and "has changed" not in err, err
+    _write(manifest, rows[:11])
+    code, _, err = run(capsys, "train", "recognizer", "--manifest", manifest, "--out", out, *TINY_REC[:-1], "3")
+    assert code == 0 and f"{manifest} has changed since the features of {out} were made from it" in err, err
+
+
+def test_a_stamps_record_left_empty_is_read_as_none(tmp_path, capsys):
+    """OUT/features/stamps.json left empty (the disk filled as it was written, the run killed then) made every later
+    run a JSONDecodeError traceback until the file was found and deleted. A record that cannot be read is none: the
+    features are made again (no training is kept here to resume on them)."""
+    pytest.importorskip("torch")
+    rows = _clips(tmp_path / "data", 12)
+    manifest = _write(tmp_path / "data" / "m.jsonl", rows)
+    out = tmp_path / "r"
+    assert run(capsys, "train", "recognizer", "--manifest", manifest, "--out", out, *TINY_REC)[0] == 0
+    (out / "features" / "stamps.json").write_text("")
+    (out / "last.pt").unlink()
+    code, _, err = run(capsys, "train", "recognizer", "--manifest", manifest, "--out", out, *TINY_REC)
+    assert code == 0 and "training on 11 utterances" in err, err
+    assert set(json.loads((out / "features" / "stamps.json").read_text())) == {"m0"}

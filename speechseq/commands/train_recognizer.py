@@ -18,6 +18,7 @@ import argparse
 import contextlib
 import hashlib
 import math
+import os
 import sys
 import zlib
 from pathlib import Path
@@ -96,7 +97,7 @@ def _cached(cache: Path, name: str, manifest: str, split: str | None, source: st
     path, stamps = cache / "sources.json", cache / "stamps.json"
     record = json.loads(path.read_text()) if path.exists() else {}
     made_from, stamp = [str(Path(manifest).resolve()), split], _stamp(manifest)
-    was = (json.loads(stamps.read_text()) if stamps.exists() else {}).get(name)  # None: made before stamps were kept
+    was = _stamps(stamps).get(name)  # None: made before stamps were kept
     kept = (cache.parent / "last.pt").exists()  # a run resumes on the features it was trained on
     if (cache / f"{name}.json").exists() and record.get(name, made_from) == made_from and (was == stamp or kept):
         if was not in (stamp, None):  # unrecorded: older runs
@@ -125,23 +126,42 @@ def _cached(cache: Path, name: str, manifest: str, split: str | None, source: st
     (cache / f"{name}.json").unlink(missing_ok=True)  # features of other data never outlive their record
     cache.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({**record, name: made_from}, indent=1))
-    stamped = json.loads(stamps.read_text()) if stamps.exists() else {}
-    stamps.write_text(json.dumps({**stamped, name: stamp}, indent=1))
+    stamps.write_text(json.dumps({**_stamps(stamps), name: stamp}, indent=1))
     bank.save(cache / name)
     return bank
 
 
+def _stamps(path: Path) -> dict:
+    """OUT/features/stamps.json: {} when there is none, or none that can be read (left empty by a full disk or a
+    kill as it was written, it was a JSONDecodeError traceback at every later run), as for features made before
+    stamps were kept: made again unless OUT/last.pt keeps a training on them."""
+    import json
+
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
 def _stamp(manifest: str) -> str:
-    """The state of a manifest, from the sizes and modification times of its file (of a folder: of everything under
-    it; of a Kaldi wav.scp: of its data dir): another stamp once it is edited, or once files are added to its folder,
-    removed or changed."""
+    """The state of a manifest: of its file, what it holds (a file written again with the same rows, as `synth
+    sentences` writes its train.jsonl at every run, is the same); of a folder (of a Kaldi wav.scp: of its data dir),
+    the sizes and modification times of everything under it. Another stamp once it is edited, or once files are
+    added to its folder, removed or changed."""
     root = Path(manifest)
     root = root.parent if root.name == "wav.scp" else root
     digest = hashlib.sha1()
+    if root.is_file():
+        with contextlib.suppress(OSError), open(root, "rb") as f:  # (unreadable: said when it is loaded)
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()[:16]
     for p in sorted([root, *root.rglob("*")] if root.is_dir() else [root]):
         with contextlib.suppress(OSError):  # a file removed meanwhile, a broken link: the listing changed all the same
             st = p.stat()
-            digest.update(f"{p.relative_to(root).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+            name = os.fsencode(p.relative_to(root).as_posix())  # its bytes: a name that is no UTF-8 was a traceback
+            digest.update(name + f"\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
     return digest.hexdigest()[:16]
 
 
