@@ -121,9 +121,12 @@ def _unrecognized(parser: argparse.ArgumentParser, args: argparse.Namespace, unk
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None, _default=warnings.showwarning):
-    """A SpeechseqWarning is one "speechseq: warning:" line; other warnings as Python shows them."""
+    """A SpeechseqWarning is one "speechseq: warning:" line (on a line of its own under a progress bar); other
+    warnings as Python shows them."""
     if issubclass(category, SpeechseqWarning):
-        print(f"speechseq: warning: {message}", file=sys.stderr)
+        from .commands.common import warn
+
+        warn(str(message))
     else:
         _default(message, category, filename, lineno, file, line)
 

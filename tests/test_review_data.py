@@ -181,3 +181,36 @@ def test_featurize_counts_unreadable_files_in_its_warning(tmp_path):
     with pytest.warns(SpeechseqWarning, match=r"1 of 3 utterances left out \(1 unreadable\)"):
         bank = featurize(utts, FrontendConfig(), "x", trim=False, load=load, progress=False)
     assert len(bank) == 2
+
+
+def test_a_clip_skipped_under_the_progress_bar_is_said_on_a_line_of_its_own(monkeypatch):
+    """`train recognizer` makes its features under a progress bar on a terminal: 'speechseq: warning: skipped CLIP'
+    was printed after the bar's text, on its line. It is a warning now, and the command line shows every
+    speechseq warning with the bar cleared first (commands.common.warn)."""
+    import io
+    import sys
+    import warnings
+
+    from speechseq.cli import _show_warning
+    from speechseq.frontend import FrontendConfig
+    from speechseq.train.featbank import featurize
+    from speechseq.train.manifests import Utterance
+
+    good = 0.01 * np.sin(np.arange(16000) / 5).astype(np.float32)
+
+    def load(u):
+        if u.audio == "bad.wav":
+            raise ValueError("cannot read")
+        return good
+
+    screen = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", screen)
+    monkeypatch.setattr(warnings, "showwarning", _show_warning)
+    utts = [Utterance(audio=a, duration=1.0, text="yes") for a in ("a.wav", "bad.wav", "c.wav")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = _show_warning
+        featurize(utts, FrontendConfig(), "x", trim=False, load=load, progress=True)
+    text = screen.getvalue()
+    at = text.index("speechseq: warning: skipped bad.wav")
+    assert text[at - 1] in "\r\n", repr(text[max(0, at - 60): at + 40])

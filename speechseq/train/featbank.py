@@ -199,7 +199,7 @@ def featurize(utterances: Sequence, cfg: FrontendConfig, source: str, trim: bool
         try:
             f = logmel(load(u), cfg)
         except Exception as err:  # noqa: BLE001 - one unreadable file must not stop a corpus
-            print(f"speechseq: warning: skipped {u.audio}: {err}", file=sys.stderr)
+            warnings.warn(f"skipped {u.audio}: {err}", SpeechseqWarning, stacklevel=2)
             unreadable += 1
             continue
         if trim:
