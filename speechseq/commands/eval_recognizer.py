@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "(recognition time, decoding included, over audio time; wall clock, on --threads "
                                    "threads, one by default). With --commands and --vad off (the default), each "
                                    "utterance is matched whole against the list, as listen matches what follows its "
-                                   "trigger word; with --vad silero or energy, as transcribe (whose VAD is on by "
+                                   "trigger word; with a VAD (--vad auto, silero or energy), as transcribe (whose VAD is on by "
                                    "default) matches: the stretches of speech a pause splits are tried alone and "
                                    "together, so that a word said before a command is left out.",
                        formatter_class=HelpFormatter)
