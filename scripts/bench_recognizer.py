@@ -163,11 +163,11 @@ def main() -> None:
         return
     texts = None
     if args.manifest:
+        from speechseq.commands.eval_recognizer import load_utterances
         from speechseq.errors import SpeechseqError
-        from speechseq.train.data import load_manifest
 
-        try:
-            utts = load_manifest(args.manifest, split=args.split)[: args.limit]
+        try:  # a row whose file is not there is named and skipped, as `eval recognizer` skips it
+            utts = load_utterances(args.manifest, args.split, args.limit)[0]
         except SpeechseqError as err:
             raise SystemExit(f"error: {err}") from None
         files, texts = [[u.audio, u.offset, u.end] for u in utts], [u.text for u in utts]

@@ -27,7 +27,8 @@ import time
 import zlib
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
@@ -92,49 +93,79 @@ def main() -> int:
     ap.add_argument("--speak", metavar="FILE", help="also a set of FILE's phrases said by --voices")
     ap.add_argument("--voices", default=",".join(_bench_voices()),
                     help="ENGINE:NAME,... for --speak (default: scripts/bench_listener.py's held-out voices)")
-    ap.add_argument("--cache", default="cache/eval_commands", help="where --speak's clips are kept")
-    ap.add_argument("--model", default="models/recognizer-en.int8.onnx")
+    ap.add_argument("--cache", default=str(ROOT / "cache" / "eval_commands"), help="where --speak's clips are kept")
+    ap.add_argument("--model", default=str(ROOT / "models" / "recognizer-en.int8.onnx"))
     ap.add_argument("--deficits", type=float, nargs="+", default=[1.0, 1.5, 2.0, 2.2, 2.5, 3.0, 4.0])
     ap.add_argument("--extra", help="more phrases for every list (one a line), never said in the set")
     ap.add_argument("--decoder", choices=("lexicon", "greedy", "none"), default="lexicon",
                     help="the free decode to compare with (none: skip it)")
     args = ap.parse_args()
-    if args.speak:
-        args.set.append(f"spoken={_spoken(args.speak, args.voices.split(','), Path(args.cache))}")
-    if not args.set:
+    for spec in args.set:
+        if not spec.partition("=")[0] or not spec.partition("=")[2]:
+            ap.error(f"--set {spec!r}: give NAME=MANIFEST[:SPLIT][@KEY=V1,V2]")
+    if not args.set and not args.speak:
         ap.error("give --set NAME=MANIFEST (or --speak FILE)")
 
+    from speechseq.errors import SpeechseqError
+
+    try:
+        return _evaluate(args)
+    except SpeechseqError as err:  # a missing manifest, model or phrase file, a set without utterances: one line
+        print(f"eval_commands.py: {err}", file=sys.stderr)
+        return 1
+
+
+def _evaluate(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from speechseq.audio import load_audio
-    from speechseq.commands.common import tuned_lexicon_options
+    from speechseq.audio import AudioError, load_audio
+    from speechseq.commands.common import tuned_lexicon_options, warn
+    from speechseq.errors import SpeechseqError
     from speechseq.frontend import logmel
     from speechseq.runtime.command_set import CommandSet
     from speechseq.runtime.lm import OnnxLM
     from speechseq.runtime.recognizer import DecodeOptions, Recognizer
     from speechseq.text import normalize
 
+    if args.speak:
+        args.set.append(f"spoken={_spoken(args.speak, args.voices.split(','), Path(args.cache))}")
     rec = Recognizer(args.model)
     extra = CommandSet.load(args.extra).texts if args.extra else ()
     opts = None
     if args.decoder == "lexicon":
-        opts = tuned_lexicon_options(Path("models/words-en.npz"), OnnxLM("models/lm-en.onnx"), 32)
+        opts = tuned_lexicon_options(ROOT / "models" / "words-en.npz", OnnxLM(ROOT / "models" / "lm-en.onnx"), 32)
     elif args.decoder == "greedy":
         opts = DecodeOptions()
     for spec in args.set:
         name, _, manifest = spec.partition("=")
         utts, skipped = _utterances(manifest)
-        refs = [normalize(u.text) for u in utts]
-        phrases = list(dict.fromkeys(refs)) + [p for p in extra if p not in refs]
-        table = CommandSet(phrases)
-        own = np.array([phrases.index(r) for r in refs])
-        t0, deficits, free_right = time.perf_counter(), [], 0
-        for u, i in zip(utts, own):
-            audio = load_audio(u.audio, rec.frontend.sample_rate)
+        t0, said, feats = time.perf_counter(), [], []
+        for u in utts:  # one file that cannot be read is named and skipped, as the rows load_utterances skips
+            try:
+                audio = load_audio(u.audio, rec.frontend.sample_rate)
+            except AudioError as err:
+                warn(f"{err} (skipped)")
+                skipped += 1
+                continue
             if u.offset is not None:  # a segment of the file
                 sr = rec.frontend.sample_rate
                 audio = audio[int(u.offset * sr) : None if u.end is None else int(u.end * sr)]
-            lp = rec.log_probs(logmel(audio, rec.frontend))
+            f = logmel(audio, rec.frontend)
+            if len(f) == 0:
+                warn(f"{u.audio}: no audio frames in the utterance (skipped)")
+                skipped += 1
+                continue
+            said.append(u)
+            feats.append(f)
+        if not said:
+            raise SpeechseqError(f"--set {name}: no utterances (with audio) in {manifest}")
+        refs = [normalize(u.text) for u in said]
+        phrases = list(dict.fromkeys(refs)) + [p for p in extra if p not in refs]
+        table = CommandSet(phrases)
+        own = np.array([phrases.index(r) for r in refs])
+        deficits, free_right = [], 0
+        for f, i in zip(feats, own):
+            lp = rec.log_probs(f)
             deficits.append(table.scores(lp)[1])
             if opts is not None:
                 free_right += rec.decode(lp, opts).text == phrases[i]

@@ -76,14 +76,20 @@ def _evaluate(args: argparse.Namespace, sets: list[tuple[str, str, str | None]])
         print("the recogniser has no encoder_out output: rescoring skipped", file=sys.stderr)
     results = {}
     for name, manifest, split in sets:
-        utts = manifest_outputs(runner, manifest, split, args.limit)
+        skipped: list[str] = []  # one file that cannot be read is named and skipped: the other utterances go on
+
+        def skip(msg: str) -> None:
+            skipped.append(msg)
+            print(f"warning: {msg.removesuffix(' (skipped)')} (skipped)", file=sys.stderr, flush=True)
+        utts = manifest_outputs(runner, manifest, split, args.limit, on_error=skip)
         audio = sum(u.duration for u in utts)
         if not utts or audio <= 0:
             raise SpeechseqError(f"--set {name}: no utterances (with audio) in {manifest}"
                                  + (f", split {split!r}" if split else ""))
         enc = sum(u.seconds for u in utts)
         refs = [normalize(u.text) for u in utts]
-        results[name] = {"utterances": len(utts), "audio_s": round(audio, 1), "recognizer_rtf": enc / audio}
+        results[name] = {"utterances": len(utts), "skipped": len(skipped), "audio_s": round(audio, 1),
+                         "recognizer_rtf": enc / audio}
         for label, dec in decoders.items():
             t0 = time.perf_counter()
             hyps = [normalize(dec(u.log_probs, u.memory).text) for u in utts]  # as the references are
@@ -94,7 +100,8 @@ def _evaluate(args: argparse.Namespace, sets: list[tuple[str, str, str | None]])
                   flush=True)
     print("\n| set | " + " | ".join(decoders) + " |\n|---|" + "---|" * len(decoders))
     for name, res in results.items():
-        print(f"| {name} ({res['utterances']} utt.) | "
+        skips = f", {res['skipped']} skipped" if res["skipped"] else ""
+        print(f"| {name} ({res['utterances']} utt.{skips}) | "
               + " | ".join(f"{res[k]['wer']:.2f}% (RTF {res[k]['rtf']:.3f})" for k in decoders) + " |")
     if args.json:
         Path(args.json).write_text(json.dumps({"args": vars(args), "results": results}, indent=1))

@@ -7,7 +7,7 @@ trained on CPU on the shipped recogniser's (frozen) encoder outputs.
     # 2. encoder outputs of the training audio, decoder training, export:
     nice -n 10 python scripts/train_decoder.py fit --recognizer cache/dec/recognizer-mem.onnx \\
         --lm-checkpoint runs/lm-en/best.pt --data ../shared/data --synth cache/synth/sentences/train.jsonl \\
-        --work runs/decoder-en --out models/decoder-en.onnx
+        --work runs/decoder-en --out models/decoder-en.onnx --epochs 25   # the shipped file's (default 15)
 
 Training audio: Kathleen `train`, FSDD `train` and (optionally) synthetic sentences of the
 non-held-out voices, the same sources as the recogniser. Kathleen `dev`, FSDD `test` and the

@@ -52,7 +52,7 @@ def test_eval_decoders_normalises_hypotheses_like_references(tmp_path, monkeypat
 
     utt = posteriors.Utterance("a.wav", "The dogs' bowls.", 2.0, np.zeros((5, 29), np.float32), None, 0.01)
     monkeypatch.setattr(posteriors, "RecognizerRunner", lambda path: SimpleNamespace(has_memory=False))
-    monkeypatch.setattr(posteriors, "manifest_outputs", lambda runner, manifest, split, limit: [utt])
+    monkeypatch.setattr(posteriors, "manifest_outputs", lambda runner, manifest, split, limit, on_error=None: [utt])
     monkeypatch.setattr(text_decoder, "TextDecoder",
                         lambda opts, **kw: (lambda lp, mem: SimpleNamespace(text="the dogs' bowls")))
     out = tmp_path / "r.json"

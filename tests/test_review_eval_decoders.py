@@ -32,7 +32,7 @@ def _run(monkeypatch, capsys, sets: list[str], outputs) -> tuple[int | str, str]
 
 def test_a_set_without_utterances_is_named(monkeypatch, capsys):
     """A split the manifest lacks gave no utterances: a ZeroDivisionError traceback (RTF over 0 s of audio)."""
-    rc, err = _run(monkeypatch, capsys, ["kdev=m.jsonl:test"], lambda runner, manifest, split, limit: [])
+    rc, err = _run(monkeypatch, capsys, ["kdev=m.jsonl:test"], lambda runner, manifest, split, limit, on_error=None: [])
     assert rc not in (0, None)
     assert "kdev" in str(rc) + err and "no utterances" in str(rc) + err
 
@@ -45,7 +45,7 @@ def test_a_set_without_a_name_is_a_usage_error(monkeypatch, capsys):
 
 
 def test_an_unreadable_manifest_is_one_line(monkeypatch, capsys):
-    def missing(runner, manifest, split, limit):
+    def missing(runner, manifest, split, limit, on_error=None):
         raise SpeechseqError(f"manifest not found: {manifest}")
     rc, err = _run(monkeypatch, capsys, ["k=gone.jsonl"], missing)
     assert rc == 1 and err.strip() == "error: manifest not found: gone.jsonl"
