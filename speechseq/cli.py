@@ -26,7 +26,7 @@ COMMANDS: tuple[str, ...] = ("features", "export", "listen", "sample", "analyze"
 GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "train": ("train a model (detector, recognizer, lm) from data", ("lm", "recognizer", "detector")),
     "eval": ("measure a model on labelled recordings", ("recognizer", "detector")),
-    "tune": ("tune decoding weights on a dev set", ("fusion",)),
+    "tune": ("tune decoding weights on a tuning set, not the one you report on", ("fusion",)),
 }
 # the order --help lists them in: using the models, making them, measuring them, the rest
 ORDER: tuple[str, ...] = ("listen", "transcribe", "detect", "record", "synth", "train", "export", "eval", "tune",

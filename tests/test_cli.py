@@ -298,3 +298,70 @@ def test_features_loudness_line_draws_the_loudest_second_full(tmp_path, capsys):
     assert main(["features", str(tmp_path / "a.wav")]) == 0
     line = capsys.readouterr().out.splitlines()[1]
     assert line == "  loudness per second | @|", line
+
+
+def test_features_plot_of_a_file_whose_name_matplotlib_would_parse(tmp_path):
+    """The picture's title is the file's name, which matplotlib read as mathtext (between two '$': "x$\\frac$.wav" was
+    a ParseSyntaxException traceback, "cost $5 or $6.wav" drawn as "cost 5 or 6.wav" in italics) and could not draw
+    where it is no UTF-8 (a lone surrogate: a TypeError traceback from the font code). Both are drawn, exit 0."""
+    import os
+
+    t = np.arange(16000) / 16000
+    good = tmp_path / "good.wav"
+    sf.write(good, 0.3 * np.sin(2 * np.pi * 300 * t), 16000, subtype="PCM_16")
+    for name in (b"x$\\frac$.wav", b"cost $5 or $6.wav", b"bad\xff.wav"):
+        clip = os.fsencode(str(tmp_path)) + b"/" + name
+        os.link(os.fsencode(str(good)), clip)
+        png = tmp_path / "spec.png"
+        r = subprocess.run([sys.executable, "-m", "speechseq", "features", clip, "--plot", png], capture_output=True,
+                           timeout=120)
+        assert r.returncode == 0 and b"Traceback" not in r.stderr, (name, r.stderr.decode(errors="replace"))
+        assert png.stat().st_size > 5000
+        png.unlink()
+    from speechseq.commands import features
+    from speechseq.frontend import FrontendConfig
+
+    fig = features._plot(np.zeros((10, 40), np.float32), FrontendConfig(), str(png), "cost $5 or $6.wav")
+    title = fig.axes[0].title
+    assert title.get_text() == "cost $5 or $6.wav" and not title.get_parse_math()     # drawn as written
+
+
+def test_features_json_of_a_file_whose_name_is_not_utf8_is_utf8(tmp_path):
+    """`features --json` wrote a name that is no UTF-8 back as its raw bytes inside the JSON line, which is then no
+    UTF-8 (json.loads of the decoded output, jq: an error); it names the file as detect and transcribe do, each such
+    byte as U+FFFD."""
+    import os
+
+    t = np.arange(16000) / 16000
+    sf.write(tmp_path / "good.wav", 0.3 * np.sin(2 * np.pi * 300 * t), 16000, subtype="PCM_16")
+    raw = os.fsencode(str(tmp_path)) + b"/bad\xff.wav"
+    os.rename(os.fsencode(str(tmp_path / "good.wav")), raw)
+    r = subprocess.run([sys.executable, "-m", "speechseq", "features", "--json", raw], capture_output=True,
+                       timeout=120, env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    assert r.returncode == 0 and b"Traceback" not in r.stderr, r.stderr.decode(errors="replace")
+    row = json.loads(r.stdout.decode("utf-8"))
+    assert row["file"] == f"{tmp_path}/bad\ufffd.wav" and row["frames"] == 98
+
+
+def test_help_of_tune_says_what_tune_fusion_tunes_on():
+    """`speechseq --help` and `speechseq tune --help` said "tune decoding weights on a dev set", where `tune fusion`
+    leaves the rows of dev, test and validation out unless --split names one (tune on one set, report on another:
+    README's "on a tuning set")."""
+    r = speechseq("--help")
+    line = next(s for s in r.stdout.splitlines() if s.strip().startswith("tune "))
+    r = speechseq("tune", "--help")
+    for text in (line, " ".join(r.stdout.split())):
+        assert "dev set" not in text and "on a tuning set" in text, text
+
+
+def test_analyze_of_an_empty_manifest_names_no_split(tmp_path):
+    """A manifest with no rows, no --split given, was "m.jsonl: no utterances (split None)", as if a split None had
+    been asked for; the split is named only where --split names one."""
+    from pathlib import Path
+
+    model = Path(__file__).resolve().parents[1] / "models" / "recognizer-en.onnx"
+    (tmp_path / "m.jsonl").write_text("")
+    r = speechseq("analyze", "--model", model, "--manifest", tmp_path / "m.jsonl")
+    assert r.returncode == 1 and r.stderr == f"speechseq: error: {tmp_path / 'm.jsonl'}: no utterances\n", r.stderr
+    r = speechseq("analyze", "--model", model, "--manifest", tmp_path / "m.jsonl", "--split", "dev")
+    assert r.returncode == 1 and r.stderr.endswith(": no utterances of split 'dev'\n"), r.stderr

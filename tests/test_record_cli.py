@@ -709,3 +709,13 @@ def test_record_into_an_empty_out_is_refused_not_the_working_directory(tmp_path,
         assert main(["record", *argv, "--out", "", "--input", str(src), "--vad", "energy"]) == 1
         assert capsys.readouterr().err.strip() == "speechseq: error: --out '': an empty path names no folder"
     assert list(work.iterdir()) == []
+
+
+def test_record_from_an_empty_input_is_refused_not_the_microphone(tmp_path, capsys):
+    """`--input ""` (a shell variable left unset) recorded from the default microphone, as if no --input were given
+    (here, with no input device, "no default input device"): an empty path names no file."""
+    for argv in (["android"], ["--background", "1"]):
+        out = tmp_path / "clips"
+        assert main(["record", *argv, "--out", str(out), "--input", "", "--vad", "energy"]) == 1
+        assert capsys.readouterr().err.strip() == "speechseq: error: --input '': an empty path names no file"
+        assert not out.exists()

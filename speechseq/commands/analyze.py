@@ -120,8 +120,8 @@ def read_outputs(runner, manifest: str, split, limit: int | None) -> tuple[list,
     failed: list[str] = []
     utts = manifest_outputs(runner, manifest, split, limit, on_error=lambda msg: (warn(msg), failed.append(msg)))
     if not utts:
-        raise SpeechseqError(f"{manifest}: no utterance could be read" if failed else
-                             f"{manifest}: no utterances (split {split!r})")
+        of = f" of split {split!r}" if isinstance(split, str) else ""  # none named: "(split None)" named one
+        raise SpeechseqError(f"{manifest}: no utterance could be read" if failed else f"{manifest}: no utterances{of}")
     return utts, len(failed)
 
 

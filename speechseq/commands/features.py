@@ -50,6 +50,8 @@ def _summary(path, n_mels: int, chunk_ms: float):
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..audio import path_text  # JSON is UTF-8: a name that is no UTF-8 as detect writes it
+
     output_file(args.plot, "--plot", IMAGE_SUFFIXES)
     failed, skipped, plotted = 0, [], not args.plot
     for path in expand_inputs(args.files, skipped=skipped):
@@ -63,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         energy = feats.mean(axis=1) if len(feats) else np.zeros(0)
         per_s = [float(energy[j : j + fps].mean()) for j in range(0, len(energy), fps)]
         if args.json:
-            print_json_line({"file": str(path), "duration": round(n / cfg.sample_rate, 3), "frames": len(feats),
+            print_json_line({"file": path_text(path), "duration": round(n / cfg.sample_rate, 3), "frames": len(feats),
                              "n_mels": cfg.n_mels, "mean_logmel_per_second": [round(v, 3) for v in per_s]})
         else:
             lo, hi = np.log(cfg.floor), max(per_s + [np.log(cfg.floor) + 1])  # hi - lo >= 1; no mean is under lo
@@ -79,17 +81,24 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed or skipped or not plotted else 0
 
 
-def _plot(feats: np.ndarray, cfg, out: str, title: str) -> None:
-    import matplotlib
+def _plot(feats: np.ndarray, cfg, out: str, title: str):
+    """Draw the log-mel spectrogram `feats` (T, n_mels) into `out`, titled by the file name `title`; returns the
+    Figure."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ..audio import path_text
 
-    fig, ax = plt.subplots(figsize=(10, 3))
+    fig = Figure(figsize=(10, 3))
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
     ax.imshow(feats.T, origin="lower", aspect="auto", extent=(0, len(feats) / cfg.frame_rate, 0, cfg.n_mels))
-    ax.set(xlabel="time (s)", ylabel="mel band", title=title)
+    ax.set(xlabel="time (s)", ylabel="mel band")
+    # a name as it is: no mathtext between two "$" (a traceback, or "$5 or $6" drawn as math), no lone surrogate of
+    # a name that is no UTF-8 (which the font code refuses with a traceback)
+    ax.set_title(path_text(title), parse_math=False)
     fig.tight_layout()
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=100)
-    plt.close(fig)
     print(f"wrote {out}", file=sys.stderr)
+    return fig

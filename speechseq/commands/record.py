@@ -185,6 +185,8 @@ def run(args: argparse.Namespace) -> int:
         raise SpeechseqError("give the folder for the recordings: --out DIR")
     if not args.out:  # Path("") is the working directory (output_dir's words: the folder is made once input works)
         raise SpeechseqError("--out '': an empty path names no folder")
+    if args.input == "":  # not the microphone, which `if args.input` took it for
+        raise SpeechseqError("--input '': an empty path names no file")
     if args.input and (args.device is not None or args.samplerate is not None):
         warn("--device and --samplerate choose a microphone: with --input they are ignored")
     if args.background is not None:
