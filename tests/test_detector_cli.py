@@ -292,3 +292,20 @@ def test_detect_plot_draws_no_posterior_while_the_output_settles(tmp_path):
     fig = plot_detections(path, str(tmp_path / "p.png"), det, [], 8.0, long, spec)
     for line in [line for line in fig.axes[1].get_lines() if not line.get_label().startswith("_")]:
         np.testing.assert_allclose(line.get_xydata()[:, 0], (np.arange(2, 50) + 1) * 4 * 0.04)
+
+
+def test_detect_plot_of_a_file_whose_name_matplotlib_would_parse(tmp_path, speech_wav):
+    """The picture's title is the file's name, which matplotlib read as mathtext (between two '$': "x$\\frac$.wav"
+    was a traceback, "cost $5 or $6.wav" drawn in italics without its '$') and could not draw where it is no UTF-8
+    (a lone surrogate, a traceback from the font code): both are drawn as written, exit 0."""
+    import os
+
+    for name in (b"x$\\frac$.wav", b"cost $5 or $6.wav", b"bad\xff.wav"):
+        clip = os.fsencode(str(tmp_path)) + b"/" + name
+        os.link(os.fsencode(str(speech_wav)), clip)
+        png = tmp_path / "det.png"
+        r = subprocess.run([sys.executable, "-m", "speechseq", "detect", clip, "--plot", png], capture_output=True,
+                           timeout=300)
+        assert r.returncode == 0 and b"Traceback" not in r.stderr, (name, r.stderr.decode(errors="replace"))
+        assert png.stat().st_size > 5000
+        png.unlink()

@@ -161,13 +161,16 @@ def plot_detections(path: Path, out: str, det, events, duration: float, post, sp
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    from ..audio import path_text
+
     fig = Figure(figsize=(10, 5))
     FigureCanvasAgg(fig)
     ax1, ax2 = fig.subplots(2, 1, sharex=True)
     if len(spec.rows):
         ax1.imshow(spec.rows.T, origin="lower", aspect="auto", cmap="magma",
                    extent=(0, spec.n / det.frontend.cfg.frame_rate, 0, spec.rows.shape[1]))
-    ax1.set(ylabel="mel band", title=str(path.name))
+    ax1.set(ylabel="mel band")
+    ax1.set_title(path_text(path.name), parse_math=False)  # as written: no mathtext, no surrogate of a name not UTF-8
     settle_s = 0.0
     for m, p, thr, settle in zip(det.models, post, det.thresholds, det.settle):
         live = np.arange(len(p.rows)) * p.factor >= settle  # rows whose every step is past the settling
