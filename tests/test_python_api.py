@@ -181,3 +181,49 @@ def test_split_at_pauses_refuses_lengths_and_rates_that_cannot_cut(kwargs, name,
             rec.transcribe([demo], **kwargs)
     cuts = list(split_at_pauses([demo], max_segment_s=2.0, min_segment_s=0.5))
     assert sum(len(s) for _, s in cuts) == len(demo) and max(len(s) for _, s in cuts) <= 32000
+
+
+def test_a_model_whose_name_is_no_utf8_loads(tmp_path):
+    """A Linux file name is bytes, not always UTF-8 (a copy from an old Latin-1 disk: "mod\\xe8le.onnx"); Python names
+    it with a surrogate, which onnxruntime refused: "cannot load ONNX model (__init__(): incompatible constructor
+    arguments...)", from `transcribe --model` and every loader, for a file that is a good model."""
+    import os
+    import shutil
+
+    from speechseq.runtime.onnx import read_metadata
+    from speechseq.runtime.streaming_recognizer import StreamingRecognizer
+
+    folder = os.fsdecode(bytes(tmp_path) + b"/mod\xe8le")
+    try:
+        os.mkdir(folder)
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("this file system takes UTF-8 names only")
+    rec_path, stream_path = Path(folder, "rec.onnx"), Path(folder, "stream.onnx")
+    shutil.copyfile(MODELS / "recognizer-en.int8.onnx", rec_path)
+    shutil.copyfile(MODELS / "recognizer-en.stream.int8.onnx", stream_path)
+    assert read_metadata(stream_path)["kind"] == "recognizer-stream"
+    stream = StreamingRecognizer(stream_path)
+    assert stream.path == str(stream_path) and stream.chunk_s == 0.4
+    demo = load_audio(SAMPLE)
+    want = Recognizer(MODELS / "recognizer-en.int8.onnx").recognize(demo).text
+    assert Recognizer(rec_path).recognize(demo).text == want != ""
+
+
+def test_the_export_named_for_a_checkpoint_called_onnx_does_not_overwrite_it(tmp_path):
+    """A training checkpoint saved as best.onnx was told "export it first (speechseq export best.onnx --out
+    best.onnx)": run as said, the export wrote the model over the checkpoint, and the run's weights were gone."""
+    import shlex
+    import zipfile
+
+    from speechseq.runtime.onnx import ModelError, make_session
+
+    for name in ("best.onnx", "best.ONNX", "best.pt"):
+        path = tmp_path / name
+        with zipfile.ZipFile(path, "w") as z:   # torch.save's layout
+            z.writestr("best/data.pkl", b"\x80\x02}q\x00.")
+        with pytest.raises(ModelError, match="a training checkpoint, not an ONNX model") as err:
+            make_session(path)
+        command = shlex.split(str(err.value).split("export it first (", 1)[1].rstrip(")"))
+        assert command[:3] == ["speechseq", "export", str(path)] and command[3] == "--out", command
+        out = Path(command[4])
+        assert out.parent == path.parent and out.suffix == ".onnx" and out.name.lower() != name.lower(), command

@@ -376,3 +376,25 @@ def test_stream_card_says_whether_the_shipped_files_are_fine_tuned():
         assert "stream_finetune" not in read_metadata(root / name)
     assert "the shipped files are step 1's (no fine-tune)" in card
     assert "Fine-tuned in chunked mode (the shipped files)" not in card
+
+
+def test_stream_cards_say_listen_reads_them_with_partial_decoder_stream_only():
+    """The cards said "`speechseq listen` uses it for the partial text while the user speaks": listen's partial text
+    is the final's decoder by default (--partial-decoder final) and loads no chunked twin; a reader of the card took
+    the twin for listen's partials and its 70.9% greedy WER for theirs."""
+    import argparse
+    import re
+
+    from speechseq.commands.listen import build_listener, register
+
+    ap = argparse.ArgumentParser()
+    register(ap.add_subparsers())
+    root = Path(__file__).resolve().parents[1]
+    default = build_listener(ap.parse_args(["listen"]))
+    chosen = build_listener(ap.parse_args(["listen", "--partial-decoder", "stream"]))
+    assert default.streaming is None and chosen.streaming is not None
+    for name in ("recognizer-en.stream.md", "recognizer-en.stream.int8.md"):
+        # below the Card line (session 6's words, which the card's JSON twin repeats)
+        body = " ".join((root / "models" / name).read_text().split("## Card", 1)[1].strip().split("\n\n", 1)[1].split())
+        said = re.findall(r"`speechseq listen[^`]*` (?:uses it|for partial)|used by `speechseq listen[^`]*`", body)
+        assert said and all("--partial-decoder stream" in s for s in said), (name, said)

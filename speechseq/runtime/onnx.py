@@ -49,11 +49,22 @@ def make_session(path: str | os.PathLike | bytes, threads: int = 1, profile_pref
         opts.enable_profiling = True
         opts.profile_file_prefix = profile_prefix
     try:
-        return ort.InferenceSession(p if isinstance(p, bytes) else str(p), sess_options=opts,
+        return ort.InferenceSession(p if isinstance(p, bytes) else _ort_path(p), sess_options=opts,
                                     providers=["CPUExecutionProvider"])
     except Exception as err:  # onnxruntime raises its own exception types
         where = name if isinstance(p, bytes) else p
         raise ModelError(f"{where}: cannot load ONNX model ({str(err).splitlines()[0][:200]})") from None
+
+
+def _ort_path(p: Path) -> str | bytes:
+    """`p` as onnxruntime takes a path (text it encodes as UTF-8), or the file's bytes where the name is no UTF-8: a
+    Linux name is bytes, which Python names with surrogates, and onnxruntime refused those ("incompatible constructor
+    arguments")."""
+    try:
+        str(p).encode("utf-8")
+    except UnicodeEncodeError:
+        return p.read_bytes()
+    return str(p)
 
 
 def direct_run(session):
@@ -200,8 +211,10 @@ def check_model_file(p: Path) -> None:
     if not p.is_file():
         raise ModelError(missing_model(p))
     if is_checkpoint(p):
+        # a checkpoint named .onnx: the export's output beside it, not over it (the run's weights)
+        out = p.with_suffix(".onnx") if p.suffix.lower() != ".onnx" else p.with_name(f"{p.stem}-model.onnx")
         raise ModelError(f"{p}: a training checkpoint, not an ONNX model: export it first (speechseq export "
-                         f"{shlex.quote(str(p))} --out {shlex.quote(str(p.with_suffix('.onnx')))})")
+                         f"{shlex.quote(str(p))} --out {shlex.quote(str(out))})")
 
 
 def is_checkpoint(p: Path) -> bool:
