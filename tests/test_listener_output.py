@@ -108,3 +108,12 @@ def test_cli_says_when_its_partial_options_are_not_read(tiny_models, capsys):  #
                  ["--partial-decoder", "final"], []):
         code, err = _cli(base + read, capsys)
         assert code == 0 and "not used" not in err, err
+
+
+def test_listen_from_an_empty_input_is_refused_not_the_microphone(capsys):
+    """`--input ""` (a shell variable left unset) listened to the default microphone, as if no --input were given:
+    an empty path names no file (as `record --input ''`)."""
+    from speechseq.cli import main
+
+    assert main(["listen", "--input", "", "--fast"]) == 1
+    assert capsys.readouterr().err.strip() == "speechseq: error: --input '': an empty path names no file"

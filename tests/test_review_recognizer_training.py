@@ -56,6 +56,22 @@ def test_export_int8_to_a_name_that_is_already_the_int8_twins_is_refused_before_
     assert code == 0 and out.split() == ["wrote", str(tmp_path / "x.onnx"), "wrote", str(tmp_path / "x.int8.onnx")]
 
 
+def test_export_over_its_own_checkpoint_is_refused_before_writing(tmp_path, capsys):
+    """`export best.onnx --out best.onnx` (a checkpoint saved with an .onnx name, the suggestion of an older error
+    line): the model was written over the checkpoint, and the run's weights were gone."""
+    torch = pytest.importorskip("torch")
+    from speechseq.nn.recognizer import Recognizer, RecognizerConfig
+
+    cfg = RecognizerConfig(n_mels=8, front_dim=8, hidden=6, layers=1, dropout=0.0)
+    ck = tmp_path / "best.onnx"
+    torch.save({"kind": "recognizer", "model_config": cfg.to_dict(), "model": Recognizer(cfg).state_dict(),
+                "epoch": 1, "extra": {}}, ck)
+    before = ck.read_bytes()
+    code, out, err = run(capsys, "export", ck, "--out", tmp_path / "." / "best.onnx")
+    assert code == 1 and out == "" and "is the checkpoint itself" in err, err
+    assert ck.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["best.onnx"]
+
+
 def test_a_manifest_given_more_rows_after_a_failed_run_is_read_again(tmp_path, capsys):
     """The features of a manifest were cached by its path alone: a run refused as too small ("1 utterance in
     --manifest: too few to hold some out ... give --val-manifest or more data"), rerun after rows were added to the

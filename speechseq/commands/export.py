@@ -81,6 +81,9 @@ def run(args: argparse.Namespace) -> int:
         raise SpeechseqError(f"{ckpt}: is a directory; give a checkpoint file in it (e.g. {held[0]})")
     if not ckpt.is_file():
         raise SpeechseqError(f"{ckpt}: no such checkpoint (or 'frontend')")
+    if out.exists() and out.samefile(ckpt):  # the model was written over the run's weights
+        raise SpeechseqError(f"--out {out} is the checkpoint itself: give the model another name (e.g. "
+                             f"{out.with_name(out.stem + '-model.onnx')})")
     try:
         loaded = torch.load(ckpt, map_location="cpu", weights_only=False)
         kind = loaded.get("kind")

@@ -368,6 +368,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"speechseq: no working input device: {err}", file=sys.stderr)
             return 1
         return 0
+    if args.input == "":  # not the microphone, which `not args.input` took it for
+        raise SpeechseqError("--input '': an empty path names no file")
     if args.fast and not args.input:
         raise SpeechseqError("--fast needs --input FILE")
     if args.input and (args.device is not None or args.samplerate is not None):
