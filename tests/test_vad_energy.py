@@ -187,3 +187,20 @@ def test_clip_floor_of_less_than_a_frame_is_none():
     assert vad.clip_floor_db(np.zeros(0, np.float32), quantile=0.0, min_s=0.0) is None
     assert vad.clip_floor_db(_noise(0.01, -50.0), quantile=0.0, min_s=0.0) is None
     assert vad.clip_floor_db(_noise(F, -50.0), quantile=0.0, min_s=0.0) == pytest.approx(-50.0, abs=0.5)
+
+
+def test_a_room_after_digital_silence_is_speech_no_longer_than_after_a_quiet_one():
+    """A microphone (or a file) that first gives exact zeros took the floor to about -100 dB, from where it rises
+    1.5 dB/s: a -50 dBFS room after it was speech for 35 s (`record --vad energy` kept no take; the listener would
+    not end an utterance). Nothing under min_db - margin_db is heard as speech anyway, so the floor goes no lower:
+    the room is speech for as long as after a -70 dBFS one, about 3 s (the floor's climb from -67 to -62 dBFS)."""
+    vad = EnergyVad()
+    room = _noise(20.0, -50.0, seed=3)
+    for before in (np.zeros(3 * SR, np.float32), _noise(3.0, -70.0, seed=4), _noise(3.0, -90.0, seed=5)):
+        st, probs = vad.initial_state(), []
+        for x in (before, room):
+            for i in range(0, len(x), 1600):
+                p, st = vad.step(x[i: i + 1600], st)
+                probs.append(p)
+        speech_s = (np.concatenate(probs)[int(3.0 / F):] >= 0.5).sum() * F
+        assert speech_s <= 4.0, speech_s

@@ -188,11 +188,14 @@ class EnergyVad:
     def step(self, chunk: np.ndarray, state: VadState) -> tuple[np.ndarray, VadState]:
         frames, rest = _frames(chunk, state)
         level = _levels_db(frames)
-        floor, hold, loud, dip = state.floor_db, state.hold, state.loud, state.dip
+        # the floor goes no lower than where nothing is speech anyway (min_db - margin_db): from digital silence's
+        # -100 dB it took 35 s to climb, and a -50 dBFS room after it was speech all that time
+        lowest = self.min_db - self.margin_db
+        floor, hold, loud, dip = max(state.floor_db, lowest), state.hold, state.loud, state.dip
         probs = np.empty(len(frames), np.float32)
         for i, db in enumerate(level.tolist()):
-            floor = db if db < floor else min(floor + self.rise, db)
-            above = db - max(floor, self.min_db - self.margin_db)
+            floor = max(db, lowest) if db < floor else min(floor + self.rise, db)
+            above = db - floor
             # held, the frame's 0.5 is at hold_db: a sentence's quiet end lies 6-12 dB above a noise's floor (in
             # digital silence not under min_db: the demo's decay 52 dB under its loudest was no speech)
             x = ((db - max(floor + self.hold_db, self.min_db)) if hold > 0 else above - self.margin_db) / self.slope_db
