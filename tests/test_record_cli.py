@@ -719,3 +719,16 @@ def test_record_from_an_empty_input_is_refused_not_the_microphone(tmp_path, caps
         assert main(["record", *argv, "--out", str(out), "--input", "", "--vad", "energy"]) == 1
         assert capsys.readouterr().err.strip() == "speechseq: error: --input '': an empty path names no file"
         assert not out.exists()
+
+
+def test_next_steps_quote_a_keyword_for_the_shell_whatever_it_holds():
+    """The keyword was put between double quotes as it is: one holding a '"', a '$' or a backtick broke the command
+    pasted (or ran what it named). Each pasted line now gives the keyword back whole."""
+    import shlex
+
+    from speechseq.commands.record import next_steps
+
+    for keyword in ('say "hi"', "cost $HOME", "tick`ls`", "hey robot", "it's me"):
+        lines = [line.rstrip(" \\") for line in next_steps(keyword, "kw", Path("clips")).splitlines()[1:]]
+        for words in (shlex.split(lines[0], comments=True), shlex.split(" ".join(lines[1:]))):
+            assert words[words.index("--keyword") + 1] == keyword, (keyword, words)

@@ -119,9 +119,11 @@ def next_steps(keyword: str, stem: str, out: Path) -> str:
     shipped = MODELS / f"{stem.replace('-', '_')}.onnx"
     init = shlex.quote(_from_here(shipped)) if shipped.is_file() else "runs/YOUR-RUN"
     synth = f"cache/synth/kw-{stem}"
+    # in double quotes where a shell reads it as it is there ("hey robot"), else quoted so that it does (a '"', '$')
+    said = f'"{keyword}"' if not set(keyword) & set('"$`\\!') else shlex.quote(keyword)
     return (f"speechseq: next, fit a detector to your voice (README: Training your own keyword):\n"
-            f"  speechseq synth keyword --keyword \"{keyword}\" --out {synth}   # once\n"
-            f"  speechseq train detector --keyword \"{keyword}\" --synth {synth} --init {init} \\\n"
+            f"  speechseq synth keyword --keyword {said} --out {synth}   # once\n"
+            f"  speechseq train detector --keyword {said} --synth {synth} --init {init} \\\n"
             f"      --positives {shlex.quote(f'{out}:50')} --backgrounds SPEECH-WITHOUT-THE-KEYWORD --epochs 3 "
             f"--lr 0.001 --out runs/{stem}-me")
 
