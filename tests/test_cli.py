@@ -11,6 +11,8 @@ import soundfile as sf
 from speechseq import __version__
 from speechseq.cli import COMMANDS, GROUPS, ORDER
 
+from .odd_names import plots_of_odd_names
+
 
 def speechseq(*args, timeout=120):
     return subprocess.run([sys.executable, "-m", "speechseq", *map(str, args)], capture_output=True, text=True,
@@ -304,20 +306,11 @@ def test_features_plot_of_a_file_whose_name_matplotlib_would_parse(tmp_path):
     """The picture's title is the file's name, which matplotlib read as mathtext (between two '$': "x$\\frac$.wav" was
     a ParseSyntaxException traceback, "cost $5 or $6.wav" drawn as "cost 5 or 6.wav" in italics) and could not draw
     where it is no UTF-8 (a lone surrogate: a TypeError traceback from the font code). Both are drawn, exit 0."""
-    import os
-
     t = np.arange(16000) / 16000
     good = tmp_path / "good.wav"
     sf.write(good, 0.3 * np.sin(2 * np.pi * 300 * t), 16000, subtype="PCM_16")
-    for name in (b"x$\\frac$.wav", b"cost $5 or $6.wav", b"bad\xff.wav"):
-        clip = os.fsencode(str(tmp_path)) + b"/" + name
-        os.link(os.fsencode(str(good)), clip)
-        png = tmp_path / "spec.png"
-        r = subprocess.run([sys.executable, "-m", "speechseq", "features", clip, "--plot", png], capture_output=True,
-                           timeout=120)
-        assert r.returncode == 0 and b"Traceback" not in r.stderr, (name, r.stderr.decode(errors="replace"))
-        assert png.stat().st_size > 5000
-        png.unlink()
+    plots_of_odd_names(tmp_path, good, "features", timeout=120)
+    png = tmp_path / "spec.png"
     from speechseq.commands import features
     from speechseq.frontend import FrontendConfig
 
