@@ -140,10 +140,13 @@ def test_an_events_end_is_where_the_keyword_its_labels_follow_ended(tmp_path):
     """Training labels start at the step whose frames hold the keyword's last sample (augment.label_vector); an
     event whose posterior run starts there (no smoothing, no learnt offset) puts the keyword's end within half a
     step of the true end, for every end sample (it was the end of that step's last window: 15-55 ms late)."""
+    from speechseq.runtime.detector import Detector
     from speechseq.train.augment import end_frame, label_vector
 
-    det = _model(tmp_path)
-    m, det.smoothing = det.models[0], [1]
+    stub = LoudnessModel()
+    stub.smoothing_steps = 1  # a model validated without smoothing, run so
+    det = Detector([stub])
+    m = det.models[0]
     half_step = m.stride * 160 / 16000 / 2
     errors = []
     for end_sample in range(16000, 16000 + 4 * 160 * 3):          # three steps' worth of keyword ends
@@ -440,3 +443,63 @@ def test_models_of_different_frontends_are_one_error_saying_which_and_how():
         Detector([a, b, c], merge=False)
     assert str(err.value) == ("detector models use different frontends, which one stream cannot feed (run them in "
                               "separate commands): n_mels 40: a.onnx, c.onnx; n_mels 80: b.onnx")
+
+
+class JumpModel(LoudnessModel):
+    """A stand-in whose raw posterior jumps from 0 to 1 within a step where the audio turns loud, as the shipped
+    detectors' do (activate's: 0.06 to 0.92 in one step)."""
+
+    def run(self, feats, ctx, h):
+        level = feats.reshape(-1, self.stride, self.n_mels).mean(axis=(1, 2))
+        return (level > -8.0).astype(np.float32), ctx, h
+
+
+@pytest.mark.parametrize("threshold", [0.5, 0.75, 0.9])
+def test_an_events_end_does_not_move_with_the_smoothing(threshold):
+    """A wider smoothing delays a jump's crossing by ceil(threshold * w) - 1 steps, not the (w - 1) / 2 of a ramp:
+    --smoothing 5 put spliced "activate"'s ends 40 ms later than 3 at 0.9 (and 1 30 ms earlier). The end of one
+    keyword is now the same at every smoothing, as at the model's own."""
+    from speechseq.runtime.detector import Detector, smoothing_lag
+
+    assert [smoothing_lag(0.9, w) for w in (1, 2, 3, 5)] == [0, 1, 2, 4]
+    assert [smoothing_lag(0.5, w) for w in (1, 2, 3, 4, 5)] == [0, 0, 1, 1, 2] == [(w - 1) // 2 for w in (1, 2, 3, 4, 5)]
+    audio = np.zeros(16000 * 3, np.float32)
+    audio[16000 + 37 * 16: 16000 * 2] = 0.3 * np.random.default_rng(5).standard_normal(16000 - 37 * 16)
+    ends = {}
+    for w in (1, 2, 3, 5, 8):
+        events, _ = _streamed(Detector([JumpModel()], threshold=threshold, smoothing_steps=w, range_db=None),
+                              audio, 1600)
+        assert len(events) == 1
+        ends[w] = events[0].end
+    own = ends[JumpModel().smoothing_steps]
+    assert max(abs(e - own) for e in ends.values()) < 1e-9, ends
+
+
+def test_the_end_offset_is_read_at_the_threshold_run_at(tmp_path):
+    """A model with an "end_offset_table" (validation's offsets by threshold) gives the offset interpolated at the
+    threshold it runs at; the shipped models (none) their one end_offset_s at any threshold; a table that is not one
+    is one error naming the file."""
+    import shutil
+
+    from speechseq.runtime.detector import Detector
+    from speechseq.runtime.onnx import ModelError, read_metadata, write_metadata
+
+    shipped = ROOT / "models" / "activate.onnx"
+    assert "end_offset_table" not in read_metadata(shipped)
+    for th in (None, 0.3, 0.5, 0.97):
+        assert Detector.load(shipped, threshold=th).end_offsets == [0.12]
+    path = tmp_path / "tabled.onnx"
+    shutil.copy(shipped, path)
+    table = {"threshold": [0.3, 0.5, 0.9], "end_offset_s": [0.04, 0.08, 0.16]}
+    write_metadata(path, {**read_metadata(path), "end_offset_table": table})
+    got = {th: Detector.load(path, threshold=th).end_offsets[0] for th in (0.1, 0.3, 0.4, 0.75, 0.9, 0.99)}
+    assert got == pytest.approx({0.1: 0.04, 0.3: 0.04, 0.4: 0.06, 0.75: 0.13, 0.9: 0.16, 0.99: 0.16})
+    assert Detector.load(path).end_offsets[0] == pytest.approx(0.13)          # its own threshold, 0.75
+    # one run's end moves with the offset: 0.16 - 0.13 s earlier at 0.9 than at 0.75 (at the model's own smoothing)
+    at = {th: Detector.load(path, threshold=th)._event(0, 100, 0.99, 102).end for th in (0.75, 0.9)}
+    assert at[0.75] - at[0.9] == pytest.approx(0.03)
+    for bad in ({"threshold": [0.5, 0.3], "end_offset_s": [0.1, 0.1]}, {"threshold": [0.5], "end_offset_s": []},
+                {"threshold": [0.5], "end_offset_s": [float("nan")]}, [0.1], {"threshold": [0.5]}):
+        write_metadata(path, {**read_metadata(path), "end_offset_table": bad})
+        with pytest.raises(ModelError, match="tabled.onnx: detector metadata"):
+            Detector.load(path)

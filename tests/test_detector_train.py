@@ -593,3 +593,55 @@ def test_the_critic_skips_gradients_that_are_not_finite():
         p.grad = torch.ones_like(p)
     adv._step_critic()
     assert not all(torch.equal(a, p) for a, p in zip(before, adv.critic.parameters()))
+
+
+def test_end_offset_table_is_the_median_first_crossing_at_every_threshold():
+    """Two posteriors from their label start: a ramp reaching 1 at step 10 and a jump at step 4. The offset at each
+    threshold is the median of their first crossings less (w - 1) / 2 steps, in seconds; a threshold neither reaches
+    is left out."""
+    from speechseq.train.detector_validation import THRESHOLDS, end_offset_table
+
+    ramp = np.linspace(0.0, 0.9, 10, dtype=np.float32)      # 0.1 a step: reaches 0.5 at step 5, never 0.95
+    jump = np.r_[np.zeros(4), np.full(8, 0.99)].astype(np.float32)
+    table = end_offset_table([ramp, jump, np.zeros(0, np.float32)], smoothing_steps=3, step_s=0.04)
+    at = dict(zip(table["threshold"], table["end_offset_s"]))
+    assert table["threshold"] == [t for t in THRESHOLDS.tolist() if t <= 0.99]
+    assert at[0.5] == pytest.approx(0.04 * ((5 + 4) / 2 - 1))
+    assert at[0.05] == pytest.approx(0.04 * ((1 + 4) / 2 - 1))
+    assert at[0.95] == pytest.approx(0.04 * (4 - 1))          # the jump alone
+    assert end_offset_table([], 3, 0.04) == {"threshold": [], "end_offset_s": []}
+
+
+def test_a_trained_models_end_offset_follows_the_threshold_it_runs_at(yes_no_bank, tmp_path):
+    """Validation measured the end offset at its own threshold only (0.97 for activate), and the runtime used it at
+    any: events' ends 50 ms early at activate's shipped 0.75, 90 ms at 0.5. The offset is measured at every
+    threshold now, kept with the checkpoint and the exported model, and read at the threshold a detector runs at;
+    end_offset_s, for older readers, is the table's at the exported threshold."""
+    from speechseq.runtime.detector import Detector
+    from speechseq.runtime.onnx import read_metadata
+    from speechseq.train.detector import train_detector
+    from speechseq.train.export_detector import export_checkpoint
+    from speechseq.train.kwbank import load_bank
+    from speechseq.train.kwmix import MixConfig
+    from speechseq.train.loop import load_checkpoint
+
+    torch.set_num_threads(1)
+    mix = MixConfig(clip_s=3.0, max_pos=2, max_neg=2, snr_db=(10.0, 25.0), reverb_prob=0.0)
+    history = train_detector(load_bank(yes_no_bank), tmp_path / "run", "yes", _recipe(epochs=2), TINY, mix,
+                             progress=False)
+    table = history[-1]["val_end_offset_table"]
+    assert len(table["threshold"]) == len(table["end_offset_s"]) >= 10
+    best = load_checkpoint(tmp_path / "run" / "best.pt")
+    rec = history[best["best"]["epoch"] - 1]
+    assert "val_end_offset_table" not in load_checkpoint(tmp_path / "run" / "snapshots" / "epoch_001.pt")["extra"][
+        "metrics"]
+    model = tmp_path / "yes.onnx"
+    export_checkpoint(tmp_path / "run" / "best.pt", model)
+    meta = read_metadata(model)
+    assert meta["end_offset_table"] == rec["val_end_offset_table"] and "val_end_offset_table" not in meta["metrics"]
+    th, off = (np.array(meta["end_offset_table"][k]) for k in ("threshold", "end_offset_s"))
+    assert meta["end_offset_s"] == pytest.approx(np.interp(meta["threshold"], th, off), abs=5e-4)
+    lo, hi = float(th[0]), float(th[-1])
+    got = {t: Detector.load(model, threshold=t).end_offsets[0] for t in (lo, hi)}
+    assert got == pytest.approx({lo: off[0], hi: off[-1]})
+    assert got[hi] > got[lo]                 # a higher threshold is crossed later

@@ -37,7 +37,7 @@ from .onnx import ModelError, direct_run, frontend_of, make_session, reading_met
 
 # load_graph: speechseq.runtime.detector_graph's, the graph KeywordModel runs
 __all__ = ["Detection", "KeywordModel", "KeywordState", "DetectorState", "Detector", "load_graph", "smooth",
-           "trigger_events", "SETTLE_S", "settle_steps"]
+           "trigger_events", "SETTLE_S", "settle_steps", "smoothing_lag", "end_offset_at"]
 
 
 # A model's output settles at the start of every stream: from the zero state, over digital silence (or a floor
@@ -54,6 +54,38 @@ SETTLE_S = 0.32
 def settle_steps(step_s: float) -> int:
     """The output steps of SETTLE_S, for a model of `step_s` seconds a step."""
     return int(round(SETTLE_S / step_s))
+
+
+def smoothing_lag(threshold: float, steps: int) -> int:
+    """Output steps from a posterior's jump (0 to 1) to the step where its causal mean over `steps` first reaches
+    `threshold`: ceil(threshold * steps) - 1. The detectors' raw posteriors jump so, within a step (activate's: 0.06
+    to 0.92), so a wider smoothing delays a crossing by this, not by the (steps - 1) / 2 of a ramp: on spliced
+    "activate" at 0.9, --smoothing 5 put events' ends 40 ms later than 3 did."""
+    return max(0, math.ceil(round(threshold * steps, 9)) - 1)
+
+
+def end_offset_at(model: KeywordModel, threshold: float) -> float:
+    """A model's end offset (s) at `threshold`: its "end_offset_table" (validation's median at every threshold of its
+    grid) interpolated, clamped at the table's ends; without one (models exported before it), its one
+    `end_offset_s`, measured at its validation threshold."""
+    table = getattr(model, "end_offset_table", None)
+    if table is None:
+        return model.end_offset_s
+    return float(np.interp(threshold, table[0], table[1]))
+
+
+def _offset_table(table: object) -> tuple[np.ndarray, np.ndarray] | None:
+    """(thresholds, offsets) of a detector's "end_offset_table" metadata ({"threshold": [...], "end_offset_s":
+    [...]}, thresholds increasing), None where it has none; TypeError or ValueError where it is not such a table."""
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise TypeError(f"'end_offset_table' is {table!r}, not an object")
+    th, off = (np.asarray(table[k], dtype=np.float64) for k in ("threshold", "end_offset_s"))
+    if th.ndim != 1 or th.shape != off.shape or not len(th) or not (np.isfinite(th).all() and np.isfinite(off).all()) \
+            or (np.diff(th) <= 0).any():
+        raise ValueError("'end_offset_table' is not finite offsets at increasing thresholds, one each")
+    return th, off
 
 
 def _frontends_differ(models: Sequence[KeywordModel]) -> str:
@@ -186,6 +218,7 @@ class KeywordModel:
             self.refractory_s = float(meta.get("refractory_s", 1.0))
             self.keyword_duration_s = float(meta.get("keyword_duration_s", 0.6))
             self.end_offset_s = float(meta.get("end_offset_s", 0.0))
+            self.end_offset_table = _offset_table(meta.get("end_offset_table"))
         # settings that make no sense were a traceback at load or in the first chunk (a division by a step of 0), or
         # events that start after they end (a keyword of -1 s): one error naming the file, as a missing field is
         for name, value, ok in (("threshold", self.threshold, 0.0 < self.threshold < 1.0),
@@ -310,6 +343,12 @@ class Detector:
                            for m in models]
         self.max_wait = [int(round(max_wait_s / m.step_s)) for m in models]  # 0: emit at the crossing
         self.settle = [settle_steps(m.step_s) for m in models]  # no event starts in a stream's first steps
+        # where a keyword ended, from its run's start: the offset validation measured at this threshold (its median
+        # crossing after the labels start, less (w - 1) / 2 steps of the model's smoothing w), and the steps another
+        # smoothing moves the crossing by
+        self.end_offsets = [end_offset_at(m, t) for m, t in zip(models, self.thresholds)]
+        self.onset_lags = [(m.smoothing_steps - 1) / 2 + smoothing_lag(t, w) - smoothing_lag(t, m.smoothing_steps)
+                           for m, t, w in zip(models, self.thresholds, self.smoothing)]
         self._merged, self._shared_context, self._merged_taps = (merged_session(self.models) if merge
                                                                  else (None, False, ()))
         self._merged_outputs = [o.name for o in self._merged.get_outputs()] if self._merged is not None else []
@@ -352,10 +391,9 @@ class Detector:
 
     def _event(self, i: int, run_start: int, score: float, emit_step: int) -> Detection:
         m = self.models[i]
-        # The posterior rises once the keyword has ended (end_offset_s after its labels start, as validation measured
-        # it); the smoother delays it (w - 1) / 2 steps.
-        onset = run_start - (self.smoothing[i] - 1) / 2
-        end = max(0.0, self._ended(m, onset) - m.end_offset_s)
+        # The posterior rises once the keyword has ended (end_offsets after its labels start, as validation measured
+        # it at this threshold); the smoother delays it (onset_lags).
+        end = max(0.0, self._ended(m, run_start - self.onset_lags[i]) - self.end_offsets[i])
         return Detection(m.keyword, max(0.0, end - m.keyword_duration_s), end, score, self._time(m, emit_step))
 
     def _trigger(self, i: int, ks: KeywordState, smoothed: list[float],

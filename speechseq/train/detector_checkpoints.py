@@ -1,5 +1,5 @@
 """A detector run's checkpoints: epoch snapshots, their mean, a warp ensemble's, and the export settings (threshold,
-end offset, metrics) each carries from its validation.
+end offset and its table by threshold, metrics) each carries from its validation.
 
     ck = averaged_checkpoint("runs/amelia", last=3, validation=validation)   # the mean of the last 3 epochs
     ck = snapshot_as_checkpoint("runs/amelia/snapshots/epoch_007.pt")        # one epoch, for `speechseq export`
@@ -154,8 +154,11 @@ def with_validation(ck: dict, extra: dict, rec: dict[str, float], what: str) -> 
     ck["extra"] = {**extra, "checkpoint": what}
     if "val_threshold" in rec:
         ck["extra"].update(threshold=rec["val_threshold"], end_offset_s=round(rec["val_end_offset_s"], 3))
+        ck["extra"].pop("end_offset_table", None)  # another validation's
+        if "val_end_offset_table" in rec:
+            ck["extra"]["end_offset_table"] = rec["val_end_offset_table"]
     if rec:
-        ck["extra"]["metrics"] = {k: round(v, 4) for k, v in rec.items()}
+        ck["extra"]["metrics"] = {k: round(v, 4) for k, v in rec.items() if k != "val_end_offset_table"}
     return ck
 
 
@@ -177,6 +180,8 @@ def finish_checkpoint(ckpt: dict, history: list[dict] | None = None) -> dict:
         extra["threshold"] = rec["val_threshold"]
     if "end_offset_s" not in extra and "val_end_offset_s" in rec:
         extra["end_offset_s"] = round(rec["val_end_offset_s"], 3)
+        if "val_end_offset_table" in rec:
+            extra.setdefault("end_offset_table", rec["val_end_offset_table"])
     extra.setdefault("metrics", {k: (round(v, 4) if isinstance(v, float) else v) for k, v in rec.items()
-                                 if k.startswith(("val_", "real_"))})
+                                 if k.startswith(("val_", "real_")) and k != "val_end_offset_table"})
     return {**ckpt, "extra": extra}

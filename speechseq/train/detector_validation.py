@@ -15,7 +15,9 @@ counted). It reports the false
 reject rate at the lowest threshold whose false accepts per hour stay within the target
 (`val_frr_at_fa`, what selects the best checkpoint) and that threshold (`val_threshold`).
 If the bank has real keyword recordings ("real_pos"), their false reject rate at that
-threshold is reported too (`real_frr`): measured, never used for selection.
+threshold is reported too (`real_frr`): measured, never used for selection. Where a keyword ended, from an event's
+start, is measured at every threshold (`val_end_offset_table`, `end_offset_table`; `val_end_offset_s` at
+`val_threshold`): the export stores it, and the runtime reads it at the threshold it runs at.
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ from .detector_recipe import TrainRecipe
 from .floor_guard import guard_features
 from .kwmix import MixConfig, Mixer
 
-__all__ = ["Validation", "choose_threshold", "quiet_tail", "THRESHOLDS"]
+__all__ = ["Validation", "choose_threshold", "quiet_tail", "end_offset_table", "THRESHOLDS"]
 
 # the thresholds each epoch's validation counts false accepts and rejects at
 THRESHOLDS = np.round(np.arange(0.05, 0.9951, 0.01), 3)
@@ -126,6 +128,9 @@ class Validation:
                        val_fa_per_h_at_05=float(fa[np.argmin(np.abs(THRESHOLDS - 0.5))]))
             delays = [int(np.argmax(p >= th)) - (r.smoothing_steps - 1) / 2 for p, _ in onsets if len(p) and p.max() >= th]
             out["val_end_offset_s"] = float(np.median(delays) * self.step_s) if delays else 0.0
+            table = end_offset_table([p for p, _ in onsets], r.smoothing_steps, self.step_s)
+            if table["threshold"]:
+                out["val_end_offset_table"] = table
         if self.real:
             th = out.get("val_threshold", 0.5)
             settle = settle_steps(self.step_s)  # as eval detector's peak_scores: the events a fresh stream can give
@@ -133,6 +138,24 @@ class Validation:
             out.update(real_frr=float((real < th).mean()), real_frr_at_05=float((real < 0.5).mean()))
         model.train()
         return out
+
+
+def end_offset_table(posts: list[np.ndarray], smoothing_steps: int, step_s: float) -> dict[str, list[float]]:
+    """The end offset at every threshold of THRESHOLDS that some positive reaches: the median, over the smoothed
+    posteriors `posts` from each keyword's label start, of the steps to their first crossing, less (w - 1) / 2 (the
+    runtime's own smoothing correction, speechseq.runtime.detector.Detector), in seconds. The posterior crosses a
+    lower threshold sooner: one offset, measured at the validation threshold (0.97 for activate) and used at the
+    shipped one (0.75), put events' ends 50 ms early, 90 ms at 0.5. {"threshold": [...], "end_offset_s": [...]}."""
+    rows = [p for p in posts if len(p)]
+    if not rows:
+        return {"threshold": [], "end_offset_s": []}
+    # first step at or above each threshold: where each posterior's running maximum reaches it (len(p): never)
+    first = np.array([np.searchsorted(np.maximum.accumulate(p.astype(np.float64)), THRESHOLDS) for p in rows], float)
+    first[first >= np.array([len(p) for p in rows])[:, None]] = np.nan
+    reached = ~np.isnan(first).all(axis=0)
+    delays = np.nanmedian(first[:, reached], axis=0) - (smoothing_steps - 1) / 2
+    return {"threshold": [float(t) for t in THRESHOLDS[reached]],
+            "end_offset_s": [round(float(d) * step_s, 4) for d in delays]}
 
 
 def _split(total: int, size: int) -> list[int]:

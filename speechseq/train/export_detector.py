@@ -3,7 +3,8 @@
 The graph (see `speechseq.nn.detector.StepGraph`): inputs `features` (B, T, F), `context`
 (B, K - S, F), `hidden` (L, B, H); outputs `probs` (B, T // S), `context_out`, `hidden_out`.
 Batch and time axes are dynamic. The metadata (JSON under "speechseq") holds everything the
-runtime needs: keyword, threshold, frontend constants, sizes, timing, training data and metrics.
+runtime needs: keyword, threshold, frontend constants, sizes, timing (end_offset_table: where a keyword ended after
+an event's start, by threshold), training data and metrics.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import os
 import warnings
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from ..files import written_atomically
@@ -89,8 +91,13 @@ def export_checkpoint(ckpt_path: str | os.PathLike, out: str | os.PathLike, int8
     model = detector_from_checkpoint(ckpt)
     extra = dict(ckpt.get("extra") or {})
     meta = {k: extra[k] for k in ("keyword", "threshold", "smoothing_steps", "refractory_s", "label_s",
-                                  "keyword_duration_s", "end_offset_s", "data", "metrics", "recipe", "mix", "threshold_table",
-                                  "checkpoint", "val_neg_hours") if k in extra}
+                                  "keyword_duration_s", "end_offset_s", "end_offset_table", "data", "metrics", "recipe",
+                                  "mix", "threshold_table", "checkpoint", "val_neg_hours") if k in extra}
+    if "end_offset_table" in meta and "threshold" in meta:
+        # end_offset_s at the shipped threshold (chosen after validation, scripts/train_detectors.py), for readers
+        # without the table; the runtime reads the table at its own threshold
+        table = meta["end_offset_table"]
+        meta["end_offset_s"] = round(float(np.interp(meta["threshold"], table["threshold"], table["end_offset_s"])), 3)
     meta["checkpoint_epoch"] = int(ckpt.get("epoch", 0))
     if ckpt.get("warps"):
         meta["warps"] = ckpt["warps"]
