@@ -90,7 +90,10 @@ def mel_filterbank(cfg: FrontendConfig) -> np.ndarray:
 
     Equal to librosa.filters.mel(sr, n_fft, n_mels, fmin, fmax) (htk=False, norm="slaney").
     """
-    fft_hz = np.linspace(0.0, cfg.sample_rate / 2, cfg.n_fft // 2 + 1)
+    # bin k at k * sample_rate / n_fft Hz, the top one at sample_rate / 2 only for an even n_fft (as evenly spaced
+    # from 0 to sample_rate / 2, an odd FFT's filters sat up to half a bin off): the same floats as that grid's
+    # for an even n_fft (the shipped models' 512), its end point then sample_rate / 2 exactly
+    fft_hz = np.linspace(0.0, cfg.sample_rate * (cfg.n_fft // 2) / cfg.n_fft, cfg.n_fft // 2 + 1)
     mel_hz = _mel_to_hz(np.linspace(_hz_to_mel(cfg.fmin), _hz_to_mel(cfg.fmax), cfg.n_mels + 2))
     widths = np.diff(mel_hz)
     ramps = mel_hz[:, None] - fft_hz[None, :]
@@ -128,8 +131,8 @@ class _Tables:
         tables = cls._cache.get(cfg)
         if tables is None:
             fb = mel_filterbank(cfg)
-            used = np.flatnonzero(fb.any(axis=0))
-            k0, k1 = int(used[0]), int(used[-1]) + 1
+            used = np.flatnonzero(fb.any(axis=0))  # none where the band holds no bin: every band reads log(floor)
+            k0, k1 = (int(used[0]), int(used[-1]) + 1) if len(used) else (0, 0)
             tables = cls._cache[cfg] = (hann_window(cfg).astype(np.float32),
                                         np.ascontiguousarray(fb[:, k0:k1].T, dtype=np.float32),
                                         k0, k1)
@@ -246,10 +249,12 @@ def _logmel(x: np.ndarray, t: int, cfg: FrontendConfig) -> np.ndarray:
 
 
 class FrontendState(NamedTuple):
-    """Samples received but not yet consumed by a complete frame (fewer than win_length + hop): an immutable
-    value, a named tuple for the cost of making one every chunk."""
+    """Samples received but not yet consumed by a complete frame (fewer than win_length + hop), and where frames
+    leave samples out between them (hop_length > win_length) how many of the stream's next samples come before
+    the next frame's first: an immutable value, a named tuple for the cost of making one every chunk."""
 
     pending: np.ndarray
+    skip: int = 0
 
 
 class StreamingFrontend:
@@ -272,10 +277,14 @@ class StreamingFrontend:
     def step(self, chunk: np.ndarray, state: FrontendState) -> tuple[np.ndarray, FrontendState]:
         chunk = mono_samples(chunk)   # integers at full scale 1.0 (int16 read 20.8 high in every band), (N, 1) mono
         cfg = self.cfg
+        if state.skip:  # samples between the last frame and the next (hop_length > win_length): nothing pending
+            if len(chunk) <= state.skip:
+                return _logmel(chunk, 0, cfg), FrontendState(state.pending, state.skip - len(chunk))
+            chunk = chunk[state.skip:]
         joined = len(state.pending) > 0
         buf = np.concatenate((state.pending, chunk)) if joined else np.ascontiguousarray(chunk)
         t = num_frames(len(buf), cfg)
         rest = buf[t * cfg.hop_length:]
         if not joined or len(buf) > 8192:  # the caller's memory (a device may reuse it), or a long block a view
             rest = rest.copy()             # would keep alive: a copy; else the tail of our own concatenation
-        return _logmel(buf, t, cfg), FrontendState(rest)
+        return _logmel(buf, t, cfg), FrontendState(rest, max(0, t * cfg.hop_length - len(buf)))

@@ -117,9 +117,11 @@ def _check_rate(sr, name: str) -> None:
 
 
 def resample(x: np.ndarray, sr_in: int, sr_out: int = SAMPLE_RATE) -> np.ndarray:
-    """Resample a mono float32 signal (soxr, high quality)."""
+    """Resample a mono signal (soxr, high quality) to float32; samples as `float_samples` takes them (integers at full
+    scale 1.0: int16 PCM cast as it was came out 32768 times too loud)."""
     _check_rate(sr_in, "sr_in")
     _check_rate(sr_out, "sr_out")
+    x = float_samples(x)
     if sr_in == sr_out:
-        return np.asarray(x, dtype=np.float32)
-    return soxr.resample(np.asarray(x, dtype=np.float32), sr_in, sr_out, quality="HQ").astype(np.float32)
+        return x
+    return soxr.resample(x, sr_in, sr_out, quality="HQ").astype(np.float32, copy=False)

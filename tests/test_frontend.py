@@ -328,3 +328,63 @@ def test_streaming_frontend_scales_integer_chunks():
     np.testing.assert_allclose(a, b, atol=1e-5)
     with pytest.raises(ValueError, match="1-D"):
         fe.step(np.zeros((100, 2), np.float32), fe.initial_state())
+
+
+@pytest.mark.parametrize("hop", [401, 500, 1000])
+def test_a_hop_longer_than_the_window_streams_as_the_whole_clip(hop, rng):
+    """Frames that leave samples out between them (hop_length > win_length): a stream kept buf[t * hop:] of what it
+    had, which ran past its end, so the next chunk's first hop - win samples (or more) were framed again: a frame
+    too many and every later frame misplaced (a broadcast error against the whole clip's, or other features)."""
+    cfg = FrontendConfig(hop_length=hop)
+    x = (0.1 * rng.standard_normal(20000)).astype(np.float32)
+    whole = logmel(x, cfg)
+    assert whole.shape == (num_frames(len(x), cfg), 40) == (1 + (20000 - 400) // hop, 40)
+    fe = StreamingFrontend(cfg)
+    for size in (1, 7, 399, 450, 1234):
+        state, out = fe.initial_state(), []
+        for i in range(0, len(x), size):
+            f, state = fe.step(x[i : i + size], state)
+            out.append(f)
+        got = np.concatenate(out)
+        assert got.shape == whole.shape and np.abs(got - whole).max() <= 5e-6, size
+
+
+@pytest.mark.parametrize("n_fft", [399, 401, 511])
+def test_filters_of_an_odd_fft_sit_on_its_bins(n_fft):
+    """Bin k of an n_fft-point DFT is at k * sr / n_fft Hz; the filterbank put the n_fft // 2 + 1 bins evenly from
+    0 to sr / 2, which is right only for an even n_fft: at 401 points the filters sat up to 20 Hz off their bins
+    (4% of a filter's peak; a 7 kHz tone's bands read up to 0.36 off). Bin k of n_fft is bin 2k of 2 n_fft."""
+    cfg = FrontendConfig(n_fft=n_fft, win_length=399)
+    fb, fb2 = mel_filterbank(cfg), mel_filterbank(FrontendConfig(n_fft=2 * n_fft, win_length=399))
+    assert fb.shape == (40, n_fft // 2 + 1)
+    assert np.abs(fb - fb2[:, ::2]).max() <= 1e-9 * fb.max()
+    librosa = pytest.importorskip("librosa")
+    ref = librosa.filters.mel(sr=16000, n_fft=n_fft, n_mels=40, fmin=cfg.fmin, fmax=cfg.fmax)
+    assert np.abs(ref - fb).max() < 1e-7
+
+
+def test_even_ffts_keep_their_filters_bit_for_bit():
+    """The shipped models' filters (512 points, 40 and 80 bands) and another even FFT's are the ones they were
+    trained on, to the last bit (sha256 of the float64 array, taken before the odd FFTs' fix)."""
+    import hashlib
+
+    for cfg, digest in ((FrontendConfig(), "4ebb09f1162e099d"), (FrontendConfig(n_mels=80), "53deafe91d428d45"),
+                        (FrontendConfig(n_fft=400), "09a07937db11f089")):
+        assert hashlib.sha256(mel_filterbank(cfg).tobytes()).hexdigest()[:16] == digest, cfg
+
+
+def test_filters_that_weigh_no_bin_read_the_floor(rng):
+    """A band too narrow for the FFT's bins (0-31.25 Hz holds none of 512 points' bins but on its edges): every
+    filter is zero. The torch module and the graph read log(floor); numpy raised IndexError building its tables."""
+    torch = pytest.importorskip("torch")
+    from speechseq.nn.frontend import LogMel
+
+    cfg = FrontendConfig(n_mels=4, fmin=0.0, fmax=31.25)
+    assert not mel_filterbank(cfg).any()
+    x = (0.1 * rng.standard_normal(4000)).astype(np.float32)
+    whole = logmel(x, cfg)
+    assert whole.shape == (num_frames(4000, cfg), 4) and np.array_equal(whole, np.full_like(whole, np.log(cfg.floor)))
+    streamed, _ = _stream(x, cfg, rng, max_chunk=700)
+    assert np.array_equal(streamed, whole)
+    with torch.no_grad():
+        assert np.abs(LogMel(cfg)(torch.from_numpy(x)[None]).numpy()[0] - whole).max() <= 1e-6

@@ -434,7 +434,7 @@ class Detector:
         # samples already.)
         top = float(feats.max()) if len(feats) else 0.0
         if not math.isfinite(top):
-            clean = FrontendState(finite_samples(state.frontend.pending))
+            clean = state.frontend._replace(pending=finite_samples(state.frontend.pending))
             feats, fe_state = self.frontend.step(finite_samples(chunk.reshape(-1)), clean)
             top = float(feats.max()) if len(feats) else 0.0
         level, guard = state.level, self.guard
