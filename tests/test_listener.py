@@ -196,6 +196,21 @@ def test_overruns_while_recording_move_the_later_word_times(tiny_models, demo_au
     assert after.time == pytest.approx(before.time + 0.8)
 
 
+def test_a_keyword_that_ended_before_an_overrun_keeps_its_end(tiny_models, demo_audio):
+    """Audio lost between the keyword's end (about 1.68 s) and its wake (the detector fires later): the wake's
+    keyword_end was late by the loss (1.98 s after 0.3 s lost at 1.75 s), as if the keyword had ended after it."""
+    at = int(1.75 * 16000)
+    audio = np.concatenate([demo_audio[:at], demo_audio[at + int(0.3 * 16000):]])
+    events, _ = _run(_listener(tiny_models), audio, overrun_at={at: 0.3})
+    assert [type(e) for e in events][:2] == [OverrunEvent, WakeEvent]
+    wake = events[1]
+    assert wake.time > 1.75 + 0.3 and abs(wake.keyword_end - KEYWORD_END_S) < 0.15, wake
+    plain = next(e for e in _run(_listener(tiny_models), demo_audio)[0] if isinstance(e, WakeEvent))
+    assert wake.keyword_end == pytest.approx(plain.keyword_end)      # where it ended, as without the loss
+    final = next(e for e in events if isinstance(e, FinalEvent))
+    assert final.start >= 1.75 + 0.3 and wer(COMMAND, final.text) <= 0.2     # the recording starts after the loss
+
+
 def test_listener_survives_a_slow_consumer(tiny_models):
     """Real-time source, a listener that stalls once: an overrun event, then business as usual."""
     import time

@@ -56,6 +56,7 @@ from .vad import EnergyVad, Vad, VadState, load_vad
 __all__ = ["ListenerConfig", "Mode", "ListenerState", "Listener", "Transcriber"]
 
 SAMPLE_RATE = 16000
+GAPS_KEPT_S = 30.0   # losses while listening older than this (of the detector's clock) can no longer move a keyword
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,7 @@ class Listener:
     def _wake(self, dets: list[Detection], state: ListenerState) -> tuple[list[Event], ListenerState]:
         """The best of the detections `dets` wakes the listener (one wake, however many keywords fired)."""
         det = max(dets, key=lambda d: d.score)
-        kw_end = state.detector_offset + det.end
+        kw_end = state.detector_end(det.end)     # a keyword that ended before a loss the wake came after
         wake = WakeEvent(det.keyword, state.time, det.score, kw_end)
         # Record from the keyword's end: take what followed it from the history.
         history = state.history
@@ -213,7 +214,8 @@ class Listener:
             if state.mode is Mode.LISTENING:        # the utterance ended: the rest of the block is listened to
                 if pos < len(block):
                     at = t0 + pos / SAMPLE_RATE
-                    piece_ev, state = self._listen(block[pos:], replace(state, time=at, detector_offset=at))
+                    piece_ev, state = self._listen(block[pos:], replace(state, time=at, detector_offset=at,
+                                                                        detector_gaps=()))
                     events += piece_ev
                 return events, state
             if pos >= len(block):
@@ -315,7 +317,7 @@ class Listener:
                            state.time if produced is None else produced, at(rec.start),
                            at(rec.start + rec.samples / SAMPLE_RATE, end=True), at(rec.speech_end, end=True))
         return final, replace(state, mode=Mode.LISTENING, recording=None, detector=self.detector.initial_state(),
-                              detector_offset=state.time, history=())
+                              detector_offset=state.time, history=(), detector_gaps=())
 
     def _bounded(self, words: list[Word], rec: Recording) -> list[Word]:
         """The final's `words` (times from rec.start) bounded as transcribe bounds a piece's (recognizer.bound_words),
@@ -342,15 +344,19 @@ class Listener:
                 input_overflows: int = 0) -> tuple[list[Event], ListenerState]:
         """Account for audio that never arrived: report it and keep the clocks in step.
 
-        While listening the detector's clock is shifted; while recording the gap is absent from the
+        While listening the detector's clock is shifted, and the loss noted, so that a keyword that ended before
+        it and wakes after it keeps its end (ListenerState.detector_end); while recording the gap is absent from the
         utterance's audio, and noted where it fell, so that the final event's times after it (words, end,
         speech end) are later by `dropped_s`, as on the stream. `input_overflows`: the input driver discarded
         audio too (sources.Overrun), of a length it does not say: reported, nothing added to the clocks.
         """
         event = OverrunEvent(dropped_s, state.time, input_overflows)
+        heard = state.time - state.detector_offset        # the detector's clock: the audio it was fed
         state = replace(state, time=state.time + dropped_s)
-        if state.mode is Mode.LISTENING:
-            state = replace(state, detector_offset=state.detector_offset + dropped_s, history=())
+        if state.mode is Mode.LISTENING:   # a detection ends at most a few seconds before the block that completes it
+            gaps = tuple(g for g in state.detector_gaps if g[0] > heard - GAPS_KEPT_S)
+            state = replace(state, detector_offset=state.detector_offset + dropped_s, history=(),
+                            detector_gaps=(*gaps, (heard, dropped_s)))
         else:
             rec = state.recording
             gap = (rec.start + rec.samples / SAMPLE_RATE, dropped_s)
@@ -371,7 +377,7 @@ class Listener:
             dets = self.detector.flush(state.detector)
             if not dets:
                 return events, replace(state, detector=self.detector.initial_state(), detector_offset=state.time,
-                                       history=())
+                                       history=(), detector_gaps=())
             woke, state = self._wake(dets, state)
             events += woke
         final, state = self._final(state)

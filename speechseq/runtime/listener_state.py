@@ -61,3 +61,10 @@ class ListenerState:
     detector_offset: float               # stream time of the detector's zero
     history: tuple[np.ndarray, ...]      # the last history_s seconds of audio, while listening
     recording: Recording | None = None
+    detector_gaps: tuple[tuple[float, float], ...] = ()   # audio lost while listening: (detector time, seconds)
+
+    def detector_end(self, t: float) -> float:
+        """A time `t` of the detector's clock that ends something (a keyword) on the stream's: the detector's zero
+        is moved by every loss, so a loss at or after `t` is taken back (the keyword ended before it)."""
+        eps = 1e-6
+        return self.detector_offset + t - sum(lost for at, lost in self.detector_gaps if at >= t - eps)
