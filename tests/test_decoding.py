@@ -215,6 +215,20 @@ def test_positive_infinite_log_probs_are_one_clear_error():
     assert greedy(ok).score < 0
 
 
+@pytest.mark.parametrize("frame", [2, 4])
+def test_a_frame_impossible_for_every_symbol_is_one_clear_error(frame):
+    # A row of -inf (no symbol possible, no path through the frame): greedy scored its text -inf without a word, the
+    # beam search said "every prefix has probability 0 at frame 3" for a row at frame 2 (and at the last frame returned
+    # hypotheses scored -inf), the alignment "no CTC alignment of 3 tokens in 5 frames", as if the text were wrong.
+    lp = log_softmax(np.random.default_rng(0).normal(0, 3, (5, CTC_SIZE)))
+    hyp = greedy(lp)
+    lp[frame] = -np.inf
+    for decode_it in (lambda: greedy(lp), lambda: prefix_beam_search(lp, 4), lambda: ctc_align(lp, hyp.tokens),
+                      lambda: word_timestamps(lp, hyp, 0.04)):
+        with pytest.raises(ValueError, match=f"log_probs are -inf for every symbol at frame {frame}"):
+            decode_it()
+
+
 @pytest.mark.parametrize("field,value", [("alpha", float("nan")), ("alpha", float("inf")), ("beta", float("-inf")),
                                          ("beta", float("nan"))])
 def test_fusion_weights_must_be_finite(field, value):

@@ -250,6 +250,19 @@ def test_no_empty_words_and_timestamps(lexicon):
     assert [w.word for w in words] == ["the", "cat"] and words[0].end <= words[1].start
 
 
+@pytest.mark.parametrize("labels, frame", [(" -c-a-t", 0), ("-c-a-t- - -s-a-t-", 9)])
+def test_a_space_the_lexicon_search_cannot_spell_is_named(lexicon, labels, frame):
+    # One-hot log-softmax outputs whose only labelling opens with a space or has two (the plain search reads " cat",
+    # "cat  sat"): the lexicon search, which spells no empty word, said "every prefix has probability 0 at frame 0:
+    # pass log-softmax outputs", blaming valid input.
+    with np.errstate(divide="ignore"):
+        lp = np.log(np.eye(29)[[0 if ch == "-" else VOCAB.index(ch) for ch in labels]])
+    assert prefix_beam_search(lp, 4)[0].text == labels.replace("-", "")
+    with pytest.raises(ValueError, match=f"at frame {frame}") as err:
+        lexicon_beam_search(lp, lexicon, LexiconOptions())
+    assert "log-softmax" not in str(err.value) and "space" in str(err.value)
+
+
 def test_char_lm_fusion_is_used(lexicon):
     class Uniform:                     # a character LM that dislikes "k" only
         def initial_state(self):

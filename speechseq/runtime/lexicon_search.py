@@ -157,7 +157,9 @@ def lexicon_beam_search(log_probs: np.ndarray, lexicon: Lexicon, opts: LexiconOp
         sel = np.argpartition(-scores, m - 1)[:m] if scores.size > m else np.arange(scores.size)
         sel = sel[scores[sel] > _NEG]
         if sel.size == 0:
-            raise ValueError(f"every prefix has probability 0 at frame {t}: pass log-softmax outputs")
+            # the rows are checked (no row of -inf): what is left is a space where it would make an empty word
+            raise ValueError(f"every prefix the lexicon search allows has probability 0 at frame {t} (it spells no "
+                             "empty word: a space may neither open the text nor follow a space)")
         n_beam = len(ids)
         kept, grown = sel[sel < n_beam], sel[sel >= n_beam] - n_beam
         rows, cidx = grown // k, grown % k
