@@ -130,5 +130,22 @@ def _train(args: argparse.Namespace, rank: int, world: int, local: int, cuda: bo
     dist.barrier()
 
 
+def _end(code: int) -> None:
+    """End this rank with `code` once the exit handlers have run (a pool of batch workers stopped, streams flushed),
+    but without tearing the interpreter down: gloo's worker threads outlive destroy_process_group (DDP keeps the
+    process group), and one that still had to let go of a collective's work (a last gradient all-reduce, which
+    holds Python objects) once the interpreter was going down aborted the rank ("terminate called without an
+    active exception"), on a busy machine, after a run that had trained and kept its checkpoints."""
+    import atexit
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more to say
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    _end(main())
