@@ -191,14 +191,19 @@ def test_streamed_features_equal_the_whole_clip_to_float32_rounding(n_mels):
     t = np.arange(16000 * 2) / 16000
     x = (0.05 * rng.standard_normal(len(t)) + 0.9 * np.sign(np.sin(2 * np.pi * 300 * t)) + 0.3).astype(np.float32)
     whole = logmel(x, cfg)
-    fe = StreamingFrontend(cfg)
     for size in (1, 7, 160, 401, 4096):
-        state, out = fe.initial_state(), []
-        for i in range(0, len(x), size):
-            f, state = fe.step(x[i : i + size], state)
-            out.append(f)
-        got = np.concatenate(out)
+        got = _streamed(cfg, x, size)
         assert got.shape == whole.shape and np.abs(got - whole).max() <= 5e-6, size
+
+
+def _streamed(cfg: FrontendConfig, x: np.ndarray, size: int) -> np.ndarray:
+    """The features of `x` streamed in chunks of `size` samples."""
+    fe = StreamingFrontend(cfg)
+    state, out = fe.initial_state(), []
+    for i in range(0, len(x), size):
+        f, state = fe.step(x[i : i + size], state)
+        out.append(f)
+    return np.concatenate(out)
 
 
 @pytest.fixture(scope="module")
@@ -339,13 +344,8 @@ def test_a_hop_longer_than_the_window_streams_as_the_whole_clip(hop, rng):
     x = (0.1 * rng.standard_normal(20000)).astype(np.float32)
     whole = logmel(x, cfg)
     assert whole.shape == (num_frames(len(x), cfg), 40) == (1 + (20000 - 400) // hop, 40)
-    fe = StreamingFrontend(cfg)
     for size in (1, 7, 399, 450, 1234):
-        state, out = fe.initial_state(), []
-        for i in range(0, len(x), size):
-            f, state = fe.step(x[i : i + size], state)
-            out.append(f)
-        got = np.concatenate(out)
+        got = _streamed(cfg, x, size)
         assert got.shape == whole.shape and np.abs(got - whole).max() <= 5e-6, size
 
 
