@@ -773,3 +773,23 @@ def test_file_names_not_in_utf8_are_trained_on(tmp_path):
     assert "data: 4 positives" in err and "; 0 files skipped" in err
     code, err = _train_main(*argv)
     assert code == 0 and "resuming from" in err and "other files" not in err, err[-2000:]
+
+
+@pytest.mark.parametrize("keyword", ["r2d2", "café", "hey mr robot"])
+def test_a_keyword_the_synthesis_normalizes_is_said_by_its_clips(tmp_path, capsys, keyword):
+    """`synth keyword` writes each clip's text normalized ("r two d two" for r2d2, "cafe" for café, "hey mister
+    robot"): its positives.jsonl, given as --synth, was refused as another keyword's clips, and read without
+    --synth (OUT/synth) or as --positives beside rows typed as the keyword, its rows were other words (a warning
+    that none says the keyword; left out beside rows that do)."""
+    from speechseq.commands.train_detector import _check_synth_keyword, items_from
+    from speechseq.text import normalize
+
+    folder = tmp_path / "kw"
+    folder.mkdir()
+    for rows in ([normalize(keyword)] * 3, [normalize(keyword)] * 3 + [keyword]):
+        (folder / "positives.jsonl").write_text("".join(json.dumps({"audio_filepath": f"audio/{i}.wav", "text": t})
+                                                        + "\n" for i, t in enumerate(rows)))
+        _check_synth_keyword(folder, keyword)   # no error
+        capsys.readouterr()
+        assert [i.text for i in items_from([str(folder / "positives.jsonl")], "pos", keyword)] == rows
+        assert "rows say" not in capsys.readouterr().err

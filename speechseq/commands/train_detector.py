@@ -156,7 +156,7 @@ def items_from(specs: list[str], role: str, keyword: str) -> list:
                     continue
                 item = BankItem(str(path.parent / r["audio_filepath"]), ("val_" + role) if held else role, weight,
                                 r.get("engine", path.parent.name), synthetic="engine" in r, text=text)
-                if role == "pos" and text.strip() and not contains_keyword(text, keyword):
+                if role == "pos" and text.strip() and not _says_keyword(text, keyword):
                     others.append(item)  # a manifest of several words (the Precise set's): not the keyword's clips
                 else:
                     items.append(item)
@@ -174,6 +174,15 @@ def items_from(specs: list[str], role: str, keyword: str) -> list:
 
 
 _ROLE_NAMES = {"pos": "a keyword clip", "neg": "a negative", "bg": "a background"}
+
+
+def _says_keyword(text: str, keyword: str) -> bool:
+    """Whether a manifest row's `text` says the keyword, as typed or as `synth keyword` writes its clips' texts
+    (normalized: "r two d two" for r2d2, "cafe" for café, "hey mister robot" for "hey mr robot")."""
+    from ..text import normalize
+    from ..train.words import contains_keyword
+
+    return contains_keyword(text, keyword) or contains_keyword(normalize(text), normalize(keyword))
 
 
 def _other_words(path: Path, n_rows: int, others: list, keyword: str, kept: int) -> list:
@@ -560,8 +569,6 @@ def _check_synth_keyword(folder: Path, keyword: str) -> None:
     row's text holds this one ("hey robot" clips given for --keyword activate trained an activate.onnx of them)."""
     import json
 
-    from ..train.words import contains_keyword
-
     try:
         lines = (folder / "positives.jsonl").read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
@@ -574,7 +581,7 @@ def _check_synth_keyword(folder: Path, keyword: str) -> None:
             continue
         if isinstance(row, dict) and isinstance(row.get("text"), str):
             texts.append(row["text"])
-    if texts and not any(contains_keyword(t, keyword) for t in texts):
+    if texts and not any(_says_keyword(t, keyword) for t in texts):
         said = sorted(set(texts), key=texts.index)[:2]
         raise SpeechseqError(f"--synth {folder}: its keyword clips say {' / '.join(map(repr, said))}, not "
                              f"{keyword!r} (made by `speechseq synth keyword --keyword ...` for another keyword): give "
