@@ -501,5 +501,6 @@ def test_the_end_offset_is_read_at_the_threshold_run_at(tmp_path):
     for bad in ({"threshold": [0.5, 0.3], "end_offset_s": [0.1, 0.1]}, {"threshold": [0.5], "end_offset_s": []},
                 {"threshold": [0.5], "end_offset_s": [float("nan")]}, [0.1], {"threshold": [0.5]}):
         write_metadata(path, {**read_metadata(path), "end_offset_table": bad})
-        with pytest.raises(ModelError, match="tabled.onnx: detector metadata"):
+        with pytest.raises(ModelError, match="tabled.onnx: detector metadata") as err:
             Detector.load(path)
+        assert "end_offset_table" in str(err.value), err.value   # not "without 'end_offset_s'", a field it has

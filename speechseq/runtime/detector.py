@@ -79,8 +79,9 @@ def _offset_table(table: object) -> tuple[np.ndarray, np.ndarray] | None:
     [...]}, thresholds increasing), None where it has none; TypeError or ValueError where it is not such a table."""
     if table is None:
         return None
-    if not isinstance(table, dict):
-        raise TypeError(f"'end_offset_table' is {table!r}, not an object")
+    if not isinstance(table, dict) or not {"threshold", "end_offset_s"} <= table.keys():
+        # (a KeyError would be said as the metadata's own 'end_offset_s' missing)
+        raise TypeError(f"'end_offset_table' is {table!r}, not an object of 'threshold' and 'end_offset_s' lists")
     th, off = (np.asarray(table[k], dtype=np.float64) for k in ("threshold", "end_offset_s"))
     if th.ndim != 1 or th.shape != off.shape or not len(th) or not (np.isfinite(th).all() and np.isfinite(off).all()) \
             or (np.diff(th) <= 0).any():
