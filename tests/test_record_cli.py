@@ -732,3 +732,17 @@ def test_next_steps_quote_a_keyword_for_the_shell_whatever_it_holds():
         lines = [line.rstrip(" \\") for line in next_steps(keyword, "kw", Path("clips")).splitlines()[1:]]
         for words in (shlex.split(lines[0], comments=True), shlex.split(" ".join(lines[1:]))):
             assert words[words.index("--keyword") + 1] == keyword, (keyword, words)
+
+
+def test_record_background_says_the_take_options_it_does_not_read(tmp_path, capsys):
+    """--count, --pause-ms, --max-seconds and --vad shape takes of a keyword: with --background they were ignored
+    without a word (a user asking for --count 3 minutes-long files got minutes of room)."""
+    src = tmp_path / "room.wav"
+    sf.write(src, (0.05 * np.random.default_rng(1).standard_normal(70 * SR)).astype(np.float32), SR)
+    out = tmp_path / "room"
+    assert main(["record", "--background", "1", "--out", str(out), "--input", str(src), "--count", "3",
+                 "--vad", "energy"]) == 0
+    err = capsys.readouterr().err
+    assert "--count, --vad: not used with --background" in err, err
+    assert main(["record", "--background", "1", "--out", str(tmp_path / "room2"), "--input", str(src)]) == 0
+    assert "not used" not in capsys.readouterr().err

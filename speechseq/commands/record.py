@@ -37,6 +37,9 @@ EXAMPLES = """examples:
   speechseq record --background 15 --out my-room                  # 15 minutes of the room, for --backgrounds"""
 
 
+# the options that shape takes of a keyword (not read with --background), and their defaults
+TAKE_DEFAULTS = {"count": 50, "pause_ms": 500.0, "max_seconds": 2.5, "vad": "auto"}
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("record", epilog=EXAMPLES, help="record your own takes of a keyword (for `train detector --positives`)",
                        description="Record takes of a keyword from the microphone (or cut them out of a recording): "
@@ -50,7 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("keyword", nargs="?", help="the keyword you will say (names the files and the prompt)")
     p.add_argument("--out", metavar="DIR", help="folder for the takes, needed but for --list-devices (made if "
                                                  "missing; takes already there are kept and numbered after)")
-    p.add_argument("--count", type=bounded(int, ge=1), default=50,
+    p.add_argument("--count", type=bounded(int, ge=1), default=TAKE_DEFAULTS["count"],
                    help="stop after this many new takes in this session (takes already in --out, those found there "
                         "again in a recording cut twice included, are kept but not counted; more help: README, "
                         "Training your own keyword)")
@@ -65,10 +68,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                           "(anything but the keyword) into DIR/background-NNN.wav, a file a minute: for train "
                           "detector --backgrounds, and eval detector --negatives --save-threshold (15 min or more)")
     c = p.add_argument_group("cutting")
-    c.add_argument("--pause-ms", type=bounded(float, gt=0), default=500.0, help="the pause that ends a take")
-    c.add_argument("--max-seconds", type=bounded(float, gt=MIN_TAKE_S), default=2.5,
+    c.add_argument("--pause-ms", type=bounded(float, gt=0), default=TAKE_DEFAULTS["pause_ms"],
+                   help="the pause that ends a take")
+    c.add_argument("--max-seconds", type=bounded(float, gt=MIN_TAKE_S), default=TAKE_DEFAULTS["max_seconds"],
                    help="a longer utterance is not one keyword: reported, not kept")
-    c.add_argument("--vad", choices=("auto", "silero", "energy"), default="auto",
+    c.add_argument("--vad", choices=("auto", "silero", "energy"), default=TAKE_DEFAULTS["vad"],
                    help="voice activity detector (auto: Silero when installed)")
     p.add_argument("--json", action="store_true",
                    help='one JSON object a line: {"event": "take", "file", "start", "end", "peak_dbfs"} (with '
@@ -194,6 +198,10 @@ def run(args: argparse.Namespace) -> int:
     if args.background is not None:
         if args.keyword is not None:
             raise SpeechseqError(f"--background records the room, not {args.keyword!r}: give one or the other")
+        unread = ["--" + name.replace("_", "-") for name, default in TAKE_DEFAULTS.items()
+                  if getattr(args, name) != default]
+        if unread:  # they shape takes of a keyword: a room is recorded a file a minute, whatever they say
+            warn(f"{', '.join(unread)}: not used with --background (it records the room a file a minute)")
         option, minutes = min(("--background", args.background), ("--max-minutes", args.max_minutes or math.inf),
                               key=lambda o: o[1])
         if round(minutes * 60 * SAMPLE_RATE) < MIN_BACKGROUND_S * SAMPLE_RATE:  # the session would keep nothing
