@@ -40,6 +40,7 @@ EXAMPLES = """examples:
 # the options that shape takes of a keyword (not read with --background), and their defaults
 TAKE_DEFAULTS = {"count": 50, "pause_ms": 500.0, "max_seconds": 2.5, "vad": "auto"}
 
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("record", epilog=EXAMPLES, help="record your own takes of a keyword (for `train detector --positives`)",
                        description="Record takes of a keyword from the microphone (or cut them out of a recording): "
