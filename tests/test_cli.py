@@ -358,3 +358,15 @@ def test_analyze_of_an_empty_manifest_names_no_split(tmp_path):
     assert r.returncode == 1 and r.stderr == f"speechseq: error: {tmp_path / 'm.jsonl'}: no utterances\n", r.stderr
     r = speechseq("analyze", "--model", model, "--manifest", tmp_path / "m.jsonl", "--split", "dev")
     assert r.returncode == 1 and r.stderr.endswith(": no utterances of split 'dev'\n"), r.stderr
+
+
+def test_features_says_the_chunk_it_fed(tmp_path, capsys):
+    """--chunk-ms 0.01 fed one sample (0.0625 ms) at a time and said "streamed in 0.01 ms chunks"; 33.33 ms fed 533
+    samples and said 33.33."""
+    from speechseq.cli import main
+
+    wav = tmp_path / "a.wav"
+    sf.write(wav, 0.1 * np.sin(np.arange(8000) / 5), 16000)
+    for asked, said in (("0.01", "0.0625 ms"), ("33.33", "33.3125 ms"), ("100", "100 ms")):
+        assert main(["features", str(wav), "--chunk-ms", asked]) == 0
+        assert f"(streamed in {said} chunks)" in capsys.readouterr().out

@@ -32,6 +32,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _chunk(sample_rate: int, chunk_ms: float) -> int:
+    """The samples a chunk of `chunk_ms` holds: whole ones, one at least."""
+    return max(1, int(sample_rate * chunk_ms / 1000))
+
+
 def _summary(path, n_mels: int, chunk_ms: float):
     from ..audio import stream_audio
     from ..frontend import FrontendConfig, StreamingFrontend
@@ -39,7 +44,7 @@ def _summary(path, n_mels: int, chunk_ms: float):
     cfg = FrontendConfig(n_mels=n_mels)
     fe = StreamingFrontend(cfg)
     state = fe.initial_state()
-    chunk = max(1, int(cfg.sample_rate * chunk_ms / 1000))
+    chunk = _chunk(cfg.sample_rate, chunk_ms)
     feats, n_samples = [], 0
     for block in stream_audio(path, block_s=max(5.0, chunk / cfg.sample_rate)):  # chunks as asked, over 5 s too
         n_samples += len(block)
@@ -71,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
             lo, hi = np.log(cfg.floor), max(per_s + [np.log(cfg.floor) + 1])  # hi - lo >= 1; no mean is under lo
             line = "".join(_BARS[int(round((len(_BARS) - 1) * (v - lo) / (hi - lo)))] for v in per_s)
             print(f"{path}: {n / cfg.sample_rate:.2f} s, {len(feats)} frames x {cfg.n_mels} mels "
-                  f"(streamed in {args.chunk_ms:g} ms chunks)")
+                  f"(streamed in {1000 * _chunk(cfg.sample_rate, args.chunk_ms) / cfg.sample_rate:g} ms chunks)")
             print(f"  loudness per second |{line}|")
         if not plotted and len(feats):  # the first file read that is long enough for a frame
             plotted = True
