@@ -457,3 +457,14 @@ def test_words_not_after_moves_only_what_ends_too_late():
         got = words_not_after(words, t)
         assert [w.word for w in got] == ["he", "was", "here"] and got[-1].end <= t + 1e-12 or got == words
         assert all(w.start <= w.end <= v.start + 1e-12 for w, v in zip(got, got[1:] + [Word("", got[-1].end, 0, 0)]))
+
+
+@pytest.mark.parametrize("option, value", [("prune_top_k", 0), ("prune_top_k", -3), ("prune_top_k", 2.5),
+                                           ("blank_skip", 0.0), ("blank_skip", 1.5), ("blank_skip", float("nan")),
+                                           ("prune_logp", float("nan"))])
+def test_prefix_beam_search_refuses_pruning_that_cannot_work(option, value):
+    """prefix_beam_search took prune_top_k <= 0 as 1 without a word, and blank_skip 0 gave a divide warning and an
+    empty text; the lexicon search's options refused them already. Both searches now say so in one line."""
+    lp = np.log(np.full((4, 5), 0.2))
+    with pytest.raises(ValueError, match=option):
+        prefix_beam_search(lp, **{option: value})

@@ -42,9 +42,25 @@ class Pruning:
     k: int
 
 
+def check_pruning(prune_top_k: int, prune_logp: float, blank_skip: float) -> None:
+    """ValueError unless the pruning settings can work: prune_top_k <= 0 was taken as 1 without a word, and
+    blank_skip 0 skipped every frame (an empty text, after a divide warning)."""
+    if isinstance(prune_top_k, bool) or not isinstance(prune_top_k, (int, np.integer)) or prune_top_k < 1:
+        raise ValueError(f"prune_top_k must be a whole number >= 1, got {prune_top_k!r}")
+    if not _is_number(prune_logp) or np.isnan(prune_logp):
+        raise ValueError(f"prune_logp must be a number (-inf: no pruning), got {prune_logp!r}")
+    if not _is_number(blank_skip) or not 0.0 < blank_skip <= 1.0:
+        raise ValueError(f"blank_skip must lie in (0, 1] (1: never skip a frame), got {blank_skip!r}")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+
+
 def prune(lp: np.ndarray, prune_top_k: int, prune_logp: float, blank_skip: float) -> Pruning:
     """Only the `prune_top_k` likeliest non-blank symbols with log-prob >= `prune_logp` extend at a
-    frame, and a frame whose blank probability exceeds `blank_skip` extends nothing."""
+    frame, and a frame whose blank probability exceeds `blank_skip` extends nothing (check_pruning's settings)."""
+    check_pruning(prune_top_k, prune_logp, blank_skip)
     n_frames, n_sym = lp.shape
     lp = np.concatenate([lp, np.full((n_frames, 1), NEG)], axis=1)
     k = max(1, min(prune_top_k, n_sym - 1))

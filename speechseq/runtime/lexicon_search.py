@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..text import CTC_SIZE, EOS, SOS, SPACE, decode
-from .ctc_prefix import PrefixTrie, advance, extensions, prune
+from .ctc_prefix import PrefixTrie, advance, check_pruning, extensions, prune
 from .decoding import Hypothesis, LanguageModel, _check_log_probs, advance_lm
 from .lexicon import BOS, EOS_WORD, UNK_WORD, Lexicon
 
@@ -49,10 +49,9 @@ class LexiconOptions:
     blank_skip: float = 0.999
 
     def __post_init__(self) -> None:
-        for name in ("beam_size", "prune_top_k"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+        if isinstance(self.beam_size, bool) or not isinstance(self.beam_size, (int, np.integer)) or self.beam_size < 1:
+            raise ValueError(f"beam_size must be a whole number >= 1, got {self.beam_size!r}")
+        check_pruning(self.prune_top_k, self.prune_logp, self.blank_skip)
         weights = ("word_weight", "word_bonus", "oov_penalty", "char_weight", "char_bonus")
         bad = [f"{n} {getattr(self, n)!r}" for n in weights if not _is_number(getattr(self, n))
                or not np.isfinite(getattr(self, n))]
@@ -60,10 +59,6 @@ class LexiconOptions:
             raise ValueError(f"lexicon search weights must be finite numbers, got {', '.join(bad)}")
         if self.oov_penalty < 0 or self.word_weight < 0:
             raise ValueError("oov_penalty and word_weight must be >= 0")
-        if not _is_number(self.prune_logp) or np.isnan(self.prune_logp):
-            raise ValueError(f"prune_logp must be a number (-inf: no pruning), got {self.prune_logp!r}")
-        if not _is_number(self.blank_skip) or not 0.0 < self.blank_skip <= 1.0:
-            raise ValueError(f"blank_skip must lie in (0, 1] (1: never skip a frame), got {self.blank_skip!r}")
 
 
 def _is_number(value: object) -> bool:
