@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from speechseq.train.augment import synth_rir
+from speechseq.train.augment import mic_colour, synth_rir
 
 
 @pytest.mark.parametrize("drr_db", [-3.0, 3.0, 12.0])
@@ -50,3 +50,48 @@ def test_empty_inputs_and_8_khz_give_no_error():
     for seed in range(20):
         y = mic_colour(tone, np.random.default_rng(seed), sr=8000)
         assert y.shape == tone.shape and np.isfinite(y).all()
+
+
+def test_mix_clip_takes_integer_clips_and_an_empty_background():
+    """mix_clip sets each clip's level from its RMS: an int16 clip's square overflowed (NaN over the whole mix, no
+    error); an empty background raised numpy's "zero-size array to reduction operation maximum"."""
+    from speechseq.train.augment import mix_clip
+
+    tone = 0.5 * np.sin(np.arange(8000) * 2 * np.pi * 440 / 16000)
+    bg = np.zeros(32000, np.float32)
+    as_float = mix_clip(np.random.default_rng(0), bg, [tone.astype(np.float32)], [], floor_dbfs=-60.0)
+    as_int = mix_clip(np.random.default_rng(0), bg, [np.round(tone * 32767).astype(np.int16)], [], floor_dbfs=-60.0)
+    assert np.isfinite(as_int.audio).all()
+    np.testing.assert_allclose(as_int.audio, as_float.audio, atol=1e-4)
+    np.testing.assert_array_equal(as_int.labels, as_float.labels)
+    empty = mix_clip(np.random.default_rng(0), np.zeros(0, np.float32), [tone], [tone[:100]])
+    assert empty.audio.shape == (0,) and empty.labels.shape == (0,) and empty.positive_ends == []
+
+
+def test_mix_clip_labels_no_keyword_for_a_positive_of_no_samples():
+    """A positive of 0 samples holds no keyword: it was placed (a start in the clip) and labelled there, 1 for the
+    label stretch after nothing."""
+    from speechseq.train.augment import mix_clip
+
+    for seed in range(5):
+        out = mix_clip(np.random.default_rng(seed), np.zeros(32000, np.float32), [np.zeros(0, np.float32)], [])
+        assert out.labels.sum() == 0 and out.positive_ends == []
+        assert np.isfinite(out.audio).all()
+
+
+def test_mic_colour_of_an_empty_clip_is_empty():
+    """mic_colour of 0 samples raised scipy's "cannot reshape array of size 0" (reverberate takes one already)."""
+    for seed in range(10):
+        assert mic_colour(np.zeros(0, np.float32), np.random.default_rng(seed)).shape == (0,)
+
+
+def test_mix_clip_says_it_takes_mono_audio():
+    """A stereo background or clip (as soundfile reads a two-channel file) raised numpy's "operands could not be
+    broadcast together with shapes (16000,2) (16000,)": one message naming what was not mono."""
+    from speechseq.train.augment import mix_clip
+
+    mono = np.zeros(16000, np.float32)
+    with pytest.raises(ValueError, match=r"background must be mono \(1-D\) samples, got shape \(16000, 2\)"):
+        mix_clip(np.random.default_rng(0), np.zeros((16000, 2), np.float32), [], [])
+    with pytest.raises(ValueError, match=r"negatives\[1\] must be mono \(1-D\) samples, got shape \(800, 2\)"):
+        mix_clip(np.random.default_rng(0), mono, [mono[:800]], [mono[:800], np.zeros((800, 2))])

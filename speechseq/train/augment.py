@@ -110,6 +110,8 @@ def mic_colour(x: np.ndarray, rng: np.random.Generator, sr: int = 16000) -> np.n
     of +-8 dB, sometimes soft clipping. Level kept (RMS)."""
     from scipy.signal import butter, sosfilt
 
+    if len(x) == 0:  # scipy cannot filter no samples
+        return np.zeros(0, np.float32)
     y = sosfilt(butter(2, rng.uniform(50, 350), "highpass", fs=sr, output="sos"), x)
     if rng.random() < 0.7:
         order, cut = rng.integers(2, 5), rng.uniform(3400, 7800)   # below Nyquist (at 8 kHz; 16 kHz's draws as they are)
@@ -187,10 +189,18 @@ def mix_clip(rng: np.random.Generator, background: np.ndarray, positives: list[n
              floor_dbfs: float | None = -45.0, sr: int = 16000, hop: int = 160, win: int = 400) -> MixResult:
     """One course-style example as a waveform: `positives` and `negatives` placed without overlap
     over `background` and a noise floor at SNRs drawn from `snr_db` (speech RMS vs the RMS of background
-    plus floor: what is heard around the speech), and the labels at the detector's output rate."""
+    plus floor: what is heard around the speech), and the labels at the detector's output rate. All audio is mono
+    (1-D); a clip's own scale and dtype do not matter (its level is set from its RMS), and a clip of no samples is
+    not placed."""
     bg = np.asarray(background, dtype=np.float32).copy()
-    clips = list(positives) + list(negatives)
+    for name, x in [("background", bg), *((f"positives[{i}]", c) for i, c in enumerate(positives)),
+                    *((f"negatives[{i}]", c) for i, c in enumerate(negatives))]:
+        if np.ndim(x) != 1:  # numpy's broadcast error named no input
+            raise ValueError(f"mix_clip: {name} must be mono (1-D) samples, got shape {np.shape(x)}")
+    # float64: an int16 clip's square overflowed (its RMS NaN, and the whole mix with it)
+    clips = [np.asarray(c, dtype=np.float64) for c in list(positives) + list(negatives)]
     starts = place_without_overlap(rng, len(bg), [len(c) for c in clips])
+    starts[np.array([len(c) == 0 for c in clips], bool)] = -1  # no samples, no keyword: not placed, not labelled
     snrs = [rng.uniform(*snr_db) if start >= 0 else 0.0 for start in starts]
     if floor_dbfs is not None and len(bg):
         bg += coloured_noise("pink", len(bg), rng) * 10 ** (floor_dbfs / 20)
@@ -203,7 +213,7 @@ def mix_clip(rng: np.random.Generator, background: np.ndarray, positives: list[n
         out[start: start + len(clip)] += clip * (bg_rms * 10 ** (snr / 20) / clip_rms)
         if k < len(positives):
             ends.append(int(start + len(clip)))
-    peak = float(np.max(np.abs(out)))
+    peak = float(np.max(np.abs(out))) if len(out) else 0.0  # an empty background: nothing placed, nothing heard
     if peak > 0.99:
         out *= 0.99 / peak
     n_frames = 0 if len(out) < win else 1 + (len(out) - win) // hop
