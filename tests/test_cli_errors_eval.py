@@ -387,3 +387,38 @@ def test_eval_recognizer_commands_say_how_each_utterance_is_matched(tmp_path, ca
     said = " ".join(capsys.readouterr().out.split())
     assert ("With --commands and --vad off (the default), each utterance is matched whole against the list, as "
             "listen matches what follows its trigger word") in said, said
+
+
+# --- session 45 (eval-detector review) ------------------------------------------------------------------------
+def test_eval_detector_several_models_are_refused_not_all_but_the_last_dropped(tmp_path, capsys):
+    """`--model A --model B` (detect's way of naming several keywords) evaluated B alone, reported as the
+    evaluation, with no word that A was dropped: now a one-line error before the work, naming both."""
+    other = ROOT / "models" / "computer.onnx"
+    out, err = _error(capsys, ["eval", "detector", "--model", str(MODEL), "--model", str(other),
+                               "--positives", str(SAMPLE), "--json"])
+    assert out == "" and str(MODEL) in err and str(other) in err and "one --model" in err
+
+
+def test_eval_detector_repeated_positives_and_negatives_add_up(tmp_path, capsys):
+    """`--negatives a --negatives b` kept b alone (argparse's store: the last replaced the first), so the false
+    accepts per hour were measured on part of what was named, without a word; now every one given is read."""
+    a, b = _noise(tmp_path / "a.wav", 4), _noise(tmp_path / "b.wav", 6, seed=4)
+    assert main(["eval", "detector", "--model", str(MODEL), "--positives", str(SAMPLE), "--positives", str(SAMPLE),
+                 "--negatives", str(a), "--negatives", str(b), "--json"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["positives"] == 2 and s["negative_hours"] == pytest.approx(10 / 3600, abs=1e-4)
+
+
+def test_eval_detector_where_without_a_manifest_is_an_error(tmp_path, capsys):
+    """--where filters manifest rows; given folders or files alone it filtered nothing and every file was measured
+    (`--negatives ../shared/data/kathleen --where split=dev` measured the train split too): now an error."""
+    (tmp_path / "neg").mkdir()
+    neg = _noise(tmp_path / "neg" / "n.wav", 2)
+    out, err = _error(capsys, ["eval", "detector", "--model", str(MODEL), "--positives", str(SAMPLE),
+                               "--negatives", str(neg.parent), "--where", "split=dev"])
+    assert out == "" and "--where split=dev" in err and "no JSONL manifest" in err
+    m = tmp_path / "m.jsonl"  # with a manifest among the paths it filters that manifest, as before
+    m.write_text(json.dumps({"audio_filepath": "neg/n.wav", "split": "dev"}) + "\n")
+    assert main(["eval", "detector", "--model", str(MODEL), "--positives", str(SAMPLE), "--negatives", str(m),
+                 "--where", "split=dev", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["negative_hours"] == pytest.approx(2 / 3600, abs=1e-4)

@@ -37,11 +37,13 @@ EXAMPLES = """examples:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("detector", epilog=EXAMPLES, help="false rejects, false accepts per hour and a DET curve of a detector",
                        description=__doc__, formatter_class=HelpFormatter)
-    p.add_argument("--model", required=True, help="detector .onnx")
-    p.add_argument("--positives", nargs="*", default=[], metavar="PATH",
-                   help="recordings of the keyword: files, directories or JSONL manifests")
-    p.add_argument("--negatives", nargs="*", default=[], metavar="PATH",
-                   help="audio without the keyword (long files or many clips): files, directories or JSONL manifests")
+    p.add_argument("--model", required=True, action="append", metavar="MODEL",
+                   help="detector .onnx (one a run: the keyword it is measured for)")
+    p.add_argument("--positives", nargs="*", action="extend", default=[], metavar="PATH",
+                   help="recordings of the keyword: files, directories or JSONL manifests (repeatable)")
+    p.add_argument("--negatives", nargs="*", action="extend", default=[], metavar="PATH",
+                   help="audio without the keyword (long files or many clips): files, directories or JSONL manifests "
+                        "(repeatable)")
     p.add_argument("--where", action="append", default=[], metavar="KEY=VALUE",
                    help="keep only manifest rows with this field value (repeatable; e.g. text=amelia, split=dev); "
                         "applies to every manifest given, --positives' and --negatives' alike")
@@ -74,11 +76,15 @@ def collect(paths: list[str], where: list[str]) -> list[Path]:
         p = Path(raw)
         if not p.exists():
             raise SpeechseqError(f"{p}: no such file or directory")
-        if p.suffix.lower() == ".jsonl" and p.is_file():
+        if _is_manifest(p):
             out += _manifest_rows(p, filters)
         else:
             out += expand_inputs([raw])
     return out
+
+
+def _is_manifest(path: Path) -> bool:
+    return path.suffix.lower() == ".jsonl" and path.is_file()
 
 
 def _manifest_rows(path: Path, filters: list[tuple[str, str]]) -> list[Path]:
@@ -212,9 +218,16 @@ def run(args: argparse.Namespace) -> int:
     from ..runtime.detector import Detector
     from .transcribe import check_model_arg
 
-    check_model_arg(args.model, None, "--model")  # named with its option
+    if len(args.model) > 1:  # argparse kept the last and dropped the others without a word
+        raise SpeechseqError(f"eval detector measures one --model a run (given {len(args.model)}: "
+                             f"{', '.join(args.model)}): run it once for each")
+    model = args.model[0]
+    check_model_arg(model, None, "--model")  # named with its option
     positives = collect(args.positives, args.where)
     negatives = collect(args.negatives, args.where)
+    if args.where and not any(_is_manifest(Path(p)) for p in args.positives + args.negatives):
+        raise SpeechseqError(f"--where {' '.join(args.where)} keeps manifest rows, but no JSONL manifest is given "
+                             "(the files of a folder are all read): name the set's manifest.jsonl instead")
     for option, given, found in (("--positives", args.positives, positives),
                                  ("--negatives", args.negatives, negatives)):
         if given and not found:  # only manifests can give nothing (an empty folder is an error): none kept a row
@@ -226,8 +239,8 @@ def run(args: argparse.Namespace) -> int:
         raise SpeechseqError("a DET curve needs both --positives and --negatives")
     output_file(args.det, "--det", IMAGE_SUFFIXES)
     if args.save_threshold:
-        save_needs(args.model, positives, negatives)
-    det = Detector.load([args.model], range_db=guard_range(args.range_db))
+        save_needs(model, positives, negatives)
+    det = Detector.load([model], range_db=guard_range(args.range_db))
     summary, curve = evaluate(det, positives, negatives, args.target_fa, args.threshold)
     failure = None  # the summary is printed in any case: the evaluation is not lost
     if args.det:
@@ -238,11 +251,11 @@ def run(args: argparse.Namespace) -> int:
             summary["det"] = args.det
     if args.save_threshold and failure is None:
         try:
-            summary["saved_threshold"] = save_threshold(args.model, summary)
+            summary["saved_threshold"] = save_threshold(model, summary)
         except SpeechseqError as err:
             failure = err
         except OSError as err:  # a full disk, say (what save_needs could check was): the summary still printed
-            failure = SpeechseqError(f"--save-threshold: cannot write {args.model} ({err.strerror or err}): the "
+            failure = SpeechseqError(f"--save-threshold: cannot write {model} ({err.strerror or err}): the "
                                      "threshold was not saved; the model is as it was")
     if args.json:
         print_json_line(summary)
