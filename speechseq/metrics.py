@@ -21,7 +21,7 @@ import numpy as np
 
 __all__ = [
     "EditOps", "UtteranceError", "ErrorRate", "edit_distance", "wer", "cer",
-    "false_reject_rate", "false_accepts_per_hour", "DetCurve", "det_curve", "plot_det",
+    "false_reject_rate", "false_accepts_per_hour", "DetCurve", "det_curve", "det_figure", "plot_det",
 ]
 
 
@@ -237,12 +237,11 @@ def det_curve(pos_scores: np.ndarray, neg_events: np.ndarray | Callable[[float],
     return DetCurve(thresholds, false_reject_rate(pos, thresholds), np.asarray(fa), float(neg_hours), pos.size, label)
 
 
-def plot_det(curves: Sequence[DetCurve], path: str | Path, title: str = "Detection error trade-off",
-             max_fa_per_hour: float | None = None) -> Path:
-    """Draw FRR (%) against false accepts per hour (log axis) for each curve; save to ``path``.
-
-    Uses matplotlib's Agg canvas directly (no pyplot, no global backend change).
-    """
+def det_figure(curves: Sequence[DetCurve], title: str = "Detection error trade-off",
+               max_fa_per_hour: float | None = None):
+    """The figure of FRR (%) against false accepts per hour (log axis) for each curve (matplotlib's Agg canvas, no
+    pyplot). No false accept an hour cannot sit on a log axis: such points are drawn at half the smallest non-zero
+    rate (0.5 an hour where none is), a dotted line there named in the legend."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -252,12 +251,14 @@ def plot_det(curves: Sequence[DetCurve], path: str | Path, title: str = "Detecti
     floor = min((c.fa_per_hour[c.fa_per_hour > 0].min() for c in curves if np.any(c.fa_per_hour > 0)),
                 default=1.0)
     for c in curves:
-        # FA/h = 0 cannot sit on a log axis: draw it at half the smallest non-zero value.
         x = np.where(c.fa_per_hour > 0, c.fa_per_hour, floor / 2)
         # Thresholds rise along the curve, so FA/h falls: from each point the FRR of the next threshold holds back
         # to this point's FA/h (where="pre"), the best a threshold gives within that budget (frr_at_fa_rate's).
         # "post" drew the corners (FA/h of the next threshold, FRR of this one), which no threshold reaches.
         ax.step(x, 100 * c.frr, where="pre", label=c.label or None)
+    zero = any(np.any(c.fa_per_hour <= 0) for c in curves)
+    if zero:  # (the picture showed "0.5 false accepts per hour" for a detector that made none)
+        ax.axvline(floor / 2, color="0.5", ls=":", lw=1, label=f"no false accepts (drawn at {floor / 2:.3g} an hour)")
     ax.set_xscale("log")
     if max_fa_per_hour is not None:
         ax.set_xlim(right=max_fa_per_hour)
@@ -265,9 +266,15 @@ def plot_det(curves: Sequence[DetCurve], path: str | Path, title: str = "Detecti
     ax.set_ylabel("false reject rate (%)")
     ax.set_title(title)
     ax.grid(True, which="both", alpha=0.3)
-    if any(c.label for c in curves):
+    if zero or any(c.label for c in curves):
         ax.legend()
+    return fig
+
+
+def plot_det(curves: Sequence[DetCurve], path: str | Path, title: str = "Detection error trade-off",
+             max_fa_per_hour: float | None = None) -> Path:
+    """Draw FRR (%) against false accepts per hour (log axis) for each curve (det_figure); save to ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
+    det_figure(curves, title, max_fa_per_hour).savefig(path, dpi=120, bbox_inches="tight")
     return path

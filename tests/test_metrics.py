@@ -121,3 +121,21 @@ def test_plot_det_steps_only_through_operating_points_a_threshold_reaches(tmp_pa
     a = matplotlib.image.imread(plot_det([grid], tmp_path / "grid.png"))
     b = matplotlib.image.imread(plot_det([corners], tmp_path / "corners.png"))
     assert a.shape == b.shape and np.abs(a - b).max() == 0
+
+
+def test_a_det_curve_says_where_it_draws_no_false_accepts(tmp_path):
+    """No false accept an hour cannot sit on the log axis, so such points are drawn at half the smallest rate (0.5 an
+    hour when every rate is 0): the picture showed a line at '0.5 false accepts per hour' for a detector that made
+    none. The place is now marked and named in the legend; a curve with none at 0 is drawn as before."""
+    from speechseq.metrics import det_figure
+
+    none = DetCurve(np.array([0.1, 0.5]), np.array([0.2, 0.6]), np.array([0.0, 0.0]), 1.0, 5)
+    some = DetCurve(np.array([0.1, 0.5]), np.array([0.2, 0.6]), np.array([4.0, 0.0]), 1.0, 5)
+    for curve, at in ((none, 0.5), (some, 2.0)):
+        ax = det_figure([curve]).axes[0]
+        legend = ax.get_legend()
+        assert legend is not None and any("no false accept" in t.get_text() for t in legend.get_texts())
+        marks = [line for line in ax.get_lines() if "no false accept" in line.get_label()]
+        assert len(marks) == 1 and marks[0].get_xdata()[0] == pytest.approx(at)
+    ax = det_figure([DetCurve(np.array([0.1]), np.array([0.2]), np.array([3.0]), 1.0, 5)]).axes[0]
+    assert ax.get_legend() is None and not [ln for ln in ax.get_lines() if "no false accept" in ln.get_label()]
