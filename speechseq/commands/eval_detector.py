@@ -210,6 +210,15 @@ def evaluate(det, positives: list[Path], negatives: list[Path], target_fa: float
                            fa_per_hour_at_target=round(float(curve.fa_per_hour[i]), 3))
         except ValueError as err:
             summary["target_note"] = str(err)
+    elif hours > 0:  # the threshold for the target is the negatives' alone (its false rejects need positives)
+        rates = [count_events(det, 0, post, t) / hours for t in THRESHOLDS]
+        ok = [i for i, r in enumerate(rates) if r <= target_fa]
+        if ok:
+            summary.update(target_fa_per_hour=target_fa, threshold_for_target=float(THRESHOLDS[ok[0]]),
+                           fa_per_hour_at_target=round(rates[ok[0]], 3))
+        else:
+            summary["target_note"] = (f"no threshold reaches {target_fa} false accepts per hour (lowest on the grid: "
+                                      f"{min(rates):.3g})")
     return summary, curve
 
 
