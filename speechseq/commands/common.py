@@ -8,9 +8,8 @@ import os
 import signal
 import sys
 import threading
-import warnings
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from pathlib import Path
 
 from ..errors import SpeechseqError
@@ -352,22 +351,6 @@ def beside_bars():
     warning: bad.wav: ...")."""
     tqdm = sys.modules.get("tqdm")  # not imported: no bar drawn
     return nullcontext() if tqdm is None else tqdm.tqdm.external_write_mode(file=sys.stderr)
-
-
-@contextmanager
-def warnings_beside_bars() -> Iterator[None]:
-    """Inside it, each warning shown (a file cut short, found while it is read) is shown beside_bars."""
-    shown = warnings.showwarning
-
-    def show(*args, **kwargs):
-        with beside_bars():
-            shown(*args, **kwargs)
-
-    warnings.showwarning = show
-    try:
-        yield
-    finally:
-        warnings.showwarning = shown
 
 
 def progress(it: Iterable, total: int | None = None, desc: str = "", enable: bool | None = None) -> Iterator:

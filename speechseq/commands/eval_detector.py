@@ -186,7 +186,7 @@ def evaluate(det, positives: list[Path], negatives: list[Path], target_fa: float
              threshold: float | None = None, show: bool | None = None) -> tuple[dict, object]:
     """Summary of the first keyword model of `det` and its DET curve (speechseq.metrics.DetCurve). A file that
     cannot be read is reported and left out; `skipped` in the summary counts them."""
-    from ..metrics import det_curve
+    from ..metrics import DetCurve, det_curve
 
     m = det.models[0]
     th = float(threshold if threshold is not None else det.thresholds[0])
@@ -197,28 +197,23 @@ def evaluate(det, positives: list[Path], negatives: list[Path], target_fa: float
                      "skipped": len(skipped), "negative_hours": round(hours, 4)}
     if len(pos):
         summary["frr"] = round(float((pos < th).mean()), 4)
+    curve = None
     if hours > 0:
         n = count_events(det, 0, post, th)
         summary.update(false_accepts=n, fa_per_hour=round(n / hours, 3))
-    curve = None
-    if len(pos) and hours > 0:
-        curve = det_curve(pos, lambda t: count_events(det, 0, post, t), hours, THRESHOLDS, label=m.keyword)
+        if len(pos):
+            curve = rates = det_curve(pos, lambda t: count_events(det, 0, post, t), hours, THRESHOLDS, label=m.keyword)
+        else:  # the threshold for the target is the negatives' alone (its false rejects need positives)
+            fa = np.array([count_events(det, 0, post, t) for t in THRESHOLDS]) / hours
+            rates = DetCurve(THRESHOLDS, np.full(len(THRESHOLDS), np.nan), fa, hours, 0)
         try:
-            t = curve.threshold_for_fa_rate(target_fa)
-            i = int(np.flatnonzero(curve.thresholds == t)[0])
-            summary.update(target_fa_per_hour=target_fa, threshold_for_target=t, frr_at_target=round(float(curve.frr[i]), 4),
-                           fa_per_hour_at_target=round(float(curve.fa_per_hour[i]), 3))
+            t = rates.threshold_for_fa_rate(target_fa)
+            i = int(np.flatnonzero(rates.thresholds == t)[0])
+            summary.update(target_fa_per_hour=target_fa, threshold_for_target=t,
+                           **({"frr_at_target": round(float(rates.frr[i]), 4)} if len(pos) else {}),
+                           fa_per_hour_at_target=round(float(rates.fa_per_hour[i]), 3))
         except ValueError as err:
             summary["target_note"] = str(err)
-    elif hours > 0:  # the threshold for the target is the negatives' alone (its false rejects need positives)
-        rates = [count_events(det, 0, post, t) / hours for t in THRESHOLDS]
-        ok = [i for i, r in enumerate(rates) if r <= target_fa]
-        if ok:
-            summary.update(target_fa_per_hour=target_fa, threshold_for_target=float(THRESHOLDS[ok[0]]),
-                           fa_per_hour_at_target=round(rates[ok[0]], 3))
-        else:
-            summary["target_note"] = (f"no threshold reaches {target_fa} false accepts per hour (lowest on the grid: "
-                                      f"{min(rates):.3g})")
     return summary, curve
 
 

@@ -15,8 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..errors import SpeechseqError
-from .common import (HelpFormatter, beam_arg, beam_size, bounded, output_file, progress, warn,
-                     warnings_beside_bars)
+from .common import HelpFormatter, beam_arg, beam_size, bounded, output_file, progress, warn
 from .transcribe import (DEFAULT_LEXICON, DEFAULT_MODEL, MODELS, add_commands_args, add_lexicon_args, add_vad_arg,
                          check_lexicon_arg, check_model_arg, command_set, lexicon_decode_options, make_vad)
 
@@ -72,8 +71,7 @@ def evaluate(rec, utterances, opts, show_progress: bool | None = None, vad=None)
     refs, hyps, audio_s, compute_s, failed = [], [], 0.0, 0.0, 0
     for u in progress(utterances, total=len(utterances), desc="recognising", enable=show_progress):
         try:
-            with warnings_beside_bars():  # (a file cut short is said while it is read)
-                x = load_audio(u.audio, rec.frontend.sample_rate)
+            x = load_audio(u.audio, rec.frontend.sample_rate)  # (a file cut short is said, by common.warn, beside bars)
         except SpeechseqError as err:
             warn(str(err))
             failed += 1

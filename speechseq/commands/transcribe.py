@@ -24,8 +24,7 @@ from pathlib import Path
 
 from ..errors import SpeechseqError
 from .common import (IMAGE_SUFFIXES, MODELS, HelpFormatter, beam_arg, beam_size, bounded, decoder_fits, expand_inputs,
-                     beside_bars, no_shipped, output_dir, output_file, print_json_line, tuned_lexicon_options, warn,
-                     warnings_beside_bars)
+                     beside_bars, no_shipped, output_dir, output_file, print_json_line, tuned_lexicon_options, warn)
 
 DEFAULT_MODEL = MODELS / "recognizer-en.onnx"
 DEFAULT_LEXICON = MODELS / "words-en.npz"
@@ -302,8 +301,7 @@ def run(args: argparse.Namespace) -> int:
             else:
                 on_segment = None
             try:
-                with warnings_beside_bars():
-                    t = rec.transcribe_file(path, opts, args.max_segment, on_segment, vad)
+                t = rec.transcribe_file(path, opts, args.max_segment, on_segment, vad)
             except SpeechseqError as err:  # one bad file is reported; the rest go on
                 warn(str(err))
                 failed += 1

@@ -159,12 +159,13 @@ def _work(args: tuple[int, BankItem, BankConfig]) -> tuple[int, np.ndarray | Non
             # carry 0.01 or more) counted as sound raised the floor; 0.01 added ended 42 of 56 amelia clips 0.1 s early
             power = audio[: frames * 160].astype(np.float64).reshape(frames, 160).var(1)
             db = 10 * np.log10(power + 1e-12)
-            rise, peak = float(db.max() - np.percentile(db, 10)), peak_dbfs(audio)
-            if bounds is None and rise < MIN_RISE_DB and peak < TakeConfig.quiet_dbfs:
-                # a take of nothing: a room's hiss would be trained as the word
-                return index, None, 0, 0.0, (f"no speech in it (none a voice activity detector hears; its loudest "
-                                             f"10 ms only {rise:.0f} dB over its noise floor, its peak "
-                                             f"{peak:.0f} dBFS)")
+            if bounds is None:  # (a take the VAD heard holds speech: no need to look further)
+                rise, peak = float(db.max() - np.percentile(db, 10)), peak_dbfs(audio)
+                if rise < MIN_RISE_DB and peak < TakeConfig.quiet_dbfs:
+                    # a take of nothing: a room's hiss would be trained as the word
+                    return index, None, 0, 0.0, (f"no speech in it (none a voice activity detector hears; its "
+                                                 f"loudest 10 ms only {rise:.0f} dB over its noise floor, its peak "
+                                                 f"{peak:.0f} dBFS)")
             start, end = speech_span(db)
             audio = audio[max(0, start - 3) * 160: (end + 3) * 160]
         seconds = len(audio) / 16000
