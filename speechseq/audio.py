@@ -8,6 +8,8 @@ helpers (channels, sample types, resampling an array) are in speechseq.samples, 
 from __future__ import annotations
 
 import contextlib
+import io
+import mmap
 import os
 import re
 import shlex
@@ -17,6 +19,7 @@ import sys
 import tempfile
 import threading
 import warnings
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -82,6 +85,7 @@ class _FrontToBack(sf.SoundFile):
     _after: "_FrontToBack | None" = None  # past a damaged stretch (_resume): the decoder that reads on, from frame
     _at = 0                               # `_at`; the frames before that are silence
     _stretches = 0                        # damaged stretches read past so far
+    _gaps: "list[tuple[int, int]] | None" = None  # an Ogg's lost pages (_ogg_gaps): (frame, frames) of silence each
 
     def seekable(self) -> bool:
         return False
@@ -312,13 +316,22 @@ def _read(p: Path, f: _FrontToBack, n: int, start: int) -> tuple[np.ndarray, boo
     cut short: libsndfile decodes up to the fault, then reports "lost sync", and soundfile drops that read's frames)
     the frames up to the fault, with a warning, as a truncated WAV is read; AudioError where none decode."""
     parts = []
+    if f.format == "OGG" and f._gaps is None:
+        f._gaps = _ogg_gaps(p, f)
     while True:
-        if start < f._at:  # the silence of a damaged stretch (_resume), then the frames after it
+        gap = f._gaps[0] if f._gaps else None  # an Ogg's next stretch of lost pages
+        if start < f._at:  # the silence of a damaged stretch (_resume, _ogg_gaps), then the frames after it
             parts.append(np.zeros((min(n, f._at - start), f.channels), np.float32))
+        elif gap is not None and gap[0] <= start:
+            f._gaps.pop(0)
+            f._at = start + gap[1]
+            _stretch_said(p, f, "Ogg pages lost", start, gap[1])
+            continue
         else:
-            x, damaged, resumed = _decode(p, f, n, start)
+            want = n if gap is None else min(n, gap[0] - start)
+            x, damaged, resumed = _decode(p, f, want, start)
             parts.append(x)
-            if not resumed:
+            if not resumed and (len(x) < want or want == n):
                 break
         start, n = start + len(parts[-1]), n - len(parts[-1])
         if n <= 0:
@@ -376,12 +389,7 @@ def _decode(p: Path, f: _FrontToBack, n: int, start: int) -> tuple[np.ndarray, b
         if f._after is not None:
             f._after.close()
         f._after = g
-        f._stretches += 1
-        if f._stretches <= _SAID_STRETCHES:  # a file damaged all over: a few lines, not one a stretch
-            more = "; any more such stretches of it are read so too, unsaid" if f._stretches == _SAID_STRETCHES else ""
-            warnings.warn(f"{p}: damaged at {at:.2f} s of {f.frames / sr:.2f} s ({msg}): "
-                          f"{f._at / sr - at:.2f} s that do not decode are read as silence, then the rest{more}",
-                          SpeechseqWarning, stacklevel=4)
+        _stretch_said(p, f, msg, start + len(x), f._at - start - len(x))
         return x, False, True
     if f._said:  # once a file
         return x, True, False
@@ -390,6 +398,16 @@ def _decode(p: Path, f: _FrontToBack, n: int, start: int) -> tuple[np.ndarray, b
     warnings.warn(f"{p}: damaged or cut short at {at:.2f} s{of} ({msg}); using the {at:.2f} s before",
                   SpeechseqWarning, stacklevel=4)
     return x, True, False
+
+
+def _stretch_said(p: Path, f: _FrontToBack, why: str, at: int, frames: int) -> None:
+    """A warning for the damaged stretch of `frames` at frame `at` that is read as silence: a file's first few."""
+    f._stretches += 1
+    if f._stretches <= _SAID_STRETCHES:  # a file damaged all over: a few lines, not one a stretch
+        more = "; any more such stretches of it are read so too, unsaid" if f._stretches == _SAID_STRETCHES else ""
+        sr = f.samplerate
+        warnings.warn(f"{p}: damaged at {at / sr:.2f} s of {f.frames / sr:.2f} s ({why}): {frames / sr:.2f} s that "
+                      f"do not decode are read as silence, then the rest{more}", SpeechseqWarning, stacklevel=5)
 
 
 def _resume(p: Path, f: _FrontToBack, fault: int) -> tuple[_FrontToBack, int] | None:
@@ -434,6 +452,101 @@ def _resume(p: Path, f: _FrontToBack, fault: int) -> tuple[_FrontToBack, int] | 
             lo = mid
     g = seek(hi)
     return None if g is None else (g, hi)
+
+
+_BIT_REVERSED = bytes(int(f"{i:08b}"[::-1], 2) for i in range(256))
+
+
+def _ogg_crc(page: bytes) -> int:
+    """An Ogg page's checksum (CRC-32 of polynomial 0x04C11DB7 taken most significant bit first, from 0, none
+    inverted): zlib's CRC-32, which takes bits least significant first, of the bytes bit-reversed, from 0."""
+    crc = zlib.crc32(page.translate(_BIT_REVERSED), 0xFFFFFFFF) ^ 0xFFFFFFFF
+    return int(f"{crc:032b}"[::-1], 2)
+
+
+def _ogg_pages(p: Path) -> list[tuple[int, int, int, int, int]]:
+    """(start byte, end byte, granule position, sequence number, serial number) of each page of the Ogg file `p`
+    whose checksum holds, in order: the pages its decoder reads (libogg skips any other, and the bytes that are no
+    page)."""
+    pages = []
+    with open(p, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as m:
+        pos, size = 0, len(m)
+        while (i := m.find(b"OggS", pos)) >= 0 and i + 27 <= size:
+            granule, serial, seq, crc, segments = struct.unpack("<6xqIIIB", m[i:i + 27])
+            end = i + 27 + segments + sum(m[i + 27:i + 27 + segments])
+            if end <= size and _ogg_crc(m[i:i + 22] + bytes(4) + m[i + 26:end]) == crc:
+                pages.append((i, end, granule, seq, serial))
+                pos = end
+            else:
+                pos = i + 1
+    return pages
+
+
+def _ogg_frames(blob: bytes, serial: int, seq: int) -> int:
+    """The frames libsndfile decodes from the bytes of an Ogg stream (a few of a file's pages, the last numbered
+    `seq`). An empty page after them, of a granule position far beyond, keeps libsndfile from holding its reads
+    to the length their last page gives (less the Opus pre-skip), which it counts from their first page."""
+    end = bytearray(struct.pack("<4sBBqIIIB", b"OggS", 0, 0, 1 << 62, serial, seq + 1, 0, 0))
+    end[22:26] = struct.pack("<I", _ogg_crc(bytes(end)))
+    n = 0
+    with _FrontToBack(io.BytesIO(blob + bytes(end))) as g:
+        while len(x := g.read(1 << 16, dtype="float32", always_2d=True)):
+            n += len(x)
+    return n
+
+
+def _ogg_gaps(p: Path, f: _FrontToBack) -> list[tuple[int, int]]:
+    """(frame, frames) of each stretch of the Ogg Vorbis or Opus file `f` whose pages are lost (damaged: their
+    checksum fails; or missing), in the file's frames: where its decoder, which goes on after them without a word,
+    is to read that much silence so that the frames after keep their times. The granule positions of the pages on
+    either side give where and how long the stretch is, less the frames the decoder makes of the page after it:
+    counted by decoding that page after the two before it (restarted after a hole, the decoder makes of a page
+    what it does in the file). Pages lost before the first that decodes cannot be read as silence (libsndfile takes
+    the stream to start there, as a live stream cut in may): a warning says how much is lost. [] where no page is
+    lost, or the pages give no times (no length, more than one stream)."""
+    try:
+        pages = _ogg_pages(p)
+    except (OSError, ValueError):
+        return []
+    heads = []  # the codec's headers: the pages of granule 0 that open the file
+    while len(heads) < len(pages) and pages[len(heads)][2] == 0 and pages[len(heads)][3] == len(heads):
+        heads.append(pages[len(heads)])
+    if not heads or len(heads) == len(pages) or any(pg[4] != pages[0][4] for pg in pages) or f.frames == _NO_LENGTH:
+        return []
+    scale = f.samplerate / 48000 if f.subtype == "OPUS" else 1  # Opus counts granules at 48 kHz
+    with open(p, "rb") as fh:
+        def blob(*which) -> bytes:
+            out = []
+            for start, end, *_ in which:
+                fh.seek(start)
+                out.append(fh.read(end - start))
+            return b"".join(out)
+
+        head, first = blob(*heads), blob(heads[0])
+        skip = struct.unpack("<H", first[first.find(b"OpusHead") + 10:][:2])[0] if b"OpusHead" in first else 0
+        last = pages[-1][2]
+        lead = round((last - skip) * scale) - f.frames  # the frames before the first that decodes
+        if pages[len(heads)][3] != len(heads) and lead > 0:
+            f._said = True
+            sr = f.samplerate
+            warnings.warn(f"{p}: damaged: its first {lead / sr:.2f} s did not decode and are left out (the times after "
+                          f"are early by as much)", SpeechseqWarning, stacklevel=4)
+        gaps = []
+        for k in range(len(heads) + 1, len(pages)):
+            a, b = pages[k - 1], pages[k]
+            if b[3] == a[3] + 1 or a[2] < 0 or b[2] < 0:
+                continue
+            before = [pg for pg in pages[max(len(heads), k - 2):k] if pg[3] >= a[3] - 1]  # the pages up to it
+            try:
+                made = (_ogg_frames(head + blob(*before, b), b[4], b[3])
+                        - _ogg_frames(head + blob(*before), a[4], a[3]))
+            except (sf.LibsndfileError, RuntimeError):
+                continue
+            at = round(f.frames - (last - a[2]) * scale)
+            frames = round((b[2] - a[2]) * scale) - made
+            if 0 <= at < f.frames and frames > 0:
+                gaps.append((at, frames))
+    return gaps
 
 
 def _ogg_said(p: Path, f: _FrontToBack, end: int) -> None:

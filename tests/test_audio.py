@@ -689,28 +689,65 @@ def test_a_flac_damaged_all_over_is_read_whole_with_a_few_lines(tmp_path):
         assert len(said) == 3 and said[2].endswith("; any more such stretches of it are read so too, unsaid"), said
 
 
-@pytest.mark.parametrize("subtype, sr", [("VORBIS", 16000), ("OPUS", 48000)])
-def test_a_damaged_ogg_says_how_much_did_not_decode(tmp_path, subtype, sr):
-    """Junk inside an Ogg Vorbis or Opus file: the decoder skips the pages it cannot read and goes on, and the file
-    was read a second or two short without a word (6 s read as 5.0 s or 4.0 s: the times after the damage early
-    by that much). Its last page says how long it is: a warning now says how much did not decode."""
+@pytest.mark.parametrize("subtype, sr", [("VORBIS", 16000), ("OPUS", 48000), ("OPUS", 16000)])
+def test_a_damaged_ogg_reads_its_lost_pages_as_silence_of_their_length(tmp_path, subtype, sr):
+    """Junk inside an Ogg Vorbis or Opus file: the decoder skips the pages it cannot read and goes on without a word,
+    and the file was read a second or two short, every word after the damage early by that much (a warning said so
+    once the file was read, but left the times wrong). The pages' granule positions say where the lost pages were
+    and how long: that stretch is read as silence of its length, so the audio after it stays at its own time, as a
+    damaged FLAC's does; the warning says where and how long, whole or streamed."""
     rng = np.random.default_rng(5)
-    x = (0.3 * _tone(sr, seconds=6.0) + 0.05 * rng.standard_normal(6 * sr)).astype(np.float32)
+    x = (0.3 * _tone(sr, seconds=8.0) + 0.05 * rng.standard_normal(8 * sr)).astype(np.float32)
     good = tmp_path / "good.ogg"
     sf.write(good, x, sr, format="OGG", subtype=subtype)
+    ref = load_audio(good, sr=sr)
     bad = tmp_path / "bad.ogg"
-    bad.write_bytes(_damage(good.read_bytes(), 0.5))
-    for read in (load_audio, lambda p: np.concatenate(list(stream_audio(p, block_s=0.4)))):
+    bad.write_bytes(_damage(_damage(good.read_bytes(), 0.3), 0.6))        # two damaged stretches
+    for read in (lambda p: load_audio(p, sr=sr), lambda p: np.concatenate(list(stream_audio(p, block_s=0.4, sr=sr)))):
         import warnings
 
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            assert len(read(good)) == 96000
+            np.testing.assert_array_equal(read(good), ref)
+        with pytest.warns(SpeechseqWarning) as caught:
+            y = read(bad)
+        said = [str(w.message) for w in caught]
+        assert len(said) == 2, said
+        lost = []
+        for line in said:
+            m = re.fullmatch(rf"{re.escape(str(bad))}: damaged at (\d\.\d\d) s of 8\.00 s \(Ogg pages lost\): "
+                             r"(\d\.\d\d) s that do not decode are read as silence, then the rest", line)
+            assert m, line
+            lost.append((float(m.group(1)), float(m.group(2))))
+        assert 1.0 < lost[0][0] < 3.0 and 3.5 < lost[1][0] < 6.0 and all(0.2 < n < 2.5 for _, n in lost), lost
+        assert len(y) == len(ref) == 8 * sr
+        # the file's own samples, at their times: Vorbis's as they are, Opus's once its decoder has settled again
+        heard = np.abs(y - ref) < (1e-6 if subtype == "VORBIS" else 0.02)
+        assert heard.sum() > 8 * sr - sr * sum(n + 0.1 for _, n in lost)
+        for at, n in lost:                                                 # the lost stretches: silence
+            np.testing.assert_array_equal(y[int((at + 0.01) * sr) : int((at + n - 0.01) * sr)], 0.0)
+        np.testing.assert_array_equal(y[-sr:], ref[-sr:])                 # the end is there, at its own time
+
+
+@pytest.mark.parametrize("subtype, sr", [("VORBIS", 16000), ("OPUS", 16000)])
+def test_an_ogg_whose_first_audio_page_is_damaged_says_how_much_is_lost(tmp_path, subtype, sr):
+    """Junk in an Ogg's first page of audio: libsndfile takes the stream to start at the next page that decodes (as
+    a live stream cut in may), and the file was read a second short without a word, every time in it early. Its
+    last page says how long it is: a warning says how much of its start is lost."""
+    x = (0.3 * _tone(sr, seconds=6.0) + 0.05 * np.random.default_rng(5).standard_normal(6 * sr)).astype(np.float32)
+    good = tmp_path / "good.ogg"
+    sf.write(good, x, sr, format="OGG", subtype=subtype)
+    data = bytearray(good.read_bytes())
+    first = data.find(b"OggS", data.find(b"OggS", data.find(b"OggS") + 1) + 1)  # the page after the two of headers
+    data[first + 40 : first + 440] = bytes(range(256)) + bytes(144)
+    bad = tmp_path / "bad.ogg"
+    bad.write_bytes(bytes(data))
+    for read in (lambda p: load_audio(p, sr=sr), lambda p: np.concatenate(list(stream_audio(p, block_s=0.4, sr=sr)))):
         with pytest.warns(SpeechseqWarning) as caught:
             y = read(bad)
         said = [str(w.message) for w in caught]
         assert len(said) == 1, said
-        m = re.fullmatch(rf"{re.escape(str(bad))}: damaged: (\d\.\d\d) s of its 6\.00 s did not decode and are left "
-                         r"out \(the times after the damage are early by as much\)", said[0])
+        m = re.fullmatch(rf"{re.escape(str(bad))}: damaged: its first (\d\.\d\d) s did not decode and are left out "
+                         r"\(the times after are early by as much\)", said[0])
         assert m, said
-        assert float(m.group(1)) == pytest.approx(6.0 - len(y) / 16000, abs=0.01) and float(m.group(1)) >= 0.5
+        assert float(m.group(1)) == pytest.approx(6.0 - len(y) / sr, abs=0.01) and float(m.group(1)) >= 0.5
