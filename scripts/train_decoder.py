@@ -205,17 +205,19 @@ def fit(args: argparse.Namespace) -> int:
                         dropout=0.2)
     print(f"{len(train[0])} training utterances, {len(held[0])} held out", file=sys.stderr)
     _check_resume(work, cfg.to_dict())
+    from speechseq.runtime.onnx import read_metadata, write_metadata
+    from speechseq.runtime.text_decoder import encoder_probe
+
+    probe = encoder_probe(runner.session, runner.frontend.n_mels)  # which recogniser this decoder reads
     train_decoder(train, held, work, cfg, LoopConfig(epochs=args.epochs, lr=2e-3, ema_decay=0.995, warmup_steps=50),
                   JointConfig(ctc_weight=0.0, label_smoothing=0.1, memory_dropout=0.2), embedding=lm.embedding,
                   batch_frames=args.batch_frames,
                   extra={"encoder": Path(args.recognizer).name, "data": {"kathleen": "train", "fsdd": "train",
-                                                                          "synth": bool(args.synth)}})
-    from speechseq.runtime.onnx import read_metadata, write_metadata
-    from speechseq.runtime.text_decoder import encoder_probe
-
+                                                                          "synth": bool(args.synth)}},
+                  encoder_probe=probe)
     for p in export_decoder_checkpoint(work / "best.pt", args.out):
-        meta = read_metadata(p)  # which recogniser this decoder reads (checked when rescoring)
-        meta["encoder_probe"] = encoder_probe(runner.session, runner.frontend.n_mels)
+        meta = read_metadata(p)  # checked when rescoring (a run begun before checkpoints kept the probe has none)
+        meta["encoder_probe"] = probe
         write_metadata(p, meta)
         print(f"wrote {p}")
     return 0

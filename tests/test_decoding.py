@@ -116,7 +116,7 @@ def test_beam_ctc_scores_match_brute_force():
     rng = np.random.default_rng(0)
     lp = log_softmax(rng.normal(0, 1.5, (4, 3)))
     truth = brute_force(lp)
-    hyps = prefix_beam_search(lp, beam_size=100, **EXACT)
+    hyps = prefix_beam_search(lp, beam_size=100, distinct=False, **EXACT)   # every labelling, however spaced
     assert len(hyps) == len(truth)               # beam wide enough: every labelling survives
     for hyp in hyps:
         assert hyp.ctc_score == pytest.approx(truth[hyp.tokens], abs=1e-9)
@@ -468,3 +468,50 @@ def test_prefix_beam_search_refuses_pruning_that_cannot_work(option, value):
     lp = np.log(np.full((4, 5), 0.2))
     with pytest.raises(ValueError, match=option):
         prefix_beam_search(lp, **{option: value})
+
+
+# ---------------------------------------------------------------- n-best lists: one entry per text
+
+def _hand_made(rows: list[dict[str, float]]) -> np.ndarray:
+    """(T, V) log-probs: each dict's symbols ('-' = blank) with their probabilities, 1e-4 for the rest, normalised."""
+    p = np.full((len(rows), CTC_SIZE), 1e-4)
+    for t, row in enumerate(rows):
+        for ch, q in row.items():
+            p[t, BLANK if ch == "-" else encode(ch)[0]] = q
+    return np.log(p / p.sum(axis=1, keepdims=True))
+
+
+def first_per_text(hyps: list) -> list:
+    """Of hypotheses best first, the first of each word sequence."""
+    return [h for k, h in enumerate(hyps) if all(g.text.split() != h.text.split() for g in hyps[:k])]
+
+
+def test_nbest_holds_each_text_once_however_spaced():
+    """The n-best held "hi " and "hi" (a trailing space), and "a b" and "a  b" (a doubled one): the same words twice,
+    one of them taking the place of another text. Each text is kept once, at its best-ranked spelling: the first
+    hypothesis and every score are the labelling search's own."""
+    trailing = _hand_made([{"h": 0.9}, {"i": 0.9}, {" ": 0.3, "-": 0.7}, {"-": 0.6, " ": 0.4}])
+    doubled = _hand_made([{"a": 0.9}, {" ": 0.6, "-": 0.4}, {"-": 0.5, " ": 0.5}, {" ": 0.6, "-": 0.4}, {"b": 0.9}])
+    v = len(VOCAB)
+    lm = TableLM(np.full((v, v, v), -np.log(v)))
+    for lp, pair in ((trailing, {"hi ", "hi"}), (doubled, {"a b", "a  b"})):
+        for fusion in ({}, {"lm": lm, "alpha": 0.5, "beta": 0.2}):
+            every = prefix_beam_search(lp, 8, distinct=False, **fusion)
+            assert pair <= {h.text for h in every}
+            hyps = prefix_beam_search(lp, 8, **fusion)
+            words = [tuple(h.text.split()) for h in hyps]
+            assert len(words) == len(set(words)) and len(pair & {h.text for h in hyps}) == 1
+            assert hyps[0] == every[0] and hyps == first_per_text(every)
+    assert [h.text for h in prefix_beam_search(doubled, 3)] == ["a b", "ab"]   # the beam of 3 held "a  b" too
+
+
+def test_attention_nbest_holds_each_text_once():
+    """attention_beam_search returned "hi " and "hi" (each finished: the same words) among its beam_size outputs."""
+    from tests.table_decoder import table_step
+
+    h, i, sp = encode("h")[0], encode("i")[0], encode(" ")[0]
+    step = table_step({(): {h: 1.0}, (h,): {i: 1.0}, (h, i): {EOS: 0.5, sp: 0.5}, (h, i, sp): {EOS: 1.0}})
+    hyps = attention_beam_search(step, [()], beam_size=3, max_len=6, reorder=lambda s, rows: [s[r] for r in rows])
+    words = [tuple(x.text.split()) for x in hyps]
+    assert hyps[0].text == "hi " and hyps[0].score == pytest.approx(np.log(0.5) / 4 ** 0.7)
+    assert len(words) == len(set(words)) and ("hi",) not in words[1:]

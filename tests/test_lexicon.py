@@ -392,7 +392,7 @@ def test_an_unpruned_search_scores_every_labelling_as_brute_force_does():
             tokens = tuple(s for j, s in enumerate(path) if s and (j == 0 or s != path[j - 1]))
             ctc[tokens] = np.logaddexp(ctc.get(tokens, -np.inf), sum(lp[j, s] for j, s in enumerate(path)))
         want = {k: s for k, v in ctc.items() if (s := expected(k, v, o)) is not None}
-        got = {h.tokens: h.score for h in lexicon_beam_search(lp, lex, o, lm=Bigram())}
+        got = {h.tokens: h.score for h in lexicon_beam_search(lp, lex, o, lm=Bigram(), distinct=False)}
         assert set(got) == set(want)
         assert max(abs(got[k] - want[k]) for k in got) < 1e-9
 
@@ -434,3 +434,15 @@ def test_kneser_ney_matches_its_formulas_in_every_context():
             p3 = interp(tri, (h2, h1), w, interp(bi_cc, (h1,), w, p1))
             worst = max(worst, abs(np.log(p3) - lm.logp(lm.id(w), lm.id(h1), lm.id(h2))))
     assert worst < 1e-6
+
+
+def test_lexicon_nbest_holds_each_text_once(lexicon):
+    """"the cat " (a trailing space ends the word) and "the cat" (the end does) are the same two words, scored alike by
+    the word LM: the n-best held both. Each text is kept once, at its best spelling; the first is the search's own."""
+    lp = _frames(_spell("the cat") + [{" ": 0.5}])
+    every = lexicon_beam_search(lp, lexicon, LexiconOptions(), distinct=False)
+    assert {"the cat ", "the cat"} <= {h.text for h in every}
+    hyps = lexicon_beam_search(lp, lexicon, LexiconOptions())
+    words = [tuple(h.text.split()) for h in hyps]
+    assert len(words) == len(set(words)) and hyps[0] == every[0]
+    assert hyps == [h for k, h in enumerate(every) if all(g.text.split() != h.text.split() for g in every[:k])]

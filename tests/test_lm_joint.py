@@ -160,3 +160,56 @@ def test_joint_export_pairs_its_decoder_with_its_recogniser(tmp_path):
     assert probe is not None and len(probe) == 12   # the first 16 channels of 12 (2 x 6 units)
     assert probe_matches(encoder_probe(make_session(rec), REC.n_mels), probe)
     assert best_available(rec, tmp_path / "lm.onnx", dec) == "rescore"
+
+
+def test_plain_decoder_export_pairs_its_decoder_with_its_recogniser(tmp_path, recwarn):
+    """A decoder trained on a recogniser's frozen encoder outputs (an "attention-decoder" checkpoint) was exported
+    by `speechseq export` without the fingerprint of that recogniser, which the joint export writes: rescoring with
+    another recogniser of the same encoder width went on without a word. The training run records the probe it is
+    given, and the export writes it."""
+    import warnings
+
+    from speechseq.errors import SpeechseqWarning
+    from speechseq.runtime.attention import OnnxDecoder
+    from speechseq.runtime.onnx import make_session
+    from speechseq.runtime.text_decoder import DecodeOptions, TextDecoder, encoder_probe, rescoring_recognizer
+    from speechseq.train.export_lm import export_decoder_checkpoint, export_encoder, export_lm
+
+    frontend = {"sample_rate": 16000, "win_length": 400, "hop_length": 160, "n_fft": 512, "n_mels": 8,
+                "fmin": 20.0, "fmax": 7600.0, "floor": 1e-5}
+    recs = []
+    for seed in (0, 1):   # the decoder's recogniser and another of the same size
+        torch.manual_seed(seed)
+        recs.append(export_encoder(Recognizer(REC).eval(), tmp_path / f"rec{seed}.onnx", {}, frontend))
+    probe = encoder_probe(make_session(recs[0]), REC.n_mels)
+    rng = np.random.default_rng(0)
+    mems = [rng.normal(size=(int(rng.integers(8, 12)), DEC.enc_dim)).astype(np.float32) for _ in range(6)]
+    lm = CharLM(LMConfig(embed_dim=8, hidden=8))
+    train_decoder((mems, ["one", "two"] * 3), ([], []), tmp_path / "run", DEC, LoopConfig(epochs=1, ema_decay=None),
+                  embedding=lm.embedding, batch_frames=40, progress=False, encoder_probe=probe)
+    (dec,) = export_decoder_checkpoint(tmp_path / "run" / "best.pt", tmp_path / "dec.onnx")
+    assert OnnxDecoder(dec).meta.get("encoder_probe") == probe
+    export_lm(lm.eval(), tmp_path / "lm.onnx")
+    text_decoder = TextDecoder(DecodeOptions("rescore"), lm=tmp_path / "lm.onnx", attention=dec)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SpeechseqWarning)
+        rescoring_recognizer(recs[0], text_decoder)                      # its own recogniser: no word
+    with pytest.warns(SpeechseqWarning, match="not the recogniser the attention decoder was trained on"):
+        rescoring_recognizer(recs[1], text_decoder)
+
+
+def test_export_of_a_decoder_without_its_recognisers_probe_says_so(tmp_path, capsys):
+    """A decoder-only checkpoint that records no encoder_probe (trained without one, or before runs kept it) was
+    exported without a word: its file cannot be checked against the recogniser it is paired with."""
+    from speechseq.cli import main
+
+    rng = np.random.default_rng(0)
+    mems = [rng.normal(size=(10, DEC.enc_dim)).astype(np.float32) for _ in range(4)]
+    for name, probe in (("with", [0.25] * 12), ("without", None)):
+        train_decoder((mems, ["one", "two"] * 2), ([], []), tmp_path / name, DEC, LoopConfig(epochs=1, ema_decay=None),
+                      batch_frames=40, progress=False, encoder_probe=probe)
+        capsys.readouterr()
+        assert main(["export", str(tmp_path / name / "best.pt"), "--out", str(tmp_path / f"{name}.onnx")]) == 0
+        err = capsys.readouterr().err
+        assert (err == "") == (probe is not None), err
+    assert "records no fingerprint of the recogniser" in err and str(tmp_path / "without.onnx") in err

@@ -163,3 +163,17 @@ def test_text_decoder_kinds_and_attention_plot(exported_decoder, tmp_path):
     attn = onnx_dec.teacher_forced(memory, [encode("hi")])[1][0]
     plot_attention(tmp_path / "att.png", rng.normal(size=(40, 8)), attn, "hi", frame_shift_s=0.02)
     assert (tmp_path / "att.png").stat().st_size > 5000
+
+
+def test_rescoring_keeps_each_text_once(exported_decoder):
+    """An n-best with "ab" and "ab " (the same word) came back from rescore twice; each text is kept once, at the
+    spelling rescoring ranks best, so the first is what rescoring the whole list gives."""
+    _, onnx_dec = exported_decoder
+    memory = np.random.default_rng(1).normal(size=(8, DEC_CFG.enc_dim)).astype(np.float32)
+    nbest = [Hypothesis(tuple(encode(t)), t, s, s) for t, s in (("ab ", -1.0), ("ab", -1.1), ("abc", -1.2))]
+    w = RescoreWeights(ctc=1.0, attention=1.0, lm=0.0, length=0.0)
+    att = onnx_dec.teacher_forced(memory, [h.tokens for h in nbest])[0]
+    out = rescore(nbest, memory, onnx_dec, None, w)
+    assert sorted(r.text.strip() for r in out) == ["ab", "abc"]
+    best = int(np.argmax([h.ctc_score + a for h, a in zip(nbest, att)]))
+    assert out[0].text == nbest[best].text and out[0].score == pytest.approx(nbest[best].ctc_score + att[best])

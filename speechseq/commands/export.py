@@ -112,6 +112,12 @@ def run(args: argparse.Namespace) -> int:
                 raise
             raise SpeechseqError(f"{ckpt}: a {kind} checkpoint this version cannot export ({unfit})") from None
         _publish(written, out)
+    if kind == "attention-decoder" and "encoder_probe" not in (loaded.get("extra") or {}):
+        # a joint export takes the probe from the recogniser it writes; a decoder-only run records the one it read
+        warn(f"{ckpt} records no fingerprint of the recogniser whose encoder outputs it was trained on, so {out} has "
+             "none: transcribe --decoder rescore cannot warn when it is paired with another recogniser, and "
+             "--decoder auto never chooses it (scripts/train_decoder.py fit writes the fingerprint into its own "
+             "export)")
     return 0
 
 

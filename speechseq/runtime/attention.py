@@ -19,7 +19,7 @@ import numpy as np
 
 from ..checks import finite, refuse
 from ..text import VOCAB, decode
-from .decoding import Hypothesis
+from .decoding import Hypothesis, distinct_texts
 from .lm import teacher_forced
 from .onnx import check_inputs, open_model, reading_metadata
 
@@ -129,7 +129,7 @@ def rescore(nbest: Sequence[Hypothesis], memory: np.ndarray, decoder: OnnxDecode
 
     memory: (T', E) encoder outputs of the utterance. The decoder and the LM score every
     hypothesis in one batched pass each; a missing model contributes 0. Returns the hypotheses
-    best first.
+    best first, one per text (decoding.distinct_texts: of spellings that differ only in spaces, the best rescored).
     """
     if not nbest:
         return []
@@ -140,4 +140,4 @@ def rescore(nbest: Sequence[Hypothesis], memory: np.ndarray, decoder: OnnxDecode
     for h, a, m in zip(nbest, att, lms):
         score = weights.ctc * h.ctc_score + weights.attention * a + weights.lm * m + weights.length * len(h.tokens)
         out.append(Rescored(h.tokens, decode(h.tokens), float(score), h.ctc_score, float(a), float(m)))
-    return sorted(out, key=lambda r: -r.score)
+    return distinct_texts(sorted(out, key=lambda r: -r.score))

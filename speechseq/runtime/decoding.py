@@ -24,7 +24,7 @@ from .ctc_prefix import PrefixTrie, advance, extensions, prune
 
 __all__ = ["Hypothesis", "Word", "AttentionHypothesis", "LanguageModel", "greedy", "prefix_beam_search",
            "ctc_align", "word_timestamps", "words_not_before", "words_not_after", "attention_beam_search",
-           "score_sequence", "classify_error"]
+           "score_sequence", "classify_error", "distinct_texts"]
 
 _NEG = -np.inf
 StepFn = Callable[[np.ndarray, Any], tuple[np.ndarray, Any]]
@@ -144,10 +144,13 @@ def prefix_beam_search(
     prune_top_k: int = 12,
     prune_logp: float = -10.0,
     blank_skip: float = 0.999,
+    distinct: bool = True,
 ) -> list[Hypothesis]:
     """CTC prefix beam search, with optional shallow fusion of a character LM.
 
-    log_probs: (T, V). Returns up to ``beam_size`` hypotheses, best first.
+    log_probs: (T, V). Returns up to ``beam_size`` hypotheses, best first, one per text (distinct_texts: of the
+    labellings that spell the same words, spaced otherwise, the best ranked); distinct=False: every labelling in
+    the beam.
 
     Each prefix carries log P(prefix, path ends in blank) and log P(prefix, path ends in a
     symbol); paths are summed, so the result ranks labellings rather than paths. With ``lm``
@@ -230,6 +233,24 @@ def prefix_beam_search(
     for j in np.argsort(-score, kind="stable"):
         toks, frames = trie.backtrace(ids[j])
         out.append(Hypothesis(toks, decode(list(toks)), float(score[j]), float(ctc[j]), float(lm_score[j]), frames))
+    return distinct_texts(out) if distinct else out
+
+
+def distinct_texts(hyps: Sequence[Any]) -> list[Any]:
+    """``hyps`` (anything with a ``text``, best first) with one entry per text, the first: texts that differ only in
+    their spaces (" hi", "hi ", "a  b" against "a b") are the same words, which the recogniser writes and WER counts
+    alike, and would fill an n-best with one answer twice.
+
+    The best spelling is kept rather than the group's probabilities summed: the first hypothesis, and so every
+    transcript, stays the search's own, and each entry keeps the scores of its own tokens (under fusion the
+    spellings' LM scores differ, so there is no one fused score to sum into)."""
+    seen: set[tuple[str, ...]] = set()
+    out = []
+    for h in hyps:
+        words = tuple(h.text.split())
+        if words not in seen:
+            seen.add(words)
+            out.append(h)
     return out
 
 
@@ -401,7 +422,7 @@ def attention_beam_search(
     best ``beam_size`` other continuations. The search stops at ``max_len`` tokens (<eos>
     included) or as soon as no live hypothesis can beat the best finished one any more (log-probs
     are <= 0, so a live score s can at best become s / max_len ** alpha). Returns up to
-    ``beam_size`` hypotheses, best first; unfinished ones only when none finished.
+    ``beam_size`` hypotheses, best first, one per text (distinct_texts); unfinished ones only when none finished.
     """
     if beam_size < 1 or max_len < 1:
         raise ValueError("beam_size and max_len must be >= 1")
@@ -441,7 +462,7 @@ def attention_beam_search(
     if not finished:
         finished = [AttentionHypothesis(p, decode(p), float(s / max(len(p), 1) ** length_norm_alpha), float(s), False)
                     for p, s in zip(prefixes, live)]
-    return sorted(finished, key=lambda h: -h.score)[:beam_size]
+    return distinct_texts(sorted(finished, key=lambda h: -h.score))[:beam_size]
 
 
 def score_sequence(step: StepFn, init_state: Any, tokens: Sequence[int], length_norm_alpha: float = 0.0,

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..text import CTC_SIZE, EOS, SOS, SPACE, decode
 from .ctc_prefix import PrefixTrie, advance, check_pruning, extensions, prune
-from .decoding import Hypothesis, LanguageModel, _check_log_probs, advance_lm
+from .decoding import Hypothesis, LanguageModel, _check_log_probs, advance_lm, distinct_texts
 from .lexicon import BOS, EOS_WORD, UNK_WORD, Lexicon
 
 __all__ = ["LexiconOptions", "lexicon_beam_search"]
@@ -74,8 +74,10 @@ def tuned_options(beam_size: int = 8, char_lm: bool = False) -> LexiconOptions:
 
 
 def lexicon_beam_search(log_probs: np.ndarray, lexicon: Lexicon, opts: LexiconOptions = LexiconOptions(),
-                        lm: LanguageModel | None = None) -> list[Hypothesis]:
-    """Decode (T, V) CTC log-probs under `lexicon`; returns up to beam_size Hypothesis, best first.
+                        lm: LanguageModel | None = None, *, distinct: bool = True) -> list[Hypothesis]:
+    """Decode (T, V) CTC log-probs under `lexicon`; returns up to beam_size Hypothesis, best first, one per text
+    (decoding.distinct_texts: "the cat " and "the cat" are the same words, scored alike by the word LM);
+    distinct=False: every labelling in the beam.
 
     Hypothesis.lm_score is the word LM's ln P(words </s>) of the in-vocabulary words (OOV words
     contribute nothing); score is the full ranking score above. `lm` (a character LM) is used
@@ -200,4 +202,4 @@ def lexicon_beam_search(log_probs: np.ndarray, lexicon: Lexicon, opts: LexiconOp
     for j in np.argsort(-score, kind="stable"):
         toks, frames = trie_p.backtrace(ids[j])
         out.append(Hypothesis(toks, decode(list(toks)), float(score[j]), float(ctc[j]), float(wsum[j]), frames))
-    return out
+    return distinct_texts(out) if distinct else out

@@ -178,15 +178,16 @@ def export_encoder(recognizer, out: str | os.PathLike, meta: dict | None = None,
 
 
 def export_decoder_checkpoint(ckpt_path: str | os.PathLike, out: str | os.PathLike, int8: bool = False) -> list[str]:
-    """`speechseq export` for "attention-decoder" checkpoints (-> the decoder step graph at `out`) and
-    "joint" ones (-> the recogniser with encoder outputs at `out`, [its int8 twin,] and the decoder
-    at OUT_STEM.decoder.onnx)."""
+    """`speechseq export` for "attention-decoder" checkpoints (-> the decoder step graph at `out`, with the
+    encoder_probe its training recorded) and "joint" ones (-> the recogniser with encoder outputs at `out`, [its
+    int8 twin,] and the decoder at OUT_STEM.decoder.onnx, with the probe of that recogniser)."""
     from .joint import KIND_JOINT, load_decoder_checkpoint
 
     decoder, ck = load_decoder_checkpoint(ckpt_path)
     extra = dict(ck.get("extra") or {})
-    meta = {k: extra[k] for k in ("train_utterances", "train_hours", "joint", "data", "recipe", "encoder", "metrics")
-            if k in extra}
+    # a decoder-only run's encoder_probe (train_decoder's): the recogniser it read, checked when rescoring
+    meta = {k: extra[k] for k in ("train_utterances", "train_hours", "joint", "data", "recipe", "encoder", "metrics",
+                                  "encoder_probe") if k in extra}
     meta["checkpoint_epoch"] = int(ck.get("epoch", 0))
     out = Path(out)
     if ck["kind"] != KIND_JOINT:

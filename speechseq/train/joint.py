@@ -185,11 +185,14 @@ def memory_batches(mems: Sequence[np.ndarray], texts: Sequence[str], batch_frame
 def train_decoder(train: tuple[Sequence[np.ndarray], Sequence[str]], val: tuple[Sequence[np.ndarray], Sequence[str]],
                   out_dir: str | os.PathLike, cfg: DecoderConfig, loop_cfg, joint: JointConfig = JointConfig(),
                   embedding: SharedEmbedding | None = None, batch_frames: int = 20000,
-                  extra: dict | None = None, progress: bool = True) -> list[dict]:
+                  extra: dict | None = None, progress: bool = True,
+                  encoder_probe: Sequence[float] | None = None) -> list[dict]:
     """Train (or resume) an attention decoder on precomputed encoder outputs (the encoder frozen).
 
     embedding: e.g. a trained LM's (load_lm_checkpoint(p)[0].embedding); best.pt is chosen by the
-    validation per-symbol cross-entropy ("val_att_nll", no smoothing)."""
+    validation per-symbol cross-entropy ("val_att_nll", no smoothing). encoder_probe: the
+    runtime.text_decoder.encoder_probe of the recogniser that made the outputs, kept in the checkpoint
+    and written by its export, so that rescoring notices a decoder paired with another recogniser."""
     from .loop import train_loop
 
     torch.manual_seed(loop_cfg.seed)
@@ -213,6 +216,8 @@ def train_decoder(train: tuple[Sequence[np.ndarray], Sequence[str]], val: tuple[
         return {"val_att_nll": total / max(1, count), "val_att_acc": correct / max(1, count)}
 
     info = {"train_utterances": len(train[0]), "joint": asdict(joint), **(extra or {})}
+    if encoder_probe is not None:
+        info["encoder_probe"] = [float(v) for v in encoder_probe]
     return train_loop(model, lambda epoch: memory_batches(*train, batch_frames, loop_cfg.seed * 1000 + epoch),
                       loss_fn, validate if val[0] else None, out_dir, KIND_DECODER, cfg.to_dict(), loop_cfg,
                       select="val_att_nll" if val[0] else "loss", mode="min", extra=info, progress=progress)
