@@ -337,3 +337,17 @@ def test_merged_graph_shares_the_context_of_equal_models(tmp_path, cfgs, shared)
         assert a.shape == b.shape and a.std() > 1e-3
         assert np.abs(a - b).max() <= 1e-6
     assert np.abs(np.concatenate(post[True][0]) - np.concatenate(post[True][1])).max() > 1e-3
+
+
+def test_export_docstring_gives_the_context_input_the_graph_has(tmp_path):
+    """speechseq.train.export_detector's docstring, the exported graph's contract, gave `context` K - S frames: the
+    graph of a model with the running-mean normalisation carries K - S + N (DetectorConfig.context)."""
+    import onnx
+
+    import speechseq.train.export_detector as exporter
+
+    path = export_detector(_trained_like(TINY_CMN), tmp_path / "kw.onnx", {"keyword": "hello"})
+    ctx = next(v for v in onnx.load(str(path)).graph.input if v.name == "context")
+    assert ctx.type.tensor_type.shape.dim[1].dim_value == TINY_CMN.kernel - TINY_CMN.stride + TINY_CMN.norm_frames
+    doc = " ".join(exporter.__doc__.split())
+    assert "`context` (B, K - S + N, F)" in doc and "N: norm_frames" in doc, doc

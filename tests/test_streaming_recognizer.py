@@ -365,6 +365,51 @@ def test_export_streaming_refuses_meta_from_another_model(exported, tmp_path, ca
 
 
 
+def test_export_streaming_leaves_the_callers_model_in_training_mode(tmp_path):
+    """export_streaming set the caller's own model to eval mode (its siblings export a copy: tests/test_review_export.py):
+    a chunked fine-tune that exported between epochs went on training without dropout."""
+    m = _model(front="conv", stride=2, kernel_size=5)
+    model = Recognizer(RecognizerConfig(**{**m.cfg.to_dict(), "dropout": 0.3}))
+    model.load_state_dict(m.state_dict())
+    model.train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    export_streaming(model, tmp_path / "m.stream.onnx", {"frontend": FE.to_dict()})
+    assert model.training and all(x.training for x in model.modules())
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    rec = StreamingRecognizer(tmp_path / "m.stream.onnx", chunk_s=0.06, lookahead_s=0.04)
+    x = (np.random.default_rng(5).normal(size=(41, 8)) * m.feat_std.numpy() + m.feat_mean.numpy()).astype(np.float32)
+    ref = _chunked_torch(m, torch.from_numpy(x)[None], 3, 2)[0].numpy()  # the eval-mode network, dropout off
+    assert float(np.abs(rec.finish(rec.accept(x, rec.initial_state())) - ref).max()) < 1e-4
+
+
+
+def test_export_streaming_never_writes_over_its_source_or_its_own_fp32_twin(exported, tmp_path, capsys):
+    """--out naming the --from-onnx (or --meta-from) file replaced the offline recogniser with the chunked graph, and
+    --out x.stream.int8.onnx with --int8 wrote the fp32 twin there, then the int8 one over it ("wrote" twice, no fp32
+    file left): each is now one line, and every file is left as it was."""
+    import shutil
+
+    from speechseq.runtime.onnx import read_metadata
+    from speechseq.train.export_streaming import main
+
+    m, off, _ = exported[0]
+    src = str(shutil.copy(off, tmp_path / "m.onnx"))
+    torch.save({"kind": "recognizer", "model_config": m.cfg.to_dict(), "model": m.state_dict(), "epoch": 1,
+                "extra": {"frontend": FE.to_dict()}}, tmp_path / "best.pt")
+    before = Path(src).read_bytes()
+    for argv, says in [(["--from-onnx", src, "--out", src], "is the source"),
+                       (["--from-onnx", src, "--out", str(tmp_path / "." / "m.onnx")], "is the source"),
+                       (["--checkpoint", str(tmp_path / "best.pt"), "--meta-from", src, "--out", src], "is the source"),
+                       (["--from-onnx", src, "--out", str(tmp_path / "m.stream.int8.onnx"), "--int8"],
+                        "is the name of an int8 twin")]:
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("export_streaming: error: ") and says in err and len(err.splitlines()) == 1, err
+        assert Path(src).read_bytes() == before and read_metadata(src)["kind"] == "recognizer"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.pt", "m.onnx"]
+
+
+
 def test_stream_card_says_whether_the_shipped_files_are_fine_tuned():
     """The card's "How it was made" called step 2 (the chunk-mode fine-tune) "the shipped files", while its Card line,
     its last paragraph and the files' metadata (no stream_finetune) say they are step 1's, not fine-tuned."""
@@ -398,3 +443,12 @@ def test_stream_cards_say_listen_reads_them_with_partial_decoder_stream_only():
         body = " ".join((root / "models" / name).read_text().split("## Card", 1)[1].strip().split("\n\n", 1)[1].split())
         said = re.findall(r"`speechseq listen[^`]*` (?:uses it|for partial)|used by `speechseq listen[^`]*`", body)
         assert said and all("--partial-decoder stream" in s for s in said), (name, said)
+
+
+def test_recognizer_docstring_points_to_the_chunked_mode_it_has():
+    """speechseq.nn.recognizer's docstring said latency-controlled chunked recognition "can be added later"; it is
+    speechseq.nn.streaming (ChunkedRecognizer, chunked_forward), exported by speechseq.train.export_streaming."""
+    import speechseq.nn.recognizer as rec
+
+    doc = " ".join(rec.__doc__.split())
+    assert "added later" not in doc and "speechseq.nn.streaming" in doc, doc

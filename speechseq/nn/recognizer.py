@@ -10,8 +10,8 @@ The front cuts the frame rate as DeepSpeech 2 does, either by stacking `stride` 
 ("stack") or with a strided 1-D convolution ("conv", kernel `kernel_size`, centred). Feature
 normalisation (per-band mean and standard deviation measured on the training data) is part of
 the model, so an exported graph takes the frontend's raw log-mel. Latency-controlled chunked
-recognition can be added later: the front needs only (kernel_size - 1) / 2 frames of context on
-each side, and each LSTM layer's forward state can be carried between chunks.
+recognition of the same weights is speechseq.nn.streaming: the front needs only (kernel_size - 1) / 2
+frames of context on each side, and each LSTM layer's forward state is carried between chunks.
 """
 from __future__ import annotations
 

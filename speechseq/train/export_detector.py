@@ -1,7 +1,8 @@
 """Export a trained detector to ONNX: the streaming step graph plus its metadata.
 
 The graph (see `speechseq.nn.detector.StepGraph`): inputs `features` (B, T, F), `context`
-(B, K - S, F), `hidden` (L, B, H); outputs `probs` (B, T // S), `context_out`, `hidden_out`.
+(B, K - S + N, F), `hidden` (L, B, H) (K, S: the conv's kernel and stride, N: norm_frames, L: layers, times
+the members of an ensemble); outputs `probs` (B, T // S), `context_out`, `hidden_out`.
 Batch and time axes are dynamic. The metadata (JSON under "speechseq") holds everything the
 runtime needs: keyword, threshold, frontend constants, sizes, timing (end_offset_table: where a keyword ended after
 an event's start, by threshold), training data and metrics.

@@ -15,6 +15,7 @@ the streaming twin of a shipped model needs no training checkpoint.
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import sys
 import warnings
@@ -27,7 +28,7 @@ from ..errors import SpeechseqError
 from ..files import written_atomically
 from ..nn.recognizer import Recognizer, RecognizerConfig
 from ..nn.streaming import ChunkedRecognizer
-from ..runtime.onnx import ModelError, read_metadata, twin_path, write_metadata
+from ..runtime.onnx import ModelError, read_metadata, twin_path, untagged, write_metadata
 from ..runtime.streaming_recognizer import source_digest
 from ..text import CTC_SIZE, VOCAB
 from .export_recognizer import _quiet_preprocessing_advice
@@ -138,9 +139,9 @@ def _check_against_onnx(model: Recognizer, path: str | os.PathLike, tol: float =
 def export_streaming(model: Recognizer, out: str | os.PathLike, meta: dict | None = None, opset: int = 17) -> Path:
     """Write the chunked twin of `model` to `out` with its metadata, atomically (a file at `out` stays as it was
     until the new one is whole). `meta` adds to / overrides the metadata (pass the offline model's: frontend,
-    training data, metrics)."""
+    training data, metrics). The graph is a CPU copy's in eval mode: the caller's model keeps its device and mode."""
     out = Path(out)
-    net = ChunkedRecognizer(model.cpu().eval())
+    net = ChunkedRecognizer(copy.deepcopy(model).cpu().eval())
     g, cfg = net.geometry, model.cfg
     h, c = net.initial_state()
     example = (torch.randn(1, g.stride * 4, cfg.n_mels), torch.randn(1, g.lookahead_frames(2), cfg.n_mels), h, c)
@@ -261,11 +262,25 @@ def _check_meta_from(offline: dict, path: str, model: Recognizer, checkpoint: st
                          f"give the offline export of the model the checkpoint was trained from")
 
 
+def _check_out(out: Path, sources: list[str], int8: bool) -> None:
+    """ModelError where the files to write would replace one the export reads (the offline recogniser was replaced by
+    its chunked twin), or with --int8 the fp32 twin would be written, then the int8 one over it."""
+    if int8 and twin_path(out, "int8") == out:
+        raise ModelError(f"--out {out} is the name of an int8 twin: with --int8 give the fp32 twin's name "
+                         f"({untagged(out)}); its int8 twin is {out.name}")
+    for target in [out] + ([twin_path(out, "int8")] if int8 else []):
+        for src in sources:
+            if target.resolve() == Path(src).resolve():
+                raise ModelError(f"{target} is the source {src}: give --out another name")
+
+
 def _export(args: argparse.Namespace) -> int:
     torch.set_num_threads(1)
+    out = Path(args.out) if args.out else (stream_path(args.from_onnx) if args.from_onnx
+                                           else Path("recognizer.stream.onnx"))
+    _check_out(out, [p for p in (args.from_onnx, args.checkpoint, args.meta_from) if p], args.int8)
     if args.from_onnx:
         model, meta = recognizer_from_onnx(args.from_onnx)
-        out = Path(args.out) if args.out else stream_path(args.from_onnx)
         meta = {**meta, "source": Path(args.from_onnx).name, "source_digest": source_digest(meta)}
     else:
         model, ckpt = recognizer_from_checkpoint_file(args.checkpoint)
@@ -279,7 +294,6 @@ def _export(args: argparse.Namespace) -> int:
             hist = ckpt.get("history") or [{}]
             meta["stream_finetune"] = {**extra["stream_finetune"], "epoch": ckpt.get("epoch"),
                                        "val": {k: round(v, 2) for k, v in hist[-1].items() if "wer" in k}}
-        out = Path(args.out) if args.out else Path("recognizer.stream.onnx")
     paths = [export_streaming(model, out, meta)]
     if args.int8:
         paths.append(quantize_streaming(out, twin_path(out, "int8")))
