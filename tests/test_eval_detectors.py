@@ -324,3 +324,19 @@ def test_a_card_names_the_command_that_writes_it_and_its_own_recipe(tmp_path, mo
     with pytest.raises(SystemExit) as e:
         script.main()
     assert e.value.code == 2 and not (models / "activate.md").exists()
+
+
+def test_a_card_keeps_the_end_offset_paragraph_of_its_file():
+    """models/activate.md and computer.md state how their "end_offset_table" was measured (session 46,
+    scripts/detector_end_offsets.py, written into files exported without one); the card the script writes from a
+    measurement kept no such paragraph, so writing the cards again dropped it. It writes each one, word for word as
+    the card has it, where the model carries the table, and none for a model without."""
+    script = _script()
+    for kw, th in (("activate", 0.75), ("computer", 0.9)):
+        meta = json.loads(json.dumps(script.read_metadata(ROOT / "models" / f"{kw}.onnx")))
+        assert meta["end_offset_table"]["threshold"][0] == 0.05
+        text = " ".join(script.card(_measurement(kw, f"models/{kw}.onnx", th), None, meta).split())
+        shipped = _shipped_card_part(f"{kw}.md", "Event ends (session 46):", "The events are the same")
+        assert shipped in text and f"scripts/detector_end_offsets.py models/{kw}.onnx" in shipped
+        untabled = {k: v for k, v in meta.items() if k != "end_offset_table"}
+        assert "Event ends (session 46)" not in script.card(_measurement(kw, f"models/{kw}.onnx", th), None, untabled)

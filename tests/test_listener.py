@@ -825,9 +825,13 @@ def test_a_word_a_bound_moved_keeps_a_sensible_length_inside_the_recording(tmp_p
     "and" (aligned 2.69-2.87 s) to 2.888-3.068 s; "on" kept what was left of it, 3.068-3.09 s: 22 ms. Stopped by
     --max-minutes at 3.07 s, mid-command, the pushed "not" ran to 3.208 s, past the audio heard. transcribe keeps each
     word a bound moved at least MIN_CHAR_S a character (or its aligned length), in order, apart and inside its piece
-    (recognizer._bounded); the listener's final now does the same."""
+    (recognizer._bounded); the listener's final now does the same. The keyword's end as activate.onnx put it before it
+    carried an end-offset table (session 46): the recording starts there, where "and" is heard."""
+    import shutil
+
     import soundfile as sf
 
+    from speechseq.runtime.onnx import read_metadata, write_metadata
     from speechseq.runtime.recognizer import MIN_CHAR_S
     from speechseq.runtime.vad import silero_model_path
 
@@ -837,8 +841,11 @@ def test_a_word_a_bound_moved_keeps_a_sensible_length_inside_the_recording(tmp_p
     audio[int(2.5 * 16000) : int(2.8 * 16000)] *= 0.003
     sf.write(tmp_path / "soft.wav", audio, 16000)
     stop = [] if stop_s is None else ["--max-minutes", repr(stop_s / 60)]
+    model = tmp_path / "activate.onnx"
+    shutil.copyfile(ROOT / "models" / "activate.onnx", model)
+    write_metadata(model, {k: v for k, v in read_metadata(model).items() if k != "end_offset_table"})
     code, lines, err = _cli(["listen", "--input", str(tmp_path / "soft.wav"), "--fast", "--json", "--vad", "silero",
-                             *stop], capsys)
+                             "--keyword-model", str(model), *stop], capsys)
     assert code == 0, err
     (final,) = [e for e in map(json.loads, lines) if e["event"] == "final"]
     words, heard = final["words"], final["time"]                       # the audio heard: to the end, or to 3.07 s

@@ -312,10 +312,13 @@ class Listener:
             text, words = self.transcriber.transcribe(np.concatenate(rec.feats))
         words = self._bounded(words, rec)
         at = rec.stream_time
+        time = state.time if produced is None else produced
+        # the recording's end is at most the event's time: state.time is summed block by block and the recording's
+        # start + samples / rate not, so they parted by ~1e-14 s and an end came after its own event's time
         final = FinalEvent(text, tuple(replace(w, start=at(rec.start + w.start), end=at(rec.start + w.end, end=True))
                                        for w in words),
-                           state.time if produced is None else produced, at(rec.start),
-                           at(rec.start + rec.samples / SAMPLE_RATE, end=True), at(rec.speech_end, end=True))
+                           time, at(rec.start), min(at(rec.start + rec.samples / SAMPLE_RATE, end=True), time),
+                           at(rec.speech_end, end=True))
         return final, replace(state, mode=Mode.LISTENING, recording=None, detector=self.detector.initial_state(),
                               detector_offset=state.time, history=(), detector_gaps=())
 
