@@ -99,6 +99,7 @@ def test_detector_config_refuses_settings_that_cannot_work(kwargs, says):
     ({"stride": 2.0}, "stride 2.0"),              # was: "conv1d() received an invalid combination of arguments"
     ({"dropout": 1.5}, "dropout 1.5"),
     ({"dropout": 1.0}, "dropout 1.0"),
+    ({"stride": 6}, "kernel_size 5"),             # was: taken, and frame 6j + 3 was never read by the conv front
 ])
 def test_recognizer_config_refuses_settings_that_cannot_work(kwargs, says):
     pytest.importorskip("torch")
@@ -331,3 +332,16 @@ def test_training_configs_keep_their_defaults_and_the_values_in_use():
     for name, meta in _shipped_metadata().items():
         if "recipe" in meta:
             assert TrainRecipe(**meta["recipe"]).to_dict().items() >= meta["recipe"].items(), name
+
+
+def test_train_recognizer_gives_a_long_stride_a_kernel_that_reads_every_frame():
+    """--stride 8 with the conv front's kernel of 5 left 3 frames of every 8 unread (no --kernel option): the kernel
+    grows to the odd number at or above the stride; the shipped stride 2 keeps 5."""
+    pytest.importorskip("torch")
+    from speechseq.cli import build_parser
+    from speechseq.commands.train_recognizer import _check
+
+    for stride, kernel in ((2, 5), (5, 5), (6, 7), (8, 9)):
+        args = build_parser().parse_args(["train", "recognizer", "--manifest", "m.jsonl", "--out", "/nonexistent/run",
+                                          "--stride", str(stride)])
+        assert _check(args)[0].kernel_size == kernel

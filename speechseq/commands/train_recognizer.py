@@ -63,7 +63,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hidden", type=bounded(int, ge=1), default=256, help="LSTM units per direction")
     p.add_argument("--layers", type=bounded(int, ge=1), default=3, help="stacked bidirectional LSTM layers")
     p.add_argument("--stride", type=bounded(int, ge=1), default=2,
-                   help="frame-rate reduction of the front (100 / stride outputs a second)")
+                   help="frame-rate reduction of the front (100 / stride outputs a second; the conv front's kernel is 5 "
+                        "frames, or the odd number at or above a longer stride)")
     p.add_argument("--front", choices=("conv", "stack"), default="conv",
                    help="strided convolution or frame stacking before the LSTMs")
     p.add_argument("--no-augment", action="store_true", help="no SpecAugment, noise, speed or reverberation")
@@ -188,8 +189,9 @@ def _check(args: argparse.Namespace):
         raise SpeechseqError("every --repeat is 0: no training utterance would be used")
     _val_split_used(args)
     checked_device(args.device)
+    # the conv front's kernel: 5, or the odd number at or above a longer stride (its windows must cover every frame)
     model_cfg = RecognizerConfig(hidden=args.hidden, layers=args.layers, stride=args.stride, front=args.front,
-                                 front_dim=args.hidden)
+                                 front_dim=args.hidden, kernel_size=max(5, args.stride | 1))
     return model_cfg, resumable(Path(args.out), KIND, model_cfg.to_dict(), OPTIONS, _sources(args))
 
 

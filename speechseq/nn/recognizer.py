@@ -45,8 +45,10 @@ class RecognizerConfig:
         refuse("recognizer settings", [
             *((name, getattr(self, name), whole(getattr(self, name)), "a whole number >= 1")
               for name in ("n_mels", "stride", "front_dim", "hidden", "layers")),
-            ("kernel_size", self.kernel_size, whole(self.kernel_size) and self.kernel_size % 2 == 1,
-             "an odd whole number >= 1"),
+            # a conv front's windows must touch: with stride 6 and kernel 5 frame 6j + 3 was never read, unsaid
+            ("kernel_size", self.kernel_size, whole(self.kernel_size) and self.kernel_size % 2 == 1
+             and (self.front != "conv" or not whole(self.stride) or self.kernel_size >= self.stride),
+             "an odd whole number >= 1, and with the conv front >= the stride"),
             ("vocab_size", self.vocab_size, whole(self.vocab_size, 2),
              "a whole number >= 2: the blank and a character"),
             ("dropout", self.dropout, finite(self.dropout) and 0 <= self.dropout < 1, "in [0, 1)")])
