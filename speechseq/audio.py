@@ -52,22 +52,33 @@ class AudioInfo:
         return self.frames / self.sample_rate if self.sample_rate else 0.0
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _named(p: Path) -> str:
+    """`p` as a message names it, on one line: a control character in the name (Linux allows a newline there) as
+    Python writes it in a string ("\\n"); each message is one line, and a name's newline made it two, the second
+    naming no file."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(p))
+
+
 def _check_path(path: str | os.PathLike) -> Path:
     p = Path(path)
     try:
         st = p.stat()
         if stat.S_ISDIR(st.st_mode):
-            raise AudioError(f"{p}: is a directory, not an audio file")
+            raise AudioError(f"{_named(p)}: is a directory, not an audio file")
         if not stat.S_ISREG(st.st_mode):  # its size, 0, said nothing; libsndfile reads some formats from a pipe, not all
-            raise AudioError(f"{p}: not a regular file (a pipe or a device): save the audio to a file and give that")
+            raise AudioError(f"{_named(p)}: not a regular file (a pipe or a device): save the audio to a file "
+                             f"and give that")
         if st.st_size == 0:
-            raise AudioError(f"{p}: file is empty")
+            raise AudioError(f"{_named(p)}: file is empty")
         with open(p, "rb"):  # a file that cannot be opened: libsndfile says only "System error."
             pass
     except (FileNotFoundError, NotADirectoryError):
-        raise AudioError(f"{p}: no such file") from None
+        raise AudioError(f"{_named(p)}: no such file") from None
     except OSError as err:  # permission denied (the file's or a folder's), a symlink loop, an I/O error
-        raise AudioError(f"{p}: cannot read ({err.strerror or err})") from None
+        raise AudioError(f"{_named(p)}: cannot read ({err.strerror or err})") from None
     return p
 
 
@@ -255,12 +266,14 @@ def _soundfile(p: Path) -> _FrontToBack:
             name = _unread_format(p)                  # for bytes of no format it knows; the file is there and regular
             if name is not None:                      # (_check_path)
                 out = p.with_suffix(".wav") if p.suffix.lower() != ".wav" else p.with_name(f"{p.stem}-converted.wav")
-                raise AudioError(f"{p}: {name} audio, a format speechseq does not read (it reads {READ_FORMATS}): "
-                                 f"convert it first, e.g. ffmpeg -i {shlex.quote(str(p))} "
-                                 f"{shlex.quote(str(out))}") from None
-            raise AudioError(f"{p}: cannot decode audio: not audio in a format speechseq reads ({READ_FORMATS}), or "
-                             f"damaged; audio in another format can be converted first, e.g. with ffmpeg") from None
-        raise AudioError(f"{p}: cannot decode audio ({msg})") from None
+                how = (f"ffmpeg -i {shlex.quote(str(p))} {shlex.quote(str(out))}" if _named(p) == str(p)
+                       else "with ffmpeg")  # a command of the name's control characters is no one line
+                raise AudioError(f"{_named(p)}: {name} audio, a format speechseq does not read (it reads "
+                                 f"{READ_FORMATS}): convert it first, e.g. {how}") from None
+            raise AudioError(f"{_named(p)}: cannot decode audio: not audio in a format speechseq reads "
+                             f"({READ_FORMATS}), or damaged; audio in another format can be converted first, e.g. "
+                             f"with ffmpeg") from None
+        raise AudioError(f"{_named(p)}: cannot decode audio ({msg})") from None
     if f.format == "MP3":
         f._capture = capture
     elif capture is not None:
@@ -274,7 +287,7 @@ def _soundfile(p: Path) -> _FrontToBack:
         except (sf.LibsndfileError, RuntimeError) as err:
             source.close()
             f.close()
-            raise AudioError(f"{p}: cannot decode audio ({err})") from None
+            raise AudioError(f"{_named(p)}: cannot decode audio ({err})") from None
         raw._source = source
         f.close()
         f = raw
@@ -290,15 +303,15 @@ def _open(p: Path) -> _FrontToBack:
     f = _soundfile(p)
     if f.frames == 0 or f.samplerate <= 0:
         f.close()
-        raise AudioError(f"{p}: contains no audio samples")
+        raise AudioError(f"{_named(p)}: contains no audio samples")
     if f.samplerate < MIN_FILE_RATE:
         f.close()
-        raise AudioError(f"{p}: sample rate {f.samplerate} Hz, below the {MIN_FILE_RATE} Hz speechseq reads (speech "
-                         f"is recorded at 8000 Hz or more): a damaged header, or not a recording")
+        raise AudioError(f"{_named(p)}: sample rate {f.samplerate} Hz, below the {MIN_FILE_RATE} Hz speechseq reads "
+                         f"(speech is recorded at 8000 Hz or more): a damaged header, or not a recording")
     cut = _truncated(f)
     if cut is not None:  # decoded as far as it goes, as other tools do, but not in silence
         said, held, what = cut
-        warnings.warn(f"{p}: truncated (a copy or a recording cut short): its header promises {said:,} {what}, "
+        warnings.warn(f"{_named(p)}: truncated (a copy or a recording cut short): its header promises {said:,} {what}, "
                       f"the file holds {held:,}; using the {f.frames / f.samplerate:.2f} s there",
                       SpeechseqWarning, stacklevel=3)
     return f
@@ -356,7 +369,7 @@ def _decode(p: Path, f: _FrontToBack, n: int, start: int) -> tuple[np.ndarray, b
         _mp3_said(p, f, notes, start, n, len(x))
         return x, False, False
     except (sf.LibsndfileError, RuntimeError) as err:
-        error = AudioError(f"{p}: cannot decode audio ({err})")
+        error = AudioError(f"{_named(p)}: cannot decode audio ({err})")
         msg = str(err).split(":")[-1].strip() or "unknown error"
     try:  # where the decoder stopped, most decoders say (not libsndfile's MP3 decoder reading floats)
         hint = src.tell()  # a frame of the file: a decoder past a damaged stretch was sought there
@@ -395,7 +408,7 @@ def _decode(p: Path, f: _FrontToBack, n: int, start: int) -> tuple[np.ndarray, b
         return x, True, False
     f._said = True
     of = f" of {f.frames / sr:.2f} s" if f.frames != _NO_LENGTH else ""
-    warnings.warn(f"{p}: damaged or cut short at {at:.2f} s{of} ({msg}); using the {at:.2f} s before",
+    warnings.warn(f"{_named(p)}: damaged or cut short at {at:.2f} s{of} ({msg}); using the {at:.2f} s before",
                   SpeechseqWarning, stacklevel=4)
     return x, True, False
 
@@ -406,8 +419,9 @@ def _stretch_said(p: Path, f: _FrontToBack, why: str, at: int, frames: int) -> N
     if f._stretches <= _SAID_STRETCHES:  # a file damaged all over: a few lines, not one a stretch
         more = "; any more such stretches of it are read so too, unsaid" if f._stretches == _SAID_STRETCHES else ""
         sr = f.samplerate
-        warnings.warn(f"{p}: damaged at {at / sr:.2f} s of {f.frames / sr:.2f} s ({why}): {frames / sr:.2f} s that "
-                      f"do not decode are read as silence, then the rest{more}", SpeechseqWarning, stacklevel=5)
+        warnings.warn(f"{_named(p)}: damaged at {at / sr:.2f} s of {f.frames / sr:.2f} s ({why}): "
+                      f"{frames / sr:.2f} s that do not decode are read as silence, then the rest{more}",
+                      SpeechseqWarning, stacklevel=5)
 
 
 def _resume(p: Path, f: _FrontToBack, fault: int) -> tuple[_FrontToBack, int] | None:
@@ -508,6 +522,15 @@ def _ogg_gaps(p: Path, f: _FrontToBack) -> list[tuple[int, int]]:
         pages = _ogg_pages(p)
     except (OSError, ValueError):
         return []
+    # a page numbered 0 after audio began opens another stream: files joined (a chained Ogg), of which libsndfile
+    # reads the first alone, and the rest of the file was left out unsaid
+    links = 1 + sum(pg[3] == 0 and any(q[2] > 0 for q in pages[:k]) for k, pg in enumerate(pages) if k)
+    if links > 1:
+        f._said = True
+        warnings.warn(f"{_named(p)}: {links} Ogg streams one after another (files joined, or a radio stream saved): "
+                      f"only the first, its {f.frames / f.samplerate:.2f} s, is read; the rest is left out",
+                      SpeechseqWarning, stacklevel=4)
+        return []
     heads = []  # the codec's headers: the pages of granule 0 that open the file
     while len(heads) < len(pages) and pages[len(heads)][2] == 0 and pages[len(heads)][3] == len(heads):
         heads.append(pages[len(heads)])
@@ -529,8 +552,8 @@ def _ogg_gaps(p: Path, f: _FrontToBack) -> list[tuple[int, int]]:
         if pages[len(heads)][3] != len(heads) and lead > 0:
             f._said = True
             sr = f.samplerate
-            warnings.warn(f"{p}: damaged: its first {lead / sr:.2f} s did not decode and are left out (the times after "
-                          f"are early by as much)", SpeechseqWarning, stacklevel=4)
+            warnings.warn(f"{_named(p)}: damaged: its first {lead / sr:.2f} s did not decode and are left out (the "
+                          f"times after are early by as much)", SpeechseqWarning, stacklevel=4)
         gaps = []
         for k in range(len(heads) + 1, len(pages)):
             a, b = pages[k - 1], pages[k]
@@ -558,8 +581,9 @@ def _ogg_said(p: Path, f: _FrontToBack, end: int) -> None:
         return
     f._said = True
     sr = f.samplerate
-    warnings.warn(f"{p}: damaged: {(f.frames - end) / sr:.2f} s of its {f.frames / sr:.2f} s did not decode and are "
-                  f"left out (the times after the damage are early by as much)", SpeechseqWarning, stacklevel=5)
+    warnings.warn(f"{_named(p)}: damaged: {(f.frames - end) / sr:.2f} s of its {f.frames / sr:.2f} s did not decode "
+                  f"and are left out (the times after the damage are early by as much)", SpeechseqWarning,
+                  stacklevel=5)
 
 
 def _mp3_said(p: Path, f: _FrontToBack, notes: list[str], start: int, n: int, got: int) -> None:
@@ -571,13 +595,14 @@ def _mp3_said(p: Path, f: _FrontToBack, notes: list[str], start: int, n: int, go
     sr, end = f.samplerate, start + got
     if notes:
         f._said = True
-        warnings.warn(f"{p}: damaged: the MP3 decoder skipped data it could not decode (between {start / sr:.2f} s "
-                      f"and {end / sr:.2f} s); using the audio around it", SpeechseqWarning, stacklevel=5)
+        warnings.warn(f"{_named(p)}: damaged: the MP3 decoder skipped data it could not decode (between "
+                      f"{start / sr:.2f} s and {end / sr:.2f} s); using the audio around it", SpeechseqWarning,
+                      stacklevel=5)
     elif got < n and f.frames - end > max(f.frames // 100, 2 * 1152):
         f._said = True
-        warnings.warn(f"{p}: truncated (a copy or a recording cut short): its header promises {f.frames / sr:.2f} s, "
-                      f"the file holds {end / sr:.2f} s; using the {end / sr:.2f} s there", SpeechseqWarning,
-                      stacklevel=5)
+        warnings.warn(f"{_named(p)}: truncated (a copy or a recording cut short): its header promises "
+                      f"{f.frames / sr:.2f} s, the file holds {end / sr:.2f} s; using the {end / sr:.2f} s there",
+                      SpeechseqWarning, stacklevel=5)
 
 
 # libsndfile's log of a WAV or AIFF whose audio chunk is shorter than its header says, e.g. "data : 165280 (should
@@ -644,7 +669,7 @@ def load_audio(path: str | os.PathLike, sr: int = SAMPLE_RATE) -> np.ndarray:
         native = f.samplerate
         x, _ = _read_all(p, f)
     if len(x) == 0:
-        raise AudioError(f"{p}: contains no audio samples")
+        raise AudioError(f"{_named(p)}: contains no audio samples")
     return resample(finite_samples(mix_live(x)[0]), native, sr)
 
 
@@ -680,4 +705,4 @@ def stream_audio(path: str | os.PathLike, block_s: float = 10.0, sr: int = SAMPL
             if last:
                 break
         if not read:
-            raise AudioError(f"{p}: contains no audio samples")
+            raise AudioError(f"{_named(p)}: contains no audio samples")

@@ -55,8 +55,10 @@ def mix_live(x: np.ndarray, live: tuple[bool, ...] | None = None) -> tuple[np.nd
         return to_mono(x), (True,) * c
     start = [0 if live is not None and live[ch] else n for ch in range(c)]  # where each is live from (n: not here)
     for ch in range(c):
-        if start[ch] and np.abs(x[:, ch]).max() > LIVE_LEVEL:
-            start[ch] = int((np.abs(x[:, ch]) > LIVE_LEVEL).argmax())
+        if start[ch]:  # not by the channel's peak: a NaN sample (a broken float file) makes it NaN, never above
+            loud = np.abs(x[:, ch]) > LIVE_LEVEL
+            if loud.any():
+                start[ch] = int(loud.argmax())
     edges = sorted({0, n, *start})
     out = np.empty(n, np.float32)
     for a, b in zip(edges[:-1], edges[1:]):

@@ -751,3 +751,81 @@ def test_an_ogg_whose_first_audio_page_is_damaged_says_how_much_is_lost(tmp_path
                          r"\(the times after are early by as much\)", said[0])
         assert m, said
         assert float(m.group(1)) == pytest.approx(6.0 - len(y) / sr, abs=0.01) and float(m.group(1)) >= 0.5
+
+
+def test_a_nan_sample_does_not_leave_its_channel_out_of_the_mix(tmp_path):
+    """A channel that holds a NaN (a broken float file) and sound is live from its first loud sample: the NaN made
+    its peak NaN, so the whole channel was taken for digital silence in the block that held it. A stereo file whose
+    right channel is silent read at half its level whole (the mean of both) and at its level streamed, but for
+    the block holding the NaN."""
+    from speechseq.audio import mix_live
+
+    left = (0.5 * np.sin(np.arange(16000) * 0.05)).astype(np.float32)
+    x = np.stack([left, np.zeros_like(left)], axis=1)
+    x[8000, 0] = np.nan
+    mixed, live = mix_live(x)
+    assert live == (True, False)
+    assert np.array_equal(mixed[:8000], left[:8000]) and np.isnan(mixed[8000])
+    path = tmp_path / "nan.wav"
+    sf.write(path, x, 16000, subtype="FLOAT")
+    whole = load_audio(path)
+    streamed = np.concatenate(list(stream_audio(path, block_s=0.3)))
+    expected = left.copy()
+    expected[8000] = 0.0                                             # the NaN itself, as finite_samples reads it
+    np.testing.assert_array_equal(whole, expected)
+    np.testing.assert_array_equal(streamed, expected)
+
+
+@pytest.mark.parametrize("subtype", ["VORBIS", "OPUS"])
+def test_a_chained_ogg_says_that_only_its_first_stream_is_read(tmp_path, subtype):
+    """Ogg files joined one after another (`cat a.ogg b.ogg`, a radio stream saved: a chained Ogg): libsndfile reads
+    the first stream and stops, and the rest of the file was left out without a word (a 3 s file read as its first
+    1 s). A warning says how many streams the file holds and that only the first is read, whole or streamed."""
+    parts = []
+    for k, seconds in enumerate((1.0, 2.0)):
+        one = tmp_path / f"part{k}.ogg"
+        sf.write(one, (0.3 * _tone(16000, seconds=seconds)).astype(np.float32), 16000, format="OGG", subtype=subtype)
+        parts.append(one.read_bytes())
+    chained = tmp_path / "chained.ogg"
+    chained.write_bytes(parts[0] + parts[1])
+    for read in (load_audio, lambda p: np.concatenate(list(stream_audio(p, block_s=0.4)))):
+        with pytest.warns(SpeechseqWarning) as caught:
+            y = read(chained)
+        said = [str(w.message) for w in caught]
+        assert said == [f"{chained}: 2 Ogg streams one after another (files joined, or a radio stream saved): only "
+                        f"the first, its 1.00 s, is read; the rest is left out"], said
+        assert len(y) == 16000
+    again = tmp_path / "twice.ogg"                                        # the same stream twice: its serial too
+    again.write_bytes(parts[0] + parts[0])
+    with pytest.warns(SpeechseqWarning, match="2 Ogg streams one after another"):
+        assert len(load_audio(again)) == 16000
+    import warnings
+
+    with warnings.catch_warnings():                                       # one stream: nothing said
+        warnings.simplefilter("error")
+        assert len(load_audio(tmp_path / "part1.ogg")) == 32000
+
+
+def test_a_file_name_with_a_newline_is_named_on_one_line(tmp_path):
+    """Linux allows a newline in a file name: every error and warning about such a file was two lines, the second
+    naming a file that does not exist ("b.wav: cannot decode audio ..." for "a<newline>b.wav"). The name's control
+    characters are written as escapes, so each message is one line and names the file."""
+    junk = tmp_path / "a\nb.wav"
+    junk.write_bytes(b"not audio at all")
+    with pytest.raises(AudioError) as err:
+        load_audio(junk)
+    assert str(err.value).startswith(str(tmp_path / "a\\nb.wav") + ": cannot decode audio") and "\n" not in str(err.value)
+    with pytest.raises(AudioError, match=r"a\\tb\.wav: no such file$"):
+        stream_audio(tmp_path / "a\tb.wav").__next__()
+    voice = tmp_path / "voice\r\n.m4a"                                   # a format not read: named, no command
+    voice.write_bytes(b"\x00\x00\x00\x18ftypM4A \x00\x00\x00\x00")
+    with pytest.raises(AudioError) as err:
+        audio_info(voice)
+    assert "voice\\r\\n.m4a: MP4/M4A audio" in str(err.value) and "\n" not in str(err.value)
+    cut = tmp_path / "cut\n.wav"
+    sf.write(cut, _tone(16000), 16000, subtype="PCM_16")
+    cut.write_bytes(cut.read_bytes()[:-1000])
+    with pytest.warns(SpeechseqWarning) as caught:
+        assert len(load_audio(cut)) == 15500
+    said = [str(w.message) for w in caught]
+    assert len(said) == 1 and said[0].startswith(str(tmp_path / "cut\\n.wav: truncated")) and "\n" not in said[0]
