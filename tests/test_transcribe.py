@@ -57,6 +57,19 @@ def test_split_at_pauses_cuts_in_silence_and_keeps_every_sample():
         assert not any(a + 0.05 < t < b - 0.05 for a, b in bursts), t
 
 
+def test_a_huge_max_segment_is_no_cut_not_a_traceback(tmp_path, tiny_model, capsys):
+    """--max-segment 1e308 is a finite number of seconds, so the command line took it, and every file ended in a
+    traceback ("OverflowError: cannot convert float infinity to integer": its samples, 1e308 x 16000, are not). A
+    segment longer than any stream is one that never cuts it, as --max-segment 1e9."""
+    x = _tone_bursts([(0.5, 2.0), (2.5, 4.0)])
+    segs = list(split_at_pauses([x[:16000], x[16000:]], 16000, max_segment_s=1e308, min_segment_s=1e308))
+    assert len(segs) == 1 and segs[0][0] == 0 and np.array_equal(segs[0][1], x)
+    sf.write(tmp_path / "a.wav", x, 16000)
+    assert main(["transcribe", str(tmp_path / "a.wav"), "--model", str(tiny_model), "--decoder", "greedy",
+                 "--vad", "off", "--max-segment", "1e308", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["duration"] == 5.0
+
+
 @pytest.mark.parametrize("field, value", [("alpha", float("nan")), ("beta", float("inf")), ("beam_size", 2.5),
                                           ("beam_size", True), ("nbest", 1.5)])
 def test_decode_options_refuse_non_finite_weights_and_fractional_counts(field, value):
@@ -726,11 +739,42 @@ def test_commands_spell_out_only_the_runs_that_are_a_phrase(vad):
     rec, decoded = Recognizer(SHIPPED), []
     decode = rec.decode
 
-    def counted(log_probs, o):
+    def counted(log_probs, o, **given):    # given: the match a run was accepted by (decode makes none again)
         decoded.append(len(log_probs))
-        return decode(log_probs, o)
+        return decode(log_probs, o, **given)
 
     rec.decode = counted
     got = rec.transcribe([audio], opts, vad=v)
     assert got == want and len(got.segments) == 4, got.segments    # each region its own piece, none a phrase
     assert len(decoded) == 4, decoded                               # the regions alone: no run was spelt out
+
+
+@pytest.mark.skipif(not SHIPPED.is_file(), reason="models/recognizer-en.onnx not built yet")
+@pytest.mark.parametrize("vad", ["silero", "energy"])
+def test_commands_match_each_utterance_once(vad):
+    """A run of regions accepted as a phrase was matched against the list twice, once to decide whether it is one
+    (Recognizer._command_run) and again in decode: the forward algorithm over every phrase, done again on the same
+    log-probs. Each utterance the recogniser runs is matched once now, the output the same."""
+    from speechseq.runtime.command_set import CommandSet
+    from speechseq.runtime.vad import load_vad
+
+    matched, ran = [], []
+
+    class Counted(CommandSet):
+        def match(self, log_probs):
+            matched.append(len(log_probs))
+            return super().match(log_probs)
+
+    audio, _ = _said(0.5, "turn on the", 1.2, "kitchen lights", 0.5)
+    rec = Recognizer(SHIPPED)
+    log_probs = rec.log_probs
+
+    def counted(feats):
+        ran.append(len(feats))
+        return log_probs(feats)
+
+    rec.log_probs = counted
+    phrases = CommandSet.load(ROOT / "data/commands/home.txt").phrases
+    t = rec.transcribe([audio], DecodeOptions("greedy", commands=Counted(phrases)), vad=load_vad(vad))
+    assert t.text == "turn on the kitchen lights" and len(t.segments) == 1, t.segments
+    assert len(ran) == 3 and len(matched) == len(ran), (ran, matched)   # each region alone, then the two as one

@@ -308,7 +308,9 @@ def split_at_pauses(blocks: Iterable[np.ndarray], sample_rate: int = 16000, max_
     if not hop / sample_rate <= max_segment_s < math.inf:  # under one hop: no frame to find a pause in
         raise ValueError(f"max_segment_s must be a finite number of seconds >= {hop / sample_rate:g}, got "
                          f"{max_segment_s!r}")
-    max_n, min_n = int(max_segment_s * sample_rate), int(min_segment_s * sample_rate)
+    # in samples, at most 2**62: 1e308 s is finite, but its samples (x sample_rate) are not (OverflowError); a
+    # segment longer than any stream never cuts it
+    max_n, min_n = (int(min(s * sample_rate, 2.0 ** 62)) for s in (max_segment_s, min_segment_s))
     win = max(1, int(window_s * 100))
     buf, start = np.zeros(0, np.float32), 0
     for block in blocks:
@@ -353,9 +355,11 @@ class Recognizer:
             return np.zeros((0, len(self.vocabulary)), np.float32)
         return self.session.run(None, {"features": feats[None]})[0][0]
 
-    def decode(self, log_probs: np.ndarray, opts: DecodeOptions = DecodeOptions()) -> Result:
+    def decode(self, log_probs: np.ndarray, opts: DecodeOptions = DecodeOptions(), *,
+               match: CommandMatch | None = None) -> Result:
         """Text, timed words and n-best of (T', V) log-probs over the model's vocabulary (ValueError otherwise: other
-        columns would be spelt as its symbols)."""
+        columns would be spelt as its symbols). `match`: opts.commands' match of these log-probs where the caller has
+        it already (_command_run), not made again."""
         log_probs = np.asarray(log_probs)
         if log_probs.ndim != 2 or log_probs.shape[1] != len(self.vocabulary):
             raise ValueError(f"log_probs must be (T', {len(self.vocabulary)}) over the model's vocabulary, got shape "
@@ -369,7 +373,7 @@ class Recognizer:
             hyps = prefix_beam_search(log_probs, opts.beam_size, lm=opts.lm, alpha=opts.alpha,
                                       beta=opts.beta)[: opts.nbest]
         best = hyps[0]
-        command = opts.commands.match(log_probs) if opts.commands is not None else None
+        command = match if match is not None or opts.commands is None else opts.commands.match(log_probs)
         if command is not None and command.accepted:
             best = Hypothesis(command.tokens, command.text, command.log_likelihood, command.log_likelihood)
         words = word_timestamps(log_probs, best, self.frame_shift_s) if best.tokens else []
@@ -401,13 +405,13 @@ class Recognizer:
         without the free decode, most of a run's time with the lexicon search and its LMs (`transcribe --commands
         data/commands/home.txt` on Precise's not-wake-word phrases ten to a file, a second apart: 0.029-0.030 s CPU a
         second of audio, 0.056-0.058 when every run was spelt out; Silero 0.031-0.033 against 0.059-0.066; the same
-        output)."""
+        output). The run is matched once: decode is given the match it was accepted by."""
         feats = logmel(audio, self.frontend)
         if len(feats) == 0:
             return Result("", (), ())
         log_probs = self.log_probs(feats)
         command = opts.commands.match(log_probs)
-        return self.decode(log_probs, opts) if command.accepted else Result("", (), (), command)
+        return self.decode(log_probs, opts, match=command) if command.accepted else Result("", (), (), command)
 
     def transcribe(self, blocks: Iterable[np.ndarray], opts: DecodeOptions = DecodeOptions(),
                    max_segment_s: float = 20.0,
