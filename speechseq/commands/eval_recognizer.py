@@ -17,7 +17,8 @@ from pathlib import Path
 from ..errors import SpeechseqError
 from .common import HelpFormatter, beam_arg, beam_size, bounded, output_file, progress, warn
 from .transcribe import (DEFAULT_LEXICON, DEFAULT_MODEL, MODELS, add_commands_args, add_lexicon_args, add_vad_arg,
-                         check_lexicon_arg, check_model_arg, command_set, lexicon_decode_options, make_vad)
+                         check_lexicon_arg, check_model_arg, command_set, lexicon_decode_options, make_vad,
+                         unread_options)
 
 
 EXAMPLES = """examples:
@@ -151,6 +152,7 @@ def run(args: argparse.Namespace) -> int:
     if not utts:
         raise SpeechseqError(f"{args.manifest}: no utterances" + (f" in split {args.split!r}" if args.split else "")
                              + (f" that can be read ({skipped} skipped)" if skipped else ""))
+    unread_options(args, args.decoder, False)   # as transcribe says them: the figures are not those they describe
     args.beam_size = beam_size(args.beam_size, args.decoder)
     if args.decoder == "lexicon":
         opts = lexicon_decode_options(args)

@@ -65,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
     if args.what == "frontend":
         from ..nn.frontend import export_frontend
 
+        if args.int8:   # as for a detector or LM checkpoint: the float graph alone is written
+            warn("--int8 applies to recognizer checkpoints only: no int8 twin for the frontend")
         cfg = frontend_config(args.like, n_mels=args.n_mels, floor=args.floor)
         with _staged(out) as staged:
             export_frontend(cfg, str(staged))

@@ -53,7 +53,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "+ LM and attention-decoder rescoring of the n-best, or lexicon: beam search kept to "
                         "the words of --lexicon with its word trigram LM; auto: the most accurate the "
                         "model files allow: lexicon with the character LM fused and the weights tuned in "
-                        "models/words-en.md when --lexicon exists, else rescore, else beam-lm, else greedy")
+                        "models/words-en.md when --lexicon exists, else rescore when the --attention-decoder was "
+                        "trained on this recogniser, else beam-lm when --lm exists, else greedy")
     p.add_argument("--beam-size", type=beam_arg, default="auto",
                    help="beam width; auto: 64 for the lexicon search, 8 for beam, beam-lm, rescore")
     p.add_argument("--lm", default=str(MODELS / "lm-en.onnx"), help="character LM (beam-lm, rescore; lexicon with "
