@@ -385,10 +385,10 @@ def test_interrupt_stops_building_the_bank_at_once(tmp_path, rng, how):
 
 
 _POOL_STARTING = """
-import sys, time
+import os, sys, time
 from speechseq.train.pools import job_pool, quiet_worker
 def slow_start():  # a worker's initializer that takes a while (imports, models) before it can ignore Ctrl+C
-    print("started", flush=True)
+    os.write(1, b"started\\n")  # one write: the two workers' prints came out as "startedstarted" at times
     time.sleep(2.0)
     quiet_worker()
 def job(i):

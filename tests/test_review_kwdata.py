@@ -352,3 +352,93 @@ def test_a_keyword_with_an_apostrophe_has_its_homophones_left_out():
         out = sound_alikes(keyword, 10, words=vocab, prons=prons)
         assert {"heal", "heel"}.isdisjoint(out) and "heap" in out, keyword
         assert sorted(ordinary_words(10, exclude=[keyword], words=vocab, prons=prons)) == ["heap", "heat"], keyword
+
+
+def test_phrases_leave_out_the_keywords_homophones_as_the_words_do(tmp_path):
+    """Negative phrases cut from --text were checked by letters only: for "knight" the phrase "the night sky" (and for
+    "right" "write their") was a negative that says the keyword, which sound_alikes and ordinary_words leave out;
+    so is a phrase that says it across its words ("a nice cream" holds "ice cream")."""
+    from speechseq.train.words import ordinary_phrases
+
+    text = tmp_path / "t.txt"
+    text.write_text("the night sky\nthe light sky\nmake a nice cream cake\n", encoding="utf-8")
+    prons = {**PRONS, "the": [("DH", "AH")], "sky": [("S", "K", "AY")], "ice": [("AY", "S")],
+             "nice": [("N", "AY", "S")], "cream": [("K", "R", "IY", "M")], "a": [("AH",)],
+             "make": [("M", "EY", "K")], "cake": [("K", "EY", "K")]}
+    phrases = set(ordinary_phrases([text], 50, exclude=["knight", "ice cream"], prons=prons))
+    assert phrases == {"the light", "light sky", "the light sky", "make a", "a nice", "cream cake", "make a nice"}
+    # without pronunciations: letters only, as before
+    assert {"the night", "night sky", "a nice cream"} <= set(ordinary_phrases([text], 50, exclude=["knight"]))
+
+
+def test_phrases_leave_out_the_keyword_as_normalize_spells_it(tmp_path):
+    """A phrase written otherwise than the keyword but said alike ("the cafe" for "café", "Mister Robot" for
+    "Mr Robot", "Dr. Who" for "doctor who") was a negative: its letters differ, its words after normalisation, which
+    the engines say and the manifests hold, do not."""
+    from speechseq.text import normalize
+    from speechseq.train.words import ordinary_phrases
+
+    text = tmp_path / "t.txt"
+    text.write_text("at the cafe today\nsaw Mister Robot run\nlike Dr Who said\n", encoding="utf-8")
+    for keyword, said in (("café", "cafe"), ("Mr Robot", "mister robot"), ("doctor who", "doctor who")):
+        phrases = ordinary_phrases([text], 50, exclude=[keyword])
+        assert phrases and not [p for p in phrases if said in normalize(p)], keyword
+
+
+def test_a_keyword_ending_in_y_is_found_in_its_ie_forms():
+    """"baby" said in "babied", "babiest", "crybabies" (and "party" in "partied", "carry" in "carrier"): the letters
+    "baby" are in none of them and the CMU dictionary lacks most, so they were sound-alike and ordinary negatives
+    (and phrases holding them negatives) that say the keyword."""
+    vocab = ["babble", "babied", "babies", "babiest", "babyish", "crybabies", "maybe", "table", "tabby"]
+    out = sound_alikes("baby", 20, words=vocab)
+    assert {"babied", "babies", "babiest", "crybabies", "babyish"}.isdisjoint(out) and {"babble", "tabby"} <= set(out)
+    assert sorted(ordinary_words(20, exclude=["baby"], words=vocab)) == ["babble", "maybe", "tabby", "table"]
+    assert contains_keyword("She partied all night.", "party") and contains_keyword("the Carrier", "carry")
+    assert contains_keyword("hey, babies!", "hey baby") and contains_keyword("heybabies", "hey baby")
+    assert not contains_keyword("a partial view", "party") and not contains_keyword("the monkeys", "hey")
+
+
+def test_a_clip_of_nothing_but_the_floor_is_skipped_not_mixed_in_as_noise(tmp_path, capfd):
+    """The mixer scales each clip by its own power to its SNR: a negative of digital silence (or of -100 dBFS
+    dither), whose features are the frontend's floor alone, went into the mixes as a second of flat noise 0-20 dB
+    over the background (7 dB over it at 10 dB SNR), where the waveform mix adds nothing."""
+    from speechseq.train.kwbank import BankConfig, BankItem, build_bank
+
+    rng = np.random.default_rng(0)
+    sf.write(tmp_path / "muted.wav", np.zeros(16000, np.float32), 16000)
+    sf.write(tmp_path / "dither.wav", (1e-5 * rng.standard_normal(16000)).astype(np.float32), 16000, subtype="FLOAT")
+    sf.write(tmp_path / "said.wav", (0.1 * np.sin(np.arange(8000) * 0.2)).astype(np.float32), 16000)
+    sf.write(tmp_path / "room.wav", (0.01 * rng.standard_normal(48000)).astype(np.float32), 16000)
+    cfg = BankConfig(reverb_prob=0.0, colour_prob=0.0)
+    items = [BankItem(str(tmp_path / "said.wav"), "pos", synthetic=True), BankItem(str(tmp_path / "room.wav"), "bg")]
+    bank = build_bank(items + [BankItem(str(tmp_path / f), "neg", synthetic=s) for f, s in
+                               (("muted.wav", False), ("dither.wav", True), ("said.wav", False))], cfg, workers=1)
+    assert bank["meta"]["failed"] == 2 and bank["meta"]["files"] == {"pos": 1, "neg": 1, "bg": 1}
+    err = capfd.readouterr().err
+    assert "muted.wav: digital silence" in err and "dither.wav: no sound above the frontend's floor" in err
+
+
+def test_a_file_that_cannot_be_read_is_named_once_in_its_skip_line(tmp_path, capfd):
+    """The bank's and the recogniser's feature making printed the reader's message after their own "skipped PATH:",
+    which names the file too: "skipped /x/bad.wav: /x/bad.wav: cannot decode audio (...)"."""
+    import warnings
+
+    from speechseq.errors import SpeechseqWarning
+    from speechseq.frontend import FrontendConfig
+    from speechseq.train.featbank import featurize
+    from speechseq.train.kwbank import BankItem, build_bank
+    from speechseq.train.manifests import Utterance
+
+    (tmp_path / "bad.wav").write_text("not audio\n")
+    sf.write(tmp_path / "said.wav", (0.1 * np.sin(np.arange(8000) * 0.2)).astype(np.float32), 16000)
+    bank = build_bank([BankItem(str(tmp_path / n), "neg") for n in ("bad.wav", "gone.wav", "said.wav")], workers=1)
+    assert bank["meta"]["failed"] == 2
+    lines = [line.strip() for line in capfd.readouterr().err.splitlines() if line.strip().startswith("skipped")]
+    assert lines[0].startswith(f"skipped {tmp_path / 'bad.wav'}: cannot decode audio")
+    assert lines[1] == f"skipped {tmp_path / 'gone.wav'}: no such file"
+    utts = [Utterance(str(tmp_path / n), "yes", 0.5) for n in ("gone.wav", "said.wav")]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fb = featurize(utts, FrontendConfig(), "t", progress=False)
+    said = [str(w.message) for w in caught if issubclass(w.category, SpeechseqWarning)]
+    assert len(fb) == 1 and said[0] == f"skipped {tmp_path / 'gone.wav'}: no such file"

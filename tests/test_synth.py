@@ -796,3 +796,42 @@ def test_an_engine_killed_by_a_signal_says_so():
     with pytest.raises(SynthError) as err:
         _run(["sh", "-c", "echo bad text >&2; exit 1"], voice)
     assert str(err.value) == f"{voice.id}: sh failed (exit 1): bad text", str(err.value)
+
+
+def test_an_exclusion_manifest_without_a_row_of_the_splits_is_an_error(tmp_path, monkeypatch, capsys):
+    """--exclude-manifest with no row of --exclude-split (a dev set saved without a split column) excluded nothing
+    without a word, and its prompts were spoken into the training sentences (`train lm` refuses it); '' takes every
+    row, as there."""
+    monkeypatch.setattr(synth, "synthesize", _fake_synthesize)
+    monkeypatch.setattr(synth, "list_voices", lambda engines=None: [Voice("flite", n) for n in synth.FLITE_VOICES])
+    text = tmp_path / "t.txt"
+    text.write_text("the quick brown fox jumps over it\nshe sells sea shells by the shore\n")
+    manifest = tmp_path / "dev.jsonl"
+    manifest.write_text(json.dumps({"audio_filepath": "a.wav", "text": "The quick brown fox jumps over it."}) + "\n")
+    argv = ["synth", "sentences", "--text", str(text), "--n", "2", "--workers", "1", "--exclude-manifest",
+            str(manifest)]
+    assert speechseq_main([*argv, "--out", str(tmp_path / "a")]) == 1
+    err = capsys.readouterr().err
+    assert f"exclusion manifest {manifest}: no row of split 'dev', 'test' or 'validation', so nothing of it would be " \
+           "excluded" in err and "Traceback" not in err and not (tmp_path / "a" / "train.jsonl").exists()
+    assert speechseq_main([*argv, "--exclude-split", "", "--out", str(tmp_path / "b")]) == 0
+    said = [json.loads(line)["text"] for name in ("train.jsonl", "heldout.jsonl")
+            for line in (tmp_path / "b" / name).read_text().splitlines()]
+    assert said and set(said) == {"she sells sea shells by the shore"}
+    assert "1 dropped as near-copies of 1 excluded prompts" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not DICT_PATH.exists(), reason="needs wamerican")
+def test_a_short_text_file_leaves_the_negatives_as_many_as_asked(tmp_path, monkeypatch):
+    """A --text too short for its 25 % of the negatives gave fewer phrases, and nothing made them up: 40 positives at
+    --neg-ratio 1 had 36 negatives. Ordinary words make up the rest; a text long enough changes nothing."""
+    monkeypatch.setattr(synth, "synthesize", _fake_synthesize)
+    monkeypatch.setattr(synth, "list_voices", lambda engines=None: [Voice("flite", n) for n in synth.FLITE_VOICES])
+    text = tmp_path / "t.txt"
+    text.write_text("the quiet river ran\n")   # 6 phrases of 2-4 words
+    cfg = synth_sets.KeywordSet(variations=8, min_per_engine=0, alike_words=10, text=(str(text),))
+    opts = synth_sets.VoiceOptions(engines=("flite",), workers=1)
+    pos, neg = synth_sets.keyword_set("activate", tmp_path / "kw", cfg, opts, say=lambda line: None)
+    kinds = [r["kind"] for r in neg]
+    assert len(pos) == 8 * len(synth.FLITE_VOICES) and len(neg) == len(pos)
+    assert kinds.count("phrase") == 6 and kinds.count("sound-alike") == int(len(pos) * 0.4)

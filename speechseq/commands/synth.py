@@ -85,7 +85,8 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     se.add_argument("--exclude-manifest", nargs="*", default=[],
                     help="JSONL manifests whose texts (of --exclude-split) must not be spoken, e.g. Kathleen's")
     se.add_argument("--exclude-split", nargs="+", default=list(se_cfg.exclude_splits),
-                    help="splits of --exclude-manifest to exclude (default: every evaluation split)")
+                    help="splits of --exclude-manifest to exclude ('' for every row; the default is every "
+                         "evaluation split); a manifest with no row of them is an error")
     se.set_defaults(func=run_sentences)
 
 

@@ -199,7 +199,8 @@ def featurize(utterances: Sequence, cfg: FrontendConfig, source: str, trim: bool
         try:
             f = logmel(load(u), cfg)
         except Exception as err:  # noqa: BLE001 - one unreadable file must not stop a corpus
-            warnings.warn(f"skipped {u.audio}: {err}", SpeechseqWarning, stacklevel=2)
+            why = str(err).removeprefix(f"{Path(u.audio)}: ")  # the reader's message names the file too
+            warnings.warn(f"skipped {u.audio}: {why}", SpeechseqWarning, stacklevel=2)
             unreadable += 1
             continue
         if trim:

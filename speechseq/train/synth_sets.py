@@ -237,12 +237,13 @@ def keyword_set(keyword: str, out: Path, cfg: KeywordSet = KeywordSet(), voices:
     alikes = sound_alikes(keyword, cfg.alike_words, seed=voices.seed, prons=prons)
     n_alike = int(n_neg * 0.4) if alikes else 0  # none in the word list ("привет"): ordinary words instead
     n_phrase = int(n_neg * 0.25) if cfg.text else 0
-    n_word = n_neg - n_alike - n_phrase
+    # a text too short for its share gives fewer phrases: ordinary words make up the rest
+    phrases = ordinary_phrases(list(cfg.text), n_phrase, seed=voices.seed, exclude=[keyword], prons=prons) \
+        if n_phrase else []
+    n_word = n_neg - n_alike - len(phrases)
     texts = [(w, "sound-alike") for w in (alikes * (n_alike // max(1, len(alikes)) + 1))[:n_alike]]
     texts += [(w, "word") for w in ordinary_words(n_word, seed=voices.seed, exclude=[keyword], prons=prons)]
-    if n_phrase:
-        texts += [(p, "phrase") for p in ordinary_phrases(list(cfg.text), n_phrase, seed=voices.seed,
-                                                          exclude=[keyword])]
+    texts += [(p, "phrase") for p in phrases]
     pick = VoicePicker(found, rng)
     for text, kind in texts:
         speed, pitch = _vary(rng, voices)
@@ -262,8 +263,9 @@ def keyword_set(keyword: str, out: Path, cfg: KeywordSet = KeywordSet(), voices:
 
 
 def excluded_texts(manifests: tuple[str, ...] | list[str], splits: tuple[str, ...] | list[str]) -> list[list[str]]:
-    """The normalised words of every text of `splits` in the JSONL `manifests`, their keys read as every manifest's
-    are (speechseq.train.manifests: "text", "sentence", "transcript", ..., in any case)."""
+    """The normalised words of every text of `splits` ("" among them: every row) in the JSONL `manifests`, their keys
+    read as every manifest's are (speechseq.train.manifests: "text", "sentence", "transcript", ..., in any case)."""
+    every = "" in splits
     texts = []
     for path in manifests:
         try:
@@ -275,7 +277,7 @@ def excluded_texts(manifests: tuple[str, ...] | list[str], splits: tuple[str, ..
         for n, row in json_objects(lines, path):
             keys = {str(k).lower().strip(): k for k in row}
             text = next((row[keys[k]] for k in TEXT_KEYS if k in keys), None)
-            if row.get(keys.get("split", "")) not in splits or text in (None, ""):
+            if (not every and row.get(keys.get("split", "")) not in splits) or text in (None, ""):
                 continue
             if not isinstance(text, str):
                 raise SpeechseqError(f"{path}:{n}: the text is not a string: {text!r}")
@@ -360,7 +362,15 @@ def sentence_set(out: Path, cfg: SentenceSet, voices: VoiceOptions = VoiceOption
 
     rng = random.Random(voices.seed)
     found = _voices(voices, say)
-    excluded = excluded_texts(cfg.exclude_manifests, cfg.exclude_splits)
+    excluded = []
+    for m in cfg.exclude_manifests:  # one that gives nothing was named in vain: its prompts would all be spoken
+        texts = excluded_texts([m], cfg.exclude_splits)
+        if not texts:
+            names = [repr(s) for s in dict.fromkeys(cfg.exclude_splits)]
+            which = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+            raise SpeechseqError(f"exclusion manifest {m}: no row of split {which}, so nothing of it would be "
+                                 "excluded: name its splits (--exclude-split; '' for every row)")
+        excluded += texts
     sentences, dropped = load_sentences(cfg.text, cfg.min_words, cfg.max_words, excluded)
     if not sentences:
         raise SpeechseqError(f"no usable sentences of {cfg.min_words}-{cfg.max_words} words in "

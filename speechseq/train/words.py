@@ -8,6 +8,7 @@ letters only (possessives and names with accents dropped).
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import random
 import re
@@ -97,6 +98,14 @@ def _says(word: str, key_prons: list[tuple[str, ...]], prons: dict) -> bool:
     return any(holds_phones(p, k) for p in prons.get(word, ()) for k in key_prons)
 
 
+def _forms(key: str) -> tuple[str, ...]:
+    """The letters that say a keyword inside a word: its own and, where it ends in a consonant and "y", its "ie"
+    form ("baby" in "babies", "babied", "babiest"; "party" in "partied"), which the dictionary mostly lacks."""
+    if len(key) >= 3 and key[-1] == "y" and key[-2].isalpha() and key[-2] not in "aeiouy":
+        return key, key[:-1] + "ie"
+    return (key,)
+
+
 _LETTERS = re.compile(r"[^\W\d_]+")  # runs of letters, of any alphabet
 
 
@@ -105,15 +114,17 @@ def _letter_runs(text: str) -> list[str]:
 
 
 def contains_keyword(text: str, keyword: str) -> bool:
-    """Whether ``text`` holds the keyword's letters inside a word ("activated", "reactivate"), or, for a
-    keyword of several words, those words in a row ("Hey, robot!" for "hey robot"). Letters of any alphabet
-    ("привет", "café", not "cafeteria"); a keyword with no letter is found in no text."""
+    """Whether ``text`` holds the keyword's letters inside a word ("activated", "reactivate"; "babies",
+    "partied" for a keyword ending in a consonant and "y"), or, for a keyword of several words, those words in
+    a row ("Hey, robot!" for "hey robot"). Letters of any alphabet ("привет", "café", not "cafeteria"); a
+    keyword with no letter is found in no text."""
     words = _letter_runs(keyword)
     if not words:
         return False
-    key = "".join(words)
     said = _letter_runs(text)
-    return any(key in w for w in said) or (len(words) > 1 and " ".join(words) in " ".join(said))
+    joined = " ".join(said)
+    return (any(f in w for f in _forms("".join(words)) for w in said)
+            or (len(words) > 1 and any(" ".join([*words[:-1], f]) in joined for f in _forms(words[-1]))))
 
 
 def _edit_distance(a: str, b: str, limit: int) -> int:
@@ -159,10 +170,11 @@ def sound_alikes(keyword: str, n: int, seed: int = 0, words: Sequence[str] | Non
     suffix (>= 3), rhymes (same ending from the second-to-last vowel group), small edit
     distance, and the keyword's parts (dictionary words inside it, "act" in "activate"). Never
     the keyword itself, its plural, or any word that contains the keyword's letters
-    ("activated", "computers"): those say the keyword. With ``prons`` (word -> pronunciations, e.g.
-    ``load_pronunciations()``), nor a word one of whose pronunciations holds one of the keyword's: its
-    homophones ("night", "tonight" for "knight"). Ties are broken by ``seed``. Accents are dropped ("café" is
-    "cafe"); a keyword in another alphabet ("привет") has no sound-alikes in an English word list: [].
+    ("activated", "computers"; "babied" for "baby"): those say the keyword. With ``prons`` (word ->
+    pronunciations, e.g. ``load_pronunciations()``), nor a word one of whose pronunciations holds one of the
+    keyword's: its homophones ("night", "tonight" for "knight"). Ties are broken by ``seed``. Accents are
+    dropped ("café" is "cafe"); a keyword in another alphabet ("привет") has no sound-alikes in an English word
+    list: [].
     """
     if not _letter_runs(keyword):
         raise ValueError(f"keyword {keyword!r} has no letters")
@@ -170,7 +182,8 @@ def sound_alikes(keyword: str, n: int, seed: int = 0, words: Sequence[str] | Non
     if not key:
         return []
     vocab = load_words() if words is None else words
-    pool = [w for w in vocab if len(w) >= 2 and key not in w and w not in (key + "s", key + "es")]
+    forms = _forms(key)
+    pool = [w for w in vocab if len(w) >= 2 and not any(f in w for f in forms) and w not in (key + "s", key + "es")]
     rng = random.Random(f"{key}:{seed}")
     jitter = {w: rng.random() for w in pool}
     key_prons = _keyword_prons(keyword, prons or {})
@@ -215,7 +228,7 @@ def ordinary_words(n: int, seed: int = 0, exclude: Iterable[str] = (), min_len: 
     """``n`` distinct random dictionary words (fewer if the list is short), none containing an
     ``exclude`` keyword (nor, with ``prons``, saying one: as in `sound_alikes`)."""
     exclude = list(exclude)
-    keys = [_ascii_key(k) for k in exclude]
+    keys = [f for k in exclude for f in _forms(_ascii_key(k))]
     key_prons = [p for k in exclude for p in _keyword_prons(k, prons or {})]
     vocab = load_words() if words is None else words
     pool = [w for w in vocab if min_len <= len(w) <= max_len and not any(k and k in w for k in keys)]
@@ -263,12 +276,31 @@ def _sentences(text_files: Iterable[str | os.PathLike]) -> list[list[str]]:
     return sentences
 
 
+def _phrase_says(words: list[str], key_prons: list[tuple[str, ...]], prons: dict) -> bool:
+    """Whether the phones of normalised ``words`` in a row hold one of the keyword's, within a word or across words
+    ("a nice cream" for "ice cream"); a word the dictionary lacks breaks the row."""
+    runs: list[list[list[tuple[str, ...]]]] = [[]]
+    for w in words:
+        if w in prons:
+            runs[-1].append(prons[w])
+        else:
+            runs.append([])
+    return any(holds_phones(tuple(itertools.chain.from_iterable(p)), k)
+               for run in runs if run for p in itertools.product(*run) for k in key_prons)
+
+
 def ordinary_phrases(text_files: Iterable[str | os.PathLike], n: int, seed: int = 0, exclude: Iterable[str] = (),
-                     min_words: int = 2, max_words: int = 4) -> list[str]:
+                     min_words: int = 2, max_words: int = 4,
+                     prons: dict[str, list[tuple[str, ...]]] | None = None) -> list[str]:
     """``n`` distinct short phrases (``min_words``..``max_words`` consecutive words) cut from the
-    lines of ``text_files``, none containing an ``exclude`` keyword. Returned as written
-    (case kept, punctuation dropped)."""
+    lines of ``text_files``, none containing an ``exclude`` keyword, as written or as normalize spells both ("the
+    cafe" for "café", "Mister Robot" for "Mr Robot"), nor, with ``prons``, saying one (as in `sound_alikes`: "the
+    night" for "knight"; across words too). Returned as written (case kept, punctuation dropped)."""
+    from ..text import normalize
+
     keys = list(exclude)
+    spelled = [normalize(k) for k in keys]
+    key_prons = [p for k in keys for p in _keyword_prons(k, prons or {})]
     sentences = [s for s in _sentences(text_files) if len(s) >= min_words]
     if not sentences:
         raise SpeechseqError("no phrases: the text files hold no lines of words")
@@ -282,7 +314,11 @@ def ordinary_phrases(text_files: Iterable[str | os.PathLike], n: int, seed: int 
         k = rng.randint(min_words, min(max_words, len(tokens)))
         start = rng.randint(0, len(tokens) - k)
         phrase = " ".join(tokens[start:start + k])
-        if phrase.lower() in seen or any(contains_keyword(phrase, key) for key in keys):
+        if phrase.lower() in seen:
+            continue
+        said = normalize(phrase)
+        if (any(contains_keyword(phrase, k) for k in keys) or any(contains_keyword(said, k) for k in spelled)
+                or (key_prons and _phrase_says(said.split(), key_prons, prons or {}))):
             continue
         seen.add(phrase.lower())
         phrases.append(phrase)
