@@ -89,3 +89,21 @@ def test_train_detector_starts_from_the_recipe_init(tmp_path):
                     tmp_path / "det.pt")
     with pytest.raises(ValueError, match="not a pretrained detector backbone"):
         train_detector({}, tmp_path / "run", "yes", TrainRecipe(init=str(tmp_path / "det.pt")), TINY, progress=False)
+
+
+@pytest.mark.parametrize("change", [{"seed": 1}, {"val_share": 0.5}, {"lr": 5e-3}, {"batch_frames": 400}])
+def test_a_resume_with_another_recipe_is_refused_and_more_epochs_resume(tmp_path, change):
+    """Only the clips and the network were compared on a resume: another seed or val_share drew another validation
+    share (clips trained on were validated on, best.pt chosen among unlike scores), another lr or batch size trained
+    the later epochs by other rules, all without a word."""
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    texts = ["".join(rng.choice(list("abc"), size=rng.integers(1, 4))) for _ in range(40)]
+    clips = [(_spell(t, rng), t, 1.0) for t in texts]
+    recipe = PretrainRecipe(epochs=1, batch_frames=800, lr=1e-2, ema_decay=0.9, val_share=0.1,
+                            augment=AugmentConfig.off())
+    pretrain_detector(clips, tmp_path, TINY, recipe, progress=False)
+    (key, value), = change.items()
+    with pytest.raises(ValueError, match=f"{key}: {getattr(recipe, key)!r} vs {value!r}"):
+        pretrain_detector(clips, tmp_path, TINY, replace(recipe, epochs=2, **change), progress=False)
+    assert len(pretrain_detector(clips, tmp_path, TINY, replace(recipe, epochs=2), progress=False)) == 2

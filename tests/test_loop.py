@@ -252,3 +252,52 @@ def test_a_checkpoint_that_cannot_be_written_is_one_line_and_leaves_no_tmp(tmp_p
     assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt"]
     monkeypatch.undo()
     assert load_checkpoint(tmp_path / "last.pt")["epoch"] == 1
+
+
+def _ddp_run(out: Path, epochs: int, wrap: bool) -> dict:
+    """A toy run of `epochs`, the model in DistributedDataParallel (one gloo process, as `torchrun
+    --nproc-per-node 1` runs it) or not; last.pt as it is left."""
+    import tempfile
+
+    import torch.distributed as dist
+
+    x = torch.randn(32, 3, generator=torch.Generator().manual_seed(0))
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1)
+    if wrap:
+        store = tempfile.NamedTemporaryFile(delete=False)
+        dist.init_process_group("gloo", init_method=f"file://{store.name}", rank=0, world_size=1)
+        model = torch.nn.parallel.DistributedDataParallel(model)
+    try:
+        train_loop(model, lambda e: [x[:16], x[16:]], lambda m, b: ((m(b) ** 2).mean(), {}), lambda m: {"s": 1.0},
+                   out, "toy", {}, LoopConfig(epochs=epochs, ema_decay=0.5), select="s", progress=False)
+    finally:
+        if wrap:
+            dist.destroy_process_group()
+            os.unlink(store.name)
+    return load_checkpoint(out / "last.pt")
+
+
+@pytest.mark.parametrize("first, then", [(True, False), (False, True)])
+def test_a_run_begun_under_torchrun_resumes_in_one_process_and_the_reverse(tmp_path, first, then):
+    """DistributedDataParallel keeps its weights as 'module.<name>': a run begun under torchrun and rerun as the
+    plain command (or the reverse) stopped on load_state_dict's missing and unexpected keys, a traceback."""
+    kept = _ddp_run(tmp_path, 1, first)
+    resumed = _ddp_run(tmp_path, 2, then)
+    assert resumed["epoch"] == 2 and resumed["step"] == 4 and len(resumed["history"]) == 2
+    straight = _ddp_run(tmp_path / "straight", 2, False)
+    plain = {k.removeprefix("module."): v for k, v in resumed["model"].items()}
+    assert plain.keys() == straight["model"].keys() and kept["epoch"] == 1
+    assert all(torch.allclose(plain[k], straight["model"][k]) for k in plain)
+
+
+def test_history_and_curve_left_behind_by_a_kill_are_made_whole_by_the_rerun(tmp_path):
+    """A kill between last.pt and history.json of the last epoch left history.json (and curve.png) an epoch short;
+    the rerun, with nothing left to train, kept them so: the history and curve lacked the last epoch for good."""
+    _scored_run(tmp_path, [0.5, 0.4])
+    history = json.loads((tmp_path / "history.json").read_text())
+    (tmp_path / "history.json").write_text(json.dumps(history[:1], indent=1))  # as the kill left it
+    (tmp_path / "curve.png").unlink()
+    _scored_run(tmp_path, [], epochs=2)
+    assert json.loads((tmp_path / "history.json").read_text()) == history
+    assert (tmp_path / "curve.png").stat().st_size > 1000

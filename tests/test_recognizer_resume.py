@@ -4,6 +4,7 @@ checkpoint written before it was kept still resumes, with a warning that says so
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -89,3 +90,22 @@ def test_stream_fine_tuning_resumes_with_its_torch_and_numpy_generators(tmp_path
     resumed = run(tmp_path / "b", 3)
     assert set(resumed["generators"]) == {"augment", "settings"} and resumed["step"] == straight["step"]
     assert all(torch.equal(straight["model"][k], resumed["model"][k]) for k in straight["model"])
+
+
+def test_a_run_of_two_processes_is_not_resumed_by_one_and_one_of_one_resumes(tmp_path):
+    """A torchrun run of N processes steps on N ranks' batches at once and its last.pt counts steps per rank: resumed
+    by another number of processes, each epoch took N times as many steps of a batch N times smaller, and the cosine
+    schedule (counted in the first run's steps) reached its floor halfway, without a word. Here rank 0 of a 2-process
+    run, as a torchrun rank runs it (its gradients not averaged with the other's)."""
+    from speechseq.errors import SpeechseqError
+
+    bank, opts = _bank(), TrainOptions(batch_seconds=1.5, augment=AugmentConfig.off())
+    cfg = LoopConfig(epochs=1, lr=3e-3, ema_decay=None)
+    torch.set_num_threads(1)
+    train_recognizer(bank, {}, tmp_path / "r", TINY, cfg, opts, world=2, progress=False)
+    assert torch.load(tmp_path / "r" / "last.pt", weights_only=False)["extra"]["world"] == 2
+    with pytest.raises(SpeechseqError, match=r"last.pt was trained by 2 processes \(torchrun --nproc-per-node 2\), "
+                                             r"not 1: resume it with 2"):
+        train_recognizer(bank, {}, tmp_path / "r", TINY, replace(cfg, epochs=2), opts, progress=False)
+    train_recognizer(bank, {}, tmp_path / "one", TINY, cfg, opts, progress=False)
+    assert len(train_recognizer(bank, {}, tmp_path / "one", TINY, replace(cfg, epochs=2), opts, progress=False)) == 2

@@ -132,3 +132,27 @@ def test_a_second_fine_tune_into_a_held_folder_is_refused(setup, capsys):
         os.close(fd)
     _one_line(capsys, f"in use by another training run (pid {os.getpid()})")
     assert sorted(p.name for p in out.iterdir()) == [".lock"]
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "kill"])
+def test_ctrl_c_or_sigterm_stops_a_fine_tune_in_one_line_and_it_resumes(setup, how):
+    """Ctrl+C or SIGTERM: the loop kept the last epoch and said so, then the command ended with KeyboardInterrupt's
+    traceback (the training commands say 'interrupted', 130); the same command resumes from that epoch."""
+    import sys
+
+    from .interrupts import interrupted_run
+
+    d, src, common = setup
+    out = d / "run"
+    argv = ["--from-onnx", str(src), *common, "--epochs", "400", "--out", str(out)]
+    script = ("import sys, torch; torch.set_num_threads(1); print('started', flush=True); "
+              "from speechseq.train.stream_finetune import main; sys.exit(main(sys.argv[1:]))")
+    _, err, code = interrupted_run(["-c", script, *argv], how, 0.0, 60, 120, ready=(out / "history.json").is_file)
+    assert code == 130 and "Traceback" not in err, err
+    kept = torch.load(out / "last.pt", weights_only=False)["epoch"]
+    assert f"interrupted: epoch {kept} of 400 is kept in {out / 'last.pt'}" in err
+    assert err.rstrip().endswith("stream_finetune: interrupted")
+    from speechseq.train.stream_finetune import main
+
+    assert main([*argv[:-4], "--epochs", str(kept + 1), "--out", str(out)]) == 0
+    assert torch.load(out / "last.pt", weights_only=False)["epoch"] == kept + 1

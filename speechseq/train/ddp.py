@@ -10,7 +10,8 @@ DistributedDataParallel averages the gradients, so each optimizer step sees worl
 Rank 0 alone computes the feature cache (the others wait for it), validates, writes the
 checkpoints and shows progress; it holds OUT while the run lasts, so that a second run into it
 stops at once (speechseq.commands.runs.only_run). Rerunning the command resumes from OUT/last.pt
-on every rank.
+on every rank, with as many processes as the run began with (another number is refused: each step's batch and
+the schedule's steps would differ); a run of one process resumes as `speechseq train recognizer` too.
 An error of the options or the data (rank 0's, or any rank's while setting up) stops every rank,
 said once in one line; torchrun then adds its own report of the failed processes.
 """
@@ -102,7 +103,7 @@ def _train(args: argparse.Namespace, rank: int, world: int, local: int, cuda: bo
     from ..commands.common import output_dir
     from ..commands.runs import only_run
     from ..commands.train_recognizer import _banks, setup
-    from .recognizer import train_recognizer
+    from .recognizer import same_world, train_recognizer
 
     device = f"cuda:{local}" if cuda else "cpu"
     if cuda:
@@ -119,6 +120,7 @@ def _train(args: argparse.Namespace, rank: int, world: int, local: int, cuda: bo
     try:
         kwargs = setup(args, device, verbose=rank == 0, world=world)
         _enough_batches(kwargs["train"], kwargs["opts"], world)
+        same_world(args.out, world)  # here, said once (train_recognizer's own check would stop each rank)
     except Exception as err:  # noqa: BLE001 - as above: no rank left waiting for one that failed
         error = _message(err) if isinstance(err, (SpeechseqError, OSError)) else f"{type(err).__name__}: {err}"
     _agree(error)

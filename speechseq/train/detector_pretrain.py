@@ -182,7 +182,7 @@ def pretrain_detector(clips: Sequence[tuple[np.ndarray, str, float]], out_dir: s
         return {"val_cer": cer(refs, hyps).rate}
 
     data_id = _clips_digest(kept)
-    _check_resume(Path(out_dir), model_cfg, data_id)
+    _check_resume(Path(out_dir), model_cfg, data_id, recipe)
     loop = LoopConfig(epochs=recipe.epochs, lr=recipe.lr, weight_decay=recipe.weight_decay, ema_decay=recipe.ema_decay,
                       seed=recipe.seed, device=device, warmup_steps=100, steps_per_epoch=n_steps)
     extra = {"recipe": recipe.to_dict(), "data": data_id, "clips": {"train": len(train), "val": len(val), "left_out": len(clips) - len(kept),
@@ -200,9 +200,11 @@ def _clips_digest(clips: Sequence[tuple[np.ndarray, str, float]]) -> str:
     return h.hexdigest()[:16]
 
 
-def _check_resume(out: Path, model_cfg: DetectorConfig, data_id: str) -> None:
-    """ValueError unless out/last.pt, where there is one, is a pretraining of this network on these clips: resuming
-    another network was a torch traceback, and other clips were trained on as if the run had never stopped."""
+def _check_resume(out: Path, model_cfg: DetectorConfig, data_id: str, recipe: PretrainRecipe) -> None:
+    """ValueError unless out/last.pt, where there is one, is a pretraining of this network on these clips by this
+    recipe (its epochs aside): resuming another network was a torch traceback, and other clips were trained on as
+    if the run had never stopped; another seed or val_share validated on clips it had trained on, another rate or
+    batch trained the later epochs by other rules."""
     last = out / "last.pt"
     if not last.exists():
         return
@@ -218,6 +220,10 @@ def _check_resume(out: Path, model_cfg: DetectorConfig, data_id: str) -> None:
     before = (ck.get("extra") or {}).get("data")  # None: written before the clips were fingerprinted
     if before is not None and before != data_id:
         raise ValueError(f"{last} pretrains on other clips than these: {fix}")
+    was, now = (ck.get("extra") or {}).get("recipe") or {}, recipe.to_dict()  # {}: written before it was kept
+    diff = [f"{k}: {was[k]!r} vs {now[k]!r}" for k in now if k != "epochs" and k in was and was[k] != now[k]]
+    if diff:
+        raise ValueError(f"{last} pretrains by another recipe ({'; '.join(diff)}; only epochs may change): {fix}")
 
 
 def init_from_pretrained(model: Detector, path: str | os.PathLike) -> Detector:

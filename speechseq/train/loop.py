@@ -153,6 +153,18 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     return torch.load(Path(path), map_location="cpu", weights_only=False)
 
 
+def _load_weights(model: torch.nn.Module, state: dict) -> None:
+    """model.load_state_dict(state), into the model that a DistributedDataParallel `model` wraps: a run begun under
+    torchrun keeps its weights as 'module.<name>', one begun in one process without, and either resumes as the
+    other (it stopped on the missing and unexpected keys, a traceback)."""
+    core = model.module if isinstance(model, torch.nn.parallel.DistributedDataParallel) else model
+    want = core.state_dict().keys()
+    if state.keys() != want:
+        plain = {k.removeprefix("module."): v for k, v in state.items()}
+        state = plain if plain.keys() == want else state
+    core.load_state_dict(state)
+
+
 class _Ema:
     """Exponential moving average of the weights (buffers copied as they are)."""
 
@@ -236,10 +248,10 @@ def train_loop(model: torch.nn.Module, batches_for_epoch: Callable[[int], Iterab
         ck = load_checkpoint(last)
         if ck.get("kind") != kind:
             raise ValueError(f"{last} is a {ck.get('kind')!r} checkpoint, not {kind!r}: use another --out")
-        model.load_state_dict(ck["model"])
+        _load_weights(model, ck["model"])
         opt.load_state_dict(ck["optimizer"])
         if ema is not None:  # a run kept without an average starts one from the weights trained so far
-            ema.model.load_state_dict(ck["ema"] if ck.get("ema") is not None else ck["model"])
+            _load_weights(ema.model, ck["ema"] if ck.get("ema") is not None else ck["model"])
         history, start_epoch, step = ck["history"], ck["epoch"], ck["step"]
         if ck.get("rng") is not None:  # dropout and the like go on as in a run never stopped
             torch.set_rng_state(ck["rng"])
@@ -264,6 +276,12 @@ def train_loop(model: torch.nn.Module, batches_for_epoch: Callable[[int], Iterab
                           f"{loop_cfg.epochs})", SpeechseqWarning, stacklevel=2)
         elif is_main:
             print(f"resuming from {last}: epoch {start_epoch} of {loop_cfg.epochs} done", file=sys.stderr)
+        hist_file = out / "history.json"
+        if is_main and (not hist_file.is_file() or hist_file.read_bytes() != json.dumps(history, indent=1).encode()
+                        or not (out / "curve.png").is_file()):
+            # a kill between last.pt and these: made whole now, not only after an epoch more (none, once all are done)
+            _write_text(hist_file, json.dumps(history, indent=1))
+            plot_history(history, out / "curve.png", select)
 
     def checkpoint(epoch: int) -> dict:
         return {"kind": kind, "model_config": model_config, "loop_config": asdict(loop_cfg),
@@ -369,5 +387,11 @@ def plot_history(history: list[dict], path: Path, select: str | None = None) -> 
         if ax.lines:
             ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    from ..files import written_atomically
+
+    path = Path(path)
+    try:  # through a rename, as the checkpoints: a kill leaves no half picture
+        with written_atomically(path) as tmp:
+            fig.savefig(tmp, dpi=90, format=path.suffix[1:] or "png")
+    finally:
+        plt.close(fig)

@@ -14,6 +14,7 @@ import math
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -303,6 +304,7 @@ def train_recognizer(train: FeatureBank, val: dict[str, FeatureBank], out_dir: s
         warnings.warn(f"{long.sum()} of {len(train)} training utterances longer than batch_seconds="
                       f"{opts.batch_seconds:g} (the longest {seconds.max():.2f} s) are left out", SpeechseqWarning,
                       stacklevel=2)
+    same_world(out_dir, world)
     if init is None and loop_cfg.ema_decay:
         # The average starts at the random weights: at 0.999, a run of 1,000 steps (about 30 epochs of the Kathleen
         # train split) would validate and export 37 % of them. Leave e ** -5 of them by the end (as a detector's
@@ -326,12 +328,30 @@ def train_recognizer(train: FeatureBank, val: dict[str, FeatureBank], out_dir: s
     info = {"frontend": train.frontend, "train_hours": round(train.hours, 3),
             "train_sources": {s: train.sources.count(s) for s in dict.fromkeys(train.sources)},
             "augment": asdict(opts.augment), "batch_seconds": opts.batch_seconds, "repeats": dict(opts.repeats),
-            **(extra or {})}  # what a rerun must repeat to resume the run (with loop_config's lr and seed)
+            "world": world, **(extra or {})}  # what a rerun must repeat to resume the run (with loop_config's lr, seed)
     return train_loop(net, lambda epoch: make_batches(train, epoch, opts, rank, world, workers=opts.workers),
                       ctc_loss_fn(opts, noise_t, loop_cfg.device, rank, FrontendConfig(**train.frontend).floor, g),
                       make_validate(val, loop_cfg.device) if val else None, out_dir, KIND, model_cfg.to_dict(),
                       loop_cfg, select="val_wer" if val else "loss", mode="min", extra=info,
                       progress=progress, is_main=rank == 0, generators={"augment": g} if rank == 0 else None)
+
+
+def same_world(out_dir: str | os.PathLike, world: int) -> None:
+    """SpeechseqError unless OUT/last.pt, where there is one, was trained by `world` processes (none recorded: not
+    checked): each step takes the batches of every process at once, and last.pt counts the steps of one, by which
+    the learning-rate schedule runs, so another number trained the later epochs by other batches and schedule. A
+    last.pt that cannot be read is left to the loop (the commands have said so by then)."""
+    from ..errors import SpeechseqError
+
+    last = Path(out_dir) / "last.pt"
+    try:
+        was = (torch.load(last, map_location="cpu", weights_only=False).get("extra") or {}).get("world", world)
+    except Exception:  # noqa: BLE001 - none, or one torch cannot read
+        return
+    if was != world:
+        how = (f"by {was} processes (torchrun --nproc-per-node {was}), not {world}: resume it with {was}" if was != 1
+               else f"in one process, not {world}: resume it in one (speechseq train recognizer)")
+        raise SpeechseqError(f"{last} was trained {how}, use a new --out, or delete {out_dir} to start over")
 
 
 def recognizer_from_checkpoint(ck: dict, name: str = "checkpoint") -> Recognizer:

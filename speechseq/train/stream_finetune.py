@@ -226,6 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     except (SpeechseqError, OSError) as err:  # a source or bank missing, damaged or of another kind: one line
         print(f"stream_finetune: error: {err}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl+C or SIGTERM: the loop has said which epoch last.pt keeps (as `speechseq train`)
+        print("stream_finetune: interrupted", file=sys.stderr)
+        return 130
 
 
 def _run(args: argparse.Namespace, hold: contextlib.ExitStack) -> int:
