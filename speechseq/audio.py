@@ -90,7 +90,8 @@ class _FrontToBack(sf.SoundFile):
     DWVW): a read of "all frames" failed on them. Declared unseekable, the reads follow one another with no seek in
     between, and each asks for a number of frames."""
 
-    _source: "_Samples | None" = None  # the samples of a WAV whose header was never finished (_unfinished_wav)
+    _source: "_Samples | None" = None  # the bytes read: of a WAV whose header was never finished (_unfinished_wav),
+                                       # of an MP3 after the length header it lacks (_mp3_whole)
     _said = False                 # whether a warning has said the file is damaged or cut short
     _capture = None               # an MP3's _capture_file, for its decoder's lines on fd 2 at every read
     _after: "_FrontToBack | None" = None  # past a damaged stretch (_resume): the decoder that reads on, from frame
@@ -112,20 +113,28 @@ class _FrontToBack(sf.SoundFile):
 
 
 class _Samples:
-    """The bytes of a file from `start` to its end, as the file object libsndfile reads headerless samples from."""
+    """The bytes of a file from `start` to its end, after the bytes `head`, as the file object libsndfile reads from:
+    an unfinished WAV's headerless samples; an MP3's frames after the length header they lack (_mp3_whole)."""
 
-    def __init__(self, path: Path, start: int) -> None:
-        self._f, self._start = open(path, "rb"), start
-        self._f.seek(start)
+    def __init__(self, path: Path, start: int, head: bytes = b"") -> None:
+        self._f, self._start, self._head, self._pos = open(path, "rb"), start, head, 0
+        self._size = len(head) + max(0, os.fstat(self._f.fileno()).st_size - start)
 
     def seek(self, pos: int, whence: int = 0) -> int:
-        return self._f.seek(pos + self._start if whence == 0 else pos, whence) - self._start
+        self._pos = max(0, pos + (0, self._pos, self._size)[whence])
+        return self._pos
 
     def tell(self) -> int:
-        return self._f.tell() - self._start
+        return self._pos
 
     def read(self, n: int = -1) -> bytes:
-        return self._f.read(n)
+        n = self._size - self._pos if n < 0 else min(n, self._size - self._pos)
+        out = self._head[self._pos:self._pos + n]
+        if len(out) < n:
+            self._f.seek(self._start + self._pos + len(out) - len(self._head))
+            out += self._f.read(n - len(out))
+        self._pos += len(out)
+        return out
 
     def close(self) -> None:
         self._f.close()
@@ -159,6 +168,116 @@ def _unfinished_wav(p: Path, f: sf.SoundFile) -> int | None:
                 return None if chunk else pos + 8
             pos += 8 + n + (n & 1)
     return None
+
+
+def _l3_sizes() -> dict[int, int]:
+    """The bytes of an MPEG Layer III frame (MPEG-1, 2 or 2.5) by its header's second and third bytes (after the
+    0xFF of its sync word): version, layer, bit rate, sample rate and padding say it (ISO 11172-3, 13818-3). Free
+    format (bit rate 0) and the invalid values are left out."""
+    kbps = {3: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+            2: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)}
+    rates = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}  # by the version bits
+    sizes = {}
+    for b1 in range(0xE2, 0x100):
+        version = (b1 >> 3) & 3
+        if version == 1 or (b1 >> 1) & 3 != 1:  # a reserved version; Layer I or II
+            continue
+        for b2 in range(0x10, 0xF0):
+            if (b2 >> 2) & 3 != 3:
+                rate = rates[version][(b2 >> 2) & 3]
+                bits = 1000 * kbps[3 if version == 3 else 2][b2 >> 4]
+                sizes[b1 << 8 | b2] = (144 if version == 3 else 72) * bits // rate + ((b2 >> 1) & 1)
+    return sizes
+
+
+_L3_SIZES = _l3_sizes()
+_MP3_TRAILERS = (b"TAG", b"APETAGEX", b"LYRICS")  # tags after the last frame (ID3v1, APE, Lyrics3)
+
+
+def _l3_count(p: Path) -> tuple[int, int, bytes] | None:
+    """(byte of the first audio frame, frames, that frame's header) of the MPEG Layer III file `p` whose first frame
+    is no Xing/Info header of its length; None for a file with one (libsndfile then reads its length from there),
+    or whose frames are not found (Layer I or II, free format). The frames are counted from their headers, past an
+    ID3v2 tag in front and a VBRI header (which libmpg123 does not read: a frame of its bit rate, to it); where
+    bytes that are no frame come between them (damage), on from the next two frames that follow one another, as
+    the decoder goes on."""
+    with open(p, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as m:
+        size, pos = len(m), 0
+        while m[pos:pos + 3] == b"ID3" and pos + 10 <= size:  # ID3v2: its size in 7-bit bytes, a footer flagged
+            pos += 10 + sum(m[pos + 6 + k] << 7 * (3 - k) for k in range(4)) + (10 if m[pos + 5] & 0x10 else 0)
+
+        def key(at: int) -> int | None:  # the header's second and third bytes, where a frame starts at `at`
+            return m[at + 1] << 8 | m[at + 2] if at + 4 <= size and m[at] == 0xFF else None
+
+        def sync(at: int, end: int, same=None) -> int | None:  # the first frame from `at` to `end` that a frame
+            while 0 <= (at := m.find(b"\xff", at, end + 1)) and at + 4 <= size:  # follows, both `same`
+                n = _L3_SIZES.get(key(at))
+                k = key(at + n) if n else None
+                if n and k in _L3_SIZES and (same is None or same(key(at))) and (k ^ key(at)) & 0xFE0C == 0:
+                    return at
+                at += 1
+            return None
+
+        first = sync(pos, pos + (1 << 16))  # not a whole Layer I or II file's bytes
+        if first is None or any(m.find(tag, first + 4, first + 44) >= 0 for tag in (b"Xing", b"Info")):
+            return None
+        if m[first + 36:first + 40] == b"VBRI":
+            first += _L3_SIZES[key(first)]
+            if key(first) not in _L3_SIZES:
+                return None
+        sizes = {k: n for k, n in _L3_SIZES.items() if (k ^ key(first)) & 0xFE0C == 0}  # version, layer, rate
+        frames, pos = 0, first
+        while pos + 4 <= size:
+            n = sizes.get(key(pos))
+            if n is None:
+                if any(m[pos:pos + len(t)] == t for t in _MP3_TRAILERS):
+                    break
+                pos = sync(pos + 1, size, lambda k: k in sizes)
+                if pos is None:
+                    break
+                continue
+            if pos + n > size:  # a last frame cut short: the decoder makes nothing of it
+                break
+            frames, pos = frames + 1, pos + n
+        return first, frames, m[first:first + 4]
+
+
+def _mp3_whole(p: Path, f: _FrontToBack) -> _FrontToBack:
+    """`f`, the MP3 `p` as libsndfile opened it, or where its length is not what libsndfile took it to be, the same
+    frames opened again after a Xing header that gives their number. A file whose first frame is no such header
+    (as many encoders and stream recorders write it) is given a length from the file's bytes and its first frame's
+    bit rate, and is read no further: a variable bit rate file lost most of its audio without a word, and one with
+    a big ID3v2 tag in front (cover art) was said to be cut short of a length it never had. Read after a header,
+    the decoder leaves out its own delay of 529 samples at the start, as it does in every file that has one."""
+    try:
+        found = _l3_count(p)
+    except (OSError, ValueError):
+        return f
+    if found is None:
+        return f
+    first, frames, h = found
+    one = 1152 if (h[1] >> 3) & 3 == 3 else 576  # samples a frame: MPEG-1, else MPEG-2 and 2.5
+    if not frames or frames * one == f.frames:
+        return f
+    side = (17 if h[3] >> 6 == 3 else 32) if one == 1152 else (9 if h[3] >> 6 == 3 else 17)  # mono, else two
+    b1 = h[1] | 1  # no checksum
+    # the smallest bit rate whose frame holds the header
+    b2 = next(b for b in range(h[2] & 0x0C | 0x10, 0xF0, 0x10) if _L3_SIZES[b1 << 8 | b] >= 4 + side + 12)
+    xing = bytes((0xFF, b1, b2, h[3])) + bytes(side) + b"Xing" + struct.pack(">II", 1, frames)  # flags: frames
+    source = _Samples(p, first, xing + bytes(_L3_SIZES[b1 << 8 | b2] - len(xing)))
+    try:
+        with _decoder_stderr([], f._capture):
+            g = _FrontToBack(source)
+    except (sf.LibsndfileError, RuntimeError):
+        source.close()
+        return f
+    if g.format != "MP3" or g.samplerate != f.samplerate or g.channels != f.channels:
+        g.close()
+        source.close()
+        return f
+    g._source, g._capture, f._capture = source, f._capture, None
+    f.close()
+    return g
 
 
 READ_FORMATS = "WAV, FLAC, OGG (Vorbis, Opus), MP3, AIFF and AU"  # what libsndfile decodes, as users name them
@@ -276,7 +395,8 @@ def _soundfile(p: Path) -> _FrontToBack:
         raise AudioError(f"{_named(p)}: cannot decode audio ({msg})") from None
     if f.format == "MP3":
         f._capture = capture
-    elif capture is not None:
+        return _mp3_whole(p, f)
+    if capture is not None:
         capture.close()
     start = _unfinished_wav(p, f)
     if start is not None:
@@ -654,7 +774,7 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
     p = _check_path(path)
     with _open(p) as f:
         frames = f.frames if f.frames != _NO_LENGTH else _read_all(p, f, keep=False)[1]
-        return AudioInfo(p, f.samplerate, f.channels, frames, "WAV" if f._source is not None else f.format)
+        return AudioInfo(p, f.samplerate, f.channels, frames, "WAV" if f.format == "RAW" else f.format)
 
 
 def load_audio(path: str | os.PathLike, sr: int = SAMPLE_RATE) -> np.ndarray:

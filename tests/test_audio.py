@@ -829,3 +829,105 @@ def test_a_file_name_with_a_newline_is_named_on_one_line(tmp_path):
         assert len(load_audio(cut)) == 15500
     said = [str(w.message) for w in caught]
     assert len(said) == 1 and said[0].startswith(str(tmp_path / "cut\\n.wav: truncated")) and "\n" not in said[0]
+
+
+def _l3_frames(data: bytes, pos: int = 0) -> list[tuple[int, int]]:
+    """(start, bytes) of each MPEG-1 or MPEG-2 Layer III frame of `data` from `pos` (the test's own header parse)."""
+    kbps = {3: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+            2: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)}
+    rates = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000)}
+    out = []
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
+        version = (data[pos + 1] >> 3) & 3
+        n = ((144 if version == 3 else 72) * 1000 * kbps[version][data[pos + 2] >> 4]
+             // rates[version][(data[pos + 2] >> 2) & 3] + ((data[pos + 2] >> 1) & 1))
+        out.append((pos, n))
+        pos += n
+    return out
+
+
+def _id3(size: int) -> bytes:
+    """An ID3v2.3 tag of `size` bytes after its 10-byte header (cover art, as a music app writes it)."""
+    return b"ID3\x03\x00\x00" + bytes((size >> s) & 0x7F for s in (21, 14, 7, 0)) + bytes(size)
+
+
+def _headerless_mp3(tmp_path: Path, sr: int, mode: str) -> tuple[Path, Path]:
+    """(an MP3 as libsndfile writes it, whose first frame is a Xing/Info header of its length; the same frames
+    without that header, as many encoders and stream recorders write them)."""
+    t = np.arange(5 * sr) / sr
+    x = np.where(t < 1.0, np.random.default_rng(0).standard_normal(len(t)) * 0.3, 0.3 * np.sin(2 * np.pi * 440 * t))
+    good = tmp_path / f"{mode.lower()}.mp3"
+    sf.write(good, x, sr, format="MP3", subtype="MPEG_LAYER_III", bitrate_mode=mode)
+    data = good.read_bytes()
+    frames = _l3_frames(data)
+    assert {data.find(b"Xing", 4, 40), data.find(b"Info", 4, 40)} != {-1}
+    assert sum(n for _, n in frames) == len(data)
+    bare = tmp_path / f"{mode.lower()}-bare.mp3"
+    bare.write_bytes(data[frames[0][1]:])
+    return good, bare
+
+
+@pytest.mark.parametrize("sr", [16000, 44100])
+def test_a_variable_bitrate_mp3_without_a_length_header_is_read_whole(tmp_path, capfd, sr):
+    """A VBR MP3 whose first frame is no Xing/Info/VBRI header: libsndfile took its length from the file's size and
+    the first frame's bit rate, and read no further: a 5.04 s file (noise first, a quiet tone after) read as 1.13 s
+    at 16 kHz, 0.93 s at 44.1 kHz, by load_audio, stream_audio and audio_info alike, without a word. All its
+    frames are read now: the audio of the file with the header, after the encoder's delay of 576 samples that the
+    header's gapless record took off."""
+    import warnings
+
+    good, bare = _headerless_mp3(tmp_path, sr, "VARIABLE")
+    whole = load_audio(good, sr=sr)
+    assert len(whole) == 5 * sr
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = load_audio(bare, sr=sr)
+        streamed = np.concatenate(list(stream_audio(bare, block_s=0.5, sr=sr)))
+        info = audio_info(bare)
+    assert len(y) >= 576 + len(whole) and len(y) < 576 + len(whole) + 2 * 1152
+    np.testing.assert_allclose(y[576:576 + len(whole)], whole, atol=1e-6)
+    np.testing.assert_array_equal(streamed, y)
+    assert info.frames == len(y) and info.format == "MP3"
+    err = capfd.readouterr().err
+    assert "Xing" not in err and "Warning:" not in err and "Note:" not in err, err
+
+
+@pytest.mark.parametrize("mode", ["VARIABLE", "CONSTANT"])
+def test_a_big_id3_tag_in_front_of_an_mp3_without_a_length_header_is_not_truncation(tmp_path, mode):
+    """A 100 kB ID3v2 tag (cover art) in front of an MP3 whose first frame is no length header: libsndfile counted
+    the tag's bytes as audio, audio_info said 13.63 s of a 5 s file, and every read warned "truncated: its header
+    promises 13.63 s". The frames are counted now: no warning, the length as the file without the tag has it."""
+    import warnings
+
+    good, bare = _headerless_mp3(tmp_path, 16000, mode)
+    tagged = tmp_path / "tagged.mp3"
+    tagged.write_bytes(_id3(100_000) + bare.read_bytes())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = load_audio(tagged)
+        streamed = np.concatenate(list(stream_audio(tagged, block_s=0.5)))
+        info = audio_info(tagged)
+        np.testing.assert_array_equal(y, load_audio(bare))
+        np.testing.assert_array_equal(streamed, y)
+        assert info.frames == len(y) and 5.0 <= info.duration < 5.2
+        # a file with its header, tag or no tag, reads as libsndfile reads it: no frames counted, none read again
+        tagged.write_bytes(_id3(100_000) + good.read_bytes())
+        np.testing.assert_array_equal(load_audio(tagged), load_audio(good))
+        assert audio_info(tagged).frames == audio_info(good).frames == 80000
+
+
+def test_an_mp3_whose_length_header_is_vbri_is_read_whole(tmp_path):
+    """A VBRI header (Fraunhofer's encoders) in front of VBR frames: libmpg123 reads no VBRI header, and libsndfile
+    took the file's length from the header frame's bit rate (160 kbit/s): 0.49 s of a 5 s file were read, unsaid.
+    The frames after it are read as those of a file without it."""
+    _, bare = _headerless_mp3(tmp_path, 16000, "VARIABLE")
+    data = bare.read_bytes()
+    head = bytes((0xFF, data[1] | 1, data[2] & 0x0C | 0xE0, data[3]))  # MPEG-2, 160 kbit/s: 720 bytes, no checksum
+    vbri = head + bytes(32) + b"VBRI" + bytes((0, 1, 4, 0x51, 0, 75)) + len(data).to_bytes(4, "big")
+    vbri += len(_l3_frames(data)).to_bytes(4, "big")
+    path = tmp_path / "vbri.mp3"
+    path.write_bytes(vbri + bytes(720 - len(vbri)) + data)
+    y = load_audio(path)
+    assert len(y) > 5.0 * 16000
+    np.testing.assert_array_equal(y, load_audio(bare))
+    assert audio_info(path).frames == audio_info(bare).frames
