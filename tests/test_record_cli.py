@@ -746,3 +746,92 @@ def test_record_background_says_the_take_options_it_does_not_read(tmp_path, caps
     assert "--count, --vad: not used with --background" in err, err
     assert main(["record", "--background", "1", "--out", str(tmp_path / "room2"), "--input", str(src)]) == 0
     assert "not used" not in capsys.readouterr().err
+
+
+def test_a_word_under_way_when_the_microphone_opens_is_not_kept(tmp_path, pulse_mic):  # noqa: F811
+    """Talk already going on when the command starts (the word said before the prompt): the utterance's tail, from
+    the first block heard, was kept as a take starting at 0.0 s. It is reported, not kept: its start was not heard."""
+    a = sf.read(SAMPLE, dtype="float32")[0]
+    piece = np.concatenate([a[int(1.15 * SR): int(1.75 * SR)], a[int(2.55 * SR): int(4.3 * SR)]])
+    talk = np.tile(piece, 7)
+    talk = 0.6 * (talk + np.roll(talk, len(piece) // 2))   # two voices: 16.5 s of speech with no gap to start in
+    sf.write(tmp_path / "talk.wav", np.concatenate([talk, np.zeros(3 * SR)]), SR, subtype="PCM_16")
+    talk = tmp_path / "talk.wav"
+    out = tmp_path / "clips"
+    playing = pulse_mic.play(talk, wait=False)
+    try:
+        proc = _start_recording(pulse_mic, ["android", "--out", str(out), "--json", "--vad", "energy",
+                                            "--max-seconds", "60", "--max-minutes", "0.5"])
+        try:
+            first = proc.stdout.readline()          # the utterance's end, once the talk stops
+            proc.send_signal(signal.SIGTERM)
+            stdout, stderr = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    finally:
+        playing.kill()
+        playing.wait()
+    assert proc.returncode == 0, stderr
+    events = _events(first + stdout)
+    assert events and events[0]["event"] == "rejected" and events[0]["start"] == 0.0, events
+    assert events[0]["reason"].startswith("its start was not heard"), events
+    assert list(out.glob("android-*.wav")) == [] and "kept 0 takes" in stderr, stderr
+
+
+def test_audio_lost_inside_a_word_keeps_no_part_of_it(tmp_path, capsys):
+    """The machine fell behind in the middle of a word (0.1 s dropped) and the word went on after the loss: the word
+    was rejected ("audio was lost during it"), and then its tail after the loss was kept as a take of its own. The
+    tail is reported too, and not kept; the next word is a take."""
+    from argparse import Namespace
+
+    from speechseq.commands.record import _Takes
+    from speechseq.sources import Overrun
+
+    a = sf.read(SAMPLE, dtype="float32")[0]
+    word = a[int(1.0 * SR): int(1.9 * SR)]                 # "activate": speech from 0.18 to 0.69 s
+    args = Namespace(pause_ms=500.0, max_seconds=2.5, vad="energy", keyword="android", count=50, json=True,
+                     input=None)
+    out = tmp_path / "clips"
+    out.mkdir()
+    session = _Takes(args, out, "android")
+    x = np.concatenate([np.zeros(SR, np.float32), word, np.zeros(SR, np.float32), word, np.zeros(SR, np.float32)])
+    cut, resume = SR + int(0.3 * SR), SR + int(0.4 * SR)   # lost: 0.3-0.4 s into the first word
+    for n, part in enumerate((x[:cut], x[resume:])):
+        for i in range(0, len(part), 800):
+            session.feed(part[i: i + 800])
+            session.heard += len(part[i: i + 800])
+        if n == 0:
+            session.overrun(Overrun(0.1, session.heard / SR))
+    events = _events(capsys.readouterr().out)
+    assert [e["event"] for e in events] == ["rejected", "rejected", "take"], events
+    assert "audio was lost during it" in events[0]["reason"] and events[1]["reason"].startswith(
+        "its start was not heard"), events
+    assert [f.name for f in out.glob("android-*.wav")] == ["android-001.wav"]
+    assert 2.95 < events[2]["start"] < 3.05, events   # the second word: 3.08 s into x, less the 0.1 s lost
+
+
+def test_the_prompt_says_one_take_in_the_singular(tmp_path, capsys):
+    """`--count 1` prompted "say "android", pause, say it again ... (1 takes; ...)"."""
+    src = tmp_path / "takes.wav"
+    _takes_file(src, gains=(1.0,))
+    for count, said in (("1", "(1 take;"), ("2", "(2 takes;")):
+        assert main(["record", "android", "--out", str(tmp_path / count), "--input", str(src), "--count", count,
+                     "--vad", "energy"]) == 0
+        err = capsys.readouterr().err
+        assert said in err, err
+
+
+def test_record_background_that_heard_nothing_says_so(tmp_path, pulse_mic, capsys):  # noqa: F811
+    """A muted microphone (here the virtual one with nothing played into it) recorded minutes of digital silence and
+    said "use it as `speechseq train detector ... --backgrounds`": a room that is no room, for training and for the
+    threshold. Each file that heard nothing is named in a warning; a room with a noise floor is not."""
+    out = tmp_path / "room"
+    code, _, stderr = _record_through_pulse(pulse_mic, ["--background", "0.05", "--out", str(out)], None, wait=False)
+    assert code == 0, stderr
+    assert np.abs(sf.read(out / "background-001.wav", dtype="float32")[0]).max() == 0.0
+    assert "background-001.wav: nothing was heard (no sample above -80 dBFS)" in stderr, stderr
+    src = tmp_path / "floor.wav"   # a quiet room: a -70 dBFS floor
+    sf.write(src, (10 ** (-70 / 20) * np.random.default_rng(0).standard_normal(2 * SR)).astype(np.float32), SR)
+    assert main(["record", "--background", "1", "--out", str(tmp_path / "quiet"), "--input", str(src)]) == 0
+    assert "nothing was heard" not in capsys.readouterr().err

@@ -180,3 +180,36 @@ def test_end_closes_the_take_in_progress_and_the_clock_goes_on():
     np.testing.assert_array_equal(takes[0].audio, audio[a - 3200: a + 20 * F + 3200])
     none, after = cutter.end(cutter.initial_state())                              # nothing in progress: no take
     assert none == [] and after.frames == 0 and len(after.audio) == 0
+
+
+def test_an_utterance_under_way_where_a_live_stream_begins_or_breaks_is_not_kept():
+    """A microphone opened while someone talks (the word said before the prompt), or audio lost just before a word:
+    the tail of the utterance, from the first frame heard, was kept as a take (start 0.0 s). An utterance whose speech
+    comes within the pad of where a live stream began or broke was not heard from its start: reported, not kept; one
+    that starts later is a take, whole and padded."""
+    cfg = TakeConfig(end_silence_s=0.5, pad_s=0.2)
+    cutter = TakeCutter(cfg)
+    audio = (np.arange(80 * F) % 997 / 2000.0).astype(np.float32)
+    for first, problem in ((0, True), (2, True), (6, True), (7, False)):   # speech from frame `first` (pad: 6.25)
+        probs = np.zeros(80, np.float32)
+        probs[first: first + 20] = 1.0
+        takes, _ = cutter.step(audio, probs, cutter.initial_state(live=True))
+        assert [t.start for t in takes] == [first * F / 16000], first
+        assert (takes[0].problem is not None) == problem, (first, takes[0].problem)
+        if problem:
+            assert takes[0].problem.startswith("its start was not heard")
+    takes, _ = cutter.step(audio, np.r_[np.ones(20), np.zeros(60)].astype(np.float32), cutter.initial_state())
+    assert [t.problem for t in takes] == [None]                            # a file's start is its start
+    # the stream broke (TakeCutter.end) in a pause and the next word came 2 frames after the break
+    probs = np.r_[np.zeros(5), np.ones(20), np.zeros(20)].astype(np.float32)
+    _, state = cutter.step(audio[: 45 * F], probs, cutter.initial_state())
+    ended, state = cutter.end(state)
+    assert ended == [] or ended[0].problem is None
+    takes, _ = cutter.step(audio[45 * F:], np.r_[np.zeros(2), np.ones(15), np.zeros(18)].astype(np.float32), state)
+    assert len(takes) == 1 and takes[0].problem.startswith("its start was not heard")
+    # and where the utterance in progress is dropped with the break (`whole=False`: audio lost during it)
+    _, state = cutter.step(audio[: 20 * F], np.r_[np.zeros(5), np.ones(15)].astype(np.float32), cutter.initial_state())
+    none, state = cutter.end(state, whole=False)
+    assert none == [] and (state.start, state.last, state.too_long) == (-1, -1, False)
+    takes, _ = cutter.step(audio[20 * F:], np.r_[np.ones(10), np.zeros(50)].astype(np.float32), state)
+    assert [(t.start, t.problem is not None) for t in takes] == [(20 * F / 16000, True)]

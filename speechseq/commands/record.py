@@ -8,8 +8,9 @@
 Each utterance between pauses is one take (speechseq.runtime.takes): kept as DIR/<keyword>-NNN.wav
 (16 kHz mono, 16-bit, padded by 0.2 s of what the microphone heard), numbered after the takes
 already there, each written whole as soon as it is cut, so an interrupted session keeps every take
-it reported. A take that is too long, clipped or too quiet is reported and not kept; one whose samples
-a take there holds already (the same recording cut again) is reported and not saved twice.
+it reported. A take that is too long, clipped or too quiet is reported and not kept, and so is one whose start
+was not heard (said as the microphone opened, or where audio was lost); one whose samples a take there holds
+already (the same recording cut again) is reported and not saved twice.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ SAMPLE_RATE = 16000
 BACKGROUND_FILE_S = 60  # seconds per background file
 MIN_BACKGROUND_S = 1  # a background file's least length: less at the end of a session is not worth a file
 MIN_TAKE_S = 0.15  # speechseq.runtime.takes.TakeConfig.min_speech_s: a take must be allowed to be longer
+SILENT_DBFS = -80.0  # a background file that peaks below this heard nothing (a muted microphone: a few 16-bit steps)
 
 
 EXAMPLES = """examples:
@@ -343,14 +345,16 @@ class _Takes(_Recording):
         # Silero, started cold on a word, may miss it; the energy VAD keeps its own noise floor to start from
         # (the priming's digital silence put it at -100 dB, and a room's -50 dB was speech for half a minute)
         self.vstate = replace(primed_state(self.vad), floor_db=self.vad.initial_state().floor_db)
-        self.tstate = self.cutter.initial_state()
+        # a microphone opens whenever the command starts: a word under way then is not whole (a file's start is its own)
+        self.tstate = self.cutter.initial_state(live=not getattr(args, "input", None))
         self.rejected = 0
         self.seen = sample_digests(out, stem)  # takes already there: one cut again is not saved twice
         self.again: list[Path] = []
 
     def prompt(self) -> str:
-        return (f"(VAD: {self.vad.name}) say \"{self.args.keyword}\", pause, say it again ... ({self.args.count} "
-                "takes; Ctrl+C stops, keeping every take saved)")
+        n = self.args.count
+        return (f"(VAD: {self.vad.name}) say \"{self.args.keyword}\", pause, say it again ... ({n} "
+                f"take{'s' if n != 1 else ''}; Ctrl+C stops, keeping every take saved)")
 
     def feed(self, block) -> None:
         probs, self.vstate = self.vad.step(block, self.vstate)
@@ -360,20 +364,16 @@ class _Takes(_Recording):
 
     def overrun(self, item) -> None:
         """Audio lost in the pause after a word keeps that word, as a stop there does (`finish`); lost during one,
-        the take is not whole: rejected, say it again."""
-        from dataclasses import replace
-
+        the take is not whole: rejected, say it again (and so is what is heard of it after the loss)."""
         if not (item.dropped_s or item.input_overflows):  # nothing was lost: the take in progress is whole
             return
-        if self._spoken():
-            takes, self.tstate = self.cutter.end(self.tstate)
-            for take in takes:
-                self._handle(take)
-            return
-        if self.tstate.start >= 0:
+        spoken = self._spoken()
+        if not spoken and self.tstate.start >= 0:
             self._say_rejected(self.tstate.start * self.cutter.frame / SAMPLE_RATE, self.heard / SAMPLE_RATE,
                                f"audio was lost during it ({lost(item)}): say it again")
-        self.tstate = replace(self.tstate, start=-1, last=-1, too_long=False)
+        takes, self.tstate = self.cutter.end(self.tstate, whole=spoken)
+        for take in takes:
+            self._handle(take)
 
     def done(self) -> bool:
         return len(self.kept) >= self.args.count  # takes found already there are not counted (--count)
@@ -471,6 +471,8 @@ class _Background(_Recording):
         self.held, self.held_n = [], 0
 
     def _write(self, audio) -> None:
+        from ..runtime.takes import peak_dbfs
+
         path = self.write(audio)
         self.written += len(audio)
         seconds = len(audio) / SAMPLE_RATE
@@ -479,6 +481,9 @@ class _Background(_Recording):
         else:
             print(f"{seconds:.1f} s -> {path} ({self.written / SAMPLE_RATE:.0f} of {self.total / SAMPLE_RATE:.0f} s)",
                   flush=True)
+        if peak_dbfs(audio) < SILENT_DBFS:  # no room to train on or to set a threshold by
+            warn(f"{path}: nothing was heard (no sample above {SILENT_DBFS:g} dBFS): is the microphone muted, or not "
+                 "the one you meant (--list-devices, --device)?")
 
     def summary(self) -> None:
         seconds = self.written / SAMPLE_RATE

@@ -17,7 +17,9 @@ shorter than `min_speech_s` (clicks, a cough's edge) are dropped unreported; a k
 by `pad_s` on both sides. An utterance that runs past `max_take_s` is reported as too long when it
 ends, and its audio is not kept meanwhile, so memory stays bounded however long someone talks.
 Where the stream breaks (audio was dropped), `end(state)` ends the utterance in progress at its last
-speech frame, as if its pause had been heard.
+speech frame, as if its pause had been heard. An utterance whose speech comes within `pad_s` of where a live
+stream began (`initial_state(live=True)`: a microphone opened while someone talks) or broke was not heard from its
+start: it is reported, not kept.
 """
 from __future__ import annotations
 
@@ -76,7 +78,8 @@ class Take:
 class TakeState:
     """audio: the stream's samples from `offset` on that a take may still need; frames: VAD frames
     seen; start / last: the current utterance's first and last speech frames (-1: none);
-    too_long: the current utterance has run past max_take_s (its audio is no longer kept)."""
+    too_long: the current utterance has run past max_take_s (its audio is no longer kept); joined: the sample
+    where a live stream began or broke (-1: none), speech within pad_s after which had its start unheard."""
 
     audio: np.ndarray
     offset: int = 0
@@ -84,6 +87,7 @@ class TakeState:
     start: int = -1
     last: int = -1
     too_long: bool = False
+    joined: int = -1
 
 
 def peak_dbfs(x: np.ndarray) -> float:
@@ -113,8 +117,10 @@ class TakeCutter:
         self._max = cfg.max_take_s / frame_s
         self._pad = int(round(cfg.pad_s * sample_rate))
 
-    def initial_state(self) -> TakeState:
-        return TakeState(np.zeros(0, np.float32))
+    def initial_state(self, live: bool = False) -> TakeState:
+        """live: the stream joins sound already going on (a microphone opens whenever the command starts): an
+        utterance under way there is not whole. A file's start is its start."""
+        return TakeState(np.zeros(0, np.float32), joined=0 if live else -1)
 
     def step(self, chunk: np.ndarray, probs: np.ndarray, state: TakeState) -> tuple[list[Take], TakeState]:
         """`chunk`: the stream's next samples, (N,) or a driver's (N, 1) column, integer samples scaled to full scale
@@ -133,7 +139,7 @@ class TakeCutter:
             if s:
                 last = k
             elif k - last >= self._gap:
-                take = self._finish(start, last, too_long, audio, offset)
+                take = self._finish(start, last, too_long, audio, offset, state.joined)
                 if take is not None:
                     takes.append(take)
                 start, last, too_long = -1, -1, False
@@ -145,20 +151,24 @@ class TakeCutter:
         frames = state.frames + len(speech)
         keep_from = max(0, (start if start >= 0 and not too_long else frames) * self.frame - self._pad)
         cut = max(0, keep_from - offset)
-        return takes, TakeState(audio[cut:].copy() if cut else audio, offset + cut, frames, start, last, too_long)
+        return takes, TakeState(audio[cut:].copy() if cut else audio, offset + cut, frames, start, last, too_long,
+                                state.joined)
 
-    def end(self, state: TakeState) -> tuple[list[Take], TakeState]:
+    def end(self, state: TakeState, whole: bool = True) -> tuple[list[Take], TakeState]:
         """The stream breaks here (audio lost): the utterance in progress ends at its last speech frame, as if its
-        pause had been heard, padded after with what was heard of it; the frames that follow start afresh."""
+        pause had been heard, padded after with what was heard of it (whole=False: the loss fell inside it, no take);
+        the frames that follow start afresh, an utterance under way at the break not whole."""
         takes: list[Take] = []
-        if state.start >= 0:
-            take = self._finish(state.start, state.last, state.too_long, state.audio, state.offset)
+        if state.start >= 0 and whole:
+            take = self._finish(state.start, state.last, state.too_long, state.audio, state.offset, state.joined)
             takes = [] if take is None else [take]
         keep_from = max(0, state.frames * self.frame - self._pad)
         cut = max(0, keep_from - state.offset)
-        return takes, TakeState(state.audio[cut:].copy(), state.offset + cut, state.frames)
+        return takes, TakeState(state.audio[cut:].copy(), state.offset + cut, state.frames,
+                                joined=state.offset + len(state.audio))
 
-    def _finish(self, start: int, last: int, too_long: bool, audio: np.ndarray, offset: int) -> Take | None:
+    def _finish(self, start: int, last: int, too_long: bool, audio: np.ndarray, offset: int,
+                joined: int = -1) -> Take | None:
         t0, t1 = start * self.frame / self.sample_rate, (last + 1) * self.frame / self.sample_rate
         if too_long:
             return Take(t0, t1, np.zeros(0, np.float32),
@@ -168,6 +178,11 @@ class TakeCutter:
         a = max(0, start * self.frame - self._pad - offset)
         b = min(len(audio), (last + 1) * self.frame + self._pad - offset)
         clip = audio[a:b].copy()
+        # speech within the pad after a live stream's start or break (its first frame at least) may have begun
+        # before it (on a word under way, Silero's probability rose up to 2 frames late): not the whole word
+        if joined >= 0 and start * self.frame - joined < max(self._pad, self.frame):
+            return Take(t0, t1, clip, "its start was not heard (it was under way as the recording began or where "
+                                      "audio was lost): say it again")
         return Take(t0, t1, clip, take_problem(clip, self.cfg))
 
 
