@@ -13,7 +13,7 @@ import pytest
 
 from speechseq.cli import main
 from speechseq.errors import SpeechseqError
-from speechseq.runtime.command_set import CommandSet, ctc_log_likelihoods
+from speechseq.runtime.command_set import CommandSet, ctc_log_likelihoods, phrase_frames
 from speechseq.text import BLANK, encode
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,6 +86,34 @@ def _spelling(text: str, frames_per_char: int = 3, sure: float = 0.9) -> np.ndar
     lp = np.full((len(seq), 29), np.log((1 - sure) / 28))
     lp[np.arange(len(seq)), seq] = np.log(sure)
     return lp
+
+
+def test_phrase_frames_are_the_stretch_that_says_the_phrase():
+    """phrase_frames: the widest stretch of frames whose shortfall against the best path is least (first the start
+    over every suffix, then the end over that suffix's prefixes), as the forward score of each stretch gives it; a
+    word said before the phrase is left out, silence around it kept. An accepted phrase was aligned over the whole
+    utterance, so that "set" of "activate ... set a timer for five minutes" lay on "activate"."""
+    rng = np.random.default_rng(2)
+    for n_frames in (1, 3, 12, 40):
+        logits = rng.normal(size=(n_frames, 5)) * 4
+        lp = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
+        for tokens in ([2], [1, 3], [3, 3], [4, 2, 1, 2]):
+            best = lp.max(axis=1)
+            cost = [best[a:].sum() - ctc_log_likelihoods(lp[a:], [tokens])[0] for a in range(n_frames)]
+            if not np.isfinite(cost).any():
+                assert phrase_frames(lp, tokens, 0.0) == (0, n_frames)
+                continue
+            a = int(np.argmin(cost))
+            cost = [best[a:b].sum() - ctc_log_likelihoods(lp[a:b], [tokens])[0] for b in range(a + 1, n_frames + 1)]
+            b = a + 1 + len(cost) - 1 - int(np.argmin(cost[::-1]))
+            assert phrase_frames(lp, tokens, 0.0) == (a, b), (n_frames, tokens)
+    pause = np.full((10, 29), np.log(0.001 / 28))
+    pause[:, BLANK] = np.log(0.999)
+    said = np.concatenate([pause, _spelling("activate"), pause, _spelling("set a timer"), pause])
+    start = len(pause) + len(_spelling("activate")) - 1                # its last frame is a blank (_spelling)
+    assert phrase_frames(said, encode("set a timer")) == (start, len(said))       # the pauses kept, the word not
+    assert phrase_frames(_spelling("set a timer"), encode("set a timer")) == (0, len(_spelling("set a timer")))
+    assert phrase_frames(np.zeros((0, 29)), encode("yes")) == (0, 0)
 
 
 def test_match_takes_the_phrase_said_and_rejects_speech_outside_the_list():

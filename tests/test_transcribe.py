@@ -634,6 +634,62 @@ def test_commands_leave_out_a_wake_word_said_before_the_command(capsys, vad):
 
 
 @pytest.mark.skipif(not SHIPPED.is_file(), reason="models/recognizer-en.onnx not built yet")
+@pytest.mark.parametrize("vad", ["silero", "energy", "off"])
+def test_commands_time_a_phrase_on_its_own_audio_not_a_wake_word_before_it(tmp_path, capsys, vad):
+    """"activate ... set a timer for five minutes", a short pause between them: one stretch of speech, accepted whole
+    as the phrase (its per-character allowance takes the keyword in), and aligned whole, so that "set" lay on
+    "activate" (0.42-0.45 s, said 1.46 s; `listen` gives 1.46 s). The phrase is now timed on the frames that say it
+    (command_set.phrase_frames); the text is the phrase, as before."""
+    audio, starts = _said(0.5, "activate", 0.3, "set a timer for five minutes", 0.5)
+    sf.write(tmp_path / "timer.wav", audio, 16000)
+    assert main(["transcribe", str(tmp_path / "timer.wav"), "--commands", str(ROOT / "data/commands/home.txt"),
+                 "--vad", vad, "--decoder", "greedy", "--format", "json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    words = got["words"]
+    assert got["text"] == "set a timer for five minutes", got
+    assert [w["word"] for w in words] == got["text"].split(), words
+    said = starts["set a timer for five minutes"]
+    assert said - 0.06 < words[0]["start"] < said + 0.1 and words[0]["end"] - words[0]["start"] < 0.4, (said, words)
+    assert all(w["start"] < w["end"] <= v["start"] for w, v in zip(words, words[1:])), words
+
+
+@pytest.mark.skipif(not SHIPPED.is_file(), reason="models/recognizer-en.onnx not built yet")
+def test_commands_json_says_which_phrases_were_taken(tmp_path, capsys):
+    """--format json with --commands had no word of which text was a phrase of the list (`listen --json` has
+    "command"): "Dim the lights", then free speech, then "Set a timer for 5 minutes" gave one text, and a script could
+    not tell the commands from the rest. With --commands (only then) each object ends in "commands": each phrase
+    taken, as the list writes it, with the times of its words, in order; [] when none was."""
+    (tmp_path / "list.txt").write_text("Dim the lights\nSet a timer for 5 minutes\nstop the music\n")
+    audio, starts = _said(0.5, "dim the lights", 1.5, "the garden was lovely yesterday afternoon", 1.5,
+                          "set a timer for five minutes", 0.5)
+    sf.write(tmp_path / "mixed.wav", audio, 16000)
+    free, _ = _said(0.5, "the garden was lovely yesterday afternoon", 0.5)
+    sf.write(tmp_path / "free.wav", free, 16000)
+    args = ["--vad", "silero", "--decoder", "greedy", "--format", "json"]
+    assert main(["transcribe", str(tmp_path / "mixed.wav"), str(tmp_path / "free.wav"), "--commands",
+                 str(tmp_path / "list.txt"), *args]) == 0
+    mixed, other = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert list(mixed) == ["file", "duration", "text", "words", "commands"], mixed
+    assert mixed["text"].startswith("dim the lights ") and mixed["text"].endswith(" set a timer for five minutes")
+    got = mixed["commands"]
+    assert [c["command"] for c in got] == ["Dim the lights", "Set a timer for 5 minutes"], got
+    words = mixed["words"]
+    assert (got[0]["start"], got[0]["end"]) == (words[0]["start"], words[2]["end"]), (got, words)
+    assert (got[1]["start"], got[1]["end"]) == (words[-6]["start"], words[-1]["end"]), (got, words)
+    said = starts["set a timer for five minutes"]
+    assert said - 0.06 < got[1]["start"] < said + 0.1, (said, got)
+    assert other["commands"] == [] and other["text"], other
+    assert main(["transcribe", str(tmp_path / "mixed.wav"), *args]) == 0      # without --commands: the four keys
+    assert list(json.loads(capsys.readouterr().out)) == ["file", "duration", "text", "words"]
+    assert main(["transcribe", str(tmp_path / "mixed.wav"), "--commands", str(tmp_path / "list.txt"),
+                 *args[:-2]]) == 0                                             # txt: the text alone, as before
+    assert capsys.readouterr().out == mixed["text"] + "\n"
+    assert main(["transcribe", str(tmp_path / "mixed.wav"), "--commands", str(tmp_path / "list.txt"), *args,
+                 "--output-dir", str(tmp_path / "out")]) == 0                  # and in the file written
+    assert json.loads((tmp_path / "out" / "mixed.json").read_text())["commands"] == got
+
+
+@pytest.mark.skipif(not SHIPPED.is_file(), reason="models/recognizer-en.onnx not built yet")
 @pytest.mark.parametrize("vad", ["silero", "energy"])
 def test_commands_said_one_after_another_are_each_their_own(tmp_path, capsys, vad):
     """Digits read out a second apart, in an 8 kHz file (FSDD's rate), against a list of the ten digits: each region

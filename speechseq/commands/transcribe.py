@@ -9,6 +9,8 @@
 With --format json and no --output-dir, one JSON object per file on stdout, exactly
     {"file": str, "duration": float, "text": str,
      "words": [{"word": str, "start": float, "end": float, "confidence": float}]}
+and with --commands one more key, last: "commands": [{"command": str, "start": float, "end": float}], each
+phrase of the list taken, as the list writes it, with its words' span, in order ([] when none was).
 A file that cannot be read is reported on stderr and the others go on; the exit code is then 1.
 """
 from __future__ import annotations
@@ -68,7 +70,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="attention decoder (rescore, --plot-attention); needs a recogniser with encoder_out")
     p.add_argument("--plot-attention", metavar="PNG", help="draw the attention over the spectrogram of the "
                                                          "first --max-segment seconds of the first file")
-    p.add_argument("--format", choices=FORMATS, default="txt", help="output format")
+    p.add_argument("--format", choices=FORMATS, default="txt",
+                   help="output format; json: one object a file, {file, duration, text, words}, and with --commands "
+                        "\"commands\" after them: each phrase of the list taken, as the list writes it, with the "
+                        "start and end (s) of its words, in order ([] when none was)")
     p.add_argument("--output-dir", metavar="DIR", help="write one FILE_STEM.FORMAT per input here instead of stdout")
     p.add_argument("--max-segment", type=bounded(float, ge=1), default=20.0,
                    help="longest utterance (s) before a cut at a pause")
@@ -216,14 +221,14 @@ def cues(words, line_chars: int = 42, max_lines: int = 2, max_s: float = 6.0,
     return out
 
 
-def render(transcript, path: Path, fmt: str) -> str:
-    """The text of one file's output in `fmt`."""
+def render(transcript, path: Path, fmt: str, commands: bool = False) -> str:
+    """The text of one file's output in `fmt` (commands: with --commands, JSON's "commands")."""
     if fmt == "txt":
         return transcript.text + "\n"
     if fmt == "json":
         from ..audio import path_text
 
-        return json.dumps(transcript.to_json(path_text(path)), ensure_ascii=False) + "\n"
+        return json.dumps(transcript.to_json(path_text(path), commands), ensure_ascii=False) + "\n"
     lines = ["WEBVTT", ""] if fmt == "vtt" else []
     sep = "." if fmt == "vtt" else ","
     for k, (a, b, text) in enumerate(cues(transcript.words), 1):
@@ -314,11 +319,11 @@ def run(args: argparse.Namespace) -> int:
             if first is None:
                 first = (path, plotted_text(t, args.max_segment))
             if out_dir is not None:
-                write_whole(out_dir / names[k], render(t, path, args.format))
+                write_whole(out_dir / names[k], render(t, path, args.format, commands is not None))
             else:
                 with beside_bars():
                     if args.format == "json":
-                        print_json_line(t.to_json(path_text(path)))
+                        print_json_line(t.to_json(path_text(path), commands is not None))
                     elif args.format == "txt":
                         sys.stdout.write((f"{path_text(path)}: " if len(files) > 1 else "") + t.text + "\n")
                     else:

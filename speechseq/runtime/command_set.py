@@ -28,11 +28,19 @@ from ..errors import SpeechseqError
 from ..files import checked_utf8, utf8_text
 from ..text import BLANK, CTC_SIZE, encode, normalize
 
-__all__ = ["CommandMatch", "CommandSet", "ctc_log_likelihoods", "MAX_DEFICIT"]
+__all__ = ["CommandMatch", "CommandSet", "ctc_log_likelihoods", "phrase_frames", "MAX_DEFICIT"]
 
 # The default acceptance bound, nats per character of the phrase: chosen on the tuning sets of README's "Commands"
 # (held-out Kathleen train rows, the Precise not-wake-word phrases), never on its evaluation sets.
 MAX_DEFICIT = 2.0
+# How far (nats) above the least shortfall a stretch of frames may be and still be taken as the one that says a phrase
+# (phrase_frames, the widest such): silence around a phrase costs it a hair, and stays in. With the shipped recogniser
+# (greedy; Silero, the energy VAD and none), home.txt's 28 phrases said by espeak-ng (en-us, en-gb+f3) between 0.5 s
+# pauses and 60 FSDD test digits against the ten: of 348 utterances, the words of 15 moved (each by at most 0.08 s,
+# the first word closer to the speech: its mean distance without a VAD 0.070 -> 0.053 s), 32 with a slack of 0 (by up
+# to 0.28 s). espeak-ng's "activate" said 0.3-1.3 s before four of the phrases (three voices): the phrase's first word
+# started 0.37 s from where it is said on the mean (17 of 65 by over 0.2 s, on the keyword), now 0.03 s (none).
+SPAN_SLACK = 1.0
 _BATCH = 256          # phrases scored together (memory: frames x batch x states floats)
 
 
@@ -59,7 +67,37 @@ def ctc_log_likelihoods(log_probs: np.ndarray, phrases: Sequence[Sequence[int]])
     return out
 
 
-def _forward(lp: np.ndarray, phrases: Sequence[Sequence[int]]) -> np.ndarray:
+def phrase_frames(log_probs: np.ndarray, tokens: Sequence[int], slack: float = SPAN_SLACK) -> tuple[int, int]:
+    """The frames [start, end) of (T, V) log-probs that say the token sequence `tokens`: the widest stretch whose
+    shortfall (best path log-prob - log P_ctc(tokens | the stretch)) is within `slack` nats of the least any suffix,
+    then any prefix of that suffix, has. The frames around a phrase that say something else cost it their best path
+    (a wake word before a command: "activate ... set a timer for five minutes" accepted whole, and aligned whole,
+    put "set" on "activate"); silence around it costs nothing, and is kept. (0, T) where the phrase cannot fit."""
+    lp = np.asarray(log_probs, np.float64)
+    tokens = [int(t) for t in tokens]
+    best = lp.max(axis=1) if lp.size else np.zeros(len(lp))
+    # log P(tokens | lp[s:]) for every s: the forward algorithm over the frames and the tokens reversed (CTC reads
+    # the same either way), its row t over the last t + 1 frames
+    suffix = _forward(lp[::-1], [tokens[::-1]], every_frame=True)[::-1, 0]
+    start = _least(np.cumsum(best[::-1])[::-1] - suffix, slack, last=False)
+    if start is None:
+        return 0, len(lp)
+    prefix = _forward(lp[start:], [tokens], every_frame=True)[:, 0]
+    end = _least(np.cumsum(best[start:]) - prefix, slack, last=True)
+    return start, start + end + 1
+
+
+def _least(cost: np.ndarray, slack: float, last: bool) -> int | None:
+    """The first (or last) index of `cost` within `slack` of its least value (None: none is finite)."""
+    finite = np.isfinite(cost)
+    if not finite.any():
+        return None
+    near = np.flatnonzero(finite & (cost <= cost[finite].min() + slack))
+    return int(near[-1] if last else near[0])
+
+
+def _forward(lp: np.ndarray, phrases: Sequence[Sequence[int]], every_frame: bool = False) -> np.ndarray:
+    """(P,) log P_ctc of each phrase over the (T, V) log-probs `lp`; every_frame: (T, P), row t over lp[: t + 1]."""
     n_frames = lp.shape[0]
     lengths = np.array([len(p) for p in phrases])
     n_states = 2 * int(lengths.max(initial=0)) + 1
@@ -71,7 +109,8 @@ def _forward(lp: np.ndarray, phrases: Sequence[Sequence[int]]) -> np.ndarray:
     rows = np.arange(len(phrases))
     ends = np.stack([2 * lengths, np.maximum(2 * lengths - 1, 0)], 1)    # the last blank and the last symbol
     if n_frames == 0:
-        return np.where(lengths == 0, 0.0, -np.inf)
+        empty = np.where(lengths == 0, 0.0, -np.inf)
+        return empty[None][:0] if every_frame else empty
     # A shorter phrase's states past its last blank read an extra column of zeros: mass run on into them (their
     # alignments multiply with the frames left) outgrew the phrase's own states by over 1e308 beside a long phrase
     # on a long utterance, and the row's scaling to their maximum lost them (a log P above 0).
@@ -88,6 +127,7 @@ def _forward(lp: np.ndarray, phrases: Sequence[Sequence[int]]) -> np.ndarray:
     alpha[:2] = probs[0, labels[:2]]
     nxt, emit, hopped = np.empty_like(alpha), np.empty_like(alpha), np.empty_like(hop)
     top, log_scale = np.empty(len(phrases)), np.zeros(len(phrases))
+    frames = np.empty((n_frames if every_frame else 0, len(phrases)))
     for t in range(n_frames):
         if t:
             nxt[0] = alpha[0]
@@ -101,10 +141,17 @@ def _forward(lp: np.ndarray, phrases: Sequence[Sequence[int]]) -> np.ndarray:
         top[top == 0] = 1.0                # no path left: the column stays 0 (log P = -inf)
         alpha /= top
         log_scale += np.log(top)
+        if every_frame:
+            frames[t] = _ended(alpha, rows, ends, lengths) + log_scale
+    return frames if every_frame else _ended(alpha, rows, ends, lengths) + log_scale
+
+
+def _ended(alpha: np.ndarray, rows: np.ndarray, ends: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """log of each phrase's (scaled) forward mass in its last blank and last symbol."""
     last = alpha.T[rows[:, None], ends]
     last[lengths == 0, 1] = 0.0           # an empty phrase ends on its only (blank) state
     with np.errstate(divide="ignore"):
-        return np.log(last.sum(axis=1)) + log_scale
+        return np.log(last.sum(axis=1))
 
 
 @dataclass(frozen=True)

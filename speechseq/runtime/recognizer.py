@@ -20,7 +20,8 @@ With a command list (DecodeOptions.commands), stretches of speech close together
 first's start to the last's end, and no more speech in them than the list's longest phrase could take to say,
 phrase_speech_s), none after the first a phrase on its own, are tried as one utterance too, and the longest a phrase
 is accepted for is taken (where the first is a phrase, one closer to the audio than it): a command said with a pause
-in it is two stretches, neither of them a phrase, or a first that is one only just.
+in it is two stretches, neither of them a phrase, or a first that is one only just. A phrase taken is timed on the
+frames that say it (command_set.phrase_frames): a keyword said just before it, in the same piece, is no part of it.
 No word starts before the speech of its piece as the VAD (with `vad=None`, and in `recognize`, the energy VAD) hears
 it begin, less ONSET_MARGIN_S: the recogniser writes an utterance's first letters in its first frames however much
 silence comes before them, so that the first word started at the piece's start (0.25 s early on the median VAD region,
@@ -41,7 +42,7 @@ import numpy as np
 from ..audio import mono_samples
 from ..frontend import FrontendConfig, logmel
 from ..text import CTC_SIZE, VOCAB
-from .command_set import CommandMatch, CommandSet
+from .command_set import CommandMatch, CommandSet, phrase_frames
 from .decoding import (Hypothesis, LanguageModel, Word, greedy, prefix_beam_search, word_timestamps, words_not_after,
                        words_not_before)
 from .lexicon import Lexicon
@@ -157,12 +158,14 @@ class Result:
 
 @dataclass(frozen=True)
 class Segment:
-    """A stretch of a file recognised as one utterance; times in seconds from the file start."""
+    """A stretch of a file recognised as one utterance; times in seconds from the file start. command: the phrase of
+    DecodeOptions.commands it was taken as, as the list writes it (CommandMatch.phrase), or None."""
 
     start: float
     end: float
     text: str
     words: tuple[Word, ...]
+    command: str | None = None
 
 
 @dataclass(frozen=True)
@@ -174,11 +177,18 @@ class Transcript:
     words: tuple[Word, ...]
     segments: tuple[Segment, ...] = field(default=())
 
-    def to_json(self, file: str) -> dict:
-        """The `speechseq transcribe --format json` object (exact schema)."""
-        return {"file": file, "duration": round(self.duration, 3), "text": self.text,
-                "words": [{"word": w.word, "start": round(w.start, 3), "end": round(w.end, 3),
-                           "confidence": round(w.confidence, 4)} for w in self.words]}
+    def to_json(self, file: str, commands: bool = False) -> dict:
+        """The `speechseq transcribe --format json` object (exact schema); commands (transcribe --commands): with
+        "commands" last, each segment taken as a phrase of the list, in order: the phrase as the list writes it and
+        the start of its first word and the end of its last ([] when none was)."""
+        out = {"file": file, "duration": round(self.duration, 3), "text": self.text,
+               "words": [{"word": w.word, "start": round(w.start, 3), "end": round(w.end, 3),
+                          "confidence": round(w.confidence, 4)} for w in self.words]}
+        if commands:
+            out["commands"] = [{"command": s.command, "start": round(s.words[0].start if s.words else s.start, 3),
+                                "end": round(s.words[-1].end if s.words else s.end, 3)}
+                               for s in self.segments if s.command is not None]
+        return out
 
 
 def _bounded(words: Iterable[Word], vad, probs: np.ndarray, span: tuple[int, int], sample_rate: int,
@@ -376,7 +386,13 @@ class Recognizer:
         command = match if match is not None or opts.commands is None else opts.commands.match(log_probs)
         if command is not None and command.accepted:
             best = Hypothesis(command.tokens, command.text, command.log_likelihood, command.log_likelihood)
-        words = word_timestamps(log_probs, best, self.frame_shift_s) if best.tokens else []
+            # timed on the frames that say the phrase: aligned over the whole utterance, a wake word said before
+            # it took the phrase's first word ("set" of "activate ... set a timer for five minutes" on "activate")
+            a, b = phrase_frames(log_probs, command.tokens)
+            words = [Word(w.word, w.start + a * self.frame_shift_s, w.end + a * self.frame_shift_s, w.confidence)
+                     for w in word_timestamps(log_probs[a:b], best, self.frame_shift_s)]
+        else:
+            words = word_timestamps(log_probs, best, self.frame_shift_s) if best.tokens else []
         return Result(" ".join(best.text.split()), tuple(words), tuple(hyps), command)   # "a  b": two space tokens
 
     def recognize(self, audio: np.ndarray, opts: DecodeOptions = DecodeOptions(), *, onset: bool = True) -> Result:
@@ -447,7 +463,8 @@ class Recognizer:
                 t0 = (first + a) / sr
                 words = [Word(w.word, w.start + t0, w.end + t0, w.confidence)
                          for w in _bounded(r.words, onsets, probs, (a, b), sr, regions.threshold)]
-                seg = Segment(t0, t0 + (b - a) / sr, r.text, tuple(words))
+                seg = Segment(t0, t0 + (b - a) / sr, r.text, tuple(words),
+                              r.command.phrase if _is_phrase(r) else None)
                 segments.append(seg)
                 if on_segment is not None:
                     on_segment(seg)
