@@ -651,9 +651,14 @@ def _ogg_gaps(p: Path, f: _FrontToBack) -> list[tuple[int, int]]:
                       f"only the first, its {f.frames / f.samplerate:.2f} s, is read; the rest is left out",
                       SpeechseqWarning, stacklevel=4)
         return []
-    heads = []  # the codec's headers: the pages of granule 0 that open the file
-    while len(heads) < len(pages) and pages[len(heads)][2] == 0 and pages[len(heads)][3] == len(heads):
-        heads.append(pages[len(heads)])
+    # the codec's headers: the pages that open the file up to the last of granule 0 (one a header packet only runs
+    # on, as a comment of cover art does over several, is of granule -1: no packet ends on it)
+    n = 0
+    while n < len(pages) and pages[n][2] in (0, -1) and pages[n][3] == n:
+        n += 1
+    while n and pages[n - 1][2] != 0:
+        n -= 1
+    heads = pages[:n]
     if not heads or len(heads) == len(pages) or any(pg[4] != pages[0][4] for pg in pages) or f.frames == _NO_LENGTH:
         return []
     scale = f.samplerate / 48000 if f.subtype == "OPUS" else 1  # Opus counts granules at 48 kHz

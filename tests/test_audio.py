@@ -729,6 +729,39 @@ def test_a_damaged_ogg_reads_its_lost_pages_as_silence_of_their_length(tmp_path,
         np.testing.assert_array_equal(y[-sr:], ref[-sr:])                 # the end is there, at its own time
 
 
+def test_a_damaged_ogg_with_a_comment_header_over_a_page_reads_its_lost_pages_as_silence(tmp_path):
+    """A comment header longer than a page (cover art, long tags) leaves the pages it does not end on at granule
+    position -1: the codec's headers were taken to be the first page alone, which no decoder opens, so no lost
+    stretch was found and the file was read 5 s short, every time after the damage early by that much (with the
+    old warning). Its headers are the pages up to the last of granule 0: the lost pages read as silence again."""
+    sr = 16000
+    rng = np.random.default_rng(5)
+    x = (0.3 * _tone(sr, seconds=30.0) + 0.05 * rng.standard_normal(30 * sr)).astype(np.float32)
+    good = tmp_path / "tagged.ogg"
+    with sf.SoundFile(good, "w", sr, 1, format="OGG", subtype="VORBIS") as f:
+        f.comment = "x" * 70000                                           # as big as a picture's tag
+        f.write(x)
+    data = good.read_bytes()
+    second = data.find(b"OggS", 4)
+    assert int.from_bytes(data[second + 6 : second + 14], "little", signed=True) == -1  # the header spans pages
+    ref = load_audio(good)
+    bad = tmp_path / "bad.ogg"
+    bad.write_bytes(_damage(data, 0.7))
+    for read in (load_audio, lambda p: np.concatenate(list(stream_audio(p, block_s=0.4)))):
+        with pytest.warns(SpeechseqWarning) as caught:
+            y = read(bad)
+        said = [str(w.message) for w in caught]
+        assert len(said) == 1, said
+        m = re.fullmatch(rf"{re.escape(str(bad))}: damaged at (\d+\.\d\d) s of 30\.00 s \(Ogg pages lost\): "
+                         r"(\d\.\d\d) s that do not decode are read as silence, then the rest", said[0])
+        assert m, said
+        at, n = float(m.group(1)), float(m.group(2))
+        assert 10.0 < at < 25.0 and 0.5 < n < 8.0, said
+        assert len(y) == len(ref) == 30 * sr
+        np.testing.assert_array_equal(y[int((at + 0.01) * sr) : int((at + n - 0.01) * sr)], 0.0)
+        np.testing.assert_array_equal(y[-sr:], ref[-sr:])                 # the end is there, at its own time
+
+
 @pytest.mark.parametrize("subtype, sr", [("VORBIS", 16000), ("OPUS", 16000)])
 def test_an_ogg_whose_first_audio_page_is_damaged_says_how_much_is_lost(tmp_path, subtype, sr):
     """Junk in an Ogg's first page of audio: libsndfile takes the stream to start at the next page that decodes (as
