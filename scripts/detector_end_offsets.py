@@ -4,7 +4,7 @@ model's metadata as "end_offset_table" (what speechseq.runtime.detector.end_offs
 at); nothing else in the file changes, its graph stays byte for byte the same.
 
     .venv/bin/python scripts/detector_end_offsets.py models/activate.onnx --clips cache/synth/kw-activate \\
-        --voices even --background ../shared/data/kathleen/manifest.jsonl --where split=dev \\
+        --voices even --background ../shared/data/kathleen/manifest.jsonl --where split=train \\
         --check-voices odd --check-background ../shared/data/fsdd/manifest.jsonl --check-where split=test --write
 
 Models exported before session 46 carry one `end_offset_s`, validation's median at its own threshold (0.97 for
