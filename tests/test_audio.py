@@ -637,6 +637,19 @@ def _damage(data: bytes, at: float) -> bytes:
     return bytes(out)
 
 
+def _stretches_said(said: list[str], path, total: str, why: str) -> list[tuple[float, float]]:
+    """(where, how long) in s of each damaged stretch the warnings `said` of `path` name as read as silence: each line
+    as audio._stretch_said writes it, for a file of `total` ("6.00") s damaged for the reason `why`."""
+    lost = []
+    for line in said:
+        m = re.fullmatch(rf"{re.escape(str(path))}: damaged at (\d+\.\d\d) s of {re.escape(total)} s "
+                         rf"\({re.escape(why)}\): (\d+\.\d\d) s that do not decode are read as silence, then the rest",
+                         line)
+        assert m, line
+        lost.append((float(m.group(1)), float(m.group(2))))
+    return lost
+
+
 def test_a_damaged_stretch_inside_a_flac_loses_only_that_stretch(tmp_path):
     """Junk in the middle of a FLAC (a bad sector, a damaged download): libsndfile's decoder reports "lost sync" there
     and cannot go on, and the file was read up to the damage only ("using the 2.82 s before"), its second half lost.
@@ -653,12 +666,7 @@ def test_a_damaged_stretch_inside_a_flac_loses_only_that_stretch(tmp_path):
         whole = load_audio(bad)
     said = [str(w.message) for w in caught if issubclass(w.category, SpeechseqWarning)]
     assert len(said) == 2, said
-    lost = []
-    for line in said:
-        m = re.fullmatch(rf"{re.escape(str(bad))}: damaged at (\d\.\d\d) s of 6\.00 s \(flac decoder lost sync\.\): "
-                         r"(\d\.\d\d) s that do not decode are read as silence, then the rest", line)
-        assert m, line
-        lost.append((float(m.group(1)), float(m.group(2))))
+    lost = _stretches_said(said, bad, "6.00", "flac decoder lost sync.")
     assert 1.0 < lost[0][0] < 2.5 and 3.5 < lost[1][0] < 5.0 and all(0 < n < 0.6 for _, n in lost)
     assert len(whole) == len(ref) == 96000
     heard = np.abs(whole - ref) < 1e-6                                    # the file's own samples
@@ -713,12 +721,7 @@ def test_a_damaged_ogg_reads_its_lost_pages_as_silence_of_their_length(tmp_path,
             y = read(bad)
         said = [str(w.message) for w in caught]
         assert len(said) == 2, said
-        lost = []
-        for line in said:
-            m = re.fullmatch(rf"{re.escape(str(bad))}: damaged at (\d\.\d\d) s of 8\.00 s \(Ogg pages lost\): "
-                             r"(\d\.\d\d) s that do not decode are read as silence, then the rest", line)
-            assert m, line
-            lost.append((float(m.group(1)), float(m.group(2))))
+        lost = _stretches_said(said, bad, "8.00", "Ogg pages lost")
         assert 1.0 < lost[0][0] < 3.0 and 3.5 < lost[1][0] < 6.0 and all(0.2 < n < 2.5 for _, n in lost), lost
         assert len(y) == len(ref) == 8 * sr
         # the file's own samples, at their times: Vorbis's as they are, Opus's once its decoder has settled again
@@ -752,10 +755,7 @@ def test_a_damaged_ogg_with_a_comment_header_over_a_page_reads_its_lost_pages_as
             y = read(bad)
         said = [str(w.message) for w in caught]
         assert len(said) == 1, said
-        m = re.fullmatch(rf"{re.escape(str(bad))}: damaged at (\d+\.\d\d) s of 30\.00 s \(Ogg pages lost\): "
-                         r"(\d\.\d\d) s that do not decode are read as silence, then the rest", said[0])
-        assert m, said
-        at, n = float(m.group(1)), float(m.group(2))
+        ((at, n),) = _stretches_said(said, bad, "30.00", "Ogg pages lost")
         assert 10.0 < at < 25.0 and 0.5 < n < 8.0, said
         assert len(y) == len(ref) == 30 * sr
         np.testing.assert_array_equal(y[int((at + 0.01) * sr) : int((at + n - 0.01) * sr)], 0.0)
