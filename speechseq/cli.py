@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import signal
 import sys
 import threading
@@ -55,21 +56,24 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):
         required = "the following arguments are required: "
-        if message.startswith(required):
-            missing = [o for name in message[len(required):].split(", ") for o in name.split("/") if o[:1] == "-"]
-            known = [o for a in self._actions for o in a.option_strings]
-            hints = []
-            for word in getattr(self, "_given", []):
-                if word == "--":
-                    break
-                name = word.split("=", 1)[0]
-                if name[:1] != "-" or any(o.startswith(name) for o in known):  # an option, or one abbreviated
-                    continue
-                near = _nearest(name, missing)
-                if near:
-                    hints.append(f"{word}: did you mean {near}?")
-            if hints:
-                message += f" ({'; '.join(hints)})"
+        missing = ([o for name in message[len(required):].split(", ") for o in name.split("/") if o[:1] == "-"]
+                   if message.startswith(required) else [])
+        known = [o for a in self._actions for o in a.option_strings]
+        hints = []
+        for word in getattr(self, "_given", []):
+            if word == "--":
+                break
+            name = word.split("=", 1)[0]
+            if name[:1] != "-" or name == "-" or any(o.startswith(name) for o in known):  # an option, or abbreviated
+                continue
+            near = _nearest(name, missing)
+            if near:
+                hints.append(f"{word}: did you mean {near}?")
+            elif os.path.lexists(word):  # a file's name, which argparse took for an option: FILE "missing", say
+                hints.append(f"{word}: a file name starting with '-' is read as an option: write ./{word}, or put "
+                             "-- before it")
+        if hints:
+            message += f" ({'; '.join(hints)})"
         super().error(message)
 
 
@@ -171,6 +175,32 @@ def _printable_streams() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    finally:  # argparse's exit (--help, --version) too
+        _flush_stdout()
+
+
+def _flush_stdout() -> None:
+    """Write out what stdout holds now, where a reader that has gone (`| head -1`, `| grep -q`: what it read was all it
+    wanted) is no error: Python's own flush at exit said "Exception ignored ... BrokenPipeError" and made the exit
+    status 120, from every command. What is left goes to /dev/null (where the exit's flush writes it)."""
+    stream = sys.stdout
+    try:
+        if stream is not None:
+            stream.flush()
+    except BrokenPipeError:
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):  # a stream without a file descriptor: no exit flush to fail either
+            pass
+    except (OSError, ValueError):  # a full disk, a closed stream: left to the exit's flush, as before
+        pass
+
+
+def _main(argv: list[str] | None) -> int:
     warnings.showwarning = _show_warning
     _printable_streams()
     parser = build_parser()

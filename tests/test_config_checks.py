@@ -345,3 +345,6 @@ def test_train_recognizer_gives_a_long_stride_a_kernel_that_reads_every_frame():
         args = build_parser().parse_args(["train", "recognizer", "--manifest", "m.jsonl", "--out", "/nonexistent/run",
                                           "--stride", str(stride)])
         assert _check(args)[0].kernel_size == kernel
+    args = build_parser().parse_args(["train", "recognizer", "--manifest", "m.jsonl", "--out", "/nonexistent/run",
+                                      "--stride", "8", "--front", "stack"])
+    assert _check(args)[0].kernel_size == 5      # unread by frame stacking: a run begun before resumes as it was

@@ -5,6 +5,7 @@ import argparse
 import json
 import math
 import os
+import re
 import signal
 import sys
 import threading
@@ -70,6 +71,13 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".au")
+NO_STDIN = "-: audio is not read from standard input; save it to a file and name that"
+
+
+def names_stdin(raw: str | os.PathLike) -> bool:
+    """Whether an audio path given is the '-' that Unix commands read as standard input (not a file named "-" that
+    is there): audio is read from files only, and a '-' said "-: no such file", as if one were missing."""
+    return str(raw) == "-" and not os.path.lexists(raw)
 
 
 def expand_inputs(paths: Iterable[str], recursive_dirs: bool = True, skipped: list[str] | None = None) -> list[Path]:
@@ -89,9 +97,8 @@ def expand_inputs(paths: Iterable[str], recursive_dirs: bool = True, skipped: li
             warn(msg)
             skipped.append(str(raw))
             continue
-        if str(raw) == "-" and not p.exists():  # not a missing file named "-"
-            msg = ("-: audio is not read from standard input; save it to a file and name that (or, for a "
-                   "microphone, use `speechseq listen`)")
+        if names_stdin(raw):
+            msg = f"{NO_STDIN} (or, for a microphone, use `speechseq listen`)"
             if skipped is None:
                 raise SpeechseqError(msg)
             warn(msg)
@@ -285,6 +292,16 @@ def writes_utf8(stream) -> bool:
     return (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "") == "utf8"
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(name: str) -> str:
+    """A file's name as a result line writes it: a control character (Linux allows a newline in a name) as Python
+    writes it in a string ("\\n"), as every message names a file (speechseq.audio); a newline split a file's line
+    in two, the second naming no file."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], name)
+
+
 def print_json_line(obj: dict) -> None:
     """One JSON object a line on stdout: UTF-8 as it is, all-ASCII (\\u escapes) where stdout's encoding is another."""
     sys.stdout.write(json.dumps(obj, ensure_ascii=not writes_utf8(sys.stdout)) + "\n")
@@ -353,10 +370,17 @@ def beside_bars():
     return nullcontext() if tqdm is None else tqdm.tqdm.external_write_mode(file=sys.stderr)
 
 
+def draws_bars() -> bool:
+    """Whether progress bars are drawn: where stderr is a terminal. tqdm redraws its line with "\\r" up to ten times
+    a second whatever the stream, and in a log file (`2> train.log`, nohup, a job scheduler) every redraw stayed."""
+    isatty = getattr(sys.stderr, "isatty", None)
+    return bool(isatty and isatty())
+
+
 def progress(it: Iterable, total: int | None = None, desc: str = "", enable: bool | None = None) -> Iterator:
     """tqdm on stderr when it is a terminal (or when asked), silent otherwise."""
     if enable is None:
-        enable = sys.stderr.isatty()
+        enable = draws_bars()
     if not enable:
         yield from it
         return

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import SpeechseqError
 from .common import (IMAGE_SUFFIXES, MODELS, HelpFormatter, add_range_arg, bounded, expand_inputs, guard_range,
-                     model_paths, no_shipped, output_file, print_json_line, warn)
+                     model_paths, no_shipped, one_line, output_file, print_json_line, warn)
 
 DEFAULT_MODELS = ("activate.onnx", "computer.onnx")
 # Columns of spectrogram and of each posterior kept for --plot: a file of under 40 s (10 ms frames) is drawn whole;
@@ -217,7 +217,7 @@ def run(args: argparse.Namespace) -> int:
                              "detections": [e.to_dict() for e in events]})
         else:
             found = ", ".join(f"{e.keyword} {e.start:.2f}-{e.end:.2f} s ({e.score:.2f})" for e in events) or "nothing"
-            print(f"{path_text(path)}: {duration:.2f} s: {found}", flush=True)
+            print(f"{one_line(path_text(path))}: {duration:.2f} s: {found}", flush=True)
         if keep:  # after its results are out: a plot that cannot be written loses nothing else
             plotted = True
             try:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SpeechseqError
-from .common import (IMAGE_SUFFIXES, HelpFormatter, add_range_arg, bounded, expand_inputs, guard_range,
+from .common import (IMAGE_SUFFIXES, HelpFormatter, add_range_arg, bounded, expand_inputs, guard_range, names_stdin,
                      output_file, print_json_line, progress, warn, writable)
 
 THRESHOLDS = np.round(np.arange(0.02, 0.9951, 0.005), 4)
@@ -74,7 +74,7 @@ def collect(paths: list[str], where: list[str]) -> list[Path]:
     out: list[Path] = []
     for raw in paths:
         p = Path(raw)
-        if not p.exists():
+        if not p.exists() and not names_stdin(raw):  # (a '-' is said by expand_inputs: no standard input)
             raise SpeechseqError(f"{p}: no such file or directory")
         if _is_manifest(p):
             out += _manifest_rows(p, filters)

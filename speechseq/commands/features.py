@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import IMAGE_SUFFIXES, HelpFormatter, bounded, expand_inputs, output_file, print_json_line, warn
+from .common import (IMAGE_SUFFIXES, HelpFormatter, bounded, expand_inputs, one_line, output_file, print_json_line,
+                     warn)
 
 _BARS = " .:-=+*#%@"
 
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             lo, hi = np.log(cfg.floor), max(per_s + [np.log(cfg.floor) + 1])  # hi - lo >= 1; no mean is under lo
             line = "".join(_BARS[int(round((len(_BARS) - 1) * (v - lo) / (hi - lo)))] for v in per_s)
-            print(f"{path}: {n / cfg.sample_rate:.2f} s, {len(feats)} frames x {cfg.n_mels} mels "
+            print(f"{one_line(str(path))}: {n / cfg.sample_rate:.2f} s, {len(feats)} frames x {cfg.n_mels} mels "
                   f"(streamed in {1000 * _chunk(cfg.sample_rate, args.chunk_ms) / cfg.sample_rate:g} ms chunks)")
             print(f"  loudness per second |{line}|")
         if not plotted and len(feats):  # the first file read that is long enough for a frame

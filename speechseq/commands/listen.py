@@ -20,9 +20,9 @@ from pathlib import Path
 
 from ..errors import SpeechseqError
 from ..runtime.onnx import check_model_file, twin_path, untagged
-from .common import (LISTEN_LEXICON_BEAM, MODELS, HelpFormatter, add_range_arg, beam_arg, beam_size, bounded,
-                     device_arg, guard_range, model_paths, no_shipped, print_input_devices, print_json_line,
-                     stop_on_sigterm, tuned_lexicon_options, warn)
+from .common import (LISTEN_LEXICON_BEAM, MODELS, NO_STDIN, HelpFormatter, add_range_arg, beam_arg, beam_size, bounded,
+                     device_arg, guard_range, model_paths, names_stdin, no_shipped, print_input_devices,
+                     print_json_line, stop_on_sigterm, tuned_lexicon_options, warn)
 from .transcribe import add_commands_args, check_lexicon_arg, check_model_arg, command_set
 
 DEFAULT_KEYWORDS = ("activate.onnx", "computer.onnx")
@@ -370,6 +370,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.input == "":  # not the microphone, which `not args.input` took it for
         raise SpeechseqError("--input '': an empty path names no file")
+    if args.input is not None and names_stdin(args.input):
+        raise SpeechseqError(f"{NO_STDIN} (or leave --input out to listen to the microphone)")
     if args.fast and not args.input:
         raise SpeechseqError("--fast needs --input FILE")
     if args.input and (args.device is not None or args.samplerate is not None):

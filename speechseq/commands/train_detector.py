@@ -9,8 +9,8 @@ from pathlib import Path
 from ..errors import SpeechseqError
 from ..runtime.level import GUARD_RANGE_DB
 from ..train.synth_sets import ENGINE_WEIGHTS
-from .common import (HelpFormatter, bounded, checked_device, guard_range, output_dir, require_torch, seed_arg,
-                     text_file, warn)
+from .common import (HelpFormatter, bounded, checked_device, draws_bars, guard_range, output_dir, require_torch,
+                     seed_arg, text_file, warn)
 from .runs import last_run, only_run, read_last, run_path, same_keyword, same_run
 from .synth import keyword_arg, keyword_file_name, say
 
@@ -430,8 +430,7 @@ def _train(args: argparse.Namespace, out: Path, model_cfg, range_db: float, warp
              f"detector --model {out / keyword_file_name(args.keyword)}.onnx --positives DIR --negatives DIR "
              f"--save-threshold")
     train_detector(bank, out, args.keyword, recipe, model_cfg, MixConfig(range_db=range_db), args.device,
-                   average=args.average,
-                   warps=warps)
+                   progress=draws_bars(), average=args.average, warps=warps)
     best = out / ("final.pt" if (args.average > 0 or warps) and not missing else "best.pt")
     if best.exists():
         for path in export_checkpoint(best, out / f"{keyword_file_name(args.keyword)}.onnx"):

@@ -11,7 +11,8 @@ import sys
 
 from ..errors import SpeechseqError
 from ..train.manifests import EVAL_SPLITS
-from .common import HelpFormatter, bounded, checked_device, output_dir, require_torch, seed_arg, text_file, warn
+from .common import (HelpFormatter, bounded, checked_device, draws_bars, output_dir, require_torch, seed_arg, text_file,
+                     warn)
 
 # LMConfig fields -> the options that set them (to name them when a rerun differs)
 OPTIONS = {"embed_dim": "--embed-dim", "hidden": "--hidden", "layers": "--layers", "rnn": "--rnn",
@@ -129,7 +130,8 @@ def run(args: argparse.Namespace) -> int:
                 "excluded": [Path(m).name for m in args.exclude_manifest]
                 + [f"{Path(m).parent.name}/{Path(m).name} (all rows)" for m in args.exclude_manifest_all],
                 "exclude_split": splits, "heldout_percent": args.heldout_percent}
-        history = train_lm(train, heldout, out, cfg, loop, args.batch_tokens, extra={"data": data, "sources": sources})
+        history = train_lm(train, heldout, out, cfg, loop, args.batch_tokens, extra={"data": data, "sources": sources},
+                           progress=draws_bars())
         if history and not heldout:
             print(f"no held-out sentences: {out / 'best.pt'} is the epoch of the lowest training loss", file=sys.stderr)
         elif history:

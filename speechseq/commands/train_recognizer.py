@@ -25,7 +25,7 @@ from pathlib import Path
 
 from ..errors import SpeechseqError
 from ..train.manifests import EVAL_SPLITS
-from .common import HelpFormatter, bounded, checked_device, output_dir, require_torch, seed_arg, warn
+from .common import HelpFormatter, bounded, checked_device, draws_bars, output_dir, require_torch, seed_arg, warn
 from .runs import only_run, resumable, run_path
 
 
@@ -121,7 +121,7 @@ def _cached(cache: Path, name: str, manifest: str, split: str | None, source: st
             utts = [u for u in utts if u.split not in EVAL_SPLITS]
     if not any(normalize(u.text) for u in utts):
         raise SpeechseqError(f"{where}: no utterance has text in a-z ' after normalisation ({len(utts)} rows)")
-    bank = featurize(utts, FRONTEND, source)
+    bank = featurize(utts, FRONTEND, source, progress=draws_bars())
     if not len(bank):
         raise SpeechseqError(f"{where}: no utterance left of {len(utts)} rows (see the warning above)")
     (cache / f"{name}.json").unlink(missing_ok=True)  # features of other data never outlive their record
@@ -189,9 +189,11 @@ def _check(args: argparse.Namespace):
         raise SpeechseqError("every --repeat is 0: no training utterance would be used")
     _val_split_used(args)
     checked_device(args.device)
-    # the conv front's kernel: 5, or the odd number at or above a longer stride (its windows must cover every frame)
+    # the conv front's kernel: 5, or the odd number at or above a longer stride (its windows must cover every frame);
+    # frame stacking has none (the default kept, as runs begun before recorded it)
+    kernel = max(5, args.stride | 1) if args.front == "conv" else RecognizerConfig.kernel_size
     model_cfg = RecognizerConfig(hidden=args.hidden, layers=args.layers, stride=args.stride, front=args.front,
-                                 front_dim=args.hidden, kernel_size=max(5, args.stride | 1))
+                                 front_dim=args.hidden, kernel_size=kernel)
     return model_cfg, resumable(Path(args.out), KIND, model_cfg.to_dict(), OPTIONS, _sources(args))
 
 
@@ -315,6 +317,6 @@ def run(args: argparse.Namespace) -> int:
 
     checked_device(args.device)  # before OUT is made
     with only_run(output_dir(args.out, "--out")):
-        train_recognizer(**setup(args, args.device))
+        train_recognizer(**setup(args, args.device), progress=draws_bars())
     print(f"best checkpoint: {Path(args.out) / 'best.pt'}", file=sys.stderr)
     return 0

@@ -1,0 +1,177 @@
+"""Every command as a Unix command: what goes to stdout and stderr (a log file gets no progress bars), what a
+name starting with '-' or a '-' for standard input is told, and result lines that stay one line a file."""
+import contextlib
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from speechseq.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "samples" / "activate_kitchen_lights.wav"
+
+
+def run(*argv) -> tuple[int, str, str]:
+    """speechseq.cli.main(argv) with stdout and stderr captured as a log file would take them (no terminal): (exit
+    code, stdout, stderr); argparse's exits included."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main([str(a) for a in argv])
+        except SystemExit as exit_:
+            code = exit_.code
+    assert "Traceback" not in err.getvalue()
+    return code, out.getvalue(), err.getvalue()
+
+
+def _clips(folder: Path, words: list[str]) -> Path:
+    """A manifest of one short tone a word (stand-ins for spoken clips), the last third held out."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i, word in enumerate(words):
+        t = np.arange(int(16000 * (0.3 + 0.05 * i))) / 16000
+        sf.write(folder / f"{i}.wav", 0.4 * np.sin(2 * np.pi * (300 + 40 * i) * t), 16000)
+        rows.append({"audio_filepath": f"{i}.wav", "text": word, "heldout": i >= 2 * len(words) // 3})
+    path = folder / "clips.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+# 1. progress bars only on a terminal: in a log file (`2> train.log`, nohup, a scheduler) tqdm's bar is redrawn
+# with "\r" up to ten times a second, each redraw kept: a training's log grew by megabytes of them
+
+def test_train_lm_draws_no_bars_into_a_log_file(tmp_path):
+    pytest.importorskip("torch")
+    (tmp_path / "corpus.txt").write_text("\n".join(["the cat sat on the mat", "a dog ran"] * 10
+                                                   + [f"line {i} of the text" for i in range(30)]))
+    code, _, err = run("train", "lm", "--text", tmp_path / "corpus.txt", "--out", tmp_path / "run", "--epochs", "2",
+                       "--hidden", "8", "--embed-dim", "4", "--batch-tokens", "256")
+    assert code == 0 and "\r" not in err
+    assert "epoch 1/2 (" in err and "epoch 2/2 (" in err  # the epochs' own lines still say how it goes
+
+
+def test_train_recognizer_draws_no_bars_into_a_log_file(tmp_path):
+    pytest.importorskip("torch")
+    manifest = _clips(tmp_path / "clips", ["yes", "no", "yes", "no", "yes", "no"])
+    code, _, err = run("train", "recognizer", "--manifest", manifest, "--val-manifest", manifest, "--out",
+                       tmp_path / "run", "--epochs", "1", "--hidden", "8", "--layers", "1", "--no-augment")
+    assert code == 0 and "\r" not in err  # neither the features' bar nor the epoch's
+    assert "epoch 1/1 (" in err
+
+
+def test_train_detector_draws_no_epoch_bars_into_a_log_file(tmp_path):
+    pytest.importorskip("torch")
+    pos = _clips(tmp_path / "pos", ["yes"] * 6)
+    neg = _clips(tmp_path / "neg", ["no"] * 6)
+    code, _, err = run("train", "detector", "--keyword", "yes", "--out", tmp_path / "run", "--positives", pos,
+                       "--negatives", neg, "--epochs", "1", "--steps", "2", "--batch", "4", "--workers", "1")
+    # (the clips' "features" bar is speechseq.train.kwbank's own: drawn whatever stderr is)
+    assert code == 0 and "\repoch" not in err
+    assert "epoch 1/1 (" in err
+
+
+# 2. '-' names no standard input where audio is read: said as transcribe, detect and features say it (common.
+# expand_inputs), where `listen --input -` and `eval detector --positives -` said "-: no such file", as if a file
+# named '-' were missing
+
+MICROPHONE = "(or, for a microphone, use `speechseq listen`)"
+
+
+@pytest.mark.parametrize("argv, then", [
+    (["listen", "--input", "-", "--fast"], "(or leave --input out to listen to the microphone)"),
+    (["eval", "detector", "--model", ROOT / "models" / "activate.onnx", "--positives", "-"], MICROPHONE),
+    (["eval", "detector", "--model", ROOT / "models" / "activate.onnx", "--negatives", SAMPLE, "-"], MICROPHONE),
+])
+def test_a_dash_for_standard_input_is_said_to_be_unsupported_by_every_command(argv, then, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(*argv)
+    assert code == 1 and out == ""
+    assert err.strip().splitlines() == ["speechseq: error: -: audio is not read from standard input; save it to a "
+                                        f"file and name that {then}"]
+
+
+
+# 3. a file whose name starts with '-' is taken for an option: argparse's error said only that FILE was missing, or
+# that the name was an unrecognised argument; now it says how to name the file
+
+HINT = "-take.wav: a file name starting with '-' is read as an option: write ./-take.wav, or put -- before it"
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["detect", "-take.wav"], "the following arguments are required: FILE"),
+    (["features", "a.wav", "-take.wav"], "unrecognized arguments: -take.wav"),
+    (["listen", "--input", "-take.wav", "--fast"], "argument --input: expected one argument"),
+])
+def test_a_file_name_starting_with_a_dash_is_said_how_to_give(argv, says, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    sf.write(tmp_path / "-take.wav", np.zeros(1600, np.float32), 16000)
+    code, out, err = run(*argv)
+    last = err.strip().splitlines()[-1]
+    assert code == 2 and out == "" and says in last and last.endswith(f"({HINT})"), err
+    code, out, err = run("features", "--", "-take.wav")   # as it says
+    assert code == 0 and out.startswith("-take.wav: 0.10 s"), err
+
+
+def test_no_dash_hint_for_an_option_or_a_name_that_is_no_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run("detect", "-nothere.wav")
+    assert code == 2 and "is read as an option" not in err
+    code, _, err = run("detect", "--json")
+    assert code == 2 and "is read as an option" not in err
+
+
+# 4. a result line is one line a file: a control character in a name (Linux allows a newline there) is written as
+# Python writes it in a string, as every message names it (speechseq.audio); the JSON "file" is the name itself
+
+def test_a_newline_in_a_file_name_does_not_split_its_result_line(tmp_path):
+    odd = tmp_path / "take\n2\t.wav"
+    odd.write_bytes(SAMPLE.read_bytes())
+    code, out, err = run("detect", odd)
+    assert code == 0 and out == f"{tmp_path}/take\\n2\\t.wav: 5.17 s: activate 1.13-1.78 s (0.97)\n", err
+    code, out, err = run("features", odd)
+    lines = out.splitlines()
+    assert code == 0 and len(lines) == 2 and lines[0] == (f"{tmp_path}/take\\n2\\t.wav: 5.17 s, 515 frames x 40 mels "
+                                                          "(streamed in 100 ms chunks)"), err
+    for command in ("detect", "features"):
+        code, out, err = run(command, odd, "--json")
+        assert code == 0 and json.loads(out)["file"] == str(odd), err
+
+
+# 5. a reader that stops early (`| head -1`, `| grep -q`): what it read is what it wanted. Python's own flush of
+# stdout at exit found the pipe gone: "Exception ignored in: <_io.TextIOWrapper name='<stdout>' ...>
+# BrokenPipeError" on stderr and exit status 120, from every command, --help and --version included (unseen where
+# PYTHONUNBUFFERED is set)
+
+def _reader_gone(argv: list, lines: int) -> tuple[int, list[str], str]:
+    """Run `python -m speechseq argv` as a shell runs it (PYTHONUNBUFFERED unset) with a reader of its stdout that
+    takes `lines` lines and goes: (exit code, the lines read, stderr)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    p = subprocess.Popen([sys.executable, "-m", "speechseq", *map(str, argv)], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    read = [p.stdout.readline() for _ in range(lines)]
+    p.stdout.close()
+    err = p.stderr.read()
+    return p.wait(timeout=120), read, err
+
+
+@pytest.mark.parametrize("argv, lines", [
+    (["--version"], 0),
+    (["detect", "--help"], 0),
+    (["detect", SAMPLE], 0),
+    (["features", SAMPLE], 0),
+    (["detect", "--json", SAMPLE, SAMPLE, SAMPLE], 1),
+    (["features", "--json", SAMPLE, SAMPLE, SAMPLE], 1),
+    (["detect", SAMPLE, SAMPLE, SAMPLE], 1),
+])
+def test_a_reader_that_stops_early_ends_no_command_in_an_error(argv, lines):
+    code, read, err = _reader_gone(argv, lines)
+    assert code == 0 and err == "", err
+    assert all(line.startswith(("{", str(SAMPLE))) for line in read)
