@@ -1,7 +1,5 @@
 """Every command as a Unix command: what goes to stdout and stderr (a log file gets no progress bars), what a
 name starting with '-' or a '-' for standard input is told, and result lines that stay one line a file."""
-import contextlib
-import io
 import json
 from pathlib import Path
 
@@ -9,23 +7,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from speechseq.cli import main
+from .cli_run import run
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "samples" / "activate_kitchen_lights.wav"
 
 
-def run(*argv) -> tuple[int, str, str]:
-    """speechseq.cli.main(argv) with stdout and stderr captured as a log file would take them (no terminal): (exit
-    code, stdout, stderr); argparse's exits included."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main([str(a) for a in argv])
-        except SystemExit as exit_:
-            code = exit_.code
-    assert "Traceback" not in err.getvalue()
-    return code, out.getvalue(), err.getvalue()
 
 
 def _clips(folder: Path, words: list[str]) -> Path:

@@ -1,8 +1,6 @@
 """Reruns, interrupts and exports of `speechseq train detector` runs: a rerun resumes only the run it was,
 snapshots are numbered by the epochs last.pt holds and export on their own, Ctrl+C and SIGTERM leave a run
 that resumes, and exported files are named and suffixed safely."""
-import contextlib
-import io
 import json
 import os
 import shutil
@@ -16,7 +14,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from speechseq.cli import main
+from .cli_run import run
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
@@ -27,16 +25,6 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--steps", "2", "--batch", "4", "--workers", "1"]
 
 
-def run(*argv) -> tuple[int, str, str]:
-    """speechseq.cli.main(argv): (exit code, stdout, stderr)."""
-    stdout, stderr = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-        try:
-            code = main([str(a) for a in argv])
-        except SystemExit as exit_:
-            code = exit_.code
-    assert "Traceback" not in stderr.getvalue()
-    return code, stdout.getvalue(), stderr.getvalue()
 
 
 def _manifest(folder: Path, word: str, base: float) -> Path:
