@@ -26,7 +26,22 @@ COMMAND = "turn on the kitchen lights"
 COMMAND_SPAN_S = (2.6, 4.15)
 FIXTURES = ROOT / "tests" / "fixtures" / "listener"
 
-__all__ = ["TinyModels", "tiny_models", "make_tiny_models", "SAMPLE", "KEYWORD_END_S", "COMMAND"]
+__all__ = ["TinyModels", "tiny_models", "make_tiny_models", "SAMPLE", "KEYWORD_END_S", "COMMAND",
+           "activate_without_end_table"]
+
+
+def activate_without_end_table(folder: Path) -> Path:
+    """A copy of models/activate.onnx in `folder` without its "end_offset_table" (written in session 46): events end
+    where they did before, 80 ms earlier on the demo, so that a recording starts where tests built on that start had
+    it (the onset bound pushing a word, the chunked recogniser's greedy text rewriting words)."""
+    import shutil
+
+    from speechseq.runtime.onnx import read_metadata, write_metadata
+
+    model = Path(folder) / "activate.onnx"
+    shutil.copyfile(ROOT / "models" / "activate.onnx", model)
+    write_metadata(model, {k: v for k, v in read_metadata(model).items() if k != "end_offset_table"})
+    return model
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from speechseq.runtime.streaming_recognizer import StreamingRecognizer
 from speechseq.runtime.vad import EnergyVad, load_vad
 from speechseq.sources import FileStream, Overrun
 
-from .listener_fixtures import COMMAND, KEYWORD_END_S, ROOT, SAMPLE, tiny_models  # noqa: F401  (fixture)
+from .listener_fixtures import COMMAND, KEYWORD_END_S, ROOT, SAMPLE, activate_without_end_table
+from .listener_fixtures import tiny_models  # noqa: F401  (fixture)
 
 BLOCK = 800  # 50 ms
 
@@ -827,11 +828,8 @@ def test_a_word_a_bound_moved_keeps_a_sensible_length_inside_the_recording(tmp_p
     word a bound moved at least MIN_CHAR_S a character (or its aligned length), in order, apart and inside its piece
     (recognizer._bounded); the listener's final now does the same. The keyword's end as activate.onnx put it before it
     carried an end-offset table (session 46): the recording starts there, where "and" is heard."""
-    import shutil
-
     import soundfile as sf
 
-    from speechseq.runtime.onnx import read_metadata, write_metadata
     from speechseq.runtime.recognizer import MIN_CHAR_S
     from speechseq.runtime.vad import silero_model_path
 
@@ -841,9 +839,7 @@ def test_a_word_a_bound_moved_keeps_a_sensible_length_inside_the_recording(tmp_p
     audio[int(2.5 * 16000) : int(2.8 * 16000)] *= 0.003
     sf.write(tmp_path / "soft.wav", audio, 16000)
     stop = [] if stop_s is None else ["--max-minutes", repr(stop_s / 60)]
-    model = tmp_path / "activate.onnx"
-    shutil.copyfile(ROOT / "models" / "activate.onnx", model)
-    write_metadata(model, {k: v for k, v in read_metadata(model).items() if k != "end_offset_table"})
+    model = activate_without_end_table(tmp_path)
     code, lines, err = _cli(["listen", "--input", str(tmp_path / "soft.wav"), "--fast", "--json", "--vad", "silero",
                              "--keyword-model", str(model), *stop], capsys)
     assert code == 0, err
