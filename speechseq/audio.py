@@ -1,4 +1,4 @@
-"""Audio in: any file (WAV/FLAC/OGG/MP3, any rate from 4 kHz, any channels, int or float) to float32 mono 16 kHz.
+"""Audio in: any file (WAV/FLAC/OGG/MP3, any rate from 4 to 768 kHz, any channels, int or float) to float32 mono 16 kHz.
 
 `load_audio` decodes a whole file; `stream_audio` yields blocks with bounded memory, so a
 two-hour file is never held whole. Decoding is libsndfile (soundfile), which reads WAV, FLAC,
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import mmap
 import os
 import re
 import shlex
@@ -19,7 +18,6 @@ import sys
 import tempfile
 import threading
 import warnings
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +25,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from .containers import L3_SIZES, OGG_END, caf_unfinished, l3_count, ogg_crc, ogg_pages
 from .errors import SpeechseqError, SpeechseqWarning
 # the samples' helpers importers know from here: kept importable from this module (__all__)
 from .samples import (LIVE_LEVEL, SAMPLE_LIMIT, SAMPLE_RATE, _check_rate, finite_samples, float_samples, mix_live,
@@ -34,7 +33,7 @@ from .samples import (LIVE_LEVEL, SAMPLE_LIMIT, SAMPLE_RATE, _check_rate, finite
 
 __all__ = ["SAMPLE_RATE", "AudioError", "AudioInfo", "audio_info", "load_audio", "stream_audio", "to_mono", "mix_live",
            "LIVE_LEVEL", "resample", "float_samples", "mono_samples", "finite_samples", "SAMPLE_LIMIT", "path_text",
-           "MIN_FILE_RATE"]
+           "MIN_FILE_RATE", "MAX_FILE_RATE"]
 
 
 class AudioError(SpeechseqError):
@@ -91,7 +90,8 @@ class _FrontToBack(sf.SoundFile):
     between, and each asks for a number of frames."""
 
     _source: "_Samples | None" = None  # the bytes read: of a WAV whose header was never finished (_unfinished_wav),
-                                       # of an MP3 after the length header it lacks (_mp3_whole)
+                                       # of an MP3 after the length header it lacks (_mp3_whole), of a CAF
+                                       # after the size its header lacks (_unfinished_caf)
     _said = False                 # whether a warning has said the file is damaged or cut short
     _capture = None               # an MP3's _capture_file, for its decoder's lines on fd 2 at every read
     _after: "_FrontToBack | None" = None  # past a damaged stretch (_resume): the decoder that reads on, from frame
@@ -114,7 +114,8 @@ class _FrontToBack(sf.SoundFile):
 
 class _Samples:
     """The bytes of a file from `start` to its end, after the bytes `head`, as the file object libsndfile reads from:
-    an unfinished WAV's headerless samples; an MP3's frames after the length header they lack (_mp3_whole)."""
+    an unfinished WAV's headerless samples; an MP3's frames after the length header they lack (_mp3_whole); an
+    unfinished CAF after its header with the size it lacks (_unfinished_caf)."""
 
     def __init__(self, path: Path, start: int, head: bytes = b"") -> None:
         self._f, self._start, self._head, self._pos = open(path, "rb"), start, head, 0
@@ -170,78 +171,6 @@ def _unfinished_wav(p: Path, f: sf.SoundFile) -> int | None:
     return None
 
 
-def _l3_sizes() -> dict[int, int]:
-    """The bytes of an MPEG Layer III frame (MPEG-1, 2 or 2.5) by its header's second and third bytes (after the
-    0xFF of its sync word): version, layer, bit rate, sample rate and padding say it (ISO 11172-3, 13818-3). Free
-    format (bit rate 0) and the invalid values are left out."""
-    kbps = {3: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
-            2: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)}
-    rates = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}  # by the version bits
-    sizes = {}
-    for b1 in range(0xE2, 0x100):
-        version = (b1 >> 3) & 3
-        if version == 1 or (b1 >> 1) & 3 != 1:  # a reserved version; Layer I or II
-            continue
-        for b2 in range(0x10, 0xF0):
-            if (b2 >> 2) & 3 != 3:
-                rate = rates[version][(b2 >> 2) & 3]
-                bits = 1000 * kbps[3 if version == 3 else 2][b2 >> 4]
-                sizes[b1 << 8 | b2] = (144 if version == 3 else 72) * bits // rate + ((b2 >> 1) & 1)
-    return sizes
-
-
-_L3_SIZES = _l3_sizes()
-_MP3_TRAILERS = (b"TAG", b"APETAGEX", b"LYRICS")  # tags after the last frame (ID3v1, APE, Lyrics3)
-
-
-def _l3_count(p: Path) -> tuple[int, int, bytes] | None:
-    """(byte of the first audio frame, frames, that frame's header) of the MPEG Layer III file `p` whose first frame
-    is no Xing/Info header of its length; None for a file with one (libsndfile then reads its length from there),
-    or whose frames are not found (Layer I or II, free format). The frames are counted from their headers, past an
-    ID3v2 tag in front and a VBRI header (which libmpg123 does not read: a frame of its bit rate, to it); where
-    bytes that are no frame come between them (damage), on from the next two frames that follow one another, as
-    the decoder goes on."""
-    with open(p, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as m:
-        size, pos = len(m), 0
-        while m[pos:pos + 3] == b"ID3" and pos + 10 <= size:  # ID3v2: its size in 7-bit bytes, a footer flagged
-            pos += 10 + sum(m[pos + 6 + k] << 7 * (3 - k) for k in range(4)) + (10 if m[pos + 5] & 0x10 else 0)
-
-        def key(at: int) -> int | None:  # the header's second and third bytes, where a frame starts at `at`
-            return m[at + 1] << 8 | m[at + 2] if at + 4 <= size and m[at] == 0xFF else None
-
-        def sync(at: int, end: int, same=None) -> int | None:  # the first frame from `at` to `end` that a frame
-            while 0 <= (at := m.find(b"\xff", at, end + 1)) and at + 4 <= size:  # follows, both `same`
-                n = _L3_SIZES.get(key(at))
-                k = key(at + n) if n else None
-                if n and k in _L3_SIZES and (same is None or same(key(at))) and (k ^ key(at)) & 0xFE0C == 0:
-                    return at
-                at += 1
-            return None
-
-        first = sync(pos, pos + (1 << 16))  # not a whole Layer I or II file's bytes
-        if first is None or any(m.find(tag, first + 4, first + 44) >= 0 for tag in (b"Xing", b"Info")):
-            return None
-        if m[first + 36:first + 40] == b"VBRI":
-            first += _L3_SIZES[key(first)]
-            if key(first) not in _L3_SIZES:
-                return None
-        sizes = {k: n for k, n in _L3_SIZES.items() if (k ^ key(first)) & 0xFE0C == 0}  # version, layer, rate
-        frames, pos = 0, first
-        while pos + 4 <= size:
-            n = sizes.get(key(pos))
-            if n is None:
-                if any(m[pos:pos + len(t)] == t for t in _MP3_TRAILERS):
-                    break
-                pos = sync(pos + 1, size, lambda k: k in sizes)
-                if pos is None:
-                    break
-                continue
-            if pos + n > size:  # a last frame cut short: the decoder makes nothing of it
-                break
-            frames, pos = frames + 1, pos + n
-        return first, frames, m[first:first + 4]
-
-
 def _mp3_whole(p: Path, f: _FrontToBack) -> _FrontToBack:
     """`f`, the MP3 `p` as libsndfile opened it, or where its length is not what libsndfile took it to be, the same
     frames opened again after a Xing header that gives their number. A file whose first frame is no such header
@@ -250,7 +179,7 @@ def _mp3_whole(p: Path, f: _FrontToBack) -> _FrontToBack:
     a big ID3v2 tag in front (cover art) was said to be cut short of a length it never had. Read after a header,
     the decoder leaves out its own delay of 529 samples at the start, as it does in every file that has one."""
     try:
-        found = _l3_count(p)
+        found = l3_count(p)
     except (OSError, ValueError):
         return f
     if found is None:
@@ -262,9 +191,9 @@ def _mp3_whole(p: Path, f: _FrontToBack) -> _FrontToBack:
     side = (17 if h[3] >> 6 == 3 else 32) if one == 1152 else (9 if h[3] >> 6 == 3 else 17)  # mono, else two
     b1 = h[1] | 1  # no checksum
     # the smallest bit rate whose frame holds the header
-    b2 = next(b for b in range(h[2] & 0x0C | 0x10, 0xF0, 0x10) if _L3_SIZES[b1 << 8 | b] >= 4 + side + 12)
+    b2 = next(b for b in range(h[2] & 0x0C | 0x10, 0xF0, 0x10) if L3_SIZES[b1 << 8 | b] >= 4 + side + 12)
     xing = bytes((0xFF, b1, b2, h[3])) + bytes(side) + b"Xing" + struct.pack(">II", 1, frames)  # flags: frames
-    source = _Samples(p, first, xing + bytes(_L3_SIZES[b1 << 8 | b2] - len(xing)))
+    source = _Samples(p, first, xing + bytes(L3_SIZES[b1 << 8 | b2] - len(xing)))
     try:
         with _decoder_stderr([], f._capture):
             g = _FrontToBack(source)
@@ -370,13 +299,52 @@ def _decoder_stderr(notes: list[str], keep=None) -> Iterator[None]:
                     os.write(2, "".join(others).encode("utf-8", "replace"))
 
 
+# CAF audio formats whose bytes are the samples, so that the audio of an unfinished recording is all its bytes
+_CAF_RAW = (b"lpcm", b"ulaw", b"alaw")
+
+
+def _unfinished_caf(p: Path) -> _FrontToBack | None:
+    """The CAF recording `p` whose data chunk's size was never written (caf_unfinished), opened with that size made
+    the bytes to the end of the file, as its recorder would have written it; None for any other file, AudioError
+    for one whose audio is no plain samples (ALAC: its packet table, written at the end, says where they are)."""
+    try:
+        found = caf_unfinished(p)
+    except OSError:
+        return None
+    if found is None:
+        return None
+    start, fmt = found
+    unfinished = (f"{_named(p)}: an unfinished CAF recording (the size of its audio was never written: a recorder "
+                  f"stopped before it closed the file)")
+    if fmt not in _CAF_RAW:
+        raise AudioError(f"{unfinished} whose {fmt.decode('latin-1')!r} audio cannot be read without it")
+    with open(p, "rb") as fh:
+        head = fh.read(start - 8)
+        source = _Samples(p, start, head + struct.pack(">q", os.fstat(fh.fileno()).st_size - start))
+    try:
+        f = _FrontToBack(source)
+    except (sf.LibsndfileError, RuntimeError) as err:
+        source.close()
+        raise AudioError(f"{unfinished} that cannot be read ({str(err).split(':')[-1].strip()})") from None
+    f._source = source
+    return f
+
+
+def _libsndfile_name(p: Path) -> bytes | str:
+    """`p` as libsndfile is to open it: as bytes on POSIX (soundfile encodes a str strictly, and a name need not be
+    UTF-8: path_text); a file named "-" as "./-", since libsndfile reads standard input for the name "-" (a command
+    given `./-` analysed whatever was piped in, or waited on the terminal)."""
+    name = "./-" if str(p) == "-" else p
+    return os.fsencode(name) if os.name == "posix" else str(name)
+
+
 def _soundfile(p: Path) -> _FrontToBack:
-    """The file opened for reading front to back (the samples of an unfinished WAV as such); AudioError if
+    """The file opened for reading front to back (the samples of an unfinished WAV or CAF as such); AudioError if
     libsndfile cannot open it."""
     capture = _capture_file()  # an MP3 keeps it for its reads (_read)
-    try:  # as bytes: soundfile encodes a str strictly, and a name need not be UTF-8 (path_text)
+    try:
         with _decoder_stderr([], capture):  # libmpg123's words on an MP3 cut short: said once a whole read ends short
-            f = _FrontToBack(os.fsencode(p) if os.name == "posix" else str(p))
+            f = _FrontToBack(_libsndfile_name(p))
     except (sf.LibsndfileError, RuntimeError, TypeError) as err:
         if capture is not None:
             capture.close()
@@ -392,6 +360,13 @@ def _soundfile(p: Path) -> _FrontToBack:
             raise AudioError(f"{_named(p)}: cannot decode audio: not audio in a format speechseq reads "
                              f"({READ_FORMATS}), or damaged; audio in another format can be converted first, e.g. "
                              f"with ffmpeg") from None
+        if "malformed" in msg:  # libsndfile's words for an Ogg cut short in its headers, an unfinished CAF, others
+            f = _unfinished_caf(p)
+            if f is not None:
+                return f
+            cut = _ogg_cut_early(p)
+            if cut is not None:
+                raise cut from None
         raise AudioError(f"{_named(p)}: cannot decode audio ({msg})") from None
     if f.format == "MP3":
         f._capture = capture
@@ -417,17 +392,24 @@ def _soundfile(p: Path) -> _FrontToBack:
 # The lowest file rate read. Speech is recorded at 8 kHz (telephone) and up; a rate below this is a damaged header
 # or no recording (3 Hz upsampled 100,000 samples to 9.3 hours of "audio"), and holds nothing the models could hear.
 MIN_FILE_RATE = 4000
+# The highest file rate read: the highest any audio interface records. A rate above it is a damaged header (16,000
+# samples said to be at 2,147,483,647 Hz resampled to none).
+MAX_FILE_RATE = 768000
 
 
 def _open(p: Path) -> _FrontToBack:
     f = _soundfile(p)
     if f.frames == 0 or f.samplerate <= 0:
         f.close()
-        raise AudioError(f"{_named(p)}: contains no audio samples")
+        raise _ogg_cut_early(p) or AudioError(f"{_named(p)}: contains no audio samples")
     if f.samplerate < MIN_FILE_RATE:
         f.close()
         raise AudioError(f"{_named(p)}: sample rate {f.samplerate} Hz, below the {MIN_FILE_RATE} Hz speechseq reads "
                          f"(speech is recorded at 8000 Hz or more): a damaged header, or not a recording")
+    if f.samplerate > MAX_FILE_RATE:
+        f.close()
+        raise AudioError(f"{_named(p)}: sample rate {f.samplerate} Hz, above the {MAX_FILE_RATE} Hz speechseq reads "
+                         f"(the highest any audio interface records): a damaged header, or not a recording")
     cut = _truncated(f)
     if cut is not None:  # decoded as far as it goes, as other tools do, but not in silence
         said, held, what = cut
@@ -588,45 +570,52 @@ def _resume(p: Path, f: _FrontToBack, fault: int) -> tuple[_FrontToBack, int] | 
     return None if g is None else (g, hi)
 
 
-_BIT_REVERSED = bytes(int(f"{i:08b}"[::-1], 2) for i in range(256))
-
-
-def _ogg_crc(page: bytes) -> int:
-    """An Ogg page's checksum (CRC-32 of polynomial 0x04C11DB7 taken most significant bit first, from 0, none
-    inverted): zlib's CRC-32, which takes bits least significant first, of the bytes bit-reversed, from 0."""
-    crc = zlib.crc32(page.translate(_BIT_REVERSED), 0xFFFFFFFF) ^ 0xFFFFFFFF
-    return int(f"{crc:032b}"[::-1], 2)
-
-
-def _ogg_pages(p: Path) -> list[tuple[int, int, int, int, int]]:
-    """(start byte, end byte, granule position, sequence number, serial number) of each page of the Ogg file `p`
-    whose checksum holds, in order: the pages its decoder reads (libogg skips any other, and the bytes that are no
-    page)."""
-    pages = []
-    with open(p, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as m:
-        pos, size = 0, len(m)
-        while (i := m.find(b"OggS", pos)) >= 0 and i + 27 <= size:
-            granule, serial, seq, crc, segments = struct.unpack("<6xqIIIB", m[i:i + 27])
-            end = i + 27 + segments + sum(m[i + 27:i + 27 + segments])
-            if end <= size and _ogg_crc(m[i:i + 22] + bytes(4) + m[i + 26:end]) == crc:
-                pages.append((i, end, granule, seq, serial))
-                pos = end
-            else:
-                pos = i + 1
-    return pages
-
-
 def _ogg_frames(blob: bytes, serial: int, seq: int) -> int:
     """The frames libsndfile decodes from the bytes of an Ogg stream (a few of a file's pages, the last numbered
     `seq`). An empty page after them, of a granule position far beyond, keeps libsndfile from holding its reads
     to the length their last page gives (less the Opus pre-skip), which it counts from their first page."""
     end = bytearray(struct.pack("<4sBBqIIIB", b"OggS", 0, 0, 1 << 62, serial, seq + 1, 0, 0))
-    end[22:26] = struct.pack("<I", _ogg_crc(bytes(end)))
+    end[22:26] = struct.pack("<I", ogg_crc(bytes(end)))
     n = 0
     with _FrontToBack(io.BytesIO(blob + bytes(end))) as g:
         while len(x := g.read(1 << 16, dtype="float32", always_2d=True)):
             n += len(x)
     return n
+
+
+_CUT = "truncated (a copy, a download or a recording cut short)"
+
+
+def _ogg_walk(p: Path) -> list[tuple[int, int, int, int, int, int]]:
+    """The pages of the Ogg file `p` (ogg_pages); [] where it cannot be read."""
+    try:
+        return ogg_pages(p)
+    except (OSError, ValueError):
+        return []
+
+
+def _ogg_cut(pages: list[tuple[int, int, int, int, int, int]]) -> bool:
+    """Whether an Ogg file of `pages` is cut short (a download stopped, a recorder killed): its last page that holds
+    does not end its stream, as every writer flags a stream's last page. libsndfile reads the pages there, its length
+    taken from the last of them, and says nothing."""
+    return bool(pages) and not pages[-1][5] & OGG_END
+
+
+def _ogg_cut_said(p: Path, f: _FrontToBack, pages: list[tuple[int, int, int, int, int, int]]) -> None:
+    """A warning where the Ogg file `p` (`f`, of `pages`) is cut short: the audio after its last page there is lost."""
+    if _ogg_cut(pages):
+        held = f"the {f.frames / f.samplerate:.2f} s there" if f.frames != _NO_LENGTH else "what is there"
+        warnings.warn(f"{_named(p)}: {_CUT}: the end of its Ogg stream is missing; using {held}", SpeechseqWarning,
+                      stacklevel=5)
+
+
+def _ogg_cut_early(p: Path) -> AudioError | None:
+    """The error of the file `p`, in which libsndfile finds no audio (no frames, or "malformed"), where it is an Ogg
+    cut short before its first page of audio: truncated, not empty or damaged. None for any other file."""
+    with contextlib.suppress(OSError), open(p, "rb") as fh:
+        if fh.read(4) == b"OggS" and _ogg_cut(_ogg_walk(p)):
+            return AudioError(f"{_named(p)}: {_CUT} before its first page of audio: no audio samples")
+    return None
 
 
 def _ogg_gaps(p: Path, f: _FrontToBack) -> list[tuple[int, int]]:
@@ -637,11 +626,9 @@ def _ogg_gaps(p: Path, f: _FrontToBack) -> list[tuple[int, int]]:
     counted by decoding that page after the two before it (restarted after a hole, the decoder makes of a page
     what it does in the file). Pages lost before the first that decodes cannot be read as silence (libsndfile takes
     the stream to start there, as a live stream cut in may): a warning says how much is lost. [] where no page is
-    lost, or the pages give no times (no length, more than one stream)."""
-    try:
-        pages = _ogg_pages(p)
-    except (OSError, ValueError):
-        return []
+    lost, or the pages give no times (no length, more than one stream). A file cut short is said to be
+    (_ogg_cut_said)."""
+    pages = _ogg_walk(p)
     # a page numbered 0 after audio began opens another stream: files joined (a chained Ogg), of which libsndfile
     # reads the first alone, and the rest of the file was left out unsaid
     links = 1 + sum(pg[3] == 0 and any(q[2] > 0 for q in pages[:k]) for k, pg in enumerate(pages) if k)
@@ -651,6 +638,7 @@ def _ogg_gaps(p: Path, f: _FrontToBack) -> list[tuple[int, int]]:
                       f"only the first, its {f.frames / f.samplerate:.2f} s, is read; the rest is left out",
                       SpeechseqWarning, stacklevel=4)
         return []
+    _ogg_cut_said(p, f, pages)
     # the codec's headers: the pages that open the file up to the last of granule 0 (one a header packet only runs
     # on, as a comment of cover art does over several, is of granule -1: no packet ends on it)
     n = 0

@@ -964,3 +964,142 @@ def test_an_mp3_whose_length_header_is_vbri_is_read_whole(tmp_path):
     assert len(y) > 5.0 * 16000
     np.testing.assert_array_equal(y, load_audio(bare))
     assert audio_info(path).frames == audio_info(bare).frames
+
+
+def test_a_file_named_dash_is_read_not_standard_input(tmp_path, monkeypatch):
+    """A file named "-" in the working folder (`detect ./-`: Path drops the "./"): soundfile handed b"-" to libsndfile,
+    which reads standard input for that name, so the audio on stdin was analysed instead of the file's, without a word
+    (or a terminal waited on). The file itself is read."""
+    import os
+
+    tone = (0.3 * _tone(16000, seconds=1.0)).astype(np.float32)
+    sf.write(tmp_path / "tone.wav", tone, 16000, subtype="PCM_16")
+    (tmp_path / "-").write_bytes((tmp_path / "tone.wav").read_bytes())
+    sf.write(tmp_path / "other.wav", np.zeros(8000, np.float32), 16000, subtype="PCM_16")
+    monkeypatch.chdir(tmp_path)
+    ref = load_audio(tmp_path / "tone.wav")
+    saved = os.dup(0)
+    try:
+        for read in (load_audio, lambda p: np.concatenate(list(stream_audio(p, block_s=0.4))),
+                     lambda p: np.zeros(audio_info(p).frames)):
+            for name in ("-", Path("./-")):
+                with open(tmp_path / "other.wav", "rb") as other:  # what a pipe into the command would give
+                    os.dup2(other.fileno(), 0)
+                assert len(read(name)) == 16000, name
+        np.testing.assert_array_equal(load_audio("-"), ref)
+    finally:
+        os.dup2(saved, 0)
+        os.close(saved)
+
+
+def _rate_said(path: Path, rate: int) -> None:
+    """`path` (a 16-bit mono WAV) with its header's sample rate (and byte rate) made `rate`."""
+    data = bytearray(path.read_bytes())
+    data[24:32] = np.array([rate, 2 * rate], "<u4").tobytes()
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("rate", [768001, 3_000_000, 2_147_483_647])
+def test_a_rate_too_high_for_any_recording_is_refused_naming_the_file_and_its_rate(tmp_path, rate, capsys):
+    """A WAV of 16,000 samples whose header says 2,147,483,647 Hz (a damaged header) read as 0 samples, or at 3 MHz as
+    85, without a word. Rates above 768 kHz (the highest any audio interface records) are refused with one line
+    naming the file and its rate, as rates below 4 kHz are; 768 kHz itself is read; a batch reports it and goes on."""
+    from speechseq.cli import main
+
+    path = tmp_path / "odd.wav"
+    sf.write(path, _tone(16000, seconds=1.0), 16000, subtype="PCM_16")
+    _rate_said(path, rate)
+    for read in (load_audio, lambda p: list(stream_audio(p)), audio_info):
+        with pytest.raises(AudioError) as err:
+            read(path)
+        msg = str(err.value)
+        assert msg.startswith(f"{path}: sample rate {rate} Hz") and "768000 Hz" in msg and "\n" not in msg, msg
+    good = tmp_path / "good.wav"
+    sf.write(good, _tone(16000, seconds=2.0), 16000, subtype="PCM_16")
+    code = main(["detect", "--json", str(path), str(good)])
+    out, err = capsys.readouterr()
+    assert [json.loads(x)["duration"] for x in out.splitlines()] == [2.0]
+    assert code != 0 and f"odd.wav: sample rate {rate} Hz" in err and err.count("\n") == 1, err
+    _rate_said(good, 768000)                                            # the highest rate read
+    assert len(load_audio(good)) == 667 and audio_info(good).sample_rate == 768000
+
+
+def _ogg_page_starts(data: bytes) -> list[int]:
+    """The byte where each page of the Ogg file `data` starts (a whole file, no damage)."""
+    starts, pos = [], 0
+    while pos < len(data):
+        starts.append(pos)
+        segments = data[pos + 26]
+        pos += 27 + segments + sum(data[pos + 27 : pos + 27 + segments])
+    return starts
+
+
+@pytest.mark.parametrize("subtype, sr", [("VORBIS", 16000), ("OPUS", 48000)])
+def test_an_ogg_cut_short_says_so_and_keeps_what_decodes(tmp_path, subtype, sr):
+    """An Ogg Vorbis or Opus file cut short (a download stopped, a recorder killed before it wrote its last page):
+    libsndfile reads the pages there, takes its length from the last of them, and the file was read 0.4 s to 5 s short
+    without a word; cut inside its first page of audio it "contains no audio samples". A stream's last page carries
+    the end-of-stream flag: where the last page there does not, a warning says the file is truncated and what is
+    there is read; where no page of audio is whole, the error says it is truncated."""
+    import warnings
+
+    x = (0.3 * _tone(sr, seconds=8.0) + 0.05 * np.random.default_rng(5).standard_normal(8 * sr)).astype(np.float32)
+    good = tmp_path / "good.ogg"
+    sf.write(good, x, sr, format="OGG", subtype=subtype)
+    ref = load_audio(good, sr=sr)
+    data = good.read_bytes()
+    starts = _ogg_page_starts(data)
+    cut = tmp_path / "cut.ogg"
+    for size in (len(data) // 2, starts[-1], (starts[-1] + len(data)) // 2):  # mid-file, no last page, mid last page
+        cut.write_bytes(data[:size])
+        for read in (lambda p: load_audio(p, sr=sr),
+                     lambda p: np.concatenate(list(stream_audio(p, block_s=0.4, sr=sr)))):
+            with pytest.warns(SpeechseqWarning) as caught:
+                y = read(cut)
+            said = [str(w.message) for w in caught]
+            assert said == [f"{cut}: truncated (a copy, a download or a recording cut short): the end of its Ogg "
+                            f"stream is missing; using the {len(y) / sr:.2f} s there"], said
+            assert 0.3 * len(ref) < len(y) < len(ref) - 0.1 * sr
+            heard = np.abs(y - ref[: len(y)]) < (1e-6 if subtype == "VORBIS" else 0.02)
+            assert heard[: -sr // 10].all()                                 # the samples there, at their times
+    cut.write_bytes(data[: starts[2] + 100])                             # cut inside its first page of audio
+    for read in (load_audio, lambda p: list(stream_audio(p)), audio_info):
+        with pytest.raises(AudioError) as err:
+            read(cut)
+        assert str(err.value) == (f"{cut}: truncated (a copy, a download or a recording cut short) before its first "
+                                  f"page of audio: no audio samples"), str(err.value)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(load_audio(good, sr=sr), ref)
+
+
+@pytest.mark.parametrize("subtype, channels", [("PCM_16", 1), ("FLOAT", 2), ("ULAW", 1)])
+def test_a_caf_still_recording_is_read_to_its_end(tmp_path, subtype, channels, recwarn):
+    """A CAF whose data chunk's size is -1: a recorder writes that while it records (the chunk runs to the file's end)
+    and fills the size in when it stops, so an interrupted recording keeps -1. libsndfile refused it as malformed and
+    the audio was lost; like an unfinished WAV, it is read to the end of the file now, whole or streamed. One whose
+    audio cannot be read without its size (ALAC, whose packet table comes after the audio) says it is unfinished."""
+    import struct
+
+    x = (0.3 * _tone(16000, seconds=1.5, channels=channels)).astype(np.float32)
+    good = tmp_path / "good.caf"
+    sf.write(good, x, 16000, format="CAF", subtype=subtype)
+    ref = load_audio(good)
+    data = bytearray(good.read_bytes())
+    i = data.find(b"data")
+    assert struct.unpack(">q", data[i + 4 : i + 12])[0] == len(data) - i - 12  # the last chunk
+    data[i + 4 : i + 12] = struct.pack(">q", -1)
+    rec = tmp_path / "recording.caf"
+    rec.write_bytes(bytes(data))
+    np.testing.assert_array_equal(load_audio(rec), ref)
+    np.testing.assert_array_equal(np.concatenate(list(stream_audio(rec, block_s=0.4))), ref)
+    assert audio_info(rec).frames == 24000 and audio_info(rec).format == "CAF"
+    assert not [w for w in recwarn if issubclass(w.category, SpeechseqWarning)]
+    sf.write(good, x, 16000, format="CAF", subtype="ALAC_16")
+    data = bytearray(good.read_bytes())
+    i = data.find(b"data")
+    rec.write_bytes(bytes(data[: i + 4]) + struct.pack(">q", -1) + bytes(data[i + 12 : i + 2000]))
+    with pytest.raises(AudioError) as err:
+        load_audio(rec)
+    assert str(err.value).startswith(f"{rec}: an unfinished CAF recording (the size of its audio was never written"), \
+        str(err.value)

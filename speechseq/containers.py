@@ -1,0 +1,142 @@
+"""Audio containers read from their bytes, where libsndfile's own reading falls short: the frames of an MPEG Layer
+III file (MP3) counted from their headers, the pages of an Ogg file with their checksums, the chunks of a CAF.
+speechseq.audio uses them to give an MP3 without a length header its length, to find an Ogg's lost pages and its
+missing end, and to read a CAF whose recording was never finished.
+
+    first, frames, header = l3_count(path)              # an MP3 whose first frame is no Xing/Info header
+    for start, end, granule, seq, serial, flags in ogg_pages(path): ...
+"""
+from __future__ import annotations
+
+import mmap
+import os
+import struct
+import zlib
+from pathlib import Path
+
+__all__ = ["L3_SIZES", "l3_count", "OGG_END", "ogg_crc", "ogg_pages", "caf_unfinished"]
+
+
+def _l3_sizes() -> dict[int, int]:
+    """The bytes of an MPEG Layer III frame (MPEG-1, 2 or 2.5) by its header's second and third bytes (after the
+    0xFF of its sync word): version, layer, bit rate, sample rate and padding say it (ISO 11172-3, 13818-3). Free
+    format (bit rate 0) and the invalid values are left out."""
+    kbps = {3: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+            2: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)}
+    rates = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}  # by the version bits
+    sizes = {}
+    for b1 in range(0xE2, 0x100):
+        version = (b1 >> 3) & 3
+        if version == 1 or (b1 >> 1) & 3 != 1:  # a reserved version; Layer I or II
+            continue
+        for b2 in range(0x10, 0xF0):
+            if (b2 >> 2) & 3 != 3:
+                rate = rates[version][(b2 >> 2) & 3]
+                bits = 1000 * kbps[3 if version == 3 else 2][b2 >> 4]
+                sizes[b1 << 8 | b2] = (144 if version == 3 else 72) * bits // rate + ((b2 >> 1) & 1)
+    return sizes
+
+
+L3_SIZES = _l3_sizes()
+_MP3_TRAILERS = (b"TAG", b"APETAGEX", b"LYRICS")  # tags after the last frame (ID3v1, APE, Lyrics3)
+
+
+def l3_count(p: Path) -> tuple[int, int, bytes] | None:
+    """(byte of the first audio frame, frames, that frame's header) of the MPEG Layer III file `p` whose first frame
+    is no Xing/Info header of its length; None for a file with one (libsndfile then reads its length from there),
+    or whose frames are not found (Layer I or II, free format). The frames are counted from their headers, past an
+    ID3v2 tag in front and a VBRI header (which libmpg123 does not read: a frame of its bit rate, to it); where
+    bytes that are no frame come between them (damage), on from the next two frames that follow one another, as
+    the decoder goes on."""
+    with open(p, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as m:
+        size, pos = len(m), 0
+        while m[pos:pos + 3] == b"ID3" and pos + 10 <= size:  # ID3v2: its size in 7-bit bytes, a footer flagged
+            pos += 10 + sum(m[pos + 6 + k] << 7 * (3 - k) for k in range(4)) + (10 if m[pos + 5] & 0x10 else 0)
+
+        def key(at: int) -> int | None:  # the header's second and third bytes, where a frame starts at `at`
+            return m[at + 1] << 8 | m[at + 2] if at + 4 <= size and m[at] == 0xFF else None
+
+        def sync(at: int, end: int, same=None) -> int | None:  # the first frame from `at` to `end` that a frame
+            while 0 <= (at := m.find(b"\xff", at, end + 1)) and at + 4 <= size:  # follows, both `same`
+                n = L3_SIZES.get(key(at))
+                k = key(at + n) if n else None
+                if n and k in L3_SIZES and (same is None or same(key(at))) and (k ^ key(at)) & 0xFE0C == 0:
+                    return at
+                at += 1
+            return None
+
+        first = sync(pos, pos + (1 << 16))  # not a whole Layer I or II file's bytes
+        if first is None or any(m.find(tag, first + 4, first + 44) >= 0 for tag in (b"Xing", b"Info")):
+            return None
+        if m[first + 36:first + 40] == b"VBRI":
+            first += L3_SIZES[key(first)]
+            if key(first) not in L3_SIZES:
+                return None
+        sizes = {k: n for k, n in L3_SIZES.items() if (k ^ key(first)) & 0xFE0C == 0}  # version, layer, rate
+        frames, pos = 0, first
+        while pos + 4 <= size:
+            n = sizes.get(key(pos))
+            if n is None:
+                if any(m[pos:pos + len(t)] == t for t in _MP3_TRAILERS):
+                    break
+                pos = sync(pos + 1, size, lambda k: k in sizes)
+                if pos is None:
+                    break
+                continue
+            if pos + n > size:  # a last frame cut short: the decoder makes nothing of it
+                break
+            frames, pos = frames + 1, pos + n
+        return first, frames, m[first:first + 4]
+
+
+_BIT_REVERSED = bytes(int(f"{i:08b}"[::-1], 2) for i in range(256))
+
+
+def ogg_crc(page: bytes) -> int:
+    """An Ogg page's checksum (CRC-32 of polynomial 0x04C11DB7 taken most significant bit first, from 0, none
+    inverted): zlib's CRC-32, which takes bits least significant first, of the bytes bit-reversed, from 0."""
+    crc = zlib.crc32(page.translate(_BIT_REVERSED), 0xFFFFFFFF) ^ 0xFFFFFFFF
+    return int(f"{crc:032b}"[::-1], 2)
+
+
+OGG_END = 4  # a page's header type flag: the last page of its stream (end of stream), which every writer sets
+
+
+def ogg_pages(p: Path) -> list[tuple[int, int, int, int, int, int]]:
+    """(start byte, end byte, granule position, sequence number, serial number, header type flags) of each page of
+    the Ogg file `p` whose checksum holds, in order: the pages its decoder reads (libogg skips any other, and the
+    bytes that are no page)."""
+    pages = []
+    with open(p, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as m:
+        pos, size = 0, len(m)
+        while (i := m.find(b"OggS", pos)) >= 0 and i + 27 <= size:
+            flags, granule, serial, seq, crc, segments = struct.unpack("<5xBqIIIB", m[i:i + 27])
+            end = i + 27 + segments + sum(m[i + 27:i + 27 + segments])
+            if end <= size and ogg_crc(m[i:i + 22] + bytes(4) + m[i + 26:end]) == crc:
+                pages.append((i, end, granule, seq, serial, flags))
+                pos = end
+            else:
+                pos = i + 1
+    return pages
+
+
+def caf_unfinished(p: Path) -> tuple[int, bytes] | None:
+    """(the byte where the data chunk's contents start, the audio's format ID: b"lpcm", b"ulaw", b"alac"...) of the
+    CAF file `p` whose data chunk's size is -1: a recorder writes -1 there while it records (the chunk runs to the
+    end of the file) and the size when it stops, so an interrupted recording keeps -1 (libsndfile refuses such a
+    file as malformed). None for any other file."""
+    with open(p, "rb") as fh:
+        if fh.read(4) != b"caff":
+            return None
+        pos, size, fmt = 8, os.fstat(fh.fileno()).st_size, b""
+        while pos + 12 <= size:  # chunks: a type, a 64-bit big-endian size, the contents
+            fh.seek(pos)
+            kind, n = struct.unpack(">4sq", fh.read(12))
+            if kind == b"desc":  # the sample rate (a 64-bit float), then the format ID
+                fmt = fh.read(12)[8:]
+            if kind == b"data" and n == -1:
+                return pos + 12, fmt
+            if n < 0:
+                return None
+            pos += 12 + n
+    return None
