@@ -10,7 +10,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from speechseq.runtime.speech_regions import speech_offset, speech_probabilities
+from speechseq.runtime.speech_regions import primed_state, speech_offset, speech_probabilities
 from speechseq.runtime.vad import FRAME, EnergyVad
 
 SR = 16000
@@ -204,3 +204,125 @@ def test_a_room_after_digital_silence_is_speech_no_longer_than_after_a_quiet_one
                 probs.append(p)
         speech_s = (np.concatenate(probs)[int(3.0 / F):] >= 0.5).sum() * F
         assert speech_s <= 4.0, speech_s
+
+
+def _streamed(vad: EnergyVad, x: np.ndarray, state, chunk: int = 1000) -> np.ndarray:
+    probs = []
+    for i in range(0, len(x), chunk):
+        p, state = vad.step(x[i: i + chunk], state)
+        probs.append(p)
+    return np.concatenate(probs)
+
+
+def _starts(vad: EnergyVad):
+    """A stream's first states: a fresh one (the listener with no history) and `record`'s (primed by digital silence,
+    its floor put back at the start guess)."""
+    return {"fresh": vad.initial_state(),
+            "record": replace(primed_state(vad), floor_db=vad.initial_state().floor_db)}
+
+
+WINDOW = 16         # the start window's frames (start_s 0.5 s)
+
+
+@pytest.mark.parametrize("start", ["fresh", "record"])
+@pytest.mark.parametrize("dbfs", [-45, -40, -35])
+def test_a_noisy_room_is_speech_no_longer_than_the_start_window(start, dbfs):
+    """A stream's floor starts at a guess (-60 dB) and rose 1.5 dB/s: a steady room noise of -45 / -40 / -35 dBFS was
+    speech for its first 2.1 / 5.6 / 8.9 s (`record --vad energy` said "too long (5.7 s): say only the keyword" and a
+    word said then was lost). The start window's steady sound is the room: speech ends with the window (0.512 s)."""
+    vad = EnergyVad()
+    p = _streamed(vad, _noise(12.0, dbfs, seed=20), _starts(vad)[start]) >= 0.5
+    assert p[:WINDOW].all() and not p[WINDOW:].any(), (np.flatnonzero(p).max() + 1) * F
+
+
+@pytest.mark.parametrize("start", ["fresh", "record"])
+def test_a_word_soon_after_the_start_of_a_noisy_stream_is_heard_on_its_own(start):
+    """A word 20 dB over a -40 dBFS room, 1 s after the stream began, is speech from its first frame to its end (plus
+    the hold), apart from the start window's: it was lost inside 5.6 s of speech that began with the stream."""
+    vad = EnergyVad()
+    x = _noise(4.0, -40.0, seed=21)
+    x[32 * FRAME: 45 * FRAME] += _tone(13 * F, -20.0)              # frames 32-44: 1.024-1.440 s
+    p = np.flatnonzero(_streamed(vad, x, _starts(vad)[start]) >= 0.5)
+    word = p[p >= WINDOW]
+    assert word.min() == 32 and 44 <= word.max() <= 44 + vad.hold_frames and np.all(np.diff(word) == 1), p
+
+
+@pytest.mark.parametrize("dbfs", [-70, -60, -50])
+def test_a_quiet_room_start_is_heard_as_with_the_start_guess_alone(dbfs):
+    """In a room at or under -50 dBFS (the start guess lies 10 dB or more under it) nothing changes: words 10 and 25
+    dB over the room, from 0.5 s and 1.9 s, are heard frame for frame as with no start window (start_s=0)."""
+    x = _noise(4.0, dbfs, seed=22)
+    x[16 * FRAME: 30 * FRAME] += _tone(14 * F, dbfs + 10.0)
+    x[60 * FRAME: 70 * FRAME] += _tone(10 * F, dbfs + 25.0)
+    new, old = EnergyVad(), EnergyVad(start_s=0.0)
+    for start in ("fresh", "record"):
+        assert np.array_equal(_streamed(new, x, _starts(new)[start]), _streamed(old, x, _starts(old)[start]))
+
+
+def test_a_stream_that_begins_inside_a_word_is_heard_as_before():
+    """Speech where a stream begins (a microphone opened while someone talks, the listener's recording of a command
+    said straight after the keyword) is not steady: the floor stays at the guess and the word is heard as before. Had
+    its first frames been taken for the room, the listener heard no word and `record` kept a take whose start it had
+    not heard. A steady sound louder than start_max_db is no room either: it stays speech."""
+    x = _noise(3.0, -60.0, seed=26)
+    for k in range(3):                                  # syllables of 3 loud frames between 2 quieter ones
+        a = 5 * k * FRAME
+        x[a: a + 3 * FRAME] += _tone(3 * F, -20.0)
+        x[a + 3 * FRAME: a + 5 * FRAME] += _tone(2 * F, -34.0)
+    y = _noise(3.0, -60.0, seed=27)
+    y[: SR] += _tone(1.0, -20.0)                        # one steady vowel, 1 s
+    new, old = EnergyVad(), EnergyVad(start_s=0.0)
+    for start in ("fresh", "record"):
+        assert np.array_equal(_streamed(new, x, _starts(new)[start]), _streamed(old, x, _starts(old)[start]))
+        p = _streamed(new, y, _starts(new)[start]) >= 0.5
+        assert np.array_equal(p, _streamed(old, y, _starts(old)[start]) >= 0.5) and p[: int(1.0 / F)].all()
+
+
+def test_a_floor_known_from_audio_is_not_the_start_guess():
+    """The start window is for a floor still at the start guess only: offline (speech_probabilities starts the floor
+    at the clip's quiet frames, or at digital silence's -67 dB for a clip under 1 s) and from the listener's floor of
+    the second before a recording, a noisy room is heard as it was."""
+    x = _noise(3.0, -40.0, seed=23)
+    new, old = EnergyVad(), EnergyVad(start_s=0.0)
+    for clip in (x, x[: SR // 2]):
+        assert np.array_equal(speech_probabilities(new, clip), speech_probabilities(old, clip))
+    seeded = replace(new.initial_state(), floor_db=-52.0)
+    assert np.array_equal(new.step(x, seeded)[0], old.step(x, seeded)[0])
+
+
+def test_the_start_window_is_carried_from_chunk_to_chunk():
+    """The start window's count, its quietest and loudest frames and the floor's climb after it are state: any cutting
+    of a noisy stream into chunks gives what the whole stream gives."""
+    vad = EnergyVad()
+    x = _noise(4.0, -38.0, seed=24)
+    x[int(0.8 * SR): int(1.2 * SR)] += _tone(0.4, -18.0)         # a word while the floor climbs
+    whole, end = vad.step(x, vad.initial_state())
+    assert (whole[:WINDOW] >= 0.5).all() and (whole[WINDOW: 25] < 0.5).all() and (whole[26:36] >= 0.5).all()
+    rng = np.random.default_rng(25)
+    fields = ("floor_db", "hold", "loud", "dip", "start", "start_low", "start_high", "climb")
+    for _ in range(5):
+        cuts = np.sort(rng.integers(0, int(1.5 * SR), 10))      # in the window and the climb after it
+        st, got = vad.initial_state(), []
+        for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(x)]):
+            p, st = vad.step(x[a:b], st)
+            got.append(p)
+        assert np.array_equal(np.concatenate(got), whole)
+        assert [getattr(st, f) for f in fields] == [getattr(end, f) for f in fields]
+
+
+@pytest.mark.parametrize("name, value", [("start_s", -0.1), ("start_s", float("nan")), ("start_spread_db", -1.0),
+                                         ("start_below_db", -1.0), ("start_below_db", float("inf")),
+                                         ("start_max_db", float("nan")), ("start_rise_db_per_s", -6.0)])
+def test_energy_vad_refuses_a_start_window_that_cannot_work(name, value):
+    with pytest.raises(ValueError, match=rf"energy VAD settings out of range: {name} {value!r} \("):
+        EnergyVad(**{name: value})
+
+
+def test_a_floor_left_at_the_start_guess_by_the_vad_itself_is_no_new_start():
+    """With rise_db_per_s=0 the floor stays at the start guess under a louder room: a step that left it there does
+    not open the start window again at the next (chunks under the window's 16 frames never ended it)."""
+    vad = EnergyVad(rise_db_per_s=0.0)
+    x = _noise(3.0, -40.0, seed=28)
+    whole = vad.step(x, vad.initial_state())[0]
+    assert not (whole[WINDOW:] >= 0.5).any()
+    assert np.array_equal(_streamed(vad, x, vad.initial_state(), chunk=1000), whole)
