@@ -414,3 +414,59 @@ def test_ctrl_c_while_the_pool_starts_prints_no_worker_traceback(tmp_path):
     out, err, code = interrupted_run([str(script)], "ctrl-c", after_s=0.5, within_s=15, timeout_s=30)
     assert code == 130 and "interrupted" in out
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+
+
+def test_followed_placement_keeps_each_follower_at_its_offset_and_apart_from_the_rest(rng):
+    from speechseq.train.augment import place_followed
+
+    lengths, lead, offset = [50, 30, 40, 20, 60], [-1, 0, -1, 2, -1], [0, 45, 0, 10, 0]
+    for _ in range(200):
+        s = place_followed(rng, 400, lengths, lead, offset)
+        assert s[1] == s[0] + 45 and s[3] == s[2] + 10               # run-on: 45 frames after its lead's start
+        spans = sorted([(s[0], s[1] + 30), (s[2], s[2] + 40), (s[4], s[4] + 60)])
+        assert spans[0][0] >= 0 and spans[-1][1] <= 400
+        assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))   # nothing else overlaps
+    # a lead that cannot fit is dropped with its follower; without followers, place_without_overlap's draws
+    s = place_followed(rng, 100, [60, 50, 30], [-1, 0, -1], [0, 55, 0])  # the pair spans 105 frames
+    assert list(s[:2]) == [-1, -1] and 0 <= s[2] <= 70
+    assert list(place_followed(np.random.default_rng(3), 100, [20, 30], [-1, -1], [0, 0])) == list(
+        place_without_overlap(np.random.default_rng(3), 100, [20, 30]))
+    with pytest.raises(ValueError, match="follower"):
+        place_followed(rng, 100, [20, 30, 10], [-1, 0, 1], [0, 5, 5])
+
+
+def test_follow_share_puts_a_negative_right_after_the_keyword_and_keeps_its_label(rng):
+    from speechseq.train.kwmix import Mixer, MixConfig
+
+    bank = _tiny_bank(rng)
+    base = MixConfig(clip_s=4.0, tempo=(1.0, 1.0), vtlp=(1.0, 1.0), reverb_prob=0.0, snr_db=(15.0, 20.0),
+                     follow_gap_s=(0.05, 0.05))
+    out = {}
+    for share in (0.0, 1.0):
+        x, y = Mixer(bank, replace(base, follow_share=share)).batch(
+            np.random.default_rng(8), 16, min_pos=1, max_pos=1, max_neg=1, specaug=False)
+        band = x[:, :, 8:13].mean(-1)
+        on = [int(torch.nonzero(y[b])[0]) for b in range(16)]
+        assert all(len(torch.nonzero(y[b])) == min(10, 100 - on[b]) for b in range(16))  # one stretch, as without
+        # the keyword ends in frames (4 j0, 4 j0 + 4]: a follower's tone sounds from 5 frames after, for 12.5 frames
+        out[share] = [(float(band[b, 4 * j + 10: 4 * j + 16].mean() - band[b, 4 * j + 26: 4 * j + 32].mean()))
+                      for b, j in enumerate(on) if 4 * j + 32 <= 400]
+    assert len(out[1.0]) >= 8 and min(out[1.0]) > 3          # every keyword followed at once by speech
+    assert sorted(out[0.0])[len(out[0.0]) // 2] < 1          # without the option, mostly quiet after it
+    with pytest.raises(Exception, match="follow_share"):
+        MixConfig(follow_share=1.5)
+
+
+def test_follow_share_zero_leaves_the_batches_as_shipped():
+    """Mixes as the shipped models were trained, draw for draw (a digest of two seeded batches made before the
+    option existed)."""
+    import hashlib
+    from speechseq.train.kwmix import Mixer, MixConfig
+
+    mixer = Mixer(_tiny_bank(np.random.default_rng(1234)), MixConfig(clip_s=4.0))
+    h = hashlib.sha256()
+    for seed in (0, 1):
+        x, y = mixer.batch(np.random.default_rng(seed), 8, min_pos=1)
+        h.update(np.round(x.numpy(), 3).tobytes())
+        h.update(y.numpy().tobytes())
+    assert h.hexdigest() == "20809aa9989fa5bd0bee95c620638724590ceaa12332611fb3a4a912bdade464"

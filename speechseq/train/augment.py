@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["place_without_overlap", "label_vector", "end_frame", "synth_rir", "reverberate", "mic_colour",
-           "coloured_noise", "rms_dbfs", "MixResult", "mix_clip"]
+__all__ = ["place_without_overlap", "place_followed", "label_vector", "end_frame", "synth_rir", "reverberate",
+           "mic_colour", "coloured_noise", "rms_dbfs", "MixResult", "mix_clip"]
 
 
 def place_without_overlap(rng: np.random.Generator, total: int, lengths: list[int] | np.ndarray,
@@ -48,6 +48,25 @@ def place_without_overlap(rng: np.random.Generator, total: int, lengths: list[in
         pos += int(gaps[k])
         starts[idx] = pos
         pos += int(lengths[idx]) + min_gap
+    return starts
+
+
+def place_followed(rng: np.random.Generator, total: int, lengths: list[int] | np.ndarray,
+                   lead: list[int] | np.ndarray, offset: list[int] | np.ndarray) -> np.ndarray:
+    """`place_without_overlap` for segments of which some follow another at once: segment i with lead[i] = j >= 0
+    (j itself leading, lead[j] = -1) starts offset[i] >= 0 frames after segment j's start, and may overlap j (run-on
+    speech: a word said right after the keyword, over its tail) but nothing else. A leading segment and its followers
+    are placed (or dropped) as one span; with no followers, the starts (and draws) of `place_without_overlap`."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    lead, offset = np.asarray(lead, dtype=np.int64), np.asarray(offset, dtype=np.int64)
+    heads, follows = np.flatnonzero(lead < 0), np.flatnonzero(lead >= 0)
+    if (lead[lead[follows]] >= 0).any() or (offset[follows] < 0).any():
+        raise ValueError("a follower must follow a leading segment (lead -1) at an offset >= 0")
+    reach = lengths.copy()
+    np.maximum.at(reach, lead[follows], offset[follows] + lengths[follows])
+    starts = np.full(len(lengths), -1, dtype=np.int64)
+    starts[heads] = place_without_overlap(rng, total, reach[heads])
+    starts[follows] = np.where(starts[lead[follows]] >= 0, starts[lead[follows]] + offset[follows], -1)
     return starts
 
 
