@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import os
 import signal
 import sys
@@ -211,10 +212,34 @@ def _main(argv: list[str] | None) -> int:
         parser.print_help()
         return 2
     restore = _sigterm_as_ctrl_c()
+    closed = sys.stdout is None
+    if closed:
+        sys.stdout = _ClosedStdout()
     try:
         return _run(args)
     finally:
         restore()
+        if closed:
+            sys.stdout = None
+
+
+class _ClosedStdout(io.TextIOBase):
+    """sys.stdout where the command was started with its standard output closed (`speechseq detect x.wav >&-`, a
+    service started without one): Python makes sys.stdout None, and print() then dropped every result in silence,
+    exit 0, and --json's write was an AttributeError traceback. The first thing written is one error now; a command
+    that writes nothing there (a training, transcribe --output-dir) runs as before."""
+
+    encoding = "utf-8"
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return False
+
+    def write(self, text: str) -> int:
+        raise SpeechseqError("standard output is closed: the results have nowhere to go (send them to a file, or to "
+                             "/dev/null)")
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ from ..errors import SpeechseqError
 from .common import HelpFormatter, beam_arg, beam_size, bounded, output_file, progress, warn
 from .transcribe import (DEFAULT_LEXICON, DEFAULT_MODEL, MODELS, add_commands_args, add_lexicon_args, add_vad_arg,
                          check_lexicon_arg, check_model_arg, command_set, lexicon_decode_options, make_vad,
-                         unread_options)
+                         unread_options, write_whole)
 
 
 EXAMPLES = """examples:
@@ -192,11 +192,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"    {row['errors']:3d}/{row['words']:<3d} {row['ref']} | {row['hyp']}")
     elif args.worst > 0:
         print("  no utterance has a word error")
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump({"manifest": str(args.manifest), "split": args.split, "model": str(args.model),
-                       "decoder": dec, **res}, f, indent=1)
+    if args.json:  # whole or not at all: written in place, a full disk left an earlier run's report cut short
+        report = json.dumps({"manifest": str(args.manifest), "split": args.split, "model": str(args.model),
+                             "decoder": dec, **res}, indent=1)
+        try:
+            write_whole(Path(args.json), report)
+        except SpeechseqError as err:
+            raise SpeechseqError(f"--json {err}") from None
         print(f"wrote {args.json}", file=sys.stderr)
     if res["failed"]:
         warn(f"{res['failed']} of {res['utterances'] + res['failed']} utterance(s) could not be read and were skipped")

@@ -26,7 +26,8 @@ from pathlib import Path
 
 from ..errors import SpeechseqError
 from .common import (IMAGE_SUFFIXES, MODELS, HelpFormatter, beam_arg, beam_size, bounded, decoder_fits, expand_inputs,
-                     beside_bars, no_shipped, output_dir, output_file, print_json_line, tuned_lexicon_options, warn)
+                     beside_bars, no_shipped, one_line, output_dir, output_file, print_json_line, tuned_lexicon_options,
+                     warn)
 
 DEFAULT_MODEL = MODELS / "recognizer-en.onnx"
 DEFAULT_LEXICON = MODELS / "words-en.npz"
@@ -325,7 +326,7 @@ def run(args: argparse.Namespace) -> int:
                     if args.format == "json":
                         print_json_line(t.to_json(path_text(path), commands is not None))
                     elif args.format == "txt":
-                        sys.stdout.write((f"{path_text(path)}: " if len(files) > 1 else "") + t.text + "\n")
+                        sys.stdout.write((f"{one_line(path_text(path))}: " if len(files) > 1 else "") + t.text + "\n")
                     else:
                         sys.stdout.write(render(t, path, args.format) + "\n")
                     sys.stdout.flush()
@@ -466,5 +467,5 @@ def output_names(files: list[Path], fmt: str) -> list[str]:
                 k += 1
             taken.add(name := f"{stem}-{k}.{fmt}")
             out[i] = name
-            warn(f"{files[i]}: its stem is another input's too: written as {name}")
+            warn(f"{one_line(str(files[i]))}: its stem is another input's too: written as {one_line(name)}")
     return out

@@ -473,7 +473,7 @@ def detect_format(path: str | Path) -> str:
                              "dir (wav.scp and text), or one holding a manifest.jsonl; else name a manifest file (.jsonl, "
                              ".csv, .tsv)")
     if not p.is_file():
-        raise SpeechseqError(f"manifest not found: {p}")
+        raise SpeechseqError(_not_read(p))
     if p.name == "wav.scp":
         return "kaldi"
     with open(p, encoding="utf-8-sig", errors="replace") as f:
@@ -482,6 +482,17 @@ def detect_format(path: str | Path) -> str:
         return "jsonl"
     columns = {c.strip().lower() for c in head.split("\t")}
     return "commonvoice" if {"client_id", "path", "sentence"} <= columns else "csv"
+
+
+def _not_read(p: Path) -> str:
+    """Why `p`, neither a file nor a folder, is read as no manifest: '-' and a device or pipe (/dev/null, a shell's
+    <(...)) were said to be "not found", though they are there (a manifest is read more than once, and its audio found
+    beside it)."""
+    if str(p) == "-" and not os.path.lexists(p):
+        return "-: a manifest is not read from standard input; save it to a file and name that"
+    if p.exists():
+        return f"{p}: not a file or a folder (a device or a pipe): save the manifest to a file and name that"
+    return f"manifest not found: {p}"
 
 
 def load_manifest(path: str | Path, format: str = "auto", *,
@@ -496,8 +507,8 @@ def load_manifest(path: str | Path, format: str = "auto", *,
     if fmt not in FORMATS:
         raise SpeechseqError(f"unknown manifest format {fmt!r} (known: {', '.join(FORMATS)})")
     p = Path(path)
-    if not p.exists():
-        raise SpeechseqError(f"manifest not found: {p}")
+    if not (p.is_file() or p.is_dir()):
+        raise SpeechseqError(_not_read(p))
     if fmt == "kaldi" and p.name == "wav.scp" or fmt == "jsonl" and p.is_dir():
         p = p.parent if fmt == "kaldi" else p / "manifest.jsonl"
     kwargs: dict[str, Any] = {"skip_missing": skip_missing, "source": source}

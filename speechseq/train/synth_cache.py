@@ -104,14 +104,20 @@ def _manifest_row(job: SynthJob, path: Path, cache_dir: Path, duration: float) -
 
 
 def synthesize_many(jobs: Sequence[SynthJob | tuple], cache_dir: str | os.PathLike, workers: int = 2,
-                    desc: str = "synthesizing") -> list[Path | None]:
+                    desc: str = "synthesizing", progress: bool | None = None) -> list[Path | None]:
     """Make every job's audio in ``cache_dir`` (16-bit 16 kHz WAV), skipping files already there.
 
     jobs: SynthJob or (text, voice, speed, pitch) tuples. Returns one entry per job, in order: its
-    file, or None when the job failed (the failure is printed and the other jobs go on).
-    ``cache_dir/manifest.jsonl`` gets a row for every file made or found that it lacks.
+    file, or None when the job failed (the failure is said on stderr and the other jobs go on).
+    ``cache_dir/manifest.jsonl`` gets a row for every file made or found that it lacks. progress: a bar on
+    stderr (None: where stderr is a terminal; in a log file every redraw stayed).
     """
     from tqdm import tqdm
+
+    from ..commands.common import draws_bars
+
+    if progress is None:
+        progress = draws_bars()
 
     cache = Path(cache_dir)
     cache.mkdir(parents=True, exist_ok=True)
@@ -135,14 +141,16 @@ def synthesize_many(jobs: Sequence[SynthJob | tuple], cache_dir: str | os.PathLi
         found = sum(r is not None for r in result)
         if found:
             tqdm.write(f"{found} of {len(jobs)} clips already in {cache} (made before with the same text, voice, "
-                       f"speed, pitch and engine version): kept; making {len(todo)}")
+                       f"speed, pitch and engine version): kept; making {len(todo)}", file=sys.stderr)
         failures = 0
         with job_pool(max(1, workers), len(todo), _worker_init) as pool:
             done = pool.imap_unordered(_work, todo, chunksize=4) if pool else map(_work, todo)
-            for index, duration, error in tqdm(done, total=len(todo), desc=desc, unit="utt", dynamic_ncols=True):
+            for index, duration, error in tqdm(done, total=len(todo), desc=desc, unit="utt", dynamic_ncols=True,
+                                               file=sys.stderr, disable=not progress):
                 if error is not None:
                     failures += 1
-                    tqdm.write(f"skipped job {index} ({jobs[index].voice.id}, {jobs[index].text[:40]!r}): {error}")
+                    tqdm.write(f"skipped job {index} ({jobs[index].voice.id}, {jobs[index].text[:40]!r}): {error}",
+                               file=sys.stderr)
                     continue
                 result[index] = paths[index]
                 out.write(json.dumps(_manifest_row(jobs[index], paths[index], cache, duration)) + "\n")
@@ -152,5 +160,5 @@ def synthesize_many(jobs: Sequence[SynthJob | tuple], cache_dir: str | os.PathLi
         if result[i] is None and path.exists():
             result[i] = path
     if failures:
-        tqdm.write(f"{failures} of {len(todo)} jobs failed")
+        tqdm.write(f"{failures} of {len(todo)} jobs failed", file=sys.stderr)
     return result
