@@ -3,6 +3,7 @@ stack (a PulseAudio virtual microphone), written as WAV files, numbered after th
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -835,3 +836,57 @@ def test_record_background_that_heard_nothing_says_so(tmp_path, pulse_mic, capsy
     sf.write(src, (10 ** (-70 / 20) * np.random.default_rng(0).standard_normal(2 * SR)).astype(np.float32), SR)
     assert main(["record", "--background", "1", "--out", str(tmp_path / "quiet"), "--input", str(src)]) == 0
     assert "nothing was heard" not in capsys.readouterr().err
+
+
+def _noisy_room_zeros(colour: str) -> tuple[np.ndarray, list[float]]:
+    """1.2 s of a steady -40 dBFS room (white or pink noise), then three espeak-ng "zero"s 1 s apart, the room
+    throughout; returns the audio and where each word starts (s)."""
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed (scripts/install-system.sh)")
+    from speechseq.train.synth import Voice, synthesize
+
+    word = synthesize("zero", Voice("espeak-ng", "en-us"))
+    word = (0.3 / np.abs(word).max() * word).astype(np.float32)
+    x = np.concatenate([np.zeros(int(1.2 * SR), np.float32)] + [word, np.zeros(SR, np.float32)] * 3)
+    noise = np.random.default_rng(0).standard_normal(len(x))
+    if colour == "pink":
+        spectrum = np.fft.rfft(noise)
+        spectrum[1:] /= np.sqrt(np.arange(1, len(spectrum)))
+        spectrum[0] = 0
+        noise = np.fft.irfft(spectrum, len(x))
+    x += (10 ** (-40 / 20) / np.sqrt(np.mean(noise ** 2)) * noise).astype(np.float32)
+    return x, [1.2 + i * (len(word) / SR + 1.0) for i in range(3)]
+
+
+@pytest.mark.parametrize("colour", ["white", "pink"])
+def test_record_energy_vad_keeps_no_take_of_a_noisy_room_at_a_files_start(tmp_path, capsys, colour):
+    """A recording made in a steady -40 dBFS room: the energy VAD, streamed from its start guess, judged the file's
+    first 0.5 s before it knew the room, and kept 0.51 s of room noise as the first take. A file is known before it
+    is streamed: the floor starts at its room, as offline use's does, and the three words are the three takes."""
+    x, starts = _noisy_room_zeros(colour)
+    src = tmp_path / "room.wav"
+    sf.write(src, x, SR, subtype="FLOAT")
+    out = tmp_path / "clips"
+    assert main(["record", "zero", "--out", str(out), "--input", str(src), "--json", "--vad", "energy"]) == 0
+    events = _events(capsys.readouterr().out)
+    assert [e["event"] for e in events] == ["take"] * 3, events
+    for e, s in zip(events, starts):    # the word is 0.44 s long: the take is it
+        assert s - 0.05 < e["start"] < s + 0.1 and s + 0.3 < e["end"] < s + 0.5, (events, starts)
+    assert sorted(f.name for f in out.glob("*.wav")) == ["zero-001.wav", "zero-002.wav", "zero-003.wav"]
+
+
+def test_record_energy_vad_keeps_the_word_a_noisy_file_starts_inside(tmp_path, capsys):
+    """The same room, the file cut 0.2 s into the first word: its start window heard speech, so the floor stayed at
+    the start guess under the -40 dBFS room and all 4.1 s were one utterance ("too long": no take at all). The
+    word the file starts in is its first take (a file's start is its own), and the other two follow."""
+    x, starts = _noisy_room_zeros("white")
+    cut = starts[0] + 0.2
+    src = tmp_path / "inside.wav"
+    sf.write(src, x[int(cut * SR):], SR, subtype="FLOAT")
+    out = tmp_path / "clips"
+    assert main(["record", "zero", "--out", str(out), "--input", str(src), "--json", "--vad", "energy"]) == 0
+    events = _events(capsys.readouterr().out)
+    assert [e["event"] for e in events] == ["take"] * 3, events
+    assert events[0]["start"] == 0.0 and 0.15 < events[0]["end"] < 0.3, events
+    for e, s in zip(events[1:], starts[1:]):
+        assert s - cut - 0.05 < e["start"] < s - cut + 0.1, (events, starts)

@@ -376,7 +376,7 @@ def test_sentences_command_small(tmp_path, capsys):
     assert {r["text"] for r in train + held} <= {"the quiet river ran past the old mill",
                                                  "she opened the window to let the morning in"}
     assert all((out / r["audio_filepath"]).is_file() for r in train + held)
-    assert "train: " in capsys.readouterr().out
+    assert "train: " in capsys.readouterr().err
     # a missing text file, or none with a usable sentence: one clear error, nothing made
     assert speechseq_main(["synth", "sentences", "--text", str(tmp_path / "gone.txt"), "--out", str(tmp_path / "x")]) == 1
     (tmp_path / "short.txt").write_text("Too short.\n")
@@ -410,6 +410,24 @@ def test_second_run_says_what_it_reused(tmp_path, monkeypatch, capsys):
     synthesize_many(jobs, tmp_path, workers=1)
     out = capsys.readouterr()
     assert "3 of 5 clips already in" in out.out + out.err
+
+
+def test_synthesis_says_its_lines_on_stderr_and_draws_no_bar_into_a_log_file(tmp_path, monkeypatch, capsys):
+    """Its lines (clips reused, a job skipped, how many failed) went to stdout, among a command's results, and its
+    bar was drawn into a log file (stderr not a terminal), every redraw kept, where the other bars no longer are."""
+    real = synth.synthesize  # the voice of no engine fails as it does
+    monkeypatch.setattr(synth, "synthesize", lambda text, voice, *a: (real if voice.engine == "nosuch"
+                                                                      else _fake_synthesize)(text, voice, *a))
+    jobs = [(f"word {i}", ESPEAK, 1.0, 1.0) for i in range(3)]
+    synthesize_many(jobs[:2], tmp_path, workers=1)
+    capsys.readouterr()
+    synthesize_many(jobs + [("two", Voice("nosuch", "x"), 1.0, 1.0)], tmp_path, workers=1)
+    out, err = capsys.readouterr()
+    lines = err.splitlines()
+    assert out == "" and "\r" not in err and len(lines) == 3, err
+    assert lines[0].startswith("2 of 4 clips already in ") and lines[0].endswith(": kept; making 2")
+    assert lines[1].startswith("skipped job 3 (nosuch:x, 'two'): ") and "unknown engine" in lines[1]
+    assert lines[2] == "1 of 2 jobs failed"
 
 
 def test_cache_recovers_from_a_killed_run(tmp_path, monkeypatch, capsys):
@@ -509,7 +527,7 @@ def test_an_engine_asked_for_but_not_installed_is_named(tmp_path, capsys, monkey
     monkeypatch.setenv("PATH", str(bin_dir))
     rc = main(["synth", "keyword", "--keyword", "hello", "--out", str(tmp_path / "kw"), "--engines", "flite",
                "pico", "--variations", "1", "--min-per-engine", "0", "--neg-ratio", "0", "--workers", "1"])
-    out = capsys.readouterr().out
+    out = capsys.readouterr().err   # the lines of progress: stdout holds results alone
     assert rc == 0 and "not installed, left out: pico (" in out
     assert len((tmp_path / "kw" / "positives.jsonl").read_text().splitlines()) == 5
 
@@ -818,7 +836,7 @@ def test_an_exclusion_manifest_without_a_row_of_the_splits_is_an_error(tmp_path,
     said = [json.loads(line)["text"] for name in ("train.jsonl", "heldout.jsonl")
             for line in (tmp_path / "b" / name).read_text().splitlines()]
     assert said and set(said) == {"she sells sea shells by the shore"}
-    assert "1 dropped as near-copies of 1 excluded prompts" in capsys.readouterr().out
+    assert "1 dropped as near-copies of 1 excluded prompts" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(not DICT_PATH.exists(), reason="needs wamerican")
@@ -835,3 +853,23 @@ def test_a_short_text_file_leaves_the_negatives_as_many_as_asked(tmp_path, monke
     kinds = [r["kind"] for r in neg]
     assert len(pos) == 8 * len(synth.FLITE_VOICES) and len(neg) == len(pos)
     assert kinds.count("phrase") == 6 and kinds.count("sound-alike") == int(len(pos) * 0.4)
+
+
+@pytest.mark.skipif(not DICT_PATH.exists(), reason="needs wamerican")
+def test_the_sets_say_their_lines_on_stderr_by_default(tmp_path, monkeypatch, capsys):
+    """keyword_set and sentence_set called without `say` (the Python API) printed their lines (voices, jobs, the
+    summaries, an engine left out) to stdout, where a command's results go; they go to stderr, as synthesis's do."""
+    monkeypatch.setattr(synth, "synthesize", _fake_synthesize)
+    monkeypatch.setattr(synth, "list_voices", lambda engines=None: [Voice("flite", n) for n in synth.FLITE_VOICES])
+    opts = synth_sets.VoiceOptions(engines=("flite", "pico"), workers=1)
+    pos, neg = synth_sets.keyword_set("activate", tmp_path / "kw", synth_sets.KeywordSet(
+        variations=1, min_per_engine=0, alike_words=4), opts)
+    out, err = capsys.readouterr()
+    assert out == "" and len(pos) == len(neg) == len(synth.FLITE_VOICES), out
+    assert "not installed, left out: pico (" in err and f"{len(pos)} positive and {len(neg)} negative jobs" in err
+    text = tmp_path / "t.txt"
+    text.write_text("the quiet river ran past the old mill\nshe opened the window to let the morning in\n")
+    train, held = synth_sets.sentence_set(tmp_path / "s", synth_sets.SentenceSet(text=(str(text),), n=2), opts)
+    out, err = capsys.readouterr()
+    assert out == "" and len(train) + len(held) == 2, out
+    assert "2 usable sentences; 0 dropped" in err and "train: " in err and "heldout: " in err

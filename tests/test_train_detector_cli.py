@@ -108,7 +108,7 @@ def test_train_detector_synthesizes_its_data_when_given_none(tmp_path):
            "--synth-engines", "flite", "--epochs", "1", "--steps", "2", "--batch", "8", "--workers", "1"]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
-    assert f'synthesizing "yes" and negatives into {out / "synth"}' in r.stdout
+    assert f'synthesizing "yes" and negatives into {out / "synth"}' in r.stderr  # a line of progress, not a result
     pos = [json.loads(line) for line in (out / "synth/positives.jsonl").read_text().splitlines()]
     neg = [json.loads(line) for line in (out / "synth/negatives.jsonl").read_text().splitlines()]
     assert len(pos) >= 100 and len(neg) == len(pos) and {p["engine"] for p in pos} == {"flite"}  # >= 100 an engine
@@ -118,14 +118,14 @@ def test_train_detector_synthesizes_its_data_when_given_none(tmp_path):
     assert (out / "yes.onnx").is_file() and "threshold" in r.stdout
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)   # resumed: nothing made again
     assert again.returncode == 0, again.stderr[-2000:]
-    assert "synthesizing" not in again.stdout
+    assert "synthesizing" not in again.stderr
     # the same command's --synth-engines made the data it resumes on: not "ignored here" (it was said on every rerun)
     assert "ignored" not in again.stderr, again.stderr[-2000:]
     text = tmp_path / "phrases.txt"
     text.write_text("a few words of text\n")
     other = subprocess.run(cmd + ["--synth-text", str(text)], capture_output=True, text=True, timeout=300)
     assert other.returncode == 0, other.stderr[-2000:]                 # a synthesis option the bank was not made with
-    assert "synthesizing" not in other.stdout and "--synth-text" in other.stderr and "ignored" in other.stderr
+    assert "synthesizing" not in other.stderr and "--synth-text" in other.stderr and "ignored" in other.stderr
     base = [sys.executable, "-m", "speechseq", "train", "detector", "--keyword", "yes", "--epochs", "1"]
     bad = subprocess.run(base + ["--out", str(tmp_path / "other"), "--synth-engines", "nope"],
                          capture_output=True, text=True, timeout=60)
@@ -134,7 +134,7 @@ def test_train_detector_synthesizes_its_data_when_given_none(tmp_path):
     bad = subprocess.run(base + ["--out", str(tmp_path / "third"), "--synth-text", str(gone)],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1 and f"--synth-text: {gone}: no such file" in bad.stderr
-    assert "synthesizing" not in bad.stdout and not (tmp_path / "third/synth").exists()
+    assert "synthesizing" not in bad.stderr and not (tmp_path / "third/synth").exists()
 
 
 def test_train_detector_exports_the_warped_ensemble(tmp_path):

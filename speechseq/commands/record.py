@@ -20,6 +20,7 @@ import os
 import re
 import sys
 import threading
+import warnings
 from pathlib import Path
 
 from ..errors import SpeechseqError
@@ -31,6 +32,7 @@ BACKGROUND_FILE_S = 60  # seconds per background file
 MIN_BACKGROUND_S = 1  # a background file's least length: less at the end of a session is not worth a file
 MIN_TAKE_S = 0.15  # speechseq.runtime.takes.TakeConfig.min_speech_s: a take must be allowed to be longer
 SILENT_DBFS = -80.0  # a background file that peaks below this heard nothing (a muted microphone: a few 16-bit steps)
+ROOM_S = 10  # seconds at the start of an --input file whose quiet frames start the energy VAD's noise floor
 
 
 EXAMPLES = """examples:
@@ -344,12 +346,42 @@ class _Takes(_Recording):
         self.cutter = TakeCutter(self.cfg, frame=int(round(self.vad.frame_s * SAMPLE_RATE)))
         # Silero, started cold on a word, may miss it; the energy VAD keeps its own noise floor to start from
         # (the priming's digital silence put it at -100 dB, and a room's -50 dB was speech for half a minute)
-        self.vstate = replace(primed_state(self.vad), floor_db=self.vad.initial_state().floor_db)
+        self.vstate = replace(primed_state(self.vad), floor_db=self._start_floor(getattr(args, "input", None)))
         # a microphone opens whenever the command starts: a word under way then is not whole (a file's start is its own)
         self.tstate = self.cutter.initial_state(live=not getattr(args, "input", None))
         self.rejected = 0
         self.seen = sample_digests(out, stem)  # takes already there: one cut again is not saved twice
         self.again: list[Path] = []
+
+    def _start_floor(self, path: str | None) -> float:
+        """The energy VAD's first noise floor: its start guess, or for a file (known before it is streamed, as a clip
+        is offline: EnergyVad.clip_floor_db) the floor of its first ROOM_S seconds where that is higher. From the
+        guess, a steady -40 dBFS room was speech for the file's first 0.5 s (kept as a take of noise), and all of
+        it where the file began inside a word (one take, too long). A file that cannot be read is left to the
+        stream to say so."""
+        from contextlib import closing
+
+        import numpy as np
+
+        from ..audio import stream_audio
+        from ..runtime.vad import EnergyVad
+
+        guess = self.vad.initial_state().floor_db
+        if not path or not isinstance(self.vad, EnergyVad):
+            return guess
+        blocks, n = [], 0
+        try:
+            with warnings.catch_warnings(), closing(stream_audio(path, block_s=1.0)) as stream:
+                warnings.simplefilter("ignore")     # a damaged file's warning: said once, as it is streamed
+                for block in stream:
+                    blocks.append(block)
+                    n += len(block)
+                    if n >= ROOM_S * SAMPLE_RATE:
+                        break
+        except SpeechseqError:
+            return guess
+        floor = self.vad.clip_floor_db(np.concatenate(blocks)[: ROOM_S * SAMPLE_RATE]) if blocks else None
+        return guess if floor is None else max(guess, floor)
 
     def prompt(self) -> str:
         n = self.args.count

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 import time
 
 from ..errors import SpeechseqError
@@ -119,8 +120,9 @@ def voices_of(args: argparse.Namespace) -> VoiceOptions:
 
 
 def say(line: str) -> None:
-    """A line of progress, printed at once (between the synthesis's progress bars)."""
-    print(line, flush=True)
+    """A line of progress, printed at once (between the synthesis's progress bars), on stderr: stdout holds a
+    command's results alone."""
+    print(line, file=sys.stderr, flush=True)
 
 
 def run_keyword(args: argparse.Namespace) -> int:

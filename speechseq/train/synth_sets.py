@@ -18,6 +18,7 @@ import json
 import math
 import random
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,7 +136,13 @@ class VoicePicker:
         return self.rng.choice(self.by_engine[engine])
 
 
-def _voices(opts: VoiceOptions, say: Callable[[str], None] = print) -> list[Voice]:
+def _say_on_stderr(line: str) -> None:
+    """The sets' default `say`: a line of progress on stderr (a command's stdout holds its results only; printed to
+    stdout, the lines mixed with them)."""
+    print(line, file=sys.stderr, flush=True)
+
+
+def _voices(opts: VoiceOptions, say: Callable[[str], None] = _say_on_stderr) -> list[Voice]:
     from .synth import list_voices
 
     voices = list_voices(opts.engines)
@@ -209,7 +216,7 @@ def spoken_forms(keyword: str, templates: tuple[str, ...] | list[str]) -> list[s
 
 
 def keyword_set(keyword: str, out: Path, cfg: KeywordSet = KeywordSet(), voices: VoiceOptions = VoiceOptions(),
-                say: Callable[[str], None] = print) -> tuple[list[dict], list[dict]]:
+                say: Callable[[str], None] = _say_on_stderr) -> tuple[list[dict], list[dict]]:
     """The keyword by every installed voice (cfg.variations clips each, more for engines with few voices), and
     as many negatives by random voices: sound-alikes of the keyword, ordinary words and, with cfg.text, short
     phrases cut from it. Writes OUT/positives.jsonl and OUT/negatives.jsonl; returns their rows."""
@@ -354,7 +361,7 @@ def _one_side_per_sentence(jobs: list[SynthJob], sentences: list[str], rng: rand
 
 
 def sentence_set(out: Path, cfg: SentenceSet, voices: VoiceOptions = VoiceOptions(),
-                 say: Callable[[str], None] = print) -> tuple[list[dict], list[dict]]:
+                 say: Callable[[str], None] = _say_on_stderr) -> tuple[list[dict], list[dict]]:
     """cfg.n sentences of cfg.text (near-copies of the excluded texts left out) by random voices. Writes
     OUT/train.jsonl and, for the held-out voices, OUT/heldout.jsonl; returns their rows. A sentence of
     heldout.jsonl is in no row of train.jsonl (with cfg.n over the pool, the held-out voices get a share of it)."""
