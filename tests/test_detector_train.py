@@ -515,15 +515,16 @@ def _tone_validation_bank(pos_s: float) -> dict:
 
 
 def test_validation_whose_keywords_never_fit_a_mix_is_a_clear_error():
-    """Held-out keyword clips longer than the 4-s validation mixes were never in one: every epoch missed 1.0 of
-    none, epoch 1 stayed best and the summary said it missed 100 %. One line instead, before any training."""
+    """Held-out keyword clips longer than the validation mixes were never in one: every epoch missed 1.0 of
+    none, epoch 1 stayed best and the summary said it missed 100 %. One line instead, before any training. (The
+    mixes grow to a training mix's 10 s for long clips: a 5-s take fits one now, a 12-s clip none.)"""
     from speechseq.errors import SpeechseqError
     from speechseq.train.detector import TrainRecipe, Validation
     from speechseq.train.kwmix import MixConfig
 
     recipe = TrainRecipe(val_positives=16, val_neg_hours=0.01)
-    with pytest.raises(SpeechseqError, match="none of the 1 held-out keyword clips fits a 4-s validation mix"):
-        Validation(_tone_validation_bank(5.0), MixConfig(reverb_prob=0.0), recipe, 4, "cpu")
+    with pytest.raises(SpeechseqError, match="none of the 1 held-out keyword clips fits a 10-s validation mix"):
+        Validation(_tone_validation_bank(12.0), MixConfig(reverb_prob=0.0), recipe, 4, "cpu")
 
 
 def test_validation_without_mixes_counts_false_accepts_on_a_short_background_not_nan():
@@ -645,3 +646,59 @@ def test_a_trained_models_end_offset_follows_the_threshold_it_runs_at(yes_no_ban
     got = {t: Detector.load(model, threshold=t).end_offsets[0] for t in (lo, hi)}
     assert got == pytest.approx({lo: off[0], hi: off[-1]})
     assert got[hi] > got[lo]                 # a higher threshold is crossed later
+
+
+def _tone(seconds: float, hz: float) -> np.ndarray:
+    return (0.5 * np.sin(np.arange(int(16000 * seconds)) * 2 * np.pi * hz / 16000)).astype(np.float32)
+
+
+def _low_tone_share(validation) -> tuple[float, int]:
+    """The share of validation's positive mixes whose keyword is the low (700 Hz) tone, by the loudest mel band of
+    the frames just before its label, and how many mixes hold a keyword."""
+    low = []
+    for x, y in zip(validation.pos_x, validation.pos_y):
+        for row, lab in zip(x.numpy(), y.numpy()):
+            on = np.flatnonzero(lab)
+            if len(on):
+                band = int(np.argmax(row[max(0, on[0] * 4 - 20): on[0] * 4 - 2].mean(0)))
+                low.append(band < 20)
+    return float(np.mean(low)), len(low)
+
+
+def _two_tone_bank(own: np.ndarray, own_weight: float, others: list[np.ndarray]) -> dict:
+    """A validation bank: held-out keyword clips `others` (3000 Hz tones) and one of the user's own, `own`, of
+    weight `own_weight`; a held-out negative (a 5-kHz tone) and 12 s of held-out pink noise."""
+    bank = _tone_validation_bank(0.5)
+    _role(bank, "val_pos", others + [own])
+    bank["val_pos/weight"][-1] = own_weight
+    _role(bank, "val_neg", [_tone(0.5, 5000)])
+    return bank
+
+
+def test_validation_weighs_each_held_out_keyword_clip_once():
+    """--positives my-clips:50 beside synthetic clips: a held-out clip of the user's kept its weight in validation,
+    so the 1 of 11 held-out clips made 83 % of the validation positives (the weight is how often training draws a
+    clip). Each held-out clip is drawn alike."""
+    from speechseq.train.detector import TrainRecipe, Validation
+    from speechseq.train.kwmix import MixConfig
+
+    bank = _two_tone_bank(_tone(0.6, 700), 50.0, [_tone(0.5, 3000)] * 10)
+    recipe = TrainRecipe(val_positives=256, val_neg_hours=0.01)
+    share, n = _low_tone_share(Validation(bank, MixConfig(reverb_prob=0.0), recipe, 4, "cpu"))
+    assert n == 256 and 0.03 < share < 0.17, share                        # 1 of 11: 9 %
+
+
+def test_a_long_held_out_take_reaches_validation():
+    """A person's take of 4.5 s (kept: takes up to kwbank.MAX_TAKE_S, 5 s, are) never fit a 4-s validation mix, so
+    it was never measured, without a word. The mixes are made long enough for the longest held-out clip."""
+    from speechseq.train.detector import TrainRecipe, Validation
+    from speechseq.train.kwbank import MAX_TAKE_S
+    from speechseq.train.kwmix import MixConfig
+
+    assert 4.5 < MAX_TAKE_S
+    bank = _two_tone_bank(_tone(4.5, 700), 1.0, [_tone(0.5, 3000)])
+    recipe = TrainRecipe(val_positives=128, val_neg_hours=0.01)
+    validation = Validation(bank, MixConfig(reverb_prob=0.0), recipe, 4, "cpu")
+    share, n = _low_tone_share(validation)
+    assert n == 128 and 0.35 < share < 0.65, share                        # each of the two clips half the time
+    assert validation.pos_y[0].shape[1] == 1000 // 4                      # 10-s mixes (4 s where every clip fits)

@@ -442,3 +442,105 @@ def test_a_file_that_cannot_be_read_is_named_once_in_its_skip_line(tmp_path, cap
         fb = featurize(utts, FrontendConfig(), "t", progress=False)
     said = [str(w.message) for w in caught if issubclass(w.category, SpeechseqWarning)]
     assert len(fb) == 1 and said[0] == f"skipped {tmp_path / 'gone.wav'}: no such file"
+
+
+def test_background_folders_of_one_name_and_weight_stay_two_sources(tmp_path, rng):
+    """--backgrounds a/noise b/noise c/street: the two folders named alike, of the same weight, were keyed as one
+    stream (role, folder name, weight), so the noise folders were drawn as one source of three: half the crops
+    instead of two thirds. Each --backgrounds PATH is a stream of its own."""
+    from speechseq.commands.train_detector import items_from
+    from speechseq.train.kwbank import build_bank
+
+    for folder, name in (("a/noise", "hum.wav"), ("b/noise", "fan.wav"), ("c/street", "street.wav")):
+        (tmp_path / folder).mkdir(parents=True)
+        sf.write(tmp_path / folder / name, (0.05 * rng.standard_normal(16000)).astype(np.float32), 16000)
+    items = [i for spec in ("a/noise", "b/noise", "c/street") for i in items_from([str(tmp_path / spec)], "bg", "yes")]
+    assert [i.role for i in items] == ["bg"] * 3
+    bank = build_bank(items, workers=1)
+    assert bank["bg/weight"].tolist() == [1.0, 1.0, 1.0]
+    assert np.diff(bank["bg/offsets"]).tolist() == [98, 98, 98]
+    assert bank["meta"]["roles"]["bg"]["per_source"] == {"noise": 2, "street": 1}
+
+
+def _segments_manifest(tmp_path, rng, n: int = 20) -> Path:
+    """long.wav: n stretches of 2 s (a second of noise, a second of a quieter one), and a manifest of one row for
+    each stretch's first second (offset 2k s, duration 1 s)."""
+    x = np.concatenate([np.concatenate([0.1 * rng.standard_normal(16000), 0.01 * rng.standard_normal(16000)])
+                        for _ in range(n)]).astype(np.float32)
+    sf.write(tmp_path / "long.wav", x, 16000)
+    m = tmp_path / "segments.jsonl"
+    m.write_text("".join(json.dumps({"audio_filepath": "long.wav", "text": "the old house", "offset": 2 * k,
+                                     "duration": 1.0}) + "\n" for k in range(n)))
+    return m
+
+
+def test_manifest_rows_with_an_offset_are_their_segments_not_the_whole_file(tmp_path, rng):
+    """A manifest of segments of one long file (NeMo's offset / duration, as the recogniser's manifests read them):
+    each row was read as the whole 40-s file, every one of the 20 a copy of it, and all of them held out or none (by
+    the file's name). Each row is its own second, held out by its name and offset."""
+    from speechseq.commands.train_detector import items_from
+    from speechseq.train.kwbank import BankConfig, build_bank
+
+    items = items_from([str(_segments_manifest(tmp_path, rng))], "neg", "activate")
+    assert len(items) == 20 and sorted(i.role for i in items).count("val_neg") == 2   # offsets 20 and 26 s
+    bank = build_bank(items, BankConfig(reverb_prob=0.0, colour_prob=0.0), workers=1)
+    lengths = np.concatenate([np.diff(bank["neg/offsets"]), np.diff(bank["val_neg/offsets"])])
+    assert lengths.tolist() == [118] * 20                                    # 1 s and the bank's 0.1 s each side
+    assert bank["meta"]["files"] == {"neg": 18, "val_neg": 2}
+
+
+def test_segments_of_one_file_may_be_keyword_and_not_but_not_both(tmp_path, rng):
+    """Rows of one recording's segments given as --positives and as --negatives are other audio: not "given both
+    ways"; a segment given as both is."""
+    from speechseq.commands.train_detector import _given_both_ways, items_from
+    from speechseq.errors import SpeechseqError
+
+    m = _segments_manifest(tmp_path, rng, n=4)
+    rows = [json.loads(line) for line in m.read_text().splitlines()]
+    (tmp_path / "pos.jsonl").write_text("".join(json.dumps({**r, "text": "activate"}) + "\n" for r in rows[:2]))
+    (tmp_path / "neg.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[2:]))
+    pos = items_from([str(tmp_path / "pos.jsonl")], "pos", "activate")
+    _given_both_ways(pos + items_from([str(tmp_path / "neg.jsonl")], "neg", "activate"))
+    with pytest.raises(SpeechseqError, match="1 file is given both as keyword recordings"):
+        _given_both_ways(pos + items_from([str(m)], "neg", "activate")[:1])
+
+
+def test_a_segment_outside_its_file_or_a_bad_offset_is_said(tmp_path, rng, capfd):
+    """A segment that starts after its file ends is skipped with its times said; an offset that is not a number of
+    seconds >= 0 is one line naming the manifest's line."""
+    from speechseq.commands.train_detector import items_from
+    from speechseq.errors import SpeechseqError
+    from speechseq.train.kwbank import BankConfig, build_bank
+
+    m = _segments_manifest(tmp_path, rng, n=2)
+    m.write_text(m.read_text() + json.dumps({"audio_filepath": "long.wav", "text": "", "offset": 9.5}) + "\n")
+    items = items_from([str(m)], "neg", "activate")
+    bank = build_bank(items, BankConfig(reverb_prob=0.0, colour_prob=0.0), workers=1)
+    assert bank["meta"]["failed"] == 1
+    assert f"skipped {tmp_path / 'long.wav'}: segment from 9.5 s: the file ends at 4 s" in capfd.readouterr().err
+    for bad, what in (("-1", "-1"), ('"soon"', "'soon'")):
+        m.write_text(f'{{"audio_filepath": "long.wav", "text": "", "offset": 0}}\n'
+                     f'{{"audio_filepath": "long.wav", "text": "", "offset": {bad}}}\n')
+        with pytest.raises(SpeechseqError, match=f"^{m}:2: offset {what}: not a number of seconds >= 0"):
+            items_from([str(m)], "neg", "activate")
+    m.write_text('{"audio_filepath": "long.wav", "text": "", "offset": 1, "duration": 0}\n')
+    with pytest.raises(SpeechseqError, match=f"^{m}:1: duration 0: not a number of seconds > 0"):
+        items_from([str(m)], "neg", "activate")
+
+
+def test_babble_is_never_made_of_the_whole_file_of_a_keyword_segment(tmp_path, rng):
+    """A long recording's segments given as --positives (the keyword) and as --negatives (the rest): the generated
+    babble background was made of each negative row's file, whole: the keyword segments in it, mixed in as audio
+    without the keyword. Segments are left out of the babble (a file given whole is babbled as before)."""
+    from speechseq.commands.train_detector import generated_backgrounds, items_from
+
+    m = _segments_manifest(tmp_path, rng, n=4)
+    rows = [json.loads(line) for line in m.read_text().splitlines()]
+    (tmp_path / "pos.jsonl").write_text("".join(json.dumps({**r, "text": "activate"}) + "\n" for r in rows[:2]))
+    (tmp_path / "neg.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[2:]))
+    items = [*items_from([str(tmp_path / "pos.jsonl")], "pos", "activate"),
+             *items_from([str(tmp_path / "neg.jsonl")], "neg", "activate")]
+    assert "babble" not in generated_backgrounds(items, seconds=2)
+    sf.write(tmp_path / "word.wav", (0.1 * rng.standard_normal(8000)).astype(np.float32), 16000)
+    whole = items_from([str(tmp_path / "word.wav")], "neg", "activate")
+    assert "babble" in generated_backgrounds(items + whole, seconds=2)

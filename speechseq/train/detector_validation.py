@@ -21,6 +21,7 @@ start, is measured at every threshold (`val_end_offset_table`, `end_offset_table
 """
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -59,7 +60,10 @@ class Validation:
         own = 0
         if self.has_val:
             tail = torch.from_numpy(quiet_tail(bank["val_bg/q"].shape[1])).to(self.dev)
-            pos_mixer = Mixer(bank, quiet, stride, device, roles=roles)
+            quiet = replace(quiet, clip_s=_positive_mix_s(bank, quiet.clip_s, mix))
+            # each held-out keyword clip drawn alike: a source's weight (PATH:W) is how often training draws it
+            once = {**bank, "val_pos/weight": np.ones(len(bank["val_pos/weight"]), np.float32)}
+            pos_mixer = Mixer(once, quiet, stride, device, roles=roles)
             for n in _split(recipe.val_positives, 128):
                 x, y = pos_mixer.batch(rng, n, min_pos=1, max_pos=1, max_neg=1, specaug=False)
                 self.pos_x.append(_followed(x, tail, bank, mix.range_db))
@@ -156,6 +160,14 @@ def end_offset_table(posts: list[np.ndarray], smoothing_steps: int, step_s: floa
     delays = np.nanmedian(first[:, reached], axis=0) - (smoothing_steps - 1) / 2
     return {"threshold": [float(t) for t in THRESHOLDS[reached]],
             "end_offset_s": [round(float(d) * step_s, 4) for d in delays]}
+
+
+def _positive_mix_s(bank: dict, clip_s: float, mix: MixConfig) -> float:
+    """The length of the validation mixes of a keyword: `clip_s`, or where the longest held-out keyword clip at the
+    slowest tempo does not fit one (a person's take of 3.5-5 s, kwbank.MAX_TAKE_S), twice that clip, so that a
+    negative no longer than it fits beside it (a longer one is left out first), at most a training mix's length."""
+    longest = int(np.diff(bank["val_pos/offsets"]).max()) / mix.tempo[0] / 100
+    return clip_s if longest <= clip_s else max(clip_s, min(mix.clip_s, math.ceil(20 * longest) / 10))
 
 
 def _split(total: int, size: int) -> list[int]:

@@ -49,7 +49,10 @@ def dequantize(q: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class BankItem:
-    """One clip for the bank. synthetic: give it a random room and microphone first."""
+    """One clip for the bank. synthetic: give it a random room and microphone first. offset, end: the segment
+    [offset, end) of the file in seconds (a manifest row's offset and duration, as speechseq.train.manifests reads
+    them; None: from its start, to its end). stream: the source given (a --backgrounds PATH) whose background files
+    are streamed end to end, apart from those of another source of the same name and weight ("": by `source`)."""
 
     path: str
     role: str
@@ -57,6 +60,9 @@ class BankItem:
     source: str = ""
     synthetic: bool = False
     text: str = ""
+    offset: float | None = None
+    end: float | None = None
+    stream: str = ""
 
 
 @dataclass(frozen=True)
@@ -122,20 +128,40 @@ def _person_vad():
 
 
 def _work(args: tuple[int, BankItem, BankConfig]) -> tuple[int, np.ndarray | None, int, float, str | None]:
-    index, item, cfg = args
+    index, q, end, power, err = _clip(*args)
+    if err is not None and _segment(args[1]):  # which part of the file, in build_bank's line naming it
+        err = f"{_segment(args[1])}: {err}"
+    return index, q, end, power, err
+
+
+def _segment(item: BankItem) -> str:
+    """The part of its file a clip is ("segment 2-3.5 s", "segment from 60 s"), "" for a whole file."""
+    if item.offset is None and item.end is None:
+        return ""
+    return f"segment {item.offset or 0:g}-{item.end:g} s" if item.end is not None else f"segment from {item.offset:g} s"
+
+
+def _clip(index: int, item: BankItem, cfg: BankConfig) -> tuple[int, np.ndarray | None, int, float, str | None]:
     from ..audio import load_audio
 
     try:
         audio = load_audio(item.path)
     except Exception as err:  # a bad file is reported and skipped, not fatal (its path said once, by build_bank)
         return index, None, 0, 0.0, str(err).removeprefix(f"{Path(item.path)}: ")
+    if item.offset is not None or item.end is not None:  # a segment of a long file (a manifest row's offset)
+        start = int(round((item.offset or 0) * 16000))
+        if start >= len(audio):
+            return index, None, 0, 0.0, f"the file ends at {round(len(audio) / 16000, 2):g} s"
+        audio = audio[start: None if item.end is None else max(start + 1, int(round(item.end * 16000)))]
     if len(audio) == 0:  # a few samples at a higher rate resample to none
         return index, None, 0, 0.0, "no audio samples at 16 kHz"
     rng = np.random.default_rng([cfg.seed, index])
     if item.role.endswith("bg"):
         if len(audio) > int(cfg.max_bg_s * 16000):  # said, not silent: "an hour of talk radio" in one file
-            print(f"note: {item.path}: only its first {cfg.max_bg_s:g} s of {len(audio) / 16000:.0f} s are used as a "
-                  f"background (cut a long recording into files of at most {cfg.max_bg_s:g} s to use all of it)",
+            part = f" ({_segment(item)})" if _segment(item) else ""
+            print(f"note: {item.path}{part}: only its first {cfg.max_bg_s:g} s of {len(audio) / 16000:.0f} s are "
+                  f"used as a background (cut a long recording into files of at most {cfg.max_bg_s:g} s to use all "
+                  "of it)",
                   file=sys.stderr, flush=True)
         audio = audio[: int(cfg.max_bg_s * 16000)]
         feats = logmel(audio, FrontendConfig(n_mels=cfg.n_mels))
@@ -175,7 +201,7 @@ def _work(args: tuple[int, BankItem, BankConfig]) -> tuple[int, np.ndarray | Non
         seconds = len(audio) / 16000
         if seconds < MIN_TAKE_S:  # a click or a cut-off file: its label would teach the detector to fire on it
             return index, None, 0, 0.0, f"{1000 * seconds:.0f} ms of sound, too short to hold the keyword"
-        if seconds > MAX_TAKE_S:  # never fits a validation mix, rarely a training one: it only takes draws
+        if seconds > MAX_TAKE_S:  # rarely fits a mix beside other clips: it only takes draws
             return index, None, 0, 0.0, (f"{seconds:.1f} s of sound after cutting to its speech, more than one "
                                          f"take of the keyword (at most {MAX_TAKE_S:g} s): one take a file "
                                          "(speechseq record --input cuts a long recording into takes)")
@@ -201,8 +227,9 @@ def _no_sound(audio: np.ndarray, cfg: BankConfig) -> str | None:
 FLOOR_MARGIN_DB = 1.0
 
 # A person's recording of the keyword, cut to its speech, outside these lengths is reported and skipped: a click or a
-# clip cut short, or several takes or a whole session in one file (the validation mixes are 4 s, the training ones
-# 10 s; `speechseq record` keeps takes of at most 2.5 s, padded 0.2 s each side).
+# clip cut short, or several takes or a whole session in one file (the training mixes are 10 s, the validation ones 4 s
+# or, where a held-out take does not fit one, up to 10 s; `speechseq record` keeps takes of at most 2.5 s, padded 0.2 s
+# each side).
 MIN_TAKE_S, MAX_TAKE_S = 0.1, 5.0
 # A quiet recording (its peak under `speechseq record`'s "too quiet", TakeConfig.quiet_dbfs) in which a VAD hears no
 # speech, and whose loudest frame lies less than this over its noise floor (10th percentile of its frames' power),
@@ -251,8 +278,9 @@ def padded_speech_end(frame_db: np.ndarray, cfg: BankConfig = BankConfig()) -> i
 
 
 def build_bank(items: Sequence[BankItem], cfg: BankConfig = BankConfig(), workers: int = 2,
-               extra_arrays: dict[str, tuple[np.ndarray, str]] | None = None, meta: dict | None = None) -> dict:
-    """Compute features of every item (in parallel, with a progress bar) into a bank dict.
+               extra_arrays: dict[str, tuple[np.ndarray, str]] | None = None, meta: dict | None = None,
+               progress: bool = True) -> dict:
+    """Compute features of every item (in parallel, with a progress bar on stderr where `progress`) into a bank dict.
 
     extra_arrays: name -> (float (N,) audio, role): generated audio (noise, babble) added as
     one clip of that role each. Returns {"meta": dict, "<role>/<field>": ndarray, ...}.
@@ -267,7 +295,8 @@ def build_bank(items: Sequence[BankItem], cfg: BankConfig = BankConfig(), worker
     failed = 0
     with job_pool(workers, len(jobs), quiet_worker) as pool:
         done = pool.imap_unordered(_work, jobs, chunksize=8) if pool else map(_work, jobs)
-        for index, q, end, power, err in tqdm(done, total=len(jobs), desc="features", unit="clip", dynamic_ncols=True):
+        for index, q, end, power, err in tqdm(done, total=len(jobs), desc="features", unit="clip", dynamic_ncols=True,
+                                              file=sys.stderr, disable=not progress):
             if err is not None:
                 failed += 1
                 tqdm.write(f"skipped {items[index].path}: {err}", file=sys.stderr)  # where warnings go
@@ -275,17 +304,18 @@ def build_bank(items: Sequence[BankItem], cfg: BankConfig = BankConfig(), worker
             results[index] = (q, end, power)
     per_role: dict[str, list] = {r: [] for r in ROLES}
     texts: dict[str, list[str]] = {r: [] for r in ROLES}
-    streams: dict[tuple[str, str], list] = {}
+    streams: dict[tuple[str, str, float, str], list] = {}
     for it, res in zip(items, results):
         if res is None:
             continue
-        if it.role.endswith("bg"):  # backgrounds: one stream per source (and weight), so crops run through recordings
-            streams.setdefault((it.role, it.source, it.weight), []).append((res[0], it.weight))
+        if it.role.endswith("bg"):  # backgrounds: one stream per source given (and weight), so crops run through
+            # recordings; two folders of one name (a/noise b/noise) two sources, each drawn as one
+            streams.setdefault((it.role, it.source, it.weight, it.stream), []).append((res[0], it.weight))
         else:
             per_role[it.role].append((res[0], res[1], res[2], it.weight, it.source))
             texts[it.role].append(it.text)
     files: dict[str, list[int]] = {}  # each background role's file lengths (frames), in the order of its frames
-    for (role, source, _), parts in streams.items():
+    for (role, source, _, _), parts in streams.items():
         q = np.concatenate([p[0] for p in parts])
         power = float(np.exp(dequantize(q).astype(np.float64)).sum(axis=1).mean())
         per_role[role].append((q, -1, power, parts[0][1], source))
