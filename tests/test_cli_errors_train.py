@@ -4,6 +4,7 @@ import argparse
 import contextlib
 import io
 import json
+import signal
 import warnings
 from pathlib import Path
 
@@ -243,6 +244,35 @@ def test_train_lm_bad_text_and_out(files, tmp_path, capsys):
     assert not (tmp_path / "r2").exists()
 
 
+@pytest.mark.parametrize("command", ["lm", "recognizer", "detector"])
+def test_an_out_that_cannot_be_written_is_one_line_before_any_work(command, files, tmp_path, capsys):
+    """OUT on a full disk (here writes past 8 kB refused, EFBIG, as ENOSPC would be): the first write of any size was
+    the first checkpoint, so `train lm` trained a whole epoch (the recogniser made its features, the detector its
+    bank) before "cannot write the checkpoint (...); is the disk full? The last one written is kept", none written.
+    Every train command writes and removes a probe file in OUT first, and says so in one line; so it does for a
+    folder where no file can be made (/proc, which passes os.access as root)."""
+    import resource
+
+    wav, notes, _ = files
+    data = {"lm": ["--text", notes, "--hidden", "8", "--embed-dim", "4"], "recognizer": ["--manifest", notes],
+            "detector": ["--keyword", "yes", "--positives", wav, "--negatives", wav, "--workers", "1"]}[command]
+    out = tmp_path / "run"
+    limits = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails instead of killing
+    resource.setrlimit(resource.RLIMIT_FSIZE, (8000, limits[1]))
+    try:
+        code, _, err = run(capsys, "train", command, *data, "--out", out, "--epochs", "1")
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limits)
+        signal.signal(signal.SIGXFSZ, handler)
+    assert code == 1 and err.splitlines()[-1] == f"speechseq: error: {out}: cannot write in it (file too large): " \
+                                                 "use another --out", err
+    assert "epoch" not in err and [p.name for p in out.iterdir() if p.name != ".lock"] == []
+    if Path("/proc").is_dir() and command == "lm":
+        code, _, err = run(capsys, "train", command, *data, "--out", "/proc", "--epochs", "1")
+        assert code == 1 and "/proc: cannot write in it (" in err and len(err.splitlines()) == 1, err
+
+
 def test_train_detector_out_is_a_file(files, capsys):
     wav, notes, _ = files
     code, _, err = run(capsys, "train", "detector", "--keyword", "yes", "--positives", wav, "--negatives", wav,
@@ -327,6 +357,25 @@ def _parser(*names: str) -> argparse.ArgumentParser:
     for name in names:
         p = next(a for a in p._actions if isinstance(a, argparse._SubParsersAction)).choices[name]
     return p
+
+
+@pytest.mark.parametrize("command", ["lm", "recognizer", "detector"])
+def test_help_says_what_a_raised_epochs_does_to_the_learning_rate(command):
+    """--epochs may change on a rerun, and raised on a finished run it stretches the cosine decay over the new total:
+    the rate jumped from its floor back to about half the peak (tests/test_loop.py pins the numbers), which no help
+    said. The recogniser's also names every rerun check: the process count (torchrun) was left out."""
+    text = " ".join(_parser("train", command).format_help().split())
+    assert "raised on a finished run, the learning rate's cosine decay is stretched over the new total: the rate " \
+           "jumps from its floor (5 % of --lr) back to about half of --lr for twice the epochs, and decays again" \
+           in text, text
+    assert "give the whole --epochs from the start" in text
+    if command == "recognizer":
+        assert "another --lr, --seed, --batch-seconds, --repeat, augmentation or number of processes (torchrun " \
+               "--nproc-per-node): an error" in text, text
+    if command == "detector":
+        assert "--init OUT/best.pt --lr 0.0001" in text
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert "`--epochs` raised on a finished run stretches the learning rate's cosine decay over the new total" in readme
 
 
 def test_help_explains_every_option_of_train_lm_and_shows_no_empty_default():

@@ -50,14 +50,13 @@ def test_train_recognizer_draws_no_bars_into_a_log_file(tmp_path):
     assert "epoch 1/1 (" in err
 
 
-def test_train_detector_draws_no_epoch_bars_into_a_log_file(tmp_path):
+def test_train_detector_draws_no_bars_into_a_log_file(tmp_path):
     pytest.importorskip("torch")
     pos = _clips(tmp_path / "pos", ["yes"] * 6)
     neg = _clips(tmp_path / "neg", ["no"] * 6)
     code, _, err = run("train", "detector", "--keyword", "yes", "--out", tmp_path / "run", "--positives", pos,
                        "--negatives", neg, "--epochs", "1", "--steps", "2", "--batch", "4", "--workers", "1")
-    # (the clips' "features" bar is speechseq.train.kwbank's own: drawn whatever stderr is)
-    assert code == 0 and "\repoch" not in err
+    assert code == 0 and "\r" not in err  # neither the clips' "features" bar (speechseq.train.kwbank) nor the epoch's
     assert "epoch 1/1 (" in err
 
 
@@ -128,6 +127,26 @@ def test_a_newline_in_a_file_name_does_not_split_its_result_line(tmp_path):
         assert code == 0 and json.loads(out)["file"] == str(odd), err
 
 
+def test_transcribe_writes_a_control_character_in_a_name_as_detect_does(tmp_path):
+    """transcribe's text lines ("NAME: text", several files) and its warning for two inputs of one stem wrote a
+    newline in a name raw: the line split in two, the second naming no file."""
+    odd = tmp_path / "take\n2.wav"
+    odd.write_bytes(SAMPLE.read_bytes())
+    (tmp_path / "b").mkdir()
+    twin = tmp_path / "b" / "take\n2.wav"
+    twin.write_bytes(SAMPLE.read_bytes())
+    code, out, err = run("transcribe", odd, SAMPLE, "--decoder", "greedy", "--vad", "off")
+    lines = out.splitlines()
+    assert code == 0 and len(lines) == 2, (out, err)
+    assert lines[0].startswith(f"{tmp_path}/take\\n2.wav: ") and lines[1].startswith(f"{SAMPLE}: ")
+    code, out, err = run("transcribe", odd, twin, "--decoder", "greedy", "--vad", "off", "--output-dir",
+                         tmp_path / "out")
+    assert code == 0 and err.splitlines() == [f"speechseq: warning: {tmp_path}/b/take\\n2.wav: its stem is another "
+                                              "input's too: written as take\\n2-2.txt"], err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["take\n2-2.txt", "take\n2.txt"]
+
+
+
 # 5. a reader that stops early (`| head -1`, `| grep -q`): what it read is what it wanted. Python's own flush of
 # stdout at exit found the pipe gone: "Exception ignored in: <_io.TextIOWrapper name='<stdout>' ...>
 # BrokenPipeError" on stderr and exit status 120, from every command, --help and --version included (unseen where
@@ -162,3 +181,70 @@ def test_a_reader_that_stops_early_ends_no_command_in_an_error(argv, lines):
     code, read, err = _reader_gone(argv, lines)
     assert code == 0 and err == "", err
     assert all(line.startswith(("{", str(SAMPLE))) for line in read)
+
+
+# 6. standard output closed (`speechseq detect x.wav >&-`, a service started without one): Python makes sys.stdout
+# None, and print() drops every line in silence (exit 0); --json's write was an AttributeError traceback
+
+def _stdout_closed(argv: list) -> tuple[int, str]:
+    """Run `python -m speechseq argv` with its standard output closed, as `>&-` leaves it: (exit code, stderr)."""
+    import subprocess
+    import sys
+
+    r = subprocess.run(["sh", "-c", 'exec "$0" -m speechseq "$@" >&-', sys.executable, *map(str, argv)],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT, timeout=120)
+    return r.returncode, r.stderr
+
+
+@pytest.mark.parametrize("argv", [["detect", SAMPLE], ["detect", SAMPLE, "--json"], ["features", SAMPLE],
+                                  ["transcribe", SAMPLE, "--decoder", "greedy", "--vad", "off"]])
+def test_a_closed_standard_output_is_one_error(argv):
+    code, err = _stdout_closed(argv)
+    assert code == 1 and err.splitlines() == ["speechseq: error: standard output is closed: the results have nowhere "
+                                              "to go (send them to a file, or to /dev/null)"], err
+
+
+def test_a_command_that_writes_nothing_on_standard_output_runs_without_one(tmp_path):
+    code, err = _stdout_closed(["transcribe", SAMPLE, "--decoder", "greedy", "--vad", "off", "--output-dir", tmp_path])
+    assert code == 0 and err == "" and (tmp_path / "activate_kitchen_lights.txt").read_text().strip()
+
+
+# 7. a manifest is a file or a folder: '-' (standard input) and a device or a pipe were said to be "not found"
+
+@pytest.mark.parametrize("given, says", [
+    ("-", "-: a manifest is not read from standard input; save it to a file and name that"),
+    ("/dev/null", "/dev/null: not a file or a folder (a device or a pipe): save the manifest to a file and name that"),
+])
+def test_eval_recognizer_says_why_a_manifest_that_is_no_file_is_not_read(given, says, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run("eval", "recognizer", "--manifest", given, "--decoder", "greedy")
+    assert code == 1 and out == "" and err.splitlines() == [f"speechseq: error: {says}"], err
+    code, out, err = run("eval", "recognizer", "--manifest", "gone.jsonl", "--decoder", "greedy")
+    assert code == 1 and err.splitlines() == ["speechseq: error: manifest not found: gone.jsonl"], err
+
+
+# 8. a report file is written whole or not at all (speechseq.files.written_atomically, as transcribe writes)
+
+def test_eval_recognizer_json_is_written_whole_or_not_at_all(tmp_path):
+    """--json was written in place: a write that failed (a full disk) left the report of an earlier run cut short."""
+    import resource
+    import signal
+
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(json.dumps({"audio_filepath": str(SAMPLE), "text": "activate turn on the kitchen lights"})
+                        + "\n")
+    report = tmp_path / "r.json"
+    argv = ["eval", "recognizer", "--manifest", manifest, "--decoder", "greedy", "--vad", "off", "--json", report]
+    code, _, err = run(*argv)
+    whole = report.read_text()
+    assert code == 0 and json.loads(whole)["utterances"] == 1, err
+    limits = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG), as on a full disk
+    resource.setrlimit(resource.RLIMIT_FSIZE, (len(whole) // 2, limits[1]))
+    try:
+        code, out, err = run(*argv)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limits)
+        signal.signal(signal.SIGXFSZ, handler)
+    assert code == 1 and err.splitlines()[-1] == f"speechseq: error: --json {report}: not written (File too large)"
+    assert report.read_text() == whole and sorted(p.name for p in tmp_path.iterdir()) == ["m.jsonl", "r.json"]

@@ -351,3 +351,24 @@ def test_export_docstring_gives_the_context_input_the_graph_has(tmp_path):
     assert ctx.type.tensor_type.shape.dim[1].dim_value == TINY_CMN.kernel - TINY_CMN.stride + TINY_CMN.norm_frames
     doc = " ".join(exporter.__doc__.split())
     assert "`context` (B, K - S + N, F)" in doc and "N: norm_frames" in doc, doc
+
+
+def test_export_leaves_the_callers_model_as_it_was(tmp_path):
+    """export_detector exported the caller's own model: it moved it to the CPU (a run on a GPU that exported between
+    epochs went on with its weights on the CPU, its optimizer's on the GPU) and set every layer back to training mode
+    after, a batch norm the caller kept frozen (`norm.eval()` while the rest trains, a common fine-tune) included: its
+    statistics then drifted with the fine-tune's batches. It exports a copy now (as export_streaming does)."""
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model = _trained_like(TINY).to(device).train()
+    model.norm.eval()  # frozen statistics
+    modes = {name: m.training for name, m in model.named_modules()}
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    path = export_detector(model, tmp_path / "kw.onnx", {"keyword": "hello"})
+    assert {name: m.training for name, m in model.named_modules()} == modes
+    assert not modes["norm"] and modes["gru"]
+    assert {p.device.type for p in model.parameters()} == {device}
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    feats = _features(2.0)[: 60]
+    with torch.no_grad():  # the graph is the eval-mode network's
+        ref = torch.sigmoid(_trained_like(TINY)(torch.from_numpy(feats)[None]))[0].numpy()
+    assert np.abs(_stream_onnx(KeywordModel(path), feats, seed=4) - ref).max() <= 1e-4

@@ -1,4 +1,5 @@
 """The shared training loop: it learns, keeps the best checkpoint, and resumes where it stopped."""
+import contextlib
 import json
 import os
 import signal
@@ -252,6 +253,72 @@ def test_a_checkpoint_that_cannot_be_written_is_one_line_and_leaves_no_tmp(tmp_p
     assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt"]
     monkeypatch.undo()
     assert load_checkpoint(tmp_path / "last.pt")["epoch"] == 1
+
+
+@contextlib.contextmanager
+def _files_up_to(size: int):
+    """Writes past `size` bytes refused (EFBIG, as a full disk's ENOSPC: both reach torch as a failed write)."""
+    import resource
+
+    limits = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails instead of killing
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, limits[1]))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limits)
+        signal.signal(signal.SIGXFSZ, handler)
+
+
+def test_a_checkpoint_the_system_refuses_says_why_and_whether_one_is_kept(tmp_path):
+    """The first checkpoint a full disk refused said "([enforce fail at inline_container.cc:672] . unexpected pos
+    ...); is the disk full? The last one written is kept", though none was ever written: it gives the system's
+    reason now, and says that one is kept only where one is."""
+    from speechseq.errors import SpeechseqError
+    from speechseq.train.loop import save_checkpoint
+
+    big = {"w": torch.zeros(4096)}
+    with _files_up_to(4096):
+        with pytest.raises(SpeechseqError) as first:
+            save_checkpoint(big, tmp_path / "best.pt")
+        save_checkpoint({"epoch": 1}, tmp_path / "last.pt")  # a small one fits
+        with pytest.raises(SpeechseqError) as later:
+            save_checkpoint(big, tmp_path / "last.pt")
+    assert str(first.value) == f"{tmp_path / 'best.pt'}: cannot write the checkpoint (File too large); none was " \
+                               "written before"
+    assert str(later.value) == f"{tmp_path / 'last.pt'}: cannot write the checkpoint (File too large); the last " \
+                               "one written is kept"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt"] and load_checkpoint(tmp_path / "last.pt") == {
+        "epoch": 1}
+    (tmp_path / "closed").mkdir()
+    with pytest.raises(SpeechseqError) as gone:  # the folder removed under the run
+        save_checkpoint(big, tmp_path / "closed" / "gone" / "last.pt")
+    assert str(gone.value).endswith("last.pt: cannot write the checkpoint (No such file or directory); none was "
+                                    "written before")
+
+
+def test_more_epochs_on_a_finished_run_stretch_the_rate_decay(tmp_path):
+    """What the train commands' --help and README say of a rerun with a raised --epochs: the cosine decay runs over
+    the new total, so the rate jumps from its floor back to about half the peak (twice the epochs) and decays again."""
+    import math
+
+    from torch.optim.optimizer import register_optimizer_step_pre_hook
+
+    x = torch.randn(40, 3, generator=torch.Generator().manual_seed(0))
+    rates = []
+    hook = register_optimizer_step_pre_hook(
+        lambda opt, args, kwargs: rates.append(opt.param_groups[0]["lr"]))
+    try:
+        for epochs in (2, 4):  # 10 steps an epoch: a finished run of 2, rerun with --epochs 4
+            train_loop(torch.nn.Linear(3, 1), lambda e: x.split(4), lambda m, b: ((m(b) ** 2).mean(), {}), None,
+                       tmp_path, "toy", {}, LoopConfig(epochs=epochs, lr=1.0, ema_decay=None), progress=False)
+    finally:
+        hook.remove()
+    assert len(rates) == 40
+    floor = LoopConfig().lr_min_ratio
+    assert rates[19] == pytest.approx(floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * 19 / 20)))  # 0.056
+    assert rates[20] == pytest.approx(floor + (1 - floor) * 0.5) == 0.525  # half way down the longer decay
+    assert rates[39] == pytest.approx(floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * 39 / 40)))
 
 
 def _ddp_run(out: Path, epochs: int, wrap: bool) -> dict:

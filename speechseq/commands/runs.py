@@ -3,10 +3,11 @@
 A rerun resumes from OUT/last.pt (and the detector's OUT/bank.npz). Resuming a run of other data, of another model
 size or from a damaged file would train the wrong thing, or fail with a traceback deep in torch: these checks say so
 in one line first, with what to do. A run holds its OUT while it trains (`only_run`): a second command into it
-is refused at once.
+is refused at once; then one it cannot write in (`writable_out`).
 """
 from __future__ import annotations
 
+import errno
 import os
 import unicodedata
 from collections.abc import Iterator
@@ -75,6 +76,40 @@ def only_run(out: Path) -> Iterator[None]:
             os.close(fd)  # the lock with it
 
 
+PROBE_BYTES = 1 << 20  # written to OUT before a run: a disk with less room left is full for training's files
+
+
+def writable_out(out: Path) -> None:
+    """An error unless this process can make a file of PROBE_BYTES in OUT (removed at once), checked by every train
+    command once it holds OUT (`only_run`, which says first whether another run trains there): the first write to
+    OUT was the first checkpoint, so a full disk (or a folder where no file can be made: os.access passes /proc for
+    root) was found an epoch later, the recogniser's features or the detector's bank made for nothing."""
+    probe = Path(out) / f".write-probe-{os.getpid()}"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as err:
+        raise _cannot_write(out, err) from None
+    try:
+        block, written = bytes(1 << 16), 0
+        while written < PROBE_BYTES:
+            done = os.write(fd, block[: PROBE_BYTES - written])
+            if not done:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            written += done
+    except OSError as err:
+        raise _cannot_write(out, err) from None
+    finally:
+        os.close(fd)
+        probe.unlink(missing_ok=True)
+
+
+def _cannot_write(out: Path, err: OSError) -> SpeechseqError:
+    """writable_out's one line: the system's reason, and room to make where the disk is full."""
+    why = "permission denied" if isinstance(err, PermissionError) else (err.strerror or str(err)).lower()
+    room = "free some space on it, or " if err.errno in (errno.ENOSPC, errno.EDQUOT) else ""
+    return SpeechseqError(f"{out}: cannot write in it ({why}): {room}use another --out")
+
+
 def _holder(fd: int) -> str | None:
     """The pid of the process that holds the lock open at `fd`, None where it is not known: the one the system lists
     (Linux's /proc/locks), else the one in the file while that process lives. The file's alone misled: a run that
@@ -114,6 +149,8 @@ def _open_lock(path: Path, out: Path) -> tuple[int, bool]:
         return os.open(path, os.O_RDWR | os.O_CREAT, 0o644), True  # not truncated: it names the holder
     except PermissionError:
         pass
+    except OSError as err:  # a folder where no file can be made (/proc), a read-only disk: as writable_out says it
+        raise _cannot_write(out, err) from None
     try:
         return os.open(path, os.O_RDONLY), False
     except FileNotFoundError:  # none, and none this user may make

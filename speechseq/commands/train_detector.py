@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ from ..runtime.level import GUARD_RANGE_DB
 from ..train.synth_sets import ENGINE_WEIGHTS
 from .common import (HelpFormatter, bounded, checked_device, draws_bars, guard_range, output_dir, require_torch,
                      seed_arg, text_file, warn)
-from .runs import last_run, only_run, read_last, run_path, same_keyword, same_run
+from .runs import last_run, only_run, read_last, run_path, same_keyword, same_run, writable_out
 from .synth import keyword_arg, keyword_file_name, say
 
 EXAMPLE = """examples:
@@ -23,10 +24,16 @@ synthetic data made once (speechseq synth keyword), plus real backgrounds:
 the course's layout works as is:
   speechseq train detector --keyword activate --out runs/act --positives raw_data/activates \\
       --negatives raw_data/negatives --backgrounds raw_data/backgrounds
-PATH:WEIGHT gives a source a sampling weight (default 1). Manifest rows marked "heldout": true,
-and 15 % of other files (by a hash of the name), are kept for validation. Rerunning the same
+PATH:WEIGHT gives a source a sampling weight in training (default 1; validation draws each held-out
+keyword clip alike). Manifest rows marked "heldout": true, and 15 % of other files (by a hash of the
+name; a row with an "offset" is that segment of its file, [offset, offset + duration)), are kept for
+validation. Rerunning the same
 command resumes (the feature bank is cached in OUT/bank.npz, the training in OUT/last.pt); other data or
-options are refused, but for --epochs, --average, --warps and --natural-weight. Each epoch's
+options are refused, but for --epochs, --average, --warps and --natural-weight. With --epochs
+raised on a finished run, the learning rate's cosine decay is stretched over the new total: the rate
+jumps from its floor (5 % of --lr) back to about half of --lr for twice the epochs, and decays again;
+give the whole --epochs from the start to keep one decay, or go on at a low rate in a new --out with
+--init OUT/best.pt --lr 0.0001 (the default --lr's floor). Each epoch's
 weights stay in OUT/snapshots, to try on real recordings: speechseq export OUT/snapshots/epoch_007.pt
 --out e7.onnx (at the threshold that epoch's validation chose)."""
 
@@ -149,13 +156,16 @@ def items_from(specs: list[str], role: str, keyword: str) -> list:
                 text = str(r.get("text") or "")
                 if role in ("neg", "bg") and contains_keyword(text, keyword):
                     continue  # audio without the keyword, as mixed in (and counted in validation's false accepts)
-                held = r["heldout"] if "heldout" in r else _val(r["audio_filepath"])
+                offset, end = _row_segment(r)  # a segment of a long file: its own clip, held out by its own name
+                held = r["heldout"] if "heldout" in r else _val(r["audio_filepath"] + (
+                    "" if offset is None else f"@{offset:g}"))
                 if held and role == "neg" and r.get("kind") == "sound-alike":
                     # validation counts false accepts per hour of ordinary words and phrases: mixes of held-out
                     # sound-alikes ("amalia" for "amelia") set thresholds of 0.95-0.98 that missed most clips
                     continue
                 item = BankItem(str(path.parent / r["audio_filepath"]), ("val_" + role) if held else role, weight,
-                                r.get("engine", path.parent.name), synthetic="engine" in r, text=text)
+                                r.get("engine", path.parent.name), synthetic="engine" in r, text=text,
+                                offset=offset, end=end, stream=str(path))
                 if role == "pos" and text.strip() and not _says_keyword(text, keyword):
                     others.append(item)  # a manifest of several words (the Precise set's): not the keyword's clips
                 else:
@@ -169,7 +179,8 @@ def items_from(specs: list[str], role: str, keyword: str) -> list:
                                      f"trains its keyword clips as positives and the rest as negatives (read as "
                                      f"recordings, every clip in it would be {_ROLE_NAMES[role]})")
             for f in expand_inputs([str(path)]):
-                items.append(BankItem(str(f), ("val_" + role) if _val(str(f)) else role, weight, path.name))
+                items.append(BankItem(str(f), ("val_" + role) if _val(str(f)) else role, weight, path.name,
+                                      stream=str(path)))
     return items
 
 
@@ -205,9 +216,11 @@ def _other_words(path: Path, n_rows: int, others: list, keyword: str, kept: int)
 def _given_both_ways(items: list) -> None:
     """An error when files are given both as keyword clips and as audio without the keyword (the course's raw_data
     given as --positives beside its raw_data/negatives): each would be trained as the keyword and as not it."""
-    keyword = {os.path.realpath(i.path) for i in items if i.role.endswith("pos")}
-    both = {os.path.realpath(i.path): i for i in items if not i.role.endswith("pos") and os.path.realpath(i.path)
-            in keyword}
+    def clip(i) -> tuple:  # a file, or a segment of one (a manifest row's offset): other segments are other audio
+        return os.path.realpath(i.path), i.offset, i.end
+
+    keyword = {clip(i) for i in items if i.role.endswith("pos")}
+    both = {clip(i): i for i in items if not i.role.endswith("pos") and clip(i) in keyword}
     if both:
         options = sorted({"--negatives" if i.role.endswith("neg") else "--backgrounds" for i in both.values()})
         first = min(i.path for i in both.values())
@@ -231,17 +244,48 @@ def _manifest_rows(path: Path) -> list[dict]:
         if not isinstance(r.get("audio_filepath"), str) or not r["audio_filepath"].strip():
             raise SpeechseqError(f"{path}:{n}: no \"audio_filepath\" (the clip's path, relative to the manifest or "
                                  f"absolute)")
+        if r.get("offset") not in (None, ""):  # NeMo's segments, as speechseq.train.manifests reads them
+            for key, low in (("offset", 0.0), ("duration", None)):
+                value = r.get(key)
+                if key == "offset" or value not in (None, ""):
+                    number = _seconds(value)
+                    if number is None or (number < low if low is not None else number <= 0):
+                        raise SpeechseqError(f"{path}:{n}: {key} {value!r}: not a number of seconds "
+                                             f"{'>= 0' if low is not None else '> 0'} (a segment of the file: "
+                                             f"[offset, offset + duration), to its end without a duration)")
         rows.append(r)
     return rows
 
 
+def _seconds(value) -> float | None:
+    """A manifest's number of seconds (a JSON number or a string of one), None for anything else."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _row_segment(row: dict) -> tuple[float | None, float | None]:
+    """(offset, end) in seconds of the segment a manifest row names (NeMo's offset and duration; checked by
+    `_manifest_rows`), (None, None) for a row of the whole file: a duration alone describes the file, as
+    speechseq.train.manifests reads it."""
+    if row.get("offset") in (None, ""):
+        return None, None
+    offset = _seconds(row["offset"])
+    duration = None if row.get("duration") in (None, "") else _seconds(row["duration"])
+    return offset, None if duration is None else offset + duration
+
+
 def generated_backgrounds(items: list, seconds: int = 60) -> dict[str, tuple]:
     """Generated backgrounds for the bank (name -> (audio, role)): white, pink and brown noise, and babble
-    of the training negatives (up to 6 clips a second at once, `speechseq.train.augment.babble`), as
-    training backgrounds. When the data hold no held-out background recording ("val_bg"), a second draw of
-    the noises serves as validation backgrounds, so that every run is validated: its held-out clips are
-    mixed over them and the false rejects at the --target-fa threshold pick the best epoch. The training
-    draws are the same either way (same seed, drawn first).
+    of the training negatives given as whole files (up to 6 clips a second at once,
+    `speechseq.train.augment.babble`), as training backgrounds. When the data hold no held-out background
+    recording ("val_bg"), a second draw of the noises serves as validation backgrounds, so that every run is
+    validated: its held-out clips are mixed over them and the false rejects at the --target-fa threshold pick
+    the best epoch. The training draws are the same either way (same seed, drawn first).
 
     Session 26, "amelia" from `make_synth_data.py keyword` clips alone (no --backgrounds, default recipe,
     CPU), the 223 real Precise amelia clips missed at <= 2 / 0.5 / 0 false accepts per hour of unseen
@@ -259,7 +303,8 @@ def generated_backgrounds(items: list, seconds: int = 60) -> dict[str, tuple]:
     rng = np.random.default_rng(3)
     n = 16000 * seconds
     out = {k: (coloured_noise(k, n, rng) * 0.05, "bg") for k in ("white", "pink", "brown")}
-    negatives = [it.path for it in items if it.role == "neg"]
+    # files given whole: a segment's file (a manifest row's offset) may hold the keyword elsewhere in it
+    negatives = [it.path for it in items if it.role == "neg" and it.offset is None and it.end is None]
     if negatives:
         out["babble"] = (babble(negatives, seconds, rng), "bg")
     if "val_bg" not in roles:
@@ -310,6 +355,7 @@ def run(args: argparse.Namespace) -> int:
         _split_weight(spec)  # a bad weight is an error before anything is made
     out = output_dir(args.out, "--out")
     with only_run(out):  # before the run OUT holds is read: a second command into it is refused
+        writable_out(out)  # before the synthesis and the bank: not at the first checkpoint
         return _train(args, out, model_cfg, range_db, warps)
 
 
@@ -402,7 +448,8 @@ def _train(args: argparse.Namespace, out: Path, model_cfg, range_db: float, warp
     if bank is None:
         bank = build_bank(items, BankConfig(), args.workers, extra_arrays=generated_backgrounds(items),
                           meta={"keyword": args.keyword, "sources": sources, "listed": listed,
-                                "digest": digest, **({"synthesis": asked} if synthesizes else {})})
+                                "digest": digest, **({"synthesis": asked} if synthesizes else {})},
+                          progress=draws_bars())
         for need, option in (("pos", "--positives"), ("neg", "--negatives")):
             if f"{need}/q" not in bank:  # not cached: a rerun with the files replaced builds the bank again
                 noun = "positives" if need == "pos" else "negatives"
@@ -485,7 +532,8 @@ def content_digest(items) -> str:
             data = Path(item.path).read_bytes()
         except OSError:
             data = b""  # a file that cannot be read: the bank reports it; its name still counts
-        lines.append(f"{item.role}\t{Path(item.path).name}\t{hashlib.sha1(data).hexdigest()}")
+        segment = "" if item.offset is None else f"\t{item.offset:g}-{'' if item.end is None else f'{item.end:g}'}"
+        lines.append(f"{item.role}\t{Path(item.path).name}\t{hashlib.sha1(data).hexdigest()}{segment}")
     return hashlib.sha256(os.fsencode("\n".join(sorted(lines)))).hexdigest()
 
 

@@ -29,8 +29,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Train a character RNN language model on text files (one sentence per "
                                    "line). Held-out perplexity is measured each epoch; rerunning the same "
                                    "command resumes from OUT/last.pt (other text, another model size or "
-                                   "another --lr, --seed or --batch-tokens: an error; --epochs may change). "
-                                   "Export OUT/best.pt with `speechseq export`.",
+                                   "another --lr, --seed or --batch-tokens: an error; --epochs may change, but "
+                                   "raised on a finished run, the learning rate's cosine decay is stretched over "
+                                   "the new total: the rate jumps from its floor (5 % of --lr) back to about half "
+                                   "of --lr for twice the epochs, and decays again; give the whole --epochs from "
+                                   "the start to keep one decay). Export OUT/best.pt with `speechseq export`.",
                        formatter_class=HelpFormatter)
     p.add_argument("--text", nargs="+", required=True, metavar="FILE", help="training text files")
     p.add_argument("--out", required=True, help="run directory (checkpoints, history, curve)")
@@ -65,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     from ..nn.text import LMConfig
     from ..train.lm import KIND, manifest_texts, read_corpus, select_sentences, split_heldout, train_lm
     from ..train.loop import LoopConfig
-    from .runs import only_run, resumable, run_path
+    from .runs import only_run, resumable, run_path, writable_out
 
     for f in args.text:
         text_file(f, "--text")
@@ -107,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
                              f"{args.heldout_percent:g} % (--heldout-percent)")
     out = output_dir(args.out, "--out")
     with only_run(out):  # before OUT's last.pt is read
+        writable_out(out)  # not found at the first checkpoint, an epoch later
         duplicates = len(usable) - len(set(usable))
         overlapping = len(set(usable)) - len(sentences)
         print(f"{len(sentences)} sentences" + (f" ({duplicates} duplicate lines dropped)" if duplicates else "")

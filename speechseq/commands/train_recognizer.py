@@ -7,7 +7,10 @@
 A clip that is missing or cannot be read is reported on one line and left out. Features are computed
 once (and cached in OUT/features) and augmented on the fly. Rerunning the
 same command resumes from OUT/last.pt (other manifests, another model size, or another --lr, --seed,
---batch-seconds, --repeat or augmentation: an error; --epochs may grow). Validation WER/CER is measured each epoch on
+--batch-seconds, --repeat, augmentation or number of processes (torchrun --nproc-per-node): an error; --epochs
+may grow, but raised on a finished run, the learning rate's cosine decay is stretched over the new total: the rate
+jumps from its floor (5 % of --lr) back to about half of --lr for twice the epochs, and decays again; give the
+whole --epochs from the start to keep one decay). Validation WER/CER is measured each epoch on
 --val-manifest, or on a small slice held out from the training manifests; OUT/best.pt keeps the
 best epoch and OUT/curve.png the training curve. For several processes: torchrun
 --nproc-per-node N -m speechseq.train.ddp ... (see speechseq/train/ddp.py).
@@ -26,7 +29,7 @@ from pathlib import Path
 from ..errors import SpeechseqError
 from ..train.manifests import EVAL_SPLITS
 from .common import HelpFormatter, bounded, checked_device, draws_bars, output_dir, require_torch, seed_arg, warn
-from .runs import only_run, resumable, run_path
+from .runs import only_run, resumable, run_path, writable_out
 
 
 # manifest splits that hold evaluation data (Kathleen dev, FSDD test): left out of a manifest read without --split
@@ -317,6 +320,7 @@ def run(args: argparse.Namespace) -> int:
 
     checked_device(args.device)  # before OUT is made
     with only_run(output_dir(args.out, "--out")):
+        writable_out(Path(args.out))  # before the features are made: not at the first checkpoint
         train_recognizer(**setup(args, args.device), progress=draws_bars())
     print(f"best checkpoint: {Path(args.out) / 'best.pt'}", file=sys.stderr)
     return 0

@@ -101,7 +101,7 @@ def _enough_batches(train, opts, world: int) -> None:
 def _train(args: argparse.Namespace, rank: int, world: int, local: int, cuda: bool, held: ExitStack) -> None:
     """This rank's share of the run; rank 0 holds OUT in `held` first (another run into it: every rank stops)."""
     from ..commands.common import output_dir
-    from ..commands.runs import only_run
+    from ..commands.runs import only_run, writable_out
     from ..commands.train_recognizer import _banks, setup
     from .recognizer import same_world, train_recognizer
 
@@ -111,7 +111,9 @@ def _train(args: argparse.Namespace, rank: int, world: int, local: int, cuda: bo
     error = None
     if rank == 0:  # the others wait at _agree
         try:
-            held.enter_context(only_run(output_dir(args.out, "--out")))
+            out = output_dir(args.out, "--out")
+            held.enter_context(only_run(out))
+            writable_out(out)  # a full disk found now, not at the first checkpoint an epoch later
             _banks(args)  # the feature cache, made once
         except Exception as err:  # noqa: BLE001 - any failure here must reach the ranks waiting at _agree
             error = _message(err) if isinstance(err, (SpeechseqError, OSError)) else f"{type(err).__name__}: {err}"

@@ -9,6 +9,7 @@ an event's start, by threshold), training data and metrics.
 """
 from __future__ import annotations
 
+import copy
 import os
 import warnings
 from pathlib import Path
@@ -47,7 +48,8 @@ def detector_from_checkpoint(ckpt: dict) -> Detector | DetectorEnsemble:
 
 def export_detector(model: Detector | DetectorEnsemble, out: str | os.PathLike, meta: dict, opset: int = 17) -> Path:
     """Write `model`'s step graph to `out` with `meta` merged into the standard metadata, atomically (a file at
-    `out` stays as it was until the new one is whole)."""
+    `out` stays as it was until the new one is whole). The graph is a CPU copy's in eval mode: the caller's model
+    keeps its device and the mode of each layer (a batch norm kept frozen in a fine-tune stays so)."""
     out = Path(out)
     cfg = model.cfg
     frontend = FrontendConfig(n_mels=cfg.n_mels, floor=cfg.floor)
@@ -58,26 +60,23 @@ def export_detector(model: Detector | DetectorEnsemble, out: str | os.PathLike, 
             **({"combine": model.combine} if isinstance(model, DetectorEnsemble) else {}),
             "step_s": cfg.stride / frontend.frame_rate, "parameters": model.num_parameters()}
     full.setdefault("keyword", "keyword")
-    was_training = model.training
-    graph = StepGraph(model.cpu().eval())
+    model = copy.deepcopy(model).cpu().eval()
+    graph = StepGraph(model)
     ctx, h = model.initial_state(1)
     feats = torch.zeros(1, 4 * cfg.stride, cfg.n_mels)
-    try:
-        with warnings.catch_warnings(), written_atomically(out) as tmp:
-            # Two known tracer notes, not problems: the ragged-clip branch of Detector._encode is not in the graph
-            # (the step graph takes whole strides, its contract), and torch's advice for GRUs of any batch size is
-            # followed already (the initial states are inputs).
-            warnings.filterwarnings("ignore", message="Converting a tensor to a Python boolean")
-            warnings.filterwarnings("ignore", message="Exporting a model to ONNX with a batch_size other than 1")
-            torch.onnx.export(
-                graph, (feats, ctx, h), str(tmp), input_names=["features", "context", "hidden"],
-                output_names=["probs", "context_out", "hidden_out"], opset_version=opset, dynamo=False,
-                dynamic_axes={"features": {0: "batch", 1: "frames"}, "context": {0: "batch"}, "hidden": {1: "batch"},
-                              "probs": {0: "batch", 1: "steps"}, "context_out": {0: "batch"},
-                              "hidden_out": {1: "batch"}})
-            write_metadata(tmp, full)
-    finally:
-        model.train(was_training)
+    with warnings.catch_warnings(), written_atomically(out) as tmp:
+        # Two known tracer notes, not problems: the ragged-clip branch of Detector._encode is not in the graph
+        # (the step graph takes whole strides, its contract), and torch's advice for GRUs of any batch size is
+        # followed already (the initial states are inputs).
+        warnings.filterwarnings("ignore", message="Converting a tensor to a Python boolean")
+        warnings.filterwarnings("ignore", message="Exporting a model to ONNX with a batch_size other than 1")
+        torch.onnx.export(
+            graph, (feats, ctx, h), str(tmp), input_names=["features", "context", "hidden"],
+            output_names=["probs", "context_out", "hidden_out"], opset_version=opset, dynamo=False,
+            dynamic_axes={"features": {0: "batch", 1: "frames"}, "context": {0: "batch"}, "hidden": {1: "batch"},
+                          "probs": {0: "batch", 1: "steps"}, "context_out": {0: "batch"},
+                          "hidden_out": {1: "batch"}})
+        write_metadata(tmp, full)
     return out
 
 

@@ -76,16 +76,48 @@ def save_checkpoint(obj: dict, path: Path) -> None:
     path = Path(path)
     tmp = path.with_suffix(path.suffix + ".tmp")
     try:
-        torch.save(obj, tmp)
+        try:
+            torch.save(obj, tmp)
+        except RuntimeError as err:  # a full disk: torch's own file says only "[enforce fail ...] unexpected pos"
+            _save_again(obj, tmp, err)
         os.replace(tmp, path)
-    except (OSError, RuntimeError) as err:  # a full disk: torch says "[enforce fail at inline_container.cc] ..."
-        tmp.unlink(missing_ok=True)
-        why = err.strerror if isinstance(err, OSError) and err.strerror else str(err).splitlines()[0][:160]
-        raise SpeechseqError(f"{path}: cannot write the checkpoint ({why}); is the disk full? The last one "
-                             "written is kept") from None
+    except (OSError, RuntimeError) as err:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise SpeechseqError(_not_written(path, err)) from None
     except BaseException:  # Ctrl+C inside torch.save: no .tmp left beside the checkpoints
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
         raise
+
+
+def _save_again(obj: dict, tmp: Path, err: RuntimeError) -> None:
+    """torch.save once more, through a file of ours, whose failed write raises the system's OSError (torch's
+    RuntimeError then carries it as its context): `err`, with that OSError as its cause, where it fails again (the
+    normal path keeps torch's own file writer)."""
+    try:
+        with open(tmp, "wb") as f:
+            torch.save(obj, f)
+    except Exception as again:  # noqa: BLE001 - only its OSError is wanted
+        cause = again
+        while cause is not None and not isinstance(cause, OSError):
+            cause = cause.__context__
+        raise err from cause
+
+
+def _not_written(path: Path, err: BaseException) -> str:
+    """save_checkpoint's one line: the system's reason (an OSError, or the one a RuntimeError of torch's has as its
+    cause), and whether an earlier checkpoint is kept at `path` (it said so when none had ever been written)."""
+    cause = err if isinstance(err, OSError) else err.__cause__
+    known = isinstance(cause, OSError) and bool(cause.strerror)
+    why = cause.strerror if known else (str(err).splitlines() or [type(err).__name__])[0][:160]
+    try:
+        kept = path.is_file()
+    except OSError:
+        kept = False
+    said = "the last one written is kept" if kept else "none was written before"
+    # torch's words alone: a full disk is the likely cause
+    return f"{path}: cannot write the checkpoint ({why}); " + (said if known else f"is the disk full? {said.capitalize()}")
 
 
 def _write_text(path: Path, text: str) -> None:

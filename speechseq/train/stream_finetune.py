@@ -233,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, hold: contextlib.ExitStack) -> int:
     from ..commands.common import checked_device
-    from ..commands.runs import only_run
+    from ..commands.runs import only_run, writable_out
     from ..runtime.onnx import twin_path
     from .loop import LoopConfig, load_checkpoint, train_loop
 
@@ -267,6 +267,7 @@ def _run(args: argparse.Namespace, hold: contextlib.ExitStack) -> int:
     validate = chunked_validate(val, args.device)
     Path(args.out).mkdir(parents=True, exist_ok=True)   # held from here (its checks done): a second fine-tune into
     hold.enter_context(only_run(Path(args.out)))        # OUT is refused, as the training commands refuse one
+    writable_out(Path(args.out))                         # a full disk found now, not at the first checkpoint
     if not (Path(args.out) / "last.pt").exists():
         model.to(args.device)
         print(f"before fine-tuning: {validate(model)}", file=sys.stderr)
