@@ -138,8 +138,6 @@ def test_a_second_fine_tune_into_a_held_folder_is_refused(setup, capsys):
 def test_ctrl_c_or_sigterm_stops_a_fine_tune_in_one_line_and_it_resumes(setup, how):
     """Ctrl+C or SIGTERM: the loop kept the last epoch and said so, then the command ended with KeyboardInterrupt's
     traceback (the training commands say 'interrupted', 130); the same command resumes from that epoch."""
-    import sys
-
     from .interrupts import interrupted_run
 
     d, src, common = setup
