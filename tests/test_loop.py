@@ -70,7 +70,7 @@ def test_killed_run_resumes_from_last_checkpoint(tmp_path):
     p2 = _run(tmp_path, 0.0, 6)
     assert p2.wait(timeout=120) == 0
     err = p2.stderr.read()
-    assert f"resuming from" in err and f"epoch {done} of 6 done" in err
+    assert "resuming from" in err and f"epoch {done} of 6 done" in err
     after = json.loads((tmp_path / "history.json").read_text())
     assert len(after) == 6
     assert after[:done] == kept["history"]  # finished epochs are kept, not redone
