@@ -890,3 +890,26 @@ def test_record_energy_vad_keeps_the_word_a_noisy_file_starts_inside(tmp_path, c
     assert events[0]["start"] == 0.0 and 0.15 < events[0]["end"] < 0.3, events
     for e, s in zip(events[1:], starts[1:]):
         assert s - cut - 0.05 < e["start"] < s - cut + 0.1, (events, starts)
+
+
+@pytest.mark.parametrize("keyword", ["a" * 300, "日本語のキーワード" * 10])
+def test_record_a_keyword_too_long_for_a_file_name_is_refused_before_recording(tmp_path, capsys, keyword):
+    """A keyword of 300 letters, or of 90 Japanese characters (3 bytes each), failed with "File name too long" only
+    when its first take was written, after the user had said it: refused in one line naming the limit before any
+    audio is heard, nothing made. A keyword that fits the limit is recorded."""
+    import os
+
+    src = tmp_path / "takes.wav"
+    _takes_file(src, gains=(1.0,))
+    out = tmp_path / "clips"
+    limit = os.pathconf(tmp_path, "PC_NAME_MAX")
+    assert main(["record", keyword, "--out", str(out), "--input", str(src), "--vad", "energy"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    err = captured.err.strip()
+    assert "\n" not in err and err.startswith(f"speechseq: error: keyword {keyword!r}: its take files would be named ")
+    assert err.endswith(f"bytes, more than the {limit} a file name may have in {tmp_path}: give a shorter keyword")
+    assert not out.exists()
+    fits = "k" * (limit - len("-001.wav"))
+    assert main(["record", fits, "--out", str(out), "--input", str(src), "--vad", "energy", "--json"]) == 0
+    assert [Path(e["file"]).name for e in _events(capsys.readouterr().out)] == [f"{fits}-001.wav"]

@@ -2,6 +2,8 @@
 devices torch names but cannot train on, and an output file named as a folder."""
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -144,3 +146,33 @@ def test_a_dash_for_standard_input_is_said_to_be_unsupported(tmp_path, monkeypat
         expand_inputs(["-"])
     (tmp_path / "-").write_bytes(b"RIFF")
     assert expand_inputs(["-"]) == [Path("-")]
+
+
+def test_an_output_folder_on_a_read_only_file_system_says_so(tmp_path):
+    """An existing --out folder on a read-only file system (a read-only mount, a live image) was "cannot write in it
+    (permission denied)", sending the user to chmod; the system's reason is said. Needs a real read-only bind mount
+    (root): skipped where none can be made."""
+    import subprocess
+
+    from speechseq.commands.common import output_dir
+
+    src, ro = tmp_path / "src", tmp_path / "ro"
+    src.mkdir()
+    ro.mkdir()
+    made = subprocess.run(["mount", "-o", "ro,bind", str(src), str(ro)], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip(f"no read-only bind mount here: {made.stderr.decode(errors='replace').strip()}")
+    try:
+        # a bind mount is read-only from its remount on some kernels: made sure of
+        subprocess.run(["mount", "-o", "remount,ro,bind", str(ro)], capture_output=True)
+        if os.access(ro, os.W_OK) or not os.statvfs(ro).f_flag & os.ST_RDONLY:
+            pytest.skip("the bind mount is not read-only here")
+        with pytest.raises(SpeechseqError, match=rf"^--out {re.escape(str(ro))}: cannot write in it "
+                                                 r"\(read-only file system\)$"):
+            output_dir(ro, "--out")
+        with pytest.raises(SpeechseqError, match=rf"^--out {re.escape(str(ro / 'run'))}: cannot create it "
+                                                 r"\(Read-only file system\)$"):
+            output_dir(ro / "run", "--out")
+    finally:
+        subprocess.run(["umount", str(ro)], check=True)
+    assert output_dir(src, "--out") == src                  # the same folder, writable, is taken

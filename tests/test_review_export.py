@@ -56,6 +56,37 @@ def test_export_leaves_the_callers_model_in_training_mode(tmp_path, which):
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
 
 
+def test_export_encoder_of_a_graph_without_encoder_out_leaves_the_callers_model_in_training_mode(tmp_path,
+                                                                                              monkeypatch):
+    """export_encoder's own export, for a recogniser graph written without `encoder_out` (as the recogniser's
+    exporter wrote it before it added that output; reproduced by taking the output off a real export), set the
+    caller's model to eval mode (and moved it to the CPU), as the other exporters did before they exported a copy."""
+    import onnx
+
+    import speechseq.train.export_recognizer as export_recognizer
+    from speechseq.train.export_lm import export_encoder
+
+    real = export_recognizer.export_recognizer
+
+    def without_encoder_out(model, out, meta=None, frontend=None):
+        out = real(model, out, meta, frontend)
+        graph = onnx.load(str(out))
+        kept = [o for o in graph.graph.output if o.name != "encoder_out"]
+        del graph.graph.output[:]
+        graph.graph.output.extend(kept)
+        onnx.save(graph, str(out))
+        return out
+
+    monkeypatch.setattr(export_recognizer, "export_recognizer", without_encoder_out)
+    model = _recognizer().train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    out = export_encoder(model, tmp_path / "rec.onnx")
+    assert [o.name for o in make_session(out).get_outputs()] == ["log_probs", "encoder_out"]
+    assert "encoder_out" in read_metadata(out)["outputs"]
+    assert model.training and all(m.training for m in model.modules())
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
 @pytest.mark.parametrize("which", ["recognizer", "int8", "lm", "decoder"])
 def test_a_failed_export_leaves_the_file_that_was_there(tmp_path, monkeypatch, which):
     """The graph was written over `out` before its metadata: an export that failed there (or was interrupted) left a

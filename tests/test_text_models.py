@@ -177,3 +177,18 @@ def test_rescoring_keeps_each_text_once(exported_decoder):
     assert sorted(r.text.strip() for r in out) == ["ab", "abc"]
     best = int(np.argmax([h.ctc_score + a for h, a in zip(nbest, att)]))
     assert out[0].text == nbest[best].text and out[0].score == pytest.approx(nbest[best].ctc_score + att[best])
+
+
+def test_beam_search_never_emits_special_tokens_but_eos():
+    """The search expanded <blank> (and <sos>, <unk>) like letters: "h<blank>" (0.5) beat "h" (0.3) and printed as
+    "h", with the blank's score and tokens a rescorer or a caller of .tokens then read. Only <eos> ends a
+    hypothesis; no other special token is a continuation."""
+    from speechseq.text import BLANK, CTC_SIZE, UNK
+
+    h = VOCAB.index("h")
+    table = {(): {h: 1.0}, (h,): {BLANK: 0.5, EOS: 0.3, UNK: 0.1, SOS: 0.1}, (h, BLANK): {EOS: 1.0},
+             (h, UNK): {EOS: 1.0}, (h, SOS): {EOS: 1.0}}
+    hyps = attention_beam_search(table_step(table), [()], beam_size=4, max_len=5, length_norm_alpha=0.0,
+                                 reorder=_reorder)
+    assert hyps[0].tokens == (h,) and hyps[0].text == "h" and hyps[0].score == pytest.approx(np.log(0.3))
+    assert all(0 < t < CTC_SIZE for hyp in hyps for t in hyp.tokens)

@@ -252,8 +252,10 @@ def output_dir(path: str | Path, what: str) -> Path:
         p.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise SpeechseqError(f"{what} {p}: cannot create it ({err.strerror or err})") from None
-    if not writable(p):
-        raise SpeechseqError(f"{what} {p}: cannot write in it (permission denied)")
+    if not writable(p):  # on a read-only mount not a matter of permissions: chmod would not help
+        read_only = hasattr(os, "statvfs") and os.statvfs(p).f_flag & os.ST_RDONLY
+        why = "read-only file system" if read_only else "permission denied"
+        raise SpeechseqError(f"{what} {p}: cannot write in it ({why})")
     return p
 
 

@@ -110,6 +110,24 @@ def next_number(out: Path, stem: str) -> int:
     return max((n for n, _ in numbered_files(out, stem)), default=0) + 1
 
 
+def check_take_names(keyword: str, out: Path, stem: str, last: int) -> None:
+    """Refuse, before anything is recorded, a keyword whose take file names (out/<stem>-NNN.wav, up to NNN = `last`)
+    are longer than the folder's file system allows (NAME_MAX bytes, 255 on most): 300 letters, or 90 Japanese
+    characters, were "File name too long" at the first take, after the user had said it. Refused, not shortened:
+    the stem is how a later session into the folder finds and numbers after these takes, and what next_steps names."""
+    folder = out
+    while not folder.exists() and folder != folder.parent:  # --out is made later, once the input works
+        folder = folder.parent
+    try:
+        limit = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):  # no limit this system says: the write will say it if there is one
+        return
+    size = len(os.fsencode(f"{stem}-{last:03d}.wav"))
+    if limit is not None and limit > 0 and size > limit:
+        raise SpeechseqError(f"keyword {keyword!r}: its take files would be named {stem}-NNN.wav, {size} bytes, more "
+                             f"than the {limit} a file name may have in {folder}: give a shorter keyword")
+
+
 def _from_here(path: Path) -> str:
     """`path` as a command run in the working folder names it: relative when it lies under that folder (the
     checkout's models/), else absolute (SPEECHSEQ_MODELS elsewhere, record run outside the checkout)."""
@@ -222,6 +240,8 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise SpeechseqError(f"--out {out}: exists and is not a directory")  # output_dir's words (it runs later)
+    if args.background is None:
+        check_take_names(args.keyword, out, stem, next_number(out, stem) + args.count - 1)
     session = _Background(args, out, stem) if args.background is not None else _Takes(args, out, stem)
     stop = threading.Event()
     restore = stop_on_sigterm(stop)

@@ -18,7 +18,7 @@ from typing import Any, Callable, Literal, Protocol, Sequence
 
 import numpy as np
 
-from speechseq.text import BLANK, EOS, SOS, SPACE, decode
+from speechseq.text import BLANK, CTC_SIZE, EOS, SOS, SPACE, decode
 
 from .ctc_prefix import PrefixTrie, advance, extensions, prune
 
@@ -419,9 +419,10 @@ def attention_beam_search(
     ``init_state``. States are reordered between steps with ``reorder(states, rows (B',))``,
     by default row-indexing every array of an ndarray/tuple/list state on axis 0.
     Every <eos> continuation of a live hypothesis is kept as finished; the live beam holds the
-    best ``beam_size`` other continuations. The search stops at ``max_len`` tokens (<eos>
-    included) or as soon as no live hypothesis can beat the best finished one any more (log-probs
-    are <= 0, so a live score s can at best become s / max_len ** alpha). Returns up to
+    best ``beam_size`` continuations by a text symbol (never <blank>, <sos> or <unk>). The search
+    stops at ``max_len`` tokens (<eos> included) or as soon as no live hypothesis can beat the best
+    finished one any more (log-probs are <= 0, so a live score s can at best become
+    s / max_len ** alpha). Returns up to
     ``beam_size`` hypotheses, best first, one per text (distinct_texts); unfinished ones only when none finished.
     """
     if beam_size < 1 or max_len < 1:
@@ -446,6 +447,8 @@ def attention_beam_search(
             break
         cand = live[:, None] + log_probs
         cand[:, eos] = _NEG
+        # no other special token continues a text (<blank>, <sos>, <unk>): "h<blank>" printed as "h" with another score
+        cand[:, [i for i in range(cand.shape[1]) if not 0 < i < CTC_SIZE]] = _NEG
         flat = cand.ravel()
         m = min(beam_size, int(np.count_nonzero(flat > _NEG)))
         if m == 0:

@@ -154,7 +154,8 @@ class _EncoderGraph(torch.nn.Module):
 
 def export_encoder(recognizer, out: str | os.PathLike, meta: dict | None = None, frontend: dict | None = None) -> Path:
     """A recogniser graph (as speechseq.train.export_recognizer writes it, same metadata) with a
-    second output `encoder_out` (B, T', E): the BiLSTM outputs the attention decoder reads."""
+    second output `encoder_out` (B, T', E): the BiLSTM outputs the attention decoder reads (the caller's model
+    keeps its device and mode)."""
     from ..runtime.onnx import read_metadata
     from .export_recognizer import export_recognizer
 
@@ -164,7 +165,7 @@ def export_encoder(recognizer, out: str | os.PathLike, meta: dict | None = None,
     if "encoder_out" in [o.name for o in make_session(out).get_outputs()]:
         return out  # the recogniser's own exporter already writes it
     full = read_metadata(out)
-    recognizer = recognizer.cpu().eval()
+    recognizer = copy.deepcopy(recognizer).cpu().eval()  # a copy's graph: the caller's model keeps its device and mode
     example = torch.randn(1, 100, recognizer.cfg.n_mels)
     with torch.no_grad():
         torch.onnx.export(_EncoderGraph(recognizer).eval(), (example,), str(out), input_names=["features"],
