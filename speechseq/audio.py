@@ -27,6 +27,7 @@ import soxr
 
 from .containers import L3_SIZES, OGG_END, caf_unfinished, l3_count, ogg_crc, ogg_pages
 from .errors import SpeechseqError, SpeechseqWarning
+from .files import one_line
 # the samples' helpers importers know from here: kept importable from this module (__all__)
 from .samples import (LIVE_LEVEL, SAMPLE_LIMIT, SAMPLE_RATE, _check_rate, finite_samples, float_samples, mix_live,
                       mono_samples, resample, to_mono)
@@ -51,14 +52,9 @@ class AudioInfo:
         return self.frames / self.sample_rate if self.sample_rate else 0.0
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
 def _named(p: Path) -> str:
-    """`p` as a message names it, on one line: a control character in the name (Linux allows a newline there) as
-    Python writes it in a string ("\\n"); each message is one line, and a name's newline made it two, the second
-    naming no file."""
-    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(p))
+    """`p` as a message names it, on one line (speechseq.files.one_line)."""
+    return one_line(str(p))
 
 
 def _check_path(path: str | os.PathLike) -> Path:

@@ -1,17 +1,28 @@
 """Files written whole or not at all: `written_atomically(out)` gives a temporary path beside `out` to write to,
 renamed to `out` when the block ends without an error (the exports, transcribe's outputs, record's takes). Text
-files read as text or refused: `utf8_text(data)`, `text_lines(path)`, `checked_utf8(path)`."""
+files read as text or refused: `utf8_text(data)`, `text_lines(path)`, `checked_utf8(path)`. A file's name on one line:
+`one_line(name)`."""
 from __future__ import annotations
 
 import contextlib
 import errno
 import os
+import re
 import stat
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["written_atomically", "utf8_text", "text_lines", "checked_utf8"]
+__all__ = ["written_atomically", "utf8_text", "text_lines", "checked_utf8", "one_line"]
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(name: str) -> str:
+    """A file's name on one line: a control character in it (Linux allows a newline there) as Python writes it in a
+    string ("\\n"); every message and result line naming a file is one line, and a name's newline made it two, the
+    second naming no file."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], name)
 
 
 @contextlib.contextmanager

@@ -5,7 +5,6 @@ import argparse
 import json
 import math
 import os
-import re
 import signal
 import sys
 import threading
@@ -231,13 +230,20 @@ def output_file(path: str | Path | None, what: str, suffixes: tuple[str, ...] | 
     if not parent.is_dir():
         raise SpeechseqError(f"{what} {p}: {parent} is not a directory")
     if not writable(parent):  # found when the file was written, after the work
-        raise SpeechseqError(f"{what} {p}: cannot write in {parent} (permission denied)")
+        raise SpeechseqError(f"{what} {p}: cannot write in {parent} ({unwritable_why(parent)})")
     return p
 
 
 def writable(folder: Path) -> bool:
     """Whether this user may make files in an existing folder (False on a read-only file system too)."""
     return os.access(folder, os.W_OK | os.X_OK)
+
+
+def unwritable_why(folder: Path) -> str:
+    """Why a folder that is not `writable` cannot be written in: on a read-only mount not a matter of permissions
+    (chmod would not help)."""
+    read_only = hasattr(os, "statvfs") and os.statvfs(folder).f_flag & os.ST_RDONLY
+    return "read-only file system" if read_only else "permission denied"
 
 
 def output_dir(path: str | Path, what: str) -> Path:
@@ -252,10 +258,8 @@ def output_dir(path: str | Path, what: str) -> Path:
         p.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise SpeechseqError(f"{what} {p}: cannot create it ({err.strerror or err})") from None
-    if not writable(p):  # on a read-only mount not a matter of permissions: chmod would not help
-        read_only = hasattr(os, "statvfs") and os.statvfs(p).f_flag & os.ST_RDONLY
-        why = "read-only file system" if read_only else "permission denied"
-        raise SpeechseqError(f"{what} {p}: cannot write in it ({why})")
+    if not writable(p):
+        raise SpeechseqError(f"{what} {p}: cannot write in it ({unwritable_why(p)})")
     return p
 
 
@@ -292,16 +296,6 @@ def text_file(path: str, what: str, holds: str = "plain text, one sentence a lin
 def writes_utf8(stream) -> bool:
     """Whether a text stream encodes as UTF-8 (it can spell any character)."""
     return (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "") == "utf8"
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def one_line(name: str) -> str:
-    """A file's name as a result line writes it: a control character (Linux allows a newline in a name) as Python
-    writes it in a string ("\\n"), as every message names a file (speechseq.audio); a newline split a file's line
-    in two, the second naming no file."""
-    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], name)
 
 
 def print_json_line(obj: dict) -> None:

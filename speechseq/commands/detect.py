@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SpeechseqError
+from ..files import one_line
 from .common import (IMAGE_SUFFIXES, MODELS, HelpFormatter, add_range_arg, bounded, expand_inputs, guard_range,
-                     model_paths, no_shipped, one_line, output_file, print_json_line, warn)
+                     model_paths, no_shipped, output_file, print_json_line, warn)
 
 DEFAULT_MODELS = ("activate.onnx", "computer.onnx")
 # Columns of spectrogram and of each posterior kept for --plot: a file of under 40 s (10 ms frames) is drawn whole;

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import (IMAGE_SUFFIXES, HelpFormatter, bounded, expand_inputs, one_line, output_file, print_json_line,
-                     warn)
+from ..files import one_line
+from .common import IMAGE_SUFFIXES, HelpFormatter, bounded, expand_inputs, output_file, print_json_line, warn
 
 _BARS = " .:-=+*#%@"
 

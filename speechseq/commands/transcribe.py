@@ -25,8 +25,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..errors import SpeechseqError
+from ..files import one_line
 from .common import (IMAGE_SUFFIXES, MODELS, HelpFormatter, beam_arg, beam_size, bounded, decoder_fits, expand_inputs,
-                     beside_bars, no_shipped, one_line, output_dir, output_file, print_json_line, tuned_lexicon_options,
+                     beside_bars, no_shipped, output_dir, output_file, print_json_line, tuned_lexicon_options,
                      warn)
 
 DEFAULT_MODEL = MODELS / "recognizer-en.onnx"
