@@ -433,3 +433,33 @@ def test_eval_detector_negatives_alone_give_the_threshold_for_the_target(tmp_pat
     s = json.loads(capsys.readouterr().out)
     assert s["false_accepts"] >= 1 and s["target_fa_per_hour"] == 0 and s["fa_per_hour_at_target"] == 0
     assert s["threshold_for_target"] > 0.85 and "frr_at_target" not in s, s
+
+
+# 13. --save-threshold when no --positives file can be read: one line, the summary printed, nothing written (it was a
+# KeyError traceback after the whole evaluation, the summary lost)
+def test_save_threshold_without_a_readable_positive_is_one_line(tmp_path, capsys, bad_files):
+    from speechseq.runtime.onnx import read_metadata
+
+    empty, text = bad_files
+    model = tmp_path / "mine.onnx"
+    shutil.copy(MODEL, model)
+    neg = _noise(tmp_path / "noise.wav", 16 * 60)
+    out, err = _error(capsys, ["eval", "detector", "--model", str(model), "--positives", str(empty), str(text),
+                               "--negatives", str(neg), "--save-threshold", "--json"])
+    s = json.loads(out)
+    assert s["positives"] == 0 and s["skipped"] == 2 and s["negative_hours"] == pytest.approx(16 / 60, abs=1e-4)
+    assert "saved_threshold" not in s and "--save-threshold" in err and "no --positives file could be read" in err
+    assert "below 0.1" not in err  # no warning about a threshold that is not saved
+    assert read_metadata(model)["threshold"] == read_metadata(MODEL)["threshold"]  # nothing written
+
+
+# 14. eval recognizer --json naming the --manifest itself: refused before the work (the report replaced the manifest)
+def test_eval_recognizer_json_over_its_manifest_is_refused(tmp_path, capsys):
+    m = tmp_path / "dev.jsonl"
+    rows = json.dumps({"audio_filepath": str(SAMPLE), "text": "activate turn on the kitchen lights"}) + "\n"
+    m.write_text(rows)
+    (tmp_path / "link.jsonl").symlink_to(m)
+    for report in (m, tmp_path / "link.jsonl", tmp_path / "." / "dev.jsonl"):
+        out, err = _error(capsys, ["eval", "recognizer", "--manifest", str(m), "--json", str(report)])
+        assert f"--json {report}: is the --manifest" in err and out == ""
+        assert m.read_text() == rows

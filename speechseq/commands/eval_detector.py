@@ -336,6 +336,9 @@ def save_threshold(model: str | Path, summary: dict) -> float:
 
     if summary.get("negative_hours", 0.0) < MIN_SAVE_HOURS:  # files that failed part way: fewer than their headers said
         _too_few_hours(summary.get("negative_hours", 0.0))
+    if not summary.get("positives"):  # all unreadable: the target's threshold is the negatives' alone, its FRR unknown
+        raise SpeechseqError("--save-threshold: no --positives file could be read, and the threshold for --target-fa "
+                             "is chosen on both (its false rejects among them): the threshold was not saved")
     t = summary.get("threshold_for_target")
     if t is None:
         raise SpeechseqError("--save-threshold needs --positives and --negatives and a threshold that meets "

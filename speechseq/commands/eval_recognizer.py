@@ -141,7 +141,10 @@ def load_utterances(manifest: str, split: str | None, limit: int | None = None) 
 def run(args: argparse.Namespace) -> int:
     from ..runtime.recognizer import DecodeOptions, Recognizer
 
-    output_file(args.json, "--json")
+    report = output_file(args.json, "--json")
+    if report is not None and report.is_file() and Path(args.manifest).is_file() and report.samefile(args.manifest):
+        raise SpeechseqError(f"--json {args.json}: is the --manifest itself, which the report would replace; name "
+                             "another file")
     check_lexicon_arg(args.lexicon, DEFAULT_LEXICON, args.decoder)
     check_model_arg(args.model, DEFAULT_MODEL, "--model")
     if args.decoder == "beam-lm":

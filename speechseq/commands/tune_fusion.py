@@ -19,6 +19,7 @@ from ..errors import SpeechseqError
 from ..train.manifests import EVAL_SPLITS
 from .analyze import read_outputs, said_failed
 from .common import HelpFormatter, bounded, decoder_fits, warn
+from .eval_recognizer import plural
 
 ATTENTION_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)  # --attention-weights' default
 
@@ -73,7 +74,8 @@ def grid_wer(utts, lm, alphas, betas, beam: int) -> dict[tuple[float, float], fl
             if a == 0.0 and b != betas[0]:   # without the LM, beta is not applied either
                 out[(a, b)] = out[(a, betas[0])]
                 continue
-            hyps = [prefix_beam_search(u.log_probs, beam, lm=lm, alpha=a, beta=b)[0].text for u in utts]
+            # normalised as the references are (and as eval recognizer does): "dogs'" spells the word "dogs"
+            hyps = [normalize(prefix_beam_search(u.log_probs, beam, lm=lm, alpha=a, beta=b)[0].text) for u in utts]
             out[(a, b)] = 100 * wer(refs, hyps).rate
     return out
 
@@ -89,7 +91,8 @@ def attention_wer(utts, lm, decoder, weights, alpha: float, beta: float, beam: i
     out = {}
     for w in weights:
         dec = TextDecoder(DecodeOptions("rescore", beam, alpha, beta, attention_weight=w), lm=lm, attention=decoder)
-        hyps = [dec(u.log_probs, u.memory, nbest=hs).text for u, hs in zip(utts, nbest)]  # one n-best, reranked
+        # one n-best, reranked; normalised as the references are
+        hyps = [normalize(dec(u.log_probs, u.memory, nbest=hs).text) for u, hs in zip(utts, nbest)]
         out[w] = 100 * wer(refs, hyps).rate
     return out
 
@@ -157,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
     print("WER %   " + " ".join(f"b={x:<6g}" for x in args.betas))
     for al in args.alphas:
         print(f"a={al:<5g} " + " ".join(f"{grid[(al, be)]:<8.2f}" for be in args.betas))
-    print(f"best: --lm-weight {a:g} --word-bonus {b:g} (WER {best:.2f}% on {len(utts)} utterances)",
+    print(f"best: --lm-weight {a:g} --word-bonus {b:g} (WER {best:.2f}% on {plural(len(utts), 'utterance')})",
           file=sys.stderr)
     for w, v in att.items():
         print(f"rescoring, attention weight {w:<5g} WER {v:.2f}%")
