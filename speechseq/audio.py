@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import os
 import re
 import shlex
@@ -25,7 +26,8 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from .containers import L3_SIZES, OGG_END, caf_unfinished, l3_count, ogg_crc, ogg_pages
+from .containers import (L3_SIZES, OGG_END, caf_no_packet_table, caf_unfinished, l3_count, ogg_crc, ogg_packets,
+                         ogg_pages, opus_samples)
 from .errors import SpeechseqError, SpeechseqWarning
 from .files import one_line
 # the samples' helpers importers know from here: kept importable from this module (__all__)
@@ -173,7 +175,11 @@ def _mp3_whole(p: Path, f: _FrontToBack) -> _FrontToBack:
     (as many encoders and stream recorders write it) is given a length from the file's bytes and its first frame's
     bit rate, and is read no further: a variable bit rate file lost most of its audio without a word, and one with
     a big ID3v2 tag in front (cover art) was said to be cut short of a length it never had. Read after a header,
-    the decoder leaves out its own delay of 529 samples at the start, as it does in every file that has one."""
+    the decoder leaves out its own delay of 529 samples at the start (LAME's 528 + 1: the synthesis filter bank's
+    delay, the same in every MP3), as it does in every file that has one: the right start, the file's audio from
+    its first sample, less only the encoder's own delay that no header records here. Every such file is opened so,
+    one whose length libsndfile took right (a constant bit rate) too: opened as it was, it kept those 529 samples,
+    its audio 529 samples later than the same frames' behind an ID3 tag."""
     try:
         found = l3_count(p)
     except (OSError, ValueError):
@@ -182,7 +188,7 @@ def _mp3_whole(p: Path, f: _FrontToBack) -> _FrontToBack:
         return f
     first, frames, h = found
     one = 1152 if (h[1] >> 3) & 3 == 3 else 576  # samples a frame: MPEG-1, else MPEG-2 and 2.5
-    if not frames or frames * one == f.frames:
+    if not frames:
         return f
     side = (17 if h[3] >> 6 == 3 else 32) if one == 1152 else (9 if h[3] >> 6 == 3 else 17)  # mono, else two
     b1 = h[1] | 1  # no checksum
@@ -326,6 +332,21 @@ def _unfinished_caf(p: Path) -> _FrontToBack | None:
     return f
 
 
+def _caf_untabled(p: Path) -> AudioError | None:
+    """The error of the CAF file `p` in which libsndfile finds no audio (no frames, or an error) where its packets'
+    table was never written (caf_no_packet_table): an unfinished recording, not an empty or a damaged file. None for
+    any other file."""
+    try:
+        fmt = caf_no_packet_table(p)
+    except OSError:
+        return None
+    if fmt is None:
+        return None
+    return AudioError(f"{_named(p)}: an unfinished CAF recording (its packet table was never written: a recorder "
+                      f"stopped, or the file was cut short, before it) whose {fmt.decode('latin-1')!r} audio cannot "
+                      f"be read without it")
+
+
 def _libsndfile_name(p: Path) -> bytes | str:
     """`p` as libsndfile is to open it: as bytes on POSIX (soundfile encodes a str strictly, and a name need not be
     UTF-8: path_text); a file named "-" as "./-", since libsndfile reads standard input for the name "-" (a command
@@ -363,7 +384,7 @@ def _soundfile(p: Path) -> _FrontToBack:
             cut = _ogg_cut_early(p)
             if cut is not None:
                 raise cut from None
-        raise AudioError(f"{_named(p)}: cannot decode audio ({msg})") from None
+        raise _caf_untabled(p) or AudioError(f"{_named(p)}: cannot decode audio ({msg})") from None
     if f.format == "MP3":
         f._capture = capture
         return _mp3_whole(p, f)
@@ -397,7 +418,7 @@ def _open(p: Path) -> _FrontToBack:
     f = _soundfile(p)
     if f.frames == 0 or f.samplerate <= 0:
         f.close()
-        raise _ogg_cut_early(p) or AudioError(f"{_named(p)}: contains no audio samples")
+        raise _ogg_cut_early(p) or _caf_untabled(p) or AudioError(f"{_named(p)}: contains no audio samples")
     if f.samplerate < MIN_FILE_RATE:
         f.close()
         raise AudioError(f"{_named(p)}: sample rate {f.samplerate} Hz, below the {MIN_FILE_RATE} Hz speechseq reads "
@@ -676,9 +697,41 @@ def _ogg_gaps(p: Path, f: _FrontToBack) -> list[tuple[int, int]]:
                 continue
             at = round(f.frames - (last - a[2]) * scale)
             frames = round((b[2] - a[2]) * scale) - made
+            if b[5] & OGG_END:  # the frames made of the last page start at a packet's end on the stream's grid
+                grid = max(1, round(_ogg_step(first, blob(*before), blob(b)) * scale))
+                frames = -(-frames // grid) * grid
             if 0 <= at < f.frames and frames > 0:
                 gaps.append((at, frames))
     return gaps
+
+
+def _ogg_step(first: bytes, before: bytes, end: bytes) -> int:
+    """The granules that the packets of an Ogg Vorbis or Opus stream end on multiples of (counted from a packet's
+    end), where the stream's last page (`end`, after the pages `before`) follows a hole: its granule position is
+    where its audio ends once the padding of its last packet is trimmed off, and the decoder, restarted after the
+    hole, cannot tell the padding (libsndfile: "we cannot know where we are without looking at the blocks of the
+    previous page") and makes all the page's frames, padding too. They start at a packet's end: the first on this
+    grid at or after where they would start were none of them padding. An Opus stream's packets last as long as
+    those around the hole (20 ms as encoders write them), and its padding is less than a packet: that start is
+    exact. A Vorbis stream's packets end on multiples of a quarter of its short block: exact where the padding is
+    less than that, else early still by whole quarters (the lost page's blocks would say, and it is lost). 1 where
+    no grid is known."""
+    at = first.find(b"\x01vorbis")
+    if at >= 0:  # the identification header: its byte 28 holds the blocks' sizes, log2 of the short one low
+        return (1 << (first[at + 28] & 0x0F)) // 4 if at + 28 < len(first) else 1
+    sizes = [opus_samples(x) for page in _page_split(before) for x in ogg_packets(page)]
+    sizes += [opus_samples(x) for x in ogg_packets(end)[:-1]]  # its last packet may be shorter
+    return math.gcd(*sizes) or 1
+
+
+def _page_split(blob: bytes) -> list[bytes]:
+    """The Ogg pages of `blob` (whole pages, one after another)."""
+    pages, pos = [], 0
+    while pos + 27 <= len(blob):
+        end = pos + 27 + blob[pos + 26] + sum(blob[pos + 27:pos + 27 + blob[pos + 26]])
+        pages.append(blob[pos:end])
+        pos = end
+    return pages
 
 
 def _ogg_said(p: Path, f: _FrontToBack, end: int) -> None:

@@ -14,7 +14,8 @@ import struct
 import zlib
 from pathlib import Path
 
-__all__ = ["L3_SIZES", "l3_count", "OGG_END", "ogg_crc", "ogg_pages", "caf_unfinished"]
+__all__ = ["L3_SIZES", "l3_count", "OGG_END", "ogg_crc", "ogg_pages", "ogg_packets", "opus_samples", "caf_unfinished",
+           "caf_no_packet_table"]
 
 
 def _l3_sizes() -> dict[int, int]:
@@ -120,6 +121,31 @@ def ogg_pages(p: Path) -> list[tuple[int, int, int, int, int, int]]:
     return pages
 
 
+def ogg_packets(page: bytes) -> list[bytes]:
+    """The packets that end on the Ogg page `page` (its bytes, header and all), less one that began on a page before
+    it (the page holds only its end): each packet's segments run to the first shorter than 255 bytes."""
+    segments = page[26]
+    out, pos, size = [], 27 + segments, 0
+    for n in page[27:27 + segments]:
+        size += n
+        if n < 255:
+            out.append(page[pos:pos + size])
+            pos, size = pos + size, 0
+    return out[1:] if page[5] & 1 else out  # flag 1: the page goes on with a packet begun before it
+
+
+def opus_samples(packet: bytes) -> int:
+    """The samples (at 48 kHz, as Opus granule positions count) of the Opus packet `packet`, from its TOC byte: the
+    frame size its configuration gives, times the frames its code says (RFC 6716, 3.1); 0 for no packet."""
+    if not packet:
+        return 0
+    config, code = packet[0] >> 3, packet[0] & 3
+    size = ((480, 960, 1920, 2880)[config & 3] if config < 12 else (480, 960)[config & 1] if config < 16
+            else (120, 240, 480, 960)[config & 3])
+    count = 1 if code == 0 else 2 if code < 3 else (packet[1] & 0x3F if len(packet) > 1 else 0)
+    return size * count
+
+
 def caf_unfinished(p: Path) -> tuple[int, bytes] | None:
     """(the byte where the data chunk's contents start, the audio's format ID: b"lpcm", b"ulaw", b"alac"...) of the
     CAF file `p` whose data chunk's size is -1: a recorder writes -1 there while it records (the chunk runs to the
@@ -140,3 +166,31 @@ def caf_unfinished(p: Path) -> tuple[int, bytes] | None:
                 return None
             pos += 12 + n
     return None
+
+
+def caf_no_packet_table(p: Path) -> bytes | None:
+    """The audio's format ID (b"alac"...) of the CAF file `p` whose audio is in packets of varying size (its
+    description's bytes or frames a packet 0: ALAC) and whose packet table, which says where each packet ends, is
+    missing or counts no packets while its data chunk holds audio: a recorder writes the table when it stops, so an
+    interrupted recording (or one cut short before it) lacks it, and libsndfile finds no frames in it, or fails.
+    None for any other file."""
+    with open(p, "rb") as fh:
+        if fh.read(4) != b"caff":
+            return None
+        pos, size, fmt, varying, packets, audio = 8, os.fstat(fh.fileno()).st_size, None, False, 0, 0
+        while pos + 12 <= size:
+            fh.seek(pos)
+            kind, n = struct.unpack(">4sq", fh.read(12))
+            if kind == b"desc":  # sample rate (f64), format ID, flags, bytes a packet, frames a packet, ...
+                d = fh.read(24)
+                if len(d) == 24:
+                    fmt, bytes_each, frames_each = d[8:12], *struct.unpack(">II", d[16:24])
+                    varying = not bytes_each or not frames_each
+            elif kind == b"pakt":  # packets, valid frames, priming frames, remainder frames, the table
+                packets = struct.unpack(">q", fh.read(8).rjust(8, b"\0"))[0]
+            elif kind == b"data":  # an edit count (4 bytes), then the packets: to the file's end where -1
+                audio = (size - pos - 12 if n < 0 else min(n, size - pos - 12)) - 4
+            if n < 0:
+                break
+            pos += 12 + n
+    return fmt if fmt is not None and varying and packets <= 0 and audio > 0 else None
