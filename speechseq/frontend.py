@@ -205,11 +205,14 @@ _rfft = None   # _load_rfft(), on first use
 def logmel(audio: np.ndarray, cfg: FrontendConfig = FrontendConfig()) -> np.ndarray:
     """Log-mel features of a whole clip.
 
-    audio: (N,) samples at cfg.sample_rate, full scale 1.0 (as speechseq.audio.load_audio gives them). Returns
-    (T, n_mels) float32, T = num_frames(N): no frame, and no error, when N < win_length.
+    audio: (N,) samples at cfg.sample_rate (or a driver's (N, 1) column), taken as StreamingFrontend.step and every
+    file reader take them (speechseq.samples.mono_samples): floats as they are, at full scale 1.0 (as
+    speechseq.audio.load_audio gives them); integers (int16 PCM, int32, uint8) scaled from their type's range.
+    ValueError for more channels. Returns (T, n_mels) float32, T = num_frames(N): no frame, and no error, when
+    N < win_length.
 
-    Nothing is rescaled: samples scaled by g read log(g^2 P + floor) for mel power P, so int16 values (as int16 or
-    as floats) read 2 ln 32768 = 20.8 higher wherever P is well above the floor. A NaN or infinite sample makes every
+    Floats are not rescaled: samples scaled by g read log(g^2 P + floor) for mel power P, so int16 values held as
+    floats read 2 ln 32768 = 20.8 higher wherever P is well above the floor. A NaN or infinite sample makes every
     band of the frames whose windows hold it NaN (numpy may warn of an invalid value) and changes no other frame;
     the runtime replaces such samples first (speechseq.audio.finite_samples). The torch module and the exported
     graph do the same (tests pin it).
@@ -219,9 +222,7 @@ def logmel(audio: np.ndarray, cfg: FrontendConfig = FrontendConfig()) -> np.ndar
     # is relative to a frame's loudest bins, so it shows in quiet bands above a small floor). scipy's rfft
     # of zero-padded frames is about twice as fast as numpy's at these sizes, which matters in 100 ms
     # streaming chunks (10 frames: about 21 us a streaming step in all, session 35).
-    x = np.ascontiguousarray(audio, dtype=np.float32)
-    if x.ndim != 1:
-        raise ValueError(f"audio must be 1-D (mono), got shape {x.shape}")
+    x = np.ascontiguousarray(mono_samples(audio))  # as the stream takes it: int16 as it came read 20.8 high here
     return _logmel(x, num_frames(len(x), cfg), cfg)
 
 

@@ -1,5 +1,6 @@
 """`speechseq export frontend`: the exported graph computes `speechseq.frontend.logmel` with the settings asked
 for (the log floor included: the detectors run at 1e-6, not the default 1e-5), and says which in its metadata."""
+import os
 from pathlib import Path
 
 import numpy as np
@@ -135,3 +136,45 @@ def test_exporting_last_pt_beside_best_pt_says_which_weights_the_card_describes(
     assert "holds the training state of its last epoch" in err and str(tmp_path / "best.pt") in err
     assert main(["export", str(tmp_path / "best.pt"), "--out", str(tmp_path / "lm.onnx")]) == 0
     assert "last epoch" not in capsys.readouterr().err
+
+
+def test_an_export_over_a_model_keeps_its_mode_and_its_other_names(tmp_path, capsys):
+    """`speechseq export` renamed its staged file over --out: a model kept private (0600) came back world-readable
+    (0644, the umask's), and a model of two names (a hard link) was replaced under one name only, the other still the
+    old model; the library's exporters (speechseq.files.written_atomically) keep both, as rewriting the file would."""
+    import os
+
+    out, other = tmp_path / "model.onnx", tmp_path / "other-name.onnx"
+    assert _export(capsys, out)["frontend"]["floor"] == 1e-5
+    os.chmod(out, 0o600)
+    os.link(out, other)
+    assert _export(capsys, out, "--floor", "1e-6")["frontend"]["floor"] == 1e-6
+    assert oct(out.stat().st_mode & 0o777) == oct(0o600) and os.path.samefile(out, other)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx", "other-name.onnx"]
+
+
+def test_an_export_to_a_name_near_the_longest_a_file_may_have(tmp_path, capsys):
+    """A --out name of 249 bytes (Linux takes 255) failed with 'File name too long', naming a staging folder
+    (".NAME.xxxxxxxx.export") the user never asked for, and wrote nothing."""
+    out = tmp_path / ("é" * 122 + ".onnx")   # 249 bytes of UTF-8
+    assert len(os.fsencode(out.name)) == 249
+    assert _export(capsys, out, "--floor", "1e-6")["frontend"]["floor"] == 1e-6
+    assert [p.name for p in tmp_path.iterdir()] == [out.name]
+
+
+def test_export_like_a_model_over_that_model_is_refused(tmp_path, capsys):
+    """`export frontend --like M --out M` wrote the frontend graph over the model it took its settings from (a
+    detector lost, as a checkpoint export over the checkpoint is refused); any other --out is written."""
+    import shutil
+
+    model = tmp_path / "activate.onnx"
+    shutil.copy(MODELS / "activate.onnx", model)
+    before = model.read_bytes()
+    os.link(model, tmp_path / "same-file.onnx")
+    for out in (model, tmp_path / "same-file.onnx"):
+        assert main(["export", "frontend", "--like", str(model), "--out", str(out)]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"speechseq: error: --out {out} is the --like model itself") and "\n" == err[-1], err
+        assert err.count("\n") == 1 and model.read_bytes() == before
+    assert _export(capsys, tmp_path / "fe.onnx", "--like", str(model))["frontend"]["floor"] == 1e-6
+    assert model.read_bytes() == before

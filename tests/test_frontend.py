@@ -283,15 +283,16 @@ def test_a_non_finite_sample_makes_exactly_its_frames_nan(bad, shipped_frontends
 
 
 def test_samples_are_not_rescaled(shipped_frontends, demo_wav):
-    """Samples are taken at full scale 1.0, as load_audio gives them: int16-valued audio (int16 or float) is not
-    rescaled and reads 2 ln 32768 = 20.79 higher wherever the mel power is well above the floor; silence reads
-    log(floor); a clipped square wave stays finite."""
+    """Float samples are taken at full scale 1.0, as load_audio gives them: int16-valued floats are not rescaled and
+    read 2 ln 32768 = 20.79 higher wherever the mel power is well above the floor (an int16 array is PCM, scaled as
+    the stream and the file readers scale it: it was pinned here to read as its floats, 20.79 high, until session
+    47); silence reads log(floor); a clipped square wave stays finite."""
     speech = load_audio(demo_wav)[:32000]
     for cfg in shipped_frontends:
         f = logmel(speech, cfg)
         as_int16 = (speech * 32768).astype(np.int16)
-        g = logmel(as_int16, cfg)
-        assert np.array_equal(g, logmel(as_int16.astype(np.float32), cfg))
+        g = logmel(as_int16.astype(np.float32), cfg)
+        assert np.array_equal(logmel(as_int16, cfg), logmel(as_int16.astype(np.float32) / 32768, cfg))
         loud = f > np.log(cfg.floor) + 6                 # power over 400 floors: the floor moves it by < 2.5e-3
         assert loud.sum() > 500 and np.abs((g - f)[loud] - 2 * np.log(32768)).max() < 3e-3
         assert np.abs(logmel(np.zeros(800, np.float32), cfg) - np.log(cfg.floor)).max() <= 1e-6
@@ -333,6 +334,32 @@ def test_streaming_frontend_scales_integer_chunks():
     np.testing.assert_allclose(a, b, atol=1e-5)
     with pytest.raises(ValueError, match="1-D"):
         fe.step(np.zeros((100, 2), np.float32), fe.initial_state())
+
+
+def test_logmel_reads_integer_pcm_as_the_file_readers_and_the_stream_do(demo_wav):
+    """logmel took an int16 array as it came while the streaming frontend, the runtime (transcribe, detect) and every
+    file reader scale integers to full scale 1.0: the same PCM read 2 ln 32768 = 20.8 higher in every band through
+    logmel than through the stream or the file. Integers of every width scale as speechseq.audio.float_samples does,
+    to the bit; a driver's (N, 1) column is mono, as in the stream; floats are taken as they are, to the bit."""
+    import soundfile as sf
+
+    from speechseq.audio import float_samples
+
+    pcm, sr = sf.read(demo_wav, dtype="int16")
+    assert sr == 16000 and pcm.dtype == np.int16 and len(pcm) == 82640
+    cfg = FrontendConfig()
+    from_file = logmel(load_audio(demo_wav), cfg)
+    fe = StreamingFrontend(cfg)
+    streamed, _ = fe.step(pcm, fe.initial_state())
+    got = logmel(pcm, cfg)
+    assert got.shape == from_file.shape == (515, 40)
+    assert np.array_equal(got, from_file) and np.array_equal(got, streamed)
+    assert np.array_equal(logmel(pcm[:, None], cfg), got)
+    for x in (pcm.astype(np.int32) << 16, (pcm >> 8).astype(np.int8), ((pcm >> 8) + 128).astype(np.uint8)):
+        assert np.array_equal(logmel(x, cfg), logmel(float_samples(x), cfg)), x.dtype
+        assert np.abs(logmel(x, cfg) - from_file)[from_file > np.log(cfg.floor) + 6].mean() < 0.05, x.dtype
+    with pytest.raises(ValueError, match="booleans"):
+        logmel(np.ones(800, bool), cfg)
 
 
 @pytest.mark.parametrize("hop", [401, 500, 1000])

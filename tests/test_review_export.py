@@ -56,15 +56,12 @@ def test_export_leaves_the_callers_model_in_training_mode(tmp_path, which):
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
 
 
-def test_export_encoder_of_a_graph_without_encoder_out_leaves_the_callers_model_in_training_mode(tmp_path,
-                                                                                              monkeypatch):
-    """export_encoder's own export, for a recogniser graph written without `encoder_out` (as the recogniser's
-    exporter wrote it before it added that output; reproduced by taking the output off a real export), set the
-    caller's model to eval mode (and moved it to the CPU), as the other exporters did before they exported a copy."""
+def _recognizer_graphs_without_encoder_out(monkeypatch) -> None:
+    """speechseq.train.export_recognizer writes its graphs without `encoder_out`, as it did before it added that
+    output (reproduced by taking the output off a real export): export_encoder then exports its own graph."""
     import onnx
 
     import speechseq.train.export_recognizer as export_recognizer
-    from speechseq.train.export_lm import export_encoder
 
     real = export_recognizer.export_recognizer
 
@@ -78,6 +75,16 @@ def test_export_encoder_of_a_graph_without_encoder_out_leaves_the_callers_model_
         return out
 
     monkeypatch.setattr(export_recognizer, "export_recognizer", without_encoder_out)
+
+
+def test_export_encoder_of_a_graph_without_encoder_out_leaves_the_callers_model_in_training_mode(tmp_path,
+                                                                                              monkeypatch):
+    """export_encoder's own export, for a recogniser graph written without `encoder_out` (as the recogniser's
+    exporter wrote it before it added that output; reproduced by taking the output off a real export), set the
+    caller's model to eval mode (and moved it to the CPU), as the other exporters did before they exported a copy."""
+    from speechseq.train.export_lm import export_encoder
+
+    _recognizer_graphs_without_encoder_out(monkeypatch)
     model = _recognizer().train()
     before = {k: v.clone() for k, v in model.state_dict().items()}
     out = export_encoder(model, tmp_path / "rec.onnx")
@@ -107,6 +114,34 @@ def test_a_failed_export_leaves_the_file_that_was_there(tmp_path, monkeypatch, w
         quantize_recognizer(tmp_path / "m.onnx") if which == "int8" else export(make().eval(), out)
     assert out.read_bytes() == good and read_metadata(out)
     assert sorted(p.name for p in tmp_path.iterdir()) == names        # no temporary file left behind
+
+
+def test_export_encoders_own_graph_is_written_atomically(tmp_path, monkeypatch):
+    """export_encoder's own export (a recogniser graph without `encoder_out`) replaced `out` with the recogniser's
+    graph, then wrote its own graph over it, then its metadata: one that failed (or was killed) between the two left
+    at `out` a graph without metadata where a good model was. Now the file at `out` is the old one or the new one,
+    whole, and no temporary file is left behind."""
+    from speechseq.train.export_lm import export_encoder
+
+    _recognizer_graphs_without_encoder_out(monkeypatch)
+    out = export_encoder(_recognizer().eval(), tmp_path / "rec.onnx", {"run": "old"})
+    good, names = out.read_bytes(), sorted(p.name for p in tmp_path.iterdir())
+    assert read_metadata(out)["run"] == "old" and "encoder_out" in read_metadata(out)["outputs"]
+
+    def broken(path, meta):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("speechseq.train.export_lm.write_metadata", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        export_encoder(_recognizer(hidden=6).eval(), out, {"run": "new"})
+    assert out.read_bytes() == good and read_metadata(out)["run"] == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == names        # no temporary file left behind
+    monkeypatch.undo()
+    _recognizer_graphs_without_encoder_out(monkeypatch)
+    out = export_encoder(_recognizer(hidden=6).eval(), out, {"run": "new"})
+    assert read_metadata(out)["run"] == "new" and read_metadata(out)["model_config"]["hidden"] == 6
+    assert [o.name for o in make_session(out).get_outputs()] == ["log_probs", "encoder_out"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == names
 
 
 def test_int8_twin_metadata_is_the_fp32_metadata_plus_its_quantization(tmp_path):

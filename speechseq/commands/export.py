@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..errors import SpeechseqError
+from ..files import written_atomically
 from .common import HelpFormatter, bounded, output_file, require_torch, warn
 
 # checkpoint "kind" -> "module:function(checkpoint_path, out_path, int8) -> list[str]" (files written)
@@ -68,6 +69,9 @@ def run(args: argparse.Namespace) -> int:
         if args.int8:   # as for a detector or LM checkpoint: the float graph alone is written
             warn("--int8 applies to recognizer checkpoints only: no int8 twin for the frontend")
         cfg = frontend_config(args.like, n_mels=args.n_mels, floor=args.floor)
+        if args.like is not None and out.exists() and out.samefile(args.like):  # the model it copies, lost
+            raise SpeechseqError(f"--out {out} is the --like model itself: give the frontend another name (e.g. "
+                                 f"{out.with_name(out.stem + '-frontend.onnx')})")
         with _staged(out) as staged:
             export_frontend(cfg, str(staged))
             _publish([staged], out)
@@ -141,7 +145,8 @@ def _staged(out: Path) -> Iterator[Path]:
     then its twins); removed afterwards. An export that fails or is interrupted leaves the files at `out` as they
     were, never a graph without its metadata in their place."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".export", dir=out.parent))
+    # not named after `out`: a name near the 255 bytes a file name may have made the folder's too long for them
+    stage = Path(tempfile.mkdtemp(prefix=".speechseq-", suffix=".export", dir=out.parent))
     try:
         yield stage / out.name
     finally:
@@ -149,10 +154,13 @@ def _staged(out: Path) -> Iterator[Path]:
 
 
 def _publish(written: list, out: Path) -> None:
-    """Move each finished file from the staging folder to its place beside `out` (a rename: whole or not at all)."""
+    """Move each finished file from the staging folder to its place beside `out`, whole or not at all, a file there
+    replaced as written_atomically replaces one (its mode and its other names kept: a plain rename made a 0600 model
+    0644, and left a hard link's other name the old model)."""
     for path in written:
         final = out.parent / Path(path).name
-        os.replace(path, final)
+        with written_atomically(final) as tmp:
+            os.replace(path, tmp)
         print(f"wrote {final}")
 
 

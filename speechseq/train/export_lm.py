@@ -155,26 +155,30 @@ class _EncoderGraph(torch.nn.Module):
 def export_encoder(recognizer, out: str | os.PathLike, meta: dict | None = None, frontend: dict | None = None) -> Path:
     """A recogniser graph (as speechseq.train.export_recognizer writes it, same metadata) with a
     second output `encoder_out` (B, T', E): the BiLSTM outputs the attention decoder reads (the caller's model
-    keeps its device and mode)."""
-    from ..runtime.onnx import read_metadata
+    keeps its device and mode), written atomically: the file at `out` stays as it was until the graph and its
+    metadata are both written."""
+    from ..runtime.onnx import make_session, read_metadata
     from .export_recognizer import export_recognizer
 
-    out = export_recognizer(recognizer, out, meta, frontend)
-    from ..runtime.onnx import make_session
-
-    if "encoder_out" in [o.name for o in make_session(out).get_outputs()]:
-        return out  # the recogniser's own exporter already writes it
-    full = read_metadata(out)
-    recognizer = copy.deepcopy(recognizer).cpu().eval()  # a copy's graph: the caller's model keeps its device and mode
-    example = torch.randn(1, 100, recognizer.cfg.n_mels)
-    with torch.no_grad():
-        torch.onnx.export(_EncoderGraph(recognizer).eval(), (example,), str(out), input_names=["features"],
-                          output_names=["log_probs", "encoder_out"], opset_version=OPSET, dynamo=False,
-                          dynamic_axes={"features": {0: "batch", 1: "frames"}, "log_probs": {0: "batch", 1: "steps"},
-                                        "encoder_out": {0: "batch", 1: "steps"}})
-    full.setdefault("outputs", {})["encoder_out"] = ("(batch, steps, 2 x hidden) BiLSTM outputs "
-                                                     "(attention decoder memory)")
-    write_metadata(out, jsonable(full))
+    out = Path(out)
+    # one temporary file for both steps: the fallback's graph written over the recogniser's at `out`, then its
+    # metadata, left a graph without metadata at `out` when it failed or was killed between them
+    with written_atomically(out) as tmp:
+        export_recognizer(recognizer, tmp, meta, frontend)
+        if "encoder_out" in [o.name for o in make_session(tmp).get_outputs()]:
+            return out  # the recogniser's own exporter already writes it (the block's end renames tmp to out)
+        full = read_metadata(tmp)
+        recognizer = copy.deepcopy(recognizer).cpu().eval()  # a copy's graph: the caller's model keeps its mode
+        example = torch.randn(1, 100, recognizer.cfg.n_mels)
+        with torch.no_grad():
+            torch.onnx.export(_EncoderGraph(recognizer).eval(), (example,), str(tmp), input_names=["features"],
+                              output_names=["log_probs", "encoder_out"], opset_version=OPSET, dynamo=False,
+                              dynamic_axes={"features": {0: "batch", 1: "frames"},
+                                            "log_probs": {0: "batch", 1: "steps"},
+                                            "encoder_out": {0: "batch", 1: "steps"}})
+        full.setdefault("outputs", {})["encoder_out"] = ("(batch, steps, 2 x hidden) BiLSTM outputs "
+                                                         "(attention decoder memory)")
+        write_metadata(tmp, jsonable(full))
     return out
 
 
