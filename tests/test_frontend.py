@@ -415,3 +415,29 @@ def test_filters_that_weigh_no_bin_read_the_floor(rng):
     assert np.array_equal(streamed, whole)
     with torch.no_grad():
         assert np.abs(LogMel(cfg)(torch.from_numpy(x)[None]).numpy()[0] - whole).max() <= 1e-6
+
+
+def test_export_frontend_is_atomic(tmp_path, monkeypatch):
+    """export_frontend wrote the graph to `path`, then its metadata: a failure between (a full disk) left a graph
+    without metadata where the model had been. Now the file at `path` is as it was, and no temporary file is left."""
+    pytest.importorskip("torch")
+    import speechseq.runtime.onnx as runtime_onnx
+    from speechseq.nn.frontend import export_frontend
+
+    path = tmp_path / "fe.onnx"
+    path.write_bytes(b"the model before")
+
+    def full_disk(where, meta):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(runtime_onnx, "write_metadata", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        export_frontend(FrontendConfig(), str(path))
+    assert path.read_bytes() == b"the model before"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fe.onnx"]
+    monkeypatch.undo()
+    export_frontend(FrontendConfig(), str(path))   # and written whole when nothing fails, its metadata with it
+    from speechseq.runtime.onnx import read_metadata
+
+    assert read_metadata(path)["frontend"] == FrontendConfig().to_dict()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fe.onnx"]

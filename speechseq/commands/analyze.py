@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from ..metrics import edit_distance
     from ..runtime.analysis import analyze_attention, analyze_ctc, summarize
     from ..runtime.posteriors import RecognizerRunner
+    from ..text import normalize
     from .transcribe import check_model_arg
 
     if args.beam < 1:
@@ -91,8 +92,9 @@ def run(args: argparse.Namespace) -> int:
                                      args.word_bonus if lm else 0.0))
     summary = summarize(cases)
     wrong = [c for c in cases if c is not None]
-    # by position, not key: segments of one file (manifest offsets) share their audio path as key
-    errs = [edit_distance(c.reference.split(), c.output.split()).distance for c in wrong]
+    # by position, not key: segments of one file (manifest offsets) share their audio path as key; the output normalised
+    # as the reference is (and as eval recognizer counts it), printed as decoded
+    errs = [edit_distance(c.reference.split(), normalize(c.output).split()).distance for c in wrong]
     worst = sorted(range(len(wrong)), key=lambda i: (-errs[i], -abs(wrong[i].margin)))[: args.worst]
     if args.json:
         for c, e in zip(wrong, errs):

@@ -5,6 +5,9 @@ Conv1d whose kernels are hann * cos and hann * sin, so the exported graph is pla
 """
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import torch
 from torch import nn
@@ -43,17 +46,21 @@ class LogMel(nn.Module):
         return torch.log(power @ self.mel + self.cfg.floor)
 
 
-def export_frontend(cfg: FrontendConfig, path: str, opset: int = 17) -> None:
+def export_frontend(cfg: FrontendConfig, path: str | os.PathLike, opset: int = 17) -> None:
     """Write the frontend as an ONNX graph: input "audio" (B, N) -> output "logmel" (B, T, n_mels), with
-    `cfg` (the log floor included) in its metadata, "frontend", as every model carries its own."""
+    `cfg` (the log floor included) in its metadata, "frontend", as every model carries its own. Written whole or not
+    at all (files.written_atomically): a failure leaves the file at `path` as it was, never a graph without metadata."""
+    from ..files import written_atomically
     from ..runtime.onnx import write_metadata
 
     model = LogMel(cfg).eval()
     example = torch.zeros(1, cfg.sample_rate)
-    torch.onnx.export(model, (example,), path, input_names=["audio"], output_names=["logmel"],
-                      dynamic_axes={"audio": {0: "batch", 1: "samples"}, "logmel": {0: "batch", 1: "frames"}},
-                      opset_version=opset, dynamo=False)
-    write_metadata(path, {"kind": "frontend", "format": 1, "frontend": cfg.to_dict(),
-                          "inputs": {"audio": f"(batch, samples) float32 at {cfg.sample_rate} Hz"},
-                          "outputs": {"logmel": f"(batch, max(0, 1 + (samples - {cfg.win_length}) // "
-                                                f"{cfg.hop_length}), {cfg.n_mels}) log(mel power + {cfg.floor:g})"}})
+    with written_atomically(Path(path)) as tmp:
+        torch.onnx.export(model, (example,), str(tmp), input_names=["audio"], output_names=["logmel"],
+                          dynamic_axes={"audio": {0: "batch", 1: "samples"}, "logmel": {0: "batch", 1: "frames"}},
+                          opset_version=opset, dynamo=False)
+        write_metadata(tmp, {"kind": "frontend", "format": 1, "frontend": cfg.to_dict(),
+                             "inputs": {"audio": f"(batch, samples) float32 at {cfg.sample_rate} Hz"},
+                             "outputs": {"logmel": f"(batch, max(0, 1 + (samples - {cfg.win_length}) // "
+                                                   f"{cfg.hop_length}), {cfg.n_mels}) log(mel power + "
+                                                   f"{cfg.floor:g})"}})

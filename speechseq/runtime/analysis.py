@@ -63,7 +63,8 @@ def fused_score(log_probs: np.ndarray, tokens: Sequence[int], lm: Any = None, al
 
 @dataclass(frozen=True)
 class ErrorCase:
-    """One wrongly recognised utterance. Scores are on the search's own objective."""
+    """One wrongly recognised utterance: `reference` normalised (speechseq.text.normalize), `output` as decoded
+    (wrong once normalised as the reference is). Scores are on the search's own objective."""
 
     key: str
     reference: str
@@ -81,12 +82,13 @@ class ErrorCase:
 def analyze_ctc(key: str, log_probs: np.ndarray, reference: str, beam_size: int = 8, lm: Any = None,
                 alpha: float = 0.0, beta: float = 0.0, **search: Any) -> ErrorCase | None:
     """Decode with prefix_beam_search (+ shallow fusion) and, when the output is wrong, blame the
-    search or the model. Returns None for a correct output (the reference's words, however spaced).
+    search or the model. Returns None for a correct output (the reference's words once normalised as it is, as
+    `speechseq eval recognizer` counts them: however spaced, "dogs'" for "dogs").
     `search`: pruning options."""
     ref = normalize(reference)
     hyp = prefix_beam_search(log_probs, beam_size, lm=lm, alpha=alpha, beta=beta, **search)
     out = hyp[0].text if hyp else ""
-    if out.split() == ref.split():  # spaces at the ends or doubled: the recogniser's text and its WER are right
+    if normalize(out) == ref:  # as eval recognizer counts it: "the dogs' bones" (spaced anyhow) is "the dogs bones"
         return None
     s_ref = fused_score(log_probs, encode(ref), lm, alpha, beta)
     s_out = fused_score(log_probs, hyp[0].tokens if hyp else (), lm, alpha, beta)
@@ -102,7 +104,7 @@ def analyze_attention(key: str, step: StepFn, init_state: Any, reference: str, b
     max_len = max(max_len, len(encode(ref)) + 1)
     hyps = attention_beam_search(step, init_state, beam_size, max_len, length_norm_alpha, **kw)
     out = hyps[0].text
-    if out.split() == ref.split():
+    if normalize(out) == ref:
         return None
     ends = {k: kw[k] for k in ("sos", "eos") if k in kw}   # the symbols the search started and ended with
     s_ref = score_sequence(step, init_state, encode(ref), length_norm_alpha, **ends)

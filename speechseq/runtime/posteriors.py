@@ -62,7 +62,8 @@ def manifest_outputs(model: str | os.PathLike | RecognizerRunner, manifest: str 
                      threads: int = 1, on_error: Callable[[str], None] | None = None) -> list[Utterance]:
     """Run the recogniser on every utterance of a manifest (the first `limit` ones). An utterance whose audio cannot
     be read (missing, empty, not audio; a segment past its file's end) raises its error; given `on_error`, it is
-    called with that one-line message instead, the utterance is left out and the rest go on (a batch command)."""
+    called with that one-line message instead, the utterance is left out and the rest go on (a batch command). With a
+    limit, a row skipped after the limit-th utterance is not reported, as in `speechseq eval recognizer`."""
     from ..audio import AudioError, load_audio
     from ..train.manifests import load_manifest
 
@@ -73,6 +74,8 @@ def manifest_outputs(model: str | os.PathLike | RecognizerRunner, manifest: str 
         with warnings.catch_warnings(record=True) as caught:  # a row load_manifest skips: "... (skipped)"
             warnings.simplefilter("always")
             utts = load_manifest(manifest, split=split, skip_missing=True)[:limit]
+        if limit is not None:  # the rows up to the limit-th utterance: a skipped one read before it (SkippedRow.kept)
+            caught = [w for w in caught if getattr(w.message, "kept", 0) < limit]
         for w in caught:
             if str(w.message).endswith("(skipped)"):
                 on_error(str(w.message))
