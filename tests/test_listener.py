@@ -393,7 +393,7 @@ def test_cli_json_events(tiny_models, capsys):
     assert code == 0, err
     events = [json.loads(x) for x in lines]
     keys = {"wake": {"event", "keyword", "time", "score"}, "partial": {"event", "text", "time"},
-            "final": {"event", "text", "words", "time"}}
+            "final": {"event", "text", "words", "time", "start"}}
     for e in events:
         assert set(e) == keys[e["event"]], e
     assert [e["event"] for e in events if e["event"] != "partial"] == ["wake", "final"]

@@ -116,7 +116,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--no-speech-s", type=bounded(float, gt=0), default=3.0,
                    help="give up when nothing is said this long after the keyword")
     o = p.add_argument_group("output")
-    o.add_argument("--json", action="store_true", help="one JSON object a line (wake, partial, final, overrun)")
+    o.add_argument("--json", action="store_true",
+                   help="one JSON object a line (wake, partial, final, overrun); every \"time\" is when the event was "
+                        "made, in seconds of the stream (of the file, or since listening began); a final's words' "
+                        "\"start\" and \"end\" are stream seconds too, as is its \"start\": where its recording "
+                        "began. A keyword said again before anything else is a second wake, the recording starting "
+                        "again after it")
     o.add_argument("--chime", action="store_true", help="play a short chime on the default output at each wake")
     o.add_argument("--exec", dest="exec_cmd", metavar="CMD",
                    help="run CMD with the final text as its last argument (also in $SPEECHSEQ_TEXT; with --commands, "

@@ -1,7 +1,7 @@
 """What the listener says: frozen event values, each with its one-line JSON form.
 
 `time` is stream time in seconds (audio delivered so far, dropped audio included) when the
-event was produced; word times are stream times too.
+event was produced; word times are stream times too, as is a final's `start`, where its recording began.
 """
 from __future__ import annotations
 
@@ -60,7 +60,8 @@ class PartialEvent:
 class FinalEvent:
     """The utterance after the keyword, decoded whole; empty text when nothing was said.
 
-    `start`/`end` bound the recorded audio; `speech_end` is where the VAD last heard speech.
+    `start`/`end` bound the recorded audio; `speech_end` is where the VAD last heard speech. Its JSON has "start" too
+    (after issue 6's keys), so that a consumer that keeps the audio finds the recording in it.
     """
 
     text: str
@@ -74,7 +75,7 @@ class FinalEvent:
         return {"event": "final", "text": self.text,
                 "words": [{"word": w.word, "start": round(w.start, 3), "end": round(w.end, 3),
                            "confidence": round(w.confidence, 3)} for w in self.words],
-                "time": round(self.time, 3)}
+                "time": round(self.time, 3), "start": round(self.start, 3)}
 
     def __str__(self) -> str:
         return f"[{self.time:7.2f}s] heard: {self.text}" if self.text else f"[{self.time:7.2f}s] heard nothing"

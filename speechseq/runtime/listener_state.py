@@ -1,5 +1,6 @@
 """The live listener's state, a value passed in and returned (`speechseq.runtime.listener.Listener`): its mode, the
-stream's clock and detector state while listening, and the utterance in progress while recording."""
+stream's clock, the detectors' state (while recording: fresh from the recording's start) and the last audio heard, and
+the utterance in progress while recording."""
 from __future__ import annotations
 
 import enum
@@ -45,6 +46,8 @@ class Recording:
     settled: tuple[Word, ...] = ()      # the words two decodes in a row agreed on (times from `start`),
     unsettled: tuple[str, ...] = ()     # and the last decode's words after them
     gaps: tuple[tuple[float, float], ...] = ()
+    before: Recording | None = None     # the recording a keyword heard again replaced, where it heard speech: the
+    # final's when this one hears none (the "keyword" was a command the detector took for it: listener's docstring)
 
     def stream_time(self, t: float, end: bool = False) -> float:
         """Time `t` of this clock on the stream's: later by the audio lost before it. A loss at `t` itself
@@ -57,9 +60,9 @@ class Recording:
 class ListenerState:
     mode: Mode
     time: float                          # stream seconds so far (dropped audio included)
-    detector: DetectorState
+    detector: DetectorState              # while recording: from the recording's start (its origin)
     detector_offset: float               # stream time of the detector's zero
-    history: tuple[np.ndarray, ...]      # the last history_s seconds of audio, while listening
+    history: tuple[np.ndarray, ...]      # the last history_s seconds of audio (a wake records from it)
     recording: Recording | None = None
     detector_gaps: tuple[tuple[float, float], ...] = ()   # audio lost while listening: (detector time, seconds)
 
