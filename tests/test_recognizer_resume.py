@@ -109,3 +109,59 @@ def test_a_run_of_two_processes_is_not_resumed_by_one_and_one_of_one_resumes(tmp
         train_recognizer(bank, {}, tmp_path / "r", TINY, replace(cfg, epochs=2), opts, progress=False)
     train_recognizer(bank, {}, tmp_path / "one", TINY, cfg, opts, progress=False)
     assert len(train_recognizer(bank, {}, tmp_path / "one", TINY, replace(cfg, epochs=2), opts, progress=False)) == 2
+
+
+def _two_ranks(rank: int, store: str, root: str) -> None:
+    """One of two gloo processes (as torchrun starts them): a run of 3 epochs; one of 1 resumed to 3; one of 1 whose
+    last.pt loses its ranks' random states (as written before they were kept), resumed to 2, its warnings kept."""
+    import torch.distributed as dist
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=2)
+    try:
+        bank, opts, noise = _bank(), TrainOptions(batch_seconds=1.5, augment=AugmentConfig()), \
+            colored_noise_features(FRONTEND, seconds=0.5)
+
+        def run(out: str, epochs: int) -> None:
+            train_recognizer(bank, {}, Path(root) / out, TINY, LoopConfig(epochs=epochs, lr=3e-3, ema_decay=None),
+                             opts, noise=noise, rank=rank, world=2,
+                             wrap=lambda m: torch.nn.parallel.DistributedDataParallel(m), progress=False)
+
+        run("straight", 3)
+        run("resumed", 1)
+        run("resumed", 3)
+        run("old", 1)
+        if rank == 0:
+            ck = torch.load(Path(root) / "old" / "last.pt", weights_only=False)
+            ck.pop("ranks", None)
+            torch.save(ck, Path(root) / "old" / "last.pt")
+        dist.barrier()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            run("old", 2)
+        said = [str(w.message) for w in caught if issubclass(w.category, SpeechseqWarning)]
+        (Path(root) / f"said{rank}.txt").write_text("\n".join(said))
+    finally:
+        dist.destroy_process_group()
+
+
+def test_a_resumed_run_of_two_processes_ends_as_one_never_stopped(tmp_path):
+    """Under torchrun only rank 0's random state (dropout, the augmentation's generator) was kept in last.pt: rank 1
+    resumed with rank 0's dropout state and its augmentation from its seed, so its gradients, averaged into every
+    rank's, differed, and a resumed run ended with other weights than a run never stopped. Every rank's state is kept
+    now; a last.pt without them still resumes, with one warning (rank 0's)."""
+    import torch.multiprocessing as mp
+
+    mp.spawn(_two_ranks, args=(str(tmp_path / "store"), str(tmp_path)), nprocs=2)
+    straight, resumed = (torch.load(tmp_path / d / "last.pt", weights_only=False) for d in ("straight", "resumed"))
+    assert resumed["epoch"] == straight["epoch"] == 3 and resumed["step"] == straight["step"] == 6
+    assert all(torch.equal(straight["model"][k], resumed["model"][k]) for k in straight["model"])
+    assert [h["train_loss"] for h in resumed["history"]] == [h["train_loss"] for h in straight["history"]]
+    assert len(resumed["ranks"]) == 2 and set(resumed["ranks"][1]["generators"]) == {"augment"}
+    assert not torch.equal(resumed["ranks"][0]["rng"], resumed["ranks"][1]["rng"])
+    assert (tmp_path / "said0.txt").read_text() == (
+        f"{tmp_path / 'old' / 'last.pt'} holds the random state of rank 0 alone (written before every rank's was "
+        f"kept): the others start again from their seeds, so this run's random draws differ from those of a run never "
+        f"stopped")
+    assert (tmp_path / "said1.txt").read_text() == ""
+    assert torch.load(tmp_path / "old" / "last.pt", weights_only=False)["epoch"] == 2

@@ -793,3 +793,28 @@ def test_a_keyword_the_synthesis_normalizes_is_said_by_its_clips(tmp_path, capsy
         capsys.readouterr()
         assert [i.text for i in items_from([str(folder / "positives.jsonl")], "pos", keyword)] == rows
         assert "rows say" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("keyword", ["a" * 300, "日本語のキーワード" * 10])
+def test_a_keyword_too_long_for_its_model_file_name_is_refused_before_any_work(tmp_path, keyword):
+    """A keyword of 300 letters, or of 90 Japanese characters (3 bytes each), trained (and synthesized, without
+    --synth and --positives) to its end, then failed to export OUT/KEYWORD.onnx: "File name too long". Refused in one
+    line naming the limit before any work, OUT not made; the longest keyword that fits trains and exports."""
+    import os
+
+    pos, neg, out = tmp_path / "pos", tmp_path / "neg", tmp_path / "run"
+    for d in (pos, neg):
+        d.mkdir()
+    _clips(pos, "yes", 6)
+    _clips(neg, "no", 6)
+    limit = os.pathconf(tmp_path, "PC_NAME_MAX")
+    code, err = _train_main("--keyword", keyword, "--out", str(out), "--positives", str(pos), "--negatives", str(neg))
+    assert code == 1 and "\n" not in err.strip(), err[-2000:]
+    size = len(os.fsencode(f"{keyword}.onnx"))
+    assert err.strip() == (f"speechseq: error: keyword {keyword!r}: its model would be named {keyword}.onnx, {size} "
+                           f"bytes, more than the {limit} a file name may have in {tmp_path}: give a shorter keyword")
+    assert not out.exists()
+    fits = "k" * (limit - len(".onnx"))
+    code, err = _train_main("--keyword", fits, "--out", str(out), "--positives", str(pos), "--negatives", str(neg))
+    assert code == 0, err[-2000:]
+    assert (out / f"{fits}.onnx").is_file()

@@ -13,7 +13,7 @@ from ..train.synth_sets import ENGINE_WEIGHTS
 from .common import (HelpFormatter, bounded, checked_device, draws_bars, guard_range, output_dir, require_torch,
                      seed_arg, text_file, warn)
 from .runs import last_run, only_run, read_last, run_path, same_keyword, same_run, writable_out
-from .synth import keyword_arg, keyword_file_name, say
+from .synth import check_keyword_file, keyword_arg, keyword_file_name, say
 
 EXAMPLE = """examples:
   speechseq train detector --keyword "hey robot" --out runs/hey-robot     # synthesizes its data first
@@ -353,6 +353,7 @@ def run(args: argparse.Namespace) -> int:
                  f"point, trained here to {args.keyword!r} (to fit a detector to a voice, --init one of the same keyword)")
     for spec in [*args.positives, *args.negatives, *args.backgrounds]:
         _split_weight(spec)  # a bad weight is an error before anything is made
+    check_keyword_file(args.keyword, Path(args.out), f"{keyword_file_name(args.keyword)}.onnx", "its model")
     out = output_dir(args.out, "--out")
     with only_run(out):  # before the run OUT holds is read: a second command into it is refused
         writable_out(out)  # before the synthesis and the bank: not at the first checkpoint

@@ -10,8 +10,9 @@ DistributedDataParallel averages the gradients, so each optimizer step sees worl
 Rank 0 alone computes the feature cache (the others wait for it), validates, writes the
 checkpoints and shows progress; it holds OUT while the run lasts, so that a second run into it
 stops at once (speechseq.commands.runs.only_run). Rerunning the command resumes from OUT/last.pt
-on every rank, with as many processes as the run began with (another number is refused: each step's batch and
-the schedule's steps would differ); a run of one process resumes as `speechseq train recognizer` too.
+on every rank, each with its own random state (dropout, augmentation) kept there, with as many
+processes as the run began with (another number is refused: each step's batch and the schedule's
+steps would differ); a run of one process resumes as `speechseq train recognizer` too.
 An error of the options or the data (rank 0's, or any rank's while setting up) stops every rank,
 said once in one line; torchrun then adds its own report of the failed processes.
 """

@@ -7,8 +7,8 @@
 Checkpoints are written atomically (temp file + rename), so a run killed at any moment leaves a
 readable `last.pt`; rerunning the same command resumes from it with no lost epoch (the epoch in
 flight is redone from its start), with the random state it was saved with (torch's, and the caller's
-`generators`), so that it ends with the weights of a run never stopped. `best.pt` holds the EMA
-weights of the best validated epoch.
+`generators`; in a run of several processes, each rank's own), so that it ends with the weights of a
+run never stopped. `best.pt` holds the EMA weights of the best validated epoch.
 Ctrl+C and SIGTERM (a scheduler, `kill`) stop the loop as KeyboardInterrupt, held back while an
 epoch's checkpoints are being written, after a line saying which epoch `last.pt` keeps.
 """
@@ -226,6 +226,24 @@ def _set_generator_state(g, state) -> None:
         g.bit_generator.state = state
 
 
+def _random_state(generators: dict[str, object] | None, dev: torch.device) -> dict:
+    """This process's random state, as last.pt keeps it: torch's (dropout and the like) and the caller's generators."""
+    return {"rng": torch.get_rng_state(), "cuda_rng": torch.cuda.get_rng_state_all() if dev.type == "cuda" else None,
+            "generators": {name: _generator_state(g) for name, g in (generators or {}).items()}}
+
+
+def _every_rank(state: dict, world: int) -> list[dict] | None:
+    """Every rank's `state`, rank by rank (a collective every rank joins); None in a run of one process (or one rank
+    trained alone, outside a process group)."""
+    import torch.distributed as dist
+
+    if world <= 1 or not (dist.is_available() and dist.is_initialized()):
+        return None
+    states: list = [None] * world
+    dist.all_gather_object(states, state)
+    return states
+
+
 def _lr_at(step: int, total: int, cfg: LoopConfig) -> float:
     if cfg.warmup_steps and step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
@@ -252,7 +270,7 @@ def train_loop(model: torch.nn.Module, batches_for_epoch: Callable[[int], Iterab
                out_dir: str | os.PathLike, kind: str, model_config: dict, loop_cfg: LoopConfig,
                select: str = "loss", mode: str = "min", extra: dict | None = None,
                progress: bool = True, is_main: bool = True,
-               generators: dict[str, object] | None = None) -> list[dict]:
+               generators: dict[str, object] | None = None, rank: int = 0, world: int = 1) -> list[dict]:
     """Train `model` for loop_cfg.epochs, resuming from out_dir/last.pt if present.
 
     batches_for_epoch(epoch) yields batches (the caller seeds its shuffling with the epoch, so a
@@ -261,6 +279,10 @@ def train_loop(model: torch.nn.Module, batches_for_epoch: Callable[[int], Iterab
     generators: the caller's own random generators (torch.Generator or numpy Generator by name, e.g. the
     batch augmentation's, seeded afresh in each process), kept in last.pt and restored on resume; one a
     checkpoint holds no state of (written before it was kept) goes on from its seed, with a warning.
+    rank, world: this process's place in a run of `world` processes (torchrun), each with its own random state (data
+    order aside: dropout, augmentation): every epoch, rank 0 keeps every rank's in last.pt ("ranks"), and each rank
+    resumes with its own; a checkpoint without them (written before they were kept) resumes the ranks > 0 from their
+    seeds, with a warning.
     Returns the history: one dict per finished epoch.
     """
     if mode not in ("min", "max"):
@@ -285,11 +307,20 @@ def train_loop(model: torch.nn.Module, batches_for_epoch: Callable[[int], Iterab
         if ema is not None:  # a run kept without an average starts one from the weights trained so far
             _load_weights(ema.model, ck["ema"] if ck.get("ema") is not None else ck["model"])
         history, start_epoch, step = ck["history"], ck["epoch"], ck["step"]
-        if ck.get("rng") is not None:  # dropout and the like go on as in a run never stopped
-            torch.set_rng_state(ck["rng"])
-        if ck.get("cuda_rng") is not None and dev.type == "cuda":
-            torch.cuda.set_rng_state_all(ck["cuda_rng"])
-        kept_states = ck.get("generators") or {}
+        kept_ranks = ck.get("ranks") or []
+        # rank 0's state is the checkpoint's own; another's, its entry in "ranks" (none: it goes on from its seed)
+        own = ck if rank == 0 else kept_ranks[rank] if rank < len(kept_ranks) else {}
+        if is_main and world > 1 and len(kept_ranks) != world:
+            from ..errors import SpeechseqWarning
+
+            warnings.warn(f"{last} holds the random state of rank 0 alone (written before every rank's was kept): the "
+                          f"others start again from their seeds, so this run's random draws differ from those of a run "
+                          f"never stopped", SpeechseqWarning, stacklevel=2)
+        if own.get("rng") is not None:  # dropout and the like go on as in a run never stopped
+            torch.set_rng_state(own["rng"])
+        if own.get("cuda_rng") is not None and dev.type == "cuda":
+            torch.cuda.set_rng_state_all(own["cuda_rng"])
+        kept_states = own.get("generators") or {}
         for name, g in (generators or {}).items():
             if name in kept_states:
                 _set_generator_state(g, kept_states[name])
@@ -315,14 +346,14 @@ def train_loop(model: torch.nn.Module, batches_for_epoch: Callable[[int], Iterab
             _write_text(hist_file, json.dumps(history, indent=1))
             plot_history(history, out / "curve.png", select)
 
+    ranks: list[dict] | None = None  # every rank's random state at the end of the epoch (world > 1)
+
     def checkpoint(epoch: int) -> dict:
         return {"kind": kind, "model_config": model_config, "loop_config": asdict(loop_cfg),
                 "model": model.state_dict(), "optimizer": opt.state_dict(),
                 "ema": ema.model.state_dict() if ema is not None else None, "epoch": epoch, "step": step,
                 "steps_per_epoch": steps_per_epoch, "history": history, "best": best, "extra": extra or {},
-                "rng": torch.get_rng_state(),
-                "cuda_rng": torch.cuda.get_rng_state_all() if dev.type == "cuda" else None,
-                "generators": {name: _generator_state(g) for name, g in (generators or {}).items()}}
+                **_random_state(generators, dev), **({"ranks": ranks} if ranks is not None else {})}
 
     kept = start_epoch  # the epochs that last.pt holds
 
@@ -380,6 +411,7 @@ def train_loop(model: torch.nn.Module, batches_for_epoch: Callable[[int], Iterab
                 warnings.warn(f"no metric {select!r} (nor train_{select}) to choose the best checkpoint by: best.pt is "
                               f"not written (the epoch's metrics: {', '.join(sorted(record))})", stacklevel=2)
             improved = score is not None and _better(score, None if best is None else best["score"], mode)
+            ranks = _every_rank(_random_state(generators, dev), world)
             if is_main:
                 with interrupts.held():
                     if improved:

@@ -322,8 +322,8 @@ def train_recognizer(train: FeatureBank, val: dict[str, FeatureBank], out_dir: s
     model.to(loop_cfg.device)
     net = wrap(model) if wrap is not None else model
     noise_t = None if noise is None else torch.as_tensor(noise, dtype=torch.float32)
-    # Rank 0's augmentation generator goes into last.pt with the loop's random state; another rank's starts
-    # again from its seed on a resume (only rank 0 writes the checkpoint).
+    # Every rank's augmentation generator goes into last.pt with the loop's random state (rank 0 gathers them), and
+    # each resumes with its own
     g = augment_generator(opts, loop_cfg.device, rank)
     info = {"frontend": train.frontend, "train_hours": round(train.hours, 3),
             "train_sources": {s: train.sources.count(s) for s in dict.fromkeys(train.sources)},
@@ -333,7 +333,8 @@ def train_recognizer(train: FeatureBank, val: dict[str, FeatureBank], out_dir: s
                       ctc_loss_fn(opts, noise_t, loop_cfg.device, rank, FrontendConfig(**train.frontend).floor, g),
                       make_validate(val, loop_cfg.device) if val else None, out_dir, KIND, model_cfg.to_dict(),
                       loop_cfg, select="val_wer" if val else "loss", mode="min", extra=info,
-                      progress=progress, is_main=rank == 0, generators={"augment": g} if rank == 0 else None)
+                      progress=progress, is_main=rank == 0, generators={"augment": g}, rank=rank,
+                      world=world)
 
 
 def same_world(out_dir: str | os.PathLike, world: int) -> None:
