@@ -639,18 +639,25 @@ def test_commands_time_a_phrase_on_its_own_audio_not_a_wake_word_before_it(tmp_p
     """"activate ... set a timer for five minutes", a short pause between them: one stretch of speech, accepted whole
     as the phrase (its per-character allowance takes the keyword in), and aligned whole, so that "set" lay on
     "activate" (0.42-0.45 s, said 1.46 s; `listen` gives 1.46 s). The phrase is now timed on the frames that say it
-    (command_set.phrase_frames); the text is the phrase, as before."""
+    (command_set.phrase_frames); the text is the phrase, after the keyword spelt freely, as without --commands (it was
+    the phrase alone: the words before it in its stretch were lost), and "commands" is timed on the phrase's words."""
     audio, starts = _said(0.5, "activate", 0.3, "set a timer for five minutes", 0.5)
     sf.write(tmp_path / "timer.wav", audio, 16000)
+    args = ["--vad", vad, "--decoder", "greedy", "--format", "json"]
+    assert main(["transcribe", str(tmp_path / "timer.wav"), *args]) == 0
+    free = json.loads(capsys.readouterr().out)
     assert main(["transcribe", str(tmp_path / "timer.wav"), "--commands", str(ROOT / "data/commands/home.txt"),
-                 "--vad", vad, "--decoder", "greedy", "--format", "json"]) == 0
+                 *args]) == 0
     got = json.loads(capsys.readouterr().out)
-    words = got["words"]
-    assert got["text"] == "set a timer for five minutes", got
+    words, phrase = got["words"], got["words"][-6:]
+    assert [w["word"] for w in phrase] == "set a timer for five minutes".split(), got
+    assert words[:-6] == [w for w in free["words"] if w["end"] <= phrase[0]["start"]] and words[:-6], (free, got)
     assert [w["word"] for w in words] == got["text"].split(), words
     said = starts["set a timer for five minutes"]
-    assert said - 0.06 < words[0]["start"] < said + 0.1 and words[0]["end"] - words[0]["start"] < 0.4, (said, words)
+    assert said - 0.06 < phrase[0]["start"] < said + 0.1 and phrase[0]["end"] - phrase[0]["start"] < 0.4, (said, words)
     assert all(w["start"] < w["end"] <= v["start"] for w, v in zip(words, words[1:])), words
+    assert got["commands"] == [{"command": "set a timer for five minutes", "start": phrase[0]["start"],
+                                "end": phrase[-1]["end"]}], got
 
 
 @pytest.mark.skipif(not SHIPPED.is_file(), reason="models/recognizer-en.onnx not built yet")

@@ -10,7 +10,8 @@ With --format json and no --output-dir, one JSON object per file on stdout, exac
     {"file": str, "duration": float, "text": str,
      "words": [{"word": str, "start": float, "end": float, "confidence": float}]}
 and with --commands one more key, last: "commands": [{"command": str, "start": float, "end": float}], each
-phrase of the list taken, as the list writes it, with its words' span, in order ([] when none was).
+phrase of the list taken, as the list writes it, with its words' span, in order ([] when none was); the words said
+before or after a phrase in its stretch of speech stay in "text" and "words", spelt freely.
 A file that cannot be read is reported on stderr and the others go on; the exit code is then 1.
 """
 from __future__ import annotations
@@ -81,7 +82,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="longest utterance (s) before a cut at a pause")
     add_vad_arg(p, "auto")
     p.add_argument("--threads", type=bounded(int, ge=1), default=1, help="onnxruntime threads")
-    add_commands_args(p)
+    add_commands_args(p, around=True)
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar on stderr, in seconds of audio (default: when stderr is a terminal)")
     p.set_defaults(func=run)
@@ -105,15 +106,19 @@ def add_lexicon_args(p: argparse.ArgumentParser) -> None:
                    help="bonus per character, with --char-lm-weight only")
 
 
-def add_commands_args(p: argparse.ArgumentParser) -> None:
-    """--commands FILE and --command-bound (speechseq.runtime.command_set)."""
+def add_commands_args(p: argparse.ArgumentParser, around: bool = False) -> None:
+    """--commands FILE and --command-bound (speechseq.runtime.command_set); around: the words said around a phrase
+    are kept (DecodeOptions.words_around, transcribe)."""
     from ..runtime.command_set import MAX_DEFICIT
 
     g = p.add_argument_group("commands")
+    kept = (", the words said before or after it in the same stretch of speech as the decoder spells them"
+            if around else "")
     g.add_argument("--commands", metavar="FILE",
                    help="a list of phrases, one a line ('#' starts a comment): an utterance close enough to one "
                         "of them is written as that phrase (its words as the recogniser spells them: '5' as 'five', "
-                        "lower case), timed on the audio; any other as the decoder spells it (README, Commands)")
+                        f"lower case), timed on the audio{kept}; any other as the decoder spells it (README, "
+                        "Commands)")
     g.add_argument("--command-bound", type=bounded(float, ge=0), default=MAX_DEFICIT,
                    help="how far below the audio's own best spelling a phrase may score and still be taken, in nats "
                         "per character: higher takes more phrases, and more wrong ones (scripts/eval_commands.py "
@@ -273,7 +278,7 @@ def run(args: argparse.Namespace) -> int:
 
         rec, opts = cli_recognizer(args), None
     if commands is not None:
-        opts = replace(opts, commands=commands)
+        opts = replace(opts, commands=commands, words_around=True)   # the words said around a phrase kept
     if args.plot_attention:
         check_plot_decoder(args, rec)
     vad = make_vad(args.vad, args.threads)

@@ -21,7 +21,9 @@ first's start to the last's end, and no more speech in them than the list's long
 phrase_speech_s), none after the first a phrase on its own, are tried as one utterance too, and the longest a phrase
 is accepted for is taken (where the first is a phrase, one closer to the audio than it): a command said with a pause
 in it is two stretches, neither of them a phrase, or a first that is one only just. A phrase taken is timed on the
-frames that say it (command_set.phrase_frames): a keyword said just before it, in the same piece, is no part of it.
+frames that say it (command_set.phrase_frames): a keyword said just before it, in the same piece, is no part of it;
+with DecodeOptions.words_around (`transcribe`), the free decode's words that end before the phrase's first word or
+start after its last are kept around it (the listener's final is the phrase alone: the command --exec runs).
 No word starts before the speech of its piece as the VAD (with `vad=None`, and in `recognize`, the energy VAD) hears
 it begin, less ONSET_MARGIN_S: the recogniser writes an utterance's first letters in its first frames however much
 silence comes before them, so that the first word started at the piece's start (0.25 s early on the median VAD region,
@@ -125,6 +127,10 @@ class DecodeOptions:
     lexicon: Lexicon | None = None           # "lexicon": runtime.lexicon.load_lexicon(path)
     lexicon_options: LexiconOptions = LexiconOptions()  # its weights (its beam_size is replaced by ours)
     commands: CommandSet | None = None       # a phrase of this list is the text when one is accepted (command_set)
+    # with commands: an accepted phrase's utterance keeps the words said before and after the phrase, as the free
+    # decode spells them (transcribe: "activate, turn on the kitchen lights" lost its keyword); False: the phrase alone
+    # (the listener's final, the command that --exec runs)
+    words_around: bool = False
 
     def __post_init__(self) -> None:
         if self.decoder not in ("greedy", "beam", "lexicon"):
@@ -139,6 +145,8 @@ class DecodeOptions:
             raise ValueError(f"decoder weights must be finite numbers, got {', '.join(bad)}")
         if self.decoder == "lexicon" and self.lexicon is None:
             raise ValueError("decoder 'lexicon' needs a lexicon")
+        if not isinstance(self.words_around, (bool, np.bool_)):
+            raise ValueError(f"words_around must be True or False, got {self.words_around!r}")
         if self.commands is not None and not isinstance(self.commands, CommandSet):
             raise ValueError(f"commands must be a CommandSet (CommandSet.load(path) reads a list), got "
                              f"{type(self.commands).__name__}")
@@ -148,24 +156,28 @@ class DecodeOptions:
 class Result:
     """One utterance: text, words (seconds from the utterance start), the n-best hypotheses of the free decode.
     With DecodeOptions.commands: `command` is the best phrase, and when it is accepted the text and words are its
-    own (else the free decode's)."""
+    own (else the free decode's), with DecodeOptions.words_around between the words said before and after it, and
+    `command_words` the [first, last + 1) of `words` that are the phrase's (None where no phrase was accepted)."""
 
     text: str
     words: tuple[Word, ...]
     hypotheses: tuple[Hypothesis, ...]
     command: CommandMatch | None = None
+    command_words: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
 class Segment:
     """A stretch of a file recognised as one utterance; times in seconds from the file start. command: the phrase of
-    DecodeOptions.commands it was taken as, as the list writes it (CommandMatch.phrase), or None."""
+    DecodeOptions.commands it was taken as, as the list writes it (CommandMatch.phrase), or None; command_words: the
+    [first, last + 1) of `words` that say it (Result.command_words; None: all of them)."""
 
     start: float
     end: float
     text: str
     words: tuple[Word, ...]
     command: str | None = None
+    command_words: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -180,14 +192,16 @@ class Transcript:
     def to_json(self, file: str, commands: bool = False) -> dict:
         """The `speechseq transcribe --format json` object (exact schema); commands (transcribe --commands): with
         "commands" last, each segment taken as a phrase of the list, in order: the phrase as the list writes it and
-        the start of its first word and the end of its last ([] when none was)."""
+        the start of its first word and the end of its last, not of the words said around it in its segment ([] when
+        none was)."""
         out = {"file": file, "duration": round(self.duration, 3), "text": self.text,
                "words": [{"word": w.word, "start": round(w.start, 3), "end": round(w.end, 3),
                           "confidence": round(w.confidence, 4)} for w in self.words]}
         if commands:
-            out["commands"] = [{"command": s.command, "start": round(s.words[0].start if s.words else s.start, 3),
-                                "end": round(s.words[-1].end if s.words else s.end, 3)}
-                               for s in self.segments if s.command is not None]
+            out["commands"] = [{"command": s.command, "start": round(said[0].start if said else s.start, 3),
+                                "end": round(said[-1].end if said else s.end, 3)}
+                               for s in self.segments if s.command is not None
+                               for said in [s.words[slice(*s.command_words)] if s.command_words else s.words]]
         return out
 
 
@@ -391,8 +405,20 @@ class Recognizer:
             a, b = phrase_frames(log_probs, command.tokens)
             words = [Word(w.word, w.start + a * self.frame_shift_s, w.end + a * self.frame_shift_s, w.confidence)
                      for w in word_timestamps(log_probs[a:b], best, self.frame_shift_s)]
-        else:
-            words = word_timestamps(log_probs, best, self.frame_shift_s) if best.tokens else []
+            text = " ".join(best.text.split())
+            if not opts.words_around or not words:
+                return Result(text, tuple(words), tuple(hyps), command, (0, len(words)))
+            # the words said around it: the free decode's that end before the phrase's first word starts, and those
+            # that start after its last ends (the free decode of the frames before and after phrase_frames' spelt
+            # the phrase's own first and last letters where it had heard them as others: "e turn on the kitchen
+            # lights s" on a clip that says the command alone)
+            free = word_timestamps(log_probs, hyps[0], self.frame_shift_s) if hyps[0].tokens else []
+            before = [w for w in free if w.end <= words[0].start]
+            after = [w for w in free if w.start >= words[-1].end]
+            text = " ".join([*(w.word for w in before), text, *(w.word for w in after)])
+            said = (len(before), len(before) + len(words))
+            return Result(text, (*before, *words, *after), tuple(hyps), command, said)
+        words = word_timestamps(log_probs, best, self.frame_shift_s) if best.tokens else []
         return Result(" ".join(best.text.split()), tuple(words), tuple(hyps), command)   # "a  b": two space tokens
 
     def recognize(self, audio: np.ndarray, opts: DecodeOptions = DecodeOptions(), *, onset: bool = True) -> Result:
@@ -464,7 +490,8 @@ class Recognizer:
                 words = [Word(w.word, w.start + t0, w.end + t0, w.confidence)
                          for w in _bounded(r.words, onsets, probs, (a, b), sr, regions.threshold)]
                 seg = Segment(t0, t0 + (b - a) / sr, r.text, tuple(words),
-                              r.command.phrase if _is_phrase(r) else None)
+                              r.command.phrase if _is_phrase(r) else None,
+                              r.command_words if _is_phrase(r) else None)
                 segments.append(seg)
                 if on_segment is not None:
                     on_segment(seg)
