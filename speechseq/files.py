@@ -1,7 +1,7 @@
 """Files written whole or not at all: `written_atomically(out)` gives a temporary path beside `out` to write to,
 renamed to `out` when the block ends without an error (the exports, transcribe's outputs, record's takes). Text
 files read as text or refused: `utf8_text(data)`, `text_lines(path)`, `checked_utf8(path)`. A file's name on one line:
-`one_line(name)`."""
+`one_line(name)`. A keyword's file name refused before any work where it is too long: `check_keyword_file`."""
 from __future__ import annotations
 
 import contextlib
@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["written_atomically", "utf8_text", "text_lines", "checked_utf8", "one_line"]
+__all__ = ["written_atomically", "utf8_text", "text_lines", "checked_utf8", "one_line", "check_keyword_file"]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
@@ -23,6 +23,28 @@ def one_line(name: str) -> str:
     string ("\\n"); every message and result line naming a file is one line, and a name's newline made it two, the
     second naming no file."""
     return _CONTROL.sub(lambda m: repr(m.group())[1:-1], name)
+
+
+def check_keyword_file(keyword: str, out: Path, name: str, what: str, shown: str | None = None) -> None:
+    """Refuse, before any work, a keyword whose file out/`name` (`what`: "its model", "its take files") would be longer
+    than the folder's file system allows (NAME_MAX bytes, 255 on most), the name said as `shown` where given
+    ("hey-robot-NNN.wav" for the takes up to `name`, "hey-robot-050.wav"): a keyword of 300 letters, or of 90
+    Japanese characters, failed with "File name too long" only when the file was written, after `train detector`
+    had trained to the end, or `record` had heard the first take. Refused, not shortened: the name is how a later
+    run finds the file."""
+    from .errors import SpeechseqError
+
+    folder = out
+    while not folder.exists() and folder != folder.parent:  # `out` is made later, once the options are checked
+        folder = folder.parent
+    try:
+        limit = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):  # no limit this system says: the write will say it if there is one
+        return
+    size = len(os.fsencode(name))
+    if limit is not None and limit > 0 and size > limit:
+        raise SpeechseqError(f"keyword {keyword!r}: {what} would be named {shown or name}, {size} bytes, more than the "
+                             f"{limit} a file name may have in {folder}: give a shorter keyword")
 
 
 @contextlib.contextmanager

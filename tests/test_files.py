@@ -165,3 +165,24 @@ def test_a_file_whose_group_cannot_be_kept_still_keeps_its_mode(tmp_path):
             return [out.read_bytes().decode(), stat.S_IMODE(out.stat().st_mode)]
 
         assert as_another_user(rewrite) == ["new", 0o640]
+
+
+def test_one_check_refuses_a_keyword_file_name_too_long_for_record_and_train_detector(tmp_path):
+    """`record`'s take names and `train detector`'s model name were checked by two copies of one function
+    (speechseq.commands.record, .synth): one now, in speechseq.files, the name said as each command writes it."""
+    from speechseq.commands import record, train_detector
+    from speechseq.files import check_keyword_file
+
+    assert train_detector.check_keyword_file is check_keyword_file and record.check_keyword_file is check_keyword_file
+    limit = os.pathconf(tmp_path, "PC_NAME_MAX")
+    out = tmp_path / "not" / "made"   # its nearest folder there is the one checked, nothing made
+    stem = "k" * (limit - len("-001.wav"))
+    check_keyword_file("kw", out, f"{stem}-999.wav", "its take files", f"{stem}-NNN.wav")   # 255 bytes fit
+    with pytest.raises(SpeechseqError) as err:
+        check_keyword_file("kw", out, f"{stem}-1000.wav", "its take files", f"{stem}-NNN.wav")
+    assert str(err.value) == (f"keyword 'kw': its take files would be named {stem}-NNN.wav, {limit + 1} bytes, more "
+                              f"than the {limit} a file name may have in {tmp_path}: give a shorter keyword")
+    name = "語" * (limit // 3 + 1) + ".onnx"
+    with pytest.raises(SpeechseqError, match=rf"its model would be named {name}, {len(name.encode())} bytes"):
+        check_keyword_file("語", out, name, "its model")
+    assert not (tmp_path / "not").exists()

@@ -24,6 +24,7 @@ import warnings
 from pathlib import Path
 
 from ..errors import SpeechseqError
+from ..files import check_keyword_file
 from .common import (MODELS, HelpFormatter, bounded, device_arg, output_dir, print_input_devices, print_json_line,
                      stop_on_sigterm, warn)
 
@@ -108,24 +109,6 @@ def numbered_files(out: Path, stem: str) -> list[tuple[int, Path]]:
 def next_number(out: Path, stem: str) -> int:
     """1 + the highest NNN of the out/<stem>-NNN.wav files already there (1 for none)."""
     return max((n for n, _ in numbered_files(out, stem)), default=0) + 1
-
-
-def check_take_names(keyword: str, out: Path, stem: str, last: int) -> None:
-    """Refuse, before anything is recorded, a keyword whose take file names (out/<stem>-NNN.wav, up to NNN = `last`)
-    are longer than the folder's file system allows (NAME_MAX bytes, 255 on most): 300 letters, or 90 Japanese
-    characters, were "File name too long" at the first take, after the user had said it. Refused, not shortened:
-    the stem is how a later session into the folder finds and numbers after these takes, and what next_steps names."""
-    folder = out
-    while not folder.exists() and folder != folder.parent:  # --out is made later, once the input works
-        folder = folder.parent
-    try:
-        limit = os.pathconf(folder, "PC_NAME_MAX")
-    except (OSError, ValueError, AttributeError):  # no limit this system says: the write will say it if there is one
-        return
-    size = len(os.fsencode(f"{stem}-{last:03d}.wav"))
-    if limit is not None and limit > 0 and size > limit:
-        raise SpeechseqError(f"keyword {keyword!r}: its take files would be named {stem}-NNN.wav, {size} bytes, more "
-                             f"than the {limit} a file name may have in {folder}: give a shorter keyword")
 
 
 def _from_here(path: Path) -> str:
@@ -241,7 +224,8 @@ def run(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise SpeechseqError(f"--out {out}: exists and is not a directory")  # output_dir's words (it runs later)
     if args.background is None:
-        check_take_names(args.keyword, out, stem, next_number(out, stem) + args.count - 1)
+        last = next_number(out, stem) + args.count - 1  # the longest name of the session's takes
+        check_keyword_file(args.keyword, out, f"{stem}-{last:03d}.wav", "its take files", f"{stem}-NNN.wav")
     session = _Background(args, out, stem) if args.background is not None else _Takes(args, out, stem)
     stop = threading.Event()
     restore = stop_on_sigterm(stop)

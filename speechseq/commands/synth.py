@@ -12,11 +12,9 @@ scripts/make_synth_data.py is the same command (`main`), as the model cards name
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 import time
-from pathlib import Path
 
 from ..errors import SpeechseqError
 from ..train.synth_sets import (ENGINE_WEIGHTS, MAX_NEG_RATIO, KeywordSet, SentenceSet, VoiceOptions,  # cheap: the audio
@@ -110,23 +108,6 @@ def keyword_file_name(keyword: str) -> str:
     """A keyword as the stem of a file name: spaces, path separators and the characters Windows forbids as "_",
     no leading dot ("hey robot" -> hey_robot, "on/off" -> on_off)."""
     return re.sub(r'[\s/\\:*?"<>|\x00-\x1f]', "_", keyword).lstrip(".") or "keyword"
-
-
-def check_keyword_file(keyword: str, out: Path, name: str, what: str) -> None:
-    """Refuse, before any work, a keyword whose file out/`name` (`what`: "its model") would be longer than the folder's
-    file system allows (NAME_MAX bytes, 255 on most): `train detector` of 300 letters, or of 90 Japanese characters,
-    synthesized and trained to the end, then failed to export OUT/KEYWORD.onnx ("File name too long")."""
-    folder = out
-    while not folder.exists() and folder != folder.parent:  # OUT is made later, once the options are checked
-        folder = folder.parent
-    try:
-        limit = os.pathconf(folder, "PC_NAME_MAX")
-    except (OSError, ValueError, AttributeError):  # no limit this system says: the write will say it if there is one
-        return
-    size = len(os.fsencode(name))
-    if limit is not None and limit > 0 and size > limit:
-        raise SpeechseqError(f"keyword {keyword!r}: {what} would be named {name}, {size} bytes, more than the {limit} "
-                             f"a file name may have in {folder}: give a shorter keyword")
 
 
 def voices_of(args: argparse.Namespace) -> VoiceOptions:

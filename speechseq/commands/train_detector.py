@@ -8,12 +8,13 @@ import sys
 from pathlib import Path
 
 from ..errors import SpeechseqError
+from ..files import check_keyword_file
 from ..runtime.level import GUARD_RANGE_DB
 from ..train.synth_sets import ENGINE_WEIGHTS
 from .common import (HelpFormatter, bounded, checked_device, draws_bars, guard_range, output_dir, require_torch,
                      seed_arg, text_file, warn)
 from .runs import last_run, only_run, read_last, run_path, same_keyword, same_run, writable_out
-from .synth import check_keyword_file, keyword_arg, keyword_file_name, say
+from .synth import keyword_arg, keyword_file_name, say
 
 EXAMPLE = """examples:
   speechseq train detector --keyword "hey robot" --out runs/hey-robot     # synthesizes its data first

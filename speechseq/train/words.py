@@ -19,8 +19,8 @@ from pathlib import Path
 from ..errors import SpeechseqError
 from ..files import text_lines
 
-__all__ = ["DICT_PATH", "load_words", "load_pronunciations", "holds_phones", "contains_keyword", "sound_alikes",
-           "ordinary_words", "ordinary_phrases"]
+__all__ = ["DICT_PATH", "load_words", "load_pronunciations", "holds_phones", "holds_keyword", "contains_keyword",
+           "sound_alikes", "ordinary_words", "ordinary_phrases"]
 
 DICT_PATH = Path("/usr/share/dict/words")
 _VOWELS = set("aeiouy")
@@ -72,6 +72,27 @@ def holds_phones(pron: Sequence[str], inner: Sequence[str]) -> bool:
     return bool(inner) and any(pron[i: i + len(inner)] == inner for i in range(len(pron) - len(inner) + 1))
 
 
+Choices = tuple[tuple[tuple[str, ...], ...], ...]  # a keyword's pronunciations: one to choose for each word in turn
+
+
+def holds_keyword(pron: Sequence[str], choices: Choices) -> bool:
+    """Whether ``pron`` holds, as consecutive phones, one of the pronunciations ``choices`` spell (one phone sequence
+    chosen for each word in turn): `holds_phones` of any of their combinations, matched word by word in ``pron``
+    instead of spelled out, the combinations being as many as the product of the words' numbers of pronunciations
+    (2 ** 20 for 20 words of two)."""
+    pron = tuple(pron)
+    least = sum(min(map(len, options), default=0) for options in choices)
+    for start in range(len(pron) - least + 1):
+        ends = {start}  # where the words matched so far may end
+        for options in choices:
+            ends = {e + len(o) for e in ends for o in options if pron[e: e + len(o)] == o}
+            if not ends:
+                break
+        if any(e > start for e in ends):  # an empty pronunciation is held nowhere, as in holds_phones
+            return True
+    return False
+
+
 def _ascii_key(keyword: str) -> str:
     """A keyword's letters as the word list spells words: lowercase a-z, accents dropped ("Café" -> "cafe"); ""
     for a keyword in another alphabet ("привет"), which no word of the list looks like."""
@@ -83,19 +104,21 @@ def _fold(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
 
 
-def _keyword_prons(keyword: str, prons: dict) -> list[tuple[str, ...]]:
-    """The keyword's pronunciations, its words spelled as the dictionary spells them: a contraction whole ("he'll",
-    which read as "he" and "ll" had none, and its homophones "heal" and "heel" were negatives), a curly apostrophe
-    straight."""
-    from .splice import phrase_pronunciations
+def _keyword_prons(keyword: str, prons: dict) -> list[Choices]:
+    """The keyword's pronunciations as `holds_keyword` takes them, [] where the dictionary cannot spell it: its words
+    spelled as the dictionary spells them, a contraction whole ("he'll", which read as "he" and "ll" had none, and its
+    homophones "heal" and "heel" were negatives), a curly apostrophe straight. One choice per word, not every
+    combination (24,576 for a phrase of 161 letters, each sought in every word of the dictionary: minutes)."""
+    from .splice import phrase_choices
 
     words = [w.strip("'") for w in re.findall(r"[a-z']+", _fold(keyword).replace("\u2019", "'"))]
-    return phrase_pronunciations([w for w in words if w], prons) if prons else []
+    choices = phrase_choices([w for w in words if w], prons) if prons else []
+    return [tuple(tuple(tuple(p) for p in options) for options in choices)] if choices else []
 
 
-def _says(word: str, key_prons: list[tuple[str, ...]], prons: dict) -> bool:
+def _says(word: str, key_prons: list[Choices], prons: dict) -> bool:
     """Whether one of ``word``'s pronunciations holds one of the keyword's ("tonight" for "knight")."""
-    return any(holds_phones(p, k) for p in prons.get(word, ()) for k in key_prons)
+    return any(holds_keyword(p, k) for p in prons.get(word, ()) for k in key_prons)
 
 
 def _forms(key: str) -> tuple[str, ...]:
@@ -276,7 +299,7 @@ def _sentences(text_files: Iterable[str | os.PathLike]) -> list[list[str]]:
     return sentences
 
 
-def _phrase_says(words: list[str], key_prons: list[tuple[str, ...]], prons: dict) -> bool:
+def _phrase_says(words: list[str], key_prons: list[Choices], prons: dict) -> bool:
     """Whether the phones of normalised ``words`` in a row hold one of the keyword's, within a word or across words
     ("a nice cream" for "ice cream"); a word the dictionary lacks breaks the row."""
     runs: list[list[list[tuple[str, ...]]]] = [[]]
@@ -285,7 +308,7 @@ def _phrase_says(words: list[str], key_prons: list[tuple[str, ...]], prons: dict
             runs[-1].append(prons[w])
         else:
             runs.append([])
-    return any(holds_phones(tuple(itertools.chain.from_iterable(p)), k)
+    return any(holds_keyword(tuple(itertools.chain.from_iterable(p)), k)
                for run in runs if run for p in itertools.product(*run) for k in key_prons)
 
 
