@@ -124,7 +124,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "again after it")
     o.add_argument("--chime", action="store_true", help="play a short chime on the default output at each wake")
     o.add_argument("--exec", dest="exec_cmd", metavar="CMD",
-                   help="run CMD with the final text as its last argument (also in $SPEECHSEQ_TEXT; with --commands, "
+                   help="run CMD (split into words as a shell does, but run without one: no $VARIABLE in it is expanded) "
+                        "with the final text as its last argument (also in $SPEECHSEQ_TEXT; with --commands, "
                         "$SPEECHSEQ_COMMAND holds the phrase taken as the list writes it, empty when none was); with "
                         "--json, what CMD prints goes to stderr, so that stdout holds JSON lines only. Listening goes "
                         f"on while CMD runs (one that fails is said on stderr); at exit, listen waits up to "
@@ -267,8 +268,8 @@ class _Output:
 
     def wait_children(self, stop: threading.Event) -> None:
         """At exit: wait for the --exec commands still running, so that a script that runs listen and then reads
-        what they wrote finds it there; for at most EXEC_WAIT_S, said on stderr. SIGTERM (`stop`) or Ctrl+C ends
-        the wait; the commands still running then are left running, and said so."""
+        what they wrote finds it there; for at most EXEC_WAIT_S, said on stderr. SIGTERM (`stop`, set during the
+        wait) or Ctrl+C ends the wait; the commands still running then are left running, and said so."""
         running = self._reap()
         if not running:
             return
@@ -381,15 +382,9 @@ def run(args: argparse.Namespace) -> int:
         raise SpeechseqError("--fast needs --input FILE")
     if args.input and (args.device is not None or args.samplerate is not None):
         warn("--device and --samplerate choose a microphone: with --input they are ignored")
-    if args.exec_cmd:
-        import shutil
-
-        try:
-            words = shlex.split(args.exec_cmd)
-        except ValueError as err:  # an unbalanced quote
-            raise SpeechseqError(f"--exec {args.exec_cmd!r}: {err}") from None
-        if not words or shutil.which(words[0]) is None:
-            raise SpeechseqError(f"--exec {args.exec_cmd!r}: no such command")
+    if args.exec_cmd is not None:   # "" too: an unset variable's `--exec "$CMD"` ran nothing, in silence
+        _check_exec(args.exec_cmd)
+        _shell_words(args.exec_cmd)
     listener = build_listener(args)
     commands = listener.transcriber.opts.commands
     out = _Output(args, dict(zip(commands.texts, commands.phrases)) if commands is not None else None)
@@ -398,8 +393,42 @@ def run(args: argparse.Namespace) -> int:
     try:
         return _loop(args, listener, out, stop)
     finally:
+        stop.clear()   # a SIGTERM that stopped listening does not end the wait, as Ctrl+C does not: a second does
         out.wait_children(stop)
         restore()
+
+
+def _check_exec(cmd: str) -> None:
+    """--exec CMD split into words as a shell does, its program one that runs; SpeechseqError saying why not (a
+    script not made executable, or a folder, was said to be "no such command")."""
+    import os
+    import shutil
+
+    try:
+        words = shlex.split(cmd)
+    except ValueError as err:  # an unbalanced quote
+        raise SpeechseqError(f"--exec {cmd!r}: {err}") from None
+    if not words:
+        raise SpeechseqError(f"--exec {cmd!r}: an empty command names nothing to run")
+    if shutil.which(words[0]) is not None:
+        return
+    program = words[0]
+    if os.sep in program and os.path.isdir(program):
+        raise SpeechseqError(f"--exec {cmd!r}: {program} is a folder, not a command")
+    if os.sep in program and os.path.isfile(program):   # (a name without a folder is looked up on PATH only)
+        raise SpeechseqError(f"--exec {cmd!r}: {program} is not executable (chmod +x {shlex.quote(program)})")
+    raise SpeechseqError(f"--exec {cmd!r}: no such command")
+
+
+def _shell_words(cmd: str) -> None:
+    """A warning where --exec CMD reads as written for a shell: it runs without one, so `echo "$SPEECHSEQ_TEXT"` printed
+    "$SPEECHSEQ_TEXT" and the text, in silence."""
+    import re
+
+    written = [w for w in shlex.split(cmd) if re.search(r"\$(\w|\{)", w)]
+    if written:
+        warn(f"--exec {cmd!r}: run without a shell, so {written[0]!r} is passed as written, not expanded (to have a "
+             "shell expand it: --exec \"sh -c '...' sh\", the text then its $1)")
 
 
 def _loop(args: argparse.Namespace, listener, out: "_Output", stop: threading.Event) -> int:
@@ -427,7 +456,9 @@ def _loop(args: argparse.Namespace, listener, out: "_Output", stop: threading.Ev
                             if not announced:
                                 announced, lost_at = True, None
                                 _announce(source, listener, args)
-                            if limit_s is not None:   # no audio past the limit: a block may end after it
+                            # no audio past the limit: a block may end after it (a limit no stream reaches, as
+                            # --max-minutes 1e307's infinite seconds, cuts nothing: it was an OverflowError)
+                            if limit_s is not None and state.time + len(item) / SAMPLE_RATE > limit_s:
                                 item = item[: max(0, int(round((limit_s - state.time) * SAMPLE_RATE)))]
                             events, state = listener.step(item, state)
                         out(events)
