@@ -54,6 +54,16 @@ def test_a_max_minutes_beyond_any_stream_is_no_limit(tiny_models):  # noqa: F811
         assert run(*base, "--max-minutes", minutes) == (code, out, err)
 
 
+def test_a_take_limit_beyond_any_stream_is_no_limit(tiny_models):  # noqa: F811
+    """--max-utterance-s and --no-speech-s 1e308 (any finite number is taken) ended in an OverflowError traceback in
+    the first take: its limit in samples was infinite. A limit no take reaches cuts nothing."""
+    base = [*_base(tiny_models), "--fast", "--json", "--no-partials"]
+    code, out, err = run(*base, "--max-utterance-s", "1e3")
+    assert code == 0 and out.count('"final"') == 1, err
+    assert run(*base, "--max-utterance-s", "1e308") == (code, out, err)
+    assert run(*base, "--max-utterance-s", "1e308", "--no-speech-s", "1e308")[0] == 0
+
+
 def test_an_exec_program_that_cannot_run_says_why(tmp_path):
     """--exec ./on-command.sh (the README's example) with a script not made executable said "no such command", as if
     the file were not there; so did a folder. Each says what is wrong with it, before any model loads."""

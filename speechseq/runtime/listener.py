@@ -245,7 +245,8 @@ class Listener:
         while True:
             rec, cfg = state.recording, self.cfg
             limit = cfg.max_utterance_s if rec.speech_seen else min(cfg.no_speech_s, cfg.max_utterance_s)
-            n = min(frame - len(rec.vad.pending), max(1, int(np.ceil(limit * SAMPLE_RATE)) - rec.samples))
+            # in floats: a limit no take reaches (1e308 s) is an infinite count of samples, which int() refused
+            n = int(min(frame - len(rec.vad.pending), max(1.0, np.ceil(limit * SAMPLE_RATE) - rec.samples)))
             end = min(len(block), pos + n)
             piece_ev, state = self._record_piece(block[pos:end], state, max(state.time, t0 + end / SAMPLE_RATE),
                                                  produced, last=end >= len(block))
