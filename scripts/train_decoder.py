@@ -204,6 +204,9 @@ def fit(args: argparse.Namespace) -> int:
     cfg = DecoderConfig(embed_dim=lm.cfg.embed_dim, enc_dim=mems[0].shape[1], hidden=args.hidden, attn_dim=128,
                         dropout=0.2)
     print(f"{len(train[0])} training utterances, {len(held[0])} held out", file=sys.stderr)
+    if not train[0]:  # train_decoder refuses it (it kept the random weights as best.pt)
+        raise SystemExit(f"no utterance to train the decoder on: all {len(held[0])} are of the 4 % of prompts held "
+                         "out to choose the epoch (give more utterances: a smaller --every)")
     _check_resume(work, cfg.to_dict())
     from speechseq.runtime.onnx import read_metadata, write_metadata
     from speechseq.runtime.text_decoder import encoder_probe
@@ -224,6 +227,8 @@ def fit(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
+    from speechseq.commands.common import bounded   # a bad number is one usage line, not a traceback after the work
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="step", required=True)
     e = sub.add_parser("encoder", help="recogniser checkpoint -> ONNX with log_probs + encoder_out")
@@ -234,13 +239,13 @@ def main() -> int:
     f.add_argument("--lm-checkpoint", required=True, help="LM checkpoint whose embedding the decoder starts from")
     f.add_argument("--data", default="../shared/data")
     f.add_argument("--synth", default=None, help="synthetic sentences manifest (train.jsonl)")
-    f.add_argument("--synth-limit", type=int, default=3000)
+    f.add_argument("--synth-limit", type=bounded(int, ge=0), default=3000)
     f.add_argument("--work", default="runs/decoder-en")
     f.add_argument("--out", default="models/decoder-en.onnx")
-    f.add_argument("--every", type=int, default=1, help="use every N-th utterance only (quick trials)")
-    f.add_argument("--epochs", type=int, default=15)
-    f.add_argument("--hidden", type=int, default=256)
-    f.add_argument("--batch-frames", type=int, default=12000)
+    f.add_argument("--every", type=bounded(int, ge=1), default=1, help="use every N-th utterance only (quick trials)")
+    f.add_argument("--epochs", type=bounded(int, ge=1), default=15)
+    f.add_argument("--hidden", type=bounded(int, ge=1), default=256)
+    f.add_argument("--batch-frames", type=bounded(int, ge=1), default=12000)
     args = ap.parse_args()
     if args.step == "encoder":
         _need(args.checkpoint, "--checkpoint", "a recogniser training checkpoint, e.g. runs/recognizer-en/best.pt")

@@ -190,3 +190,18 @@ def test_decoder_recipe_skips_an_unreadable_file_and_refuses_none(tmp_path, monk
     monkeypatch.setattr(speechseq.audio, "load_audio", none)
     with pytest.raises(SystemExit, match="no utterance to train the decoder on"):
         td.fit(Namespace(**{**vars(args), "work": str(tmp_path / "work2")}))
+
+
+def test_train_decoder_refuses_no_training_utterance(tmp_path):
+    """With every utterance held out (a few utterances, all of prompts among the 4 % held out), train_decoder ran its
+    epochs on nothing and kept the random weights as best.pt, which the recipe exported as the decoder (train_lm
+    refuses the same)."""
+    from speechseq.train.joint import train_decoder
+    from speechseq.train.loop import LoopConfig
+
+    cfg = DecoderConfig(embed_dim=4, enc_dim=6, hidden=8, attn_dim=4)
+    mems = [np.full((10, 6), 0.1 * i, np.float16) for i in range(3)]
+    with pytest.raises(ValueError, match="no training utterance"):
+        train_decoder(([], []), (mems, ["ab", "cd", "ef"]), tmp_path / "run", cfg, LoopConfig(epochs=1, lr=1e-3),
+                      progress=False)
+    assert not (tmp_path / "run" / "best.pt").exists()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import zlib
 
 from ..errors import SpeechseqError
 from ..train.manifests import EVAL_SPLITS
@@ -48,7 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="sentences held out for perplexity (0: none, and no validation)")
     p.add_argument("--epochs", type=bounded(int, ge=1), default=5, help="passes over the training sentences")
     p.add_argument("--lr", type=bounded(float, gt=0), default=2e-3, help="peak learning rate")
-    p.add_argument("--batch-tokens", type=bounded(int, ge=1), default=4096, help="padded characters per batch")
+    p.add_argument("--batch-tokens", type=bounded(int, ge=1), default=4096,
+                   help="padded characters per batch (a longer line is read in pieces cut at spaces)")
     p.add_argument("--rnn", choices=["lstm", "gru"], default="lstm", help="recurrent layer type")
     p.add_argument("--hidden", type=bounded(int, ge=1), default=512, help="units per recurrent layer")
     p.add_argument("--layers", type=bounded(int, ge=1), default=1, help="stacked recurrent layers")
@@ -66,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ..nn.text import LMConfig
-    from ..train.lm import KIND, manifest_texts, read_corpus, select_sentences, split_heldout, train_lm
+    from ..train.lm import KIND, manifest_texts, piece_chars, read_corpus, select_sentences, split_heldout, train_lm
     from ..train.loop import LoopConfig
     from .runs import only_run, resumable, run_path, writable_out
 
@@ -108,6 +110,12 @@ def run(args: argparse.Namespace) -> int:
     if not train:
         raise SpeechseqError(f"no training sentences: all {len(sentences)} fell in the held-out "
                              f"{args.heldout_percent:g} % (--heldout-percent)")
+    limit = piece_chars(args.batch_tokens)
+    long = sum(len(s) > limit for s in sentences)
+    if long:  # a text without line breaks: whole, one line was one batch of its length (GBs for a book)
+        warn(f"{long} line{'s' * (long > 1)} of --text longer than --batch-tokens {args.batch_tokens} allows ({limit} "
+             f"characters after normalisation) {'are' if long > 1 else 'is'} read in pieces cut at spaces: the text "
+             "is read as one sentence a line")
     out = output_dir(args.out, "--out")
     with only_run(out):  # before OUT's last.pt is read
         writable_out(out)  # not found at the first checkpoint, an epoch later
@@ -118,11 +126,14 @@ def run(args: argparse.Namespace) -> int:
               + (f" ({overlapping} sentences overlapping them dropped)" if overlapping else ""), file=sys.stderr)
         cfg = LMConfig(embed_dim=args.embed_dim, hidden=args.hidden, layers=args.layers, rnn=args.rnn,
                        dropout=args.dropout)
+        digest = zlib.crc32("\n".join(sentences).encode())
         sources = {"--text": [run_path(t, out) for t in args.text],
                    "--exclude-manifest": [run_path(m, out) for m in args.exclude_manifest],
                    "--exclude-split": splits if args.exclude_manifest else None,
                    "--exclude-manifest-all": [run_path(m, out) for m in args.exclude_manifest_all],
-                   "--heldout-percent": args.heldout_percent}
+                   "--heldout-percent": args.heldout_percent,
+                   # the same files edited since (sentences added, a line fixed) are other text too
+                   "the text of --text": f"{len(sentences)} sentences, crc32 {digest:08x}"}
         # a rerun resumes OUT/last.pt: refused on other data (best.pt would be chosen among unlike scores: a
         # run without held-out sentences picks it by training loss) or another model size (its weights do not fit)
         last = resumable(out, KIND, cfg.to_dict(), OPTIONS, sources, select="val_ppl" if heldout else "loss")

@@ -195,6 +195,8 @@ def train_decoder(train: tuple[Sequence[np.ndarray], Sequence[str]], val: tuple[
     and written by its export, so that rescoring notices a decoder paired with another recogniser."""
     from .loop import train_loop
 
+    if not len(train[0]):  # every epoch would train on nothing, and best.pt be the random weights
+        raise ValueError("no training utterance")
     torch.manual_seed(loop_cfg.seed)
     emb = embedding if embedding is not None else SharedEmbedding(cfg.vocab_size, cfg.embed_dim)
     model = AttentionDecoder(cfg, emb)
@@ -253,6 +255,8 @@ def train_joint(train_bank, val_banks: dict, out_dir: str | os.PathLike, recogni
 def load_decoder_checkpoint(path: str | os.PathLike) -> tuple[AttentionDecoder, dict]:
     """The decoder of an "attention-decoder" or "joint" checkpoint, in eval mode, and the checkpoint."""
     ck = torch.load(path, map_location="cpu", weights_only=False)
+    if not isinstance(ck, dict):  # a list or a tensor saved by other code: ck.get was an AttributeError
+        raise ValueError(f"{path}: not a training checkpoint ({type(ck).__name__}), so not an attention decoder")
     if ck.get("kind") == KIND_DECODER:
         cfg = DecoderConfig(**ck["model_config"])
         state = ck["model"]

@@ -5,9 +5,10 @@
     history = train_lm(train, heldout, "runs/lm", LMConfig(), LoopConfig(epochs=5, lr=2e-3))
 
 A sentence is the model's unit: it reads <sos> c1 ... cn and predicts c1 ... cn <eos>, so
-perplexity is per character with one <eos> a sentence counted as a character. Sentences that
-overlap the evaluation prompts (e.g. Kathleen `dev`) are removed before anything else, so the
-LM never saw a sentence it will help to decode.
+perplexity is per character with one <eos> a sentence counted as a character. A sentence too
+long for a batch (a text without line breaks) is trained and measured in pieces cut at spaces
+(`cut_long`). Sentences that overlap the evaluation prompts (e.g. Kathleen `dev`) are removed
+before anything else, so the LM never saw a sentence it will help to decode.
 """
 from __future__ import annotations
 
@@ -24,8 +25,9 @@ import torch
 from ..nn.text import CharLM, LMConfig, build_lm
 from ..text import BLANK, EOS, SOS, encode, normalize
 
-__all__ = ["KIND", "read_corpus", "select_sentences", "load_corpus", "overlaps", "split_heldout", "make_lm_batches",
-           "lm_loss_fn", "perplexity", "train_lm", "load_lm_checkpoint", "manifest_texts"]
+__all__ = ["KIND", "read_corpus", "select_sentences", "load_corpus", "overlaps", "split_heldout", "cut_long",
+           "piece_chars", "make_lm_batches", "lm_loss_fn", "perplexity", "train_lm", "load_lm_checkpoint",
+           "manifest_texts"]
 
 KIND = "lm"
 
@@ -113,6 +115,29 @@ def split_heldout(sentences: Sequence[str], percent: float = 5.0) -> tuple[list[
     return train, held
 
 
+def piece_chars(batch_tokens: int) -> int:
+    """The most characters a sentence may have to fit a batch of `batch_tokens` with its <sos> and <eos>."""
+    return max(1, batch_tokens - 2)
+
+
+def cut_long(sentences: Sequence[str], max_chars: int) -> list[str]:
+    """`sentences` (normalised) with each one longer than `max_chars` characters cut into pieces of at most that many,
+    at the last space that keeps a piece within it (the space dropped; a word longer than `max_chars` cut where the
+    piece is full), order kept. A text without line breaks (a paragraph or a book on one line) is one sentence: whole,
+    it was one batch of its length whatever the batch size (a 100,000-character line took 3.6 GB to train)."""
+    if max_chars < 1:
+        raise ValueError(f"max_chars must be >= 1, got {max_chars}")
+    out = []
+    for s in sentences:
+        while len(s) > max_chars:
+            cut = s.rfind(" ", 1, max_chars + 1)
+            piece, s = (s[:cut], s[cut + 1:]) if cut > 0 else (s[:max_chars], s[max_chars:].lstrip(" "))
+            out.append(piece)
+        if s:
+            out.append(s)
+    return out
+
+
 def _encode_all(sentences: Sequence[str]) -> list[np.ndarray]:
     return [np.array([SOS, *encode(s), EOS], dtype=np.int64) for s in sentences]
 
@@ -182,7 +207,8 @@ def perplexity(model: CharLM, sentences_or_batches: Sequence[str] | Sequence[tor
 
 def train_lm(train: Sequence[str], heldout: Sequence[str], out_dir: str | os.PathLike, cfg: LMConfig,
              loop_cfg, batch_tokens: int = 8192, extra: dict | None = None, progress: bool = True) -> list[dict]:
-    """Train (or resume) an LM in out_dir; best.pt is chosen by held-out perplexity ("val_ppl").
+    """Train (or resume) an LM in out_dir; best.pt is chosen by held-out perplexity ("val_ppl"). A sentence of
+    more than batch_tokens - 2 characters is trained (or measured) in pieces that fit a batch (`cut_long`).
 
     loop_cfg's warm-up and weight average are capped by the run's length (as a recogniser's): warm-up at most a
     tenth of its steps, so that the rate reaches the peak loop_cfg.lr names, and the average's decay at most
@@ -193,6 +219,8 @@ def train_lm(train: Sequence[str], heldout: Sequence[str], out_dir: str | os.Pat
 
     if not train:  # every epoch would train on nothing, and best.pt be the random weights
         raise ValueError("no training sentence")
+    # a sentence longer than a batch holds is read in pieces that fit one, held-out ones too (measured as trained)
+    train, heldout = cut_long(train, piece_chars(batch_tokens)), cut_long(heldout, piece_chars(batch_tokens))
     torch.manual_seed(loop_cfg.seed)
     model = CharLM(cfg)
     seqs = _encode_all(train)
@@ -222,6 +250,8 @@ def train_lm(train: Sequence[str], heldout: Sequence[str], out_dir: str | os.Pat
 def load_lm_checkpoint(path: str | os.PathLike) -> tuple[CharLM, dict]:
     """The LM of a checkpoint (EMA weights in best.pt), in eval mode, and the checkpoint."""
     ck = torch.load(path, map_location="cpu", weights_only=False)
+    if not isinstance(ck, dict):  # a list or a tensor saved by other code: ck.get was an AttributeError
+        raise ValueError(f"{path}: not a training checkpoint ({type(ck).__name__}), so not an lm")
     if ck.get("kind") != KIND:
         raise ValueError(f"{path}: a {ck.get('kind')!r} checkpoint, not an lm")
     model = build_lm(ck["model_config"])
