@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
+import math
 import re
 import sys
 import time
@@ -33,9 +35,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from speechseq.train.manifests import EVAL_SPLITS, name_pct  # noqa: E402  (evaluation audio: never spliced)
-from speechseq.train.splice import ENGINE, Phone, SpliceError, UnitIndex, Utterance, phrase_pronunciations, splice  # noqa: E402
+from speechseq.train.splice import (ENGINE, Phone, SpliceError, UnitIndex, Utterance, phrase_choices,  # noqa: E402
+                                    phrase_pronunciations, splice)
 
 RMS = 0.05  # every recording scaled to this RMS before cutting, so that the units' levels agree
+LISTED = 16  # a keyword said in more ways than this is summed up by their number (2 ** 20 for 20 words of two)
 
 
 def _dictionary() -> dict[str, list[tuple[str, ...]]]:
@@ -138,23 +142,51 @@ def load_index(path: Path) -> tuple[UnitIndex, str]:
     """The unit index of an align file, and its speakers' names joined by "+"."""
     from speechseq.audio import AudioError, load_audio
 
-    rows, utts = json.loads(Path(path).read_text()), []
-    for r in rows:
+    not_one = SystemExit(f"--align {path}: not an align file (a JSON list of audio_filepath and phones, as the "
+                         "`align` step writes it)")
+    try:  # empty or cut off, or the manifest given instead: one message, not a JSONDecodeError or KeyError traceback
+        rows = json.loads(Path(path).read_text(encoding="utf-8"))
+        aligned = [(r["audio_filepath"], tuple(Phone(str(n), 160 * int(s), 160 * (int(s) + int(d)))
+                                               for n, s, d in r["phones"])) for r in rows]
+    except (ValueError, TypeError, KeyError):
+        raise not_one from None
+    utts = []
+    for audio_path, phones in aligned:
         try:
-            audio = load_audio(r["audio_filepath"])
+            audio = load_audio(audio_path)
         except AudioError as err:  # audio moved or deleted since the alignment
             raise SystemExit(f"--align {path}: {err} (align the recordings again)") from None
         audio = audio * np.float32(RMS / max(1e-6, float(np.sqrt(np.mean(audio.astype(np.float64) ** 2)))))
-        phones = tuple(Phone(n, 160 * s, 160 * (s + d)) for n, s, d in r["phones"])
-        utts.append(Utterance(audio.astype(np.float32), phones, r["audio_filepath"]))
+        utts.append(Utterance(audio.astype(np.float32), phones, audio_path))
     return UnitIndex(utts), "+".join(sorted({r.get("speaker", "") for r in rows})) or "unknown"
+
+
+def positive_pronunciations(choices: list[list[tuple[str, ...]]], n: int,
+                            rng: np.random.Generator) -> list[tuple[str, ...]]:
+    """`n` pronunciations of a keyword from its phone sequences to choose from, one list for each word in turn. Where
+    their combinations are `n` or fewer, each combination in turn (itertools.product's order: every one said, as often
+    as the others); else each word's drawn at random, so that every word is said its ways (the first `n` combinations
+    vary the last words only), the combinations never built (2 ** 20 for 20 words of two)."""
+    ways = math.prod(map(len, choices))
+    if ways > n:
+        return [tuple(itertools.chain.from_iterable(options[int(rng.integers(len(options)))] for options in choices))
+                for _ in range(n)]
+    out = []
+    for i in range(n):
+        rest, picks = i % ways, []
+        for options in reversed(choices):  # the last word's choice varies fastest, as in itertools.product
+            rest, k = divmod(rest, len(options))
+            picks.append(options[k])
+        out.append(tuple(itertools.chain.from_iterable(reversed(picks))))
+    return out
 
 
 def cmd_keyword(args: argparse.Namespace) -> None:
     import soundfile as sf
     from tqdm import tqdm
 
-    from speechseq.train.words import contains_keyword, holds_phones, ordinary_words, sound_alikes
+    from speechseq.text import normalize
+    from speechseq.train.words import contains_keyword, holds_keyword, ordinary_words, sound_alikes
 
     t0 = time.time()
     if not Path(args.align).is_file():  # before pocketsphinx's dictionary is read
@@ -165,26 +197,31 @@ def cmd_keyword(args: argparse.Namespace) -> None:
     def pronunciations(text: str) -> list[tuple[str, ...]]:
         return phrase_pronunciations(_words(text), prons)  # a compound word: from its parts
 
-    key = pronunciations(args.keyword)
-    if not key:
+    # the keyword's words as read out ("naïve" naive, "he’ll" he'll, "R2D2" r two d two, as the recogniser's text
+    # is; a-z alone read "na ve", "he ll", "r d")
+    said = normalize(args.keyword)
+    # one list of pronunciations per word (a compound: per part), never their combinations: 2 ** 20 for 20 words
+    choices = phrase_choices(_words(said), prons)
+    if not choices:
         raise SystemExit(f"{args.keyword!r}: not in pocketsphinx's dictionary (no pronunciation to splice)")
-    spellable = [p for p in key if set(p) <= index.phones()]
-    if not spellable:  # else every positive is skipped and an empty positives.jsonl joins the training
-        missing = sorted({ph for p in key for ph in p} - index.phones())
+    spellable = [[p for p in options if set(p) <= index.phones()] for options in choices]
+    if not all(spellable):  # else every positive is skipped and an empty positives.jsonl joins the training
+        missing = sorted({ph for options in choices for p in options for ph in p} - index.phones())
         raise SystemExit(f"{args.keyword!r}: the recordings in {args.align} never say the phone(s) "
                          f"{' '.join(missing)} of its pronunciation: no positive can be spliced")
+    key = tuple(tuple(tuple(p) for p in options) for options in choices)
     rng = np.random.default_rng(args.seed)
     out = Path(args.out)
     (out / "audio").mkdir(parents=True, exist_ok=True)
-    alike = sound_alikes(args.keyword, args.negatives, seed=args.seed, prons=prons)
-    ordinary = ordinary_words(args.negatives, seed=args.seed, exclude=[args.keyword], prons=prons)
+    alike = sound_alikes(said, args.negatives, seed=args.seed, prons=prons)
+    ordinary = ordinary_words(args.negatives, seed=args.seed, exclude=[said], prons=prons)
     # a negative whose phones hold the keyword's would be the keyword spliced ("night" for "knight")
-    neg_texts = [w for w in alike + ordinary if pronunciations(w) and not contains_keyword(w, args.keyword)
-                 and not any(holds_phones(p, k) for p in pronunciations(w) for k in key)]
+    neg_texts = [w for w in alike + ordinary if pronunciations(w) and not contains_keyword(w, said)
+                 and not any(holds_keyword(p, key) for p in pronunciations(w))]
     if args.negatives and not neg_texts:
         raise SystemExit(f"no negative of {args.keyword!r} has a pronunciation in pocketsphinx's dictionary")
     # of the pronunciations the recordings can spell (a phone none says failed every clip of the others)
-    jobs = [(args.keyword, 1, "keyword", spellable[i % len(spellable)]) for i in range(args.positives)]
+    jobs = [(args.keyword, 1, "keyword", p) for p in positive_pronunciations(spellable, args.positives, rng)]
     kinds = {w: "sound-alike" for w in alike}
     for i in range(args.negatives):
         w = neg_texts[i % len(neg_texts)]
@@ -210,7 +247,10 @@ def cmd_keyword(args: argparse.Namespace) -> None:
         with open(out / f"{kind}.jsonl", "w") as f:
             f.writelines(json.dumps(r) + "\n" for r in rs)
     n_units = [r["units"] for r in rows["positives"]]
-    print(f"wrote {out}: {len(rows['positives'])} positives ({' / '.join(' '.join(p) for p in spellable)}; "
+    ways = math.prod(map(len, spellable))
+    listed = (" / ".join(" ".join(itertools.chain.from_iterable(c)) for c in itertools.product(*spellable))
+              if ways <= LISTED else f"{ways} pronunciations, each word's drawn in turn")
+    print(f"wrote {out}: {len(rows['positives'])} positives ({listed}; "
           f"{np.mean(n_units):.1f} units a clip), {len(rows['negatives'])} negatives, {failed} skipped, "
           f"{time.time() - t0:.0f} s")
 
