@@ -34,6 +34,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from speechseq.files import written_atomically  # noqa: E402
 from speechseq.train.manifests import EVAL_SPLITS, name_pct  # noqa: E402  (evaluation audio: never spliced)
 from speechseq.train.splice import (ENGINE, Phone, SpliceError, UnitIndex, Utterance, phrase_choices,  # noqa: E402
                                     phrase_pronunciations, splice)
@@ -133,8 +134,8 @@ def cmd_align(args: argparse.Namespace) -> None:
                 tqdm.write(f"skipped {path}: {err}")
                 continue
             out.append({"audio_filepath": path, "speaker": speakers[path], "phones": phones})
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(out))
+    with written_atomically(Path(args.out)) as tmp:  # Ctrl+C or a full disk here: the last run's file kept whole
+        tmp.write_text(json.dumps(out))
     print(f"wrote {args.out}: {len(out)} utterances aligned ({skipped} with words outside the dictionary skipped)")
 
 

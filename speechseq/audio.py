@@ -26,8 +26,8 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from .containers import (L3_SIZES, OGG_END, caf_no_packet_table, caf_unfinished, l3_count, ogg_crc, ogg_packets,
-                         ogg_pages, opus_samples)
+from .containers import (L3_SIZES, OGG_END, caf_no_data, caf_no_packet_table, caf_unfinished, l3_count, ogg_crc,
+                         ogg_packets, ogg_pages, opus_samples)
 from .errors import SpeechseqError, SpeechseqWarning
 from .files import one_line
 # the samples' helpers importers know from here: kept importable from this module (__all__)
@@ -347,6 +347,15 @@ def _caf_untabled(p: Path) -> AudioError | None:
                       f"be read without it")
 
 
+def _caf_empty(p: Path) -> AudioError | None:
+    """The error of the CAF file `p` libsndfile cannot open whose data chunk holds no audio (caf_no_data): empty, said
+    as every empty file is, not in libsndfile's words ("Unspecified internal error"). None for any other file."""
+    try:
+        return AudioError(f"{_named(p)}: contains no audio samples") if caf_no_data(p) else None
+    except OSError:
+        return None
+
+
 def _libsndfile_name(p: Path) -> bytes | str:
     """`p` as libsndfile is to open it: as bytes on POSIX (soundfile encodes a str strictly, and a name need not be
     UTF-8: path_text); a file named "-" as "./-", since libsndfile reads standard input for the name "-" (a command
@@ -384,7 +393,7 @@ def _soundfile(p: Path) -> _FrontToBack:
             cut = _ogg_cut_early(p)
             if cut is not None:
                 raise cut from None
-        raise _caf_untabled(p) or AudioError(f"{_named(p)}: cannot decode audio ({msg})") from None
+        raise _caf_untabled(p) or _caf_empty(p) or AudioError(f"{_named(p)}: cannot decode audio ({msg})") from None
     if f.format == "MP3":
         f._capture = capture
         return _mp3_whole(p, f)

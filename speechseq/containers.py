@@ -15,7 +15,7 @@ import zlib
 from pathlib import Path
 
 __all__ = ["L3_SIZES", "l3_count", "OGG_END", "ogg_crc", "ogg_pages", "ogg_packets", "opus_samples", "caf_unfinished",
-           "caf_no_packet_table"]
+           "caf_no_packet_table", "caf_no_data"]
 
 
 def _l3_sizes() -> dict[int, int]:
@@ -194,3 +194,22 @@ def caf_no_packet_table(p: Path) -> bytes | None:
                 break
             pos += 12 + n
     return fmt if fmt is not None and varying and packets <= 0 and audio > 0 else None
+
+
+def caf_no_data(p: Path) -> bool:
+    """Whether `p` is a CAF file whose data chunk holds no audio: its size 0 to 4 (its 4-byte edit count alone, or
+    not even that, as a recorder that wrote the chunk's header and no more leaves it). libsndfile refuses a size of 0
+    with an error of its own ("Unspecified internal error", "SF_INFO struct incomplete"), not as an empty file."""
+    with open(p, "rb") as fh:
+        if fh.read(4) != b"caff":
+            return False
+        pos, size = 8, os.fstat(fh.fileno()).st_size
+        while pos + 12 <= size:
+            fh.seek(pos)
+            kind, n = struct.unpack(">4sq", fh.read(12))
+            if kind == b"data":
+                return 0 <= n <= 4
+            if n < 0:
+                return False
+            pos += 12 + n
+    return False

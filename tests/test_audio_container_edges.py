@@ -119,3 +119,24 @@ def test_an_alac_caf_whose_packet_table_was_never_written_says_it_is_unfinished(
                                   f"recorder stopped, or the file was cut short, before it) whose 'alac' audio "
                                   f"cannot be read without it"), str(err.value)
     assert len(load_audio(good)) == 48000                                 # the finished file: read as it was
+
+
+@pytest.mark.parametrize("subtype, after", [("ALAC_16", b""), ("PCM_16", b"free" + struct.pack(">q", 4) + bytes(4)),
+                                            ("ALAC_16", b"free" + struct.pack(">q", 0))])
+def test_a_caf_whose_data_chunk_is_empty_says_it_holds_no_audio(tmp_path, subtype, after):
+    """A CAF whose data chunk's size is 0 (not even its 4-byte edit count: a recorder that wrote the chunk's header,
+    then nothing) was "cannot decode audio (Unspecified internal error.)" (ALAC) or "(SF_INFO struct incomplete.)"
+    (PCM, a chunk after it), libsndfile's words; it holds no audio, said as every other empty file is, by every
+    reader. A data chunk of its edit count alone (as libsndfile writes an empty CAF) was said so already."""
+    good = tmp_path / "good.caf"
+    sf.write(good, _signal(16000, 0.5), 16000, format="CAF", subtype=subtype)
+    data = good.read_bytes()
+    k = data.find(b"data")
+    empty = tmp_path / "empty.caf"
+    for size, body in ((0, b""), (4, bytes(4))):
+        empty.write_bytes(data[:k] + b"data" + struct.pack(">q", size) + body + after)
+        for read in (load_audio, lambda p: list(stream_audio(p)), audio_info):
+            with pytest.raises(AudioError) as err:
+                read(empty)
+            assert str(err.value) == f"{empty}: contains no audio samples", (size, str(err.value))
+    assert len(load_audio(good)) == 8000

@@ -117,3 +117,28 @@ def test_listen_from_an_empty_input_is_refused_not_the_microphone(capsys):
 
     assert main(["listen", "--input", "", "--fast"]) == 1
     assert capsys.readouterr().err.strip() == "speechseq: error: --input '': an empty path names no file"
+
+
+def test_an_exec_script_that_cannot_start_says_why_in_words(capsys, tmp_path):
+    """An executable --exec script that the system cannot start was warned as a raw OS error on each final: one with
+    no '#!' line as "[Errno 8] Exec format error: ...", one whose '#!' names a missing interpreter (or ends in a
+    Windows line ending) as "No such file or directory: ...", though the script is there. Each names what to fix."""
+    def warned(name: str, body: str) -> str:
+        script = tmp_path / name
+        script.write_bytes(body.encode())
+        script.chmod(0o755)
+        out = _Output(argparse.Namespace(json=False, exec_cmd=str(script), chime=False))
+        out([FinalEvent("lights off", (), 4.5, 2.0, 4.5, 4.1)])
+        _reaped(out)
+        assert out.children == []
+        return capsys.readouterr().err
+
+    assert warned("no-hash.sh", "echo \"$1\"\n") == (
+        f"speechseq: warning: --exec '{tmp_path}/no-hash.sh': {tmp_path}/no-hash.sh is not a program this system "
+        "can run (a script needs a '#!' first line, such as #!/bin/sh)\n")
+    assert warned("gone.sh", "#!/no/such/interpreter -x\necho \"$1\"\n") == (
+        f"speechseq: warning: --exec '{tmp_path}/gone.sh': {tmp_path}/gone.sh cannot start: its interpreter "
+        "/no/such/interpreter is missing\n")
+    assert warned("crlf.sh", "#!/bin/sh\r\necho \"$1\"\r\n") == (
+        f"speechseq: warning: --exec '{tmp_path}/crlf.sh': {tmp_path}/crlf.sh cannot start: its '#!' line ends in a "
+        "Windows line ending (\\r), so its interpreter '/bin/sh\\r' is missing\n")

@@ -125,3 +125,54 @@ def test_an_align_file_that_is_not_one_is_one_clear_error(tmp_path):
                                  "as the `align` step writes it)", text
     index, speaker = script.load_index(tmp_path / "align.json")
     assert speaker == "x" and index.phones() == {"R", "IY", "D"}
+
+
+class _CutWrites:
+    """io.open as it is, but a file opened for writing under `folder` takes half of its first write, then Ctrl+C:
+    the align step interrupted while it writes its output (a real Ctrl+C cannot be timed into that moment)."""
+
+    def __init__(self, real, folder: Path) -> None:
+        self.real, self.folder = real, folder
+
+    def __call__(self, file, mode="r", *args, **kwargs):
+        f = self.real(file, mode, *args, **kwargs)
+        if "w" in mode and isinstance(file, (str, Path)) and Path(file).parent == self.folder:
+            write = f.write
+
+            def cut(data):
+                write(data[: len(data) // 2])
+                f.flush()
+                raise KeyboardInterrupt
+            f.write = cut
+        return f
+
+
+def test_an_align_step_interrupted_while_writing_keeps_the_align_file_it_had(tmp_path, monkeypatch):
+    """`align` (minutes of pocketsphinx) wrote align.json with a plain write_text: Ctrl+C (or a full disk) in the
+    write left half a JSON file where the last run's whole one was, and the keyword step refused it. It is written
+    whole or not at all (speechseq.files.written_atomically); an uninterrupted run replaces it."""
+    import builtins
+    import io
+
+    script = load_script("make_splice_data")
+    sf.write(tmp_path / "u.wav", (0.1 * np.random.default_rng(0).standard_normal(16000)).astype(np.float32), 16000)
+    (tmp_path / "manifest.jsonl").write_text(json.dumps({"audio_filepath": "u.wav", "text": "read the"}) + "\n")
+    folder = tmp_path / "splice"
+    folder.mkdir()
+    out = folder / "align.json"
+    before = _bank(folder, "R IY D SIL")
+    assert before == str(out)
+    kept = out.read_bytes()
+    args = argparse.Namespace(manifest=str(tmp_path / "manifest.jsonl"), split="", skip_pct=0, out=str(out), workers=1)
+    cut = _CutWrites(io.open, folder)
+    monkeypatch.setattr(io, "open", cut)
+    monkeypatch.setattr(builtins, "open", cut)
+    with pytest.raises(KeyboardInterrupt):
+        script.cmd_align(args)
+    monkeypatch.undo()
+    assert out.read_bytes() == kept
+    assert sorted(p.name for p in folder.iterdir()) == ["align.json", "u.wav"]   # no temporary file left
+    script.cmd_align(args)
+    rows = json.loads(out.read_text())   # the noise aligned or skipped: the last run's row replaced either way
+    assert isinstance(rows, list) and all(r["audio_filepath"] == str(tmp_path / "u.wav") for r in rows)
+    assert out.read_bytes() != kept and sorted(p.name for p in folder.iterdir()) == ["align.json", "u.wav"]

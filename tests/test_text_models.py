@@ -192,3 +192,21 @@ def test_beam_search_never_emits_special_tokens_but_eos():
                                  reorder=_reorder)
     assert hyps[0].tokens == (h,) and hyps[0].text == "h" and hyps[0].score == pytest.approx(np.log(0.3))
     assert all(0 < t < CTC_SIZE for hyp in hyps for t in hyp.tokens)
+
+
+@pytest.mark.parametrize("vocab_size", [30, 31, len(VOCAB) + 1])
+@pytest.mark.parametrize("which", [LMConfig, DecoderConfig])
+def test_text_configs_refuse_a_vocab_size_that_is_not_the_shared_vocabulary(which, vocab_size):
+    """The text side reads and writes speechseq.text.VOCAB (<sos> 29, <eos> 30, <unk> 31): below 31 the first training
+    batch was an IndexError in the embedding, and an exported LM's metadata named the 32 symbols of VOCAB whatever
+    its log_probs held (the runtime bans <unk>, index 31, and reads a symbol per output)."""
+    with pytest.raises(ValueError, match=rf"out of range: vocab_size {vocab_size} \({len(VOCAB)}: the symbols of "
+                                         r"speechseq\.text\.VOCAB\)$"):
+        which(vocab_size=vocab_size)
+
+
+def test_an_lm_of_the_shared_vocabulary_still_trains_a_step():
+    model = CharLM(LMConfig(vocab_size=len(VOCAB), embed_dim=8, hidden=8, dropout=0.0))
+    logits, _ = model(torch.tensor([[SOS, *encode("ab")]]))
+    assert logits.shape == (1, 3, len(VOCAB))
+    torch.nn.functional.cross_entropy(logits[0], torch.tensor([*encode("ab"), EOS])).backward()

@@ -311,7 +311,7 @@ class _Output:
             self.children.append((subprocess.Popen([*shlex.split(self.exec_cmd), text], env=env,
                                                    stdout=2 if self.json else None), text))  # 2: this process's stderr
         except OSError as err:
-            warn(f"--exec {self.exec_cmd!r}: {err}")
+            warn(f"--exec {self.exec_cmd!r}: {_not_started(shlex.split(self.exec_cmd)[0], err)}")
 
     def _play_chime(self) -> None:
         if self._chime_failed:
@@ -328,6 +328,35 @@ class _Output:
         except Exception as err:  # no output device: say so once, keep listening
             self._chime_failed = True
             warn(f"cannot play the chime ({err})")
+
+
+def _not_started(program: str, err: OSError) -> str:
+    """Why --exec's program did not start, in words to act on: the OS says "Exec format error" for a script with no
+    '#!' line, and "No such file or directory" for a script that is there but whose interpreter is not."""
+    import errno
+    import os
+    import re
+    import shutil
+
+    if err.errno == errno.ENOEXEC:
+        return f"{program} is not a program this system can run (a script needs a '#!' first line, such as #!/bin/sh)"
+    path = shutil.which(program) or program
+    if err.errno != errno.ENOENT or not os.path.isfile(path):
+        return str(err)
+    try:
+        with open(path, "rb") as f:
+            first = f.readline(4096)
+    except OSError:
+        return str(err)
+    if not first.startswith(b"#!"):
+        return str(err)
+    interpreter = re.split(r"[ \t]", first[2:].rstrip(b"\n").decode(errors="replace").lstrip(" \t"))[0]
+    if interpreter.endswith("\r"):
+        return (f"{program} cannot start: its '#!' line ends in a Windows line ending (\\r), so its interpreter "
+                f"{interpreter!r} is missing")
+    if os.path.exists(interpreter):
+        return str(err)
+    return f"{program} cannot start: its interpreter {interpreter} is missing"
 
 
 def _commands(n: int) -> str:

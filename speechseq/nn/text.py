@@ -26,9 +26,15 @@ LSTMState = tuple[torch.Tensor, ...]
 
 
 def _sizes_and_dropout(cfg, sizes: tuple[str, ...]) -> list[tuple[str, object, bool, str]]:
-    """The checks of a text model's sizes (whole numbers >= 1) and dropout (in [0, 1)) for `refuse`: a float size or a
-    dropout of 1.5 was taken, then failed in torch when the model was built (or in the middle of an export)."""
-    return [*((name, getattr(cfg, name), whole(getattr(cfg, name)), "a whole number >= 1") for name in sizes),
+    """The checks of a text model's vocab_size (len(VOCAB)), sizes (whole numbers >= 1) and dropout (in [0, 1)) for
+    `refuse`: a float size or a dropout of 1.5 was taken, then failed in torch when the model was built (or in the
+    middle of an export). The text side reads and writes VOCAB's indices (<sos> 29, <eos> 30, <unk> 31) and an
+    export names VOCAB as its outputs: any other vocab_size was an IndexError in training, or a model whose
+    metadata misdescribed its own log_probs."""
+    vocab = cfg.vocab_size
+    return [("vocab_size", vocab, whole(vocab) and vocab == len(VOCAB),
+             f"{len(VOCAB)}: the symbols of speechseq.text.VOCAB"),
+            *((name, getattr(cfg, name), whole(getattr(cfg, name)), "a whole number >= 1") for name in sizes),
             ("dropout", cfg.dropout, finite(cfg.dropout) and 0 <= cfg.dropout < 1, "in [0, 1)")]
 
 
@@ -42,7 +48,7 @@ class LMConfig:
     dropout: float = 0.1
 
     def __post_init__(self) -> None:
-        refuse("language model settings", _sizes_and_dropout(self, ("vocab_size", "embed_dim", "hidden", "layers")))
+        refuse("language model settings", _sizes_and_dropout(self, ("embed_dim", "hidden", "layers")))
         if self.rnn not in ("lstm", "gru"):
             raise ValueError(f"rnn must be 'lstm' or 'gru', got {self.rnn!r}")
         if self.layers < 1 or self.hidden < 1 or self.embed_dim < 1 or self.vocab_size < 1:
@@ -64,7 +70,7 @@ class DecoderConfig:
 
     def __post_init__(self) -> None:
         refuse("attention decoder settings", _sizes_and_dropout(
-            self, ("vocab_size", "embed_dim", "enc_dim", "hidden", "layers", "attn_dim")))
+            self, ("embed_dim", "enc_dim", "hidden", "layers", "attn_dim")))
         if min(self.vocab_size, self.embed_dim, self.enc_dim, self.hidden, self.layers, self.attn_dim) < 1:
             raise ValueError(f"vocab_size, embed_dim, enc_dim, hidden, layers and attn_dim must be >= 1: {self}")
 
