@@ -142,13 +142,16 @@ def _cell(v: float | None, fmt: str) -> str:
 
 
 def main() -> None:
+    from speechseq.commands.common import bounded, output_file
+    from speechseq.errors import SpeechseqError
+
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", nargs="+", default=[str(ROOT / "models/recognizer-en.onnx"),
                                                    str(ROOT / "models/recognizer-en.int8.onnx")])
     p.add_argument("--manifest", help="audio to recognise (default: data/samples/*.wav)")
     p.add_argument("--split")
-    p.add_argument("--limit", type=int, default=60)
-    p.add_argument("--beam-size", type=int, default=8)
+    p.add_argument("--limit", type=bounded(int, ge=0), default=60, help="the manifest's first N files")
+    p.add_argument("--beam-size", type=bounded(int, ge=1), default=8)
     p.add_argument("--json", help="write the rows here too")
     p.add_argument("--worker", nargs=3, metavar=("MODEL", "DECODER", "FILES_JSON"), help=argparse.SUPPRESS)
     p.add_argument("--no-peer", action="store_true", help="leave pocketsphinx out")
@@ -161,10 +164,13 @@ def main() -> None:
                                                                                   json.loads(files))
         print(json.dumps(fn))
         return
+    try:  # a --json that cannot be written fails here, not after every worker has run
+        report = output_file(args.json, "--json")
+    except SpeechseqError as err:
+        p.error(str(err))
     texts = None
     if args.manifest:
         from speechseq.commands.eval_recognizer import load_utterances
-        from speechseq.errors import SpeechseqError
 
         try:  # a row whose file is not there is named and skipped, as `eval recognizer` skips it
             utts = load_utterances(args.manifest, args.split, args.limit)[0]
@@ -180,6 +186,12 @@ def main() -> None:
     for model in args.models:
         if not Path(model).is_file():
             raise SystemExit(f"{model}: no such model file")
+        try:  # a file that is no recogniser is named here, not in every worker's traceback
+            from speechseq.runtime.recognizer import Recognizer
+
+            Recognizer(model, threads=1)
+        except SpeechseqError as err:
+            raise SystemExit(f"error: {err}") from None
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     jobs = [(model, decoder) for model in args.models for decoder in ("greedy", "beam")]
     if args.lexicon:
@@ -228,8 +240,9 @@ def main() -> None:
                 ratio = peer["rtf"] / r["rtf"]
                 said = f"{ratio:.1f}x faster than" if ratio >= 1 else f"{1 / ratio:.1f}x slower than"
                 print(f"{Path(r['model']).name} {r['decoder']}: {said} pocketsphinx (same files, same run)")
-    if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=1))
+    if report is not None:
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(json.dumps(rows, indent=1))
 
 
 if __name__ == "__main__":
