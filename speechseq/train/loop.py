@@ -131,16 +131,25 @@ class _Interrupts:
     """Ctrl+C and SIGTERM as KeyboardInterrupt while training (SIGTERM would otherwise end the process
     without a word), except inside `held()`, which raises it only once the block is done, so that an
     epoch's checkpoints and history are written together; `on_interrupt()` says what is kept. Handlers
-    are only set in the main thread, and a signal the process ignores (nohup) stays ignored."""
+    are only set in the main thread, and a signal the process ignores (nohup) stays ignored.
+    The interrupt is also kept (`pending`) and raised again by `check()`, which the loop calls at each step: Python
+    runs a handler at its next chance, which may be inside a finalizer the garbage collector calls (a
+    WeakKeyDictionary's, in matplotlib), where a raise is printed as "Exception ignored" and dropped, and the run went
+    on as if no Ctrl+C had come."""
 
     def __init__(self, on_interrupt: Callable[[], None]) -> None:
         self.on_interrupt = on_interrupt
         self.holding, self.pending, self.previous = False, False, {}
 
     def _handler(self, signum, frame) -> None:
-        if self.holding:
-            self.pending = True
-        else:
+        self.pending = True
+        if not self.holding:
+            raise KeyboardInterrupt
+
+    def check(self) -> None:
+        """KeyboardInterrupt where a signal came outside `held()` and its raise was dropped (the class's docstring)."""
+        if self.pending and not self.holding:
+            self.pending = False
             raise KeyboardInterrupt
 
     def __enter__(self) -> "_Interrupts":
@@ -377,6 +386,7 @@ def train_loop(model: torch.nn.Module, batches_for_epoch: Callable[[int], Iterab
                 it = tqdm(it, total=steps_per_epoch, desc=f"epoch {epoch + 1}/{loop_cfg.epochs}", file=sys.stderr,
                           leave=False, dynamic_ncols=True)
             for batch in it:
+                interrupts.check()
                 for g in opt.param_groups:
                     g["lr"] = _lr_at(step, total, loop_cfg)
                 loss, logs = loss_fn(model, batch)
@@ -428,6 +438,7 @@ def train_loop(model: torch.nn.Module, batches_for_epoch: Callable[[int], Iterab
                       + ("  [best]" if improved else "")
                       + (f"  [{skipped} of {skipped + n} batches skipped: non-finite gradient]" if skipped else ""),
                       file=sys.stderr)
+            interrupts.check()
     return history
 
 
