@@ -165,3 +165,15 @@ def test_limiter_scales_integer_samples_and_refuses_stereo():
     np.testing.assert_allclose(out, np.round(x * 32767) / 32768, atol=1e-6)
     with pytest.raises(ValueError, match="1-D"):
         lim.step(np.zeros((100, 2), np.float32), lim.initial_state())
+
+
+def test_limiter_limits_a_chunk_with_a_nan_as_one_without():
+    """A chunk holding a NaN or an infinity was taken to peak at 1.0 whatever its other samples: under a ceiling of
+    1.0 its samples over 1 passed unlimited, where the same chunk without the NaN was limited."""
+    lim = Limiter(1.0)
+    x = np.array([0.5, 4.0, -3.0, 0.2], np.float32)
+    want, _ = lim.step(x, lim.initial_state())
+    for bad in (np.nan, np.inf):
+        y, state = lim.step(np.concatenate([x, [bad]]).astype(np.float32), lim.initial_state())
+        assert np.abs(y).max() <= 1.0 + 1e-6 and state.envelope > 1.0
+        np.testing.assert_allclose(y[:4], want, atol=1e-6)

@@ -475,3 +475,14 @@ def checked_device(name: str) -> str:
         except Exception:  # noqa: BLE001 - not compiled in, no such hardware, no data (meta): the same advice
             raise SpeechseqError(f"--device {name}: torch cannot train on it here (use --device cpu or cuda)") from None
     return name
+
+
+def cpu_threads(asked: int) -> int:
+    """--threads as onnxruntime (or torch) gets it: at most the CPUs this process may run on, said where it asked more.
+    onnxruntime starts a thread for each one asked: 100000 held 16 GB in 7,776 threads and stalled a 2-core machine
+    (load 900, beyond SIGTERM's reach), and more threads than CPUs only wait on each other (200 took 7.3 s, 2 0.56)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if asked > cpus:
+        warn(f"--threads {asked}: more than the {cpus} CPUs here; using {cpus}")
+        return cpus
+    return asked

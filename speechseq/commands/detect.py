@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import hashlib
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -11,8 +12,8 @@ import numpy as np
 
 from ..errors import SpeechseqError
 from ..files import one_line
-from .common import (IMAGE_SUFFIXES, MODELS, HelpFormatter, add_range_arg, bounded, expand_inputs, guard_range,
-                     model_paths, no_shipped, output_file, print_json_line, warn)
+from .common import (IMAGE_SUFFIXES, MODELS, HelpFormatter, add_range_arg, bounded, cpu_threads, expand_inputs,
+                     guard_range, model_paths, no_shipped, output_file, print_json_line, warn)
 
 DEFAULT_MODELS = ("activate.onnx", "computer.onnx")
 # Columns of spectrogram and of each posterior kept for --plot: a file of under 40 s (10 ms frames) is drawn whole;
@@ -50,8 +51,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="one JSON object per file")
     p.add_argument("--plot", metavar="PNG", help="draw spectrogram, posteriors and detections (of the first file "
                                                  "read; .png, .pdf, .svg, ...)")
-    p.add_argument("--threads", type=bounded(int, ge=1), default=1, help="onnxruntime threads")
+    p.add_argument("--threads", type=bounded(int, ge=1), default=1,
+                   help="onnxruntime threads (more than the CPUs here are taken as that many)")
     p.set_defaults(func=run)
+
+
+def distinct_models(paths: list[Path]) -> list[Path]:
+    """`paths` less each file that is byte for byte one before it (a copy by another path), said: model_paths keeps
+    one of a path named twice, and a copy fired every event twice, told apart by nothing."""
+    out: list[Path] = []
+    seen: dict[bytes, Path] = {}
+    for p in paths:
+        try:
+            digest = hashlib.sha256(p.read_bytes()).digest()
+        except OSError:  # the loader says why it cannot be read
+            out.append(p)
+            continue
+        if digest in seen:
+            warn(f"--model {p}: the same model as --model {seen[digest]}; used once")
+            continue
+        seen[digest] = p
+        out.append(p)
+    return out
 
 
 def default_models() -> list[Path]:
@@ -201,8 +222,16 @@ def run(args: argparse.Namespace) -> int:
     for path in paths:  # a missing one named with its option, as transcribe names --model
         check_model_arg(str(path), None, "--model")
     output_file(args.plot, "--plot", IMAGE_SUFFIXES)   # before any work, so that a bad path loses nothing
-    det = Detector.load(paths, threads=args.threads, threshold=args.threshold, smoothing_steps=args.smoothing,
-                        refractory_s=args.refractory, range_db=guard_range(args.range_db))
+    paths = distinct_models(paths)
+    det = Detector.load(paths, threads=cpu_threads(args.threads), threshold=args.threshold,
+                        smoothing_steps=args.smoothing, refractory_s=args.refractory,
+                        range_db=guard_range(args.range_db))
+    first: dict[str, Path] = {}
+    for path, m in zip(paths, det.models):  # both are run (two versions compared, say), but nothing tells them apart
+        if m.keyword in first:
+            warn(f"--model {first[m.keyword]} and --model {path} both detect {m.keyword!r}: their events carry the "
+                 "same name")
+        first.setdefault(m.keyword, path)
     skipped: list[str] = []
     failed, plotted = 0, not args.plot
     for path in expand_inputs(args.files, skipped=skipped):

@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..errors import SpeechseqError
-from .common import HelpFormatter, beam_arg, beam_size, bounded, output_file, progress, warn
+from .common import HelpFormatter, beam_arg, beam_size, bounded, cpu_threads, output_file, progress, warn
 from .transcribe import (DEFAULT_LEXICON, DEFAULT_MODEL, MODELS, add_commands_args, add_lexicon_args, add_vad_arg,
                          check_lexicon_arg, check_model_arg, command_set, lexicon_decode_options, make_vad,
                          unread_options, write_whole)
@@ -53,7 +53,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--word-bonus", type=bounded(float), default=1.0, help="beta: bonus per character (beam-lm)")
     p.add_argument("--worst", type=bounded(int, ge=0), default=10, help="rows of the worst-utterance table")
     p.add_argument("--limit", type=bounded(int, ge=1), help="only the first N utterances (default: all)")
-    p.add_argument("--threads", type=bounded(int, ge=1), default=1, help="onnxruntime threads")
+    p.add_argument("--threads", type=bounded(int, ge=1), default=1,
+                   help="onnxruntime threads (more than the CPUs here are taken as that many)")
     add_vad_arg(p, "off")
     p.add_argument("--json", metavar="PATH", help="also write the figures and every utterance here")
     add_lexicon_args(p)
@@ -141,6 +142,7 @@ def load_utterances(manifest: str, split: str | None, limit: int | None = None) 
 def run(args: argparse.Namespace) -> int:
     from ..runtime.recognizer import DecodeOptions, Recognizer
 
+    args.threads = cpu_threads(args.threads)
     report = output_file(args.json, "--json")
     if report is not None and report.is_file() and Path(args.manifest).is_file() and report.samefile(args.manifest):
         raise SpeechseqError(f"--json {args.json}: is the --manifest itself, which the report would replace; name "

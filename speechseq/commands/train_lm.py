@@ -12,8 +12,8 @@ import zlib
 
 from ..errors import SpeechseqError
 from ..train.manifests import EVAL_SPLITS
-from .common import (HelpFormatter, bounded, checked_device, draws_bars, output_dir, require_torch, seed_arg, text_file,
-                     warn)
+from .common import (HelpFormatter, bounded, checked_device, cpu_threads, draws_bars, output_dir, require_torch, seed_arg,
+                     text_file, warn)
 
 # LMConfig fields -> the options that set them (to name them when a rerun differs)
 OPTIONS = {"embed_dim": "--embed-dim", "hidden": "--hidden", "layers": "--layers", "rnn": "--rnn",
@@ -56,7 +56,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--layers", type=bounded(int, ge=1), default=1, help="stacked recurrent layers")
     p.add_argument("--embed-dim", type=bounded(int, ge=1), default=64, help="size of a character's embedding")
     p.add_argument("--dropout", type=bounded(float, ge=0, lt=1), default=0.1, help="dropout rate")
-    p.add_argument("--threads", type=bounded(int, ge=1), default=1, help="torch CPU threads")
+    p.add_argument("--threads", type=bounded(int, ge=1), default=1,
+                   help="torch CPU threads (more than the CPUs here are taken as that many)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--seed", type=seed_arg, default=0, help="random seed (initial weights, batch order)")
     p.set_defaults(func=run)
@@ -79,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     for f in args.exclude_manifest_all:
         text_file(f, "--exclude-manifest-all", "a JSONL manifest, one JSON object a line")
     checked_device(args.device)
-    torch.set_num_threads(args.threads)
+    torch.set_num_threads(cpu_threads(args.threads))
 
     def texts(manifest: str, split: str | None = None) -> list[str]:
         try:

@@ -27,8 +27,8 @@ from pathlib import Path
 
 from ..errors import SpeechseqError
 from ..files import one_line
-from .common import (IMAGE_SUFFIXES, MODELS, HelpFormatter, beam_arg, beam_size, bounded, decoder_fits, expand_inputs,
-                     beside_bars, no_shipped, output_dir, output_file, print_json_line, tuned_lexicon_options,
+from .common import (IMAGE_SUFFIXES, MODELS, HelpFormatter, beam_arg, beam_size, bounded, cpu_threads, decoder_fits,
+                     expand_inputs, beside_bars, no_shipped, output_dir, output_file, print_json_line, tuned_lexicon_options,
                      warn)
 
 DEFAULT_MODEL = MODELS / "recognizer-en.onnx"
@@ -81,7 +81,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-segment", type=bounded(float, ge=1), default=20.0,
                    help="longest utterance (s) before a cut at a pause")
     add_vad_arg(p, "auto")
-    p.add_argument("--threads", type=bounded(int, ge=1), default=1, help="onnxruntime threads")
+    p.add_argument("--threads", type=bounded(int, ge=1), default=1,
+                   help="onnxruntime threads (more than the CPUs here are taken as that many)")
     add_commands_args(p, around=True)
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar on stderr, in seconds of audio (default: when stderr is a terminal)")
@@ -249,6 +250,7 @@ def run(args: argparse.Namespace) -> int:
     from ..audio import path_text
     from ..runtime.recognizer import DecodeOptions, Recognizer
 
+    args.threads = cpu_threads(args.threads)
     check_model_arg(args.model, DEFAULT_MODEL, "--model")
     check_lexicon_arg(args.lexicon, DEFAULT_LEXICON, args.decoder)
     output_file(args.plot_attention, "--plot-attention", IMAGE_SUFFIXES)

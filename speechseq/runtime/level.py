@@ -63,7 +63,8 @@ class Limiter:
         c = self.ceiling
         peak = float(np.abs(x).max()) if len(x) else 0.0
         if not np.isfinite(peak):  # NaN as 0, +-inf as +-1 (audio.finite_samples): else E is NaN or inf for good
-            x, peak = np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=-1.0), 1.0
+            x = np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=-1.0)
+            peak = float(np.abs(x).max())  # the other samples' too (taken as 1.0, those over 1 passed a ceiling of 1)
         if len(x) == 0 or (state.envelope <= c and peak <= c):
             return x, state
         n = np.arange(len(x), dtype=np.float64)
