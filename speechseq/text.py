@@ -29,6 +29,10 @@ _ONES = ("zero one two three four five six seven eight nine ten eleven twelve th
          "fifteen sixteen seventeen eighteen nineteen").split()
 _TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
 _SCALES = ((10**12, "trillion"), (10**9, "billion"), (10**6, "million"), (1000, "thousand"), (100, "hundred"))
+# Indian digit grouping: 2-digit groups before the last 3-digit one ("1,00,000", "12,34,567"; not "1,000" nor
+# "1,000,000", which are Western, nor "12,34,56"), read with its scales: lakh (10^5) and crore (10^7)
+_INDIAN = r"(?<![\d,])\d{1,2}(?:,\d\d)+,\d{3}(?!,?\d)"
+_INDIAN_SCALES = ((10**7, "crore"), (10**5, "lakh"))
 _ORDINAL_END = {"one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
                 "nine": "ninth", "twelve": "twelfth"}
 _SYMBOLS = {"&": " and ", "%": " percent ", "+": " plus ", "=": " equals ", "@": " at ",
@@ -37,16 +41,22 @@ _SYMBOLS = {"&": " and ", "%": " percent ", "+": " plus ", "=": " equals ", "@":
 # One cent ("1¢"), before _SYMBOLS says "cents"
 _ONE_CENT = re.compile(r"(?<![\w.,])1\s?¢")
 # symbol before an amount -> (unit, units, hundredth, hundredths); an amount in yen, won or dong, which have no
-# hundredths in use, is read with its decimal point ("¥1.5" one point five yen). "¥" is the yen's sign (and the yuan's).
+# hundredths in use, is read with its decimal point ("¥1.5" one point five yen), and so is one in yuan (its fen are
+# hardly used). "¥" is the yen's sign and the yuan's: a bare one is read as the yen, "CN¥" as the yuan, as is "元"
+# after an amount.
 _CURRENCY = {"$": ("dollar", "dollars", "cent", "cents"), "£": ("pound", "pounds", "penny", "pence"),
              "€": ("euro", "euros", "cent", "cents"), "¥": ("yen", "yen", None, None),
              "₹": ("rupee", "rupees", "paisa", "paise"), "₩": ("won", "won", None, None),
              "₽": ("ruble", "rubles", "kopeck", "kopecks"), "₺": ("lira", "lira", "kurus", "kurus"),
              "₪": ("shekel", "shekels", "agora", "agorot"), "₦": ("naira", "naira", "kobo", "kobo"),
              "₱": ("peso", "pesos", "centavo", "centavos"), "฿": ("baht", "baht", "satang", "satang"),
-             "₫": ("dong", "dong", None, None)}
-# a sign without an amount ("the ¥ fell"); "$" alone is left out, as it always was
-_SYMBOLS.update({sign: f" {names[1]} " for sign, names in _CURRENCY.items() if sign not in "$€£"})
+             "₫": ("dong", "dong", None, None), "元": ("yuan", "yuan", None, None)}
+# a sign without an amount ("the ¥ fell"); "$" alone is left out, as it always was, and so is "元", a letter of
+# Chinese words ("元旦") with no amount beside it, dropped as others are
+_SYMBOLS.update({sign: f" {names[1]} " for sign, names in _CURRENCY.items() if sign not in "$€£元"})
+# "CN¥" is the yuan's sign ("元" before an amount, read there; the word without one), "JP¥" the yen's
+_YEN_OR_YUAN = re.compile(r"(?<![^\W\d_])(?:(?P<cn>CN)|JP)¥")
+_AMOUNT_NEXT = re.compile(r"[ \t]*-?\.?\d")
 _MONEY = re.escape("".join(_CURRENCY))  # the signs, for a character class
 # Letters NFKD leaves whole (dropping them split a word in two: "straße" -> "stra e"), and apostrophe
 # look-alikes (the acute accent decomposes to a space).
@@ -106,7 +116,7 @@ _DENOMINATORS = {2: ("half", "halves"), 4: ("quarter", "quarters")}
 # A currency sign after its amount ("1.50$", "5 €", ".5$"), before its minus sign ("$-5") or a space ("$ 5") is put
 # right before the amount, where it is read ("-$5"); not one that is the next amount's ("5 $10").
 _CURRENCY_AFTER = re.compile(r"(?<![\w.,:/\u2044" + _MONEY + r"])"
-                             r"(?P<num>(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?|\.\d+)"
+                             r"(?P<num>(?:" + _INDIAN + r"|\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?|\.\d+)"
                              r"\s?(?P<sign>[" + _MONEY + r"])(?!\.?\d)")
 _CURRENCY_MINUS = re.compile(r"(?P<sign>[" + _MONEY + r"])(?:[ \t]*(?P<minus>-)|[ \t]+(?!\d+\u2044))(?=\.?\d)")
 # Digits grouped by a no-break or thin space ("5 000", "1 000 000"), which NFKD makes a plain space that parts two
@@ -146,8 +156,19 @@ def number_to_words(n: int) -> str:
     raise AssertionError("unreachable")
 
 
-def _ordinal(n: int) -> str:
-    words = number_to_words(n).split()
+def _indian(n: int) -> str:
+    """Spell out a non-negative integer in lakhs and crores: 1234567 -> "twelve lakh thirty four thousand five hundred
+    sixty seven", 10**12 -> "one lakh crore"."""
+    for value, name in _INDIAN_SCALES:
+        if n >= value:
+            head, rest = divmod(n, value)
+            words = (_indian(head) if value == 10**7 else number_to_words(head)) + " " + name
+            return words if rest == 0 else words + " " + _indian(rest)
+    return number_to_words(n)
+
+
+def _ordinal(n: int, indian: bool = False) -> str:
+    words = (_indian(n) if indian else number_to_words(n)).split()
     last = words[-1]
     if last in _ORDINAL_END:
         words[-1] = _ORDINAL_END[last]
@@ -158,11 +179,11 @@ def _ordinal(n: int) -> str:
     return " ".join(words)
 
 
-def _cardinal(digits: str) -> str:
+def _cardinal(digits: str, indian: bool = False) -> str:
     # "007", "0800" are said digit by digit, and so is a string past the trillions (int() refuses 4,300 digits)
     if len(digits) > 15 or (len(digits) > 1 and digits[0] == "0"):
         return " ".join(_ONES[int(d)] for d in digits)
-    return number_to_words(int(digits))
+    return _indian(int(digits)) if indian else number_to_words(int(digits))
 
 
 def _year(n: int) -> str:
@@ -183,24 +204,27 @@ def _spell_number(match: re.Match) -> str:
     text = match.group(0)
     money, digits, suffix = match.group("money"), match.group("num"), (match.group("suffix") or "").lower()
     scale = " ".join((match.group("scale") or "").lower().split())
+    indian = re.match(_INDIAN, digits) is not None  # (the whole of "num" up to its point, if any)
     digits = digits.replace(",", "")
     if money and "." in digits and not scale and _CURRENCY[money][2]:
         unit, units, hundredth, hundredths = _CURRENCY[money]
         whole, cents = digits.split(".", 1)[0].lstrip("0") or "0", int(digits.split(".", 1)[1][:2].ljust(2, "0"))
-        parts = [_cardinal(whole) + " " + (unit if whole == "1" else units)] if whole != "0" or not cents else []
+        parts = ([_cardinal(whole, indian) + " " + (unit if whole == "1" else units)]
+                 if whole != "0" or not cents else [])
         if cents:
             parts.append(number_to_words(cents) + " " + (hundredth if cents == 1 else hundredths))
         return " " + " and ".join(parts) + " "
     if "." in digits:
         whole, frac = digits.split(".", 1)
-        words = (_cardinal(whole) + " " if whole else "") + "point " + " ".join(_ONES[int(d)] for d in frac)
+        words = (_cardinal(whole, indian) + " " if whole else "") + "point " + " ".join(_ONES[int(d)] for d in frac)
     elif suffix[:2] in ("st", "nd", "rd", "th"):  # past the trillions, digit by digit, the last one an ordinal
         head = "" if len(digits) <= 15 else " ".join(_ONES[int(d)] for d in digits[:-1])
-        return f" {head} {_ordinal(int(digits[-1] if head else digits))}{suffix[2:]} "   # "3rds" thirds, "2ndly"
+        ordinal = _ordinal(int(digits[-1] if head else digits), indian and not head)
+        return f" {head} {ordinal}{suffix[2:]} "   # "3rds" thirds, "2ndly"
     elif money is None and len(digits) == 4 and "," not in text and 1100 <= int(digits) <= 2099:
         words = _year(int(digits))
     else:  # "the 00s" is a decade ("zeros"), not digits to read one by one
-        words = _cardinal(digits.lstrip("0") or "0" if suffix else digits)
+        words = _cardinal(digits.lstrip("0") or "0" if suffix else digits, indian)
     if suffix.endswith("s"):  # a decade or century: "the 1990s", "the '80s", "the 1800's"
         words = words + " s" if "." in digits else _plural(words)
     if scale:
@@ -265,10 +289,12 @@ def _spell_fraction(match: re.Match) -> str:
     return f" {_cardinal(whole)} and {article if n == 1 else number_to_words(n)} {name} "
 
 
-# An amount: digits with commas grouping thousands, a decimal part (or only one: ".5", not after a word or a number:
-# "No.5", "1.2.3"); a currency before it, an ordinal ending (its plural or adverb too: "3rds", "2ndly") or a plural
-# one (only after a 0: "1990s", not "5s") or a scale word after it.
-_NUMBER = re.compile(r"(?P<money>[" + _MONEY + r"])?(?P<num>(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?|(?<![\w.])\.\d+)"
+# An amount: digits with commas grouping thousands (or in Indian groups: _INDIAN), a decimal part (or only one: ".5",
+# not after a word or a number: "No.5", "1.2.3"); a currency before it, an ordinal ending (its plural or adverb too:
+# "3rds", "2ndly") or a plural one (only after a 0: "1990s", not "5s") or a scale word after it.
+_NUMBER = re.compile(r"(?P<money>[" + _MONEY + r"])?"
+                     r"(?P<num>(?:" + _INDIAN + r"|\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?"
+                     r"|(?:(?<![\w.])|(?<=[" + _MONEY + r"]))\.\d+)"   # ("元" is a letter: \w)
                      r"(?:(?P<suffix>(?:(?:st|nd|rd|th)(?:s|ly)?|(?<=0)'?s)(?![a-z]))"
                      r"|(?<=\d)(?P<scale>\s+(?:thousand|million|billion|trillion)(?![a-z]))(?(money)|(?!)))?",
                      re.IGNORECASE)
@@ -280,7 +306,8 @@ def normalize(text: str) -> str:
     The result holds only characters of the CTC vocabulary (space, a-z, apostrophe), words
     separated by single spaces; normalising it again leaves it as it is. What is read:
       numbers    "1,000" and "1 000" (a no-break or thin space) one thousand, "3.5" three point five, "-4" and
-                 "–4" minus four, "21st" twenty first ("5star" five star, "21stCentury" twenty first century,
+                 "–4" minus four, Indian grouping in lakhs and crores ("1,00,000" one lakh, "2,50,00,000" two
+                 crore fifty lakh), "21st" twenty first ("5star" five star, "21stCentury" twenty first century,
                  "2/3rds" two thirds, "2ndly" secondly);
                  a four-digit number from 1100 to 2099 without a comma is a year: "1984" nineteen eighty
                  four, "2024" twenty twenty four, "2005" two thousand five (write "2,024" for a quantity);
@@ -291,7 +318,8 @@ def normalize(text: str) -> str:
       times      "9:30" nine thirty, "10:05 am" ten oh five a m, "10:00" ten o'clock, "14:00" fourteen hundred
       money      "$5.50" five dollars and fifty cents, "£3" three pounds, "€1" one euro, "¥5" five yen (and
                  ₹ rupees, ₩ won, ₽ rubles, ₺ lira, ₪ shekels, ₦ naira, ₱ pesos, ฿ baht, ₫ dong), and so with
-                 the sign after the amount ("1.50$", "5 €") or a decimal comma beside it ("1,50 €", "€2,99")
+                 the sign after the amount ("1.50$", "5 €") or a decimal comma beside it ("1,50 €", "€2,99");
+                 a bare "¥" is the yen's: "CN¥5" and "5元" five yuan, "JP¥5" five yen ("RMB" left as written)
       symbols    % percent, & and, + plus, = equals, @ at, # number, "20°C" twenty degrees celsius,
                  "1°" one degree, "m²" m squared, "10⁻³" ten to the minus three, ± plus or minus,
                  ÷ divided by, × times, "25¢" twenty five cents, ≈ approximately, ≥ greater than or equal to,
@@ -308,6 +336,8 @@ def normalize(text: str) -> str:
     Letters of other scripts (Cyrillic, CJK, ...) cannot be spelled in a-z and are dropped: the result may be
     empty ("Привет" -> ""), which callers refuse where they need words (a command phrase, every WER reference).
     """
+    text = _YEN_OR_YUAN.sub(lambda m: ("元" if _AMOUNT_NEXT.match(text, m.end()) else " yuan ") if m.group("cn")
+                            else "¥", text)
     text = _NEGATIVE_POWER.sub(lambda m: " to the minus " + m.group(1).translate(_SUPERSCRIPT_DIGITS) + " ", text)
     # every rule but the abbreviations', the degrees' and the signs' needs a digit: a sentence of words skips them
     if _DIGIT.search(text):

@@ -470,3 +470,28 @@ def test_follow_share_zero_leaves_the_batches_as_shipped():
         h.update(np.round(x.numpy(), 3).tobytes())
         h.update(y.numpy().tobytes())
     assert h.hexdigest() == "20809aa9989fa5bd0bee95c620638724590ceaa12332611fb3a4a912bdade464"
+
+
+@pytest.mark.parametrize("speech_frames,lowest,highest", [(50, 0.22, 0.68), (100, 0.28, 0.72)])
+def test_a_truncated_positive_keeps_the_share_of_its_keyword_the_config_says(speech_frames, lowest, highest):
+    """trunc_neg_prob's negatives cut a positive at 35-75 % of the frames up to its speech's end, its 0.1 s of leading
+    silence counted: of a 0.5 s keyword they keep its first 22-68 %, of a 1 s one 28-72 % (the comment said 35-75 %)."""
+    from speechseq.train.kwmix import Mixer, MixConfig
+
+    pad, n_mels = 10, 40   # the bank's pad_s (0.1 s) of silence before and after the clip's sound
+    clip = np.zeros((pad + speech_frames + pad, n_mels), np.uint8)
+    clip[pad: pad + speech_frames] = 150     # q 0 is no power at all (Mixer._power), 150 loud
+    role = {"q": clip, "offsets": np.array([0, len(clip)]), "end": np.array([pad + speech_frames]),
+            "power": np.array([float(np.exp(-16.0 + 15.0)) * n_mels]), "weight": np.ones(1)}
+    silence = np.zeros((2000, n_mels), np.uint8)
+    bg = {"q": silence, "offsets": np.array([0, len(silence)]), "end": np.array([-1]), "power": np.array([1e-9]),
+          "weight": np.ones(1)}
+    bank = {"meta": {"config": {"pad_s": 0.1}}, **{f"{r}/{k}": v for r, d in (("pos", role), ("neg", role), ("bg", bg))
+                                                  for k, v in d.items()}}
+    cfg = MixConfig(clip_s=4.0, trunc_neg_prob=1.0, tempo=(1.0, 1.0), vtlp=(1.0, 1.0), reverb_prob=0.0, bg2_prob=0.0,
+                    colour_db=0.0, quiet_prob=0.0, snr_db=(20.0, 20.0), floor_dbfs=(-200.0, -200.0))
+    x, _ = Mixer(bank, cfg).batch(np.random.default_rng(0), 400, max_pos=0, max_neg=1, specaug=False)
+    kept = (x.mean(-1) > -10.0).sum(-1).numpy()       # frames of the keyword's sound in each example (one clip at most)
+    shares = kept[kept > 0] / speech_frames
+    assert len(shares) > 150
+    assert shares.min() == pytest.approx(lowest) and shares.max() == pytest.approx(highest)

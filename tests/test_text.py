@@ -382,3 +382,35 @@ def test_normalize_reads_comparison_and_multiplication_signs(raw, expected):
 def test_normalize_reads_a_currency_sign_spaced_from_its_amount(raw, expected):
     assert normalize(raw) == expected
     assert normalize(expected) == expected
+
+
+@pytest.mark.parametrize("raw,expected", [
+    # Indian digit grouping (a 2-digit group before the last 3-digit one) read digit by digit: "₹1,00,000" one rupee
+    # zero zero zero zero zero, "12,34,567" twelve thirty four thousand five hundred sixty seven
+    ("₹1,00,000", "one lakh rupees"),
+    ("₹12,34,567.50", "twelve lakh thirty four thousand five hundred sixty seven rupees and fifty paise"),
+    ("1,00,000 people", "one lakh people"),
+    ("1,00,00,000 and 2,50,00,00,000", "one crore and two hundred fifty crore"),
+    ("1,00,000₹ or -₹ 10,00,000", "one lakh rupees or minus ten lakh rupees"),
+    ("the 1,00,000th visitor, 1,00,000.5 m", "the one lakhth visitor one lakh point five m"),
+    # Western grouping, and groups that are neither, are read as they were
+    ("1,000,000 and ₹1,000.50", "one million and one thousand rupees and fifty paise"),
+    ("12,34,56 and 1,00,000,000", "twelve thirty four fifty six and one zero zero zero zero zero zero zero zero"),
+])
+def test_normalize_reads_indian_digit_grouping(raw, expected):
+    assert normalize(raw) == expected
+    assert normalize(expected) == expected
+
+
+@pytest.mark.parametrize("raw,expected", [
+    # "¥" is the yen's sign and the yuan's: "CN¥5" read "cn five yen"
+    ("CN¥5 or JP¥5", "five yuan or five yen"),
+    ("CN¥1.5, JP¥ 1,000 and 5 CN¥", "one point five yuan one thousand yen and five yuan"),
+    ("CN¥.5 or .5元", "point five yuan or point five yuan"),
+    ("the CN¥ fell", "the yuan fell"),
+    ("5元", "five yuan"),
+    ("¥5 and the ¥", "five yen and the yen"),       # a bare sign is still read as the yen
+])
+def test_normalize_reads_the_yuan_where_its_sign_says_so(raw, expected):
+    assert normalize(raw) == expected
+    assert normalize(expected) == expected

@@ -45,7 +45,10 @@ class MixConfig:
     clip_s: float = 10.0
     max_pos: int = 4
     max_neg: int = 3
-    trunc_neg_prob: float = 0.15        # a negative that is a positive's first 35-75 %
+    # a negative that is a positive cut short (Mixer.batch): at 35-75 % of its frames up to its speech's end, the
+    # bank's pad_s (0.1 s) of silence before the clip counted, so it keeps the first 22-68 % of a 0.5 s keyword clip,
+    # 28-72 % of a 1 s one (of espeak-ng's "amelia", 0.3-1.15 s: from 13-29 % to 66-72 %; not 35-75 % of the word)
+    trunc_neg_prob: float = 0.15
     label_s: float = 0.4
     snr_db: tuple[float, float] = (0.0, 20.0)
     quiet_prob: float = 0.25            # examples whose clips sit 20-40 dB above the background
@@ -191,6 +194,8 @@ class Mixer:
         ids = np.where(from_pos, self.pos.sample(rng, len(ex)), self.neg.sample(rng, len(ex)))
         pos_ids, neg_ids = np.where(from_pos, ids, 0), np.where(from_pos, 0, ids)
         n = np.where(from_pos, self.pos.lengths[pos_ids], self.neg.lengths[neg_ids])
+        # a truncated positive ends at 35-75 % of the frames before its speech's end, the bank's leading silence
+        # (pad) counted: it keeps (u end - pad) / (end - pad) of the clip's sound (MixConfig.trunc_neg_prob)
         cut = np.maximum(2, (self.pos.end[pos_ids] * rng.uniform(0.35, 0.75, len(ex))).astype(np.int64))
         n = np.where(trunc, np.minimum(cut, n), n)
         goff = np.where(from_pos, self.pos.offsets[pos_ids], self.neg.offsets[neg_ids] + len(self.pos.q))
