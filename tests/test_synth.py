@@ -60,6 +60,36 @@ def test_speed_shortens_and_pitch_keeps_length(voice):
     assert abs(high - base) < 0.12 * base
 
 
+def _median_f0(audio: np.ndarray, sr: int = SAMPLE_RATE) -> float:
+    """The median fundamental frequency (autocorrelation, 70-400 Hz) of a clip's loud 40 ms frames."""
+    n, found = sr // 25, []
+    frames = audio[: len(audio) // n * n].reshape(-1, n)
+    rms = np.sqrt(np.mean(frames**2, axis=1))
+    for x in frames[rms > 0.3 * rms.max()]:
+        ac = np.correlate(x - x.mean(), x - x.mean(), "full")[n - 1:]
+        found.append(sr / (sr // 400 + np.argmax(ac[sr // 400: sr // 70])))
+    return float(np.median(found))
+
+
+@pytest.mark.parametrize("voice", [ESPEAK, Voice("espeak-ng", "en-gb+f3"), Voice("mbrola", "mb-us1")],
+                         ids=lambda v: v.id)
+def test_espeak_and_mbrola_go_slower_than_80_words_a_minute(voice):
+    """espeak-ng takes no rate under 80 words a minute (speed 0.457) and says a slower one at 80: speed 0.4, 0.3 and
+    0.25 made the clip of 0.457, 1.3-1.8x shorter than asked (flite and piper went on slowing down). The rest of
+    the way is sox's tempo, which keeps the pitch as espeak-ng's own rate does."""
+    if voice not in list_voices([voice.engine]):
+        pytest.skip(f"{voice.id} is not installed here")
+    text = "computer activation"
+    floor = synthesize(text, voice, speed=80 / 175)
+    for speed in (0.4, 0.3, 0.25):
+        slow = synthesize(text, voice, speed=speed)
+        assert len(slow) / len(floor) == pytest.approx(80 / 175 / speed, rel=0.08), speed
+        assert _median_f0(slow) == pytest.approx(_median_f0(floor), rel=0.08), speed
+    # at and above the floor espeak-ng's own rate, as before: 0.5 is longer than 1.0 and shorter than the floor
+    base, half = len(synthesize(text, voice)), len(synthesize(text, voice, speed=0.5))
+    assert 1.6 * base < half < len(floor)
+
+
 def test_list_voices_counts():
     espeak = list_voices(["espeak-ng"])
     assert len(espeak) >= 8 * 50  # 8 accents x (plain + ~100 variants)
@@ -90,6 +120,50 @@ def test_trim_silence_keeps_30ms():
     padded = np.concatenate([np.zeros(16000, np.float32), tone, np.zeros(8000, np.float32)])
     out = trim_silence(padded)
     assert len(tone) + 2 * 480 - 160 <= len(out) <= len(tone) + 2 * 480 + 160
+
+
+def _speech_edges_ms(audio: np.ndarray, above_hz: float = 200.0) -> tuple[int, int]:
+    """How long a clip runs before its first and after its last 10 ms frame within 40 dB of its loudest, measured
+    above `above_hz` (speech has its formants there; RHVoice's hum and rumble lie below)."""
+    from scipy.signal import butter, sosfilt, sosfilt_zi
+
+    sos = butter(4, above_hz, "highpass", fs=SAMPLE_RATE, output="sos")
+    x = sosfilt(sos, audio, zi=sosfilt_zi(sos) * audio[0])[0]   # no ring from a start off zero
+    rms = np.sqrt(np.mean(x[: len(x) // 160 * 160].reshape(-1, 160) ** 2, axis=1))
+    loud = np.flatnonzero(rms > rms.max() / 100)
+    return int(loud[0]) * 10, (len(rms) - 1 - int(loud[-1])) * 10
+
+
+def test_trim_silence_can_look_past_a_low_rumble():
+    """A hum of -30 dB under 100 Hz around a tone was all kept (every frame within 40 dB of the loudest); measured
+    above 200 Hz, the silence is cut to ~30 ms, the rumble left in what is kept. Without highpass_hz, as before."""
+    t = np.arange(int(1.3 * SAMPLE_RATE)) / SAMPLE_RATE
+    hum = (0.5 * 10 ** (-30 / 20) * np.sin(2 * np.pi * 60 * t)).astype(np.float32)
+    tone = np.where((t >= 0.4) & (t < 0.9), 0.5 * np.sin(2 * np.pi * 1000 * t), 0.0).astype(np.float32)
+    x = hum + tone
+    assert len(trim_silence(x)) == len(x)
+    out = trim_silence(x, highpass_hz=200)
+    assert len(out) == pytest.approx(int(0.5 * SAMPLE_RATE) + 2 * 480, abs=2 * 160)
+    rms = lambda y: float(np.sqrt(np.mean(y**2)))  # noqa: E731
+    assert rms(out[:320]) < 0.02 and rms(out[-320:]) < 0.02           # ~30 ms of hum kept at each end
+    assert rms(out[640:-640]) > 0.3                                    # and all of the tone
+    silent = np.zeros(1000, np.float32)
+    assert len(trim_silence(silent, highpass_hz=200)) == 1000
+
+
+@pytest.mark.parametrize("name", synth.RHVOICE_VOICES)
+def test_rhvoice_clips_are_trimmed_past_their_hum(name):
+    """RHVoice's alan (and slt) voices carry a hum and rumble under 200 Hz at 25-40 dB below their peak: trimming
+    kept it all, 90 ms before "computer" and 200 ms after it (the other voices' clips, ~30 ms). Each voice's clip
+    now starts and ends within ~30 ms of its speech, and keeps all of it."""
+    voice = Voice("rhvoice", name)
+    if voice not in list_voices(["rhvoice"]):
+        pytest.skip(f"{voice.id} is not installed here")
+    for text in ("computer", "activate", "seven"):
+        audio = synthesize(text, voice)
+        lead, tail = _speech_edges_ms(audio)
+        assert 20 <= lead <= 50 and 20 <= tail <= 50, (text, lead, tail)
+        assert np.max(np.abs(audio)) == pytest.approx(0.95, abs=1e-3)
 
 
 def test_heldout_split_is_fixed():
@@ -648,6 +722,16 @@ def test_a_cache_of_another_engine_version_is_remade(tmp_path, monkeypatch, fres
     assert all(p is not None and p.exists() for p in old + new) and not set(old) & set(new)
     rows = [json.loads(line) for line in (tmp_path / "cache" / "manifest.jsonl").read_text().splitlines()]
     assert len(rows) == 6
+
+
+def test_clips_made_before_the_slow_espeak_and_rhvoice_trim_fixes_are_not_reused(fresh_identities):
+    """espeak-ng's and MBROLA's clips under speed 0.457 are now slowed by sox, and RHVoice's are trimmed otherwise:
+    the cache key named neither, so a rerun served the old clips (too fast; RHVoice's with its hum kept). The other
+    engines' keys are as they were."""
+    espeak, mbrola, rhvoice = (synth.engine_identity(e) for e in ("espeak-ng", "mbrola", "rhvoice"))
+    assert "sox: " in espeak and "sox: " in mbrola
+    assert rhvoice.startswith("recipe 2; RHVoice-test: ")
+    assert not any(synth.engine_identity(e).startswith("recipe ") for e in ("flite", "festival", "pico", "piper"))
 
 
 # ---------------------------------------------------------------- the voice packages' versions in the cache key

