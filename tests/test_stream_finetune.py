@@ -154,3 +154,23 @@ def test_ctrl_c_or_sigterm_stops_a_fine_tune_in_one_line_and_it_resumes(setup, h
 
     assert main([*argv[:-4], "--epochs", str(kept + 1), "--out", str(out)]) == 0
     assert torch.load(out / "last.pt", weights_only=False)["epoch"] == kept + 1
+
+
+@pytest.mark.parametrize("export,int8,says", [("rec.onnx", False, "is the source"),
+                                              ("r.stream.int8.onnx", True, "is the name of an int8 twin"),
+                                              (".", False, "is a directory")])
+def test_an_export_path_it_cannot_write_is_one_line_before_any_training(setup, capsys, export, int8, says):
+    """--export naming the --from-onnx source replaced the offline recogniser with the chunked graph (after the whole
+    fine-tune, 'wrote rec.onnx', exit 0); --export x.stream.int8.onnx --int8 wrote the fp32 twin there, then the int8
+    one over it; --export a folder failed after the training with an OSError naming a temporary file. Each is
+    export_streaming's one line about --out, said of --export before the run folder is made."""
+    from speechseq.runtime.onnx import read_metadata
+    from speechseq.train.stream_finetune import main
+
+    d, src, common = setup
+    before = src.read_bytes()
+    argv = ["--from-onnx", str(src), *common, "--epochs", "1", "--out", str(d / "run"), "--export", str(d / export)]
+    assert main(argv + (["--int8"] if int8 else [])) == 1
+    _one_line(capsys, "--export" if says != "is the source" else str(src), says)
+    assert src.read_bytes() == before and read_metadata(src)["kind"] == "recognizer"
+    assert sorted(p.name for p in d.iterdir()) == ["feat", "rec.onnx"]

@@ -452,3 +452,39 @@ def test_recognizer_docstring_points_to_the_chunked_mode_it_has():
 
     doc = " ".join(rec.__doc__.split())
     assert "added later" not in doc and "speechseq.nn.streaming" in doc, doc
+
+
+def test_export_streaming_out_a_folder_is_one_line_before_the_work(exported, tmp_path, capsys):
+    """--out naming a folder (or "folder/") read the weights back, traced and exported the graph, then failed with
+    "[Errno 21] Is a directory: '.../.x.1234.abcd.tmp' -> '...'", a temporary file the user never named; --meta-from
+    with --from-onnx was taken and ignored without a word (its help says it goes with --checkpoint)."""
+    from speechseq.train.export_streaming import main
+
+    _, off, _ = exported[0]
+    (tmp_path / "models").mkdir()
+    for out in (str(tmp_path / "models"), str(tmp_path / "models") + "/"):
+        assert main(["--from-onnx", str(off), "--out", out]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"export_streaming: error: --out {tmp_path / 'models'}") and ".tmp" not in err, err
+        assert len(err.splitlines()) == 1, err
+    assert list((tmp_path / "models").iterdir()) == []
+    with pytest.raises(SystemExit) as stop:
+        main(["--from-onnx", str(off), "--meta-from", str(off), "--out", str(tmp_path / "m.stream.onnx")])
+    assert stop.value.code == 2
+    assert "--meta-from goes with --checkpoint" in capsys.readouterr().err
+    assert not (tmp_path / "m.stream.onnx").exists()
+
+
+@pytest.mark.parametrize("chunk_s,lookahead_s", [(0.04, 1e308), (1e308, 0.02), (1e308, 1e308)])
+def test_a_chunk_or_lookahead_longer_than_any_take_is_the_whole_utterance(exported, chunk_s, lookahead_s):
+    """A finite look-ahead (or chunk) of 1e308 s, meant as "the whole utterance", raised OverflowError ("cannot
+    convert float infinity to integer": 1e308 / 0.02 s is no float); it streams as the whole-utterance look-ahead."""
+    m, _, stream = exported[0]
+    rec = StreamingRecognizer(stream, chunk_s=chunk_s, lookahead_s=lookahead_s)
+    x = (np.random.default_rng(8).normal(size=(45, 8)) * m.feat_std.numpy() + m.feat_mean.numpy()).astype(np.float32)
+    state = rec.accept(x, rec.initial_state())
+    assert state.steps == 0
+    with torch.no_grad():
+        ref = m(torch.from_numpy(x)[None])[0][0].numpy()
+    lp = rec.finish(state)
+    assert lp.shape == ref.shape and float(np.abs(lp - ref).max()) < 1e-4

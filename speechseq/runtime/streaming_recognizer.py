@@ -32,6 +32,8 @@ from .onnx import (ModelError, check_inputs, check_vocabulary, frontend_of, make
 
 __all__ = ["StreamState", "StreamingRecognizer", "source_digest"]
 
+_MOST_STEPS = 2.0 ** 53   # chunk or look-ahead steps: longer than any take (about 5.7 million years at 20 ms)
+
 
 def source_digest(meta: dict) -> str:
     """A fingerprint of an offline recogniser's metadata (its int8 twin has the same one): the chunked
@@ -82,8 +84,9 @@ class StreamingRecognizer:
                      {"chunk": (1, None, f), "lookahead": (1, None, f), "h": state, "c": state})
         if not (math.isfinite(chunk_s) and math.isfinite(lookahead_s)) or chunk_s <= 0 or lookahead_s < 0:
             raise ValueError(f"chunk must be > 0 and look-ahead >= 0 seconds (finite), got {chunk_s}, {lookahead_s}")
-        self.chunk_steps = max(1, int(round(chunk_s / self.frame_shift_s)))
-        self.lookahead_steps = max(0, int(round(lookahead_s / self.frame_shift_s)))
+        # capped in floats: a size no take reaches (1e308 s, "the whole utterance") is no float count of steps
+        self.chunk_steps = max(1, int(round(min(chunk_s / self.frame_shift_s, _MOST_STEPS))))
+        self.lookahead_steps = max(0, int(round(min(lookahead_s / self.frame_shift_s, _MOST_STEPS))))
 
     @property
     def chunk_s(self) -> float:

@@ -243,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
                                   "with --checkpoint, recognizer.stream.onnx in the current folder)")
     ap.add_argument("--int8", action="store_true", help="also write the int8 twin (.stream.int8.onnx)")
     args = ap.parse_args(argv)
+    if args.meta_from and not args.checkpoint:
+        ap.error("--meta-from goes with --checkpoint (--from-onnx copies the metadata of the file it reads)")
     try:
         return _export(args)
     except (SpeechseqError, OSError, ValueError) as err:  # a file of another kind, missing or damaged: one line
@@ -262,22 +264,26 @@ def _check_meta_from(offline: dict, path: str, model: Recognizer, checkpoint: st
                          f"give the offline export of the model the checkpoint was trained from")
 
 
-def _check_out(out: Path, sources: list[str], int8: bool) -> None:
+def _check_out(out: Path, sources: list[str], int8: bool, option: str = "--out") -> None:
     """ModelError where the files to write would replace one the export reads (the offline recogniser was replaced by
-    its chunked twin), or with --int8 the fp32 twin would be written, then the int8 one over it."""
+    its chunked twin), or with --int8 the fp32 twin would be written, then the int8 one over it. `option`: the one
+    that names `out` (stream_finetune's --export)."""
     if int8 and twin_path(out, "int8") == out:
-        raise ModelError(f"--out {out} is the name of an int8 twin: with --int8 give the fp32 twin's name "
+        raise ModelError(f"{option} {out} is the name of an int8 twin: with --int8 give the fp32 twin's name "
                          f"({untagged(out)}); its int8 twin is {out.name}")
     for target in [out] + ([twin_path(out, "int8")] if int8 else []):
         for src in sources:
             if target.resolve() == Path(src).resolve():
-                raise ModelError(f"{target} is the source {src}: give --out another name")
+                raise ModelError(f"{target} is the source {src}: give {option} another name")
 
 
 def _export(args: argparse.Namespace) -> int:
+    from ..commands.common import output_file
+
     torch.set_num_threads(1)
     out = Path(args.out) if args.out else (stream_path(args.from_onnx) if args.from_onnx
                                            else Path("recognizer.stream.onnx"))
+    output_file(args.out or out, "--out")  # a folder, before the work (the rename into it named a temporary file)
     _check_out(out, [p for p in (args.from_onnx, args.checkpoint, args.meta_from) if p], args.int8)
     if args.from_onnx:
         model, meta = recognizer_from_onnx(args.from_onnx)

@@ -238,6 +238,12 @@ def _run(args: argparse.Namespace, hold: contextlib.ExitStack) -> int:
     from .loop import LoopConfig, load_checkpoint, train_loop
 
     checked_device(args.device)  # one line for a device torch cannot use, before any work
+    if args.export:   # found before the fine-tune, not after it: a folder, or the source the twin would replace
+        from ..commands.common import output_file
+        from .export_streaming import _check_out
+
+        _check_out(output_file(args.export, "--export"), [p for p in (args.from_onnx, args.checkpoint) if p],
+                   args.int8, "--export")
     if args.device == "cpu":
         torch.set_num_threads(1)
     if args.from_onnx:
