@@ -127,7 +127,8 @@ def test_positives_none_of_which_can_be_read_are_one_line_before_training(tmp_pa
 @pytest.mark.parametrize("option, was", [(["--lr", "0.01"], "--lr 0.002"), (["--seed", "1"], "--seed 0"),
                                          (["--batch", "8"], "--batch 4"), (["--steps", "3"], "--steps 2"),
                                          (["--target-fa", "2"], "--target-fa 0.5"),
-                                         (["--range-db", "0"], "--range-db 60")])
+                                         (["--range-db", "0"], "--range-db 60"),
+                                         (["--follow-share", "0.3"], "--follow-share 0")])
 def test_rerun_with_other_training_options_is_an_error(detector_run, capsys, option, was):
     """A rerun resumes the run as it was made: other options would train its later epochs otherwise (they
     were taken silently, and on a finished run ignored: --target-fa 2 exported the old threshold)."""
@@ -400,3 +401,19 @@ def test_a_device_torch_cannot_use_is_one_line_before_any_work(command, files, t
         code, _, err = run(capsys, "train", command, *data, "--out", out, "--device", device)
         assert code == 1 and says in err, err
         assert not out.exists()
+
+
+def test_follow_share_reaches_the_training_mixes_and_the_model(detector_run, tmp_path, capsys):
+    """--follow-share X: the share of training's keywords followed at once by other speech, kept in the model's
+    metadata (its "mix") as every mix setting is; out of [0, 1] it is one usage line."""
+    from speechseq.runtime.onnx import read_metadata
+
+    _, pos, neg, _ = detector_run
+    out = tmp_path / "followed"
+    code, _, err = run(capsys, "train", "detector", "--keyword", "yes", "--out", out, "--positives", pos,
+                       "--negatives", neg, "--epochs", "1", "--steps", "2", "--batch", "4", "--workers", "1",
+                       "--follow-share", "0.25")
+    assert code == 0, err
+    assert read_metadata(out / "yes.onnx")["mix"]["follow_share"] == 0.25
+    code, _, err = run(capsys, "train", "detector", "--keyword", "yes", "--out", out, "--follow-share", "1.5")
+    assert code == 2 and "--follow-share" in err.splitlines()[-1]

@@ -702,3 +702,23 @@ def test_a_long_held_out_take_reaches_validation():
     share, n = _low_tone_share(validation)
     assert n == 128 and 0.35 < share < 0.65, share                        # each of the two clips half the time
     assert validation.pos_y[0].shape[1] == 1000 // 4                      # 10-s mixes (4 s where every clip fits)
+
+
+def test_validation_keeps_its_keywords_on_their_own_whatever_the_follow_share():
+    """train detector --follow-share places a share of training's keywords followed at once by other speech; the
+    validation mixes (the threshold, the epoch kept) keep the keyword on its own, as the recipe always validated it:
+    with follow_share 1 (every positive followed, where a negative fits), the same mixes as with 0."""
+    from speechseq.train.detector import TrainRecipe, Validation
+    from speechseq.train.kwmix import MixConfig, Mixer
+
+    recipe = TrainRecipe(val_positives=32, val_neg_hours=0.01, smoothing_steps=1)
+    bank = _tone_validation_bank(0.6)
+    alone = Validation(bank, MixConfig(reverb_prob=0.0), recipe, 4, "cpu")
+    followed = Validation(bank, MixConfig(reverb_prob=0.0, follow_share=1.0), recipe, 4, "cpu")
+    for a, b in zip([*alone.pos_x, *alone.pos_y], [*followed.pos_x, *followed.pos_y]):
+        assert torch.equal(a, b)
+    # where training's mixes do follow them (the option reaches the mixer): other batches than without
+    roles = ("val_pos", "val_neg", "val_bg")
+    mixes = [Mixer(bank, MixConfig(reverb_prob=0.0, clip_s=4.0, follow_share=s), 4, "cpu", roles=roles)
+             .batch(np.random.default_rng(0), 16, min_pos=1, max_pos=1, max_neg=1, specaug=False)[0] for s in (0, 1)]
+    assert not torch.equal(*mixes)

@@ -77,11 +77,9 @@ class MixConfig:
     # the share of positives followed at once by one of the example's negatives (drawn up to max_neg), whose speech
     # starts follow_gap_s after the keyword's end ("amelia turn on the lights"); 0: every clip on its own, as the
     # shipped models were trained (the same batches for a seed). Labels are as without: 1 after the keyword's end.
-    # Not the default, nor a train detector option: session 46 (amelia, s44's synthetic clips, 5 epochs, seed 0, one
-    # run each) 0.3 woke on 25 / 30 / 30 / 30 of 30 held-out espeak-ng voices saying "amelia" then a home.txt command
-    # 0 / 50 / 100 / 200 ms later and on 26 / 30 said as one sentence (without: 2 / 6 / 29 / 30 and 0 / 30), but
-    # missed more real Precise clips at as many real-speech false accepts (25.6 against 19.7 % at 3 events, 48.0
-    # against 30.0 % at none, on 0.7 h; at the exported thresholds 30.9 % and 2 events against 30.0 % and 0).
+    # Validation keeps its keywords on their own whatever it is (detector_validation). `speechseq train detector
+    # --follow-share`: README, "Training your own keyword" (session 47, 0.1 on three seeds; session 46's 0.3, one
+    # seed, validated on followed keywords too, missed more real clips).
     follow_share: float = 0.0
     follow_gap_s: tuple[float, float] = (0.0, 0.15)
 
