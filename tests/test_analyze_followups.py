@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from speechseq.cli import main
 from speechseq.runtime.analysis import analyze_attention, analyze_ctc
 from speechseq.text import EOS, VOCAB
+
+from .ctc_spelling import spelling
 from tests.table_decoder import table_step
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,16 +19,6 @@ RECOGNIZER, LM = ROOT / "models" / "recognizer-en.onnx", ROOT / "models" / "lm-e
 SAMPLE = ROOT / "data" / "samples" / "activate_kitchen_lights.wav"
 needs_models = pytest.mark.skipif(not (RECOGNIZER.exists() and LM.exists() and SAMPLE.exists()),
                                   reason="shipped models or sample missing")
-
-
-def _spelling(text: str) -> np.ndarray:
-    """(T, 29) CTC log-probs whose best path spells `text`, one frame a character, a blank between (nearly sure)."""
-    frames = []
-    for ch in text:
-        frames += [VOCAB.index(ch), 0]
-    lp = np.full((len(frames), 29), np.log(1e-4), np.float32)
-    lp[np.arange(len(frames)), frames] = np.log(1 - 28e-4)
-    return lp
 
 
 @pytest.fixture
@@ -74,8 +65,8 @@ def test_limit_means_what_it_means_in_eval_recognizer(command, gaps, capsys):
 def test_ctc_output_is_normalised_as_the_reference_is():
     """"the dogs' bones" against "The dogs' bones." (normalised: "the dogs bones") is right, as eval recognizer counts
     it: analyze blamed the model for it."""
-    assert analyze_ctc("k", _spelling("the dogs' bones"), "The dogs' bones.", beam_size=4) is None
-    case = analyze_ctc("k", _spelling("the dogs' bone"), "The dogs' bones.", beam_size=4)
+    assert analyze_ctc("k", spelling("the dogs' bones"), "The dogs' bones.", beam_size=4) is None
+    case = analyze_ctc("k", spelling("the dogs' bone"), "The dogs' bones.", beam_size=4)
     assert case is not None and (case.reference, case.output) == ("the dogs bones", "the dogs' bone")
 
 
@@ -92,7 +83,7 @@ def test_analyze_counts_word_errors_of_the_normalised_output(capsys, monkeypatch
     """Output "the dogs' bone", reference "The dogs' bones.": one word wrong (bone), not two (dogs', bone)."""
     import speechseq.runtime.posteriors as posteriors
 
-    utt = posteriors.Utterance("a.wav", "The dogs' bones.", 2.0, _spelling("the dogs' bone"), None, 0.01)
+    utt = posteriors.Utterance("a.wav", "The dogs' bones.", 2.0, spelling("the dogs' bone"), None, 0.01)
     monkeypatch.setattr(posteriors, "RecognizerRunner", lambda path: None)
     monkeypatch.setattr(posteriors, "manifest_outputs", lambda runner, manifest, split, limit, on_error=None: [utt])
     assert main(["analyze", "--model", str(RECOGNIZER), "--manifest", "m.jsonl", "--beam", "4", "--json"]) == 0

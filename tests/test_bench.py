@@ -392,60 +392,8 @@ def test_listener_bench_without_scenarios_says_why(tmp_path):
 
 def test_listener_bench_live_rss_is_in_mb(monkeypatch):
     """The live run's RSS is labelled MB: 10^6 bytes, as the model sizes and /usr/bin/time's readers take it."""
-    import subprocess as sp
-
-    import psutil
-
-    import tests.pulse
-
     bl = _script("bench_listener")
-
-    class Mic:
-        env = dict(os.environ)
-        runtime_dir = ROOT / "no-such-pulse-folder"   # live_run removes it after stopping the server
-
-        def play(self, wav):
-            pass
-
-        def stop(self):
-            pass
-
-    class Pipe:
-        def readline(self):
-            return "listening on fake\n"
-
-    class Proc:
-        pid, returncode = 1, 0
-        stdout = stderr = Pipe()
-
-        def __init__(self, *args, **kwargs):
-            pass
-
-        def kill(self):
-            pass
-
-        def wait(self, *args):
-            return 0
-
-        def send_signal(self, sig):
-            pass
-
-        def communicate(self, timeout=None):
-            return '{"event": "wake"}\n{"event": "final", "text": "hi"}\n', ""
-
-    class Ps:
-        def __init__(self, pid):
-            pass
-
-        def cpu_times(self):
-            return (1.0, 0.5)
-
-        def memory_info(self):
-            return types_ns(rss=157 * 2**20)
-    monkeypatch.setattr(tests.pulse, "start_pulse", lambda: Mic())
-    monkeypatch.setattr(sp, "Popen", Proc)
-    monkeypatch.setattr(psutil, "Process", Ps)
-    monkeypatch.setattr(bl.time, "sleep", lambda s: None)
+    _fake_live(monkeypatch, bl, '{"event": "wake"}\n{"event": "final", "text": "hi"}\n', 157 * 2**20)
     args = types_ns(block_ms=50.0, keyword_model=None, model=None, stream_model=None, lm=None)
     live = bl.live_run(args, 0.1, ROOT / "data" / "samples" / "activate_kitchen_lights.wav")
     assert abs(live["rss_mb"] - 157 * 2**20 / 1e6) < 1e-6
@@ -705,61 +653,8 @@ def test_listener_bench_names_a_bad_model_in_one_line_before_the_scenarios(tmp_p
 def test_listener_bench_live_command_gets_the_listener_options(monkeypatch):
     """--live runs `speechseq listen` with the options the table's listeners were built with: it was given the models
     alone, so `--vad energy --decoder greedy --live` measured the idle CPU and RSS of Silero and the lexicon search."""
-    import subprocess as sp
-
-    import psutil
-
-    import tests.pulse
-
     bl = _script("bench_listener")
-    started = []
-
-    class Mic:
-        env = dict(os.environ)
-        runtime_dir = ROOT / "no-such-pulse-folder"
-
-        def play(self, wav):
-            pass
-
-        def stop(self):
-            pass
-
-    class Pipe:
-        def readline(self):
-            return "listening on fake\n"
-
-    class Proc:
-        pid, returncode = 1, 0
-        stdout = stderr = Pipe()
-
-        def __init__(self, cmd, *args, **kwargs):
-            started.append(cmd)
-
-        def kill(self):
-            pass
-
-        def wait(self, *args):
-            return 0
-
-        def send_signal(self, sig):
-            pass
-
-        def communicate(self, timeout=None):
-            return "", ""
-
-    class Ps:
-        def __init__(self, pid):
-            pass
-
-        def cpu_times(self):
-            return (1.0, 0.5)
-
-        def memory_info(self):
-            return types_ns(rss=1)
-    monkeypatch.setattr(tests.pulse, "start_pulse", lambda: Mic())
-    monkeypatch.setattr(sp, "Popen", Proc)
-    monkeypatch.setattr(psutil, "Process", Ps)
-    monkeypatch.setattr(bl.time, "sleep", lambda s: None)
+    started = _fake_live(monkeypatch, bl, "", 1)
     args = types_ns(block_ms=50.0, keyword_model=None, model=None, stream_model=None, lm=None, partial_decoder=None,
                     vad="energy", decoder="greedy", early_decode_ms=0.0, wake_wait_ms=80.0)
     bl.live_run(args, 0.1, ROOT / "data" / "samples" / "activate_kitchen_lights.wav")
@@ -799,3 +694,63 @@ def test_decoding_bench_times_every_clip():
     clips = [0.002, 0.010]  # CPU seconds each clip costs
     ms = bd.time_ms(lambda c: _burn(c), clips, 2)
     assert 5.5 < ms < 8.0, ms   # their mean, 6 ms, not the cheaper's 2
+
+
+def _fake_live(monkeypatch, bl, said: str, rss: int) -> list:
+    """bench_listener's live run with stand-ins for what it starts (a PulseAudio microphone, `speechseq listen` saying
+    `said` on stdout, its process of resident size `rss`); the commands started, filled as they start."""
+    import subprocess as sp
+
+    import psutil
+
+    import tests.pulse
+
+    started = []
+
+    class Mic:
+        env = dict(os.environ)
+        runtime_dir = ROOT / "no-such-pulse-folder"   # live_run removes it after stopping the server
+
+        def play(self, wav):
+            pass
+
+        def stop(self):
+            pass
+
+    class Pipe:
+        def readline(self):
+            return "listening on fake\n"
+
+    class Proc:
+        pid, returncode = 1, 0
+        stdout = stderr = Pipe()
+
+        def __init__(self, cmd, *args, **kwargs):
+            started.append(cmd)
+
+        def kill(self):
+            pass
+
+        def wait(self, *args):
+            return 0
+
+        def send_signal(self, sig):
+            pass
+
+        def communicate(self, timeout=None):
+            return said, ""
+
+    class Ps:
+        def __init__(self, pid):
+            pass
+
+        def cpu_times(self):
+            return (1.0, 0.5)
+
+        def memory_info(self):
+            return types_ns(rss=rss)
+    monkeypatch.setattr(tests.pulse, "start_pulse", lambda: Mic())
+    monkeypatch.setattr(sp, "Popen", Proc)
+    monkeypatch.setattr(psutil, "Process", Ps)
+    monkeypatch.setattr(bl.time, "sleep", lambda s: None)
+    return started

@@ -14,6 +14,7 @@ import soundfile as sf
 
 from speechseq.train import words
 from speechseq.train.words import DICT_PATH, contains_keyword, ordinary_words, sound_alikes
+from tests.phone_bank import phone_recording
 from tests.script_loader import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,21 +92,12 @@ def test_splice_align_never_reads_evaluation_audio(tmp_path, monkeypatch):
     assert got == ["a", "d"]
 
 
-def _phone_recording(tmp_path, phones: str) -> None:
-    """tmp_path/u.wav (noise, 0.1 s a phone) and its alignment, tmp_path/align.json, spelling `phones`."""
-    names = phones.split()
-    audio = (0.1 * np.random.default_rng(0).standard_normal(len(names) * 1600)).astype(np.float32)
-    sf.write(tmp_path / "u.wav", audio, 16000)
-    (tmp_path / "align.json").write_text(json.dumps([{"audio_filepath": str(tmp_path / "u.wav"), "speaker": "x",
-                                                      "phones": [[n, 10 * k, 10] for k, n in enumerate(names)]}]))
-
-
 @pytest.mark.skipif(importlib.util.find_spec("pocketsphinx") is None or not DICT_PATH.exists(),
                     reason="needs pocketsphinx and wamerican")
 def test_spliced_negatives_never_spell_the_keywords_phones(tmp_path, capsys):
     """Knight (N AY T): "night" and "nightly" spliced from the same phones would be the keyword labelled negative."""
     script = _splice_script()
-    _phone_recording(tmp_path, "N AY T L IY F IH SIL")
+    phone_recording(tmp_path, "N AY T L IY F IH SIL")
     out = tmp_path / "kw"
     script.cmd_keyword(argparse.Namespace(keyword="knight", align=str(tmp_path / "align.json"), out=str(out),
                                           positives=3, negatives=40, fade=80, seed=0))
@@ -222,7 +214,7 @@ def test_spliced_positives_are_all_of_the_pronunciations_the_recordings_can_spel
     """"route" is R UW T or R AW T: from recordings that never say AW, every other positive was skipped ("no recording
     has the phone 'AW'"), --positives 6 writing 3."""
     script = _splice_script()
-    _phone_recording(tmp_path, "R UW T SIL")
+    phone_recording(tmp_path, "R UW T SIL")
     out = tmp_path / "kw"
     script.cmd_keyword(argparse.Namespace(keyword="route", align=str(tmp_path / "align.json"), out=str(out),
                                           positives=6, negatives=0, fade=80, seed=0))

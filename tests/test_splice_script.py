@@ -14,6 +14,7 @@ import pytest
 import soundfile as sf
 
 from speechseq.train.words import DICT_PATH, holds_phones
+from tests.phone_bank import phone_recording
 from tests.script_loader import load_script
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("pocketsphinx") is None or not DICT_PATH.exists(),
@@ -27,16 +28,6 @@ class _Phones(tuple):
     def __iter__(self):
         _Phones.reads += 1
         return super().__iter__()
-
-
-def _bank(tmp_path, phones: str) -> str:
-    """A one-utterance aligned phone bank (noise, 0.1 s a phone) saying `phones`: its align.json."""
-    names = phones.split()
-    audio = (0.1 * np.random.default_rng(0).standard_normal(len(names) * 1600)).astype(np.float32)
-    sf.write(tmp_path / "u.wav", audio, 16000)
-    (tmp_path / "align.json").write_text(json.dumps([{"audio_filepath": str(tmp_path / "u.wav"), "speaker": "x",
-                                                      "phones": [[n, 10 * k, 10] for k, n in enumerate(names)]}]))
-    return str(tmp_path / "align.json")
 
 
 def _keyword(script, monkeypatch, tmp_path, keyword: str, positives: int, negatives: int,
@@ -57,7 +48,7 @@ def _keyword(script, monkeypatch, tmp_path, keyword: str, positives: int, negati
     monkeypatch.setattr(script, "splice", splice)
     out = tmp_path / "kw"
     _Phones.reads = 0
-    script.cmd_keyword(argparse.Namespace(keyword=keyword, align=_bank(tmp_path, bank),
+    script.cmd_keyword(argparse.Namespace(keyword=keyword, align=phone_recording(tmp_path, bank),
                                           out=str(out), positives=positives, negatives=negatives, fade=80, seed=0))
     rows = {k: [json.loads(line) for line in (out / f"{k}.jsonl").read_text().splitlines()]
             for k in ("positives", "negatives")}
@@ -113,7 +104,7 @@ def test_an_align_file_that_is_not_one_is_one_clear_error(tmp_path):
     """An empty or cut-off align file, or the manifest given as --align (JSON lines), was a JSONDecodeError traceback;
     a row without its phones a KeyError."""
     script = load_script("make_splice_data")
-    good = json.loads(Path(_bank(tmp_path, "R IY D SIL")).read_text())
+    good = json.loads(Path(phone_recording(tmp_path, "R IY D SIL")).read_text())
     for n, text in enumerate(("", json.dumps(good)[:-10], json.dumps(good[0]) + "\n" + json.dumps(good[0]) + "\n",
                               json.dumps({"rows": good}), json.dumps([{"audio_filepath": good[0]["audio_filepath"]}]),
                               json.dumps([{**good[0], "phones": [["R", 0]]}]))):
@@ -160,7 +151,7 @@ def test_an_align_step_interrupted_while_writing_keeps_the_align_file_it_had(tmp
     folder = tmp_path / "splice"
     folder.mkdir()
     out = folder / "align.json"
-    before = _bank(folder, "R IY D SIL")
+    before = phone_recording(folder, "R IY D SIL")
     assert before == str(out)
     kept = out.read_bytes()
     args = argparse.Namespace(manifest=str(tmp_path / "manifest.jsonl"), split="", skip_pct=0, out=str(out), workers=1)

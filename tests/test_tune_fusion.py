@@ -6,29 +6,19 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
-import numpy as np
 import pytest
 
 from speechseq.cli import main
 from speechseq.commands.tune_fusion import grid_wer
-from speechseq.text import VOCAB
 
-
-def _spelling(text: str) -> np.ndarray:
-    """(T, 29) CTC log-probs whose best path spells `text`, one frame a character, a blank between (nearly sure)."""
-    frames = []
-    for ch in text:
-        frames += [VOCAB.index(ch), 0]
-    lp = np.full((len(frames), 29), np.log(1e-4), np.float32)
-    lp[np.arange(len(frames)), frames] = np.log(1 - 28e-4)
-    return lp
+from .ctc_spelling import spelling
 
 
 def test_grid_wer_normalises_hypotheses_as_eval_recognizer_does():
     """A spelling with apostrophes that normalising drops ("the dogs' bones" -> "the dogs bones") is the reference's
     words: WER 0, as eval recognizer counts it (tune fusion counted 1 error in 3 words: 33.3 %)."""
-    utts = [SimpleNamespace(text="The dogs' bones.", log_probs=_spelling("the dogs' bones")),
-            SimpleNamespace(text="'Tis so", log_probs=_spelling("'tis so"))]
+    utts = [SimpleNamespace(text="The dogs' bones.", log_probs=spelling("the dogs' bones")),
+            SimpleNamespace(text="'Tis so", log_probs=spelling("'tis so"))]
     grid = grid_wer(utts, None, [0.0], [0.0, 1.0], beam=4)
     assert grid == {(0.0, 0.0): 0.0, (0.0, 1.0): 0.0}
 
