@@ -34,6 +34,13 @@ models, missed at <= 2 / 1 / 0.5 / 0 synthetic FA/h with G = -10 (G = 0): amelia
 <= 0.5/h, so a fixed input attenuation is no cure. --limit 0.3 (a peak limiter, quieter input
 untouched): see speechseq/runtime/level.py, also no cure.
 
+--real-events N... (e.g. `--max-set 1 --real-events 0 1 2 3 5`) prints, per model (own smoothing), the real clips
+missed at the lowest threshold of 0.30-0.99 with at most N events on the real speech set (~0.7 h: real speech without
+the keyword), then at <= 0.5 synthetic FA/h, and a line at the model's exported threshold. Session 47 (amelia, 5
+epochs, seeds 0 / 1 / 2; follow: --follow-share 0.1, scripts/detector_runon.py), missed at <= 0 / 1 / 3 real-speech
+events: base 26.9 / 22.9 / 18.4 %, 41.3 / 40.8 / 30.5 %, 39.0 / 36.3 / 30.5 %; follow 43.9 / 26.0 / 12.1 %, 29.6 /
+27.4 / 18.8 %, 42.2 / 23.3 / 15.7 %.
+
 The detector has the runtime's floor guard (--range-db, default 60 dB as in detect, listen and eval detector; it
 was off here unless given). The session 14 and 25 figures above predate the guard: --range-db 0 measures as they did.
 """
@@ -61,6 +68,7 @@ from speechseq.runtime.onnx import read_metadata  # noqa: E402
 from speechseq.train.kwbank import pad_recording  # noqa: E402
 
 BUDGETS = (2.0, 1.0, 0.5, 0.0)
+REAL_GRID = np.round(np.arange(0.3, 0.995, 0.01), 2)  # --real-events' thresholds: 0.30 ... 0.99
 
 
 class Gained:
@@ -166,13 +174,60 @@ def extra_sentences(model: Path, synth: Path, cache: Path, gain_db: float = 0.0,
     return _save(path, {"syn": [p[0] for p in syn], "h_syn": h_syn})
 
 
+def keyword_of(model: Path) -> str:
+    """The keyword of detector `model`, or SystemExit saying what else it is (a recogniser's has none)."""
+    meta = read_metadata(model)
+    if meta.get("kind") != "detector" or "keyword" not in meta:
+        raise SystemExit(f"{model}: not a speechseq detector (metadata kind {meta.get('kind')!r})")
+    return str(meta["keyword"])
+
+
+def trigger_settings(post: dict) -> tuple[int, int, int, int]:
+    """(smoothing, refractory, max_wait, settle) in output steps: the runtime's trigger of the cached posteriors."""
+    trigger = [int(v) for v in post["trigger"]]
+    # posteriors cached before the settling steps (three values) are of 40 ms steps, as every detector here
+    return tuple(trigger) if len(trigger) == 4 else (*trigger, settle_steps(0.04))
+
+
+def real_event_misses(post: dict, budgets: list[int], syn_budget: float = 0.5) -> list[str]:
+    """One model's posteriors, smoothed and triggered as the runtime does, on REAL_GRID: for each budget N, 'real<=N:
+    M% (th T)', the real keyword clips missed at the lowest threshold with at most N events on the real speech (or
+    'real<=N: -' where none has), then the same at <= `syn_budget` false accepts per hour on the synthetic
+    sentences, with the real-speech events there."""
+    own, refractory, max_wait, settle = trigger_settings(post)
+    syn = [smooth(x, own) for x in post["syn"]]
+    real = [smooth(x, own) for x in post["real"]]
+    top = np.array([smooth(x, own)[settle:].max(initial=0.0) for x in post["pos"]])
+    miss = np.array([100 * np.mean(top < t) for t in REAL_GRID])
+    sev = np.array([sum(len(trigger_events(x, t, refractory, max_wait, settle)) for x in syn) for t in REAL_GRID])
+    rev = np.array([sum(len(trigger_events(x, t, refractory, max_wait, settle)) for x in real) for t in REAL_GRID])
+    out = []
+    for budget in budgets:
+        i = np.flatnonzero(rev <= budget)
+        out.append(f"real<={budget}: {miss[i[0]]:.1f}% (th {REAL_GRID[i[0]]:.2f})" if len(i) else f"real<={budget}: -")
+    i = np.flatnonzero(sev / float(post["h_syn"]) <= syn_budget)
+    out.append(f"syn<={syn_budget:g}/h: {miss[i[0]]:.1f}% (th {REAL_GRID[i[0]]:.2f}, real ev {rev[i[0]]})" if len(i)
+               else "syn: -")
+    return out
+
+
+def at_threshold(post: dict, threshold: float, step_s: float) -> str:
+    """One model's misses of the real keyword clips, its events on the real speech (of how many hours, the second of
+    quiet noise after each file included) and its synthetic false accepts per hour, at `threshold` (its own, say)."""
+    own, refractory, max_wait, settle = trigger_settings(post)
+    top = np.array([smooth(x, own)[settle:].max(initial=0.0) for x in post["pos"]])
+    rev = sum(len(trigger_events(smooth(x, own), threshold, refractory, max_wait, settle)) for x in post["real"])
+    sev = sum(len(trigger_events(smooth(x, own), threshold, refractory, max_wait, settle)) for x in post["syn"])
+    h_real = sum(len(x) for x in post["real"]) * step_s / 3600
+    return (f"exported th {threshold:.2f}: missed {100 * np.mean(top < threshold):.1f}%, real events {rev} "
+            f"({h_real:.2f} h incl tails), syn {sev / float(post['h_syn']):.2f}/h")
+
+
 def tradeoff(posts: list[dict], smoothing: int | None = None) -> list[str]:
     """For each budget: 'FA<=b/h: th T, missed M %, real-speech events E' of the mean posterior,
     smoothed (over `smoothing` outputs, or as the first model's metadata says) and triggered as
     the runtime does."""
-    trigger = [int(v) for v in posts[0]["trigger"]]
-    # posteriors cached before the settling steps (three values) are of 40 ms steps, as every detector here
-    own, refractory, max_wait, settle = trigger if len(trigger) == 4 else (*trigger, settle_steps(0.04))
+    own, refractory, max_wait, settle = trigger_settings(posts[0])
     smoothing = smoothing or own
     def mean(group: str, j: int) -> np.ndarray:
         ps = [p[group][j] for p in posts]
@@ -219,12 +274,17 @@ def main() -> None:
     ap.add_argument("--range-db", type=float, default=GUARD_RANGE_DB, metavar="DB",
                     help="the detector's floor guard (speechseq.runtime.level.FloorGuard): at most this dynamic range "
                          "(default: the runtime's, %(default)g dB); 0: off")
+    ap.add_argument("--real-events", type=int, nargs="+", default=[], metavar="N",
+                    help="per model, also the real clips missed at the lowest threshold (0.30-0.99) with at most N "
+                         "events on the real speech, and at the model's own threshold")
     args = ap.parse_args()
     args.range_db = args.range_db or None
+    if any(n < 0 for n in args.real_events):
+        ap.error(f"--real-events: a number of events is >= 0, got {min(args.real_events)}")
     for m in args.models:
         if not m.is_file():
             raise SystemExit(f"{m}: no such model file")
-    keywords = {str(read_metadata(m)["keyword"]) for m in args.models}
+    keywords = {keyword_of(m) for m in args.models}
     if len(keywords) != 1:  # a pair's mean posterior is taken clip by clip, of one keyword's clips and sentences
         raise SystemExit(f"the models detect different keywords: {sorted(keywords)} (give models of one keyword)")
     keyword = keywords.pop()
@@ -253,6 +313,11 @@ def main() -> None:
             for w in args.smoothing:
                 label = " + ".join(names[i] for i in idx) + (f" (smoothing {w})" if w else "")
                 print(label, "|", " | ".join(tradeoff([posts[i] for i in idx], w)), flush=True)
+    if args.real_events:
+        for m, name, post in zip(args.models, names, posts):
+            meta = read_metadata(m)
+            print(" | ".join([f"{name}:", *real_event_misses(post, args.real_events)]), flush=True)
+            print(f"{name}: {at_threshold(post, float(meta['threshold']), float(meta['step_s']))}", flush=True)
 
 
 if __name__ == "__main__":

@@ -119,14 +119,17 @@ def test_default_detector_has_the_runtimes_floor_guard(tmp_path, monkeypatch):
         assert seen[-1] == want
 
 
-@pytest.mark.parametrize("case", ["model", "sentences", "data"])
+@pytest.mark.parametrize("case", ["model", "sentences", "data", "recognizer"])
 def test_bad_input_is_a_clear_error(tmp_path, case):
+    """("recognizer": a model that is no detector was a KeyError traceback, 'keyword'.)"""
     import subprocess
 
     data, synth = _fake_data(tmp_path)
     model = MODEL
     if case == "model":
         model = tmp_path / "none.onnx"
+    elif case == "recognizer":
+        model = ROOT / "models" / "recognizer-en.int8.onnx"
     elif case == "sentences":
         (synth / "sentences" / "heldout.jsonl").write_text("")
     else:
@@ -135,7 +138,8 @@ def test_bad_input_is_a_clear_error(tmp_path, case):
                           "--synth", str(synth), "--cache", str(tmp_path / "c")],
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode != 0 and "Traceback" not in out.stderr, out.stderr
-    says = {"model": "none.onnx", "sentences": "no unseen synthetic sentences", "data": "manifest.jsonl"}[case]
+    says = {"model": "none.onnx", "sentences": "no unseen synthetic sentences", "data": "manifest.jsonl",
+            "recognizer": "recognizer-en.int8.onnx: not a speechseq detector (metadata kind 'recognizer')"}[case]
     assert says in out.stderr, out.stderr
 
 
@@ -152,3 +156,57 @@ def test_models_of_different_keywords_are_refused(tmp_path):
     assert out.returncode != 0 and "Traceback" not in out.stderr, out.stderr
     assert "different keywords" in out.stderr and "'activate'" in out.stderr and "'computer'" in out.stderr, out.stderr
     assert not (tmp_path / "c").exists()
+
+
+# --- --real-events: misses at a budget of real-speech events, and at the model's own threshold ---------------------
+def _posts(real_peaks=(0.655, 0.755), syn_peak=0.805) -> dict:
+    """Hand-made cached posteriors (40 ms steps, no smoothing, refractory 25, no wait, no settling): real keyword clips
+    peaking at 0.5 / 0.725 / 0.955 / 0.355, real speech with one run at each of `real_peaks` (apart), 90,000 steps
+    (1 h), one synthetic sentence with a run at `syn_peak`, 1 h of sentences."""
+    def runs(n: int, peaks) -> np.ndarray:
+        x = np.zeros(n, np.float32)
+        for k, p in enumerate(peaks):
+            x[100 + 200 * k: 105 + 200 * k] = p
+        return x
+
+    return {"syn": [runs(1000, [syn_peak])], "real": [runs(90000, real_peaks)],
+            "pos": [runs(300, [p]) for p in (0.5, 0.725, 0.955, 0.355)], "h_syn": 1.0, "trigger": (1, 25, 0, 0)}
+
+
+def test_real_event_misses_at_each_budget():
+    """The lowest threshold of 0.30-0.99 with at most N events on the real speech, and the real clips missed there
+    (as session 47's grid47.py computed it); then at <= 0.5 synthetic false accepts per hour."""
+    from detector_tradeoff import REAL_GRID, real_event_misses
+
+    assert REAL_GRID[0] == 0.3 and REAL_GRID[-1] == 0.99 and len(REAL_GRID) == 70
+    assert real_event_misses(_posts(), [0, 1, 2]) == [
+        "real<=0: 75.0% (th 0.76)",   # above the real speech's 0.755: 0.5, 0.725 and 0.355 missed
+        "real<=1: 50.0% (th 0.66)",   # above 0.655 only
+        "real<=2: 0.0% (th 0.30)",    # both runs allowed: the grid's lowest
+        "syn<=0.5/h: 75.0% (th 0.81, real ev 0)"]  # one false accept an hour is over 0.5/h: above its 0.805
+    # no threshold of the grid meets a budget: said, not a figure
+    assert real_event_misses(_posts(real_peaks=(0.999,), syn_peak=0.999), [0]) == ["real<=0: -", "syn: -"]
+
+
+def test_at_threshold_gives_misses_real_events_and_synthetic_rate():
+    from detector_tradeoff import at_threshold
+
+    assert at_threshold(_posts(), 0.7, 0.04) == ("exported th 0.70: missed 50.0%, real events 1 (1.00 h incl tails), "
+                                                 "syn 1.00/h")
+    assert at_threshold(_posts(), 0.9, 0.04).startswith("exported th 0.90: missed 75.0%, real events 0")
+
+
+def test_real_events_prints_per_model_lines(tmp_path):
+    import subprocess
+
+    data, synth = _fake_data(tmp_path)
+    cmd = [sys.executable, "scripts/detector_tradeoff.py", str(MODEL), "--data", str(data), "--synth", str(synth),
+           "--cache", str(tmp_path / "c")]
+    out = subprocess.run(cmd + ["--real-events", "0", "3"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[-2].startswith("models/activate.onnx: | real<=0: ") and " | real<=3: " in lines[-2], out.stdout
+    assert lines[-1] == ("models/activate.onnx: exported th 0.75: missed 100.0%, real events 0 (0.00 h incl tails), "
+                         "syn 0.00/h"), out.stdout
+    bad = subprocess.run(cmd + ["--real-events", "-1"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "--real-events" in bad.stderr and "Traceback" not in bad.stderr, bad.stderr
