@@ -40,7 +40,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 
+from detector_tradeoff import keyword_of  # noqa: E402  (one check that a model is a detector, for both scripts)
 from speechseq.commands.common import bounded  # noqa: E402
 from speechseq.commands.detect import detect_file  # noqa: E402
 from speechseq.errors import SpeechseqError  # noqa: E402
@@ -55,14 +57,6 @@ SETS = (("0", "0 ms"), ("50", "50 ms"), ("100", "100 ms"), ("200", "200 ms"), ("
         ("comma", "comma"), ("alone", "alone"))
 RATE = 16000
 LEAD_S, TAIL_S, GAIN, NOISE_DBFS = 0.5, 0.25, 0.3, -65.0
-
-
-def keyword_of(model: Path) -> str:
-    """The keyword of detector `model`, or SystemExit saying what else it is (a recogniser's has none)."""
-    meta = read_metadata(model)
-    if meta.get("kind") != "detector" or "keyword" not in meta:
-        raise SystemExit(f"{model}: not a speechseq detector (metadata kind {meta.get('kind')!r})")
-    return str(meta["keyword"])
 
 
 def commands(path: Path = COMMANDS) -> list[str]:
