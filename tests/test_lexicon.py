@@ -171,6 +171,12 @@ def _damaged(arrays: dict, how: str) -> dict:
         a["words"] = np.asarray([*a["words"][:3], "Hello!", *a["words"][4:]])
     elif how == "bigrams missing":
         del a["bi"]
+    elif how == "a NaN trigram":
+        a["tri"] = np.where(np.arange(len(a["tri"])) == 0, np.nan, a["tri"])
+    elif how == "unigrams as text":
+        a["uni"] = a["uni"].astype(str)
+    elif how == "unigrams true/false":
+        a["uni"] = a["uni"] < -2
     return a
 
 
@@ -180,12 +186,17 @@ def _damaged(arrays: dict, how: str) -> dict:
                                        ("tri short", "word LM arrays tri_keys, tri of shapes"),
                                        ("a word outside the vocabulary", "character 'H' is not in the vocabulary"),
                                        ("bigrams missing", "word LM arrays missing: bi"),
+                                       ("a NaN trigram", "word LM array tri holds NaN or infinite values"),
+                                       ("unigrams as text", "word LM array uni holds text, not ln-probabilities"),
+                                       ("unigrams true/false", "word LM array uni holds true/false, not"),
                                        ("cut short", "not a word LM file (File is not a zip file"),
                                        ("bytes damaged", "not a word LM file ("),
                                        ("one .npy array", "not a word LM file (one NumPy array (.npy), not a .npz")])
 def test_a_damaged_lexicon_file_is_one_error_naming_it(lexicon, tmp_path, capsys, how, says):
     """Each was a traceback (JSONDecodeError, AttributeError, IndexError, ValueError, BadZipFile, zlib.error), an
-    error without the file's name, or (tri short) a file taken that fails in the middle of a search."""
+    error without the file's name, or (tri short) a file taken that fails in the middle of a search. A NaN trigram, or
+    probabilities of text or true/false, were taken: the NaN made every hypothesis that used it score nan, ranked last
+    whatever its evidence, with a RuntimeWarning; text was parsed lookup by lookup, true/false read as 0 and 1."""
     good = save_word_lm(tmp_path / "good.npz", lexicon.lm.arrays, lexicon.lm.meta)
     bad = tmp_path / "bad.npz"
     raw = good.read_bytes()

@@ -22,7 +22,8 @@ The word LM is an interpolated Kneser-Ney trigram stored in backoff form, probab
 
 File: an .npz (no pickle) with the arrays words (V,) str, uni (V,), bow1 (V,), bi_keys (B,) int64
 = h1 * V + w (sorted), bi (B,), h2_keys (H,) int64 = h2 * V + h1 (sorted), bow2 (H,), tri_keys (G,)
-int64 = (h2 * V + h1) * V + w (sorted), tri (G,), and meta: a JSON string (data, counts, discounts).
+int64 = (h2 * V + h1) * V + w (sorted), tri (G,), and meta: a JSON string (data, counts, discounts). The values
+(uni, bow1, bi, bow2, tri) are finite numbers: load_lexicon refuses a NaN, an infinity, text or true/false.
 Written by speechseq.train.wordlm.
 """
 from __future__ import annotations
@@ -48,6 +49,7 @@ BOS, EOS_WORD, UNK_WORD = 0, 1, 2
 SPECIALS = ("<s>", "</s>", "<unk>")
 FORMAT = "speechseq-wordlm-1"
 _ARRAYS = ("words", "uni", "bow1", "bi_keys", "bi", "h2_keys", "bow2", "tri_keys", "tri")
+_KINDS = {"b": "true/false", "U": "text", "S": "bytes", "c": "complex numbers", "M": "dates", "m": "time spans"}
 
 
 # symbol of each character code below 128 (-1: none): Trie.from_words's table
@@ -211,6 +213,12 @@ class WordLM:
             if any(size != want for size in sizes):
                 raise LexiconError(f"word LM arrays {', '.join(group)} of shapes {sizes}, not {want} each"
                                    + (f" ({self.size} words)" if group[0] == "uni" else ""))
+        for k in ("uni", "bow1", "bi", "bow2", "tri"):   # a NaN scored every hypothesis that met it nan, ranked last
+            a = self._arrays[k]
+            what = (None if a.dtype.kind in "fiu" and np.isfinite(a).all() else "NaN or infinite values"
+                    if a.dtype.kind == "f" else _KINDS.get(a.dtype.kind, f"{a.dtype} values"))
+            if what:
+                raise LexiconError(f"word LM array {k} holds {what}, not ln-probabilities")
         self.meta = dict(meta or {})
         self.uni = self._arrays["uni"].astype(np.float64)
         self.bow1 = self._arrays["bow1"].astype(np.float64)

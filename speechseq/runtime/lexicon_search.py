@@ -83,6 +83,11 @@ def lexicon_beam_search(log_probs: np.ndarray, lexicon: Lexicon, opts: LexiconOp
     contribute nothing); score is the full ranking score above. `lm` (a character LM) is used
     only when opts.char_weight != 0. Pruning as in prefix_beam_search (top-k symbols per frame,
     frames with blank probability above blank_skip extend nothing).
+
+    beam_size 1 is no greedy decode kept to the lexicon: the one prefix grows only where that beats staying at once,
+    and a new word pays its look-ahead (an OOV one its penalty) at its first letter, so whole words are left out
+    (the first 20 Kathleen dev sentences with the shipped recogniser: 96 words written of 179 at beam 1, 144 at 2,
+    173 at 4, 181 at 8; greedy 182).
     """
     lp = _check_log_probs(log_probs)
     o = opts
