@@ -227,3 +227,60 @@ def test_the_export_named_for_a_checkpoint_called_onnx_does_not_overwrite_it(tmp
         assert command[:3] == ["speechseq", "export", str(path)] and command[3] == "--out", command
         out = Path(command[4])
         assert out.parent == path.parent and out.suffix == ".onnx" and out.name.lower() != name.lower(), command
+
+
+def test_transcribe_takes_one_array_as_the_whole_stream(rec, demo):
+    """transcribe(audio) iterated the array: a stereo (N, 2) recording became its rows, 2-sample "blocks" read as one
+    channel twice as long (another text, no error), and a mono one became N one-sample blocks, each copying the
+    buffer (20 s took 7.4 s against 0.18 s as one block)."""
+    from speechseq.runtime.recognizer import split_at_pauses
+
+    stereo = np.stack([demo, demo], axis=1)
+    with pytest.raises(ValueError, match=r"mono.*\(82640, 2\)"):
+        rec.transcribe(stereo)
+    with pytest.raises(ValueError, match=r"mono.*\(82640, 2\)"):
+        list(split_at_pauses(stereo))
+    assert [(first, len(s)) for first, s in split_at_pauses(demo)] == [(0, 82640)]
+    assert [(first, len(s)) for first, s in split_at_pauses(demo[:, None])] == [(0, 82640)]
+    whole = rec.transcribe(demo)
+    assert (whole.text, whole.duration) == (rec.transcribe([demo]).text, 82640 / 16000) and whole.text != ""
+
+
+def test_a_nan_sample_is_heard_as_zero_by_the_recognizer_as_by_the_detector(rec, demo):
+    """One NaN sample in the demo's leading silence (0.5 s) changed the keyword's spelling ("ean" to "eand"; the fp32
+    model's "bat" to "tate"): the detector, the VAD and the listener take NaN as 0 (speechseq.audio.finite_samples),
+    recognize and transcribe ran it through the frontend, NaN in every band of three frames."""
+    nan, zero = demo.copy(), demo.copy()
+    nan[8000], zero[8000] = np.nan, 0.0
+    want = rec.recognize(zero).text
+    assert rec.recognize(nan).text == want == rec.recognize(demo).text != ""
+    assert rec.transcribe([nan[:40000], nan[40000:]]).text == rec.transcribe([zero]).text == want
+
+
+@pytest.mark.parametrize("kwargs, name", [({"max_wait_s": None}, "max_wait_s"),
+                                          ({"max_wait_s": "0.2"}, "max_wait_s"),
+                                          ({"refractory_s": "1"}, "refractory_s"),
+                                          ({"max_wait_s": True}, "max_wait_s")])
+def test_detector_times_that_are_no_numbers_are_one_error_naming_them(kwargs, name):
+    """max_wait_s=None (as the other settings' None, "the model's own") was "'<=' not supported between instances
+    of 'float' and 'NoneType'", a string refractory_s the same of 'str'; True waited one step."""
+    with pytest.raises(ValueError, match=rf"^{name} must be a finite number of seconds >= 0, got "):
+        Detector.load(MODELS / "activate.onnx", **kwargs)
+    det = Detector.load(MODELS / "activate.onnx", max_wait_s=np.float32(0.08), refractory_s=np.int64(2))
+    assert (det.max_wait, det.refractory) == ([2], [50])
+
+
+def test_decode_options_refuse_a_model_their_decoder_does_not_read(rec, demo):
+    """DecodeOptions(lm=OnnxLM("models/lm-en.onnx")) decoded greedily, the LM unread and the text the plain greedy
+    one, without a word (decoder "greedy" is the default); a lexicon with decoder "beam" the same."""
+    from speechseq.runtime.lexicon import load_lexicon
+    from speechseq.runtime.lm import OnnxLM
+
+    lm, lex = OnnxLM(MODELS / "lm-en.onnx"), load_lexicon(MODELS / "words-en.npz")
+    for kwargs, unread in (({"lm": lm}, "lm"), ({"lexicon": lex}, "lexicon"),
+                           ({"decoder": "beam", "lexicon": lex}, "lexicon")):
+        with pytest.raises(ValueError, match=rf"^decoder '\w+' reads no {unread} \(decoder='beam'"):
+            DecodeOptions(**kwargs)
+    fused = rec.recognize(demo, DecodeOptions(decoder="beam", lm=lm)).text
+    assert fused != rec.recognize(demo).text   # the LM, read, changes the text
+    assert rec.recognize(demo, DecodeOptions(decoder="lexicon", lexicon=lex, lm=lm)).text != ""

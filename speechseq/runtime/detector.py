@@ -29,6 +29,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..audio import finite_samples, float_samples
+from ..checks import finite
 from ..frontend import FrontendState, StreamingFrontend
 from .detector_graph import GraphSizes, load_graph, merged_session, runtime_graph
 from .graph_merge import prefixed
@@ -335,9 +336,9 @@ class Detector:
                 smoothing_steps, (int, np.integer)) or not 1 <= smoothing_steps <= MAX_SMOOTHING_STEPS):
             raise ValueError(f"smoothing_steps must be a whole number of output steps from 1 (none) to "
                              f"{MAX_SMOOTHING_STEPS}, got {smoothing_steps!r}")
-        if refractory_s is not None and not 0.0 <= refractory_s < math.inf:
+        if refractory_s is not None and not (finite(refractory_s) and refractory_s >= 0):   # None: the model's own
             raise ValueError(f"refractory_s must be a finite number of seconds >= 0, got {refractory_s!r}")
-        if not 0.0 <= max_wait_s < math.inf:
+        if not (finite(max_wait_s) and max_wait_s >= 0):   # None or a string was a TypeError of the comparison
             raise ValueError(f"max_wait_s must be a finite number of seconds >= 0, got {max_wait_s!r}")
         self.smoothing = [int(smoothing_steps if smoothing_steps is not None else m.smoothing_steps) for m in models]
         self.refractory = [int(round((refractory_s if refractory_s is not None else m.refractory_s) / m.step_s))

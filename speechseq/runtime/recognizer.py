@@ -41,7 +41,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..audio import mono_samples
+from ..audio import finite_samples, mono_samples
 from ..frontend import FrontendConfig, logmel
 from ..text import CTC_SIZE, VOCAB
 from .command_set import CommandMatch, CommandSet, phrase_frames
@@ -145,6 +145,10 @@ class DecodeOptions:
             raise ValueError(f"decoder weights must be finite numbers, got {', '.join(bad)}")
         if self.decoder == "lexicon" and self.lexicon is None:
             raise ValueError("decoder 'lexicon' needs a lexicon")
+        for name, readers in (("lm", ("beam", "lexicon")), ("lexicon", ("lexicon",))):   # unread, it changed nothing
+            if getattr(self, name) is not None and self.decoder not in readers:
+                raise ValueError(f"decoder {self.decoder!r} reads no {name} (decoder='beam' fuses an lm, 'lexicon' "
+                                 f"searches a lexicon)")
         if not isinstance(self.words_around, (bool, np.bool_)):
             raise ValueError(f"words_around must be True or False, got {self.words_around!r}")
         if self.commands is not None and not isinstance(self.commands, CommandSet):
@@ -324,8 +328,11 @@ def split_at_pauses(blocks: Iterable[np.ndarray], sample_rate: int = 16000, max_
 
     Yields (first sample index, segment samples). Concatenating the segments gives the stream.
     Memory holds at most max_segment_s plus one block. Blocks are mono (N,) or (N, 1), integer samples scaled to
-    full scale 1.0 (speechseq.audio.mono_samples).
+    full scale 1.0 (speechseq.audio.mono_samples), NaN as 0 (finite_samples, as the detector and the VAD take it);
+    one array is one block, the whole stream (iterated, a stereo (N, 2) array was read as its rows, one channel).
     """
+    if isinstance(blocks, np.ndarray):
+        blocks = (blocks,)
     if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or sample_rate < 100:
         raise ValueError(f"sample_rate must be a whole number of Hz >= 100, got {sample_rate!r}")  # hop: 10 ms
     hop = sample_rate // 100
@@ -338,7 +345,7 @@ def split_at_pauses(blocks: Iterable[np.ndarray], sample_rate: int = 16000, max_
     win = max(1, int(window_s * 100))
     buf, start = np.zeros(0, np.float32), 0
     for block in blocks:
-        buf = np.concatenate([buf, mono_samples(block)])
+        buf = np.concatenate([buf, finite_samples(mono_samples(block))])
         while len(buf) > max_n:
             energy = _frame_energy(buf[:max_n], hop)
             smooth = np.convolve(energy, np.ones(win) / win, mode="same")
@@ -426,7 +433,7 @@ class Recognizer:
         No word starts before the speech as the energy VAD hears it begin, less ONSET_MARGIN_S, nor ends after it
         ends, plus the energy VAD's OFFSET_MARGIN_S (as in transcribe); onset=False: the words where the recogniser
         puts them, for a caller that reads the text only."""
-        audio = mono_samples(audio)
+        audio = finite_samples(mono_samples(audio))   # NaN as 0, as the detector hears it (one changed the text)
         r = self._recognize(audio, opts)
         if not onset or not r.words:
             return r
@@ -459,7 +466,8 @@ class Recognizer:
                    max_segment_s: float = 20.0,
                    on_segment: Callable[[Segment], None] | None = None,
                    vad=None, regions: RegionConfig = RegionConfig()) -> Transcript:
-        """A stream of any length, as blocks of samples, cut at pauses (see split_at_pauses).
+        """A stream of any length, as blocks of samples (or one array: the whole stream), cut at pauses (see
+        split_at_pauses).
 
         vad: a speechseq.runtime.vad.Vad; when given, each cut is recognised only where it
         has speech (one Segment per speech region, or per run of them that opts.commands takes as one phrase;
