@@ -7,6 +7,8 @@ channels mixed (`to_mono`, and `mix_live` for a stream whose channels may be dea
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import soxr
 
@@ -71,7 +73,24 @@ def float_samples(x) -> np.ndarray:
     """Samples as float32 at full scale 1.0, as every model takes them: floats as they are, integers (a driver's or a
     WAV's int16, int32, uint8 as numpy arrays) scaled from their type's range (int16 by 1/32768; uint8 about its
     midpoint 128), which fed as they are read 2 ln 32768 (about 20.8) high in every log-mel band. A list or tuple
-    holds no sample type: its numbers are taken as they are, at full scale 1.0."""
+    holds no sample type: its numbers are taken as they are, at full scale 1.0. TypeError for a path (a str, bytes or
+    os.PathLike, or a sequence of them), which numpy's "could not convert string to float" did not name."""
+    if isinstance(x, (str, bytes, os.PathLike)):
+        raise _not_a_path(x)
+    try:
+        return _float_samples(x)
+    except (TypeError, ValueError):
+        items = list(x.flat if isinstance(x, np.ndarray) else x if isinstance(x, (list, tuple)) else ())
+        if items and all(isinstance(v, (str, bytes, os.PathLike)) for v in items):
+            raise _not_a_path(x) from None
+        raise
+
+
+def _not_a_path(x) -> TypeError:
+    return TypeError(f"audio must be samples, not a path ({x!r}): speechseq.audio.load_audio reads a file")
+
+
+def _float_samples(x) -> np.ndarray:
     if not isinstance(x, np.ndarray):
         x = np.asarray(x, dtype=np.float32) if isinstance(x, (list, tuple)) else np.asarray(x)
     if x.dtype.kind in "iu":

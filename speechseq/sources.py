@@ -328,7 +328,8 @@ class FileStream:
                  tail_s: float = 1.0) -> None:
         _check_seconds("FileStream settings", block_s, queue_s, tail_s=tail_s)
         self.path, self.realtime, self.block_s, self.tail_s = str(path), realtime, block_s, tail_s
-        self.queue = BlockQueue(int(np.ceil(queue_s / block_s)))
+        self._max_blocks = int(np.ceil(queue_s / block_s))
+        self.queue = BlockQueue(self._max_blocks)
         self.time = 0.0
         self.name = self.path
         self._stop = threading.Event()
@@ -341,6 +342,7 @@ class FileStream:
         self.close()
 
     def close(self) -> None:
+        """Stop the pass in progress (its `blocks()` ends after what was queued)."""
         self._stop.set()
 
     def _chunks(self) -> Iterator[np.ndarray]:
@@ -357,50 +359,60 @@ class FileStream:
         for i in range(0, len(buf), n):
             yield buf[i : i + n]
 
-    def _produce(self) -> None:
+    def _produce(self, blocks: BlockQueue, stop: threading.Event) -> None:
         t0 = time.monotonic()
         released = 0
         try:
             for chunk in self._chunks():
-                if self._stop.is_set():
+                if stop.is_set():
                     break
                 released += len(chunk)
                 delay = t0 + released / SAMPLE_RATE - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)     # the block is "recorded" once its last sample is
-                self.queue.offer(chunk)
+                blocks.offer(chunk)
         except BaseException as err:  # handed to the consumer, which raises it
             self._error = err
-        while not self._stop.is_set():
+        while not stop.is_set():
             try:
-                self.queue.put(_End, timeout=0.1)
+                blocks.put(_End, timeout=0.1)
                 break
             except queue.Full:
                 continue
 
     def blocks(self) -> Iterator[np.ndarray | Overrun]:
+        """The file's blocks (and Overrun items in real time). Each call is a pass over the whole file from its
+        start, `time` from 0: a second call hung in real time, and went on with the first pass's clock."""
+        self.time = 0.0
         if not self.realtime:
             for chunk in self._chunks():
                 self.time += len(chunk) / SAMPLE_RATE
                 yield chunk
             return
-        thread = threading.Thread(target=self._produce, name="speechseq-filestream", daemon=True)
+        # this pass's own queue and stop: a producer of an earlier pass still winding down touches neither
+        self.queue, self._stop, self._error = BlockQueue(self._max_blocks), threading.Event(), None
+        blocks, stop = self.queue, self._stop
+        thread = threading.Thread(target=self._produce, args=(blocks, stop), name="speechseq-filestream", daemon=True)
         thread.start()
         try:
+            producing = True
             while True:
-                item = self.queue.get(timeout=0.5)
-                dropped = self.queue.take_dropped()
+                item = blocks.get(timeout=0.5 if producing else 0.0)
+                dropped = blocks.take_dropped()
                 if dropped:
                     yield Overrun(dropped / SAMPLE_RATE, self.time)
                     self.time += dropped / SAMPLE_RATE
                 if item is _End:
                     break
                 if item is None:
+                    if not producing:   # stopped (close()) before its end marker, and nothing is left
+                        break
+                    producing = thread.is_alive()
                     continue
                 self.time += len(item) / SAMPLE_RATE
                 yield item
             if self._error is not None:
                 raise self._error
         finally:
-            self._stop.set()
+            stop.set()
             thread.join(timeout=1.0)

@@ -98,6 +98,46 @@ def test_filestream_realtime_is_paced(short_wav):
     assert elapsed < duration + 20.0                 # and not stalled (a hang check: generous for a busy machine)
 
 
+def _pass(src: FileStream, timeout_s: float = 10.0) -> tuple[list, float]:
+    """One run of `src.blocks()` on a thread (joined with a timeout: a hang is a failure, not a stalled suite): the
+    items and the source's clock after them."""
+    items: list = []
+    t = threading.Thread(target=lambda: items.extend(src.blocks()), daemon=True)
+    t.start()
+    t.join(timeout_s)
+    assert not t.is_alive(), f"blocks() still running after {timeout_s:g} s"
+    return items, src.time
+
+
+@pytest.mark.parametrize("realtime", [True, False])
+def test_a_second_pass_over_a_filestream_gives_the_file_again_on_a_fresh_clock(tmp_path, realtime):
+    """A second `blocks()` hung for good in real time (the first pass's end had stopped the new producer before it
+    said it was done, and the consumer waited on an empty queue), and as fast as read its clock went on from the first
+    pass (0.4 s for a 0.2 s file): each pass is the file from its start, timed from 0."""
+    import soundfile as sf
+
+    path = tmp_path / "short.wav"
+    x = (np.sin(np.arange(3200) / 8) * 0.3).astype(np.float32)
+    sf.write(path, x, 16000, subtype="FLOAT")
+    src = FileStream(path, realtime=realtime, block_s=0.05, tail_s=0.05)
+    first, t1 = _pass(src)
+    second, t2 = _pass(src)
+    assert t1 == pytest.approx(0.25) and t2 == pytest.approx(0.25)
+    assert not any(isinstance(b, Overrun) for b in first + second)
+    np.testing.assert_array_equal(np.concatenate(second), np.concatenate(first))
+    assert len(np.concatenate(second)) == 4000
+
+
+def test_closing_a_realtime_filestream_ends_the_pass_in_progress(short_wav):
+    """close() from another thread (a controller stopping the stream) stopped the producer before its end marker:
+    the consumer then waited on an empty queue for good."""
+    src = FileStream(short_wav, realtime=True, block_s=0.05, tail_s=0.0)
+    threading.Timer(0.3, src.close).start()
+    items, t = _pass(src)
+    assert 0.1 < t < 1.5                                # stopped early, after what it had given
+    assert sum(len(b) for b in items) / 16000 == pytest.approx(t)
+
+
 @pytest.mark.parametrize("stall_s", [1.0, 1.25])   # 1.25: as a 1 s sleep woken 0.25 s late on a busy machine
 def test_slow_consumer_gets_an_overrun_not_an_error(short_wav, stall_s):
     """What is dropped is what the stall lasted, as measured, less at most the queue: it was 0.6-0.9 s for a 1 s

@@ -52,7 +52,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..audio import finite_samples, mono_samples
-from ..checks import finite, refuse
+from ..checks import finite, refuse, whole
 from ..frontend import StreamingFrontend
 from .decoding import Word
 from .detector import Detection, Detector
@@ -147,6 +147,13 @@ class Listener:
 
     def __init__(self, detector: Detector, transcriber: Transcriber, streaming: StreamingRecognizer | None = None,
                  vad: Vad | None = None, cfg: ListenerConfig = ListenerConfig()) -> None:
+        # None was taken here and failed at the first step (no attribute 'initial_state'); a stand-in needs only these
+        for name, value, kind, needs in (
+                ("detector", detector, "Detector (speechseq.runtime.detector: Detector.load(paths))",
+                 ("initial_state", "step", "flush")),
+                ("transcriber", transcriber, "Transcriber (Transcriber(path))", ("transcribe", "frontend"))):
+            if not all(hasattr(value, n) for n in needs):
+                raise TypeError(f"{name} must be a {kind}, got {value!r}")
         self.detector, self.transcriber, self.streaming, self.cfg = detector, transcriber, streaming, cfg
         self.vad = vad if vad is not None else load_vad()
         self.frontend = StreamingFrontend(transcriber.frontend)
@@ -402,7 +409,11 @@ class Listener:
         utterance's audio, and noted where it fell, so that the final event's times after it (words, end,
         speech end) are later by `dropped_s`, as on the stream. `input_overflows`: the input driver discarded
         audio too (sources.Overrun), of a length it does not say: reported, nothing added to the clocks.
+        ValueError for a `dropped_s` that is no length (NaN made the stream's clock NaN, a negative one moved it back).
         """
+        refuse("overrun", [("dropped_s", dropped_s, finite(dropped_s) and dropped_s >= 0,
+                            "a finite number of seconds >= 0"),
+                           ("input_overflows", input_overflows, whole(input_overflows, 0), "a whole number >= 0")])
         event = OverrunEvent(dropped_s, state.time, input_overflows)
         heard = state.time - state.detector_offset        # the detector's clock: the audio it was fed
         # a detection ends at most a few seconds before the block that completes it

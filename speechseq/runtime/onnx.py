@@ -14,6 +14,7 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..checks import refuse, whole
 from ..errors import SpeechseqError
 
 __all__ = ["METADATA_KEY", "ModelError", "make_session", "read_metadata", "write_metadata", "session_metadata", "jsonable",
@@ -33,15 +34,17 @@ def make_session(path: str | os.PathLike | bytes, threads: int = 1, profile_pref
 
     `path` is a file, or a serialized model (bytes; `name` says what it is in errors). With `profile_prefix`, onnxruntime's profiler
     records every call into a JSON trace under that prefix (`session.end_profiling()` names it).
-    Raises ModelError when the file is missing or not a valid ONNX model.
+    Raises ModelError when the file is missing or not a valid ONNX model. `threads`: a whole number >= 1, as the
+    commands' --threads (ValueError otherwise: 0 and less were taken as 1, where onnxruntime reads 0 as every core).
     """
     import onnxruntime as ort
 
+    refuse("onnxruntime session", [("threads", threads, whole(threads, 1), "a whole number >= 1")])
     p = path if isinstance(path, bytes) else Path(path)
     if not isinstance(p, bytes):
         check_model_file(p)
     opts = ort.SessionOptions()
-    opts.intra_op_num_threads = max(1, int(threads))
+    opts.intra_op_num_threads = int(threads)
     opts.inter_op_num_threads = 1
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.log_severity_level = 3
