@@ -192,7 +192,8 @@ def plot_detections(path: Path, out: str, det, events, duration: float, post, sp
         ax1.imshow(spec.rows.T, origin="lower", aspect="auto", cmap="magma",
                    extent=(0, spec.n / det.frontend.cfg.frame_rate, 0, spec.rows.shape[1]))
     ax1.set(ylabel="mel band")
-    ax1.set_title(path_text(path.name), parse_math=False)  # as written: no mathtext, no surrogate of a name not UTF-8
+    ax1.set_title(f"{path_text(path.name)}: {len(events)} detection{'' if len(events) == 1 else 's'}",
+                  parse_math=False)  # as written: no mathtext, no surrogate of a name not UTF-8
     settle_s = 0.0
     for m, p, thr, settle in zip(det.models, post, det.thresholds, det.settle):
         live = np.arange(len(p.rows)) * p.factor >= settle  # rows whose every step is past the settling
@@ -201,16 +202,36 @@ def plot_detections(path: Path, out: str, det, events, duration: float, post, sp
         settle_s = max(settle_s, settle * m.step_s)
     if settle_s > 0:
         ax2.axvspan(0, settle_s, color="0.85", label="settling (no events)")
-    for e in events:
+    notes = []
+    for e in sorted(events, key=lambda e: e.end):
         for ax in (ax1, ax2):
             ax.axvspan(e.start, e.end, color="cyan", alpha=0.25)
-        ax2.annotate(f"{e.keyword} {e.score:.2f}", (e.end, min(0.98, e.score)), fontsize=8)
+        notes.append(ax2.annotate(f"{e.keyword} {e.score:.2f}", (e.end, min(0.98, e.score)), fontsize=8))
     ax2.set(xlabel="time (s)", ylabel="posterior", ylim=(0, 1), xlim=(0, max(duration, 0.01)))
     ax2.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
+    place_labels(fig, ax2, notes)
     Path(out).parent.mkdir(parents=True, exist_ok=True)  # as features --plot, eval detector --det
     fig.savefig(out, dpi=100)
     return fig
+
+
+def place_labels(fig, ax, notes: list) -> None:
+    """Keep the event labels `notes` (in time order) legible: one past the axes' right edge (an event at the file's
+    end; it was cut off at the picture's) is drawn to the left of its point, and one that would cover the label
+    before it is left out: its shaded stretch and its posterior still show it (two events 3 s apart in 10 minutes
+    wrote one label over the other, an hour of them a black smear)."""
+    renderer = fig.canvas.get_renderer()
+    last = None
+    for note in notes:
+        box = note.get_window_extent(renderer)
+        if box.x1 > ax.bbox.x1:
+            note.set_horizontalalignment("right")
+            box = note.get_window_extent(renderer)
+        if last is not None and box.overlaps(last.padded(3)):  # (a few pixels apart, not touching)
+            note.set_visible(False)
+        else:
+            last = box
 
 
 def run(args: argparse.Namespace) -> int:

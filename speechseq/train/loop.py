@@ -442,25 +442,58 @@ def train_loop(model: torch.nn.Module, batches_for_epoch: Callable[[int], Iterab
     return history
 
 
-def plot_history(history: list[dict], path: Path, select: str | None = None) -> None:
-    """Training curve: train loss and every validation metric against the epoch."""
+def _not_finite_note(epochs: list, values: list[float]) -> str:
+    """" (not finite at epoch 2)", " (not finite at epochs 1-3)" or "": a NaN or an infinity draws no point."""
+    bad = [e for e, v in zip(epochs, values) if not math.isfinite(v)]
+    if not bad:
+        return ""
+    runs: list[list] = []
+    for e in bad:
+        if runs and isinstance(e, int) and e == runs[-1][-1] + 1:
+            runs[-1].append(e)
+        else:
+            runs.append([e])
+    text = ", ".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else f"{r[0]}" for r in runs)
+    return f" (not finite at epoch{'s' if len(bad) > 1 else ''} {text})"
+
+
+def plot_history(history: list[dict], path: Path, select: str | None = None):
+    """Training curve: train loss and every validation metric against the epoch; returns the (closed) Figure.
+    Counts per hour (false accepts) get a panel of their own: on the rates' axis (0-1) their 0-12 flattened the
+    rates, the selecting one among them."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     keys = list(dict.fromkeys(k for h in history for k, v in h.items()  # a metric the first epoch lacks too
-                              if k not in ("epoch", "step", "seconds") and isinstance(v, (int, float))))
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+                              if k not in ("epoch", "step", "seconds", "skipped_batches")
+                              and isinstance(v, (int, float))))
+    per_hour = [k for k in keys if "per_h" in k]
+    fig, axes = plt.subplots(1, 3 if per_hour else 2, figsize=(15 if per_hour else 10, 3.5))
     epochs = [h["epoch"] for h in history]
     for k in keys:
-        ax = axes[0] if k.startswith("train_") else axes[1]
-        ax.plot(epochs, [h.get(k, float("nan")) for h in history], marker="o", label=k + (" (selects)" if k == select else ""))
-    axes[0].set(title="training", xlabel="epoch")
+        ax = axes[0] if k.startswith("train_") else axes[2] if k in per_hour else axes[1]
+        values = [float(h.get(k, float("nan"))) for h in history]
+        note = _not_finite_note([e for e, h in zip(epochs, history) if k in h],
+                                [float(h[k]) for h in history if k in h])
+        ax.plot(epochs, values, marker="o", label=k + (" (selects)" if k == select else "") + note)
+    skipped = [h["epoch"] for h in history if h.get("skipped_batches")]
+    axes[0].set(title="training" + (f" (batches skipped at epoch{'s' if len(skipped) > 1 else ''} "
+                                    f"{', '.join(map(str, skipped))})" if skipped else ""), xlabel="epoch")
     axes[1].set(title="validation", xlabel="epoch")
-    for ax in axes:
+    if per_hour:
+        axes[2].set(title="validation: false accepts", xlabel="epoch", ylabel="per hour")
+    lo, hi = min(epochs, default=1), max(epochs, default=1)
+    for ax, what in zip(axes, ("no training loss recorded", "no validation metrics recorded", "")):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # whole epochs: one gave 0.96 ... 1.04
+        ax.set_xlim(lo - max(0.5, 0.04 * (hi - lo)), hi + max(0.5, 0.04 * (hi - lo)))  # (a line all NaN sets none)
         if ax.lines:
             ax.legend(fontsize=8)
+        else:
+            ax.set_yticks([])
+            ax.text(0.5, 0.5, what, transform=ax.transAxes, ha="center", va="center", color="0.4")
     fig.tight_layout()
     from ..files import written_atomically
 
@@ -470,3 +503,4 @@ def plot_history(history: list[dict], path: Path, select: str | None = None) -> 
             fig.savefig(tmp, dpi=90, format=path.suffix[1:] or "png")
     finally:
         plt.close(fig)
+    return fig
