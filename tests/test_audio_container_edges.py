@@ -3,7 +3,6 @@ without a length header read the same way however it is opened, a CAF recording 
 written."""
 import struct
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -391,8 +391,14 @@ def test_a_ctrl_c_whose_raise_a_finalizer_swallowed_still_stops_the_run(tmp_path
             del g
         return (m(b) ** 2).mean(), {}
 
-    with pytest.raises(KeyboardInterrupt):
-        train_loop(torch.nn.Linear(3, 1), lambda e: x.split(4), loss_fn, None, tmp_path, "toy", {},
-                   LoopConfig(epochs=3, lr=0.1, ema_decay=None), progress=False)
+    # Ctrl+C as a terminal's: its handler is Python's own here, whatever an earlier test left (a process that ignores
+    # SIGINT, as under nohup, keeps ignoring it in training, and then nothing is raised)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            train_loop(torch.nn.Linear(3, 1), lambda e: x.split(4), loss_fn, None, tmp_path, "toy", {},
+                       LoopConfig(epochs=3, lr=0.1, ema_decay=None), progress=False)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert len(steps) <= 4, len(steps)    # stopped at the next step, not after the 30 of three epochs
     assert "interrupted before the first epoch ended" in capsys.readouterr().err
