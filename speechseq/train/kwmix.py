@@ -78,8 +78,8 @@ class MixConfig:
     # starts follow_gap_s after the keyword's end ("amelia turn on the lights"); 0: every clip on its own, as the
     # shipped models were trained (the same batches for a seed). Labels are as without: 1 after the keyword's end.
     # Validation keeps its keywords on their own whatever it is (detector_validation). `speechseq train detector
-    # --follow-share`: README, "Training your own keyword" (session 47, 0.1 on three seeds; session 46's 0.3, one
-    # seed, validated on followed keywords too, missed more real clips).
+    # --follow-share`: README, "Training your own keyword" (session 47, 0.1: three 5-epoch seeds and one 10-epoch pair,
+    # which missed more real clips; session 46's 0.3, one seed, validated on followed keywords too, missed more).
     follow_share: float = 0.0
     follow_gap_s: tuple[float, float] = (0.0, 0.15)
 
