@@ -74,15 +74,21 @@ def float_samples(x) -> np.ndarray:
     WAV's int16, int32, uint8 as numpy arrays) scaled from their type's range (int16 by 1/32768; uint8 about its
     midpoint 128), which fed as they are read 2 ln 32768 (about 20.8) high in every log-mel band. A list or tuple
     holds no sample type: its numbers are taken as they are, at full scale 1.0. TypeError for a path (a str, bytes or
-    os.PathLike, or a sequence of them), which numpy's "could not convert string to float" did not name."""
+    os.PathLike, or a sequence of them), which numpy's "could not convert string to float" did not name, and for what
+    holds no samples (None, a dict, a set, a generator); ValueError for a None among the samples. Each of these came
+    back as NaN samples (None) or as numpy's "float() argument must be a string or a real number, not 'dict'"."""
     if isinstance(x, (str, bytes, os.PathLike)):
         raise _not_a_path(x)
+    if x is None:
+        raise _not_samples(x)
     try:
         return _float_samples(x)
     except (TypeError, ValueError):
         items = list(x.flat if isinstance(x, np.ndarray) else x if isinstance(x, (list, tuple)) else ())
         if items and all(isinstance(v, (str, bytes, os.PathLike)) for v in items):
             raise _not_a_path(x) from None
+        if not isinstance(x, (np.ndarray, list, tuple)) and np.asarray(x).dtype.kind == "O":  # no numbers in it
+            raise _not_samples(x) from None
         raise
 
 
@@ -90,15 +96,32 @@ def _not_a_path(x) -> TypeError:
     return TypeError(f"audio must be samples, not a path ({x!r}): speechseq.audio.load_audio reads a file")
 
 
+def _not_samples(x) -> TypeError:
+    return TypeError("audio must be samples (a numpy array, or a list or tuple of numbers), got "
+                     + ("None" if x is None else type(x).__name__))
+
+
+def _none_among(x) -> bool:
+    """Whether a None is among the items of `x` (a list, tuple or object array), which float32 made NaN."""
+    return any(v is None for v in np.asarray(x, dtype=object).flat)
+
+
 def _float_samples(x) -> np.ndarray:
     if not isinstance(x, np.ndarray):
-        x = np.asarray(x, dtype=np.float32) if isinstance(x, (list, tuple)) else np.asarray(x)
+        if isinstance(x, (list, tuple)):
+            y = np.asarray(x, dtype=np.float32)
+            if np.isnan(y).any() and _none_among(x):  # (NaN itself is a sample: finite_samples makes it 0)
+                raise ValueError("audio samples must be numbers, got None among them")
+            return y
+        x = np.asarray(x)
     if x.dtype.kind in "iu":
         bits = 8 * x.dtype.itemsize
         mid = 2.0 ** (bits - 1)
         return ((x.astype(np.float64) - (mid if x.dtype.kind == "u" else 0.0)) / mid).astype(np.float32)
     if x.dtype.kind == "b":
         raise ValueError("audio samples must be numbers, got booleans")
+    if x.dtype.kind == "O" and _none_among(x):
+        raise ValueError("audio samples must be numbers, got None among them")
     return x.astype(np.float32, copy=False)
 
 

@@ -57,6 +57,10 @@ _SYMBOLS.update({sign: f" {names[1]} " for sign, names in _CURRENCY.items() if s
 # "CN¥" is the yuan's sign ("元" before an amount, read there; the word without one), "JP¥" the yen's
 _YEN_OR_YUAN = re.compile(r"(?<![^\W\d_])(?:(?P<cn>CN)|JP)¥")
 _AMOUNT_NEXT = re.compile(r"[ \t]*-?\.?\d")
+# The rupee's abbreviations before an amount ("Rs 500", "Rs.500", "rs. 5", "RS. 5", "INR 2,50,000", and "₨", which
+# NFKD makes "Rs") are read as "₹" is; not after a letter ("Mrs 5") nor before a word ("the Rs fell"), nor "RS" in
+# capitals without its dot: a name ("RS 6", "RS-232").
+_RUPEES = re.compile(r"(?<![^\W\d_])(?:INR|inr|[Rr]s\.?|RS\.|\u20a8)(?=[ \t]*-?\.?\d)")
 _MONEY = re.escape("".join(_CURRENCY))  # the signs, for a character class
 # Letters NFKD leaves whole (dropping them split a word in two: "straße" -> "stra e"), and apostrophe
 # look-alikes (the acute accent decomposes to a space).
@@ -296,7 +300,8 @@ _NUMBER = re.compile(r"(?P<money>[" + _MONEY + r"])?"
                      r"(?P<num>(?:" + _INDIAN + r"|\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?"
                      r"|(?:(?<![\w.])|(?<=[" + _MONEY + r"]))\.\d+)"   # ("元" is a letter: \w)
                      r"(?:(?P<suffix>(?:(?:st|nd|rd|th)(?:s|ly)?|(?<=0)'?s)(?![a-z]))"
-                     r"|(?<=\d)(?P<scale>\s+(?:thousand|million|billion|trillion)(?![a-z]))(?(money)|(?!)))?",
+                     r"|(?<=\d)(?P<scale>\s+(?:thousand|million|billion|trillion|lakhs?|crores?)(?![a-z]))"
+                     r"(?(money)|(?!)))?",
                      re.IGNORECASE)
 
 
@@ -319,7 +324,10 @@ def normalize(text: str) -> str:
       money      "$5.50" five dollars and fifty cents, "£3" three pounds, "€1" one euro, "¥5" five yen (and
                  ₹ rupees, ₩ won, ₽ rubles, ₺ lira, ₪ shekels, ₦ naira, ₱ pesos, ฿ baht, ₫ dong), and so with
                  the sign after the amount ("1.50$", "5 €") or a decimal comma beside it ("1,50 €", "€2,99");
-                 a bare "¥" is the yen's: "CN¥5" and "5元" five yuan, "JP¥5" five yen ("RMB" left as written)
+                 a bare "¥" is the yen's: "CN¥5" and "5元" five yuan, "JP¥5" five yen ("RMB" left as written);
+                 "Rs", "Rs." and "INR" before an amount are the rupee's: "Rs. 500" five hundred rupees, "INR
+                 2,50,000" two lakh fifty thousand rupees ("RS 6" and "the Rs" left as written); a scale word
+                 after an amount of money comes before its currency: "₹5 lakh" five lakh rupees
       symbols    % percent, & and, + plus, = equals, @ at, # number, "20°C" twenty degrees celsius,
                  "1°" one degree, "m²" m squared, "10⁻³" ten to the minus three, ± plus or minus,
                  ÷ divided by, × times, "25¢" twenty five cents, ≈ approximately, ≥ greater than or equal to,
@@ -338,6 +346,7 @@ def normalize(text: str) -> str:
     """
     text = _YEN_OR_YUAN.sub(lambda m: ("元" if _AMOUNT_NEXT.match(text, m.end()) else " yuan ") if m.group("cn")
                             else "¥", text)
+    text = _RUPEES.sub("₹", text)
     text = _NEGATIVE_POWER.sub(lambda m: " to the minus " + m.group(1).translate(_SUPERSCRIPT_DIGITS) + " ", text)
     # every rule but the abbreviations', the degrees' and the signs' needs a digit: a sentence of words skips them
     if _DIGIT.search(text):

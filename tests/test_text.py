@@ -414,3 +414,25 @@ def test_normalize_reads_indian_digit_grouping(raw, expected):
 def test_normalize_reads_the_yuan_where_its_sign_says_so(raw, expected):
     assert normalize(raw) == expected
     assert normalize(expected) == expected
+
+
+@pytest.mark.parametrize("raw,expected", [
+    # a rupee abbreviation before an amount was read as letters, its amount without the currency: "Rs 1,00,000" rs one
+    # lakh; it is read as "₹" is
+    ("Rs 1,00,000", "one lakh rupees"),
+    ("Rs. 500 and Rs.1", "five hundred rupees and one rupee"),
+    ("INR 2,50,000", "two lakh fifty thousand rupees"),
+    ("₹1,00,000 or \u20a8 500", "one lakh rupees or five hundred rupees"),     # the sign "₨" NFKD made "Rs"
+    ("rs. 250.50, Rs12,34,567 and RS. 5", "two hundred fifty rupees and fifty paise twelve lakh thirty four thousand "
+                                          "five hundred sixty seven rupees and five rupees"),
+    ("INR -5 and Rs .50", "minus five rupees and fifty paise"),
+    # a scale after the amount, in lakhs and crores too: "₹5 lakh" read "five rupees lakh"
+    ("Rs 5 lakh, ₹2 crore, INR 1.5 crore", "five lakh rupees two crore rupees one point five crore rupees"),
+    ("₹3 lakhs or ₹4 million", "three lakhs rupees or four million rupees"),
+    # not before an amount, or part of another word, or in capitals without a dot (an Audi RS 6, RS-232): as written
+    ("the rs and Rs, INR fell", "the rs and rs inr fell"),
+    ("Mrs 5, PRS 5, RS 6, RS-232, 5 Rs", "missus five prs five rs six rs two hundred thirty two five rs"),
+])
+def test_normalize_reads_rupee_abbreviations_before_an_amount(raw, expected):
+    assert normalize(raw) == expected
+    assert normalize(expected) == expected

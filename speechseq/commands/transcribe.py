@@ -393,8 +393,9 @@ def advance(bar, seconds: float) -> None:
 
 def unread_options(args: argparse.Namespace, asked: str, tuned: bool) -> None:
     """A warning naming the options given (other than their defaults) that args.decoder does not read: they would
-    change nothing, in silence. asked: --decoder as given; when auto, args.decoder is its choice, and `tuned` says
-    it is the lexicon search with the weights of models/words-en.md."""
+    change nothing, in silence (so would --char-bonus without the --char-lm-weight it goes with). asked: --decoder as
+    given; when auto, args.decoder is its choice, and `tuned` says it is the lexicon search with the weights of
+    models/words-en.md."""
     from ..runtime.lexicon_search import LexiconOptions
 
     d, dec = LexiconOptions(), args.decoder
@@ -417,6 +418,9 @@ def unread_options(args: argparse.Namespace, asked: str, tuned: bool) -> None:
         how = ("auto (here the lexicon search with the weights tuned in models/words-en.md; --decoder lexicon "
                "takes them from the options)" if tuned else f"auto (here {dec})" if asked == "auto" else dec)
         warn(f"{', '.join(unread)}: not used by --decoder {how}")
+    if dec == "lexicon" and not tuned and args.char_lm_weight == 0 and args.char_bonus != d.char_bonus:
+        # the lexicon search adds the bonus only beside the character LM's scores: alone it changed nothing
+        warn("--char-bonus: not used with --char-lm-weight 0 (give --char-lm-weight W to fuse the character LM --lm)")
 
 
 def check_plot_decoder(args: argparse.Namespace, rec) -> None:
