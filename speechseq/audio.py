@@ -26,8 +26,8 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from .containers import (L3_SIZES, OGG_END, caf_no_data, caf_no_packet_table, caf_unfinished, l3_count, ogg_crc,
-                         ogg_packets, ogg_pages, opus_samples)
+from .containers import (L3_SIZES, OGG_END, caf_cut, caf_no_data, caf_no_packet_table, caf_unfinished, l3_count,
+                         ogg_crc, ogg_packets, ogg_pages, ogg_stream_packets, opus_samples, vorbis_block, vorbis_blocks)
 from .errors import SpeechseqError, SpeechseqWarning
 from .files import one_line
 # the samples' helpers importers know from here: kept importable from this module (__all__)
@@ -96,6 +96,7 @@ class _FrontToBack(sf.SoundFile):
     _at = 0                               # `_at`; the frames before that are silence
     _stretches = 0                        # damaged stretches read past so far
     _gaps: "list[tuple[int, int]] | None" = None  # an Ogg's lost pages (_ogg_gaps): (frame, frames) of silence each
+    _cut: "tuple[int, int, str] | None" = None  # a CAF cut short (_cut_caf), as _truncated says a WAV's
 
     def seekable(self) -> bool:
         return False
@@ -113,7 +114,8 @@ class _FrontToBack(sf.SoundFile):
 class _Samples:
     """The bytes of a file from `start` to its end, after the bytes `head`, as the file object libsndfile reads from:
     an unfinished WAV's headerless samples; an MP3's frames after the length header they lack (_mp3_whole); an
-    unfinished CAF after its header with the size it lacks (_unfinished_caf)."""
+    unfinished CAF after its header with the size it lacks (_unfinished_caf); a CAF cut short after its header made
+    that of the audio there (_cut_caf)."""
 
     def __init__(self, path: Path, start: int, head: bytes = b"") -> None:
         self._f, self._start, self._head, self._pos = open(path, "rb"), start, head, 0
@@ -332,6 +334,31 @@ def _unfinished_caf(p: Path) -> _FrontToBack | None:
     return f
 
 
+def _cut_caf(p: Path) -> _FrontToBack | None:
+    """The CAF file `p` cut short inside its audio (caf_cut), opened as the file of the audio there: its data chunk's
+    size, and the packets its packet table counts, those there; its `_cut` says how much was promised, for the
+    warning a truncated WAV gets. None for any other file; AudioError where no whole frame or packet is there."""
+    try:
+        found = caf_cut(p)
+    except OSError:
+        return None
+    if found is None:
+        return None
+    head, start, said, held = found
+    source = _Samples(p, start, head)
+    try:
+        f = _FrontToBack(source)
+    except (sf.LibsndfileError, RuntimeError):
+        source.close()
+        return None
+    f._source, f._cut = source, (said, held, "bytes of audio")
+    if f.frames <= 0:
+        f.close()
+        raise AudioError(f"{_named(p)}: truncated (a copy or a recording cut short) inside its first packet of audio: "
+                         f"no audio samples")
+    return f
+
+
 def _caf_untabled(p: Path) -> AudioError | None:
     """The error of the CAF file `p` in which libsndfile finds no audio (no frames, or an error) where its packets'
     table was never written (caf_no_packet_table): an unfinished recording, not an empty or a damaged file. None for
@@ -387,7 +414,7 @@ def _soundfile(p: Path) -> _FrontToBack:
                              f"({READ_FORMATS}), or damaged; audio in another format can be converted first, e.g. "
                              f"with ffmpeg") from None
         if "malformed" in msg:  # libsndfile's words for an Ogg cut short in its headers, an unfinished CAF, others
-            f = _unfinished_caf(p)
+            f = _unfinished_caf(p) or _cut_caf(p)
             if f is not None:
                 return f
             cut = _ogg_cut_early(p)
@@ -436,7 +463,7 @@ def _open(p: Path) -> _FrontToBack:
         f.close()
         raise AudioError(f"{_named(p)}: sample rate {f.samplerate} Hz, above the {MAX_FILE_RATE} Hz speechseq reads "
                          f"(the highest any audio interface records): a damaged header, or not a recording")
-    cut = _truncated(f)
+    cut = _truncated(f) or f._cut
     if cut is not None:  # decoded as far as it goes, as other tools do, but not in silence
         said, held, what = cut
         warnings.warn(f"{_named(p)}: truncated (a copy or a recording cut short): its header promises {said:,} {what}, "
@@ -707,30 +734,54 @@ def _ogg_gaps(p: Path, f: _FrontToBack) -> list[tuple[int, int]]:
             at = round(f.frames - (last - a[2]) * scale)
             frames = round((b[2] - a[2]) * scale) - made
             if b[5] & OGG_END:  # the frames made of the last page start at a packet's end on the stream's grid
-                grid = max(1, round(_ogg_step(first, blob(*before), blob(b)) * scale))
-                frames = -(-frames // grid) * grid
+                frames = _ogg_last_gap(head, blob(*before), blob(b), made, frames, scale)
             if 0 <= at < f.frames and frames > 0:
                 gaps.append((at, frames))
     return gaps
 
 
-def _ogg_step(first: bytes, before: bytes, end: bytes) -> int:
-    """The granules that the packets of an Ogg Vorbis or Opus stream end on multiples of (counted from a packet's
-    end), where the stream's last page (`end`, after the pages `before`) follows a hole: its granule position is
-    where its audio ends once the padding of its last packet is trimmed off, and the decoder, restarted after the
-    hole, cannot tell the padding (libsndfile: "we cannot know where we are without looking at the blocks of the
-    previous page") and makes all the page's frames, padding too. They start at a packet's end: the first on this
-    grid at or after where they would start were none of them padding. An Opus stream's packets last as long as
-    those around the hole (20 ms as encoders write them), and its padding is less than a packet: that start is
-    exact. A Vorbis stream's packets end on multiples of a quarter of its short block: exact where the padding is
-    less than that, else early still by whole quarters (the lost page's blocks would say, and it is lost). 1 where
-    no grid is known."""
-    at = first.find(b"\x01vorbis")
-    if at >= 0:  # the identification header: its byte 28 holds the blocks' sizes, log2 of the short one low
-        return (1 << (first[at + 28] & 0x0F)) // 4 if at + 28 < len(first) else 1
-    sizes = [opus_samples(x) for page in _page_split(before) for x in ogg_packets(page)]
-    sizes += [opus_samples(x) for x in ogg_packets(end)[:-1]]  # its last packet may be shorter
-    return math.gcd(*sizes) or 1
+def _ogg_last_gap(head: bytes, before: bytes, end: bytes, made: int, frames: int, scale: float) -> int:
+    """The frames lost before the last page (`end`, after the pages `before`) of an Ogg Vorbis or Opus stream of
+    header pages `head`, where the page follows a hole and the lost stretch is at least `frames` long (in the file's
+    frames, `scale` of the stream's granules). The page's granule position is where its audio ends once the padding
+    of its last packet is trimmed off; the decoder, restarted after the hole, cannot tell the padding (libsndfile:
+    "we cannot know where we are without looking at the blocks of the previous page") and makes all the page's
+    frames (`made`), padding too, so the stretch is `frames` and the padding long: to where the page's first packet
+    ends, the first such end at or after where it would be were none of the frames padding.
+
+    An Opus stream's packets last as long as those around the hole (20 ms as encoders write them), and its padding
+    is less than a packet: that end is exact. A Vorbis packet of block size n after one of size m ends (m + n) / 4
+    samples after it, so the page's first packet ends a quarter of its block and of the block of the last packet
+    before the hole after that packet, and half the block of each lost packet more: a whole number of half short
+    blocks, as a long block is a whole number of short ones (the setup header's modes give each packet's block
+    size). The padding is less than the page's last packet's samples: where its last two blocks are short, half a
+    short block, and that end is exact. Where they are long, more than one end fits; where the blocks either side of
+    the hole are long and their packets say that their neighbours in it are long too (a stretch of long blocks,
+    short ones being for sudden sounds), the end that lost long blocks alone make, else the first. Where the block
+    sizes are not known (no setup header's modes read, or the page's blocks do not add up to `made`), packets end
+    on multiples of a quarter of the short block, early still by whole quarters where the padding is longer."""
+    at = head.find(b"\x01vorbis")
+    if at < 0:  # Opus
+        sizes = [opus_samples(x) for page in _page_split(before) for x in ogg_packets(page)]
+        sizes += [opus_samples(x) for x in ogg_packets(end)[:-1]]  # its last packet may be shorter
+        grid = max(1, round((math.gcd(*sizes) or 1) * scale))
+        return -(-frames // grid) * grid
+    # the identification header's byte 28 holds the blocks' sizes, log2 of the short one low
+    short = 1 << (head[at + 28] & 0x0F) if at + 28 < len(head) else 4
+    blocks = vorbis_blocks(head)
+    last = [k for k in (vorbis_block(x, blocks) for x in ogg_stream_packets(before)) if k[0]][-1:] if blocks else []
+    page = [k for k in (vorbis_block(x, blocks) for x in ogg_packets(end)) if k[0]] if blocks else []
+    if not last or len(page) < 2 or sum(m[0] + n[0] for m, n in zip(page, page[1:])) // 4 != made:
+        return -(-frames // (short // 4)) * (short // 4)
+    long = blocks[1]
+    base, step = (last[0][0] + page[0][0]) // 4, short // 2
+    first = -(-max(0, frames - base) // step)  # in half short blocks
+    if last[0][2] == page[0][1] == long:
+        run = long // short  # half short blocks a lost long block makes
+        first_long = -(-first // run) * run
+        if (first_long - first) * step < (page[-2][0] + page[-1][0]) // 4 - (base + first * step - frames):
+            first = first_long
+    return base + first * step
 
 
 def _page_split(blob: bytes) -> list[bytes]:

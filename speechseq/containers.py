@@ -1,7 +1,8 @@
 """Audio containers read from their bytes, where libsndfile's own reading falls short: the frames of an MPEG Layer
 III file (MP3) counted from their headers, the pages of an Ogg file with their checksums, the chunks of a CAF.
 speechseq.audio uses them to give an MP3 without a length header its length, to find an Ogg's lost pages and its
-missing end, and to read a CAF whose recording was never finished.
+missing end (and a Vorbis packet's block size, to place the last page after a hole), and to read a CAF whose
+recording was never finished or that was cut short.
 
     first, frames, header = l3_count(path)              # an MP3 whose first frame is no Xing/Info header
     for start, end, granule, seq, serial, flags in ogg_pages(path): ...
@@ -14,8 +15,9 @@ import struct
 import zlib
 from pathlib import Path
 
-__all__ = ["L3_SIZES", "l3_count", "OGG_END", "ogg_crc", "ogg_pages", "ogg_packets", "opus_samples", "caf_unfinished",
-           "caf_no_packet_table", "caf_no_data"]
+__all__ = ["L3_SIZES", "l3_count", "OGG_END", "ogg_crc", "ogg_pages", "ogg_packets", "ogg_stream_packets",
+           "opus_samples", "vorbis_blocks", "vorbis_block", "caf_unfinished", "caf_cut", "caf_no_packet_table",
+           "caf_no_data"]
 
 
 def _l3_sizes() -> dict[int, int]:
@@ -134,6 +136,69 @@ def ogg_packets(page: bytes) -> list[bytes]:
     return out[1:] if page[5] & 1 else out  # flag 1: the page goes on with a packet begun before it
 
 
+def ogg_stream_packets(blob: bytes) -> list[bytes]:
+    """The packets that end on the Ogg pages `blob` (pages of one stream, one after another, none missing between
+    them), each whole where it runs over several of them; less one begun before the first."""
+    out, part, pos = [], None if blob[5:6] and blob[5] & 1 else b"", 0
+    while pos + 27 <= len(blob):
+        segments = blob[pos + 26]
+        at = pos + 27 + segments
+        for n in blob[pos + 27:pos + 27 + segments]:
+            if part is not None:
+                part += blob[at:at + n]
+            at += n
+            if n < 255:
+                if part is not None:
+                    out.append(part)
+                part = b""
+        pos = at
+    return out
+
+
+def vorbis_blocks(headers: bytes) -> tuple[int, int, tuple[int, ...]] | None:
+    """(short block size, long block size, each mode's block flag) of the Ogg Vorbis stream whose header pages are
+    `headers`: the sizes from its identification header, the modes from its setup header. The modes close the setup
+    header, before its framing bit, 41 bits each (a block flag, a window type and a transform type of 16 bits, both
+    0, a mapping below 64), after their count less one in 6 bits: read back from its end, the most that the 6 bits
+    before them count (as FFmpeg's parser reads them; the codebooks before them would take the whole header to
+    parse). None where the headers are not Vorbis's, or no count of modes fits."""
+    packets = ogg_stream_packets(headers)
+    if len(packets) < 3 or not packets[0].startswith(b"\x01vorbis") or len(packets[0]) < 29 \
+            or not packets[2].startswith(b"\x05vorbis"):
+        return None
+    sizes = packets[0][28]
+    bits = int.from_bytes(packets[2][7:], "little")
+    pos, flags, modes = bits.bit_length() - 1, [], None  # the framing bit, the last set
+    while pos >= 47 and len(flags) < 64:
+        mode = bits >> (pos - 41) & (1 << 41) - 1
+        if mode >> 1 & 0xFFFF or mode >> 17 & 0xFFFF or mode >> 33 > 63:
+            break
+        flags.insert(0, mode & 1)
+        pos -= 41
+        if bits >> (pos - 6) & 63 == len(flags) - 1:
+            modes = tuple(flags)
+    return None if modes is None else (1 << (sizes & 0x0F), 1 << (sizes >> 4), modes)
+
+
+def vorbis_block(packet: bytes, blocks: tuple[int, int, tuple[int, ...]]) -> tuple[int, int, int]:
+    """(block size, the block size before it, the block size after it) of the Vorbis audio packet `packet` in the
+    stream of `blocks` (vorbis_blocks): its mode's, the mode numbered after its type bit (0: audio) in as many bits
+    as the highest mode number needs; a long block's packet says in the two bits after whether the blocks either
+    side are long (its window's shape depends on them), a short block's does not (0). (0, 0, 0) for no audio packet
+    (empty, a header, a mode there is not)."""
+    short, long, modes = blocks
+    if not packet or packet[0] & 1:
+        return 0, 0, 0
+    bits = (len(modes) - 1).bit_length()
+    word = int.from_bytes(packet[:2], "little") >> 1
+    mode = word & (1 << bits) - 1
+    if mode >= len(modes):
+        return 0, 0, 0
+    if not modes[mode]:
+        return short, 0, 0
+    return long, long if word >> bits & 1 else short, long if word >> bits + 1 & 1 else short
+
+
 def opus_samples(packet: bytes) -> int:
     """The samples (at 48 kHz, as Opus granule positions count) of the Opus packet `packet`, from its TOC byte: the
     frame size its configuration gives, times the frames its code says (RFC 6716, 3.1); 0 for no packet."""
@@ -166,6 +231,64 @@ def caf_unfinished(p: Path) -> tuple[int, bytes] | None:
                 return None
             pos += 12 + n
     return None
+
+
+def caf_cut(p: Path) -> tuple[bytes, int, int, int] | None:
+    """(its bytes up to its audio, made those of a file of the audio there; the byte where its audio starts; the
+    bytes of audio its header says; the bytes there) of the CAF file `p` cut short inside its data chunk (a copy or
+    a download stopped): the chunk's size runs past the file's end, and libsndfile refuses it as malformed. The data
+    chunk's size is made the bytes there and, where a packet table (ALAC's) comes before it, the table those of the
+    packets wholly there (its valid frames theirs, less the priming frames): libsndfile counts the packets from the
+    table's entries. None for any other file, and for one whose packets vary in size and whose table is not before
+    its audio (caf_no_packet_table says so)."""
+    with open(p, "rb") as fh:
+        if fh.read(4) != b"caff":
+            return None
+        pos, size, fmt, table = 8, os.fstat(fh.fileno()).st_size, None, None
+        while pos + 12 <= size:
+            fh.seek(pos)
+            kind, n = struct.unpack(">4sq", fh.read(12))
+            if kind == b"desc":  # sample rate (f64), format ID, flags, bytes a packet, frames a packet, ...
+                d = fh.read(24)
+                fmt = struct.unpack(">II", d[16:24]) if len(d) == 24 else None
+            elif kind == b"pakt" and n >= 24:
+                table = pos, n
+            elif kind == b"data":
+                if n < 0 or pos + 12 + n <= size or fmt is None or not fmt[0] and table is None:
+                    return None
+                fh.seek(0)
+                head, held = fh.read(pos + 4) + struct.pack(">q", size - pos - 12), size - pos - 12
+                if not fmt[0]:  # packets of varying size: the table of those wholly there
+                    at, length = table
+                    head = head[:at] + _pakt_held(head[at + 12:at + 12 + length], held, fmt[1]) \
+                        + head[at + 12 + length:]
+                return head, pos + 12, n, held
+            if n < 0:
+                return None
+            pos += 12 + n
+    return None
+
+
+def _pakt_held(pakt: bytes, held: int, frames_each: int) -> bytes:
+    """A CAF packet table chunk (its header too) of the packets of `pakt` (the chunk's contents: packets, valid
+    frames, priming frames, remainder frames, then each packet's bytes, 7 bits a byte, the high bit set on all but the
+    last) wholly in the `held` bytes of a data chunk (its 4-byte edit count first)."""
+    packets, _, priming, _ = struct.unpack(">qqii", pakt[:24])
+    at, whole, total = 24, 0, 4
+    while whole < packets and at < len(pakt):
+        start, value = at, 0
+        while at < len(pakt):
+            value, at = value << 7 | pakt[at] & 0x7F, at + 1
+            if not pakt[at - 1] & 0x80:
+                break
+        if total + value > held:
+            at = start
+            break
+        total, whole = total + value, whole + 1
+    counts = pakt[:24] if whole == packets else struct.pack(">qqii", whole, max(0, whole * frames_each - priming),
+                                                             priming, 0)
+    body = counts + pakt[24:at]
+    return b"pakt" + struct.pack(">q", len(body)) + body
 
 
 def caf_no_packet_table(p: Path) -> bytes | None:
