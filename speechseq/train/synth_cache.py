@@ -30,10 +30,10 @@ def _as_job(job: SynthJob | tuple) -> SynthJob:
 def job_path(job: SynthJob | tuple, cache_dir: str | os.PathLike) -> Path:
     """Where ``synthesize_many`` keeps a job's audio: ``cache_dir/<hash of the job and its engine's version>.wav``."""
     job = _as_job(job)
-    # the engine's version too (its programs' and its voice packages'): after an upgrade of the engine or of a voice,
-    # the clips the old one made are made again
-    key = json.dumps([_CACHE_VERSION, job.text, job.voice.engine, job.voice.name,
-                      round(job.speed, 3), round(job.pitch, 3), synth.engine_identity(job.voice.engine)])
+    # the engine's version too (its programs' and its voice packages'; sox's where sox makes part of the clip): after
+    # an upgrade of the engine or of a voice, the clips the old one made are made again
+    key = json.dumps([_CACHE_VERSION, job.text, job.voice.engine, job.voice.name, round(job.speed, 3),
+                      round(job.pitch, 3), synth.job_identity(job.voice.engine, job.speed, job.pitch)])
     return Path(cache_dir) / f"{hashlib.sha1(key.encode()).hexdigest()[:20]}.wav"
 
 
