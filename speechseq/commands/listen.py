@@ -28,6 +28,7 @@ from .transcribe import add_commands_args, check_lexicon_arg, check_model_arg, c
 DEFAULT_KEYWORDS = ("activate.onnx", "computer.onnx")
 LM_WEIGHT, WORD_BONUS = 0.5, 1.0  # --decoder beam's shallow fusion defaults (alpha, beta per character)
 EXEC_WAIT_S = 10.0  # at exit, the longest wait for --exec commands still running
+END_GRACE_S = 2.0   # commands ended at exit: the time each has to end on its signal before SIGKILL
 CHUNK_MS, LOOKAHEAD_MS = 400.0, 200.0  # --partial-decoder stream's chunk and look-ahead defaults
 
 
@@ -128,8 +129,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "with the final text as its last argument (also in $SPEECHSEQ_TEXT; with --commands, "
                         "$SPEECHSEQ_COMMAND holds the phrase taken as the list writes it, empty when none was); with "
                         "--json, what CMD prints goes to stderr, so that stdout holds JSON lines only. Listening goes "
-                        f"on while CMD runs (one that fails is said on stderr); at exit, listen waits up to "
-                        f"{EXEC_WAIT_S:g} s for those still running")
+                        f"on while CMD runs (one that fails is said on stderr). Each CMD runs in a session of its own: "
+                        f"Ctrl+C stops the listener, not the commands it started; at exit, listen waits up to "
+                        f"{EXEC_WAIT_S:g} s for those still running, then ends them (SIGTERM; a second Ctrl+C during "
+                        f"the wait ends them at once)")
     p.set_defaults(func=run)
 
 
@@ -268,23 +271,34 @@ class _Output:
 
     def wait_children(self, stop: threading.Event) -> None:
         """At exit: wait for the --exec commands still running, so that a script that runs listen and then reads
-        what they wrote finds it there; for at most EXEC_WAIT_S, said on stderr. SIGTERM (`stop`, set during the
-        wait) or Ctrl+C ends the wait; the commands still running then are left running, and said so."""
-        running = self._reap()
-        if not running:
-            return
-        self.end_line()
-        print(f"speechseq: waiting for {_commands(len(running))} to finish", file=sys.stderr, flush=True)
-        deadline = time.monotonic() + EXEC_WAIT_S
-        try:
+        what they wrote finds it there; for at most EXEC_WAIT_S, said on stderr. They run in sessions of their own
+        (_exec), out of reach of the terminal's Ctrl+C and hang-up, so that none is left running unseen: those still
+        running when the wait ends, or when Ctrl+C or SIGTERM (`stop`, set during the wait) ends it, are ended with that
+        signal (SIGTERM at the wait's end), and said so."""
+        import signal
+
+        why, sig = f"still busy after {EXEC_WAIT_S:g} s", signal.SIGTERM
+        try:   # (all of it: a Ctrl+C may come at any point, as soon as the line below is read)
+            running = self._reap()
+            if not running:
+                return
+            self.end_line()
+            # one write, its newline in it: a Ctrl+C between print's two writes left the line open
+            sys.stderr.write(f"speechseq: waiting for {_commands(len(running))} to finish\n")
+            sys.stderr.flush()
+            deadline = time.monotonic() + EXEC_WAIT_S
             while running and time.monotonic() < deadline and not stop.is_set():
                 time.sleep(0.02)
                 running = self._reap()
+            if stop.is_set():
+                why = "SIGTERM"
         except KeyboardInterrupt:
-            pass
+            why, sig = "Ctrl+C", signal.SIGINT   # what the terminal sends its foreground job
+        running = [(child, text) for child, text in self.children if child.poll() is None]
         if running:
-            why = f"still busy after {EXEC_WAIT_S:g} s" if time.monotonic() >= deadline else "the wait was stopped"
-            warn(f"leaving {_commands(len(running))} running ({why})")
+            warn(f"ending {_commands(len(running))} ({why})")
+            _end([child for child, _ in running], sig)
+        self.children = []
 
     def _reap(self) -> list[tuple[subprocess.Popen, str]]:
         """The --exec commands still running (kept in self.children); one that ended in failure is said, once:
@@ -296,8 +310,9 @@ class _Output:
                 running.append((child, text))
             elif code:
                 self.end_line()
+                why = _env_not_found(shlex.split(self.exec_cmd)[0]) if code == 127 else None  # env's "not found"
                 warn(f"--exec {self.exec_cmd!r} failed on {text!r}: "
-                     + (f"killed by {_signal_name(-code)}" if code < 0 else f"exit status {code}"))
+                     + (why or (f"killed by {_signal_name(-code)}" if code < 0 else f"exit status {code}")))
         self.children = running
         return running
 
@@ -307,9 +322,11 @@ class _Output:
         env = {**os.environ, "SPEECHSEQ_TEXT": text}
         if self.commands is not None:   # the phrase of --commands, or empty when none was taken
             env["SPEECHSEQ_COMMAND"] = command or ""
-        try:
+        try:   # (a session of its own: the terminal's Ctrl+C, sent to its foreground job, stops the listener only,
+            # not a command half way through; wait_children ends those still running at exit)
             self.children.append((subprocess.Popen([*shlex.split(self.exec_cmd), text], env=env,
-                                                   stdout=2 if self.json else None), text))  # 2: this process's stderr
+                                                   stdout=2 if self.json else None,  # 2: this process's stderr
+                                                   start_new_session=True), text))
         except OSError as err:
             warn(f"--exec {self.exec_cmd!r}: {_not_started(shlex.split(self.exec_cmd)[0], err)}")
 
@@ -330,27 +347,98 @@ class _Output:
             warn(f"cannot play the chime ({err})")
 
 
+def _end(children: list[subprocess.Popen], sig: int) -> None:
+    """Send `sig` to each command's process group (its own session: the command and what it started), and SIGKILL to
+    those groups after END_GRACE_S, or at once on Ctrl+C meanwhile (a command, or what it started, that ignores
+    `sig` or outlives it)."""
+    import signal
+
+    groups = [child.pid for child in children if child.poll() is None]
+    _signal_groups(groups, sig)
+    deadline = time.monotonic() + END_GRACE_S
+    try:
+        while any(child.poll() is None for child in children) and time.monotonic() < deadline:
+            time.sleep(0.02)
+    except KeyboardInterrupt:
+        pass
+    _signal_groups(groups, signal.SIGKILL)
+    for child in children:
+        try:
+            child.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def _signal_groups(groups: list[int], sig: int) -> None:
+    import os
+
+    for pgid in groups:
+        try:
+            os.killpg(pgid, sig)
+        except OSError:     # every process of the group has ended
+            pass
+
+
+def _shebang(program: str) -> str | None:
+    """The '#!' line of the file `program` runs (looked up on PATH as the OS does), without "#!"; None when it has
+    none or cannot be read."""
+    import os
+    import shutil
+
+    path = shutil.which(program) or program
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path, "rb") as f:
+            first = f.readline(4096)
+    except OSError:
+        return None
+    return first[2:].rstrip(b"\n").decode(errors="replace") if first.startswith(b"#!") else None
+
+
+def _env_not_found(program: str) -> str | None:
+    """Why a script with an `#!/usr/bin/env NAME` line exited 127, in words: env (which is there, so the script
+    started and _not_started saw no error) found no NAME on PATH, or was given "NAME ARGS" as one name (Linux passes
+    all that follows the interpreter as one argument). None otherwise: the script's own exit status 127."""
+    import os
+    import shutil
+
+    line = _shebang(program)
+    words = (line or "").split()
+    if not words or os.path.basename(words[0]) != "env" or len(words) < 2:
+        return None
+    rest = line.strip()[len(words[0]):].strip()
+    said = f"#!{line.strip()}"
+    if line.endswith("\r") and shutil.which(words[-1]) is not None:   # env looked for "NAME\r"
+        return (f"{program} cannot start: its '#!' line ends in a Windows line ending (\\r), so env looks for "
+                f"{words[-1] + chr(13)!r}, which is not found")
+    if rest.startswith("-S"):              # env -S: splits what follows into words itself
+        names = [w for w in rest[2:].split() if "=" not in w]
+    elif rest.startswith("-"):
+        return None
+    elif len(words) > 2 and sys.platform.startswith("linux") and shutil.which(words[1]) is not None:
+        return (f"{program} cannot start: its '#!' line gives env {rest!r} as one program name (Linux passes all "
+                f"that follows the interpreter as one argument; to split it: #!{words[0]} -S {rest})")
+    else:
+        names = words[1:]
+    if not names or shutil.which(names[0]) is not None:
+        return None
+    return f"{program} cannot start: its interpreter {names[0]} ({said}) is not found on PATH"
+
+
 def _not_started(program: str, err: OSError) -> str:
     """Why --exec's program did not start, in words to act on: the OS says "Exec format error" for a script with no
     '#!' line, and "No such file or directory" for a script that is there but whose interpreter is not."""
     import errno
     import os
     import re
-    import shutil
 
     if err.errno == errno.ENOEXEC:
         return f"{program} is not a program this system can run (a script needs a '#!' first line, such as #!/bin/sh)"
-    path = shutil.which(program) or program
-    if err.errno != errno.ENOENT or not os.path.isfile(path):
+    first = _shebang(program) if err.errno == errno.ENOENT else None
+    if first is None:
         return str(err)
-    try:
-        with open(path, "rb") as f:
-            first = f.readline(4096)
-    except OSError:
-        return str(err)
-    if not first.startswith(b"#!"):
-        return str(err)
-    interpreter = re.split(r"[ \t]", first[2:].rstrip(b"\n").decode(errors="replace").lstrip(" \t"))[0]
+    interpreter = re.split(r"[ \t]", first.lstrip(" \t"))[0]
     if interpreter.endswith("\r"):
         return (f"{program} cannot start: its '#!' line ends in a Windows line ending (\\r), so its interpreter "
                 f"{interpreter!r} is missing")
