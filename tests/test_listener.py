@@ -92,7 +92,7 @@ def test_the_finals_first_word_starts_where_the_speech_does(tiny_models, demo_au
     assert all(w["start"] < w["end"] <= v["start"] + 1e-6 for w, v in zip(words, words[1:]))
 
 
-def test_the_start_line_says_which_partials_come(capsys):
+def test_the_start_line_says_which_partials_come(capsys, tmp_path):
     """With the final's decoder making the partials (the default since session 42), the line said "no partials"
     above the partial lines it then printed."""
     def start_line(*more: str) -> str:
@@ -103,6 +103,10 @@ def test_the_start_line_says_which_partials_come(capsys):
     assert "partials every 300 ms by the final's decoder" in start_line()
     assert "partials every 400 ms + 200 ms look-ahead" in start_line("--partial-decoder", "stream")
     assert "no partials" in start_line("--no-partials")
+    # and counts a --commands list of one phrase as one ("1 commands of" before session 48)
+    one = tmp_path / "one.txt"
+    one.write_text("turn on the kitchen lights\n")
+    assert f"; 1 command of {one}" in start_line("--no-partials", "--commands", str(one))
 
 
 def _no_flicker(texts: list[str]) -> None:

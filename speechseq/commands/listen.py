@@ -637,5 +637,5 @@ def _announce(source, listener, args) -> None:
         partial = f"partials every {listener.cfg.partial_interval_s * 1000:.0f} ms by the final's decoder"
     commands = listener.transcriber.opts.commands
     if commands is not None:
-        partial += f"; {len(commands)} commands of {args.commands}"
+        partial += f"; {len(commands)} command{'' if len(commands) == 1 else 's'} of {args.commands}"
     print(f"speechseq: listening on {where} for: {kws} (VAD: {listener.vad.name}; {partial})", file=sys.stderr, flush=True)

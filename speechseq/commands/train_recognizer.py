@@ -1,6 +1,6 @@
 """`speechseq train recognizer`: train a BiLSTM + CTC recogniser from manifests.
 
-    speechseq train recognizer --manifest ../shared/data/kathleen/manifest.jsonl --split train \\
+    speechseq train recognizer --manifest ../shared/data/kathleen/manifest.jsonl \\
         --manifest cache/synth/sentences/train.jsonl --out runs/my-recognizer --epochs 30
     speechseq export runs/my-recognizer/best.pt --out models/my-recognizer.onnx --int8
 
@@ -53,8 +53,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--manifest", action="append", required=True, metavar="PATH",
                    help="training manifest or corpus directory (repeat to mix several)")
-    p.add_argument("--split", help="only this split of the training manifests (e.g. train); without it, every row "
-                   "but those of the evaluation splits dev and test")
+    p.add_argument("--split", help="only this split of every --manifest (e.g. train; a manifest without a row of it, "
+                   "such as `synth sentences`' train.jsonl, is an error); without it, every row but those of the "
+                   "evaluation splits dev and test")
     p.add_argument("--repeat", action="append", type=bounded(float, ge=0), metavar="R",
                    help="times each --manifest is used per epoch, in order (default 1 each)")
     p.add_argument("--val-manifest", metavar="PATH", help="validation manifest (default: 3%% held out of training)")
@@ -120,7 +121,7 @@ def _cached(cache: Path, name: str, manifest: str, split: str | None, source: st
                                  f"used unless named: give the split ({'--split' if name != 'val' else '--val-split'})")
         if evaluation:
             warn(f"{manifest}: {evaluation} rows of the evaluation splits ({'/'.join(EVAL_SPLITS)}) left out; "
-                 f"{'--split' if name != 'val' else '--val-split'} names the one split to use")
+                 f"{'--split' if name != 'val' else '--val-split'} S would take split S alone, of every manifest")
             utts = [u for u in utts if u.split not in EVAL_SPLITS]
     if not any(normalize(u.text) for u in utts):
         raise SpeechseqError(f"{where}: no utterance has text in a-z ' after normalisation ({len(utts)} rows)")
