@@ -1,6 +1,7 @@
 """Shared fixtures. Paths are absolute (never relative to the working directory)."""
 import os
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 
@@ -28,12 +29,28 @@ for _k in FOREIGN_PULSE_VARS:
     os.environ.pop(_k, None)
 os.environ.update(private_pulse_paths(Path(_PULSE)))
 
+# Ctrl+C as Python has it in a process started from a terminal: a shell without job control (a CI script's `pytest &`,
+# nohup) starts its background commands with SIGINT ignored, Python then leaves it so, and the tests that raise
+# SIGINT (a training loop's Ctrl+C) failed in such a run only; the commands the tests start inherited it too.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 
 def pytest_unconfigure(config):
     """The run's folders go with it, however it ends (a session fixture missed a run that collects only or runs
     no test)."""
     shutil.rmtree(_CACHE, ignore_errors=True)
     shutil.rmtree(_PULSE, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _sigint_put_back():
+    """SIGINT's handler as it was before each test: one that a test set (SIG_IGN, as a pool worker's initializer
+    sets it) and left stayed for every later test of the run, and a Ctrl+C a later test raised did nothing."""
+    before = signal.getsignal(signal.SIGINT)
+    yield
+    if before is not None and signal.getsignal(signal.SIGINT) is not before:  # None: not set from Python
+        signal.signal(signal.SIGINT, before)
 
 
 @pytest.fixture(scope="session")

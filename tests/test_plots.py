@@ -133,7 +133,7 @@ def test_features_plot_of_a_long_file_is_pooled_to_what_a_picture_shows(tmp_path
     peak against 164 MB without --plot. The columns are now at most detect --plot's 4096, each the maximum of the
     frames it stands for (a loud half second still shows where it was), on the file's own time axis."""
     from speechseq.commands import features
-    from speechseq.commands.detect import PLOT_ROWS
+    from speechseq.commands.plotting import PLOT_ROWS
     from speechseq.frontend import FrontendConfig
 
     cfg = FrontendConfig()
@@ -149,13 +149,42 @@ def test_features_plot_of_a_long_file_is_pooled_to_what_a_picture_shows(tmp_path
     loud = np.flatnonzero(shown.max(axis=0) > 0)
     assert x0 == 0 and 620.0 - column_s <= loud[0] * column_s and (loud[-1] + 1) * column_s <= 620.5 + column_s
     assert ax.get_xlim() == pytest.approx((0.0, 1000.03))
-    fig = features._plot(feats[:8192], cfg, str(tmp_path / "spec.png"), "whole.wav")   # whole columns of 2 frames
+    # pooled as detect --plot pools (speechseq.commands.detect.MaxPool): 4096 columns are halved to 2048 of 2 frames,
+    # and 8192 frames end as 2048 whole columns of 4 (the one-shot rule of before drew 4096 of 2)
+    fig = features._plot(feats[:8192], cfg, str(tmp_path / "spec.png"), "whole.wav")
     (image,) = fig.axes[0].get_images()
-    assert image.get_array().shape == (40, 4096) and image.get_extent()[:2] == pytest.approx((0.0, 81.92))
+    assert image.get_array().shape == (40, 2048) and image.get_extent()[:2] == pytest.approx((0.0, 81.92))
     # a short file is drawn frame for frame, as before
     fig = features._plot(feats[:500], cfg, str(tmp_path / "spec.png"), "short.wav")
     (image,) = fig.axes[0].get_images()
     assert image.get_array().shape == (40, 500) and image.get_extent()[:2] == pytest.approx((0.0, 5.0))
+
+
+def test_features_plot_pools_its_columns_as_detect_plot_does(tmp_path):
+    """features --plot pooled a long file by its own one-shot rule (ceil(frames / 4096) frames a column) where
+    detect --plot streams its frames through MaxPool (2048-4096 columns by halving): the same file drew different
+    columns in the two pictures. Both now pool by MaxPool: the same columns, to the value; under 4096 frames
+    (40.96 s) both draw frame for frame, as before."""
+    from speechseq.commands import features
+    from speechseq.commands.plotting import MaxPool
+    from speechseq.frontend import FrontendConfig
+
+    cfg = FrontendConfig()
+    feats = np.random.default_rng(0).normal(size=(30_001, 40)).astype(np.float32)
+    for frames in (4095, 4096, 8192, 30_001):
+        pool = MaxPool(np.zeros((0, 40), np.float32))
+        for i in range(0, frames, 10):                  # as detect_file streams them: 100 ms chunks of 10 frames
+            pool.add(feats[i: min(i + 10, frames)])
+        streamed = pool.result()
+        fig = features._plot(feats[:frames], cfg, str(tmp_path / "spec.png"), "f.wav")
+        (image,) = fig.axes[0].get_images()
+        shown = np.asarray(image.get_array())
+        assert (frames, shown.shape) == (frames, streamed.rows.T.shape) and np.array_equal(shown, streamed.rows.T)
+        assert image.get_extent()[:2] == pytest.approx((0.0, len(streamed.rows) * streamed.factor / 100))
+        assert fig.axes[0].get_xlim() == pytest.approx((0.0, frames / 100))
+    assert shown.shape == (40, 30_001 // 8 + 1)             # 3751 columns of 8 frames
+    fig = features._plot(feats[:4095], cfg, str(tmp_path / "spec.png"), "f.wav")
+    assert np.array_equal(fig.axes[0].get_images()[0].get_array(), feats[:4095].T)   # frame for frame
 
 
 def test_attention_plot_of_a_long_utterance_keeps_its_title_and_rows_legible(tmp_path):
@@ -189,3 +218,48 @@ def test_attention_plot_of_a_long_utterance_keeps_its_title_and_rows_legible(tmp
 
     fig = plot_attention(tmp_path / "att.png", features[:300], attention[:3, :75], "hi", frame_shift_s=0.04)
     assert fig.axes[0].get_title() == "attention: “hi”" and fig.get_size_inches()[1] == pytest.approx(7.0)
+
+
+def test_a_file_named_in_a_script_no_font_here_has_a_title_that_draws(tmp_path):
+    """features --plot of a file named in CJK (no installed font has it: DejaVu alone here) drew the name as boxes
+    and printed matplotlib's "Glyph 20250 (\\N{CJK UNIFIED IDEOGRAPH-4F1A}) missing from font(s) DejaVu Sans." once
+    a character to the user. Such characters are now written as Python escapes them; the picture is written."""
+    import os
+    import subprocess
+    import sys
+
+    import soundfile as sf
+
+    from speechseq.commands import features
+    from speechseq.commands.plotting import _covered, drawable
+    from speechseq.frontend import FrontendConfig
+
+    path, png = tmp_path / "会议录音.wav", tmp_path / "spec.png"
+    sf.write(path, 0.3 * np.sin(2 * np.pi * 300 * np.arange(16000) / 16000), 16000, subtype="PCM_16")
+    r = subprocess.run([sys.executable, "-m", "speechseq", "features", path, "--plot", png], capture_output=True,
+                       text=True, timeout=120, env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    assert r.returncode == 0 and "Glyph" not in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert r.stdout.startswith(f"{path}: 1.00 s")                      # printed as it is
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 1000
+
+    title = features._plot(np.zeros((100, 40), np.float32), FrontendConfig(), str(png), str(path)).axes[0].get_title()
+    assert all(ord(c) in _covered() for c in title)
+    assert title in (str(path), f"{tmp_path}/\\u4f1a\\u8bae\\u5f55\\u97f3.wav")   # as it is where a font has CJK
+    assert drawable("take \U0010fffd 2 é.wav") == "take \\U0010fffd 2 é.wav"    # a private-use character no font has
+
+
+def test_detect_plot_of_a_file_named_in_a_script_no_font_here_draws_without_warnings(tmp_path):
+    """detect --plot's title printed matplotlib's "Glyph ... missing" warnings for a CJK file name, as features --plot
+    did (session 48: the same escaping)."""
+    import os
+    import subprocess
+    import sys
+
+    import soundfile as sf
+
+    path, png = tmp_path / "会议录音.wav", tmp_path / "det.png"
+    sf.write(path, 0.3 * np.sin(2 * np.pi * 300 * np.arange(16000) / 16000), 16000, subtype="PCM_16")
+    r = subprocess.run([sys.executable, "-m", "speechseq", "detect", path, "--plot", png], capture_output=True,
+                       text=True, timeout=300, env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    assert r.returncode == 0 and "Glyph" not in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 1000

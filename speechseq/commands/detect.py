@@ -5,7 +5,7 @@ import argparse
 import functools
 import hashlib
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,12 +14,9 @@ from ..errors import SpeechseqError
 from ..files import one_line
 from .common import (IMAGE_SUFFIXES, MODELS, HelpFormatter, add_range_arg, bounded, cpu_threads, expand_inputs,
                      guard_range, model_paths, no_shipped, output_file, print_json_line, warn)
+from .plotting import MaxPool, Pooled, drawable
 
 DEFAULT_MODELS = ("activate.onnx", "computer.onnx")
-# Columns of spectrogram and of each posterior kept for --plot: a file of under 40 s (10 ms frames) is drawn whole;
-# a longer one in 2048-4096 columns, each the maximum of the frames it stands for, more than the figure's 1000 pixels
-# show. Keeping the whole file took 1.03 GB at the peak for an hour (85 MB without --plot).
-PLOT_ROWS = 4096
 
 
 EXAMPLES = """examples:
@@ -82,50 +79,6 @@ def default_models() -> list[Path]:
     return found
 
 
-@dataclass(frozen=True)
-class Pooled:
-    """A stream of n rows (time first) kept as at most PLOT_ROWS: row k is the maximum of rows
-    [k * factor, (k + 1) * factor), the last one of those there are."""
-
-    rows: np.ndarray
-    factor: int
-    n: int
-
-    def ends(self) -> np.ndarray:
-        """(len(rows),) the index after each row's last input row."""
-        return np.minimum((np.arange(len(self.rows)) + 1) * self.factor, self.n)
-
-
-class MaxPool:
-    """Collects a stream of rows into a Pooled of fewer than `limit` (even) rows: when `limit` are full, neighbours
-    are pooled in pairs and each row stands for twice as many. The maximum, so that a short loud sound or a
-    posterior's peak still shows in an hour."""
-
-    def __init__(self, empty: np.ndarray, limit: int = PLOT_ROWS) -> None:
-        self.limit, self.factor, self.n, self.count = limit, 1, 0, 0
-        self.rows: list[np.ndarray] = []
-        self.part = self.empty = empty  # the maximum of the `count` rows of the one being filled; (0, ...) rows
-
-    def add(self, x: np.ndarray) -> None:
-        i = 0
-        while i < len(x):
-            take = min(self.factor - self.count, len(x) - i)
-            top = x[i: i + take].max(axis=0)
-            self.part = top if self.count == 0 else np.maximum(self.part, top)
-            self.count, i = self.count + take, i + take
-            if self.count == self.factor:
-                self.rows.append(self.part)
-                self.count = 0
-                if len(self.rows) == self.limit:
-                    self.rows = list(np.maximum(np.stack(self.rows[0::2]), np.stack(self.rows[1::2])))
-                    self.factor *= 2
-        self.n += len(x)
-
-    def result(self) -> Pooled:
-        rows = self.rows + ([self.part] if self.count else [])
-        return Pooled(np.stack(rows) if rows else self.empty, self.factor, self.n)
-
-
 def detect_file(det, path: Path, chunk_ms: float = 100.0, keep: bool = False):
     """Stream one file through `det`. Returns (events, duration s, posteriors per keyword or None, log-mel features
     or None), the last two for --plot as Pooled, in bounded memory."""
@@ -176,7 +129,7 @@ def file_tail(rate: int) -> np.ndarray:
     return tail
 
 
-def plot_detections(path: Path, out: str, det, events, duration: float, post, spec):
+def plot_detections(path: Path, out: str, det, events, duration: float, post: list[Pooled], spec: Pooled):
     """Draw spectrogram, posteriors, thresholds and detections into `out`; returns the Figure. A posterior is drawn
     from where events can start: its stream's first steps (the detector's `settle`) hold its start transient, which
     rises to about 0.35 over a quiet start, and are shaded as such."""
@@ -192,8 +145,8 @@ def plot_detections(path: Path, out: str, det, events, duration: float, post, sp
         ax1.imshow(spec.rows.T, origin="lower", aspect="auto", cmap="magma",
                    extent=(0, spec.n / det.frontend.cfg.frame_rate, 0, spec.rows.shape[1]))
     ax1.set(ylabel="mel band")
-    ax1.set_title(f"{path_text(path.name)}: {len(events)} detection{'' if len(events) == 1 else 's'}",
-                  parse_math=False)  # as written: no mathtext, no surrogate of a name not UTF-8
+    ax1.set_title(f"{drawable(path_text(path.name))}: {len(events)} detection{'' if len(events) == 1 else 's'}",
+                  parse_math=False)  # as written: no mathtext, no surrogate of a name not UTF-8, no glyph the fonts lack
     settle_s = 0.0
     for m, p, thr, settle in zip(det.models, post, det.thresholds, det.settle):
         live = np.arange(len(p.rows)) * p.factor >= settle  # rows whose every step is past the settling

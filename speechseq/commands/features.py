@@ -94,24 +94,24 @@ def _plot(feats: np.ndarray, cfg, out: str, title: str):
     from matplotlib.figure import Figure
 
     from ..audio import path_text
-    from .detect import PLOT_ROWS
+    from .plotting import MaxPool, drawable
 
-    # At most PLOT_ROWS columns, each the maximum of `factor` frames, as detect --plot draws: every frame of an hour
-    # (360,000 columns for 1,000 pixels) took 889 MB at the peak, 164 MB without --plot.
-    frames, factor = len(feats), -(-len(feats) // PLOT_ROWS)
-    if factor > 1:
-        full = frames // factor * factor
-        rest = [feats[full:].max(axis=0, keepdims=True)] if full < frames else []
-        feats = np.concatenate([feats[:full].reshape(-1, factor, feats.shape[1]).max(axis=1), *rest])
+    # Pooled as detect --plot pools its frames: a file of under 4096 frames (41 s) frame for frame, a longer one in
+    # 2048-4096 columns, each the maximum of the frames it stands for. Every frame of an hour (360,000 columns for
+    # 1,000 pixels) took 889 MB at the peak, 164 MB without --plot.
+    pool = MaxPool(np.zeros((0, feats.shape[1]), np.float32))
+    pool.add(feats)
+    spec = pool.result()
     fig = Figure(figsize=(10, 3))
     FigureCanvasAgg(fig)
     ax = fig.subplots()
     # each column `factor` frames wide; the last, of fewer, cut at the file's end by the limits
-    ax.imshow(feats.T, origin="lower", aspect="auto", extent=(0, len(feats) * factor / cfg.frame_rate, 0, cfg.n_mels))
-    ax.set(xlabel="time (s)", ylabel="mel band", xlim=(0, frames / cfg.frame_rate))
+    ax.imshow(spec.rows.T, origin="lower", aspect="auto",
+              extent=(0, len(spec.rows) * spec.factor / cfg.frame_rate, 0, cfg.n_mels))
+    ax.set(xlabel="time (s)", ylabel="mel band", xlim=(0, spec.n / cfg.frame_rate))
     # a name as it is: no mathtext between two "$" (a traceback, or "$5 or $6" drawn as math), no lone surrogate of
-    # a name that is no UTF-8 (which the font code refuses with a traceback)
-    ax.set_title(path_text(title), parse_math=False)
+    # a name that is no UTF-8 (which the font code refuses with a traceback), escaped where no font here draws it
+    ax.set_title(drawable(path_text(title)), parse_math=False)
     fig.tight_layout()
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=100)
