@@ -135,11 +135,19 @@ class _Interrupts:
     The interrupt is also kept (`pending`) and raised again by `check()`, which the loop calls at each step: Python
     runs a handler at its next chance, which may be inside a finalizer the garbage collector calls (a
     WeakKeyDictionary's, in matplotlib), where a raise is printed as "Exception ignored" and dropped, and the run went
-    on as if no Ctrl+C had come."""
+    on as if no Ctrl+C had come. That dropped raise is not printed either (`_unraisable`): a traceback the user read
+    as a crash, on a run that stops as asked."""
 
     def __init__(self, on_interrupt: Callable[[], None]) -> None:
         self.on_interrupt = on_interrupt
         self.holding, self.pending, self.previous = False, False, {}
+        self.hook = None   # sys.unraisablehook before __enter__
+
+    def _unraisable(self, info) -> None:
+        """sys.unraisablehook while training: the KeyboardInterrupt of our handler, raised inside a finalizer and
+        kept (`pending`), is left unsaid; anything else is printed as before."""
+        if not (self.pending and info.exc_type is not None and issubclass(info.exc_type, KeyboardInterrupt)):
+            (self.hook or sys.__unraisablehook__)(info)
 
     def _handler(self, signum, frame) -> None:
         self.pending = True
@@ -157,9 +165,13 @@ class _Interrupts:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 if signal.getsignal(sig) is not signal.SIG_IGN:
                     self.previous[sig] = signal.signal(sig, self._handler)
+            if self.previous:
+                self.hook, sys.unraisablehook = sys.unraisablehook, self._unraisable
         return self
 
     def __exit__(self, kind, err, tb) -> None:
+        if self.hook is not None:
+            sys.unraisablehook, self.hook = self.hook, None
         for sig, handler in self.previous.items():
             signal.signal(sig, signal.SIG_DFL if handler is None else handler)  # None: not set from Python
         if kind is not None and issubclass(kind, KeyboardInterrupt):
