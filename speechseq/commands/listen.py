@@ -506,13 +506,34 @@ def run(args: argparse.Namespace) -> int:
     commands = listener.transcriber.opts.commands
     out = _Output(args, dict(zip(commands.texts, commands.phrases)) if commands is not None else None)
     stop = threading.Event()
-    restore = stop_on_sigterm(stop)
+    restore, restore_hangup = stop_on_sigterm(stop), _hang_up_with(out)
     try:
         return _loop(args, listener, out, stop)
     finally:
         stop.clear()   # a SIGTERM that stopped listening does not end the wait, as Ctrl+C does not: a second does
         out.wait_children(stop)
+        restore_hangup()
         restore()
+
+
+def _hang_up_with(out: "_Output"):
+    """SIGHUP (the terminal closed) ends listen, as it did, and first the --exec commands still running, which in
+    sessions of their own no longer get it from the terminal and ran on unseen for ever. Nothing is written: the
+    terminal is gone. Left alone where SIGHUP is ignored (nohup), as the commands then ignore it too. Returns a
+    function that puts the previous handler back."""
+    import os
+    import signal
+
+    def handler(signum, frame):
+        _signal_groups([child.pid for child, _ in out.children if child.poll() is None], signal.SIGHUP)
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGHUP)            # listen dies of it, as it did
+
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGHUP") \
+            or signal.getsignal(signal.SIGHUP) is signal.SIG_IGN:
+        return lambda: None
+    previous = signal.signal(signal.SIGHUP, handler)
+    return lambda: signal.signal(signal.SIGHUP, previous)
 
 
 def _check_exec(cmd: str) -> None:

@@ -205,12 +205,19 @@ def job_identity(engine: str, speed: float = 1.0, pitch: float = 1.0) -> str:
     """`engine_identity` for one job: sox's version only where sox makes part of the clip (an upgrade of sox left
     espeak-ng's and MBROLA's clips at 80 words a minute and faster as they were), and how this module makes the
     clips it came to make otherwise (the other jobs' cached clips stay valid)."""
+    if not _factors_ok(speed, pitch):  # (0, NaN, inf raised here: the batch ended) synthesize refuses the job, said
+        return engine_identity(engine)
     parts = [engine_identity(engine, sox=uses_sox(engine, speed, pitch))]
     if engine in ("espeak-ng", "mbrola") and _espeak_pitch(pitch)[1] != 1.0:
         parts.append("pitch past setting 99 by sox")           # session 48: was said at 99
     if engine == "piper" and _piper_length_scale(speed) != (1.0, 1.0):
         parts.append("length scale by measured lengths")       # session 48: was 1/speed
     return "; ".join(parts)
+
+
+def _factors_ok(speed: float, pitch: float) -> bool:
+    """Whether synthesize takes these speed and pitch factors (NaN: no)."""
+    return 0.25 <= speed <= 4.0 and 0.25 <= pitch <= 4.0
 
 
 def _have(program: str) -> bool:
@@ -476,7 +483,7 @@ def synthesize(text: str, voice: Voice, speed: float = 1.0, pitch: float = 1.0) 
     """
     if not text.strip():
         raise SynthError("nothing to say: empty text")
-    if not (0.25 <= speed <= 4.0 and 0.25 <= pitch <= 4.0):
+    if not _factors_ok(speed, pitch):
         raise ValueError(f"speed and pitch must be factors in [0.25, 4], got {speed}, {pitch}")
     with tempfile.TemporaryDirectory(prefix="speechseq-tts-") as tmpdir:
         tmp = Path(tmpdir)
