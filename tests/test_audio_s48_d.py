@@ -9,6 +9,8 @@ import soundfile as sf
 from speechseq.audio import AudioError, audio_info, load_audio, stream_audio
 from speechseq.errors import SpeechseqWarning
 
+from .test_audio_container_edges import _ogg_page_starts
+
 
 def _signal(sr: int, frames: int, fade: bool = False) -> np.ndarray:
     t = np.arange(frames) / sr
@@ -17,14 +19,6 @@ def _signal(sr: int, frames: int, fade: bool = False) -> np.ndarray:
     if fade:  # a quiet end, which libvorbis codes in long blocks to the last
         x[frames // 2 :] *= 0.01
     return x
-
-
-def _ogg_page_starts(data: bytes) -> list[int]:
-    starts, pos = [], 0
-    while pos < len(data):
-        starts.append(pos)
-        pos += 27 + data[pos + 26] + sum(data[pos + 27 : pos + 27 + data[pos + 26]])
-    return starts
 
 
 # lengths whose last packet's padding is a quarter short block or more: the last page came 64 to 768 frames early

@@ -11,18 +11,11 @@ import pytest
 from speechseq.train import synth
 from speechseq.train.synth import SAMPLE_RATE, SynthJob, Voice, job_path, list_voices, synthesize
 
+from .test_synth import fresh_identities  # noqa: F401  (fixture)
+
 ESPEAK = Voice("espeak-ng", "en-us")
 MBROLA = Voice("mbrola", "mb-us1")
 PIPER = Voice("piper", "en_US-joe-medium")
-
-
-@pytest.fixture
-def fresh_identities():
-    synth.engine_identity.cache_clear()
-    synth._installed_voice_packages.cache_clear()
-    yield
-    synth.engine_identity.cache_clear()
-    synth._installed_voice_packages.cache_clear()
 
 
 def _stand_in_sox(folder, says: str) -> None:
