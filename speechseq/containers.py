@@ -14,6 +14,7 @@ import os
 import struct
 import zlib
 from pathlib import Path
+from typing import Iterator
 
 __all__ = ["L3_SIZES", "l3_count", "OGG_END", "ogg_crc", "ogg_pages", "ogg_packets", "ogg_stream_packets",
            "opus_samples", "vorbis_blocks", "vorbis_block", "caf_unfinished", "caf_cut", "caf_no_packet_table",
@@ -211,25 +212,34 @@ def opus_samples(packet: bytes) -> int:
     return size * count
 
 
+def _caf_chunks(fh) -> Iterator[tuple[bytes, int, int, int]]:
+    """(type, the byte where its header starts, its size as written, the file's size) of each chunk of the CAF file
+    open as `fh` (a type, a 64-bit big-endian size, the contents), `fh` left at the chunk's contents; none where it is
+    no CAF. The walk ends after a chunk of negative size (-1: it runs to the file's end) and at the file's end."""
+    if fh.read(4) != b"caff":
+        return
+    pos, size = 8, os.fstat(fh.fileno()).st_size
+    while pos + 12 <= size:
+        fh.seek(pos)
+        kind, n = struct.unpack(">4sq", fh.read(12))
+        yield kind, pos, n, size
+        if n < 0:
+            return
+        pos += 12 + n
+
+
 def caf_unfinished(p: Path) -> tuple[int, bytes] | None:
     """(the byte where the data chunk's contents start, the audio's format ID: b"lpcm", b"ulaw", b"alac"...) of the
     CAF file `p` whose data chunk's size is -1: a recorder writes -1 there while it records (the chunk runs to the
     end of the file) and the size when it stops, so an interrupted recording keeps -1 (libsndfile refuses such a
     file as malformed). None for any other file."""
     with open(p, "rb") as fh:
-        if fh.read(4) != b"caff":
-            return None
-        pos, size, fmt = 8, os.fstat(fh.fileno()).st_size, b""
-        while pos + 12 <= size:  # chunks: a type, a 64-bit big-endian size, the contents
-            fh.seek(pos)
-            kind, n = struct.unpack(">4sq", fh.read(12))
+        fmt = b""
+        for kind, pos, n, _ in _caf_chunks(fh):
             if kind == b"desc":  # the sample rate (a 64-bit float), then the format ID
                 fmt = fh.read(12)[8:]
             if kind == b"data" and n == -1:
                 return pos + 12, fmt
-            if n < 0:
-                return None
-            pos += 12 + n
     return None
 
 
@@ -242,12 +252,8 @@ def caf_cut(p: Path) -> tuple[bytes, int, int, int] | None:
     table's entries. None for any other file, and for one whose packets vary in size and whose table is not before
     its audio (caf_no_packet_table says so)."""
     with open(p, "rb") as fh:
-        if fh.read(4) != b"caff":
-            return None
-        pos, size, fmt, table = 8, os.fstat(fh.fileno()).st_size, None, None
-        while pos + 12 <= size:
-            fh.seek(pos)
-            kind, n = struct.unpack(">4sq", fh.read(12))
+        fmt, table = None, None
+        for kind, pos, n, size in _caf_chunks(fh):
             if kind == b"desc":  # sample rate (f64), format ID, flags, bytes a packet, frames a packet, ...
                 d = fh.read(24)
                 fmt = struct.unpack(">II", d[16:24]) if len(d) == 24 else None
@@ -263,9 +269,6 @@ def caf_cut(p: Path) -> tuple[bytes, int, int, int] | None:
                     head = head[:at] + _pakt_held(head[at + 12:at + 12 + length], held, fmt[1]) \
                         + head[at + 12 + length:]
                 return head, pos + 12, n, held
-            if n < 0:
-                return None
-            pos += 12 + n
     return None
 
 
@@ -298,12 +301,8 @@ def caf_no_packet_table(p: Path) -> bytes | None:
     interrupted recording (or one cut short before it) lacks it, and libsndfile finds no frames in it, or fails.
     None for any other file."""
     with open(p, "rb") as fh:
-        if fh.read(4) != b"caff":
-            return None
-        pos, size, fmt, varying, packets, audio = 8, os.fstat(fh.fileno()).st_size, None, False, 0, 0
-        while pos + 12 <= size:
-            fh.seek(pos)
-            kind, n = struct.unpack(">4sq", fh.read(12))
+        fmt, varying, packets, audio = None, False, 0, 0
+        for kind, pos, n, size in _caf_chunks(fh):
             if kind == b"desc":  # sample rate (f64), format ID, flags, bytes a packet, frames a packet, ...
                 d = fh.read(24)
                 if len(d) == 24:
@@ -313,9 +312,6 @@ def caf_no_packet_table(p: Path) -> bytes | None:
                 packets = struct.unpack(">q", fh.read(8).rjust(8, b"\0"))[0]
             elif kind == b"data":  # an edit count (4 bytes), then the packets: to the file's end where -1
                 audio = (size - pos - 12 if n < 0 else min(n, size - pos - 12)) - 4
-            if n < 0:
-                break
-            pos += 12 + n
     return fmt if fmt is not None and varying and packets <= 0 and audio > 0 else None
 
 
@@ -324,15 +320,7 @@ def caf_no_data(p: Path) -> bool:
     not even that, as a recorder that wrote the chunk's header and no more leaves it). libsndfile refuses a size of 0
     with an error of its own ("Unspecified internal error", "SF_INFO struct incomplete"), not as an empty file."""
     with open(p, "rb") as fh:
-        if fh.read(4) != b"caff":
-            return False
-        pos, size = 8, os.fstat(fh.fileno()).st_size
-        while pos + 12 <= size:
-            fh.seek(pos)
-            kind, n = struct.unpack(">4sq", fh.read(12))
+        for kind, _, n, _ in _caf_chunks(fh):
             if kind == b"data":
                 return 0 <= n <= 4
-            if n < 0:
-                return False
-            pos += 12 + n
     return False
