@@ -13,11 +13,17 @@ They are committed in tests/fixtures/listener (about 0.5 MB, a few minutes of CP
 """
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "samples" / "activate_kitchen_lights.wav"
@@ -27,7 +33,7 @@ COMMAND_SPAN_S = (2.6, 4.15)
 FIXTURES = ROOT / "tests" / "fixtures" / "listener"
 
 __all__ = ["TinyModels", "tiny_models", "make_tiny_models", "SAMPLE", "KEYWORD_END_S", "COMMAND",
-           "activate_without_end_table"]
+           "activate_without_end_table", "listening_with_exec"]
 
 
 def activate_without_end_table(folder: Path) -> Path:
@@ -49,6 +55,39 @@ class TinyModels:
     detector: Path
     recognizer: Path
     stream: Path
+
+
+def listening_with_exec(models: TinyModels, tmp_path: Path, child: str, args: str, started: Path,
+                        restore: signal.Signals, stdout: int = subprocess.PIPE) -> subprocess.Popen:
+    """`speechseq listen --json` in real time on the demo recording followed by 60 s of silence (still listening
+    long after the command's final), in a session of its own as a terminal's foreground job is, with --exec running
+    the Python script `child` (written to tmp_path/child.py) with `args`; returned once the command wrote the file
+    `started`. `restore` is set back to its default action in listen: a shell's background job ignores SIGINT and
+    nohup SIGHUP, and listen would inherit that."""
+    audio, rate = sf.read(SAMPLE, dtype="float32")
+    wav = tmp_path / "then-silence.wav"
+    sf.write(wav, np.concatenate([audio, np.zeros(60 * rate, np.float32)]), rate)
+    script = tmp_path / "child.py"
+    script.write_text(child)
+    proc = subprocess.Popen([sys.executable, "-m", "speechseq", "listen", "--input", str(wav), "--json",
+                             "--keyword-model", str(models.detector), "--model", str(models.recognizer),
+                             "--no-partials", "--lm", "none", "--decoder", "greedy",
+                             "--exec", f"{sys.executable} {script} {args}"],
+                            cwd=ROOT, stdout=stdout, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(restore, signal.SIG_DFL))
+    try:
+        for _ in range(1200):
+            if started.is_file() and started.read_text() or proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None and started.is_file() and started.read_text(), (
+            proc.stderr.read() if proc.poll() is not None else f"no {started} in 60 s")
+    except BaseException:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        raise
+    return proc
 
 
 def _train_detector(audio: np.ndarray, out: Path, seed: int = 0) -> None:

@@ -14,13 +14,10 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
-import soundfile as sf
-
 from speechseq.commands.listen import _Output
 from speechseq.runtime.events import FinalEvent
 
-from .listener_fixtures import ROOT, SAMPLE, tiny_models  # noqa: F401  (fixture)
+from .listener_fixtures import listening_with_exec, tiny_models  # noqa: F401  (fixture)
 
 # A command that says it started (its pid), then finishes in `sleep` seconds, writing the text it was given; a Ctrl+C
 # that reaches it is written down too.
@@ -37,29 +34,11 @@ open(mark + '.done', 'w').write(sys.argv[-1])
 
 
 def _listening(tiny_models, tmp_path: Path, sleep_s: float) -> tuple[subprocess.Popen, Path]:  # noqa: F811
-    """`speechseq listen --json` in real time on the demo recording followed by 60 s of silence (still listening
-    long after the command's final), in a session of its own as a terminal's foreground job is, with --exec running
-    CHILD; returned once the command started (its mark: tmp_path/cmd)."""
-    audio, rate = sf.read(SAMPLE, dtype="float32")
-    wav = tmp_path / "then-silence.wav"
-    sf.write(wav, np.concatenate([audio, np.zeros(60 * rate, np.float32)]), rate)
-    child = tmp_path / "child.py"
-    child.write_text(CHILD)
+    """`speechseq listen` with --exec running CHILD (listener_fixtures.listening_with_exec), SIGINT restored in it;
+    returned once the command started (its mark: tmp_path/cmd)."""
     mark = tmp_path / "cmd"
-    m = tiny_models
-    # (SIGINT restored in the child: a shell's background job ignores it, and the child would inherit that)
-    proc = subprocess.Popen([sys.executable, "-m", "speechseq", "listen", "--input", str(wav), "--json",
-                             "--keyword-model", str(m.detector), "--model", str(m.recognizer), "--no-partials",
-                             "--lm", "none", "--decoder", "greedy",
-                             "--exec", f"{sys.executable} {child} {mark} {sleep_s}"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    started = Path(f"{mark}.started")
-    for _ in range(1200):
-        if started.is_file() and started.read_text() or proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    assert proc.poll() is None and started.read_text(), proc.stderr.read() if proc.poll() is not None else ""
+    proc = listening_with_exec(tiny_models, tmp_path, CHILD, f"{mark} {sleep_s}", Path(f"{mark}.started"),
+                               signal.SIGINT)
     return proc, mark
 
 

@@ -73,6 +73,16 @@ def _splice_script():
     return load_script("make_splice_data", register=True)  # the align pool pickles its worker by module name
 
 
+def _splice_keyword(tmp_path: Path, keyword: str, phones: str, positives: int, negatives: int):
+    """The splice script's keyword step for `keyword` on a recording aligned to `phones` (tests/phone_bank.py),
+    written to tmp_path/kw: (the script, that folder)."""
+    script = _splice_script()
+    out = tmp_path / "kw"
+    script.cmd_keyword(argparse.Namespace(keyword=keyword, align=phone_recording(tmp_path, phones), out=str(out),
+                                          positives=positives, negatives=negatives, fade=80, seed=0))
+    return script, out
+
+
 def _fake_align(item):
     return item[0], [["AH", 0, 10]], None
 
@@ -96,11 +106,7 @@ def test_splice_align_never_reads_evaluation_audio(tmp_path, monkeypatch):
                     reason="needs pocketsphinx and wamerican")
 def test_spliced_negatives_never_spell_the_keywords_phones(tmp_path, capsys):
     """Knight (N AY T): "night" and "nightly" spliced from the same phones would be the keyword labelled negative."""
-    script = _splice_script()
-    phone_recording(tmp_path, "N AY T L IY F IH SIL")
-    out = tmp_path / "kw"
-    script.cmd_keyword(argparse.Namespace(keyword="knight", align=str(tmp_path / "align.json"), out=str(out),
-                                          positives=3, negatives=40, fade=80, seed=0))
+    script, out = _splice_keyword(tmp_path, "knight", "N AY T L IY F IH SIL", positives=3, negatives=40)
     prons = script._dictionary()
     neg = [json.loads(line) for line in (out / "negatives.jsonl").read_text().splitlines()]
     assert neg  # "knife", "nigh", "fit", ...
@@ -213,11 +219,7 @@ def test_ctrl_c_stops_the_alignment_without_a_traceback_from_each_worker(tmp_pat
 def test_spliced_positives_are_all_of_the_pronunciations_the_recordings_can_spell(tmp_path, capsys):
     """"route" is R UW T or R AW T: from recordings that never say AW, every other positive was skipped ("no recording
     has the phone 'AW'"), --positives 6 writing 3."""
-    script = _splice_script()
-    phone_recording(tmp_path, "R UW T SIL")
-    out = tmp_path / "kw"
-    script.cmd_keyword(argparse.Namespace(keyword="route", align=str(tmp_path / "align.json"), out=str(out),
-                                          positives=6, negatives=0, fade=80, seed=0))
+    _, out = _splice_keyword(tmp_path, "route", "R UW T SIL", positives=6, negatives=0)
     printed = capsys.readouterr()
     pos = [json.loads(line) for line in (out / "positives.jsonl").read_text().splitlines()]
     assert len(pos) == 6 and "skipped 'route'" not in printed.out + printed.err

@@ -6,17 +6,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
-
-import numpy as np
-import soundfile as sf
 
 from speechseq.train.synth import SynthJob, Voice
 from speechseq.train.synth_cache import job_path, synthesize_many
 
-from .listener_fixtures import ROOT, SAMPLE, tiny_models  # noqa: F401  (fixture)
+from .listener_fixtures import listening_with_exec, tiny_models  # noqa: F401  (fixture)
 
 
 def test_a_job_with_factors_synthesize_refuses_is_skipped_not_the_batch(tmp_path, capsys):
@@ -65,26 +61,12 @@ def test_a_terminal_hang_up_ends_the_exec_commands_too(tiny_models, tmp_path):  
     in it and ended with listen. In sessions of their own (session 48, for Ctrl+C), they were left running for ever,
     away from any terminal, while listen died of the SIGHUP without its exit's clean-up. listen now ends them, as
     the hang-up would have, and exits."""
-    audio, rate = sf.read(SAMPLE, dtype="float32")
-    wav = tmp_path / "then-silence.wav"
-    sf.write(wav, np.concatenate([audio, np.zeros(60 * rate, np.float32)]), rate)
-    child = tmp_path / "child.py"
-    child.write_text(SLEEPER)
     mark = tmp_path / "pid"
-    m = tiny_models
-    proc = subprocess.Popen([sys.executable, "-m", "speechseq", "listen", "--input", str(wav), "--json",
-                             "--keyword-model", str(m.detector), "--model", str(m.recognizer), "--no-partials",
-                             "--lm", "none", "--decoder", "greedy", "--exec", f"{sys.executable} {child} {mark} 120"],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True,   # (SIGHUP as a terminal's job has it: not nohup's, inherited)
-                            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL))
+    # (SIGHUP as a terminal's job has it: not nohup's, inherited)
+    proc = listening_with_exec(tiny_models, tmp_path, SLEEPER, f"{mark} 120", mark, signal.SIGHUP,
+                               stdout=subprocess.DEVNULL)
     pid = None
     try:
-        for _ in range(1200):
-            if mark.is_file() or proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        assert proc.poll() is None and mark.is_file(), proc.stderr.read() if proc.poll() is not None else ""
         pid = int(mark.read_text())
         os.killpg(proc.pid, signal.SIGHUP)                   # the terminal's hang-up, to its foreground job
         proc.wait(timeout=30)

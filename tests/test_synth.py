@@ -302,18 +302,24 @@ def test_sentence_filter_drops_dev_prompts(tmp_path):
     assert dropped == 1
 
 
+def _loaded(tmp_path, text: str) -> tuple[list[str], int]:
+    """load_sentences (3 to 15 words, nothing excluded) on a file holding `text`: (kept, dropped)."""
+    path = tmp_path / "t.txt"
+    path.write_text(text)
+    return synth_sets.load_sentences([str(path)], 3, 15, [])
+
+
 def test_sentences_with_titles_normalize_spells_are_kept(tmp_path):
     # "Mr.", "Mrs.", "Dr.", "etc." are said by espeak-ng, flite and festival as normalize writes them (mister, missus,
     # doctor, et cetera), yet every such line was dropped: 247 of LJSpeech's sentences of 3-15 words
-    text = tmp_path / "t.txt"
-    text.write_text("Mr. Smith and Mrs. Jones met Dr. Brown today.\n"
-                    "They sold apples, pears, etc. at the market.\n"
-                    "Did England let nature take her course? No.\n"       # the word no, not "No." before a number
-                    "Mr. Smith paid 5 dollars.\n"                          # still out: engines read digits their way
-                    "The FBI came to the house.\n"
-                    "The court heard Smith, Jr. on the matter.\n"          # espeak-ng and flite say "J R"
-                    "The firm of Rogers and Co. was broken into.\n")       # normalize leaves "co" as written
-    kept, dropped = synth_sets.load_sentences([str(text)], 3, 15, [])
+    kept, dropped = _loaded(tmp_path,
+                            "Mr. Smith and Mrs. Jones met Dr. Brown today.\n"
+                            "They sold apples, pears, etc. at the market.\n"
+                            "Did England let nature take her course? No.\n"  # the word no, not "No." before a number
+                            "Mr. Smith paid 5 dollars.\n"                    # still out: engines read digits their way
+                            "The FBI came to the house.\n"
+                            "The court heard Smith, Jr. on the matter.\n"    # espeak-ng and flite say "J R"
+                            "The firm of Rogers and Co. was broken into.\n")  # normalize leaves "co" as written
     assert kept == ["Mr. Smith and Mrs. Jones met Dr. Brown today.", "They sold apples, pears, etc. at the market.",
                     "Did England let nature take her course? No."]
     assert dropped == 0
@@ -323,26 +329,22 @@ def test_sentences_with_dr_not_before_a_name_are_dropped(tmp_path):
     # "Dr" before no capitalised name is "doctor" to espeak-ng but "drive" to flite ("Ask the Dr.", "The Dr's office")
     # and festival ("Elm Dr is closed"), and normalize writes "drive" after a street name ("Elm Dr."), so that the
     # transcript was not what one engine or another said
-    text = tmp_path / "t.txt"
-    text.write_text("We moved to a house on Elm Dr.\n"
-                    "They went to ask the Dr. about it.\n"
-                    "The Dr's office was closed all day.\n"
-                    "Turn left at Elm Dr and keep going.\n"
-                    "While Dr. Perry waited, Dr Jones spoke.\n")         # before a name every engine says doctor
-    kept, _ = synth_sets.load_sentences([str(text)], 3, 15, [])
+    kept, _ = _loaded(tmp_path, "We moved to a house on Elm Dr.\n"
+                                "They went to ask the Dr. about it.\n"
+                                "The Dr's office was closed all day.\n"
+                                "Turn left at Elm Dr and keep going.\n"
+                                "While Dr. Perry waited, Dr Jones spoke.\n")    # before a name every engine says doctor
     assert kept == ["While Dr. Perry waited, Dr Jones spoke."]
 
 
 def test_abbreviations_engines_read_otherwise_are_dropped_without_their_dot(tmp_path):
     # Only the dotted forms were dropped: "St Paul's" went to training as "st paul's" (every engine says saint),
     # "vs" as "versus" (espeak-ng says "V S"), "Jr" as "jr"; "Prof." is "professor" but engines say "prof"
-    text = tmp_path / "t.txt"
-    text.write_text("We walked down to St Paul's church today.\n"
-                    "The Lakers vs Celtics game ran late tonight.\n"
-                    "The court heard John Smith Jr on the matter.\n"
-                    "Prof. Green spoke to the whole class.\n"
-                    "Prof Green spoke to the whole class again.\n")        # "prof" as engines say it
-    kept, _ = synth_sets.load_sentences([str(text)], 3, 15, [])
+    kept, _ = _loaded(tmp_path, "We walked down to St Paul's church today.\n"
+                                "The Lakers vs Celtics game ran late tonight.\n"
+                                "The court heard John Smith Jr on the matter.\n"
+                                "Prof. Green spoke to the whole class.\n"
+                                "Prof Green spoke to the whole class again.\n")    # "prof" as engines say it
     assert kept == ["Prof Green spoke to the whole class again."]
 
 
@@ -350,14 +352,12 @@ def test_abbreviations_engines_spell_by_letter_are_dropped(tmp_path):
     # normalize writes "i.e." that is, "e.g." for example, leaves "Sgt." and "Esq." as "sgt", "esq"; flite says
     # "I E", "E G", "S G T", "E S Q" and espeak-ng "I E", "S G T", so that the transcript was not what was said (16 of
     # LJSpeech's lines hold one of them)
-    text = tmp_path / "t.txt"
-    text.write_text("It breathes by lungs and by gills, i.e., both air and water.\n"
-                    "A bean plant with a higher animal, e.g. a frog.\n"
-                    "E.g. the cheap paper should not sacrifice toughness.\n"
-                    "Sgt. Harkness of the Dallas police came in.\n"
-                    "The letter went to Thomas Briggs, Esq., on Lombard Street.\n"
-                    "The ice on the pond broke in the spring.\n")          # "ice", "egg" words are no abbreviation
-    kept, _ = synth_sets.load_sentences([str(text)], 3, 15, [])
+    kept, _ = _loaded(tmp_path, "It breathes by lungs and by gills, i.e., both air and water.\n"
+                                "A bean plant with a higher animal, e.g. a frog.\n"
+                                "E.g. the cheap paper should not sacrifice toughness.\n"
+                                "Sgt. Harkness of the Dallas police came in.\n"
+                                "The letter went to Thomas Briggs, Esq., on Lombard Street.\n"
+                                "The ice on the pond broke in the spring.\n")   # "ice", "egg" words are no abbreviation
     assert kept == ["The ice on the pond broke in the spring."]
 
 

@@ -1,12 +1,14 @@
 """`speechseq train recognizer`: train a BiLSTM + CTC recogniser from manifests.
 
-    speechseq train recognizer --manifest ../shared/data/kathleen/manifest.jsonl \\
+    speechseq train recognizer --manifest ../shared/data/kathleen/manifest.jsonl@train \\
         --manifest cache/synth/sentences/train.jsonl --out runs/my-recognizer --epochs 30
     speechseq export runs/my-recognizer/best.pt --out models/my-recognizer.onnx --int8
 
-A clip that is missing or cannot be read is reported on one line and left out. Features are computed
-once (and cached in OUT/features) and augmented on the fly. Rerunning the
-same command resumes from OUT/last.pt (other manifests, another model size, or another --lr, --seed,
+--manifest PATH@SPLIT takes that split of PATH alone; --split S takes split S of every --manifest without its own
+@SPLIT; a manifest with neither gives every row but those of the evaluation splits (dev, test, validation). Each
+manifest's count of training utterances is said before training. A clip that is missing or cannot be read is
+reported on one line and left out. Features are computed once (and cached in OUT/features) and augmented on the fly.
+Rerunning the same command resumes from OUT/last.pt (other manifests, another model size, or another --lr, --seed,
 --batch-seconds, --repeat, augmentation or number of processes (torchrun --nproc-per-node): an error; --epochs
 may grow, but raised on a finished run, the learning rate's cosine decay is stretched over the new total: the rate
 jumps from its floor (5 % of --lr) back to about half of --lr for twice the epochs, and decays again; give the
@@ -24,6 +26,7 @@ import math
 import os
 import sys
 import zlib
+from collections import Counter
 from pathlib import Path
 
 from ..errors import SpeechseqError
@@ -32,7 +35,6 @@ from .common import HelpFormatter, bounded, checked_device, draws_bars, output_d
 from .runs import only_run, resumable, run_path, writable_out
 
 
-# manifest splits that hold evaluation data (Kathleen dev, FSDD test): left out of a manifest read without --split
 # RecognizerConfig fields -> the options that set them (to name them when a rerun differs)
 OPTIONS = {"hidden": "--hidden", "front_dim": "--hidden", "layers": "--layers", "stride": "--stride",
            "front": "--front"}
@@ -40,6 +42,7 @@ OPTIONS = {"hidden": "--hidden", "front_dim": "--hidden", "layers": "--layers", 
 
 EXAMPLES = """examples:
   speechseq train recognizer --manifest ../shared/data/kathleen/manifest.jsonl --split train --out runs/rec
+  speechseq train recognizer --manifest kathleen/manifest.jsonl@train --manifest synth/train.jsonl --out runs/mix
   speechseq train recognizer --manifest corpus-a.jsonl --manifest corpus-b.jsonl --repeat 1 --repeat 3 --out runs/rec2"""
 
 
@@ -51,11 +54,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--manifest", action="append", required=True, metavar="PATH",
-                   help="training manifest or corpus directory (repeat to mix several)")
-    p.add_argument("--split", help="only this split of every --manifest (e.g. train; a manifest without a row of it, "
-                   "such as `synth sentences`' train.jsonl, is an error); without it, every row but those of the "
-                   "evaluation splits dev and test")
+    p.add_argument("--manifest", action="append", required=True, metavar="PATH[@SPLIT]", type=manifest_arg,
+                   help="training manifest or corpus directory (repeat to mix several); PATH@SPLIT: only that split "
+                        "of this one (e.g. kathleen/manifest.jsonl@train beside a synth train.jsonl, whose rows name "
+                        "no split)")
+    p.add_argument("--split", help="only this split of every --manifest without its own @SPLIT (a manifest without a "
+                   "row of it is an error that names the splits it has); without either, every row but those of "
+                   "the evaluation splits dev, test and validation")
     p.add_argument("--repeat", action="append", type=bounded(float, ge=0), metavar="R",
                    help="times each --manifest is used per epoch, in order (default 1 each)")
     p.add_argument("--val-manifest", metavar="PATH", help="validation manifest (default: 3%% held out of training)")
@@ -78,11 +83,42 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="random seed (initial weights, batches, augmentation)")
 
 
+def manifest_split(text: str) -> tuple[str, str | None]:
+    """(path, split) of a --manifest PATH[@SPLIT]; split None where none is named. A file or folder whose own name
+    holds an '@' is that path (as is TEXT whose part after the last '@' holds a '/': no split name does)."""
+    path, at, split = text.rpartition("@")
+    if not at or Path(text).exists() or "/" in split or os.sep in split:
+        return text, None
+    if not path or not split.strip():
+        raise SpeechseqError(f"--manifest {text}: give it as PATH@SPLIT (e.g. manifest.jsonl@train), or PATH alone "
+                             "for every row but those of the evaluation splits")
+    return path, split
+
+
+def manifest_arg(text: str) -> str:
+    """argparse's check of a --manifest (manifest_split): the text as given."""
+    try:
+        manifest_split(text)
+    except SpeechseqError as err:
+        raise argparse.ArgumentTypeError(str(err).split(": ", 1)[1]) from None
+    return text
+
+
+def _selected(args: argparse.Namespace) -> list[tuple[str, str | None]]:
+    """Each --manifest's path and the split taken of it: its own @SPLIT, else --split, else None (every row but
+    those of the evaluation splits)."""
+    picked = [manifest_split(m) for m in args.manifest]
+    return [(path, args.split if split is None else split) for path, split in picked]
+
+
 def _sources(args: argparse.Namespace) -> dict:
     """What the run is trained and validated on (runs.run_path), kept in OUT/last.pt to compare on a rerun:
-    the feature cache is named by position (m0, m1, val), so other data would resume on the old features."""
-    out = Path(args.out)
-    return {"--manifest": [run_path(m, out) for m in args.manifest], "--split": args.split,
+    the feature cache is named by position (m0, m1, val), so other data would resume on the old features. One
+    split for every manifest is recorded as --split was before @SPLIT (runs made then resume); else one each."""
+    out, picked = Path(args.out), _selected(args)
+    splits = [split for _, split in picked]
+    return {"--manifest": [run_path(m, out) for m, _ in picked],
+            "--split": splits[0] if len(set(splits)) == 1 else [s if s is not None else "(none)" for s in splits],
             "--val-manifest": run_path(args.val_manifest, out) if args.val_manifest else None,
             "--val-split": args.val_split if args.val_manifest else None}
 
@@ -113,15 +149,20 @@ def _cached(cache: Path, name: str, manifest: str, split: str | None, source: st
     where = manifest + (f" (split {split!r})" if split else "")
     if not utts:
         raise SpeechseqError(f"{manifest}: no utterances" + (f" in split {split!r}" if split else "")
-                             + (f" that can be read ({skipped} skipped)" if skipped else ""))
+                             + (f" that can be read ({skipped} skipped)" if skipped else "")
+                             + (_splits_held(manifest, name) if split and not skipped else ""))
+    if split is not None and name != "val":
+        _say_left_out(manifest, split, len(utts))
     if split is None:  # evaluation rows (Kathleen dev, FSDD test) are trained and validated on only when named
         evaluation = sum(u.split in EVAL_SPLITS for u in utts)
         if evaluation == len(utts):
+            named = "PATH@SPLIT or --split" if name != "val" else "--val-split"
             raise SpeechseqError(f"{manifest}: every row is of an evaluation split ({'/'.join(EVAL_SPLITS)}), never "
-                                 f"used unless named: give the split ({'--split' if name != 'val' else '--val-split'})")
+                                 f"used unless named: give the split ({named})")
         if evaluation:
             warn(f"{manifest}: {evaluation} rows of the evaluation splits ({'/'.join(EVAL_SPLITS)}) left out; "
-                 f"{'--split' if name != 'val' else '--val-split'} S would take split S alone, of every manifest")
+                 + ("--manifest PATH@S would take split S alone (--split S: of every --manifest)" if name != "val"
+                    else "--val-split S would take split S alone"))
             utts = [u for u in utts if u.split not in EVAL_SPLITS]
     if not any(normalize(u.text) for u in utts):
         raise SpeechseqError(f"{where}: no utterance has text in a-z ' after normalisation ({len(utts)} rows)")
@@ -134,6 +175,50 @@ def _cached(cache: Path, name: str, manifest: str, split: str | None, source: st
     stamps.write_text(json.dumps({**_stamps(stamps), name: stamp}, indent=1))
     bank.save(cache / name)
     return bank
+
+
+def _split_counts(manifest: str) -> Counter | None:
+    """How many rows of each split (None: a row that names none) the manifest holds, its missing clips counted
+    (None where it cannot be read whole: a Common Voice folder needs a split)."""
+    import warnings
+
+    from ..train.data import load_manifest
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # said once already, as the rows were loaded
+            return Counter(u.split for u in load_manifest(manifest, skip_missing=True))
+    except SpeechseqError:
+        return None
+
+
+def _shown(counts: Counter) -> str:
+    return ", ".join(f"{'no split' if s is None else repr(s)} {n}" for s, n in sorted(
+        counts.items(), key=lambda kv: (kv[0] is None, kv[0] or "")))
+
+
+def _splits_held(manifest: str, name: str) -> str:
+    """The end of the error for a split the manifest has no row of: the splits it holds."""
+    counts = _split_counts(manifest)
+    if not counts:
+        return ""
+    how = ("; --manifest PATH@SPLIT names one manifest's split, --split that of every --manifest without one, and "
+           "PATH alone takes every row but those of the evaluation splits") if name != "val" else ""
+    return f" (its rows: {_shown(counts)}){how}"
+
+
+def _say_left_out(manifest: str, split: str, taken: int) -> None:
+    """One line for the rows of other splits a --manifest's split leaves out, a warning where some name no split
+    (a manifest mixed of rows with and without one lost those silently)."""
+    counts = _split_counts(manifest)
+    if not counts:
+        return
+    counts.pop(split, None)
+    if counts:
+        print(f"{manifest}: {taken} rows of split {split!r} taken; left out: {_shown(counts)}", file=sys.stderr)
+    if counts.get(None):
+        warn(f"{manifest}: {counts[None]} rows that name no split left out by split {split!r} (give this manifest "
+             f"without @{split} and --split for them too: every row but those of the evaluation splits)")
 
 
 def _stamps(path: Path) -> dict:
@@ -213,8 +298,8 @@ def _banks(args: argparse.Namespace, check: bool = True):
         resumable(Path(args.out), KIND, {}, OPTIONS, _sources(args))
     cache = Path(args.out) / "features"
     train_parts, val_parts = [], []
-    for k, m in enumerate(args.manifest):
-        bank = _cached(cache, f"m{k}", m, args.split, Path(m).parent.name or f"m{k}")
+    for k, (m, split) in enumerate(_selected(args)):
+        bank = _cached(cache, f"m{k}", m, split, Path(m).parent.name or f"m{k}")
         if args.val_manifest:
             train_parts.append(bank)
         else:  # whole transcripts on one side only
@@ -258,6 +343,9 @@ def setup(args: argparse.Namespace, device: str, verbose: bool = True, world: in
     warmup = min(500, max(1, args.epochs * epoch_steps(train, opts, 0, world) // 10))
     loop_cfg = LoopConfig(epochs=args.epochs, lr=args.lr, device=device, seed=args.seed, warmup_steps=warmup)
     if verbose:
+        for (m, split), part in zip(_selected(args), train_parts):
+            rows = f"split {split!r}" if split is not None else "every row but the evaluation splits'"
+            print(f"--manifest {m} ({rows}): {len(part)} training utterances", file=sys.stderr)
         print(f"training on {len(train)} utterances ({train.hours:.2f} h), validating on {len(val)}", file=sys.stderr)
     return dict(train=train, val={"val": val}, out_dir=args.out, model_cfg=model_cfg, loop_cfg=loop_cfg, opts=opts,
                 noise=None if args.no_augment else colored_noise_features(FRONTEND),

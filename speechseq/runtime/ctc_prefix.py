@@ -6,7 +6,8 @@
         new_pb, new_pnb, total = advance(pb, pnb, last, pr.lp[t])
         if not pr.active[t]: ...                             # nothing extends at this frame
         ext = extensions(pb, total, new_pnb, last, ppos, pr, t)   # (n, k), merges done in place
-        ... rank, keep the beam, trie.child(...) for the new prefixes, trie.parent_positions(ids)
+        kept, rows, cols = choose(stay, grow, beam_size)        # scores of staying (n,), growing (n, k)
+        ... trie.child(...) for the new prefixes, trie.parent_positions(ids)
     tokens, frames = trie.backtrace(node)
 
 Each prefix carries log P(prefix, paths ending in blank) `pb` and in a symbol `pnb`; `last` is
@@ -20,7 +21,7 @@ import numpy as np
 
 from ..text import BLANK
 
-__all__ = ["NEG", "Pruning", "prune", "advance", "extensions", "PrefixTrie"]
+__all__ = ["NEG", "Pruning", "prune", "advance", "extensions", "choose", "PrefixTrie"]
 
 NEG = -np.inf
 
@@ -99,6 +100,19 @@ def extensions(pb: np.ndarray, total: np.ndarray, new_pnb: np.ndarray, last: np.
         new_pnb[js] = np.logaddexp(new_pnb[js], ext[r, c])
         ext[r, c] = NEG
     return ext
+
+
+def choose(stay: np.ndarray, grow: np.ndarray, beam_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The next beam, from the scores of n prefixes kept as they are, `stay` (n,), and grown by each of the frame's
+    k symbols, `grow` (n, k): the `beam_size` best (unordered) but those of probability 0, as (places of the
+    prefixes kept, and of each one grown its prefix's place and its symbol's column); all three empty where every
+    score is -inf (the caller says why)."""
+    scores = np.concatenate([stay, grow.ravel()])
+    sel = np.argpartition(-scores, beam_size - 1)[:beam_size] if scores.size > beam_size else np.arange(scores.size)
+    sel = sel[scores[sel] > NEG]
+    n, k = len(stay), grow.shape[1]
+    grown = sel[sel >= n] - n
+    return sel[sel < n], grown // k, grown % k
 
 
 class PrefixTrie:

@@ -20,7 +20,7 @@ import numpy as np
 
 from speechseq.text import BLANK, CTC_SIZE, EOS, SOS, SPACE, decode
 
-from .ctc_prefix import PrefixTrie, advance, extensions, prune
+from .ctc_prefix import PrefixTrie, advance, choose, extensions, prune
 
 __all__ = ["Hypothesis", "Word", "AttentionHypothesis", "LanguageModel", "greedy", "prefix_beam_search",
            "ctc_align", "word_timestamps", "words_not_before", "words_not_after", "attention_beam_search",
@@ -202,18 +202,14 @@ def prefix_beam_search(
         if fuse:
             stay = stay + bonus
             grow = ext + (bonus + beta)[:, None] + alpha * lm_rows[:, cand]
-        scores = np.concatenate([stay, grow.ravel()])
-        sel = np.argpartition(-scores, beam_size - 1)[:beam_size] if scores.size > beam_size else np.arange(scores.size)
-        sel = sel[scores[sel] > _NEG]
-        if sel.size == 0:
+        kept, rows, cols = choose(stay, grow, beam_size)
+        if kept.size + rows.size == 0:
             raise ValueError(f"every prefix has probability 0 at frame {t}: pass log-softmax outputs")
-        n_beam = len(ids)
-        kept, grown = sel[sel < n_beam], sel[sel >= n_beam] - n_beam
-        rows, syms = grown // pr.k, cand[grown % pr.k]
+        syms = cand[cols]
         new_ids = [ids[j] for j in kept.tolist()]
         new_ids += [trie.child(ids[i], sym, t) for i, sym in zip(rows.tolist(), syms.tolist())]
-        pb = np.concatenate([new_pb[kept], np.full(grown.size, _NEG)])
-        pnb = np.concatenate([new_pnb[kept], ext.ravel()[grown]])
+        pb = np.concatenate([new_pb[kept], np.full(rows.size, _NEG)])
+        pnb = np.concatenate([new_pnb[kept], ext[rows, cols]])
         last = np.concatenate([last[kept], syms])
         if fuse:
             n_chars = np.concatenate([n_chars[kept], n_chars[rows] + 1])

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..text import CTC_SIZE, EOS, SOS, SPACE, decode
-from .ctc_prefix import PrefixTrie, advance, check_pruning, extensions, prune
+from .ctc_prefix import PrefixTrie, advance, check_pruning, choose, extensions, prune
 from .decoding import Hypothesis, LanguageModel, _check_log_probs, advance_lm, distinct_texts
 from .lexicon import BOS, EOS_WORD, UNK_WORD, Lexicon
 
@@ -101,7 +101,6 @@ def lexicon_beam_search(log_probs: np.ndarray, lexicon: Lexicon, opts: LexiconOp
     oov = lexicon.oov_node
     word_of, smear = lexicon.search_word, lexicon.search_smear
     pr = prune(lp, o.prune_top_k, o.prune_logp, o.blank_skip)
-    k = pr.k
     trie_p = PrefixTrie()
     ids = [0]
     pb, pnb = np.zeros(1), np.full(1, _NEG)
@@ -154,23 +153,17 @@ def lexicon_beam_search(log_probs: np.ndarray, lexicon: Lexicon, opts: LexiconOp
             grow = grow + o.char_weight * lm_rows[:, cand]
         grow[is_space & (node == 0)[:, None]] = _NEG                 # no empty words
         stay = np.logaddexp(new_pb, new_pnb) + bonus
-        scores = np.concatenate([stay, grow.ravel()])
-        m = o.beam_size
-        sel = np.argpartition(-scores, m - 1)[:m] if scores.size > m else np.arange(scores.size)
-        sel = sel[scores[sel] > _NEG]
-        if sel.size == 0:
+        kept, rows, cidx = choose(stay, grow, o.beam_size)
+        if kept.size + rows.size == 0:
             # the rows are checked (no row of -inf): what is left is a space where it would make an empty word
             raise ValueError(f"every prefix the lexicon search allows has probability 0 at frame {t} (it spells no "
                              "empty word: a space may neither open the text nor follow a space)")
-        n_beam = len(ids)
-        kept, grown = sel[sel < n_beam], sel[sel >= n_beam] - n_beam
-        rows, cidx = grown // k, grown % k
         syms = cand[cidx]
         new_ids = [ids[j] for j in kept.tolist()]
         new_ids += [trie_p.child(ids[i], sym, t) for i, sym in zip(rows.tolist(), syms.tolist())]
         sp = syms == SPACE
         gn = g_node[rows, cidx]
-        pb = np.concatenate([new_pb[kept], np.full(grown.size, _NEG)])
+        pb = np.concatenate([new_pb[kept], np.full(rows.size, _NEG)])
         pnb = np.concatenate([new_pnb[kept], ext[rows, cidx]])
         last = np.concatenate([last[kept], syms])
         finished = np.where(word_of[node[rows]] >= 0, word_of[node[rows]], UNK_WORD)
