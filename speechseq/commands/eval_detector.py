@@ -8,6 +8,8 @@ Negatives: each file is streamed as a live input would be, followed by the secon
 `detect` hears after a file (the posterior rises only after a word ends: a keyword-like word at a
 clip's end fires there), and the events of the runtime's trigger (smoothing, threshold, peak,
 refractory time) are counted at every threshold. The hours are the files' own audio.
+Ctrl+C (or SIGTERM) stops it with the summary of the files measured so far ("interrupted": true
+in it; no DET curve drawn, no threshold saved), and exit code 130.
 """
 from __future__ import annotations
 
@@ -114,20 +116,33 @@ def _matches(value: object, wanted: str) -> bool:
     return str(value) == wanted or (not isinstance(value, str) and json.dumps(value) == wanted)
 
 
+class Stopped(KeyboardInterrupt):
+    """Ctrl+C (or SIGTERM) during a pass over files: `partial`, what the pass returns, over the files done before it
+    (a caller that keeps no partial result stops as on any Ctrl+C)."""
+
+    def __init__(self, partial) -> None:
+        super().__init__()
+        self.partial = partial
+
+
 def positive_scores(det, files: list[Path], show: bool | None = None, skipped: list[Path] | None = None) -> np.ndarray:
     """(P, K) maximum smoothed posterior per padded recording and keyword model. With a `skipped` list, a file
-    that cannot be read is reported, appended there and left out (P counts the others); without, it is an error."""
+    that cannot be read is reported, appended there and left out (P counts the others); without, it is an error.
+    Interrupted: Stopped, holding the scores of the recordings done."""
     from ..audio import load_audio
     from ..train.kwbank import pad_recording
 
     scores, rate = [], det.frontend.cfg.sample_rate  # the models' rate, each file resampled to it
-    for path in progress(files, len(files), "positives", show):
-        try:
-            audio = load_audio(path, rate)
-        except SpeechseqError as err:
-            _skip_or_raise(err, path, skipped)
-            continue
-        scores.append(peak_scores(det, pad_recording(audio, np.random.default_rng(0), sr=rate)))
+    try:
+        for path in progress(files, len(files), "positives", show):
+            try:
+                audio = load_audio(path, rate)
+            except SpeechseqError as err:
+                _skip_or_raise(err, path, skipped)
+                continue
+            scores.append(peak_scores(det, pad_recording(audio, np.random.default_rng(0), sr=rate)))
+    except KeyboardInterrupt:
+        raise Stopped(np.array(scores).reshape(len(scores), len(det.models))) from None
     return np.array(scores).reshape(len(scores), len(det.models))
 
 
@@ -153,26 +168,39 @@ def negative_posteriors(det, files: list[Path], show: bool | None = None, skippe
     """Smoothed posteriors per file and keyword on streamed negatives, and their total hours. With a `skipped`
     list, a file that cannot be read (even part way) is reported, appended there and left out whole. tail: each
     file is followed by `detect`'s second of quiet noise (its posteriors included, not its time in the hours), so
-    that the events counted are those `detect` finds in the file; without, a word at a clip's end never fires."""
-    from ..audio import stream_audio
+    that the events counted are those `detect` finds in the file; without, a word at a clip's end never fires.
+    Interrupted: Stopped, holding the posteriors and hours of the files done (the file under way left out)."""
     from .detect import file_tail
 
-    out, seconds, rate = [], 0.0, det.frontend.cfg.sample_rate
+    done, rate = [], det.frontend.cfg.sample_rate
     quiet = file_tail(rate) if tail else None
-    for path in progress(files, len(files), "negatives", show):
-        state, post, n = det.initial_state(), [[] for _ in det.models], 0
-        try:
-            for block in stream_audio(path, block_s=30.0, sr=rate):
-                n += len(block)
-                _, state = det.step(block, state, post)
-        except SpeechseqError as err:
-            _skip_or_raise(err, path, skipped)
-            continue
-        if quiet is not None:
-            det.step(quiet, state, post)
-        seconds += n / rate
-        out.append([np.concatenate(p) if p else np.zeros(0, np.float32) for p in post])
-    return out, seconds / 3600
+    try:
+        for path in progress(files, len(files), "negatives", show):
+            try:
+                done.append(_streamed(det, path, rate, quiet))  # one append: its posteriors with their seconds
+            except SpeechseqError as err:
+                _skip_or_raise(err, path, skipped)
+    except KeyboardInterrupt:
+        raise Stopped(_posteriors_and_hours(done, rate)) from None
+    return _posteriors_and_hours(done, rate)
+
+
+def _streamed(det, path: Path, rate: int, quiet: np.ndarray | None) -> tuple[list[np.ndarray], int]:
+    """One negative file streamed as a live input (then `quiet`, when given): its smoothed posteriors per keyword
+    and its length in samples."""
+    from ..audio import stream_audio
+
+    state, post, n = det.initial_state(), [[] for _ in det.models], 0
+    for block in stream_audio(path, block_s=30.0, sr=rate):
+        n += len(block)
+        _, state = det.step(block, state, post)
+    if quiet is not None:
+        det.step(quiet, state, post)
+    return [np.concatenate(p) if p else np.zeros(0, np.float32) for p in post], n
+
+
+def _posteriors_and_hours(done: list[tuple[list[np.ndarray], int]], rate: int) -> tuple[list[list[np.ndarray]], float]:
+    return [post for post, _ in done], sum(n for _, n in done) / rate / 3600
 
 
 def count_events(det, k: int, posteriors: list[list[np.ndarray]], threshold: float) -> int:
@@ -191,10 +219,21 @@ def evaluate(det, positives: list[Path], negatives: list[Path], target_fa: float
     m = det.models[0]
     th = float(threshold if threshold is not None else det.thresholds[0])
     skipped: list[Path] = []
-    pos = positive_scores(det, positives, show, skipped)[:, 0] if positives else np.zeros(0)
-    post, hours = negative_posteriors(det, negatives, show, skipped, tail=True) if negatives else ([], 0.0)
+    pos, post, hours, interrupted = np.zeros(0), [], 0.0, False
+    try:  # Ctrl+C (or SIGTERM): the summary of the files done before it, "interrupted" in it
+        if positives:
+            pos = positive_scores(det, positives, show, skipped)[:, 0]
+        if negatives:
+            post, hours = negative_posteriors(det, negatives, show, skipped, tail=True)
+    except Stopped as stop:
+        if isinstance(stop.partial, np.ndarray):
+            pos = stop.partial[:, 0]
+        else:
+            post, hours = stop.partial
+        interrupted = True
     summary: dict = {"model": m.path, "keyword": m.keyword, "threshold": th, "positives": len(pos),
-                     "skipped": len(skipped), "negative_hours": round(hours, 4)}
+                     "skipped": len(skipped), "negative_hours": round(hours, 4),
+                     **({"interrupted": True} if interrupted else {})}
     if len(pos):
         summary["frr"] = round(float((pos < th).mean()), 4)
     curve = None
@@ -246,13 +285,22 @@ def run(args: argparse.Namespace) -> int:
         save_needs(model, positives, negatives)
     det = Detector.load([model], range_db=guard_range(args.range_db))
     summary, curve = evaluate(det, positives, negatives, args.target_fa, args.threshold)
+    if summary.get("interrupted"):  # the files done, printed; no curve nor threshold from a part of the sets
+        _print_summary(summary, args.json)
+        kept = " and ".join(what for what, given in (("no DET curve was drawn", args.det),
+                                                 ("no threshold was saved", args.save_threshold)) if given)
+        warn("interrupted: the summary is that of the files measured before it" + (f"; {kept}" if kept else ""))
+        raise KeyboardInterrupt
     failure = None  # the summary is printed in any case: the evaluation is not lost
     if args.det:
         if curve is None:
             failure = SpeechseqError("a DET curve needs both --positives and --negatives that can be read")
         else:
-            plot_det([curve], args.det, title=f"{summary['keyword']}: DET")
-            summary["det"] = args.det
+            try:
+                plot_det([curve], args.det, title=f"{summary['keyword']}: DET")
+                summary["det"] = args.det
+            except OSError as err:  # a full disk, a folder gone meanwhile: found after the whole evaluation
+                failure = SpeechseqError(f"--det {args.det}: not written ({err.strerror or err})")
     if args.save_threshold and failure is None:
         try:
             summary["saved_threshold"] = save_threshold(model, summary)
@@ -261,17 +309,21 @@ def run(args: argparse.Namespace) -> int:
         except OSError as err:  # a full disk, say (what save_needs could check was): the summary still printed
             failure = SpeechseqError(f"--save-threshold: cannot write {model} ({err.strerror or err}): the "
                                      "threshold was not saved; the model is as it was")
-    if args.json:
-        print_json_line(summary)
-    else:
-        for k, v in summary.items():
-            print(f"{k:>22}: {v}")
+    _print_summary(summary, args.json)
     if failure is not None:
         raise failure
     if summary["skipped"]:
         warn(f"{summary['skipped']} of {len(positives) + len(negatives)} file(s) could not be read and were skipped")
         return 1
     return 0
+
+
+def _print_summary(summary: dict, as_json: bool) -> None:
+    if as_json:
+        print_json_line(summary)
+    else:
+        for k, v in summary.items():
+            print(f"{k:>22}: {v}")
 
 
 MIN_SAVE_HOURS = 0.25  # negatives --save-threshold needs

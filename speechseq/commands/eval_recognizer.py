@@ -37,7 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "utterance is matched whole against the list, as listen matches what follows its "
                                    "trigger word; with a VAD (--vad auto, silero or energy), as transcribe (whose VAD is on by "
                                    "default) matches: the stretches of speech a pause splits are tried alone and "
-                                   "together, so that a word said before a command is left out.",
+                                   "together, so that a word said before a command is left out. Ctrl+C (or "
+                                   "SIGTERM) stops it with the figures of the utterances recognised so far, printed "
+                                   "and written to --json (its \"interrupted\": true), and exit code 130.",
                        formatter_class=HelpFormatter)
     p.add_argument("--manifest", required=True, help="manifest file or corpus directory")
     p.add_argument("--split", help="only this split (e.g. dev, test)")
@@ -64,47 +66,71 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def evaluate(rec, utterances, opts, show_progress: bool | None = None, vad=None) -> dict:
     """Recognise `utterances` (speechseq.train.data.Utterance); figures in percent. With a `vad`,
-    as `transcribe` does: only the speech regions it finds are recognised."""
-    from ..audio import load_audio
+    as `transcribe` does: only the speech regions it finds are recognised. Ctrl+C (or SIGTERM) stops the pass: the
+    figures are those of the utterances recognised before it, "interrupted" True (none recognised: it is raised)."""
     from ..metrics import cer, wer
     from ..text import normalize
 
     _need_words([normalize(u.text) for u in utterances])  # before the work, where it is the manifest's fault
-    refs, hyps, audio_s, compute_s, failed = [], [], 0.0, 0.0, 0
-    for u in progress(utterances, total=len(utterances), desc="recognising", enable=show_progress):
-        try:
-            x = load_audio(u.audio, rec.frontend.sample_rate)  # (a file cut short is said, by common.warn, beside bars)
-        except SpeechseqError as err:
-            warn(str(err))
-            failed += 1
-            continue
-        if u.offset is not None:
-            sr, whole = rec.frontend.sample_rate, len(x)
-            x = x[int(u.offset * sr): None if u.end is None else int(u.end * sr)]
-            if len(x) == 0:  # a segment past the file's end holds no audio, as an empty file (skipped) holds none
-                warn(f"{u.audio}: the segment from {u.offset:g} s holds no audio samples (the file has "
-                     f"{whole / sr:g} s); skipped")
+    done, failed, interrupted = [], 0, False
+    try:
+        for u in progress(utterances, total=len(utterances), desc="recognising", enable=show_progress):
+            row = _recognise(rec, u, opts, vad)
+            if row is None:
                 failed += 1
-                continue
-        t0 = time.perf_counter()
-        if vad is not None or len(x) > 20 * rec.frontend.sample_rate:
-            r = rec.transcribe([x], opts, vad=vad)
-        else:
-            r = rec.recognize(x, opts, onset=False)  # the text only: the words' onset bound would be timed
-        compute_s += time.perf_counter() - t0
-        audio_s += len(x) / rec.frontend.sample_rate
-        refs.append(normalize(u.text))
-        hyps.append(normalize(r.text))
-    if not refs:
+            else:
+                done.append(row)  # one append: an interrupt never leaves a reference without its hypothesis
+    except KeyboardInterrupt:
+        if not done:
+            raise
+        interrupted = True
+    if not done:
         raise SpeechseqError("no utterance could be read")
+    kept = [u for u, *_ in done]
+    refs, hyps = [normalize(u.text) for u in kept], [h for _, h, _, _ in done]
+    audio_s, compute_s = sum(a for *_, a, _ in done), sum(c for *_, c in done)
     _need_words(refs)
     w, c = wer(refs, hyps), cer(refs, hyps)
-    return {"utterances": len(refs), "failed": failed, "audio_s": round(audio_s, 2),
+    return {"utterances": len(refs), "failed": failed, "interrupted": interrupted,
+            "utterances_planned": len(utterances), "audio_s": round(audio_s, 2),
             "wer": 100 * w.rate, "cer": 100 * c.rate,
             "utterance_accuracy": 100 * sum(r == h for r, h in zip(refs, hyps)) / len(refs),
             "rtf": compute_s / max(audio_s, 1e-9), "wer_detail": w.summary(), "cer_detail": c.summary(),
-            "worst": [{"ref": e.ref, "hyp": e.hyp, "errors": e.ops.distance, "words": e.ops.ref_len}
-                      for e in w.worst(len(refs))], "refs": refs, "hyps": hyps}
+            "worst": [{"ref": e.ref, "hyp": e.hyp, "errors": e.ops.distance, "words": e.ops.ref_len,
+                       **_where(kept[e.index])} for e in w.worst(len(refs))],
+            "refs": refs, "hyps": hyps, "audio": [u.audio for u in kept]}
+
+
+def _recognise(rec, u, opts, vad) -> tuple | None:
+    """(utterance, hypothesis normalised, audio seconds, recognition seconds) of one utterance; None (said) when its
+    audio cannot be read or its segment holds none."""
+    from ..audio import load_audio
+    from ..text import normalize
+
+    try:
+        x = load_audio(u.audio, rec.frontend.sample_rate)  # (a file cut short is said, by common.warn, beside bars)
+    except SpeechseqError as err:
+        warn(str(err))
+        return None
+    if u.offset is not None:
+        sr, whole = rec.frontend.sample_rate, len(x)
+        x = x[int(u.offset * sr): None if u.end is None else int(u.end * sr)]
+        if len(x) == 0:  # a segment past the file's end holds no audio, as an empty file (skipped) holds none
+            warn(f"{u.audio}: the segment from {u.offset:g} s holds no audio samples (the file has "
+                 f"{whole / sr:g} s); skipped")
+            return None
+    t0 = time.perf_counter()
+    if vad is not None or len(x) > 20 * rec.frontend.sample_rate:
+        r = rec.transcribe([x], opts, vad=vad)
+    else:
+        r = rec.recognize(x, opts, onset=False)  # the text only: the words' onset bound would be timed
+    return u, normalize(r.text), len(x) / rec.frontend.sample_rate, time.perf_counter() - t0
+
+
+def _where(u) -> dict:
+    """Which recording an utterance of the report is: its file, and its segment's bounds when it is one."""
+    segment = {"offset": u.offset, "end": u.end} if u.offset is not None else {}
+    return {"audio": u.audio, **segment}
 
 
 def _need_words(refs: list[str]) -> None:
@@ -187,6 +213,10 @@ def run(args: argparse.Namespace) -> int:
     skip_note = f" ({res['failed']} skipped: unreadable or missing audio)" if res["failed"] else ""
     print(f"{args.manifest}{' [' + args.split + ']' if args.split else ''}: {plural(res['utterances'], 'utterance')}"
           f"{skip_note}, {res['audio_s'] / 60:.1f} min, model {args.model}, decoder {dec}")
+    if res["interrupted"]:
+        done = res["utterances"] + res["failed"] - skipped
+        print(f"  interrupted after {done} of {plural(res['utterances_planned'], 'utterance')}: the figures are "
+              "those of the utterances recognised before it")
     print(f"  WER {res['wer']:.2f}%   CER {res['cer']:.2f}%   utterance accuracy {res['utterance_accuracy']:.2f}%   "
           f"RTF {res['rtf']:.4f}")
     print(f"  {res['wer_detail']}")
@@ -205,6 +235,8 @@ def run(args: argparse.Namespace) -> int:
         except SpeechseqError as err:
             raise SpeechseqError(f"--json {err}") from None
         print(f"wrote {args.json}", file=sys.stderr)
+    if res["interrupted"]:  # reported above: the command ends as an interrupted one (exit code 130)
+        raise KeyboardInterrupt
     if res["failed"]:
         warn(f"{res['failed']} of {res['utterances'] + res['failed']} utterance(s) could not be read and were skipped")
         return 1

@@ -94,7 +94,13 @@ def run(args: argparse.Namespace) -> int:
         loaded = torch.load(ckpt, map_location="cpu", weights_only=False)
         kind = loaded.get("kind")
     except Exception as err:
+        if ckpt.suffix.lower() == ".onnx":  # a model exported already, given where its checkpoint goes
+            raise SpeechseqError(f"{ckpt}: an ONNX model, not a checkpoint: export reads the .pt file a `speechseq "
+                                 "train` run writes (its best.pt), or 'frontend'") from None
         raise SpeechseqError(f"{ckpt}: not a speechseq checkpoint ({err.__class__.__name__})") from None
+    if kind is None and "model" not in loaded:  # a torch file of another program (a bare state dict, say)
+        raise SpeechseqError(f"{ckpt}: not a speechseq checkpoint (no 'kind': the checkpoints `speechseq train` "
+                             f"writes name theirs, one of {', '.join(sorted(EXPORTERS))})")
     if kind is None and "model" in loaded and ckpt.parent.name == "snapshots":
         kind = _snapshot_kind(ckpt)
     if kind not in EXPORTERS:

@@ -96,9 +96,11 @@ class _Reader:
         return None
 
     def missing(self, path: Path, where: str) -> None:
+        # a folder named as a row's audio was said to be "not found", though it is there
+        why = f"{path} is a directory, not an audio file" if path.is_dir() else f"audio file not found: {path}"
         if not self.skip_missing:
-            raise SpeechseqError(f"{where}: audio file not found: {path}")
-        warnings.warn(SkippedRow(f"{where}: audio file not found: {path} (skipped)", len(self.out)), stacklevel=4)
+            raise SpeechseqError(f"{where}: {why}")
+        warnings.warn(SkippedRow(f"{where}: {why} (skipped)", len(self.out)), stacklevel=4)
 
     def duration(self, audio: str, where: str) -> float | None:
         """Seconds of `audio` from its header (counted where the header gives no length: a FLAC encoded to a pipe,
