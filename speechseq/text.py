@@ -15,6 +15,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from .abbreviations import ABBREVIATION, spell_abbreviations
+from .units import spell_units
+
 __all__ = [
     "VOCAB", "BLANK", "SPACE", "SOS", "EOS", "UNK", "CTC_SIZE",
     "normalize", "encode", "decode", "number_to_words",
@@ -58,10 +61,15 @@ _SYMBOLS.update({sign: f" {names[1]} " for sign, names in _CURRENCY.items() if s
 _YEN_OR_YUAN = re.compile(r"(?<![^\W\d_])(?:(?P<cn>CN)|JP)¥")
 _AMOUNT_NEXT = re.compile(r"[ \t]*-?\.?\d")
 # The rupee's abbreviations before an amount ("Rs 500", "Rs.500", "rs. 5", "RS. 5", "INR 2,50,000", and "₨", which
-# NFKD makes "Rs") are read as "₹" is; not after a letter ("Mrs 5") nor before a word ("the Rs fell"), nor "RS" in
-# capitals without its dot: a name ("RS 6", "RS-232").
-_RUPEES = re.compile(r"(?<![^\W\d_])(?:INR|inr|[Rr]s\.?|RS\.|\u20a8)(?=[ \t]*-?\.?\d)")
-_MONEY = re.escape("".join(_CURRENCY))  # the signs, for a character class
+# NFKD makes "Rs"; the singular "Re. 1", "Re 1") are read as "₹" is; not after a letter ("Mrs 5") nor before a word
+# ("the Rs fell", "Re: the bill"), nor "RS" in capitals or "re" in lower case without a dot ("RS 6", "RS-232").
+_RUPEES = re.compile(r"(?<![^\W\d_])(?:INR|inr|[Rr][se]\.|Rs|rs|Re|R[SE]\.|\u20a8)(?=[ \t]*-?\.?\d)")
+# Currency codes before or after an amount ("USD 5", "5 EUR", "US$5") are read as their signs are.
+_CODE_SIGNS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CNY": "元", "INR": "₹"}
+_CODE_BEFORE = re.compile(r"(?<![^\W\d_])(?:(?P<code>" + "|".join(_CODE_SIGNS) + r")|US\$)(?=[ \t]*-?\.?\d)")
+_CODE_AFTER = re.compile(r"(?<=\d)[ \t]?(?P<code>" + "|".join(_CODE_SIGNS) + r")(?![^\W_])")
+_MONEY_SIGNS = "".join(_CURRENCY)
+_MONEY = re.escape(_MONEY_SIGNS)  # the signs, for a character class
 # Letters NFKD leaves whole (dropping them split a word in two: "straße" -> "stra e"), and apostrophe
 # look-alikes (the acute accent decomposes to a space).
 _LETTERS = str.maketrans({"ß": "ss", "ẞ": "SS", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ø": "o", "Ø": "O",
@@ -79,26 +87,6 @@ _SIGNS = str.maketrans({**{ch: f" {ch} " for ch in "¼½¾⅐⅑⅒⅓⅔⅕⅖�
 # A negative power ("10⁻³", "s⁻¹"): NFKD made its minus a sign that is dropped, and "³" read "cubed".
 _NEGATIVE_POWER = re.compile("\u207b([\u2070\u00b9\u00b2\u00b3\u2074-\u2079]+)")
 _SUPERSCRIPT_DIGITS = str.maketrans("\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079", "0123456789")
-# Abbreviations with one reading; "St." (saint, street), "No." and acronyms ("TV", "NASA") are left as written.
-_ABBREVIATIONS = {"mr": "mister", "mrs": "missus", "dr": "doctor", "vs": "versus", "etc": "et cetera",
-                  "prof": "professor", "jr": "junior", "sr": "senior", "eg": "for example", "ie": "that is"}
-# Those that are no word of their own are read without their dot too ("Mr Smith"), so normalising twice changes
-# nothing ("mr" -> "mister"). Their edges are letters a-z, not \b: a digit or a dropped character beside one
-# ("Dr3", "Dr_3") is no part of the word, and "dr three" would read "doctor three" when normalised again.
-_ABBREVIATION = re.compile(r"(?<![a-z])(?:(?:mrs?|dr|vs|etc)(?![a-z])\.?|(?:prof|jr|sr)\.|(?:e\.g|i\.e)(?![a-z])\.?)",
-                           re.IGNORECASE)
-# Written so, in capitals beside a word in lower case, these are acronyms or initials, their letters said ("MR scan",
-# "VS Code", "DR Congo", "E.G. Marshall"); in a headline ("MR SMITH VS JONES") or alone they are still titles, and
-# so are "DR." ("Call DR. Smith"), "JR.", "PROF.".
-_ACRONYMS = frozenset(("MR", "MRS", "DR", "VS", "ETC", "E.G", "E.G.", "I.E", "I.E."))
-# "Dr" right after a capitalised word and before the end of the text or a sign ("Elm Dr.", "12 Elm Dr, Springfield")
-# is a street, "drive"; before a word ("Dr. Smith", "Mulholland Dr. Then") and after a title or a greeting ("Mr Dr.",
-# "Thanks Dr.") it stays a doctor.
-_STREET = re.compile(r"(?<![\w.])[A-Z][a-z]*[ \t]+\Z")
-_CLAUSE_END = re.compile(r"\s*(?![\s\w])")
-_NOT_STREETS = frozenset(("Mr", "Mrs", "Ms", "Dr", "Prof", "Sir", "Dame", "Lord", "Lady", "Dear", "Hi", "Hey", "Hello",
-                          "Thanks", "Thank", "Goodbye", "Bye", "Yes", "No", "Sorry", "Please", "Morning", "Evening"))
-_WORD = re.compile(r"[^\W\d_]+")
 _DIGIT = re.compile(r"\d")
 # "7am", "7 a.m.", "10:30PM" -> "7 a m": the letters a person says (not the word "am")
 _AMPM = re.compile(r"(?<=\d)\s*([ap])\.?m\.?(?!\w)", re.IGNORECASE)
@@ -106,6 +94,11 @@ _AMPM = re.compile(r"(?<=\d)\s*([ap])\.?m\.?(?!\w)", re.IGNORECASE)
 # "°F/-7°C"; not "COVID-19", "3-4", "20%-30%", "20°-25°", "1½-2": _SIGNS set the vulgar fraction apart,
 # "1 1⁄2 -2", "- 1⁄2").
 _MINUS = re.compile(r"(?<![\w.,\u2044%°-])(?<!\u2044\d )(?<!\u2044\d\d )-(?=[" + _MONEY + r"]?\.?\d| \d\u2044\d)")
+# A hyphen between two amounts is a range or a score, "to" ("1880-1890", "10:30-11:30", "$5-$10", "20%-30%", "won
+# 3-2"); not one of a chain ("2020-01-05", "1-800-555-0199"), nor a phone number's ("555-1234") or a zip code's
+# ("12345-6789"), nor one after a word ("COVID-19").
+_AMOUNT = r"[" + _MONEY + r"]?\d+(?:,\d+)*(?:\.\d+)?"
+_RANGE = re.compile(r"(?<![\w.,/-])(?P<a>" + _AMOUNT + r")(?P<sign>[%°]?)-(?P<b>" + _AMOUNT + r")(?![\w-]|[.,]\d)")
 # A degree sign, with the scale after it; after a lone 1 it is one "degree" ("1°", "-1 °C"; "1.5°", "21°" degrees).
 _DEGREES = re.compile(r"(?P<one>(?<![\w.,/\u2044" + _MONEY + r"])1\s?)?°(?:\s?(?P<scale>[CF])(?![a-z]))?",
                       re.IGNORECASE)
@@ -117,6 +110,10 @@ _CLOCK = re.compile(r"(?<![\w.,:])(?P<h>\d{1,2}):(?P<m>[0-5]\d)(?![\w:]|[.,]\d)(
 _FRACTION = re.compile(r"(?<![\w.,/\u2044" + _MONEY + r"])(?:(?P<whole>\d+)\s+)?(?P<num>\d+)(?P<slash>[/\u2044])"
                        r"(?P<den>\d+)(?![\w/\u2044]|[.,]\d)")
 _DENOMINATORS = {2: ("half", "halves"), 4: ("quarter", "quarters")}
+# A scale after an amount of money, as said: "₹5 lakhs" five lakh rupees (as "five million rupees"), "$5k" five
+# thousand dollars.
+_SCALE_WORDS = {"lakhs": "lakh", "crores": "crore", "k": "thousand", "m": "million", "mn": "million", "b": "billion",
+                "bn": "billion", "tn": "trillion", "cr": "crore", "l": "lakh"}
 # A currency sign after its amount ("1.50$", "5 €", ".5$"), before its minus sign ("$-5") or a space ("$ 5") is put
 # right before the amount, where it is read ("-$5"); not one that is the next amount's ("5 $10").
 _CURRENCY_AFTER = re.compile(r"(?<![\w.,:/\u2044" + _MONEY + r"])"
@@ -207,7 +204,7 @@ def _plural(words: str) -> str:
 def _spell_number(match: re.Match) -> str:
     text = match.group(0)
     money, digits, suffix = match.group("money"), match.group("num"), (match.group("suffix") or "").lower()
-    scale = " ".join((match.group("scale") or "").lower().split())
+    scale = " ".join(_SCALE_WORDS.get(word, word) for word in (match.group("scale") or "").lower().split())
     indian = re.match(_INDIAN, digits) is not None  # (the whole of "num" up to its point, if any)
     digits = digits.replace(",", "")
     if money and "." in digits and not scale and _CURRENCY[money][2]:
@@ -239,31 +236,13 @@ def _spell_number(match: re.Match) -> str:
     return " " + words + " "
 
 
-def _beside_lower_case(text: str, start: int, end: int) -> bool:
-    """Whether the word before text[start:end] or the one after it has a letter in lower case."""
-    before = _WORD.findall(text, max(0, start - 40), start)[-1:]
-    after = _WORD.search(text, end, end + 40)
-    return any(ch.islower() for word in before + ([after.group(0)] if after else []) for ch in word)
-
-
-def _is_street(text: str, start: int, end: int) -> bool:
-    """Whether "Dr" at text[start:end] follows a capitalised word (no title) and ends its sentence or clause."""
-    before = _STREET.search(text, max(0, start - 40), start)
-    if before is None or before.group(0).split()[0] in _NOT_STREETS:
-        return False
-    return _CLAUSE_END.match(text, end) is not None
-
-
-def _spell_abbreviation(match: re.Match) -> str:
-    # a possessive stays one word ("Dr's" doctor's, not "doctor s")
-    after = "" if match.string.startswith("'", match.end()) else " "
-    form = match.group(0)
-    key = form.replace(".", "").lower()
-    if form in _ACRONYMS and _beside_lower_case(match.string, match.start(), match.end()):
-        return " " + " ".join(key) + after
-    if form in ("Dr", "Dr.") and _is_street(match.string, match.start(), match.end()):
-        return " drive" + after
-    return " " + _ABBREVIATIONS[key] + after
+def _spell_range(match: re.Match) -> str:
+    a, b = (match.group(name).lstrip(_MONEY_SIGNS) for name in ("a", "b"))
+    # digits alone: a phone number's ("555-1234"), a zip code's ("12345-6789"), with leading zeros (a date's "01-05")
+    leading_zero = any(x[0] == "0" and x[1:2].isdigit() for x in (a, b))
+    if "," not in a + b and ((len(a), len(b)) == (3, 4) or max(len(a), len(b)) > 4 or leading_zero):
+        return match.group(0)
+    return match.group("a") + match.group("sign") + " to " + match.group("b")
 
 
 def _spell_clock(match: re.Match) -> str:
@@ -295,12 +274,14 @@ def _spell_fraction(match: re.Match) -> str:
 
 # An amount: digits with commas grouping thousands (or in Indian groups: _INDIAN), a decimal part (or only one: ".5",
 # not after a word or a number: "No.5", "1.2.3"); a currency before it, an ordinal ending (its plural or adverb too:
-# "3rds", "2ndly") or a plural one (only after a 0: "1990s", not "5s") or a scale word after it.
+# "3rds", "2ndly") or a plural one (only after a 0: "1990s", not "5s") or, after an amount of money, scale words
+# ("₹1 lakh crore") or their abbreviations ("$5k", "£2m", "$1.5bn", "₹2 cr", "₹5L").
 _NUMBER = re.compile(r"(?P<money>[" + _MONEY + r"])?"
                      r"(?P<num>(?:" + _INDIAN + r"|\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?"
                      r"|(?:(?<![\w.])|(?<=[" + _MONEY + r"]))\.\d+)"   # ("元" is a letter: \w)
                      r"(?:(?P<suffix>(?:(?:st|nd|rd|th)(?:s|ly)?|(?<=0)'?s)(?![a-z]))"
-                     r"|(?<=\d)(?P<scale>\s+(?:thousand|million|billion|trillion|lakhs?|crores?)(?![a-z]))"
+                     r"|(?<=\d)(?P<scale>(?:\s+(?:thousand|million|billion|trillion|lakhs?|crores?)(?![a-z]))+"
+                     r"|[ \t]?(?:mn|bn|tn|cr)(?![a-z])|[kmbl](?![a-z']))"
                      r"(?(money)|(?!)))?",
                      re.IGNORECASE)
 
@@ -313,7 +294,8 @@ def normalize(text: str) -> str:
       numbers    "1,000" and "1 000" (a no-break or thin space) one thousand, "3.5" three point five, "-4" and
                  "–4" minus four, Indian grouping in lakhs and crores ("1,00,000" one lakh, "2,50,00,000" two
                  crore fifty lakh), "21st" twenty first ("5star" five star, "21stCentury" twenty first century,
-                 "2/3rds" two thirds, "2ndly" secondly);
+                 "2/3rds" two thirds, "2ndly" secondly); a hyphen between two is a range: "1880-1890" eighteen
+                 eighty to eighteen ninety, "3-4" three to four (not "2020-01-05", "555-1234");
                  a four-digit number from 1100 to 2099 without a comma is a year: "1984" nineteen eighty
                  four, "2024" twenty twenty four, "2005" two thousand five (write "2,024" for a quantity);
                  "the 1990s" nineteen nineties; "007", and a string of more than 15 digits, digit by digit
@@ -325,9 +307,14 @@ def normalize(text: str) -> str:
                  ₹ rupees, ₩ won, ₽ rubles, ₺ lira, ₪ shekels, ₦ naira, ₱ pesos, ฿ baht, ₫ dong), and so with
                  the sign after the amount ("1.50$", "5 €") or a decimal comma beside it ("1,50 €", "€2,99");
                  a bare "¥" is the yen's: "CN¥5" and "5元" five yuan, "JP¥5" five yen ("RMB" left as written);
-                 "Rs", "Rs." and "INR" before an amount are the rupee's: "Rs. 500" five hundred rupees, "INR
-                 2,50,000" two lakh fifty thousand rupees ("RS 6" and "the Rs" left as written); a scale word
-                 after an amount of money comes before its currency: "₹5 lakh" five lakh rupees
+                 "Rs", "Rs.", "Re." and "INR" before an amount are the rupee's: "Rs. 500" five hundred rupees,
+                 "Re. 1" one rupee, "INR 2,50,000" two lakh fifty thousand rupees ("RS 6" and "the Rs" left as
+                 written); "USD 5", "5 EUR", "US$5" as their signs; a scale after an amount of money comes before
+                 its currency, singular: "₹5 lakhs" five lakh rupees, "₹1 lakh crore" one lakh crore rupees, and
+                 so its abbreviations: "$5k", "£2m", "$1.5bn", "₹2 cr", "₹5L"
+      units      after a number (speechseq.units): "5 km" five kilometers, "1 lb" one pound, "6 ft" six feet,
+                 "100 mph" one hundred miles per hour, "a 2 GB file" a two gigabyte file ("m", "g", "in" and
+                 the like as written)
       symbols    % percent, & and, + plus, = equals, @ at, # number, "20°C" twenty degrees celsius,
                  "1°" one degree, "m²" m squared, "10⁻³" ten to the minus three, ± plus or minus,
                  ÷ divided by, × times, "25¢" twenty five cents, ≈ approximately, ≥ greater than or equal to,
@@ -337,19 +324,26 @@ def normalize(text: str) -> str:
                  etc et cetera, e.g. for example, i.e. that is; in capitals beside a word in lower case
                  they are acronyms or initials, their letters said: "MR scan" m r scan, "VS Code" v s code,
                  "E.G. Marshall" e g marshall ("MR SMITH VS JONES" and "DR. Smith", with its dot, stay titles);
-                 "Dr" after a capitalised word, before the end or a sign, is a street: "Elm Dr." elm drive
+                 "Dr" after a capitalised word, before the end or a sign, is a street: "Elm Dr." elm drive;
+                 with a dot before a name (speechseq.abbreviations): "Lt. Col. Day" lieutenant colonel day,
+                 "Maj. Gen." major general, "Rev." reverend, "Hon." honorable, "Capt.", "Sgt.", "Gov.", "Drs."
+                 ...; "St. Paul" saint paul, "Elm St." elm street; "George Rose and Co." ... company, "Inc."
+                 incorporated, "Ltd." limited, "Esq." esquire; "No. 5" number five; a Roman numeral of two
+                 letters or more after a name: "George III" george the third, "World War II" world war two
       letters    accents dropped ("café" cafe), "ß" ss, "ø" o, "’" and "´" an apostrophe
-    Left as written: acronyms ("TV" tv, "A.I." a i: write "T V" to have letters said), unit abbreviations
-    ("100 km" one hundred km), "St.", "No.", phone numbers and ISO dates (read as numbers).
+    Left as written: acronyms ("TV" tv, "A.I." a i: write "T V" to have letters said), "Messrs.", one-letter
+    Roman numerals ("Henry V"), phone numbers and ISO dates (read as numbers).
     Letters of other scripts (Cyrillic, CJK, ...) cannot be spelled in a-z and are dropped: the result may be
     empty ("Привет" -> ""), which callers refuse where they need words (a command phrase, every WER reference).
     """
     text = _YEN_OR_YUAN.sub(lambda m: ("元" if _AMOUNT_NEXT.match(text, m.end()) else " yuan ") if m.group("cn")
                             else "¥", text)
-    text = _RUPEES.sub("₹", text)
     text = _NEGATIVE_POWER.sub(lambda m: " to the minus " + m.group(1).translate(_SUPERSCRIPT_DIGITS) + " ", text)
     # every rule but the abbreviations', the degrees' and the signs' needs a digit: a sentence of words skips them
     if _DIGIT.search(text):
+        text = _RUPEES.sub("₹", text)
+        text = _CODE_BEFORE.sub(lambda m: _CODE_SIGNS[m.group("code") or "USD"], text)
+        text = _CODE_AFTER.sub(lambda m: _CODE_SIGNS[m.group("code")], text)
         text = _DECIMAL_COMMA.sub(lambda m: (m.group("sign") or "") + m.group("whole").replace(".", ",")
                                   + "." + m.group("cents"), text)
         text = _DIGIT_GROUPS.sub(lambda m: re.sub(r"\D", ",", m.group(0)), text)
@@ -357,19 +351,19 @@ def normalize(text: str) -> str:
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     digits = _DIGIT.search(text) is not None  # (NFKD makes some: "½" 1⁄2, "①" 1)
     if digits:
-        text = _ORDINAL_BEFORE_WORD.sub(lambda m: m.group(0) if _ABBREVIATION.fullmatch(m.group("word"))
+        text = _ORDINAL_BEFORE_WORD.sub(lambda m: m.group(0) if ABBREVIATION.fullmatch(m.group("word"))
                                         else m.group(0) + " ", text)
-    text = _ABBREVIATION.sub(_spell_abbreviation, text)
+    text = spell_abbreviations(text)
     if digits:
         text = _AMPM.sub(lambda m: f" {m.group(1).lower()} m ", text)
         text = _CURRENCY_MINUS.sub(lambda m: (m.group("minus") or "") + m.group("sign"),
                                    _CURRENCY_AFTER.sub(r"\g<sign>\g<num>", text))
         text = _COMPARISON.sub(lambda m: _COMPARISON_WORDS[m.group(0).strip(" \t")], text)
-        text = _MINUS.sub(" minus ", text)
+        text = _MINUS.sub(" minus ", _RANGE.sub(_spell_range, text))
     text = _DEGREES.sub(lambda m: (" one degree " if m.group("one") else " degrees ")
                         + _SCALE_NAMES[(m.group("scale") or "").lower()] + " ", text)
     if digits:
-        text = _CLOCK.sub(_spell_clock, text)
+        text = _CLOCK.sub(_spell_clock, spell_units(text))
         text = _FRACTION.sub(_spell_fraction, text)
         text = _NUMBER.sub(_spell_number, _ONE_CENT.sub(" one cent ", text))
     for sym, words in _SYMBOLS.items():

@@ -22,10 +22,10 @@ def test_normalize(raw, expected):
 
 
 @pytest.mark.parametrize("raw,expected", [
-    ("a .5 mm lead", "a point five mm lead"),               # was "a five mm lead": ten times the number
+    ("a .5 mm lead", "a point five millimeter lead"),       # was "a five mm lead": ten times the number
     ("it costs $.50", "it costs fifty cents"),             # was "it costs fifty"
     ("batting .300 and 0.5", "batting point three zero zero and zero point five"),   # was "three hundred"
-    ("No.5 and 1.2.3", "no five and one point two three"),  # a dot after a word or a number is no decimal point
+    ("No.5 and 1.2.3", "number five and one point two three"),  # a dot after a word or a number is no decimal point
 ])
 def test_normalize_a_number_that_starts_with_its_decimal_point(raw, expected):
     assert normalize(raw) == expected
@@ -89,7 +89,7 @@ def test_normalize_reads_clock_times(raw, expected):
     ("-4", "minus four"),
     ("it is -5°C", "it is minus five degrees celsius"),
     ("\u22123.5 and -$5", "minus three point five and minus five dollars"),
-    ("3-4 minutes, COVID-19, x-1", "three four minutes covid nineteen x one"),   # no minus sign after a word
+    ("3-4 minutes, COVID-19, x-1", "three to four minutes covid nineteen x one"),   # no minus sign after a word
     # degrees: "degrees c"
     ("68°F or 20 °C, 5 ℃", "sixty eight degrees fahrenheit or twenty degrees celsius five degrees celsius"),
     # superscripts: "10²" read "one hundred two"
@@ -114,7 +114,7 @@ def test_normalize_takes_a_number_too_long_for_int():
     ("Mr Brown, Prof. Green Jr.", "mister brown professor green junior"),
     ("fruit, e.g. apples, i.e. food, etc.", "fruit for example apples that is food et cetera"),
     ("Lakers vs. Celtics vs Bulls", "lakers versus celtics versus bulls"),
-    ("St. Louis, No.5, TV and A.I.", "st louis no five tv and a i"),   # unsure readings are left as written
+    ("St. Louis, No.5, TV and A.I.", "saint louis number five tv and a i"),   # acronyms are left as written
     # a possessive stays one word: "the Dr's office" was "the doctor s office" (before the abbreviations "dr's")
     ("the Dr's office, Mr.'s hat, Mrs’ car", "the doctor's office mister's hat missus car"),
 ])
@@ -130,7 +130,7 @@ def test_normalize_reads_abbreviations(raw, expected):
     ("Mr2 and Mrs4", "mister two and missus four"),
     ("3Dr, vs3 and etc5", "three doctor versus three and et cetera five"),
     ("Dr_3 or Жdr", "doctor three or doctor"),           # a character that is dropped is no letter of the word
-    ("St5, No7, Prof.3, Jr.2", "st five no seven professor three junior two"),
+    ("St5, No7, Prof.3, Jr.2", "st five number seven professor three junior two"),
     ("Drs3 and Mrx", "drs three and mrx"),               # still no abbreviation inside a longer word
 ])
 def test_normalize_is_stable_on_an_abbreviation_glued_to_digits(raw, expected):
@@ -178,9 +178,9 @@ def test_normalize_says_one_degree_in_the_singular(raw, expected):
 
 @pytest.mark.parametrize("raw,expected", [
     # a hyphen after a percent or degree sign or a vulgar fraction is a range, as "3-4" is, not a minus sign:
-    # "20%-30%" read "twenty percent minus thirty percent"
-    ("20%-30% off", "twenty percent thirty percent off"),
-    ("20°-25°C", "twenty degrees twenty five degrees celsius"),
+    # "20%-30%" read "twenty percent minus thirty percent" (and, after a sign, is said "to" as "3-4" is)
+    ("20%-30% off", "twenty percent to thirty percent off"),
+    ("20°-25°C", "twenty degrees to twenty five degrees celsius"),
     ("1½-2 cups, ½-1 cup", "one and a half two cups one half one cup"),
     # still a minus sign where one is written before an amount ("-½" lost it: "one half")
     ("from 5% to -5%, ½ or -½, 20 °C -5 °C", "from five percent to minus five percent one half or minus one half "
@@ -276,7 +276,7 @@ def test_normalize_reads_the_cent_and_division_signs(raw, expected):
     ("\u20135 and \u20125.5", "minus five and minus five point five"),
     ("it is \u20135°C, \u2013$5", "it is minus five degrees celsius minus five dollars"),
     # between numbers or after a word it is a range or a dash, as a hyphen is
-    ("pages 10\u201320, 3\u20134 minutes, May\u20135", "pages ten twenty three four minutes may five"),
+    ("pages 10\u201320, 3\u20134 minutes, May\u20135", "pages ten to twenty three to four minutes may five"),
     ("wait \u2013 5 minutes \u2014 or 6", "wait five minutes or six"),
 ])
 def test_normalize_reads_an_en_dash_before_a_number_as_a_minus(raw, expected):
@@ -428,11 +428,148 @@ def test_normalize_reads_the_yuan_where_its_sign_says_so(raw, expected):
     ("INR -5 and Rs .50", "minus five rupees and fifty paise"),
     # a scale after the amount, in lakhs and crores too: "₹5 lakh" read "five rupees lakh"
     ("Rs 5 lakh, ₹2 crore, INR 1.5 crore", "five lakh rupees two crore rupees one point five crore rupees"),
-    ("₹3 lakhs or ₹4 million", "three lakhs rupees or four million rupees"),
+    ("₹3 lakhs or ₹4 million", "three lakh rupees or four million rupees"),   # (as "five million rupees" is)
     # not before an amount, or part of another word, or in capitals without a dot (an Audi RS 6, RS-232): as written
     ("the rs and Rs, INR fell", "the rs and rs inr fell"),
     ("Mrs 5, PRS 5, RS 6, RS-232, 5 Rs", "missus five prs five rs six rs two hundred thirty two five rs"),
 ])
 def test_normalize_reads_rupee_abbreviations_before_an_amount(raw, expected):
+    assert normalize(raw) == expected
+    assert normalize(expected) == expected
+
+
+@pytest.mark.parametrize("raw,expected", [
+    # the rupee's singular abbreviation was read as letters, its amount without the currency: "Re. 1" re one
+    ("Re. 1, Re 1 and Re.0.50", "one rupee one rupee and fifty paise"),
+    ("re. 5 or RE. 5", "five rupees or five rupees"),
+    ("Rs. 5 lakh and Re. 1", "five lakh rupees and one rupee"),
+    # not before an amount, nor "re" in lower case or "RE" without a dot: a word
+    ("Re: the bill, the Re fell, re 5 and RE 5", "re the bill the re fell re five and re five"),
+])
+def test_normalize_reads_the_rupee_singular_abbreviation(raw, expected):
+    assert normalize(raw) == expected
+    assert normalize(expected) == expected
+
+
+@pytest.mark.parametrize("raw,expected", [
+    # a plural scale after an amount of money was read as written: "₹5 lakhs" five lakhs rupees
+    ("₹5 lakhs, Rs.2 crores and ₹5 Lakhs", "five lakh rupees two crore rupees and five lakh rupees"),
+    # scales one after the other were read apart from the amount: "₹1 lakh crore" one lakh rupees crore
+    ("₹1 lakh crore and ₹20 thousand crore", "one lakh crore rupees and twenty thousand crore rupees"),
+    # abbreviated scales: "₹2 cr" two rupees cr, "$1.5bn" one dollar and fifty cents bn
+    ("₹2 cr, Rs. 3 Cr., ₹5L and ₹50k", "two crore rupees three crore rupees five lakh rupees and fifty thousand "
+                                      "rupees"),
+    ("$1.5bn, £2m, $5B and $5 bn", "one point five billion dollars two million pounds five billion dollars and five "
+                                   "billion dollars"),
+    # without money a scale is read as written
+    ("5 lakh people, 2 crore, 5 lakhs and 5k runs", "five lakh people two crore five lakhs and five k runs"),
+])
+def test_normalize_reads_lakhs_and_crores_of_money_as_said(raw, expected):
+    assert normalize(raw) == expected
+    assert normalize(expected) == expected
+
+
+@pytest.mark.parametrize("raw,expected", [
+    # currency codes were read as letters: "USD 5" usd five, "5 EUR" five eur, "US$5" us five dollars
+    ("USD 5, 5 EUR and US$5", "five dollars five euros and five dollars"),
+    ("GBP 1.50, 100 JPY and 5 INR", "one pound and fifty pence one hundred yen and five rupees"),
+    ("the USD fell, 5 EURO", "the usd fell five euro"),   # not without an amount, nor inside a word
+])
+def test_normalize_reads_currency_codes_beside_an_amount(raw, expected):
+    assert normalize(raw) == expected
+    assert normalize(expected) == expected
+
+
+@pytest.mark.parametrize("raw,expected", [
+    # titles before a name were read as letters (LJSpeech: "Lt. Col. A. G. Folsom", "Maj. Gen. Edwin A. Walker")
+    ("Lt. Col. A. G. Folsom, Maj. Gen. Edwin A. Walker", "lieutenant colonel a g folsom major general edwin a walker"),
+    ("the Rev. Dr. Griffiths, the Hon. Mr. Neville", "the reverend doctor griffiths the honorable mister neville"),
+    ("Capt. Fritz, Sgt. Hill, Drs. Perry and Clark", "captain fritz sergeant hill doctors perry and clark"),
+    ("Gov. Connally, Sen. Smith, Dallas-Ft. Worth, Mt Everest", "governor connally senator smith dallas fort worth "
+                                                                "mount everest"),
+    # a word without its dot or before a word in lower case is left as written
+    ("Gen Z, rev the engine, the Hon. member", "gen z rev the engine the hon member"),
+])
+def test_normalize_reads_titles_before_a_name(raw, expected):
+    assert normalize(raw) == expected
+    assert normalize(expected) == expected
+
+
+@pytest.mark.parametrize("raw,expected", [
+    # a company's suffix was read as letters: "George Rose and Co." george rose and co
+    ("George Rose and Co., Seaport-Traders, Inc.", "george rose and company seaport traders incorporated"),
+    ("Maltby and Co.'s wharf, Empire Goods, Ltd.", "maltby and company's wharf empire goods limited"),
+    ("Ralph Griffith, Esq., and Smith Bros", "ralph griffith esquire and smith brothers"),
+    ("in Co. Cork, the Co-op", "in co cork the co op"),   # a county, a word: left as written
+])
+def test_normalize_reads_company_suffixes(raw, expected):
+    assert normalize(raw) == expected
+    assert normalize(expected) == expected
+
+
+@pytest.mark.parametrize("raw,expected", [
+    # "St." was read "st": before a name it is a saint, after a street's name (or an ordinal) a street
+    ("St. Paul, Bury St. Edmunds, St James's Palace", "saint paul bury saint edmunds saint james's palace"),
+    ("Elm St., 5th St. and Main St near the park", "elm street fifth street and main street near the park"),
+    ("ST. LOUIS", "saint louis"),
+    ("the st, St5", "the st st five"),                   # no name after it, no street before it: as written
+])
+def test_normalize_reads_st_as_saint_or_street(raw, expected):
+    assert normalize(raw) == expected
+    assert normalize(expected) == expected
+
+
+@pytest.mark.parametrize("raw,expected", [
+    # "No." before a number was read "no": "No. 5" no five
+    ("No. 5, no.6 and No 10 Downing Street", "number five number six and number ten downing street"),
+    ("Nos. 5 and 6", "numbers five and six"),
+    ("No, 5 is too many. No.", "no five is too many no"),   # the word "no"
+])
+def test_normalize_reads_no_before_a_number_as_number(raw, expected):
+    assert normalize(raw) == expected
+    assert normalize(expected) == expected
+
+
+@pytest.mark.parametrize("raw,expected", [
+    # a Roman numeral after a name was read as letters: "George III" george iii
+    ("George III and Henry VIII's wives", "george the third and henry the eighth's wives"),
+    ("Louis XIV, Pope John XXIII", "louis the fourteenth pope john the twenty third"),
+    # after a word that counts, a number
+    ("World War II, Chapter XII, Type II and Stage IV", "world war two chapter twelve type two and stage four"),
+    # one letter is an initial or a word, "LL" and "IIII" no numeral, a sentence's first word no name: as written
+    ("Forrest V. Sorrels, Malcolm X, LL.D., Tom IIII, In IV fluids", "forrest v sorrels malcolm x ll d tom iiii in iv "
+                                                                     "fluids"),
+])
+def test_normalize_reads_roman_numerals_after_a_name(raw, expected):
+    assert normalize(raw) == expected
+    assert normalize(expected) == expected
+
+
+@pytest.mark.parametrize("raw,expected", [
+    # a hyphen between two amounts was dropped: "1880-1890" eighteen eighty eighteen ninety
+    ("1880-1890 and 1990-91", "eighteen eighty to eighteen ninety and nineteen ninety to ninety one"),
+    ("10:30-11:30, $5-$10, 0-60 and 1.5-2.5", "ten thirty to eleven thirty five dollars to ten dollars zero to sixty "
+                                              "and one point five to two point five"),
+    ("won 3-2, 1,000-2,000", "won three to two one thousand to two thousand"),
+    # a chain of them, a phone number, a zip code or leading zeros are no range
+    ("2020-01-05, 555-1234, 12345-6789", "twenty twenty zero one zero five five hundred fifty five twelve thirty four "
+                                         "twelve thousand three hundred forty five six thousand seven hundred eighty "
+                                         "nine"),
+])
+def test_normalize_reads_a_range_between_numbers_as_to(raw, expected):
+    assert normalize(raw) == expected
+    assert normalize(expected) == expected
+
+
+@pytest.mark.parametrize("raw,expected", [
+    # unit abbreviations after a number were read as letters: "5 km" five km, "100 mph" one hundred mph
+    ("5 km, 1 km, 21 km and 1.5kg", "five kilometers one kilometer twenty one kilometers and one point five kilograms"),
+    ("6 ft, 1 ft, 10 lbs and 1 lb", "six feet one foot ten pounds and one pound"),
+    ("100 mph, 50 km/h, 2.4 GHz", "one hundred miles per hour fifty kilometers per hour two point four gigahertz"),
+    ("a 5 km run, a 2 GB file", "a five kilometer run a two gigabyte file"),   # a kind of thing: one unit
+    # ambiguous or longer: as written
+    ("100 m, 5 in, 5 kms, 5 km/day, 5 Mb", "one hundred m five in five kms five km day five mb"),
+])
+def test_normalize_reads_unit_abbreviations_after_a_number(raw, expected):
     assert normalize(raw) == expected
     assert normalize(expected) == expected
