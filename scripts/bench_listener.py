@@ -31,6 +31,7 @@ itself.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -428,17 +429,17 @@ def main() -> int:
     ap.add_argument("--block-ms", type=bounded(float, ge=5, le=1000), default=50.0,
                     help="audio block size, as the listener's option (each block wakes the listener: fewer, larger "
                          "blocks cost less CPU while idle, and delay events by up to a block)")
-    ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--json", help="write the results here (-: on stdout, the table then on stderr)")
     args = ap.parse_args()
     if args.settings is None:
         stream = args.partial_decoder == "stream" or (args.partial_decoder is None and args.stream_model)
         args.settings = _settings("400:200,200:100,800:400,400:0" if stream else "400:200")
-    from speechseq.commands.common import output_file
+    from speechseq.commands.common import lines_out, output_file, write_report
     from speechseq.errors import SpeechseqError
 
     try:  # the listener's options, each setting's and --json refused before any work (they were refused after it)
         listen_options(args)
-        output_file(args.json, "--json")
+        output_file(args.json, "--json", stdout=True)
     except (argparse.ArgumentError, SpeechseqError) as err:
         ap.error(str(err))
     options = []
@@ -476,9 +477,9 @@ def main() -> int:
         results["live"] = live_run(args, args.idle_s, wav)
         print("live: " + json.dumps(results["live"]), file=sys.stderr)
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(results, indent=2))
-    _table(results)
+        write_report(args.json, json.dumps(results, indent=2))
+    with contextlib.redirect_stdout(lines_out(args.json)):
+        _table(results)
     return 0
 
 

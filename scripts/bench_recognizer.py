@@ -21,6 +21,7 @@ or that fails, gets a row that says so.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -142,7 +143,7 @@ def _cell(v: float | None, fmt: str) -> str:
 
 
 def main() -> None:
-    from speechseq.commands.common import bounded, output_file
+    from speechseq.commands.common import bounded, lines_out, output_file, write_report
     from speechseq.errors import SpeechseqError
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -152,7 +153,7 @@ def main() -> None:
     p.add_argument("--split")
     p.add_argument("--limit", type=bounded(int, ge=0), default=60, help="the manifest's first N files")
     p.add_argument("--beam-size", type=bounded(int, ge=1), default=8)
-    p.add_argument("--json", help="write the rows here too")
+    p.add_argument("--json", help="write the rows here too (-: on stdout, the table then on stderr)")
     p.add_argument("--worker", nargs=3, metavar=("MODEL", "DECODER", "FILES_JSON"), help=argparse.SUPPRESS)
     p.add_argument("--no-peer", action="store_true", help="leave pocketsphinx out")
     p.add_argument("--lexicon", action="store_true",
@@ -165,7 +166,7 @@ def main() -> None:
         print(json.dumps(fn))
         return
     try:  # a --json that cannot be written fails here, not after every worker has run
-        report = output_file(args.json, "--json")
+        report = output_file(args.json, "--json", stdout=True)
     except SpeechseqError as err:
         p.error(str(err))
     texts = None
@@ -224,6 +225,14 @@ def main() -> None:
 
         for r in rows:
             r["wer"] = 100 * wer([normalize(t) for t in texts], [normalize(h) for h in r["hyps"]]).rate
+    with contextlib.redirect_stdout(lines_out(args.json)):
+        _table(rows, files, peer_missing)
+    if report is not None:
+        write_report(report, json.dumps(rows, indent=1))
+
+
+def _table(rows: list[dict], files: list, peer_missing: str | None) -> None:
+    """The rows as a Markdown table, and each model's speed against the peer's."""
     print(f"{len(files)} files, {rows[0]['audio_s']} s of audio, one thread ({os.cpu_count()} cores present)")
     print("| model | size MB | decoder | RTF | frontend | network | decoder | peak RSS MB | WER % |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -240,9 +249,6 @@ def main() -> None:
                 ratio = peer["rtf"] / r["rtf"]
                 said = f"{ratio:.1f}x faster than" if ratio >= 1 else f"{1 / ratio:.1f}x slower than"
                 print(f"{Path(r['model']).name} {r['decoder']}: {said} pocketsphinx (same files, same run)")
-    if report is not None:
-        report.parent.mkdir(parents=True, exist_ok=True)
-        report.write_text(json.dumps(rows, indent=1))
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ its card's 8.3 % says, and no more when loud.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -44,6 +45,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from speechseq.commands.common import lines_out, output_file, write_report  # noqa: E402
+from speechseq.errors import SpeechseqError  # noqa: E402
 from speechseq.runtime.detector import GUARD_RANGE_DB, Detector  # noqa: E402
 
 LEAD, TAIL, CHUNK, SR = 8000, 16000, 800, 16000
@@ -96,12 +99,16 @@ def main() -> None:
     ap.add_argument("--synth", type=Path, nargs="+", default=[ROOT / "cache" / "synth"])
     ap.add_argument("--peaks", type=float, nargs="+", default=[0.1, 0.3, 0.95])
     ap.add_argument("--floors", type=float, nargs="+", default=[-70.0, -60.0, -50.0], help="dBFS RMS")
-    ap.add_argument("--json", type=Path, help="write the results here")
+    ap.add_argument("--json", help="write the results here (-: on stdout, the table then on stderr)")
     ap.add_argument("--limit", type=float, metavar="CEILING",
                     help="pass every signal through a peak limiter with this ceiling first (speechseq.runtime.level)")
     ap.add_argument("--range-db", type=float, nargs="+", default=[GUARD_RANGE_DB], metavar="DB",
                     help="the runtime's floor guard (speechseq.runtime.level.FloorGuard), one run each; 0: off")
     args = ap.parse_args()
+    try:  # before the work
+        output_file(args.json, "--json", stdout=True)
+    except SpeechseqError as err:
+        ap.error(str(err))
     runs = [(m, r) for m in args.models for r in args.range_db]
     dets = [Detector.load([m], max_wait_s=0.0, range_db=r or None) for m, r in runs]
     if args.limit:
@@ -115,6 +122,14 @@ def main() -> None:
     if not clips:
         raise SystemExit(f"no held-out clips under {[str(s) for s in args.synth]}")
     engines = sorted({e for e, _ in clips})
+    with contextlib.redirect_stdout(lines_out(args.json)):
+        results = _table(args, runs, dets, clips, engines)
+    if args.json:
+        write_report(args.json, json.dumps(results, indent=1))
+
+
+def _table(args: argparse.Namespace, runs: list, dets: list, clips: list, engines: list[str]) -> list[dict]:
+    """Measure each model at each peak and floor, printing the table row by row; the rows."""
     print(f"{len(clips)} held-out clips ({', '.join(f'{e} {sum(x == e for x, _ in clips)}' for e in engines)})")
     print("| model | peak | floor dBFS | missed | " + " | ".join(engines) + " | delay p50 / p90 ms |")
     print("|---|---|---|---|" + "---|" * len(engines) + "---|")
@@ -129,14 +144,10 @@ def main() -> None:
                 d = f"{r['delay_p50_ms']:.0f} / {r['delay_p90_ms']:.0f}" if r["delay_p50_ms"] is not None else "-"
                 print(f"| {path} | {peak} | {floor:g} | {100 * r['missed']:.1f} % | "
                       + " | ".join(f"{100 * r['by_engine'][e]:.0f} %" for e in engines) + f" | {d} |", flush=True)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=1))
+    return results
 
 
 if __name__ == "__main__":
-    from speechseq.errors import SpeechseqError
-
     try:
         main()
     except SpeechseqError as err:  # a missing or damaged model, an unreadable audio file: one line

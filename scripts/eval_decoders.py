@@ -15,6 +15,7 @@ Rescoring needs a recogniser with an `encoder_out` output (speechseq.train.expor
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -38,7 +39,8 @@ def main() -> int:
     ap.add_argument("--word-bonus", type=float, default=1.0)
     ap.add_argument("--attention-weight", type=float, default=1.0, help="rescoring: weight of log P_att")
     ap.add_argument("--limit", type=int, default=None)
-    ap.add_argument("--json", default=None)
+    ap.add_argument("--json", default=None, help="also write the figures here (-: on stdout, the lines printed "
+                                                 "otherwise then on stderr)")
     args = ap.parse_args()
     sets = []
     for spec in args.set:
@@ -48,16 +50,22 @@ def main() -> int:
             ap.error(f"--set {spec!r}: give NAME=MANIFEST[:SPLIT]")
         sets.append((name, manifest, split or None))
 
+    from speechseq.commands.common import lines_out, output_file
     from speechseq.errors import SpeechseqError
 
     try:
-        return _evaluate(args, sets)
+        output_file(args.json, "--json", stdout=True)  # before the work
+        stdout = sys.stdout
+        with contextlib.redirect_stdout(lines_out(args.json)):
+            return _evaluate(args, sets, stdout)
     except SpeechseqError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
 
 
-def _evaluate(args: argparse.Namespace, sets: list[tuple[str, str, str | None]]) -> int:
+def _evaluate(args: argparse.Namespace, sets: list[tuple[str, str, str | None]], stdout) -> int:
+    """The figures of each decoder on each set, printed; with --json written there too (`stdout`: where '-' is)."""
+    from speechseq.commands.common import write_report
     from speechseq.errors import SpeechseqError
     from speechseq.metrics import wer
     from speechseq.runtime.posteriors import RecognizerRunner, manifest_outputs
@@ -104,7 +112,7 @@ def _evaluate(args: argparse.Namespace, sets: list[tuple[str, str, str | None]])
         print(f"| {name} ({res['utterances']} utt.{skips}) | "
               + " | ".join(f"{res[k]['wer']:.2f}% (RTF {res[k]['rtf']:.3f})" for k in decoders) + " |")
     if args.json:
-        Path(args.json).write_text(json.dumps({"args": vars(args), "results": results}, indent=1))
+        write_report(args.json, json.dumps({"args": vars(args), "results": results}, indent=1), stdout)
     return 0
 
 

@@ -35,9 +35,11 @@ def _recognizer_checkpoint():
     from speechseq.nn.recognizer import Recognizer, RecognizerConfig
 
     torch.manual_seed(0)
+    from speechseq.frontend import FrontendConfig
+
     cfg = RecognizerConfig(n_mels=8, front_dim=8, hidden=6, layers=1, dropout=0.0)
     return {"kind": "recognizer", "model_config": cfg.to_dict(), "model": Recognizer(cfg).state_dict(), "epoch": 1,
-            "extra": {}}
+            "extra": {"frontend": FrontendConfig(n_mels=8).to_dict()}}  # its 8 bands' (export refuses an unknown one)
 
 
 @pytest.mark.parametrize("damage", ["no model_config", "no weights", "weights of another size", "a setting of text"])

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
 from pathlib import Path
+from typing import TextIO
 
 from ..errors import SpeechseqError
 from ..files import checked_utf8
@@ -208,14 +209,59 @@ def seed_arg(text: str) -> int:
 seed_arg.__name__ = "a whole number"  # argparse names the type in some messages
 
 
-def output_file(path: str | Path | None, what: str, suffixes: tuple[str, ...] | None = None) -> Path | None:
+STDOUT = "-"  # an output path written so is standard output, as for Unix commands (a file of that name is ./-)
+
+
+def names_stdout(path: str | os.PathLike | None) -> bool:
+    """Whether an output path given is '-': standard output for a text report (output_file's stdout=True), refused
+    for a picture or a model. Always, a file named "-" there or not: `--json -` wrote a file "-" in the working
+    folder, which would otherwise be written again each time."""
+    return path is not None and os.fspath(path) == STDOUT
+
+
+def lines_out(report: str | os.PathLike | None) -> TextIO:
+    """Where a command's human-readable lines go: stderr while its report (the path `report`) takes standard output,
+    so that the report there stays whole JSON; stdout otherwise."""
+    return sys.stderr if names_stdout(report) else sys.stdout
+
+
+def write_report(path: str | os.PathLike, text: str, stdout: TextIO | None = None) -> None:
+    """A text report into the file `path` whole or not at all (a write that fails, a full disk, left the file cut
+    short, over the whole one of an earlier run, and said only "No space left on device": it is written beside it and
+    renamed), or onto standard output for '-' (`stdout`: the one to write to where a script has sent sys.stdout to
+    stderr meanwhile, lines_out)."""
+    from ..files import written_atomically
+
+    if names_stdout(path):
+        out = stdout or sys.stdout
+        out.write(text if text.endswith("\n") else text + "\n")
+        out.flush()
+        return
+    path = Path(path)
+    try:
+        with written_atomically(path) as tmp:  # failed or interrupted (Ctrl+C): no partial file left beside it
+            tmp.write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise SpeechseqError(f"{path}: not written ({err.strerror or err})") from None
+
+
+def output_file(path: str | Path | None, what: str, suffixes: tuple[str, ...] | None = None,
+                stdout: bool = False) -> Path | None:
     """Check an output file's path before the work that ends in writing it: its folder must exist (or be
     creatable) and be writable, it must not be a folder (nor empty), and its suffix must be one of `suffixes` (an
-    image's, say). None passes through. An error names the option (`what`)."""
+    image's, say). '-' is standard output where the output is a text report (`stdout`; returned as Path("-"), to
+    write with write_report), refused otherwise (a picture or a model is no text to read there). None passes
+    through. An error names the option (`what`)."""
     if path is None:
         return None
     if not str(path):  # Path("") is the working directory
         raise SpeechseqError(f"{what} '': an empty path names no file")
+    if names_stdout(path):
+        if stdout:
+            return Path(STDOUT)
+        noun = "a picture" if suffixes == IMAGE_SUFFIXES else "a model" if suffixes == (".onnx",) else "this output"
+        raise SpeechseqError(f"{what} -: {noun} is not written to standard output (only text reports are); name a "
+                             "file" + (f" ({suffixes[0]})" if suffixes else ""))
     p = Path(path)
     if p.is_dir():
         raise SpeechseqError(f"{what} {p}: is a directory, not a file")

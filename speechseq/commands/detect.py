@@ -47,7 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_range_arg(p)
     p.add_argument("--json", action="store_true", help="one JSON object per file")
     p.add_argument("--plot", metavar="PNG", help="draw spectrogram, posteriors and detections (of the first file "
-                                                 "read; .png, .pdf, .svg, ...)")
+                                                 "read; .png, .pdf, .svg, ...; not -: a picture is not written to "
+                                                 "standard output)")
     p.add_argument("--threads", type=bounded(int, ge=1), default=1,
                    help="onnxruntime threads (more than the CPUs here are taken as that many)")
     p.set_defaults(func=run)

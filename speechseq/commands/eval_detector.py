@@ -52,7 +52,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--target-fa", type=bounded(float, ge=0), default=0.5,
                    help="false accepts per hour for the suggested threshold")
     p.add_argument("--threshold", type=bounded(float, gt=0, lt=1), help="threshold to report at (default: the model's)")
-    p.add_argument("--det", metavar="PNG", help="draw the DET curve")
+    p.add_argument("--det", metavar="PNG", help="draw the DET curve into this file (not -: a picture is not written "
+                                                "to standard output)")
     add_range_arg(p)
     p.add_argument("--save-threshold", action="store_true",
                    help="write the threshold for --target-fa into the model file (its metadata; the old one is kept "
@@ -60,7 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "to your voice, measured on recordings of yours that it was not trained on (it needs a "
                         f"--model file you may write, --positives and {60 * MIN_SAVE_HOURS:.0f} minutes or more of "
                         "--negatives, checked before the evaluation)")
-    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object (on standard output)")
     p.set_defaults(func=run)
 
 
@@ -89,8 +90,21 @@ def _is_manifest(path: Path) -> bool:
     return path.suffix.lower() == ".jsonl" and path.is_file()
 
 
+class RowAudio(type(Path())):
+    """The audio path of a manifest row, `row` naming the row ("MANIFEST:LINE"): a file that cannot be read is
+    reported with it, as `eval recognizer` reports a row (a path derived from this one, its parent say, names none)."""
+
+    row = ""
+
+
+def row_of(path: Path) -> str:
+    """"MANIFEST:LINE" of a path read from a manifest row (RowAudio), "" for one named on the command line."""
+    return getattr(path, "row", "")
+
+
 def _manifest_rows(path: Path, filters: list[tuple[str, str]]) -> list[Path]:
-    """The audio_filepath (relative to the manifest, or absolute) of each row matching every KEY=VALUE."""
+    """The audio_filepath (relative to the manifest, or absolute) of each row matching every KEY=VALUE, each a
+    RowAudio naming its row."""
     from ..train.manifests import json_objects
 
     out = []
@@ -99,7 +113,9 @@ def _manifest_rows(path: Path, filters: list[tuple[str, str]]) -> list[Path]:
             if "audio_filepath" not in row:
                 raise SpeechseqError(f"{path}:{lineno}: no audio_filepath (found {sorted(row)})")
             if all(_matches(row.get(k), v) for k, v in filters):
-                out.append(path.parent / str(row["audio_filepath"]))
+                audio = RowAudio(path.parent / str(row["audio_filepath"]))
+                audio.row = f"{path}:{lineno}"
+                out.append(audio)
     return out
 
 
@@ -147,10 +163,11 @@ def positive_scores(det, files: list[Path], show: bool | None = None, skipped: l
 
 
 def _skip_or_raise(err: SpeechseqError, path: Path, skipped: list[Path] | None) -> None:
-    """A file that cannot be read: reported and noted in `skipped`, or raised where the caller keeps no such list."""
+    """A file that cannot be read: reported (with the manifest row it comes from, if any) and noted in `skipped`, or
+    raised where the caller keeps no such list."""
     if skipped is None:
         raise err
-    warn(f"{err}; skipped")
+    warn(f"{row_of(path) + ': ' if row_of(path) else ''}{err}; skipped")
     skipped.append(path)
 
 

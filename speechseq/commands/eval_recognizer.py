@@ -15,15 +15,17 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..errors import SpeechseqError
-from .common import HelpFormatter, beam_arg, beam_size, bounded, cpu_threads, output_file, progress, warn
+from .common import (HelpFormatter, beam_arg, beam_size, bounded, cpu_threads, lines_out, names_stdout, output_file,
+                     progress, warn, write_report)
 from .transcribe import (DEFAULT_LEXICON, DEFAULT_MODEL, MODELS, add_commands_args, add_lexicon_args, add_vad_arg,
                          check_lexicon_arg, check_model_arg, command_set, lexicon_decode_options, make_vad,
-                         unread_options, write_whole)
+                         unread_options)
 
 
 EXAMPLES = """examples:
   speechseq eval recognizer --manifest ../shared/data/kathleen/manifest.jsonl --split dev
   speechseq eval recognizer --manifest ../shared/data/fsdd/manifest.jsonl --split test --decoder greedy --json fsdd.json
+  speechseq eval recognizer --manifest dev.jsonl --json -     # the report alone on stdout, the lines on stderr
   speechseq eval recognizer --manifest commands.jsonl --commands my-commands.txt   # as `listen --commands` hears"""
 
 
@@ -58,7 +60,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=bounded(int, ge=1), default=1,
                    help="onnxruntime threads (more than the CPUs here are taken as that many)")
     add_vad_arg(p, "off")
-    p.add_argument("--json", metavar="PATH", help="also write the figures and every utterance here")
+    p.add_argument("--json", metavar="PATH", help="also write the figures and every utterance here (-: on standard "
+                                                  "output, the lines printed otherwise then on standard error)")
     add_lexicon_args(p)
     add_commands_args(p)
     p.set_defaults(func=run)
@@ -166,11 +169,12 @@ def load_utterances(manifest: str, split: str | None, limit: int | None = None) 
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..runtime.recognizer import DecodeOptions, Recognizer
+    from ..runtime.recognizer import Recognizer
 
     args.threads = cpu_threads(args.threads)
-    report = output_file(args.json, "--json")
-    if report is not None and report.is_file() and Path(args.manifest).is_file() and report.samefile(args.manifest):
+    report = output_file(args.json, "--json", stdout=True)
+    if (report is not None and not names_stdout(report) and report.is_file() and Path(args.manifest).is_file()
+            and report.samefile(args.manifest)):
         raise SpeechseqError(f"--json {args.json}: is the --manifest itself, which the report would replace; name "
                              "another file")
     check_lexicon_arg(args.lexicon, DEFAULT_LEXICON, args.decoder)
@@ -179,12 +183,43 @@ def run(args: argparse.Namespace) -> int:
         check_model_arg(args.lm, MODELS / "lm-en.onnx", "--lm")
     commands = command_set(args)
     rec = Recognizer(args.model, threads=args.threads)
+    unread_options(args, args.decoder, False)   # as transcribe says them: the figures are not those they describe
+    args.beam_size = beam_size(args.beam_size, args.decoder)
+    opts, dec = _decoding(args, commands)  # the LM and lexicon read before the manifest: a wrong file said first
+    vad = make_vad(args.vad, args.threads)
+    if vad is not None:
+        dec += f", speech regions by the {vad.name} VAD"
+    elif commands is not None:  # transcribe --commands, its VAD on, finds a command inside an utterance: not here
+        dec += ", each utterance matched whole (--vad off)"
     utts, skipped = load_utterances(args.manifest, args.split, args.limit)
     if not utts:
         raise SpeechseqError(f"{args.manifest}: no utterances" + (f" in split {args.split!r}" if args.split else "")
                              + (f" that can be read ({skipped} skipped)" if skipped else ""))
-    unread_options(args, args.decoder, False)   # as transcribe says them: the figures are not those they describe
-    args.beam_size = beam_size(args.beam_size, args.decoder)
+    res = evaluate(rec, utts, opts, vad=vad)
+    res["failed"] += skipped
+    _print_figures(args, res, dec, skipped, lines_out(args.json))
+    if args.json:  # whole or not at all: written in place, a full disk left an earlier run's report cut short
+        text = json.dumps({"manifest": str(args.manifest), "split": args.split, "model": str(args.model),
+                           "decoder": dec, **res}, indent=1)
+        try:
+            write_report(args.json, text)
+        except SpeechseqError as err:
+            raise SpeechseqError(f"--json {err}") from None
+        if not names_stdout(args.json):
+            print(f"wrote {args.json}", file=sys.stderr)
+    if res["interrupted"]:  # reported above: the command ends as an interrupted one (exit code 130)
+        raise KeyboardInterrupt
+    if res["failed"]:
+        warn(f"{res['failed']} of {res['utterances'] + res['failed']} utterance(s) could not be read and were skipped")
+        return 1
+    return 0
+
+
+def _decoding(args: argparse.Namespace, commands) -> tuple:
+    """The DecodeOptions of --decoder (its LM and lexicon loaded: a file of the wrong kind is refused here), and the
+    decoder as the report names it."""
+    from ..runtime.recognizer import DecodeOptions
+
     if args.decoder == "lexicon":
         opts = lexicon_decode_options(args)
         o = opts.lexicon_options
@@ -203,41 +238,25 @@ def run(args: argparse.Namespace) -> int:
     if commands is not None:
         opts = replace(opts, commands=commands)
         dec += f", commands of {args.commands} ({len(commands)}, bound {commands.max_deficit:g})"
-    vad = make_vad(args.vad, args.threads)
-    if vad is not None:
-        dec += f", speech regions by the {vad.name} VAD"
-    elif commands is not None:  # transcribe --commands, its VAD on, finds a command inside an utterance: not here
-        dec += ", each utterance matched whole (--vad off)"
-    res = evaluate(rec, utts, opts, vad=vad)
-    res["failed"] += skipped
+    return opts, dec
+
+
+def _print_figures(args: argparse.Namespace, res: dict, dec: str, skipped: int, out) -> None:
+    """The figures as lines to read, on `out` (stderr where --json - takes stdout)."""
     skip_note = f" ({res['failed']} skipped: unreadable or missing audio)" if res["failed"] else ""
     print(f"{args.manifest}{' [' + args.split + ']' if args.split else ''}: {plural(res['utterances'], 'utterance')}"
-          f"{skip_note}, {res['audio_s'] / 60:.1f} min, model {args.model}, decoder {dec}")
+          f"{skip_note}, {res['audio_s'] / 60:.1f} min, model {args.model}, decoder {dec}", file=out)
     if res["interrupted"]:
         done = res["utterances"] + res["failed"] - skipped
         print(f"  interrupted after {done} of {plural(res['utterances_planned'], 'utterance')}: the figures are "
-              "those of the utterances recognised before it")
+              "those of the utterances recognised before it", file=out)
     print(f"  WER {res['wer']:.2f}%   CER {res['cer']:.2f}%   utterance accuracy {res['utterance_accuracy']:.2f}%   "
-          f"RTF {res['rtf']:.4f}")
-    print(f"  {res['wer_detail']}")
+          f"RTF {res['rtf']:.4f}", file=out)
+    print(f"  {res['wer_detail']}", file=out)
     wrong = [row for row in res["worst"] if row["errors"]][: args.worst]  # one without an error is no worst case
     if wrong:
-        print(f"  worst {plural(len(wrong), 'utterance')} (word errors / words: reference | hypothesis):")
+        print(f"  worst {plural(len(wrong), 'utterance')} (word errors / words: reference | hypothesis):", file=out)
         for row in wrong:
-            print(f"    {row['errors']:3d}/{row['words']:<3d} {row['ref']} | {row['hyp']}")
+            print(f"    {row['errors']:3d}/{row['words']:<3d} {row['ref']} | {row['hyp']}", file=out)
     elif args.worst > 0:
-        print("  no utterance has a word error")
-    if args.json:  # whole or not at all: written in place, a full disk left an earlier run's report cut short
-        report = json.dumps({"manifest": str(args.manifest), "split": args.split, "model": str(args.model),
-                             "decoder": dec, **res}, indent=1)
-        try:
-            write_whole(Path(args.json), report)
-        except SpeechseqError as err:
-            raise SpeechseqError(f"--json {err}") from None
-        print(f"wrote {args.json}", file=sys.stderr)
-    if res["interrupted"]:  # reported above: the command ends as an interrupted one (exit code 130)
-        raise KeyboardInterrupt
-    if res["failed"]:
-        warn(f"{res['failed']} of {res['utterances'] + res['failed']} utterance(s) could not be read and were skipped")
-        return 1
-    return 0
+        print("  no utterance has a word error", file=out)

@@ -41,7 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "OUT_STEM.decoder.onnx.",
                        formatter_class=HelpFormatter)
     p.add_argument("what", metavar="WHAT", help="'frontend' or a checkpoint file (.pt) written by `speechseq train`")
-    p.add_argument("--out", required=True, help="output .onnx path")
+    p.add_argument("--out", required=True, help="output .onnx path (not -: a model is not written to standard "
+                                                "output)")
     p.add_argument("--n-mels", type=bounded(int, ge=1, le=128), default=None,
                    help="mel bands (frontend only; at most 128, as features --n-mels; default: 40, or --like's)")
     p.add_argument("--floor", type=bounded(float, gt=0), default=None,
@@ -113,6 +114,10 @@ def run(args: argparse.Namespace) -> int:
     elif args.int8 and twin_path(out, "int8") == out:  # the twin would be written over the fp32 model
         raise SpeechseqError(f"--out {out} is the name of an int8 twin: with --int8 give the fp32 model's name "
                              f"({untagged(out)}); its twin is {out.name}")
+    if kind in ("recognizer", "joint"):  # a frontend that is not known: said before a file (or folder) is made
+        from ..train.export_recognizer import check_checkpoint
+
+        check_checkpoint(loaded, str(ckpt))
     module, func = EXPORTERS[kind].split(":")
     exporter = getattr(importlib.import_module(module), func)
     with _staged(out) as staged:

@@ -29,7 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="chunk size fed to the streaming frontend")
     p.add_argument("--json", action="store_true", help="one JSON object per file instead of text")
     p.add_argument("--plot", metavar="PNG",
-                   help="draw the log-mel spectrogram of the first file (the first one 25 ms or longer: a frame)")
+                   help="draw the log-mel spectrogram of the first file (the first one 25 ms or longer: a frame; "
+                        "not -: a picture is not written to standard output)")
     p.set_defaults(func=run)
 
 

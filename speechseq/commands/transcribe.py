@@ -28,8 +28,8 @@ from pathlib import Path
 from ..errors import SpeechseqError
 from ..files import one_line
 from .common import (IMAGE_SUFFIXES, MODELS, HelpFormatter, beam_arg, beam_size, bounded, cpu_threads, decoder_fits,
-                     expand_inputs, beside_bars, no_shipped, output_dir, output_file, print_json_line, tuned_lexicon_options,
-                     warn)
+                     expand_inputs, beside_bars, names_stdout, no_shipped, output_dir, output_file, print_json_line,
+                     tuned_lexicon_options, warn, write_report)
 
 DEFAULT_MODEL = MODELS / "recognizer-en.onnx"
 DEFAULT_LEXICON = MODELS / "words-en.npz"
@@ -72,12 +72,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--attention-decoder", default=str(MODELS / "decoder-en.onnx"),
                    help="attention decoder (rescore, --plot-attention); needs a recogniser with encoder_out")
     p.add_argument("--plot-attention", metavar="PNG", help="draw the attention over the spectrogram of the "
-                                                         "first --max-segment seconds of the first file")
+                                                         "first --max-segment seconds of the first file (not -: a "
+                                                         "picture is not written to standard output)")
     p.add_argument("--format", choices=FORMATS, default="txt",
                    help="output format; json: one object a file, {file, duration, text, words}, and with --commands "
                         "\"commands\" after them: each phrase of the list taken, as the list writes it, with the "
                         "start and end (s) of its words, in order ([] when none was)")
-    p.add_argument("--output-dir", metavar="DIR", help="write one FILE_STEM.FORMAT per input here instead of stdout")
+    p.add_argument("--output-dir", metavar="DIR", help="write one FILE_STEM.FORMAT per input here instead of stdout "
+                                                       "(-: stdout, as without it)")
     p.add_argument("--max-segment", type=bounded(float, ge=1), default=20.0,
                    help="longest utterance (s) before a cut at a pause")
     add_vad_arg(p, "auto")
@@ -254,7 +256,8 @@ def run(args: argparse.Namespace) -> int:
     check_model_arg(args.model, DEFAULT_MODEL, "--model")
     check_lexicon_arg(args.lexicon, DEFAULT_LEXICON, args.decoder)
     output_file(args.plot_attention, "--plot-attention", IMAGE_SUFFIXES)
-    out_dir = output_dir(args.output_dir, "--output-dir") if args.output_dir is not None else None
+    out_dir = (output_dir(args.output_dir, "--output-dir") if args.output_dir is not None
+               and not names_stdout(args.output_dir) else None)
     commands = command_set(args)
     tuned, asked = False, args.decoder
     if args.decoder == "auto" and args.lexicon != "none" and Path(args.lexicon).is_file():
@@ -328,7 +331,7 @@ def run(args: argparse.Namespace) -> int:
             if first is None:
                 first = (path, plotted_text(t, args.max_segment))
             if out_dir is not None:
-                write_whole(out_dir / names[k], render(t, path, args.format, commands is not None))
+                write_report(out_dir / names[k], render(t, path, args.format, commands is not None))
             else:
                 with beside_bars():
                     if args.format == "json":
@@ -354,18 +357,6 @@ def run(args: argparse.Namespace) -> int:
     if failed and len(files) > 1:  # one file's own line says it all (README: one line for a bad file)
         warn(f"{failed} of {len(files)} file(s) could not be transcribed")
     return 1 if failed or skipped else 0
-
-
-def write_whole(path: Path, text: str) -> None:
-    """`text` into `path` whole or not at all: a write that fails (a full disk) left the file cut short, over the
-    whole one of an earlier run, and said only "No space left on device"; it is written beside it and renamed."""
-    from ..files import written_atomically
-
-    try:
-        with written_atomically(path) as tmp:  # failed or interrupted (Ctrl+C): no partial file left beside it
-            tmp.write_text(text, encoding="utf-8")
-    except OSError as err:
-        raise SpeechseqError(f"{path}: not written ({err.strerror or err})") from None
 
 
 def header_seconds(files: list[Path]) -> list[float]:

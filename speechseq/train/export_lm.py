@@ -53,7 +53,6 @@ def export_lm(model: CharLM, out: str | os.PathLike, meta: dict | None = None) -
     the caller's model keeps its device and mode)."""
     out = Path(out)
     model = copy.deepcopy(model).cpu().eval()
-    cfg = model.cfg
     state = tuple(s.transpose(0, 1) for s in model.initial_state(2))
     names = _state_names(len(state))
     dyn = {"tokens": {0: "batch"}, "log_probs": {0: "batch"},
@@ -198,12 +197,13 @@ def export_decoder_checkpoint(ckpt_path: str | os.PathLike, out: str | os.PathLi
     if ck["kind"] != KIND_JOINT:
         return [str(export_decoder(decoder, out, meta))]
     from ..nn.recognizer import build_recognizer
-    from .export_recognizer import quantize_recognizer, twin_path
+    from .export_recognizer import checkpoint_frontend, quantize_recognizer, twin_path
 
     rec = build_recognizer(ck["model_config"]["recognizer"])
     rec.load_state_dict({k.removeprefix("module.").removeprefix("recognizer."): v for k, v in ck["model"].items()
                          if k.removeprefix("module.").startswith("recognizer.")})
-    paths = [export_encoder(rec.eval(), out, meta, extra.get("frontend"))]
+    frontend = checkpoint_frontend(ck, rec.cfg.n_mels, str(ckpt_path))
+    paths = [export_encoder(rec.eval(), out, meta, frontend)]
     if int8:
         paths.append(quantize_recognizer(paths[0]))
     # the fingerprint of the recogniser written beside it, as scripts/train_decoder.py stores its own: without it

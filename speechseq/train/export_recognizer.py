@@ -19,13 +19,15 @@ from pathlib import Path
 
 import torch
 
-from ..nn.recognizer import Recognizer
+from ..errors import SpeechseqError
 from ..files import written_atomically
+from ..nn.recognizer import Recognizer, RecognizerConfig
 from ..runtime.onnx import jsonable, twin_path, write_metadata
 from ..text import CTC_SIZE, VOCAB
 from .recognizer import FRONTEND, load_recognizer_checkpoint
 
-__all__ = ["export_recognizer", "quantize_recognizer", "export_checkpoint", "int8_path", "twin_path"]
+__all__ = ["export_recognizer", "quantize_recognizer", "export_checkpoint", "int8_path", "twin_path",
+           "recognizer_frontend", "checkpoint_frontend", "check_checkpoint"]
 
 
 def int8_path(out: str | os.PathLike) -> Path:
@@ -45,11 +47,56 @@ def _metadata(model: Recognizer, frontend: dict, meta: dict) -> dict:
                         "encoder_out": "(batch, ceil(frames / stride), 2 x hidden) BiLSTM outputs (attention decoder memory)"}}
 
 
+def recognizer_frontend(n_mels: int, frontend: dict | None = None) -> dict:
+    """The frontend an exported recogniser's metadata names: `frontend` (the one its features were made with), which
+    must make the `n_mels` bands the model reads (ValueError otherwise: the file written would not load); without
+    one, FRONTEND, the one `train recognizer` makes features with, at the model's bands (a hand-made model's other
+    number included: the metadata said 80 while the graph read the model's, and the file failed to load)."""
+    if frontend is None:
+        return {**FRONTEND.to_dict(), "n_mels": n_mels}
+    if frontend.get("n_mels") != n_mels:
+        raise ValueError(f"the frontend makes {frontend.get('n_mels')!r} mel bands, the model reads {n_mels}")
+    return frontend
+
+
+def checkpoint_frontend(ckpt: dict, n_mels: int, name: str) -> dict:
+    """The frontend of a recogniser checkpoint (`name` its file) whose model reads `n_mels` bands: the one its run
+    recorded (extra.frontend), else FRONTEND where the model reads FRONTEND's bands (a run that recorded none made
+    its features so); an error otherwise, naming the checkpoint: which frontend made its features is unknown."""
+    frontend = (ckpt.get("extra") or {}).get("frontend")
+    if frontend is not None and not isinstance(frontend, dict):
+        raise SpeechseqError(f"{name}: its extra['frontend'] is not a table of frontend settings (a "
+                             f"{type(frontend).__name__})")
+    if frontend is None and n_mels != FRONTEND.n_mels:
+        raise SpeechseqError(f"{name}: records no frontend (extra['frontend']), and its model reads {n_mels} mel "
+                             f"bands, not the {FRONTEND.n_mels} of the frontend `train recognizer` makes features "
+                             "with: which frontend made its features is unknown; add its settings to the checkpoint "
+                             "(extra['frontend'] = FrontendConfig(...).to_dict()) and export again")
+    if frontend is not None and frontend.get("n_mels") != n_mels:
+        raise SpeechseqError(f"{name}: its frontend (extra['frontend']) makes {frontend.get('n_mels')!r} mel bands, "
+                             f"its model reads {n_mels}: the exported model would not load")
+    return recognizer_frontend(n_mels, frontend)
+
+
+def check_checkpoint(ckpt: dict, name: str) -> None:
+    """What `speechseq export` checks of a recogniser or joint checkpoint before it writes anything: that the
+    frontend of its recogniser is known (checkpoint_frontend). A model_config it cannot read is left to the export,
+    which says what is wrong with it."""
+    cfg = ckpt.get("model_config")
+    if ckpt.get("kind") == "joint" and isinstance(cfg, dict):
+        cfg = cfg.get("recognizer")
+    n_mels = cfg.get("n_mels", RecognizerConfig.n_mels) if isinstance(cfg, dict) else None
+    if isinstance(n_mels, int) and not isinstance(n_mels, bool):
+        checkpoint_frontend(ckpt, n_mels, name)
+
+
 def export_recognizer(model: Recognizer, out: str | os.PathLike, meta: dict | None = None,
                       frontend: dict | None = None, opset: int = 17) -> Path:
-    """Write `model` to `out` (fp32) with its metadata, atomically. The graph is that of a CPU copy in eval mode:
-    the caller's model keeps its device and its train/eval mode."""
+    """Write `model` to `out` (fp32) with its metadata, atomically: the frontend it names is `frontend`, or FRONTEND
+    at the model's bands (recognizer_frontend). The graph is that of a CPU copy in eval mode: the caller's model
+    keeps its device and its train/eval mode."""
     out = Path(out)
+    frontend = recognizer_frontend(model.cfg.n_mels, frontend)  # before the file: a mismatch writes nothing
     model = copy.deepcopy(model).cpu().eval()
     example = torch.randn(1, 100, model.cfg.n_mels)
     with warnings.catch_warnings(), written_atomically(out) as tmp:
@@ -60,7 +107,7 @@ def export_recognizer(model: Recognizer, out: str | os.PathLike, meta: dict | No
                           output_names=["log_probs", "encoder_out"], opset_version=opset, dynamo=False,
                           dynamic_axes={"features": {0: "batch", 1: "frames"}, "log_probs": {0: "batch", 1: "steps"},
                                         "encoder_out": {0: "batch", 1: "steps"}})
-        write_metadata(tmp, jsonable(_metadata(model, frontend or FRONTEND.to_dict(), meta or {})))
+        write_metadata(tmp, jsonable(_metadata(model, frontend, meta or {})))
     return out
 
 
@@ -121,7 +168,7 @@ def export_checkpoint(ckpt_path: str | os.PathLike, out: str | os.PathLike, int8
     meta = {k: extra[k] for k in ("train_hours", "train_sources", "data", "metrics", "recipe", "training")
             if k in extra}
     meta["checkpoint_epoch"] = int(ckpt.get("epoch", 0))
-    paths = [export_recognizer(model, out, meta, extra.get("frontend"))]
+    paths = [export_recognizer(model, out, meta, checkpoint_frontend(ckpt, model.cfg.n_mels, str(ckpt_path)))]
     if int8:
         paths.append(quantize_recognizer(paths[0]))
     return [str(p) for p in paths]

@@ -146,10 +146,9 @@ def export_streaming(model: Recognizer, out: str | os.PathLike, meta: dict | Non
     h, c = net.initial_state()
     example = (torch.randn(1, g.stride * 4, cfg.n_mels), torch.randn(1, g.lookahead_frames(2), cfg.n_mels), h, c)
     base = {k: v for k, v in (meta or {}).items() if k not in ("inputs", "outputs", "quantization")}
-    frontend = base.get("frontend")
-    if frontend is None:
-        from .recognizer import FRONTEND
-        frontend = FRONTEND.to_dict()
+    from .export_recognizer import recognizer_frontend
+
+    frontend = recognizer_frontend(cfg.n_mels, base.get("frontend"))  # the bands the graph reads, before the file
     frame_rate = frontend["sample_rate"] / frontend["hop_length"]
     base.update({
         "kind": "recognizer-stream", "format": 1, "frontend": frontend, "model_config": cfg.to_dict(),
