@@ -42,10 +42,12 @@ def test_export_int8_to_a_name_that_is_already_the_int8_twins_is_refused_before_
     torch = pytest.importorskip("torch")
     from speechseq.nn.recognizer import Recognizer, RecognizerConfig
 
+    from speechseq.frontend import FrontendConfig
+
     torch.manual_seed(0)
     cfg = RecognizerConfig(n_mels=8, front_dim=8, hidden=6, layers=1, dropout=0.0)
     torch.save({"kind": "recognizer", "model_config": cfg.to_dict(), "model": Recognizer(cfg).state_dict(),
-                "epoch": 1, "extra": {}}, tmp_path / "best.pt")
+                "epoch": 1, "extra": {"frontend": FrontendConfig(n_mels=8).to_dict()}}, tmp_path / "best.pt")
     for name in ("x.int8.onnx", "x.INT8.ONNX"):
         code, out, err = run(capsys, "export", tmp_path / "best.pt", "--out", tmp_path / name, "--int8")
         assert code == 1 and out == "" and err == (
