@@ -9,10 +9,24 @@ import soundfile as sf
 
 torch = pytest.importorskip("torch")
 
+from .cli_run import run  # noqa: E402
+
 
 def speechseq(*args, timeout=180):
     return subprocess.run([sys.executable, "-m", "speechseq", *map(str, args)], capture_output=True, text=True,
                           timeout=timeout, env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"})
+
+
+def speechseq_here(*args) -> subprocess.CompletedProcess:
+    """The command in this process (speechseq.cli.main), for the runs after the first of a command (trained_lm starts
+    `train lm` as a process of its own): no interpreter and torch to start for each; torch's thread count, which
+    `train lm --threads` sets, is put back."""
+    threads = torch.get_num_threads()
+    try:
+        code, out, err = run(*args)
+    finally:
+        torch.set_num_threads(threads)
+    return subprocess.CompletedProcess(["speechseq", *map(str, args)], code, out, err)
 
 
 @pytest.fixture(scope="module")
@@ -241,19 +255,19 @@ def test_train_lm_exclude_manifest_without_the_split_is_an_error(tmp_path):
     """Prompts named to be excluded were silently all kept when the manifest had no row of --exclude-split."""
     (tmp_path / "t.txt").write_text("the cat sat on the mat\na dog ran home\n")
     (tmp_path / "m.jsonl").write_text(json.dumps({"audio_filepath": "a.wav", "text": "The cat sat on the mat."}) + "\n")
-    r = speechseq("train", "lm", "--text", tmp_path / "t.txt", "--exclude-manifest", tmp_path / "m.jsonl",
-                  "--out", tmp_path / "run", "--epochs", "1", "--hidden", "8", "--embed-dim", "4")
+    r = speechseq_here("train", "lm", "--text", tmp_path / "t.txt", "--exclude-manifest", tmp_path / "m.jsonl",
+                       "--out", tmp_path / "run", "--epochs", "1", "--hidden", "8", "--embed-dim", "4")
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert "no row of an evaluation split (dev, test, validation) among its 1 rows" in r.stderr
     assert not (tmp_path / "run").exists()
-    r = speechseq("train", "lm", "--text", tmp_path / "t.txt", "--exclude-manifest", tmp_path / "m.jsonl",
-                  "--exclude-split", "dev", "--out", tmp_path / "run", "--epochs", "1", "--hidden", "8",
-                  "--embed-dim", "4")
+    r = speechseq_here("train", "lm", "--text", tmp_path / "t.txt", "--exclude-manifest", tmp_path / "m.jsonl",
+                       "--exclude-split", "dev", "--out", tmp_path / "run", "--epochs", "1", "--hidden", "8",
+                       "--embed-dim", "4")
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert "no row of split 'dev' among its 1 rows" in r.stderr and not (tmp_path / "run").exists()
-    r = speechseq("train", "lm", "--text", tmp_path / "t.txt", "--exclude-manifest", tmp_path / "m.jsonl",
-                  "--exclude-split", "", "--out", tmp_path / "run", "--epochs", "1", "--hidden", "8",
-                  "--embed-dim", "4", "--heldout-percent", "0")
+    r = speechseq_here("train", "lm", "--text", tmp_path / "t.txt", "--exclude-manifest", tmp_path / "m.jsonl",
+                       "--exclude-split", "", "--out", tmp_path / "run", "--epochs", "1", "--hidden", "8",
+                       "--embed-dim", "4", "--heldout-percent", "0")
     assert r.returncode == 0, r.stderr
     assert "(1 train, 0 held out); 1 excluded prompts (1 sentences overlapping them dropped)" in r.stderr
 
@@ -297,13 +311,13 @@ def test_train_lm_excludes_every_evaluation_split_by_default(tmp_path):
                                               for i, (t, s) in enumerate(rows)))
     common = ["--text", tmp_path / "t.txt", "--exclude-manifest", tmp_path / "m.jsonl", "--epochs", "1",
               "--hidden", "8", "--embed-dim", "4", "--heldout-percent", "0"]
-    r = speechseq("train", "lm", *common, "--out", tmp_path / "run")
+    r = speechseq_here("train", "lm", *common, "--out", tmp_path / "run")
     assert r.returncode == 0, r.stderr
     assert "1 sentences (1 train, 0 held out); 3 excluded prompts (3 sentences overlapping them dropped)" in r.stderr
-    r = speechseq("train", "lm", *common, "--exclude-split", "test", "--out", tmp_path / "run-test")
+    r = speechseq_here("train", "lm", *common, "--exclude-split", "test", "--out", tmp_path / "run-test")
     assert r.returncode == 0, r.stderr
     assert "3 sentences (3 train, 0 held out); 1 excluded prompts (1 sentences overlapping them dropped)" in r.stderr
-    r = speechseq("train", "lm", "--help")
+    r = speechseq_here("train", "lm", "--help")
     assert "every evaluation split" in " ".join(r.stdout.split())
 
 

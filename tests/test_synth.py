@@ -402,7 +402,10 @@ def test_spoken_forms_end_with_the_keyword():
 
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
-def test_keyword_command_phrasings(tmp_path):
+def test_keyword_command_phrasings(tmp_path, monkeypatch):
+    # four of the installed espeak-ng voices (all 816 took ~45 s): the turns of the phrasings show in four
+    voices = list_voices(["espeak-ng"])[:4]
+    monkeypatch.setattr(synth, "list_voices", lambda engines=None: voices)
     out = tmp_path / "kw"  # `speechseq synth keyword`, the command scripts/make_synth_data.py is
     assert speechseq_main(["synth", "keyword", "--keyword", "amelia", "--out", str(out), "--engines", "espeak-ng",
                         "--variations", "2", "--min-per-engine", "0", "--neg-ratio", "0", "--workers", "1",
@@ -410,6 +413,7 @@ def test_keyword_command_phrasings(tmp_path):
     pos = [json.loads(line) for line in (out / "positives.jsonl").read_text().splitlines()]
     texts = {r["text"] for r in pos}
     assert texts == {"amelia", "hey amelia"}  # the manifest holds the normalised words
+    assert len(pos) == 2 * len(voices) and {r["voice"] for r in pos} == {v.name for v in voices}
     # each voice says two of the three forms, one further on per voice: all three are used
     assert len({r["audio_filepath"] for r in pos}) == len(pos)
     by_voice = {}

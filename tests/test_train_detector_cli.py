@@ -14,6 +14,8 @@ pytest.importorskip("onnx")
 
 from speechseq.commands.train_detector import generated_backgrounds  # noqa: E402
 
+from . import cli_run  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -67,10 +69,26 @@ def _yes_no_synth(tmp_path) -> Path:
     return synth
 
 
+def _yes_argv(synth: Path, out: Path, *options: str) -> list[str]:
+    return ["train", "detector", "--keyword", "yes", "--synth", str(synth), "--out", str(out), "--epochs", "1",
+            "--steps", "3", "--batch", "8", "--workers", "1", *options]
+
+
+def _train_yes_process(synth: Path, out: Path, *options: str) -> subprocess.CompletedProcess:
+    """The run as a command of its own (`python -m speechseq`): what a user's shell starts."""
+    return subprocess.run([sys.executable, "-m", "speechseq", *_yes_argv(synth, out, *options)],
+                          capture_output=True, text=True, timeout=300)
+
+
 def _train_yes(synth: Path, out: Path, *options: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "speechseq", "train", "detector", "--keyword", "yes", "--synth",
-                           str(synth), "--out", str(out), "--epochs", "1", "--steps", "3", "--batch", "8",
-                           "--workers", "1", *options], capture_output=True, text=True, timeout=300)
+    """The same run in this process (speechseq.cli.main): no interpreter and torch to start again for each of a
+    test's runs (~10 s each); the exit code, stdout and stderr as the command's."""
+    return _in_process(_yes_argv(synth, out, *options))
+
+
+def _in_process(argv: list[str]) -> subprocess.CompletedProcess:
+    code, stdout, stderr = cli_run.run(*argv)
+    return subprocess.CompletedProcess(["speechseq", *argv], code, stdout, stderr)
 
 
 def test_train_detector_with_synthetic_clips_only_is_validated(tmp_path):
@@ -79,7 +97,7 @@ def test_train_detector_with_synthetic_clips_only_is_validated(tmp_path):
     from speechseq.runtime.onnx import read_metadata
 
     out = tmp_path / "run"
-    r = _train_yes(_yes_no_synth(tmp_path), out, "--average", "3")
+    r = _train_yes_process(_yes_no_synth(tmp_path), out, "--average", "3")  # the command itself: its stderr is real
     assert r.returncode == 0, r.stderr[-2000:]
     assert "no --backgrounds" in r.stderr and "no held-out" not in r.stderr
     assert "Converting a tensor" not in r.stderr and "batch_size other than 1" not in r.stderr  # export is quiet
@@ -104,9 +122,9 @@ def test_train_detector_synthesizes_its_data_when_given_none(tmp_path):
     if shutil.which("flite") is None:
         pytest.skip("flite is not installed (scripts/install-system.sh)")
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "speechseq", "train", "detector", "--keyword", "yes", "--out", str(out),
-           "--synth-engines", "flite", "--epochs", "1", "--steps", "2", "--batch", "8", "--workers", "1"]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    argv = ["train", "detector", "--keyword", "yes", "--out", str(out), "--synth-engines", "flite", "--epochs", "1",
+            "--steps", "2", "--batch", "8", "--workers", "1"]
+    r = subprocess.run([sys.executable, "-m", "speechseq", *argv], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert f'synthesizing "yes" and negatives into {out / "synth"}' in r.stderr  # a line of progress, not a result
     pos = [json.loads(line) for line in (out / "synth/positives.jsonl").read_text().splitlines()]
@@ -116,23 +134,21 @@ def test_train_detector_synthesizes_its_data_when_given_none(tmp_path):
     assert any(p["heldout"] for p in pos) and not all(p["heldout"] for p in pos)
     assert "no held-out" not in r.stderr                       # validated on the held-out voices' clips
     assert (out / "yes.onnx").is_file() and "threshold" in r.stdout
-    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)   # resumed: nothing made again
+    again = _in_process(argv)               # resumed (in this process from here on): nothing made again
     assert again.returncode == 0, again.stderr[-2000:]
     assert "synthesizing" not in again.stderr
     # the same command's --synth-engines made the data it resumes on: not "ignored here" (it was said on every rerun)
     assert "ignored" not in again.stderr, again.stderr[-2000:]
     text = tmp_path / "phrases.txt"
     text.write_text("a few words of text\n")
-    other = subprocess.run(cmd + ["--synth-text", str(text)], capture_output=True, text=True, timeout=300)
+    other = _in_process(argv + ["--synth-text", str(text)])
     assert other.returncode == 0, other.stderr[-2000:]                 # a synthesis option the bank was not made with
     assert "synthesizing" not in other.stderr and "--synth-text" in other.stderr and "ignored" in other.stderr
-    base = [sys.executable, "-m", "speechseq", "train", "detector", "--keyword", "yes", "--epochs", "1"]
-    bad = subprocess.run(base + ["--out", str(tmp_path / "other"), "--synth-engines", "nope"],
-                         capture_output=True, text=True, timeout=60)
+    base = ["train", "detector", "--keyword", "yes", "--epochs", "1"]
+    bad = _in_process(base + ["--out", str(tmp_path / "other"), "--synth-engines", "nope"])
     assert bad.returncode == 2 and "invalid choice: 'nope'" in bad.stderr and "Traceback" not in bad.stderr
     gone = tmp_path / "gone.txt"  # a missing text file: one line, before anything is synthesized
-    bad = subprocess.run(base + ["--out", str(tmp_path / "third"), "--synth-text", str(gone)],
-                         capture_output=True, text=True, timeout=120)
+    bad = _in_process(base + ["--out", str(tmp_path / "third"), "--synth-text", str(gone)])
     assert bad.returncode == 1 and f"--synth-text: {gone}: no such file" in bad.stderr
     assert "synthesizing" not in bad.stderr and not (tmp_path / "third/synth").exists()
 
@@ -582,16 +598,14 @@ def test_train_detector_refuses_a_synth_folder_of_another_keyword(tmp_path):
                                                                 "text": t}) + "\n"
                                                     for i, t in enumerate(["hey robot", "Hey, robot?"])))
     (folder / "negatives.jsonl").write_text("")
-    base = [sys.executable, "-m", "speechseq", "train", "detector", "--synth", str(folder), "--epochs", "1"]
-    r = subprocess.run(base + ["--keyword", "activate", "--out", str(tmp_path / "run")],
-                       capture_output=True, text=True, timeout=120)
+    base = ["train", "detector", "--synth", str(folder), "--epochs", "1"]
+    r = _in_process(base + ["--keyword", "activate", "--out", str(tmp_path / "run")])
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert r.stderr.strip().splitlines()[-1].endswith(
         "its keyword clips say 'hey robot' / 'Hey, robot?', not 'activate' (made by `speechseq synth keyword "
         "--keyword ...` for another keyword): give the folder made for this one")
     assert not (tmp_path / "run" / "bank.npz").exists()
-    r = subprocess.run(base + ["--keyword", "Hey Robot", "--out", str(tmp_path / "run2")],
-                       capture_output=True, text=True, timeout=120)
+    r = _in_process(base + ["--keyword", "Hey Robot", "--out", str(tmp_path / "run2")])
     assert "its keyword clips say" not in r.stderr      # the same keyword: read on (its made-up clips then fail)
 
 
