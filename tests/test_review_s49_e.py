@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from speechseq.cli import main
+from .cli_run import run
 
 ROOT = Path(__file__).resolve().parents[1]
 DETECTOR = ROOT / "models" / "activate.onnx"
@@ -20,18 +20,6 @@ LM = ROOT / "models" / "lm-en.onnx"
 SAMPLE = ROOT / "data" / "samples" / "activate_kitchen_lights.wav"  # "activate, turn on the kitchen lights"
 needs_models = pytest.mark.skipif(not all(p.exists() for p in (DETECTOR, RECOGNIZER, LM, SAMPLE)),
                                   reason="shipped models or sample missing")
-
-
-def _run(capsys, *argv) -> tuple[int, str, str]:
-    """The command's exit code, stdout and stderr (no traceback)."""
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as stop:
-        code = stop.code
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return code, out, err
-
 
 def _manifest(path: Path) -> Path:
     """A JSONL manifest: the sample (line 1), then a row whose audio is not there (line 2)."""
@@ -48,7 +36,7 @@ def test_eval_recognizer_json_dash_is_the_report_alone_on_stdout(tmp_path, capsy
     now the whole of stdout (the lines moved to stderr), and no file "-" is made."""
     monkeypatch.chdir(tmp_path)
     m = _manifest(tmp_path / "m.jsonl")
-    code, out, err = _run(capsys, "eval", "recognizer", "--manifest", m, "--json", "-")
+    code, out, err = run("eval", "recognizer", "--manifest", m, "--json", "-")
     assert code == 1  # the missing row: skipped, said, exit code 1 as without --json
     report = json.loads(out)
     assert report["utterances"] == 1 and report["failed"] == 1 and report["audio"] == [str(SAMPLE)]
@@ -81,9 +69,9 @@ def test_transcribe_output_dir_dash_is_stdout(tmp_path, capsys, monkeypatch):
     """`transcribe --output-dir -` made a folder "-" and wrote the transcript into it: '-' is stdout, as without the
     option."""
     monkeypatch.chdir(tmp_path)
-    code, out, _ = _run(capsys, "transcribe", "--vad", "off", "--decoder", "greedy", "--output-dir", "-", SAMPLE)
+    code, out, _ = run("transcribe", "--vad", "off", "--decoder", "greedy", "--output-dir", "-", SAMPLE)
     assert code == 0
-    _, plain, _ = _run(capsys, "transcribe", "--vad", "off", "--decoder", "greedy", SAMPLE)
+    _, plain, _ = run("transcribe", "--vad", "off", "--decoder", "greedy", SAMPLE)
     assert out == plain and len(out.split()) >= 3
     assert list(tmp_path.iterdir()) == []
 
@@ -102,7 +90,7 @@ def test_dash_for_a_picture_or_a_model_is_one_line_refusing_it(tmp_path, capsys,
     if argv[0] == "export":
         pytest.importorskip("torch")
     monkeypatch.chdir(tmp_path)
-    code, out, err = _run(capsys, *argv)
+    code, out, err = run(*argv)
     option = next(a for a in argv if str(a).startswith("--") and argv[argv.index(a) + 1] == "-")
     assert code == 1 and out == "" and len(err.splitlines()) == 1
     assert err.startswith(f"speechseq: error: {option} -: {noun} is not written to standard output"), err
@@ -114,7 +102,7 @@ def test_dash_for_a_picture_or_a_model_is_one_line_refusing_it(tmp_path, capsys,
 def test_eval_detector_names_the_manifest_line_of_a_missing_file(tmp_path, capsys):
     """It said "gone.wav: no such file; skipped", not which manifest or line; eval recognizer names both."""
     m = _manifest(tmp_path / "m.jsonl")
-    code, out, err = _run(capsys, "eval", "detector", "--model", DETECTOR, "--positives", m, "--json")
+    code, out, err = run("eval", "detector", "--model", DETECTOR, "--positives", m, "--json")
     assert code == 1 and json.loads(out)["skipped"] == 1
     warnings = [line for line in err.splitlines() if line.startswith("speechseq: warning:")]
     assert warnings[0] == f"speechseq: warning: {m}:2: {tmp_path / 'gone.wav'}: no such file; skipped"
@@ -122,7 +110,7 @@ def test_eval_detector_names_the_manifest_line_of_a_missing_file(tmp_path, capsy
     bad = tmp_path / "bad.wav"
     bad.write_text("not audio\n")
     m.write_text(json.dumps({"audio_filepath": "bad.wav"}) + "\n")
-    code, _, err = _run(capsys, "eval", "detector", "--model", DETECTOR, "--positives", SAMPLE, m, bad)
+    code, _, err = run("eval", "detector", "--model", DETECTOR, "--positives", SAMPLE, m, bad)
     warnings = [line for line in err.splitlines() if line.startswith("speechseq: warning:")]
     assert code == 1 and len(warnings) == 3, err
     assert warnings[0].startswith(f"speechseq: warning: {m}:1: {bad}: ") and warnings[0].endswith("; skipped")
@@ -143,7 +131,7 @@ def test_eval_recognizer_wrong_kind_of_lm_or_lexicon_is_said_before_the_manifest
     text = tmp_path / "words.txt"
     text.write_text("hello\nworld\n")
     m = _manifest(tmp_path / "m.jsonl")
-    code, out, err = _run(capsys, "eval", "recognizer", "--manifest", m, *[text if o == "TEXT" else o for o in options])
+    code, out, err = run("eval", "recognizer", "--manifest", m, *[text if o == "TEXT" else o for o in options])
     assert code == 1 and out == ""
     assert err.splitlines() == [line for line in err.splitlines() if line.startswith("speechseq: error:")], err
     assert len(err.splitlines()) == 1 and said in err
@@ -181,7 +169,7 @@ def test_export_refuses_a_checkpoint_whose_frontend_is_unknown_before_writing(tm
 
     fe = None if frontend_bands is None else FrontendConfig(n_mels=frontend_bands).to_dict()
     ck = _checkpoint(tmp_path / "x.pt", 8, fe)
-    code, out, err = _run(capsys, "export", ck, "--out", tmp_path / "new" / "x.onnx")
+    code, out, err = run("export", ck, "--out", tmp_path / "new" / "x.onnx")
     assert code == 1 and out == "" and len(err.splitlines()) == 1
     said = "records no frontend (extra['frontend'])" if fe is None else "its frontend (extra['frontend']) makes 80"
     assert err.startswith(f"speechseq: error: {ck}: {said}") and "its model reads 8" in err, err
@@ -196,7 +184,7 @@ def test_export_takes_a_frontend_that_fits_the_model(tmp_path, capsys, n_mels, r
 
     fe = FrontendConfig(n_mels=n_mels).to_dict() if recorded else None
     ck = _checkpoint(tmp_path / "x.pt", n_mels, fe)
-    code, out, _ = _run(capsys, "export", ck, "--out", tmp_path / "x.onnx")
+    code, out, _ = run("export", ck, "--out", tmp_path / "x.onnx")
     assert code == 0 and out == f"wrote {tmp_path / 'x.onnx'}\n"
     assert _loads(tmp_path / "x.onnx") == n_mels
 
