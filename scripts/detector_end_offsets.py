@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from speechseq.audio import load_audio  # noqa: E402
+from speechseq.commands.common import names_stdout, stdout_refused  # noqa: E402
 from speechseq.commands.detect import file_tail  # noqa: E402
 from speechseq.commands.eval_detector import collect  # noqa: E402
 from speechseq.errors import SpeechseqError  # noqa: E402
@@ -207,6 +208,8 @@ def arguments() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> dict:
     args = arguments().parse_args(argv)
+    if names_stdout(args.out):  # before the measuring: a copy of MODEL named "-" was written
+        raise SpeechseqError(stdout_refused("--out", "a model", "a file (.onnx)"))
     if not all(0.0 < t < 1.0 for t in args.thresholds):
         raise SpeechseqError(f"--thresholds must lie in (0, 1), got {args.thresholds}")
     if args.clip_s <= 0:

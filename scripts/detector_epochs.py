@@ -46,6 +46,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from speechseq.commands.common import names_stdout, stdout_refused  # noqa: E402
+
 
 def span(spec: str) -> list[int]:
     """ "3-10" -> [3, ..., 10]; "7" -> [7]."""
@@ -85,6 +87,9 @@ def main() -> int:
     ap.add_argument("--average", nargs="*", default=[], metavar="A-B", help="spans of epochs to export as means")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
+    if names_stdout(args.out):  # a folder "-" of models was made
+        print(f"detector_epochs.py: {stdout_refused('--out', 'a folder', 'a folder')}", file=sys.stderr)
+        return 2
     try:
         epochs = span(args.epochs) if args.epochs else []
         averages = [span(s) for s in args.average]

@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from speechseq.audio import load_audio  # noqa: E402
+from speechseq.commands.common import names_stdout, stdout_refused  # noqa: E402
 from speechseq.commands.eval_detector import count_events, negative_posteriors, peak_scores, positive_scores  # noqa: E402
 from speechseq.runtime.detector import Detector  # noqa: E402
 from speechseq.runtime.onnx import read_metadata  # noqa: E402
@@ -631,6 +632,8 @@ def eval_command(args: argparse.Namespace, keyword: str, amelia_model: str | Non
 
 def main() -> None:
     args = arguments().parse_args()
+    if names_stdout(args.json_dir):  # a folder "-" of measurements was made, after them
+        raise SystemExit(stdout_refused("--json-dir", "a folder", "a folder"))
     data, synths = Path(args.data), [Path(d) for d in args.synth]
     # every input checked before the first measurement (each takes minutes)
     if not args.cards_only and (why := missing_data(data)):

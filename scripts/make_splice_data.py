@@ -34,7 +34,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from speechseq.files import written_atomically  # noqa: E402
+from speechseq.commands.common import lines_out, names_stdout, output_file, stdout_refused, write_report  # noqa: E402
+from speechseq.errors import SpeechseqError  # noqa: E402
 from speechseq.train.manifests import EVAL_SPLITS, name_pct  # noqa: E402  (evaluation audio: never spliced)
 from speechseq.train.splice import (ENGINE, Phone, SpliceError, UnitIndex, Utterance, phrase_choices,  # noqa: E402
                                     phrase_pronunciations, splice)
@@ -100,6 +101,8 @@ def cmd_align(args: argparse.Namespace) -> None:
     manifest = Path(args.manifest)
     if not manifest.is_file():
         raise SystemExit(f"{manifest}: no such manifest (JSONL rows with audio_filepath and text)")
+    output_file(args.out, "--out", stdout=True)  # '-': the JSON on standard output, these lines on stderr
+    lines = lines_out(args.out)
     prons = _dictionary()
     items, speakers, skipped, other_split = [], {}, 0, 0
     with open(manifest) as f:
@@ -131,12 +134,13 @@ def cmd_align(args: argparse.Namespace) -> None:
         done = pool.imap(_align_one, items, chunksize=4) if pool else map(_align_one, items)
         for path, phones, err in tqdm(done, total=len(items), desc="align", unit="utt"):
             if err is not None:
-                tqdm.write(f"skipped {path}: {err}")
+                tqdm.write(f"skipped {path}: {err}", file=lines)
                 continue
             out.append({"audio_filepath": path, "speaker": speakers[path], "phones": phones})
-    with written_atomically(Path(args.out)) as tmp:  # Ctrl+C or a full disk here: the last run's file kept whole
-        tmp.write_text(json.dumps(out))
-    print(f"wrote {args.out}: {len(out)} utterances aligned ({skipped} with words outside the dictionary skipped)")
+    write_report(args.out, json.dumps(out))  # whole or not at all: Ctrl+C or a full disk keep the last run's file
+    where = "standard output" if names_stdout(args.out) else args.out
+    print(f"wrote {where}: {len(out)} utterances aligned ({skipped} with words outside the dictionary skipped)",
+          file=lines)
 
 
 def load_index(path: Path) -> tuple[UnitIndex, str]:
@@ -190,6 +194,8 @@ def cmd_keyword(args: argparse.Namespace) -> None:
     from speechseq.train.words import contains_keyword, holds_keyword, ordinary_words, sound_alikes
 
     t0 = time.time()
+    if names_stdout(args.out):  # a folder of clips and manifests: "-" made one of that name
+        raise SystemExit(stdout_refused("--out", "a folder", "a folder"))
     if not Path(args.align).is_file():  # before pocketsphinx's dictionary is read
         raise SystemExit(f"--align {args.align}: no such file (the `align` step writes it)")
     prons = _dictionary()
@@ -291,7 +297,10 @@ def main() -> None:
     k.add_argument("--fade", type=int, default=80, help="crossfade at each join, samples (default 80: 5 ms)")
     k.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
-    {"align": cmd_align, "keyword": cmd_keyword}[args.cmd](args)
+    try:
+        {"align": cmd_align, "keyword": cmd_keyword}[args.cmd](args)
+    except SpeechseqError as err:  # an --out that cannot be written: one line
+        raise SystemExit(f"make_splice_data.py: {err}") from None
 
 
 if __name__ == "__main__":

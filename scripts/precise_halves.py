@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from eval_detectors import real_sets  # noqa: E402
+from speechseq.commands.common import names_stdout, stdout_refused  # noqa: E402
 
 
 def link_all(files: list[Path], folder: Path, prefix_parent: bool = False) -> int:
@@ -65,6 +66,9 @@ def main() -> int:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     args = ap.parse_args()
+    if names_stdout(args.out):  # a folder "-" of links was made
+        print(stdout_refused("--out", "a folder", "a folder"), file=sys.stderr)
+        return 2
     if not (args.data / "precise" / "manifest.jsonl").is_file():
         print(f"{args.data}: no precise/manifest.jsonl (give --data)", file=sys.stderr)
         return 2

@@ -34,6 +34,17 @@ def _need(path: str | None, option: str, what: str) -> None:
         raise SystemExit(f"{option} {path}: no such file ({what})")
 
 
+def _not_stdout(args: argparse.Namespace) -> None:
+    """SystemExit where --out (a model) or --work (a folder) is '-', before any work: a file or folder "-" was
+    written, not standard output."""
+    from speechseq.commands.common import names_stdout, stdout_refused
+
+    if names_stdout(args.out):
+        raise SystemExit(stdout_refused("--out", "a model", "a file (.onnx)"))
+    if names_stdout(getattr(args, "work", None)):
+        raise SystemExit(stdout_refused("--work", "a folder", "a folder"))
+
+
 def _checkpoint(load, path: str, option: str):
     """load(path), a checkpoint of another kind or no checkpoint at all said in one line naming `option`."""
     import pickle
@@ -247,6 +258,7 @@ def main() -> int:
     f.add_argument("--hidden", type=bounded(int, ge=1), default=256)
     f.add_argument("--batch-frames", type=bounded(int, ge=1), default=12000)
     args = ap.parse_args()
+    _not_stdout(args)
     if args.step == "encoder":
         _need(args.checkpoint, "--checkpoint", "a recogniser training checkpoint, e.g. runs/recognizer-en/best.pt")
         return encoder(args)

@@ -47,6 +47,12 @@ def main() -> int:
                          f"sentences, {HELDOUT}, which must exist; --exclude-all with no file: none)")
     ap.add_argument("--epochs", type=int, default=5)
     args = ap.parse_args()
+    from speechseq.commands.common import names_stdout, stdout_refused
+
+    if names_stdout(args.out):  # before the training: its export wrote a file "-"
+        sys.exit(stdout_refused("--out", "a model", "a file (.onnx)"))
+    if names_stdout(args.work):  # `train lm` would refuse it as its --out
+        sys.exit(stdout_refused("--work", "a folder", "a folder"))
     args.exclude_all = heldout_manifests(args.exclude_all)
 
     from speechseq.cli import main as cli

@@ -47,7 +47,7 @@ except (ImportError, OSError):
 
 import numpy as np  # noqa: E402
 
-from speechseq.commands.common import bounded, output_dir  # noqa: E402
+from speechseq.commands.common import bounded, names_stdout, output_dir, stdout_refused  # noqa: E402
 from speechseq.frontend import FrontendConfig  # noqa: E402
 from speechseq.train.featbank import FeatureBank  # noqa: E402
 
@@ -412,6 +412,18 @@ def export(args: argparse.Namespace) -> None:
         print(f"wrote {p} ({Path(p).stat().st_size / 1e6:.1f} MB)")
 
 
+def _not_stdout(args: argparse.Namespace) -> None:
+    """A one-line error where a path written to is '-', before any work: a file or folder "-" was made, not standard
+    output (a model, a checkpoint and a folder are no text to read there)."""
+    from speechseq.errors import SpeechseqError
+
+    written = {"export": ("a model", "a file (.onnx)"), "average": ("a checkpoint", "a file (.pt)")}
+    for option in ("out", "slim", "work", "models"):
+        noun, name = written.get(args.step, ("a folder", "a folder")) if option == "out" else ("a folder", "a folder")
+        if names_stdout(getattr(args, option, None)):
+            raise SpeechseqError(stdout_refused(f"--{option}", noun, name))
+
+
 def main() -> None:
     from speechseq.errors import SpeechseqError
 
@@ -463,6 +475,7 @@ def _run() -> None:
     pa.add_argument("--stage2-epochs", type=int, default=18)
     _fit_options(pa)
     args = p.parse_args()
+    _not_stdout(args)
     if args.step == "prepare":
         prepare(args)
     elif args.step == "fit":

@@ -50,6 +50,10 @@ def main() -> int:
                          "join the vocabulary, weighted by frequency in the LM's lowest order")
     ap.add_argument("--background-words", type=int, default=50000, help="how many words of --background")
     args = ap.parse_args()
+    from speechseq.commands.common import names_stdout, stdout_refused
+
+    if names_stdout(args.out):  # before the counting: a file "-" was written
+        sys.exit(stdout_refused("--out", "a word LM", "a file (.npz)"))
     args.exclude_all = heldout_manifests(args.exclude_all)
 
     from speechseq.runtime.lexicon import load_lexicon, save_word_lm

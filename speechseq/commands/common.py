@@ -219,6 +219,13 @@ def names_stdout(path: str | os.PathLike | None) -> bool:
     return path is not None and os.fspath(path) == STDOUT
 
 
+def stdout_refused(what: str, noun: str, name: str) -> str:
+    """The one line refusing '-' for an output that is no text report: `noun` (a picture, a model, a folder) is not
+    written to standard output; `name`: what to give instead ("a file (.onnx)", "a folder"). Scripts that say their
+    errors with sys.exit use it as it is; the commands raise it (output_file, output_dir)."""
+    return f"{what} -: {noun} is not written to standard output (only text reports are); name {name}"
+
+
 def lines_out(report: str | os.PathLike | None) -> TextIO:
     """Where a command's human-readable lines go: stderr while its report (the path `report`) takes standard output,
     so that the report there stays whole JSON; stdout otherwise."""
@@ -260,8 +267,7 @@ def output_file(path: str | Path | None, what: str, suffixes: tuple[str, ...] | 
         if stdout:
             return Path(STDOUT)
         noun = "a picture" if suffixes == IMAGE_SUFFIXES else "a model" if suffixes == (".onnx",) else "this output"
-        raise SpeechseqError(f"{what} -: {noun} is not written to standard output (only text reports are); name a "
-                             "file" + (f" ({suffixes[0]})" if suffixes else ""))
+        raise SpeechseqError(stdout_refused(what, noun, "a file" + (f" ({suffixes[0]})" if suffixes else "")))
     p = Path(path)
     if p.is_dir():
         raise SpeechseqError(f"{what} {p}: is a directory, not a file")
@@ -294,9 +300,12 @@ def unwritable_why(folder: Path) -> str:
 
 def output_dir(path: str | Path, what: str) -> Path:
     """Make an output folder (with its parents) that this user can write in, or a one-line error naming the
-    option (an empty path too: it would be the working directory)."""
+    option (an empty path too: it would be the working directory; and '-', which made a folder "-" where standard
+    output was meant: a folder is not written there)."""
     if not str(path):
         raise SpeechseqError(f"{what} '': an empty path names no folder")
+    if names_stdout(path):
+        raise SpeechseqError(stdout_refused(what, "a folder", "a folder"))
     p = Path(path)
     if p.exists() and not p.is_dir():
         raise SpeechseqError(f"{what} {p}: exists and is not a directory")

@@ -25,8 +25,8 @@ from pathlib import Path
 
 from ..errors import SpeechseqError
 from ..files import check_keyword_file
-from .common import (MODELS, HelpFormatter, bounded, device_arg, output_dir, print_input_devices, print_json_line,
-                     stop_on_sigterm, warn)
+from .common import (MODELS, HelpFormatter, bounded, device_arg, names_stdout, output_dir, print_input_devices,
+                     print_json_line, stdout_refused, stop_on_sigterm, warn)
 
 SAMPLE_RATE = 16000
 BACKGROUND_FILE_S = 60  # seconds per background file
@@ -197,6 +197,8 @@ def run(args: argparse.Namespace) -> int:
         raise SpeechseqError("give the folder for the recordings: --out DIR")
     if not args.out:  # Path("") is the working directory (output_dir's words: the folder is made once input works)
         raise SpeechseqError("--out '': an empty path names no folder")
+    if names_stdout(args.out):  # output_dir's words, before the input is opened (it runs once input works)
+        raise SpeechseqError(stdout_refused("--out", "a folder", "a folder"))
     if args.input == "":  # not the microphone, which `if args.input` took it for
         raise SpeechseqError("--input '': an empty path names no file")
     if args.input and (args.device is not None or args.samplerate is not None):
