@@ -72,10 +72,11 @@ def checkpoint_frontend(ckpt: dict, n_mels: int, name: str) -> dict:
                              f"bands, not the {FRONTEND.n_mels} of the frontend `train recognizer` makes features "
                              "with: which frontend made its features is unknown; add its settings to the checkpoint "
                              "(extra['frontend'] = FrontendConfig(...).to_dict()) and export again")
-    if frontend is not None and frontend.get("n_mels") != n_mels:
+    try:
+        return recognizer_frontend(n_mels, frontend)
+    except ValueError:  # its bands are not the model's
         raise SpeechseqError(f"{name}: its frontend (extra['frontend']) makes {frontend.get('n_mels')!r} mel bands, "
-                             f"its model reads {n_mels}: the exported model would not load")
-    return recognizer_frontend(n_mels, frontend)
+                             f"its model reads {n_mels}: the exported model would not load") from None
 
 
 def check_checkpoint(ckpt: dict, name: str) -> None:
