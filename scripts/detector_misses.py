@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from eval_detectors import real_sets  # noqa: E402
 from speechseq.audio import load_audio  # noqa: E402
 from speechseq.commands.eval_detector import peak_scores  # noqa: E402
+from speechseq.metrics import threshold_text  # noqa: E402
 from speechseq.runtime.detector import Detector  # noqa: E402
 from speechseq.train.augment import coloured_noise  # noqa: E402
 from speechseq.train.kwbank import pad_recording  # noqa: E402
@@ -96,7 +97,7 @@ def main() -> None:
     p = peaks(det, clips)
     missed = p < thr
     traits = np.array([clip_traits(a) for a in audio])
-    print(f"{args.model}: threshold {thr:.2f}, {len(files)} real clips, {int(missed.sum())} missed ({100 * missed.mean():.1f} %)")
+    print(f"{args.model}: threshold {threshold_text(thr)}, {len(files)} real clips, {int(missed.sum())} missed ({100 * missed.mean():.1f} %)")
     by_bins("noise floor (dB)", traits[:, 0], missed, [-200, -90, -70, -55, 0])
     by_bins("speech level (dB)", traits[:, 1], missed, [-200, -30, -20, -10, 10])
     def median(sel: np.ndarray) -> str:

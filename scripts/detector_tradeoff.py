@@ -35,7 +35,7 @@ models, missed at <= 2 / 1 / 0.5 / 0 synthetic FA/h with G = -10 (G = 0): amelia
 untouched): see speechseq/runtime/level.py, also no cure.
 
 --real-events N... (e.g. `--max-set 1 --real-events 0 1 2 3 5`) prints, per model (own smoothing), the real clips
-missed at the lowest threshold of 0.30-0.99 with at most N events on the real speech set (~0.7 h: real speech without
+missed at the lowest threshold of 0.30-0.9999 with at most N events on the real speech set (~0.7 h: real speech without
 the keyword), then at <= 0.5 synthetic FA/h, and a line at the model's exported threshold. Session 47 (amelia, 5
 epochs, seeds 0 / 1 / 2; follow: --follow-share 0.1, scripts/detector_runon.py), missed at <= 0 / 1 / 3 real-speech
 events: base 26.9 / 22.9 / 18.4 %, 41.3 / 40.8 / 30.5 %, 39.0 / 36.3 / 30.5 %; follow 43.9 / 26.0 / 12.1 %, 29.6 /
@@ -64,13 +64,15 @@ from eval_detectors import real_sets, sentences  # noqa: E402
 from speechseq.audio import load_audio  # noqa: E402
 from speechseq.commands.eval_detector import negative_posteriors  # noqa: E402
 from speechseq.errors import SpeechseqError  # noqa: E402
+from speechseq.metrics import threshold_grid, threshold_text  # noqa: E402
 from speechseq.runtime.detector import Detector, settle_steps, smooth, trigger_events  # noqa: E402
 from speechseq.runtime.level import GUARD_RANGE_DB, Limiter  # noqa: E402
 from speechseq.runtime.onnx import read_metadata  # noqa: E402
 from speechseq.train.kwbank import pad_recording  # noqa: E402
 
 BUDGETS = (2.0, 1.0, 0.5, 0.0)
-REAL_GRID = np.round(np.arange(0.3, 0.995, 0.01), 2)  # --real-events' thresholds: 0.30 ... 0.99
+# --real-events' thresholds: 0.30 ... 0.99, then finer up to 0.9999 (speechseq.metrics.SATURATED_THRESHOLDS)
+REAL_GRID = threshold_grid(0.3, 0.01)
 
 
 class Gained:
@@ -206,10 +208,11 @@ def real_event_misses(post: dict, budgets: list[int], syn_budget: float = 0.5) -
     out = []
     for budget in budgets:
         i = np.flatnonzero(rev <= budget)
-        out.append(f"real<={budget}: {miss[i[0]]:.1f}% (th {REAL_GRID[i[0]]:.2f})" if len(i) else f"real<={budget}: -")
+        out.append(f"real<={budget}: {miss[i[0]]:.1f}% (th {threshold_text(REAL_GRID[i[0]])})" if len(i)
+                   else f"real<={budget}: -")
     i = np.flatnonzero(sev / float(post["h_syn"]) <= syn_budget)
-    out.append(f"syn<={syn_budget:g}/h: {miss[i[0]]:.1f}% (th {REAL_GRID[i[0]]:.2f}, real ev {rev[i[0]]})" if len(i)
-               else "syn: -")
+    out.append(f"syn<={syn_budget:g}/h: {miss[i[0]]:.1f}% (th {threshold_text(REAL_GRID[i[0]])}, "
+               f"real ev {rev[i[0]]})" if len(i) else "syn: -")
     return out
 
 
@@ -221,7 +224,7 @@ def at_threshold(post: dict, threshold: float, step_s: float) -> str:
     rev = sum(len(trigger_events(smooth(x, own), threshold, refractory, max_wait, settle)) for x in post["real"])
     sev = sum(len(trigger_events(smooth(x, own), threshold, refractory, max_wait, settle)) for x in post["syn"])
     h_real = sum(len(x) for x in post["real"]) * step_s / 3600
-    return (f"exported th {threshold:.2f}: missed {100 * np.mean(top < threshold):.1f}%, real events {rev} "
+    return (f"exported th {threshold_text(threshold)}: missed {100 * np.mean(top < threshold):.1f}%, real events {rev} "
             f"({h_real:.2f} h incl tails), syn {sev / float(post['h_syn']):.2f}/h")
 
 
@@ -239,18 +242,19 @@ def tradeoff(posts: list[dict], smoothing: int | None = None) -> list[str]:
     syn = [mean("syn", j) for j in range(len(posts[0]["syn"]))]
     real = [mean("real", j) for j in range(len(posts[0]["real"]))]
     top = np.array([mean("pos", j)[settle:].max(initial=0.0) for j in range(len(posts[0]["pos"]))])
-    grid = np.round(np.arange(0.1, 0.995, 0.01), 3)
+    grid = threshold_grid(0.1, 0.01)
     fa = np.array([sum(len(trigger_events(p, t, refractory, max_wait, settle)) for p in syn)
                    for t in grid]) / posts[0]["h_syn"]
     out = []
     for budget in BUDGETS:
         within = np.flatnonzero(fa <= budget + 1e-9)
         if within.size == 0:  # no grid threshold meets the budget: no figure to give at it
-            out.append(f"FA<={budget}/h: not met on the grid (at th {grid[-1]:.2f}: {fa[-1]:.2f}/h)")
+            out.append(f"FA<={budget}/h: not met on the grid (at th {threshold_text(grid[-1])}: {fa[-1]:.2f}/h)")
             continue
         i = int(within[0])
         events = sum(len(trigger_events(p, grid[i], refractory, max_wait, settle)) for p in real)
-        out.append(f"FA<={budget}/h: th {grid[i]:.2f}, missed {100 * np.mean(top < grid[i]):.1f} %, real-speech events {events}")
+        out.append(f"FA<={budget}/h: th {threshold_text(grid[i])}, missed {100 * np.mean(top < grid[i]):.1f} %, "
+                   f"real-speech events {events}")
     return out
 
 
@@ -277,7 +281,7 @@ def main() -> None:
                     help="the detector's floor guard (speechseq.runtime.level.FloorGuard): at most this dynamic range "
                          "(default: the runtime's, %(default)g dB); 0: off")
     ap.add_argument("--real-events", type=int, nargs="+", default=[], metavar="N",
-                    help="per model, also the real clips missed at the lowest threshold (0.30-0.99) with at most N "
+                    help="per model, also the real clips missed at the lowest threshold (0.30-0.9999) with at most N "
                          "events on the real speech, and at the model's own threshold")
     args = ap.parse_args()
     args.range_db = args.range_db or None

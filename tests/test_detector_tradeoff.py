@@ -174,18 +174,18 @@ def _posts(real_peaks=(0.655, 0.755), syn_peak=0.805) -> dict:
 
 
 def test_real_event_misses_at_each_budget():
-    """The lowest threshold of 0.30-0.99 with at most N events on the real speech, and the real clips missed there
+    """The lowest threshold of 0.30-0.9999 with at most N events on the real speech, and the real clips missed there
     (as session 47's grid47.py computed it); then at <= 0.5 synthetic false accepts per hour."""
     from detector_tradeoff import REAL_GRID, real_event_misses
 
-    assert REAL_GRID[0] == 0.3 and REAL_GRID[-1] == 0.99 and len(REAL_GRID) == 70
+    assert REAL_GRID[0] == 0.3 and REAL_GRID[69] == 0.99 and REAL_GRID[-1] == 0.9999 and len(REAL_GRID) == 88
     assert real_event_misses(_posts(), [0, 1, 2]) == [
         "real<=0: 75.0% (th 0.76)",   # above the real speech's 0.755: 0.5, 0.725 and 0.355 missed
         "real<=1: 50.0% (th 0.66)",   # above 0.655 only
         "real<=2: 0.0% (th 0.30)",    # both runs allowed: the grid's lowest
         "syn<=0.5/h: 75.0% (th 0.81, real ev 0)"]  # one false accept an hour is over 0.5/h: above its 0.805
-    # no threshold of the grid meets a budget: said, not a figure
-    assert real_event_misses(_posts(real_peaks=(0.999,), syn_peak=0.999), [0]) == ["real<=0: -", "syn: -"]
+    # no threshold of the grid (its top 0.9999) meets a budget: said, not a figure
+    assert real_event_misses(_posts(real_peaks=(1.0,), syn_peak=1.0), [0]) == ["real<=0: -", "syn: -"]
 
 
 def test_at_threshold_gives_misses_real_events_and_synthetic_rate():

@@ -94,6 +94,7 @@ def _in_process(argv: list[str]) -> subprocess.CompletedProcess:
 def test_train_detector_with_synthetic_clips_only_is_validated(tmp_path):
     """The README's custom-keyword path (--synth only): each epoch reports false rejects at the target
     false-accept rate, and the exported model carries the threshold that validation chose."""
+    from speechseq.metrics import threshold_text
     from speechseq.runtime.onnx import read_metadata
 
     out = tmp_path / "run"
@@ -109,7 +110,7 @@ def test_train_detector_with_synthetic_clips_only_is_validated(tmp_path):
     assert meta["members"] == 1 and "warps" not in meta
     assert meta["mix"]["range_db"] == 60.0  # trained on the frames the runtime's floor guard gives, by default
     frr, th = 100 * history[-1]["val_frr_at_fa"], history[-1]["val_threshold"]
-    assert f"threshold {th:.2f}: on held-out clips it missed {frr:.1f} %" in r.stdout  # the run's summary
+    assert f"threshold {threshold_text(th)}: on held-out clips it missed {frr:.1f} %" in r.stdout  # the run's summary
     # the exported weights are the mean of the last epochs' (one here), validated afresh: the same numbers
     assert meta["checkpoint"] == "mean of the EMA weights of epochs 1" and (out / "final.pt").is_file()
     assert "(mean of the EMA weights of epochs 1)" in r.stdout

@@ -22,10 +22,12 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SpeechseqError
+from ..metrics import threshold_grid
 from .common import (IMAGE_SUFFIXES, HelpFormatter, add_range_arg, bounded, expand_inputs, guard_range, names_stdin,
                      output_file, print_json_line, progress, warn, writable)
 
-THRESHOLDS = np.round(np.arange(0.02, 0.9951, 0.005), 4)
+# 0.02 ... 0.99, then finer up to 0.9999: a fine-tuned model's posteriors saturate (speechseq.metrics)
+THRESHOLDS = threshold_grid(0.02, 0.005)
 
 
 EXAMPLES = """examples:

@@ -709,13 +709,14 @@ def _resolved(specs: list[str], out: Path) -> list[str]:
 def summary(model: str | Path, synthetic: bool = True) -> str:
     """What validation measured of an exported model, and where its real test lies (with `synthetic` voices in
     the data, a warning that they flatter it)."""
+    from ..metrics import threshold_text
     from ..runtime.onnx import read_metadata
 
     meta = read_metadata(model)
     m, th = meta.get("metrics", {}), meta.get("threshold")
     if "val_frr_at_fa" not in m:
         return f"threshold {th} (not validated)"
-    text = (f"threshold {th:.2f}: on held-out clips it missed {100 * m['val_frr_at_fa']:.1f} % at "
+    text = (f"threshold {threshold_text(th)}: on held-out clips it missed {100 * m['val_frr_at_fa']:.1f} % at "
             f"{m['val_fa_per_h']:.2f} false accepts per hour of validation mixes "
             f"({meta.get('checkpoint') or 'epoch ' + str(meta.get('checkpoint_epoch'))}).")
     if synthetic:

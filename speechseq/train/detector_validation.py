@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from ..errors import SpeechseqError
+from ..metrics import threshold_grid
 from ..runtime.detector import settle_steps, smooth, trigger_events
 from .detector_recipe import TrainRecipe
 from .floor_guard import guard_features
@@ -35,8 +36,9 @@ from .kwmix import MixConfig, Mixer
 
 __all__ = ["Validation", "choose_threshold", "quiet_tail", "end_offset_table", "THRESHOLDS"]
 
-# the thresholds each epoch's validation counts false accepts and rejects at
-THRESHOLDS = np.round(np.arange(0.05, 0.9951, 0.01), 3)
+# the thresholds each epoch's validation counts false accepts and rejects at: 0.05 ... 0.99, then finer up to 0.9999
+# (a fine-tuned model's posteriors saturate: speechseq.metrics.SATURATED_THRESHOLDS)
+THRESHOLDS = threshold_grid(0.05, 0.01)
 # Validation's batches of streams: at most this many rows, and this many frames in all (padding included)
 ROWS, BATCH_FRAMES = 128, 128 * 3000
 
