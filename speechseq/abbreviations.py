@@ -1,6 +1,7 @@
 """Abbreviations, titles and regnal numbers read as the words a person says, for ``speechseq.text.normalize``:
 "Dr. Jones" doctor jones, "Lt. Col. Day" lieutenant colonel day, "St. Paul" saint paul and "Elm St." elm street,
-"George Rose and Co." george rose and company, "No. 5" number five, "George III" george the third.
+"George Rose and Co." george rose and company, "No. 5" number five, "George III" george the third, "Henry V"
+henry the fifth, "Messrs. Day" messieurs day.
 
 ``spell_abbreviations`` runs on text after NFKD, before numbers are spelled and before lowering: the readings turn on
 capitals ("St. Paul", "MR scan") and on digits after a word ("No. 5").
@@ -13,12 +14,13 @@ __all__ = ["ABBREVIATION", "spell_abbreviations"]
 
 # Abbreviations with one reading; acronyms ("TV", "NASA") are left as written.
 _ABBREVIATIONS = {"mr": "mister", "mrs": "missus", "dr": "doctor", "vs": "versus", "etc": "et cetera",
-                  "prof": "professor", "jr": "junior", "sr": "senior", "eg": "for example", "ie": "that is"}
+                  "prof": "professor", "jr": "junior", "sr": "senior", "eg": "for example", "ie": "that is",
+                  "messrs": "messieurs", "mmes": "mesdames"}
 # Those that are no word of their own are read without their dot too ("Mr Smith"), so normalising twice changes
 # nothing ("mr" -> "mister"). Their edges are letters a-z, not \b: a digit or a dropped character beside one
 # ("Dr3", "Dr_3") is no part of the word, and "dr three" would read "doctor three" when normalised again.
-ABBREVIATION = re.compile(r"(?<![a-z])(?:(?:mrs?|dr|vs|etc)(?![a-z])\.?|(?:prof|jr|sr)\.|(?:e\.g|i\.e)(?![a-z])\.?)",
-                          re.IGNORECASE)
+ABBREVIATION = re.compile(r"(?<![a-z])(?:(?:mrs?|dr|vs|etc|messrs|mmes)(?![a-z])\.?|(?:prof|jr|sr)\."
+                          r"|(?:e\.g|i\.e)(?![a-z])\.?)", re.IGNORECASE)
 # Written so, in capitals beside a word in lower case, these are acronyms or initials, their letters said ("MR scan",
 # "VS Code", "DR Congo", "E.G. Marshall"); in a headline ("MR SMITH VS JONES") or alone they are still titles, and
 # so are "DR." ("Call DR. Smith"), "JR.", "PROF.".
@@ -56,14 +58,27 @@ _SUFFIX = re.compile(r"(?P<before>(?=[A-Z&a])(?<![\w'])(?:[A-Z][\w'-]*|and|&),?[
 # says so; elsewhere left as written ("the st", "St5").
 _SAINT = re.compile(r"(?=S)(?<![\w.'])(?:St\.?|ST\.)(?![\w'-])")
 _NAME_AFTER = re.compile(r"[ \t]+[A-Z]")
+_WORD_AFTER = re.compile(r"[ \t]+([^\W\d_]+)")
+# Between a capitalised word and one of these (a building or a thing named after its street, no saint's name) it is a
+# street: "Giltspur St. Compter" (LJSpeech also has "Giltspur Street Compter"), "Liverpool St. Station", "Wall St.
+# Journal"; before a name it stays a saint ("Bury St. Edmunds").
+_STREET_PLACES = frozenset(("Compter", "Station", "Journal", "Bridge", "Market", "Church", "Chapel", "Meeting",
+                            "School", "Prison", "Gaol", "Jail", "Police", "Court", "Hospital", "Hotel", "Theatre",
+                            "Theater", "Gate", "Entrance", "Exit", "Crossing", "Subway", "Terminal", "Depot",
+                            "Garage", "Office", "Bank", "Store", "Shop", "Mall", "Pier", "Wharf", "Workhouse",
+                            "Runners", "Tunnel", "Viaduct", "Academy", "Synagogue", "Mosque", "Temple", "Bus"))
 # "No." before a number is "number" ("No. 5", "no.5", "No 10 Downing Street"; "Nos. 5 and 6" numbers), not the word
 # "no" ("No, 5 is too many").
 _NUMBER_SIGN = re.compile(r"(?=[Nn])(?<![\w.'])(?:(?P<one>No|no|NO)(?:\.|(?<=No))|(?P<many>Nos|nos|NOS)\.?)"
                           r"(?=[ \t]*\d)")
 # A Roman numeral after a name is a regnal number ("George III" george the third, "Henry VIII's" henry the eighth's),
-# after a word that counts it a number ("World War II" world war two, "Chapter XII" chapter twelve). Two letters or
-# more, I, V and X only: one letter is an initial or a word ("Forrest V. Sorrels", "Malcolm X", "then I").
-_ROMAN = re.compile(r"(?=[A-Z])(?<![\w'])(?P<before>[A-Z][a-z]+)(?P<gap>[ \t]+)(?P<numeral>[IVX]{2,7})"
+# after a word that counts it a number ("World War II" world war two, "Chapter XII" chapter twelve). I, V and X only.
+# One letter is mostly an initial or a word ("Forrest V. Sorrels", "Malcolm X", "then I", "Type V"): a numeral only
+# after a monarch's name (_REGNAL_NAMES), not before a capitalised word ("Robert I. Bouck", an initial) nor before
+# a contraction ("George I'm"); "I" only where the pronoun can't be, before the end of a clause ("Charles I.",
+# "Henry I, who", "Charles I's"), before "of" ("Charles I of England"), or after a title ("King George I went");
+# "Then George I went" is left as written.
+_ROMAN = re.compile(r"(?=[A-Z])(?<![\w'])(?P<before>[A-Z][a-z]+)(?P<gap>[ \t]+)(?P<numeral>[IVX]{1,7})"
                     r"(?![\w-]|\.\w)")
 _ROMAN_VALID = re.compile(r"X{0,3}(?:IX|IV|V?I{0,3})")
 _ROMAN_VALUES = {"I": 1, "V": 5, "X": 10}
@@ -71,6 +86,18 @@ _COUNTED = frozenset(("war", "chapter", "part", "volume", "vol", "book", "act", 
                       "type", "class", "grade", "level", "round", "episode", "title", "article", "appendix", "schedule",
                       "plate", "table", "figure", "psalm", "canto", "series", "division", "league", "tier",
                       "category", "apollo", "gemini", "vatican", "mark", "mk", "unit", "lesson", "step", "bowl"))
+_REGNAL_NAMES = frozenset(("Henry", "George", "Edward", "Charles", "William", "James", "Richard", "John", "Stephen",
+                           "Harold", "Elizabeth", "Mary", "Anne", "Victoria", "Louis", "Philip", "Francis", "Frederick",
+                           "Peter", "Catherine", "Alexander", "Nicholas", "Paul", "Pius", "Leo", "Gregory", "Innocent",
+                           "Clement", "Benedict", "Urban", "Boniface", "Ferdinand", "Isabella", "Napoleon", "Wilhelm",
+                           "Otto", "Rudolf", "Gustav", "Gustavus", "Christian", "Umberto", "Alfonso", "Carlos", "Ivan",
+                           "Constantine", "Justinian", "Robert", "David", "Sargon", "Darius", "Xerxes", "Cyrus",
+                           "Ramesses", "Rameses", "Amenhotep", "Thutmose"))
+_ROYAL_TITLES = frozenset(("King", "Queen", "Pope", "Emperor", "Empress", "Tsar", "Czar", "Kaiser", "Sultan",
+                           "Pharaoh"))
+_INITIAL = re.compile(r"\.?[ \t]+[A-Z]|'(?=\w)(?!s(?![\w']))")
+_PRONOUN_CANT_BE = re.compile(r"\.?[ \t]*(?![\s\w])|[ \t]+of(?![\w'-])")
+_TITLE_BEFORE = re.compile(r"(?<![\w'])(?P<title>[A-Z][a-z]+)[ \t]+\Z")
 # Sentence openers before a numeral are no names ("In IV fluids", "At XX"): left as written.
 _NOT_NAMES = frozenset(("In", "On", "At", "By", "An", "The", "For", "Of", "To", "And", "Or", "With", "From", "As",
                         "Via", "Per", "Is", "It", "No", "Not", "If", "So", "But", "Give", "Start", "Run", "Use"))
@@ -108,11 +135,18 @@ def _spell_abbreviation(match: re.Match) -> str:
     return " " + _ABBREVIATIONS[key] + after
 
 
+def _place_after(text: str, end: int) -> bool:
+    """Whether the word after text[end] names a building or a thing after its street ("Compter", "Station")."""
+    after = _WORD_AFTER.match(text, end)
+    return after is not None and after.group(1).title() in _STREET_PLACES
+
+
 def _spell_saint(match: re.Match) -> str:
     text, start, end = match.string, match.start(), match.end()
     before = _street_before(text, start)
     name_after = _NAME_AFTER.match(text, end) is not None
-    if before is not None and (before.group("ordinal") or _CLAUSE_END.match(text, end) or not name_after):
+    if before is not None and (before.group("ordinal") or _CLAUSE_END.match(text, end) or not name_after
+                               or _place_after(text, end)):
         return " street "
     return " saint " if name_after else match.group(0)
 
@@ -122,10 +156,23 @@ def _roman(numeral: str) -> int:
     return sum(-v if v < nxt else v for v, nxt in zip(values, values[1:] + [0]))
 
 
+def _is_regnal_letter(match: re.Match) -> bool:
+    """Whether a one-letter numeral after a monarch's name is a number, not an initial or the pronoun "I"."""
+    text, end, numeral = match.string, match.end(), match.group("numeral")
+    if match.group("before") not in _REGNAL_NAMES or _INITIAL.match(text, end):
+        return False
+    if numeral != "I" or _PRONOUN_CANT_BE.match(text, end):
+        return True
+    title = _TITLE_BEFORE.search(text, max(0, match.start() - 40), match.start())
+    return title is not None and title.group("title") in _ROYAL_TITLES
+
+
 def _spell_roman(match: re.Match) -> str:
     from .text import _ordinal, number_to_words   # (text imports this module)
     before, numeral = match.group("before"), match.group("numeral")
     if not _ROMAN_VALID.fullmatch(numeral) or before in _NOT_NAMES:
+        return match.group(0)
+    if len(numeral) == 1 and not _is_regnal_letter(match):
         return match.group(0)
     n = _roman(numeral)
     if before.lower() in _COUNTED:

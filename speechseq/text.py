@@ -16,7 +16,8 @@ import re
 import unicodedata
 
 from .abbreviations import ABBREVIATION, spell_abbreviations
-from .units import spell_units
+from .phone_numbers import spell_phone_numbers
+from .units import spell_feet_inches, spell_units
 
 __all__ = [
     "VOCAB", "BLANK", "SPACE", "SOS", "EOS", "UNK", "CTC_SIZE",
@@ -95,8 +96,8 @@ _AMPM = re.compile(r"(?<=\d)\s*([ap])\.?m\.?(?!\w)", re.IGNORECASE)
 # "1 1⁄2 -2", "- 1⁄2").
 _MINUS = re.compile(r"(?<![\w.,\u2044%°-])(?<!\u2044\d )(?<!\u2044\d\d )-(?=[" + _MONEY + r"]?\.?\d| \d\u2044\d)")
 # A hyphen between two amounts is a range or a score, "to" ("1880-1890", "10:30-11:30", "$5-$10", "20%-30%", "won
-# 3-2"); not one of a chain ("2020-01-05", "1-800-555-0199"), nor a phone number's ("555-1234") or a zip code's
-# ("12345-6789"), nor one after a word ("COVID-19").
+# 3-2", "500-1000"); not one of a chain ("2020-01-05"), nor a zip code's ("12345-6789"), nor one after a word
+# ("COVID-19"). A phone number's ("555-1234", "1-800-555-0199") was read before, digit by digit.
 _AMOUNT = r"[" + _MONEY + r"]?\d+(?:,\d+)*(?:\.\d+)?"
 _RANGE = re.compile(r"(?<![\w.,/-])(?P<a>" + _AMOUNT + r")(?P<sign>[%°]?)-(?P<b>" + _AMOUNT + r")(?![\w-]|[.,]\d)")
 # A degree sign, with the scale after it; after a lone 1 it is one "degree" ("1°", "-1 °C"; "1.5°", "21°" degrees).
@@ -238,9 +239,9 @@ def _spell_number(match: re.Match) -> str:
 
 def _spell_range(match: re.Match) -> str:
     a, b = (match.group(name).lstrip(_MONEY_SIGNS) for name in ("a", "b"))
-    # digits alone: a phone number's ("555-1234"), a zip code's ("12345-6789"), with leading zeros (a date's "01-05")
+    # digits alone: a zip code's ("12345-6789"), with leading zeros (a date's "01-05")
     leading_zero = any(x[0] == "0" and x[1:2].isdigit() for x in (a, b))
-    if "," not in a + b and ((len(a), len(b)) == (3, 4) or max(len(a), len(b)) > 4 or leading_zero):
+    if "," not in a + b and (max(len(a), len(b)) > 4 or leading_zero):
         return match.group(0)
     return match.group("a") + match.group("sign") + " to " + match.group("b")
 
@@ -295,13 +296,15 @@ def normalize(text: str) -> str:
                  "–4" minus four, Indian grouping in lakhs and crores ("1,00,000" one lakh, "2,50,00,000" two
                  crore fifty lakh), "21st" twenty first ("5star" five star, "21stCentury" twenty first century,
                  "2/3rds" two thirds, "2ndly" secondly); a hyphen between two is a range: "1880-1890" eighteen
-                 eighty to eighteen ninety, "3-4" three to four (not "2020-01-05", "555-1234");
+                 eighty to eighteen ninety, "3-4" three to four (not "2020-01-05", "12345-6789");
                  a four-digit number from 1100 to 2099 without a comma is a year: "1984" nineteen eighty
                  four, "2024" twenty twenty four, "2005" two thousand five (write "2,024" for a quantity);
                  "the 1990s" nineteen nineties; "007", and a string of more than 15 digits, digit by digit
                  (an ordinal so: its last digit an ordinal)
       fractions  "½" one half, "1½" / "1 1/2" one and a half, "3/4" three quarters (n/d only for n < d <= 10:
                  "24/7", "9/11" and dates stay two numbers)
+      phones     digit by digit (speechseq.phone_numbers): "555-1234" five five five one two three four,
+                 "(555) 123-4567", "1-800-555-0199", "+1 555 123 4567" plus one five five five ...
       times      "9:30" nine thirty, "10:05 am" ten oh five a m, "10:00" ten o'clock, "14:00" fourteen hundred
       money      "$5.50" five dollars and fifty cents, "£3" three pounds, "€1" one euro, "¥5" five yen (and
                  ₹ rupees, ₩ won, ₽ rubles, ₺ lira, ₪ shekels, ₦ naira, ₱ pesos, ฿ baht, ₫ dong), and so with
@@ -314,7 +317,7 @@ def normalize(text: str) -> str:
                  so its abbreviations: "$5k", "£2m", "$1.5bn", "₹2 cr", "₹5L"
       units      after a number (speechseq.units): "5 km" five kilometers, "1 lb" one pound, "6 ft" six feet,
                  "100 mph" one hundred miles per hour, "a 2 GB file" a two gigabyte file ("m", "g", "in" and
-                 the like as written)
+                 the like as written); "5'10\"" and "5 ft 10 in" five feet ten inches
       symbols    % percent, & and, + plus, = equals, @ at, # number, "20°C" twenty degrees celsius,
                  "1°" one degree, "m²" m squared, "10⁻³" ten to the minus three, ± plus or minus,
                  ÷ divided by, × times, "25¢" twenty five cents, ≈ approximately, ≥ greater than or equal to,
@@ -327,12 +330,14 @@ def normalize(text: str) -> str:
                  "Dr" after a capitalised word, before the end or a sign, is a street: "Elm Dr." elm drive;
                  with a dot before a name (speechseq.abbreviations): "Lt. Col. Day" lieutenant colonel day,
                  "Maj. Gen." major general, "Rev." reverend, "Hon." honorable, "Capt.", "Sgt.", "Gov.", "Drs."
-                 ...; "St. Paul" saint paul, "Elm St." elm street; "George Rose and Co." ... company, "Inc."
-                 incorporated, "Ltd." limited, "Esq." esquire; "No. 5" number five; a Roman numeral of two
-                 letters or more after a name: "George III" george the third, "World War II" world war two
+                 ...; "St. Paul" saint paul, "Elm St." elm street, "Giltspur St. Compter" ... street compter;
+                 "George Rose and Co." ... company, "Inc." incorporated, "Ltd." limited, "Esq." esquire;
+                 "Messrs." messieurs, "Mmes." mesdames; "No. 5" number five; a Roman numeral of two letters or
+                 more after a name: "George III" george the third, "World War II" world war two, and one of one
+                 letter after a monarch's name: "Henry V" henry the fifth, "Charles I." charles the first ("Then
+                 George I went", "Robert I. Bouck", "Malcolm X", "Type V" as written)
       letters    accents dropped ("café" cafe), "ß" ss, "ø" o, "’" and "´" an apostrophe
-    Left as written: acronyms ("TV" tv, "A.I." a i: write "T V" to have letters said), "Messrs.", one-letter
-    Roman numerals ("Henry V"), phone numbers and ISO dates (read as numbers).
+    Left as written: acronyms ("TV" tv, "A.I." a i: write "T V" to have letters said), ISO dates (read as numbers).
     Letters of other scripts (Cyrillic, CJK, ...) cannot be spelled in a-z and are dropped: the result may be
     empty ("Привет" -> ""), which callers refuse where they need words (a command phrase, every WER reference).
     """
@@ -355,6 +360,7 @@ def normalize(text: str) -> str:
                                         else m.group(0) + " ", text)
     text = spell_abbreviations(text)
     if digits:
+        text = spell_feet_inches(spell_phone_numbers(text))
         text = _AMPM.sub(lambda m: f" {m.group(1).lower()} m ", text)
         text = _CURRENCY_MINUS.sub(lambda m: (m.group("minus") or "") + m.group("sign"),
                                    _CURRENCY_AFTER.sub(r"\g<sign>\g<num>", text))

@@ -1,5 +1,6 @@
 """Unit abbreviations after a number, read as words for ``speechseq.text.normalize``: "5 km" five kilometers, "1 kg"
-one kilogram, "6 ft" six feet, "100 mph" one hundred miles per hour, "a 2 GB file" a two gigabyte file.
+one kilogram, "6 ft" six feet, "100 mph" one hundred miles per hour, "a 2 GB file" a two gigabyte file; a height
+in feet and inches, "5'10\"" or "5 ft 10 in", five feet ten inches.
 
 Only abbreviations with one reading after a number: "m" (meters, minutes, million), "g", "s", "in", "L" and the
 like are left as written. Matched in the case written ("MB" megabytes; "Mb", "mb" left).
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["spell_units"]
+__all__ = ["spell_feet_inches", "spell_units"]
 
 # abbreviation -> (one, many)
 _UNITS = {"km": ("kilometer", "kilometers"), "cm": ("centimeter", "centimeters"), "mm": ("millimeter", "millimeters"),
@@ -30,6 +31,23 @@ _UNIT = re.compile(r"(?<=\d)[ \t]?(?P<unit>" + "|".join(re.escape(u) for u in so
 # One of the unit: after the number 1 ("1 km", "-1 ft"; not "21 km", "1.5 km"), or an amount after "a" or "an",
 # where the unit names a kind of thing ("a 5 km run" a five kilometer run, "a .5 mm lead").
 _ONE_BEFORE = re.compile(r"(?:(?<![\d.,])1|(?<![\w'])[Aa]n?[ \t]+[\d.,]*\d)\Z")
+# Feet and inches together, each after its number: "5'10\"", "6' 2''", "5′10″" (primes; NFKD makes "″" two "′"),
+# "5 ft 10 in", "5ft. 10in."; the inches under 12, and not after a degree sign: "3'45\"" (a time) and "40°26'6\""
+# (an angle) are no height. Alone, "5'" and "10\"" are left as written (a closing quote: "'take 5'"), and so is "in"
+# after a number ("5 in a row").
+_FEET_INCHES = re.compile(r"(?<![\w.,'\u2032\u00b0])(?P<feet>\d+)"
+                          r"(?:[ \t]?(?P<ft>ft)\.?[ \t]?|['\u2032][ \t]?)(?P<inches>(?:1[01]|0?\d)(?:\.\d+)?)"
+                          r"(?(ft)[ \t]?in(?![\w'])|(?:\"|''|\u2032\u2032))")
+
+
+def _spell_feet_inches(match: re.Match) -> str:
+    feet, inches = match.group("feet"), match.group("inches")
+    return f" {feet} {'foot' if feet == '1' else 'feet'} {inches} {'inch' if inches == '1' else 'inches'} "
+
+
+def spell_feet_inches(text: str) -> str:
+    """A height in feet and inches, in words; run before the degree sign is read ("40°26'6\"", an angle)."""
+    return _FEET_INCHES.sub(_spell_feet_inches, text)
 
 
 def spell_units(text: str) -> str:

@@ -551,8 +551,8 @@ def test_normalize_reads_roman_numerals_after_a_name(raw, expected):
     ("10:30-11:30, $5-$10, 0-60 and 1.5-2.5", "ten thirty to eleven thirty five dollars to ten dollars zero to sixty "
                                               "and one point five to two point five"),
     ("won 3-2, 1,000-2,000", "won three to two one thousand to two thousand"),
-    # a chain of them, a phone number, a zip code or leading zeros are no range
-    ("2020-01-05, 555-1234, 12345-6789", "twenty twenty zero one zero five five hundred fifty five twelve thirty four "
+    # a chain of them, a phone number (read digit by digit), a zip code or leading zeros are no range
+    ("2020-01-05, 555-1234, 12345-6789", "twenty twenty zero one zero five five five five one two three four "
                                          "twelve thousand three hundred forty five six thousand seven hundred eighty "
                                          "nine"),
 ])
