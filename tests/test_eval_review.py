@@ -87,15 +87,15 @@ def test_tradeoff_lowest_threshold_within_each_budget():
 
 
 def test_tradeoff_says_when_no_grid_threshold_meets_a_budget():
-    """A sentence peaking at 0.995 on 1 h fires at every grid threshold (0.10-0.99): 1 FA/h. Budgets 0.5 and 0
+    """A sentence peaking at 0.99995 on 1 h fires at every grid threshold (0.10-0.9999): 1 FA/h. Budgets 0.5 and 0
     are not met; the old line claimed "FA<=0.5/h: th 0.99, missed 100.0 %", a figure at 1 FA/h."""
     from detector_tradeoff import tradeoff
 
-    lines = tradeoff(_posts([[0.0, 0.995, 0.0]], [0.5, 0.9], 1.0))
+    lines = tradeoff(_posts([[0.0, 0.99995, 0.0]], [0.5, 0.9], 1.0))
     assert lines[:2] == ["FA<=2.0/h: th 0.10, missed 0.0 %, real-speech events 0",
                          "FA<=1.0/h: th 0.10, missed 0.0 %, real-speech events 0"]
     for budget, line in zip(("0.5", "0.0"), lines[2:]):
-        assert line == f"FA<={budget}/h: not met on the grid (at th 0.99: 1.00/h)"
+        assert line == f"FA<={budget}/h: not met on the grid (at th 0.9999: 1.00/h)"
 
 
 # --- eval recognizer: bad input ---------------------------------------------------------------------------------
