@@ -157,6 +157,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from speechseq.commands.common import names_stdout, stdout_refused  # noqa: E402
 from speechseq.train.manifests import name_pct  # noqa: E402
 from speechseq.train.kwbank import (ROLES, BankConfig, BankItem, build_bank, dequantize, load_bank,  # noqa: E402
                                     merge_banks, padded_speech_end, reweight_sources, save_bank,
@@ -892,6 +893,9 @@ def main() -> None:
                     help="export: one model whose posterior is the mean of the runs of all --variants "
                          "(speechseq.nn.detector.DetectorEnsemble), e.g. --variants base seed1")
     args = ap.parse_args()
+    for flag, folder in (("--models", args.models), ("--runs", args.runs), ("--banks", args.banks)):
+        if names_stdout(folder):  # a folder "-" was made (--models: after the training, its models in it)
+            raise SystemExit(stdout_refused(flag, "a folder", "a folder"))
     args.variants = ["" if v == "base" else v for v in args.variants]
     if args.mine and not args.init_run:
         raise SystemExit("--mine needs --init-run (the run whose model finds the hard negatives)")

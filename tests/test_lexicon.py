@@ -215,7 +215,7 @@ def test_a_damaged_lexicon_file_is_one_error_naming_it(lexicon, tmp_path, capsys
     assert str(err.value).startswith(f"{bad}: ") and says in str(err.value)
     sample = ROOT / "data" / "samples" / "activate_kitchen_lights.wav"
     assert main(["transcribe", str(sample), "--decoder", "lexicon", "--lexicon", str(bad), "--lm", "none"]) == 1
-    assert capsys.readouterr().err.strip() == f"speechseq: error: {err.value}"
+    assert capsys.readouterr().err.strip() == f"speechseq: error: --lexicon {err.value}"  # its option named too
 
 
 def test_lexicon_corrects_a_small_acoustic_margin(lexicon):

@@ -120,8 +120,8 @@ def test_eval_detector_names_the_manifest_line_of_a_missing_file(tmp_path, capsy
 # --- 3. eval recognizer: --lm / --lexicon of the wrong kind before the manifest ----------------------------------
 @needs_models
 @pytest.mark.parametrize("options, said", [
-    (["--decoder", "beam-lm", "--lm", DETECTOR], "not a speechseq language model (kind 'detector')"),
-    (["--decoder", "beam-lm", "--lm", RECOGNIZER], "not a speechseq language model (kind 'recognizer')"),
+    (["--decoder", "beam-lm", "--lm", DETECTOR], "a trigger-word detector, not a language model"),
+    (["--decoder", "beam-lm", "--lm", RECOGNIZER], "a speech recogniser, not a language model"),
     (["--decoder", "lexicon", "--lexicon", "TEXT"], "not a word LM file"),
     (["--decoder", "lexicon", "--char-lm-weight", "0.5", "--lm", "TEXT"], "cannot load ONNX model"),
 ])

@@ -15,7 +15,7 @@ import json
 import math
 
 from ..errors import SpeechseqError
-from .common import HelpFormatter, bounded, decoder_fits, warn
+from .common import HelpFormatter, bounded, decoder_fits, load_lm, warn
 
 
 EXAMPLES = """examples:
@@ -73,10 +73,8 @@ def run(args: argparse.Namespace) -> int:
         if args.decoder:
             warn("--decoder is not used with --system ctc (give --system attention to analyse the decoder's search)")
         if args.lm:
-            from ..runtime.lm import OnnxLM
-
             check_model_arg(args.lm, None, "--lm")
-            lm = OnnxLM(args.lm)
+            lm = load_lm(args.lm)
         runner = RecognizerRunner(args.model)
     utts, failed = read_outputs(runner, args.manifest, args.split, args.limit)
     cases = []

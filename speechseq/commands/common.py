@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 from collections.abc import Iterable, Iterator
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TextIO
 
@@ -302,6 +302,20 @@ def output_dir(path: str | Path, what: str) -> Path:
     """Make an output folder (with its parents) that this user can write in, or a one-line error naming the
     option (an empty path too: it would be the working directory; and '-', which made a folder "-" where standard
     output was meant: a folder is not written there)."""
+    p = folder_named(path, what)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise SpeechseqError(f"{what} {p}: cannot create it ({err.strerror or err})") from None
+    if not writable(p):
+        raise SpeechseqError(f"{what} {p}: cannot write in it ({unwritable_why(p)})")
+    return p
+
+
+def folder_named(path: str | Path, what: str) -> Path:
+    """output_dir's one-line errors where `path` can name no output folder ('', '-', a file), without making it: for
+    a command that reads its input before it makes the folder (train lm: --text may be GBs, and an error of the
+    input leaves no folder behind), to say them before the input is read."""
     if not str(path):
         raise SpeechseqError(f"{what} '': an empty path names no folder")
     if names_stdout(path):
@@ -309,12 +323,6 @@ def output_dir(path: str | Path, what: str) -> Path:
     p = Path(path)
     if p.exists() and not p.is_dir():
         raise SpeechseqError(f"{what} {p}: exists and is not a directory")
-    try:
-        p.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise SpeechseqError(f"{what} {p}: cannot create it ({err.strerror or err})") from None
-    if not writable(p):
-        raise SpeechseqError(f"{what} {p}: cannot write in it ({unwritable_why(p)})")
     return p
 
 
@@ -489,14 +497,68 @@ def tuned_lexicon_options(path: Path, lm, beam_size: int):
     """DecodeOptions for the lexicon search with the weights tuned in models/words-en.md, the
     character LM `lm` (an OnnxLM or None) fused when given: `listen`'s and `transcribe`'s
     --decoder auto."""
-    from ..runtime.lexicon import load_lexicon
     from ..runtime.lexicon_search import tuned_options
     from ..runtime.recognizer import DecodeOptions
 
     if not path.is_file():
         raise SpeechseqError(f"{path}: no such lexicon (pass --lexicon PATH, or another --decoder)")
-    return DecodeOptions(decoder="lexicon", beam_size=beam_size, lm=lm, lexicon=load_lexicon(path),
+    return DecodeOptions(decoder="lexicon", beam_size=beam_size, lm=lm, lexicon=load_lexicon_arg(path),
                          lexicon_options=tuned_options(beam_size, char_lm=lm is not None))
+
+
+# the speechseq models (their metadata's "kind") in words: what a file given to an option that wants another is
+MODEL_KINDS = {"detector": "a trigger-word detector", "recognizer": "a speech recogniser",
+               "recognizer-stream": "a streaming speech recogniser", "lm": "a language model",
+               "attention-decoder": "an attention decoder", "frontend": "a log-mel frontend"}
+WORD_LM = "a word LM file (make one with scripts/train_wordlm.py)"
+
+
+def load_lm(path: str | os.PathLike, threads: int = 1, option: str = "--lm"):
+    """The character LM (a runtime.lm.OnnxLM) in the file `option` names; an error names the option (option_file)."""
+    from ..runtime.lm import OnnxLM
+
+    with option_file(option, path, "lm"):
+        return OnnxLM(path, threads)
+
+
+def load_lexicon_arg(path: str | os.PathLike, option: str = "--lexicon"):
+    """The word LM (a runtime.lexicon.Lexicon) in the file `option` names; an error names the option (option_file)."""
+    from ..runtime.lexicon import load_lexicon
+
+    with option_file(option, path, None):
+        return load_lexicon(path)
+
+
+@contextmanager
+def option_file(option: str, path: str | os.PathLike, kind: str | None) -> Iterator[None]:
+    """Load inside the file `path` that `option` names, a speechseq model of `kind` (None: no ONNX model, a word
+    LM): its error ("PATH: why", as the runtime's loaders say it) is said as "OPTION PATH: why", and where the file
+    is a speechseq model of another kind, as what it is: "--lm models/activate.onnx: a trigger-word detector, not a
+    language model". The errors of other files loaded inside pass as they are."""
+    try:
+        yield
+    except SpeechseqError as err:
+        said, head = str(err), f"{path}: "
+        if not said.startswith(head):
+            raise
+        other = _model_kind(path)
+        if other is not None and other != kind:
+            said = f"{head}{MODEL_KINDS[other]}, not {WORD_LM if kind is None else MODEL_KINDS[kind]}"
+        raise SpeechseqError(f"{option} {said}") from None
+
+
+def _model_kind(path: str | os.PathLike) -> str | None:
+    """The kind of speechseq model an .onnx file is (None where it is none named in MODEL_KINDS, or no model). Only
+    for a file named .onnx: another (a recording given by mistake) is not parsed again to find out."""
+    from ..runtime.onnx import read_metadata
+
+    if Path(path).suffix.lower() != ".onnx":
+        return None
+    try:
+        kind = read_metadata(path).get("kind")
+    except SpeechseqError:
+        return None
+    return kind if kind in MODEL_KINDS else None
 
 
 def require_torch(what: str) -> None:

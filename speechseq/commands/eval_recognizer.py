@@ -15,8 +15,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..errors import SpeechseqError
-from .common import (HelpFormatter, beam_arg, beam_size, bounded, cpu_threads, lines_out, names_stdout, output_file,
-                     progress, warn, write_report)
+from .common import (HelpFormatter, beam_arg, beam_size, bounded, cpu_threads, lines_out, load_lm, names_stdout,
+                     output_file, progress, warn, write_report)
 from .transcribe import (DEFAULT_LEXICON, DEFAULT_MODEL, MODELS, add_commands_args, add_lexicon_args, add_vad_arg,
                          check_lexicon_arg, check_model_arg, command_set, lexicon_decode_options, make_vad,
                          unread_options)
@@ -227,9 +227,7 @@ def _decoding(args: argparse.Namespace, commands) -> tuple:
                f"OOV penalty {o.oov_penalty:g}" + (f", char LM {o.char_weight:g}/{o.char_bonus:g}" if opts.lm else "")
                + ")")
     elif args.decoder == "beam-lm":
-        from ..runtime.lm import OnnxLM
-
-        opts = DecodeOptions(decoder="beam", beam_size=args.beam_size, lm=OnnxLM(args.lm, args.threads),
+        opts = DecodeOptions(decoder="beam", beam_size=args.beam_size, lm=load_lm(args.lm, args.threads),
                              alpha=args.lm_weight, beta=args.word_bonus)
         dec = f"beam-lm {args.beam_size} (alpha {args.lm_weight:g}, beta {args.word_bonus:g})"
     else:

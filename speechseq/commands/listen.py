@@ -21,7 +21,7 @@ from pathlib import Path
 from ..errors import SpeechseqError
 from ..runtime.onnx import check_model_file, twin_path, untagged
 from .common import (LISTEN_LEXICON_BEAM, MODELS, NO_STDIN, HelpFormatter, add_range_arg, beam_arg, beam_size, bounded,
-                     device_arg, guard_range, model_paths, names_stdin, no_shipped, print_input_devices,
+                     device_arg, guard_range, load_lm, model_paths, names_stdin, no_shipped, print_input_devices,
                      print_json_line, stop_on_sigterm, tuned_lexicon_options, warn)
 from .transcribe import add_commands_args, check_lexicon_arg, check_model_arg, command_set
 
@@ -190,8 +190,7 @@ def build_listener(args: argparse.Namespace):
         lm_path = None
     lm = None
     if lm_path is not None:
-        from ..runtime.lm import OnnxLM
-        lm = OnnxLM(lm_path)
+        lm = load_lm(lm_path)
     check_lexicon_arg(args.lexicon, MODELS / "words-en.npz", args.decoder)
     lexicon = args.decoder == "lexicon" or (args.decoder == "auto" and args.lexicon != "none"
                                             and Path(args.lexicon).is_file())

@@ -8,7 +8,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import SpeechseqError
-from .common import MODELS, HelpFormatter, bounded, text_file
+from .common import MODELS, HelpFormatter, bounded, load_lm, text_file
 
 
 EMPTY = "(empty)"  # a sentence of no characters: no character of the LM's is a parenthesis
@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from ..runtime.lm import OnnxLM, sample
+    from ..runtime.lm import sample
     from ..text import normalize
 
     prefix = normalize(args.prefix)
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from .transcribe import check_model_arg
 
     check_model_arg(args.lm, MODELS / "lm-en.onnx", "--lm")
-    lm = OnnxLM(args.lm)
+    lm = load_lm(args.lm)
     seen: set[str] = set()
     for f in args.novel_against:
         text_file(f, "--novel-against")

@@ -12,8 +12,8 @@ import zlib
 
 from ..errors import SpeechseqError
 from ..train.manifests import EVAL_SPLITS
-from .common import (HelpFormatter, bounded, checked_device, cpu_threads, draws_bars, output_dir, require_torch, seed_arg,
-                     text_file, warn)
+from .common import (HelpFormatter, bounded, checked_device, cpu_threads, draws_bars, folder_named, output_dir,
+                     require_torch, seed_arg, text_file, warn)
 
 # LMConfig fields -> the options that set them (to name them when a rerun differs)
 OPTIONS = {"embed_dim": "--embed-dim", "hidden": "--hidden", "layers": "--layers", "rnn": "--rnn",
@@ -73,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
     from ..train.loop import LoopConfig
     from .runs import only_run, resumable, run_path, writable_out
 
+    folder_named(args.out, "--out")  # before any input is read (--text may be GBs); made once the input is read
     for f in args.text:
         text_file(f, "--text")
     for f in args.exclude_manifest:

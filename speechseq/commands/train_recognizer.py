@@ -13,9 +13,9 @@ Rerunning the same command resumes from OUT/last.pt (other manifests, another mo
 may grow, but raised on a finished run, the learning rate's cosine decay is stretched over the new total: the rate
 jumps from its floor (5 % of --lr) back to about half of --lr for twice the epochs, and decays again; give the
 whole --epochs from the start to keep one decay). Validation WER/CER is measured each epoch on
---val-manifest, or on a small slice held out from the training manifests; OUT/best.pt keeps the
-best epoch and OUT/curve.png the training curve. For several processes: torchrun
---nproc-per-node N -m speechseq.train.ddp ... (see speechseq/train/ddp.py).
+--val-manifest (PATH@SPLIT: that split of it, as --manifest takes one), or on a small slice held out from the
+training manifests; OUT/best.pt keeps the best epoch and OUT/curve.png the training curve. For several processes:
+torchrun --nproc-per-node N -m speechseq.train.ddp ... (see speechseq/train/ddp.py).
 """
 from __future__ import annotations
 
@@ -63,8 +63,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "the evaluation splits dev, test and validation")
     p.add_argument("--repeat", action="append", type=bounded(float, ge=0), metavar="R",
                    help="times each --manifest is used per epoch, in order (default 1 each)")
-    p.add_argument("--val-manifest", metavar="PATH", help="validation manifest (default: 3%% held out of training)")
-    p.add_argument("--val-split", help="only this split of --val-manifest (without it: every row but dev and test)")
+    p.add_argument("--val-manifest", metavar="PATH[@SPLIT]", type=manifest_arg,
+                   help="validation manifest (default: 3%% held out of training); PATH@SPLIT: only that split of it, "
+                        "as --manifest PATH@SPLIT takes one")
+    p.add_argument("--val-split", help="only this split of --val-manifest, as its @SPLIT (without either: every row "
+                   "but those of the evaluation splits dev, test and validation)")
     p.add_argument("--out", required=True, help="output folder (checkpoints, curve, features cache)")
     p.add_argument("--epochs", type=bounded(int, ge=1), default=30, help="passes over the training manifests")
     p.add_argument("--lr", type=bounded(float, gt=0), default=1.5e-3, help="peak learning rate")
@@ -83,20 +86,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="random seed (initial weights, batches, augmentation)")
 
 
-def manifest_split(text: str) -> tuple[str, str | None]:
-    """(path, split) of a --manifest PATH[@SPLIT]; split None where none is named. A file or folder whose own name
-    holds an '@' is that path (as is TEXT whose part after the last '@' holds a '/': no split name does)."""
+def manifest_split(text: str, option: str = "--manifest") -> tuple[str, str | None]:
+    """(path, split) of a --manifest (or --val-manifest: `option`) PATH[@SPLIT]; split None where none is named. A
+    file or folder whose own name holds an '@' is that path (as is TEXT whose part after the last '@' holds a '/': no
+    split name does)."""
     path, at, split = text.rpartition("@")
     if not at or Path(text).exists() or "/" in split or os.sep in split:
         return text, None
     if not path or not split.strip():
-        raise SpeechseqError(f"--manifest {text}: give it as PATH@SPLIT (e.g. manifest.jsonl@train), or PATH alone "
+        raise SpeechseqError(f"{option} {text}: give it as PATH@SPLIT (e.g. manifest.jsonl@train), or PATH alone "
                              "for every row but those of the evaluation splits")
     return path, split
 
 
 def manifest_arg(text: str) -> str:
-    """argparse's check of a --manifest (manifest_split): the text as given."""
+    """argparse's check of a --manifest or --val-manifest (manifest_split): the text as given."""
     try:
         manifest_split(text)
     except SpeechseqError as err:
@@ -111,16 +115,26 @@ def _selected(args: argparse.Namespace) -> list[tuple[str, str | None]]:
     return [(path, args.split if split is None else split) for path, split in picked]
 
 
+def _val_selected(args: argparse.Namespace) -> tuple[str, str | None] | None:
+    """--val-manifest's path and the split taken of it: its own @SPLIT, else --val-split, else None (every row but
+    those of the evaluation splits); None without --val-manifest."""
+    if not args.val_manifest:
+        return None
+    path, split = manifest_split(args.val_manifest, "--val-manifest")
+    return path, args.val_split if split is None else split
+
+
 def _sources(args: argparse.Namespace) -> dict:
     """What the run is trained and validated on (runs.run_path), kept in OUT/last.pt to compare on a rerun:
     the feature cache is named by position (m0, m1, val), so other data would resume on the old features. One
-    split for every manifest is recorded as --split was before @SPLIT (runs made then resume); else one each."""
-    out, picked = Path(args.out), _selected(args)
+    split for every manifest is recorded as --split was before @SPLIT (runs made then resume); else one each.
+    --val-manifest PATH@SPLIT is recorded as PATH with --val-split SPLIT (the same rows)."""
+    out, picked, val = Path(args.out), _selected(args), _val_selected(args)
     splits = [split for _, split in picked]
     return {"--manifest": [run_path(m, out) for m, _ in picked],
             "--split": splits[0] if len(set(splits)) == 1 else [s if s is not None else "(none)" for s in splits],
-            "--val-manifest": run_path(args.val_manifest, out) if args.val_manifest else None,
-            "--val-split": args.val_split if args.val_manifest else None}
+            "--val-manifest": run_path(val[0], out) if val else None,
+            "--val-split": val[1] if val else None}
 
 
 def _cached(cache: Path, name: str, manifest: str, split: str | None, source: str):
@@ -156,13 +170,13 @@ def _cached(cache: Path, name: str, manifest: str, split: str | None, source: st
     if split is None:  # evaluation rows (Kathleen dev, FSDD test) are trained and validated on only when named
         evaluation = sum(u.split in EVAL_SPLITS for u in utts)
         if evaluation == len(utts):
-            named = "PATH@SPLIT or --split" if name != "val" else "--val-split"
+            named = "PATH@SPLIT or --split" if name != "val" else "PATH@SPLIT or --val-split"
             raise SpeechseqError(f"{manifest}: every row is of an evaluation split ({'/'.join(EVAL_SPLITS)}), never "
                                  f"used unless named: give the split ({named})")
         if evaluation:
             warn(f"{manifest}: {evaluation} rows of the evaluation splits ({'/'.join(EVAL_SPLITS)}) left out; "
                  + ("--manifest PATH@S would take split S alone (--split S: of every --manifest)" if name != "val"
-                    else "--val-split S would take split S alone"))
+                    else "--val-manifest PATH@S (or --val-split S) would take split S alone"))
             utts = [u for u in utts if u.split not in EVAL_SPLITS]
     if not any(normalize(u.text) for u in utts):
         raise SpeechseqError(f"{where}: no utterance has text in a-z ' after normalisation ({len(utts)} rows)")
@@ -259,10 +273,14 @@ def _stamp(manifest: str) -> str:
 
 
 def _val_split_used(args: argparse.Namespace) -> None:
-    """--val-split names a split of --val-manifest: without one it would be ignored."""
+    """--val-split names a split of --val-manifest: without one it would be ignored, and beside its own @SPLIT one of
+    the two would be."""
     if args.val_split is not None and not args.val_manifest:
         raise SpeechseqError(f"--val-split {args.val_split} needs --val-manifest (without it, validation is held out "
                              "of the training manifests' rows)")
+    if args.val_split is not None and manifest_split(args.val_manifest, "--val-manifest")[1] is not None:
+        raise SpeechseqError(f"--val-split {args.val_split}: --val-manifest {args.val_manifest} names its split "
+                             "already; give one of them")
 
 
 def _check(args: argparse.Namespace):
@@ -309,12 +327,27 @@ def _banks(args: argparse.Namespace, check: bool = True):
             train_parts.append(bank.subset([i for i, h in enumerate(held) if not h]))
             val_parts.append(bank.subset([i for i, h in enumerate(held) if h]))
     if args.val_manifest:
-        val_parts = [_cached(cache, "val", args.val_manifest, args.val_split, "val")]
+        val_parts = [_cached(cache, "val", *_val_selected(args), "val")]
+        _trained_on_val(args)
     if not sum(len(p) for p in train_parts):
         n = sum(len(p) for p in val_parts)
         raise SpeechseqError(f"{n} utterance{'s' * (n != 1)} in --manifest: too few to hold some out for validation "
                              "and train on the rest; give --val-manifest or more data")
     return train_parts, FeatureBank.concat([v for v in val_parts if len(v)])
+
+
+def _trained_on_val(args: argparse.Namespace) -> None:
+    """A warning where the split --val-manifest names (PATH@SPLIT or --val-split) is trained on too: a --manifest of
+    the same file taking that split, or every row but the evaluation splits' where it is none of them. best.pt would
+    be chosen on rows the model was fitted to."""
+    path, split = _val_selected(args)
+    if split is None:  # every row but the evaluation splits': as before, the user's own choice of files
+        return
+    for m, taken in _selected(args):
+        if Path(m).resolve() == Path(path).resolve() and (taken == split or taken is None and split not in EVAL_SPLITS):
+            rows = f"split {taken!r}" if taken is not None else "every row but the evaluation splits'"
+            warn(f"--val-manifest {path}: split {split!r} is trained on too (--manifest {m}: {rows}): validation "
+                 "scores rows the model is fitted to; name the training split, PATH@SPLIT")
 
 
 def setup(args: argparse.Namespace, device: str, verbose: bool = True, world: int = 1) -> dict:
@@ -408,6 +441,7 @@ def run(args: argparse.Namespace) -> int:
     from ..train.recognizer import train_recognizer
 
     checked_device(args.device)  # before OUT is made
+    _val_split_used(args)
     with only_run(output_dir(args.out, "--out")):
         writable_out(Path(args.out))  # before the features are made: not at the first checkpoint
         train_recognizer(**setup(args, args.device), progress=draws_bars())

@@ -28,8 +28,8 @@ from pathlib import Path
 from ..errors import SpeechseqError
 from ..files import one_line
 from .common import (IMAGE_SUFFIXES, MODELS, HelpFormatter, beam_arg, beam_size, bounded, cpu_threads, decoder_fits,
-                     expand_inputs, beside_bars, names_stdout, no_shipped, output_dir, output_file, print_json_line,
-                     tuned_lexicon_options, warn, write_report)
+                     expand_inputs, beside_bars, load_lexicon_arg, load_lm, names_stdout, no_shipped, option_file,
+                     output_dir, output_file, print_json_line, tuned_lexicon_options, warn, write_report)
 
 DEFAULT_MODEL = MODELS / "recognizer-en.onnx"
 DEFAULT_LEXICON = MODELS / "words-en.npz"
@@ -167,30 +167,23 @@ def lexicon_decode_options(args: argparse.Namespace, tuned: bool = False):
     """runtime.recognizer.DecodeOptions for --decoder lexicon (loads the lexicon, and the
     character LM when --char-lm-weight is not 0). tuned (--decoder auto): the weights of
     models/words-en.md instead of the options, with the character LM when --lm exists."""
-    from ..runtime.lexicon import load_lexicon
     from ..runtime.lexicon_search import LexiconOptions
     from ..runtime.recognizer import DecodeOptions
 
     if tuned:
-        lm = None
-        if Path(args.lm).is_file():
-            from ..runtime.lm import OnnxLM
-
-            lm = OnnxLM(args.lm, args.threads)
+        lm = load_lm(args.lm, args.threads) if Path(args.lm).is_file() else None
         return tuned_lexicon_options(Path(args.lexicon), lm, args.beam_size)
     lm = None
     if args.char_lm_weight != 0:
-        from ..runtime.lm import OnnxLM
-
         if not Path(args.lm).is_file():
             raise SpeechseqError(f"{args.lm}: no such model file (pass --lm PATH, or --char-lm-weight 0)")
-        lm = OnnxLM(args.lm, args.threads)
+        lm = load_lm(args.lm, args.threads)
     try:
         lex_opts = LexiconOptions(args.beam_size, args.word_lm_weight, args.word_insertion_bonus, args.oov_penalty,
                                   args.char_lm_weight, args.char_bonus)
     except ValueError as err:
         raise SpeechseqError(str(err)) from None
-    return DecodeOptions(decoder="lexicon", beam_size=args.beam_size, lm=lm, lexicon=load_lexicon(args.lexicon),
+    return DecodeOptions(decoder="lexicon", beam_size=args.beam_size, lm=lm, lexicon=load_lexicon_arg(args.lexicon),
                          lexicon_options=lex_opts)
 
 
@@ -281,7 +274,8 @@ def run(args: argparse.Namespace) -> int:
             raise SpeechseqError(f"--commands works with --decoder greedy, beam or lexicon ({picked})")
         from ..runtime.text_decoder import cli_recognizer
 
-        rec, opts = cli_recognizer(args), None
+        with option_file("--lm", args.lm, "lm"):  # the LM loads inside (speechseq.runtime.text_decoder.TextDecoder)
+            rec, opts = cli_recognizer(args), None
     if commands is not None:
         opts = replace(opts, commands=commands, words_around=True)   # the words said around a phrase kept
     if args.plot_attention:

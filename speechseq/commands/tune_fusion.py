@@ -18,7 +18,7 @@ import warnings
 from ..errors import SpeechseqError
 from ..train.manifests import EVAL_SPLITS
 from .analyze import read_outputs, said_failed
-from .common import HelpFormatter, bounded, decoder_fits, warn
+from .common import HelpFormatter, bounded, decoder_fits, load_lm, warn
 from .eval_recognizer import plural
 
 ATTENTION_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)  # --attention-weights' default
@@ -121,7 +121,6 @@ def tuning_split(manifest: str, split: str | None) -> str | list[str | None] | N
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..runtime.lm import OnnxLM
     from ..runtime.posteriors import RecognizerRunner
     from ..runtime.text_decoder import DecodeOptions
     from ..text import normalize
@@ -135,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
     for path, option in ((args.model, "--model"), (args.lm, "--lm"), (args.attention_decoder, "--attention-decoder")):
         if path or option != "--attention-decoder":  # each file named with its option, not a bare "no such model file"
             check_model_arg(path, None, option)
-    lm = OnnxLM(args.lm)
+    lm = load_lm(args.lm)
     runner = RecognizerRunner(args.model)
     decoder = None
     if args.attention_decoder:  # checked before the grid's minutes of decoding, not after them
