@@ -476,6 +476,8 @@ def card(res: dict, amelia: dict | None, meta: dict, amelia_model: str = "AMELIA
     weights = ("Weights: the mean of the EMA weights of the last 3 epochs; threshold: the lowest with no false accept "
                f"on the real validation speech and at most 1 per hour on {tune} threshold-choice synthetic sentences "
                "(both rules chosen on amelia's real recordings).")
+    if (meta.get("threshold_table") or {}).get("met") is False:  # choose_threshold's grid top: no threshold met it
+        weights += f" **No threshold met that rule**: {th} is the top of its grid."
     recipe = RECIPES.get(kw)
     if recipe:
         made = (f"**Data:** {recipe.data} ({recipe.sources}; held-out voices excluded; {recipe.details}), real "

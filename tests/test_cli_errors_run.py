@@ -360,7 +360,8 @@ def test_a_model_with_damaged_metadata_is_one_line_naming_it(kind, edit, says, t
     bad = _edited(tiny_models[kind], tmp_path / f"bad-{kind}.onnx", edit)
     assert main(_argv(kind, bad, tiny_models)) == 1
     err = capsys.readouterr().err
-    named = f"--lm {bad}" if kind == "lm" else bad  # the option that named it too (test_review_s50_a)
+    option = {"recognizer": "--model", "stream": "--stream-model", "lm": "--lm", "decoder": "--attention-decoder"}[kind]
+    named = f"{option} {bad}"  # the option that named it too (test_review_s50_a, test_review_s50_e)
     assert err.startswith(f"speechseq: error: {named}: ") and says in err and len(err.strip().splitlines()) == 1, err
 
 

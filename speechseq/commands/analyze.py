@@ -15,7 +15,7 @@ import json
 import math
 
 from ..errors import SpeechseqError
-from .common import HelpFormatter, bounded, decoder_fits, load_lm, warn
+from .common import HelpFormatter, bounded, decoder_fits, load_lm, option_file, warn
 
 
 EXAMPLES = """examples:
@@ -50,7 +50,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..metrics import edit_distance
     from ..runtime.analysis import analyze_attention, analyze_ctc, summarize
-    from ..runtime.posteriors import RecognizerRunner
     from ..text import normalize
     from .transcribe import check_model_arg
 
@@ -64,8 +63,9 @@ def run(args: argparse.Namespace) -> int:
         check_model_arg(args.decoder, None, "--decoder")
         from ..runtime.attention import OnnxDecoder
 
-        dec = OnnxDecoder(args.decoder)
-        runner = RecognizerRunner(args.model)
+        with option_file("--decoder", args.decoder, "attention-decoder"):
+            dec = OnnxDecoder(args.decoder)
+        runner = recognizer_runner(args.model)
         decoder_fits(args.model, runner, dec, "--decoder")  # before every utterance is run, not in the first
         if args.lm:
             warn("--lm is not used with --system attention (the decoder's own beam search has no LM fusion)")
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         if args.lm:
             check_model_arg(args.lm, None, "--lm")
             lm = load_lm(args.lm)
-        runner = RecognizerRunner(args.model)
+        runner = recognizer_runner(args.model)
     utts, failed = read_outputs(runner, args.manifest, args.split, args.limit)
     cases = []
     for u in utts:
@@ -109,6 +109,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"\n[{c.blame}] {c.key}  ({errs[i]} word errors, score ref {c.reference_score:.2f} "
               f"vs out {c.output_score:.2f})\n  ref: {c.reference}\n  out: {c.output}")
     return said_failed(failed, len(utts))
+
+
+def recognizer_runner(model: str):
+    """The runtime.posteriors.RecognizerRunner of the recogniser --model names (an error said with the option)."""
+    from ..runtime.posteriors import RecognizerRunner
+
+    with option_file("--model", model, "recognizer"):
+        return RecognizerRunner(model)
 
 
 def read_outputs(runner, manifest: str, split, limit: int | None) -> tuple[list, int]:

@@ -534,16 +534,28 @@ def option_file(option: str, path: str | os.PathLike, kind: str | None) -> Itera
     """Load inside the file `path` that `option` names, a speechseq model of `kind` (None: no ONNX model, a word
     LM): its error ("PATH: why", as the runtime's loaders say it) is said as "OPTION PATH: why", and where the file
     is a speechseq model of another kind, as what it is: "--lm models/activate.onnx: a trigger-word detector, not a
-    language model". The errors of other files loaded inside pass as they are."""
+    language model". The errors of other files loaded inside pass as they are, and so do those of a file that is not
+    there: "PATH: no such model file (pass OPTION PATH)" names the option already."""
+    with option_files((option, path, kind)):
+        yield
+
+
+@contextmanager
+def option_files(*given: tuple[str, str | os.PathLike | None, str | None]) -> Iterator[None]:
+    """option_file for each (option, path, kind) given, a None path left out: for a load that reads several files
+    (transcribe's recogniser, LM and attention decoder), each one's error said with its own option. Where two
+    options name the file whose error it is (--model given the --lm file), the one it is not a model for."""
     try:
         yield
     except SpeechseqError as err:
-        said, head = str(err), f"{path}: "
-        if not said.startswith(head):
+        said = str(err)
+        named = [g for g in given if g[1] is not None and said.startswith(f"{g[1]}: ") and Path(g[1]).is_file()]
+        if not named:
             raise
-        other = _model_kind(path)
+        other = _model_kind(named[0][1])
+        option, path, kind = next((g for g in named if g[2] != other), named[0])
         if other is not None and other != kind:
-            said = f"{head}{MODEL_KINDS[other]}, not {WORD_LM if kind is None else MODEL_KINDS[kind]}"
+            said = f"{path}: {MODEL_KINDS[other]}, not {WORD_LM if kind is None else MODEL_KINDS[kind]}"
         raise SpeechseqError(f"{option} {said}") from None
 
 

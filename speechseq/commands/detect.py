@@ -13,7 +13,7 @@ import numpy as np
 from ..errors import SpeechseqError
 from ..files import one_line
 from .common import (IMAGE_SUFFIXES, MODELS, HelpFormatter, add_range_arg, bounded, cpu_threads, expand_inputs,
-                     guard_range, model_paths, no_shipped, output_file, print_json_line, warn)
+                     guard_range, model_paths, no_shipped, option_files, output_file, print_json_line, warn)
 from .plotting import MaxPool, Pooled, drawable
 
 DEFAULT_MODELS = ("activate.onnx", "computer.onnx")
@@ -198,9 +198,10 @@ def run(args: argparse.Namespace) -> int:
         check_model_arg(str(path), None, "--model")
     output_file(args.plot, "--plot", IMAGE_SUFFIXES)   # before any work, so that a bad path loses nothing
     paths = distinct_models(paths)
-    det = Detector.load(paths, threads=cpu_threads(args.threads), threshold=args.threshold,
-                        smoothing_steps=args.smoothing, refractory_s=args.refractory,
-                        range_db=guard_range(args.range_db))
+    with option_files(*[("--model", p, "detector") for p in (paths if args.model else ())]):
+        det = Detector.load(paths, threads=cpu_threads(args.threads), threshold=args.threshold,
+                            smoothing_steps=args.smoothing, refractory_s=args.refractory,
+                            range_db=guard_range(args.range_db))
     first: dict[str, Path] = {}
     for path, m in zip(paths, det.models):  # both are run (two versions compared, say), but nothing tells them apart
         if m.keyword in first:

@@ -24,7 +24,7 @@ import numpy as np
 from ..errors import SpeechseqError
 from ..metrics import threshold_grid
 from .common import (IMAGE_SUFFIXES, HelpFormatter, add_range_arg, bounded, expand_inputs, guard_range, names_stdin,
-                     output_file, print_json_line, progress, warn, writable)
+                     option_file, output_file, print_json_line, progress, warn, writable)
 
 # 0.02 ... 0.99, then finer up to 0.9999: a fine-tuned model's posteriors saturate (speechseq.metrics)
 THRESHOLDS = threshold_grid(0.02, 0.005)
@@ -302,7 +302,8 @@ def run(args: argparse.Namespace) -> int:
     output_file(args.det, "--det", IMAGE_SUFFIXES)
     if args.save_threshold:
         save_needs(model, positives, negatives)
-    det = Detector.load([model], range_db=guard_range(args.range_db))
+    with option_file("--model", model, "detector"):
+        det = Detector.load([model], range_db=guard_range(args.range_db))
     summary, curve = evaluate(det, positives, negatives, args.target_fa, args.threshold)
     if summary.get("interrupted"):  # the files done, printed; no curve nor threshold from a part of the sets
         _print_summary(summary, args.json)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..errors import SpeechseqError
 from .common import (HelpFormatter, beam_arg, beam_size, bounded, cpu_threads, lines_out, load_lm, names_stdout,
-                     output_file, progress, warn, write_report)
+                     option_file, output_file, progress, warn, write_report)
 from .transcribe import (DEFAULT_LEXICON, DEFAULT_MODEL, MODELS, add_commands_args, add_lexicon_args, add_vad_arg,
                          check_lexicon_arg, check_model_arg, command_set, lexicon_decode_options, make_vad,
                          unread_options)
@@ -182,7 +182,8 @@ def run(args: argparse.Namespace) -> int:
     if args.decoder == "beam-lm":
         check_model_arg(args.lm, MODELS / "lm-en.onnx", "--lm")
     commands = command_set(args)
-    rec = Recognizer(args.model, threads=args.threads)
+    with option_file("--model", args.model, "recognizer"):
+        rec = Recognizer(args.model, threads=args.threads)
     unread_options(args, args.decoder, False)   # as transcribe says them: the figures are not those they describe
     args.beam_size = beam_size(args.beam_size, args.decoder)
     opts, dec = _decoding(args, commands)  # the LM and lexicon read before the manifest: a wrong file said first

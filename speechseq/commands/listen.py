@@ -21,8 +21,8 @@ from pathlib import Path
 from ..errors import SpeechseqError
 from ..runtime.onnx import check_model_file, twin_path, untagged
 from .common import (LISTEN_LEXICON_BEAM, MODELS, NO_STDIN, HelpFormatter, add_range_arg, beam_arg, beam_size, bounded,
-                     device_arg, guard_range, load_lm, model_paths, names_stdin, no_shipped, print_input_devices,
-                     print_json_line, stop_on_sigterm, tuned_lexicon_options, warn)
+                     device_arg, guard_range, load_lm, model_paths, names_stdin, no_shipped, option_file, option_files,
+                     print_input_devices, print_json_line, stop_on_sigterm, tuned_lexicon_options, warn)
 from .transcribe import add_commands_args, check_lexicon_arg, check_model_arg, command_set
 
 DEFAULT_KEYWORDS = ("activate.onnx", "computer.onnx")
@@ -207,12 +207,14 @@ def build_listener(args: argparse.Namespace):
                              lm=None if greedy else lm, alpha=args.lm_weight, beta=args.word_bonus)
     if commands is not None:   # the final only: partial text is spelt freely (Transcriber.transcribe)
         opts = replace(opts, commands=commands)
-    transcriber = Transcriber(model, opts)
+    with option_file("--model", model, "recognizer"):
+        transcriber = Transcriber(model, opts)
     streaming = None
     if not args.no_partials and partial_decoder == "stream":
         stream_path = Path(args.stream_model) if args.stream_model else stream_twin(model)
         if stream_path.is_file():
-            streaming = StreamingRecognizer(stream_path, args.chunk_ms / 1000, args.lookahead_ms / 1000)
+            with option_files(("--stream-model", stream_path if args.stream_model else None, "recognizer-stream")):
+                streaming = StreamingRecognizer(stream_path, args.chunk_ms / 1000, args.lookahead_ms / 1000)
             made_from = streaming.meta.get("source_digest")
             if made_from and made_from != source_digest(transcriber.recognizer.meta):
                 warn(f"{stream_path} was made from another version of {model.name}: partial text may disagree with "

@@ -25,8 +25,8 @@ from pathlib import Path
 
 from ..errors import SpeechseqError
 from ..files import check_keyword_file
-from .common import (MODELS, HelpFormatter, bounded, device_arg, names_stdout, output_dir, print_input_devices,
-                     print_json_line, stdout_refused, stop_on_sigterm, warn)
+from .common import (MODELS, HelpFormatter, bounded, device_arg, folder_named, output_dir, print_input_devices,
+                     print_json_line, stop_on_sigterm, warn)
 
 SAMPLE_RATE = 16000
 BACKGROUND_FILE_S = 60  # seconds per background file
@@ -195,10 +195,7 @@ def run(args: argparse.Namespace) -> int:
         return print_input_devices()
     if args.out is None:
         raise SpeechseqError("give the folder for the recordings: --out DIR")
-    if not args.out:  # Path("") is the working directory (output_dir's words: the folder is made once input works)
-        raise SpeechseqError("--out '': an empty path names no folder")
-    if names_stdout(args.out):  # output_dir's words, before the input is opened (it runs once input works)
-        raise SpeechseqError(stdout_refused("--out", "a folder", "a folder"))
+    out = folder_named(args.out, "--out")  # '', '-', a file: before the input is opened (output_dir runs once it works)
     if args.input == "":  # not the microphone, which `if args.input` took it for
         raise SpeechseqError("--input '': an empty path names no file")
     if args.input and (args.device is not None or args.samplerate is not None):
@@ -222,9 +219,6 @@ def run(args: argparse.Namespace) -> int:
             raise SpeechseqError("say which keyword you will record (speechseq record WORD --out DIR), "
                                  "or record the room with --background MINUTES")
         stem = slug(args.keyword)
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise SpeechseqError(f"--out {out}: exists and is not a directory")  # output_dir's words (it runs later)
     if args.background is None:
         last = next_number(out, stem) + args.count - 1  # the longest name of the session's takes
         check_keyword_file(args.keyword, out, f"{stem}-{last:03d}.wav", "its take files", f"{stem}-NNN.wav")

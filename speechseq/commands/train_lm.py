@@ -9,6 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 from ..errors import SpeechseqError
 from ..train.manifests import EVAL_SPLITS
@@ -66,14 +69,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     require_torch("training")
     import torch
-    from pathlib import Path
 
     from ..nn.text import LMConfig
-    from ..train.lm import KIND, manifest_texts, piece_chars, read_corpus, select_sentences, split_heldout, train_lm
+    from ..train.lm import KIND, split_heldout, train_lm
     from ..train.loop import LoopConfig
-    from .runs import only_run, resumable, run_path, writable_out
+    from .runs import resumable, run_path
 
-    folder_named(args.out, "--out")  # before any input is read (--text may be GBs); made once the input is read
+    folder_named(args.out, "--out")  # '', '-', a file: said before any input is checked (held_out makes it)
     for f in args.text:
         text_file(f, "--text")
     for f in args.exclude_manifest:
@@ -82,45 +84,12 @@ def run(args: argparse.Namespace) -> int:
         text_file(f, "--exclude-manifest-all", "a JSONL manifest, one JSON object a line")
     checked_device(args.device)
     torch.set_num_threads(cpu_threads(args.threads))
-
-    def texts(manifest: str, split: str | None = None) -> list[str]:
-        try:
-            return manifest_texts(manifest, split)
-        except (ValueError, KeyError, AttributeError, TypeError):
-            raise SpeechseqError(f"{manifest}: not a JSONL manifest (a JSON object with a \"text\" a line)") from None
-
-    splits = list(EVAL_SPLITS) if args.exclude_split is None else args.exclude_split
-    exclude = []
-    for m in args.exclude_manifest:
-        rows = texts(m, splits or None)
-        if not rows:  # the prompts the user named would all stay in the training text
-            which = f"split {splits!r}" if isinstance(splits, str) else f"an evaluation split ({', '.join(splits)})"
-            raise SpeechseqError(f"--exclude-manifest {m}: no row of {which} among its "
-                                 f"{len(texts(m))} rows, so nothing of it would be excluded: name its split with "
-                                 f"--exclude-split ('' for every row)")
-        exclude += rows
-    exclude += [t for m in args.exclude_manifest_all for t in texts(m)]
-    lines = read_corpus(args.text)
-    usable = [s for s in lines if len(s) >= 2]
-    sentences = select_sentences(usable, exclude=exclude)
-    if len(usable) < len(lines):
-        warn(f"{len(lines) - len(usable)} of {len(lines)} lines of --text left out: no two characters of "
-             "a-z ' after normalisation")
-    if not sentences:
-        raise SpeechseqError("no sentences left in the training text")
-    train, heldout = split_heldout(sentences, args.heldout_percent)
-    if not train:
-        raise SpeechseqError(f"no training sentences: all {len(sentences)} fell in the held-out "
-                             f"{args.heldout_percent:g} % (--heldout-percent)")
-    limit = piece_chars(args.batch_tokens)
-    long = sum(len(s) > limit for s in sentences)
-    if long:  # a text without line breaks: whole, one line was one batch of its length (GBs for a book)
-        warn(f"{long} line{'s' * (long > 1)} of --text longer than --batch-tokens {args.batch_tokens} allows ({limit} "
-             f"characters after normalisation) {'are' if long > 1 else 'is'} read in pieces cut at spaces: the text "
-             "is read as one sentence a line")
-    out = output_dir(args.out, "--out")
-    with only_run(out):  # before OUT's last.pt is read
-        writable_out(out)  # not found at the first checkpoint, an epoch later
+    with held_out(args.out) as out:  # another run's OUT, or one that cannot be written, said before the text is read
+        usable, sentences, exclude, splits = _corpus(args)
+        train, heldout = split_heldout(sentences, args.heldout_percent)
+        if not train:
+            raise SpeechseqError(f"no training sentences: all {len(sentences)} fell in the held-out "
+                                 f"{args.heldout_percent:g} % (--heldout-percent)")
         duplicates = len(usable) - len(set(usable))
         overlapping = len(set(usable)) - len(sentences)
         print(f"{len(sentences)} sentences" + (f" ({duplicates} duplicate lines dropped)" if duplicates else "")
@@ -156,6 +125,72 @@ def run(args: argparse.Namespace) -> int:
             print(f"best epoch {best['epoch']}: held-out perplexity {best.get('val_ppl', float('nan')):.4f} per "
                   f"character ({best.get('val_bpc', float('nan')):.4f} bits)", file=sys.stderr)
     return 0
+
+
+@contextmanager
+def held_out(path: str) -> Iterator[Path]:
+    """OUT made, held by this run (runs.only_run: the run lock OUT/.lock) and written to (runs.writable_out) before
+    the input is read: OUT held by another run, or one that cannot be written, is said first, not after GBs of
+    --text. Where the block fails before anything is written to OUT, the lock file and the folders made for it are
+    removed again: an error of the input leaves no folder behind (nor a lock in a folder that was there)."""
+    from .runs import only_run, writable_out
+
+    wanted = folder_named(path, "--out")
+    made = [p for p in (wanted, *wanted.parents) if not p.exists()]  # deepest first
+    new_lock = not (wanted / ".lock").exists()
+    out = output_dir(path, "--out")
+    with only_run(out):
+        writable_out(out)
+        try:
+            yield out
+        except BaseException:
+            if new_lock and [p.name for p in out.iterdir()] == [".lock"]:
+                (out / ".lock").unlink()  # while it is held: no other run takes a lock about to go
+                for p in made:
+                    try:
+                        p.rmdir()
+                    except OSError:  # it holds another's files: kept, and the folders above it
+                        break
+            raise
+
+
+def _corpus(args: argparse.Namespace) -> tuple[list[str], list[str], list[str], list[str] | str]:
+    """The text to train on, read: (usable lines, sentences: usable less duplicates and the excluded prompts'
+    overlaps, the excluded prompts, the evaluation splits excluded), with a warning for what is left out."""
+    from ..train.lm import manifest_texts, piece_chars, read_corpus, select_sentences
+
+    def texts(manifest: str, split: str | None = None) -> list[str]:
+        try:
+            return manifest_texts(manifest, split)
+        except (ValueError, KeyError, AttributeError, TypeError):
+            raise SpeechseqError(f"{manifest}: not a JSONL manifest (a JSON object with a \"text\" a line)") from None
+
+    splits = list(EVAL_SPLITS) if args.exclude_split is None else args.exclude_split
+    exclude = []
+    for m in args.exclude_manifest:
+        rows = texts(m, splits or None)
+        if not rows:  # the prompts the user named would all stay in the training text
+            which = f"split {splits!r}" if isinstance(splits, str) else f"an evaluation split ({', '.join(splits)})"
+            raise SpeechseqError(f"--exclude-manifest {m}: no row of {which} among its "
+                                 f"{len(texts(m))} rows, so nothing of it would be excluded: name its split with "
+                                 f"--exclude-split ('' for every row)")
+        exclude += rows
+    exclude += [t for m in args.exclude_manifest_all for t in texts(m)]
+    lines = read_corpus(args.text)
+    usable = [s for s in lines if len(s) >= 2]
+    sentences = select_sentences(usable, exclude=exclude)
+    if len(usable) < len(lines):
+        warn(f"{len(lines) - len(usable)} of {len(lines)} lines of --text left out: no two characters of "
+             "a-z ' after normalisation")
+    if not sentences:
+        raise SpeechseqError("no sentences left in the training text")
+    limit = piece_chars(args.batch_tokens)
+    long = sum(len(s) > limit for s in sentences)
+    if long:  # a text without line breaks: whole, one line was one batch of its length (GBs for a book)
+        warn(f"{long} line{'s' * (long > 1)} of --text longer than --batch-tokens {args.batch_tokens} allows ({limit} "
+             f"characters after normalisation) {'are' if long > 1 else 'is'} read in pieces cut at spaces: the text "
+             "is read as one sentence a line")
+    return usable, sentences, exclude, splits
 
 
 def same_settings(out, ck: dict | None, args: argparse.Namespace) -> None:

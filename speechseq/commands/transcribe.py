@@ -29,7 +29,7 @@ from ..errors import SpeechseqError
 from ..files import one_line
 from .common import (IMAGE_SUFFIXES, MODELS, HelpFormatter, beam_arg, beam_size, bounded, cpu_threads, decoder_fits,
                      expand_inputs, beside_bars, load_lexicon_arg, load_lm, names_stdout, no_shipped, option_file,
-                     output_dir, output_file, print_json_line, tuned_lexicon_options, warn, write_report)
+                     option_files, output_dir, output_file, print_json_line, tuned_lexicon_options, warn, write_report)
 
 DEFAULT_MODEL = MODELS / "recognizer-en.onnx"
 DEFAULT_LEXICON = MODELS / "words-en.npz"
@@ -258,15 +258,18 @@ def run(args: argparse.Namespace) -> int:
     elif args.decoder == "auto":
         from ..runtime.text_decoder import best_available
 
-        args.decoder = best_available(args.model, args.lm, args.attention_decoder)
+        with model_files(args):  # it opens the recogniser and the attention decoder
+            args.decoder = best_available(args.model, args.lm, args.attention_decoder)
     unread_options(args, asked, tuned)
     args.beam_size = beam_size(args.beam_size, args.decoder)
     if args.decoder in ("greedy", "beam"):
-        rec = Recognizer(args.model, threads=args.threads)
+        with option_file("--model", args.model, "recognizer"):
+            rec = Recognizer(args.model, threads=args.threads)
         opts = DecodeOptions(decoder=args.decoder, beam_size=args.beam_size)
     elif args.decoder == "lexicon":
         opts = lexicon_decode_options(args, tuned)
-        rec = Recognizer(args.model, threads=args.threads)
+        with option_file("--model", args.model, "recognizer"):
+            rec = Recognizer(args.model, threads=args.threads)
     else:  # the text side (speechseq.runtime.text_decoder): LM fusion, attention rescoring
         if commands is not None:
             picked = (f"--decoder auto picks {args.decoder} here, without a lexicon" if asked == "auto"
@@ -274,7 +277,7 @@ def run(args: argparse.Namespace) -> int:
             raise SpeechseqError(f"--commands works with --decoder greedy, beam or lexicon ({picked})")
         from ..runtime.text_decoder import cli_recognizer
 
-        with option_file("--lm", args.lm, "lm"):  # the LM loads inside (speechseq.runtime.text_decoder.TextDecoder)
+        with model_files(args):  # the three load inside (speechseq.runtime.text_decoder)
             rec, opts = cli_recognizer(args), None
     if commands is not None:
         opts = replace(opts, commands=commands, words_around=True)   # the words said around a phrase kept
@@ -413,7 +416,16 @@ def check_plot_decoder(args: argparse.Namespace, rec) -> None:
     (it was found after the whole batch)."""
     from ..runtime.attention import OnnxDecoder
 
-    decoder_fits(args.model, rec, OnnxDecoder(args.attention_decoder, args.threads), "--attention-decoder")
+    with option_file("--attention-decoder", args.attention_decoder, "attention-decoder"):
+        decoder = OnnxDecoder(args.attention_decoder, args.threads)
+    decoder_fits(args.model, rec, decoder, "--attention-decoder")
+
+
+def model_files(args: argparse.Namespace):
+    """common.option_files for the recogniser, LM and attention decoder that transcribe's options name (an error of
+    one of them said with its option)."""
+    return option_files(("--model", args.model, "recognizer"), ("--lm", args.lm, "lm"),
+                        ("--attention-decoder", args.attention_decoder, "attention-decoder"))
 
 
 def plotted_text(transcript, seconds: float) -> str:

@@ -17,8 +17,8 @@ import warnings
 
 from ..errors import SpeechseqError
 from ..train.manifests import EVAL_SPLITS
-from .analyze import read_outputs, said_failed
-from .common import HelpFormatter, bounded, decoder_fits, load_lm, warn
+from .analyze import read_outputs, recognizer_runner, said_failed
+from .common import HelpFormatter, bounded, decoder_fits, load_lm, option_file, warn
 from .eval_recognizer import plural
 
 ATTENTION_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)  # --attention-weights' default
@@ -121,7 +121,6 @@ def tuning_split(manifest: str, split: str | None) -> str | list[str | None] | N
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..runtime.posteriors import RecognizerRunner
     from ..runtime.text_decoder import DecodeOptions
     from ..text import normalize
 
@@ -135,12 +134,13 @@ def run(args: argparse.Namespace) -> int:
         if path or option != "--attention-decoder":  # each file named with its option, not a bare "no such model file"
             check_model_arg(path, None, option)
     lm = load_lm(args.lm)
-    runner = RecognizerRunner(args.model)
+    runner = recognizer_runner(args.model)
     decoder = None
     if args.attention_decoder:  # checked before the grid's minutes of decoding, not after them
         from ..runtime.attention import OnnxDecoder
 
-        decoder = OnnxDecoder(args.attention_decoder)
+        with option_file("--attention-decoder", args.attention_decoder, "attention-decoder"):
+            decoder = OnnxDecoder(args.attention_decoder)
         decoder_fits(args.model, runner, decoder, "--attention-decoder")
     utts, failed = read_outputs(runner, args.manifest, tuning_split(args.manifest, args.split), args.limit)
     if not any(normalize(u.text).split() for u in utts):  # the WER of every pair would be 0 / 0

@@ -34,7 +34,7 @@ from .detector_recipe import TrainRecipe
 from .floor_guard import guard_features
 from .kwmix import MixConfig, Mixer
 
-__all__ = ["Validation", "choose_threshold", "quiet_tail", "end_offset_table", "THRESHOLDS"]
+__all__ = ["Validation", "choose_threshold", "threshold_unmet", "quiet_tail", "end_offset_table", "THRESHOLDS"]
 
 # the thresholds each epoch's validation counts false accepts and rejects at: 0.05 ... 0.99, then finer up to 0.9999
 # (a fine-tuned model's posteriors saturate: speechseq.metrics.SATURATED_THRESHOLDS)
@@ -252,7 +252,9 @@ def choose_threshold(model: torch.nn.Module, bank: dict, recipe: TrainRecipe = T
     validation speech ("val_bg") and at most `max_tune_fa` per hour on its threshold-choice speech
     ("tune_bg": synthetic sentences never trained on), and at least `lowest`. Each file is streamed
     alone and followed by `quiet_tail`, as `detect` hears it and `eval detector` counts its events (the
-    hours are the files' own).
+    hours are the files' own). The grid: `grid_step`, 2 `grid_step`, ..., 0.96 ... 0.99, then the saturated thresholds up
+    to 0.9999, as validation's (speechseq.metrics.threshold_grid); where none meets the rule, the grid's top, as
+    validation takes it, and the table says so ("met": False; it was 0.95 without a word).
 
     Chosen on amelia, where real keyword recordings exist: thresholds set by the synthetic
     negatives of the validation (dense sound-alikes) missed most real keywords, while the real
@@ -271,7 +273,8 @@ def choose_threshold(model: torch.nn.Module, bank: dict, recipe: TrainRecipe = T
                 for p, n in zip(smooth(torch.sigmoid(model(x)).numpy(), recipe.smoothing_steps), lengths)]
         return post, own / 100 / 3600
 
-    grid = np.round(np.arange(grid_step, 1.0, grid_step), 3)
+    # `grid_step` steps (the shipped models' thresholds were chosen on 0.05 ones), then 0.96 ... 0.99 and past 0.99
+    grid = np.union1d(threshold_grid(grid_step, grid_step), np.round(np.arange(0.96, 0.995, 0.01), 3))
     table: dict = {"threshold": grid.tolist()}
     ok = np.ones(len(grid), bool)
     for role, limit in (("val_bg", 0.0), ("tune_bg", max_tune_fa)):
@@ -282,5 +285,21 @@ def choose_threshold(model: torch.nn.Module, bank: dict, recipe: TrainRecipe = T
         # files: the streams heard (a bank built before it kept its files: one a source)
         table[role] = {"hours": round(hours, 3), "files": len(post), "fa_per_h": [round(f, 2) for f in fa]}
         ok &= np.array(fa) <= limit
+    table["met"] = bool(ok.any())
     th = float(grid[np.flatnonzero(ok)[0]]) if ok.any() else float(grid[-1])
-    return round(max(lowest, th), 3), table
+    return round(max(lowest, th), 6), table
+
+
+def threshold_unmet(table: dict, max_tune_fa: float = 1.0) -> str | None:
+    """Where `choose_threshold`'s rule was met by no grid threshold (its table's "met" False), what the grid's top
+    still lets through, in one line: "no threshold up to 0.9999 meets the rule (...): at 0.9999, ..."; else None."""
+    if table.get("met", True):
+        return None
+    from ..metrics import threshold_text
+
+    top = threshold_text(table["threshold"][-1])
+    said = [f"{table[role]['fa_per_h'][-1]:g}/h on {table[role]['hours']:g} h of {what}"
+            for role, what in (("val_bg", "real validation speech"), ("tune_bg", "threshold-choice sentences"))
+            if role in table]
+    return (f"no threshold up to {top} meets the rule (no false accept on the real validation speech, at most "
+            f"{max_tune_fa:g} per hour on the threshold-choice sentences): at {top}, " + ", ".join(said))
