@@ -91,14 +91,8 @@ def run(args: argparse.Namespace) -> int:
     if out.exists() and out.samefile(ckpt):  # the model was written over the run's weights
         raise SpeechseqError(f"--out {out} is the checkpoint itself: give the model another name (e.g. "
                              f"{out.with_name(out.stem + '-model.onnx')})")
-    try:
-        loaded = torch.load(ckpt, map_location="cpu", weights_only=False)
-        kind = loaded.get("kind")
-    except Exception as err:
-        if ckpt.suffix.lower() == ".onnx":  # a model exported already, given where its checkpoint goes
-            raise SpeechseqError(f"{ckpt}: an ONNX model, not a checkpoint: export reads the .pt file a `speechseq "
-                                 "train` run writes (its best.pt), or 'frontend'") from None
-        raise SpeechseqError(f"{ckpt}: not a speechseq checkpoint ({err.__class__.__name__})") from None
+    loaded = _load_checkpoint(torch, ckpt)
+    kind = loaded.get("kind")
     if kind is None and "model" not in loaded:  # a torch file of another program (a bare state dict, say)
         raise SpeechseqError(f"{ckpt}: not a speechseq checkpoint (no 'kind': the checkpoints `speechseq train` "
                              f"writes name theirs, one of {', '.join(sorted(EXPORTERS))})")
@@ -173,6 +167,28 @@ def _publish(written: list, out: Path) -> None:
         with written_atomically(final) as tmp:
             os.replace(path, tmp)
         print(f"wrote {final}")
+
+
+def _load_checkpoint(torch, ckpt: Path) -> dict:
+    """The checkpoint as torch reads it; one line saying what the file is where it cannot be read: an exported model,
+    a torch archive cut short or damaged (a copy: `speechseq train` writes its checkpoints whole), or no checkpoint."""
+    try:
+        loaded = torch.load(ckpt, map_location="cpu", weights_only=False)
+    except Exception as err:  # noqa: BLE001 - what torch raises varies with how the file is wrong
+        if ckpt.suffix.lower() == ".onnx":  # a model exported already, given where its checkpoint goes
+            raise SpeechseqError(f"{ckpt}: an ONNX model, not a checkpoint: export reads the .pt file a `speechseq "
+                                 "train` run writes (its best.pt), or 'frontend'") from None
+        with open(ckpt, "rb") as f:
+            zipped = f.read(4) == b"PK\x03\x04"  # torch.save's archive: this one does not read to its end
+        if zipped:
+            why = str(err).split(". ")[0]
+            raise SpeechseqError(f"{ckpt}: cannot read the checkpoint, cut short or damaged ({why}): copy it again, "
+                                 "or export another checkpoint of its run (best.pt, last.pt, snapshots/)") from None
+        raise SpeechseqError(f"{ckpt}: not a speechseq checkpoint ({err.__class__.__name__})") from None
+    if not isinstance(loaded, dict):  # a whole pickled model, a tensor: another program's file
+        raise SpeechseqError(f"{ckpt}: not a speechseq checkpoint (a {type(loaded).__name__}, not the dict "
+                             "`speechseq train` writes)")
+    return loaded
 
 
 def frontend_config(like: str | None = None, **changes):
