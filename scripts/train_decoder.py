@@ -237,7 +237,7 @@ def fit(args: argparse.Namespace) -> int:
     return 0
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     from speechseq.commands.common import bounded   # a bad number is one usage line, not a traceback after the work
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -257,7 +257,7 @@ def main() -> int:
     f.add_argument("--epochs", type=bounded(int, ge=1), default=15)
     f.add_argument("--hidden", type=bounded(int, ge=1), default=256)
     f.add_argument("--batch-frames", type=bounded(int, ge=1), default=12000)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     _not_stdout(args)
     if args.step == "encoder":
         _need(args.checkpoint, "--checkpoint", "a recogniser training checkpoint, e.g. runs/recognizer-en/best.pt")

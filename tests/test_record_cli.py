@@ -752,6 +752,8 @@ def test_record_background_says_the_take_options_it_does_not_read(tmp_path, caps
 def test_a_word_under_way_when_the_microphone_opens_is_not_kept(tmp_path, pulse_mic):  # noqa: F811
     """Talk already going on when the command starts (the word said before the prompt): the utterance's tail, from
     the first block heard, was kept as a take starting at 0.0 s. It is reported, not kept: its start was not heard."""
+    import time
+
     a = sf.read(SAMPLE, dtype="float32")[0]
     piece = np.concatenate([a[int(1.15 * SR): int(1.75 * SR)], a[int(2.55 * SR): int(4.3 * SR)]])
     talk = np.tile(piece, 7)
@@ -764,6 +766,10 @@ def test_a_word_under_way_when_the_microphone_opens_is_not_kept(tmp_path, pulse_
         proc = _start_recording(pulse_mic, ["android", "--out", str(out), "--json", "--vad", "energy",
                                             "--max-seconds", "60", "--max-minutes", "0.5"])
         try:
+            # the command said "recording from" on its first block, heard inside the talk: a second more of it, then
+            # the talk stops (the file is long enough for a slow start; heard whole, it kept the test 16 s)
+            time.sleep(1.0)
+            playing.kill()
             first = proc.stdout.readline()          # the utterance's end, once the talk stops
             proc.send_signal(signal.SIGTERM)
             stdout, stderr = proc.communicate(timeout=30)

@@ -3,7 +3,9 @@ damaged inputs (one line, before the long work), and reruns on other data (refus
 Tiny models and files, no shared data."""
 from __future__ import annotations
 
+import functools
 import json
+import os
 import subprocess
 import sys
 import zlib
@@ -13,6 +15,7 @@ import numpy as np
 import pytest
 
 from tests.fake_precise import write_fake_data
+from tests.script_loader import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -20,6 +23,47 @@ ROOT = Path(__file__).resolve().parents[1]
 def _run(script: str, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(ROOT / "scripts" / f"{script}.py"), *args], cwd=cwd,
                           capture_output=True, text=True, timeout=300)
+
+
+def _run_here(script: str, *args: str) -> subprocess.CompletedProcess:
+    """scripts/SCRIPT.py's main(argv) in this process, its exit as `python scripts/SCRIPT.py` gives it: an exit
+    message on stderr with code 1 (its `__main__` says a SpeechseqError so), argparse's usage errors as they are.
+    No interpreter and torch to start again for each run (~3 s each); any other exception fails the test, as a
+    traceback would. The thread count the script sets (torch.set_num_threads(1)) is put back."""
+    import contextlib
+    import io
+
+    import torch
+
+    from speechseq.errors import SpeechseqError
+
+    out, err, threads = io.StringIO(), io.StringIO(), torch.get_num_threads()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = _script(script).main(list(args))
+        except SystemExit as exit_:
+            code = exit_.code
+        except SpeechseqError as error:
+            code = f"{script}.py: {error}"
+        finally:
+            torch.set_num_threads(threads)
+        if isinstance(code, str):
+            print(code, file=sys.stderr)
+            code = 1
+    return subprocess.CompletedProcess([script, *args], code or 0, out.getvalue(), err.getvalue())
+
+
+@functools.lru_cache(maxsize=None)
+def _script(name: str):
+    """scripts/NAME.py loaded once as a module (it sets OMP_NUM_THREADS and sys.path when loaded: both kept as
+    they were for the rest of the tests)."""
+    environ, path = dict(os.environ), list(sys.path)
+    try:
+        return load_script(name, f"_review_recipes_{name}")
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
+        sys.path[:] = path
 
 
 def _one_line_error(r: subprocess.CompletedProcess, *names: str) -> None:
@@ -73,17 +117,18 @@ def test_decoder_recipe_missing_inputs_are_one_line_before_the_encoder_pass(tmp_
     pytest.importorskip("torch")
     fit, files = _decoder_setup(tmp_path)
     _one_line_error(_run("train_decoder", "encoder", "--checkpoint", str(tmp_path / "gone.pt"), "--out",
-                         str(tmp_path / "m.onnx")), "gone.pt")
-    _one_line_error(_run("train_decoder", "encoder", "--checkpoint", str(files["lm"]), "--out",
+                         str(tmp_path / "m.onnx")), "gone.pt")          # the script as a command; the rest here
+    here = _run_here
+    _one_line_error(here("train_decoder", "encoder", "--checkpoint", str(files["lm"]), "--out",
                          str(tmp_path / "m.onnx")), "lm.pt", "not a recognizer")
-    r = _run("train_decoder", "encoder", "--checkpoint", str(files["rec"]), "--out", str(tmp_path / "m.onnx"))
+    r = here("train_decoder", "encoder", "--checkpoint", str(files["rec"]), "--out", str(tmp_path / "m.onnx"))
     assert r.returncode == 0, r.stderr
-    _one_line_error(_run("train_decoder", *fit, "--recognizer", str(tmp_path / "gone.onnx"), "--lm-checkpoint",
+    _one_line_error(here("train_decoder", *fit, "--recognizer", str(tmp_path / "gone.onnx"), "--lm-checkpoint",
                          str(files["lm"])), "gone.onnx", "--recognizer")
-    _one_line_error(_run("train_decoder", *fit, "--recognizer", str(tmp_path / "m.onnx"), "--lm-checkpoint",
+    _one_line_error(here("train_decoder", *fit, "--recognizer", str(tmp_path / "m.onnx"), "--lm-checkpoint",
                          str(tmp_path / "gone.pt")), "gone.pt", "--lm-checkpoint")
     assert not (tmp_path / "work" / "memories.npz").exists()       # nothing computed before the error
-    _one_line_error(_run("train_decoder", *fit, "--recognizer", str(tmp_path / "m.onnx"), "--lm-checkpoint",
+    _one_line_error(here("train_decoder", *fit, "--recognizer", str(tmp_path / "m.onnx"), "--lm-checkpoint",
                          str(files["rec"])), "rec.pt", "not an lm")   # a checkpoint of another kind
     assert not (tmp_path / "work" / "memories.npz").exists()
 
@@ -93,13 +138,13 @@ def test_decoder_recipe_rerun_with_another_size_is_refused_in_one_line(tmp_path)
     "size mismatch" traceback of a dozen lines."""
     pytest.importorskip("torch")
     fit, files = _decoder_setup(tmp_path)
-    assert _run("train_decoder", "encoder", "--checkpoint", str(files["rec"]), "--out",
-                str(tmp_path / "m.onnx")).returncode == 0
+    assert _run_here("train_decoder", "encoder", "--checkpoint", str(files["rec"]), "--out",
+                     str(tmp_path / "m.onnx")).returncode == 0
     fit += ["--recognizer", str(tmp_path / "m.onnx"), "--lm-checkpoint", str(files["lm"]), "--epochs", "1"]
-    r = _run("train_decoder", *fit, "--hidden", "8")
+    r = _run_here("train_decoder", *fit, "--hidden", "8")
     assert r.returncode == 0 and (tmp_path / "dec.onnx").is_file(), r.stderr
-    _one_line_error(_run("train_decoder", *fit, "--hidden", "12"), "--hidden 8, not 12", "--work")
-    assert _run("train_decoder", *fit, "--hidden", "8").returncode == 0     # the same: resumed (nothing to train)
+    _one_line_error(_run_here("train_decoder", *fit, "--hidden", "12"), "--hidden 8, not 12", "--work")
+    assert _run_here("train_decoder", *fit, "--hidden", "8").returncode == 0  # the same: resumed (nothing to train)
 
 
 # --- scripts/make_splice_data.py ----------------------------------------------------------------------------------

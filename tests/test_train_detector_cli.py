@@ -91,14 +91,23 @@ def _in_process(argv: list[str]) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(["speechseq", *argv], code, stdout, stderr)
 
 
-def test_train_detector_with_synthetic_clips_only_is_validated(tmp_path):
+@pytest.fixture(scope="module")
+def validated_run(tmp_path_factory) -> tuple[Path, Path, subprocess.CompletedProcess]:
+    """The "yes" / "no" folder, and the README's custom-keyword run on it (--synth only, --average 3) as a command
+    of its own into OUT: (the folder, OUT, the command's result). Made once: the test of that run asserts on it, and
+    the --init test starts from OUT, reading it only."""
+    root = tmp_path_factory.mktemp("validated")
+    synth, out = _yes_no_synth(root), root / "run"
+    return synth, out, _train_yes_process(synth, out, "--average", "3")  # the command itself: its stderr is real
+
+
+def test_train_detector_with_synthetic_clips_only_is_validated(validated_run):
     """The README's custom-keyword path (--synth only): each epoch reports false rejects at the target
     false-accept rate, and the exported model carries the threshold that validation chose."""
     from speechseq.metrics import threshold_text
     from speechseq.runtime.onnx import read_metadata
 
-    out = tmp_path / "run"
-    r = _train_yes_process(_yes_no_synth(tmp_path), out, "--average", "3")  # the command itself: its stderr is real
+    _, out, r = validated_run
     assert r.returncode == 0, r.stderr[-2000:]
     assert "no --backgrounds" in r.stderr and "no held-out" not in r.stderr
     assert "Converting a tensor" not in r.stderr and "batch_size other than 1" not in r.stderr  # export is quiet
@@ -305,7 +314,7 @@ def test_train_detector_rejects_bad_settings(tmp_path, flag):
     assert "error:" in last and flag[0] in last and not (tmp_path / "run").exists()
 
 
-def test_train_detector_init_starts_from_a_trained_run(tmp_path):
+def test_train_detector_init_starts_from_a_trained_run(tmp_path, validated_run):
     """--init RUN starts the whole model, output layer included, from that run's best.pt (fine-tuning to a
     speaker's own clips): at a learning rate of ~0 the first epoch's weights are the run's, where a run
     without it starts elsewhere; a checkpoint that is not a detector's is a clear error."""
@@ -313,33 +322,34 @@ def test_train_detector_init_starts_from_a_trained_run(tmp_path):
 
     from speechseq.runtime.detector import KeywordModel
 
-    synth = _yes_no_synth(tmp_path)
-    assert _train_yes(synth, tmp_path / "base").returncode == 0
-    base = torch.load(tmp_path / "base" / "best.pt", map_location="cpu", weights_only=False)["model"]
+    synth, run, made = validated_run       # a run of 1 epoch on the same folder, started from random weights
+    assert made.returncode == 0, made.stderr[-2000:]
+    base = torch.load(run / "best.pt", map_location="cpu", weights_only=False)["model"]
 
     def first_epoch(out, *options):
         r = _train_yes(synth, out, "--lr", "1e-12", "--seed", "1", *options)
         assert r.returncode == 0, r.stderr[-2000:]
         return torch.load(out / "snapshots" / "epoch_001.pt", map_location="cpu", weights_only=False)["model"]
 
-    tuned = first_epoch(tmp_path / "tuned", "--init", str(tmp_path / "base"))
+    tuned = first_epoch(tmp_path / "tuned", "--init", str(run))
     fresh = first_epoch(tmp_path / "fresh")
     for k in ("conv.weight", "gru.weight_hh_l1", "out.weight", "out.bias"):
         torch.testing.assert_close(tuned[k], base[k], atol=1e-6, rtol=0)
         assert (fresh[k] - base[k]).abs().max() > 1e-3
     assert (tmp_path / "tuned" / "yes.onnx").is_file()
     # an exported file (a shipped model) as the start: its posteriors carry over, though not its parametrisation
-    first_epoch(tmp_path / "tuned-onnx", "--init", str(tmp_path / "base" / "yes.onnx"))
+    first_epoch(tmp_path / "tuned-onnx", "--init", str(run / "yes.onnx"))
     feats = np.random.default_rng(0).normal(-6.0, 3.0, (48, 40)).astype(np.float32)
-    start, from_file, other = (KeywordModel(tmp_path / d / "yes.onnx") for d in ("base", "tuned-onnx", "fresh"))
+    start, from_file, other = (KeywordModel(d / "yes.onnx") for d in (run, tmp_path / "tuned-onnx",
+                                                                        tmp_path / "fresh"))
     posts = [m.run(feats, *m.initial_state())[0] for m in (start, from_file, other)]
     assert np.abs(posts[0] - posts[1]).max() < 0.1 * np.abs(posts[0] - posts[2]).max()
     mine = tmp_path / "mine"                          # a speaker's own clips, no real backgrounds: a warning
     mine.mkdir()
     _clips(mine, "yes", 3)
-    r = _train_yes(synth, tmp_path / "own", "--init", str(tmp_path / "base"), "--positives", f"{mine}:50")
+    r = _train_yes(synth, tmp_path / "own", "--init", str(run), "--positives", f"{mine}:50")
     assert r.returncode == 0 and "--init with your own --positives but no --backgrounds" in r.stderr
-    r = _train_yes(synth, tmp_path / "bad", "--init", str(tmp_path / "base" / "bank.npz"))
+    r = _train_yes(synth, tmp_path / "bad", "--init", str(run / "bank.npz"))
     assert r.returncode != 0 and "--init" in r.stderr and "Traceback" not in r.stderr
     r = _train_yes(synth, tmp_path / "bad2", "--init", str(tmp_path / "nowhere"))
     assert r.returncode != 0 and "no such checkpoint" in r.stderr and "Traceback" not in r.stderr
