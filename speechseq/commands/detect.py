@@ -84,14 +84,21 @@ def detect_file(det, path: Path, chunk_ms: float = 100.0, keep: bool = False):
     """Stream one file through `det`. Returns (events, duration s, posteriors per keyword or None, log-mel features
     or None), the last two for --plot as Pooled, in bounded memory."""
     from ..audio import stream_audio
-    state = det.initial_state()
+
     rate = det.frontend.cfg.sample_rate  # the models' rate (each file is resampled to it), not always 16 kHz
+    return detect_blocks(det, stream_audio(path, block_s=10.0, sr=rate), chunk_ms, keep)
+
+
+def detect_blocks(det, blocks, chunk_ms: float = 100.0, keep: bool = False):
+    """detect_file over blocks of float32 mono samples at the models' rate (speechseq.detect's arrays too)."""
+    state = det.initial_state()
+    rate = det.frontend.cfg.sample_rate
     chunk = max(1, int(round(rate * chunk_ms / 1000)))
     post = [[] for _ in det.models] if keep else None
     pools = [MaxPool(np.zeros(0, np.float32)) for _ in det.models]
     spec, fe_state = MaxPool(np.zeros((0, det.frontend.cfg.n_mels), np.float32)), det.frontend.initial_state()
     events, n = [], 0
-    for block in stream_audio(path, block_s=10.0, sr=rate):
+    for block in blocks:
         n += len(block)
         for i in range(0, len(block), chunk):
             piece = block[i: i + chunk]
