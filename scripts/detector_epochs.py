@@ -84,7 +84,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("run", type=Path, help="a `speechseq train detector` run directory (last.pt, snapshots/)")
     ap.add_argument("--epochs", default="", help="epochs to export one by one, e.g. 3-10")
-    ap.add_argument("--average", nargs="*", default=[], metavar="A-B", help="spans of epochs to export as means")
+    ap.add_argument("--average", nargs="+", default=[], metavar="A-B", help="spans of epochs to export as means")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
     if names_stdout(args.out):  # a folder "-" of models was made

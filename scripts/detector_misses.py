@@ -75,7 +75,9 @@ def main() -> None:
     ap.add_argument("model", type=Path, help="an amelia detector (.onnx)")
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--threshold", type=float, default=None, help="default: the model's own")
-    ap.add_argument("--added-floor", type=float, nargs="*", default=[-70, -60, -50, -40], metavar="DBFS")
+    ap.add_argument("--added-floor", type=float, nargs="*", default=[-70, -60, -50, -40], metavar="DBFS",
+                    help="score the clips again with white and with pink noise added at each level (none given: "
+                         "this table is skipped, as for --gain and --lead)")
     ap.add_argument("--gain", type=float, nargs="*", default=[-20, -10, 6, 12], metavar="DB",
                     help="score the clips again with each gain (before padding; clipped at full scale)")
     ap.add_argument("--lead", type=float, nargs="*", default=[3.0], metavar="S",

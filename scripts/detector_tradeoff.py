@@ -263,7 +263,7 @@ def main() -> None:
     ap.add_argument("models", nargs="+", type=Path, help="detectors of one Precise wake word (.onnx)")
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--synth", type=Path, default=ROOT / "cache" / "synth")
-    ap.add_argument("--extra-synth", type=Path, nargs="*", default=[], metavar="DIR",
+    ap.add_argument("--extra-synth", type=Path, nargs="+", default=[], metavar="DIR",
                     help="more synthesis folders whose unseen sentences join SYNTH's as the false-accept set "
                          "(e.g. the voices of engines added later: train_detectors.py --extra-synth)")
     ap.add_argument("--cache", type=Path, default=ROOT / "runs" / "tradeoff", help="raw posteriors per model")

@@ -861,7 +861,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"), help="the real recordings (read-only)")
     ap.add_argument("--synth", default=str(ROOT / "cache" / "synth"), help="scripts/make_synth_data.py output")
-    ap.add_argument("--extra-synth", nargs="*", default=[], metavar="DIR",
+    ap.add_argument("--extra-synth", nargs="+", default=[], metavar="DIR",
                     help="bank: more make_synth_data.py output whose kw-KEYWORD and sentences folders (where "
                          "present) join SYNTH's, e.g. the voices of engines added later (session 19: "
                          "--engines rhvoice festival into cache/synth-new)")
@@ -870,7 +870,7 @@ def main() -> None:
     ap.add_argument("--models", default=str(ROOT / "models"))
     ap.add_argument("--keywords", nargs="+", default=["activate", "computer"])
     ap.add_argument("--negative-keywords", nargs="*", default=["activate", "computer", "amelia"],
-                    help="keyword sets whose clips are negatives for the others")
+                    help="keyword sets whose clips are negatives for the others (none given: no other keyword's)")
     ap.add_argument("--variants", nargs="+", default=["base"], help=f"recipe variants: base {' '.join(v for v in VARIANTS if v)}")
     ap.add_argument("--stage", choices=["bank", "pretrain", "train", "export", "all"], default="all",
                     help="all = bank, train, export; pretrain (for the -pre variants) runs only when named")

@@ -62,7 +62,8 @@ def main() -> int:
                 "--exclude-manifest", str(data / "kathleen/manifest.jsonl"), "--exclude-split", "dev",
                 "--heldout-percent", "5", "--epochs", str(args.epochs), "--lr", "2e-3", "--batch-tokens", "4096",
                 "--rnn", "lstm", "--hidden", "512", "--layers", "1", "--embed-dim", "64", "--dropout", "0.1",
-                "--threads", "1", "--out", args.work, "--exclude-manifest-all", *args.exclude_all])
+                "--threads", "1", "--out", args.work,
+                *(["--exclude-manifest-all", *args.exclude_all] if args.exclude_all else [])])
     if code:
         return code
     code = cli(["export", str(Path(args.work) / "best.pt"), "--out", args.out])

@@ -461,7 +461,7 @@ def _run() -> None:
     pv = sub.add_parser("average", help="average checkpoints' weights (optionally measured on the validation slices)")
     pv.add_argument("--checkpoints", nargs="+", required=True)
     pv.add_argument("--out", required=True)
-    pv.add_argument("--features", nargs="*", help="feature folders (as for fit): validate each input and the mean")
+    pv.add_argument("--features", nargs="+", help="feature folders (as for fit): validate each input and the mean")
     pe = sub.add_parser("export")
     pe.add_argument("--checkpoint", required=True)
     pe.add_argument("--out", default="models/recognizer-en.onnx")

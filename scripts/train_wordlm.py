@@ -42,7 +42,7 @@ def main() -> int:
                     help="evaluation manifests whose every text is excluded (default: the held-out synthetic "
                          "sentences, cache/synth/sentences/heldout.jsonl, which must exist; --exclude-all with no "
                          "file: none)")
-    ap.add_argument("--exclude-also", nargs="*", default=[], metavar="JSONL[:SPLIT]",
+    ap.add_argument("--exclude-also", nargs="+", default=[], metavar="JSONL[:SPLIT]",
                     help="more manifests (or one split of them) whose texts are excluded")
     ap.add_argument("--min-count", type=int, default=1, help="least count of a vocabulary word")
     ap.add_argument("--background", metavar="MSGPACK_GZ",

@@ -41,7 +41,7 @@ def trained_lm(tmp_path_factory):
     r = speechseq("train", "lm", "--text", text, "--exclude-manifest", dev, "--out", d / "run", "--epochs", "2",
                   "--hidden", "32", "--embed-dim", "8", "--batch-tokens", "512", "--lr", "0.01")
     assert r.returncode == 0, r.stderr
-    assert "1 excluded prompts" in r.stderr and "held-out perplexity" in r.stderr
+    assert "; 1 excluded prompt" in r.stderr and "held-out perplexity" in r.stderr
     r = speechseq("export", d / "run" / "best.pt", "--out", d / "lm.onnx")
     assert r.returncode == 0, r.stderr
     return d
@@ -258,18 +258,18 @@ def test_train_lm_exclude_manifest_without_the_split_is_an_error(tmp_path):
     r = speechseq_here("train", "lm", "--text", tmp_path / "t.txt", "--exclude-manifest", tmp_path / "m.jsonl",
                        "--out", tmp_path / "run", "--epochs", "1", "--hidden", "8", "--embed-dim", "4")
     assert r.returncode == 1 and "Traceback" not in r.stderr
-    assert "no row of an evaluation split (dev, test, validation) among its 1 rows" in r.stderr
+    assert "no row of an evaluation split (dev, test, validation) among its 1 row," in r.stderr
     assert not (tmp_path / "run").exists()
     r = speechseq_here("train", "lm", "--text", tmp_path / "t.txt", "--exclude-manifest", tmp_path / "m.jsonl",
                        "--exclude-split", "dev", "--out", tmp_path / "run", "--epochs", "1", "--hidden", "8",
                        "--embed-dim", "4")
     assert r.returncode == 1 and "Traceback" not in r.stderr
-    assert "no row of split 'dev' among its 1 rows" in r.stderr and not (tmp_path / "run").exists()
+    assert "no row of split 'dev' among its 1 row," in r.stderr and not (tmp_path / "run").exists()
     r = speechseq_here("train", "lm", "--text", tmp_path / "t.txt", "--exclude-manifest", tmp_path / "m.jsonl",
                        "--exclude-split", "", "--out", tmp_path / "run", "--epochs", "1", "--hidden", "8",
                        "--embed-dim", "4", "--heldout-percent", "0")
     assert r.returncode == 0, r.stderr
-    assert "(1 train, 0 held out); 1 excluded prompts (1 sentences overlapping them dropped)" in r.stderr
+    assert "(1 train, 0 held out); 1 excluded prompt (1 sentence overlapping them dropped)" in r.stderr
 
 
 def test_sample_says_an_empty_sentence(tmp_path, capsys):
@@ -313,10 +313,10 @@ def test_train_lm_excludes_every_evaluation_split_by_default(tmp_path):
               "--hidden", "8", "--embed-dim", "4", "--heldout-percent", "0"]
     r = speechseq_here("train", "lm", *common, "--out", tmp_path / "run")
     assert r.returncode == 0, r.stderr
-    assert "1 sentences (1 train, 0 held out); 3 excluded prompts (3 sentences overlapping them dropped)" in r.stderr
+    assert "1 sentence (1 train, 0 held out); 3 excluded prompts (3 sentences overlapping them dropped)" in r.stderr
     r = speechseq_here("train", "lm", *common, "--exclude-split", "test", "--out", tmp_path / "run-test")
     assert r.returncode == 0, r.stderr
-    assert "3 sentences (3 train, 0 held out); 1 excluded prompts (1 sentences overlapping them dropped)" in r.stderr
+    assert "3 sentences (3 train, 0 held out); 1 excluded prompt (1 sentence overlapping them dropped)" in r.stderr
     r = speechseq_here("train", "lm", "--help")
     assert "every evaluation split" in " ".join(r.stdout.split())
 
@@ -376,4 +376,4 @@ def test_tune_fusion_split_help_names_every_split_it_leaves_out(tiny_lm, tiny_re
     r = speechseq("tune", "fusion", "--model", d / "rec.onnx", "--lm", tiny_lm, "--manifest", tmp_path / "m.jsonl",
                   "--alphas", "0", "--betas", "0", "--json")
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout)["utterances"] == 1 and "1 rows of the evaluation splits" in r.stderr
+    assert json.loads(r.stdout)["utterances"] == 1 and "1 row of the evaluation splits" in r.stderr

@@ -924,7 +924,7 @@ def test_an_exclusion_manifest_without_a_row_of_the_splits_is_an_error(tmp_path,
     said = [json.loads(line)["text"] for name in ("train.jsonl", "heldout.jsonl")
             for line in (tmp_path / "b" / name).read_text().splitlines()]
     assert said and set(said) == {"she sells sea shells by the shore"}
-    assert "1 dropped as near-copies of 1 excluded prompts" in capsys.readouterr().err
+    assert "1 dropped as near-copies of 1 excluded prompt\n" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(not DICT_PATH.exists(), reason="needs wamerican")

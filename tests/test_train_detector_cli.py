@@ -553,7 +553,7 @@ def test_a_source_held_out_whole_is_said_never_trained_on(tmp_path):
                             "--backgrounds", str(room))
     assert code == 0, err[-2000:]
     assert f"--backgrounds {room}: its 1 file is held out for validation" in err and "never trained on" in err
-    assert "1 background files (1 held out)" in err
+    assert "1 background file (1 held out)" in err
     assert f"--positives {pos}:" not in err and f"--negatives {neg}:" not in err  # they are trained on
 
 

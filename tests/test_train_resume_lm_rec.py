@@ -150,7 +150,7 @@ def test_one_utterance_is_too_few_to_hold_some_out(data, tmp_path, capsys):
     assert not (tmp_path / "r" / "last.pt").exists()
     code, err = run(capsys, "train", "recognizer", "--manifest", data["one"], "--val-manifest", data["b"],
                     "--out", tmp_path / "r", *TINY_REC)  # the advice works in the same --out
-    assert code == 0 and "training on 1 utterances" in err and "validating on 5" in err
+    assert code == 0 and "training on 1 utterance (" in err and "validating on 5" in err
 
 
 def test_texts_with_no_usable_character_are_an_error_and_leave_no_cache(data, tmp_path, capsys):

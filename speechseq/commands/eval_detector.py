@@ -43,9 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--model", required=True, action="append", metavar="MODEL",
                    help="detector .onnx (one a run: the keyword it is measured for)")
-    p.add_argument("--positives", nargs="*", action="extend", default=[], metavar="PATH",
+    p.add_argument("--positives", nargs="+", action="extend", default=[], metavar="PATH",
                    help="recordings of the keyword: files, directories or JSONL manifests (repeatable)")
-    p.add_argument("--negatives", nargs="*", action="extend", default=[], metavar="PATH",
+    p.add_argument("--negatives", nargs="+", action="extend", default=[], metavar="PATH",
                    help="audio without the keyword (long files or many clips): files, directories or JSONL manifests "
                         "(repeatable)")
     p.add_argument("--where", action="append", default=[], metavar="KEY=VALUE",

@@ -219,7 +219,8 @@ def resumable(out: Path, kind: str, model_config: dict, options: dict[str, str],
     fix = f"use a new --out, or delete {out} to start over"
     was_kind = ck.get("kind") if isinstance(ck, dict) else None
     if was_kind != kind:
-        raise SpeechseqError(f"{last} is not a checkpoint of a {kind} run ({was_kind or 'no kind'}): {fix}")
+        a = "an" if kind == "lm" or kind[:1] in "aeiou" else "a"  # "an lm run": said el-em
+        raise SpeechseqError(f"{last} is not a checkpoint of {a} {kind} run ({was_kind or 'no kind'}): {fix}")
     same_data(out, (ck.get("extra") or {}).get("sources"), sources)
     before = ck.get("model_config") or {}
     for key, now in model_config.items():

@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--prefix", default="", help="text every sentence starts with (normalised)")
     p.add_argument("--max-chars", type=bounded(int, ge=1), default=300, help="longest sentence, in characters")
     p.add_argument("--seed", type=bounded(int, ge=0), default=None, help="random seed (default: a fresh one)")
-    p.add_argument("--novel-against", nargs="*", default=[], metavar="TEXT",
+    p.add_argument("--novel-against", nargs="+", default=[], metavar="TEXT",
                    help="text files (e.g. the training text): mark sentences found there with '(seen)'")
     p.set_defaults(func=run)
 

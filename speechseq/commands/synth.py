@@ -70,7 +70,7 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
                     help="negatives per positive")
     kw.add_argument("--alike-words", type=bounded(int, ge=1), default=kw_cfg.alike_words,
                     help="distinct sound-alike words (40%% of negatives)")
-    kw.add_argument("--text", nargs="*", default=[], help="text files to cut short negative phrases from (25%% of "
+    kw.add_argument("--text", nargs="+", default=[], help="text files to cut short negative phrases from (25%% of "
                                                           "negatives)")
     kw.set_defaults(func=run_keyword)
 
@@ -83,7 +83,7 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     se.add_argument("--min-words", type=bounded(int, ge=1), default=se_cfg.min_words,
                     help="shortest sentence (words after normalisation)")
     se.add_argument("--max-words", type=bounded(int, ge=1), default=se_cfg.max_words, help="longest sentence")
-    se.add_argument("--exclude-manifest", nargs="*", default=[],
+    se.add_argument("--exclude-manifest", nargs="+", default=[],
                     help="JSONL manifests whose texts (of --exclude-split) must not be spoken, e.g. Kathleen's")
     se.add_argument("--exclude-split", nargs="+", default=list(se_cfg.exclude_splits),
                     help="splits of --exclude-manifest to exclude ('' for every row; the default is every "

@@ -54,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--keyword", required=True, type=keyword_arg,
                    help="the word or phrase to detect, as the synthesis voices should say it")
     p.add_argument("--out", required=True, help="run directory")
-    p.add_argument("--synth", nargs="*", default=[], metavar="DIR",
+    p.add_argument("--synth", nargs="+", default=[], metavar="DIR",
                    help="`speechseq synth keyword` output dirs. With neither --synth nor --positives the keyword "
                         "is synthesized first, by every installed voice, into OUT/synth (as `speechseq synth keyword "
                         "--keyword KEYWORD --out OUT/synth` makes it; a rerun makes only what is missing)")
@@ -63,16 +63,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--synth-text", nargs="+", default=[], metavar="FILE",
                    help="text files to cut a quarter of that synthesis's negatives from, as short phrases (its "
                         "--text; without them the negatives are the keyword's sound-alikes and ordinary words)")
-    p.add_argument("--positives", nargs="*", default=[], metavar="PATH[:W]", help="keyword recordings")
-    p.add_argument("--negatives", nargs="*", default=[], metavar="PATH[:W]", help="other words and phrases")
-    p.add_argument("--backgrounds", nargs="*", default=[], metavar="PATH[:W]", help="background audio (noise, speech)")
+    p.add_argument("--positives", nargs="+", default=[], metavar="PATH[:W]", help="keyword recordings")
+    p.add_argument("--negatives", nargs="+", default=[], metavar="PATH[:W]", help="other words and phrases")
+    p.add_argument("--backgrounds", nargs="+", default=[], metavar="PATH[:W]", help="background audio (noise, speech)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--epochs", type=bounded(int, ge=1), default=10, help="passes of --steps batches, each validated")
     p.add_argument("--average", type=bounded(int, ge=0), default=0, metavar="N",
                    help="export the mean of the last N epochs' weights, its threshold set by validation (as the "
                         "shipped models are; on real voices, with --natural-weight 4, it helped one keyword of three, "
                         "README); 0: the epoch with the fewest validation false rejects (OUT/best.pt)")
-    p.add_argument("--warps", type=bounded(float, ge=WARP_RANGE[0], le=WARP_RANGE[1]), nargs="*", default=[],
+    p.add_argument("--warps", type=bounded(float, ge=WARP_RANGE[0], le=WARP_RANGE[1]), nargs="+", default=[],
                    metavar="A",
                    help="also hear the input warped on the mel axis by these vocal tract length factors (the model "
                         "itself is 1.0; e.g. --warps 0.85 1.1) and fire on the highest posterior, at a threshold "
@@ -213,10 +213,12 @@ def _other_words(path: Path, n_rows: int, others: list, keyword: str, kept: int)
     said = sorted({i.text for i in others}, key=[i.text for i in others].index)
     shown = f"{', '.join(map(repr, said[:2]))}{', ...' if len(said) > 2 else ''}"
     if not kept:
-        warn(f"{path}: none of its {n_rows} rows says {keyword!r} ({shown}): all trained on as its recordings (a "
+        warn(f"{path}: {'its one row does not say' if n_rows == 1 else f'none of its {n_rows} rows says'} "
+             f"{keyword!r} ({shown}): all trained on as its recordings (a "
              f"manifest of another keyword's clips trains a detector of that keyword)")
         return others
-    warn(f"{path}: {len(others)} of its {n_rows} rows say other words than {keyword!r} ({shown}): left out of the "
+    warn(f"{path}: {len(others)} of its {n_rows} rows {'says' if len(others) == 1 else 'say'} other words than "
+         f"{keyword!r} ({shown}): left out of the "
          f"positives")
     return []
 
@@ -431,7 +433,8 @@ def _train(args: argparse.Namespace, out: Path, model_cfg, range_db: float, warp
     if bank is not None and bank["meta"].get("listed", listed) != listed:  # files added to (or taken from) a folder
         was = bank["meta"]["listed"]
         raise SpeechseqError(f"{out} holds a run whose data was built from " + ", ".join(
-            f"{was.get(r, 0)} {r} files" for r in sorted(listed)) + "; the same folders now hold " + ", ".join(
+            f"{was.get(r, 0)} {r} file{'s' * (was.get(r, 0) != 1)}" for r in sorted(listed))
+            + "; the same folders now hold " + ", ".join(
             f"{listed[r]} {r}" for r in sorted(listed)) + ": use a new --out to train on the files as they are, "
             "or rerun with the files as they were to resume")
     if bank is not None and bank["meta"].get("digest", digest) != digest:  # as many files, other ones
@@ -549,10 +552,12 @@ def content_digest(items) -> str:
 def data_line(meta: dict) -> str:
     """What a bank was built from, in files (`build_bank`'s meta): the counts a user checks against the folders."""
     n = meta.get("files", {})
-    return (f"data: {n.get('pos', 0) + n.get('val_pos', 0)} positives ({n.get('val_pos', 0)} held out), "
-            f"{n.get('neg', 0) + n.get('val_neg', 0)} negatives ({n.get('val_neg', 0)} held out), "
-            f"{n.get('bg', 0) + n.get('val_bg', 0)} background files"
-            + (f" ({n['val_bg']} held out)" if n.get("val_bg") else "") + f"; {meta.get('failed', 0)} files skipped")
+    pos, neg, bg = (n.get(r, 0) + n.get(f"val_{r}", 0) for r in ("pos", "neg", "bg"))
+    return (f"data: {pos} positive{'s' * (pos != 1)} ({n.get('val_pos', 0)} held out), "
+            f"{neg} negative{'s' * (neg != 1)} ({n.get('val_neg', 0)} held out), "
+            f"{bg} background file{'s' * (bg != 1)}"
+            + (f" ({n['val_bg']} held out)" if n.get("val_bg") else "")
+            + f"; {meta.get('failed', 0)} file{'s' * (meta.get('failed', 0) != 1)} skipped")
 
 
 # fewer held-out keyword (or negative) clips than this make a threshold validation chooses from them untrustworthy

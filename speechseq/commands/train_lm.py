@@ -17,6 +17,7 @@ from ..errors import SpeechseqError
 from ..train.manifests import EVAL_SPLITS
 from .common import (HelpFormatter, bounded, checked_device, cpu_threads, draws_bars, folder_named, output_dir,
                      require_torch, seed_arg, text_file, warn)
+from .eval_recognizer import plural
 
 # LMConfig fields -> the options that set them (to name them when a rerun differs)
 OPTIONS = {"embed_dim": "--embed-dim", "hidden": "--hidden", "layers": "--layers", "rnn": "--rnn",
@@ -41,12 +42,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                        formatter_class=HelpFormatter)
     p.add_argument("--text", nargs="+", required=True, metavar="FILE", help="training text files")
     p.add_argument("--out", required=True, help="run directory (checkpoints, history, curve)")
-    p.add_argument("--exclude-manifest", nargs="*", default=[], metavar="JSONL",
+    p.add_argument("--exclude-manifest", nargs="+", default=[], metavar="JSONL",
                    help="manifests whose transcripts the LM must never see (evaluation prompts)")
     p.add_argument("--exclude-split", default=None, metavar="NAME",
                    help="only exclude the rows of this split of the manifests ('' = every row; default: the rows "
                         f"of every evaluation split, {', '.join(EVAL_SPLITS)})")
-    p.add_argument("--exclude-manifest-all", nargs="*", default=[], metavar="JSONL",
+    p.add_argument("--exclude-manifest-all", nargs="+", default=[], metavar="JSONL",
                    help="manifests whose every transcript is excluded (e.g. a held-out synthetic test set)")
     p.add_argument("--heldout-percent", type=bounded(float, ge=0, lt=100), default=5.0,
                    help="sentences held out for perplexity (0: none, and no validation)")
@@ -92,9 +93,11 @@ def run(args: argparse.Namespace) -> int:
                                  f"{args.heldout_percent:g} % (--heldout-percent)")
         duplicates = len(usable) - len(set(usable))
         overlapping = len(set(usable)) - len(sentences)
-        print(f"{len(sentences)} sentences" + (f" ({duplicates} duplicate lines dropped)" if duplicates else "")
-              + f" ({len(train)} train, {len(heldout)} held out); {len(set(exclude))} excluded prompts"
-              + (f" ({overlapping} sentences overlapping them dropped)" if overlapping else ""), file=sys.stderr)
+        print(plural(len(sentences), "sentence")
+              + (f" ({plural(duplicates, 'duplicate line')} dropped)" if duplicates else "")
+              + f" ({len(train)} train, {len(heldout)} held out); {plural(len(set(exclude)), 'excluded prompt')}"
+              + (f" ({plural(overlapping, 'sentence')} overlapping them dropped)" if overlapping else ""),
+              file=sys.stderr)
         cfg = LMConfig(embed_dim=args.embed_dim, hidden=args.hidden, layers=args.layers, rnn=args.rnn,
                        dropout=args.dropout)
         digest = zlib.crc32("\n".join(sentences).encode())
@@ -172,8 +175,8 @@ def _corpus(args: argparse.Namespace) -> tuple[list[str], list[str], list[str], 
         if not rows:  # the prompts the user named would all stay in the training text
             which = f"split {splits!r}" if isinstance(splits, str) else f"an evaluation split ({', '.join(splits)})"
             raise SpeechseqError(f"--exclude-manifest {m}: no row of {which} among its "
-                                 f"{len(texts(m))} rows, so nothing of it would be excluded: name its split with "
-                                 f"--exclude-split ('' for every row)")
+                                 f"{plural(len(texts(m)), 'row')}, so nothing of it would be excluded: name its "
+                                 f"split with --exclude-split ('' for every row)")
         exclude += rows
     exclude += [t for m in args.exclude_manifest_all for t in texts(m)]
     lines = read_corpus(args.text)

@@ -174,15 +174,18 @@ def _cached(cache: Path, name: str, manifest: str, split: str | None, source: st
             raise SpeechseqError(f"{manifest}: every row is of an evaluation split ({'/'.join(EVAL_SPLITS)}), never "
                                  f"used unless named: give the split ({named})")
         if evaluation:
-            warn(f"{manifest}: {evaluation} rows of the evaluation splits ({'/'.join(EVAL_SPLITS)}) left out; "
+            warn(f"{manifest}: {evaluation} row{'s' * (evaluation != 1)} of the evaluation splits "
+                 f"({'/'.join(EVAL_SPLITS)}) left out; "
                  + ("--manifest PATH@S would take split S alone (--split S: of every --manifest)" if name != "val"
                     else "--val-manifest PATH@S (or --val-split S) would take split S alone"))
             utts = [u for u in utts if u.split not in EVAL_SPLITS]
     if not any(normalize(u.text) for u in utts):
-        raise SpeechseqError(f"{where}: no utterance has text in a-z ' after normalisation ({len(utts)} rows)")
+        raise SpeechseqError(f"{where}: no utterance has text in a-z ' after normalisation ({len(utts)} row"
+                              f"{'s' * (len(utts) != 1)})")
     bank = featurize(utts, FRONTEND, source, progress=draws_bars())
     if not len(bank):
-        raise SpeechseqError(f"{where}: no utterance left of {len(utts)} rows (see the warning above)")
+        raise SpeechseqError(f"{where}: no utterance left of {len(utts)} row{'s' * (len(utts) != 1)} (see the "
+                             f"warning above)")
     (cache / f"{name}.json").unlink(missing_ok=True)  # features of other data never outlive their record
     cache.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({**record, name: made_from}, indent=1))
@@ -229,9 +232,12 @@ def _say_left_out(manifest: str, split: str, taken: int) -> None:
         return
     counts.pop(split, None)
     if counts:
-        print(f"{manifest}: {taken} rows of split {split!r} taken; left out: {_shown(counts)}", file=sys.stderr)
+        print(f"{manifest}: {taken} row{'s' * (taken != 1)} of split {split!r} taken; left out: {_shown(counts)}",
+              file=sys.stderr)
     if counts.get(None):
-        warn(f"{manifest}: {counts[None]} rows that name no split left out by split {split!r} (give this manifest "
+        one = counts[None] == 1
+        warn(f"{manifest}: {counts[None]} {'row that names' if one else 'rows that name'} no split left out by split "
+             f"{split!r} (give this manifest "
              f"without @{split} and --split for them too: every row but those of the evaluation splits)")
 
 
@@ -378,8 +384,9 @@ def setup(args: argparse.Namespace, device: str, verbose: bool = True, world: in
     if verbose:
         for (m, split), part in zip(_selected(args), train_parts):
             rows = f"split {split!r}" if split is not None else "every row but the evaluation splits'"
-            print(f"--manifest {m} ({rows}): {len(part)} training utterances", file=sys.stderr)
-        print(f"training on {len(train)} utterances ({train.hours:.2f} h), validating on {len(val)}", file=sys.stderr)
+            print(f"--manifest {m} ({rows}): {len(part)} training utterance{'s' * (len(part) != 1)}", file=sys.stderr)
+        print(f"training on {len(train)} utterance{'s' * (len(train) != 1)} ({train.hours:.2f} h), validating on "
+              f"{len(val)}", file=sys.stderr)
     return dict(train=train, val={"val": val}, out_dir=args.out, model_cfg=model_cfg, loop_cfg=loop_cfg, opts=opts,
                 noise=None if args.no_augment else colored_noise_features(FRONTEND),
                 extra={"manifests": [str(m) for m in args.manifest], "sources": _sources(args)})

@@ -114,7 +114,8 @@ def tuning_split(manifest: str, split: str | None) -> str | list[str | None] | N
     if evaluation == len(rows):
         raise SpeechseqError(f"{manifest}: every row is of an evaluation split ({'/'.join(EVAL_SPLITS)}), never "
                              f"tuned on unless named: give the split (--split)")
-    warn(f"{manifest}: {evaluation} rows of the evaluation splits ({'/'.join(EVAL_SPLITS)}) left out; --split "
+    warn(f"{manifest}: {evaluation} row{'s' * (evaluation != 1)} of the evaluation splits ({'/'.join(EVAL_SPLITS)}) "
+         f"left out; --split "
          f"names the one split to tune on")
     kept = {u.split for u in rows if u.split not in EVAL_SPLITS}
     return sorted(s for s in kept if s is not None) + ([None, ""] if None in kept else [])  # "": no split either

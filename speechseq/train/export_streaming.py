@@ -77,7 +77,8 @@ def recognizer_from_onnx(path: str | os.PathLike) -> tuple[Recognizer, dict]:
     matmuls = [n for n in graph.node if n.op_type in ("MatMul", "Gemm")]
     adds = {i: n for n in graph.node if n.op_type == "Add" for i in n.input}
     if len(lstms) != cfg.layers:
-        raise ModelError(f"{path}: {len(lstms)} LSTM nodes, config says {cfg.layers} layers")
+        raise ModelError(f"{path}: {len(lstms)} LSTM node{'s' * (len(lstms) != 1)}, config says {cfg.layers} "
+                         f"layer{'s' * (cfg.layers != 1)}")
     h = cfg.hidden
     for layer, node in enumerate(lstms):
         w, r, b = (init[node.input[k]] for k in (1, 2, 3))

@@ -196,7 +196,8 @@ def summary(name: str, rows: list[dict]) -> str:
     for r in rows:
         engines[r["engine"]] = engines.get(r["engine"], 0) + 1
     held = sum(r["heldout"] for r in rows)
-    return f"{name}: {len(rows)} clips, {hours:.2f} h, {held} from held-out voices, by engine {engines}"
+    return (f"{name}: {len(rows)} clip{'s' * (len(rows) != 1)}, {hours:.2f} h, {held} from held-out voices, by "
+            f"engine {engines}")
 
 
 def spoken_forms(keyword: str, templates: tuple[str, ...] | list[str]) -> list[str]:
@@ -256,7 +257,7 @@ def keyword_set(keyword: str, out: Path, cfg: KeywordSet = KeywordSet(), voices:
         speed, pitch = _vary(rng, voices)
         jobs.append(SynthJob(text, pick(), speed, pitch))
         extra.append({"label": 0, "kind": kind})
-    say(f"{len(found)} voices {count}; {n_pos} positive and {len(jobs) - n_pos} negative jobs "
+    say(f"{len(found)} voice{'s' * (len(found) != 1)} {count}; {n_pos} positive and {len(jobs) - n_pos} negative jobs "
         f"({len(alikes)} distinct sound-alikes: {', '.join(alikes[:12])}, ...)")
     paths = synthesize_many(jobs, out / "audio", workers=voices.workers, desc=f"{keyword}")
     rows = _rows(jobs, paths, out, extra)
@@ -382,7 +383,8 @@ def sentence_set(out: Path, cfg: SentenceSet, voices: VoiceOptions = VoiceOption
     if not sentences:
         raise SpeechseqError(f"no usable sentences of {cfg.min_words}-{cfg.max_words} words in "
                              f"{', '.join(cfg.text)}")
-    say(f"{len(sentences)} usable sentences; {dropped} dropped as near-copies of {len(excluded)} excluded prompts")
+    say(f"{len(sentences)} usable sentence{'s' * (len(sentences) != 1)}; {dropped} dropped as near-copies of "
+        f"{len(excluded)} excluded prompt{'s' * (len(excluded) != 1)}")
     chosen = rng.sample(sentences, cfg.n) if cfg.n <= len(sentences) else \
         [rng.choice(sentences) for _ in range(cfg.n)]
     pick = VoicePicker(found, rng)
@@ -392,8 +394,9 @@ def sentence_set(out: Path, cfg: SentenceSet, voices: VoiceOptions = VoiceOption
         jobs.append(SynthJob(text, pick(), speed, pitch))
     if cfg.n > len(sentences):  # sentences said again: none by a training voice and a held-out voice both
         jobs, k, left_out = _one_side_per_sentence(jobs, sentences, rng)
-        say(f"--n {cfg.n} over {len(sentences)} sentences: {k} of them for the held-out voices only, the rest for "
-            f"the training voices" + (f" ({left_out} utterances of held-out voices left out)" if left_out else ""))
+        say(f"--n {cfg.n} over {len(sentences)} sentence{'s' * (len(sentences) != 1)}: {k} of them for the held-out "
+            f"voices only, the rest for the training voices"
+            + (f" ({left_out} utterance{'s' * (left_out != 1)} of held-out voices left out)" if left_out else ""))
     paths = synthesize_many(jobs, out / "audio", workers=voices.workers, desc="sentences")
     rows = _rows(jobs, paths, out, [{}] * len(jobs))
     train = [r for r in rows if not r["heldout"]]
