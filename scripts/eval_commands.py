@@ -120,6 +120,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     from speechseq.audio import AudioError, load_audio
     from speechseq.commands.common import tuned_lexicon_options, warn
+    from speechseq.commands.eval_recognizer import plural
     from speechseq.errors import SpeechseqError
     from speechseq.frontend import logmel
     from speechseq.runtime.command_set import CommandSet
@@ -176,7 +177,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         others[rows, own] = np.inf
         best_other = others.min(axis=1)
         n = len(d)
-        print(f"\n{name}: {n} utterances ({skipped} unreadable skipped), {len(phrases)} phrases "
+        print(f"\n{name}: {plural(n, 'utterance')} ({skipped} unreadable skipped), {plural(len(phrases), 'phrase')} "
               f"({len(set(refs))} said, {len(phrases) - len(set(refs))} extra), recogniser {args.model}, "
               f"{time.perf_counter() - t0:.0f} s")
         if opts is not None:

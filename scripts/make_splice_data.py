@@ -35,6 +35,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from speechseq.commands.common import lines_out, names_stdout, output_file, stdout_refused, write_report  # noqa: E402
+from speechseq.commands.eval_recognizer import plural  # noqa: E402
 from speechseq.errors import SpeechseqError  # noqa: E402
 from speechseq.train.manifests import EVAL_SPLITS, name_pct  # noqa: E402  (evaluation audio: never spliced)
 from speechseq.train.splice import (ENGINE, Phone, SpliceError, UnitIndex, Utterance, phrase_choices,  # noqa: E402
@@ -127,8 +128,8 @@ def cmd_align(args: argparse.Namespace) -> None:
             items.append((path, " ".join(words)))
             speakers[path] = r.get("speaker", manifest.parent.name)
     if other_split and not items:  # else an empty align.json, and the keyword step "never says" the keyword's phones
-        raise SystemExit(f"{manifest}: no row of split {args.split!r} to align ({other_split} rows of another "
-                         f"split or of none); --split '' takes every row but evaluation audio")
+        raise SystemExit(f"{manifest}: no row of split {args.split!r} to align ({plural(other_split, 'row')} of "
+                         f"another split or of none); --split '' takes every row but evaluation audio")
     out = []
     with job_pool(args.workers, len(items), quiet_worker) as pool:  # Ctrl+C: the main process alone stops it
         done = pool.imap(_align_one, items, chunksize=4) if pool else map(_align_one, items)
@@ -139,8 +140,8 @@ def cmd_align(args: argparse.Namespace) -> None:
             out.append({"audio_filepath": path, "speaker": speakers[path], "phones": phones})
     write_report(args.out, json.dumps(out))  # whole or not at all: Ctrl+C or a full disk keep the last run's file
     where = "standard output" if names_stdout(args.out) else args.out
-    print(f"wrote {where}: {len(out)} utterances aligned ({skipped} with words outside the dictionary skipped)",
-          file=lines)
+    print(f"wrote {where}: {plural(len(out), 'utterance')} aligned ({skipped} with words outside the dictionary "
+          "skipped)", file=lines)
 
 
 def load_index(path: Path) -> tuple[UnitIndex, str]:

@@ -166,6 +166,7 @@ def fit(args: argparse.Namespace) -> int:
     import torch
 
     from speechseq.audio import load_audio
+    from speechseq.commands.eval_recognizer import plural
     from speechseq.errors import SpeechseqError
     from speechseq.nn.text import DecoderConfig
     from speechseq.runtime.posteriors import RecognizerRunner
@@ -205,7 +206,8 @@ def fit(args: argparse.Namespace) -> int:
     evaluation = _evaluation_text(args)  # a cache made before the text was checked: checked here
     kept = [i for i, k in enumerate(keys) if not evaluation(str(k))]
     if len(kept) < len(keys):
-        print(f"{len(keys) - len(kept)} cached utterances left out: their text is evaluation text", file=sys.stderr)
+        print(f"{plural(len(keys) - len(kept), 'cached utterance')} left out: their text is evaluation text",
+              file=sys.stderr)
         mems, texts, keys = [mems[i] for i in kept], [texts[i] for i in kept], [keys[i] for i in kept]
     if not mems:
         raise SystemExit("no utterance to train the decoder on (every one unreadable or evaluation text)")
@@ -214,7 +216,7 @@ def fit(args: argparse.Namespace) -> int:
     held = ([m for m, v in zip(mems, val) if v], [t for t, v in zip(texts, val) if v])
     cfg = DecoderConfig(embed_dim=lm.cfg.embed_dim, enc_dim=mems[0].shape[1], hidden=args.hidden, attn_dim=128,
                         dropout=0.2)
-    print(f"{len(train[0])} training utterances, {len(held[0])} held out", file=sys.stderr)
+    print(f"{plural(len(train[0]), 'training utterance')}, {len(held[0])} held out", file=sys.stderr)
     if not train[0]:  # train_decoder refuses it (it kept the random weights as best.pt)
         raise SystemExit(f"no utterance to train the decoder on: all {len(held[0])} are of the 4 % of prompts held "
                          "out to choose the epoch (give more utterances: a smaller --every)")

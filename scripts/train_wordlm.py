@@ -51,6 +51,7 @@ def main() -> int:
     ap.add_argument("--background-words", type=int, default=50000, help="how many words of --background")
     args = ap.parse_args()
     from speechseq.commands.common import names_stdout, stdout_refused
+    from speechseq.commands.eval_recognizer import plural
 
     if names_stdout(args.out):  # before the counting: a file "-" was written
         sys.exit(stdout_refused("--out", "a word LM", "a file (.npz)"))
@@ -80,8 +81,8 @@ def main() -> int:
             sys.exit(f"{path}: not a JSONL manifest (a JSON object with a \"text\" a line)")
         if split is not None and not rows:  # its texts, named to be left out, would all stay in the LM's text
             n = sum(1 for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip())
-            sys.exit(f"{path}: no row of split {split!r} among its {n} rows, so nothing of it would be excluded: "
-                     "name one of its splits (or none, for every row)")
+            sys.exit(f"{path}: no row of split {split!r} among its {plural(n, 'row')}, so nothing of it would be "
+                     "excluded: name one of its splits (or none, for every row)")
     background = None
     if args.background:
         try:

@@ -66,9 +66,9 @@ def load_detector(path: str | os.PathLike | Sequence[str | os.PathLike] | None =
                   threshold: float | None = None, *, threads: int = 1, **settings) -> Detector:
     """The trigger-word detector of the model file `path` (or of several, one keyword each); None: the shipped
     activate.onnx and computer.onnx, as `speechseq detect` picks them. threshold: for every model, in (0, 1) (None:
-    each model's own). settings: the Detector's others (smoothing_steps, refractory_s, max_wait_s, range_db)."""
-    from .commands.detect import DEFAULT_MODELS
-    from .runtime.detector import Detector
+    each model's own). settings: the Detector's others (smoothing_steps, refractory_s, max_wait_s, range_db). As the
+    command, a file byte for byte one before it is loaded once, and two models of one keyword are said (on stderr)."""
+    from .commands.detect import DEFAULT_MODELS, load_distinct
 
     if path is None:
         folder = _models_folder()
@@ -79,7 +79,7 @@ def load_detector(path: str | os.PathLike | Sequence[str | os.PathLike] | None =
         paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
     for p in paths:
         _model_file(p)
-    return Detector.load(paths, threads=threads, threshold=threshold, **settings)
+    return load_distinct([Path(p) for p in paths], None, threads=threads, threshold=threshold, **settings)
 
 
 def load_recognizer(path: str | os.PathLike | None = None, decoder: str = "auto", *, beam_size: int | None = None,
@@ -131,7 +131,7 @@ def load_listener(commands: str | os.PathLike | None = None) -> Listener:
     from .commands import listen
 
     parser = argparse.ArgumentParser(prog="speechseq")
-    listen.register(parser.add_subparsers())
+    listen.register(parser.add_subparsers(), models=_models_folder())   # the command's defaults, of this call's folder
     args = parser.parse_args(["listen"] + ([] if commands is None else [f"--commands={os.fspath(commands)}"]))
     return listen.build_listener(args)
 

@@ -164,17 +164,18 @@ def test_detector_example_hears_activate_once_at_any_chunk_size():
 # -- speechseq.runtime.listener -------------------------------------------------------------------------------------
 
 def test_listener_example_wakes_and_transcribes_the_command():
-    from speechseq.runtime import listener
-    from speechseq.runtime.detector import Detector
-    from speechseq.runtime.events import FinalEvent, PartialEvent, WakeEvent
-    from speechseq.runtime.streaming_recognizer import StreamingRecognizer
-    from speechseq.runtime.vad import load_vad
-    from speechseq.sources import FileStream, Overrun
+    """The example runs `speechseq listen`'s listener (load_listener) over the file: its events are the command's
+    (`listen --input FILE --fast --json`, run here), the final's text and word times included. A greedy Transcriber
+    there once wrote "ern on the cictan life" where the command wrote its lexicon search's text."""
+    import json
 
-    source = FileStream(SAMPLE, realtime=False)
-    names = {"paths": ["models/activate.onnx", "models/computer.onnx"], "source": source, "Detector": Detector,
-             "StreamingRecognizer": StreamingRecognizer, "load_vad": load_vad, "Overrun": Overrun}
-    seen = run_example(listener, "listener = Listener(", names)["events"]
+    from speechseq.runtime import listener
+    from speechseq.runtime.events import FinalEvent, PartialEvent, WakeEvent
+
+    from .cli_run import run
+
+    ns = run_example(listener, "import speechseq", {}, swap={'"talk.wav"': repr(str(SAMPLE))})
+    seen, source = ns["events"], ns["source"]
     assert abs(source.time - (DURATION_S + 1.0)) < 1e-9   # the file and FileStream's 1 s of trailing silence
     wakes = [e for e in seen if isinstance(e, WakeEvent)]
     finals = [e for e in seen if isinstance(e, FinalEvent)]
@@ -182,10 +183,16 @@ def test_listener_example_wakes_and_transcribes_the_command():
     assert [w.keyword for w in wakes] == ["activate"] and len(finals) == 1
     wake, final = wakes[0], finals[0]
     assert abs(wake.keyword_end - KEYWORD_END_S) < 0.15 and wake.keyword_end < wake.time < 2.5
-    assert partials and all(wake.time < p.time < final.time for p in partials)   # "stream" partials by default
+    assert partials and all(wake.time < p.time < final.time for p in partials)   # listen's "final" partials
     assert final.text and wake.keyword_end <= final.start < COMMAND_SPAN_S[0]
     assert COMMAND_SPAN_S[1] - 0.1 < final.speech_end < final.end <= final.time <= DURATION_S + 1.0
     _words_in_seconds(final.words, COMMAND_SPAN_S[0] - 0.1, final.end)   # stream times, in the command
+    code, out, err = run("listen", "--input", SAMPLE, "--fast", "--json")
+    assert code == 0, err
+    cli = [json.loads(line) for line in out.splitlines()]
+    assert [e.to_dict() for e in seen] == cli   # every event, as the command prints it
+    (cli_final,) = [e for e in cli if e["event"] == "final"]
+    assert final.text == cli_final["text"] and [w.word for w in final.words] == [w["word"] for w in cli_final["words"]]
 
 
 # -- speechseq.runtime.streaming_recognizer -------------------------------------------------------------------------

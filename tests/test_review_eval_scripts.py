@@ -48,7 +48,7 @@ def test_eval_commands_skips_an_unreadable_file_and_runs_from_another_folder(tmp
     assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
     for name in ("bad.wav", "empty.wav", "gone.wav"):
         assert name in out.stderr
-    assert "demo: 1 utterances (3 unreadable skipped), 1 phrases (1 said, 0 extra)" in out.stdout, out.stdout
+    assert "demo: 1 utterance (3 unreadable skipped), 1 phrase (1 said, 0 extra)" in out.stdout, out.stdout
     assert "free decode (lexicon) exactly right: 0.0 %" in out.stdout   # it hears "one on the citing life"
     assert "| 2 | 100.0 % | 0.0 % | 0.0 % |" in out.stdout
 

@@ -294,7 +294,7 @@ def test_splice_align_file_works_from_another_folder(tmp_path):
                                                   "text": "activate turn on the kitchen lights"}) + "\n")
     r = _run("make_splice_data", "align", "--manifest", "rec/manifest.jsonl", "--split", "", "--skip-pct", "0",
              "--out", "align.json", "--workers", "1", cwd=tmp_path / "a")
-    assert r.returncode == 0 and "1 utterances aligned" in r.stdout, r.stderr
+    assert r.returncode == 0 and "1 utterance aligned" in r.stdout, r.stderr
     (tmp_path / "b").mkdir()
     r = _run("make_splice_data", "keyword", "--keyword", "activate", "--align", str(tmp_path / "a" / "align.json"),
              "--out", "kw", "--positives", "2", "--negatives", "0", cwd=tmp_path / "b")

@@ -79,7 +79,7 @@ def test_splice_align_to_stdout_is_the_json_alone(tmp_path, monkeypatch, capsys)
     assert code is None, (code, err)
     rows = json.loads(out)
     assert [r["audio_filepath"] for r in rows] == [str(SAMPLE)] and len(rows[0]["phones"]) > 20
-    assert "wrote standard output: 1 utterances aligned" in err
+    assert "wrote standard output: 1 utterance aligned" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.jsonl"]
 
 

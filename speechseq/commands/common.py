@@ -28,9 +28,11 @@ def models_folder() -> Path:
 MODELS = models_folder()  # read once, at import: --help's defaults name the same folder the run uses
 
 
-def no_shipped(what: str) -> str:
-    """The end of a message for shipped models that are not there: where they were looked for, and how to say."""
-    return f"{what} in {MODELS} (set SPEECHSEQ_MODELS to the folder of speechseq's models/)"
+def no_shipped(what: str, folder: Path | None = None) -> str:
+    """The end of a message for shipped models that are not there: where they were looked for (`folder`, None: MODELS),
+    and how to say."""
+    where = MODELS if folder is None else folder
+    return f"{what} in {where} (set SPEECHSEQ_MODELS to the folder of speechseq's models/)"
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):

@@ -54,7 +54,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def distinct_models(paths: list[Path]) -> list[Path]:
+def load_distinct(paths: list[Path], option: str | None = "--model", **settings):
+    """Detector.load(paths, **settings) as `speechseq detect` and speechseq.load_detector() load detectors: a file
+    that is byte for byte one before it dropped, and two models of one keyword (both run), said. `option`: the option
+    that named the paths, said with each in warnings and load errors (None: paths no option named, the shipped ones
+    or load_detector's)."""
+    from ..runtime.detector import Detector
+
+    paths = distinct_models(paths, option)
+    with option_files(*[(option, p, "detector") for p in (paths if option else ())]):
+        det = Detector.load(paths, **settings)
+    first: dict[str, Path] = {}
+    for path, m in zip(paths, det.models):  # both are run (two versions compared, say), but nothing tells them apart
+        if m.keyword in first:
+            warn(f"{_named(first[m.keyword], option)} and {_named(path, option)} both detect {m.keyword!r}: their "
+                 "events carry the same name")
+        first.setdefault(m.keyword, path)
+    return det
+
+
+def distinct_models(paths: list[Path], option: str | None = "--model") -> list[Path]:
     """`paths` less each file that is byte for byte one before it (a copy by another path), said: model_paths keeps
     one of a path named twice, and a copy fired every event twice, told apart by nothing."""
     out: list[Path] = []
@@ -66,11 +85,15 @@ def distinct_models(paths: list[Path]) -> list[Path]:
             out.append(p)
             continue
         if digest in seen:
-            warn(f"--model {p}: the same model as --model {seen[digest]}; used once")
+            warn(f"{_named(p, option)}: the same model as {_named(seen[digest], option)}; used once")
             continue
         seen[digest] = p
         out.append(p)
     return out
+
+
+def _named(path: Path, option: str | None) -> str:
+    return f"{option} {path}" if option else str(path)
 
 
 def default_models() -> list[Path]:
@@ -197,24 +220,15 @@ def place_labels(fig, ax, notes: list) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..audio import path_text
-    from ..runtime.detector import Detector
     from .transcribe import check_model_arg
 
     paths = model_paths(args.model) if args.model else default_models()
     for path in paths:  # a missing one named with its option, as transcribe names --model
         check_model_arg(str(path), None, "--model")
     output_file(args.plot, "--plot", IMAGE_SUFFIXES)   # before any work, so that a bad path loses nothing
-    paths = distinct_models(paths)
-    with option_files(*[("--model", p, "detector") for p in (paths if args.model else ())]):
-        det = Detector.load(paths, threads=cpu_threads(args.threads), threshold=args.threshold,
-                            smoothing_steps=args.smoothing, refractory_s=args.refractory,
-                            range_db=guard_range(args.range_db))
-    first: dict[str, Path] = {}
-    for path, m in zip(paths, det.models):  # both are run (two versions compared, say), but nothing tells them apart
-        if m.keyword in first:
-            warn(f"--model {first[m.keyword]} and --model {path} both detect {m.keyword!r}: their events carry the "
-                 "same name")
-        first.setdefault(m.keyword, path)
+    det = load_distinct(paths, "--model" if args.model else None, threads=cpu_threads(args.threads),
+                        threshold=args.threshold, smoothing_steps=args.smoothing, refractory_s=args.refractory,
+                        range_db=guard_range(args.range_db))
     skipped: list[str] = []
     failed, plotted = 0, not args.plot
     for path in expand_inputs(args.files, skipped=skipped):

@@ -41,7 +41,10 @@ EXAMPLES = """examples:
   speechseq listen --commands data/commands/home.txt --json   # "command": the list's line, or null"""
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction, models: Path | None = None) -> None:
+    """The listen command; `models`: the folder of the shipped models its defaults name (None: common.MODELS, read at
+    import, so that --help names the folder the run uses; speechseq.load_listener() passes the one of its call)."""
+    models = MODELS if models is None else models
     p = sub.add_parser("listen", epilog=EXAMPLES, help="listen for a keyword, then transcribe what is said next (live)",
                        description="Listen to the microphone (or a file), wake on a keyword, stream a transcription "
                                    "of what follows until the speaker stops, and go back to listening.",
@@ -70,7 +73,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "waking (default 0: wake at the crossing, scored by the crossing value; each 40 ms output "
                         "step of waiting gives a truer score and a later wake: scripts/bench_listener.py --wake-wait-ms)")
     add_range_arg(m)
-    m.add_argument("--model", default=str(MODELS / "recognizer-en.int8.onnx"),
+    m.add_argument("--model", default=str(models / "recognizer-en.int8.onnx"),
                    help="recogniser for the final text (falls back to recognizer-en.onnx)")
     m.add_argument("--partial-decoder", choices=("final", "stream"),
                    help="how partial text is made: final (the default unless --stream-model is given): the final's "
@@ -94,7 +97,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="final decoder: lexicon (beam search kept to the words of --lexicon with its word "
                         "trigram LM, + the character LM when there is one), beam (+ the LM when there is one), "
                         "greedy; auto: lexicon when the lexicon file exists, else beam with an LM, else greedy")
-    m.add_argument("--lexicon", default=str(MODELS / "words-en.npz"),
+    m.add_argument("--lexicon", default=str(models / "words-en.npz"),
                    help="word list + word LM for --decoder lexicon; none: no lexicon (--decoder auto then picks another)")
     m.add_argument("--beam-size", type=beam_arg, default="auto",
                    help="final decode's beam width; auto: 32 for lexicon (the decode must fit in the "
@@ -134,7 +137,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         f"Ctrl+C stops the listener, not the commands it started; at exit, listen waits up to "
                         f"{EXEC_WAIT_S:g} s for those still running, then ends them (SIGTERM; a second Ctrl+C during "
                         f"the wait ends them at once)")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, models_folder=models)
 
 
 def _existing(path: Path, *fallbacks: Path) -> Path:
@@ -159,10 +162,12 @@ def build_listener(args: argparse.Namespace):
     from ..runtime.streaming_recognizer import StreamingRecognizer, source_digest
     from ..runtime.vad import load_vad
 
+    folder = args.models_folder   # register's: the shipped models' folder
     kw = model_paths(args.keyword_model, "--keyword-model") if args.keyword_model else [
-        MODELS / k for k in DEFAULT_KEYWORDS if (MODELS / k).is_file()]
+        folder / k for k in DEFAULT_KEYWORDS if (folder / k).is_file()]
     if not kw:
-        raise SpeechseqError(f"no keyword models given (--keyword-model PATH), and {no_shipped('none shipped')}")
+        raise SpeechseqError("no keyword models given (--keyword-model PATH), and "
+                             + no_shipped("none shipped", folder))
     for path in kw:  # a training checkpoint named as one is said to be (the detectors' loader reads it as ONNX)
         check_model_arg(str(path), None, "--keyword-model")
         check_model_file(path)
@@ -170,9 +175,9 @@ def build_listener(args: argparse.Namespace):
     if not model.is_file():
         model = _existing(model, untagged(model, "int8"))     # recognizer-en.int8.onnx -> recognizer-en.onnx
     if not model.is_file():  # each model file an option names, found before any is loaded; the option named
-        check_model_arg(args.model, MODELS / "recognizer-en.int8.onnx", "--model")
+        check_model_arg(args.model, folder / "recognizer-en.int8.onnx", "--model")
     if args.lm not in ("none", "auto"):
-        check_model_arg(args.lm, MODELS / "lm-en.onnx", "--lm")
+        check_model_arg(args.lm, folder / "lm-en.onnx", "--lm")
     partial_decoder = args.partial_decoder or ("stream" if args.stream_model else "final")
     if args.stream_model and partial_decoder == "stream" and not args.no_partials:
         check_model_arg(args.stream_model, None, "--stream-model")
@@ -186,13 +191,13 @@ def build_listener(args: argparse.Namespace):
     commands = command_set(args)  # read before any model loads, as the model files are checked
     detector = Detector.load(kw, threshold=args.threshold, max_wait_s=args.wake_wait_ms / 1000,
                              range_db=guard_range(args.range_db))
-    lm_path = {"none": None, "auto": MODELS / "lm-en.onnx"}.get(args.lm, Path(args.lm))
+    lm_path = {"none": None, "auto": folder / "lm-en.onnx"}.get(args.lm, Path(args.lm))
     if args.lm == "auto" and not lm_path.is_file():
         lm_path = None
     lm = None
     if lm_path is not None:
         lm = load_lm(lm_path)
-    check_lexicon_arg(args.lexicon, MODELS / "words-en.npz", args.decoder)
+    check_lexicon_arg(args.lexicon, folder / "words-en.npz", args.decoder)
     lexicon = args.decoder == "lexicon" or (args.decoder == "auto" and args.lexicon != "none"
                                             and Path(args.lexicon).is_file())
     greedy = not lexicon and (args.decoder == "greedy" or (args.decoder == "auto" and lm is None))

@@ -444,7 +444,7 @@ def check_model_arg(path: str, default: Path | None, option: str) -> None:
     if p.is_file():
         return
     if default is not None and path == str(default) and not p.is_dir():
-        raise SpeechseqError(f"pass {option} PATH: {no_shipped('no ' + default.name)}")
+        raise SpeechseqError(f"pass {option} PATH: {no_shipped('no ' + default.name, default.parent)}")
     raise SpeechseqError(f"{missing_model(p)} (pass {option} PATH)")
 
 

@@ -1,15 +1,22 @@
 """The live listener: wait for a keyword, record what follows until the speaker stops, transcribe it.
 
-    listener = Listener(Detector.load(paths), Transcriber("models/recognizer-en.onnx"),
-                        streaming=StreamingRecognizer("models/recognizer-en.stream.onnx"), vad=load_vad())
+    import speechseq
+    from speechseq.sources import FileStream, Overrun
+    listener = speechseq.load_listener()            # `speechseq listen`'s: its models, decoders and settings
     state, events = listener.initial_state(), []
-    for block in source.blocks():                   # float32 mono 16 kHz, or a sources.Overrun
-        if isinstance(block, Overrun):              # audio lost: step() takes samples only
-            new, state = listener.overrun(block.dropped_s, state, block.input_overflows)
-        else:
-            new, state = listener.step(block, state)
-        events += new                               # WakeEvent, PartialEvent, FinalEvent, OverrunEvent (events.py)
+    with FileStream("talk.wav", realtime=False) as source:   # or sources.Microphone()
+        for block in source.blocks():               # float32 mono 16 kHz, or a sources.Overrun
+            if isinstance(block, Overrun):          # audio lost: step() takes samples only
+                new, state = listener.overrun(block.dropped_s, state, block.input_overflows)
+            else:
+                new, state = listener.step(block, state)
+            events += new                           # WakeEvent, PartialEvent, FinalEvent, OverrunEvent (events.py)
     events += listener.finish(state)
+
+Its final events are those of `speechseq listen --input talk.wav --fast`. Built by hand, Listener(detector,
+transcriber, streaming, vad, cfg) takes what it is given: Transcriber(model) alone decodes greedily ("ern on the
+cictan life" where the command's lexicon search writes "are on the carton life"; load_listener's Transcriber holds
+the lexicon search's DecodeOptions).
 
 States: LISTENING (only the detectors run: cheap) -> on a wake event, RECORDING from where the
 keyword ended (kept in a short history buffer, so nothing said right after the keyword is lost):
