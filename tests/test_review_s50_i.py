@@ -13,20 +13,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from speechseq.cli import main
+# speechseq.cli.main(argv) -> (exit code, stderr); argparse's exits included, never a traceback
+from .test_review_recognizer import _run as run
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def run(capsys, *argv) -> tuple[int, str]:
-    """speechseq.cli.main(argv): (exit code, stderr); argparse's exits included, never a traceback."""
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exit_:
-        code = exit_.code
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    return code, err
 
 
 # Each bare option is given before another option and, in a second case, last. Whatever else is named does not
