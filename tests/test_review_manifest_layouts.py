@@ -75,7 +75,7 @@ def test_eval_detector_says_when_a_manifest_keeps_no_row(tmp_path: Path, capsys)
     assert main(argv) == 1
     err = capsys.readouterr().err
     assert "--positives: no manifest row matches --where split=dev" in err and "Traceback" not in err
-    assert main(argv[:-5] + ["--json"]) == 0  # without --where both are read
+    assert main(argv[:-4] + ["--json"]) == 0  # without --where both are read
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["positives"] == 1
 
 
