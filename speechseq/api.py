@@ -86,7 +86,8 @@ def load_recognizer(path: str | os.PathLike | None = None, decoder: str = "auto"
                     vad: str = "auto", commands: str | os.PathLike | None = None,
                     threads: int = 1) -> SpeechRecognizer:
     """What `speechseq transcribe` runs: the recogniser `path` (None: the shipped recognizer-en.onnx) with its
-    --decoder (auto: the lexicon search with the word and character LMs where models/ holds them, as the command),
+    --decoder (auto: the lexicon search with the word and character LMs where models/ holds them, as the command;
+    lexicon: its word LM alone, as --decoder lexicon),
     --beam-size (None: 64 for the lexicon search, 8 for the others), --vad (auto: Silero when installed, else the
     energy VAD; off: none) and --commands (a list of phrases, one a line: README, "Commands")."""
     from .commands.common import beam_size as default_beam
@@ -102,6 +103,7 @@ def load_recognizer(path: str | os.PathLike | None = None, decoder: str = "auto"
     folder = _models_folder()
     model = _model_file(path) if path is not None else _shipped(folder, "recognizer-en.onnx")
     lexicon, lm, attention = (folder / name for name in ("words-en.npz", "lm-en.onnx", "decoder-en.onnx"))
+    tuned = decoder == "auto" and lexicon.is_file()   # named, lexicon is --decoder lexicon's: no character LM
     if decoder == "auto":
         decoder = "lexicon" if lexicon.is_file() else best_available(model, lm, attention)
     beam = default_beam(beam_size, decoder)
@@ -109,8 +111,8 @@ def load_recognizer(path: str | os.PathLike | None = None, decoder: str = "auto"
     if decoder in ("beam-lm", "rescore"):
         rec, opts = _text_decoding(model, decoder, beam, lm, attention, threads), None
     else:
-        if decoder == "lexicon":   # the weights tuned in models/words-en.md, the character LM fused where it is
-            char_lm = load_lm(lm, threads) if lm.is_file() else None
+        if decoder == "lexicon":   # models/words-en.md's weights; auto: with the character LM fused where it is
+            char_lm = load_lm(lm, threads) if tuned and lm.is_file() else None
             opts = tuned_lexicon_options(_shipped(folder, lexicon.name, ", which decoder='lexicon' reads"), char_lm,
                                          beam)
         else:
@@ -177,7 +179,7 @@ def _samples_at(audio, sr: float | None, rate: int) -> np.ndarray:
         raise SpeechseqError(str(err)) from None
     if x.ndim == 2 and x.shape[0] == 1:   # a row
         x = x[0]
-    if x.ndim > 2 or x.ndim == 2 and x.shape[1] > x.shape[0]:
+    if x.ndim not in (1, 2) or x.ndim == 2 and x.shape[1] > x.shape[0]:
         raise SpeechseqError(f"audio must be (N,) or (N, channels) samples, got shape {x.shape}"
                              + (" (channels first? pass audio.T)" if x.ndim == 2 else ""))
     if x.size == 0:

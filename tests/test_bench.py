@@ -639,7 +639,7 @@ def test_recognizer_bench_writes_its_json_into_a_new_folder(tmp_path):
 
 @pytest.mark.parametrize("extra, says", [
     (["--model", "nosuch.onnx"], "nosuch.onnx: no such model file"),
-    (["--keyword-model", "models/lm-en.onnx"], "models/lm-en.onnx: not a speechseq detector"),
+    (["--keyword-model", "models/lm-en.onnx"], "--keyword-model models/lm-en.onnx: a language model, not a trigger-word detector"),
 ])
 def test_listener_bench_names_a_bad_model_in_one_line_before_the_scenarios(tmp_path, extra, says):
     """A model that is missing or of another kind was a traceback from `build_listener`, after every voice had been

@@ -189,8 +189,9 @@ def build_listener(args: argparse.Namespace):
         warn(f"{', '.join(unread)}: not used "
              + ("with --no-partials" if args.no_partials else f"by --partial-decoder {partial_decoder} ({reads})"))
     commands = command_set(args)  # read before any model loads, as the model files are checked
-    detector = Detector.load(kw, threshold=args.threshold, max_wait_s=args.wake_wait_ms / 1000,
-                             range_db=guard_range(args.range_db))
+    with option_files(*[("--keyword-model", p, "detector") for p in (kw if args.keyword_model else ())]):
+        detector = Detector.load(kw, threshold=args.threshold, max_wait_s=args.wake_wait_ms / 1000,
+                                 range_db=guard_range(args.range_db))
     lm_path = {"none": None, "auto": folder / "lm-en.onnx"}.get(args.lm, Path(args.lm))
     if args.lm == "auto" and not lm_path.is_file():
         lm_path = None
