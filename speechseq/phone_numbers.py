@@ -14,8 +14,10 @@ _DIGIT_WORDS = "zero one two three four five six seven eight nine".split()
 # group ("555-1234-5", "555-1234.5").
 _START, _END = r"(?<![\w.,$/+-])", r"(?![\w-]|[.,]\d)"
 # North American forms: "555-1234", "555-123-4567", "1-800-555-0199", "(555) 123-4567", "(555) 123 4567".
-# "2020-01-05" (a date), "12345-6789" (a zip code) and "1880-1890" (a range) have other groups.
-_LOCAL = re.compile(_START + r"(?:(?:1-)?\d{3}-\d{3}-|\(\d{3}\)[ \t]?\d{3}[ \t.-]|(?P<a>\d{3})-)(?P<line>\d{4})" + _END)
+# "2020-01-05" (a date), "12345-6789" (a zip code) and "1880-1890" (a range) have other groups. A seven-digit number's
+# exchange starts with 2-9 (the North American plan): "120-1250" (pages) is a range.
+_LOCAL = re.compile(_START + r"(?:(?:1-)?\d{3}-\d{3}-|\(\d{3}\)[ \t]?\d{3}[ \t.-]|(?P<a>[2-9]\d{2})-)(?P<line>\d{4})"
+                    + _END)
 # An international number: "+", its country code and two groups or more of digits, 8 to 15 digits in all
 # ("+1 555 123 4567", "+44 20 7946 0958", "+33-1-23-45-67-89").
 _INTERNATIONAL = re.compile(r"(?<![\w.,$/+-])\+\d{1,3}(?:[ \t.-]\(?\d{1,4}\)?){2,6}" + _END)

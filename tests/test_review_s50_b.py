@@ -82,6 +82,8 @@ def test_normalize_reads_feet_and_inches(raw, expected):
                                                "one zero five twelve thousand three hundred forty five six thousand "
                                                "seven hundred eighty nine"),
     ("100-1000 people", "one hundred to one thousand people"),
+    # a seven-digit number's exchange starts with 2-9: "120-1250" is a range (it read one two zero one two five zero)
+    ("pages 120-1250", "pages one hundred twenty to twelve fifty"),
     ("2 +3 = 5", "two plus three equals five"),
 ])
 def test_normalize_reads_phone_numbers_digit_by_digit(raw, expected):
