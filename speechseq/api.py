@@ -18,10 +18,11 @@ SpeechseqError, with the one line the commands print; ValueError for an argument
 """
 from __future__ import annotations
 
+import argparse
 import functools
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -90,11 +91,7 @@ def load_recognizer(path: str | os.PathLike | None = None, decoder: str = "auto"
     lexicon: its word LM alone, as --decoder lexicon),
     --beam-size (None: 64 for the lexicon search, 8 for the others), --vad (auto: Silero when installed, else the
     energy VAD; off: none) and --commands (a list of phrases, one a line: README, "Commands")."""
-    from .commands.common import beam_size as default_beam
-    from .commands.common import load_lm, tuned_lexicon_options
-    from .commands.transcribe import make_vad
-    from .runtime.recognizer import DecodeOptions, Recognizer
-    from .runtime.text_decoder import best_available
+    from .commands.transcribe import decoding, make_vad, resolve_decoder
 
     if decoder not in DECODERS:
         raise ValueError(f"decoder must be one of {', '.join(DECODERS)}, got {decoder!r}")
@@ -102,25 +99,29 @@ def load_recognizer(path: str | os.PathLike | None = None, decoder: str = "auto"
         raise ValueError(f"vad must be one of {', '.join(VADS)}, got {vad!r}")
     folder = _models_folder()
     model = _model_file(path) if path is not None else _shipped(folder, "recognizer-en.onnx")
-    lexicon, lm, attention = (folder / name for name in ("words-en.npz", "lm-en.onnx", "decoder-en.onnx"))
-    tuned = decoder == "auto" and lexicon.is_file()   # named, lexicon is --decoder lexicon's: no character LM
-    if decoder == "auto":
-        decoder = "lexicon" if lexicon.is_file() else best_available(model, lm, attention)
-    beam = default_beam(beam_size, decoder)
-    cmds = _command_set(commands, decoder)
-    if decoder in ("beam-lm", "rescore"):
-        rec, opts = _text_decoding(model, decoder, beam, lm, attention, threads), None
-    else:
-        if decoder == "lexicon":   # models/words-en.md's weights; auto: with the character LM fused where it is
-            char_lm = load_lm(lm, threads) if tuned and lm.is_file() else None
-            opts = tuned_lexicon_options(_shipped(folder, lexicon.name, ", which decoder='lexicon' reads"), char_lm,
-                                         beam)
-        else:
-            opts = DecodeOptions(decoder=decoder, beam_size=beam)
-        rec = Recognizer(model, threads=threads)
-        if cmds is not None:
-            opts = replace(opts, commands=cmds, words_around=True)
-    return SpeechRecognizer(rec, opts, make_vad(vad, threads), decoder)
+    args = _transcribe_args(model=str(model), decoder=decoder, beam_size=beam_size, threads=threads,
+                            **{k: str(folder / name) for k, name in (("lm", "lm-en.onnx"), ("lexicon", "words-en.npz"),
+                                                                     ("attention_decoder", "decoder-en.onnx"))})
+    tuned = resolve_decoder(args)   # auto: the lexicon search with the tuned weights and the character LM, as the command
+    cmds = _command_set(commands, args.decoder)
+    if args.decoder == "lexicon":
+        _shipped(folder, "words-en.npz", ", which decoder='lexicon' reads")
+    elif args.decoder in ("beam-lm", "rescore"):
+        for needed in (args.lm, args.attention_decoder) if args.decoder == "rescore" else (args.lm,):
+            _model_file(needed)
+    rec, opts = decoding(args, tuned, cmds, decoder)
+    return SpeechRecognizer(rec, opts, make_vad(vad, threads), args.decoder)
+
+
+def _transcribe_args(**given) -> argparse.Namespace:
+    """`speechseq transcribe`'s options, its defaults with `given` set (the files it would read: none)."""
+    from .commands import transcribe
+
+    parser = argparse.ArgumentParser(prog="speechseq")
+    transcribe.register(parser.add_subparsers())
+    args = parser.parse_args(["transcribe", "-"])
+    vars(args).update(given)
+    return args
 
 
 def load_listener(commands: str | os.PathLike | None = None) -> Listener:
@@ -128,8 +129,6 @@ def load_listener(commands: str | os.PathLike | None = None) -> Listener:
     the final text, partial text as the final's decoder, the VAD), so that its finals are the command's; commands: a
     list of phrases, as listen --commands. Run it as speechseq/runtime/listener.py's docstring does, on blocks of a
     speechseq.sources.Microphone or FileStream."""
-    import argparse
-
     from .commands import listen
 
     parser = argparse.ArgumentParser(prog="speechseq")
@@ -239,18 +238,6 @@ def _command_set(commands: str | os.PathLike | None, decoder: str):
     from .runtime.command_set import CommandSet
 
     return CommandSet.load(commands)
-
-
-def _text_decoding(model: Path, decoder: str, beam: int, lm: Path, attention: Path, threads: int) -> Recognizer:
-    """The recogniser of transcribe --decoder beam-lm|rescore, with the command's weights."""
-    from .commands.transcribe import LM_WEIGHT, WORD_BONUS
-    from .runtime import text_decoder as td
-
-    for path in (lm, attention) if decoder == "rescore" else (lm,):
-        _model_file(path)
-    dec = td.TextDecoder(td.DecodeOptions(decoder, beam_size=beam, lm_weight=LM_WEIGHT, word_bonus=WORD_BONUS),
-                         lm=lm, attention=attention, threads=threads)
-    return td.rescoring_recognizer(model, dec, threads)
 
 
 @functools.lru_cache(maxsize=1)

@@ -243,7 +243,6 @@ def render(transcript, path: Path, fmt: str, commands: bool = False) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from ..audio import path_text
-    from ..runtime.recognizer import DecodeOptions, Recognizer
 
     args.threads = cpu_threads(args.threads)
     check_model_arg(args.model, DEFAULT_MODEL, "--model")
@@ -252,35 +251,10 @@ def run(args: argparse.Namespace) -> int:
     out_dir = (output_dir(args.output_dir, "--output-dir") if args.output_dir is not None
                and not names_stdout(args.output_dir) else None)
     commands = command_set(args)
-    tuned, asked = False, args.decoder
-    if args.decoder == "auto" and args.lexicon != "none" and Path(args.lexicon).is_file():
-        args.decoder, tuned = "lexicon", True
-    elif args.decoder == "auto":
-        from ..runtime.text_decoder import best_available
-
-        with model_files(args):  # it opens the recogniser and the attention decoder
-            args.decoder = best_available(args.model, args.lm, args.attention_decoder)
+    asked = args.decoder
+    tuned = resolve_decoder(args)
     unread_options(args, asked, tuned)
-    args.beam_size = beam_size(args.beam_size, args.decoder)
-    if args.decoder in ("greedy", "beam"):
-        with option_file("--model", args.model, "recognizer"):
-            rec = Recognizer(args.model, threads=args.threads)
-        opts = DecodeOptions(decoder=args.decoder, beam_size=args.beam_size)
-    elif args.decoder == "lexicon":
-        opts = lexicon_decode_options(args, tuned)
-        with option_file("--model", args.model, "recognizer"):
-            rec = Recognizer(args.model, threads=args.threads)
-    else:  # the text side (speechseq.runtime.text_decoder): LM fusion, attention rescoring
-        if commands is not None:
-            picked = (f"--decoder auto picks {args.decoder} here, without a lexicon" if asked == "auto"
-                      else f"not {args.decoder}")
-            raise SpeechseqError(f"--commands works with --decoder greedy, beam or lexicon ({picked})")
-        from ..runtime.text_decoder import cli_recognizer
-
-        with model_files(args):  # the three load inside (speechseq.runtime.text_decoder)
-            rec, opts = cli_recognizer(args), None
-    if commands is not None:
-        opts = replace(opts, commands=commands, words_around=True)   # the words said around a phrase kept
+    rec, opts = decoding(args, tuned, commands, asked)
     if args.plot_attention:
         check_plot_decoder(args, rec)
     vad = make_vad(args.vad, args.threads)
@@ -354,6 +328,49 @@ def run(args: argparse.Namespace) -> int:
     if failed and len(files) > 1:  # one file's own line says it all (README: one line for a bad file)
         warn(f"{failed} of {len(files)} file(s) could not be transcribed")
     return 1 if failed or skipped else 0
+
+
+def resolve_decoder(args: argparse.Namespace) -> bool:
+    """args.decoder with auto resolved (the lexicon search where --lexicon is a file, else the best of
+    runtime.text_decoder.best_available); True where auto chose the lexicon search with the weights tuned in
+    models/words-en.md (speechseq.load_recognizer decodes so too)."""
+    if args.decoder == "auto" and args.lexicon != "none" and Path(args.lexicon).is_file():
+        args.decoder = "lexicon"
+        return True
+    if args.decoder == "auto":
+        from ..runtime.text_decoder import best_available
+
+        with model_files(args):  # it opens the recogniser and the attention decoder
+            args.decoder = best_available(args.model, args.lm, args.attention_decoder)
+    return False
+
+
+def decoding(args: argparse.Namespace, tuned: bool, commands, asked: str) -> tuple:
+    """(recogniser, DecodeOptions or None) for args.decoder (resolved: resolve_decoder; args.beam_size set from it),
+    --commands' CommandSet `commands` (or None) taken with the words around a phrase; asked: --decoder as given."""
+    from ..runtime.recognizer import DecodeOptions, Recognizer
+
+    args.beam_size = beam_size(args.beam_size, args.decoder)
+    if args.decoder in ("greedy", "beam"):
+        with option_file("--model", args.model, "recognizer"):
+            rec = Recognizer(args.model, threads=args.threads)
+        opts = DecodeOptions(decoder=args.decoder, beam_size=args.beam_size)
+    elif args.decoder == "lexicon":
+        opts = lexicon_decode_options(args, tuned)
+        with option_file("--model", args.model, "recognizer"):
+            rec = Recognizer(args.model, threads=args.threads)
+    else:  # the text side (speechseq.runtime.text_decoder): LM fusion, attention rescoring
+        if commands is not None:
+            picked = (f"--decoder auto picks {args.decoder} here, without a lexicon" if asked == "auto"
+                      else f"not {args.decoder}")
+            raise SpeechseqError(f"--commands works with --decoder greedy, beam or lexicon ({picked})")
+        from ..runtime.text_decoder import cli_recognizer
+
+        with model_files(args):  # the three load inside (speechseq.runtime.text_decoder)
+            rec, opts = cli_recognizer(args), None
+    if commands is not None:
+        opts = replace(opts, commands=commands, words_around=True)   # the words said around a phrase kept
+    return rec, opts
 
 
 def header_seconds(files: list[Path]) -> list[float]:
