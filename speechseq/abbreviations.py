@@ -54,6 +54,12 @@ _SUFFIXES = {"co": "company", "inc": "incorporated", "ltd": "limited", "corp": "
              "esq": "esquire"}
 _SUFFIX = re.compile(r"(?P<before>(?=[A-Z&a])(?<![\w'])(?:[A-Z][\w'-]*|and|&),?[ \t]+)(?P<suffix>"
                      + "|".join(s.title() + "|" + s.upper() for s in _SUFFIXES) + r")\.?(?![\w-])")
+# A baronet's "Bart." or "Bt." after a knight's name and a comma ("Sir William Rich, Bart.", LJSpeech); elsewhere "Bart"
+# is a name ("Lisa and Bart.").
+_BARONET = re.compile(r"(?P<name>(?<![\w'])Sir(?:[ \t]+[A-Z][\w'-]*)+),[ \t]+(?:Bart|Bt)\.(?![\w-])")
+# A degree's dotted letters are said one by one, as "U.S." is, its doubled letter (a Latin plural) and "Ph" too:
+# "LL.D." l l d, "Ph.D." p h d (they read "ll d", "ph d").
+_DEGREE = re.compile(r"(?<![\w.])(?P<letters>LL|Ph)\.(?=[A-Z]\.)")
 # "St." or "St" (and "ST." in capitals): before a name a saint ("St. Paul", "Bury St. Edmunds"), a street where _STREET
 # says so; elsewhere left as written ("the st", "St5").
 _SAINT = re.compile(r"(?=S)(?<![\w.'])(?:St\.?|ST\.)(?![\w'-])")
@@ -71,13 +77,17 @@ _STREET_PLACES = frozenset(("Compter", "Station", "Journal", "Bridge", "Market",
 # "no" ("No, 5 is too many").
 _NUMBER_SIGN = re.compile(r"(?=[Nn])(?<![\w.'])(?:(?P<one>No|no|NO)(?:\.|(?<=No))|(?P<many>Nos|nos|NOS)\.?)"
                           r"(?=[ \t]*\d)")
+# "pp." before a number is "pages" ("pp. 255-1299": a range of pages, no phone number).
+_PAGES = re.compile(r"(?<![\w.'])pp\.(?=[ \t]*\d)")
 # A Roman numeral after a name is a regnal number ("George III" george the third, "Henry VIII's" henry the eighth's),
 # after a word that counts it a number ("World War II" world war two, "Chapter XII" chapter twelve). I, V and X only.
 # One letter is mostly an initial or a word ("Forrest V. Sorrels", "Malcolm X", "then I", "Type V"): a numeral only
 # after a monarch's name (_REGNAL_NAMES), not before a capitalised word ("Robert I. Bouck", an initial) nor before
 # a contraction ("George I'm"); "I" only where the pronoun can't be, before the end of a clause ("Charles I.",
 # "Henry I, who", "Charles I's"), before "of" ("Charles I of England"), or after a title ("King George I went");
-# "Then George I went" is left as written.
+# "Then George I went" is left as written, and so is "I" at a clause's end after a verb that takes a person and then a
+# clause ("I told Paul I.", "she promised George I, and ...": the clause's subject, its verb left out); "Stephen
+# succeeded Henry I." and "He told King George I." are numerals.
 _ROMAN = re.compile(r"(?=[A-Z])(?<![\w'])(?P<before>[A-Z][a-z]+)(?P<gap>[ \t]+)(?P<numeral>[IVX]{1,7})"
                     r"(?![\w-]|\.\w)")
 _ROMAN_VALID = re.compile(r"X{0,3}(?:IX|IV|V?I{0,3})")
@@ -98,6 +108,12 @@ _ROYAL_TITLES = frozenset(("King", "Queen", "Pope", "Emperor", "Empress", "Tsar"
 _INITIAL = re.compile(r"\.?[ \t]+[A-Z]|'(?=\w)(?!s(?![\w']))")
 _PRONOUN_CANT_BE = re.compile(r"\.?[ \t]*(?![\s\w])|[ \t]+of(?![\w'-])")
 _TITLE_BEFORE = re.compile(r"(?<![\w'])(?P<title>[A-Z][a-z]+)[ \t]+\Z")
+_CLAUSE_VERBS = frozenset("""tell tells telling told assure assures assured assuring promise promises promised promising
+    warn warns warned warning remind reminds reminded reminding inform informs informed informing convince convinces
+    convinced convincing persuade persuades persuaded persuading notify notifies notified notifying advise advises
+    advised advising reassure reassures reassured reassuring show shows showed shown showing teach teaches taught
+    teaching""".split())
+_WORD_BEFORE = re.compile(r"(?<![\w'])(?P<word>[A-Za-z]+)[ \t]+\Z")
 # Sentence openers before a numeral are no names ("In IV fluids", "At XX"): left as written.
 _NOT_NAMES = frozenset(("In", "On", "At", "By", "An", "The", "For", "Of", "To", "And", "Or", "With", "From", "As",
                         "Via", "Per", "Is", "It", "No", "Not", "If", "So", "But", "Give", "Start", "Run", "Use"))
@@ -161,10 +177,20 @@ def _is_regnal_letter(match: re.Match) -> bool:
     text, end, numeral = match.string, match.end(), match.group("numeral")
     if match.group("before") not in _REGNAL_NAMES or _INITIAL.match(text, end):
         return False
-    if numeral != "I" or _PRONOUN_CANT_BE.match(text, end):
+    if numeral != "I":
         return True
-    title = _TITLE_BEFORE.search(text, max(0, match.start() - 40), match.start())
-    return title is not None and title.group("title") in _ROYAL_TITLES
+    start = match.start()
+    title = _TITLE_BEFORE.search(text, max(0, start - 40), start)
+    if title is not None and title.group("title") in _ROYAL_TITLES:
+        return True
+    pronoun_cant_be = _PRONOUN_CANT_BE.match(text, end)
+    if pronoun_cant_be is None:
+        return False
+    if pronoun_cant_be.group(0).strip(" \t") == "of" or text.startswith("'", end):   # "Charles I of", "Charles I's"
+        return True
+    # "I told Paul I.": "I" at a clause's end after such a verb and a name is the clause's subject
+    verb = _WORD_BEFORE.search(text, max(0, start - 40), start)
+    return verb is None or verb.group("word").lower() not in _CLAUSE_VERBS
 
 
 def _spell_roman(match: re.Match) -> str:
@@ -181,10 +207,14 @@ def _spell_roman(match: re.Match) -> str:
 
 
 def spell_abbreviations(text: str) -> str:
-    """Titles, saints and streets, companies, "No." before a number, Roman numerals after a name, in words."""
+    """Titles, saints and streets, companies, baronets, degrees' letters, "No." and "pp." before a number, Roman
+    numerals after a name, in words."""
     text = _TITLE.sub(lambda m: " " + _TITLES[(m.group("dotted") or m.group("bare")).lower()] + " ", text)
+    text = _BARONET.sub(lambda m: m.group("name") + ", baronet", text)
+    text = _DEGREE.sub(lambda m: " ".join(m.group("letters")) + " ", text)
     text = _SUFFIX.sub(lambda m: m.group("before") + _SUFFIXES[m.group("suffix").lower()], text)
     text = _SAINT.sub(_spell_saint, text)
     text = _NUMBER_SIGN.sub(lambda m: " number " if m.group("one") else " numbers ", text)
+    text = _PAGES.sub(" pages ", text)
     text = _ROMAN.sub(_spell_roman, text)
     return ABBREVIATION.sub(_spell_abbreviation, text)

@@ -99,7 +99,9 @@ _MINUS = re.compile(r"(?<![\w.,\u2044%°-])(?<!\u2044\d )(?<!\u2044\d\d )-(?=[" 
 # 3-2", "500-1000"); not one of a chain ("2020-01-05"), nor a zip code's ("12345-6789"), nor one after a word
 # ("COVID-19"). A phone number's ("555-1234", "1-800-555-0199") was read before, digit by digit.
 _AMOUNT = r"[" + _MONEY + r"]?\d+(?:,\d+)*(?:\.\d+)?"
-_RANGE = re.compile(r"(?<![\w.,/-])(?P<a>" + _AMOUNT + r")(?P<sign>[%°]?)-(?P<b>" + _AMOUNT + r")(?![\w-]|[.,]\d)")
+# Two ordinals so are one too ("the 1st-2nd centuries", "19th-20th"; they read "first second").
+_RANGE = re.compile(r"(?<![\w.,/-])(?P<a>" + _AMOUNT + r")(?P<ord>(?:st|nd|rd|th)(?=-))?(?P<sign>[%°]?)-(?P<b>"
+                    + _AMOUNT + r")(?P<ord_b>(?(ord)(?:st|nd|rd|th)))(?![\w-]|[.,]\d)")
 # A degree sign, with the scale after it; after a lone 1 it is one "degree" ("1°", "-1 °C"; "1.5°", "21°" degrees).
 _DEGREES = re.compile(r"(?P<one>(?<![\w.,/\u2044" + _MONEY + r"])1\s?)?°(?:\s?(?P<scale>[CF])(?![a-z]))?",
                       re.IGNORECASE)
@@ -243,7 +245,8 @@ def _spell_range(match: re.Match) -> str:
     leading_zero = any(x[0] == "0" and x[1:2].isdigit() for x in (a, b))
     if "," not in a + b and (max(len(a), len(b)) > 4 or leading_zero):
         return match.group(0)
-    return match.group("a") + match.group("sign") + " to " + match.group("b")
+    first = match.group("a") + (match.group("ord") or "") + match.group("sign")
+    return first + " to " + match.group("b") + match.group("ord_b")
 
 
 def _spell_clock(match: re.Match) -> str:
@@ -304,7 +307,9 @@ def normalize(text: str) -> str:
       fractions  "½" one half, "1½" / "1 1/2" one and a half, "3/4" three quarters (n/d only for n < d <= 10:
                  "24/7", "9/11" and dates stay two numbers)
       phones     digit by digit (speechseq.phone_numbers): "555-1234" five five five one two three four,
-                 "(555) 123-4567", "1-800-555-0199", "+1 555 123 4567" plus one five five five ...
+                 "(555) 123-4567", "1-800-555-0199", "+1 555 123 4567" plus one five five five ..., "+44 (0)20 ...";
+                 not a list after a plus ("+10 20 30 40": no country code) nor years or pages ("410-1066 AD",
+                 "pp. 255-1299" ... to ...)
       times      "9:30" nine thirty, "10:05 am" ten oh five a m, "10:00" ten o'clock, "14:00" fourteen hundred
       money      "$5.50" five dollars and fifty cents, "£3" three pounds, "€1" one euro, "¥5" five yen (and
                  ₹ rupees, ₩ won, ₽ rubles, ₺ lira, ₪ shekels, ₦ naira, ₱ pesos, ฿ baht, ₫ dong), and so with
@@ -317,7 +322,7 @@ def normalize(text: str) -> str:
                  so its abbreviations: "$5k", "£2m", "$1.5bn", "₹2 cr", "₹5L"
       units      after a number (speechseq.units): "5 km" five kilometers, "1 lb" one pound, "6 ft" six feet,
                  "100 mph" one hundred miles per hour, "a 2 GB file" a two gigabyte file ("m", "g", "in" and
-                 the like as written); "5'10\"" and "5 ft 10 in" five feet ten inches
+                 the like as written); "5'10\"" and "5 ft 10 in" five feet ten inches ("3'05\"" three zero five)
       symbols    % percent, & and, + plus, = equals, @ at, # number, "20°C" twenty degrees celsius,
                  "1°" one degree, "m²" m squared, "10⁻³" ten to the minus three, ± plus or minus,
                  ÷ divided by, × times, "25¢" twenty five cents, ≈ approximately, ≥ greater than or equal to,

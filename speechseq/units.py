@@ -32,11 +32,12 @@ _UNIT = re.compile(r"(?<=\d)[ \t]?(?P<unit>" + "|".join(re.escape(u) for u in so
 # where the unit names a kind of thing ("a 5 km run" a five kilometer run, "a .5 mm lead").
 _ONE_BEFORE = re.compile(r"(?:(?<![\d.,])1|(?<![\w'])[Aa]n?[ \t]+[\d.,]*\d)\Z")
 # Feet and inches together, each after its number: "5'10\"", "6' 2''", "5′10″" (primes; NFKD makes "″" two "′"),
-# "5 ft 10 in", "5ft. 10in."; the inches under 12, and not after a degree sign: "3'45\"" (a time) and "40°26'6\""
-# (an angle) are no height. Alone, "5'" and "10\"" are left as written (a closing quote: "'take 5'"), and so is "in"
+# "5 ft 10 in", "5ft. 10in.", "5 ft 05 in"; the inches under 12, and not after a degree sign: "3'45\"" (a time) and
+# "40°26'6\"" (an angle) are no height, nor are primes with a leading zero, "3'05\"" (a time's seconds have two digits,
+# a height's inches one). Alone, "5'" and "10\"" are left as written (a closing quote: "'take 5'"), and so is "in"
 # after a number ("5 in a row").
 _FEET_INCHES = re.compile(r"(?<![\w.,'\u2032\u00b0])(?P<feet>\d+)"
-                          r"(?:[ \t]?(?P<ft>ft)\.?[ \t]?|['\u2032][ \t]?)(?P<inches>(?:1[01]|0?\d)(?:\.\d+)?)"
+                          r"(?:[ \t]?(?P<ft>ft)\.?[ \t]?|['\u2032][ \t]?)(?P<inches>(?:1[01]|(?(ft)0?)\d)(?:\.\d+)?)"
                           r"(?(ft)[ \t]?in(?![\w'])|(?:\"|''|\u2032\u2032))")
 
 
