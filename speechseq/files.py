@@ -1,7 +1,8 @@
 """Files written whole or not at all: `written_atomically(out)` gives a temporary path beside `out` to write to,
 renamed to `out` when the block ends without an error (the exports, transcribe's outputs, record's takes). Text
-files read as text or refused: `utf8_text(data)`, `text_lines(path)`, `checked_utf8(path)`. A file's name on one line:
-`one_line(name)`. A keyword's file name refused before any work where it is too long: `check_keyword_file`."""
+files read as text or refused: `utf8_text(data)`, `text_lines(path)`, `checked_utf8(path)`, `read_utf8(path)`. A
+file's name on one line: `one_line(name)`. A keyword's file name refused before any work where it is too long:
+`check_keyword_file`."""
 from __future__ import annotations
 
 import contextlib
@@ -13,7 +14,8 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["written_atomically", "utf8_text", "text_lines", "checked_utf8", "one_line", "check_keyword_file"]
+__all__ = ["written_atomically", "utf8_text", "text_lines", "checked_utf8", "read_utf8", "one_line",
+           "check_keyword_file"]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
@@ -159,6 +161,23 @@ def utf8_text(data: bytes) -> str:
 def checked_utf8(path: str | os.PathLike, piece: int = 1 << 20) -> None:
     """ValueError as utf8_text's unless the file at `path` holds UTF-8 text (OSError where it cannot be read), read
     a `piece` at a time: a recording of 2 GB named by mistake is refused at its first bytes, not read whole first."""
+    for _ in _checked_pieces(path, piece):
+        pass
+
+
+def read_utf8(path: str | os.PathLike, piece: int = 1 << 20) -> str:
+    """The text of the file at `path`, checked as checked_utf8 checks it while it is read, in one read: a pipe
+    (`--text <(zcat corpus.gz)`) can be read only once. Decoded as Path.read_text(encoding="utf-8") decodes it,
+    but for its line ends, kept as they are (a byte order mark kept, as there)."""
+    data = bytearray()  # grown in place: no list of pieces beside their join
+    for block in _checked_pieces(path, piece):
+        data += block
+    return data.decode("utf-8")
+
+
+def _checked_pieces(path: str | os.PathLike, piece: int) -> Iterator[bytes]:
+    """The bytes of the file at `path`, a `piece` at a time (checked_utf8): ValueError as utf8_text's at the first byte
+    that is no text, raised before the generator ends (a character cut at a piece's end is checked with the next)."""
     done, carry = 0, b""  # bytes checked before `carry`, the start of a character cut at the last piece's end
     with open(path, "rb") as f:
         while True:
@@ -172,6 +191,7 @@ def checked_utf8(path: str | os.PathLike, piece: int = 1 << 20) -> None:
             _refuse_at(data, _first_bad(data, end, broken), done)
             if not block:
                 return
+            yield block
             done, carry = done + end, data[end:]
 
 

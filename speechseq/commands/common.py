@@ -8,14 +8,16 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, TypeVar
 
 from ..errors import SpeechseqError
-from ..files import checked_utf8
+from ..files import checked_utf8, read_utf8
 from ..runtime.level import GUARD_RANGE_DB
+
+_T = TypeVar("_T")
 
 
 def models_folder() -> Path:
@@ -345,17 +347,36 @@ def text_file(path: str, what: str, holds: str = "plain text, one sentence a lin
     (not, say, a WAV file named by mistake, refused at its first bytes: files.checked_utf8). An error names the
     option (`what`) and what the file `holds`."""
     p = Path(path)
+    _read_as_text(p, what, holds, checked_utf8)
+    return p
+
+
+def read_text_file(path: str, what: str, holds: str = "plain text, one sentence a line") -> str:
+    """The text of a file named by an option, checked as text_file checks it while it is read (files.read_utf8), in
+    one read: a pipe (`--text <(zcat corpus.gz)`) can be read only once, and a file of GBs was read twice."""
+    return _read_as_text(Path(path), what, holds, read_utf8)
+
+
+def present_file(path: str, what: str) -> Path:
+    """A file named by an option that is there, and no directory (text_file's lines for them), said before long
+    work without reading it: a file to be read once later (read_text_file)."""
+    p = Path(path)
+    _read_as_text(p, what, "", os.stat)
+    return p
+
+
+def _read_as_text(p: Path, what: str, holds: str, read: Callable[[Path], _T]) -> _T:
+    """`read(p)`, with text_file's one line where `p` is a directory, no file, unreadable or not text."""
     if p.is_dir():
         raise SpeechseqError(f"{what} {p}: is a directory, not a text file")
     try:
-        checked_utf8(p)
+        return read(p)
     except FileNotFoundError:
         raise SpeechseqError(f"{what} {p}: no such file") from None
     except OSError as err:
         raise SpeechseqError(f"{what} {p}: cannot read it ({err.strerror or err})") from None
     except ValueError as err:
         raise SpeechseqError(f"{what} {p}: {err}; give {holds}") from None
-    return p
 
 
 def writes_utf8(stream) -> bool:

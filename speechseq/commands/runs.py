@@ -51,29 +51,75 @@ def only_run(out: Path) -> Iterator[None]:
         yield
         return
     path = Path(out) / ".lock"
-    fd, mine = _open_lock(path, out)  # not mine: another user's lock, its pid left as it is
-    _HELD.add(fd)
+    fd = _taken(path, out)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            pid = _holder(fd)
-            holder = f" (pid {pid})" if pid else ""
-            raise SpeechseqError(f"{out} is in use by another training run{holder}: wait for it to end, or use "
-                                 f"another --out") from None
-        except OSError as err:  # a file system without locks (some network mounts): train as before
-            from .common import warn
+        yield
+    finally:
+        _let_go(fd)
 
-            warn(f"{out}: cannot lock it against a second run into it ({err.strerror or err}): start one at a time")
-        else:
+
+LOCK_TRIES = 10  # OUT/.lock found removed or replaced once locked: taken again at most so many times
+
+
+def _taken(path: Path, out: Path) -> int:
+    """OUT/.lock open and locked by this process (only_run), the file OUT names now: a lock opened just before a run
+    removed it (train lm's held_out removes the lock it made when its input fails, while it holds it) was locked
+    once that run let go, a removed file, while a third run made a new OUT/.lock and held it too: two runs trained
+    into OUT. So a lock that is no longer OUT's once locked is let go and OUT's taken instead."""
+    for _ in range(LOCK_TRIES):
+        fd, mine = _open_lock(path, out)  # not mine: another user's lock, its pid left as it is
+        _HELD.add(fd)
+        try:
+            locked = _locked(fd, out)
+        except BaseException:
+            _let_go(fd)
+            raise
+        if not locked:  # a file system without locks: nothing to hold
+            return fd
+        if _names(path, fd):
             if mine:
                 os.ftruncate(fd, 0)
                 os.write(fd, str(os.getpid()).encode())
-        yield
-    finally:
-        if fd in _HELD:  # not in a process forked in the block, which closed its copy then
-            _HELD.discard(fd)
-            os.close(fd)  # the lock with it
+            return fd
+        _let_go(fd)
+    raise SpeechseqError(f"{out}: its run lock {path} was removed or replaced each time this run took it "
+                         f"({LOCK_TRIES} times): start one run at a time")
+
+
+def _locked(fd: int, out: Path) -> bool:
+    """The lock open at `fd` locked by this process, True; False (and a warning) on a file system without locks;
+    an error where another run holds it."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        pid = _holder(fd)
+        holder = f" (pid {pid})" if pid else ""
+        raise SpeechseqError(f"{out} is in use by another training run{holder}: wait for it to end, or use "
+                             f"another --out") from None
+    except OSError as err:  # a file system without locks (some network mounts): train as before
+        from .common import warn
+
+        warn(f"{out}: cannot lock it against a second run into it ({err.strerror or err}): start one at a time")
+        return False
+    return True
+
+
+def _names(path: Path, fd: int) -> bool:
+    """Whether `path` names the file open at `fd` (not removed, nor replaced by another since it was opened)."""
+    try:
+        now = os.stat(path)
+    except OSError:  # removed (or OUT itself)
+        return False
+    was = os.fstat(fd)
+    return (now.st_dev, now.st_ino) == (was.st_dev, was.st_ino)
+
+
+def _let_go(fd: int) -> None:
+    """The lock open at `fd` closed, and so let go of, unless a process forked while it was held closed its copy
+    (_drop_held)."""
+    if fd in _HELD:
+        _HELD.discard(fd)
+        os.close(fd)
 
 
 PROBE_BYTES = 1 << 20  # written to OUT before a run: a disk with less room left is full for training's files

@@ -16,7 +16,7 @@ from pathlib import Path
 from ..errors import SpeechseqError
 from ..train.manifests import EVAL_SPLITS
 from .common import (HelpFormatter, bounded, checked_device, cpu_threads, draws_bars, folder_named, output_dir,
-                     require_torch, seed_arg, text_file, warn)
+                     present_file, read_text_file, require_torch, seed_arg, text_file, warn)
 from .eval_recognizer import plural
 
 # LMConfig fields -> the options that set them (to name them when a rerun differs)
@@ -77,8 +77,8 @@ def run(args: argparse.Namespace) -> int:
     from .runs import resumable, run_path
 
     folder_named(args.out, "--out")  # '', '-', a file: said before any input is checked (held_out makes it)
-    for f in args.text:
-        text_file(f, "--text")
+    for f in args.text:  # its text read once, in held_out (a pipe can be read only once): here only whether it is there
+        present_file(f, "--text")
     for f in args.exclude_manifest:
         text_file(f, "--exclude-manifest", "a JSONL manifest, one JSON object a line")
     for f in args.exclude_manifest_all:
@@ -148,7 +148,8 @@ def held_out(path: str) -> Iterator[Path]:
             yield out
         except BaseException:
             if new_lock and [p.name for p in out.iterdir()] == [".lock"]:
-                (out / ".lock").unlink()  # while it is held: no other run takes a lock about to go
+                (out / ".lock").unlink()  # while it is held: a run that opened it meanwhile takes OUT's new one
+                # once it has this one (runs.only_run), never this removed file
                 for p in made:
                     try:
                         p.rmdir()
@@ -160,7 +161,7 @@ def held_out(path: str) -> Iterator[Path]:
 def _corpus(args: argparse.Namespace) -> tuple[list[str], list[str], list[str], list[str] | str]:
     """The text to train on, read: (usable lines, sentences: usable less duplicates and the excluded prompts'
     overlaps, the excluded prompts, the evaluation splits excluded), with a warning for what is left out."""
-    from ..train.lm import manifest_texts, piece_chars, read_corpus, select_sentences
+    from ..train.lm import corpus_lines, manifest_texts, piece_chars, select_sentences
 
     def texts(manifest: str, split: str | None = None) -> list[str]:
         try:
@@ -179,7 +180,7 @@ def _corpus(args: argparse.Namespace) -> tuple[list[str], list[str], list[str], 
                                  f"split with --exclude-split ('' for every row)")
         exclude += rows
     exclude += [t for m in args.exclude_manifest_all for t in texts(m)]
-    lines = read_corpus(args.text)
+    lines = corpus_lines(read_text_file(f, "--text") for f in args.text)  # each read once, checked as it is read
     usable = [s for s in lines if len(s) >= 2]
     sentences = select_sentences(usable, exclude=exclude)
     if len(usable) < len(lines):

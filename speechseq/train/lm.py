@@ -25,8 +25,8 @@ import torch
 from ..nn.text import CharLM, LMConfig, build_lm
 from ..text import BLANK, EOS, SOS, encode, normalize
 
-__all__ = ["KIND", "read_corpus", "select_sentences", "load_corpus", "overlaps", "split_heldout", "cut_long",
-           "piece_chars", "make_lm_batches", "lm_loss_fn", "perplexity", "train_lm", "load_lm_checkpoint",
+__all__ = ["KIND", "read_corpus", "corpus_lines", "select_sentences", "load_corpus", "overlaps", "split_heldout",
+           "cut_long", "piece_chars", "make_lm_batches", "lm_loss_fn", "perplexity", "train_lm", "load_lm_checkpoint",
            "manifest_texts"]
 
 KIND = "lm"
@@ -85,8 +85,13 @@ def overlaps(sentences: Sequence[str], exclude: Sequence[str], threshold: float 
 def read_corpus(paths: Iterable[str | os.PathLike]) -> list[str]:
     """The normalised non-blank lines of text files, in order, duplicates kept ('' for a line with
     no character of the vocabulary)."""
-    return [normalize(line) for path in paths
-            for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    return corpus_lines(Path(path).read_text(encoding="utf-8") for path in paths)
+
+
+def corpus_lines(texts: Iterable[str]) -> list[str]:
+    """The normalised non-blank lines of `texts` (each a file's text), as read_corpus reads them from their files:
+    the same lines whether a file's Windows line ends were read as they are or translated (Path.read_text)."""
+    return [normalize(line) for text in texts for line in text.splitlines() if line.strip()]
 
 
 def select_sentences(lines: Sequence[str], exclude: Sequence[str] = (), min_chars: int = 2) -> list[str]:
