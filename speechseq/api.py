@@ -14,7 +14,9 @@ load_detector() with their defaults, found in $SPEECHSEQ_MODELS or the checkout'
 pass recognizer= or detector= for others. Audio is a file path (any format `speechseq.audio` reads, resampled to the
 models' rate) or samples with their rate `sr` in Hz: (N,) or (N, channels), float at full scale 1.0 or integers
 (int16 as a WAV holds them). Errors a user can cause (a missing file, an array without its rate) are
-SpeechseqError, with the one line the commands print; ValueError for an argument no call could take (decoder="fast").
+SpeechseqError, with the one line the commands print, naming the file or the argument as the call gave it (never a
+command-line option: "path=''", not "--model"); ValueError for an argument no call could take (decoder="fast",
+beam_size=0, threads=0), TypeError for one of another type (path=123, detector="x").
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .checks import finite, whole
 from .errors import SpeechseqError
 
 if TYPE_CHECKING:
@@ -39,6 +42,7 @@ __all__ = ["load_detector", "load_recognizer", "load_listener", "detect", "trans
 
 DECODERS = ("auto", "greedy", "beam", "beam-lm", "rescore", "lexicon")   # `speechseq transcribe --decoder`
 VADS = ("auto", "silero", "energy", "off")                                # and its --vad
+DETECTOR_SETTINGS = ("smoothing_steps", "refractory_s", "max_wait_s", "range_db", "merge")   # load_detector's settings
 BLOCK_S = 10.0   # arrays are fed in blocks of this many seconds, as the commands read files (stream_audio)
 
 
@@ -68,19 +72,35 @@ def load_detector(path: str | os.PathLike | Sequence[str | os.PathLike] | None =
     """The trigger-word detector of the model file `path` (or of several, one keyword each); None: the shipped
     activate.onnx and computer.onnx, as `speechseq detect` picks them. threshold: for every model, in (0, 1) (None:
     each model's own). settings: the Detector's others (smoothing_steps, refractory_s, max_wait_s, range_db). As the
-    command, a file byte for byte one before it is loaded once, and two models of one keyword are said (on stderr)."""
+    command, a file byte for byte one before it (or one path given twice) is loaded once, and two models of one
+    keyword are said (on stderr)."""
+    from .commands.common import model_paths
     from .commands.detect import DEFAULT_MODELS, load_distinct
 
+    unknown = sorted(set(settings) - set(DETECTOR_SETTINGS))
+    if unknown:   # (a name of load_distinct's own, option=, was its "got multiple values for argument")
+        raise TypeError(f"load_detector() got an unexpected keyword argument {unknown[0]!r}")
+    if threshold is not None and not (finite(threshold) and 0 < threshold < 1):   # "0.5" was taken, [0.5] float()'s
+        raise ValueError(f"threshold must lie in (0, 1) (None: each model's own), got {threshold!r}")
+    range_db = settings.get("range_db")   # the floor guard's, as --range-db: >= 0, 0 (or None) off ("60": a TypeError)
+    if range_db is not None and not (finite(range_db) and range_db >= 0):
+        raise ValueError(f"range_db must be a finite number of dB >= 0 (0 or None: no floor guard), got {range_db!r}")
+    if not isinstance(settings.get("merge", True), bool):   # (the keywords' graphs run as one: the same outputs)
+        raise TypeError(f"merge must be True or False, got {settings['merge']!r}")
+    threads = _threads(threads)
     if path is None:
         folder = _models_folder()
         paths = [folder / m for m in DEFAULT_MODELS if (folder / m).is_file()]
         if not paths:
             raise SpeechseqError(_not_shipped("no shipped detectors", folder))
     else:
-        paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
+        given = [path] if isinstance(path, (str, os.PathLike)) else path
+        if not isinstance(given, Iterable) or isinstance(given, bytes):
+            raise TypeError(f"path must be a model file (str or os.PathLike) or a list of them, got {_kind(path)}")
+        paths = model_paths([_path_arg(p, "path", "model file") for p in given], None)   # one path twice: once
     for p in paths:
         _model_file(p)
-    return load_distinct([Path(p) for p in paths], None, threads=threads, threshold=threshold, **settings)
+    return load_distinct(paths, None, threads=threads, threshold=threshold, **settings)
 
 
 def load_recognizer(path: str | os.PathLike | None = None, decoder: str = "auto", *, beam_size: int | None = None,
@@ -97,19 +117,27 @@ def load_recognizer(path: str | os.PathLike | None = None, decoder: str = "auto"
         raise ValueError(f"decoder must be one of {', '.join(DECODERS)}, got {decoder!r}")
     if vad not in VADS:
         raise ValueError(f"vad must be one of {', '.join(VADS)}, got {vad!r}")
+    if beam_size is not None and not whole(beam_size):   # the command's --beam-size message named its option
+        raise ValueError(f"beam_size must be a whole number >= 1 (None: the decoder's default), got {beam_size!r}")
+    threads = _threads(threads)
+    if commands is not None:
+        _path_arg(commands, "commands", "command list")
     folder = _models_folder()
-    model = _model_file(path) if path is not None else _shipped(folder, "recognizer-en.onnx")
+    model = (_model_file(_path_arg(path, "path", "model file")) if path is not None
+             else _shipped(folder, "recognizer-en.onnx"))
     args = _transcribe_args(model=str(model), decoder=decoder, beam_size=beam_size, threads=threads,
                             **{k: str(folder / name) for k, name in (("lm", "lm-en.onnx"), ("lexicon", "words-en.npz"),
                                                                      ("attention_decoder", "decoder-en.onnx"))})
-    tuned = resolve_decoder(args)   # auto: the lexicon search with the tuned weights and the character LM, as the command
+    # auto: the lexicon search with the tuned weights and the character LM, as the command; each file's error names the
+    # file alone (options=False): the caller wrote no --model or --lm
+    tuned = resolve_decoder(args, options=False)
     cmds = _command_set(commands, args.decoder)
     if args.decoder == "lexicon":
-        _shipped(folder, "words-en.npz", ", which decoder='lexicon' reads")
+        _shipped(folder, "words-en.npz", ", which decoder='lexicon' reads)")
     elif args.decoder in ("beam-lm", "rescore"):
-        for needed in (args.lm, args.attention_decoder) if args.decoder == "rescore" else (args.lm,):
-            _model_file(needed)
-    rec, opts = decoding(args, tuned, cmds, decoder)
+        for name in ("lm-en.onnx", "decoder-en.onnx") if args.decoder == "rescore" else ("lm-en.onnx",):
+            _shipped(folder, name, f", which decoder={args.decoder!r} reads)")
+    rec, opts = decoding(args, tuned, cmds, decoder, options=False)
     return SpeechRecognizer(rec, opts, make_vad(vad, threads), args.decoder)
 
 
@@ -131,8 +159,18 @@ def load_listener(commands: str | os.PathLike | None = None) -> Listener:
     speechseq.sources.Microphone or FileStream."""
     from .commands import listen
 
+    folder = _models_folder()
+    if commands is not None:   # read first to be said as load_recognizer says it (the command's lines name --commands)
+        from .runtime.command_set import CommandSet
+
+        CommandSet.load(_path_arg(commands, "commands", "command list"))
+    if not any((folder / name).is_file() for name in listen.DEFAULT_KEYWORDS):
+        raise SpeechseqError("no keyword models given (load_listener runs the shipped detectors), and "
+                             + _not_shipped("none shipped", folder, ")"))
+    if not any((folder / name).is_file() for name in ("recognizer-en.int8.onnx", "recognizer-en.onnx")):
+        raise SpeechseqError(_not_shipped("no recognizer-en.int8.onnx (nor recognizer-en.onnx)", folder, ")"))
     parser = argparse.ArgumentParser(prog="speechseq")
-    listen.register(parser.add_subparsers(), models=_models_folder())   # the command's defaults, of this call's folder
+    listen.register(parser.add_subparsers(), models=folder)   # the command's defaults, of this call's folder
     args = parser.parse_args(["listen"] + ([] if commands is None else [f"--commands={os.fspath(commands)}"]))
     return listen.build_listener(args)
 
@@ -143,8 +181,11 @@ def detect(audio: str | os.PathLike | np.ndarray, sr: float | None = None, *,
     Detection with keyword, start, end (s from the audio's start) and score (and `time`, when the stream emitted
     it). detector: load_detector(...)'s (None: the shipped models, loaded once)."""
     from .commands.detect import detect_blocks, detect_file
+    from .runtime.detector import Detector
 
     path = _is_path(audio, sr)   # a missing rate said before the models load
+    if detector is not None and not isinstance(detector, Detector):
+        raise TypeError(f"detector must be a speechseq Detector (load_detector's), got {_kind(detector)}")
     det = detector if detector is not None else _default_detector(str(_models_folder()))
     rate = det.frontend.cfg.sample_rate
     if path:
@@ -158,6 +199,9 @@ def transcribe(audio: str | os.PathLike | np.ndarray, sr: float | None = None, *
     (a speechseq.runtime.recognizer.Transcript: duration, text, words, segments). recognizer: load_recognizer(...)'s
     (None: the shipped models as the command runs them, loaded once)."""
     _is_path(audio, sr)   # a missing rate said before the models load
+    if recognizer is not None and not isinstance(recognizer, SpeechRecognizer):
+        raise TypeError(f"recognizer must be a speechseq.SpeechRecognizer (load_recognizer's), got "
+                        f"{_kind(recognizer)}")
     rec = recognizer if recognizer is not None else _default_recognizer(str(_models_folder()))
     return rec.transcribe(audio, sr)
 
@@ -172,6 +216,8 @@ def _samples_at(audio, sr: float | None, rate: int) -> np.ndarray:
             MIN_FILE_RATE <= sr <= MAX_FILE_RATE):
         raise SpeechseqError(f"sr={sr!r}: a sample rate in Hz from {MIN_FILE_RATE} to {MAX_FILE_RATE}, as files are "
                              "read")
+    if np.iscomplexobj(audio):   # cast to float32, the imaginary parts were dropped with only numpy's warning
+        raise SpeechseqError("audio samples must be real numbers, got complex ones")
     try:
         x = float_samples(audio)
     except (TypeError, ValueError) as err:
@@ -192,8 +238,9 @@ def _blocks(x: np.ndarray, rate: int) -> Iterable[np.ndarray]:
 
 
 def _is_path(audio, sr: float | None) -> bool:
-    """Whether `audio` names a file; SpeechseqError for a file given a rate, or samples given none."""
+    """Whether `audio` names a file; SpeechseqError for a file given a rate, an empty path, or samples given no rate."""
     if isinstance(audio, (str, os.PathLike)):
+        _path_arg(audio, "audio", "audio file")
         if sr is not None:
             raise SpeechseqError(f"sr={sr!r} is for samples: a file is read at its own rate")
         return True
@@ -228,6 +275,31 @@ def _model_file(path: str | os.PathLike) -> Path:
     if not p.is_file():
         raise SpeechseqError(missing_model(p))
     return p
+
+
+def _path_arg(value, name: str, what: str) -> str | os.PathLike:
+    """`value`, the argument `name`, as a path: TypeError unless a str or os.PathLike, SpeechseqError for an empty one
+    (an unset variable: Path('') is '.', said as "is a directory")."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path (str or os.PathLike) of a {what}, got {_kind(value)}")
+    if not os.fspath(value):
+        raise SpeechseqError(f"{name}={value!r}: an empty path names no {what}")
+    return value
+
+
+def _threads(threads) -> int:
+    """`threads` as the commands' --threads: a whole number >= 1 (ValueError naming it), more than the CPUs here taken
+    as that many, said."""
+    from .commands.common import cpu_threads
+
+    if not whole(threads):
+        raise ValueError(f"threads must be a whole number >= 1, got {threads!r}")
+    return cpu_threads(int(threads), f"threads={threads}")
+
+
+def _kind(value) -> str:
+    """A wrong argument as an error names it: a string as written, another object by its type."""
+    return repr(value) if isinstance(value, (str, bytes, int, float, type(None))) else type(value).__name__
 
 
 def _command_set(commands: str | os.PathLike | None, decoder: str):

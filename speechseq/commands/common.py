@@ -330,13 +330,14 @@ def folder_named(path: str | Path, what: str) -> Path:
     return p
 
 
-def model_paths(given: list[str], option: str = "--model") -> list[Path]:
-    """Keyword model paths in order, each once: a model named twice would fire twice."""
+def model_paths(given: list[str], option: str | None = "--model") -> list[Path]:
+    """Keyword model paths in order, each once: a model named twice would fire twice (said with `option`; None: the
+    path alone, speechseq.load_detector's)."""
     out: list[Path] = []
     for raw in given:
         p = Path(raw)
         if any(p.resolve() == q.resolve() for q in out):
-            warn(f"{option} {raw}: given more than once; used once")
+            warn(f"{option + ' ' if option else ''}{raw}: given more than once; used once")
             continue
         out.append(p)
     return out
@@ -516,16 +517,16 @@ def decoder_fits(model: str, runner, decoder, option: str) -> None:
                              f"{mem.shape[-1]}: pass the decoder trained on this recogniser")
 
 
-def tuned_lexicon_options(path: Path, lm, beam_size: int):
+def tuned_lexicon_options(path: Path, lm, beam_size: int, option: str | None = "--lexicon"):
     """DecodeOptions for the lexicon search with the weights tuned in models/words-en.md, the
     character LM `lm` (an OnnxLM or None) fused when given: `listen`'s and `transcribe`'s
-    --decoder auto."""
+    --decoder auto. `option`: the one that named `path` (load_lexicon_arg)."""
     from ..runtime.lexicon_search import tuned_options
     from ..runtime.recognizer import DecodeOptions
 
     if not path.is_file():
         raise SpeechseqError(f"{path}: no such lexicon (pass --lexicon PATH, or another --decoder)")
-    return DecodeOptions(decoder="lexicon", beam_size=beam_size, lm=lm, lexicon=load_lexicon_arg(path),
+    return DecodeOptions(decoder="lexicon", beam_size=beam_size, lm=lm, lexicon=load_lexicon_arg(path, option),
                          lexicon_options=tuned_options(beam_size, char_lm=lm is not None))
 
 
@@ -536,7 +537,7 @@ MODEL_KINDS = {"detector": "a trigger-word detector", "recognizer": "a speech re
 WORD_LM = "a word LM file (make one with scripts/train_wordlm.py)"
 
 
-def load_lm(path: str | os.PathLike, threads: int = 1, option: str = "--lm"):
+def load_lm(path: str | os.PathLike, threads: int = 1, option: str | None = "--lm"):
     """The character LM (a runtime.lm.OnnxLM) in the file `option` names; an error names the option (option_file)."""
     from ..runtime.lm import OnnxLM
 
@@ -544,7 +545,7 @@ def load_lm(path: str | os.PathLike, threads: int = 1, option: str = "--lm"):
         return OnnxLM(path, threads)
 
 
-def load_lexicon_arg(path: str | os.PathLike, option: str = "--lexicon"):
+def load_lexicon_arg(path: str | os.PathLike, option: str | None = "--lexicon"):
     """The word LM (a runtime.lexicon.Lexicon) in the file `option` names; an error names the option (option_file)."""
     from ..runtime.lexicon import load_lexicon
 
@@ -553,7 +554,7 @@ def load_lexicon_arg(path: str | os.PathLike, option: str = "--lexicon"):
 
 
 @contextmanager
-def option_file(option: str, path: str | os.PathLike, kind: str | None) -> Iterator[None]:
+def option_file(option: str | None, path: str | os.PathLike, kind: str | None) -> Iterator[None]:
     """Load inside the file `path` that `option` names, a speechseq model of `kind` (None: no ONNX model, a word
     LM): its error ("PATH: why", as the runtime's loaders say it) is said as "OPTION PATH: why", and where the file
     is a speechseq model of another kind, as what it is: "--lm models/activate.onnx: a trigger-word detector, not a
@@ -564,10 +565,11 @@ def option_file(option: str, path: str | os.PathLike, kind: str | None) -> Itera
 
 
 @contextmanager
-def option_files(*given: tuple[str, str | os.PathLike | None, str | None]) -> Iterator[None]:
+def option_files(*given: tuple[str | None, str | os.PathLike | None, str | None]) -> Iterator[None]:
     """option_file for each (option, path, kind) given, a None path left out: for a load that reads several files
     (transcribe's recogniser, LM and attention decoder), each one's error said with its own option. Where two
-    options name the file whose error it is (--model given the --lm file), the one it is not a model for."""
+    options name the file whose error it is (--model given the --lm file), the one it is not a model for. A None
+    option: the file said alone, as what it is (speechseq.load_recognizer's files, which no option named)."""
     try:
         yield
     except SpeechseqError as err:
@@ -579,7 +581,7 @@ def option_files(*given: tuple[str, str | os.PathLike | None, str | None]) -> It
         option, path, kind = next((g for g in named if g[2] != other), named[0])
         if other is not None and other != kind:
             said = f"{path}: {MODEL_KINDS[other]}, not {WORD_LM if kind is None else MODEL_KINDS[kind]}"
-        raise SpeechseqError(f"{option} {said}") from None
+        raise SpeechseqError(f"{option} {said}" if option else said) from None
 
 
 def _model_kind(path: str | os.PathLike) -> str | None:
@@ -629,12 +631,13 @@ def checked_device(name: str) -> str:
     return name
 
 
-def cpu_threads(asked: int) -> int:
+def cpu_threads(asked: int, said: str | None = None) -> int:
     """--threads as onnxruntime (or torch) gets it: at most the CPUs this process may run on, said where it asked more.
     onnxruntime starts a thread for each one asked: 100000 held 16 GB in 7,776 threads and stalled a 2-core machine
-    (load 900, beyond SIGTERM's reach), and more threads than CPUs only wait on each other (200 took 7.3 s, 2 0.56)."""
+    (load 900, beyond SIGTERM's reach), and more threads than CPUs only wait on each other (200 took 7.3 s, 2 0.56).
+    said: how the warning names the count (None: "--threads N", the commands' option)."""
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     if asked > cpus:
-        warn(f"--threads {asked}: more than the {cpus} CPUs here; using {cpus}")
+        warn(f"{said or f'--threads {asked}'}: more than the {cpus} CPUs here; using {cpus}")
         return cpus
     return asked

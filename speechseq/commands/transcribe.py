@@ -163,28 +163,35 @@ def make_vad(kind: str, threads: int = 1):
         raise SpeechseqError(str(err)) from None
 
 
-def lexicon_decode_options(args: argparse.Namespace, tuned: bool = False):
+def lexicon_decode_options(args: argparse.Namespace, tuned: bool = False, options: bool = True):
     """runtime.recognizer.DecodeOptions for --decoder lexicon (loads the lexicon, and the
     character LM when --char-lm-weight is not 0). tuned (--decoder auto): the weights of
-    models/words-en.md instead of the options, with the character LM when --lm exists."""
+    models/words-en.md instead of the options, with the character LM when --lm exists. options: as decoding's."""
     from ..runtime.lexicon_search import LexiconOptions
     from ..runtime.recognizer import DecodeOptions
 
+    lm_option, lexicon_option = _said("--lm", options), _said("--lexicon", options)
     if tuned:
-        lm = load_lm(args.lm, args.threads) if Path(args.lm).is_file() else None
-        return tuned_lexicon_options(Path(args.lexicon), lm, args.beam_size)
+        lm = load_lm(args.lm, args.threads, lm_option) if Path(args.lm).is_file() else None
+        return tuned_lexicon_options(Path(args.lexicon), lm, args.beam_size, lexicon_option)
     lm = None
     if args.char_lm_weight != 0:
         if not Path(args.lm).is_file():
             raise SpeechseqError(f"{args.lm}: no such model file (pass --lm PATH, or --char-lm-weight 0)")
-        lm = load_lm(args.lm, args.threads)
+        lm = load_lm(args.lm, args.threads, lm_option)
     try:
         lex_opts = LexiconOptions(args.beam_size, args.word_lm_weight, args.word_insertion_bonus, args.oov_penalty,
                                   args.char_lm_weight, args.char_bonus)
     except ValueError as err:
         raise SpeechseqError(str(err)) from None
-    return DecodeOptions(decoder="lexicon", beam_size=args.beam_size, lm=lm, lexicon=load_lexicon_arg(args.lexicon),
-                         lexicon_options=lex_opts)
+    return DecodeOptions(decoder="lexicon", beam_size=args.beam_size, lm=lm,
+                         lexicon=load_lexicon_arg(args.lexicon, lexicon_option), lexicon_options=lex_opts)
+
+
+def _said(option: str, options: bool) -> str | None:
+    """How an error names the file `option` gives: with the option (the command), or alone (None: options=False,
+    speechseq.load_recognizer, whose caller wrote no option)."""
+    return option if options else None
 
 
 def _timestamp(t: float, sep: str) -> str:
@@ -330,34 +337,36 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed or skipped else 0
 
 
-def resolve_decoder(args: argparse.Namespace) -> bool:
+def resolve_decoder(args: argparse.Namespace, options: bool = True) -> bool:
     """args.decoder with auto resolved (the lexicon search where --lexicon is a file, else the best of
     runtime.text_decoder.best_available); True where auto chose the lexicon search with the weights tuned in
-    models/words-en.md (speechseq.load_recognizer decodes so too)."""
+    models/words-en.md (speechseq.load_recognizer decodes so too). options: as decoding's."""
     if args.decoder == "auto" and args.lexicon != "none" and Path(args.lexicon).is_file():
         args.decoder = "lexicon"
         return True
     if args.decoder == "auto":
         from ..runtime.text_decoder import best_available
 
-        with model_files(args):  # it opens the recogniser and the attention decoder
+        with model_files(args, options):  # it opens the recogniser and the attention decoder
             args.decoder = best_available(args.model, args.lm, args.attention_decoder)
     return False
 
 
-def decoding(args: argparse.Namespace, tuned: bool, commands, asked: str) -> tuple:
+def decoding(args: argparse.Namespace, tuned: bool, commands, asked: str, options: bool = True) -> tuple:
     """(recogniser, DecodeOptions or None) for args.decoder (resolved: resolve_decoder; args.beam_size set from it),
-    --commands' CommandSet `commands` (or None) taken with the words around a phrase; asked: --decoder as given."""
+    --commands' CommandSet `commands` (or None) taken with the words around a phrase; asked: --decoder as given.
+    options: a model file's error names it with its option (--model PATH: ...); False: the file alone
+    (speechseq.load_recognizer, which checks the beam size and the files' presence first, in its own words)."""
     from ..runtime.recognizer import DecodeOptions, Recognizer
 
     args.beam_size = beam_size(args.beam_size, args.decoder)
     if args.decoder in ("greedy", "beam"):
-        with option_file("--model", args.model, "recognizer"):
+        with option_file(_said("--model", options), args.model, "recognizer"):
             rec = Recognizer(args.model, threads=args.threads)
         opts = DecodeOptions(decoder=args.decoder, beam_size=args.beam_size)
     elif args.decoder == "lexicon":
-        opts = lexicon_decode_options(args, tuned)
-        with option_file("--model", args.model, "recognizer"):
+        opts = lexicon_decode_options(args, tuned, options)
+        with option_file(_said("--model", options), args.model, "recognizer"):
             rec = Recognizer(args.model, threads=args.threads)
     else:  # the text side (speechseq.runtime.text_decoder): LM fusion, attention rescoring
         if commands is not None:
@@ -366,7 +375,7 @@ def decoding(args: argparse.Namespace, tuned: bool, commands, asked: str) -> tup
             raise SpeechseqError(f"--commands works with --decoder greedy, beam or lexicon ({picked})")
         from ..runtime.text_decoder import cli_recognizer
 
-        with model_files(args):  # the three load inside (speechseq.runtime.text_decoder)
+        with model_files(args, options):  # the three load inside (speechseq.runtime.text_decoder)
             rec, opts = cli_recognizer(args), None
     if commands is not None:
         opts = replace(opts, commands=commands, words_around=True)   # the words said around a phrase kept
@@ -438,11 +447,12 @@ def check_plot_decoder(args: argparse.Namespace, rec) -> None:
     decoder_fits(args.model, rec, decoder, "--attention-decoder")
 
 
-def model_files(args: argparse.Namespace):
+def model_files(args: argparse.Namespace, options: bool = True):
     """common.option_files for the recogniser, LM and attention decoder that transcribe's options name (an error of
-    one of them said with its option)."""
-    return option_files(("--model", args.model, "recognizer"), ("--lm", args.lm, "lm"),
-                        ("--attention-decoder", args.attention_decoder, "attention-decoder"))
+    one of them said with its option; options=False: the file alone, as decoding's)."""
+    return option_files(*[(_said(option, options), path, kind) for option, path, kind in (
+        ("--model", args.model, "recognizer"), ("--lm", args.lm, "lm"),
+        ("--attention-decoder", args.attention_decoder, "attention-decoder"))])
 
 
 def plotted_text(transcript, seconds: float) -> str:
