@@ -88,17 +88,23 @@ def _spoken(phrases_file: str, voices: list[str], cache: Path) -> Path:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--set", action="append", default=[], metavar="NAME=MANIFEST[:SPLIT][@KEY=V1,V2]")
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=MANIFEST[:SPLIT][@KEY=V1,V2]",
+                    help="a set of recordings, named NAME in the output (repeat for several): a manifest, :SPLIT "
+                         "its rows of one split, @KEY=V1,V2 those whose field KEY is one of the values (above)")
     ap.add_argument("--speak", metavar="FILE", help="also a set of FILE's phrases said by --voices")
     ap.add_argument("--voices", default=",".join(_bench_voices()),
                     help="ENGINE:NAME,... for --speak (default: scripts/bench_listener.py's held-out voices)")
-    ap.add_argument("--cache", default=str(ROOT / "cache" / "eval_commands"), help="where --speak's clips are kept")
-    ap.add_argument("--model", default=str(ROOT / "models" / "recognizer-en.int8.onnx"))
-    ap.add_argument("--deficits", type=float, nargs="+", default=[1.0, 1.5, 2.0, 2.2, 2.5, 3.0, 4.0])
+    ap.add_argument("--cache", default=str(ROOT / "cache" / "eval_commands"),
+                    help="where --speak's clips are kept (default: cache/eval_commands)")
+    ap.add_argument("--model", default=str(ROOT / "models" / "recognizer-en.int8.onnx"),
+                    help="recogniser (default: the shipped models/recognizer-en.int8.onnx, as listen runs)")
+    ap.add_argument("--deficits", type=float, nargs="+", default=[1.0, 1.5, 2.0, 2.2, 2.5, 3.0, 4.0],
+                    help="bounds on a phrase's deficit (listen --command-bound, nats per character), a table row "
+                         "each (default: 1 1.5 2 2.2 2.5 3 4)")
     ap.add_argument("--extra", help="more phrases for every list (one a line), never said in the set")
     ap.add_argument("--decoder", choices=("lexicon", "greedy", "none"), default="lexicon",
-                    help="the free decode to compare with (none: skip it)")
+                    help="the free decode to compare with (none: skip it; default: lexicon)")
     args = ap.parse_args()
     for spec in args.set:
         if not spec.partition("=")[0] or not spec.partition("=")[2]:

@@ -281,7 +281,8 @@ class _Recording:
                         announced = True
                         output_dir(self.out, "--out")
                         where = f"{source.name} ({source.rate} Hz)" if hasattr(source, "rate") else source.name
-                        print(f"speechseq: recording from {where}: {self.prompt()}", file=sys.stderr, flush=True)
+                        verb = "reading" if args.input else "recording from"   # a file is cut, not spoken to
+                        print(f"speechseq: {verb} {where}: {self.prompt()}", file=sys.stderr, flush=True)
                     self.feed(item)
                     self.heard += len(item)
                     if self.done() or stop.is_set():
@@ -384,9 +385,12 @@ class _Takes(_Recording):
         return guess if floor is None else max(guess, floor)
 
     def prompt(self) -> str:
-        n = self.args.count
-        return (f"(VAD: {self.vad.name}) say \"{self.args.keyword}\", pause, say it again ... ({n} "
-                f"take{'s' if n != 1 else ''}; Ctrl+C stops, keeping every take saved)")
+        n, takes = self.args.count, f"take{'s' if self.args.count != 1 else ''}"
+        if self.args.input:
+            return (f"(VAD: {self.vad.name}) cutting the takes of \"{self.args.keyword}\" out of it at its pauses "
+                    f"({n} {takes}; Ctrl+C stops, keeping every take saved)")
+        return (f"(VAD: {self.vad.name}) say \"{self.args.keyword}\", pause, say it again ... ({n} {takes}; "
+                "Ctrl+C stops, keeping every take saved)")
 
     def feed(self, block) -> None:
         probs, self.vstate = self.vad.step(block, self.vstate)
