@@ -402,34 +402,46 @@ def listen_options(args, chunk_ms: float | None = None, lookahead_ms: float | No
 
 
 def main() -> int:
-    from speechseq.commands.common import bounded
+    from speechseq.commands.common import HelpFormatter, bounded
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--keyword-model", action="append")
-    ap.add_argument("--model")
-    ap.add_argument("--stream-model")
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=HelpFormatter)
+    ap.add_argument("--keyword-model", action="append", metavar="ONNX",
+                    help="a keyword detector, as the listener's option (repeat for several; default: the listener's, "
+                         "the shipped activate.onnx and computer.onnx; the scenarios say \"activate\")")
+    ap.add_argument("--model", help="recogniser for the final text, as the listener's option (default: the "
+                                    "listener's, the shipped recognizer-en.int8.onnx)")
+    ap.add_argument("--stream-model", help="chunked recogniser for --partial-decoder stream, as the listener's option "
+                                           "(default: the listener's, the --model's NAME.stream.int8.onnx twin, else "
+                                           "NAME.stream.onnx, when present)")
     ap.add_argument("--lm", help="auto (default: the shipped LM when present), none, or a path")
-    ap.add_argument("--vad", default="auto")
-    ap.add_argument("--early-decode-ms", type=float, default=150.0, help="the listener's option (0: off)")
+    ap.add_argument("--vad", default="auto", help="the listener's voice activity detector: auto (Silero when "
+                                                  "installed), silero or energy")
+    ap.add_argument("--early-decode-ms", type=float, default=150.0,
+                    help="the listener's option: decode ahead once this much trailing silence (ms) is heard (0: off)")
     ap.add_argument("--decoder", default="auto", help="the listener's final decoder (auto, greedy, beam, lexicon)")
-    ap.add_argument("--wake-wait-ms", type=float, help="the listener's option (default: the listener's default)")
+    ap.add_argument("--wake-wait-ms", type=float, help="the listener's option: wait up to this long (ms) after the "
+                                                       "threshold is crossed for the posterior's peak (default: the "
+                                                       "listener's, 0: wake at the crossing)")
     ap.add_argument("--voices", type=_voice_list, default=",".join(VOICES),
                     help="ENGINE:NAME,... (default: the held-out voices listed in this script)")
     ap.add_argument("--utterances", type=_utterances, default=len(COMMANDS), metavar="N",
-                    help="how many of this script's spoken commands each voice says (1-%(default)s)")
+                    help="how many of this script's spoken commands each voice says (1-%(default)s; default: "
+                         "%(default)s)")
     ap.add_argument("--commands", type=_renamed, dest="utterances", help=argparse.SUPPRESS)  # its name before
     ap.add_argument("--partial-decoder", choices=("final", "stream"),
                     help="the listener's option (default: the listener's default, final unless --stream-model)")
     ap.add_argument("--settings", type=_settings, help="chunk_ms:lookahead_ms,... of the chunked recogniser "
                     "(default: 400:200,200:100,800:400,400:0 with --partial-decoder stream, else 400:200, the "
                     "listener's, which the final partial decoder does not read)")
-    ap.add_argument("--cache", default=str(ROOT / "cache" / "bench_listener"))
+    ap.add_argument("--cache", default=str(ROOT / "cache" / "bench_listener"), metavar="DIR",
+                    help="folder of the synthesized clips, made once per voice and text and read on later runs")
     ap.add_argument("--live", action="store_true", help="also run the command on a PulseAudio virtual mic")
     ap.add_argument("--idle-s", type=bounded(float, gt=0), default=20.0, help="--live: seconds of silence measured")
     ap.add_argument("--block-ms", type=bounded(float, ge=5, le=1000), default=50.0,
                     help="audio block size, as the listener's option (each block wakes the listener: fewer, larger "
                          "blocks cost less CPU while idle, and delay events by up to a block)")
-    ap.add_argument("--json", help="write the results here (-: on stdout, the table then on stderr)")
+    ap.add_argument("--json", metavar="FILE", help="write the results here (-: on stdout, the table then on stderr; "
+                                                   "default: the table alone, on stdout)")
     args = ap.parse_args()
     if args.settings is None:
         stream = args.partial_decoder == "stream" or (args.partial_decoder is None and args.stream_model)

@@ -153,7 +153,7 @@ def detect_blocks(det, blocks, chunk_ms: float = 100.0, keep: bool = False):
 def file_tail(rate: int) -> np.ndarray:
     """The second of quiet pink noise that follows each file (the same every time: made once per rate; eval
     detector streams it after each negative)."""
-    from ..train.kwbank import pad_recording
+    from ..noise import pad_recording  # (not speechseq.train's: detect loads no training module)
 
     tail = pad_recording(np.zeros(0, np.float32), np.random.default_rng(0), lead_s=0.0, sr=rate)
     tail.flags.writeable = False

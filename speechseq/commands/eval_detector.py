@@ -148,7 +148,7 @@ def positive_scores(det, files: list[Path], show: bool | None = None, skipped: l
     that cannot be read is reported, appended there and left out (P counts the others); without, it is an error.
     Interrupted: Stopped, holding the scores of the recordings done."""
     from ..audio import load_audio
-    from ..train.kwbank import pad_recording
+    from ..noise import pad_recording
 
     scores, rate = [], det.frontend.cfg.sample_rate  # the models' rate, each file resampled to it
     try:
@@ -306,7 +306,7 @@ def run(args: argparse.Namespace) -> int:
         det = Detector.load([model], range_db=guard_range(args.range_db))
     summary, curve = evaluate(det, positives, negatives, args.target_fa, args.threshold)
     if summary.get("interrupted"):  # the files done, printed; no curve nor threshold from a part of the sets
-        _print_summary(summary, args.json)
+        _print_summary(summary, args)
         kept = " and ".join(what for what, given in (("no DET curve was drawn", args.det),
                                                  ("no threshold was saved", args.save_threshold)) if given)
         warn("interrupted: the summary is that of the files measured before it" + (f"; {kept}" if kept else ""))
@@ -329,7 +329,7 @@ def run(args: argparse.Namespace) -> int:
         except OSError as err:  # a full disk, say (what save_needs could check was): the summary still printed
             failure = SpeechseqError(f"--save-threshold: cannot write {model} ({err.strerror or err}): the "
                                      "threshold was not saved; the model is as it was")
-    _print_summary(summary, args.json)
+    _print_summary(summary, args)
     if failure is not None:
         raise failure
     if summary["skipped"]:
@@ -338,12 +338,68 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_summary(summary: dict, as_json: bool) -> None:
-    if as_json:
+def _print_summary(summary: dict, args: argparse.Namespace) -> None:
+    """The summary as one JSON object (--json: its keys are a contract), or as lines that say each figure in words."""
+    if args.json:
         print_json_line(summary)
     else:
-        for k, v in summary.items():
-            print(f"{k:>22}: {v}")
+        print("\n".join(summary_lines(summary, args.target_fa, args.threshold is not None)))
+
+
+# the keys summary_lines says in words; any other is printed as KEY: VALUE
+_SAID = {"model", "keyword", "threshold", "positives", "skipped", "negative_hours", "interrupted", "frr",
+         "false_accepts", "fa_per_hour", "target_fa_per_hour", "threshold_for_target", "frr_at_target",
+         "fa_per_hour_at_target", "target_note", "det", "saved_threshold"}
+
+
+def summary_lines(s: dict, target_fa: float, threshold_given: bool) -> list[str]:
+    """evaluate's summary as lines to read: what each figure counts, with its unit (% of the keyword recordings,
+    false accepts per hour of audio without the keyword)."""
+    from .eval_recognizer import plural
+
+    source = "--threshold" if threshold_given else "the model's"
+    lines = [f"{s['model']}: keyword \"{s['keyword']}\" at threshold {s['threshold']:g} ({source})"]
+    if s.get("interrupted"):
+        lines.append("  interrupted: the figures are those of the files measured before it")
+    lines.append(f"  measured on {plural(s['positives'], 'keyword recording')} and "
+                 f"{_duration(s['negative_hours'])} of audio without the keyword"
+                 + (f" ({plural(s['skipped'], 'file')} could not be read and skipped)" if s["skipped"] else ""))
+    if "frr" in s:
+        lines.append(f"  false rejects: {_percent(s['frr'])} of the keyword recordings missed")
+    if "false_accepts" in s:
+        lines.append(f"  false accepts: {s['false_accepts']} on the audio without the keyword, "
+                     f"{s['fa_per_hour']:g} per hour")
+    lines += _target_lines(s, target_fa)
+    if "det" in s:
+        lines.append(f"  DET curve (false rejects against false accepts per hour): {s['det']}")
+    if "saved_threshold" in s:
+        lines.append(f"  threshold {s['saved_threshold']:g} saved into {s['model']}, which detect and listen now use "
+                     "(the one before it kept as threshold_previous)")
+    lines += [f"  {k}: {v}" for k, v in s.items() if k not in _SAID]
+    return lines
+
+
+def _target_lines(s: dict, target_fa: float) -> list[str]:
+    """The threshold for --target-fa and its figures, or why there is none; [] where there are no negatives."""
+    head = f"  for at most {target_fa:g} false accepts per hour (--target-fa):"
+    if "threshold_for_target" in s:
+        missed = f"{_percent(s['frr_at_target'])} missed, " if "frr_at_target" in s else ""
+        return [f"{head} threshold {s['threshold_for_target']:g}, {missed}"
+                f"{s['fa_per_hour_at_target']:g} false accepts per hour"]
+    if "target_note" in s:
+        return [f"{head} {s['target_note']}"]
+    return []
+
+
+def _percent(rate: float) -> str:
+    return f"{100 * rate:.2f}%"
+
+
+def _duration(hours: float) -> str:
+    """Hours of audio in the unit that reads best: seconds under a minute, minutes under an hour."""
+    if hours < 1 / 60:
+        return f"{3600 * hours:.0f} s"
+    return f"{60 * hours:.1f} min" if hours < 1 else f"{hours:.2f} h"
 
 
 MIN_SAVE_HOURS = 0.25  # negatives --save-threshold needs

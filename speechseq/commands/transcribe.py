@@ -78,7 +78,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="output format; json: one object a file, {file, duration, text, words}, and with --commands "
                         "\"commands\" after them: each phrase of the list taken, as the list writes it, with the "
                         "start and end (s) of its words, in order ([] when none was)")
-    p.add_argument("--output-dir", metavar="DIR", help="write one FILE_STEM.FORMAT per input here instead of stdout "
+    p.add_argument("--output-dir", metavar="DIR", help="write one FILE_STEM.FORMAT per input here instead of stdout, "
+                                                       "each named on stderr (\"wrote DIR/NAME\") as it is written "
                                                        "(-: stdout, as without it)")
     p.add_argument("--max-segment", type=bounded(float, ge=1), default=20.0,
                    help="longest utterance (s) before a cut at a pause")
@@ -310,6 +311,8 @@ def run(args: argparse.Namespace) -> int:
                 first = (path, plotted_text(t, args.max_segment))
             if out_dir is not None:
                 write_report(out_dir / names[k], render(t, path, args.format, commands is not None))
+                with beside_bars():  # said as each is written (on stderr, as the other commands' "wrote")
+                    print(f"wrote {one_line(str(out_dir / names[k]))}", file=sys.stderr)
             else:
                 with beside_bars():
                     if args.format == "json":

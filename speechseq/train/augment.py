@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..noise import coloured_noise  # (here too: training imports it from this module)
+
 __all__ = ["place_without_overlap", "place_followed", "label_vector", "end_frame", "synth_rir", "reverberate",
            "mic_colour", "coloured_noise", "rms_dbfs", "MixResult", "mix_clip"]
 
@@ -155,19 +157,6 @@ def _peaking(x: np.ndarray, f0: float, gain_db: float, q: float, sr: int) -> np.
     b = [1 + alpha * a, -2 * math.cos(w0), 1 - alpha * a]
     den = [1 + alpha / a, -2 * math.cos(w0), 1 - alpha / a]
     return lfilter(b, den, x)
-
-
-def coloured_noise(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
-    """White, pink (1/f) or brown (1/f^2) noise, (n,) float32 at RMS 1."""
-    exponent = {"white": 0.0, "pink": 1.0, "brown": 2.0}[kind]
-    if n <= 0:
-        return np.zeros(0, np.float32)
-    spec = np.fft.rfft(rng.standard_normal(n))
-    f = np.maximum(np.fft.rfftfreq(n), 1.0 / n)
-    if exponent:  # 1/f has no level at f = 0: weighted as the lowest bin, brown noise held 22 % of its power as DC
-        spec[0] = 0.0
-    y = np.fft.irfft(spec / f ** (exponent / 2), n)
-    return (y / (np.sqrt(np.mean(y**2)) + 1e-12)).astype(np.float32)
 
 
 def babble(paths: list, seconds: int, rng: np.random.Generator, per_second: int = 6) -> np.ndarray:

@@ -28,6 +28,7 @@ import numpy as np
 
 from ..checks import finite, fraction, refuse, whole
 from ..frontend import FrontendConfig, logmel
+from ..noise import REAL_LEAD_S, REAL_TAIL_S, pad_recording  # (detect and eval detector import them from there)
 from ..runtime.takes import TakeConfig, peak_dbfs, take_bounds
 from .pools import job_pool, quiet_worker
 
@@ -236,19 +237,6 @@ MIN_TAKE_S, MAX_TAKE_S = 0.1, 5.0
 # holds no keyword: a microphone's hiss spans about 2 dB, pink noise 7; every one of the 392 Precise recordings 15.9
 # dB or more (the one amelia clip Silero does not hear: 28 dB, peak -30 dBFS).
 MIN_RISE_DB = 10.0
-REAL_LEAD_S, REAL_TAIL_S = 0.5, 1.0  # pad_recording's noise before and after a recording
-
-
-def pad_recording(audio: np.ndarray, rng: np.random.Generator | None = None, lead_s: float = REAL_LEAD_S,
-                  tail_s: float = REAL_TAIL_S, floor_dbfs: float = -70.0, sr: int = 16000) -> np.ndarray:
-    """A short recording (at `sr` Hz) with quiet pink noise before and after, so that the detector sees the
-    keyword end and the moments after it (how positive clips are scored)."""
-    from .augment import coloured_noise
-
-    rng = rng if rng is not None else np.random.default_rng(0)
-    lead, tail = int(lead_s * sr), int(tail_s * sr)
-    noise = coloured_noise("pink", lead + tail, rng) * 10 ** (floor_dbfs / 20)
-    return np.concatenate([noise[:lead], np.asarray(audio, np.float32), noise[lead:]]).astype(np.float32)
 
 
 def speech_span(frame_db: np.ndarray, share: float = 0.3) -> tuple[int, int]:
