@@ -160,10 +160,8 @@ def load_listener(commands: str | os.PathLike | None = None) -> Listener:
     from .commands import listen
 
     folder = _models_folder()
-    if commands is not None:   # read first to be said as load_recognizer says it (the command's lines name --commands)
-        from .runtime.command_set import CommandSet
-
-        CommandSet.load(_path_arg(commands, "commands", "command list"))
+    if commands is not None:   # read once, by build_listener
+        _path_arg(commands, "commands", "command list")
     if not any((folder / name).is_file() for name in listen.DEFAULT_KEYWORDS):
         raise SpeechseqError("no keyword models given (load_listener runs the shipped detectors), and "
                              + _not_shipped("none shipped", folder, ")"))
@@ -172,7 +170,7 @@ def load_listener(commands: str | os.PathLike | None = None) -> Listener:
     parser = argparse.ArgumentParser(prog="speechseq")
     listen.register(parser.add_subparsers(), models=folder)   # the command's defaults, of this call's folder
     args = parser.parse_args(["listen"] + ([] if commands is None else [f"--commands={os.fspath(commands)}"]))
-    return listen.build_listener(args)
+    return listen.build_listener(args, options=False)   # each file's error names the file alone, as load_recognizer
 
 
 def detect(audio: str | os.PathLike | np.ndarray, sr: float | None = None, *,

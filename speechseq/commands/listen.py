@@ -154,8 +154,9 @@ def stream_twin(model: Path) -> Path:
     return _existing(twin_path(plain, "int8"), plain)
 
 
-def build_listener(args: argparse.Namespace):
-    """The Listener for these options (models loaded, files checked)."""
+def build_listener(args: argparse.Namespace, options: bool = True):
+    """The Listener for these options (models loaded, files checked). options: an error of a file names the option
+    that gave it (--model PATH: ...); False: the file alone (speechseq.load_listener, whose caller wrote no option)."""
     from ..runtime.detector import Detector
     from ..runtime.listener import Listener, ListenerConfig, Transcriber
     from ..runtime.recognizer import DecodeOptions
@@ -188,7 +189,7 @@ def build_listener(args: argparse.Namespace):
         reads = f"--partial-decoder stream reads {'it' if len(unread) == 1 else 'them'}"
         warn(f"{', '.join(unread)}: not used "
              + ("with --no-partials" if args.no_partials else f"by --partial-decoder {partial_decoder} ({reads})"))
-    commands = command_set(args)  # read before any model loads, as the model files are checked
+    commands = command_set(args, options)  # read before any model loads, as the model files are checked
     with option_files(*[("--keyword-model", p, "detector") for p in (kw if args.keyword_model else ())]):
         detector = Detector.load(kw, threshold=args.threshold, max_wait_s=args.wake_wait_ms / 1000,
                                  range_db=guard_range(args.range_db))
@@ -197,7 +198,7 @@ def build_listener(args: argparse.Namespace):
         lm_path = None
     lm = None
     if lm_path is not None:
-        lm = load_lm(lm_path)
+        lm = load_lm(lm_path, option="--lm" if options else None)
     check_lexicon_arg(args.lexicon, folder / "words-en.npz", args.decoder)
     lexicon = args.decoder == "lexicon" or (args.decoder == "auto" and args.lexicon != "none"
                                             and Path(args.lexicon).is_file())
@@ -208,13 +209,14 @@ def build_listener(args: argparse.Namespace):
         how = ("the lexicon search, with the weights tuned in models/words-en.md" if lexicon else "greedy decoding")
         warn(f"{', '.join(unread)}: not used by --decoder {args.decoder} (here {how}; --decoder beam reads them)")
     if lexicon:
-        opts = tuned_lexicon_options(Path(args.lexicon), lm, beam_size(args.beam_size, "lexicon", LISTEN_LEXICON_BEAM))
+        opts = tuned_lexicon_options(Path(args.lexicon), lm, beam_size(args.beam_size, "lexicon", LISTEN_LEXICON_BEAM),
+                                     "--lexicon" if options else None)
     else:
         opts = DecodeOptions(decoder="greedy" if greedy else "beam", beam_size=beam_size(args.beam_size, "beam"),
                              lm=None if greedy else lm, alpha=args.lm_weight, beta=args.word_bonus)
     if commands is not None:   # the final only: partial text is spelt freely (Transcriber.transcribe)
         opts = replace(opts, commands=commands)
-    with option_file("--model", model, "recognizer"):
+    with option_file("--model" if options else None, model, "recognizer"):
         transcriber = Transcriber(model, opts)
     streaming = None
     if not args.no_partials and partial_decoder == "stream":

@@ -5,10 +5,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from ..errors import SpeechseqError
-from .common import MODELS, HelpFormatter, bounded, load_lm, text_file
+from .common import MODELS, HelpFormatter, bounded, load_lm, read_text_file
 
 
 EMPTY = "(empty)"  # a sentence of no characters: no character of the LM's is a parenthesis
@@ -57,8 +56,8 @@ def run(args: argparse.Namespace) -> int:
     lm = load_lm(args.lm)
     seen: set[str] = set()
     for f in args.novel_against:
-        text_file(f, "--novel-against")
-        seen.update(normalize(line) for line in Path(f).read_text(encoding="utf-8").splitlines())
+        # read once, checked as it is read: a pipe (--novel-against <(zcat corpus.gz)) can be read only once
+        seen.update(normalize(line) for line in read_text_file(f, "--novel-against").splitlines())
     seen.discard("")  # a blank line is no sentence
     rng = np.random.default_rng(args.seed)
     for _ in range(args.num):

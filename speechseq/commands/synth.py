@@ -19,7 +19,7 @@ import time
 from ..errors import SpeechseqError
 from ..train.synth_sets import (ENGINE_WEIGHTS, MAX_NEG_RATIO, KeywordSet, SentenceSet, VoiceOptions,  # cheap: the audio
                                 keyword_set, sentence_set)       # stack is imported when they run
-from .common import HelpFormatter, bounded, output_dir, text_file
+from .common import HelpFormatter, bounded, output_dir, read_text_file
 
 DESCRIPTION = ("Make synthetic speech for training: a keyword said by every installed voice (plus speed and pitch "
                "variations) with as many negatives (sound-alikes, ordinary words, short phrases), or sentences by "
@@ -127,11 +127,10 @@ def say(line: str) -> None:
 
 def run_keyword(args: argparse.Namespace) -> int:
     voices = voices_of(args)
-    for f in args.text:
-        text_file(f, "--text")
+    texts = {f: read_text_file(f, "--text") for f in dict.fromkeys(args.text)}  # each read once: a pipe, only once
     cfg = KeywordSet(args.variations, args.min_per_engine, tuple(args.phrasings), args.neg_ratio, args.alike_words,
                      tuple(args.text))
-    pos, _ = keyword_set(args.keyword, output_dir(args.out, "--out"), cfg, voices, say=say)
+    pos, _ = keyword_set(args.keyword, output_dir(args.out, "--out"), cfg, voices, say=say, file_texts=texts)
     if not pos:  # nothing to train on: the run failed, whatever it made of the negatives
         raise SpeechseqError(f"no clip of {args.keyword!r} could be made: every positive synthesis job failed (the "
                              "lines above say why)")
@@ -140,15 +139,15 @@ def run_keyword(args: argparse.Namespace) -> int:
 
 def run_sentences(args: argparse.Namespace) -> int:
     voices = voices_of(args)
-    for f in args.text:
-        text_file(f, "--text")
-    for f in args.exclude_manifest:
-        text_file(f, "--exclude-manifest", "a JSONL manifest, one JSON object a line")
+    # each file read once, checked as it is read (a pipe can be read only once), before any work
+    texts = {f: read_text_file(f, "--text") for f in dict.fromkeys(args.text)}
+    texts.update((f, read_text_file(f, "--exclude-manifest", "a JSONL manifest, one JSON object a line"))
+                 for f in dict.fromkeys(args.exclude_manifest))
     if args.min_words > args.max_words:
         raise SpeechseqError(f"need --min-words <= --max-words, got {args.min_words}, {args.max_words}")
     cfg = SentenceSet(tuple(args.text), args.n, args.min_words, args.max_words, tuple(args.exclude_manifest),
                       tuple(args.exclude_split))
-    train, held = sentence_set(output_dir(args.out, "--out"), cfg, voices, say=say)
+    train, held = sentence_set(output_dir(args.out, "--out"), cfg, voices, say=say, file_texts=texts)
     if not train and not held:
         raise SpeechseqError("no sentence could be made: every synthesis job failed (the lines above say why)")
     return 0

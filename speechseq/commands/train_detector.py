@@ -11,8 +11,8 @@ from ..errors import SpeechseqError
 from ..files import check_keyword_file
 from ..runtime.level import GUARD_RANGE_DB
 from ..train.synth_sets import ENGINE_WEIGHTS
-from .common import (HelpFormatter, bounded, checked_device, draws_bars, guard_range, output_dir, require_torch,
-                     seed_arg, text_file, warn)
+from .common import (HelpFormatter, bounded, checked_device, draws_bars, guard_range, output_dir, read_text_file,
+                     require_torch, seed_arg, warn)
 from .runs import last_run, only_run, read_last, run_path, same_keyword, same_run, writable_out
 from .synth import keyword_arg, keyword_file_name, say
 
@@ -329,13 +329,15 @@ def synthesized(keyword: str, where: Path, engines: tuple[str, ...] | None, text
     there are not made again."""
     from ..train.synth_sets import KeywordSet, VoiceOptions, keyword_set
 
-    for f in text:
+    texts = {}
+    for f in dict.fromkeys(text):  # each read once, checked as it is read: a pipe (<(zcat c.gz)) can be read once
         if not Path(f).exists():
             raise SpeechseqError(f"--synth-text: {f}: no such file")
-        text_file(f, "--synth-text")
+        texts[f] = read_text_file(f, "--synth-text")
     say(f"no --synth or --positives: synthesizing \"{keyword}\" and negatives into {where} "
         f"(speechseq synth keyword; a rerun makes only what is missing)")
-    keyword_set(keyword, where, KeywordSet(text=text), VoiceOptions(engines=engines, workers=max(1, workers)), say=say)
+    keyword_set(keyword, where, KeywordSet(text=text), VoiceOptions(engines=engines, workers=max(1, workers)), say=say,
+                file_texts=texts)
     return where
 
 

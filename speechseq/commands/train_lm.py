@@ -16,12 +16,13 @@ from pathlib import Path
 from ..errors import SpeechseqError
 from ..train.manifests import EVAL_SPLITS
 from .common import (HelpFormatter, bounded, checked_device, cpu_threads, draws_bars, folder_named, output_dir,
-                     present_file, read_text_file, require_torch, seed_arg, text_file, warn)
+                     present_file, read_text_file, require_torch, seed_arg, warn)
 from .eval_recognizer import plural
 
 # LMConfig fields -> the options that set them (to name them when a rerun differs)
 OPTIONS = {"embed_dim": "--embed-dim", "hidden": "--hidden", "layers": "--layers", "rnn": "--rnn",
            "dropout": "--dropout"}
+MANIFEST = "a JSONL manifest, one JSON object a line"   # what --exclude-manifest(-all) holds, as an error says it
 
 
 EXAMPLES = """examples:
@@ -77,12 +78,11 @@ def run(args: argparse.Namespace) -> int:
     from .runs import resumable, run_path
 
     folder_named(args.out, "--out")  # '', '-', a file: said before any input is checked (held_out makes it)
-    for f in args.text:  # its text read once, in held_out (a pipe can be read only once): here only whether it is there
-        present_file(f, "--text")
-    for f in args.exclude_manifest:
-        text_file(f, "--exclude-manifest", "a JSONL manifest, one JSON object a line")
-    for f in args.exclude_manifest_all:
-        text_file(f, "--exclude-manifest-all", "a JSONL manifest, one JSON object a line")
+    # each file's text read once, in held_out (a pipe can be read only once): here only whether it is there
+    for option, files in (("--text", args.text), ("--exclude-manifest", args.exclude_manifest),
+                          ("--exclude-manifest-all", args.exclude_manifest_all)):
+        for f in files:
+            present_file(f, option)
     checked_device(args.device)
     torch.set_num_threads(cpu_threads(args.threads))
     with held_out(args.out) as out:  # another run's OUT, or one that cannot be written, said before the text is read
@@ -161,25 +161,29 @@ def held_out(path: str) -> Iterator[Path]:
 def _corpus(args: argparse.Namespace) -> tuple[list[str], list[str], list[str], list[str] | str]:
     """The text to train on, read: (usable lines, sentences: usable less duplicates and the excluded prompts'
     overlaps, the excluded prompts, the evaluation splits excluded), with a warning for what is left out."""
-    from ..train.lm import corpus_lines, manifest_texts, piece_chars, select_sentences
+    from ..train.lm import corpus_lines, piece_chars, select_sentences, texts_of_manifest
 
-    def texts(manifest: str, split: str | None = None) -> list[str]:
+    def texts(manifest: str, text: str, split: str | None = None) -> list[str]:
         try:
-            return manifest_texts(manifest, split)
+            return texts_of_manifest(text, split)
         except (ValueError, KeyError, AttributeError, TypeError):
             raise SpeechseqError(f"{manifest}: not a JSONL manifest (a JSON object with a \"text\" a line)") from None
+
+    def read(manifest: str, option: str) -> str:  # once: a pipe (<(zcat m.jsonl.gz)) can be read only once
+        return read_text_file(manifest, option, MANIFEST)
 
     splits = list(EVAL_SPLITS) if args.exclude_split is None else args.exclude_split
     exclude = []
     for m in args.exclude_manifest:
-        rows = texts(m, splits or None)
+        text = read(m, "--exclude-manifest")
+        rows = texts(m, text, splits or None)
         if not rows:  # the prompts the user named would all stay in the training text
             which = f"split {splits!r}" if isinstance(splits, str) else f"an evaluation split ({', '.join(splits)})"
             raise SpeechseqError(f"--exclude-manifest {m}: no row of {which} among its "
-                                 f"{plural(len(texts(m)), 'row')}, so nothing of it would be excluded: name its "
-                                 f"split with --exclude-split ('' for every row)")
+                                 f"{plural(len(texts(m, text)), 'row')}, so nothing of it would be excluded: name "
+                                 f"its split with --exclude-split ('' for every row)")
         exclude += rows
-    exclude += [t for m in args.exclude_manifest_all for t in texts(m)]
+    exclude += [t for m in args.exclude_manifest_all for t in texts(m, read(m, "--exclude-manifest-all"))]
     lines = corpus_lines(read_text_file(f, "--text") for f in args.text)  # each read once, checked as it is read
     usable = [s for s in lines if len(s) >= 2]
     sentences = select_sentences(usable, exclude=exclude)

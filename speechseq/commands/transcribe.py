@@ -129,9 +129,10 @@ def add_commands_args(p: argparse.ArgumentParser, around: bool = False) -> None:
                         "measures both)")
 
 
-def command_set(args: argparse.Namespace):
+def command_set(args: argparse.Namespace, options: bool = True):
     """The CommandSet of --commands (None without it); one line naming --commands for a list that cannot be read, or
-    an empty path (an unset variable: not every utterance spelt freely without a word)."""
+    an empty path (an unset variable: not every utterance spelt freely without a word). options: False, the list
+    said alone (speechseq.load_listener's commands=, which checks for an empty path in its own words)."""
     if args.commands is None:
         return None
     if not args.commands:
@@ -141,7 +142,7 @@ def command_set(args: argparse.Namespace):
     try:
         return CommandSet.load(args.commands, args.command_bound)
     except SpeechseqError as err:  # each of its lines starts with the path: named with its option, as every input
-        raise SpeechseqError(f"--commands {err}") from None
+        raise SpeechseqError(f"--commands {err}" if options else str(err)) from None
 
 
 def add_vad_arg(p: argparse.ArgumentParser, default: str) -> None:
@@ -379,7 +380,7 @@ def decoding(args: argparse.Namespace, tuned: bool, commands, asked: str, option
         from ..runtime.text_decoder import cli_recognizer
 
         with model_files(args, options):  # the three load inside (speechseq.runtime.text_decoder)
-            rec, opts = cli_recognizer(args), None
+            rec, opts = cli_recognizer(args, options), None
     if commands is not None:
         opts = replace(opts, commands=commands, words_around=True)   # the words said around a phrase kept
     return rec, opts

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SpeechseqError
-from ..files import checked_utf8, utf8_text
+from ..files import read_utf8
 from ..text import BLANK, CTC_SIZE, encode, normalize
 
 __all__ = ["CommandMatch", "CommandSet", "ctc_log_likelihoods", "phrase_frames", "MAX_DEFICIT"]
@@ -200,8 +200,9 @@ class CommandSet:
         """One phrase a line (UTF-8); blank lines and what follows a '#' are left out."""
         path = Path(path)
         try:
-            checked_utf8(path)   # a recording named by mistake is refused at its first bytes, not read whole first
-            text = utf8_text(path.read_bytes())
+            # read once, checked as it is read: a recording named by mistake is refused at its first bytes, and a
+            # pipe (--commands <(grep -v '^x' home.txt)) can be read only once
+            text = read_utf8(path).removeprefix("\ufeff")
         except FileNotFoundError:
             raise SpeechseqError(f"{path}: no such command list") from None
         except IsADirectoryError:

@@ -26,6 +26,11 @@ __all__ = ["DECODERS", "DEFAULT_DECODER", "DecodeOptions", "TextDecoder", "best_
 
 DECODERS = ("greedy", "beam", "beam-lm", "rescore")
 DEFAULT_DECODER = "beam-lm"   # TextDecoder's own default kind; the commands default to auto, whose first choice is the lexicon search
+# rescoring's errors as they name the choice and the way out: with the commands' options (True), or with
+# speechseq.load_recognizer's arguments (False), whose attention decoder is the models folder's
+RESCORE_SAID = {True: ("--decoder rescore",
+                       "pass the --attention-decoder trained on this recogniser, or another --decoder"),
+                False: ("decoder='rescore'", "pass the recogniser it was trained on as path=, or another decoder=")}
 
 
 @dataclass(frozen=True)
@@ -99,10 +104,12 @@ class TextDecoder:
         return replace(chosen, score=top.score)
 
 
-def rescoring_recognizer(path: str | os.PathLike, text_decoder: TextDecoder, threads: int = 1):
+def rescoring_recognizer(path: str | os.PathLike, text_decoder: TextDecoder, threads: int = 1,
+                         options: bool = True):
     """A speechseq.runtime.recognizer.Recognizer whose utterances are decoded by `text_decoder`
     (any kind, "rescore" included: it reads the graph's `encoder_out` too); word times come from
-    the CTC alignment of the chosen text, as in the plain recogniser."""
+    the CTC alignment of the chosen text, as in the plain recogniser. options: an error names the commands' options
+    (--decoder rescore); False: speechseq.load_recognizer's arguments (decoder='rescore'), which its caller wrote."""
     from .decoding import word_timestamps
     from .recognizer import Recognizer, Result
 
@@ -121,8 +128,9 @@ def rescoring_recognizer(path: str | os.PathLike, text_decoder: TextDecoder, thr
     rec = _Rescoring(path, threads)
     if text_decoder.needs_memory:
         if "encoder_out" not in [o.name for o in rec.session.get_outputs()]:
-            raise SpeechseqError(f"{path}: this recogniser has no encoder_out output, which --decoder rescore needs")
-        check_widths(path, rec.session, rec.frontend.n_mels, text_decoder.attention)
+            raise SpeechseqError(f"{path}: this recogniser has no encoder_out output, which "
+                                 f"{RESCORE_SAID[options][0]} needs")
+        check_widths(path, rec.session, rec.frontend.n_mels, text_decoder.attention, options)
         want = text_decoder.attention.meta.get("encoder_probe")
         if want is not None:
             got = encoder_probe(rec.session, rec.frontend.n_mels)
@@ -171,9 +179,10 @@ def probe_matches(got: Sequence[float], want: Sequence[float]) -> bool:
     return a.shape == b.shape and bool((np.abs(a - b) <= PROBE_TOLERANCE).all())
 
 
-def cli_recognizer(args):
+def cli_recognizer(args, options: bool = True):
     """The recogniser `speechseq transcribe` runs for --decoder beam-lm|rescore (args: its namespace,
-    with model, decoder, beam_size, lm, lm_weight, word_bonus, attention_decoder, threads)."""
+    with model, decoder, beam_size, lm, lm_weight, word_bonus, attention_decoder, threads); options: as
+    rescoring_recognizer's (False: speechseq.load_recognizer's, which builds it from transcribe's namespace)."""
     from pathlib import Path
 
     needed = [("--lm", args.lm)]
@@ -184,7 +193,7 @@ def cli_recognizer(args):
             raise SpeechseqError(f"{path}: no such model file (pass {flag} PATH)")
     opts = DecodeOptions(args.decoder, beam_size=args.beam_size, lm_weight=args.lm_weight, word_bonus=args.word_bonus)
     dec = TextDecoder(opts, lm=args.lm, attention=args.attention_decoder, threads=args.threads)
-    return rescoring_recognizer(args.model, dec, args.threads)
+    return rescoring_recognizer(args.model, dec, args.threads, options)
 
 
 def plot_attention_for_file(args, path, text: str) -> None:
@@ -200,14 +209,15 @@ def plot_attention_for_file(args, path, text: str) -> None:
                       name=str(path))
 
 
-def check_widths(path, session, n_mels: int, decoder) -> None:
+def check_widths(path, session, n_mels: int, decoder, options: bool = True) -> None:
     """A one-line error unless the recogniser graph's encoder_out has the width the attention decoder reads (a
-    decoder trained on another recogniser's encoder cannot read this one's at all)."""
+    decoder trained on another recogniser's encoder cannot read this one's at all); options: as
+    rescoring_recognizer's."""
     _, mem = encoder_run(session, np.zeros((8, n_mels), np.float32))
     width = None if mem is None else mem.shape[-1]
     if width != decoder.enc_dim:
         raise SpeechseqError(f"{decoder.path} reads an encoder of {decoder.enc_dim} channels, {path}'s has {width}: "
-                             "pass the --attention-decoder trained on this recogniser, or another --decoder")
+                             f"{RESCORE_SAID[options][1]}")
 
 
 def encoder_probe(session, n_mels: int) -> list[float]:

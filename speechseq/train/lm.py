@@ -27,19 +27,24 @@ from ..text import BLANK, EOS, SOS, encode, normalize
 
 __all__ = ["KIND", "read_corpus", "corpus_lines", "select_sentences", "load_corpus", "overlaps", "split_heldout",
            "cut_long", "piece_chars", "make_lm_batches", "lm_loss_fn", "perplexity", "train_lm", "load_lm_checkpoint",
-           "manifest_texts"]
+           "manifest_texts", "texts_of_manifest"]
 
 KIND = "lm"
 
 
 def manifest_texts(path: str | os.PathLike, split: str | Iterable[str] | None = None) -> list[str]:
     """Transcripts of a JSONL manifest (rows of `split`, a name or several, only when given), normalised."""
+    return texts_of_manifest(Path(path).read_text(encoding="utf-8"), split)
+
+
+def texts_of_manifest(text: str, split: str | Iterable[str] | None = None) -> list[str]:
+    """manifest_texts of a manifest's text, read (once: a pipe can be read only once)."""
     import json
 
     splits = None if split is None else {split} if isinstance(split, str) else set(split)
     out = []
-    # -sig: a byte order mark is not part of the first row (as load_manifest reads manifests)
-    for line in Path(path).read_text(encoding="utf-8-sig").splitlines():
+    # a byte order mark is not part of the first row (as load_manifest reads manifests)
+    for line in text.removeprefix("\ufeff").splitlines():
         if line.strip():
             rec = json.loads(line)
             if splits is None or rec.get("split") in splits:

@@ -16,10 +16,11 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import os
 import random
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -217,15 +218,17 @@ def spoken_forms(keyword: str, templates: tuple[str, ...] | list[str]) -> list[s
 
 
 def keyword_set(keyword: str, out: Path, cfg: KeywordSet = KeywordSet(), voices: VoiceOptions = VoiceOptions(),
-                say: Callable[[str], None] = _say_on_stderr) -> tuple[list[dict], list[dict]]:
+                say: Callable[[str], None] = _say_on_stderr,
+                file_texts: Mapping[str, str] | None = None) -> tuple[list[dict], list[dict]]:
     """The keyword by every installed voice (cfg.variations clips each, more for engines with few voices), and
     as many negatives by random voices: sound-alikes of the keyword, ordinary words and, with cfg.text, short
-    phrases cut from it. Writes OUT/positives.jsonl and OUT/negatives.jsonl; returns their rows."""
+    phrases cut from it. Writes OUT/positives.jsonl and OUT/negatives.jsonl; returns their rows. file_texts: the text
+    of files of cfg.text already read, by path (read_lines)."""
     from .synth import ENGINES, SynthJob, synthesize_many
     from .words import load_pronunciations, ordinary_phrases, ordinary_words, sound_alikes
 
     for f in cfg.text:  # read only when phrases are drawn: a wrong name is an error all the same
-        if not Path(f).is_file():
+        if f not in (file_texts or {}) and not Path(f).is_file():
             raise SpeechseqError(f"cannot read text file {f}: no such file")
     rng = random.Random(voices.seed)
     found = _voices(voices, say)
@@ -246,8 +249,8 @@ def keyword_set(keyword: str, out: Path, cfg: KeywordSet = KeywordSet(), voices:
     n_alike = int(n_neg * 0.4) if alikes else 0  # none in the word list ("привет"): ordinary words instead
     n_phrase = int(n_neg * 0.25) if cfg.text else 0
     # a text too short for its share gives fewer phrases: ordinary words make up the rest
-    phrases = ordinary_phrases(list(cfg.text), n_phrase, seed=voices.seed, exclude=[keyword], prons=prons) \
-        if n_phrase else []
+    phrases = ordinary_phrases(list(cfg.text), n_phrase, seed=voices.seed, exclude=[keyword], prons=prons,
+                               read=read_lines(file_texts)) if n_phrase else []
     n_word = n_neg - n_alike - len(phrases)
     texts = [(w, "sound-alike") for w in (alikes * (n_alike // max(1, len(alikes)) + 1))[:n_alike]]
     texts += [(w, "word") for w in ordinary_words(n_word, seed=voices.seed, exclude=[keyword], prons=prons)]
@@ -270,14 +273,28 @@ def keyword_set(keyword: str, out: Path, cfg: KeywordSet = KeywordSet(), voices:
     return pos, neg
 
 
-def excluded_texts(manifests: tuple[str, ...] | list[str], splits: tuple[str, ...] | list[str]) -> list[list[str]]:
+def read_lines(file_texts: Mapping[str, str] | None) -> Callable[[str | os.PathLike], list[str]]:
+    """The lines of a text file as files.text_lines reads them, from `file_texts` (files' text already read, by path,
+    a byte order mark kept) where it holds the file's: the commands read each file once, as they check it, for a pipe
+    (--text <(zcat corpus.gz)) can be read only once."""
+    def read(path: str | os.PathLike) -> list[str]:
+        if file_texts is not None and str(path) in file_texts:
+            return file_texts[str(path)].removeprefix("\ufeff").splitlines()
+        return text_lines(path)
+    return read
+
+
+def excluded_texts(manifests: tuple[str, ...] | list[str], splits: tuple[str, ...] | list[str],
+                   file_texts: Mapping[str, str] | None = None) -> list[list[str]]:
     """The normalised words of every text of `splits` ("" among them: every row) in the JSONL `manifests`, their keys
-    read as every manifest's are (speechseq.train.manifests: "text", "sentence", "transcript", ..., in any case)."""
+    read as every manifest's are (speechseq.train.manifests: "text", "sentence", "transcript", ..., in any case).
+    file_texts: as keyword_set's."""
     every = "" in splits
     texts = []
     for path in manifests:
         try:
-            lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
+            lines = (read_lines(file_texts)(path) if file_texts is not None and str(path) in file_texts
+                     else Path(path).read_text(encoding="utf-8-sig").splitlines())
         except OSError as err:
             raise SpeechseqError(f"cannot read exclusion manifest {path}: {err.strerror}") from None
         except UnicodeDecodeError:
@@ -321,13 +338,14 @@ def is_evaluation_text(text: str, heldout: set[str] | frozenset[str], excluded: 
 
 
 def load_sentences(files: tuple[str, ...] | list[str], min_words: int, max_words: int, excluded: list[list[str]],
-                   threshold: float = 0.75) -> tuple[list[str], int]:
-    """Distinct sayable lines of ``files`` with min..max words, minus near-copies of ``excluded``.
-    Returns (sentences, how many were dropped as excluded)."""
+                   threshold: float = 0.75,
+                   read: Callable[[str | os.PathLike], list[str]] = text_lines) -> tuple[list[str], int]:
+    """Distinct sayable lines of ``files`` (each read by `read`) with min..max words, minus near-copies of
+    ``excluded``. Returns (sentences, how many were dropped as excluded)."""
     ex = [(e, set(e)) for e in excluded]
     seen, keep, dropped = set(), [], 0
     for path in files:
-        for line in text_lines(path):
+        for line in read(path):
             line = line.strip()
             norm = normalize(line)
             words = norm.split()
@@ -362,24 +380,26 @@ def _one_side_per_sentence(jobs: list[SynthJob], sentences: list[str], rng: rand
 
 
 def sentence_set(out: Path, cfg: SentenceSet, voices: VoiceOptions = VoiceOptions(),
-                 say: Callable[[str], None] = _say_on_stderr) -> tuple[list[dict], list[dict]]:
+                 say: Callable[[str], None] = _say_on_stderr,
+                 file_texts: Mapping[str, str] | None = None) -> tuple[list[dict], list[dict]]:
     """cfg.n sentences of cfg.text (near-copies of the excluded texts left out) by random voices. Writes
     OUT/train.jsonl and, for the held-out voices, OUT/heldout.jsonl; returns their rows. A sentence of
-    heldout.jsonl is in no row of train.jsonl (with cfg.n over the pool, the held-out voices get a share of it)."""
+    heldout.jsonl is in no row of train.jsonl (with cfg.n over the pool, the held-out voices get a share of it).
+    file_texts: the text of files of cfg.text and cfg.exclude_manifests already read, by path (read_lines)."""
     from .synth import SynthJob, synthesize_many
 
     rng = random.Random(voices.seed)
     found = _voices(voices, say)
     excluded = []
     for m in cfg.exclude_manifests:  # one that gives nothing was named in vain: its prompts would all be spoken
-        texts = excluded_texts([m], cfg.exclude_splits)
+        texts = excluded_texts([m], cfg.exclude_splits, file_texts)
         if not texts:
             names = [repr(s) for s in dict.fromkeys(cfg.exclude_splits)]
             which = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
             raise SpeechseqError(f"exclusion manifest {m}: no row of split {which}, so nothing of it would be "
                                  "excluded: name its splits (--exclude-split; '' for every row)")
         excluded += texts
-    sentences, dropped = load_sentences(cfg.text, cfg.min_words, cfg.max_words, excluded)
+    sentences, dropped = load_sentences(cfg.text, cfg.min_words, cfg.max_words, excluded, read=read_lines(file_texts))
     if not sentences:
         raise SpeechseqError(f"no usable sentences of {cfg.min_words}-{cfg.max_words} words in "
                              f"{', '.join(cfg.text)}")

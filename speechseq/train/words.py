@@ -13,7 +13,7 @@ import os
 import random
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from ..errors import SpeechseqError
@@ -275,14 +275,15 @@ def _latin_word(token: str) -> bool:
     return re.fullmatch(r"[a-z']+", normalize(token)) is not None
 
 
-def _sentences(text_files: Iterable[str | os.PathLike]) -> list[list[str]]:
+def _sentences(text_files: Iterable[str | os.PathLike],
+               read: Callable[[str | os.PathLike], list[str]] = text_lines) -> list[list[str]]:
     """Each line's runs of words in Latin letters, as written ("café", "Straße" kept whole: [A-Za-z']+ cut them to
     "caf", "stra", "e"), a curly apostrophe made straight ("don’t" was "don", "t"); a number or a word of another
     alphabet ends a run (words on either side of one were never written side by side), other punctuation is left out.
     A file that is not UTF-8 is one error (read with errors="ignore", a Latin-1 "café" was "caf" too)."""
     sentences = []
     for path in text_files:
-        for line in text_lines(path):
+        for line in read(path):
             run: list[str] = []
             # a number with the letters glued to it ("3rd", "1990s") is one token: no "rd" begins the next run
             for token in re.findall(r"\d[\d\w]*|(?:[^\W\d_]|['’])+", line.replace("’", "'")):
@@ -314,7 +315,8 @@ def _phrase_says(words: list[str], key_prons: list[Choices], prons: dict) -> boo
 
 def ordinary_phrases(text_files: Iterable[str | os.PathLike], n: int, seed: int = 0, exclude: Iterable[str] = (),
                      min_words: int = 2, max_words: int = 4,
-                     prons: dict[str, list[tuple[str, ...]]] | None = None) -> list[str]:
+                     prons: dict[str, list[tuple[str, ...]]] | None = None,
+                     read: Callable[[str | os.PathLike], list[str]] = text_lines) -> list[str]:
     """``n`` distinct short phrases (``min_words``..``max_words`` consecutive words) cut from the
     lines of ``text_files``, none containing an ``exclude`` keyword, as written or as normalize spells both ("the
     cafe" for "café", "Mister Robot" for "Mr Robot"), nor, with ``prons``, saying one (as in `sound_alikes`: "the
@@ -324,7 +326,7 @@ def ordinary_phrases(text_files: Iterable[str | os.PathLike], n: int, seed: int 
     keys = list(exclude)
     spelled = [normalize(k) for k in keys]
     key_prons = [p for k in keys for p in _keyword_prons(k, prons or {})]
-    sentences = [s for s in _sentences(text_files) if len(s) >= min_words]
+    sentences = [s for s in _sentences(text_files, read) if len(s) >= min_words]
     if not sentences:
         raise SpeechseqError("no phrases: the text files hold no lines of words")
     rng = random.Random(seed)
