@@ -176,7 +176,7 @@ def test_eval_detector_option_ranges(capsys, option, value, message):
 
 
 # 8. record: bad cutting options are usage errors; a failing input leaves no --out folder behind
-@pytest.mark.parametrize("option, value, message", [("--pause-ms", "-1", "must be > 0, got -1"),
+@pytest.mark.parametrize("option, value, message", [("--pause-ms", "-1", "must lie in (0, 60000], got -1"),
                                                     ("--max-seconds", "0", "must be > 0.15, got 0"),
                                                     ("--max-minutes", "0", "must be > 0, got 0")])
 def test_record_option_ranges(tmp_path, capsys, option, value, message):

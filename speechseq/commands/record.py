@@ -25,14 +25,15 @@ from pathlib import Path
 
 from ..errors import SpeechseqError
 from ..files import check_keyword_file
-from .common import (MODELS, HelpFormatter, bounded, device_arg, folder_named, output_dir, print_input_devices,
-                     print_json_line, stop_on_sigterm, warn)
+from .common import (MODELS, NO_STDIN, HelpFormatter, bounded, device_arg, folder_named, names_stdin, output_dir,
+                     print_input_devices, print_json_line, stop_on_sigterm, warn)
 
 SAMPLE_RATE = 16000
 BACKGROUND_FILE_S = 60  # seconds per background file
 MIN_BACKGROUND_S = 1  # a background file's least length: less at the end of a session is not worth a file
 MIN_TAKE_S = 0.15  # speechseq.runtime.takes.TakeConfig.min_speech_s: a take must be allowed to be longer
 SILENT_DBFS = -80.0  # a background file that peaks below this heard nothing (a muted microphone: a few 16-bit steps)
+MAX_PAUSE_MS = 60000.0  # --pause-ms' most: a longer pause is no pause between takes
 ROOM_S = 10  # seconds at the start of an --input file whose quiet frames start the energy VAD's noise floor
 
 
@@ -74,8 +75,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                           "(anything but the keyword) into DIR/background-NNN.wav, a file a minute: for train "
                           "detector --backgrounds, and eval detector --negatives --save-threshold (15 min or more)")
     c = p.add_argument_group("cutting")
-    c.add_argument("--pause-ms", type=bounded(float, gt=0), default=TAKE_DEFAULTS["pause_ms"],
-                   help="the pause that ends a take")
+    # at most a minute: the file's tail is this pause of silence, held whole (1e300 was a traceback, 1e8 6 GB)
+    c.add_argument("--pause-ms", type=bounded(float, gt=0, le=MAX_PAUSE_MS), default=TAKE_DEFAULTS["pause_ms"],
+                   help="the pause that ends a take (a minute at most)")
     c.add_argument("--max-seconds", type=bounded(float, gt=MIN_TAKE_S), default=TAKE_DEFAULTS["max_seconds"],
                    help="a longer utterance is not one keyword: reported, not kept")
     c.add_argument("--vad", choices=("auto", "silero", "energy"), default=TAKE_DEFAULTS["vad"],
@@ -198,6 +200,8 @@ def run(args: argparse.Namespace) -> int:
     out = folder_named(args.out, "--out")  # '', '-', a file: before the input is opened (output_dir runs once it works)
     if args.input == "":  # not the microphone, which `if args.input` took it for
         raise SpeechseqError("--input '': an empty path names no file")
+    if args.input is not None and names_stdin(args.input):  # was "-: no such file"
+        raise SpeechseqError(f"{NO_STDIN} (or leave --input out to record from the microphone)")
     if args.input and (args.device is not None or args.samplerate is not None):
         warn("--device and --samplerate choose a microphone: with --input they are ignored")
     if args.background is not None:

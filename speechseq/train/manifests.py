@@ -193,8 +193,10 @@ def _record(rec: dict[str, Any], base: Path, where: str, reader: _Reader,
     if duration is None:
         return []
     offset_s = None if offset in (None, "") else _number(offset, where, "offset")
-    if offset_s is not None and not has_dur:
-        duration -= offset_s
+    if offset_s is not None:  # a segment: before its file, or of no length, was other audio (negative indexes)
+        _segment_ok(offset_s, duration if has_dur else None, rec, keys, where)
+        if not has_dur:
+            duration -= offset_s
     used = {path_key, text_key, dur_key, spk_key, keys.get("split"), keys.get("offset")}
     speaker = rec.get(spk_key) if spk_key else None
     return [Utterance(
@@ -203,6 +205,16 @@ def _record(rec: dict[str, Any], base: Path, where: str, reader: _Reader,
         offset=offset_s, end=None if offset_s is None else offset_s + duration, source=tag,
         split=None if rec_split in (None, "") else str(rec_split),
         extra=tuple(sorted((k, v) for k, v in rec.items() if k not in used)))]
+
+
+def _segment_ok(offset: float, duration: float | None, rec: dict[str, Any], keys: dict[str, str], where: str) -> None:
+    """A row's segment [offset, offset + duration) lies in its file: offset >= 0, duration (when given) > 0; else one
+    error naming the row, as `train detector` says it (the slice audio[offset:end] read a negative one from the file's
+    end: an offset of -3 s was its last 3 s, a duration of -1 s all of it but its last second)."""
+    for key, ok, rule in (("offset", offset >= 0, ">= 0"), ("duration", duration is None or duration > 0, "> 0")):
+        if not ok:
+            raise SpeechseqError(f"{where}: {key} {rec[keys[key]]!r}: not a number of seconds {rule} (a segment of "
+                                 f"the file: [offset, offset + duration), to its end without a duration)")
 
 
 def load_csv(path: str | Path, *, split: str | Iterable[str] | None = None,
@@ -417,6 +429,8 @@ def load_kaldi(data_dir: str | Path, *, skip_missing: bool = False,
                 raise SpeechseqError(f"{seg_where}: expected 'utterance recording start end'")
             rec, offset, end = fields[0], _number(fields[1], seg_where, "start"), \
                 _number(fields[2], seg_where, "end")
+            if offset < 0:  # read from the recording's end (a negative index), as a JSONL row's (_segment_ok)
+                raise SpeechseqError(f"{seg_where}: the segment starts at {offset:g} s, before the recording")
         else:
             rec = utt
         if rec not in recordings:
