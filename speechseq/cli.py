@@ -40,6 +40,23 @@ class _Parser(argparse.ArgumentParser):
     option argparse reports as missing was given misspelled ("the following arguments are required: --keyword" for
     `--keywrd x`). Its command parsers are of this class too (add_subparsers makes them so)."""
 
+    def __init__(self, *args, **kwargs):
+        import re
+
+        super().__init__(*args, **kwargs)
+        # what argparse reads as a negative number, not an option: "-1e5", "-1e-1", "-.5e2" too, which its own pattern
+        # (-1, -.5) took for options ("--betas -1e5": "expected at least one argument"). A parser with an option that
+        # looks like one still reads such a word as an option, as argparse does for -1: its groups, which hold the
+        # options and flag them so, match with the same pattern.
+        self._negative_number_matcher = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+        for group in self._action_groups:
+            group._negative_number_matcher = self._negative_number_matcher
+
+    def add_argument_group(self, *args, **kwargs):
+        group = super().add_argument_group(*args, **kwargs)
+        group._negative_number_matcher = self._negative_number_matcher  # (__init__'s own groups: set there)
+        return group
+
     def parse_known_args(self, args=None, namespace=None):
         self._given = list(sys.argv[1:] if args is None else args)  # this parser's words, for error()
         return super().parse_known_args(args, namespace)

@@ -50,7 +50,7 @@ def _usage_error(argv: list[str], capsys) -> str:
     # nan and inf parse as floats, then poison a beam search or a sampler far into the run
     (["transcribe", "--lm-weight", "nan", "x.wav"], "not a finite number: 'nan'"),
     (["transcribe", "--word-bonus", "inf", "x.wav"], "not a finite number: 'inf'"),
-    (["transcribe", "--char-lm-weight", "-0.5", "x.wav"], "must be >= 0, got -0.5"),
+    (["transcribe", "--char-lm-weight", "-0.5", "x.wav"], "must lie in [0, 1000], got -0.5"),
     (["listen", "--lm-weight", "nan"], "not a finite number"),
     (["eval", "recognizer", "--manifest", "m.jsonl", "--lm-weight", "nan"], "not a finite number"),
     (["tune", "fusion", "--model", "m", "--lm", "l", "--manifest", "x", "--alphas", "0.5", "nan"], "not a finite number"),

@@ -127,7 +127,8 @@ def test_record_rejects_clipped_takes(tmp_path, capsys):
     x = sf.read(src, dtype="float32")[0]
     sf.write(src, np.clip(x, -1, 1), SR, subtype="PCM_16")
     out = tmp_path / "clips"
-    assert main(["record", "android", "--out", str(out), "--input", str(src), "--json", "--vad", "energy"]) == 0
+    # no take kept: exit code 1 (test_review_s51_j)
+    assert main(["record", "android", "--out", str(out), "--input", str(src), "--json", "--vad", "energy"]) == 1
     events = _events(capsys.readouterr().out)
     assert [e["event"] for e in events] == ["rejected", "rejected"]
     assert all(e["reason"].startswith("clipped") for e in events)

@@ -135,7 +135,8 @@ def _one_error(code: int, out: str, err: str) -> str:
     (["eval", "recognizer", "--manifest", "MANIFEST", "--model", DETECTOR],
      f"--model {DETECTOR}: a trigger-word detector, not a speech recogniser"),
     (["listen", "--input", SAMPLE, "--no-partials", "--model", STREAM],
-     f"--model {STREAM}: a streaming speech recogniser, not a speech recogniser"),
+     f"--model {STREAM}: a streaming speech recogniser (chunked, for live partials), not an offline one: pass the "
+     f"one it was made from, {RECOGNIZER}"),
     (["listen", "--input", SAMPLE, "--model", RECOGNIZER, "--stream-model", DETECTOR],
      f"--stream-model {DETECTOR}: a trigger-word detector, not a streaming speech recogniser"),
     (["analyze", "--manifest", "MANIFEST", "--model", "TEXT"], f"--model {CANNOT_LOAD}"),

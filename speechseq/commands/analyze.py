@@ -37,8 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "one symbol an encoder frame)")
     p.add_argument("--beam", type=bounded(int, ge=1), default=8, help="beam width of both searches")
     p.add_argument("--lm", default=None, help="language model (.onnx) for shallow fusion (ctc)")
-    p.add_argument("--lm-weight", type=bounded(float, ge=0), default=0.8, help="alpha")
-    p.add_argument("--word-bonus", type=bounded(float), default=1.0, help="beta, per character")
+    p.add_argument("--lm-weight", type=bounded(float, ge=0, le=1e3), default=0.8,  # transcribe.WEIGHT_MAX
+                   help="alpha")
+    p.add_argument("--word-bonus", type=bounded(float, ge=-1e3, le=1e3), default=1.0, help="beta, per character")
     p.add_argument("--decoder", default=None, help="attention decoder (.onnx), for --system attention")
     p.add_argument("--length-norm", type=bounded(float, ge=0), default=0.7, help="attention: score / length ** this")
     p.add_argument("--worst", type=bounded(int, ge=0), default=10, help="how many of the worst cases to print")
@@ -55,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.beam < 1:
         raise SpeechseqError("--beam must be >= 1")
+    args.split = args.split or None  # '' names no split (an unset variable): every row, where it matched none
     check_model_arg(args.model, None, "--model")  # each file named with its option (three may be given)
     lm = dec = None
     if args.system == "attention":
@@ -72,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         if args.decoder:
             warn("--decoder is not used with --system ctc (give --system attention to analyse the decoder's search)")
-        if args.lm:
+        if args.lm is not None:  # '' too: said as such, not an analysis without the LM asked for
             check_model_arg(args.lm, None, "--lm")
             lm = load_lm(args.lm)
         runner = recognizer_runner(args.model)

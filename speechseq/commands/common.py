@@ -579,9 +579,23 @@ def option_files(*given: tuple[str | None, str | os.PathLike | None, str | None]
             raise
         other = _model_kind(named[0][1])
         option, path, kind = next((g for g in named if g[2] != other), named[0])
-        if other is not None and other != kind:
+        if other == "recognizer-stream" and kind == "recognizer":
+            said = f"{path}: {MODEL_KINDS[other]} (chunked, for live partials), not an offline one: {_offline(path)}"
+        elif other is not None and other != kind:
             said = f"{path}: {MODEL_KINDS[other]}, not {WORD_LM if kind is None else MODEL_KINDS[kind]}"
         raise SpeechseqError(f"{option} {said}" if option else said) from None
+
+
+def _offline(stream: str | os.PathLike) -> str:
+    """What to pass instead of the streaming recogniser `stream` where an offline (whole-utterance) one is read: its
+    offline twin (x.stream.onnx: x.onnx, runtime.onnx.twin_path's naming) where it is there, else the shipped one
+    (it was "a streaming speech recogniser, not a speech recogniser", which named no file to pass)."""
+    import re
+
+    twin = Path(stream).with_name(re.sub(r"\.stream(?=(\.int8)?\.onnx$)", "", Path(stream).name, flags=re.I))
+    if twin.name != Path(stream).name and twin.is_file():
+        return f"pass the one it was made from, {twin}"
+    return f"pass one, such as {MODELS / 'recognizer-en.onnx'}"
 
 
 def _model_kind(path: str | os.PathLike) -> str | None:

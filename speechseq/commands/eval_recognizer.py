@@ -53,8 +53,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="beam width; auto: 64 for lexicon, 8 for beam and beam-lm, as in transcribe")
     p.add_argument("--lm", default=str(MODELS / "lm-en.onnx"), help="character LM (beam-lm; lexicon with "
                                                                         "--char-lm-weight)")
-    p.add_argument("--lm-weight", type=bounded(float, ge=0), default=0.8, help="alpha: weight of log P_lm (beam-lm)")
-    p.add_argument("--word-bonus", type=bounded(float), default=1.0, help="beta: bonus per character (beam-lm)")
+    p.add_argument("--lm-weight", type=bounded(float, ge=0, le=1e3), default=0.8,  # transcribe.WEIGHT_MAX
+                   help="alpha: weight of log P_lm (beam-lm)")
+    p.add_argument("--word-bonus", type=bounded(float, ge=-1e3, le=1e3), default=1.0,
+                   help="beta: bonus per character (beam-lm)")
     p.add_argument("--worst", type=bounded(int, ge=0), default=10, help="rows of the worst-utterance table")
     p.add_argument("--limit", type=bounded(int, ge=1), help="only the first N utterances (default: all)")
     p.add_argument("--threads", type=bounded(int, ge=1), default=1,
@@ -172,6 +174,7 @@ def run(args: argparse.Namespace) -> int:
     from ..runtime.recognizer import Recognizer
 
     args.threads = cpu_threads(args.threads)
+    args.split = args.split or None  # '' names no split (an unset variable): every row, where it matched none
     report = output_file(args.json, "--json", stdout=True)
     if (report is not None and not names_stdout(report) and report.is_file() and Path(args.manifest).is_file()
             and report.samefile(args.manifest)):

@@ -204,6 +204,9 @@ def run(args: argparse.Namespace) -> int:
         raise SpeechseqError(f"{NO_STDIN} (or leave --input out to record from the microphone)")
     if args.input and (args.device is not None or args.samplerate is not None):
         warn("--device and --samplerate choose a microphone: with --input they are ignored")
+    elif args.device == "":  # a part of every name: "more than one input device matches ''"
+        raise SpeechseqError("--device '': an empty name names no device (give its index or a part of its name: "
+                             "--list-devices lists them)")
     if args.background is not None:
         if args.keyword is not None:
             raise SpeechseqError(f"--background records the room, not {args.keyword!r}: give one or the other")
@@ -238,8 +241,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         restore()
         session.finish()
-    session.summary()
-    return 0
+    return session.summary()
 
 
 def lost(item) -> str:
@@ -329,7 +331,8 @@ class _Recording:
     def finish(self) -> None:
         raise NotImplementedError
 
-    def summary(self) -> None:
+    def summary(self) -> int:
+        """Say what the session kept; the command's exit code."""
         raise NotImplementedError
 
 
@@ -460,7 +463,7 @@ class _Takes(_Recording):
         else:
             print(f"not kept ({start:.1f}-{end:.1f} s): {reason}", flush=True)
 
-    def summary(self) -> None:
+    def summary(self) -> int:
         n = len(self.kept)
         notes = ([f"{len(self.again)} already there"] if self.again else []) + (
             [f"{self.rejected} not kept"] if self.rejected else [])
@@ -468,6 +471,12 @@ class _Takes(_Recording):
               f"{' (' + ', '.join(notes) + ')' if notes else ''}", file=sys.stderr)
         if n or self.again:
             print(next_steps(self.args.keyword, self.stem, self.out), file=sys.stderr)
+        elif self.args.input:  # a recording that gave nothing to train on: not a success (it was exit 0)
+            why = (f"{self.rejected} stretch{'es' if self.rejected != 1 else ''} of speech, none kept"
+                   if self.rejected else "no speech was heard in it")
+            warn(f"{self.args.input}: no take of \"{self.args.keyword}\" found ({why})")
+            return 1
+        return 0
 
 
 class _Background(_Recording):
@@ -525,7 +534,7 @@ class _Background(_Recording):
             warn(f"{path}: nothing was heard (no sample above {SILENT_DBFS:g} dBFS): is the microphone muted, or not "
                  "the one you meant (--list-devices, --device)?")
 
-    def summary(self) -> None:
+    def summary(self) -> int:
         seconds = self.written / SAMPLE_RATE
         length = f"{seconds:.1f} s" if seconds < 60 else f"{seconds:.0f} s ({seconds / 60:.1f} min)"
         print(f"speechseq: kept {length} of background in {len(self.kept)} file"
@@ -536,3 +545,4 @@ class _Background(_Recording):
             out = shlex.quote(str(self.out))
             print(f"speechseq: use it as `speechseq train detector ... --backgrounds {out}`, and (15 min or "
                   f"more) as `speechseq eval detector ... --negatives {out} --save-threshold`", file=sys.stderr)
+        return 0

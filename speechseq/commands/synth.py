@@ -17,8 +17,8 @@ import sys
 import time
 
 from ..errors import SpeechseqError
-from ..train.synth_sets import (ENGINE_WEIGHTS, MAX_NEG_RATIO, KeywordSet, SentenceSet, VoiceOptions,  # cheap: the audio
-                                keyword_set, sentence_set)       # stack is imported when they run
+from ..synth_settings import (ENGINE_WEIGHTS, MAX_CLIPS, MAX_NEG_RATIO, MAX_PER_ENGINE, MAX_VARIATIONS, KeywordSet,
+                               SentenceSet, VoiceOptions)
 from .common import HelpFormatter, bounded, output_dir, read_text_file
 
 DESCRIPTION = ("Make synthetic speech for training: a keyword said by every installed voice (plus speed and pitch "
@@ -57,9 +57,9 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
                         description="The keyword by every installed voice, and as many negatives: OUT/positives.jsonl, "
                                     "OUT/negatives.jsonl (what `speechseq train detector --synth OUT` reads).")
     kw.add_argument("--keyword", required=True, type=keyword_arg, help="the word to say, e.g. activate")
-    kw.add_argument("--variations", type=bounded(int, ge=1), default=kw_cfg.variations,
+    kw.add_argument("--variations", type=bounded(int, ge=1, le=MAX_VARIATIONS), default=kw_cfg.variations,
                     help="clips per voice (the first at natural speed and pitch)")
-    kw.add_argument("--min-per-engine", type=bounded(int, ge=0), default=kw_cfg.min_per_engine,
+    kw.add_argument("--min-per-engine", type=bounded(int, ge=0, le=MAX_PER_ENGINE), default=kw_cfg.min_per_engine,
                     help="at least this many positives per engine (engines with few voices get more variations; "
                          "100 made the shipped detectors' data: with espeak-ng's hundreds of voices, the six other "
                          "engines (one to nine voices each) are otherwise 3 to 27 clips each at 3 variations)")
@@ -79,7 +79,7 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
                         description="Sentences of text files by random voices: OUT/train.jsonl and, for the held-out "
                                     "voices, OUT/heldout.jsonl (the recogniser's synthetic corpus).")
     se.add_argument("--text", nargs="+", required=True, help="text files, one sentence a line")
-    se.add_argument("--n", type=bounded(int, ge=1), default=se_cfg.n, help="utterances to make")
+    se.add_argument("--n", type=bounded(int, ge=1, le=MAX_CLIPS), default=se_cfg.n, help="utterances to make")
     se.add_argument("--min-words", type=bounded(int, ge=1), default=se_cfg.min_words,
                     help="shortest sentence (words after normalisation)")
     se.add_argument("--max-words", type=bounded(int, ge=1), default=se_cfg.max_words, help="longest sentence")
@@ -126,6 +126,8 @@ def say(line: str) -> None:
 
 
 def run_keyword(args: argparse.Namespace) -> int:
+    from ..train.synth_sets import keyword_set  # the training code and its audio stack, when the command runs
+
     voices = voices_of(args)
     texts = {f: read_text_file(f, "--text") for f in dict.fromkeys(args.text)}  # each read once: a pipe, only once
     cfg = KeywordSet(args.variations, args.min_per_engine, tuple(args.phrasings), args.neg_ratio, args.alike_words,
@@ -138,6 +140,8 @@ def run_keyword(args: argparse.Namespace) -> int:
 
 
 def run_sentences(args: argparse.Namespace) -> int:
+    from ..train.synth_sets import sentence_set
+
     voices = voices_of(args)
     # each file read once, checked as it is read (a pipe can be read only once), before any work
     texts = {f: read_text_file(f, "--text") for f in dict.fromkeys(args.text)}

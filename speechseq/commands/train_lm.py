@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import SpeechseqError
-from ..train.manifests import EVAL_SPLITS
+from ..splits import EVAL_SPLITS
 from .common import (HelpFormatter, bounded, checked_device, cpu_threads, draws_bars, folder_named, output_dir,
                      present_file, read_text_file, require_torch, seed_arg, warn)
 from .eval_recognizer import plural

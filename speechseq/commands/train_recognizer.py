@@ -30,7 +30,7 @@ from collections import Counter
 from pathlib import Path
 
 from ..errors import SpeechseqError
-from ..train.manifests import EVAL_SPLITS
+from ..splits import EVAL_SPLITS
 from .common import HelpFormatter, bounded, checked_device, draws_bars, output_dir, require_torch, seed_arg, warn
 from .runs import only_run, resumable, run_path, writable_out
 

@@ -35,6 +35,9 @@ DEFAULT_MODEL = MODELS / "recognizer-en.onnx"
 DEFAULT_LEXICON = MODELS / "words-en.npz"
 FORMATS = ("txt", "json", "srt", "vtt")
 LM_WEIGHT, WORD_BONUS = 0.8, 1.0  # --lm-weight, --word-bonus (beam-lm, rescore)
+# the most any decoding weight or bonus may be, either sign: 1e308 overflowed the searches' scores (numpy's
+# RuntimeWarnings, and a decode of nothing or of noise); at 1e3 the LM or the bonus alone decides already
+WEIGHT_MAX = 1e3
 
 
 EXAMPLES = """examples:
@@ -64,9 +67,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="beam width; auto: 64 for the lexicon search, 8 for beam, beam-lm, rescore")
     p.add_argument("--lm", default=str(MODELS / "lm-en.onnx"), help="character LM (beam-lm, rescore; lexicon with "
                                                                   "--char-lm-weight, and --decoder auto)")
-    p.add_argument("--lm-weight", type=bounded(float, ge=0), default=LM_WEIGHT,
-                   help="alpha: weight of log P_lm (beam-lm, rescore)")
-    p.add_argument("--word-bonus", type=bounded(float), default=WORD_BONUS,
+    p.add_argument("--lm-weight", type=bounded(float, ge=0, le=WEIGHT_MAX), default=LM_WEIGHT,
+                   help="alpha: weight of log P_lm (beam-lm, rescore; tuned in models/lm-en.md; listen --decoder "
+                        "beam fuses at the same weights)")
+    p.add_argument("--word-bonus", type=bounded(float, ge=-WEIGHT_MAX, le=WEIGHT_MAX), default=WORD_BONUS,
                    help="beta: bonus per character (beam-lm, rescore)")
     add_lexicon_args(p)
     p.add_argument("--attention-decoder", default=str(MODELS / "decoder-en.onnx"),
@@ -100,13 +104,15 @@ def add_lexicon_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("--decoder lexicon")
     g.add_argument("--lexicon", default=str(DEFAULT_LEXICON),
                    help="word list + word trigram LM (.npz); none: no lexicon")
-    g.add_argument("--word-lm-weight", type=bounded(float, ge=0), default=d.word_weight, help="weight of the word LM's ln P")
-    g.add_argument("--word-insertion-bonus", type=bounded(float), default=d.word_bonus, help="bonus per word")
-    g.add_argument("--oov-penalty", type=bounded(float, ge=0), default=d.oov_penalty,
+    g.add_argument("--word-lm-weight", type=bounded(float, ge=0, le=WEIGHT_MAX), default=d.word_weight,
+                   help="weight of the word LM's ln P")
+    g.add_argument("--word-insertion-bonus", type=bounded(float, ge=-WEIGHT_MAX, le=WEIGHT_MAX), default=d.word_bonus,
+                   help="bonus per word")
+    g.add_argument("--oov-penalty", type=bounded(float, ge=0, le=WEIGHT_MAX), default=d.oov_penalty,
                    help="cost of a word that is not in the lexicon (higher: fewer such words)")
-    g.add_argument("--char-lm-weight", type=bounded(float, ge=0), default=d.char_weight,
+    g.add_argument("--char-lm-weight", type=bounded(float, ge=0, le=WEIGHT_MAX), default=d.char_weight,
                    help="also fuse the character LM --lm with this weight (0: not used)")
-    g.add_argument("--char-bonus", type=bounded(float), default=d.char_bonus,
+    g.add_argument("--char-bonus", type=bounded(float, ge=-WEIGHT_MAX, le=WEIGHT_MAX), default=d.char_bonus,
                    help="bonus per character, with --char-lm-weight only")
 
 
@@ -174,10 +180,14 @@ def lexicon_decode_options(args: argparse.Namespace, tuned: bool = False, option
 
     lm_option, lexicon_option = _said("--lm", options), _said("--lexicon", options)
     if tuned:
+        if options:  # an LM that is not there is left out, but '' or '-' names none: said, not left out in silence
+            unnamed_model(args.lm, "--lm")
         lm = load_lm(args.lm, args.threads, lm_option) if Path(args.lm).is_file() else None
         return tuned_lexicon_options(Path(args.lexicon), lm, args.beam_size, lexicon_option)
     lm = None
     if args.char_lm_weight != 0:
+        if options:
+            unnamed_model(args.lm, "--lm")
         if not Path(args.lm).is_file():
             raise SpeechseqError(f"{args.lm}: no such model file (pass --lm PATH, or --char-lm-weight 0)")
         lm = load_lm(args.lm, args.threads, lm_option)
@@ -351,6 +361,10 @@ def resolve_decoder(args: argparse.Namespace, options: bool = True) -> bool:
     if args.decoder == "auto":
         from ..runtime.text_decoder import best_available
 
+        if options:  # a file that is not there is left out, but '' or '-' names none: said, not left out in silence
+            unnamed_model(args.lm, "--lm")
+            unnamed_model(args.attention_decoder, "--attention-decoder")
+
         with model_files(args, options):  # it opens the recogniser and the attention decoder
             args.decoder = best_available(args.model, args.lm, args.attention_decoder)
     return False
@@ -373,6 +387,10 @@ def decoding(args: argparse.Namespace, tuned: bool, commands, asked: str, option
         with option_file(_said("--model", options), args.model, "recognizer"):
             rec = Recognizer(args.model, threads=args.threads)
     else:  # the text side (speechseq.runtime.text_decoder): LM fusion, attention rescoring
+        if options:  # '' or '-': said as such, not as ": no such model file"
+            unnamed_model(args.lm, "--lm")
+            if args.decoder == "rescore":
+                unnamed_model(args.attention_decoder, "--attention-decoder")
         if commands is not None:
             picked = (f"--decoder auto picks {args.decoder} here, without a lexicon" if asked == "auto"
                       else f"not {args.decoder}")
@@ -474,9 +492,19 @@ def check_model_arg(path: str, default: Path | None, option: str) -> None:
     p = Path(path)
     if p.is_file():
         return
+    unnamed_model(path, option)
     if default is not None and path == str(default) and not p.is_dir():
         raise SpeechseqError(f"pass {option} PATH: {no_shipped('no ' + default.name, default.parent)}")
     raise SpeechseqError(f"{missing_model(p)} (pass {option} PATH)")
+
+
+def unnamed_model(path: str, option: str) -> None:
+    """A one-line error where the path `option` gives names no model file at all: '' (an unset variable; Path('') is
+    the working folder, said as ".: is a directory") or '-' (standard input, which was said as "no such model file")."""
+    if not path:
+        raise SpeechseqError(f"{option} '': an empty path names no model file")
+    if path == "-" and not Path(path).exists():
+        raise SpeechseqError(f"{option} -: a model is not read from standard input; save it to a file and name that")
 
 
 def check_lexicon_arg(lexicon: str, default: Path, decoder: str) -> None:

@@ -16,7 +16,7 @@ import sys
 import warnings
 
 from ..errors import SpeechseqError
-from ..train.manifests import EVAL_SPLITS
+from ..splits import EVAL_SPLITS
 from .analyze import read_outputs, recognizer_runner, said_failed
 from .common import HelpFormatter, bounded, decoder_fits, load_lm, option_file, warn
 from .eval_recognizer import plural
@@ -46,9 +46,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         f"{', '.join(EVAL_SPLITS)}, which are tuned on only when named)")
     p.add_argument("--limit", type=bounded(int, ge=1), default=None, help="first N utterances only (default: all)")
     p.add_argument("--beam", type=bounded(int, ge=1), default=8, help="beam width of the prefix beam search")
-    p.add_argument("--alphas", type=bounded(float, ge=0), nargs="+", default=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
+    p.add_argument("--alphas", type=bounded(float, ge=0, le=1e3), nargs="+",  # transcribe.WEIGHT_MAX
+                   default=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
                    help="LM weights to try")
-    p.add_argument("--betas", type=bounded(float), nargs="+", default=[0.0, 0.5, 1.0, 1.5, 2.0],
+    p.add_argument("--betas", type=bounded(float, ge=-1e3, le=1e3), nargs="+", default=[0.0, 0.5, 1.0, 1.5, 2.0],
                    help="per-character bonuses to try")
     p.add_argument("--attention-decoder", default=None,
                    help="also measure n-best rescoring by this attention decoder at each --attention-weights, at "
@@ -100,8 +101,9 @@ def attention_wer(utts, lm, decoder, weights, alpha: float, beta: float, beam: i
 def tuning_split(manifest: str, split: str | None) -> str | list[str | None] | None:
     """The split(s) of `manifest` to tune on: `split` when named; else every row but those of the evaluation
     splits (Kathleen dev, FSDD test: never tuned on unless named, as `train recognizer` leaves them out), with a
-    warning when some are left out, and an error when nothing else is left."""
-    if split is not None:
+    warning when some are left out, and an error when nothing else is left. An empty `split` names none (an unset
+    variable), as a row's "" does: the default, where it matched no row."""
+    if split:
         return split
     from ..train.manifests import load_manifest
 
@@ -129,6 +131,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.beam < 1:
         raise SpeechseqError("--beam must be >= 1")
+    # each value once, in the order given: one given twice was decoded twice, its row or column printed twice
+    args.alphas, args.betas = list(dict.fromkeys(args.alphas)), list(dict.fromkeys(args.betas))
+    if args.attention_weights is not None:
+        args.attention_weights = list(dict.fromkeys(args.attention_weights))
     if args.attention_weights is not None and not args.attention_decoder:   # was ignored without a word
         raise SpeechseqError("--attention-weights are tried with an --attention-decoder: pass one, or leave them out")
     for path, option in ((args.model, "--model"), (args.lm, "--lm"), (args.attention_decoder, "--attention-decoder")):

@@ -21,6 +21,7 @@ from typing import Any
 import soundfile as sf
 
 from speechseq.errors import SpeechseqError
+from speechseq.splits import EVAL_SPLITS  # the evaluation splits, never trained on (named there for the commands' help)
 
 __all__ = ["Utterance", "EVAL_SPLITS", "FORMATS", "name_pct", "detect_format", "load_manifest", "load_jsonl", "load_csv",
            "load_librispeech", "load_commonvoice", "load_speech_commands", "load_kaldi",
@@ -54,9 +55,6 @@ class Utterance:
         return dict(self.extra).get(key, default)
 
 
-# the splits of evaluation audio, never trained on: Kathleen dev, FSDD and LibriSpeech test, Speech Commands
-# validation and test
-EVAL_SPLITS = ("dev", "test", "validation")
 PATH_KEYS = ("audio_filepath", "path", "audio", "file", "wav", "filename", "wav_filename",
              "audio_path", "filepath")
 TEXT_KEYS = ("text", "transcript", "sentence", "transcription", "normalized_text")

@@ -21,27 +21,22 @@ import random
 import re
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..checks import finite, refuse, whole
 from ..errors import SpeechseqError
-from ..files import text_lines
+from ..files import text_lines, written_atomically
+# the settings live apart, so that a command's parser is built without this module (nor soundfile, nor the engines)
+from ..synth_settings import ENGINE_WEIGHTS, MAX_CLIPS, MAX_NEG_RATIO, KeywordSet, SentenceSet, VoiceOptions
 from ..text import normalize
-from .manifests import EVAL_SPLITS, TEXT_KEYS, json_objects
+from .manifests import TEXT_KEYS, json_objects
 
 if TYPE_CHECKING:
     from .synth import SynthJob, Voice
 
-__all__ = ["ENGINE_WEIGHTS", "VoiceOptions", "KeywordSet", "SentenceSet", "VoicePicker", "keyword_set", "sentence_set",
-           "spoken_forms", "excluded_texts", "is_evaluation_text", "load_sentences", "summary"]
+__all__ = ["ENGINE_WEIGHTS", "MAX_NEG_RATIO", "VoiceOptions", "KeywordSet", "SentenceSet", "VoicePicker", "keyword_set",
+           "sentence_set", "spoken_forms", "excluded_texts", "is_evaluation_text", "load_sentences", "summary"]
 
-# Share of random-voice utterances per engine: espeak-ng has ~800 voices but the least natural
-# sound, so it is not let dominate (see ENVIRONMENT.md: recognisers fail most on it). Its keys are
-# speechseq.train.synth.ENGINES (a test pins the two), named here so that building a parser needs no audio stack.
-ENGINE_WEIGHTS = {"espeak-ng": 0.40, "mbrola": 0.10, "flite": 0.15, "festival": 0.10, "pico": 0.10, "piper": 0.15,
-                  "rhvoice": 0.10}
 # What engines read otherwise than normalize() writes it, so the transcript would not be what was said: digits
 # (espeak-ng's en-gb voices say "one hundred and one"), acronyms, abbreviations normalize leaves as written ("St"
 # saint, "Co." company, "No." number before an amount) and those espeak-ng or flite spell letter by letter ("Jr" J R,
@@ -52,73 +47,6 @@ ENGINE_WEIGHTS = {"espeak-ng": 0.40, "mbrola": 0.10, "flite": 0.15, "festival": 
 # normalize "drive" after a street name ("Elm Dr.").
 _UNSAYABLE = re.compile(r"\d|\b(?:St|Messrs|Ltd|Capt|Lt|Jr|Sr|vs|Sgt|Esq)\b|\b(?:Co|Gen|Col|Rev|Hon|Prof)\."
                         r"|\bNo\.(?=\s*[a-z])|\b(?i:e\.g|i\.e)\b|\b[A-Z]{2,}\b|\bDr\b(?!\.?[ \t]+[A-Z])")
-
-
-@dataclass(frozen=True)
-class VoiceOptions:
-    """Which voices speak, and how much each utterance is varied."""
-
-    engines: tuple[str, ...] | None = None   # None: every installed engine
-    seed: int = 0                            # same seed, same data
-    workers: int = 2                         # parallel synthesis processes
-    speed_min: float = 0.85                  # a variation's speed and pitch factors lie in [speed_min, speed_max]
-    speed_max: float = 1.2
-
-    def __post_init__(self) -> None:
-        # a factor outside [0.25, 4] failed in the synthesis worker (speechseq.train.synth.synthesize), per clip
-        low, high = self.speed_min, self.speed_max
-        refuse("voice options", [
-            ("workers", self.workers, whole(self.workers), "a whole number >= 1"),
-            ("speed_min", low, finite(low) and 0.25 <= low <= 4.0, "a factor in [0.25, 4]"),
-            ("speed_max", high, finite(high) and (not finite(low) or high >= low) and high <= 4.0,
-             "a factor in [speed_min, 4]")])
-
-
-# negatives per positive at most: 1e9 listed billions of negatives and ran out of memory before any was said
-MAX_NEG_RATIO = 100
-
-
-@dataclass(frozen=True)
-class KeywordSet:
-    variations: int = 3                      # clips per voice (the first at natural speed and pitch)
-    # at least this many positives per engine: with espeak-ng's hundreds of voices, the six other engines (one to nine
-    # voices each) are otherwise 3 to 27 clips each at 3 variations (100 made the shipped detectors' data)
-    min_per_engine: int = 100
-    phrasings: tuple[str, ...] = ("{}",)     # how the keyword is said, in turn ({} the keyword; nothing after it)
-    neg_ratio: float = 1.0                   # negatives per positive (at most MAX_NEG_RATIO)
-    alike_words: int = 150                   # distinct sound-alike words (40 % of the negatives)
-    text: tuple[str, ...] = ()               # text files to cut short negative phrases from (25 % of the negatives)
-
-    def __post_init__(self) -> None:
-        # a NaN neg_ratio failed after the voices were listed ("cannot convert float NaN to integer"), no phrasing was
-        # a ZeroDivisionError, a string ('{}') a phrasing per character, and 0 variations with 0 per engine no positive
-        refuse("keyword set settings", [
-            ("variations", self.variations, whole(self.variations), "a whole number >= 1"),
-            ("min_per_engine", self.min_per_engine, whole(self.min_per_engine, 0), "a whole number >= 0"),
-            ("phrasings", self.phrasings, isinstance(self.phrasings, (tuple, list)) and len(self.phrasings) > 0,
-             "a tuple of one template or more"),
-            ("neg_ratio", self.neg_ratio, finite(self.neg_ratio) and 0 <= self.neg_ratio <= MAX_NEG_RATIO,
-             f"a number from 0 to {MAX_NEG_RATIO}"),
-            ("alike_words", self.alike_words, whole(self.alike_words), "a whole number >= 1")])
-
-
-@dataclass(frozen=True)
-class SentenceSet:
-    text: tuple[str, ...]                    # text files, one sentence a line
-    n: int = 4000                            # utterances to make
-    min_words: int = 3
-    max_words: int = 15
-    exclude_manifests: tuple[str, ...] = ()  # JSONL manifests whose texts (of exclude_splits) must not be spoken
-    exclude_splits: tuple[str, ...] = EVAL_SPLITS  # every evaluation split (dev, test, validation)
-
-    def __post_init__(self) -> None:
-        # n 0 made an empty set, and min_words > max_words "no usable sentences" only after every text file was read
-        low, high = self.min_words, self.max_words
-        refuse("sentence set settings", [
-            ("n", self.n, whole(self.n), "a whole number >= 1"),
-            ("min_words", low, whole(low), "a whole number >= 1"),
-            ("max_words", high, whole(high) and (not whole(low) or high >= low),
-             f"a whole number >= min_words ({low!r})")])
 
 
 class VoicePicker:
@@ -167,7 +95,9 @@ def _vary(rng: random.Random, opts: VoiceOptions) -> tuple[float, float]:
 
 
 def _write_manifest(path: Path, rows: list[dict]) -> None:
-    with open(path, "w") as f:
+    """The rows as JSONL, written whole or not at all: an interrupted run left a half file (its last line cut) that
+    the next run, or `train detector --synth`, read as the set."""
+    with written_atomically(path) as tmp, open(tmp, "w") as f:
         for row in rows:
             f.write(json.dumps(row) + "\n")
 
@@ -234,9 +164,10 @@ def keyword_set(keyword: str, out: Path, cfg: KeywordSet = KeywordSet(), voices:
     found = _voices(voices, say)
     count = {e: sum(v.engine == e for v in found) for e in ENGINES}
     phrasings = spoken_forms(keyword, cfg.phrasings)
+    per_voice = [max(cfg.variations, math.ceil(cfg.min_per_engine / count[voice.engine])) for voice in found]
+    _check_size(sum(per_voice), cfg, len(found))
     jobs, extra = [], []
-    for v, voice in enumerate(found):
-        k = max(cfg.variations, math.ceil(cfg.min_per_engine / count[voice.engine]))
+    for v, (voice, k) in enumerate(zip(found, per_voice)):
         for i in range(k):
             speed, pitch = (1.0, 1.0) if i == 0 else _vary(rng, voices)
             # the phrasings in turn, each voice starting one further on: every voice says several
@@ -271,6 +202,17 @@ def keyword_set(keyword: str, out: Path, cfg: KeywordSet = KeywordSet(), voices:
     say(summary("positives", pos))
     say(summary("negatives", neg))
     return pos, neg
+
+
+def _check_size(n_pos: int, cfg: KeywordSet, n_voices: int) -> None:
+    """No keyword set over MAX_CLIPS clips: each option is bounded, but their product with the voices installed can
+    still plan more jobs than memory holds (all are planned before the first clip is made)."""
+    n_neg = int(round(n_pos * cfg.neg_ratio))
+    if n_pos + n_neg > MAX_CLIPS:
+        raise SpeechseqError(
+            f"{n_pos} positives ({n_voices} voice{'s' * (n_voices != 1)} at --variations {cfg.variations}, "
+            f"--min-per-engine {cfg.min_per_engine}) and {n_neg} negatives (--neg-ratio {cfg.neg_ratio:g}) are over "
+            f"the {MAX_CLIPS} clips a set makes at most: lower them, or choose fewer --engines")
 
 
 def read_lines(file_texts: Mapping[str, str] | None) -> Callable[[str | os.PathLike], list[str]]:
