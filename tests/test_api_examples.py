@@ -390,7 +390,7 @@ def test_text_decoder_example():
     ns = run_example(text_decoder, "dec = TextDecoder(", {"log_probs": log_probs, "memory": memory})
     hyp = ns["hyp"]
     assert ns["dec"].opts.kind == "beam-lm" and hyp.text.split()[1:3] == ["on", "the"] and hyp.lm_score < 0
-    assert hyp.score == hyp.ctc_score + 0.5 * hyp.lm_score + 1.0 * len(hyp.tokens)
+    assert hyp.score == hyp.ctc_score + 0.8 * hyp.lm_score + 1.0 * len(hyp.tokens)
 
 
 # -- detector graphs ------------------------------------------------------------------------------------------------

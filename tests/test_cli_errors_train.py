@@ -193,7 +193,7 @@ NO_DATA = ["--positives", "no-such-dir"]  # without the checks: a quick error, n
     (["train", "recognizer", "--manifest", "m.jsonl", "--epochs", "0"], "argument --epochs: must be >= 1, got 0"),
     (["synth", "keyword", "--keyword", ""], "argument --keyword: must be a word or phrase with letters"),
     (["synth", "keyword", "--keyword", "yes", "--neg-ratio", "-1"], "argument --neg-ratio: must lie in [0, 100], got -1"),
-    (["synth", "sentences", "--text", "t.txt", "--n", "-3"], "argument --n: must be >= 1, got -3"),
+    (["synth", "sentences", "--text", "t.txt", "--n", "-3"], "argument --n: must lie in [1, 500000], got -3"),
     (["export", "frontend", "--n-mels", "-4"], "argument --n-mels: must lie in [1, 128], got -4"),
     (["export", "frontend", "--n-mels", "0"], "argument --n-mels: must lie in [1, 128], got 0"),
     # more bands than the 512-point frames' bins fill: a graph with empty filters (features --n-mels refuses it too)

@@ -126,5 +126,6 @@ def test_bad_inputs_are_one_line_and_leave_the_model(synth_data, tmp_path, case)
     last = out.stderr.strip().splitlines()[-1]
     assert last.startswith("detector_end_offsets.py: "), out.stderr
     assert {"no manifest": "no positives.jsonl", "no held-out voice": "no clip of a held-out voice",
-            "empty background": "no background audio", "not a detector": "not a speechseq detector"}[case] in last
+            "empty background": "no background audio",
+            "not a detector": "a language model, not a trigger-word detector"}[case] in last
     assert model.read_bytes() == before

@@ -127,7 +127,7 @@ def test_missing_broken_and_foreign_files_are_model_errors_at_load(tmp_path, mon
     for name in ("bad.onnx", "empty.onnx"):
         with pytest.raises(ModelError, match=f"{name}: cannot load ONNX model"):
             Detector.load([MODELS[1], tmp_path / name])
-    with pytest.raises(ModelError, match="lm-en.onnx: not a speechseq detector"):
+    with pytest.raises(ModelError, match="lm-en.onnx: a language model, not a trigger-word detector"):
         KeywordModel(ROOT / "models" / "lm-en.onnx")
     # detector metadata without a field it needs, or with one of the wrong kind
     meta = read_metadata(MODELS[0])

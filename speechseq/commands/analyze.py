@@ -15,7 +15,8 @@ import json
 import math
 
 from ..errors import SpeechseqError
-from .common import HelpFormatter, bounded, decoder_fits, load_lm, option_file, warn
+from ..runtime.decoding import LM_WEIGHT, WORD_BONUS
+from .common import WEIGHT_MAX, HelpFormatter, bounded, decoder_fits, load_lm, option_file, warn
 
 
 EXAMPLES = """examples:
@@ -37,9 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "one symbol an encoder frame)")
     p.add_argument("--beam", type=bounded(int, ge=1), default=8, help="beam width of both searches")
     p.add_argument("--lm", default=None, help="language model (.onnx) for shallow fusion (ctc)")
-    p.add_argument("--lm-weight", type=bounded(float, ge=0, le=1e3), default=0.8,  # transcribe.WEIGHT_MAX
-                   help="alpha")
-    p.add_argument("--word-bonus", type=bounded(float, ge=-1e3, le=1e3), default=1.0, help="beta, per character")
+    p.add_argument("--lm-weight", type=bounded(float, ge=0, le=WEIGHT_MAX), default=LM_WEIGHT, help="alpha")
+    p.add_argument("--word-bonus", type=bounded(float, ge=-WEIGHT_MAX, le=WEIGHT_MAX), default=WORD_BONUS,
+                   help="beta, per character")
     p.add_argument("--decoder", default=None, help="attention decoder (.onnx), for --system attention")
     p.add_argument("--length-norm", type=bounded(float, ge=0), default=0.7, help="attention: score / length ** this")
     p.add_argument("--worst", type=bounded(int, ge=0), default=10, help="how many of the worst cases to print")

@@ -16,6 +16,7 @@ from typing import TextIO, TypeVar
 from ..errors import SpeechseqError
 from ..files import checked_utf8, read_utf8
 from ..runtime.level import GUARD_RANGE_DB
+from ..runtime.onnx import MODEL_KINDS
 
 _T = TypeVar("_T")
 
@@ -332,15 +333,27 @@ def folder_named(path: str | Path, what: str) -> Path:
 
 def model_paths(given: list[str], option: str | None = "--model") -> list[Path]:
     """Keyword model paths in order, each once: a model named twice would fire twice (said with `option`; None: the
-    path alone, speechseq.load_detector's)."""
+    path alone, speechseq.load_detector's, which checks for an empty one in its own words). '' or '-': unnamed_model's
+    error."""
     out: list[Path] = []
     for raw in given:
+        if option is not None:  # Path('') is '.', said as ".: is a directory" once checked
+            unnamed_model(str(raw), option)
         p = Path(raw)
         if any(p.resolve() == q.resolve() for q in out):
             warn(f"{option + ' ' if option else ''}{raw}: given more than once; used once")
             continue
         out.append(p)
     return out
+
+
+def unnamed_model(path: str, option: str) -> None:
+    """A one-line error where the path `option` gives names no model file at all: '' (an unset variable; Path('') is
+    the working folder, said as ".: is a directory") or '-' (standard input, which was said as "no such model file")."""
+    if not path:
+        raise SpeechseqError(f"{option} '': an empty path names no model file")
+    if path == "-" and not Path(path).exists():
+        raise SpeechseqError(f"{option} -: a model is not read from standard input; save it to a file and name that")
 
 
 def text_file(path: str, what: str, holds: str = "plain text, one sentence a line") -> Path:
@@ -394,6 +407,14 @@ def print_json_line(obj: dict) -> None:
 def device_arg(arg: str | None) -> int | str | None:
     """--device: an index (digits) or a name substring; None is the system's default input."""
     return int(arg) if arg is not None and arg.isdigit() else arg
+
+
+def named_device(arg: str | None) -> None:
+    """A one-line error for --device '' (an unset variable), said before any work: '' is a part of every name ("more
+    than one input device matches ''", or "no input device ''" once the models had loaded)."""
+    if arg == "":
+        raise SpeechseqError("--device '': an empty name names no device (give its index or a part of its name: "
+                             "--list-devices lists them)")
 
 
 def print_input_devices() -> int:
@@ -472,6 +493,12 @@ def progress(it: Iterable, total: int | None = None, desc: str = "", enable: boo
     yield from tqdm(it, total=total, desc=desc, unit="file", file=sys.stderr)
 
 
+# the most any decoding weight or bonus may be, either sign (--lm-weight, --word-bonus, the lexicon search's, tune
+# fusion's --alphas and --betas): 1e308 overflowed the searches' scores (numpy's RuntimeWarnings, and a decode of
+# nothing or of noise); at 1e3 the LM or the bonus alone decides already
+WEIGHT_MAX = 1e3
+
+
 # Default beam widths. The lexicon search gains most from a wide beam (shipped recogniser, Kathleen
 # dev, lexicon + LMs: 46.6 % WER at 8, 42.0 % at 32, 40.9 % at 64; tuning sets 50.9 / 44.2 / 42.3 %),
 # at about 20 / 30 / 40 ms of decoding per second of audio. The listener's final decode must fit in
@@ -530,10 +557,6 @@ def tuned_lexicon_options(path: Path, lm, beam_size: int, option: str | None = "
                          lexicon_options=tuned_options(beam_size, char_lm=lm is not None))
 
 
-# the speechseq models (their metadata's "kind") in words: what a file given to an option that wants another is
-MODEL_KINDS = {"detector": "a trigger-word detector", "recognizer": "a speech recogniser",
-               "recognizer-stream": "a streaming speech recogniser", "lm": "a language model",
-               "attention-decoder": "an attention decoder", "frontend": "a log-mel frontend"}
 WORD_LM = "a word LM file (make one with scripts/train_wordlm.py)"
 
 

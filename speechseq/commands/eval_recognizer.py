@@ -15,11 +15,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..errors import SpeechseqError
-from .common import (HelpFormatter, beam_arg, beam_size, bounded, cpu_threads, lines_out, load_lm, names_stdout,
-                     option_file, output_file, progress, warn, write_report)
-from .transcribe import (DEFAULT_LEXICON, DEFAULT_MODEL, MODELS, add_commands_args, add_lexicon_args, add_vad_arg,
-                         check_lexicon_arg, check_model_arg, command_set, lexicon_decode_options, make_vad,
-                         unread_options)
+from .common import (WEIGHT_MAX, HelpFormatter, beam_arg, beam_size, bounded, cpu_threads, lines_out, load_lm,
+                     names_stdout, option_file, output_file, progress, warn, write_report)
+from .transcribe import (DEFAULT_LEXICON, DEFAULT_MODEL, LM_WEIGHT, MODELS, WORD_BONUS, add_commands_args,
+                         add_lexicon_args, add_vad_arg, check_lexicon_arg, check_model_arg, command_set,
+                         lexicon_decode_options, make_vad, unread_options)
 
 
 EXAMPLES = """examples:
@@ -53,9 +53,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="beam width; auto: 64 for lexicon, 8 for beam and beam-lm, as in transcribe")
     p.add_argument("--lm", default=str(MODELS / "lm-en.onnx"), help="character LM (beam-lm; lexicon with "
                                                                         "--char-lm-weight)")
-    p.add_argument("--lm-weight", type=bounded(float, ge=0, le=1e3), default=0.8,  # transcribe.WEIGHT_MAX
+    p.add_argument("--lm-weight", type=bounded(float, ge=0, le=WEIGHT_MAX), default=LM_WEIGHT,
                    help="alpha: weight of log P_lm (beam-lm)")
-    p.add_argument("--word-bonus", type=bounded(float, ge=-1e3, le=1e3), default=1.0,
+    p.add_argument("--word-bonus", type=bounded(float, ge=-WEIGHT_MAX, le=WEIGHT_MAX), default=WORD_BONUS,
                    help="beta: bonus per character (beam-lm)")
     p.add_argument("--worst", type=bounded(int, ge=0), default=10, help="rows of the worst-utterance table")
     p.add_argument("--limit", type=bounded(int, ge=1), help="only the first N utterances (default: all)")

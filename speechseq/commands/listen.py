@@ -20,15 +20,16 @@ from pathlib import Path
 
 from ..errors import SpeechseqError
 from ..runtime.onnx import check_model_file, twin_path, untagged
-from .common import (LISTEN_LEXICON_BEAM, MODELS, NO_STDIN, HelpFormatter, add_range_arg, beam_arg, beam_size, bounded,
-                     device_arg, guard_range, load_lm, model_paths, names_stdin, no_shipped, option_file, option_files,
-                     print_input_devices, print_json_line, stop_on_sigterm, tuned_lexicon_options, warn)
+from .common import (LISTEN_LEXICON_BEAM, MODELS, NO_STDIN, WEIGHT_MAX, HelpFormatter, add_range_arg, beam_arg,
+                     beam_size, bounded, device_arg, guard_range, load_lm, model_paths, named_device, names_stdin,
+                     no_shipped, option_file, option_files, print_input_devices, print_json_line, stop_on_sigterm,
+                     tuned_lexicon_options, unnamed_model, warn)
 from .transcribe import LM_WEIGHT, WORD_BONUS, add_commands_args, check_lexicon_arg, check_model_arg, command_set
 
 DEFAULT_KEYWORDS = ("activate.onnx", "computer.onnx")
-# --decoder beam fuses the LM at transcribe's beam-lm weights (LM_WEIGHT, WORD_BONUS): listen's own alpha 0.5 was
-# never tuned, and on sets no figure is reported on (Kathleen train-val, synthetic val: 1,698 words) 0.8 made 713
-# word errors to its 754 (session 51)
+# --decoder beam fuses the LM at transcribe's beam-lm weights (LM_WEIGHT, WORD_BONUS: the runtime's): listen's own
+# alpha 0.5 was never tuned, and on sets no figure is reported on (Kathleen train-val, synthetic val: 1,698 words)
+# 0.8 made 713 word errors to its 754 (session 51)
 EXEC_WAIT_S = 10.0  # at exit, the longest wait for --exec commands still running
 END_GRACE_S = 2.0   # commands ended at exit: the time each has to end on its signal before SIGKILL
 CHUNK_MS, LOOKAHEAD_MS = 400.0, 200.0  # --partial-decoder stream's chunk and look-ahead defaults
@@ -90,11 +91,11 @@ def register(sub: argparse._SubParsersAction, models: Path | None = None) -> Non
                                           "twin, NAME.stream.int8.onnx, else NAME.stream.onnx, when present)")
     m.add_argument("--lm", default="auto", help="character LM for the final decode (beam search + fusion): a "
                                                  "path, 'auto' (the shipped lm-en.onnx when present) or 'none'")
-    m.add_argument("--lm-weight", type=bounded(float, ge=0, le=1e3), default=LM_WEIGHT,  # transcribe.WEIGHT_MAX
+    m.add_argument("--lm-weight", type=bounded(float, ge=0, le=WEIGHT_MAX), default=LM_WEIGHT,
                    help="shallow fusion weight (alpha) of --decoder beam, the same as transcribe --decoder "
                         "beam-lm's (tuned in models/lm-en.md; the lexicon search, auto's first choice, takes the "
                         "weights tuned in models/words-en.md)")
-    m.add_argument("--word-bonus", type=bounded(float, ge=-1e3, le=1e3), default=WORD_BONUS,
+    m.add_argument("--word-bonus", type=bounded(float, ge=-WEIGHT_MAX, le=WEIGHT_MAX), default=WORD_BONUS,
                    help="shallow fusion length bonus (beta) of --decoder beam, per character")
     m.add_argument("--decoder", choices=("auto", "greedy", "beam", "lexicon"), default="auto",
                    help="final decoder: lexicon (beam search kept to the words of --lexicon with its word "
@@ -182,6 +183,8 @@ def build_listener(args: argparse.Namespace, options: bool = True):
         check_model_arg(args.model, folder / "recognizer-en.int8.onnx", "--model")
     if args.lm not in ("none", "auto"):
         check_model_arg(args.lm, folder / "lm-en.onnx", "--lm")
+    if args.stream_model is not None:  # '' too, which was left out (its partials made by the final's decoder)
+        unnamed_model(args.stream_model, "--stream-model")
     partial_decoder = args.partial_decoder or ("stream" if args.stream_model else "final")
     if args.stream_model and partial_decoder == "stream" and not args.no_partials:
         check_model_arg(args.stream_model, None, "--stream-model")
@@ -497,6 +500,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.list_devices:
         return print_input_devices()
+    if args.check_input or not args.input:  # a microphone is read
+        named_device(args.device)
     if args.check_input:  # at the --samplerate asked for, and saying why not
         try:
             print(f"speechseq: input device: {check_input(device_arg(args.device), args.samplerate)}", file=sys.stderr)

@@ -25,8 +25,8 @@ from pathlib import Path
 
 from ..errors import SpeechseqError
 from ..files import check_keyword_file
-from .common import (MODELS, NO_STDIN, HelpFormatter, bounded, device_arg, folder_named, names_stdin, output_dir,
-                     print_input_devices, print_json_line, stop_on_sigterm, warn)
+from .common import (MODELS, NO_STDIN, HelpFormatter, bounded, device_arg, folder_named, named_device, names_stdin,
+                     output_dir, print_input_devices, print_json_line, stop_on_sigterm, warn)
 
 SAMPLE_RATE = 16000
 BACKGROUND_FILE_S = 60  # seconds per background file
@@ -204,9 +204,8 @@ def run(args: argparse.Namespace) -> int:
         raise SpeechseqError(f"{NO_STDIN} (or leave --input out to record from the microphone)")
     if args.input and (args.device is not None or args.samplerate is not None):
         warn("--device and --samplerate choose a microphone: with --input they are ignored")
-    elif args.device == "":  # a part of every name: "more than one input device matches ''"
-        raise SpeechseqError("--device '': an empty name names no device (give its index or a part of its name: "
-                             "--list-devices lists them)")
+    else:
+        named_device(args.device)
     if args.background is not None:
         if args.keyword is not None:
             raise SpeechseqError(f"--background records the room, not {args.keyword!r}: give one or the other")

@@ -110,18 +110,19 @@ def manifest_arg(text: str) -> str:
 
 def _selected(args: argparse.Namespace) -> list[tuple[str, str | None]]:
     """Each --manifest's path and the split taken of it: its own @SPLIT, else --split, else None (every row but
-    those of the evaluation splits)."""
+    those of the evaluation splits). An empty --split names none (an unset variable), as tune fusion's: the default,
+    where it took the rows of split '' ("no utterances")."""
     picked = [manifest_split(m) for m in args.manifest]
-    return [(path, args.split if split is None else split) for path, split in picked]
+    return [(path, (args.split or None) if split is None else split) for path, split in picked]
 
 
 def _val_selected(args: argparse.Namespace) -> tuple[str, str | None] | None:
     """--val-manifest's path and the split taken of it: its own @SPLIT, else --val-split, else None (every row but
-    those of the evaluation splits); None without --val-manifest."""
+    those of the evaluation splits; an empty --val-split too, as --split); None without --val-manifest."""
     if not args.val_manifest:
         return None
     path, split = manifest_split(args.val_manifest, "--val-manifest")
-    return path, args.val_split if split is None else split
+    return path, (args.val_split or None) if split is None else split
 
 
 def _sources(args: argparse.Namespace) -> dict:
@@ -281,10 +282,10 @@ def _stamp(manifest: str) -> str:
 def _val_split_used(args: argparse.Namespace) -> None:
     """--val-split names a split of --val-manifest: without one it would be ignored, and beside its own @SPLIT one of
     the two would be."""
-    if args.val_split is not None and not args.val_manifest:
+    if args.val_split and not args.val_manifest:   # '': the default, as --split's
         raise SpeechseqError(f"--val-split {args.val_split} needs --val-manifest (without it, validation is held out "
                              "of the training manifests' rows)")
-    if args.val_split is not None and manifest_split(args.val_manifest, "--val-manifest")[1] is not None:
+    if args.val_split and manifest_split(args.val_manifest, "--val-manifest")[1] is not None:
         raise SpeechseqError(f"--val-split {args.val_split}: --val-manifest {args.val_manifest} names its split "
                              "already; give one of them")
 

@@ -27,17 +27,19 @@ from pathlib import Path
 
 from ..errors import SpeechseqError
 from ..files import one_line
-from .common import (IMAGE_SUFFIXES, MODELS, HelpFormatter, beam_arg, beam_size, bounded, cpu_threads, decoder_fits,
-                     expand_inputs, beside_bars, load_lexicon_arg, load_lm, names_stdout, no_shipped, option_file,
-                     option_files, output_dir, output_file, print_json_line, tuned_lexicon_options, warn, write_report)
+from ..runtime.decoding import LM_WEIGHT, WORD_BONUS  # --lm-weight, --word-bonus (beam-lm, rescore): the tuned ones
+from .common import (IMAGE_SUFFIXES, MODELS, WEIGHT_MAX, HelpFormatter, beam_arg, beam_size, bounded, cpu_threads,
+                     decoder_fits, expand_inputs, beside_bars, load_lexicon_arg, load_lm, names_stdout, no_shipped,
+                     option_file, option_files, output_dir, output_file, print_json_line, tuned_lexicon_options,
+                     unnamed_model, warn, write_report)
 
 DEFAULT_MODEL = MODELS / "recognizer-en.onnx"
 DEFAULT_LEXICON = MODELS / "words-en.npz"
 FORMATS = ("txt", "json", "srt", "vtt")
-LM_WEIGHT, WORD_BONUS = 0.8, 1.0  # --lm-weight, --word-bonus (beam-lm, rescore)
-# the most any decoding weight or bonus may be, either sign: 1e308 overflowed the searches' scores (numpy's
-# RuntimeWarnings, and a decode of nothing or of noise); at 1e3 the LM or the bonus alone decides already
-WEIGHT_MAX = 1e3
+# the most --command-bound may be (nats per character; the default, MAX_DEFICIT, is 2). At 100 every utterance
+# measured takes a phrase, as at 1e308 (home.txt or the ten digits as the list, the shipped recogniser: the best
+# phrase's deficit was at most 87.0 on Kathleen's 131 dev sentences, 15.6 on 300 FSDD digits, 10.4 on 3 s of silence)
+COMMAND_BOUND_MAX = 100.0
 
 
 EXAMPLES = """examples:
@@ -129,10 +131,10 @@ def add_commands_args(p: argparse.ArgumentParser, around: bool = False) -> None:
                         "of them is written as that phrase (its words as the recogniser spells them: '5' as 'five', "
                         f"lower case), timed on the audio{kept}; any other as the decoder spells it (README, "
                         "Commands)")
-    g.add_argument("--command-bound", type=bounded(float, ge=0), default=MAX_DEFICIT,
+    g.add_argument("--command-bound", type=bounded(float, ge=0, le=COMMAND_BOUND_MAX), default=MAX_DEFICIT,
                    help="how far below the audio's own best spelling a phrase may score and still be taken, in nats "
                         "per character: higher takes more phrases, and more wrong ones (scripts/eval_commands.py "
-                        "measures both)")
+                        f"measures both); at most {COMMAND_BOUND_MAX:g}")
 
 
 def command_set(args: argparse.Namespace, options: bool = True):
@@ -496,15 +498,6 @@ def check_model_arg(path: str, default: Path | None, option: str) -> None:
     if default is not None and path == str(default) and not p.is_dir():
         raise SpeechseqError(f"pass {option} PATH: {no_shipped('no ' + default.name, default.parent)}")
     raise SpeechseqError(f"{missing_model(p)} (pass {option} PATH)")
-
-
-def unnamed_model(path: str, option: str) -> None:
-    """A one-line error where the path `option` gives names no model file at all: '' (an unset variable; Path('') is
-    the working folder, said as ".: is a directory") or '-' (standard input, which was said as "no such model file")."""
-    if not path:
-        raise SpeechseqError(f"{option} '': an empty path names no model file")
-    if path == "-" and not Path(path).exists():
-        raise SpeechseqError(f"{option} -: a model is not read from standard input; save it to a file and name that")
 
 
 def check_lexicon_arg(lexicon: str, default: Path, decoder: str) -> None:

@@ -18,7 +18,7 @@ import warnings
 from ..errors import SpeechseqError
 from ..splits import EVAL_SPLITS
 from .analyze import read_outputs, recognizer_runner, said_failed
-from .common import HelpFormatter, bounded, decoder_fits, load_lm, option_file, warn
+from .common import WEIGHT_MAX, HelpFormatter, bounded, decoder_fits, load_lm, option_file, warn
 from .eval_recognizer import plural
 
 ATTENTION_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)  # --attention-weights' default
@@ -46,11 +46,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         f"{', '.join(EVAL_SPLITS)}, which are tuned on only when named)")
     p.add_argument("--limit", type=bounded(int, ge=1), default=None, help="first N utterances only (default: all)")
     p.add_argument("--beam", type=bounded(int, ge=1), default=8, help="beam width of the prefix beam search")
-    p.add_argument("--alphas", type=bounded(float, ge=0, le=1e3), nargs="+",  # transcribe.WEIGHT_MAX
-                   default=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
-                   help="LM weights to try")
-    p.add_argument("--betas", type=bounded(float, ge=-1e3, le=1e3), nargs="+", default=[0.0, 0.5, 1.0, 1.5, 2.0],
-                   help="per-character bonuses to try")
+    p.add_argument("--alphas", type=bounded(float, ge=0, le=WEIGHT_MAX), nargs="+",
+                   default=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0], help="LM weights to try")
+    p.add_argument("--betas", type=bounded(float, ge=-WEIGHT_MAX, le=WEIGHT_MAX), nargs="+",
+                   default=[0.0, 0.5, 1.0, 1.5, 2.0], help="per-character bonuses to try")
     p.add_argument("--attention-decoder", default=None,
                    help="also measure n-best rescoring by this attention decoder at each --attention-weights, at "
                         "the best alpha and beta (the recogniser needs an encoder_out output; `transcribe "

@@ -4,7 +4,7 @@ attention maps, and rescoring of a CTC n-best with the decoder and the LM.
     dec = OnnxDecoder("models/decoder-en.onnx")
     step = dec.step_fn(memory)                    # memory (T', E): the recogniser's BiLSTM outputs
     best = attention_beam_search(step, dec.initial_state(), 8, max_len=200)[0]
-    nbest = prefix_beam_search(log_probs, 8, lm=lm, alpha=0.5, beta=1.0)
+    nbest = prefix_beam_search(log_probs, 8, lm=lm, alpha=0.8, beta=1.0)
     top = rescore(nbest, memory, dec, lm, RescoreWeights())[0]
 
 Decoder states are (h (B, L, H), c (B, L, H), context (B, E)) float32 arrays, batch first.

@@ -34,7 +34,8 @@ from ..frontend import FrontendState, StreamingFrontend
 from .detector_graph import GraphSizes, load_graph, merged_session, runtime_graph
 from .graph_merge import prefixed
 from .level import GUARD_RANGE_DB, FloorGuard
-from .onnx import ModelError, direct_run, frontend_of, make_session, reading_metadata, session_metadata
+from .onnx import (ModelError, direct_run, frontend_of, make_session, model_kind_error, reading_metadata,
+                   session_metadata)
 
 # load_graph: speechseq.runtime.detector_graph's, the graph KeywordModel runs
 __all__ = ["Detection", "KeywordModel", "KeywordState", "DetectorState", "Detector", "load_graph", "smooth",
@@ -206,7 +207,7 @@ class KeywordModel:
             sizes = GraphSizes({i.name: list(i.shape) for i in self._session.get_inputs()})
         # the outputs named: a few us less per call than None
         if meta.get("kind") != "detector":
-            raise ModelError(f"{path}: not a speechseq detector (metadata kind {meta.get('kind')!r})")
+            raise ModelError(model_kind_error(path, meta.get("kind"), "detector"))
         self.meta = meta
         with reading_metadata(path, "detector"):  # a missing or wrong-typed field: one ModelError naming the file
             self.keyword: str = str(meta["keyword"])

@@ -20,7 +20,7 @@ from .graph_cache import cached
 from .graph_edit import attrs
 from .graph_merge import merge_side_by_side, prefixed
 from .one_stream import one_stream
-from .onnx import ModelError, check_model_file, graph_metadata, make_session
+from .onnx import ModelError, check_model_file, graph_metadata, make_session, model_kind_error
 
 if TYPE_CHECKING:
     from .detector import KeywordModel
@@ -61,7 +61,7 @@ def runtime_graph(path: str | os.PathLike) -> tuple[bytes, tuple[Taps, ...], dic
         make_session(data, 1, name=str(p))  # onnxruntime's checks, now, as where a session is made at load
         meta = graph_metadata(graph, p)
         if meta.get("kind") != "detector":
-            raise ModelError(f"{p}: not a speechseq detector (metadata kind {meta.get('kind')!r})")
+            raise ModelError(model_kind_error(p, meta.get("kind"), "detector"))
         record = {"taps": [asdict(t) for t in taps], "meta": meta, "outputs": [o.name for o in graph.graph.output],
                   "inputs": {v.name: [d.dim_param or (d.dim_value if d.HasField("dim_value") else None)
                                       for d in v.type.tensor_type.shape.dim] for v in graph.graph.input},

@@ -2,7 +2,7 @@
 speechseq.runtime.decoding (batched over a beam), sentence scores and sampling.
 
     lm = OnnxLM("models/lm-en.onnx")
-    hyps = prefix_beam_search(log_probs, 8, lm=lm, alpha=0.5, beta=1.0)
+    hyps = prefix_beam_search(log_probs, 8, lm=lm, alpha=0.8, beta=1.0)
     lm.score("the cat sat")            # log P(text <eos>), natural log
     sample(lm, np.random.default_rng(0), temperature=0.8, prefix="the ")
 

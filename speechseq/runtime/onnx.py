@@ -19,13 +19,27 @@ from ..errors import SpeechseqError
 
 __all__ = ["METADATA_KEY", "ModelError", "make_session", "read_metadata", "write_metadata", "session_metadata", "jsonable",
            "open_model", "direct_run", "graph_metadata", "twin_path", "untagged", "reading_metadata", "frontend_of",
-           "check_inputs", "check_vocabulary", "check_model_file", "is_checkpoint", "missing_model"]
+           "check_inputs", "check_vocabulary", "check_model_file", "is_checkpoint", "missing_model", "MODEL_KINDS",
+           "model_kind_error"]
 
 METADATA_KEY = "speechseq"
+# the speechseq models (their metadata's "kind") in words: what a file given where another kind is read is
+MODEL_KINDS = {"detector": "a trigger-word detector", "recognizer": "a speech recogniser",
+               "recognizer-stream": "a streaming speech recogniser", "lm": "a language model",
+               "attention-decoder": "an attention decoder", "frontend": "a log-mel frontend"}
 
 
 class ModelError(SpeechseqError):
     """A model file that is missing, unreadable, or not a speechseq model of the expected kind."""
+
+
+def model_kind_error(path: str | os.PathLike, kind: object, wanted: str) -> str:
+    """The one line for a model file whose metadata's `kind` is not `wanted` (a key of MODEL_KINDS): another speechseq
+    model said as what it is ("PATH: a speech recogniser, not a trigger-word detector", as the commands say it); a
+    kind speechseq does not make, named as it is."""
+    if isinstance(kind, str) and kind in MODEL_KINDS and wanted in MODEL_KINDS:   # (damaged metadata: a list, say)
+        return f"{path}: {MODEL_KINDS[kind]}, not {MODEL_KINDS[wanted]}"
+    return f"{path}: not a speechseq {wanted} (metadata kind {kind!r})"
 
 
 def make_session(path: str | os.PathLike | bytes, threads: int = 1, profile_prefix: str | None = None,

@@ -45,8 +45,8 @@ from ..audio import finite_samples, mono_samples
 from ..frontend import FrontendConfig, logmel
 from ..text import CTC_SIZE, VOCAB
 from .command_set import CommandMatch, CommandSet, phrase_frames
-from .decoding import (Hypothesis, LanguageModel, Word, greedy, prefix_beam_search, word_timestamps, words_not_after,
-                       words_not_before)
+from .decoding import (LM_WEIGHT, WORD_BONUS, Hypothesis, LanguageModel, Word, greedy, prefix_beam_search,
+                       word_timestamps, words_not_after, words_not_before)
 from .lexicon import Lexicon
 from .lexicon_search import LexiconOptions, lexicon_beam_search
 from .onnx import (ModelError, check_inputs, check_vocabulary, frontend_of, make_session, reading_metadata,
@@ -122,8 +122,8 @@ class DecodeOptions:
     beam_size: int = 8
     nbest: int = 1                           # hypotheses kept in Result.hypotheses (beam, lexicon)
     lm: LanguageModel | None = None          # character LM: shallow fusion (beam), or with lexicon
-    alpha: float = 0.5                       # beam + lm: LM weight and per-character bonus
-    beta: float = 1.0
+    alpha: float = LM_WEIGHT                 # beam + lm: LM weight and per-character bonus (tuned: decoding's)
+    beta: float = WORD_BONUS
     lexicon: Lexicon | None = None           # "lexicon": runtime.lexicon.load_lexicon(path)
     lexicon_options: LexiconOptions = LexiconOptions()  # its weights (its beam_size is replaced by ours)
     commands: CommandSet | None = None       # a phrase of this list is the text when one is accepted (command_set)

@@ -1,7 +1,7 @@
 """Choosing the decoder that turns CTC log-probs into text: greedy, beam, beam + LM, or beam + LM +
 attention rescoring; and the attention picture.
 
-    dec = TextDecoder(DecodeOptions("beam-lm", lm_weight=0.5, word_bonus=1.0), lm="models/lm-en.onnx")
+    dec = TextDecoder(DecodeOptions("beam-lm", lm_weight=0.8, word_bonus=1.0), lm="models/lm-en.onnx")
     hyp = dec(log_probs)                          # (T', V) -> Hypothesis
     hyp = dec(log_probs, memory)                  # "rescore" needs the encoder outputs (T', E)
 
@@ -18,7 +18,7 @@ import numpy as np
 
 from ..audio import mono_samples
 from ..errors import SpeechseqError
-from .decoding import Hypothesis, greedy, prefix_beam_search
+from .decoding import LM_WEIGHT, WORD_BONUS, Hypothesis, greedy, prefix_beam_search
 
 __all__ = ["DECODERS", "DEFAULT_DECODER", "DecodeOptions", "TextDecoder", "best_available", "rescoring_recognizer",
            "cli_recognizer", "plot_attention_for_file", "encoder_probe", "probe_matches", "PROBE_TOLERANCE",
@@ -37,8 +37,8 @@ RESCORE_SAID = {True: ("--decoder rescore",
 class DecodeOptions:
     kind: str = DEFAULT_DECODER
     beam_size: int = 8
-    lm_weight: float = 0.8          # alpha: shallow fusion (beam-lm, rescore's n-best), tuned on Kathleen dev
-    word_bonus: float = 1.0         # beta, per character (spaces included)
+    lm_weight: float = LM_WEIGHT    # alpha: shallow fusion (beam-lm, rescore's n-best), tuned on Kathleen dev
+    word_bonus: float = WORD_BONUS  # beta, per character (spaces included)
     attention_weight: float = 1.0   # rescore: log P_ctc + alpha log P_lm + beta len + this x log P_att
 
     def __post_init__(self) -> None:
