@@ -67,7 +67,7 @@ from speechseq.errors import SpeechseqError  # noqa: E402
 from speechseq.metrics import threshold_grid, threshold_text  # noqa: E402
 from speechseq.runtime.detector import Detector, settle_steps, smooth, trigger_events  # noqa: E402
 from speechseq.runtime.level import GUARD_RANGE_DB, Limiter  # noqa: E402
-from speechseq.runtime.onnx import read_metadata  # noqa: E402
+from speechseq.runtime.onnx import model_kind_error, read_metadata  # noqa: E402
 from speechseq.train.kwbank import pad_recording  # noqa: E402
 
 BUDGETS = (2.0, 1.0, 0.5, 0.0)
@@ -179,10 +179,13 @@ def extra_sentences(model: Path, synth: Path, cache: Path, gain_db: float = 0.0,
 
 
 def keyword_of(model: Path) -> str:
-    """The keyword of detector `model`, or SystemExit saying what else it is (a recogniser's has none)."""
+    """The keyword of detector `model`, or SystemExit saying what else it is (a recogniser's has none), in the
+    runtime's words ("PATH: a speech recogniser, not a trigger-word detector")."""
     meta = read_metadata(model)
-    if meta.get("kind") != "detector" or "keyword" not in meta:
-        raise SystemExit(f"{model}: not a speechseq detector (metadata kind {meta.get('kind')!r})")
+    if meta.get("kind") != "detector":
+        raise SystemExit(model_kind_error(model, meta.get("kind"), "detector"))
+    if "keyword" not in meta:
+        raise SystemExit(f"{model}: detector metadata without 'keyword'")
     return str(meta["keyword"])
 
 

@@ -139,7 +139,7 @@ def test_bad_input_is_a_clear_error(tmp_path):
     assert not (tmp_path / "c").exists()
     out = script(ROOT / "models" / "recognizer-en.int8.onnx", "--clips", tmp_path / "c")   # was a KeyError traceback
     assert out.returncode != 0 and "Traceback" not in out.stderr, out.stderr
-    assert "recognizer-en.int8.onnx: not a speechseq detector (metadata kind 'recognizer')" in out.stderr
+    assert "recognizer-en.int8.onnx: a speech recogniser, not a trigger-word detector" in out.stderr
     (tmp_path / "f").write_text("x")
     out = script(MODEL, "--clips", tmp_path / "f")
     assert out.returncode != 0 and "not a folder" in out.stderr and "Traceback" not in out.stderr, out.stderr

@@ -139,7 +139,7 @@ def test_bad_input_is_a_clear_error(tmp_path, case):
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode != 0 and "Traceback" not in out.stderr, out.stderr
     says = {"model": "none.onnx", "sentences": "no unseen synthetic sentences", "data": "manifest.jsonl",
-            "recognizer": "recognizer-en.int8.onnx: not a speechseq detector (metadata kind 'recognizer')"}[case]
+            "recognizer": "recognizer-en.int8.onnx: a speech recogniser, not a trigger-word detector"}[case]
     assert says in out.stderr, out.stderr
 
 

@@ -15,11 +15,14 @@ import argparse
 import re
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 from ..errors import SpeechseqError
 from ..synth_settings import (ENGINE_WEIGHTS, MAX_CLIPS, MAX_NEG_RATIO, MAX_PER_ENGINE, MAX_VARIATIONS, KeywordSet,
                                SentenceSet, VoiceOptions)
-from .common import HelpFormatter, bounded, output_dir, read_text_file
+from .common import HelpFormatter, bounded, folder_named, output_dir, read_text_file
 
 DESCRIPTION = ("Make synthetic speech for training: a keyword said by every installed voice (plus speed and pitch "
                "variations) with as many negatives (sound-alikes, ordinary words, short phrases), or sentences by "
@@ -125,6 +128,25 @@ def say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+@contextmanager
+def made_out(path: str) -> Iterator[Path]:
+    """--out made for the block (output_dir); where the block fails and leaves it empty, the folders made for it
+    removed again: a set its checks refuse (over MAX_CLIPS clips, no usable sentence, no engine installed), checked
+    once the voices are listed, left the folder made for it behind, empty (as train lm's held_out does for its OUT)."""
+    wanted = folder_named(path, "--out")
+    made = [p for p in (wanted, *wanted.parents) if not p.exists()]  # deepest first
+    out = output_dir(path, "--out")
+    try:
+        yield out
+    except BaseException:
+        for p in made:
+            try:
+                p.rmdir()
+            except OSError:  # clips made before the failure, another's files: kept, and the folders above it
+                break
+        raise
+
+
 def run_keyword(args: argparse.Namespace) -> int:
     from ..train.synth_sets import keyword_set  # the training code and its audio stack, when the command runs
 
@@ -132,7 +154,8 @@ def run_keyword(args: argparse.Namespace) -> int:
     texts = {f: read_text_file(f, "--text") for f in dict.fromkeys(args.text)}  # each read once: a pipe, only once
     cfg = KeywordSet(args.variations, args.min_per_engine, tuple(args.phrasings), args.neg_ratio, args.alike_words,
                      tuple(args.text))
-    pos, _ = keyword_set(args.keyword, output_dir(args.out, "--out"), cfg, voices, say=say, file_texts=texts)
+    with made_out(args.out) as out:
+        pos, _ = keyword_set(args.keyword, out, cfg, voices, say=say, file_texts=texts)
     if not pos:  # nothing to train on: the run failed, whatever it made of the negatives
         raise SpeechseqError(f"no clip of {args.keyword!r} could be made: every positive synthesis job failed (the "
                              "lines above say why)")
@@ -151,7 +174,8 @@ def run_sentences(args: argparse.Namespace) -> int:
         raise SpeechseqError(f"need --min-words <= --max-words, got {args.min_words}, {args.max_words}")
     cfg = SentenceSet(tuple(args.text), args.n, args.min_words, args.max_words, tuple(args.exclude_manifest),
                       tuple(args.exclude_split))
-    train, held = sentence_set(output_dir(args.out, "--out"), cfg, voices, say=say, file_texts=texts)
+    with made_out(args.out) as out:
+        train, held = sentence_set(out, cfg, voices, say=say, file_texts=texts)
     if not train and not held:
         raise SpeechseqError("no sentence could be made: every synthesis job failed (the lines above say why)")
     return 0

@@ -13,6 +13,7 @@ heldout=true in the keyword manifests and are written only to heldout.jsonl for 
 """
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 import math
@@ -97,9 +98,29 @@ def _vary(rng: random.Random, opts: VoiceOptions) -> tuple[float, float]:
 def _write_manifest(path: Path, rows: list[dict]) -> None:
     """The rows as JSONL, written whole or not at all: an interrupted run left a half file (its last line cut) that
     the next run, or `train detector --synth`, read as the set."""
-    with written_atomically(path) as tmp, open(tmp, "w") as f:
+    with written_atomically(path) as tmp:
+        _write_rows(tmp, rows)
+
+
+def _write_rows(path: Path, rows: list[dict]) -> None:
+    with open(path, "w") as f:
         for row in rows:
             f.write(json.dumps(row) + "\n")
+
+
+def _write_manifests(out: Path, manifests: dict[str, list[dict]]) -> None:
+    """A set's manifests (name -> rows), each written whole to a temporary first, then put in place together: the
+    first named (positives.jsonl, train.jsonl: what a reader takes the set by) removed, the others renamed over theirs,
+    then it. Written one after the other, an interrupt or a failed write between them left the new positives beside
+    the last run's negatives, which `train detector --synth OUT` read as one set (nothing ties the two files). Now a
+    failure while they are written leaves every file as it was; one while they are put in place leaves no first
+    manifest (a set not made, as a reader says it), never a new one beside an old other."""
+    names = list(manifests)
+    with contextlib.ExitStack() as stack:  # left in reverse order: the first named renamed last
+        temporaries = [stack.enter_context(written_atomically(out / name)) for name in names]
+        for tmp, name in zip(temporaries, names):
+            _write_rows(tmp, manifests[name])
+        (out / names[0]).unlink(missing_ok=True)
 
 
 def _rows(jobs: list[SynthJob], paths: list, out: Path, extra: list[dict]) -> list[dict]:
@@ -197,8 +218,7 @@ def keyword_set(keyword: str, out: Path, cfg: KeywordSet = KeywordSet(), voices:
     rows = _rows(jobs, paths, out, extra)
     pos = [r for r in rows if r["label"] == 1]
     neg = [r for r in rows if r["label"] == 0]
-    _write_manifest(out / "positives.jsonl", pos)
-    _write_manifest(out / "negatives.jsonl", neg)
+    _write_manifests(out, {"positives.jsonl": pos, "negatives.jsonl": neg})
     say(summary("positives", pos))
     say(summary("negatives", neg))
     return pos, neg
@@ -363,8 +383,7 @@ def sentence_set(out: Path, cfg: SentenceSet, voices: VoiceOptions = VoiceOption
     rows = _rows(jobs, paths, out, [{}] * len(jobs))
     train = [r for r in rows if not r["heldout"]]
     held = [r for r in rows if r["heldout"]]
-    _write_manifest(out / "train.jsonl", train)
-    _write_manifest(out / "heldout.jsonl", held)
+    _write_manifests(out, {"train.jsonl": train, "heldout.jsonl": held})
     say(summary("train", train))
     say(summary("heldout", held))
     return train, held
