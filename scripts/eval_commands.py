@@ -13,6 +13,7 @@ its own distinct transcripts (normalised), plus the phrases of --extra (one a li
 utterance is scored twice, for each bound on the deficit (speechseq.runtime.command_set):
   in the list:   right (its own phrase, accepted), wrong (another phrase accepted), rejected (none accepted);
   not in it:     the same list without its own phrase: a false accept is any phrase accepted.
+Accepted as CommandSet.match accepts: the deficit within the bound, and the phrase in order (--min-order).
 `--speak FILE` adds a set "spoken": every phrase of FILE said by each of `--voices` (synthetic voices held out of the
 recogniser's training; scripts/bench_listener.py's by default), 0.5 s of quiet around it over a -60 dBFS noise floor,
 made once into `--cache`. Beside it, the free decode's share of utterances exactly right (`--decoder`: lexicon + LMs, as `listen` decodes,
@@ -102,6 +103,10 @@ def main() -> int:
     ap.add_argument("--deficits", type=float, nargs="+", default=[1.0, 1.5, 2.0, 2.2, 2.5, 3.0, 4.0],
                     help="bounds on a phrase's deficit (listen --command-bound, nats per character), a table row "
                          "each (default: 1 1.5 2 2.2 2.5 3 4)")
+    ap.add_argument("--min-order", type=float, default=None,
+                    help="the least a phrase taken scores above itself read backwards, nats per character "
+                         "(default: speechseq.runtime.command_set.MIN_ORDER; 0: only a phrase scoring under its "
+                         "reversal is refused)")
     ap.add_argument("--extra", help="more phrases for every list (one a line), never said in the set")
     ap.add_argument("--decoder", choices=("lexicon", "greedy", "none"), default="lexicon",
                     help="the free decode to compare with (none: skip it; default: lexicon)")
@@ -168,15 +173,20 @@ def _evaluate(args: argparse.Namespace) -> int:
             raise SpeechseqError(f"--set {name}: no utterances (with audio) in {manifest}")
         refs = [normalize(u.text) for u in said]
         phrases = list(dict.fromkeys(refs)) + [p for p in extra if p not in refs]
-        table = CommandSet(phrases)
+        table = CommandSet(phrases) if args.min_order is None else CommandSet(phrases, min_order=args.min_order)
         own = np.array([phrases.index(r) for r in refs])
-        deficits, free_right = [], 0
+        deficits, orders, free_right = [], [], 0
         for f, i in zip(feats, own):
             lp = rec.log_probs(f)
-            deficits.append(table.scores(lp)[1])
+            scores, deficit = table.scores(lp)
+            deficits.append(deficit)
+            # the best phrase's order, and the best other than the one said (CommandSet.match's second test)
+            other = int(np.argmin(np.where(np.arange(len(deficit)) == i, np.inf, deficit)))
+            orders.append([table.order(lp, int(k), float(scores[k])) for k in (np.argmin(deficit), other)])
             if opts is not None:
                 free_right += rec.decode(lp, opts).text == phrases[i]
         d = np.array(deficits)                                    # (utterances, phrases)
+        in_order = np.array(orders) >= table.min_order            # (utterances, 2): best, best other
         best = d.argmin(axis=1)
         rows = np.arange(len(d))
         others = d.copy()
@@ -192,11 +202,11 @@ def _evaluate(args: argparse.Namespace) -> int:
         print("| max deficit | right | wrong | rejected | not in the list: false accepts |")
         print("|---|---|---|---|---|")
         for m in args.deficits:
-            ok = d[rows, best] <= m
+            ok = (d[rows, best] <= m) & in_order[:, 0]
             right = np.mean(ok & (best == own))
             wrong = np.mean(ok & (best != own))
             print(f"| {m:g} | {100 * right:.1f} % | {100 * wrong:.1f} % | {100 * np.mean(~ok):.1f} % | "
-                  f"{100 * np.mean(best_other <= m):.1f} % |")
+                  f"{100 * np.mean((best_other <= m) & in_order[:, 1]):.1f} % |")
     return 0
 
 

@@ -14,6 +14,13 @@ said with an extra word, or in a voice the recogniser hears badly, a little belo
 the silence around a short command costs every phrase the same and would dilute a per-frame figure; on the tuning
 sets a bound per character told the phrases said from the others better at every false-accept rate.) `scripts/eval_commands.py` measures
 both sides for a range of `max_deficit` (README, "Commands").
+
+Noise is no phrase, yet close to some: the recogniser is unsure on every frame of it, so that any spelling costs
+little more than its own best guess (3 s of white noise: "what time is it" at a deficit of 0.08), and where the VAD
+let noise through (the energy VAD: kitchen noise, a fan, a tap) a command came out. What speech has and noise lacks is
+order: a phrase said scores far above the same letters read backwards, noise about the same. So the best phrase is
+also taken only when its `order` (log P(phrase | audio) less log P(phrase reversed | audio), per character) is at
+least `min_order` (MIN_ORDER).
 """
 from __future__ import annotations
 
@@ -28,11 +35,19 @@ from ..errors import SpeechseqError
 from ..files import read_utf8
 from ..text import BLANK, CTC_SIZE, encode, normalize
 
-__all__ = ["CommandMatch", "CommandSet", "ctc_log_likelihoods", "phrase_frames", "MAX_DEFICIT"]
+__all__ = ["CommandMatch", "CommandSet", "ctc_log_likelihoods", "phrase_frames", "MAX_DEFICIT", "MIN_ORDER"]
 
 # The default acceptance bound, nats per character of the phrase: chosen on the tuning sets of README's "Commands"
 # (held-out Kathleen train rows, the Precise not-wake-word phrases), never on its evaluation sets.
 MAX_DEFICIT = 2.0
+# The least a phrase must score above itself read backwards (nats per character) to be taken: noise the VAD let
+# through was taken as a command, at a deficit well within MAX_DEFICIT (README, "Commands"). On 30 minutes of noise
+# (doing_the_dishes.wav, Precise's background recordings, white / pink / brown noise at std 0.003-0.3, steady and in
+# bursts) `transcribe --commands data/commands/home.txt` took 124 phrases with the energy VAD (1 with Silero): the
+# 141 its pieces and runs accepted were in order by -0.29 to 1.12 (recognizer-en.onnx); the Precise not-wake-word
+# phrases taken (a tuning set of MAX_DEFICIT's) by 2.54 and up, and neither tuning set's figures change up to 1.5.
+# 1.25: over all the noise measured, which now gives no command (`listen` after a wake neither).
+MIN_ORDER = 1.25
 # How far (nats) above the least shortfall a stretch of frames may be and still be taken as the one that says a phrase
 # (phrase_frames, the widest such): silence around a phrase costs it a hair, and stays in. With the shipped recogniser
 # (greedy; Silero, the energy VAD and none), home.txt's 28 phrases said by espeak-ng (en-us, en-gb+f3) between 0.5 s
@@ -85,6 +100,17 @@ def phrase_frames(log_probs: np.ndarray, tokens: Sequence[int], slack: float = S
     prefix = _forward(lp[start:], [tokens], every_frame=True)[:, 0]
     end = _least(np.cumsum(best[start:]) - prefix, slack, last=True)
     return start, start + end + 1
+
+
+def scrambled(tokens: Sequence[int]) -> tuple[int, ...] | None:
+    """The token sequence `tokens` in another order, the reference a phrase's `order` is measured against: reversed,
+    or for a palindrome ("wow") rotated by half its length, then by one more each time; None where every order is the
+    same (one letter, or one letter again and again: no order to hear)."""
+    tokens = tuple(int(t) for t in tokens)
+    for other in (tokens[::-1], *(tokens[k:] + tokens[:k] for k in range(len(tokens) // 2, len(tokens)))):
+        if other != tokens:
+            return other
+    return None
 
 
 def _least(cost: np.ndarray, slack: float, last: bool) -> int | None:
@@ -158,9 +184,11 @@ def _ended(alpha: np.ndarray, rows: np.ndarray, ends: np.ndarray, lengths: np.nd
 class CommandMatch:
     """The best phrase for an utterance. text: the phrase as normalised (speechseq.text.normalize); index: its
     place in the list; log_likelihood: log P_ctc(phrase | audio); deficit: (best path log-prob - log_likelihood)
-    per character of the phrase; accepted: deficit <= the set's max_deficit; runner_up: the second-best phrase's deficit
-    (inf when there is none); phrase: the phrase as the list writes it ("Set a timer for 5 minutes" where text is
-    "set a timer for five minutes"), for a caller that compares it with its own list."""
+    per character of the phrase; accepted: deficit <= the set's max_deficit and order >= its min_order; runner_up: the
+    second-best phrase's deficit (inf when there is none); phrase: the phrase as the list writes it ("Set a timer for 5
+    minutes" where text is "set a timer for five minutes"), for a caller that compares it with its own list; order:
+    (log_likelihood - log P_ctc(the phrase reversed | audio)) per character (CommandSet.order; inf for a phrase with
+    no other order; nan where the deficit alone refused it: not measured)."""
 
     text: str
     index: int
@@ -170,6 +198,7 @@ class CommandMatch:
     accepted: bool
     runner_up: float = float("inf")
     phrase: str = ""
+    order: float = float("inf")
 
 
 class CommandSet:
@@ -177,9 +206,11 @@ class CommandSet:
     normalised, as the recogniser spells them; `phrases`: as the list writes them; `longest`: the characters of the
     longest of them, as spelt (what bounds how long saying one can take)."""
 
-    def __init__(self, phrases: Sequence[str], max_deficit: float = MAX_DEFICIT, source: str = "commands") -> None:
-        if not (isinstance(max_deficit, (int, float)) and np.isfinite(max_deficit) and max_deficit >= 0):
-            raise ValueError(f"max_deficit must be a finite number >= 0, got {max_deficit!r}")
+    def __init__(self, phrases: Sequence[str], max_deficit: float = MAX_DEFICIT, source: str = "commands",
+                 min_order: float = MIN_ORDER) -> None:
+        for name, value in (("max_deficit", max_deficit), ("min_order", min_order)):
+            if isinstance(value, bool) or not (isinstance(value, (int, float)) and np.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
         texts: dict[str, str] = {}     # normalised -> as written (the first)
         for i, phrase in enumerate(phrases):
             text = normalize(phrase)
@@ -194,9 +225,11 @@ class CommandSet:
         self._chars = np.array([len(t) for t in self.tokens], np.float64)   # each deficit's denominator
         self.longest = int(self._chars.max())
         self.max_deficit = float(max_deficit)
+        self.min_order = float(min_order)
 
     @classmethod
-    def load(cls, path: str | os.PathLike, max_deficit: float = MAX_DEFICIT) -> CommandSet:
+    def load(cls, path: str | os.PathLike, max_deficit: float = MAX_DEFICIT,
+             min_order: float = MIN_ORDER) -> CommandSet:
         """One phrase a line (UTF-8); blank lines and what follows a '#' are left out."""
         path = Path(path)
         try:
@@ -212,7 +245,7 @@ class CommandSet:
         except ValueError as err:
             raise SpeechseqError(f"{path}: not a text file of phrases ({err})") from None
         lines = [line.split("#", 1)[0].strip() for line in text.splitlines()]
-        return cls([line for line in lines if line], max_deficit, source=str(path))
+        return cls([line for line in lines if line], max_deficit, source=str(path), min_order=min_order)
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -229,12 +262,31 @@ class CommandSet:
         best_path = float(lp.max(axis=1).sum()) if lp.size else 0.0
         return scores, (best_path - scores) / self._chars
 
+    def order(self, log_probs: np.ndarray, index: int, log_likelihood: float | None = None) -> float:
+        """How much better phrase `index` fits the (T, V) CTC log-probs than its own letters in another order
+        (`scrambled`: reversed), per character: (log P(phrase | audio) - log P(reversed | audio)) / its characters;
+        inf for a phrase with no other order, nan where neither fits the frames. `log_likelihood`: the phrase's own,
+        where the caller has it (scores)."""
+        tokens = self.tokens[index]
+        other = scrambled(tokens)
+        if other is None:
+            return float("inf")
+        if log_likelihood is None:
+            mine, theirs = ctc_log_likelihoods(log_probs, [tokens, other])
+        else:
+            mine, theirs = log_likelihood, ctc_log_likelihoods(log_probs, [other])[0]
+        with np.errstate(invalid="ignore"):
+            return float((mine - theirs) / len(tokens))
+
     def match(self, log_probs: np.ndarray) -> CommandMatch:
         """The best phrase for one utterance's (T, V) CTC log-probs (not accepted when it has no frames)."""
         scores, deficits = self.scores(log_probs)
-        order = np.argsort(deficits, kind="stable")
-        i = int(order[0])
-        runner_up = float(deficits[order[1]]) if len(order) > 1 else float("inf")
+        ranked = np.argsort(deficits, kind="stable")
+        i = int(ranked[0])
+        runner_up = float(deficits[ranked[1]]) if len(ranked) > 1 else float("inf")
         deficit = float(deficits[i])
+        close = bool(len(log_probs) > 0 and deficit <= self.max_deficit)
+        # the order only where it decides (one more forward pass, of one phrase)
+        order = self.order(log_probs, i, float(scores[i])) if close else float("nan")
         return CommandMatch(self.texts[i], i, self.tokens[i], float(scores[i]), deficit,
-                            bool(len(log_probs) > 0 and deficit <= self.max_deficit), runner_up, self.phrases[i])
+                            close and order >= self.min_order, runner_up, self.phrases[i], order)
