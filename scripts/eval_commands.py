@@ -116,6 +116,8 @@ def main() -> int:
             ap.error(f"--set {spec!r}: give NAME=MANIFEST[:SPLIT][@KEY=V1,V2]")
     if not args.set and not args.speak:
         ap.error("give --set NAME=MANIFEST (or --speak FILE)")
+    if args.min_order is not None and not 0 <= args.min_order < float("inf"):   # nan too: CommandSet's traceback
+        ap.error(f"--min-order must be a finite number >= 0, got {args.min_order:g}")
 
     from speechseq.errors import SpeechseqError
 

@@ -33,7 +33,7 @@ import numpy as np
 
 from ..errors import SpeechseqError
 from ..files import read_utf8
-from ..text import BLANK, CTC_SIZE, encode, normalize
+from ..text import BLANK, CTC_SIZE, SPACE, VOCAB, encode, normalize
 
 __all__ = ["CommandMatch", "CommandSet", "ctc_log_likelihoods", "phrase_frames", "MAX_DEFICIT", "MIN_ORDER"]
 
@@ -57,6 +57,7 @@ MIN_ORDER = 1.25
 # started 0.37 s from where it is said on the mean (17 of 65 by over 0.2 s, on the keyword), now 0.03 s (none).
 SPAN_SLACK = 1.0
 _BATCH = 256          # phrases scored together (memory: frames x batch x states floats)
+_SILENT = frozenset((SPACE, VOCAB.index("'")))   # symbols said by no sound of their own (scrambled)
 
 
 def ctc_log_likelihoods(log_probs: np.ndarray, phrases: Sequence[Sequence[int]]) -> np.ndarray:
@@ -104,13 +105,20 @@ def phrase_frames(log_probs: np.ndarray, tokens: Sequence[int], slack: float = S
 
 def scrambled(tokens: Sequence[int]) -> tuple[int, ...] | None:
     """The token sequence `tokens` in another order, the reference a phrase's `order` is measured against: reversed,
-    or for a palindrome ("wow") rotated by half its length, then by one more each time; None where every order is the
-    same (one letter, or one letter again and again: no order to hear)."""
+    or where its letters read the same backwards ("wow", and "race car", whose reversal "rac ecar" only moves the
+    space, as the recogniser hears it) rotated by half its length, then by one more each time; None where every
+    order has the same letters (one letter, or one letter again and again: no order to hear)."""
     tokens = tuple(int(t) for t in tokens)
+    letters = _letters(tokens)
     for other in (tokens[::-1], *(tokens[k:] + tokens[:k] for k in range(len(tokens) // 2, len(tokens)))):
-        if other != tokens:
+        if _letters(other) != letters:
             return other
     return None
+
+
+def _letters(tokens: tuple[int, ...]) -> tuple[int, ...]:
+    """`tokens` without the symbols no sound says (spaces, apostrophes): "race car" and "rac ecar" are said alike."""
+    return tuple(t for t in tokens if t not in _SILENT)
 
 
 def _least(cost: np.ndarray, slack: float, last: bool) -> int | None:
