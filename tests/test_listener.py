@@ -784,7 +784,9 @@ class WordsTranscriber(Transcriber):
         self.words = words
 
     def transcribe(self, feats, partial: bool = False):
-        return " ".join(w.word for w in self.words), list(self.words)
+        from speechseq.runtime.recognizer import Result
+
+        return Result(" ".join(w.word for w in self.words), tuple(self.words), ())
 
 
 def test_the_finals_words_stay_inside_the_recording(tiny_models):

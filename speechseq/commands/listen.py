@@ -247,9 +247,9 @@ def build_listener(args: argparse.Namespace, options: bool = True):
 class _Output:
     """Prints events, plays the chime and runs --exec commands (without waiting for them, but at exit)."""
 
-    def __init__(self, args: argparse.Namespace, commands: dict[str, str] | None = None) -> None:
+    def __init__(self, args: argparse.Namespace, commands: bool = False) -> None:
         self.json, self.exec_cmd, self.chime = args.json, args.exec_cmd, args.chime
-        self.commands = commands   # --commands: each phrase as the recogniser spells it -> as the list writes it
+        self.commands = commands   # --commands: each final says the phrase it was taken as (FinalEvent.command)
         self.children: list[tuple[subprocess.Popen, str]] = []   # --exec commands running, each with its text
         self._chime_failed = False
         self._tty = sys.stdout.isatty() and not self.json
@@ -260,12 +260,12 @@ class _Output:
 
         for ev in events:
             final = isinstance(ev, FinalEvent)
-            command = self.commands.get(ev.text) if final and self.commands is not None else None
-            line = str(ev) + (f" ({'command' if command else 'no command'})" if final and self.commands is not None
+            # the match's decision, as transcribe --commands takes it: not a free decode that spells a phrase it refused
+            command = ev.command if final and self.commands else None
+            line = str(ev) + (f" ({'command' if command else 'no command'})" if final and self.commands
                               and ev.text else "")
             if self.json:
-                print_json_line({**ev.to_dict(), "command": command} if final and self.commands is not None
-                                else ev.to_dict())
+                print_json_line({**ev.to_dict(), "command": command} if final and self.commands else ev.to_dict())
             elif self._tty:   # a partial on one row: "\r" + clear line takes back the last row of a wrapped one only
                 sys.stdout.write("\r\033[K" + (_fit(line, ev.text) if isinstance(ev, PartialEvent) else line + "\n"))
                 sys.stdout.flush()
@@ -336,7 +336,7 @@ class _Output:
         import os
 
         env = {**os.environ, "SPEECHSEQ_TEXT": text}
-        if self.commands is not None:   # the phrase of --commands, or empty when none was taken
+        if self.commands:   # the phrase of --commands, or empty when none was taken
             env["SPEECHSEQ_COMMAND"] = command or ""
         try:   # (a session of its own: the terminal's Ctrl+C, sent to its foreground job, stops the listener only,
             # not a command half way through; wait_children ends those still running at exit)
@@ -521,8 +521,7 @@ def run(args: argparse.Namespace) -> int:
         _check_exec(args.exec_cmd)
         _shell_words(args.exec_cmd)
     listener = build_listener(args)
-    commands = listener.transcriber.opts.commands
-    out = _Output(args, dict(zip(commands.texts, commands.phrases)) if commands is not None else None)
+    out = _Output(args, listener.transcriber.opts.commands is not None)
     stop = threading.Event()
     restore, restore_hangup = stop_on_sigterm(stop), _hang_up_with(out)
     try:

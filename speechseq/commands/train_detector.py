@@ -341,6 +341,25 @@ def synthesized(keyword: str, where: Path, engines: tuple[str, ...] | None, text
     return where
 
 
+def synthesized_again(keyword: str, where: Path, meta: dict, out: Path, workers: int) -> Path:
+    """`where` (OUT/synth) on a rerun that finds no positives.jsonl there: a synthesis into it cut short while its
+    manifests were put in place leaves none (train/synth_sets.py _write_manifests), and the rerun took the run for
+    one on other data ("... or delete OUT to start over"). Made again with the options this run's first command
+    synthesized it with (its bank's meta["synthesis"]), the clips already there kept: the same set, which the bank's
+    check of the files then finds, and the run resumes. One line saying what to do where the bank does not record
+    them (a bank made before it did)."""
+    missing = where / "positives.jsonl"
+    asked = meta.get("synthesis")
+    if asked is None:
+        raise SpeechseqError(f"{missing} is missing (a synthesis into {where} cut short leaves none): finish it (the "
+                             f"`speechseq synth keyword --keyword {keyword!r} --out {where}` it was made with, "
+                             f"again) to resume this run, or use a new --out")
+    text = tuple(str(out / f[len("OUT/"):]) if f.startswith("OUT/") else f for f in asked.get("text", []))
+    say(f"{missing} is missing (a synthesis cut short): making the set again as this run's first command did "
+        f"(the clips already there are kept)")
+    return synthesized(keyword, where, tuple(asked["engines"]) if asked.get("engines") else None, text, workers)
+
+
 def run(args: argparse.Namespace) -> int:
     require_torch("training")
 
@@ -395,12 +414,15 @@ def _train(args: argparse.Namespace, out: Path, model_cfg, range_db: float, warp
     # the synthesis options as the bank records them: a rerun of the same command resumes without a word
     asked = {"engines": sorted(set(args.synth_engines)) if args.synth_engines else None,
              "text": [run_path(f, out) for f in args.synth_text]}
+    bank = cached_bank(bank_path) if bank_path.exists() else None
     if auto:
-        if not bank_path.exists():
+        if bank is None:
             synth, synthesizes = [synthesized(args.keyword, made, tuple(args.synth_engines or ()) or None,
                                               tuple(args.synth_text), args.workers)], True
         elif (made / "positives.jsonl").exists():
             synth = [made]  # a rerun: the bank holds their features
+        else:
+            synth = [synthesized_again(args.keyword, made, bank["meta"], out, args.workers)]
     for d in args.synth:   # a folder of another keyword's clips would train a detector of that keyword
         _check_synth_keyword(Path(d), args.keyword)
     for d in synth:
@@ -420,7 +442,6 @@ def _train(args: argparse.Namespace, out: Path, model_cfg, range_db: float, warp
     _given_both_ways(items)
     sources = {"--positives": _resolved(pos, out), "--negatives": _resolved(neg, out),
                "--backgrounds": _resolved(args.backgrounds, out)}
-    bank = cached_bank(bank_path) if bank_path.exists() else None
     if not synthesizes and (args.synth_engines or args.synth_text) and not (
             auto and bank is not None and bank["meta"].get("synthesis") == asked):
         warn("--synth-engines and --synth-text shape the synthesis that runs without --synth and --positives, "

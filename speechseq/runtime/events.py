@@ -61,7 +61,9 @@ class FinalEvent:
     """The utterance after the keyword, decoded whole; empty text when nothing was said.
 
     `start`/`end` bound the recorded audio; `speech_end` is where the VAD last heard speech. Its JSON has "start" too
-    (after issue 6's keys), so that a consumer that keeps the audio finds the recording in it.
+    (after issue 6's keys), so that a consumer that keeps the audio finds the recording in it. `command`: the phrase
+    of the command list (DecodeOptions.commands) the utterance was taken as, as the list writes it, or None (`listen
+    --commands --json` writes it as "command").
     """
 
     text: str
@@ -70,6 +72,7 @@ class FinalEvent:
     start: float
     end: float
     speech_end: float
+    command: str | None = None
 
     def to_dict(self) -> dict:
         return {"event": "final", "text": self.text,

@@ -67,7 +67,7 @@ from .events import Event, FinalEvent, OverrunEvent, PartialEvent, WakeEvent
 from .listener_state import ListenerState, Mode, Recording
 from .onnx import ModelError
 from .partials import settle
-from .recognizer import ONSET_MARGIN_S, DecodeOptions, Recognizer, bound_words, offset_margin
+from .recognizer import ONSET_MARGIN_S, DecodeOptions, Recognizer, Result, bound_words, offset_margin
 from .streaming_recognizer import StreamingRecognizer
 from .vad import EnergyVad, Vad, VadState, load_vad
 
@@ -138,15 +138,23 @@ class Transcriber:
         self._partial_opts = replace(opts, commands=None)   # partial text is spelt freely (transcribe)
         self.frontend = self.recognizer.frontend
 
-    def transcribe(self, feats: np.ndarray, partial: bool = False) -> tuple[str, list[Word]]:
-        """Text and words (seconds from the first frame) of an utterance's features (T, F). partial: of the
-        utterance so far, spelt freely (a command list, DecodeOptions.commands, is for whole utterances: a phrase
-        matched to half a command would be shown, then taken back)."""
+    def transcribe(self, feats: np.ndarray, partial: bool = False) -> Result:
+        """The recogniser's Result of an utterance's features (T, F): its text, words (seconds from the first frame)
+        and, with DecodeOptions.commands, the phrase's match (`taken_phrase` reads it). partial: of the utterance so
+        far, spelt freely (a command list is for whole utterances: a phrase matched to half a command would be shown,
+        then taken back)."""
         if len(feats) == 0:
-            return "", []
+            return Result("", (), ())
         opts = self._partial_opts if partial else self.opts
-        result = self.recognizer.decode(self.recognizer.log_probs(feats), opts)
-        return result.text, list(result.words)
+        return self.recognizer.decode(self.recognizer.log_probs(feats), opts)
+
+
+def taken_phrase(result: Result) -> str | None:
+    """The phrase of DecodeOptions.commands that `result` was taken as, as the list writes it, or None. The match
+    decides, as in `transcribe --commands`: a free decode that spells a phrase the match refused (beyond the deficit
+    bound, or no more in order than its letters reversed: MIN_ORDER) is no command."""
+    command = result.command
+    return command.phrase if command is not None and command.accepted else None
 
 
 class Listener:
@@ -225,8 +233,7 @@ class Listener:
             rec.onset is None or rec.onset >= rec.origin + d.start - self.cfg.again_margin_s)]
         commands = getattr(self.transcriber.opts, "commands", None)
         if again and commands is not None and rec.feats:
-            text, _ = self.transcriber.transcribe(np.concatenate(rec.feats))
-            if text in commands.texts:
+            if taken_phrase(self.transcriber.transcribe(np.concatenate(rec.feats))) is not None:
                 return []
         return again
 
@@ -314,8 +321,8 @@ class Listener:
             rec = replace(rec, early=None)                                  # speech resumed
         if (cfg.early_decode_s is not None and rec.early is None and rec.speech_seen and rec.feats
                 and cfg.early_decode_s <= rec.silence_s < cfg.silence_s):
-            text, words = self.transcriber.transcribe(np.concatenate(rec.feats))
-            rec = replace(rec, early=(rec.speech_end, text, tuple(words)))
+            heard = self.transcriber.transcribe(np.concatenate(rec.feats))
+            rec = replace(rec, early=(rec.speech_end, heard.text, tuple(heard.words), taken_phrase(heard)))
         events: list[Event] = []
         length = rec.samples / SAMPLE_RATE
         done = ((rec.speech_seen and rec.silence_s >= cfg.silence_s) or (not rec.speech_seen and length >= cfg.no_speech_s)
@@ -347,7 +354,7 @@ class Listener:
         # ones after it, found again in the new decode by word alignment).
         old = [w for w in rec.settled if w.end <= n * frame_s - cfg.partial_window_s]
         skip = int(round(old[-1].end / frame_s)) if old else 0
-        _, words = self.transcriber.transcribe(np.concatenate(rec.feats)[skip:n], partial=True)
+        words = self.transcriber.transcribe(np.concatenate(rec.feats)[skip:n], partial=True).words
         words = [replace(w, start=w.start + skip * frame_s, end=w.end + skip * frame_s) for w in words]
         settled, unsettled, text = settle(rec.settled, rec.unsettled, len(old), words)
         return replace(rec, decoded=n, settled=settled, unsettled=unsettled), text
@@ -369,11 +376,13 @@ class Listener:
         rec = state.recording
         if not rec.speech_seen and rec.before is not None:    # woken again, then nothing: what woke it was said
             rec = rec.before
-        text, words = "", []
+        text, words, command = "", [], None
         if rec.early is not None and rec.early[0] == rec.speech_end:
-            text, words = rec.early[1], list(rec.early[2])
+            _, text, early_words, command = rec.early
+            words = list(early_words)
         elif rec.speech_seen and rec.feats:
-            text, words = self.transcriber.transcribe(np.concatenate(rec.feats))
+            heard = self.transcriber.transcribe(np.concatenate(rec.feats))
+            text, words, command = heard.text, list(heard.words), taken_phrase(heard)
         words = self._bounded(words, rec)
         at = rec.stream_time
         time = state.time if produced is None else produced
@@ -382,7 +391,7 @@ class Listener:
         final = FinalEvent(text, tuple(replace(w, start=at(rec.start + w.start), end=at(rec.start + w.end, end=True))
                                        for w in words),
                            time, at(rec.start), min(at(rec.start + rec.samples / SAMPLE_RATE, end=True), time),
-                           at(rec.speech_end, end=True))
+                           at(rec.speech_end, end=True), command)
         return final, replace(state, mode=Mode.LISTENING, recording=None, detector=self.detector.initial_state(),
                               detector_offset=state.time, history=(), detector_gaps=())
 

@@ -41,7 +41,8 @@ class Recording:
     speech_end: float = 0.0
     onset: float | None = None          # where the VAD first heard speech (this clock): no word starts before it
     partial: str = ""
-    early: tuple[float, str, tuple[Word, ...]] | None = None   # (speech_end it covers, text, words)
+    early: tuple[float, str, tuple[Word, ...], str | None] | None = None   # (speech_end it covers, text, words,
+    # the phrase of the command list taken: listener.taken_phrase)
     decoded: int = 0                    # partials: the features ("final") or chunked steps the last decode saw,
     settled: tuple[Word, ...] = ()      # the words two decodes in a row agreed on (times from `start`),
     unsettled: tuple[str, ...] = ()     # and the last decode's words after them
