@@ -118,6 +118,9 @@ def main() -> int:
         ap.error("give --set NAME=MANIFEST (or --speak FILE)")
     if args.min_order is not None and not 0 <= args.min_order < float("inf"):   # nan too: CommandSet's traceback
         ap.error(f"--min-order must be a finite number >= 0, got {args.min_order:g}")
+    bad = [m for m in args.deficits if not 0 <= m < float("inf")]  # < 0, nan: rows where nothing is accepted
+    if bad:
+        ap.error(f"--deficits must be finite numbers >= 0, got {' '.join(f'{m:g}' for m in bad)}")
 
     from speechseq.errors import SpeechseqError
 

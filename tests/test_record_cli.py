@@ -285,7 +285,7 @@ def test_record_background_writes_a_file_a_minute_and_keeps_every_sample(tmp_pat
     assert [sf.info(out / f"background-{i:03d}.wav").duration for i in (4, 5)] == [60.0, 30.0]
     with pytest.raises(SystemExit) as exc:   # a bad option value: a usage error (exit 2), as for every command
         main(["record", "--background", "0", "--out", str(out), "--input", str(src)])
-    assert exc.value.code == 2 and "--background: must be > 0, got 0" in capsys.readouterr().err
+    assert exc.value.code == 2 and "--background: must lie in (0, 1440], got 0" in capsys.readouterr().err
     assert main(["record", "android", "--background", "1", "--out", str(out), "--input", str(src)]) == 1
     assert "records the room, not 'android'" in capsys.readouterr().err
     assert main(["record", "--out", str(out), "--input", str(src)]) == 1

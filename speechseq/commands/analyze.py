@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        formatter_class=HelpFormatter)
     p.add_argument("--model", required=True, help="recogniser (.onnx)")
     p.add_argument("--manifest", required=True, help="labelled manifest (JSONL, CSV, ...)")
-    p.add_argument("--split", default=None, help="only the rows of this split")
+    p.add_argument("--split", default=None, help="only the rows of this split (default, or '': every row)")
     p.add_argument("--limit", type=bounded(int, ge=1), default=None, help="first N utterances only (default: all)")
     p.add_argument("--system", choices=["ctc", "attention"], default="ctc",
                    help="ctc: prefix beam search (+ LM with --lm); attention: the decoder's own beam search (at most "

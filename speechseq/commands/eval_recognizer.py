@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "and written to --json (its \"interrupted\": true), and exit code 130.",
                        formatter_class=HelpFormatter)
     p.add_argument("--manifest", required=True, help="manifest file or corpus directory")
-    p.add_argument("--split", help="only this split (e.g. dev, test)")
+    p.add_argument("--split", help="only this split (e.g. dev, test; default, or '': every row)")
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="recogniser .onnx")
     p.add_argument("--decoder", choices=("greedy", "beam", "beam-lm", "lexicon"), default="greedy",
                    help="best path; prefix beam search; + character LM shallow fusion; beam search kept to "

@@ -31,6 +31,7 @@ from .common import (MODELS, NO_STDIN, HelpFormatter, bounded, device_arg, folde
 SAMPLE_RATE = 16000
 BACKGROUND_FILE_S = 60  # seconds per background file
 MIN_BACKGROUND_S = 1  # a background file's least length: less at the end of a session is not worth a file
+MAX_BACKGROUND_MIN = 24 * 60  # --background's most: a day of the room (1e300 ran, its progress line 300 digits long)
 MIN_TAKE_S = 0.15  # speechseq.runtime.takes.TakeConfig.min_speech_s: a take must be allowed to be longer
 SILENT_DBFS = -80.0  # a background file that peaks below this heard nothing (a muted microphone: a few 16-bit steps)
 MAX_PAUSE_MS = 60000.0  # --pause-ms' most: a longer pause is no pause between takes
@@ -70,10 +71,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--samplerate", type=bounded(int, ge=8000), help="open the device at this rate, 8000 Hz or more (default: the device's own)")
     src.add_argument("--input", metavar="FILE", help="cut the takes out of this recording instead of a microphone")
     src.add_argument("--max-minutes", type=bounded(float, gt=0), help="stop after this many minutes of audio")
-    src.add_argument("--background", type=bounded(float, gt=0), metavar="MINUTES",
-                     help="instead of takes, record this many minutes of the room as it sounds when you use it "
-                          "(anything but the keyword) into DIR/background-NNN.wav, a file a minute: for train "
-                          "detector --backgrounds, and eval detector --negatives --save-threshold (15 min or more)")
+    src.add_argument("--background", type=bounded(float, gt=0, le=MAX_BACKGROUND_MIN), metavar="MINUTES",
+                     help="instead of takes, record this many minutes (a day at most) of the room as it sounds when "
+                          "you use it (anything but the keyword) into DIR/background-NNN.wav, a file a minute: for "
+                          "train detector --backgrounds, and eval detector --negatives --save-threshold (15 min or "
+                          "more)")
     c = p.add_argument_group("cutting")
     # at most a minute: the file's tail is this pause of silence, held whole (1e300 was a traceback, 1e8 6 GB)
     c.add_argument("--pause-ms", type=bounded(float, gt=0, le=MAX_PAUSE_MS), default=TAKE_DEFAULTS["pause_ms"],

@@ -656,10 +656,11 @@ def _check_synth_keyword(folder: Path, keyword: str) -> None:
     row's text holds this one ("hey robot" clips given for --keyword activate trained an activate.onnx of them)."""
     import json
 
+    _check_synth_finished(folder, keyword)
     try:
         lines = (folder / "positives.jsonl").read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
-        return  # missing or unreadable: said where the clips are read
+        return  # unreadable: said where the clips are read
     texts = []
     for line in lines:
         try:
@@ -673,6 +674,24 @@ def _check_synth_keyword(folder: Path, keyword: str) -> None:
         raise SpeechseqError(f"--synth {folder}: its keyword clips say {' / '.join(map(repr, said))}, not "
                              f"{keyword!r} (made by `speechseq synth keyword --keyword ...` for another keyword): give "
                              "the folder made for this one")
+
+
+def _check_synth_finished(folder: Path, keyword: str) -> None:
+    """One line when a --synth folder holds no finished `synth keyword` set, and what makes or finishes it: it was
+    "DIR/positives.jsonl: no such file or directory", for a folder of clips whose synthesis was cut short too (its
+    manifests are written last, train/synth_sets.py _write_manifests)."""
+    import shlex
+
+    made = f"speechseq synth keyword --keyword {shlex.quote(keyword)} --out {shlex.quote(str(folder))}"
+    if not folder.exists():
+        raise SpeechseqError(f"--synth {folder}: no such folder (`{made}` makes one)")
+    if not folder.is_dir():
+        raise SpeechseqError(f"--synth {folder}: not a folder: give the folder `speechseq synth keyword --out DIR` "
+                             "made")
+    if not (folder / "positives.jsonl").is_file():
+        raise SpeechseqError(f"--synth {folder}: no positives.jsonl there, so no finished `speechseq synth keyword` "
+                             f"set (one cut short leaves none): finish it by running `{made}` again, with the options "
+                             "it was made with (a rerun makes only what is missing)")
 
 
 def _first_spelling(out: Path, meta: dict, keyword: str) -> str:

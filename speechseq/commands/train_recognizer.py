@@ -60,7 +60,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "no split)")
     p.add_argument("--split", help="only this split of every --manifest without its own @SPLIT (a manifest without a "
                    "row of it is an error that names the splits it has); without either, every row but those of "
-                   "the evaluation splits dev, test and validation")
+                   "the evaluation splits dev, test and validation ('': the same as leaving it out)")
     p.add_argument("--repeat", action="append", type=bounded(float, ge=0), metavar="R",
                    help="times each --manifest is used per epoch, in order (default 1 each)")
     p.add_argument("--val-manifest", metavar="PATH[@SPLIT]", type=manifest_arg,

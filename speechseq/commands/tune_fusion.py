@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--manifest", required=True, help="tuning manifest (JSONL, CSV, ...)")
     p.add_argument("--split", default=None,
                    help="only the rows of this split (default: every row but those of the evaluation splits, "
-                        f"{', '.join(EVAL_SPLITS)}, which are tuned on only when named)")
+                        f"{', '.join(EVAL_SPLITS)}, which are tuned on only when named; '': the default)")
     p.add_argument("--limit", type=bounded(int, ge=1), default=None, help="first N utterances only (default: all)")
     p.add_argument("--beam", type=bounded(int, ge=1), default=8, help="beam width of the prefix beam search")
     p.add_argument("--alphas", type=bounded(float, ge=0, le=WEIGHT_MAX), nargs="+",
