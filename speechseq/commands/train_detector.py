@@ -326,7 +326,9 @@ def synthesized(keyword: str, where: Path, engines: tuple[str, ...] | None, text
                 workers: int) -> Path:
     """`where` (OUT/synth): the keyword by every installed voice (of `engines`), with as many negatives (phrases
     of the `text` files among them), as `speechseq synth keyword` makes them with its defaults; clips already
-    there are not made again."""
+    there are not made again. The `engines` in sorted order, as the bank records them (synthesized_again): their
+    order is the voices', which draw the clips' speeds and pitches ("pico flite" made again as "flite pico" was
+    another set)."""
     from ..train.synth_sets import KeywordSet, VoiceOptions, keyword_set
 
     texts = {}
@@ -336,6 +338,7 @@ def synthesized(keyword: str, where: Path, engines: tuple[str, ...] | None, text
         texts[f] = read_text_file(f, "--synth-text")
     say(f"no --synth or --positives: synthesizing \"{keyword}\" and negatives into {where} "
         f"(speechseq synth keyword; a rerun makes only what is missing)")
+    engines = tuple(sorted(set(engines))) if engines else None
     keyword_set(keyword, where, KeywordSet(text=text), VoiceOptions(engines=engines, workers=max(1, workers)), say=say,
                 file_texts=texts)
     return where
@@ -358,6 +361,14 @@ def synthesized_again(keyword: str, where: Path, meta: dict, out: Path, workers:
     say(f"{missing} is missing (a synthesis cut short): making the set again as this run's first command did "
         f"(the clips already there are kept)")
     return synthesized(keyword, where, tuple(asked["engines"]) if asked.get("engines") else None, text, workers)
+
+
+def _synthesized_here(meta: dict) -> bool:
+    """Whether the run whose bank has `meta` trained on OUT/synth (synthesized there, no --synth or --positives): one
+    on other data rerun without them was sent to finish a synthesis it never made. A bank built before the sources
+    were recorded is taken to have."""
+    sources = meta.get("sources")
+    return sources is None or "OUT/synth/positives.jsonl" in sources.get("--positives", [])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -421,8 +432,10 @@ def _train(args: argparse.Namespace, out: Path, model_cfg, range_db: float, warp
                                               tuple(args.synth_text), args.workers)], True
         elif (made / "positives.jsonl").exists():
             synth = [made]  # a rerun: the bank holds their features
-        else:
-            synth = [synthesized_again(args.keyword, made, bank["meta"], out, args.workers)]
+        else:   # made again only for this keyword's run that synthesized it (else same_run says what it holds)
+            same_run(out, bank["meta"], args.keyword, {})
+            if _synthesized_here(bank["meta"]):
+                synth = [synthesized_again(args.keyword, made, bank["meta"], out, args.workers)]
     for d in args.synth:   # a folder of another keyword's clips would train a detector of that keyword
         _check_synth_keyword(Path(d), args.keyword)
     for d in synth:

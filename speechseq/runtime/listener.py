@@ -127,7 +127,8 @@ class ListenerConfig:
 
 
 class Transcriber:
-    """The final, offline decode of a whole utterance: log-mel (T, F) -> text and timed words.
+    """The final, offline decode of a whole utterance: log-mel (T, F) -> a recognizer.Result (text, timed words, the
+    command match).
 
     A thin layer over `speechseq.runtime.recognizer.Recognizer` with fixed decoding options.
     """
