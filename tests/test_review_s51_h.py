@@ -95,11 +95,11 @@ def test_synth_manifests_are_written_whole_or_not_at_all(tmp_path):
     from speechseq.train import synth_sets
 
     path = tmp_path / "positives.jsonl"
-    synth_sets._write_manifest(path, [{"text": "old"}])
+    synth_sets._write_manifests(tmp_path, {"positives.jsonl": [{"text": "old"}]})
     before = path.read_bytes()
     with pytest.raises(TypeError):
-        synth_sets._write_manifest(path, [{"text": "new"}, {"text": object()}])
+        synth_sets._write_manifests(tmp_path, {"positives.jsonl": [{"text": "new"}, {"text": object()}]})
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["positives.jsonl"]
-    synth_sets._write_manifest(path, [{"text": "a"}, {"text": "b"}])
+    synth_sets._write_manifests(tmp_path, {"positives.jsonl": [{"text": "a"}, {"text": "b"}]})
     assert [json.loads(line)["text"] for line in path.read_text().splitlines()] == ["a", "b"]

@@ -576,6 +576,12 @@ def load_lexicon_arg(path: str | os.PathLike, option: str | None = "--lexicon"):
         return load_lexicon(path)
 
 
+def said_with(option: str, options: bool) -> str | None:
+    """How an error names the file `option` gives: with the option (the commands), or alone (None: options=False,
+    speechseq.load_recognizer's and load_listener's, whose caller wrote no option)."""
+    return option if options else None
+
+
 @contextmanager
 def option_file(option: str | None, path: str | os.PathLike, kind: str | None) -> Iterator[None]:
     """Load inside the file `path` that `option` names, a speechseq model of `kind` (None: no ONNX model, a word

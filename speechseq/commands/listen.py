@@ -22,8 +22,8 @@ from ..errors import SpeechseqError
 from ..runtime.onnx import check_model_file, twin_path, untagged
 from .common import (LISTEN_LEXICON_BEAM, MODELS, NO_STDIN, WEIGHT_MAX, HelpFormatter, add_range_arg, beam_arg,
                      beam_size, bounded, device_arg, guard_range, load_lm, model_paths, named_device, names_stdin,
-                     no_shipped, option_file, option_files, print_input_devices, print_json_line, stop_on_sigterm,
-                     tuned_lexicon_options, unnamed_model, warn)
+                     no_shipped, option_file, option_files, print_input_devices, print_json_line, said_with,
+                     stop_on_sigterm, tuned_lexicon_options, unnamed_model, warn)
 from .transcribe import LM_WEIGHT, WORD_BONUS, add_commands_args, check_lexicon_arg, check_model_arg, command_set
 
 DEFAULT_KEYWORDS = ("activate.onnx", "computer.onnx")
@@ -204,7 +204,7 @@ def build_listener(args: argparse.Namespace, options: bool = True):
         lm_path = None
     lm = None
     if lm_path is not None:
-        lm = load_lm(lm_path, option="--lm" if options else None)
+        lm = load_lm(lm_path, option=said_with("--lm", options))
     check_lexicon_arg(args.lexicon, folder / "words-en.npz", args.decoder)
     lexicon = args.decoder == "lexicon" or (args.decoder == "auto" and args.lexicon != "none"
                                             and Path(args.lexicon).is_file())
@@ -216,13 +216,13 @@ def build_listener(args: argparse.Namespace, options: bool = True):
         warn(f"{', '.join(unread)}: not used by --decoder {args.decoder} (here {how}; --decoder beam reads them)")
     if lexicon:
         opts = tuned_lexicon_options(Path(args.lexicon), lm, beam_size(args.beam_size, "lexicon", LISTEN_LEXICON_BEAM),
-                                     "--lexicon" if options else None)
+                                     said_with("--lexicon", options))
     else:
         opts = DecodeOptions(decoder="greedy" if greedy else "beam", beam_size=beam_size(args.beam_size, "beam"),
                              lm=None if greedy else lm, alpha=args.lm_weight, beta=args.word_bonus)
     if commands is not None:   # the final only: partial text is spelt freely (Transcriber.transcribe)
         opts = replace(opts, commands=commands)
-    with option_file("--model" if options else None, model, "recognizer"):
+    with option_file(said_with("--model", options), model, "recognizer"):
         transcriber = Transcriber(model, opts)
     streaming = None
     if not args.no_partials and partial_decoder == "stream":

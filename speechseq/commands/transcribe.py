@@ -30,8 +30,8 @@ from ..files import one_line
 from ..runtime.decoding import LM_WEIGHT, WORD_BONUS  # --lm-weight, --word-bonus (beam-lm, rescore): the tuned ones
 from .common import (IMAGE_SUFFIXES, MODELS, WEIGHT_MAX, HelpFormatter, beam_arg, beam_size, bounded, cpu_threads,
                      decoder_fits, expand_inputs, beside_bars, load_lexicon_arg, load_lm, names_stdout, no_shipped,
-                     option_file, option_files, output_dir, output_file, print_json_line, tuned_lexicon_options,
-                     unnamed_model, warn, write_report)
+                     option_file, option_files, output_dir, output_file, print_json_line, said_with,
+                     tuned_lexicon_options, unnamed_model, warn, write_report)
 
 DEFAULT_MODEL = MODELS / "recognizer-en.onnx"
 DEFAULT_LEXICON = MODELS / "words-en.npz"
@@ -181,7 +181,7 @@ def lexicon_decode_options(args: argparse.Namespace, tuned: bool = False, option
     from ..runtime.lexicon_search import LexiconOptions
     from ..runtime.recognizer import DecodeOptions
 
-    lm_option, lexicon_option = _said("--lm", options), _said("--lexicon", options)
+    lm_option, lexicon_option = said_with("--lm", options), said_with("--lexicon", options)
     if tuned:
         if options:  # an LM that is not there is left out, but '' or '-' names none: said, not left out in silence
             unnamed_model(args.lm, "--lm")
@@ -201,12 +201,6 @@ def lexicon_decode_options(args: argparse.Namespace, tuned: bool = False, option
         raise SpeechseqError(str(err)) from None
     return DecodeOptions(decoder="lexicon", beam_size=args.beam_size, lm=lm,
                          lexicon=load_lexicon_arg(args.lexicon, lexicon_option), lexicon_options=lex_opts)
-
-
-def _said(option: str, options: bool) -> str | None:
-    """How an error names the file `option` gives: with the option (the command), or alone (None: options=False,
-    speechseq.load_recognizer, whose caller wrote no option)."""
-    return option if options else None
 
 
 def _timestamp(t: float, sep: str) -> str:
@@ -382,12 +376,12 @@ def decoding(args: argparse.Namespace, tuned: bool, commands, asked: str, option
 
     args.beam_size = beam_size(args.beam_size, args.decoder)
     if args.decoder in ("greedy", "beam"):
-        with option_file(_said("--model", options), args.model, "recognizer"):
+        with option_file(said_with("--model", options), args.model, "recognizer"):
             rec = Recognizer(args.model, threads=args.threads)
         opts = DecodeOptions(decoder=args.decoder, beam_size=args.beam_size)
     elif args.decoder == "lexicon":
         opts = lexicon_decode_options(args, tuned, options)
-        with option_file(_said("--model", options), args.model, "recognizer"):
+        with option_file(said_with("--model", options), args.model, "recognizer"):
             rec = Recognizer(args.model, threads=args.threads)
     else:  # the text side (speechseq.runtime.text_decoder): LM fusion, attention rescoring
         if options:  # '' or '-': said as such, not as ": no such model file"
@@ -475,7 +469,7 @@ def check_plot_decoder(args: argparse.Namespace, rec) -> None:
 def model_files(args: argparse.Namespace, options: bool = True):
     """common.option_files for the recogniser, LM and attention decoder that transcribe's options name (an error of
     one of them said with its option; options=False: the file alone, as decoding's)."""
-    return option_files(*[(_said(option, options), path, kind) for option, path, kind in (
+    return option_files(*[(said_with(option, options), path, kind) for option, path, kind in (
         ("--model", args.model, "recognizer"), ("--lm", args.lm, "lm"),
         ("--attention-decoder", args.attention_decoder, "attention-decoder"))])
 

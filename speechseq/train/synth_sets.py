@@ -95,13 +95,6 @@ def _vary(rng: random.Random, opts: VoiceOptions) -> tuple[float, float]:
     return round(rng.uniform(opts.speed_min, opts.speed_max), 3), round(rng.uniform(opts.speed_min, opts.speed_max), 3)
 
 
-def _write_manifest(path: Path, rows: list[dict]) -> None:
-    """The rows as JSONL, written whole or not at all: an interrupted run left a half file (its last line cut) that
-    the next run, or `train detector --synth`, read as the set."""
-    with written_atomically(path) as tmp:
-        _write_rows(tmp, rows)
-
-
 def _write_rows(path: Path, rows: list[dict]) -> None:
     with open(path, "w") as f:
         for row in rows:
