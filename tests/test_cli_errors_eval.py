@@ -178,7 +178,7 @@ def test_eval_detector_option_ranges(capsys, option, value, message):
 # 8. record: bad cutting options are usage errors; a failing input leaves no --out folder behind
 @pytest.mark.parametrize("option, value, message", [("--pause-ms", "-1", "must lie in (0, 60000], got -1"),
                                                     ("--max-seconds", "0", "must be > 0.15, got 0"),
-                                                    ("--max-minutes", "0", "must be > 0, got 0")])
+                                                    ("--max-minutes", "0", "must lie in (0, 525600], got 0")])
 def test_record_option_ranges(tmp_path, capsys, option, value, message):
     err = _usage_error(capsys, ["record", "activate", "--out", str(tmp_path / "clips"), "--input", str(SAMPLE),
                                 option, value])

@@ -39,7 +39,7 @@ def _usage_error(argv: list[str], capsys) -> str:
     (["listen", "--silence-ms", "0"], "must be >= 50, got 0"),
     (["listen", "--max-utterance-s", "-1"], "must be >= 1, got -1"),
     (["listen", "--no-speech-s", "0"], "must be > 0, got 0"),
-    (["listen", "--max-minutes", "-1"], "must be > 0, got -1"),
+    (["listen", "--max-minutes", "-1"], "must lie in (0, 525600], got -1"),
     (["listen", "--max-minutes", "x"], "not a number: 'x'"),
     # a device opened at 1 kHz gives audio where no speech survives
     (["listen", "--samplerate", "1000"], "must be >= 8000, got 1000"),

@@ -45,13 +45,12 @@ def test_sigterm_in_mid_command_still_waits_for_its_exec_command(tiny_models, tm
 
 
 def test_a_max_minutes_beyond_any_stream_is_no_limit(tiny_models):  # noqa: F811
-    """--max-minutes 1e307 (any finite number is taken) ended in an OverflowError traceback at the first block: the
-    limit in samples was infinite. A limit no stream reaches stops nothing."""
+    """--max-minutes 1e307 (any finite number was taken) ended in an OverflowError traceback at the first block: the
+    limit in samples was infinite. A limit no stream reaches stops nothing: the most taken, a year (session 52)."""
     base = [*_base(tiny_models), "--fast", "--json", "--no-partials"]
     code, out, err = run(*base)
     assert code == 0 and out.count('"final"') == 1, err
-    for minutes in ("1e307", "1e300"):
-        assert run(*base, "--max-minutes", minutes) == (code, out, err)
+    assert run(*base, "--max-minutes", "525600") == (code, out, err)
 
 
 def test_a_take_limit_beyond_any_stream_is_no_limit(tiny_models):  # noqa: F811

@@ -77,6 +77,7 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".au")
 NO_STDIN = "-: audio is not read from standard input; save it to a file and name that"
+MAX_MINUTES = 365 * 24 * 60  # listen's and record's --max-minutes at most: a year (1e300 was taken, said as such)
 
 
 def names_stdin(raw: str | os.PathLike) -> bool:

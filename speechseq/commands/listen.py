@@ -20,10 +20,10 @@ from pathlib import Path
 
 from ..errors import SpeechseqError
 from ..runtime.onnx import check_model_file, twin_path, untagged
-from .common import (LISTEN_LEXICON_BEAM, MODELS, NO_STDIN, WEIGHT_MAX, HelpFormatter, add_range_arg, beam_arg,
-                     beam_size, bounded, device_arg, guard_range, load_lm, model_paths, named_device, names_stdin,
-                     no_shipped, option_file, option_files, print_input_devices, print_json_line, said_with,
-                     stop_on_sigterm, tuned_lexicon_options, unnamed_model, warn)
+from .common import (LISTEN_LEXICON_BEAM, MAX_MINUTES, MODELS, NO_STDIN, WEIGHT_MAX, HelpFormatter, add_range_arg,
+                     beam_arg, beam_size, bounded, device_arg, guard_range, load_lm, model_paths, named_device,
+                     names_stdin, no_shipped, option_file, option_files, print_input_devices, print_json_line,
+                     said_with, stop_on_sigterm, tuned_lexicon_options, unnamed_model, warn)
 from .transcribe import LM_WEIGHT, WORD_BONUS, add_commands_args, check_lexicon_arg, check_model_arg, command_set
 
 DEFAULT_KEYWORDS = ("activate.onnx", "computer.onnx")
@@ -33,6 +33,7 @@ DEFAULT_KEYWORDS = ("activate.onnx", "computer.onnx")
 EXEC_WAIT_S = 10.0  # at exit, the longest wait for --exec commands still running
 END_GRACE_S = 2.0   # commands ended at exit: the time each has to end on its signal before SIGKILL
 CHUNK_MS, LOOKAHEAD_MS = 400.0, 200.0  # --partial-decoder stream's chunk and look-ahead defaults
+SHELLS = ("sh", "bash", "dash", "zsh", "ksh")  # --exec programs that expand their -c script's $VARIABLEs themselves
 
 
 EXAMPLES = """examples:
@@ -65,7 +66,8 @@ def register(sub: argparse._SubParsersAction, models: Path | None = None) -> Non
                           "idle, but every event may come up to a block later (README, Benchmarks)")
     src.add_argument("--reconnect-s", type=bounded(float, ge=0), default=30.0,
                      help="when the device vanishes, keep trying to reopen it this long (0: exit at once)")
-    src.add_argument("--max-minutes", type=bounded(float, gt=0), help="stop after this many minutes of audio")
+    src.add_argument("--max-minutes", type=bounded(float, gt=0, le=MAX_MINUTES),
+                     help="stop after this many minutes of audio (a year at most)")
     m = p.add_argument_group("models")
     m.add_argument("--keyword-model", action="append", metavar="ONNX",
                    help="a keyword detector (repeat for several; default: the shipped ones)")
@@ -135,8 +137,9 @@ def register(sub: argparse._SubParsersAction, models: Path | None = None) -> Non
     o.add_argument("--exec", dest="exec_cmd", metavar="CMD",
                    help="run CMD (split into words as a shell does, but run without one: no $VARIABLE in it is expanded) "
                         "with the final text as its last argument (also in $SPEECHSEQ_TEXT; with --commands, "
-                        "$SPEECHSEQ_COMMAND holds the phrase taken as the list writes it, empty when none was); with "
-                        "--json, what CMD prints goes to stderr, so that stdout holds JSON lines only. Listening goes "
+                        "$SPEECHSEQ_COMMAND holds the phrase taken as the list writes it, empty when none was; "
+                        "without, it is unset); with --json, what CMD prints goes to stderr, so that stdout holds "
+                        "JSON lines only. Listening goes "
                         f"on while CMD runs (one that fails is said on stderr). Each CMD runs in a session of its own: "
                         f"Ctrl+C stops the listener, not the commands it started; at exit, listen waits up to "
                         f"{EXEC_WAIT_S:g} s for those still running, then ends them (SIGTERM; a second Ctrl+C during "
@@ -338,6 +341,8 @@ class _Output:
         env = {**os.environ, "SPEECHSEQ_TEXT": text}
         if self.commands:   # the phrase of --commands, or empty when none was taken
             env["SPEECHSEQ_COMMAND"] = command or ""
+        else:   # not listen's own (set in the shell that started it), which CMD read as a command taken
+            env.pop("SPEECHSEQ_COMMAND", None)
         try:   # (a session of its own: the terminal's Ctrl+C, sent to its foreground job, stops the listener only,
             # not a command half way through; wait_children ends those still running at exit)
             self.children.append((subprocess.Popen([*shlex.split(self.exec_cmd), text], env=env,
@@ -577,13 +582,33 @@ def _check_exec(cmd: str) -> None:
 
 def _shell_words(cmd: str) -> None:
     """A warning where --exec CMD reads as written for a shell: it runs without one, so `echo "$SPEECHSEQ_TEXT"` printed
-    "$SPEECHSEQ_TEXT" and the text, in silence."""
+    "$SPEECHSEQ_TEXT" and the text, in silence. A shell's -c script is expanded by that shell (the form the warning
+    recommends: `sh -c 'echo "$1"' sh` was warned of); the words after it are still passed as written."""
     import re
 
-    written = [w for w in shlex.split(cmd) if re.search(r"\$(\w|\{)", w)]
+    words = shlex.split(cmd)
+    script = _shell_script(words)
+    written = [w for i, w in enumerate(words) if i != script and re.search(r"\$(\w|\{)", w)]
     if written:
         warn(f"--exec {cmd!r}: run without a shell, so {written[0]!r} is passed as written, not expanded (to have a "
              "shell expand it: --exec \"sh -c '...' sh\", the text then its $1)")
+
+
+def _shell_script(words: list[str]) -> int | None:
+    """The index of the script in `words` when they run a shell (SHELLS, by name, with or without a folder) given -c:
+    the first word after its options (-o NAME and -O NAME take the next word, "--" ends them); None otherwise."""
+    import os
+
+    if not words or os.path.basename(words[0]) not in SHELLS:
+        return None
+    given_c, i = False, 1
+    while i < len(words) and words[i][:1] in ("-", "+") and words[i] not in ("-", "--"):
+        word = words[i]
+        given_c = given_c or (word[0] == "-" and not word.startswith("--") and "c" in word)
+        i += 2 if word in ("-o", "+o", "-O", "+O") else 1
+    if i < len(words) and words[i] == "--":
+        i += 1
+    return i if given_c and i < len(words) else None
 
 
 def _loop(args: argparse.Namespace, listener, out: "_Output", stop: threading.Event) -> int:
@@ -611,8 +636,8 @@ def _loop(args: argparse.Namespace, listener, out: "_Output", stop: threading.Ev
                             if not announced:
                                 announced, lost_at = True, None
                                 _announce(source, listener, args)
-                            # no audio past the limit: a block may end after it (a limit no stream reaches, as
-                            # --max-minutes 1e307's infinite seconds, cuts nothing: it was an OverflowError)
+                            # no audio past the limit: a block may end after it (a limit no stream reaches cuts
+                            # nothing; before --max-minutes was bounded, 1e307's infinite seconds were an OverflowError)
                             if limit_s is not None and state.time + len(item) / SAMPLE_RATE > limit_s:
                                 item = item[: max(0, int(round((limit_s - state.time) * SAMPLE_RATE)))]
                             events, state = listener.step(item, state)

@@ -25,8 +25,8 @@ from pathlib import Path
 
 from ..errors import SpeechseqError
 from ..files import check_keyword_file
-from .common import (MODELS, NO_STDIN, HelpFormatter, bounded, device_arg, folder_named, named_device, names_stdin,
-                     output_dir, print_input_devices, print_json_line, stop_on_sigterm, warn)
+from .common import (MAX_MINUTES, MODELS, NO_STDIN, HelpFormatter, bounded, device_arg, folder_named, named_device,
+                     names_stdin, output_dir, print_input_devices, print_json_line, stop_on_sigterm, warn)
 
 SAMPLE_RATE = 16000
 BACKGROUND_FILE_S = 60  # seconds per background file
@@ -70,7 +70,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--list-devices", action="store_true", help="list input devices and exit")
     src.add_argument("--samplerate", type=bounded(int, ge=8000), help="open the device at this rate, 8000 Hz or more (default: the device's own)")
     src.add_argument("--input", metavar="FILE", help="cut the takes out of this recording instead of a microphone")
-    src.add_argument("--max-minutes", type=bounded(float, gt=0), help="stop after this many minutes of audio")
+    src.add_argument("--max-minutes", type=bounded(float, gt=0, le=MAX_MINUTES),
+                     help="stop after this many minutes of audio (a year at most)")
     src.add_argument("--background", type=bounded(float, gt=0, le=MAX_BACKGROUND_MIN), metavar="MINUTES",
                      help="instead of takes, record this many minutes (a day at most) of the room as it sounds when "
                           "you use it (anything but the keyword) into DIR/background-NNN.wav, a file a minute: for "

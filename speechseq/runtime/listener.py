@@ -16,7 +16,9 @@
 Its final events are those of `speechseq listen --input talk.wav --fast`. Built by hand, Listener(detector,
 transcriber, streaming, vad, cfg) takes what it is given: Transcriber(model) alone decodes greedily ("ern on the
 cictan life" where the command's lexicon search writes "are on the carton life"; load_listener's Transcriber holds
-the lexicon search's DecodeOptions).
+the lexicon search's DecodeOptions). A transcriber of one's own needs `transcribe(feats, partial=False)`, returning a
+recognizer.Result, and `frontend`; its `opts` (DecodeOptions: the command list) is read where it has one, and without
+one there is no command list.
 
 States: LISTENING (only the detectors run: cheap) -> on a wake event, RECORDING from where the
 keyword ended (kept in a short history buffer, so nothing said right after the keyword is lost):
@@ -61,6 +63,7 @@ import numpy as np
 from ..audio import finite_samples, mono_samples
 from ..checks import finite, refuse, whole
 from ..frontend import StreamingFrontend
+from .command_set import CommandSet
 from .decoding import Word
 from .detector import Detection, Detector
 from .events import Event, FinalEvent, OverrunEvent, PartialEvent, WakeEvent
@@ -164,6 +167,8 @@ class Listener:
     def __init__(self, detector: Detector, transcriber: Transcriber, streaming: StreamingRecognizer | None = None,
                  vad: Vad | None = None, cfg: ListenerConfig = ListenerConfig()) -> None:
         # None was taken here and failed at the first step (no attribute 'initial_state'); a stand-in needs only these
+        # (a transcriber's transcribe(feats, partial=False) returns a recognizer.Result; its `opts`, a DecodeOptions, is
+        # read where it has one: without, no command list)
         for name, value, kind, needs in (
                 ("detector", detector, "Detector (speechseq.runtime.detector: Detector.load(paths))",
                  ("initial_state", "step", "flush")),
@@ -232,11 +237,15 @@ class Listener:
         the recording so far is no phrase of the command list (the module's docstring)."""
         again = [d for d in dets if d.start > 0 and (
             rec.onset is None or rec.onset >= rec.origin + d.start - self.cfg.again_margin_s)]
-        commands = getattr(self.transcriber.opts, "commands", None)
-        if again and commands is not None and rec.feats:
+        if again and self._commands() is not None and rec.feats:
             if taken_phrase(self.transcriber.transcribe(np.concatenate(rec.feats))) is not None:
                 return []
         return again
+
+    def _commands(self) -> CommandSet | None:
+        """The transcriber's command list (its DecodeOptions.commands); None without one, or for a transcriber of the
+        caller's own that has no `opts` (the constructor's stand-in needs only transcribe and frontend)."""
+        return getattr(getattr(self.transcriber, "opts", None), "commands", None)
 
     def _vad_start(self, before: np.ndarray) -> VadState:
         """A recording's first VAD state; `before`: the audio before it (what the history holds). The energy VAD's
