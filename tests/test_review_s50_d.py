@@ -107,13 +107,13 @@ def test_end_offset_table_reaches_the_thresholds_above_099_and_export_reads_them
 def test_eval_detector_finds_a_target_threshold_above_a_saturated_negative():
     """eval detector's grid (for --target-fa and --save-threshold) stopped at 0.995: negatives at 0.996 left no
     threshold for the target (no --save-threshold); 0.997 now."""
-    from speechseq.commands.eval_detector import THRESHOLDS
+    from speechseq.commands.eval_detector import thresholds
     from speechseq.metrics import det_curve
     from speechseq.runtime.detector import trigger_events
 
     neg = [np.array([0.01, 0.5, 0.996, 0.9, 0.01])]
     curve = det_curve(np.array([0.9995, 0.998, 0.99]), lambda t: sum(len(trigger_events(p, t, 25, 5)) for p in neg),
-                      1.0, THRESHOLDS)
+                      1.0, thresholds())
     assert curve.threshold_for_fa_rate(0.5) == pytest.approx(0.997)
     assert curve.frr_at_fa_rate(0.5) == pytest.approx(1 / 3)
 

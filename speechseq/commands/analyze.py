@@ -15,7 +15,7 @@ import json
 import math
 
 from ..errors import SpeechseqError
-from ..runtime.decoding import LM_WEIGHT, WORD_BONUS
+from ..runtime.settings import LM_WEIGHT, WORD_BONUS
 from .common import WEIGHT_MAX, HelpFormatter, bounded, decoder_fits, load_lm, option_file, warn
 
 

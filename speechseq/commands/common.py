@@ -15,8 +15,8 @@ from typing import TextIO, TypeVar
 
 from ..errors import SpeechseqError
 from ..files import checked_utf8, read_utf8
-from ..runtime.level import GUARD_RANGE_DB
 from ..runtime.onnx import MODEL_KINDS
+from ..runtime.settings import GUARD_RANGE_DB
 
 _T = TypeVar("_T")
 

@@ -7,14 +7,16 @@ import hashlib
 import sys
 from dataclasses import replace
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ..errors import SpeechseqError
 from ..files import one_line
 from .common import (IMAGE_SUFFIXES, MODELS, HelpFormatter, add_range_arg, bounded, cpu_threads, expand_inputs,
                      guard_range, model_paths, no_shipped, option_files, output_file, print_json_line, warn)
 from .plotting import MaxPool, Pooled, drawable
+
+if TYPE_CHECKING:  # numpy where a file is run: `speechseq --help` builds this parser without it
+    import numpy as np
 
 DEFAULT_MODELS = ("activate.onnx", "computer.onnx")
 
@@ -114,6 +116,8 @@ def detect_file(det, path: Path, chunk_ms: float = 100.0, keep: bool = False):
 
 def detect_blocks(det, blocks, chunk_ms: float = 100.0, keep: bool = False):
     """detect_file over blocks of float32 mono samples at the models' rate (speechseq.detect's arrays too)."""
+    import numpy as np
+
     state = det.initial_state()
     rate = det.frontend.cfg.sample_rate
     chunk = max(1, int(round(rate * chunk_ms / 1000)))
@@ -153,6 +157,8 @@ def detect_blocks(det, blocks, chunk_ms: float = 100.0, keep: bool = False):
 def file_tail(rate: int) -> np.ndarray:
     """The second of quiet pink noise that follows each file (the same every time: made once per rate; eval
     detector streams it after each negative)."""
+    import numpy as np
+
     from ..noise import pad_recording  # (not speechseq.train's: detect loads no training module)
 
     tail = pad_recording(np.zeros(0, np.float32), np.random.default_rng(0), lead_s=0.0, sr=rate)
@@ -164,6 +170,7 @@ def plot_detections(path: Path, out: str, det, events, duration: float, post: li
     """Draw spectrogram, posteriors, thresholds and detections into `out`; returns the Figure. A posterior is drawn
     from where events can start: its stream's first steps (the detector's `settle`) hold its start transient, which
     rises to about 0.35 over a quiet start, and are shaded as such."""
+    import numpy as np
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

@@ -14,20 +14,29 @@ in it; no DET curve drawn, no threshold saved), and exit code 130.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import stat
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ..errors import SpeechseqError
-from ..metrics import threshold_grid
 from .common import (IMAGE_SUFFIXES, HelpFormatter, add_range_arg, bounded, expand_inputs, guard_range, names_stdin,
                      option_file, output_file, print_json_line, progress, warn, writable)
 
-# 0.02 ... 0.99, then finer up to 0.9999: a fine-tuned model's posteriors saturate (speechseq.metrics)
-THRESHOLDS = threshold_grid(0.02, 0.005)
+if TYPE_CHECKING:  # numpy where recordings are measured: `speechseq --help` builds this parser without it
+    import numpy as np
+
+
+@functools.lru_cache(maxsize=1)
+def thresholds() -> np.ndarray:
+    """The grid every threshold is measured at: 0.02 ... 0.99, then finer up to 0.9999 (a fine-tuned model's
+    posteriors saturate: speechseq.metrics). Made on first use: it is a numpy array, which `speechseq --help`
+    does without."""
+    from ..metrics import threshold_grid
+
+    return threshold_grid(0.02, 0.005)
 
 
 EXAMPLES = """examples:
@@ -147,6 +156,8 @@ def positive_scores(det, files: list[Path], show: bool | None = None, skipped: l
     """(P, K) maximum smoothed posterior per padded recording and keyword model. With a `skipped` list, a file
     that cannot be read is reported, appended there and left out (P counts the others); without, it is an error.
     Interrupted: Stopped, holding the scores of the recordings done."""
+    import numpy as np
+
     from ..audio import load_audio
     from ..noise import pad_recording
 
@@ -176,6 +187,8 @@ def _skip_or_raise(err: SpeechseqError, path: Path, skipped: list[Path] | None) 
 def peak_scores(det, audio: np.ndarray) -> list[float]:
     """The highest smoothed posterior of each keyword model over one recording, from a fresh stream, after the steps
     where no event starts (the detector's `settle`): an event fires at threshold t exactly when this reaches t."""
+    import numpy as np
+
     post = [[] for _ in det.models]
     det.step(audio, det.initial_state(), post)
     top = [np.concatenate(p)[s:] if p else np.zeros(0) for p, s in zip(post, det.settle)]
@@ -207,6 +220,8 @@ def negative_posteriors(det, files: list[Path], show: bool | None = None, skippe
 def _streamed(det, path: Path, rate: int, quiet: np.ndarray | None) -> tuple[list[np.ndarray], int]:
     """One negative file streamed as a live input (then `quiet`, when given): its smoothed posteriors per keyword
     and its length in samples."""
+    import numpy as np
+
     from ..audio import stream_audio
 
     state, post, n = det.initial_state(), [[] for _ in det.models], 0
@@ -233,9 +248,11 @@ def evaluate(det, positives: list[Path], negatives: list[Path], target_fa: float
              threshold: float | None = None, show: bool | None = None) -> tuple[dict, object]:
     """Summary of the first keyword model of `det` and its DET curve (speechseq.metrics.DetCurve). A file that
     cannot be read is reported and left out; `skipped` in the summary counts them."""
+    import numpy as np
+
     from ..metrics import DetCurve, det_curve
 
-    m = det.models[0]
+    grid, m = thresholds(), det.models[0]
     th = float(threshold if threshold is not None else det.thresholds[0])
     skipped: list[Path] = []
     pos, post, hours, interrupted = np.zeros(0), [], 0.0, False
@@ -260,10 +277,10 @@ def evaluate(det, positives: list[Path], negatives: list[Path], target_fa: float
         n = count_events(det, 0, post, th)
         summary.update(false_accepts=n, fa_per_hour=round(n / hours, 3))
         if len(pos):
-            curve = rates = det_curve(pos, lambda t: count_events(det, 0, post, t), hours, THRESHOLDS, label=m.keyword)
+            curve = rates = det_curve(pos, lambda t: count_events(det, 0, post, t), hours, grid, label=m.keyword)
         else:  # the threshold for the target is the negatives' alone (its false rejects need positives)
-            fa = np.array([count_events(det, 0, post, t) for t in THRESHOLDS]) / hours
-            rates = DetCurve(THRESHOLDS, np.full(len(THRESHOLDS), np.nan), fa, hours, 0)
+            fa = np.array([count_events(det, 0, post, t) for t in grid]) / hours
+            rates = DetCurve(grid, np.full(len(grid), np.nan), fa, hours, 0)
         try:
             t = rates.threshold_for_fa_rate(target_fa)
             i = int(np.flatnonzero(rates.thresholds == t)[0])

@@ -4,11 +4,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ..files import one_line
 from .common import IMAGE_SUFFIXES, HelpFormatter, bounded, expand_inputs, output_file, print_json_line, warn
+
+if TYPE_CHECKING:  # numpy where files are read: `speechseq --help` builds this parser without it
+    import numpy as np
 
 _BARS = " .:-=+*#%@"
 
@@ -40,6 +42,8 @@ def _chunk(sample_rate: int, chunk_ms: float) -> int:
 
 
 def _summary(path, n_mels: int, chunk_ms: float):
+    import numpy as np
+
     from ..audio import stream_audio
     from ..frontend import FrontendConfig, StreamingFrontend
 
@@ -57,6 +61,8 @@ def _summary(path, n_mels: int, chunk_ms: float):
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from ..audio import path_text  # JSON is UTF-8: a name that is no UTF-8 as detect writes it
 
     output_file(args.plot, "--plot", IMAGE_SUFFIXES)
@@ -91,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
 def _plot(feats: np.ndarray, cfg, out: str, title: str):
     """Draw the log-mel spectrogram `feats` (T, n_mels) into `out`, titled by the file name `title`; returns the
     Figure."""
+    import numpy as np
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # numpy where a stream is pooled: detect and features import this module to build --help
+    import numpy as np
 
 __all__ = ["PLOT_ROWS", "MaxPool", "Pooled", "drawable"]
 
@@ -26,6 +28,8 @@ class Pooled:
 
     def ends(self) -> np.ndarray:
         """(len(rows),) the index after each row's last input row."""
+        import numpy as np
+
         return np.minimum((np.arange(len(self.rows)) + 1) * self.factor, self.n)
 
 
@@ -40,6 +44,8 @@ class MaxPool:
         self.part = self.empty = empty  # the maximum of the `count` rows of the one being filled; (0, ...) rows
 
     def add(self, x: np.ndarray) -> None:
+        import numpy as np
+
         i = 0
         while i < len(x):
             take = min(self.factor - self.count, len(x) - i)
@@ -55,6 +61,8 @@ class MaxPool:
         self.n += len(x)
 
     def result(self) -> Pooled:
+        import numpy as np
+
         rows = self.rows + ([self.part] if self.count else [])
         return Pooled(np.stack(rows) if rows else self.empty, self.factor, self.n)
 

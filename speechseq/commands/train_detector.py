@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..errors import SpeechseqError
 from ..files import check_keyword_file
-from ..runtime.level import GUARD_RANGE_DB
+from ..runtime.settings import GUARD_RANGE_DB
 from ..synth_settings import ENGINE_WEIGHTS
 from .common import (HelpFormatter, bounded, checked_device, draws_bars, guard_range, output_dir, read_text_file,
                      require_torch, seed_arg, warn)

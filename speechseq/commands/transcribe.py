@@ -27,7 +27,7 @@ from pathlib import Path
 
 from ..errors import SpeechseqError
 from ..files import one_line
-from ..runtime.decoding import LM_WEIGHT, WORD_BONUS  # --lm-weight, --word-bonus (beam-lm, rescore): the tuned ones
+from ..runtime.settings import LM_WEIGHT, WORD_BONUS  # --lm-weight, --word-bonus (beam-lm, rescore): the tuned ones
 from .common import (IMAGE_SUFFIXES, MODELS, WEIGHT_MAX, HelpFormatter, beam_arg, beam_size, bounded, cpu_threads,
                      decoder_fits, expand_inputs, beside_bars, load_lexicon_arg, load_lm, names_stdout, no_shipped,
                      option_file, option_files, output_dir, output_file, print_json_line, said_with,
@@ -101,9 +101,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def add_lexicon_args(p: argparse.ArgumentParser) -> None:
     """The options of --decoder lexicon (shared with `speechseq eval recognizer`)."""
-    from ..runtime.lexicon_search import LexiconOptions
+    from ..runtime.settings import LexiconOptions
 
-    d = LexiconOptions()
+    d = LexiconOptions  # the class's defaults: an instance's checks import numpy, which --help does without
     g = p.add_argument_group("--decoder lexicon")
     g.add_argument("--lexicon", default=str(DEFAULT_LEXICON),
                    help="word list + word trigram LM (.npz); none: no lexicon")
@@ -122,7 +122,7 @@ def add_lexicon_args(p: argparse.ArgumentParser) -> None:
 def add_commands_args(p: argparse.ArgumentParser, around: bool = False) -> None:
     """--commands FILE and --command-bound (speechseq.runtime.command_set); around: the words said around a phrase
     are kept (DecodeOptions.words_around, transcribe)."""
-    from ..runtime.command_set import MAX_DEFICIT
+    from ..runtime.settings import MAX_DEFICIT
 
     g = p.add_argument_group("commands")
     kept = (", the words said before or after it in the same stretch of speech as the decoder spells them"

@@ -34,12 +34,10 @@ import numpy as np
 from ..errors import SpeechseqError
 from ..files import read_utf8
 from ..text import BLANK, CTC_SIZE, SPACE, VOCAB, encode, normalize
+from .settings import MAX_DEFICIT  # the default acceptance bound (there: --command-bound's too)
 
 __all__ = ["CommandMatch", "CommandSet", "ctc_log_likelihoods", "phrase_frames", "MAX_DEFICIT", "MIN_ORDER"]
 
-# The default acceptance bound, nats per character of the phrase: chosen on the tuning sets of README's "Commands"
-# (held-out Kathleen train rows, the Precise not-wake-word phrases), never on its evaluation sets.
-MAX_DEFICIT = 2.0
 # The least a phrase must score above itself read backwards (nats per character) to be taken: noise the VAD let
 # through was taken as a command, at a deficit well within MAX_DEFICIT (README, "Commands"). On 30 minutes of noise
 # (doing_the_dishes.wav, Precise's background recordings, white / pink / brown noise at std 0.003-0.3, steady and in

@@ -21,16 +21,13 @@ import numpy as np
 from speechseq.text import BLANK, CTC_SIZE, EOS, SOS, SPACE, decode
 
 from .ctc_prefix import PrefixTrie, advance, choose, extensions, prune
+from .settings import LM_WEIGHT, WORD_BONUS  # shallow fusion's tuned weights (there: the commands' too)
 
 __all__ = ["Hypothesis", "Word", "AttentionHypothesis", "LanguageModel", "greedy", "prefix_beam_search",
            "ctc_align", "word_timestamps", "words_not_before", "words_not_after", "attention_beam_search",
            "score_sequence", "classify_error", "distinct_texts", "LM_WEIGHT", "WORD_BONUS"]
 
 _NEG = -np.inf
-# Shallow fusion's LM weight (alpha) and bonus per character (beta), tuned with the shipped recogniser and LM on
-# Kathleen dev (models/lm-en.md: 53.20 % WER at beam 8; 55.09 % at alpha 0.5): every decoder's default, the
-# runtime's and the commands' (--lm-weight, --word-bonus)
-LM_WEIGHT, WORD_BONUS = 0.8, 1.0
 StepFn = Callable[[np.ndarray, Any], tuple[np.ndarray, Any]]
 
 

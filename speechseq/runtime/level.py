@@ -30,10 +30,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..samples import mono_samples
+from .settings import GUARD_RANGE_DB  # the floor guard's default range (there: the commands' --range-db)
 
 __all__ = ["GUARD_RANGE_DB", "FloorGuard", "Limiter", "LimiterState"]
-
-GUARD_RANGE_DB = 60.0  # the floor guard's default range: the runtime detector's and the commands' (--range-db)
 
 
 @dataclass(frozen=True)

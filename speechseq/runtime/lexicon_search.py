@@ -19,50 +19,17 @@ meet are merged as in the plain search.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from ..text import CTC_SIZE, EOS, SOS, SPACE, decode
-from .ctc_prefix import PrefixTrie, advance, check_pruning, choose, extensions, prune
+from .ctc_prefix import PrefixTrie, advance, choose, extensions, prune
 from .decoding import Hypothesis, LanguageModel, _check_log_probs, advance_lm, distinct_texts
 from .lexicon import BOS, EOS_WORD, UNK_WORD, Lexicon
+from .settings import LexiconOptions  # named here as before; defined there, without numpy, for --help
 
 __all__ = ["LexiconOptions", "lexicon_beam_search"]
 
 _NEG = -np.inf
-
-
-@dataclass(frozen=True)
-class LexiconOptions:
-    """Weights of the lexicon search (defaults: tuned on the 46 Kathleen train utterances the recogniser held out and on
-    the first half of the held-out synthetic sentences, never on Kathleen dev: models/words-en.md)."""
-
-    beam_size: int = 8
-    word_weight: float = 0.6        # on the word LM's ln-probabilities
-    word_bonus: float = 0.0         # per finished word
-    oov_penalty: float = 24.0       # per out-of-vocabulary word
-    char_weight: float = 0.0        # character LM shallow fusion (0: off, no LM needed)
-    char_bonus: float = 0.0         # per character, with the character LM only
-    prune_top_k: int = 12
-    prune_logp: float = -10.0
-    blank_skip: float = 0.999
-
-    def __post_init__(self) -> None:
-        if isinstance(self.beam_size, bool) or not isinstance(self.beam_size, (int, np.integer)) or self.beam_size < 1:
-            raise ValueError(f"beam_size must be a whole number >= 1, got {self.beam_size!r}")
-        check_pruning(self.prune_top_k, self.prune_logp, self.blank_skip)
-        weights = ("word_weight", "word_bonus", "oov_penalty", "char_weight", "char_bonus")
-        bad = [f"{n} {getattr(self, n)!r}" for n in weights if not _is_number(getattr(self, n))
-               or not np.isfinite(getattr(self, n))]
-        if bad:   # nan or inf poisons every score (an infinite penalty times no OOV word is nan)
-            raise ValueError(f"lexicon search weights must be finite numbers, got {', '.join(bad)}")
-        if self.oov_penalty < 0 or self.word_weight < 0:
-            raise ValueError("oov_penalty and word_weight must be >= 0")
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
 
 
 def tuned_options(beam_size: int = 8, char_lm: bool = False) -> LexiconOptions:

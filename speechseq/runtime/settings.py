@@ -1,0 +1,52 @@
+"""The runtime's tuned defaults that the commands show in --help: the detectors' floor guard, shallow fusion's
+weights, the command list's bound, the lexicon search's weights. A module of its own, with no numpy in it, so that
+`speechseq --help` builds its parsers without importing the runtime (as speechseq.synth_settings does for the
+synthetic sets). The modules that use them import them from here: speechseq.runtime.level, .decoding, .command_set
+and .lexicon_search name them as before."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["GUARD_RANGE_DB", "LM_WEIGHT", "WORD_BONUS", "MAX_DEFICIT", "LexiconOptions"]
+
+GUARD_RANGE_DB = 60.0  # the floor guard's default range: the runtime detector's and the commands' (--range-db)
+# Shallow fusion's LM weight (alpha) and bonus per character (beta), tuned with the shipped recogniser and LM on
+# Kathleen dev (models/lm-en.md: 53.20 % WER at beam 8; 55.09 % at alpha 0.5): every decoder's default, the
+# runtime's and the commands' (--lm-weight, --word-bonus)
+LM_WEIGHT, WORD_BONUS = 0.8, 1.0
+# The default acceptance bound, nats per character of the phrase: chosen on the tuning sets of README's "Commands"
+# (held-out Kathleen train rows, the Precise not-wake-word phrases), never on its evaluation sets.
+MAX_DEFICIT = 2.0
+
+
+@dataclass(frozen=True)
+class LexiconOptions:
+    """Weights of the lexicon search (defaults: tuned on the 46 Kathleen train utterances the recogniser held out and on
+    the first half of the held-out synthetic sentences, never on Kathleen dev: models/words-en.md)."""
+
+    beam_size: int = 8
+    word_weight: float = 0.6        # on the word LM's ln-probabilities
+    word_bonus: float = 0.0         # per finished word
+    oov_penalty: float = 24.0       # per out-of-vocabulary word
+    char_weight: float = 0.0        # character LM shallow fusion (0: off, no LM needed)
+    char_bonus: float = 0.0         # per character, with the character LM only
+    prune_top_k: int = 12
+    prune_logp: float = -10.0
+    blank_skip: float = 0.999
+
+    def __post_init__(self) -> None:
+        # numpy here, not at the top: the commands read the defaults above (class attributes) to build --help
+        import numpy as np
+
+        from .ctc_prefix import _is_number, check_pruning
+
+        if isinstance(self.beam_size, bool) or not isinstance(self.beam_size, (int, np.integer)) or self.beam_size < 1:
+            raise ValueError(f"beam_size must be a whole number >= 1, got {self.beam_size!r}")
+        check_pruning(self.prune_top_k, self.prune_logp, self.blank_skip)
+        weights = ("word_weight", "word_bonus", "oov_penalty", "char_weight", "char_bonus")
+        bad = [f"{n} {getattr(self, n)!r}" for n in weights if not _is_number(getattr(self, n))
+               or not np.isfinite(getattr(self, n))]
+        if bad:   # nan or inf poisons every score (an infinite penalty times no OOV word is nan)
+            raise ValueError(f"lexicon search weights must be finite numbers, got {', '.join(bad)}")
+        if self.oov_penalty < 0 or self.word_weight < 0:
+            raise ValueError("oov_penalty and word_weight must be >= 0")
