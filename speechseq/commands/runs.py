@@ -3,7 +3,8 @@
 A rerun resumes from OUT/last.pt (and the detector's OUT/bank.npz). Resuming a run of other data, of another model
 size or from a damaged file would train the wrong thing, or fail with a traceback deep in torch: these checks say so
 in one line first, with what to do. A run holds its OUT while it trains (`only_run`): a second command into it
-is refused at once; then one it cannot write in (`writable_out`).
+is refused at once; then one it cannot write in (`writable_out`). The train commands take OUT through `held_out`,
+which removes the lock (and the folders made for it) again where the input fails before anything is written.
 """
 from __future__ import annotations
 
@@ -63,7 +64,7 @@ LOCK_TRIES = 10  # OUT/.lock found removed or replaced once locked: taken again 
 
 def _taken(path: Path, out: Path) -> int:
     """OUT/.lock open and locked by this process (only_run), the file OUT names now: a lock opened just before a run
-    removed it (train lm's held_out removes the lock it made when its input fails, while it holds it) was locked
+    removed it (held_out removes the lock it made when the run's input fails, while it holds it) was locked
     once that run let go, a removed file, while a third run made a new OUT/.lock and held it too: two runs trained
     into OUT. So a lock that is no longer OUT's once locked is let go and OUT's taken instead."""
     for _ in range(LOCK_TRIES):
@@ -147,6 +148,36 @@ def writable_out(out: Path) -> None:
     finally:
         os.close(fd)
         probe.unlink(missing_ok=True)
+
+
+@contextmanager
+def held_out(path: str | Path) -> Iterator[Path]:
+    """OUT made, held by this run (only_run: the run lock OUT/.lock) and written to (writable_out) before the input
+    is read: OUT held by another run, or one that cannot be written, is said first, not after GBs of input. Where
+    the block fails before anything is written to OUT, the lock file and the folders made for it are removed again:
+    an error of the input (a missing manifest, a --synth folder of another keyword) leaves no folder behind, nor a
+    lock in a folder that was there. Every train command takes OUT so; a run that wrote something keeps it (a rerun
+    resumes from it)."""
+    from .common import folder_named, output_dir
+
+    wanted = folder_named(path, "--out")
+    made = [p for p in (wanted, *wanted.parents) if not p.exists()]  # deepest first
+    new_lock = not (wanted / ".lock").exists()
+    out = output_dir(path, "--out")
+    with only_run(out):
+        writable_out(out)
+        try:
+            yield out
+        except BaseException:
+            if new_lock and [p.name for p in out.iterdir()] == [".lock"]:
+                (out / ".lock").unlink()  # while it is held: a run that opened it meanwhile takes OUT's new one
+                # once it has this one (only_run), never this removed file
+                for p in made:
+                    try:
+                        p.rmdir()
+                    except OSError:  # it holds another's files: kept, and the folders above it
+                        break
+            raise
 
 
 def _cannot_write(out: Path, err: OSError) -> SpeechseqError:

@@ -11,9 +11,9 @@ from ..errors import SpeechseqError
 from ..files import check_keyword_file
 from ..runtime.settings import GUARD_RANGE_DB
 from ..synth_settings import ENGINE_WEIGHTS
-from .common import (HelpFormatter, bounded, checked_device, draws_bars, guard_range, output_dir, read_text_file,
+from .common import (HelpFormatter, bounded, checked_device, draws_bars, guard_range, read_text_file,
                      require_torch, seed_arg, warn)
-from .runs import last_run, only_run, read_last, run_path, same_keyword, same_run, writable_out
+from .runs import held_out, last_run, read_last, run_path, same_keyword, same_run
 from .synth import keyword_arg, keyword_file_name, say
 
 EXAMPLE = """examples:
@@ -396,9 +396,9 @@ def run(args: argparse.Namespace) -> int:
     for spec in [*args.positives, *args.negatives, *args.backgrounds]:
         _split_weight(spec)  # a bad weight is an error before anything is made
     check_keyword_file(args.keyword, Path(args.out), f"{keyword_file_name(args.keyword)}.onnx", "its model")
-    out = output_dir(args.out, "--out")
-    with only_run(out):  # before the run OUT holds is read: a second command into it is refused
-        writable_out(out)  # before the synthesis and the bank: not at the first checkpoint
+    # held before the run OUT holds is read (a second command into it is refused) and written to before the synthesis
+    # and the bank (not at the first checkpoint); an error of the input leaves no OUT, nor a lock, behind
+    with held_out(args.out) as out:
         return _train(args, out, model_cfg, range_db, warps)
 
 

@@ -9,15 +9,14 @@ from __future__ import annotations
 import argparse
 import sys
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import SpeechseqError
 from ..splits import EVAL_SPLITS
-from .common import (HelpFormatter, bounded, checked_device, cpu_threads, draws_bars, folder_named, output_dir,
+from .common import (HelpFormatter, bounded, checked_device, cpu_threads, draws_bars, folder_named,
                      present_file, read_text_file, require_torch, seed_arg, warn)
 from .eval_recognizer import plural
+from .runs import held_out
 
 # LMConfig fields -> the options that set them (to name them when a rerun differs)
 OPTIONS = {"embed_dim": "--embed-dim", "hidden": "--hidden", "layers": "--layers", "rnn": "--rnn",
@@ -128,34 +127,6 @@ def run(args: argparse.Namespace) -> int:
             print(f"best epoch {best['epoch']}: held-out perplexity {best.get('val_ppl', float('nan')):.4f} per "
                   f"character ({best.get('val_bpc', float('nan')):.4f} bits)", file=sys.stderr)
     return 0
-
-
-@contextmanager
-def held_out(path: str) -> Iterator[Path]:
-    """OUT made, held by this run (runs.only_run: the run lock OUT/.lock) and written to (runs.writable_out) before
-    the input is read: OUT held by another run, or one that cannot be written, is said first, not after GBs of
-    --text. Where the block fails before anything is written to OUT, the lock file and the folders made for it are
-    removed again: an error of the input leaves no folder behind (nor a lock in a folder that was there)."""
-    from .runs import only_run, writable_out
-
-    wanted = folder_named(path, "--out")
-    made = [p for p in (wanted, *wanted.parents) if not p.exists()]  # deepest first
-    new_lock = not (wanted / ".lock").exists()
-    out = output_dir(path, "--out")
-    with only_run(out):
-        writable_out(out)
-        try:
-            yield out
-        except BaseException:
-            if new_lock and [p.name for p in out.iterdir()] == [".lock"]:
-                (out / ".lock").unlink()  # while it is held: a run that opened it meanwhile takes OUT's new one
-                # once it has this one (runs.only_run), never this removed file
-                for p in made:
-                    try:
-                        p.rmdir()
-                    except OSError:  # it holds another's files: kept, and the folders above it
-                        break
-            raise
 
 
 def _corpus(args: argparse.Namespace) -> tuple[list[str], list[str], list[str], list[str] | str]:

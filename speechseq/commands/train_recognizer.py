@@ -31,8 +31,8 @@ from pathlib import Path
 
 from ..errors import SpeechseqError
 from ..splits import EVAL_SPLITS
-from .common import HelpFormatter, bounded, checked_device, draws_bars, output_dir, require_torch, seed_arg, warn
-from .runs import only_run, resumable, run_path, writable_out
+from .common import HelpFormatter, bounded, checked_device, draws_bars, require_torch, seed_arg, warn
+from .runs import held_out, resumable, run_path
 
 
 # RecognizerConfig fields -> the options that set them (to name them when a rerun differs)
@@ -450,8 +450,8 @@ def run(args: argparse.Namespace) -> int:
 
     checked_device(args.device)  # before OUT is made
     _val_split_used(args)
-    with only_run(output_dir(args.out, "--out")):
-        writable_out(Path(args.out))  # before the features are made: not at the first checkpoint
+    with held_out(args.out):  # written to before the features are made (not at the first checkpoint); an error of
+        # the input (a missing manifest) leaves no OUT, nor a lock, behind
         train_recognizer(**setup(args, args.device), progress=draws_bars())
     print(f"best checkpoint: {Path(args.out) / 'best.pt'}", file=sys.stderr)
     return 0

@@ -101,8 +101,7 @@ def _enough_batches(train, opts, world: int) -> None:
 
 def _train(args: argparse.Namespace, rank: int, world: int, local: int, cuda: bool, held: ExitStack) -> None:
     """This rank's share of the run; rank 0 holds OUT in `held` first (another run into it: every rank stops)."""
-    from ..commands.common import output_dir
-    from ..commands.runs import only_run, writable_out
+    from ..commands.runs import held_out
     from ..commands.train_recognizer import _banks, setup
     from .recognizer import same_world, train_recognizer
 
@@ -112,9 +111,9 @@ def _train(args: argparse.Namespace, rank: int, world: int, local: int, cuda: bo
     error = None
     if rank == 0:  # the others wait at _agree
         try:
-            out = output_dir(args.out, "--out")
-            held.enter_context(only_run(out))
-            writable_out(out)  # a full disk found now, not at the first checkpoint an epoch later
+            # written to now (a full disk found now, not at the first checkpoint an epoch later); a run whose input
+            # fails (_Stop, raised through `held`) leaves no OUT, nor a lock, behind
+            held.enter_context(held_out(args.out))
             _banks(args)  # the feature cache, made once
         except Exception as err:  # noqa: BLE001 - any failure here must reach the ranks waiting at _agree
             error = _message(err) if isinstance(err, (SpeechseqError, OSError)) else f"{type(err).__name__}: {err}"
