@@ -26,9 +26,9 @@ training), after 0f10990 set MIN_ORDER on the tuning kinds:
     tuning     energy     53   26.5                                 0                                 0 / 106
     held-out   auto       32   16.0                                 0                                  0 / 64
     held-out   energy     32   16.0                                 0                                  2 / 64
-the two: steady clicks at a peak of 0.3 as "turn on the bedroom lights" (word confidences 0.08-0.62), a steady 50 Hz
-hum at 0.3 as "what time is it" (0.15-0.30). ("auto" is Silero's VAD where the silero-vad wheel is installed, as
-scripts/setup.sh installs it.)
+the two after speech-like noise: bursts of 4-voice babble at a peak of 0.03 as "turn on the bedroom lights" (word
+confidences 0.08-0.62), bursts of 8-voice babble at 0.03 as "what time is it" (0.15-0.30). ("auto" is Silero's VAD
+where the silero-vad wheel is installed, as scripts/setup.sh installs it.)
 """
 from __future__ import annotations
 
@@ -185,7 +185,8 @@ def make_set(folder: Path, noise: dict[str, np.ndarray]) -> None:
             a = int(rng.integers(0, len(x) - int(NOISE_S * SR)))
             parts += [wake, x[a: a + int(NOISE_S * SR)], _floor(rng, int(QUIET_S * SR)).astype(np.float32)]
     sf.write(folder / "listen.wav", np.concatenate(parts), SR)
-    (folder / "index.json").write_text(json.dumps({"files": sorted(noise), "wakes": 2 * len(noise)}, indent=1))
+    # the files in listen.wav's order: count() names the file a wake was followed by from it (sorted, it named others)
+    (folder / "index.json").write_text(json.dumps({"files": list(noise), "wakes": 2 * len(noise)}, indent=1))
 
 
 def _speechseq(*args: str) -> list[dict]:
@@ -238,6 +239,8 @@ def main() -> None:
     for p in [*args.real, *([args.babble] if args.babble else []), args.commands]:
         if not p.is_file():
             ap.error(f"{p}: no such file")
+    # absolute: `speechseq` runs in the repository (a relative --out was made here, then looked for there)
+    args.out, args.commands = args.out.resolve(), args.commands.resolve()
     makers = {"tuning": lambda: tuning_noise(args.real), "held-out": lambda: held_out_noise(args.babble)}
     print(f"{'set':10} {'vad':7} {'files':>5} {'min':>6} {'transcribe: files with a command':>33} "
           f"{'listen: finals with a command / wakes':>39}")
