@@ -34,6 +34,14 @@ EXEC_WAIT_S = 10.0  # at exit, the longest wait for --exec commands still runnin
 END_GRACE_S = 2.0   # commands ended at exit: the time each has to end on its signal before SIGKILL
 CHUNK_MS, LOOKAHEAD_MS = 400.0, 200.0  # --partial-decoder stream's chunk and look-ahead defaults
 SHELLS = ("sh", "bash", "dash", "zsh", "ksh")  # --exec programs that expand their -c script's $VARIABLEs themselves
+SHELL_VALUED = ("-o", "+o", "-O", "+O", "--rcfile", "--init-file")  # a shell's options that take the next word
+# --exec programs that run the rest of their words as a command (`env sh -c '...' sh`): their short and long options
+# that take a value (the next word, where not attached), and the operands before the command (timeout's DURATION);
+# env's NAME=VALUE words too
+WRAPPERS = {"env": ("uCS", ("--unset", "--chdir", "--split-string"), 0), "nice": ("n", ("--adjustment",), 0),
+            "nohup": ("", (), 0), "setsid": ("", (), 0), "timeout": ("sk", ("--signal", "--kill-after"), 1),
+            "ionice": ("cnpPu", ("--class", "--classdata", "--pid", "--pgid", "--uid"), 0),
+            "stdbuf": ("ioe", ("--input", "--output", "--error"), 0)}
 
 
 EXAMPLES = """examples:
@@ -526,7 +534,7 @@ def run(args: argparse.Namespace) -> int:
         _check_exec(args.exec_cmd)
         _shell_words(args.exec_cmd)
     listener = build_listener(args)
-    out = _Output(args, listener.transcriber.opts.commands is not None)
+    out = _Output(args, listener.commands is not None)
     stop = threading.Event()
     restore, restore_hangup = stop_on_sigterm(stop), _hang_up_with(out)
     try:
@@ -583,7 +591,8 @@ def _check_exec(cmd: str) -> None:
 def _shell_words(cmd: str) -> None:
     """A warning where --exec CMD reads as written for a shell: it runs without one, so `echo "$SPEECHSEQ_TEXT"` printed
     "$SPEECHSEQ_TEXT" and the text, in silence. A shell's -c script is expanded by that shell (the form the warning
-    recommends: `sh -c 'echo "$1"' sh` was warned of); the words after it are still passed as written."""
+    recommends: `sh -c 'echo "$1"' sh` was warned of), behind a wrapper too (`env sh -c ...`, `timeout 5 sh -c ...`);
+    the words before and after it are still passed as written."""
     import re
 
     words = shlex.split(cmd)
@@ -595,20 +604,63 @@ def _shell_words(cmd: str) -> None:
 
 
 def _shell_script(words: list[str]) -> int | None:
-    """The index of the script in `words` when they run a shell (SHELLS, by name, with or without a folder) given -c:
-    the first word after its options (-o NAME and -O NAME take the next word, "--" ends them); None otherwise."""
+    """The index of the script in `words` when they run a shell (SHELLS, by name, with or without a folder, behind
+    any WRAPPERS) given -c: the first word after its options (SHELL_VALUED take the next word, "--" ends them); None
+    otherwise."""
     import os
 
-    if not words or os.path.basename(words[0]) not in SHELLS:
+    start = _wrapped(words)
+    if start == len(words) or os.path.basename(words[start]) not in SHELLS:
         return None
-    given_c, i = False, 1
+    given_c, i = False, start + 1
     while i < len(words) and words[i][:1] in ("-", "+") and words[i] not in ("-", "--"):
         word = words[i]
         given_c = given_c or (word[0] == "-" and not word.startswith("--") and "c" in word)
-        i += 2 if word in ("-o", "+o", "-O", "+O") else 1
+        i += 2 if word in SHELL_VALUED else 1
     if i < len(words) and words[i] == "--":
         i += 1
     return i if given_c and i < len(words) else None
+
+
+def _wrapped(words: list[str]) -> int:
+    """The index in `words` of the program that their WRAPPERS (`nice -n 5 env A=1 sh ...`) run; len(words) where none
+    is left."""
+    import os
+
+    i = 0
+    while i < len(words) and os.path.basename(words[i]) in WRAPPERS:
+        i = _past_wrapper(words, i)
+    return i
+
+
+def _past_wrapper(words: list[str], at: int) -> int:
+    """The index of the first word after the wrapper words[at] (WRAPPERS): past its options, the values they take,
+    its operands and env's NAME=VALUE words ("-" alone is env's -i)."""
+    import os
+
+    name = os.path.basename(words[at])
+    short, long, operands = WRAPPERS[name]
+    i = at + 1
+    while i < len(words) and words[i].startswith("-"):
+        i, word = i + 1, words[i]
+        if word == "--":
+            break
+        if _takes_next(word, short, long):
+            i += 1
+    while name == "env" and i < len(words) and "=" in words[i]:
+        i += 1
+    return min(i + operands, len(words))
+
+
+def _takes_next(option: str, short: str, long: tuple[str, ...]) -> bool:
+    """Whether a wrapper's `option` word takes the next word as its value: a long one of `long` without "=VALUE", or
+    a cluster of short ones ending in one of `short` (-n 5; not -n5, its value attached)."""
+    if option.startswith("--"):
+        return option in long
+    for k, letter in enumerate(option[1:], 1):
+        if letter in short:
+            return k == len(option) - 1
+    return False
 
 
 def _loop(args: argparse.Namespace, listener, out: "_Output", stop: threading.Event) -> int:
@@ -698,7 +750,7 @@ def _announce(source, listener, args) -> None:
                    f"{listener.streaming.lookahead_s * 1000:.0f} ms look-ahead")
     else:
         partial = f"partials every {listener.cfg.partial_interval_s * 1000:.0f} ms by the final's decoder"
-    commands = listener.transcriber.opts.commands
+    commands = listener.commands
     if commands is not None:
         partial += f"; {len(commands)} command{'' if len(commands) == 1 else 's'} of {args.commands}"
     print(f"speechseq: listening on {where} for: {kws} (VAD: {listener.vad.name}; {partial})", file=sys.stderr, flush=True)

@@ -237,14 +237,16 @@ class Listener:
         the recording so far is no phrase of the command list (the module's docstring)."""
         again = [d for d in dets if d.start > 0 and (
             rec.onset is None or rec.onset >= rec.origin + d.start - self.cfg.again_margin_s)]
-        if again and self._commands() is not None and rec.feats:
+        if again and self.commands is not None and rec.feats:
             if taken_phrase(self.transcriber.transcribe(np.concatenate(rec.feats))) is not None:
                 return []
         return again
 
-    def _commands(self) -> CommandSet | None:
-        """The transcriber's command list (its DecodeOptions.commands); None without one, or for a transcriber of the
-        caller's own that has no `opts` (the constructor's stand-in needs only transcribe and frontend)."""
+    @property
+    def commands(self) -> CommandSet | None:
+        """The transcriber's command list (its DecodeOptions.commands; load_listener(commands=...)'s); None without one,
+        or for a transcriber of the caller's own that has no `opts` (the constructor's stand-in needs only transcribe
+        and frontend). Read it here, not through transcriber.opts, which such a transcriber lacks."""
         return getattr(getattr(self.transcriber, "opts", None), "commands", None)
 
     def _vad_start(self, before: np.ndarray) -> VadState:
