@@ -24,6 +24,7 @@ from .common import (LISTEN_LEXICON_BEAM, MAX_MINUTES, MODELS, NO_STDIN, WEIGHT_
                      beam_arg, beam_size, bounded, device_arg, guard_range, load_lm, model_paths, named_device,
                      names_stdin, no_shipped, option_file, option_files, print_input_devices, print_json_line,
                      said_with, stop_on_sigterm, tuned_lexicon_options, unnamed_model, warn)
+from .exec_words import check_exec, warn_shell_words
 from .transcribe import LM_WEIGHT, WORD_BONUS, add_commands_args, check_lexicon_arg, check_model_arg, command_set
 
 DEFAULT_KEYWORDS = ("activate.onnx", "computer.onnx")
@@ -33,15 +34,6 @@ DEFAULT_KEYWORDS = ("activate.onnx", "computer.onnx")
 EXEC_WAIT_S = 10.0  # at exit, the longest wait for --exec commands still running
 END_GRACE_S = 2.0   # commands ended at exit: the time each has to end on its signal before SIGKILL
 CHUNK_MS, LOOKAHEAD_MS = 400.0, 200.0  # --partial-decoder stream's chunk and look-ahead defaults
-SHELLS = ("sh", "bash", "dash", "zsh", "ksh")  # --exec programs that expand their -c script's $VARIABLEs themselves
-SHELL_VALUED = ("-o", "+o", "-O", "+O", "--rcfile", "--init-file")  # a shell's options that take the next word
-# --exec programs that run the rest of their words as a command (`env sh -c '...' sh`): their short and long options
-# that take a value (the next word, where not attached), and the operands before the command (timeout's DURATION);
-# env's NAME=VALUE words too
-WRAPPERS = {"env": ("uCS", ("--unset", "--chdir", "--split-string"), 0), "nice": ("n", ("--adjustment",), 0),
-            "nohup": ("", (), 0), "setsid": ("", (), 0), "timeout": ("sk", ("--signal", "--kill-after"), 1),
-            "ionice": ("cnpPu", ("--class", "--classdata", "--pid", "--pgid", "--uid"), 0),
-            "stdbuf": ("ioe", ("--input", "--output", "--error"), 0)}
 
 
 EXAMPLES = """examples:
@@ -531,8 +523,8 @@ def run(args: argparse.Namespace) -> int:
     if args.input and (args.device is not None or args.samplerate is not None):
         warn("--device and --samplerate choose a microphone: with --input they are ignored")
     if args.exec_cmd is not None:   # "" too: an unset variable's `--exec "$CMD"` ran nothing, in silence
-        _check_exec(args.exec_cmd)
-        _shell_words(args.exec_cmd)
+        check_exec(args.exec_cmd)
+        warn_shell_words(args.exec_cmd)
     listener = build_listener(args)
     out = _Output(args, listener.commands is not None)
     stop = threading.Event()
@@ -564,103 +556,6 @@ def _hang_up_with(out: "_Output"):
         return lambda: None
     previous = signal.signal(signal.SIGHUP, handler)
     return lambda: signal.signal(signal.SIGHUP, previous)
-
-
-def _check_exec(cmd: str) -> None:
-    """--exec CMD split into words as a shell does, its program one that runs; SpeechseqError saying why not (a
-    script not made executable, or a folder, was said to be "no such command")."""
-    import os
-    import shutil
-
-    try:
-        words = shlex.split(cmd)
-    except ValueError as err:  # an unbalanced quote
-        raise SpeechseqError(f"--exec {cmd!r}: {err}") from None
-    if not words:
-        raise SpeechseqError(f"--exec {cmd!r}: an empty command names nothing to run")
-    if shutil.which(words[0]) is not None:
-        return
-    program = words[0]
-    if os.sep in program and os.path.isdir(program):
-        raise SpeechseqError(f"--exec {cmd!r}: {program} is a folder, not a command")
-    if os.sep in program and os.path.isfile(program):   # (a name without a folder is looked up on PATH only)
-        raise SpeechseqError(f"--exec {cmd!r}: {program} is not executable (chmod +x {shlex.quote(program)})")
-    raise SpeechseqError(f"--exec {cmd!r}: no such command")
-
-
-def _shell_words(cmd: str) -> None:
-    """A warning where --exec CMD reads as written for a shell: it runs without one, so `echo "$SPEECHSEQ_TEXT"` printed
-    "$SPEECHSEQ_TEXT" and the text, in silence. A shell's -c script is expanded by that shell (the form the warning
-    recommends: `sh -c 'echo "$1"' sh` was warned of), behind a wrapper too (`env sh -c ...`, `timeout 5 sh -c ...`);
-    the words before and after it are still passed as written."""
-    import re
-
-    words = shlex.split(cmd)
-    script = _shell_script(words)
-    written = [w for i, w in enumerate(words) if i != script and re.search(r"\$(\w|\{)", w)]
-    if written:
-        warn(f"--exec {cmd!r}: run without a shell, so {written[0]!r} is passed as written, not expanded (to have a "
-             "shell expand it: --exec \"sh -c '...' sh\", the text then its $1)")
-
-
-def _shell_script(words: list[str]) -> int | None:
-    """The index of the script in `words` when they run a shell (SHELLS, by name, with or without a folder, behind
-    any WRAPPERS) given -c: the first word after its options (SHELL_VALUED take the next word, "--" ends them); None
-    otherwise."""
-    import os
-
-    start = _wrapped(words)
-    if start == len(words) or os.path.basename(words[start]) not in SHELLS:
-        return None
-    given_c, i = False, start + 1
-    while i < len(words) and words[i][:1] in ("-", "+") and words[i] not in ("-", "--"):
-        word = words[i]
-        given_c = given_c or (word[0] == "-" and not word.startswith("--") and "c" in word)
-        i += 2 if word in SHELL_VALUED else 1
-    if i < len(words) and words[i] == "--":
-        i += 1
-    return i if given_c and i < len(words) else None
-
-
-def _wrapped(words: list[str]) -> int:
-    """The index in `words` of the program that their WRAPPERS (`nice -n 5 env A=1 sh ...`) run; len(words) where none
-    is left."""
-    import os
-
-    i = 0
-    while i < len(words) and os.path.basename(words[i]) in WRAPPERS:
-        i = _past_wrapper(words, i)
-    return i
-
-
-def _past_wrapper(words: list[str], at: int) -> int:
-    """The index of the first word after the wrapper words[at] (WRAPPERS): past its options, the values they take,
-    its operands and env's NAME=VALUE words ("-" alone is env's -i)."""
-    import os
-
-    name = os.path.basename(words[at])
-    short, long, operands = WRAPPERS[name]
-    i = at + 1
-    while i < len(words) and words[i].startswith("-"):
-        i, word = i + 1, words[i]
-        if word == "--":
-            break
-        if _takes_next(word, short, long):
-            i += 1
-    while name == "env" and i < len(words) and "=" in words[i]:
-        i += 1
-    return min(i + operands, len(words))
-
-
-def _takes_next(option: str, short: str, long: tuple[str, ...]) -> bool:
-    """Whether a wrapper's `option` word takes the next word as its value: a long one of `long` without "=VALUE", or
-    a cluster of short ones ending in one of `short` (-n 5; not -n5, its value attached)."""
-    if option.startswith("--"):
-        return option in long
-    for k, letter in enumerate(option[1:], 1):
-        if letter in short:
-            return k == len(option) - 1
-    return False
 
 
 def _loop(args: argparse.Namespace, listener, out: "_Output", stop: threading.Event) -> int:
