@@ -49,7 +49,8 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     common.add_argument("--workers", type=bounded(int, ge=1), default=voices.workers,
                         help="parallel synthesis processes")
     common.add_argument("--engines", nargs="+", choices=list(ENGINE_WEIGHTS), default=None,
-                        help="engines to use (default: all installed)")
+                        help="engines to use, in this order (it sets each voice's speeds and pitches: give the same order to "
+                             "make the same set again; default: all installed)")
     common.add_argument("--speed-min", type=bounded(float, gt=0), default=voices.speed_min,
                         help="lowest speed/pitch factor of a variation")
     common.add_argument("--speed-max", type=bounded(float, gt=0), default=voices.speed_max,

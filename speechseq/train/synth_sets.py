@@ -75,10 +75,10 @@ def _say_on_stderr(line: str) -> None:
 def _voices(opts: VoiceOptions, say: Callable[[str], None] = _say_on_stderr) -> list[Voice]:
     from .synth import list_voices
 
-    # the engines in sorted order, each once, however given: each voice's clips draw their speeds and pitches in the
-    # voices' order, so that "pico flite" made another set than "flite pico" (and than `train detector
-    # --synth-engines pico flite`, which synthesizes them sorted, as its bank records them)
-    voices = list_voices(sorted(set(opts.engines)) if opts.engines else None)
+    # the engines in the order given, each once: each voice's clips draw their speeds and pitches in the voices'
+    # order, so "pico flite" is another set than "flite pico"; the recipes' sets (scripts/train_detectors.py's
+    # `--engines rhvoice festival`, session 19's cache/synth-new, which the shipped models learnt) are remade only so
+    voices = list_voices(list(dict.fromkeys(opts.engines)) if opts.engines else None)
     missing = [e for e in dict.fromkeys(opts.engines or ()) if not any(v.engine == e for v in voices)]
     # piper is a Python package of the train extra; the others are system packages
     how = "; ".join((["piper: pip install -e '.[train]'"] if "piper" in missing else [])
