@@ -17,7 +17,9 @@ Accepted as CommandSet.match accepts: the deficit within the bound, and the phra
 `--speak FILE` adds a set "spoken": every phrase of FILE said by each of `--voices` (synthetic voices held out of the
 recogniser's training; scripts/bench_listener.py's by default), 0.5 s of quiet around it over a -60 dBFS noise floor,
 made once into `--cache`. Beside it, the free decode's share of utterances exactly right (`--decoder`: lexicon + LMs, as `listen` decodes,
-by default). Outputs of the recogniser are computed once per utterance; prints one table per set.
+by default). Outputs of the recogniser are computed once per utterance; prints one table per set, and with
+`--list-false-accepts` each false accept at the greatest bound under it: the clip, the phrase said, the phrase taken,
+its deficit and order, and the deficit of the phrase said.
 """
 from __future__ import annotations
 
@@ -108,6 +110,9 @@ def main() -> int:
                          "(default: speechseq.runtime.command_set.MIN_ORDER; 0: only a phrase scoring under its "
                          "reversal is refused)")
     ap.add_argument("--extra", help="more phrases for every list (one a line), never said in the set")
+    ap.add_argument("--list-false-accepts", action="store_true",
+                    help="after each set's table, list its false accepts at the greatest --deficits bound: clip, "
+                         "phrase said, phrase taken, its deficit and order, the deficit of the phrase said")
     ap.add_argument("--decoder", choices=("lexicon", "greedy", "none"), default="lexicon",
                     help="the free decode to compare with (none: skip it; default: lexicon)")
     args = ap.parse_args()
@@ -212,7 +217,25 @@ def _evaluate(args: argparse.Namespace) -> int:
             wrong = np.mean(ok & (best != own))
             print(f"| {m:g} | {100 * right:.1f} % | {100 * wrong:.1f} % | {100 * np.mean(~ok):.1f} % | "
                   f"{100 * np.mean((best_other <= m) & in_order[:, 1]):.1f} % |")
+        if args.list_false_accepts:
+            taken = others.argmin(axis=1)      # the phrase match takes from the list without the one said
+            print("\n".join(_false_accepts([u.audio for u in said], refs, [phrases[k] for k in taken], best_other,
+                                            np.array(orders)[:, 1], d[rows, own], max(args.deficits),
+                                            table.min_order)))
     return 0
+
+
+def _false_accepts(clips: list[str], refs: list[str], taken: list[str], deficits, orders, own_deficits,
+                   bound: float, min_order: float) -> list[str]:
+    """Lines listing the false accepts of a set (a markdown table): each utterance whose best phrase other than its
+    own (`taken`, at `deficits` and `orders`, per utterance) is within `bound` and in order by `min_order`."""
+    hits = [i for i in range(len(clips)) if deficits[i] <= bound and orders[i] >= min_order]
+    lines = [f"false accepts at max deficit {bound:g}: {len(hits)} of {len(clips)}"]
+    if hits:
+        lines += ["| clip | said | taken | deficit | order | deficit of the phrase said |", "|---|---|---|---|---|---|"]
+        lines += [f"| {clips[i]} | {refs[i]} | {taken[i]} | {deficits[i]:.2f} | {orders[i]:.2f} | "
+                  f"{own_deficits[i]:.2f} |" for i in hits]
+    return lines
 
 
 if __name__ == "__main__":
