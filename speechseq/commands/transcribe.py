@@ -47,7 +47,8 @@ EXAMPLES = """examples:
   speechseq transcribe talk.flac                      # lexicon + LMs, only where the VAD hears speech
   speechseq transcribe recordings/ --format srt --output-dir subtitles
   speechseq transcribe talk.wav --decoder greedy --vad off --format json
-  speechseq transcribe command.wav --commands data/commands/home.txt   # one of these phrases, or free text"""
+  speechseq transcribe command.wav --commands data/commands/home.txt   # one of these phrases, or free text
+  speechseq transcribe data/samples/activate_kitchen_lights.wav --plot heard.png   # words over the spectrogram"""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -81,6 +82,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--plot-attention", metavar="PNG", help="draw the attention over the spectrogram of the "
                                                          "first --max-segment seconds of the first file (not -: a "
                                                          "picture is not written to standard output)")
+    p.add_argument("--plot", metavar="PNG", help="draw what the recogniser heard in the first file read (only the "
+                                                 "first, of several): its log-mel spectrogram with each word over "
+                                                 "its span, shaded by its confidence, and each command taken "
+                                                 "(--commands), above the CTC posteriors of the blank and of the best "
+                                                 "other symbol (.png, .pdf, .svg, ...; not -)")
     p.add_argument("--format", choices=FORMATS, default="txt",
                    help="output format; json: one object a file, {file, duration, text, words}, and with --commands "
                         "\"commands\" after them: each phrase of the list taken, as the list writes it, with the "
@@ -264,6 +270,9 @@ def run(args: argparse.Namespace) -> int:
     check_model_arg(args.model, DEFAULT_MODEL, "--model")
     check_lexicon_arg(args.lexicon, DEFAULT_LEXICON, args.decoder)
     output_file(args.plot_attention, "--plot-attention", IMAGE_SUFFIXES)
+    output_file(args.plot, "--plot", IMAGE_SUFFIXES)   # before any work, so that a bad path loses nothing
+    if args.plot and args.plot_attention and Path(args.plot).resolve() == Path(args.plot_attention).resolve():
+        raise SpeechseqError(f"--plot and --plot-attention both name {args.plot}: one would overwrite the other")
     out_dir = (output_dir(args.output_dir, "--output-dir") if args.output_dir is not None
                and not names_stdout(args.output_dir) else None)
     commands = command_set(args)
@@ -274,7 +283,7 @@ def run(args: argparse.Namespace) -> int:
     if args.plot_attention:
         check_plot_decoder(args, rec)
     vad = make_vad(args.vad, args.threads)
-    first = None  # (path, the words of its first --max-segment seconds), for --plot-attention
+    first = None  # (path, transcript) of the first file read, for --plot and --plot-attention
     skipped: list[str] = []
     files = expand_inputs(args.files, skipped=skipped)
     names = output_names(files, args.format) if out_dir is not None else []
@@ -316,7 +325,7 @@ def run(args: argparse.Namespace) -> int:
                 continue
             audio_s += t.duration
             if first is None:
-                first = (path, plotted_text(t, args.max_segment))
+                first = (path, t)
             if out_dir is not None:
                 write_report(out_dir / names[k], render(t, path, args.format, commands is not None))
                 with beside_bars():  # said as each is written (on stderr, as the other commands' "wrote")
@@ -341,11 +350,32 @@ def run(args: argparse.Namespace) -> int:
         from ..runtime.text_decoder import plot_attention_for_file
 
         Path(args.plot_attention).parent.mkdir(parents=True, exist_ok=True)  # as the other commands' plots
-        plot_attention_for_file(args, *first)
+        plot_attention_for_file(args, first[0], plotted_text(first[1], args.max_segment))
         print(f"wrote {args.plot_attention}", file=sys.stderr)
+    unplotted = plot_first(args.plot, rec, first, len(files)) if args.plot else 0   # (no file the less transcribed)
     if failed and len(files) > 1:  # one file's own line says it all (README: one line for a bad file)
         warn(f"{failed} of {len(files)} file(s) could not be transcribed")
-    return 1 if failed or skipped else 0
+    return 1 if failed or skipped or unplotted else 0
+
+
+def plot_first(out: str, rec, first, n_files: int) -> int:
+    """--plot: what `rec` heard in the first file read (`first`: (path, its Transcript), or None when none was),
+    said on stderr as detect --plot says it; 1 where it could not be written (said), else 0."""
+    if first is None:
+        warn(f"--plot {out}: not written (no file was read)")
+        return 0
+    from ..audio import path_text
+    from .transcript_plot import plot_transcript
+
+    try:
+        plot_transcript(rec, first[0], first[1], out)
+    except (OSError, ValueError, SpeechseqError) as err:
+        warn(f"--plot {out}: not written ({err})")
+        return 1
+    name = one_line(path_text(first[0].name))
+    print(f"wrote {out}" + (f" (of {name}: the first file read; the others are not drawn)" if n_files > 1 else ""),
+          file=sys.stderr)
+    return 0
 
 
 def resolve_decoder(args: argparse.Namespace, options: bool = True) -> bool:
