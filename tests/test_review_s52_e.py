@@ -15,19 +15,10 @@ from speechseq.runtime.detector import Detector
 from speechseq.runtime.listener import Listener, ListenerConfig, Transcriber
 from speechseq.runtime.vad import load_vad
 
-from .cli_run import run
 from .listener_fixtures import SAMPLE, tiny_models  # noqa: F401  (fixture)
+from .test_review_s52_a import NOT_EXPANDED, _exec_warnings  # listen --exec's warnings (no model is loaded)
 
-NOT_EXPANDED = "is passed as written, not expanded"
 SCRIPT = "'echo \"$1\"' sh"
-
-
-def _exec_warnings(tmp_path, cmd: str) -> list[str]:
-    """The warnings of `listen --exec CMD`, which then stops at its missing keyword model (no model is loaded)."""
-    code, out, err = run("listen", "--input", SAMPLE, "--fast", "--keyword-model", tmp_path / "none.onnx",
-                         "--exec", cmd)
-    assert code == 1 and "none.onnx" in err, err
-    return [line for line in err.splitlines() if "warning" in line]
 
 
 @pytest.mark.parametrize("cmd", [f"env sh -c {SCRIPT}", f"/usr/bin/env VAR=1 OTHER=2 sh -c {SCRIPT}",
