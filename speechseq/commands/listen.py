@@ -135,11 +135,12 @@ def register(sub: argparse._SubParsersAction, models: Path | None = None) -> Non
                         "again after it")
     o.add_argument("--chime", action="store_true", help="play a short chime on the default output at each wake")
     o.add_argument("--exec", dest="exec_cmd", metavar="CMD",
-                   help="run CMD (split into words as a shell does, but run without one: no $VARIABLE in it is expanded) "
-                        "with the final text as its last argument (also in $SPEECHSEQ_TEXT; with --commands, "
-                        "$SPEECHSEQ_COMMAND holds the phrase taken as the list writes it, empty when none was; "
-                        "without, it is unset); with --json, what CMD prints goes to stderr, so that stdout holds "
-                        "JSON lines only. Listening goes "
+                   help="run CMD (split into words as a shell does, but run without one: no $VARIABLE in it is "
+                        "expanded, but by a shell it runs, as in sh -c 'notify-send \"$1\"' sh, the text its $1; a "
+                        "shell's -c needs its script, or the text would run as shell code) with the final text as its "
+                        "last argument (also in $SPEECHSEQ_TEXT; with --commands, $SPEECHSEQ_COMMAND holds the "
+                        "phrase taken as the list writes it, empty when none was; without, it is unset); with "
+                        "--json, what CMD prints goes to stderr, so that stdout holds JSON lines only. Listening goes "
                         f"on while CMD runs (one that fails is said on stderr). Each CMD runs in a session of its own: "
                         f"Ctrl+C stops the listener, not the commands it started; at exit, listen waits up to "
                         f"{EXEC_WAIT_S:g} s for those still running, then ends them (SIGTERM; a second Ctrl+C during "

@@ -85,7 +85,7 @@ def _voices(opts: VoiceOptions, say: Callable[[str], None] = _say_on_stderr) -> 
                     + ([("the others" if "piper" in missing else "Debian") + ": scripts/install-system.sh"]
                        if set(missing) - {"piper"} else []))
     if not voices and opts.engines:
-        raise SpeechseqError(f"none of the engines {', '.join(opts.engines)} is installed ({how})")
+        raise SpeechseqError(f"none of the engines {', '.join(dict.fromkeys(opts.engines))} is installed ({how})")
     if missing:  # asked for by name: say so, not just a count of 0 among the others
         say(f"not installed, left out: {', '.join(missing)} ({how})")
     if not voices:
