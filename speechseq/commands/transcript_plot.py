@@ -5,6 +5,7 @@ recognised (the VAD's speech, or the cuts at pauses): the blank's probability an
 file's own times (silence the VAD left out has none)."""
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,11 +15,12 @@ from .plotting import MaxPool, Pooled, drawable
 if TYPE_CHECKING:  # numpy where a file is drawn: transcribe imports this module only for --plot
     import numpy as np
 
-__all__ = ["Span", "Heard", "word_spans", "command_spans", "heard", "plot_transcript"]
+__all__ = ["Span", "Heard", "word_spans", "command_spans", "heard", "pooled_lines", "plot_transcript"]
 
 WORD_CMAP = "RdYlGn"  # word confidence 0 (red) .. 1 (green), the same scale for every picture
 # the most words whose edges are drawn down through the bands: the 840 of 10 minutes hid the spectrogram behind them
 EDGES_UP_TO = 100
+LINE_POINTS = 2000  # the most points a posterior line is drawn with (pooled_lines): about two a pixel
 LABEL_BOX = {"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.75}  # legible over any colour
 
 
@@ -168,7 +170,8 @@ def _draw_spectrogram(ax, h: Heard) -> None:
     if len(spec.rows):  # each column `factor` frames wide; the last, of fewer, cut at the file's end by the limits
         ax.imshow(spec.rows.T, origin="lower", aspect="auto", cmap="magma",
                   extent=(0, len(spec.rows) * spec.factor * h.frame_s, 0, spec.rows.shape[1]))
-    ax.set(ylabel="mel band")
+    # the bands whether or not a frame was drawn: a file shorter than one window had matplotlib's -0.05..0.05
+    ax.set(ylabel="mel band", ylim=(0, spec.rows.shape[1]))
 
 
 def _draw_words(fig, ax, words: tuple[Span, ...]) -> list:
@@ -197,13 +200,31 @@ def _draw_words(fig, ax, words: tuple[Span, ...]) -> list:
     return notes
 
 
+def pooled_lines(times: np.ndarray, blank: np.ndarray, best: np.ndarray,
+                 most: int = LINE_POINTS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The posterior lines as drawn: as they are up to `most` points, else in `most` runs of consecutive frames, each at
+    its mean time with the least blank and the most of the best symbol in it (a peak stays a peak). A run of gap
+    frames (NaN) stays a gap; one that straddles a gap takes the stretch's values. 20 minutes' 60,000 frames a line
+    filled the panel as one blue block."""
+    import numpy as np
+
+    if len(times) <= most:
+        return times, blank, best
+    edges = np.linspace(0, len(times), most + 1).astype(int)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)   # an all-NaN run (a gap): NaN, said by numpy as a warning
+        return tuple(np.array([f(x[a:b]) for a, b in zip(edges[:-1], edges[1:])])
+                     for f, x in ((np.nanmean, times), (np.nanmin, blank), (np.nanmax, best)))
+
+
 def _draw_posteriors(ax, h: Heard) -> list:
     """The CTC posteriors over the stretches recognised (shaded), and each command taken marked with its phrase (the
     labels returned, for place_labels: a list's phrase as written, no mathtext between two '$')."""
     ax.broken_barh([(a, b - a) for a, b in h.stretches], (0.0, 1.0), facecolors="0.93", lw=0,
                    transform=ax.get_xaxis_transform(), label="stretch recognised")
-    ax.plot(h.times, h.blank, color="0.45", lw=1.0, label="blank")
-    ax.plot(h.times, h.best, color="tab:blue", lw=1.0, label="best non-blank symbol")
+    times, blank, best = pooled_lines(h.times, h.blank, h.best)
+    ax.plot(times, blank, color="0.45", lw=1.0, label="blank")
+    ax.plot(times, best, color="tab:blue", lw=1.0, label="best non-blank symbol")
     ax.broken_barh([(c.start, c.end - c.start) for c in h.commands], (0.0, 0.06), facecolors="tab:purple",
                    transform=ax.get_xaxis_transform(), label="command taken" if h.commands else None)
     notes = [ax.annotate(drawable(c.label), (c.start, 0.08), fontsize=8, color="tab:purple", bbox=LABEL_BOX,
