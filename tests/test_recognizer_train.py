@@ -59,7 +59,7 @@ def test_tiny_model_overfits_three_sentences_to_zero_cer(three_sentences):
     assert float(loss) < 0.1 * first
 
 
-def test_train_eval_export_commands(tmp_path, three_sentences):
+def test_train_eval_export_commands(tmp_path, three_sentences, capsys):
     from speechseq.cli import main
     from speechseq.runtime.onnx import read_metadata
     from speechseq.runtime.recognizer import Recognizer as OnnxRecognizer
@@ -76,6 +76,9 @@ def test_train_eval_export_commands(tmp_path, three_sentences):
     args = ["train", "recognizer", "--manifest", str(tmp_path / "m.jsonl"), "--val-manifest", str(tmp_path / "m.jsonl"),
             "--out", str(out), "--hidden", "32", "--layers", "1", "--no-augment", "--lr", "5e-3"]
     assert main(args + ["--epochs", "2"]) == 0
+    said = capsys.readouterr().err   # the checkpoint, and how to run it (the export below, as said)
+    assert f"best checkpoint: {out / 'best.pt'}" in said
+    assert f"speechseq export {out / 'best.pt'} --out MODEL.onnx --int8" in said
     hist = json.loads((out / "history.json").read_text())
     assert len(hist) == 2 and "val_wer" in hist[0] and (out / "curve.png").exists()
     assert main(args + ["--epochs", "3"]) == 0  # resumes: one more epoch

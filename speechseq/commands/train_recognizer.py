@@ -24,6 +24,7 @@ import contextlib
 import hashlib
 import math
 import os
+import shlex
 import sys
 import zlib
 from collections import Counter
@@ -453,5 +454,7 @@ def run(args: argparse.Namespace) -> int:
     with held_out(args.out):  # written to before the features are made (not at the first checkpoint); an error of
         # the input (a missing manifest) leaves no OUT, nor a lock, behind
         train_recognizer(**setup(args, args.device), progress=draws_bars())
-    print(f"best checkpoint: {Path(args.out) / 'best.pt'}", file=sys.stderr)
+    best = shlex.quote(str(Path(args.out) / "best.pt"))
+    print(f"best checkpoint: {Path(args.out) / 'best.pt'} (to run it: speechseq export {best} --out MODEL.onnx "
+          f"--int8, then speechseq transcribe FILE --model MODEL.int8.onnx)", file=sys.stderr)
     return 0
