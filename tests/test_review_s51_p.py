@@ -66,10 +66,10 @@ def test_train_detector_resumes_where_its_synthesis_was_cut_short(tmp_path):
     if shutil.which("flite") is None:
         pytest.skip("flite is not installed (scripts/install-system.sh)")
     from . import cli_run
+    from .test_train_detector_cli import synth_run_argv
 
     out = tmp_path / "run"
-    argv = ["train", "detector", "--keyword", "yes", "--out", str(out), "--synth-engines", "flite", "--epochs", "1",
-            "--steps", "2", "--batch", "8", "--workers", "1"]
+    argv = synth_run_argv(out)
     first = subprocess.run([sys.executable, "-m", "speechseq", *argv], capture_output=True, text=True, timeout=600)
     assert first.returncode == 0, first.stderr[-2000:]
     positives = out / "synth" / "positives.jsonl"

@@ -125,6 +125,13 @@ def test_train_detector_with_synthetic_clips_only_is_validated(validated_run):
     assert "(mean of the EMA weights of epochs 1)" in r.stdout
 
 
+def synth_run_argv(out) -> list[str]:
+    """`train detector` of "yes" into `out` that synthesizes its own data with flite, at the least that trains: one
+    epoch of two steps."""
+    return ["train", "detector", "--keyword", "yes", "--out", str(out), "--synth-engines", "flite", "--epochs", "1",
+            "--steps", "2", "--batch", "8", "--workers", "1"]
+
+
 def test_train_detector_synthesizes_its_data_when_given_none(tmp_path):
     """`speechseq train detector --keyword K --out OUT` alone: the keyword and negatives are synthesized into OUT/synth
     (as `speechseq synth keyword` makes them), trained on and validated on their held-out voices; a rerun
@@ -132,8 +139,7 @@ def test_train_detector_synthesizes_its_data_when_given_none(tmp_path):
     if shutil.which("flite") is None:
         pytest.skip("flite is not installed (scripts/install-system.sh)")
     out = tmp_path / "run"
-    argv = ["train", "detector", "--keyword", "yes", "--out", str(out), "--synth-engines", "flite", "--epochs", "1",
-            "--steps", "2", "--batch", "8", "--workers", "1"]
+    argv = synth_run_argv(out)
     r = subprocess.run([sys.executable, "-m", "speechseq", *argv], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert f'synthesizing "yes" and negatives into {out / "synth"}' in r.stderr  # a line of progress, not a result

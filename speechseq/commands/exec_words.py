@@ -43,10 +43,10 @@ def check_exec(cmd: str) -> None:
         raise SpeechseqError(f"--exec {cmd!r}: an empty command names nothing to run")
     if shutil.which(words[0]) is None:
         _not_a_command(cmd, words[0])
-    bare = _bare_wrapper(words)
-    if bare is not None:
-        raise SpeechseqError(f"--exec {cmd!r}: {bare} is given no command, so the final text would be run as one: "
-                             f"name the command after it")
+    start, wrapper = _wrapped(words)
+    if wrapper is not None and start == len(words):
+        raise SpeechseqError(f"--exec {cmd!r}: {wrapper} is given no command, so the final text would be run as "
+                             f"one: name the command after it")
     given_c, script = _shell_script(words)
     if given_c and script is None:
         raise SpeechseqError(f"--exec {cmd!r}: a shell's -c with no script would run the final text as shell code; "
@@ -81,7 +81,7 @@ def _shell_script(words: list[str]) -> tuple[bool, int | None]:
     of its script: the first word after its options, None where there is none). A short option cluster's o and O
     (-o pipefail, -co pipefail) and SHELL_VALUED take a word each; "--" or "-" ends the options. dash and bash take
     +c as -c (`sh +c TEXT` runs TEXT)."""
-    start = _wrapped(words)
+    start = _wrapped(words)[0]
     if start == len(words) or os.path.basename(words[start]) not in SHELLS:
         return False, None
     given_c, i = False, start + 1
@@ -97,22 +97,13 @@ def _shell_script(words: list[str]) -> tuple[bool, int | None]:
     return given_c, (i if given_c and i < len(words) else None)
 
 
-def _wrapped(words: list[str]) -> int:
-    """The index in `words` of the program that their WRAPPERS (`nice -n 5 env A=1 sh ...`) run; len(words) where none
-    is left."""
-    i = 0
-    while i < len(words) and os.path.basename(words[i]) in WRAPPERS:
-        i = _past_wrapper(words, i)
-    return i
-
-
-def _bare_wrapper(words: list[str]) -> str | None:
-    """The name of the last of the WRAPPERS that `words` open with where they leave it no command to run (`env -i`,
-    `nice timeout 5`); None otherwise."""
+def _wrapped(words: list[str]) -> tuple[int, str | None]:
+    """(the index in `words` of the program that their WRAPPERS (`nice -n 5 env A=1 sh ...`) run, len(words) where none
+    is left; the name of the last wrapper, None where `words` open with none)."""
     i, name = 0, None
     while i < len(words) and os.path.basename(words[i]) in WRAPPERS:
         name, i = os.path.basename(words[i]), _past_wrapper(words, i)
-    return name if i == len(words) else None
+    return i, name
 
 
 def _past_wrapper(words: list[str], at: int) -> int:
