@@ -99,7 +99,7 @@ def test_commonvoice(tmp_path: Path) -> None:
     assert {u.split for u in train} == {"train"}
     dev = load_manifest(FIX / "commonvoice", split="dev")
     assert [u.text for u in dev] == ["Held out."]
-    with pytest.raises(SpeechseqError, match=r"needs split= \(one of \['dev', 'train'\]\)"):
+    with pytest.raises(SpeechseqError, match=r"holds a .tsv for each split \(dev, train\): name one"):
         load_manifest(FIX / "commonvoice")
     # Without clip_durations.tsv the durations come from the mp3 headers.
     shutil.copytree(FIX / "commonvoice", tmp_path / "cv")

@@ -59,6 +59,7 @@ PATH_KEYS = ("audio_filepath", "path", "audio", "file", "wav", "filename", "wav_
              "audio_path", "filepath")
 TEXT_KEYS = ("text", "transcript", "sentence", "transcription", "normalized_text")
 SPEAKER_KEYS = ("speaker", "speaker_id", "client_id", "spk")
+DELIMITERS = {"\t": "a tab", ",": "a comma", ";": "a semicolon"}  # as a message says them
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".au")  # a path in a header line
 
 
@@ -99,6 +100,12 @@ class _Reader:
         if not self.skip_missing:
             raise SpeechseqError(f"{where}: {why}")
         warnings.warn(SkippedRow(f"{where}: {why} (skipped)", len(self.out)), stacklevel=4)
+
+    def skip(self, why: str) -> None:
+        """A row with no audio to read (`why` names it): an error, or reported and left out when skipping."""
+        if not self.skip_missing:
+            raise SpeechseqError(why)
+        warnings.warn(SkippedRow(f"{why} (skipped)", len(self.out)), stacklevel=3)
 
     def duration(self, audio: str, where: str) -> float | None:
         """Seconds of `audio` from its header (counted where the header gives no length: a FLAC encoded to a pipe,
@@ -240,9 +247,19 @@ def load_csv(path: str | Path, *, split: str | Iterable[str] | None = None,
                                      "(an unmatched quote?)")
             if not any(c.strip() for c in cells):
                 continue
-            row = dict(zip(header, cells + [None] * (len(header) - len(cells))))  # cells past the header: dropped
+            if any(c.strip() for c in cells[len(header):]):  # an unquoted comma in a transcript: the rest was lost
+                raise SpeechseqError(_overfull(f"{path}:{first}", len(cells), len(header), delimiter))
+            row = dict(zip(header, cells + [None] * (len(header) - len(cells))))  # empty cells past the header: dropped
             out.extend(_record(row, path.parent, f"{path}:{first}", reader, want, tag))
     return out
+
+
+def _overfull(where: str, cells: int, named: int, delimiter: str, quoted: bool = True) -> str:
+    """Why a row of more cells than its header is refused: its text cut at a delimiter inside it, the rest dropped."""
+    said = DELIMITERS.get(delimiter, repr(delimiter))
+    fix = "quote that cell" if quoted else f"take the {said.split()[-1]} out of it"  # Common Voice's .tsv: no quoting
+    return f"{where}: {cells} cells where the header names {named} ({said} inside a text? {fix}): its text would be " \
+           "cut short"
 
 
 def _headed(header: list[str], path: Path, delimiter: str) -> None:
@@ -252,7 +269,7 @@ def _headed(header: list[str], path: Path, delimiter: str) -> None:
         return
     clip = next((c.strip() for c in header if Path(c.strip()).suffix.lower() in AUDIO_SUFFIXES), None)
     if clip is not None:
-        said = {"\t": "a tab", ",": "a comma", ";": "a semicolon"}.get(delimiter, repr(delimiter))
+        said = DELIMITERS.get(delimiter, repr(delimiter))
         raise SpeechseqError(f"{path}:1: no header line: its first line names a clip ({clip}) where the column names "
                              f"go; add a first line naming the columns (path and text, separated by {said} as the "
                              "rows are)")
@@ -306,7 +323,8 @@ def load_commonvoice(path: str | Path, *, split: str | Iterable[str] | None = No
     if path.is_dir():
         if split is None:
             names = sorted(p.stem for p in path.glob("*.tsv") if p.stem != "clip_durations")
-            raise SpeechseqError(f"{path}: a Common Voice folder needs split= (one of {names})")
+            raise SpeechseqError(f"{path}: a Common Voice folder holds a .tsv for each split ({', '.join(names)}): "
+                                 "name one (--split), or its .tsv")
         path = path / f"{split}.tsv"
         if not path.is_file():
             raise SpeechseqError(f"Common Voice split file not found: {path}")
@@ -325,6 +343,9 @@ def load_commonvoice(path: str | Path, *, split: str | Iterable[str] | None = No
             raise SpeechseqError(f"{path}: not a Common Voice .tsv (needs columns path, sentence)")
         for row in rows:
             where = f"{path}:{rows.line_num}"  # the row's line: blank lines are passed over, not counted
+            if None in row:  # a tab inside the sentence: the rest was read as the next columns (empty or not)
+                raise SpeechseqError(_overfull(where, len(rows.fieldnames) + len(row[None]), len(rows.fieldnames),
+                                               "\t", quoted=False))
             name, clips = row["path"] or "", path.parent / "clips"
             if name and not Path(name).suffix and not (clips / name).is_file():
                 name += ".mp3"  # the first releases (2019) name each clip without its extension
@@ -420,8 +441,9 @@ def load_kaldi(data_dir: str | Path, *, skip_missing: bool = False,
         where = f"{d / 'text'}:{lineno}"
         offset = end = None
         if segs is not None:
-            if utt not in segs:
-                raise SpeechseqError(f"{where}: utterance {utt} has no line in {d / 'segments'}")
+            if utt not in segs:  # skipping: left out, as an utterance whose recording is missing
+                reader.skip(f"{where}: utterance {utt} has no line in {d / 'segments'}")
+                continue
             fields, seg_where = segs[utt][0].split(), f"{d / 'segments'}:{segs[utt][1]}"
             if len(fields) != 3:
                 raise SpeechseqError(f"{seg_where}: expected 'utterance recording start end'")
@@ -432,7 +454,8 @@ def load_kaldi(data_dir: str | Path, *, skip_missing: bool = False,
         else:
             rec = utt
         if rec not in recordings:
-            raise SpeechseqError(f"{where}: recording {rec} is not in {d / 'wav.scp'}")
+            reader.skip(f"{where}: recording {rec} is not in {d / 'wav.scp'}")
+            continue
         audio = recordings[rec]
         if audio is None:
             if rec in unfound:  # once, after the utterances read before it
@@ -516,7 +539,8 @@ def load_manifest(path: str | Path, format: str = "auto", *,
 
     split: keep one split (or several); only for formats that name splits (jsonl, csv,
     commonvoice, speech_commands, librispeech). skip_missing: warn and skip missing audio files (and files whose
-    header cannot be read) instead of raising SpeechseqError."""
+    header cannot be read, and a Kaldi utterance whose recording or segment is not listed) instead of raising
+    SpeechseqError."""
     fmt = detect_format(path) if format == "auto" else format
     if fmt not in FORMATS:
         raise SpeechseqError(f"unknown manifest format {fmt!r} (known: {', '.join(FORMATS)})")
