@@ -395,11 +395,16 @@ def load_speech_commands(root: str | Path, *, split: str | Iterable[str] | None 
 
 
 def _kaldi_table(path: Path) -> dict[str, tuple[str, int]]:
-    """`key rest-of-line` lines -> {key: (rest, line number)}."""
-    table = {}
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    """`key rest-of-line` lines -> {key: (rest, line number)}; a key listed twice is an error naming both lines (the
+    last one won: an utterance lost, or its audio swapped; Kaldi's utils/validate_data_dir.sh refuses it too)."""
+    table: dict[str, tuple[str, int]] = {}
+    # -sig: a byte order mark (a Windows editor's "UTF-8 with BOM") is not part of the first key
+    for lineno, line in enumerate(path.read_text(encoding="utf-8-sig").split("\n"), 1):  # not splitlines: \x85, \u2028 are no line end here
         if line.strip():
             key, rest = (line.split(maxsplit=1) + [""])[:2]
+            if key in table:
+                raise SpeechseqError(f"{path}:{lineno}: {key} is listed again (first at {path}:{table[key][1]}): "
+                                     "each key takes one line")
             table[key] = (rest.strip(), lineno)
     return table
 
