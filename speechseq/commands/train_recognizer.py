@@ -14,7 +14,9 @@ may grow, but raised on a finished run, the learning rate's cosine decay is stre
 jumps from its floor (5 % of --lr) back to about half of --lr for twice the epochs, and decays again; give the
 whole --epochs from the start to keep one decay). Validation WER/CER is measured each epoch on
 --val-manifest (PATH@SPLIT: that split of it, as --manifest takes one), or on a small slice held out from the
-training manifests; OUT/best.pt keeps the best epoch and OUT/curve.png the training curve. For several processes:
+training manifests; OUT/best.pt keeps the best epoch and OUT/curve.png the training curve. The updates the run will
+make (epochs x batches an epoch) are said before training; a run that ends with its best validation WER over 50 %
+and still improving is said to be maybe undertrained, with the rerun that trains it on. For several processes:
 torchrun --nproc-per-node N -m speechseq.train.ddp ... (see speechseq/train/ddp.py).
 """
 from __future__ import annotations
@@ -34,6 +36,7 @@ from ..errors import SpeechseqError
 from ..splits import EVAL_SPLITS
 from .common import HelpFormatter, bounded, checked_device, draws_bars, require_torch, seed_arg, warn
 from .runs import held_out, resumable, run_path
+from .undertrained import said_undertrained
 
 
 # RecognizerConfig fields -> the options that set them (to name them when a rerun differs)
@@ -380,15 +383,17 @@ def setup(args: argparse.Namespace, device: str, verbose: bool = True, world: in
                         augment=AugmentConfig.off() if args.no_augment else AugmentConfig())
     fits(train, opts)
     same_settings(Path(args.out), last, args, opts)
-    # warm-up: a tenth of the run at most (the rate reaches the peak --lr names), 500 steps at most
-    warmup = min(500, max(1, args.epochs * epoch_steps(train, opts, 0, world) // 10))
-    loop_cfg = LoopConfig(epochs=args.epochs, lr=args.lr, device=device, seed=args.seed, warmup_steps=warmup)
+    steps = epoch_steps(train, opts, 0, world)
+    loop_cfg = LoopConfig(epochs=args.epochs, lr=args.lr, device=device, seed=args.seed,
+                          warmup_steps=warmup_steps(args.epochs, steps))
     if verbose:
         for (m, split), part in zip(_selected(args), train_parts):
             rows = f"split {split!r}" if split is not None else "every row but the evaluation splits'"
             print(f"--manifest {m} ({rows}): {len(part)} training utterance{'s' * (len(part) != 1)}", file=sys.stderr)
+        # the updates, not the epochs, train a model: 30 epochs of a small set are few (the README's FSDD example)
         print(f"training on {len(train)} utterance{'s' * (len(train) != 1)} ({train.hours:.2f} h), validating on "
-              f"{len(val)}", file=sys.stderr)
+              f"{len(val)}: {args.epochs} epoch{'s' * (args.epochs != 1)} of {steps} batch{'es' * (steps != 1)} = "
+              f"about {args.epochs * steps} updates", file=sys.stderr)
     return dict(train=train, val={"val": val}, out_dir=args.out, model_cfg=model_cfg, loop_cfg=loop_cfg, opts=opts,
                 noise=None if args.no_augment else colored_noise_features(FRONTEND),
                 extra={"manifests": [str(m) for m in args.manifest], "sources": _sources(args)})
@@ -453,8 +458,15 @@ def run(args: argparse.Namespace) -> int:
     _val_split_used(args)
     with held_out(args.out):  # written to before the features are made (not at the first checkpoint); an error of
         # the input (a missing manifest) leaves no OUT, nor a lock, behind
-        train_recognizer(**setup(args, args.device), progress=draws_bars())
+        history = train_recognizer(**setup(args, args.device), progress=draws_bars())
+    said_undertrained(args, history)   # (.undertrained)
     best = shlex.quote(str(Path(args.out) / "best.pt"))
     print(f"best checkpoint: {Path(args.out) / 'best.pt'} (to run it: speechseq export {best} --out MODEL.onnx "
           f"--int8, then speechseq transcribe FILE --model MODEL.int8.onnx)", file=sys.stderr)
     return 0
+
+
+def warmup_steps(epochs: int, steps: int) -> int:
+    """The learning rate's warm-up, in updates, for `epochs` of `steps` updates: a tenth of the run (the rate then
+    reaches the peak --lr names), 500 at most."""
+    return min(500, max(1, epochs * steps // 10))
