@@ -131,8 +131,8 @@ def _manifest_rows(path: Path, filters: list[tuple[str, str]]) -> list[Path]:
 
 
 def _utf8(raw: bytes, path: Path, lineno: int) -> str:
-    try:
-        return raw.decode("utf-8")
+    try:  # a byte order mark is no part of line 1 (json.loads refused it: "not a JSON object"), as load_jsonl reads it
+        return raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
     except UnicodeDecodeError as err:
         raise SpeechseqError(f"{path}:{lineno}: not UTF-8 text ({err.reason})") from None
 

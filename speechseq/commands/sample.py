@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import SpeechseqError
+from ..files import split_lines
 from .common import MODELS, HelpFormatter, bounded, load_lm, read_text_file
 
 
@@ -57,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     seen: set[str] = set()
     for f in args.novel_against:
         # read once, checked as it is read: a pipe (--novel-against <(zcat corpus.gz)) can be read only once
-        seen.update(normalize(line) for line in read_text_file(f, "--novel-against").splitlines())
+        seen.update(normalize(line) for line in split_lines(read_text_file(f, "--novel-against")))
     seen.discard("")  # a blank line is no sentence
     rng = np.random.default_rng(args.seed)
     for _ in range(args.num):

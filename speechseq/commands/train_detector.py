@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ..errors import SpeechseqError
-from ..files import check_keyword_file
+from ..files import check_keyword_file, split_lines
 from ..runtime.settings import GUARD_RANGE_DB
 from ..synth_settings import ENGINE_WEIGHTS
 from .common import (HelpFormatter, bounded, checked_device, draws_bars, guard_range, read_text_file,
@@ -245,7 +245,7 @@ def _manifest_rows(path: Path) -> list[dict]:
     from ..train.manifests import json_objects
 
     try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()  # -sig: a byte order mark is no part of line 1
+        lines = split_lines(path.read_text(encoding="utf-8-sig"))  # -sig: a byte order mark is no part of line 1
     except UnicodeDecodeError as err:
         raise SpeechseqError(f"{path}: not a UTF-8 text file (byte {err.start}): a manifest holds one JSON object "
                              f"a line") from None

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SpeechseqError
-from ..files import read_utf8
+from ..files import read_utf8, split_lines
 from ..text import BLANK, CTC_SIZE, SPACE, VOCAB, encode, normalize
 from .settings import MAX_DEFICIT  # the default acceptance bound (there: --command-bound's too)
 
@@ -250,7 +250,7 @@ class CommandSet:
             raise SpeechseqError(f"{path}: cannot read the command list ({err.strerror or err})") from None
         except ValueError as err:
             raise SpeechseqError(f"{path}: not a text file of phrases ({err})") from None
-        lines = [line.split("#", 1)[0].strip() for line in text.splitlines()]
+        lines = [line.split("#", 1)[0].strip() for line in split_lines(text)]
         return cls([line for line in lines if line], max_deficit, source=str(path), min_order=min_order)
 
     def __len__(self) -> int:

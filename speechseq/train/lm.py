@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..files import split_lines
 from ..nn.text import CharLM, LMConfig, build_lm
 from ..text import BLANK, EOS, SOS, encode, normalize
 
@@ -44,7 +45,7 @@ def texts_of_manifest(text: str, split: str | Iterable[str] | None = None) -> li
     splits = None if split is None else {split} if isinstance(split, str) else set(split)
     out = []
     # a byte order mark is not part of the first row (as load_manifest reads manifests)
-    for line in text.removeprefix("\ufeff").splitlines():
+    for line in split_lines(text):
         if line.strip():
             rec = json.loads(line)
             if splits is None or rec.get("split") in splits:
@@ -96,7 +97,7 @@ def read_corpus(paths: Iterable[str | os.PathLike]) -> list[str]:
 def corpus_lines(texts: Iterable[str]) -> list[str]:
     """The normalised non-blank lines of `texts` (each a file's text), as read_corpus reads them from their files:
     the same lines whether a file's Windows line ends were read as they are or translated (Path.read_text)."""
-    return [normalize(line) for text in texts for line in text.splitlines() if line.strip()]
+    return [normalize(line) for text in texts for line in split_lines(text) if line.strip()]
 
 
 def select_sentences(lines: Sequence[str], exclude: Sequence[str] = (), min_chars: int = 2) -> list[str]:

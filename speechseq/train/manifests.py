@@ -21,6 +21,7 @@ from typing import Any
 import soundfile as sf
 
 from speechseq.errors import SpeechseqError
+from speechseq.files import split_lines
 from speechseq.splits import EVAL_SPLITS  # the evaluation splits, never trained on (named there for the commands' help)
 
 __all__ = ["Utterance", "EVAL_SPLITS", "FORMATS", "name_pct", "detect_format", "load_manifest", "load_jsonl", "load_csv",
@@ -290,7 +291,7 @@ def load_librispeech(root: str | Path, *, split: str | Iterable[str] | None = No
         kind = kind if kind in ("train", "dev", "test") else None
         if want is not None and kind not in want:
             continue
-        for lineno, line in enumerate(trans.read_text(encoding="utf-8").splitlines(), 1):
+        for lineno, line in enumerate(split_lines(trans.read_text(encoding="utf-8")), 1):  # a BOM dropped
             if not line.strip():
                 continue
             uid, text = (line.split(maxsplit=1) + [""])[:2]
@@ -399,7 +400,7 @@ def _kaldi_table(path: Path) -> dict[str, tuple[str, int]]:
     last one won: an utterance lost, or its audio swapped; Kaldi's utils/validate_data_dir.sh refuses it too)."""
     table: dict[str, tuple[str, int]] = {}
     # -sig: a byte order mark (a Windows editor's "UTF-8 with BOM") is not part of the first key
-    for lineno, line in enumerate(path.read_text(encoding="utf-8-sig").split("\n"), 1):  # not splitlines: \x85, \u2028 are no line end here
+    for lineno, line in enumerate(split_lines(path.read_text(encoding="utf-8-sig")), 1):  # not splitlines: \x85, \u2028 end no line
         if line.strip():
             key, rest = (line.split(maxsplit=1) + [""])[:2]
             if key in table:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import SpeechseqError
-from ..files import text_lines, written_atomically
+from ..files import split_lines, text_lines, written_atomically
 # the settings live apart, so that a command's parser is built without this module (nor soundfile, nor the engines)
 from ..synth_settings import ENGINE_WEIGHTS, MAX_CLIPS, MAX_NEG_RATIO, KeywordSet, SentenceSet, VoiceOptions
 from ..text import normalize
@@ -237,7 +237,7 @@ def read_lines(file_texts: Mapping[str, str] | None) -> Callable[[str | os.PathL
     (--text <(zcat corpus.gz)) can be read only once."""
     def read(path: str | os.PathLike) -> list[str]:
         if file_texts is not None and str(path) in file_texts:
-            return file_texts[str(path)].removeprefix("\ufeff").splitlines()
+            return split_lines(file_texts[str(path)])
         return text_lines(path)
     return read
 
@@ -252,7 +252,7 @@ def excluded_texts(manifests: tuple[str, ...] | list[str], splits: tuple[str, ..
     for path in manifests:
         try:
             lines = (read_lines(file_texts)(path) if file_texts is not None and str(path) in file_texts
-                     else Path(path).read_text(encoding="utf-8-sig").splitlines())
+                     else split_lines(Path(path).read_text(encoding="utf-8-sig")))
         except OSError as err:
             raise SpeechseqError(f"cannot read exclusion manifest {path}: {err.strerror}") from None
         except UnicodeDecodeError:
