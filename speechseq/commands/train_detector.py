@@ -59,7 +59,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "is synthesized first, by every installed voice, into OUT/synth (as `speechseq synth keyword "
                         "--keyword KEYWORD --out OUT/synth` makes it; a rerun makes only what is missing)")
     p.add_argument("--synth-engines", nargs="+", default=None, choices=list(ENGINE_WEIGHTS), metavar="ENGINE",
-                   help="the engines of that synthesis (default: all installed): " + ", ".join(ENGINE_WEIGHTS))
+                   help="the engines of that synthesis, in this order (it sets each voice's speeds and pitches, as "
+                        "`speechseq synth keyword --engines` does: the same order makes the same clips; default: all "
+                        "installed): " + ", ".join(ENGINE_WEIGHTS))
     p.add_argument("--synth-text", nargs="+", default=[], metavar="FILE",
                    help="text files to cut a quarter of that synthesis's negatives from, as short phrases (its "
                         "--text; without them the negatives are the keyword's sound-alikes and ordinary words)")
@@ -326,9 +328,10 @@ def synthesized(keyword: str, where: Path, engines: tuple[str, ...] | None, text
                 workers: int) -> Path:
     """`where` (OUT/synth): the keyword by every installed voice (of `engines`), with as many negatives (phrases
     of the `text` files among them), as `speechseq synth keyword` makes them with its defaults; clips already
-    there are not made again. The `engines` in sorted order, as the bank records them (synthesized_again): their
-    order is the voices', which draw the clips' speeds and pitches ("pico flite" made again as "flite pico" was
-    another set)."""
+    there are not made again. The `engines` in the order given, each once, as `synth keyword --engines` takes them and
+    the bank records them (synthesized_again): their order is the voices', which draw the clips' speeds and pitches
+    ("pico flite" made as "flite pico" is another set; a run made before session 53 synthesized and recorded them
+    sorted, the order it is made again in)."""
     from ..train.synth_sets import KeywordSet, VoiceOptions, keyword_set
 
     texts = {}
@@ -338,7 +341,7 @@ def synthesized(keyword: str, where: Path, engines: tuple[str, ...] | None, text
         texts[f] = read_text_file(f, "--synth-text")
     say(f"no --synth or --positives: synthesizing \"{keyword}\" and negatives into {where} "
         f"(speechseq synth keyword; a rerun makes only what is missing)")
-    engines = tuple(sorted(set(engines))) if engines else None
+    engines = tuple(dict.fromkeys(engines)) if engines else None
     keyword_set(keyword, where, KeywordSet(text=text), VoiceOptions(engines=engines, workers=max(1, workers)), say=say,
                 file_texts=texts)
     return where
@@ -361,6 +364,14 @@ def synthesized_again(keyword: str, where: Path, meta: dict, out: Path, workers:
     say(f"{missing} is missing (a synthesis cut short): making the set again as this run's first command did "
         f"(the clips already there are kept)")
     return synthesized(keyword, where, tuple(asked["engines"]) if asked.get("engines") else None, text, workers)
+
+
+def _resumed_on(meta: dict) -> str:
+    """The end of the line saying that a rerun's synthesis options go unused: the data the run resumes on, with the
+    engines its bank records (in their order, which is another set than the same engines in another order)."""
+    engines = (meta.get("synthesis") or {}).get("engines")
+    made = f" with --synth-engines {' '.join(engines)}" if engines else ""
+    return f" (the run resumes on the data its first command synthesized{made}; a new --out synthesizes with them)"
 
 
 def _synthesized_here(meta: dict) -> bool:
@@ -423,7 +434,7 @@ def _train(args: argparse.Namespace, out: Path, model_cfg, range_db: float, warp
     synth, made, bank_path = list(args.synth), out / "synth", out / "bank.npz"
     synthesizes, auto = False, not synth and not args.positives
     # the synthesis options as the bank records them: a rerun of the same command resumes without a word
-    asked = {"engines": sorted(set(args.synth_engines)) if args.synth_engines else None,
+    asked = {"engines": list(dict.fromkeys(args.synth_engines)) if args.synth_engines else None,
              "text": [run_path(f, out) for f in args.synth_text]}
     bank = cached_bank(bank_path) if bank_path.exists() else None
     if auto:
@@ -458,9 +469,8 @@ def _train(args: argparse.Namespace, out: Path, model_cfg, range_db: float, warp
     if not synthesizes and (args.synth_engines or args.synth_text) and not (
             auto and bank is not None and bank["meta"].get("synthesis") == asked):
         warn("--synth-engines and --synth-text shape the synthesis that runs without --synth and --positives, "
-             "before OUT/bank.npz exists: ignored here" + (" (the run resumes on the data its first command "
-                                                           "synthesized; a new --out synthesizes with them)"
-                                                           if auto and bank is not None else ""))
+             "before OUT/bank.npz exists: ignored here" + (_resumed_on(bank["meta"]) if auto and bank is not None
+                                                           else ""))
     for meta in ([bank["meta"]] if bank is not None else []) + ([before] if before else []):
         same_run(out, meta, args.keyword, sources)
     if bank is not None:
