@@ -196,7 +196,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             if opts is not None:
                 free_right += rec.decode(lp, opts).text == phrases[i]
         d = np.array(deficits)                                    # (utterances, phrases)
-        in_order = np.array(orders) >= table.min_order            # (utterances, 2): best, best other
+        orders = np.array(orders)                                 # (utterances, 2): best, best other
         best = d.argmin(axis=1)
         rows = np.arange(len(d))
         others = d.copy()
@@ -212,24 +212,36 @@ def _evaluate(args: argparse.Namespace) -> int:
         print("| max deficit | right | wrong | rejected | not in the list: false accepts |")
         print("|---|---|---|---|---|")
         for m in args.deficits:
-            ok = (d[rows, best] <= m) & in_order[:, 0]
+            ok = _accepted(d[rows, best], orders[:, 0], m, table.min_order)
             right = np.mean(ok & (best == own))
             wrong = np.mean(ok & (best != own))
+            taken_wrongly = _accepted(best_other, orders[:, 1], m, table.min_order)   # (the listing's test)
             print(f"| {m:g} | {100 * right:.1f} % | {100 * wrong:.1f} % | {100 * np.mean(~ok):.1f} % | "
-                  f"{100 * np.mean((best_other <= m) & in_order[:, 1]):.1f} % |")
+                  f"{100 * np.mean(taken_wrongly):.1f} % |")
         if args.list_false_accepts:
             taken = others.argmin(axis=1)      # the phrase match takes from the list without the one said
             print("\n".join(_false_accepts([u.audio for u in said], refs, [phrases[k] for k in taken], best_other,
-                                            np.array(orders)[:, 1], d[rows, own], max(args.deficits),
-                                            table.min_order)))
+                                            orders[:, 1], d[rows, own], max(args.deficits), table.min_order)))
     return 0
+
+
+def _accepted(deficits, orders, bound: float, min_order: float):
+    """(N,) bool: which of the phrases (one an utterance, at `deficits` and `orders`) CommandSet.match accepts: the
+    deficit within `bound` and the order at least `min_order`, both inclusive. The table's columns and the listing of
+    false accepts both ask this, so that the two cannot disagree."""
+    import numpy as np
+
+    return (np.asarray(deficits, float) <= bound) & (np.asarray(orders, float) >= min_order)
 
 
 def _false_accepts(clips: list[str], refs: list[str], taken: list[str], deficits, orders, own_deficits,
                    bound: float, min_order: float) -> list[str]:
     """Lines listing the false accepts of a set (a markdown table): each utterance whose best phrase other than its
-    own (`taken`, at `deficits` and `orders`, per utterance) is within `bound` and in order by `min_order`."""
-    hits = [i for i in range(len(clips)) if deficits[i] <= bound and orders[i] >= min_order]
+    own (`taken`, at `deficits` and `orders`, per utterance) is within `bound` and in order by `min_order`
+    (_accepted, as the table's false-accept column)."""
+    import numpy as np
+
+    hits = [int(i) for i in np.flatnonzero(_accepted(deficits, orders, bound, min_order))]
     lines = [f"false accepts at max deficit {bound:g}: {len(hits)} of {len(clips)}"]
     if hits:
         lines += ["| clip | said | taken | deficit | order | deficit of the phrase said |", "|---|---|---|---|---|---|"]

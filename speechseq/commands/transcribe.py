@@ -283,7 +283,7 @@ def run(args: argparse.Namespace) -> int:
     if args.plot_attention:
         check_plot_decoder(args, rec)
     vad = make_vad(args.vad, args.threads)
-    first = None  # (path, transcript) of the first file read, for --plot and --plot-attention
+    first = None  # (path, transcript, KeptLogProbs or None) of the first file read, for --plot and --plot-attention
     skipped: list[str] = []
     files = expand_inputs(args.files, skipped=skipped)
     names = output_names(files, args.format) if out_dir is not None else []
@@ -314,6 +314,7 @@ def run(args: argparse.Namespace) -> int:
                     _bar.set_postfix_str(_name[-30:])  # (and shown: update() alone shows at most ten a second)
             else:
                 on_segment = None
+            kept = kept_log_probs(rec) if args.plot and first is None else None   # what --plot draws
             try:
                 t = rec.transcribe_file(path, opts, args.max_segment, on_segment, vad)
             except SpeechseqError as err:  # one bad file is reported; the rest go on
@@ -323,9 +324,12 @@ def run(args: argparse.Namespace) -> int:
                     before += lengths[k]
                     advance(bar, before)
                 continue
+            finally:
+                if kept is not None:
+                    kept.stop()
             audio_s += t.duration
             if first is None:
-                first = (path, t)
+                first = (path, t, kept)
             if out_dir is not None:
                 write_report(out_dir / names[k], render(t, path, args.format, commands is not None))
                 with beside_bars():  # said as each is written (on stderr, as the other commands' "wrote")
@@ -358,21 +362,31 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed or skipped or unplotted else 0
 
 
+def kept_log_probs(rec):
+    """A transcript_plot.KeptLogProbs on `rec` (until its stop): --plot draws the log-probs transcribe decodes, not
+    those of the recogniser run again over the file."""
+    from .transcript_plot import KeptLogProbs
+
+    return KeptLogProbs(rec)
+
+
 def plot_first(out: str, rec, first, n_files: int) -> int:
-    """--plot: what `rec` heard in the first file read (`first`: (path, its Transcript), or None when none was),
-    said on stderr as detect --plot says it; 1 where it could not be written (said), else 0."""
+    """--plot: what `rec` heard in the first file read (`first`: (path, its Transcript, the KeptLogProbs of its
+    transcription or None), or None when none was), said on stderr as detect --plot says it; 1 where it could not be
+    written (said), else 0."""
     if first is None:
         warn(f"--plot {out}: not written (no file was read)")
         return 0
     from ..audio import path_text
     from .transcript_plot import plot_transcript
 
+    path, transcript, kept = first
     try:
-        plot_transcript(rec, first[0], first[1], out)
+        plot_transcript(rec, path, transcript, out, None if kept is None else kept.log_probs)
     except (OSError, ValueError, SpeechseqError) as err:
         warn(f"--plot {out}: not written ({err})")
         return 1
-    name = one_line(path_text(first[0].name))
+    name = one_line(path_text(path.name))
     print(f"wrote {out}" + (f" (of {name}: the first file read; the others are not drawn)" if n_files > 1 else ""),
           file=sys.stderr)
     return 0
