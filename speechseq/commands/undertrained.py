@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import math
 import shlex
+from collections.abc import Sequence
 from pathlib import Path
 
 from .common import warn
@@ -17,6 +18,7 @@ __all__ = ["undertrained", "said_undertrained", "HIGH_WER", "MORE_EPOCHS"]
 
 HIGH_WER = 50.0    # a best validation WER above it (%), still improving at the end: the run may be undertrained
 MORE_EPOCHS = 5    # the rerun said then trains this many times the epochs (FSDD train: 30 ended at 90 %, 150 at 10-12 %)
+PROGRAM = ("speechseq", "train", "recognizer")   # the words of the rerun said before its options (train.ddp: its own)
 
 
 def _lowest(history: list[dict], key: str) -> tuple[int, float] | None:
@@ -69,14 +71,15 @@ def _rates(history: list[dict], lr: float, more: int) -> tuple[float, float]:
     return 100 * ended / lr, 100 * back / lr
 
 
-def _rerun(args: argparse.Namespace, epochs: int) -> str:
-    """The command line of this run with --epochs `epochs`: every option given that differs from its default."""
+def _rerun(args: argparse.Namespace, epochs: int, program: Sequence[str] = PROGRAM) -> str:
+    """The command line of this run with --epochs `epochs`: the `program` words (the torchrun form's, for one started
+    by torchrun), then every option given that differs from its default."""
     from .train_recognizer import add_arguments
 
     p = argparse.ArgumentParser(add_help=False)
     add_arguments(p)
     defaults = vars(p.parse_args(["--manifest", "M", "--out", "O"]))
-    words = ["speechseq", "train", "recognizer"]
+    words = list(program)
     for dest, default in defaults.items():
         value, option = getattr(args, dest), "--" + dest.replace("_", "-")
         if dest == "epochs":
@@ -96,9 +99,10 @@ def _word(value) -> str:
     return text.removesuffix(".0") if isinstance(value, float) else text
 
 
-def said_undertrained(args: argparse.Namespace, history: list[dict]) -> None:
+def said_undertrained(args: argparse.Namespace, history: list[dict], program: Sequence[str] = PROGRAM) -> None:
     """A warning where the run may be undertrained (`undertrained`): the updates it made, and the rerun that trains it
-    on (it resumes from OUT/last.pt, the learning rate's cosine decay stretched over the new total)."""
+    on (`program` and the run's options; it resumes from OUT/last.pt, the learning rate's cosine decay stretched over
+    the new total)."""
     falling = undertrained(history)
     if falling is None:
         return
@@ -109,6 +113,6 @@ def said_undertrained(args: argparse.Namespace, history: list[dict]) -> None:
     what = "it" if falling == "validation WER" else f"its {falling}"
     warn(f"{out} may be undertrained: its best validation WER is {wer:.1f}% (epoch {index + 1} of {epochs}), and "
          f"{what} was still falling at the end, after {history[-1]['step']} updates; to train it on: "
-         f"{_rerun(args, more)} (resumes from {out / 'last.pt'}: the learning rate goes from {ended:.0f}% of --lr, "
-         f"where this run ended, back up to {back:.0f}%, and decays again over the {more - epochs} epochs added; "
+         f"{_rerun(args, more, program)} (resumes from {out / 'last.pt'}: the learning rate goes from {ended:.0f}% of "
+         f"--lr, where this run ended, back up to {back:.0f}%, and decays again over the {more - epochs} epochs added; "
          f"--epochs {more} from the start, in a new --out, keeps one decay)")

@@ -14,7 +14,9 @@ on every rank, each with its own random state (dropout, augmentation) kept there
 processes as the run began with (another number is refused: each step's batch and the schedule's
 steps would differ); a run of one process resumes as `speechseq train recognizer` too.
 An error of the options or the data (rank 0's, or any rank's while setting up) stops every rank,
-said once in one line; torchrun then adds its own report of the failed processes.
+said once in one line; torchrun then adds its own report of the failed processes. A run that may
+be undertrained is said so at its end, as by `speechseq train recognizer`, with the torchrun
+command that trains it on.
 """
 from __future__ import annotations
 
@@ -103,6 +105,7 @@ def _train(args: argparse.Namespace, rank: int, world: int, local: int, cuda: bo
     """This rank's share of the run; rank 0 holds OUT in `held` first (another run into it: every rank stops)."""
     from ..commands.runs import held_out
     from ..commands.train_recognizer import _banks, setup
+    from ..commands.undertrained import said_undertrained
     from .recognizer import same_world, train_recognizer
 
     device = f"cuda:{local}" if cuda else "cpu"
@@ -130,8 +133,16 @@ def _train(args: argparse.Namespace, rank: int, world: int, local: int, cuda: bo
     def wrap(model: torch.nn.Module) -> torch.nn.Module:
         return torch.nn.parallel.DistributedDataParallel(model, device_ids=[local] if cuda else None)
 
-    train_recognizer(**kwargs, rank=rank, world=world, wrap=wrap, progress=rank == 0)
+    history = train_recognizer(**kwargs, rank=rank, world=world, wrap=wrap, progress=rank == 0)
     dist.barrier()
+    if rank == 0:  # as `speechseq train recognizer` says it, once, with the torchrun command that trains it on
+        said_undertrained(args, history, _program(world, int(os.environ.get("LOCAL_WORLD_SIZE", world))))
+
+
+def _program(world: int, local: int) -> list[str]:
+    """The torchrun words that start a run of `world` processes, `local` a node (a resumed run needs as many)."""
+    nodes = ["--nnodes", str(world // local)] if world != local else []
+    return ["torchrun", *nodes, "--nproc-per-node", str(local), "-m", "speechseq.train.ddp"]
 
 
 def _end(code: int) -> None:
