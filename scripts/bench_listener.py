@@ -376,7 +376,7 @@ def listener_args(args) -> list[str]:
     if args.lm:
         out += ["--lm", args.lm]
     for flag, name in (("--vad", "vad"), ("--early-decode-ms", "early_decode_ms"), ("--decoder", "decoder"),
-                       ("--wake-wait-ms", "wake_wait_ms")):
+                       ("--wake-wait-ms", "wake_wait_ms"), ("--partial-every-ms", "partial_every_ms")):
         if getattr(args, name, None) is not None:
             out += [flag, str(getattr(args, name))]
     return out
@@ -403,6 +403,7 @@ def listen_options(args, chunk_ms: float | None = None, lookahead_ms: float | No
 
 def main() -> int:
     from speechseq.commands.common import HelpFormatter, bounded
+    from speechseq.runtime.settings import PARTIAL_EVERY_MS
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=HelpFormatter)
     ap.add_argument("--keyword-model", action="append", metavar="ONNX",
@@ -430,6 +431,8 @@ def main() -> int:
     ap.add_argument("--commands", type=_renamed, dest="utterances", help=argparse.SUPPRESS)  # its name before
     ap.add_argument("--partial-decoder", choices=("final", "stream"),
                     help="the listener's option (default: the listener's default, final unless --stream-model)")
+    ap.add_argument("--partial-every-ms", type=float, help="the listener's option: --partial-decoder final decodes the "
+                    f"speech so far once per this many ms of it (default: the listener's, {PARTIAL_EVERY_MS:g})")
     ap.add_argument("--settings", type=_settings, help="chunk_ms:lookahead_ms,... of the chunked recogniser "
                     "(default: 400:200,200:100,800:400,400:0 with --partial-decoder stream, else 400:200, the "
                     "listener's, which the final partial decoder does not read)")
@@ -480,6 +483,7 @@ def main() -> int:
         res["vad"] = listener.vad.name
         res["early_decode_ms"] = args.early_decode_ms
         res["wake_wait_ms"] = 1000 * listener.detector.max_wait[0] * listener.detector.models[0].step_s
+        res["partial_every_ms"] = 1000 * listener.cfg.partial_interval_s
         o = listener.transcriber.opts
         res["final_decoder"] = o.decoder + ("+LM" if o.lm is not None else "")
         results["settings"][setting] = res

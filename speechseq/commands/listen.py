@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..errors import SpeechseqError
 from ..runtime.onnx import check_model_file, twin_path, untagged
+from ..runtime.settings import PARTIAL_EVERY_MS, PARTIAL_EVERY_MS_RANGE
 from .common import (LISTEN_LEXICON_BEAM, MAX_MINUTES, MODELS, NO_STDIN, WEIGHT_MAX, HelpFormatter, add_range_arg,
                      beam_arg, beam_size, bounded, device_arg, guard_range, load_lm, model_paths, named_device,
                      names_stdin, no_shipped, option_file, option_files, print_input_devices, print_json_line,
@@ -82,13 +83,18 @@ def register(sub: argparse._SubParsersAction, models: Path | None = None) -> Non
                    help="recogniser for the final text (falls back to recognizer-en.onnx)")
     m.add_argument("--partial-decoder", choices=("final", "stream"),
                    help="how partial text is made: final (the default unless --stream-model is given): the final's "
-                        "recogniser and decoder over the speech so far, every 300 ms, a word fixed once two decodes "
-                        "agree on it and the newest decode's next word shown after them (a partial may change its "
-                        "last word), so that the final rewrites few of its words (11.3-14.1%% of a core while "
-                        "recording); stream: the chunked recogniser's greedy text (--stream-model, --chunk-ms, "
+                        "recogniser and decoder over the speech so far every --partial-every-ms, a word fixed once "
+                        "two decodes agree on it and the newest decode's next word shown after them (a partial may "
+                        "change its last word), so that the final rewrites few of its words (more CPU while recording "
+                        "than stream: README, Benchmarks); stream: the chunked recogniser's greedy text (--stream-model, --chunk-ms, "
                         "--lookahead-ms), its words fixed as for final, 1.9-2.1%% of a core but about 70%% WER, "
                         "which the final rewrites (CPU measured by scripts/bench_listener.py on a 2-core AMD "
                         "machine: README, Benchmarks)")
+    lo, hi = PARTIAL_EVERY_MS_RANGE
+    m.add_argument("--partial-every-ms", type=bounded(float, ge=lo, le=hi), default=PARTIAL_EVERY_MS,
+                   help="--partial-decoder final: decode the speech so far once per this many ms of it (at most "
+                        "once a --block-ms block): sooner partials for more CPU while recording, each decode "
+                        "covering up to the last 4 s")
     m.add_argument("--stream-model", help="chunked recogniser for --partial-decoder stream (default: the --model's "
                                           "twin, NAME.stream.int8.onnx, else NAME.stream.onnx, when present)")
     m.add_argument("--lm", default="auto", help="character LM for the final decode (beam search + fusion): a "
@@ -199,6 +205,9 @@ def build_listener(args: argparse.Namespace, options: bool = True):
         reads = f"--partial-decoder stream reads {'it' if len(unread) == 1 else 'them'}"
         warn(f"{', '.join(unread)}: not used "
              + ("with --no-partials" if args.no_partials else f"by --partial-decoder {partial_decoder} ({reads})"))
+    if args.partial_every_ms != PARTIAL_EVERY_MS and (args.no_partials or partial_decoder != "final"):
+        warn("--partial-every-ms: not used " + ("with --no-partials" if args.no_partials else
+                                                "by --partial-decoder stream (a partial each --chunk-ms)"))
     commands = command_set(args, options)  # read before any model loads, as the model files are checked
     with option_files(*[("--keyword-model", p, "detector") for p in (kw if args.keyword_model else ())]):
         detector = Detector.load(kw, threshold=args.threshold, max_wait_s=args.wake_wait_ms / 1000,
@@ -244,7 +253,8 @@ def build_listener(args: argparse.Namespace, options: bool = True):
     early = args.early_decode_ms / 1000 if args.early_decode_ms > 0 else None
     cfg = ListenerConfig(silence_s=args.silence_ms / 1000, early_decode_s=early, no_speech_s=args.no_speech_s,
                          max_utterance_s=args.max_utterance_s, partials=not args.no_partials and (
-                             partial_decoder == "final" or streaming is not None), partial_decoder=partial_decoder)
+                             partial_decoder == "final" or streaming is not None), partial_decoder=partial_decoder,
+                         partial_interval_s=args.partial_every_ms / 1000)
     return Listener(detector, transcriber, streaming, load_vad(args.vad), cfg)
 
 

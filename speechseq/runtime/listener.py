@@ -71,6 +71,7 @@ from .listener_state import ListenerState, Mode, Recording
 from .onnx import ModelError
 from .partials import settle
 from .recognizer import ONSET_MARGIN_S, DecodeOptions, Recognizer, Result, bound_words, offset_margin
+from .settings import PARTIAL_EVERY_MS
 from .streaming_recognizer import StreamingRecognizer
 from .vad import EnergyVad, Vad, VadState, load_vad
 
@@ -105,7 +106,7 @@ class ListenerConfig:
     # length: a slower "activate" began up to ~0.3 s earlier)
     partials: bool = True
     partial_decoder: str | None = None  # "final", "stream" (the chunked recogniser), None: the module's docstring
-    partial_interval_s: float = 0.3     # "final": features between two decodes
+    partial_interval_s: float = PARTIAL_EVERY_MS / 1000   # "final": features between two decodes
     partial_window_s: float = 4.0       # "final": the longest stretch decoded (its cost per decode)
 
     def __post_init__(self) -> None:

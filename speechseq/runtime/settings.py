@@ -1,13 +1,14 @@
 """The runtime's tuned defaults that the commands show in --help: the detectors' floor guard, shallow fusion's
-weights, the command list's bound, the lexicon search's weights. A module of its own, with no numpy in it, so that
-`speechseq --help` builds its parsers without importing the runtime (as speechseq.synth_settings does for the
-synthetic sets). The modules that use them import them from here: speechseq.runtime.level, .decoding, .command_set
-and .lexicon_search name them as before."""
+weights, the command list's bound, the lexicon search's weights, the partial text's cadence. A module of its own, with
+no numpy in it, so that `speechseq --help` builds its parsers without importing the runtime (as
+speechseq.synth_settings does for the synthetic sets). The modules that use them import them from here:
+speechseq.runtime.level, .decoding, .command_set and .lexicon_search name them as before (and .listener its cadence)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["GUARD_RANGE_DB", "LM_WEIGHT", "WORD_BONUS", "MAX_DEFICIT", "LexiconOptions"]
+__all__ = ["GUARD_RANGE_DB", "LM_WEIGHT", "WORD_BONUS", "MAX_DEFICIT", "PARTIAL_EVERY_MS", "PARTIAL_EVERY_MS_RANGE",
+           "LexiconOptions"]
 
 GUARD_RANGE_DB = 60.0  # the floor guard's default range: the runtime detector's and the commands' (--range-db)
 # Shallow fusion's LM weight (alpha) and bonus per character (beta), tuned with the shipped recogniser and LM on
@@ -17,6 +18,11 @@ LM_WEIGHT, WORD_BONUS = 0.8, 1.0
 # The default acceptance bound, nats per character of the phrase: chosen on the tuning sets of README's "Commands"
 # (held-out Kathleen train rows, the Precise not-wake-word phrases), never on its evaluation sets.
 MAX_DEFICIT = 2.0
+# The listener's final partial decoder decodes the utterance so far every this many ms of it (the listener's
+# partial_interval_s, listen --partial-every-ms), and the bounds the command takes: below a 50 ms block it would
+# still decode once a block; above 2 s a 5 s command would get two partials.
+PARTIAL_EVERY_MS = 300.0
+PARTIAL_EVERY_MS_RANGE = (50.0, 2000.0)
 
 
 @dataclass(frozen=True)

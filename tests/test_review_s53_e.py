@@ -1,0 +1,69 @@
+"""Session 53, helper e: `listen --partial-every-ms`, the final partial decoder's cadence (it was a fixed 300 ms)."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import pytest
+
+from .cli_run import run
+from .listener_fixtures import SAMPLE
+from .script_loader import load_script
+
+
+@pytest.mark.parametrize("value, says", [("20", "must lie in [50, 2000], got 20"),
+                                         ("2500", "must lie in [50, 2000], got 2500"),
+                                         ("nan", "not a finite number: 'nan'")])
+def test_the_cadence_out_of_bounds_is_a_usage_error_naming_it(value, says):
+    code, _, err = run("listen", "--partial-every-ms", value)
+    assert code == 2
+    assert f"argument --partial-every-ms: {says}" in err, err
+
+
+def _partial_times(*options: str) -> list[float]:
+    code, out, err = run("listen", "--input", SAMPLE, "--fast", "--json", *options)
+    assert code == 0, err
+    return [e["time"] for e in map(json.loads, out.splitlines()) if e["event"] == "partial"]
+
+
+def _gaps_ms(times: list[float]) -> list[int]:
+    return [round(1000 * (b - a)) for a, b in zip(times, times[1:])]
+
+
+def test_a_smaller_cadence_gives_partials_at_that_cadence_on_the_sample():
+    """A partial comes only when its text changes, so the gaps between partials are whole multiples of the cadence:
+    300 ms by default (6 partials on the sample), 150 ms asked for (more of them, some 150 ms apart)."""
+    default, fast = _partial_times(), _partial_times("--partial-every-ms", "150")
+    assert len(default) >= 4 and all(g % 300 == 0 for g in _gaps_ms(default)), default
+    assert len(fast) > len(default), (default, fast)
+    assert all(g % 150 == 0 for g in _gaps_ms(fast)) and 150 in _gaps_ms(fast), fast
+
+
+def test_the_cadence_is_said_where_it_is_not_read():
+    code, _, err = run("listen", "--input", SAMPLE, "--fast", "--json", "--no-partials", "--partial-every-ms", "150")
+    assert code == 0
+    assert "warning: --partial-every-ms: not used with --no-partials" in err, err
+    assert "partials every" not in err   # the listening line: no partials
+
+
+def _bench_listener(monkeypatch):
+    """scripts/bench_listener.py as a module; the thread variables it sets at import and its module put back after."""
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        if name in os.environ:
+            monkeypatch.setenv(name, os.environ[name])
+        else:
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setitem(sys.modules, "bench_listener_s53_e", None)   # its dataclasses look their module up there
+    return load_script("bench_listener", "bench_listener_s53_e", register=True)
+
+
+def test_the_listener_bench_passes_the_cadence_on_and_refuses_a_bad_one(monkeypatch):
+    bl = _bench_listener(monkeypatch)
+    args = bl.argparse.Namespace(keyword_model=None, model=None, stream_model=None, lm=None, partial_decoder=None,
+                                 vad="auto", early_decode_ms=150.0, decoder="auto", wake_wait_ms=None,
+                                 partial_every_ms=200.0)
+    assert bl.listener_args(args)[-2:] == ["--partial-every-ms", "200.0"]
+    assert bl.listen_options(args).partial_every_ms == 200.0
+    with pytest.raises(bl.argparse.ArgumentError, match="--partial-every-ms: must lie in"):
+        bl.listen_options(bl.argparse.Namespace(**{**vars(args), "partial_every_ms": 10.0}))
