@@ -85,12 +85,19 @@ def _rerun(args: argparse.Namespace, epochs: int, program: Sequence[str] = PROGR
         if dest == "epochs":
             words += [option, str(epochs)]
         elif isinstance(value, list):   # given once each (--manifest, --repeat)
-            words += [w for v in value for w in (option, _word(v))]
+            words += [w for v in value for w in _given(option, v)]
         elif isinstance(value, bool):
             words += [option] if value else []
         elif value != default or dest == "out":
-            words += [option, _word(value)]
+            words += _given(option, value)
     return shlex.join(words)
+
+
+def _given(option: str, value) -> list[str]:
+    """`option VALUE` as words; `option=VALUE` where VALUE starts with "-" (--out=-run: argparse reads `--out -run` as
+    an option given no value)."""
+    text = _word(value)
+    return [f"{option}={text}"] if text.startswith("-") else [option, text]
 
 
 def _word(value) -> str:

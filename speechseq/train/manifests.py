@@ -181,7 +181,8 @@ def _record(rec: dict[str, Any], base: Path, where: str, reader: _Reader,
             want: frozenset[str] | None, tag: str) -> list[Utterance]:
     """The Utterance of one manifest record (JSONL object or CSV row), [] when filtered out."""
     keys = {k.lower().strip(): k for k in rec}
-    rec_split = rec.get(keys.get("split", ""))
+    # no such field: None (a default of "" named a CSV column of no name, pandas' index: read as the offset)
+    rec_split = rec[keys["split"]] if "split" in keys else None
     if want is not None and rec_split not in want:
         return []
     path_key = next((keys[k] for k in PATH_KEYS if k in keys), None)
@@ -193,7 +194,7 @@ def _record(rec: dict[str, Any], base: Path, where: str, reader: _Reader,
     if audio is None:
         return []
     dur_key, spk_key = keys.get("duration"), next((keys[k] for k in SPEAKER_KEYS if k in keys), None)
-    offset = rec.get(keys.get("offset", ""))
+    offset = rec[keys["offset"]] if "offset" in keys else None
     has_dur = dur_key is not None and rec[dur_key] not in (None, "")
     duration = _number(rec[dur_key], where, "duration") if has_dur else reader.duration(audio, where)
     if duration is None:
