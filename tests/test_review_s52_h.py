@@ -8,22 +8,7 @@ import pytest
 from speechseq.commands.exec_words import _shell_script
 
 from .cli_run import run
-from .listener_fixtures import SAMPLE
-
-NOT_EXPANDED = "is passed as written, not expanded"
-
-
-def _listen_exec(tmp_path, cmd: str) -> tuple[int, str]:
-    """Exit code and stderr of `listen --exec CMD`, which stops at its missing keyword model where CMD passes."""
-    code, out, err = run("listen", "--input", SAMPLE, "--fast", "--keyword-model", tmp_path / "none.onnx",
-                         "--exec", cmd)
-    return code, err
-
-
-def _refused(code: int, err: str, why: str) -> None:
-    """A one-line error, exit 1, before any model is read (none.onnx is never reached)."""
-    assert code == 1 and why in err and "none.onnx" not in err, err
-    assert len(err.strip().splitlines()) == 1, err
+from .exec_checks import NOT_EXPANDED, listen_exec as _listen_exec, refused as _refused
 
 
 @pytest.mark.parametrize("cmd", ["sh +c", "bash +c", "sh -c -", "bash -c -", "env -S sh -c", "nice sh +xc"])

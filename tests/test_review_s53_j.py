@@ -11,29 +11,7 @@ import pytest
 from speechseq.commands.exec_words import _shell_script, check_exec, warn_shell_words
 from speechseq.errors import SpeechseqError
 
-from .cli_run import run
-from .listener_fixtures import SAMPLE
-
-NOT_EXPANDED = "is passed as written, not expanded"
-SHELL_CODE = "would run the final text as shell code"
-
-
-def _listen_exec(tmp_path, cmd: str) -> tuple[int, str]:
-    """Exit code and stderr of `listen --exec CMD`, which stops at its missing keyword model where CMD passes."""
-    code, out, err = run("listen", "--input", SAMPLE, "--fast", "--keyword-model", tmp_path / "none.onnx",
-                         "--exec", cmd)
-    return code, err
-
-
-def _refused(code: int, err: str, why: str) -> None:
-    """A one-line error, exit 1, before any model is read (none.onnx is never reached)."""
-    assert code == 1 and why in err and "none.onnx" not in err, err
-    assert len(err.strip().splitlines()) == 1, err
-
-
-def _passed(code: int, err: str) -> None:
-    """Past the --exec checks, with no warning: stopped at the missing keyword model."""
-    assert code == 1 and "none.onnx" in err and NOT_EXPANDED not in err and "warning" not in err, err
+from .exec_checks import NOT_EXPANDED, SHELL_CODE, listen_exec as _listen_exec, refused as _refused, passed as _passed
 
 
 # 1. ssh: the remote shell reads the joined words
