@@ -14,8 +14,12 @@ time plus the CPU time of that block and of any backlog before it:
   wake delay      keyword end -> wake event
                   (and each voice's median: with six voices the p90 is the slowest voice's)
   final delay     end of speech -> final event (includes the trailing silence the VAD waits for)
-  partial lag     end of a word -> the first partial holding the final's word at that place
-                  (and, accuracy aside, -> the first partial holding that many words)
+  partial lag     end of a final's word -> the partial from which on the word is shown right for good (each
+                  partial's words aligned by edit distance to the final's, so a word inserted or dropped before
+                  it does not move it; a word shown, changed and shown again counts from when it came back), over
+                  the words shown so; beside it the share of the final's words right only once the final comes
+                  (not in the last partial), and the lag over all words, those counted at the final event's time
+  word count lag  end of a final's k-th word -> the first partial holding k words, right or not
   rewritten       the last partial's settled words (all but its last) that the final changes
                   (word edits against the final's words at their places)
   CPU             per second of audio while listening (idle) and while recording (transcribing)
@@ -190,6 +194,46 @@ def run_listener(listener, audio: np.ndarray, block: int = BLOCK):
     return timed, cpu, secs
 
 
+def aligned_words(shown: list[str], final: list[str]) -> set[int]:
+    """The places of `final`'s words that the partial `shown` has right, by an edit-distance alignment of `shown`
+    to the prefix of `final` that it best matches (a partial is the speech so far): fewest word edits, and among
+    those the most words equal. A word the partial inserts or drops before a place does not move that place.
+    Ties (the same edits and matches) take the shorter prefix, and in the backtrace a match or substitution."""
+    n, m = len(shown), len(final)
+    # cost[i][j]: (edits, -matches) of shown[:i] against final[:j]
+    cost = [[(i + j, 0) if i == 0 or j == 0 else None for j in range(m + 1)] for i in range(n + 1)]
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            d, e = cost[i - 1][j - 1], shown[i - 1] == final[j - 1]
+            cost[i][j] = min((d[0] + (not e), d[1] - e), (cost[i - 1][j][0] + 1, cost[i - 1][j][1]),
+                             (cost[i][j - 1][0] + 1, cost[i][j - 1][1]))
+    i, j = n, min(range(m + 1), key=lambda c: cost[n][c])
+    out = set()
+    while i > 0 and j > 0:
+        d, e = cost[i - 1][j - 1], shown[i - 1] == final[j - 1]
+        if cost[i][j] == (d[0] + (not e), d[1] - e):
+            if e:
+                out.add(j - 1)
+            i, j = i - 1, j - 1
+        elif cost[i][j] == (cost[i - 1][j][0] + 1, cost[i - 1][j][1]):
+            i -= 1
+        else:
+            j -= 1
+    return out
+
+
+def shown_for_good(partials: list[tuple[str, float]], final: list[str]) -> list[float | None]:
+    """For each of the final's words, the time of the partial from which on it is on screen for good: the first of
+    the partials, in time order, that all have it right (aligned_words) up to the last one before the final. None:
+    the last partial does not have it right (or there is none), so the word is right only once the final comes; a
+    word shown, changed and shown again counts from when it came back."""
+    since: list[float | None] = [None] * len(final)
+    for text, t in partials:
+        right = aligned_words(text.split(), final)
+        since = [(s if s is not None else t) if k in right else None for k, s in enumerate(since)]
+    return since
+
+
 def _pct(xs: list[float], q: float) -> float:
     return float(np.percentile(xs, q)) if xs else float("nan")
 
@@ -202,7 +246,7 @@ def measure(listener, scenarios: list[Scenario], block: int = BLOCK) -> dict:
     def wer(refs: list[str], hyps: list[str]):
         return _wer([normalize(t) for t in refs], [normalize(t) for t in hyps])
 
-    wake_d, final_d, lags, count_lags, missing_words, words_total = [], [], [], [], 0, 0
+    wake_d, final_d, lags, lags_with_final, count_lags, words_total = [], [], [], [], [], 0
     rewritten = settled_total = 0
     by_voice: dict[str, list[float]] = {}
     refs, finals, lasts, streamed, offline_greedy, misses = [], [], [], [], [], 0
@@ -225,13 +269,12 @@ def measure(listener, scenarios: list[Scenario], block: int = BLOCK) -> dict:
         final_d.append(t_final - sc.cmd_end)
         partials = [(e, t) for e, t in timed if isinstance(e, PartialEvent) and t <= t_final]
         fw = final.text.split()
-        for k, w in enumerate(final.words):
+        shown = shown_for_good([(e.text, t) for e, t in partials], fw)
+        for k, (w, seen) in enumerate(zip(final.words, shown)):
             words_total += 1
-            seen = next((t for e, t in partials if e.text.split()[k : k + 1] == fw[k : k + 1]), None)
-            if seen is None:
-                missing_words += 1
-            else:
+            if seen is not None:
                 lags.append(seen - w.end)
+            lags_with_final.append((t_final if seen is None else seen) - w.end)
             # accuracy aside: when did the partial first hold k + 1 words?
             count = next((t for e, t in partials if len(e.text.split()) > k), t_final)
             count_lags.append(count - w.end)
@@ -251,7 +294,10 @@ def measure(listener, scenarios: list[Scenario], block: int = BLOCK) -> dict:
                           "by_voice_median": {v: round(1000 * _pct(d, 50), 1) for v, d in by_voice.items()}},
         "final_delay_ms": {"median": 1000 * _pct(final_d, 50), "p90": 1000 * _pct(final_d, 90)},
         "partial_lag_ms": {"median": 1000 * _pct(lags, 50), "p90": 1000 * _pct(lags, 90),
-                           "words_never_in_a_partial": f"{missing_words}/{words_total}"},
+                           "words": f"{len(lags)}/{words_total}"},
+        "words_right_only_in_the_final": f"{words_total - len(lags)}/{words_total}",
+        "partial_lag_with_final_ms": {"median": 1000 * _pct(lags_with_final, 50),
+                                      "p90": 1000 * _pct(lags_with_final, 90)},
         "settled_words_rewritten": f"{rewritten}/{settled_total}",
         "partial_word_count_lag_ms": {"median": 1000 * _pct(count_lags, 50), "p90": 1000 * _pct(count_lags, 90)},
         "cpu_idle_pct_of_core": 100 * cpu_idle / max(secs_idle, 1e-9),
@@ -505,15 +551,19 @@ def _rate(x: float | None) -> str:
 
 
 def _table(results: dict) -> None:
-    print("| chunk + look-ahead | wake delay med / p90 | final delay med / p90 | partial lag med / p90 "
-          "(word count) | CPU idle / recording | WER final / offline greedy / streamed greedy / last partial |")
-    print("|---|---|---|---|---|---|")
+    print("| chunk + look-ahead | wake delay med / p90 | final delay med / p90 | partial lag of words shown right, "
+          "med / p90 | words right only in the final | partial lag, those at the final, med / p90 | word count lag "
+          "med / p90 | CPU idle / recording | WER final / offline greedy / streamed greedy / last partial |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for k, r in results["settings"].items():
         c, la = k.split(":")
+        only, total = map(int, r["words_right_only_in_the_final"].split("/"))
         print(f"| {c} + {la} ms | {r['wake_delay_ms']['median']:.0f} / {r['wake_delay_ms']['p90']:.0f} ms | "
               f"{r['final_delay_ms']['median']:.0f} / {r['final_delay_ms']['p90']:.0f} ms | "
-              f"{r['partial_lag_ms']['median']:.0f} / {r['partial_lag_ms']['p90']:.0f} ms "
-              f"({r['partial_word_count_lag_ms']['median']:.0f} / {r['partial_word_count_lag_ms']['p90']:.0f} ms) | "
+              f"{r['partial_lag_ms']['median']:.0f} / {r['partial_lag_ms']['p90']:.0f} ms | "
+              f"{only}/{total} ({100 * only / max(total, 1):.0f}%) | "
+              f"{r['partial_lag_with_final_ms']['median']:.0f} / {r['partial_lag_with_final_ms']['p90']:.0f} ms | "
+              f"{r['partial_word_count_lag_ms']['median']:.0f} / {r['partial_word_count_lag_ms']['p90']:.0f} ms | "
               f"{r['cpu_idle_pct_of_core']:.2f}% / {r['cpu_recording_pct_of_core']:.1f}% | "
               + " / ".join(_rate(r.get(name)) for name in ("wer_offline_final", "wer_offline_greedy", "wer_streamed",
                                                              "wer_last_partial")) + " |")

@@ -687,6 +687,61 @@ def test_listener_bench_leaves_out_a_first_calls_costs():
     assert res["cpu_idle_pct_of_core"] < 3.0, res   # 1 ms a 50 ms block: 2 %; with the 0.1 s, 7 % and more
 
 
+@pytest.mark.parametrize("partials, final, says", [
+    ([("uh turn on", 1.0)], "turn on", [1.0, 1.0]),                              # a word inserted before them
+    ([("turn the", 1.0)], "turn on the lights", [1.0, None, 1.0, None]),         # a word dropped before "the"
+    ([("turn of the", 1.0)], "turn on the", [1.0, None, 1.0]),                   # a wrong word is not shown right
+    ([("turn on", 1.0), ("turn in", 1.2), ("turn on the", 1.4)], "turn on the", [1.0, 1.4, 1.4]),  # back: from then
+    ([("turn on", 1.0), ("turn in the", 1.2)], "turn on the", [1.0, None, 1.2]),  # taken back: right only in the final
+    ([("please turn on the", 1.0), ("please turn on the light", 1.3)], "turn on the lights", [1.0, 1.0, 1.0, None]),
+    ([], "turn on", [None, None]),
+])
+def test_listener_bench_times_a_word_from_the_partial_that_shows_it_for_good(partials, final, says):
+    """Each final word's time: the first partial from which on every partial has it right, the partials' words
+    aligned by edit distance to the final's (not compared at the same place); None: right only once the final comes."""
+    bl = _script("bench_listener")
+    assert bl.shown_for_good(partials, final.split()) == says
+
+
+class _InsertingListener(_FakeListener):
+    """Its partials say a word the final drops ("um") before the rest: "um turn" at 1.4 s, "um turn on the" at
+    1.8 s; the final "turn on the lights" (words ending 1.3, 1.5, 1.7, 1.9 s) at 2.0 s."""
+
+    def step(self, block, state):
+        from speechseq.runtime.events import PartialEvent
+
+        events, new = super().step(block, state)
+        t0, t1 = state.samples / 16000, new.samples / 16000
+        said = [PartialEvent(text, t1) for at, text in ((1.4, "um turn"), (1.8, "um turn on the")) if t0 < at <= t1]
+        return said + [e for e in events if not isinstance(e, PartialEvent)], new
+
+
+def test_listener_bench_partial_lag_counts_words_that_an_inserted_word_moved():
+    """A word the partials insert early shifted every later place, and the lag compared the places: none of the
+    four words counted (and the lag was nan). Aligned, three are shown (lags 0.1, 0.3 and 0.1 s), and "lights",
+    right only in the final, counts at the final's time in the second figure (0.1 s after its end)."""
+    bl = _script("bench_listener")
+    sc = bl.Scenario("fake:voice", "turn on the lights", np.zeros(16000 * 3, np.float32), 1.0, 1.1, 1.9)
+    res = bl.measure(_InsertingListener("turn on the lights"), [sc], 800)
+    lag, with_final = res["partial_lag_ms"], res["partial_lag_with_final_ms"]
+    assert lag["words"] == "3/4" and res["words_right_only_in_the_final"] == "1/4", res
+    assert 100 <= lag["median"] < 130 and 260 <= lag["p90"] < 300, res   # the events' times carry the blocks' CPU
+    assert 100 <= with_final["median"] < 130 and 200 <= with_final["p90"] < 300, res
+
+
+def test_listener_bench_table_gives_the_words_right_only_in_the_final(capsys):
+    """The table's partial lag columns: over the words shown right, the share right only in the final, and over all
+    words with those at the final's time; no positional figure."""
+    bl = _script("bench_listener")
+    sc = bl.Scenario("fake:voice", "turn on the lights", np.zeros(16000 * 3, np.float32), 1.0, 1.1, 1.9)
+    bl._table({"settings": {"400:200": bl.measure(_InsertingListener("turn on the lights"), [sc], 800)}})
+    head, _, row = capsys.readouterr().out.splitlines()[:3]
+    cells = dict(zip(head.split(" | "), row.split(" | ")))
+    assert cells["words right only in the final"] == "1/4 (25%)", cells
+    assert cells["partial lag of words shown right, med / p90"].endswith(" ms"), cells
+    assert len(cells) == 9 and head.count("|") == row.count("|"), cells
+
+
 def test_decoding_bench_times_every_clip():
     """A cell's figure is per 10 s clip over all five clips: each of --reps runs decoded one clip in turn and the
     fastest was given, the cheapest clip's time (GRU LM at T=500: 25.8 ms, the five clips' own 25.8-31.6)."""
