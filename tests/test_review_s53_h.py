@@ -135,9 +135,8 @@ def test_librispeech_plain_file_as_before(tmp_path):
     assert [u.text for u in load_librispeech(root)] == ["TURN ON", "DIM IT"]
 
 
-def test_lm_corpus_and_manifest_lines_are_not_cut():
-    assert lm.corpus_lines(["\ufeffthe cat\x85sat\r\nthe dog\u2028ran", "a b\rc d\n"]) == [
-        "the cat sat", "the dog ran", "a b", "c d"]
+def test_lm_manifest_lines_are_not_cut():
+    """(train lm's --text corpus keeps str.splitlines' cuts: its record of the text must match older runs')"""
     manifest = "\ufeff" + _jsonl([{"text": "the red\u2028house", "split": "dev"}, {"text": "x y", "split": "train"}])
     assert lm.texts_of_manifest(manifest) == ["the red house", "x y"]
     assert lm.texts_of_manifest(manifest, "dev") == ["the red house"]
@@ -146,7 +145,6 @@ def test_lm_corpus_and_manifest_lines_are_not_cut():
 def test_lm_corpus_of_a_plain_file_as_before():
     for text in (t for t in PLAIN if t != "\ufeff"):
         assert lm.corpus_lines([text]) == [lm.normalize(x) for x in text.splitlines() if x.strip()]
-    assert lm.corpus_lines(["\ufeff\nthe cat"]) == ["the cat"]  # a byte order mark is no line of its own (was "")
 
 
 @pytest.mark.skipif(not LM.is_file(), reason="the shipped language model is not here")

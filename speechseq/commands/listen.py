@@ -85,8 +85,8 @@ def register(sub: argparse._SubParsersAction, models: Path | None = None) -> Non
                    help="how partial text is made: final (the default unless --stream-model is given): the final's "
                         "recogniser and decoder over the speech so far every --partial-every-ms, a word fixed once "
                         "two decodes agree on it and the newest decode's next word shown after them (a partial may "
-                        "change its last word), so that the final rewrites few of its words (more CPU while recording "
-                        "than stream: README, Benchmarks); stream: the chunked recogniser's greedy text (--stream-model, --chunk-ms, "
+                        "change its last word), so that the final rewrites few of its words (11.3-14.1%% of a core "
+                        "while recording); stream: the chunked recogniser's greedy text (--stream-model, --chunk-ms, "
                         "--lookahead-ms), its words fixed as for final, 1.9-2.1%% of a core but about 70%% WER, "
                         "which the final rewrites (CPU measured by scripts/bench_listener.py on a 2-core AMD "
                         "machine: README, Benchmarks)")

@@ -97,7 +97,9 @@ def read_corpus(paths: Iterable[str | os.PathLike]) -> list[str]:
 def corpus_lines(texts: Iterable[str]) -> list[str]:
     """The normalised non-blank lines of `texts` (each a file's text), as read_corpus reads them from their files:
     the same lines whether a file's Windows line ends were read as they are or translated (Path.read_text)."""
-    return [normalize(line) for text in texts for line in split_lines(text) if line.strip()]
+    # str.splitlines, not files.split_lines: a form feed or \u2028 ends a sentence here, as runs recorded their text
+    # ("N sentences, crc32": a run made before resumes only on the same record; tests/test_review_s51_a.py)
+    return [normalize(line) for text in texts for line in text.splitlines() if line.strip()]
 
 
 def select_sentences(lines: Sequence[str], exclude: Sequence[str] = (), min_chars: int = 2) -> list[str]:
