@@ -100,7 +100,7 @@ def test_the_start_line_says_which_partials_come(capsys, tmp_path):
         assert code == 0, err
         return next(line for line in err.splitlines() if line.startswith("speechseq: listening on"))
 
-    assert "partials every 300 ms by the final's decoder" in start_line()
+    assert "partials every 200 ms by the final's decoder" in start_line()
     assert "partials every 400 ms + 200 ms look-ahead" in start_line("--partial-decoder", "stream")
     assert "no partials" in start_line("--no-partials")
     # and counts a --commands list of one phrase as one ("1 commands of" before session 48)

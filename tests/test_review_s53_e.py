@@ -33,11 +33,34 @@ def _gaps_ms(times: list[float]) -> list[int]:
 
 def test_a_smaller_cadence_gives_partials_at_that_cadence_on_the_sample():
     """A partial comes only when its text changes, so the gaps between partials are whole multiples of the cadence:
-    300 ms by default (6 partials on the sample), 150 ms asked for (more of them, some 150 ms apart)."""
-    default, fast = _partial_times(), _partial_times("--partial-every-ms", "150")
-    assert len(default) >= 4 and all(g % 300 == 0 for g in _gaps_ms(default)), default
-    assert len(fast) > len(default), (default, fast)
+    200 ms by default (300 until session 53), 300 and 150 ms asked for (fewer, and more of them)."""
+    from speechseq.runtime.settings import PARTIAL_EVERY_MS
+
+    assert PARTIAL_EVERY_MS == 200
+    slow, default, fast = _partial_times("--partial-every-ms", "300"), _partial_times(), \
+        _partial_times("--partial-every-ms", "150")
+    assert len(slow) >= 4 and all(g % 300 == 0 for g in _gaps_ms(slow)), slow
+    assert all(g % 200 == 0 for g in _gaps_ms(default)[1:]) and 200 in _gaps_ms(default), default  # (the first
+    # decode's place: the utterance's start, moved to its speech)
+    assert len(slow) <= len(default) < len(fast), (slow, default, fast)
     assert all(g % 150 == 0 for g in _gaps_ms(fast)) and 150 in _gaps_ms(fast), fast
+
+
+def test_partials_are_decoded_by_a_beam_of_at_most_sixteen_the_final_by_its_own():
+    """Every 200 ms at the final's beam 32 the decodes' backlog delayed the final (p90 546-589 ms against <= 500);
+    at 16 it did not (settings.PARTIAL_BEAM_SIZE). A narrower beam asked for is kept for both."""
+    from dataclasses import replace
+
+    from speechseq.commands.common import MODELS
+    from speechseq.runtime.listener import Transcriber
+    from speechseq.runtime.recognizer import DecodeOptions
+
+    model = MODELS / "recognizer-en.int8.onnx"
+    wide = Transcriber(model, DecodeOptions(decoder="beam", beam_size=32))
+    assert (wide.opts.beam_size, wide._partial_opts.beam_size) == (32, 16)
+    narrow = Transcriber(model, DecodeOptions(decoder="beam", beam_size=8), partial_beam=16)
+    assert (narrow.opts.beam_size, narrow._partial_opts.beam_size) == (8, 8)
+    assert replace(wide._partial_opts, beam_size=32) == replace(wide.opts, commands=None)
 
 
 def test_the_cadence_is_said_where_it_is_not_read():

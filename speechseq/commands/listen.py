@@ -83,10 +83,10 @@ def register(sub: argparse._SubParsersAction, models: Path | None = None) -> Non
                    help="recogniser for the final text (falls back to recognizer-en.onnx)")
     m.add_argument("--partial-decoder", choices=("final", "stream"),
                    help="how partial text is made: final (the default unless --stream-model is given): the final's "
-                        "recogniser and decoder over the speech so far every --partial-every-ms, a word fixed once "
-                        "two decodes agree on it and the newest decode's next word shown after them (a partial may "
-                        "change its last word), so that the final rewrites few of its words (11.3-14.1%% of a core "
-                        "while recording); stream: the chunked recogniser's greedy text (--stream-model, --chunk-ms, "
+                        "recogniser and decoder (at a beam of at most 16) over the speech so far every --partial-every-ms, "
+                        "a word fixed once two decodes agree on it and the newest decode's next word shown after them "
+                        "(a partial may change its last word), so that the final rewrites few of its words "
+                        "(27.2-31.6%% of a core while recording); stream: the chunked recogniser's greedy text (--stream-model, --chunk-ms, "
                         "--lookahead-ms), its words fixed as for final, 1.9-2.1%% of a core but about 70%% WER, "
                         "which the final rewrites (CPU measured by scripts/bench_listener.py on a 2-core AMD "
                         "machine: README, Benchmarks)")
@@ -94,7 +94,7 @@ def register(sub: argparse._SubParsersAction, models: Path | None = None) -> Non
     m.add_argument("--partial-every-ms", type=bounded(float, ge=lo, le=hi), default=PARTIAL_EVERY_MS,
                    help="--partial-decoder final: decode the speech so far once per this many ms of it (at most "
                         "once a --block-ms block): sooner partials for more CPU while recording, each decode "
-                        "covering up to the last 4 s")
+                        "covering up to the last 4 s (default %(default)g; 300 until session 53)")
     m.add_argument("--stream-model", help="chunked recogniser for --partial-decoder stream (default: the --model's "
                                           "twin, NAME.stream.int8.onnx, else NAME.stream.onnx, when present)")
     m.add_argument("--lm", default="auto", help="character LM for the final decode (beam search + fusion): a "

@@ -71,7 +71,7 @@ from .listener_state import ListenerState, Mode, Recording
 from .onnx import ModelError
 from .partials import settle
 from .recognizer import ONSET_MARGIN_S, DecodeOptions, Recognizer, Result, bound_words, offset_margin
-from .settings import PARTIAL_EVERY_MS
+from .settings import PARTIAL_BEAM_SIZE, PARTIAL_EVERY_MS
 from .streaming_recognizer import StreamingRecognizer
 from .vad import EnergyVad, Vad, VadState, load_vad
 
@@ -137,10 +137,13 @@ class Transcriber:
     A thin layer over `speechseq.runtime.recognizer.Recognizer` with fixed decoding options.
     """
 
-    def __init__(self, path: str | os.PathLike, opts: DecodeOptions = DecodeOptions(), threads: int = 1) -> None:
+    def __init__(self, path: str | os.PathLike, opts: DecodeOptions = DecodeOptions(), threads: int = 1,
+                 partial_beam: int = PARTIAL_BEAM_SIZE) -> None:
         self.recognizer = Recognizer(path, threads)
         self.opts = opts
-        self._partial_opts = replace(opts, commands=None)   # partial text is spelt freely (transcribe)
+        # partial text is spelt freely (transcribe), by a beam of at most `partial_beam`: decoded every
+        # partial_interval_s, a wider one left a backlog that delayed the final (settings.PARTIAL_BEAM_SIZE)
+        self._partial_opts = replace(opts, commands=None, beam_size=min(opts.beam_size, partial_beam))
         self.frontend = self.recognizer.frontend
 
     def transcribe(self, feats: np.ndarray, partial: bool = False) -> Result:

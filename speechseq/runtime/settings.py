@@ -1,5 +1,5 @@
 """The runtime's tuned defaults that the commands show in --help: the detectors' floor guard, shallow fusion's
-weights, the command list's bound, the lexicon search's weights, the partial text's cadence. A module of its own, with
+weights, the command list's bound, the lexicon search's weights, the partial text's cadence and beam. A module of its own, with
 no numpy in it, so that `speechseq --help` builds its parsers without importing the runtime (as
 speechseq.synth_settings does for the synthetic sets). The modules that use them import them from here:
 speechseq.runtime.level, .decoding, .command_set and .lexicon_search name them as before (and .listener its cadence)."""
@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = ["GUARD_RANGE_DB", "LM_WEIGHT", "WORD_BONUS", "MAX_DEFICIT", "PARTIAL_EVERY_MS", "PARTIAL_EVERY_MS_RANGE",
-           "LexiconOptions"]
+           "PARTIAL_BEAM_SIZE", "LexiconOptions"]
 
 GUARD_RANGE_DB = 60.0  # the floor guard's default range: the runtime detector's and the commands' (--range-db)
 # Shallow fusion's LM weight (alpha) and bonus per character (beta), tuned with the shipped recogniser and LM on
@@ -21,8 +21,15 @@ MAX_DEFICIT = 2.0
 # The listener's final partial decoder decodes the utterance so far every this many ms of it (the listener's
 # partial_interval_s, listen --partial-every-ms), and the bounds the command takes: below a 50 ms block it would
 # still decode once a block; above 2 s a 5 s command would get two partials.
-PARTIAL_EVERY_MS = 300.0
+PARTIAL_EVERY_MS = 200.0
 PARTIAL_EVERY_MS_RANGE = (50.0, 2000.0)
+# ... and decodes them with a beam of at most this many (the final: its own, 32 for the lexicon decoder). Session 53,
+# scripts/bench_listener.py on this 2-core machine, nothing else running: every 300 ms at the final's beam 32 (the
+# default until then), the partial lag of the words shown right was 596-616 / 1111-1130 ms median / p90 (issue 6:
+# <= 1 s); every 200 ms at beam 32, 475 / 805-822 ms but the final's delay p90 546-589 ms (<= 500: the decodes'
+# backlog) at 45-46 % of a core while recording; every 200 ms at beam 16, 459 / 878-879 ms, the final's delay p90
+# 445-468 ms, 29-32 % of a core (as 300 ms at beam 32: 26-31 %), the last partial's WER 45.8 % against 43.5 %.
+PARTIAL_BEAM_SIZE = 16
 
 
 @dataclass(frozen=True)
