@@ -1,0 +1,168 @@
+"""The programs in --exec CMD whose reading of their words decides where the final text, CMD's last argument, goes: a
+shell given -c, whose script (_shell_script) expands its own $VARIABLEs (`sh -c 'notify-send "$1"' sh`, EXAMPLE, the
+form the messages recommend); flock's -c (_flock_c); and READERS, which read the text as shell code or as no argument
+of a command (ssh, watch without -x, taskset and chrt -p, su, script: _check_reader), su's and script's options read
+as GNU getopt reads them (_getopt). Their words are found behind any wrappers (exec_wrappers); check_exec and
+warn_shell_words (exec_words) say what follows for --exec.
+"""
+from __future__ import annotations
+
+import os
+
+from ..errors import SpeechseqError
+from .common import warn
+from .exec_wrappers import _wrapped
+
+__all__ = ["SHELLS", "SHELL_CODE", "EXAMPLE", "READERS"]
+
+SHELLS = ("sh", "bash", "dash", "zsh", "ksh")  # --exec programs that expand their -c script's $VARIABLEs themselves
+SHELL_VALUED = ("--rcfile", "--init-file")  # a shell's long options that take the next word (short: o and O, below)
+SHELL_CODE = "would run the final text as shell code"
+EXAMPLE = "--exec \"sh -c 'your-command \\\"$1\\\"' sh\""  # a shell's script, the text its $1
+SSH_EXAMPLE = "--exec \"sh -c 'echo \\\"$1\\\" | ssh HOST your-script' sh\""  # the text on ssh's stdin
+SU_OPTIONS = ("cgGsw", ("--command", "--session-command", "--shell", "--group", "--supp-group",
+                        "--whitelist-environment"))   # su's options that take a value (util-linux)
+SU_C = ("-c", "--command", "--session-command")
+SU_EXAMPLE = EXAMPLE.replace('"sh -c', '"su USER -c')
+SCRIPT_OPTIONS = ("IOBTmcEo", ("--log-in", "--log-out", "--log-io", "--log-timing", "--logging-format", "--command",
+                               "--echo", "--output-limit"))
+
+
+def _shell_script(words: list[str]) -> tuple[bool, int | None]:
+    """(whether `words` run a shell (SHELLS, by name, with or without a folder, behind any WRAPPERS) given -c, the index
+    of its script: the first word after its options, None where there is none). A short option cluster's o and O
+    (-o pipefail, -co pipefail) and SHELL_VALUED take a word each; "--" or "-" ends the options. dash and bash take
+    +c as -c (`sh +c TEXT` runs TEXT). su's -c (--command, --session-command) SCRIPT is its user's shell's script."""
+    start = _wrapped(words)[0]
+    if start < len(words) and os.path.basename(words[start]) == "su":
+        values = _getopt(words, start, *SU_OPTIONS)[0]
+        given = [values[key] for key in SU_C if key in values]
+        return bool(given), (None if None in given else max(given, default=None))
+    if start == len(words) or os.path.basename(words[start]) not in SHELLS:
+        return False, None
+    given_c, i = False, start + 1
+    while i < len(words) and words[i][:1] in ("-", "+") and words[i] not in ("-", "--"):
+        word = words[i]
+        if word.startswith("--"):
+            i += 2 if word in SHELL_VALUED else 1
+            continue
+        given_c = given_c or "c" in word[1:]
+        i += 1 + sum(letter in "oO" for letter in word[1:])
+    if i < len(words) and words[i] in ("-", "--"):
+        i += 1
+    return given_c, (i if given_c and i < len(words) else None)
+
+
+def _flock_c(cmd: str, words: list[str]) -> None:
+    """SpeechseqError for flock FILE -c (--command): it runs its one next word as $SHELL's -c script, so the final
+    text alone runs as shell code, and after a script it is one word too many (flock: "-c requires exactly one command
+    argument", exit 64 at every final)."""
+    start, wrapper = _wrapped(words)
+    if wrapper != "flock" or start == len(words) or words[start] not in ("-c", "--command"):
+        return
+    example = EXAMPLE.replace('"sh -c', '"flock FILE sh -c')
+    if start + 1 == len(words):
+        raise SpeechseqError(f"--exec {cmd!r}: flock's -c with no script {SHELL_CODE}; give flock a shell's words "
+                             f"instead: {example}")
+    raise SpeechseqError(f"--exec {cmd!r}: flock's -c takes one word, so the final text after its script fails flock "
+                         f"(exit 64) at every final; give flock a shell's words instead: {example}")
+
+
+def _check_reader(cmd: str, words: list[str]) -> None:
+    """SpeechseqError where the program `words` run (behind any WRAPPERS) is one of READERS, which read the final text
+    as shell code or as no argument of a command."""
+    start = _wrapped(words)[0]
+    reader = READERS.get(os.path.basename(words[start])) if start < len(words) else None
+    if reader is not None:
+        reader(cmd, words, start)
+
+
+def _ssh(cmd: str, words: list[str], start: int) -> None:
+    """ssh joins its command's words, the final text with them, into one line for the remote user's shell (given no
+    command, the text is that line): no option of its quotes them."""
+    raise SpeechseqError(f"--exec {cmd!r}: ssh joins its words after the host, the final text with them, into one line "
+                         f"that the remote shell runs, so the text would run there as shell code; send the text on "
+                         f"ssh's stdin to a remote command that reads it there instead: {SSH_EXAMPLE}")
+
+
+def _watch(cmd: str, words: list[str], start: int) -> None:
+    """watch without -x (a wrapper with it) runs its words, joined, through sh -c."""
+    raise SpeechseqError(f"--exec {cmd!r}: watch runs its words, the final text with them, through sh -c, so the text "
+                         f"would be run as shell code; give it -x (--exec) to run them as a command: watch -x ...")
+
+
+def _pid_mode(cmd: str, words: list[str], start: int) -> None:
+    """taskset -p and chrt -p change a running process (a wrapper without -p)."""
+    name = os.path.basename(words[start])
+    raise SpeechseqError(f"--exec {cmd!r}: {name} -p (--pid) runs no command but changes a running process, so the "
+                         f"final text would be read as its pid ({name}: invalid PID argument) at every final")
+
+
+def _su(cmd: str, words: list[str], start: int) -> None:
+    """su [options] [-] [USER [ARG...]] (util-linux, options read anywhere before "--") runs USER's shell as `SHELL -c
+    SCRIPT ARG...` or `SHELL ARG...`: the final text is USER where none is named (root where -c takes it: left to
+    check_exec's -c check), else the shell's last argument: its script file given no ARG, its -c script after a -c
+    ARG, $0 of -c's SCRIPT given no ARG (a warning: a script may read $0)."""
+    given_c, script = _shell_script(words)
+    operands = _getopt(words, start, *SU_OPTIONS)[1]
+    operands = operands[1:] if operands and words[operands[0]] == "-" else operands
+    if given_c and script is None:
+        return
+    if not operands:
+        raise SpeechseqError(f"--exec {cmd!r}: su names no user, so it would take the final text for the user su "
+                             f"switches to, at every final; name the user: {SU_EXAMPLE}")
+    args = [words[i] for i in operands[1:]]
+    if not given_c and _shell_script(["sh", *args]) == (True, None):
+        raise SpeechseqError(f"--exec {cmd!r}: su passes its words after the user to the user's shell, whose -c with "
+                             f"no script {SHELL_CODE}; give su -c a script: {SU_EXAMPLE}")
+    if not given_c and not args:
+        raise SpeechseqError(f"--exec {cmd!r}: su runs the user's shell with the final text as its argument, the name "
+                             f"of a script file it would run; give su -c a script: {SU_EXAMPLE}")
+    if given_c and not args:
+        warn(f"--exec {cmd!r}: su passes the final text to its -c script as $0, its $1 empty; to have it as $1, add a "
+             f"word for $0 after the user: su USER -c '...' sh")
+
+
+def _script(cmd: str, words: list[str], start: int) -> None:
+    """script [options] [FILE] (util-linux) runs -c's COMMAND through $SHELL -c, passing it nothing: the final text
+    would be that command (-c given none), FILE (script's log file), or a word too many after FILE."""
+    values, operands = _getopt(words, start, *SCRIPT_OPTIONS)
+    if any(key in values and values[key] is None for key in ("-c", "--command")):
+        raise SpeechseqError(f"--exec {cmd!r}: script's -c with no command {SHELL_CODE} (script runs it with $SHELL "
+                             f"-c)")
+    why = ("script takes one log file, so the final text after it fails script (unexpected number of arguments, "
+           "exit 1) at every final" if operands else "the final text would be the name of script's log file, "
+           "written in the current folder, and reach no command")
+    raise SpeechseqError(f"--exec {cmd!r}: {why}; script passes its command no argument: run it from a shell's script "
+                         f"whose command reads the text from $SPEECHSEQ_TEXT (sh -c 'script -q -c ... /dev/null' sh)")
+
+
+READERS = {"ssh": _ssh, "slogin": _ssh, "watch": _watch, "taskset": _pid_mode, "chrt": _pid_mode, "su": _su,
+           "script": _script}   # (watch, taskset, chrt: where they are no wrapper, exec_wrappers' _is_wrapper)
+
+
+def _getopt(words: list[str], start: int, short: str,
+            long: tuple[str, ...]) -> tuple[dict[str, int | None], list[int]]:
+    """GNU getopt's reading of the words after words[start], options among the operands until "--": ({each of the
+    options `short` (as "-c") and `long` that take a value given: the index of the word that holds its value (its own
+    where attached), None where none is left, for the last one given}, the indices of the operands)."""
+    values: dict[str, int | None] = {}
+    operands, i = [], start + 1
+    while i < len(words):
+        word, i = words[i], i + 1
+        if word == "--":
+            return values, [*operands, *range(i, len(words))]
+        if not word.startswith("-") or word == "-":
+            operands.append(i - 1)
+        elif word.startswith("--") and word.partition("=")[0] in long:
+            name, attached = word.partition("=")[0], "=" in word
+            values[name] = i - 1 if attached else (i if i < len(words) else None)
+            i += not attached
+        elif not word.startswith("--"):
+            for k, letter in enumerate(word[1:], 1):
+                if letter in short:
+                    attached = k + 1 < len(word)
+                    values["-" + letter] = i - 1 if attached else (i if i < len(words) else None)
+                    i += not attached
+                    break
+    return values, operands
