@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..errors import SpeechseqError
 from ..runtime.onnx import check_model_file, twin_path, untagged
-from ..runtime.settings import PARTIAL_EVERY_MS, PARTIAL_EVERY_MS_RANGE
+from ..runtime.settings import PARTIAL_BEAM_SIZE, PARTIAL_EVERY_MS, PARTIAL_EVERY_MS_RANGE
 from .common import (LISTEN_LEXICON_BEAM, MAX_MINUTES, MODELS, NO_STDIN, WEIGHT_MAX, HelpFormatter, add_range_arg,
                      beam_arg, beam_size, bounded, device_arg, guard_range, load_lm, model_paths, named_device,
                      names_stdin, no_shipped, option_file, option_files, print_input_devices, print_json_line,
@@ -83,10 +83,11 @@ def register(sub: argparse._SubParsersAction, models: Path | None = None) -> Non
                    help="recogniser for the final text (falls back to recognizer-en.onnx)")
     m.add_argument("--partial-decoder", choices=("final", "stream"),
                    help="how partial text is made: final (the default unless --stream-model is given): the final's "
-                        "recogniser and decoder (at a beam of at most 16) over the speech so far every --partial-every-ms, "
-                        "a word fixed once two decodes agree on it and the newest decode's next word shown after them "
-                        "(a partial may change its last word), so that the final rewrites few of its words "
-                        "(27.2-31.6%% of a core while recording); stream: the chunked recogniser's greedy text (--stream-model, --chunk-ms, "
+                        f"recogniser and decoder (at a beam of at most {PARTIAL_BEAM_SIZE}) over the speech so far "
+                        "every --partial-every-ms, a word fixed once two decodes agree on it and the newest decode's "
+                        "next word shown after them (a partial may change its last word), so that the final rewrites "
+                        "few of its words (27.2-31.6%% of a core while recording); stream: the chunked recogniser's "
+                        "greedy text (--stream-model, --chunk-ms, "
                         "--lookahead-ms), its words fixed as for final, 1.9-2.1%% of a core but about 70%% WER, "
                         "which the final rewrites (CPU measured by scripts/bench_listener.py on a 2-core AMD "
                         "machine: README, Benchmarks)")

@@ -38,14 +38,14 @@ then (the shipped "activate" takes "what time is it" from 3 of 6 held-out espeak
 recording started again that hears no speech gives the final of the one it replaced (`Recording.before`), so that
 such a command is late by `no_speech_s`, not lost.
 
-Partial text (`partial_decoder`): "final" decodes the utterance so far as the final will (the offline recogniser
-and its decoder), every `partial_interval_s` of features and over at most the last `partial_window_s`, and shows
-the words two decodes in a row agree on (fixed from then on) and the newest decode's next word: a partial keeps
-every word of the previous one but the last. "stream" shows the chunked recogniser's greedy text (its final chunks
-and its look-ahead) with its words fixed by the same agreement at each chunk (every chunk re-reads the look-ahead,
-which rewrote an earlier word now and then), cheaper but about 70% WER with the shipped models, where the final's
-lexicon search gives about 44%: the final rewrote most of it. The default (None): "stream" when a chunked
-recogniser is given, else no partial text (`speechseq listen` asks for "final").
+Partial text (`partial_decoder`): "final" decodes the utterance so far as the final will (the offline recogniser and
+its decoder, at a beam of at most the Transcriber's `partial_beam`), every `partial_interval_s` of features and over
+at most the last `partial_window_s`, and shows the words two decodes in a row agree on (fixed from then on) and the
+newest decode's next word: a partial keeps every word of the previous one but the last. "stream" shows the chunked
+recogniser's greedy text (its final chunks and its look-ahead) with its words fixed by the same agreement at each
+chunk (every chunk re-reads the look-ahead, which rewrote an earlier word now and then), cheaper but about 70% WER
+with the shipped models, where the final's lexicon search gives about 44%: the final rewrote most of it. The default
+(None): "stream" when a chunked recogniser is given, else no partial text (`speechseq listen` asks for "final").
 
 Early decode: once the trailing silence reaches `early_decode_s` the utterance so far is decoded
 ahead of time and kept; if no speech follows before `silence_s`, that result is the final one, so
@@ -134,11 +134,14 @@ class Transcriber:
     """The final, offline decode of a whole utterance: log-mel (T, F) -> a recognizer.Result (text, timed words, the
     command match).
 
-    A thin layer over `speechseq.runtime.recognizer.Recognizer` with fixed decoding options.
+    A thin layer over `speechseq.runtime.recognizer.Recognizer` with fixed decoding options; the partial text's
+    decodes (transcribe(partial=True)) take a beam of at most `partial_beam`.
     """
 
     def __init__(self, path: str | os.PathLike, opts: DecodeOptions = DecodeOptions(), threads: int = 1,
                  partial_beam: int = PARTIAL_BEAM_SIZE) -> None:
+        # min() took None or "16" with a TypeError, and 0 or 2.5 were refused as a beam_size the caller never passed
+        refuse("transcriber", [("partial_beam", partial_beam, whole(partial_beam), "a whole number >= 1")])
         self.recognizer = Recognizer(path, threads)
         self.opts = opts
         # partial text is spelt freely (transcribe), by a beam of at most `partial_beam`: decoded every
