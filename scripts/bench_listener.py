@@ -422,7 +422,8 @@ def listener_args(args) -> list[str]:
     if args.lm:
         out += ["--lm", args.lm]
     for flag, name in (("--vad", "vad"), ("--early-decode-ms", "early_decode_ms"), ("--decoder", "decoder"),
-                       ("--wake-wait-ms", "wake_wait_ms"), ("--partial-every-ms", "partial_every_ms")):
+                       ("--wake-wait-ms", "wake_wait_ms"), ("--partial-every-ms", "partial_every_ms"),
+                       ("--partial-beam-size", "partial_beam_size")):
         if getattr(args, name, None) is not None:
             out += [flag, str(getattr(args, name))]
     return out
@@ -449,7 +450,7 @@ def listen_options(args, chunk_ms: float | None = None, lookahead_ms: float | No
 
 def main() -> int:
     from speechseq.commands.common import HelpFormatter, bounded
-    from speechseq.runtime.settings import PARTIAL_EVERY_MS
+    from speechseq.runtime.settings import PARTIAL_BEAM_SIZE, PARTIAL_EVERY_MS
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=HelpFormatter)
     ap.add_argument("--keyword-model", action="append", metavar="ONNX",
@@ -479,6 +480,8 @@ def main() -> int:
                     help="the listener's option (default: the listener's default, final unless --stream-model)")
     ap.add_argument("--partial-every-ms", type=float, help="the listener's option: --partial-decoder final decodes the "
                     f"speech so far once per this many ms of it (default: the listener's, {PARTIAL_EVERY_MS:g})")
+    ap.add_argument("--partial-beam-size", type=int, help="the listener's option: the beam of those decodes, at most "
+                    f"the final's (default: the listener's, {PARTIAL_BEAM_SIZE})")
     ap.add_argument("--settings", type=_settings, help="chunk_ms:lookahead_ms,... of the chunked recogniser "
                     "(default: 400:200,200:100,800:400,400:0 with --partial-decoder stream, else 400:200, the "
                     "listener's, which the final partial decoder does not read)")
@@ -530,6 +533,7 @@ def main() -> int:
         res["early_decode_ms"] = args.early_decode_ms
         res["wake_wait_ms"] = 1000 * listener.detector.max_wait[0] * listener.detector.models[0].step_s
         res["partial_every_ms"] = 1000 * listener.cfg.partial_interval_s
+        res["partial_beam_size"] = listener.transcriber._partial_opts.beam_size
         o = listener.transcriber.opts
         res["final_decoder"] = o.decoder + ("+LM" if o.lm is not None else "")
         results["settings"][setting] = res

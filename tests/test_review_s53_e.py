@@ -90,3 +90,23 @@ def test_the_listener_bench_passes_the_cadence_on_and_refuses_a_bad_one(monkeypa
     assert bl.listen_options(args).partial_every_ms == 200.0
     with pytest.raises(bl.argparse.ArgumentError, match="--partial-every-ms: must lie in"):
         bl.listen_options(bl.argparse.Namespace(**{**vars(args), "partial_every_ms": 10.0}))
+
+
+def test_the_partial_beam_is_an_option_passed_to_the_transcriber_and_by_the_bench(monkeypatch):
+    """listen --partial-beam-size (the README's beam-32 row at 200 ms is `bench_listener.py --partial-every-ms 200
+    --partial-beam-size 32`): bounded, said unused where no partial decode reads it, and the bench passes it on."""
+    from speechseq.commands.listen import build_listener
+
+    code, _, err = run("listen", "--partial-beam-size", "0")
+    assert code == 2 and "argument --partial-beam-size: must lie in [1, 1024], got 0" in err, err
+    code, _, err = run("listen", "--input", SAMPLE, "--fast", "--json", "--no-partials", "--partial-beam-size", "4")
+    assert code == 0 and "warning: --partial-beam-size: not used with --no-partials" in err, err
+    bl = _bench_listener(monkeypatch)
+    args = bl.argparse.Namespace(keyword_model=None, model=None, stream_model=None, lm=None, partial_decoder=None,
+                                 vad="auto", early_decode_ms=150.0, decoder="auto", wake_wait_ms=None,
+                                 partial_every_ms=None, partial_beam_size=32)
+    assert bl.listener_args(args)[-2:] == ["--partial-beam-size", "32"]
+    listener = build_listener(bl.listen_options(args))
+    assert (listener.transcriber.opts.beam_size, listener.transcriber._partial_opts.beam_size) == (32, 32)
+    listener = build_listener(bl.listen_options(bl.argparse.Namespace(**{**vars(args), "partial_beam_size": None})))
+    assert listener.transcriber._partial_opts.beam_size == 16

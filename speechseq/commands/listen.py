@@ -96,6 +96,10 @@ def register(sub: argparse._SubParsersAction, models: Path | None = None) -> Non
                    help="--partial-decoder final: decode the speech so far once per this many ms of it (at most "
                         "once a --block-ms block): sooner partials for more CPU while recording, each decode "
                         "covering up to the last 4 s (default %(default)g; 300 until session 53)")
+    m.add_argument("--partial-beam-size", type=bounded(int, ge=1, le=1024), default=PARTIAL_BEAM_SIZE,
+                   help="--partial-decoder final: the partial decodes' beam, at most the final's --beam-size "
+                        "(default %(default)s: at the final's 32 every 200 ms, their backlog delayed the final; "
+                        "README, Benchmarks)")
     m.add_argument("--stream-model", help="chunked recogniser for --partial-decoder stream (default: the --model's "
                                           "twin, NAME.stream.int8.onnx, else NAME.stream.onnx, when present)")
     m.add_argument("--lm", default="auto", help="character LM for the final decode (beam search + fusion): a "
@@ -206,9 +210,11 @@ def build_listener(args: argparse.Namespace, options: bool = True):
         reads = f"--partial-decoder stream reads {'it' if len(unread) == 1 else 'them'}"
         warn(f"{', '.join(unread)}: not used "
              + ("with --no-partials" if args.no_partials else f"by --partial-decoder {partial_decoder} ({reads})"))
-    if args.partial_every_ms != PARTIAL_EVERY_MS and (args.no_partials or partial_decoder != "final"):
-        warn("--partial-every-ms: not used " + ("with --no-partials" if args.no_partials else
-                                                "by --partial-decoder stream (a partial each --chunk-ms)"))
+    for option, value, default in (("--partial-every-ms", args.partial_every_ms, PARTIAL_EVERY_MS),
+                                   ("--partial-beam-size", args.partial_beam_size, PARTIAL_BEAM_SIZE)):
+        if value != default and (args.no_partials or partial_decoder != "final"):
+            warn(f"{option}: not used " + ("with --no-partials" if args.no_partials else
+                                           "by --partial-decoder stream (a partial each --chunk-ms)"))
     commands = command_set(args, options)  # read before any model loads, as the model files are checked
     with option_files(*[("--keyword-model", p, "detector") for p in (kw if args.keyword_model else ())]):
         detector = Detector.load(kw, threshold=args.threshold, max_wait_s=args.wake_wait_ms / 1000,
@@ -237,7 +243,7 @@ def build_listener(args: argparse.Namespace, options: bool = True):
     if commands is not None:   # the final only: partial text is spelt freely (Transcriber.transcribe)
         opts = replace(opts, commands=commands)
     with option_file(said_with("--model", options), model, "recognizer"):
-        transcriber = Transcriber(model, opts)
+        transcriber = Transcriber(model, opts, partial_beam=args.partial_beam_size)
     streaming = None
     if not args.no_partials and partial_decoder == "stream":
         stream_path = Path(args.stream_model) if args.stream_model else stream_twin(model)

@@ -23,12 +23,13 @@ MAX_DEFICIT = 2.0
 # still decode once a block; above 2 s a 5 s command would get two partials.
 PARTIAL_EVERY_MS = 200.0
 PARTIAL_EVERY_MS_RANGE = (50.0, 2000.0)
-# ... and decodes them with a beam of at most this many (the final: its own, 32 for the lexicon decoder). Session 53,
-# scripts/bench_listener.py on this 2-core machine, nothing else running: every 300 ms at the final's beam 32 (the
-# default until then), the partial lag of the words shown right was 596-616 / 1111-1130 ms median / p90 (issue 6:
-# <= 1 s); every 200 ms at beam 32, 475 / 805-822 ms but the final's delay p90 546-589 ms (<= 500: the decodes'
-# backlog) at 45-46 % of a core while recording; every 200 ms at beam 16, 459 / 878-879 ms, the final's delay p90
-# 445-468 ms, 29-32 % of a core (as 300 ms at beam 32: 26-31 %), the last partial's WER 45.8 % against 43.5 %.
+# ... and decodes them with a beam of at most this many (listen --partial-beam-size; the final: its own, 32 for the
+# lexicon decoder). Session 53, scripts/bench_listener.py on this 2-core machine, nothing else running, three runs each:
+# every 300 ms at beam 32 (the default until then), the partial lag of the words shown right was 596-616 / 1111-1130
+# ms median / p90 (issue 6: <= 1 s); every 200 ms at beam 32, 466-475 / 798-822 ms, but the final's delay p90 530-589
+# ms (<= 500: the decodes' backlog) at 42-46 % of a core while recording; every 200 ms at beam 16, 457-459 / 878-879
+# ms, the final's delay p90 431-468 ms, 27-32 % of a core (as 300 ms at beam 32: 26-31 %), the last partial's WER
+# 45.8 % against 43.5 % (README, Benchmarks).
 PARTIAL_BEAM_SIZE = 16
 
 
