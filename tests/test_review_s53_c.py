@@ -11,10 +11,10 @@ import json
 import math
 import shlex
 
-import numpy as np
 import pytest
 
 from . import cli_run
+from .tones import tone_manifest
 
 
 def undertrained(history: list[dict]) -> str | None:
@@ -62,17 +62,8 @@ def test_the_rule_needs_a_validation_wer():
 def tiny_run(tmp_path_factory):
     """A 3-epoch run of a tiny model on 8 half-second tones named yes/no/stop/go: its WER stays at 100 %."""
     pytest.importorskip("torch")
-    import soundfile as sf
-
     tmp = tmp_path_factory.mktemp("s53c")
-    rng = np.random.default_rng(0)
-    rows = []
-    for k, text in enumerate(["yes", "no", "stop", "go"] * 2):
-        t = np.arange(8000) / 16000
-        audio = 0.3 * np.sin(2 * np.pi * (300 + 150 * (k % 4)) * t) + 0.01 * rng.standard_normal(len(t))
-        sf.write(tmp / f"{k}.wav", audio.astype(np.float32), 16000)
-        rows.append({"audio_filepath": f"{k}.wav", "duration": 0.5, "text": text})
-    (tmp / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    tone_manifest(tmp, 2)
     argv = ["train", "recognizer", "--manifest", tmp / "m.jsonl", "--val-manifest", tmp / "m.jsonl",
             "--out", tmp / "run", "--hidden", "16", "--layers", "1", "--no-augment", "--epochs", "3"]
     code, _, err = cli_run.run(*argv)

@@ -12,8 +12,9 @@ import socket
 import subprocess
 import sys
 
-import numpy as np
 import pytest
+
+from .tones import tone_manifest
 
 torch = pytest.importorskip("torch")
 sf = pytest.importorskip("soundfile")
@@ -43,14 +44,7 @@ def _undertrained_lines(err: str) -> list[str]:
 def test_a_torchrun_run_at_a_high_wer_says_so_once_with_the_torchrun_command_that_trains_it_on(tmp_path):
     # 16 half-second tones named yes/no/stop/go (2 batches a process): 2 epochs of a tiny model leave the WER at 100 %,
     # the training loss falling
-    rng = np.random.default_rng(0)
-    rows = []
-    for k, text in enumerate(["yes", "no", "stop", "go"] * 4):
-        t = np.arange(8000) / 16000
-        audio = 0.3 * np.sin(2 * np.pi * (300 + 150 * (k % 4)) * t) + 0.01 * rng.standard_normal(len(t))
-        sf.write(tmp_path / f"{k}.wav", audio.astype(np.float32), 16000)
-        rows.append({"audio_filepath": f"{k}.wav", "duration": 0.5, "text": text})
-    (tmp_path / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    tone_manifest(tmp_path, 4)
     out = tmp_path / "run"
     options = ["--manifest", str(tmp_path / "m.jsonl"), "--val-manifest", str(tmp_path / "m.jsonl"), "--out", str(out),
                "--epochs", "2", "--hidden", "16", "--layers", "1", "--batch-seconds", "2.0", "--no-augment"]
