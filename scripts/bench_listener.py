@@ -20,8 +20,9 @@ time plus the CPU time of that block and of any backlog before it:
                   the words shown so; beside it the share of the final's words right only once the final comes
                   (not in the last partial), and the lag over all words, those counted at the final event's time
   word count lag  end of a final's k-th word -> the first partial holding k words, right or not
-  rewritten       the last partial's settled words (all but its last) that the final changes
-                  (word edits against the final's words at their places)
+  rewritten       the last partial's settled words (all but its last) that the final changes: the word edits
+                  from them to the stretch of the final's words they align to (the prefix with fewest edits, as
+                  for the partial lag), so a word inserted or dropped early costs 1 edit, not one for each later word
   CPU             per second of audio while listening (idle) and while recording (transcribing)
   WER             offline final vs the streamed result (chunked recogniser alone, --partial-decoder stream)
                   vs the last partial
@@ -194,19 +195,25 @@ def run_listener(listener, audio: np.ndarray, block: int = BLOCK):
     return timed, cpu, secs
 
 
-def aligned_words(shown: list[str], final: list[str]) -> set[int]:
-    """The places of `final`'s words that the partial `shown` has right, by an edit-distance alignment of `shown`
-    to the prefix of `final` that it best matches (a partial is the speech so far): fewest word edits, and among
-    those the most words equal. A word the partial inserts or drops before a place does not move that place.
-    Ties (the same edits and matches) take the shorter prefix, and in the backtrace a match or substitution."""
+def _alignment_costs(shown: list[str], final: list[str]) -> list[list[tuple[int, int]]]:
+    """cost[i][j]: (word edits, -words equal) of the fewest-edit alignment of shown[:i] to final[:j]."""
     n, m = len(shown), len(final)
-    # cost[i][j]: (edits, -matches) of shown[:i] against final[:j]
     cost = [[(i + j, 0) if i == 0 or j == 0 else None for j in range(m + 1)] for i in range(n + 1)]
     for i in range(1, n + 1):
         for j in range(1, m + 1):
             d, e = cost[i - 1][j - 1], shown[i - 1] == final[j - 1]
             cost[i][j] = min((d[0] + (not e), d[1] - e), (cost[i - 1][j][0] + 1, cost[i - 1][j][1]),
                              (cost[i][j - 1][0] + 1, cost[i][j - 1][1]))
+    return cost
+
+
+def aligned_words(shown: list[str], final: list[str]) -> set[int]:
+    """The places of `final`'s words that the partial `shown` has right, by an edit-distance alignment of `shown`
+    to the prefix of `final` that it best matches (a partial is the speech so far): fewest word edits, and among
+    those the most words equal. A word the partial inserts or drops before a place does not move that place.
+    Ties (the same edits and matches) take the shorter prefix, and in the backtrace a match or substitution."""
+    n, m = len(shown), len(final)
+    cost = _alignment_costs(shown, final)
     i, j = n, min(range(m + 1), key=lambda c: cost[n][c])
     out = set()
     while i > 0 and j > 0:
@@ -220,6 +227,13 @@ def aligned_words(shown: list[str], final: list[str]) -> set[int]:
         else:
             j -= 1
     return out
+
+
+def settled_edits(settled: list[str], final: list[str]) -> int:
+    """The word edits that turn the last partial's settled words into the stretch of `final` they align to (the
+    prefix of `final` with fewest edits, as in aligned_words): a word the partial inserts early costs 1, not one
+    for each word after it."""
+    return min(c[0] for c in _alignment_costs(settled, final)[len(settled)])
 
 
 def shown_for_good(partials: list[tuple[str, float]], final: list[str]) -> list[float | None]:
@@ -239,7 +253,7 @@ def _pct(xs: list[float], q: float) -> float:
 
 
 def measure(listener, scenarios: list[Scenario], block: int = BLOCK) -> dict:
-    from speechseq.metrics import edit_distance, wer as _wer
+    from speechseq.metrics import wer as _wer
     from speechseq.runtime.events import FinalEvent, PartialEvent, WakeEvent
     from speechseq.text import normalize
 
@@ -282,7 +296,7 @@ def measure(listener, scenarios: list[Scenario], block: int = BLOCK) -> dict:
         finals.append(final.text)
         lasts.append(partials[-1][0].text if partials else "")
         settled = lasts[-1].split()[:-1]
-        rewritten += edit_distance(settled, fw[: len(settled)]).distance
+        rewritten += settled_edits(settled, fw)
         settled_total += len(settled)
         if listener.streaming is not None:
             s_text, o_text = _streamed_text(listener, sc)

@@ -729,6 +729,30 @@ def test_listener_bench_partial_lag_counts_words_that_an_inserted_word_moved():
     assert 100 <= with_final["median"] < 130 and 200 <= with_final["p90"] < 300, res
 
 
+@pytest.mark.parametrize("settled, final, edits", [
+    ("um turn on", "turn on the lights", 1),      # a word inserted early: 1 edit, not one for each later word
+    ("turn of the", "turn on the lights", 1),     # a word changed
+    ("turn the", "turn on the lights", 1),        # a word dropped
+    ("turn on the", "turn on the lights", 0),     # the final's last word is not yet settled: no edit
+    ("turn on the lights now", "turn on the lights", 1),
+    ("", "turn on", 0),
+])
+def test_listener_bench_counts_settled_words_rewritten_against_the_finals_aligned_words(settled, final, edits):
+    """The word edits from the last partial's settled words to the stretch of the final they align to (the prefix
+    with fewest edits), not to the final's words at the same places."""
+    bl = _script("bench_listener")
+    assert bl.settled_edits(settled.split(), final.split()) == edits
+
+
+def test_listener_bench_rewritten_counts_an_inserted_word_once():
+    """The last partial "um turn on the" settles "um turn on"; the final "turn on the lights" drops "um": 1 edit of
+    3 settled words. Against the final's words at the same places ("turn on the") it counted 2."""
+    bl = _script("bench_listener")
+    sc = bl.Scenario("fake:voice", "turn on the lights", np.zeros(16000 * 3, np.float32), 1.0, 1.1, 1.9)
+    res = bl.measure(_InsertingListener("turn on the lights"), [sc], 800)
+    assert res["settled_words_rewritten"] == "1/3", res
+
+
 def test_listener_bench_table_gives_the_words_right_only_in_the_final(capsys):
     """The table's partial lag columns: over the words shown right, the share right only in the final, and over all
     words with those at the final's time; no positional figure."""
