@@ -1,9 +1,9 @@
 """The programs in --exec CMD whose reading of their words decides where the final text, CMD's last argument, goes: a
 shell given -c, whose script (_shell_script) expands its own $VARIABLEs (`sh -c 'notify-send "$1"' sh`, EXAMPLE, the
 form the messages recommend); flock's -c (_flock_c); and READERS, which read the text as shell code or as no argument
-of a command (ssh, watch without -x, taskset and chrt -p, su, script: _check_reader), su's and script's options read
-as GNU getopt reads them (_getopt). Their words are found behind any wrappers (exec_wrappers); check_exec and
-warn_shell_words (exec_words) say what follows for --exec.
+of a command (ssh, watch without -x, taskset, chrt and ionice given a running process, su and runuser, script:
+_check_reader), su's and script's options read as GNU getopt reads them (_getopt). Their words are found behind any
+wrappers (exec_wrappers); check_exec and warn_shell_words (exec_words) say what follows for --exec.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import os
 
 from ..errors import SpeechseqError
 from .common import warn
-from .exec_wrappers import _wrapped
+from .exec_wrappers import WRAPPERS, _given, _wrapped
 
 __all__ = ["SHELLS", "SHELL_CODE", "EXAMPLE", "READERS"]
 
@@ -23,7 +23,7 @@ SSH_EXAMPLE = "--exec \"sh -c 'echo \\\"$1\\\" | ssh HOST your-script' sh\""  # 
 SU_OPTIONS = ("cgGsw", ("--command", "--session-command", "--shell", "--group", "--supp-group",
                         "--whitelist-environment"))   # su's options that take a value (util-linux)
 SU_C = ("-c", "--command", "--session-command")
-SU_EXAMPLE = EXAMPLE.replace('"sh -c', '"su USER -c')
+SUS = ("su", "runuser")   # (util-linux's runuser reads its words as su does, but with -u: a wrapper then)
 SCRIPT_OPTIONS = ("IOBTmcEo", ("--log-in", "--log-out", "--log-io", "--log-timing", "--logging-format", "--command",
                                "--echo", "--output-limit"))
 
@@ -32,9 +32,10 @@ def _shell_script(words: list[str]) -> tuple[bool, int | None]:
     """(whether `words` run a shell (SHELLS, by name, with or without a folder, behind any WRAPPERS) given -c, the index
     of its script: the first word after its options, None where there is none). A short option cluster's o and O
     (-o pipefail, -co pipefail) and SHELL_VALUED take a word each; "--" or "-" ends the options. dash and bash take
-    +c as -c (`sh +c TEXT` runs TEXT). su's -c (--command, --session-command) SCRIPT is its user's shell's script."""
+    +c as -c (`sh +c TEXT` runs TEXT). su's -c (--command, --session-command) SCRIPT is its user's shell's script
+    (runuser's too: SUS)."""
     start = _wrapped(words)[0]
-    if start < len(words) and os.path.basename(words[start]) == "su":
+    if start < len(words) and os.path.basename(words[start]) in SUS:
         values = _getopt(words, start, *SU_OPTIONS)[0]
         given = [values[key] for key in SU_C if key in values]
         return bool(given), (None if None in given else max(given, default=None))
@@ -92,35 +93,40 @@ def _watch(cmd: str, words: list[str], start: int) -> None:
 
 
 def _pid_mode(cmd: str, words: list[str], start: int) -> None:
-    """taskset -p and chrt -p change a running process (a wrapper without -p)."""
+    """taskset -p, chrt -p and ionice -p, -P or -u act on running processes (a wrapper without: WRAPPERS' `off`)."""
     name = os.path.basename(words[start])
-    raise SpeechseqError(f"--exec {cmd!r}: {name} -p (--pid) runs no command but changes a running process, so the "
-                         f"final text would be read as its pid ({name}: invalid PID argument) at every final")
+    off = WRAPPERS[name].off
+    short, long = next(pair for pair in zip(off[::2], off[1::2]) if _given(words, start, pair))
+    what = long[2:].upper()
+    raise SpeechseqError(f"--exec {cmd!r}: {name} {short} ({long}) runs no command but acts on running processes, so "
+                         f"the final text would be read as a {what} ({name}: invalid {what} argument) at every final")
 
 
 def _su(cmd: str, words: list[str], start: int) -> None:
     """su [options] [-] [USER [ARG...]] (util-linux, options read anywhere before "--") runs USER's shell as `SHELL -c
     SCRIPT ARG...` or `SHELL ARG...`: the final text is USER where none is named (root where -c takes it: left to
     check_exec's -c check), else the shell's last argument: its script file given no ARG, its -c script after a -c
-    ARG, $0 of -c's SCRIPT given no ARG (a warning: a script may read $0)."""
+    ARG, $0 of -c's SCRIPT given no ARG (a warning: a script may read $0). runuser without -u too."""
+    su = os.path.basename(words[start])
+    example = EXAMPLE.replace('"sh -c', f'"{su} USER -c')
     given_c, script = _shell_script(words)
     operands = _getopt(words, start, *SU_OPTIONS)[1]
     operands = operands[1:] if operands and words[operands[0]] == "-" else operands
     if given_c and script is None:
         return
     if not operands:
-        raise SpeechseqError(f"--exec {cmd!r}: su names no user, so it would take the final text for the user su "
-                             f"switches to, at every final; name the user: {SU_EXAMPLE}")
+        raise SpeechseqError(f"--exec {cmd!r}: {su} names no user, so it would take the final text for the user "
+                             f"{su} switches to, at every final; name the user: {example}")
     args = [words[i] for i in operands[1:]]
     if not given_c and _shell_script(["sh", *args]) == (True, None):
-        raise SpeechseqError(f"--exec {cmd!r}: su passes its words after the user to the user's shell, whose -c with "
-                             f"no script {SHELL_CODE}; give su -c a script: {SU_EXAMPLE}")
+        raise SpeechseqError(f"--exec {cmd!r}: {su} passes its words after the user to the user's shell, whose -c "
+                             f"with no script {SHELL_CODE}; give {su} -c a script: {example}")
     if not given_c and not args:
-        raise SpeechseqError(f"--exec {cmd!r}: su runs the user's shell with the final text as its argument, the name "
-                             f"of a script file it would run; give su -c a script: {SU_EXAMPLE}")
+        raise SpeechseqError(f"--exec {cmd!r}: {su} runs the user's shell with the final text as its argument, the "
+                             f"name of a script file it would run; give {su} -c a script: {example}")
     if given_c and not args:
-        warn(f"--exec {cmd!r}: su passes the final text to its -c script as $0, its $1 empty; to have it as $1, add a "
-             f"word for $0 after the user: su USER -c '...' sh")
+        warn(f"--exec {cmd!r}: {su} passes the final text to its -c script as $0, its $1 empty; to have it as $1, "
+             f"add a word for $0 after the user: {su} USER -c '...' sh")
 
 
 def _script(cmd: str, words: list[str], start: int) -> None:
@@ -137,8 +143,9 @@ def _script(cmd: str, words: list[str], start: int) -> None:
                          f"whose command reads the text from $SPEECHSEQ_TEXT (sh -c 'script -q -c ... /dev/null' sh)")
 
 
-READERS = {"ssh": _ssh, "slogin": _ssh, "watch": _watch, "taskset": _pid_mode, "chrt": _pid_mode, "su": _su,
-           "script": _script}   # (watch, taskset, chrt: where they are no wrapper, exec_wrappers' _is_wrapper)
+READERS = {"ssh": _ssh, "slogin": _ssh, "watch": _watch, "taskset": _pid_mode, "chrt": _pid_mode,
+           "ionice": _pid_mode, "su": _su, "runuser": _su, "script": _script}
+# (watch, taskset, chrt, ionice, runuser: where they are no wrapper, exec_wrappers' _is_wrapper)
 
 
 def _getopt(words: list[str], start: int, short: str,

@@ -1,5 +1,6 @@
 """--exec CMD's words as its programs read them, and the walk past the wrappers among them: CMD split as a shell
-splits it, each env's -S STRING split in its place into the words env splits it into (`env -S 'sh -c'` is `env sh -c`);
+splits it, each env's -S STRING split in its place into the words env splits it into (`env -S 'sh -c'` is `env sh -c`),
+each wrapper's long option by its full name where given by a prefix of it (`nice --adj 5` is `nice --adjustment 5`);
 WRAPPERS, the programs that run the rest of their words as a command (`env`, `nice`, `timeout 5`, ...), walked past to
 the program each one runs (_programs, _wrapped). What a particular program does with its words is exec_programs';
 what --exec refuses or warns of, exec_words'.
@@ -21,29 +22,52 @@ class Wrapper:
     """A program that runs the rest of its words as a command (`env sh -c '...' sh`): its short and long options that
     take a value (the next word, where not attached), the operands before the command (timeout's DURATION, taskset's
     mask, chrt's priority, flock's file, chroot's NEWROOT), and whether NAME=VALUE words may come before it (env's and
-    sudo's); `off` and `on` (_is_wrapper)."""
+    sudo's); `off` and `on` (_is_wrapper), each a short option and its long one in turn; `flags`, its other long
+    options, listed where it reads them as getopt_long does, a long option given by any unambiguous prefix of its name
+    (`env --spl 'sh -c'`: _full_name), None where it is read by its whole name only (sudo's are not listed here)."""
     short: str = ""
     long: tuple[str, ...] = ()
     operands: int = 0
     assigns: bool = False
     off: tuple[str, ...] = ()   # options with which it runs no command (taskset's and chrt's -p: a running process's)
     on: tuple[str, ...] = ()    # options without which it runs none (watch's -x: else sh -c runs its words, joined)
+    flags: tuple[str, ...] | None = None   # (those that take no value, or only one attached: xargs's --eof=END)
 
 
-# env's -S STRING is read as the words env splits it into (_words): `env -S 'sh -c'` is `env sh -c`
-WRAPPERS = {"env": Wrapper("uCS", ("--unset", "--chdir", "--split-string"), assigns=True),
-            "nice": Wrapper("n", ("--adjustment",)), "nohup": Wrapper(), "setsid": Wrapper(),
-            "timeout": Wrapper("sk", ("--signal", "--kill-after"), 1),
-            "ionice": Wrapper("cnpPu", ("--class", "--classdata", "--pid", "--pgid", "--uid")),
-            "stdbuf": Wrapper("ioe", ("--input", "--output", "--error")),
-            "time": Wrapper("fo", ("--format", "--output")),
-            "taskset": Wrapper(operands=1, off=("-p", "--pid")),
-            "chrt": Wrapper("TPD", ("--sched-runtime", "--sched-period", "--sched-deadline"), 1, off=("-p", "--pid")),
-            "chroot": Wrapper(long=("--userspec", "--groups"), operands=1),
+# env's -S STRING is read as the words env splits it into (_words): `env -S 'sh -c'` is `env sh -c`. Long options as
+# each program's getopt_long knows them, which names those an ambiguous prefix matches (`env --i`: coreutils 9.1,
+# util-linux 2.38, findutils 4.9, procps-ng 4.0, GNU time)
+HELP = ("--help", "--version")
+WRAPPERS = {"env": Wrapper("uCS", ("--unset", "--chdir", "--split-string"), assigns=True,
+                           flags=("--ignore-environment", "--null", "--debug", "--block-signal", "--default-signal",
+                                  "--ignore-signal", "--list-signal-handling", *HELP)),
+            "nice": Wrapper("n", ("--adjustment",), flags=HELP), "nohup": Wrapper(), "setsid": Wrapper(),
+            "timeout": Wrapper("sk", ("--signal", "--kill-after"), 1,
+                               flags=("--foreground", "--preserve-status", "--verbose", *HELP)),
+            "ionice": Wrapper("cnpPu", ("--class", "--classdata", "--pid", "--pgid", "--uid"),
+                              off=("-p", "--pid", "-P", "--pgid", "-u", "--uid"), flags=("--ignore", *HELP)),
+            "stdbuf": Wrapper("ioe", ("--input", "--output", "--error"), flags=HELP),
+            "time": Wrapper("fo", ("--format", "--output-file"),
+                            flags=("--append", "--portability", "--quiet", "--verbose", *HELP)),
+            "taskset": Wrapper(operands=1, off=("-p", "--pid"), flags=("--all-tasks", "--pid", "--cpu-list", *HELP)),
+            "chrt": Wrapper("TPD", ("--sched-runtime", "--sched-period", "--sched-deadline"), 1, off=("-p", "--pid"),
+                            flags=("--all-tasks", "--batch", "--deadline", "--fifo", "--idle", "--max", "--other",
+                                   "--pid", "--reset-on-fork", "--rr", "--verbose", *HELP)),
+            "chroot": Wrapper(long=("--userspec", "--groups"), operands=1, flags=("--skip-chdir", *HELP)),
             "xargs": Wrapper("adEILnPs", ("--arg-file", "--delimiter", "--max-args", "--max-procs", "--max-chars",
-                                          "--process-slot-var")),
-            "watch": Wrapper("nq", ("--interval", "--equexit"), on=("-x", "--exec")),
-            "flock": Wrapper("wE", ("--wait", "--timeout", "--conflict-exit-code"), 1),
+                                          "--process-slot-var"),
+                             flags=("--eof", "--exit", "--interactive", "--max-lines", "--no-run-if-empty", "--null",
+                                    "--open-tty", "--replace", "--show-limits", "--verbose", *HELP)),
+            "watch": Wrapper("nq", ("--interval", "--equexit"), on=("-x", "--exec"),
+                             flags=("--beep", "--chgexit", "--color", "--differences", "--errexit", "--exec",
+                                    "--no-title", "--no-wrap", "--precise", *HELP)),
+            "flock": Wrapper("wE", ("--wait", "--timeout", "--conflict-exit-code"), 1,
+                             flags=("--shared", "--exclusive", "--unlock", "--nonblock", "--nonblocking", "--close",
+                                    "--no-fork", "--verbose", *HELP)),
+            # runuser (util-linux) runs -u's USER's command itself; without -u it reads its words as su does (READERS)
+            "runuser": Wrapper("cgGsuw", ("--command", "--session-command", "--shell", "--group", "--supp-group",
+                                          "--whitelist-environment", "--user"), on=("-u", "--user"),
+                               flags=("--fast", "--login", "--preserve-environment", "--pty", *HELP)),
             "sudo": Wrapper("aCcDghpRrtTUu", ("--auth-type", "--close-from", "--login-class", "--chdir", "--group",
                                               "--host", "--prompt", "--chroot", "--role", "--type", "--command-timeout",
                                               "--other-user", "--user"), assigns=True),
@@ -51,33 +75,50 @@ WRAPPERS = {"env": Wrapper("uCS", ("--unset", "--chdir", "--split-string"), assi
 
 
 def _words(cmd: str) -> list[str]:
-    """--exec CMD's words as its programs read them: split as a shell splits them, and each env's -S STRING (-S'sh -c',
-    --split-string=...) split in its place into the words env splits it into, read as env's next words (`env -S'-i
-    sh -c'` is `env -i sh -c`); SpeechseqError for an unbalanced quote."""
+    """--exec CMD's words as its programs read them: split as a shell splits them, each wrapper's options read as it
+    reads them (_options_read: `env --spl 'sh -c'` is `env sh -c`, `nice --adj 5` is `nice --adjustment 5`);
+    SpeechseqError for an unbalanced quote."""
     try:
         words, at = shlex.split(cmd), 0
-        while at < len(words) and _is_wrapper(words, at):
-            if os.path.basename(words[at]) == "env":
-                words = _split_strings(words, at)
+        while at < len(words) and os.path.basename(words[at]) in WRAPPERS:
+            words = _options_read(words, at)
+            if not _is_wrapper(words, at):
+                break
             at = _past_wrapper(words, at)
     except ValueError as err:
         raise SpeechseqError(f"--exec {cmd!r}: {err}") from None
     return words
 
 
-def _split_strings(words: list[str], at: int) -> list[str]:
-    """`words` with the -S STRINGs of the env at words[at] replaced by their words (shlex: env's own splitting, its
-    ${NAME} expanded (_env_expanded), but for its \\c), an option clustered before S kept (-iS'sh -c': -i, sh, -c)."""
-    i = at + 1
+def _options_read(words: list[str], at: int) -> list[str]:
+    """`words` with the options of the wrapper at words[at] as it reads them: each long one by its full name
+    (_full_name), and each env's -S STRING (-S'sh -c', --split-string=...) replaced by its words (shlex: env's own
+    splitting, its ${NAME} expanded (_env_expanded), but for its \\c), read as env's next words, an option clustered
+    before S kept (-iS'sh -c': -i, sh, -c; `env -S'-i sh -c'` is `env -i sh -c`)."""
+    name = os.path.basename(words[at])
+    wrapper, words, i = WRAPPERS[name], list(words), at + 1
     while i < len(words) and words[i].startswith("-") and words[i] != "--":
-        held = _string_of(words, i)
+        words[i] = _full_name(words[i], wrapper)
+        held = _string_of(words, i) if name == "env" else None
         if held is None:
-            i += 1 + _takes_next(words[i], "uC", ("--unset", "--chdir"))
+            i += 1 + _takes_next(words[i], wrapper.short, wrapper.long)
             continue
         head, string, span = held
         words = [*words[:i], *([head] if head else []), *shlex.split(_env_expanded(string)), *words[i + span:]]
         i += bool(head)   # (STRING's words are env's next words, its options read as such)
     return words
+
+
+def _full_name(word: str, wrapper: Wrapper) -> str:
+    """The option word `word` of `wrapper` with its long option's full name where given by an unambiguous prefix of
+    one of its `long` and `flags` (`--spl=x`: `--split-string=x`), as getopt_long reads it; else as it is (an ambiguous
+    or unknown name fails the program; `flags` None: names read whole)."""
+    if wrapper.flags is None or not word.startswith("--") or word == "--":
+        return word
+    name, equals, value = word.partition("=")
+    names = (*wrapper.long, *wrapper.flags)
+    found = [full for full in names if full.startswith(name)]
+    return word if name in names or len(found) != 1 else found[0] + equals + value
 
 
 def _string_of(words: list[str], i: int) -> tuple[str, str, int] | None:
