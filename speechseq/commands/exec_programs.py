@@ -1,17 +1,19 @@
 """The programs in --exec CMD whose reading of their words decides where the final text, CMD's last argument, goes: a
 shell given -c, whose script (_shell_script) expands its own $VARIABLEs (`sh -c 'notify-send "$1"' sh`, EXAMPLE, the
 form the messages recommend); flock's -c (_flock_c); and READERS, which read the text as shell code or as no argument
-of a command (ssh, watch without -x, taskset, chrt and ionice given a running process, su and runuser, script:
-_check_reader), su's and script's options read as GNU getopt reads them (_getopt). Their words are found behind any
-wrappers (exec_wrappers); check_exec and warn_shell_words (exec_words) say what follows for --exec.
+of a command (ssh, watch, taskset, chrt and ionice given a running process, su and runuser, script:
+_check_reader), su's and script's options read as GNU getopt reads them (_getopt); runuser -u's words (_runuser_u).
+Their words are found behind any wrappers (exec_wrappers); check_exec and warn_shell_words (exec_words) say what follows
+for --exec.
 """
 from __future__ import annotations
 
 import os
+import shlex
 
 from ..errors import SpeechseqError
 from .common import warn
-from .exec_wrappers import WRAPPERS, _given, _wrapped
+from .exec_wrappers import HELP, WRAPPERS, _full_name, _given, _programs, _wrapped
 
 __all__ = ["SHELLS", "SHELL_CODE", "EXAMPLE", "READERS"]
 
@@ -20,12 +22,17 @@ SHELL_VALUED = ("--rcfile", "--init-file")  # a shell's long options that take t
 SHELL_CODE = "would run the final text as shell code"
 EXAMPLE = "--exec \"sh -c 'your-command \\\"$1\\\"' sh\""  # a shell's script, the text its $1
 SSH_EXAMPLE = "--exec \"sh -c 'echo \\\"$1\\\" | ssh HOST your-script' sh\""  # the text on ssh's stdin
+# su's options that take a value (util-linux), and its others (long options read by unambiguous prefix: _getopt)
 SU_OPTIONS = ("cgGsw", ("--command", "--session-command", "--shell", "--group", "--supp-group",
-                        "--whitelist-environment"))   # su's options that take a value (util-linux)
+                        "--whitelist-environment", "--user"), ("--fast", "--login", "--preserve-environment", "--pty",
+                                                               *HELP))
 SU_C = ("-c", "--command", "--session-command")
 SUS = ("su", "runuser")   # (util-linux's runuser reads its words as su does, but with -u: a wrapper then)
 SCRIPT_OPTIONS = ("IOBTmcEo", ("--log-in", "--log-out", "--log-io", "--log-timing", "--logging-format", "--command",
-                               "--echo", "--output-limit"))
+                               "--echo", "--output-limit"),
+                  ("--append", "--return", "--flush", "--force", "--quiet", "--timing", *HELP))
+# runuser's options for the user's shell, which -u (its command run itself) goes with nowhere (- too)
+RUNUSER_SHELL = ("-c", "--command", "--session-command", "-f", "--fast", "-l", "--login", "-s", "--shell")
 
 
 def _shell_script(words: list[str]) -> tuple[bool, int | None]:
@@ -74,8 +81,32 @@ def _check_reader(cmd: str, words: list[str]) -> None:
     as shell code or as no argument of a command."""
     start = _wrapped(words)[0]
     reader = READERS.get(os.path.basename(words[start])) if start < len(words) else None
-    if reader is not None:
-        reader(cmd, words, start)
+    try:
+        if reader is not None:
+            reader(cmd, words, start)
+    except ValueError as err:   # (an ambiguous long option: _getopt)
+        raise SpeechseqError(f"--exec {cmd!r}: {err}") from None
+
+
+def _runuser_u(cmd: str, words: list[str]) -> None:
+    """SpeechseqError for runuser -u (a wrapper) where it fails at every final: given its options for the user's shell
+    (RUNUSER_SHELL: "options ... are mutually exclusive"), or an option-like word among its command's without "--"
+    before the command: runuser reads its words as getopt does, options among the operands (`runuser -u bob sh -c
+    '...' sh`: -c its own; `echo -n`: "invalid option"). (The final text begins with no "-": text.VOCAB.)"""
+    programs = _programs(words)
+    for at, command in zip(programs, programs[1:]):
+        if os.path.basename(words[at]) != "runuser":
+            continue
+        given = words[at + 1:command]
+        if "-" in given or _given(words, at, RUNUSER_SHELL):
+            raise SpeechseqError(f"--exec {cmd!r}: runuser's -c, -f, -l, -s and - (for the user's shell) do not go "
+                                 f"with -u, which runs its command itself (runuser: options ... are mutually "
+                                 f"exclusive, at every final); leave them out")
+        dashed = [w for w in words[command:] if w.startswith("-") and w != "-"]
+        if dashed and "--" not in given:
+            raise SpeechseqError(f"--exec {cmd!r}: runuser -u reads the options among its command's words as its own "
+                                 f"({dashed[0]!r}: runuser fails on it, or acts on it, at every final); put -- before "
+                                 f"the command: runuser -u USER -- {shlex.join(words[command:])}")
 
 
 def _ssh(cmd: str, words: list[str], start: int) -> None:
@@ -87,9 +118,11 @@ def _ssh(cmd: str, words: list[str], start: int) -> None:
 
 
 def _watch(cmd: str, words: list[str], start: int) -> None:
-    """watch without -x (a wrapper with it) runs its words, joined, through sh -c."""
-    raise SpeechseqError(f"--exec {cmd!r}: watch runs its words, the final text with them, through sh -c, so the text "
-                         f"would be run as shell code; give it -x (--exec) to run them as a command: watch -x ...")
+    """watch reruns its command every --interval (2 s) until it is stopped: each final would leave one running,
+    repainting the terminal, until listen's exit (and without -x it runs its words, joined, through sh -c)."""
+    raise SpeechseqError(f"--exec {cmd!r}: watch reruns its command every 2 s until it is stopped (and without -x "
+                         f"runs it through sh -c, the text as shell code), so each final would leave one running; "
+                         f"give the command itself")
 
 
 def _pid_mode(cmd: str, words: list[str], start: int) -> None:
@@ -145,18 +178,20 @@ def _script(cmd: str, words: list[str], start: int) -> None:
 
 READERS = {"ssh": _ssh, "slogin": _ssh, "watch": _watch, "taskset": _pid_mode, "chrt": _pid_mode,
            "ionice": _pid_mode, "su": _su, "runuser": _su, "script": _script}
-# (watch, taskset, chrt, ionice, runuser: where they are no wrapper, exec_wrappers' _is_wrapper)
+# (taskset, chrt, ionice, runuser: where they are no wrapper, exec_wrappers' _is_wrapper)
 
 
-def _getopt(words: list[str], start: int, short: str,
-            long: tuple[str, ...]) -> tuple[dict[str, int | None], list[int]]:
-    """GNU getopt's reading of the words after words[start], options among the operands until "--": ({each of the
-    options `short` (as "-c") and `long` that take a value given: the index of the word that holds its value (its own
-    where attached), None where none is left, for the last one given}, the indices of the operands)."""
+def _getopt(words: list[str], start: int, short: str, long: tuple[str, ...],
+            flags: tuple[str, ...]) -> tuple[dict[str, int | None], list[int]]:
+    """GNU getopt's reading of the words after words[start], options among the operands until "--", a long option by
+    any unambiguous prefix of its name among `long` and `flags` (the program's others; exec_wrappers' _full_name, its
+    ValueError for an ambiguous one): ({each of the options `short` (as "-c") and `long` that take a value given: the
+    index of the word that holds its value (its own where attached), None where none is left, for the last one given},
+    the indices of the operands)."""
     values: dict[str, int | None] = {}
-    operands, i = [], start + 1
+    operands, i, program = [], start + 1, os.path.basename(words[start])
     while i < len(words):
-        word, i = words[i], i + 1
+        word, i = _full_name(words[i], program, (*long, *flags)), i + 1
         if word == "--":
             return values, [*operands, *range(i, len(words))]
         if not word.startswith("-") or word == "-":

@@ -17,7 +17,7 @@ import shutil
 
 from ..errors import SpeechseqError
 from .common import warn
-from .exec_programs import EXAMPLE, SHELL_CODE, SHELLS, _check_reader, _flock_c, _shell_script
+from .exec_programs import EXAMPLE, SHELL_CODE, SHELLS, _check_reader, _flock_c, _runuser_u, _shell_script
 from .exec_wrappers import WRAPPERS, Wrapper, _given, _programs, _wrapped, _words
 
 __all__ = ["check_exec", "warn_shell_words", "SHELLS", "WRAPPERS", "Wrapper"]
@@ -30,12 +30,14 @@ def check_exec(cmd: str) -> None:
     why not (a script not made executable, or a folder, was said to be "no such command"; a program not found behind a
     wrapper, `env nosuchprog`, failed with exit 127 at every final). A shell given -c and no script is refused: the
     final text would be its script, words heard run as shell code; so is a wrapper given no command (`env`,
-    `timeout 5`: the text would be the command), flock's -c (_flock_c), a -c script that is empty (it runs nothing)
-    and READERS, which read the text as shell code or as no word of a command (_check_reader)."""
+    `timeout 5`: the text would be the command), flock's -c (_flock_c), runuser -u's words that fail it (_runuser_u),
+    a -c script that is empty (it runs nothing) and READERS, which read the text as shell code or as no word of a
+    command (_check_reader)."""
     words = _words(cmd)
     if not words:
         raise SpeechseqError(f"--exec {cmd!r}: an empty command names nothing to run")
     _flock_c(cmd, words)
+    _runuser_u(cmd, words)
     _check_reader(cmd, words)
     _check_programs(cmd, words)
     start, wrapper = _wrapped(words)

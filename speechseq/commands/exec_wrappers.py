@@ -1,6 +1,7 @@
 """--exec CMD's words as its programs read them, and the walk past the wrappers among them: CMD split as a shell
 splits it, each env's -S STRING split in its place into the words env splits it into (`env -S 'sh -c'` is `env sh -c`),
-each wrapper's long option by its full name where given by a prefix of it (`nice --adj 5` is `nice --adjustment 5`);
+each wrapper's long option by its full name where given by a prefix of it (`nice --adj 5` is `nice --adjustment 5`;
+an ambiguous prefix, `env --i`, refused: the program fails on it);
 WRAPPERS, the programs that run the rest of their words as a command (`env`, `nice`, `timeout 5`, ...), walked past to
 the program each one runs (_programs, _wrapped). What a particular program does with its words is exec_programs';
 what --exec refuses or warns of, exec_words'.
@@ -30,7 +31,7 @@ class Wrapper:
     operands: int = 0
     assigns: bool = False
     off: tuple[str, ...] = ()   # options with which it runs no command (taskset's and chrt's -p: a running process's)
-    on: tuple[str, ...] = ()    # options without which it runs none (watch's -x: else sh -c runs its words, joined)
+    on: tuple[str, ...] = ()    # options without which it runs none (runuser's -u: else it runs a shell)
     flags: tuple[str, ...] | None = None   # (those that take no value, or only one attached: xargs's --eof=END)
 
 
@@ -58,9 +59,6 @@ WRAPPERS = {"env": Wrapper("uCS", ("--unset", "--chdir", "--split-string"), assi
                                           "--process-slot-var"),
                              flags=("--eof", "--exit", "--interactive", "--max-lines", "--no-run-if-empty", "--null",
                                     "--open-tty", "--replace", "--show-limits", "--verbose", *HELP)),
-            "watch": Wrapper("nq", ("--interval", "--equexit"), on=("-x", "--exec"),
-                             flags=("--beep", "--chgexit", "--color", "--differences", "--errexit", "--exec",
-                                    "--no-title", "--no-wrap", "--precise", *HELP)),
             "flock": Wrapper("wE", ("--wait", "--timeout", "--conflict-exit-code"), 1,
                              flags=("--shared", "--exclusive", "--unlock", "--nonblock", "--nonblocking", "--close",
                                     "--no-fork", "--verbose", *HELP)),
@@ -72,6 +70,7 @@ WRAPPERS = {"env": Wrapper("uCS", ("--unset", "--chdir", "--split-string"), assi
                                               "--host", "--prompt", "--chroot", "--role", "--type", "--command-timeout",
                                               "--other-user", "--user"), assigns=True),
             "doas": Wrapper("aCu")}
+SAME = {"--nonblocking": "--nonblock"}   # names of one option (flock's), which getopt_long finds no ambiguity between
 
 
 def _words(cmd: str) -> list[str]:
@@ -98,7 +97,7 @@ def _options_read(words: list[str], at: int) -> list[str]:
     name = os.path.basename(words[at])
     wrapper, words, i = WRAPPERS[name], list(words), at + 1
     while i < len(words) and words[i].startswith("-") and words[i] != "--":
-        words[i] = _full_name(words[i], wrapper)
+        words[i] = _full_name(words[i], name, _names(wrapper))
         held = _string_of(words, i) if name == "env" else None
         if held is None:
             i += 1 + _takes_next(words[i], wrapper.short, wrapper.long)
@@ -109,16 +108,28 @@ def _options_read(words: list[str], at: int) -> list[str]:
     return words
 
 
-def _full_name(word: str, wrapper: Wrapper) -> str:
-    """The option word `word` of `wrapper` with its long option's full name where given by an unambiguous prefix of
-    one of its `long` and `flags` (`--spl=x`: `--split-string=x`), as getopt_long reads it; else as it is (an ambiguous
-    or unknown name fails the program; `flags` None: names read whole)."""
-    if wrapper.flags is None or not word.startswith("--") or word == "--":
+def _names(wrapper: Wrapper) -> tuple[str, ...] | None:
+    """All the long options of `wrapper` where it reads them as getopt_long does (by prefix), None where by whole
+    name only."""
+    return None if wrapper.flags is None else (*wrapper.long, *wrapper.flags)
+
+
+def _full_name(word: str, program: str, names: tuple[str, ...] | None) -> str:
+    """The option word `word` of `program` with its long option's full name where given by an unambiguous prefix of
+    one of `names` (`--spl=x`: `--split-string=x`), as getopt_long reads it; else as it is (a whole name, which it
+    takes even where it begins another: --class, --classdata; an unknown one, which fails the program; `names` None:
+    names read whole). ValueError for an ambiguous prefix (`env --i`: env fails on it at every final), but of names of
+    one option (SAME)."""
+    if names is None or not word.startswith("--") or word == "--":
         return word
     name, equals, value = word.partition("=")
-    names = (*wrapper.long, *wrapper.flags)
-    found = [full for full in names if full.startswith(name)]
-    return word if name in names or len(found) != 1 else found[0] + equals + value
+    found = list(dict.fromkeys(SAME.get(full, full) for full in names if full.startswith(name)))
+    if name in names or not found:
+        return word
+    if len(found) > 1:
+        raise ValueError(f"{program}'s {name} is ambiguous ({', '.join(found)}), so {program} fails on it at every "
+                         f"final; give the option's whole name")
+    return found[0] + equals + value
 
 
 def _string_of(words: list[str], i: int) -> tuple[str, str, int] | None:
@@ -185,7 +196,7 @@ def _programs(words: list[str]) -> list[int]:
 
 def _is_wrapper(words: list[str], at: int) -> bool:
     """Whether words[at] is one of WRAPPERS that runs a command: given none of its `off` options, and one of its `on`
-    options where it has any (`taskset -p 1 1234`, `watch echo`: no wrapper, exec_programs' READERS)."""
+    options where it has any (`taskset -p 1 1234`, `runuser bob`: no wrapper, exec_programs' READERS)."""
     wrapper = WRAPPERS.get(os.path.basename(words[at]))
     return wrapper is not None and not _given(words, at, wrapper.off) \
         and (not wrapper.on or _given(words, at, wrapper.on))

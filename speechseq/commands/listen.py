@@ -363,7 +363,10 @@ class _Output:
             env.pop("SPEECHSEQ_COMMAND", None)
         try:   # (a session of its own: the terminal's Ctrl+C, sent to its foreground job, stops the listener only,
             # not a command half way through; wait_children ends those still running at exit)
+            # stdin: nothing (the terminal's keys are the user's: `xargs echo` waited on them at each final, and took
+            # them as more of the text)
             self.children.append((subprocess.Popen([*shlex.split(self.exec_cmd), text], env=env,
+                                                   stdin=subprocess.DEVNULL,
                                                    stdout=2 if self.json else None,  # 2: this process's stderr
                                                    start_new_session=True), text))
         except OSError as err:
