@@ -1,8 +1,9 @@
-"""The runtime's tuned defaults that the commands show in --help: the detectors' floor guard, shallow fusion's
-weights, the command list's bound, the lexicon search's weights, the partial text's cadence and beam. A module of its own, with
-no numpy in it, so that `speechseq --help` builds its parsers without importing the runtime (as
+"""The runtime's tuned defaults that the commands show in --help: the detectors' floor guard, shallow fusion's weights,
+the command list's bound, the lexicon search's weights, the partial text's cadence and beam. A module of its own,
+with no numpy in it, so that `speechseq --help` builds its parsers without importing the runtime (as
 speechseq.synth_settings does for the synthetic sets). The modules that use them import them from here:
-speechseq.runtime.level, .decoding, .command_set and .lexicon_search name them as before (and .listener its cadence)."""
+speechseq.runtime.level, .decoding, .command_set and .lexicon_search name them as before (and .listener its cadence
+and beam)."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -401,7 +401,8 @@ def _kaldi_table(path: Path) -> dict[str, tuple[str, int]]:
     last one won: an utterance lost, or its audio swapped; Kaldi's utils/validate_data_dir.sh refuses it too)."""
     table: dict[str, tuple[str, int]] = {}
     # -sig: a byte order mark (a Windows editor's "UTF-8 with BOM") is not part of the first key
-    for lineno, line in enumerate(split_lines(path.read_text(encoding="utf-8-sig")), 1):  # not splitlines: \x85, \u2028 end no line
+    # split_lines, not str.splitlines: \x85 or \u2028 inside a line end no line
+    for lineno, line in enumerate(split_lines(path.read_text(encoding="utf-8-sig")), 1):
         if line.strip():
             key, rest = (line.split(maxsplit=1) + [""])[:2]
             if key in table:
