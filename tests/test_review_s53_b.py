@@ -204,3 +204,14 @@ def test_listing_counts_what_the_tables_column_counts(tmp_path, monkeypatch, cap
     bound = max(float(d) for d in deficits)
     assert f"false accepts at max deficit {bound:g}: {listed} of 3" in out, out
     assert _table_false_accepts(out, bound) == pytest.approx(round(100 * listed / 3, 1))
+
+
+def test_a_damaged_first_file_is_said_once_with_plot(tmp_path):
+    """--plot re-reads the first file for its spectrogram: a cut-short WAV's warning was said twice (session 53 k)."""
+    noise = (0.1 * np.random.default_rng(0).standard_normal(16000 * 3)).astype(np.float32)
+    sf.write(tmp_path / "full.wav", noise, 16000)
+    data = (tmp_path / "full.wav").read_bytes()
+    (tmp_path / "cut.wav").write_bytes(data[:len(data) // 2])
+    code, _, err = speechseq("transcribe", tmp_path / "cut.wav", "--plot", tmp_path / "cut.png")
+    assert code == 0 and (tmp_path / "cut.png").stat().st_size > 0, err
+    assert err.count("truncated (a copy or a recording cut short)") == 1, err
