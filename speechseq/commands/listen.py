@@ -204,18 +204,16 @@ def build_listener(args: argparse.Namespace, options: bool = True):
     partial_decoder = args.partial_decoder or ("stream" if args.stream_model else "final")
     if args.stream_model and partial_decoder == "stream" and not args.no_partials:
         check_model_arg(args.stream_model, None, "--stream-model")
-    unread = [flag for flag, given in (("--stream-model", args.stream_model is not None),
-                                       ("--chunk-ms", args.chunk_ms != CHUNK_MS),
-                                       ("--lookahead-ms", args.lookahead_ms != LOOKAHEAD_MS)) if given]
-    if unread and (args.no_partials or partial_decoder != "stream"):   # as the fusion weights below
-        reads = f"--partial-decoder stream reads {'it' if len(unread) == 1 else 'them'}"
-        warn(f"{', '.join(unread)}: not used "
-             + ("with --no-partials" if args.no_partials else f"by --partial-decoder {partial_decoder} ({reads})"))
-    for option, value, default in (("--partial-every-ms", args.partial_every_ms, PARTIAL_EVERY_MS),
-                                   ("--partial-beam-size", args.partial_beam_size, PARTIAL_BEAM_SIZE)):
-        if value != default and (args.no_partials or partial_decoder != "final"):
-            warn(f"{option}: not used " + ("with --no-partials" if args.no_partials else
-                                           "by --partial-decoder stream (a partial each --chunk-ms)"))
+    for reader, given in (("stream", (("--stream-model", args.stream_model is not None),
+                                      ("--chunk-ms", args.chunk_ms != CHUNK_MS),
+                                      ("--lookahead-ms", args.lookahead_ms != LOOKAHEAD_MS))),
+                          ("final", (("--partial-every-ms", args.partial_every_ms != PARTIAL_EVERY_MS),
+                                     ("--partial-beam-size", args.partial_beam_size != PARTIAL_BEAM_SIZE)))):
+        unread = [flag for flag, differs in given if differs]
+        if unread and (args.no_partials or partial_decoder != reader):   # as the fusion weights below
+            reads = f"--partial-decoder {reader} reads {'it' if len(unread) == 1 else 'them'}"
+            warn(f"{', '.join(unread)}: not used "
+                 + ("with --no-partials" if args.no_partials else f"by --partial-decoder {partial_decoder} ({reads})"))
     commands = command_set(args, options)  # read before any model loads, as the model files are checked
     with option_files(*[("--keyword-model", p, "detector") for p in (kw if args.keyword_model else ())]):
         detector = Detector.load(kw, threshold=args.threshold, max_wait_s=args.wake_wait_ms / 1000,

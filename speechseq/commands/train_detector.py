@@ -326,12 +326,12 @@ def generated_backgrounds(items: list, seconds: int = 60) -> dict[str, tuple]:
 
 def synthesized(keyword: str, where: Path, engines: tuple[str, ...] | None, text: tuple[str, ...],
                 workers: int) -> Path:
-    """`where` (OUT/synth): the keyword by every installed voice (of `engines`), with as many negatives (phrases
-    of the `text` files among them), as `speechseq synth keyword` makes them with its defaults; clips already
-    there are not made again. The `engines` in the order given, each once, as `synth keyword --engines` takes them and
-    the bank records them (synthesized_again): their order is the voices', which draw the clips' speeds and pitches
-    ("pico flite" made as "flite pico" is another set; a run made before session 53 synthesized and recorded them
-    sorted, the order it is made again in)."""
+    """`where` (OUT/synth): the keyword by every installed voice (of `engines`), with as many negatives (phrases of
+    the `text` files among them), as `speechseq synth keyword` makes them with its defaults; clips already there are
+    not made again. The `engines` in the order given, each once (keyword_set), as `synth keyword --engines` takes
+    them and the bank records them (synthesized_again): their order is the voices', which draw the clips' speeds and
+    pitches ("pico flite" made as "flite pico" is another set; a run made before session 53 synthesized and recorded
+    them sorted, the order it is made again in)."""
     from ..train.synth_sets import KeywordSet, VoiceOptions, keyword_set
 
     texts = {}
@@ -341,7 +341,6 @@ def synthesized(keyword: str, where: Path, engines: tuple[str, ...] | None, text
         texts[f] = read_text_file(f, "--synth-text")
     say(f"no --synth or --positives: synthesizing \"{keyword}\" and negatives into {where} "
         f"(speechseq synth keyword; a rerun makes only what is missing)")
-    engines = tuple(dict.fromkeys(engines)) if engines else None
     keyword_set(keyword, where, KeywordSet(text=text), VoiceOptions(engines=engines, workers=max(1, workers)), say=say,
                 file_texts=texts)
     return where

@@ -21,11 +21,16 @@ MORE_EPOCHS = 5    # the rerun said then trains this many times the epochs (FSDD
 PROGRAM = ("speechseq", "train", "recognizer")   # the words of the rerun said before its options (train.ddp: its own)
 
 
+def _recorded(history: list[dict], key: str) -> list[tuple[int, float]]:
+    """(index, value) of each epoch of the history that records a finite `key`, in order."""
+    return [(k, float(h[key])) for k, h in enumerate(history)
+            if isinstance(h.get(key), (int, float)) and math.isfinite(h[key])]
+
+
 def _lowest(history: list[dict], key: str) -> tuple[int, float] | None:
     """(index, value) of the first epoch at the lowest finite `key` of the history (as best.pt keeps the earlier of
     ties); None where no epoch has one."""
-    values = [(k, float(h[key])) for k, h in enumerate(history)
-              if isinstance(h.get(key), (int, float)) and math.isfinite(h[key])]
+    values = _recorded(history, key)
     return min(values, key=lambda kv: (kv[1], kv[0])) if values else None
 
 
@@ -35,8 +40,7 @@ def _falling(history: list[dict], key: str) -> bool:
     lowest = _lowest(history, key)
     if lowest is None:
         return False
-    first = next(float(h[key]) for h in history if isinstance(h.get(key), (int, float)) and math.isfinite(h[key]))
-    return lowest[0] >= len(history) - max(3, len(history) // 10) and lowest[1] < first
+    return lowest[0] >= len(history) - max(3, len(history) // 10) and lowest[1] < _recorded(history, key)[0][1]
 
 
 def undertrained(history: list[dict]) -> str | None:
@@ -49,9 +53,7 @@ def undertrained(history: list[dict]) -> str | None:
         return None
     if _falling(history, "val_wer"):
         return "validation WER"
-    first = next(k for k, h in enumerate(history) if isinstance(h.get("val_wer"), (int, float))
-                 and math.isfinite(h["val_wer"]))
-    if wer[0] == first:
+    if wer[0] == _recorded(history, "val_wer")[0][0]:
         for key, name in (("val_cer", "validation CER"), ("train_loss", "training loss")):
             if _falling(history, key):
                 return name

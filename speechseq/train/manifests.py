@@ -84,9 +84,7 @@ class _Reader:
     def audio(self, raw: str, base: Path, where: str) -> str | None:
         """Absolute path of `raw` (relative to `base`), or None when missing and skipping."""
         if not raw.strip():  # an empty cell, or a line cut short
-            if not self.skip_missing:
-                raise SpeechseqError(f"{where}: no audio path")
-            warnings.warn(SkippedRow(f"{where}: no audio path (skipped)", len(self.out)), stacklevel=3)
+            self.skip(f"{where}: no audio path", stacklevel=4)
             return None
         path = Path(os.path.expanduser(raw))
         path = path if path.is_absolute() else base / path
@@ -98,15 +96,14 @@ class _Reader:
     def missing(self, path: Path, where: str) -> None:
         # a folder named as a row's audio was said to be "not found", though it is there
         why = f"{path} is a directory, not an audio file" if path.is_dir() else f"audio file not found: {path}"
-        if not self.skip_missing:
-            raise SpeechseqError(f"{where}: {why}")
-        warnings.warn(SkippedRow(f"{where}: {why} (skipped)", len(self.out)), stacklevel=4)
+        self.skip(f"{where}: {why}", stacklevel=5)
 
-    def skip(self, why: str) -> None:
-        """A row with no audio to read (`why` names it): an error, or reported and left out when skipping."""
+    def skip(self, why: str, stacklevel: int = 3) -> None:
+        """A row with no audio to read (`why` names it, where first): an error, or reported and left out when
+        skipping (the warning said at `stacklevel`, the loader's caller's line)."""
         if not self.skip_missing:
             raise SpeechseqError(why)
-        warnings.warn(SkippedRow(f"{why} (skipped)", len(self.out)), stacklevel=3)
+        warnings.warn(SkippedRow(f"{why} (skipped)", len(self.out)), stacklevel=stacklevel)
 
     def duration(self, audio: str, where: str) -> float | None:
         """Seconds of `audio` from its header (counted where the header gives no length: a FLAC encoded to a pipe,

@@ -78,14 +78,15 @@ def _voices(opts: VoiceOptions, say: Callable[[str], None] = _say_on_stderr) -> 
     # the engines in the order given, each once: each voice's clips draw their speeds and pitches in the voices'
     # order, so "pico flite" is another set than "flite pico"; the recipes' sets (scripts/train_detectors.py's
     # `--engines rhvoice festival`, session 19's cache/synth-new, which the shipped models learnt) are remade only so
-    voices = list_voices(list(dict.fromkeys(opts.engines)) if opts.engines else None)
-    missing = [e for e in dict.fromkeys(opts.engines or ()) if not any(v.engine == e for v in voices)]
+    asked = list(dict.fromkeys(opts.engines or ()))
+    voices = list_voices(asked or None)
+    missing = [e for e in asked if not any(v.engine == e for v in voices)]
     # piper is a Python package of the train extra; the others are system packages
     how = "; ".join((["piper: pip install -e '.[train]'"] if "piper" in missing else [])
                     + ([("the others" if "piper" in missing else "Debian") + ": scripts/install-system.sh"]
                        if set(missing) - {"piper"} else []))
-    if not voices and opts.engines:
-        raise SpeechseqError(f"none of the engines {', '.join(dict.fromkeys(opts.engines))} is installed ({how})")
+    if not voices and asked:
+        raise SpeechseqError(f"none of the engines {', '.join(asked)} is installed ({how})")
     if missing:  # asked for by name: say so, not just a count of 0 among the others
         say(f"not installed, left out: {', '.join(missing)} ({how})")
     if not voices:
